@@ -1,0 +1,123 @@
+// The in-memory form of a Polymer module: what one .pasm file assembles to and
+// what a .pbc file holds. The assembler builds it, module_io writes and reads
+// it, the verifier checks it, the VM runs it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "isa/elem_type.h"
+#include "isa/encoding.h"
+
+namespace polymer {
+
+// Module format version (see docs/module-format.md). A reader accepts its own
+// major version and any minor version up to its own.
+inline constexpr std::uint16_t kModuleVersionMajor = 1;
+inline constexpr std::uint16_t kModuleVersionMinor = 0;
+
+struct SourceLoc {
+    std::uint32_t line = 0;  // 1-based; 0 = unknown
+    std::uint32_t col = 0;   // 1-based; 0 = unknown
+    friend bool operator==(const SourceLoc&, const SourceLoc&) = default;
+};
+
+// A procedure is a contiguous run of words in Module::code.
+struct Procedure {
+    std::string name;
+    std::uint32_t start = 0;   // index of the first word
+    std::uint32_t length = 0;  // number of words (at least 1)
+    friend bool operator==(const Procedure&, const Procedure&) = default;
+};
+
+enum class RegionInit : std::uint8_t {
+    Zeros,   // all elements 0
+    Fill,    // every element = value0
+    Range,   // element i = value0 + i * value1
+    List,    // elements given in `data`
+    String,  // u8 bytes given in `data`
+};
+
+struct RegionDecl {
+    std::string name;
+    ElemType type = ElemType::I32;
+    std::uint64_t length = 0;
+    RegionInit init = RegionInit::Zeros;
+    // Fill/Range values, kept as the element type's domain: integers in
+    // int_value*, floats in float_value*.
+    std::int64_t int_value0 = 0, int_value1 = 0;
+    double float_value0 = 0, float_value1 = 0;
+    // List/String: `length` elements, little-endian, elem_size(type) bytes each.
+    std::vector<std::uint8_t> data;
+    friend bool operator==(const RegionDecl&, const RegionDecl&) = default;
+};
+
+enum class ParamKind : std::uint8_t { Buffer, Uniform };
+enum class Access : std::uint8_t { In, Out, InOut };
+enum class Indexing : std::uint8_t { Element, Broadcast };  // `x: f32[i]` or `x: f32[]`
+
+struct KernelParam {
+    std::string name;
+    ParamKind kind = ParamKind::Buffer;
+    Access access = Access::In;          // buffers only; uniforms are In
+    ElemType type = ElemType::F32;       // buffers: i32/u32/f32; uniforms: i32/f32
+    Indexing indexing = Indexing::Element;  // buffers only
+    friend bool operator==(const KernelParam&, const KernelParam&) = default;
+};
+
+struct KernelRequirements {
+    bool requires_gpu = false;
+    bool prefers_gpu = false;
+    std::uint64_t min_memory = 0;  // bytes; `.requires mem >= 4G`
+    friend bool operator==(const KernelRequirements&, const KernelRequirements&) = default;
+};
+
+struct Kernel {
+    std::string name;
+    std::vector<KernelParam> params;
+    KernelRequirements requirements;
+    std::vector<Word> code;          // kernel IR (KOp words)
+    std::vector<SourceLoc> lines;    // one per word of code, or empty
+    std::string glsl;                // generated GLSL (empty until lowering exists)
+    std::vector<std::uint32_t> spirv;  // SPIR-V words (empty until lowering exists)
+    friend bool operator==(const Kernel&, const Kernel&) = default;
+};
+
+struct LaunchArg {
+    enum class Kind : std::uint8_t { Region, IntReg, FloatReg };
+    Kind kind = Kind::Region;
+    std::uint8_t index = 0;  // region index or register number
+    friend bool operator==(const LaunchArg&, const LaunchArg&) = default;
+};
+
+// `launch kernel, rCount, args...`: the instruction names its site by index.
+struct LaunchSite {
+    std::uint32_t kernel = 0;
+    std::vector<LaunchArg> args;  // one per kernel parameter, in order
+    friend bool operator==(const LaunchSite&, const LaunchSite&) = default;
+};
+
+struct Label {
+    std::string name;
+    std::uint32_t pc = 0;  // word index in Module::code
+    friend bool operator==(const Label&, const Label&) = default;
+};
+
+struct Module {
+    std::string name;              // `.module name`, or the file's stem
+    std::string source_file;       // for diagnostics and the line table
+    std::vector<Word> code;        // all procedures' words
+    std::vector<SourceLoc> lines;  // one per word of code, or empty
+    std::vector<Procedure> procs;
+    std::vector<std::int64_t> int_consts;
+    std::vector<double> float_consts;
+    std::vector<std::string> strings;  // string literals used by prints
+    std::vector<RegionDecl> regions;
+    std::vector<Kernel> kernels;
+    std::vector<LaunchSite> launches;
+    std::vector<Label> labels;     // code labels, for the disassembler and debugger
+    friend bool operator==(const Module&, const Module&) = default;
+};
+
+}  // namespace polymer

@@ -1,0 +1,54 @@
+#include "isa/opcodes.h"
+
+#include <algorithm>
+
+namespace polymer {
+
+std::optional<Op> find_op(std::string_view mnemonic) {
+    for (std::size_t i = 0; i < kOpCount; ++i)
+        if (kOps[i].mnemonic == mnemonic) return static_cast<Op>(i);
+    return std::nullopt;
+}
+
+std::optional<KOp> find_kop(std::string_view mnemonic) {
+    for (std::size_t i = 0; i < kKernelOpCount; ++i)
+        if (kKernelOps[i].mnemonic == mnemonic) return static_cast<KOp>(i);
+    return std::nullopt;
+}
+
+std::string_view op_class_name(OpClass c) {
+    switch (c) {
+    case OpClass::Scalar: return "scalar";
+    case OpClass::Float: return "float";
+    case OpClass::Memory: return "memory";
+    case OpClass::Control: return "control";
+    case OpClass::Stack: return "stack";
+    case OpClass::IO: return "io";
+    case OpClass::Vector: return "vector";
+    case OpClass::Kernel: return "kernel";
+    case OpClass::Sync: return "sync";
+    }
+    return "?";
+}
+
+std::string_view operand_kind_name(OperandKind k) {
+    switch (k) {
+    case OperandKind::IntReg: return "integer register";
+    case OperandKind::FloatReg: return "float register";
+    case OperandKind::Imm: return "integer literal";
+    case OperandKind::IntConst: return "integer literal";
+    case OperandKind::FloatConst: return "float literal";
+    case OperandKind::F32Imm: return "float literal";
+    case OperandKind::Label: return "label";
+    case OperandKind::Proc: return "procedure";
+    case OperandKind::String: return "string literal";
+    case OperandKind::Region: return "region";
+    case OperandKind::Param: return "kernel parameter";
+    case OperandKind::LaunchSite: return "kernel launch";
+    case OperandKind::Mem: return "region element";
+    case OperandKind::PMem: return "buffer element";
+    }
+    return "?";
+}
+
+}  // namespace polymer

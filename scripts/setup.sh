@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Polymer builds, tests and runs with.
+# Idempotent: packages already present are left alone.
+set -euo pipefail
+
+PACKAGES=(
+  cmake ninja-build g++ pkg-config      # build
+  libasio-dev                           # standalone Asio (cluster)
+  libvulkan-dev mesa-vulkan-drivers     # Vulkan loader + lavapipe, a CPU Vulkan device
+  vulkan-validationlayers vulkan-tools  # validation in tests, vulkaninfo
+  glslang-dev glslang-tools spirv-tools # GLSL -> SPIR-V, spirv-val
+  libcli11-dev                          # command-line parsing
+  googletest libgtest-dev               # tests
+  libssl-dev                            # HMAC for node authentication
+  clang libclang-rt-14-dev              # libFuzzer targets (optional build)
+  lua5.4 luajit                         # benchmark references
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
