@@ -1,0 +1,437 @@
+// The .pbc reader and writer. Layout: docs/module-format.md. Each section has
+// one writer and one reader, listed together in kSections below.
+#include "isa/module_io.h"
+
+#include <array>
+
+#include "isa/byte_io.h"
+#include "isa/verifier.h"
+
+namespace polymer {
+namespace {
+
+using pbc::ByteReader;
+using pbc::ByteWriter;
+using pbc::cat;
+using pbc::Hex;
+
+constexpr std::array<std::uint8_t, 4> kMagic = {'P', 'L', 'M', 'R'};
+constexpr std::size_t kHeaderBytes = 16;
+constexpr std::size_t kTableEntryBytes = 24;
+constexpr std::uint16_t kFlagOptional = 1;  // a reader that does not know the id may skip it
+constexpr std::size_t kSectionAlignment = 8;
+
+// --- writers ---------------------------------------------------------------
+
+void write_info(ByteWriter& w, const Module& m) {
+    w.str(m.name);
+    w.str(m.source_file);
+}
+
+void write_code(ByteWriter& w, const Module& m) {
+    for (Word word : m.code) w.u64(word);
+}
+
+void write_locs(ByteWriter& w, const std::vector<SourceLoc>& locs) {
+    for (const SourceLoc& loc : locs) {
+        w.u32(loc.line);
+        w.u32(loc.col);
+    }
+}
+
+void write_lines(ByteWriter& w, const Module& m) { write_locs(w, m.lines); }
+
+void write_procs(ByteWriter& w, const Module& m) {
+    w.u32(static_cast<std::uint32_t>(m.procs.size()));
+    for (const Procedure& p : m.procs) {
+        w.str(p.name);
+        w.u32(p.start);
+        w.u32(p.length);
+    }
+}
+
+void write_int_consts(ByteWriter& w, const Module& m) {
+    for (std::int64_t v : m.int_consts) w.i64(v);
+}
+
+void write_float_consts(ByteWriter& w, const Module& m) {
+    for (double v : m.float_consts) w.f64(v);
+}
+
+void write_strings(ByteWriter& w, const Module& m) {
+    w.u32(static_cast<std::uint32_t>(m.strings.size()));
+    for (const std::string& s : m.strings) w.str(s);
+}
+
+void write_regions(ByteWriter& w, const Module& m) {
+    w.u32(static_cast<std::uint32_t>(m.regions.size()));
+    for (const RegionDecl& r : m.regions) {
+        w.str(r.name);
+        w.u8(static_cast<std::uint8_t>(r.type));
+        w.u8(static_cast<std::uint8_t>(r.init));
+        w.u16(0);
+        w.u64(r.length);
+        w.i64(r.int_value0);
+        w.i64(r.int_value1);
+        w.f64(r.float_value0);
+        w.f64(r.float_value1);
+        w.u64(r.data.size());
+        w.bytes(r.data);
+    }
+}
+
+void write_kernels(ByteWriter& w, const Module& m) {
+    w.u32(static_cast<std::uint32_t>(m.kernels.size()));
+    for (const Kernel& k : m.kernels) {
+        w.str(k.name);
+        w.u8(k.requirements.requires_gpu ? 1 : 0);
+        w.u8(k.requirements.prefers_gpu ? 1 : 0);
+        w.u16(0);
+        w.u64(k.requirements.min_memory);
+        w.u32(static_cast<std::uint32_t>(k.params.size()));
+        for (const KernelParam& p : k.params) {
+            w.str(p.name);
+            w.u8(static_cast<std::uint8_t>(p.kind));
+            w.u8(static_cast<std::uint8_t>(p.access));
+            w.u8(static_cast<std::uint8_t>(p.type));
+            w.u8(static_cast<std::uint8_t>(p.indexing));
+        }
+        w.u32(static_cast<std::uint32_t>(k.code.size()));
+        for (Word word : k.code) w.u64(word);
+        w.u32(static_cast<std::uint32_t>(k.lines.size()));
+        write_locs(w, k.lines);
+        w.str(k.glsl);
+        w.u32(static_cast<std::uint32_t>(k.spirv.size()));
+        for (std::uint32_t v : k.spirv) w.u32(v);
+    }
+}
+
+void write_launches(ByteWriter& w, const Module& m) {
+    w.u32(static_cast<std::uint32_t>(m.launches.size()));
+    for (const LaunchSite& s : m.launches) {
+        w.u32(s.kernel);
+        w.u32(static_cast<std::uint32_t>(s.args.size()));
+        for (const LaunchArg& a : s.args) {
+            w.u8(static_cast<std::uint8_t>(a.kind));
+            w.u8(a.index);
+        }
+    }
+}
+
+void write_labels(ByteWriter& w, const Module& m) {
+    w.u32(static_cast<std::uint32_t>(m.labels.size()));
+    for (const Label& l : m.labels) {
+        w.str(l.name);
+        w.u32(l.pc);
+    }
+}
+
+// --- readers ---------------------------------------------------------------
+// Each reads one whole section; the caller checks r.ok() and the section end.
+
+// Sections that are plain arrays (code, lines, pools) have no count: the
+// section size gives it, and must be a whole number of elements.
+std::size_t array_count(ByteReader& r, std::size_t elem_bytes, const char* what) {
+    if (r.remaining() % elem_bytes != 0) {
+        r.fail(cat("size ", r.remaining(), " is not a multiple of ", elem_bytes, " (the size of one ", what, ")"));
+        return 0;
+    }
+    return r.remaining() / elem_bytes;
+}
+
+void read_info(ByteReader& r, Module& m) {
+    m.name = r.str("module name");
+    m.source_file = r.str("source file name");
+}
+
+void read_code(ByteReader& r, Module& m) {
+    std::size_t n = array_count(r, 8, "instruction word");
+    m.code.resize(n);
+    for (Word& word : m.code) word = r.u64("instruction word");
+}
+
+void read_locs(ByteReader& r, std::vector<SourceLoc>& locs, std::size_t n) {
+    locs.resize(n);
+    for (SourceLoc& loc : locs) {
+        loc.line = r.u32("line");
+        loc.col = r.u32("column");
+    }
+}
+
+void read_lines(ByteReader& r, Module& m) { read_locs(r, m.lines, array_count(r, 8, "line table entry")); }
+
+void read_procs(ByteReader& r, Module& m) {
+    std::uint32_t n = r.count(12, "procedure count");
+    m.procs.resize(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("procedure", i);
+        Procedure& p = m.procs[i];
+        p.name = r.str("name");
+        p.start = r.u32("start");
+        p.length = r.u32("length");
+    }
+}
+
+void read_int_consts(ByteReader& r, Module& m) {
+    m.int_consts.resize(array_count(r, 8, "integer constant"));
+    for (std::int64_t& v : m.int_consts) v = r.i64("integer constant");
+}
+
+void read_float_consts(ByteReader& r, Module& m) {
+    m.float_consts.resize(array_count(r, 8, "float constant"));
+    for (double& v : m.float_consts) v = r.f64("float constant");
+}
+
+void read_strings(ByteReader& r, Module& m) {
+    std::uint32_t n = r.count(4, "string count");
+    m.strings.resize(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("string", i);
+        m.strings[i] = r.str("string");
+    }
+}
+
+// Reads an enum stored as one byte, rejecting values past its last member.
+template <class Enum>
+Enum enum_byte(ByteReader& r, unsigned count, const char* what) {
+    std::size_t at = r.pos();
+    std::uint8_t v = r.u8(what);
+    if (v >= count) r.fail_at(at, cat(what, " ", unsigned{v}, " is not valid (0..", count - 1, ")"));
+    return static_cast<Enum>(v);
+}
+
+void read_regions(ByteReader& r, Module& m) {
+    std::uint32_t n = r.count(56, "region count");
+    m.regions.resize(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("region", i);
+        RegionDecl& g = m.regions[i];
+        g.name = r.str("name");
+        g.type = enum_byte<ElemType>(r, kElemTypeCount, "element type");
+        g.init = enum_byte<RegionInit>(r, 5, "initializer kind");
+        r.reserved(2, "reserved field");
+        g.length = r.u64("length");
+        g.int_value0 = r.i64("integer value 0");
+        g.int_value1 = r.i64("integer value 1");
+        g.float_value0 = r.f64("float value 0");
+        g.float_value1 = r.f64("float value 1");
+        std::uint64_t size = r.u64("data size");
+        std::span<const std::uint8_t> data = r.bytes(size, "data");
+        g.data.assign(data.begin(), data.end());
+    }
+}
+
+void read_kernel(ByteReader& r, Kernel& k) {
+    k.name = r.str("name");
+    k.requirements.requires_gpu = r.flag("requires-gpu flag");
+    k.requirements.prefers_gpu = r.flag("prefers-gpu flag");
+    r.reserved(2, "reserved field");
+    k.requirements.min_memory = r.u64("minimum memory");
+    std::uint32_t params = r.count(8, "parameter count");
+    k.params.resize(params);
+    for (std::uint32_t j = 0; j < params && r.ok(); ++j) {
+        r.sub_entry("param", j);
+        KernelParam& p = k.params[j];
+        p.name = r.str("name");
+        p.kind = enum_byte<ParamKind>(r, 2, "parameter kind");
+        p.access = enum_byte<Access>(r, 3, "access");
+        p.type = enum_byte<ElemType>(r, kElemTypeCount, "element type");
+        p.indexing = enum_byte<Indexing>(r, 2, "indexing");
+    }
+    r.sub_entry("code");
+    std::uint32_t words = r.count(8, "IR word count");
+    k.code.resize(words);
+    for (Word& word : k.code) word = r.u64("IR word");
+    r.sub_entry("line table");
+    read_locs(r, k.lines, r.count(8, "line count"));
+    r.sub_entry("GLSL");
+    k.glsl = r.str("GLSL text");
+    r.sub_entry("SPIR-V");
+    k.spirv.resize(r.count(4, "SPIR-V word count"));
+    for (std::uint32_t& v : k.spirv) v = r.u32("SPIR-V word");
+}
+
+void read_kernels(ByteReader& r, Module& m) {
+    std::uint32_t n = r.count(36, "kernel count");
+    m.kernels.resize(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("kernel", i);
+        read_kernel(r, m.kernels[i]);
+    }
+}
+
+void read_launches(ByteReader& r, Module& m) {
+    std::uint32_t n = r.count(8, "launch site count");
+    m.launches.resize(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("launch site", i);
+        LaunchSite& s = m.launches[i];
+        s.kernel = r.u32("kernel index");
+        std::uint32_t args = r.count(2, "argument count");
+        s.args.resize(args);
+        for (std::uint32_t j = 0; j < args && r.ok(); ++j) {
+            r.sub_entry("argument", j);
+            s.args[j].kind = enum_byte<LaunchArg::Kind>(r, 3, "argument kind");
+            s.args[j].index = r.u8("argument index");
+        }
+    }
+}
+
+void read_labels(ByteReader& r, Module& m) {
+    std::uint32_t n = r.count(8, "label count");
+    m.labels.resize(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("label", i);
+        m.labels[i].name = r.str("name");
+        m.labels[i].pc = r.u32("pc");
+    }
+}
+
+// --- the section list ----------------------------------------------------------
+
+struct SectionCodec {
+    std::uint16_t id;
+    const char* name;
+    void (*write)(ByteWriter&, const Module&);
+    void (*read)(ByteReader&, Module&);
+};
+
+// Ids are part of the format: never renumber; new sections take the next id.
+// Id 12 is reserved for the frame table (see docs/module-format.md).
+constexpr SectionCodec kSections[] = {
+    {1, "module", write_info, read_info},
+    {2, "code", write_code, read_code},
+    {3, "lines", write_lines, read_lines},
+    {4, "procs", write_procs, read_procs},
+    {5, "int-consts", write_int_consts, read_int_consts},
+    {6, "float-consts", write_float_consts, read_float_consts},
+    {7, "strings", write_strings, read_strings},
+    {8, "regions", write_regions, read_regions},
+    {9, "kernels", write_kernels, read_kernels},
+    {10, "launches", write_launches, read_launches},
+    {11, "labels", write_labels, read_labels},
+};
+constexpr std::size_t kSectionCount = std::size(kSections);
+
+const SectionCodec* find_section(std::uint16_t id) {
+    for (const SectionCodec& s : kSections)
+        if (s.id == id) return &s;
+    return nullptr;
+}
+
+std::string section_label(const SectionCodec* codec, std::uint16_t id, std::uint64_t offset) {
+    if (codec) return cat("section '", codec->name, "' at offset ", Hex{offset});
+    return cat("section ", id, " at offset ", Hex{offset});
+}
+
+struct TableEntry {
+    const SectionCodec* codec;  // null: an unknown optional section, skipped
+    std::uint64_t offset;
+    std::uint64_t size;
+};
+
+}  // namespace
+
+std::vector<std::uint8_t> write_module(const Module& m) {
+    ByteWriter w;
+    w.bytes(kMagic);
+    w.u16(kModuleVersionMajor);
+    w.u16(kModuleVersionMinor);
+    w.u32(static_cast<std::uint32_t>(kSectionCount));
+    w.u32(0);
+    std::size_t table = w.size();
+    for (const SectionCodec& s : kSections) {
+        w.u16(s.id);
+        w.u16(0);  // flags: every section this writer knows is required
+        w.u32(0);
+        w.u64(0);  // offset and size, patched below
+        w.u64(0);
+    }
+    for (std::size_t i = 0; i < kSectionCount; ++i) {
+        w.pad_to(kSectionAlignment);
+        std::size_t start = w.size();
+        kSections[i].write(w, m);
+        std::size_t entry = table + i * kTableEntryBytes;
+        w.patch_u64(entry + 8, start);
+        w.patch_u64(entry + 16, w.size() - start);
+    }
+    return w.take();
+}
+
+Result<Module> read_module(std::span<const std::uint8_t> bytes) {
+    const std::size_t file_size = bytes.size();
+    if (file_size < kHeaderBytes)
+        return Error{cat("file is ", file_size, " bytes, shorter than the ", kHeaderBytes, "-byte header")};
+    if (!std::equal(kMagic.begin(), kMagic.end(), bytes.begin()))
+        return Error{cat("not a Polymer module: the first 4 bytes are not the magic 'PLMR'")};
+
+    ByteReader header(bytes, 4, kHeaderBytes, "header");
+    std::uint16_t major = header.u16("major version");
+    std::uint16_t minor = header.u16("minor version");
+    std::uint32_t sections = header.u32("section count");
+    header.reserved(4, "reserved field");
+    if (!header.ok()) return Error{header.error()};
+    if (major != kModuleVersionMajor || minor > kModuleVersionMinor)
+        return Error{cat("module format version ", major, ".", minor, " is not supported (this reader reads ",
+                         kModuleVersionMajor, ".0 to ", kModuleVersionMajor, ".", kModuleVersionMinor, ")")};
+    const std::uint64_t table_end = kHeaderBytes + std::uint64_t{sections} * kTableEntryBytes;
+    if (table_end > file_size)
+        return Error{cat("header: the section table (", sections, " entries of ", kTableEntryBytes,
+                         " bytes) runs past the end of the file (", file_size, " bytes)")};
+
+    // Check every entry before reading any section: sections lie after the
+    // table, in offset order, without overlapping, inside the file.
+    std::vector<TableEntry> entries;
+    entries.reserve(sections);
+    std::array<bool, kSectionCount> seen{};
+    std::uint64_t previous_end = table_end;
+    ByteReader table(bytes, kHeaderBytes, static_cast<std::size_t>(table_end), "section table");
+    for (std::uint32_t i = 0; i < sections; ++i) {
+        table.entry("entry", i);
+        std::uint16_t id = table.u16("id");
+        std::uint16_t flags = table.u16("flags");
+        table.reserved(4, "reserved field");
+        std::uint64_t offset = table.u64("offset");
+        std::uint64_t size = table.u64("size");
+        if (!table.ok()) return Error{table.error()};
+        const SectionCodec* codec = find_section(id);
+        std::string where = section_label(codec, id, offset);
+        if ((flags & ~kFlagOptional) != 0)
+            return Error{cat(where, ": unknown flags ", Hex{flags}, " (only bit 0, optional, is defined)")};
+        if (offset > file_size || size > file_size - offset)
+            return Error{cat(where, ": size ", size, " runs past the end of the file (", file_size, " bytes)")};
+        if (offset < previous_end)
+            return Error{cat(where, ": starts before the end of the ",
+                             i == 0 ? "section table" : "previous section", " (", Hex{previous_end}, ")")};
+        previous_end = offset + size;
+        if (!codec) {
+            if (flags & kFlagOptional) continue;
+            return Error{cat(where, ": unknown section id ", id, " is not marked optional (this reader knows format ",
+                             kModuleVersionMajor, ".", kModuleVersionMinor, ")")};
+        }
+        std::size_t index = static_cast<std::size_t>(codec - kSections);
+        if (seen[index]) return Error{cat(where, ": a second '", codec->name, "' section")};
+        seen[index] = true;
+        entries.push_back({codec, offset, size});
+    }
+
+    Module m;
+    for (const TableEntry& e : entries) {
+        ByteReader r(bytes, static_cast<std::size_t>(e.offset), static_cast<std::size_t>(e.offset + e.size),
+                     section_label(e.codec, e.codec->id, e.offset));
+        e.codec->read(r, m);
+        r.expect_end();
+        if (!r.ok()) return Error{r.error()};
+    }
+    return m;
+}
+
+Result<Module> load_module(std::span<const std::uint8_t> bytes) {
+    Result<Module> m = read_module(bytes);
+    if (!m) return m;
+    Result<Verified> v = verify_module(m.value());
+    if (!v) return Error{v.error()};
+    return m;
+}
+
+}  // namespace polymer

@@ -1,0 +1,495 @@
+// The module verifier. Operand checks are driven by the operand formats
+// (isa/formats.def); only the rules that no table can say (region types of
+// loads, stores and vector ops, kernel parameter kinds) name opcodes.
+// What is checked, and why, is listed in docs/module-format.md.
+#include "isa/verifier.h"
+
+#include <array>
+#include <optional>
+#include <string_view>
+#include <unordered_set>
+
+#include "isa/byte_io.h"
+#include "isa/opcodes.h"
+
+namespace polymer {
+namespace {
+
+using pbc::cat;
+using pbc::Hex;
+
+// The first problem found, or nothing.
+using Problem = std::optional<std::string>;
+
+inline constexpr std::uint64_t kMaxRegionElements = std::uint64_t{1} << 40;
+inline constexpr std::size_t kMaxKernelParams = 256;     // a parameter operand is an 8-bit field
+inline constexpr std::size_t kMaxCodeWords = 0x7FFFFFFF;  // jump targets are non-negative imm32
+inline constexpr std::uint32_t kSpirvMagic = 0x07230203;
+
+// ld.T / st.T: the element type named by the mnemonic's suffix.
+constexpr std::optional<ElemType> suffix_type(std::string_view mnemonic) {
+    std::size_t dot = mnemonic.find('.');
+    if (dot == std::string_view::npos) return std::nullopt;
+    return parse_elem_type(mnemonic.substr(dot + 1));
+}
+
+// Per opcode: which field holds the region of its `region[rB]` operand (None
+// if it has none) and the element type the mnemonic names. Built at compile
+// time: an opcode with a region element operand but no type suffix does not
+// compile (dereferencing an empty optional in a constant expression).
+struct RegionAccess {
+    Field region = Field::None;
+    ElemType type = ElemType::U8;
+};
+constexpr auto kRegionAccess = [] {
+    std::array<RegionAccess, kOpCount> access{};
+    for (std::size_t i = 0; i < kOpCount; ++i) {
+        const FormatInfo& f = format_info(kOps[i].format);
+        for (std::size_t k = 0; k < f.count; ++k)
+            if (f.operands[k].kind == OperandKind::Mem) access[i] = {f.operands[k].field, *suffix_type(kOps[i].mnemonic)};
+    }
+    return access;
+}();
+
+constexpr std::uint8_t field_bit(Field f) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(f)); }
+
+constexpr std::string_view field_name(Field f) {
+    switch (f) {
+    case Field::A: return "A";
+    case Field::B: return "B";
+    case Field::C: return "C";
+    case Field::Imm: return "imm";
+    case Field::None: return "-";
+    }
+    return "?";
+}
+
+// What the operands of one word may refer to: a procedure's labels, pools and
+// regions, or a kernel's parameters.
+struct Scope {
+    const Module& m;
+    const Kernel* kernel = nullptr;  // set for kernel IR
+    std::uint32_t proc_begin = 0, proc_end = 0;
+};
+
+Problem check_register(std::uint32_t v, OperandKind kind) {
+    if (v < kIntRegisters) return std::nullopt;  // int and float files have the same size
+    return cat(kind == OperandKind::IntReg ? "integer register r" : "float register f", v,
+               " does not exist (registers are 0..31)");
+}
+
+Problem check_index(std::uint32_t v, std::size_t count, const char* what, const char* plural) {
+    if (v < count) return std::nullopt;
+    return cat(what, " index ", v, " is out of range (", count, " ", plural, ")");
+}
+
+Problem check_operand(const OperandSpec& s, Word w, const Scope& scope) {
+    const Module& m = scope.m;
+    const bool in_kernel = scope.kernel != nullptr;
+    std::uint32_t v = word_field(w, s.field);
+    switch (s.kind) {
+    case OperandKind::IntReg:
+    case OperandKind::FloatReg: return check_register(v, s.kind);
+    case OperandKind::Imm: return std::nullopt;
+    case OperandKind::F32Imm:
+        if (in_kernel) return std::nullopt;
+        break;
+    case OperandKind::IntConst:
+        if (in_kernel) break;
+        return check_index(v, m.int_consts.size(), "integer constant", "in the pool");
+    case OperandKind::FloatConst:
+        if (in_kernel) break;
+        return check_index(v, m.float_consts.size(), "float constant", "in the pool");
+    case OperandKind::Label:
+        if (in_kernel) break;
+        if (v < scope.proc_begin || v >= scope.proc_end)
+            return cat("jump target ", v, " is outside the procedure [", scope.proc_begin, ", ", scope.proc_end, ")");
+        return std::nullopt;
+    case OperandKind::Proc:
+        if (in_kernel) break;
+        return check_index(v, m.procs.size(), "procedure", "procedures");
+    case OperandKind::String:
+        if (in_kernel) break;
+        return check_index(v, m.strings.size(), "string", "strings");
+    case OperandKind::Region:
+        if (in_kernel) break;
+        return check_index(v, m.regions.size(), "region", "regions");
+    case OperandKind::LaunchSite:
+        if (in_kernel) break;
+        if (auto p = check_register(word_a(w), OperandKind::IntReg)) return p;  // the count register
+        return check_index(v, m.launches.size(), "launch site", "launch sites");
+    case OperandKind::Mem:
+        if (in_kernel) break;
+        if (auto p = check_index(v, m.regions.size(), "region", "regions")) return p;
+        return check_register(word_field(w, s.index_field), OperandKind::IntReg);
+    case OperandKind::Param:
+        if (!in_kernel) break;
+        return check_index(v, scope.kernel->params.size(), "parameter", "parameters");
+    case OperandKind::PMem:
+        if (!in_kernel) break;
+        if (auto p = check_index(v, scope.kernel->params.size(), "parameter", "parameters")) return p;
+        return check_register(word_field(w, s.index_field), OperandKind::IntReg);
+    }
+    return cat("a ", operand_kind_name(s.kind), " operand cannot appear in ",
+               in_kernel ? "a kernel" : "a procedure");
+}
+
+// Every operand in range, and every field no operand uses zero, so that each
+// instruction has exactly one encoding.
+Problem check_operands(const FormatInfo& format, Word w, const Scope& scope) {
+    std::uint8_t used = field_bit(Field::None);
+    for (std::size_t i = 0; i < format.count; ++i) {
+        const OperandSpec& s = format.operands[i];
+        if (auto p = check_operand(s, w, scope)) return p;
+        used |= field_bit(s.field) | field_bit(s.index_field);
+        if (s.kind == OperandKind::LaunchSite) used |= field_bit(Field::A);
+    }
+    for (Field f : {Field::A, Field::B, Field::C, Field::Imm})
+        if (!(used & field_bit(f)) && word_field(w, f) != 0)
+            return cat("unused field ", field_name(f), " is ", word_field(w, f), ", must be 0");
+    return std::nullopt;
+}
+
+// --- region types of procedure instructions ------------------------------------
+
+std::string region_text(const Module& m, std::uint32_t index) {
+    const RegionDecl& g = m.regions[index];
+    return cat("region '", g.name, "' (", elem_type_name(g.type), ")");
+}
+
+Problem need_same_type(const Module& m, Word w, std::initializer_list<Field> fields) {
+    std::uint32_t first = word_field(w, *fields.begin());
+    for (Field f : fields) {
+        std::uint32_t other = word_field(w, f);
+        if (m.regions[other].type != m.regions[first].type)
+            return cat(region_text(m, other), " and ", region_text(m, first), " must have the same element type");
+    }
+    return std::nullopt;
+}
+
+Problem need_class(const Module& m, Word w, Field f, bool want_float) {
+    std::uint32_t g = word_field(w, f);
+    if (is_float(m.regions[g].type) == want_float) return std::nullopt;
+    return cat(region_text(m, g), " must be ", want_float ? "a float (f32, f64)" : "an integer (u8, i32, u32, i64)",
+               " region");
+}
+
+Problem check_region_types(Op op, Word w, const Module& m) {
+    using F = Field;
+    if (const RegionAccess& access = kRegionAccess[static_cast<std::size_t>(op)]; access.region != Field::None) {
+        std::uint32_t g = word_field(w, access.region);
+        if (m.regions[g].type == access.type) return std::nullopt;
+        return cat(region_text(m, g), " does not hold ", elem_type_name(access.type), " elements");
+    }
+    switch (op) {
+    case Op::Vadd: case Op::Vsub: case Op::Vmul: case Op::Vdiv: case Op::Vmin: case Op::Vmax:
+    case Op::Vmatmul:
+        return need_same_type(m, w, {F::A, F::B, F::C});
+    case Op::Vfma: return need_same_type(m, w, {F::A, F::B, F::C, F::Imm});
+    case Op::Vcopy: case Op::Vscan: return need_same_type(m, w, {F::A, F::B});
+    case Op::Vcmplt: case Op::Vcmpeq: return need_same_type(m, w, {F::B, F::C});
+    case Op::Vselect: return need_same_type(m, w, {F::A, F::C, F::Imm});
+    case Op::Vscale:
+        if (auto p = need_class(m, w, F::A, true)) return p;
+        return need_same_type(m, w, {F::A, F::B});
+    case Op::Vfill: return need_class(m, w, F::A, false);
+    case Op::Vfillf: return need_class(m, w, F::A, true);
+    case Op::Vsum: case Op::Vredmin: case Op::Vredmax: return need_class(m, w, F::B, true);
+    case Op::Vsumi: case Op::Vredmini: case Op::Vredmaxi: return need_class(m, w, F::B, false);
+    case Op::Vdot:
+        if (auto p = need_class(m, w, F::B, true)) return p;
+        return need_same_type(m, w, {F::B, F::C});
+    case Op::Vdoti:
+        if (auto p = need_class(m, w, F::B, false)) return p;
+        return need_same_type(m, w, {F::B, F::C});
+    default: return std::nullopt;
+    }
+}
+
+Problem check_proc_word(const Module& m, const Scope& scope, Word w) {
+    if (!is_valid_op(word_op(w))) return cat("unknown opcode ", unsigned{word_op(w)});
+    const Op op = static_cast<Op>(word_op(w));
+    if (auto p = check_operands(format_info(op_info(op).format), w, scope)) return p;
+    if (op == Op::Shli || op == Op::Shri || op == Op::Sari) {
+        std::int32_t amount = word_imm(w);
+        if (amount < 0 || amount > 63) return cat("shift amount ", amount, " is not in 0..63");
+    }
+    return check_region_types(op, w, m);
+}
+
+// --- tables ------------------------------------------------------------------
+
+Problem check_name(std::string_view what, std::size_t index, const std::string& name,
+                   std::unordered_set<std::string_view>& seen) {
+    if (name.empty()) return cat(what, " ", index, " has an empty name");
+    if (!seen.insert(name).second) return cat(what, " '", name, "': the name is used twice");
+    return std::nullopt;
+}
+
+Problem check_regions(const Module& m) {
+    if (m.regions.size() > kMaxRegions)
+        return cat(m.regions.size(), " regions: a module has at most ", kMaxRegions);
+    std::unordered_set<std::string_view> names;
+    for (std::size_t i = 0; i < m.regions.size(); ++i) {
+        const RegionDecl& g = m.regions[i];
+        if (auto p = check_name("region", i, g.name, names)) return p;
+        const std::string where = cat("region '", g.name, "': ");
+        if (!is_valid_elem_type(static_cast<std::uint8_t>(g.type)))
+            return where + cat("element type ", unsigned(g.type), " is not valid");
+        if (g.length > kMaxRegionElements)
+            return where + cat("length ", g.length, " is more than 2^40 elements");
+        const bool has_data = g.init == RegionInit::List || g.init == RegionInit::String;
+        switch (g.init) {
+        case RegionInit::Zeros: case RegionInit::Fill: case RegionInit::Range: case RegionInit::List: break;
+        case RegionInit::String:
+            if (g.type != ElemType::U8) return where + "a string initializer needs a u8 region";
+            break;
+        default: return where + cat("initializer kind ", unsigned(g.init), " is not valid");
+        }
+        const std::uint64_t want = has_data ? g.length * elem_size(g.type) : 0;
+        if (g.data.size() != want)
+            return where + cat("initializer data is ", g.data.size(), " bytes, expected ", want);
+    }
+    return std::nullopt;
+}
+
+Problem check_params(const Kernel& k) {
+    if (k.params.size() > kMaxKernelParams)
+        return cat(k.params.size(), " parameters: a kernel has at most ", kMaxKernelParams);
+    std::unordered_set<std::string_view> names;
+    for (std::size_t j = 0; j < k.params.size(); ++j) {
+        const KernelParam& p = k.params[j];
+        if (auto problem = check_name("parameter", j, p.name, names)) return problem;
+        const std::string where = cat("parameter '", p.name, "': ");
+        if (p.kind == ParamKind::Buffer) {
+            if (!is_kernel_buffer_type(p.type)) return where + "a buffer's type must be i32, u32 or f32";
+            if (p.access != Access::In && p.access != Access::Out && p.access != Access::InOut)
+                return where + cat("access ", unsigned(p.access), " is not valid");
+            if (p.indexing != Indexing::Element && p.indexing != Indexing::Broadcast)
+                return where + cat("indexing ", unsigned(p.indexing), " is not valid");
+        } else if (p.kind == ParamKind::Uniform) {
+            if (p.type != ElemType::I32 && p.type != ElemType::F32)
+                return where + "a uniform's type must be i32 or f32";
+            if (p.access != Access::In || p.indexing != Indexing::Element)
+                return where + "a uniform has no access mode or indexing (they must be `in` and element)";
+        } else {
+            return where + cat("kind ", unsigned(p.kind), " is not valid");
+        }
+    }
+    return std::nullopt;
+}
+
+// A buffer element operand P[C][R[B]]: the parameter must be a buffer whose
+// type fits the register and whose access allows what the opcode does.
+Problem check_buffer_access(KOp op, const FormatInfo& format, std::size_t operand, Word w, const Kernel& k) {
+    const KernelParam& p = k.params[word_field(w, format.operands[operand].field)];
+    const std::string name = cat("parameter '", p.name, "'");
+    if (p.kind != ParamKind::Buffer) return name + " is a uniform, not a buffer";
+    const bool float_value = format.operands[operand == 0 ? 1 : 0].kind == OperandKind::FloatReg;
+    if (float_value != (p.type == ElemType::F32))
+        return cat(name, " is ", elem_type_name(p.type), " but ", kop_info(op).mnemonic, " needs ",
+                   float_value ? "an f32" : "an i32 or u32", " buffer");
+    const bool writes = (kop_info(op).writes >> operand) & 1;
+    const bool reads = !writes || op == KOp::AtAdd;  // an atomic add reads the old value
+    if (writes && p.access == Access::In) return name + " is an `in` buffer and cannot be written";
+    if (reads && p.access == Access::Out) return name + " is an `out` buffer and cannot be read";
+    return std::nullopt;
+}
+
+// A whole-parameter operand: `blen` takes a buffer, `ldp`/`ldpf` a uniform of
+// the register's type.
+Problem check_param_use(KOp op, const FormatInfo& format, std::size_t operand, Word w, const Kernel& k) {
+    const KernelParam& p = k.params[word_field(w, format.operands[operand].field)];
+    const std::string name = cat("parameter '", p.name, "'");
+    if (op == KOp::Blen) {
+        if (p.kind != ParamKind::Buffer) return name + " is a uniform, not a buffer";
+        return std::nullopt;
+    }
+    const bool float_value = format.operands[operand == 0 ? 1 : 0].kind == OperandKind::FloatReg;
+    const ElemType want = float_value ? ElemType::F32 : ElemType::I32;
+    if (p.kind != ParamKind::Uniform || p.type != want)
+        return cat(name, " is not an ", elem_type_name(want), " uniform");
+    return std::nullopt;
+}
+
+Problem check_kernel_word(const Kernel& k, const Scope& scope, Word w) {
+    if (!is_valid_kop(word_op(w))) return cat("unknown kernel opcode ", unsigned{word_op(w)});
+    const KOp op = static_cast<KOp>(word_op(w));
+    const FormatInfo& format = format_info(kop_info(op).format);
+    if (auto p = check_operands(format, w, scope)) return p;
+    for (std::size_t i = 0; i < format.count; ++i) {
+        if (format.operands[i].kind == OperandKind::PMem) return check_buffer_access(op, format, i, w, k);
+        if (format.operands[i].kind == OperandKind::Param) return check_param_use(op, format, i, w, k);
+    }
+    return std::nullopt;
+}
+
+// Structured control flow: if [else] end, loop end; break/continue in a loop.
+class BlockTracker {
+public:
+    Problem step(KOp op, std::size_t pc) {
+        switch (op) {
+        case KOp::If: open_.push_back({Block::If, pc}); break;
+        case KOp::Loop: open_.push_back({Block::Loop, pc}); ++loops_; break;
+        case KOp::Else:
+            if (open_.empty() || open_.back().kind != Block::If) return "`else` without an open `if`";
+            open_.back().kind = Block::Else;
+            break;
+        case KOp::End:
+            if (open_.empty()) return "`end` without an open `if` or `loop`";
+            if (open_.back().kind == Block::Loop) --loops_;
+            open_.pop_back();
+            break;
+        case KOp::Break:
+        case KOp::Continue:
+            if (loops_ == 0) return cat("`", kop_info(op).mnemonic, "` outside a loop");
+            break;
+        default: break;
+        }
+        return std::nullopt;
+    }
+    Problem finish() const {
+        if (open_.empty()) return std::nullopt;
+        return cat(open_.size(), " block(s) not closed by `end` (the innermost opened at word ", open_.back().pc,
+                   ")");
+    }
+
+private:
+    enum class Block { If, Else, Loop };
+    struct Open {
+        Block kind;
+        std::size_t pc;
+    };
+    std::vector<Open> open_;
+    std::size_t loops_ = 0;
+};
+
+Problem check_kernel(const Module& m, const Kernel& k) {
+    if (auto p = check_params(k)) return p;
+    if (!k.lines.empty() && k.lines.size() != k.code.size())
+        return cat("the line table has ", k.lines.size(), " entries for ", k.code.size(), " words");
+    if (!k.spirv.empty() && k.spirv[0] != kSpirvMagic)
+        return cat("the SPIR-V does not start with the magic number ", Hex{kSpirvMagic});
+    Scope scope{m, &k};
+    BlockTracker blocks;
+    for (std::size_t pc = 0; pc < k.code.size(); ++pc) {
+        const Word w = k.code[pc];
+        Problem p = check_kernel_word(k, scope, w);
+        if (!p) p = blocks.step(static_cast<KOp>(word_op(w)), pc);
+        if (p) {
+            std::string_view mnemonic =
+                is_valid_kop(word_op(w)) ? kop_info(static_cast<KOp>(word_op(w))).mnemonic : std::string_view("?");
+            return cat("word ", pc, " (", mnemonic, "): ", *p);
+        }
+    }
+    return blocks.finish();
+}
+
+Problem check_kernels(const Module& m) {
+    std::unordered_set<std::string_view> names;
+    for (std::size_t i = 0; i < m.kernels.size(); ++i) {
+        const Kernel& k = m.kernels[i];
+        if (auto p = check_name("kernel", i, k.name, names)) return p;
+        if (auto p = check_kernel(m, k)) return cat("kernel '", k.name, "' ", *p);
+    }
+    return std::nullopt;
+}
+
+Problem check_launch_arg(const Module& m, const KernelParam& p, const LaunchArg& a) {
+    using Kind = LaunchArg::Kind;
+    if (p.kind == ParamKind::Buffer) {
+        if (a.kind != Kind::Region) return cat("buffer '", p.name, "' needs a region");
+        if (auto problem = check_index(a.index, m.regions.size(), "region", "regions")) return problem;
+        if (m.regions[a.index].type != p.type)
+            return cat(region_text(m, a.index), " does not match buffer '", p.name, "' (",
+                       elem_type_name(p.type), ")");
+        return std::nullopt;
+    }
+    const Kind want = p.type == ElemType::F32 ? Kind::FloatReg : Kind::IntReg;
+    if (a.kind != want)
+        return cat(elem_type_name(p.type), " uniform '", p.name, "' needs ",
+                   want == Kind::IntReg ? "an integer" : "a float", " register");
+    return check_register(a.index, want == Kind::IntReg ? OperandKind::IntReg : OperandKind::FloatReg);
+}
+
+Problem check_launches(const Module& m) {
+    for (std::size_t i = 0; i < m.launches.size(); ++i) {
+        const LaunchSite& s = m.launches[i];
+        if (s.kernel >= m.kernels.size())
+            return cat("launch site ", i, ": kernel index ", s.kernel, " is out of range (", m.kernels.size(),
+                       " kernels)");
+        const Kernel& k = m.kernels[s.kernel];
+        const std::string where = cat("launch site ", i, " (kernel '", k.name, "'): ");
+        if (s.args.size() != k.params.size())
+            return where + cat(s.args.size(), " arguments for ", k.params.size(), " parameters");
+        for (std::size_t j = 0; j < s.args.size(); ++j)
+            if (auto p = check_launch_arg(m, k.params[j], s.args[j])) return where + cat("argument ", j, ": ", *p);
+    }
+    return std::nullopt;
+}
+
+// Procedures tile the code in order, and none runs off its end.
+Problem check_proc_layout(const Module& m) {
+    if (m.code.size() > kMaxCodeWords) return cat("the code has ", m.code.size(), " words, more than 2^31 - 1");
+    std::unordered_set<std::string_view> names;
+    std::uint64_t next = 0;
+    for (std::size_t i = 0; i < m.procs.size(); ++i) {
+        const Procedure& p = m.procs[i];
+        if (auto problem = check_name("proc", i, p.name, names)) return problem;
+        const std::string where = cat("proc '", p.name, "': ");
+        if (p.length == 0) return where + "has no words";
+        if (p.start != next)
+            return where + cat("starts at word ", p.start, ", expected ", next,
+                               " (procedures cover the code in order, without gaps)");
+        next += p.length;
+        if (next > m.code.size())
+            return where + cat("words [", p.start, ", ", next, ") run past the end of the code (", m.code.size(),
+                               " words)");
+    }
+    if (next != m.code.size())
+        return cat("code words [", next, ", ", m.code.size(), ") belong to no procedure");
+    if (!m.lines.empty() && m.lines.size() != m.code.size())
+        return cat("the line table has ", m.lines.size(), " entries for ", m.code.size(), " code words");
+    for (const Label& l : m.labels) {
+        if (l.name.empty()) return cat("a label at word ", l.pc, " has an empty name");
+        if (l.pc >= m.code.size())
+            return cat("label '", l.name, "': word ", l.pc, " is past the end of the code (", m.code.size(),
+                       " words)");
+    }
+    return std::nullopt;
+}
+
+bool ends_procedure(Word w) {
+    const std::uint8_t op = word_op(w);
+    return op == static_cast<std::uint8_t>(Op::Jmp) || op == static_cast<std::uint8_t>(Op::Ret) ||
+           op == static_cast<std::uint8_t>(Op::Halt);
+}
+
+Problem check_procs(const Module& m) {
+    for (const Procedure& proc : m.procs) {
+        const Scope scope{m, nullptr, proc.start, proc.start + proc.length};
+        for (std::uint32_t pc = scope.proc_begin; pc < scope.proc_end; ++pc) {
+            const Word w = m.code[pc];
+            Problem p = check_proc_word(m, scope, w);
+            if (!p && pc + 1 == scope.proc_end && !ends_procedure(w))
+                p = "the last word of a procedure must be jmp, ret or halt (execution would run off its end)";
+            if (p) {
+                std::string_view mnemonic = is_valid_op(word_op(w)) ? op_info(static_cast<Op>(word_op(w))).mnemonic
+                                                                    : std::string_view("?");
+                return cat("proc '", proc.name, "' word ", pc, " (", mnemonic, "): ", *p);
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+Result<Verified> verify_module(const Module& m) {
+    // Tables first: the word checks below look regions, kernels and launch sites up.
+    for (auto check : {check_regions, check_kernels, check_launches, check_proc_layout, check_procs})
+        if (Problem p = check(m)) return Error{std::move(*p)};
+    return Verified{};
+}
+
+}  // namespace polymer

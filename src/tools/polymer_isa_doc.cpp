@@ -1,0 +1,15 @@
+// polymer-isa-doc: prints the ISA reference (docs/isa.md) generated from the
+// opcode and format tables.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "isa/isa_reference.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"Print the Polymer ISA reference (markdown) generated from the opcode table"};
+    app.set_version_flag("--version", "polymer-isa-doc 0.1.0");
+    CLI11_PARSE(app, argc, argv);
+    std::cout << polymer::isa_reference_markdown();
+    return 0;
+}

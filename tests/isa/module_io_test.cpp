@@ -1,0 +1,203 @@
+// The .pbc reader and writer: round trips, and one test per way a file can be
+// malformed at the byte level, each checking the message.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "isa/module_io.h"
+#include "isa/verifier.h"
+#include "pbc_bytes.h"
+#include "sample_modules.h"
+
+namespace polymer {
+namespace {
+
+using namespace polymer::testing;
+
+std::string read_error(const Bytes& b) {
+    Result<Module> r = read_module(b);
+    return r ? std::string("<no error>") : r.error();
+}
+
+TEST(ModuleIo, SampleModulesAreValid) {
+    for (const Module& m : {tiny_module(), full_module(), Module{}}) {
+        Result<Verified> v = verify_module(m);
+        EXPECT_TRUE(v.ok()) << m.name << ": " << (v ? "" : v.error());
+    }
+}
+
+TEST(ModuleIo, RoundTripKeepsEveryField) {
+    for (const Module& m : {tiny_module(), full_module(), Module{}}) {
+        Bytes bytes = write_module(m);
+        Result<Module> back = load_module(bytes);
+        ASSERT_TRUE(back.ok()) << back.error();
+        EXPECT_EQ(back.value(), m);
+        EXPECT_EQ(write_module(back.value()), bytes);
+    }
+}
+
+TEST(ModuleIo, RoundTripKeepsFloatBits) {
+    Module m = tiny_module();
+    m.float_consts = {-0.0, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
+                      std::numeric_limits<double>::denorm_min()};
+    Result<Module> back = read_module(write_module(m));
+    ASSERT_TRUE(back.ok()) << back.error();
+    ASSERT_EQ(back.value().float_consts.size(), 4u);
+    for (std::size_t i = 0; i < 4; ++i)
+        EXPECT_EQ(std::memcmp(&back.value().float_consts[i], &m.float_consts[i], 8), 0) << i;
+}
+
+TEST(ModuleIo, WriteIsDeterministic) {
+    EXPECT_EQ(write_module(full_module()), write_module(full_module()));
+    Module a = full_module();
+    Module b = full_module();
+    b.strings[0] = "hellp\n";
+    EXPECT_NE(write_module(a), write_module(b));
+}
+
+TEST(ModuleIo, HeaderLayout) {
+    Bytes b = write_module(tiny_module());
+    EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "PLMR");
+    EXPECT_EQ(get_le(b, 4, 2), kModuleVersionMajor);
+    EXPECT_EQ(get_le(b, 6, 2), kModuleVersionMinor);
+    EXPECT_EQ(get_le(b, 8, 4), 11u);
+    EXPECT_EQ(section_size(b, kCodeSection), 3u * 8);
+    EXPECT_EQ(get_le(b, section_offset(b, kCodeSection), 8), tiny_module().code[0]);
+    EXPECT_EQ(section_offset(b, kCodeSection) % 8, 0u);
+}
+
+TEST(ModuleIo, EveryTruncationIsRejected) {
+    const Bytes full = write_module(full_module());
+    for (std::size_t n = 0; n < full.size(); ++n) {
+        Bytes cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
+        Result<Module> r = load_module(cut);
+        ASSERT_FALSE(r.ok()) << "truncated to " << n << " bytes";
+        ASSERT_FALSE(r.error().empty());
+    }
+    EXPECT_EQ(read_error(Bytes(full.begin(), full.begin() + 10)), "file is 10 bytes, shorter than the 16-byte header");
+    EXPECT_EQ(read_error(Bytes(full.begin(), full.begin() + 40)),
+              "header: the section table (11 entries of 24 bytes) runs past the end of the file (40 bytes)");
+    const std::size_t labels = section_offset(full, kLabelsSection);
+    EXPECT_EQ(read_error(Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(labels) + 2)),
+              "section 'labels' at offset 0x" + (std::stringstream() << std::hex << labels).str() + ": size " +
+                  std::to_string(section_size(full, kLabelsSection)) + " runs past the end of the file (" +
+                  std::to_string(labels + 2) + " bytes)");
+}
+
+TEST(ModuleIo, BadMagicAndVersion) {
+    Bytes b = write_module(tiny_module());
+    Bytes bad = b;
+    bad[0] = 'X';
+    EXPECT_EQ(read_error(bad), "not a Polymer module: the first 4 bytes are not the magic 'PLMR'");
+    bad = b;
+    put_le(bad, 4, kModuleVersionMajor + 1, 2);
+    EXPECT_EQ(read_error(bad), "module format version 2.0 is not supported (this reader reads 1.0 to 1.0)");
+    bad = b;
+    put_le(bad, 6, kModuleVersionMinor + 1, 2);
+    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported (this reader reads 1.0 to 1.0)");
+    bad = b;
+    put_le(bad, 12, 7, 4);
+    EXPECT_EQ(read_error(bad), "header, byte 0xc: reserved field is 0x7, must be 0");
+}
+
+TEST(ModuleIo, SectionBoundsAreChecked) {
+    const Bytes b = write_module(tiny_module());
+    const std::size_t code = entry_at(b, kCodeSection);
+    const std::uint64_t offset = section_offset(b, kCodeSection);
+    const std::string where = "section 'code' at offset 0x" + (std::stringstream() << std::hex << offset).str();
+
+    Bytes bad = b;
+    put_le(bad, code + 16, 4096, 8);
+    EXPECT_EQ(read_error(bad), where + ": size 4096 runs past the end of the file (" + std::to_string(b.size()) +
+                                   " bytes)");
+    bad = b;  // an offset + size that wraps around 2^64
+    put_le(bad, code + 16, ~std::uint64_t{0} - 3, 8);
+    EXPECT_NE(read_error(bad).find("runs past the end of the file"), std::string::npos);
+    bad = b;
+    put_le(bad, code + 8, ~std::uint64_t{0}, 8);
+    EXPECT_NE(read_error(bad).find("runs past the end of the file"), std::string::npos);
+    bad = b;  // into the section table
+    put_le(bad, code + 8, 20, 8);
+    EXPECT_EQ(read_error(bad), "section 'code' at offset 0x14: starts before the end of the previous section (" +
+                                   ("0x" + (std::stringstream() << std::hex << section_offset(b, kModuleSection) +
+                                                                          section_size(b, kModuleSection))
+                                               .str()) +
+                                   ")");
+    bad = b;  // not a whole number of words
+    put_le(bad, code + 16, 20, 8);
+    EXPECT_EQ(read_error(bad), where + ", byte 0x" + (std::stringstream() << std::hex << offset).str() +
+                                   ": size 20 is not a multiple of 8 (the size of one instruction word)");
+    bad = b;
+    put_le(bad, code + 2, 6, 2);
+    EXPECT_EQ(read_error(bad), where + ": unknown flags 0x6 (only bit 0, optional, is defined)");
+    bad = b;  // two code sections
+    put_le(bad, entry_at(b, kLinesSection), kCodeSection, 2);
+    EXPECT_NE(read_error(bad).find(": a second 'code' section"), std::string::npos);
+}
+
+TEST(ModuleIo, UnknownSectionsAreSkippedOnlyWhenOptional) {
+    Bytes b = write_module(tiny_module());
+    const std::size_t labels = entry_at(b, kLabelsSection);
+    put_le(b, labels, 12, 2);  // pretend the labels section is a future "frames" section
+    put_le(b, labels + 2, 1, 2);
+    Result<Module> r = load_module(b);
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_TRUE(r.value().labels.empty());
+    EXPECT_EQ(r.value().code, tiny_module().code);
+    put_le(b, labels + 2, 0, 2);
+    EXPECT_NE(read_error(b).find("unknown section id 12 is not marked optional"), std::string::npos) << read_error(b);
+}
+
+TEST(ModuleIo, CountsCannotCauseHugeAllocations) {
+    const Bytes b = write_module(full_module());
+    for (std::uint16_t id : {kProcsSection, kStringsSection, kRegionsSection, kKernelsSection, kLaunchesSection,
+                             kLabelsSection}) {
+        Bytes bad = b;
+        put_le(bad, section_offset(b, id), 0xFFFFFFFF, 4);
+        std::string e = read_error(bad);
+        EXPECT_NE(e.find("4294967295 entries need at least"), std::string::npos) << e;
+    }
+    // A region whose data size claims 2^63 bytes.
+    Bytes bad = b;
+    const std::size_t region0 = section_offset(b, kRegionsSection) + 4;
+    const std::size_t data_size = region0 + 4 + 2 /* "xs" */ + 4 + 8 * 5;
+    ASSERT_EQ(get_le(bad, data_size, 8), 0u);
+    put_le(bad, data_size, std::uint64_t{1} << 63, 8);
+    std::string e = read_error(bad);
+    EXPECT_NE(e.find("region 0: data: 9223372036854775808 bytes run past the end of the section"), std::string::npos)
+        << e;
+    // A string length past the section.
+    bad = b;
+    put_le(bad, section_offset(b, kModuleSection), 1000000, 4);
+    EXPECT_NE(read_error(bad).find("module name: 1000000 bytes run past the end of the section"), std::string::npos);
+}
+
+TEST(ModuleIo, FieldsAreCanonical) {
+    const Bytes b = write_module(full_module());
+    const std::size_t region0 = section_offset(b, kRegionsSection) + 4;
+    Bytes bad = b;
+    bad[region0 + 6] = 9;  // element type
+    EXPECT_NE(read_error(bad).find("region 0: element type 9 is not valid (0..5)"), std::string::npos)
+        << read_error(bad);
+    bad = b;
+    bad[region0 + 7] = 5;  // initializer kind
+    EXPECT_NE(read_error(bad).find("region 0: initializer kind 5 is not valid"), std::string::npos);
+    bad = b;
+    bad[region0 + 8] = 1;  // reserved
+    EXPECT_NE(read_error(bad).find("region 0: reserved field is 0x1, must be 0"), std::string::npos);
+    bad = b;
+    const std::size_t kernel0 = section_offset(b, kKernelsSection) + 4;
+    bad[kernel0 + 4 + 5] = 2;  // requires-gpu flag of "saxpy"
+    EXPECT_NE(read_error(bad).find("kernel 0: requires-gpu flag is 2, not 0 or 1"), std::string::npos)
+        << read_error(bad);
+    bad = b;  // a trailing byte inside a section
+    Bytes grown = b;
+    const std::size_t labels_entry = entry_at(b, kLabelsSection);
+    grown.push_back(0);
+    put_le(grown, labels_entry + 16, section_size(b, kLabelsSection) + 1, 8);
+    EXPECT_NE(read_error(grown).find("1 unexpected bytes after the last field of the section"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace polymer

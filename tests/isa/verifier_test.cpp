@@ -1,0 +1,280 @@
+// The verifier: one test per class of malformed module, each checking the
+// message names what and where.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "isa/module_io.h"
+#include "isa/verifier.h"
+#include "sample_modules.h"
+
+namespace polymer {
+namespace {
+
+using namespace polymer::testing;
+
+std::string problem(const Module& m) {
+    Result<Verified> v = verify_module(m);
+    return v ? std::string("<valid>") : v.error();
+}
+
+// Indexes into full_module(): procedure main spans words [2, 25).
+constexpr std::size_t kMainLoad = 5;    // ld.f32 f4, xs[r3]
+constexpr std::size_t kMainBranch = 10; // bne r3, r2, loop
+constexpr std::size_t kSaxpyLdf = 1;    // ldf f0, x[r0]
+
+TEST(Verifier, ValidModulesPass) {
+    EXPECT_EQ(problem(tiny_module()), "<valid>");
+    EXPECT_EQ(problem(full_module()), "<valid>");
+    EXPECT_EQ(problem(Module{}), "<valid>");
+}
+
+TEST(Verifier, UnknownOpcode) {
+    Module m = tiny_module();
+    m.code[1] = make_word(250, 1);
+    EXPECT_EQ(problem(m), "proc 'main' word 1 (?): unknown opcode 250");
+    m = full_module();
+    m.kernels[0].code[3] = make_word(static_cast<std::uint8_t>(kKernelOpCount));
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 3 (?): unknown kernel opcode " + std::to_string(kKernelOpCount));
+}
+
+TEST(Verifier, OperandsOutOfRange) {
+    Module m = tiny_module();
+    m.code[0] = op(Op::Li, 32, 0, 0, 1);
+    EXPECT_EQ(problem(m), "proc 'main' word 0 (li): integer register r32 does not exist (registers are 0..31)");
+    m = full_module();
+    m.code[3] = op(Op::Lif, 1, 0, 0, 3);
+    EXPECT_EQ(problem(m), "proc 'main' word 3 (lif): float constant index 3 is out of range (3 in the pool)");
+    m = full_module();
+    m.code[2] = op(Op::Liw, 2, 0, 0, -1);
+    EXPECT_EQ(problem(m), "proc 'main' word 2 (liw): integer constant index 4294967295 is out of range (2 in the pool)");
+    m = full_module();
+    m.code[12] = op(Op::Prints, 0, 0, 0, 3);
+    EXPECT_EQ(problem(m), "proc 'main' word 12 (prints): string index 3 is out of range (3 strings)");
+    m = full_module();
+    m.code[11] = op(Op::Call, 0, 0, 0, 2);
+    EXPECT_EQ(problem(m), "proc 'main' word 11 (call): procedure index 2 is out of range (2 procedures)");
+    m = full_module();
+    m.code[kMainLoad] = op(Op::LdF32, 4, 3, 7);
+    EXPECT_EQ(problem(m), "proc 'main' word 5 (ld.f32): region index 7 is out of range (7 regions)");
+    m = full_module();
+    m.code[kMainLoad] = op(Op::LdF32, 4, 40, 0);
+    EXPECT_EQ(problem(m), "proc 'main' word 5 (ld.f32): integer register r40 does not exist (registers are 0..31)");
+    m = full_module();
+    m.code[14] = op(Op::Vfma, 2, 0, 1, 300);
+    EXPECT_EQ(problem(m), "proc 'main' word 14 (vfma): region index 300 is out of range (7 regions)");
+    m = full_module();
+    m.code[21] = op(Op::Launch, 7, 0, 0, 1);
+    EXPECT_EQ(problem(m), "proc 'main' word 21 (launch): launch site index 1 is out of range (1 launch sites)");
+    m.code[21] = op(Op::Launch, 99, 0, 0, 0);
+    EXPECT_EQ(problem(m), "proc 'main' word 21 (launch): integer register r99 does not exist (registers are 0..31)");
+}
+
+TEST(Verifier, UnusedFieldsMustBeZero) {
+    Module m = tiny_module();
+    m.code[2] = op(Op::Halt, 0, 0, 0, 5);
+    EXPECT_EQ(problem(m), "proc 'main' word 2 (halt): unused field imm is 5, must be 0");
+    m = tiny_module();
+    m.code[1] = op(Op::Print, 1, 3);
+    EXPECT_EQ(problem(m), "proc 'main' word 1 (print): unused field B is 3, must be 0");
+}
+
+TEST(Verifier, ShiftAmounts) {
+    Module m = full_module();
+    m.code[9] = op(Op::Shli, 6, 3, 0, 64);
+    EXPECT_EQ(problem(m), "proc 'main' word 9 (shli): shift amount 64 is not in 0..63");
+    m.code[9] = op(Op::Sari, 6, 3, 0, -1);
+    EXPECT_EQ(problem(m), "proc 'main' word 9 (sari): shift amount -1 is not in 0..63");
+}
+
+TEST(Verifier, JumpOutsideItsProcedure) {
+    Module m = full_module();
+    m.code[kMainBranch] = op(Op::Bne, 3, 2, 0, 1);  // into `square`
+    EXPECT_EQ(problem(m), "proc 'main' word 10 (bne): jump target 1 is outside the procedure [2, 25)");
+    m.code[kMainBranch] = op(Op::Bne, 3, 2, 0, 25);
+    EXPECT_EQ(problem(m), "proc 'main' word 10 (bne): jump target 25 is outside the procedure [2, 25)");
+    m.code[kMainBranch] = op(Op::Bne, 3, 2, 0, 24);
+    EXPECT_EQ(problem(m), "<valid>");
+}
+
+TEST(Verifier, ProcedureLayout) {
+    Module m = tiny_module();
+    m.code.back() = op(Op::Print, 1);
+    EXPECT_EQ(problem(m), "proc 'main' word 2 (print): the last word of a procedure must be jmp, ret or halt "
+                          "(execution would run off its end)");
+    m = full_module();
+    m.procs[1].start = 3;
+    m.procs[1].length = 22;
+    EXPECT_EQ(problem(m), "proc 'main': starts at word 3, expected 2 (procedures cover the code in order, without gaps)");
+    m = full_module();
+    m.procs[1].length = 22;
+    EXPECT_EQ(problem(m), "code words [24, 25) belong to no procedure");
+    m.procs[1].length = 24;
+    EXPECT_EQ(problem(m), "proc 'main': words [2, 26) run past the end of the code (25 words)");
+    m.procs[1].length = 0;
+    EXPECT_EQ(problem(m), "proc 'main': has no words");
+    m = full_module();
+    m.procs[0].name = "main";
+    EXPECT_EQ(problem(m), "proc 'main': the name is used twice");
+    m.procs[0].name = "";
+    EXPECT_EQ(problem(m), "proc 0 has an empty name");
+    m = full_module();
+    m.lines.pop_back();
+    EXPECT_EQ(problem(m), "the line table has 24 entries for 25 code words");
+    m = full_module();
+    m.labels[1].pc = 25;
+    EXPECT_EQ(problem(m), "label 'done': word 25 is past the end of the code (25 words)");
+}
+
+TEST(Verifier, RegionTypeMismatch) {
+    Module m = full_module();
+    m.code[kMainLoad] = op(Op::LdF64, 4, 3, 0);
+    EXPECT_EQ(problem(m), "proc 'main' word 5 (ld.f64): region 'xs' (f32) does not hold f64 elements");
+    m.code[kMainLoad] = op(Op::StI32, 4, 3, 0);
+    EXPECT_EQ(problem(m), "proc 'main' word 5 (st.i32): region 'xs' (f32) does not hold i32 elements");
+    m = full_module();
+    m.code[13] = op(Op::Vadd, 2, 0, 6);
+    EXPECT_EQ(problem(m), "proc 'main' word 13 (vadd): region 'ds' (f64) and region 'zs' (f32) must have the same "
+                          "element type");
+    m = full_module();
+    m.code[15] = op(Op::Vsum, 1, 5);
+    EXPECT_EQ(problem(m), "proc 'main' word 15 (vsum): region 'big' (i64) must be a float (f32, f64) region");
+    m = full_module();
+    m.code[16] = op(Op::Vsumi, 1, 0);
+    EXPECT_EQ(problem(m), "proc 'main' word 16 (vsumi): region 'xs' (f32) must be an integer (u8, i32, u32, i64) region");
+    m = full_module();
+    m.code[19] = op(Op::Vfill, 0, 1);
+    EXPECT_NE(problem(m).find("(vfill): region 'xs' (f32) must be an integer"), std::string::npos);
+    m = full_module();
+    m.code[18] = op(Op::Vselect, 2, 3, 0, 5);  // b is i64
+    EXPECT_NE(problem(m).find("(vselect): region 'big' (i64) and region 'zs' (f32)"), std::string::npos);
+    m.code[18] = op(Op::Vselect, 2, 5, 0, 1);  // the mask may have any type
+    EXPECT_EQ(problem(m), "<valid>");
+    m.code[17] = op(Op::Vcmplt, 6, 0, 3);
+    EXPECT_NE(problem(m).find("(vcmplt): region 'primes' (i32) and region 'xs' (f32)"), std::string::npos);
+}
+
+TEST(Verifier, RegionDeclarations) {
+    Module m = full_module();
+    m.regions[1].name = "xs";
+    EXPECT_EQ(problem(m), "region 'xs': the name is used twice");
+    m = full_module();
+    m.regions[3].data.pop_back();
+    EXPECT_EQ(problem(m), "region 'primes': initializer data is 11 bytes, expected 12");
+    m = full_module();
+    m.regions[3].init = RegionInit::String;
+    EXPECT_EQ(problem(m), "region 'primes': a string initializer needs a u8 region");
+    m = full_module();
+    m.regions[2].length = (std::uint64_t{1} << 40) + 1;
+    EXPECT_EQ(problem(m), "region 'zs': length 1099511627777 is more than 2^40 elements");
+    m = full_module();
+    m.regions[0].data = {1, 2, 3, 4};  // a Range region carries no data
+    EXPECT_EQ(problem(m), "region 'xs': initializer data is 4 bytes, expected 0");
+    m = tiny_module();
+    m.regions.resize(257, RegionDecl{"r", ElemType::U8, 1});
+    EXPECT_EQ(problem(m), "257 regions: a module has at most 256");
+}
+
+TEST(Verifier, BadKernelSchema) {
+    Module m = full_module();
+    m.kernels[0].params[1].name = "x";
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'x': the name is used twice");
+    m = full_module();
+    m.kernels[0].params[0].type = ElemType::F64;
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'x': a buffer's type must be i32, u32 or f32");
+    m = full_module();
+    m.kernels[0].params[4].type = ElemType::U32;
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'n': a uniform's type must be i32 or f32");
+    m = full_module();
+    m.kernels.push_back(m.kernels[0]);
+    EXPECT_EQ(problem(m), "kernel 'saxpy': the name is used twice");
+    m = full_module();
+    m.kernels[0].spirv[0] = 0;
+    EXPECT_EQ(problem(m), "kernel 'saxpy' the SPIR-V does not start with the magic number 0x7230203");
+}
+
+TEST(Verifier, KernelOperandsAndParameterUse) {
+    Module m = full_module();
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Ldf, 0, 0, 2);  // read the `out` buffer z
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (ldf): parameter 'z' is an `out` buffer and cannot be read");
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Stf, 0, 0, 0);  // write the `in` buffer x
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (stf): parameter 'x' is an `in` buffer and cannot be written");
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Ld, 0, 0, 0);  // integer load from an f32 buffer
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (ld): parameter 'x' is f32 but ld needs an i32 or u32 buffer");
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Ldf, 0, 0, 3);  // a uniform as a buffer
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (ldf): parameter 'a' is a uniform, not a buffer");
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Ldf, 0, 0, 6);
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (ldf): parameter index 6 is out of range (6 parameters)");
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Ldpf, 0, 4);  // i32 uniform read as f32
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (ldpf): parameter 'n' is not an f32 uniform");
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Blen, 0, 3);
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (blen): parameter 'a' is a uniform, not a buffer");
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Add, 0, 1, 33);
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (add): integer register r33 does not exist (registers are 0..31)");
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Ffma, 0, 1, 2, 32);
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (ffma): float register f32 does not exist (registers are 0..31)");
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::AtAdd, 0, 0, 2);  // an atomic add reads: not on `out`
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (atadd): parameter 'z' is f32 but atadd needs an i32 or u32 buffer");
+    m.kernels[0].lines.pop_back();
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Ldf, 0, 0, 0);
+    EXPECT_EQ(problem(m), "kernel 'saxpy' the line table has 16 entries for 17 words");
+}
+
+TEST(Verifier, KernelControlFlowMustBeBalanced) {
+    auto with_body = [](std::vector<Word> body) {
+        Module m = full_module();
+        m.kernels[0].code = std::move(body);
+        m.kernels[0].lines.clear();
+        return problem(m);
+    };
+    EXPECT_EQ(with_body({kop(KOp::If, 1), kop(KOp::Else), kop(KOp::End)}), "<valid>");
+    EXPECT_EQ(with_body({kop(KOp::If, 1), kop(KOp::Loop), kop(KOp::End)}),
+              "kernel 'saxpy' 1 block(s) not closed by `end` (the innermost opened at word 0)");
+    EXPECT_EQ(with_body({kop(KOp::End)}), "kernel 'saxpy' word 0 (end): `end` without an open `if` or `loop`");
+    EXPECT_EQ(with_body({kop(KOp::Loop), kop(KOp::Else), kop(KOp::End)}),
+              "kernel 'saxpy' word 1 (else): `else` without an open `if`");
+    EXPECT_EQ(with_body({kop(KOp::If, 1), kop(KOp::Else), kop(KOp::Else), kop(KOp::End)}),
+              "kernel 'saxpy' word 2 (else): `else` without an open `if`");
+    EXPECT_EQ(with_body({kop(KOp::If, 1), kop(KOp::Break), kop(KOp::End)}),
+              "kernel 'saxpy' word 1 (break): `break` outside a loop");
+    EXPECT_EQ(with_body({kop(KOp::Loop), kop(KOp::End), kop(KOp::Continue)}),
+              "kernel 'saxpy' word 2 (continue): `continue` outside a loop");
+    EXPECT_EQ(with_body({kop(KOp::Loop), kop(KOp::If, 1), kop(KOp::Continue), kop(KOp::End), kop(KOp::End)}),
+              "<valid>");
+}
+
+TEST(Verifier, BadLaunchSite) {
+    Module m = full_module();
+    m.launches[0].kernel = 1;
+    EXPECT_EQ(problem(m), "launch site 0: kernel index 1 is out of range (1 kernels)");
+    m = full_module();
+    m.launches[0].args.pop_back();
+    EXPECT_EQ(problem(m), "launch site 0 (kernel 'saxpy'): 5 arguments for 6 parameters");
+    m = full_module();
+    m.launches[0].args[0].index = 6;  // ds is f64
+    EXPECT_EQ(problem(m), "launch site 0 (kernel 'saxpy'): argument 0: region 'ds' (f64) does not match buffer 'x' "
+                          "(f32)");
+    m.launches[0].args[0] = {LaunchArg::Kind::IntReg, 1};
+    EXPECT_EQ(problem(m), "launch site 0 (kernel 'saxpy'): argument 0: buffer 'x' needs a region");
+    m = full_module();
+    m.launches[0].args[3] = {LaunchArg::Kind::IntReg, 1};
+    EXPECT_EQ(problem(m), "launch site 0 (kernel 'saxpy'): argument 3: f32 uniform 'a' needs a float register");
+    m.launches[0].args[3] = {LaunchArg::Kind::FloatReg, 32};
+    EXPECT_EQ(problem(m), "launch site 0 (kernel 'saxpy'): argument 3: float register f32 does not exist (registers "
+                          "are 0..31)");
+    m = full_module();
+    m.launches[0].args[5].index = 9;
+    EXPECT_EQ(problem(m), "launch site 0 (kernel 'saxpy'): argument 5: region index 9 is out of range (7 regions)");
+}
+
+TEST(Verifier, LoadModuleVerifies) {
+    Module m = full_module();
+    m.code[kMainBranch] = op(Op::Bne, 3, 2, 0, 1);
+    Result<Module> r = load_module(write_module(m));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error(), "proc 'main' word 10 (bne): jump target 1 is outside the procedure [2, 25)");
+    EXPECT_TRUE(read_module(write_module(m)).ok());
+}
+
+}  // namespace
+}  // namespace polymer
