@@ -1,0 +1,38 @@
+// Text -> module. Reports every error of a file in one run.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "isa/module.h"
+
+namespace polymer {
+
+struct Diagnostic {
+    enum class Severity { Error, Warning };
+    Severity severity = Severity::Error;
+    std::string file;
+    std::uint32_t line = 0;  // 1-based
+    std::uint32_t col = 0;   // 1-based
+    std::string message;
+    std::string source_line;  // the text of that line, for the caret display
+};
+
+struct AssembleOptions {
+    std::string filename = "<input>";  // used in diagnostics and Module::source_file
+};
+
+struct AssembleResult {
+    std::optional<Module> module;  // set when there was no error
+    std::vector<Diagnostic> diagnostics;
+    bool ok() const { return module.has_value(); }
+};
+
+AssembleResult assemble(std::string_view source, const AssembleOptions& options = {});
+
+// "file:line:col: error: message\n<source line>\n<spaces>^\n"
+std::string format_diagnostic(const Diagnostic& d);
+
+}  // namespace polymer

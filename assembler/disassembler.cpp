@@ -1,0 +1,435 @@
+// Module -> assembly text. Operands are printed by format (isa/formats.def);
+// the output re-assembles to the same module, constants, line table included.
+#include "assembler/disassembler.h"
+
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <set>
+#include <string>
+
+#include "isa/opcodes.h"
+
+namespace polymer {
+
+namespace {
+
+constexpr std::string_view kIndent = "        ";
+
+// std::to_chars shortest form, made to read as a float literal: "-0" would
+// read back as the integer 0, and "1e+20" has a sign the lexer need not take.
+std::string shortest_text(const char* begin, const char* end) {
+    std::string s(begin, end);
+    if (s.find_first_of(".en") == std::string::npos) s += ".0";
+    if (auto plus = s.find("e+"); plus != std::string::npos) s.erase(plus + 1, 1);
+    return s;
+}
+
+std::string pad(std::string s, std::size_t width) {
+    if (s.size() < width) s.append(width - s.size(), ' ');
+    return s;
+}
+
+// "add" + operands, the mnemonic padded so operands line up.
+std::string instruction_text(std::string_view mnemonic, const std::string& operands) {
+    if (operands.empty()) return std::string(mnemonic);
+    return pad(std::string(mnemonic), 7) + " " + operands;
+}
+
+std::string bad(std::string_view what, std::uint32_t index) {
+    return "<bad " + std::string(what) + " " + std::to_string(index) + ">";
+}
+
+// Prints the operands of one word. `kernel` is set for kernel words: then a
+// Param/PMem field names a parameter of that kernel.
+class OperandPrinter {
+public:
+    OperandPrinter(const Module& m, const Kernel* kernel) : m_(m), kernel_(kernel) {}
+
+    std::string operands(Word w, Format format) const {
+        const FormatInfo& f = format_info(format);
+        std::string out;
+        for (std::size_t i = 0; i < f.count; ++i) {
+            if (i) out += ", ";
+            out += operand(w, f.operands[i]);
+        }
+        return out;
+    }
+
+private:
+    std::string operand(Word w, const OperandSpec& o) const {
+        std::uint32_t v = word_field(w, o.field);
+        switch (o.kind) {
+        case OperandKind::IntReg: return "r" + std::to_string(v);
+        case OperandKind::FloatReg: return "f" + std::to_string(v);
+        case OperandKind::Imm: return std::to_string(static_cast<std::int32_t>(v));
+        case OperandKind::IntConst:
+            return v < m_.int_consts.size() ? std::to_string(m_.int_consts[v]) : bad("constant", v);
+        case OperandKind::FloatConst:
+            return v < m_.float_consts.size() ? double_text(m_.float_consts[v]) : bad("constant", v);
+        case OperandKind::F32Imm: return float_text(std::bit_cast<float>(v));
+        case OperandKind::Label: return label_name(m_, v);
+        case OperandKind::Proc: return v < m_.procs.size() ? m_.procs[v].name : bad("procedure", v);
+        case OperandKind::String: return v < m_.strings.size() ? quoted(m_.strings[v]) : bad("string", v);
+        case OperandKind::Region: return region(v);
+        case OperandKind::Param: return param(v);
+        case OperandKind::LaunchSite: return launch(v, word_a(w));
+        case OperandKind::Mem: return region(v) + "[r" + std::to_string(word_field(w, o.index_field)) + "]";
+        case OperandKind::PMem: return param(v) + "[r" + std::to_string(word_field(w, o.index_field)) + "]";
+        }
+        return "?";
+    }
+
+    std::string region(std::uint32_t v) const {
+        return v < m_.regions.size() ? m_.regions[v].name : bad("region", v);
+    }
+
+    std::string param(std::uint32_t v) const {
+        return kernel_ && v < kernel_->params.size() ? kernel_->params[v].name : bad("parameter", v);
+    }
+
+    std::string launch(std::uint32_t site, std::uint8_t count_reg) const {
+        if (site >= m_.launches.size()) return bad("launch site", site);
+        const LaunchSite& s = m_.launches[site];
+        std::string out = s.kernel < m_.kernels.size() ? m_.kernels[s.kernel].name : bad("kernel", s.kernel);
+        out += ", r" + std::to_string(count_reg);
+        for (const LaunchArg& a : s.args) {
+            switch (a.kind) {
+            case LaunchArg::Kind::Region: out += ", " + region(a.index); break;
+            case LaunchArg::Kind::IntReg: out += ", r" + std::to_string(a.index); break;
+            case LaunchArg::Kind::FloatReg: out += ", f" + std::to_string(a.index); break;
+            }
+        }
+        return out;
+    }
+
+    const Module& m_;
+    const Kernel* kernel_;
+};
+
+std::string proc_word_text(const Module& m, Word w) {
+    std::uint8_t op = word_op(w);
+    if (!is_valid_op(op)) return bad("opcode", op);
+    const OpInfo& info = op_info(static_cast<Op>(op));
+    return instruction_text(info.mnemonic, OperandPrinter(m, nullptr).operands(w, info.format));
+}
+
+std::string kernel_word_text(const Module& m, const Kernel& k, Word w) {
+    std::uint8_t op = word_op(w);
+    if (!is_valid_kop(op)) return bad("kernel opcode", op);
+    const KOpInfo& info = kop_info(static_cast<KOp>(op));
+    return instruction_text(info.mnemonic, OperandPrinter(m, &k).operands(w, info.format));
+}
+
+std::string int_text(std::int64_t v) { return std::to_string(v); }
+
+// One element of a List region, in the element type's own domain.
+std::string element_text(ElemType t, const std::uint8_t* p) {
+    switch (t) {
+    case ElemType::U8: return std::to_string(p[0]);
+    case ElemType::I32: { std::int32_t v; std::memcpy(&v, p, 4); return std::to_string(v); }
+    case ElemType::U32: { std::uint32_t v; std::memcpy(&v, p, 4); return std::to_string(v); }
+    case ElemType::I64: { std::int64_t v; std::memcpy(&v, p, 8); return std::to_string(v); }
+    case ElemType::F32: { float v; std::memcpy(&v, p, 4); return float_text(v); }
+    case ElemType::F64: { double v; std::memcpy(&v, p, 8); return double_text(v); }
+    }
+    return "?";
+}
+
+std::string region_text(const RegionDecl& r) {
+    std::string type(elem_type_name(r.type));
+    std::string out = ".region " + r.name + " ";
+    auto value = [&](std::int64_t i, double f) { return is_float(r.type) ? double_text(f) : int_text(i); };
+    switch (r.init) {
+    case RegionInit::Zeros: return out + type + "[" + std::to_string(r.length) + "]";
+    case RegionInit::Fill:
+        return out + type + "[" + std::to_string(r.length) + "] fill " + value(r.int_value0, r.float_value0);
+    case RegionInit::Range:
+        return out + type + "[" + std::to_string(r.length) + "] range " + value(r.int_value0, r.float_value0) +
+               ", " + value(r.int_value1, r.float_value1);
+    case RegionInit::List: {
+        out += type + "[" + std::to_string(r.length) + "] =";
+        std::size_t size = elem_size(r.type);
+        for (std::size_t i = 0; i < r.length && (i + 1) * size <= r.data.size(); ++i)
+            out += (i ? ", " : " ") + element_text(r.type, r.data.data() + i * size);
+        return out;
+    }
+    case RegionInit::String:
+        return out + type + "[] " + quoted(std::string_view(reinterpret_cast<const char*>(r.data.data()), r.data.size()));
+    }
+    return out;
+}
+
+std::string_view access_text(Access a) {
+    switch (a) {
+    case Access::In: return "in";
+    case Access::Out: return "out";
+    case Access::InOut: return "inout";
+    }
+    return "?";
+}
+
+std::string kernel_header(const Kernel& k) {
+    std::string out = ".kernel " + k.name + " (";
+    for (std::size_t i = 0; i < k.params.size(); ++i) {
+        const KernelParam& p = k.params[i];
+        if (i) out += ", ";
+        if (p.kind == ParamKind::Buffer) {
+            out += std::string(access_text(p.access)) + " " + p.name + ": " + std::string(elem_type_name(p.type)) +
+                   (p.indexing == Indexing::Element ? "[i]" : "[]");
+        } else {
+            out += p.name + ": " + std::string(elem_type_name(p.type));
+        }
+    }
+    return out + ")";
+}
+
+// `.requires mem >= 4G`: the largest suffix that divides the size exactly.
+std::string size_text(std::uint64_t bytes) {
+    static constexpr std::pair<char, int> kSuffixes[] = {{'T', 40}, {'G', 30}, {'M', 20}, {'K', 10}};
+    for (auto [suffix, shift] : kSuffixes) {
+        std::uint64_t unit = std::uint64_t{1} << shift;
+        if (bytes != 0 && bytes % unit == 0) return std::to_string(bytes / unit) + suffix;
+    }
+    return std::to_string(bytes);
+}
+
+class Writer {
+public:
+    Writer(const Module& m, const DisassembleOptions& o) : m_(m), opts_(o) {}
+
+    std::string run() {
+        out_ += ".module " + m_.name + "\n";
+        if (opts_.source_locations) out_ += ".file " + quoted(m_.source_file) + "\n";
+        if (!m_.regions.empty()) out_ += "\n";
+        for (const RegionDecl& r : m_.regions) out_ += region_text(r) + "\n";
+        for (const Kernel& k : m_.kernels) kernel(k);
+        for (std::size_t i = 0; i < m_.procs.size(); ++i) procedure(i);
+        return out_;
+    }
+
+private:
+    void loc(const std::vector<SourceLoc>& lines, std::size_t pc, std::string_view indent) {
+        // An unknown position is written too (`.loc 0 0`), so that a partial
+        // line table also survives the round trip.
+        if (!opts_.source_locations || pc >= lines.size()) return;
+        out_ += std::string(indent) + ".loc " + std::to_string(lines[pc].line) + " " +
+                std::to_string(lines[pc].col) + "\n";
+    }
+
+    void kernel(const Kernel& k) {
+        out_ += "\n" + kernel_header(k) + "\n";
+        if (k.requirements.requires_gpu) out_ += std::string(kIndent) + ".requires gpu\n";
+        if (k.requirements.min_memory != 0)
+            out_ += std::string(kIndent) + ".requires mem >= " + size_text(k.requirements.min_memory) + "\n";
+        if (k.requirements.prefers_gpu) out_ += std::string(kIndent) + ".prefers gpu\n";
+        std::size_t depth = 0;
+        for (std::size_t pc = 0; pc < k.code.size(); ++pc) {
+            std::uint8_t op = word_op(k.code[pc]);
+            bool closes = op == static_cast<std::uint8_t>(KOp::End) || op == static_cast<std::uint8_t>(KOp::Else);
+            if (closes && depth > 0) --depth;
+            std::string indent(kIndent.size() + 4 * depth, ' ');
+            loc(k.lines, pc, indent);
+            out_ += indent + kernel_word_text(m_, k, k.code[pc]) + "\n";
+            if (op == static_cast<std::uint8_t>(KOp::If) || op == static_cast<std::uint8_t>(KOp::Loop) ||
+                op == static_cast<std::uint8_t>(KOp::Else))
+                ++depth;
+        }
+        out_ += ".end\n";
+    }
+
+    bool has_label(std::uint32_t pc) const {
+        for (const Label& l : m_.labels)
+            if (l.pc == pc) return true;
+        return false;
+    }
+
+    // The procedure a label belongs to: the one whose words contain its pc,
+    // else the one it ends (a label after a procedure's last word). Jumps stay
+    // inside their procedure, so a label on a boundary is the next one's.
+    std::size_t label_owner(const Label& l) const {
+        std::size_t owner = m_.procs.size();
+        for (std::size_t i = 0; i < m_.procs.size(); ++i) {
+            const Procedure& p = m_.procs[i];
+            std::uint64_t end = std::uint64_t{p.start} + p.length;
+            if (l.pc >= p.start && l.pc < end) return i;
+            if (l.pc == end && p.length != 0) owner = i;
+        }
+        return owner;
+    }
+
+    void labels_at(std::uint32_t pc, std::size_t proc) {
+        for (const Label& l : m_.labels)
+            if (l.pc == pc && label_owner(l) == proc) out_ += l.name + ":\n";
+        if (synthetic_.count(pc)) out_ += label_name(m_, pc) + ":\n";
+    }
+
+    // Jump targets that no label names (a module not made by the assembler)
+    // get an "L<pc>" label so that the text still assembles.
+    void find_unnamed_targets(std::uint64_t start, std::uint64_t end) {
+        synthetic_.clear();
+        for (std::uint64_t pc = start; pc < end && pc < m_.code.size(); ++pc) {
+            Word w = m_.code[pc];
+            if (!is_valid_op(word_op(w))) continue;
+            const FormatInfo& f = format_info(op_info(static_cast<Op>(word_op(w))).format);
+            for (std::size_t i = 0; i < f.count; ++i) {
+                if (f.operands[i].kind != OperandKind::Label) continue;
+                std::uint32_t target = word_field(w, f.operands[i].field);
+                if (!has_label(target)) synthetic_.insert(target);
+            }
+        }
+    }
+
+    void procedure(std::size_t index) {
+        const Procedure& p = m_.procs[index];
+        out_ += "\n.proc " + p.name + "\n";
+        std::uint64_t end = std::uint64_t{p.start} + p.length;
+        find_unnamed_targets(p.start, end);
+        for (std::uint64_t pc = p.start; pc < end && pc < m_.code.size(); ++pc) {
+            labels_at(static_cast<std::uint32_t>(pc), index);
+            loc(m_.lines, pc, kIndent);
+            out_ += std::string(kIndent) + proc_word_text(m_, m_.code[pc]) + "\n";
+        }
+        if (p.length != 0 && end <= UINT32_MAX) labels_at(static_cast<std::uint32_t>(end), index);
+        out_ += ".end\n";
+    }
+
+    const Module& m_;
+    const DisassembleOptions& opts_;
+    std::string out_;
+    std::set<std::uint32_t> synthetic_;
+};
+
+// The text of 1-based line `n` of `source`, or empty.
+std::string_view source_line(std::string_view source, std::uint32_t n) {
+    if (n == 0) return {};
+    std::size_t start = 0;
+    for (std::uint32_t i = 1; i < n; ++i) {
+        start = source.find('\n', start);
+        if (start == std::string_view::npos) return {};
+        ++start;
+    }
+    std::size_t end = source.find('\n', start);
+    std::string_view line = source.substr(start, end == std::string_view::npos ? source.size() - start : end - start);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    return line;
+}
+
+std::string hex_word(Word w) {
+    char buf[17];
+    auto [end, ec] = std::to_chars(buf, buf + 16, w, 16);
+    std::string digits(buf, end);
+    return std::string(16 - digits.size(), '0') + digits;
+}
+
+std::string address(std::size_t pc) {
+    std::string s = std::to_string(pc);
+    return s.size() < 4 ? std::string(4 - s.size(), '0') + s : s;
+}
+
+std::string listing_line(std::size_t pc, Word w, const std::string& text, const std::vector<SourceLoc>& lines,
+                         std::string_view source) {
+    std::string out = address(pc) + "  " + hex_word(w) + "  " + text;
+    if (pc < lines.size() && lines[pc].line != 0) {
+        std::string_view src = source_line(source, lines[pc].line);
+        if (!src.empty()) out = pad(out, 56) + "  ; " + std::to_string(lines[pc].line) + ": " + std::string(src);
+    }
+    return out + "\n";
+}
+
+}  // namespace
+
+std::string double_text(double v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return shortest_text(buf, end);
+}
+
+std::string float_text(float v) {
+    if (std::isnan(v) || std::isinf(v)) return double_text(v);
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    // The assembler may read a literal as binary64 and then round it to
+    // binary32; keep the short form only where that gives back the same bits.
+    // Also, "3.4028235e38" (FLT_MAX) reads as a binary64 above FLT_MAX,
+    // which a range check may reject.
+    double back = 0;
+    std::from_chars(buf, end, back);
+    if (std::bit_cast<std::uint32_t>(static_cast<float>(back)) == std::bit_cast<std::uint32_t>(v) &&
+        std::fabs(back) <= std::numeric_limits<float>::max())
+        return shortest_text(buf, end);
+    return double_text(v);
+}
+
+std::string quoted(std::string_view bytes) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(bytes[i]);
+        switch (c) {
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        case '\r': out += "\\r"; break;
+        case '\\': out += "\\\\"; break;
+        case '"': out += "\\\""; break;
+        default:
+            if (c >= 0x20 && c < 0x7f) {
+                out += static_cast<char>(c);
+            } else if (c == 0 && !(i + 1 < bytes.size() && bytes[i + 1] >= '0' && bytes[i + 1] <= '9')) {
+                out += "\\0";
+            } else {
+                out += "\\x";
+                out += kHex[c >> 4];
+                out += kHex[c & 15];
+            }
+        }
+    }
+    return out + "\"";
+}
+
+std::string label_name(const Module& m, std::uint32_t pc) {
+    for (const Label& l : m.labels)
+        if (l.pc == pc) return l.name;
+    return "L" + std::to_string(pc);
+}
+
+std::string disassemble(const Module& m, const DisassembleOptions& options) { return Writer(m, options).run(); }
+
+std::string disassemble_word(const Module& m, std::uint32_t pc) {
+    if (pc >= m.code.size()) return bad("pc", pc);
+    return proc_word_text(m, m.code[pc]);
+}
+
+std::string disassemble_kernel_word(const Module& m, std::uint32_t kernel, std::uint32_t pc) {
+    if (kernel >= m.kernels.size()) return bad("kernel", kernel);
+    const Kernel& k = m.kernels[kernel];
+    if (pc >= k.code.size()) return bad("pc", pc);
+    return kernel_word_text(m, k, k.code[pc]);
+}
+
+std::string listing(const Module& m, std::string_view source) {
+    std::string out;
+    for (const Procedure& p : m.procs) {
+        out += "; .proc " + p.name + "\n";
+        std::uint64_t end = std::uint64_t{p.start} + p.length;
+        for (std::uint64_t pc = p.start; pc < end && pc < m.code.size(); ++pc) {
+            for (const Label& l : m.labels)
+                if (l.pc == pc) out += "; " + l.name + ":\n";
+            out += listing_line(pc, m.code[pc], disassemble_word(m, static_cast<std::uint32_t>(pc)), m.lines, source);
+        }
+    }
+    for (std::uint32_t k = 0; k < m.kernels.size(); ++k) {
+        const Kernel& kernel = m.kernels[k];
+        out += "; .kernel " + kernel.name + "\n";
+        for (std::uint32_t pc = 0; pc < kernel.code.size(); ++pc)
+            out += listing_line(pc, kernel.code[pc], disassemble_kernel_word(m, k, pc), kernel.lines, source);
+    }
+    return out;
+}
+
+}  // namespace polymer

@@ -1,0 +1,178 @@
+// `.kernel NAME (PARAMS)` headers and the kernel body rules.
+#include "assembler/kernel_parser.h"
+
+#include "assembler/parser.h"
+
+namespace polymer::asm_detail {
+
+namespace {
+
+std::string param_title(const KernelParam& p) {
+    if (p.kind == ParamKind::Uniform) return "uniform '" + p.name + "' (" + std::string(elem_type_name(p.type)) + ")";
+    std::string access = p.access == Access::In ? "in" : p.access == Access::Out ? "out" : "inout";
+    return "'" + access + "' buffer '" + p.name + "' (" + std::string(elem_type_name(p.type)) + ")";
+}
+
+std::optional<KernelParam> parse_param(TokenCursor& c) {
+    KernelParam p;
+    const Token* first = c.expect_ident("a parameter");
+    if (!first) return std::nullopt;
+    const Token* name = first;
+    // `in x: ...`; a uniform may itself be called `in` (then ':' follows).
+    bool access = (first->text == "in" || first->text == "out" || first->text == "inout") && c.at(TokenKind::Ident);
+    if (access) {
+        p.access = first->text == "in" ? Access::In : first->text == "out" ? Access::Out : Access::InOut;
+        name = &c.next();
+    }
+    p.name = std::string(name->text);
+    if (!c.expect(TokenKind::Colon, "':' after the parameter name")) return std::nullopt;
+    const Token* type = c.expect_ident("a parameter type (i32, u32, f32)");
+    if (!type) return std::nullopt;
+    auto t = parse_elem_type(type->text);
+    if (!t) {
+        c.fail(*type, "unknown element type '" + std::string(type->text) + "'");
+        return std::nullopt;
+    }
+    p.type = *t;
+    if (c.accept(TokenKind::LBracket)) {
+        p.kind = ParamKind::Buffer;
+        p.indexing = Indexing::Broadcast;
+        if (c.at(TokenKind::Ident) && c.peek().text == "i") {
+            c.next();
+            p.indexing = Indexing::Element;
+        }
+        if (!c.expect(TokenKind::RBracket, "']' (a buffer is TYPE[i] or TYPE[])")) return std::nullopt;
+        if (!access) {
+            c.fail(*name, "buffer parameter '" + p.name + "' needs 'in', 'out' or 'inout'");
+            return std::nullopt;
+        }
+        if (!is_kernel_buffer_type(p.type)) {
+            c.fail(*type, "a kernel buffer is i32, u32 or f32, not " + std::string(type->text));
+            return std::nullopt;
+        }
+    } else {
+        if (access) {
+            c.fail(*first, "uniform parameter '" + p.name + "' cannot be '" + std::string(first->text) +
+                               "' (a buffer is written TYPE[i] or TYPE[])");
+            return std::nullopt;
+        }
+        if (p.type != ElemType::I32 && p.type != ElemType::F32) {
+            c.fail(*type, "a uniform parameter is i32 or f32, not " + std::string(type->text));
+            return std::nullopt;
+        }
+        p.kind = ParamKind::Uniform;
+        p.access = Access::In;
+    }
+    return p;
+}
+
+}  // namespace
+
+std::optional<Kernel> parse_kernel_header(TokenCursor& c, Pos& name_pos) {
+    Kernel k;
+    const Token* name = c.expect_ident("a kernel name");
+    if (!name) return std::nullopt;
+    name_pos = {c.line(), name->col};
+    k.name = std::string(name->text);
+    if (!c.expect(TokenKind::LParen, "'(' and the kernel's parameters")) return std::nullopt;
+    if (!c.accept(TokenKind::RParen)) {
+        do {
+            const Token& at = c.peek();
+            auto p = parse_param(c);
+            if (!p) return std::nullopt;
+            for (const KernelParam& q : k.params) {
+                if (q.name == p->name) {
+                    c.fail(at, "duplicate parameter '" + p->name + "'");
+                    return std::nullopt;
+                }
+            }
+            if (k.params.size() >= 256) {
+                c.fail(at, "too many kernel parameters (at most 256)");
+                return std::nullopt;
+            }
+            k.params.push_back(std::move(*p));
+        } while (c.accept(TokenKind::Comma));
+        if (!c.expect(TokenKind::RParen, "',' or ')'")) return std::nullopt;
+    }
+    if (!c.expect_end()) return std::nullopt;
+    return k;
+}
+
+std::optional<std::string> param_misuse(KOp op, const KernelParam& p) {
+    bool buffer = p.kind == ParamKind::Buffer;
+    bool int_buffer = buffer && (p.type == ElemType::I32 || p.type == ElemType::U32);
+    bool float_buffer = buffer && p.type == ElemType::F32;
+    std::string mnemonic(kop_info(op).mnemonic);
+    switch (op) {
+    case KOp::Ld:
+    case KOp::Ldf:
+        if (!(op == KOp::Ld ? int_buffer : float_buffer))
+            return mnemonic + " needs " + (op == KOp::Ld ? "an i32 or u32" : "an f32") + " buffer, but " +
+                   param_title(p) + " is not one";
+        if (p.access == Access::Out) return mnemonic + " reads " + param_title(p) + "; declare it 'inout' to read it";
+        return std::nullopt;
+    case KOp::St:
+    case KOp::Stf:
+    case KOp::AtAdd:
+        if (!(op == KOp::Stf ? float_buffer : int_buffer))
+            return mnemonic + " needs " + (op == KOp::Stf ? "an f32" : "an i32 or u32") + " buffer, but " +
+                   param_title(p) + " is not one";
+        if (p.access == Access::In) return mnemonic + " writes " + param_title(p) + "; declare it 'out' or 'inout'";
+        // An atomic add reads the old value too.
+        if (op == KOp::AtAdd && p.access == Access::Out)
+            return "atadd reads and writes " + param_title(p) + "; declare it 'inout'";
+        return std::nullopt;
+    case KOp::Ldp:
+    case KOp::Ldpf: {
+        ElemType want = op == KOp::Ldp ? ElemType::I32 : ElemType::F32;
+        if (buffer || p.type != want)
+            return mnemonic + " needs " + (op == KOp::Ldp ? "an i32" : "an f32") + " uniform, but " + param_title(p) +
+                   " is not one";
+        return std::nullopt;
+    }
+    case KOp::Blen:
+        if (!buffer) return "blen needs a buffer, but " + param_title(p) + " is a uniform";
+        return std::nullopt;
+    default: return std::nullopt;
+    }
+}
+
+void KernelBlocks::instruction(KOp op, std::uint32_t line, std::uint32_t col) {
+    switch (op) {
+    case KOp::If: open_.push_back({Block::If, line, col}); break;
+    case KOp::Loop: open_.push_back({Block::Loop, line, col}); break;
+    case KOp::Else:
+        if (open_.empty() || open_.back().block != Block::If) {
+            sink_.error(line, col, open_.empty() || open_.back().block == Block::Loop ? "'else' without 'if'"
+                                                                                         : "second 'else' for one 'if'");
+            return;
+        }
+        open_.back() = {Block::Else, line, col};
+        break;
+    case KOp::End:
+        if (open_.empty()) {
+            sink_.error(line, col, "'end' without 'if' or 'loop'");
+            return;
+        }
+        open_.pop_back();
+        break;
+    case KOp::Break:
+    case KOp::Continue: {
+        bool in_loop = false;
+        for (const Open& o : open_) in_loop = in_loop || o.block == Block::Loop;
+        if (!in_loop) sink_.error(line, col, "'" + std::string(kop_info(op).mnemonic) + "' outside a loop");
+        break;
+    }
+    default: break;
+    }
+}
+
+void KernelBlocks::finish(const std::string& kernel_name) {
+    for (const Open& o : open_) {
+        std::string_view what = o.block == Block::Loop ? "loop" : o.block == Block::If ? "if" : "else";
+        sink_.error(o.line, o.col, "'" + std::string(what) + "' in kernel '" + kernel_name + "' is never closed with 'end'");
+    }
+    open_.clear();
+}
+
+}  // namespace polymer::asm_detail

@@ -1,0 +1,518 @@
+#include "assembler/parser.h"
+
+#include <array>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace polymer::asm_detail {
+
+namespace {
+
+constexpr std::array<std::string_view, 9> kDirectives = {
+    ".module", ".file", ".loc", ".region", ".proc", ".kernel", ".end", ".requires", ".prefers"};
+
+bool is_ident(const Token& t, std::string_view text) { return t.kind == TokenKind::Ident && t.text == text; }
+
+// The raw operand of `.module`: a module name need not be an identifier
+// (a file stem such as "01-hello" is the default), so it is taken as written.
+std::optional<std::string_view> module_name_text(std::string_view line) {
+    std::size_t i = line.find_first_not_of(" \t");
+    if (i == std::string_view::npos || line.substr(i, 7) != ".module") return std::nullopt;
+    std::string_view rest = line.substr(i + 7);
+    if (!rest.empty() && rest.front() != ' ' && rest.front() != '\t') return std::nullopt;
+    rest = rest.substr(0, rest.find(';'));
+    std::size_t b = rest.find_first_not_of(" \t");
+    if (b == std::string_view::npos) return std::string_view{};
+    std::size_t e = rest.find_last_not_of(" \t");
+    return rest.substr(b, e - b + 1);
+}
+
+class StructureParser {
+public:
+    StructureParser(const SourceText& source, const AssembleOptions& options, DiagnosticSink& sink)
+        : source_(source), options_(options), sink_(sink) {}
+
+    Program run() {
+        p_.module.source_file = options_.filename;
+        p_.module.name = default_module_name(options_.filename);
+        for (std::uint32_t n = 1; n <= source_.line_count(); ++n) {
+            // `.module` takes its name as written, so its line is not lexed.
+            bool is_module = module_name_text(source_.line(n)).has_value();
+            LexedLine lexed = is_module ? LexedLine{} : lex_line(source_.line(n));
+            if (is_module) lexed.tokens.emplace_back();
+            bool ok = !lexed.error.has_value();
+            if (lexed.error) sink_.error(n, lexed.error->col, lexed.error->message);
+            p_.lines.push_back(std::move(lexed));
+            p_.line_ok.push_back(ok);
+        }
+        for (std::uint32_t n = 1; n <= source_.line_count(); ++n) {
+            if (auto name = module_name_text(source_.line(n))) {
+                module_directive(n, *name);
+                continue;
+            }
+            if (p_.line_ok[n - 1]) line(n);
+        }
+        if (open_) {
+            const Body& b = current();
+            sink_.error(b.pos.line, b.pos.col, "missing '.end' for " + body_title(b));
+            close_body();
+        }
+        return std::move(p_);
+    }
+
+private:
+    static std::string default_module_name(const std::string& filename) {
+        std::string_view f = filename;
+        if (auto slash = f.find_last_of('/'); slash != std::string_view::npos) f.remove_prefix(slash + 1);
+        if (auto dot = f.find_last_of('.'); dot != std::string_view::npos && dot > 0) f = f.substr(0, dot);
+        return f.empty() ? "module" : std::string(f);
+    }
+
+    Body& current() { return p_.bodies.back(); }
+
+    std::string body_title(const Body& b) const {
+        return b.is_kernel ? "kernel '" + p_.module.kernels[b.index].name + "'"
+                           : "procedure '" + p_.module.procs[b.index].name + "'";
+    }
+
+    void module_directive(std::uint32_t n, std::string_view name) {
+        std::uint32_t col = static_cast<std::uint32_t>(source_.line(n).find(".module") + 1);
+        if (name.empty() || name.find_first_of(" \t") != std::string_view::npos) {
+            sink_.error(n, col, "'.module' needs one name");
+            return;
+        }
+        p_.module.name = std::string(name);
+    }
+
+    void line(std::uint32_t n) {
+        const std::vector<Token>& tokens = p_.lines[n - 1].tokens;
+        TokenCursor c(tokens, n, sink_);
+        if (c.at(TokenKind::End)) return;
+        if (c.at(TokenKind::Ident) && c.peek(1).kind == TokenKind::Colon) {
+            const Token& name = c.next();
+            c.next();
+            label(n, name);
+            if (c.at(TokenKind::End)) return;
+        }
+        if (c.at(TokenKind::Directive)) {
+            directive(c);
+            return;
+        }
+        if (!c.at(TokenKind::Ident)) {
+            c.fail(c.peek(), "expected an instruction, a label or a directive, got " + describe(c.peek()));
+            return;
+        }
+        const Token& mnemonic = c.peek();
+        if (!open_) {
+            c.fail(mnemonic, "instruction '" + std::string(mnemonic.text) + "' outside a procedure");
+            return;
+        }
+        Statement s;
+        s.line = n;
+        s.first = static_cast<std::size_t>(&mnemonic - tokens.data());
+        s.loc = pending_loc_.value_or(SourceLoc{n, mnemonic.col});
+        pending_loc_.reset();
+        current().statements.push_back(s);
+    }
+
+    void label(std::uint32_t n, const Token& name) {
+        std::string text(name.text);
+        if (!open_ || current().is_kernel) {
+            sink_.error(n, name.col,
+                        open_ ? "labels are not allowed in kernels (use if/loop/break)"
+                              : "label '" + text + "' outside a procedure");
+            return;
+        }
+        Body& b = current();
+        if (auto it = b.labels.find(text); it != b.labels.end()) {
+            const LabelInfo& first = p_.label_info[it->second];
+            sink_.error(n, name.col,
+                        "duplicate label '" + text + "' (first defined on line " + std::to_string(first.pos.line) + ")");
+            return;
+        }
+        std::uint32_t pc = p_.module.procs[b.index].start + static_cast<std::uint32_t>(b.statements.size());
+        b.labels.emplace(text, p_.module.labels.size());
+        p_.module.labels.push_back({text, pc});
+        p_.label_info.push_back({{n, name.col}, false});
+    }
+
+    void directive(TokenCursor& c) {
+        const Token& d = c.next();
+        std::string_view name = d.text;
+        if (name == ".file") {
+            if (!c.at(TokenKind::String)) {
+                c.fail(c.peek(), "expected a file name in quotes, got " + describe(c.peek()));
+                return;
+            }
+            p_.module.source_file = c.next().string_value;
+            c.expect_end();
+        } else if (name == ".loc") {
+            auto line = read_int(c, 0, std::numeric_limits<std::uint32_t>::max(), "line number");
+            if (!line) return;
+            c.accept(TokenKind::Comma);  // `.loc 12 9` or `.loc 12, 9`
+            auto col = read_int(c, 0, std::numeric_limits<std::uint32_t>::max(), "column number");
+            if (!col || !c.expect_end()) return;
+            pending_loc_ = SourceLoc{static_cast<std::uint32_t>(*line), static_cast<std::uint32_t>(*col)};
+        } else if (name == ".region") {
+            region(c, d);
+        } else if (name == ".proc") {
+            proc(c, d);
+        } else if (name == ".kernel") {
+            kernel(c, d);
+        } else if (name == ".end") {
+            if (!open_) {
+                c.fail(d, "'.end' without '.proc' or '.kernel'");
+                return;
+            }
+            c.expect_end();
+            close_body();
+        } else if (name == ".requires" || name == ".prefers") {
+            requirement(c, d);
+        } else {
+            std::string message = "unknown directive '" + std::string(name) + "'";
+            if (auto best = closest_name(name, kDirectives); !best.empty())
+                message += "; did you mean '" + std::string(best) + "'?";
+            c.fail(d, message);
+        }
+    }
+
+    void region(TokenCursor& c, const Token& d) {
+        Pos pos{c.line(), c.peek().col};
+        RegionDecl partial;
+        auto decl = parse_region(c, partial);
+        // A region whose declaration has an error is still declared (as if
+        // used), so that its uses are not reported as undefined on top.
+        bool failed = !decl;
+        if (failed) {
+            if (partial.name.empty()) return;
+            decl = std::move(partial);
+            decl->init = RegionInit::Zeros;
+            decl->data.clear();
+        }
+        if (auto it = p_.regions.find(decl->name); it != p_.regions.end()) {
+            if (!failed)
+                sink_.error(pos.line, pos.col, "duplicate region '" + decl->name + "' (first declared on line " +
+                                                   std::to_string(p_.region_pos[it->second].line) + ")");
+            return;
+        }
+        if (p_.module.regions.size() >= kMaxRegions) {
+            if (!failed) c.fail(d, "too many regions (at most " + std::to_string(kMaxRegions) + ")");
+            return;
+        }
+        p_.regions.emplace(decl->name, static_cast<std::uint32_t>(p_.module.regions.size()));
+        p_.module.regions.push_back(std::move(*decl));
+        p_.region_pos.push_back(pos);
+        p_.region_used.push_back(failed);
+    }
+
+    // Opening a block while another is open: report it and close the other.
+    void check_nested(TokenCursor& c, const Token& d) {
+        if (!open_) return;
+        c.fail(d, "'" + std::string(d.text) + "' inside " + body_title(current()) + " (missing '.end'?)");
+        close_body();
+    }
+
+    void proc(TokenCursor& c, const Token& d) {
+        check_nested(c, d);
+        // The block opens even after an error, so that its instructions are
+        // still checked instead of each being reported as stray.
+        const Token* name = c.expect_ident("a procedure name");
+        if (name) c.expect_end();
+        std::string text = name ? std::string(name->text) : std::string("?");
+        Body b;
+        b.index = static_cast<std::uint32_t>(p_.module.procs.size());
+        b.pos = {c.line(), name ? name->col : d.col};
+        if (name && p_.procs.count(text)) c.fail(*name, "duplicate procedure '" + text + "'");
+        if (name) p_.procs.emplace(text, b.index);
+        p_.module.procs.push_back({text, next_pc_, 0});
+        p_.bodies.push_back(std::move(b));
+        open_ = true;
+    }
+
+    void kernel(TokenCursor& c, const Token& d) {
+        check_nested(c, d);
+        Pos pos{c.line(), d.col};
+        auto k = parse_kernel_header(c, pos);
+        bool named = k.has_value();
+        if (!k) k = Kernel{.name = "?"};
+        if (named && p_.kernels.count(k->name)) {
+            sink_.error(pos.line, pos.col, "duplicate kernel '" + k->name + "'");
+            named = false;
+        }
+        Body b;
+        b.is_kernel = true;
+        b.index = static_cast<std::uint32_t>(p_.module.kernels.size());
+        b.pos = pos;
+        if (named) p_.kernels.emplace(k->name, b.index);
+        p_.module.kernels.push_back(std::move(*k));
+        p_.kernel_pos.push_back(pos);
+        p_.bodies.push_back(std::move(b));
+        open_ = true;
+    }
+
+    void requirement(TokenCursor& c, const Token& d) {
+        if (!open_ || !current().is_kernel) {
+            c.fail(d, "'" + std::string(d.text) + "' is only allowed inside a .kernel");
+            return;
+        }
+        KernelRequirements& r = p_.module.kernels[current().index].requirements;
+        const Token* what = c.expect_ident("'gpu' or 'mem'");
+        if (!what) return;
+        if (what->text == "gpu") {
+            if (!c.expect_end()) return;
+            (d.text == ".requires" ? r.requires_gpu : r.prefers_gpu) = true;
+        } else if (what->text == "mem" && d.text == ".requires") {
+            if (!c.expect(TokenKind::GreaterEqual, "'>='")) return;
+            if (!c.at(TokenKind::Int) || c.peek().int_value < 0) {
+                c.fail(c.peek(), "expected a size such as 512M or 4G, got " + describe(c.peek()));
+                return;
+            }
+            const Token& size = c.next();
+            int shift = 0;
+            switch (size.size_suffix) {
+            case 'K': shift = 10; break;
+            case 'M': shift = 20; break;
+            case 'G': shift = 30; break;
+            case 'T': shift = 40; break;
+            default: break;
+            }
+            IntValue bytes = size.int_value << shift;
+            if (bytes > static_cast<IntValue>(std::numeric_limits<std::uint64_t>::max())) {
+                c.fail(size, "memory size " + std::string(size.text) + " does not fit 64 bits");
+                return;
+            }
+            if (!c.expect_end()) return;
+            r.min_memory = static_cast<std::uint64_t>(bytes);
+        } else {
+            c.fail(*what, d.text == ".requires" ? "expected 'gpu' or 'mem >= SIZE' after '.requires'"
+                                                : "expected 'gpu' after '.prefers'");
+        }
+    }
+
+    void close_body() {
+        Body& b = current();
+        open_ = false;
+        pending_loc_.reset();
+        if (b.is_kernel) return;
+        Procedure& proc = p_.module.procs[b.index];
+        proc.length = static_cast<std::uint32_t>(b.statements.size());
+        next_pc_ += proc.length;
+        if (b.statements.empty()) {
+            sink_.error(b.pos.line, b.pos.col, "procedure '" + proc.name + "' has no instructions");
+            return;
+        }
+        // A label after the last instruction would name the next procedure's
+        // first word (or the end of the code).
+        for (const auto& [name, index] : b.labels) {
+            if (p_.module.labels[index].pc == next_pc_) {
+                const Pos& at = p_.label_info[index].pos;
+                sink_.error(at.line, at.col, "label '" + name + "' must be followed by an instruction of procedure '" +
+                                                 proc.name + "'");
+            }
+        }
+        const Statement& last = b.statements.back();
+        const Token& mnemonic = p_.lines[last.line - 1].tokens[last.first];
+        if (mnemonic.text != "jmp" && mnemonic.text != "ret" && mnemonic.text != "halt")
+            sink_.error(last.line, mnemonic.col,
+                        "procedure '" + proc.name +
+                            "' can fall off its end: its last instruction must be jmp, ret or halt");
+    }
+
+    const SourceText& source_;
+    const AssembleOptions& options_;
+    DiagnosticSink& sink_;
+    Program p_;
+    bool open_ = false;
+    std::uint32_t next_pc_ = 0;
+    std::optional<SourceLoc> pending_loc_;
+};
+
+std::string range_text(IntValue min, IntValue max) { return "(" + int_text(min) + ".." + int_text(max) + ")"; }
+
+// The integer domain of an element type, for list/fill/range values.
+std::pair<IntValue, IntValue> int_domain(ElemType t) {
+    switch (t) {
+    case ElemType::U8: return {0, 255};
+    case ElemType::I32: return {kInt32Min, kInt32Max};
+    case ElemType::U32: return {0, (IntValue{1} << 32) - 1};
+    default: return {kInt64Min, kUint64Max};
+    }
+}
+
+// One value of a region initialiser, checked against the element type and
+// stored as the type's bytes (`bytes` may be null: fill/range values).
+bool read_element(TokenCursor& c, ElemType type, std::int64_t& int_out, double& float_out) {
+    if (is_float(type)) {
+        const Token& at = c.peek();
+        auto v = read_float(c);
+        if (!v) return false;
+        if (type == ElemType::F32 && std::isfinite(*v) && std::fabs(*v) > FLT_MAX) {
+            c.fail(at, "value " + std::string(at.text) + " is out of range for f32");
+            return false;
+        }
+        float_out = *v;
+        return true;
+    }
+    auto [min, max] = int_domain(type);
+    auto v = read_int(c, min, max, std::string(elem_type_name(type)) + " value");
+    if (!v) return false;
+    int_out = wrap_int64(*v);
+    return true;
+}
+
+void append_element(std::vector<std::uint8_t>& data, ElemType type, std::int64_t i, double f) {
+    std::uint8_t buf[8];
+    switch (type) {
+    case ElemType::U8: buf[0] = static_cast<std::uint8_t>(i); break;
+    case ElemType::I32:
+    case ElemType::U32: { auto v = static_cast<std::uint32_t>(i); std::memcpy(buf, &v, 4); break; }
+    case ElemType::I64: std::memcpy(buf, &i, 8); break;
+    case ElemType::F32: { auto v = static_cast<float>(f); std::memcpy(buf, &v, 4); break; }
+    case ElemType::F64: std::memcpy(buf, &f, 8); break;
+    }
+    data.insert(data.end(), buf, buf + elem_size(type));
+}
+
+}  // namespace
+
+Program parse_program(const SourceText& source, const AssembleOptions& options, DiagnosticSink& sink) {
+    return StructureParser(source, options, sink).run();
+}
+
+std::optional<IntValue> read_int(TokenCursor& c, IntValue min, IntValue max, std::string_view what) {
+    const Token& t = c.peek();
+    if (t.kind != TokenKind::Int) {
+        c.fail(t, "expected an integer literal, got " + describe(t));
+        return std::nullopt;
+    }
+    if (t.size_suffix) {
+        c.fail(t, "a size suffix is only allowed in '.requires mem'");
+        return std::nullopt;
+    }
+    if (t.int_value < min || t.int_value > max) {
+        c.fail(t, std::string(what) + " " + std::string(t.text) + " is out of range " + range_text(min, max));
+        return std::nullopt;
+    }
+    c.next();
+    return t.int_value;
+}
+
+std::optional<double> read_float(TokenCursor& c) {
+    const Token& t = c.peek();
+    bool negative = t.kind == TokenKind::Minus;
+    const Token& v = c.peek(negative ? 1 : 0);
+    if (v.kind == TokenKind::Ident && (v.text == "inf" || v.text == "nan")) {
+        c.next();
+        if (negative) c.next();
+        double x = v.text == "inf" ? std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN();
+        return negative ? -x : x;
+    }
+    if (!negative && t.kind == TokenKind::Float) {
+        c.next();
+        return t.float_value;
+    }
+    if (!negative && t.kind == TokenKind::Int && !t.size_suffix) {
+        c.next();
+        return static_cast<double>(t.int_value);
+    }
+    c.fail(t, "expected a float literal, got " + describe(t));
+    return std::nullopt;
+}
+
+std::optional<RegionDecl> parse_region(TokenCursor& c, RegionDecl& r) {
+    const Token* name = c.expect_ident("a region name");
+    if (!name) return std::nullopt;
+    r.name = std::string(name->text);
+    const Token* type = c.expect_ident("an element type (u8, i32, u32, i64, f32, f64)");
+    if (!type) return std::nullopt;
+    auto t = parse_elem_type(type->text);
+    if (!t) {
+        c.fail(*type, "unknown element type '" + std::string(type->text) + "' (expected u8, i32, u32, i64, f32 or f64)");
+        return std::nullopt;
+    }
+    r.type = *t;
+    if (!c.expect(TokenKind::LBracket, "'[' after the element type")) return std::nullopt;
+    std::optional<std::uint64_t> length;
+    const Token& length_token = c.peek();
+    if (!c.at(TokenKind::RBracket)) {
+        auto n = read_int(c, 0, IntValue{1} << 40, "region length");
+        if (!n) return std::nullopt;
+        length = static_cast<std::uint64_t>(*n);
+    }
+    if (!c.expect(TokenKind::RBracket, "']'")) return std::nullopt;
+
+    const Token& init = c.peek();
+    auto need_length = [&]() {
+        if (length) return true;
+        c.fail(length_token, "region '" + r.name + "' needs a length (only list and string regions may leave it out)");
+        return false;
+    };
+    if (c.at(TokenKind::End)) {
+        if (!need_length()) return std::nullopt;
+        r.init = RegionInit::Zeros;
+    } else if (is_ident(init, "zeros")) {
+        c.next();
+        if (!need_length()) return std::nullopt;
+        r.init = RegionInit::Zeros;
+    } else if (is_ident(init, "fill")) {
+        c.next();
+        if (!need_length()) return std::nullopt;
+        r.init = RegionInit::Fill;
+        if (!read_element(c, r.type, r.int_value0, r.float_value0)) return std::nullopt;
+    } else if (is_ident(init, "range")) {
+        c.next();
+        if (!need_length()) return std::nullopt;
+        r.init = RegionInit::Range;
+        if (!read_element(c, r.type, r.int_value0, r.float_value0)) return std::nullopt;
+        if (!c.expect(TokenKind::Comma, "',' between the start and the step")) return std::nullopt;
+        // The step of an integer range may be negative even for u8/u32.
+        if (is_float(r.type)) {
+            if (!read_element(c, r.type, r.int_value1, r.float_value1)) return std::nullopt;
+        } else {
+            auto step = read_int(c, kInt64Min, (IntValue{1} << 63) - 1, "range step");
+            if (!step) return std::nullopt;
+            r.int_value1 = static_cast<std::int64_t>(*step);
+        }
+    } else if (init.kind == TokenKind::Equals) {
+        c.next();
+        r.init = RegionInit::List;
+        std::uint64_t count = 0;
+        do {
+            std::int64_t i = 0;
+            double f = 0;
+            if (!read_element(c, r.type, i, f)) return std::nullopt;
+            append_element(r.data, r.type, i, f);
+            ++count;
+        } while (c.accept(TokenKind::Comma));
+        if (length && *length != count) {
+            c.fail(init, "region '" + r.name + "' declares " + std::to_string(*length) + " elements but the list has " +
+                             std::to_string(count));
+            return std::nullopt;
+        }
+        r.length = count;
+    } else if (init.kind == TokenKind::String) {
+        c.next();
+        if (r.type != ElemType::U8) {
+            c.fail(init, "a string initialiser needs a u8 region, not " + std::string(elem_type_name(r.type)));
+            return std::nullopt;
+        }
+        r.init = RegionInit::String;
+        r.data.assign(init.string_value.begin(), init.string_value.end());
+        if (length && *length != r.data.size()) {
+            c.fail(init, "region '" + r.name + "' declares " + std::to_string(*length) + " elements but the string has " +
+                             std::to_string(r.data.size()) + " bytes");
+            return std::nullopt;
+        }
+        r.length = r.data.size();
+    } else {
+        c.fail(init, "expected a region initialiser (fill, range, '= list' or a string), got " + describe(init));
+        return std::nullopt;
+    }
+    if (r.init != RegionInit::List && r.init != RegionInit::String) r.length = *length;
+    if (!c.expect_end()) return std::nullopt;
+    return r;
+}
+
+}  // namespace polymer::asm_detail

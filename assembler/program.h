@@ -1,0 +1,56 @@
+// What the first pass learns about a file: every declaration (regions,
+// kernels with their parameters, procedures, labels) with its position, and
+// the instruction lines of each procedure and kernel body. The second pass
+// (assembler.cpp) encodes instructions against it, so every name may be used
+// before its declaration.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "assembler/lexer.h"
+#include "isa/module.h"
+
+namespace polymer::asm_detail {
+
+struct Pos {
+    std::uint32_t line = 0;
+    std::uint32_t col = 0;
+};
+
+struct LabelInfo {
+    Pos pos;
+    bool used = false;
+};
+
+// One instruction line: tokens[first] is the mnemonic.
+struct Statement {
+    std::uint32_t line = 0;
+    std::size_t first = 0;
+    SourceLoc loc;  // what the line table records (.loc or the mnemonic's position)
+};
+
+// A `.proc` or `.kernel` block.
+struct Body {
+    bool is_kernel = false;
+    std::uint32_t index = 0;  // into Module::procs or Module::kernels
+    Pos pos;                  // of the name in `.proc NAME`
+    std::vector<Statement> statements;
+    std::unordered_map<std::string, std::size_t> labels;  // name -> index in Module::labels (procs)
+};
+
+struct Program {
+    Module module;                   // declarations filled in; code, pools, launches left to pass 2
+    std::vector<LexedLine> lines;    // index = line number - 1
+    std::vector<bool> line_ok;       // false: the line had a lexical error
+    std::vector<Pos> region_pos;     // parallel to module.regions
+    std::vector<bool> region_used;
+    std::vector<Pos> kernel_pos;     // parallel to module.kernels
+    std::vector<LabelInfo> label_info;  // parallel to module.labels
+    std::vector<Body> bodies;        // in source order
+    std::unordered_map<std::string, std::uint32_t> regions, procs, kernels;  // name -> index
+};
+
+}  // namespace polymer::asm_detail

@@ -1,0 +1,154 @@
+// polymer-as: assembles a .pasm file into a .pbc module; also prints
+// listings and disassembles .pbc files. Exit status: 0 ok, 1 on any error.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+#include <system_error>
+
+#include <unistd.h>
+
+#include "assembler/assembler.h"
+#include "assembler/disassembler.h"
+#include "isa/module_io.h"
+
+#ifndef POLYMER_VERSION
+#define POLYMER_VERSION "unknown"
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool read_file(const std::string& path, std::string& out) {
+    if (path == "-") {
+        out.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+        return !std::cin.bad();
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return !in.bad();
+}
+
+// Writes next to the destination and renames, so that a failed or interrupted
+// write never leaves a half-written (or clobbered) output file.
+bool write_file_atomically(const std::string& path, const std::vector<std::uint8_t>& bytes, std::string& error) {
+    fs::path target(path);
+    fs::path temp = target;
+    temp += ".tmp-" + std::to_string(::getpid());
+    {
+        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+        if (!out) {
+            error = "cannot create '" + temp.string() + "'";
+            return false;
+        }
+        out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        out.close();
+        if (!out) {
+            error = "cannot write '" + temp.string() + "'";
+            std::error_code ignored;
+            fs::remove(temp, ignored);
+            return false;
+        }
+    }
+    std::error_code ec;
+    fs::rename(temp, target, ec);
+    if (ec) {
+        error = "cannot write '" + path + "': " + ec.message();
+        fs::remove(temp, ec);
+        return false;
+    }
+    return true;
+}
+
+int disassemble_file(const std::string& path) {
+    std::string text;
+    if (!read_file(path, text)) {
+        std::cerr << "polymer-as: error: cannot read '" << path << "'\n";
+        return 1;
+    }
+    std::vector<std::uint8_t> bytes(text.begin(), text.end());
+    polymer::Result<polymer::Module> module = polymer::load_module(bytes);
+    if (!module) {
+        std::cerr << path << ": error: " << module.error() << "\n";
+        return 1;
+    }
+    std::cout << polymer::disassemble(module.value());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Assemble Polymer assembly (.pasm) into a bytecode module (.pbc)"};
+    app.set_version_flag("--version", std::string("polymer-as ") + POLYMER_VERSION);
+    std::string input;
+    std::string output;
+    std::string disassemble_path;
+    bool show_listing = false;
+    app.add_option("FILE", input, "the .pasm file to assemble ('-' reads standard input)");
+    app.add_option("-o,--output", output, "the .pbc file to write (default: FILE with the extension .pbc; '-' writes standard output)");
+    app.add_flag("--listing", show_listing, "also print a listing (address, encoding, instruction, source line)");
+    app.add_option("--disassemble", disassemble_path, "print the .pbc file as assembly instead of assembling")
+        ->check(CLI::ExistingFile);
+    CLI11_PARSE(app, argc, argv);
+
+    if (!disassemble_path.empty()) {
+        if (!input.empty()) {
+            std::cerr << "polymer-as: error: --disassemble takes no FILE to assemble\n";
+            return 1;
+        }
+        return disassemble_file(disassemble_path);
+    }
+    if (input.empty()) {
+        std::cerr << "polymer-as: error: no input file (try --help)\n";
+        return 1;
+    }
+    if (output.empty()) {
+        if (input == "-") {
+            std::cerr << "polymer-as: error: reading standard input needs -o FILE\n";
+            return 1;
+        }
+        output = fs::path(input).replace_extension(".pbc").string();
+    }
+
+    if (output == "-" && show_listing) {
+        std::cerr << "polymer-as: error: --listing and -o - would both write to standard output\n";
+        return 1;
+    }
+    std::string source;
+    if (!read_file(input, source)) {
+        std::cerr << "polymer-as: error: cannot read '" << input << "'\n";
+        return 1;
+    }
+    polymer::AssembleOptions options;
+    options.filename = input == "-" ? "<stdin>" : input;
+    polymer::AssembleResult result = polymer::assemble(source, options);
+    for (const polymer::Diagnostic& d : result.diagnostics) std::cerr << polymer::format_diagnostic(d);
+    if (!result.ok()) {
+        std::size_t errors = 0;
+        for (const polymer::Diagnostic& d : result.diagnostics)
+            errors += d.severity == polymer::Diagnostic::Severity::Error;
+        std::cerr << errors << (errors == 1 ? " error" : " errors") << " generated; '" << output
+                  << "' was not written\n";
+        return 1;
+    }
+    if (show_listing) std::cout << polymer::listing(*result.module, source);
+
+    std::vector<std::uint8_t> bytes = polymer::write_module(*result.module);
+    if (output == "-") {
+        std::cout.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+        return std::cout ? 0 : 1;
+    }
+    std::string error;
+    if (!write_file_atomically(output, bytes, error)) {
+        std::cerr << "polymer-as: error: " << error << "\n";
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,40 @@
+// polymer-dis: prints a .pbc module as assembly that re-assembles to the same bytes.
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <vector>
+
+#include "assembler/disassembler.h"
+#include "isa/module_io.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"Disassemble a Polymer bytecode module (.pbc) to assembly (.pasm)"};
+    app.set_version_flag("--version", std::string("polymer-dis ") + POLYMER_VERSION);
+    std::string path;
+    bool no_loc = false;
+    app.add_option("FILE", path, "the .pbc module to disassemble")->required();
+    app.add_flag("--no-loc", no_loc, "omit .file/.loc directives (easier to read; the line table is not kept)");
+    CLI11_PARSE(app, argc, argv);
+
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        std::cerr << "polymer-dis: error: cannot open '" << path << "'\n";
+        return 1;
+    }
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) {
+        std::cerr << "polymer-dis: error: cannot read '" << path << "'\n";
+        return 1;
+    }
+    polymer::Result<polymer::Module> module = polymer::load_module(bytes);
+    if (!module) {
+        std::cerr << path << ": error: " << module.error() << "\n";
+        return 1;
+    }
+    polymer::DisassembleOptions options;
+    options.source_locations = !no_loc;
+    std::cout << polymer::disassemble(module.value(), options);
+    return 0;
+}
