@@ -1,0 +1,146 @@
+// polymer-run: runs a Polymer program (.pasm source or .pbc bytecode) on the
+// local machine. Exit status: 0 the program halted, 1 bad input (unreadable
+// file, assembly or verify errors, unknown entry), 2 the program trapped.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "assembler/assembler.h"
+#include "assembler/disassembler.h"
+#include "isa/module_io.h"
+#include "isa/verifier.h"
+#include "vm/machine.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitBadInput = 1;
+constexpr int kExitTrap = 2;
+
+std::optional<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) return std::nullopt;
+    return bytes;
+}
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Assembles a .pasm or loads a .pbc; prints the problems and returns nullopt on failure.
+std::optional<polymer::Module> load_program(const std::string& path) {
+    std::optional<std::string> bytes = read_file(path);
+    if (!bytes) {
+        std::cerr << "polymer-run: error: cannot read '" << path << "'\n";
+        return std::nullopt;
+    }
+    if (ends_with(path, ".pbc")) {
+        auto data = reinterpret_cast<const std::uint8_t*>(bytes->data());
+        polymer::Result<polymer::Module> m = polymer::load_module({data, bytes->size()});
+        if (!m) {
+            std::cerr << path << ": error: " << m.error() << "\n";
+            return std::nullopt;
+        }
+        return std::move(m).value();
+    }
+    polymer::AssembleOptions options;
+    options.filename = path;
+    polymer::AssembleResult result = polymer::assemble(*bytes, options);
+    for (const polymer::Diagnostic& d : result.diagnostics) std::cerr << polymer::format_diagnostic(d);
+    if (!result.ok()) return std::nullopt;
+    polymer::Result<polymer::Verified> verified = polymer::verify_module(*result.module);
+    if (!verified) {
+        std::cerr << path << ": error: " << verified.error() << "\n";
+        return std::nullopt;
+    }
+    return std::move(*result.module);
+}
+
+void dump_registers(const polymer::Machine& machine, polymer::OutputBuffer& out) {
+    for (unsigned i = 0; i < polymer::kIntRegisters; ++i) {
+        out.write("r" + std::to_string(i) + " = ");
+        out.write_int(machine.int_reg(i));
+        out.put(i % 4 == 3 ? '\n' : '\t');
+    }
+    for (unsigned i = 0; i < polymer::kFloatRegisters; ++i) {
+        out.write("f" + std::to_string(i) + " = ");
+        out.write_double(machine.float_reg(i));
+        out.put(i % 4 == 3 ? '\n' : '\t');
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Run a Polymer program (.pasm source or .pbc bytecode)"};
+    app.set_version_flag("--version", std::string("polymer-run ") + POLYMER_VERSION);
+    std::string path;
+    std::string entry = "main";
+    std::uint64_t max_steps = 0;
+    bool stats = false;
+    bool registers = false;
+    app.add_option("PROGRAM", path, "the program: a .pasm source file or a .pbc module")->required();
+    app.add_option("--entry", entry, "the procedure to start at")->capture_default_str();
+    app.add_option("--max-steps", max_steps,
+                   "trap `step-limit` once the program has run this many instructions (0: no limit)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_flag("--stats", stats, "print instructions executed, time and instructions per second to stderr");
+    app.add_flag("--dump-registers", registers, "print every register after the program stops");
+    app.footer("Exit status: 0 halted, 1 bad input, 2 the program trapped.");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help and --version exit 0; a usage error is bad input like any other.
+        return app.exit(e) == 0 ? kExitOk : kExitBadInput;
+    }
+
+    std::optional<polymer::Module> module = load_program(path);
+    if (!module) return kExitBadInput;
+
+    polymer::OutputBuffer out(1);
+    polymer::MachineOptions options;
+    options.max_steps = max_steps;
+    auto machine = polymer::Machine::create(*module, out, options);
+    if (!machine) {
+        std::cerr << path << ": error: " << machine.error() << "\n";
+        return kExitBadInput;
+    }
+    std::optional<std::uint32_t> proc = machine.value()->find_proc(entry);
+    if (!proc) {
+        std::cerr << "polymer-run: error: no procedure named '" << entry << "' in " << path << "\n";
+        return kExitBadInput;
+    }
+
+    const auto start = std::chrono::steady_clock::now();
+    polymer::RunResult result = machine.value()->run(*proc);
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+
+    if (registers) dump_registers(*machine.value(), out);
+    out.flush();  // the program's output comes before any trap message
+    if (result.trap) {
+        std::cerr << "polymer-run: "
+                  << polymer::format_trap(*module, *result.trap, polymer::disassemble_word(*module, result.trap->pc))
+                  << "\n";
+    }
+    if (stats) {
+        const double seconds = elapsed.count();
+        std::fprintf(stderr, "polymer-run: %llu instructions in %.3f s (%.1f M instructions/s, %.2f ns/instruction)\n",
+                     static_cast<unsigned long long>(result.steps), seconds,
+                     seconds > 0 ? static_cast<double>(result.steps) / seconds / 1e6 : 0.0,
+                     result.steps > 0 ? seconds * 1e9 / static_cast<double>(result.steps) : 0.0);
+    }
+    if (out.failed()) {
+        std::cerr << "polymer-run: error: writing the program's output failed\n";
+        if (!result.trap) return kExitBadInput;
+    }
+    return result.trap ? kExitTrap : kExitOk;
+}

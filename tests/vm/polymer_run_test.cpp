@@ -1,0 +1,140 @@
+// polymer-run as a process: exit status 0/1/2, the trap message on stderr,
+// output flushed before it, --entry, --max-steps, --stats.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+struct Process {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class PolymerRun : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("polymer_run_test_" + std::to_string(::getpid()) + "_" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::create_directories(dir_);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    std::string write(const std::string& name, const std::string& text) {
+        std::string path = (dir_ / name).string();
+        std::ofstream(path) << text;
+        return path;
+    }
+
+    Process run(const std::string& args) {
+        const std::string out = (dir_ / "stdout").string(), err = (dir_ / "stderr").string();
+        std::string command = std::string(POLYMER_RUN_PATH) + " " + args + " >" + out + " 2>" + err;
+        Process p;
+        int raw = std::system(command.c_str());
+        p.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+        p.out = slurp(out);
+        p.err = slurp(err);
+        return p;
+    }
+
+    std::filesystem::path dir_;
+};
+
+TEST_F(PolymerRun, HaltsWithStatusZero) {
+    std::string prog = write("ok.pasm", ".proc main\n        li r1, 42\n        print r1\n        println\n        halt\n.end\n");
+    Process p = run(prog);
+    EXPECT_EQ(p.status, 0) << p.err;
+    EXPECT_EQ(p.out, "42\n");
+    EXPECT_EQ(p.err, "");
+}
+
+TEST_F(PolymerRun, TrapPrintsOneLineAndExitsTwo) {
+    std::string prog = write("trap.pasm", R"(.proc main
+        prints "before\n"
+        li r1, 7
+        li r2, 0
+        div r3, r1, r2
+        halt
+.end
+)");
+    Process p = run(prog);
+    EXPECT_EQ(p.status, 2);
+    EXPECT_EQ(p.out, "before\n");
+    EXPECT_EQ(p.err, "polymer-run: trap: division-by-zero in proc 'main' at pc 3 (" + prog + ":5:9): div r3, r1, r2\n");
+}
+
+TEST_F(PolymerRun, BadInputExitsOne) {
+    Process missing = run((dir_ / "nope.pasm").string());
+    EXPECT_EQ(missing.status, 1);
+    EXPECT_NE(missing.err.find("cannot read"), std::string::npos) << missing.err;
+
+    std::string bad = write("bad.pasm", ".proc main\n        add r32, r1, r2\n        halt\n.end\n");
+    Process syntax = run(bad);
+    EXPECT_EQ(syntax.status, 1);
+    EXPECT_NE(syntax.err.find("bad.pasm:2:"), std::string::npos) << syntax.err;
+
+    std::string ok = write("ok.pasm", ".proc main\n        halt\n.end\n");
+    Process entry = run(ok + " --entry nosuch");
+    EXPECT_EQ(entry.status, 1);
+    EXPECT_NE(entry.err.find("no procedure named 'nosuch'"), std::string::npos) << entry.err;
+
+    Process usage = run("--no-such-flag " + ok);
+    EXPECT_EQ(usage.status, 1);
+    Process no_program = run("");
+    EXPECT_EQ(no_program.status, 1);
+
+    std::string garbage = write("garbage.pbc", "this is not a module");
+    Process pbc = run(garbage);
+    EXPECT_EQ(pbc.status, 1);
+    EXPECT_NE(pbc.err.find("garbage.pbc: error:"), std::string::npos) << pbc.err;
+}
+
+TEST_F(PolymerRun, EntryAndMaxSteps) {
+    std::string prog = write("loop.pasm", R"(.proc main
+loop:   jmp loop
+.end
+.proc other
+        li r1, 5
+        print r1
+        halt
+.end
+)");
+    Process other = run(prog + " --entry other");
+    EXPECT_EQ(other.status, 0) << other.err;
+    EXPECT_EQ(other.out, "5");
+    Process limited = run(prog + " --max-steps 1000");
+    EXPECT_EQ(limited.status, 2);
+    EXPECT_NE(limited.err.find("trap: step-limit in proc 'main' at pc 0"), std::string::npos) << limited.err;
+}
+
+TEST_F(PolymerRun, StatsGoToStderr) {
+    std::string prog = write("ok.pasm", ".proc main\n        li r1, 1\n        halt\n.end\n");
+    Process p = run(prog + " --stats --dump-registers");
+    EXPECT_EQ(p.status, 0);
+    EXPECT_NE(p.err.find("2 instructions"), std::string::npos) << p.err;
+    EXPECT_NE(p.out.find("r1 = 1"), std::string::npos) << p.out;
+}
+
+TEST_F(PolymerRun, HelpAndVersion) {
+    Process help = run("--help");
+    EXPECT_EQ(help.status, 0);
+    EXPECT_NE(help.out.find("--max-steps"), std::string::npos);
+    Process version = run("--version");
+    EXPECT_EQ(version.status, 0);
+    EXPECT_NE(version.out.find("polymer-run"), std::string::npos);
+}
+
+}  // namespace

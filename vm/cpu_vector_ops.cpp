@@ -1,0 +1,286 @@
+// The CPU backend of the vector ops: the operand check (a table of which
+// regions each op uses and which of them must agree in type and length) and
+// the native run, which picks the loop for (op, element type) once per call.
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "vm/vector_kernels.h"
+#include "vm/vector_op.h"
+
+namespace polymer {
+namespace {
+
+namespace loops = vector_loops;
+
+// --- the check ---------------------------------------------------------------
+
+// Operands of VectorOpArgs as bits.
+enum : std::uint8_t { kDst = 1, kA = 2, kB = 4, kC = 8 };
+constexpr std::uint8_t kAll3 = kDst | kA | kB;
+constexpr std::uint8_t kAll4 = kDst | kA | kB | kC;
+
+enum class TypeKind : std::uint8_t { Any, Integer, Float };
+
+struct OperandRule {
+    std::uint8_t used = 0;         // regions the op reads or writes
+    std::uint8_t same_type = 0;    // these share one element type...
+    TypeKind kind = TypeKind::Any; // ...of this kind
+    std::uint8_t same_length = 0;  // these share one length (matmul: see its check)
+};
+
+constexpr OperandRule rule_for(Op op) {
+    using K = TypeKind;
+    switch (op) {
+    case Op::Vadd: case Op::Vsub: case Op::Vmul: case Op::Vdiv: case Op::Vmin: case Op::Vmax:
+        return {kAll3, kAll3, K::Any, kAll3};
+    case Op::Vfma: return {kAll4, kAll4, K::Any, kAll4};
+    case Op::Vscale: return {kDst | kA, kDst | kA, K::Float, kDst | kA};
+    case Op::Vfill: return {kDst, kDst, K::Integer, 0};
+    case Op::Vfillf: return {kDst, kDst, K::Float, 0};
+    case Op::Viota: return {kDst, kDst, K::Any, 0};
+    case Op::Vcopy: case Op::Vscan: return {kDst | kA, kDst | kA, K::Any, kDst | kA};
+    // The mask a compare writes may have any type; so may the mask vselect reads.
+    case Op::Vcmplt: case Op::Vcmpeq: return {kAll3, kA | kB, K::Any, kAll3};
+    case Op::Vselect: return {kAll4, kDst | kB | kC, K::Any, kAll4};
+    case Op::Vsum: case Op::Vredmin: case Op::Vredmax: return {kA, kA, K::Float, 0};
+    case Op::Vsumi: case Op::Vredmini: case Op::Vredmaxi: return {kA, kA, K::Integer, 0};
+    case Op::Vdot: return {kA | kB, kA | kB, K::Float, kA | kB};
+    case Op::Vdoti: return {kA | kB, kA | kB, K::Integer, kA | kB};
+    case Op::Vmatmul: return {kAll3, kAll3, K::Any, 0};
+    default: return {};
+    }
+}
+
+struct Operand {
+    std::uint8_t bit;
+    const char* name;
+    const RegionView* view;
+};
+
+std::string elements(std::uint64_t n) {
+    return std::to_string(n) + (n == 1 ? " element" : " elements");
+}
+
+class OperandChecker {
+public:
+    explicit OperandChecker(const VectorOpArgs& args)
+        : args_(args),
+          mnemonic_(op_info(args.op).mnemonic),
+          operands_{{kDst, "dst", &args.dst}, {kA, "a", &args.a}, {kB, "b", &args.b}, {kC, "c", &args.c}} {}
+
+    VectorOpProblem run() {
+        if (op_info(args_.op).cls != OpClass::Vector)
+            return fail(VectorOpFault::TypeMismatch, " is not a vector op");
+        const OperandRule rule = rule_for(args_.op);
+        for (const Operand& o : operands_) {
+            if (!(rule.used & o.bit)) continue;
+            if (!is_valid_elem_type(static_cast<std::uint8_t>(o.view->type)))
+                return fail(VectorOpFault::TypeMismatch, std::string(": ") + o.name + " has an invalid element type " +
+                                                             std::to_string(static_cast<unsigned>(o.view->type)));
+        }
+        if (auto p = check_types(rule); p.fault != VectorOpFault::None) return p;
+        for (const Operand& o : operands_) {
+            if ((rule.used & o.bit) && o.view->length != 0 && o.view->data == nullptr)
+                return fail(VectorOpFault::LengthMismatch, std::string(": ") + o.name + " has " +
+                                                               elements(o.view->length) + " but no storage");
+        }
+        if (auto p = check_lengths(rule); p.fault != VectorOpFault::None) return p;
+        if (args_.op == Op::Vmatmul) return check_matmul();
+        return {};
+    }
+
+private:
+    VectorOpProblem fail(VectorOpFault fault, const std::string& what) {
+        thread_local std::string reason;
+        reason.assign(mnemonic_);
+        reason += what;
+        return {fault, reason.c_str()};
+    }
+
+    const Operand* first_of(std::uint8_t bits) const {
+        for (const Operand& o : operands_)
+            if (bits & o.bit) return &o;
+        return nullptr;
+    }
+
+    VectorOpProblem check_types(const OperandRule& rule) {
+        const Operand* ref = first_of(rule.same_type);
+        if (ref == nullptr) return {};
+        const ElemType t = ref->view->type;
+        const std::string type_name(elem_type_name(t));
+        if (rule.kind == TypeKind::Float && !is_float(t))
+            return fail(VectorOpFault::TypeMismatch, std::string(": ") + ref->name + " is " + type_name +
+                                                         ", not a float region");
+        if (rule.kind == TypeKind::Integer && is_float(t))
+            return fail(VectorOpFault::TypeMismatch, std::string(": ") + ref->name + " is " + type_name +
+                                                         ", not an integer region");
+        for (const Operand& o : operands_) {
+            if (!(rule.same_type & o.bit) || o.view->type == t) continue;
+            return fail(VectorOpFault::TypeMismatch, std::string(": ") + o.name + " is " +
+                                                         std::string(elem_type_name(o.view->type)) + " but " +
+                                                         ref->name + " is " + type_name);
+        }
+        return {};
+    }
+
+    VectorOpProblem check_lengths(const OperandRule& rule) {
+        const Operand* ref = first_of(rule.same_length);
+        if (ref == nullptr) return {};
+        for (const Operand& o : operands_) {
+            if (!(rule.same_length & o.bit) || o.view->length == ref->view->length) continue;
+            return fail(VectorOpFault::LengthMismatch, std::string(": ") + o.name + " has " +
+                                                           elements(o.view->length) + " but " + ref->name +
+                                                           " has " + std::to_string(ref->view->length));
+        }
+        return {};
+    }
+
+    VectorOpProblem check_matmul() {
+        const std::int64_t k = args_.int_scalar;
+        if (k <= 0)
+            return fail(VectorOpFault::LengthMismatch, ": K = " + std::to_string(k) + ", must be positive");
+        const auto uk = static_cast<std::uint64_t>(k);
+        const std::string k_text = std::to_string(k);
+        if (args_.a.length % uk != 0)
+            return fail(VectorOpFault::LengthMismatch, ": a has " + elements(args_.a.length) +
+                                                           ", not a multiple of K = " + k_text);
+        if (args_.b.length % uk != 0)
+            return fail(VectorOpFault::LengthMismatch, ": b has " + elements(args_.b.length) +
+                                                           ", not a multiple of K = " + k_text);
+        const std::uint64_t m = args_.a.length / uk;
+        const std::uint64_t n = args_.b.length / uk;
+        std::uint64_t mn = 0;
+        if (__builtin_mul_overflow(m, n, &mn) || mn != args_.dst.length)
+            return fail(VectorOpFault::LengthMismatch, ": dst has " + elements(args_.dst.length) + ", not M x N = " +
+                                                           std::to_string(m) + " x " + std::to_string(n));
+        return {};
+    }
+
+    const VectorOpArgs& args_;
+    std::string_view mnemonic_;
+    Operand operands_[4];
+};
+
+// --- the run -----------------------------------------------------------------
+
+template <class Fn>
+void with_elem_type(ElemType t, Fn&& fn) {
+    switch (t) {
+    case ElemType::U8: fn(std::uint8_t{}); return;
+    case ElemType::I32: fn(std::int32_t{}); return;
+    case ElemType::U32: fn(std::uint32_t{}); return;
+    case ElemType::I64: fn(std::int64_t{}); return;
+    case ElemType::F32: fn(float{}); return;
+    case ElemType::F64: fn(double{}); return;
+    }
+}
+
+template <class T>
+T* data_of(const RegionView& r) {
+    return static_cast<T*>(r.data);
+}
+
+template <class T>
+void run_matmul(const VectorOpArgs& x) {
+    const auto k = static_cast<std::uint64_t>(x.int_scalar);
+    const std::uint64_t m = x.a.length / k;
+    const std::uint64_t n = x.b.length / k;
+    T* c = data_of<T>(x.dst);
+    const T* a = data_of<T>(x.a);
+    const T* b = data_of<T>(x.b);
+    auto overlaps = [&](const T* p, std::uint64_t len) { return len != 0 && p < c + m * n && c < p + len; };
+    if (m * n != 0 && (overlaps(a, x.a.length) || overlaps(b, x.b.length))) {
+        // `vmatmul a, a, b`: compute from the old values, then store.
+        std::vector<T> out(m * n);
+        loops::matmul(out.data(), a, b, m, k, n);
+        loops::copy(c, out.data(), m * n);
+        return;
+    }
+    loops::matmul(c, a, b, m, k, n);
+}
+
+// T is the element type of the op's main operands (the ones rule_for groups).
+template <class T>
+VectorOpResult run_typed(const VectorOpArgs& x) {
+    VectorOpResult r;
+    T* dst = data_of<T>(x.dst);
+    const T* a = data_of<T>(x.a);
+    const T* b = data_of<T>(x.b);
+    const T* c = data_of<T>(x.c);
+    const std::uint64_t n = x.dst.length;
+    const std::uint64_t na = x.a.length;
+    switch (x.op) {
+    case Op::Vadd: loops::elementwise<loops::Add>(dst, a, b, n); break;
+    case Op::Vsub: loops::elementwise<loops::Sub>(dst, a, b, n); break;
+    case Op::Vmul: loops::elementwise<loops::Mul>(dst, a, b, n); break;
+    case Op::Vdiv: loops::elementwise<loops::Div>(dst, a, b, n); break;
+    case Op::Vmin: loops::elementwise<loops::Min>(dst, a, b, n); break;
+    case Op::Vmax: loops::elementwise<loops::Max>(dst, a, b, n); break;
+    case Op::Vfma: loops::multiply_add(dst, a, b, c, n); break;
+    case Op::Viota: loops::iota(dst, n); break;
+    case Op::Vcopy: loops::copy(dst, a, n); break;
+    case Op::Vscan: loops::inclusive_scan(dst, a, n); break;
+    case Op::Vmatmul: run_matmul<T>(x); break;
+    case Op::Vcmplt:
+        with_elem_type(x.dst.type, [&](auto d) { loops::compare<loops::Less>(data_of<decltype(d)>(x.dst), a, b, n); });
+        break;
+    case Op::Vcmpeq:
+        with_elem_type(x.dst.type, [&](auto d) { loops::compare<loops::Equal>(data_of<decltype(d)>(x.dst), a, b, n); });
+        break;
+    case Op::Vselect:
+        with_elem_type(x.a.type, [&](auto m) { loops::select(dst, data_of<const decltype(m)>(x.a), b, c, n); });
+        break;
+    default:
+        if constexpr (loops::kFloat<T>) {
+            switch (x.op) {
+            case Op::Vscale: loops::scale(dst, a, x.float_scalar, n); break;
+            case Op::Vfillf: loops::fill(dst, static_cast<T>(x.float_scalar), n); break;
+            case Op::Vsum: r.float_value = loops::float_sum(a, na); break;
+            case Op::Vredmin: r.float_value = loops::float_min(a, na); break;
+            case Op::Vredmax: r.float_value = loops::float_max(a, na); break;
+            case Op::Vdot: r.float_value = loops::float_dot(a, b, na); break;
+            default: break;
+            }
+        } else {
+            switch (x.op) {
+            // The value wraps to the element type (u8: the low byte).
+            case Op::Vfill: loops::fill(dst, static_cast<T>(x.int_scalar), n); break;
+            case Op::Vsumi: r.int_value = loops::int_sum(a, na); break;
+            case Op::Vredmini: r.int_value = loops::int_min(a, na); break;
+            case Op::Vredmaxi: r.int_value = loops::int_max(a, na); break;
+            case Op::Vdoti: r.int_value = loops::int_dot(a, b, na); break;
+            default: break;
+            }
+        }
+        break;
+    }
+    return r;
+}
+
+// Compares and reductions are typed by their source a; the rest by dst.
+ElemType main_type(const VectorOpArgs& x) {
+    return (rule_for(x.op).same_type & kDst) ? x.dst.type : x.a.type;
+}
+
+}  // namespace
+
+VectorOpProblem find_vector_op_problem(const VectorOpArgs& args) {
+    return OperandChecker(args).run();
+}
+
+const char* check_vector_op(const VectorOpArgs& args) {
+    return find_vector_op_problem(args).reason;
+}
+
+VectorOpResult run_vector_op_cpu(const VectorOpArgs& args) {
+    // The VM checks first; checking again (a few compares) keeps a bad call
+    // from touching memory it should not.
+    if (find_vector_op_problem(args).fault != VectorOpFault::None) return {};
+    VectorOpResult result;
+    with_elem_type(main_type(args), [&](auto t) { result = run_typed<decltype(t)>(args); });
+    return result;
+}
+
+}  // namespace polymer

@@ -1,0 +1,149 @@
+// Machine set-up and the interpreter's slow paths: everything that is too big
+// or too rare for the dispatch loop (vector ops, allocation, printing a
+// region, building a trap's message).
+#include "vm/machine.h"
+
+#include <limits>
+
+namespace polymer {
+
+Result<std::unique_ptr<Machine>> Machine::create(const Module& m, OutputBuffer& out, MachineOptions options) {
+    Result<RegionStore> regions = RegionStore::create(m.regions, options.memory_limit);
+    if (!regions) return Error{regions.error()};
+    std::unique_ptr<Machine> machine(new Machine(m, out, options, std::move(regions).value()));
+    // Decoded instructions point at the machine's own regions, so decode after they are in place.
+    Result<std::vector<DecodedInsn>> code = decode_module(m, machine->regions_);
+    if (!code) return Error{code.error()};
+    machine->code_ = std::move(code).value();
+    return machine;
+}
+
+Machine::Machine(const Module& m, OutputBuffer& out, MachineOptions options, RegionStore regions)
+    : module_(m), out_(out), options_(options), regions_(std::move(regions)) {
+    if (options_.backend == nullptr) {
+        own_backend_ = std::make_unique<CpuBackend>();
+        backend_ = own_backend_.get();
+    } else {
+        backend_ = options_.backend;
+    }
+    if (options_.call_depth_limit == 0) options_.call_depth_limit = 1;
+    call_stack_.resize(options_.call_depth_limit);
+    value_stack_.resize(options_.value_stack_slots);
+}
+
+std::optional<std::uint32_t> Machine::find_proc(std::string_view name) const {
+    for (std::size_t i = 0; i < module_.procs.size(); ++i)
+        if (module_.procs[i].name == name) return static_cast<std::uint32_t>(i);
+    return std::nullopt;
+}
+
+Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
+    Trap t;
+    t.kind = kind;
+    t.pc = pc_;
+    switch (kind) {
+    case TrapKind::OutOfBounds:
+        if (d.op >= Op::LdU8 && d.op <= Op::StF64)
+            t.detail = "index " + std::to_string(regs_.r[d.b]) + " is outside '" + std::string(d.region->name) +
+                       "' (length " + std::to_string(d.region->length) + ")";
+        break;
+    case TrapKind::StackOverflow:
+        t.detail = "the value stack is full (" + std::to_string(value_stack_.size()) + " slots)";
+        break;
+    case TrapKind::StackUnderflow: t.detail = "the value stack is empty"; break;
+    case TrapKind::CallDepth:
+        t.detail = "more than " + std::to_string(call_stack_.size()) + " nested calls";
+        break;
+    case TrapKind::StepLimit:
+        t.detail = "the step limit of " + std::to_string(options_.max_steps) + " instructions is reached";
+        break;
+    case TrapKind::Unsupported:
+        if (d.op == Op::Launch) {
+            const LaunchSite& site = module_.launches[static_cast<std::uint32_t>(d.imm)];
+            t.detail = "kernel launch is not supported yet (kernel '" + module_.kernels[site.kernel].name + "')";
+        }
+        break;
+    default: break;
+    }
+    return t;
+}
+
+bool Machine::vector_op(const DecodedInsn& d) {
+    VectorOpArgs x;
+    x.op = d.op;
+    auto view = [&](std::uint32_t i) { return regions_[i].view(); };
+    const auto imm = static_cast<std::uint32_t>(d.imm);
+    switch (op_info(d.op).format) {
+    case Format::GGG: x.dst = view(d.a), x.a = view(d.b), x.b = view(d.c); break;
+    case Format::GGGG: x.dst = view(d.a), x.a = view(d.b), x.b = view(d.c), x.c = view(imm); break;
+    case Format::GGF: x.dst = view(d.a), x.a = view(d.b), x.float_scalar = regs_.f[d.c]; break;
+    case Format::GR: x.dst = view(d.a), x.int_scalar = regs_.r[d.b]; break;
+    case Format::GF: x.dst = view(d.a), x.float_scalar = regs_.f[d.b]; break;
+    case Format::G: x.dst = view(d.a); break;
+    case Format::GG: x.dst = view(d.a), x.a = view(d.b); break;
+    case Format::FG:
+    case Format::RG: x.a = view(d.b); break;
+    case Format::FGG:
+    case Format::RGG: x.a = view(d.b), x.b = view(d.c); break;
+    case Format::GGGR: x.dst = view(d.a), x.a = view(d.b), x.b = view(d.c), x.int_scalar = regs_.r[imm]; break;
+    default: break;
+    }
+    VectorOpProblem problem = find_vector_op_problem(x);
+    if (problem.fault != VectorOpFault::None) {
+        trap_.kind = problem.fault == VectorOpFault::TypeMismatch ? TrapKind::TypeMismatch : TrapKind::LengthMismatch;
+        trap_.pc = pc_;
+        trap_.detail = problem.reason != nullptr ? problem.reason : "";
+        return false;
+    }
+    // In order: wait at once. The out-of-order engine keeps the ticket instead.
+    vector_result_ = backend_->wait(backend_->submit(x));
+    return true;
+}
+
+bool Machine::allocate(const DecodedInsn& d) {
+    std::string why = regions_.allocate(*d.region, regs_.r[d.b]);
+    if (why.empty()) return true;
+    trap_ = Trap{TrapKind::BadAllocation, pc_, "'" + std::string(d.region->name) + "': " + why};
+    return false;
+}
+
+namespace {
+
+template <class T>
+void print_elements(OutputBuffer& out, const T* p, std::uint64_t n) {
+    out.put('[');
+    for (std::uint64_t i = 0; i < n; ++i) {
+        if (i != 0) out.write(", ");
+        if constexpr (std::is_same_v<T, double>) out.write_double(p[i]);
+        else if constexpr (std::is_same_v<T, float>) out.write_float(p[i]);
+        else if constexpr (std::is_signed_v<T>) out.write_int(p[i]);
+        else out.write_uint(p[i]);
+    }
+    out.put(']');
+}
+
+}  // namespace
+
+bool Machine::print_region(const DecodedInsn& d) {
+    const Region& g = *d.region;
+    const std::int64_t start = regs_.r[d.b], count = regs_.r[d.c];
+    if (start < 0 || count < 0 || static_cast<std::uint64_t>(start) > g.length ||
+        static_cast<std::uint64_t>(count) > g.length - static_cast<std::uint64_t>(start)) {
+        trap_ = Trap{TrapKind::OutOfBounds, pc_,
+                     std::to_string(count) + " elements from index " + std::to_string(start) + " are outside '" +
+                         std::string(g.name) + "' (length " + std::to_string(g.length) + ")"};
+        return false;
+    }
+    const auto s = static_cast<std::uint64_t>(start), n = static_cast<std::uint64_t>(count);
+    switch (g.type) {
+    case ElemType::U8: out_.write({g.as<const char>() + s, static_cast<std::size_t>(n)}); break;
+    case ElemType::I32: print_elements(out_, g.as<const std::int32_t>() + s, n); break;
+    case ElemType::U32: print_elements(out_, g.as<const std::uint32_t>() + s, n); break;
+    case ElemType::I64: print_elements(out_, g.as<const std::int64_t>() + s, n); break;
+    case ElemType::F32: print_elements(out_, g.as<const float>() + s, n); break;
+    case ElemType::F64: print_elements(out_, g.as<const double>() + s, n); break;
+    }
+    return true;
+}
+
+}  // namespace polymer

@@ -1,0 +1,109 @@
+// The scalar machine: one module's architectural state (registers, regions,
+// call stack, value stack, pc) and the in-order interpreter that runs its
+// logic procedures. Long operations go to a Backend; output goes to an
+// OutputBuffer. The state is explicit so that the debugger and the
+// out-of-order engine can read it and drive it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "isa/module.h"
+#include "isa/result.h"
+#include "vm/backend.h"
+#include "vm/decoded_insn.h"
+#include "vm/output.h"
+#include "vm/region_store.h"
+#include "vm/trap.h"
+
+namespace polymer {
+
+struct MachineOptions {
+    std::uint64_t max_steps = 0;              // trap `step-limit` past this many instructions; 0 = no limit
+    std::uint32_t call_depth_limit = 10'000;  // nested calls (docs/language.md)
+    std::uint32_t value_stack_slots = 65'536;
+    std::uint64_t memory_limit = std::uint64_t{4} << 30;  // bytes of region storage in all
+    Backend* backend = nullptr;               // long operations; nullptr = a CpuBackend of its own
+};
+
+enum class RunStatus : std::uint8_t { Halted, Trapped };
+
+struct RunResult {
+    RunStatus status = RunStatus::Halted;
+    std::optional<Trap> trap;  // set when status is Trapped
+    std::uint64_t steps = 0;   // instructions executed
+};
+
+class Machine {
+public:
+    // The module must outlive the machine. Fails (as bad input) when the
+    // module's code or regions cannot be run; a verified module always loads
+    // unless its regions are over the memory limit.
+    static Result<std::unique_ptr<Machine>> create(const Module& m, OutputBuffer& out, MachineOptions options = {});
+
+    std::optional<std::uint32_t> find_proc(std::string_view name) const;
+    // Runs procedure `proc` from its first word until halt, a return from it,
+    // or a trap. Registers and regions keep their values between runs.
+    RunResult run(std::uint32_t proc);
+
+    std::int64_t int_reg(unsigned i) const { return regs_.r[i]; }
+    double float_reg(unsigned i) const { return regs_.f[i]; }
+    void set_int_reg(unsigned i, std::int64_t v) { regs_.r[i] = v; }
+    void set_float_reg(unsigned i, double v) { regs_.f[i] = v; }
+    const RegionStore& regions() const { return regions_; }
+    RegionStore& regions() { return regions_; }
+    std::uint32_t pc() const { return pc_; }  // after a trap: the faulting word
+    std::uint64_t steps() const { return steps_; }
+    std::size_t call_depth() const { return call_depth_; }
+    std::size_t value_depth() const { return value_depth_; }
+    const Module& module() const { return module_; }
+
+private:
+    Machine(const Module& m, OutputBuffer& out, MachineOptions options, RegionStore regions);
+
+    struct RegisterFile;
+    template <class Hooks>
+    struct Registers;  // the register-write choke point (interpreter.cpp)
+    template <class Hooks>
+    RunResult execute(std::uint32_t start_pc);
+
+    // Brings the members up to date from the dispatch loop's locals.
+    void save_state(const DecodedInsn* at, std::uint64_t steps, const DecodedInsn* const* csp, const std::uint64_t* vsp);
+
+    // Slow paths, out of the dispatch loop. Each returns false after setting
+    // trap_ when the instruction traps.
+    bool vector_op(const DecodedInsn& d);
+    bool allocate(const DecodedInsn& d);
+    bool print_region(const DecodedInsn& d);
+    Trap make_trap(TrapKind kind, const DecodedInsn& d) const;
+
+    const Module& module_;
+    OutputBuffer& out_;
+    MachineOptions options_;
+    std::unique_ptr<Backend> own_backend_;
+    Backend* backend_ = nullptr;
+    RegionStore regions_;
+    std::vector<DecodedInsn> code_;
+
+    // Architectural state. Registers start at zero; both files sit behind
+    // one pointer in the dispatch loop.
+    struct RegisterFile {
+        std::int64_t r[kIntRegisters] = {};
+        double f[kFloatRegisters] = {};
+    };
+    RegisterFile regs_;
+    std::vector<const DecodedInsn*> call_stack_;  // return addresses; call_depth_ of them in use
+    std::vector<std::uint64_t> value_stack_;  // value_depth_ slots in use
+    std::size_t call_depth_ = 0;
+    std::size_t value_depth_ = 0;
+    std::uint32_t pc_ = 0;
+    std::uint64_t steps_ = 0;
+    Trap trap_;                     // filled by the slow paths
+    VectorOpResult vector_result_;  // the last vector op's result (reductions)
+};
+
+}  // namespace polymer

@@ -1,0 +1,97 @@
+#include "vm/region_store.h"
+
+#include <cstring>
+#include <limits>
+
+namespace polymer {
+namespace {
+
+// Writes element i of a fill or range initialiser.
+template <class T>
+void fill_elements(T* p, const RegionDecl& d, bool range) {
+    if constexpr (std::is_floating_point_v<T>) {
+        for (std::uint64_t i = 0; i < d.length; ++i)
+            p[i] = static_cast<T>(range ? d.float_value0 + static_cast<double>(i) * d.float_value1 : d.float_value0);
+    } else {
+        // Integer ranges wrap like the integer instructions do.
+        const auto v0 = static_cast<std::uint64_t>(d.int_value0);
+        const auto step = static_cast<std::uint64_t>(d.int_value1);
+        for (std::uint64_t i = 0; i < d.length; ++i) p[i] = static_cast<T>(range ? v0 + i * step : v0);
+    }
+}
+
+void initialise(Region& r, const RegionDecl& d) {
+    const bool range = d.init == RegionInit::Range;
+    switch (r.type) {
+    case ElemType::U8: fill_elements(r.as<std::uint8_t>(), d, range); break;
+    case ElemType::I32: fill_elements(r.as<std::int32_t>(), d, range); break;
+    case ElemType::U32: fill_elements(r.as<std::uint32_t>(), d, range); break;
+    case ElemType::I64: fill_elements(r.as<std::int64_t>(), d, range); break;
+    case ElemType::F32: fill_elements(r.as<float>(), d, range); break;
+    case ElemType::F64: fill_elements(r.as<double>(), d, range); break;
+    }
+}
+
+}  // namespace
+
+Result<RegionStore> RegionStore::create(const std::vector<RegionDecl>& decls, std::uint64_t memory_limit) {
+    RegionStore store;
+    store.memory_limit_ = memory_limit;
+    store.regions_.resize(decls.size());
+    store.storage_.resize(decls.size());
+    for (std::size_t i = 0; i < decls.size(); ++i) {
+        const RegionDecl& d = decls[i];
+        Region& r = store.regions_[i];
+        r.type = d.type;
+        r.name = d.name;
+        if (d.length > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+            return Error{"region '" + d.name + "' is too long (" + std::to_string(d.length) + " elements)"};
+        std::string why = store.allocate(r, static_cast<std::int64_t>(d.length));
+        if (!why.empty()) return Error{"region '" + d.name + "': " + why};
+        switch (d.init) {
+        case RegionInit::Zeros: break;
+        case RegionInit::Fill:
+        case RegionInit::Range: initialise(r, d); break;
+        case RegionInit::List:
+        case RegionInit::String:
+            if (d.data.size() != r.bytes())
+                return Error{"region '" + d.name + "' has " + std::to_string(d.data.size()) +
+                             " bytes of initial data, expected " + std::to_string(r.bytes())};
+            if (!d.data.empty()) std::memcpy(r.data, d.data.data(), d.data.size());
+            break;
+        }
+    }
+    return store;
+}
+
+std::string RegionStore::allocate(Region& r, std::int64_t count) {
+    if (count < 0) return "cannot allocate " + std::to_string(count) + " elements";
+    const std::uint64_t n = static_cast<std::uint64_t>(count);
+    const std::uint64_t size = elem_size(r.type);
+    const std::uint64_t old_bytes = r.bytes();
+    if (n > (memory_limit_ + old_bytes - bytes_in_use_) / size)
+        return std::to_string(n) + " " + std::string(elem_type_name(r.type)) +
+               " elements would pass the memory limit of " + std::to_string(memory_limit_) + " bytes";
+    void* p = nullptr;
+    if (n != 0) {
+        // calloc: large blocks come from the kernel already zeroed, untouched until used.
+        p = std::calloc(n, size);
+        if (p == nullptr) return "the system refused " + std::to_string(n * size) + " bytes";
+    }
+    const std::size_t index = static_cast<std::size_t>(&r - regions_.data());
+    storage_[index].reset(p);
+    bytes_in_use_ = bytes_in_use_ - old_bytes + n * size;
+    r.data = p;
+    r.length = n;
+    return {};
+}
+
+void RegionStore::release(Region& r) {
+    const std::size_t index = static_cast<std::size_t>(&r - regions_.data());
+    bytes_in_use_ -= r.bytes();
+    storage_[index].reset();
+    r.data = nullptr;
+    r.length = 0;
+}
+
+}  // namespace polymer

@@ -1,0 +1,59 @@
+// The regions of one running module: typed arrays with their storage. The
+// store is built once from the module's declarations and never grows, so a
+// Region's address is stable and the decoder may keep pointers to it; `alloc`
+// and `free` replace a region's storage, never the Region itself.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "isa/module.h"
+#include "isa/result.h"
+#include "vm/vector_op.h"
+
+namespace polymer {
+
+struct Region {
+    ElemType type = ElemType::I32;
+    std::uint64_t length = 0;  // elements
+    void* data = nullptr;      // `length` elements, 8-byte aligned, or nullptr when empty
+    std::string_view name;     // the declaration's name (the Module outlives the store)
+
+    template <class T>
+    T* as() const { return static_cast<T*>(data); }
+    std::uint64_t bytes() const { return length * elem_size(type); }
+    RegionView view() const { return RegionView{type, data, length}; }
+};
+
+class RegionStore {
+public:
+    // Builds every region from its declaration. Fails when a declaration is
+    // inconsistent (list data of the wrong size) or the total is over
+    // `memory_limit` bytes.
+    static Result<RegionStore> create(const std::vector<RegionDecl>& decls, std::uint64_t memory_limit);
+
+    std::size_t size() const { return regions_.size(); }
+    Region& operator[](std::size_t i) { return regions_[i]; }
+    const Region& operator[](std::size_t i) const { return regions_[i]; }
+    std::uint64_t bytes_in_use() const { return bytes_in_use_; }
+
+    // Gives `r` a fresh zero-filled storage of `count` elements. Returns an
+    // empty string on success, else why not (negative count, over the memory
+    // limit, the system refused); `r` is then unchanged.
+    std::string allocate(Region& r, std::int64_t count);
+    void release(Region& r);
+
+private:
+    struct FreeStorage {
+        void operator()(void* p) const { std::free(p); }
+    };
+    std::vector<Region> regions_;
+    std::vector<std::unique_ptr<void, FreeStorage>> storage_;  // parallel to regions_
+    std::uint64_t bytes_in_use_ = 0;
+    std::uint64_t memory_limit_ = 0;
+};
+
+}  // namespace polymer

@@ -1,0 +1,44 @@
+// Traps: the typed ways a verified program can stop early. A trap carries the
+// pc of the faulting instruction; the machine state is saved before it is
+// raised, so a reporter (or the debugger) sees the machine as it was.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "isa/module.h"
+
+namespace polymer {
+
+enum class TrapKind : std::uint8_t {
+    DivisionByZero,
+    OutOfBounds,
+    StackOverflow,
+    StackUnderflow,
+    CallDepth,
+    BadAllocation,
+    LengthMismatch,
+    TypeMismatch,
+    StepLimit,
+    Unsupported,
+};
+
+// The name users see: "division-by-zero", "out-of-bounds", ...
+std::string_view trap_name(TrapKind kind);
+
+struct Trap {
+    TrapKind kind = TrapKind::Unsupported;
+    std::uint32_t pc = 0;  // word index in Module::code of the faulting instruction
+    std::string detail;    // one short clause, e.g. "index 6 is outside 'xs' (length 6)"; may be empty
+};
+
+// "trap: division-by-zero in proc 'main' at pc 12 (prog.pasm:7:9): div r3, r1, r2"
+// followed by ": <detail>" when there is one. `instruction` is the
+// disassembled word; when empty the mnemonic from the opcode table is used.
+std::string format_trap(const Module& m, const Trap& trap, std::string_view instruction = {});
+
+// The procedure holding word `pc`, or nullptr.
+const Procedure* proc_containing(const Module& m, std::uint32_t pc);
+
+}  // namespace polymer
