@@ -1,0 +1,13 @@
+# cmake -DSPIRV_VAL=spirv-val -DSPV_DIR=dir -P validate_spirv.cmake
+file(GLOB spvs ${SPV_DIR}/*.spv)
+list(LENGTH spvs count)
+if(count LESS 60)
+  message(FATAL_ERROR "expected the built-in shaders in ${SPV_DIR}, found ${count}")
+endif()
+foreach(spv IN LISTS spvs)
+  execute_process(COMMAND ${SPIRV_VAL} --target-env vulkan1.1 ${spv} RESULT_VARIABLE rc ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "spirv-val rejects ${spv}: ${err}")
+  endif()
+endforeach()
+message(STATUS "${count} shaders pass spirv-val")

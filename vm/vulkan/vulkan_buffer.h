@@ -1,0 +1,47 @@
+// VulkanBuffer: a storage buffer and the memory bound to it.
+//
+// Today every buffer is host-visible and coherent, mapped for its whole life:
+// right for lavapipe and integrated GPUs, where that memory is the device's
+// own. A discrete GPU wants MemoryKind::DeviceLocal plus a staging buffer for
+// upload/download; the kind is a parameter so that path slots in here.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <cstddef>
+
+#include "vm/vulkan/device_handle.h"
+#include "vm/vulkan/vulkan_context.h"
+
+namespace polymer::vk {
+
+enum class MemoryKind { HostVisible };
+
+class VulkanBuffer {
+public:
+    // A buffer of at least `bytes` bytes (zero-sized requests get 4 bytes,
+    // since Vulkan has no empty buffers).
+    static Result<VulkanBuffer> create(const VulkanContext& ctx, VkDeviceSize bytes,
+                                       MemoryKind kind = MemoryKind::HostVisible);
+
+    VulkanBuffer(VulkanBuffer&&) noexcept = default;
+    VulkanBuffer& operator=(VulkanBuffer&&) noexcept = default;
+    ~VulkanBuffer() = default;  // memory_ unmaps implicitly when freed
+
+    VkBuffer handle() const { return buffer_.get(); }
+    VkDeviceSize size() const { return size_; }
+
+    // Host copies in and out; `bytes` must not exceed size().
+    void upload(const void* src, std::size_t bytes);
+    void download(void* dst, std::size_t bytes) const;
+
+private:
+    VulkanBuffer() = default;
+    // Declared memory first so the buffer is destroyed before its memory.
+    MemoryHandle memory_;         // owned
+    BufferHandle buffer_;         // owned
+    void* mapped_ = nullptr;      // into memory_, valid while it lives
+    VkDeviceSize size_ = 0;
+};
+
+}  // namespace polymer::vk
