@@ -1,5 +1,5 @@
-// Where long operations run. The interpreter submits a vector op (later a
-// kernel chunk) and gets a ticket; it asks for the result with wait(). The
+// Where long operations run. The interpreter submits a vector op or a kernel
+// launch and gets a ticket; it asks for the result with wait(). The
 // in-order machine waits at once; the out-of-order engine keeps going and
 // waits only when a later instruction needs the result. Operands are checked
 // by the VM before submit (check_vector_op), so a backend never traps.
@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "vm/kernel_launch.h"
 #include "vm/vector_op.h"
 
 namespace polymer {
@@ -23,6 +24,9 @@ public:
     // Starts the op. The regions in `args` must stay alive and untouched by
     // anyone else until the ticket is waited for.
     virtual Ticket submit(const VectorOpArgs& args) = 0;
+    // Starts a kernel launch (see vm/kernel_launch.h); same rules for the
+    // buffers. Its wait() result is empty.
+    virtual Ticket submit(const KernelLaunch& launch) = 0;
     // Blocks until the op has finished and returns its result (reductions).
     // Each ticket is waited for at most once.
     virtual VectorOpResult wait(Ticket ticket) = 0;
@@ -36,6 +40,7 @@ class CpuBackend final : public Backend {
 public:
     std::string_view name() const override { return "cpu"; }
     Ticket submit(const VectorOpArgs& args) override;
+    Ticket submit(const KernelLaunch& launch) override;
     VectorOpResult wait(Ticket ticket) override;
     void wait_all() override { finished_.clear(); }
 

@@ -8,6 +8,10 @@ Ticket CpuBackend::submit(const VectorOpArgs& args) {
     return t;
 }
 
+// Unreachable until the CPU kernel executor lands: the interpreter still
+// traps `unsupported` at `launch`.
+Ticket CpuBackend::submit(const KernelLaunch&) { return next_++; }
+
 VectorOpResult CpuBackend::wait(Ticket ticket) {
     for (std::size_t i = 0; i < finished_.size(); ++i) {
         if (finished_[i].first != ticket) continue;

@@ -1,0 +1,42 @@
+// A kernel launch as a backend sees it: the kernel, one argument per
+// parameter, and the range of lanes to run. The interpreter builds it from a
+// `launch` instruction; the CPU kernel executor and the Vulkan backend run it;
+// later the cluster layer cuts it into chunks ([begin, end) sub-ranges).
+//
+// The kernel ABI every backend follows (docs/kernels.md):
+//   - lane i of a launch over [0, count) sees `gid` = i and `count` = count;
+//   - a buffer argument is the whole region (`length` elements of `type`);
+//     loads outside [0, length) give 0, stores and atomics there are dropped;
+//   - a uniform argument is its 32-bit pattern (i32 value or f32 bits).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "isa/elem_type.h"
+#include "isa/module.h"
+
+namespace polymer {
+
+// The largest launch: `gid` is a 32-bit signed lane register.
+inline constexpr std::uint64_t kMaxLaunchCount = 0x7FFF'FFFF;
+
+struct KernelArg {
+    // Buffers (ParamKind::Buffer): the region's storage.
+    void* data = nullptr;          // `length` elements; nullptr when length is 0
+    std::uint64_t length = 0;      // elements
+    ElemType type = ElemType::F32;
+    // Uniforms (ParamKind::Uniform): the value's 32 bits.
+    std::uint32_t uniform = 0;
+};
+
+struct KernelLaunch {
+    const Kernel* kernel = nullptr;   // owned by the Module, which outlives the launch
+    std::uint32_t kernel_index = 0;   // in Module::kernels
+    std::vector<KernelArg> args;      // one per kernel parameter, in order
+    std::uint64_t count = 0;          // the launch covers lanes [0, count)
+    std::uint64_t begin = 0;          // this piece runs lanes [begin, end)
+    std::uint64_t end = 0;
+};
+
+}  // namespace polymer
