@@ -277,7 +277,7 @@ private:
             const Token& at = c.peek();
             auto v = read_float(c);
             if (!v) return false;
-            if (std::isfinite(*v) && std::fabs(*v) > FLT_MAX) {
+            if (overflows_binary32(*v)) {
                 c.fail(at, "value " + std::string(at.text) + " is out of range for f32");
                 return false;
             }

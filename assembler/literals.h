@@ -3,6 +3,7 @@
 // Shared by the lexer and by anything else that reads a literal back.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,6 +24,13 @@ inline constexpr IntValue kUint64Max = (IntValue{1} << 64) - 1;
 inline std::int64_t wrap_int64(IntValue v) { return static_cast<std::int64_t>(static_cast<std::uint64_t>(v)); }
 
 std::string int_text(IntValue v);
+
+// True when a finite literal has no binary32 value: it rounds to infinity.
+// (3.4028235e38, FLT_MAX's shortest spelling, reads as a binary64 a little
+// above FLT_MAX but rounds down to it, so it is accepted.)
+inline bool overflows_binary32(double v) {
+    return std::isfinite(v) && std::isinf(static_cast<float>(v));
+}
 
 struct LiteralError {
     std::string message;

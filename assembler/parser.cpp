@@ -348,7 +348,7 @@ bool read_element(TokenCursor& c, ElemType type, std::int64_t& int_out, double& 
         const Token& at = c.peek();
         auto v = read_float(c);
         if (!v) return false;
-        if (type == ElemType::F32 && std::isfinite(*v) && std::fabs(*v) > FLT_MAX) {
+        if (type == ElemType::F32 && overflows_binary32(*v)) {
             c.fail(at, "value " + std::string(at.text) + " is out of range for f32");
             return false;
         }
@@ -415,6 +415,8 @@ std::optional<double> read_float(TokenCursor& c) {
     }
     if (!negative && t.kind == TokenKind::Int && !t.size_suffix) {
         c.next();
+        // "-0" is an integer token with value 0; as a float it means -0.0.
+        if (t.int_value == 0 && t.text.starts_with('-')) return -0.0;
         return static_cast<double>(t.int_value);
     }
     c.fail(t, "expected a float literal, got " + describe(t));

@@ -98,6 +98,8 @@ std::vector<ErrorCase> error_cases() {
          "ldp needs an i32 uniform, but uniform 's' (f32) is not one"},
         {"UnknownParameter", in_kernel({"ldf f1, w[r0]"}), 2, 17, "kernel 'k' has no parameter 'w'"},
         {"KernelLifOutOfRange", in_kernel({"lif f1, 1e39"}), 2, 17, "value 1e39 is out of range for f32"},
+        {"RegionF32RoundsToInfinity", ".region a f32[] = 1, 3.41e38\n" + in_proc({"len r1, a"}), 1, 22,
+         "value 3.41e38 is out of range for f32"},
         {"ProcOpInKernel", in_kernel({"ld.i32 r1, xs[r0]"}), 2, 9,
          "'ld.i32' cannot be used in a kernel (kernels use the kernel instruction subset)"},
         {"KernelOpInProc", in_proc({"gid r0"}), 2, 9,

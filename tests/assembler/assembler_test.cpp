@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -191,6 +192,25 @@ TEST(AssemblerLiterals, FloatFormsAndPoolOrder) {
         EXPECT_EQ(op_at(m, i), Op::Lif) << i;
         EXPECT_EQ(word_imm(m.code[i]), index[i]) << i;
     }
+}
+
+TEST(AssemblerLiterals, MinusZeroIntegerSpellingIsNegativeZeroAsAFloat) {
+    Module m = assemble_ok(in_proc({"lif f1, -0", "lif f2, 0"}));
+    ASSERT_EQ(m.float_consts.size(), 2u);
+    EXPECT_TRUE(std::signbit(m.float_consts[0]));
+    EXPECT_FALSE(std::signbit(m.float_consts[1]));
+}
+
+TEST(AssemblerLiterals, Binary32RangeEndsWhereRoundingGivesInfinity) {
+    // FLT_MAX's shortest spelling reads as a binary64 just above FLT_MAX but
+    // rounds to it; only values that round to infinity are out of range.
+    Module m = assemble_ok(".region a f32[] = 3.4028235e38, -3.4028235e38\n"
+                           ".kernel k ()\n lif f1, 3.4028235e38\n exit\n.end\n" + in_proc({"len r1, a"}));
+    float a[2];
+    std::memcpy(a, m.regions[0].data.data(), sizeof a);
+    EXPECT_EQ(a[0], FLT_MAX);
+    EXPECT_EQ(a[1], -FLT_MAX);
+    EXPECT_EQ(static_cast<std::uint32_t>(word_imm(m.kernels[0].code[0])), std::bit_cast<std::uint32_t>(FLT_MAX));
 }
 
 TEST(AssemblerLiterals, StringsWithEscapesDeduplicated) {
