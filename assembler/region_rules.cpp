@@ -9,18 +9,6 @@ std::string type_name(ElemType t) { return std::string(elem_type_name(t)); }
 // "an i32", "a u8": the article as the type name is read aloud.
 std::string a_type(ElemType t) { return (t == ElemType::U8 || t == ElemType::U32 ? "a " : "an ") + type_name(t); }
 
-std::optional<ElemType> access_type(Op op) {
-    switch (op) {
-    case Op::LdU8: case Op::StU8: return ElemType::U8;
-    case Op::LdI32: case Op::StI32: return ElemType::I32;
-    case Op::LdU32: case Op::StU32: return ElemType::U32;
-    case Op::LdI64: case Op::StI64: return ElemType::I64;
-    case Op::LdF32: case Op::StF32: return ElemType::F32;
-    case Op::LdF64: case Op::StF64: return ElemType::F64;
-    default: return std::nullopt;
-    }
-}
-
 enum class Kind { Any, Float, Integer };
 
 struct Rule {
@@ -58,7 +46,7 @@ std::optional<RegionRuleError> check_region_types(Op op, const std::vector<Regio
             if (u.operand == operand) return u.region;
         return nullptr;
     };
-    if (auto t = access_type(op)) {
+    if (auto t = element_access_type(op)) {
         for (const RegionUse& u : uses) {
             if (u.region->type != *t)
                 return RegionRuleError{u.operand, mnemonic + " needs " + a_type(*t) + " region, but '" +

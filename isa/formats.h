@@ -65,4 +65,16 @@ constexpr const FormatInfo& format_info(Format f) { return kFormats[static_cast<
 
 std::string_view operand_kind_name(OperandKind k);
 
+// "A", "B", "C", "imm": the field names docs and verifier messages use.
+constexpr std::string_view field_name(Field f) {
+    switch (f) {
+    case Field::A: return "A";
+    case Field::B: return "B";
+    case Field::C: return "C";
+    case Field::Imm: return "imm";
+    case Field::None: return "-";
+    }
+    return "?";
+}
+
 }  // namespace polymer

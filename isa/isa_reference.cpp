@@ -6,17 +6,6 @@ namespace polymer {
 
 namespace {
 
-std::string_view field_name(Field f) {
-    switch (f) {
-    case Field::A: return "A";
-    case Field::B: return "B";
-    case Field::C: return "C";
-    case Field::Imm: return "imm";
-    case Field::None: return "-";
-    }
-    return "?";
-}
-
 // Splits a format's syntax ("rA, region[rB]") into one token per operand.
 std::vector<std::string> syntax_tokens(std::string_view syntax) {
     std::vector<std::string> out;

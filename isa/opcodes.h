@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "isa/elem_type.h"
 #include "isa/formats.h"
 
 namespace polymer {
@@ -96,6 +97,20 @@ constexpr const KOpInfo& kop_info(KOp op) { return kKernelOps[static_cast<std::s
 constexpr bool is_valid_op(std::uint8_t byte) { return byte < kOpCount; }
 constexpr bool is_valid_kop(std::uint8_t byte) { return byte < kKernelOpCount; }
 constexpr bool has_effect(Op op, std::uint8_t flag) { return (op_info(op).effects & flag) != 0; }
+
+// ld.T / st.T (the opcodes with a `region[rB]` operand): the element type
+// the mnemonic's suffix names. nullopt for every other opcode.
+constexpr std::optional<ElemType> element_access_type(Op op) {
+    const FormatInfo& f = format_info(op_info(op).format);
+    for (std::size_t k = 0; k < f.count; ++k) {
+        if (f.operands[k].kind != OperandKind::Mem) continue;
+        std::string_view mnemonic = op_info(op).mnemonic;
+        std::size_t dot = mnemonic.find('.');
+        if (dot == std::string_view::npos) return std::nullopt;
+        return parse_elem_type(mnemonic.substr(dot + 1));
+    }
+    return std::nullopt;
+}
 
 std::optional<Op> find_op(std::string_view mnemonic);
 std::optional<KOp> find_kop(std::string_view mnemonic);

@@ -26,13 +26,6 @@ inline constexpr std::size_t kMaxKernelParams = 256;     // a parameter operand 
 inline constexpr std::size_t kMaxCodeWords = 0x7FFFFFFF;  // jump targets are non-negative imm32
 inline constexpr std::uint32_t kSpirvMagic = 0x07230203;
 
-// ld.T / st.T: the element type named by the mnemonic's suffix.
-constexpr std::optional<ElemType> suffix_type(std::string_view mnemonic) {
-    std::size_t dot = mnemonic.find('.');
-    if (dot == std::string_view::npos) return std::nullopt;
-    return parse_elem_type(mnemonic.substr(dot + 1));
-}
-
 // Per opcode: which field holds the region of its `region[rB]` operand (None
 // if it has none) and the element type the mnemonic names. Built at compile
 // time: an opcode with a region element operand but no type suffix does not
@@ -46,23 +39,13 @@ constexpr auto kRegionAccess = [] {
     for (std::size_t i = 0; i < kOpCount; ++i) {
         const FormatInfo& f = format_info(kOps[i].format);
         for (std::size_t k = 0; k < f.count; ++k)
-            if (f.operands[k].kind == OperandKind::Mem) access[i] = {f.operands[k].field, *suffix_type(kOps[i].mnemonic)};
+            if (f.operands[k].kind == OperandKind::Mem)
+                access[i] = {f.operands[k].field, *element_access_type(static_cast<Op>(i))};
     }
     return access;
 }();
 
 constexpr std::uint8_t field_bit(Field f) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(f)); }
-
-constexpr std::string_view field_name(Field f) {
-    switch (f) {
-    case Field::A: return "A";
-    case Field::B: return "B";
-    case Field::C: return "C";
-    case Field::Imm: return "imm";
-    case Field::None: return "-";
-    }
-    return "?";
-}
 
 // What the operands of one word may refer to: a procedure's labels, pools and
 // regions, or a kernel's parameters.

@@ -5,19 +5,6 @@
 namespace polymer {
 namespace {
 
-// The element type a load or store names, if `op` is one.
-std::optional<ElemType> access_type(Op op) {
-    switch (op) {
-    case Op::LdU8: case Op::StU8: return ElemType::U8;
-    case Op::LdI32: case Op::StI32: return ElemType::I32;
-    case Op::LdU32: case Op::StU32: return ElemType::U32;
-    case Op::LdI64: case Op::StI64: return ElemType::I64;
-    case Op::LdF32: case Op::StF32: return ElemType::F32;
-    case Op::LdF64: case Op::StF64: return ElemType::F64;
-    default: return std::nullopt;
-    }
-}
-
 class Decoder {
 public:
     Decoder(const Module& m, RegionStore& regions) : m_(m), regions_(regions) {}
@@ -106,7 +93,7 @@ private:
 
     // Operand facts that depend on the opcode, not the format.
     std::string resolve(DecodedInsn& d) {
-        if (auto t = access_type(d.op)) {
+        if (auto t = element_access_type(d.op)) {
             Region& r = regions_[d.c];
             if (r.type != *t)
                 return "region '" + std::string(r.name) + "' holds " + std::string(elem_type_name(r.type)) +
