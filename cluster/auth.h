@@ -1,0 +1,47 @@
+// HMAC-SHA-256 challenge-response on a shared secret (docs/protocol.md,
+// "Handshake"). Both sides prove they know the secret; it never crosses the
+// wire, and fresh nonces on both sides make a recorded handshake useless.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "isa/result.h"
+
+namespace polymer::cluster {
+
+inline constexpr std::size_t kNonceSize = 32;
+inline constexpr std::size_t kMacSize = 32;
+using Nonce = std::array<std::uint8_t, kNonceSize>;
+using Mac = std::array<std::uint8_t, kMacSize>;
+using Sha256 = std::array<std::uint8_t, 32>;
+
+Mac hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> message);
+Sha256 sha256(std::span<const std::uint8_t> bytes);
+std::string to_hex(std::span<const std::uint8_t> bytes);
+
+// Cryptographically random nonce (OpenSSL RAND_bytes); aborts the handshake
+// rather than use a weak one.
+Result<Nonce> random_nonce();
+
+// What the client sends: HMAC(secret, node nonce || client nonce || "polymer-v1").
+Mac client_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, const Nonce& client_nonce);
+// What the node answers: HMAC(secret, client nonce || node nonce || "polymer-v1-node").
+// The different order and label keep a client proof from being reflected back.
+Mac node_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, const Nonce& client_nonce);
+
+// Constant-time comparison (CRYPTO_memcmp), so timing does not leak a prefix.
+bool macs_equal(const Mac& a, const Mac& b);
+
+// Reads a token file: the secret is its bytes with trailing whitespace trimmed;
+// it must be at least 16 bytes. `warning` is set when others can read the file.
+struct TokenFile {
+    std::vector<std::uint8_t> secret;
+    std::string warning;
+};
+Result<TokenFile> read_token_file(const std::string& path);
+
+}  // namespace polymer::cluster

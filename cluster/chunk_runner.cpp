@@ -1,0 +1,93 @@
+#include "cluster/chunk_runner.h"
+
+#include <chrono>
+
+#include "isa/byte_io.h"
+
+namespace polymer::cluster {
+
+using pbc::cat;
+
+std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const NodeStore& store) {
+    auto refuse = [](ErrorCode c, std::string m) { return Refusal{c, std::move(m)}; };
+    PreparedChunk chunk;
+    chunk.module = store.module(msg.module);
+    if (!chunk.module)
+        return refuse(ErrorCode::UnknownModule, cat("module ", to_hex(msg.module).substr(0, 16), " is not on this node; upload it first"));
+    if (msg.kernel >= chunk.module->kernels.size())
+        return refuse(ErrorCode::BadLaunch, cat("kernel index ", msg.kernel, " is out of range: the module has ",
+                                                chunk.module->kernels.size(), " kernels"));
+    const Kernel& k = chunk.module->kernels[msg.kernel];
+    const std::string where = cat("kernel '", k.name, "'");
+    if (msg.count > kMaxLaunchCount)
+        return refuse(ErrorCode::BadLaunch, cat(where, ": count ", msg.count, " is over the limit of ", kMaxLaunchCount));
+    if (msg.begin > msg.end || msg.end > msg.count)
+        return refuse(ErrorCode::BadLaunch, cat(where, ": chunk [", msg.begin, ", ", msg.end, ") is not inside [0, ", msg.count, ")"));
+    if (msg.args.size() != k.params.size())
+        return refuse(ErrorCode::BadLaunch, cat(where, " takes ", k.params.size(), " arguments, the launch binds ", msg.args.size()));
+
+    chunk.launch.kernel = &k;
+    chunk.launch.kernel_index = msg.kernel;
+    chunk.launch.count = msg.count;
+    chunk.launch.begin = msg.begin;
+    chunk.launch.end = msg.end;
+    std::uint64_t result_bytes = 16;
+    for (std::size_t p = 0; p < k.params.size(); ++p) {
+        const KernelParam& param = k.params[p];
+        const Binding& b = msg.args[p];
+        KernelArg arg;
+        arg.type = param.type;
+        if (param.kind == ParamKind::Uniform) {
+            if (b.kind != Binding::Kind::Uniform)
+                return refuse(ErrorCode::BadLaunch, cat(where, " param ", p, " '", param.name, "' is a uniform, the launch binds a region"));
+            arg.uniform = b.uniform;
+            chunk.launch.args.push_back(arg);
+            continue;
+        }
+        if (b.kind != Binding::Kind::Region)
+            return refuse(ErrorCode::BadLaunch, cat(where, " param ", p, " '", param.name, "' is a buffer, the launch binds a uniform"));
+        auto region = store.region(b.region, b.version);
+        if (!region)
+            return refuse(ErrorCode::UnknownRegion, cat(where, " param ", p, " '", param.name, "': region ", b.region,
+                                                        " version ", b.version, " is not on this node"));
+        const std::size_t size = elem_size(param.type);
+        if (region->bytes.size() % size != 0)
+            return refuse(ErrorCode::BadLaunch, cat(where, " param ", p, " '", param.name, "': region ", b.region, " has ",
+                                                    region->bytes.size(), " bytes, not a whole number of ", elem_type_name(param.type), " elements"));
+        arg.length = region->bytes.size() / size;
+        arg.data = arg.length == 0 ? nullptr : region->bytes.data();
+        chunk.launch.args.push_back(arg);
+        chunk.regions.push_back(region);
+        if (param.access == Access::In) continue;
+        OutputSpan out{static_cast<std::uint32_t>(p), b.region, 0, region->bytes.size()};
+        if (param.indexing == Indexing::Element) {
+            const std::uint64_t first = std::min(msg.begin, arg.length), last = std::min(msg.end, arg.length);
+            out.offset = first * size;
+            out.length = (last - first) * size;
+        }
+        result_bytes += 28 + out.length;
+        chunk.outputs.push_back(out);
+    }
+    if (result_bytes > kMaxPayload)
+        return refuse(ErrorCode::BadLaunch, cat(where, ": the chunk's outputs are ", result_bytes,
+                                                " bytes, over the frame limit of ", kMaxPayload, "; launch smaller chunks"));
+    return chunk;
+}
+
+ChunkResult run_chunk(const PreparedChunk& chunk, Backend& backend) {
+    const auto start = std::chrono::steady_clock::now();
+    const Ticket t = backend.submit(chunk.launch);
+    backend.wait(t);
+    ChunkResult result;
+    result.kernel_ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+    for (const OutputSpan& o : chunk.outputs) {
+        const auto* base = static_cast<const std::uint8_t*>(chunk.launch.args[o.param].data);
+        OutputSlice s{o.param, o.region, o.offset, {}};
+        if (o.length != 0) s.data.assign(base + o.offset, base + o.offset + o.length);
+        result.outputs.push_back(std::move(s));
+    }
+    return result;
+}
+
+}  // namespace polymer::cluster

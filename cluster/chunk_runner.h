@@ -1,0 +1,40 @@
+// Turns a launch message into a vm/kernel_launch.h KernelLaunch over the
+// node's stored regions (checking every binding against the kernel), runs it
+// on a Backend, and collects the output slices the chunk wrote.
+#pragma once
+
+#include <memory>
+#include <variant>
+#include <vector>
+
+#include "cluster/messages.h"
+#include "cluster/node_store.h"
+#include "vm/backend.h"
+#include "vm/kernel_launch.h"
+
+namespace polymer::cluster {
+
+struct OutputSpan {
+    std::uint32_t param = 0;
+    std::uint64_t region = 0;
+    std::uint64_t offset = 0;  // bytes
+    std::uint64_t length = 0;  // bytes
+};
+
+// Keeps the module and regions alive while the chunk runs on a worker thread.
+struct PreparedChunk {
+    std::shared_ptr<const Module> module;
+    std::vector<std::shared_ptr<StoredRegion>> regions;
+    KernelLaunch launch;
+    std::vector<OutputSpan> outputs;
+};
+
+// Called on the io thread: looks everything up and checks it.
+std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const NodeStore& store);
+
+// Called on a worker thread: runs the launch and copies out what it wrote.
+// Element-indexed outputs return lanes [begin, end); broadcast outputs
+// (atomic accumulators: partial reductions) return the whole region.
+ChunkResult run_chunk(const PreparedChunk& chunk, Backend& backend);
+
+}  // namespace polymer::cluster

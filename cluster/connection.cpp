@@ -1,0 +1,105 @@
+#include "cluster/connection.h"
+
+#include "isa/byte_io.h"
+
+namespace polymer::cluster {
+
+Connection::Connection(asio::ip::tcp::socket socket) : socket_(std::move(socket)), wake_(socket_.get_executor()) {
+    wake_.expires_at(asio::steady_timer::time_point::max());
+    std::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    peer_ = ec ? std::string("unknown peer") : pbc::cat(ep.address().to_string(), ":", ep.port());
+    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+void Connection::start() {
+    asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->writer(); }, asio::detached);
+}
+
+asio::awaitable<ReadOutcome> Connection::read_frame() {
+    ReadOutcome out;
+    std::array<std::uint8_t, kFrameHeaderSize> header{};
+    std::error_code ec;
+    co_await asio::async_read(socket_, asio::buffer(header), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+        out.closed = true;
+        out.message = ec == asio::error::eof ? "peer closed the connection" : "read failed: " + ec.message();
+        co_return out;
+    }
+    last_received_ = Clock::now();
+    bytes_in_ += kFrameHeaderSize;
+    HeaderCheck check = decode_header(header);
+    if (check.fault != FrameFault::None) {
+        out.code = check.fault == FrameFault::BadVersion ? ErrorCode::VersionMismatch
+                   : check.fault == FrameFault::TooLarge ? ErrorCode::FrameTooLarge
+                                                         : ErrorCode::BadFrame;
+        out.message = check.message;
+        co_return out;
+    }
+    Frame f;
+    f.type = check.header.type;
+    f.request_id = check.header.request_id;
+    f.payload.resize(check.header.payload_length);
+    if (!f.payload.empty()) {
+        co_await asio::async_read(socket_, asio::buffer(f.payload), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            out.closed = true;
+            out.message = pbc::cat("stream ended inside a ", msg_type_name(f.type), " frame's payload (",
+                                   check.header.payload_length, " bytes announced)");
+            co_return out;
+        }
+        last_received_ = Clock::now();
+        bytes_in_ += f.payload.size();
+    }
+    if (!checksum_matches(header, f.payload, check.header.checksum)) {
+        out.code = ErrorCode::BadChecksum;
+        out.message = pbc::cat(msg_type_name(f.type), " frame, request ", f.request_id,
+                               ": checksum mismatch (corrupt frame)");
+        co_return out;
+    }
+    out.frame = std::move(f);
+    co_return out;
+}
+
+void Connection::send(MsgType type, std::uint64_t request_id, Bytes payload) {
+    if (!open_ || close_when_drained_) return;
+    queue_.push_back(encode_frame(Frame{type, request_id, std::move(payload)}));
+    wake_.cancel();
+}
+
+void Connection::send_error(std::uint64_t request_id, ErrorCode code, const std::string& message) {
+    send(MsgType::Error, request_id, encode(ErrorMsg{code, message}));
+}
+
+void Connection::close_after_flush() {
+    close_when_drained_ = true;
+    wake_.cancel();
+}
+
+void Connection::close() {
+    if (!open_) return;
+    open_ = false;
+    std::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+    wake_.cancel();
+}
+
+asio::awaitable<void> Connection::writer() {
+    while (open_) {
+        if (queue_.empty()) {
+            if (close_when_drained_) break;
+            std::error_code ec;
+            co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
+        std::error_code ec;
+        co_await asio::async_write(socket_, asio::buffer(queue_.front()), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) break;
+        bytes_out_ += queue_.front().size();
+        queue_.pop_front();
+    }
+    close();
+}
+
+}  // namespace polymer::cluster

@@ -1,0 +1,99 @@
+#include "cluster/frame.h"
+
+#include <zlib.h>
+
+#include "isa/byte_io.h"
+
+namespace polymer::cluster {
+
+using pbc::cat;
+
+const char* msg_type_name(MsgType t) {
+    switch (t) {
+    case MsgType::Hello: return "hello";
+    case MsgType::Challenge: return "challenge";
+    case MsgType::Response: return "response";
+    case MsgType::Welcome: return "welcome";
+    case MsgType::Heartbeat: return "heartbeat";
+    case MsgType::HaveModule: return "have-module";
+    case MsgType::HaveModuleReply: return "have-module-reply";
+    case MsgType::ModuleUpload: return "module-upload";
+    case MsgType::Ack: return "ack";
+    case MsgType::RegionPut: return "region-put";
+    case MsgType::RegionGet: return "region-get";
+    case MsgType::RegionData: return "region-data";
+    case MsgType::Launch: return "launch";
+    case MsgType::ChunkResult: return "chunk-result";
+    case MsgType::Cancel: return "cancel";
+    case MsgType::Error: return "error";
+    case MsgType::Goodbye: return "goodbye";
+    }
+    return "unknown";
+}
+
+bool is_known_msg_type(std::uint16_t t) {
+    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::Goodbye);
+}
+
+namespace {
+
+std::uint32_t crc_of(std::span<const std::uint8_t> header28, std::span<const std::uint8_t> payload) {
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, header28.data(), static_cast<uInt>(header28.size()));
+    // zlib takes uInt lengths; payloads are at most kMaxPayload, far below 4 GiB.
+    if (!payload.empty()) crc = crc32(crc, payload.data(), static_cast<uInt>(payload.size()));
+    return static_cast<std::uint32_t>(crc);
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> encode_frame(const Frame& f, std::uint16_t version) {
+    pbc::ByteWriter w;
+    w.u32(kFrameMagic);
+    w.u16(version);
+    w.u16(static_cast<std::uint16_t>(f.type));
+    w.u32(0);  // flags
+    w.u64(f.request_id);
+    w.u32(static_cast<std::uint32_t>(f.payload.size()));
+    w.u32(0);  // reserved
+    std::vector<std::uint8_t> out = w.take();
+    const std::uint32_t crc = crc_of(out, f.payload);
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(crc >> (8 * i)));
+    out.insert(out.end(), f.payload.begin(), f.payload.end());
+    return out;
+}
+
+HeaderCheck decode_header(std::span<const std::uint8_t, kFrameHeaderSize> bytes) {
+    pbc::ByteReader r(bytes, 0, kFrameHeaderSize, "frame header");
+    HeaderCheck c;
+    const std::uint32_t magic = r.u32("magic");
+    c.header.version = r.u16("version");
+    const std::uint16_t type = r.u16("type");
+    c.header.flags = r.u32("flags");
+    c.header.request_id = r.u64("request id");
+    c.header.payload_length = r.u32("payload length");
+    const std::uint32_t reserved = r.u32("reserved");
+    c.header.checksum = r.u32("checksum");
+    c.header.type = static_cast<MsgType>(type);
+    auto refuse = [&](FrameFault f, std::string m) {
+        c.fault = f;
+        c.message = std::move(m);
+        return c;
+    };
+    if (magic != kFrameMagic) return refuse(FrameFault::BadMagic, cat("frame header: magic is ", pbc::Hex{magic}, ", not ", pbc::Hex{kFrameMagic}, " (not a polymer peer?)"));
+    if (c.header.version != kProtocolVersion)
+        return refuse(FrameFault::BadVersion, cat("frame header: protocol version ", c.header.version, " is not supported (this node speaks version ", kProtocolVersion, ")"));
+    if (c.header.flags != 0) return refuse(FrameFault::BadFlags, cat("frame header: flags are ", pbc::Hex{c.header.flags}, ", must be 0 in version 1"));
+    if (reserved != 0) return refuse(FrameFault::BadReserved, cat("frame header: reserved field is ", pbc::Hex{reserved}, ", must be 0"));
+    if (!is_known_msg_type(type)) return refuse(FrameFault::UnknownType, cat("frame header: unknown message type ", type));
+    if (c.header.payload_length > kMaxPayload)
+        return refuse(FrameFault::TooLarge, cat("frame header: payload of ", c.header.payload_length, " bytes is over the limit of ", kMaxPayload, " bytes"));
+    return c;
+}
+
+bool checksum_matches(std::span<const std::uint8_t, kFrameHeaderSize> header, std::span<const std::uint8_t> payload,
+                      std::uint32_t expected) {
+    return crc_of(header.first(28), payload) == expected;
+}
+
+}  // namespace polymer::cluster

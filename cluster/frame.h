@@ -1,0 +1,88 @@
+// The wire frame (docs/protocol.md): a fixed 32-byte little-endian header
+// followed by the payload.
+//
+//   0      4        6      8       12            20            24         28        32
+//   +------+--------+------+-------+-------------+-------------+----------+---------+
+//   | magic| version| type | flags | request id  | payload len | reserved | crc32   |
+//   | PLYN |  u16   | u16  |  u32  |    u64      |    u32      |  u32 =0  |  u32    |
+//   +------+--------+------+-------+-------------+-------------+----------+---------+
+//
+// crc32 (zlib's CRC-32) covers header bytes [0, 28) and then the payload, so a
+// flipped bit anywhere in a frame is caught before the payload is parsed.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace polymer::cluster {
+
+inline constexpr std::uint32_t kFrameMagic = 0x4E594C50;  // "PLYN" on the wire
+inline constexpr std::uint16_t kProtocolVersion = 1;
+inline constexpr std::size_t kFrameHeaderSize = 32;
+// The largest payload a peer accepts; bigger region transfers are split.
+inline constexpr std::uint32_t kMaxPayload = 64u << 20;
+// The largest region slice one frame carries (leaves room for the fields around it).
+inline constexpr std::uint32_t kMaxSliceBytes = 16u << 20;
+
+enum class MsgType : std::uint16_t {
+    Hello = 1,           // client -> node: version, name
+    Challenge = 2,       // node -> client: node nonce
+    Response = 3,        // client -> node: HMAC, client nonce
+    Welcome = 4,         // node -> client: node proof, capabilities
+    Heartbeat = 5,       // both ways, empty
+    HaveModule = 6,      // module hash -> HaveModuleReply
+    HaveModuleReply = 7, // flag
+    ModuleUpload = 8,    // hash, .pbc bytes -> Ack
+    Ack = 9,             // empty: the request succeeded
+    RegionPut = 10,      // id, version, total bytes, offset, bytes -> Ack
+    RegionGet = 11,      // id, version, offset, length -> RegionData
+    RegionData = 12,     // id, version, offset, bytes
+    Launch = 13,         // module hash, kernel, range, bindings -> ChunkResult
+    ChunkResult = 14,    // output slices
+    Cancel = 15,         // request id of a launch -> Ack
+    Error = 16,          // code, message
+    Goodbye = 17,        // node -> client: the node is shutting down
+};
+const char* msg_type_name(MsgType t);
+bool is_known_msg_type(std::uint16_t t);
+
+struct FrameHeader {
+    std::uint16_t version = kProtocolVersion;
+    MsgType type = MsgType::Heartbeat;
+    std::uint32_t flags = 0;  // no flags are defined in version 1: must be 0
+    std::uint64_t request_id = 0;
+    std::uint32_t payload_length = 0;
+    std::uint32_t checksum = 0;
+};
+
+struct Frame {
+    MsgType type = MsgType::Heartbeat;
+    std::uint64_t request_id = 0;
+    std::vector<std::uint8_t> payload;
+};
+
+// Why a header or frame was refused; the node answers each with an error code.
+enum class FrameFault { None, BadMagic, BadVersion, BadFlags, BadReserved, UnknownType, TooLarge, BadChecksum };
+
+struct HeaderCheck {
+    FrameFault fault = FrameFault::None;
+    std::string message;  // one line naming what and where
+    FrameHeader header;
+};
+
+// Encodes a whole frame (header + payload) with its checksum. `version` is
+// only overridden by tests that send a wrong one.
+std::vector<std::uint8_t> encode_frame(const Frame& f, std::uint16_t version = kProtocolVersion);
+
+// Decodes and checks the 32 header bytes (magic, version, flags, reserved,
+// type, size limit). The checksum needs the payload: see check_payload.
+HeaderCheck decode_header(std::span<const std::uint8_t, kFrameHeaderSize> bytes);
+
+// Verifies the checksum of a header + payload pair.
+bool checksum_matches(std::span<const std::uint8_t, kFrameHeaderSize> header, std::span<const std::uint8_t> payload,
+                      std::uint32_t expected);
+
+}  // namespace polymer::cluster

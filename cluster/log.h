@@ -1,0 +1,24 @@
+// Levelled, timestamped log lines on stderr, shared by the node's threads:
+//   2026-11-25T07:40:01.123Z polymer-node[n1] warn: peer 127.0.0.1:5123: wrong token
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "isa/byte_io.h"
+
+namespace polymer::cluster {
+
+enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3 };
+
+void set_log_level(LogLevel level);
+void set_log_name(std::string name);
+bool parse_log_level(std::string_view text, LogLevel& level);
+void log_line(LogLevel level, std::string_view message);
+
+template <class... Parts>
+void log(LogLevel level, const Parts&... parts) {
+    log_line(level, pbc::cat(parts...));
+}
+
+}  // namespace polymer::cluster

@@ -1,0 +1,321 @@
+#include "cluster/messages.h"
+
+#include "isa/byte_io.h"
+
+namespace polymer::cluster {
+
+using pbc::ByteReader;
+using pbc::ByteWriter;
+
+const char* error_code_name(ErrorCode c) {
+    switch (c) {
+    case ErrorCode::BadFrame: return "bad-frame";
+    case ErrorCode::VersionMismatch: return "version-mismatch";
+    case ErrorCode::AuthFailed: return "auth-failed";
+    case ErrorCode::NotAuthenticated: return "not-authenticated";
+    case ErrorCode::BadPayload: return "bad-payload";
+    case ErrorCode::BadModule: return "bad-module";
+    case ErrorCode::UnknownModule: return "unknown-module";
+    case ErrorCode::UnknownRegion: return "unknown-region";
+    case ErrorCode::OutOfRange: return "out-of-range";
+    case ErrorCode::OutOfMemory: return "out-of-memory";
+    case ErrorCode::BadLaunch: return "bad-launch";
+    case ErrorCode::Cancelled: return "cancelled";
+    case ErrorCode::ShuttingDown: return "shutting-down";
+    case ErrorCode::FrameTooLarge: return "frame-too-large";
+    case ErrorCode::BadChecksum: return "bad-checksum";
+    case ErrorCode::Unsupported: return "unsupported";
+    }
+    return "unknown-error";
+}
+
+namespace {
+
+template <std::size_t N>
+void put_array(ByteWriter& w, const std::array<std::uint8_t, N>& a) {
+    w.bytes(a);
+}
+template <std::size_t N>
+void get_array(ByteReader& r, std::array<std::uint8_t, N>& a, const char* what) {
+    auto b = r.bytes(N, what);
+    if (r.ok()) std::copy(b.begin(), b.end(), a.begin());
+}
+// A byte blob is its length (u64) and the bytes.
+void put_blob(ByteWriter& w, const Bytes& b) {
+    w.u64(b.size());
+    w.bytes(b);
+}
+Bytes get_blob(ByteReader& r, const char* what) {
+    std::uint64_t n = r.u64(what);
+    auto b = r.bytes(n, what);
+    return Bytes(b.begin(), b.end());
+}
+
+// Runs `read` over the whole payload and requires it to end exactly there.
+template <class T, class Fn>
+Result<T> decode_with(Payload p, const char* message, Fn read) {
+    ByteReader r(p, 0, p.size(), std::string(message) + " payload");
+    T m{};
+    read(r, m);
+    r.expect_end();
+    if (!r.ok()) return Error{r.error()};
+    return m;
+}
+
+}  // namespace
+
+Bytes encode(const Hello& m) {
+    ByteWriter w;
+    w.u16(m.version);
+    w.str(m.name);
+    return w.take();
+}
+Result<Hello> decode_hello(Payload p) {
+    return decode_with<Hello>(p, "hello", [](ByteReader& r, Hello& m) {
+        m.version = r.u16("version");
+        m.name = r.str("name");
+    });
+}
+
+Bytes encode(const Challenge& m) {
+    ByteWriter w;
+    put_array(w, m.node_nonce);
+    return w.take();
+}
+Result<Challenge> decode_challenge(Payload p) {
+    return decode_with<Challenge>(p, "challenge", [](ByteReader& r, Challenge& m) { get_array(r, m.node_nonce, "nonce"); });
+}
+
+Bytes encode(const Response& m) {
+    ByteWriter w;
+    put_array(w, m.mac);
+    put_array(w, m.client_nonce);
+    return w.take();
+}
+Result<Response> decode_response(Payload p) {
+    return decode_with<Response>(p, "response", [](ByteReader& r, Response& m) {
+        get_array(r, m.mac, "hmac");
+        get_array(r, m.client_nonce, "client nonce");
+    });
+}
+
+Bytes encode(const Welcome& m) {
+    ByteWriter w;
+    put_array(w, m.proof);
+    w.str(m.caps.name);
+    w.str(m.caps.backend);
+    w.u32(m.caps.cores);
+    w.u64(m.caps.memory_bytes);
+    w.u64(m.caps.max_memory);
+    w.f64(m.caps.throughput);
+    w.u32(static_cast<std::uint32_t>(m.caps.devices.size()));
+    for (const DeviceDesc& d : m.caps.devices) {
+        w.str(d.name);
+        w.str(d.type);
+        w.u64(d.memory_bytes);
+    }
+    return w.take();
+}
+Result<Welcome> decode_welcome(Payload p) {
+    return decode_with<Welcome>(p, "welcome", [](ByteReader& r, Welcome& m) {
+        get_array(r, m.proof, "proof");
+        m.caps.name = r.str("name");
+        m.caps.backend = r.str("backend");
+        m.caps.cores = r.u32("cores");
+        m.caps.memory_bytes = r.u64("memory");
+        m.caps.max_memory = r.u64("max memory");
+        m.caps.throughput = r.f64("throughput");
+        const std::uint32_t n = r.count(16, "devices");
+        for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+            r.entry("device", i);
+            DeviceDesc d;
+            d.name = r.str("name");
+            d.type = r.str("type");
+            d.memory_bytes = r.u64("memory");
+            m.caps.devices.push_back(std::move(d));
+        }
+    });
+}
+
+Bytes encode(const ModuleHash& m) {
+    ByteWriter w;
+    put_array(w, m.hash);
+    return w.take();
+}
+Result<ModuleHash> decode_module_hash(Payload p) {
+    return decode_with<ModuleHash>(p, "have-module", [](ByteReader& r, ModuleHash& m) { get_array(r, m.hash, "hash"); });
+}
+
+Bytes encode(const HaveModuleReply& m) {
+    ByteWriter w;
+    w.u8(m.present ? 1 : 0);
+    return w.take();
+}
+Result<HaveModuleReply> decode_have_module_reply(Payload p) {
+    return decode_with<HaveModuleReply>(p, "have-module-reply",
+                                        [](ByteReader& r, HaveModuleReply& m) { m.present = r.flag("present"); });
+}
+
+Bytes encode(const ModuleUpload& m) {
+    ByteWriter w;
+    put_array(w, m.hash);
+    put_blob(w, m.pbc);
+    return w.take();
+}
+Result<ModuleUpload> decode_module_upload(Payload p) {
+    return decode_with<ModuleUpload>(p, "module-upload", [](ByteReader& r, ModuleUpload& m) {
+        get_array(r, m.hash, "hash");
+        m.pbc = get_blob(r, "module bytes");
+    });
+}
+
+Bytes encode(const RegionPut& m) {
+    ByteWriter w;
+    w.u64(m.region);
+    w.u64(m.version);
+    w.u64(m.total_bytes);
+    w.u64(m.offset);
+    put_blob(w, m.data);
+    return w.take();
+}
+Result<RegionPut> decode_region_put(Payload p) {
+    return decode_with<RegionPut>(p, "region-put", [](ByteReader& r, RegionPut& m) {
+        m.region = r.u64("region");
+        m.version = r.u64("version");
+        m.total_bytes = r.u64("total bytes");
+        m.offset = r.u64("offset");
+        m.data = get_blob(r, "slice bytes");
+    });
+}
+
+Bytes encode(const RegionGet& m) {
+    ByteWriter w;
+    w.u64(m.region);
+    w.u64(m.version);
+    w.u64(m.offset);
+    w.u64(m.length);
+    return w.take();
+}
+Result<RegionGet> decode_region_get(Payload p) {
+    return decode_with<RegionGet>(p, "region-get", [](ByteReader& r, RegionGet& m) {
+        m.region = r.u64("region");
+        m.version = r.u64("version");
+        m.offset = r.u64("offset");
+        m.length = r.u64("length");
+    });
+}
+
+Bytes encode(const RegionData& m) {
+    ByteWriter w;
+    w.u64(m.region);
+    w.u64(m.version);
+    w.u64(m.offset);
+    put_blob(w, m.data);
+    return w.take();
+}
+Result<RegionData> decode_region_data(Payload p) {
+    return decode_with<RegionData>(p, "region-data", [](ByteReader& r, RegionData& m) {
+        m.region = r.u64("region");
+        m.version = r.u64("version");
+        m.offset = r.u64("offset");
+        m.data = get_blob(r, "slice bytes");
+    });
+}
+
+Bytes encode(const LaunchChunk& m) {
+    ByteWriter w;
+    put_array(w, m.module);
+    w.u32(m.kernel);
+    w.u64(m.count);
+    w.u64(m.begin);
+    w.u64(m.end);
+    w.u32(static_cast<std::uint32_t>(m.args.size()));
+    for (const Binding& b : m.args) {
+        w.u8(static_cast<std::uint8_t>(b.kind));
+        if (b.kind == Binding::Kind::Region) {
+            w.u64(b.region);
+            w.u64(b.version);
+        } else {
+            w.u32(b.uniform);
+        }
+    }
+    return w.take();
+}
+Result<LaunchChunk> decode_launch(Payload p) {
+    return decode_with<LaunchChunk>(p, "launch", [](ByteReader& r, LaunchChunk& m) {
+        get_array(r, m.module, "module hash");
+        m.kernel = r.u32("kernel index");
+        m.count = r.u64("count");
+        m.begin = r.u64("begin");
+        m.end = r.u64("end");
+        const std::uint32_t n = r.count(5, "bindings");
+        for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+            r.entry("binding", i);
+            Binding b;
+            const std::uint8_t kind = r.u8("kind");
+            if (kind == 0) {
+                b.kind = Binding::Kind::Region;
+                b.region = r.u64("region");
+                b.version = r.u64("version");
+            } else if (kind == 1) {
+                b.kind = Binding::Kind::Uniform;
+                b.uniform = r.u32("uniform");
+            } else {
+                r.fail(pbc::cat("kind is ", unsigned{kind}, ", not 0 (region) or 1 (uniform)"));
+            }
+            m.args.push_back(b);
+        }
+    });
+}
+
+Bytes encode(const ChunkResult& m) {
+    ByteWriter w;
+    w.u64(m.kernel_ns);
+    w.u32(static_cast<std::uint32_t>(m.outputs.size()));
+    for (const OutputSlice& o : m.outputs) {
+        w.u32(o.param);
+        w.u64(o.region);
+        w.u64(o.offset);
+        put_blob(w, o.data);
+    }
+    return w.take();
+}
+Result<ChunkResult> decode_chunk_result(Payload p) {
+    return decode_with<ChunkResult>(p, "chunk-result", [](ByteReader& r, ChunkResult& m) {
+        m.kernel_ns = r.u64("kernel time");
+        const std::uint32_t n = r.count(28, "outputs");
+        for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+            r.entry("output", i);
+            OutputSlice o;
+            o.param = r.u32("param");
+            o.region = r.u64("region");
+            o.offset = r.u64("offset");
+            o.data = get_blob(r, "slice bytes");
+            m.outputs.push_back(std::move(o));
+        }
+    });
+}
+
+Bytes encode(const Cancel& m) {
+    ByteWriter w;
+    w.u64(m.request);
+    return w.take();
+}
+Result<Cancel> decode_cancel(Payload p) {
+    return decode_with<Cancel>(p, "cancel", [](ByteReader& r, Cancel& m) { m.request = r.u64("request id"); });
+}
+
+Bytes encode(const ErrorMsg& m) {
+    ByteWriter w;
+    w.u32(static_cast<std::uint32_t>(m.code));
+    w.str(m.message);
+    return w.take();
+}
+Result<ErrorMsg> decode_error(Payload p) {
+    return decode_with<ErrorMsg>(p, "error", [](ByteReader& r, ErrorMsg& m) {
+        m.code = static_cast<ErrorCode>(r.u32("code"));
+        m.message = r.str("message");
+    });
+}
+
+}  // namespace polymer::cluster

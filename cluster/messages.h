@@ -1,0 +1,160 @@
+// Typed payloads of the protocol messages (docs/protocol.md, "Messages"):
+// encode_* writes one, decode_* reads one with every length checked against
+// the bytes present and refuses trailing bytes, naming the message and field.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cluster/auth.h"
+#include "isa/result.h"
+
+namespace polymer::cluster {
+
+using Bytes = std::vector<std::uint8_t>;
+
+enum class ErrorCode : std::uint32_t {
+    BadFrame = 1,          // bad magic, flags, reserved field or message type
+    VersionMismatch = 2,
+    AuthFailed = 3,        // wrong HMAC: wrong token
+    NotAuthenticated = 4,  // a request before the handshake finished
+    BadPayload = 5,        // truncated or malformed payload
+    BadModule = 6,         // module does not parse or fails verification, or hash mismatch
+    UnknownModule = 7,
+    UnknownRegion = 8,     // no such region id, or another version
+    OutOfRange = 9,        // slice past the end of a region
+    OutOfMemory = 10,      // over --max-memory
+    BadLaunch = 11,        // bindings do not fit the kernel, bad range
+    Cancelled = 12,
+    ShuttingDown = 13,
+    FrameTooLarge = 14,
+    BadChecksum = 15,
+    Unsupported = 16,      // the node's backend cannot run this
+};
+const char* error_code_name(ErrorCode c);
+
+struct Hello {
+    std::uint16_t version = 0;
+    std::string name;
+};
+struct Challenge {
+    Nonce node_nonce{};
+};
+struct Response {
+    Mac mac{};
+    Nonce client_nonce{};
+};
+struct DeviceDesc {
+    std::string name;
+    std::string type;  // "discrete", "integrated", "cpu", ...
+    std::uint64_t memory_bytes = 0;
+};
+struct Capabilities {
+    std::string name;
+    std::string backend;               // "cpu"
+    std::uint32_t cores = 0;
+    std::uint64_t memory_bytes = 0;    // physical memory of the machine
+    std::uint64_t max_memory = 0;      // --max-memory: regions + module cache
+    double throughput = 0;             // saxpy elements/second measured at start-up
+    std::vector<DeviceDesc> devices;   // Vulkan devices, if any
+};
+struct Welcome {
+    Mac proof{};
+    Capabilities caps;
+};
+struct ModuleHash {  // HaveModule
+    Sha256 hash{};
+};
+struct HaveModuleReply {
+    bool present = false;
+};
+struct ModuleUpload {
+    Sha256 hash{};
+    Bytes pbc;
+};
+struct RegionPut {
+    std::uint64_t region = 0;
+    std::uint64_t version = 0;
+    std::uint64_t total_bytes = 0;  // size of the region at this version
+    std::uint64_t offset = 0;       // bytes
+    Bytes data;
+};
+struct RegionGet {
+    std::uint64_t region = 0;
+    std::uint64_t version = 0;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;  // bytes, at most kMaxSliceBytes
+};
+struct RegionData {
+    std::uint64_t region = 0;
+    std::uint64_t version = 0;
+    std::uint64_t offset = 0;
+    Bytes data;
+};
+struct Binding {
+    enum class Kind : std::uint8_t { Region = 0, Uniform = 1 };
+    Kind kind = Kind::Region;
+    std::uint64_t region = 0;
+    std::uint64_t version = 0;
+    std::uint32_t uniform = 0;  // i32 value or f32 bits
+};
+struct LaunchChunk {
+    Sha256 module{};
+    std::uint32_t kernel = 0;
+    std::uint64_t count = 0;
+    std::uint64_t begin = 0;
+    std::uint64_t end = 0;
+    std::vector<Binding> args;  // one per kernel parameter
+};
+struct OutputSlice {
+    std::uint32_t param = 0;
+    std::uint64_t region = 0;
+    std::uint64_t offset = 0;  // bytes
+    Bytes data;
+};
+struct ChunkResult {
+    std::uint64_t kernel_ns = 0;
+    std::vector<OutputSlice> outputs;
+};
+struct Cancel {
+    std::uint64_t request = 0;
+};
+struct ErrorMsg {
+    ErrorCode code = ErrorCode::BadPayload;
+    std::string message;
+};
+
+Bytes encode(const Hello& m);
+Bytes encode(const Challenge& m);
+Bytes encode(const Response& m);
+Bytes encode(const Welcome& m);
+Bytes encode(const ModuleHash& m);
+Bytes encode(const HaveModuleReply& m);
+Bytes encode(const ModuleUpload& m);
+Bytes encode(const RegionPut& m);
+Bytes encode(const RegionGet& m);
+Bytes encode(const RegionData& m);
+Bytes encode(const LaunchChunk& m);
+Bytes encode(const ChunkResult& m);
+Bytes encode(const Cancel& m);
+Bytes encode(const ErrorMsg& m);
+
+using Payload = std::span<const std::uint8_t>;
+Result<Hello> decode_hello(Payload p);
+Result<Challenge> decode_challenge(Payload p);
+Result<Response> decode_response(Payload p);
+Result<Welcome> decode_welcome(Payload p);
+Result<ModuleHash> decode_module_hash(Payload p);
+Result<HaveModuleReply> decode_have_module_reply(Payload p);
+Result<ModuleUpload> decode_module_upload(Payload p);
+Result<RegionPut> decode_region_put(Payload p);
+Result<RegionGet> decode_region_get(Payload p);
+Result<RegionData> decode_region_data(Payload p);
+Result<LaunchChunk> decode_launch(Payload p);
+Result<ChunkResult> decode_chunk_result(Payload p);
+Result<Cancel> decode_cancel(Payload p);
+Result<ErrorMsg> decode_error(Payload p);
+
+}  // namespace polymer::cluster

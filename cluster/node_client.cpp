@@ -1,0 +1,262 @@
+#include "cluster/node_client.h"
+
+#include <asio.hpp>
+
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "cluster/connection.h"
+#include "isa/byte_io.h"
+
+namespace polymer::cluster {
+
+using pbc::cat;
+
+struct NodeClient::State {
+    asio::io_context io;
+    asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
+    std::thread thread;
+    std::shared_ptr<Connection> conn;  // set on the io thread before any request
+    ClientOptions options;
+    std::vector<std::uint8_t> secret;
+    std::string where;  // "node host:port"
+    Capabilities caps;
+    bool authenticated = false;
+
+    std::mutex mutex;  // guards what callers and the io thread share
+    std::map<std::uint64_t, std::promise<Result<Frame>>> pending;
+    std::string failure;
+    std::uint64_t next_id = 1;
+
+    void fail_all(const std::string& reason) {
+        std::lock_guard lock(mutex);
+        if (failure.empty()) failure = reason;
+        for (auto& [id, p] : pending) p.set_value(Error{failure});
+        pending.clear();
+    }
+
+    Result<Frame> request(MsgType type, Bytes payload) {
+        std::future<Result<Frame>> reply;
+        std::uint64_t id = 0;
+        {
+            std::lock_guard lock(mutex);
+            if (!failure.empty()) return Error{failure};
+            id = next_id++;
+            reply = pending[id].get_future();
+        }
+        asio::post(io, [this, type, id, payload = std::move(payload)]() mutable {
+            if (conn) conn->send(type, id, std::move(payload));
+        });
+        Result<Frame> r = reply.get();
+        if (r && r.value().type == MsgType::Error) {
+            auto e = decode_error(r.value().payload);
+            if (!e) return Error{cat(where, ": unreadable error reply: ", e.error())};
+            return Error{cat(where, ": ", error_code_name(e.value().code), ": ", e.value().message)};
+        }
+        return r;
+    }
+
+    // Reads the next frame during the handshake; an error frame becomes its message.
+    asio::awaitable<Result<Frame>> handshake_frame(MsgType want) {
+        ReadOutcome r = co_await conn->read_frame();
+        if (!r.frame) co_return Error{cat(where, ": handshake failed: ", failure.empty() ? r.message : failure)};
+        if (r.frame->type == MsgType::Error) {
+            auto e = decode_error(r.frame->payload);
+            co_return Error{cat(where, ": handshake refused: ",
+                                e ? cat(error_code_name(e.value().code), ": ", e.value().message) : e.error())};
+        }
+        if (r.frame->type != want)
+            co_return Error{cat(where, ": handshake failed: got ", msg_type_name(r.frame->type), ", expected ", msg_type_name(want))};
+        co_return std::move(*r.frame);
+    }
+
+    // Returns why it failed, or an empty string once authenticated.
+    asio::awaitable<std::string> open(std::string host, std::uint16_t port) {
+        std::error_code ec;
+        asio::ip::tcp::resolver resolver(io);
+        auto endpoints = co_await resolver.async_resolve(host, std::to_string(port), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return cat(where, ": cannot resolve: ", ec.message());
+        asio::ip::tcp::socket socket(io);
+        co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return cat(where, ": cannot connect: ", ec.message());
+        conn = std::make_shared<Connection>(std::move(socket));
+        conn->start();
+        asio::co_spawn(io, watchdog(), asio::detached);
+
+        const std::uint16_t version = options.version == 0 ? kProtocolVersion : options.version;
+        conn->send(MsgType::Hello, 0, encode(Hello{version, options.name}));
+        auto challenge_frame = co_await handshake_frame(MsgType::Challenge);
+        if (!challenge_frame) co_return challenge_frame.error();
+        auto challenge = decode_challenge(challenge_frame.value().payload);
+        if (!challenge) co_return cat(where, ": ", challenge.error());
+        auto nonce = random_nonce();
+        if (!nonce) co_return nonce.error();
+        conn->send(MsgType::Response, 0,
+                   encode(Response{client_proof(secret, challenge.value().node_nonce, nonce.value()), nonce.value()}));
+        auto welcome_frame = co_await handshake_frame(MsgType::Welcome);
+        if (!welcome_frame) co_return welcome_frame.error();
+        auto welcome = decode_welcome(welcome_frame.value().payload);
+        if (!welcome) co_return cat(where, ": ", welcome.error());
+        if (!macs_equal(welcome.value().proof, node_proof(secret, challenge.value().node_nonce, nonce.value())))
+            co_return cat(where, ": the node could not prove it knows the token; not trusting it");
+        caps = welcome.value().caps;
+        authenticated = true;
+        asio::co_spawn(io, reader(), asio::detached);
+        co_return std::string();
+    }
+
+    asio::awaitable<void> reader() {
+        auto keep = conn;
+        while (keep->is_open()) {
+            ReadOutcome r = co_await keep->read_frame();
+            if (!r.frame) {
+                fail_all(cat(where, ": connection lost: ", r.message));
+                keep->close();
+                break;
+            }
+            Frame& f = *r.frame;
+            if (f.type == MsgType::Heartbeat) continue;
+            if (f.type == MsgType::Goodbye) {
+                fail_all(cat(where, ": the node is shutting down"));
+                keep->close();
+                break;
+            }
+            std::lock_guard lock(mutex);
+            auto it = pending.find(f.request_id);
+            if (it == pending.end()) continue;  // a reply to a request already failed
+            it->second.set_value(std::move(f));
+            pending.erase(it);
+        }
+    }
+
+    asio::awaitable<void> watchdog() {
+        auto keep = conn;
+        asio::steady_timer timer(io);
+        while (keep->is_open()) {
+            timer.expires_after(options.heartbeat_interval);
+            std::error_code ec;
+            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (!keep->is_open()) break;
+            const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(Connection::Clock::now() - keep->last_received());
+            if (silent > options.heartbeat_timeout) {
+                fail_all(cat(where, ": nothing received for ", silent.count(), " ms (heartbeat timeout ",
+                             options.heartbeat_timeout.count(), " ms): the node is hung or unreachable"));
+                keep->close();
+                break;
+            }
+            if (authenticated) keep->send(MsgType::Heartbeat, 0, {});
+        }
+    }
+};
+
+NodeClient::NodeClient(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+NodeClient::~NodeClient() {
+    asio::post(state_->io, [s = state_.get()] {
+        if (s->conn) s->conn->close();
+    });
+    state_->work.reset();
+    state_->io.stop();
+    if (state_->thread.joinable()) state_->thread.join();
+}
+
+Result<std::unique_ptr<NodeClient>> NodeClient::connect(const std::string& host, std::uint16_t port,
+                                                        std::span<const std::uint8_t> secret, const ClientOptions& options) {
+    auto state = std::make_shared<State>();
+    state->options = options;
+    state->secret.assign(secret.begin(), secret.end());
+    state->where = cat("node ", host, ":", port);
+    std::unique_ptr<NodeClient> client(new NodeClient(state));
+    std::promise<std::string> opened;
+    auto done = opened.get_future();
+    asio::co_spawn(state->io, state->open(host, port), [&opened](std::exception_ptr e, std::string why) {
+        opened.set_value(e ? std::string("handshake failed: internal error") : std::move(why));
+    });
+    state->thread = std::thread([s = state.get()] { s->io.run(); });
+    const std::string why = done.get();
+    if (!why.empty()) return Error{why};
+    return client;
+}
+
+const Capabilities& NodeClient::capabilities() const { return state_->caps; }
+
+std::string NodeClient::failure() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->failure;
+}
+
+namespace {
+template <class T>
+Result<T> expect(Result<Frame> r, MsgType want, const std::string& where, Result<T> (*decode)(Payload)) {
+    if (!r) return Error{r.error()};
+    if (r.value().type != want)
+        return Error{cat(where, ": got ", msg_type_name(r.value().type), ", expected ", msg_type_name(want))};
+    auto m = decode(r.value().payload);
+    if (!m) return Error{cat(where, ": ", m.error())};
+    return m;
+}
+Result<Done> expect_ack(Result<Frame> r, const std::string& where) {
+    if (!r) return Error{r.error()};
+    if (r.value().type != MsgType::Ack) return Error{cat(where, ": got ", msg_type_name(r.value().type), ", expected ack")};
+    return Done{};
+}
+}  // namespace
+
+Result<bool> NodeClient::have_module(const Sha256& hash) {
+    auto r = expect(state_->request(MsgType::HaveModule, encode(ModuleHash{hash})), MsgType::HaveModuleReply,
+                    state_->where, &decode_have_module_reply);
+    if (!r) return Error{r.error()};
+    return r.value().present;
+}
+
+Result<Sha256> NodeClient::upload_module(std::span<const std::uint8_t> pbc) {
+    const Sha256 hash = sha256(pbc);
+    auto have = have_module(hash);
+    if (!have) return Error{have.error()};
+    if (have.value()) return hash;
+    auto ack = expect_ack(state_->request(MsgType::ModuleUpload, encode(ModuleUpload{hash, Bytes(pbc.begin(), pbc.end())})),
+                          state_->where);
+    if (!ack) return Error{ack.error()};
+    return hash;
+}
+
+Result<Done> NodeClient::put_region(std::uint64_t id, std::uint64_t version, std::uint64_t total_bytes,
+                                    std::uint64_t offset, std::span<const std::uint8_t> bytes) {
+    std::size_t done = 0;
+    do {  // an empty put still creates the region
+        const std::size_t n = std::min<std::size_t>(kMaxSliceBytes, bytes.size() - done);
+        RegionPut put{id, version, total_bytes, offset + done, Bytes(bytes.begin() + done, bytes.begin() + done + n)};
+        auto ack = expect_ack(state_->request(MsgType::RegionPut, encode(put)), state_->where);
+        if (!ack) return ack;
+        done += n;
+    } while (done < bytes.size());
+    return Done{};
+}
+
+Result<Bytes> NodeClient::get_region(std::uint64_t id, std::uint64_t version, std::uint64_t offset, std::uint64_t length) {
+    Bytes out;
+    std::uint64_t done = 0;
+    do {
+        const std::uint64_t n = std::min<std::uint64_t>(kMaxSliceBytes, length - done);
+        auto data = expect(state_->request(MsgType::RegionGet, encode(RegionGet{id, version, offset + done, n})),
+                           MsgType::RegionData, state_->where, &decode_region_data);
+        if (!data) return Error{data.error()};
+        if (data.value().data.size() != n)
+            return Error{cat(state_->where, ": region-data carries ", data.value().data.size(), " bytes, asked for ", n)};
+        out.insert(out.end(), data.value().data.begin(), data.value().data.end());
+        done += n;
+    } while (done < length);
+    return out;
+}
+
+Result<ChunkResult> NodeClient::launch(const LaunchChunk& chunk) {
+    return expect(state_->request(MsgType::Launch, encode(chunk)), MsgType::ChunkResult, state_->where, &decode_chunk_result);
+}
+
+Result<Done> NodeClient::cancel(std::uint64_t launch_request) {
+    return expect_ack(state_->request(MsgType::Cancel, encode(Cancel{launch_request})), state_->where);
+}
+
+}  // namespace polymer::cluster

@@ -1,0 +1,62 @@
+// The home side of one node connection: connect and handshake (mutual HMAC),
+// then blocking calls that send a request and wait for its reply, while a
+// background io thread reads frames, routes replies by request id, sends
+// heartbeats and watches for the node's. When nothing arrives from the node
+// for the heartbeat timeout (a hung or stopped node), every waiting call and
+// every later one fails with that reason.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cluster/messages.h"
+#include "isa/result.h"
+
+namespace polymer::cluster {
+
+struct ClientOptions {
+    std::string name = "home";
+    std::chrono::milliseconds heartbeat_interval{1000};
+    std::chrono::milliseconds heartbeat_timeout{5000};
+    std::uint16_t version = 0;  // protocol version to claim; 0: kProtocolVersion (tests set others)
+};
+
+struct Done {};
+
+class NodeClient {
+public:
+    static Result<std::unique_ptr<NodeClient>> connect(const std::string& host, std::uint16_t port,
+                                                       std::span<const std::uint8_t> secret,
+                                                       const ClientOptions& options = {});
+    ~NodeClient();
+    NodeClient(const NodeClient&) = delete;
+    NodeClient& operator=(const NodeClient&) = delete;
+
+    const Capabilities& capabilities() const;
+
+    Result<bool> have_module(const Sha256& hash);
+    // Uploads a module's .pbc bytes unless the node has it already; returns its hash.
+    Result<Sha256> upload_module(std::span<const std::uint8_t> pbc);
+    // Stores `bytes` as [offset, offset + size) of region `id` at `version`
+    // (`total_bytes` long), in frames of at most kMaxSliceBytes.
+    Result<Done> put_region(std::uint64_t id, std::uint64_t version, std::uint64_t total_bytes, std::uint64_t offset,
+                            std::span<const std::uint8_t> bytes);
+    Result<Bytes> get_region(std::uint64_t id, std::uint64_t version, std::uint64_t offset, std::uint64_t length);
+    Result<ChunkResult> launch(const LaunchChunk& chunk);
+    Result<Done> cancel(std::uint64_t launch_request);
+
+    // Why the connection is gone; empty while it is up.
+    std::string failure() const;
+
+    struct State;  // the io thread's side (node_client.cpp)
+
+private:
+    explicit NodeClient(std::shared_ptr<State> state);
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace polymer::cluster

@@ -1,0 +1,329 @@
+#include "cluster/node_server.h"
+
+#include <map>
+
+#include "cluster/chunk_runner.h"
+#include "cluster/connection.h"
+#include "cluster/log.h"
+
+namespace polymer::cluster {
+
+using namespace std::chrono_literals;
+using pbc::cat;
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(NodeServer& server, asio::ip::tcp::socket socket)
+        : server_(server), conn_(std::make_shared<Connection>(std::move(socket))) {}
+
+    void start() {
+        conn_->start();
+        auto self = shared_from_this();
+        asio::co_spawn(server_.io_, [self] { return self->run(); }, asio::detached);
+        asio::co_spawn(server_.io_, [self] { return self->pulse(); }, asio::detached);
+    }
+
+    // Shutdown: refuse queued chunks, say goodbye once running ones are done.
+    void cancel_queued() {
+        for (auto& [id, flag] : launches_) flag->store(true);
+    }
+    void goodbye() {
+        conn_->send(MsgType::Goodbye, 0, {});
+        conn_->close_after_flush();
+    }
+    bool is_open() const { return conn_->is_open(); }
+
+private:
+    std::string who() const { return client_name_.empty() ? conn_->peer() : cat(conn_->peer(), " (", client_name_, ")"); }
+
+    // Logs why, tells the peer when the stream can still carry it, and hangs up.
+    void refuse_and_close(std::uint64_t request, ErrorCode code, const std::string& why) {
+        log(LogLevel::Warn, "peer ", who(), ": ", error_code_name(code), ": ", why, "; closing the connection");
+        conn_->send_error(request, code, why);
+        conn_->close_after_flush();
+    }
+
+    // Reads one frame; on a framing fault logs, answers and closes.
+    asio::awaitable<std::optional<Frame>> next_frame() {
+        ReadOutcome r = co_await conn_->read_frame();
+        if (r.frame) co_return std::move(r.frame);
+        if (r.closed) {
+            if (conn_->is_open()) log(LogLevel::Info, "peer ", who(), ": ", r.message);
+            conn_->close();
+        } else {
+            refuse_and_close(0, r.code, r.message);
+        }
+        co_return std::nullopt;
+    }
+
+    asio::awaitable<bool> handshake() {
+        auto hello_frame = co_await next_frame();
+        if (!hello_frame) co_return false;
+        if (hello_frame->type != MsgType::Hello) {
+            refuse_and_close(hello_frame->request_id, ErrorCode::NotAuthenticated,
+                             cat(msg_type_name(hello_frame->type), " before the handshake; send hello first"));
+            co_return false;
+        }
+        auto hello = decode_hello(hello_frame->payload);
+        if (!hello) {
+            refuse_and_close(hello_frame->request_id, ErrorCode::BadPayload, hello.error());
+            co_return false;
+        }
+        client_name_ = hello.value().name;
+        if (hello.value().version != kProtocolVersion) {
+            refuse_and_close(hello_frame->request_id, ErrorCode::VersionMismatch,
+                             cat("client speaks protocol version ", hello.value().version, ", this node speaks ", kProtocolVersion));
+            co_return false;
+        }
+        auto nonce = random_nonce();
+        if (!nonce) {
+            refuse_and_close(hello_frame->request_id, ErrorCode::AuthFailed, nonce.error());
+            co_return false;
+        }
+        conn_->send(MsgType::Challenge, hello_frame->request_id, encode(Challenge{nonce.value()}));
+        auto resp_frame = co_await next_frame();
+        if (!resp_frame) co_return false;
+        if (resp_frame->type != MsgType::Response) {
+            refuse_and_close(resp_frame->request_id, ErrorCode::NotAuthenticated,
+                             cat(msg_type_name(resp_frame->type), " instead of the handshake response"));
+            co_return false;
+        }
+        auto resp = decode_response(resp_frame->payload);
+        if (!resp) {
+            refuse_and_close(resp_frame->request_id, ErrorCode::BadPayload, resp.error());
+            co_return false;
+        }
+        const Mac expected = client_proof(server_.config_.secret, nonce.value(), resp.value().client_nonce);
+        if (!macs_equal(expected, resp.value().mac)) {
+            refuse_and_close(resp_frame->request_id, ErrorCode::AuthFailed, "handshake failed: wrong token (HMAC mismatch)");
+            co_return false;
+        }
+        Welcome w;
+        w.proof = node_proof(server_.config_.secret, nonce.value(), resp.value().client_nonce);
+        w.caps = server_.config_.caps;
+        conn_->send(MsgType::Welcome, resp_frame->request_id, encode(w));
+        log(LogLevel::Info, "peer ", who(), ": authenticated");
+        co_return true;
+    }
+
+    asio::awaitable<void> run() {
+        auto self = shared_from_this();
+        if (!co_await handshake()) co_return;
+        authenticated_ = true;
+        while (conn_->is_open()) {
+            auto f = co_await next_frame();
+            if (!f) break;
+            handle(std::move(*f));
+        }
+    }
+
+    asio::awaitable<void> pulse() {
+        auto self = shared_from_this();
+        asio::steady_timer timer(server_.io_);
+        const auto& cfg = server_.config_;
+        while (conn_->is_open()) {
+            timer.expires_after(cfg.heartbeat_interval);
+            std::error_code ec;
+            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (!conn_->is_open()) break;
+            const auto silent = Connection::Clock::now() - conn_->last_received();
+            if (silent > cfg.heartbeat_timeout) {
+                log(LogLevel::Warn, "peer ", who(), ": nothing received for ",
+                    std::chrono::duration_cast<std::chrono::milliseconds>(silent).count(), " ms (heartbeat timeout ",
+                    cfg.heartbeat_timeout.count(), " ms", authenticated_ ? "" : ", handshake unfinished", "); closing");
+                conn_->close();
+                break;
+            }
+            if (authenticated_) conn_->send(MsgType::Heartbeat, 0, {});
+        }
+    }
+
+    template <class T>
+    bool decoded(const Result<T>& r, const Frame& f) {
+        if (r) return true;
+        log(LogLevel::Warn, "peer ", who(), ": bad-payload: ", r.error());
+        conn_->send_error(f.request_id, ErrorCode::BadPayload, r.error());
+        return false;
+    }
+    void answer(const Frame& f, const std::optional<Refusal>& refusal, MsgType ok_type, Bytes ok_payload) {
+        if (refusal) {
+            log(LogLevel::Warn, "peer ", who(), ": ", msg_type_name(f.type), " refused: ", error_code_name(refusal->code), ": ",
+                refusal->message);
+            conn_->send_error(f.request_id, refusal->code, refusal->message);
+        } else {
+            conn_->send(ok_type, f.request_id, std::move(ok_payload));
+        }
+    }
+
+    void handle(Frame f) {
+        NodeStore& store = server_.store_;
+        switch (f.type) {
+        case MsgType::Heartbeat: return;
+        case MsgType::HaveModule: {
+            auto m = decode_module_hash(f.payload);
+            if (decoded(m, f)) answer(f, std::nullopt, MsgType::HaveModuleReply, encode(HaveModuleReply{store.has_module(m.value().hash)}));
+            return;
+        }
+        case MsgType::ModuleUpload: {
+            auto m = decode_module_upload(f.payload);
+            if (decoded(m, f)) answer(f, store.add_module(m.value()), MsgType::Ack, {});
+            return;
+        }
+        case MsgType::RegionPut: {
+            auto m = decode_region_put(f.payload);
+            if (decoded(m, f)) answer(f, store.put(m.value()), MsgType::Ack, {});
+            return;
+        }
+        case MsgType::RegionGet: {
+            auto m = decode_region_get(f.payload);
+            if (!decoded(m, f)) return;
+            RegionData data{m.value().region, m.value().version, m.value().offset, {}};
+            auto refusal = store.get(m.value(), data.data);
+            answer(f, refusal, MsgType::RegionData, refusal ? Bytes{} : encode(data));
+            return;
+        }
+        case MsgType::Launch: {
+            auto m = decode_launch(f.payload);
+            if (!decoded(m, f)) return;
+            if (server_.shutting_down_) {
+                answer(f, Refusal{ErrorCode::ShuttingDown, "the node is shutting down"}, MsgType::Ack, {});
+                return;
+            }
+            auto prepared = prepare_chunk(m.value(), store);
+            if (auto* refusal = std::get_if<Refusal>(&prepared)) {
+                answer(f, *refusal, MsgType::Ack, {});
+                return;
+            }
+            auto flag = std::make_shared<std::atomic<bool>>(false);
+            launches_[f.request_id] = flag;
+            asio::co_spawn(server_.io_,
+                           [self = shared_from_this(), id = f.request_id, flag,
+                            chunk = std::make_shared<PreparedChunk>(std::move(std::get<PreparedChunk>(prepared)))] {
+                               return self->run_launch(id, chunk, flag);
+                           },
+                           asio::detached);
+            return;
+        }
+        case MsgType::Cancel: {
+            auto m = decode_cancel(f.payload);
+            if (!decoded(m, f)) return;
+            if (auto it = launches_.find(m.value().request); it != launches_.end()) it->second->store(true);
+            conn_->send(MsgType::Ack, f.request_id, {});
+            return;
+        }
+        case MsgType::Error: {
+            auto m = decode_error(f.payload);
+            if (m) log(LogLevel::Warn, "peer ", who(), " reports ", error_code_name(m.value().code), ": ", m.value().message);
+            return;
+        }
+        default:
+            log(LogLevel::Warn, "peer ", who(), ": unexpected ", msg_type_name(f.type), " message");
+            conn_->send_error(f.request_id, ErrorCode::BadPayload, cat("a node does not accept ", msg_type_name(f.type), " messages"));
+            return;
+        }
+    }
+
+    asio::awaitable<void> run_launch(std::uint64_t id, std::shared_ptr<PreparedChunk> chunk,
+                                     std::shared_ptr<std::atomic<bool>> cancelled) {
+        ++server_.in_flight_;
+        auto& make_backend = server_.config_.make_backend;
+        std::optional<ChunkResult> result = co_await asio::co_spawn(
+            server_.pool_,
+            [chunk, cancelled, &make_backend]() -> asio::awaitable<std::optional<ChunkResult>> {
+                if (cancelled->load()) co_return std::nullopt;
+                std::unique_ptr<Backend> backend = make_backend();
+                co_return run_chunk(*chunk, *backend);
+            },
+            asio::use_awaitable);
+        launches_.erase(id);
+        if (result) {
+            Bytes payload = encode(*result);
+            conn_->send(MsgType::ChunkResult, id, std::move(payload));
+        } else {
+            conn_->send_error(id, ErrorCode::Cancelled, "chunk cancelled before it started");
+        }
+        --server_.in_flight_;
+    }
+
+    NodeServer& server_;
+    std::shared_ptr<Connection> conn_;
+    std::string client_name_;
+    bool authenticated_ = false;
+    std::map<std::uint64_t, std::shared_ptr<std::atomic<bool>>> launches_;  // running or queued: cancel flags
+};
+
+NodeServer::NodeServer(asio::io_context& io, NodeConfig config)
+    : io_(io),
+      config_(std::move(config)),
+      acceptor_(io),
+      signals_(io, SIGINT, SIGTERM),
+      pool_(config_.threads == 0 ? 1 : config_.threads),
+      store_(config_.caps.max_memory) {}
+
+NodeServer::~NodeServer() { pool_.join(); }
+
+Result<std::uint16_t> NodeServer::listen() {
+    std::error_code ec;
+    auto address = asio::ip::make_address(config_.address, ec);
+    if (ec) return Error{cat("--listen: '", config_.address, "' is not an IP address")};
+    asio::ip::tcp::endpoint ep(address, config_.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Error{cat("cannot listen on ", config_.address, ":", config_.port, ": ", ec.message())};
+    return acceptor_.local_endpoint().port();
+}
+
+void NodeServer::start() {
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+    signals_.async_wait([this](std::error_code ec, int signal) {
+        if (!ec) asio::co_spawn(io_, shutdown(signal), asio::detached);
+    });
+}
+
+asio::awaitable<void> NodeServer::accept_loop() {
+    while (acceptor_.is_open()) {
+        std::error_code ec;
+        asio::ip::tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            if (!acceptor_.is_open()) break;
+            log(LogLevel::Warn, "accept failed: ", ec.message());
+            continue;
+        }
+        std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) { return s.expired(); });
+        auto session = std::make_shared<Session>(*this, std::move(socket));
+        sessions_.push_back(session);
+        session->start();
+    }
+}
+
+asio::awaitable<void> NodeServer::shutdown(int signal) {
+    log(LogLevel::Info, "shutting down (", signal == SIGINT ? "SIGINT" : "SIGTERM", ")");
+    shutting_down_ = true;
+    std::error_code ec;
+    acceptor_.close(ec);
+    for (auto& weak : sessions_)
+        if (auto s = weak.lock()) s->cancel_queued();
+    asio::steady_timer timer(io_);
+    // Running chunks finish and send their results; queued ones report cancelled.
+    while (in_flight_.load() > 0) {
+        timer.expires_after(5ms);
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+    for (auto& weak : sessions_)
+        if (auto s = weak.lock()) s->goodbye();
+    // Give the goodbyes a moment to leave; a stuck peer does not hold up the exit.
+    for (int i = 0; i < 100; ++i) {
+        bool any_open = false;
+        for (auto& weak : sessions_)
+            if (auto s = weak.lock(); s && s->is_open()) any_open = true;
+        if (!any_open) break;
+        timer.expires_after(5ms);
+        co_await timer.async_wait(asio::use_awaitable);
+    }
+    log(LogLevel::Info, "stopped");
+    io_.stop();
+}
+
+}  // namespace polymer::cluster

@@ -1,0 +1,68 @@
+// The worker daemon's server: an accept loop, one session per peer (handshake,
+// heartbeats, requests), the node's module cache and region store, and a
+// thread pool that runs kernel chunks on the node's backend. Networking runs
+// on one io thread (C++20 coroutines), so the store needs no locks; chunks
+// run on the pool and their results are posted back to the io thread.
+#pragma once
+
+#include <asio.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/messages.h"
+#include "cluster/node_store.h"
+#include "isa/result.h"
+#include "vm/backend.h"
+
+namespace polymer::cluster {
+
+inline constexpr std::uint16_t kDefaultPort = 7447;
+inline constexpr std::chrono::milliseconds kDefaultHeartbeatInterval{1000};
+inline constexpr std::chrono::milliseconds kDefaultHeartbeatTimeout{5000};
+
+struct NodeConfig {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = kDefaultPort;  // 0: any free port
+    std::vector<std::uint8_t> secret;
+    unsigned threads = 1;
+    Capabilities caps;  // name, cores, memory, max_memory, throughput, devices
+    std::chrono::milliseconds heartbeat_interval = kDefaultHeartbeatInterval;
+    std::chrono::milliseconds heartbeat_timeout = kDefaultHeartbeatTimeout;
+    // Makes a backend for one chunk on a worker thread.
+    std::function<std::unique_ptr<Backend>()> make_backend;
+};
+
+class Session;
+
+class NodeServer {
+public:
+    NodeServer(asio::io_context& io, NodeConfig config);
+    ~NodeServer();
+
+    // Binds and listens; returns the port (useful with port 0).
+    Result<std::uint16_t> listen();
+    // Starts accepting and handling SIGINT/SIGTERM; the caller runs the io_context.
+    void start();
+
+private:
+    friend class Session;
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> shutdown(int signal);
+
+    asio::io_context& io_;
+    NodeConfig config_;
+    asio::ip::tcp::acceptor acceptor_;
+    asio::signal_set signals_;
+    asio::thread_pool pool_;
+    NodeStore store_;
+    std::vector<std::weak_ptr<Session>> sessions_;
+    std::atomic<int> in_flight_{0};
+    bool shutting_down_ = false;
+};
+
+}  // namespace polymer::cluster

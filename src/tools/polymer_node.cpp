@@ -1,0 +1,175 @@
+// polymer-node: the worker daemon. Listens for home nodes, authenticates them
+// with the shared token, keeps their modules and regions, and runs kernel
+// chunks on this machine's backend (docs/protocol.md).
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+#include <vector>
+
+#include "cluster/auth.h"
+#include "cluster/log.h"
+#include "cluster/node_server.h"
+#include "vm/backend.h"
+#include "vm/vulkan/vulkan_context.h"
+
+using namespace polymer;
+using namespace polymer::cluster;
+
+namespace {
+
+// "ADDR:PORT" or "ADDR" (default port). IPv6 as "[::1]:7447".
+bool parse_listen(const std::string& text, std::string& address, std::uint16_t& port) {
+    std::string host = text, port_text;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string::npos) return false;
+        host = text.substr(1, close - 1);
+        if (close + 1 < text.size()) {
+            if (text[close + 1] != ':') return false;
+            port_text = text.substr(close + 2);
+        }
+    } else if (auto colon = text.rfind(':'); colon != std::string::npos) {
+        host = text.substr(0, colon);
+        port_text = text.substr(colon + 1);
+    }
+    if (host.empty()) return false;
+    address = host;
+    if (port_text.empty()) return true;
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);
+    if (ec != std::errc() || p != port_text.data() + port_text.size() || v > 65535) return false;
+    port = static_cast<std::uint16_t>(v);
+    return true;
+}
+
+// "512M", "4G", "1048576": bytes.
+bool parse_size(const std::string& text, std::uint64_t& bytes) {
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p == text.data()) return false;
+    std::string_view suffix(p, text.data() + text.size() - p);
+    std::uint64_t scale = 1;
+    if (suffix == "K" || suffix == "KiB") scale = 1ull << 10;
+    else if (suffix == "M" || suffix == "MiB") scale = 1ull << 20;
+    else if (suffix == "G" || suffix == "GiB") scale = 1ull << 30;
+    else if (!suffix.empty()) return false;
+    if (v > UINT64_MAX / scale) return false;
+    bytes = v * scale;
+    return true;
+}
+
+// A short saxpy over 1M floats, repeated for about 50 ms: elements per second
+// for one core, the figure a home node sizes chunks by.
+double measure_throughput() {
+    std::vector<float> x(1 << 20, 1.5f), y(1 << 20, 0.25f);
+    const float a = 1.0001f;
+    const auto start = std::chrono::steady_clock::now();
+    std::uint64_t elements = 0;
+    std::chrono::duration<double> elapsed{};
+    do {
+        for (std::size_t i = 0; i < x.size(); ++i) y[i] = a * x[i] + y[i];
+        elements += x.size();
+        elapsed = std::chrono::steady_clock::now() - start;
+    } while (elapsed.count() < 0.05);
+    volatile float sink = y[12345];
+    (void)sink;
+    return static_cast<double>(elements) / elapsed.count();
+}
+
+std::vector<DeviceDesc> list_vulkan_devices() {
+    std::vector<DeviceDesc> out;
+    auto devices = vk::VulkanContext::list_devices();
+    if (!devices) {
+        log(LogLevel::Info, "no Vulkan devices: ", devices.error());
+        return out;
+    }
+    for (const vk::DeviceInfo& d : devices.value())
+        out.push_back(DeviceDesc{d.name, vk::device_type_name(d.type), d.memory_bytes});
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"polymer-node: a Polymer worker daemon (protocol: docs/protocol.md)"};
+    std::string listen = "127.0.0.1:" + std::to_string(kDefaultPort);
+    std::string token_file, max_memory_text = "1G", backend = "auto", name, log_level = "info";
+    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    unsigned heartbeat_ms = static_cast<unsigned>(kDefaultHeartbeatInterval.count());
+    unsigned heartbeat_timeout_ms = static_cast<unsigned>(kDefaultHeartbeatTimeout.count());
+    bool no_vulkan = false;
+    app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
+    app.add_option("--token-file", token_file, "file holding the shared secret (at least 16 bytes)")->required();
+    app.add_option("--threads", threads, "worker threads for kernel chunks")->capture_default_str();
+    app.add_option("--max-memory", max_memory_text, "limit for regions and modules (e.g. 512M, 4G)")->capture_default_str();
+    app.add_option("--backend", backend, "cpu | auto (the Vulkan kernel backend is not in this build yet)")->capture_default_str();
+    app.add_option("--name", name, "name advertised to home nodes (default: the host name)");
+    app.add_option("--log-level", log_level, "debug | info | warn | error")->capture_default_str();
+    app.add_option("--heartbeat-ms", heartbeat_ms, "heartbeat interval")->capture_default_str();
+    app.add_option("--heartbeat-timeout-ms", heartbeat_timeout_ms, "drop a peer silent this long")->capture_default_str();
+    app.add_flag("--no-vulkan-probe", no_vulkan, "do not list Vulkan devices at start-up");
+    CLI11_PARSE(app, argc, argv);
+
+    LogLevel level;
+    if (!parse_log_level(log_level, level)) {
+        std::fprintf(stderr, "polymer-node: --log-level '%s' is not one of debug, info, warn, error\n", log_level.c_str());
+        return 2;
+    }
+    set_log_level(level);
+    if (name.empty()) {
+        char host[256] = {};
+        gethostname(host, sizeof host - 1);
+        name = host;
+    }
+    set_log_name("polymer-node[" + name + "]");
+
+    NodeConfig config;
+    if (!parse_listen(listen, config.address, config.port)) {
+        log(LogLevel::Error, "--listen '", listen, "' is not ADDR:PORT");
+        return 2;
+    }
+    std::uint64_t max_memory = 0;
+    if (!parse_size(max_memory_text, max_memory)) {
+        log(LogLevel::Error, "--max-memory '", max_memory_text, "' is not a size like 512M or 4G");
+        return 2;
+    }
+    if (backend != "cpu" && backend != "auto") {
+        log(LogLevel::Error, "--backend '", backend, "': only cpu (or auto) can run kernel chunks in this build");
+        return 2;
+    }
+    auto token = read_token_file(token_file);
+    if (!token) {
+        log(LogLevel::Error, token.error());
+        return 2;
+    }
+    if (!token.value().warning.empty()) log(LogLevel::Warn, token.value().warning);
+
+    config.secret = std::move(token.value().secret);
+    config.threads = std::max(1u, threads);
+    config.heartbeat_interval = std::chrono::milliseconds(std::max(1u, heartbeat_ms));
+    config.heartbeat_timeout = std::chrono::milliseconds(std::max(1u, heartbeat_timeout_ms));
+    config.make_backend = [] { return std::make_unique<CpuBackend>(); };
+    config.caps.name = name;
+    config.caps.backend = "cpu";
+    config.caps.cores = std::max(1u, std::thread::hardware_concurrency());
+    config.caps.memory_bytes = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+    config.caps.max_memory = max_memory;
+    config.caps.throughput = measure_throughput();
+    if (!no_vulkan) config.caps.devices = list_vulkan_devices();
+
+    asio::io_context io;
+    NodeServer server(io, std::move(config));
+    auto port = server.listen();
+    if (!port) {
+        log(LogLevel::Error, port.error());
+        return 1;
+    }
+    log(LogLevel::Info, "listening on ", listen.substr(0, listen.rfind(':')), ":", port.value());
+    server.start();
+    io.run();
+    return 0;
+}
