@@ -1,0 +1,137 @@
+#include <gtest/gtest.h>
+
+#include "cluster/frame.h"
+#include "cluster/messages.h"
+
+using namespace polymer::cluster;
+
+namespace {
+std::span<const std::uint8_t, kFrameHeaderSize> header_of(const std::vector<std::uint8_t>& b) {
+    return std::span<const std::uint8_t, kFrameHeaderSize>(b.data(), kFrameHeaderSize);
+}
+}  // namespace
+
+TEST(FrameCodec, RoundTripsHeaderAndPayload) {
+    Frame f{MsgType::RegionPut, 0x1122334455667788ull, {1, 2, 3, 4, 5}};
+    auto bytes = encode_frame(f);
+    ASSERT_EQ(bytes.size(), kFrameHeaderSize + 5);
+    // Fixed little-endian layout: magic "PLYN", version 1, type 10.
+    EXPECT_EQ(bytes[0], 'P');
+    EXPECT_EQ(bytes[3], 'N');
+    EXPECT_EQ(bytes[4], 1);
+    EXPECT_EQ(bytes[6], 10);
+    EXPECT_EQ(bytes[12], 0x88);
+    HeaderCheck c = decode_header(header_of(bytes));
+    ASSERT_EQ(c.fault, FrameFault::None) << c.message;
+    EXPECT_EQ(c.header.type, MsgType::RegionPut);
+    EXPECT_EQ(c.header.request_id, 0x1122334455667788ull);
+    EXPECT_EQ(c.header.payload_length, 5u);
+    std::span<const std::uint8_t> payload(bytes.data() + kFrameHeaderSize, 5);
+    EXPECT_TRUE(checksum_matches(header_of(bytes), payload, c.header.checksum));
+}
+
+TEST(FrameCodec, EveryFlippedBitIsCaught) {
+    auto bytes = encode_frame(Frame{MsgType::Heartbeat, 9, {10, 20, 30}});
+    for (std::size_t bit = 0; bit < bytes.size() * 8; ++bit) {
+        auto b = bytes;
+        b[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));
+        HeaderCheck c = decode_header(header_of(b));
+        if (c.fault != FrameFault::None) continue;  // refused by a header check
+        std::span<const std::uint8_t> payload(b.data() + kFrameHeaderSize, b.size() - kFrameHeaderSize);
+        if (c.header.payload_length != payload.size()) continue;  // length changed: framing differs
+        EXPECT_FALSE(checksum_matches(header_of(b), payload, c.header.checksum)) << "bit " << bit;
+    }
+}
+
+TEST(FrameCodec, RefusesBadHeaders) {
+    auto good = encode_frame(Frame{MsgType::Hello, 1, {}});
+    auto with = [&](std::size_t at, std::uint8_t v) {
+        auto b = good;
+        b[at] = v;
+        return decode_header(header_of(b));
+    };
+    EXPECT_EQ(with(0, 'X').fault, FrameFault::BadMagic);
+    HeaderCheck v = with(4, 2);
+    EXPECT_EQ(v.fault, FrameFault::BadVersion);
+    EXPECT_NE(v.message.find("version 2 is not supported"), std::string::npos) << v.message;
+    EXPECT_EQ(with(6, 99).fault, FrameFault::UnknownType);
+    EXPECT_EQ(with(6, 0).fault, FrameFault::UnknownType);
+    EXPECT_EQ(with(8, 1).fault, FrameFault::BadFlags);
+    EXPECT_EQ(with(24, 1).fault, FrameFault::BadReserved);
+    // Payload length kMaxPayload + 1 (0x04000001).
+    auto b = good;
+    b[20] = 1;
+    b[21] = 0;
+    b[22] = 0;
+    b[23] = 4;
+    HeaderCheck big = decode_header(header_of(b));
+    EXPECT_EQ(big.fault, FrameFault::TooLarge);
+    EXPECT_NE(big.message.find("over the limit"), std::string::npos);
+    b[20] = 0;  // exactly the limit is fine
+    EXPECT_EQ(decode_header(header_of(b)).fault, FrameFault::None);
+}
+
+TEST(Messages, RoundTripLaunchAndResult) {
+    LaunchChunk l;
+    l.module[3] = 0xAB;
+    l.kernel = 2;
+    l.count = 1000;
+    l.begin = 100;
+    l.end = 200;
+    l.args = {Binding{Binding::Kind::Region, 7, 3, 0}, Binding{Binding::Kind::Uniform, 0, 0, 0x3F800000}};
+    auto back = decode_launch(encode(l));
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(back.value().module, l.module);
+    EXPECT_EQ(back.value().end, 200u);
+    ASSERT_EQ(back.value().args.size(), 2u);
+    EXPECT_EQ(back.value().args[0].region, 7u);
+    EXPECT_EQ(back.value().args[0].version, 3u);
+    EXPECT_EQ(back.value().args[1].uniform, 0x3F800000u);
+
+    ChunkResult r{123, {OutputSlice{2, 7, 400, {1, 2, 3, 4}}}};
+    auto rb = decode_chunk_result(encode(r));
+    ASSERT_TRUE(rb) << rb.error();
+    EXPECT_EQ(rb.value().outputs[0].data, (Bytes{1, 2, 3, 4}));
+    EXPECT_EQ(rb.value().outputs[0].offset, 400u);
+}
+
+TEST(Messages, EveryTruncationIsRefusedWithItsField) {
+    Welcome w;
+    w.caps.name = "node";
+    w.caps.backend = "cpu";
+    w.caps.devices = {DeviceDesc{"llvmpipe", "cpu", 1 << 20}};
+    const Bytes full = encode(w);
+    ASSERT_TRUE(decode_welcome(full));
+    for (std::size_t n = 0; n < full.size(); ++n) {
+        auto r = decode_welcome(std::span<const std::uint8_t>(full.data(), n));
+        ASSERT_FALSE(r) << "prefix of " << n << " bytes accepted";
+        EXPECT_NE(r.error().find("welcome payload"), std::string::npos) << r.error();
+    }
+    Bytes longer = full;
+    longer.push_back(0);
+    auto r = decode_welcome(longer);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("unexpected bytes"), std::string::npos) << r.error();
+}
+
+TEST(Messages, HugeCountsDoNotAllocate) {
+    // A region-put claiming a 2^64-1 byte slice in a 40-byte payload.
+    RegionPut p{1, 1, 8, 0, {}};
+    Bytes b = encode(p);
+    for (int i = 32; i < 40; ++i) b[i] = 0xFF;
+    auto r = decode_region_put(b);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("run past the end"), std::string::npos) << r.error();
+    // A launch claiming 4 billion bindings.
+    LaunchChunk l;
+    Bytes lb = encode(l);
+    for (std::size_t i = lb.size() - 4; i < lb.size(); ++i) lb[i] = 0xFF;
+    EXPECT_FALSE(decode_launch(lb));
+    // An unknown binding kind.
+    l.args = {Binding{}};
+    lb = encode(l);
+    lb[lb.size() - 17] = 9;
+    auto bad = decode_launch(lb);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().find("binding 0"), std::string::npos) << bad.error();
+}
