@@ -29,6 +29,7 @@ struct NodeClient::State {
     std::map<std::uint64_t, std::promise<Result<Frame>>> pending;
     std::string failure;
     std::uint64_t next_id = 1;
+    std::map<std::uint64_t, std::future<Result<Frame>>> launches;  // started, not yet waited for
 
     void fail_all(const std::string& reason) {
         std::lock_guard lock(mutex);
@@ -37,18 +38,29 @@ struct NodeClient::State {
         pending.clear();
     }
 
-    Result<Frame> request(MsgType type, Bytes payload) {
+    // Sends a request; the future yields its reply (or the connection's failure).
+    std::pair<std::uint64_t, std::future<Result<Frame>>> start(MsgType type, Bytes payload) {
+        std::promise<Result<Frame>> failed;
         std::future<Result<Frame>> reply;
         std::uint64_t id = 0;
         {
             std::lock_guard lock(mutex);
-            if (!failure.empty()) return Error{failure};
             id = next_id++;
+            if (!failure.empty()) {
+                failed.set_value(Error{failure});
+                return {id, failed.get_future()};
+            }
             reply = pending[id].get_future();
         }
         asio::post(io, [this, type, id, payload = std::move(payload)]() mutable {
             if (conn) conn->send(type, id, std::move(payload));
         });
+        return {id, std::move(reply)};
+    }
+
+    Result<Frame> request(MsgType type, Bytes payload) { return finish(start(type, std::move(payload)).second); }
+
+    Result<Frame> finish(std::future<Result<Frame>> reply) {
         Result<Frame> r = reply.get();
         if (r && r.value().type == MsgType::Error) {
             auto e = decode_error(r.value().payload);
@@ -253,6 +265,25 @@ Result<Bytes> NodeClient::get_region(std::uint64_t id, std::uint64_t version, st
 
 Result<ChunkResult> NodeClient::launch(const LaunchChunk& chunk) {
     return expect(state_->request(MsgType::Launch, encode(chunk)), MsgType::ChunkResult, state_->where, &decode_chunk_result);
+}
+
+std::uint64_t NodeClient::start_launch(const LaunchChunk& chunk) {
+    auto [id, reply] = state_->start(MsgType::Launch, encode(chunk));
+    std::lock_guard lock(state_->mutex);
+    state_->launches[id] = std::move(reply);
+    return id;
+}
+
+Result<ChunkResult> NodeClient::wait_launch(std::uint64_t request) {
+    std::future<Result<Frame>> reply;
+    {
+        std::lock_guard lock(state_->mutex);
+        auto it = state_->launches.find(request);
+        if (it == state_->launches.end()) return Error{cat(state_->where, ": no launch ", request, " is waiting")};
+        reply = std::move(it->second);
+        state_->launches.erase(it);
+    }
+    return expect(state_->finish(std::move(reply)), MsgType::ChunkResult, state_->where, &decode_chunk_result);
 }
 
 Result<Done> NodeClient::cancel(std::uint64_t launch_request) {

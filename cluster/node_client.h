@@ -47,6 +47,10 @@ public:
                             std::span<const std::uint8_t> bytes);
     Result<Bytes> get_region(std::uint64_t id, std::uint64_t version, std::uint64_t offset, std::uint64_t length);
     Result<ChunkResult> launch(const LaunchChunk& chunk);
+    // The same in two steps, so several chunks can be in flight on one node:
+    // start_launch returns the request id (for cancel), wait_launch its result.
+    std::uint64_t start_launch(const LaunchChunk& chunk);
+    Result<ChunkResult> wait_launch(std::uint64_t request);
     Result<Done> cancel(std::uint64_t launch_request);
 
     // Why the connection is gone; empty while it is up.

@@ -137,3 +137,29 @@ TEST(NodeChunk, DISABLED_SaxpyChunkReturnsItsOutputSlice) {
     ASSERT_TRUE(outside);
     EXPECT_EQ(outside.value(), Bytes(400, 0));
 }
+
+// The message path with several chunks in flight on one connection: each
+// reply reaches its own request, whatever order they are waited for in.
+// (Checks the slices' placement, not their values: see the test above.)
+TEST(NodeChunk, SeveralLaunchesInFlightGetTheirOwnReplies) {
+    SaxpyNode s;
+    ASSERT_TRUE(s.client);
+    LaunchChunk unknown = s.chunk(0, 10);
+    unknown.module[5] ^= 1;
+    const std::uint64_t a = s.client->start_launch(s.chunk(0, 250));
+    const std::uint64_t b = s.client->start_launch(unknown);
+    const std::uint64_t c = s.client->start_launch(s.chunk(990, 1000));
+    auto rc = s.client->wait_launch(c);
+    ASSERT_TRUE(rc) << rc.error();
+    ASSERT_EQ(rc.value().outputs.size(), 1u);
+    EXPECT_EQ(rc.value().outputs[0].offset, 990u * 4);
+    EXPECT_EQ(rc.value().outputs[0].data.size(), 10u * 4);
+    auto rb = s.client->wait_launch(b);
+    ASSERT_FALSE(rb);
+    EXPECT_NE(rb.error().find("unknown-module"), std::string::npos) << rb.error();
+    auto ra = s.client->wait_launch(a);
+    ASSERT_TRUE(ra) << ra.error();
+    EXPECT_EQ(ra.value().outputs[0].offset, 0u);
+    EXPECT_EQ(ra.value().outputs[0].data.size(), 250u * 4);
+    EXPECT_FALSE(s.client->wait_launch(a));  // each is waited for once
+}

@@ -183,6 +183,20 @@ TEST(NodeProtocol, TruncatedPayloadGetsAnErrorAndTheConnectionStays) {
     EXPECT_EQ(h->type, MsgType::HaveModuleReply);
 }
 
+TEST(NodeProtocol, APeerStalledMidFrameDoesNotBlockOthers) {
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path());
+    RawPeer stalled(node.port());
+    ASSERT_TRUE(stalled.handshake(kSecret));
+    auto bytes = encode_frame(Frame{MsgType::RegionPut, 3, encode(RegionPut{1, 1, 64, 0, Bytes(64, 1)})});
+    bytes.resize(kFrameHeaderSize + 10);  // the header and a little of the payload, then nothing
+    stalled.send_bytes(bytes);
+    auto client = connect_ok(node);
+    ASSERT_TRUE(client);
+    ASSERT_TRUE(client->put_region(2, 1, 4, 0, Bytes{9, 8, 7, 6}));
+    EXPECT_EQ(client->get_region(2, 1, 0, 4).value(), (Bytes{9, 8, 7, 6}));
+}
+
 TEST(NodeProtocol, ModuleUploadThenHaveModuleHits) {
     TempTokenFile token(kSecret);
     NodeProcess node(token.path());
