@@ -41,8 +41,8 @@ bool parse_log_level(std::string_view text, LogLevel& level) {
     return false;
 }
 
-void log_line(LogLevel level, std::string_view message) {
-    if (static_cast<int>(level) < g_level.load()) return;
+void log_line(LogLevel level, std::string_view message, bool always) {
+    if (!always && static_cast<int>(level) < g_level.load()) return;
     using namespace std::chrono;
     const auto now = system_clock::now();
     const std::time_t secs = system_clock::to_time_t(now);

@@ -14,7 +14,8 @@ enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3 };
 void set_log_level(LogLevel level);
 void set_log_name(std::string name);
 bool parse_log_level(std::string_view text, LogLevel& level);
-void log_line(LogLevel level, std::string_view message);
+// `always`: written whatever the level (the start-up address line tests read).
+void log_line(LogLevel level, std::string_view message, bool always = false);
 
 template <class... Parts>
 void log(LogLevel level, const Parts&... parts) {

@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
         log(LogLevel::Error, port.error());
         return 1;
     }
-    log(LogLevel::Info, "listening on ", listen.substr(0, listen.rfind(':')), ":", port.value());
+    log_line(LogLevel::Info, pbc::cat("listening on ", listen.substr(0, listen.rfind(':')), ":", port.value()), true);
     server.start();
     io.run();
     return 0;
