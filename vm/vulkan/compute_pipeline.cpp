@@ -68,11 +68,27 @@ std::uint64_t spirv_hash(std::span<const std::uint32_t> spirv) {
     return h;
 }
 
-PipelineCache::PipelineCache(const VulkanContext& ctx) : device_(ctx.device()) {
+PipelineCache::PipelineCache(const VulkanContext& ctx) : PipelineCache(ctx, {}) {}
+
+PipelineCache::PipelineCache(const VulkanContext& ctx, std::span<const std::byte> initial) : device_(ctx.device()) {
     VkPipelineCacheCreateInfo ci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+    ci.initialDataSize = initial.size();
+    ci.pInitialData = initial.empty() ? nullptr : initial.data();
     VkPipelineCache cache = VK_NULL_HANDLE;
     // Without a driver cache pipelines are still created, only slower.
     if (vkCreatePipelineCache(device_, &ci, nullptr, &cache) == VK_SUCCESS) vk_cache_ = PipelineCacheHandle(device_, cache);
+}
+
+Result<std::vector<std::byte>> PipelineCache::serialize() const {
+    if (!vk_cache_) return std::vector<std::byte>{};
+    std::size_t size = 0;
+    VkResult r = vkGetPipelineCacheData(device_, vk_cache_.get(), &size, nullptr);
+    if (r != VK_SUCCESS) return call_failed("vkGetPipelineCacheData", r);
+    std::vector<std::byte> data(size);
+    r = vkGetPipelineCacheData(device_, vk_cache_.get(), &size, data.data());
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE) return call_failed("vkGetPipelineCacheData", r);
+    data.resize(size);
+    return data;
 }
 
 Result<ComputePipeline*> PipelineCache::get(std::span<const std::uint32_t> spirv, PipelineShape shape) {

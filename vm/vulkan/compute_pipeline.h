@@ -6,6 +6,7 @@
 
 #include <vulkan/vulkan.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -49,6 +50,12 @@ std::uint64_t spirv_hash(std::span<const std::uint32_t> spirv);
 class PipelineCache {
 public:
     explicit PipelineCache(const VulkanContext& ctx);
+    // Seeds the driver's cache with `initial` (bytes from a cache file whose
+    // header the caller has checked); the driver ignores data it rejects.
+    PipelineCache(const VulkanContext& ctx, std::span<const std::byte> initial);
+
+    // The driver's cache contents, to be written to a file.
+    Result<std::vector<std::byte>> serialize() const;
 
     // The pipeline for this SPIR-V and shape, created on first use. The
     // pointer stays valid as long as the cache.
@@ -64,7 +71,7 @@ private:
         std::unique_ptr<ComputePipeline> pipeline;  // owned
     };
     VkDevice device_;
-    PipelineCacheHandle vk_cache_;  // owned; the driver's cache (persisting it to a file comes later)
+    PipelineCacheHandle vk_cache_;  // owned; the driver's cache
     std::unordered_multimap<std::uint64_t, Entry> entries_;
     std::uint64_t hits_ = 0, misses_ = 0;
 };

@@ -1,0 +1,314 @@
+// VulkanBackend on the machine's driver (lavapipe in CI), under the
+// validation layers (CTest sets POLYMER_VK_VALIDATION=1): kernels written by
+// hand to the kernel ABI, vector ops, ordering, the pipeline cache file.
+#include "vm/vulkan/vulkan_backend.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <random>
+
+#include "tests/vulkan/test_kernels.h"
+
+namespace polymer {
+namespace {
+
+using test::buffer_arg;
+using test::buffer_param;
+using test::uniform_arg;
+using test::uniform_param;
+
+std::uint32_t bits(float f) { return std::bit_cast<std::uint32_t>(f); }
+
+// A fresh temp dir per test, removed afterwards; backends write their
+// pipeline cache there so tests never touch ~/.cache.
+class VulkanBackendTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("polymer-vkbackend-" + std::to_string(::getpid()) + "-" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::remove_all(dir_);
+        backend_ = make();
+    }
+    void TearDown() override {
+        if (backend_) {
+            EXPECT_EQ(backend_->take_error(), "");
+            check_and_destroy(std::move(backend_));
+        }
+        std::filesystem::remove_all(dir_);
+    }
+    std::unique_ptr<VulkanBackend> make() {
+        VulkanBackendOptions o;
+        o.pipeline_cache_dir = dir_;
+        auto b = VulkanBackend::create(o);
+        if (!b) {
+            ADD_FAILURE() << b.error();
+            return nullptr;
+        }
+        return std::move(b.value());
+    }
+    // Validation counts errors up to and including device destruction (where
+    // leaked objects are reported), so check before and after.
+    static void check_and_destroy(std::unique_ptr<VulkanBackend> b) {
+        vk::VulkanContext& ctx = b->context();
+        EXPECT_TRUE(ctx.validation_enabled()) << "run under POLYMER_VK_VALIDATION=1";
+        EXPECT_EQ(ctx.validation_errors(), 0u);
+        b.reset();
+    }
+
+    std::filesystem::path dir_;
+    std::unique_ptr<VulkanBackend> backend_;
+};
+
+Kernel saxpy_kernel() {
+    return test::load_kernel("saxpy", {buffer_param("x", Access::In, ElemType::F32),
+                                       buffer_param("y", Access::InOut, ElemType::F32),
+                                       uniform_param("a", ElemType::F32)});
+}
+
+KernelLaunch launch_of(const Kernel& k, std::vector<KernelArg> args, std::uint64_t count) {
+    KernelLaunch l;
+    l.kernel = &k;
+    l.args = std::move(args);
+    l.count = count;
+    l.begin = 0;
+    l.end = count;
+    return l;
+}
+
+TEST_F(VulkanBackendTest, SaxpyMatchesACpuLoopAtEverySize) {
+    ASSERT_TRUE(backend_);
+    Kernel k = saxpy_kernel();
+    for (std::uint64_t n : {0ull, 1ull, 63ull, 64ull, 65ull, 1'000'003ull}) {
+        std::vector<float> x(n), y(n), want(n);
+        for (std::uint64_t i = 0; i < n; ++i) {
+            x[i] = static_cast<float>(i % 1000) * 0.5f;
+            y[i] = static_cast<float>(i % 7) - 3.0f;
+            want[i] = 2.5f * x[i] + y[i];
+        }
+        KernelLaunch l = launch_of(k, {buffer_arg(x, ElemType::F32), buffer_arg(y, ElemType::F32), uniform_arg(bits(2.5f))}, n);
+        std::string why;
+        ASSERT_TRUE(backend_->can_run(l, &why)) << why;
+        Ticket t = backend_->submit(l);
+        backend_->wait(t);
+        EXPECT_EQ(y, want) << "n = " << n;
+    }
+    EXPECT_EQ(backend_->kernel_pipelines().size(), 1u);  // one pipeline, reused
+}
+
+TEST_F(VulkanBackendTest, UniformIntAndFloatAndCount) {
+    ASSERT_TRUE(backend_);
+    Kernel k = test::load_kernel("uniforms", {buffer_param("o", Access::Out, ElemType::I32),
+                                              buffer_param("f", Access::Out, ElemType::F32),
+                                              uniform_param("k", ElemType::I32), uniform_param("s", ElemType::F32)});
+    std::vector<std::int32_t> o(100, -1);
+    std::vector<float> f(100, -1.0f);
+    backend_->wait(backend_->submit(launch_of(
+        k, {buffer_arg(o, ElemType::I32), buffer_arg(f, ElemType::F32), uniform_arg(static_cast<std::uint32_t>(-3)),
+            uniform_arg(bits(0.25f))}, 100)));
+    for (int i = 0; i < 100; ++i) {
+        EXPECT_EQ(o[i], i * -3 + 100);
+        EXPECT_EQ(f[i], 0.25f * static_cast<float>(i));
+    }
+}
+
+TEST_F(VulkanBackendTest, OutOfRangeStoresDroppedAndLoadsGiveZero) {
+    ASSERT_TRUE(backend_);
+    Kernel k = test::load_kernel("shifted", {buffer_param("x", Access::In, ElemType::I32),
+                                             buffer_param("y", Access::Out, ElemType::I32)});
+    // One host allocation: guard | x (10) | guard | y (10) | guard. The kernel
+    // sees x and y only; the guards must come back untouched.
+    std::vector<std::int32_t> mem(8 + 10 + 8 + 10 + 8, 0x5a5a5a5a);
+    std::int32_t* x = mem.data() + 8;
+    std::int32_t* y = mem.data() + 26;
+    for (int i = 0; i < 10; ++i) x[i] = i * 10, y[i] = -1;
+    KernelArg ax{x, 10, ElemType::I32}, ay{y, 10, ElemType::I32};
+    backend_->wait(backend_->submit(launch_of(k, {ax, ay}, 10)));
+    // y[i + 3] = x[i - 2] + 1000 for lanes 0..9: y[3] and y[4] read x[-2], x[-1] (0);
+    // lanes 7..9 store past y's end (dropped).
+    std::vector<std::int32_t> want_y = {-1, -1, -1, 1000, 1000, 1000, 1010, 1020, 1030, 1040};
+    EXPECT_EQ(std::vector<std::int32_t>(y, y + 10), want_y);
+    for (int i : {0, 1, 2, 3, 4, 5, 6, 7, 18, 19, 20, 21, 22, 23, 24, 25, 36, 37, 38, 39, 40, 41, 42, 43})
+        EXPECT_EQ(mem[i], 0x5a5a5a5a) << "guard word " << i;
+}
+
+TEST_F(VulkanBackendTest, ZeroLengthRegionBindsADummyAndReadsZero) {
+    ASSERT_TRUE(backend_);
+    Kernel k = test::load_kernel("shifted", {buffer_param("x", Access::In, ElemType::I32),
+                                             buffer_param("y", Access::Out, ElemType::I32)});
+    std::vector<std::int32_t> x, y(6, 7);
+    backend_->wait(backend_->submit(launch_of(k, {buffer_arg(x, ElemType::I32), buffer_arg(y, ElemType::I32)}, 6)));
+    EXPECT_EQ(y, (std::vector<std::int32_t>{7, 7, 7, 1000, 1000, 1000}));
+}
+
+TEST_F(VulkanBackendTest, AtomicHistogram) {
+    ASSERT_TRUE(backend_);
+    Kernel k = test::load_kernel("histogram", {buffer_param("x", Access::In, ElemType::U32),
+                                               buffer_param("h", Access::InOut, ElemType::I32)});
+    std::mt19937 rng(42);
+    std::vector<std::uint32_t> x(10'000);
+    for (auto& v : x) v = rng();
+    std::vector<std::int32_t> h(12, 5), want(12, 5);  // bins 12..15 fall off the end
+    for (auto v : x)
+        if (v % 16 < 12) ++want[v % 16];
+    backend_->wait(backend_->submit(launch_of(k, {buffer_arg(x, ElemType::U32), buffer_arg(h, ElemType::I32)}, x.size())));
+    EXPECT_EQ(h, want);
+}
+
+TEST_F(VulkanBackendTest, APieceRunsOnlyItsLanes) {
+    ASSERT_TRUE(backend_);
+    Kernel k = test::load_kernel("uniforms", {buffer_param("o", Access::Out, ElemType::I32),
+                                              buffer_param("f", Access::Out, ElemType::F32),
+                                              uniform_param("k", ElemType::I32), uniform_param("s", ElemType::F32)});
+    std::vector<std::int32_t> o(300, -1);
+    std::vector<float> f(300, -1.0f);
+    KernelLaunch l = launch_of(k, {buffer_arg(o, ElemType::I32), buffer_arg(f, ElemType::F32), uniform_arg(1),
+                                   uniform_arg(bits(1.0f))}, 300);
+    l.begin = 70;
+    l.end = 201;
+    backend_->wait(backend_->submit(l));
+    for (int i = 0; i < 300; ++i) {
+        bool in = i >= 70 && i < 201;
+        EXPECT_EQ(o[i], in ? i + 300 : -1) << i;  // count is the whole launch's
+        EXPECT_EQ(f[i], in ? static_cast<float>(i) : -1.0f) << i;
+    }
+}
+
+TEST_F(VulkanBackendTest, ASecondSubmitSeesTheFirstsOutput) {
+    ASSERT_TRUE(backend_);
+    Kernel k = saxpy_kernel();
+    const std::uint64_t n = 5000;
+    std::vector<float> x(n, 1.0f), y(n, 0.0f), z(n, 0.0f);
+    // y = 2x + y, then z = 3y + z, then y = 1*z + y: each reads the one before.
+    Ticket t1 = backend_->submit(launch_of(k, {buffer_arg(x, ElemType::F32), buffer_arg(y, ElemType::F32), uniform_arg(bits(2.0f))}, n));
+    Ticket t2 = backend_->submit(launch_of(k, {buffer_arg(y, ElemType::F32), buffer_arg(z, ElemType::F32), uniform_arg(bits(3.0f))}, n));
+    Ticket t3 = backend_->submit(launch_of(k, {buffer_arg(z, ElemType::F32), buffer_arg(y, ElemType::F32), uniform_arg(bits(1.0f))}, n));
+    backend_->wait(t3);
+    backend_->wait(t1);
+    backend_->wait(t2);
+    EXPECT_EQ(z, std::vector<float>(n, 6.0f));
+    EXPECT_EQ(y, std::vector<float>(n, 8.0f));
+}
+
+TEST_F(VulkanBackendTest, VectorOpAfterKernelSeesItsOutput) {
+    ASSERT_TRUE(backend_);
+    Kernel k = saxpy_kernel();
+    std::vector<float> x(1000, 1.0f), y(1000, 1.0f);
+    backend_->submit(launch_of(k, {buffer_arg(x, ElemType::F32), buffer_arg(y, ElemType::F32), uniform_arg(bits(2.0f))}, 1000));
+    Ticket t = backend_->submit(VectorOpArgs{Op::Vsum, {}, RegionView{ElemType::F32, y.data(), y.size()}});
+    EXPECT_DOUBLE_EQ(backend_->wait(t).float_value, 3000.0);
+    backend_->wait_all();
+}
+
+TEST_F(VulkanBackendTest, WaitAllFinishesEveryLaunch) {
+    ASSERT_TRUE(backend_);
+    Kernel k = saxpy_kernel();
+    std::vector<std::vector<float>> ys(20, std::vector<float>(777, 1.0f));
+    std::vector<float> x(777, 2.0f);
+    for (int i = 0; i < 20; ++i)
+        backend_->submit(launch_of(k, {buffer_arg(x, ElemType::F32), buffer_arg(ys[i], ElemType::F32), uniform_arg(bits(static_cast<float>(i)))}, 777));
+    backend_->wait_all();
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(ys[i], std::vector<float>(777, 2.0f * i + 1.0f)) << i;
+}
+
+TEST_F(VulkanBackendTest, KernelWithoutSpirvOrTooManyParamsCannotRun) {
+    ASSERT_TRUE(backend_);
+    Kernel k;
+    k.name = "early";
+    k.params = {buffer_param("x", Access::In, ElemType::F32)};
+    std::vector<float> x(4);
+    KernelLaunch l = launch_of(k, {buffer_arg(x, ElemType::F32)}, 4);
+    std::string why;
+    EXPECT_FALSE(backend_->can_run(l, &why));
+    EXPECT_NE(why.find("kernel 'early' has no SPIR-V"), std::string::npos) << why;
+    k.params.assign(29, uniform_param("u", ElemType::I32));
+    k.spirv = {0x07230203};
+    l.args.assign(29, uniform_arg(0));
+    EXPECT_FALSE(backend_->can_run(l, &why));
+    EXPECT_NE(why.find("29 parameters"), std::string::npos) << why;
+    // Submitting anyway is reported, not a crash.
+    backend_->wait(backend_->submit(l));
+    EXPECT_NE(backend_->take_error().find("29 parameters"), std::string::npos);
+}
+
+TEST_F(VulkanBackendTest, PipelineCacheFileIsWrittenAndReused) {
+    ASSERT_TRUE(backend_);
+    Kernel k = saxpy_kernel();
+    std::vector<float> x(10, 1.0f), y(10, 1.0f);
+    backend_->wait(backend_->submit(launch_of(k, {buffer_arg(x, ElemType::F32), buffer_arg(y, ElemType::F32), uniform_arg(bits(1.0f))}, 10)));
+    std::filesystem::path file = backend_->pipeline_cache_file();
+    EXPECT_EQ(file.parent_path(), dir_);
+    EXPECT_FALSE(backend_->pipeline_cache_loaded());
+    check_and_destroy(std::move(backend_));
+    ASSERT_TRUE(std::filesystem::exists(file));
+    // At least the header (lavapipe's cache holds nothing more).
+    EXPECT_GE(std::filesystem::file_size(file), sizeof(VkPipelineCacheHeaderVersionOne));
+
+    backend_ = make();
+    ASSERT_TRUE(backend_);
+    EXPECT_TRUE(backend_->pipeline_cache_loaded());
+    backend_->wait(backend_->submit(launch_of(k, {buffer_arg(x, ElemType::F32), buffer_arg(y, ElemType::F32), uniform_arg(bits(1.0f))}, 10)));
+    EXPECT_EQ(y, std::vector<float>(10, 3.0f));
+}
+
+TEST_F(VulkanBackendTest, CorruptOrForeignCacheFileIsIgnored) {
+    ASSERT_TRUE(backend_);
+    std::filesystem::path file = backend_->pipeline_cache_file();
+    check_and_destroy(std::move(backend_));
+    auto write = [&](const std::vector<std::uint32_t>& words) {
+        std::filesystem::create_directories(dir_);
+        std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(words.data()), words.size() * 4);
+    };
+    // Garbage; then a well-formed header for another vendor and device.
+    for (const auto& words : {std::vector<std::uint32_t>{1, 2, 3}, std::vector<std::uint32_t>(64, 0xdeadbeef),
+                              std::vector<std::uint32_t>{32, 1, 0x1234, 0x5678, 0, 0, 0, 0, 9, 9, 9}}) {
+        write(words);
+        backend_ = make();
+        ASSERT_TRUE(backend_);
+        EXPECT_FALSE(backend_->pipeline_cache_loaded());
+        Kernel k = saxpy_kernel();
+        std::vector<float> x(3, 1.0f), y(3, 1.0f);
+        backend_->wait(backend_->submit(launch_of(k, {buffer_arg(x, ElemType::F32), buffer_arg(y, ElemType::F32), uniform_arg(bits(1.0f))}, 3)));
+        EXPECT_EQ(y, std::vector<float>(3, 2.0f));
+        check_and_destroy(std::move(backend_));
+        // Replaced by a good one on the way out.
+        std::ifstream in(file, std::ios::binary);
+        std::uint32_t header[2] = {};
+        in.read(reinterpret_cast<char*>(header), sizeof header);
+        EXPECT_EQ(header[0], 32u);
+        EXPECT_EQ(header[1], 1u);
+    }
+}
+
+TEST_F(VulkanBackendTest, CacheDisabledWritesNoFile) {
+    check_and_destroy(std::move(backend_));
+    std::filesystem::remove_all(dir_);  // the fixture's backend wrote one
+    VulkanBackendOptions o;
+    o.pipeline_cache_dir = dir_;
+    o.pipeline_cache_enabled = false;
+    auto b = VulkanBackend::create(o);
+    ASSERT_TRUE(b) << b.error();
+    EXPECT_TRUE(b.value()->pipeline_cache_file().empty());
+    check_and_destroy(std::move(b.value()));
+    EXPECT_FALSE(std::filesystem::exists(dir_));
+}
+
+TEST_F(VulkanBackendTest, VectorOpsRunThroughTheBackend) {
+    ASSERT_TRUE(backend_);
+    std::vector<float> a(1000), b(1000), c(1000);
+    std::iota(a.begin(), a.end(), 0.0f);
+    std::iota(b.begin(), b.end(), 1.0f);
+    RegionView va{ElemType::F32, a.data(), 1000}, vb{ElemType::F32, b.data(), 1000}, vc{ElemType::F32, c.data(), 1000};
+    backend_->wait(backend_->submit(VectorOpArgs{Op::Vadd, vc, va, vb}));
+    for (int i = 0; i < 1000; ++i) EXPECT_EQ(c[i], 2.0f * i + 1.0f);
+    EXPECT_EQ(backend_->name(), "vulkan");
+    EXPECT_FALSE(backend_->device().name.empty());
+}
+
+}  // namespace
+}  // namespace polymer

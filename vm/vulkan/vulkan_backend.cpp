@@ -1,0 +1,400 @@
+#include "vm/vulkan/vulkan_backend.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "vm/vulkan/pipeline_cache_file.h"
+
+namespace polymer {
+namespace {
+
+constexpr std::uint32_t kLocalSize = 64;             // local_size_x of every kernel (the ABI)
+constexpr std::uint32_t kPushHeaderWords = 4;        // base, end, count, pad
+constexpr std::uint32_t kSetsPerPool = 256;
+constexpr std::uint64_t kMaxIdleBytes = 256ull << 20;
+
+bool overlaps(const std::byte* a0, const std::byte* a1, const std::byte* b0, const std::byte* b1) {
+    return a0 < b1 && b0 < a1;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<VulkanBackend>> VulkanBackend::create(const VulkanBackendOptions& options) {
+    std::unique_ptr<VulkanBackend> b(new VulkanBackend());
+    if (auto s = b->init(options); !s) return Error{s.error()};
+    return b;
+}
+
+vk::Status VulkanBackend::init(const VulkanBackendOptions& options) {
+    vk::ContextOptions co;
+    co.device_index = options.device_index;
+    co.validation = options.validation;
+    auto ctx = vk::VulkanContext::create(co);
+    if (!ctx) return Error{ctx.error()};
+    ctx_ = std::move(ctx.value());
+    auto ops = vk::VulkanVectorOps::create(*ctx_);
+    if (!ops) return Error{ops.error()};
+    vector_ops_ = std::move(ops.value());
+
+    if (options.pipeline_cache_enabled) {
+        std::filesystem::path dir = options.pipeline_cache_dir.empty() ? vk::default_cache_dir() : options.pipeline_cache_dir;
+        if (!dir.empty()) cache_file_ = vk::pipeline_cache_path(*ctx_, dir);
+    }
+    std::optional<std::vector<std::byte>> initial;
+    if (!cache_file_.empty()) initial = vk::load_pipeline_cache(*ctx_, cache_file_);
+    cache_loaded_ = initial.has_value();
+    pipelines_ = std::make_unique<vk::PipelineCache>(*ctx_, initial ? std::span<const std::byte>(*initial)
+                                                                     : std::span<const std::byte>());
+
+    VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+    pi.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+    pi.queueFamilyIndex = ctx_->queue_family();
+    VkCommandPool pool = VK_NULL_HANDLE;
+    VkResult r = vkCreateCommandPool(ctx_->device(), &pi, nullptr, &pool);
+    if (r != VK_SUCCESS) return vk::call_failed("vkCreateCommandPool", r);
+    command_pool_ = vk::CommandPoolHandle(ctx_->device(), pool);
+    vkGetDeviceQueue(ctx_->device(), ctx_->queue_family(), 0, &queue_);
+
+    // Bound wherever a parameter has no storage: uniforms and zero-length
+    // regions. Never written: the kernel's bounds check sees length 0.
+    auto dummy = vk::VulkanBuffer::create(*ctx_, 4);
+    if (!dummy) return Error{dummy.error()};
+    dummy_ = std::make_unique<vk::VulkanBuffer>(std::move(dummy.value()));
+    return vk::ok_status();
+}
+
+VulkanBackend::~VulkanBackend() {
+    if (!ctx_) return;
+    wait_all();
+    if (!cache_file_.empty()) (void)save_pipeline_cache();
+    // Everything below goes before the context (and its device).
+    in_flight_.clear();
+    idle_buffers_.clear();
+    dummy_.reset();
+    if (command_pool_) {
+        for (auto& [cmd, fence] : idle_cmds_) vkFreeCommandBuffers(ctx_->device(), command_pool_.get(), 1, &cmd);
+    }
+    idle_cmds_.clear();
+    fences_.clear();
+    command_pool_.reset();
+    descriptor_pools_.clear();
+    pipelines_.reset();
+    vector_ops_.reset();
+    ctx_.reset();
+}
+
+vk::Status VulkanBackend::save_pipeline_cache() {
+    if (cache_file_.empty()) return vk::ok_status();
+    auto data = pipelines_->serialize();
+    if (!data) return Error{data.error()};
+    return vk::save_pipeline_cache(cache_file_, data.value());
+}
+
+bool VulkanBackend::can_run(const KernelLaunch& launch, std::string* reason) const {
+    auto fail = [&](std::string why) {
+        if (reason) *reason = std::move(why);
+        return false;
+    };
+    if (!launch.kernel) return fail("kernel launch without a kernel");
+    const Kernel& k = *launch.kernel;
+    if (k.params.size() > kMaxVulkanKernelParams)
+        return fail("kernel '" + k.name + "' has " + std::to_string(k.params.size()) +
+                    " parameters; the Vulkan backend takes at most " + std::to_string(kMaxVulkanKernelParams));
+    if (k.spirv.empty())
+        return fail("kernel '" + k.name + "' has no SPIR-V (the module was built before kernels were lowered to GLSL); "
+                    "rebuild it with polymer-as or run it on the cpu backend");
+    if (launch.args.size() != k.params.size())
+        return fail("kernel '" + k.name + "' takes " + std::to_string(k.params.size()) + " arguments, launch has " +
+                    std::to_string(launch.args.size()));
+    if (launch.begin > launch.end || launch.end > launch.count || launch.count > kMaxLaunchCount)
+        return fail("kernel '" + k.name + "': bad launch range");
+    for (std::size_t p = 0; p < k.params.size(); ++p) {
+        const KernelArg& a = launch.args[p];
+        if (k.params[p].kind == ParamKind::Buffer && a.length > std::numeric_limits<std::uint32_t>::max())
+            return fail("kernel '" + k.name + "': argument " + k.params[p].name + " has " + std::to_string(a.length) +
+                        " elements; the Vulkan backend takes at most 2^32-1");
+    }
+    return true;
+}
+
+void VulkanBackend::note_error(std::string message) {
+    if (error_.empty()) error_ = std::move(message);
+}
+
+std::string VulkanBackend::take_error() { return std::exchange(error_, {}); }
+
+void VulkanBackend::wait_for_hazards(const std::vector<Region>& regions) {
+    // Oldest first, so copy-backs land in submission order.
+    for (std::size_t i = 0; i < in_flight_.size();) {
+        bool hazard = false;
+        for (const Region& earlier : in_flight_[i].regions) {
+            if (!earlier.written) continue;
+            for (const Region& now : regions)
+                if (overlaps(earlier.begin, earlier.end, now.begin, now.end)) hazard = true;
+        }
+        if (!hazard) {
+            ++i;
+            continue;
+        }
+        Ticket t = in_flight_[i].ticket;
+        finish(in_flight_[i]);
+        in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(i));
+        finished_.emplace(t, VectorOpResult{});
+    }
+}
+
+Ticket VulkanBackend::submit(const VectorOpArgs& args) {
+    Ticket t = next_++;
+    std::vector<Region> regions;
+    auto add = [&](const RegionView& r, bool written) {
+        if (r.length == 0 || !r.data) return;
+        auto* b = static_cast<const std::byte*>(r.data);
+        regions.push_back({b, b + r.length * elem_size(r.type), written});
+    };
+    add(args.dst, true);
+    add(args.a, false);
+    add(args.b, false);
+    add(args.c, false);
+    wait_for_hazards(regions);
+    VectorOpResult result;
+    if (vk::VulkanVectorOps::supports(args)) {
+        auto r = vector_ops_->run(args);
+        if (r) result = r.value();
+        else note_error(r.error());
+    } else {
+        result = run_vector_op_cpu(args);  // types without a shader (f64, i64, ...)
+    }
+    finished_.emplace(t, result);
+    return t;
+}
+
+Result<vk::VulkanBuffer> VulkanBackend::acquire_buffer(std::uint64_t bytes) {
+    auto best = idle_buffers_.end();
+    for (auto it = idle_buffers_.begin(); it != idle_buffers_.end(); ++it)
+        if (it->size() >= bytes && it->size() <= 2 * std::max<std::uint64_t>(bytes, 4) &&
+            (best == idle_buffers_.end() || it->size() < best->size()))
+            best = it;
+    if (best == idle_buffers_.end()) return vk::VulkanBuffer::create(*ctx_, bytes);
+    vk::VulkanBuffer b = std::move(*best);
+    idle_bytes_ -= b.size();
+    idle_buffers_.erase(best);
+    return b;
+}
+
+void VulkanBackend::release_buffer(vk::VulkanBuffer b) {
+    if (b.size() > kMaxIdleBytes) return;
+    while (!idle_buffers_.empty() && idle_bytes_ + b.size() > kMaxIdleBytes) {
+        idle_bytes_ -= idle_buffers_.front().size();
+        idle_buffers_.erase(idle_buffers_.begin());
+    }
+    idle_bytes_ += b.size();
+    idle_buffers_.push_back(std::move(b));
+}
+
+Result<VkDescriptorSet> VulkanBackend::allocate_set(VkDescriptorSetLayout layout, VkDescriptorPool* from) {
+    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+    ai.descriptorSetCount = 1;
+    ai.pSetLayouts = &layout;
+    for (auto& pool : descriptor_pools_) {
+        ai.descriptorPool = pool.get();
+        VkDescriptorSet set = VK_NULL_HANDLE;
+        VkResult r = vkAllocateDescriptorSets(ctx_->device(), &ai, &set);
+        if (r == VK_SUCCESS) {
+            *from = pool.get();
+            return set;
+        }
+        if (r != VK_ERROR_OUT_OF_POOL_MEMORY && r != VK_ERROR_FRAGMENTED_POOL)
+            return vk::call_failed("vkAllocateDescriptorSets", r);
+    }
+    // Every pool is full (many launches in flight): add one.
+    VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kMaxVulkanKernelParams};
+    VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+    pi.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
+    pi.maxSets = kSetsPerPool;
+    pi.poolSizeCount = 1;
+    pi.pPoolSizes = &size;
+    VkDescriptorPool pool = VK_NULL_HANDLE;
+    VkResult r = vkCreateDescriptorPool(ctx_->device(), &pi, nullptr, &pool);
+    if (r != VK_SUCCESS) return vk::call_failed("vkCreateDescriptorPool", r);
+    descriptor_pools_.emplace_back(ctx_->device(), pool);
+    ai.descriptorPool = pool;
+    VkDescriptorSet set = VK_NULL_HANDLE;
+    r = vkAllocateDescriptorSets(ctx_->device(), &ai, &set);
+    if (r != VK_SUCCESS) return vk::call_failed("vkAllocateDescriptorSets", r);
+    *from = pool;
+    return set;
+}
+
+Ticket VulkanBackend::submit(const KernelLaunch& launch) {
+    Ticket t = next_++;
+    std::string why;
+    if (!can_run(launch, &why)) {
+        note_error(std::move(why));
+        finished_.emplace(t, VectorOpResult{});
+        return t;
+    }
+    auto s = submit_kernel(launch, t);
+    if (!s) {
+        note_error(s.error());
+        finished_.emplace(t, VectorOpResult{});
+    }
+    return t;
+}
+
+vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticket) {
+    const Kernel& k = *launch.kernel;
+    const auto n = static_cast<std::uint32_t>(k.params.size());
+    InFlight op;
+    op.ticket = ticket;
+    for (std::uint32_t p = 0; p < n; ++p) {
+        const KernelArg& a = launch.args[p];
+        if (k.params[p].kind != ParamKind::Buffer || a.length == 0 || !a.data) continue;
+        auto* b = static_cast<const std::byte*>(a.data);
+        op.regions.push_back({b, b + a.length * elem_size(a.type), k.params[p].access != Access::In});
+    }
+    wait_for_hazards(op.regions);
+
+    auto pipe = pipelines_->get(k.spirv, vk::PipelineShape{n, (kPushHeaderWords + n) * 4});
+    if (!pipe) return Error{"kernel '" + k.name + "': " + pipe.error()};
+    const vk::ComputePipeline& pipeline = *pipe.value();
+
+    // Inputs are copied now, so the host may change them once submit returns.
+    std::vector<std::uint32_t> push(kPushHeaderWords + n, 0);
+    std::vector<VkDescriptorBufferInfo> infos(n);
+    for (std::uint32_t p = 0; p < n; ++p) {
+        const KernelArg& a = launch.args[p];
+        infos[p] = VkDescriptorBufferInfo{dummy_->handle(), 0, VK_WHOLE_SIZE};
+        if (k.params[p].kind == ParamKind::Uniform) {
+            push[kPushHeaderWords + p] = a.uniform;
+            continue;
+        }
+        push[kPushHeaderWords + p] = static_cast<std::uint32_t>(a.length);
+        if (a.length == 0 || !a.data) {
+            push[kPushHeaderWords + p] = 0;
+            continue;
+        }
+        std::size_t bytes = a.length * elem_size(a.type);
+        auto buf = acquire_buffer(bytes);
+        if (!buf) return Error{buf.error()};
+        buf.value().upload(a.data, bytes);
+        infos[p].buffer = buf.value().handle();
+        if (k.params[p].access != Access::In) op.copybacks.push_back({op.buffers.size(), a.data, bytes});
+        op.buffers.push_back(std::move(buf.value()));
+    }
+    auto set = allocate_set(pipeline.set_layout(), &op.pool);
+    if (!set) {
+        for (auto& b : op.buffers) release_buffer(std::move(b));
+        return Error{set.error()};
+    }
+    op.set = set.value();
+    std::vector<VkWriteDescriptorSet> writes(n);
+    for (std::uint32_t p = 0; p < n; ++p) {
+        writes[p] = VkWriteDescriptorSet{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+        writes[p].dstSet = op.set;
+        writes[p].dstBinding = p;
+        writes[p].descriptorCount = 1;
+        writes[p].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        writes[p].pBufferInfo = &infos[p];
+    }
+    vkUpdateDescriptorSets(ctx_->device(), n, writes.data(), 0, nullptr);
+
+    // A command buffer and fence of its own (recycled once waited for).
+    if (idle_cmds_.empty()) {
+        VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+        ai.commandPool = command_pool_.get();
+        ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+        ai.commandBufferCount = 1;
+        VkCommandBuffer cmd = VK_NULL_HANDLE;
+        VkResult r = vkAllocateCommandBuffers(ctx_->device(), &ai, &cmd);
+        if (r != VK_SUCCESS) return vk::call_failed("vkAllocateCommandBuffers", r);
+        VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+        VkFence fence = VK_NULL_HANDLE;
+        r = vkCreateFence(ctx_->device(), &fi, nullptr, &fence);
+        if (r != VK_SUCCESS) {
+            vkFreeCommandBuffers(ctx_->device(), command_pool_.get(), 1, &cmd);
+            return vk::call_failed("vkCreateFence", r);
+        }
+        fences_.emplace_back(ctx_->device(), fence);
+        idle_cmds_.emplace_back(cmd, fence);
+    }
+    std::tie(op.cmd, op.fence) = idle_cmds_.back();
+    idle_cmds_.pop_back();
+
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    VkResult r = vkBeginCommandBuffer(op.cmd, &bi);  // resets it (pool has the reset flag)
+    if (r != VK_SUCCESS) return vk::call_failed("vkBeginCommandBuffer", r);
+    vkCmdBindPipeline(op.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline());
+    vkCmdBindDescriptorSets(op.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout(), 0, 1, &op.set, 0, nullptr);
+    push[1] = static_cast<std::uint32_t>(launch.end);
+    push[2] = static_cast<std::uint32_t>(launch.count);
+    const std::uint64_t max_lanes = std::uint64_t{ctx_->limits().maxComputeWorkGroupCount[0]} * kLocalSize;
+    for (std::uint64_t base = launch.begin; base < launch.end; base += max_lanes) {
+        std::uint64_t lanes = std::min(max_lanes, launch.end - base);
+        push[0] = static_cast<std::uint32_t>(base);
+        vkCmdPushConstants(op.cmd, pipeline.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                           static_cast<std::uint32_t>(push.size() * 4), push.data());
+        vkCmdDispatch(op.cmd, static_cast<std::uint32_t>((lanes + kLocalSize - 1) / kLocalSize), 1, 1);
+    }
+    // Shader writes visible to the host reads in wait().
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+    vkCmdPipelineBarrier(op.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0,
+                         nullptr, 0, nullptr);
+    r = vkEndCommandBuffer(op.cmd);
+    if (r == VK_SUCCESS) {
+        VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+        si.commandBufferCount = 1;
+        si.pCommandBuffers = &op.cmd;
+        r = vkQueueSubmit(queue_, 1, &si, op.fence);
+        if (r == VK_SUCCESS) {
+            in_flight_.push_back(std::move(op));
+            return vk::ok_status();
+        }
+    }
+    // Never submitted: give everything back at once.
+    vkFreeDescriptorSets(ctx_->device(), op.pool, 1, &op.set);
+    idle_cmds_.emplace_back(op.cmd, op.fence);
+    for (auto& b : op.buffers) release_buffer(std::move(b));
+    return vk::call_failed("vkQueueSubmit", r);
+}
+
+void VulkanBackend::finish(InFlight& op) {
+    VkResult r = vkWaitForFences(ctx_->device(), 1, &op.fence, VK_TRUE, std::numeric_limits<std::uint64_t>::max());
+    if (r != VK_SUCCESS) {
+        note_error(vk::call_failed("vkWaitForFences", r).message);
+    } else {
+        for (const Copyback& c : op.copybacks) op.buffers[c.buffer].download(c.dst, c.bytes);
+    }
+    vkResetFences(ctx_->device(), 1, &op.fence);
+    vkFreeDescriptorSets(ctx_->device(), op.pool, 1, &op.set);
+    idle_cmds_.emplace_back(op.cmd, op.fence);
+    for (auto& b : op.buffers) release_buffer(std::move(b));
+    op.buffers.clear();
+    op.copybacks.clear();
+}
+
+VectorOpResult VulkanBackend::wait(Ticket ticket) {
+    if (auto it = finished_.find(ticket); it != finished_.end()) {
+        VectorOpResult r = it->second;
+        finished_.erase(it);
+        return r;
+    }
+    for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it)
+        if (it->ticket == ticket) {
+            finish(*it);
+            in_flight_.erase(it);
+            break;
+        }
+    return {};
+}
+
+void VulkanBackend::wait_all() {
+    for (InFlight& op : in_flight_) finish(op);
+    in_flight_.clear();
+    finished_.clear();
+}
+
+}  // namespace polymer

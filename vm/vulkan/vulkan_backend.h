@@ -1,0 +1,130 @@
+// VulkanBackend: polymer::Backend on a Vulkan device. Vector ops go through
+// VulkanVectorOps; kernel launches run the kernel's SPIR-V (Kernel::spirv,
+// made by the GLSL lowering) under the kernel ABI of vm/kernel_launch.h.
+//
+// Ordering (what a program sees): one queue. A kernel launch copies every
+// buffer argument into device buffers at submit, records one command buffer
+// with its own fence, submits it and returns; wait() waits on the fence and
+// copies out/inout buffers back into their regions. Before any submit, every
+// earlier op still in flight that writes memory the new op touches (reads or
+// writes) is waited for first, so a later op always sees an earlier op's
+// writes and two writes land in submission order. Vector ops run to
+// completion at submit (after the same hazard wait); wait() hands back the
+// result.
+//
+// Errors: a device failure at submit or wait is kept and reported by
+// take_error(); the VM asks can_run() before submitting a kernel.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vm/backend.h"
+#include "vm/vulkan/compute_pipeline.h"
+#include "vm/vulkan/vulkan_buffer.h"
+#include "vm/vulkan/vulkan_context.h"
+#include "vm/vulkan/vulkan_vector_ops.h"
+
+namespace polymer {
+
+struct VulkanBackendOptions {
+    std::uint32_t device_index = 0;
+    // Load the validation layers; unset: POLYMER_VK_VALIDATION=1 decides.
+    std::optional<bool> validation;
+    // Persist the driver's pipeline cache to
+    // <dir>/pipeline-cache-<vendor>-<device>.bin. Empty dir: $XDG_CACHE_HOME/polymer,
+    // else ~/.cache/polymer.
+    bool pipeline_cache_enabled = true;
+    std::filesystem::path pipeline_cache_dir;
+};
+
+// The most parameters a kernel may have on Vulkan: (128 - 16) / 4.
+inline constexpr std::size_t kMaxVulkanKernelParams = 28;
+
+class VulkanBackend final : public Backend {
+public:
+    static Result<std::unique_ptr<VulkanBackend>> create(const VulkanBackendOptions& options = {});
+    ~VulkanBackend() override;
+
+    std::string_view name() const override { return "vulkan"; }
+    const vk::DeviceInfo& device() const { return ctx_->device_info(); }
+    vk::VulkanContext& context() { return *ctx_; }
+
+    // Whether this backend can run the launch; when not, `reason` (if given)
+    // says why in one line ("kernel 'saxpy' has no SPIR-V ...").
+    bool can_run(const KernelLaunch& launch, std::string* reason = nullptr) const;
+
+    Ticket submit(const VectorOpArgs& args) override;
+    Ticket submit(const KernelLaunch& launch) override;
+    VectorOpResult wait(Ticket ticket) override;
+    void wait_all() override;
+
+    // The first device error since the last call (empty when none).
+    std::string take_error();
+
+    // Where the pipeline cache file lives (empty when persisting is off).
+    const std::filesystem::path& pipeline_cache_file() const { return cache_file_; }
+    // Writes the pipeline cache file now (also done by the destructor).
+    vk::Status save_pipeline_cache();
+    const vk::PipelineCache& kernel_pipelines() const { return *pipelines_; }
+    // Whether the cache file existed and was accepted at create().
+    bool pipeline_cache_loaded() const { return cache_loaded_; }
+
+private:
+    struct Region {  // a host byte range an op reads or writes
+        const std::byte* begin;
+        const std::byte* end;
+        bool written;
+    };
+    struct Copyback {
+        std::size_t buffer;  // index into InFlight::buffers
+        void* dst;
+        std::size_t bytes;
+    };
+    struct InFlight {
+        Ticket ticket = 0;
+        VkCommandBuffer cmd = VK_NULL_HANDLE;
+        VkFence fence = VK_NULL_HANDLE;
+        VkDescriptorSet set = VK_NULL_HANDLE;
+        VkDescriptorPool pool = VK_NULL_HANDLE;
+        std::vector<vk::VulkanBuffer> buffers;
+        std::vector<Copyback> copybacks;
+        std::vector<Region> regions;
+    };
+
+    VulkanBackend() = default;
+    vk::Status init(const VulkanBackendOptions& options);
+    vk::Status submit_kernel(const KernelLaunch& launch, Ticket ticket);
+    void wait_for_hazards(const std::vector<Region>& regions);
+    void finish(InFlight& op);  // waits on its fence, copies back, recycles
+    void note_error(std::string message);
+    Result<vk::VulkanBuffer> acquire_buffer(std::uint64_t bytes);
+    void release_buffer(vk::VulkanBuffer b);
+    Result<VkDescriptorSet> allocate_set(VkDescriptorSetLayout layout, VkDescriptorPool* from);
+
+    std::unique_ptr<vk::VulkanContext> ctx_;
+    std::unique_ptr<vk::VulkanVectorOps> vector_ops_;
+    std::unique_ptr<vk::PipelineCache> pipelines_;  // kernels' pipelines
+    std::unique_ptr<vk::VulkanBuffer> dummy_;       // 4 bytes, for parameters without storage
+    VkQueue queue_ = VK_NULL_HANDLE;
+    vk::CommandPoolHandle command_pool_;
+    std::vector<vk::DescriptorPoolHandle> descriptor_pools_;
+    std::vector<std::pair<VkCommandBuffer, VkFence>> idle_cmds_;
+    std::vector<vk::FenceHandle> fences_;  // every fence made, destroyed at the end
+    std::vector<vk::VulkanBuffer> idle_buffers_;
+    std::uint64_t idle_bytes_ = 0;
+    std::deque<InFlight> in_flight_;       // submission order
+    std::unordered_map<Ticket, VectorOpResult> finished_;  // done, not yet waited for
+    Ticket next_ = 1;
+    std::string error_;
+    std::filesystem::path cache_file_;
+    bool cache_loaded_ = false;
+};
+
+}  // namespace polymer
