@@ -58,7 +58,12 @@ protected:
         vk::VulkanContext& ctx = b->context();
         EXPECT_TRUE(ctx.validation_enabled()) << "run under POLYMER_VK_VALIDATION=1";
         EXPECT_EQ(ctx.validation_errors(), 0u);
+        // Leaked objects are reported while the device is destroyed; the
+        // context prints every message it counts.
+        ::testing::internal::CaptureStderr();
         b.reset();
+        std::string said = ::testing::internal::GetCapturedStderr();
+        EXPECT_EQ(said.find("vulkan validation"), std::string::npos) << said;
     }
 
     std::filesystem::path dir_;
@@ -99,6 +104,31 @@ TEST_F(VulkanBackendTest, SaxpyMatchesACpuLoopAtEverySize) {
         EXPECT_EQ(y, want) << "n = " << n;
     }
     EXPECT_EQ(backend_->kernel_pipelines().size(), 1u);  // one pipeline, reused
+}
+
+TEST_F(VulkanBackendTest, ALaunchSplitIntoManyDispatchesCoversEveryLane) {
+    check_and_destroy(std::move(backend_));
+    VulkanBackendOptions o;
+    o.pipeline_cache_dir = dir_;
+    o.max_groups_per_dispatch = 3;  // 192 lanes per dispatch
+    auto made = VulkanBackend::create(o);
+    ASSERT_TRUE(made) << made.error();
+    backend_ = std::move(made.value());
+    Kernel k = test::load_kernel("uniforms", {buffer_param("o", Access::Out, ElemType::I32),
+                                              buffer_param("f", Access::Out, ElemType::F32),
+                                              uniform_param("k", ElemType::I32), uniform_param("s", ElemType::F32)});
+    std::vector<std::int32_t> o_(2000, -1);
+    std::vector<float> f(2000, -1.0f);
+    KernelLaunch l = launch_of(k, {buffer_arg(o_, ElemType::I32), buffer_arg(f, ElemType::F32), uniform_arg(2),
+                                   uniform_arg(bits(1.0f))}, 2000);
+    l.begin = 5;
+    l.end = 1990;  // 10 dispatches and a bit, none aligned to a group
+    backend_->wait(backend_->submit(l));
+    for (int i = 0; i < 2000; ++i) {
+        bool in = i >= 5 && i < 1990;
+        ASSERT_EQ(o_[i], in ? 2 * i + 2000 : -1) << i;
+        ASSERT_EQ(f[i], in ? static_cast<float>(i) : -1.0f) << i;
+    }
 }
 
 TEST_F(VulkanBackendTest, UniformIntAndFloatAndCount) {

@@ -36,6 +36,8 @@ vk::Status VulkanBackend::init(const VulkanBackendOptions& options) {
     auto ops = vk::VulkanVectorOps::create(*ctx_);
     if (!ops) return Error{ops.error()};
     vector_ops_ = std::move(ops.value());
+    max_groups_ = ctx_->limits().maxComputeWorkGroupCount[0];
+    if (options.max_groups_per_dispatch != 0) max_groups_ = std::min(max_groups_, options.max_groups_per_dispatch);
 
     if (options.pipeline_cache_enabled) {
         std::filesystem::path dir = options.pipeline_cache_dir.empty() ? vk::default_cache_dir() : options.pipeline_cache_dir;
@@ -329,7 +331,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     vkCmdBindDescriptorSets(op.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout(), 0, 1, &op.set, 0, nullptr);
     push[1] = static_cast<std::uint32_t>(launch.end);
     push[2] = static_cast<std::uint32_t>(launch.count);
-    const std::uint64_t max_lanes = std::uint64_t{ctx_->limits().maxComputeWorkGroupCount[0]} * kLocalSize;
+    const std::uint64_t max_lanes = std::uint64_t{max_groups_} * kLocalSize;
     for (std::uint64_t base = launch.begin; base < launch.end; base += max_lanes) {
         std::uint64_t lanes = std::min(max_lanes, launch.end - base);
         push[0] = static_cast<std::uint32_t>(base);

@@ -42,6 +42,9 @@ struct VulkanBackendOptions {
     // else ~/.cache/polymer.
     bool pipeline_cache_enabled = true;
     std::filesystem::path pipeline_cache_dir;
+    // Workgroups per dispatch; 0: the device's maxComputeWorkGroupCount[0].
+    // Tests set it small to exercise the splitting of a launch.
+    std::uint32_t max_groups_per_dispatch = 0;
 };
 
 // The most parameters a kernel may have on Vulkan: (128 - 16) / 4.
@@ -125,6 +128,7 @@ private:
     std::string error_;
     std::filesystem::path cache_file_;
     bool cache_loaded_ = false;
+    std::uint32_t max_groups_ = 0;
 };
 
 }  // namespace polymer
