@@ -63,7 +63,8 @@ asio::awaitable<ReadOutcome> Connection::read_frame() {
 
 void Connection::send(MsgType type, std::uint64_t request_id, Bytes payload) {
     if (!open_ || close_when_drained_) return;
-    queue_.push_back(encode_frame(Frame{type, request_id, std::move(payload)}));
+    auto header = encode_header(type, request_id, payload);
+    queue_.push_back(Outgoing{header, std::move(payload)});
     wake_.cancel();
 }
 
@@ -94,9 +95,11 @@ asio::awaitable<void> Connection::writer() {
             continue;
         }
         std::error_code ec;
-        co_await asio::async_write(socket_, asio::buffer(queue_.front()), asio::redirect_error(asio::use_awaitable, ec));
+        const Outgoing& out = queue_.front();
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(out.header), asio::buffer(out.payload)};
+        co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) break;
-        bytes_out_ += queue_.front().size();
+        bytes_out_ += out.header.size() + out.payload.size();
         queue_.pop_front();
     }
     close();

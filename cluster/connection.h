@@ -8,6 +8,7 @@
 #include <asio.hpp>
 
 #include <chrono>
+#include <array>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -52,7 +53,11 @@ private:
 
     asio::ip::tcp::socket socket_;
     asio::steady_timer wake_;  // never expires by itself: cancelled to wake the writer
-    std::deque<Bytes> queue_;
+    struct Outgoing {
+        std::array<std::uint8_t, kFrameHeaderSize> header;
+        Bytes payload;
+    };
+    std::deque<Outgoing> queue_;  // header and payload go out in one gather write, no concatenation
     bool open_ = true;
     bool close_when_drained_ = false;
     std::string peer_;

@@ -47,18 +47,27 @@ std::uint32_t crc_of(std::span<const std::uint8_t> header28, std::span<const std
 
 }  // namespace
 
-std::vector<std::uint8_t> encode_frame(const Frame& f, std::uint16_t version) {
+std::array<std::uint8_t, kFrameHeaderSize> encode_header(MsgType type, std::uint64_t request_id,
+                                                         std::span<const std::uint8_t> payload, std::uint16_t version) {
     pbc::ByteWriter w;
     w.u32(kFrameMagic);
     w.u16(version);
-    w.u16(static_cast<std::uint16_t>(f.type));
+    w.u16(static_cast<std::uint16_t>(type));
     w.u32(0);  // flags
-    w.u64(f.request_id);
-    w.u32(static_cast<std::uint32_t>(f.payload.size()));
+    w.u64(request_id);
+    w.u32(static_cast<std::uint32_t>(payload.size()));
     w.u32(0);  // reserved
-    std::vector<std::uint8_t> out = w.take();
-    const std::uint32_t crc = crc_of(out, f.payload);
-    for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(crc >> (8 * i)));
+    const std::vector<std::uint8_t> first = w.take();
+    const std::uint32_t crc = crc_of(first, payload);
+    std::array<std::uint8_t, kFrameHeaderSize> out{};
+    std::copy(first.begin(), first.end(), out.begin());
+    for (int i = 0; i < 4; ++i) out[28 + i] = static_cast<std::uint8_t>(crc >> (8 * i));
+    return out;
+}
+
+std::vector<std::uint8_t> encode_frame(const Frame& f, std::uint16_t version) {
+    const auto header = encode_header(f.type, f.request_id, f.payload, version);
+    std::vector<std::uint8_t> out(header.begin(), header.end());
     out.insert(out.end(), f.payload.begin(), f.payload.end());
     return out;
 }

@@ -73,6 +73,11 @@ struct HeaderCheck {
     FrameHeader header;
 };
 
+// Encodes the 32 header bytes of a frame with this payload, checksum included.
+std::array<std::uint8_t, kFrameHeaderSize> encode_header(MsgType type, std::uint64_t request_id,
+                                                         std::span<const std::uint8_t> payload,
+                                                         std::uint16_t version = kProtocolVersion);
+
 // Encodes a whole frame (header + payload) with its checksum. `version` is
 // only overridden by tests that send a wrong one.
 std::vector<std::uint8_t> encode_frame(const Frame& f, std::uint16_t version = kProtocolVersion);

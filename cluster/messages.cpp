@@ -169,15 +169,21 @@ Result<ModuleUpload> decode_module_upload(Payload p) {
     });
 }
 
-Bytes encode(const RegionPut& m) {
+Bytes encode_region_put(std::uint64_t region, std::uint64_t version, std::uint64_t total_bytes, std::uint64_t offset,
+                        std::span<const std::uint8_t> data) {
+    Bytes out;
+    out.reserve(40 + data.size());
     ByteWriter w;
-    w.u64(m.region);
-    w.u64(m.version);
-    w.u64(m.total_bytes);
-    w.u64(m.offset);
-    put_blob(w, m.data);
-    return w.take();
+    w.u64(region);
+    w.u64(version);
+    w.u64(total_bytes);
+    w.u64(offset);
+    w.u64(data.size());
+    out = w.take();
+    out.insert(out.end(), data.begin(), data.end());
+    return out;
 }
+Bytes encode(const RegionPut& m) { return encode_region_put(m.region, m.version, m.total_bytes, m.offset, m.data); }
 Result<RegionPut> decode_region_put(Payload p) {
     return decode_with<RegionPut>(p, "region-put", [](ByteReader& r, RegionPut& m) {
         m.region = r.u64("region");
@@ -205,14 +211,19 @@ Result<RegionGet> decode_region_get(Payload p) {
     });
 }
 
-Bytes encode(const RegionData& m) {
+Bytes encode_region_data(std::uint64_t region, std::uint64_t version, std::uint64_t offset,
+                         std::span<const std::uint8_t> data) {
     ByteWriter w;
-    w.u64(m.region);
-    w.u64(m.version);
-    w.u64(m.offset);
-    put_blob(w, m.data);
-    return w.take();
+    w.u64(region);
+    w.u64(version);
+    w.u64(offset);
+    w.u64(data.size());
+    Bytes out = w.take();
+    out.reserve(out.size() + data.size());
+    out.insert(out.end(), data.begin(), data.end());
+    return out;
 }
+Bytes encode(const RegionData& m) { return encode_region_data(m.region, m.version, m.offset, m.data); }
 Result<RegionData> decode_region_data(Payload p) {
     return decode_with<RegionData>(p, "region-data", [](ByteReader& r, RegionData& m) {
         m.region = r.u64("region");

@@ -134,6 +134,11 @@ Bytes encode(const ModuleHash& m);
 Bytes encode(const HaveModuleReply& m);
 Bytes encode(const ModuleUpload& m);
 Bytes encode(const RegionPut& m);
+// The same payloads written straight from a slice of the caller's data.
+Bytes encode_region_put(std::uint64_t region, std::uint64_t version, std::uint64_t total_bytes, std::uint64_t offset,
+                        std::span<const std::uint8_t> data);
+Bytes encode_region_data(std::uint64_t region, std::uint64_t version, std::uint64_t offset,
+                         std::span<const std::uint8_t> data);
 Bytes encode(const RegionGet& m);
 Bytes encode(const RegionData& m);
 Bytes encode(const LaunchChunk& m);

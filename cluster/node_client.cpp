@@ -2,6 +2,7 @@
 
 #include <asio.hpp>
 
+#include <deque>
 #include <future>
 #include <map>
 #include <mutex>
@@ -21,6 +22,8 @@ struct NodeClient::State {
     std::shared_ptr<Connection> conn;  // set on the io thread before any request
     ClientOptions options;
     std::vector<std::uint8_t> secret;
+    std::string host;
+    std::uint16_t port = 0;
     std::string where;  // "node host:port"
     Capabilities caps;
     bool authenticated = false;
@@ -85,7 +88,7 @@ struct NodeClient::State {
     }
 
     // Returns why it failed, or an empty string once authenticated.
-    asio::awaitable<std::string> open(std::string host, std::uint16_t port) {
+    asio::awaitable<std::string> open() {
         std::error_code ec;
         asio::ip::tcp::resolver resolver(io);
         auto endpoints = co_await resolver.async_resolve(host, std::to_string(port), asio::redirect_error(asio::use_awaitable, ec));
@@ -179,11 +182,13 @@ Result<std::unique_ptr<NodeClient>> NodeClient::connect(const std::string& host,
     auto state = std::make_shared<State>();
     state->options = options;
     state->secret.assign(secret.begin(), secret.end());
+    state->host = host;
+    state->port = port;
     state->where = cat("node ", host, ":", port);
     std::unique_ptr<NodeClient> client(new NodeClient(state));
     std::promise<std::string> opened;
     auto done = opened.get_future();
-    asio::co_spawn(state->io, state->open(host, port), [&opened](std::exception_ptr e, std::string why) {
+    asio::co_spawn(state->io, state->open(), [&opened](std::exception_ptr e, std::string why) {
         opened.set_value(e ? std::string("handshake failed: internal error") : std::move(why));
     });
     state->thread = std::thread([s = state.get()] { s->io.run(); });
@@ -236,30 +241,55 @@ Result<Sha256> NodeClient::upload_module(std::span<const std::uint8_t> pbc) {
 
 Result<Done> NodeClient::put_region(std::uint64_t id, std::uint64_t version, std::uint64_t total_bytes,
                                     std::uint64_t offset, std::span<const std::uint8_t> bytes) {
+    // Up to kWindow slices in flight, so the stream never waits for an ack.
+    constexpr std::size_t kWindow = 4;
+    std::deque<std::future<Result<Frame>>> in_flight;
+    Result<Done> result = Done{};
+    auto settle_one = [&] {
+        auto ack = expect_ack(state_->finish(std::move(in_flight.front())), state_->where);
+        in_flight.pop_front();
+        if (!ack && result) result = ack;
+    };
     std::size_t done = 0;
     do {  // an empty put still creates the region
         const std::size_t n = std::min<std::size_t>(kMaxSliceBytes, bytes.size() - done);
-        RegionPut put{id, version, total_bytes, offset + done, Bytes(bytes.begin() + done, bytes.begin() + done + n)};
-        auto ack = expect_ack(state_->request(MsgType::RegionPut, encode(put)), state_->where);
-        if (!ack) return ack;
+        in_flight.push_back(state_->start(MsgType::RegionPut,
+                                          encode_region_put(id, version, total_bytes, offset + done, bytes.subspan(done, n)))
+                                .second);
         done += n;
-    } while (done < bytes.size());
-    return Done{};
+        if (in_flight.size() == kWindow) settle_one();
+    } while (done < bytes.size() && result);
+    while (!in_flight.empty()) settle_one();
+    return result;
 }
 
 Result<Bytes> NodeClient::get_region(std::uint64_t id, std::uint64_t version, std::uint64_t offset, std::uint64_t length) {
+    // Up to 4 slice requests in flight (bounds what the node queues for us);
+    // replies are checked in order.
+    constexpr std::size_t kWindow = 4;
+    std::deque<std::pair<std::uint64_t, std::future<Result<Frame>>>> asked;
     Bytes out;
+    out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, kMaxPayload)));
+    Result<Bytes> failed = Bytes{};
+    auto settle_one = [&] {
+        auto [n, reply] = std::move(asked.front());
+        asked.pop_front();
+        auto data = expect(state_->finish(std::move(reply)), MsgType::RegionData, state_->where, &decode_region_data);
+        if (!failed) return;  // drain the rest
+        if (!data) failed = Error{data.error()};
+        else if (data.value().data.size() != n)
+            failed = Error{cat(state_->where, ": region-data carries ", data.value().data.size(), " bytes, asked for ", n)};
+        else out.insert(out.end(), data.value().data.begin(), data.value().data.end());
+    };
     std::uint64_t done = 0;
     do {
         const std::uint64_t n = std::min<std::uint64_t>(kMaxSliceBytes, length - done);
-        auto data = expect(state_->request(MsgType::RegionGet, encode(RegionGet{id, version, offset + done, n})),
-                           MsgType::RegionData, state_->where, &decode_region_data);
-        if (!data) return Error{data.error()};
-        if (data.value().data.size() != n)
-            return Error{cat(state_->where, ": region-data carries ", data.value().data.size(), " bytes, asked for ", n)};
-        out.insert(out.end(), data.value().data.begin(), data.value().data.end());
+        asked.emplace_back(n, state_->start(MsgType::RegionGet, encode(RegionGet{id, version, offset + done, n})).second);
         done += n;
-    } while (done < length);
+        if (asked.size() == kWindow) settle_one();
+    } while (done < length && failed);
+    while (!asked.empty()) settle_one();
+    if (!failed) return failed;
     return out;
 }
 

@@ -60,7 +60,7 @@ std::optional<Refusal> NodeStore::put(const RegionPut& p) {
     return std::nullopt;
 }
 
-std::optional<Refusal> NodeStore::get(const RegionGet& g, Bytes& out) const {
+std::optional<Refusal> NodeStore::get(const RegionGet& g, std::span<const std::uint8_t>& out) const {
     auto r = region(g.region, g.version);
     if (!r) {
         auto it = regions_.find(g.region);
@@ -74,8 +74,7 @@ std::optional<Refusal> NodeStore::get(const RegionGet& g, Bytes& out) const {
     if (g.offset > r->bytes.size() || g.length > r->bytes.size() - g.offset)
         return Refusal{ErrorCode::OutOfRange, cat("region ", g.region, ": slice [", g.offset, ", ", g.offset + g.length,
                                                   ") runs past its ", r->bytes.size(), " bytes")};
-    auto first = r->bytes.begin() + static_cast<std::ptrdiff_t>(g.offset);
-    out.assign(first, first + static_cast<std::ptrdiff_t>(g.length));
+    out = std::span<const std::uint8_t>(r->bytes).subspan(static_cast<std::size_t>(g.offset), static_cast<std::size_t>(g.length));
     return std::nullopt;
 }
 

@@ -39,8 +39,9 @@ public:
     std::optional<Refusal> add_module(const ModuleUpload& upload);
 
     std::optional<Refusal> put(const RegionPut& put);
-    // Copies [offset, offset + length) of region `id` at `version` into `out`.
-    std::optional<Refusal> get(const RegionGet& get, Bytes& out) const;
+    // Views [offset, offset + length) of region `id` at `version` (valid until
+    // the store changes).
+    std::optional<Refusal> get(const RegionGet& get, std::span<const std::uint8_t>& out) const;
     std::shared_ptr<StoredRegion> region(std::uint64_t id, std::uint64_t version) const;
 
     std::uint64_t used() const { return used_; }
