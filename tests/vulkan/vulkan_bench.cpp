@@ -1,6 +1,9 @@
 // polymer_vulkan_bench [N]: times vadd and vsum on f32 over N elements (default
 // 1M) through VulkanVectorOps (upload + dispatch + download, best of 10)
-// next to a plain CPU loop. Prints one line per measurement.
+// next to a plain CPU loop; then a saxpy kernel (tests/vulkan/kernels/saxpy.comp)
+// through VulkanBackend at 1M and 16M elements next to the same C++ loop, and
+// a one-element launch next to a bare one-element dispatch. Prints one line
+// per measurement.
 #include <algorithm>
 #include <chrono>
 #include <charconv>
@@ -8,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "tests/vulkan/test_kernels.h"
+#include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_vector_ops.h"
 
 using namespace polymer;
@@ -21,6 +26,91 @@ double best_us(F&& f, int reps = 10) {
         best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
     }
     return best;
+}
+
+// A bare one-element dispatch of the saxpy pipeline: pre-made buffers and
+// descriptor set, record + submit + fence wait. The floor for a launch.
+double bare_dispatch_us(vk::VulkanContext& ctx, const Kernel& k) {
+    vk::PipelineCache cache(ctx);
+    auto pipe = cache.get(k.spirv, vk::PipelineShape{3, 28});
+    if (!pipe) { std::fprintf(stderr, "error: %s\n", pipe.error().c_str()); return -1; }
+    auto x = vk::VulkanBuffer::create(ctx, 4), y = vk::VulkanBuffer::create(ctx, 4);
+    if (!x || !y) return -1;
+    VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 3};
+    VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+    pi.maxSets = 1;
+    pi.poolSizeCount = 1;
+    pi.pPoolSizes = &size;
+    VkDescriptorPool pool_raw = VK_NULL_HANDLE;
+    if (vkCreateDescriptorPool(ctx.device(), &pi, nullptr, &pool_raw) != VK_SUCCESS) return -1;
+    vk::DescriptorPoolHandle pool(ctx.device(), pool_raw);
+    VkDescriptorSetLayout layout = pipe.value()->set_layout();
+    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+    ai.descriptorPool = pool_raw;
+    ai.descriptorSetCount = 1;
+    ai.pSetLayouts = &layout;
+    VkDescriptorSet set = VK_NULL_HANDLE;
+    if (vkAllocateDescriptorSets(ctx.device(), &ai, &set) != VK_SUCCESS) return -1;
+    VkDescriptorBufferInfo infos[3] = {{x.value().handle(), 0, VK_WHOLE_SIZE}, {y.value().handle(), 0, VK_WHOLE_SIZE},
+                                       {x.value().handle(), 0, VK_WHOLE_SIZE}};
+    VkWriteDescriptorSet writes[3];
+    for (std::uint32_t i = 0; i < 3; ++i) {
+        writes[i] = VkWriteDescriptorSet{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+        writes[i].dstSet = set;
+        writes[i].dstBinding = i;
+        writes[i].descriptorCount = 1;
+        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        writes[i].pBufferInfo = &infos[i];
+    }
+    vkUpdateDescriptorSets(ctx.device(), 3, writes, 0, nullptr);
+    std::uint32_t push[7] = {0, 1, 1, 0, 1, 1, 0x3f800000};
+    const vk::ComputePipeline& p = *pipe.value();
+    return best_us([&] {
+        (void)ctx.submit_and_wait([&](VkCommandBuffer cmd) {
+            vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline());
+            vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout(), 0, 1, &set, 0, nullptr);
+            vkCmdPushConstants(cmd, p.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof push, push);
+            vkCmdDispatch(cmd, 1, 1, 1);
+        });
+    }, 1000);
+}
+
+int bench_kernels() {
+    VulkanBackendOptions o;
+    o.pipeline_cache_enabled = false;
+    auto backend = VulkanBackend::create(o);
+    if (!backend) { std::fprintf(stderr, "error: %s\n", backend.error().c_str()); return 1; }
+    VulkanBackend& vb = *backend.value();
+    Kernel k = test::load_kernel("saxpy", {test::buffer_param("x", Access::In, ElemType::F32),
+                                           test::buffer_param("y", Access::InOut, ElemType::F32),
+                                           test::uniform_param("a", ElemType::F32)});
+    auto run = [&](std::vector<float>& x, std::vector<float>& y) {
+        KernelLaunch l;
+        l.kernel = &k;
+        l.args = {test::buffer_arg(x, ElemType::F32), test::buffer_arg(y, ElemType::F32), test::uniform_arg(0x3f800000)};
+        l.count = l.end = x.size();
+        vb.wait(vb.submit(l));
+    };
+    for (std::uint64_t n : {std::uint64_t{1} << 20, std::uint64_t{16} << 20}) {
+        std::vector<float> x(n, 1.0f), y(n, 0.0f);
+        double gpu = best_us([&] { run(x, y); });
+        volatile float sink = 0;
+        double cpu = best_us([&] {
+            const float a = 1.0f;
+            for (std::uint64_t i = 0; i < n; ++i) y[i] = a * x[i] + y[i];
+            sink = y[n - 1];
+        });
+        auto gbs = [&](double us) { return 12.0 * n / (us * 1e3); };
+        std::printf("saxpy kernel f32 n=%llu: vulkan backend %.0f us (%.2f GB/s), cpu loop %.0f us (%.2f GB/s), "
+                    "vulkan/cpu time %.2fx\n",
+                    static_cast<unsigned long long>(n), gpu, gbs(gpu), cpu, gbs(cpu), gpu / cpu);
+    }
+    std::vector<float> x1(1, 1.0f), y1(1, 0.0f);
+    double launch = best_us([&] { run(x1, y1); }, 1000);
+    double bare = bare_dispatch_us(vb.context(), k);
+    std::printf("saxpy kernel n=1: vulkan backend %.1f us, bare dispatch %.1f us, ratio %.2fx (best of 1000)\n", launch,
+                bare, launch / bare);
+    return 0;
 }
 
 int main(int argc, char** argv) {
@@ -47,5 +137,7 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(n), gpu_add, gbs(gpu_add, 12), cpu_add, gbs(cpu_add, 12));
     std::printf("vsum f32 n=%llu: vulkan %.0f us, cpu loop %.0f us\n", static_cast<unsigned long long>(n), gpu_sum, cpu_sum);
     std::printf("vadd f32 n=1 (launch overhead incl. buffers): %.1f us best of 1000\n", gpu_tiny);
-    return 0;
+    ops.value().reset();
+    ctx.value().reset();
+    return bench_kernels();
 }
