@@ -131,6 +131,41 @@ TEST_F(VulkanBackendTest, ALaunchSplitIntoManyDispatchesCoversEveryLane) {
     }
 }
 
+// The discrete-GPU path (device-local buffers behind staging buffers, copies
+// recorded around the dispatch), forced on so it runs on lavapipe too.
+TEST_F(VulkanBackendTest, DeviceLocalBuffersThroughStaging) {
+    check_and_destroy(std::move(backend_));
+    VulkanBackendOptions o;
+    o.pipeline_cache_dir = dir_;
+    o.device_local_buffers = true;
+    auto made = VulkanBackend::create(o);
+    ASSERT_TRUE(made) << made.error();
+    backend_ = std::move(made.value());
+    EXPECT_TRUE(backend_->uses_staging());
+    Kernel k = saxpy_kernel();
+    for (std::uint64_t n : {0ull, 1ull, 65ull, 1'000'003ull}) {
+        std::vector<float> x(n, 2.0f), y(n, 1.0f), z(n, 0.5f);
+        // y = 3x + y, then z = 1y + z (reads the first's output).
+        Ticket t1 = backend_->submit(launch_of(k, {buffer_arg(x, ElemType::F32), buffer_arg(y, ElemType::F32), uniform_arg(bits(3.0f))}, n));
+        Ticket t2 = backend_->submit(launch_of(k, {buffer_arg(y, ElemType::F32), buffer_arg(z, ElemType::F32), uniform_arg(bits(1.0f))}, n));
+        backend_->wait(t2);
+        backend_->wait(t1);
+        EXPECT_EQ(y, std::vector<float>(n, 7.0f)) << n;
+        EXPECT_EQ(z, std::vector<float>(n, 7.5f)) << n;
+        EXPECT_EQ(x, std::vector<float>(n, 2.0f)) << n;
+    }
+    Kernel shifted = test::load_kernel("shifted", {buffer_param("x", Access::In, ElemType::I32),
+                                                   buffer_param("y", Access::Out, ElemType::I32)});
+    std::vector<std::int32_t> mem(4 + 10 + 4, 0x5a5a5a5a);
+    std::vector<std::int32_t> x(10, 1);
+    for (int i = 4; i < 14; ++i) mem[i] = -1;
+    KernelArg ay{mem.data() + 4, 10, ElemType::I32};
+    backend_->wait(backend_->submit(launch_of(shifted, {buffer_arg(x, ElemType::I32), ay}, 10)));
+    EXPECT_EQ(std::vector<std::int32_t>(mem.begin() + 4, mem.begin() + 14),
+              (std::vector<std::int32_t>{-1, -1, -1, 1000, 1000, 1001, 1001, 1001, 1001, 1001}));
+    for (int i : {0, 1, 2, 3, 14, 15, 16, 17}) EXPECT_EQ(mem[i], 0x5a5a5a5a) << i;
+}
+
 TEST_F(VulkanBackendTest, UniformIntAndFloatAndCount) {
     ASSERT_TRUE(backend_);
     Kernel k = test::load_kernel("uniforms", {buffer_param("o", Access::Out, ElemType::I32),

@@ -38,6 +38,7 @@ vk::Status VulkanBackend::init(const VulkanBackendOptions& options) {
     vector_ops_ = std::move(ops.value());
     max_groups_ = ctx_->limits().maxComputeWorkGroupCount[0];
     if (options.max_groups_per_dispatch != 0) max_groups_ = std::min(max_groups_, options.max_groups_per_dispatch);
+    device_local_ = options.device_local_buffers.value_or(ctx_->device_info().type == vk::DeviceType::Discrete);
 
     if (options.pipeline_cache_enabled) {
         std::filesystem::path dir = options.pipeline_cache_dir.empty() ? vk::default_cache_dir() : options.pipeline_cache_dir;
@@ -171,13 +172,13 @@ Ticket VulkanBackend::submit(const VectorOpArgs& args) {
     return t;
 }
 
-Result<vk::VulkanBuffer> VulkanBackend::acquire_buffer(std::uint64_t bytes) {
+Result<vk::VulkanBuffer> VulkanBackend::acquire_buffer(std::uint64_t bytes, vk::MemoryKind kind) {
     auto best = idle_buffers_.end();
     for (auto it = idle_buffers_.begin(); it != idle_buffers_.end(); ++it)
-        if (it->size() >= bytes && it->size() <= 2 * std::max<std::uint64_t>(bytes, 4) &&
+        if (it->kind() == kind && it->size() >= bytes && it->size() <= 2 * std::max<std::uint64_t>(bytes, 4) &&
             (best == idle_buffers_.end() || it->size() < best->size()))
             best = it;
-    if (best == idle_buffers_.end()) return vk::VulkanBuffer::create(*ctx_, bytes);
+    if (best == idle_buffers_.end()) return vk::VulkanBuffer::create(*ctx_, bytes, kind);
     vk::VulkanBuffer b = std::move(*best);
     idle_bytes_ -= b.size();
     idle_buffers_.erase(best);
@@ -264,6 +265,12 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     // Inputs are copied now, so the host may change them once submit returns.
     std::vector<std::uint32_t> push(kPushHeaderWords + n, 0);
     std::vector<VkDescriptorBufferInfo> infos(n);
+    struct Staged {  // with device-local buffers: staging -> device before, device -> staging after
+        VkBuffer staging, device;
+        VkDeviceSize bytes;
+        bool copy_back;
+    };
+    std::vector<Staged> staged;
     for (std::uint32_t p = 0; p < n; ++p) {
         const KernelArg& a = launch.args[p];
         infos[p] = VkDescriptorBufferInfo{dummy_->handle(), 0, VK_WHOLE_SIZE};
@@ -277,12 +284,25 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
             continue;
         }
         std::size_t bytes = a.length * elem_size(a.type);
-        auto buf = acquire_buffer(bytes);
-        if (!buf) return Error{buf.error()};
+        const bool written = k.params[p].access != Access::In;
+        auto buf = acquire_buffer(bytes, vk::MemoryKind::HostVisible);
+        if (!buf) {
+            for (auto& b : op.buffers) release_buffer(std::move(b));
+            return Error{buf.error()};
+        }
         buf.value().upload(a.data, bytes);
         infos[p].buffer = buf.value().handle();
-        if (k.params[p].access != Access::In) op.copybacks.push_back({op.buffers.size(), a.data, bytes});
+        if (written) op.copybacks.push_back({op.buffers.size(), a.data, bytes});
         op.buffers.push_back(std::move(buf.value()));
+        if (!device_local_) continue;
+        auto dev = acquire_buffer(bytes, vk::MemoryKind::DeviceLocal);
+        if (!dev) {
+            for (auto& b : op.buffers) release_buffer(std::move(b));
+            return Error{dev.error()};
+        }
+        staged.push_back({infos[p].buffer, dev.value().handle(), bytes, written});
+        infos[p].buffer = dev.value().handle();
+        op.buffers.push_back(std::move(dev.value()));
     }
     auto set = allocate_set(pipeline.set_layout(), &op.pool);
     if (!set) {
@@ -327,6 +347,20 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     VkResult r = vkBeginCommandBuffer(op.cmd, &bi);  // resets it (pool has the reset flag)
     if (r != VK_SUCCESS) return vk::call_failed("vkBeginCommandBuffer", r);
+    auto barrier = [&](VkPipelineStageFlags src_stage, VkAccessFlags src, VkPipelineStageFlags dst_stage, VkAccessFlags dst) {
+        VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+        mb.srcAccessMask = src;
+        mb.dstAccessMask = dst;
+        vkCmdPipelineBarrier(op.cmd, src_stage, dst_stage, 0, 1, &mb, 0, nullptr, 0, nullptr);
+    };
+    if (!staged.empty()) {
+        for (const Staged& st : staged) {
+            VkBufferCopy c{0, 0, st.bytes};
+            vkCmdCopyBuffer(op.cmd, st.staging, st.device, 1, &c);
+        }
+        barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    }
     vkCmdBindPipeline(op.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.pipeline());
     vkCmdBindDescriptorSets(op.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout(), 0, 1, &op.set, 0, nullptr);
     push[1] = static_cast<std::uint32_t>(launch.end);
@@ -339,12 +373,21 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
                            static_cast<std::uint32_t>(push.size() * 4), push.data());
         vkCmdDispatch(op.cmd, static_cast<std::uint32_t>((lanes + kLocalSize - 1) / kLocalSize), 1, 1);
     }
-    // Shader writes visible to the host reads in wait().
-    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-    mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-    mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
-    vkCmdPipelineBarrier(op.cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0,
-                         nullptr, 0, nullptr);
+    // Shader writes visible to the host reads in wait() (through staging).
+    if (device_local_) {
+        barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                VK_ACCESS_TRANSFER_READ_BIT);
+        for (const Staged& st : staged)
+            if (st.copy_back) {
+                VkBufferCopy c{0, 0, st.bytes};
+                vkCmdCopyBuffer(op.cmd, st.device, st.staging, 1, &c);
+            }
+        barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                VK_ACCESS_HOST_READ_BIT);
+    } else {
+        barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                VK_ACCESS_HOST_READ_BIT);
+    }
     r = vkEndCommandBuffer(op.cmd);
     if (r == VK_SUCCESS) {
         VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};

@@ -45,6 +45,10 @@ struct VulkanBackendOptions {
     // Workgroups per dispatch; 0: the device's maxComputeWorkGroupCount[0].
     // Tests set it small to exercise the splitting of a launch.
     std::uint32_t max_groups_per_dispatch = 0;
+    // Keep kernel buffers in device-local memory, filled and read back through
+    // host-visible staging buffers. Unset: on for discrete GPUs only (an
+    // integrated GPU or lavapipe reads host-visible memory as fast).
+    std::optional<bool> device_local_buffers;
 };
 
 // The most parameters a kernel may have on Vulkan: (128 - 16) / 4.
@@ -76,6 +80,8 @@ public:
     // Writes the pipeline cache file now (also done by the destructor).
     vk::Status save_pipeline_cache();
     const vk::PipelineCache& kernel_pipelines() const { return *pipelines_; }
+    // Whether kernel buffers live in device-local memory behind staging buffers.
+    bool uses_staging() const { return device_local_; }
     // Whether the cache file existed and was accepted at create().
     bool pipeline_cache_loaded() const { return cache_loaded_; }
 
@@ -107,7 +113,7 @@ private:
     void wait_for_hazards(const std::vector<Region>& regions);
     void finish(InFlight& op);  // waits on its fence, copies back, recycles
     void note_error(std::string message);
-    Result<vk::VulkanBuffer> acquire_buffer(std::uint64_t bytes);
+    Result<vk::VulkanBuffer> acquire_buffer(std::uint64_t bytes, vk::MemoryKind kind);
     void release_buffer(vk::VulkanBuffer b);
     Result<VkDescriptorSet> allocate_set(VkDescriptorSetLayout layout, VkDescriptorPool* from);
 
@@ -129,6 +135,7 @@ private:
     std::filesystem::path cache_file_;
     bool cache_loaded_ = false;
     std::uint32_t max_groups_ = 0;
+    bool device_local_ = false;  // kernel buffers in device-local memory + staging
 };
 
 }  // namespace polymer

@@ -5,7 +5,7 @@
 
 namespace polymer::vk {
 
-Result<VulkanBuffer> VulkanBuffer::create(const VulkanContext& ctx, VkDeviceSize bytes, MemoryKind) {
+Result<VulkanBuffer> VulkanBuffer::create(const VulkanContext& ctx, VkDeviceSize bytes, MemoryKind kind) {
     VulkanBuffer b;
     b.size_ = bytes == 0 ? 4 : bytes;
     VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
@@ -19,10 +19,14 @@ Result<VulkanBuffer> VulkanBuffer::create(const VulkanContext& ctx, VkDeviceSize
 
     VkMemoryRequirements req{};
     vkGetBufferMemoryRequirements(ctx.device(), buffer, &req);
-    auto type = ctx.find_memory_type(req.memoryTypeBits,
-                                     VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
-                                     VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
-    if (!type) return Error{"Vulkan device '" + ctx.device_info().name + "' has no host-visible coherent memory"};
+    const bool host = kind == MemoryKind::HostVisible;
+    auto type = host ? ctx.find_memory_type(req.memoryTypeBits,
+                                            VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+                                            VK_MEMORY_PROPERTY_HOST_CACHED_BIT)
+                     : ctx.find_memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+    if (!type)
+        return Error{"Vulkan device '" + ctx.device_info().name + "' has no " +
+                     (host ? "host-visible coherent" : "device-local") + " memory"};
     VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
     ai.allocationSize = req.size;
     ai.memoryTypeIndex = *type;
@@ -32,18 +36,19 @@ Result<VulkanBuffer> VulkanBuffer::create(const VulkanContext& ctx, VkDeviceSize
     b.memory_ = MemoryHandle(ctx.device(), memory);
     r = vkBindBufferMemory(ctx.device(), buffer, memory, 0);
     if (r != VK_SUCCESS) return call_failed("vkBindBufferMemory", r);
+    if (!host) return b;
     r = vkMapMemory(ctx.device(), memory, 0, VK_WHOLE_SIZE, 0, &b.mapped_);
     if (r != VK_SUCCESS) return call_failed("vkMapMemory", r);
     return b;
 }
 
 void VulkanBuffer::upload(const void* src, std::size_t bytes) {
-    assert(bytes <= size_);
+    assert(bytes <= size_ && mapped_);
     if (bytes != 0) std::memcpy(mapped_, src, bytes);
 }
 
 void VulkanBuffer::download(void* dst, std::size_t bytes) const {
-    assert(bytes <= size_);
+    assert(bytes <= size_ && mapped_);
     if (bytes != 0) std::memcpy(dst, mapped_, bytes);
 }
 

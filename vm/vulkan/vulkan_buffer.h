@@ -1,9 +1,10 @@
 // VulkanBuffer: a storage buffer and the memory bound to it.
 //
-// Today every buffer is host-visible and coherent, mapped for its whole life:
-// right for lavapipe and integrated GPUs, where that memory is the device's
-// own. A discrete GPU wants MemoryKind::DeviceLocal plus a staging buffer for
-// upload/download; the kind is a parameter so that path slots in here.
+// HostVisible: host-visible and coherent, mapped for its whole life: right for
+// lavapipe and integrated GPUs, where that memory is the device's own, and
+// for the staging buffers of a discrete GPU. DeviceLocal: the device's own
+// memory, not mapped; filled and read back with vkCmdCopyBuffer through a
+// staging buffer (VulkanBackend does this on discrete devices).
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -15,7 +16,7 @@
 
 namespace polymer::vk {
 
-enum class MemoryKind { HostVisible };
+enum class MemoryKind { HostVisible, DeviceLocal };
 
 class VulkanBuffer {
 public:
@@ -30,8 +31,9 @@ public:
 
     VkBuffer handle() const { return buffer_.get(); }
     VkDeviceSize size() const { return size_; }
+    MemoryKind kind() const { return mapped_ ? MemoryKind::HostVisible : MemoryKind::DeviceLocal; }
 
-    // Host copies in and out; `bytes` must not exceed size().
+    // Host copies in and out (HostVisible only); `bytes` must not exceed size().
     void upload(const void* src, std::size_t bytes);
     void download(void* dst, std::size_t bytes) const;
 
