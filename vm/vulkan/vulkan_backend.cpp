@@ -310,6 +310,13 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
         return Error{set.error()};
     }
     op.set = set.value();
+    // On a failure from here on, everything the op took goes back.
+    auto give_back = [&](Error e) -> vk::Status {
+        vkFreeDescriptorSets(ctx_->device(), op.pool, 1, &op.set);
+        if (op.cmd != VK_NULL_HANDLE) idle_cmds_.emplace_back(op.cmd, op.fence);
+        for (auto& b : op.buffers) release_buffer(std::move(b));
+        return e;
+    };
     std::vector<VkWriteDescriptorSet> writes(n);
     for (std::uint32_t p = 0; p < n; ++p) {
         writes[p] = VkWriteDescriptorSet{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
@@ -329,13 +336,13 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
         ai.commandBufferCount = 1;
         VkCommandBuffer cmd = VK_NULL_HANDLE;
         VkResult r = vkAllocateCommandBuffers(ctx_->device(), &ai, &cmd);
-        if (r != VK_SUCCESS) return vk::call_failed("vkAllocateCommandBuffers", r);
+        if (r != VK_SUCCESS) return give_back(vk::call_failed("vkAllocateCommandBuffers", r));
         VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
         VkFence fence = VK_NULL_HANDLE;
         r = vkCreateFence(ctx_->device(), &fi, nullptr, &fence);
         if (r != VK_SUCCESS) {
             vkFreeCommandBuffers(ctx_->device(), command_pool_.get(), 1, &cmd);
-            return vk::call_failed("vkCreateFence", r);
+            return give_back(vk::call_failed("vkCreateFence", r));
         }
         fences_.emplace_back(ctx_->device(), fence);
         idle_cmds_.emplace_back(cmd, fence);
@@ -346,7 +353,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
     VkResult r = vkBeginCommandBuffer(op.cmd, &bi);  // resets it (pool has the reset flag)
-    if (r != VK_SUCCESS) return vk::call_failed("vkBeginCommandBuffer", r);
+    if (r != VK_SUCCESS) return give_back(vk::call_failed("vkBeginCommandBuffer", r));
     auto barrier = [&](VkPipelineStageFlags src_stage, VkAccessFlags src, VkPipelineStageFlags dst_stage, VkAccessFlags dst) {
         VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
         mb.srcAccessMask = src;
@@ -399,11 +406,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
             return vk::ok_status();
         }
     }
-    // Never submitted: give everything back at once.
-    vkFreeDescriptorSets(ctx_->device(), op.pool, 1, &op.set);
-    idle_cmds_.emplace_back(op.cmd, op.fence);
-    for (auto& b : op.buffers) release_buffer(std::move(b));
-    return vk::call_failed("vkQueueSubmit", r);
+    return give_back(vk::call_failed("vkEndCommandBuffer / vkQueueSubmit", r));
 }
 
 void VulkanBackend::finish(InFlight& op) {
