@@ -13,6 +13,7 @@
 #include "assembler/kernel_parser.h"
 #include "assembler/parser.h"
 #include "assembler/region_rules.h"
+#include "isa/frame_analysis.h"
 #include "isa/opcodes.h"
 
 namespace polymer {
@@ -434,7 +435,10 @@ AssembleResult assemble(std::string_view source, const AssembleOptions& options)
     Program program = parse_program(text, options, sink);
     Encoder(program, sink).run();
     AssembleResult result;
-    if (!sink.has_errors()) result.module = std::move(program.module);
+    if (!sink.has_errors()) {
+        result.module = std::move(program.module);
+        result.module->frames = compute_frames(*result.module);  // the frame table (docs/frames.md)
+    }
     result.diagnostics = sink.take_sorted();
     return result;
 }

@@ -289,6 +289,7 @@ private:
         find_unnamed_targets(p.start, end);
         for (std::uint64_t pc = p.start; pc < end && pc < m_.code.size(); ++pc) {
             labels_at(static_cast<std::uint32_t>(pc), index);
+            frame_mark(static_cast<std::uint32_t>(pc));
             loc(m_.lines, pc, kIndent);
             out_ += std::string(kIndent) + proc_word_text(m_, m_.code[pc]) + "\n";
         }
@@ -296,10 +297,22 @@ private:
         out_ += ".end\n";
     }
 
+    // Comments only: the assembler ignores them and recomputes the same frames.
+    void frame_mark(std::uint32_t pc) {
+        if (!opts_.frames) return;
+        while (block_ < m_.frames.size() && m_.frames[block_].start + m_.frames[block_].frame.size() <= pc) ++block_;
+        if (block_ >= m_.frames.size() || pc < m_.frames[block_].start) return;
+        const BlockFrames& b = m_.frames[block_];
+        const std::uint16_t frame = b.frame[pc - b.start];
+        if (pc == b.start || frame != b.frame[pc - b.start - 1])
+            out_ += std::string(kIndent) + "; -- frame " + std::to_string(frame) + " --\n";
+    }
+
     const Module& m_;
     const DisassembleOptions& opts_;
     std::string out_;
     std::set<std::uint32_t> synthetic_;
+    std::size_t block_ = 0;  // the frame block frame_mark looks at; pcs only grow
 };
 
 // The text of 1-based line `n` of `source`, or empty.

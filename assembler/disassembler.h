@@ -12,6 +12,9 @@ struct DisassembleOptions {
     // Emit `.file`/`.loc` so the line table survives a round trip. Without
     // them the output is easier to read and re-assembles to the same code.
     bool source_locations = true;
+    // Mark the stored frame table (docs/frames.md) with `; -- frame k --`
+    // comment lines: one where a block starts or the frame changes.
+    bool frames = true;
 };
 
 std::string disassemble(const Module& m, const DisassembleOptions& options = {});

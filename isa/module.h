@@ -15,7 +15,7 @@ namespace polymer {
 // Module format version (see docs/module-format.md). A reader accepts its own
 // major version and any minor version up to its own.
 inline constexpr std::uint16_t kModuleVersionMajor = 1;
-inline constexpr std::uint16_t kModuleVersionMinor = 0;
+inline constexpr std::uint16_t kModuleVersionMinor = 1;  // 1.1: the frame table
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown
@@ -104,6 +104,15 @@ struct Label {
     friend bool operator==(const Label&, const Label&) = default;
 };
 
+// The frames of one basic block (docs/frames.md): frame[i] is the frame of
+// word start + i. Frame k holds the instructions whose longest dependency path
+// from the block start is k; isa/frame_analysis.h computes them.
+struct BlockFrames {
+    std::uint32_t start = 0;             // the block's first word in Module::code
+    std::vector<std::uint16_t> frame;    // one per word of the block
+    friend bool operator==(const BlockFrames&, const BlockFrames&) = default;
+};
+
 struct Module {
     std::string name;              // `.module name`, or the file's stem
     std::string source_file;       // for diagnostics and the line table
@@ -117,6 +126,9 @@ struct Module {
     std::vector<Kernel> kernels;
     std::vector<LaunchSite> launches;
     std::vector<Label> labels;     // code labels, for the disassembler and debugger
+    // Basic blocks in code order with their frames; empty = absent (a module
+    // written before format 1.1, or built by hand): compute_frames() gives them.
+    std::vector<BlockFrames> frames;
     friend bool operator==(const Module&, const Module&) = default;
 };
 

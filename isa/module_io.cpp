@@ -126,6 +126,16 @@ void write_labels(ByteWriter& w, const Module& m) {
     }
 }
 
+// Per block: u32 start word, u32 word count, then a u16 frame index per word.
+void write_frames(ByteWriter& w, const Module& m) {
+    w.u32(static_cast<std::uint32_t>(m.frames.size()));
+    for (const BlockFrames& b : m.frames) {
+        w.u32(b.start);
+        w.u32(static_cast<std::uint32_t>(b.frame.size()));
+        for (std::uint16_t f : b.frame) w.u16(f);
+    }
+}
+
 // --- readers ---------------------------------------------------------------
 // Each reads one whole section; the caller checks r.ok() and the section end.
 
@@ -287,6 +297,17 @@ void read_labels(ByteReader& r, Module& m) {
     }
 }
 
+void read_frames(ByteReader& r, Module& m) {
+    std::uint32_t n = r.count(8, "block count");
+    m.frames.resize(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("block", i);
+        m.frames[i].start = r.u32("start");
+        m.frames[i].frame.resize(r.count(2, "word count"));
+        for (std::uint16_t& f : m.frames[i].frame) f = r.u16("frame index");
+    }
+}
+
 // --- the section list ----------------------------------------------------------
 
 struct SectionCodec {
@@ -294,10 +315,11 @@ struct SectionCodec {
     const char* name;
     void (*write)(ByteWriter&, const Module&);
     void (*read)(ByteReader&, Module&);
+    std::uint16_t flags = 0;  // kFlagOptional: older readers skip it
 };
 
 // Ids are part of the format: never renumber; new sections take the next id.
-// Id 12 is reserved for the frame table (see docs/module-format.md).
+// The frame table (1.1) is optional: a 1.0 reader runs the code without it.
 constexpr SectionCodec kSections[] = {
     {1, "module", write_info, read_info},
     {2, "code", write_code, read_code},
@@ -310,6 +332,7 @@ constexpr SectionCodec kSections[] = {
     {9, "kernels", write_kernels, read_kernels},
     {10, "launches", write_launches, read_launches},
     {11, "labels", write_labels, read_labels},
+    {12, "frames", write_frames, read_frames, kFlagOptional},
 };
 constexpr std::size_t kSectionCount = std::size(kSections);
 
@@ -342,7 +365,7 @@ std::vector<std::uint8_t> write_module(const Module& m) {
     std::size_t table = w.size();
     for (const SectionCodec& s : kSections) {
         w.u16(s.id);
-        w.u16(0);  // flags: every section this writer knows is required
+        w.u16(s.flags);
         w.u32(0);
         w.u64(0);  // offset and size, patched below
         w.u64(0);

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "isa/byte_io.h"
+#include "isa/frame_analysis.h"
 #include "isa/opcodes.h"
 
 namespace polymer {
@@ -470,7 +471,8 @@ Problem check_procs(const Module& m) {
 
 Result<Verified> verify_module(const Module& m) {
     // Tables first: the word checks below look regions, kernels and launch sites up.
-    for (auto check : {check_regions, check_kernels, check_launches, check_proc_layout, check_procs})
+    // Frames last: they are checked against dependencies recomputed from the words.
+    for (auto check : {check_regions, check_kernels, check_launches, check_proc_layout, check_procs, check_frames})
         if (Problem p = check(m)) return Error{std::move(*p)};
     return Verified{};
 }

@@ -14,6 +14,7 @@
 
 #include "assembler/assembler.h"
 #include "assembler/disassembler.h"
+#include "assembler/frame_listing.h"
 #include "isa/module_io.h"
 
 #ifndef POLYMER_VERSION
@@ -91,9 +92,11 @@ int main(int argc, char** argv) {
     std::string output;
     std::string disassemble_path;
     bool show_listing = false;
+    bool show_frames = false;
     app.add_option("FILE", input, "the .pasm file to assemble ('-' reads standard input)");
     app.add_option("-o,--output", output, "the .pbc file to write (default: FILE with the extension .pbc; '-' writes standard output)");
     app.add_flag("--listing", show_listing, "also print a listing (address, encoding, instruction, source line)");
+    app.add_flag("--frames", show_frames, "also print each block's frames and why each instruction waits (docs/frames.md)");
     app.add_option("--disassemble", disassemble_path, "print the .pbc file as assembly instead of assembling")
         ->check(CLI::ExistingFile);
     CLI11_PARSE(app, argc, argv);
@@ -117,8 +120,9 @@ int main(int argc, char** argv) {
         output = fs::path(input).replace_extension(".pbc").string();
     }
 
-    if (output == "-" && show_listing) {
-        std::cerr << "polymer-as: error: --listing and -o - would both write to standard output\n";
+    if (output == "-" && (show_listing || show_frames)) {
+        std::cerr << "polymer-as: error: " << (show_listing ? "--listing" : "--frames")
+                  << " and -o - would both write to standard output\n";
         return 1;
     }
     std::string source;
@@ -139,6 +143,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (show_listing) std::cout << polymer::listing(*result.module, source);
+    if (show_frames) std::cout << polymer::frame_listing(*result.module);
 
     std::vector<std::uint8_t> bytes = polymer::write_module(*result.module);
     if (output == "-") {

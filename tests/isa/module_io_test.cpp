@@ -61,7 +61,7 @@ TEST(ModuleIo, HeaderLayout) {
     EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "PLMR");
     EXPECT_EQ(get_le(b, 4, 2), kModuleVersionMajor);
     EXPECT_EQ(get_le(b, 6, 2), kModuleVersionMinor);
-    EXPECT_EQ(get_le(b, 8, 4), 11u);
+    EXPECT_EQ(get_le(b, 8, 4), 12u);
     EXPECT_EQ(section_size(b, kCodeSection), 3u * 8);
     EXPECT_EQ(get_le(b, section_offset(b, kCodeSection), 8), tiny_module().code[0]);
     EXPECT_EQ(section_offset(b, kCodeSection) % 8, 0u);
@@ -77,7 +77,7 @@ TEST(ModuleIo, EveryTruncationIsRejected) {
     }
     EXPECT_EQ(read_error(Bytes(full.begin(), full.begin() + 10)), "file is 10 bytes, shorter than the 16-byte header");
     EXPECT_EQ(read_error(Bytes(full.begin(), full.begin() + 40)),
-              "header: the section table (11 entries of 24 bytes) runs past the end of the file (40 bytes)");
+              "header: the section table (12 entries of 24 bytes) runs past the end of the file (40 bytes)");
     const std::size_t labels = section_offset(full, kLabelsSection);
     EXPECT_EQ(read_error(Bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(labels) + 2)),
               "section 'labels' at offset 0x" + (std::stringstream() << std::hex << labels).str() + ": size " +
@@ -92,10 +92,10 @@ TEST(ModuleIo, BadMagicAndVersion) {
     EXPECT_EQ(read_error(bad), "not a Polymer module: the first 4 bytes are not the magic 'PLMR'");
     bad = b;
     put_le(bad, 4, kModuleVersionMajor + 1, 2);
-    EXPECT_EQ(read_error(bad), "module format version 2.0 is not supported (this reader reads 1.0 to 1.0)");
+    EXPECT_EQ(read_error(bad), "module format version 2.1 is not supported (this reader reads 1.0 to 1.1)");
     bad = b;
     put_le(bad, 6, kModuleVersionMinor + 1, 2);
-    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported (this reader reads 1.0 to 1.0)");
+    EXPECT_EQ(read_error(bad), "module format version 1.2 is not supported (this reader reads 1.0 to 1.1)");
     bad = b;
     put_le(bad, 12, 7, 4);
     EXPECT_EQ(read_error(bad), "header, byte 0xc: reserved field is 0x7, must be 0");
@@ -139,14 +139,14 @@ TEST(ModuleIo, SectionBoundsAreChecked) {
 TEST(ModuleIo, UnknownSectionsAreSkippedOnlyWhenOptional) {
     Bytes b = write_module(tiny_module());
     const std::size_t labels = entry_at(b, kLabelsSection);
-    put_le(b, labels, 12, 2);  // pretend the labels section is a future "frames" section
+    put_le(b, labels, 13, 2);  // pretend the labels section is a future section
     put_le(b, labels + 2, 1, 2);
     Result<Module> r = load_module(b);
     ASSERT_TRUE(r.ok()) << r.error();
     EXPECT_TRUE(r.value().labels.empty());
     EXPECT_EQ(r.value().code, tiny_module().code);
     put_le(b, labels + 2, 0, 2);
-    EXPECT_NE(read_error(b).find("unknown section id 12 is not marked optional"), std::string::npos) << read_error(b);
+    EXPECT_NE(read_error(b).find("unknown section id 13 is not marked optional"), std::string::npos) << read_error(b);
 }
 
 TEST(ModuleIo, CountsCannotCauseHugeAllocations) {

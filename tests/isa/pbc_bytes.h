@@ -37,7 +37,7 @@ inline std::uint64_t section_size(const Bytes& b, std::uint16_t id) { return get
 // Section ids, as in isa/module_io.cpp.
 enum SectionId : std::uint16_t {
     kModuleSection = 1, kCodeSection, kLinesSection, kProcsSection, kIntConstsSection, kFloatConstsSection,
-    kStringsSection, kRegionsSection, kKernelsSection, kLaunchesSection, kLabelsSection,
+    kStringsSection, kRegionsSection, kKernelsSection, kLaunchesSection, kLabelsSection, kFramesSection,
 };
 
 }  // namespace polymer::testing

@@ -1,0 +1,85 @@
+// The frame table section (id 12, format 1.1): round trip, optional flag,
+// modules written before 1.1, and bytes that break the table.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "isa/frame_analysis.h"
+#include "isa/module_io.h"
+#include "isa/verifier.h"
+#include "pbc_bytes.h"
+#include "sample_modules.h"
+
+namespace polymer {
+namespace {
+
+using namespace polymer::testing;
+
+Module with_frames(Module m) {
+    m.frames = compute_frames(m);
+    return m;
+}
+
+std::string load_error(const Bytes& b) {
+    Result<Module> r = load_module(b);
+    return r ? std::string("<no error>") : r.error();
+}
+
+TEST(FrameSection, RoundTripKeepsTheTable) {
+    for (const Module& m : {with_frames(tiny_module()), with_frames(full_module())}) {
+        ASSERT_FALSE(m.frames.empty());
+        Result<Module> back = load_module(write_module(m));
+        ASSERT_TRUE(back.ok()) << back.error();
+        EXPECT_EQ(back.value().frames, m.frames);
+        EXPECT_EQ(back.value(), m);
+    }
+    EXPECT_EQ(with_frames(tiny_module()).frames, (std::vector<BlockFrames>{{0, {0, 1, 2}}}));
+}
+
+TEST(FrameSection, IsWrittenOptionalWithItsLayout) {
+    const Bytes b = write_module(with_frames(tiny_module()));
+    EXPECT_EQ(get_le(b, entry_at(b, kFramesSection), 2), kFramesSection);
+    EXPECT_EQ(get_le(b, entry_at(b, kFramesSection) + 2, 2), 1u);  // optional: a 1.0 reader skips it
+    const std::size_t at = section_offset(b, kFramesSection);
+    EXPECT_EQ(get_le(b, at, 4), 1u);       // one block
+    EXPECT_EQ(get_le(b, at + 4, 4), 0u);   // starting at word 0
+    EXPECT_EQ(get_le(b, at + 8, 4), 3u);   // three words
+    EXPECT_EQ(get_le(b, at + 12, 2), 0u);  // li
+    EXPECT_EQ(get_le(b, at + 14, 2), 1u);  // print r1 waits for li
+    EXPECT_EQ(get_le(b, at + 16, 2), 2u);  // halt ends the block
+    EXPECT_EQ(section_size(b, kFramesSection), 18u);
+}
+
+TEST(FrameSection, A10ModuleWithoutTheSectionLoadsWithFramesAbsent) {
+    Bytes b = write_module(with_frames(full_module()));
+    // The frame table is the last entry: drop it and call the file 1.0.
+    ASSERT_EQ(entry_at(b, kFramesSection), kHeaderBytes + 11 * kEntryBytes);
+    put_le(b, 8, 11, 4);
+    put_le(b, 6, 0, 2);
+    Result<Module> r = load_module(b);
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_TRUE(r.value().frames.empty());
+    EXPECT_EQ(compute_frames(r.value()), with_frames(full_module()).frames);
+}
+
+TEST(FrameSection, CorruptedFramesAreRejected) {
+    const Bytes good = write_module(with_frames(tiny_module()));
+    const std::size_t at = section_offset(good, kFramesSection);
+    Bytes bad = good;
+    put_le(bad, at + 14, 0, 2);  // print r1 in the frame of the li it reads
+    EXPECT_EQ(load_error(bad),
+              "frames: block 0 (proc 'main') word 1 (print) is in frame 0 but waits for word 0 (li) (writes r1) in "
+              "frame 0");
+    bad = good;
+    put_le(bad, at + 4, 1, 4);  // the block starts at word 1
+    EXPECT_EQ(load_error(bad),
+              "frames: block 0 (proc 'main') starts at word 1, expected 0 (blocks start at procedure starts, jump "
+              "targets and after control transfers)");
+    bad = good;
+    put_le(bad, at + 8, 1000, 4);  // more words than the section holds
+    EXPECT_NE(load_error(bad).find("section 'frames'"), std::string::npos) << load_error(bad);
+    EXPECT_NE(load_error(bad).find("word count"), std::string::npos) << load_error(bad);
+}
+
+}  // namespace
+}  // namespace polymer
