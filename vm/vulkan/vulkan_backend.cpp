@@ -70,7 +70,7 @@ vk::Status VulkanBackend::init(const VulkanBackendOptions& options) {
 VulkanBackend::~VulkanBackend() {
     if (!ctx_) return;
     wait_all();
-    if (!cache_file_.empty()) (void)save_pipeline_cache();
+    if (!cache_file_.empty() && pipelines_) (void)save_pipeline_cache();
     // Everything below goes before the context (and its device).
     in_flight_.clear();
     idle_buffers_.clear();
