@@ -14,8 +14,10 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("polymer-dis ") + POLYMER_VERSION);
     std::string path;
     bool no_loc = false;
+    bool no_frames = false;
     app.add_option("FILE", path, "the .pbc module to disassemble")->required();
     app.add_flag("--no-loc", no_loc, "omit .file/.loc directives (easier to read; the line table is not kept)");
+    app.add_flag("--no-frames", no_frames, "omit the '; -- frame k --' comments that mark the frame table");
     CLI11_PARSE(app, argc, argv);
 
     std::ifstream in(path, std::ios::binary);
@@ -35,6 +37,7 @@ int main(int argc, char** argv) {
     }
     polymer::DisassembleOptions options;
     options.source_locations = !no_loc;
+    options.frames = !no_frames;
     std::cout << polymer::disassemble(module.value(), options);
     return 0;
 }

@@ -19,6 +19,7 @@
 #include "assembler/disassembler.h"
 #include "isa/module_io.h"
 #include "isa/opcodes.h"
+#include "isa/verifier.h"
 #include "roundtrip_corpus.h"
 
 namespace polymer {
@@ -523,6 +524,30 @@ TEST(RoundTrip, EverySample) {
     std::cout << "round-tripped " << samples.size() << " samples\n";
 }
 
+TEST(RoundTrip, FrameCommentsMarkTheFrameTableAndReassembleToTheSameBytes) {
+    const std::string source =
+        ".module f\n.proc main\n li r1, 1\n li r2, 2\n add r3, r1, r2\n print r3\n bnz r3, out\n"
+        " prints \"no\"\nout:\n halt\n.end\n";
+    AssembleResult r = assemble(source, {.filename = "f.pasm"});
+    ASSERT_TRUE(r.ok()) << diagnostics_text(r);
+    const std::string text = disassemble(*r.module, {.source_locations = false});
+    EXPECT_EQ(text,
+              ".module f\n\n.proc main\n"
+              "        ; -- frame 0 --\n        li      r1, 1\n        li      r2, 2\n"
+              "        ; -- frame 1 --\n        add     r3, r1, r2\n"
+              "        ; -- frame 2 --\n        print   r3\n"
+              "        ; -- frame 3 --\n        bnz     r3, out\n"
+              "        ; -- frame 0 --\n        prints  \"no\"\n"
+              "out:\n        ; -- frame 0 --\n        halt\n"
+              ".end\n");
+    EXPECT_EQ(round_trip_failure(*r.module), "");
+    // A module without a frame table prints no frame comments.
+    Module bare = *r.module;
+    bare.frames.clear();
+    EXPECT_EQ(disassemble(bare).find("; -- frame"), std::string::npos);
+    EXPECT_EQ(disassemble(*r.module, {.frames = false}).find("; -- frame"), std::string::npos);
+}
+
 TEST(RoundTrip, GeneratedCorpusCoversEveryOpcode) {
     constexpr int kPrograms = 400;
     std::vector<bool> seen(kOpCount), kseen(kKernelOpCount);
@@ -533,6 +558,8 @@ TEST(RoundTrip, GeneratedCorpusCoversEveryOpcode) {
                             << diagnostics_text(r) << "\n" << source;
         std::string failure = round_trip_failure(*r.module);
         ASSERT_EQ(failure, "") << "generated program " << seed << ":\n" << source;
+        Result<Verified> verified = verify_module(*r.module);  // the frame table included
+        ASSERT_TRUE(verified.ok()) << "generated program " << seed << ": " << verified.error() << "\n" << source;
         for (Word w : r.module->code) seen[word_op(w)] = true;
         for (const Kernel& k : r.module->kernels)
             for (Word w : k.code) kseen[word_op(w)] = true;
