@@ -88,3 +88,16 @@ TEST_F(PolymerAs, StdinNeedsAnOutputAndVersionPrints) {
 }
 
 }  // namespace
+
+TEST_F(PolymerAs, FramesPrintsEachBlockAndWhyEachInstructionWaits) {
+    spit(dir_ / "prog.pasm", kGood);
+    EXPECT_EQ(run_as("--frames " + (dir_ / "prog.pasm").string(), dir_), 0) << slurp(dir_ / "err.txt");
+    EXPECT_EQ(slurp(dir_ / "out.txt"),
+              "proc main, block at word 0, words 0..2: 3 instructions in 3 frames\n"
+              "  frame 0  #0    li      r1, 42\n"
+              "  frame 1  #1    print   r1                   ; waits for #0 (writes r1)\n"
+              "  frame 2  #2    halt                         ; waits for #1 (block end)\n");
+    EXPECT_TRUE(fs::exists(dir_ / "prog.pbc"));
+    EXPECT_EQ(run_as("--frames -o - " + (dir_ / "prog.pasm").string(), dir_), 1);
+    EXPECT_EQ(slurp(dir_ / "err.txt"), "polymer-as: error: --frames and -o - would both write to standard output\n");
+}
