@@ -335,7 +335,7 @@ TEST(NodeProtocol, SigtermShutsDownCleanly) {
     node.signal(SIGTERM);
     const int status = node.wait_exit();
     ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_EQ(WEXITSTATUS(status), 0) << node.log();
     EXPECT_TRUE(node.wait_for_log("stopped"));
     EXPECT_FALSE(client->have_module(Sha256{}));
 }
