@@ -163,3 +163,29 @@ TEST(NodeChunk, SeveralLaunchesInFlightGetTheirOwnReplies) {
     EXPECT_EQ(ra.value().outputs[0].data.size(), 250u * 4);
     EXPECT_FALSE(s.client->wait_launch(a));  // each is waited for once
 }
+
+// SIGTERM with chunks queued and running: every launch is answered (a result,
+// or cancelled / shutting down), and the node exits with status 0.
+TEST(NodeChunk, SigtermAnswersEveryChunkInFlight) {
+    SaxpyNode s;
+    ASSERT_TRUE(s.client);
+    std::vector<std::uint64_t> ids;
+    for (int i = 0; i < 200; ++i) ids.push_back(s.client->start_launch(s.chunk(0, 1000)));
+    s.node.signal(SIGTERM);
+    int answered = 0;
+    for (std::uint64_t id : ids) {
+        auto r = s.client->wait_launch(id);
+        if (r) {
+            ++answered;
+            continue;
+        }
+        const bool reported = r.error().find("cancelled") != std::string::npos ||
+                              r.error().find("shutting") != std::string::npos;
+        EXPECT_TRUE(reported) << r.error();
+        answered += reported ? 1 : 0;
+    }
+    EXPECT_EQ(answered, 200);
+    const int status = s.node.wait_exit();
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0) << s.node.log();
+}
