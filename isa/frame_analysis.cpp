@@ -198,7 +198,7 @@ std::vector<BlockAnalysis> analyze_frames(const Module& m) {
     for (std::uint32_t p = 0; p < m.procs.size(); ++p) {
         const Procedure& proc = m.procs[p];
         const std::uint64_t end = std::uint64_t{proc.start} + proc.length;
-        if (end > m.code.size()) break;  // a layout the verifier rejects first
+        if (proc.length == 0 || end > m.code.size()) continue;  // layouts the verifier rejects first
         // Leaders: the procedure start, every jump target inside it, and the
         // word after any control transfer.
         std::vector<bool> leader(proc.length, false);

@@ -81,5 +81,37 @@ TEST(FrameSection, CorruptedFramesAreRejected) {
     EXPECT_NE(load_error(bad).find("word count"), std::string::npos) << load_error(bad);
 }
 
+TEST(FrameSection, EveryByteOfTheTableChangedLoadsOrFailsCleanly) {
+    const Module m = with_frames(full_module());
+    const Bytes good = write_module(m);
+    const std::size_t at = section_offset(good, kFramesSection);
+    const std::size_t size = section_size(good, kFramesSection);
+    int rejected = 0;
+    for (std::size_t i = at; i < at + size; ++i) {
+        for (std::uint8_t v : {std::uint8_t{0}, std::uint8_t{1}, std::uint8_t{0x7f}, std::uint8_t{0xff}}) {
+            Bytes bad = good;
+            if (bad[i] == v) continue;
+            bad[i] = v;
+            Result<Module> r = load_module(bad);
+            if (!r.ok()) {
+                ++rejected;
+                EXPECT_EQ(r.error().find('\n'), std::string::npos) << r.error();
+                continue;
+            }
+            // Accepted: then the table still respects every dependency.
+            EXPECT_FALSE(check_frames(r.value()).has_value());
+        }
+    }
+    EXPECT_GT(rejected, 0);
+}
+
+TEST(FrameSection, AnalysisOfABrokenLayoutDoesNotCrash) {
+    Module m = tiny_module();
+    m.procs = {{"main", 0, 0}, {"far", 2, 40}};
+    EXPECT_TRUE(analyze_frames(m).empty());
+    m.frames = {{0, {0}}};
+    EXPECT_FALSE(verify_module(m).ok());
+}
+
 }  // namespace
 }  // namespace polymer
