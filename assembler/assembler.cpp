@@ -10,9 +10,11 @@
 #include <unordered_map>
 
 #include "assembler/diagnostics.h"
+#include "assembler/kernel_glsl.h"
 #include "assembler/kernel_parser.h"
 #include "assembler/parser.h"
 #include "assembler/region_rules.h"
+#include "assembler/spirv_compiler.h"
 #include "isa/frame_analysis.h"
 #include "isa/opcodes.h"
 
@@ -424,6 +426,31 @@ private:
     std::unordered_map<std::string, std::uint32_t> string_pool_;
 };
 
+// Fills Kernel::glsl and Kernel::spirv for every kernel (docs/kernels.md).
+// Errors are reported at the kernel's `.kernel` line.
+void lower_kernels(Program& p, DiagnosticSink& sink) {
+    for (std::size_t i = 0; i < p.module.kernels.size(); ++i) {
+        Kernel& k = p.module.kernels[i];
+        const Pos at = p.kernel_pos[i];
+        if (k.params.size() > kMaxKernelParamsOnVulkan) {
+            sink.error(at.line, at.col, "kernel '" + k.name + "' has " + std::to_string(k.params.size()) +
+                                            " parameters; a kernel has at most " +
+                                            std::to_string(kMaxKernelParamsOnVulkan) +
+                                            " (one 4-byte push-constant slot each)");
+            continue;
+        }
+        if (sink.has_errors()) continue;  // only well-formed kernels are lowered
+        k.glsl = kernel_to_glsl(k);
+        auto spirv = compile_glsl_to_spirv(k.glsl);
+        if (!spirv) {
+            sink.error(at.line, at.col, "kernel '" + k.name + "' could not be compiled to SPIR-V: " + spirv.error());
+            k.glsl.clear();
+            continue;
+        }
+        k.spirv = std::move(spirv.value());
+    }
+}
+
 }  // namespace
 
 }  // namespace asm_detail
@@ -434,6 +461,7 @@ AssembleResult assemble(std::string_view source, const AssembleOptions& options)
     DiagnosticSink sink(options.filename, text);
     Program program = parse_program(text, options, sink);
     Encoder(program, sink).run();
+    lower_kernels(program, sink);
     AssembleResult result;
     if (!sink.has_errors()) {
         result.module = std::move(program.module);

@@ -354,6 +354,9 @@ Problem check_kernel(const Module& m, const Kernel& k) {
         return cat("the line table has ", k.lines.size(), " entries for ", k.code.size(), " words");
     if (!k.spirv.empty() && k.spirv[0] != kSpirvMagic)
         return cat("the SPIR-V does not start with the magic number ", Hex{kSpirvMagic});
+    // A SPIR-V module starts with a 5-word header (magic, version, generator, bound, schema).
+    if (!k.spirv.empty() && k.spirv.size() < 5)
+        return cat("the SPIR-V has ", k.spirv.size(), " words, fewer than its 5-word header");
     Scope scope{m, &k};
     BlockTracker blocks;
     for (std::size_t pc = 0; pc < k.code.size(); ++pc) {

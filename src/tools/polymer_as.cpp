@@ -93,10 +93,12 @@ int main(int argc, char** argv) {
     std::string disassemble_path;
     bool show_listing = false;
     bool show_frames = false;
+    bool emit_glsl = false;
     app.add_option("FILE", input, "the .pasm file to assemble ('-' reads standard input)");
     app.add_option("-o,--output", output, "the .pbc file to write (default: FILE with the extension .pbc; '-' writes standard output)");
     app.add_flag("--listing", show_listing, "also print a listing (address, encoding, instruction, source line)");
     app.add_flag("--frames", show_frames, "also print each block's frames and why each instruction waits (docs/frames.md)");
+    app.add_flag("--emit-glsl", emit_glsl, "print each kernel's generated GLSL (to -o FILE, or standard output) instead of writing a .pbc");
     app.add_option("--disassemble", disassemble_path, "print the .pbc file as assembly instead of assembling")
         ->check(CLI::ExistingFile);
     CLI11_PARSE(app, argc, argv);
@@ -112,7 +114,7 @@ int main(int argc, char** argv) {
         std::cerr << "polymer-as: error: no input file (try --help)\n";
         return 1;
     }
-    if (output.empty()) {
+    if (output.empty() && !emit_glsl) {
         if (input == "-") {
             std::cerr << "polymer-as: error: reading standard input needs -o FILE\n";
             return 1;
@@ -141,6 +143,20 @@ int main(int argc, char** argv) {
         std::cerr << errors << (errors == 1 ? " error" : " errors") << " generated; '" << output
                   << "' was not written\n";
         return 1;
+    }
+    if (emit_glsl) {
+        std::string text;
+        for (const polymer::Kernel& k : result.module->kernels) text += "// kernel " + k.name + "\n" + k.glsl + "\n";
+        if (output.empty() || output == "-") {
+            std::cout << text;
+            return std::cout ? 0 : 1;
+        }
+        std::string error;
+        if (!write_file_atomically(output, std::vector<std::uint8_t>(text.begin(), text.end()), error)) {
+            std::cerr << "polymer-as: error: " << error << "\n";
+            return 1;
+        }
+        return 0;
     }
     if (show_listing) std::cout << polymer::listing(*result.module, source);
     if (show_frames) std::cout << polymer::frame_listing(*result.module);

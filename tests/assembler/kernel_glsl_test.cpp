@@ -1,0 +1,253 @@
+// Kernel IR -> GLSL -> SPIR-V: every kernel op lowers to GLSL that glslang
+// compiles and SPIRV-Tools validates; the ABI parts of the text; the limits.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "assembler/assembler.h"
+#include "assembler/kernel_glsl.h"
+#include "assembler/spirv_compiler.h"
+#include "isa/opcodes.h"
+#include "isa/verifier.h"
+
+namespace polymer {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::uint32_t kMagic = 0x07230203;
+
+Module assemble_ok(const std::string& source) {
+    AssembleResult r = assemble(source, {.filename = "k.pasm"});
+    std::string errors;
+    for (const Diagnostic& d : r.diagnostics) errors += format_diagnostic(d);
+    EXPECT_TRUE(r.ok()) << errors;
+    return r.ok() ? *r.module : Module{};
+}
+
+// Kernels that use every kernel op between them, over i32, u32 and f32 buffers.
+const char* kAllOps = R"(
+.kernel ints (in a: i32[i], inout c: u32[], out o: i32[i], inout h: i32[], n: i32)
+        nop
+        gid     r0
+        count   r1
+        li      r2, -2147483648
+        li      r3, 7
+        mov     r4, r3
+        add     r5, r2, r3
+        sub     r5, r5, r3
+        mul     r5, r5, r3
+        div     r6, r5, r3
+        rem     r7, r5, r3
+        and     r8, r6, r7
+        or      r8, r8, r7
+        xor     r8, r8, r6
+        shl     r9, r8, r3
+        shr     r9, r9, r3
+        sar     r9, r9, r3
+        min     r10, r9, r8
+        max     r10, r10, r4
+        addi    r10, r10, -5
+        muli    r10, r10, 3
+        eq      r11, r10, r4
+        ne      r11, r11, r4
+        lt      r12, r10, r4
+        le      r12, r12, r4
+        ld      r13, a[r0]
+        ld      r14, c[r13]
+        st      o[r0], r14
+        atadd   h[r14], r3
+        atadd   c[r0], r3
+        st      c[r0], r12
+        ldp     r15, n
+        blen    r16, h
+        if      r11
+            exit
+        else
+            loop
+                addi    r16, r16, 1
+                lt      r17, r16, r15
+                if      r17
+                    continue
+                end
+                break
+            end
+        end
+.end
+.kernel floats (in x: f32[i], out z: f32[i], a: f32)
+        gid     r0
+        lif     f1, 0.1
+        lif     f2, -inf
+        lif     f3, nan
+        lif     f4, 1e-45
+        lif     f5, -0
+        ldf     f0, x[r0]
+        ldpf    f6, a
+        fmov    f7, f6
+        fadd    f8, f0, f1
+        fsub    f8, f8, f7
+        fmul    f8, f8, f0
+        fdiv    f8, f8, f1
+        fmin    f9, f8, f0
+        fmax    f9, f9, f1
+        fpow    f10, f9, f1
+        ffma    f11, f10, f9, f8
+        fneg    f11, f11
+        fabs    f11, f11
+        fsqrt   f12, f11
+        ffloor  f12, f12
+        fsin    f13, f12
+        fcos    f13, f13
+        fexp    f14, f13
+        flog    f14, f14
+        feq     r1, f14, f13
+        flt     r2, f14, f13
+        fle     r3, f14, f13
+        itof    f15, r3
+        ftoi    r4, f15
+        stf     z[r0], f15
+.end
+.proc main
+        halt
+.end
+)";
+
+TEST(KernelGlsl, EveryKernelOpLowersToValidSpirv) {
+    Module m = assemble_ok(kAllOps);
+    ASSERT_EQ(m.kernels.size(), 2u);
+    std::set<std::uint8_t> seen;
+    for (const Kernel& k : m.kernels) {
+        for (Word w : k.code) seen.insert(word_op(w));
+        EXPECT_NE(k.glsl.find("#version 450"), std::string::npos) << k.name;
+        ASSERT_GE(k.spirv.size(), 5u) << k.name;
+        EXPECT_EQ(k.spirv[0], kMagic);
+        // The assembler's SPIR-V is what compiling its GLSL gives.
+        auto again = compile_glsl_to_spirv(k.glsl);
+        ASSERT_TRUE(again) << again.error();
+        EXPECT_EQ(again.value(), k.spirv);
+    }
+    for (std::size_t op = 0; op < kKernelOpCount; ++op)
+        EXPECT_TRUE(seen.count(static_cast<std::uint8_t>(op))) << "not covered: " << kKernelOps[op].mnemonic;
+    EXPECT_TRUE(verify_module(m).ok()) << verify_module(m).error();
+}
+
+TEST(KernelGlsl, SemanticsGuardsAreInTheText) {
+    Module m = assemble_ok(kAllOps);
+    const std::string& ints = m.kernels[0].glsl;
+    EXPECT_NE(ints.find("int div_checked(int a, int b)"), std::string::npos);
+    EXPECT_NE(ints.find("int rem_checked(int a, int b)"), std::string::npos);
+    EXPECT_NE(ints.find("r2 = int(0x80000000u);"), std::string::npos);
+    EXPECT_NE(ints.find("if (uint(r13) < pc.slot[1]) r14 = int(b1.data[r13]); else r14 = 0;"), std::string::npos);
+    EXPECT_NE(ints.find("if (uint(r0) < pc.slot[1]) atomicAdd(b1.data[r0], uint(r3));"), std::string::npos);
+    EXPECT_NE(ints.find("if (uint(r14) < pc.slot[3]) atomicAdd(b3.data[r14], int(r3));"), std::string::npos);
+    EXPECT_NE(ints.find("buffer B1 { uint data[]; } b1;"), std::string::npos);
+    EXPECT_NE(ints.find("r9 = int(uint(r9) >> uint(r3 & 31));"), std::string::npos);
+    EXPECT_EQ(ints.find("ftoi_saturating"), std::string::npos);  // helpers only when used
+    EXPECT_EQ(ints.find("float "), std::string::npos);           // no float registers used
+    const std::string& floats = m.kernels[1].glsl;
+    EXPECT_NE(floats.find("int ftoi_saturating(float x)"), std::string::npos);
+    EXPECT_NE(floats.find("f1 = 0.1;"), std::string::npos);
+    EXPECT_NE(floats.find("f2 = uintBitsToFloat(0xff800000u);"), std::string::npos);
+    EXPECT_NE(floats.find("f4 = uintBitsToFloat(0x1u);"), std::string::npos);
+    EXPECT_NE(floats.find("f5 = (-0.0);"), std::string::npos);
+    EXPECT_NE(floats.find("f11 = fma(f10, f9, f8);"), std::string::npos);
+    EXPECT_EQ(floats.find("r5"), std::string::npos);  // only used registers are declared
+}
+
+TEST(KernelGlsl, SaxpyAbi) {
+    Module m = assemble_ok(
+        ".kernel saxpy (in x: f32[i], in y: f32[i], out z: f32[i], a: f32)\n"
+        " gid r0\n ldf f0, x[r0]\n ldf f1, y[r0]\n ldpf f2, a\n ffma f3, f2, f0, f1\n stf z[r0], f3\n.end\n");
+    const std::string& g = m.kernels[0].glsl;
+    for (const char* want : {
+             "layout(local_size_x = 64) in;",
+             "layout(push_constant, std430) uniform Launch {",
+             "    uint base;", "    uint end;", "    uint count;", "    uint pad;", "    uint slot[4];",
+             "// parameter 0: in x: f32[i]\nlayout(std430, set = 0, binding = 0) readonly buffer B0 { float data[]; } b0;",
+             "layout(std430, set = 0, binding = 2) writeonly buffer B2 { float data[]; } b2;",
+             "if (lane >= pc.end) return;", "f2 = uintBitsToFloat(pc.slot[3]);  // a", "// line 6"})
+        EXPECT_NE(g.find(want), std::string::npos) << want << "\n" << g;
+    EXPECT_EQ(g.find("binding = 3"), std::string::npos);  // a uniform is not a buffer
+}
+
+TEST(KernelGlsl, Deterministic) {
+    Module a = assemble_ok(kAllOps);
+    Module b = assemble_ok(kAllOps);
+    for (std::size_t i = 0; i < a.kernels.size(); ++i) {
+        EXPECT_EQ(a.kernels[i].glsl, b.kernels[i].glsl);
+        EXPECT_EQ(a.kernels[i].spirv, b.kernels[i].spirv);
+        EXPECT_EQ(kernel_to_glsl(a.kernels[i]), a.kernels[i].glsl);
+    }
+}
+
+std::string params(int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += (i ? ", u" : "u") + std::to_string(i) + ": i32";
+    return s;
+}
+
+TEST(KernelGlsl, TwentyEightParametersFitTwentyNineDoNot) {
+    Module ok = assemble_ok(".kernel k (" + params(28) + ")\n exit\n.end\n");
+    EXPECT_FALSE(ok.kernels.at(0).spirv.empty());
+    AssembleResult r = assemble("\n.kernel big (" + params(29) + ")\n exit\n.end\n", {.filename = "big.pasm"});
+    ASSERT_FALSE(r.ok());
+    ASSERT_EQ(r.diagnostics.size(), 1u);
+    EXPECT_EQ(r.diagnostics[0].line, 2u);
+    EXPECT_EQ(r.diagnostics[0].col, 9u);
+    EXPECT_EQ(r.diagnostics[0].message,
+              "kernel 'big' has 29 parameters; a kernel has at most 28 (one 4-byte push-constant slot each)");
+}
+
+TEST(KernelGlsl, CompileErrorsCarryGlslangsFirstMessage) {
+    auto r = compile_glsl_to_spirv("#version 450\nlayout(local_size_x = 64) in;\nvoid main() { nope = 1; }\n");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("nope"), std::string::npos) << r.error();
+    EXPECT_EQ(r.error().find('\n'), std::string::npos);
+}
+
+TEST(KernelGlsl, VerifierRejectsTruncatedSpirv) {
+    Module m = assemble_ok(kAllOps);
+    m.kernels[0].spirv.resize(3);
+    EXPECT_FALSE(verify_module(m).ok());
+}
+
+TEST(KernelGlsl, SamplesAssembleWithTheirKernelsLowered) {
+    for (const auto& e : fs::directory_iterator(fs::path(POLYMER_SOURCE_DIR) / "samples")) {
+        if (e.path().extension() != ".pasm") continue;
+        std::ifstream in(e.path());
+        std::stringstream text;
+        text << in.rdbuf();
+        AssembleResult r = assemble(text.str(), {.filename = e.path().string()});
+        ASSERT_TRUE(r.ok()) << e.path();
+        for (const Kernel& k : r.module->kernels) {
+            EXPECT_FALSE(k.glsl.empty()) << e.path() << " " << k.name;
+            EXPECT_FALSE(k.spirv.empty()) << e.path() << " " << k.name;
+        }
+    }
+}
+
+TEST(KernelGlsl, EmitGlslOption) {
+    fs::path dir = fs::temp_directory_path() / ("polymer_emit_glsl_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+    fs::create_directories(dir);
+    {
+        std::ofstream(dir / "s.pasm") << ".kernel saxpy (in x: f32[i], out z: f32[i], a: f32)\n gid r0\n ldf f0, x[r0]\n"
+                                         " ldpf f1, a\n fmul f0, f0, f1\n stf z[r0], f0\n.end\n";
+    }
+    std::string cmd = std::string(POLYMER_AS) + " --emit-glsl " + (dir / "s.pasm").string() + " -o " + (dir / "s.glsl").string();
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    std::ifstream in(dir / "s.glsl");
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_EQ(text.str().rfind("// kernel saxpy\n#version 450\n", 0), 0u) << text.str();
+    EXPECT_NE(text.str().find("layout(std430, set = 0, binding = 1) writeonly buffer B1 { float data[]; } b1;"), std::string::npos);
+    EXPECT_NE(text.str().find("    uint slot[3];"), std::string::npos);
+    EXPECT_FALSE(fs::exists(dir / "s.pbc"));
+    fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace polymer
