@@ -126,13 +126,23 @@ void write_labels(ByteWriter& w, const Module& m) {
     }
 }
 
-// Per block: u32 start word, u32 word count, then a u16 frame index per word.
+// Per block: u32 start word, u32 word count, u8 width, then one frame index
+// per word, `width` bytes each: 1 when every index of the block is below 256
+// (nearly always), else 2. The narrowest width is the only valid one.
+std::uint8_t frame_width(const BlockFrames& b) {
+    for (std::uint16_t f : b.frame)
+        if (f > 0xFF) return 2;
+    return 1;
+}
+
 void write_frames(ByteWriter& w, const Module& m) {
     w.u32(static_cast<std::uint32_t>(m.frames.size()));
     for (const BlockFrames& b : m.frames) {
         w.u32(b.start);
         w.u32(static_cast<std::uint32_t>(b.frame.size()));
-        for (std::uint16_t f : b.frame) w.u16(f);
+        const std::uint8_t width = frame_width(b);
+        w.u8(width);
+        for (std::uint16_t f : b.frame) width == 1 ? w.u8(static_cast<std::uint8_t>(f)) : w.u16(f);
     }
 }
 
@@ -298,13 +308,26 @@ void read_labels(ByteReader& r, Module& m) {
 }
 
 void read_frames(ByteReader& r, Module& m) {
-    std::uint32_t n = r.count(8, "block count");
+    std::uint32_t n = r.count(9, "block count");
     m.frames.resize(n);
     for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
         r.entry("block", i);
-        m.frames[i].start = r.u32("start");
-        m.frames[i].frame.resize(r.count(2, "word count"));
-        for (std::uint16_t& f : m.frames[i].frame) f = r.u16("frame index");
+        BlockFrames& b = m.frames[i];
+        b.start = r.u32("start");
+        const std::size_t words_at = r.pos();
+        const std::uint32_t words = r.u32("word count");
+        const std::size_t width_at = r.pos();
+        const std::uint8_t width = r.u8("index width");
+        if (!r.ok()) return;
+        if (width != 1 && width != 2) return r.fail_at(width_at, cat("index width ", unsigned{width}, " is not 1 or 2"));
+        if (std::uint64_t{words} * width > r.remaining())
+            return r.fail_at(words_at, cat("word count: ", words, " entries need at least ",
+                                           std::uint64_t{words} * width, " bytes but only ", r.remaining(),
+                                           " are left in the section"));
+        b.frame.resize(words);
+        for (std::uint16_t& f : b.frame) f = width == 1 ? r.u8("frame index") : r.u16("frame index");
+        if (width == 2 && frame_width(b) == 1)
+            return r.fail_at(width_at, "index width 2, but every frame index fits one byte (width 1)");
     }
 }
 

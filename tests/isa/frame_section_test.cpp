@@ -44,10 +44,48 @@ TEST(FrameSection, IsWrittenOptionalWithItsLayout) {
     EXPECT_EQ(get_le(b, at, 4), 1u);       // one block
     EXPECT_EQ(get_le(b, at + 4, 4), 0u);   // starting at word 0
     EXPECT_EQ(get_le(b, at + 8, 4), 3u);   // three words
-    EXPECT_EQ(get_le(b, at + 12, 2), 0u);  // li
-    EXPECT_EQ(get_le(b, at + 14, 2), 1u);  // print r1 waits for li
-    EXPECT_EQ(get_le(b, at + 16, 2), 2u);  // halt ends the block
-    EXPECT_EQ(section_size(b, kFramesSection), 18u);
+    EXPECT_EQ(get_le(b, at + 12, 1), 1u);  // one byte per frame index
+    EXPECT_EQ(get_le(b, at + 13, 1), 0u);  // li
+    EXPECT_EQ(get_le(b, at + 14, 1), 1u);  // print r1 waits for li
+    EXPECT_EQ(get_le(b, at + 15, 1), 2u);  // halt ends the block
+    EXPECT_EQ(section_size(b, kFramesSection), 16u);
+}
+
+// One block whose dependency chain is longer than 255: frame indexes need two bytes.
+Module long_chain() {
+    Module m;
+    m.name = "chain";
+    for (int i = 0; i < 300; ++i) m.code.push_back(op(Op::Addi, 1, 1, 0, 1));
+    m.code.push_back(op(Op::Halt));
+    m.procs = {{"main", 0, 301}};
+    return with_frames(m);
+}
+
+TEST(FrameSection, BlocksWithFramesPast255UseTwoBytes) {
+    const Module m = long_chain();
+    ASSERT_EQ(m.frames.size(), 1u);
+    EXPECT_EQ(m.frames[0].frame.back(), 300u);
+    const Bytes b = write_module(m);
+    const std::size_t at = section_offset(b, kFramesSection);
+    EXPECT_EQ(get_le(b, at + 12, 1), 2u);
+    EXPECT_EQ(get_le(b, at + 13 + 2 * 300, 2), 300u);
+    Result<Module> back = load_module(b);
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(back.value(), m);
+}
+
+TEST(FrameSection, TheIndexWidthIsCheckedAndCanonical) {
+    const Bytes good = write_module(with_frames(tiny_module()));
+    const std::size_t at = section_offset(good, kFramesSection);
+    Bytes bad = good;
+    bad[at + 12] = 3;
+    EXPECT_NE(load_error(bad).find("block 0: index width 3 is not 1 or 2"), std::string::npos) << load_error(bad);
+    // Width 2 for indexes that fit one byte: rewrite the block as 2-byte entries.
+    bad = Bytes(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(at + 12));
+    for (std::uint8_t v : {2, 0, 0, 1, 0, 2, 0}) bad.push_back(v);
+    put_le(bad, entry_at(bad, kFramesSection) + 16, 19, 8);
+    EXPECT_NE(load_error(bad).find("index width 2, but every frame index fits one byte (width 1)"), std::string::npos)
+        << load_error(bad);
 }
 
 TEST(FrameSection, A10ModuleWithoutTheSectionLoadsWithFramesAbsent) {
@@ -66,7 +104,7 @@ TEST(FrameSection, CorruptedFramesAreRejected) {
     const Bytes good = write_module(with_frames(tiny_module()));
     const std::size_t at = section_offset(good, kFramesSection);
     Bytes bad = good;
-    put_le(bad, at + 14, 0, 2);  // print r1 in the frame of the li it reads
+    put_le(bad, at + 14, 0, 1);  // print r1 in the frame of the li it reads
     EXPECT_EQ(load_error(bad),
               "frames: block 0 (proc 'main') word 1 (print) is in frame 0 but waits for word 0 (li) (writes r1) in "
               "frame 0");
