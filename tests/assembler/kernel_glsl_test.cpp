@@ -230,6 +230,25 @@ TEST(KernelGlsl, SamplesAssembleWithTheirKernelsLowered) {
     }
 }
 
+// docs/kernels.md shows the GLSL of its saxpy: it must be what the generator writes.
+TEST(KernelGlsl, DocsShowTheGeneratedSaxpy) {
+    std::ifstream in(fs::path(POLYMER_SOURCE_DIR) / "docs" / "kernels.md");
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string doc = text.str();
+    std::size_t src = doc.find("```\n.kernel saxpy");
+    ASSERT_NE(src, std::string::npos);
+    src += 4;
+    std::string source = doc.substr(src, doc.find("```", src) - src);
+    std::size_t glsl = doc.find("```glsl\n");
+    ASSERT_NE(glsl, std::string::npos);
+    glsl += 8;
+    std::string shown = doc.substr(glsl, doc.find("```", glsl) - glsl);
+    Module m = assemble_ok(source);
+    ASSERT_EQ(m.kernels.size(), 1u);
+    EXPECT_EQ(shown, m.kernels[0].glsl);
+}
+
 TEST(KernelGlsl, EmitGlslOption) {
     fs::path dir = fs::temp_directory_path() / ("polymer_emit_glsl_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
     fs::create_directories(dir);
