@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
     app.add_option("--token-file", token_file, "file holding the shared secret (at least 16 bytes)")->required();
     app.add_option("--threads", threads, "worker threads for kernel chunks")->capture_default_str();
     app.add_option("--max-memory", max_memory_text, "limit for regions and modules (e.g. 512M, 4G)")->capture_default_str();
-    app.add_option("--backend", backend, "cpu | auto (the Vulkan kernel backend is not in this build yet)")->capture_default_str();
+    app.add_option("--backend", backend, "cpu | auto (the node does not drive VulkanBackend yet)")->capture_default_str();
     app.add_option("--name", name, "name advertised to home nodes (default: the host name)");
     app.add_option("--log-level", log_level, "debug | info | warn | error")->capture_default_str();
     app.add_option("--heartbeat-ms", heartbeat_ms, "heartbeat interval")->capture_default_str();
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (backend != "cpu" && backend != "auto") {
-        log(LogLevel::Error, "--backend '", backend, "': only cpu (or auto) can run kernel chunks in this build");
+        log(LogLevel::Error, "--backend '", backend, "': only cpu (or auto) runs kernel chunks on a node so far; the node does not drive VulkanBackend yet");
         return 2;
     }
     auto token = read_token_file(token_file);
