@@ -225,21 +225,24 @@ private:
     void start_chunk(std::uint64_t id, std::shared_ptr<PreparedChunk> chunk, std::shared_ptr<std::atomic<bool>> cancelled) {
         ++server_.in_flight_;
         asio::post(server_.pool_, [self = shared_from_this(), id, chunk, cancelled] {
-            std::optional<ChunkResult> result;
-            if (!cancelled->load()) {
-                std::unique_ptr<Backend> backend = self->server_.config_.make_backend();
-                result = run_chunk(*chunk, *backend);
-            }
+            std::optional<Result<ChunkResult>> result;
+            if (!cancelled->load()) result = self->server_.config_.execute(*chunk);
             asio::post(self->server_.io_, [self, id, result = std::move(result)]() mutable {
                 self->finish_chunk(id, std::move(result));
             });
         });
     }
 
-    void finish_chunk(std::uint64_t id, std::optional<ChunkResult> result) {
+    void finish_chunk(std::uint64_t id, std::optional<Result<ChunkResult>> result) {
         launches_.erase(id);
-        if (result) conn_->send(MsgType::ChunkResult, id, encode(*result));
-        else conn_->send_error(id, ErrorCode::Cancelled, "chunk cancelled before it started");
+        if (!result) {
+            conn_->send_error(id, ErrorCode::Cancelled, "chunk cancelled before it started");
+        } else if (!*result) {
+            log(LogLevel::Warn, "peer ", who(), ": launch refused: unsupported: ", result->error());
+            conn_->send_error(id, ErrorCode::Unsupported, result->error());
+        } else {
+            conn_->send(MsgType::ChunkResult, id, encode(result->value()));
+        }
         --server_.in_flight_;
     }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/chunk_runner.h"
 #include "cluster/messages.h"
 #include "cluster/node_store.h"
 #include "isa/result.h"
@@ -33,8 +34,9 @@ struct NodeConfig {
     Capabilities caps;  // name, cores, memory, max_memory, throughput, devices
     std::chrono::milliseconds heartbeat_interval = kDefaultHeartbeatInterval;
     std::chrono::milliseconds heartbeat_timeout = kDefaultHeartbeatTimeout;
-    // Makes a backend for one chunk on a worker thread.
-    std::function<std::unique_ptr<Backend>()> make_backend;
+    // Runs one prepared chunk on a worker thread (cluster/chunk_runner.h):
+    // the outputs, or why this node's backend cannot run it.
+    std::function<Result<ChunkResult>(const PreparedChunk&)> execute;
 };
 
 class Session;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <mutex>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "cluster/log.h"
 #include "cluster/node_server.h"
 #include "vm/backend.h"
+#include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_context.h"
 
 using namespace polymer;
@@ -106,7 +108,7 @@ int main(int argc, char** argv) {
     app.add_option("--token-file", token_file, "file holding the shared secret (at least 16 bytes)")->required();
     app.add_option("--threads", threads, "worker threads for kernel chunks")->capture_default_str();
     app.add_option("--max-memory", max_memory_text, "limit for regions and modules (e.g. 512M, 4G)")->capture_default_str();
-    app.add_option("--backend", backend, "cpu | auto (the node does not drive VulkanBackend yet)")->capture_default_str();
+    app.add_option("--backend", backend, "cpu | vulkan | auto (auto: cpu)")->capture_default_str();
     app.add_option("--name", name, "name advertised to home nodes (default: the host name)");
     app.add_option("--log-level", log_level, "debug | info | warn | error")->capture_default_str();
     app.add_option("--heartbeat-ms", heartbeat_ms, "heartbeat interval")->capture_default_str();
@@ -137,8 +139,8 @@ int main(int argc, char** argv) {
         log(LogLevel::Error, "--max-memory '", max_memory_text, "' is not a size like 512M or 4G");
         return 2;
     }
-    if (backend != "cpu" && backend != "auto") {
-        log(LogLevel::Error, "--backend '", backend, "': only cpu (or auto) runs kernel chunks on a node so far; the node does not drive VulkanBackend yet");
+    if (backend != "cpu" && backend != "vulkan" && backend != "auto") {
+        log(LogLevel::Error, "--backend '", backend, "' is not one of cpu, vulkan, auto");
         return 2;
     }
     auto token = read_token_file(token_file);
@@ -152,9 +154,37 @@ int main(int argc, char** argv) {
     config.threads = std::max(1u, threads);
     config.heartbeat_interval = std::chrono::milliseconds(std::max(1u, heartbeat_ms));
     config.heartbeat_timeout = std::chrono::milliseconds(std::max(1u, heartbeat_timeout_ms));
-    config.make_backend = [] { return std::make_unique<CpuBackend>(); };
+    // CPU: a backend per chunk, chunks in parallel on the pool. Vulkan: one
+    // device for the node; chunks take turns on it (the backend is not
+    // thread-safe), each checked with can_run first.
+    std::shared_ptr<VulkanBackend> vulkan;
+    if (backend == "vulkan") {
+        VulkanBackendOptions vo;
+        vo.pipeline_cache_enabled = false;
+        auto created = VulkanBackend::create(vo);
+        if (!created) {
+            log(LogLevel::Error, "--backend vulkan: ", created.error());
+            return 1;
+        }
+        vulkan = std::move(created).value();
+        log(LogLevel::Info, "kernel chunks run on Vulkan device '", vulkan->device().name, "'");
+        auto turn = std::make_shared<std::mutex>();
+        config.execute = [vulkan, turn](const PreparedChunk& chunk) -> Result<ChunkResult> {
+            std::lock_guard lock(*turn);
+            std::string why;
+            if (!vulkan->can_run(chunk.launch, &why)) return Error{why};
+            ChunkResult r = run_chunk(chunk, *vulkan);
+            if (std::string e = vulkan->take_error(); !e.empty()) return Error{"Vulkan: " + e};
+            return r;
+        };
+    } else {
+        config.execute = [](const PreparedChunk& chunk) -> Result<ChunkResult> {
+            CpuBackend cpu;
+            return run_chunk(chunk, cpu);
+        };
+    }
     config.caps.name = name;
-    config.caps.backend = "cpu";
+    config.caps.backend = vulkan ? "vulkan" : "cpu";
     config.caps.cores = std::max(1u, std::thread::hardware_concurrency());
     config.caps.memory_bytes = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
     config.caps.max_memory = max_memory;

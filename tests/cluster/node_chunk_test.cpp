@@ -44,12 +44,12 @@ std::uint32_t bits(float f) {
 
 struct SaxpyNode {
     TempTokenFile token{kSecret};
-    NodeProcess node{token.path()};
+    NodeProcess node;
     std::unique_ptr<NodeClient> client;
     Sha256 hash{};
     static constexpr std::size_t n = 1000;
 
-    SaxpyNode() {
+    explicit SaxpyNode(std::vector<std::string> node_args = {}) : node(token.path(), std::move(node_args)) {
         auto c = NodeClient::connect("127.0.0.1", node.port(), bytes_of(kSecret));
         EXPECT_TRUE(c) << c.error();
         if (!c) return;
@@ -113,11 +113,7 @@ TEST(NodeChunk, LaunchesThatDoNotFitTheKernelAreRefused) {
     expect_refused(*s.client, l, "bad-launch", "not a whole number of f32 elements");
 }
 
-// DISABLED_ until the CPU kernel executor lands: CpuBackend::submit(const
-// KernelLaunch&) is still a placeholder that runs nothing, so this fails (as
-// it must) with z = 0. Drop the prefix when vm/cpu_kernels/ is in.
-TEST(NodeChunk, DISABLED_SaxpyChunkReturnsItsOutputSlice) {
-    SaxpyNode s;
+void expect_saxpy_slice(SaxpyNode& s) {
     ASSERT_TRUE(s.client);
     auto r = s.client->launch(s.chunk(100, 200));
     ASSERT_TRUE(r) << r.error();
@@ -136,6 +132,22 @@ TEST(NodeChunk, DISABLED_SaxpyChunkReturnsItsOutputSlice) {
     auto outside = s.client->get_region(3, 1, 0, 400);
     ASSERT_TRUE(outside);
     EXPECT_EQ(outside.value(), Bytes(400, 0));
+}
+
+// DISABLED_ until the CPU kernel executor lands: CpuBackend::submit(const
+// KernelLaunch&) is still a placeholder that runs nothing, so this fails (as
+// it must) with z = 0. Drop the prefix when vm/cpu_kernels/ is in.
+TEST(NodeChunk, DISABLED_SaxpyChunkReturnsItsOutputSlice) {
+    SaxpyNode s;
+    expect_saxpy_slice(s);
+}
+
+// The same chunk on a node whose backend is VulkanBackend (lavapipe here),
+// running the SPIR-V the assembler made for the kernel.
+TEST(NodeChunk, SaxpyChunkOnAVulkanNode) {
+    SaxpyNode s({"--backend", "vulkan"});
+    EXPECT_EQ(s.client ? s.client->capabilities().backend : "", "vulkan") << s.node.log();
+    expect_saxpy_slice(s);
 }
 
 // The message path with several chunks in flight on one connection: each
