@@ -174,6 +174,17 @@ TEST(KernelGlsl, SaxpyAbi) {
     EXPECT_EQ(g.find("binding = 3"), std::string::npos);  // a uniform is not a buffer
 }
 
+// Code after exit/break/continue, empty blocks and an empty kernel still give valid SPIR-V.
+TEST(KernelGlsl, DeadCodeAndEmptyBlocksCompile) {
+    Module m = assemble_ok(
+        ".kernel dead (inout c: i32[])\n exit\n gid r0\n loop\n break\n addi r0, r0, 1\n continue\n"
+        " st c[r0], r0\n end\n if r0\n end\n if r0\n else\n end\n loop\n end\n.end\n"
+        ".kernel empty ()\n.end\n");
+    ASSERT_EQ(m.kernels.size(), 2u);
+    for (const Kernel& k : m.kernels) EXPECT_EQ(k.spirv.at(0), kMagic) << k.name;
+    EXPECT_NE(m.kernels[1].glsl.find("    uint pad;\n} pc;"), std::string::npos);  // no slot[0] array
+}
+
 TEST(KernelGlsl, Deterministic) {
     Module a = assemble_ok(kAllOps);
     Module b = assemble_ok(kAllOps);
