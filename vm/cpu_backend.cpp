@@ -1,5 +1,7 @@
 #include "vm/backend.h"
 
+#include "vm/cpu_kernels/cpu_kernel_executor.h"
+
 namespace polymer {
 
 Ticket CpuBackend::submit(const VectorOpArgs& args) {
@@ -8,9 +10,13 @@ Ticket CpuBackend::submit(const VectorOpArgs& args) {
     return t;
 }
 
-// Unreachable until the CPU kernel executor lands: the interpreter still
-// traps `unsupported` at `launch`.
-Ticket CpuBackend::submit(const KernelLaunch&) { return next_++; }
+// Synchronous, like the vector ops: the piece has run when submit returns.
+Ticket CpuBackend::submit(const KernelLaunch& launch) {
+    const Ticket t = next_++;
+    if (launch.kernel != nullptr) run_kernel_launch(launch);
+    finished_.emplace_back(t, VectorOpResult{});
+    return t;
+}
 
 VectorOpResult CpuBackend::wait(Ticket ticket) {
     for (std::size_t i = 0; i < finished_.size(); ++i) {
