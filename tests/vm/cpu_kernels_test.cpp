@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <climits>
 #include <cstring>
 #include <vector>
 
@@ -118,6 +119,95 @@ TEST(CpuKernels, DivergentLoopsBreakContinueExitAndAPiece) {
         }
         ASSERT_EQ(o[g], want) << g;
     }
+}
+
+TEST(CpuKernels, IntegerEdgesAndSaturatingFtoi) {
+    Module m = assemble_ok(R"(
+.kernel edges (in a: i32[i], in b: i32[i], in x: f32[i], out o: i32[])
+        gid     r0
+        ld      r1, a[r0]
+        ld      r2, b[r0]
+        ldf     f0, x[r0]
+        muli    r10, r0, 8
+        div     r3, r1, r2
+        st      o[r10], r3
+        addi    r10, r10, 1
+        rem     r3, r1, r2
+        st      o[r10], r3
+        addi    r10, r10, 1
+        shl     r3, r1, r2
+        st      o[r10], r3
+        addi    r10, r10, 1
+        sar     r3, r1, r2
+        st      o[r10], r3
+        addi    r10, r10, 1
+        shr     r3, r1, r2
+        st      o[r10], r3
+        addi    r10, r10, 1
+        mul     r3, r1, r2
+        st      o[r10], r3
+        addi    r10, r10, 1
+        ftoi    r3, f0
+        st      o[r10], r3
+        addi    r10, r10, 1
+        li      r4, 1000000
+        ld      r3, a[r4]
+        st      o[r10], r3
+.end
+)");
+    ASSERT_EQ(m.kernels.size(), 1u);
+    const std::int32_t kMin = INT32_MIN, kMax = INT32_MAX;
+    const float nan = std::nanf(""), inf = INFINITY;
+    std::vector<std::int32_t> a = {kMin, 7, -7, 5, kMax, 0, 123, -1};
+    std::vector<std::int32_t> b = {-1, 0, 2, 33, 2, -1, -32, 31};
+    std::vector<float> x = {nan, inf, -inf, 3e9f, -3e9f, -2.9f, 2.9f, -2147483648.0f};
+    const std::size_t n = a.size();
+    std::vector<std::int32_t> o(8 * n, 99);
+    KernelLaunch l;
+    l.kernel = &m.kernels[0];
+    l.args = {buffer(a.data(), n, ElemType::I32), buffer(b.data(), n, ElemType::I32),
+              buffer(x.data(), n, ElemType::F32), buffer(o.data(), o.size(), ElemType::I32)};
+    l.count = n; l.begin = 0; l.end = n;
+    run_kernel_launch(l);
+    auto u = [](std::int32_t v) { return static_cast<std::uint32_t>(v); };
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::int64_t A = a[i], B = b[i];
+        const std::int32_t div = B == 0 ? 0 : static_cast<std::int32_t>(u(static_cast<std::int32_t>(B == -1 ? -A : A / B)));
+        const std::int32_t rem = (B == 0 || B == -1) ? 0 : static_cast<std::int32_t>(A % B);
+        const float f = x[i];
+        const std::int32_t ftoi = std::isnan(f) ? 0 : f >= 2147483648.0f ? kMax : f <= -2147483648.0f ? kMin : static_cast<std::int32_t>(f);
+        EXPECT_EQ(o[8 * i + 0], div) << i;
+        EXPECT_EQ(o[8 * i + 1], rem) << i;
+        EXPECT_EQ(u(o[8 * i + 2]), u(a[i]) << (B & 31)) << i;
+        EXPECT_EQ(o[8 * i + 3], a[i] >> (B & 31)) << i;
+        EXPECT_EQ(u(o[8 * i + 4]), u(a[i]) >> (B & 31)) << i;
+        EXPECT_EQ(u(o[8 * i + 5]), static_cast<std::uint32_t>(static_cast<std::uint64_t>(A) * static_cast<std::uint64_t>(B))) << i;
+        EXPECT_EQ(o[8 * i + 6], ftoi) << i;
+        EXPECT_EQ(o[8 * i + 7], 0) << i;  // out-of-range load
+    }
+}
+
+TEST(CpuKernels, HistogramWithAtaddCountsExactly) {
+    Module m = assemble_ok(R"(
+.kernel hist (inout h: u32[])
+        gid     r0
+        li      r1, 16
+        rem     r2, r0, r1
+        li      r3, 1
+        atadd   h[r2], r3
+        li      r4, 99
+        atadd   h[r4], r3
+.end
+)");
+    ASSERT_EQ(m.kernels.size(), 1u);
+    std::vector<std::uint32_t> h(16, 0);
+    KernelLaunch l;
+    l.kernel = &m.kernels[0];
+    l.args = {buffer(h.data(), h.size(), ElemType::U32)};
+    l.count = 16000; l.begin = 0; l.end = 16000;
+    CpuBackend backend;
+    backend.wait(backend.submit(l));
+    for (auto c : h) EXPECT_EQ(c, 1000u);
 }
 
 }  // namespace
