@@ -34,7 +34,7 @@ TEST(CpuKernels, SaxpyMatchesScalarFma) {
 .end
 )");
     ASSERT_EQ(m.kernels.size(), 1u);
-    for (std::uint64_t n : {0ull, 1ull, 255ull, 256ull, 257ull, 100003ull}) {
+    for (std::uint64_t n : {0ull, 1ull, 255ull, 256ull, 257ull, 100003ull, 1000003ull}) {
         std::vector<float> x(n), y(n), z(n, -1.0f);
         for (std::uint64_t i = 0; i < n; ++i) { x[i] = 0.1f * float(i); y[i] = 3.0f - float(i % 7); }
         const float a = 1.7f;
@@ -204,10 +204,11 @@ TEST(CpuKernels, HistogramWithAtaddCountsExactly) {
     KernelLaunch l;
     l.kernel = &m.kernels[0];
     l.args = {buffer(h.data(), h.size(), ElemType::U32)};
-    l.count = 16000; l.begin = 0; l.end = 16000;
+    // Large enough to be split over several threads when the machine has them.
+    l.count = 1600000; l.begin = 0; l.end = 1600000;
     CpuBackend backend;
     backend.wait(backend.submit(l));
-    for (auto c : h) EXPECT_EQ(c, 1000u);
+    for (auto c : h) EXPECT_EQ(c, 100000u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <thread>
 #include <vector>
 
 #include "isa/encoding.h"
@@ -68,16 +69,17 @@ std::int32_t wrap(std::int64_t v) { return static_cast<std::int32_t>(static_cast
 
 }  // namespace
 
-void run_kernel_launch(const KernelLaunch& launch) {
-    const Kernel& k = *launch.kernel;
-    const auto& code = k.code;
-    const auto jump = resolve_jumps(code);
+namespace {
+
+void run_lanes(const KernelLaunch& launch, const std::vector<std::uint32_t>& jump, std::uint64_t first,
+               std::uint64_t last) {
+    const auto& code = launch.kernel->code;
     const auto n = static_cast<std::uint32_t>(code.size());
     const auto& args = launch.args;
     auto in_range = [&](std::uint8_t p, std::int32_t i) {
         return p < args.size() && i >= 0 && static_cast<std::uint64_t>(i) < args[p].length;
     };
-    for (std::uint64_t lane = launch.begin; lane < launch.end; ++lane) {
+    for (std::uint64_t lane = first; lane < last; ++lane) {
         std::int32_t r[kKernelIntRegisters] = {};
         float f[kKernelFloatRegisters] = {};
         for (std::uint32_t pc = 0; pc < n;) {
@@ -171,5 +173,27 @@ void run_kernel_launch(const KernelLaunch& launch) {
         }
     }
 }
+
+}  // namespace
+
+void run_kernel_launch(const KernelLaunch& launch) {
+    if (launch.kernel == nullptr || launch.end <= launch.begin) return;
+    const auto jump = resolve_jumps(launch.kernel->code);
+    const std::uint64_t lanes = launch.end - launch.begin;
+    // Small launches stay on the calling thread: starting threads costs more.
+    constexpr std::uint64_t kLanesPerThreadMin = 1 << 16;
+    const std::uint64_t hw = std::max(1u, std::thread::hardware_concurrency());
+    const std::uint64_t threads = std::min(hw, lanes / kLanesPerThreadMin);
+    if (threads <= 1) return run_lanes(launch, jump, launch.begin, launch.end);
+    std::vector<std::jthread> workers;
+    workers.reserve(threads - 1);
+    const std::uint64_t step = (lanes + threads - 1) / threads;
+    for (std::uint64_t t = 1; t < threads; ++t) {
+        const std::uint64_t first = launch.begin + t * step;
+        const std::uint64_t last = std::min(launch.end, first + step);
+        if (first < last) workers.emplace_back([&, first, last] { run_lanes(launch, jump, first, last); });
+    }
+    run_lanes(launch, jump, launch.begin, std::min(launch.end, launch.begin + step));
+}  // the jthreads join here
 
 }  // namespace polymer
