@@ -332,7 +332,11 @@ RunResult Machine::execute(std::uint32_t start_pc) {
     }
 
     // --- kernels and synchronisation ---
-    VM_CASE(Launch) { trap_kind = TrapKind::Unsupported; goto trap; }  // no kernel backend yet
+    VM_CASE(Launch) {
+        save_state(ip, steps, csp, vsp);
+        if (!launch(*ip)) goto slow_path_trapped;
+        ++ip; VM_DISPATCH(ip, steps);
+    }
     VM_CASE(Wait) VM_CASE(Fence) { backend_->wait_all(); ++ip; VM_DISPATCH(ip, steps); }
 
 #if defined(POLYMER_SWITCH_DISPATCH)

@@ -3,6 +3,10 @@
 // region, building a trap's message).
 #include "vm/machine.h"
 
+#include <climits>
+#include <cstdint>
+#include <cstring>
+
 #include <limits>
 
 namespace polymer {
@@ -97,6 +101,65 @@ bool Machine::vector_op(const DecodedInsn& d) {
     }
     // In order: wait at once. The out-of-order engine keeps the ticket instead.
     vector_result_ = backend_->wait(backend_->submit(x));
+    return true;
+}
+
+// Builds the KernelLaunch from the launch site: buffers get the region's
+// storage, uniforms the register's 32 bits. An i32 uniform whose int register
+// does not fit in 32 bits traps (bad-launch) rather than silently wrapping;
+// an f32 uniform is the float register rounded to binary32.
+bool Machine::launch(const DecodedInsn& d) {
+    const LaunchSite& site = module_.launches[static_cast<std::uint32_t>(d.imm)];
+    const Kernel& kernel = module_.kernels[site.kernel];
+    auto bad = [&](std::string why) {
+        trap_ = Trap{TrapKind::BadLaunch, pc_, "kernel '" + kernel.name + "': " + std::move(why)};
+        return false;
+    };
+    const std::int64_t count = regs_.r[d.a];
+    if (count < 0) return bad("count " + std::to_string(count) + " is negative");
+    if (static_cast<std::uint64_t>(count) > kMaxLaunchCount)
+        return bad("count " + std::to_string(count) + " is over the limit of " + std::to_string(kMaxLaunchCount));
+    if (site.args.size() != kernel.params.size())
+        return bad("the launch passes " + std::to_string(site.args.size()) + " arguments for " +
+                   std::to_string(kernel.params.size()) + " parameters");
+    KernelLaunch l;
+    l.kernel = &kernel;
+    l.kernel_index = site.kernel;
+    l.count = l.end = static_cast<std::uint64_t>(count);
+    l.args.resize(site.args.size());
+    for (std::size_t i = 0; i < site.args.size(); ++i) {
+        const LaunchArg& a = site.args[i];
+        const KernelParam& p = kernel.params[i];
+        KernelArg& k = l.args[i];
+        switch (a.kind) {
+        case LaunchArg::Kind::Region: {
+            const auto& r = regions_[a.index];
+            k.data = r.length == 0 ? nullptr : r.data;
+            k.length = r.length;
+            k.type = r.type;
+            break;
+        }
+        case LaunchArg::Kind::IntReg: {
+            const std::int64_t v = regs_.r[a.index];
+            if (v < INT32_MIN || v > INT32_MAX)
+                return bad("uniform '" + p.name + "' gets " + std::to_string(v) + ", which does not fit in i32");
+            k.uniform = static_cast<std::uint32_t>(static_cast<std::int32_t>(v));
+            k.type = ElemType::I32;
+            break;
+        }
+        case LaunchArg::Kind::FloatReg: {
+            const float f = static_cast<float>(regs_.f[a.index]);
+            std::memcpy(&k.uniform, &f, sizeof f);
+            k.type = ElemType::F32;
+            break;
+        }
+        }
+    }
+    // The in-order machine waits at once, as for vector ops: every later
+    // instruction (scalar loads, print, vector ops, wait, fence, halt) then
+    // sees the kernel's writes with no per-instruction check on the fast path.
+    if (l.count > 0) backend_->wait(backend_->submit(l));
+    ++kernels_launched_;
     return true;
 }
 

@@ -58,6 +58,7 @@ public:
     RegionStore& regions() { return regions_; }
     std::uint32_t pc() const { return pc_; }  // after a trap: the faulting word
     std::uint64_t steps() const { return steps_; }
+    std::uint64_t kernels_launched() const { return kernels_launched_; }
     std::size_t call_depth() const { return call_depth_; }
     std::size_t value_depth() const { return value_depth_; }
     const Module& module() const { return module_; }
@@ -77,6 +78,7 @@ private:
     // Slow paths, out of the dispatch loop. Each returns false after setting
     // trap_ when the instruction traps.
     bool vector_op(const DecodedInsn& d);
+    bool launch(const DecodedInsn& d);
     bool allocate(const DecodedInsn& d);
     bool print_region(const DecodedInsn& d);
     Trap make_trap(TrapKind kind, const DecodedInsn& d) const;
@@ -102,6 +104,7 @@ private:
     std::size_t value_depth_ = 0;
     std::uint32_t pc_ = 0;
     std::uint64_t steps_ = 0;
+    std::uint64_t kernels_launched_ = 0;  // `launch` instructions run (for --stats)
     Trap trap_;                     // filled by the slow paths
     VectorOpResult vector_result_;  // the last vector op's result (reductions)
 };

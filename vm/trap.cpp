@@ -15,6 +15,7 @@ std::string_view trap_name(TrapKind kind) {
     case TrapKind::LengthMismatch: return "length-mismatch";
     case TrapKind::TypeMismatch: return "type-mismatch";
     case TrapKind::StepLimit: return "step-limit";
+    case TrapKind::BadLaunch: return "bad-launch";
     case TrapKind::Unsupported: return "unsupported";
     }
     return "unknown-trap";

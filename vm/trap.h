@@ -21,6 +21,7 @@ enum class TrapKind : std::uint8_t {
     LengthMismatch,
     TypeMismatch,
     StepLimit,
+    BadLaunch,  // a launch count below 0 or above kMaxLaunchCount, or an i32 uniform out of range
     Unsupported,
 };
 

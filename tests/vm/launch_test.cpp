@@ -1,0 +1,97 @@
+// `launch` in the interpreter: arguments and uniforms reach the kernel, later
+// instructions see its writes, and a bad count or uniform traps `bad-launch`
+// with the source position.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "assembler/disassembler.h"
+#include "vm/trap.h"
+#include "vm_test_util.h"
+
+namespace polymer::test {
+namespace {
+
+const char* kSaxpy =
+    ".region xs f32[] = 1, 2, 3, 4\n"
+    ".region ys f32[] = 10, 20, 30, 40\n"
+    ".region zs f32[4]\n"
+    ".kernel saxpy (in x: f32[i], in y: f32[i], out z: f32[i], a: f32)\n"
+    "        gid     r0\n"
+    "        ldf     f0, x[r0]\n"
+    "        ldf     f1, y[r0]\n"
+    "        ldpf    f2, a\n"
+    "        ffma    f3, f2, f0, f1\n"
+    "        stf     z[r0], f3\n"
+    ".end\n";
+
+const char* kAddI =
+    ".region ns i32[] = 1, 2, 3\n"
+    ".kernel addi (inout n: i32[i], k: i32)\n"
+    "        gid     r0\n"
+    "        ld      r1, n[r0]\n"
+    "        ldp     r2, k\n"
+    "        add     r1, r1, r2\n"
+    "        st      n[r0], r1\n"
+    ".end\n";
+
+std::string message(const ProgramRun& run) {
+    return format_trap(*run.module, *run.result.trap, disassemble_word(*run.module, run.result.trap->pc));
+}
+
+TEST(Launch, SaxpyResultsAreSeenByScalarCodeAndPrint) {
+    ProgramRun run = run_source(in_main("        li r1, 4\n        lif f1, 2.0\n"
+                                        "        launch saxpy, r1, xs, ys, zs, f1\n"
+                                        "        li r2, 3\n        ld.f32 f5, zs[r2]\n        li r2, 0\n        li r3, 4\n        printr zs, r2, r3",
+                                        kSaxpy));
+    ASSERT_TRUE(run.halted()) << (run.result.trap ? message(run) : "");
+    EXPECT_DOUBLE_EQ(run.f(5), 48.0);  // 2 * 4 + 40
+    EXPECT_NE(run.output->find("12"), std::string::npos) << *run.output;
+    EXPECT_EQ(run.machine->kernels_launched(), 1u);
+}
+
+TEST(Launch, PartialCountLeavesTheRestAndWaitFenceAreHarmless) {
+    ProgramRun run = run_source(in_main("        li r1, 2\n        lif f1, 1.0\n"
+                                        "        launch saxpy, r1, xs, ys, zs, f1\n        fence\n        wait\n"
+                                        "        li r2, 1\n        ld.f32 f5, zs[r2]\n"
+                                        "        li r2, 2\n        ld.f32 f6, zs[r2]",
+                                        kSaxpy));
+    ASSERT_TRUE(run.halted());
+    EXPECT_DOUBLE_EQ(run.f(5), 22.0);
+    EXPECT_DOUBLE_EQ(run.f(6), 0.0);
+}
+
+TEST(Launch, IntUniformAndZeroCount) {
+    ProgramRun run = run_source(in_main("        li r1, 3\n        li r3, -5\n        launch addi, r1, ns, r3\n"
+                                        "        li r1, 0\n        launch addi, r1, ns, r3\n"
+                                        "        li r2, 2\n        ld.i32 r4, ns[r2]",
+                                        kAddI));
+    ASSERT_TRUE(run.halted()) << (run.result.trap ? message(run) : "");
+    EXPECT_EQ(run.r(4), -2);
+    EXPECT_EQ(run.machine->kernels_launched(), 2u);
+}
+
+TEST(Launch, NegativeCountTrapsBadLaunchWithPosition) {
+    ProgramRun run = run_source(in_main("        li r1, -1\n        li r3, 1\n        launch addi, r1, ns, r3", kAddI));
+    ASSERT_EQ(run.trap_kind(), TrapKind::BadLaunch);
+    const std::string m = message(run);
+    EXPECT_NE(m.find("trap: bad-launch in proc 'main'"), std::string::npos) << m;
+    EXPECT_NE(m.find("(test.pasm:"), std::string::npos) << m;
+    EXPECT_NE(m.find("count -1 is negative"), std::string::npos) << m;
+}
+
+TEST(Launch, CountOverTheLimitTraps) {
+    ProgramRun run = run_source(in_main("        li r1, 2147483648\n        li r3, 1\n        launch addi, r1, ns, r3", kAddI));
+    ASSERT_EQ(run.trap_kind(), TrapKind::BadLaunch);
+    EXPECT_NE(message(run).find("over the limit of 2147483647"), std::string::npos) << message(run);
+}
+
+TEST(Launch, IntUniformThatDoesNotFitIn32BitsTraps) {
+    ProgramRun run = run_source(in_main("        li r1, 3\n        li r3, 2147483648\n        launch addi, r1, ns, r3", kAddI));
+    ASSERT_EQ(run.trap_kind(), TrapKind::BadLaunch);
+    EXPECT_NE(message(run).find("uniform 'k' gets 2147483648, which does not fit in i32"), std::string::npos)
+        << message(run);
+}
+
+}  // namespace
+}  // namespace polymer::test
