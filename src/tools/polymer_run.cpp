@@ -3,6 +3,7 @@
 // file, assembly or verify errors, unknown entry), 2 the program trapped.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -10,13 +11,16 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "assembler/assembler.h"
 #include "assembler/disassembler.h"
 #include "isa/module_io.h"
 #include "isa/verifier.h"
+#include "vm/backend_chooser.h"
 #include "vm/machine.h"
+#include "vm/vulkan/device_listing.h"
 
 namespace {
 
@@ -88,7 +92,15 @@ int main(int argc, char** argv) {
     std::uint64_t max_steps = 0;
     bool stats = false;
     bool registers = false;
-    app.add_option("PROGRAM", path, "the program: a .pasm source file or a .pbc module")->required();
+    app.add_option("PROGRAM", path, "the program: a .pasm source file or a .pbc module");
+    std::string backend_name = "auto";
+    std::uint32_t device_index = 0;
+    bool list_devices = false;
+    app.add_option("--backend", backend_name, "where vector ops and kernels run: auto, vulkan or cpu")
+        ->check(CLI::IsMember({"auto", "vulkan", "cpu"}))
+        ->capture_default_str();
+    app.add_option("--device", device_index, "the Vulkan device index (see --list-devices)")->capture_default_str();
+    app.add_flag("--list-devices", list_devices, "list the Vulkan devices and the CPU backend, then exit");
     app.add_option("--entry", entry, "the procedure to start at")->capture_default_str();
     app.add_option("--max-steps", max_steps,
                    "trap `step-limit` once the program has run this many instructions (0: no limit)")
@@ -103,12 +115,31 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? kExitOk : kExitBadInput;
     }
 
+    if (list_devices) {
+        std::cout << polymer::describe_vulkan_devices();
+        std::cout << "cpu: the CPU backend, " << std::max(1u, std::thread::hardware_concurrency()) << " threads\n";
+        return kExitOk;
+    }
+    if (path.empty()) {
+        std::cerr << "polymer-run: error: PROGRAM is required\n";
+        return kExitBadInput;
+    }
+    const polymer::BackendKind backend_kind = backend_name == "cpu"      ? polymer::BackendKind::Cpu
+                                              : backend_name == "vulkan" ? polymer::BackendKind::Vulkan
+                                                                         : polymer::BackendKind::Auto;
+    auto chosen = polymer::choose_backend(backend_kind, device_index);
+    if (!chosen) {
+        std::cerr << "polymer-run: error: " << chosen.error() << "\n";
+        return kExitBadInput;
+    }
+
     std::optional<polymer::Module> module = load_program(path);
     if (!module) return kExitBadInput;
 
     polymer::OutputBuffer out(1);
     polymer::MachineOptions options;
     options.max_steps = max_steps;
+    options.backend = chosen.value().backend.get();
     auto machine = polymer::Machine::create(*module, out, options);
     if (!machine) {
         std::cerr << path << ": error: " << machine.error() << "\n";
@@ -137,6 +168,11 @@ int main(int argc, char** argv) {
                      static_cast<unsigned long long>(result.steps), seconds,
                      seconds > 0 ? static_cast<double>(result.steps) / seconds / 1e6 : 0.0,
                      result.steps > 0 ? seconds * 1e9 / static_cast<double>(result.steps) : 0.0);
+        std::fprintf(stderr, "polymer-run: backend %s; %llu kernel launches%s%s\n",
+                     chosen.value().description.c_str(),
+                     static_cast<unsigned long long>(machine.value()->kernels_launched()),
+                     chosen.value().stats ? ", " : "",
+                     chosen.value().stats ? chosen.value().stats().c_str() : "");
     }
     if (out.failed()) {
         std::cerr << "polymer-run: error: writing the program's output failed\n";
