@@ -1,7 +1,7 @@
 # Runs one sample lesson and compares its standard output with the expected
 # file, exactly. Usage:
-#   cmake -DRUNNER=polymer-run -DPROGRAM=NN-name.pasm -DEXPECTED=NN-name.expected
-#         -P run_sample.cmake
+#   cmake -DRUNNER=polymer-run [-DBACKEND=cpu|vulkan] -DPROGRAM=NN-name.pasm
+#         -DEXPECTED=NN-name.expected -P run_sample.cmake
 foreach(var RUNNER PROGRAM EXPECTED)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "run_sample.cmake: -D${var}=... is required")
@@ -11,7 +11,12 @@ if(NOT EXISTS "${EXPECTED}")
   message(FATAL_ERROR "${PROGRAM}: no expected output file ${EXPECTED}")
 endif()
 
-execute_process(COMMAND "${RUNNER}" "${PROGRAM}"
+# -DBACKEND=cpu|vulkan picks polymer-run's --backend (default: its own choice).
+set(backend_args)
+if(DEFINED BACKEND)
+  set(backend_args --backend "${BACKEND}")
+endif()
+execute_process(COMMAND "${RUNNER}" ${backend_args} "${PROGRAM}"
                 OUTPUT_VARIABLE actual
                 ERROR_VARIABLE errors
                 RESULT_VARIABLE status)
@@ -28,7 +33,7 @@ endif()
 # Write what came out next to the expected file's name and show a unified
 # diff (diffutils is part of every Debian install); without diff, show both.
 get_filename_component(name "${PROGRAM}" NAME_WE)
-set(actual_file "${CMAKE_CURRENT_BINARY_DIR}/${name}.actual")
+set(actual_file "${CMAKE_CURRENT_BINARY_DIR}/${name}.${BACKEND}.actual")
 file(WRITE "${actual_file}" "${actual}")
 find_program(DIFF diff)
 if(DIFF)
