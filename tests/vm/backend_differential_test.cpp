@@ -27,6 +27,7 @@ std::unique_ptr<VulkanBackend>& vulkan() {
     static std::unique_ptr<VulkanBackend> vk = [] {
         VulkanBackendOptions o;
         o.pipeline_cache_enabled = false;
+        if (std::getenv("POLYMER_VK_VALIDATION") == nullptr) o.validation = true;
         auto r = VulkanBackend::create(o);
         return r.ok() ? std::move(r).value() : nullptr;
     }();
@@ -111,6 +112,10 @@ class BackendDifferential : public ::testing::Test {
 protected:
     void SetUp() override {
         if (!vulkan()) GTEST_SKIP() << "no Vulkan device";
+    }
+    // CTest runs these with POLYMER_VK_VALIDATION=1: the layers must see no error.
+    void TearDown() override {
+        if (vulkan()) EXPECT_EQ(vulkan()->context().validation_errors(), 0u);
     }
 };
 
