@@ -115,7 +115,9 @@ protected:
     }
     // CTest runs these with POLYMER_VK_VALIDATION=1: the layers must see no error.
     void TearDown() override {
-        if (vulkan()) EXPECT_EQ(vulkan()->context().validation_errors(), 0u);
+        if (vulkan()) {
+            EXPECT_EQ(vulkan()->context().validation_errors(), 0u);
+        }
     }
 };
 

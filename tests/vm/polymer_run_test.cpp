@@ -137,4 +137,30 @@ TEST_F(PolymerRun, HelpAndVersion) {
     EXPECT_NE(version.out.find("polymer-run"), std::string::npos);
 }
 
+
+// Without Vulkan (VK_ICD_FILENAMES=/dev/null hides the drivers): --backend
+// vulkan is a clear one-line error, --backend auto runs on the CPU.
+TEST_F(PolymerRun, BackendChoiceWithoutVulkan) {
+    std::string prog = write("ok.pasm", ".proc main\n        li r1, 7\n        print r1\n        halt\n.end\n");
+    ::setenv("VK_ICD_FILENAMES", "/dev/null", 1);
+    Process vk = run("--backend vulkan " + prog);
+    Process automatic = run("--backend auto --stats " + prog);
+    ::unsetenv("VK_ICD_FILENAMES");
+    EXPECT_EQ(vk.status, 1);
+    EXPECT_EQ(vk.out, "");
+    EXPECT_NE(vk.err.find("polymer-run: error: cannot use the Vulkan backend: no Vulkan device"), std::string::npos)
+        << vk.err;
+    EXPECT_EQ(automatic.status, 0) << automatic.err;
+    EXPECT_EQ(automatic.out, "7");
+    EXPECT_NE(automatic.err.find("backend cpu (no usable Vulkan device)"), std::string::npos) << automatic.err;
+}
+
+TEST_F(PolymerRun, ListDevicesNamesTheCpuBackend) {
+    Process p = run("--list-devices");
+    EXPECT_EQ(p.status, 0) << p.err;
+    EXPECT_NE(p.out.find("cpu: the CPU backend, "), std::string::npos) << p.out;
+    Process bad = run("--backend gpu x.pasm");
+    EXPECT_EQ(bad.status, 1);
+}
+
 }  // namespace
