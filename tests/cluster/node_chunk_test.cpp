@@ -134,10 +134,8 @@ void expect_saxpy_slice(SaxpyNode& s) {
     EXPECT_EQ(outside.value(), Bytes(400, 0));
 }
 
-// DISABLED_ until the CPU kernel executor lands: CpuBackend::submit(const
-// KernelLaunch&) is still a placeholder that runs nothing, so this fails (as
-// it must) with z = 0. Drop the prefix when vm/cpu_kernels/ is in.
-TEST(NodeChunk, DISABLED_SaxpyChunkReturnsItsOutputSlice) {
+// A saxpy chunk on a CPU node (vm/cpu_kernels/ runs it) returns its slice.
+TEST(NodeChunk, SaxpyChunkReturnsItsOutputSlice) {
     SaxpyNode s;
     expect_saxpy_slice(s);
 }
