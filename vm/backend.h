@@ -3,9 +3,16 @@
 // in-order machine waits at once; the out-of-order engine keeps going and
 // waits only when a later instruction needs the result. Operands are checked
 // by the VM before submit (check_vector_op), so a backend never traps.
+//
+// Ordering contract: a backend may run the ops of tickets in flight at the
+// same time and in any order. The caller (the VM) never submits an op that
+// reads or writes a region an earlier op still in flight writes, or writes
+// a region such an op reads, without waiting for that ticket first; ops on
+// independent regions may overlap freely.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -16,6 +23,14 @@
 namespace polymer {
 
 using Ticket = std::uint64_t;
+
+// Host<->device copies a backend has made so far (for --stats). A backend
+// that works on the regions in place (the CPU) moves nothing: zeros are its
+// real answer, not a missing one.
+struct BackendStats {
+    std::uint64_t bytes_uploaded = 0;    // regions -> device buffers
+    std::uint64_t bytes_downloaded = 0;  // device buffers -> regions
+};
 
 class Backend {
 public:
@@ -32,21 +47,56 @@ public:
     virtual VectorOpResult wait(Ticket ticket) = 0;
     // Blocks until every op submitted so far has finished (`wait`, `fence`, `halt`).
     virtual void wait_all() = 0;
+    virtual BackendStats stats() const { return {}; }
 };
 
-// Runs vector ops on the calling thread with run_vector_op_cpu: the op is
-// done when submit returns, and wait only hands back the result.
+// Vector ops and kernels on this machine's cores (vm/cpu_kernels/). Small
+// work runs inline inside submit() on the calling thread (no other thread is
+// woken); larger work goes to a persistent thread pool, created at the first
+// such submit, and submit() returns at once. wait(ticket) runs the ticket's
+// remaining chunks on the waiting thread too, then returns its result.
+// Several tickets may be in flight at once. The caller keeps the ordering
+// contract above; as a safety net submit() also waits for any earlier ticket
+// still in flight whose memory overlaps the new op's (one writes what the
+// other reads or writes), so two ops on one region never run out of order.
+// submit/wait/wait_all may be called from several threads.
+struct CpuBackendOptions {
+    // Threads that run work: 0 = std::thread::hardware_concurrency(). The pool
+    // has threads - 1 workers; the thread that waits is the last one. 1 runs
+    // everything inline.
+    unsigned threads = 0;
+    // Launches of fewer lanes run inline; 0 = kDefaultInlineLanes.
+    std::uint64_t inline_lanes = 0;
+    // Vector ops over fewer elements (the largest operand) run inline; 0 =
+    // kDefaultInlineElements. A vector op runs on one thread either way.
+    std::uint64_t inline_elements = 0;
+};
+
 class CpuBackend final : public Backend {
 public:
+    // Measured on the development VM (docs/kernels.md, "The CPU backend").
+    static constexpr std::uint64_t kDefaultInlineLanes = 32768;
+    static constexpr std::uint64_t kDefaultInlineElements = 1 << 18;
+
+    explicit CpuBackend(CpuBackendOptions options = {});
+    ~CpuBackend() override;  // waits for everything in flight
+    CpuBackend(const CpuBackend&) = delete;
+    CpuBackend& operator=(const CpuBackend&) = delete;
+
     std::string_view name() const override { return "cpu"; }
     Ticket submit(const VectorOpArgs& args) override;
     Ticket submit(const KernelLaunch& launch) override;
     VectorOpResult wait(Ticket ticket) override;
-    void wait_all() override { finished_.clear(); }
+    // Drops the results of tickets not waited for, as VulkanBackend does.
+    void wait_all() override;
+
+    unsigned threads() const;
+    // Tickets submitted so far that went to the pool (the rest ran inline).
+    std::uint64_t pooled_submits() const;
 
 private:
-    Ticket next_ = 1;
-    std::vector<std::pair<Ticket, VectorOpResult>> finished_;  // results not yet waited for
+    struct State;
+    std::unique_ptr<State> state_;
 };
 
 }  // namespace polymer

@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
         std::cerr << "polymer-run: error: " << chosen.error() << "\n";
         return kExitBadInput;
     }
+    if (!chosen.value().notice.empty()) std::cerr << "polymer-run: note: " << chosen.value().notice << "\n";
 
     std::optional<polymer::Module> module = load_program(path);
     if (!module) return kExitBadInput;
@@ -168,11 +169,13 @@ int main(int argc, char** argv) {
                      static_cast<unsigned long long>(result.steps), seconds,
                      seconds > 0 ? static_cast<double>(result.steps) / seconds / 1e6 : 0.0,
                      result.steps > 0 ? seconds * 1e9 / static_cast<double>(result.steps) : 0.0);
-        std::fprintf(stderr, "polymer-run: backend %s; %llu kernel launches%s%s\n",
+        const polymer::RoutingBackend& routed = *chosen.value().backend;
+        std::fprintf(stderr, "polymer-run: backend %s; %llu kernel launches; %s\n",
                      chosen.value().description.c_str(),
-                     static_cast<unsigned long long>(machine.value()->kernels_launched()),
-                     chosen.value().stats ? ", " : "",
-                     chosen.value().stats ? chosen.value().stats().c_str() : "");
+                     static_cast<unsigned long long>(machine.value()->kernels_launched()), routed.counts_text().c_str());
+        if (routed.mode() == polymer::RouteMode::BySize)
+            std::fprintf(stderr, "polymer-run: routing to the Vulkan device by size: %s\n", routed.table_text().c_str());
+        std::fprintf(stderr, "polymer-run: bytes moved: %s\n", routed.bytes_text().c_str());
     }
     if (out.failed()) {
         std::cerr << "polymer-run: error: writing the program's output failed\n";

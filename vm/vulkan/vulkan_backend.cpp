@@ -33,12 +33,12 @@ vk::Status VulkanBackend::init(const VulkanBackendOptions& options) {
     auto ctx = vk::VulkanContext::create(co);
     if (!ctx) return Error{ctx.error()};
     ctx_ = std::move(ctx.value());
-    auto ops = vk::VulkanVectorOps::create(*ctx_);
-    if (!ops) return Error{ops.error()};
-    vector_ops_ = std::move(ops.value());
     max_groups_ = ctx_->limits().maxComputeWorkGroupCount[0];
     if (options.max_groups_per_dispatch != 0) max_groups_ = std::min(max_groups_, options.max_groups_per_dispatch);
     device_local_ = options.device_local_buffers.value_or(ctx_->device_info().type == vk::DeviceType::Discrete);
+    auto ops = vk::VulkanVectorOps::create(*ctx_, device_local_);
+    if (!ops) return Error{ops.error()};
+    vector_ops_ = std::move(ops.value());
 
     if (options.pipeline_cache_enabled) {
         std::filesystem::path dir = options.pipeline_cache_dir.empty() ? vk::default_cache_dir() : options.pipeline_cache_dir;
@@ -141,14 +141,13 @@ void VulkanBackend::wait_for_hazards(const std::vector<Region>& regions) {
             continue;
         }
         Ticket t = in_flight_[i].ticket;
-        finish(in_flight_[i]);
+        VectorOpResult r = finish(in_flight_[i]);
         in_flight_.erase(in_flight_.begin() + static_cast<std::ptrdiff_t>(i));
-        finished_.emplace(t, VectorOpResult{});
+        finished_.emplace(t, r);
     }
 }
 
-Ticket VulkanBackend::submit(const VectorOpArgs& args) {
-    Ticket t = next_++;
+std::vector<VulkanBackend::Region> VulkanBackend::regions_of(const VectorOpArgs& args) {
     std::vector<Region> regions;
     auto add = [&](const RegionView& r, bool written) {
         if (r.length == 0 || !r.data) return;
@@ -159,17 +158,97 @@ Ticket VulkanBackend::submit(const VectorOpArgs& args) {
     add(args.a, false);
     add(args.b, false);
     add(args.c, false);
-    wait_for_hazards(regions);
-    VectorOpResult result;
-    if (vk::VulkanVectorOps::supports(args)) {
-        auto r = vector_ops_->run(args);
-        if (r) result = r.value();
-        else note_error(r.error());
-    } else {
-        result = run_vector_op_cpu(args);  // types without a shader (f64, i64, ...)
+    return regions;
+}
+
+std::vector<VulkanBackend::Region> VulkanBackend::regions_of(const KernelLaunch& launch) {
+    std::vector<Region> regions;
+    if (!launch.kernel) return regions;
+    const Kernel& k = *launch.kernel;
+    for (std::size_t p = 0; p < k.params.size() && p < launch.args.size(); ++p) {
+        const KernelArg& a = launch.args[p];
+        if (k.params[p].kind != ParamKind::Buffer || a.length == 0 || !a.data) continue;
+        auto* b = static_cast<const std::byte*>(a.data);
+        regions.push_back({b, b + a.length * elem_size(a.type), k.params[p].access != Access::In});
     }
-    finished_.emplace(t, result);
+    return regions;
+}
+
+Ticket VulkanBackend::submit(const VectorOpArgs& args) {
+    Ticket t = next_++;
+    std::vector<Region> regions = regions_of(args);
+    wait_for_hazards(regions);
+    if (!vk::VulkanVectorOps::supports(args)) {
+        finished_.emplace(t, run_vector_op_cpu(args));  // types without a shader (f64, i64, ...)
+        return t;
+    }
+    if (auto s = submit_vector_op(args, t, std::move(regions)); !s) {
+        note_error(s.error());
+        finished_.emplace(t, VectorOpResult{});
+    }
     return t;
+}
+
+vk::Status VulkanBackend::submit_vector_op(const VectorOpArgs& args, Ticket ticket, std::vector<Region> regions) {
+    auto prepared = vector_ops_->prepare(args);
+    if (!prepared) return Error{prepared.error()};
+    stats_.bytes_uploaded += prepared.value()->bytes_uploaded();
+    if (!prepared.value()->needs_device()) {  // empty regions: nothing to run
+        VectorOpResult r = prepared.value()->finish();
+        finished_.emplace(ticket, r);
+        return vk::ok_status();
+    }
+    InFlight op;
+    op.ticket = ticket;
+    op.regions = std::move(regions);
+    op.vector_op = std::move(prepared.value());
+    if (auto s = begin_commands(op); !s) return s;
+    op.vector_op->record(op.cmd, ctx_->limits().maxComputeWorkGroupCount[0]);
+    VkResult r = vkEndCommandBuffer(op.cmd);
+    if (r == VK_SUCCESS) {
+        VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+        si.commandBufferCount = 1;
+        si.pCommandBuffers = &op.cmd;
+        r = vkQueueSubmit(queue_, 1, &si, op.fence);
+        if (r == VK_SUCCESS) {
+            in_flight_.push_back(std::move(op));
+            return vk::ok_status();
+        }
+    }
+    idle_cmds_.emplace_back(op.cmd, op.fence);
+    return vk::call_failed("vkEndCommandBuffer / vkQueueSubmit", r);
+}
+
+vk::Status VulkanBackend::begin_commands(InFlight& op) {
+    if (idle_cmds_.empty()) {
+        VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+        ai.commandPool = command_pool_.get();
+        ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+        ai.commandBufferCount = 1;
+        VkCommandBuffer cmd = VK_NULL_HANDLE;
+        VkResult r = vkAllocateCommandBuffers(ctx_->device(), &ai, &cmd);
+        if (r != VK_SUCCESS) return vk::call_failed("vkAllocateCommandBuffers", r);
+        VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+        VkFence fence = VK_NULL_HANDLE;
+        r = vkCreateFence(ctx_->device(), &fi, nullptr, &fence);
+        if (r != VK_SUCCESS) {
+            vkFreeCommandBuffers(ctx_->device(), command_pool_.get(), 1, &cmd);
+            return vk::call_failed("vkCreateFence", r);
+        }
+        fences_.emplace_back(ctx_->device(), fence);
+        idle_cmds_.emplace_back(cmd, fence);
+    }
+    std::tie(op.cmd, op.fence) = idle_cmds_.back();
+    idle_cmds_.pop_back();
+    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+    VkResult r = vkBeginCommandBuffer(op.cmd, &bi);  // resets it (pool has the reset flag)
+    if (r != VK_SUCCESS) {
+        idle_cmds_.emplace_back(op.cmd, op.fence);
+        op.cmd = VK_NULL_HANDLE;
+        return vk::call_failed("vkBeginCommandBuffer", r);
+    }
+    return vk::ok_status();
 }
 
 Result<vk::VulkanBuffer> VulkanBackend::acquire_buffer(std::uint64_t bytes, vk::MemoryKind kind) {
@@ -250,12 +329,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     const auto n = static_cast<std::uint32_t>(k.params.size());
     InFlight op;
     op.ticket = ticket;
-    for (std::uint32_t p = 0; p < n; ++p) {
-        const KernelArg& a = launch.args[p];
-        if (k.params[p].kind != ParamKind::Buffer || a.length == 0 || !a.data) continue;
-        auto* b = static_cast<const std::byte*>(a.data);
-        op.regions.push_back({b, b + a.length * elem_size(a.type), k.params[p].access != Access::In});
-    }
+    op.regions = regions_of(launch);
     wait_for_hazards(op.regions);
 
     auto pipe = pipelines_->get(k.spirv, vk::PipelineShape{n, (kPushHeaderWords + n) * 4});
@@ -291,6 +365,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
             return Error{buf.error()};
         }
         buf.value().upload(a.data, bytes);
+        stats_.bytes_uploaded += bytes;
         infos[p].buffer = buf.value().handle();
         if (written) op.copybacks.push_back({op.buffers.size(), a.data, bytes});
         op.buffers.push_back(std::move(buf.value()));
@@ -329,31 +404,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     vkUpdateDescriptorSets(ctx_->device(), n, writes.data(), 0, nullptr);
 
     // A command buffer and fence of its own (recycled once waited for).
-    if (idle_cmds_.empty()) {
-        VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-        ai.commandPool = command_pool_.get();
-        ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-        ai.commandBufferCount = 1;
-        VkCommandBuffer cmd = VK_NULL_HANDLE;
-        VkResult r = vkAllocateCommandBuffers(ctx_->device(), &ai, &cmd);
-        if (r != VK_SUCCESS) return give_back(vk::call_failed("vkAllocateCommandBuffers", r));
-        VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-        VkFence fence = VK_NULL_HANDLE;
-        r = vkCreateFence(ctx_->device(), &fi, nullptr, &fence);
-        if (r != VK_SUCCESS) {
-            vkFreeCommandBuffers(ctx_->device(), command_pool_.get(), 1, &cmd);
-            return give_back(vk::call_failed("vkCreateFence", r));
-        }
-        fences_.emplace_back(ctx_->device(), fence);
-        idle_cmds_.emplace_back(cmd, fence);
-    }
-    std::tie(op.cmd, op.fence) = idle_cmds_.back();
-    idle_cmds_.pop_back();
-
-    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-    VkResult r = vkBeginCommandBuffer(op.cmd, &bi);  // resets it (pool has the reset flag)
-    if (r != VK_SUCCESS) return give_back(vk::call_failed("vkBeginCommandBuffer", r));
+    if (auto s = begin_commands(op); !s) return give_back(Error{s.error()});
     auto barrier = [&](VkPipelineStageFlags src_stage, VkAccessFlags src, VkPipelineStageFlags dst_stage, VkAccessFlags dst) {
         VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
         mb.srcAccessMask = src;
@@ -395,7 +446,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
         barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
                 VK_ACCESS_HOST_READ_BIT);
     }
-    r = vkEndCommandBuffer(op.cmd);
+    VkResult r = vkEndCommandBuffer(op.cmd);
     if (r == VK_SUCCESS) {
         VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
         si.commandBufferCount = 1;
@@ -409,19 +460,28 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     return give_back(vk::call_failed("vkEndCommandBuffer / vkQueueSubmit", r));
 }
 
-void VulkanBackend::finish(InFlight& op) {
+VectorOpResult VulkanBackend::finish(InFlight& op) {
+    VectorOpResult result;
     VkResult r = vkWaitForFences(ctx_->device(), 1, &op.fence, VK_TRUE, std::numeric_limits<std::uint64_t>::max());
     if (r != VK_SUCCESS) {
         note_error(vk::call_failed("vkWaitForFences", r).message);
+    } else if (op.vector_op) {
+        result = op.vector_op->finish();
+        stats_.bytes_downloaded += op.vector_op->bytes_downloaded();
     } else {
-        for (const Copyback& c : op.copybacks) op.buffers[c.buffer].download(c.dst, c.bytes);
+        for (const Copyback& c : op.copybacks) {
+            op.buffers[c.buffer].download(c.dst, c.bytes);
+            stats_.bytes_downloaded += c.bytes;
+        }
     }
     vkResetFences(ctx_->device(), 1, &op.fence);
-    vkFreeDescriptorSets(ctx_->device(), op.pool, 1, &op.set);
+    if (op.set != VK_NULL_HANDLE) vkFreeDescriptorSets(ctx_->device(), op.pool, 1, &op.set);
     idle_cmds_.emplace_back(op.cmd, op.fence);
     for (auto& b : op.buffers) release_buffer(std::move(b));
     op.buffers.clear();
     op.copybacks.clear();
+    op.vector_op.reset();  // its buffers and descriptor sets back to the vector ops' pools
+    return result;
 }
 
 VectorOpResult VulkanBackend::wait(Ticket ticket) {
@@ -432,15 +492,15 @@ VectorOpResult VulkanBackend::wait(Ticket ticket) {
     }
     for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it)
         if (it->ticket == ticket) {
-            finish(*it);
+            VectorOpResult r = finish(*it);
             in_flight_.erase(it);
-            break;
+            return r;
         }
     return {};
 }
 
 void VulkanBackend::wait_all() {
-    for (InFlight& op : in_flight_) finish(op);
+    for (InFlight& op : in_flight_) (void)finish(op);
     in_flight_.clear();
     finished_.clear();
 }

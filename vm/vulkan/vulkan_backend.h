@@ -8,9 +8,17 @@
 // copies out/inout buffers back into their regions. Before any submit, every
 // earlier op still in flight that writes memory the new op touches (reads or
 // writes) is waited for first, so a later op always sees an earlier op's
-// writes and two writes land in submission order. Vector ops run to
-// completion at submit (after the same hazard wait); wait() hands back the
-// result.
+// writes and two writes land in submission order. A vector op goes the same
+// way: its operands are copied in at submit, all its passes (and, on a
+// discrete GPU, its staging copies) go into one command buffer with its own
+// fence, and wait() copies the result into the destination region or hands
+// back the reduction. Any number of tickets may be in flight. Ops on types
+// without a shader (f64, i64, u8, mixed-type masks) run on the calling thread
+// at submit; a router asks supports() first to send those to the CPU itself.
+//
+// Bytes moved (stats()): every copy between a region and a device buffer
+// (a memcpy into mapped memory on lavapipe and integrated GPUs, through
+// staging buffers on discrete ones).
 //
 // Errors: a device failure at submit or wait is kept and reported by
 // take_error(); the VM asks can_run() before submitting a kernel.
@@ -67,10 +75,22 @@ public:
     // says why in one line ("kernel 'saxpy' has no SPIR-V ...").
     bool can_run(const KernelLaunch& launch, std::string* reason = nullptr) const;
 
+    // Whether the vector op runs on the device (has a shader for its types).
+    static bool supports(const VectorOpArgs& args) { return vk::VulkanVectorOps::supports(args); }
+
     Ticket submit(const VectorOpArgs& args) override;
     Ticket submit(const KernelLaunch& launch) override;
     VectorOpResult wait(Ticket ticket) override;
     void wait_all() override;
+    BackendStats stats() const override { return stats_; }
+    // Finishes (keeping results for wait) every op in flight that writes
+    // memory the given op reads or writes: for a router that is about to run
+    // that op on another backend.
+    void finish_conflicting(const VectorOpArgs& args) { wait_for_hazards(regions_of(args)); }
+    void finish_conflicting(const KernelLaunch& launch) { wait_for_hazards(regions_of(launch)); }
+    // Tickets submitted and not yet finished on the device.
+    std::size_t in_flight() const { return in_flight_.size(); }
+    const vk::VulkanVectorOps& vector_ops() const { return *vector_ops_; }
 
     // The first device error since the last call (empty when none).
     std::string take_error();
@@ -105,13 +125,19 @@ private:
         std::vector<vk::VulkanBuffer> buffers;
         std::vector<Copyback> copybacks;
         std::vector<Region> regions;
+        std::unique_ptr<vk::PreparedVectorOp> vector_op;  // vector ops only
     };
 
     VulkanBackend() = default;
+    static std::vector<Region> regions_of(const VectorOpArgs& args);
+    static std::vector<Region> regions_of(const KernelLaunch& launch);
     vk::Status init(const VulkanBackendOptions& options);
     vk::Status submit_kernel(const KernelLaunch& launch, Ticket ticket);
+    vk::Status submit_vector_op(const VectorOpArgs& args, Ticket ticket, std::vector<Region> regions);
+    // A command buffer (reset, recording) and an unsignalled fence of its own.
+    vk::Status begin_commands(InFlight& op);
     void wait_for_hazards(const std::vector<Region>& regions);
-    void finish(InFlight& op);  // waits on its fence, copies back, recycles
+    VectorOpResult finish(InFlight& op);  // waits on its fence, copies back, recycles
     void note_error(std::string message);
     Result<vk::VulkanBuffer> acquire_buffer(std::uint64_t bytes, vk::MemoryKind kind);
     void release_buffer(vk::VulkanBuffer b);
@@ -135,7 +161,8 @@ private:
     std::filesystem::path cache_file_;
     bool cache_loaded_ = false;
     std::uint32_t max_groups_ = 0;
-    bool device_local_ = false;  // kernel buffers in device-local memory + staging
+    bool device_local_ = false;  // buffers in device-local memory + staging
+    BackendStats stats_;
 };
 
 }  // namespace polymer

@@ -85,133 +85,207 @@ VectorOpResult empty_reduction(const char* reduction) {
     return r;
 }
 
-struct Step {
-    const ComputePipeline* pipeline;
-    VkDescriptorSet set;
-    PushConstants push;
-    std::uint32_t groups_x, groups_y;
-};
+void barrier(VkCommandBuffer cmd, VkPipelineStageFlags src_stage, VkAccessFlags src, VkPipelineStageFlags dst_stage,
+             VkAccessFlags dst) {
+    VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    mb.srcAccessMask = src;
+    mb.dstAccessMask = dst;
+    vkCmdPipelineBarrier(cmd, src_stage, dst_stage, 0, 1, &mb, 0, nullptr, 0, nullptr);
+}
 
 }  // namespace
 
-// The buffers and dispatches of one op: everything that can fail (shader
-// look-up, pipeline creation, allocation) happens while building it; the
-// command buffer is recorded in one go at submit().
-class VulkanVectorOps::Recording {
-public:
-    explicit Recording(VulkanVectorOps& ops) : ops_(ops) {}
-    // Runs after the submit has been waited on (or never made), so the sets
-    // and buffers are idle: the buffers go back to the op's pool.
-    ~Recording() {
-        vkResetDescriptorPool(ops_.ctx_.device(), ops_.pool_.get(), 0);
-        for (VulkanBuffer& b : buffers_) ops_.release_buffer(std::move(b));
+PreparedVectorOp::~PreparedVectorOp() {
+    ops_.release_pool(pool_);
+    for (VulkanBuffer& b : buffers_) ops_.release_buffer(std::move(b));
+}
+
+Result<VulkanBuffer*> PreparedVectorOp::make_buffer(std::uint64_t bytes) {
+    auto b = ops_.acquire_buffer(bytes, ops_.device_local_ ? MemoryKind::DeviceLocal : MemoryKind::HostVisible);
+    if (!b) return Error{b.error()};
+    buffers_.push_back(std::move(b.value()));
+    return &buffers_.back();
+}
+
+Result<VulkanBuffer*> PreparedVectorOp::upload(const RegionView& r) {
+    const std::uint64_t bytes = r.length * elem_size(r.type);
+    auto device = make_buffer(bytes);
+    if (!device) return device;
+    VulkanBuffer* host = device.value();
+    if (ops_.device_local_) {
+        auto staging = ops_.acquire_buffer(bytes, MemoryKind::HostVisible);
+        if (!staging) return Error{staging.error()};
+        buffers_.push_back(std::move(staging.value()));
+        host = &buffers_.back();
+        copies_in_.push_back({host->handle(), device.value()->handle(), bytes});
     }
+    host->upload(r.data, bytes);
+    bytes_uploaded_ += bytes;
+    return device;
+}
 
-    Result<VulkanBuffer*> make_buffer(std::uint64_t bytes) {
-        auto b = ops_.acquire_buffer(bytes);
-        if (!b) return Error{b.error()};
-        buffers_.push_back(std::move(b.value()));
-        return &buffers_.back();
+Status PreparedVectorOp::set_output(VulkanBuffer* device, std::uint64_t bytes, Output kind) {
+    output_ = kind;
+    result_bytes_ = bytes;
+    host_result_ = device;
+    if (!ops_.device_local_) return ok_status();
+    auto staging = ops_.acquire_buffer(bytes, MemoryKind::HostVisible);
+    if (!staging) return Error{staging.error()};
+    buffers_.push_back(std::move(staging.value()));
+    host_result_ = &buffers_.back();
+    copies_out_.push_back({device->handle(), host_result_->handle(), bytes});
+    return ok_status();
+}
+
+// Adds a dispatch of `shader` over groups_x x groups_y workgroups with
+// `buffers` at bindings 0.. . groups_x past the device limit is split into
+// several dispatches at record(), with push.group_base telling each its offset.
+Status PreparedVectorOp::dispatch(const std::string& shader, std::initializer_list<VulkanBuffer*> buffers,
+                                  PushConstants push, std::uint32_t groups_x, std::uint32_t groups_y) {
+    auto words = shaders::find(shader);
+    if (!words) return Error{"no built-in shader '" + shader + "'"};
+    auto pipeline = ops_.pipelines_.get(*words, {static_cast<std::uint32_t>(buffers.size()), sizeof(PushConstants)});
+    if (!pipeline) return Error{"shader '" + shader + "': " + pipeline.error()};
+    const ComputePipeline* p = pipeline.value();
+
+    VkDescriptorSetLayout layout = p->set_layout();
+    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+    ai.descriptorPool = pool_;
+    ai.descriptorSetCount = 1;
+    ai.pSetLayouts = &layout;
+    VkDescriptorSet set = VK_NULL_HANDLE;
+    VkResult r = vkAllocateDescriptorSets(ops_.ctx_.device(), &ai, &set);
+    if (r != VK_SUCCESS) return call_failed("vkAllocateDescriptorSets", r);
+
+    std::vector<VkDescriptorBufferInfo> infos;
+    for (VulkanBuffer* b : buffers) infos.push_back({b->handle(), 0, VK_WHOLE_SIZE});
+    std::vector<VkWriteDescriptorSet> writes(infos.size());
+    for (std::uint32_t i = 0; i < infos.size(); ++i) {
+        writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+        writes[i].dstSet = set;
+        writes[i].dstBinding = i;
+        writes[i].descriptorCount = 1;
+        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+        writes[i].pBufferInfo = &infos[i];
     }
+    vkUpdateDescriptorSets(ops_.ctx_.device(), static_cast<std::uint32_t>(writes.size()), writes.data(), 0, nullptr);
+    steps_.push_back({p, set, push, groups_x, groups_y});
+    return ok_status();
+}
 
-    Result<VulkanBuffer*> upload(const RegionView& r) {
-        auto b = make_buffer(r.length * elem_size(r.type));
-        if (b) b.value()->upload(r.data, r.length * elem_size(r.type));
-        return b;
+void PreparedVectorOp::record(VkCommandBuffer cmd, std::uint32_t max_x) const {
+    for (const Copy& c : copies_in_) {
+        VkBufferCopy region{0, 0, c.bytes};
+        vkCmdCopyBuffer(cmd, c.from, c.to, 1, &region);
     }
-
-    // Adds a dispatch of `shader` over groups_x x groups_y workgroups with
-    // `buffers` at bindings 0.. . groups_x past the device limit is split
-    // into several dispatches, with push.group_base telling each its offset.
-    Status dispatch(const std::string& shader, std::initializer_list<VulkanBuffer*> buffers, PushConstants push,
-                    std::uint32_t groups_x, std::uint32_t groups_y = 1) {
-        auto words = shaders::find(shader);
-        if (!words) return Error{"no built-in shader '" + shader + "'"};
-        auto pipeline = ops_.pipelines_.get(*words, {static_cast<std::uint32_t>(buffers.size()), sizeof(PushConstants)});
-        if (!pipeline) return Error{"shader '" + shader + "': " + pipeline.error()};
-        const ComputePipeline* p = pipeline.value();
-
-        VkDescriptorSetLayout layout = p->set_layout();
-        VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-        ai.descriptorPool = ops_.pool_.get();
-        ai.descriptorSetCount = 1;
-        ai.pSetLayouts = &layout;
-        VkDescriptorSet set = VK_NULL_HANDLE;
-        VkResult r = vkAllocateDescriptorSets(ops_.ctx_.device(), &ai, &set);
-        if (r != VK_SUCCESS) return call_failed("vkAllocateDescriptorSets", r);
-
-        std::vector<VkDescriptorBufferInfo> infos;
-        for (VulkanBuffer* b : buffers) infos.push_back({b->handle(), 0, VK_WHOLE_SIZE});
-        std::vector<VkWriteDescriptorSet> writes(infos.size());
-        for (std::uint32_t i = 0; i < infos.size(); ++i) {
-            writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-            writes[i].dstSet = set;
-            writes[i].dstBinding = i;
-            writes[i].descriptorCount = 1;
-            writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-            writes[i].pBufferInfo = &infos[i];
+    if (!copies_in_.empty())
+        barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                VK_ACCESS_SHADER_READ_BIT);
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+        const Step& s = steps_[i];
+        if (i > 0)
+            barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+        vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s.pipeline->pipeline());
+        vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s.pipeline->layout(), 0, 1, &s.set, 0, nullptr);
+        for (std::uint32_t base = 0; base < s.groups_x; base += max_x) {
+            PushConstants push = s.push;
+            push.group_base = base;
+            vkCmdPushConstants(cmd, s.pipeline->layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof push, &push);
+            vkCmdDispatch(cmd, std::min(max_x, s.groups_x - base), s.groups_y, 1);
         }
-        vkUpdateDescriptorSets(ops_.ctx_.device(), static_cast<std::uint32_t>(writes.size()), writes.data(), 0, nullptr);
-        steps_.push_back({p, set, push, groups_x, groups_y});
-        return ok_status();
     }
-
-    Status submit() {
-        std::uint32_t max_x = ops_.ctx_.limits().maxComputeWorkGroupCount[0];
-        return ops_.ctx_.submit_and_wait([&](VkCommandBuffer cmd) {
-            for (std::size_t i = 0; i < steps_.size(); ++i) {
-                const Step& s = steps_[i];
-                if (i > 0) barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-                vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s.pipeline->pipeline());
-                vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, s.pipeline->layout(), 0, 1, &s.set, 0, nullptr);
-                for (std::uint32_t base = 0; base < s.groups_x; base += max_x) {
-                    PushConstants push = s.push;
-                    push.group_base = base;
-                    vkCmdPushConstants(cmd, s.pipeline->layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof push, &push);
-                    vkCmdDispatch(cmd, std::min(max_x, s.groups_x - base), s.groups_y, 1);
-                }
-            }
-            barrier(cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-        });
+    if (copies_out_.empty()) {
+        barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                VK_ACCESS_HOST_READ_BIT);
+        return;
     }
-
-private:
-    static void barrier(VkCommandBuffer cmd, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access) {
-        VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-        mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-        mb.dstAccessMask = dst_access;
-        vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, dst_stage, 0, 1, &mb, 0, nullptr, 0, nullptr);
+    barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+            VK_ACCESS_TRANSFER_READ_BIT);
+    for (const Copy& c : copies_out_) {
+        VkBufferCopy region{0, 0, c.bytes};
+        vkCmdCopyBuffer(cmd, c.from, c.to, 1, &region);
     }
+    barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+            VK_ACCESS_HOST_READ_BIT);
+}
 
-    VulkanVectorOps& ops_;
-    std::deque<VulkanBuffer> buffers_;  // owned; a deque keeps their addresses stable
-    std::vector<Step> steps_;
-};
+VectorOpResult PreparedVectorOp::finish() {
+    VectorOpResult out = immediate_;
+    if (!host_result_) return out;
+    bytes_downloaded_ += result_bytes_;
+    switch (output_) {
+    case Output::None: break;
+    case Output::Region: host_result_->download(dst_.data, result_bytes_); break;
+    case Output::WideIntReduction: {
+        std::uint32_t words[2];  // lo word first, as reduce.comp's uvec2
+        host_result_->download(words, 8);
+        out.int_value = static_cast<std::int64_t>((std::uint64_t{words[1]} << 32) | words[0]);
+        break;
+    }
+    case Output::FloatReduction: {
+        float f;
+        host_result_->download(&f, 4);
+        out.float_value = f;
+        break;
+    }
+    case Output::IntReduction: {
+        std::int32_t v;
+        host_result_->download(&v, 4);
+        out.int_value = v;
+        break;
+    }
+    case Output::UintReduction: {
+        std::uint32_t v;
+        host_result_->download(&v, 4);
+        out.int_value = v;
+        break;
+    }
+    }
+    host_result_ = nullptr;
+    return out;
+}
 
-Result<std::unique_ptr<VulkanVectorOps>> VulkanVectorOps::create(VulkanContext& ctx) {
-    std::unique_ptr<VulkanVectorOps> ops(new VulkanVectorOps(ctx));
+Result<std::unique_ptr<VulkanVectorOps>> VulkanVectorOps::create(VulkanContext& ctx, bool device_local) {
+    return std::unique_ptr<VulkanVectorOps>(new VulkanVectorOps(ctx, device_local));
+}
+
+VulkanVectorOps::~VulkanVectorOps() = default;
+
+Result<VkDescriptorPool> VulkanVectorOps::acquire_pool() {
+    if (!idle_pools_.empty()) {
+        VkDescriptorPool p = idle_pools_.back();
+        idle_pools_.pop_back();
+        return p;
+    }
     VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kMaxSetsPerOp * 4};
     VkDescriptorPoolCreateInfo ci{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     ci.maxSets = kMaxSetsPerOp;
     ci.poolSizeCount = 1;
     ci.pPoolSizes = &size;
     VkDescriptorPool pool = VK_NULL_HANDLE;
-    VkResult r = vkCreateDescriptorPool(ctx.device(), &ci, nullptr, &pool);
+    VkResult r = vkCreateDescriptorPool(ctx_.device(), &ci, nullptr, &pool);
     if (r != VK_SUCCESS) return call_failed("vkCreateDescriptorPool", r);
-    ops->pool_ = DescriptorPoolHandle(ctx.device(), pool);
-    return ops;
+    pools_.emplace_back(ctx_.device(), pool);
+    return pool;
 }
 
-VulkanVectorOps::~VulkanVectorOps() = default;
+void VulkanVectorOps::release_pool(VkDescriptorPool pool) {
+    vkResetDescriptorPool(ctx_.device(), pool, 0);
+    idle_pools_.push_back(pool);
+}
 
-Result<VulkanBuffer> VulkanVectorOps::acquire_buffer(std::uint64_t bytes) {
-    // The smallest idle buffer that fits, if it is not more than twice the size.
+Result<VulkanBuffer> VulkanVectorOps::acquire_buffer(std::uint64_t bytes, MemoryKind kind) {
+    // The smallest idle buffer of the kind that fits, if it is not more than twice the size.
     auto best = idle_.end();
     for (auto it = idle_.begin(); it != idle_.end(); ++it)
-        if (it->size() >= bytes && it->size() <= 2 * std::max<std::uint64_t>(bytes, 4) &&
+        if (it->kind() == kind && it->size() >= bytes && it->size() <= 2 * std::max<std::uint64_t>(bytes, 4) &&
             (best == idle_.end() || it->size() < best->size()))
             best = it;
-    if (best == idle_.end()) return VulkanBuffer::create(ctx_, bytes);
+    if (best == idle_.end()) {
+        ++buffers_created_;
+        return VulkanBuffer::create(ctx_, bytes, kind);
+    }
     VulkanBuffer b = std::move(*best);
     idle_bytes_ -= b.size();
     idle_.erase(best);
@@ -236,15 +310,16 @@ bool VulkanVectorOps::supports(const VectorOpArgs& args) {
     if (type_suffix(t) == nullptr) return false;
     if (plan->float_only && t != ElemType::F32) return false;
     if (plan->int_only && t == ElemType::F32) return false;
+    // The shaders read and write one element type: a compare's mask (dst) and
+    // vselect's mask (a) may have another, which only the CPU loops handle.
+    if ((args.op == Op::Vcmplt || args.op == Op::Vcmpeq || args.op == Op::Vselect) && args.a.type != t) return false;
     return true;
 }
 
-namespace {
-
 // Records the inclusive scan of n elements of src into dst: block scans, a
 // recursive scan of the block totals, then the block offsets added.
-template <class Rec>
-Status record_scan(Rec& rec, const std::string& t, VulkanBuffer* dst, VulkanBuffer* src, std::uint32_t n) {
+Status VulkanVectorOps::record_scan(PreparedVectorOp& rec, const std::string& t, VulkanBuffer* dst, VulkanBuffer* src,
+                                    std::uint32_t n) {
     std::uint32_t blocks = div_up(n, kScanBlock);
     auto sums = rec.make_buffer(std::uint64_t{blocks} * 4);
     if (!sums) return Error{sums.error()};
@@ -256,9 +331,19 @@ Status record_scan(Rec& rec, const std::string& t, VulkanBuffer* dst, VulkanBuff
     return rec.dispatch("scan_add_" + t, {dst, scanned.value()}, {n}, blocks);
 }
 
-}  // namespace
-
 Result<VectorOpResult> VulkanVectorOps::run(const VectorOpArgs& args) {
+    auto prepared = prepare(args);
+    if (!prepared) return Error{prepared.error()};
+    PreparedVectorOp& op = *prepared.value();
+    if (op.needs_device()) {
+        const std::uint32_t max_x = ctx_.limits().maxComputeWorkGroupCount[0];
+        if (auto s = ctx_.submit_and_wait([&](VkCommandBuffer cmd) { op.record(cmd, max_x); }); !s)
+            return Error{s.error()};
+    }
+    return op.finish();
+}
+
+Result<std::unique_ptr<PreparedVectorOp>> VulkanVectorOps::prepare(const VectorOpArgs& args) {
     std::string mnemonic(op_info(args.op).mnemonic);
     auto plan = plan_for(args.op);
     if (!plan) return Error{"vector op '" + mnemonic + "' has no Vulkan shader"};
@@ -274,8 +359,12 @@ Result<VectorOpResult> VulkanVectorOps::run(const VectorOpArgs& args) {
     const std::uint32_t max_groups = ctx_.limits().maxComputeWorkGroupCount[0];
     auto groups_for = [&](std::uint32_t n) { return std::clamp<std::uint32_t>(div_up(n, kGroupSize), 1, max_groups); };
     const auto n = static_cast<std::uint32_t>(typed.length);
-    Recording rec(*this);
-    VulkanBuffer* result = nullptr;  // downloaded into args.dst after the submit
+    auto pool = acquire_pool();
+    if (!pool) return Error{pool.error()};
+    std::unique_ptr<PreparedVectorOp> op(new PreparedVectorOp(*this, pool.value()));
+    PreparedVectorOp& rec = *op;
+    rec.dst_ = args.dst;
+    using Output = PreparedVectorOp::Output;
 
 #define TRY_BUFFER(var, expr)                      \
     auto var##_made = (expr);                      \
@@ -289,7 +378,7 @@ Result<VectorOpResult> VulkanVectorOps::run(const VectorOpArgs& args) {
     case Kind::Ternary:
     case Kind::Copy:
     case Kind::Scale: {
-        if (n == 0) return VectorOpResult{};
+        if (n == 0) return op;
         TRY_BUFFER(dst, rec.make_buffer(std::uint64_t{n} * 4));
         TRY_BUFFER(a, rec.upload(args.a));
         PushConstants push{n};
@@ -306,12 +395,12 @@ Result<VectorOpResult> VulkanVectorOps::run(const VectorOpArgs& args) {
             push.bits = float_bits(args.float_scalar);
             TRY(rec.dispatch("vscale_f32", {dst, a}, push, groups_for(n)));
         }
-        result = dst;
+        TRY(rec.set_output(dst, std::uint64_t{n} * 4, Output::Region));
         break;
     }
     case Kind::Fill:
     case Kind::Iota: {
-        if (n == 0) return VectorOpResult{};
+        if (n == 0) return op;
         TRY_BUFFER(dst, rec.make_buffer(std::uint64_t{n} * 4));
         PushConstants push{n};
         if (plan->kind == Kind::Iota) {
@@ -322,22 +411,22 @@ Result<VectorOpResult> VulkanVectorOps::run(const VectorOpArgs& args) {
                                               : static_cast<std::uint32_t>(args.int_scalar);
             TRY(rec.dispatch("vfill_x32", {dst}, push, groups_for(n)));
         }
-        result = dst;
+        TRY(rec.set_output(dst, std::uint64_t{n} * 4, Output::Region));
         break;
     }
     case Kind::Scan: {
-        if (n == 0) return VectorOpResult{};
+        if (n == 0) return op;
         TRY_BUFFER(dst, rec.make_buffer(std::uint64_t{n} * 4));
         TRY_BUFFER(src, rec.upload(args.a));
         TRY(record_scan(rec, t, dst, src, n));
-        result = dst;
+        TRY(rec.set_output(dst, std::uint64_t{n} * 4, Output::Region));
         break;
     }
     case Kind::Matmul: {
-        if (args.dst.length == 0) return VectorOpResult{};
+        if (args.dst.length == 0) return op;
         if (args.int_scalar <= 0) {  // K = 0: every dot product is empty
             std::memset(args.dst.data, 0, args.dst.length * 4);
-            return VectorOpResult{};
+            return op;
         }
         const auto inner = static_cast<std::uint32_t>(args.int_scalar);
         const auto rows = static_cast<std::uint32_t>(args.a.length / inner);
@@ -354,13 +443,16 @@ Result<VectorOpResult> VulkanVectorOps::run(const VectorOpArgs& args) {
         push.inner = inner;
         push.cols = cols;
         TRY(rec.dispatch("vmatmul_" + t, {dst, a, b}, push, gx, gy));
-        result = dst;
+        TRY(rec.set_output(dst, args.dst.length * 4, Output::Region));
         break;
     }
     case Kind::Reduce: {
         const std::string red = plan->reduction;
         const bool is_float_type = typed.type == ElemType::F32;
-        if (n == 0) return empty_reduction(plan->reduction);
+        if (n == 0) {
+            rec.immediate_ = empty_reduction(plan->reduction);
+            return op;
+        }
         const bool wide = !is_float_type && (red == "sum" || red == "dot");  // 64-bit partials
         const std::uint64_t acc_bytes = wide ? 8 : 4;
         TRY_BUFFER(a, rec.upload(args.a));
@@ -379,36 +471,17 @@ Result<VectorOpResult> VulkanVectorOps::run(const VectorOpArgs& args) {
             TRY(rec.dispatch(next, {folded, partials}, {count}, groups));
             partials = folded;
         }
-        TRY(rec.submit());
-        VectorOpResult out;
-        if (wide) {
-            std::uint64_t sum = 0;  // lo word first, as reduce.comp's uvec2
-            std::uint32_t words[2];
-            partials->download(words, 8);
-            sum = (std::uint64_t{words[1]} << 32) | words[0];
-            out.int_value = static_cast<std::int64_t>(sum);
-        } else if (is_float_type) {
-            float f;
-            partials->download(&f, 4);
-            out.float_value = f;
-        } else if (typed.type == ElemType::I32) {
-            std::int32_t v;
-            partials->download(&v, 4);
-            out.int_value = v;
-        } else {
-            std::uint32_t v;
-            partials->download(&v, 4);
-            out.int_value = v;
-        }
-        return out;
+        const Output kind = wide                            ? Output::WideIntReduction
+                            : is_float_type                 ? Output::FloatReduction
+                            : typed.type == ElemType::I32   ? Output::IntReduction
+                                                            : Output::UintReduction;
+        TRY(rec.set_output(partials, acc_bytes, kind));
+        break;
     }
     }
 #undef TRY_BUFFER
 #undef TRY
-
-    if (auto s = rec.submit(); !s) return Error{s.error()};
-    result->download(args.dst.data, args.dst.length * 4);
-    return VectorOpResult{};
+    return op;
 }
 
 }  // namespace polymer::vk

@@ -1,0 +1,96 @@
+// RoutingBackend: one polymer::Backend in front of a VulkanBackend and a
+// CpuBackend that sends each op to one of them and counts where it went.
+//
+//   Vulkan:  every op the device can run (a shader for its types, a kernel
+//            with SPIR-V) goes to Vulkan, the rest to the CPU. Used for
+//            `--backend vulkan` and for `auto` on a discrete or integrated GPU.
+//   BySize:  `auto` when the only Vulkan device is a CPU device (lavapipe):
+//            an op goes to Vulkan when it can run there and its size reaches
+//            the threshold of its class (RoutingTable), else to the CPU.
+//   Cpu:     everything on the CPU (`--backend cpu`, or no Vulkan at all).
+//
+// Sizes: elements for element-wise ops, reductions and scans; M x N x K
+// multiply-adds for vmatmul; lanes for a kernel launch.
+//
+// Tickets carry which backend issued them, and wait() goes there. Ordering:
+// before an op runs on the CPU, every Vulkan op in flight that writes memory
+// the op touches is finished first; CpuBackend runs an op to completion at
+// submit, so a later Vulkan op always sees the CPU's writes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "vm/backend.h"
+
+namespace polymer {
+
+class VulkanBackend;
+
+enum class RouteClass : std::uint8_t { Elementwise, Reduction, Scan, Matmul, Kernel };
+inline constexpr std::size_t kRouteClassCount = 5;
+const char* route_class_name(RouteClass c);  // "element-wise", "reduction", ...
+
+RouteClass route_class(Op op);  // of a vector op
+std::uint64_t route_size(const VectorOpArgs& args);
+std::uint64_t route_size(const KernelLaunch& launch);
+
+// Per class, the smallest size that goes to lavapipe (kNever: none does).
+struct RoutingTable {
+    static constexpr std::uint64_t kNever = ~std::uint64_t{0};
+    std::array<std::uint64_t, kRouteClassCount> vulkan_from{};
+    std::uint64_t threshold(RouteClass c) const { return vulkan_from[static_cast<std::size_t>(c)]; }
+};
+
+// The crossovers measured with tests/vm/backend_routing_bench (docs/kernels.md).
+RoutingTable lavapipe_routing_table();
+
+enum class RouteMode : std::uint8_t { Vulkan, BySize, Cpu };
+
+class RoutingBackend final : public Backend {
+public:
+    // `vk` may be null only with RouteMode::Cpu.
+    RoutingBackend(std::unique_ptr<VulkanBackend> vk, RouteMode mode, RoutingTable table = {});
+    ~RoutingBackend() override;
+
+    std::string_view name() const override;
+    Ticket submit(const VectorOpArgs& args) override;
+    Ticket submit(const KernelLaunch& launch) override;
+    VectorOpResult wait(Ticket ticket) override;
+    void wait_all() override;
+    // Both backends' copies added up (the CPU's are zero).
+    BackendStats stats() const override;
+
+    enum Target : std::uint8_t { OnVulkan = 0, OnCpu = 1 };
+    struct Counts {
+        std::uint64_t vector_ops[2] = {0, 0};  // indexed by Target
+        std::uint64_t kernels[2] = {0, 0};
+    };
+    const Counts& counts() const { return counts_; }
+    RouteMode mode() const { return mode_; }
+    // Where a vector op or launch would go now (no side effects).
+    Target route(const VectorOpArgs& args) const;
+    Target route(const KernelLaunch& launch) const;
+
+    // For --stats: "vector ops: 3 on vulkan, 2 on cpu; kernels: 1 on vulkan, 0 on cpu".
+    std::string counts_text() const;
+    // For --stats: "vulkan 12.0 MB up, 4.0 MB down; cpu 0 B (works on the regions in place)".
+    std::string bytes_text() const;
+    // For --stats under BySize: "lavapipe from: element-wise never, ..., kernel 4096".
+    std::string table_text() const;
+
+    VulkanBackend* vulkan() { return vk_.get(); }
+
+private:
+    static constexpr Ticket kCpuBit = Ticket{1} << 63;
+
+    std::unique_ptr<VulkanBackend> vk_;
+    std::unique_ptr<Backend> cpu_;
+    RouteMode mode_;
+    RoutingTable table_;
+    Counts counts_;
+};
+
+}  // namespace polymer
