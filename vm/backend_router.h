@@ -10,7 +10,8 @@
 //   Cpu:     everything on the CPU (`--backend cpu`, or no Vulkan at all).
 //
 // Sizes: elements for element-wise ops, reductions and scans; M x N x K
-// multiply-adds for vmatmul; lanes for a kernel launch.
+// multiply-adds for vmatmul; lanes for a kernel launch. Kernels are two
+// classes: straight-line, and with a `loop` (see RouteClass).
 //
 // Tickets carry which backend issued them, and wait() goes there. Ordering:
 // before an op runs on the CPU, every Vulkan op in flight that writes memory
@@ -29,11 +30,15 @@ namespace polymer {
 
 class VulkanBackend;
 
-enum class RouteClass : std::uint8_t { Elementwise, Reduction, Scan, Matmul, Kernel };
-inline constexpr std::size_t kRouteClassCount = 5;
+// A kernel's cost a lane is not known before it runs; whether its IR has a
+// `loop` is the static hint that separates a few instructions a lane (where
+// lavapipe's fixed cost never pays off) from many.
+enum class RouteClass : std::uint8_t { Elementwise, Reduction, Scan, Matmul, Kernel, LoopKernel };
+inline constexpr std::size_t kRouteClassCount = 6;
 const char* route_class_name(RouteClass c);  // "element-wise", "reduction", ...
 
 RouteClass route_class(Op op);  // of a vector op
+RouteClass route_class(const Kernel& kernel);
 std::uint64_t route_size(const VectorOpArgs& args);
 std::uint64_t route_size(const KernelLaunch& launch);
 

@@ -4,6 +4,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -153,6 +154,36 @@ TEST_F(PolymerRun, BackendChoiceWithoutVulkan) {
     EXPECT_EQ(automatic.status, 0) << automatic.err;
     EXPECT_EQ(automatic.out, "7");
     EXPECT_NE(automatic.err.find("backend cpu (no usable Vulkan device)"), std::string::npos) << automatic.err;
+}
+
+// The fallback is said once, in one line, even without --stats.
+TEST_F(PolymerRun, AutoWithoutVulkanPrintsOneNotice) {
+    std::string prog = write("ok.pasm", ".proc main\n        li r1, 7\n        print r1\n        halt\n.end\n");
+    ::setenv("VK_ICD_FILENAMES", "/dev/null", 1);
+    Process p = run(prog);
+    ::unsetenv("VK_ICD_FILENAMES");
+    EXPECT_EQ(p.status, 0) << p.err;
+    EXPECT_EQ(p.out, "7");
+    EXPECT_EQ(p.err.rfind("polymer-run: note: no usable Vulkan device", 0), 0u) << p.err;
+    EXPECT_NE(p.err.find("running on the CPU backend\n"), std::string::npos) << p.err;
+    EXPECT_EQ(std::count(p.err.begin(), p.err.end(), '\n'), 1) << p.err;
+}
+
+// --stats: where the ops ran and the bytes each backend moved.
+TEST_F(PolymerRun, StatsShowWhereOpsRanAndBytesMoved) {
+    std::string prog = write("v.pasm", ".region xs f32[] = 1, 2, 3, 4\n.region ys f32[4]\n.proc main\n"
+                                       "        vadd ys, xs, xs\n        vsum f1, ys\n        halt\n.end\n");
+    Process cpu = run("--backend cpu --stats " + prog);
+    EXPECT_EQ(cpu.status, 0) << cpu.err;
+    EXPECT_NE(cpu.err.find("vector ops: 0 on vulkan, 2 on cpu; kernels: 0 on vulkan, 0 on cpu"), std::string::npos)
+        << cpu.err;
+    EXPECT_NE(cpu.err.find("bytes moved: cpu 0 B (works on the regions in place)"), std::string::npos) << cpu.err;
+    Process vk = run("--backend vulkan --stats " + prog);
+    if (vk.status == 1) GTEST_SKIP() << "no Vulkan device: " << vk.err;
+    EXPECT_EQ(vk.status, 0) << vk.err;
+    EXPECT_NE(vk.err.find("vector ops: 2 on vulkan, 0 on cpu"), std::string::npos) << vk.err;
+    // vadd: xs twice in, ys out; vsum: ys in, one binary32 out.
+    EXPECT_NE(vk.err.find("bytes moved: vulkan 48 B up, 20 B down"), std::string::npos) << vk.err;
 }
 
 TEST_F(PolymerRun, ListDevicesNamesTheCpuBackend) {
