@@ -1,32 +1,223 @@
+// CpuBackend: tickets, the inline-or-pool decision, the decode cache and the
+// overlap safety net. The kernel work itself is in vm/cpu_kernels/.
 #include "vm/backend.h"
 
-#include "vm/cpu_kernels/cpu_kernel_executor.h"
+#include <algorithm>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "vm/cpu_kernels/block_interpreter.h"
+#include "vm/cpu_kernels/cpu_thread_pool.h"
+#include "vm/cpu_kernels/decoded_kernel.h"
 
 namespace polymer {
+namespace {
+
+// A byte range an op reads or writes.
+struct Span {
+    const std::byte* begin = nullptr;
+    const std::byte* end = nullptr;
+    bool overlaps(const Span& o) const { return begin < o.end && o.begin < end; }
+};
+
+struct Footprint {
+    std::vector<Span> reads, writes;
+    void add(const void* data, std::uint64_t bytes, bool written) {
+        if (data == nullptr || bytes == 0) return;
+        const auto* p = static_cast<const std::byte*>(data);
+        (written ? writes : reads).push_back({p, p + bytes});
+    }
+    bool conflicts(const Footprint& o) const {
+        auto any = [](const std::vector<Span>& x, const std::vector<Span>& y) {
+            for (const Span& a : x)
+                for (const Span& b : y)
+                    if (a.overlaps(b)) return true;
+            return false;
+        };
+        return any(writes, o.writes) || any(writes, o.reads) || any(reads, o.writes);
+    }
+};
+
+Footprint footprint_of(const VectorOpArgs& a) {
+    Footprint f;
+    for (const RegionView* v : {&a.a, &a.b, &a.c}) f.add(v->data, v->length * elem_size(v->type), false);
+    f.add(a.dst.data, a.dst.length * elem_size(a.dst.type), true);
+    return f;
+}
+
+Footprint footprint_of(const KernelLaunch& l) {
+    Footprint f;
+    for (std::size_t i = 0; i < l.args.size(); ++i) {
+        // A parameter the kernel does not describe counts as written.
+        const bool written = l.kernel == nullptr || i >= l.kernel->params.size() ||
+                             l.kernel->params[i].access != Access::In;
+        f.add(l.args[i].data, l.args[i].length * 4, written);
+    }
+    return f;
+}
+
+std::uint64_t largest_operand(const VectorOpArgs& a) {
+    return std::max({a.dst.length, a.a.length, a.b.length, a.c.length});
+}
+
+// What a ticket still holds: the pool job (null when it ran inline), where
+// its result lands, and its memory for the overlap check.
+struct InFlight {
+    std::shared_ptr<CpuJob> job;
+    std::shared_ptr<VectorOpResult> result;
+    Footprint memory;
+};
+
+// A launch the pool runs, kept alive by the job: the caller's KernelLaunch
+// may be gone as soon as submit returns.
+struct PooledLaunch {
+    KernelLaunch launch;
+    std::shared_ptr<const DecodedKernel> kernel;
+    std::uint64_t chunk_lanes = 0;
+};
+
+}  // namespace
+
+struct CpuBackend::State {
+    unsigned threads = 1;
+    std::uint64_t inline_lanes = 0, inline_elements = 0;
+
+    std::mutex mutex;  // everything below
+    Ticket next = 1;
+    std::unordered_map<Ticket, InFlight> tickets;
+    std::unordered_map<const Kernel*, std::shared_ptr<const DecodedKernel>> decoded;
+    std::unique_ptr<CpuThreadPool> pool;  // made at the first pooled submit
+    std::uint64_t pooled = 0;
+
+    // The decoded form of the launch's kernel, decoded at most once per
+    // kernel (the IR is compared too, so a new kernel at an old address is
+    // decoded afresh). Called with the mutex held.
+    std::shared_ptr<const DecodedKernel> decode(const Kernel& k) {
+        auto& slot = decoded[&k];
+        if (!slot || slot->source != k.code) {
+            if (decoded.size() > 1024) {  // a runaway cache: start over
+                decoded.clear();
+                return decode(k);
+            }
+            slot = std::make_shared<const DecodedKernel>(decode_kernel(k.code));
+        }
+        return slot;
+    }
+
+    CpuThreadPool& the_pool() {
+        if (!pool) pool = std::make_unique<CpuThreadPool>(threads - 1);
+        return *pool;
+    }
+
+    // Waits (helping) for every ticket in flight whose memory overlaps `f`;
+    // their results stay for wait(). Called with the mutex held; the jobs do
+    // not take it.
+    void wait_for_overlaps(const Footprint& f) {
+        for (auto& [t, op] : tickets)
+            if (op.job && f.conflicts(op.memory)) op.job->wait();
+    }
+
+    Ticket add(InFlight op) {
+        const Ticket t = next++;
+        tickets.emplace(t, std::move(op));
+        return t;
+    }
+};
+
+CpuBackend::CpuBackend(CpuBackendOptions options) : state_(std::make_unique<State>()) {
+    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    state_->threads = options.threads == 0 ? hw : options.threads;
+    state_->inline_lanes = options.inline_lanes == 0 ? kDefaultInlineLanes : options.inline_lanes;
+    state_->inline_elements = options.inline_elements == 0 ? kDefaultInlineElements : options.inline_elements;
+}
+
+CpuBackend::~CpuBackend() { wait_all(); }
+
+unsigned CpuBackend::threads() const { return state_->threads; }
+
+std::uint64_t CpuBackend::pooled_submits() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->pooled;
+}
 
 Ticket CpuBackend::submit(const VectorOpArgs& args) {
-    const Ticket t = next_++;
-    finished_.emplace_back(t, run_vector_op_cpu(args));
-    return t;
-}
-
-// Synchronous, like the vector ops: the piece has run when submit returns.
-Ticket CpuBackend::submit(const KernelLaunch& launch) {
-    const Ticket t = next_++;
-    if (launch.kernel != nullptr) run_kernel_launch(launch);
-    finished_.emplace_back(t, VectorOpResult{});
-    return t;
-}
-
-VectorOpResult CpuBackend::wait(Ticket ticket) {
-    for (std::size_t i = 0; i < finished_.size(); ++i) {
-        if (finished_[i].first != ticket) continue;
-        VectorOpResult r = finished_[i].second;
-        finished_[i] = finished_.back();
-        finished_.pop_back();
-        return r;
+    State& s = *state_;
+    std::lock_guard lock(s.mutex);
+    Footprint memory = footprint_of(args);
+    s.wait_for_overlaps(memory);
+    auto result = std::make_shared<VectorOpResult>();
+    if (s.threads <= 1 || largest_operand(args) < s.inline_elements) {
+        *result = run_vector_op_cpu(args);
+        return s.add({nullptr, std::move(result), {}});
     }
-    return {};  // already waited for (or never submitted): nothing to hand back
+    auto job = std::make_shared<CpuJob>(1, [args, result](std::uint32_t) { *result = run_vector_op_cpu(args); });
+    s.the_pool().submit(job, 1);
+    ++s.pooled;
+    return s.add({std::move(job), std::move(result), std::move(memory)});
+}
+
+Ticket CpuBackend::submit(const KernelLaunch& launch) {
+    State& s = *state_;
+    std::lock_guard lock(s.mutex);
+    if (launch.kernel == nullptr || launch.end <= launch.begin) return s.add({});
+    Footprint memory = footprint_of(launch);
+    s.wait_for_overlaps(memory);
+    std::shared_ptr<const DecodedKernel> kernel = s.decode(*launch.kernel);
+    const std::uint64_t lanes = launch.end - launch.begin;
+    if (s.threads <= 1 || lanes < s.inline_lanes) {
+        run_kernel_blocks(*kernel, launch, launch.begin, launch.end);
+        return s.add({});
+    }
+    // Chunks of whole blocks, about 8 per thread so a thread that is slowed
+    // down (the machine is shared) does not hold the others up for long.
+    auto work = std::make_shared<PooledLaunch>();
+    work->launch = launch;
+    work->kernel = std::move(kernel);
+    const std::uint64_t per_chunk = std::max<std::uint64_t>(lanes / (8ull * s.threads), 16ull * kBlockLanes);
+    work->chunk_lanes = (per_chunk + kBlockLanes - 1) / kBlockLanes * kBlockLanes;
+    const auto chunks = static_cast<std::uint32_t>((lanes + work->chunk_lanes - 1) / work->chunk_lanes);
+    auto job = std::make_shared<CpuJob>(chunks, [work](std::uint32_t i) {
+        const KernelLaunch& l = work->launch;
+        const std::uint64_t first = l.begin + i * work->chunk_lanes;
+        run_kernel_blocks(*work->kernel, l, first, std::min(l.end, first + work->chunk_lanes));
+    });
+    s.the_pool().submit(job, chunks);
+    ++s.pooled;
+    return s.add({std::move(job), nullptr, std::move(memory)});
+}
+
+// The ticket stays listed until its job is done, so a submit from another
+// thread meanwhile still sees its memory.
+VectorOpResult CpuBackend::wait(Ticket ticket) {
+    State& s = *state_;
+    std::shared_ptr<CpuJob> job;
+    {
+        std::lock_guard lock(s.mutex);
+        auto it = s.tickets.find(ticket);
+        if (it == s.tickets.end()) return {};  // already waited for (or never submitted)
+        job = it->second.job;
+    }
+    if (job) job->wait();
+    std::lock_guard lock(s.mutex);
+    auto it = s.tickets.find(ticket);
+    if (it == s.tickets.end()) return {};  // another thread's wait or wait_all took it
+    std::shared_ptr<VectorOpResult> result = std::move(it->second.result);
+    s.tickets.erase(it);
+    return result ? *result : VectorOpResult{};
+}
+
+void CpuBackend::wait_all() {
+    State& s = *state_;
+    std::vector<std::pair<Ticket, std::shared_ptr<CpuJob>>> all;
+    {
+        std::lock_guard lock(s.mutex);
+        for (auto& [t, op] : s.tickets) all.emplace_back(t, op.job);
+    }
+    for (auto& [t, job] : all)
+        if (job) job->wait();
+    std::lock_guard lock(s.mutex);
+    for (auto& [t, job] : all) s.tickets.erase(t);
 }
 
 }  // namespace polymer

@@ -1,14 +1,21 @@
-// The CPU kernel executor against plain C++ references, per lane.
+// The CPU kernel executor (the block interpreter) against plain C++
+// references and against the lane-at-a-time reference interpreter
+// (lane_reference_executor.h): every op across block boundaries, divergent
+// control flow, random structured kernels, atomics on several threads.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <climits>
 #include <cstring>
+#include <random>
+#include <string>
 #include <vector>
 
 #include "assembler/assembler.h"
 #include "vm/backend.h"
+#include "tests/vm/kernel_test_util.h"
+#include "tests/vm/lane_reference_executor.h"
 #include "vm/cpu_kernels/cpu_kernel_executor.h"
 
 namespace polymer {
@@ -17,33 +24,20 @@ namespace {
 Module assemble_ok(const char* src) {
     auto r = assemble(src);
     EXPECT_TRUE(r.ok());
+    for (const Diagnostic& d : r.diagnostics) ADD_FAILURE() << format_diagnostic(d);
     return r.ok() ? *r.module : Module{};
 }
 
 KernelArg buffer(void* data, std::uint64_t n, ElemType t) { return KernelArg{n ? data : nullptr, n, t, 0}; }
 
 TEST(CpuKernels, SaxpyMatchesScalarFma) {
-    Module m = assemble_ok(R"(
-.kernel saxpy (in x: f32[i], in y: f32[i], out z: f32[i], a: f32)
-        gid     r0
-        ldf     f0, x[r0]
-        ldf     f1, y[r0]
-        ldpf    f2, a
-        ffma    f3, f2, f0, f1
-        stf     z[r0], f3
-.end
-)");
+    Module m = assemble_ok(test::kSaxpyKernel);
     ASSERT_EQ(m.kernels.size(), 1u);
-    for (std::uint64_t n : {0ull, 1ull, 255ull, 256ull, 257ull, 100003ull, 1000003ull}) {
+    for (std::uint64_t n : {0ull, 1ull, 63ull, 64ull, 65ull, 255ull, 256ull, 257ull, 100003ull, 1000003ull}) {
         std::vector<float> x(n), y(n), z(n, -1.0f);
         for (std::uint64_t i = 0; i < n; ++i) { x[i] = 0.1f * float(i); y[i] = 3.0f - float(i % 7); }
         const float a = 1.7f;
-        std::uint32_t abits; std::memcpy(&abits, &a, 4);
-        KernelLaunch l;
-        l.kernel = &m.kernels[0];
-        l.args = {buffer(x.data(), n, ElemType::F32), buffer(y.data(), n, ElemType::F32),
-                  buffer(z.data(), n, ElemType::F32), KernelArg{nullptr, 0, ElemType::F32, abits}};
-        l.count = n; l.begin = 0; l.end = n;
+        KernelLaunch l = test::saxpy_launch(m.kernels[0], x, y, z, a);
         CpuBackend backend;
         backend.wait(backend.submit(l));
         for (std::uint64_t i = 0; i < n; ++i) ASSERT_EQ(z[i], std::fma(a, x[i], y[i])) << i;
@@ -209,6 +203,358 @@ TEST(CpuKernels, HistogramWithAtaddCountsExactly) {
     CpuBackend backend;
     backend.wait(backend.submit(l));
     for (auto c : h) EXPECT_EQ(c, 100000u);
+}
+
+
+// Equal bit for bit, or both NaN (a NaN's payload is not part of the ABI).
+bool same_float(float a, float b) {
+    return std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b) || (std::isnan(a) && std::isnan(b));
+}
+
+// Integers and floats worth testing every op on: zero, signs, the ends of
+// i32, shift counts around 31, NaN, infinities, the ftoi saturation edges.
+struct LaneData {
+    std::vector<std::int32_t> ai, bi, perm;
+    std::vector<float> af, bf;
+};
+
+LaneData lane_data(std::uint64_t n, std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    const std::int32_t ints[] = {0, 1, -1, 2, -2, 7, 31, 32, 33, -32, INT32_MIN, INT32_MAX, INT32_MIN + 1, 1000, -1000};
+    const float floats[] = {0.0f, -0.0f, 1.0f, -1.0f, 0.5f, 2.5f, -2.5f, NAN, INFINITY, -INFINITY, 1e30f, -1e-30f,
+                            3e9f, -3e9f, 2147483648.0f, -2147483648.0f, 1e-45f};
+    LaneData d;
+    d.ai.resize(n); d.bi.resize(n); d.af.resize(n); d.bf.resize(n); d.perm.resize(n);
+    auto pick_int = [&] {
+        return (rng() % 3 == 0) ? ints[rng() % std::size(ints)] : static_cast<std::int32_t>(rng());
+    };
+    auto pick_float = [&] {
+        if (rng() % 3 == 0) return floats[rng() % std::size(floats)];
+        return std::ldexp(static_cast<float>(static_cast<std::int32_t>(rng() % 2000001) - 1000000) / 1e6f,
+                          static_cast<int>(rng() % 20) - 10);
+    };
+    for (std::uint64_t i = 0; i < n; ++i) {
+        d.ai[i] = pick_int();
+        // Small values often, so gathers and shifts land in range as well as out of it.
+        d.bi[i] = rng() % 2 ? static_cast<std::int32_t>(rng() % (n + 8)) - 4 : pick_int();
+        d.af[i] = pick_float();
+        d.bf[i] = pick_float();
+    }
+    // A scatter target per lane: a permutation of [0, n) with every 7th lane
+    // sent out of range (negative or past the end), so stores never collide.
+    std::vector<std::int32_t> p(n);
+    for (std::uint64_t i = 0; i < n; ++i) p[i] = static_cast<std::int32_t>(i);
+    std::shuffle(p.begin(), p.end(), rng);
+    for (std::uint64_t i = 0; i < n; ++i) d.perm[i] = i % 7 == 3 ? (i % 2 ? -1 - p[i] : static_cast<std::int32_t>(n) + p[i]) : p[i];
+    return d;
+}
+
+// One kernel that runs every kernel op and stores each result in its own
+// plane of `oi` / `of` (result k of lane g at k * count + g).
+std::string all_ops_kernel() {
+    std::string s =
+        ".kernel allops (in ai: i32[i], in bi: i32[i], in af: f32[i], in bf: f32[i], in perm: i32[i], out oi: i32[], "
+        "out of: f32[], out scat: i32[], out scatf: f32[], out shifted: i32[], out shifted2: i32[], inout hist: u32[], u: i32, uf: f32)\n";
+    auto line = [&](const std::string& t) { s += "        " + t + "\n"; };
+    auto put_i = [&](const std::string& r) { line("st oi[r2], " + r); line("add r2, r2, r1"); };
+    auto put_f = [&](const std::string& f) { line("stf of[r20], " + f); line("add r20, r20, r1"); };
+    line("nop");
+    line("gid r0");
+    line("count r1");
+    line("mov r2, r0");
+    line("mov r20, r0");
+    line("ld r3, ai[r0]");
+    line("ld r4, bi[r0]");
+    line("ldf f0, af[r0]");
+    line("ldf f1, bf[r0]");
+    put_i("r0");
+    put_i("r1");
+    for (const char* op : {"add", "sub", "mul", "div", "rem", "and", "or", "xor", "shl", "shr", "sar", "min", "max",
+                           "eq", "ne", "lt", "le"}) {
+        line(std::string(op) + " r5, r3, r4");
+        put_i("r5");
+        line(std::string(op) + " r5, r4, r3");
+        put_i("r5");
+    }
+    for (const char* t : {"addi r5, r3, 123456", "addi r5, r3, -2147483648", "muli r5, r3, -7", "muli r5, r4, 65537",
+                          "li r5, -123456", "mov r5, r4", "ldp r5, u", "blen r5, ai", "blen r5, oi", "ftoi r5, f0",
+                          "ftoi r5, f1", "feq r5, f0, f1", "flt r5, f0, f1", "fle r5, f0, f1", "feq r5, f0, f0",
+                          "ld r5, ai[r4]", "ld r5, ai[r3]"}) {
+        line(t);
+        put_i("r5");
+    }
+    // Contiguous indices partly out of range (the block fast path's edges).
+    for (const char* off : {"3", "-2", "65", "-300"}) {
+        line(std::string("addi r6, r0, ") + off);
+        line("ld r5, ai[r6]");
+        put_i("r5");
+        line("ldf f5, af[r6]");
+        put_f("f5");
+    }
+    line("ldf f2, af[r4]");
+    put_f("f2");
+    for (const char* op : {"fadd", "fsub", "fmul", "fdiv", "fmin", "fmax", "fpow"}) {
+        line(std::string(op) + " f5, f0, f1");
+        put_f("f5");
+        line(std::string(op) + " f5, f1, f0");
+        put_f("f5");
+    }
+    for (const char* op : {"fneg", "fabs", "fsqrt", "ffloor", "fsin", "fcos", "fexp", "flog", "fmov"}) {
+        line(std::string(op) + " f5, f0");
+        put_f("f5");
+    }
+    for (const char* t : {"ffma f5, f0, f1, f2", "ffma f5, f1, f1, f0", "itof f5, r3", "itof f5, r4", "lif f5, 0.1",
+                          "lif f5, -3.25e38", "ldpf f5, uf"}) {
+        line(t);
+        put_f("f5");
+    }
+    // Scatters (no two lanes share a target), shifted contiguous stores, atomics.
+    line("ld r7, perm[r0]");
+    line("st scat[r7], r3");
+    line("stf scatf[r7], f0");
+    line("addi r6, r0, 5");
+    line("st shifted[r6], r3");
+    line("addi r6, r0, -3");
+    line("st shifted2[r6], r4");
+    line("li r8, 15");
+    line("and r8, r4, r8");
+    line("atadd hist[r8], r3");
+    line("atadd hist[r4], r0");
+    s += ".end\n";
+    return s;
+}
+
+struct AllOpsRun {
+    std::vector<std::int32_t> oi, scat, shifted, shifted2;
+    std::vector<float> of, scatf;
+    std::vector<std::uint32_t> hist;
+};
+
+template <class Run>
+AllOpsRun run_all_ops(const Kernel& k, LaneData& d, std::uint64_t n, std::uint64_t begin, std::uint64_t end, Run run) {
+    AllOpsRun r;
+    r.oi.assign(60 * n, -7);  // 57 planes
+    r.of.assign(40 * n, -7.0f);  // 35 planes
+    r.scat.assign(n, -7);
+    r.scatf.assign(n, -7.0f);
+    r.shifted.assign(n, -7);
+    r.shifted2.assign(n, -7);
+    r.hist.assign(n + 16, 0);
+    KernelLaunch l = test::whole_launch(
+        k,
+        {test::buffer_arg(d.ai, ElemType::I32), test::buffer_arg(d.bi, ElemType::I32), test::buffer_arg(d.af, ElemType::F32),
+         test::buffer_arg(d.bf, ElemType::F32), test::buffer_arg(d.perm, ElemType::I32), test::buffer_arg(r.oi, ElemType::I32),
+         test::buffer_arg(r.of, ElemType::F32), test::buffer_arg(r.scat, ElemType::I32), test::buffer_arg(r.scatf, ElemType::F32),
+         test::buffer_arg(r.shifted, ElemType::I32), test::buffer_arg(r.shifted2, ElemType::I32), test::buffer_arg(r.hist, ElemType::U32), test::uniform_i32(-77),
+         test::uniform_f32(0.25f)},
+        n);
+    l.begin = begin;
+    l.end = end;
+    run(l);
+    return r;
+}
+
+void expect_same(const AllOpsRun& want, const AllOpsRun& got, const std::string& what) {
+    ASSERT_EQ(want.oi.size(), got.oi.size());
+    for (std::size_t i = 0; i < want.oi.size(); ++i) ASSERT_EQ(want.oi[i], got.oi[i]) << what << " oi[" << i << "]";
+    for (std::size_t i = 0; i < want.of.size(); ++i)
+        ASSERT_TRUE(same_float(want.of[i], got.of[i])) << what << " of[" << i << "]: " << want.of[i] << " vs " << got.of[i];
+    EXPECT_EQ(want.scat, got.scat) << what;
+    for (std::size_t i = 0; i < want.scatf.size(); ++i) ASSERT_TRUE(same_float(want.scatf[i], got.scatf[i])) << what;
+    EXPECT_EQ(want.shifted, got.shifted) << what;
+    EXPECT_EQ(want.shifted2, got.shifted2) << what;
+    EXPECT_EQ(want.hist, got.hist) << what;
+}
+
+TEST(CpuKernels, EveryOpMatchesTheLaneReferenceAcrossBlockBoundaries) {
+    Module m = assemble_ok(all_ops_kernel().c_str());
+    ASSERT_EQ(m.kernels.size(), 1u);
+    const Kernel& k = m.kernels[0];
+    CpuBackend pool(CpuBackendOptions{3, 64, 0});  // 3 threads even on 2 cores, pooled from 64 lanes
+    auto reference = [](const KernelLaunch& l) { run_kernel_launch_lane_by_lane(l); };
+    auto blocks = [](const KernelLaunch& l) { run_kernel_launch(l); };
+    auto backend = [&](const KernelLaunch& l) { pool.wait(pool.submit(l)); };
+    for (std::uint64_t n : {0ull, 1ull, 63ull, 64ull, 65ull, 255ull, 256ull, 257ull, 1000003ull}) {
+        LaneData d = lane_data(n, static_cast<std::uint32_t>(n));
+        const std::string at = "n=" + std::to_string(n);
+        // The lane reference is slow: at a million lanes it checks the last
+        // few thousand (a piece), and the pool is checked against one thread.
+        const std::uint64_t ref_begin = n > 10000 ? n - 5000 : 0;
+        expect_same(run_all_ops(k, d, n, ref_begin, n, reference), run_all_ops(k, d, n, ref_begin, n, blocks), at + " one thread");
+        expect_same(run_all_ops(k, d, n, 0, n, blocks), run_all_ops(k, d, n, 0, n, backend), at + " backend");
+        // A piece [begin, end) whose blocks do not start at a multiple of 256.
+        if (n > 40 && n < 10000)
+            expect_same(run_all_ops(k, d, n, 37, n - 3, reference), run_all_ops(k, d, n, 37, n - 3, blocks), at + " piece");
+    }
+    EXPECT_GT(pool.pooled_submits(), 0u);
+}
+
+
+// Random kernels with nested if/else, loops with data-dependent trip counts,
+// break/continue/exit under data-dependent conditions: lanes of one block
+// take different paths. Each loop counts its iterations in its own register
+// and breaks past a limit, so every kernel terminates.
+class RandomKernel {
+public:
+    explicit RandomKernel(std::uint32_t seed) : rng_(seed) {}
+
+    std::string source() {
+        s_ = ".kernel rnd (in ai: i32[i], in af: f32[i], out o: i32[], out of: f32[])\n";
+        line("gid r15");
+        for (int r = 0; r < 6; ++r) {
+            line("addi r7, r15, " + std::to_string(r));
+            line("ld r" + std::to_string(r) + ", ai[r7]");
+            line("ldf f" + std::to_string(r) + ", af[r7]");
+        }
+        block(0, false);
+        for (int r = 0; r < 6; ++r) store("r" + std::to_string(r), "f" + std::to_string(r));
+        s_ += ".end\n";
+        return s_;
+    }
+
+private:
+    void line(const std::string& t) { s_ += "        " + t + "\n"; }
+    unsigned pick(unsigned n) { return rng_() % n; }
+    std::string ri() { return "r" + std::to_string(pick(6)); }
+    std::string rf() { return "f" + std::to_string(pick(6)); }
+    // o[gid * 8 + slot] (generic scatter path; one lane's slots only).
+    void store(const std::string& r, const std::string& f) {
+        line("muli r7, r15, 8");
+        line("addi r7, r7, " + std::to_string(slot_++ % 8));
+        line("st o[r7], " + r);
+        line("stf of[r7], " + f);
+    }
+    void condition() {
+        static const char* cmp[] = {"lt", "le", "eq", "ne"};
+        if (pick(3) == 0) {
+            line("li r6, " + std::to_string(pick(4) + 1));
+            line("and r6, " + ri() + ", r6");
+        } else {
+            line(std::string(cmp[pick(4)]) + " r6, " + ri() + ", " + ri());
+        }
+    }
+    void op() {
+        static const char* iops[] = {"add", "sub", "mul", "xor", "and", "or", "shl", "sar", "shr", "min", "max", "div", "rem", "lt"};
+        static const char* fops[] = {"fadd", "fsub", "fmul", "fmin", "fmax", "fdiv"};
+        switch (pick(7)) {
+        case 0: case 1: line(std::string(iops[pick(std::size(iops))]) + " " + ri() + ", " + ri() + ", " + ri()); break;
+        case 2: line("addi " + ri() + ", " + ri() + ", " + std::to_string(static_cast<int>(pick(200)) - 100)); break;
+        case 3: line(std::string(fops[pick(std::size(fops))]) + " " + rf() + ", " + rf() + ", " + rf()); break;
+        case 4: line("ffma " + rf() + ", " + rf() + ", " + rf() + ", " + rf()); break;
+        case 5: line("itof " + rf() + ", " + ri()); break;
+        default: line("ftoi " + ri() + ", " + rf()); break;
+        }
+    }
+    void block(int depth, bool in_loop) {
+        const unsigned items = 1 + pick(5);
+        for (unsigned i = 0; i < items; ++i) {
+            const unsigned what = pick(10);
+            if (what < 4) {
+                op();
+            } else if (what == 4) {
+                store(ri(), rf());
+            } else if (what <= 6 && depth < 3) {
+                condition();
+                line("if r6");
+                block(depth + 1, in_loop);
+                if (pick(2)) {
+                    line("else");
+                    block(depth + 1, in_loop);
+                }
+                line("end");
+            } else if (what == 7 && depth < 2) {
+                const std::string counter = "r" + std::to_string(10 + depth), limit = "r" + std::to_string(20 + depth);
+                line("li " + counter + ", 0");
+                line("li " + limit + ", 7");
+                line("and " + limit + ", " + ri() + ", " + limit);
+                line("loop");
+                line("addi " + counter + ", " + counter + ", 1");
+                line("lt r6, " + limit + ", " + counter);
+                line("if r6");
+                line("break");
+                line("end");
+                block(depth + 1, true);
+                line("end");
+            } else if (what == 8 && in_loop) {
+                condition();
+                line("if r6");
+                if (pick(2)) op();
+                line(pick(2) ? "break" : "continue");
+                line("end");
+            } else if (what == 9 && pick(3) == 0) {
+                condition();
+                line("if r6");
+                store(ri(), rf());
+                line("exit");
+                line("end");
+            }
+        }
+    }
+
+    std::mt19937 rng_;
+    std::string s_;
+    unsigned slot_ = 0;
+};
+
+TEST(CpuKernels, RandomDivergentKernelsMatchTheLaneReference) {
+    CpuBackend pool(CpuBackendOptions{3, 64, 0});
+    for (std::uint32_t seed = 1; seed <= 60; ++seed) {
+        const std::string src = RandomKernel(seed).source();
+        Module m = assemble_ok(src.c_str());
+        ASSERT_EQ(m.kernels.size(), 1u) << src;
+        for (std::uint64_t n : {1ull, 65ull, 300ull, 1500ull}) {
+            LaneData d = lane_data(n + 8, seed);
+            for (auto& v : d.ai) v = v % 64;  // small values: short loops, shifts of every size
+            auto run = [&](auto&& how) {
+                std::pair<std::vector<std::int32_t>, std::vector<float>> out{std::vector<std::int32_t>(8 * n, -7),
+                                                                             std::vector<float>(8 * n, -7.0f)};
+                KernelLaunch l = test::whole_launch(m.kernels[0],
+                                                    {test::buffer_arg(d.ai, ElemType::I32), test::buffer_arg(d.af, ElemType::F32),
+                                                     test::buffer_arg(out.first, ElemType::I32),
+                                                     test::buffer_arg(out.second, ElemType::F32)},
+                                                    n);
+                how(l);
+                return out;
+            };
+            const auto want = run([](const KernelLaunch& l) { run_kernel_launch_lane_by_lane(l); });
+            const auto got = run([](const KernelLaunch& l) { run_kernel_launch(l); });
+            const auto pooled = run([&](const KernelLaunch& l) { pool.wait(pool.submit(l)); });
+            ASSERT_EQ(want.first, got.first) << "seed " << seed << " n=" << n << "\n" << src;
+            ASSERT_EQ(want.first, pooled.first) << "seed " << seed << " n=" << n << "\n" << src;
+            for (std::size_t i = 0; i < want.second.size(); ++i) {
+                ASSERT_TRUE(same_float(want.second[i], got.second[i])) << "seed " << seed << " n=" << n << " i=" << i << "\n" << src;
+                ASSERT_TRUE(same_float(want.second[i], pooled.second[i])) << "seed " << seed << " n=" << n << "\n" << src;
+            }
+        }
+    }
+}
+
+TEST(CpuKernels, HistogramOnSeveralThreadsIsExact) {
+    Module m = assemble_ok(R"(
+.kernel hist (in v: i32[i], inout h: u32[])
+        gid     r0
+        ld      r1, v[r0]
+        li      r2, 1
+        atadd   h[r1], r2
+.end
+)");
+    ASSERT_EQ(m.kernels.size(), 1u);
+    const std::uint64_t n = 2000003;
+    std::vector<std::int32_t> v(n);
+    std::vector<std::uint32_t> want(37, 0);
+    std::mt19937 rng(7);
+    for (auto& x : v) {
+        x = static_cast<std::int32_t>(rng() % 41) - 2;  // some out of range on both sides: dropped
+        if (x >= 0 && x < 37) ++want[static_cast<std::size_t>(x)];
+    }
+    for (unsigned threads : {2u, 4u, 8u}) {
+        std::vector<std::uint32_t> h(37, 0);
+        CpuBackend backend(CpuBackendOptions{threads, 1, 0});
+        KernelLaunch l = test::whole_launch(m.kernels[0], {test::buffer_arg(v, ElemType::I32), test::buffer_arg(h, ElemType::U32)}, n);
+        backend.wait(backend.submit(l));
+        EXPECT_EQ(h, want) << threads << " threads";
+        EXPECT_EQ(backend.pooled_submits(), 1u);
+    }
 }
 
 }  // namespace

@@ -1,0 +1,449 @@
+#include "vm/cpu_kernels/block_interpreter.h"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace polymer {
+namespace {
+
+constexpr unsigned B = kBlockLanes;
+constexpr std::int64_t kNoSeq = std::numeric_limits<std::int64_t>::min();
+
+// Per-thread storage for one block: lane registers [register][lane], the
+// active masks (0 or -1 per lane) and one "this register holds
+// first, first+1, ..." tag per integer register.
+struct Scratch {
+    std::vector<std::int32_t> ints;
+    std::vector<float> floats;
+    std::vector<std::int32_t> masks;  // exec, exited, then 3 per frame
+    std::vector<std::int64_t> seq;
+
+    void fit(const DecodedKernel& k) {
+        auto grow = [](auto& v, std::size_t n) { if (v.size() < n) v.resize(n); };
+        grow(ints, std::size_t{k.int_regs} * B);
+        grow(floats, std::size_t{k.float_regs} * B);
+        grow(masks, (2 + 3 * std::size_t{k.frames}) * B);
+        grow(seq, std::max(1u, k.int_regs));
+    }
+};
+
+thread_local Scratch t_scratch;
+
+std::int32_t wrap_add(std::int32_t x, std::int32_t y) {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(x) + static_cast<std::uint32_t>(y));
+}
+std::int32_t wrap_sub(std::int32_t x, std::int32_t y) {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(x) - static_cast<std::uint32_t>(y));
+}
+std::int32_t wrap_mul(std::int32_t x, std::int32_t y) {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(x) * static_cast<std::uint32_t>(y));
+}
+// 0 for a zero divisor; INT32_MIN / -1 wraps to INT32_MIN (and its rem is 0).
+std::int32_t div_checked(std::int32_t x, std::int32_t y) {
+    if (y == 0) return 0;
+    if (y == -1) return wrap_sub(0, x);
+    return x / y;
+}
+std::int32_t rem_checked(std::int32_t x, std::int32_t y) { return (y == 0 || y == -1) ? 0 : x % y; }
+std::int32_t ftoi_saturating(float f) {
+    if (std::isnan(f)) return 0;
+    if (f >= 2147483648.0f) return std::numeric_limits<std::int32_t>::max();
+    if (f < -2147483648.0f) return std::numeric_limits<std::int32_t>::min();
+    return static_cast<std::int32_t>(f);
+}
+
+// dst[i] := value(i) for the block's n lanes: unconditionally when every lane
+// runs, else only where exec[i] is set. Sources may be dst itself (same lane
+// only), hence ivdep.
+template <class T, class F>
+[[gnu::always_inline]] inline void set_lanes(T* dst, unsigned n, const std::int32_t* exec, bool full, F value) {
+    if (full) {
+#pragma GCC ivdep
+        for (unsigned i = 0; i < n; ++i) dst[i] = value(i);
+    } else {
+#pragma GCC ivdep
+        for (unsigned i = 0; i < n; ++i) {
+            const T v = value(i);
+            dst[i] = exec[i] ? v : dst[i];
+        }
+    }
+}
+
+unsigned count_active(const std::int32_t* m, unsigned n) {
+    unsigned c = 0;
+    for (unsigned i = 0; i < n; ++i) c += static_cast<unsigned>(m[i] & 1);
+    return c;
+}
+
+// One block's state while it runs.
+struct BlockRun {
+    const DecodedKernel& k;
+    const KernelLaunch& launch;
+    Scratch& s;
+    std::uint64_t first = 0;
+    unsigned n = 0;
+    unsigned active = 0;  // lanes set in exec
+
+    std::int32_t* R(unsigned r) const { return s.ints.data() + std::size_t{r} * B; }
+    float* F(unsigned r) const { return s.floats.data() + std::size_t{r} * B; }
+    std::int32_t* exec() const { return s.masks.data(); }
+    std::int32_t* exited() const { return s.masks.data() + B; }
+    // Frame f: [0] the lanes that entered, [1] an if's condition lanes or a
+    // loop's lanes that broke, [2] a loop's lanes that continued.
+    std::int32_t* frame(unsigned f, unsigned which) const { return s.masks.data() + (2 + 3 * std::size_t{f} + which) * B; }
+    bool full() const { return active == n; }
+
+    // A buffer argument with at least one element, or nullptr (the op then
+    // reads 0 / writes nothing in every lane).
+    const KernelArg* buffer(unsigned p) const {
+        if (p >= launch.args.size()) return nullptr;
+        const KernelArg& a = launch.args[p];
+        return (a.data != nullptr && a.length > 0) ? &a : nullptr;
+    }
+    // Indices are i32, so a length past INT32_MAX is as good as 2^31: a
+    // negative index cast to u32 is then out of range by one compare.
+    static std::uint32_t index_limit(const KernelArg& a) {
+        return static_cast<std::uint32_t>(std::min<std::uint64_t>(a.length, std::uint64_t{1} << 31));
+    }
+    // When register r holds first, first+1, ... in every lane and that whole
+    // range is inside the buffer: the range's start, else -1.
+    std::int64_t contiguous(unsigned r, const KernelArg& a) const {
+        const std::int64_t base = s.seq[r];
+        if (base == kNoSeq || base < 0 || static_cast<std::uint64_t>(base) + n > a.length) return -1;
+        return base;
+    }
+
+    template <class Fn>
+    [[gnu::always_inline]] void set_int(unsigned r, Fn value) {
+        set_lanes(R(r), n, exec(), full(), value);
+        s.seq[r] = kNoSeq;
+    }
+    template <class Fn>
+    [[gnu::always_inline]] void set_float(unsigned r, Fn value) {
+        set_lanes(F(r), n, exec(), full(), value);
+    }
+    void set_exec_count() { active = count_active(exec(), n); }
+    void clear_exec() {
+        std::fill_n(exec(), n, 0);
+        active = 0;
+    }
+
+    void start(std::uint64_t first_lane, unsigned lanes) {
+        first = first_lane;
+        n = lanes;
+        for (std::uint8_t r : k.zero_int) std::fill_n(R(r), n, 0);
+        for (std::uint8_t r : k.zero_float) std::fill_n(F(r), n, 0.0f);
+        std::fill_n(s.seq.data(), std::max(1u, k.int_regs), kNoSeq);
+        std::fill_n(exec(), n, -1);
+        if (k.has_control_flow) std::fill_n(exited(), n, 0);
+        active = n;
+    }
+
+    template <class T>
+    [[gnu::always_inline]] void store(const BlockInsn& in, const T* v) {
+        const KernelArg* arg = buffer(in.c);
+        if (arg == nullptr) return;
+        T* p = static_cast<T*>(arg->data);
+        const std::int32_t* m = exec();
+        if (const std::int64_t base = contiguous(in.b, *arg); base >= 0) {
+            T* q = p + base;
+            if (full()) {
+                for (unsigned i = 0; i < n; ++i) q[i] = v[i];
+            } else {
+                for (unsigned i = 0; i < n; ++i)
+                    if (m[i] != 0) q[i] = v[i];
+            }
+            return;
+        }
+        // Lane order, so of two lanes storing to one element the later wins.
+        const std::int32_t* idx = R(in.b);
+        const std::uint32_t limit = index_limit(*arg);
+        for (unsigned i = 0; i < n; ++i) {
+            const auto j = static_cast<std::uint32_t>(idx[i]);
+            if (m[i] != 0 && j < limit) p[j] = v[i];
+        }
+    }
+
+    [[gnu::always_inline]] void run();
+};
+
+// Inlined into each instruction-set variant of run_blocks below.
+[[gnu::always_inline]] inline void BlockRun::run() {
+    const std::vector<BlockInsn>& code = k.code;
+    const auto& args = launch.args;
+    const auto size = static_cast<std::uint32_t>(code.size());
+    for (std::uint32_t pc = 0; pc < size;) {
+        const BlockInsn& in = code[pc];
+        // No lane runs here (they broke, continued or exited): only the
+        // control flow that can bring lanes back matters.
+        if (active == 0 && in.op != KOp::Else && in.op != KOp::End) {
+            pc = (in.op == KOp::If || in.op == KOp::Loop) ? in.after : pc + 1;
+            continue;
+        }
+        const unsigned a = in.a, b = in.b, c = in.c;
+        std::uint32_t next = pc + 1;
+        switch (in.op) {
+        case KOp::Nop: break;
+        case KOp::Gid: {
+            const auto base = static_cast<std::int32_t>(first);
+            set_int(a, [&](unsigned i) { return static_cast<std::int32_t>(base + static_cast<std::int32_t>(i)); });
+            if (full()) s.seq[a] = base;
+            break;
+        }
+        case KOp::Count: {
+            const auto v = static_cast<std::int32_t>(launch.count);
+            set_int(a, [&](unsigned) { return v; });
+            break;
+        }
+        case KOp::Li: set_int(a, [&](unsigned) { return in.imm; }); break;
+        case KOp::Lif: {
+            const float v = std::bit_cast<float>(in.imm);
+            set_float(a, [&](unsigned) { return v; });
+            break;
+        }
+        case KOp::Mov: {
+            const std::int64_t tag = full() ? s.seq[b] : kNoSeq;
+            const std::int32_t* x = R(b);
+            set_int(a, [&](unsigned i) { return x[i]; });
+            s.seq[a] = tag;
+            break;
+        }
+        case KOp::Fmov: { const float* x = F(b); set_float(a, [&](unsigned i) { return x[i]; }); break; }
+        case KOp::Add: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return wrap_add(x[i], y[i]); }); break; }
+        case KOp::Sub: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return wrap_sub(x[i], y[i]); }); break; }
+        case KOp::Mul: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return wrap_mul(x[i], y[i]); }); break; }
+        case KOp::Div: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return div_checked(x[i], y[i]); }); break; }
+        case KOp::Rem: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return rem_checked(x[i], y[i]); }); break; }
+        case KOp::And: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] & y[i]; }); break; }
+        case KOp::Or: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] | y[i]; }); break; }
+        case KOp::Xor: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] ^ y[i]; }); break; }
+        case KOp::Shl: {
+            const std::int32_t *x = R(b), *y = R(c);
+            set_int(a, [&](unsigned i) {
+                return static_cast<std::int32_t>(static_cast<std::uint32_t>(x[i]) << (y[i] & 31));
+            });
+            break;
+        }
+        case KOp::Shr: {
+            const std::int32_t *x = R(b), *y = R(c);
+            set_int(a, [&](unsigned i) {
+                return static_cast<std::int32_t>(static_cast<std::uint32_t>(x[i]) >> (y[i] & 31));
+            });
+            break;
+        }
+        case KOp::Sar: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] >> (y[i] & 31); }); break; }
+        case KOp::Min: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::min(x[i], y[i]); }); break; }
+        case KOp::Max: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::max(x[i], y[i]); }); break; }
+        case KOp::Addi: {
+            std::int64_t tag = full() ? s.seq[b] : kNoSeq;
+            if (tag != kNoSeq) {
+                tag += in.imm;
+                if (tag < std::numeric_limits<std::int32_t>::min() || tag + n - 1 > std::numeric_limits<std::int32_t>::max())
+                    tag = kNoSeq;
+            }
+            const std::int32_t* x = R(b);
+            const std::int32_t imm = in.imm;
+            set_int(a, [&](unsigned i) { return wrap_add(x[i], imm); });
+            s.seq[a] = tag;
+            break;
+        }
+        case KOp::Muli: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return wrap_mul(x[i], imm); }); break; }
+        case KOp::Eq: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] == y[i]}; }); break; }
+        case KOp::Ne: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] != y[i]}; }); break; }
+        case KOp::Lt: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] < y[i]}; }); break; }
+        case KOp::Le: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] <= y[i]}; }); break; }
+        case KOp::Fadd: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] + y[i]; }); break; }
+        case KOp::Fsub: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] - y[i]; }); break; }
+        case KOp::Fmul: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] * y[i]; }); break; }
+        case KOp::Fdiv: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] / y[i]; }); break; }
+        // GLSL min/max: min(x, y) = y < x ? y : x, max(x, y) = x < y ? y : x.
+        case KOp::Fmin: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return y[i] < x[i] ? y[i] : x[i]; }); break; }
+        case KOp::Fmax: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] < y[i] ? y[i] : x[i]; }); break; }
+        case KOp::Fpow: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return std::pow(x[i], y[i]); }); break; }
+        case KOp::Ffma: {
+            const float *x = F(b), *y = F(c), *z = F(static_cast<unsigned>(in.imm));
+            set_float(a, [&](unsigned i) { return std::fma(x[i], y[i], z[i]); });
+            break;
+        }
+        case KOp::Fneg: { const float* x = F(b); set_float(a, [&](unsigned i) { return -x[i]; }); break; }
+        case KOp::Fabs: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::fabs(x[i]); }); break; }
+        case KOp::Fsqrt: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::sqrt(x[i]); }); break; }
+        case KOp::Ffloor: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::floor(x[i]); }); break; }
+        case KOp::Fsin: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::sin(x[i]); }); break; }
+        case KOp::Fcos: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::cos(x[i]); }); break; }
+        case KOp::Fexp: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::exp(x[i]); }); break; }
+        case KOp::Flog: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::log(x[i]); }); break; }
+        case KOp::Feq: { const float *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] == y[i]}; }); break; }
+        case KOp::Flt: { const float *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] < y[i]}; }); break; }
+        case KOp::Fle: { const float *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] <= y[i]}; }); break; }
+        case KOp::Itof: { const std::int32_t* x = R(b); set_float(a, [&](unsigned i) { return static_cast<float>(x[i]); }); break; }
+        case KOp::Ftoi: { const float* x = F(b); set_int(a, [&](unsigned i) { return ftoi_saturating(x[i]); }); break; }
+        case KOp::Ld: {
+            const KernelArg* arg = buffer(c);
+            if (arg == nullptr) { set_int(a, [](unsigned) { return std::int32_t{0}; }); break; }
+            const auto* p = static_cast<const std::int32_t*>(arg->data);
+            if (const std::int64_t base = contiguous(b, *arg); base >= 0) {
+                const std::int32_t* q = p + base;
+                set_int(a, [&](unsigned i) { return q[i]; });
+            } else {
+                const std::int32_t* idx = R(b);
+                const std::uint32_t limit = index_limit(*arg);
+                set_int(a, [&](unsigned i) {
+                    const auto j = static_cast<std::uint32_t>(idx[i]);
+                    return j < limit ? p[j] : 0;
+                });
+            }
+            break;
+        }
+        case KOp::Ldf: {
+            const KernelArg* arg = buffer(c);
+            if (arg == nullptr) { set_float(a, [](unsigned) { return 0.0f; }); break; }
+            const auto* p = static_cast<const float*>(arg->data);
+            if (const std::int64_t base = contiguous(b, *arg); base >= 0) {
+                const float* q = p + base;
+                set_float(a, [&](unsigned i) { return q[i]; });
+            } else {
+                const std::int32_t* idx = R(b);
+                const std::uint32_t limit = index_limit(*arg);
+                set_float(a, [&](unsigned i) {
+                    const auto j = static_cast<std::uint32_t>(idx[i]);
+                    return j < limit ? p[j] : 0.0f;
+                });
+            }
+            break;
+        }
+        case KOp::St: store(in, R(a)); break;
+        case KOp::Stf: store(in, F(a)); break;
+        case KOp::AtAdd: {
+            const KernelArg* arg = buffer(c);
+            if (arg == nullptr) break;
+            auto* p = static_cast<std::uint32_t*>(arg->data);
+            const std::int32_t *idx = R(b), *v = R(a), *m = exec();
+            const std::uint32_t limit = index_limit(*arg);
+            for (unsigned i = 0; i < n; ++i) {
+                const auto j = static_cast<std::uint32_t>(idx[i]);
+                if (m[i] != 0 && j < limit)
+                    std::atomic_ref<std::uint32_t>(p[j]).fetch_add(static_cast<std::uint32_t>(v[i]),
+                                                                   std::memory_order_relaxed);
+            }
+            break;
+        }
+        case KOp::Ldp: {
+            const auto v = b < args.size() ? static_cast<std::int32_t>(args[b].uniform) : 0;
+            set_int(a, [&](unsigned) { return v; });
+            break;
+        }
+        case KOp::Ldpf: {
+            const float v = b < args.size() ? std::bit_cast<float>(args[b].uniform) : 0.0f;
+            set_float(a, [&](unsigned) { return v; });
+            break;
+        }
+        case KOp::Blen: {
+            const auto v = b < args.size() ? static_cast<std::int32_t>(args[b].length) : 0;
+            set_int(a, [&](unsigned) { return v; });
+            break;
+        }
+        case KOp::If: {
+            std::int32_t *entry = frame(in.frame, 0), *cond = frame(in.frame, 1), *m = exec();
+            const std::int32_t* x = R(a);
+            for (unsigned i = 0; i < n; ++i) {
+                entry[i] = m[i];
+                cond[i] = x[i] != 0 ? m[i] : 0;
+                m[i] = cond[i];
+            }
+            set_exec_count();
+            if (active == 0) next = in.target;  // straight to the `else` or `end`
+            break;
+        }
+        case KOp::Else: {
+            const std::int32_t *entry = frame(in.frame, 0), *cond = frame(in.frame, 1);
+            std::int32_t* m = exec();
+            for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~cond[i];
+            set_exec_count();
+            if (active == 0) next = in.target;
+            break;
+        }
+        case KOp::End:
+            if (in.is_loop_end) {
+                const std::int32_t *entry = frame(in.frame, 0), *broken = frame(in.frame, 1), *gone = exited();
+                std::int32_t *m = exec(), *continued = frame(in.frame, 2);
+                for (unsigned i = 0; i < n; ++i) {
+                    m[i] = entry[i] & ~broken[i] & ~gone[i];
+                    continued[i] = 0;
+                }
+                set_exec_count();
+                if (active != 0) {
+                    next = in.target + 1;  // another iteration
+                } else {
+                    for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~gone[i];
+                    set_exec_count();
+                }
+            } else {
+                const std::int32_t *entry = frame(in.frame, 0), *gone = exited();
+                std::int32_t* m = exec();
+                if (in.loop_frame == kNoLoop) {
+                    for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~gone[i];
+                } else {
+                    const std::int32_t *broken = frame(in.loop_frame, 1), *continued = frame(in.loop_frame, 2);
+                    for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~gone[i] & ~broken[i] & ~continued[i];
+                }
+                set_exec_count();
+            }
+            break;
+        case KOp::Loop: {
+            std::int32_t *entry = frame(in.frame, 0), *broken = frame(in.frame, 1), *continued = frame(in.frame, 2);
+            const std::int32_t* m = exec();
+            for (unsigned i = 0; i < n; ++i) {
+                entry[i] = m[i];
+                broken[i] = 0;
+                continued[i] = 0;
+            }
+            break;
+        }
+        case KOp::Break:
+        case KOp::Continue:
+        case KOp::Exit: {
+            std::int32_t* to = in.op == KOp::Exit ? exited() : frame(in.frame, in.op == KOp::Break ? 1 : 2);
+            const std::int32_t* m = exec();
+            for (unsigned i = 0; i < n; ++i) to[i] |= m[i];
+            clear_exec();
+            break;
+        }
+        }
+        pc = next;
+    }
+}
+
+// On x86-64 with GCC the interpreter is built twice, for the baseline and for
+// x86-64-v3 (AVX2, FMA), and the loader picks the one the CPU runs: ffma is
+// then one vfmadd per 8 lanes instead of a call to fmaf per lane.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define POLYMER_CPU_VARIANTS __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define POLYMER_CPU_VARIANTS
+#endif
+
+POLYMER_CPU_VARIANTS
+void run_blocks(BlockRun& block, std::uint64_t first, std::uint64_t last) {
+    for (std::uint64_t lane = first; lane < last; lane += B) {
+        block.start(lane, static_cast<unsigned>(std::min<std::uint64_t>(B, last - lane)));
+        block.run();
+    }
+}
+
+}  // namespace
+
+void run_kernel_blocks(const DecodedKernel& kernel, const KernelLaunch& launch, std::uint64_t first,
+                       std::uint64_t last) {
+    if (first >= last || kernel.code.empty()) return;
+    Scratch& s = t_scratch;
+    s.fit(kernel);
+    BlockRun block{kernel, launch, s};
+    run_blocks(block, first, last);
+}
+
+}  // namespace polymer

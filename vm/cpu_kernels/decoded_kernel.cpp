@@ -1,0 +1,195 @@
+#include "vm/cpu_kernels/decoded_kernel.h"
+
+#include <algorithm>
+#include <array>
+
+#include "isa/formats.h"
+
+namespace polymer {
+namespace {
+
+enum class RegClass : std::uint8_t { None, Int, Float };
+
+// Which register class the op's field holds, read from the format table.
+RegClass field_class(const FormatInfo& f, Field field) {
+    for (std::size_t k = 0; k < f.count; ++k) {
+        const OperandSpec& o = f.operands[k];
+        if (o.field == field && o.kind == OperandKind::IntReg) return RegClass::Int;
+        if (o.field == field && o.kind == OperandKind::FloatReg) return RegClass::Float;
+        if (o.index_field == field && o.kind == OperandKind::PMem) return RegClass::Int;
+    }
+    return RegClass::None;
+}
+
+std::uint8_t raw_field(Word w, Field f) {
+    switch (f) {
+    case Field::A: return word_a(w) & 31;
+    case Field::B: return word_b(w) & 31;
+    case Field::C: return word_c(w) & 31;
+    case Field::Imm: return static_cast<std::uint8_t>(word_imm(w) & 31);
+    case Field::None: break;
+    }
+    return 0;
+}
+
+// The field an op writes (operand 0 when the table says it is written and it
+// is a register), or Field::None (stores write memory, not registers).
+Field written_field(KOp op) {
+    const FormatInfo& f = format_info(kop_info(op).format);
+    if ((kop_info(op).writes & 1) == 0 || f.count == 0) return Field::None;
+    const OperandSpec& o = f.operands[0];
+    return (o.kind == OperandKind::IntReg || o.kind == OperandKind::FloatReg) ? o.field : Field::None;
+}
+
+class RegisterRenamer {
+public:
+    std::uint8_t map(RegClass c, std::uint8_t raw) {
+        auto& dense = c == RegClass::Int ? int_ : float_;
+        auto& count = c == RegClass::Int ? int_count_ : float_count_;
+        if (dense[raw] < 0) dense[raw] = static_cast<std::int16_t>(count++);
+        return static_cast<std::uint8_t>(dense[raw]);
+    }
+    unsigned int_count() const { return int_count_; }
+    unsigned float_count() const { return float_count_; }
+
+private:
+    std::array<std::int16_t, 32> int_ = filled(), float_ = filled();
+    unsigned int_count_ = 0, float_count_ = 0;
+    static std::array<std::int16_t, 32> filled() { std::array<std::int16_t, 32> a{}; a.fill(-1); return a; }
+};
+
+struct OpenConstruct {
+    bool is_loop;
+    std::uint32_t pc;       // the `if` or `loop`
+    std::uint32_t else_pc;  // an if's `else`, or UINT32_MAX
+    std::vector<std::uint32_t> exits;  // a loop's break/continue, patched at its `end`
+};
+
+}  // namespace
+
+DecodedKernel decode_kernel(const std::vector<Word>& code) {
+    DecodedKernel k;
+    k.source = code;
+    k.code.reserve(code.size() + 4);
+    RegisterRenamer regs;
+    std::vector<OpenConstruct> open;
+    std::array<bool, 32> int_defined{}, float_defined{};
+    std::vector<bool> zero_int, zero_float;
+
+    auto innermost_loop = [&]() -> int {
+        for (int i = static_cast<int>(open.size()) - 1; i >= 0; --i)
+            if (open[static_cast<std::size_t>(i)].is_loop) return i;
+        return -1;
+    };
+    auto close = [&](std::uint32_t end_pc) {
+        OpenConstruct& o = open.back();
+        BlockInsn& head = k.code[o.pc];
+        BlockInsn& end = k.code[end_pc];
+        end.op = KOp::End;
+        end.frame = head.frame;
+        end.loop_frame = head.loop_frame;
+        head.after = end_pc + 1;
+        if (o.is_loop) {
+            end.is_loop_end = true;
+            end.target = o.pc;
+            for (std::uint32_t x : o.exits) k.code[x].target = end_pc;
+        } else if (o.else_pc != UINT32_MAX) {
+            k.code[o.else_pc].target = end_pc;
+        } else {
+            head.target = end_pc;
+        }
+        open.pop_back();
+    };
+
+    for (const Word w : code) {
+        const auto pc = static_cast<std::uint32_t>(k.code.size());
+        BlockInsn& insn = k.code.emplace_back();
+        if (!is_valid_kop(word_op(w))) continue;  // a nop; the verifier rejects these
+        const KOp op = static_cast<KOp>(word_op(w));
+        const FormatInfo& f = format_info(kop_info(op).format);
+        insn.op = op;
+        const Field written = written_field(op);
+        // Operands: registers renamed (reads checked for "used before set" first).
+        for (Field field : {Field::B, Field::C, Field::Imm, Field::A}) {
+            const RegClass rc = field_class(f, field);
+            if (rc == RegClass::None) continue;
+            const std::uint8_t raw = raw_field(w, field);
+            const std::uint8_t dense = regs.map(rc, raw);
+            auto& defined = rc == RegClass::Int ? int_defined : float_defined;
+            auto& zero = rc == RegClass::Int ? zero_int : zero_float;
+            if (field != written && !defined[raw]) {
+                if (zero.size() <= dense) zero.resize(dense + 1u, false);
+                zero[dense] = true;
+            }
+            switch (field) {
+            case Field::A: insn.a = dense; break;
+            case Field::B: insn.b = dense; break;
+            case Field::C: insn.c = dense; break;
+            case Field::Imm: insn.imm = dense; break;
+            case Field::None: break;
+            }
+        }
+        // A write at nesting depth 0 happens before everything after it in
+        // every lane that is still running.
+        if (written != Field::None && open.empty()) {
+            const RegClass rc = field_class(f, written);
+            (rc == RegClass::Int ? int_defined : float_defined)[raw_field(w, written)] = true;
+        }
+        // Parameter numbers and immediates stay as they are.
+        for (std::size_t j = 0; j < f.count; ++j) {
+            const OperandSpec& o = f.operands[j];
+            if (o.kind == OperandKind::Param || o.kind == OperandKind::PMem) {
+                if (o.field == Field::B) insn.b = word_b(w);
+                if (o.field == Field::C) insn.c = word_c(w);
+            }
+            if (o.kind == OperandKind::Imm || o.kind == OperandKind::F32Imm) insn.imm = word_imm(w);
+        }
+        // Structured control flow.
+        const int loop = innermost_loop();
+        const auto loop_frame = loop < 0 ? kNoLoop : static_cast<std::uint16_t>(loop);
+        switch (op) {
+        case KOp::If:
+        case KOp::Loop:
+            insn.frame = static_cast<std::uint16_t>(open.size());
+            insn.loop_frame = loop_frame;
+            open.push_back({op == KOp::Loop, pc, UINT32_MAX, {}});
+            k.frames = std::max<unsigned>(k.frames, static_cast<unsigned>(open.size()));
+            k.has_control_flow = true;
+            break;
+        case KOp::Else:
+            if (open.empty() || open.back().is_loop || open.back().else_pc != UINT32_MAX) {
+                insn.op = KOp::Nop;
+                break;
+            }
+            open.back().else_pc = pc;
+            k.code[open.back().pc].target = pc;
+            insn.frame = k.code[open.back().pc].frame;
+            break;
+        case KOp::Break:
+        case KOp::Continue:
+            if (loop < 0) { insn.op = KOp::Nop; break; }
+            insn.frame = static_cast<std::uint16_t>(loop);
+            open[static_cast<std::size_t>(loop)].exits.push_back(pc);
+            break;
+        case KOp::End:
+            if (open.empty()) { insn.op = KOp::Nop; break; }
+            close(pc);
+            break;
+        case KOp::Exit: k.has_control_flow = true; break;
+        default: break;
+        }
+    }
+    while (!open.empty()) {
+        k.code.emplace_back();
+        close(static_cast<std::uint32_t>(k.code.size() - 1));
+    }
+    k.int_regs = regs.int_count();
+    k.float_regs = regs.float_count();
+    for (std::size_t i = 0; i < zero_int.size(); ++i)
+        if (zero_int[i]) k.zero_int.push_back(static_cast<std::uint8_t>(i));
+    for (std::size_t i = 0; i < zero_float.size(); ++i)
+        if (zero_float[i]) k.zero_float.push_back(static_cast<std::uint8_t>(i));
+    return k;
+}
+
+}  // namespace polymer
