@@ -61,12 +61,6 @@ Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
     case TrapKind::StepLimit:
         t.detail = "the step limit of " + std::to_string(options_.max_steps) + " instructions is reached";
         break;
-    case TrapKind::Unsupported:
-        if (d.op == Op::Launch) {
-            const LaunchSite& site = module_.launches[static_cast<std::uint32_t>(d.imm)];
-            t.detail = "kernel launch is not supported yet (kernel '" + module_.kernels[site.kernel].name + "')";
-        }
-        break;
     default: break;
     }
     return t;
