@@ -24,8 +24,21 @@ namespace {
 
 // Hooks that observe nothing: what `polymer-run` uses.
 struct NoHooks {
-    static void int_written(unsigned, std::int64_t) {}
-    static void float_written(unsigned, double) {}
+    static constexpr bool kObserved = false;
+    static void int_written(unsigned, std::int64_t /*old*/, std::int64_t) {}
+    static void float_written(unsigned, double /*old*/, double) {}
+    static bool before_instruction() { return false; }
+};
+
+// The debugger's hooks (Machine::resume): every register write and every
+// instruction fetch goes to an ExecutionObserver.
+struct ObservedHooks {
+    static constexpr bool kObserved = true;
+    ExecutionObserver* observer;
+    const Machine* machine;
+    void int_written(unsigned i, std::int64_t old, std::int64_t) const { observer->int_written(i, old); }
+    void float_written(unsigned i, double old, double) const { observer->float_written(i, old); }
+    bool before_instruction() const { return observer->before_instruction(*machine); }
 };
 
 }  // namespace
@@ -33,19 +46,34 @@ struct NoHooks {
 template <class Hooks>
 struct Machine::Registers {
     RegisterFile* file;
+    [[no_unique_address]] Hooks hooks;
     void set_int(unsigned i, std::int64_t v) const {
+        const std::int64_t old = file->r[i];
         file->r[i] = v;
-        Hooks::int_written(i, v);
+        hooks.int_written(i, old, v);
     }
     void set_float(unsigned i, double v) const {
+        const double old = file->f[i];
         file->f[i] = v;
-        Hooks::float_written(i, v);
+        hooks.float_written(i, old, v);
     }
 };
 
 #if !defined(__GNUC__) && !defined(POLYMER_SWITCH_DISPATCH)
 #define POLYMER_SWITCH_DISPATCH 1  // labels-as-values is a GCC/Clang extension
 #endif
+
+// Under ObservedHooks each fetch first brings the machine up to date (steps
+// counts the instructions done) and asks the observer whether to pause; for
+// NoHooks it compiles to nothing.
+#define VM_OBSERVE(ip, steps)                                  \
+    if constexpr (Hooks::kObserved) {                          \
+        save_state(ip, (steps) - 1, csp, vsp);                 \
+        if (x.hooks.before_instruction()) {                    \
+            --(steps);                                         \
+            goto paused;                                       \
+        }                                                      \
+    }
 
 #if defined(POLYMER_SWITCH_DISPATCH)
 #define VM_CASE(name) case Op::name:
@@ -55,17 +83,18 @@ struct Machine::Registers {
 #define VM_DISPATCH(ip, steps) \
     do {                       \
         ++(steps);             \
+        VM_OBSERVE(ip, steps)  \
         goto* kLabels[static_cast<std::uint8_t>((ip)->op)]; \
     } while (0)
 #endif
 
 template <class Hooks>
-RunResult Machine::execute(std::uint32_t start_pc) {
+RunResult Machine::execute(std::uint32_t start_pc, Hooks hooks) {
     using sem::i64;
     using sem::u64;
     const DecodedInsn* const code = code_.data();
     const DecodedInsn* ip = code + start_pc;
-    const Registers<Hooks> x{&regs_};
+    const Registers<Hooks> x{&regs_, hooks};
     const DecodedInsn** const call_base = call_stack_.data();
     const DecodedInsn** const call_end = call_base + call_stack_.size();
     const DecodedInsn** csp = call_base + call_depth_;
@@ -82,6 +111,7 @@ RunResult Machine::execute(std::uint32_t start_pc) {
 #if defined(POLYMER_SWITCH_DISPATCH)
     for (;;) {
         ++steps;
+        VM_OBSERVE(ip, steps)
         switch (ip->op) {
 #else
     static const void* const kLabels[] = {
@@ -358,8 +388,12 @@ halt:
     save_state(ip, steps, csp, vsp);
     backend_->wait_all();
     return RunResult{RunStatus::Halted, std::nullopt, steps};
+paused: __attribute__((unused));
+    save_state(ip, steps, csp, vsp);
+    return RunResult{RunStatus::Paused, std::nullopt, steps};
 }
 
+#undef VM_OBSERVE
 #undef VM_CASE
 #undef VM_DISPATCH
 
@@ -378,7 +412,18 @@ RunResult Machine::run(std::uint32_t proc) {
     value_depth_ = 0;
     steps_ = 0;
     pc_ = module_.procs.at(proc).start;
-    return execute<NoHooks>(pc_);
+    return execute<NoHooks>(pc_, NoHooks{});
+}
+
+void Machine::start(std::uint32_t proc) {
+    call_depth_ = 0;
+    value_depth_ = 0;
+    steps_ = 0;
+    pc_ = module_.procs.at(proc).start;
+}
+
+RunResult Machine::resume(ExecutionObserver& observer) {
+    return execute<ObservedHooks>(pc_, ObservedHooks{&observer, this});
 }
 
 }  // namespace polymer

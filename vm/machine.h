@@ -30,12 +30,27 @@ struct MachineOptions {
     Backend* backend = nullptr;               // long operations; nullptr = a CpuBackend of its own
 };
 
-enum class RunStatus : std::uint8_t { Halted, Trapped };
+enum class RunStatus : std::uint8_t { Halted, Trapped, Paused };  // Paused: only under resume()
 
 struct RunResult {
     RunStatus status = RunStatus::Halted;
     std::optional<Trap> trap;  // set when status is Trapped
     std::uint64_t steps = 0;   // instructions executed
+};
+
+class Machine;
+
+// The debugger's view of a run (vm/debugger): resume() calls it around every
+// instruction. A plain run() never does and pays nothing for it.
+class ExecutionObserver {
+public:
+    virtual ~ExecutionObserver() = default;
+    // Before the instruction at m.pc(), with the machine's state current
+    // (pc, steps, stack depths). Returning true pauses the run before it.
+    virtual bool before_instruction(const Machine& m) = 0;
+    // A register write, with the value it replaces (for the undo log).
+    virtual void int_written(unsigned i, std::int64_t old_value) = 0;
+    virtual void float_written(unsigned i, double old_value) = 0;
 };
 
 class Machine {
@@ -49,6 +64,25 @@ public:
     // Runs procedure `proc` from its first word until halt, a return from it,
     // or a trap. Registers and regions keep their values between runs.
     RunResult run(std::uint32_t proc);
+    // The debugger's way to run: start() sets up a run of `proc` without
+    // executing anything; resume() goes on from pc() until halt, a trap, or
+    // the observer pauses (status Paused). A separate instantiation of the
+    // dispatch loop, so run() keeps its speed.
+    void start(std::uint32_t proc);
+    RunResult resume(ExecutionObserver& observer);
+    // Raw stack slots and position, which the debugger's undo log saves and
+    // restores. A call-stack slot is the return pc.
+    std::uint32_t call_slot(std::size_t i) const {
+        return call_stack_[i] == nullptr ? 0 : static_cast<std::uint32_t>(call_stack_[i] - code_.data());
+    }
+    std::uint64_t value_slot(std::size_t i) const { return value_stack_[i]; }
+    std::size_t call_stack_capacity() const { return call_stack_.size(); }
+    std::size_t value_stack_capacity() const { return value_stack_.size(); }
+    void restore_call_slot(std::size_t i, std::uint32_t return_pc) { call_stack_[i] = code_.data() + return_pc; }
+    void restore_value_slot(std::size_t i, std::uint64_t bits) { value_stack_[i] = bits; }
+    void restore_position(std::uint32_t pc, std::uint64_t steps, std::size_t call_depth, std::size_t value_depth) {
+        pc_ = pc, steps_ = steps, call_depth_ = call_depth, value_depth_ = value_depth;
+    }
 
     std::int64_t int_reg(unsigned i) const { return regs_.r[i]; }
     double float_reg(unsigned i) const { return regs_.f[i]; }
@@ -70,7 +104,7 @@ private:
     template <class Hooks>
     struct Registers;  // the register-write choke point (interpreter.cpp)
     template <class Hooks>
-    RunResult execute(std::uint32_t start_pc);
+    RunResult execute(std::uint32_t start_pc, Hooks hooks);
 
     // Brings the members up to date from the dispatch loop's locals.
     void save_state(const DecodedInsn* at, std::uint64_t steps, const DecodedInsn* const* csp, const std::uint64_t* vsp);

@@ -1,0 +1,308 @@
+#include "vm/debugger/debug_session.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include "isa/encoding.h"
+#include "isa/frame_analysis.h"
+#include "isa/opcodes.h"
+
+namespace polymer::debugger {
+
+Result<std::unique_ptr<DebugSession>> DebugSession::create(const Module& m, OutputBuffer& out, MachineOptions machine,
+                                                           std::uint32_t entry, DebugOptions options) {
+    std::unique_ptr<DebugSession> s(new DebugSession(m, out, machine, entry, options));
+    s->break_at_.assign(m.code.size() + 1, 0);
+    Result<bool> ok = s->restart();
+    if (!ok) return Error{ok.error()};
+    return s;
+}
+
+Result<bool> DebugSession::restart() {
+    Result<std::unique_ptr<Machine>> m = Machine::create(module_, out_, machine_options_);
+    if (!m) return Error{m.error()};
+    machine_ = std::move(m).value();
+    machine_->start(entry_);
+    state_ = State::Running;
+    trap_.reset();
+    history_.clear();
+    for (Breakpoint& b : breakpoints_)
+        if (b.is_watch) {
+            Result<Value> v = b.watch->evaluate(*machine_);
+            b.last = v ? std::optional<Value>(v.value()) : std::nullopt;
+        }
+    return true;
+}
+
+Stop DebugSession::step(std::uint64_t n) {
+    Goal g;
+    g.steps = n;
+    return go(g);
+}
+
+Stop DebugSession::next(std::uint64_t n) {
+    Stop s;
+    for (std::uint64_t i = 0; i < n && state_ == State::Running; ++i) {
+        const bool is_call = machine_->pc() < module_.code.size() &&
+                             static_cast<Op>(word_op(module_.code[machine_->pc()])) == Op::Call;
+        Goal g;
+        if (is_call) g.depth_at_most = machine_->call_depth();
+        else g.steps = 1;
+        s = go(g);
+        if (s.kind != StopKind::Step) return s;
+    }
+    return s;
+}
+
+Stop DebugSession::finish() {
+    Goal g;
+    g.depth_below = machine_->call_depth();
+    return go(g);
+}
+
+Stop DebugSession::resume() { return go(Goal{}); }
+
+Stop DebugSession::until(const Expression& cond) {
+    Goal g;
+    g.until = &cond;
+    return go(g);
+}
+
+Stop DebugSession::go(Goal goal) {
+    goal_ = goal;
+    first_ = true;
+    stop_ = Stop{};
+    const RunResult r = machine_->resume(*this);
+    // A halting or trapping instruction changed nothing: its entry goes.
+    if (r.status != RunStatus::Paused && current_ != nullptr) history_.drop_last();
+    current_ = nullptr;
+    switch (r.status) {
+    case RunStatus::Paused: return stop_;
+    case RunStatus::Halted: state_ = State::Halted; return Stop{StopKind::Halted};
+    case RunStatus::Trapped: state_ = State::Trapped; trap_ = r.trap; return Stop{StopKind::Trapped};
+    }
+    return stop_;
+}
+
+bool DebugSession::before_instruction(const Machine& m) {
+    if (!first_) {
+        if (check_watches()) return true;
+        if (goal_.until != nullptr) {
+            Result<Value> v = goal_.until->evaluate(m);
+            if (v && (v.value().is_float ? v.value().f != 0 : v.value().i != 0)) {
+                stop_ = Stop{StopKind::Until};
+                return true;
+            }
+        }
+        if (goal_.depth_below && m.call_depth() < *goal_.depth_below) {
+            stop_ = Stop{StopKind::Finish};
+            return true;
+        }
+        if (goal_.depth_at_most && m.call_depth() <= *goal_.depth_at_most) {
+            stop_ = Stop{StopKind::Step};
+            return true;
+        }
+        if (break_at_[m.pc()] != 0) {
+            for (Breakpoint& b : breakpoints_)
+                if (!b.is_watch && b.enabled && b.pc == m.pc()) {
+                    ++b.hits;
+                    stop_ = Stop{StopKind::Breakpoint, b.id};
+                    return true;
+                }
+        }
+    }
+    if (goal_.steps == 0) {
+        stop_ = Stop{StopKind::Step};
+        return true;
+    }
+    first_ = false;
+    if (goal_.steps != UINT64_MAX) --goal_.steps;
+    record(m);
+    return false;
+}
+
+void DebugSession::record(const Machine& m) {
+    UndoEntry& e = history_.begin(m);
+    current_ = &e;
+    const std::uint32_t pc = m.pc();
+    if (pc >= module_.code.size()) return;  // the decoder's trailing halt
+    const Word w = module_.code[pc];
+    const Op op = static_cast<Op>(word_op(w));
+    const OpInfo& info = op_info(op);
+    e.printed = (info.effects & effect::IO) != 0;
+    if (op == Op::Call && m.call_depth() < m.call_stack_capacity()) {
+        e.has_call_slot = true;
+        e.call_slot = static_cast<std::uint32_t>(m.call_depth());
+        e.call_slot_pc = m.call_slot(m.call_depth());
+    }
+    if ((op == Op::Push || op == Op::Pushf) && m.value_depth() < m.value_stack_capacity()) {
+        e.has_value_slot = true;
+        e.value_slot = static_cast<std::uint32_t>(m.value_depth());
+        e.value_slot_bits = m.value_slot(m.value_depth());
+    }
+    if (op >= Op::StU8 && op <= Op::StF64) {
+        const Region& g = m.regions()[word_c(w)];
+        const auto index = static_cast<std::uint64_t>(m.int_reg(word_b(w)));
+        if (index < g.length) {
+            const std::size_t size = elem_size(g.type);
+            e.has_element = true;
+            e.element_region = word_c(w);
+            e.element_offset = index * size;
+            e.element_size = static_cast<std::uint8_t>(size);
+            std::memcpy(e.element_bytes, static_cast<const std::uint8_t*>(g.data) + e.element_offset, size);
+        }
+    }
+    if ((info.effects & (effect::Long | effect::Alloc)) != 0) {
+        for (const ResourceUse& u : resource_uses(module_, w)) {
+            if (!u.write || u.resource.kind != Resource::Kind::Region) continue;
+            if (!history_.snapshot_region(m, u.resource.index)) {
+                current_ = nullptr;  // too big to keep: the history restarts after this step
+                return;
+            }
+        }
+    }
+}
+
+void DebugSession::int_written(unsigned i, std::int64_t old_value) {
+    if (current_ == nullptr || current_->register_writes == 2) return;
+    current_->registers[current_->register_writes++] =
+        UndoEntry::RegisterWrite{false, static_cast<std::uint8_t>(i), static_cast<std::uint64_t>(old_value)};
+}
+
+void DebugSession::float_written(unsigned i, double old_value) {
+    if (current_ == nullptr || current_->register_writes == 2) return;
+    current_->registers[current_->register_writes++] =
+        UndoEntry::RegisterWrite{true, static_cast<std::uint8_t>(i), std::bit_cast<std::uint64_t>(old_value)};
+}
+
+bool DebugSession::check_watches() {
+    bool fired = false;
+    for (Breakpoint& b : breakpoints_) {
+        if (!b.is_watch || !b.enabled) continue;
+        Result<Value> v = b.watch->evaluate(*machine_);
+        std::optional<Value> now = v ? std::optional<Value>(v.value()) : std::nullopt;
+        const bool changed = now.has_value() != b.last.has_value() || (now && !now->same_as(*b.last));
+        if (!changed) continue;
+        if (!fired) {
+            ++b.hits;
+            stop_ = Stop{StopKind::Watchpoint, b.id, b.last ? value_text(*b.last) : "<unavailable>",
+                         now ? value_text(*now) : "<unavailable>"};
+            fired = true;
+        }
+        b.last = now;
+    }
+    return fired;
+}
+
+BackstepReport DebugSession::backstep(std::uint64_t n) {
+    BackstepReport rep;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        if (history_.empty()) {
+            rep.history_ran_out = true;
+            break;
+        }
+        UndoEntry e = history_.undo_last(*machine_);
+        ++rep.undone;
+        if (e.is_set) ++rep.sets_undone;
+        if (e.printed) rep.printed = true;
+    }
+    if (rep.undone > 0) {
+        state_ = State::Running;
+        trap_.reset();
+    }
+    for (Breakpoint& b : breakpoints_)
+        if (b.is_watch) {
+            Result<Value> v = b.watch->evaluate(*machine_);
+            b.last = v ? std::optional<Value>(v.value()) : std::nullopt;
+        }
+    return rep;
+}
+
+Result<bool> DebugSession::assign(const Expression& place, const Value& v) {
+    Result<Expression::Location> at = place.locate(*machine_);
+    if (!at) return Error{at.error()};
+    Machine& m = *machine_;
+    UndoEntry saved;
+    saved.is_set = true;
+    const Expression::Location& l = at.value();
+    if (l.place == Expression::Place::IntReg) {
+        saved.register_writes = 1;
+        saved.registers[0] = {false, static_cast<std::uint8_t>(l.index), static_cast<std::uint64_t>(m.int_reg(l.index))};
+    } else if (l.place == Expression::Place::FloatReg) {
+        saved.register_writes = 1;
+        saved.registers[0] = {true, static_cast<std::uint8_t>(l.index), std::bit_cast<std::uint64_t>(m.float_reg(l.index))};
+    } else {
+        const Region& g = m.regions()[l.index];
+        const std::size_t size = elem_size(g.type);
+        saved.has_element = true;
+        saved.element_region = l.index;
+        saved.element_offset = l.element * size;
+        saved.element_size = static_cast<std::uint8_t>(size);
+        std::memcpy(saved.element_bytes, static_cast<const std::uint8_t*>(g.data) + saved.element_offset, size);
+    }
+    Result<bool> ok = place.assign(m, v);
+    if (!ok) return ok;
+    UndoEntry& e = history_.begin(m);
+    const UndoEntry position = e;  // begin() filled in pc, steps and depths
+    e = saved;
+    e.pc = position.pc, e.steps = position.steps, e.call_depth = position.call_depth, e.value_depth = position.value_depth;
+    for (Breakpoint& b : breakpoints_)
+        if (b.is_watch) {
+            Result<Value> now = b.watch->evaluate(m);
+            b.last = now ? std::optional<Value>(now.value()) : std::nullopt;
+        }
+    return true;
+}
+
+int DebugSession::add_breakpoint(std::uint32_t pc, std::string where) {
+    Breakpoint b;
+    b.id = next_id_++;
+    b.pc = pc;
+    b.where = std::move(where);
+    breakpoints_.push_back(std::move(b));
+    ++break_at_[pc];
+    return breakpoints_.back().id;
+}
+
+Result<int> DebugSession::add_watch(Expression e) {
+    Result<Value> v = e.evaluate(*machine_);
+    if (!v) return Error{"cannot watch '" + e.text() + "': " + v.error()};
+    Breakpoint b;
+    b.id = next_id_++;
+    b.is_watch = true;
+    b.where = e.text();
+    b.last = v.value();
+    b.watch = std::move(e);
+    breakpoints_.push_back(std::move(b));
+    return breakpoints_.back().id;
+}
+
+bool DebugSession::remove(int id) {
+    auto it = std::find_if(breakpoints_.begin(), breakpoints_.end(), [&](const Breakpoint& b) { return b.id == id; });
+    if (it == breakpoints_.end()) return false;
+    if (!it->is_watch && it->enabled) --break_at_[it->pc];
+    breakpoints_.erase(it);
+    return true;
+}
+
+bool DebugSession::set_enabled(int id, bool enabled) {
+    for (Breakpoint& b : breakpoints_) {
+        if (b.id != id) continue;
+        if (!b.is_watch && b.enabled != enabled) enabled ? ++break_at_[b.pc] : --break_at_[b.pc];
+        b.enabled = enabled;
+        if (b.is_watch && enabled) {
+            Result<Value> v = b.watch->evaluate(*machine_);
+            b.last = v ? std::optional<Value>(v.value()) : std::nullopt;
+        }
+        return true;
+    }
+    return false;
+}
+
+void DebugSession::remove_all() {
+    breakpoints_.clear();
+    std::fill(break_at_.begin(), break_at_.end(), 0);
+}
+
+}  // namespace polymer::debugger
