@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "tests/vulkan/bare_dispatch.h"
 #include "tests/vulkan/test_kernels.h"
 #include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_vector_ops.h"
@@ -28,59 +29,7 @@ double best_us(F&& f, int reps = 10) {
     return best;
 }
 
-// A bare dispatch of the saxpy pipeline over n lanes: pre-made buffers and
-// descriptor set, no copies, record + submit + fence wait. The floor for a
-// launch (n = 1) and the device's own saxpy speed (large n).
-double bare_dispatch_us(vk::VulkanContext& ctx, const Kernel& k, std::uint64_t n, int reps) {
-    vk::PipelineCache cache(ctx);
-    auto pipe = cache.get(k.spirv, vk::PipelineShape{3, 28});
-    if (!pipe) { std::fprintf(stderr, "error: %s\n", pipe.error().c_str()); return -1; }
-    auto x = vk::VulkanBuffer::create(ctx, 4 * n), y = vk::VulkanBuffer::create(ctx, 4 * n);
-    if (!x || !y) return -1;
-    VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 3};
-    VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-    pi.maxSets = 1;
-    pi.poolSizeCount = 1;
-    pi.pPoolSizes = &size;
-    VkDescriptorPool pool_raw = VK_NULL_HANDLE;
-    if (vkCreateDescriptorPool(ctx.device(), &pi, nullptr, &pool_raw) != VK_SUCCESS) return -1;
-    vk::DescriptorPoolHandle pool(ctx.device(), pool_raw);
-    VkDescriptorSetLayout layout = pipe.value()->set_layout();
-    VkDescriptorSetAllocateInfo ai{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-    ai.descriptorPool = pool_raw;
-    ai.descriptorSetCount = 1;
-    ai.pSetLayouts = &layout;
-    VkDescriptorSet set = VK_NULL_HANDLE;
-    if (vkAllocateDescriptorSets(ctx.device(), &ai, &set) != VK_SUCCESS) return -1;
-    VkDescriptorBufferInfo infos[3] = {{x.value().handle(), 0, VK_WHOLE_SIZE}, {y.value().handle(), 0, VK_WHOLE_SIZE},
-                                       {x.value().handle(), 0, VK_WHOLE_SIZE}};
-    VkWriteDescriptorSet writes[3];
-    for (std::uint32_t i = 0; i < 3; ++i) {
-        writes[i] = VkWriteDescriptorSet{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-        writes[i].dstSet = set;
-        writes[i].dstBinding = i;
-        writes[i].descriptorCount = 1;
-        writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        writes[i].pBufferInfo = &infos[i];
-    }
-    vkUpdateDescriptorSets(ctx.device(), 3, writes, 0, nullptr);
-    const auto n32 = static_cast<std::uint32_t>(n);
-    std::uint32_t push[7] = {0, n32, n32, 0, n32, n32, 0x3f800000};
-    const vk::ComputePipeline& p = *pipe.value();
-    const std::uint32_t max_groups = ctx.limits().maxComputeWorkGroupCount[0];
-    return best_us([&] {
-        (void)ctx.submit_and_wait([&](VkCommandBuffer cmd) {
-            vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.pipeline());
-            vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout(), 0, 1, &set, 0, nullptr);
-            for (std::uint64_t base = 0; base < n; base += std::uint64_t{max_groups} * 64) {
-                push[0] = static_cast<std::uint32_t>(base);
-                vkCmdPushConstants(cmd, p.layout(), VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof push, push);
-                std::uint64_t groups = std::min<std::uint64_t>(max_groups, (n - base + 63) / 64);
-                vkCmdDispatch(cmd, static_cast<std::uint32_t>(groups), 1, 1);
-            }
-        });
-    }, reps);
-}
+using test::bare_dispatch_us;  // tests/vulkan/bare_dispatch.h
 
 int bench_kernels() {
     VulkanBackendOptions o;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <bitset>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -12,22 +13,40 @@ namespace {
 
 constexpr unsigned B = kBlockLanes;
 constexpr std::int64_t kNoSeq = std::numeric_limits<std::int64_t>::min();
+constexpr std::uint64_t kNotUniform = std::numeric_limits<std::uint64_t>::max();
 
 // Per-thread storage for one block: lane registers [register][lane], the
-// active masks (0 or -1 per lane) and one "this register holds
-// first, first+1, ..." tag per integer register.
+// active masks (0 or -1 per lane), and per register:
+//   - where its lanes are read from: its own storage, or (after a load of
+//     consecutive elements of a buffer the kernel never writes) the buffer
+//     itself, so such a load copies nothing;
+//   - seq: "holds first, first+1, ..." (integers), which makes a load or
+//     store through it a contiguous copy;
+//   - uniform: "own storage holds this one 32-bit value in all kBlockLanes
+//     lanes", so the next block's li/lif/ldp/ldpf (or zeroing) of the same
+//     value writes nothing.
 struct Scratch {
     std::vector<std::int32_t> ints;
     std::vector<float> floats;
     std::vector<std::int32_t> masks;  // exec, exited, then 3 per frame
+    std::vector<std::int32_t*> ip;
+    std::vector<float*> fp;
     std::vector<std::int64_t> seq;
+    std::vector<std::uint64_t> iuni, funi;
 
     void fit(const DecodedKernel& k) {
         auto grow = [](auto& v, std::size_t n) { if (v.size() < n) v.resize(n); };
         grow(ints, std::size_t{k.int_regs} * B);
         grow(floats, std::size_t{k.float_regs} * B);
         grow(masks, (2 + 3 * std::size_t{k.frames}) * B);
-        grow(seq, std::max(1u, k.int_regs));
+        grow(ip, k.int_regs);
+        grow(fp, k.float_regs);
+        grow(seq, k.int_regs);
+        grow(iuni, k.int_regs);
+        grow(funi, k.float_regs);
+        // Another kernel may have used this thread's storage since.
+        std::fill_n(iuni.begin(), k.int_regs, kNotUniform);
+        std::fill_n(funi.begin(), k.float_regs, kNotUniform);
     }
 };
 
@@ -88,8 +107,26 @@ struct BlockRun {
     unsigned n = 0;
     unsigned active = 0;  // lanes set in exec
 
-    std::int32_t* R(unsigned r) const { return s.ints.data() + std::size_t{r} * B; }
-    float* F(unsigned r) const { return s.floats.data() + std::size_t{r} * B; }
+    std::bitset<256> in_place;  // buffer parameters a load may read in place
+
+    // Where register r's lanes are read from. A register that `gid` (or
+    // addi on one) set in all lanes is not written at first (ip null): it
+    // is first, first+1, ... by its seq tag, which contiguous loads and
+    // stores use as is; anything else reading it makes the lanes here.
+    const std::int32_t* R(unsigned r) const {
+        if (s.ip[r] == nullptr) materialize(r);
+        return s.ip[r];
+    }
+    void materialize(unsigned r) const {
+        std::int32_t* own = own_R(r);
+        const auto base = static_cast<std::int32_t>(s.seq[r]);
+        for (unsigned i = 0; i < n; ++i) own[i] = static_cast<std::int32_t>(base + static_cast<std::int32_t>(i));
+        s.ip[r] = own;
+        s.iuni[r] = kNotUniform;
+    }
+    const float* F(unsigned r) const { return s.fp[r]; }
+    std::int32_t* own_R(unsigned r) const { return s.ints.data() + std::size_t{r} * B; }
+    float* own_F(unsigned r) const { return s.floats.data() + std::size_t{r} * B; }
     std::int32_t* exec() const { return s.masks.data(); }
     std::int32_t* exited() const { return s.masks.data() + B; }
     // Frame f: [0] the lanes that entered, [1] an if's condition lanes or a
@@ -117,15 +154,44 @@ struct BlockRun {
         return base;
     }
 
+    // Writes go to the register's own storage; a partial write first copies
+    // lanes it reads in place there, since the other lanes keep their values.
+    // `value` may read r itself: its sources were fetched before the switch.
+    template <class T, class Fn>
+    [[gnu::always_inline]] void write(T* own, T*& where, std::uint64_t& uniform, Fn value) {
+        if (!full() && where != own) std::copy_n(where, n, own);
+        where = own;
+        set_lanes(own, n, exec(), full(), value);
+        uniform = kNotUniform;
+    }
     template <class Fn>
     [[gnu::always_inline]] void set_int(unsigned r, Fn value) {
-        set_lanes(R(r), n, exec(), full(), value);
+        if (s.ip[r] == nullptr && !full()) materialize(r);
+        write(own_R(r), s.ip[r], s.iuni[r], value);
         s.seq[r] = kNoSeq;
     }
     template <class Fn>
     [[gnu::always_inline]] void set_float(unsigned r, Fn value) {
-        set_lanes(F(r), n, exec(), full(), value);
+        write(own_F(r), s.fp[r], s.funi[r], value);
     }
+    // r := v in every running lane; nothing to write when r's own storage
+    // already holds v in all lanes.
+    template <class T>
+    [[gnu::always_inline]] void fill(T* own, T*& where, std::uint64_t& uniform, T v) {
+        const std::uint64_t bits = std::bit_cast<std::uint32_t>(v);
+        if (full() && uniform == bits) {
+            where = own;
+            return;
+        }
+        write(own, where, uniform, [v](unsigned) { return v; });
+        if (full() && n == B) uniform = bits;
+    }
+    void fill_int(unsigned r, std::int32_t v) {
+        if (s.ip[r] == nullptr && !full()) materialize(r);
+        fill(own_R(r), s.ip[r], s.iuni[r], v);
+        s.seq[r] = kNoSeq;
+    }
+    void fill_float(unsigned r, float v) { fill(own_F(r), s.fp[r], s.funi[r], v); }
     void set_exec_count() { active = count_active(exec(), n); }
     void clear_exec() {
         std::fill_n(exec(), n, 0);
@@ -135,12 +201,14 @@ struct BlockRun {
     void start(std::uint64_t first_lane, unsigned lanes) {
         first = first_lane;
         n = lanes;
-        for (std::uint8_t r : k.zero_int) std::fill_n(R(r), n, 0);
-        for (std::uint8_t r : k.zero_float) std::fill_n(F(r), n, 0.0f);
-        std::fill_n(s.seq.data(), std::max(1u, k.int_regs), kNoSeq);
+        active = n;
+        for (unsigned r = 0; r < k.int_regs; ++r) s.ip[r] = own_R(r);
+        for (unsigned r = 0; r < k.float_regs; ++r) s.fp[r] = own_F(r);
+        std::fill_n(s.seq.data(), k.int_regs, kNoSeq);
+        for (std::uint8_t r : k.zero_int) fill_int(r, 0);
+        for (std::uint8_t r : k.zero_float) fill_float(r, 0.0f);
         std::fill_n(exec(), n, -1);
         if (k.has_control_flow) std::fill_n(exited(), n, 0);
-        active = n;
     }
 
     template <class T>
@@ -190,21 +258,17 @@ struct BlockRun {
         case KOp::Nop: break;
         case KOp::Gid: {
             const auto base = static_cast<std::int32_t>(first);
+            if (full()) {
+                s.ip[a] = nullptr;  // made only if something reads the lanes
+                s.seq[a] = base;
+                break;
+            }
             set_int(a, [&](unsigned i) { return static_cast<std::int32_t>(base + static_cast<std::int32_t>(i)); });
-            if (full()) s.seq[a] = base;
             break;
         }
-        case KOp::Count: {
-            const auto v = static_cast<std::int32_t>(launch.count);
-            set_int(a, [&](unsigned) { return v; });
-            break;
-        }
-        case KOp::Li: set_int(a, [&](unsigned) { return in.imm; }); break;
-        case KOp::Lif: {
-            const float v = std::bit_cast<float>(in.imm);
-            set_float(a, [&](unsigned) { return v; });
-            break;
-        }
+        case KOp::Count: fill_int(a, static_cast<std::int32_t>(launch.count)); break;
+        case KOp::Li: fill_int(a, in.imm); break;
+        case KOp::Lif: fill_float(a, std::bit_cast<float>(in.imm)); break;
         case KOp::Mov: {
             const std::int64_t tag = full() ? s.seq[b] : kNoSeq;
             const std::int32_t* x = R(b);
@@ -245,6 +309,11 @@ struct BlockRun {
                 if (tag < std::numeric_limits<std::int32_t>::min() || tag + n - 1 > std::numeric_limits<std::int32_t>::max())
                     tag = kNoSeq;
             }
+            if (tag != kNoSeq && s.ip[b] == nullptr) {  // stays a sequence not yet made
+                s.ip[a] = nullptr;
+                s.seq[a] = tag;
+                break;
+            }
             const std::int32_t* x = R(b);
             const std::int32_t imm = in.imm;
             set_int(a, [&](unsigned i) { return wrap_add(x[i], imm); });
@@ -284,10 +353,15 @@ struct BlockRun {
         case KOp::Ftoi: { const float* x = F(b); set_int(a, [&](unsigned i) { return ftoi_saturating(x[i]); }); break; }
         case KOp::Ld: {
             const KernelArg* arg = buffer(c);
-            if (arg == nullptr) { set_int(a, [](unsigned) { return std::int32_t{0}; }); break; }
-            const auto* p = static_cast<const std::int32_t*>(arg->data);
+            if (arg == nullptr) { fill_int(a, 0); break; }
+            auto* p = static_cast<std::int32_t*>(arg->data);
             if (const std::int64_t base = contiguous(b, *arg); base >= 0) {
-                const std::int32_t* q = p + base;
+                std::int32_t* q = p + base;
+                if (full() && in_place[c]) {
+                    s.ip[a] = q;
+                    s.seq[a] = kNoSeq;
+                    break;
+                }
                 set_int(a, [&](unsigned i) { return q[i]; });
             } else {
                 const std::int32_t* idx = R(b);
@@ -301,10 +375,14 @@ struct BlockRun {
         }
         case KOp::Ldf: {
             const KernelArg* arg = buffer(c);
-            if (arg == nullptr) { set_float(a, [](unsigned) { return 0.0f; }); break; }
-            const auto* p = static_cast<const float*>(arg->data);
+            if (arg == nullptr) { fill_float(a, 0.0f); break; }
+            auto* p = static_cast<float*>(arg->data);
             if (const std::int64_t base = contiguous(b, *arg); base >= 0) {
-                const float* q = p + base;
+                float* q = p + base;
+                if (full() && in_place[c]) {
+                    s.fp[a] = q;
+                    break;
+                }
                 set_float(a, [&](unsigned i) { return q[i]; });
             } else {
                 const std::int32_t* idx = R(b);
@@ -332,21 +410,9 @@ struct BlockRun {
             }
             break;
         }
-        case KOp::Ldp: {
-            const auto v = b < args.size() ? static_cast<std::int32_t>(args[b].uniform) : 0;
-            set_int(a, [&](unsigned) { return v; });
-            break;
-        }
-        case KOp::Ldpf: {
-            const float v = b < args.size() ? std::bit_cast<float>(args[b].uniform) : 0.0f;
-            set_float(a, [&](unsigned) { return v; });
-            break;
-        }
-        case KOp::Blen: {
-            const auto v = b < args.size() ? static_cast<std::int32_t>(args[b].length) : 0;
-            set_int(a, [&](unsigned) { return v; });
-            break;
-        }
+        case KOp::Ldp: fill_int(a, b < args.size() ? static_cast<std::int32_t>(args[b].uniform) : 0); break;
+        case KOp::Ldpf: fill_float(a, b < args.size() ? std::bit_cast<float>(args[b].uniform) : 0.0f); break;
+        case KOp::Blen: fill_int(a, b < args.size() ? static_cast<std::int32_t>(args[b].length) : 0); break;
         case KOp::If: {
             std::int32_t *entry = frame(in.frame, 0), *cond = frame(in.frame, 1), *m = exec();
             const std::int32_t* x = R(a);
@@ -443,6 +509,24 @@ void run_kernel_blocks(const DecodedKernel& kernel, const KernelLaunch& launch, 
     Scratch& s = t_scratch;
     s.fit(kernel);
     BlockRun block{kernel, launch, s};
+    // A buffer can be read in place unless the kernel writes it, through
+    // its own parameter or another one bound to overlapping memory.
+    const auto& args = launch.args;
+    auto bytes = [&](std::size_t p) {
+        const auto* b = static_cast<const std::byte*>(args[p].data);
+        return std::pair{b, b + args[p].length * 4};
+    };
+    for (std::size_t p = 0; p < args.size() && p < block.in_place.size(); ++p) {
+        if (args[p].data == nullptr) continue;
+        bool ok = true;
+        for (std::uint8_t q : kernel.stored_params) {
+            if (q >= args.size() || args[q].data == nullptr) continue;
+            const auto [b0, e0] = bytes(p);
+            const auto [b1, e1] = bytes(q);
+            ok = ok && !(b0 < e1 && b1 < e0);
+        }
+        block.in_place[p] = ok;
+    }
     run_blocks(block, first, last);
 }
 

@@ -144,6 +144,9 @@ DecodedKernel decode_kernel(const std::vector<Word>& code) {
             }
             if (o.kind == OperandKind::Imm || o.kind == OperandKind::F32Imm) insn.imm = word_imm(w);
         }
+        if ((op == KOp::St || op == KOp::Stf || op == KOp::AtAdd) &&
+            std::find(k.stored_params.begin(), k.stored_params.end(), insn.c) == k.stored_params.end())
+            k.stored_params.push_back(insn.c);
         // Structured control flow.
         const int loop = innermost_loop();
         const auto loop_frame = loop < 0 ? kNoLoop : static_cast<std::uint16_t>(loop);

@@ -51,6 +51,9 @@ struct DecodedKernel {
     // Dense registers read somewhere before a write that certainly precedes
     // the read: these must start each block at 0.
     std::vector<std::uint8_t> zero_int, zero_float;
+    // Parameters the kernel writes (st, stf, atadd): the others may be read
+    // in place by the interpreter.
+    std::vector<std::uint8_t> stored_params;
 };
 
 DecodedKernel decode_kernel(const std::vector<Word>& code);

@@ -1,0 +1,188 @@
+// kernels_bench: in one run, saxpy over 32M floats on the CPU backend, on
+// lavapipe (VulkanBackend, plus a bare dispatch of the same SPIR-V) and as a
+// plain -O3 C++ loop, next to a STREAM-style triad on 1 and 2 threads
+// measured by this program; then the launch overhead of an empty kernel on
+// both backends next to a bare one-element dispatch. Best-of-N timings;
+// ratios against the references measured here. Not a test: it asserts
+// nothing (docs/benchmarks.md, "Kernels").
+#include <algorithm>
+#include <barrier>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "tests/vm/kernel_test_util.h"
+#include "tests/vulkan/bare_dispatch.h"
+#include "vm/backend.h"
+#include "vm/vulkan/vulkan_backend.h"
+
+using namespace polymer;
+
+namespace {
+
+template <class F>
+double best_seconds(int reps, F&& f) {
+    double best = 1e300;
+    for (int i = 0; i < reps; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        f();
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best;
+}
+
+// STREAM's triad a[i] = b[i] + s*c[i] on `threads` threads (each its own
+// contiguous slice), best of `reps`; each repetition is timed from a barrier
+// all threads pass to the barrier after their last store.
+double triad_seconds(std::vector<double>& a, const std::vector<double>& b, const std::vector<double>& c, unsigned threads,
+                     int reps) {
+    const double s = 3.0;
+    double best = 1e300;
+    std::barrier sync(static_cast<std::ptrdiff_t>(threads));
+    auto body = [&](unsigned t) {
+        const std::size_t n = a.size(), lo = n * t / threads, hi = n * (t + 1) / threads;
+        double* pa = a.data();
+        const double *pb = b.data(), *pc = c.data();
+        for (int r = 0; r < reps; ++r) {
+            sync.arrive_and_wait();
+            const auto t0 = std::chrono::steady_clock::now();
+            for (std::size_t i = lo; i < hi; ++i) pa[i] = pb[i] + s * pc[i];
+            sync.arrive_and_wait();
+            if (t == 0) best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+    };
+    std::vector<std::jthread> others;
+    for (unsigned t = 1; t < threads; ++t) others.emplace_back(body, t);
+    body(0);
+    return best;
+}
+
+std::string cpu_model() {
+    std::ifstream in("/proc/cpuinfo");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    return "unknown CPU";
+}
+
+void row(const char* what, double seconds, double bytes) {
+    std::printf("| %-52s | %9.2f | %7.2f |\n", what, seconds * 1e3, bytes / seconds / 1e9);
+}
+
+constexpr const char* kEmptyKernel = R"(
+.kernel empty (out z: f32[i])
+        nop
+.end
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"kernels_bench: saxpy and launch overhead on the CPU backend and lavapipe vs STREAM-style references"};
+    std::uint64_t n = std::uint64_t{32} << 20;
+    int reps = 10, vk_reps = 3, launch_reps = 1000;
+    bool no_vulkan = false;
+    app.add_option("--elements", n, "saxpy elements (f32); the triad uses half as many f64, the same bytes")->check(CLI::Range(std::uint64_t{1024}, std::uint64_t{1} << 30));
+    app.add_option("--reps", reps, "best of this many runs on the CPU")->check(CLI::Range(1, 1000));
+    app.add_option("--vk-reps", vk_reps, "best of this many runs on Vulkan")->check(CLI::Range(1, 1000));
+    app.add_option("--launch-reps", launch_reps, "best of this many one-element launches")->check(CLI::Range(1, 100000));
+    app.add_flag("--no-vulkan", no_vulkan, "skip the Vulkan rows");
+    CLI11_PARSE(app, argc, argv);
+
+    std::string errors;
+    std::optional<Module> saxpy = test::assemble_kernels(test::kSaxpyKernel, &errors);
+    std::optional<Module> empty = test::assemble_kernels(kEmptyKernel, &errors);
+    if (!saxpy || !empty) { std::fprintf(stderr, "error: %s", errors.c_str()); return 1; }
+
+    CpuBackend cpu;
+    std::printf("machine: %s, %u hardware threads; CPU backend: %u threads\n", cpu_model().c_str(),
+                std::thread::hardware_concurrency(), cpu.threads());
+    std::printf("saxpy z = a*x + y over %llu f32 (12 bytes/element); triad a = b + s*c over %llu f64 (24 bytes/element,\n"
+                "STREAM's count: 2 reads + 1 write, write-allocate not counted); best of %d (Vulkan: best of %d)\n\n",
+                static_cast<unsigned long long>(n), static_cast<unsigned long long>(n / 2), reps, vk_reps);
+    std::printf("| %-52s | %9s | %7s |\n|%s|%s|%s|\n", "what", "ms", "GB/s", std::string(54, '-').c_str(),
+                std::string(11, '-').c_str(), std::string(9, '-').c_str());
+
+    const double bytes = 12.0 * static_cast<double>(n);
+    double triad1 = 0, triad2 = 0;
+    {
+        std::vector<double> a(n / 2, 0.0), b(n / 2, 1.0), c(n / 2, 2.0);
+        triad1 = triad_seconds(a, b, c, 1, reps);
+        triad2 = triad_seconds(a, b, c, 2, reps);
+        row("STREAM-style triad, 1 thread", triad1, 24.0 * static_cast<double>(n / 2));
+        row("STREAM-style triad, 2 threads", triad2, 24.0 * static_cast<double>(n / 2));
+    }
+
+    std::vector<float> x(n), y(n), z(n, 0.0f);
+    for (std::uint64_t i = 0; i < n; ++i) { x[i] = static_cast<float>(i % 1024); y[i] = 1.0f; }
+    const float a = 0.5f;
+    const double plain = best_seconds(reps, [&] {
+        float* pz = z.data();
+        const float *px = x.data(), *py = y.data();
+        for (std::uint64_t i = 0; i < n; ++i) pz[i] = a * px[i] + py[i];
+    });
+    row("saxpy, plain -O3 C++ loop (1 thread)", plain, bytes);
+
+    const KernelLaunch launch = test::saxpy_launch(saxpy->kernels[0], x, y, z, a);
+    CpuBackend cpu1(CpuBackendOptions{1, 0, 0});
+    const double on_cpu1 = best_seconds(reps, [&] { cpu1.wait(cpu1.submit(launch)); });
+    row("saxpy, CPU backend, 1 thread (submit + wait)", on_cpu1, bytes);
+    const double on_cpu = best_seconds(reps, [&] { cpu.wait(cpu.submit(launch)); });
+    char what[96];
+    std::snprintf(what, sizeof what, "saxpy, CPU backend, %u threads (submit + wait)", cpu.threads());
+    row(what, on_cpu, bytes);
+    bool checked = true;
+    for (std::uint64_t i = 0; i < n; i += 4099) checked = checked && z[i] == a * x[i] + y[i];
+    if (!checked) { std::fprintf(stderr, "error: the CPU backend's saxpy is wrong\n"); return 1; }
+
+    std::unique_ptr<VulkanBackend> vk;
+    std::string no_vk_reason = "--no-vulkan";
+    if (!no_vulkan) {
+        VulkanBackendOptions o;
+        o.pipeline_cache_enabled = false;
+        auto created = VulkanBackend::create(o);
+        if (created) vk = std::move(created).value();
+        else no_vk_reason = created.error();
+    }
+    double vk_saxpy = 0, vk_bare = 0;
+    if (vk) {
+        vk_saxpy = best_seconds(vk_reps, [&] { vk->wait(vk->submit(launch)); });
+        vk_bare = test::bare_dispatch_us(vk->context(), saxpy->kernels[0], n, vk_reps) * 1e-6;
+        std::snprintf(what, sizeof what, "saxpy, %s: VulkanBackend (submit + wait)", vk->device().name.c_str());
+        row(what, vk_saxpy, bytes);
+        std::snprintf(what, sizeof what, "saxpy, %s: bare dispatch, no copies", vk->device().name.c_str());
+        row(what, vk_bare, bytes);
+    } else {
+        std::printf("| saxpy on Vulkan: skipped (%s) | | |\n", no_vk_reason.c_str());
+    }
+
+    // Launch overhead: an empty kernel over one lane, launched and waited for.
+    std::vector<float> one(1, 0.0f);
+    const KernelLaunch tiny = test::whole_launch(empty->kernels[0], {test::buffer_arg(one, ElemType::F32)}, 1);
+    const double cpu_launch = best_seconds(launch_reps, [&] { cpu.wait(cpu.submit(tiny)); }) * 1e6;
+    std::printf("\n| %-52s | %9s |\n|%s|%s|\n", "empty kernel, one lane, launch + wait", "us",
+                std::string(54, '-').c_str(), std::string(11, '-').c_str());
+    std::printf("| %-52s | %9.2f |\n", "CPU backend", cpu_launch);
+    double vk_launch = 0, vk_bare_launch = 0;
+    if (vk) {
+        vk_launch = best_seconds(launch_reps, [&] { vk->wait(vk->submit(tiny)); }) * 1e6;
+        vk_bare_launch = test::bare_dispatch_us(vk->context(), empty->kernels[0], 1, launch_reps);
+        std::printf("| %-52s | %9.2f |\n", "VulkanBackend", vk_launch);
+        std::printf("| %-52s | %9.2f |\n", "bare one-element vkCmdDispatch + fence", vk_bare_launch);
+    }
+
+    std::printf("\nratios (best of %d, same run):\n", reps);
+    std::printf("  CPU backend saxpy / triad on 2 threads: %.0f%% (target >= 70%%)\n", 100.0 * (bytes / on_cpu) / (24.0 * static_cast<double>(n / 2) / triad2));
+    std::printf("  CPU backend saxpy / plain loop: %.2fx the loop's speed\n", plain / on_cpu);
+    std::printf("  CPU backend small launch: %.2f us (target <= 10 us)\n", cpu_launch);
+    if (vk) {
+        std::printf("  VulkanBackend launch / bare dispatch: %.2fx (target <= 1.5x)\n", vk_launch / vk_bare_launch);
+        std::printf("  lavapipe saxpy: VulkanBackend %.2f GB/s, bare %.2f GB/s (%.0f%% of bare)\n", bytes / vk_saxpy / 1e9,
+                    bytes / vk_bare / 1e9, 100.0 * vk_bare / vk_saxpy);
+    }
+    return 0;
+}
