@@ -23,7 +23,8 @@ asio::awaitable<ReadOutcome> Connection::read_frame() {
     co_await asio::async_read(socket_, asio::buffer(header), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
         out.closed = true;
-        out.message = ec == asio::error::eof ? "peer closed the connection" : "read failed: " + ec.message();
+        out.message = !open_ ? close_reason_
+                      : ec == asio::error::eof ? "peer closed the connection" : "read failed: " + ec.message();
         co_return out;
     }
     last_received_ = Clock::now();
@@ -73,13 +74,15 @@ void Connection::send_error(std::uint64_t request_id, ErrorCode code, const std:
 }
 
 void Connection::close_after_flush() {
+    if (close_when_drained_) return;
     close_when_drained_ = true;
     wake_.cancel();
 }
 
-void Connection::close() {
+void Connection::close(const std::string& reason) {
     if (!open_) return;
     open_ = false;
+    close_reason_ = reason;
     std::error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -87,6 +90,8 @@ void Connection::close() {
 }
 
 asio::awaitable<void> Connection::writer() {
+    auto self = shared_from_this();
+    std::string why = "closed by this side";
     while (open_) {
         if (queue_.empty()) {
             if (close_when_drained_) break;
@@ -98,11 +103,23 @@ asio::awaitable<void> Connection::writer() {
         const Outgoing& out = queue_.front();
         const std::array<asio::const_buffer, 2> buffers{asio::buffer(out.header), asio::buffer(out.payload)};
         co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) break;
+        if (ec) {
+            why = "write failed: " + ec.message();
+            close_when_drained_ = false;
+            break;
+        }
         bytes_out_ += out.header.size() + out.payload.size();
         queue_.pop_front();
     }
-    close();
+    if (open_ && close_when_drained_) {
+        // Lingering close: FIN now; the reader sees the peer's EOF and closes,
+        // or the linger timer does. Nothing is written after this point.
+        std::error_code ec;
+        socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+        wake_.expires_after(kLinger);
+        co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    close(why);
 }
 
 }  // namespace polymer::cluster

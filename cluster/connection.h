@@ -38,10 +38,16 @@ public:
     // Queues a frame; returns at once.
     void send(MsgType type, std::uint64_t request_id, Bytes payload);
     void send_error(std::uint64_t request_id, ErrorCode code, const std::string& message);
-    // Sends what is queued, then closes (error frames before a disconnect).
+    // Sends what is queued, then half-closes (FIN) and closes once the peer
+    // has closed too or kLinger has passed. Closing at once with unread bytes
+    // in our receive buffer would make the kernel send RST, and the peer
+    // would lose the frames still queued on its side (the goodbye among them).
     void close_after_flush();
-    void close();
+    void close(const std::string& reason = "closed by this side");
     bool is_open() const { return open_; }
+    // Why the connection was closed from this side (a write failure, ...).
+    const std::string& close_reason() const { return close_reason_; }
+    static constexpr std::chrono::milliseconds kLinger{2000};
 
     Clock::time_point last_received() const { return last_received_; }
     const std::string& peer() const { return peer_; }
@@ -60,6 +66,7 @@ private:
     std::deque<Outgoing> queue_;  // header and payload go out in one gather write, no concatenation
     bool open_ = true;
     bool close_when_drained_ = false;
+    std::string close_reason_;
     std::string peer_;
     Clock::time_point last_received_ = Clock::now();
     std::uint64_t bytes_in_ = 0;

@@ -122,9 +122,13 @@ struct NodeClient::State {
         co_return std::string();
     }
 
+    // Reads until the stream fails. Not `while (is_open())`: the writer may
+    // close the connection (a failed write) while a read that already
+    // succeeded waits to resume, and leaving then would strand every
+    // pending request. A read on a closed socket fails at once.
     asio::awaitable<void> reader() {
         auto keep = conn;
-        while (keep->is_open()) {
+        for (;;) {
             ReadOutcome r = co_await keep->read_frame();
             if (!r.frame) {
                 fail_all(cat(where, ": connection lost: ", r.message));
@@ -153,7 +157,10 @@ struct NodeClient::State {
             timer.expires_after(options.heartbeat_interval);
             std::error_code ec;
             co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            if (!keep->is_open()) break;
+            if (!keep->is_open()) {
+                if (authenticated) fail_all(cat(where, ": connection lost: ", keep->close_reason()));
+                break;
+            }
             const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(Connection::Clock::now() - keep->last_received());
             if (silent > options.heartbeat_timeout) {
                 fail_all(cat(where, ": nothing received for ", silent.count(), " ms (heartbeat timeout ",

@@ -314,8 +314,11 @@ asio::awaitable<void> NodeServer::shutdown(int signal) {
     }
     for (auto& weak : sessions_)
         if (auto s = weak.lock()) s->goodbye();
-    // Give the goodbyes a moment to leave; a stuck peer does not hold up the exit.
-    for (int i = 0; i < 100; ++i) {
+    // Give the goodbyes time to leave and the peers time to hang up (a close
+    // with their unread frames still here would reset the stream and lose
+    // the goodbye); a stuck peer holds up the exit for the linger time at most.
+    const int polls = static_cast<int>(Connection::kLinger / 5ms) + 1;
+    for (int i = 0; i < polls; ++i) {
         bool any_open = false;
         for (auto& weak : sessions_)
             if (auto s = weak.lock(); s && s->is_open()) any_open = true;

@@ -2,45 +2,17 @@
 // kernel executor runs kernels.
 #include <gtest/gtest.h>
 
-#include <cstring>
-
 #include "assembler/assembler.h"
 #include "cluster/node_client.h"
 #include "isa/module_io.h"
 #include "node_process.h"
+#include "test_kernels.h"
 
 using namespace polymer;
 using namespace polymer::cluster;
 using namespace polymer::cluster::testing;
 
 namespace {
-
-const char* kSaxpy = R"(
-.module saxpy
-.kernel saxpy (in x: f32[i], in y: f32[i], out z: f32[i], a: f32)
-        gid     r0
-        ldf     f0, x[r0]
-        ldf     f1, y[r0]
-        ldpf    f2, a
-        ffma    f3, f2, f0, f1
-        stf     z[r0], f3
-.end
-.proc main
-        halt
-.end
-)";
-
-Bytes floats(const std::vector<float>& v) {
-    Bytes b(v.size() * 4);
-    std::memcpy(b.data(), v.data(), b.size());
-    return b;
-}
-
-std::uint32_t bits(float f) {
-    std::uint32_t u;
-    std::memcpy(&u, &f, 4);
-    return u;
-}
 
 struct SaxpyNode {
     TempTokenFile token{kSecret};

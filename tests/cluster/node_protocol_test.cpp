@@ -8,6 +8,7 @@
 #include "isa/module_io.h"
 #include "isa/opcodes.h"
 #include "node_process.h"
+#include "test_kernels.h"
 
 using namespace polymer;
 using namespace polymer::cluster;
@@ -26,21 +27,6 @@ Bytes module_bytes(const std::string& source) {
     EXPECT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : format_diagnostic(r.diagnostics[0]));
     return write_module(*r.module);
 }
-
-const char* kSaxpy = R"(
-.module saxpy
-.kernel saxpy (in x: f32[i], in y: f32[i], out z: f32[i], a: f32)
-        gid     r0
-        ldf     f0, x[r0]
-        ldf     f1, y[r0]
-        ldpf    f2, a
-        ffma    f3, f2, f0, f1
-        stf     z[r0], f3
-.end
-.proc main
-        halt
-.end
-)";
 
 }  // namespace
 
