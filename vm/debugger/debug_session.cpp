@@ -72,6 +72,7 @@ Stop DebugSession::until(const Expression& cond) {
 Stop DebugSession::go(Goal goal) {
     goal_ = goal;
     first_ = true;
+    interrupt_requested_ = 0;
     stop_ = Stop{};
     const RunResult r = machine_->resume(*this);
     // A halting or trapping instruction changed nothing: its entry goes.
@@ -114,6 +115,11 @@ bool DebugSession::before_instruction(const Machine& m) {
     }
     if (goal_.steps == 0) {
         stop_ = Stop{StopKind::Step};
+        return true;
+    }
+    if (interrupt_requested_ != 0 && !first_) {
+        interrupt_requested_ = 0;
+        stop_ = Stop{StopKind::Interrupted};
         return true;
     }
     first_ = false;

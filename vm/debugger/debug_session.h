@@ -5,6 +5,7 @@
 // parses commands and prints; everything that decides when to stop is here.
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -44,6 +45,7 @@ enum class StopKind : std::uint8_t {
     Finish,      // the procedure returned
     Halted,      // the program ended
     Trapped,     // the program trapped; the machine is at the faulting instruction
+    Interrupted, // interrupt() was called (Ctrl-C at the terminal)
 };
 
 struct Stop {
@@ -97,6 +99,9 @@ public:
     UndoLog& history() { return history_; }
     const UndoLog& history() const { return history_; }
 
+    // Async-signal-safe: the running command pauses before its next instruction.
+    static void interrupt() { interrupt_requested_ = 1; }
+
     // ExecutionObserver
     bool before_instruction(const Machine& m) override;
     void int_written(unsigned i, std::int64_t old_value) override;
@@ -130,6 +135,7 @@ private:
     UndoLog history_;
     UndoEntry* current_ = nullptr;  // the entry of the instruction running now
 
+    static inline volatile std::sig_atomic_t interrupt_requested_ = 0;
     Goal goal_;
     bool first_ = true;  // the first instruction of a resume never stops at its own breakpoint
     Stop stop_;
