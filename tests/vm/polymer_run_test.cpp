@@ -1,5 +1,5 @@
-// polymer-run as a process: exit status 0/1/2, the trap message on stderr,
-// output flushed before it, --entry, --max-steps, --stats.
+// polymer-run as a process: exit status 0/1/2/3, the trap message on stderr,
+// output flushed before it, --entry, --max-steps, --stats, --dump-region.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -117,7 +117,7 @@ loop:   jmp loop
     EXPECT_EQ(other.status, 0) << other.err;
     EXPECT_EQ(other.out, "5");
     Process limited = run(prog + " --max-steps 1000");
-    EXPECT_EQ(limited.status, 2);
+    EXPECT_EQ(limited.status, 3) << "a step-limit stop has its own exit status";
     EXPECT_NE(limited.err.find("trap: step-limit in proc 'main' at pc 0"), std::string::npos) << limited.err;
 }
 
@@ -129,10 +129,22 @@ TEST_F(PolymerRun, StatsGoToStderr) {
     EXPECT_NE(p.out.find("r1 = 1"), std::string::npos) << p.out;
 }
 
+TEST_F(PolymerRun, DumpRegionAtExit) {
+    std::string prog = write("r.pasm", ".region xs i32[] = 1, 2, 3\n.region ys f64[2]\n.proc main\n"
+                                       "        li r1, 1\n        li r2, 7\n        st.i32 xs[r1], r2\n        len r3, ys\n        halt\n.end\n");
+    Process p = run(prog + " --dump-region xs --dump-region ys");
+    EXPECT_EQ(p.status, 0) << p.err;
+    EXPECT_EQ(p.out, "xs: i32[3], elements 0..2\n  [0] 1 7 3\nys: f64[2], elements 0..1\n  [0] 0.0 0.0\n");
+    Process bad = run(prog + " --dump-region nope");
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_EQ(bad.err, "polymer-run: error: --dump-region: no region named 'nope' in " + prog + "\n");
+}
+
 TEST_F(PolymerRun, HelpAndVersion) {
     Process help = run("--help");
     EXPECT_EQ(help.status, 0);
     EXPECT_NE(help.out.find("--max-steps"), std::string::npos);
+    EXPECT_NE(help.out.find("3 the step limit"), std::string::npos) << "every exit status is in the footer";
     Process version = run("--version");
     EXPECT_EQ(version.status, 0);
     EXPECT_NE(version.out.find("polymer-run"), std::string::npos);
