@@ -52,22 +52,19 @@ std::uint64_t route_size(const VectorOpArgs& args) {
 
 std::uint64_t route_size(const KernelLaunch& launch) { return launch.end - launch.begin; }
 
-// Measured on the development VM (2 cores, lavapipe on LLVM 15) with
+// Measured on the development VM (2 cores shared with other builds, lavapipe
+// on LLVM 15, the CPU backend's block interpreter and thread pool) with
 //   build/bin/backend_routing_bench
-// (docs/kernels.md, "Choosing a backend", has its table). Lavapipe runs on
-// the same cores as the CPU backend, so it wins only where its compiled,
-// multi-threaded code beats the CPU loops by more than its fixed cost
-// (a submit, a fence wait, copies in and out).
+// (three runs; docs/kernels.md has the table). Lavapipe runs on the same
+// cores as the CPU backend and pays a submit, a fence wait and copies in and
+// out: the CPU's vector loops were 12x to 100x faster at every size up to 4M
+// elements (and vmatmul up to 256^3), and straight-line kernels 11x or more.
+// Only kernels with a loop gained: sample 13's matmul kernel (32 steps a
+// lane) ran 1.2-2.3x faster on lavapipe from 4,096 lanes, 0.8-1.1x at 1,024.
 RoutingTable lavapipe_routing_table() {
     RoutingTable t;
-    t.vulkan_from[static_cast<std::size_t>(RouteClass::Elementwise)] = RoutingTable::kNever;
-    t.vulkan_from[static_cast<std::size_t>(RouteClass::Reduction)] = RoutingTable::kNever;
-    t.vulkan_from[static_cast<std::size_t>(RouteClass::Scan)] = RoutingTable::kNever;
-    t.vulkan_from[static_cast<std::size_t>(RouteClass::Matmul)] = RoutingTable::kNever;
-    t.vulkan_from[static_cast<std::size_t>(RouteClass::Kernel)] = RoutingTable::kNever;
-    // Sample 13's matmul kernel (a 32-step loop): lavapipe 1.1x faster at
-    // 1,024 lanes, 1.5x from 16,384; the CPU 1.4x faster at 256.
-    t.vulkan_from[static_cast<std::size_t>(RouteClass::LoopKernel)] = 1024;
+    t.vulkan_from.fill(RoutingTable::kNever);
+    t.vulkan_from[static_cast<std::size_t>(RouteClass::LoopKernel)] = 4096;
     return t;
 }
 
@@ -97,30 +94,95 @@ RoutingBackend::Target RoutingBackend::route(const KernelLaunch& launch) const {
     return route_size(launch) >= table_.threshold(route_class(*launch.kernel)) ? OnVulkan : OnCpu;
 }
 
+std::vector<RoutingBackend::Span> RoutingBackend::spans_of(const VectorOpArgs& args) {
+    std::vector<Span> spans;
+    auto add = [&](const RegionView& r, bool written) {
+        if (r.length == 0 || !r.data) return;
+        auto* b = static_cast<const std::byte*>(r.data);
+        spans.push_back({b, b + r.length * elem_size(r.type), written});
+    };
+    add(args.dst, true);
+    add(args.a, false);
+    add(args.b, false);
+    add(args.c, false);
+    return spans;
+}
+
+std::vector<RoutingBackend::Span> RoutingBackend::spans_of(const KernelLaunch& launch) {
+    std::vector<Span> spans;
+    if (!launch.kernel) return spans;
+    const Kernel& k = *launch.kernel;
+    for (std::size_t p = 0; p < k.params.size() && p < launch.args.size(); ++p) {
+        const KernelArg& a = launch.args[p];
+        if (k.params[p].kind != ParamKind::Buffer || a.length == 0 || !a.data) continue;
+        auto* b = static_cast<const std::byte*>(a.data);
+        spans.push_back({b, b + a.length * elem_size(a.type), k.params[p].access != Access::In});
+    }
+    return spans;
+}
+
+void RoutingBackend::finish_cpu_conflicts(const std::vector<Span>& spans) {
+    auto conflicts = [&](const CpuTicket& t) {
+        for (const Span& x : t.spans)
+            for (const Span& y : spans)
+                if ((x.written || y.written) && x.begin < y.end && y.begin < x.end) return true;
+        return false;
+    };
+    for (std::size_t i = 0; i < cpu_in_flight_.size();) {
+        if (!conflicts(cpu_in_flight_[i])) {
+            ++i;
+            continue;
+        }
+        const Ticket t = cpu_in_flight_[i].ticket;
+        cpu_finished_.emplace(t, cpu_->wait(t));
+        cpu_in_flight_.erase(cpu_in_flight_.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+}
+
+Ticket RoutingBackend::submit_to_cpu(std::vector<Span> spans, Ticket t) {
+    cpu_in_flight_.push_back({t, std::move(spans)});
+    return t | kCpuBit;
+}
+
 Ticket RoutingBackend::submit(const VectorOpArgs& args) {
     const Target where = route(args);
     ++counts_.vector_ops[where];
-    if (where == OnVulkan) return vk_->submit(args);
+    if (where == OnVulkan) {
+        if (!cpu_in_flight_.empty()) finish_cpu_conflicts(spans_of(args));
+        return vk_->submit(args);
+    }
     if (vk_) vk_->finish_conflicting(args);
-    return cpu_->submit(args) | kCpuBit;
+    return submit_to_cpu(spans_of(args), cpu_->submit(args));
 }
 
 Ticket RoutingBackend::submit(const KernelLaunch& launch) {
     const Target where = route(launch);
     ++counts_.kernels[where];
-    if (where == OnVulkan) return vk_->submit(launch);
+    if (where == OnVulkan) {
+        if (!cpu_in_flight_.empty()) finish_cpu_conflicts(spans_of(launch));
+        return vk_->submit(launch);
+    }
     if (vk_) vk_->finish_conflicting(launch);
-    return cpu_->submit(launch) | kCpuBit;
+    return submit_to_cpu(spans_of(launch), cpu_->submit(launch));
 }
 
 VectorOpResult RoutingBackend::wait(Ticket ticket) {
-    if (ticket & kCpuBit) return cpu_->wait(ticket & ~kCpuBit);
-    return vk_ ? vk_->wait(ticket) : VectorOpResult{};
+    if (!(ticket & kCpuBit)) return vk_ ? vk_->wait(ticket) : VectorOpResult{};
+    const Ticket t = ticket & ~kCpuBit;
+    if (auto it = cpu_finished_.find(t); it != cpu_finished_.end()) {
+        const VectorOpResult r = it->second;
+        cpu_finished_.erase(it);
+        return r;
+    }
+    std::erase_if(cpu_in_flight_, [t](const CpuTicket& c) { return c.ticket == t; });
+    return cpu_->wait(t);
 }
 
 void RoutingBackend::wait_all() {
     if (vk_) vk_->wait_all();
     cpu_->wait_all();
+    cpu_in_flight_.clear();
+    cpu_finished_.clear();
 }
 
 BackendStats RoutingBackend::stats() const {

@@ -13,16 +13,21 @@
 // multiply-adds for vmatmul; lanes for a kernel launch. Kernels are two
 // classes: straight-line, and with a `loop` (see RouteClass).
 //
-// Tickets carry which backend issued them, and wait() goes there. Ordering:
-// before an op runs on the CPU, every Vulkan op in flight that writes memory
-// the op touches is finished first; CpuBackend runs an op to completion at
-// submit, so a later Vulkan op always sees the CPU's writes.
+// Tickets carry which backend issued them, and wait() goes there. Ordering
+// across the two (each backend orders its own ops): before an op goes to the
+// CPU, every Vulkan op in flight that writes memory the op touches is
+// finished; before an op goes to Vulkan, every CPU ticket in flight whose
+// memory overlaps the op's, one of them writing, is waited for (its result
+// kept for its own wait). So an op always sees the writes of ops submitted
+// before it, whichever backend ran them.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "vm/backend.h"
 
@@ -90,12 +95,28 @@ public:
 
 private:
     static constexpr Ticket kCpuBit = Ticket{1} << 63;
+    struct Span {  // host memory an op reads or writes
+        const std::byte* begin;
+        const std::byte* end;
+        bool written;
+    };
+    struct CpuTicket {
+        Ticket ticket;  // as CpuBackend gave it
+        std::vector<Span> spans;
+    };
+    static std::vector<Span> spans_of(const VectorOpArgs& args);
+    static std::vector<Span> spans_of(const KernelLaunch& launch);
+    // Waits for the CPU tickets in flight that conflict with `spans`.
+    void finish_cpu_conflicts(const std::vector<Span>& spans);
+    Ticket submit_to_cpu(std::vector<Span> spans, Ticket t);
 
     std::unique_ptr<VulkanBackend> vk_;
     std::unique_ptr<Backend> cpu_;
     RouteMode mode_;
     RoutingTable table_;
     Counts counts_;
+    std::vector<CpuTicket> cpu_in_flight_;                     // not yet waited for
+    std::unordered_map<Ticket, VectorOpResult> cpu_finished_;  // waited early, for a hazard
 };
 
 }  // namespace polymer
