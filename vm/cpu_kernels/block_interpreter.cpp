@@ -103,6 +103,7 @@ struct BlockRun {
     const DecodedKernel& k;
     const KernelLaunch& launch;
     Scratch& s;
+    unsigned block_lanes = B;  // lanes of a whole block for this kernel
     std::uint64_t first = 0;
     unsigned n = 0;
     unsigned active = 0;  // lanes set in exec
@@ -184,7 +185,7 @@ struct BlockRun {
             return;
         }
         write(own, where, uniform, [v](unsigned) { return v; });
-        if (full() && n == B) uniform = bits;
+        if (full() && n == block_lanes) uniform = bits;  // no block has more lanes
     }
     void fill_int(unsigned r, std::int32_t v) {
         if (s.ip[r] == nullptr && !full()) materialize(r);
@@ -495,8 +496,9 @@ struct BlockRun {
 
 POLYMER_CPU_VARIANTS
 void run_blocks(BlockRun& block, std::uint64_t first, std::uint64_t last) {
-    for (std::uint64_t lane = first; lane < last; lane += B) {
-        block.start(lane, static_cast<unsigned>(std::min<std::uint64_t>(B, last - lane)));
+    const unsigned lanes = block.block_lanes;
+    for (std::uint64_t lane = first; lane < last; lane += lanes) {
+        block.start(lane, static_cast<unsigned>(std::min<std::uint64_t>(lanes, last - lane)));
         block.run();
     }
 }
@@ -509,6 +511,7 @@ void run_kernel_blocks(const DecodedKernel& kernel, const KernelLaunch& launch, 
     Scratch& s = t_scratch;
     s.fit(kernel);
     BlockRun block{kernel, launch, s};
+    block.block_lanes = kernel.has_loop ? kLoopBlockLanes : kBlockLanes;
     // A buffer can be read in place unless the kernel writes it, through
     // its own parameter or another one bound to overlapping memory.
     const auto& args = launch.args;

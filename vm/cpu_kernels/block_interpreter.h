@@ -22,11 +22,13 @@
 
 namespace polymer {
 
-// Lanes per block. 256 measured best for streaming kernels on the
-// development VM (docs/kernels.md, "The CPU backend"): 64 pays the
-// per-instruction dispatch four times as often, 512 starts to push the lane
-// registers of larger kernels out of L1.
+// Lanes per block, at most (the lane registers' size). Straight-line
+// kernels run blocks of kBlockLanes; kernels with a loop run blocks of
+// kLoopBlockLanes, since a block runs its loop as many times as its slowest
+// lane. Both measured on the development VM (docs/kernels.md, "The CPU
+// backend").
 inline constexpr unsigned kBlockLanes = 256;
+inline constexpr unsigned kLoopBlockLanes = 32;
 
 // Runs lanes [first, last) of `launch` (whose kernel `kernel` was decoded
 // from) on the calling thread, blocks starting at `first`.

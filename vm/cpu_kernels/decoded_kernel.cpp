@@ -158,6 +158,7 @@ DecodedKernel decode_kernel(const std::vector<Word>& code) {
             open.push_back({op == KOp::Loop, pc, UINT32_MAX, {}});
             k.frames = std::max<unsigned>(k.frames, static_cast<unsigned>(open.size()));
             k.has_control_flow = true;
+            k.has_loop = k.has_loop || op == KOp::Loop;
             break;
         case KOp::Else:
             if (open.empty() || open.back().is_loop || open.back().else_pc != UINT32_MAX) {

@@ -48,6 +48,7 @@ struct DecodedKernel {
     unsigned int_regs = 0, float_regs = 0;  // dense registers used
     unsigned frames = 0;                    // deepest nesting of if/loop
     bool has_control_flow = false;          // any if/loop/exit
+    bool has_loop = false;
     // Dense registers read somewhere before a write that certainly precedes
     // the read: these must start each block at 0.
     std::vector<std::uint8_t> zero_int, zero_float;

@@ -79,6 +79,54 @@ constexpr const char* kEmptyKernel = R"(
 .end
 )";
 
+// A kernel with a loop whose trip count differs from lane to lane (lanes of
+// one block diverge): the Mandelbrot escape count over a w x h grid.
+constexpr const char* kMandelKernel = R"(
+.kernel mandel (out it: i32[i], w: i32, maxit: i32)
+        gid     r0
+        ldp     r1, w
+        ldp     r2, maxit
+        rem     r3, r0, r1
+        div     r4, r0, r1
+        itof    f0, r3
+        itof    f1, r4
+        itof    f9, r1
+        lif     f8, 3.0
+        fdiv    f8, f8, f9
+        fmul    f0, f0, f8
+        lif     f9, -2.0
+        fadd    f0, f0, f9
+        fmul    f1, f1, f8
+        lif     f9, -1.5
+        fadd    f1, f1, f9
+        lif     f2, 0.0
+        lif     f3, 0.0
+        lif     f7, 4.0
+        li      r5, 0
+        loop
+            lt      r6, r5, r2
+            if      r6
+            else
+                break
+            end
+            fmul    f4, f2, f2
+            fmul    f5, f3, f3
+            fadd    f6, f4, f5
+            flt     r6, f7, f6
+            if      r6
+                break
+            end
+            fmul    f6, f2, f3
+            fadd    f6, f6, f6
+            fadd    f3, f6, f1
+            fsub    f6, f4, f5
+            fadd    f2, f6, f0
+            addi    r5, r5, 1
+        end
+        st      it[r0], r5
+.end
+)";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -96,7 +144,8 @@ int main(int argc, char** argv) {
     std::string errors;
     std::optional<Module> saxpy = test::assemble_kernels(test::kSaxpyKernel, &errors);
     std::optional<Module> empty = test::assemble_kernels(kEmptyKernel, &errors);
-    if (!saxpy || !empty) { std::fprintf(stderr, "error: %s", errors.c_str()); return 1; }
+    std::optional<Module> mandel = test::assemble_kernels(kMandelKernel, &errors);
+    if (!saxpy || !empty || !mandel) { std::fprintf(stderr, "error: %s", errors.c_str()); return 1; }
 
     CpuBackend cpu;
     std::printf("machine: %s, %u hardware threads; CPU backend: %u threads\n", cpu_model().c_str(),
@@ -160,6 +209,35 @@ int main(int argc, char** argv) {
         std::printf("| saxpy on Vulkan: skipped (%s) | | |\n", no_vk_reason.c_str());
     }
 
+    // The divergent loop kernel: 1024 x 768 lanes, at most 100 iterations.
+    {
+        const std::int32_t w = 1024, h = 768;
+        std::vector<std::int32_t> its(static_cast<std::size_t>(w) * h, 0);
+        const KernelLaunch ml = test::whole_launch(mandel->kernels[0],
+                                                   {test::buffer_arg(its, ElemType::I32), test::uniform_i32(w), test::uniform_i32(100)},
+                                                   its.size());
+        auto iterations = [&] {
+            std::uint64_t sum = 0;
+            for (std::int32_t v : its) sum += static_cast<std::uint64_t>(v);
+            return sum;
+        };
+        std::printf("\n| %-52s | %9s | %9s | %12s |\n|%s|%s|%s|%s|\n", "mandelbrot 1024 x 768, <= 100 iterations (a loop)", "ms",
+                    "ns/lane", "iterations", std::string(54, '-').c_str(), std::string(11, '-').c_str(),
+                    std::string(11, '-').c_str(), std::string(14, '-').c_str());
+        auto mrow = [&](const char* what, double sec) {
+            std::printf("| %-52s | %9.2f | %9.2f | %12llu |\n", what, sec * 1e3, sec * 1e9 / static_cast<double>(its.size()),
+                        static_cast<unsigned long long>(iterations()));
+        };
+        mrow("CPU backend, 1 thread", best_seconds(std::max(1, reps / 3), [&] { cpu1.wait(cpu1.submit(ml)); }));
+        std::snprintf(what, sizeof what, "CPU backend, %u threads", cpu.threads());
+        mrow(what, best_seconds(std::max(1, reps / 3), [&] { cpu.wait(cpu.submit(ml)); }));
+        if (vk) {
+            std::fill(its.begin(), its.end(), 0);
+            std::snprintf(what, sizeof what, "%s: VulkanBackend", vk->device().name.c_str());
+            mrow(what, best_seconds(vk_reps, [&] { vk->wait(vk->submit(ml)); }));
+        }
+    }
+
     // Launch overhead: an empty kernel over one lane, launched and waited for.
     std::vector<float> one(1, 0.0f);
     const KernelLaunch tiny = test::whole_launch(empty->kernels[0], {test::buffer_arg(one, ElemType::F32)}, 1);
@@ -173,6 +251,21 @@ int main(int argc, char** argv) {
         vk_bare_launch = test::bare_dispatch_us(vk->context(), empty->kernels[0], 1, launch_reps);
         std::printf("| %-52s | %9.2f |\n", "VulkanBackend", vk_launch);
         std::printf("| %-52s | %9.2f |\n", "bare one-element vkCmdDispatch + fence", vk_bare_launch);
+    }
+
+    // Where the pool starts to pay: saxpy of L lanes inline on the calling
+    // thread vs on the pool (waking a worker), the basis of
+    // CpuBackend::kDefaultInlineLanes.
+    std::printf("\n| %-28s | %12s | %12s |\n|%s|%s|%s|\n", "saxpy lanes, submit + wait", "inline us", "pool us",
+                std::string(30, '-').c_str(), std::string(14, '-').c_str(), std::string(14, '-').c_str());
+    CpuBackend pooled(CpuBackendOptions{cpu.threads(), 1, 0});
+    for (std::uint64_t lanes = 4096; lanes <= (std::uint64_t{1} << 20) && lanes <= n; lanes *= 2) {
+        KernelLaunch part = launch;
+        part.count = part.end = lanes;
+        const int r = static_cast<int>(std::max<std::uint64_t>(20, (std::uint64_t{1} << 24) / lanes));
+        const double inline_us = best_seconds(r, [&] { cpu1.wait(cpu1.submit(part)); }) * 1e6;
+        const double pool_us = best_seconds(r, [&] { pooled.wait(pooled.submit(part)); }) * 1e6;
+        std::printf("| %28llu | %12.1f | %12.1f |\n", static_cast<unsigned long long>(lanes), inline_us, pool_us);
     }
 
     std::printf("\nratios (best of %d, same run):\n", reps);
