@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
     unsigned heartbeat_ms = static_cast<unsigned>(kDefaultHeartbeatInterval.count());
     unsigned heartbeat_timeout_ms = static_cast<unsigned>(kDefaultHeartbeatTimeout.count());
     bool no_vulkan = false;
+    std::string fake_device_type;
     app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
     app.add_option("--token-file", token_file, "file holding the shared secret (at least 16 bytes)")->required();
     app.add_option("--threads", threads, "worker threads for kernel chunks")->capture_default_str();
@@ -114,6 +115,9 @@ int main(int argc, char** argv) {
     app.add_option("--heartbeat-ms", heartbeat_ms, "heartbeat interval")->capture_default_str();
     app.add_option("--heartbeat-timeout-ms", heartbeat_timeout_ms, "drop a peer silent this long")->capture_default_str();
     app.add_flag("--no-vulkan-probe", no_vulkan, "do not list Vulkan devices at start-up");
+    app.add_option("--fake-device-type", fake_device_type,
+                   "TEST ONLY: advertise one extra device of this type (e.g. discrete) so home nodes treat this "
+                   "node as GPU-class; chunks still run on --backend (docs/cluster.md)");
     CLI11_PARSE(app, argc, argv);
 
     LogLevel level;
@@ -190,6 +194,10 @@ int main(int argc, char** argv) {
     config.caps.max_memory = max_memory;
     config.caps.throughput = measure_throughput();
     if (!no_vulkan) config.caps.devices = list_vulkan_devices();
+    if (!fake_device_type.empty()) {
+        log(LogLevel::Warn, "--fake-device-type: advertising a fake '", fake_device_type, "' device (test only)");
+        config.caps.devices.push_back(DeviceDesc{"fake " + fake_device_type + " device (test only)", fake_device_type, 0});
+    }
 
     asio::io_context io;
     NodeServer server(io, std::move(config));

@@ -18,6 +18,7 @@
 
 #include "assembler/assembler.h"
 #include "assembler/disassembler.h"
+#include "cluster/cluster_setup.h"
 #include "isa/module_io.h"
 #include "isa/verifier.h"
 #include "src/tools/debugger/debug_main.h"
@@ -129,6 +130,8 @@ int main(int argc, char** argv) {
     app.add_flag("--debug", debug, "open the step debugger before the first instruction (docs/debugger.md)");
     app.add_option("--batch", batch_file, "debugger commands from FILE, without prompts (implies --debug)");
     app.add_option("--history", history_steps, "debugger: how many steps backstep can undo")->capture_default_str();
+    polymer::cluster::ClusterFlags cluster_flags;
+    polymer::cluster::add_cluster_options(app, cluster_flags);
     app.footer("Exit status: 0 halted (or a debugger session ended with the program not trapped), 1 bad input,\n"
                "2 the program trapped, 3 the step limit (--max-steps) was reached.");
     try {
@@ -143,6 +146,7 @@ int main(int argc, char** argv) {
         std::cout << "cpu: the CPU backend, " << std::max(1u, std::thread::hardware_concurrency()) << " threads\n";
         return kExitOk;
     }
+    if (cluster_flags.list_nodes) return polymer::cluster::list_nodes(cluster_flags, std::cout) ? kExitOk : kExitBadInput;
     if (path.empty()) {
         std::cerr << "polymer-run: error: PROGRAM is required\n";
         return kExitBadInput;
@@ -159,11 +163,19 @@ int main(int argc, char** argv) {
 
     std::optional<polymer::Module> module = load_program(path);
     if (!module) return kExitBadInput;
+    // --nodes / --local-nodes: kernels spread over polymer-node workers (docs/cluster.md).
+    auto cluster = polymer::cluster::start_cluster(cluster_flags, *module, *chosen.value().backend);
+    if (!cluster) {
+        std::cerr << "polymer-run: error: " << cluster.error() << "\n";
+        return kExitBadInput;
+    }
 
     polymer::OutputBuffer out(1);
+    cluster.value().on_fatal([&out] { out.flush(); });
     polymer::MachineOptions options;
     options.max_steps = max_steps;
     options.backend = chosen.value().backend.get();
+    if (cluster.value().backend()) options.backend = cluster.value().backend();
     auto machine = polymer::Machine::create(*module, out, options);
     if (!machine) {
         std::cerr << path << ": error: " << machine.error() << "\n";
@@ -220,6 +232,7 @@ int main(int argc, char** argv) {
         if (routed.mode() == polymer::RouteMode::BySize)
             std::fprintf(stderr, "polymer-run: routing to the Vulkan device by size: %s\n", routed.table_text().c_str());
         std::fprintf(stderr, "polymer-run: bytes moved: %s\n", routed.bytes_text().c_str());
+        std::fputs(cluster.value().stats_text().c_str(), stderr);
     }
     if (out.failed()) {
         std::cerr << "polymer-run: error: writing the program's output failed\n";

@@ -1,0 +1,605 @@
+#include "cluster/cluster_backend.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unistd.h>
+
+#include "cluster/launch_plan.h"
+#include "cluster/node_server.h"
+#include "isa/byte_io.h"
+#include "isa/module_io.h"
+
+namespace polymer::cluster {
+
+using pbc::cat;
+using Clock = std::chrono::steady_clock;
+
+Result<std::vector<NodeAddress>> parse_node_list(const std::string& text) {
+    std::vector<NodeAddress> out;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', start), text.size());
+        const std::string item = text.substr(start, comma - start);
+        start = comma + 1;
+        NodeAddress a;
+        std::string port_text;
+        if (!item.empty() && item.front() == '[') {
+            const auto close = item.find(']');
+            if (close == std::string::npos) return Error{cat("--nodes: '", item, "' has no closing ']'")};
+            a.host = item.substr(1, close - 1);
+            if (close + 1 < item.size()) {
+                if (item[close + 1] != ':') return Error{cat("--nodes: '", item, "' is not [ADDR]:PORT")};
+                port_text = item.substr(close + 2);
+            }
+        } else if (auto colon = item.rfind(':'); colon != std::string::npos) {
+            a.host = item.substr(0, colon);
+            port_text = item.substr(colon + 1);
+        } else {
+            a.host = item;
+        }
+        if (a.host.empty()) return Error{cat("--nodes: '", item, "' names no host (expected host:port,...)")};
+        a.port = kDefaultPort;
+        if (!port_text.empty()) {
+            unsigned v = 0;
+            auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);
+            if (ec != std::errc() || p != port_text.data() + port_text.size() || v == 0 || v > 65535)
+                return Error{cat("--nodes: '", item, "': port '", port_text, "' is not 1..65535")};
+            a.port = static_cast<std::uint16_t>(v);
+        }
+        out.push_back(a);
+        if (comma == text.size()) break;
+    }
+    return out;
+}
+
+namespace {
+
+bool gpu_class(const Capabilities& caps) {
+    return std::any_of(caps.devices.begin(), caps.devices.end(),
+                       [](const DeviceDesc& d) { return d.type == "discrete" || d.type == "integrated"; });
+}
+
+std::uint64_t physical_memory() {
+    return static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+}  // namespace
+
+// One place chunks run: a node (a client connection) or the home itself.
+struct Participant {
+    ParticipantStats stats;
+    std::unique_ptr<NodeClient> client;  // null: the home
+    Capabilities caps;
+    bool gpu = false;
+    bool alive = true;
+    bool module_uploaded = false;
+    Sha256 module_hash{};
+    // The node's copy of each home buffer: region id, the version it holds,
+    // and (for broadcast inputs) the bytes it holds, to skip resending them.
+    std::map<const void*, std::uint64_t> region_ids;
+    std::map<std::uint64_t, std::uint64_t> versions;
+    std::map<std::uint64_t, Bytes> broadcast_bytes;
+    std::uint64_t next_region = 1;
+    std::uint64_t next_partial_version = 1;
+};
+
+// One launch being spread: its chunks and who runs them.
+struct ChunkState {
+    std::uint64_t begin = 0, end = 0;
+    enum class Status { Pending, Running, Done } status = Status::Pending;
+    int runners = 0;               // attempts in flight
+    bool backed_up = false;
+    Participant* first = nullptr;  // who took it first
+    Clock::time_point started{};
+    std::vector<Bytes> partials;   // per partial param, the winner's buffer
+};
+
+struct ClusterBackend::Impl {
+    ClusterOptions options;
+    Backend* local = nullptr;
+    Bytes module_pbc;
+    Sha256 module_hash{};
+    std::vector<std::unique_ptr<Participant>> participants;  // home first when local_work
+
+    // Tickets: vector ops go to the local backend under their own ticket.
+    std::mutex mutex;
+    std::condition_variable changed;
+    Ticket next_ticket = 1;
+    std::map<Ticket, Ticket> local_tickets;
+    struct Job {
+        Ticket ticket = 0;
+        KernelLaunch launch;
+    };
+    std::deque<Job> queue;
+    std::map<Ticket, std::string> finished;  // ticket -> fatal error ("" = ok)
+    bool stopping = false;
+    bool running = false;  // the dispatcher is inside a launch
+    Ticket cleared_upto = 0;
+    std::thread dispatcher;
+    std::uint64_t launch_seq = 0;
+
+    // The launch in progress (dispatcher + worker threads).
+    std::mutex chunk_mutex;
+    std::vector<ChunkState> chunks;
+    std::deque<std::size_t> pending;
+    std::size_t done_count = 0;
+    std::uint64_t mean_chunk_ns = 0;
+
+    void run_dispatcher() {
+        for (;;) {
+            Job job;
+            {
+                std::unique_lock lock(mutex);
+                changed.wait(lock, [&] { return stopping || !queue.empty(); });
+                if (queue.empty()) return;
+                job = std::move(queue.front());
+                queue.pop_front();
+                running = true;
+            }
+            std::string error = run_launch(job.launch);
+            std::lock_guard lock(mutex);
+            running = false;
+            finished[job.ticket] = std::move(error);
+            changed.notify_all();
+        }
+    }
+
+    static bool meets(const Participant& p, const KernelRequirements& r) {
+        if (!p.alive) return false;
+        if (r.requires_gpu && !p.gpu) return false;
+        const std::uint64_t memory = p.client ? p.caps.max_memory : physical_memory();
+        return memory >= r.min_memory;
+    }
+
+    static std::string requirement_text(const KernelRequirements& r) {
+        std::string s;
+        if (r.requires_gpu) s = ".requires gpu";
+        if (r.min_memory != 0) s += cat(s.empty() ? ".requires " : ", ", "mem >= ", r.min_memory, " bytes");
+        return s.empty() ? "no requirement" : s;
+    }
+
+    // Runs the whole launch on the home's own CPU backend.
+    static void run_at_home(const KernelLaunch& launch) {
+        CpuBackend cpu;
+        cpu.wait(cpu.submit(launch));
+    }
+
+    std::string run_launch(const KernelLaunch& launch) {
+        const Kernel& k = *launch.kernel;
+        ++launch_seq;
+        if (launch.begin >= launch.end) return {};
+        const LaunchPlan plan = plan_launch(k);
+        if (!plan.splittable) {
+            // Nothing to cut safely (docs/cluster.md): the home runs it whole.
+            run_at_home(launch);
+            return {};
+        }
+        std::vector<Participant*> capable;
+        for (auto& p : participants)
+            if (meets(*p, k.requirements)) capable.push_back(p.get());
+        if (k.requirements.prefers_gpu) {
+            std::vector<Participant*> gpus;
+            for (Participant* p : capable)
+                if (p->gpu) gpus.push_back(p);
+            if (!gpus.empty()) capable = gpus;
+        }
+        if (capable.empty()) return no_capable_node(k);
+
+        // Fixed chunk boundaries (they depend only on the count and the
+        // participants), so partial sums combine the same way every run.
+        const std::uint64_t lanes = launch.end - launch.begin;
+        const std::uint64_t parts = capable.size() * std::max(1u, options.chunks_per_participant);
+        const std::uint64_t grain = std::max<std::uint64_t>(options.min_chunk_lanes == 0 ? 1 : options.min_chunk_lanes,
+                                                            (lanes + parts - 1) / parts);
+        {
+            std::lock_guard lock(chunk_mutex);
+            chunks.clear();
+            pending.clear();
+            done_count = 0;
+            for (std::uint64_t b = launch.begin; b < launch.end; b += grain) {
+                ChunkState c;
+                c.begin = b;
+                c.end = std::min(launch.end, b + grain);
+                c.partials.resize(plan.partial_params.size());
+                pending.push_back(chunks.size());
+                chunks.push_back(std::move(c));
+            }
+        }
+        // Rounds: when every participant of a round dropped out, the next
+        // round widens to the rest (a `.prefers gpu` kernel falls back).
+        for (int round = 0; round < 2; ++round) {
+            std::vector<std::jthread> workers;
+            for (Participant* p : capable)
+                workers.emplace_back([this, p, &launch, &plan] { p->client ? remote_worker(*p, launch, plan) : home_worker(*p, launch, plan); });
+            workers.clear();  // joins
+            if (done_count == chunks.size()) break;
+            capable.clear();
+            for (auto& p : participants)
+                if (meets(*p, k.requirements)) capable.push_back(p.get());
+            if (capable.empty()) return no_capable_node(k);
+        }
+        if (done_count != chunks.size()) return no_capable_node(k);
+        combine_partials(launch, plan);
+        return {};
+    }
+
+    std::string no_capable_node(const Kernel& k) {
+        std::string lost;
+        for (auto& p : participants)
+            if (!p->stats.lost.empty()) lost += cat("; ", p->stats.name, " lost: ", p->stats.lost);
+        return cat("kernel '", k.name, "' (", requirement_text(k.requirements), "): no capable node left to run it",
+                   options.local_work ? "" : " (--no-local-work)", lost);
+    }
+
+    void combine_partials(const KernelLaunch& launch, const LaunchPlan& plan) {
+        for (std::size_t i = 0; i < plan.partial_params.size(); ++i) {
+            const KernelArg& arg = launch.args[plan.partial_params[i]];
+            auto* home = static_cast<std::uint32_t*>(arg.data);
+            for (const ChunkState& c : chunks) {  // chunk order: deterministic
+                const Bytes& part = c.partials[i];
+                const std::size_t n = std::min<std::size_t>(arg.length, part.size() / 4);
+                for (std::size_t e = 0; e < n; ++e) {
+                    std::uint32_t v;
+                    std::memcpy(&v, part.data() + 4 * e, 4);
+                    home[e] += v;  // atadd on i32/u32: wrapping add
+                }
+            }
+        }
+    }
+
+    // The next chunk for `p`: a pending one, else (remote nodes only) a backup
+    // copy of one that has run much longer than chunks usually take.
+    std::optional<std::size_t> take(Participant& p, bool& backup) {
+        std::lock_guard lock(chunk_mutex);
+        backup = false;
+        if (!pending.empty()) {
+            const std::size_t i = pending.front();
+            pending.pop_front();
+            ChunkState& c = chunks[i];
+            c.status = ChunkState::Status::Running;
+            ++c.runners;
+            c.first = &p;
+            c.started = Clock::now();
+            return i;
+        }
+        if (!p.client) return std::nullopt;
+        const auto slow = std::chrono::nanoseconds(std::max<std::uint64_t>(20'000'000, 4 * mean_chunk_ns));
+        for (std::size_t i = 0; i < chunks.size(); ++i) {
+            ChunkState& c = chunks[i];
+            if (c.status != ChunkState::Status::Running || c.backed_up || c.first == &p) continue;
+            if (Clock::now() - c.started < slow) continue;
+            c.backed_up = true;
+            ++c.runners;
+            backup = true;
+            return i;
+        }
+        return std::nullopt;
+    }
+
+    bool all_done() {
+        std::lock_guard lock(chunk_mutex);
+        return done_count == chunks.size();
+    }
+    bool nothing_pending() {
+        std::lock_guard lock(chunk_mutex);
+        return pending.empty();
+    }
+
+    // A runner gave up on chunk i (its node failed): back to the queue unless
+    // another copy is still running or it is done.
+    void give_back(std::size_t i, Participant& p) {
+        std::lock_guard lock(chunk_mutex);
+        ChunkState& c = chunks[i];
+        --c.runners;
+        if (c.status == ChunkState::Status::Done) return;
+        ++p.stats.retries;
+        if (c.runners == 0) {
+            c.status = ChunkState::Status::Pending;
+            c.backed_up = false;
+            pending.push_front(i);
+        }
+    }
+
+    // Records chunk i as done by `p`; false when another copy won already.
+    bool claim(std::size_t i, Participant& p, bool backup, std::uint64_t kernel_ns) {
+        std::lock_guard lock(chunk_mutex);
+        ChunkState& c = chunks[i];
+        --c.runners;
+        if (c.status == ChunkState::Status::Done) return false;
+        c.status = ChunkState::Status::Done;
+        ++done_count;
+        ++p.stats.chunks;
+        p.stats.kernel_ns += kernel_ns;
+        if (backup) ++p.stats.backups_won;
+        const auto took = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - c.started).count());
+        mean_chunk_ns = mean_chunk_ns == 0 ? took : (mean_chunk_ns * 7 + took) / 8;
+        return true;
+    }
+
+    void home_worker(Participant& p, const KernelLaunch& launch, const LaunchPlan& plan) {
+        bool backup = false;
+        while (auto i = take(p, backup)) {
+            KernelLaunch piece = launch;
+            piece.begin = chunks[*i].begin;
+            piece.end = chunks[*i].end;
+            std::vector<Bytes> partials(plan.partial_params.size());
+            for (std::size_t j = 0; j < partials.size(); ++j) {
+                KernelArg& a = piece.args[plan.partial_params[j]];
+                partials[j].assign(a.length * elem_size(a.type), 0);
+                a.data = partials[j].empty() ? nullptr : partials[j].data();
+            }
+            const auto start = Clock::now();
+            run_at_home(piece);  // element-wise outputs land in place: this range is ours alone
+            const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
+            if (claim(*i, p, false, ns)) chunks[*i].partials = std::move(partials);
+        }
+    }
+
+    // Puts what chunk [b, e) needs on the node and starts it; the request id.
+    Result<std::uint64_t> send_chunk(Participant& p, const KernelLaunch& launch, const LaunchPlan& plan, std::uint64_t b,
+                                     std::uint64_t e) {
+        NodeClient& c = *p.client;
+        if (!p.module_uploaded) {
+            auto have = c.have_module(module_hash);
+            if (!have) return Error{have.error()};
+            if (!have.value()) {
+                auto up = c.upload_module(module_pbc);
+                if (!up) return Error{up.error()};
+                p.stats.bytes_out += module_pbc.size();
+            }
+            p.module_uploaded = true;
+        }
+        const Kernel& k = *launch.kernel;
+        LaunchChunk msg;
+        msg.module = module_hash;
+        msg.kernel = launch.kernel_index;
+        msg.count = launch.count;
+        msg.begin = b;
+        msg.end = e;
+        for (std::size_t i = 0; i < k.params.size(); ++i) {
+            const KernelParam& param = k.params[i];
+            const KernelArg& arg = launch.args[i];
+            if (param.kind == ParamKind::Uniform) {
+                msg.args.push_back(Binding{Binding::Kind::Uniform, 0, 0, arg.uniform});
+                continue;
+            }
+            const std::size_t size = elem_size(arg.type);
+            const std::uint64_t total = arg.length * size;
+            const auto* data = static_cast<const std::uint8_t*>(arg.data);
+            auto [it, fresh] = p.region_ids.try_emplace(arg.data, 0);
+            if (fresh) it->second = p.next_region++;
+            const std::uint64_t id = it->second;
+            std::uint64_t& have = p.versions[id];
+            auto put = [&](std::uint64_t version, std::uint64_t offset, std::span<const std::uint8_t> bytes) -> Result<Done> {
+                p.stats.bytes_out += bytes.size();
+                return c.put_region(id, version, total, offset, bytes);
+            };
+            std::uint64_t version = 0;
+            if (plan.is_partial(i)) {
+                // Zeroed per chunk: the node returns this chunk's sums alone.
+                version = p.next_partial_version++ | (1ull << 63);
+                auto r = put(version, 0, {});
+                if (!r) return Error{r.error()};
+            } else if (param.indexing == Indexing::Broadcast) {
+                Bytes& held = p.broadcast_bytes[id];
+                const bool same = have != 0 && held.size() == total && (total == 0 || std::memcmp(held.data(), data, total) == 0);
+                if (same) {
+                    version = have;
+                } else {
+                    version = (launch_seq << 8) | 1;
+                    auto r = put(version, 0, {data, total});
+                    if (!r) return Error{r.error()};
+                    held.assign(data, data + total);
+                }
+            } else {
+                version = launch_seq << 8;
+                const std::uint64_t first = std::min(b, arg.length), last = std::min(e, arg.length);
+                std::span<const std::uint8_t> slice;
+                if (param.access != Access::Out && last > first) slice = {data + first * size, (last - first) * size};
+                if (have != version || !slice.empty()) {
+                    auto r = put(version, first * size, slice);
+                    if (!r) return Error{r.error()};
+                }
+                p.broadcast_bytes.erase(id);
+            }
+            have = version;
+            msg.args.push_back(Binding{Binding::Kind::Region, id, version, 0});
+        }
+        return c.start_launch(msg);
+    }
+
+    // Copies a node's result into the home regions (or keeps its partials).
+    void apply(Participant& p, std::size_t i, const KernelLaunch& launch, const LaunchPlan& plan, ChunkResult& r, bool backup) {
+        std::uint64_t in = 0;
+        for (const OutputSlice& s : r.outputs) in += s.data.size();
+        p.stats.bytes_in += in;
+        if (!claim(i, p, backup, r.kernel_ns)) return;
+        for (OutputSlice& s : r.outputs) {
+            if (s.param >= launch.args.size()) continue;
+            const KernelArg& arg = launch.args[s.param];
+            if (plan.is_partial(s.param)) {
+                chunks[i].partials[plan.partial_index(s.param)] = std::move(s.data);
+                continue;
+            }
+            const std::uint64_t total = arg.length * elem_size(arg.type);
+            if (s.offset > total || s.data.size() > total - s.offset || s.data.empty()) continue;
+            std::memcpy(static_cast<std::uint8_t*>(arg.data) + s.offset, s.data.data(), s.data.size());
+        }
+    }
+
+    void lose(Participant& p, const std::string& why) {
+        std::lock_guard lock(chunk_mutex);
+        p.alive = false;
+        if (p.stats.lost.empty()) p.stats.lost = why;
+        std::fprintf(stderr, "polymer-run: warning: %s dropped out: %s; its chunks run elsewhere\n", p.stats.name.c_str(), why.c_str());
+    }
+
+    void remote_worker(Participant& p, const KernelLaunch& launch, const LaunchPlan& plan) {
+        struct InFlight {
+            std::size_t chunk;
+            std::uint64_t request;
+            bool backup;
+        };
+        std::deque<InFlight> in_flight;
+        auto fail = [&](const std::string& why, std::optional<std::size_t> extra) {
+            lose(p, why);
+            if (extra) give_back(*extra, p);
+            for (const InFlight& f : in_flight) give_back(f.chunk, p);
+        };
+        for (;;) {
+            while (in_flight.size() < std::max(1u, options.in_flight_per_node)) {
+                bool backup = false;
+                // Backups only when this node has nothing else to do.
+                if (!in_flight.empty() && nothing_pending()) break;
+                auto i = take(p, backup);
+                if (!i) break;
+                auto id = send_chunk(p, launch, plan, chunks[*i].begin, chunks[*i].end);
+                if (!id) {
+                    fail(id.error(), *i);
+                    return;
+                }
+                in_flight.push_back({*i, id.value(), backup});
+            }
+            if (in_flight.empty()) {
+                if (all_done()) return;
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                continue;
+            }
+            InFlight f = in_flight.front();
+            in_flight.pop_front();
+            auto r = p.client->wait_launch(f.request);
+            if (!r) {
+                // A refusal from a live node (unsupported, out of memory) or a lost one: either way it stops here.
+                fail(r.error(), f.chunk);
+                return;
+            }
+            apply(p, f.chunk, launch, plan, r.value(), f.backup);
+        }
+    }
+};
+
+ClusterBackend::ClusterBackend(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+    impl_->dispatcher = std::thread([i = impl_.get()] { i->run_dispatcher(); });
+}
+
+ClusterBackend::~ClusterBackend() {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->stopping = true;
+    }
+    impl_->changed.notify_all();
+    if (impl_->dispatcher.joinable()) impl_->dispatcher.join();
+}
+
+Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& module, Backend& local, ClusterOptions options) {
+    auto impl = std::make_unique<Impl>();
+    impl->local = &local;
+    impl->module_pbc = write_module(module);
+    impl->module_hash = sha256(impl->module_pbc);
+    if (options.local_work) {
+        auto home = std::make_unique<Participant>();
+        home->stats.name = "home";
+        impl->participants.push_back(std::move(home));
+    }
+    for (const NodeAddress& a : options.nodes) {
+        auto c = NodeClient::connect(a.host, a.port, options.secret, options.client);
+        if (!c) return Error{c.error()};
+        auto p = std::make_unique<Participant>();
+        p->client = std::move(c).value();
+        p->caps = p->client->capabilities();
+        p->gpu = gpu_class(p->caps);
+        p->stats.remote = true;
+        p->stats.name = cat(p->caps.name, " (", a.host, ":", a.port, ")");
+        impl->participants.push_back(std::move(p));
+    }
+    if (impl->participants.empty()) return Error{"no nodes and --no-local-work: nothing can run kernels"};
+    if (!options.on_fatal)
+        options.on_fatal = [](const std::string& why) {
+            std::fprintf(stderr, "polymer-run: error: %s\n", why.c_str());
+            std::exit(2);
+        };
+    impl->options = std::move(options);
+    return std::unique_ptr<ClusterBackend>(new ClusterBackend(std::move(impl)));
+}
+
+Ticket ClusterBackend::submit(const VectorOpArgs& args) {
+    const Ticket local = impl_->local->submit(args);
+    std::lock_guard lock(impl_->mutex);
+    const Ticket t = impl_->next_ticket++;
+    impl_->local_tickets[t] = local;
+    return t;
+}
+
+Ticket ClusterBackend::submit(const KernelLaunch& launch) {
+    std::lock_guard lock(impl_->mutex);
+    const Ticket t = impl_->next_ticket++;
+    impl_->queue.push_back(Impl::Job{t, launch});
+    impl_->changed.notify_all();
+    return t;
+}
+
+VectorOpResult ClusterBackend::wait(Ticket ticket) {
+    std::unique_lock lock(impl_->mutex);
+    if (auto it = impl_->local_tickets.find(ticket); it != impl_->local_tickets.end()) {
+        const Ticket local = it->second;
+        impl_->local_tickets.erase(it);
+        lock.unlock();
+        return impl_->local->wait(local);
+    }
+    if (ticket <= impl_->cleared_upto && impl_->finished.count(ticket) == 0) return {};  // settled by wait_all
+    impl_->changed.wait(lock, [&] { return impl_->finished.count(ticket) != 0; });
+    const std::string error = std::move(impl_->finished[ticket]);
+    impl_->finished.erase(ticket);
+    lock.unlock();
+    if (!error.empty()) impl_->options.on_fatal(error);
+    return {};
+}
+
+void ClusterBackend::wait_all() {
+    impl_->local->wait_all();
+    std::unique_lock lock(impl_->mutex);
+    impl_->local_tickets.clear();
+    impl_->changed.wait(lock, [&] { return impl_->queue.empty() && !impl_->running; });
+    std::string error;
+    for (auto& [t, e] : impl_->finished)
+        if (!e.empty() && error.empty()) error = e;
+    impl_->finished.clear();
+    impl_->cleared_upto = impl_->next_ticket - 1;
+    lock.unlock();
+    if (!error.empty()) impl_->options.on_fatal(error);
+}
+
+BackendStats ClusterBackend::stats() const { return impl_->local->stats(); }
+
+std::vector<ParticipantStats> ClusterBackend::participant_stats() const {
+    std::vector<ParticipantStats> out;
+    for (auto& p : impl_->participants) out.push_back(p->stats);
+    return out;
+}
+
+std::string ClusterBackend::describe_nodes() const {
+    std::string s;
+    for (auto& p : impl_->participants) {
+        if (!p->client) continue;
+        const Capabilities& c = p->caps;
+        s += cat(p->stats.name, ": backend ", c.backend, ", ", c.cores, " cores, memory ", c.memory_bytes >> 20,
+                 " MiB (max-memory ", c.max_memory >> 20, " MiB), throughput ",
+                 static_cast<std::uint64_t>(c.throughput / 1e6), " M elements/s", p->gpu ? ", GPU-class" : "");
+        if (c.devices.empty()) s += ", no Vulkan devices";
+        for (const DeviceDesc& d : c.devices) s += cat(", device '", d.name, "' (", d.type, ", ", d.memory_bytes >> 20, " MiB)");
+        s += "\n";
+    }
+    return s;
+}
+
+}  // namespace polymer::cluster

@@ -1,0 +1,87 @@
+// The home node's Backend for a cluster (docs/cluster.md): kernel launches are
+// cut into chunks and spread over the polymer-node workers whose capabilities
+// meet the kernel's `.requires` (and the home itself, on its own CpuBackend,
+// unless local work is off); vector ops stay on the local backend.
+//
+// submit() returns at once: a dispatcher thread runs the launches in order,
+// one worker thread per participant pulling chunks from a shared queue (a
+// faster node simply takes more of them). Element-wise inputs travel as the
+// chunk's slice, broadcast inputs once per content (cached per node), outputs
+// come back as slices. Broadcast buffers the kernel only `atadd`s into are
+// per-chunk partials, summed home-side in chunk order. A node that fails
+// (connection lost, heartbeat timeout) loses its chunks to the others; an idle
+// node takes a backup copy of a straggling chunk and the first result wins.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cluster/node_client.h"
+#include "isa/module.h"
+#include "isa/result.h"
+#include "vm/backend.h"
+
+namespace polymer::cluster {
+
+struct NodeAddress {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+// "host:port,host:port" (IPv6 as "[::1]:7447"); a missing port is kDefaultPort.
+Result<std::vector<NodeAddress>> parse_node_list(const std::string& text);
+
+struct ClusterOptions {
+    std::vector<NodeAddress> nodes;
+    std::vector<std::uint8_t> secret;
+    bool local_work = true;          // the home runs chunks too
+    std::uint64_t min_chunk_lanes = 256;
+    unsigned chunks_per_participant = 4;
+    unsigned in_flight_per_node = 2;  // chunks sent ahead, so transfers overlap compute
+    ClientOptions client;             // heartbeat interval and timeout
+    // Called on the VM's thread (from wait/wait_all) when a launch cannot
+    // finish: no capable node left. Must not return; default: print, exit(2).
+    std::function<void(const std::string&)> on_fatal;
+};
+
+struct ParticipantStats {
+    std::string name;   // "home" or the node's advertised name and address
+    bool remote = false;
+    std::uint64_t chunks = 0;       // results applied from this participant
+    std::uint64_t kernel_ns = 0;    // as the node measured it
+    std::uint64_t bytes_out = 0;    // home -> node payload (slices, broadcasts, module)
+    std::uint64_t bytes_in = 0;     // node -> home payload (output slices)
+    std::uint64_t retries = 0;      // chunks taken from it and re-run elsewhere
+    std::uint64_t backups_won = 0;  // backup copies it ran that finished first
+    std::string lost;               // why it dropped out; empty while it serves
+};
+
+class ClusterBackend final : public Backend {
+public:
+    // Connects to every node (handshake) and uploads nothing yet.
+    static Result<std::unique_ptr<ClusterBackend>> create(const Module& module, Backend& local, ClusterOptions options);
+    ~ClusterBackend() override;
+
+    std::string_view name() const override { return "cluster"; }
+    Ticket submit(const VectorOpArgs& args) override;
+    Ticket submit(const KernelLaunch& launch) override;
+    VectorOpResult wait(Ticket ticket) override;
+    void wait_all() override;
+    BackendStats stats() const override;
+
+    // Per participant, home first; read after wait_all.
+    std::vector<ParticipantStats> participant_stats() const;
+    // One line per node: name, address, backend, cores, memory, throughput, devices.
+    std::string describe_nodes() const;
+
+    struct Impl;
+
+private:
+    explicit ClusterBackend(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace polymer::cluster

@@ -1,0 +1,59 @@
+// polymer-run's cluster options (--nodes, --token-file, --local-nodes,
+// --no-local-work, --list-nodes, --node-timeout-ms, --chunk-lanes) and the
+// session they start: local polymer-node processes and the ClusterBackend
+// (docs/cluster.md). Kept here so polymer_run.cpp only wires them in.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "cluster/cluster_backend.h"
+#include "cluster/local_nodes.h"
+#include "isa/module.h"
+#include "isa/result.h"
+
+namespace polymer::cluster {
+
+struct ClusterFlags {
+    std::string nodes;
+    std::string token_file;
+    unsigned local_nodes = 0;
+    bool no_local_work = false;
+    bool list_nodes = false;
+    unsigned node_timeout_ms = 5000;
+    std::uint64_t chunk_lanes = 256;
+    bool any() const { return !nodes.empty() || local_nodes != 0; }
+};
+
+void add_cluster_options(CLI::App& app, ClusterFlags& flags);
+
+// Empty (backend() == nullptr) when no cluster option was given.
+class ClusterSession {
+public:
+    ClusterSession() = default;
+    ClusterSession(ClusterSession&&) = default;
+    ClusterSession& operator=(ClusterSession&&) = default;
+    ~ClusterSession();
+
+    Backend* backend() const { return backend_.get(); }
+    ClusterBackend* cluster() const { return backend_.get(); }
+    // Runs `before` (flush the program's output) when a launch cannot finish,
+    // then prints the error, stops the local nodes and exits with status 2.
+    void on_fatal(std::function<void()> before);
+    // --stats: one line per participant; empty without a cluster.
+    std::string stats_text() const;
+
+    std::unique_ptr<LocalNodes> local;
+    std::unique_ptr<ClusterBackend> backend_;
+    std::shared_ptr<std::function<void()>> before_fatal = std::make_shared<std::function<void()>>();
+};
+
+Result<ClusterSession> start_cluster(const ClusterFlags& flags, const Module& module, Backend& local);
+// --list-nodes: connects, prints each node's capabilities; false on an error (printed).
+bool list_nodes(const ClusterFlags& flags, std::ostream& out);
+
+}  // namespace polymer::cluster

@@ -1,0 +1,47 @@
+// --local-nodes N: N polymer-node processes on 127.0.0.1 (any free port),
+// sharing a fresh random token in a private temp file. They are stopped
+// (SIGTERM, then SIGKILL) when this object goes, when stop_all_now() runs
+// (async-signal-safe, for a SIGINT handler), and by the kernel if the home
+// process dies first (PR_SET_PDEATHSIG).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/cluster_backend.h"
+#include "isa/result.h"
+
+namespace polymer::cluster {
+
+class LocalNodes {
+public:
+    // `node_path`: the polymer-node executable; `extra`: more arguments for each.
+    static Result<std::unique_ptr<LocalNodes>> start(const std::string& node_path, unsigned count,
+                                                     const std::vector<std::string>& extra = {});
+    ~LocalNodes();
+    LocalNodes(const LocalNodes&) = delete;
+    LocalNodes& operator=(const LocalNodes&) = delete;
+
+    const std::vector<NodeAddress>& addresses() const { return addresses_; }
+    const std::vector<std::uint8_t>& secret() const { return secret_; }
+    const std::string& token_path() const { return token_path_; }
+    // Kills every node now; safe in a signal handler.
+    static void stop_all_now();
+    void stop();
+
+private:
+    LocalNodes() = default;
+    std::vector<pid_t> pids_;
+    std::vector<std::thread> drains_;  // read each node's stderr so it never blocks
+    std::vector<NodeAddress> addresses_;
+    std::vector<std::uint8_t> secret_;
+    std::string token_path_;
+};
+
+// The polymer-node next to the running executable (/proc/self/exe's folder).
+std::string sibling_executable(const std::string& name);
+
+}  // namespace polymer::cluster
