@@ -14,6 +14,8 @@ PACKAGES=(
   libssl-dev                            # HMAC for node authentication
   clang libclang-rt-14-dev              # libFuzzer targets (optional build)
   lua5.4 luajit                         # benchmark references
+  libedit-dev                           # the debugger REPL's line editing, history and tab completion
+  tmux                                  # the debugger's real-terminal test (tests/debugger)
 )
 
 missing=()
