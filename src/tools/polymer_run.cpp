@@ -126,10 +126,14 @@ int main(int argc, char** argv) {
     std::string batch_file;
     std::size_t history_steps = 10'000;
     app.add_option("--dump-region", dump_region_names, "print region NAME after the program stops (repeatable)")
-        ->allow_extra_args(false);
+        ->allow_extra_args(false)
+        ->type_name("NAME");
     app.add_flag("--debug", debug, "open the step debugger before the first instruction (docs/debugger.md)");
-    app.add_option("--batch", batch_file, "debugger commands from FILE, without prompts (implies --debug)");
-    app.add_option("--history", history_steps, "debugger: how many steps backstep can undo")->capture_default_str();
+    app.add_option("--batch", batch_file, "debugger commands from FILE, without prompts (implies --debug)")
+        ->type_name("FILE");
+    app.add_option("--history", history_steps, "debugger: how many steps backstep can undo")
+        ->type_name("STEPS")
+        ->capture_default_str();
     polymer::cluster::ClusterFlags cluster_flags;
     polymer::cluster::add_cluster_options(app, cluster_flags);
     app.footer("Exit status: 0 halted (or a debugger session ended with the program not trapped), 1 bad input,\n"
