@@ -107,4 +107,20 @@ TEST_F(DebuggerTerminal, PromptHistoryCompletionAndHighlighting) {
     EXPECT_NE(history.find("quit"), std::string::npos) << history;
 }
 
+TEST_F(DebuggerTerminal, CtrlCPausesARunningCommand) {
+    ASSERT_EQ(std::system("command -v tmux >/dev/null"), 0) << "tmux is not installed: run scripts/setup.sh";
+    const std::string d = dir_.string();
+    std::ofstream(dir_ / "spin.pasm") << ".proc main\nloop:\n        addi    r1, r1, 1\n        jmp     loop\n.end\n";
+    tmux("new-session -d -x 160 -y 50 -s dbg \"cd '" + d + "' && env -u XDG_STATE_HOME HOME='" + d + "' TERM=xterm " +
+         POLYMER_RUN_PATH + " --debug spin.pasm\"");
+    ASSERT_TRUE(shows("Type help for the commands.\n(polymer)")) << screen();
+    keys("continue Enter");
+    ASSERT_TRUE(shows("(polymer) continue\n")) << screen();
+    keys("C-c");
+    ASSERT_TRUE(shows("Interrupted at pc ")) << screen();
+    keys("'p r1 > 0' Enter");
+    ASSERT_TRUE(shows("r1 > 0 = 1\n(polymer)")) << "the session goes on after the interrupt: " << screen();
+    keys("quit Enter");
+}
+
 }  // namespace
