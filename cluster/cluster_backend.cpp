@@ -476,8 +476,23 @@ struct ClusterBackend::Impl {
                 continue;
             }
             InFlight f = in_flight.front();
+            auto polled = p.client->wait_launch_for(f.request, std::chrono::milliseconds(5));
+            if (!polled) {
+                // Still running. When backups have finished every chunk, stop
+                // waiting for this (hung or slow) node: its results are not needed.
+                if (all_done()) {
+                    for (const InFlight& g : in_flight) {
+                        p.client->abandon_launch(g.request);
+                        std::lock_guard lock(chunk_mutex);
+                        --chunks[g.chunk].runners;
+                    }
+                    return;
+                }
+                // While waiting, take a backup or a requeued chunk if there is room.
+                continue;
+            }
             in_flight.pop_front();
-            auto r = p.client->wait_launch(f.request);
+            auto& r = *polled;
             if (!r) {
                 // A refusal from a live node (unsupported, out of memory) or a lost one: either way it stops here.
                 fail(r.error(), f.chunk);

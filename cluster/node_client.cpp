@@ -323,6 +323,23 @@ Result<ChunkResult> NodeClient::wait_launch(std::uint64_t request) {
     return expect(state_->finish(std::move(reply)), MsgType::ChunkResult, state_->where, &decode_chunk_result);
 }
 
+std::optional<Result<ChunkResult>> NodeClient::wait_launch_for(std::uint64_t request, std::chrono::milliseconds timeout) {
+    std::future<Result<Frame>>* reply = nullptr;
+    {
+        std::lock_guard lock(state_->mutex);
+        auto it = state_->launches.find(request);
+        if (it == state_->launches.end()) return Result<ChunkResult>{Error{cat(state_->where, ": no launch ", request, " is waiting")}};
+        reply = &it->second;  // map nodes are stable; only this caller erases it
+    }
+    if (reply->wait_for(timeout) != std::future_status::ready) return std::nullopt;
+    return wait_launch(request);
+}
+
+void NodeClient::abandon_launch(std::uint64_t request) {
+    std::lock_guard lock(state_->mutex);
+    state_->launches.erase(request);
+}
+
 Result<Done> NodeClient::cancel(std::uint64_t launch_request) {
     return expect_ack(state_->request(MsgType::Cancel, encode(Cancel{launch_request})), state_->where);
 }

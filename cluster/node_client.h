@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -51,6 +52,11 @@ public:
     // start_launch returns the request id (for cancel), wait_launch its result.
     std::uint64_t start_launch(const LaunchChunk& chunk);
     Result<ChunkResult> wait_launch(std::uint64_t request);
+    // wait_launch for at most `timeout`: nullopt when the result has not come
+    // yet (the launch stays waitable).
+    std::optional<Result<ChunkResult>> wait_launch_for(std::uint64_t request, std::chrono::milliseconds timeout);
+    // Forgets a started launch whose result is no longer wanted.
+    void abandon_launch(std::uint64_t request);
     Result<Done> cancel(std::uint64_t launch_request);
 
     // Why the connection is gone; empty while it is up.

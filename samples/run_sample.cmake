@@ -16,7 +16,12 @@ set(backend_args)
 if(DEFINED BACKEND)
   set(backend_args --backend "${BACKEND}")
 endif()
-execute_process(COMMAND "${RUNNER}" ${backend_args} "${PROGRAM}"
+# -DRUN_ARGS="..." adds polymer-run options (lesson 16: --local-nodes 3).
+set(extra_args)
+if(DEFINED RUN_ARGS AND NOT RUN_ARGS STREQUAL "")
+  separate_arguments(extra_args UNIX_COMMAND "${RUN_ARGS}")
+endif()
+execute_process(COMMAND "${RUNNER}" ${backend_args} ${extra_args} "${PROGRAM}"
                 OUTPUT_VARIABLE actual
                 ERROR_VARIABLE errors
                 RESULT_VARIABLE status)

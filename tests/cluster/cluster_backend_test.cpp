@@ -1,0 +1,314 @@
+// ClusterBackend against real polymer-node processes on 127.0.0.1: results
+// equal the single-machine ones, `.requires gpu` chunks go only to GPU-class
+// nodes, and a node killed, stopped or cut off mid-frame during a launch
+// costs time, never a wrong or missing result.
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "assembler/assembler.h"
+#include "cluster/cluster_backend.h"
+#include "node_process.h"
+#include "test_kernels.h"
+
+using namespace polymer;
+using namespace polymer::cluster;
+using namespace polymer::cluster::testing;
+
+namespace {
+
+const char* kGpuSaxpy = R"(
+.module gpusaxpy
+.kernel saxpy (in x: f32[i], in y: f32[i], out z: f32[i], a: f32)
+        .requires gpu
+        gid     r0
+        ldf     f0, x[r0]
+        ldf     f1, y[r0]
+        ldpf    f2, a
+        ffma    f3, f2, f0, f1
+        stf     z[r0], f3
+.end
+.proc main
+        halt
+.end
+)";
+
+// Launches saxpy over n lanes through a backend and checks every lane.
+struct SaxpyRun {
+    Module module;
+    std::vector<float> x, y, z;
+    explicit SaxpyRun(const char* source, std::size_t n) : x(n), y(n), z(n, -1.0f) {
+        AssembleResult a = assemble(source);
+        EXPECT_TRUE(a.ok());
+        module = std::move(*a.module);
+        for (std::size_t i = 0; i < n; ++i) {
+            x[i] = static_cast<float>(i % 1000) * 0.25f;
+            y[i] = static_cast<float>(i % 7);
+        }
+    }
+    KernelLaunch launch() {
+        KernelLaunch l;
+        l.kernel = &module.kernels[0];
+        l.kernel_index = 0;
+        l.count = l.end = x.size();
+        l.args = {KernelArg{x.data(), x.size(), ElemType::F32, 0}, KernelArg{y.data(), y.size(), ElemType::F32, 0},
+                  KernelArg{z.data(), z.size(), ElemType::F32, 0}, KernelArg{nullptr, 0, ElemType::F32, bits(3.0f)}};
+        return l;
+    }
+    std::size_t wrong_lanes() const {
+        std::size_t wrong = 0;
+        for (std::size_t i = 0; i < x.size(); ++i)
+            if (z[i] != std::fma(3.0f, x[i], y[i])) ++wrong;
+        return wrong;
+    }
+};
+
+ClusterOptions options_for(const std::vector<NodeProcess*>& nodes) {
+    ClusterOptions o;
+    for (NodeProcess* n : nodes) o.nodes.push_back({"127.0.0.1", n->port()});
+    o.secret = bytes_of(kSecret);
+    o.local_work = false;
+    o.min_chunk_lanes = 1 << 14;
+    o.chunks_per_participant = 32;  // 2 nodes, 1M lanes: 64 chunks of 16384
+    o.client.heartbeat_interval = std::chrono::milliseconds(100);
+    o.client.heartbeat_timeout = std::chrono::milliseconds(1000);
+    o.on_fatal = [](const std::string& why) { throw std::runtime_error(why); };
+    return o;
+}
+
+const ParticipantStats& stats_of(const std::vector<ParticipantStats>& all, std::uint16_t port) {
+    for (const ParticipantStats& p : all)
+        if (p.name.find(":" + std::to_string(port) + ")") != std::string::npos) return p;
+    throw std::runtime_error("no such node");
+}
+
+}  // namespace
+
+TEST(ClusterBackend, SaxpyOverTwoNodesAndTheHomeEqualsTheFma) {
+    TempTokenFile token(kSecret);
+    NodeProcess a(token.path()), b(token.path());
+    SaxpyRun run(kSaxpy, 300'001);
+    ClusterOptions o = options_for({&a, &b});
+    o.local_work = true;
+    CpuBackend local;
+    auto backend = ClusterBackend::create(run.module, local, o);
+    ASSERT_TRUE(backend) << backend.error();
+    const Ticket t = backend.value()->submit(run.launch());
+    backend.value()->wait(t);
+    EXPECT_EQ(run.wrong_lanes(), 0u);
+    std::uint64_t chunks = 0;
+    for (const ParticipantStats& p : backend.value()->participant_stats()) chunks += p.chunks;
+    EXPECT_EQ(chunks, (300'001 + 16383) / 16384);  // ceil(lanes / grain), each applied once
+}
+
+TEST(ClusterBackend, RequiresGpuGoesOnlyToGpuClassNodes) {
+    TempTokenFile token(kSecret);
+    NodeProcess cpu_node(token.path()), gpu_node(token.path(), {"--fake-device-type", "discrete"});
+    SaxpyRun run(kGpuSaxpy, 200'000);
+    CpuBackend local;
+    ClusterOptions o = options_for({&cpu_node, &gpu_node});
+    o.local_work = true;  // the home is not GPU-class either
+    auto backend = ClusterBackend::create(run.module, local, o);
+    ASSERT_TRUE(backend) << backend.error();
+    EXPECT_NE(backend.value()->describe_nodes().find("GPU-class"), std::string::npos);
+    backend.value()->wait(backend.value()->submit(run.launch()));
+    EXPECT_EQ(run.wrong_lanes(), 0u);
+    const auto stats = backend.value()->participant_stats();
+    EXPECT_EQ(stats_of(stats, cpu_node.port()).chunks, 0u);
+    EXPECT_GT(stats_of(stats, gpu_node.port()).chunks, 0u);
+    EXPECT_EQ(stats[0].name, "home");
+    EXPECT_EQ(stats[0].chunks, 0u);
+}
+
+TEST(ClusterBackend, NoCapableNodeIsAnErrorNamingKernelAndRequirement) {
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path());
+    SaxpyRun run(kGpuSaxpy, 1000);
+    CpuBackend local;
+    auto backend = ClusterBackend::create(run.module, local, options_for({&node}));
+    ASSERT_TRUE(backend) << backend.error();
+    const Ticket t = backend.value()->submit(run.launch());
+    try {
+        backend.value()->wait(t);
+        FAIL() << "the launch finished without a capable node";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find("kernel 'saxpy' (.requires gpu): no capable node left"), std::string::npos)
+            << e.what();
+    }
+}
+
+// kill -9 one of two nodes while the launch runs: its chunks run on the other.
+TEST(ClusterBackend, NodeKilledMidLaunchLosesNoResult) {
+    TempTokenFile token(kSecret);
+    NodeProcess a(token.path()), b(token.path());
+    SaxpyRun run(kSaxpy, 1 << 20);
+    CpuBackend local;
+    auto backend = ClusterBackend::create(run.module, local, options_for({&a, &b}));
+    ASSERT_TRUE(backend) << backend.error();
+    const Ticket t = backend.value()->submit(run.launch());
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    a.signal(SIGKILL);
+    backend.value()->wait(t);
+    EXPECT_EQ(run.wrong_lanes(), 0u);
+    const auto stats = backend.value()->participant_stats();
+    EXPECT_EQ(stats_of(stats, a.port()).chunks + stats_of(stats, b.port()).chunks, 64u);
+    EXPECT_FALSE(stats_of(stats, a.port()).lost.empty());
+}
+
+// SIGSTOP (a hang): the other node takes backup copies and the rest; the
+// stopped node's late results, if any, are not applied twice.
+TEST(ClusterBackend, StoppedNodeIsWorkedAroundWithinTheHeartbeatTimeout) {
+    TempTokenFile token(kSecret);
+    NodeProcess a(token.path()), b(token.path());
+    SaxpyRun run(kSaxpy, 1 << 20);
+    CpuBackend local;
+    auto backend = ClusterBackend::create(run.module, local, options_for({&a, &b}));
+    ASSERT_TRUE(backend) << backend.error();
+    const Ticket t = backend.value()->submit(run.launch());
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    a.signal(SIGSTOP);
+    backend.value()->wait(t);
+    EXPECT_EQ(run.wrong_lanes(), 0u);
+    const auto stats = backend.value()->participant_stats();
+    EXPECT_EQ(stats_of(stats, a.port()).chunks + stats_of(stats, b.port()).chunks, 64u);
+    a.signal(SIGCONT);
+}
+
+// A node that stalls for a while (stopped, then continued, within the
+// heartbeat timeout): the idle node runs backup copies of its chunks and the
+// first result wins; nothing is applied twice and nobody is dropped.
+TEST(ClusterBackend, StragglerChunksGetBackupCopiesAndTheFirstResultWins) {
+    TempTokenFile token(kSecret);
+    NodeProcess a(token.path()), b(token.path());
+    SaxpyRun run(kSaxpy, 1 << 20);
+    CpuBackend local;
+    auto backend = ClusterBackend::create(run.module, local, options_for({&a, &b}));
+    ASSERT_TRUE(backend) << backend.error();
+    // Stopped before the launch: it takes its first chunks and stalls on them.
+    a.signal(SIGSTOP);
+    const Ticket t = backend.value()->submit(run.launch());
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    a.signal(SIGCONT);
+    backend.value()->wait(t);
+    EXPECT_EQ(run.wrong_lanes(), 0u);
+    const auto stats = backend.value()->participant_stats();
+    EXPECT_EQ(stats_of(stats, a.port()).chunks + stats_of(stats, b.port()).chunks, 64u);
+    EXPECT_EQ(stats_of(stats, b.port()).backups_won, 1u);  // the one chunk the stalled node took
+    EXPECT_TRUE(stats_of(stats, a.port()).lost.empty()) << stats_of(stats, a.port()).lost;
+}
+
+namespace {
+// A TCP relay between the home and a node that, once `cut_after` bytes have
+// gone node -> home, forwards half of the next read and closes both sides:
+// the home sees a frame end in the middle.
+class CuttingProxy {
+public:
+    CuttingProxy(std::uint16_t node_port, std::size_t cut_after)
+        : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}), node_port_(node_port), cut_after_(cut_after) {
+        thread_ = std::thread([this] { run(); });
+    }
+    ~CuttingProxy() {
+        std::error_code ec;
+        acceptor_.close(ec);
+        shutdown();
+        if (thread_.joinable()) thread_.join();
+    }
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+    bool cut() const { return cut_; }
+
+private:
+    void shutdown() {
+        std::lock_guard lock(mutex_);
+        std::error_code ec;
+        for (auto* s : {&home_, &node_})
+            if (*s) (*s)->shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    }
+    void run() {
+        std::error_code ec;
+        asio::ip::tcp::socket home(io_);
+        acceptor_.accept(home, ec);
+        if (ec) return;
+        asio::ip::tcp::socket node(io_);
+        node.connect({asio::ip::make_address("127.0.0.1"), node_port_}, ec);
+        if (ec) return;
+        {
+            std::lock_guard lock(mutex_);
+            home_ = &home;
+            node_ = &node;
+        }
+        std::thread up([&] { pump(home, node, false); });
+        pump(node, home, true);
+        up.join();
+        std::lock_guard lock(mutex_);
+        home_ = node_ = nullptr;
+    }
+    void pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, bool cutting) {
+        std::vector<std::uint8_t> buf(1 << 16);
+        std::size_t sent = 0;
+        for (;;) {
+            std::error_code ec;
+            std::size_t n = from.read_some(asio::buffer(buf), ec);
+            if (ec) break;
+            if (cutting && sent + n > cut_after_) {
+                asio::write(to, asio::buffer(buf.data(), std::max<std::size_t>(1, n / 2)), ec);
+                cut_ = true;
+                shutdown();
+                break;
+            }
+            asio::write(to, asio::buffer(buf.data(), n), ec);
+            if (ec) break;
+            sent += n;
+        }
+        shutdown();
+    }
+
+    asio::io_context io_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::uint16_t node_port_;
+    std::size_t cut_after_;
+    std::thread thread_;
+    std::mutex mutex_;
+    asio::ip::tcp::socket* home_ = nullptr;
+    asio::ip::tcp::socket* node_ = nullptr;
+    std::atomic<bool> cut_{false};
+};
+}  // namespace
+
+TEST(ClusterBackend, ConnectionCutMidFrameLosesNoResult) {
+    TempTokenFile token(kSecret);
+    NodeProcess a(token.path()), b(token.path());
+    CuttingProxy proxy(a.port(), 100'000);  // inside the first chunk results (64 KiB each)
+    SaxpyRun run(kSaxpy, 1 << 20);
+    CpuBackend local;
+    ClusterOptions o = options_for({&b});
+    o.nodes.insert(o.nodes.begin(), NodeAddress{"127.0.0.1", proxy.port()});
+    auto backend = ClusterBackend::create(run.module, local, o);
+    ASSERT_TRUE(backend) << backend.error();
+    backend.value()->wait(backend.value()->submit(run.launch()));
+    EXPECT_TRUE(proxy.cut());
+    EXPECT_EQ(run.wrong_lanes(), 0u);
+    const auto stats = backend.value()->participant_stats();
+    EXPECT_NE(stats_of(stats, proxy.port()).lost.find("stream ended inside"), std::string::npos)
+        << stats_of(stats, proxy.port()).lost;
+    EXPECT_EQ(stats_of(stats, proxy.port()).chunks + stats_of(stats, b.port()).chunks, 64u);
+}
+
+TEST(ClusterBackend, NodeListParsing) {
+    auto l = parse_node_list("10.0.0.2:7000,box,[::1]:9");
+    ASSERT_TRUE(l) << l.error();
+    ASSERT_EQ(l.value().size(), 3u);
+    EXPECT_EQ(l.value()[0].host, "10.0.0.2");
+    EXPECT_EQ(l.value()[0].port, 7000);
+    EXPECT_EQ(l.value()[1].port, 7447);
+    EXPECT_EQ(l.value()[2].host, "::1");
+    EXPECT_EQ(l.value()[2].port, 9);
+    EXPECT_FALSE(parse_node_list("a:0"));
+    EXPECT_FALSE(parse_node_list("a:70000"));
+    EXPECT_FALSE(parse_node_list(",a:1"));
+    EXPECT_NE(parse_node_list("a:x").error().find("'a:x'"), std::string::npos);
+}

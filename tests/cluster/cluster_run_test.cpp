@@ -1,0 +1,96 @@
+// polymer-run on every kernel sample with --local-nodes 1, 2 and 3 (the nodes
+// only; with 3, also the nodes with the home): stdout equals the single-machine
+// .expected byte for byte, and no polymer-node outlives the run.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct Outcome {
+    int status = -1;
+    std::string out;
+};
+
+Outcome run(const std::string& args) {
+    const std::string command = std::string(POLYMER_RUN_PATH) + " --backend cpu " + args + " 2>/dev/null";
+    Outcome o;
+    FILE* p = popen(command.c_str(), "r");
+    if (!p) return o;
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, n);
+    const int status = pclose(p);
+    o.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return o;
+}
+
+std::string expected(const std::string& sample) {
+    std::ifstream in(std::string(POLYMER_SAMPLES_DIR) + "/" + sample + ".expected", std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+struct Case {
+    const char* sample;
+    unsigned nodes;
+};
+
+class ClusterRun : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ClusterRun, SameOutputAsOneMachine) {
+    const Case c = GetParam();
+    const std::string program = std::string(POLYMER_SAMPLES_DIR) + "/" + c.sample + ".pasm";
+    // Small chunks, so even the small samples spread over every node.
+    const std::string opts = "--local-nodes " + std::to_string(c.nodes) + " --chunk-lanes 16 ";
+    Outcome remote_only = run(opts + "--no-local-work " + program);
+    EXPECT_EQ(remote_only.status, 0);
+    EXPECT_EQ(remote_only.out, expected(c.sample));
+    if (c.nodes != 3) return;  // the home taking part too: once per sample keeps the suite short
+    Outcome with_home = run(opts + program);
+    EXPECT_EQ(with_home.status, 0);
+    EXPECT_EQ(with_home.out, expected(c.sample));
+}
+
+std::string name_of(const ::testing::TestParamInfo<Case>& info) {
+    std::string s = std::string("s") + info.param.sample + "_" + std::to_string(info.param.nodes) + "nodes";
+    for (char& ch : s)
+        if (ch == '-') ch = '_';
+    return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(Samples, ClusterRun,
+                         ::testing::Values(Case{"10-saxpy", 1}, Case{"10-saxpy", 2}, Case{"10-saxpy", 3},
+                                           Case{"11-mandelbrot", 1}, Case{"11-mandelbrot", 2}, Case{"11-mandelbrot", 3},
+                                           Case{"12-histogram", 1}, Case{"12-histogram", 2}, Case{"12-histogram", 3},
+                                           Case{"13-matmul", 1}, Case{"13-matmul", 2}, Case{"13-matmul", 3},
+                                           Case{"16-cluster", 1}, Case{"16-cluster", 2}, Case{"16-cluster", 3}),
+                         name_of);
+
+// A `.requires gpu` kernel with only CPU nodes and no home: a clear error
+// naming the kernel and the requirement, status 2, the nodes stopped.
+TEST(ClusterRunErrors, NoCapableNodeStopsTheProgramWithAClearError) {
+    const std::string src = std::string(::testing::TempDir()) + "/requires_gpu.pasm";
+    std::ofstream(src) << ".module g\n.region z f32[100]\n.kernel k (out z: f32[i])\n .requires gpu\n gid r0\n itof f0, r0\n"
+                          " stf z[r0], f0\n.end\n.proc main\n li r1, 100\n launch k, r1, z\n prints \"after\"\n halt\n.end\n";
+    const std::string command = std::string(POLYMER_RUN_PATH) + " --local-nodes 1 --no-local-work " + src + " 2>&1";
+    FILE* p = popen(command.c_str(), "r");
+    ASSERT_TRUE(p);
+    std::string out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int status = pclose(p);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 2) << out;
+    EXPECT_NE(out.find("kernel 'k' (.requires gpu): no capable node left to run it"), std::string::npos) << out;
+    EXPECT_EQ(out.find("after"), std::string::npos) << out;
+}
+
+}  // namespace
