@@ -17,6 +17,7 @@
 #include <limits>
 
 #include "vm/machine.h"
+#include "vm/ooo/reorder_engine.h"
 #include "vm/scalar_semantics.h"
 
 namespace polymer {
@@ -412,6 +413,7 @@ RunResult Machine::run(std::uint32_t proc) {
     value_depth_ = 0;
     steps_ = 0;
     pc_ = module_.procs.at(proc).start;
+    if (options_.exec != ExecMode::InOrder) return ooo::run_reorder_engine(*this, pc_);
     return execute<NoHooks>(pc_, NoHooks{});
 }
 

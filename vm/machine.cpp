@@ -66,7 +66,7 @@ Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
     return t;
 }
 
-bool Machine::vector_op(const DecodedInsn& d) {
+VectorOpArgs Machine::vector_args(const DecodedInsn& d, const RegisterFile& regs) const {
     VectorOpArgs x;
     x.op = d.op;
     auto view = [&](std::uint32_t i) { return regions_[i].view(); };
@@ -74,18 +74,23 @@ bool Machine::vector_op(const DecodedInsn& d) {
     switch (op_info(d.op).format) {
     case Format::GGG: x.dst = view(d.a), x.a = view(d.b), x.b = view(d.c); break;
     case Format::GGGG: x.dst = view(d.a), x.a = view(d.b), x.b = view(d.c), x.c = view(imm); break;
-    case Format::GGF: x.dst = view(d.a), x.a = view(d.b), x.float_scalar = regs_.f[d.c]; break;
-    case Format::GR: x.dst = view(d.a), x.int_scalar = regs_.r[d.b]; break;
-    case Format::GF: x.dst = view(d.a), x.float_scalar = regs_.f[d.b]; break;
+    case Format::GGF: x.dst = view(d.a), x.a = view(d.b), x.float_scalar = regs.f[d.c]; break;
+    case Format::GR: x.dst = view(d.a), x.int_scalar = regs.r[d.b]; break;
+    case Format::GF: x.dst = view(d.a), x.float_scalar = regs.f[d.b]; break;
     case Format::G: x.dst = view(d.a); break;
     case Format::GG: x.dst = view(d.a), x.a = view(d.b); break;
     case Format::FG:
     case Format::RG: x.a = view(d.b); break;
     case Format::FGG:
     case Format::RGG: x.a = view(d.b), x.b = view(d.c); break;
-    case Format::GGGR: x.dst = view(d.a), x.a = view(d.b), x.b = view(d.c), x.int_scalar = regs_.r[imm]; break;
+    case Format::GGGR: x.dst = view(d.a), x.a = view(d.b), x.b = view(d.c), x.int_scalar = regs.r[imm]; break;
     default: break;
     }
+    return x;
+}
+
+bool Machine::vector_op(const DecodedInsn& d) {
+    const VectorOpArgs x = vector_args(d, regs_);
     VectorOpProblem problem = find_vector_op_problem(x);
     if (problem.fault != VectorOpFault::None) {
         trap_.kind = problem.fault == VectorOpFault::TypeMismatch ? TrapKind::TypeMismatch : TrapKind::LengthMismatch;
@@ -103,20 +108,30 @@ bool Machine::vector_op(const DecodedInsn& d) {
 // does not fit in 32 bits traps (bad-launch) rather than silently wrapping;
 // an f32 uniform is the float register rounded to binary32.
 bool Machine::launch(const DecodedInsn& d) {
+    KernelLaunch l;
+    if (!launch_args(d, regs_, l, trap_)) return false;
+    // The in-order machine waits at once, as for vector ops: every later
+    // instruction (scalar loads, print, vector ops, wait, fence, halt) then
+    // sees the kernel's writes with no per-instruction check on the fast path.
+    if (l.count > 0) backend_->wait(backend_->submit(l));
+    ++kernels_launched_;
+    return true;
+}
+
+bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, KernelLaunch& l, Trap& trap) const {
     const LaunchSite& site = module_.launches[static_cast<std::uint32_t>(d.imm)];
     const Kernel& kernel = module_.kernels[site.kernel];
     auto bad = [&](std::string why) {
-        trap_ = Trap{TrapKind::BadLaunch, pc_, "kernel '" + kernel.name + "': " + std::move(why)};
+        trap = Trap{TrapKind::BadLaunch, pc_, "kernel '" + kernel.name + "': " + std::move(why)};
         return false;
     };
-    const std::int64_t count = regs_.r[d.a];
+    const std::int64_t count = regs.r[d.a];
     if (count < 0) return bad("count " + std::to_string(count) + " is negative");
     if (static_cast<std::uint64_t>(count) > kMaxLaunchCount)
         return bad("count " + std::to_string(count) + " is over the limit of " + std::to_string(kMaxLaunchCount));
     if (site.args.size() != kernel.params.size())
         return bad("the launch passes " + std::to_string(site.args.size()) + " arguments for " +
                    std::to_string(kernel.params.size()) + " parameters");
-    KernelLaunch l;
     l.kernel = &kernel;
     l.kernel_index = site.kernel;
     l.count = l.end = static_cast<std::uint64_t>(count);
@@ -134,7 +149,7 @@ bool Machine::launch(const DecodedInsn& d) {
             break;
         }
         case LaunchArg::Kind::IntReg: {
-            const std::int64_t v = regs_.r[a.index];
+            const std::int64_t v = regs.r[a.index];
             if (v < INT32_MIN || v > INT32_MAX)
                 return bad("uniform '" + p.name + "' gets " + std::to_string(v) + ", which does not fit in i32");
             k.uniform = static_cast<std::uint32_t>(static_cast<std::int32_t>(v));
@@ -142,18 +157,13 @@ bool Machine::launch(const DecodedInsn& d) {
             break;
         }
         case LaunchArg::Kind::FloatReg: {
-            const float f = static_cast<float>(regs_.f[a.index]);
+            const float f = static_cast<float>(regs.f[a.index]);
             std::memcpy(&k.uniform, &f, sizeof f);
             k.type = ElemType::F32;
             break;
         }
         }
     }
-    // The in-order machine waits at once, as for vector ops: every later
-    // instruction (scalar loads, print, vector ops, wait, fence, halt) then
-    // sees the kernel's writes with no per-instruction check on the fast path.
-    if (l.count > 0) backend_->wait(backend_->submit(l));
-    ++kernels_launched_;
     return true;
 }
 

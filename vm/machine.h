@@ -7,8 +7,10 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -16,11 +18,18 @@
 #include "isa/result.h"
 #include "vm/backend.h"
 #include "vm/decoded_insn.h"
+#include "vm/ooo/engine_stats.h"
+#include "vm/ooo/exec_mode.h"
 #include "vm/output.h"
 #include "vm/region_store.h"
 #include "vm/trap.h"
 
 namespace polymer {
+
+struct PipelineLog;
+namespace ooo {
+class ReorderEngine;
+}
 
 struct MachineOptions {
     std::uint64_t max_steps = 0;              // trap `step-limit` past this many instructions; 0 = no limit
@@ -28,6 +37,13 @@ struct MachineOptions {
     std::uint32_t value_stack_slots = 65'536;
     std::uint64_t memory_limit = std::uint64_t{4} << 30;  // bytes of region storage in all
     Backend* backend = nullptr;               // long operations; nullptr = a CpuBackend of its own
+    // How run() executes (docs/execution.md): the in-order interpreter or the
+    // reorder-buffer engine (vm/ooo/) with `rob_size` entries.
+    ExecMode exec = ExecMode::InOrder;
+    std::uint32_t rob_size = kDefaultRobSize;
+    PipelineLog* pipeline_log = nullptr;  // engine modes: record each instruction's life (--trace, --pipeview)
+    // For the trace: the backend track a long op goes to; empty = backend->name().
+    std::function<std::string(const VectorOpArgs*, const KernelLaunch*)> backend_track;
 };
 
 enum class RunStatus : std::uint8_t { Halted, Trapped, Paused };  // Paused: only under resume()
@@ -93,11 +109,13 @@ public:
     std::uint32_t pc() const { return pc_; }  // after a trap: the faulting word
     std::uint64_t steps() const { return steps_; }
     std::uint64_t kernels_launched() const { return kernels_launched_; }
+    const EngineStats& engine_stats() const { return engine_stats_; }  // after a run in an engine mode
     std::size_t call_depth() const { return call_depth_; }
     std::size_t value_depth() const { return value_depth_; }
     const Module& module() const { return module_; }
 
 private:
+    friend class ooo::ReorderEngine;  // drives the same state out of order
     Machine(const Module& m, OutputBuffer& out, MachineOptions options, RegionStore regions);
 
     struct RegisterFile;
@@ -116,6 +134,11 @@ private:
     bool allocate(const DecodedInsn& d);
     bool print_region(const DecodedInsn& d);
     Trap make_trap(TrapKind kind, const DecodedInsn& d) const;
+    // The operands of a vector op / a launch read from `regs` (the committed
+    // file, or the reorder engine's renamed values). launch_args returns false
+    // with `trap` set (its pc is pc_) when the launch traps.
+    VectorOpArgs vector_args(const DecodedInsn& d, const RegisterFile& regs) const;
+    bool launch_args(const DecodedInsn& d, const RegisterFile& regs, KernelLaunch& l, Trap& trap) const;
 
     const Module& module_;
     OutputBuffer& out_;
@@ -140,6 +163,7 @@ private:
     std::uint64_t steps_ = 0;
     std::uint64_t kernels_launched_ = 0;  // `launch` instructions run (for --stats)
     Trap trap_;                     // filled by the slow paths
+    EngineStats engine_stats_;
     VectorOpResult vector_result_;  // the last vector op's result (reductions)
 };
 

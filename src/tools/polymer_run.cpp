@@ -25,6 +25,9 @@
 #include "vm/debugger/region_dump.h"
 #include "vm/backend_chooser.h"
 #include "vm/machine.h"
+#include "vm/ooo/chrome_trace.h"
+#include "vm/ooo/kanata_log.h"
+#include "vm/ooo/pipeline_log.h"
 #include "vm/vulkan/device_listing.h"
 
 namespace {
@@ -134,6 +137,17 @@ int main(int argc, char** argv) {
     app.add_option("--history", history_steps, "debugger: how many steps backstep can undo")
         ->type_name("STEPS")
         ->capture_default_str();
+    std::string exec_name = "ooo";
+    std::uint32_t rob_size = polymer::kDefaultRobSize;
+    std::string trace_path, pipeview_path;
+    app.add_option("--exec", exec_name, "execution mode: in-order, frames, ooo or spec (docs/execution.md)")
+        ->check(CLI::IsMember({"in-order", "frames", "ooo", "spec"}))
+        ->capture_default_str();
+    app.add_option("--rob", rob_size, "reorder buffer entries (ooo, spec)")
+        ->check(CLI::Range(1u, 1u << 20))
+        ->capture_default_str();
+    app.add_option("--trace", trace_path, "write a Chrome trace-event JSON file (Perfetto, chrome://tracing)");
+    app.add_option("--pipeview", pipeview_path, "write the reorder buffer's pipeline in the Kanata log format (Konata)");
     polymer::cluster::ClusterFlags cluster_flags;
     polymer::cluster::add_cluster_options(app, cluster_flags);
     app.footer("Exit status: 0 halted (or a debugger session ended with the program not trapped), 1 bad input,\n"
@@ -180,6 +194,21 @@ int main(int argc, char** argv) {
     options.max_steps = max_steps;
     options.backend = chosen.value().backend.get();
     if (cluster.value().backend()) options.backend = cluster.value().backend();
+    options.exec = *polymer::parse_exec_mode(exec_name);
+    options.rob_size = rob_size;
+    polymer::PipelineLog pipeline_log;
+    if (!trace_path.empty() || !pipeview_path.empty()) {
+        if (options.exec == polymer::ExecMode::InOrder) {
+            std::cerr << "polymer-run: error: --trace and --pipeview need --exec frames, ooo or spec\n";
+            return kExitBadInput;
+        }
+        options.pipeline_log = &pipeline_log;
+        polymer::RoutingBackend* routed = chosen.value().backend.get();
+        options.backend_track = [routed](const polymer::VectorOpArgs* v, const polymer::KernelLaunch* l) {
+            const auto target = v != nullptr ? routed->route(*v) : routed->route(*l);
+            return std::string(target == polymer::RoutingBackend::OnVulkan ? "vulkan" : "cpu");
+        };
+    }
     auto machine = polymer::Machine::create(*module, out, options);
     if (!machine) {
         std::cerr << path << ": error: " << machine.error() << "\n";
@@ -201,6 +230,7 @@ int main(int argc, char** argv) {
         dump_region_indices.push_back(static_cast<std::uint32_t>(it - module->regions.begin()));
     }
     if (debug || !batch_file.empty()) {
+        machine.value().reset();  // the session makes its own (and `run` a fresh one): keep one copy of the regions
         polymer::repl::DebugRunOptions d;
         d.program_path = path;
         d.batch_file = batch_file;
@@ -217,6 +247,16 @@ int main(int argc, char** argv) {
 
     if (registers) dump_registers(*machine.value(), out);
     dump_regions(*machine.value(), dump_region_indices, out);
+    auto write_log = [&](const std::string& file, auto writer) {
+        if (file.empty()) return true;
+        std::ofstream f(file, std::ios::binary);
+        if (f) writer(f, *module, pipeline_log);
+        if (f && f.flush()) return true;
+        std::cerr << "polymer-run: error: cannot write '" << file << "'\n";
+        return false;
+    };
+    const bool logs_written = write_log(trace_path, polymer::write_chrome_trace) &&
+                              write_log(pipeview_path, polymer::write_kanata_log);
     out.flush();  // the program's output comes before any trap message
     if (result.trap) {
         std::cerr << "polymer-run: "
@@ -237,11 +277,24 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "polymer-run: routing to the Vulkan device by size: %s\n", routed.table_text().c_str());
         std::fprintf(stderr, "polymer-run: bytes moved: %s\n", routed.bytes_text().c_str());
         std::fputs(cluster.value().stats_text().c_str(), stderr);
+        if (options.exec != polymer::ExecMode::InOrder) {
+            const polymer::EngineStats& es = machine.value()->engine_stats();
+            std::fprintf(stderr, "polymer-run: exec %s, ROB %u entries: occupancy mean %.1f max %llu; IPC %.2f (%llu committed in %llu cycles, %llu waits on a backend)\n",
+                         std::string(polymer::exec_mode_name(options.exec)).c_str(), options.rob_size,
+                         es.mean_occupancy(), static_cast<unsigned long long>(es.occupancy_max), es.ipc(),
+                         static_cast<unsigned long long>(es.committed), static_cast<unsigned long long>(es.cycles),
+                         static_cast<unsigned long long>(es.stall_waits));
+            std::fprintf(stderr, "polymer-run: frames executed %llu; branch predictions %llu, hit rate %.1f%%; squashed %llu instructions, %.3f ms of squashed vector/kernel time\n",
+                         static_cast<unsigned long long>(es.frames), static_cast<unsigned long long>(es.predictions),
+                         es.hit_rate() * 100.0, static_cast<unsigned long long>(es.squashed),
+                         static_cast<double>(es.squashed_long_ns) / 1e6);
+        }
     }
     if (out.failed()) {
         std::cerr << "polymer-run: error: writing the program's output failed\n";
         if (!result.trap) return kExitBadInput;
     }
+    if (!logs_written && !result.trap) return kExitBadInput;
     if (!result.trap) return kExitOk;
     return result.trap->kind == polymer::TrapKind::StepLimit ? kExitStepLimit : kExitTrap;
 }

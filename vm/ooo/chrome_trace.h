@@ -1,0 +1,18 @@
+// Writes a PipelineLog as Chrome trace-event JSON (the "JSON Array/Object
+// Format" that Perfetto and chrome://tracing open). Tracks (threads of pid 1):
+//   tid 1       "ROB": one complete event ("X") per instruction from issue to
+//               commit or squash, named by its mnemonic and pc;
+//   tid 2, 3..  one per backend track: each vector op / kernel from submit to
+//               the moment the engine saw it finish.
+#pragma once
+
+#include <ostream>
+
+#include "isa/module.h"
+#include "vm/ooo/pipeline_log.h"
+
+namespace polymer {
+
+void write_chrome_trace(std::ostream& out, const Module& m, const PipelineLog& log);
+
+}  // namespace polymer
