@@ -31,8 +31,9 @@
 ;   info registers r1 r21
 ;   continue             to the end: the sorted numbers are printed
 ;
-; Later: `info rob` (the reorder buffer's entries) comes with the
-; out-of-order engine (issue 5), `info nodes` with the cluster (issue 6).
+; Later: `info rob` (the reorder buffer's entries) comes when the
+; out-of-order engine can pause and list them, `info nodes` with the
+; cluster's launches (docs/debugger.md).
 ;
 ; Try next
 ;   `set data[5] = 0` before the sort finishes, then `continue`.

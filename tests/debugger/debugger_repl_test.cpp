@@ -394,6 +394,15 @@ TEST_F(DebuggerRepl, ExitStatusFollowsHowTheProgramEnded) {
         << limited.out;
 }
 
+TEST_F(DebuggerRepl, SaysThatItStepsTheInOrderMachine) {
+    Session s = run("--debug --exec ooo t.pasm", "c\n");
+    EXPECT_EQ(s.status, 0);
+    EXPECT_NE(s.err.find("polymer-run: note: --debug steps the in-order machine; --exec ooo is not used\n"),
+              std::string::npos)
+        << s.err;
+    EXPECT_EQ(run("--debug --exec in-order t.pasm", "c\n").err.find("note:"), std::string::npos);
+}
+
 TEST_F(DebuggerRepl, DumpsAtExitAfterTheSession) {
     Session s = run("--debug --dump-region xs --dump-registers t.pasm", "next 4\nquit\n");
     EXPECT_EQ(s.status, 0);
