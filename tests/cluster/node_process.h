@@ -46,9 +46,15 @@ inline const std::string kSecret = "correct horse battery staple 0123";
 
 class NodeProcess {
 public:
-    explicit NodeProcess(const std::string& token_path, std::vector<std::string> extra = {}) {
-        std::vector<std::string> args = {POLYMER_NODE_PATH, "--listen", "127.0.0.1:0", "--token-file", token_path,
-                                         "--name", "test-node", "--threads", "2", "--no-vulkan-probe"};
+    // `prefix`: a command the node runs under (e.g. `ip netns exec NS`);
+    // `host`: the address it listens on (port 0: any free one).
+    explicit NodeProcess(const std::string& token_path, std::vector<std::string> extra = {},
+                         std::vector<std::string> prefix = {}, const std::string& host = "127.0.0.1") {
+        std::vector<std::string> args = prefix;
+        for (std::string a : {std::string(POLYMER_NODE_PATH), std::string("--listen"), host + ":0", std::string("--token-file"),
+                              token_path, std::string("--name"), std::string("test-node"), std::string("--threads"),
+                              std::string("2"), std::string("--no-vulkan-probe")})
+            args.push_back(a);
         args.insert(args.end(), extra.begin(), extra.end());
         int fds[2];
         if (pipe(fds) != 0) std::abort();
@@ -60,7 +66,7 @@ public:
             std::vector<char*> argv;
             for (auto& a : args) argv.push_back(a.data());
             argv.push_back(nullptr);
-            execv(argv[0], argv.data());
+            execvp(argv[0], argv.data());
             _exit(127);
         }
         close(fds[1]);
@@ -77,7 +83,7 @@ public:
             eof_ = true;
             changed_.notify_all();
         });
-        const std::string marker = "listening on 127.0.0.1:";
+        const std::string marker = "listening on " + host + ":";
         if (wait_for_log(marker)) {
             std::lock_guard lock(mutex_);
             port_ = static_cast<std::uint16_t>(std::stoi(log_.substr(log_.find(marker) + marker.size())));
