@@ -11,6 +11,7 @@
 // buffer changes (guard words around it).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -166,6 +167,14 @@ const std::map<Op, OpShape>& op_shapes() {
     return shapes;
 }
 
+// The op groups of the tests below; with vmatmul (shapes of its own) they
+// must cover every vector op of the table.
+const std::vector<Op> kArithmetic = {Op::Vadd, Op::Vsub, Op::Vmul, Op::Vdiv, Op::Vmin, Op::Vmax, Op::Vfma, Op::Vscale};
+const std::vector<Op> kFillIotaCopyComparesSelect = {Op::Vfill,  Op::Vfillf, Op::Viota,  Op::Vcopy,
+                                                     Op::Vcmplt, Op::Vcmpeq, Op::Vselect};
+const std::vector<Op> kReductionsAndScan = {Op::Vsum,     Op::Vsumi, Op::Vredmin, Op::Vredmax, Op::Vredmini,
+                                            Op::Vredmaxi, Op::Vdot,  Op::Vdoti,   Op::Vscan};
+
 std::vector<Op> vector_ops() {
     std::vector<Op> ops;
     for (std::size_t i = 0; i < kOpCount; ++i)
@@ -236,10 +245,15 @@ protected:
         }
     }
 
-    // Runs the case on both backends and compares; returns false on the first mismatch.
+    // Runs the case on both backends and compares; a mismatch is a fatal failure.
     static void compare(const Case& k, std::uint64_t seed) {
-        Operands on_cpu = make_operands(k, seed), on_vk = make_operands(k, seed);
+        // The same inputs; each backend writes its own dst.
+        Operands on_cpu = make_operands(k, seed);
         ASSERT_EQ(check_vector_op(on_cpu.args), nullptr) << k.name();
+        Operands on_vk;
+        on_vk.dst = Buffer(on_cpu.dst.type, on_cpu.dst.length);
+        on_vk.args = on_cpu.args;
+        if (on_cpu.args.dst.data || on_cpu.args.dst.length) on_vk.args.dst = on_vk.dst.view();
         CpuBackend cpu;
         const VectorOpResult r_cpu = cpu.wait(cpu.submit(on_cpu.args));
         const VectorOpResult r_vk = vulkan()->wait(vulkan()->submit(on_vk.args));
@@ -275,31 +289,50 @@ protected:
                 << k.name() << " i=" << i << ": " << x.get(i) << " vs " << y.get(i);
         }
     }
-};
 
-TEST_F(BackendDifferential, EveryVectorOpOfTheOpcodeTableIsCovered) {
-    for (Op op : vector_ops()) EXPECT_TRUE(op_shapes().count(op)) << op_info(op).mnemonic << " has no shape in this test";
-}
-
-// Every element-wise op, compare, select, fill, iota, copy, scale, scan and
-// reduction, on every type it accepts.
-TEST_F(BackendDifferential, EveryVectorOpOnEveryTypeAndSize) {
-    std::uint64_t seed = 100;
-    int cases = 0;
-    for (Op op : vector_ops()) {
-        if (op == Op::Vmatmul) continue;  // shapes of its own below
-        for (ElemType t : kAllTypes) {
-            Operands probe = make_operands({op, t, t, 4}, 1);
-            if (check_vector_op(probe.args) != nullptr) continue;  // the op does not take this type
-            for (std::uint64_t n : kSizes) {
-                if (n > 1000 && !has_shader(t)) continue;  // the same CPU loop on both sides: small sizes suffice
-                compare({op, t, t, n}, seed += 10);
-                ++cases;
-                if (HasFatalFailure()) return;
+    // Every op of `ops` on every type it accepts, at every size (past 1,000 only
+    // on the types with shaders: the others run the same CPU loop on both sides).
+    void compare_all(const std::vector<Op>& ops, std::uint64_t seed) {
+        for (Op op : ops) {
+            for (ElemType t : kAllTypes) {
+                Operands probe = make_operands({op, t, t, 4}, 1);
+                if (check_vector_op(probe.args) != nullptr) continue;  // the op does not take this type
+                for (std::uint64_t n : kSizes) {
+                    if (n > 1000 && !has_shader(t)) continue;
+                    compare({op, t, t, n}, seed += 10);
+                    ++cases_;
+                    if (HasFatalFailure()) return;
+                }
             }
         }
     }
-    EXPECT_GT(cases, 100);
+    int cases_ = 0;
+};
+
+TEST_F(BackendDifferential, EveryVectorOpOfTheOpcodeTableIsCovered) {
+    for (Op op : vector_ops()) {
+        EXPECT_TRUE(op_shapes().count(op)) << op_info(op).mnemonic << " has no shape in this test";
+        int groups = op == Op::Vmatmul;
+        for (const auto* g : {&kArithmetic, &kFillIotaCopyComparesSelect, &kReductionsAndScan})
+            groups += static_cast<int>(std::count(g->begin(), g->end(), op));
+        EXPECT_EQ(groups, 1) << op_info(op).mnemonic << " is in " << groups << " test groups";
+    }
+}
+
+// Each group: every op on every type it takes, at every size.
+TEST_F(BackendDifferential, Arithmetic) {
+    compare_all(kArithmetic, 100);
+    EXPECT_GE(cases_, 8 * 6);
+}
+
+TEST_F(BackendDifferential, FillIotaCopyComparesSelect) {
+    compare_all(kFillIotaCopyComparesSelect, 2000);
+    EXPECT_GE(cases_, 7 * 6);
+}
+
+TEST_F(BackendDifferential, ReductionsAndScan) {
+    compare_all(kReductionsAndScan, 4000);
+    EXPECT_GE(cases_, 9 * 6);
 }
 
 // A compare's mask and vselect's mask may have another type than the data.
@@ -366,8 +399,8 @@ KernelArg uniform_f32(float v) {
     return a;
 }
 
-// Runs `launch` (its buffers bound to `on_cpu`) on the CPU, then the same with
-// the buffers of `on_vk` on Vulkan. `buffers[p]` says which argument is which.
+// Runs kernel `k` over `lanes` lanes on the CPU with `cpu_args`, then on
+// Vulkan with `vk_args` (the same inputs, outputs of its own).
 void run_both(const Kernel& k, std::vector<KernelArg> cpu_args, std::vector<KernelArg> vk_args, std::uint64_t lanes) {
     KernelLaunch l;
     l.kernel = &k;
