@@ -2,8 +2,16 @@
 // programs that exercise renaming, rollback, traps and the trace files.
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <sstream>
+#include <string>
+
 #include "vm/ooo/branch_predictor.h"
+#include "vm/ooo/chrome_trace.h"
+#include "vm/ooo/kanata_log.h"
+#include "vm/ooo/pipeline_log.h"
 #include "vm/ooo/rename_map.h"
+#include "vm_test_util.h"
 
 namespace polymer::ooo {
 namespace {
@@ -44,6 +52,239 @@ TEST(RenameMap, TracksTheNewestProducerAndRetires) {
     EXPECT_EQ(map.producer(RegKind::Int, 3), RenameMap::kCommitted);
     map.clear();
     EXPECT_EQ(map.producer(RegKind::Float, 3), RenameMap::kCommitted);
+}
+
+// --- whole programs through the engine ---
+
+using test::in_main;
+using test::run_source;
+
+test::ProgramRun run_in(ExecMode mode, const std::string& source, PipelineLog* log = nullptr, std::uint32_t rob = 64) {
+    MachineOptions o;
+    o.exec = mode;
+    o.rob_size = rob;
+    o.pipeline_log = log;
+    return run_source(source, o);
+}
+
+// The first committed record of the instruction at `pc`.
+const InsnRecord& record_at(const PipelineLog& log, std::uint32_t pc) {
+    for (const InsnRecord& r : log.records)
+        if (r.pc == pc && !r.squashed) return r;
+    ADD_FAILURE() << "no record of pc " << pc;
+    return log.records.front();
+}
+
+constexpr const char* kBigRegions = R"(
+.region big i32[300000] fill 1
+.region xs i32[8] fill 2
+.region ys i32[8]
+.kernel twice (in x: i32[i], out y: i32[i])
+        gid r0
+        ld r1, x[r0]
+        add r1, r1, r1
+        st y[r0], r1
+.end
+)";
+
+TEST(ReorderEngine, RenamingLetsALaterWriterGoPastAnInFlightReduction) {
+    // 0: vsumi r1, big (long); 1: mov r2, r1 (waits for it); 2: li r1, 5 (WAW on
+    // r1, WAR against mov: renamed, so it runs before the sum is back).
+    PipelineLog log;
+    auto run = run_in(ExecMode::Ooo, in_main("vsumi r1, big\nmov r2, r1\nli r1, 5\nprint r2\nprintc r1\nprint r1", kBigRegions), &log);
+    ASSERT_TRUE(run.halted());
+    EXPECT_EQ(*run.output, "300000\x05" "5");
+    EXPECT_EQ(run.r(1), 5);
+    EXPECT_EQ(run.r(2), 300000);
+    const InsnRecord& sum = record_at(log, 0);
+    const InsnRecord& mov = record_at(log, 1);
+    const InsnRecord& li = record_at(log, 2);
+    EXPECT_TRUE(sum.long_op);
+    EXPECT_LE(li.exec_start_ns, sum.exec_end_ns) << "li r1 waited for the reduction";
+    EXPECT_GE(mov.exec_start_ns, sum.exec_end_ns) << "mov r2, r1 ran before its producer finished";
+    ASSERT_EQ(mov.deps.size(), 1u);
+    EXPECT_EQ(log.records[mov.deps[0]].pc, 0u);
+}
+
+TEST(ReorderEngine, RegionWriterWaitsForAnInFlightReader) {
+    // 1: launch twice reads xs, writes ys; 2: vfill xs (WAR on xs) must wait for
+    // it; 3: vsumi reads ys (RAW) after the kernel.
+    PipelineLog log;
+    auto run = run_in(ExecMode::Ooo, in_main("li r1, 8\nlaunch twice, r1, xs, ys\nli r2, 7\nvfill xs, r2\nvsumi r3, ys\nvsumi r4, xs", kBigRegions), &log);
+    ASSERT_TRUE(run.halted());
+    EXPECT_EQ(run.r(3), 32);  // the kernel saw the old xs (2s)
+    EXPECT_EQ(run.r(4), 56);
+    const InsnRecord& kernel = record_at(log, 1);
+    const InsnRecord& fill = record_at(log, 3);
+    EXPECT_GE(fill.exec_start_ns, kernel.exec_end_ns);
+}
+
+TEST(ReorderEngine, IndependentLongOpsAreInFlightTogether) {
+    PipelineLog log;
+    auto run = run_in(ExecMode::Ooo, in_main("vsumi r1, big\nvsumi r2, xs\nli r3, 8\nlaunch twice, r3, xs, ys\nadd r4, r1, r2", kBigRegions), &log);
+    ASSERT_TRUE(run.halted());
+    EXPECT_EQ(run.r(4), 300016);
+    // The second and third long ops were submitted before the first was seen finished.
+    EXPECT_LT(record_at(log, 1).exec_start_ns, record_at(log, 0).exec_end_ns);
+    EXPECT_LT(record_at(log, 3).exec_start_ns, record_at(log, 0).exec_end_ns);
+}
+
+// A loop whose exit depends on a reduction: spec predicts "go on" and
+// mispredicts the exit; the wrong path divides by zero and runs a kernel that
+// overwrites ys. Neither may be seen.
+constexpr const char* kMispredicted = R"(
+        li r5, 0
+        li r6, 3
+        li r8, 8
+loop:   vsumi r1, big
+        sub r1, r1, r1
+        add r5, r5, r1
+        addi r5, r5, 1
+        blt r5, r6, loop
+        vsumi r2, big
+        bnz r2, done
+        li r7, 0
+        div r9, r5, r7
+        launch twice, r8, xs, ys
+done:   vsumi r3, ys
+        print r3
+)";
+
+TEST(ReorderEngine, MispredictionRollsBackAndTheSquashedTrapNeverFires) {
+    PipelineLog log;
+    auto spec = run_in(ExecMode::Spec, in_main(kMispredicted, kBigRegions), &log);
+    auto ref = run_in(ExecMode::InOrder, in_main(kMispredicted, kBigRegions));
+    ASSERT_TRUE(spec.halted()) << (spec.result.trap ? spec.result.trap->detail : "");
+    EXPECT_EQ(*spec.output, *ref.output);
+    EXPECT_EQ(*spec.output, "0");
+    EXPECT_EQ(spec.result.steps, ref.result.steps);
+    const EngineStats& st = spec.machine->engine_stats();
+    EXPECT_GE(st.predictions, 3u);
+    EXPECT_GE(st.mispredictions, 1u);
+    EXPECT_GT(st.squashed, 0u);
+    bool squashed_div = false;
+    for (const InsnRecord& r : log.records) squashed_div |= r.squashed && r.op == Op::Div;
+    EXPECT_TRUE(squashed_div) << "the wrong path was not issued: the test shows nothing";
+}
+
+TEST(ReorderEngine, TrapsAtTheSameInstructionAndStateInEveryMode) {
+    // The index comes from a reduction; the out-of-bounds load is the 6th word.
+    const std::string source = in_main("li r1, 99\nprint r1\nvsumi r2, xs\nli r3, 4\nadd r2, r2, r3\nld.i32 r4, xs[r2]\nprint r4", kBigRegions);
+    auto ref = run_in(ExecMode::InOrder, source);
+    ASSERT_EQ(ref.trap_kind(), TrapKind::OutOfBounds);
+    for (ExecMode mode : {ExecMode::Frames, ExecMode::Ooo, ExecMode::Spec}) {
+        auto run = run_in(mode, source, nullptr, 4);
+        ASSERT_EQ(run.trap_kind(), TrapKind::OutOfBounds) << exec_mode_name(mode);
+        EXPECT_EQ(run.result.trap->pc, ref.result.trap->pc);
+        EXPECT_EQ(run.result.trap->pc, 5u);
+        EXPECT_EQ(run.result.trap->detail, ref.result.trap->detail);
+        EXPECT_EQ(*run.output, "99");
+        EXPECT_EQ(run.r(4), 0) << "a register written after the trap";
+    }
+}
+
+// A small JSON checker: is `s` one valid JSON value (RFC 8259)?
+class JsonChecker {
+public:
+    explicit JsonChecker(const std::string& s) : s_(s) {}
+    bool valid() { return value() && (ws(), i_ == s_.size()); }
+
+private:
+    void ws() { while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_; }
+    bool lit(const char* w) {
+        const std::string word(w);
+        if (s_.compare(i_, word.size(), word) != 0) return false;
+        i_ += word.size();
+        return true;
+    }
+    bool string() {
+        if (s_[i_] != '"') return false;
+        for (++i_; i_ < s_.size(); ++i_) {
+            if (s_[i_] == '"') return ++i_, true;
+            if (static_cast<unsigned char>(s_[i_]) < 0x20) return false;
+            if (s_[i_] == '\\') ++i_;
+        }
+        return false;
+    }
+    bool number() {
+        const std::size_t start = i_;
+        if (s_[i_] == '-') ++i_;
+        while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E' || s_[i_] == '+' || s_[i_] == '-')) ++i_;
+        return i_ > start && std::isdigit(static_cast<unsigned char>(s_[i_ - 1]));
+    }
+    template <class F>
+    bool sequence(char close, F item) {
+        ++i_;
+        ws();
+        if (i_ < s_.size() && s_[i_] == close) return ++i_, true;
+        for (;;) {
+            if (!item()) return false;
+            ws();
+            if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
+            return i_ < s_.size() && s_[i_++] == close;
+        }
+    }
+    bool value() {
+        ws();
+        if (i_ >= s_.size()) return false;
+        switch (s_[i_]) {
+        case '{': return sequence('}', [&] { ws(); if (!string()) return false; ws(); if (s_[i_++] != ':') return false; return value(); });
+        case '[': return sequence(']', [&] { return value(); });
+        case '"': return string();
+        case 't': return lit("true");
+        case 'f': return lit("false");
+        case 'n': return lit("null");
+        default: return number();
+        }
+    }
+    const std::string& s_;
+    std::size_t i_ = 0;
+};
+
+TEST(JsonChecker, RejectsBrokenJson) {
+    EXPECT_TRUE(JsonChecker(R"({"a": [1, 2.5, -3e2, "x\"y", true, null], "b": {}})").valid());
+    EXPECT_FALSE(JsonChecker(R"({"a": [1, 2,]})").valid());
+    EXPECT_FALSE(JsonChecker(R"({"a": 1)").valid());
+    EXPECT_FALSE(JsonChecker(R"({"a" 1})").valid());
+}
+
+TEST(TraceFiles, ChromeTraceIsValidJsonWithARobTrackAndABackendTrack) {
+    PipelineLog log;
+    auto run = run_in(ExecMode::Spec, in_main(kMispredicted, kBigRegions), &log);
+    ASSERT_TRUE(run.halted());
+    std::ostringstream json;
+    write_chrome_trace(json, *run.module, log);
+    EXPECT_TRUE(JsonChecker(json.str()).valid()) << json.str().substr(0, 2000);
+    EXPECT_NE(json.str().find("\"traceEvents\""), std::string::npos);
+    EXPECT_NE(json.str().find("ROB (issue -> commit)"), std::string::npos);
+    EXPECT_NE(json.str().find("\"backend cpu\""), std::string::npos);
+    EXPECT_NE(json.str().find("\"cat\":\"squashed\""), std::string::npos);
+    EXPECT_NE(json.str().find("\"name\":\"vsumi @3\""), std::string::npos);
+}
+
+TEST(TraceFiles, KanataLogHasTheHeaderAndEveryInstructionRetiresOrIsFlushed) {
+    PipelineLog log;
+    auto run = run_in(ExecMode::Spec, in_main(kMispredicted, kBigRegions), &log);
+    ASSERT_TRUE(run.halted());
+    std::ostringstream out;
+    write_kanata_log(out, *run.module, log);
+    std::istringstream in(out.str());
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "Kanata\t0004");
+    std::size_t issued = 0, committed = 0, flushed = 0, deps = 0;
+    while (std::getline(in, line)) {
+        const char c = line[0];
+        ASSERT_TRUE(c == 'C' || c == 'I' || c == 'L' || c == 'S' || c == 'E' || c == 'R' || c == 'W') << line;
+        if (c == 'I') ++issued;
+        if (c == 'W') ++deps;
+        if (c == 'R') (line.back() == '1' ? flushed : committed)++;
+    }
+    EXPECT_EQ(issued, log.records.size());
+    EXPECT_EQ(committed + flushed, issued);
+    EXPECT_EQ(committed, run.result.steps);
+    EXPECT_GT(flushed, 0u);
+    EXPECT_GT(deps, 0u);
 }
 
 }  // namespace

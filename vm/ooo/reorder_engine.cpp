@@ -145,7 +145,7 @@ private:
     void scan();
     void resolve_branch(Entry& e, bool taken);
     void complete(Entry& e);
-    void wait_oldest();
+    void wait_in_flight();
     // Returns true when the run ends (halt or trap); result_ is then set.
     bool commit(Entry& e);
     void squash_after(std::uint64_t seq);
@@ -549,22 +549,36 @@ void ReorderEngine::complete(Entry& e) {
     progress_ = true;
 }
 
-// Nothing could move: block on the oldest long op in flight.
-void ReorderEngine::wait_oldest() {
+// Nothing could move: block on a long op in flight. Backends run older work
+// first (the CPU pool's threads take the oldest job, a GPU queue runs in
+// order), so the engine waits on the youngest op, whose work is the least
+// likely to have started: CpuBackend::wait runs an unstarted ticket on the
+// waiting thread instead of idling. Ops behind two or more unresolved
+// predictions are likely wrong-path work: those are waited on only when
+// nothing else is in flight.
+void ReorderEngine::wait_in_flight() {
+    Entry* chosen = nullptr;
+    Entry* fallback = nullptr;
+    std::size_t unresolved = 0;
     for (std::size_t i = 0; i < count_; ++i) {
         Entry& e = rob_[(head_ + i) % capacity_];
         if (e.state == State::InFlight) {
-            ++m_.engine_stats_.stall_waits;
-            complete(e);
-            return;
+            if (unresolved <= 1) chosen = &e;
+            else if (fallback == nullptr) fallback = &e;
         }
+        if (e.predicted && e.state == State::Waiting) ++unresolved;
     }
+    if (chosen == nullptr) chosen = fallback;
+    if (chosen == nullptr) return;
+    ++m_.engine_stats_.stall_waits;
+    complete(*chosen);
 }
 
 // One pass over the waiting entries, oldest first, so that a producer that
 // executes here wakes its consumers in the same pass.
 void ReorderEngine::scan() {
     bool older_unsafe = false, older_traps = false;
+    std::size_t unresolved = 0;  // predicted branches older than the entry
     std::uint16_t frame_limit = std::numeric_limits<std::uint16_t>::max();
     if (mode_ == ExecMode::Frames)
         for (std::size_t i = 0; i < count_; ++i) {
@@ -573,14 +587,17 @@ void ReorderEngine::scan() {
         }
     for (std::size_t i = 0; i < count_ && waiting_ > 0; ++i) {
         Entry& e = rob_[(head_ + i) % capacity_];
-        if (e.state == State::Waiting && (i == 0 || e.info->frame <= frame_limit)) {
+        // A vector op or kernel starts at most one prediction deep: deeper
+        // ones are likely wrong-path work that would hold up the backend.
+        const bool too_deep = e.info->kind == Kind::Long && unresolved > 1;
+        if (e.state == State::Waiting && !too_deep && (i == 0 || e.info->frame <= frame_limit)) {
             const std::uint64_t seq = e.seq;
             try_execute(e, older_unsafe, older_traps);
             if (!in_rob(seq)) break;  // cannot happen: only younger entries are squashed
         }
         const PcInfo& p = *e.info;
         if (e.traps) older_traps = true;
-        if (e.predicted && e.state == State::Waiting) older_unsafe = true;
+        if (e.predicted && e.state == State::Waiting) older_unsafe = true, ++unresolved;
         if (p.may_trap && (p.kind == Kind::AtCommit || e.state == State::Waiting)) older_unsafe = true;
         if (e.traps) older_unsafe = true;
     }
@@ -787,7 +804,7 @@ RunResult ReorderEngine::run(std::uint32_t start_pc) {
         stats.occupancy_max = std::max<std::uint64_t>(stats.occupancy_max, count_);
         if (!progress_) {
             const std::uint64_t before = stats.stall_waits;
-            wait_oldest();
+            wait_in_flight();
             if (stats.stall_waits == before && !wake_) {
                 // Cannot happen (the head can always go); fail loudly rather than hang.
                 Trap t{TrapKind::Unsupported, count_ > 0 ? head().pc : fetch_pc_, "internal: the reorder engine stalled"};
