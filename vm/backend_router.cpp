@@ -151,7 +151,8 @@ Ticket RoutingBackend::submit(const VectorOpArgs& args) {
         if (!cpu_in_flight_.empty()) finish_cpu_conflicts(spans_of(args));
         return vk_->submit(args);
     }
-    if (vk_) vk_->finish_conflicting(args);
+    if (!vk_) return cpu_->submit(args) | kCpuBit;
+    vk_->finish_conflicting(args);
     return submit_to_cpu(spans_of(args), cpu_->submit(args));
 }
 
@@ -162,7 +163,8 @@ Ticket RoutingBackend::submit(const KernelLaunch& launch) {
         if (!cpu_in_flight_.empty()) finish_cpu_conflicts(spans_of(launch));
         return vk_->submit(launch);
     }
-    if (vk_) vk_->finish_conflicting(launch);
+    if (!vk_) return cpu_->submit(launch) | kCpuBit;
+    vk_->finish_conflicting(launch);
     return submit_to_cpu(spans_of(launch), cpu_->submit(launch));
 }
 

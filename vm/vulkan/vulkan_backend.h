@@ -86,8 +86,12 @@ public:
     // Finishes (keeping results for wait) every op in flight that writes
     // memory the given op reads or writes: for a router that is about to run
     // that op on another backend.
-    void finish_conflicting(const VectorOpArgs& args) { wait_for_hazards(regions_of(args)); }
-    void finish_conflicting(const KernelLaunch& launch) { wait_for_hazards(regions_of(launch)); }
+    void finish_conflicting(const VectorOpArgs& args) {
+        if (!in_flight_.empty()) wait_for_hazards(regions_of(args));
+    }
+    void finish_conflicting(const KernelLaunch& launch) {
+        if (!in_flight_.empty()) wait_for_hazards(regions_of(launch));
+    }
     // Tickets submitted and not yet finished on the device.
     std::size_t in_flight() const { return in_flight_.size(); }
     const vk::VulkanVectorOps& vector_ops() const { return *vector_ops_; }
