@@ -10,6 +10,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "assembler/assembler.h"
@@ -582,6 +583,42 @@ TEST(CpuKernels, ALoadSeesTheValueBeforeALaterStoreToTheSameRegion) {
     for (std::uint64_t i = 0; i < n; ++i) {
         ASSERT_EQ(w[i], static_cast<float>(i)) << i;
         ASSERT_EQ(xz[i], 5.0f) << i;
+    }
+}
+
+
+TEST(CpuKernels, ResultsStoredStraightToBuffersMatchTheLaneReference) {
+    // fadd's result is stored and read again (not fused); fmul's and mul's
+    // only stored (fused into the store when the range is whole); w and o
+    // are shorter than the launch, so the last blocks take the checked path.
+    Module m = assemble_ok(R"(
+.kernel fuse (in x: f32[i], out z: f32[i], out w: f32[i], out o: i32[i])
+        gid     r0
+        ldf     f0, x[r0]
+        fadd    f1, f0, f0
+        stf     z[r0], f1
+        fmul    f2, f1, f0
+        stf     w[r0], f2
+        addi    r1, r0, 3
+        mul     r2, r1, r0
+        st      o[r1], r2
+.end
+)");
+    ASSERT_EQ(m.kernels.size(), 1u);
+    for (std::uint64_t n : {1ull, 255ull, 256ull, 257ull, 5000ull}) {
+        std::vector<float> x(n);
+        for (std::uint64_t i = 0; i < n; ++i) x[i] = 0.25f * static_cast<float>(i) - 3.0f;
+        auto run = [&](auto&& how) {
+            std::vector<float> z(n, -1.0f), w(n > 300 ? n - 300 : n / 2, -1.0f);
+            std::vector<std::int32_t> o(n, -1);
+            how(test::whole_launch(m.kernels[0], {test::buffer_arg(x, ElemType::F32), test::buffer_arg(z, ElemType::F32),
+                                                  test::buffer_arg(w, ElemType::F32), test::buffer_arg(o, ElemType::I32)}, n));
+            return std::tuple{z, w, o};
+        };
+        const auto want = run([](const KernelLaunch& l) { run_kernel_launch_lane_by_lane(l); });
+        EXPECT_EQ(want, run([](const KernelLaunch& l) { run_kernel_launch(l); })) << n;
+        CpuBackend pool(CpuBackendOptions{3, 1, 0});
+        EXPECT_EQ(want, run([&](const KernelLaunch& l) { pool.wait(pool.submit(l)); })) << n;
     }
 }
 

@@ -158,8 +158,18 @@ struct BlockRun {
     // Writes go to the register's own storage; a partial write first copies
     // lanes it reads in place there, since the other lanes keep their values.
     // `value` may read r itself: its sources were fetched before the switch.
+    // Set by run() for an op whose result goes straight to the next store's
+    // buffer (BlockInsn::store_fuses); the op writes there instead.
+    void* fused_target = nullptr;
+
     template <class T, class Fn>
     [[gnu::always_inline]] void write(T* own, T*& where, std::uint64_t& uniform, Fn value) {
+        if (fused_target != nullptr) {
+            T* q = static_cast<T*>(fused_target);
+#pragma GCC ivdep
+            for (unsigned i = 0; i < n; ++i) q[i] = value(i);
+            return;
+        }
         if (!full() && where != own) std::copy_n(where, n, own);
         where = own;
         set_lanes(own, n, exec(), full(), value);
@@ -255,6 +265,16 @@ struct BlockRun {
         }
         const unsigned a = in.a, b = in.b, c = in.c;
         std::uint32_t next = pc + 1;
+        fused_target = nullptr;
+        if (in.store_fuses && full()) {
+            const BlockInsn& st = code[pc + 1];
+            if (const KernelArg* arg = buffer(st.c); arg != nullptr) {
+                if (const std::int64_t base = contiguous(st.b, *arg); base >= 0) {
+                    fused_target = static_cast<std::int32_t*>(arg->data) + base;  // 4-byte elements
+                    next = pc + 2;
+                }
+            }
+        }
         switch (in.op) {
         case KOp::Nop: break;
         case KOp::Gid: {

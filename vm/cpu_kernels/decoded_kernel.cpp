@@ -65,6 +65,58 @@ struct OpenConstruct {
     std::vector<std::uint32_t> exits;  // a loop's break/continue, patched at its `end`
 };
 
+// The ops whose only effect is writing their result register's lanes.
+bool is_pure_arithmetic(KOp op) {
+    switch (op) {
+    case KOp::Add: case KOp::Sub: case KOp::Mul: case KOp::Div: case KOp::Rem: case KOp::And: case KOp::Or:
+    case KOp::Xor: case KOp::Shl: case KOp::Shr: case KOp::Sar: case KOp::Min: case KOp::Max: case KOp::Muli:
+    case KOp::Eq: case KOp::Ne: case KOp::Lt: case KOp::Le: case KOp::Feq: case KOp::Flt: case KOp::Fle:
+    case KOp::Ftoi: case KOp::Fadd: case KOp::Fsub: case KOp::Fmul: case KOp::Fdiv: case KOp::Fmin: case KOp::Fmax:
+    case KOp::Fpow: case KOp::Ffma: case KOp::Fneg: case KOp::Fabs: case KOp::Fsqrt: case KOp::Ffloor: case KOp::Fsin:
+    case KOp::Fcos: case KOp::Fexp: case KOp::Flog: case KOp::Itof: case KOp::Fmov:
+        return true;
+    default: return false;
+    }
+}
+
+bool writes_float(KOp op) {
+    const OperandSpec& o = format_info(kop_info(op).format).operands[0];
+    return o.kind == OperandKind::FloatReg;
+}
+
+// Whether any instruction from `from` on reads dense register r of the class.
+bool read_later(const DecodedKernel& k, std::size_t from, bool is_float, std::uint8_t r) {
+    for (std::size_t pc = from; pc < k.code.size(); ++pc) {
+        const BlockInsn& in = k.code[pc];
+        const FormatInfo& f = format_info(kop_info(in.op).format);
+        const bool writes = (kop_info(in.op).writes & 1) != 0;
+        for (std::size_t j = 0; j < f.count; ++j) {
+            const OperandSpec& o = f.operands[j];
+            if (j == 0 && writes && (o.kind == OperandKind::IntReg || o.kind == OperandKind::FloatReg)) continue;
+            const bool reads_it =
+                ((o.kind == OperandKind::FloatReg) == is_float && (o.kind == OperandKind::FloatReg || o.kind == OperandKind::IntReg) &&
+                 (o.field == Field::A ? in.a : o.field == Field::B ? in.b : o.field == Field::C ? in.c
+                                                                        : static_cast<std::uint8_t>(in.imm)) == r) ||
+                (!is_float && o.kind == OperandKind::PMem && in.b == r);
+            if (reads_it) return true;
+        }
+    }
+    return false;
+}
+
+void mark_fused_stores(DecodedKernel& k) {
+    if (k.has_loop) return;  // a later iteration could read the register
+    for (std::size_t pc = 0; pc + 1 < k.code.size(); ++pc) {
+        BlockInsn& op = k.code[pc];
+        const BlockInsn& st = k.code[pc + 1];
+        if (!is_pure_arithmetic(op.op)) continue;
+        const bool is_float = writes_float(op.op);
+        if (st.op != (is_float ? KOp::Stf : KOp::St) || st.a != op.a) continue;
+        if (!is_float && st.b == op.a) continue;  // the store's index is the result itself
+        op.store_fuses = !read_later(k, pc + 2, is_float, op.a);
+    }
+}
+
 }  // namespace
 
 DecodedKernel decode_kernel(const std::vector<Word>& code) {
@@ -187,6 +239,7 @@ DecodedKernel decode_kernel(const std::vector<Word>& code) {
         k.code.emplace_back();
         close(static_cast<std::uint32_t>(k.code.size() - 1));
     }
+    mark_fused_stores(k);
     k.int_regs = regs.int_count();
     k.float_regs = regs.float_count();
     for (std::size_t i = 0; i < zero_int.size(); ++i)

@@ -38,6 +38,11 @@ struct BlockInsn {
     // construct stay off when it ends.
     std::uint16_t loop_frame = 0;
     bool is_loop_end = false;
+    // An arithmetic op whose result register is only stored by the next
+    // instruction (st/stf) and read by nothing after it, in a kernel
+    // without loops: when that store is a contiguous copy, the op may write
+    // its lanes straight into the buffer and the store is skipped.
+    bool store_fuses = false;
 };
 
 inline constexpr std::uint16_t kNoLoop = 0xFFFF;
