@@ -218,8 +218,10 @@ struct BlockRun {
         std::fill_n(s.seq.data(), k.int_regs, kNoSeq);
         for (std::uint8_t r : k.zero_int) fill_int(r, 0);
         for (std::uint8_t r : k.zero_float) fill_float(r, 0.0f);
-        std::fill_n(exec(), n, -1);
-        if (k.has_control_flow) std::fill_n(exited(), n, 0);
+        if (k.has_control_flow) {  // else exec stays all set (run_kernel_blocks)
+            std::fill_n(exec(), n, -1);
+            std::fill_n(exited(), n, 0);
+        }
     }
 
     template <class T>
@@ -532,6 +534,7 @@ void run_kernel_blocks(const DecodedKernel& kernel, const KernelLaunch& launch, 
     s.fit(kernel);
     BlockRun block{kernel, launch, s};
     block.block_lanes = kernel.has_loop ? kLoopBlockLanes : kBlockLanes;
+    if (!kernel.has_control_flow) std::fill_n(block.exec(), B, -1);  // every lane runs every op
     // A buffer can be read in place unless the kernel writes it, through
     // its own parameter or another one bound to overlapping memory.
     const auto& args = launch.args;
