@@ -41,6 +41,10 @@ struct MachineOptions {
     // reorder-buffer engine (vm/ooo/) with `rob_size` entries.
     ExecMode exec = ExecMode::InOrder;
     std::uint32_t rob_size = kDefaultRobSize;
+    // ooo/spec: with the ROB empty, run scalar code on the interpreter up to
+    // the next long op (docs/execution.md). Tests turn it off to drive every
+    // instruction through the ROB.
+    bool interpret_when_idle = true;
     PipelineLog* pipeline_log = nullptr;  // engine modes: record each instruction's life (--trace, --pipeview)
     // For the trace: the backend track a long op goes to; empty = backend->name().
     std::function<std::string(const VectorOpArgs*, const KernelLaunch*)> backend_track;

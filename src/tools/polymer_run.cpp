@@ -285,11 +285,12 @@ int main(int argc, char** argv) {
         std::fputs(cluster.value().stats_text().c_str(), stderr);
         if (options.exec != polymer::ExecMode::InOrder) {
             const polymer::EngineStats& es = machine.value()->engine_stats();
-            std::fprintf(stderr, "polymer-run: exec %s, ROB %u entries: occupancy mean %.1f max %llu; IPC %.2f (%llu committed in %llu cycles, %llu waits on a backend)\n",
+            std::fprintf(stderr, "polymer-run: exec %s, ROB %u entries: occupancy mean %.1f max %llu; IPC %.2f (%llu committed in %llu cycles, %llu waits on a backend; %llu more run by the interpreter with the ROB idle)\n",
                          std::string(polymer::exec_mode_name(options.exec)).c_str(), options.rob_size,
                          es.mean_occupancy(), static_cast<unsigned long long>(es.occupancy_max), es.ipc(),
-                         static_cast<unsigned long long>(es.committed), static_cast<unsigned long long>(es.cycles),
-                         static_cast<unsigned long long>(es.stall_waits));
+                         static_cast<unsigned long long>(es.committed - es.interpreted),
+                         static_cast<unsigned long long>(es.cycles), static_cast<unsigned long long>(es.stall_waits),
+                         static_cast<unsigned long long>(es.interpreted));
             std::fprintf(stderr, "polymer-run: frames executed %llu; branch predictions %llu, hit rate %.1f%%; squashed %llu instructions, %.3f ms of squashed vector/kernel time\n",
                          static_cast<unsigned long long>(es.frames), static_cast<unsigned long long>(es.predictions),
                          es.hit_rate() * 100.0, static_cast<unsigned long long>(es.squashed),

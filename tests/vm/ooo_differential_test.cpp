@@ -41,7 +41,8 @@ struct Outcome {
     EngineStats stats;
 };
 
-Outcome run_mode(const Module& m, const std::string& proc, ExecMode mode, std::uint32_t rob, Backend* backend) {
+Outcome run_mode(const Module& m, const std::string& proc, ExecMode mode, std::uint32_t rob, Backend* backend,
+                 bool interpret_when_idle = false) {
     Outcome o;
     OutputBuffer out(&o.output);
     MachineOptions options;
@@ -49,6 +50,7 @@ Outcome run_mode(const Module& m, const std::string& proc, ExecMode mode, std::u
     options.rob_size = rob;
     options.max_steps = 20'000;
     options.backend = backend;
+    options.interpret_when_idle = interpret_when_idle;
     auto machine = Machine::create(m, out, options);
     EXPECT_TRUE(machine.ok());
     if (!machine.ok()) return o;
@@ -123,7 +125,9 @@ void run_programs(std::uint64_t first_seed, std::uint64_t count, Backend* backen
             if (!same(ref, run_mode(*m, proc, ExecMode::Frames, rob, backend), "frames", seed, proc, source)) return;
             if (!same(ref, run_mode(*m, proc, ExecMode::Ooo, rob, backend), "ooo", seed, proc, source)) return;
             if (!same(ref, run_mode(*m, proc, ExecMode::Spec, rob, backend), "spec", seed, proc, source)) return;
-            Outcome spec = run_mode(*m, proc, ExecMode::Spec, 64, backend);
+            // The default set-up: ROB 64, scalar stretches on the interpreter.
+            if (!same(ref, run_mode(*m, proc, ExecMode::Ooo, 64, backend, true), "ooo/64", seed, proc, source)) return;
+            Outcome spec = run_mode(*m, proc, ExecMode::Spec, 64, backend, true);
             predictions += spec.stats.predictions;
             squashed += spec.stats.squashed;
             if (!same(ref, spec, "spec/64", seed, proc, source)) return;

@@ -8,7 +8,8 @@ namespace polymer {
 
 struct EngineStats {
     std::uint64_t cycles = 0;           // passes of the engine loop (commit, execute, issue)
-    std::uint64_t committed = 0;        // instructions retired
+    std::uint64_t committed = 0;        // instructions retired, `interpreted` included
+    std::uint64_t interpreted = 0;      // of those, run by the interpreter with the ROB empty
     std::uint64_t occupancy_sum = 0;    // ROB entries in use, summed over cycles
     std::uint64_t occupancy_max = 0;
     std::uint64_t frames = 0;           // frames mode: frames executed
@@ -18,7 +19,10 @@ struct EngineStats {
     std::uint64_t squashed_long_ns = 0; // time squashed vector ops and kernels spent in flight
     std::uint64_t stall_waits = 0;      // cycles that blocked on a backend ticket
 
-    double ipc() const { return cycles == 0 ? 0.0 : static_cast<double>(committed) / static_cast<double>(cycles); }
+    // Instructions through the ROB per cycle (the interpreted stretches have no cycles).
+    double ipc() const {
+        return cycles == 0 ? 0.0 : static_cast<double>(committed - interpreted) / static_cast<double>(cycles);
+    }
     double mean_occupancy() const {
         return cycles == 0 ? 0.0 : static_cast<double>(occupancy_sum) / static_cast<double>(cycles);
     }

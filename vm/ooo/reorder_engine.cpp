@@ -58,6 +58,21 @@ struct PcInfo {
     std::uint16_t block_frames = 1;  // frames in the block starting here
 };
 
+// Runs the threaded interpreter until the next vector op or kernel: the
+// engine's fast path for stretches of scalar code with nothing in flight.
+class PauseAtLongOps final : public ExecutionObserver {
+public:
+    explicit PauseAtLongOps(const std::vector<DecodedInsn>& code) : code_(code) {}
+    bool before_instruction(const Machine& m) override {
+        return has_effect(code_[m.pc()].op, effect::Long);
+    }
+    void int_written(unsigned, std::int64_t) override {}
+    void float_written(unsigned, double) override {}
+
+private:
+    const std::vector<DecodedInsn>& code_;
+};
+
 }  // namespace
 
 class ReorderEngine {
@@ -779,7 +794,26 @@ RunResult ReorderEngine::run(std::uint32_t start_pc) {
     fetch_pc_ = start_pc;
     EngineStats& stats = m_.engine_stats_;
     stats = EngineStats{};
+    // With the ROB empty (nothing in flight) the interpreter runs the scalar
+    // code up to the next long op: same semantics, tens of times faster than
+    // the engine's per-instruction bookkeeping. Not in frames mode (the frame
+    // schedule is the point) nor while recording a trace (it would have gaps).
+    const bool interpret_scalar = mode_ != ExecMode::Frames && log_ == nullptr && m_.options_.interpret_when_idle;
+    PauseAtLongOps pause(m_.code_);
     for (;;) {
+        if (interpret_scalar && count_ == 0 && fetch_branch_ == kNone && !fetch_stopped_ &&
+            !has_effect(code_[fetch_pc_].op, effect::Long)) {
+            m_.pc_ = fetch_pc_;
+            m_.steps_ = committed_;
+            RunResult r = m_.resume(pause);
+            stats.interpreted += r.steps - committed_;
+            committed_ = r.steps;
+            if (r.status != RunStatus::Paused) {
+                stats.committed = committed_;
+                return r;
+            }
+            fetch_pc_ = m_.pc_;
+        }
         progress_ = false;
         ++stats.cycles;
         for (unsigned k = 0; k < kWidth && count_ > 0 && head().state == State::Done; ++k) {

@@ -4,14 +4,18 @@
 //
 //   independent  K pairs `launch work -> y_i; vsum f_i, y_i`, all independent
 //   chain        K kernels, each reading the previous one's output
-//   loop         a loop (unrolled twice over two regions) whose exit depends
-//                on a reduction of what the kernel wrote
+//   matmuls      K independent `vmatmul c_i; vsum` pairs
+//   loop         a loop (unrolled twice over two regions) of matrix products
+//                whose exit depends on a reduction of what they wrote
 //
 // The bound: t_k (one kernel) and t_v (one vsum) are measured alone in order.
 // A kernel is split over all P backend threads, a vector op runs on one, so
 // K independent pairs need at least K * (t_k + t_v / P) of the P threads'
 // time, and no program is faster than its critical path (t_k + t_v for a
 // pair; K * t_k + t_v for the chain).
+//
+// The matrix programs use n x n matrices (n = 512: 262,144 elements, enough to
+// go to the CPU pool), t_m one product alone; the loop makes K products.
 //
 // Usage: ooo_bench [K] [lanes] [iterations per lane] [repeats]
 #include <algorithm>
@@ -69,11 +73,15 @@ std::string independent(int k, long lanes, int it) {
 
 // K independent matrix products (n x n): a vector op runs on one backend
 // thread, so in order all but one thread idle.
-std::string matmuls(int k, int n) {
+std::string matmul_regions(int k, int n) {
     std::string s = ".module bench\n.region a f32[" + std::to_string(n * n) + "] fill 0.5\n";
     s += ".region b f32[" + std::to_string(n * n) + "] fill 0.25\n";
     for (int i = 0; i < k; ++i) s += ".region c" + std::to_string(i) + " f32[" + std::to_string(n * n) + "]\n";
-    s += ".proc main\n        li r1, " + std::to_string(n) + "\n";
+    return s;
+}
+
+std::string matmuls(int k, int n) {
+    std::string s = matmul_regions(k, n) + ".proc main\n        li r1, " + std::to_string(n) + "\n";
     for (int i = 0; i < k; ++i) s += "vmatmul c" + std::to_string(i) + ", a, b, r1\nvsum f2, c" + std::to_string(i) + "\nfadd f1, f1, f2\n";
     return s + "printf f1\nhalt\n.end\n";
 }
@@ -84,28 +92,24 @@ std::string chain(int k, long lanes, int it) {
     return s + "vsum f1, y" + std::to_string(k - 1) + "\nprintf f1\nhalt\n.end\n";
 }
 
-// The exit test reads the reduction (times 0, so the trip count stays k), so
-// the branch waits for it: ooo stops issuing there, spec predicts.
-std::string loop(int k, long lanes, int it) {
-    std::string s = prelude(2, lanes, it) + "li r6, 0\nli r7, " + std::to_string(k) + "\nlif f9, 0.0\n";
+// A loop (unrolled twice over c0 and c1) that multiplies until the running
+// total of the products' sums reaches k products' worth: the exit branch
+// waits for a reduction, so ooo stops issuing there and spec predicts it.
+std::string loop(int k, int n) {
+    std::string s = matmul_regions(2, n) + ".proc main\n        li r1, " + std::to_string(n) + "\n";
+    s += "lif f8, " + std::to_string(static_cast<double>(k) * n * n * (n * 0.125)) + "\nlif f4, 0.0\n";
     s += R"(top:
-        launch  work, r1, x, y0
-        vsum    f2, y0
-        fadd    f1, f1, f2
-        fmul    f3, f2, f9
-        ftoi    r4, f3
-        add     r6, r6, r4
-        addi    r6, r6, 1
-        bge     r6, r7, done
-        launch  work, r1, x, y1
-        vsum    f2, y1
-        fadd    f1, f1, f2
-        fmul    f3, f2, f9
-        ftoi    r4, f3
-        add     r6, r6, r4
-        addi    r6, r6, 1
-        blt     r6, r7, top
-done:   printf  f1
+        vmatmul c0, a, b, r1
+        vsum    f1, c0
+        fadd    f4, f4, f1
+        flt     r3, f4, f8
+        bz      r3, done
+        vmatmul c1, a, b, r1
+        vsum    f2, c1
+        fadd    f4, f4, f2
+        flt     r3, f4, f8
+        bnz     r3, top
+done:   printf  f4
         halt
 .end
 )";
@@ -188,7 +192,7 @@ int main(int argc, char** argv) {
     const double t_m = time_run(assemble_or_die(matmuls(1, n)), ExecMode::InOrder, repeats).seconds;
     row("matmuls", assemble_or_die(matmuls(k, n)), std::max(t_m, k * t_m / threads), repeats);
     row("chain", assemble_or_die(chain(k, lanes, iterations)), k * t_k + t_v, repeats);
-    row("loop", assemble_or_die(loop(k, lanes, iterations)), std::max(t_k + t_v, pair_work), repeats);
+    row("loop", assemble_or_die(loop(k, n)), std::max(t_m, k * t_m / threads), repeats);
 
     std::printf("\nROB size, independent program, ooo:");
     const Module ind = assemble_or_die(independent(k, lanes, iterations));
