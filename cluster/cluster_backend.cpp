@@ -534,6 +534,13 @@ Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& mod
         p->caps = p->client->capabilities();
         p->gpu = gpu_class(p->caps);
         p->stats.remote = true;
+        // Region ids unique to this home: a node's store is shared by all its
+        // peers, so two homes (two polymer-run processes) must not collide.
+        auto random = random_nonce();
+        if (!random) return Error{random.error()};
+        std::uint64_t base = 0;
+        std::memcpy(&base, random.value().data(), sizeof base);
+        p->next_region = (base & ~0xFFFF'FFFFull) | 1;
         p->stats.name = cat(p->caps.name, " (", a.host, ":", a.port, ")");
         impl->participants.push_back(std::move(p));
     }

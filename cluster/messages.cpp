@@ -194,6 +194,17 @@ Result<RegionPut> decode_region_put(Payload p) {
     });
 }
 
+Result<RegionPutView> decode_region_put_view(Payload p) {
+    return decode_with<RegionPutView>(p, "region-put", [](ByteReader& r, RegionPutView& m) {
+        m.region = r.u64("region");
+        m.version = r.u64("version");
+        m.total_bytes = r.u64("total bytes");
+        m.offset = r.u64("offset");
+        const std::uint64_t n = r.u64("slice bytes");
+        m.data = r.bytes(n, "slice bytes");
+    });
+}
+
 Bytes encode(const RegionGet& m) {
     ByteWriter w;
     w.u64(m.region);

@@ -81,6 +81,15 @@ struct RegionPut {
     std::uint64_t offset = 0;       // bytes
     Bytes data;
 };
+// A region-put as read from a frame, its bytes still in the frame's payload
+// (the node copies them once, straight into the region).
+struct RegionPutView {
+    std::uint64_t region = 0;
+    std::uint64_t version = 0;
+    std::uint64_t total_bytes = 0;
+    std::uint64_t offset = 0;
+    std::span<const std::uint8_t> data;
+};
 struct RegionGet {
     std::uint64_t region = 0;
     std::uint64_t version = 0;
@@ -155,6 +164,7 @@ Result<ModuleHash> decode_module_hash(Payload p);
 Result<HaveModuleReply> decode_have_module_reply(Payload p);
 Result<ModuleUpload> decode_module_upload(Payload p);
 Result<RegionPut> decode_region_put(Payload p);
+Result<RegionPutView> decode_region_put_view(Payload p);  // valid while `p` is
 Result<RegionGet> decode_region_get(Payload p);
 Result<RegionData> decode_region_data(Payload p);
 Result<LaunchChunk> decode_launch(Payload p);

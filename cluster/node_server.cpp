@@ -170,7 +170,7 @@ private:
             return;
         }
         case MsgType::RegionPut: {
-            auto m = decode_region_put(f.payload);
+            auto m = decode_region_put_view(f.payload);  // one copy: frame -> region
             if (decoded(m, f)) answer(f, store.put(m.value()), MsgType::Ack, {});
             return;
         }

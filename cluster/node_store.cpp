@@ -33,6 +33,10 @@ std::optional<Refusal> NodeStore::add_module(const ModuleUpload& upload) {
 }
 
 std::optional<Refusal> NodeStore::put(const RegionPut& p) {
+    return put(RegionPutView{p.region, p.version, p.total_bytes, p.offset, p.data});
+}
+
+std::optional<Refusal> NodeStore::put(const RegionPutView& p) {
     const std::string name = cat("region ", p.region, " version ", p.version);
     if (p.offset > p.total_bytes || p.data.size() > p.total_bytes - p.offset)
         return Refusal{ErrorCode::OutOfRange, cat(name, ": slice [", p.offset, ", ", p.offset + p.data.size(),

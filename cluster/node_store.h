@@ -39,6 +39,7 @@ public:
     std::optional<Refusal> add_module(const ModuleUpload& upload);
 
     std::optional<Refusal> put(const RegionPut& put);
+    std::optional<Refusal> put(const RegionPutView& put);
     // Views [offset, offset + length) of region `id` at `version` (valid until
     // the store changes).
     std::optional<Refusal> get(const RegionGet& get, std::span<const std::uint8_t>& out) const;

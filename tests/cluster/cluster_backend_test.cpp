@@ -106,6 +106,25 @@ TEST(ClusterBackend, SaxpyOverTwoNodesAndTheHomeEqualsTheFma) {
     EXPECT_EQ(chunks, (300'001 + 16383) / 16384);  // ceil(lanes / grain), each applied once
 }
 
+// Two homes on the same node (two polymer-run processes would be): their
+// regions must not collide in the node's shared store.
+TEST(ClusterBackend, TwoHomesShareANode) {
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path());
+    SaxpyRun small(kSaxpy, 50'000), large(kSaxpy, 70'000);
+    CpuBackend local;
+    auto first = ClusterBackend::create(small.module, local, options_for({&node}));
+    auto second = ClusterBackend::create(large.module, local, options_for({&node}));
+    ASSERT_TRUE(first && second);
+    first.value()->wait(first.value()->submit(small.launch()));
+    second.value()->wait(second.value()->submit(large.launch()));
+    first.value()->wait(first.value()->submit(small.launch()));
+    EXPECT_EQ(small.wrong_lanes(), 0u);
+    EXPECT_EQ(large.wrong_lanes(), 0u);
+    EXPECT_TRUE(first.value()->participant_stats()[0].lost.empty()) << first.value()->participant_stats()[0].lost;
+    EXPECT_TRUE(second.value()->participant_stats()[0].lost.empty()) << second.value()->participant_stats()[0].lost;
+}
+
 TEST(ClusterBackend, RequiresGpuGoesOnlyToGpuClassNodes) {
     TempTokenFile token(kSecret);
     NodeProcess cpu_node(token.path()), gpu_node(token.path(), {"--fake-device-type", "discrete"});

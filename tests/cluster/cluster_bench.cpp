@@ -4,17 +4,23 @@
 //     stream between two threads of this process;
 //   - the round trip of a have-module request and of a one-lane launch next to
 //     a raw 8-byte TCP ping-pong;
-//   - launches per second with 64 in flight.
-// Usage: cluster_bench   (build-net/bin/cluster_bench)
+//   - launches per second with 64 in flight;
+//   - through ClusterBackend (the home's view, cluster/cluster_backend.h):
+//     chunks per second for 5,000 one-lane chunks on two nodes, and saxpy
+//     over 32M floats and a mandelbrot launch on 1, 2 and 3 nodes end to
+//     end, next to the bound set by the bytes moved and the raw TCP rate.
+// Usage: cluster_bench   (build-dist/bin/cluster_bench)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
 
 #include "assembler/assembler.h"
+#include "cluster/cluster_backend.h"
 #include "cluster/node_client.h"
 #include "isa/module_io.h"
 #include "node_process.h"
+#include "test_kernels.h"
 
 using namespace polymer;
 using namespace polymer::cluster;
@@ -67,6 +73,96 @@ void raw_tcp(std::size_t bytes, int pings, double& gbit, double& rtt_us) {
     }
     server.join();
     rtt_us = median(rtts);
+}
+
+std::unique_ptr<ClusterBackend> cluster_of(const Module& m, Backend& local, const std::vector<std::unique_ptr<NodeProcess>>& nodes,
+                                           std::size_t count, std::uint64_t min_lanes, unsigned per_node) {
+    ClusterOptions o;
+    for (std::size_t i = 0; i < count; ++i) o.nodes.push_back({"127.0.0.1", nodes[i]->port()});
+    o.secret = bytes_of(kSecret);
+    o.local_work = false;
+    o.min_chunk_lanes = min_lanes;
+    o.chunks_per_participant = per_node;
+    auto b = ClusterBackend::create(m, local, o);
+    if (!b) {
+        std::fprintf(stderr, "%s\n", b.error().c_str());
+        std::exit(1);
+    }
+    return std::move(b).value();
+}
+
+std::uint64_t bytes_moved(const ClusterBackend& b) {
+    std::uint64_t n = 0;
+    for (const ParticipantStats& p : b.participant_stats()) n += p.bytes_in + p.bytes_out;
+    return n;
+}
+
+// Cluster figures through ClusterBackend, printed as table rows.
+void cluster_figures(double raw_gbit) {
+    TempTokenFile token(kSecret);
+    std::vector<std::unique_ptr<NodeProcess>> nodes;
+    for (int i = 0; i < 3; ++i)
+        nodes.push_back(std::make_unique<NodeProcess>(token.path(), std::vector<std::string>{"--max-memory", "4G", "--log-level", "warn"}));
+    CpuBackend local;
+
+    // 5,000 one-lane chunks on two nodes.
+    AssembleResult one = assemble(".module k\n.kernel one (out z: f32[i])\n gid r0\n.end\n.proc main\n halt\n.end\n");
+    std::vector<float> z(5000);
+    {
+        auto b = cluster_of(*one.module, local, nodes, 2, 1, 2500);
+        KernelLaunch l;
+        l.kernel = &one.module->kernels[0];
+        l.count = l.end = z.size();
+        l.args = {KernelArg{z.data(), z.size(), ElemType::F32, 0}};
+        b->wait(b->submit(l));  // warm: module upload, regions
+        auto t = Clock::now();
+        b->wait(b->submit(l));
+        const double per_s = 5000 / seconds_since(t);
+        std::printf("cluster: 5000 one-lane chunks, 2 nodes       %8.0f chunks/s (%.1fx Dask's 620/s)\n", per_s, per_s / 620);
+    }
+
+    // saxpy over 32M floats: 2 x 128 MiB in, 128 MiB out.
+    const std::size_t n = 32u << 20;
+    AssembleResult sax = assemble(kSaxpy);
+    std::vector<float> x(n, 1.5f), y(n, 0.25f), out(n);
+    for (std::size_t k = 1; k <= 3; ++k) {
+        auto b = cluster_of(*sax.module, local, nodes, k, 1 << 16, 8);
+        KernelLaunch l;
+        l.kernel = &sax.module->kernels[0];
+        l.count = l.end = n;
+        l.args = {KernelArg{x.data(), n, ElemType::F32, 0}, KernelArg{y.data(), n, ElemType::F32, 0},
+                  KernelArg{out.data(), n, ElemType::F32, 0}, KernelArg{nullptr, 0, ElemType::F32, bits(2.0f)}};
+        auto t = Clock::now();
+        b->wait(b->submit(l));
+        const double s = seconds_since(t);
+        const double bound = static_cast<double>(bytes_moved(*b)) * 8 / (raw_gbit * 1e9);
+        std::printf("cluster: saxpy 32M floats, %zu node(s)         %8.3f s (bytes-moved bound %.3f s: %.0f%%)\n", k, s, bound,
+                    100 * bound / s);
+    }
+
+    // Mandelbrot (lesson 16's kernel), 96 x 2000 points, 200 iterations.
+    std::FILE* f = std::fopen(POLYMER_SAMPLES_DIR "/16-cluster.pasm", "rb");
+    std::string src;
+    char buf[4096];
+    for (std::size_t r; f && (r = std::fread(buf, 1, sizeof buf, f)) > 0;) src.append(buf, r);
+    if (f) std::fclose(f);
+    AssembleResult mb = assemble(src);
+    if (!mb.ok()) return;
+    const std::size_t lanes = 96 * 2000;
+    std::vector<std::int32_t> it(lanes), ch(lanes);
+    for (std::size_t k = 1; k <= 3; ++k) {
+        auto b = cluster_of(*mb.module, local, nodes, k, 1024, 16);
+        KernelLaunch l;
+        l.kernel = &mb.module->kernels[0];
+        l.count = l.end = lanes;
+        l.args = {KernelArg{it.data(), lanes, ElemType::I32, 0}, KernelArg{ch.data(), lanes, ElemType::I32, 0},
+                  KernelArg{nullptr, 0, ElemType::I32, 96}, KernelArg{nullptr, 0, ElemType::I32, 200}};
+        auto t = Clock::now();
+        b->wait(b->submit(l));
+        const double s = seconds_since(t);
+        const double bound = static_cast<double>(bytes_moved(*b)) * 8 / (raw_gbit * 1e9);
+        std::printf("cluster: mandelbrot 96x2000, %zu node(s)       %8.3f s (bytes-moved bound %.4f s)\n", k, s, bound);
+    }
 }
 
 }  // namespace
@@ -148,5 +244,7 @@ int main() {
     std::printf("have-module round trip, median             %8.1f us (%.2fx raw)\n", have_rtt, have_rtt / raw_rtt);
     std::printf("one-lane launch round trip, median         %8.1f us (%.2fx raw)\n", launch_rtt, launch_rtt / raw_rtt);
     std::printf("one-lane launches/s, 64 in flight, 1 node  %8.0f (5000 launches)\n", chunks_per_s);
+    std::fflush(stdout);
+    cluster_figures(raw_gbit);
     return 0;
 }
