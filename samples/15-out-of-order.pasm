@@ -8,6 +8,9 @@
 ;   Each `vmatmul` below multiplies a 512 x 32 matrix by a 32 x 512 one into
 ;   a 512 x 512 result: a long operation that the backend runs on one of its
 ;   threads (docs/execution.md).
+;   How much the time drops depends on free cores (or a GPU): on a busy
+;   2-core machine the three are close (docs/benchmarks.md, "Out-of-order"),
+;   but the trace below shows the overlap either way.
 ;
 ;   Part 1, two independent products. `in-order` waits for the first
 ;   product before it starts the second. `ooo` issues both into its reorder
