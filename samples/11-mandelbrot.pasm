@@ -9,11 +9,14 @@
 ;   and, for the picture, a character code ('#' never escaped, '+' late,
 ;   '.' early, ' ' at once); main prints them with printc, one row per line,
 ;   and a checksum: the sum of all iteration counts.
-;   Why ASCII and not an image file: the ISA has no file output (isa/
-;   opcodes.def has only print/printu/printf/printc/prints/printr/println to
-;   standard output). To get a PGM image, print the header "P2 48 20 30"
-;   and then each count with `print` instead of the characters, redirect
-;   standard output to a .pgm file, and open it with any image viewer.
+;   The output is itself an image file: a plain PGM ("P2": width, height,
+;   the largest value, then one grey level per pixel, as decimal text).
+;   Lines that start with '#' are comments in PGM, so the ASCII picture and
+;   the checksum ride along in the header. Save it and open it in any image
+;   viewer (GIMP, eog, feh, display, a browser extension for PGM):
+;     build/bin/polymer-run samples/11-mandelbrot.pasm > mandelbrot.pgm
+;   Each pixel is its point's iteration count (0..30): points in the set
+;   are white, points that escape at once black.
 ;   The kernel uses separate fmul/fadd/fsub (no ffma) so that every backend
 ;   computes the same binary32 values; the output is identical on both
 ;   backends (a fused multiply-add rounds once and could move a point that
@@ -27,7 +30,8 @@
 ;
 ; Try next
 ;   Raise the iteration limit (r4) from 30 to 200 and watch the checksum
-;   grow and the border sharpen. Print a PGM file as described above.
+;   grow and the border sharpen (the PGM's largest value follows r4).
+;   Make the image bigger: width, lanes and the kernel's step sizes.
 
 .module mandelbrot
 
@@ -98,24 +102,55 @@
 .proc main
         li      r1, 48              ; width
         li      r2, 960             ; lanes: 48 * 20
+        li      r3, 20              ; height
         li      r4, 30              ; iteration limit
         launch  mandelbrot, r2, counts, chars, r1, r4
+        prints  "P2\n"              ; plain PGM; '#' lines are comments
         li      r5, 0               ; index
         li      r6, 0               ; column
-next:
-        bge     r5, r2, done
+        li      r9, 35              ; '#'
+        li      r10, 32             ; ' '
+        li      r11, 0
+art:
+        bge     r5, r2, header
+        bne     r6, r11, art_pixel
+        printc  r9                  ; each picture row is a PGM comment
+        printc  r10
+art_pixel:
         ld.i32  r7, chars[r5]
         printc  r7
         addi    r5, r5, 1
         addi    r6, r6, 1
-        blt     r6, r1, next
+        blt     r6, r1, art
         println
         li      r6, 0
-        jmp     next
-done:
+        jmp     art
+header:
         vsumi   r8, counts
-        prints  "checksum (sum of iteration counts) = "
+        prints  "# checksum (sum of iteration counts) = "
         print   r8
         println
+        print   r1                  ; width height maxval
+        printc  r10
+        print   r3
+        printc  r10
+        print   r4
+        println
+        li      r5, 0
+        li      r6, 0
+pixels:
+        bge     r5, r2, done
+        ld.i32  r7, counts[r5]
+        print   r7
+        addi    r5, r5, 1
+        addi    r6, r6, 1
+        bge     r6, r1, end_row
+        printc  r10
+        jmp     pixels
+end_row:
+        println
+        li      r6, 0
+        jmp     pixels
+done:
         halt
 .end
