@@ -19,7 +19,9 @@
 #include "assembler/assembler.h"
 #include "assembler/disassembler.h"
 #include "cluster/cluster_setup.h"
+#include "isa/encoding.h"
 #include "isa/module_io.h"
+#include "isa/opcodes.h"
 #include "isa/verifier.h"
 #include "src/tools/debugger/debug_main.h"
 #include "vm/debugger/region_dump.h"
@@ -169,18 +171,28 @@ int main(int argc, char** argv) {
         std::cerr << "polymer-run: error: PROGRAM is required\n";
         return kExitBadInput;
     }
-    const polymer::BackendKind backend_kind = backend_name == "cpu"      ? polymer::BackendKind::Cpu
-                                              : backend_name == "vulkan" ? polymer::BackendKind::Vulkan
-                                                                         : polymer::BackendKind::Auto;
+    std::optional<polymer::Module> module = load_program(path);
+    if (!module) return kExitBadInput;
+
+    polymer::BackendKind backend_kind = backend_name == "cpu"      ? polymer::BackendKind::Cpu
+                                        : backend_name == "vulkan" ? polymer::BackendKind::Vulkan
+                                                                   : polymer::BackendKind::Auto;
+    // Under auto, a program with no vector op or kernel launch never starts
+    // Vulkan: a scalar program pays neither its start-up nor its memory
+    // (about 50 ms and 60 MiB on lavapipe).
+    const bool has_long_ops = std::any_of(module->code.begin(), module->code.end(), [](polymer::Word w) {
+        const std::uint8_t op = polymer::word_op(w);
+        return polymer::is_valid_op(op) && polymer::has_effect(static_cast<polymer::Op>(op), polymer::effect::Long);
+    });
+    if (backend_kind == polymer::BackendKind::Auto && !has_long_ops) backend_kind = polymer::BackendKind::Cpu;
     auto chosen = polymer::choose_backend(backend_kind, device_index);
     if (!chosen) {
         std::cerr << "polymer-run: error: " << chosen.error() << "\n";
         return kExitBadInput;
     }
     if (!chosen.value().notice.empty()) std::cerr << "polymer-run: note: " << chosen.value().notice << "\n";
-
-    std::optional<polymer::Module> module = load_program(path);
-    if (!module) return kExitBadInput;
+    if (backend_name == "auto" && !has_long_ops)
+        chosen.value().description = "cpu (auto: the program has no vector ops or kernels)";
     // --nodes / --local-nodes: kernels spread over polymer-node workers (docs/cluster.md).
     auto cluster = polymer::cluster::start_cluster(cluster_flags, *module, *chosen.value().backend);
     if (!cluster) {

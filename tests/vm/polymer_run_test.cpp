@@ -151,10 +151,14 @@ TEST_F(PolymerRun, HelpAndVersion) {
 }
 
 
+// A program with a vector op (so that `auto` has to look for Vulkan); prints 7.
+constexpr const char* kSumProgram =
+    ".region xs i32[] = 3, 4\n.proc main\n        vsumi r1, xs\n        print r1\n        halt\n.end\n";
+
 // Without Vulkan (VK_ICD_FILENAMES=/dev/null hides the drivers): --backend
 // vulkan is a clear one-line error, --backend auto runs on the CPU.
 TEST_F(PolymerRun, BackendChoiceWithoutVulkan) {
-    std::string prog = write("ok.pasm", ".proc main\n        li r1, 7\n        print r1\n        halt\n.end\n");
+    std::string prog = write("ok.pasm", kSumProgram);
     ::setenv("VK_ICD_FILENAMES", "/dev/null", 1);
     Process vk = run("--backend vulkan " + prog);
     Process automatic = run("--backend auto --stats " + prog);
@@ -170,7 +174,7 @@ TEST_F(PolymerRun, BackendChoiceWithoutVulkan) {
 
 // The fallback is said once, in one line, even without --stats.
 TEST_F(PolymerRun, AutoWithoutVulkanPrintsOneNotice) {
-    std::string prog = write("ok.pasm", ".proc main\n        li r1, 7\n        print r1\n        halt\n.end\n");
+    std::string prog = write("ok.pasm", kSumProgram);
     ::setenv("VK_ICD_FILENAMES", "/dev/null", 1);
     Process p = run(prog);
     ::unsetenv("VK_ICD_FILENAMES");
@@ -179,6 +183,22 @@ TEST_F(PolymerRun, AutoWithoutVulkanPrintsOneNotice) {
     EXPECT_EQ(p.err.rfind("polymer-run: note: no usable Vulkan device", 0), 0u) << p.err;
     EXPECT_NE(p.err.find("running on the CPU backend\n"), std::string::npos) << p.err;
     EXPECT_EQ(std::count(p.err.begin(), p.err.end(), '\n'), 1) << p.err;
+}
+
+// A scalar program never starts Vulkan under auto: no notice even without
+// Vulkan, and --stats says why it runs on the CPU.
+TEST_F(PolymerRun, AutoLeavesVulkanAloneForAScalarProgram) {
+    std::string prog = write("scalar.pasm", ".proc main\n        li r1, 7\n        print r1\n        halt\n.end\n");
+    ::setenv("VK_ICD_FILENAMES", "/dev/null", 1);
+    Process p = run("--stats " + prog);
+    ::unsetenv("VK_ICD_FILENAMES");
+    EXPECT_EQ(p.status, 0) << p.err;
+    EXPECT_EQ(p.out, "7");
+    EXPECT_EQ(p.err.find("note:"), std::string::npos) << p.err;
+    EXPECT_NE(p.err.find("backend cpu (auto: the program has no vector ops or kernels)"), std::string::npos) << p.err;
+    Process vk = run("--backend vulkan --stats " + prog);  // asked for: started even so
+    if (vk.status == 1) GTEST_SKIP() << "no Vulkan device: " << vk.err;
+    EXPECT_NE(vk.err.find("backend vulkan ("), std::string::npos) << vk.err;
 }
 
 // --stats: where the ops ran and the bytes each backend moved.
