@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <cstring>
 #include <stdexcept>
 
@@ -89,6 +90,90 @@ const ParticipantStats& stats_of(const std::vector<ParticipantStats>& all, std::
 
 }  // namespace
 
+namespace {
+// A TCP relay between the home and a node that, once `cut_after` bytes have
+// gone node -> home, forwards half of the next read and closes both sides:
+// the home sees a frame end in the middle.
+class CuttingProxy {
+public:
+    // With `at_mark`, nothing is cut: it is called once when `cut_after`
+    // bytes have gone node -> home (a fault injected at a known point).
+    CuttingProxy(std::uint16_t node_port, std::size_t cut_after, std::function<void()> at_mark = {})
+        : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}), node_port_(node_port), cut_after_(cut_after),
+          at_mark_(std::move(at_mark)) {
+        thread_ = std::thread([this] { run(); });
+    }
+    ~CuttingProxy() {
+        std::error_code ec;
+        acceptor_.close(ec);
+        shutdown();
+        if (thread_.joinable()) thread_.join();
+    }
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+    bool cut() const { return cut_; }
+
+private:
+    void shutdown() {
+        std::lock_guard lock(mutex_);
+        std::error_code ec;
+        for (auto* s : {&home_, &node_})
+            if (*s) (*s)->shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    }
+    void run() {
+        std::error_code ec;
+        asio::ip::tcp::socket home(io_);
+        acceptor_.accept(home, ec);
+        if (ec) return;
+        asio::ip::tcp::socket node(io_);
+        node.connect({asio::ip::make_address("127.0.0.1"), node_port_}, ec);
+        if (ec) return;
+        {
+            std::lock_guard lock(mutex_);
+            home_ = &home;
+            node_ = &node;
+        }
+        std::thread up([&] { pump(home, node, false); });
+        pump(node, home, true);
+        up.join();
+        std::lock_guard lock(mutex_);
+        home_ = node_ = nullptr;
+    }
+    void pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, bool cutting) {
+        std::vector<std::uint8_t> buf(1 << 16);
+        std::size_t sent = 0;
+        for (;;) {
+            std::error_code ec;
+            std::size_t n = from.read_some(asio::buffer(buf), ec);
+            if (ec) break;
+            if (cutting && at_mark_ && sent + n > cut_after_) {
+                at_mark_();
+                at_mark_ = nullptr;
+            } else if (cutting && !at_mark_ && !cut_ && sent + n > cut_after_) {
+                asio::write(to, asio::buffer(buf.data(), std::max<std::size_t>(1, n / 2)), ec);
+                cut_ = true;
+                shutdown();
+                break;
+            }
+            asio::write(to, asio::buffer(buf.data(), n), ec);
+            if (ec) break;
+            sent += n;
+        }
+        shutdown();
+    }
+
+    asio::io_context io_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::uint16_t node_port_;
+    std::size_t cut_after_;
+    std::function<void()> at_mark_;
+    std::thread thread_;
+    std::mutex mutex_;
+    asio::ip::tcp::socket* home_ = nullptr;
+    asio::ip::tcp::socket* node_ = nullptr;
+    std::atomic<bool> cut_{false};
+};
+}  // namespace
+
 TEST(ClusterBackend, SaxpyOverTwoNodesAndTheHomeEqualsTheFma) {
     TempTokenFile token(kSecret);
     NodeProcess a(token.path()), b(token.path());
@@ -167,34 +252,39 @@ TEST(ClusterBackend, NodeKilledMidLaunchLosesNoResult) {
     NodeProcess a(token.path()), b(token.path());
     SaxpyRun run(kSaxpy, 1 << 20);
     CpuBackend local;
-    auto backend = ClusterBackend::create(run.module, local, options_for({&a, &b}));
+    // Killed when its first results pass the relay: mid-launch whatever the kernels' speed.
+    CuttingProxy relay(a.port(), 100'000, [&a] { a.signal(SIGKILL); });
+    ClusterOptions o = options_for({&b});
+    o.nodes.insert(o.nodes.begin(), NodeAddress{"127.0.0.1", relay.port()});
+    auto backend = ClusterBackend::create(run.module, local, o);
     ASSERT_TRUE(backend) << backend.error();
     const Ticket t = backend.value()->submit(run.launch());
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-    a.signal(SIGKILL);
     backend.value()->wait(t);
     EXPECT_EQ(run.wrong_lanes(), 0u);
     const auto stats = backend.value()->participant_stats();
-    EXPECT_EQ(stats_of(stats, a.port()).chunks + stats_of(stats, b.port()).chunks, 64u);
-    EXPECT_FALSE(stats_of(stats, a.port()).lost.empty());
+    EXPECT_EQ(stats_of(stats, relay.port()).chunks + stats_of(stats, b.port()).chunks, 64u);
+    EXPECT_FALSE(stats_of(stats, relay.port()).lost.empty());
 }
 
-// SIGSTOP (a hang): the other node takes backup copies and the rest; the
-// stopped node's late results, if any, are not applied twice.
+// SIGSTOP (a hang) when its first results pass the relay: the other node
+// takes the rest and backup copies of the stopped node's chunks (or, if that
+// node stalled while being sent a chunk, the heartbeat timeout drops it);
+// nothing is lost or applied twice.
 TEST(ClusterBackend, StoppedNodeIsWorkedAroundWithinTheHeartbeatTimeout) {
     TempTokenFile token(kSecret);
     NodeProcess a(token.path()), b(token.path());
     SaxpyRun run(kSaxpy, 1 << 20);
     CpuBackend local;
-    auto backend = ClusterBackend::create(run.module, local, options_for({&a, &b}));
+    CuttingProxy relay(a.port(), 100'000, [&a] { a.signal(SIGSTOP); });
+    ClusterOptions o = options_for({&b});
+    o.nodes.insert(o.nodes.begin(), NodeAddress{"127.0.0.1", relay.port()});
+    auto backend = ClusterBackend::create(run.module, local, o);
     ASSERT_TRUE(backend) << backend.error();
     const Ticket t = backend.value()->submit(run.launch());
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-    a.signal(SIGSTOP);
     backend.value()->wait(t);
     EXPECT_EQ(run.wrong_lanes(), 0u);
     const auto stats = backend.value()->participant_stats();
-    EXPECT_EQ(stats_of(stats, a.port()).chunks + stats_of(stats, b.port()).chunks, 64u);
+    EXPECT_EQ(stats_of(stats, relay.port()).chunks + stats_of(stats, b.port()).chunks, 64u);
     a.signal(SIGCONT);
 }
 
@@ -221,82 +311,6 @@ TEST(ClusterBackend, StragglerChunksGetBackupCopiesAndTheFirstResultWins) {
     EXPECT_TRUE(stats_of(stats, a.port()).lost.empty()) << stats_of(stats, a.port()).lost;
 }
 
-namespace {
-// A TCP relay between the home and a node that, once `cut_after` bytes have
-// gone node -> home, forwards half of the next read and closes both sides:
-// the home sees a frame end in the middle.
-class CuttingProxy {
-public:
-    CuttingProxy(std::uint16_t node_port, std::size_t cut_after)
-        : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}), node_port_(node_port), cut_after_(cut_after) {
-        thread_ = std::thread([this] { run(); });
-    }
-    ~CuttingProxy() {
-        std::error_code ec;
-        acceptor_.close(ec);
-        shutdown();
-        if (thread_.joinable()) thread_.join();
-    }
-    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-    bool cut() const { return cut_; }
-
-private:
-    void shutdown() {
-        std::lock_guard lock(mutex_);
-        std::error_code ec;
-        for (auto* s : {&home_, &node_})
-            if (*s) (*s)->shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    }
-    void run() {
-        std::error_code ec;
-        asio::ip::tcp::socket home(io_);
-        acceptor_.accept(home, ec);
-        if (ec) return;
-        asio::ip::tcp::socket node(io_);
-        node.connect({asio::ip::make_address("127.0.0.1"), node_port_}, ec);
-        if (ec) return;
-        {
-            std::lock_guard lock(mutex_);
-            home_ = &home;
-            node_ = &node;
-        }
-        std::thread up([&] { pump(home, node, false); });
-        pump(node, home, true);
-        up.join();
-        std::lock_guard lock(mutex_);
-        home_ = node_ = nullptr;
-    }
-    void pump(asio::ip::tcp::socket& from, asio::ip::tcp::socket& to, bool cutting) {
-        std::vector<std::uint8_t> buf(1 << 16);
-        std::size_t sent = 0;
-        for (;;) {
-            std::error_code ec;
-            std::size_t n = from.read_some(asio::buffer(buf), ec);
-            if (ec) break;
-            if (cutting && sent + n > cut_after_) {
-                asio::write(to, asio::buffer(buf.data(), std::max<std::size_t>(1, n / 2)), ec);
-                cut_ = true;
-                shutdown();
-                break;
-            }
-            asio::write(to, asio::buffer(buf.data(), n), ec);
-            if (ec) break;
-            sent += n;
-        }
-        shutdown();
-    }
-
-    asio::io_context io_;
-    asio::ip::tcp::acceptor acceptor_;
-    std::uint16_t node_port_;
-    std::size_t cut_after_;
-    std::thread thread_;
-    std::mutex mutex_;
-    asio::ip::tcp::socket* home_ = nullptr;
-    asio::ip::tcp::socket* node_ = nullptr;
-    std::atomic<bool> cut_{false};
-};
-}  // namespace
 
 TEST(ClusterBackend, ConnectionCutMidFrameLosesNoResult) {
     TempTokenFile token(kSecret);

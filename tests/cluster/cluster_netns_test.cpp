@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -54,6 +55,7 @@ public:
     std::string home() const { return "polymer-home-" + tag_; }
     std::string node(int i) const { return "polymer-n" + std::to_string(i) + "-" + tag_; }
     std::string home_link(int i) const { return "ph" + std::to_string(i) + "-" + tag_; }
+    std::string node_link(int i) const { return "pn" + std::to_string(i) + "-" + tag_; }
 
 private:
     std::string tag_;
@@ -88,8 +90,12 @@ TEST(ClusterNetns, LinkCutMidLaunchRecovers) {
                             " --node-timeout-ms 1000 --chunk-lanes 65536 --token-file " + token.path() +
                             " --nodes 10.213.1.2:" + std::to_string(n1.port()) + ",10.213.2.2:" + std::to_string(n2.port()) +
                             " " + program + " 2>" + err;
+    // Cut once node 1 has received 4 MB (its first slices): mid-launch
+    // whatever the kernels' speed. /sys shows the namespace's own counters.
     std::thread cut([&] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        const std::string rx = "ip netns exec " + ns.node(1) + " cat /sys/class/net/" + ns.node_link(1) + "/statistics/rx_bytes";
+        for (int i = 0; i < 2000 && std::atoll(capture(rx).c_str()) < 4'000'000; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
         sh("ip -n " + ns.home() + " link set " + ns.home_link(1) + " down");
     });
     const std::string out = capture(run);
