@@ -60,9 +60,8 @@ Result<std::pair<std::vector<NodeAddress>, std::vector<std::uint8_t>>> node_list
         if (!started) return Error{started.error()};
         local = std::move(started).value();
         g_token_path = local->token_path();
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        signal(SIGHUP, on_signal);
+        // Also on a crash: the token file must not outlive the run.
+        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGSEGV, SIGABRT, SIGBUS, SIGFPE}) signal(sig, on_signal);
         nodes = local->addresses();
         secret = local->secret();
     }
@@ -81,6 +80,7 @@ ClientOptions client_options(const ClusterFlags& f) {
 
 ClusterSession::~ClusterSession() {
     backend_.reset();  // hang up first, so the nodes stop at once
+    if (!local) return;  // a moved-from session: the signal handler still needs the path
     local.reset();
     g_token_path.clear();
 }
