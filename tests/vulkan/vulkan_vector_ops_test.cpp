@@ -216,8 +216,9 @@ void check_reduction(VulkanVectorOps& ops, Op op) {
                 if (op == Op::Vredmini) want = std::min(want, x);
                 else if (op == Op::Vredmaxi) want = std::max(want, x);
                 else if (op == Op::Vsumi) want = static_cast<std::int64_t>(static_cast<std::uint64_t>(want) + x);
-                else want = static_cast<std::int64_t>(static_cast<std::uint64_t>(want) +
-                                                      static_cast<std::uint64_t>(x * std::int64_t{b[i]}));
+                else  // products wrap like the op's: multiply as unsigned
+                    want = static_cast<std::int64_t>(static_cast<std::uint64_t>(want) +
+                                                     static_cast<std::uint64_t>(x) * static_cast<std::uint64_t>(b[i]));
             }
             EXPECT_EQ(r.value().int_value, want) << what;
         }
