@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstdlib>
 #include <filesystem>
@@ -104,6 +105,43 @@ TEST_F(VulkanBackendTest, SaxpyMatchesACpuLoopAtEverySize) {
         EXPECT_EQ(y, want) << "n = " << n;
     }
     EXPECT_EQ(backend_->kernel_pipelines().size(), 1u);  // one pipeline, reused
+}
+
+// On a device that shares the host's memory (lavapipe, integrated GPUs) a
+// kernel works on the regions where they are: nothing is copied either way.
+// Storage not aligned as a descriptor offset must be falls back to copies.
+// Either way the bytes around a region stay as they were.
+TEST_F(VulkanBackendTest, KernelsWorkOnHostMemoryInPlaceAndCopyWhenMisaligned) {
+    ASSERT_TRUE(backend_);
+    const vk::DeviceType type = backend_->context().device_info().type;
+    const bool shares = type == vk::DeviceType::Cpu || type == vk::DeviceType::Integrated;
+    ASSERT_EQ(backend_->context().can_import_host_memory(), shares)
+        << "VK_EXT_external_memory_host is expected on " << backend_->context().device_info().name;
+    Kernel k = saxpy_kernel();
+    constexpr std::uint64_t n = 100'003;
+    for (std::size_t shift : {std::size_t{0}, std::size_t{1}}) {  // 1: 4 bytes off a 16-byte boundary
+        // Guard elements on both sides of x and y.
+        std::vector<float> xs(n + 8, -7.0f), ys(n + 8, -9.0f);
+        float* x = xs.data() + 4 + shift;  // std::vector<float> storage is 16-byte aligned
+        float* y = ys.data() + 4 + shift;
+        std::vector<float> want(n);
+        for (std::uint64_t i = 0; i < n; ++i) {
+            x[i] = static_cast<float>(i % 100);
+            y[i] = 1.0f;
+            want[i] = 3.0f * x[i] + 1.0f;
+        }
+        KernelArg xa{x, n, ElemType::F32, 0}, ya{y, n, ElemType::F32, 0};
+        KernelLaunch l = launch_of(k, {xa, ya, uniform_arg(bits(3.0f))}, n);
+        const BackendStats before = backend_->stats();
+        backend_->wait(backend_->submit(l));
+        const BackendStats after = backend_->stats();
+        EXPECT_TRUE(std::equal(want.begin(), want.end(), y)) << "shift " << shift;
+        for (std::size_t g = 0; g < 4 + shift; ++g) EXPECT_EQ(ys[g], -9.0f) << g;
+        for (std::size_t g = 4 + shift + n; g < ys.size(); ++g) EXPECT_EQ(ys[g], -9.0f) << g;
+        const bool in_place = shares && shift == 0;
+        EXPECT_EQ(after.bytes_uploaded - before.bytes_uploaded, in_place ? 0u : 2 * n * 4) << "shift " << shift;
+        EXPECT_EQ(after.bytes_downloaded - before.bytes_downloaded, in_place ? 0u : n * 4) << "shift " << shift;
+    }
 }
 
 TEST_F(VulkanBackendTest, ALaunchSplitIntoManyDispatchesCoversEveryLane) {

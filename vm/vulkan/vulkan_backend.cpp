@@ -336,7 +336,10 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     if (!pipe) return Error{"kernel '" + k.name + "': " + pipe.error()};
     const vk::ComputePipeline& pipeline = *pipe.value();
 
-    // Inputs are copied now, so the host may change them once submit returns.
+    // On devices that share the host's memory the kernel works on the regions
+    // in place (vk::HostBuffer); otherwise inputs are copied in now and
+    // outputs copied back in wait(). Either way the regions stay untouched by
+    // others until the ticket is waited for (vm/backend.h).
     std::vector<std::uint32_t> push(kPushHeaderWords + n, 0);
     std::vector<VkDescriptorBufferInfo> infos(n);
     struct Staged {  // with device-local buffers: staging -> device before, device -> staging after
@@ -359,6 +362,13 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
         }
         std::size_t bytes = a.length * elem_size(a.type);
         const bool written = k.params[p].access != Access::In;
+        if (!device_local_) {
+            if (auto in_place = vk::HostBuffer::import(*ctx_, a.data, bytes)) {
+                infos[p] = VkDescriptorBufferInfo{in_place.value().handle(), in_place.value().offset(), bytes};
+                op.in_place.push_back(std::move(in_place).value());
+                continue;
+            }
+        }
         auto buf = acquire_buffer(bytes, vk::MemoryKind::HostVisible);
         if (!buf) {
             for (auto& b : op.buffers) release_buffer(std::move(b));
@@ -478,6 +488,7 @@ VectorOpResult VulkanBackend::finish(InFlight& op) {
     if (op.set != VK_NULL_HANDLE) vkFreeDescriptorSets(ctx_->device(), op.pool, 1, &op.set);
     idle_cmds_.emplace_back(op.cmd, op.fence);
     for (auto& b : op.buffers) release_buffer(std::move(b));
+    op.in_place.clear();  // after the fence: the device is done with the regions
     op.buffers.clear();
     op.copybacks.clear();
     op.vector_op.reset();  // its buffers and descriptor sets back to the vector ops' pools

@@ -35,6 +35,7 @@
 
 #include "vm/backend.h"
 #include "vm/vulkan/compute_pipeline.h"
+#include "vm/vulkan/host_buffer.h"
 #include "vm/vulkan/vulkan_buffer.h"
 #include "vm/vulkan/vulkan_context.h"
 #include "vm/vulkan/vulkan_vector_ops.h"
@@ -127,6 +128,7 @@ private:
         VkDescriptorSet set = VK_NULL_HANDLE;
         VkDescriptorPool pool = VK_NULL_HANDLE;
         std::vector<vk::VulkanBuffer> buffers;
+        std::vector<vk::HostBuffer> in_place;  // regions the kernel works on where they are
         std::vector<Copyback> copybacks;
         std::vector<Region> regions;
         std::unique_ptr<vk::PreparedVectorOp> vector_op;  // vector ops only

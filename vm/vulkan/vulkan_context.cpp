@@ -1,9 +1,11 @@
 #include "vm/vulkan/vulkan_context.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 namespace polymer::vk {
 namespace {
@@ -47,6 +49,15 @@ DeviceType to_device_type(VkPhysicalDeviceType t) {
     case VK_PHYSICAL_DEVICE_TYPE_CPU: return DeviceType::Cpu;
     default: return DeviceType::Other;
     }
+}
+
+bool has_device_extension(VkPhysicalDevice pd, const char* name) {
+    std::uint32_t count = 0;
+    vkEnumerateDeviceExtensionProperties(pd, nullptr, &count, nullptr);
+    std::vector<VkExtensionProperties> exts(count);
+    vkEnumerateDeviceExtensionProperties(pd, nullptr, &count, exts.data());
+    return std::any_of(exts.begin(), exts.end(),
+                       [&](const VkExtensionProperties& e) { return std::strcmp(e.extensionName, name) == 0; });
 }
 
 DeviceInfo describe(VkPhysicalDevice pd, std::uint32_t index) {
@@ -184,8 +195,29 @@ Result<std::unique_ptr<VulkanContext>> VulkanContext::create(const ContextOption
     VkDeviceCreateInfo di{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
     di.queueCreateInfoCount = 1;
     di.pQueueCreateInfos = &qi;
+    // Host memory import only where host memory is the device's own: on a
+    // discrete GPU a kernel would read it across the bus, so staging stays.
+    const char* host_import = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
+    const bool shares_host_memory =
+        ctx->info_.type == DeviceType::Cpu || ctx->info_.type == DeviceType::Integrated;
+    const bool import = shares_host_memory && has_device_extension(ctx->physical_, host_import);
+    if (import) {
+        di.enabledExtensionCount = 1;
+        di.ppEnabledExtensionNames = &host_import;
+    }
     VkResult r = vkCreateDevice(ctx->physical_, &di, nullptr, &ctx->device_);
     if (r != VK_SUCCESS) return call_failed("vkCreateDevice", r);
+    if (import) {
+        VkPhysicalDeviceExternalMemoryHostPropertiesEXT host_props{
+            VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT};
+        VkPhysicalDeviceProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+        props2.pNext = &host_props;
+        vkGetPhysicalDeviceProperties2(ctx->physical_, &props2);
+        ctx->host_import_alignment_ = host_props.minImportedHostPointerAlignment;
+        ctx->host_pointer_properties_ = reinterpret_cast<PFN_vkGetMemoryHostPointerPropertiesEXT>(
+            vkGetDeviceProcAddr(ctx->device_, "vkGetMemoryHostPointerPropertiesEXT"));
+        if (ctx->host_import_alignment_ == 0) ctx->host_pointer_properties_ = nullptr;
+    }
     vkGetDeviceQueue(ctx->device_, *family, 0, &ctx->queue_);
 
     VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
@@ -283,6 +315,13 @@ Status VulkanContext::submit_and_wait(const std::function<void(VkCommandBuffer)>
     r = vkWaitForFences(device_, 1, &fence, VK_TRUE, UINT64_MAX);
     if (r != VK_SUCCESS) return call_failed("vkWaitForFences", r);
     return ok_status();
+}
+
+std::uint32_t VulkanContext::host_pointer_memory_types(const void* pointer) const {
+    if (host_pointer_properties_ == nullptr) return 0;
+    VkMemoryHostPointerPropertiesEXT props{VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT};
+    VkResult r = host_pointer_properties_(device_, VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT, pointer, &props);
+    return r == VK_SUCCESS ? props.memoryTypeBits : 0;
 }
 
 }  // namespace polymer::vk

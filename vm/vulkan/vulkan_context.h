@@ -67,6 +67,14 @@ public:
     std::optional<std::uint32_t> find_memory_type(std::uint32_t type_bits, VkMemoryPropertyFlags required,
                                                   VkMemoryPropertyFlags preferred = 0) const;
 
+    // VK_EXT_external_memory_host, enabled on devices whose memory is the
+    // host's (CPU and integrated): a buffer can then be bound to the host's
+    // own memory, so a kernel works on a region in place, without copies.
+    bool can_import_host_memory() const { return host_pointer_properties_ != nullptr; }
+    VkDeviceSize host_import_alignment() const { return host_import_alignment_; }
+    // The memory types a host pointer can be imported as (0 when it cannot).
+    std::uint32_t host_pointer_memory_types(const void* pointer) const;
+
     // Records commands with `record` into the context's command buffer,
     // submits them to the compute queue and blocks until they have finished.
     Status submit_and_wait(const std::function<void(VkCommandBuffer)>& record);
@@ -94,6 +102,8 @@ private:
     VkPhysicalDeviceLimits limits_{};
     VkPhysicalDeviceMemoryProperties memory_{};
     std::uint32_t queue_family_ = 0;
+    PFN_vkGetMemoryHostPointerPropertiesEXT host_pointer_properties_ = nullptr;  // null: no host import
+    VkDeviceSize host_import_alignment_ = 0;
     std::atomic<std::uint32_t> validation_errors_{0};
     std::atomic<std::uint32_t> validation_warnings_{0};
 };
