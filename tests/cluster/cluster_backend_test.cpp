@@ -23,27 +23,18 @@ using namespace polymer::cluster::testing;
 
 namespace {
 
-const char* kGpuSaxpy = R"(
-.module gpusaxpy
-.kernel saxpy (in x: f32[i], in y: f32[i], out z: f32[i], a: f32)
-        .requires gpu
-        gid     r0
-        ldf     f0, x[r0]
-        ldf     f1, y[r0]
-        ldpf    f2, a
-        ffma    f3, f2, f0, f1
-        stf     z[r0], f3
-.end
-.proc main
-        halt
-.end
-)";
+// saxpy that only a GPU-class node may run.
+const std::string kGpuSaxpy = [] {
+    std::string s = kSaxpy;
+    s.insert(s.find('\n', s.find(".kernel")) + 1, "        .requires gpu\n");
+    return s;
+}();
 
 // Launches saxpy over n lanes through a backend and checks every lane.
 struct SaxpyRun {
     Module module;
     std::vector<float> x, y, z;
-    explicit SaxpyRun(const char* source, std::size_t n) : x(n), y(n), z(n, -1.0f) {
+    explicit SaxpyRun(const std::string& source, std::size_t n) : x(n), y(n), z(n, -1.0f) {
         AssembleResult a = assemble(source);
         EXPECT_TRUE(a.ok());
         module = std::move(*a.module);

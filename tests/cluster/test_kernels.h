@@ -3,27 +3,18 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "cluster/messages.h"
+#include "tests/vm/kernel_test_util.h"
 
 namespace polymer::cluster::testing {
 
-// z[i] = a * x[i] + y[i]: element-wise inputs and output, one f32 uniform.
-inline constexpr const char* kSaxpy = R"(
-.module saxpy
-.kernel saxpy (in x: f32[i], in y: f32[i], out z: f32[i], a: f32)
-        gid     r0
-        ldf     f0, x[r0]
-        ldf     f1, y[r0]
-        ldpf    f2, a
-        ffma    f3, f2, f0, f1
-        stf     z[r0], f3
-.end
-.proc main
-        halt
-.end
-)";
+// saxpy (z[i] = a * x[i] + y[i]: element-wise inputs and output, one f32
+// uniform; tests/vm/kernel_test_util.h) as a whole program.
+inline const std::string kSaxpy =
+    std::string(".module saxpy\n") + polymer::test::kSaxpyKernel + ".proc main\n        halt\n.end\n";
 
 inline Bytes floats(const std::vector<float>& v) {
     Bytes b(v.size() * 4);
