@@ -12,10 +12,12 @@ PACKAGES=(
   libcli11-dev                          # command-line parsing
   googletest libgtest-dev               # tests
   libssl-dev                            # HMAC for node authentication
+  zlib1g-dev                            # CRC-32 of the cluster's wire frames
   clang libclang-rt-14-dev              # libFuzzer targets (optional build)
   lua5.4 luajit                         # benchmark references
   libedit-dev                           # the debugger REPL's line editing, history and tab completion
   tmux                                  # the debugger's real-terminal test (tests/debugger)
+  iproute2                              # `ip netns` for the cluster's network-namespace test (root only)
 )
 
 missing=()
