@@ -31,9 +31,9 @@
 ;   info registers r1 r21
 ;   continue             to the end: the sorted numbers are printed
 ;
-; Later: `info rob` (the reorder buffer's entries) comes when the
-; out-of-order engine can pause and list them, `info nodes` with the
-; cluster's launches (docs/debugger.md).
+;   --exec ooo: step shows issue and commit cycle by cycle and `info rob`
+; lists the reorder buffer (docs/debugger.md, "Out-of-order sessions");
+; `info nodes` comes with the cluster's launches.
 ;
 ; Try next
 ;   `set data[5] = 0` before the sort finishes, then `continue`.

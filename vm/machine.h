@@ -29,6 +29,7 @@ namespace polymer {
 struct PipelineLog;
 namespace ooo {
 class ReorderEngine;
+class ReorderSession;
 }
 
 struct MachineOptions {
@@ -50,7 +51,7 @@ struct MachineOptions {
     std::function<std::string(const VectorOpArgs*, const KernelLaunch*)> backend_track;
 };
 
-enum class RunStatus : std::uint8_t { Halted, Trapped, Paused };  // Paused: only under resume()
+enum class RunStatus : std::uint8_t { Halted, Trapped, Paused };  // Paused: only under resume() or a debugger's ReorderSession
 
 struct RunResult {
     RunStatus status = RunStatus::Halted;
@@ -120,6 +121,7 @@ public:
 
 private:
     friend class ooo::ReorderEngine;  // drives the same state out of order
+    friend class ooo::ReorderSession;  // the debugger's resumable engine
     Machine(const Module& m, OutputBuffer& out, MachineOptions options, RegionStore regions);
 
     struct RegisterFile;

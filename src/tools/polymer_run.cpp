@@ -242,10 +242,13 @@ int main(int argc, char** argv) {
         dump_region_indices.push_back(static_cast<std::uint32_t>(it - module->regions.begin()));
     }
     if (debug || !batch_file.empty()) {
-        // The debugger steps the in-order machine (docs/debugger.md): say so rather than ignore a flag.
-        if (app.count("--exec") > 0 && options.exec != polymer::ExecMode::InOrder)
-            std::cerr << "polymer-run: note: --debug steps the in-order machine; --exec " << exec_name
-                      << " is not used\n";
+        // The debugger steps the in-order machine unless --exec ooo or spec asks
+        // for the reorder engine (docs/debugger.md); frames has no session of its own.
+        if (app.count("--exec") == 0) options.exec = polymer::ExecMode::InOrder;
+        if (options.exec == polymer::ExecMode::Frames) {
+            std::cerr << "polymer-run: note: --debug steps the in-order machine; --exec frames is not used\n";
+            options.exec = polymer::ExecMode::InOrder;
+        }
         if (!trace_path.empty() || !pipeview_path.empty())
             std::cerr << "polymer-run: note: --trace and --pipeview are not written under --debug\n";
         machine.value().reset();  // the session makes its own (and `run` a fresh one): keep one copy of the regions

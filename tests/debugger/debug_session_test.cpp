@@ -354,5 +354,56 @@ TEST(DebugSessionTest, SteppingEverySampleMatchesAPlainRun) {
     }
 }
 
+// Every sample under --exec ooo: stepping one commit at a time prints exactly
+// what a plain run prints and commits as many instructions.
+TEST(DebugSessionTest, SteppingEverySampleOutOfOrderMatchesAPlainRun) {
+    std::vector<std::filesystem::path> samples;
+    for (const auto& e : std::filesystem::directory_iterator(POLYMER_SAMPLES_DIR))
+        if (e.path().extension() == ".pasm") samples.push_back(e.path());
+    std::sort(samples.begin(), samples.end());
+    ASSERT_GE(samples.size(), 13u);
+    MachineOptions ooo;
+    ooo.exec = ExecMode::Ooo;
+    for (const auto& path : samples) {
+        SCOPED_TRACE(path.filename().string());
+        std::ifstream in(path);
+        const std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        Module m = assemble_or_fail(source, path.string());
+        std::uint32_t main_proc = 0;
+        for (std::uint32_t i = 0; i < m.procs.size(); ++i)
+            if (m.procs[i].name == "main") main_proc = i;
+        std::string plain_text;
+        std::uint64_t plain_steps = 0;
+        {
+            OutputBuffer out(&plain_text);
+            auto machine = Machine::create(m, out, MachineOptions{});
+            ASSERT_TRUE(machine.ok());
+            const RunResult r = machine.value()->run(main_proc);
+            ASSERT_EQ(r.status, RunStatus::Halted);
+            plain_steps = r.steps;
+        }
+        std::string stepped_text;
+        OutputBuffer out(&stepped_text);
+        auto created = DebugSession::create(m, out, ooo, main_proc);
+        ASSERT_TRUE(created.ok());
+        DebugSession& d = *created.value();
+        ASSERT_TRUE(d.out_of_order());
+        std::uint64_t commits = 0;
+        d.on_rob_event = [&](const ooo::RobEvent& e) { commits += e.kind == ooo::RobEvent::Kind::Commit; };
+        while (d.state() == DebugSession::State::Running) {
+            const std::uint64_t before = commits;
+            d.step(1);
+            if (d.state() == DebugSession::State::Running) {
+                ASSERT_EQ(commits, before + 1);
+            }
+        }
+        ASSERT_EQ(d.state(), DebugSession::State::Halted);
+        EXPECT_EQ(d.machine().steps(), plain_steps);
+        EXPECT_EQ(commits, plain_steps);
+        out.flush();
+        EXPECT_EQ(stepped_text, plain_text);
+    }
+}
+
 }  // namespace
 }  // namespace polymer::debugger

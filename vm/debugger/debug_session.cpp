@@ -12,6 +12,7 @@ namespace polymer::debugger {
 
 Result<std::unique_ptr<DebugSession>> DebugSession::create(const Module& m, OutputBuffer& out, MachineOptions machine,
                                                            std::uint32_t entry, DebugOptions options) {
+    machine.interpret_when_idle = false;  // out of order, every instruction goes through the ROB, visibly
     std::unique_ptr<DebugSession> s(new DebugSession(m, out, machine, entry, options));
     s->break_at_.assign(m.code.size() + 1, 0);
     Result<bool> ok = s->restart();
@@ -22,8 +23,15 @@ Result<std::unique_ptr<DebugSession>> DebugSession::create(const Module& m, Outp
 Result<bool> DebugSession::restart() {
     Result<std::unique_ptr<Machine>> m = Machine::create(module_, out_, machine_options_);
     if (!m) return Error{m.error()};
+    rob_.reset();  // it refers to the old machine
     machine_ = std::move(m).value();
     machine_->start(entry_);
+    if (machine_options_.exec == ExecMode::Ooo || machine_options_.exec == ExecMode::Spec) {
+        rob_ = std::make_unique<RobStepper>(*machine_, machine_->pc(), break_at_, interrupt_requested_);
+        rob_->on_event = [this](const ooo::RobEvent& e) {
+            if (on_rob_event) on_rob_event(e);
+        };
+    }
     state_ = State::Running;
     trap_.reset();
     history_.clear();
@@ -70,6 +78,7 @@ Stop DebugSession::until(const Expression& cond) {
 }
 
 Stop DebugSession::go(Goal goal) {
+    if (rob_) return go_out_of_order(goal.steps);
     goal_ = goal;
     first_ = true;
     interrupt_requested_ = 0;
@@ -84,6 +93,25 @@ Stop DebugSession::go(Goal goal) {
     case RunStatus::Trapped: state_ = State::Trapped; trap_ = r.trap; return Stop{StopKind::Trapped};
     }
     return stop_;
+}
+
+Stop DebugSession::go_out_of_order(std::uint64_t commits) {
+    if (commits == 0) return Stop{StopKind::Step};
+    interrupt_requested_ = 0;
+    const RunResult r = rob_->run(commits);
+    switch (r.status) {
+    case RunStatus::Halted: state_ = State::Halted; return Stop{StopKind::Halted};
+    case RunStatus::Trapped: state_ = State::Trapped; trap_ = r.trap; return Stop{StopKind::Trapped};
+    case RunStatus::Paused: break;
+    }
+    if (const std::optional<std::uint32_t> pc = rob_->breakpoint_hit())
+        for (Breakpoint& b : breakpoints_)
+            if (!b.is_watch && b.enabled && b.pc == *pc) {
+                ++b.hits;
+                return Stop{StopKind::Breakpoint, b.id};
+            }
+    if (rob_->interrupted()) return Stop{StopKind::Interrupted};
+    return Stop{StopKind::Step};
 }
 
 bool DebugSession::before_instruction(const Machine& m) {

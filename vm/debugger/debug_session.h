@@ -3,10 +3,12 @@
 // calls, `finish`, `until` a condition, watchpoints) and undo what it ran
 // (`backstep`, through the UndoLog). The REPL (src/tools/debugger) only
 // parses commands and prints; everything that decides when to stop is here.
+// Under --exec ooo|spec it drives the reorder engine instead (RobStepper).
 #pragma once
 
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +17,7 @@
 #include "isa/module.h"
 #include "isa/result.h"
 #include "vm/debugger/expression.h"
+#include "vm/debugger/rob_stepper.h"
 #include "vm/debugger/undo_log.h"
 #include "vm/machine.h"
 
@@ -74,6 +77,16 @@ public:
     const Machine& machine() const { return *machine_; }
     State state() const { return state_; }
     const std::optional<Trap>& trap() const { return trap_; }
+    // `--exec ooo|spec`: the machine runs on the reorder engine (RobStepper);
+    // step counts commits, breakpoints stop when their instruction commits,
+    // and next/finish/until/watch/set/backstep are not available.
+    bool out_of_order() const { return rob_ != nullptr; }
+    ExecMode exec_mode() const { return machine_options_.exec; }
+    // Empty once the program has ended (the engine keeps its last entry inside).
+    std::vector<ooo::RobEntryView> rob_entries() {
+        return rob_ && state_ == State::Running ? rob_->entries() : std::vector<ooo::RobEntryView>{};
+    }
+    std::function<void(const ooo::RobEvent&)> on_rob_event;  // out of order: each issue, commit and squash
 
     // Running commands; each needs state() == Running.
     Stop step(std::uint64_t n);
@@ -119,6 +132,7 @@ private:
         const Expression* until = nullptr;
     };
     Stop go(Goal goal);
+    Stop go_out_of_order(std::uint64_t commits);
     bool check_watches();  // after an instruction: true (and stop_ set) when one changed
     void record(const Machine& m);
 
@@ -127,6 +141,7 @@ private:
     MachineOptions machine_options_;
     std::uint32_t entry_;
     std::unique_ptr<Machine> machine_;
+    std::unique_ptr<RobStepper> rob_;  // out of order only
     State state_ = State::Running;
     std::optional<Trap> trap_;
     std::vector<Breakpoint> breakpoints_;

@@ -86,8 +86,17 @@ public:
         start_ = Clock::now();
     }
 
-    RunResult run(std::uint32_t start_pc);
+    RunResult run(std::uint32_t start_pc) {
+        begin(start_pc);
+        return loop();
+    }
     static RunResult start(Machine& m, std::uint32_t start_pc);
+    void begin(std::uint32_t start_pc);
+    // Cycles until halt, a trap, or the observer (if any) pauses.
+    RunResult loop();
+    void set_observer(CycleObserver* o) { observer_ = o; }
+    void drain() { m_.backend_->wait_all(); }  // no submitted op may outlive the engine
+    std::vector<RobEntryView> entries();
 
 private:
     using Clock = std::chrono::steady_clock;
@@ -206,6 +215,12 @@ private:
     Clock::time_point start_;
     Machine::RegisterFile scratch_;
     RunResult result_;
+    CycleObserver* observer_ = nullptr;  // the debugger's; plain runs pay one test per event
+    bool paused_ = false;
+    std::size_t issue_depth_ = 0;  // while paused: m_.call_depth_ as issue left it
+    void emit(RobEvent::Kind k, std::uint64_t seq, std::uint32_t pc, std::uint64_t last = 0) {
+        if (observer_ != nullptr) observer_->event(RobEvent{k, m_.engine_stats_.cycles, seq, last, pc});
+    }
 };
 
 void ReorderEngine::analyse_word(std::uint32_t pc, PcInfo& p) {
@@ -411,6 +426,7 @@ bool ReorderEngine::issue_one() {
     }
     if (e.state == State::Waiting) wake_ = true;
     if (!fetch_stopped_ && fetch_branch_ == kNone) fetch_pc_ = e.next_pc;
+    emit(RobEvent::Kind::Issue, e.seq, pc);
     // frames: issue stops at the end of the block (the next word starts one).
     return true;
 }
@@ -664,6 +680,7 @@ bool ReorderEngine::commit(Entry& e) {
     switch (p.kind) {
     case Kind::Halt: {
         squash_after(e.seq);
+        emit(RobEvent::Kind::Commit, e.seq, e.pc);
         m_.backend_->wait_all();
         m_.steps_ = committed_;
         result_ = RunResult{RunStatus::Halted, std::nullopt, committed_};
@@ -671,6 +688,7 @@ bool ReorderEngine::commit(Entry& e) {
     }
     case Kind::Ret:
         if (e.call_depth_at_issue == 0) {
+            emit(RobEvent::Kind::Commit, e.seq, e.pc);
             m_.backend_->wait_all();
             m_.steps_ = committed_;
             result_ = RunResult{RunStatus::Halted, std::nullopt, committed_};
@@ -728,6 +746,7 @@ bool ReorderEngine::commit(Entry& e) {
     }
     if (p.serialize) serializing_ = false;
     if (InsnRecord* r = record(e)) r->retire_ns = now_ns();
+    emit(RobEvent::Kind::Commit, e.seq, e.pc);
     e.backups.clear();
     head_ = (head_ + 1) % capacity_;
     --count_;
@@ -740,6 +759,7 @@ bool ReorderEngine::commit(Entry& e) {
 // waited for (no backend can recall a submitted op) and its region writes
 // undone from the backups.
 void ReorderEngine::squash_after(std::uint64_t seq) {
+    if (count_ > 0 && head_seq_ + count_ - 1 > seq) emit(RobEvent::Kind::Squash, seq + 1, 0, head_seq_ + count_ - 1);
     while (count_ > 0 && head_seq_ + count_ - 1 > seq) {
         Entry& e = rob_[(head_ + count_ - 1) % capacity_];
         if (e.state == State::InFlight) {
@@ -790,10 +810,15 @@ void ReorderEngine::rebuild() {
     wake_ = true;
 }
 
-RunResult ReorderEngine::run(std::uint32_t start_pc) {
+void ReorderEngine::begin(std::uint32_t start_pc) {
     fetch_pc_ = start_pc;
+    m_.engine_stats_ = EngineStats{};
+}
+
+RunResult ReorderEngine::loop() {
     EngineStats& stats = m_.engine_stats_;
-    stats = EngineStats{};
+    if (paused_) m_.call_depth_ = issue_depth_;
+    paused_ = false;
     // With the ROB empty (nothing in flight) the interpreter runs the scalar
     // code up to the next long op: same semantics, tens of times faster than
     // the engine's per-instruction bookkeeping. Not in frames mode (the frame
@@ -817,6 +842,7 @@ RunResult ReorderEngine::run(std::uint32_t start_pc) {
         progress_ = false;
         ++stats.cycles;
         for (unsigned k = 0; k < kWidth && count_ > 0 && head().state == State::Done; ++k) {
+            if (observer_ != nullptr && observer_->hold_commits()) break;  // a debugger's step or breakpoint is reached
             if (commit(head())) {
                 stats.committed = committed_;
                 return result_;
@@ -847,7 +873,36 @@ RunResult ReorderEngine::run(std::uint32_t start_pc) {
             }
             wake_ = true;
         }
+        if (observer_ != nullptr && observer_->after_cycle()) {
+            // Paused: the machine shows the committed position. Calls and
+            // returns move the depth at issue, so the issue-time depth is kept
+            // aside until the run goes on.
+            m_.pc_ = count_ > 0 ? head().pc : fetch_pc_;  // the next instruction to commit
+            m_.steps_ = committed_;
+            issue_depth_ = m_.call_depth_;
+            if (count_ > 0) m_.call_depth_ = head().call_depth_at_issue;
+            paused_ = true;
+            return RunResult{RunStatus::Paused, std::nullopt, committed_};
+        }
     }
+}
+
+std::vector<RobEntryView> ReorderEngine::entries() {
+    std::vector<RobEntryView> out;
+    for (std::size_t i = 0; i < count_; ++i) {
+        Entry& e = rob_[(head_ + i) % capacity_];
+        RobEntryView v;
+        v.seq = e.seq;
+        v.pc = e.pc;
+        v.state = e.state == State::Waiting ? RobState::Issued : e.state == State::InFlight ? RobState::Executing : RobState::Done;
+        v.on_backend = e.state == State::InFlight;
+        v.predicted = e.predicted && e.state == State::Waiting;
+        v.operands_ready = e.state != State::Waiting || operands_ready(e);
+        for (std::uint64_t dep : e.region_deps)
+            if (e.state == State::Waiting && in_rob(dep) && !at(dep).region_done) v.operands_ready = false;
+        out.push_back(v);
+    }
+    return out;
 }
 
 }  // namespace polymer::ooo
@@ -860,5 +915,21 @@ RunResult ReorderEngine::start(Machine& m, std::uint32_t start_pc) {
 }
 
 RunResult run_reorder_engine(Machine& m, std::uint32_t start_pc) { return ReorderEngine::start(m, start_pc); }
+
+ReorderSession::ReorderSession(Machine& m, std::uint32_t start_pc)
+    : engine_(std::make_unique<ReorderEngine>(m, m.options_.exec)) {
+    engine_->begin(start_pc);
+}
+
+ReorderSession::~ReorderSession() { engine_->drain(); }
+
+RunResult ReorderSession::run(CycleObserver& observer) {
+    engine_->set_observer(&observer);
+    RunResult r = engine_->loop();
+    engine_->set_observer(nullptr);
+    return r;
+}
+
+std::vector<RobEntryView> ReorderSession::entries() { return engine_->entries(); }
 
 }  // namespace polymer::ooo

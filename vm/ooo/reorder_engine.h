@@ -20,10 +20,57 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "vm/machine.h"
 
 namespace polymer::ooo {
+
+class ReorderEngine;
+
+// What the debugger sees of the engine (vm/debugger/rob_stepper.h).
+struct RobEvent {
+    enum class Kind : std::uint8_t { Issue, Commit, Squash } kind;
+    std::uint64_t cycle = 0;
+    std::uint64_t seq = 0, last_seq = 0;  // Squash: the range seq..last_seq
+    std::uint32_t pc = 0;                 // Issue, Commit
+};
+
+enum class RobState : std::uint8_t { Issued, Executing, Done };
+
+struct RobEntryView {
+    std::uint64_t seq = 0;
+    std::uint32_t pc = 0;
+    RobState state = RobState::Issued;
+    bool operands_ready = false;  // registers and regions it reads are produced
+    bool on_backend = false;      // a vector op or kernel submitted and not yet finished
+    bool predicted = false;       // spec: a branch issued on a prediction, not yet resolved
+};
+
+class CycleObserver {
+public:
+    virtual ~CycleObserver() = default;
+    virtual void event(const RobEvent& e) = 0;
+    // Before each commit: true leaves the rest of this cycle's commits for later.
+    virtual bool hold_commits() = 0;
+    // After each cycle; true pauses the run (status Paused) with the ROB kept.
+    virtual bool after_cycle() = 0;
+};
+
+// An engine that lives across calls, for the debugger: run() goes on from
+// where the last call paused. The machine's pc() then is the oldest
+// uncommitted instruction (the architectural pc).
+class ReorderSession {
+public:
+    ReorderSession(Machine& m, std::uint32_t start_pc);
+    ~ReorderSession();
+    RunResult run(CycleObserver& observer);
+    std::vector<RobEntryView> entries();
+
+private:
+    std::unique_ptr<ReorderEngine> engine_;
+};
 
 // Runs from `start_pc` with the machine's current stacks (as Machine::run sets
 // them up) until halt or a trap, and fills m's engine stats.

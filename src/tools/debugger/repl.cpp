@@ -28,7 +28,7 @@ const std::vector<Repl::Command>& Repl::commands() {
         {{"backstep", "reverse-step", "rs", "reverse-stepi", "rsi", "bs"}, "backstep [N]", "undo the last instruction (or N): registers, regions, stacks and pc come back; output stays printed", &Repl::cmd_backstep, true},
         {{"run", "r"}, "run", "start the program again from the beginning and continue", &Repl::cmd_run, false},
         {{"restart"}, "restart", "start the program again and stop before its first instruction", &Repl::cmd_restart, false},
-        {{"info", "i"}, "info WHAT", "WHAT: breakpoints (b), registers (r), frames (the current block's, from the module), history (what backstep can undo)", &Repl::cmd_info, true},
+        {{"info", "i"}, "info WHAT", "WHAT: breakpoints (b), registers (r), frames (the current block's, from the module), history (what backstep can undo), rob (the reorder buffer: --exec ooo/spec sessions)", &Repl::cmd_info, true},
         {{"regs"}, "regs [REG...]", "the registers (same as info registers)", &Repl::cmd_registers, true},
         {{"print", "p"}, "print[/x] EXPR", "evaluate EXPR: registers, constants, region elements xs[i], len(xs), labels, pc; /x prints integers in hex", &Repl::cmd_print, true},
         {{"x"}, "x REGION [START [COUNT]]", "dump a slice of a region with its type (also x REGION[START] [COUNT], x/COUNT REGION[START])", &Repl::cmd_x, true},
@@ -45,6 +45,10 @@ const std::vector<Repl::Command>& Repl::commands() {
 Repl::Repl(debugger::DebugSession& session, OutputBuffer& program_out, ReplOptions options)
     : session_(session), program_out_(program_out), options_(std::move(options)) {
     remember_registers();
+    if (session_.out_of_order())
+        session_.on_rob_event = [this](const ooo::RobEvent& e) {
+            if (!quiet_) say(rob_event_line(e));
+        };
 }
 
 void Repl::say(std::string_view text) {
@@ -58,7 +62,10 @@ std::string Repl::banner() const {
     const std::string name = source_name(m).empty() ? m.name : source_name(m);
     return "Polymer debugger: " + name + ", " + std::to_string(m.code.size()) + " instructions in " +
            std::to_string(m.procs.size()) + (m.procs.size() == 1 ? " procedure" : " procedures") +
-           "; stopped before " + where(m, session_.machine().pc()) + ". Type help for the commands.";
+           "; stopped before " + where(m, session_.machine().pc()) + ". Type help for the commands." +
+           (session_.out_of_order() ? "\nOut of order (--exec " + std::string(exec_mode_name(session_.exec_mode())) +
+                                          "): step runs cycles until instructions commit; info rob shows the reorder buffer."
+                                    : "");
 }
 
 void Repl::run(LineReader& in) {
@@ -101,6 +108,7 @@ bool Repl::execute(std::string_view line) {
         }
         return true;
     }
+    if (!available(*found, args)) return true;
     last_command_ = found->repeats ? text : std::string();
     const bool was_list = last_was_list_;
     last_was_list_ = false;
@@ -117,7 +125,7 @@ std::vector<std::string> Repl::completions(bool first_word) const {
         return out;
     }
     const Module& m = session_.module();
-    for (std::string_view s : {"breakpoints", "registers", "frames", "history", "pc", "len", "var"}) out.emplace_back(s);
+    for (std::string_view s : {"breakpoints", "registers", "frames", "history", "rob", "pc", "len", "var"}) out.emplace_back(s);
     for (const Label& l : m.labels) out.push_back(l.name);
     for (const Procedure& p : m.procs) out.push_back(p.name);
     for (const RegionDecl& r : m.regions) out.push_back(r.name);
@@ -139,10 +147,10 @@ bool Repl::require_running() {
     switch (session_.state()) {
     case debugger::DebugSession::State::Running: return true;
     case debugger::DebugSession::State::Halted:
-        error("the program has halted (run starts it again, backstep goes back)");
+        error(std::string("the program has halted (run starts it again") + (session_.out_of_order() ? ")" : ", backstep goes back)"));
         return false;
     case debugger::DebugSession::State::Trapped:
-        error("the program has trapped (run starts it again, backstep goes back)");
+        error(std::string("the program has trapped (run starts it again") + (session_.out_of_order() ? ")" : ", backstep goes back)"));
         return false;
     }
     return false;
@@ -167,8 +175,17 @@ std::optional<std::uint64_t> Repl::count_arg(std::string_view args) {
 void Repl::report(const debugger::Stop& stop) {
     const Module& m = session_.module();
     switch (stop.kind) {
-    case StopKind::Step: say(current_line()); break;
-    case StopKind::Breakpoint: say("Breakpoint " + std::to_string(stop.id) + ", " + current_line()); break;
+    case StopKind::Step:
+        if (!session_.out_of_order()) say(current_line());  // out of order, the event lines said it
+        break;
+    case StopKind::Breakpoint:
+        if (session_.out_of_order()) {
+            for (const debugger::Breakpoint& b : session_.breakpoints())
+                if (b.id == stop.id) say("Breakpoint " + std::to_string(stop.id) + ", committed " + where(m, b.pc) + ": " + disassemble_word(m, b.pc) + "\n");
+            break;
+        }
+        say("Breakpoint " + std::to_string(stop.id) + ", " + current_line());
+        break;
     case StopKind::Watchpoint: {
         std::string what;
         for (const debugger::Breakpoint& b : session_.breakpoints())

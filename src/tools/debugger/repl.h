@@ -87,6 +87,11 @@ private:
     void info_frames();
     void info_history();
     void enable_or_disable(std::string_view args, bool enable);
+    // Out-of-order sessions (repl_rob.cpp).
+    void info_rob();
+    std::string rob_event_line(const ooo::RobEvent& e) const;
+    bool available(const Command& c, std::string_view args);  // false: said why
+    void committed_note();  // once: views show the committed state
 
     debugger::DebugSession& session_;
     OutputBuffer& program_out_;
@@ -98,6 +103,8 @@ private:
     std::int64_t seen_int_[32] = {};    // registers at the previous stop, for highlighting
     double seen_float_[32] = {};
     std::vector<BlockAnalysis> blocks_;  // for info frames, computed on first use
+    bool said_committed_ = false;
+    bool quiet_ = false;  // out of order: continue and run do not print the cycles' events
 };
 
 }  // namespace polymer::repl

@@ -121,7 +121,10 @@ void Repl::cmd_continue(std::string_view args) {
     if (!trim(args).empty()) return error("continue takes no arguments");
     if (!require_running()) return;
     remember_registers();
-    report(session_.resume());
+    quiet_ = true;
+    const debugger::Stop stop = session_.resume();
+    quiet_ = false;
+    report(stop);
 }
 
 void Repl::restart(std::string_view args, bool and_continue) {
@@ -130,8 +133,8 @@ void Repl::restart(std::string_view args, bool and_continue) {
     if (!ok) return error(ok.error());
     remember_registers();
     say("Starting again from the beginning (output already printed stays printed).\n");
-    if (and_continue) report(session_.resume());
-    else say(current_line());
+    if (and_continue) return cmd_continue("");
+    say(current_line());
 }
 
 void Repl::cmd_run(std::string_view args) { restart(args, true); }
@@ -148,6 +151,7 @@ void Repl::cmd_until(std::string_view args) {
 }
 
 void Repl::cmd_print(std::string_view args) {
+    committed_note();
     bool hex = false;
     if (args.starts_with("/x")) {
         hex = true;
@@ -165,6 +169,7 @@ void Repl::cmd_print(std::string_view args) {
 }
 
 void Repl::cmd_x(std::string_view args) {
+    committed_note();
     const Module& m = session_.module();
     std::optional<std::uint64_t> count;
     if (args.starts_with("/")) {
@@ -217,6 +222,7 @@ void Repl::cmd_x(std::string_view args) {
 }
 
 void Repl::cmd_list(std::string_view args) {
+    committed_note();
     const Module& m = session_.module();
     if (options_.source_lines.empty())
         return error("no source text for this program (a .pbc whose source file cannot be read); disas shows the code");
@@ -251,6 +257,7 @@ void Repl::cmd_list(std::string_view args) {
 }
 
 void Repl::cmd_disas(std::string_view args) {
+    committed_note();
     const Module& m = session_.module();
     const std::uint32_t here = session_.machine().pc();
     std::uint32_t center = here;
@@ -280,6 +287,7 @@ void Repl::cmd_disas(std::string_view args) {
 }
 
 void Repl::cmd_backtrace(std::string_view) {
+    committed_note();
     const Module& m = session_.module();
     const Machine& mc = session_.machine();
     std::string text = "#0  " + where(m, mc.pc()) + "\n";
@@ -347,6 +355,7 @@ void Repl::cmd_backstep(std::string_view args) {
 }
 
 void Repl::cmd_registers(std::string_view args) {
+    committed_note();
     const std::vector<std::string_view> names = words(args);
     if (names.empty()) return say(register_cells(false));
     std::string text;
@@ -367,8 +376,9 @@ void Repl::cmd_info(std::string_view args) {
     if (what == "registers" || what == "r" || what == "reg") return cmd_registers(args.substr(rest_at));
     if (what == "frames") return info_frames();
     if (what == "history") return info_history();
-    error(what.empty() ? std::string("info what? (breakpoints, registers, frames, history)")
-                       : "unknown info command '" + std::string(what) + "' (breakpoints, registers, frames, history)");
+    if (what == "rob") return info_rob();
+    error(what.empty() ? std::string("info what? (breakpoints, registers, frames, history, rob)")
+                       : "unknown info command '" + std::string(what) + "' (breakpoints, registers, frames, history, rob)");
 }
 
 void Repl::info_breakpoints() {

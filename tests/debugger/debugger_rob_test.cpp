@@ -1,0 +1,237 @@
+// The debugger in out-of-order sessions (`--debug --exec ooo|spec`) through
+// polymer-run over a pipe, with exact output: issue/commit/squash lines,
+// info rob, breakpoints at commit, traps, and the in-order-only commands.
+// On the CPU backend these 8-element ops run inline at submit, so the cycle
+// each one completes in (and so every line below) is deterministic.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+namespace {
+
+// Two independent vector ops, a vsum on the first, a scalar op on the vsum.
+constexpr const char* kRob = R"--(.region xs f32[8] fill 1.0
+.region ys f32[8] fill 2.0
+.region zs f32[8]
+.region ws f32[8]
+.proc main
+        vadd    zs, xs, ys
+        vadd    ws, ys, ys
+        vsum    f1, zs
+        fadd    f2, f1, f1
+        printf  f2
+        println
+        halt
+.end
+)--";
+
+// The branch waits for vsum; spec predicts it not taken, wrongly.
+constexpr const char* kBranch = R"--(.region xs f32[8] fill 1.0
+.proc main
+        lif     f2, 4.0
+        vsum    f1, xs
+        flt     r3, f2, f1
+        bnz     r3, small
+        li      r4, 1
+        print   r4
+        println
+        halt
+small:  li      r4, 2
+        print   r4
+        println
+        halt
+.end
+)--";
+
+constexpr const char* kTrap = R"--(.proc main
+        li      r1, 5
+        li      r2, 0
+        div     r3, r1, r2
+        halt
+.end
+)--";
+
+struct Session {
+    int status = -1;
+    std::string out, err;
+};
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class DebuggerRob : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() /
+               ("debugger_rob_test_" + std::to_string(::getpid()) + "_" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        std::filesystem::create_directories(dir_);
+        std::ofstream(dir_ / "rob.pasm") << kRob;
+        std::ofstream(dir_ / "branch.pasm") << kBranch;
+        std::ofstream(dir_ / "trap.pasm") << kTrap;
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    Session debug(const std::string& exec, const std::string& program, const std::string& script) {
+        std::ofstream(dir_ / "script") << script;
+        const std::string command = "cd '" + dir_.string() + "' && " + POLYMER_RUN_PATH + " --backend cpu --debug --exec " +
+                                    exec + " " + program + " <script >stdout 2>stderr";
+        const int raw = std::system(command.c_str());
+        Session s;
+        s.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+        s.out = slurp(dir_ / "stdout");
+        s.err = slurp(dir_ / "stderr");
+        return s;
+    }
+
+    std::filesystem::path dir_;
+};
+
+const std::string kRobBanner =
+    "Polymer debugger: rob.pasm, 7 instructions in 1 procedure; stopped before pc 0 in main (rob.pasm:6). Type help for the commands.\n"
+    "Out of order (--exec ooo): step runs cycles until instructions commit; info rob shows the reorder buffer.\n";
+
+TEST_F(DebuggerRob, StepShowsIssueAndCommitAndInfoRobTheEntries) {
+    Session s = debug("ooo", "rob.pasm", "info rob\nstep\ninfo rob\nstep\ninfo rob\np f1\nstep 5\n");
+    EXPECT_EQ(s.status, 0);
+    EXPECT_EQ(s.err, "");
+    EXPECT_EQ(s.out, kRobBanner + R"--(The reorder buffer is empty.
+cycle 1: issue #0 pc 0 vadd    zs, xs, ys
+cycle 1: issue #1 pc 1 vadd    ws, ys, ys
+cycle 1: issue #2 pc 2 vsum    f1, zs
+cycle 1: issue #3 pc 3 fadd    f2, f1, f1
+cycle 2: issue #4 pc 4 printf  f2
+cycle 2: issue #5 pc 5 println
+cycle 2: issue #6 pc 6 halt
+cycle 5: commit #0 pc 0 vadd    zs, xs, ys
+Reorder buffer, oldest first (6 entries):
+#1    pc 1   line 7   vadd    ws, ys, ys          done
+#2    pc 2   line 8   vsum    f1, zs              executing (in flight on the backend)
+#3    pc 3   line 9   fadd    f2, f1, f1          issued, operands waiting
+#4    pc 4   line 10  printf  f2                  done
+#5    pc 5   line 11  println                     done
+#6    pc 6   line 12  halt                        done
+cycle 6: commit #1 pc 1 vadd    ws, ys, ys
+Reorder buffer, oldest first (5 entries):
+#2    pc 2   line 8   vsum    f1, zs              executing (in flight on the backend)
+#3    pc 3   line 9   fadd    f2, f1, f1          issued, operands waiting
+#4    pc 4   line 10  printf  f2                  done
+#5    pc 5   line 11  println                     done
+#6    pc 6   line 12  halt                        done
+(out of order: registers and the pc shown are the committed state; regions hold what executed vector ops and kernels wrote, committed or not: info rob)
+f1 = 0.0
+cycle 8: commit #2 pc 2 vsum    f1, zs
+cycle 9: commit #3 pc 3 fadd    f2, f1, f1
+48cycle 9: commit #4 pc 4 printf  f2
+
+cycle 9: commit #5 pc 5 println
+cycle 9: commit #6 pc 6 halt
+The program halted after 7 instructions.
+)--");
+}
+
+TEST_F(DebuggerRob, ABreakpointStopsWhenItsInstructionCommits) {
+    Session s = debug("ooo", "rob.pasm", "b 10\nc\ninfo rob\nprint f2\nc\nrun\nx zs\n");
+    EXPECT_EQ(s.status, 0);
+    EXPECT_EQ(s.out, kRobBanner + R"--(Breakpoint 1 at pc 4 in main (rob.pasm:10): printf  f2
+48Breakpoint 1, committed pc 4 in main (rob.pasm:10): printf  f2
+Reorder buffer, oldest first (2 entries):
+#5    pc 5   line 11  println                     done
+#6    pc 6   line 12  halt                        done
+(out of order: registers and the pc shown are the committed state; regions hold what executed vector ops and kernels wrote, committed or not: info rob)
+f2 = 48.0
+
+The program halted after 7 instructions.
+Starting again from the beginning (output already printed stays printed).
+48Breakpoint 1, committed pc 4 in main (rob.pasm:10): printf  f2
+zs: f32[8], elements 0..7
+  [0] 3.0 3.0 3.0 3.0 3.0 3.0 3.0 3.0
+)--");
+}
+
+TEST_F(DebuggerRob, SpecSquashesTheMispredictedPath) {
+    Session s = debug("spec", "branch.pasm", "step\ninfo rob\nstep\ninfo rob\nc\n");
+    EXPECT_EQ(s.status, 0);
+    EXPECT_EQ(s.out, R"--(Polymer debugger: branch.pasm, 12 instructions in 1 procedure; stopped before pc 0 in main (branch.pasm:3). Type help for the commands.
+Out of order (--exec spec): step runs cycles until instructions commit; info rob shows the reorder buffer.
+cycle 1: issue #0 pc 0 lif     f2, 4.0
+cycle 1: issue #1 pc 1 vsum    f1, xs
+cycle 1: issue #2 pc 2 flt     r3, f2, f1
+cycle 1: issue #3 pc 3 bnz     r3, small
+cycle 2: commit #0 pc 0 lif     f2, 4.0
+cycle 2: issue #4 pc 4 li      r4, 1
+cycle 2: issue #5 pc 5 print   r4
+cycle 2: issue #6 pc 6 println
+cycle 2: issue #7 pc 7 halt
+Reorder buffer, oldest first (7 entries):
+#1    pc 1   line 4   vsum    f1, xs              executing (in flight on the backend)
+#2    pc 2   line 5   flt     r3, f2, f1          issued, operands waiting
+#3    pc 3   line 6   bnz     r3, small           issued (predicted), operands waiting
+#4    pc 4   line 7   li      r4, 1               done
+#5    pc 5   line 8   print   r4                  done
+#6    pc 6   line 9   println                     done
+#7    pc 7   line 10  halt                        done
+cycle 4: commit #1 pc 1 vsum    f1, xs
+cycle 4: squash #4..#7
+cycle 4: issue #4 pc 8 li      r4, 2
+cycle 4: issue #5 pc 9 print   r4
+cycle 4: issue #6 pc 10 println
+cycle 4: issue #7 pc 11 halt
+Reorder buffer, oldest first (6 entries):
+#2    pc 2   line 5   flt     r3, f2, f1          done
+#3    pc 3   line 6   bnz     r3, small           done
+#4    pc 8   line 11  li      r4, 2               done
+#5    pc 9   line 12  print   r4                  done
+#6    pc 10  line 13  println                     done
+#7    pc 11  line 14  halt                        done
+2
+The program halted after 8 instructions.
+)--");
+}
+
+TEST_F(DebuggerRob, ATrapStopsAtTheFaultingInstruction) {
+    Session s = debug("ooo", "trap.pasm", "c\ninfo rob\nstep\n");
+    EXPECT_EQ(s.status, 2);
+    EXPECT_EQ(s.out, R"--(Polymer debugger: trap.pasm, 4 instructions in 1 procedure; stopped before pc 0 in main (trap.pasm:2). Type help for the commands.
+Out of order (--exec ooo): step runs cycles until instructions commit; info rob shows the reorder buffer.
+The program trapped; it is stopped at the faulting instruction.
+trap: division-by-zero in proc 'main' at pc 2 (trap.pasm:4:9): div r3, r1, r2
+  4          div     r3, r1, r2
+Registers (the others are 0):
+r1 = 5
+The reorder buffer is empty.
+error: the program has trapped (run starts it again)
+)--");
+}
+
+TEST_F(DebuggerRob, InOrderOnlyCommandsSayWhyAndTheSessionGoesOn) {
+    Session s = debug("ooo", "rob.pasm", "backstep\nset r1 = 1\nwatch r1\nuntil r1 == 1\nnext\nfinish\ninfo history\nbt\nstep\n");
+    EXPECT_EQ(s.status, 0);
+    EXPECT_EQ(s.out, kRobBanner + R"--(error: backstep works on the in-order machine only (start the debugger with --exec in-order)
+error: set works on the in-order machine only (start the debugger with --exec in-order)
+error: watch works on the in-order machine only (start the debugger with --exec in-order)
+error: until works on the in-order machine only (start the debugger with --exec in-order)
+error: next works on the in-order machine only (start the debugger with --exec in-order)
+error: finish works on the in-order machine only (start the debugger with --exec in-order)
+error: info history works on the in-order machine only (start the debugger with --exec in-order)
+error: backtrace works on the in-order machine only (start the debugger with --exec in-order)
+cycle 1: issue #0 pc 0 vadd    zs, xs, ys
+cycle 1: issue #1 pc 1 vadd    ws, ys, ys
+cycle 1: issue #2 pc 2 vsum    f1, zs
+cycle 1: issue #3 pc 3 fadd    f2, f1, f1
+cycle 2: issue #4 pc 4 printf  f2
+cycle 2: issue #5 pc 5 println
+cycle 2: issue #6 pc 6 halt
+cycle 5: commit #0 pc 0 vadd    zs, xs, ys
+)--");
+}
+
+}  // namespace
