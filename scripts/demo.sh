@@ -11,3 +11,7 @@ echo "== assembling $sample (listing) =="
 ./build/bin/polymer-as "$sample" -o build/demo.pbc --listing
 echo "== running build/demo.pbc =="
 ./build/bin/polymer-run build/demo.pbc
+echo
+echo "== a kernel on the Vulkan device (lavapipe here, or your GPU): samples/10-saxpy.pasm =="
+./build/bin/polymer-run --backend vulkan --stats samples/10-saxpy.pasm
+echo

@@ -222,7 +222,9 @@ std::string RoutingBackend::bytes_text() const {
                                : "cpu " + bytes(c.bytes_uploaded) + " up, " + bytes(c.bytes_downloaded) + " down";
     if (!vk_) return cpu_part;
     const BackendStats v = vk_->stats();
-    const char* how = vk_->uses_staging() ? "through staging buffers" : "into host-visible device memory";
+    const char* how = vk_->uses_staging()                           ? "through staging buffers"
+                      : vk_->context().can_import_host_memory() ? "kernels on the regions in place, vector ops copied"
+                                                                  : "into host-visible device memory";
     return "vulkan " + bytes(v.bytes_uploaded) + " up, " + bytes(v.bytes_downloaded) + " down (" + how + "); " +
            cpu_part;
 }
