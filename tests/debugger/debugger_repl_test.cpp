@@ -4,13 +4,11 @@
 // frames, set/backstep/history, bad commands, traps, exit statuses.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
+
+#include "polymer_run_session.h"
 
 namespace {
 
@@ -51,46 +49,17 @@ loop:
 .end
 )--";
 
-struct Session {
-    int status = -1;
-    std::string out, err;
-};
+using polymer::test::Session;
 
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-class DebuggerRepl : public ::testing::Test {
+class DebuggerRepl : public polymer::test::PolymerRunSession {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("debugger_repl_test_" + std::to_string(::getpid()) + "_" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        std::filesystem::create_directories(dir_);
+        PolymerRunSession::SetUp();
         write("t.pasm", kCalls);
         write("trap.pasm", kTrap);
         write("spin.pasm", kSpin);
     }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
-
-    void write(const std::string& name, const std::string& text) { std::ofstream(dir_ / name) << text; }
-
-    // polymer-run ARGS in the test's folder (so file names print short), SCRIPT on stdin.
-    Session run(const std::string& args, const std::string& script) {
-        write("script", script);
-        const std::string command = "cd '" + dir_.string() + "' && " + POLYMER_RUN_PATH + " " + args +
-                                    " <script >stdout 2>stderr";
-        const int raw = std::system(command.c_str());
-        Session s;
-        s.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-        s.out = slurp(dir_ / "stdout");
-        s.err = slurp(dir_ / "stderr");
-        return s;
-    }
     Session debug(const std::string& program, const std::string& script) { return run("--debug " + program, script); }
-
-    std::filesystem::path dir_;
 };
 
 TEST_F(DebuggerRepl, Breakpoints) {

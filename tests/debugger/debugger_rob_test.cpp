@@ -5,13 +5,9 @@
 // each one completes in (and so every line below) is deterministic.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
+
+#include "polymer_run_session.h"
 
 namespace {
 
@@ -57,42 +53,19 @@ constexpr const char* kTrap = R"--(.proc main
 .end
 )--";
 
-struct Session {
-    int status = -1;
-    std::string out, err;
-};
+using polymer::test::Session;
 
-std::string slurp(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-class DebuggerRob : public ::testing::Test {
+class DebuggerRob : public polymer::test::PolymerRunSession {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("debugger_rob_test_" + std::to_string(::getpid()) + "_" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        std::filesystem::create_directories(dir_);
-        std::ofstream(dir_ / "rob.pasm") << kRob;
-        std::ofstream(dir_ / "branch.pasm") << kBranch;
-        std::ofstream(dir_ / "trap.pasm") << kTrap;
+        PolymerRunSession::SetUp();
+        write("rob.pasm", kRob);
+        write("branch.pasm", kBranch);
+        write("trap.pasm", kTrap);
     }
-    void TearDown() override { std::filesystem::remove_all(dir_); }
-
     Session debug(const std::string& exec, const std::string& program, const std::string& script) {
-        std::ofstream(dir_ / "script") << script;
-        const std::string command = "cd '" + dir_.string() + "' && " + POLYMER_RUN_PATH + " --backend cpu --debug --exec " +
-                                    exec + " " + program + " <script >stdout 2>stderr";
-        const int raw = std::system(command.c_str());
-        Session s;
-        s.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-        s.out = slurp(dir_ / "stdout");
-        s.err = slurp(dir_ / "stderr");
-        return s;
+        return run("--backend cpu --debug --exec " + exec + " " + program, script);
     }
-
-    std::filesystem::path dir_;
 };
 
 const std::string kRobBanner =
