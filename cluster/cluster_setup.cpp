@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 
 #include "cluster/auth.h"
 #include "isa/byte_io.h"
@@ -88,10 +89,17 @@ ClusterSession::~ClusterSession() {
 void ClusterSession::on_fatal(std::function<void()> before) { *before_fatal = std::move(before); }
 
 std::string ClusterSession::stats_text() const {
+    std::string s, line;
+    std::istringstream lines(participants_text());
+    while (std::getline(lines, line)) s += "polymer-run: node " + line + "\n";
+    return s;
+}
+
+std::string ClusterSession::participants_text() const {
     if (!backend_) return {};
     std::string s;
     for (const ParticipantStats& p : backend_->participant_stats()) {
-        s += cat("polymer-run: node ", p.name, ": ", p.chunks, " chunks, kernel ",
+        s += cat(p.name, ": ", p.chunks, " chunks, kernel ",
                  pbc::cat(static_cast<double>(p.kernel_ns) / 1e6), " ms, bytes out ", p.bytes_out, " in ", p.bytes_in,
                  ", retries ", p.retries, ", backups won ", p.backups_won);
         if (!p.lost.empty()) s += cat(", lost: ", p.lost);

@@ -46,6 +46,8 @@ public:
     void on_fatal(std::function<void()> before);
     // --stats: one line per participant; empty without a cluster.
     std::string stats_text() const;
+    // The same lines without the "polymer-run: node " prefix (the debugger's `info nodes`).
+    std::string participants_text() const;
 
     std::unique_ptr<LocalNodes> local;
     std::unique_ptr<ClusterBackend> backend_;

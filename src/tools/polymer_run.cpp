@@ -256,6 +256,12 @@ int main(int argc, char** argv) {
         d.program_path = path;
         d.batch_file = batch_file;
         d.history_steps = history_steps;
+        if (const polymer::cluster::ClusterBackend* c = cluster.value().cluster()) {
+            const polymer::cluster::ClusterSession* nodes = &cluster.value();
+            d.nodes_view = [c, nodes] {
+                return "Nodes:\n" + c->describe_nodes() + "What each has run (the home too):\n" + nodes->participants_text();
+            };
+        }
         return polymer::repl::debug_main(*module, out, options, *proc, d, [&](const polymer::Machine& m) {
             if (registers) dump_registers(m, out);
             dump_regions(m, dump_region_indices, out);

@@ -256,7 +256,7 @@ Block at words 4..6 in main: 3 instructions in 2 frames
    frame 0  #6    li      r3, 0
 => frame 1  #5    st.i32  xs[r2], r1          ; waits for #4 (writes r2)
 backstep can undo 5 steps (keeps up to 10000 steps and 67108864 bytes of region snapshots; 0 bytes in use).
-error: info what? (breakpoints, registers, frames, history, rob)
+error: info what? (breakpoints, registers, frames, history, rob, nodes)
 error: info rob needs an out-of-order session (--exec ooo or spec); this one steps the in-order machine
 )--");
 }
@@ -309,7 +309,7 @@ error: continue takes no arguments
 error: no breakpoint or watchpoint number 'x'
 error: enable needs breakpoint numbers
 error: no command named 'nosuch'
-error: info what? (breakpoints, registers, frames, history, rob)
+error: info what? (breakpoints, registers, frames, history, rob, nodes)
 error: no breakpoint or watchpoint number '42'
 error: division by zero in '1 / 0'
 6 * 7 = 42
@@ -397,6 +397,44 @@ TEST_F(DebuggerRepl, HelpListsEveryCommandAndExplainsOne) {
     EXPECT_NE(s.out.find("rob (the reorder buffer: --exec ooo/spec sessions)"), std::string::npos) << "says where info rob works";
     EXPECT_NE(s.out.find("step [N] (also s, stepi, si)\n  run one instruction (or N)\n"), std::string::npos);
     EXPECT_NE(s.out.find("backstep [N] (also reverse-step, rs, reverse-stepi, rsi, bs)\n"), std::string::npos);
+}
+
+// info nodes: the cluster's nodes and what each has run, from real
+// polymer-node processes; without a cluster, or in an out-of-order session
+// (figures still moving), one clear error line.
+TEST_F(DebuggerRepl, InfoNodesShowsEachNodeAndWhatItRan) {
+    write("k.pasm", ".region xs i32[65536]\n.kernel ids (out x: i32[i])\n        gid     r0\n        st      x[r0], r0\n"
+                    ".end\n.proc main\n        li      r1, 65536\n        launch  ids, r1, xs\n        vsumi   r2, xs\n"
+                    "        print   r2\n        println\n        halt\n.end\n");
+    Session s = run("--debug --backend cpu --local-nodes 2 --chunk-lanes 4096 k.pasm", "info nodes\ncontinue\ninfo nodes\n");
+    EXPECT_EQ(s.status, 0) << s.err;
+    const std::string before = s.out.substr(0, s.out.find("2147450880\n"));
+    const std::string after = s.out.substr(s.out.find("2147450880\n"));
+    ASSERT_NE(after, "") << s.out;
+    for (const std::string* part : {&before, &after}) {
+        EXPECT_NE(part->find("Nodes:\nlocal-1 (127.0.0.1:"), std::string::npos) << *part;
+        EXPECT_NE(part->find("\nlocal-2 (127.0.0.1:"), std::string::npos) << *part;
+        EXPECT_NE(part->find("What each has run (the home too):\nhome: "), std::string::npos) << *part;
+    }
+    // Chunks per participant: none before the launch, some after it (how many
+    // depends on how the queue balanced them).
+    auto chunks = [](const std::string& text) {
+        std::size_t total = 0;
+        for (std::size_t at = text.find(" chunks, kernel "); at != std::string::npos; at = text.find(" chunks, kernel ", at + 1)) {
+            std::size_t start = text.rfind(' ', at - 1) + 1;
+            total += std::stoul(text.substr(start, at - start));
+        }
+        return total;
+    };
+    EXPECT_EQ(chunks(before), 0u) << before;
+    EXPECT_GT(chunks(after), 0u) << after;
+
+    Session none = debug("t.pasm", "info nodes\np 1\n");
+    EXPECT_NE(none.out.find("error: no cluster nodes (start with --nodes or --local-nodes)\n1 = 1\n"), std::string::npos) << none.out;
+    Session ooo = run("--debug --exec ooo --backend cpu --local-nodes 1 k.pasm", "info nodes\n");
+    EXPECT_NE(ooo.out.find("error: info nodes works on the in-order machine only (start the debugger with --exec in-order)\n"),
+              std::string::npos)
+        << ooo.out;
 }
 
 }  // namespace

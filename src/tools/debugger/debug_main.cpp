@@ -46,6 +46,7 @@ int debug_main(const Module& m, OutputBuffer& out, MachineOptions machine, std::
     ReplOptions ro;
     ro.terminal = terminal;
     ro.source_lines = source_lines(m, options.program_path);
+    ro.nodes_view = options.nodes_view;
     Repl repl(*session.value(), out, std::move(ro));
     std::unique_ptr<LineReader> reader;
     if (terminal) {

@@ -17,6 +17,7 @@ struct DebugRunOptions {
     std::string program_path;  // for `list`: the source text
     std::string batch_file;    // empty: stdin (a terminal gets line editing)
     std::size_t history_steps = 10'000;
+    std::function<std::string()> nodes_view;  // `info nodes`; empty without a cluster
 };
 
 // Exit status: 0 when the session ends with the program halted or still

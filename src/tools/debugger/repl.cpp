@@ -125,7 +125,7 @@ std::vector<std::string> Repl::completions(bool first_word) const {
         return out;
     }
     const Module& m = session_.module();
-    for (std::string_view s : {"breakpoints", "registers", "frames", "history", "rob", "pc", "len", "var"}) out.emplace_back(s);
+    for (std::string_view s : {"breakpoints", "registers", "frames", "history", "rob", "nodes", "pc", "len", "var"}) out.emplace_back(s);
     for (const Label& l : m.labels) out.push_back(l.name);
     for (const Procedure& p : m.procs) out.push_back(p.name);
     for (const RegionDecl& r : m.regions) out.push_back(r.name);

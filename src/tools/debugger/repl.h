@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,9 @@ namespace polymer::repl {
 struct ReplOptions {
     bool terminal = false;  // prompt, line editing, colours
     std::vector<std::string> source_lines;  // the program's source text, when there is one
+    // `info nodes`: the cluster's nodes and what each has run; empty without
+    // --nodes/--local-nodes.
+    std::function<std::string()> nodes_view;
 };
 
 class Repl {
@@ -89,6 +93,7 @@ private:
     void enable_or_disable(std::string_view args, bool enable);
     // Out-of-order sessions (repl_rob.cpp).
     void info_rob();
+    void info_nodes();
     std::string rob_event_line(const ooo::RobEvent& e) const;
     bool available(const Command& c, std::string_view args);  // false: said why
     void committed_note();  // once: views show the committed state

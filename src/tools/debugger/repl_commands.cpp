@@ -377,8 +377,15 @@ void Repl::cmd_info(std::string_view args) {
     if (what == "frames") return info_frames();
     if (what == "history") return info_history();
     if (what == "rob") return info_rob();
-    error(what.empty() ? std::string("info what? (breakpoints, registers, frames, history, rob)")
-                       : "unknown info command '" + std::string(what) + "' (breakpoints, registers, frames, history, rob)");
+    if (what == "nodes") return info_nodes();
+    error(what.empty() ? std::string("info what? (breakpoints, registers, frames, history, rob, nodes)")
+                       : "unknown info command '" + std::string(what) +
+                             "' (breakpoints, registers, frames, history, rob, nodes)");
+}
+
+void Repl::info_nodes() {
+    if (!options_.nodes_view) return error("no cluster nodes (start with --nodes or --local-nodes)");
+    say(options_.nodes_view());
 }
 
 void Repl::info_breakpoints() {

@@ -64,9 +64,12 @@ bool Repl::available(const Command& c, std::string_view args) {
                                c.handler == &Repl::cmd_set || c.handler == &Repl::cmd_backstep ||
                                // the engine writes call-stack slots at issue: no committed call stack to show
                                c.handler == &Repl::cmd_backtrace ||
-                               (c.handler == &Repl::cmd_info && args.starts_with("history"));
+                               (c.handler == &Repl::cmd_info && args.starts_with("history")) ||
+                               // the per-node figures are only still while no launch is in flight
+                               (c.handler == &Repl::cmd_info && args.starts_with("nodes"));
     if (!in_order_only) return true;
-    const std::string name = c.handler == &Repl::cmd_info ? "info history" : std::string(c.names.front());
+    const std::string name = c.handler == &Repl::cmd_info ? "info " + std::string(args.substr(0, args.find(' ')))
+                                                          : std::string(c.names.front());
     error(name + " works on the in-order machine only (start the debugger with --exec in-order)");
     return false;
 }
