@@ -28,7 +28,7 @@ const std::vector<Repl::Command>& Repl::commands() {
         {{"backstep", "reverse-step", "rs", "reverse-stepi", "rsi", "bs"}, "backstep [N]", "undo the last instruction (or N): registers, regions, stacks and pc come back; output stays printed", &Repl::cmd_backstep, true},
         {{"run", "r"}, "run", "start the program again from the beginning and continue", &Repl::cmd_run, false},
         {{"restart"}, "restart", "start the program again and stop before its first instruction", &Repl::cmd_restart, false},
-        {{"info", "i"}, "info WHAT", "WHAT: breakpoints (b), registers (r), frames (the current block's, from the module), history (what backstep can undo), rob (the reorder buffer: --exec ooo/spec sessions)", &Repl::cmd_info, true},
+        {{"info", "i"}, "info WHAT", "WHAT: breakpoints (b), registers (r), frames (the current block's, from the module), history (what backstep can undo), rob (the reorder buffer: --exec ooo/spec sessions), nodes (the cluster: --nodes/--local-nodes)", &Repl::cmd_info, true},
         {{"regs"}, "regs [REG...]", "the registers (same as info registers)", &Repl::cmd_registers, true},
         {{"print", "p"}, "print[/x] EXPR", "evaluate EXPR: registers, constants, region elements xs[i], len(xs), labels, pc; /x prints integers in hex", &Repl::cmd_print, true},
         {{"x"}, "x REGION [START [COUNT]]", "dump a slice of a region with its type (also x REGION[START] [COUNT], x/COUNT REGION[START])", &Repl::cmd_x, true},
