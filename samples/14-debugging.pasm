@@ -31,14 +31,24 @@
 ;   info registers r1 r21
 ;   continue             to the end: the sorted numbers are printed
 ;
-;   --exec ooo: step shows issue and commit cycle by cycle and `info rob`
-; lists the reorder buffer (docs/debugger.md, "Out-of-order sessions");
-; `info nodes` comes with the cluster's launches.
+; A second session: the reorder buffer (samples/14-debugging-ooo.gdb)
+;     polymer-run --exec ooo --batch samples/14-debugging-ooo.gdb samples/14-debugging.pasm
+;   step 2               each cycle's issues and commits: four instructions
+;                        issue in cycle 1, two commit in cycle 2
+;   info rob             the entries in flight, oldest first, with their state
+;   break swap           a breakpoint now stops when its instruction commits
+;   continue
+;   info rob             the ROB has run ahead past `ret` and back into main's
+;                        loop: those entries are done but not yet committed
+;   step                 one more commit, and the next issues
+;   print r1             the committed r1 (the debugger says so once)
+;   (docs/debugger.md, "Out-of-order sessions"; with --local-nodes N,
+;   `info nodes` shows the cluster's nodes and what each has run.)
 ;
 ; Try next
 ;   `set data[5] = 0` before the sort finishes, then `continue`.
 ;   `backstep 20` after the program halted: the machine runs backwards.
-;   Break on a source line (`break 45`) or a pc (`break *12`).
+;   Break on a source line (`break 62`) or a pc (`break *12`).
 
 .module debugging
 

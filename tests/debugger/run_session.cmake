@@ -1,12 +1,15 @@
 # Replays a scripted debugger session and compares everything it prints with
 # a transcript, exactly. Usage:
-#   cmake -DRUNNER=polymer-run -DPROGRAM=x.pasm -DSCRIPT=x.gdb -DEXPECTED=x.transcript -P run_session.cmake
+#   cmake -DRUNNER=polymer-run -DPROGRAM=x.pasm -DSCRIPT=x.gdb -DEXPECTED=x.transcript [-DEXEC=ooo] -P run_session.cmake
 foreach(var RUNNER PROGRAM SCRIPT EXPECTED)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "run_session.cmake: -D${var}=... is required")
   endif()
 endforeach()
-execute_process(COMMAND "${RUNNER}" --backend cpu --batch "${SCRIPT}" "${PROGRAM}"
+if(NOT DEFINED EXEC)
+  set(EXEC in-order)
+endif()
+execute_process(COMMAND "${RUNNER}" --backend cpu --exec "${EXEC}" --batch "${SCRIPT}" "${PROGRAM}"
                 OUTPUT_VARIABLE actual
                 ERROR_VARIABLE errors
                 RESULT_VARIABLE status)
