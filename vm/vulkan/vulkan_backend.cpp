@@ -204,19 +204,22 @@ vk::Status VulkanBackend::submit_vector_op(const VectorOpArgs& args, Ticket tick
     op.vector_op = std::move(prepared.value());
     if (auto s = begin_commands(op); !s) return s;
     op.vector_op->record(op.cmd, ctx_->limits().maxComputeWorkGroupCount[0]);
-    VkResult r = vkEndCommandBuffer(op.cmd);
-    if (r == VK_SUCCESS) {
-        VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-        si.commandBufferCount = 1;
-        si.pCommandBuffers = &op.cmd;
-        r = vkQueueSubmit(queue_, 1, &si, op.fence);
-        if (r == VK_SUCCESS) {
-            in_flight_.push_back(std::move(op));
-            return vk::ok_status();
-        }
+    if (VkResult r = end_and_submit(op); r != VK_SUCCESS) {
+        idle_cmds_.emplace_back(op.cmd, op.fence);
+        return vk::call_failed("vkEndCommandBuffer / vkQueueSubmit", r);
     }
-    idle_cmds_.emplace_back(op.cmd, op.fence);
-    return vk::call_failed("vkEndCommandBuffer / vkQueueSubmit", r);
+    return vk::ok_status();
+}
+
+VkResult VulkanBackend::end_and_submit(InFlight& op) {
+    VkResult r = vkEndCommandBuffer(op.cmd);
+    if (r != VK_SUCCESS) return r;
+    VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &op.cmd;
+    r = vkQueueSubmit(queue_, 1, &si, op.fence);
+    if (r == VK_SUCCESS) in_flight_.push_back(std::move(op));
+    return r;
 }
 
 vk::Status VulkanBackend::begin_commands(InFlight& op) {
@@ -456,18 +459,9 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
         barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
                 VK_ACCESS_HOST_READ_BIT);
     }
-    VkResult r = vkEndCommandBuffer(op.cmd);
-    if (r == VK_SUCCESS) {
-        VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-        si.commandBufferCount = 1;
-        si.pCommandBuffers = &op.cmd;
-        r = vkQueueSubmit(queue_, 1, &si, op.fence);
-        if (r == VK_SUCCESS) {
-            in_flight_.push_back(std::move(op));
-            return vk::ok_status();
-        }
-    }
-    return give_back(vk::call_failed("vkEndCommandBuffer / vkQueueSubmit", r));
+    if (VkResult r = end_and_submit(op); r != VK_SUCCESS)
+        return give_back(vk::call_failed("vkEndCommandBuffer / vkQueueSubmit", r));
+    return vk::ok_status();
 }
 
 VectorOpResult VulkanBackend::finish(InFlight& op) {

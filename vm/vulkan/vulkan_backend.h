@@ -142,6 +142,9 @@ private:
     vk::Status submit_vector_op(const VectorOpArgs& args, Ticket ticket, std::vector<Region> regions);
     // A command buffer (reset, recording) and an unsignalled fence of its own.
     vk::Status begin_commands(InFlight& op);
+    // Ends op's command buffer and submits it with op's fence; on success op
+    // moves into in_flight_, on failure it stays with the caller.
+    VkResult end_and_submit(InFlight& op);
     void wait_for_hazards(const std::vector<Region>& regions);
     VectorOpResult finish(InFlight& op);  // waits on its fence, copies back, recycles
     void note_error(std::string message);
