@@ -34,14 +34,6 @@ done:
 .end
 )--";
 
-constexpr const char* kTrap = R"--(.proc main
-        li      r1, 5
-        li      r2, 0
-        div     r3, r1, r2
-        halt
-.end
-)--";
-
 constexpr const char* kSpin = R"--(.proc main
 loop:
         addi    r1, r1, 1
@@ -49,6 +41,7 @@ loop:
 .end
 )--";
 
+using polymer::test::kTrap;
 using polymer::test::Session;
 
 class DebuggerRepl : public polymer::test::PolymerRunSession {

@@ -45,14 +45,7 @@ small:  li      r4, 2
 .end
 )--";
 
-constexpr const char* kTrap = R"--(.proc main
-        li      r1, 5
-        li      r2, 0
-        div     r3, r1, r2
-        halt
-.end
-)--";
-
+using polymer::test::kTrap;
 using polymer::test::Session;
 
 class DebuggerRob : public polymer::test::PolymerRunSession {

@@ -16,6 +16,15 @@
 
 namespace polymer::test {
 
+// trap.pasm in both suites: a division by zero at pc 2, line 4.
+inline constexpr const char* kTrap = R"--(.proc main
+        li      r1, 5
+        li      r2, 0
+        div     r3, r1, r2
+        halt
+.end
+)--";
+
 struct Session {
     int status = -1;
     std::string out, err;
