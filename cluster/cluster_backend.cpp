@@ -134,6 +134,18 @@ struct ClusterBackend::Impl {
     std::deque<std::size_t> pending;
     std::size_t done_count = 0;
     std::uint64_t mean_chunk_ns = 0;
+    ChunkLog chunk_log;  // --trace only
+
+    // --trace: one chunk run of the launch in progress; p null: the home running a launch whole.
+    void log_run(const Participant* p, const KernelLaunch& launch, std::uint64_t b, std::uint64_t e, Clock::time_point start,
+                 bool backup, ChunkOutcome outcome, std::uint64_t bytes_out = 0, std::uint64_t bytes_in = 0) {
+        if (!chunk_log.enabled()) return;
+        std::uint32_t who = ChunkRun::kWholeAtHome;
+        for (std::size_t i = 0; i < participants.size(); ++i)
+            if (participants[i].get() == p) who = static_cast<std::uint32_t>(i);
+        chunk_log.add(ChunkRun{who, launch_seq, launch.kernel->name, b, e, start, Clock::now(), bytes_out, bytes_in, backup, outcome});
+    }
+
 
     void run_dispatcher() {
         for (;;) {
@@ -181,7 +193,9 @@ struct ClusterBackend::Impl {
         const LaunchPlan plan = plan_launch(k);
         if (!plan.splittable) {
             // Nothing to cut safely (docs/cluster.md): the home runs it whole.
+            const auto start = Clock::now();
             run_at_home(launch);
+            log_run(nullptr, launch, launch.begin, launch.end, start, false, ChunkOutcome::Applied);
             return {};
         }
         std::vector<Participant*> capable;
@@ -341,7 +355,9 @@ struct ClusterBackend::Impl {
             const auto start = Clock::now();
             run_at_home(piece);  // element-wise outputs land in place: this range is ours alone
             const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
-            if (claim(*i, p, false, ns)) chunks[*i].partials = std::move(partials);
+            const bool won = claim(*i, p, false, ns);
+            if (won) chunks[*i].partials = std::move(partials);
+            log_run(&p, launch, piece.begin, piece.end, start, false, won ? ChunkOutcome::Applied : ChunkOutcome::Lost);
         }
     }
 
@@ -419,11 +435,12 @@ struct ClusterBackend::Impl {
     }
 
     // Copies a node's result into the home regions (or keeps its partials).
-    void apply(Participant& p, std::size_t i, const KernelLaunch& launch, const LaunchPlan& plan, ChunkResult& r, bool backup) {
+    // False when another copy's result was applied first (this one is dropped).
+    bool apply(Participant& p, std::size_t i, const KernelLaunch& launch, const LaunchPlan& plan, ChunkResult& r, bool backup) {
         std::uint64_t in = 0;
         for (const OutputSlice& s : r.outputs) in += s.data.size();
         p.stats.bytes_in += in;
-        if (!claim(i, p, backup, r.kernel_ns)) return;
+        if (!claim(i, p, backup, r.kernel_ns)) return false;
         for (OutputSlice& s : r.outputs) {
             if (s.param >= launch.args.size()) continue;
             const KernelArg& arg = launch.args[s.param];
@@ -435,6 +452,7 @@ struct ClusterBackend::Impl {
             if (s.offset > total || s.data.size() > total - s.offset || s.data.empty()) continue;
             std::memcpy(static_cast<std::uint8_t*>(arg.data) + s.offset, s.data.data(), s.data.size());
         }
+        return true;
     }
 
     void lose(Participant& p, const std::string& why) {
@@ -449,12 +467,20 @@ struct ClusterBackend::Impl {
             std::size_t chunk;
             std::uint64_t request;
             bool backup;
+            Clock::time_point sent;   // --trace
+            std::uint64_t bytes_out;  // --trace
         };
         std::deque<InFlight> in_flight;
+        auto log_flight = [&](const InFlight& f, ChunkOutcome outcome, std::uint64_t bytes_in = 0) {
+            log_run(&p, launch, chunks[f.chunk].begin, chunks[f.chunk].end, f.sent, f.backup, outcome, f.bytes_out, bytes_in);
+        };
         auto fail = [&](const std::string& why, std::optional<std::size_t> extra) {
             lose(p, why);
             if (extra) give_back(*extra, p);
-            for (const InFlight& f : in_flight) give_back(f.chunk, p);
+            for (const InFlight& f : in_flight) {
+                give_back(f.chunk, p);
+                log_flight(f, ChunkOutcome::Failed);
+            }
         };
         for (;;) {
             while (in_flight.size() < std::max(1u, options.in_flight_per_node)) {
@@ -463,12 +489,15 @@ struct ClusterBackend::Impl {
                 if (!in_flight.empty() && nothing_pending()) break;
                 auto i = take(p, backup);
                 if (!i) break;
+                const auto sent = Clock::now();
+                const std::uint64_t out_before = p.stats.bytes_out;
                 auto id = send_chunk(p, launch, plan, chunks[*i].begin, chunks[*i].end);
                 if (!id) {
+                    log_flight({*i, 0, backup, sent, p.stats.bytes_out - out_before}, ChunkOutcome::Failed);
                     fail(id.error(), *i);
                     return;
                 }
-                in_flight.push_back({*i, id.value(), backup});
+                in_flight.push_back({*i, id.value(), backup, sent, p.stats.bytes_out - out_before});
             }
             if (in_flight.empty()) {
                 if (all_done()) return;
@@ -482,6 +511,7 @@ struct ClusterBackend::Impl {
                 // waiting for this (hung or slow) node: its results are not needed.
                 if (all_done()) {
                     for (const InFlight& g : in_flight) {
+                        log_flight(g, ChunkOutcome::Abandoned);
                         p.client->abandon_launch(g.request);
                         std::lock_guard lock(chunk_mutex);
                         --chunks[g.chunk].runners;
@@ -495,10 +525,14 @@ struct ClusterBackend::Impl {
             auto& r = *polled;
             if (!r) {
                 // A refusal from a live node (unsupported, out of memory) or a lost one: either way it stops here.
+                log_flight(f, ChunkOutcome::Failed);
                 fail(r.error(), f.chunk);
                 return;
             }
-            apply(p, f.chunk, launch, plan, r.value(), f.backup);
+            std::uint64_t in = 0;
+            for (const OutputSlice& s : r.value().outputs) in += s.data.size();
+            const bool won = apply(p, f.chunk, launch, plan, r.value(), f.backup);
+            log_flight(f, won ? ChunkOutcome::Applied : ChunkOutcome::Lost, in);
         }
     }
 };
@@ -602,6 +636,10 @@ void ClusterBackend::wait_all() {
 }
 
 BackendStats ClusterBackend::stats() const { return impl_->local->stats(); }
+
+void ClusterBackend::record_chunk_runs(std::size_t limit) { impl_->chunk_log.enable(limit); }
+
+const ChunkLog& ClusterBackend::chunk_log() const { return impl_->chunk_log; }
 
 std::vector<ParticipantStats> ClusterBackend::participant_stats() const {
     std::vector<ParticipantStats> out;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/chunk_log.h"
 #include "cluster/node_client.h"
 #include "isa/module.h"
 #include "isa/result.h"
@@ -74,6 +75,10 @@ public:
 
     // Per participant, home first; read after wait_all.
     std::vector<ParticipantStats> participant_stats() const;
+    // --trace: from now on, record each chunk run (who, which lanes, when,
+    // whether its result was applied); chunk_log() holds them, read after wait_all.
+    void record_chunk_runs(std::size_t limit = ChunkLog::kDefaultLimit);
+    const ChunkLog& chunk_log() const;
     // One line per node: name, address, backend, cores, memory, throughput, devices.
     std::string describe_nodes() const;
 

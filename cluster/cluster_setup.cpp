@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -106,6 +107,52 @@ std::string ClusterSession::participants_text() const {
         s += "\n";
     }
     return s;
+}
+
+void ClusterSession::record_chunk_runs() {
+    if (backend_) backend_->record_chunk_runs();
+}
+
+void ClusterSession::add_to_trace(PipelineLog& log) const {
+    if (!backend_) return;
+    const std::vector<ParticipantStats> who = backend_->participant_stats();
+    std::vector<ChunkRun> runs = backend_->chunk_log().runs();
+    // Places in participant order (home first), named like the --stats rows.
+    auto place_name = [&](std::uint32_t p) {
+        return p >= who.size() || !who[p].remote ? std::string("home") : "node " + who[p].name;
+    };
+    std::vector<bool> ran(who.size() + 1, false);
+    for (const ChunkRun& r : runs) ran[std::min<std::size_t>(r.participant, who.size())] = true;
+    std::vector<std::uint32_t> place_of(who.size() + 1, 0);
+    for (std::size_t p = 0; p <= who.size(); ++p) {
+        if (!ran[p]) continue;
+        const std::string name = place_name(static_cast<std::uint32_t>(p));
+        auto it = std::find(log.places.begin(), log.places.end(), name);
+        if (it == log.places.end()) it = log.places.insert(log.places.end(), name);
+        place_of[p] = static_cast<std::uint32_t>(it - log.places.begin());
+    }
+    auto since_origin = [&](std::chrono::steady_clock::time_point t) {
+        return t <= log.origin ? 0
+                               : static_cast<std::uint64_t>(
+                                     std::chrono::duration_cast<std::chrono::nanoseconds>(t - log.origin).count());
+    };
+    for (ChunkRun& r : runs) {
+        PlaceRun out;
+        out.place = place_of[std::min<std::size_t>(r.participant, who.size())];
+        out.name = cat(r.kernel, " [", r.begin, ", ", r.end, ")");
+        out.launch = r.launch;
+        out.begin = r.begin;
+        out.end = r.end;
+        out.start_ns = since_origin(r.start);
+        out.end_ns = since_origin(r.finish);
+        out.bytes_out = r.bytes_out;
+        out.bytes_in = r.bytes_in;
+        out.backup = r.backup;
+        out.applied = r.outcome == ChunkOutcome::Applied;
+        out.outcome = outcome_name(r.outcome);
+        log.place_runs.push_back(std::move(out));
+    }
+    log.places_truncated = backend_->chunk_log().truncated();
 }
 
 Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module, Backend& local_backend) {

@@ -15,6 +15,7 @@
 #include "cluster/local_nodes.h"
 #include "isa/module.h"
 #include "isa/result.h"
+#include "vm/ooo/pipeline_log.h"
 
 namespace polymer::cluster {
 
@@ -48,6 +49,11 @@ public:
     std::string stats_text() const;
     // The same lines without the "polymer-run: node " prefix (the debugger's `info nodes`).
     std::string participants_text() const;
+    // --trace: record each chunk run from now on; after the run, add_to_trace
+    // gives `log` one place per participant that ran one ("home", "node NAME
+    // (host:port)") and one run per chunk run. Both do nothing without a cluster.
+    void record_chunk_runs();
+    void add_to_trace(PipelineLog& log) const;
 
     std::unique_ptr<LocalNodes> local;
     std::unique_ptr<ClusterBackend> backend_;

@@ -216,7 +216,11 @@ int main(int argc, char** argv) {
         }
         options.pipeline_log = &pipeline_log;
         polymer::RoutingBackend* routed = chosen.value().backend.get();
-        options.backend_track = [routed](const polymer::VectorOpArgs* v, const polymer::KernelLaunch* l) {
+        // With a cluster, kernels go to it (one track per node: add_to_trace below).
+        const bool clustered = cluster.value().backend() != nullptr;
+        cluster.value().record_chunk_runs();
+        options.backend_track = [routed, clustered](const polymer::VectorOpArgs* v, const polymer::KernelLaunch* l) {
+            if (l != nullptr && clustered) return std::string("cluster");
             const auto target = v != nullptr ? routed->route(*v) : routed->route(*l);
             return std::string(target == polymer::RoutingBackend::OnVulkan ? "vulkan" : "cpu");
         };
@@ -282,6 +286,7 @@ int main(int argc, char** argv) {
         std::cerr << "polymer-run: error: cannot write '" << file << "'\n";
         return false;
     };
+    cluster.value().add_to_trace(pipeline_log);
     const bool logs_written = write_log(trace_path, polymer::write_chrome_trace) &&
                               write_log(pipeview_path, polymer::write_kanata_log);
     out.flush();  // the program's output comes before any trap message

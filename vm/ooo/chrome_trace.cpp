@@ -41,6 +41,8 @@ void write_chrome_trace(std::ostream& out, const Module& m, const PipelineLog& l
     out << "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"polymer-run\"}},\n";
     thread_name(out, 1, "ROB (issue -> commit)");
     for (std::size_t t = 0; t < log.tracks.size(); ++t) thread_name(out, static_cast<unsigned>(t + 2), "backend " + log.tracks[t]);
+    const std::size_t first_place = log.tracks.size() + 2;
+    for (std::size_t p = 0; p < log.places.size(); ++p) thread_name(out, static_cast<unsigned>(first_place + p), log.places[p]);
     for (const InsnRecord& r : log.records) {
         const std::string name = std::string(op_info(r.op).mnemonic) + " @" + std::to_string(r.pc);
         const std::string line = r.pc < m.lines.size() ? std::to_string(m.lines[r.pc].line) : "";
@@ -55,9 +57,20 @@ void write_chrome_trace(std::ostream& out, const Module& m, const PipelineLog& l
                 << ",\"dur\":" << micros(r.exec_end_ns - r.exec_start_ns) << ",\"args\":{\"seq\":" << r.seq << "}},\n";
         }
     }
+    for (const PlaceRun& r : log.place_runs) {
+        out << "{\"name\":" << json_string(r.name) << ",\"cat\":" << json_string(r.outcome)
+            << ",\"ph\":\"X\",\"pid\":1,\"tid\":" << first_place + r.place << ",\"ts\":" << micros(r.start_ns)
+            << ",\"dur\":" << micros(r.end_ns >= r.start_ns ? r.end_ns - r.start_ns : 0) << ",\"args\":{\"launch\":" << r.launch
+            << ",\"begin\":" << r.begin << ",\"end\":" << r.end << ",\"lanes\":" << r.end - r.begin
+            << ",\"bytes_out\":" << r.bytes_out << ",\"bytes_in\":" << r.bytes_in
+            << ",\"backup\":" << (r.backup ? "true" : "false") << ",\"applied\":" << (r.applied ? "true" : "false")
+            << ",\"outcome\":" << json_string(r.outcome) << "}},\n";
+    }
     // A last metadata event, so every real event above can end with a comma.
     out << "{\"name\":\"truncated\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"truncated\":"
-        << (log.truncated ? "true" : "false") << ",\"limit\":" << log.limit << "}}\n]}\n";
+        << (log.truncated ? "true" : "false") << ",\"limit\":" << log.limit;
+    if (!log.places.empty()) out << ",\"places_truncated\":" << (log.places_truncated ? "true" : "false");
+    out << "}}\n]}\n";
 }
 
 }  // namespace polymer

@@ -3,7 +3,9 @@
 //   tid 1       "ROB": one complete event ("X") per instruction from issue to
 //               commit or squash, named by its mnemonic and pc;
 //   tid 2, 3..  one per backend track: each vector op / kernel from submit to
-//               the moment the engine saw it finish.
+//               the moment the engine saw it finish;
+//   then        one per place (PipelineLog::places: the cluster's home and
+//               nodes): each chunk run there, from sent to result received.
 #pragma once
 
 #include <ostream>

@@ -1,9 +1,10 @@
 // The life of each instruction in the reorder buffer, recorded by the engine
 // when a trace is asked for (--trace, --pipeview) and written out afterwards
 // by chrome_trace.cpp and kanata_log.cpp. Times are nanoseconds since the run
-// started (steady clock).
+// started (steady clock, from `origin`).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,6 +28,21 @@ struct InsnRecord {
     std::vector<std::uint64_t> deps;  // seqs of the producers it waited for
 };
 
+// One run of a piece of a long op at a place a backend spreads work over (the
+// cluster's home and nodes, docs/cluster.md): filled in after the run by the
+// backend's owner, written by chrome_trace.cpp as one track per place.
+struct PlaceRun {
+    std::uint32_t place = 0;                 // index into PipelineLog::places
+    std::string name;                        // e.g. "saxpy [0, 256)"
+    std::uint64_t launch = 0;                // which launch it was part of, 1, 2, ...
+    std::uint64_t begin = 0, end = 0;        // its lanes [begin, end)
+    std::uint64_t start_ns = 0, end_ns = 0;  // sent (or started) .. result received, same base as InsnRecord
+    std::uint64_t bytes_out = 0, bytes_in = 0;
+    bool backup = false;                     // a second copy of a straggling piece
+    bool applied = false;                    // its result is the one that counted
+    std::string outcome;                     // "applied", or why not: "lost", "failed", "abandoned"
+};
+
 struct PipelineLog {
     // Past this many records the engine stops recording (the counts in
     // --stats still cover the whole run); the writers say so.
@@ -34,6 +50,10 @@ struct PipelineLog {
     bool truncated = false;
     std::vector<InsnRecord> records;
     std::vector<std::string> tracks;  // backend track names, e.g. "cpu", "vulkan"
+    std::chrono::steady_clock::time_point origin{};  // what the *_ns count from; the engine sets it
+    std::vector<std::string> places;  // e.g. "home", "node n1 (127.0.0.1:7447)"
+    std::vector<PlaceRun> place_runs;
+    bool places_truncated = false;    // the backend stopped recording runs at its own limit
 };
 
 }  // namespace polymer

@@ -84,6 +84,7 @@ public:
         rob_.resize(capacity_);
         scoreboard_.resize(m.regions_.size());
         start_ = Clock::now();
+        if (log_ != nullptr) log_->origin = start_;  // so other recorders (the cluster's chunk runs) share the time base
     }
 
     RunResult run(std::uint32_t start_pc) {
