@@ -8,7 +8,7 @@ namespace polymer::cluster {
 
 using pbc::cat;
 
-std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const NodeStore& store) {
+std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const NodeStore& store, PeerId peer) {
     auto refuse = [](ErrorCode c, std::string m) { return Refusal{c, std::move(m)}; };
     PreparedChunk chunk;
     chunk.module = store.module(msg.module);
@@ -46,7 +46,7 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const
         }
         if (b.kind != Binding::Kind::Region)
             return refuse(ErrorCode::BadLaunch, cat(where, " param ", p, " '", param.name, "' is a buffer, the launch binds a uniform"));
-        auto region = store.region(b.region, b.version);
+        auto region = store.region(peer, b.region, b.version);
         if (!region)
             return refuse(ErrorCode::UnknownRegion, cat(where, " param ", p, " '", param.name, "': region ", b.region,
                                                         " version ", b.version, " is not on this node"));
@@ -58,13 +58,15 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const
         arg.data = arg.length == 0 ? nullptr : region->bytes.data();
         chunk.launch.args.push_back(arg);
         chunk.regions.push_back(region);
-        if (param.access == Access::In) continue;
+        // What this chunk touches: its lanes' elements, or the whole buffer.
         OutputSpan out{static_cast<std::uint32_t>(p), b.region, 0, region->bytes.size()};
         if (param.indexing == Indexing::Element) {
             const std::uint64_t first = std::min(msg.begin, arg.length), last = std::min(msg.end, arg.length);
             out.offset = first * size;
             out.length = (last - first) * size;
         }
+        region->settle(out.offset, out.offset + out.length);
+        if (param.access == Access::In) continue;
         result_bytes += 28 + out.length;
         chunk.outputs.push_back(out);
     }

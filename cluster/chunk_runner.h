@@ -30,7 +30,7 @@ struct PreparedChunk {
 };
 
 // Called on the io thread: looks everything up and checks it.
-std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const NodeStore& store);
+std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const NodeStore& store, PeerId peer);
 
 // Called on a worker thread: runs the launch and copies out what it wrote.
 // Element-indexed outputs return lanes [begin, end); broadcast outputs

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <array>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,19 @@ struct ReadOutcome {
     std::string message;
 };
 
+// Lets a frame's bulk bytes (a region slice) land straight in their final
+// storage instead of a payload buffer that is copied again: once `head`
+// payload bytes of a `type` frame are in, `place` says where the other `rest`
+// bytes go (an empty span: nowhere special, the frame is read whole as usual).
+// They are checksummed as they land. Bytes that fail, or a stream that ends
+// among them, fail the read, and the reader hangs up: the node then drops all
+// of that peer's regions, so storage written by a bad frame is never used.
+struct Landing {
+    MsgType type = MsgType::RegionPut;
+    std::size_t head = 0;
+    std::function<std::span<std::uint8_t>(std::span<const std::uint8_t> head, std::size_t rest)> place;
+};
+
 class Connection : public std::enable_shared_from_this<Connection> {
 public:
     using Clock = std::chrono::steady_clock;
@@ -34,9 +48,14 @@ public:
 
     // Starts the writer coroutine; call once.
     void start();
-    asio::awaitable<ReadOutcome> read_frame();
+    // Reads the next frame, landing it when `landing` says so.
+    asio::awaitable<ReadOutcome> read_frame(const Landing* landing = nullptr);
     // Queues a frame; returns at once.
     void send(MsgType type, std::uint64_t request_id, Bytes payload);
+    // Queues a frame whose payload is `head` followed by `tail`, sent from
+    // where it lies: the caller keeps `tail` alive and unchanged until the
+    // peer has answered the frame or the connection has closed.
+    void send(MsgType type, std::uint64_t request_id, Bytes head, std::span<const std::uint8_t> tail);
     void send_error(std::uint64_t request_id, ErrorCode code, const std::string& message);
     // Sends what is queued, then half-closes (FIN) and closes once the peer
     // has closed too or kLinger has passed. Closing at once with unread bytes
@@ -59,11 +78,15 @@ private:
 
     asio::ip::tcp::socket socket_;
     asio::steady_timer wake_;  // never expires by itself: cancelled to wake the writer
+    // Reads `into` in cache-sized pieces, checksumming each while it is hot.
+    asio::awaitable<std::error_code> read_checksummed(std::span<std::uint8_t> into, FrameCrc& crc);
+
     struct Outgoing {
         std::array<std::uint8_t, kFrameHeaderSize> header;
         Bytes payload;
+        std::span<const std::uint8_t> tail;  // borrowed: see send()
     };
-    std::deque<Outgoing> queue_;  // header and payload go out in one gather write, no concatenation
+    std::deque<Outgoing> queue_;  // header, payload and tail go out in one gather write, no concatenation
     bool open_ = true;
     bool close_when_drained_ = false;
     std::string close_reason_;

@@ -1,6 +1,6 @@
 #include "cluster/frame.h"
 
-#include <zlib.h>
+#include <isa-l/crc.h>
 
 #include "isa/byte_io.h"
 
@@ -37,28 +37,36 @@ bool is_known_msg_type(std::uint16_t t) {
 
 namespace {
 
-std::uint32_t crc_of(std::span<const std::uint8_t> header28, std::span<const std::uint8_t> payload) {
-    uLong crc = crc32(0L, Z_NULL, 0);
-    crc = crc32(crc, header28.data(), static_cast<uInt>(header28.size()));
-    // zlib takes uInt lengths; payloads are at most kMaxPayload, far below 4 GiB.
-    if (!payload.empty()) crc = crc32(crc, payload.data(), static_cast<uInt>(payload.size()));
-    return static_cast<std::uint32_t>(crc);
+std::uint32_t crc_of(std::span<const std::uint8_t> header28, std::span<const std::uint8_t> payload,
+                     std::span<const std::uint8_t> tail = {}) {
+    FrameCrc crc(header28);
+    crc.add(payload);
+    crc.add(tail);
+    return crc.value();
 }
 
 }  // namespace
 
+FrameCrc::FrameCrc(std::span<const std::uint8_t> header28) { add(header28); }
+
+void FrameCrc::add(std::span<const std::uint8_t> bytes) {
+    // Same polynomial, reflection and chaining as zlib's crc32().
+    if (!bytes.empty()) crc_ = crc32_gzip_refl(crc_, bytes.data(), bytes.size());
+}
+
 std::array<std::uint8_t, kFrameHeaderSize> encode_header(MsgType type, std::uint64_t request_id,
-                                                         std::span<const std::uint8_t> payload, std::uint16_t version) {
+                                                         std::span<const std::uint8_t> payload,
+                                                         std::span<const std::uint8_t> tail, std::uint16_t version) {
     pbc::ByteWriter w;
     w.u32(kFrameMagic);
     w.u16(version);
     w.u16(static_cast<std::uint16_t>(type));
     w.u32(0);  // flags
     w.u64(request_id);
-    w.u32(static_cast<std::uint32_t>(payload.size()));
+    w.u32(static_cast<std::uint32_t>(payload.size() + tail.size()));
     w.u32(0);  // reserved
     const std::vector<std::uint8_t> first = w.take();
-    const std::uint32_t crc = crc_of(first, payload);
+    const std::uint32_t crc = crc_of(first, payload, tail);
     std::array<std::uint8_t, kFrameHeaderSize> out{};
     std::copy(first.begin(), first.end(), out.begin());
     for (int i = 0; i < 4; ++i) out[28 + i] = static_cast<std::uint8_t>(crc >> (8 * i));
@@ -66,9 +74,10 @@ std::array<std::uint8_t, kFrameHeaderSize> encode_header(MsgType type, std::uint
 }
 
 std::vector<std::uint8_t> encode_frame(const Frame& f, std::uint16_t version) {
-    const auto header = encode_header(f.type, f.request_id, f.payload, version);
-    std::vector<std::uint8_t> out(header.begin(), header.end());
-    out.insert(out.end(), f.payload.begin(), f.payload.end());
+    const auto header = encode_header(f.type, f.request_id, f.payload, {}, version);
+    std::vector<std::uint8_t> out(kFrameHeaderSize + f.payload.size());
+    std::copy(header.begin(), header.end(), out.begin());
+    std::copy(f.payload.begin(), f.payload.end(), out.begin() + kFrameHeaderSize);
     return out;
 }
 

@@ -7,8 +7,10 @@
 //   | PLYN |  u16   | u16  |  u32  |    u64      |    u32      |  u32 =0  |  u32    |
 //   +------+--------+------+-------+-------------+-------------+----------+---------+
 //
-// crc32 (zlib's CRC-32) covers header bytes [0, 28) and then the payload, so a
-// flipped bit anywhere in a frame is caught before the payload is parsed.
+// crc32 (the CRC-32 of zlib and gzip, computed with ISA-L's folding code at
+// tens of GB/s so it never limits a transfer) covers header bytes [0, 28) and
+// then the payload, so a flipped bit anywhere in a frame is caught before the
+// payload is used.
 #pragma once
 
 #include <array>
@@ -62,6 +64,21 @@ struct Frame {
     MsgType type = MsgType::Heartbeat;
     std::uint64_t request_id = 0;
     std::vector<std::uint8_t> payload;
+    // A landed frame (connection.h, Landing): `payload` holds only the head,
+    // the rest of the payload is already in its final storage, here.
+    std::span<const std::uint8_t> landed;
+};
+
+// The running checksum of one frame: header bytes [0, 28), then the payload
+// in as many pieces as it arrives or leaves in.
+class FrameCrc {
+public:
+    explicit FrameCrc(std::span<const std::uint8_t> header28);
+    void add(std::span<const std::uint8_t> bytes);
+    std::uint32_t value() const { return crc_; }
+
+private:
+    std::uint32_t crc_ = 0;
 };
 
 // Why a header or frame was refused; the node answers each with an error code.
@@ -73,9 +90,11 @@ struct HeaderCheck {
     FrameHeader header;
 };
 
-// Encodes the 32 header bytes of a frame with this payload, checksum included.
+// Encodes the 32 header bytes of a frame whose payload is `payload` followed
+// by `tail` (a region slice sent from where it lies), checksum included.
 std::array<std::uint8_t, kFrameHeaderSize> encode_header(MsgType type, std::uint64_t request_id,
                                                          std::span<const std::uint8_t> payload,
+                                                         std::span<const std::uint8_t> tail = {},
                                                          std::uint16_t version = kProtocolVersion);
 
 // Encodes a whole frame (header + payload) with its checksum. `version` is

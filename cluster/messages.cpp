@@ -169,17 +169,27 @@ Result<ModuleUpload> decode_module_upload(Payload p) {
     });
 }
 
+Bytes encode(const RegionPutHead& m) {
+    ByteWriter w;
+    w.u64(m.region);
+    w.u64(m.version);
+    w.u64(m.total_bytes);
+    w.u64(m.offset);
+    w.u64(m.length);
+    return w.take();
+}
+Result<RegionPutHead> decode_region_put_head(Payload p) {
+    return decode_with<RegionPutHead>(p, "region-put", [](ByteReader& r, RegionPutHead& m) {
+        m.region = r.u64("region");
+        m.version = r.u64("version");
+        m.total_bytes = r.u64("total bytes");
+        m.offset = r.u64("offset");
+        m.length = r.u64("slice bytes");
+    });
+}
 Bytes encode_region_put(std::uint64_t region, std::uint64_t version, std::uint64_t total_bytes, std::uint64_t offset,
                         std::span<const std::uint8_t> data) {
-    Bytes out;
-    out.reserve(40 + data.size());
-    ByteWriter w;
-    w.u64(region);
-    w.u64(version);
-    w.u64(total_bytes);
-    w.u64(offset);
-    w.u64(data.size());
-    out = w.take();
+    Bytes out = encode(RegionPutHead{region, version, total_bytes, offset, data.size()});
     out.insert(out.end(), data.begin(), data.end());
     return out;
 }

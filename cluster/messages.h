@@ -81,6 +81,16 @@ struct RegionPut {
     std::uint64_t offset = 0;       // bytes
     Bytes data;
 };
+// The fields in front of a region-put's bytes: what a node needs to land the
+// bytes straight in the region (connection.h, Landing).
+struct RegionPutHead {
+    std::uint64_t region = 0;
+    std::uint64_t version = 0;
+    std::uint64_t total_bytes = 0;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;  // bytes that follow
+};
+inline constexpr std::size_t kRegionPutHeadBytes = 40;
 // A region-put as read from a frame, its bytes still in the frame's payload
 // (the node copies them once, straight into the region).
 struct RegionPutView {
@@ -143,6 +153,7 @@ Bytes encode(const ModuleHash& m);
 Bytes encode(const HaveModuleReply& m);
 Bytes encode(const ModuleUpload& m);
 Bytes encode(const RegionPut& m);
+Bytes encode(const RegionPutHead& m);  // a region-put's payload is this, then `length` bytes
 // The same payloads written straight from a slice of the caller's data.
 Bytes encode_region_put(std::uint64_t region, std::uint64_t version, std::uint64_t total_bytes, std::uint64_t offset,
                         std::span<const std::uint8_t> data);
@@ -165,6 +176,7 @@ Result<HaveModuleReply> decode_have_module_reply(Payload p);
 Result<ModuleUpload> decode_module_upload(Payload p);
 Result<RegionPut> decode_region_put(Payload p);
 Result<RegionPutView> decode_region_put_view(Payload p);  // valid while `p` is
+Result<RegionPutHead> decode_region_put_head(Payload p);  // exactly kRegionPutHeadBytes
 Result<RegionGet> decode_region_get(Payload p);
 Result<RegionData> decode_region_data(Payload p);
 Result<LaunchChunk> decode_launch(Payload p);

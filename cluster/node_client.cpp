@@ -41,8 +41,11 @@ struct NodeClient::State {
         pending.clear();
     }
 
-    // Sends a request; the future yields its reply (or the connection's failure).
-    std::pair<std::uint64_t, std::future<Result<Frame>>> start(MsgType type, Bytes payload) {
+    // Sends a request; the future yields its reply (or the connection's
+    // failure). `tail` is sent from where it lies (Connection::send): it must
+    // stay valid until that future is ready.
+    std::pair<std::uint64_t, std::future<Result<Frame>>> start(MsgType type, Bytes payload,
+                                                               std::span<const std::uint8_t> tail = {}) {
         std::promise<Result<Frame>> failed;
         std::future<Result<Frame>> reply;
         std::uint64_t id = 0;
@@ -55,8 +58,8 @@ struct NodeClient::State {
             }
             reply = pending[id].get_future();
         }
-        asio::post(io, [this, type, id, payload = std::move(payload)]() mutable {
-            if (conn) conn->send(type, id, std::move(payload));
+        asio::post(io, [this, type, id, payload = std::move(payload), tail]() mutable {
+            if (conn) conn->send(type, id, std::move(payload), tail);
         });
         return {id, std::move(reply)};
     }
@@ -249,6 +252,9 @@ Result<Sha256> NodeClient::upload_module(std::span<const std::uint8_t> pbc) {
 Result<Done> NodeClient::put_region(std::uint64_t id, std::uint64_t version, std::uint64_t total_bytes,
                                     std::uint64_t offset, std::span<const std::uint8_t> bytes) {
     // Up to kWindow slices in flight, so the stream never waits for an ack.
+    // Each goes out from `bytes` itself, not a copy: every frame is answered
+    // (or the connection closed, which stops its write in the same io-thread
+    // step that fails the future) before this returns.
     constexpr std::size_t kWindow = 4;
     std::deque<std::future<Result<Frame>>> in_flight;
     Result<Done> result = Done{};
@@ -260,9 +266,9 @@ Result<Done> NodeClient::put_region(std::uint64_t id, std::uint64_t version, std
     std::size_t done = 0;
     do {  // an empty put still creates the region
         const std::size_t n = std::min<std::size_t>(kMaxSliceBytes, bytes.size() - done);
-        in_flight.push_back(state_->start(MsgType::RegionPut,
-                                          encode_region_put(id, version, total_bytes, offset + done, bytes.subspan(done, n)))
-                                .second);
+        in_flight.push_back(
+            state_->start(MsgType::RegionPut, encode(RegionPutHead{id, version, total_bytes, offset + done, n}), bytes.subspan(done, n))
+                .second);
         done += n;
         if (in_flight.size() == kWindow) settle_one();
     } while (done < bytes.size() && result);

@@ -14,7 +14,19 @@ using pbc::cat;
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(NodeServer& server, asio::ip::tcp::socket socket)
-        : server_(server), conn_(std::make_shared<Connection>(std::move(socket))) {}
+        : server_(server), conn_(std::make_shared<Connection>(std::move(socket))), peer_id_(server.next_peer_id_++) {
+        // A region-put's bytes land straight in the region (a slice that fails
+        // its checksum closes the connection, and run() drops the peer's regions).
+        landing_.type = MsgType::RegionPut;
+        landing_.head = kRegionPutHeadBytes;
+        landing_.place = [this](std::span<const std::uint8_t> head, std::size_t rest) -> std::span<std::uint8_t> {
+            auto h = decode_region_put_head(head);
+            std::span<std::uint8_t> into;
+            if (!authenticated_ || !h || h.value().length != rest) return {};
+            if (server_.store_.prepare_put(peer_id_, h.value(), into)) return {};  // the whole frame is read, then refused
+            return into;
+        };
+    }
 
     void start() {
         conn_->start();
@@ -45,7 +57,7 @@ private:
 
     // Reads one frame; on a framing fault logs, answers and closes.
     asio::awaitable<std::optional<Frame>> next_frame() {
-        ReadOutcome r = co_await conn_->read_frame();
+        ReadOutcome r = co_await conn_->read_frame(&landing_);
         if (r.frame) co_return std::move(r.frame);
         if (r.closed) {
             if (conn_->is_open()) log(LogLevel::Info, "peer ", who(), ": ", r.message);
@@ -115,6 +127,7 @@ private:
             if (!f) break;
             handle(std::move(*f));
         }
+        server_.store_.drop_peer(peer_id_);  // running chunks keep what they use
     }
 
     asio::awaitable<void> pulse() {
@@ -170,15 +183,19 @@ private:
             return;
         }
         case MsgType::RegionPut: {
+            if (!f.landed.empty()) {  // already in the region (landing_)
+                conn_->send(MsgType::Ack, f.request_id, {});
+                return;
+            }
             auto m = decode_region_put_view(f.payload);  // one copy: frame -> region
-            if (decoded(m, f)) answer(f, store.put(m.value()), MsgType::Ack, {});
+            if (decoded(m, f)) answer(f, store.put(peer_id_, m.value()), MsgType::Ack, {});
             return;
         }
         case MsgType::RegionGet: {
             auto m = decode_region_get(f.payload);
             if (!decoded(m, f)) return;
             std::span<const std::uint8_t> slice;
-            auto refusal = store.get(m.value(), slice);
+            auto refusal = store.get(peer_id_, m.value(), slice);
             answer(f, refusal, MsgType::RegionData,
                    refusal ? Bytes{} : encode_region_data(m.value().region, m.value().version, m.value().offset, slice));
             return;
@@ -190,7 +207,7 @@ private:
                 answer(f, Refusal{ErrorCode::ShuttingDown, "the node is shutting down"}, MsgType::Ack, {});
                 return;
             }
-            auto prepared = prepare_chunk(m.value(), store);
+            auto prepared = prepare_chunk(m.value(), store, peer_id_);
             if (auto* refusal = std::get_if<Refusal>(&prepared)) {
                 answer(f, *refusal, MsgType::Ack, {});
                 return;
@@ -248,6 +265,8 @@ private:
 
     NodeServer& server_;
     std::shared_ptr<Connection> conn_;
+    const PeerId peer_id_;  // owns the regions this peer puts
+    Landing landing_;
     std::string client_name_;
     bool authenticated_ = false;
     std::map<std::uint64_t, std::shared_ptr<std::atomic<bool>>> launches_;  // running or queued: cancel flags

@@ -63,6 +63,7 @@ private:
     asio::thread_pool pool_;
     NodeStore store_;
     std::vector<std::weak_ptr<Session>> sessions_;
+    PeerId next_peer_id_ = 1;
     std::atomic<int> in_flight_{0};
     bool shutting_down_ = false;
 };

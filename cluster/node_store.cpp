@@ -1,5 +1,7 @@
 #include "cluster/node_store.h"
 
+#include <cstdlib>
+
 #include "isa/byte_io.h"
 #include "isa/module_io.h"
 
@@ -32,22 +34,43 @@ std::optional<Refusal> NodeStore::add_module(const ModuleUpload& upload) {
     return std::nullopt;
 }
 
-std::optional<Refusal> NodeStore::put(const RegionPut& p) {
-    return put(RegionPutView{p.region, p.version, p.total_bytes, p.offset, p.data});
+RegionBytes::RegionBytes(std::size_t size) : data_(size == 0 ? nullptr : static_cast<std::uint8_t*>(std::calloc(size, 1))) {
+    if (data_) size_ = size;
 }
 
-std::optional<Refusal> NodeStore::put(const RegionPutView& p) {
+void RegionBytes::Free::operator()(std::uint8_t* p) const { std::free(p); }
+
+std::optional<Refusal> NodeStore::put(PeerId peer, const RegionPut& p) {
+    return put(peer, RegionPutView{p.region, p.version, p.total_bytes, p.offset, p.data});
+}
+
+std::optional<Refusal> NodeStore::put(PeerId peer, const RegionPutView& p) {
+    std::span<std::uint8_t> into;
+    if (auto r = prepare_put(peer, RegionPutHead{p.region, p.version, p.total_bytes, p.offset, p.data.size()}, into)) return r;
+    std::copy(p.data.begin(), p.data.end(), into.begin());
+    return std::nullopt;
+}
+
+std::optional<Refusal> NodeStore::prepare_put(PeerId peer, const RegionPutHead& p, std::span<std::uint8_t>& out) {
     const std::string name = cat("region ", p.region, " version ", p.version);
-    if (p.offset > p.total_bytes || p.data.size() > p.total_bytes - p.offset)
-        return Refusal{ErrorCode::OutOfRange, cat(name, ": slice [", p.offset, ", ", p.offset + p.data.size(),
+    if (p.offset > p.total_bytes || p.length > p.total_bytes - p.offset)
+        return Refusal{ErrorCode::OutOfRange, cat(name, ": slice [", p.offset, ", ", p.offset + p.length,
                                                   ") runs past the region's ", p.total_bytes, " bytes")};
-    auto it = regions_.find(p.region);
+    auto it = regions_.find({peer, p.region});
     if (it != regions_.end() && it->second->version == p.version) {
         if (it->second->bytes.size() != p.total_bytes)
             return Refusal{ErrorCode::BadPayload, cat(name, " is ", it->second->bytes.size(), " bytes, this put says ",
                                                       p.total_bytes)};
+    } else if (it != regions_.end() && it->second.use_count() == 1 && it->second->bytes.size() == p.total_bytes) {
+        // The next version of a region no running chunk holds: recycle its
+        // storage (no page faults, no zeroing); gaps are zeroed on first use.
+        auto next = std::make_shared<StoredRegion>();
+        next->version = p.version;
+        next->bytes = std::move(it->second->bytes);
+        next->defined.emplace();
+        it->second = std::move(next);
     } else {
-        // A new region or a new version: fresh zeroed storage replaces the old.
+        // A new region, a new size, or storage still in use: fresh zeroed storage.
         const std::uint64_t old = it == regions_.end() ? 0 : it->second->bytes.size();
         used_ -= old;
         if (auto r = reserve(p.total_bytes, name)) {
@@ -56,18 +79,39 @@ std::optional<Refusal> NodeStore::put(const RegionPutView& p) {
         }
         auto fresh = std::make_shared<StoredRegion>();
         fresh->version = p.version;
-        fresh->bytes.assign(p.total_bytes, 0);
-        regions_[p.region] = std::move(fresh);
-        it = regions_.find(p.region);
+        fresh->bytes = RegionBytes(static_cast<std::size_t>(p.total_bytes));
+        if (fresh->bytes.size() != p.total_bytes) {
+            used_ -= p.total_bytes;
+            used_ += old;
+            return Refusal{ErrorCode::OutOfMemory, cat(name, ": cannot allocate ", p.total_bytes, " bytes")};
+        }
+        it = regions_.insert_or_assign({peer, p.region}, std::move(fresh)).first;
     }
-    std::copy(p.data.begin(), p.data.end(), it->second->bytes.begin() + static_cast<std::ptrdiff_t>(p.offset));
+    StoredRegion& r = *it->second;
+    if (r.defined) r.defined->add(p.offset, p.offset + p.length);
+    out = std::span<std::uint8_t>(r.bytes.data(), r.bytes.size())
+              .subspan(static_cast<std::size_t>(p.offset), static_cast<std::size_t>(p.length));
     return std::nullopt;
 }
 
-std::optional<Refusal> NodeStore::get(const RegionGet& g, std::span<const std::uint8_t>& out) const {
-    auto r = region(g.region, g.version);
+void NodeStore::drop(PeerId peer, std::uint64_t id, std::uint64_t version) {
+    auto it = regions_.find({peer, id});
+    if (it == regions_.end() || it->second->version != version) return;
+    used_ -= it->second->bytes.size();
+    regions_.erase(it);
+}
+
+void NodeStore::drop_peer(PeerId peer) {
+    for (auto it = regions_.lower_bound({peer, 0}); it != regions_.end() && it->first.first == peer;) {
+        used_ -= it->second->bytes.size();
+        it = regions_.erase(it);
+    }
+}
+
+std::optional<Refusal> NodeStore::get(PeerId peer, const RegionGet& g, std::span<const std::uint8_t>& out) {
+    auto r = region(peer, g.region, g.version);
     if (!r) {
-        auto it = regions_.find(g.region);
+        auto it = regions_.find({peer, g.region});
         if (it == regions_.end()) return Refusal{ErrorCode::UnknownRegion, cat("region ", g.region, " is not on this node")};
         return Refusal{ErrorCode::UnknownRegion, cat("region ", g.region, " is at version ", it->second->version,
                                                      " on this node, not ", g.version)};
@@ -78,12 +122,13 @@ std::optional<Refusal> NodeStore::get(const RegionGet& g, std::span<const std::u
     if (g.offset > r->bytes.size() || g.length > r->bytes.size() - g.offset)
         return Refusal{ErrorCode::OutOfRange, cat("region ", g.region, ": slice [", g.offset, ", ", g.offset + g.length,
                                                   ") runs past its ", r->bytes.size(), " bytes")};
-    out = std::span<const std::uint8_t>(r->bytes).subspan(static_cast<std::size_t>(g.offset), static_cast<std::size_t>(g.length));
+    r->settle(g.offset, g.offset + g.length);
+    out = std::span<const std::uint8_t>(r->bytes.data(), r->bytes.size()).subspan(static_cast<std::size_t>(g.offset), static_cast<std::size_t>(g.length));
     return std::nullopt;
 }
 
-std::shared_ptr<StoredRegion> NodeStore::region(std::uint64_t id, std::uint64_t version) const {
-    auto it = regions_.find(id);
+std::shared_ptr<StoredRegion> NodeStore::region(PeerId peer, std::uint64_t id, std::uint64_t version) const {
+    auto it = regions_.find({peer, id});
     if (it == regions_.end() || it->second->version != version) return nullptr;
     return it->second;
 }

@@ -1,5 +1,7 @@
 // What a node keeps for its peers: modules by SHA-256 of their .pbc bytes
-// (verified once on upload) and regions by id, each at one version. Both
+// (verified once on upload, shared by every peer) and regions by the peer
+// that put them and id, each at one version: two homes never see each
+// other's regions, and a peer's regions go when its connection does. Both
 // count against one memory limit (--max-memory); a request that would pass it
 // gets an error, never an allocation failure. Used from the io thread only;
 // a running chunk holds shared_ptrs, so replacing a region never frees
@@ -9,19 +11,54 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "cluster/auth.h"
+#include "cluster/defined_ranges.h"
 #include "cluster/frame.h"
 #include "cluster/messages.h"
 #include "isa/module.h"
 
 namespace polymer::cluster {
 
+// A region version's bytes, from calloc: a fresh version reads as zeros
+// without a pass over it (the kernel maps zero pages as they are first
+// touched, and a put's bytes are what touches them).
+class RegionBytes {
+public:
+    RegionBytes() = default;
+    // Empty (nullptr data) when the allocation fails or `size` is 0.
+    explicit RegionBytes(std::size_t size);
+    std::uint8_t* data() const { return data_.get(); }
+    std::size_t size() const { return size_; }
+    std::uint8_t* begin() const { return data(); }
+    std::uint8_t* end() const { return data() + size_; }
+
+private:
+    struct Free {
+        void operator()(std::uint8_t* p) const;
+    };
+    std::unique_ptr<std::uint8_t[], Free> data_;
+    std::size_t size_ = 0;
+};
+
 struct StoredRegion {
     std::uint64_t version = 0;
-    std::vector<std::uint8_t> bytes;
+    RegionBytes bytes;
+    // Set when the storage was recycled from the previous version: what this
+    // version has defined so far. Unset: fresh storage, zero wherever not put.
+    std::optional<DefinedRanges> defined;
+
+    // Makes [lo, hi) read as this version: zeroes what no put has written.
+    // Called before a chunk or a get uses the range (io thread).
+    void settle(std::uint64_t lo, std::uint64_t hi) {
+        if (defined) defined->zero_gaps(bytes.data(), lo, hi);
+    }
 };
+
+// Which connection a region belongs to (NodeServer numbers them).
+using PeerId = std::uint64_t;
 
 // An error to send back: code and one-line message.
 struct Refusal {
@@ -38,12 +75,20 @@ public:
     // Checks the hash, parses and verifies the module, then caches it.
     std::optional<Refusal> add_module(const ModuleUpload& upload);
 
-    std::optional<Refusal> put(const RegionPut& put);
-    std::optional<Refusal> put(const RegionPutView& put);
+    std::optional<Refusal> put(PeerId peer, const RegionPut& put);
+    std::optional<Refusal> put(PeerId peer, const RegionPutView& put);
+    // Checks a put and makes its region version (a new version: fresh zeroed
+    // storage), then points `out` at the `head.length` bytes it will write,
+    // for the bytes to be received straight there.
+    std::optional<Refusal> prepare_put(PeerId peer, const RegionPutHead& head, std::span<std::uint8_t>& out);
+    // Forgets a region version whose received bytes turned out corrupt.
+    void drop(PeerId peer, std::uint64_t id, std::uint64_t version);
+    // Forgets every region of a peer (its connection closed).
+    void drop_peer(PeerId peer);
     // Views [offset, offset + length) of region `id` at `version` (valid until
     // the store changes).
-    std::optional<Refusal> get(const RegionGet& get, std::span<const std::uint8_t>& out) const;
-    std::shared_ptr<StoredRegion> region(std::uint64_t id, std::uint64_t version) const;
+    std::optional<Refusal> get(PeerId peer, const RegionGet& get, std::span<const std::uint8_t>& out);
+    std::shared_ptr<StoredRegion> region(PeerId peer, std::uint64_t id, std::uint64_t version) const;
 
     std::uint64_t used() const { return used_; }
     std::uint64_t max_memory() const { return max_memory_; }
@@ -54,7 +99,7 @@ private:
     std::uint64_t max_memory_;
     std::uint64_t used_ = 0;
     std::map<Sha256, std::pair<std::shared_ptr<const Module>, std::uint64_t>> modules_;  // module, bytes counted
-    std::map<std::uint64_t, std::shared_ptr<StoredRegion>> regions_;
+    std::map<std::pair<PeerId, std::uint64_t>, std::shared_ptr<StoredRegion>> regions_;
 };
 
 }  // namespace polymer::cluster

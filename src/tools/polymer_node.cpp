@@ -14,6 +14,7 @@
 #include "cluster/auth.h"
 #include "cluster/log.h"
 #include "cluster/node_server.h"
+#include "cluster/raw_reference.h"
 #include "vm/backend.h"
 #include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_context.h"
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     unsigned heartbeat_ms = static_cast<unsigned>(kDefaultHeartbeatInterval.count());
     unsigned heartbeat_timeout_ms = static_cast<unsigned>(kDefaultHeartbeatTimeout.count());
-    bool no_vulkan = false;
+    bool no_vulkan = false, raw_reference = false;
     std::string fake_device_type;
     app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
     app.add_option("--token-file", token_file, "file holding the shared secret (at least 16 bytes)")->required();
@@ -118,6 +119,9 @@ int main(int argc, char** argv) {
     app.add_option("--fake-device-type", fake_device_type,
                    "TEST ONLY: advertise one extra device of this type (e.g. discrete) so home nodes treat this "
                    "node as GPU-class; chunks still run on --backend (docs/cluster.md)");
+    app.add_flag("--raw-reference", raw_reference,
+                 "BENCHMARK ONLY: also serve plain unauthenticated TCP (a byte sink and an 8-byte echo) on a free port "
+                 "of the --listen address, cluster_bench's reference (docs/cluster.md)");
     CLI11_PARSE(app, argc, argv);
 
     LogLevel level;
@@ -200,13 +204,23 @@ int main(int argc, char** argv) {
     }
 
     asio::io_context io;
+    const std::string address = config.address;
     NodeServer server(io, std::move(config));
     auto port = server.listen();
     if (!port) {
         log(LogLevel::Error, port.error());
         return 1;
     }
-    log_line(LogLevel::Info, pbc::cat("listening on ", listen.substr(0, listen.rfind(':')), ":", port.value()), true);
+    const std::string host = listen.substr(0, listen.rfind(':'));
+    if (raw_reference) {
+        auto raw_port = serve_raw_reference(io, address);
+        if (!raw_port) {
+            log(LogLevel::Error, raw_port.error());
+            return 1;
+        }
+        log_line(LogLevel::Info, pbc::cat("raw TCP reference on ", host, ":", raw_port.value(), " (benchmark only)"), true);
+    }
+    log_line(LogLevel::Info, pbc::cat("listening on ", host, ":", port.value()), true);
     server.start();
     io.run();
     return 0;

@@ -1,9 +1,9 @@
-// Not a test: loopback figures for docs/protocol.md. Starts one polymer-node
-// and measures, from this process:
+// Not a test: loopback figures for docs/benchmarks.md. Starts one polymer-node
+// (with --raw-reference) and measures, from this process:
 //   - region-put throughput (256 MiB in 16 MiB slices) next to a raw TCP
-//     stream between two threads of this process;
+//     stream between the same two processes;
 //   - the round trip of a have-module request and of a one-lane launch next to
-//     a raw 8-byte TCP ping-pong;
+//     a raw 8-byte TCP ping-pong between the same two processes;
 //   - launches per second with 64 in flight;
 //   - through ClusterBackend (the home's view, cluster/cluster_backend.h):
 //     chunks per second for 5,000 one-lane chunks on two nodes, and saxpy
@@ -36,29 +36,18 @@ double median(std::vector<double> v) {
     return v[v.size() / 2];
 }
 
-// Raw TCP between two threads of this process: stream throughput and ping-pong.
-void raw_tcp(std::size_t bytes, int pings, double& gbit, double& rtt_us) {
+// Raw TCP between this process and the node process (polymer-node
+// --raw-reference, cluster/raw_reference.h): stream throughput and ping-pong.
+void raw_tcp(std::uint16_t port, std::size_t bytes, int pings, double& gbit, double& rtt_us) {
     asio::io_context io;
-    asio::ip::tcp::acceptor acc(io, {asio::ip::make_address("127.0.0.1"), 0});
-    std::thread server([&] {
-        asio::ip::tcp::socket s(io);
-        acc.accept(s);
-        s.set_option(asio::ip::tcp::no_delay(true));
-        std::vector<std::uint8_t> buf(1 << 20);
-        std::size_t got = 0;
-        while (got < bytes) got += s.read_some(asio::buffer(buf));
-        asio::write(s, asio::buffer(buf.data(), 1));
-        std::uint8_t p[8];
-        for (int i = 0; i < pings; ++i) {
-            asio::read(s, asio::buffer(p));
-            asio::write(s, asio::buffer(p));
-        }
-    });
     asio::ip::tcp::socket c(io);
-    c.connect(acc.local_endpoint());
+    c.connect({asio::ip::make_address("127.0.0.1"), port});
     c.set_option(asio::ip::tcp::no_delay(true));
+    std::uint8_t count[8];
+    for (int i = 0; i < 8; ++i) count[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(bytes) >> (8 * i));
     std::vector<std::uint8_t> chunk(kMaxSliceBytes, 0x5A);
     auto t = Clock::now();
+    asio::write(c, asio::buffer(count));
     for (std::size_t sent = 0; sent < bytes; sent += chunk.size()) asio::write(c, asio::buffer(chunk));
     std::uint8_t ack;
     asio::read(c, asio::buffer(&ack, 1));
@@ -71,7 +60,6 @@ void raw_tcp(std::size_t bytes, int pings, double& gbit, double& rtt_us) {
         asio::read(c, asio::buffer(p));
         rtts.push_back(seconds_since(t0) * 1e6);
     }
-    server.join();
     rtt_us = median(rtts);
 }
 
@@ -170,11 +158,15 @@ void cluster_figures(double raw_gbit) {
 int main() {
     const std::size_t total = 256u << 20;
     const int pings = 2000;
-    double raw_gbit = 0, raw_rtt = 0;
-    raw_tcp(total, pings, raw_gbit, raw_rtt);
-
     TempTokenFile token(kSecret);
-    NodeProcess node(token.path(), {"--max-memory", "1G", "--log-level", "warn"});
+    NodeProcess node(token.path(), {"--max-memory", "1G", "--raw-reference"});
+    const std::string marker = "raw TCP reference on 127.0.0.1:";
+    if (!node.wait_for_log(marker)) return std::fprintf(stderr, "no raw reference port\n%s", node.log().c_str()), 1;
+    const std::string log = node.log();
+    const auto raw_port = static_cast<std::uint16_t>(std::stoi(log.substr(log.find(marker) + marker.size())));
+    double raw_gbit = 0, raw_rtt = 0;
+    raw_tcp(raw_port, total, pings, raw_gbit, raw_rtt);
+
     auto c = NodeClient::connect("127.0.0.1", node.port(), bytes_of(kSecret));
     if (!c) {
         std::fprintf(stderr, "%s\n", c.error().c_str());
@@ -191,6 +183,12 @@ int main() {
     auto got = client.get_region(1, 1, 0, total);
     const double get_gbit = total * 8 / seconds_since(t) / 1e9;
     if (!got) return std::fprintf(stderr, "%s\n", got.error().c_str()), 1;
+    if (got.value() != data) return std::fprintf(stderr, "region-get returned other bytes than were put\n"), 1;
+    // The same region again at a new version (a program's next iteration).
+    t = Clock::now();
+    put = client.put_region(1, 2, total, 0, data);
+    const double put2_gbit = total * 8 / seconds_since(t) / 1e9;
+    if (!put) return std::fprintf(stderr, "%s\n", put.error().c_str()), 1;
 
     std::vector<double> rtts;
     for (int i = 0; i < pings; ++i) {
@@ -237,8 +235,9 @@ int main() {
     if (failed != 0) return std::fprintf(stderr, "%d launches failed\n%s", failed, node.log().c_str()), 1;
     const double chunks_per_s = chunks / seconds_since(t);
 
-    std::printf("raw TCP stream (this process, 2 threads)  %8.2f Gbit/s\n", raw_gbit);
+    std::printf("raw TCP stream (bench -> node process)     %8.2f Gbit/s\n", raw_gbit);
     std::printf("region-put 256 MiB                         %8.2f Gbit/s (%.0f%% of raw)\n", put_gbit, 100 * put_gbit / raw_gbit);
+    std::printf("region-put 256 MiB, next version           %8.2f Gbit/s (%.0f%% of raw)\n", put2_gbit, 100 * put2_gbit / raw_gbit);
     std::printf("region-get 256 MiB                         %8.2f Gbit/s (%.0f%% of raw)\n", get_gbit, 100 * get_gbit / raw_gbit);
     std::printf("raw 8-byte ping-pong, median               %8.1f us\n", raw_rtt);
     std::printf("have-module round trip, median             %8.1f us (%.2fx raw)\n", have_rtt, have_rtt / raw_rtt);

@@ -175,12 +175,64 @@ TEST(NodeProtocol, APeerStalledMidFrameDoesNotBlockOthers) {
     RawPeer stalled(node.port());
     ASSERT_TRUE(stalled.handshake(kSecret));
     auto bytes = encode_frame(Frame{MsgType::RegionPut, 3, encode(RegionPut{1, 1, 64, 0, Bytes(64, 1)})});
-    bytes.resize(kFrameHeaderSize + 10);  // the header and a little of the payload, then nothing
+    bytes.resize(kFrameHeaderSize + kRegionPutHeadBytes + 10);  // some of the slice has landed, then nothing
     stalled.send_bytes(bytes);
     auto client = connect_ok(node);
     ASSERT_TRUE(client);
     ASSERT_TRUE(client->put_region(2, 1, 4, 0, Bytes{9, 8, 7, 6}));
     EXPECT_EQ(client->get_region(2, 1, 0, 4).value(), (Bytes{9, 8, 7, 6}));
+}
+
+// A region-put's bytes land in the region before the checksum is known: a
+// corrupt one must not show up anywhere, least of all in another peer's
+// region of the same id and version.
+TEST(NodeProtocol, ACorruptSliceReachesNoOtherPeer) {
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path());
+    auto client = connect_ok(node);
+    ASSERT_TRUE(client);
+    ASSERT_TRUE(client->put_region(1, 1, 64, 0, Bytes(64, 1)));
+    RawPeer raw(node.port());
+    ASSERT_TRUE(raw.handshake(kSecret));
+    raw.send(MsgType::RegionPut, 3, encode(RegionPut{1, 1, 64, 0, Bytes(64, 2)}));  // its own region 1
+    auto ok = raw.read_reply();
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->type, MsgType::Ack);
+    auto bytes = encode_frame(Frame{MsgType::RegionPut, 4, encode(RegionPut{1, 1, 64, 0, Bytes(64, 3)})});
+    bytes.back() ^= 0x40;  // in the landed slice
+    raw.send_bytes(bytes);
+    auto r = raw.read_reply();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(error_code_of(*r), ErrorCode::BadChecksum);
+    EXPECT_TRUE(raw.closed_by_node());
+    EXPECT_EQ(client->get_region(1, 1, 0, 64).value(), Bytes(64, 1));
+}
+
+// Regions belong to the connection that put them: they are freed when it goes.
+TEST(NodeProtocol, APeersRegionsGoWithItsConnection) {
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path(), {"--max-memory", "64K"});
+    {
+        auto first = connect_ok(node);
+        ASSERT_TRUE(first);
+        ASSERT_TRUE(first->put_region(1, 1, 48 << 10, 0, Bytes(16)));
+        auto second = connect_ok(node);
+        ASSERT_TRUE(second);
+        EXPECT_FALSE(second->put_region(2, 1, 48 << 10, 0, Bytes(16)));  // the first one's region is still there
+    }
+    auto closed = [&] {
+        const std::string log = node.log();
+        std::size_t n = 0;
+        for (auto at = log.find("peer closed the connection"); at != std::string::npos; at = log.find("peer closed the connection", at + 1)) ++n;
+        return n;
+    };
+    for (int i = 0; i < 250 && closed() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ASSERT_EQ(closed(), 2u) << node.log();
+    auto third = connect_ok(node);
+    ASSERT_TRUE(third);
+    auto put = third->put_region(3, 1, 48 << 10, 0, Bytes(16));
+    EXPECT_TRUE(put) << put.error() << node.log();
+    EXPECT_FALSE(third->get_region(1, 1, 0, 4));  // not the first one's region, ever
 }
 
 TEST(NodeProtocol, ModuleUploadThenHaveModuleHits) {
