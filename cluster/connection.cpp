@@ -1,5 +1,9 @@
 #include "cluster/connection.h"
 
+#include <sys/socket.h>
+
+#include <cstring>
+
 #include "isa/byte_io.h"
 
 namespace polymer::cluster {
@@ -19,16 +23,12 @@ void Connection::start() {
 asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing) {
     ReadOutcome out;
     std::array<std::uint8_t, kFrameHeaderSize> header{};
-    std::error_code ec;
-    co_await asio::async_read(socket_, asio::buffer(header), asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) {
+    if (std::error_code ec = co_await read_exact(header)) {
         out.closed = true;
         out.message = !open_ ? close_reason_
                       : ec == asio::error::eof ? "peer closed the connection" : "read failed: " + ec.message();
         co_return out;
     }
-    last_received_ = Clock::now();
-    bytes_in_ += kFrameHeaderSize;
     HeaderCheck check = decode_header(header);
     if (check.fault != FrameFault::None) {
         out.code = check.fault == FrameFault::BadVersion ? ErrorCode::VersionMismatch
@@ -81,26 +81,74 @@ asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing) {
 
 asio::awaitable<std::error_code> Connection::read_checksummed(std::span<std::uint8_t> into, FrameCrc& crc) {
     constexpr std::size_t kPiece = 256u << 10;  // stays in L2 until the checksum has read it
-    std::error_code ec;
     for (std::size_t done = 0; done < into.size();) {
         const std::size_t n = std::min(kPiece, into.size() - done);
-        co_await asio::async_read(socket_, asio::buffer(into.data() + done, n), asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return ec;
+        if (std::error_code ec = co_await read_exact(into.subspan(done, n))) co_return ec;
         crc.add(into.subspan(done, n));
         done += n;
-        last_received_ = Clock::now();
-        bytes_in_ += n;
     }
+    co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> Connection::read_exact(std::span<std::uint8_t> into) {
+    std::error_code ec;
+    auto ok = asio::redirect_error(asio::use_awaitable, ec);
+    std::size_t done = 0;
+    while (done < into.size()) {
+        if (read_pos_ < read_end_) {  // what an earlier read brought along
+            const std::size_t n = std::min(read_end_ - read_pos_, into.size() - done);
+            std::memcpy(into.data() + done, read_buffer_.data() + read_pos_, n);
+            read_pos_ += n;
+            done += n;
+            continue;
+        }
+        const std::size_t left = into.size() - done;
+        if (left >= read_buffer_.size() / 2) {  // big: straight into place, no copy
+            co_await asio::async_read(socket_, asio::buffer(into.data() + done, left), ok);
+            if (ec) co_return ec;
+            last_received_ = Clock::now();
+            done += left;
+            continue;
+        }
+        // Small: one read takes whatever has arrived (usually the whole frame,
+        // often the next ones too) instead of a system call per field.
+        read_pos_ = 0;
+        read_end_ = co_await socket_.async_read_some(asio::buffer(read_buffer_), ok);
+        if (ec) co_return ec;
+        last_received_ = Clock::now();
+    }
+    bytes_in_ += into.size();
     co_return ec;
 }
 
 void Connection::send(MsgType type, std::uint64_t request_id, Bytes payload) { send(type, request_id, std::move(payload), {}); }
 
 void Connection::send(MsgType type, std::uint64_t request_id, Bytes head, std::span<const std::uint8_t> tail) {
-    if (!open_ || close_when_drained_) return;
-    auto header = encode_header(type, request_id, head, tail);
-    queue_.push_back(Outgoing{header, std::move(head), tail});
-    wake_.cancel();
+    const auto header = encode_header(type, request_id, head, tail);  // the checksum, on the sender's thread
+    std::unique_lock lock(out_mutex_);
+    if (send_closed_ || close_when_drained_) return;
+    Outgoing out{header, std::move(head), tail, 0};
+    if (queue_.empty() && !writing_) {
+        // Nothing ahead of it: straight out, no hop to the io thread.
+        out.sent = send_now(out);
+        bytes_out_ += out.sent;
+        if (out.sent == out.size()) return;
+    }
+    queue_.push_back(std::move(out));
+    lock.unlock();
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->wake_.cancel(); });
+}
+
+std::size_t Connection::send_now(const Outgoing& out) {
+    iovec parts[3] = {{const_cast<std::uint8_t*>(out.header.data()), out.header.size()},
+                      {const_cast<std::uint8_t*>(out.payload.data()), out.payload.size()},
+                      {const_cast<std::uint8_t*>(out.tail.data()), out.tail.size()}};
+    msghdr msg{};
+    msg.msg_iov = parts;
+    msg.msg_iovlen = 3;
+    // Non-blocking: what the socket buffer cannot take now, the writer sends.
+    const ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return n > 0 ? static_cast<std::size_t>(n) : 0;  // an error shows again in the writer, which closes
 }
 
 void Connection::send_error(std::uint64_t request_id, ErrorCode code, const std::string& message) {
@@ -108,8 +156,11 @@ void Connection::send_error(std::uint64_t request_id, ErrorCode code, const std:
 }
 
 void Connection::close_after_flush() {
-    if (close_when_drained_) return;
-    close_when_drained_ = true;
+    {
+        std::lock_guard lock(out_mutex_);
+        if (close_when_drained_) return;
+        close_when_drained_ = true;
+    }
     wake_.cancel();
 }
 
@@ -117,6 +168,12 @@ void Connection::close(const std::string& reason) {
     if (!open_) return;
     open_ = false;
     close_reason_ = reason;
+    {
+        // After this no thread sends on the descriptor (closing it under a
+        // sender could hand its number to another socket).
+        std::lock_guard lock(out_mutex_);
+        send_closed_ = true;
+    }
     std::error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -127,23 +184,34 @@ asio::awaitable<void> Connection::writer() {
     auto self = shared_from_this();
     std::string why = "closed by this side";
     while (open_) {
+        std::unique_lock lock(out_mutex_);
         if (queue_.empty()) {
             if (close_when_drained_) break;
+            lock.unlock();
             std::error_code ec;
             co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
             continue;
         }
+        writing_ = true;
+        const Outgoing& out = queue_.front();  // stays put: a deque's push_back keeps references
+        lock.unlock();
+        std::array<asio::const_buffer, 3> buffers{asio::buffer(out.header), asio::buffer(out.payload),
+                                                  asio::buffer(out.tail.data(), out.tail.size())};
+        for (std::size_t skip = out.sent; asio::const_buffer& b : buffers) {  // what send() got out already
+            const std::size_t n = std::min(skip, b.size());
+            b += n;
+            skip -= n;
+        }
         std::error_code ec;
-        const Outgoing& out = queue_.front();
-        const std::array<asio::const_buffer, 3> buffers{asio::buffer(out.header), asio::buffer(out.payload),
-                                                        asio::buffer(out.tail.data(), out.tail.size())};
         co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
+        lock.lock();
+        writing_ = false;
         if (ec) {
             why = "write failed: " + ec.message();
             close_when_drained_ = false;
             break;
         }
-        bytes_out_ += out.header.size() + out.payload.size() + out.tail.size();
+        bytes_out_ += out.size() - out.sent;
         queue_.pop_front();
     }
     if (open_ && close_when_drained_) {

@@ -1,8 +1,11 @@
 // One peer's framed byte stream over standalone Asio, in the C++20 coroutine
 // style used throughout cluster/ (asio::awaitable, co_spawn). Reads are a
-// header-then-payload chain checked by frame.h; writes go through a queue with
-// one write in flight. Every member is used from the connection's executor
-// (one io thread), so nothing here locks.
+// header-then-payload chain checked by frame.h. Everything but send() runs on
+// the connection's executor (one io thread). send() may be called from any
+// thread: a frame with nothing queued ahead of it goes straight out with one
+// non-blocking sendmsg from the sender's own thread (no hop to the io thread:
+// on a round trip that hop costs as much as the network); what the socket
+// cannot take at once waits in a queue for the writer coroutine.
 #pragma once
 
 #include <asio.hpp>
@@ -12,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -50,7 +54,7 @@ public:
     void start();
     // Reads the next frame, landing it when `landing` says so.
     asio::awaitable<ReadOutcome> read_frame(const Landing* landing = nullptr);
-    // Queues a frame; returns at once.
+    // Sends or queues a frame; returns at once. Any thread.
     void send(MsgType type, std::uint64_t request_id, Bytes payload);
     // Queues a frame whose payload is `head` followed by `tail`, sent from
     // where it lies: the caller keeps `tail` alive and unchanged until the
@@ -71,7 +75,10 @@ public:
     Clock::time_point last_received() const { return last_received_; }
     const std::string& peer() const { return peer_; }
     std::uint64_t bytes_in() const { return bytes_in_; }
-    std::uint64_t bytes_out() const { return bytes_out_; }
+    std::uint64_t bytes_out() const {
+        std::lock_guard lock(out_mutex_);
+        return bytes_out_;
+    }
 
 private:
     asio::awaitable<void> writer();
@@ -80,15 +87,29 @@ private:
     asio::steady_timer wake_;  // never expires by itself: cancelled to wake the writer
     // Reads `into` in cache-sized pieces, checksumming each while it is hot.
     asio::awaitable<std::error_code> read_checksummed(std::span<std::uint8_t> into, FrameCrc& crc);
+    // Fills `into`: from read_buffer_ first, then from the socket.
+    asio::awaitable<std::error_code> read_exact(std::span<std::uint8_t> into);
+
+    std::vector<std::uint8_t> read_buffer_ = std::vector<std::uint8_t>(64u << 10);
+    std::size_t read_pos_ = 0, read_end_ = 0;  // unread bytes: [read_pos_, read_end_)
 
     struct Outgoing {
         std::array<std::uint8_t, kFrameHeaderSize> header;
         Bytes payload;
         std::span<const std::uint8_t> tail;  // borrowed: see send()
+        std::size_t sent = 0;                // bytes send() wrote before queueing the rest
+        std::size_t size() const { return header.size() + payload.size() + tail.size(); }
     };
+    // One non-blocking gather write; the bytes written. Under out_mutex_.
+    std::size_t send_now(const Outgoing& out);
+
+    // Guards the sending side, which other threads share through send().
+    mutable std::mutex out_mutex_;
     std::deque<Outgoing> queue_;  // header, payload and tail go out in one gather write, no concatenation
-    bool open_ = true;
+    bool writing_ = false;        // the writer has queue_.front() in flight
+    bool send_closed_ = false;    // close() ran: nobody touches the descriptor again
     bool close_when_drained_ = false;
+    bool open_ = true;            // io thread only
     std::string close_reason_;
     std::string peer_;
     Clock::time_point last_received_ = Clock::now();

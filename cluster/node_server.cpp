@@ -212,6 +212,11 @@ private:
                 answer(f, *refusal, MsgType::Ack, {});
                 return;
             }
+            const PreparedChunk& chunk = std::get<PreparedChunk>(prepared);
+            if (server_.config_.runs_inline && server_.config_.runs_inline(chunk)) {
+                send_result(f.request_id, server_.config_.execute(chunk));
+                return;
+            }
             auto flag = std::make_shared<std::atomic<bool>>(false);
             launches_[f.request_id] = flag;
             start_chunk(f.request_id, std::make_shared<PreparedChunk>(std::move(std::get<PreparedChunk>(prepared))), flag);
@@ -236,22 +241,26 @@ private:
         }
     }
 
-    // The chunk runs as a plain job on the pool and posts its result back to
-    // the io thread. (Not a coroutine hop: GCC 12 destroys by-value shared_ptr
-    // parameters of a co_spawned coroutine twice, found by ASan here.)
+    // The chunk runs as a plain job on the pool, which sends its result
+    // itself (Connection::send works from any thread) and then posts the
+    // bookkeeping back to the io thread. (Not a coroutine hop: GCC 12 destroys
+    // by-value shared_ptr parameters of a co_spawned coroutine twice, found by
+    // ASan here.)
     void start_chunk(std::uint64_t id, std::shared_ptr<PreparedChunk> chunk, std::shared_ptr<std::atomic<bool>> cancelled) {
         ++server_.in_flight_;
         asio::post(server_.pool_, [self = shared_from_this(), id, chunk, cancelled] {
             std::optional<Result<ChunkResult>> result;
             if (!cancelled->load()) result = self->server_.config_.execute(*chunk);
-            asio::post(self->server_.io_, [self, id, result = std::move(result)]() mutable {
-                self->finish_chunk(id, std::move(result));
+            self->send_result(id, result);
+            asio::post(self->server_.io_, [self, id] {
+                self->launches_.erase(id);
+                --self->server_.in_flight_;  // after the result is on its way: shutdown's goodbye comes later
             });
         });
     }
 
-    void finish_chunk(std::uint64_t id, std::optional<Result<ChunkResult>> result) {
-        launches_.erase(id);
+    // On a pool thread, or the io thread for a chunk run inline.
+    void send_result(std::uint64_t id, const std::optional<Result<ChunkResult>>& result) {
         if (!result) {
             conn_->send_error(id, ErrorCode::Cancelled, "chunk cancelled before it started");
         } else if (!*result) {
@@ -260,7 +269,6 @@ private:
         } else {
             conn_->send(MsgType::ChunkResult, id, encode(result->value()));
         }
-        --server_.in_flight_;
     }
 
     NodeServer& server_;

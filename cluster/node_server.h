@@ -37,6 +37,10 @@ struct NodeConfig {
     // Runs one prepared chunk on a worker thread (cluster/chunk_runner.h):
     // the outputs, or why this node's backend cannot run it.
     std::function<Result<ChunkResult>(const PreparedChunk&)> execute;
+    // Whether a chunk is so small and bounded that `execute` may run it on
+    // the io thread (no hop to the pool and back: a tiny launch's round trip
+    // is mostly those hops). Unset: every chunk goes to the pool.
+    std::function<bool(const PreparedChunk&)> runs_inline;
 };
 
 class Session;

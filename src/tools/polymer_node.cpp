@@ -16,6 +16,7 @@
 #include "cluster/node_server.h"
 #include "cluster/raw_reference.h"
 #include "vm/backend.h"
+#include "vm/cpu_kernels/decoded_kernel.h"
 #include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_context.h"
 
@@ -162,7 +163,7 @@ int main(int argc, char** argv) {
     config.threads = std::max(1u, threads);
     config.heartbeat_interval = std::chrono::milliseconds(std::max(1u, heartbeat_ms));
     config.heartbeat_timeout = std::chrono::milliseconds(std::max(1u, heartbeat_timeout_ms));
-    // CPU: a backend per chunk, chunks in parallel on the pool. Vulkan: one
+    // CPU: a backend per pool thread, chunks in parallel on the pool. Vulkan: one
     // device for the node; chunks take turns on it (the backend is not
     // thread-safe), each checked with can_run first.
     std::shared_ptr<VulkanBackend> vulkan;
@@ -187,8 +188,18 @@ int main(int argc, char** argv) {
         };
     } else {
         config.execute = [](const PreparedChunk& chunk) -> Result<ChunkResult> {
-            CpuBackend cpu;
+            thread_local CpuBackend cpu;  // its worker pool lives as long as the thread: not one per chunk
             return run_chunk(chunk, cpu);
+        };
+        // Straight-line kernels over few lanes cost microseconds at most: run
+        // them on the io thread. Anything with a loop could run for ever and
+        // must not hold up heartbeats and other peers.
+        config.runs_inline = [](const PreparedChunk& chunk) {
+            constexpr std::uint64_t kInlineWork = 1 << 14;  // lanes x kernel instructions
+            const std::uint64_t lanes = chunk.launch.end - chunk.launch.begin;
+            const auto& code = chunk.launch.kernel->code;
+            if (lanes * code.size() > kInlineWork) return false;
+            return !decode_kernel(code).has_loop;
         };
     }
     config.caps.name = name;

@@ -18,6 +18,7 @@
 #include "assembler/assembler.h"
 #include "cluster/cluster_backend.h"
 #include "cluster/node_client.h"
+#include "isa/byte_io.h"
 #include "isa/module_io.h"
 #include "node_process.h"
 #include "test_kernels.h"
@@ -37,31 +38,46 @@ double median(std::vector<double> v) {
 }
 
 // Raw TCP between this process and the node process (polymer-node
-// --raw-reference, cluster/raw_reference.h): stream throughput and ping-pong.
-void raw_tcp(std::uint16_t port, std::size_t bytes, int pings, double& gbit, double& rtt_us) {
-    asio::io_context io;
-    asio::ip::tcp::socket c(io);
-    c.connect({asio::ip::make_address("127.0.0.1"), port});
-    c.set_option(asio::ip::tcp::no_delay(true));
-    std::uint8_t count[8];
-    for (int i = 0; i < 8; ++i) count[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(bytes) >> (8 * i));
-    std::vector<std::uint8_t> chunk(kMaxSliceBytes, 0x5A);
-    auto t = Clock::now();
-    asio::write(c, asio::buffer(count));
-    for (std::size_t sent = 0; sent < bytes; sent += chunk.size()) asio::write(c, asio::buffer(chunk));
-    std::uint8_t ack;
-    asio::read(c, asio::buffer(&ack, 1));
-    gbit = bytes * 8 / seconds_since(t) / 1e9;
-    std::vector<double> rtts;
-    std::uint8_t p[8] = {};
-    for (int i = 0; i < pings; ++i) {
-        auto t0 = Clock::now();
-        asio::write(c, asio::buffer(p));
-        asio::read(c, asio::buffer(p));
-        rtts.push_back(seconds_since(t0) * 1e6);
+// --raw-reference, cluster/raw_reference.h): a stream, and a ping-pong.
+class RawReference {
+public:
+    explicit RawReference(std::uint16_t port) : port_(port), pinger_(io_) {
+        open(pinger_, 0);  // no stream: straight to the echo
     }
-    rtt_us = median(rtts);
-}
+    double stream_gbit(std::size_t bytes) {
+        asio::ip::tcp::socket c(io_);
+        const std::vector<std::uint8_t> chunk(kMaxSliceBytes, 0x5A);
+        auto t = Clock::now();
+        open(c, bytes);
+        for (std::size_t sent = 0; sent < bytes; sent += chunk.size()) asio::write(c, asio::buffer(chunk));
+        std::uint8_t ack;
+        asio::read(c, asio::buffer(&ack, 1));
+        return bytes * 8 / seconds_since(t) / 1e9;
+    }
+    double ping_us() {
+        std::uint8_t p[8] = {};
+        auto t0 = Clock::now();
+        asio::write(pinger_, asio::buffer(p));
+        asio::read(pinger_, asio::buffer(p));
+        return seconds_since(t0) * 1e6;
+    }
+
+private:
+    void open(asio::ip::tcp::socket& s, std::uint64_t stream_bytes) {
+        s.connect({asio::ip::make_address("127.0.0.1"), port_});
+        s.set_option(asio::ip::tcp::no_delay(true));
+        std::uint8_t count[8];
+        for (int i = 0; i < 8; ++i) count[i] = static_cast<std::uint8_t>(stream_bytes >> (8 * i));
+        asio::write(s, asio::buffer(count));
+        if (stream_bytes == 0) {
+            std::uint8_t ack;
+            asio::read(s, asio::buffer(&ack, 1));
+        }
+    }
+    std::uint16_t port_;
+    asio::io_context io_;
+    asio::ip::tcp::socket pinger_;
+};
 
 std::unique_ptr<ClusterBackend> cluster_of(const Module& m, Backend& local, const std::vector<std::unique_ptr<NodeProcess>>& nodes,
                                            std::size_t count, std::uint64_t min_lanes, unsigned per_node) {
@@ -156,71 +172,76 @@ void cluster_figures(double raw_gbit) {
 }  // namespace
 
 int main() {
+    // Rounds alternate the raw reference with the cluster's own figure, so a
+    // change in machine load mid-run moves both; ratios are per round.
     const std::size_t total = 256u << 20;
-    const int pings = 2000;
+    const int rounds = 5, pings = 400;
     TempTokenFile token(kSecret);
-    NodeProcess node(token.path(), {"--max-memory", "1G", "--raw-reference"});
+    NodeProcess node(token.path(), {"--max-memory", "4G", "--raw-reference"});
     const std::string marker = "raw TCP reference on 127.0.0.1:";
     if (!node.wait_for_log(marker)) return std::fprintf(stderr, "no raw reference port\n%s", node.log().c_str()), 1;
     const std::string log = node.log();
-    const auto raw_port = static_cast<std::uint16_t>(std::stoi(log.substr(log.find(marker) + marker.size())));
-    double raw_gbit = 0, raw_rtt = 0;
-    raw_tcp(raw_port, total, pings, raw_gbit, raw_rtt);
+    RawReference raw(static_cast<std::uint16_t>(std::stoi(log.substr(log.find(marker) + marker.size()))));
 
     auto c = NodeClient::connect("127.0.0.1", node.port(), bytes_of(kSecret));
-    if (!c) {
-        std::fprintf(stderr, "%s\n", c.error().c_str());
-        return 1;
-    }
+    if (!c) return std::fprintf(stderr, "%s\n", c.error().c_str()), 1;
     NodeClient& client = *c.value();
-
-    std::vector<std::uint8_t> data(total, 0x33);
-    auto t = Clock::now();
-    auto put = client.put_region(1, 1, total, 0, data);
-    const double put_gbit = total * 8 / seconds_since(t) / 1e9;
-    if (!put) return std::fprintf(stderr, "%s\n", put.error().c_str()), 1;
-    t = Clock::now();
-    auto got = client.get_region(1, 1, 0, total);
-    const double get_gbit = total * 8 / seconds_since(t) / 1e9;
-    if (!got) return std::fprintf(stderr, "%s\n", got.error().c_str()), 1;
-    if (got.value() != data) return std::fprintf(stderr, "region-get returned other bytes than were put\n"), 1;
-    // The same region again at a new version (a program's next iteration).
-    t = Clock::now();
-    put = client.put_region(1, 2, total, 0, data);
-    const double put2_gbit = total * 8 / seconds_since(t) / 1e9;
-    if (!put) return std::fprintf(stderr, "%s\n", put.error().c_str()), 1;
-
-    std::vector<double> rtts;
-    for (int i = 0; i < pings; ++i) {
-        auto t0 = Clock::now();
-        client.have_module(Sha256{});
-        rtts.push_back(seconds_since(t0) * 1e6);
-    }
-    const double have_rtt = median(rtts);
-
     AssembleResult a = assemble(".module k\n.kernel one (out z: f32[i])\n gid r0\n.end\n.proc main\n halt\n.end\n");
     if (!a.ok()) return std::fprintf(stderr, "assemble failed\n"), 1;
     auto uploaded = client.upload_module(write_module(*a.module));
     if (!uploaded) return std::fprintf(stderr, "%s\n%s", uploaded.error().c_str(), node.log().c_str()), 1;
-    const Sha256 hash = uploaded.value();
     client.put_region(2, 1, 4, 0, Bytes(4));
     LaunchChunk l;
-    l.module = hash;
+    l.module = uploaded.value();
     l.count = 1;
     l.end = 1;
     l.args = {Binding{Binding::Kind::Region, 2, 1, 0}};
-    rtts.clear();
-    for (int i = 0; i < pings; ++i) {
-        auto t0 = Clock::now();
-        if (auto r = client.launch(l); !r) return std::fprintf(stderr, "%s\n%s", r.error().c_str(), node.log().c_str()), 1;
-        rtts.push_back(seconds_since(t0) * 1e6);
+
+    std::vector<std::uint8_t> data(total);
+    for (std::size_t i = 0; i < total; ++i) data[i] = static_cast<std::uint8_t>(i * 131 + (i >> 20));
+    std::vector<double> raw_gbit, put_gbit, next_gbit, get_gbit, put_ratio, next_ratio, get_ratio;
+    std::vector<double> raw_rtt, have_rtt, launch_rtt, have_ratio, launch_ratio;
+    for (int round = 0; round < rounds; ++round) {
+        const std::uint64_t id = 10 + round;  // a new region: fresh storage on the node
+        raw_gbit.push_back(raw.stream_gbit(total));
+        auto t = Clock::now();
+        auto put = client.put_region(id, 1, total, 0, data);
+        put_gbit.push_back(total * 8 / seconds_since(t) / 1e9);
+        if (!put) return std::fprintf(stderr, "%s\n", put.error().c_str()), 1;
+        t = Clock::now();
+        put = client.put_region(id, 2, total, 0, data);  // its next version: the program's next iteration
+        next_gbit.push_back(total * 8 / seconds_since(t) / 1e9);
+        if (!put) return std::fprintf(stderr, "%s\n", put.error().c_str()), 1;
+        t = Clock::now();
+        auto got = client.get_region(id, 2, 0, total);
+        get_gbit.push_back(total * 8 / seconds_since(t) / 1e9);
+        if (!got) return std::fprintf(stderr, "%s\n", got.error().c_str()), 1;
+        if (got.value() != data) return std::fprintf(stderr, "region-get returned other bytes than were put\n"), 1;
+        put_ratio.push_back(put_gbit.back() / raw_gbit.back());
+        next_ratio.push_back(next_gbit.back() / raw_gbit.back());
+        get_ratio.push_back(get_gbit.back() / raw_gbit.back());
+
+        std::vector<double> r, h, la;
+        for (int i = 0; i < pings; ++i) {
+            r.push_back(raw.ping_us());
+            auto t0 = Clock::now();
+            client.have_module(Sha256{});
+            h.push_back(seconds_since(t0) * 1e6);
+            t0 = Clock::now();
+            if (auto res = client.launch(l); !res) return std::fprintf(stderr, "%s\n%s", res.error().c_str(), node.log().c_str()), 1;
+            la.push_back(seconds_since(t0) * 1e6);
+        }
+        raw_rtt.push_back(median(r));
+        have_rtt.push_back(median(h));
+        launch_rtt.push_back(median(la));
+        have_ratio.push_back(have_rtt.back() / raw_rtt.back());
+        launch_ratio.push_back(launch_rtt.back() / raw_rtt.back());
     }
-    const double launch_rtt = median(rtts);
 
     const int chunks = 5000, window = 64;
     std::vector<std::uint64_t> ids;
     int failed = 0;
-    t = Clock::now();
+    auto t = Clock::now();
     for (int i = 0; i < chunks; ++i) {
         ids.push_back(client.start_launch(l));
         if (ids.size() == window) {
@@ -235,15 +256,27 @@ int main() {
     if (failed != 0) return std::fprintf(stderr, "%d launches failed\n%s", failed, node.log().c_str()), 1;
     const double chunks_per_s = chunks / seconds_since(t);
 
-    std::printf("raw TCP stream (bench -> node process)     %8.2f Gbit/s\n", raw_gbit);
-    std::printf("region-put 256 MiB                         %8.2f Gbit/s (%.0f%% of raw)\n", put_gbit, 100 * put_gbit / raw_gbit);
-    std::printf("region-put 256 MiB, next version           %8.2f Gbit/s (%.0f%% of raw)\n", put2_gbit, 100 * put2_gbit / raw_gbit);
-    std::printf("region-get 256 MiB                         %8.2f Gbit/s (%.0f%% of raw)\n", get_gbit, 100 * get_gbit / raw_gbit);
-    std::printf("raw 8-byte ping-pong, median               %8.1f us\n", raw_rtt);
-    std::printf("have-module round trip, median             %8.1f us (%.2fx raw)\n", have_rtt, have_rtt / raw_rtt);
-    std::printf("one-lane launch round trip, median         %8.1f us (%.2fx raw)\n", launch_rtt, launch_rtt / raw_rtt);
+    auto range = [](std::vector<double> v, double scale) {
+        std::sort(v.begin(), v.end());
+        char text[64];
+        std::snprintf(text, sizeof text, scale == 100 ? "[%.0f..%.0f]" : "[%.2f..%.2f]", v.front() * scale, v.back() * scale);
+        return std::string(text);
+    };
+    std::printf("%d rounds; figures are medians, ratios the median of the rounds' ratios [min..max]\n", rounds);
+    std::printf("raw TCP stream (bench -> node process)     %8.2f Gbit/s\n", median(raw_gbit));
+    std::printf("region-put 256 MiB, new region             %8.2f Gbit/s: %3.0f%% of raw %s\n", median(put_gbit),
+                100 * median(put_ratio), range(put_ratio, 100).c_str());
+    std::printf("region-put 256 MiB, its next version       %8.2f Gbit/s: %3.0f%% of raw %s\n", median(next_gbit),
+                100 * median(next_ratio), range(next_ratio, 100).c_str());
+    std::printf("region-get 256 MiB                         %8.2f Gbit/s: %3.0f%% of raw %s\n", median(get_gbit),
+                100 * median(get_ratio), range(get_ratio, 100).c_str());
+    std::printf("raw 8-byte ping-pong (bench <-> node)      %8.1f us\n", median(raw_rtt));
+    std::printf("have-module round trip                     %8.1f us: %.2fx raw %s\n", median(have_rtt), median(have_ratio),
+                range(have_ratio, 1).c_str());
+    std::printf("one-lane launch round trip                 %8.1f us: %.2fx raw %s\n", median(launch_rtt), median(launch_ratio),
+                range(launch_ratio, 1).c_str());
     std::printf("one-lane launches/s, 64 in flight, 1 node  %8.0f (5000 launches)\n", chunks_per_s);
     std::fflush(stdout);
-    cluster_figures(raw_gbit);
+    cluster_figures(median(raw_gbit));
     return 0;
 }
