@@ -1,5 +1,9 @@
 #include "cluster/node_store.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <cstdlib>
 
 #include "isa/byte_io.h"
@@ -39,6 +43,27 @@ RegionBytes::RegionBytes(std::size_t size) : data_(size == 0 ? nullptr : static_
 }
 
 void RegionBytes::Free::operator()(std::uint8_t* p) const { std::free(p); }
+
+namespace {
+
+// Maps in the fresh pages a slice is about to land in, with one system call
+// instead of a page fault per 4 KiB while the bytes arrive (a third of a new
+// region's receive time here). Only an optimisation: failure changes nothing.
+void populate(std::uint8_t* at, std::size_t length) {
+#ifdef MADV_POPULATE_WRITE
+    constexpr std::size_t kMin = 1u << 20;  // small slices: the faults cost little
+    if (length < kMin) return;
+    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto first = reinterpret_cast<std::uintptr_t>(at) & ~(page - 1);
+    const auto last = (reinterpret_cast<std::uintptr_t>(at) + length + page - 1) & ~(page - 1);
+    madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+#else
+    (void)at;
+    (void)length;
+#endif
+}
+
+}  // namespace
 
 std::optional<Refusal> NodeStore::put(PeerId peer, const RegionPut& p) {
     return put(peer, RegionPutView{p.region, p.version, p.total_bytes, p.offset, p.data});
@@ -89,6 +114,7 @@ std::optional<Refusal> NodeStore::prepare_put(PeerId peer, const RegionPutHead& 
     }
     StoredRegion& r = *it->second;
     if (r.defined) r.defined->add(p.offset, p.offset + p.length);
+    else populate(r.bytes.data() + p.offset, static_cast<std::size_t>(p.length));
     out = std::span<std::uint8_t>(r.bytes.data(), r.bytes.size())
               .subspan(static_cast<std::size_t>(p.offset), static_cast<std::size_t>(p.length));
     return std::nullopt;

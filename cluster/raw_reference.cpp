@@ -9,20 +9,31 @@ namespace polymer::cluster {
 
 namespace {
 
+// One buffer for every connection that asks for its stream to be kept
+// (they come one at a time): like a region, already faulted in once reused.
+std::vector<std::uint8_t>& kept() {
+    static std::vector<std::uint8_t> bytes;
+    return bytes;
+}
+
 asio::awaitable<void> serve_one(asio::ip::tcp::socket socket) {
     std::error_code ec;
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
     auto ok = asio::redirect_error(asio::use_awaitable, ec);
-    std::uint8_t count_bytes[8];
-    co_await asio::async_read(socket, asio::buffer(count_bytes), ok);
+    std::uint8_t request[16];
+    co_await asio::async_read(socket, asio::buffer(request), ok);
     if (ec) co_return;
-    std::uint64_t left = 0;
-    for (int i = 7; i >= 0; --i) left = left << 8 | count_bytes[i];
+    std::uint64_t left = 0, keep = 0;
+    for (int i = 7; i >= 0; --i) left = left << 8 | request[i];
+    for (int i = 15; i >= 8; --i) keep = keep << 8 | request[i];
     std::vector<std::uint8_t> sink(1u << 20);  // what a plain receiver would use: one buffer, reused
-    while (left > 0) {
-        const std::size_t n = co_await socket.async_read_some(asio::buffer(sink.data(), std::min<std::uint64_t>(left, sink.size())), ok);
+    if (keep != 0 && kept().size() < left) kept().resize(left);
+    for (std::uint64_t at = 0; at < left;) {
+        const std::size_t n = keep != 0
+            ? co_await socket.async_read_some(asio::buffer(kept().data() + at, left - at), ok)
+            : co_await socket.async_read_some(asio::buffer(sink.data(), std::min<std::uint64_t>(left - at, sink.size())), ok);
         if (ec) co_return;
-        left -= n;
+        at += n;
     }
     co_await asio::async_write(socket, asio::buffer(sink.data(), 1), ok);
     std::uint8_t ping[8];

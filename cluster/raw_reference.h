@@ -2,9 +2,11 @@
 // plain TCP with no framing, served by the node process itself, so
 // cluster_bench compares region transfers and launch round trips with a raw
 // stream and a raw ping-pong between the same two processes. A connection
-// sends a little-endian u64 N, then N bytes (read into one reused buffer and
-// dropped), and gets one byte back; after that every 8 bytes it sends come
-// straight back, until it closes.
+// sends two little-endian u64s, N and KEEP, then N bytes, and gets one byte
+// back; after that every 8 bytes it sends come straight back, until it
+// closes. KEEP = 0: the bytes go through one reused 1 MiB buffer and are
+// dropped (what iperf does); otherwise they land in one N-byte buffer that
+// later such streams reuse (what receiving a region costs, without a protocol).
 #pragma once
 
 #include <asio.hpp>

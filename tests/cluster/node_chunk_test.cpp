@@ -146,6 +146,55 @@ TEST(NodeChunk, SeveralLaunchesInFlightGetTheirOwnReplies) {
     EXPECT_FALSE(s.client->wait_launch(a));  // each is waited for once
 }
 
+// Chunks of straight-line kernels over few lanes run on the node's io thread
+// (no hop to the pool); a kernel with a loop never does, whatever its lanes,
+// since it could run for ever: while a one-lane loop runs, the node still
+// answers other requests.
+TEST(NodeChunk, AOneLaneLoopDoesNotHoldUpTheNode) {
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path());
+    auto c = NodeClient::connect("127.0.0.1", node.port(), bytes_of(kSecret));
+    ASSERT_TRUE(c) << c.error();
+    NodeClient& client = *c.value();
+    AssembleResult a = assemble(
+        ".module spin\n"
+        ".kernel spin (out z: i32[i], n: i32)\n"
+        "        gid     r0\n"
+        "        ldp     r3, n\n"
+        "        li      r1, 0\n"
+        "        loop\n"
+        "            lt      r2, r1, r3\n"
+        "            if      r2\n"
+        "            else\n"
+        "                break\n"
+        "            end\n"
+        "            addi    r1, r1, 1\n"
+        "        end\n"
+        "        st      z[r0], r1\n"
+        ".end\n"
+        ".proc main\n        halt\n.end\n");
+    ASSERT_TRUE(a.ok()) << (a.diagnostics.empty() ? "" : format_diagnostic(a.diagnostics[0]));
+    auto hash = client.upload_module(write_module(*a.module));
+    ASSERT_TRUE(hash) << hash.error();
+    ASSERT_TRUE(client.put_region(1, 1, 4, 0, {}));
+    LaunchChunk l;
+    l.module = hash.value();
+    l.count = 1;
+    l.end = 1;
+    l.args = {Binding{Binding::Kind::Region, 1, 1, 0}, Binding{Binding::Kind::Uniform, 0, 0, 20'000'000}};
+    const std::uint64_t spin = client.start_launch(l);
+    auto have = client.have_module(hash.value());  // answered while the loop runs
+    ASSERT_TRUE(have) << have.error();
+    EXPECT_TRUE(have.value());
+    EXPECT_FALSE(client.wait_launch_for(spin, std::chrono::milliseconds(0)).has_value()) << "the loop finished first";
+    auto done = client.wait_launch(spin);
+    ASSERT_TRUE(done) << done.error();
+    ASSERT_EQ(done.value().outputs.size(), 1u);
+    std::int32_t z = 0;
+    std::memcpy(&z, done.value().outputs[0].data.data(), 4);
+    EXPECT_EQ(z, 20'000'000);
+}
+
 // SIGTERM with chunks queued and running: every launch is answered (a result,
 // or cancelled / shutting down), and the node exits with status 0.
 TEST(NodeChunk, SigtermAnswersEveryChunkInFlight) {

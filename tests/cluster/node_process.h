@@ -4,6 +4,7 @@
 
 #include <asio.hpp>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +61,7 @@ public:
         if (pipe(fds) != 0) std::abort();
         pid_ = fork();
         if (pid_ == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);  // a test or bench that dies (or exits) leaves no node behind
             dup2(fds[1], 2);
             close(fds[0]);
             close(fds[1]);
