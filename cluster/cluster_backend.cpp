@@ -14,8 +14,10 @@
 #include <thread>
 #include <unistd.h>
 
+#include "cluster/chunk_sizing.h"
 #include "cluster/launch_plan.h"
 #include "cluster/node_server.h"
+#include "cluster/throughput_probe.h"
 #include "isa/byte_io.h"
 #include "isa/module_io.h"
 
@@ -91,11 +93,25 @@ struct Participant {
     std::map<std::uint64_t, Bytes> broadcast_bytes;
     std::uint64_t next_region = 1;
     std::uint64_t next_partial_version = 1;
+    // Its rate in the launch in progress: lanes of the results it returned
+    // over the time it had claims out (send to result; overlaps counted once).
+    std::uint64_t launch_lanes = 0;
+    Clock::duration busy{};
+    int outstanding = 0;
+    Clock::time_point busy_since{};
+
+    double measured_rate(Clock::time_point now) const {
+        const Clock::duration t = busy + (outstanding > 0 ? now - busy_since : Clock::duration{});
+        const double seconds = std::chrono::duration<double>(t).count();
+        return launch_lanes == 0 || seconds <= 0 ? 0.0 : static_cast<double>(launch_lanes) / seconds;
+    }
 };
 
-// One launch being spread: its chunks and who runs them.
+// One claim of the launch being spread (a run of grains, exactly one grain
+// when the kernel has partials) and who runs it.
 struct ChunkState {
     std::uint64_t begin = 0, end = 0;
+    std::size_t grains = 0;
     enum class Status { Pending, Running, Done } status = Status::Pending;
     int runners = 0;               // attempts in flight
     bool backed_up = false;
@@ -129,11 +145,21 @@ struct ClusterBackend::Impl {
     std::uint64_t launch_seq = 0;
 
     // The launch in progress (dispatcher + worker threads).
+    // `chunks` holds the claims, in grain order as they were made; it has a
+    // slot per grain from the start (a claim is at least one grain), so it
+    // never reallocates under a worker reading its own claim without the lock.
     std::mutex chunk_mutex;
     std::vector<ChunkState> chunks;
-    std::deque<std::size_t> pending;
-    std::size_t done_count = 0;
-    std::uint64_t mean_chunk_ns = 0;
+    std::size_t claims_made = 0;
+    GrainGrid grid;
+    std::size_t next_grain = 0;       // grains before it are claimed
+    std::deque<std::size_t> pending;  // claims given back by a node that dropped out: re-run whole
+    std::size_t done_count = 0;       // grains done
+    std::vector<Participant*> sharing;  // the launch's participants, for the shares
+    bool one_grain_claims = false;
+    std::size_t partial_count = 0;
+    bool prefers_gpu = false;
+    double mean_lane_ns = 0;  // send to result, per lane: what "much longer than usual" is measured against
     ChunkLog chunk_log;  // --trace only
 
     // --trace: one chunk run of the launch in progress; p null: the home running a launch whole.
@@ -145,7 +171,6 @@ struct ClusterBackend::Impl {
             if (participants[i].get() == p) who = static_cast<std::uint32_t>(i);
         chunk_log.add(ChunkRun{who, launch_seq, launch.kernel->name, b, e, start, Clock::now(), bytes_out, bytes_in, backup, outcome});
     }
-
 
     void run_dispatcher() {
         for (;;) {
@@ -198,51 +223,53 @@ struct ClusterBackend::Impl {
             log_run(nullptr, launch, launch.begin, launch.end, start, false, ChunkOutcome::Applied);
             return {};
         }
+        // Every capable participant takes part; `.prefers gpu` weighs the
+        // GPU-class ones' claims up (chunk_sizing.h) rather than leaving the rest idle.
         std::vector<Participant*> capable;
         for (auto& p : participants)
             if (meets(*p, k.requirements)) capable.push_back(p.get());
-        if (k.requirements.prefers_gpu) {
-            std::vector<Participant*> gpus;
-            for (Participant* p : capable)
-                if (p->gpu) gpus.push_back(p);
-            if (!gpus.empty()) capable = gpus;
-        }
         if (capable.empty()) return no_capable_node(k);
+        if (capable.size() > 1)
+            for (Participant* p : capable)
+                if (!p->client && !(p->caps.throughput > 0)) p->caps.throughput = measure_saxpy_throughput();
 
-        // Fixed chunk boundaries (they depend only on the count and the
-        // participants), so partial sums combine the same way every run.
-        const std::uint64_t lanes = launch.end - launch.begin;
-        const std::uint64_t parts = capable.size() * std::max(1u, options.chunks_per_participant);
-        const std::uint64_t grain = std::max<std::uint64_t>(options.min_chunk_lanes == 0 ? 1 : options.min_chunk_lanes,
-                                                            (lanes + parts - 1) / parts);
+        // The grid depends only on the lanes and the options (never on timing
+        // or on who is alive), so partial sums combine the same way every run.
+        const std::uint64_t configured = options.nodes.size() + (options.local_work ? 1 : 0);
+        const unsigned per = options.chunks_per_participant != 0 ? options.chunks_per_participant : options.grains_per_participant;
         {
             std::lock_guard lock(chunk_mutex);
-            chunks.clear();
+            grid = make_grid(launch.begin, launch.end, options.min_chunk_lanes, configured * std::max(1u, per));
+            chunks.assign(grid.size(), ChunkState{});
+            claims_made = 0;
+            mean_lane_ns = 0;
+            next_grain = 0;
             pending.clear();
             done_count = 0;
-            for (std::uint64_t b = launch.begin; b < launch.end; b += grain) {
-                ChunkState c;
-                c.begin = b;
-                c.end = std::min(launch.end, b + grain);
-                c.partials.resize(plan.partial_params.size());
-                pending.push_back(chunks.size());
-                chunks.push_back(std::move(c));
+            sharing = capable;
+            one_grain_claims = !plan.partial_params.empty();
+            partial_count = plan.partial_params.size();
+            prefers_gpu = k.requirements.prefers_gpu;
+            for (auto& p : participants) {
+                p->launch_lanes = 0;
+                p->busy = {};
+                p->outstanding = 0;
             }
         }
-        // Rounds: when every participant of a round dropped out, the next
-        // round widens to the rest (a `.prefers gpu` kernel falls back).
+        // Rounds: when every participant of a round dropped out (the home
+        // may have stopped claiming before the nodes failed), the rest take over.
         for (int round = 0; round < 2; ++round) {
             std::vector<std::jthread> workers;
             for (Participant* p : capable)
                 workers.emplace_back([this, p, &launch, &plan] { p->client ? remote_worker(*p, launch, plan) : home_worker(*p, launch, plan); });
             workers.clear();  // joins
-            if (done_count == chunks.size()) break;
+            if (done_count == grid.size()) break;
             capable.clear();
             for (auto& p : participants)
                 if (meets(*p, k.requirements)) capable.push_back(p.get());
             if (capable.empty()) return no_capable_node(k);
         }
-        if (done_count != chunks.size()) return no_capable_node(k);
+        if (done_count != grid.size()) return no_capable_node(k);
         combine_partials(launch, plan);
         return {};
     }
@@ -259,7 +286,8 @@ struct ClusterBackend::Impl {
         for (std::size_t i = 0; i < plan.partial_params.size(); ++i) {
             const KernelArg& arg = launch.args[plan.partial_params[i]];
             auto* home = static_cast<std::uint32_t*>(arg.data);
-            for (const ChunkState& c : chunks) {  // chunk order: deterministic
+            for (std::size_t ci = 0; ci < claims_made; ++ci) {  // one grain each, in grain order: deterministic
+                const ChunkState& c = chunks[ci];
                 const Bytes& part = c.partials[i];
                 const std::size_t n = std::min<std::size_t>(arg.length, part.size() / 4);
                 for (std::size_t e = 0; e < n; ++e) {
@@ -271,30 +299,73 @@ struct ClusterBackend::Impl {
         }
     }
 
-    // The next chunk for `p`: a pending one, else (remote nodes only) a backup
-    // copy of one that has run much longer than chunks usually take.
+    // `p` has one more claim out / one fewer (with the lanes it returned):
+    // the busy time its measured rate is taken over.
+    static void run_started(Participant& p, Clock::time_point now) {
+        if (p.outstanding++ == 0) p.busy_since = now;
+    }
+    static void run_ended(Participant& p, Clock::time_point now, std::uint64_t lanes) {
+        p.launch_lanes += lanes;
+        if (p.outstanding > 0 && --p.outstanding == 0) p.busy += now - p.busy_since;
+    }
+
+    // p's share of the estimated rate of the launch's live participants.
+    double share_of(const Participant& p, Clock::time_point now) const {
+        std::vector<RateInput> inputs;
+        std::size_t self = 0;
+        for (const Participant* q : sharing) {
+            if (!q->alive && q != &p) continue;
+            if (q == &p) self = inputs.size();
+            inputs.push_back(RateInput{q->caps.throughput, prefers_gpu && q->gpu, q->measured_rate(now)});
+        }
+        const std::vector<double> rates = estimated_rates(inputs, options.prefer_weight);
+        double total = 0;
+        for (double r : rates) total += r;
+        return total > 0 && self < rates.size() ? rates[self] / total : 1.0;
+    }
+
+    // The next claim for `p`: one given back by a failed node, else the next
+    // run of grains sized by p's share, else (remote nodes only) a backup
+    // copy of a claim that has run much longer than its lanes usually take.
     std::optional<std::size_t> take(Participant& p, bool& backup) {
         std::lock_guard lock(chunk_mutex);
         backup = false;
+        const auto now = Clock::now();
+        std::optional<std::size_t> got;
         if (!pending.empty()) {
-            const std::size_t i = pending.front();
+            got = pending.front();
             pending.pop_front();
-            ChunkState& c = chunks[i];
+        } else if (next_grain < grid.size()) {
+            const std::uint64_t n = one_grain_claims ? 1
+                                                     : claim_grains(share_of(p, now), grid.size() - next_grain,
+                                                                    options.claim_divisor, options.max_claim_grains);
+            got = claims_made++;
+            ChunkState& c = chunks[*got];
+            c.begin = grid.grain_begin(next_grain);
+            next_grain += n;
+            c.end = grid.grain_end(next_grain - 1);
+            c.grains = n;
+            c.partials.resize(partial_count);
+        }
+        if (got) {
+            ChunkState& c = chunks[*got];
             c.status = ChunkState::Status::Running;
             ++c.runners;
             c.first = &p;
-            c.started = Clock::now();
-            return i;
+            c.started = now;
+            run_started(p, now);
+            return got;
         }
         if (!p.client) return std::nullopt;
-        const auto slow = std::chrono::nanoseconds(std::max<std::uint64_t>(20'000'000, 4 * mean_chunk_ns));
-        for (std::size_t i = 0; i < chunks.size(); ++i) {
+        for (std::size_t i = 0; i < claims_made; ++i) {
             ChunkState& c = chunks[i];
             if (c.status != ChunkState::Status::Running || c.backed_up || c.first == &p) continue;
-            if (Clock::now() - c.started < slow) continue;
+            const double usual = 4 * mean_lane_ns * static_cast<double>(c.end - c.begin);
+            if (now - c.started < std::chrono::nanoseconds(static_cast<std::int64_t>(std::max(20e6, usual)))) continue;
             c.backed_up = true;
             ++c.runners;
             backup = true;
+            run_started(p, now);
             return i;
         }
         return std::nullopt;
@@ -302,19 +373,20 @@ struct ClusterBackend::Impl {
 
     bool all_done() {
         std::lock_guard lock(chunk_mutex);
-        return done_count == chunks.size();
+        return done_count == grid.size();
     }
     bool nothing_pending() {
         std::lock_guard lock(chunk_mutex);
-        return pending.empty();
+        return pending.empty() && next_grain == grid.size();
     }
 
-    // A runner gave up on chunk i (its node failed): back to the queue unless
+    // A runner gave up on claim i (its node failed): back to the queue unless
     // another copy is still running or it is done.
     void give_back(std::size_t i, Participant& p) {
         std::lock_guard lock(chunk_mutex);
         ChunkState& c = chunks[i];
         --c.runners;
+        run_ended(p, Clock::now(), 0);
         if (c.status == ChunkState::Status::Done) return;
         ++p.stats.retries;
         if (c.runners == 0) {
@@ -324,19 +396,22 @@ struct ClusterBackend::Impl {
         }
     }
 
-    // Records chunk i as done by `p`; false when another copy won already.
+    // Records claim i as done by `p`; false when another copy won already.
     bool claim(std::size_t i, Participant& p, bool backup, std::uint64_t kernel_ns) {
         std::lock_guard lock(chunk_mutex);
         ChunkState& c = chunks[i];
+        const auto now = Clock::now();
         --c.runners;
+        run_ended(p, now, c.end - c.begin);  // a losing copy's lanes still say how fast p is
         if (c.status == ChunkState::Status::Done) return false;
         c.status = ChunkState::Status::Done;
-        ++done_count;
+        done_count += c.grains;
         ++p.stats.chunks;
+        p.stats.lanes += c.end - c.begin;
         p.stats.kernel_ns += kernel_ns;
         if (backup) ++p.stats.backups_won;
-        const auto took = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - c.started).count());
-        mean_chunk_ns = mean_chunk_ns == 0 ? took : (mean_chunk_ns * 7 + took) / 8;
+        const double per_lane = std::chrono::duration<double, std::nano>(now - c.started).count() / static_cast<double>(c.end - c.begin);
+        mean_lane_ns = mean_lane_ns == 0 ? per_lane : (mean_lane_ns * 7 + per_lane) / 8;
         return true;
     }
 
@@ -558,6 +633,7 @@ Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& mod
     if (options.local_work) {
         auto home = std::make_unique<Participant>();
         home->stats.name = "home";
+        home->caps.throughput = options.home_throughput;  // 0: measured when it first shares a launch
         impl->participants.push_back(std::move(home));
     }
     for (const NodeAddress& a : options.nodes) {

@@ -4,11 +4,13 @@
 // unless local work is off); vector ops stay on the local backend.
 //
 // submit() returns at once: a dispatcher thread runs the launches in order,
-// one worker thread per participant pulling chunks from a shared queue (a
-// faster node simply takes more of them). Element-wise inputs travel as the
-// chunk's slice, broadcast inputs once per content (cached per node), outputs
-// come back as slices. Broadcast buffers the kernel only `atadd`s into are
-// per-chunk partials, summed home-side in chunk order. A node that fails
+// one worker thread per participant claiming runs of grains from a fixed grid,
+// each claim (a chunk) sized by the participant's share of the estimated
+// throughput (cluster/chunk_sizing.h; measured rates replace advertised ones).
+// Element-wise inputs travel as the chunk's slice, broadcast inputs once per
+// content (cached per node), outputs come back as slices. Broadcast buffers
+// the kernel only `atadd`s into are per-chunk partials (one grain per chunk),
+// summed home-side in grain order. A node that fails
 // (connection lost, heartbeat timeout) loses its chunks to the others; an idle
 // node takes a backup copy of a straggling chunk and the first result wins.
 #pragma once
@@ -39,8 +41,17 @@ struct ClusterOptions {
     std::vector<NodeAddress> nodes;
     std::vector<std::uint8_t> secret;
     bool local_work = true;          // the home runs chunks too
+    // The grid (cluster/chunk_sizing.h): grains of max(min_chunk_lanes,
+    // lanes / (grains_per_participant x configured participants)) lanes.
     std::uint64_t min_chunk_lanes = 256;
-    unsigned chunks_per_participant = 4;
+    unsigned grains_per_participant = 16;
+    unsigned chunks_per_participant = 0;  // older name of grains_per_participant; used instead when set
+    // Claims: runs of grains, ceil(remaining x share / claim_divisor) grains,
+    // at most max_claim_grains (0: no cap; 1: one grain per claim).
+    unsigned claim_divisor = 2;
+    std::uint64_t max_claim_grains = 0;
+    double prefer_weight = 4;  // `.prefers` participants' advertised figure counts this many times
+    double home_throughput = 0;  // the home's figure (elements/s); 0: measured when it first shares a launch
     unsigned in_flight_per_node = 2;  // chunks sent ahead, so transfers overlap compute
     ClientOptions client;             // heartbeat interval and timeout
     // Called on the VM's thread (from wait/wait_all) when a launch cannot
@@ -51,7 +62,8 @@ struct ClusterOptions {
 struct ParticipantStats {
     std::string name;   // "home" or the node's advertised name and address
     bool remote = false;
-    std::uint64_t chunks = 0;       // results applied from this participant
+    std::uint64_t chunks = 0;       // claims applied from this participant (a claim: a run of grains)
+    std::uint64_t lanes = 0;        // lanes of those claims
     std::uint64_t kernel_ns = 0;    // as the node measured it
     std::uint64_t bytes_out = 0;    // home -> node payload (slices, broadcasts, module)
     std::uint64_t bytes_in = 0;     // node -> home payload (output slices)

@@ -101,7 +101,7 @@ std::string ClusterSession::participants_text() const {
     std::string s;
     for (const ParticipantStats& p : backend_->participant_stats()) {
         s += cat(p.name, ": ", p.chunks, " chunks, kernel ",
-                 pbc::cat(static_cast<double>(p.kernel_ns) / 1e6), " ms, bytes out ", p.bytes_out, " in ", p.bytes_in,
+                 pbc::cat(static_cast<double>(p.kernel_ns) / 1e6), " ms, lanes ", p.lanes, ", bytes out ", p.bytes_out, " in ", p.bytes_in,
                  ", retries ", p.retries, ", backups won ", p.backups_won);
         if (!p.lost.empty()) s += cat(", lost: ", p.lost);
         s += "\n";

@@ -14,6 +14,7 @@
 #include "cluster/auth.h"
 #include "cluster/log.h"
 #include "cluster/node_server.h"
+#include "cluster/throughput_probe.h"
 #include "cluster/raw_reference.h"
 #include "vm/backend.h"
 #include "vm/cpu_kernels/decoded_kernel.h"
@@ -66,24 +67,6 @@ bool parse_size(const std::string& text, std::uint64_t& bytes) {
     return true;
 }
 
-// A short saxpy over 1M floats, repeated for about 50 ms: elements per second
-// for one core, the figure a home node sizes chunks by.
-double measure_throughput() {
-    std::vector<float> x(1 << 20, 1.5f), y(1 << 20, 0.25f);
-    const float a = 1.0001f;
-    const auto start = std::chrono::steady_clock::now();
-    std::uint64_t elements = 0;
-    std::chrono::duration<double> elapsed{};
-    do {
-        for (std::size_t i = 0; i < x.size(); ++i) y[i] = a * x[i] + y[i];
-        elements += x.size();
-        elapsed = std::chrono::steady_clock::now() - start;
-    } while (elapsed.count() < 0.05);
-    volatile float sink = y[12345];
-    (void)sink;
-    return static_cast<double>(elements) / elapsed.count();
-}
-
 std::vector<DeviceDesc> list_vulkan_devices() {
     std::vector<DeviceDesc> out;
     auto devices = vk::VulkanContext::list_devices();
@@ -107,6 +90,7 @@ int main(int argc, char** argv) {
     unsigned heartbeat_timeout_ms = static_cast<unsigned>(kDefaultHeartbeatTimeout.count());
     bool no_vulkan = false, raw_reference = false;
     std::string fake_device_type;
+    double fake_throughput = 0;
     app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
     app.add_option("--token-file", token_file, "file holding the shared secret (at least 16 bytes)")->required();
     app.add_option("--threads", threads, "worker threads for kernel chunks")->capture_default_str();
@@ -123,6 +107,10 @@ int main(int argc, char** argv) {
     app.add_flag("--raw-reference", raw_reference,
                  "BENCHMARK ONLY: also serve plain unauthenticated TCP (a byte sink and an 8-byte echo) on a free port "
                  "of the --listen address, cluster_bench's reference (docs/cluster.md)");
+    app.add_option("--fake-throughput", fake_throughput,
+                   "TEST ONLY: advertise this many elements/s instead of measuring, so home nodes size this node's "
+                   "claims by it (docs/cluster.md)")
+        ->check(CLI::PositiveNumber);
     CLI11_PARSE(app, argc, argv);
 
     LogLevel level;
@@ -207,7 +195,13 @@ int main(int argc, char** argv) {
     config.caps.cores = std::max(1u, std::thread::hardware_concurrency());
     config.caps.memory_bytes = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
     config.caps.max_memory = max_memory;
-    config.caps.throughput = measure_throughput();
+    // The figure a home node sizes this node's first claims by (docs/cluster.md).
+    if (fake_throughput > 0) {
+        log(LogLevel::Warn, "--fake-throughput: advertising ", fake_throughput, " elements/s (test only)");
+        config.caps.throughput = fake_throughput;
+    } else {
+        config.caps.throughput = measure_saxpy_throughput();
+    }
     if (!no_vulkan) config.caps.devices = list_vulkan_devices();
     if (!fake_device_type.empty()) {
         log(LogLevel::Warn, "--fake-device-type: advertising a fake '", fake_device_type, "' device (test only)");

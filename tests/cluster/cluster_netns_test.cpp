@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <thread>
 
@@ -103,5 +104,11 @@ TEST(ClusterNetns, LinkCutMidLaunchRecovers) {
     std::ifstream e(err);
     const std::string stats((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
     EXPECT_EQ(out, expected) << stats;
-    EXPECT_NE(stats.find("heartbeat timeout"), std::string::npos) << stats;
+    // The cut is noticed one of two ways: node 1 is dropped at the heartbeat
+    // timeout (its worker was stuck sending into the dead link), or node 2,
+    // idle, finished node 1's claims as backup copies first and the home
+    // stopped waiting for node 1 (its sends had all gone into socket buffers).
+    const bool dropped = stats.find("heartbeat timeout") != std::string::npos;
+    const bool backed_up = std::regex_search(stats, std::regex(R"(node \S+ \(10\.213\.2\.2:\d+\):.*backups won [1-9])"));
+    EXPECT_TRUE(dropped || backed_up) << stats;
 }
