@@ -157,6 +157,7 @@ struct ClusterBackend::Impl {
     std::size_t done_count = 0;       // grains done
     std::vector<Participant*> sharing;  // the launch's participants, for the shares
     bool one_grain_claims = false;
+    std::uint64_t claim_cap = 0;  // most grains in one claim (0: no cap)
     std::size_t partial_count = 0;
     bool prefers_gpu = false;
     double mean_lane_ns = 0;  // send to result, per lane: what "much longer than usual" is measured against
@@ -236,10 +237,22 @@ struct ClusterBackend::Impl {
         // The grid depends only on the lanes and the options (never on timing
         // or on who is alive), so partial sums combine the same way every run.
         const std::uint64_t configured = options.nodes.size() + (options.local_work ? 1 : 0);
-        const unsigned per = options.chunks_per_participant != 0 ? options.chunks_per_participant : options.grains_per_participant;
+        const unsigned per = options.grains_per_participant;
         {
             std::lock_guard lock(chunk_mutex);
             grid = make_grid(launch.begin, launch.end, options.min_chunk_lanes, configured * std::max(1u, per));
+            // A claim's element-wise outputs come back in one frame: at most
+            // kMaxSliceBytes of them per claim (and per grain), so no claim is
+            // ever refused as too large, and results stream back in pieces.
+            std::uint64_t out_bytes_per_lane = 0;
+            for (const KernelParam& param : k.params)
+                if (param.kind != ParamKind::Uniform && param.access != Access::In && param.indexing == Indexing::Element)
+                    out_bytes_per_lane += elem_size(param.type);
+            const std::uint64_t lane_cap = out_bytes_per_lane == 0 ? 0 : std::max<std::uint64_t>(1, kMaxSliceBytes / out_bytes_per_lane);
+            if (lane_cap != 0 && grid.grain > lane_cap) grid.grain = lane_cap;  // still a function of count, options, kernel
+            claim_cap = options.max_claim_grains;
+            if (lane_cap != 0 && (claim_cap == 0 || claim_cap > lane_cap / grid.grain))
+                claim_cap = std::max<std::uint64_t>(1, lane_cap / grid.grain);
             chunks.assign(grid.size(), ChunkState{});
             claims_made = 0;
             mean_lane_ns = 0;
@@ -338,7 +351,7 @@ struct ClusterBackend::Impl {
         } else if (next_grain < grid.size()) {
             const std::uint64_t n = one_grain_claims ? 1
                                                      : claim_grains(share_of(p, now), grid.size() - next_grain,
-                                                                    options.claim_divisor, options.max_claim_grains);
+                                                                    options.claim_divisor, claim_cap);
             got = claims_made++;
             ChunkState& c = chunks[*got];
             c.begin = grid.grain_begin(next_grain);

@@ -45,7 +45,6 @@ struct ClusterOptions {
     // lanes / (grains_per_participant x configured participants)) lanes.
     std::uint64_t min_chunk_lanes = 256;
     unsigned grains_per_participant = 16;
-    unsigned chunks_per_participant = 0;  // older name of grains_per_participant; used instead when set
     // Claims: runs of grains, ceil(remaining x share / claim_divisor) grains,
     // at most max_claim_grains (0: no cap; 1: one grain per claim).
     unsigned claim_divisor = 2;

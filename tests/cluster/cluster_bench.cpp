@@ -9,7 +9,10 @@
 //     chunks per second for 5,000 one-lane chunks on two nodes, and saxpy
 //     over 32M floats and a mandelbrot launch on 1, 2 and 3 nodes end to
 //     end, next to the bound set by the bytes moved and the raw TCP rate.
-// Usage: cluster_bench [put]   (put: only region puts, 40 x 256 MiB, to profile them)
+// Usage: cluster_bench [put|pinned]   (put: only region puts, 40 x 256 MiB, to
+// profile them; pinned: bench and node on CPU 0, no cluster figures)
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -95,13 +98,14 @@ private:
 };
 
 std::unique_ptr<ClusterBackend> cluster_of(const Module& m, Backend& local, const std::vector<std::unique_ptr<NodeProcess>>& nodes,
-                                           std::size_t count, std::uint64_t min_lanes, unsigned per_node) {
+                                           std::size_t count, std::uint64_t min_lanes, unsigned per_node, bool one_grain_claims = false) {
     ClusterOptions o;
     for (std::size_t i = 0; i < count; ++i) o.nodes.push_back({"127.0.0.1", nodes[i]->port()});
     o.secret = bytes_of(kSecret);
     o.local_work = false;
     o.min_chunk_lanes = min_lanes;
-    o.chunks_per_participant = per_node;
+    o.grains_per_participant = per_node;
+    if (one_grain_claims) o.max_claim_grains = 1;
     auto b = ClusterBackend::create(m, local, o);
     if (!b) {
         std::fprintf(stderr, "%s\n", b.error().c_str());
@@ -128,7 +132,7 @@ void cluster_figures(double raw_gbit) {
     AssembleResult one = assemble(".module k\n.kernel one (out z: f32[i])\n gid r0\n.end\n.proc main\n halt\n.end\n");
     std::vector<float> z(5000);
     {
-        auto b = cluster_of(*one.module, local, nodes, 2, 1, 2500);
+        auto b = cluster_of(*one.module, local, nodes, 2, 1, 2500, true);  // 5,000 grains, each its own chunk
         KernelLaunch l;
         l.kernel = &one.module->kernels[0];
         l.count = l.end = z.size();
@@ -188,11 +192,20 @@ void cluster_figures(double raw_gbit) {
 
 int main(int argc, char** argv) {
     // `cluster_bench put`: only region puts, over and over (to profile them).
-    const bool puts_only = argc > 1 && std::string(argv[1]) == "put";
+    // `cluster_bench pinned`: this process and the node (which inherits it)
+    // on CPU 0 only, the second reference point for round trips.
+    const std::string mode = argc > 1 ? argv[1] : "";
+    const bool puts_only = mode == "put", pinned = mode == "pinned";
+    if (pinned) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(0, &one);
+        if (sched_setaffinity(0, sizeof one, &one) != 0) return std::perror("sched_setaffinity"), 1;
+    }
     // Rounds alternate the raw reference with the cluster's own figure, so a
     // change in machine load mid-run moves both; ratios are per round.
     const std::size_t total = 256u << 20;
-    const int rounds = 5, pings = 400;
+    const int rounds = 9, pings = 400;
     TempTokenFile token(kSecret);
     NodeProcess node(token.path(), {"--max-memory", "4G", "--raw-reference"});
     const std::string marker = "raw TCP reference on 127.0.0.1:";
@@ -286,7 +299,8 @@ int main(int argc, char** argv) {
         std::snprintf(text, sizeof text, scale == 100 ? "[%.0f..%.0f]" : "[%.2f..%.2f]", v.front() * scale, v.back() * scale);
         return std::string(text);
     };
-    std::printf("%d rounds; figures are medians, ratios the median of the rounds' ratios [min..max]\n", rounds);
+    std::printf("%d rounds%s; figures are medians, ratios the median of the rounds' ratios [min..max]\n", rounds,
+                pinned ? ", bench and node pinned to CPU 0" : "");
     std::printf("raw TCP stream, hot 16 MiB buffer -> sink  %8.2f Gbit/s (bench -> node process, iperf-style)\n", median(raw_gbit));
     std::printf("raw TCP stream, the region's 256 MiB       %8.2f Gbit/s (into one reused 256 MiB buffer)\n",
                 median(raw_region_gbit));
@@ -305,6 +319,6 @@ int main(int argc, char** argv) {
                 range(launch_ratio, 1).c_str());
     std::printf("one-lane launches/s, 64 in flight, 1 node  %8.0f (5000 launches)\n", chunks_per_s);
     std::fflush(stdout);
-    cluster_figures(median(raw_gbit));
+    if (!pinned) cluster_figures(median(raw_gbit));
     return 0;
 }

@@ -128,6 +128,30 @@ TEST(ClusterClaims, NodeAdvertisingMoreThroughputIsHandedLargerClaims) {
         << backend.value()->describe_nodes();
 }
 
+// A claim's outputs come back in one frame: claims (and grains) are capped
+// at 16 MiB of element-wise output (kMaxSliceBytes), however large the grid
+// or the node's share would make them. Here one node would otherwise take
+// all 6M lanes (24 MiB of z) in one claim.
+TEST(ClusterClaims, ClaimsKeepTheirOutputsToOneSlice) {
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path());
+    const Module m = assembled(kSaxpy);
+    const std::size_t n = 6u << 20;
+    CpuBackend local;
+    ClusterOptions o = options_for({&node});
+    o.grains_per_participant = 1;
+    o.claim_divisor = 1;
+    auto backend = ClusterBackend::create(m, local, o);
+    ASSERT_TRUE(backend) << backend.error();
+    const std::vector<float> got = saxpy(*backend.value(), m, n);
+    CpuBackend one_machine;
+    EXPECT_EQ(std::memcmp(got.data(), saxpy(one_machine, m, n).data(), n * sizeof(float)), 0);
+    const ParticipantStats& s = backend.value()->participant_stats()[0];
+    EXPECT_TRUE(s.lost.empty()) << s.lost;
+    EXPECT_EQ(s.lanes, n);
+    EXPECT_EQ(s.chunks, 2u);  // 4M + 2M lanes: 16 MiB and 8 MiB of z
+}
+
 // `.prefers gpu`: both nodes advertise the same figure; the GPU-class one
 // counts 4x until it has measured, so it is handed the larger claims (the
 // other still takes part), and the result is still the single-machine one.

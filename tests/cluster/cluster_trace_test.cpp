@@ -297,7 +297,7 @@ TEST(ClusterTrace, AStalledNodesRunIsDroppedAndItsBackupApplied) {
     o.secret = bytes_of(kSecret);
     o.local_work = false;
     o.min_chunk_lanes = 1 << 12;
-    o.chunks_per_participant = 32;
+    o.grains_per_participant = 32;
     o.client.heartbeat_interval = std::chrono::milliseconds(100);
     o.client.heartbeat_timeout = std::chrono::milliseconds(2000);
     o.on_fatal = [](const std::string& why) { throw std::runtime_error(why); };
