@@ -146,7 +146,7 @@ TEST(ClusterClaims, ClaimsKeepTheirOutputsToOneSlice) {
     const std::vector<float> got = saxpy(*backend.value(), m, n);
     CpuBackend one_machine;
     EXPECT_EQ(std::memcmp(got.data(), saxpy(one_machine, m, n).data(), n * sizeof(float)), 0);
-    const ParticipantStats& s = backend.value()->participant_stats()[0];
+    const ParticipantStats s = backend.value()->participant_stats()[0];
     EXPECT_TRUE(s.lost.empty()) << s.lost;
     EXPECT_EQ(s.lanes, n);
     EXPECT_EQ(s.chunks, 2u);  // 4M + 2M lanes: 16 MiB and 8 MiB of z
