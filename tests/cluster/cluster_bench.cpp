@@ -9,8 +9,9 @@
 //     chunks per second for 5,000 one-lane chunks on two nodes, and saxpy
 //     over 32M floats and a mandelbrot launch on 1, 2 and 3 nodes end to
 //     end, next to the bound set by the bytes moved and the raw TCP rate.
-// Usage: cluster_bench [put|pinned]   (put: only region puts, 40 x 256 MiB, to
-// profile them; pinned: bench and node on CPU 0, no cluster figures)
+// Usage: cluster_bench [put|pinned|split]   (put: only region puts, 40 x 256 MiB,
+// to profile them; pinned: bench and node on CPU 0; split: bench on CPU 0,
+// node on CPU 1; those two skip the cluster figures)
 #include <sched.h>
 
 #include <algorithm>
@@ -192,22 +193,27 @@ void cluster_figures(double raw_gbit) {
 
 int main(int argc, char** argv) {
     // `cluster_bench put`: only region puts, over and over (to profile them).
-    // `cluster_bench pinned`: this process and the node (which inherits it)
-    // on CPU 0 only, the second reference point for round trips.
+    // `cluster_bench pinned`: this process and the node on CPU 0 only (the
+    // issue's second reference point for round trips); `split`: this process
+    // on CPU 0, the node on CPU 1 (placement fixed: the unpinned figures
+    // move with where the scheduler puts the two). Neither runs the cluster
+    // figures, which need every core.
     const std::string mode = argc > 1 ? argv[1] : "";
-    const bool puts_only = mode == "put", pinned = mode == "pinned";
-    if (pinned) {
+    const bool puts_only = mode == "put", pinned = mode == "pinned", split = mode == "split";
+    auto pin = [](pid_t pid, int cpu) {
         cpu_set_t one;
         CPU_ZERO(&one);
-        CPU_SET(0, &one);
-        if (sched_setaffinity(0, sizeof one, &one) != 0) return std::perror("sched_setaffinity"), 1;
-    }
+        CPU_SET(cpu, &one);
+        if (sched_setaffinity(pid, sizeof one, &one) != 0) std::perror("sched_setaffinity"), std::exit(1);
+    };
+    if (pinned || split) pin(0, 0);
     // Rounds alternate the raw reference with the cluster's own figure, so a
     // change in machine load mid-run moves both; ratios are per round.
     const std::size_t total = 256u << 20;
     const int rounds = 9, pings = 400;
     TempTokenFile token(kSecret);
     NodeProcess node(token.path(), {"--max-memory", "4G", "--raw-reference"});
+    if (split) pin(node.pid(), 1);  // its io thread, which does all the work measured here
     const std::string marker = "raw TCP reference on 127.0.0.1:";
     if (!node.wait_for_log(marker)) return std::fprintf(stderr, "no raw reference port\n%s", node.log().c_str()), 1;
     const std::string log = node.log();
@@ -300,7 +306,7 @@ int main(int argc, char** argv) {
         return std::string(text);
     };
     std::printf("%d rounds%s; figures are medians, ratios the median of the rounds' ratios [min..max]\n", rounds,
-                pinned ? ", bench and node pinned to CPU 0" : "");
+                pinned ? ", bench and node pinned to CPU 0" : split ? ", bench on CPU 0, node on CPU 1" : "");
     std::printf("raw TCP stream, hot 16 MiB buffer -> sink  %8.2f Gbit/s (bench -> node process, iperf-style)\n", median(raw_gbit));
     std::printf("raw TCP stream, the region's 256 MiB       %8.2f Gbit/s (into one reused 256 MiB buffer)\n",
                 median(raw_region_gbit));
@@ -319,6 +325,6 @@ int main(int argc, char** argv) {
                 range(launch_ratio, 1).c_str());
     std::printf("one-lane launches/s, 64 in flight, 1 node  %8.0f (5000 launches)\n", chunks_per_s);
     std::fflush(stdout);
-    if (!pinned) cluster_figures(median(raw_gbit));
+    if (!pinned && !split) cluster_figures(median(raw_gbit));
     return 0;
 }
