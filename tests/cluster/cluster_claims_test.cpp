@@ -99,9 +99,10 @@ const ParticipantStats& stats_of(const std::vector<ParticipantStats>& all, std::
 // the measured rates rebalance the tail.)
 void expect_larger_claims(const ParticipantStats& fast, const ParticipantStats& slow) {
     ASSERT_GT(fast.chunks, 0u);
-    if (slow.chunks != 0)
+    if (slow.chunks != 0) {
         EXPECT_GT(fast.lanes * slow.chunks, slow.lanes * fast.chunks)
             << fast.lanes << " lanes in " << fast.chunks << " claims vs " << slow.lanes << " in " << slow.chunks;
+    }
 }
 
 }  // namespace

@@ -75,8 +75,9 @@ TEST_F(OooRun, TraceAndPipeviewFilesAreWritten) {
     EXPECT_EQ(slurp(kanata).rfind("Kanata\t0004\nC=\t0\n", 0), 0u);
     // python3's parser as a second opinion, where it exists (ooo_engine_test
     // parses the same writer's output itself).
-    if (std::system("python3 -c '' 2>/dev/null") == 0)
+    if (std::system("python3 -c '' 2>/dev/null") == 0) {
         EXPECT_EQ(std::system(("python3 -m json.tool " + json + " >/dev/null").c_str()), 0);
+    }
 }
 
 TEST_F(OooRun, AnUnwritableTraceFileIsAnError) {
