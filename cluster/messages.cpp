@@ -178,14 +178,17 @@ Bytes encode(const RegionPutHead& m) {
     w.u64(m.length);
     return w.take();
 }
+namespace {
+void read_put_head(ByteReader& r, RegionPutHead& m) {
+    m.region = r.u64("region");
+    m.version = r.u64("version");
+    m.total_bytes = r.u64("total bytes");
+    m.offset = r.u64("offset");
+    m.length = r.u64("slice bytes");
+}
+}  // namespace
 Result<RegionPutHead> decode_region_put_head(Payload p) {
-    return decode_with<RegionPutHead>(p, "region-put", [](ByteReader& r, RegionPutHead& m) {
-        m.region = r.u64("region");
-        m.version = r.u64("version");
-        m.total_bytes = r.u64("total bytes");
-        m.offset = r.u64("offset");
-        m.length = r.u64("slice bytes");
-    });
+    return decode_with<RegionPutHead>(p, "region-put", &read_put_head);
 }
 Bytes encode_region_put(std::uint64_t region, std::uint64_t version, std::uint64_t total_bytes, std::uint64_t offset,
                         std::span<const std::uint8_t> data) {
@@ -194,25 +197,18 @@ Bytes encode_region_put(std::uint64_t region, std::uint64_t version, std::uint64
     return out;
 }
 Bytes encode(const RegionPut& m) { return encode_region_put(m.region, m.version, m.total_bytes, m.offset, m.data); }
-Result<RegionPut> decode_region_put(Payload p) {
-    return decode_with<RegionPut>(p, "region-put", [](ByteReader& r, RegionPut& m) {
-        m.region = r.u64("region");
-        m.version = r.u64("version");
-        m.total_bytes = r.u64("total bytes");
-        m.offset = r.u64("offset");
-        m.data = get_blob(r, "slice bytes");
-    });
-}
-
 Result<RegionPutView> decode_region_put_view(Payload p) {
     return decode_with<RegionPutView>(p, "region-put", [](ByteReader& r, RegionPutView& m) {
-        m.region = r.u64("region");
-        m.version = r.u64("version");
-        m.total_bytes = r.u64("total bytes");
-        m.offset = r.u64("offset");
-        const std::uint64_t n = r.u64("slice bytes");
-        m.data = r.bytes(n, "slice bytes");
+        RegionPutHead h;
+        read_put_head(r, h);
+        m = RegionPutView{h.region, h.version, h.total_bytes, h.offset, r.bytes(h.length, "slice bytes")};
     });
+}
+Result<RegionPut> decode_region_put(Payload p) {
+    auto v = decode_region_put_view(p);
+    if (!v) return Error{v.error()};
+    const RegionPutView& m = v.value();
+    return RegionPut{m.region, m.version, m.total_bytes, m.offset, Bytes(m.data.begin(), m.data.end())};
 }
 
 Bytes encode(const RegionGet& m) {

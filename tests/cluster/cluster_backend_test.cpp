@@ -14,6 +14,7 @@
 
 #include "assembler/assembler.h"
 #include "cluster/cluster_backend.h"
+#include "cluster_test_options.h"
 #include "node_process.h"
 #include "test_kernels.h"
 
@@ -67,22 +68,7 @@ struct SaxpyRun {
 const std::vector<std::string> kEven = {"--fake-throughput", "1e9"};
 
 ClusterOptions options_for(const std::vector<NodeProcess*>& nodes) {
-    ClusterOptions o;
-    for (NodeProcess* n : nodes) o.nodes.push_back({"127.0.0.1", n->port()});
-    o.secret = bytes_of(kSecret);
-    o.local_work = false;
-    o.min_chunk_lanes = 1 << 14;
-    o.grains_per_participant = 32;  // 2 nodes, 1M lanes: a grid of 64 grains of 16384
-    o.client.heartbeat_interval = std::chrono::milliseconds(100);
-    o.client.heartbeat_timeout = std::chrono::milliseconds(1000);
-    o.on_fatal = [](const std::string& why) { throw std::runtime_error(why); };
-    return o;
-}
-
-const ParticipantStats& stats_of(const std::vector<ParticipantStats>& all, std::uint16_t port) {
-    for (const ParticipantStats& p : all)
-        if (p.name.find(":" + std::to_string(port) + ")") != std::string::npos) return p;
-    throw std::runtime_error("no such node");
+    return test_options(nodes, 1 << 14, std::chrono::milliseconds(1000));  // 2 nodes, 1M lanes: 64 grains of 16384
 }
 
 }  // namespace

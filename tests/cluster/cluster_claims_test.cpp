@@ -12,6 +12,7 @@
 #include "assembler/assembler.h"
 #include "cluster/chunk_sizing.h"
 #include "cluster/cluster_backend.h"
+#include "cluster_test_options.h"
 #include "node_process.h"
 #include "test_kernels.h"
 
@@ -76,22 +77,7 @@ std::vector<std::int32_t> histogram(Backend& backend, const Module& m, std::size
 }
 
 ClusterOptions options_for(const std::vector<NodeProcess*>& nodes) {
-    ClusterOptions o;
-    for (NodeProcess* n : nodes) o.nodes.push_back({"127.0.0.1", n->port()});
-    o.secret = bytes_of(kSecret);
-    o.local_work = false;
-    o.min_chunk_lanes = 1 << 12;
-    o.grains_per_participant = 32;
-    o.client.heartbeat_interval = std::chrono::milliseconds(100);
-    o.client.heartbeat_timeout = std::chrono::milliseconds(2000);
-    o.on_fatal = [](const std::string& why) { throw std::runtime_error(why); };
-    return o;
-}
-
-const ParticipantStats& stats_of(const std::vector<ParticipantStats>& all, std::uint16_t port) {
-    for (const ParticipantStats& p : all)
-        if (p.name.find(":" + std::to_string(port) + ")") != std::string::npos) return p;
-    throw std::runtime_error("no such node");
+    return test_options(nodes, 1 << 12, std::chrono::milliseconds(2000));
 }
 
 // `fast` was handed larger claims than `slow`: more lanes per claim. (How

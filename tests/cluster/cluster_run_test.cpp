@@ -3,32 +3,18 @@
 // .expected byte for byte, and no polymer-node outlives the run.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "cluster_test_options.h"
+
+using polymer::cluster::testing::run_polymer;
+using polymer::cluster::testing::RunOutcome;
+
 namespace {
 
-struct Outcome {
-    int status = -1;
-    std::string out;
-};
-
-Outcome run(const std::string& args) {
-    const std::string command = std::string(POLYMER_RUN_PATH) + " --backend cpu " + args + " 2>/dev/null";
-    Outcome o;
-    FILE* p = popen(command.c_str(), "r");
-    if (!p) return o;
-    char buf[4096];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, n);
-    const int status = pclose(p);
-    o.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return o;
-}
+RunOutcome run(const std::string& args) { return run_polymer(args, false); }
 
 std::string expected(const std::string& sample) {
     std::ifstream in(std::string(POLYMER_SAMPLES_DIR) + "/" + sample + ".expected", std::ios::binary);
@@ -49,11 +35,11 @@ TEST_P(ClusterRun, SameOutputAsOneMachine) {
     const std::string program = std::string(POLYMER_SAMPLES_DIR) + "/" + c.sample + ".pasm";
     // Small chunks, so even the small samples spread over every node.
     const std::string opts = "--local-nodes " + std::to_string(c.nodes) + " --chunk-lanes 16 ";
-    Outcome remote_only = run(opts + "--no-local-work " + program);
+    RunOutcome remote_only = run(opts + "--no-local-work " + program);
     EXPECT_EQ(remote_only.status, 0);
     EXPECT_EQ(remote_only.out, expected(c.sample));
     if (c.nodes != 3) return;  // the home taking part too: once per sample keeps the suite short
-    Outcome with_home = run(opts + program);
+    RunOutcome with_home = run(opts + program);
     EXPECT_EQ(with_home.status, 0);
     EXPECT_EQ(with_home.out, expected(c.sample));
 }

@@ -24,6 +24,7 @@
 #include "assembler/assembler.h"
 #include "cluster/cluster_setup.h"
 #include "json_value.h"
+#include "cluster_test_options.h"
 #include "node_process.h"
 #include "test_kernels.h"
 #include "vm/ooo/chrome_trace.h"
@@ -165,24 +166,6 @@ void expect_places_tile(const Trace& t, const std::map<std::string, std::uint64_
     EXPECT_EQ(applied.size(), launches.size()) << "a launch with no applied run";
 }
 
-struct Outcome {
-    int status = -1;
-    std::string out;
-};
-
-Outcome polymer_run(const std::string& args) {
-    const std::string command = std::string(POLYMER_RUN_PATH) + " --backend cpu " + args + " 2>&1";
-    Outcome o;
-    FILE* p = popen(command.c_str(), "r");
-    if (!p) return o;
-    char buf[4096];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, n);
-    const int status = pclose(p);
-    o.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return o;
-}
-
 std::string slurp(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::stringstream s;
@@ -201,8 +184,8 @@ protected:
     void TearDown() override { std::filesystem::remove_all(dir_); }
     Trace run(const std::string& options) {
         const std::string json = (dir_ / "t.json").string();
-        const Outcome o = polymer_run(std::string("--exec ") + GetParam() + " --chunk-lanes 64 --trace " + json + " " +
-                                      options + " " + program_);
+        const RunOutcome o = run_polymer(
+            std::string("--exec ") + GetParam() + " --chunk-lanes 64 --trace " + json + " " + options + " " + program_, true);
         EXPECT_EQ(o.status, 0) << o.out;
         EXPECT_NE(o.out.find("done"), std::string::npos) << o.out;
         return Trace::read(slurp(json));
@@ -259,7 +242,7 @@ TEST(TraceWithoutCluster, KeepsItsShape) {
     const auto dir = std::filesystem::path(::testing::TempDir()) / ("cluster_trace_plain_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "p.pasm") << kProgram;
-    const Outcome o = polymer_run("--exec ooo --trace " + (dir / "t.json").string() + " " + (dir / "p.pasm").string());
+    const RunOutcome o = run_polymer("--exec ooo --trace " + (dir / "t.json").string() + " " + (dir / "p.pasm").string(), true);
     ASSERT_EQ(o.status, 0) << o.out;
     const Trace t = Trace::read(slurp(dir / "t.json"));
     std::filesystem::remove_all(dir);
@@ -292,15 +275,7 @@ TEST(ClusterTrace, AStalledNodesRunIsDroppedAndItsBackupApplied) {
     launch.count = launch.end = n;
     launch.args = {KernelArg{x.data(), n, ElemType::F32, 0}, KernelArg{y.data(), n, ElemType::F32, 0},
                    KernelArg{z.data(), n, ElemType::F32, 0}, KernelArg{nullptr, 0, ElemType::F32, bits(3.0f)}};
-    ClusterOptions o;
-    o.nodes = {{"127.0.0.1", a.port()}, {"127.0.0.1", b.port()}};
-    o.secret = bytes_of(kSecret);
-    o.local_work = false;
-    o.min_chunk_lanes = 1 << 12;
-    o.grains_per_participant = 32;
-    o.client.heartbeat_interval = std::chrono::milliseconds(100);
-    o.client.heartbeat_timeout = std::chrono::milliseconds(2000);
-    o.on_fatal = [](const std::string& why) { throw std::runtime_error(why); };
+    ClusterOptions o = test_options({&a, &b}, 1 << 12, std::chrono::milliseconds(2000));
     CpuBackend local;
     auto backend = ClusterBackend::create(module, local, o);
     ASSERT_TRUE(backend) << backend.error();
