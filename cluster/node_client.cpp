@@ -290,7 +290,9 @@ Result<Bytes> NodeClient::get_region(std::uint64_t id, std::uint64_t version, st
     constexpr std::size_t kWindow = 4;
     std::deque<std::pair<std::uint64_t, std::future<Result<Frame>>>> asked;
     Bytes out;
-    out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, kMaxPayload)));
+    // All of it at once (growing by doubling would copy what came so far
+    // again); a request past 1 GiB grows from there.
+    out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1ull << 30)));
     Result<Bytes> failed = Bytes{};
     auto settle_one = [&] {
         auto [n, reply] = std::move(asked.front());
