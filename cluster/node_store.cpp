@@ -65,10 +65,6 @@ void populate(std::uint8_t* at, std::size_t length) {
 
 }  // namespace
 
-std::optional<Refusal> NodeStore::put(PeerId peer, const RegionPut& p) {
-    return put(peer, RegionPutView{p.region, p.version, p.total_bytes, p.offset, p.data});
-}
-
 std::optional<Refusal> NodeStore::put(PeerId peer, const RegionPutView& p) {
     std::span<std::uint8_t> into;
     if (auto r = prepare_put(peer, RegionPutHead{p.region, p.version, p.total_bytes, p.offset, p.data.size()}, into)) return r;
@@ -118,13 +114,6 @@ std::optional<Refusal> NodeStore::prepare_put(PeerId peer, const RegionPutHead& 
     out = std::span<std::uint8_t>(r.bytes.data(), r.bytes.size())
               .subspan(static_cast<std::size_t>(p.offset), static_cast<std::size_t>(p.length));
     return std::nullopt;
-}
-
-void NodeStore::drop(PeerId peer, std::uint64_t id, std::uint64_t version) {
-    auto it = regions_.find({peer, id});
-    if (it == regions_.end() || it->second->version != version) return;
-    used_ -= it->second->bytes.size();
-    regions_.erase(it);
 }
 
 void NodeStore::drop_peer(PeerId peer) {

@@ -32,8 +32,6 @@ public:
     explicit RegionBytes(std::size_t size);
     std::uint8_t* data() const { return data_.get(); }
     std::size_t size() const { return size_; }
-    std::uint8_t* begin() const { return data(); }
-    std::uint8_t* end() const { return data() + size_; }
 
 private:
     struct Free {
@@ -75,14 +73,11 @@ public:
     // Checks the hash, parses and verifies the module, then caches it.
     std::optional<Refusal> add_module(const ModuleUpload& upload);
 
-    std::optional<Refusal> put(PeerId peer, const RegionPut& put);
     std::optional<Refusal> put(PeerId peer, const RegionPutView& put);
     // Checks a put and makes its region version (a new version: fresh zeroed
     // storage), then points `out` at the `head.length` bytes it will write,
     // for the bytes to be received straight there.
     std::optional<Refusal> prepare_put(PeerId peer, const RegionPutHead& head, std::span<std::uint8_t>& out);
-    // Forgets a region version whose received bytes turned out corrupt.
-    void drop(PeerId peer, std::uint64_t id, std::uint64_t version);
     // Forgets every region of a peer (its connection closed).
     void drop_peer(PeerId peer);
     // Views [offset, offset + length) of region `id` at `version` (valid until

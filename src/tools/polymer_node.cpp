@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <mutex>
 #include <chrono>
@@ -16,8 +17,9 @@
 #include "cluster/node_server.h"
 #include "cluster/throughput_probe.h"
 #include "cluster/raw_reference.h"
+#include "isa/encoding.h"
+#include "isa/opcodes.h"
 #include "vm/backend.h"
-#include "vm/cpu_kernels/decoded_kernel.h"
 #include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_context.h"
 
@@ -187,7 +189,8 @@ int main(int argc, char** argv) {
             const std::uint64_t lanes = chunk.launch.end - chunk.launch.begin;
             const auto& code = chunk.launch.kernel->code;
             if (lanes * code.size() > kInlineWork) return false;
-            return !decode_kernel(code).has_loop;
+            const auto loop = static_cast<std::uint8_t>(KOp::Loop);  // one word per instruction
+            return std::none_of(code.begin(), code.end(), [loop](Word w) { return word_op(w) == loop; });
         };
     }
     config.caps.name = name;

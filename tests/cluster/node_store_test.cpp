@@ -111,13 +111,3 @@ TEST(NodeStore, PeersHaveTheirOwnRegionsAndLoseThemWhenTheyGo) {
     EXPECT_EQ(store.used(), 3000u);
     EXPECT_FALSE(store.put(2, RegionPutView{8, 1, 6000, 0, a}));  // the memory is back
 }
-
-TEST(NodeStore, ADroppedVersionIsGoneAndItsMemoryBack) {
-    NodeStore store(10000);
-    std::span<std::uint8_t> into;
-    ASSERT_FALSE(store.prepare_put(3, RegionPutHead{9, 4, 5000, 1000, 2000}, into));
-    EXPECT_EQ(into.size(), 2000u);
-    store.drop(3, 9, 4);
-    EXPECT_FALSE(store.region(3, 9, 4));
-    EXPECT_EQ(store.used(), 0u);
-}
