@@ -90,6 +90,8 @@ asio::awaitable<std::error_code> Connection::read_checksummed(std::span<std::uin
     co_return std::error_code{};
 }
 
+// Not asio::buffered_read_stream: that copies every byte through its buffer,
+// and a region's bulk bytes must go straight to their place.
 asio::awaitable<std::error_code> Connection::read_exact(std::span<std::uint8_t> into) {
     std::error_code ec;
     auto ok = asio::redirect_error(asio::use_awaitable, ec);
@@ -147,6 +149,8 @@ std::size_t Connection::send_now(const Outgoing& out) {
     msg.msg_iov = parts;
     msg.msg_iovlen = 3;
     // Non-blocking: what the socket buffer cannot take now, the writer sends.
+    // A plain sendmsg on the descriptor, not the asio socket object, which is
+    // the io thread's alone (asio sockets are not safe to share across threads).
     const ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     return n > 0 ? static_cast<std::size_t>(n) : 0;  // an error shows again in the writer, which closes
 }
