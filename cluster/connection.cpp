@@ -1,14 +1,45 @@
 #include "cluster/connection.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "isa/byte_io.h"
 
 namespace polymer::cluster {
 
-Connection::Connection(asio::ip::tcp::socket socket) : socket_(std::move(socket)), wake_(socket_.get_executor()) {
+namespace {
+
+// What read_frame and read_frame_now report for a refused header.
+ReadOutcome refused(const HeaderCheck& check) {
+    ReadOutcome out;
+    out.code = check.fault == FrameFault::BadVersion ? ErrorCode::VersionMismatch
+               : check.fault == FrameFault::TooLarge ? ErrorCode::FrameTooLarge
+                                                     : ErrorCode::BadFrame;
+    out.message = check.message;
+    return out;
+}
+
+ReadOutcome corrupt(const Frame& f) {
+    ReadOutcome out;
+    out.code = ErrorCode::BadChecksum;
+    out.message = pbc::cat(msg_type_name(f.type), " frame, request ", f.request_id, ": checksum mismatch (corrupt frame)");
+    return out;
+}
+
+ReadOutcome ended_inside(const Frame& f, std::size_t length) {
+    ReadOutcome out;
+    out.closed = true;
+    out.message = pbc::cat("stream ended inside a ", msg_type_name(f.type), " frame's payload (", length, " bytes announced)");
+    return out;
+}
+
+}  // namespace
+
+Connection::Connection(asio::ip::tcp::socket socket)
+    : socket_(std::move(socket)), wake_(socket_.get_executor()), fd_(socket_.native_handle()) {
     wake_.expires_at(asio::steady_timer::time_point::max());
     std::error_code ec;
     auto ep = socket_.remote_endpoint(ec);
@@ -30,31 +61,17 @@ asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing) {
         co_return out;
     }
     HeaderCheck check = decode_header(header);
-    if (check.fault != FrameFault::None) {
-        out.code = check.fault == FrameFault::BadVersion ? ErrorCode::VersionMismatch
-                   : check.fault == FrameFault::TooLarge ? ErrorCode::FrameTooLarge
-                                                         : ErrorCode::BadFrame;
-        out.message = check.message;
-        co_return out;
-    }
+    if (check.fault != FrameFault::None) co_return refused(check);
     Frame f;
     f.type = check.header.type;
     f.request_id = check.header.request_id;
     const std::size_t length = check.header.payload_length;
     FrameCrc crc(std::span<const std::uint8_t>(header).first(28));
-    auto ended_inside = [&] {
-        out.closed = true;
-        out.message = pbc::cat("stream ended inside a ", msg_type_name(f.type), " frame's payload (", length,
-                               " bytes announced)");
-    };
 
     // The head first when the frame may land; the whole payload otherwise.
     const bool may_land = landing && landing->type == f.type && length >= landing->head;
     f.payload.resize(may_land ? landing->head : length);
-    if (co_await read_checksummed(f.payload, crc)) {
-        ended_inside();
-        co_return out;
-    }
+    if (co_await read_checksummed(f.payload, crc)) co_return ended_inside(f, length);
     if (may_land) {
         const std::size_t rest = length - landing->head;
         std::span<std::uint8_t> place = landing->place(f.payload, rest);
@@ -64,19 +81,91 @@ asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing) {
             f.payload.resize(length);
             place = std::span<std::uint8_t>(f.payload).subspan(landing->head);
         }
-        if (co_await read_checksummed(place, crc)) {
-            ended_inside();
-            co_return out;
-        }
+        if (co_await read_checksummed(place, crc)) co_return ended_inside(f, length);
     }
-    if (crc.value() != check.header.checksum) {
-        out.code = ErrorCode::BadChecksum;
-        out.message = pbc::cat(msg_type_name(f.type), " frame, request ", f.request_id,
-                               ": checksum mismatch (corrupt frame)");
-        co_return out;
-    }
+    if (crc.value() != check.header.checksum) co_return corrupt(f);
     out.frame = std::move(f);
     co_return out;
+}
+
+ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait) {
+    std::lock_guard lock(read_mutex_);
+    const auto until = wait.count() < 0 ? Clock::time_point::max() : Clock::now() + wait;
+    ReadOutcome out;
+    auto lost = [&](std::error_code ec) {
+        out.closed = true;
+        std::lock_guard out_lock(out_mutex_);  // close() sets the reason there before it wakes us
+        out.message = send_closed_ ? close_reason_
+                      : ec == asio::error::eof ? "peer closed the connection" : "read failed: " + ec.message();
+        return out;
+    };
+    if (fd_closed_) return lost(asio::error::eof);
+    PartialFrame& p = partial_;
+    if (p.header_got < p.header.size()) {
+        const std::error_code ec = take_now(p.header, p.header_got, until);
+        if (ec == std::errc::timed_out) {
+            out.idle = true;
+            return out;
+        }
+        if (ec) return lost(ec);
+        const HeaderCheck check = decode_header(p.header);
+        if (check.fault != FrameFault::None) return refused(check);
+        p.frame.type = check.header.type;
+        p.frame.request_id = check.header.request_id;
+        p.frame.payload.resize(check.header.payload_length);
+        p.checksum = check.header.checksum;
+    }
+    if (const std::error_code ec = take_now(p.frame.payload, p.payload_got, until)) {
+        if (ec == std::errc::timed_out) {
+            out.idle = true;
+            return out;
+        }
+        return ended_inside(p.frame, p.frame.payload.size());
+    }
+    PartialFrame done = std::exchange(p, PartialFrame{});
+    if (!checksum_matches(done.header, done.frame.payload, done.checksum)) return corrupt(done.frame);
+    bytes_in_ += done.header.size() + done.frame.payload.size();
+    out.frame = std::move(done.frame);
+    return out;
+}
+
+void Connection::mark_received() { last_received_ = Clock::now().time_since_epoch().count(); }
+
+std::error_code Connection::take_now(std::span<std::uint8_t> into, std::size_t& got, Clock::time_point until) {
+    while (got < into.size()) {
+        if (read_pos_ < read_end_) {  // what an earlier read brought along
+            const std::size_t n = std::min(read_end_ - read_pos_, into.size() - got);
+            std::memcpy(into.data() + got, read_buffer_.data() + read_pos_, n);
+            read_pos_ += n;
+            got += n;
+            continue;
+        }
+        // Big: straight into place. Small: whatever has arrived, into the buffer.
+        const bool big = into.size() - got >= read_buffer_.size() / 2;
+        const ssize_t n = big ? ::recv(fd_, into.data() + got, into.size() - got, MSG_DONTWAIT)
+                              : ::recv(fd_, read_buffer_.data(), read_buffer_.size(), MSG_DONTWAIT);
+        if (n > 0) {
+            mark_received();
+            if (big) {
+                got += static_cast<std::size_t>(n);
+            } else {
+                read_pos_ = 0;
+                read_end_ = static_cast<std::size_t>(n);
+            }
+            continue;
+        }
+        if (n == 0) return asio::error::eof;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return {errno, std::system_category()};
+        const auto now = Clock::now();
+        if (now >= until) return std::make_error_code(std::errc::timed_out);
+        const auto left = until == Clock::time_point::max()
+                              ? -1
+                              : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
+        pollfd ready{fd_, POLLIN, 0};
+        if (::poll(&ready, 1, left) < 0 && errno != EINTR) return {errno, std::system_category()};
+    }
+    return {};
 }
 
 asio::awaitable<std::error_code> Connection::read_checksummed(std::span<std::uint8_t> into, FrameCrc& crc) {
@@ -108,7 +197,7 @@ asio::awaitable<std::error_code> Connection::read_exact(std::span<std::uint8_t> 
         if (left >= read_buffer_.size() / 2) {  // big: straight into place, no copy
             co_await asio::async_read(socket_, asio::buffer(into.data() + done, left), ok);
             if (ec) co_return ec;
-            last_received_ = Clock::now();
+            mark_received();
             done += left;
             continue;
         }
@@ -117,7 +206,7 @@ asio::awaitable<std::error_code> Connection::read_exact(std::span<std::uint8_t> 
         read_pos_ = 0;
         read_end_ = co_await socket_.async_read_some(asio::buffer(read_buffer_), ok);
         if (ec) co_return ec;
-        last_received_ = Clock::now();
+        mark_received();
     }
     bytes_in_ += into.size();
     co_return ec;
@@ -171,16 +260,20 @@ void Connection::close_after_flush() {
 void Connection::close(const std::string& reason) {
     if (!open_) return;
     open_ = false;
-    close_reason_ = reason;
     {
         // After this no thread sends on the descriptor (closing it under a
         // sender could hand its number to another socket).
         std::lock_guard lock(out_mutex_);
+        close_reason_ = reason;
         send_closed_ = true;
     }
     std::error_code ec;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);  // wakes a read_frame_now in poll()
+    {
+        std::lock_guard lock(read_mutex_);  // ... which then lets go of the descriptor
+        fd_closed_ = true;
+        socket_.close(ec);
+    }
     wake_.cancel();
 }
 

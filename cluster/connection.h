@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <array>
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -27,6 +28,7 @@ namespace polymer::cluster {
 struct ReadOutcome {
     std::optional<Frame> frame;  // set on success
     bool closed = false;         // the peer closed the stream, or we did
+    bool idle = false;           // read_frame_now only: no frame began within the wait
     ErrorCode code = ErrorCode::BadFrame;  // otherwise: why the frame was refused
     std::string message;
 };
@@ -54,6 +56,14 @@ public:
     void start();
     // Reads the next frame, landing it when `landing` says so.
     asio::awaitable<ReadOutcome> read_frame(const Landing* landing = nullptr);
+    // The same without the io thread, for a peer whose callers read their own
+    // replies (node_client.cpp: a reply read by the thread that waits for it
+    // saves waking a second thread on every round trip). Any thread, one at a
+    // time, never mixed with a pending read_frame(). Waits up to `wait` for
+    // bytes (zero: takes only what has arrived; negative: no limit); `idle`
+    // when the frame is not complete by then. A frame read in part is kept
+    // and the next call goes on with it. close() wakes a waiting reader.
+    ReadOutcome read_frame_now(std::chrono::milliseconds wait);
     // Sends or queues a frame; returns at once. Any thread.
     void send(MsgType type, std::uint64_t request_id, Bytes payload);
     // Queues a frame whose payload is `head` followed by `tail`, sent from
@@ -72,7 +82,7 @@ public:
     const std::string& close_reason() const { return close_reason_; }
     static constexpr std::chrono::milliseconds kLinger{2000};
 
-    Clock::time_point last_received() const { return last_received_; }
+    Clock::time_point last_received() const { return Clock::time_point(Clock::duration(last_received_.load())); }
     const std::string& peer() const { return peer_; }
     std::uint64_t bytes_in() const { return bytes_in_; }
     std::uint64_t bytes_out() const {
@@ -90,8 +100,26 @@ private:
     // Fills `into`: from read_buffer_ first, then from the socket.
     asio::awaitable<std::error_code> read_exact(std::span<std::uint8_t> into);
 
+    // read_frame_now's twin of read_exact: fills `into` from `got` on, waiting
+    // for bytes until `until`; std::errc::timed_out when they did not all come.
+    std::error_code take_now(std::span<std::uint8_t> into, std::size_t& got, Clock::time_point until);
+    struct PartialFrame {  // read_frame_now's frame in progress
+        std::array<std::uint8_t, kFrameHeaderSize> header{};
+        std::size_t header_got = 0;
+        Frame frame;  // type, id and a payload of the announced size once the header is in
+        std::uint32_t checksum = 0;
+        std::size_t payload_got = 0;
+    };
+    PartialFrame partial_;  // under read_mutex_
+    void mark_received();  // after every successful read: the heartbeat watchdogs look
+
     std::vector<std::uint8_t> read_buffer_ = std::vector<std::uint8_t>(64u << 10);
     std::size_t read_pos_ = 0, read_end_ = 0;  // unread bytes: [read_pos_, read_end_)
+    // Held by read_frame_now while it uses the descriptor, and by close()
+    // before it closes it (so a reader never touches a reused number).
+    std::mutex read_mutex_;
+    bool fd_closed_ = false;  // under read_mutex_
+    const int fd_;
 
     struct Outgoing {
         std::array<std::uint8_t, kFrameHeaderSize> header;
@@ -112,8 +140,9 @@ private:
     bool open_ = true;            // io thread only
     std::string close_reason_;
     std::string peer_;
-    Clock::time_point last_received_ = Clock::now();
-    std::uint64_t bytes_in_ = 0;
+    // Atomic: the reading thread writes them, the watchdog and stats read them.
+    std::atomic<Clock::rep> last_received_{Clock::now().time_since_epoch().count()};
+    std::atomic<std::uint64_t> bytes_in_{0};
     std::uint64_t bytes_out_ = 0;
 };
 

@@ -2,10 +2,12 @@
 
 #include <asio.hpp>
 
+#include <condition_variable>
 #include <deque>
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "cluster/connection.h"
@@ -16,9 +18,20 @@ namespace polymer::cluster {
 using pbc::cat;
 
 namespace {
-constexpr int kSpinMicroseconds = 50;
-}
+using Clock = std::chrono::steady_clock;
+// A reply to a small request comes within tens of microseconds: the waiting
+// caller polls for it awake that long before it sleeps in poll(), since being
+// woken costs about as much again as the whole round trip.
+constexpr auto kSpin = std::chrono::microseconds(50);
+}  // namespace
 
+// Replies are read by the callers waiting for them, not by the io thread
+// (leader/follower): one waiting caller at a time holds the reader role and
+// reads frames off the socket, keeping its own reply and handing the others
+// to their waiters. A round trip then wakes only the caller, as a plain
+// blocking read would. Between calls nobody reads; the io thread's watchdog
+// takes the role once per heartbeat interval to take in what came meanwhile
+// (heartbeats, replies not yet waited for) without blocking.
 struct NodeClient::State {
     asio::io_context io;
     asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
@@ -33,55 +46,143 @@ struct NodeClient::State {
     bool authenticated = false;
 
     std::mutex mutex;  // guards what callers and the io thread share
-    std::map<std::uint64_t, std::promise<Result<Frame>>> pending;
+    std::condition_variable changed;  // a reply is in, the connection failed, or the reader role is free
+    // Requests sent and not yet collected: empty until the reply (or the failure) is in.
+    std::map<std::uint64_t, std::optional<Result<Frame>>> pending;
+    std::set<std::uint64_t> launches;  // started by start_launch, not yet waited for or abandoned
     std::string failure;
     std::uint64_t next_id = 1;
-    std::map<std::uint64_t, std::future<Result<Frame>>> launches;  // started, not yet waited for
+    bool reading = false;  // a thread holds the reader role
 
     void fail_all(const std::string& reason) {
         std::lock_guard lock(mutex);
         if (failure.empty()) failure = reason;
-        for (auto& [id, p] : pending) p.set_value(Error{failure});
-        pending.clear();
+        for (auto& [id, reply] : pending)
+            if (!reply) reply = Result<Frame>{Error{failure}};
+        changed.notify_all();
     }
 
-    // Sends a request; the future yields its reply (or the connection's
+    // Sends a request; wait() collects its reply (or the connection's
     // failure). `tail` is sent from where it lies (Connection::send): it must
-    // stay valid until that future is ready.
-    std::pair<std::uint64_t, std::future<Result<Frame>>> start(MsgType type, Bytes payload,
-                                                               std::span<const std::uint8_t> tail = {}) {
-        std::promise<Result<Frame>> failed;
-        std::future<Result<Frame>> reply;
+    // stay valid until the reply is in.
+    std::uint64_t start(MsgType type, Bytes payload, std::span<const std::uint8_t> tail = {}) {
         std::uint64_t id = 0;
         {
             std::lock_guard lock(mutex);
             id = next_id++;
+            auto& reply = pending[id];
             if (!failure.empty()) {
-                failed.set_value(Error{failure});
-                return {id, failed.get_future()};
+                reply = Result<Frame>{Error{failure}};
+                return id;
             }
-            reply = pending[id].get_future();
         }
         conn->send(type, id, std::move(payload), tail);  // from this thread (Connection::send)
-        return {id, std::move(reply)};
+        return id;
     }
 
-    Result<Frame> request(MsgType type, Bytes payload) { return finish(start(type, std::move(payload)).second); }
+    Result<Frame> request(MsgType type, Bytes payload) { return finish(start(type, std::move(payload))); }
 
-    Result<Frame> finish(std::future<Result<Frame>> reply) {
-        // A reply to a small request comes within tens of microseconds: wait
-        // for it awake a little before sleeping, since being woken costs about
-        // as much again as the whole round trip.
-        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicroseconds);
-        while (reply.wait_for(std::chrono::seconds(0)) != std::future_status::ready && std::chrono::steady_clock::now() < until)
-            std::this_thread::yield();
-        Result<Frame> r = reply.get();
+    Result<Frame> finish(std::uint64_t id) { return checked(*wait(id, Clock::time_point::max())); }
+
+    // An error reply becomes the call's error.
+    Result<Frame> checked(Result<Frame> r) {
         if (r && r.value().type == MsgType::Error) {
             auto e = decode_error(r.value().payload);
             if (!e) return Error{cat(where, ": unreadable error reply: ", e.error())};
             return Error{cat(where, ": ", error_code_name(e.value().code), ": ", e.value().message)};
         }
         return r;
+    }
+
+    // Request `id`'s reply, collected; nullopt when it is not in by `deadline`
+    // (it stays waitable).
+    std::optional<Result<Frame>> wait(std::uint64_t id, Clock::time_point deadline) {
+        const auto spin_until = Clock::now() + kSpin;
+        std::unique_lock lock(mutex);
+        for (;;) {
+            auto it = pending.find(id);
+            if (it == pending.end()) return Result<Frame>{Error{cat(where, ": no request ", id, " is waiting")}};
+            if (it->second) {
+                Result<Frame> r = std::move(*it->second);
+                pending.erase(it);
+                return r;
+            }
+            if (Clock::now() >= deadline) return std::nullopt;
+            if (reading || !failure.empty()) {  // another thread reads for us (or failure is on its way)
+                changed.wait_until(lock, deadline);
+                continue;
+            }
+            reading = true;
+            lock.unlock();
+            read_for(id, deadline, spin_until);
+            lock.lock();
+            reading = false;
+            changed.notify_all();  // a waiter whose reply has not come takes the role
+        }
+    }
+
+    // Holding the reader role: reads until request `id`'s reply is in (0:
+    // until nothing more has arrived), the connection fails or `deadline`.
+    void read_for(std::uint64_t id, Clock::time_point deadline, Clock::time_point spin_until) {
+        for (;;) {
+            const auto now = Clock::now();
+            const bool spinning = id != 0 && now < spin_until;
+            const auto wait = id == 0 || spinning ? std::chrono::milliseconds(0)
+                              : deadline == Clock::time_point::max()
+                                  ? std::chrono::milliseconds(-1)
+                                  : std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+            ReadOutcome r = conn->read_frame_now(wait);
+            if (r.idle) {
+                if (id == 0 || (!spinning && Clock::now() >= deadline)) return;
+                if (spinning) std::this_thread::yield();
+                continue;
+            }
+            if (!r.frame) {
+                fail_all(cat(where, ": connection lost: ", r.message));
+                asio::post(io, [keep = conn] { keep->close(); });
+                return;
+            }
+            Frame& f = *r.frame;
+            if (f.type == MsgType::Heartbeat) continue;
+            if (f.type == MsgType::Goodbye) {
+                fail_all(cat(where, ": the node is shutting down"));
+                asio::post(io, [keep = conn] { keep->close(); });
+                return;
+            }
+            const bool mine = f.request_id == id;
+            {
+                std::lock_guard lock(mutex);
+                auto it = pending.find(f.request_id);
+                if (it == pending.end() || it->second) continue;  // a reply to a request already failed or abandoned
+                it->second = Result<Frame>{std::move(f)};
+                if (!mine) changed.notify_all();
+            }
+            if (mine) return;
+        }
+    }
+
+    // After the connection failed: returns once the io thread has closed it,
+    // so its writer no longer reads a borrowed tail that the caller frees next.
+    void close_and_wait() {
+        std::promise<void> closed;
+        asio::post(io, [&] {
+            conn->close();
+            closed.set_value();
+        });
+        closed.get_future().wait();
+    }
+
+    // On the io thread: takes in what came while no caller was reading.
+    void drain() {
+        {
+            std::lock_guard lock(mutex);
+            if (reading || !failure.empty()) return;
+            reading = true;
+        }
+        read_for(0, Clock::time_point::max(), Clock::time_point{});
+        std::lock_guard lock(mutex);
+        reading = false;
+        changed.notify_all();
     }
 
     // Reads the next frame during the handshake; an error frame becomes its message.
@@ -128,37 +229,8 @@ struct NodeClient::State {
         if (!macs_equal(welcome.value().proof, node_proof(secret, challenge.value().node_nonce, nonce.value())))
             co_return cat(where, ": the node could not prove it knows the token; not trusting it");
         caps = welcome.value().caps;
-        authenticated = true;
-        asio::co_spawn(io, reader(), asio::detached);
+        authenticated = true;  // from now on callers read the replies (wait)
         co_return std::string();
-    }
-
-    // Reads until the stream fails. Not `while (is_open())`: the writer may
-    // close the connection (a failed write) while a read that already
-    // succeeded waits to resume, and leaving then would strand every
-    // pending request. A read on a closed socket fails at once.
-    asio::awaitable<void> reader() {
-        auto keep = conn;
-        for (;;) {
-            ReadOutcome r = co_await keep->read_frame();
-            if (!r.frame) {
-                fail_all(cat(where, ": connection lost: ", r.message));
-                keep->close();
-                break;
-            }
-            Frame& f = *r.frame;
-            if (f.type == MsgType::Heartbeat) continue;
-            if (f.type == MsgType::Goodbye) {
-                fail_all(cat(where, ": the node is shutting down"));
-                keep->close();
-                break;
-            }
-            std::lock_guard lock(mutex);
-            auto it = pending.find(f.request_id);
-            if (it == pending.end()) continue;  // a reply to a request already failed
-            it->second.set_value(std::move(f));
-            pending.erase(it);
-        }
     }
 
     asio::awaitable<void> watchdog() {
@@ -172,6 +244,7 @@ struct NodeClient::State {
                 if (authenticated) fail_all(cat(where, ": connection lost: ", keep->close_reason()));
                 break;
             }
+            if (authenticated) drain();
             const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(Connection::Clock::now() - keep->last_received());
             if (silent > options.heartbeat_timeout) {
                 fail_all(cat(where, ": nothing received for ", silent.count(), " ms (heartbeat timeout ",
@@ -260,14 +333,13 @@ Result<Sha256> NodeClient::upload_module(std::span<const std::uint8_t> pbc) {
 Result<Done> NodeClient::put_region(std::uint64_t id, std::uint64_t version, std::uint64_t total_bytes,
                                     std::uint64_t offset, std::span<const std::uint8_t> bytes) {
     // Up to kWindow slices in flight, so the stream never waits for an ack.
-    // Each goes out from `bytes` itself, not a copy: every frame is answered
-    // (or the connection closed, which stops its write in the same io-thread
-    // step that fails the future) before this returns.
+    // Each goes out from `bytes` itself, not a copy: every frame is answered,
+    // or the connection is closed, before this returns.
     constexpr std::size_t kWindow = 4;
-    std::deque<std::future<Result<Frame>>> in_flight;
+    std::deque<std::uint64_t> in_flight;
     Result<Done> result = Done{};
     auto settle_one = [&] {
-        auto ack = expect_ack(state_->finish(std::move(in_flight.front())), state_->where);
+        auto ack = expect_ack(state_->finish(in_flight.front()), state_->where);
         in_flight.pop_front();
         if (!ack && result) result = ack;
     };
@@ -275,12 +347,12 @@ Result<Done> NodeClient::put_region(std::uint64_t id, std::uint64_t version, std
     do {  // an empty put still creates the region
         const std::size_t n = std::min<std::size_t>(kMaxSliceBytes, bytes.size() - done);
         in_flight.push_back(
-            state_->start(MsgType::RegionPut, encode(RegionPutHead{id, version, total_bytes, offset + done, n}), bytes.subspan(done, n))
-                .second);
+            state_->start(MsgType::RegionPut, encode(RegionPutHead{id, version, total_bytes, offset + done, n}), bytes.subspan(done, n)));
         done += n;
         if (in_flight.size() == kWindow) settle_one();
     } while (done < bytes.size() && result);
     while (!in_flight.empty()) settle_one();
+    if (!result && !failure().empty()) state_->close_and_wait();
     return result;
 }
 
@@ -288,16 +360,16 @@ Result<Bytes> NodeClient::get_region(std::uint64_t id, std::uint64_t version, st
     // Up to 4 slice requests in flight (bounds what the node queues for us);
     // replies are checked in order.
     constexpr std::size_t kWindow = 4;
-    std::deque<std::pair<std::uint64_t, std::future<Result<Frame>>>> asked;
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> asked;  // bytes asked for, request
     Bytes out;
     // All of it at once (growing by doubling would copy what came so far
     // again); a request past 1 GiB grows from there.
     out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1ull << 30)));
     Result<Bytes> failed = Bytes{};
     auto settle_one = [&] {
-        auto [n, reply] = std::move(asked.front());
+        auto [n, request] = asked.front();
         asked.pop_front();
-        auto data = expect(state_->finish(std::move(reply)), MsgType::RegionData, state_->where, &decode_region_data);
+        auto data = expect(state_->finish(request), MsgType::RegionData, state_->where, &decode_region_data);
         if (!failed) return;  // drain the rest
         if (!data) failed = Error{data.error()};
         else if (data.value().data.size() != n)
@@ -307,7 +379,7 @@ Result<Bytes> NodeClient::get_region(std::uint64_t id, std::uint64_t version, st
     std::uint64_t done = 0;
     do {
         const std::uint64_t n = std::min<std::uint64_t>(kMaxSliceBytes, length - done);
-        asked.emplace_back(n, state_->start(MsgType::RegionGet, encode(RegionGet{id, version, offset + done, n})).second);
+        asked.emplace_back(n, state_->start(MsgType::RegionGet, encode(RegionGet{id, version, offset + done, n})));
         done += n;
         if (asked.size() == kWindow) settle_one();
     } while (done < length && failed);
@@ -321,39 +393,38 @@ Result<ChunkResult> NodeClient::launch(const LaunchChunk& chunk) {
 }
 
 std::uint64_t NodeClient::start_launch(const LaunchChunk& chunk) {
-    auto [id, reply] = state_->start(MsgType::Launch, encode(chunk));
+    const std::uint64_t id = state_->start(MsgType::Launch, encode(chunk));
     std::lock_guard lock(state_->mutex);
-    state_->launches[id] = std::move(reply);
+    state_->launches.insert(id);
     return id;
 }
 
 Result<ChunkResult> NodeClient::wait_launch(std::uint64_t request) {
-    std::future<Result<Frame>> reply;
-    {
-        std::lock_guard lock(state_->mutex);
-        auto it = state_->launches.find(request);
-        if (it == state_->launches.end()) return Error{cat(state_->where, ": no launch ", request, " is waiting")};
-        reply = std::move(it->second);
-        state_->launches.erase(it);
-    }
-    return expect(state_->finish(std::move(reply)), MsgType::ChunkResult, state_->where, &decode_chunk_result);
+    return *wait_launch_for(request, std::chrono::milliseconds::max());
 }
 
 std::optional<Result<ChunkResult>> NodeClient::wait_launch_for(std::uint64_t request, std::chrono::milliseconds timeout) {
-    std::future<Result<Frame>>* reply = nullptr;
     {
         std::lock_guard lock(state_->mutex);
-        auto it = state_->launches.find(request);
-        if (it == state_->launches.end()) return Result<ChunkResult>{Error{cat(state_->where, ": no launch ", request, " is waiting")}};
-        reply = &it->second;  // map nodes are stable; only this caller erases it
+        if (!state_->launches.contains(request))
+            return Result<ChunkResult>{Error{cat(state_->where, ": no launch ", request, " is waiting")}};
     }
-    if (reply->wait_for(timeout) != std::future_status::ready) return std::nullopt;
-    return wait_launch(request);
+    const auto now = Clock::now();
+    const auto deadline = timeout >= std::chrono::duration_cast<std::chrono::milliseconds>(Clock::time_point::max() - now)
+                              ? Clock::time_point::max()
+                              : now + timeout;
+    auto reply = state_->wait(request, deadline);
+    if (!reply) return std::nullopt;
+    {
+        std::lock_guard lock(state_->mutex);
+        state_->launches.erase(request);
+    }
+    return expect(state_->checked(std::move(*reply)), MsgType::ChunkResult, state_->where, &decode_chunk_result);
 }
 
 void NodeClient::abandon_launch(std::uint64_t request) {
     std::lock_guard lock(state_->mutex);
-    state_->launches.erase(request);
+    if (state_->launches.erase(request)) state_->pending.erase(request);  // a late reply finds no slot and is dropped
 }
 
 Result<Done> NodeClient::cancel(std::uint64_t launch_request) {
