@@ -226,22 +226,98 @@ void Connection::send(MsgType type, std::uint64_t request_id, Bytes head, std::s
         if (out.sent == out.size()) return;
     }
     queue_.push_back(std::move(out));
+    if (own_threads_) {
+        if (writing_) return;  // the thread writing now sends it too
+        writing_ = true;
+        lock.unlock();
+        write_queue_now();
+        return;
+    }
     lock.unlock();
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->wake_.cancel(); });
+}
+
+bool Connection::send_if_idle(MsgType type, std::uint64_t request_id) {
+    const auto header = encode_header(type, request_id, {});
+    std::lock_guard lock(out_mutex_);
+    if (send_closed_ || close_when_drained_ || !queue_.empty() || writing_) return false;
+    Outgoing out{header, {}, {}, 0};
+    out.sent = send_now(out);
+    bytes_out_ += out.sent;
+    if (out.sent < out.size()) {  // a full socket: the rest waits for the next sender (or the writer)
+        queue_.push_back(std::move(out));
+        if (!own_threads_) asio::post(socket_.get_executor(), [self = shared_from_this()] { self->wake_.cancel(); });
+    }
+    return true;
+}
+
+void Connection::leave_io() {
+    std::error_code ec;
+    socket_.release(ec);  // out of asio's epoll set: it would wake the io thread at every arrival
+    own_threads_ = true;
+    wake_.cancel();  // the writer coroutine ends
+}
+
+void Connection::write_queue_now() {
+    for (;;) {
+        std::unique_lock lock(out_mutex_);
+        if (queue_.empty() || send_closed_) {
+            if (send_closed_) queue_.clear();
+            writing_ = false;
+            return;
+        }
+        Outgoing& out = queue_.front();  // stays put: a deque's push_back keeps references, and only we pop
+        if (out.sent == out.size()) {
+            queue_.pop_front();
+            continue;
+        }
+        const std::size_t n = send_now(out);
+        out.sent += n;
+        bytes_out_ += n;
+        if (n > 0) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            write_failed(lock, pbc::cat("write failed: ", std::strerror(errno)));
+            continue;
+        }
+        lock.unlock();
+        // No room: wait for some. close() shuts the socket down first, which
+        // ends this wait, and closes the descriptor only once we let go of it.
+        std::lock_guard fd_lock(write_mutex_);
+        if (fd_closed_for_writes_) continue;
+        pollfd room{fd_, POLLOUT, 0};
+        if (::poll(&room, 1, -1) < 0 && errno != EINTR) continue;
+        if (room.revents & (POLLERR | POLLHUP)) {
+            std::unique_lock again(out_mutex_);
+            write_failed(again, "write failed: the connection is gone");
+        }
+    }
+}
+
+void Connection::write_failed(std::unique_lock<std::mutex>&, const std::string& why) {
+    if (send_closed_) return;
+    close_reason_ = why;
+    send_closed_ = true;
+    ::shutdown(fd_, SHUT_RDWR);  // the reader sees it too, and fails the waiting calls
 }
 
 std::size_t Connection::send_now(const Outgoing& out) {
     iovec parts[3] = {{const_cast<std::uint8_t*>(out.header.data()), out.header.size()},
                       {const_cast<std::uint8_t*>(out.payload.data()), out.payload.size()},
                       {const_cast<std::uint8_t*>(out.tail.data()), out.tail.size()}};
+    std::size_t skip = out.sent, first = 0;  // past what went out already
+    while (first < 3 && skip >= parts[first].iov_len) skip -= parts[first++].iov_len;
+    if (first < 3) {
+        parts[first].iov_base = static_cast<std::uint8_t*>(parts[first].iov_base) + skip;
+        parts[first].iov_len -= skip;
+    }
     msghdr msg{};
-    msg.msg_iov = parts;
-    msg.msg_iovlen = 3;
+    msg.msg_iov = parts + first;
+    msg.msg_iovlen = 3 - first;
     // Non-blocking: what the socket buffer cannot take now, the writer sends.
     // A plain sendmsg on the descriptor, not the asio socket object, which is
     // the io thread's alone (asio sockets are not safe to share across threads).
-    const ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    return n > 0 ? static_cast<std::size_t>(n) : 0;  // an error shows again in the writer, which closes
+    const ssize_t n = ::sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return n > 0 ? static_cast<std::size_t>(n) : 0;  // errno says why not; the writer handles errors
 }
 
 void Connection::send_error(std::uint64_t request_id, ErrorCode code, const std::string& message) {
@@ -267,20 +343,29 @@ void Connection::close(const std::string& reason) {
         close_reason_ = reason;
         send_closed_ = true;
     }
-    std::error_code ec;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);  // wakes a read_frame_now in poll()
+    // Shut down first: that wakes a read_frame_now or write_queue_now waiting
+    // in poll(), which then lets go of the descriptor.
+    ::shutdown(fd_, SHUT_RDWR);
     {
-        std::lock_guard lock(read_mutex_);  // ... which then lets go of the descriptor
+        std::scoped_lock lock(read_mutex_, write_mutex_);
         fd_closed_ = true;
-        socket_.close(ec);
+        fd_closed_for_writes_ = true;
+        std::error_code ec;
+        if (own_threads_) ::close(fd_);
+        else socket_.close(ec);
     }
     wake_.cancel();
+}
+
+Connection::~Connection() {
+    if (own_threads_ && !fd_closed_) ::close(fd_);
 }
 
 asio::awaitable<void> Connection::writer() {
     auto self = shared_from_this();
     std::string why = "closed by this side";
     while (open_) {
+        if (own_threads_) co_return;  // leave_io(): senders write for themselves
         std::unique_lock lock(out_mutex_);
         if (queue_.empty()) {
             if (close_when_drained_) break;

@@ -51,6 +51,7 @@ public:
     using Clock = std::chrono::steady_clock;
 
     explicit Connection(asio::ip::tcp::socket socket);
+    ~Connection();
 
     // Starts the writer coroutine; call once.
     void start();
@@ -71,6 +72,17 @@ public:
     // peer has answered the frame or the connection has closed.
     void send(MsgType type, std::uint64_t request_id, Bytes head, std::span<const std::uint8_t> tail);
     void send_error(std::uint64_t request_id, ErrorCode code, const std::string& message);
+    // Sends a payload-less frame (a heartbeat) unless another is being
+    // written; false when it did not. Never blocks, even after leave_io().
+    bool send_if_idle(MsgType type, std::uint64_t request_id);
+
+    // Takes the socket out of asio (on the io thread, with no read pending
+    // and nothing queued): from then on it is read only by read_frame_now,
+    // and send() writes what the socket cannot take at once from the
+    // sender's own thread, waiting for room (other senders queue behind it),
+    // so nothing on the io thread wakes when bytes come or go. For a peer
+    // whose callers wait for their replies anyway (node_client.cpp).
+    void leave_io();
     // Sends what is queued, then half-closes (FIN) and closes once the peer
     // has closed too or kLinger has passed. Closing at once with unread bytes
     // in our receive buffer would make the kernel send RST, and the peer
@@ -130,6 +142,12 @@ private:
     };
     // One non-blocking gather write; the bytes written. Under out_mutex_.
     std::size_t send_now(const Outgoing& out);
+    // After leave_io(): the thread that set writing_ writes the queue out.
+    void write_queue_now();
+    void write_failed(std::unique_lock<std::mutex>& out_lock, const std::string& why);  // stops sending
+    bool own_threads_ = false;  // leave_io() ran (before any other thread uses this)
+    std::mutex write_mutex_;    // held by write_queue_now while it waits on the descriptor
+    bool fd_closed_for_writes_ = false;  // under write_mutex_
 
     // Guards the sending side, which other threads share through send().
     mutable std::mutex out_mutex_;

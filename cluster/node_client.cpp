@@ -229,7 +229,8 @@ struct NodeClient::State {
         if (!macs_equal(welcome.value().proof, node_proof(secret, challenge.value().node_nonce, nonce.value())))
             co_return cat(where, ": the node could not prove it knows the token; not trusting it");
         caps = welcome.value().caps;
-        authenticated = true;  // from now on callers read the replies (wait)
+        authenticated = true;
+        conn->leave_io();  // from now on callers write their requests and read their replies (wait)
         co_return std::string();
     }
 
@@ -252,7 +253,7 @@ struct NodeClient::State {
                 keep->close();
                 break;
             }
-            if (authenticated) keep->send(MsgType::Heartbeat, 0, {});
+            if (authenticated) keep->send_if_idle(MsgType::Heartbeat, 0);  // a frame being written says as much
         }
     }
 };

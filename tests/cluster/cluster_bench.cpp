@@ -9,9 +9,11 @@
 //     chunks per second for 5,000 one-lane chunks on two nodes, and saxpy
 //     over 32M floats and a mandelbrot launch on 1, 2 and 3 nodes end to
 //     end, next to the bound set by the bytes moved and the raw TCP rate.
-// Usage: cluster_bench [put|pinned|split]   (put: only region puts, 40 x 256 MiB,
-// to profile them; pinned: bench and node on CPU 0; split: bench on CPU 0,
-// node on CPU 1; those two skip the cluster figures)
+// Usage: cluster_bench [put|rtt|pinned|split]   (put: only region puts, 40 x
+// 256 MiB, to profile them; rtt: only one-lane launches, 100,000 one at a
+// time, bench and node on CPU 0, to profile them; pinned: bench and node on
+// CPU 0; split: bench on CPU 0, node on CPU 1; those two skip the cluster
+// figures)
 #include <sched.h>
 
 #include <algorithm>
@@ -199,7 +201,8 @@ int main(int argc, char** argv) {
     // move with where the scheduler puts the two). Neither runs the cluster
     // figures, which need every core.
     const std::string mode = argc > 1 ? argv[1] : "";
-    const bool puts_only = mode == "put", pinned = mode == "pinned", split = mode == "split";
+    const bool puts_only = mode == "put", rtt_only = mode == "rtt", pinned = mode == "pinned" || rtt_only,
+               split = mode == "split";
     auto pin = [](pid_t pid, int cpu) {
         cpu_set_t one;
         CPU_ZERO(&one);
@@ -232,6 +235,10 @@ int main(int argc, char** argv) {
     l.count = 1;
     l.end = 1;
     l.args = {Binding{Binding::Kind::Region, 2, 1, 0}};
+
+    for (int i = 0; rtt_only && i < 100000; ++i)
+        if (auto res = client.launch(l); !res) return std::fprintf(stderr, "%s\n", res.error().c_str()), 1;
+    if (rtt_only) return 0;
 
     std::vector<std::uint8_t> data(total);
     for (std::size_t i = 0; i < total; ++i) data[i] = static_cast<std::uint8_t>(i * 131 + (i >> 20));

@@ -317,7 +317,8 @@ TEST(NodeProtocol, LargeRegionCrossesInSeveralFrames) {
     ASSERT_TRUE(client);
     Bytes data(kMaxSliceBytes + 4096);
     for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::uint8_t>(i ^ (i >> 11));
-    ASSERT_TRUE(client->put_region(1, 1, data.size(), 0, data));
+    auto put = client->put_region(1, 1, data.size(), 0, data);
+    ASSERT_TRUE(put) << put.error();
     auto back = client->get_region(1, 1, 0, data.size());
     ASSERT_TRUE(back) << back.error();
     EXPECT_TRUE(back.value() == data);
