@@ -74,7 +74,7 @@ asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing) {
     if (co_await read_checksummed(f.payload, crc)) co_return ended_inside(f, length);
     if (may_land) {
         const std::size_t rest = length - landing->head;
-        std::span<std::uint8_t> place = landing->place(f.payload, rest);
+        std::span<std::uint8_t> place = landing->place(f, rest);
         if (place.size() == rest) {
             f.landed = place;
         } else {  // not landing after all: the rest joins the payload
@@ -88,7 +88,7 @@ asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing) {
     co_return out;
 }
 
-ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait) {
+ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Landing* landing) {
     std::lock_guard lock(read_mutex_);
     const auto until = wait.count() < 0 ? Clock::time_point::max() : Clock::now() + wait;
     ReadOutcome out;
@@ -99,34 +99,65 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait) {
                       : ec == asio::error::eof ? "peer closed the connection" : "read failed: " + ec.message();
         return out;
     };
+    auto idle = [&] {
+        out.idle = true;
+        return out;
+    };
     if (fd_closed_) return lost(asio::error::eof);
     PartialFrame& p = partial_;
-    if (p.header_got < p.header.size()) {
+    if (!p.crc) {  // the header first
         const std::error_code ec = take_now(p.header, p.header_got, until);
-        if (ec == std::errc::timed_out) {
-            out.idle = true;
-            return out;
-        }
+        if (ec == std::errc::timed_out) return idle();
         if (ec) return lost(ec);
         const HeaderCheck check = decode_header(p.header);
         if (check.fault != FrameFault::None) return refused(check);
         p.frame.type = check.header.type;
         p.frame.request_id = check.header.request_id;
-        p.frame.payload.resize(check.header.payload_length);
+        p.length = check.header.payload_length;
         p.checksum = check.header.checksum;
+        p.crc.emplace(std::span<const std::uint8_t>(p.header).first(28));
+        // The head first when the frame may land; the whole payload otherwise.
+        p.may_land = landing && landing->type == p.frame.type && p.length >= landing->head;
+        p.frame.payload.resize(p.may_land ? landing->head : p.length);
     }
-    if (const std::error_code ec = take_now(p.frame.payload, p.payload_got, until)) {
-        if (ec == std::errc::timed_out) {
-            out.idle = true;
-            return out;
+    if (const std::error_code ec = take_checksummed(p.frame.payload, p.payload_got, *p.crc, until)) {
+        if (ec == std::errc::timed_out) return idle();
+        return ended_inside(p.frame, p.length);
+    }
+    if (p.may_land) {
+        if (!p.placed) {
+            const std::size_t rest = p.length - landing->head;
+            std::span<std::uint8_t> place = landing->place(p.frame, rest);
+            if (place.size() == rest) {
+                p.frame.landed = place;
+                p.rest = place;
+            } else {  // not landing after all: the rest joins the payload
+                p.frame.payload.resize(p.length);
+                p.rest = std::span<std::uint8_t>(p.frame.payload).subspan(landing->head);
+            }
+            p.placed = true;
         }
-        return ended_inside(p.frame, p.frame.payload.size());
+        if (const std::error_code ec = take_checksummed(p.rest, p.rest_got, *p.crc, until)) {
+            if (ec == std::errc::timed_out) return idle();
+            return ended_inside(p.frame, p.length);
+        }
     }
     PartialFrame done = std::exchange(p, PartialFrame{});
-    if (!checksum_matches(done.header, done.frame.payload, done.checksum)) return corrupt(done.frame);
-    bytes_in_ += done.header.size() + done.frame.payload.size();
+    if (done.crc->value() != done.checksum) return corrupt(done.frame);
+    bytes_in_ += done.header.size() + done.length;
     out.frame = std::move(done.frame);
     return out;
+}
+
+std::error_code Connection::take_checksummed(std::span<std::uint8_t> into, std::size_t& got, FrameCrc& crc,
+                                             Clock::time_point until) {
+    while (got < into.size()) {
+        const std::size_t before = got;
+        const std::error_code ec = take_now(into.first(std::min(into.size(), got + kChecksumPiece)), got, until);
+        crc.add(into.subspan(before, got - before));  // while it is still in cache
+        if (ec) return ec;
+    }
+    return {};
 }
 
 void Connection::mark_received() { last_received_ = Clock::now().time_since_epoch().count(); }
@@ -169,9 +200,8 @@ std::error_code Connection::take_now(std::span<std::uint8_t> into, std::size_t& 
 }
 
 asio::awaitable<std::error_code> Connection::read_checksummed(std::span<std::uint8_t> into, FrameCrc& crc) {
-    constexpr std::size_t kPiece = 256u << 10;  // stays in L2 until the checksum has read it
     for (std::size_t done = 0; done < into.size();) {
-        const std::size_t n = std::min(kPiece, into.size() - done);
+        const std::size_t n = std::min(kChecksumPiece, into.size() - done);
         if (std::error_code ec = co_await read_exact(into.subspan(done, n))) co_return ec;
         crc.add(into.subspan(done, n));
         done += n;

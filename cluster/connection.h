@@ -37,13 +37,15 @@ struct ReadOutcome {
 // storage instead of a payload buffer that is copied again: once `head`
 // payload bytes of a `type` frame are in, `place` says where the other `rest`
 // bytes go (an empty span: nowhere special, the frame is read whole as usual).
-// They are checksummed as they land. Bytes that fail, or a stream that ends
-// among them, fail the read, and the reader hangs up: the node then drops all
-// of that peer's regions, so storage written by a bad frame is never used.
+// It gets the frame so far: type, request id and the head as its payload.
+// The bytes are checksummed as they land. Bytes that fail, or a stream that
+// ends among them, fail the read and the connection: the node then drops all
+// of that peer's regions, and the home fails the request, so storage written
+// by a bad frame is never used.
 struct Landing {
     MsgType type = MsgType::RegionPut;
     std::size_t head = 0;
-    std::function<std::span<std::uint8_t>(std::span<const std::uint8_t> head, std::size_t rest)> place;
+    std::function<std::span<std::uint8_t>(const Frame& head, std::size_t rest)> place;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -64,7 +66,7 @@ public:
     // bytes (zero: takes only what has arrived; negative: no limit); `idle`
     // when the frame is not complete by then. A frame read in part is kept
     // and the next call goes on with it. close() wakes a waiting reader.
-    ReadOutcome read_frame_now(std::chrono::milliseconds wait);
+    ReadOutcome read_frame_now(std::chrono::milliseconds wait, const Landing* landing = nullptr);
     // Sends or queues a frame; returns at once. Any thread.
     void send(MsgType type, std::uint64_t request_id, Bytes payload);
     // Queues a frame whose payload is `head` followed by `tail`, sent from
@@ -115,12 +117,21 @@ private:
     // read_frame_now's twin of read_exact: fills `into` from `got` on, waiting
     // for bytes until `until`; std::errc::timed_out when they did not all come.
     std::error_code take_now(std::span<std::uint8_t> into, std::size_t& got, Clock::time_point until);
+    // The same, checksumming in cache-sized pieces as they come.
+    std::error_code take_checksummed(std::span<std::uint8_t> into, std::size_t& got, FrameCrc& crc, Clock::time_point until);
+    static constexpr std::size_t kChecksumPiece = 256u << 10;  // stays in L2 until the checksum has read it
     struct PartialFrame {  // read_frame_now's frame in progress
         std::array<std::uint8_t, kFrameHeaderSize> header{};
         std::size_t header_got = 0;
-        Frame frame;  // type, id and a payload of the announced size once the header is in
-        std::uint32_t checksum = 0;
+        std::optional<FrameCrc> crc;  // set once the header is in and checked
+        std::uint32_t checksum = 0;   // what the header announced
+        std::size_t length = 0;       // payload bytes announced
+        bool may_land = false;        // `frame.payload` is sized to the landing's head
+        Frame frame;                  // type, id, and the payload (or head) so far
         std::size_t payload_got = 0;
+        bool placed = false;          // landing: `rest` is chosen
+        std::span<std::uint8_t> rest;
+        std::size_t rest_got = 0;
     };
     PartialFrame partial_;  // under read_mutex_
     void mark_received();  // after every successful read: the heartbeat watchdogs look

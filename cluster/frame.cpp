@@ -37,6 +37,18 @@ bool is_known_msg_type(std::uint16_t t) {
 
 namespace {
 
+// The header's little-endian fields, at fixed offsets.
+template <class T>
+void put_le(std::array<std::uint8_t, kFrameHeaderSize>& out, std::size_t at, T v) {
+    for (std::size_t i = 0; i < sizeof(T); ++i) out[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+template <class T>
+T get_le(std::span<const std::uint8_t, kFrameHeaderSize> in, std::size_t at) {
+    T v = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<T>(in[at + i]) << (8 * i));
+    return v;
+}
+
 std::uint32_t crc_of(std::span<const std::uint8_t> header28, std::span<const std::uint8_t> payload,
                      std::span<const std::uint8_t> tail = {}) {
     FrameCrc crc(header28);
@@ -57,19 +69,17 @@ void FrameCrc::add(std::span<const std::uint8_t> bytes) {
 std::array<std::uint8_t, kFrameHeaderSize> encode_header(MsgType type, std::uint64_t request_id,
                                                          std::span<const std::uint8_t> payload,
                                                          std::span<const std::uint8_t> tail, std::uint16_t version) {
-    pbc::ByteWriter w;
-    w.u32(kFrameMagic);
-    w.u16(version);
-    w.u16(static_cast<std::uint16_t>(type));
-    w.u32(0);  // flags
-    w.u64(request_id);
-    w.u32(static_cast<std::uint32_t>(payload.size() + tail.size()));
-    w.u32(0);  // reserved
-    const std::vector<std::uint8_t> first = w.take();
-    const std::uint32_t crc = crc_of(first, payload, tail);
+    // Field by field into the array: this runs twice per round trip, where a
+    // growing ByteWriter's allocations showed up next to the system calls.
     std::array<std::uint8_t, kFrameHeaderSize> out{};
-    std::copy(first.begin(), first.end(), out.begin());
-    for (int i = 0; i < 4; ++i) out[28 + i] = static_cast<std::uint8_t>(crc >> (8 * i));
+    put_le(out, 0, kFrameMagic);
+    put_le(out, 4, version);
+    put_le(out, 6, static_cast<std::uint16_t>(type));
+    put_le(out, 8, std::uint32_t{0});  // flags
+    put_le(out, 12, request_id);
+    put_le(out, 20, static_cast<std::uint32_t>(payload.size() + tail.size()));
+    put_le(out, 24, std::uint32_t{0});  // reserved
+    put_le(out, 28, crc_of(std::span<const std::uint8_t>(out).first(28), payload, tail));
     return out;
 }
 
@@ -82,16 +92,15 @@ std::vector<std::uint8_t> encode_frame(const Frame& f, std::uint16_t version) {
 }
 
 HeaderCheck decode_header(std::span<const std::uint8_t, kFrameHeaderSize> bytes) {
-    pbc::ByteReader r(bytes, 0, kFrameHeaderSize, "frame header");
     HeaderCheck c;
-    const std::uint32_t magic = r.u32("magic");
-    c.header.version = r.u16("version");
-    const std::uint16_t type = r.u16("type");
-    c.header.flags = r.u32("flags");
-    c.header.request_id = r.u64("request id");
-    c.header.payload_length = r.u32("payload length");
-    const std::uint32_t reserved = r.u32("reserved");
-    c.header.checksum = r.u32("checksum");
+    const auto magic = get_le<std::uint32_t>(bytes, 0);
+    c.header.version = get_le<std::uint16_t>(bytes, 4);
+    const auto type = get_le<std::uint16_t>(bytes, 6);
+    c.header.flags = get_le<std::uint32_t>(bytes, 8);
+    c.header.request_id = get_le<std::uint64_t>(bytes, 12);
+    c.header.payload_length = get_le<std::uint32_t>(bytes, 20);
+    const auto reserved = get_le<std::uint32_t>(bytes, 24);
+    c.header.checksum = get_le<std::uint32_t>(bytes, 28);
     c.header.type = static_cast<MsgType>(type);
     auto refuse = [&](FrameFault f, std::string m) {
         c.fault = f;

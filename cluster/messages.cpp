@@ -249,6 +249,14 @@ Result<RegionData> decode_region_data(Payload p) {
         m.data = get_blob(r, "slice bytes");
     });
 }
+Result<RegionDataHead> decode_region_data_head(Payload p) {
+    return decode_with<RegionDataHead>(p, "region-data", [](ByteReader& r, RegionDataHead& m) {
+        m.region = r.u64("region");
+        m.version = r.u64("version");
+        m.offset = r.u64("offset");
+        m.length = r.u64("slice bytes");
+    });
+}
 
 Bytes encode(const LaunchChunk& m) {
     ByteWriter w;

@@ -112,6 +112,15 @@ struct RegionData {
     std::uint64_t offset = 0;
     Bytes data;
 };
+// The fields in front of a region-data's bytes: what the home needs to land
+// them straight in the result of its get (connection.h, Landing).
+struct RegionDataHead {
+    std::uint64_t region = 0;
+    std::uint64_t version = 0;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;  // bytes that follow
+};
+inline constexpr std::size_t kRegionDataHeadBytes = 32;
 struct Binding {
     enum class Kind : std::uint8_t { Region = 0, Uniform = 1 };
     Kind kind = Kind::Region;
@@ -179,6 +188,7 @@ Result<RegionPutView> decode_region_put_view(Payload p);  // valid while `p` is
 Result<RegionPutHead> decode_region_put_head(Payload p);  // exactly kRegionPutHeadBytes
 Result<RegionGet> decode_region_get(Payload p);
 Result<RegionData> decode_region_data(Payload p);
+Result<RegionDataHead> decode_region_data_head(Payload p);  // exactly kRegionDataHeadBytes
 Result<LaunchChunk> decode_launch(Payload p);
 Result<ChunkResult> decode_chunk_result(Payload p);
 Result<Cancel> decode_cancel(Payload p);

@@ -3,6 +3,7 @@
 #include <asio.hpp>
 
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <map>
@@ -47,8 +48,19 @@ struct NodeClient::State {
 
     std::mutex mutex;  // guards what callers and the io thread share
     std::condition_variable changed;  // a reply is in, the connection failed, or the reader role is free
-    // Requests sent and not yet collected: empty until the reply (or the failure) is in.
-    std::map<std::uint64_t, std::optional<Result<Frame>>> pending;
+    struct Waiting {
+        std::optional<Result<Frame>> reply;  // empty until the reply (or the failure) is in
+        std::span<std::uint8_t> land;        // a get's slice lands here (landing)
+    };
+    std::map<std::uint64_t, Waiting> pending;  // requests sent and not yet collected
+    // A region-data's bytes land straight in the place its get named.
+    Landing landing{MsgType::RegionData, kRegionDataHeadBytes,
+                    [this](const Frame& head, std::size_t rest) -> std::span<std::uint8_t> {
+                        std::lock_guard lock(mutex);
+                        auto it = pending.find(head.request_id);
+                        if (it == pending.end() || it->second.reply || it->second.land.size() != rest) return {};
+                        return it->second.land;
+                    }};
     std::set<std::uint64_t> launches;  // started by start_launch, not yet waited for or abandoned
     std::string failure;
     std::uint64_t next_id = 1;
@@ -57,22 +69,25 @@ struct NodeClient::State {
     void fail_all(const std::string& reason) {
         std::lock_guard lock(mutex);
         if (failure.empty()) failure = reason;
-        for (auto& [id, reply] : pending)
-            if (!reply) reply = Result<Frame>{Error{failure}};
+        for (auto& [id, w] : pending)
+            if (!w.reply) w.reply = Result<Frame>{Error{failure}};
         changed.notify_all();
     }
 
     // Sends a request; wait() collects its reply (or the connection's
     // failure). `tail` is sent from where it lies (Connection::send): it must
-    // stay valid until the reply is in.
-    std::uint64_t start(MsgType type, Bytes payload, std::span<const std::uint8_t> tail = {}) {
+    // stay valid until the reply is in. So must `land`, where a region-data
+    // reply's bytes go.
+    std::uint64_t start(MsgType type, Bytes payload, std::span<const std::uint8_t> tail = {},
+                        std::span<std::uint8_t> land = {}) {
         std::uint64_t id = 0;
         {
             std::lock_guard lock(mutex);
             id = next_id++;
-            auto& reply = pending[id];
+            Waiting& w = pending[id];
+            w.land = land;
             if (!failure.empty()) {
-                reply = Result<Frame>{Error{failure}};
+                w.reply = Result<Frame>{Error{failure}};
                 return id;
             }
         }
@@ -102,8 +117,8 @@ struct NodeClient::State {
         for (;;) {
             auto it = pending.find(id);
             if (it == pending.end()) return Result<Frame>{Error{cat(where, ": no request ", id, " is waiting")}};
-            if (it->second) {
-                Result<Frame> r = std::move(*it->second);
+            if (it->second.reply) {
+                Result<Frame> r = std::move(*it->second.reply);
                 pending.erase(it);
                 return r;
             }
@@ -131,7 +146,7 @@ struct NodeClient::State {
                               : deadline == Clock::time_point::max()
                                   ? std::chrono::milliseconds(-1)
                                   : std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
-            ReadOutcome r = conn->read_frame_now(wait);
+            ReadOutcome r = conn->read_frame_now(wait, &landing);
             if (r.idle) {
                 if (id == 0 || (!spinning && Clock::now() >= deadline)) return;
                 if (spinning) std::this_thread::yield();
@@ -153,8 +168,8 @@ struct NodeClient::State {
             {
                 std::lock_guard lock(mutex);
                 auto it = pending.find(f.request_id);
-                if (it == pending.end() || it->second) continue;  // a reply to a request already failed or abandoned
-                it->second = Result<Frame>{std::move(f)};
+                if (it == pending.end() || it->second.reply) continue;  // a reply to a request already failed or abandoned
+                it->second.reply = Result<Frame>{std::move(f)};
                 if (!mine) changed.notify_all();
             }
             if (mine) return;
@@ -359,33 +374,53 @@ Result<Done> NodeClient::put_region(std::uint64_t id, std::uint64_t version, std
 
 Result<Bytes> NodeClient::get_region(std::uint64_t id, std::uint64_t version, std::uint64_t offset, std::uint64_t length) {
     // Up to 4 slice requests in flight (bounds what the node queues for us);
-    // replies are checked in order.
+    // replies are checked in order. Each slice lands straight in `out`.
     constexpr std::size_t kWindow = 4;
-    std::deque<std::pair<std::uint64_t, std::uint64_t>> asked;  // bytes asked for, request
-    Bytes out;
-    // All of it at once (growing by doubling would copy what came so far
-    // again); a request past 1 GiB grows from there.
-    out.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, 1ull << 30)));
+    struct Asked {
+        std::uint64_t request, at, bytes;
+    };
+    std::deque<Asked> asked;
+    Bytes out(static_cast<std::size_t>(length));
     Result<Bytes> failed = Bytes{};
     auto settle_one = [&] {
-        auto [n, request] = asked.front();
+        const Asked a = asked.front();
         asked.pop_front();
-        auto data = expect(state_->finish(request), MsgType::RegionData, state_->where, &decode_region_data);
+        auto reply = state_->finish(a.request);
         if (!failed) return;  // drain the rest
-        if (!data) failed = Error{data.error()};
-        else if (data.value().data.size() != n)
-            failed = Error{cat(state_->where, ": region-data carries ", data.value().data.size(), " bytes, asked for ", n)};
-        else out.insert(out.end(), data.value().data.begin(), data.value().data.end());
+        if (!reply) {
+            failed = Error{reply.error()};
+            return;
+        }
+        const Frame& f = reply.value();
+        if (f.type != MsgType::RegionData) {
+            failed = Error{cat(state_->where, ": got ", msg_type_name(f.type), ", expected region-data")};
+            return;
+        }
+        if (!f.landed.empty()) {  // already in place; the head must agree
+            auto head = decode_region_data_head(f.payload);
+            if (!head) failed = Error{cat(state_->where, ": ", head.error())};
+            return;
+        }
+        auto data = decode_region_data(f.payload);
+        if (!data) failed = Error{cat(state_->where, ": ", data.error())};
+        else if (data.value().data.size() != a.bytes)
+            failed = Error{cat(state_->where, ": region-data carries ", data.value().data.size(), " bytes, asked for ", a.bytes)};
+        else std::memcpy(out.data() + a.at, data.value().data.data(), a.bytes);
     };
     std::uint64_t done = 0;
     do {
         const std::uint64_t n = std::min<std::uint64_t>(kMaxSliceBytes, length - done);
-        asked.emplace_back(n, state_->start(MsgType::RegionGet, encode(RegionGet{id, version, offset + done, n})));
+        const std::span<std::uint8_t> land(out.data() + done, n);
+        asked.push_back({state_->start(MsgType::RegionGet, encode(RegionGet{id, version, offset + done, n}), {}, land), done, n});
         done += n;
         if (asked.size() == kWindow) settle_one();
     } while (done < length && failed);
     while (!asked.empty()) settle_one();
-    if (!failed) return failed;
+    if (!failed) {
+        // A reader may still be landing a slice in `out`: closing waits for it.
+        if (!failure().empty()) state_->close_and_wait();
+        return failed;
+    }
     return out;
 }
 

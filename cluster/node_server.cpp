@@ -19,8 +19,8 @@ public:
         // its checksum closes the connection, and run() drops the peer's regions).
         landing_.type = MsgType::RegionPut;
         landing_.head = kRegionPutHeadBytes;
-        landing_.place = [this](std::span<const std::uint8_t> head, std::size_t rest) -> std::span<std::uint8_t> {
-            auto h = decode_region_put_head(head);
+        landing_.place = [this](const Frame& head, std::size_t rest) -> std::span<std::uint8_t> {
+            auto h = decode_region_put_head(head.payload);
             std::span<std::uint8_t> into;
             if (!authenticated_ || !h || h.value().length != rest) return {};
             if (server_.store_.prepare_put(peer_id_, h.value(), into)) return {};  // the whole frame is read, then refused
