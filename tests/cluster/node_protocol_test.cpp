@@ -2,6 +2,8 @@
 // regions, heartbeats, shutdown.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "assembler/assembler.h"
 #include "cluster/node_client.h"
 #include "isa/encoding.h"
@@ -353,6 +355,25 @@ TEST(NodeProtocol, ClientDetectsAStoppedNodeByHeartbeatTimeout) {
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().find("heartbeat timeout"), std::string::npos) << r.error();
     EXPECT_NE(client->failure().find("hung or unreachable"), std::string::npos);
+}
+
+// Between calls nobody waits on the socket (the callers read their own
+// replies); the client's watchdog takes in the node's heartbeats meanwhile,
+// so an idle connection neither times out here nor at the node.
+TEST(NodeProtocol, AnIdleClientStaysConnected) {
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path(), {"--heartbeat-ms", "50", "--heartbeat-timeout-ms", "300"});
+    ClientOptions o;
+    o.heartbeat_interval = std::chrono::milliseconds(50);
+    o.heartbeat_timeout = std::chrono::milliseconds(300);
+    auto client = connect_ok(node, kSecret, o);
+    ASSERT_TRUE(client);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // four timeouts' worth of idling
+    EXPECT_EQ(client->failure(), "");
+    auto have = client->have_module(Sha256{});
+    ASSERT_TRUE(have) << have.error();
+    EXPECT_FALSE(have.value());
+    EXPECT_FALSE(node.log().find("nothing received") != std::string::npos) << node.log();
 }
 
 TEST(NodeProtocol, NodeDropsASilentPeer) {
