@@ -6,6 +6,11 @@
 // non-blocking sendmsg from the sender's own thread (no hop to the io thread:
 // on a round trip that hop costs as much as the network); what the socket
 // cannot take at once waits in a queue for the writer coroutine.
+//
+// The home's side of a node connection goes further (leave_io): after the
+// handshake the socket leaves asio, callers read their replies themselves
+// (read_frame_now) and write what the socket cannot take at once themselves,
+// so a round trip wakes only the thread that waits for it.
 #pragma once
 
 #include <asio.hpp>
@@ -92,8 +97,11 @@ public:
     void close_after_flush();
     void close(const std::string& reason = "closed by this side");
     bool is_open() const { return open_; }
-    // Why the connection was closed from this side (a write failure, ...).
-    const std::string& close_reason() const { return close_reason_; }
+    // Why the connection was closed from this side (a write failure, ...). Any thread.
+    std::string close_reason() const {
+        std::lock_guard lock(out_mutex_);  // a sender that fails to write sets it too
+        return close_reason_;
+    }
     static constexpr std::chrono::milliseconds kLinger{2000};
 
     Clock::time_point last_received() const { return Clock::time_point(Clock::duration(last_received_.load())); }

@@ -405,7 +405,7 @@ Result<Bytes> NodeClient::get_region(std::uint64_t id, std::uint64_t version, st
         if (!data) failed = Error{cat(state_->where, ": ", data.error())};
         else if (data.value().data.size() != a.bytes)
             failed = Error{cat(state_->where, ": region-data carries ", data.value().data.size(), " bytes, asked for ", a.bytes)};
-        else std::memcpy(out.data() + a.at, data.value().data.data(), a.bytes);
+        else if (a.bytes != 0) std::memcpy(out.data() + a.at, data.value().data.data(), a.bytes);
     };
     std::uint64_t done = 0;
     do {
