@@ -281,7 +281,8 @@ bool Connection::send_if_idle(MsgType type, std::uint64_t request_id) {
     return true;
 }
 
-void Connection::leave_io() {
+void Connection::leave_io(std::function<bool()> read_while_writing) {
+    read_while_writing_ = std::move(read_while_writing);
     std::error_code ec;
     socket_.release(ec);  // out of asio's epoll set: it would wake the io thread at every arrival
     own_threads_ = true;
@@ -289,6 +290,7 @@ void Connection::leave_io() {
 }
 
 void Connection::write_queue_now() {
+    bool reader_busy = false;
     for (;;) {
         std::unique_lock lock(out_mutex_);
         if (queue_.empty() || send_closed_) {
@@ -310,16 +312,24 @@ void Connection::write_queue_now() {
             continue;
         }
         lock.unlock();
-        // No room: wait for some. close() shuts the socket down first, which
-        // ends this wait, and closes the descriptor only once we let go of it.
-        std::lock_guard fd_lock(write_mutex_);
-        if (fd_closed_for_writes_) continue;
-        pollfd room{fd_, POLLOUT, 0};
-        if (::poll(&room, 1, -1) < 0 && errno != EINTR) continue;
-        if (room.revents & (POLLERR | POLLHUP)) {
+        // No room: wait for some, and take in what comes meanwhile, so the
+        // other direction keeps moving while a long frame goes out (a
+        // chunk's results come back while the next chunk's inputs go).
+        // close() shuts the socket down first, which ends this wait, and
+        // closes the descriptor only once we let go of it.
+        pollfd ready{fd_, static_cast<short>(POLLOUT | (read_while_writing_ && !reader_busy ? POLLIN : 0)), 0};
+        {
+            std::lock_guard fd_lock(write_mutex_);
+            if (fd_closed_for_writes_) continue;
+            if (::poll(&ready, 1, -1) < 0 && errno != EINTR) continue;
+        }
+        if (ready.revents & (POLLERR | POLLHUP)) {
             std::unique_lock again(out_mutex_);
             write_failed(again, "write failed: the connection is gone");
+            continue;
         }
+        // Another thread reading already: wait for room alone until it is out.
+        if (ready.revents & POLLIN) reader_busy = !read_while_writing_();
     }
 }
 

@@ -88,8 +88,10 @@ public:
     // and send() writes what the socket cannot take at once from the
     // sender's own thread, waiting for room (other senders queue behind it),
     // so nothing on the io thread wakes when bytes come or go. For a peer
-    // whose callers wait for their replies anyway (node_client.cpp).
-    void leave_io();
+    // whose callers wait for their replies anyway (node_client.cpp). A sender
+    // waiting for room calls `read_while_writing` when bytes have come in; it
+    // reads what it can and returns false when another thread is reading.
+    void leave_io(std::function<bool()> read_while_writing = {});
     // Sends what is queued, then half-closes (FIN) and closes once the peer
     // has closed too or kLinger has passed. Closing at once with unread bytes
     // in our receive buffer would make the kernel send RST, and the peer
@@ -165,6 +167,7 @@ private:
     void write_queue_now();
     void write_failed(std::unique_lock<std::mutex>& out_lock, const std::string& why);  // stops sending
     bool own_threads_ = false;  // leave_io() ran (before any other thread uses this)
+    std::function<bool()> read_while_writing_;
     std::mutex write_mutex_;    // held by write_queue_now while it waits on the descriptor
     bool fd_closed_for_writes_ = false;  // under write_mutex_
 

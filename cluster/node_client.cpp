@@ -187,17 +187,21 @@ struct NodeClient::State {
         closed.get_future().wait();
     }
 
-    // On the io thread: takes in what came while no caller was reading.
-    void drain() {
+    // Takes in what has come, without waiting, unless another thread is
+    // reading (false then): the watchdog's call between callers, and a
+    // sender's while it waits for room to write (Connection::leave_io).
+    bool drain() {
         {
             std::lock_guard lock(mutex);
-            if (reading || !failure.empty()) return;
+            if (reading) return false;
+            if (!failure.empty()) return true;
             reading = true;
         }
         read_for(0, Clock::time_point::max(), Clock::time_point{});
         std::lock_guard lock(mutex);
         reading = false;
         changed.notify_all();
+        return true;
     }
 
     // Reads the next frame during the handshake; an error frame becomes its message.
@@ -245,7 +249,7 @@ struct NodeClient::State {
             co_return cat(where, ": the node could not prove it knows the token; not trusting it");
         caps = welcome.value().caps;
         authenticated = true;
-        conn->leave_io();  // from now on callers write their requests and read their replies (wait)
+        conn->leave_io([this] { return drain(); });  // from now on callers write their requests and read their replies (wait)
         co_return std::string();
     }
 
