@@ -1,9 +1,11 @@
 // The home side of one node connection: connect and handshake (mutual HMAC),
-// then blocking calls that send a request and wait for its reply, while a
-// background io thread reads frames, routes replies by request id, sends
-// heartbeats and watches for the node's. When nothing arrives from the node
-// for the heartbeat timeout (a hung or stopped node), every waiting call and
-// every later one fails with that reason.
+// then blocking calls that send a request and wait for its reply. The calls
+// write and read the socket themselves (one waiting caller reads for all,
+// routing replies by request id: docs/protocol.md, Threads); a background io
+// thread sends heartbeats, takes in what comes between calls and watches for
+// the node's heartbeats. When nothing arrives from the node for the heartbeat
+// timeout (a hung or stopped node), every waiting call and every later one
+// fails with that reason. Calls may come from several threads at once.
 #pragma once
 
 #include <chrono>
