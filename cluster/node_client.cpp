@@ -24,6 +24,10 @@ using Clock = std::chrono::steady_clock;
 // caller polls for it awake that long before it sleeps in poll(), since being
 // woken costs about as much again as the whole round trip.
 constexpr auto kSpin = std::chrono::microseconds(50);
+// Region transfers go in slices this big (well under kMaxSliceBytes), with
+// this much in flight so the stream never waits for an ack.
+constexpr std::size_t kSliceBytes = 1u << 20;
+constexpr std::size_t kInFlightBytes = 16u << 20;
 }  // namespace
 
 // Replies are read by the callers waiting for them, not by the io thread
@@ -352,10 +356,14 @@ Result<Sha256> NodeClient::upload_module(std::span<const std::uint8_t> pbc) {
 
 Result<Done> NodeClient::put_region(std::uint64_t id, std::uint64_t version, std::uint64_t total_bytes,
                                     std::uint64_t offset, std::span<const std::uint8_t> bytes) {
-    // Up to kWindow slices in flight, so the stream never waits for an ack.
-    // Each goes out from `bytes` itself, not a copy: every frame is answered,
-    // or the connection is closed, before this returns.
-    constexpr std::size_t kWindow = 4;
+    // Slices of kSliceBytes: computing a slice's checksum (before the frame
+    // goes out, since the header carries it) brings the slice into L2, and
+    // the send copies it from there. With 16 MiB slices each was read from
+    // memory twice, and the checksum took as long as the send. kWindow slices
+    // in flight, so the stream never waits for an ack. Each goes out from
+    // `bytes` itself, not a copy: every frame is answered, or the connection
+    // is closed, before this returns.
+    constexpr std::size_t kWindow = kInFlightBytes / kSliceBytes;
     std::deque<std::uint64_t> in_flight;
     Result<Done> result = Done{};
     auto settle_one = [&] {
@@ -365,7 +373,7 @@ Result<Done> NodeClient::put_region(std::uint64_t id, std::uint64_t version, std
     };
     std::size_t done = 0;
     do {  // an empty put still creates the region
-        const std::size_t n = std::min<std::size_t>(kMaxSliceBytes, bytes.size() - done);
+        const std::size_t n = std::min<std::size_t>(kSliceBytes, bytes.size() - done);
         in_flight.push_back(
             state_->start(MsgType::RegionPut, encode(RegionPutHead{id, version, total_bytes, offset + done, n}), bytes.subspan(done, n)));
         done += n;
@@ -377,9 +385,10 @@ Result<Done> NodeClient::put_region(std::uint64_t id, std::uint64_t version, std
 }
 
 Result<Bytes> NodeClient::get_region(std::uint64_t id, std::uint64_t version, std::uint64_t offset, std::uint64_t length) {
-    // Up to 4 slice requests in flight (bounds what the node queues for us);
-    // replies are checked in order. Each slice lands straight in `out`.
-    constexpr std::size_t kWindow = 4;
+    // Slices of kSliceBytes (for the node's checksum, as for a put), up to
+    // kInFlightBytes of them asked for at once (bounds what the node queues
+    // for us); replies are checked in order. Each lands straight in `out`.
+    constexpr std::size_t kWindow = kInFlightBytes / kSliceBytes;
     struct Asked {
         std::uint64_t request, at, bytes;
     };
@@ -413,7 +422,7 @@ Result<Bytes> NodeClient::get_region(std::uint64_t id, std::uint64_t version, st
     };
     std::uint64_t done = 0;
     do {
-        const std::uint64_t n = std::min<std::uint64_t>(kMaxSliceBytes, length - done);
+        const std::uint64_t n = std::min<std::uint64_t>(kSliceBytes, length - done);
         const std::span<std::uint8_t> land(out.data() + done, n);
         asked.push_back({state_->start(MsgType::RegionGet, encode(RegionGet{id, version, offset + done, n}), {}, land), done, n});
         done += n;
