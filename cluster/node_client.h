@@ -45,7 +45,7 @@ public:
     // Uploads a module's .pbc bytes unless the node has it already; returns its hash.
     Result<Sha256> upload_module(std::span<const std::uint8_t> pbc);
     // Stores `bytes` as [offset, offset + size) of region `id` at `version`
-    // (`total_bytes` long), in frames of at most kMaxSliceBytes.
+    // (`total_bytes` long), in 1 MiB slices (node_client.cpp says why).
     Result<Done> put_region(std::uint64_t id, std::uint64_t version, std::uint64_t total_bytes, std::uint64_t offset,
                             std::span<const std::uint8_t> bytes);
     Result<Bytes> get_region(std::uint64_t id, std::uint64_t version, std::uint64_t offset, std::uint64_t length);
