@@ -160,15 +160,19 @@ std::error_code Connection::take_checksummed(std::span<std::uint8_t> into, std::
     return {};
 }
 
+std::size_t Connection::take_buffered(std::span<std::uint8_t> into) {
+    const std::size_t n = std::min(read_end_ - read_pos_, into.size());
+    std::memcpy(into.data(), read_buffer_.data() + read_pos_, n);
+    read_pos_ += n;
+    return n;
+}
+
 void Connection::mark_received() { last_received_ = Clock::now().time_since_epoch().count(); }
 
 std::error_code Connection::take_now(std::span<std::uint8_t> into, std::size_t& got, Clock::time_point until) {
     while (got < into.size()) {
-        if (read_pos_ < read_end_) {  // what an earlier read brought along
-            const std::size_t n = std::min(read_end_ - read_pos_, into.size() - got);
-            std::memcpy(into.data() + got, read_buffer_.data() + read_pos_, n);
-            read_pos_ += n;
-            got += n;
+        if (read_pos_ < read_end_) {
+            got += take_buffered(into.subspan(got));
             continue;
         }
         // Big: straight into place. Small: whatever has arrived, into the buffer.
@@ -216,11 +220,8 @@ asio::awaitable<std::error_code> Connection::read_exact(std::span<std::uint8_t> 
     auto ok = asio::redirect_error(asio::use_awaitable, ec);
     std::size_t done = 0;
     while (done < into.size()) {
-        if (read_pos_ < read_end_) {  // what an earlier read brought along
-            const std::size_t n = std::min(read_end_ - read_pos_, into.size() - done);
-            std::memcpy(into.data() + done, read_buffer_.data() + read_pos_, n);
-            read_pos_ += n;
-            done += n;
+        if (read_pos_ < read_end_) {
+            done += take_buffered(into.subspan(done));
             continue;
         }
         const std::size_t left = into.size() - done;

@@ -144,7 +144,9 @@ private:
         std::size_t rest_got = 0;
     };
     PartialFrame partial_;  // under read_mutex_
-    void mark_received();  // after every successful read: the heartbeat watchdogs look
+    void mark_received();
+    // Copies to `into` what an earlier read brought along; how many bytes.
+    std::size_t take_buffered(std::span<std::uint8_t> into);  // after every successful read: the heartbeat watchdogs look
 
     std::vector<std::uint8_t> read_buffer_ = std::vector<std::uint8_t>(64u << 10);
     std::size_t read_pos_ = 0, read_end_ = 0;  // unread bytes: [read_pos_, read_end_)

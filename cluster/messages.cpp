@@ -219,13 +219,18 @@ Bytes encode(const RegionGet& m) {
     w.u64(m.length);
     return w.take();
 }
+namespace {
+// A region-get and a region-data's head: the same four fields.
+template <class T>
+void read_region_range(ByteReader& r, T& m, const char* length_name) {
+    m.region = r.u64("region");
+    m.version = r.u64("version");
+    m.offset = r.u64("offset");
+    m.length = r.u64(length_name);
+}
+}  // namespace
 Result<RegionGet> decode_region_get(Payload p) {
-    return decode_with<RegionGet>(p, "region-get", [](ByteReader& r, RegionGet& m) {
-        m.region = r.u64("region");
-        m.version = r.u64("version");
-        m.offset = r.u64("offset");
-        m.length = r.u64("length");
-    });
+    return decode_with<RegionGet>(p, "region-get", [](ByteReader& r, RegionGet& m) { read_region_range(r, m, "length"); });
 }
 
 Bytes encode_region_data(std::uint64_t region, std::uint64_t version, std::uint64_t offset,
@@ -250,12 +255,8 @@ Result<RegionData> decode_region_data(Payload p) {
     });
 }
 Result<RegionDataHead> decode_region_data_head(Payload p) {
-    return decode_with<RegionDataHead>(p, "region-data", [](ByteReader& r, RegionDataHead& m) {
-        m.region = r.u64("region");
-        m.version = r.u64("version");
-        m.offset = r.u64("offset");
-        m.length = r.u64("slice bytes");
-    });
+    return decode_with<RegionDataHead>(p, "region-data",
+                                       [](ByteReader& r, RegionDataHead& m) { read_region_range(r, m, "slice bytes"); });
 }
 
 Bytes encode(const LaunchChunk& m) {
