@@ -145,14 +145,15 @@ struct NodeClient::State {
     void read_for(std::uint64_t id, Clock::time_point deadline, Clock::time_point spin_until) {
         for (;;) {
             const auto now = Clock::now();
-            const bool spinning = id != 0 && now < spin_until;
+            const bool spinning = id != 0 && now < spin_until && now < deadline;
+            if (id != 0 && !spinning && now >= deadline) return;
             const auto wait = id == 0 || spinning ? std::chrono::milliseconds(0)
                               : deadline == Clock::time_point::max()
-                                  ? std::chrono::milliseconds(-1)
-                                  : std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+                                  ? std::chrono::milliseconds(-1)  // no limit
+                                  : std::chrono::ceil<std::chrono::milliseconds>(deadline - now);  // > 0
             ReadOutcome r = conn->read_frame_now(wait, &landing);
             if (r.idle) {
-                if (id == 0 || (!spinning && Clock::now() >= deadline)) return;
+                if (id == 0) return;
                 if (spinning) std::this_thread::yield();
                 continue;
             }
@@ -181,7 +182,8 @@ struct NodeClient::State {
     }
 
     // After the connection failed: returns once the io thread has closed it,
-    // so its writer no longer reads a borrowed tail that the caller frees next.
+    // so no thread still writes a borrowed tail or lands a slice in memory
+    // that the caller frees next (close() waits for both to let go).
     void close_and_wait() {
         std::promise<void> closed;
         asio::post(io, [&] {
