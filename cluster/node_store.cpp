@@ -44,12 +44,7 @@ RegionBytes::RegionBytes(std::size_t size) : data_(size == 0 ? nullptr : static_
 
 void RegionBytes::Free::operator()(std::uint8_t* p) const { std::free(p); }
 
-namespace {
-
-// Maps in the fresh pages a slice is about to land in, with one system call
-// instead of a page fault per 4 KiB while the bytes arrive (a third of a new
-// region's receive time here). Only an optimisation: failure changes nothing.
-void populate(std::uint8_t* at, std::size_t length) {
+void map_in_fresh_pages(std::uint8_t* at, std::size_t length) {
 #ifdef MADV_POPULATE_WRITE
     constexpr std::size_t kMin = 1u << 20;  // small slices: the faults cost little
     if (length < kMin) return;
@@ -62,8 +57,6 @@ void populate(std::uint8_t* at, std::size_t length) {
     (void)length;
 #endif
 }
-
-}  // namespace
 
 std::optional<Refusal> NodeStore::put(PeerId peer, const RegionPutView& p) {
     std::span<std::uint8_t> into;
@@ -110,7 +103,7 @@ std::optional<Refusal> NodeStore::prepare_put(PeerId peer, const RegionPutHead& 
     }
     StoredRegion& r = *it->second;
     if (r.defined) r.defined->add(p.offset, p.offset + p.length);
-    else populate(r.bytes.data() + p.offset, static_cast<std::size_t>(p.length));
+    else map_in_fresh_pages(r.bytes.data() + p.offset, static_cast<std::size_t>(p.length));
     out = std::span<std::uint8_t>(r.bytes.data(), r.bytes.size())
               .subspan(static_cast<std::size_t>(p.offset), static_cast<std::size_t>(p.length));
     return std::nullopt;

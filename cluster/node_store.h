@@ -22,6 +22,11 @@
 
 namespace polymer::cluster {
 
+// Maps in the fresh pages a slice is about to land in, with one system call
+// instead of a page fault per 4 KiB while the bytes arrive (a third of a new
+// region's receive time here). Only an optimisation: failure changes nothing.
+void map_in_fresh_pages(std::uint8_t* at, std::size_t length);
+
 // A region version's bytes, from calloc: a fresh version reads as zeros
 // without a pass over it (the kernel maps zero pages as they are first
 // touched, and a put's bytes are what touches them).

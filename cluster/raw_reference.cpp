@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "cluster/node_store.h"
 #include "isa/byte_io.h"
 
 namespace polymer::cluster {
@@ -27,11 +28,22 @@ asio::awaitable<void> serve_one(asio::ip::tcp::socket socket) {
     for (int i = 7; i >= 0; --i) left = left << 8 | request[i];
     for (int i = 15; i >= 8; --i) keep = keep << 8 | request[i];
     std::vector<std::uint8_t> sink(1u << 20);  // what a plain receiver would use: one buffer, reused
-    if (keep != 0 && kept().size() < left) kept().resize(left);
+    if (keep == 1 && kept().size() < left) kept().resize(left);
+    // keep == 2: new storage, as a new region gets it (calloc, its pages
+    // mapped in 1 MiB at a time as they are about to be filled).
+    RegionBytes fresh(keep == 2 ? static_cast<std::size_t>(left) : 0);
+    constexpr std::uint64_t kMapIn = 1u << 20;
     for (std::uint64_t at = 0; at < left;) {
-        const std::size_t n = keep != 0
-            ? co_await socket.async_read_some(asio::buffer(kept().data() + at, left - at), ok)
-            : co_await socket.async_read_some(asio::buffer(sink.data(), std::min<std::uint64_t>(left - at, sink.size())), ok);
+        std::size_t n = 0;
+        if (keep == 2 && fresh.data()) {
+            const std::uint64_t piece = std::min(left - at, kMapIn - at % kMapIn);
+            if (at % kMapIn == 0) map_in_fresh_pages(fresh.data() + at, static_cast<std::size_t>(std::min(left - at, kMapIn)));
+            n = co_await socket.async_read_some(asio::buffer(fresh.data() + at, piece), ok);
+        } else if (keep == 1) {
+            n = co_await socket.async_read_some(asio::buffer(kept().data() + at, left - at), ok);
+        } else {
+            n = co_await socket.async_read_some(asio::buffer(sink.data(), std::min<std::uint64_t>(left - at, sink.size())), ok);
+        }
         if (ec) co_return;
         at += n;
     }

@@ -5,8 +5,10 @@
 // sends two little-endian u64s, N and KEEP, then N bytes, and gets one byte
 // back; after that every 8 bytes it sends come straight back, until it
 // closes. KEEP = 0: the bytes go through one reused 1 MiB buffer and are
-// dropped (what iperf does); otherwise they land in one N-byte buffer that
-// later such streams reuse (what receiving a region costs, without a protocol).
+// dropped (what iperf does); 1: they land in one N-byte buffer that later
+// such streams reuse (what receiving a region's next version costs, without a
+// protocol); 2: they land in new storage, allocated and mapped in as a new
+// region's is (what receiving a new region costs, without a protocol).
 #pragma once
 
 #include <asio.hpp>
