@@ -9,11 +9,12 @@
 //     chunks per second for 5,000 one-lane chunks on two nodes, and saxpy
 //     over 32M floats and a mandelbrot launch on 1, 2 and 3 nodes end to
 //     end, next to the bound set by the bytes moved and the raw TCP rate.
-// Usage: cluster_bench [put|rtt|pinned|split]   (put: only region puts, 40 x
-// 256 MiB, to profile them; rtt: only one-lane launches, 100,000 one at a
-// time, bench and node on CPU 0, to profile them; pinned: bench and node on
-// CPU 0; split: bench on CPU 0, node on CPU 1; those two skip the cluster
-// figures)
+// Usage: cluster_bench [put|rtt|saxpy|pinned|split]   (put: only region puts,
+// 40 x 256 MiB, to profile them; rtt: only one-lane launches, 100,000 one at
+// a time, bench and node on CPU 0, to profile them; saxpy: only saxpy on one
+// node, 5 times, to profile it (its bound assumes 25 Gbit/s); pinned: bench
+// and node on CPU 0; split: bench on CPU 0, node on CPU 1; those two skip
+// the cluster figures)
 #include <sched.h>
 
 #include <algorithm>
@@ -125,7 +126,8 @@ std::uint64_t bytes_moved(const ClusterBackend& b) {
 }
 
 // Cluster figures through ClusterBackend, printed as table rows.
-void cluster_figures(double raw_gbit) {
+// `saxpy_only`: only the saxpy rows, on 1 node, 5 times (to profile them).
+void cluster_figures(double raw_gbit, bool saxpy_only = false) {
     TempTokenFile token(kSecret);
     std::vector<std::unique_ptr<NodeProcess>> nodes;
     for (int i = 0; i < 3; ++i)
@@ -135,7 +137,7 @@ void cluster_figures(double raw_gbit) {
     // 5,000 one-lane chunks on two nodes.
     AssembleResult one = assemble(".module k\n.kernel one (out z: f32[i])\n gid r0\n.end\n.proc main\n halt\n.end\n");
     std::vector<float> z(5000);
-    {
+    if (!saxpy_only) {
         auto b = cluster_of(*one.module, local, nodes, 2, 1, 2500, true);  // 5,000 grains, each its own chunk
         KernelLaunch l;
         l.kernel = &one.module->kernels[0];
@@ -152,7 +154,9 @@ void cluster_figures(double raw_gbit) {
     const std::size_t n = 32u << 20;
     AssembleResult sax = assemble(kSaxpy);
     std::vector<float> x(n, 1.5f), y(n, 0.25f), out(n);
-    for (std::size_t k = 1; k <= 3; ++k) {
+    for (std::size_t k = 1; k <= 3; k += saxpy_only ? 0 : 1) {
+        static int runs = 0;
+        if (saxpy_only && runs++ == 5) return;
         auto b = cluster_of(*sax.module, local, nodes, k, 1 << 16, 8);
         KernelLaunch l;
         l.kernel = &sax.module->kernels[0];
@@ -192,25 +196,19 @@ void cluster_figures(double raw_gbit) {
     }
 }
 
-}  // namespace
+void pin(pid_t pid, int cpu) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    if (sched_setaffinity(pid, sizeof one, &one) != 0) std::perror("sched_setaffinity"), std::exit(1);
+}
 
-int main(int argc, char** argv) {
-    // `cluster_bench put`: only region puts, over and over (to profile them).
-    // `cluster_bench pinned`: this process and the node on CPU 0 only (the
-    // issue's second reference point for round trips); `split`: this process
-    // on CPU 0, the node on CPU 1 (placement fixed: the unpinned figures
-    // move with where the scheduler puts the two). Neither runs the cluster
-    // figures, which need every core.
-    const std::string mode = argc > 1 ? argv[1] : "";
-    const bool puts_only = mode == "put", rtt_only = mode == "rtt", pinned = mode == "pinned" || rtt_only,
-               split = mode == "split";
-    auto pin = [](pid_t pid, int cpu) {
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(cpu, &one);
-        if (sched_setaffinity(pid, sizeof one, &one) != 0) std::perror("sched_setaffinity"), std::exit(1);
-    };
-    if (pinned || split) pin(0, 0);
+// Everything between this process and one node: transfers, round trips,
+// launches per second. Its node, client and buffers are gone when it
+// returns, so the cluster figures start from a clean machine (with this
+// node's 2.3 GB of regions still held, saxpy on one node took 2-3x longer).
+// The iperf-style rate's median goes to `raw_median`; an exit status.
+int one_node_figures(bool puts_only, bool rtt_only, bool pinned, bool split, double& raw_median) {
     // Rounds alternate the raw reference with the cluster's own figure, so a
     // change in machine load mid-run moves both; ratios are per round.
     const std::size_t total = 256u << 20;
@@ -336,6 +334,27 @@ int main(int argc, char** argv) {
                 range(launch_ratio, 1).c_str());
     std::printf("one-lane launches/s, 64 in flight, 1 node  %8.0f (5000 launches)\n", chunks_per_s);
     std::fflush(stdout);
-    if (!pinned && !split) cluster_figures(median(raw_gbit));
+    raw_median = median(raw_gbit);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // `cluster_bench put`: only region puts, over and over (to profile them).
+    // `cluster_bench pinned`: this process and the node on CPU 0 only (the
+    // issue's second reference point for round trips); `split`: this process
+    // on CPU 0, the node on CPU 1 (placement fixed: the unpinned figures
+    // move with where the scheduler puts the two). Neither runs the cluster
+    // figures, which need every core.
+    const std::string mode = argc > 1 ? argv[1] : "";
+    if (mode == "saxpy") return cluster_figures(25, true), 0;
+    const bool puts_only = mode == "put", rtt_only = mode == "rtt", pinned = mode == "pinned" || rtt_only,
+               split = mode == "split";
+    if (pinned || split) pin(0, 0);
+    double raw_median = 0;
+    if (int status = one_node_figures(puts_only, rtt_only, pinned, split, raw_median); status != 0 || puts_only || rtt_only)
+        return status;
+    if (!pinned && !split) cluster_figures(raw_median);
     return 0;
 }
