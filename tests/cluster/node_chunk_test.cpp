@@ -2,6 +2,10 @@
 // kernel executor runs kernels.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstring>
+#include <thread>
+
 #include "assembler/assembler.h"
 #include "cluster/node_client.h"
 #include "isa/module_io.h"
@@ -144,6 +148,46 @@ TEST(NodeChunk, SeveralLaunchesInFlightGetTheirOwnReplies) {
     EXPECT_EQ(ra.value().outputs[0].offset, 0u);
     EXPECT_EQ(ra.value().outputs[0].data.size(), 250u * 4);
     EXPECT_FALSE(s.client->wait_launch(a));  // each is waited for once
+}
+
+// The client's calls may come from several threads at once: one of the
+// waiting callers reads for all of them (NodeClient's reader role), and a
+// caller writing a big put reads what comes meanwhile. Four threads launch
+// chunks while a fifth puts and gets back a 24 MiB region; every reply must
+// reach its own caller, whole.
+TEST(NodeChunk, CallsFromSeveralThreadsEachGetTheirOwnReply) {
+    SaxpyNode s;
+    ASSERT_TRUE(s.client);
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> launchers;
+    for (int t = 0; t < 4; ++t)
+        launchers.emplace_back([&, t] {
+            for (int k = 0; k < 150; ++k) {
+                const std::uint64_t b = static_cast<std::uint64_t>((t * 150 + k) % 990);
+                auto r = s.client->launch(s.chunk(b, b + 10));
+                const bool right = r && r.value().outputs.size() == 1 && r.value().outputs[0].offset == b * 4 &&
+                                   r.value().outputs[0].data.size() == 40 &&
+                                   std::memcmp(r.value().outputs[0].data.data(), floats(std::vector<float>{2.0f * b + 0.5f}).data(), 4) == 0;
+                if (!right) ++wrong;
+            }
+        });
+    Bytes big(24u << 20);
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::uint8_t>(i * 13 + (i >> 16));
+    std::string bulk_error;
+    std::thread bulk([&] {
+        for (std::uint64_t v = 1; v <= 3 && bulk_error.empty(); ++v) {
+            auto put = s.client->put_region(9, v, big.size(), 0, big);
+            if (!put) bulk_error = put.error();
+            auto back = s.client->get_region(9, v, 0, big.size());
+            if (!back) bulk_error = back.error();
+            else if (back.value() != big) bulk_error = "region 9 came back with other bytes";
+        }
+    });
+    for (auto& l : launchers) l.join();
+    bulk.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(bulk_error, "");
+    EXPECT_EQ(s.client->failure(), "");
 }
 
 // Chunks of straight-line kernels over few lanes run on the node's io thread
