@@ -33,7 +33,7 @@ namespace polymer::cluster {
 struct ReadOutcome {
     std::optional<Frame> frame;  // set on success
     bool closed = false;         // the peer closed the stream, or we did
-    bool idle = false;           // read_frame_now only: no frame began within the wait
+    bool idle = false;           // read_frame_now only: no whole frame by the end of the wait
     ErrorCode code = ErrorCode::BadFrame;  // otherwise: why the frame was refused
     std::string message;
 };
@@ -72,7 +72,9 @@ public:
     // when the frame is not complete by then. A frame read in part is kept
     // and the next call goes on with it. close() wakes a waiting reader.
     ReadOutcome read_frame_now(std::chrono::milliseconds wait, const Landing* landing = nullptr);
-    // Sends or queues a frame; returns at once. Any thread.
+    // Sends or queues a frame; returns at once (after leave_io(): once the
+    // frame is out, unless another sender is writing and takes it along).
+    // Any thread.
     void send(MsgType type, std::uint64_t request_id, Bytes payload);
     // Queues a frame whose payload is `head` followed by `tail`, sent from
     // where it lies: the caller keeps `tail` alive and unchanged until the
@@ -144,9 +146,9 @@ private:
         std::size_t rest_got = 0;
     };
     PartialFrame partial_;  // under read_mutex_
-    void mark_received();
+    void mark_received();  // after every successful read: the heartbeat watchdogs look
     // Copies to `into` what an earlier read brought along; how many bytes.
-    std::size_t take_buffered(std::span<std::uint8_t> into);  // after every successful read: the heartbeat watchdogs look
+    std::size_t take_buffered(std::span<std::uint8_t> into);
 
     std::vector<std::uint8_t> read_buffer_ = std::vector<std::uint8_t>(64u << 10);
     std::size_t read_pos_ = 0, read_end_ = 0;  // unread bytes: [read_pos_, read_end_)
