@@ -29,6 +29,24 @@ ReadOutcome corrupt(const Frame& f) {
     return out;
 }
 
+// Whether a frame of `length` payload bytes may land (read its head first).
+bool may_land(const Landing* landing, const Frame& f, std::size_t length) {
+    return landing && landing->type == f.type && length >= landing->head;
+}
+
+// Once a landing frame's head is in: where the rest of its payload goes, and
+// `f` marked landed; or, when `place` declines, the rest of `f.payload`.
+std::span<std::uint8_t> place_rest(const Landing& landing, Frame& f, std::size_t length) {
+    const std::size_t rest = length - landing.head;
+    std::span<std::uint8_t> place = landing.place(f, rest);
+    if (place.size() == rest) {
+        f.landed = place;
+        return place;
+    }
+    f.payload.resize(length);  // not landing after all: the rest joins the payload
+    return std::span<std::uint8_t>(f.payload).subspan(landing.head);
+}
+
 ReadOutcome ended_inside(const Frame& f, std::size_t length) {
     ReadOutcome out;
     out.closed = true;
@@ -69,20 +87,10 @@ asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing) {
     FrameCrc crc(std::span<const std::uint8_t>(header).first(28));
 
     // The head first when the frame may land; the whole payload otherwise.
-    const bool may_land = landing && landing->type == f.type && length >= landing->head;
-    f.payload.resize(may_land ? landing->head : length);
+    const bool lands = may_land(landing, f, length);
+    f.payload.resize(lands ? landing->head : length);
     if (co_await read_checksummed(f.payload, crc)) co_return ended_inside(f, length);
-    if (may_land) {
-        const std::size_t rest = length - landing->head;
-        std::span<std::uint8_t> place = landing->place(f, rest);
-        if (place.size() == rest) {
-            f.landed = place;
-        } else {  // not landing after all: the rest joins the payload
-            f.payload.resize(length);
-            place = std::span<std::uint8_t>(f.payload).subspan(landing->head);
-        }
-        if (co_await read_checksummed(place, crc)) co_return ended_inside(f, length);
-    }
+    if (lands && co_await read_checksummed(place_rest(*landing, f, length), crc)) co_return ended_inside(f, length);
     if (crc.value() != check.header.checksum) co_return corrupt(f);
     out.frame = std::move(f);
     co_return out;
@@ -117,7 +125,7 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
         p.checksum = check.header.checksum;
         p.crc.emplace(std::span<const std::uint8_t>(p.header).first(28));
         // The head first when the frame may land; the whole payload otherwise.
-        p.may_land = landing && landing->type == p.frame.type && p.length >= landing->head;
+        p.may_land = may_land(landing, p.frame, p.length);
         p.frame.payload.resize(p.may_land ? landing->head : p.length);
     }
     if (const std::error_code ec = take_checksummed(p.frame.payload, p.payload_got, *p.crc, until)) {
@@ -126,15 +134,7 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
     }
     if (p.may_land) {
         if (!p.placed) {
-            const std::size_t rest = p.length - landing->head;
-            std::span<std::uint8_t> place = landing->place(p.frame, rest);
-            if (place.size() == rest) {
-                p.frame.landed = place;
-                p.rest = place;
-            } else {  // not landing after all: the rest joins the payload
-                p.frame.payload.resize(p.length);
-                p.rest = std::span<std::uint8_t>(p.frame.payload).subspan(landing->head);
-            }
+            p.rest = place_rest(*landing, p.frame, p.length);
             p.placed = true;
         }
         if (const std::error_code ec = take_checksummed(p.rest, p.rest_got, *p.crc, until)) {

@@ -211,16 +211,22 @@ Result<RegionPut> decode_region_put(Payload p) {
     return RegionPut{m.region, m.version, m.total_bytes, m.offset, Bytes(m.data.begin(), m.data.end())};
 }
 
+namespace {
+// A region-get and a region-data's head: the same four fields.
+void write_region_range(ByteWriter& w, std::uint64_t region, std::uint64_t version, std::uint64_t offset,
+                        std::uint64_t length) {
+    w.u64(region);
+    w.u64(version);
+    w.u64(offset);
+    w.u64(length);
+}
+}  // namespace
 Bytes encode(const RegionGet& m) {
     ByteWriter w;
-    w.u64(m.region);
-    w.u64(m.version);
-    w.u64(m.offset);
-    w.u64(m.length);
+    write_region_range(w, m.region, m.version, m.offset, m.length);
     return w.take();
 }
 namespace {
-// A region-get and a region-data's head: the same four fields.
 template <class T>
 void read_region_range(ByteReader& r, T& m, const char* length_name) {
     m.region = r.u64("region");
@@ -236,10 +242,7 @@ Result<RegionGet> decode_region_get(Payload p) {
 Bytes encode_region_data(std::uint64_t region, std::uint64_t version, std::uint64_t offset,
                          std::span<const std::uint8_t> data) {
     ByteWriter w;
-    w.u64(region);
-    w.u64(version);
-    w.u64(offset);
-    w.u64(data.size());
+    write_region_range(w, region, version, offset, data.size());
     Bytes out = w.take();
     out.reserve(out.size() + data.size());
     out.insert(out.end(), data.begin(), data.end());
