@@ -18,13 +18,14 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const
         return refuse(ErrorCode::BadLaunch, cat("kernel index ", msg.kernel, " is out of range: the module has ",
                                                 chunk.module->kernels.size(), " kernels"));
     const Kernel& k = chunk.module->kernels[msg.kernel];
-    const std::string where = cat("kernel '", k.name, "'");
+    // Named only when refusing: building it for every launch cost a stream per tiny chunk.
+    auto where = [&k] { return cat("kernel '", k.name, "'"); };
     if (msg.count > kMaxLaunchCount)
-        return refuse(ErrorCode::BadLaunch, cat(where, ": count ", msg.count, " is over the limit of ", kMaxLaunchCount));
+        return refuse(ErrorCode::BadLaunch, cat(where(), ": count ", msg.count, " is over the limit of ", kMaxLaunchCount));
     if (msg.begin > msg.end || msg.end > msg.count)
-        return refuse(ErrorCode::BadLaunch, cat(where, ": chunk [", msg.begin, ", ", msg.end, ") is not inside [0, ", msg.count, ")"));
+        return refuse(ErrorCode::BadLaunch, cat(where(), ": chunk [", msg.begin, ", ", msg.end, ") is not inside [0, ", msg.count, ")"));
     if (msg.args.size() != k.params.size())
-        return refuse(ErrorCode::BadLaunch, cat(where, " takes ", k.params.size(), " arguments, the launch binds ", msg.args.size()));
+        return refuse(ErrorCode::BadLaunch, cat(where(), " takes ", k.params.size(), " arguments, the launch binds ", msg.args.size()));
 
     chunk.launch.kernel = &k;
     chunk.launch.kernel_index = msg.kernel;
@@ -39,20 +40,20 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const
         arg.type = param.type;
         if (param.kind == ParamKind::Uniform) {
             if (b.kind != Binding::Kind::Uniform)
-                return refuse(ErrorCode::BadLaunch, cat(where, " param ", p, " '", param.name, "' is a uniform, the launch binds a region"));
+                return refuse(ErrorCode::BadLaunch, cat(where(), " param ", p, " '", param.name, "' is a uniform, the launch binds a region"));
             arg.uniform = b.uniform;
             chunk.launch.args.push_back(arg);
             continue;
         }
         if (b.kind != Binding::Kind::Region)
-            return refuse(ErrorCode::BadLaunch, cat(where, " param ", p, " '", param.name, "' is a buffer, the launch binds a uniform"));
+            return refuse(ErrorCode::BadLaunch, cat(where(), " param ", p, " '", param.name, "' is a buffer, the launch binds a uniform"));
         auto region = store.region(peer, b.region, b.version);
         if (!region)
-            return refuse(ErrorCode::UnknownRegion, cat(where, " param ", p, " '", param.name, "': region ", b.region,
+            return refuse(ErrorCode::UnknownRegion, cat(where(), " param ", p, " '", param.name, "': region ", b.region,
                                                         " version ", b.version, " is not on this node"));
         const std::size_t size = elem_size(param.type);
         if (region->bytes.size() % size != 0)
-            return refuse(ErrorCode::BadLaunch, cat(where, " param ", p, " '", param.name, "': region ", b.region, " has ",
+            return refuse(ErrorCode::BadLaunch, cat(where(), " param ", p, " '", param.name, "': region ", b.region, " has ",
                                                     region->bytes.size(), " bytes, not a whole number of ", elem_type_name(param.type), " elements"));
         arg.length = region->bytes.size() / size;
         arg.data = arg.length == 0 ? nullptr : region->bytes.data();
@@ -71,7 +72,7 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const
         chunk.outputs.push_back(out);
     }
     if (result_bytes > kMaxPayload)
-        return refuse(ErrorCode::BadLaunch, cat(where, ": the chunk's outputs are ", result_bytes,
+        return refuse(ErrorCode::BadLaunch, cat(where(), ": the chunk's outputs are ", result_bytes,
                                                 " bytes, over the frame limit of ", kMaxPayload, "; launch smaller chunks"));
     return chunk;
 }

@@ -66,14 +66,14 @@ std::optional<Refusal> NodeStore::put(PeerId peer, const RegionPutView& p) {
 }
 
 std::optional<Refusal> NodeStore::prepare_put(PeerId peer, const RegionPutHead& p, std::span<std::uint8_t>& out) {
-    const std::string name = cat("region ", p.region, " version ", p.version);
+    auto name = [&p] { return cat("region ", p.region, " version ", p.version); };  // only when refusing
     if (p.offset > p.total_bytes || p.length > p.total_bytes - p.offset)
-        return Refusal{ErrorCode::OutOfRange, cat(name, ": slice [", p.offset, ", ", p.offset + p.length,
+        return Refusal{ErrorCode::OutOfRange, cat(name(), ": slice [", p.offset, ", ", p.offset + p.length,
                                                   ") runs past the region's ", p.total_bytes, " bytes")};
     auto it = regions_.find({peer, p.region});
     if (it != regions_.end() && it->second->version == p.version) {
         if (it->second->bytes.size() != p.total_bytes)
-            return Refusal{ErrorCode::BadPayload, cat(name, " is ", it->second->bytes.size(), " bytes, this put says ",
+            return Refusal{ErrorCode::BadPayload, cat(name(), " is ", it->second->bytes.size(), " bytes, this put says ",
                                                       p.total_bytes)};
     } else if (it != regions_.end() && it->second.use_count() == 1 && it->second->bytes.size() == p.total_bytes) {
         // The next version of a region no running chunk holds: recycle its
@@ -87,7 +87,7 @@ std::optional<Refusal> NodeStore::prepare_put(PeerId peer, const RegionPutHead& 
         // A new region, a new size, or storage still in use: fresh zeroed storage.
         const std::uint64_t old = it == regions_.end() ? 0 : it->second->bytes.size();
         used_ -= old;
-        if (auto r = reserve(p.total_bytes, name)) {
+        if (auto r = reserve(p.total_bytes, name())) {
             used_ += old;
             return r;
         }
@@ -97,7 +97,7 @@ std::optional<Refusal> NodeStore::prepare_put(PeerId peer, const RegionPutHead& 
         if (fresh->bytes.size() != p.total_bytes) {
             used_ -= p.total_bytes;
             used_ += old;
-            return Refusal{ErrorCode::OutOfMemory, cat(name, ": cannot allocate ", p.total_bytes, " bytes")};
+            return Refusal{ErrorCode::OutOfMemory, cat(name(), ": cannot allocate ", p.total_bytes, " bytes")};
         }
         it = regions_.insert_or_assign({peer, p.region}, std::move(fresh)).first;
     }
