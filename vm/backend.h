@@ -47,6 +47,13 @@ public:
     virtual VectorOpResult wait(Ticket ticket) = 0;
     // Blocks until every op submitted so far has finished (`wait`, `fence`, `halt`).
     virtual void wait_all() = 0;
+    // Runs the op on the calling thread now, if this backend would have run
+    // it there anyway (small work, nothing in flight that it overlaps), and
+    // returns true; false when it did nothing and the op must be submitted.
+    // Saves a ticket's bookkeeping for the many tiny ops of scalar loops;
+    // the executors try it first.
+    virtual bool run_inline(const VectorOpArgs& /*args*/, VectorOpResult& /*result*/) { return false; }
+    virtual bool run_inline(const KernelLaunch& /*launch*/) { return false; }
     virtual BackendStats stats() const { return {}; }
 };
 
@@ -89,6 +96,8 @@ public:
     VectorOpResult wait(Ticket ticket) override;
     // Drops the results of tickets not waited for, as VulkanBackend does.
     void wait_all() override;
+    bool run_inline(const VectorOpArgs& args, VectorOpResult& result) override;
+    bool run_inline(const KernelLaunch& launch) override;
 
     unsigned threads() const;
     // Tickets submitted so far that went to the pool (the rest ran inline).

@@ -168,6 +168,22 @@ Ticket RoutingBackend::submit(const KernelLaunch& launch) {
     return submit_to_cpu(spans_of(launch), cpu_->submit(launch));
 }
 
+bool RoutingBackend::run_inline(const VectorOpArgs& args, VectorOpResult& result) {
+    if (route(args) != OnCpu || !cpu_in_flight_.empty()) return false;
+    if (vk_) vk_->finish_conflicting(args);
+    if (!cpu_->run_inline(args, result)) return false;
+    ++counts_.vector_ops[OnCpu];
+    return true;
+}
+
+bool RoutingBackend::run_inline(const KernelLaunch& launch) {
+    if (route(launch) != OnCpu || !cpu_in_flight_.empty()) return false;
+    if (vk_) vk_->finish_conflicting(launch);
+    if (!cpu_->run_inline(launch)) return false;
+    ++counts_.kernels[OnCpu];
+    return true;
+}
+
 VectorOpResult RoutingBackend::wait(Ticket ticket) {
     if (!(ticket & kCpuBit)) return vk_ ? vk_->wait(ticket) : VectorOpResult{};
     const Ticket t = ticket & ~kCpuBit;

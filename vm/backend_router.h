@@ -70,6 +70,9 @@ public:
     Ticket submit(const KernelLaunch& launch) override;
     VectorOpResult wait(Ticket ticket) override;
     void wait_all() override;
+    // Ops routed to the CPU with nothing in flight there, as CpuBackend does.
+    bool run_inline(const VectorOpArgs& args, VectorOpResult& result) override;
+    bool run_inline(const KernelLaunch& launch) override;
     // Both backends' copies added up (the CPU's are zero).
     BackendStats stats() const override;
 

@@ -157,6 +157,26 @@ Ticket CpuBackend::submit(const VectorOpArgs& args) {
     return s.add({std::move(job), std::move(result), std::move(memory)});
 }
 
+// What submit does for inline work (under the lock, as there), without a
+// ticket: only while no op is in flight, so there is no overlap to wait for.
+bool CpuBackend::run_inline(const VectorOpArgs& args, VectorOpResult& result) {
+    State& s = *state_;
+    std::lock_guard lock(s.mutex);
+    if (!s.tickets.empty() || (s.threads > 1 && largest_operand(args) >= s.inline_elements)) return false;
+    result = run_vector_op_cpu(args);
+    return true;
+}
+
+bool CpuBackend::run_inline(const KernelLaunch& launch) {
+    State& s = *state_;
+    std::lock_guard lock(s.mutex);
+    if (!s.tickets.empty()) return false;
+    if (launch.kernel == nullptr || launch.end <= launch.begin) return true;
+    if (s.threads > 1 && launch.end - launch.begin >= s.inline_lanes) return false;
+    run_kernel_blocks(*s.decode(*launch.kernel), launch, launch.begin, launch.end);
+    return true;
+}
+
 Ticket CpuBackend::submit(const KernelLaunch& launch) {
     State& s = *state_;
     std::lock_guard lock(s.mutex);

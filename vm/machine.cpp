@@ -1,6 +1,6 @@
-// Machine set-up and the interpreter's slow paths: everything that is too big
-// or too rare for the dispatch loop (vector ops, allocation, printing a
-// region, building a trap's message).
+// Machine set-up and the executors' slow paths: everything that is too big
+// or too rare for an instruction body (vector-op and launch operands,
+// allocation, printing a region, building a trap's message).
 #include "vm/machine.h"
 
 #include <climits>
@@ -31,8 +31,8 @@ Machine::Machine(const Module& m, OutputBuffer& out, MachineOptions options, Reg
         backend_ = options_.backend;
     }
     if (options_.call_depth_limit == 0) options_.call_depth_limit = 1;
-    call_stack_.resize(options_.call_depth_limit);
-    value_stack_.resize(options_.value_stack_slots);
+    state_.call_stack.resize(options_.call_depth_limit);
+    state_.value_stack.resize(options_.value_stack_slots);
 }
 
 std::optional<std::uint32_t> Machine::find_proc(std::string_view name) const {
@@ -44,30 +44,35 @@ std::optional<std::uint32_t> Machine::find_proc(std::string_view name) const {
 Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
     Trap t;
     t.kind = kind;
-    t.pc = pc_;
+    t.pc = state_.pc;
     switch (kind) {
     case TrapKind::OutOfBounds:
-        if (d.op >= Op::LdU8 && d.op <= Op::StF64)
-            t.detail = "index " + std::to_string(regs_.r[d.b]) + " is outside '" + std::string(d.region->name) +
+        if (element_access_type(d.op))
+            t.detail = "index " + std::to_string(state_.regs.r[d.b]) + " is outside '" + std::string(d.region->name) +
                        "' (length " + std::to_string(d.region->length) + ")";
         break;
     case TrapKind::StackOverflow:
-        t.detail = "the value stack is full (" + std::to_string(value_stack_.size()) + " slots)";
+        t.detail = "the value stack is full (" + std::to_string(state_.value_stack.size()) + " slots)";
         break;
     case TrapKind::StackUnderflow: t.detail = "the value stack is empty"; break;
     case TrapKind::CallDepth:
-        t.detail = "more than " + std::to_string(call_stack_.size()) + " nested calls";
+        t.detail = "more than " + std::to_string(state_.call_stack.size()) + " nested calls";
         break;
     case TrapKind::StepLimit:
         t.detail = "the step limit of " + std::to_string(options_.max_steps) + " instructions is reached";
         break;
-    default: break;
+    case TrapKind::DivisionByZero:
+    case TrapKind::BadAllocation:
+    case TrapKind::LengthMismatch:
+    case TrapKind::TypeMismatch:
+    case TrapKind::BadLaunch:
+    case TrapKind::Unsupported: break;  // built with their detail where they happen
     }
     return t;
 }
 
-VectorOpArgs Machine::vector_args(const DecodedInsn& d, const RegisterFile& regs) const {
-    VectorOpArgs x;
+bool Machine::vector_args(const DecodedInsn& d, const RegisterFile& regs, VectorOpArgs& x, Trap* trap) const {
+    x = VectorOpArgs{};
     x.op = d.op;
     auto view = [&](std::uint32_t i) { return regions_[i].view(); };
     const auto imm = static_cast<std::uint32_t>(d.imm);
@@ -84,45 +89,23 @@ VectorOpArgs Machine::vector_args(const DecodedInsn& d, const RegisterFile& regs
     case Format::FGG:
     case Format::RGG: x.a = view(d.b), x.b = view(d.c); break;
     case Format::GGGR: x.dst = view(d.a), x.a = view(d.b), x.b = view(d.c), x.int_scalar = regs.r[imm]; break;
-    default: break;
+    default: break;  // a format no vector op has
     }
-    return x;
+    const VectorOpProblem problem = find_vector_op_problem(x);
+    if (problem.fault == VectorOpFault::None) return true;
+    if (trap != nullptr)
+        *trap = Trap{problem.fault == VectorOpFault::TypeMismatch ? TrapKind::TypeMismatch : TrapKind::LengthMismatch,
+                     state_.pc, problem.reason != nullptr ? problem.reason : ""};
+    return false;
 }
 
-bool Machine::vector_op(const DecodedInsn& d) {
-    const VectorOpArgs x = vector_args(d, regs_);
-    VectorOpProblem problem = find_vector_op_problem(x);
-    if (problem.fault != VectorOpFault::None) {
-        trap_.kind = problem.fault == VectorOpFault::TypeMismatch ? TrapKind::TypeMismatch : TrapKind::LengthMismatch;
-        trap_.pc = pc_;
-        trap_.detail = problem.reason != nullptr ? problem.reason : "";
-        return false;
-    }
-    // In order: wait at once. The out-of-order engine keeps the ticket instead.
-    vector_result_ = backend_->wait(backend_->submit(x));
-    return true;
-}
-
-// Builds the KernelLaunch from the launch site: buffers get the region's
-// storage, uniforms the register's 32 bits. An i32 uniform whose int register
-// does not fit in 32 bits traps (bad-launch) rather than silently wrapping;
-// an f32 uniform is the float register rounded to binary32.
-bool Machine::launch(const DecodedInsn& d) {
-    KernelLaunch l;
-    if (!launch_args(d, regs_, l, trap_)) return false;
-    // The in-order machine waits at once, as for vector ops: every later
-    // instruction (scalar loads, print, vector ops, wait, fence, halt) then
-    // sees the kernel's writes with no per-instruction check on the fast path.
-    if (l.count > 0) backend_->wait(backend_->submit(l));
-    ++kernels_launched_;
-    return true;
-}
-
-bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, KernelLaunch& l, Trap& trap) const {
+// Builds the KernelLaunch from the launch site. An f32 uniform is the float
+// register rounded to binary32.
+bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, KernelLaunch& l, Trap* trap) const {
     const LaunchSite& site = module_.launches[static_cast<std::uint32_t>(d.imm)];
     const Kernel& kernel = module_.kernels[site.kernel];
     auto bad = [&](std::string why) {
-        trap = Trap{TrapKind::BadLaunch, pc_, "kernel '" + kernel.name + "': " + std::move(why)};
+        if (trap != nullptr) *trap = Trap{TrapKind::BadLaunch, state_.pc, "kernel '" + kernel.name + "': " + std::move(why)};
         return false;
     };
     const std::int64_t count = regs.r[d.a];
@@ -167,10 +150,10 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
     return true;
 }
 
-bool Machine::allocate(const DecodedInsn& d) {
-    std::string why = regions_.allocate(*d.region, regs_.r[d.b]);
+bool Machine::allocate(const DecodedInsn& d, Trap* trap) {
+    std::string why = regions_.allocate(*d.region, state_.regs.r[d.b]);
     if (why.empty()) return true;
-    trap_ = Trap{TrapKind::BadAllocation, pc_, "'" + std::string(d.region->name) + "': " + why};
+    *trap = Trap{TrapKind::BadAllocation, state_.pc, "'" + std::string(d.region->name) + "': " + why};
     return false;
 }
 
@@ -191,12 +174,12 @@ void print_elements(OutputBuffer& out, const T* p, std::uint64_t n) {
 
 }  // namespace
 
-bool Machine::print_region(const DecodedInsn& d) {
+bool Machine::print_region(const DecodedInsn& d, Trap* trap) {
     const Region& g = *d.region;
-    const std::int64_t start = regs_.r[d.b], count = regs_.r[d.c];
+    const std::int64_t start = state_.regs.r[d.b], count = state_.regs.r[d.c];
     if (start < 0 || count < 0 || static_cast<std::uint64_t>(start) > g.length ||
         static_cast<std::uint64_t>(count) > g.length - static_cast<std::uint64_t>(start)) {
-        trap_ = Trap{TrapKind::OutOfBounds, pc_,
+        *trap = Trap{TrapKind::OutOfBounds, state_.pc,
                      std::to_string(count) + " elements from index " + std::to_string(start) + " are outside '" +
                          std::string(g.name) + "' (length " + std::to_string(g.length) + ")"};
         return false;

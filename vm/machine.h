@@ -1,11 +1,21 @@
-// The scalar machine: one module's architectural state (registers, regions,
-// call stack, value stack, pc) and the in-order interpreter that runs its
-// logic procedures. Long operations go to a Backend; output goes to an
-// OutputBuffer. The state is explicit so that the debugger and the
-// out-of-order engine can read it and drive it.
+// The scalar machine of one module: its architectural state (registers,
+// regions, call stack, value stack, pc, output) and the slow paths every
+// executor shares (vector-op and launch operands, allocation, printing a
+// region, building a trap's message).
+//
+// Who runs it (docs/architecture.md):
+//   vm/interpreter.cpp   the threaded in-order interpreter
+//   vm/ooo/              the reorder engine (frames, ooo, spec)
+//   vm/run.cpp           picks one of them by MachineOptions::exec
+// Both executors run the same instruction bodies (vm/insns.h) through an
+// execution context; the machine's state changes only through
+// MachineContext (vm/machine_context.h) and the debugger's own edits
+// (set_int_reg and friends), and a StateObserver sees each change before it
+// happens.
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -18,8 +28,8 @@
 #include "isa/result.h"
 #include "vm/backend.h"
 #include "vm/decoded_insn.h"
-#include "vm/ooo/engine_stats.h"
-#include "vm/ooo/exec_mode.h"
+#include "vm/engine_stats.h"
+#include "vm/exec_mode.h"
 #include "vm/output.h"
 #include "vm/region_store.h"
 #include "vm/trap.h"
@@ -27,10 +37,6 @@
 namespace polymer {
 
 struct PipelineLog;
-namespace ooo {
-class ReorderEngine;
-class ReorderSession;
-}
 
 struct MachineOptions {
     std::uint64_t max_steps = 0;              // trap `step-limit` past this many instructions; 0 = no limit
@@ -42,16 +48,19 @@ struct MachineOptions {
     // reorder-buffer engine (vm/ooo/) with `rob_size` entries.
     ExecMode exec = ExecMode::InOrder;
     std::uint32_t rob_size = kDefaultRobSize;
-    // ooo/spec: with the ROB empty, run scalar code on the interpreter up to
-    // the next long op (docs/execution.md). Tests turn it off to drive every
-    // instruction through the ROB.
+    // frames/ooo/spec: whenever the ROB has drained and the next instruction
+    // is not a long op, run on the interpreter up to the next long op
+    // (docs/execution.md). Tests turn it off to drive every instruction
+    // through the ROB; --trace and --pipeview do too.
     bool interpret_when_idle = true;
     PipelineLog* pipeline_log = nullptr;  // engine modes: record each instruction's life (--trace, --pipeview)
     // For the trace: the backend track a long op goes to; empty = backend->name().
     std::function<std::string(const VectorOpArgs*, const KernelLaunch*)> backend_track;
 };
 
-enum class RunStatus : std::uint8_t { Halted, Trapped, Paused };  // Paused: only under resume() or a debugger's ReorderSession
+// Paused: only under an observer (the debugger) or the engine's hand-off to
+// the interpreter.
+enum class RunStatus : std::uint8_t { Halted, Trapped, Paused };
 
 struct RunResult {
     RunStatus status = RunStatus::Halted;
@@ -61,17 +70,50 @@ struct RunResult {
 
 class Machine;
 
-// The debugger's view of a run (vm/debugger): resume() calls it around every
-// instruction. A plain run() never does and pays nothing for it.
-class ExecutionObserver {
+// Sees every change of the machine's state, just before it happens (so the
+// old value can still be read from the machine). The debugger's undo log and
+// watchpoints hang here; a plain run has none and pays nothing.
+class StateObserver {
 public:
-    virtual ~ExecutionObserver() = default;
+    virtual ~StateObserver() = default;
+    virtual void int_written(unsigned /*i*/) {}
+    virtual void float_written(unsigned /*i*/) {}
+    virtual void element_written(const Region& /*g*/, std::uint64_t /*index*/) {}  // st.T
+    // A vector op, launch, alloc or free `d` is about to change the regions it writes.
+    virtual void regions_written(const DecodedInsn& /*d*/) {}
+    // The reorder engine ran a long op on `g` before it committed; at the
+    // commit it shows what g held before (a copy it kept for undo).
+    virtual void region_overwritten(const Region& /*g*/, const std::vector<std::byte>& /*old_bytes*/) {}
+    virtual void value_slot_written(std::size_t /*slot*/) {}  // push
+    virtual void call_slot_written(std::size_t /*slot*/) {}   // call
+    virtual void output_written() {}
+};
+
+// The debugger's view of an in-order run: asked before every instruction.
+class ExecutionObserver : public StateObserver {
+public:
     // Before the instruction at m.pc(), with the machine's state current
     // (pc, steps, stack depths). Returning true pauses the run before it.
     virtual bool before_instruction(const Machine& m) = 0;
-    // A register write, with the value it replaces (for the undo log).
-    virtual void int_written(unsigned i, std::int64_t old_value) = 0;
-    virtual void float_written(unsigned i, double old_value) = 0;
+};
+
+struct RegisterFile {
+    std::int64_t r[kIntRegisters] = {};
+    double f[kFloatRegisters] = {};
+};
+
+// The architectural state that is not regions or output. Executors read it
+// freely; they write it through MachineContext, which keeps the hot part
+// (pc, stack pointers, steps) in locals and brings these fields up to date
+// before anything that can trap, pause or leave the executor.
+struct MachineState {
+    RegisterFile regs;  // all zero at the start
+    std::vector<const DecodedInsn*> call_stack;  // return addresses; call_depth of them in use
+    std::vector<std::uint64_t> value_stack;      // value_depth slots in use
+    std::size_t call_depth = 0;
+    std::size_t value_depth = 0;
+    std::uint32_t pc = 0;      // the next instruction; after a trap, the faulting one
+    std::uint64_t steps = 0;   // instructions done
 };
 
 class Machine {
@@ -83,68 +125,72 @@ public:
 
     std::optional<std::uint32_t> find_proc(std::string_view name) const;
     // Runs procedure `proc` from its first word until halt, a return from it,
-    // or a trap. Registers and regions keep their values between runs.
+    // or a trap, in the mode options().exec names (vm/run.cpp). Registers and
+    // regions keep their values between runs.
     RunResult run(std::uint32_t proc);
-    // The debugger's way to run: start() sets up a run of `proc` without
-    // executing anything; resume() goes on from pc() until halt, a trap, or
-    // the observer pauses (status Paused). A separate instantiation of the
-    // dispatch loop, so run() keeps its speed.
+    // The debugger's way to run in order: start() positions the machine at
+    // `proc` without executing anything; resume() goes on from pc() until
+    // halt, a trap, or the observer pauses (status Paused).
     void start(std::uint32_t proc);
     RunResult resume(ExecutionObserver& observer);
-    // Raw stack slots and position, which the debugger's undo log saves and
-    // restores. A call-stack slot is the return pc.
-    std::uint32_t call_slot(std::size_t i) const {
-        return call_stack_[i] == nullptr ? 0 : static_cast<std::uint32_t>(call_stack_[i] - code_.data());
-    }
-    std::uint64_t value_slot(std::size_t i) const { return value_stack_[i]; }
-    std::size_t call_stack_capacity() const { return call_stack_.size(); }
-    std::size_t value_stack_capacity() const { return value_stack_.size(); }
-    void restore_call_slot(std::size_t i, std::uint32_t return_pc) { call_stack_[i] = code_.data() + return_pc; }
-    void restore_value_slot(std::size_t i, std::uint64_t bits) { value_stack_[i] = bits; }
-    void restore_position(std::uint32_t pc, std::uint64_t steps, std::size_t call_depth, std::size_t value_depth) {
-        pc_ = pc, steps_ = steps, call_depth_ = call_depth, value_depth_ = value_depth;
-    }
 
-    std::int64_t int_reg(unsigned i) const { return regs_.r[i]; }
-    double float_reg(unsigned i) const { return regs_.f[i]; }
-    void set_int_reg(unsigned i, std::int64_t v) { regs_.r[i] = v; }
-    void set_float_reg(unsigned i, double v) { regs_.f[i] = v; }
+    // --- reading the state ---
+    std::int64_t int_reg(unsigned i) const { return state_.regs.r[i]; }
+    double float_reg(unsigned i) const { return state_.regs.f[i]; }
     const RegionStore& regions() const { return regions_; }
-    RegionStore& regions() { return regions_; }
-    std::uint32_t pc() const { return pc_; }  // after a trap: the faulting word
-    std::uint64_t steps() const { return steps_; }
+    std::uint32_t pc() const { return state_.pc; }
+    std::uint64_t steps() const { return state_.steps; }
+    std::size_t call_depth() const { return state_.call_depth; }
+    std::size_t value_depth() const { return state_.value_depth; }
+    std::uint32_t call_slot(std::size_t i) const {
+        const DecodedInsn* p = state_.call_stack[i];
+        return p == nullptr ? 0 : static_cast<std::uint32_t>(p - code_.data());
+    }
+    std::uint64_t value_slot(std::size_t i) const { return state_.value_stack[i]; }
+    std::size_t call_stack_capacity() const { return state_.call_stack.size(); }
+    std::size_t value_stack_capacity() const { return state_.value_stack.size(); }
+    const Module& module() const { return module_; }
+    const MachineOptions& options() const { return options_; }
     std::uint64_t kernels_launched() const { return kernels_launched_; }
     const EngineStats& engine_stats() const { return engine_stats_; }  // after a run in an engine mode
-    std::size_t call_depth() const { return call_depth_; }
-    std::size_t value_depth() const { return value_depth_; }
-    const Module& module() const { return module_; }
+
+    // --- the debugger's edits (`set`, backstep): not instructions, not observed ---
+    void set_int_reg(unsigned i, std::int64_t v) { state_.regs.r[i] = v; }
+    void set_float_reg(unsigned i, double v) { state_.regs.f[i] = v; }
+    RegionStore& regions() { return regions_; }
+    void restore_call_slot(std::size_t i, std::uint32_t return_pc) { state_.call_stack[i] = code_.data() + return_pc; }
+    void restore_value_slot(std::size_t i, std::uint64_t bits) { state_.value_stack[i] = bits; }
+    void restore_position(std::uint32_t pc, std::uint64_t steps, std::size_t call_depth, std::size_t value_depth) {
+        state_.pc = pc, state_.steps = steps, state_.call_depth = call_depth, state_.value_depth = value_depth;
+    }
+
+    // --- for the executors (the interpreter, the reorder engine) ---
+    MachineState& state() { return state_; }
+    const std::vector<DecodedInsn>& code() const { return code_; }  // Module::code decoded, plus a trailing halt
+    Backend& backend() { return *backend_; }
+    OutputBuffer& out() { return out_; }
+    EngineStats& engine_stats() { return engine_stats_; }
+    void count_launch() { ++kernels_launched_; }
+    // Where the slow paths put the trap they raise (a member, so an
+    // executor's hot locals never have their address taken).
+    Trap& raised_trap() { return raised_trap_; }
+
+    // The slow paths. Each returns false with *trap filled in when the
+    // instruction traps; the trap's pc is state().pc, which the caller has
+    // brought up to date.
+    Trap make_trap(TrapKind kind, const DecodedInsn& d) const;
+    // The operands of vector op `d` with scalar operands from `regs` (the
+    // committed file, or the engine's renamed values); false with *trap set
+    // when they do not fit the op.
+    bool vector_args(const DecodedInsn& d, const RegisterFile& regs, VectorOpArgs& args, Trap* trap) const;
+    // Buffers get the region's storage, uniforms the register's 32 bits; an
+    // i32 uniform that does not fit traps (bad-launch) rather than wrapping.
+    bool launch_args(const DecodedInsn& d, const RegisterFile& regs, KernelLaunch& l, Trap* trap) const;
+    bool allocate(const DecodedInsn& d, Trap* trap);
+    bool print_region(const DecodedInsn& d, Trap* trap);
 
 private:
-    friend class ooo::ReorderEngine;  // drives the same state out of order
-    friend class ooo::ReorderSession;  // the debugger's resumable engine
     Machine(const Module& m, OutputBuffer& out, MachineOptions options, RegionStore regions);
-
-    struct RegisterFile;
-    template <class Hooks>
-    struct Registers;  // the register-write choke point (interpreter.cpp)
-    template <class Hooks>
-    RunResult execute(std::uint32_t start_pc, Hooks hooks);
-
-    // Brings the members up to date from the dispatch loop's locals.
-    void save_state(const DecodedInsn* at, std::uint64_t steps, const DecodedInsn* const* csp, const std::uint64_t* vsp);
-
-    // Slow paths, out of the dispatch loop. Each returns false after setting
-    // trap_ when the instruction traps.
-    bool vector_op(const DecodedInsn& d);
-    bool launch(const DecodedInsn& d);
-    bool allocate(const DecodedInsn& d);
-    bool print_region(const DecodedInsn& d);
-    Trap make_trap(TrapKind kind, const DecodedInsn& d) const;
-    // The operands of a vector op / a launch read from `regs` (the committed
-    // file, or the reorder engine's renamed values). launch_args returns false
-    // with `trap` set (its pc is pc_) when the launch traps.
-    VectorOpArgs vector_args(const DecodedInsn& d, const RegisterFile& regs) const;
-    bool launch_args(const DecodedInsn& d, const RegisterFile& regs, KernelLaunch& l, Trap& trap) const;
 
     const Module& module_;
     OutputBuffer& out_;
@@ -153,24 +199,10 @@ private:
     Backend* backend_ = nullptr;
     RegionStore regions_;
     std::vector<DecodedInsn> code_;
-
-    // Architectural state. Registers start at zero; both files sit behind
-    // one pointer in the dispatch loop.
-    struct RegisterFile {
-        std::int64_t r[kIntRegisters] = {};
-        double f[kFloatRegisters] = {};
-    };
-    RegisterFile regs_;
-    std::vector<const DecodedInsn*> call_stack_;  // return addresses; call_depth_ of them in use
-    std::vector<std::uint64_t> value_stack_;  // value_depth_ slots in use
-    std::size_t call_depth_ = 0;
-    std::size_t value_depth_ = 0;
-    std::uint32_t pc_ = 0;
-    std::uint64_t steps_ = 0;
+    MachineState state_;
     std::uint64_t kernels_launched_ = 0;  // `launch` instructions run (for --stats)
-    Trap trap_;                     // filled by the slow paths
     EngineStats engine_stats_;
-    VectorOpResult vector_result_;  // the last vector op's result (reductions)
+    Trap raised_trap_;
 };
 
 }  // namespace polymer

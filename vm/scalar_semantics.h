@@ -42,7 +42,10 @@ inline i64 ftoi(double x) {
     return static_cast<i64>(x);
 }
 
-inline double fmin(double b, double c) { return std::fmin(b, c); }
-inline double fmax(double b, double c) { return std::fmax(b, c); }
+// A NaN operand yields the other; of two equal operands (+0 and -0) the
+// first. Written out rather than std::fmin, whose answer for signed zeros
+// depends on whether the compiler expands it inline or calls libm.
+inline double fmin(double b, double c) { return std::isnan(b) ? c : std::isnan(c) ? b : (c < b ? c : b); }
+inline double fmax(double b, double c) { return std::isnan(b) ? c : std::isnan(c) ? b : (b < c ? c : b); }
 
 }  // namespace polymer::sem

@@ -26,12 +26,8 @@ Result<bool> DebugSession::restart() {
     rob_.reset();  // it refers to the old machine
     machine_ = std::move(m).value();
     machine_->start(entry_);
-    if (machine_options_.exec == ExecMode::Ooo || machine_options_.exec == ExecMode::Spec) {
-        rob_ = std::make_unique<RobStepper>(*machine_, machine_->pc(), break_at_, interrupt_requested_);
-        rob_->on_event = [this](const ooo::RobEvent& e) {
-            if (on_rob_event) on_rob_event(e);
-        };
-    }
+    if (machine_options_.exec == ExecMode::Ooo || machine_options_.exec == ExecMode::Spec)
+        rob_ = std::make_unique<ooo::ReorderSession>(*machine_, machine_->pc());
     state_ = State::Running;
     trap_.reset();
     history_.clear();
@@ -78,12 +74,13 @@ Stop DebugSession::until(const Expression& cond) {
 }
 
 Stop DebugSession::go(Goal goal) {
-    if (rob_) return go_out_of_order(goal.steps);
     goal_ = goal;
     first_ = true;
+    holding_ = false;
+    checked_at_ = UINT64_MAX;
     interrupt_requested_ = 0;
     stop_ = Stop{};
-    const RunResult r = machine_->resume(*this);
+    const RunResult r = rob_ ? rob_->run(*this, this) : machine_->resume(*this);
     // A halting or trapping instruction changed nothing: its entry goes.
     if (r.status != RunStatus::Paused && current_ != nullptr) history_.drop_last();
     current_ = nullptr;
@@ -95,23 +92,29 @@ Stop DebugSession::go(Goal goal) {
     return stop_;
 }
 
-Stop DebugSession::go_out_of_order(std::uint64_t commits) {
-    if (commits == 0) return Stop{StopKind::Step};
-    interrupt_requested_ = 0;
-    const RunResult r = rob_->run(commits);
-    switch (r.status) {
-    case RunStatus::Halted: state_ = State::Halted; return Stop{StopKind::Halted};
-    case RunStatus::Trapped: state_ = State::Trapped; trap_ = r.trap; return Stop{StopKind::Trapped};
-    case RunStatus::Paused: break;
+std::vector<std::uint32_t> DebugSession::call_stack() const {
+    if (rob_) return rob_->committed_call_stack();
+    std::vector<std::uint32_t> returns;
+    for (std::size_t k = 0; k < machine_->call_depth(); ++k) returns.push_back(machine_->call_slot(k));
+    return returns;
+}
+
+void DebugSession::flush_reorder_buffer() {
+    if (rob_) rob_->flush();
+}
+
+void DebugSession::event(const ooo::RobEvent& e) {
+    if (on_rob_event) on_rob_event(e);
+}
+
+// The same rules as in order, at the committed position the engine shows.
+// Asked before each commit and after each cycle; checked once per position.
+bool DebugSession::hold_commits(const Machine& m) {
+    if (!holding_ && m.steps() != checked_at_) {
+        checked_at_ = m.steps();
+        holding_ = before_instruction(m);
     }
-    if (const std::optional<std::uint32_t> pc = rob_->breakpoint_hit())
-        for (Breakpoint& b : breakpoints_)
-            if (!b.is_watch && b.enabled && b.pc == *pc) {
-                ++b.hits;
-                return Stop{StopKind::Breakpoint, b.id};
-            }
-    if (rob_->interrupted()) return Stop{StopKind::Interrupted};
-    return Stop{StopKind::Step};
+    return holding_;
 }
 
 bool DebugSession::before_instruction(const Machine& m) {
@@ -156,58 +159,70 @@ bool DebugSession::before_instruction(const Machine& m) {
     return false;
 }
 
+// A new history entry for the instruction about to run (or commit); what it
+// overwrites arrives through the StateObserver calls below.
 void DebugSession::record(const Machine& m) {
-    UndoEntry& e = history_.begin(m);
-    current_ = &e;
-    const std::uint32_t pc = m.pc();
-    if (pc >= module_.code.size()) return;  // the decoder's trailing halt
-    const Word w = module_.code[pc];
-    const Op op = static_cast<Op>(word_op(w));
-    const OpInfo& info = op_info(op);
-    e.printed = (info.effects & effect::IO) != 0;
-    if (op == Op::Call && m.call_depth() < m.call_stack_capacity()) {
-        e.has_call_slot = true;
-        e.call_slot = static_cast<std::uint32_t>(m.call_depth());
-        e.call_slot_pc = m.call_slot(m.call_depth());
-    }
-    if ((op == Op::Push || op == Op::Pushf) && m.value_depth() < m.value_stack_capacity()) {
-        e.has_value_slot = true;
-        e.value_slot = static_cast<std::uint32_t>(m.value_depth());
-        e.value_slot_bits = m.value_slot(m.value_depth());
-    }
-    if (op >= Op::StU8 && op <= Op::StF64) {
-        const Region& g = m.regions()[word_c(w)];
-        const auto index = static_cast<std::uint64_t>(m.int_reg(word_b(w)));
-        if (index < g.length) {
-            const std::size_t size = elem_size(g.type);
-            e.has_element = true;
-            e.element_region = word_c(w);
-            e.element_offset = index * size;
-            e.element_size = static_cast<std::uint8_t>(size);
-            std::memcpy(e.element_bytes, static_cast<const std::uint8_t*>(g.data) + e.element_offset, size);
-        }
-    }
-    if ((info.effects & (effect::Long | effect::Alloc)) != 0) {
-        for (const ResourceUse& u : resource_uses(module_, w)) {
-            if (!u.write || u.resource.kind != Resource::Kind::Region) continue;
-            if (!history_.snapshot_region(m, u.resource.index)) {
-                current_ = nullptr;  // too big to keep: the history restarts after this step
-                return;
-            }
+    current_ = &history_.begin(m);
+}
+
+void DebugSession::int_written(unsigned i) {
+    if (current_ == nullptr || current_->register_writes == 2) return;
+    current_->registers[current_->register_writes++] = UndoEntry::RegisterWrite{
+        false, static_cast<std::uint8_t>(i), static_cast<std::uint64_t>(machine_->int_reg(i))};
+}
+
+void DebugSession::float_written(unsigned i) {
+    if (current_ == nullptr || current_->register_writes == 2) return;
+    current_->registers[current_->register_writes++] = UndoEntry::RegisterWrite{
+        true, static_cast<std::uint8_t>(i), std::bit_cast<std::uint64_t>(machine_->float_reg(i))};
+}
+
+void DebugSession::element_written(const Region& g, std::uint64_t index) {
+    if (current_ == nullptr) return;
+    const std::size_t size = elem_size(g.type);
+    current_->has_element = true;
+    current_->element_region = region_index(g);
+    current_->element_offset = index * size;
+    current_->element_size = static_cast<std::uint8_t>(size);
+    std::memcpy(current_->element_bytes, static_cast<const std::uint8_t*>(g.data) + current_->element_offset, size);
+}
+
+// A vector op, launch, alloc or free: a snapshot of every region it writes
+// (the opcode table's write set; for a launch, the kernel's out/inout buffers).
+void DebugSession::regions_written(const DecodedInsn& d) {
+    if (current_ == nullptr) return;
+    const auto pc = static_cast<std::size_t>(&d - machine_->code().data());
+    if (pc >= module_.code.size()) return;
+    for (const ResourceUse& u : resource_uses(module_, module_.code[pc])) {
+        if (!u.write || u.resource.kind != Resource::Kind::Region) continue;
+        if (!history_.snapshot_region(*machine_, u.resource.index)) {
+            current_ = nullptr;  // too big to keep: the history restarts after this step
+            return;
         }
     }
 }
 
-void DebugSession::int_written(unsigned i, std::int64_t old_value) {
-    if (current_ == nullptr || current_->register_writes == 2) return;
-    current_->registers[current_->register_writes++] =
-        UndoEntry::RegisterWrite{false, static_cast<std::uint8_t>(i), static_cast<std::uint64_t>(old_value)};
+void DebugSession::region_overwritten(const Region& g, const std::vector<std::byte>& old_bytes) {
+    if (current_ == nullptr) return;
+    if (!history_.add_snapshot(region_index(g), g.length, old_bytes)) current_ = nullptr;
 }
 
-void DebugSession::float_written(unsigned i, double old_value) {
-    if (current_ == nullptr || current_->register_writes == 2) return;
-    current_->registers[current_->register_writes++] =
-        UndoEntry::RegisterWrite{true, static_cast<std::uint8_t>(i), std::bit_cast<std::uint64_t>(old_value)};
+void DebugSession::value_slot_written(std::size_t slot) {
+    if (current_ == nullptr) return;
+    current_->has_value_slot = true;
+    current_->value_slot = static_cast<std::uint32_t>(slot);
+    current_->value_slot_bits = machine_->value_slot(slot);
+}
+
+void DebugSession::call_slot_written(std::size_t slot) {
+    if (current_ == nullptr) return;
+    current_->has_call_slot = true;
+    current_->call_slot = static_cast<std::uint32_t>(slot);
+    current_->call_slot_pc = machine_->call_slot(slot);
+}
+
+void DebugSession::output_written() {
+    if (current_ != nullptr) current_->printed = true;
 }
 
 bool DebugSession::check_watches() {
@@ -231,6 +246,7 @@ bool DebugSession::check_watches() {
 
 BackstepReport DebugSession::backstep(std::uint64_t n) {
     BackstepReport rep;
+    flush_reorder_buffer();
     for (std::uint64_t i = 0; i < n; ++i) {
         if (history_.empty()) {
             rep.history_ran_out = true;
@@ -245,6 +261,7 @@ BackstepReport DebugSession::backstep(std::uint64_t n) {
         state_ = State::Running;
         trap_.reset();
     }
+    flush_reorder_buffer();  // issue goes on from the restored pc
     for (Breakpoint& b : breakpoints_)
         if (b.is_watch) {
             Result<Value> v = b.watch->evaluate(*machine_);
@@ -254,6 +271,7 @@ BackstepReport DebugSession::backstep(std::uint64_t n) {
 }
 
 Result<bool> DebugSession::assign(const Expression& place, const Value& v) {
+    flush_reorder_buffer();  // younger instructions run again, with the new value
     Result<Expression::Location> at = place.locate(*machine_);
     if (!at) return Error{at.error()};
     Machine& m = *machine_;

@@ -1,9 +1,14 @@
-// The step debugger's engine: runs a Machine under an ExecutionObserver so it
-// can pause before any instruction (breakpoints, step counts, `next` over
-// calls, `finish`, `until` a condition, watchpoints) and undo what it ran
-// (`backstep`, through the UndoLog). The REPL (src/tools/debugger) only
-// parses commands and prints; everything that decides when to stop is here.
-// Under --exec ooo|spec it drives the reorder engine instead (RobStepper).
+// The step debugger's engine: runs a Machine so it can pause before any
+// instruction (breakpoints, step counts, `next` over calls, `finish`, `until`
+// a condition, watchpoints) and undo what it ran (`backstep`, through the
+// UndoLog). The REPL (src/tools/debugger) only parses commands and prints;
+// everything that decides when to stop is here.
+//
+// In order, the interpreter asks the session before each instruction; under
+// --exec ooo|spec the reorder engine asks it before each commit, showing the
+// committed state. Either way the machine's writes reach the session through
+// the one write path's StateObserver, which fills the undo log: one set of
+// stopping rules and one history serve both.
 #pragma once
 
 #include <csignal>
@@ -17,9 +22,9 @@
 #include "isa/module.h"
 #include "isa/result.h"
 #include "vm/debugger/expression.h"
-#include "vm/debugger/rob_stepper.h"
 #include "vm/debugger/undo_log.h"
 #include "vm/machine.h"
+#include "vm/ooo/reorder_engine.h"
 
 namespace polymer::debugger {
 
@@ -64,7 +69,7 @@ struct BackstepReport {
     bool history_ran_out = false;  // fewer than asked: nothing older is kept
 };
 
-class DebugSession final : public ExecutionObserver {
+class DebugSession final : public ExecutionObserver, private ooo::CycleObserver {
 public:
     enum class State : std::uint8_t { Running, Halted, Trapped };  // Running: paused, can go on
 
@@ -77,9 +82,10 @@ public:
     const Machine& machine() const { return *machine_; }
     State state() const { return state_; }
     const std::optional<Trap>& trap() const { return trap_; }
-    // `--exec ooo|spec`: the machine runs on the reorder engine (RobStepper);
-    // step counts commits, breakpoints stop when their instruction commits,
-    // and next/finish/until/watch/set/backstep are not available.
+    // `--exec ooo|spec`: the machine runs on the reorder engine; a step is a
+    // commit, and every stop is checked before a commit. bt, set and backstep
+    // first flush the ROB (as a trap would), so they see and change exactly
+    // the committed state.
     bool out_of_order() const { return rob_ != nullptr; }
     ExecMode exec_mode() const { return machine_options_.exec; }
     // Empty once the program has ended (the engine keeps its last entry inside).
@@ -115,10 +121,19 @@ public:
     // Async-signal-safe: the running command pauses before its next instruction.
     static void interrupt() { interrupt_requested_ = 1; }
 
-    // ExecutionObserver
+    // The committed call stack: the return pc of each active call, outermost first.
+    std::vector<std::uint32_t> call_stack() const;
+
+    // ExecutionObserver: pausing, and every change for the undo log.
     bool before_instruction(const Machine& m) override;
-    void int_written(unsigned i, std::int64_t old_value) override;
-    void float_written(unsigned i, double old_value) override;
+    void int_written(unsigned i) override;
+    void float_written(unsigned i) override;
+    void element_written(const Region& g, std::uint64_t index) override;
+    void regions_written(const DecodedInsn& d) override;
+    void region_overwritten(const Region& g, const std::vector<std::byte>& old_bytes) override;
+    void value_slot_written(std::size_t slot) override;
+    void call_slot_written(std::size_t slot) override;
+    void output_written() override;
 
 private:
     DebugSession(const Module& m, OutputBuffer& out, MachineOptions machine, std::uint32_t entry, DebugOptions options)
@@ -132,7 +147,16 @@ private:
         const Expression* until = nullptr;
     };
     Stop go(Goal goal);
-    Stop go_out_of_order(std::uint64_t commits);
+    // Out of order: squashes the uncommitted entries, so the machine is
+    // exactly its committed state (before set and backstep change it).
+    void flush_reorder_buffer();
+    // ooo::CycleObserver: the reorder engine asks before each commit.
+    void event(const ooo::RobEvent& e) override;
+    bool hold_commits(const Machine& m) override;
+    bool after_cycle(const Machine& m) override { return hold_commits(m); }
+    std::uint32_t region_index(const Region& g) const {
+        return static_cast<std::uint32_t>(&g - &machine_->regions()[0]);
+    }
     bool check_watches();  // after an instruction: true (and stop_ set) when one changed
     void record(const Machine& m);
 
@@ -141,7 +165,9 @@ private:
     MachineOptions machine_options_;
     std::uint32_t entry_;
     std::unique_ptr<Machine> machine_;
-    std::unique_ptr<RobStepper> rob_;  // out of order only
+    std::unique_ptr<ooo::ReorderSession> rob_;  // out of order only
+    bool holding_ = false;  // out of order: a stop was reached before a commit
+    std::uint64_t checked_at_ = UINT64_MAX;  // out of order: the step count the stops were last checked at
     State state_ = State::Running;
     std::optional<Trap> trap_;
     std::vector<Breakpoint> breakpoints_;

@@ -44,6 +44,23 @@ bool UndoLog::snapshot_region(const Machine& m, std::uint32_t r) {
     return true;
 }
 
+bool UndoLog::add_snapshot(std::uint32_t r, std::uint64_t length, const std::vector<std::byte>& bytes) {
+    if (bytes.size() > max_snapshot_bytes_) {
+        clear();
+        truncated_ = true;
+        return false;
+    }
+    while (snapshot_bytes_ + bytes.size() > max_snapshot_bytes_ && entries_.size() > 1) evict_oldest();
+    RegionSnapshot s;
+    s.region = r;
+    s.length = length;
+    s.bytes.resize(bytes.size());
+    if (!bytes.empty()) std::memcpy(s.bytes.data(), bytes.data(), bytes.size());
+    entries_.back().snapshots.push_back(std::move(s));
+    snapshot_bytes_ += bytes.size();
+    return true;
+}
+
 UndoEntry UndoLog::undo_last(Machine& m) {
     UndoEntry e = std::move(entries_.back());
     entries_.pop_back();

@@ -5,7 +5,9 @@
 // dropped first.
 //
 // What a step overwrites, and so what its entry keeps:
-//   register write          the old value (from the interpreter's write hook)
+// Each is reported by the machine's write path (vm/machine_context.h) through
+// a StateObserver, in order and out of order alike.
+//   register write          the old value
 //   st.T                    the old bytes of that one element
 //   call / push / pushf     the stack slot it overwrites
 //   vector op, launch,      a snapshot of every region the instruction writes
@@ -82,6 +84,9 @@ public:
     // entry included (nothing up to this step can be undone), and false
     // returned; the caller must then stop filling that entry.
     bool snapshot_region(const Machine& m, std::uint32_t r);
+    // The same for contents the caller kept (the reorder engine's copy of a
+    // region before an out-of-order long op wrote it).
+    bool add_snapshot(std::uint32_t r, std::uint64_t length, const std::vector<std::byte>& bytes);
 
     // Undoes the newest entry on `m` and removes it. Returns it (for the
     // caller's report); the log must not be empty.

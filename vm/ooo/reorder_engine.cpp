@@ -19,10 +19,12 @@
 #include <vector>
 
 #include "isa/frame_analysis.h"
+#include "vm/interpreter.h"
+#include "vm/machine_context.h"
 #include "vm/ooo/branch_predictor.h"
+#include "vm/ooo/op_timing.h"
 #include "vm/ooo/pipeline_log.h"
 #include "vm/ooo/rename_map.h"
-#include "vm/ooo/scalar_eval.h"
 
 namespace polymer::ooo {
 namespace {
@@ -30,26 +32,13 @@ namespace {
 constexpr std::uint64_t kNone = ~std::uint64_t{0};
 constexpr unsigned kWidth = 4;  // instructions issued and committed per cycle
 
-// What the engine does with an instruction, from its opcode's class and effects.
-enum class Kind : std::uint8_t {
-    Scalar,   // executes when ready (scalar_eval)
-    Load,     // ld.*: executes when ready, after the region's last writer
-    Long,     // vector op or launch: submitted to the backend when ready
-    Branch,   // conditional branch
-    Jump,
-    Call,
-    Ret,
-    Halt,
-    AtCommit, // stores, output, the value stack, wait/fence, alloc/free: at commit
-};
-
 struct PcInfo {
     bool analysed = false;
-    Kind kind = Kind::AtCommit;
+    Timing timing = Timing::AtCommit;
     bool may_trap = false;
     bool sync = false;         // wait / fence
     bool serialize = false;    // alloc / free: the ROB drains around them
-    bool value_at_commit = false;  // pop / popf: the value exists only at commit
+    bool value_at_commit = false;  // pop / popf: the value exists only at commit, which writes it
     std::int8_t int_dst = -1, float_dst = -1;
     std::vector<std::uint8_t> int_srcs, float_srcs;
     std::vector<std::uint32_t> region_reads, region_writes;
@@ -58,31 +47,78 @@ struct PcInfo {
     std::uint16_t block_frames = 1;  // frames in the block starting here
 };
 
-// Runs the threaded interpreter until the next vector op or kernel: the
-// engine's fast path for stretches of scalar code with nothing in flight.
-class PauseAtLongOps final : public ExecutionObserver {
-public:
-    explicit PauseAtLongOps(const std::vector<DecodedInsn>& code) : code_(code) {}
-    bool before_instruction(const Machine& m) override {
-        return has_effect(code_[m.pc()].op, effect::Long);
-    }
-    void int_written(unsigned, std::int64_t) override {}
-    void float_written(unsigned, double) override {}
+// The context of an instruction that executes before it commits (Early,
+// Branch and Long timings): operands are the entry's renamed values, a
+// result is kept for the entry (written to the machine at commit), a branch
+// outcome steers fetch, and a long op is only marked: the engine starts it.
+struct EarlyContext {
+    const RegisterFile& operands;
+    std::int64_t ivalue = 0;
+    double fvalue = 0;
+    bool taken = false;
+    bool starts_long_op = false;
+    TrapKind trap_kind = TrapKind::Unsupported;
 
-private:
-    const std::vector<DecodedInsn>& code_;
+    std::int64_t r(unsigned i) const { return operands.r[i]; }
+    double f(unsigned i) const { return operands.f[i]; }
+    Flow set_r(unsigned, std::int64_t v) { return ivalue = v, Flow::Next; }
+    Flow set_f(unsigned, double v) { return fvalue = v, Flow::Next; }
+    Flow branch(bool t) { return taken = t, t ? Flow::Taken : Flow::Next; }
+    Flow trap(TrapKind kind) { return trap_kind = kind, Flow::Trap; }
+    Flow vector_op(const DecodedInsn&) { return starts_long_op = true, Flow::Next; }
+    Flow launch(const DecodedInsn&) { return starts_long_op = true, Flow::Next; }
 };
+
+// The bodies each context runs, indexed by opcode number. An opcode's
+// timing (op_timing.h) decides which table holds its body; the other entry
+// is never called.
+template <Op O>
+Flow early_body(EarlyContext& x, const DecodedInsn& d) {
+    constexpr Timing t = timing_of(O);
+    if constexpr (t == Timing::Early || t == Timing::Branch || t == Timing::Long) return execute<O>(x, d);
+    else return Flow::Next;
+}
+
+template <Op O, bool kObserved>
+Flow machine_body(MachineContext<kObserved>& x, const DecodedInsn& d) {
+    constexpr Timing t = timing_of(O);
+    if constexpr (t == Timing::AtIssue || t == Timing::AtCommit) return execute<O>(x, d);
+    else return Flow::Next;
+}
+
+using EarlyBody = Flow (*)(EarlyContext&, const DecodedInsn&);
+template <bool kObserved>
+using MachineBody = Flow (*)(MachineContext<kObserved>&, const DecodedInsn&);
+
+constexpr std::array<EarlyBody, 256> kEarlyBodies = [] {
+    std::array<EarlyBody, 256> t{};
+#define OP(name, ...) t[static_cast<std::uint8_t>(Op::name)] = &early_body<Op::name>;
+#include "isa/opcodes.def"
+#undef OP
+    return t;
+}();
+
+template <bool kObserved>
+constexpr std::array<MachineBody<kObserved>, 256> kMachineBodies = [] {
+    std::array<MachineBody<kObserved>, 256> t{};
+#define OP(name, ...) t[static_cast<std::uint8_t>(Op::name)] = &machine_body<Op::name, kObserved>;
+#include "isa/opcodes.def"
+#undef OP
+    return t;
+}();
 
 }  // namespace
 
 class ReorderEngine {
 public:
     ReorderEngine(Machine& m, ExecMode mode)
-        : m_(m), mode_(mode), code_(m.code_.data()), log_(m.options_.pipeline_log) {
+        : m_(m), mode_(mode), code_(m.code().data()), log_(m.options().pipeline_log) {
         analyse();
-        capacity_ = mode_ == ExecMode::Frames ? max_block_ + 1 : std::max<std::uint32_t>(1, m.options_.rob_size);
+        capacity_ = mode_ == ExecMode::Frames ? max_block_ + 1 : std::max<std::uint32_t>(1, m.options().rob_size);
+        // The teaching views (--trace, --pipeview) want every instruction in the ROB.
+        hand_off_ = log_ == nullptr && m.options().interpret_when_idle;
         rob_.resize(capacity_);
-        scoreboard_.resize(m.regions_.size());
+        scoreboard_.resize(m.regions().size());
         start_ = Clock::now();
         if (log_ != nullptr) log_->origin = start_;  // so other recorders (the cluster's chunk runs) share the time base
     }
@@ -96,7 +132,11 @@ public:
     // Cycles until halt, a trap, or the observer (if any) pauses.
     RunResult loop();
     void set_observer(CycleObserver* o) { observer_ = o; }
-    void drain() { m_.backend_->wait_all(); }  // no submitted op may outlive the engine
+    // The debugger's undo log and watchpoints: sees every committed change.
+    void set_state_observer(StateObserver* o) { state_observer_ = o; }
+    void flush();
+    std::vector<std::uint32_t> committed_call_stack() const;
+    void drain() { m_.backend().wait_all(); }  // no submitted op may outlive the engine
     std::vector<RobEntryView> entries();
 
 private:
@@ -128,11 +168,13 @@ private:
         double fvalue = 0;
         // control
         bool predicted = false;
+        bool ends_run = false;  // halt, or ret from the entry procedure
         std::uint32_t next_pc = 0;
         // traps found at execute, reported at commit
         bool traps = false;
         TrapKind trap_kind = TrapKind::Unsupported;
         std::size_t call_depth_at_issue = 0;
+        const DecodedInsn* call_slot_before = nullptr;  // a call's slot as it was, for squash
         // long ops
         Ticket ticket = 0;
         std::uint64_t start_ns = 0, end_ns = 0;
@@ -167,15 +209,28 @@ private:
     void link(Entry& e);
     bool operands_ready(Entry& e);
     bool try_execute(Entry& e, bool older_unsafe, bool older_traps);
+    bool start_long(Entry& e, bool older_unsafe);
+    // Runs an at-issue or at-commit body on the machine itself (calls,
+    // returns, stores, output, the value stack, alloc/free). A trap it
+    // raises is left in trap_.
+    template <bool kObserved>
+    Flow run_on_machine(Entry& e, StateObserver* observer);
+    Flow run_on_machine(Entry& e) {
+        return state_observer_ != nullptr ? run_on_machine<true>(e, state_observer_) : run_on_machine<false>(e, nullptr);
+    }
     void scan();
     void resolve_branch(Entry& e, bool taken);
     void complete(Entry& e);
     void wait_in_flight();
     // Returns true when the run ends (halt or trap); result_ is then set.
     bool commit(Entry& e);
-    void squash_after(std::uint64_t seq);
+    void squash_after(std::uint64_t seq) { squash_from(seq + 1); }
+    void squash_from(std::uint64_t first);
     void rebuild();
     void finish_trap(const Entry& e, Trap trap);
+    // Asks the debugger before a commit, showing it the committed position.
+    bool hold_commits();
+    void show_committed_position();
 
     std::uint64_t now_ns() const {
         return static_cast<std::uint64_t>(
@@ -214,34 +269,29 @@ private:
     bool progress_ = false;
     std::uint64_t committed_ = 0;
     Clock::time_point start_;
-    Machine::RegisterFile scratch_;
+    RegisterFile scratch_;  // an entry's renamed operand values, at their architectural indices
+    std::size_t long_pending_ = 0;  // vector ops and launches issued and not yet finished
+    bool hand_off_ = false;        // run scalar stretches on the interpreter (MachineOptions::interpret_when_idle)
     RunResult result_;
     CycleObserver* observer_ = nullptr;  // the debugger's; plain runs pay one test per event
+    StateObserver* state_observer_ = nullptr;
+    Trap trap_;  // raised by a body run on the machine
     bool paused_ = false;
-    std::size_t issue_depth_ = 0;  // while paused: m_.call_depth_ as issue left it
+    std::size_t issue_depth_ = 0;  // while paused: the call depth as issue left it
     void emit(RobEvent::Kind k, std::uint64_t seq, std::uint32_t pc, std::uint64_t last = 0) {
-        if (observer_ != nullptr) observer_->event(RobEvent{k, m_.engine_stats_.cycles, seq, last, pc});
+        if (observer_ != nullptr) observer_->event(RobEvent{k, m_.engine_stats().cycles, seq, last, pc});
     }
 };
 
 void ReorderEngine::analyse_word(std::uint32_t pc, PcInfo& p) {
-    const Module& mod = m_.module_;
+    const Module& mod = m_.module();
     p.analysed = true;
     {
         const Op op = code_[pc].op;
+        p.timing = timing_of(op);
         p.may_trap = has_effect(op, effect::Trap);
         p.sync = has_effect(op, effect::Sync);
         p.serialize = has_effect(op, effect::Alloc);
-        p.value_at_commit = op == Op::Pop || op == Op::Popf;
-        if (is_scalar_op(op)) p.kind = Kind::Scalar;
-        else if (op >= Op::LdU8 && op <= Op::LdF64) p.kind = Kind::Load;
-        else if (has_effect(op, effect::Long)) p.kind = Kind::Long;
-        else if (op == Op::Jmp) p.kind = Kind::Jump;
-        else if (op == Op::Call) p.kind = Kind::Call;
-        else if (op == Op::Ret) p.kind = Kind::Ret;
-        else if (op == Op::Halt) p.kind = Kind::Halt;
-        else if (has_effect(op, effect::Ctrl)) p.kind = Kind::Branch;
-        else p.kind = Kind::AtCommit;
         if (pc >= mod.code.size()) return;  // the trailing halt uses nothing
         // The read/write sets come from the frame analysis (the opcode table).
         for (const ResourceUse& u : resource_uses(mod, mod.code[pc])) {
@@ -250,10 +300,12 @@ void ReorderEngine::analyse_word(std::uint32_t pc, PcInfo& p) {
             case Resource::Kind::IntReg:
                 if (u.read) p.int_srcs.push_back(static_cast<std::uint8_t>(idx));
                 if (u.write) p.int_dst = static_cast<std::int8_t>(idx);
+                if (u.write && p.timing == Timing::AtCommit) p.value_at_commit = true;
                 break;
             case Resource::Kind::FloatReg:
                 if (u.read) p.float_srcs.push_back(static_cast<std::uint8_t>(idx));
                 if (u.write) p.float_dst = static_cast<std::int8_t>(idx);
+                if (u.write && p.timing == Timing::AtCommit) p.value_at_commit = true;
                 break;
             case Resource::Kind::Region:
                 if (u.read) p.region_reads.push_back(idx);
@@ -268,8 +320,8 @@ void ReorderEngine::analyse_word(std::uint32_t pc, PcInfo& p) {
 // Every word gets a PcInfo (filled on first use); frames mode also reads the
 // frame table: the module's own (verified on load), else computed here.
 void ReorderEngine::analyse() {
-    const Module& mod = m_.module_;
-    const std::size_t n = m_.code_.size();  // the module's words plus the decoder's trailing halt
+    const Module& mod = m_.module();
+    const std::size_t n = m_.code().size();  // the module's words plus the decoder's trailing halt
     info_.resize(n);
     if (mode_ != ExecMode::Frames) return;
     const std::vector<BlockFrames> computed = mod.frames.empty() ? compute_frames(mod) : std::vector<BlockFrames>{};
@@ -287,7 +339,7 @@ void ReorderEngine::analyse() {
 }
 
 std::uint32_t ReorderEngine::track_of(const VectorOpArgs* v, const KernelLaunch* l) {
-    std::string name = m_.options_.backend_track ? m_.options_.backend_track(v, l) : std::string(m_.backend_->name());
+    std::string name = m_.options().backend_track ? m_.options().backend_track(v, l) : std::string(m_.backend().name());
     auto it = std::find(log_->tracks.begin(), log_->tracks.end(), name);
     if (it != log_->tracks.end()) return static_cast<std::uint32_t>(it - log_->tracks.begin());
     log_->tracks.push_back(std::move(name));
@@ -301,7 +353,7 @@ void ReorderEngine::link(Entry& e) {
     e.srcs.clear();
     e.region_deps.clear();
     e.sync_dep = kNone;
-    if (p.kind != Kind::AtCommit) {  // at commit everything older has committed: read the machine
+    if (p.timing != Timing::AtCommit) {  // at commit everything older has committed: read the machine
         for (std::uint8_t r : p.int_srcs) e.srcs.push_back({RegKind::Int, r, rename_.producer(RegKind::Int, r)});
         for (std::uint8_t r : p.float_srcs) e.srcs.push_back({RegKind::Float, r, rename_.producer(RegKind::Float, r)});
     }
@@ -324,7 +376,7 @@ void ReorderEngine::link(Entry& e) {
         scoreboard_[g].last_writer = e.seq;
         scoreboard_[g].readers.clear();
     }
-    if (p.kind == Kind::Long && in_rob(last_sync_)) e.sync_dep = last_sync_;
+    if (p.timing == Timing::Long && in_rob(last_sync_)) e.sync_dep = last_sync_;
     if (p.sync) last_sync_ = e.seq;
     if (p.int_dst >= 0) rename_.define(RegKind::Int, static_cast<unsigned>(p.int_dst), e.seq);
     if (p.float_dst >= 0) rename_.define(RegKind::Float, static_cast<unsigned>(p.float_dst), e.seq);
@@ -337,8 +389,9 @@ bool ReorderEngine::issue_one() {
     const DecodedInsn* d = code_ + pc;
     if (mode_ == ExecMode::Frames && p.block_start && count_ != 0) return false;  // the previous block first
     if (p.serialize && count_ != 0) return false;
-    // No speculation through calls and returns: the call stack has no undo.
-    if ((p.kind == Kind::Call || p.kind == Kind::Ret) && !unresolved_.empty()) return false;
+    // With no long op left in the ROB there is nothing to overlap: let it
+    // drain, and the interpreter takes the scalar code from there (loop()).
+    if (hand_off_ && long_pending_ == 0 && p.timing != Timing::Long) return false;
 
     Entry& e = rob_[(head_ + count_) % capacity_];
     ++count_;
@@ -349,15 +402,17 @@ bool ReorderEngine::issue_one() {
     e.state = State::Waiting;
     e.region_done = false;
     e.predicted = false;
+    e.ends_run = false;
     e.traps = false;
     e.backups.clear();
-    e.call_depth_at_issue = m_.call_depth_;
+    e.call_depth_at_issue = m_.state().call_depth;
     e.next_pc = pc + 1;
     e.record = Entry::kNoRecord;
     e.start_ns = e.end_ns = 0;
     link(e);
     if (p.serialize) serializing_ = true;
-    if (mode_ == ExecMode::Frames && p.block_start) m_.engine_stats_.frames += p.block_frames;
+    if (p.timing == Timing::Long) ++long_pending_;
+    if (mode_ == ExecMode::Frames && p.block_start) m_.engine_stats().frames += p.block_frames;
 
     const bool speculative = !unresolved_.empty();
     if (log_ != nullptr) {
@@ -369,7 +424,7 @@ bool ReorderEngine::issue_one() {
             r.op = d->op;
             r.issue_ns = now_ns();
             r.speculative = speculative;
-            r.long_op = p.kind == Kind::Long;
+            r.long_op = p.timing == Timing::Long;
             for (const Src& s : e.srcs)
                 if (in_rob(s.producer)) r.deps.push_back(at(s.producer).record);
             for (std::uint64_t s : e.region_deps) r.deps.push_back(at(s).record);
@@ -381,32 +436,31 @@ bool ReorderEngine::issue_one() {
     }
     ++trace_ids_;
 
-    switch (p.kind) {
-    case Kind::Jump: e.next_pc = static_cast<std::uint32_t>(d->imm); e.state = State::Done; break;
-    case Kind::Call:
-        if (m_.call_depth_ == m_.call_stack_.size()) {
-            e.traps = true;
-            e.trap_kind = TrapKind::CallDepth;
-            fetch_stopped_ = true;
-        } else {
-            m_.call_stack_[m_.call_depth_++] = d + 1;
-            e.next_pc = static_cast<std::uint32_t>(d->imm);
+    switch (p.timing) {
+    case Timing::AtIssue:
+        // jmp, call, ret, halt: their bodies steer fetch and move the call
+        // stack now; a trapping call is reported when it commits.
+        e.state = State::Done;
+        e.region_done = true;
+        m_.state().pc = pc;
+        if (e.call_depth_at_issue < m_.state().call_stack.size())
+            e.call_slot_before = m_.state().call_stack[e.call_depth_at_issue];
+        switch (run_on_machine<false>(e, nullptr)) {  // the call stack is undone by squash, not observed
+        case Flow::Taken: e.next_pc = static_cast<std::uint32_t>(d->imm); break;
+        case Flow::Return: break;  // run_on_machine set next_pc to the return address
+        case Flow::Trap: e.traps = true, e.trap_kind = trap_.kind; fetch_stopped_ = true; break;
+        case Flow::Halt: fetch_stopped_ = true, e.ends_run = true; break;
+        case Flow::Next: break;
         }
-        e.state = State::Done;
         break;
-    case Kind::Ret:
-        if (m_.call_depth_ == 0) fetch_stopped_ = true;  // returning from the entry procedure: halt
-        else e.next_pc = static_cast<std::uint32_t>(m_.call_stack_[--m_.call_depth_] - code_);
-        e.state = State::Done;
-        break;
-    case Kind::Halt: fetch_stopped_ = true; e.state = State::Done; break;
-    case Kind::AtCommit: e.state = State::Done; break;
-    case Kind::Branch:
+    case Timing::AtCommit: e.state = State::Done; break;
+    case Timing::Branch:
         if (mode_ != ExecMode::Frames && operands_ready(e)) {
-            resolve_branch(e, branch_taken(*d, scratch_));
+            ++waiting_;
+            try_execute(e, true, false);
         } else if (mode_ == ExecMode::Spec) {
             e.predicted = true;
-            ++m_.engine_stats_.predictions;
+            ++m_.engine_stats().predictions;
             e.next_pc = predictor_.predict(pc, static_cast<std::uint32_t>(d->imm)) ? static_cast<std::uint32_t>(d->imm)
                                                                                    : pc + 1;
             unresolved_.push_back(e.seq);
@@ -416,14 +470,17 @@ bool ReorderEngine::issue_one() {
             ++waiting_;
         }
         break;
-    case Kind::Scalar:
-    case Kind::Load:
+    case Timing::Early:
         // Execute at once when the operands are there (not in frames mode,
         // where the frame decides), else wait for them.
         ++waiting_;
         if (mode_ != ExecMode::Frames) try_execute(e, true, false);
         break;
-    case Kind::Long: ++waiting_; break;  // the scan knows whether older entries are safe
+    case Timing::Long:
+        // The scan knows whether older entries are safe; with none, start it now.
+        ++waiting_;
+        if (mode_ != ExecMode::Frames && count_ == 1) try_execute(e, false, false);
+        break;
     }
     if (e.state == State::Waiting) wake_ = true;
     if (!fetch_stopped_ && fetch_branch_ == kNone) fetch_pc_ = e.next_pc;
@@ -438,8 +495,8 @@ bool ReorderEngine::operands_ready(Entry& e) {
         std::int64_t iv = 0;
         double fv = 0;
         if (s.producer == RenameMap::kCommitted || s.producer < head_seq_) {
-            iv = m_.regs_.r[s.reg];
-            fv = m_.regs_.f[s.reg];
+            iv = m_.state().regs.r[s.reg];
+            fv = m_.state().regs.f[s.reg];
         } else {
             const Entry& p = at(s.producer);
             if (p.state != State::Done || p.info->value_at_commit) return false;
@@ -457,103 +514,83 @@ bool ReorderEngine::try_execute(Entry& e, bool older_unsafe, bool older_traps) {
     for (std::uint64_t dep : e.region_deps)
         if (in_rob(dep) && !at(dep).region_done) return false;
     if (e.sync_dep != kNone && in_rob(e.sync_dep)) return false;
-    if (p.kind == Kind::Long && older_traps) return false;  // it will be squashed
+    if (p.timing == Timing::Long && older_traps) return false;  // it will be squashed
     if (!operands_ready(e)) return false;
-    const DecodedInsn& d = *e.d;
     if (InsnRecord* r = record(e)) r->exec_start_ns = r->exec_end_ns = now_ns();
-    switch (p.kind) {
-    case Kind::Scalar:
-        if (!eval_scalar(d, scratch_)) {
-            e.traps = true;
-            e.trap_kind = TrapKind::DivisionByZero;
-        } else if (p.int_dst >= 0) {
-            e.ivalue = scratch_.r[p.int_dst];
-        } else if (p.float_dst >= 0) {
-            e.fvalue = scratch_.f[p.float_dst];
-        }
-        break;
-    case Kind::Load: {
-        const auto index = static_cast<std::uint64_t>(scratch_.r[d.b]);
-        const Region& g = *d.region;
-        if (index >= g.length) {
-            e.traps = true;
-            e.trap_kind = TrapKind::OutOfBounds;
-            break;
-        }
-        switch (d.op) {
-        case Op::LdU8: e.ivalue = g.as<std::uint8_t>()[index]; break;
-        case Op::LdI32: e.ivalue = g.as<std::int32_t>()[index]; break;
-        case Op::LdU32: e.ivalue = g.as<std::uint32_t>()[index]; break;
-        case Op::LdI64: e.ivalue = g.as<std::int64_t>()[index]; break;
-        case Op::LdF32: e.fvalue = g.as<float>()[index]; break;
-        case Op::LdF64: e.fvalue = g.as<double>()[index]; break;
-        default: break;
-        }
-        break;
-    }
-    case Kind::Branch: resolve_branch(e, branch_taken(d, scratch_)); return true;
-    case Kind::Long: {
-        VectorOpArgs args;
-        KernelLaunch launch;
-        const bool is_launch = d.op == Op::Launch;
-        if (is_launch) {
-            Trap t;
-            if (!m_.launch_args(d, scratch_, launch, t)) {
-                e.traps = true;
-                e.trap_kind = t.kind;
-                break;
-            }
-            if (launch.count == 0) break;
-        } else {
-            args = m_.vector_args(d, scratch_);
-            VectorOpProblem problem = find_vector_op_problem(args);
-            if (problem.fault != VectorOpFault::None) {
-                e.traps = true;
-                e.trap_kind = TrapKind::TypeMismatch;
-                break;
-            }
-        }
-        if (older_unsafe)
-            for (std::uint32_t g : p.region_writes) {
-                Region& region = m_.regions_[g];
-                Backup b{&region, std::vector<std::byte>(region.bytes())};
-                if (region.bytes() != 0) std::memcpy(b.bytes.data(), region.data, region.bytes());
-                e.backups.push_back(std::move(b));
-            }
-        e.start_ns = now_ns();
-        e.ticket = is_launch ? m_.backend_->submit(launch) : m_.backend_->submit(args);
-        e.state = State::InFlight;
-        --waiting_;
-        if (InsnRecord* r = record(e)) {
-            r->exec_start_ns = e.start_ns;
-            r->track = track_of(is_launch ? nullptr : &args, is_launch ? &launch : nullptr);
-        }
-        progress_ = true;
-        return true;
-    }
-    default: break;
+    EarlyContext x{scratch_};
+    const Flow flow = kEarlyBodies[static_cast<std::uint8_t>(e.d->op)](x, *e.d);
+    progress_ = true;
+    --waiting_;
+    if (flow == Flow::Trap) {
+        e.traps = true;
+        e.trap_kind = x.trap_kind;
+    } else if (x.starts_long_op) {
+        if (start_long(e, older_unsafe)) return true;  // in flight: complete() finishes it
+        --long_pending_;
+    } else {
+        e.ivalue = x.ivalue;
+        e.fvalue = x.fvalue;
     }
     e.state = State::Done;
     e.region_done = true;
-    --waiting_;
-    progress_ = true;
+    if (p.timing == Timing::Branch && !e.traps) resolve_branch(e, x.taken);
     return true;
 }
 
+// Checks a vector op's or launch's operands on the renamed values and hands
+// it to the backend. False when it does not start: it traps (the exact trap
+// is rebuilt at commit, on the committed state, by the in-order code) or has
+// nothing to do (a launch over no lanes).
+bool ReorderEngine::start_long(Entry& e, bool older_unsafe) {
+    const DecodedInsn& d = *e.d;
+    VectorOpArgs args;
+    KernelLaunch launch;
+    const bool is_launch = op_info(d.op).cls == OpClass::Kernel;
+    if (is_launch ? !m_.launch_args(d, scratch_, launch, nullptr) : !m_.vector_args(d, scratch_, args, nullptr)) {
+        e.traps = true;
+        e.trap_kind = TrapKind::Unsupported;
+        e.start_ns = 0;
+        return false;
+    }
+    if (is_launch && launch.count == 0) return false;
+    // Undo for speculation: what this op overwrites, while something older
+    // may still be squashed; under the debugger always, for backstep.
+    if (older_unsafe || state_observer_ != nullptr)
+        for (std::uint32_t g : e.info->region_writes) {
+            Region& region = m_.regions()[g];
+            Backup b{&region, std::vector<std::byte>(region.bytes())};
+            if (region.bytes() != 0) std::memcpy(b.bytes.data(), region.data, region.bytes());
+            e.backups.push_back(std::move(b));
+        }
+    e.start_ns = now_ns();
+    Backend& backend = m_.backend();
+    VectorOpResult result;
+    // The teaching views (no hand-off) show every long op in flight.
+    if (hand_off_ && (is_launch ? backend.run_inline(launch) : backend.run_inline(args, result))) {
+        e.end_ns = now_ns();
+        e.ivalue = result.int_value;
+        e.fvalue = result.float_value;
+        return false;  // done on the spot
+    }
+    e.ticket = is_launch ? backend.submit(launch) : backend.submit(args);
+    e.state = State::InFlight;
+    if (InsnRecord* r = record(e)) {
+        r->exec_start_ns = e.start_ns;
+        r->track = track_of(is_launch ? nullptr : &args, is_launch ? &launch : nullptr);
+    }
+    return true;
+}
+
+// A branch has executed: fetch goes on along the right path; a predicted
+// one that was wrong squashes everything issued after it.
 void ReorderEngine::resolve_branch(Entry& e, bool taken) {
     const auto target = static_cast<std::uint32_t>(e.d->imm);
     const std::uint32_t actual = taken ? target : e.pc + 1;
     if (mode_ == ExecMode::Spec) predictor_.update(e.pc, target, taken);
-    const bool was_waiting = e.state == State::Waiting && (e.predicted || fetch_branch_ == e.seq);
-    e.state = State::Done;
-    e.region_done = true;
-    if (was_waiting) --waiting_;
-    if (InsnRecord* r = record(e)) r->exec_start_ns = r->exec_end_ns = now_ns();
-    progress_ = true;
     if (e.predicted) {
         std::erase(unresolved_, e.seq);
         if (actual != e.next_pc) {
-            ++m_.engine_stats_.mispredictions;
+            ++m_.engine_stats().mispredictions;
             squash_after(e.seq);
             fetch_pc_ = actual;
             fetch_stopped_ = false;
@@ -569,12 +606,13 @@ void ReorderEngine::resolve_branch(Entry& e, bool taken) {
 }
 
 void ReorderEngine::complete(Entry& e) {
-    const VectorOpResult res = m_.backend_->wait(e.ticket);
+    const VectorOpResult res = m_.backend().wait(e.ticket);
     const std::uint64_t end = now_ns();
     e.end_ns = end;
     if (e.info->int_dst >= 0) e.ivalue = res.int_value;
     if (e.info->float_dst >= 0) e.fvalue = res.float_value;
     e.state = State::Done;
+    --long_pending_;
     e.region_done = true;
     if (InsnRecord* r = record(e)) r->exec_end_ns = end;
     wake_ = true;
@@ -602,7 +640,7 @@ void ReorderEngine::wait_in_flight() {
     }
     if (chosen == nullptr) chosen = fallback;
     if (chosen == nullptr) return;
-    ++m_.engine_stats_.stall_waits;
+    ++m_.engine_stats().stall_waits;
     complete(*chosen);
 }
 
@@ -621,7 +659,7 @@ void ReorderEngine::scan() {
         Entry& e = rob_[(head_ + i) % capacity_];
         // A vector op or kernel starts at most one prediction deep: deeper
         // ones are likely wrong-path work that would hold up the backend.
-        const bool too_deep = e.info->kind == Kind::Long && unresolved > 1;
+        const bool too_deep = e.info->timing == Timing::Long && unresolved > 1;
         if (e.state == State::Waiting && !too_deep && (i == 0 || e.info->frame <= frame_limit)) {
             const std::uint64_t seq = e.seq;
             try_execute(e, older_unsafe, older_traps);
@@ -630,119 +668,100 @@ void ReorderEngine::scan() {
         const PcInfo& p = *e.info;
         if (e.traps) older_traps = true;
         if (e.predicted && e.state == State::Waiting) older_unsafe = true, ++unresolved;
-        if (p.may_trap && (p.kind == Kind::AtCommit || e.state == State::Waiting)) older_unsafe = true;
+        if (p.may_trap && (p.timing == Timing::AtCommit || e.state == State::Waiting)) older_unsafe = true;
         if (e.traps) older_unsafe = true;
     }
 }
 
 void ReorderEngine::finish_trap(const Entry& e, Trap trap) {
     squash_after(e.seq);
-    m_.backend_->wait_all();
-    m_.call_depth_ = e.call_depth_at_issue;
-    m_.pc_ = e.pc;
-    m_.steps_ = committed_;
+    m_.backend().wait_all();
+    MachineState& s = m_.state();
+    s.call_depth = e.call_depth_at_issue;
+    s.pc = e.pc;
+    s.steps = committed_;
     trap.pc = e.pc;
     result_ = RunResult{RunStatus::Trapped, std::move(trap), committed_};
+}
+
+template <bool kObserved>
+Flow ReorderEngine::run_on_machine(Entry& e, StateObserver* observer) {
+    MachineState& s = m_.state();
+    s.pc = e.pc;
+    s.steps = committed_;
+    MachineContext<kObserved> x(m_, observer);
+    const Flow flow = kMachineBodies<kObserved>[static_cast<std::uint8_t>(e.d->op)](x, *e.d);
+    if (flow == Flow::Trap) {
+        trap_ = x.take_trap();
+        return flow;
+    }
+    x.save();
+    if (flow == Flow::Return) e.next_pc = static_cast<std::uint32_t>(x.return_to - code_);
+    return flow;
 }
 
 bool ReorderEngine::commit(Entry& e) {
     ++committed_;
     const DecodedInsn& d = *e.d;
     const PcInfo& p = *e.info;
-    m_.pc_ = e.pc;
+    MachineState& state = m_.state();
+    state.pc = e.pc;
     // The step budget is checked where the interpreter checks it: at jumps, branches and calls.
-    if ((p.kind == Kind::Branch || p.kind == Kind::Jump || p.kind == Kind::Call) && m_.options_.max_steps != 0 &&
-        committed_ > m_.options_.max_steps) {
+    if (checks_step_limit(d.op) && m_.options().max_steps != 0 && committed_ > m_.options().max_steps) {
         finish_trap(e, m_.make_trap(TrapKind::StepLimit, d));
         return true;
     }
     if (e.traps) {
         // Built by the same code as in order, on the same committed state.
-        Trap t;
-        if (p.kind == Kind::Long) {
-            const bool ok = d.op == Op::Launch ? m_.launch(d) : m_.vector_op(d);
-            t = ok ? m_.make_trap(TrapKind::Unsupported, d) : m_.trap_;
-        } else {
-            t = m_.make_trap(e.trap_kind, d);
+        Trap t = m_.make_trap(e.trap_kind, d);
+        if (p.timing == Timing::Long) {
+            VectorOpArgs args;
+            KernelLaunch launch;
+            if (op_info(d.op).cls == OpClass::Kernel) m_.launch_args(d, state.regs, launch, &t);
+            else m_.vector_args(d, state.regs, args, &t);
         }
         finish_trap(e, std::move(t));
         return true;
     }
-    auto& regs = m_.regs_;
-    auto trap_at_commit = [&](TrapKind kind) {
-        finish_trap(e, m_.make_trap(kind, d));
-        return true;
-    };
-    auto slow_path_trap = [&]() {
-        finish_trap(e, m_.trap_);
-        return true;
-    };
-    OutputBuffer& out = m_.out_;
-    switch (p.kind) {
-    case Kind::Halt: {
-        squash_after(e.seq);
-        emit(RobEvent::Kind::Commit, e.seq, e.pc);
-        m_.backend_->wait_all();
-        m_.steps_ = committed_;
-        result_ = RunResult{RunStatus::Halted, std::nullopt, committed_};
-        return true;
-    }
-    case Kind::Ret:
-        if (e.call_depth_at_issue == 0) {
+    switch (p.timing) {
+    case Timing::AtIssue:
+        if (e.ends_run) {
+            squash_after(e.seq);
             emit(RobEvent::Kind::Commit, e.seq, e.pc);
-            m_.backend_->wait_all();
-            m_.steps_ = committed_;
+            m_.backend().wait_all();
+            state.steps = committed_;
             result_ = RunResult{RunStatus::Halted, std::nullopt, committed_};
             return true;
         }
         break;
-    case Kind::Long:
-        if (d.op == Op::Launch) ++m_.kernels_launched_;
+    case Timing::Long:
+        if (op_info(d.op).cls == OpClass::Kernel) m_.count_launch();
+        if (state_observer_ != nullptr)
+            for (const Backup& b : e.backups) state_observer_->region_overwritten(*b.region, b.bytes);
         break;
-    case Kind::AtCommit: {
-        const auto idx = static_cast<std::uint64_t>(regs.r[d.b]);
-        auto in_bounds = [&] { return idx < d.region->length; };
-        switch (d.op) {
-        case Op::StU8: if (!in_bounds()) return trap_at_commit(TrapKind::OutOfBounds); d.region->as<std::uint8_t>()[idx] = static_cast<std::uint8_t>(regs.r[d.a]); break;
-        case Op::StI32: if (!in_bounds()) return trap_at_commit(TrapKind::OutOfBounds); d.region->as<std::int32_t>()[idx] = static_cast<std::int32_t>(regs.r[d.a]); break;
-        case Op::StU32: if (!in_bounds()) return trap_at_commit(TrapKind::OutOfBounds); d.region->as<std::uint32_t>()[idx] = static_cast<std::uint32_t>(regs.r[d.a]); break;
-        case Op::StI64: if (!in_bounds()) return trap_at_commit(TrapKind::OutOfBounds); d.region->as<std::int64_t>()[idx] = regs.r[d.a]; break;
-        case Op::StF32: if (!in_bounds()) return trap_at_commit(TrapKind::OutOfBounds); d.region->as<float>()[idx] = static_cast<float>(regs.f[d.a]); break;
-        case Op::StF64: if (!in_bounds()) return trap_at_commit(TrapKind::OutOfBounds); d.region->as<double>()[idx] = regs.f[d.a]; break;
-        case Op::Print: out.write_int(regs.r[d.a]); break;
-        case Op::Printu: out.write_uint(static_cast<std::uint64_t>(regs.r[d.a])); break;
-        case Op::Printf: out.write_double(regs.f[d.a]); break;
-        case Op::Printc: out.put(static_cast<char>(regs.r[d.a] & 0xff)); break;
-        case Op::Prints: out.write(*d.string); break;
-        case Op::Println: out.put('\n'); break;
-        case Op::Printr: if (!m_.print_region(d)) return slow_path_trap(); break;
-        case Op::Push:
-        case Op::Pushf:
-            if (m_.value_depth_ == m_.value_stack_.size()) return trap_at_commit(TrapKind::StackOverflow);
-            m_.value_stack_[m_.value_depth_++] =
-                d.op == Op::Push ? static_cast<std::uint64_t>(regs.r[d.a]) : std::bit_cast<std::uint64_t>(regs.f[d.a]);
-            break;
-        case Op::Pop:
-        case Op::Popf:
-            if (m_.value_depth_ == 0) return trap_at_commit(TrapKind::StackUnderflow);
-            --m_.value_depth_;
-            if (d.op == Op::Pop) e.ivalue = static_cast<std::int64_t>(m_.value_stack_[m_.value_depth_]);
-            else e.fvalue = std::bit_cast<double>(m_.value_stack_[m_.value_depth_]);
-            break;
-        case Op::Alloc: if (!m_.allocate(d)) return slow_path_trap(); break;
-        case Op::Free: m_.regions_.release(*d.region); break;
-        default: break;  // wait, fence: every older long op has committed, so finished
+    case Timing::AtCommit:
+        if (run_on_machine(e) == Flow::Trap) {
+            finish_trap(e, trap_);
+            return true;
         }
         break;
+    case Timing::Early:
+    case Timing::Branch: break;
     }
-    default: break;
-    }
+    // The result of an instruction that executed early reaches the machine
+    // now, through the same write path (and observer) as in order.
     if (p.int_dst >= 0) {
-        regs.r[p.int_dst] = e.ivalue;
+        if (!p.value_at_commit) {
+            if (state_observer_ != nullptr) state_observer_->int_written(static_cast<unsigned>(p.int_dst));
+            state.regs.r[p.int_dst] = e.ivalue;
+        }
         rename_.retire(RegKind::Int, static_cast<unsigned>(p.int_dst), e.seq);
     }
     if (p.float_dst >= 0) {
-        regs.f[p.float_dst] = e.fvalue;
+        if (!p.value_at_commit) {
+            if (state_observer_ != nullptr) state_observer_->float_written(static_cast<unsigned>(p.float_dst));
+            state.regs.f[p.float_dst] = e.fvalue;
+        }
         rename_.retire(RegKind::Float, static_cast<unsigned>(p.float_dst), e.seq);
     }
     if (p.serialize) serializing_ = false;
@@ -759,27 +778,32 @@ bool ReorderEngine::commit(Entry& e) {
 // Removes every entry younger than `seq`, youngest first: in-flight work is
 // waited for (no backend can recall a submitted op) and its region writes
 // undone from the backups.
-void ReorderEngine::squash_after(std::uint64_t seq) {
-    if (count_ > 0 && head_seq_ + count_ - 1 > seq) emit(RobEvent::Kind::Squash, seq + 1, 0, head_seq_ + count_ - 1);
-    while (count_ > 0 && head_seq_ + count_ - 1 > seq) {
+void ReorderEngine::squash_from(std::uint64_t first) {
+    if (count_ > 0 && head_seq_ + count_ > first) emit(RobEvent::Kind::Squash, first, 0, head_seq_ + count_ - 1);
+    while (count_ > 0 && head_seq_ + count_ > first) {
         Entry& e = rob_[(head_ + count_ - 1) % capacity_];
         if (e.state == State::InFlight) {
-            m_.backend_->wait(e.ticket);
-            m_.engine_stats_.squashed_long_ns += now_ns() - e.start_ns;
-        } else if (e.info->kind == Kind::Long && e.state == State::Done && e.start_ns != 0) {
-            m_.engine_stats_.squashed_long_ns += e.end_ns - e.start_ns;
+            m_.backend().wait(e.ticket);
+            m_.engine_stats().squashed_long_ns += now_ns() - e.start_ns;
+        } else if (e.info->timing == Timing::Long && e.state == State::Done && e.start_ns != 0) {
+            m_.engine_stats().squashed_long_ns += e.end_ns - e.start_ns;
         }
         for (auto b = e.backups.rbegin(); b != e.backups.rend(); ++b)
             if (!b->bytes.empty()) std::memcpy(b->region->data, b->bytes.data(), b->bytes.size());
         e.backups.clear();
         if (e.state == State::Waiting) --waiting_;
-        if (e.info->kind == Kind::Call || e.info->kind == Kind::Ret) m_.call_depth_ = e.call_depth_at_issue;
+        if (e.info->timing == Timing::AtIssue) {
+            MachineState& state = m_.state();
+            if (state.call_depth > e.call_depth_at_issue) state.call_stack[e.call_depth_at_issue] = e.call_slot_before;
+            state.call_depth = e.call_depth_at_issue;
+        }
+        if (e.info->timing == Timing::Long && e.state != State::Done) --long_pending_;
         if (e.info->serialize) serializing_ = false;
         if (InsnRecord* r = record(e)) {
             r->squashed = true;
             r->retire_ns = now_ns();
         }
-        ++m_.engine_stats_.squashed;
+        ++m_.engine_stats().squashed;
         --count_;
     }
     rebuild();
@@ -813,37 +837,35 @@ void ReorderEngine::rebuild() {
 
 void ReorderEngine::begin(std::uint32_t start_pc) {
     fetch_pc_ = start_pc;
-    m_.engine_stats_ = EngineStats{};
+    m_.engine_stats() = EngineStats{};
 }
 
 RunResult ReorderEngine::loop() {
-    EngineStats& stats = m_.engine_stats_;
-    if (paused_) m_.call_depth_ = issue_depth_;
+    EngineStats& stats = m_.engine_stats();
+    MachineState& state = m_.state();
+    if (paused_) state.call_depth = issue_depth_;
     paused_ = false;
-    // With the ROB empty (nothing in flight) the interpreter runs the scalar
-    // code up to the next long op: same semantics, tens of times faster than
-    // the engine's per-instruction bookkeeping. Not in frames mode (the frame
-    // schedule is the point) nor while recording a trace (it would have gaps).
-    const bool interpret_scalar = mode_ != ExecMode::Frames && log_ == nullptr && m_.options_.interpret_when_idle;
-    PauseAtLongOps pause(m_.code_);
     for (;;) {
-        if (interpret_scalar && count_ == 0 && fetch_branch_ == kNone && !fetch_stopped_ &&
-            !has_effect(code_[fetch_pc_].op, effect::Long)) {
-            m_.pc_ = fetch_pc_;
-            m_.steps_ = committed_;
-            RunResult r = m_.resume(pause);
+        // Nothing in flight and no long op next: the interpreter runs the
+        // scalar code up to the next long op, with the same bodies at the
+        // interpreter's speed; the engine's bookkeeping is only paid where
+        // there is something to overlap.
+        if (hand_off_ && count_ == 0 && fetch_branch_ == kNone && !fetch_stopped_) {
+            state.pc = fetch_pc_;
+            state.steps = committed_;
+            const RunResult r = interpret_until_long_op(m_);
             stats.interpreted += r.steps - committed_;
             committed_ = r.steps;
             if (r.status != RunStatus::Paused) {
                 stats.committed = committed_;
                 return r;
             }
-            fetch_pc_ = m_.pc_;
+            fetch_pc_ = state.pc;
         }
         progress_ = false;
         ++stats.cycles;
         for (unsigned k = 0; k < kWidth && count_ > 0 && head().state == State::Done; ++k) {
-            if (observer_ != nullptr && observer_->hold_commits()) break;  // a debugger's step or breakpoint is reached
+            if (observer_ != nullptr && hold_commits()) break;  // a debugger's step or breakpoint is reached
             if (commit(head())) {
                 stats.committed = committed_;
                 return result_;
@@ -869,23 +891,68 @@ RunResult ReorderEngine::loop() {
             if (stats.stall_waits == before && !wake_) {
                 // Cannot happen (the head can always go); fail loudly rather than hang.
                 Trap t{TrapKind::Unsupported, count_ > 0 ? head().pc : fetch_pc_, "internal: the reorder engine stalled"};
-                m_.backend_->wait_all();
+                m_.backend().wait_all();
                 return RunResult{RunStatus::Trapped, t, committed_};
             }
             wake_ = true;
         }
-        if (observer_ != nullptr && observer_->after_cycle()) {
-            // Paused: the machine shows the committed position. Calls and
-            // returns move the depth at issue, so the issue-time depth is kept
-            // aside until the run goes on.
-            m_.pc_ = count_ > 0 ? head().pc : fetch_pc_;  // the next instruction to commit
-            m_.steps_ = committed_;
-            issue_depth_ = m_.call_depth_;
-            if (count_ > 0) m_.call_depth_ = head().call_depth_at_issue;
-            paused_ = true;
-            return RunResult{RunStatus::Paused, std::nullopt, committed_};
+        if (observer_ != nullptr) {
+            // The machine shows the committed position: the next instruction
+            // to commit. Calls and returns move the depth at issue, so the
+            // issue-time depth is kept aside until the run goes on.
+            issue_depth_ = state.call_depth;
+            show_committed_position();
+            if (observer_->after_cycle(m_)) {
+                paused_ = true;
+                return RunResult{RunStatus::Paused, std::nullopt, committed_};
+            }
+            state.call_depth = issue_depth_;
         }
     }
+}
+
+void ReorderEngine::show_committed_position() {
+    MachineState& state = m_.state();
+    state.pc = count_ > 0 ? head().pc : fetch_pc_;
+    state.steps = committed_;
+    if (count_ > 0) state.call_depth = head().call_depth_at_issue;
+}
+
+bool ReorderEngine::hold_commits() {
+    MachineState& state = m_.state();
+    const std::size_t issue_depth = state.call_depth;
+    show_committed_position();
+    const bool hold = observer_->hold_commits(m_);
+    state.call_depth = issue_depth;
+    return hold;
+}
+
+// The issued calls and returns undone on a copy, youngest first, as a squash would.
+std::vector<std::uint32_t> ReorderEngine::committed_call_stack() const {
+    const MachineState& state = m_.state();
+    std::vector<const DecodedInsn*> slots = state.call_stack;
+    std::size_t depth = paused_ ? issue_depth_ : state.call_depth;
+    for (std::size_t i = count_; i-- > 0;) {
+        const Entry& e = rob_[(head_ + i) % capacity_];
+        if (e.info->timing != Timing::AtIssue) continue;
+        if (depth > e.call_depth_at_issue) slots[e.call_depth_at_issue] = e.call_slot_before;
+        depth = e.call_depth_at_issue;
+    }
+    std::vector<std::uint32_t> returns;
+    for (std::size_t k = 0; k < depth; ++k) returns.push_back(static_cast<std::uint32_t>(slots[k] - code_));
+    return returns;
+}
+
+void ReorderEngine::flush() {
+    MachineState& state = m_.state();
+    squash_from(head_seq_);  // every entry
+    m_.backend().wait_all();
+    paused_ = false;
+    fetch_pc_ = state.pc;
+    committed_ = state.steps;
+    fetch_stopped_ = false;
+    fetch_branch_ = kNone;
+    wake_ = true;
 }
 
 std::vector<RobEntryView> ReorderEngine::entries() {
@@ -911,25 +978,31 @@ std::vector<RobEntryView> ReorderEngine::entries() {
 namespace polymer::ooo {
 
 RunResult ReorderEngine::start(Machine& m, std::uint32_t start_pc) {
-    ReorderEngine engine(m, m.options_.exec);
+    ReorderEngine engine(m, m.options().exec);
     return engine.run(start_pc);
 }
 
 RunResult run_reorder_engine(Machine& m, std::uint32_t start_pc) { return ReorderEngine::start(m, start_pc); }
 
 ReorderSession::ReorderSession(Machine& m, std::uint32_t start_pc)
-    : engine_(std::make_unique<ReorderEngine>(m, m.options_.exec)) {
+    : engine_(std::make_unique<ReorderEngine>(m, m.options().exec)) {
     engine_->begin(start_pc);
 }
 
 ReorderSession::~ReorderSession() { engine_->drain(); }
 
-RunResult ReorderSession::run(CycleObserver& observer) {
+RunResult ReorderSession::run(CycleObserver& observer, StateObserver* changes) {
     engine_->set_observer(&observer);
+    engine_->set_state_observer(changes);
     RunResult r = engine_->loop();
     engine_->set_observer(nullptr);
+    engine_->set_state_observer(nullptr);
     return r;
 }
+
+void ReorderSession::flush() { engine_->flush(); }
+
+std::vector<std::uint32_t> ReorderSession::committed_call_stack() const { return engine_->committed_call_stack(); }
 
 std::vector<RobEntryView> ReorderSession::entries() { return engine_->entries(); }
 

@@ -52,10 +52,13 @@ class CycleObserver {
 public:
     virtual ~CycleObserver() = default;
     virtual void event(const RobEvent& e) = 0;
-    // Before each commit: true leaves the rest of this cycle's commits for later.
-    virtual bool hold_commits() = 0;
-    // After each cycle; true pauses the run (status Paused) with the ROB kept.
-    virtual bool after_cycle() = 0;
+    // Before each commit, with the machine showing the committed state at
+    // the instruction about to commit (pc, steps, call depth): true leaves it
+    // and the rest of this cycle's commits for later.
+    virtual bool hold_commits(const Machine& m) = 0;
+    // After each cycle, with the machine showing the committed position as
+    // before a commit; true pauses the run (status Paused) with the ROB kept.
+    virtual bool after_cycle(const Machine& m) = 0;
 };
 
 // An engine that lives across calls, for the debugger: run() goes on from
@@ -65,8 +68,17 @@ class ReorderSession {
 public:
     ReorderSession(Machine& m, std::uint32_t start_pc);
     ~ReorderSession();
-    RunResult run(CycleObserver& observer);
+    // `changes` (may be null) sees every committed change, as in order.
+    RunResult run(CycleObserver& observer, StateObserver* changes);
     std::vector<RobEntryView> entries();
+    // Squashes every uncommitted entry, as a trap would: the machine is then
+    // exactly its committed state, and the next run issues from its pc().
+    // The debugger flushes before it reads the call stack or changes the
+    // state (bt, set, backstep) and again after, to pick up the new pc.
+    void flush();
+    // The call stack as the committed state has it (the engine moves it at
+    // issue): the return pc of each active call, outermost first.
+    std::vector<std::uint32_t> committed_call_stack() const;
 
 private:
     std::unique_ptr<ReorderEngine> engine_;

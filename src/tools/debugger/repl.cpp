@@ -47,7 +47,7 @@ Repl::Repl(debugger::DebugSession& session, OutputBuffer& program_out, ReplOptio
     remember_registers();
     if (session_.out_of_order())
         session_.on_rob_event = [this](const ooo::RobEvent& e) {
-            if (!quiet_) say(rob_event_line(e));
+            if (show_events_) say(rob_event_line(e));
         };
 }
 
@@ -176,14 +176,10 @@ void Repl::report(const debugger::Stop& stop) {
     const Module& m = session_.module();
     switch (stop.kind) {
     case StopKind::Step:
-        if (!session_.out_of_order()) say(current_line());  // out of order, the event lines said it
+        if (!show_events_) say(current_line());  // out of order, `step`'s event lines said it
         break;
     case StopKind::Breakpoint:
-        if (session_.out_of_order()) {
-            for (const debugger::Breakpoint& b : session_.breakpoints())
-                if (b.id == stop.id) say("Breakpoint " + std::to_string(stop.id) + ", committed " + where(m, b.pc) + ": " + disassemble_word(m, b.pc) + "\n");
-            break;
-        }
+        // Out of order too the stop is before the instruction: before it commits.
         say("Breakpoint " + std::to_string(stop.id) + ", " + current_line());
         break;
     case StopKind::Watchpoint: {

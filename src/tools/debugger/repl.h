@@ -109,7 +109,7 @@ private:
     double seen_float_[32] = {};
     std::vector<BlockAnalysis> blocks_;  // for info frames, computed on first use
     bool said_committed_ = false;
-    bool quiet_ = false;  // out of order: continue and run do not print the cycles' events
+    bool show_events_ = false;  // out of order: `step` prints each cycle's issues, commits and squashes
 };
 
 }  // namespace polymer::repl

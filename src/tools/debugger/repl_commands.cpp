@@ -98,7 +98,10 @@ void Repl::cmd_step(std::string_view args) {
     std::optional<std::uint64_t> n = count_arg(trim(args));
     if (!n || !require_running()) return;
     remember_registers();
-    report(session_.step(*n));
+    show_events_ = session_.out_of_order();
+    const debugger::Stop stop = session_.step(*n);
+    report(stop);
+    show_events_ = false;
 }
 
 void Repl::cmd_next(std::string_view args) {
@@ -121,10 +124,7 @@ void Repl::cmd_continue(std::string_view args) {
     if (!trim(args).empty()) return error("continue takes no arguments");
     if (!require_running()) return;
     remember_registers();
-    quiet_ = true;
-    const debugger::Stop stop = session_.resume();
-    quiet_ = false;
-    report(stop);
+    report(session_.resume());
 }
 
 void Repl::restart(std::string_view args, bool and_continue) {
@@ -292,8 +292,9 @@ void Repl::cmd_backtrace(std::string_view) {
     const Machine& mc = session_.machine();
     std::string text = "#0  " + where(m, mc.pc()) + "\n";
     int frame = 1;
-    for (std::size_t k = mc.call_depth(); k-- > 0;)
-        text += "#" + std::to_string(frame++) + "  " + where(m, mc.call_slot(k) - 1) + "\n";
+    const std::vector<std::uint32_t> returns = session_.call_stack();
+    for (std::size_t k = returns.size(); k-- > 0;)
+        text += "#" + std::to_string(frame++) + "  " + where(m, returns[k] - 1) + "\n";
     say(text);
 }
 

@@ -59,14 +59,8 @@ void Repl::info_rob() {
 
 bool Repl::available(const Command& c, std::string_view args) {
     if (!session_.out_of_order()) return true;
-    const bool in_order_only = c.handler == &Repl::cmd_next || c.handler == &Repl::cmd_finish ||
-                               c.handler == &Repl::cmd_until || c.handler == &Repl::cmd_watch ||
-                               c.handler == &Repl::cmd_set || c.handler == &Repl::cmd_backstep ||
-                               // the engine writes call-stack slots at issue: no committed call stack to show
-                               c.handler == &Repl::cmd_backtrace ||
-                               (c.handler == &Repl::cmd_info && args.starts_with("history")) ||
-                               // the per-node figures are only still while no launch is in flight
-                               (c.handler == &Repl::cmd_info && args.starts_with("nodes"));
+    // The per-node figures are only still while no launch is in flight.
+    const bool in_order_only = c.handler == &Repl::cmd_info && args.starts_with("nodes");
     if (!in_order_only) return true;
     const std::string name = c.handler == &Repl::cmd_info ? "info " + std::string(args.substr(0, args.find(' ')))
                                                           : std::string(c.names.front());

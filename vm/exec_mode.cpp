@@ -1,4 +1,4 @@
-#include "vm/ooo/exec_mode.h"
+#include "vm/exec_mode.h"
 
 namespace polymer {
 

@@ -1,0 +1,229 @@
+// One body per opcode: what every procedure instruction does, written once
+// and instantiated by every executor. The in-order interpreter
+// (vm/interpreter.cpp), the reorder engine (vm/ooo/) and the debugger (which
+// drives both) all run these bodies; none keeps a copy of an opcode's
+// semantics. The `semantics` column of isa/opcodes.def says the same in words.
+//
+// A body reads its operands and changes the machine only through its
+// execution context `x` (Spike's `insns/*.h` over its processor state):
+//
+//   x.r(i), x.f(i)            read int / float register i
+//   x.set_r(i, v), x.set_f    write a register                     -> Flow::Next
+//   x.store<T>(g, i, v)       write element i of region g (bounds checked here)
+//   x.push(bits), x.pop(bits) the value stack; false when full / empty
+//   x.out()                   the program's output
+//   x.branch(cond)            Flow::Taken (pc := the label) or Flow::Next
+//   x.jump(), x.call(d), x.ret(), x.halt()
+//   x.trap(kind)              stop with a trap of this kind          -> Flow::Trap
+//   x.vector_op(d), x.launch(d), x.wait_all()   long operations, handed to a backend
+//   x.allocate(d), x.release(d), x.print_region(d)                  rare slow paths
+//
+// The interpreter's context writes the register file and moves its cached
+// stack pointers; the engine's early context (vm/ooo/early_context.h) reads
+// renamed operand values and keeps the result in the ROB entry until commit,
+// and runs only the opcodes that may execute before commit. Each context
+// decides what a write means, so a body never knows which executor runs it.
+//
+// Adding an opcode: a row in isa/opcodes.def and a branch here. An opcode
+// without a body does not compile (the static_assert at the end).
+#pragma once
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+#include "vm/decoded_insn.h"
+#include "vm/scalar_semantics.h"
+#include "vm/trap.h"
+
+namespace polymer {
+
+// Where the executor goes after a body.
+enum class Flow : std::uint8_t {
+    Next,    // the following word
+    Taken,   // the instruction's target (jumps, taken branches, calls)
+    Return,  // the return address the context popped (ret)
+    Halt,    // the program ends (halt, ret from the entry procedure)
+    Trap,    // the context holds the trap
+    Yield,   // not run: a long op the executor hands on (the interpreter to the reorder engine)
+};
+
+template <Op>
+inline constexpr bool kHasNoBody = false;
+
+// Jumps, branches and calls (the opcodes with a target): every loop passes
+// one and every recursion a call, so every executor checks the step budget
+// (--max-steps) there and only there.
+constexpr bool checks_step_limit(Op op) {
+    const Format f = op_info(op).format;
+    return f == Format::L || f == Format::RL || f == Format::RRL || f == Format::P;
+}
+
+namespace insn_detail {
+
+template <class T, class X>
+[[gnu::always_inline]] inline Flow load_int(X& x, const DecodedInsn& d) {
+    const auto i = static_cast<std::uint64_t>(x.r(d.b));
+    if (__builtin_expect(i >= d.region->length, 0)) return x.trap(TrapKind::OutOfBounds);
+    return x.set_r(d.a, static_cast<std::int64_t>(d.region->template as<const T>()[i]));
+}
+
+template <class T, class X>
+[[gnu::always_inline]] inline Flow load_float(X& x, const DecodedInsn& d) {
+    const auto i = static_cast<std::uint64_t>(x.r(d.b));
+    if (__builtin_expect(i >= d.region->length, 0)) return x.trap(TrapKind::OutOfBounds);
+    return x.set_f(d.a, static_cast<double>(d.region->template as<const T>()[i]));
+}
+
+template <class T, class X>
+[[gnu::always_inline]] inline Flow store(X& x, const DecodedInsn& d, T value) {
+    const auto i = static_cast<std::uint64_t>(x.r(d.b));
+    if (__builtin_expect(i >= d.region->length, 0)) return x.trap(TrapKind::OutOfBounds);
+    x.template store<T>(*d.region, i, value);
+    return Flow::Next;
+}
+
+template <class X>
+[[gnu::always_inline]] inline Flow divide_by(X& x, const DecodedInsn& d, std::int64_t (*op)(std::int64_t, std::int64_t)) {
+    const std::int64_t c = x.r(d.c);
+    if (__builtin_expect(c == 0, 0)) return x.trap(TrapKind::DivisionByZero);
+    return x.set_r(d.a, op(x.r(d.b), c));
+}
+
+}  // namespace insn_detail
+
+// Runs the body of opcode O on context x. Notation as in isa/opcodes.def.
+template <Op O, class X>
+[[gnu::always_inline]] inline Flow execute(X& x, const DecodedInsn& d) {
+    using namespace insn_detail;
+    using sem::i64;
+    using sem::u64;
+    const i64 imm = d.imm;
+
+    // --- integer scalar ---
+    if constexpr (O == Op::Nop) return Flow::Next;
+    else if constexpr (O == Op::Li) return x.set_r(d.a, imm);
+    else if constexpr (O == Op::Liw) return x.set_r(d.a, d.int_const);
+    else if constexpr (O == Op::Mov) return x.set_r(d.a, x.r(d.b));
+    else if constexpr (O == Op::Add) return x.set_r(d.a, sem::add(x.r(d.b), x.r(d.c)));
+    else if constexpr (O == Op::Sub) return x.set_r(d.a, sem::sub(x.r(d.b), x.r(d.c)));
+    else if constexpr (O == Op::Mul) return x.set_r(d.a, sem::mul(x.r(d.b), x.r(d.c)));
+    else if constexpr (O == Op::Div) return divide_by(x, d, sem::div);
+    else if constexpr (O == Op::Rem) return divide_by(x, d, sem::rem);
+    else if constexpr (O == Op::Divu) return divide_by(x, d, sem::divu);
+    else if constexpr (O == Op::Remu) return divide_by(x, d, sem::remu);
+    else if constexpr (O == Op::And) return x.set_r(d.a, x.r(d.b) & x.r(d.c));
+    else if constexpr (O == Op::Or) return x.set_r(d.a, x.r(d.b) | x.r(d.c));
+    else if constexpr (O == Op::Xor) return x.set_r(d.a, x.r(d.b) ^ x.r(d.c));
+    else if constexpr (O == Op::Shl) return x.set_r(d.a, sem::shl(x.r(d.b), x.r(d.c)));
+    else if constexpr (O == Op::Shr) return x.set_r(d.a, sem::shr(x.r(d.b), x.r(d.c)));
+    else if constexpr (O == Op::Sar) return x.set_r(d.a, sem::sar(x.r(d.b), x.r(d.c)));
+    else if constexpr (O == Op::Min) return x.set_r(d.a, sem::min(x.r(d.b), x.r(d.c)));
+    else if constexpr (O == Op::Max) return x.set_r(d.a, sem::max(x.r(d.b), x.r(d.c)));
+    else if constexpr (O == Op::Neg) return x.set_r(d.a, sem::neg(x.r(d.b)));
+    else if constexpr (O == Op::Not) return x.set_r(d.a, ~x.r(d.b));
+    else if constexpr (O == Op::Addi) return x.set_r(d.a, sem::add(x.r(d.b), imm));
+    else if constexpr (O == Op::Muli) return x.set_r(d.a, sem::mul(x.r(d.b), imm));
+    else if constexpr (O == Op::Andi) return x.set_r(d.a, x.r(d.b) & imm);
+    else if constexpr (O == Op::Ori) return x.set_r(d.a, x.r(d.b) | imm);
+    else if constexpr (O == Op::Xori) return x.set_r(d.a, x.r(d.b) ^ imm);
+    // The decoder has checked that shift immediates are in 0..63.
+    else if constexpr (O == Op::Shli) return x.set_r(d.a, sem::shl(x.r(d.b), imm));
+    else if constexpr (O == Op::Shri) return x.set_r(d.a, sem::shr(x.r(d.b), imm));
+    else if constexpr (O == Op::Sari) return x.set_r(d.a, sem::sar(x.r(d.b), imm));
+    else if constexpr (O == Op::Eq) return x.set_r(d.a, x.r(d.b) == x.r(d.c));
+    else if constexpr (O == Op::Ne) return x.set_r(d.a, x.r(d.b) != x.r(d.c));
+    else if constexpr (O == Op::Lt) return x.set_r(d.a, x.r(d.b) < x.r(d.c));
+    else if constexpr (O == Op::Le) return x.set_r(d.a, x.r(d.b) <= x.r(d.c));
+    else if constexpr (O == Op::Ltu) return x.set_r(d.a, u64(x.r(d.b)) < u64(x.r(d.c)));
+    else if constexpr (O == Op::Leu) return x.set_r(d.a, u64(x.r(d.b)) <= u64(x.r(d.c)));
+
+    // --- floating point (binary64) ---
+    else if constexpr (O == Op::Lif) return x.set_f(d.a, d.float_const);
+    else if constexpr (O == Op::Fmov) return x.set_f(d.a, x.f(d.b));
+    else if constexpr (O == Op::Fadd) return x.set_f(d.a, x.f(d.b) + x.f(d.c));
+    else if constexpr (O == Op::Fsub) return x.set_f(d.a, x.f(d.b) - x.f(d.c));
+    else if constexpr (O == Op::Fmul) return x.set_f(d.a, x.f(d.b) * x.f(d.c));
+    else if constexpr (O == Op::Fdiv) return x.set_f(d.a, x.f(d.b) / x.f(d.c));
+    else if constexpr (O == Op::Fmin) return x.set_f(d.a, sem::fmin(x.f(d.b), x.f(d.c)));
+    else if constexpr (O == Op::Fmax) return x.set_f(d.a, sem::fmax(x.f(d.b), x.f(d.c)));
+    else if constexpr (O == Op::Fpow) return x.set_f(d.a, std::pow(x.f(d.b), x.f(d.c)));
+    else if constexpr (O == Op::Fneg) return x.set_f(d.a, -x.f(d.b));
+    else if constexpr (O == Op::Fabs) return x.set_f(d.a, std::fabs(x.f(d.b)));
+    else if constexpr (O == Op::Fsqrt) return x.set_f(d.a, std::sqrt(x.f(d.b)));
+    else if constexpr (O == Op::Ffloor) return x.set_f(d.a, std::floor(x.f(d.b)));
+    else if constexpr (O == Op::Fsin) return x.set_f(d.a, std::sin(x.f(d.b)));
+    else if constexpr (O == Op::Fcos) return x.set_f(d.a, std::cos(x.f(d.b)));
+    else if constexpr (O == Op::Fexp) return x.set_f(d.a, std::exp(x.f(d.b)));
+    else if constexpr (O == Op::Flog) return x.set_f(d.a, std::log(x.f(d.b)));
+    else if constexpr (O == Op::Feq) return x.set_r(d.a, x.f(d.b) == x.f(d.c));
+    else if constexpr (O == Op::Flt) return x.set_r(d.a, x.f(d.b) < x.f(d.c));
+    else if constexpr (O == Op::Fle) return x.set_r(d.a, x.f(d.b) <= x.f(d.c));
+    else if constexpr (O == Op::Itof) return x.set_f(d.a, static_cast<double>(x.r(d.b)));
+    else if constexpr (O == Op::Ftoi) return x.set_r(d.a, sem::ftoi(x.f(d.b)));
+
+    // --- control ---
+    else if constexpr (O == Op::Jmp) return x.jump();
+    else if constexpr (O == Op::Bz) return x.branch(x.r(d.a) == 0);
+    else if constexpr (O == Op::Bnz) return x.branch(x.r(d.a) != 0);
+    else if constexpr (O == Op::Beq) return x.branch(x.r(d.a) == x.r(d.b));
+    else if constexpr (O == Op::Bne) return x.branch(x.r(d.a) != x.r(d.b));
+    else if constexpr (O == Op::Blt) return x.branch(x.r(d.a) < x.r(d.b));
+    else if constexpr (O == Op::Bge) return x.branch(x.r(d.a) >= x.r(d.b));
+    else if constexpr (O == Op::Bltu) return x.branch(u64(x.r(d.a)) < u64(x.r(d.b)));
+    else if constexpr (O == Op::Bgeu) return x.branch(u64(x.r(d.a)) >= u64(x.r(d.b)));
+    else if constexpr (O == Op::Call) return x.call(d);
+    else if constexpr (O == Op::Ret) return x.ret();
+    else if constexpr (O == Op::Halt) return x.halt();
+
+    // --- the value stack ---
+    else if constexpr (O == Op::Push) return x.push(u64(x.r(d.a))) ? Flow::Next : x.trap(TrapKind::StackOverflow);
+    else if constexpr (O == Op::Pushf)
+        return x.push(std::bit_cast<u64>(x.f(d.a))) ? Flow::Next : x.trap(TrapKind::StackOverflow);
+    else if constexpr (O == Op::Pop) {
+        u64 bits = 0;
+        return x.pop(bits) ? x.set_r(d.a, static_cast<i64>(bits)) : x.trap(TrapKind::StackUnderflow);
+    } else if constexpr (O == Op::Popf) {
+        u64 bits = 0;
+        return x.pop(bits) ? x.set_f(d.a, std::bit_cast<double>(bits)) : x.trap(TrapKind::StackUnderflow);
+    }
+
+    // --- regions: the decoder checked each ld/st region's element type ---
+    else if constexpr (O == Op::LdU8) return load_int<std::uint8_t>(x, d);
+    else if constexpr (O == Op::LdI32) return load_int<std::int32_t>(x, d);
+    else if constexpr (O == Op::LdU32) return load_int<std::uint32_t>(x, d);
+    else if constexpr (O == Op::LdI64) return load_int<std::int64_t>(x, d);
+    else if constexpr (O == Op::LdF32) return load_float<float>(x, d);
+    else if constexpr (O == Op::LdF64) return load_float<double>(x, d);
+    else if constexpr (O == Op::StU8) return store<std::uint8_t>(x, d, static_cast<std::uint8_t>(x.r(d.a)));
+    else if constexpr (O == Op::StI32) return store<std::int32_t>(x, d, static_cast<std::int32_t>(x.r(d.a)));
+    else if constexpr (O == Op::StU32) return store<std::uint32_t>(x, d, static_cast<std::uint32_t>(x.r(d.a)));
+    else if constexpr (O == Op::StI64) return store<std::int64_t>(x, d, x.r(d.a));
+    else if constexpr (O == Op::StF32) return store<float>(x, d, static_cast<float>(x.f(d.a)));
+    else if constexpr (O == Op::StF64) return store<double>(x, d, x.f(d.a));
+    else if constexpr (O == Op::Len) return x.set_r(d.a, static_cast<i64>(d.region->length));
+    else if constexpr (O == Op::Alloc) return x.allocate(d);
+    else if constexpr (O == Op::Free) return x.release(d);
+
+    // --- output ---
+    else if constexpr (O == Op::Print) return x.out().write_int(x.r(d.a)), Flow::Next;
+    else if constexpr (O == Op::Printu) return x.out().write_uint(u64(x.r(d.a))), Flow::Next;
+    else if constexpr (O == Op::Printf) return x.out().write_double(x.f(d.a)), Flow::Next;
+    else if constexpr (O == Op::Printc) return x.out().put(static_cast<char>(x.r(d.a) & 0xff)), Flow::Next;
+    else if constexpr (O == Op::Prints) return x.out().write(*d.string), Flow::Next;
+    else if constexpr (O == Op::Printr) return x.print_region(d);
+    else if constexpr (O == Op::Println) return x.out().put('\n'), Flow::Next;
+
+    // --- vector ops: each one's element loop is the backend's (vm/cpu_vector_ops.cpp,
+    // shaders/); the context checks the operands, starts it, and writes a
+    // reduction's result register ---
+    else if constexpr (op_info(O).cls == OpClass::Vector) return x.vector_op(d);
+
+    // --- kernels and synchronisation ---
+    else if constexpr (O == Op::Launch) return x.launch(d);
+    else if constexpr (O == Op::Wait || O == Op::Fence) return x.wait_all();
+
+    else static_assert(kHasNoBody<O>, "every opcode in isa/opcodes.def needs a body here");
+}
+
+}  // namespace polymer

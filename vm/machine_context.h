@@ -1,0 +1,203 @@
+// The one write path of the machine: the execution context through which an
+// instruction body (vm/insns.h) changes a Machine. The in-order interpreter
+// runs every instruction through one; the reorder engine runs the
+// instructions it executes at issue (calls, returns) or at commit (stores,
+// output, the value stack, allocation) through one, and writes the results of
+// the rest through commit_int/commit_float.
+//
+// The hot part of the state (pc, stack pointers, steps) lives in the
+// context's members, which the compiler keeps in registers as long as nobody
+// takes their address; save() brings the Machine up to date before anything
+// that can trap, pause or leave. With kObserved every change is first shown to
+// a StateObserver (the debugger's undo log and watchpoints); without it the
+// observer calls compile to nothing.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "vm/insns.h"
+#include "vm/machine.h"
+
+namespace polymer {
+
+// Every member is inlined into the executor's loop, so the context's address
+// never escapes and its members stay in registers.
+#define POLYMER_HOT [[gnu::always_inline]] inline
+
+// kYieldLongOps: a vector op or launch that the backend cannot finish on the
+// spot (run_inline) is not run but answered with Flow::Yield, so the caller
+// (the reorder engine's hand-off) can overlap it with later instructions.
+template <bool kObserved, bool kYieldLongOps = false>
+class MachineContext {
+    // Declared first: the hot state below is initialised from them.
+    Machine& m_;
+    RegisterFile* regs_;
+    StateObserver* observer_;
+    const DecodedInsn* code_;
+    const DecodedInsn** call_base_;
+    const DecodedInsn** call_end_;
+    std::uint64_t* value_base_;
+    std::uint64_t* value_end_;
+    std::optional<TrapKind> trap_kind_;  // set by trap(); empty when a slow path raised the trap
+
+public:
+    POLYMER_HOT MachineContext(Machine& m, StateObserver* observer)
+        : m_(m),
+          regs_(&m.state().regs),
+          observer_(observer),
+          code_(m.code().data()),
+          call_base_(m.state().call_stack.data()),
+          call_end_(call_base_ + m.state().call_stack.size()),
+          value_base_(m.state().value_stack.data()),
+          value_end_(value_base_ + m.state().value_stack.size()),
+          ip(code_ + m.state().pc),
+          csp(call_base_ + m.state().call_depth),
+          vsp(value_base_ + m.state().value_depth),
+          steps(m.state().steps) {}
+
+    // Brings the machine's state up to date from the context's members.
+    POLYMER_HOT void save() const {
+        MachineState& s = m_.state();
+        s.pc = static_cast<std::uint32_t>(ip - code_);
+        s.steps = steps;
+        s.call_depth = static_cast<std::size_t>(csp - call_base_);
+        s.value_depth = static_cast<std::size_t>(vsp - value_base_);
+    }
+
+    // --- what instruction bodies call ---
+    std::int64_t r(unsigned i) const { return regs_->r[i]; }
+    double f(unsigned i) const { return regs_->f[i]; }
+    POLYMER_HOT Flow set_r(unsigned i, std::int64_t v) {
+        if constexpr (kObserved) observer_->int_written(i);
+        regs_->r[i] = v;
+        return Flow::Next;
+    }
+    POLYMER_HOT Flow set_f(unsigned i, double v) {
+        if constexpr (kObserved) observer_->float_written(i);
+        regs_->f[i] = v;
+        return Flow::Next;
+    }
+    template <class T>
+    POLYMER_HOT void store(Region& g, std::uint64_t i, T v) {
+        if constexpr (kObserved) observer_->element_written(g, i);
+        g.as<T>()[i] = v;
+    }
+    POLYMER_HOT bool push(std::uint64_t bits) {
+        if (__builtin_expect(vsp == value_end_, 0)) return false;
+        if constexpr (kObserved) observer_->value_slot_written(static_cast<std::size_t>(vsp - value_base_));
+        *vsp++ = bits;
+        return true;
+    }
+    POLYMER_HOT bool pop(std::uint64_t& bits) {
+        if (__builtin_expect(vsp == value_base_, 0)) return false;
+        bits = *--vsp;
+        return true;
+    }
+    POLYMER_HOT OutputBuffer& out() {
+        if constexpr (kObserved) observer_->output_written();
+        return m_.out();
+    }
+
+    Flow branch(bool taken) const { return taken ? Flow::Taken : Flow::Next; }
+    Flow jump() const { return Flow::Taken; }
+    POLYMER_HOT Flow call(const DecodedInsn& d) {
+        if (__builtin_expect(csp == call_end_, 0)) return trap(TrapKind::CallDepth);
+        if constexpr (kObserved) observer_->call_slot_written(static_cast<std::size_t>(csp - call_base_));
+        *csp++ = &d + 1;
+        return Flow::Taken;
+    }
+    // Returning from the entry procedure ends the program.
+    POLYMER_HOT Flow ret() {
+        if (__builtin_expect(csp == call_base_, 0)) return Flow::Halt;
+        return_to = *--csp;
+        return Flow::Return;
+    }
+    Flow halt() const { return Flow::Halt; }
+    POLYMER_HOT Flow trap(TrapKind kind) {
+        trap_kind_ = kind;
+        return Flow::Trap;
+    }
+
+    // In order, a long operation is waited for at once (or, small, run on
+    // the spot): every later instruction then sees its writes with no check
+    // on the fast path.
+    POLYMER_HOT Flow vector_op(const DecodedInsn& d) {
+        save();
+        VectorOpArgs args;
+        if (!m_.vector_args(d, *regs_, args, &m_.raised_trap())) return raised();
+        if constexpr (kObserved) observer_->regions_written(d);
+        Backend& backend = m_.backend();
+        VectorOpResult result;
+        if (!backend.run_inline(args, result)) {
+            if constexpr (kYieldLongOps) return Flow::Yield;
+            result = backend.wait(backend.submit(args));
+        }
+        return write_result(d, result);
+    }
+    POLYMER_HOT Flow launch(const DecodedInsn& d) {
+        save();
+        KernelLaunch l;
+        if (!m_.launch_args(d, *regs_, l, &m_.raised_trap())) return raised();
+        if constexpr (kObserved) observer_->regions_written(d);
+        Backend& backend = m_.backend();
+        if (l.count > 0 && !backend.run_inline(l)) {
+            if constexpr (kYieldLongOps) return Flow::Yield;
+            backend.wait(backend.submit(l));
+        }
+        m_.count_launch();
+        return Flow::Next;
+    }
+    POLYMER_HOT Flow wait_all() {
+        m_.backend().wait_all();
+        return Flow::Next;
+    }
+    POLYMER_HOT Flow allocate(const DecodedInsn& d) {
+        save();
+        if constexpr (kObserved) observer_->regions_written(d);
+        return m_.allocate(d, &m_.raised_trap()) ? Flow::Next : raised();
+    }
+    POLYMER_HOT Flow release(const DecodedInsn& d) {
+        if constexpr (kObserved) observer_->regions_written(d);
+        m_.regions().release(*d.region);
+        return Flow::Next;
+    }
+    POLYMER_HOT Flow print_region(const DecodedInsn& d) {
+        save();
+        if constexpr (kObserved) observer_->output_written();
+        return m_.print_region(d, &m_.raised_trap()) ? Flow::Next : raised();
+    }
+
+    // A reduction's result register (the destination operand of FG/RG/FGG/RGG).
+    POLYMER_HOT Flow write_result(const DecodedInsn& d, const VectorOpResult& result) {
+        const Format f = op_info(d.op).format;
+        if (f == Format::FG || f == Format::FGG) return set_f(d.a, result.float_value);
+        if (f == Format::RG || f == Format::RGG) return set_r(d.a, result.int_value);
+        return Flow::Next;
+    }
+
+    // The trap a body returned Flow::Trap for, built on the saved state.
+    POLYMER_HOT Trap take_trap() {
+        save();
+        if (trap_kind_) return m_.make_trap(*trap_kind_, *ip);
+        return m_.raised_trap();
+    }
+
+    // Hot state, read and moved by the executor's loop.
+    const DecodedInsn* ip;
+    const DecodedInsn** csp;
+    std::uint64_t* vsp;
+    std::uint64_t steps;
+    const DecodedInsn* return_to = nullptr;  // set by ret()
+
+private:
+    // A slow path has put its trap in m_.raised_trap().
+    POLYMER_HOT Flow raised() {
+        trap_kind_.reset();
+        return Flow::Trap;
+    }
+};
+
+#undef POLYMER_HOT
+
+}  // namespace polymer
