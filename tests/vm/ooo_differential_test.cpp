@@ -19,6 +19,7 @@
 
 #include "assembler/assembler.h"
 #include "isa/verifier.h"
+#include "mode_runner.h"
 #include "ooo_random_program.h"
 #include "vm/backend_chooser.h"
 #include "vm/machine.h"
@@ -31,65 +32,17 @@ std::uint64_t env_number(const char* name, std::uint64_t fallback) {
     return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
-struct Outcome {
-    std::string output;
-    RunStatus status = RunStatus::Halted;
-    std::optional<Trap> trap;
-    std::uint64_t steps = 0;
-    std::vector<std::uint64_t> registers;  // int bits, then float bits
-    std::vector<std::vector<std::byte>> regions;
-    EngineStats stats;
-};
-
-Outcome run_mode(const Module& m, const std::string& proc, ExecMode mode, std::uint32_t rob, Backend* backend,
-                 bool interpret_when_idle = false) {
-    Outcome o;
-    OutputBuffer out(&o.output);
-    MachineOptions options;
-    options.exec = mode;
-    options.rob_size = rob;
-    options.max_steps = 20'000;
-    options.backend = backend;
-    options.interpret_when_idle = interpret_when_idle;
-    auto machine = Machine::create(m, out, options);
-    EXPECT_TRUE(machine.ok());
-    if (!machine.ok()) return o;
-    Machine& vm = *machine.value();
-    RunResult result = vm.run(*vm.find_proc(proc));
-    out.flush();
-    o.status = result.status;
-    o.trap = result.trap;
-    o.steps = result.steps;
-    o.stats = vm.engine_stats();
-    for (unsigned i = 0; i < kIntRegisters; ++i) o.registers.push_back(static_cast<std::uint64_t>(vm.int_reg(i)));
-    for (unsigned i = 0; i < kFloatRegisters; ++i) o.registers.push_back(std::bit_cast<std::uint64_t>(vm.float_reg(i)));
-    for (std::size_t g = 0; g < vm.regions().size(); ++g) {
-        const Region& r = vm.regions()[g];
-        std::vector<std::byte> bytes(r.bytes());
-        if (!bytes.empty()) std::memcpy(bytes.data(), r.data, bytes.size());
-        o.regions.push_back(std::move(bytes));
-    }
-    return o;
-}
+using test::difference;
+using test::Outcome;
+using test::run_mode;
 
 // Compares one mode's outcome with in-order's; returns false on a difference.
 bool same(const Outcome& ref, const Outcome& got, const char* mode, std::uint64_t seed, const std::string& proc,
           const std::string& source) {
-    const bool trap_same = ref.trap.has_value() == got.trap.has_value() &&
-                           (!ref.trap || (ref.trap->kind == got.trap->kind && ref.trap->pc == got.trap->pc &&
-                                          ref.trap->detail == got.trap->detail));
-    const bool ok = ref.output == got.output && ref.status == got.status && trap_same && ref.steps == got.steps &&
-                    ref.registers == got.registers && ref.regions == got.regions;
-    EXPECT_TRUE(ok) << "mode " << mode << ", seed " << seed << ", procedure " << proc << ": output " << (ref.output == got.output ? "same" : "differs")
-                    << ", trap " << (trap_same ? "same" : "differs") << " ("
-                    << (ref.trap ? std::string(trap_name(ref.trap->kind)) + " at " + std::to_string(ref.trap->pc) : "none")
-                    << " vs "
-                    << (got.trap ? std::string(trap_name(got.trap->kind)) + " at " + std::to_string(got.trap->pc) : "none")
-                    << "), steps " << ref.steps << " vs " << got.steps << ", registers "
-                    << (ref.registers == got.registers ? "same" : "differ") << ", regions "
-                    << (ref.regions == got.regions ? "same" : "differ") << "\nin-order output:\n" << ref.output
-                    << "\n" << mode << " output:\n" << got.output << "\nprogram:\n" << source;
-    return ok;
+    const std::string d = difference(ref, got);
+    EXPECT_TRUE(d.empty()) << "mode " << mode << ", seed " << seed << ", procedure " << proc << ": " << d
+                           << "\nprogram:\n" << source;
+    return d.empty();
 }
 
 std::optional<Module> assemble_program(const std::string& source) {
