@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "table_ops.h"
 #include "vm_test_util.h"
 
 namespace polymer::test {
@@ -35,14 +36,14 @@ struct Stmt {
     std::vector<Stmt> body;  // If / Loop
 };
 
-const char* kIntRRR[] = {"add", "sub", "mul", "div", "rem", "divu", "remu", "and", "or",  "xor", "shl",
-                         "shr", "sar", "min", "max", "eq",  "ne",  "lt",   "le",   "ltu", "leu"};
-const char* kIntRRI[] = {"addi", "muli", "andi", "ori", "xori", "shli", "shri", "sari"};
-const char* kIntRR[] = {"mov", "neg", "not"};
-const char* kFloatFFF[] = {"fadd", "fsub", "fmul", "fdiv", "fmin", "fmax"};
-const char* kFloatFF[] = {"fmov", "fneg", "fabs", "fsqrt", "ffloor"};
-const char* kFloatCmp[] = {"feq", "flt", "fle"};
-const char* kBranches[] = {"beq", "bne", "blt", "bge", "bltu", "bgeu"};
+// From the opcode table: every row of these classes and formats (table_ops.h).
+const std::vector<std::string> kIntRRR = test::mnemonics(OpClass::Scalar, Format::RRR);
+const std::vector<std::string> kIntRRI = test::mnemonics(OpClass::Scalar, Format::RRI);
+const std::vector<std::string> kIntRR = test::mnemonics(OpClass::Scalar, Format::RR);
+const std::vector<std::string> kFloatFFF = test::mnemonics(OpClass::Float, Format::FFF);
+const std::vector<std::string> kFloatFF = test::mnemonics(OpClass::Float, Format::FF);
+const std::vector<std::string> kFloatCmp = test::mnemonics(OpClass::Float, Format::RFF);
+const std::vector<std::string> kBranches = test::mnemonics(OpClass::Control, Format::RRL);
 
 // Data registers r0..r27 and f0..f31; r28..r31 count loops (never written by bodies).
 constexpr int kDataIntRegs = 28;
@@ -98,25 +99,25 @@ private:
         Stmt s;
         int roll = pick(0, 99);
         if (roll < 30) {
-            s.kind = Kind::IntRRR, s.op = kIntRRR[pick(0, std::size(kIntRRR) - 1)];
+            s.kind = Kind::IntRRR, s.op = kIntRRR[pick(0, static_cast<int>(kIntRRR.size()) - 1)];
             s.a = ireg(), s.b = ireg(), s.c = ireg();
         } else if (roll < 40) {
-            s.kind = Kind::IntRRI, s.op = kIntRRI[pick(0, std::size(kIntRRI) - 1)];
+            s.kind = Kind::IntRRI, s.op = kIntRRI[pick(0, static_cast<int>(kIntRRI.size()) - 1)];
             s.a = ireg(), s.b = ireg();
             s.imm = s.op[0] == 's' ? pick(0, 63) : static_cast<std::int32_t>(rng_()) >> pick(0, 31);
         } else if (roll < 45) {
-            s.kind = Kind::IntRR, s.op = kIntRR[pick(0, std::size(kIntRR) - 1)], s.a = ireg(), s.b = ireg();
+            s.kind = Kind::IntRR, s.op = kIntRR[pick(0, static_cast<int>(kIntRR.size()) - 1)], s.a = ireg(), s.b = ireg();
         } else if (roll < 53) {
             s.kind = Kind::Li, s.a = ireg(), s.imm = int_value();
         } else if (roll < 65) {
-            s.kind = Kind::FloatFFF, s.op = kFloatFFF[pick(0, std::size(kFloatFFF) - 1)];
+            s.kind = Kind::FloatFFF, s.op = kFloatFFF[pick(0, static_cast<int>(kFloatFFF.size()) - 1)];
             s.a = freg(), s.b = freg(), s.c = freg();
         } else if (roll < 70) {
-            s.kind = Kind::FloatFF, s.op = kFloatFF[pick(0, std::size(kFloatFF) - 1)], s.a = freg(), s.b = freg();
+            s.kind = Kind::FloatFF, s.op = kFloatFF[pick(0, static_cast<int>(kFloatFF.size()) - 1)], s.a = freg(), s.b = freg();
         } else if (roll < 76) {
             s.kind = Kind::Lif, s.a = freg(), s.fimm = float_value();
         } else if (roll < 80) {
-            s.kind = Kind::FloatCmp, s.op = kFloatCmp[pick(0, std::size(kFloatCmp) - 1)];
+            s.kind = Kind::FloatCmp, s.op = kFloatCmp[pick(0, static_cast<int>(kFloatCmp.size()) - 1)];
             s.a = ireg(), s.b = freg(), s.c = freg();
         } else if (roll < 83) {
             s.kind = Kind::Itof, s.a = freg(), s.b = ireg();
@@ -127,7 +128,7 @@ private:
         } else if (roll < 92) {
             s.kind = Kind::Printf, s.a = freg();
         } else if (roll < 96 && depth < 2) {
-            s.kind = Kind::If, s.op = kBranches[pick(0, std::size(kBranches) - 1)];
+            s.kind = Kind::If, s.op = kBranches[pick(0, static_cast<int>(kBranches.size()) - 1)];
             s.a = ireg(), s.b = ireg();
             s.body = block(depth + 1, pick(1, 6));
         } else if (depth < 2) {
@@ -285,6 +286,30 @@ private:
         if (op == "fdiv") return x / y;
         if (op == "fmin") return std::isnan(x) ? y : std::isnan(y) ? x : (y < x ? y : x);
         if (op == "fmax") return std::isnan(x) ? y : std::isnan(y) ? x : (x < y ? y : x);
+        if (op == "fpow") return std::pow(x, y);
+        ADD_FAILURE() << "no reference for " << op;
+        return 0;
+    }
+
+    static i64 int_rr(const std::string& op, i64 x) {
+        const u64 ux = static_cast<u64>(x);
+        if (op == "mov") return x;
+        if (op == "neg") return static_cast<i64>(0 - ux);
+        if (op == "not") return static_cast<i64>(~ux);
+        ADD_FAILURE() << "no reference for " << op;
+        return 0;
+    }
+
+    static double float_ff(const std::string& op, double x) {
+        if (op == "fmov") return x;
+        if (op == "fneg") return -x;
+        if (op == "fabs") return std::fabs(x);
+        if (op == "fsqrt") return std::sqrt(x);
+        if (op == "ffloor") return std::floor(x);
+        if (op == "fsin") return std::sin(x);
+        if (op == "fcos") return std::cos(x);
+        if (op == "fexp") return std::exp(x);
+        if (op == "flog") return std::log(x);
         ADD_FAILURE() << "no reference for " << op;
         return 0;
     }
@@ -309,31 +334,20 @@ private:
         }
         case Kind::IntRRI: {
             bool trap = false;
-            std::string op = s.op.substr(0, s.op.size() - 1);
-            if (op == "add" || op == "mul" || op == "and" || op == "or" || op == "xor" || op == "shl" || op == "shr" ||
-                op == "sar")
-                r[s.a] = int_rrr(op, r[s.b], s.imm, trap);
+            // `addi` is `add` with an immediate, and so on for every RRI row.
+            r[s.a] = int_rrr(s.op.substr(0, s.op.size() - 1), r[s.b], s.imm, trap);
             break;
         }
-        case Kind::IntRR:
-            if (s.op == "mov") r[s.a] = r[s.b];
-            if (s.op == "neg") r[s.a] = static_cast<i64>(0 - static_cast<u64>(r[s.b]));
-            if (s.op == "not") r[s.a] = static_cast<i64>(~static_cast<u64>(r[s.b]));
-            break;
+        case Kind::IntRR: r[s.a] = int_rr(s.op, r[s.b]); break;
         case Kind::Li: r[s.a] = s.imm; break;
         case Kind::FloatFFF: f[s.a] = float_fff(s.op, f[s.b], f[s.c]); break;
-        case Kind::FloatFF:
-            if (s.op == "fmov") f[s.a] = f[s.b];
-            if (s.op == "fneg") f[s.a] = -f[s.b];
-            if (s.op == "fabs") f[s.a] = std::fabs(f[s.b]);
-            if (s.op == "fsqrt") f[s.a] = std::sqrt(f[s.b]);
-            if (s.op == "ffloor") f[s.a] = std::floor(f[s.b]);
-            break;
+        case Kind::FloatFF: f[s.a] = float_ff(s.op, f[s.b]); break;
         case Kind::Lif: f[s.a] = s.fimm; break;
         case Kind::FloatCmp:
             if (s.op == "feq") r[s.a] = f[s.b] == f[s.c];
-            if (s.op == "flt") r[s.a] = f[s.b] < f[s.c];
-            if (s.op == "fle") r[s.a] = f[s.b] <= f[s.c];
+            else if (s.op == "flt") r[s.a] = f[s.b] < f[s.c];
+            else if (s.op == "fle") r[s.a] = f[s.b] <= f[s.c];
+            else ADD_FAILURE() << "no reference for " << s.op;
             break;
         case Kind::Itof: f[s.a] = static_cast<double>(r[s.b]); break;
         case Kind::Ftoi: r[s.a] = to_int(f[s.b]); break;
@@ -348,7 +362,8 @@ private:
             const i64 x = r[s.a], y = r[s.b];
             const u64 ux = static_cast<u64>(x), uy = static_cast<u64>(y);
             bool taken = s.op == "beq" ? x == y : s.op == "bne" ? x != y : s.op == "blt" ? x < y
-                       : s.op == "bge" ? x >= y : s.op == "bltu" ? ux < uy : ux >= uy;
+                       : s.op == "bge" ? x >= y : s.op == "bltu" ? ux < uy : s.op == "bgeu" ? ux >= uy
+                       : (ADD_FAILURE() << "no reference for " << s.op, false);
             if (!taken) block(s.body);
             break;
         }

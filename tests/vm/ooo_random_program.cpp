@@ -1,10 +1,18 @@
 #include "ooo_random_program.h"
 
+#include <algorithm>
 #include <random>
 #include <sstream>
 
+#include "table_ops.h"
+
 namespace polymer::test {
 namespace {
+
+std::vector<std::string> operator-(std::vector<std::string> a, const std::vector<std::string>& b) {
+    std::erase_if(a, [&](const std::string& s) { return std::find(b.begin(), b.end(), s) != b.end(); });
+    return a;
+}
 
 // Register plan: r1..r12 and f1..f8 are general; r13 an index or divisor
 // temporary; r14 a launch count; r15 an i32 uniform; r16/r17 printr bounds;
@@ -73,36 +81,40 @@ private:
     std::string label() { return "L" + std::to_string(labels_++); }
     void emit(const std::string& s) { out_ << "        " << s << "\n"; }
 
+    // Mnemonics from the opcode table (table_ops.h): every row of the class and format.
+    const std::vector<std::string> rrr_ = mnemonics(OpClass::Scalar, Format::RRR, effect::Trap);
+    const std::vector<std::string> div_ = mnemonics(OpClass::Scalar, Format::RRR) - rrr_;
+    const std::vector<std::string> rri_ = mnemonics(OpClass::Scalar, Format::RRI);
+    const std::vector<std::string> rr_ = mnemonics(OpClass::Scalar, Format::RR);
+    const std::vector<std::string> fff_ = mnemonics(OpClass::Float, Format::FFF);
+    const std::vector<std::string> ff_ = mnemonics(OpClass::Float, Format::FF);
+    const std::vector<std::string> rff_ = mnemonics(OpClass::Float, Format::RFF);
+    const std::string& any(const std::vector<std::string>& v) { return v[pick(0, static_cast<int>(v.size()) - 1)]; }
+
     void scalar() {
-        static const char* rrr[] = {"add", "sub", "mul", "and", "or", "xor", "shl", "shr", "sar",
-                                    "min", "max", "eq", "ne", "lt", "le", "ltu", "leu"};
-        static const char* rri[] = {"addi", "muli", "andi", "ori", "xori"};
-        switch (pick(0, 7)) {
+        switch (pick(0, 6)) {
         case 0: emit("li " + r() + ", " + std::to_string(pick(-100, 100))); break;
-        case 1: emit(std::string(rrr[pick(0, 16)]) + " " + r() + ", " + r() + ", " + r()); break;
-        case 2: emit(std::string(rri[pick(0, 4)]) + " " + r() + ", " + r() + ", " + std::to_string(pick(-9, 9))); break;
-        case 3: emit((chance(50) ? "neg " : "not ") + r() + ", " + r()); break;
-        case 4: emit("mov " + r() + ", " + r()); break;
-        case 5: {  // division: mostly by a non-zero value, sometimes by whatever is there
-            static const char* div[] = {"div", "rem", "divu", "remu"};
+        case 1: emit(any(rrr_) + " " + r() + ", " + r() + ", " + r()); break;
+        case 2: emit(any(rri_) + " " + r() + ", " + r() + ", " + std::to_string(pick(0, 63))); break;
+        case 3: emit(any(rr_) + " " + r() + ", " + r()); break;
+        case 4: {  // division: mostly by a non-zero value, sometimes by whatever is there
             const std::string d = chance(4) ? r() : "r13";
             if (d == "r13") emit("ori r13, " + r() + ", 1");
-            emit(std::string(div[pick(0, 3)]) + " " + r() + ", " + r() + ", " + d);
+            emit(any(div_) + " " + r() + ", " + r() + ", " + d);
             break;
         }
-        case 6: emit("shli " + r() + ", " + r() + ", " + std::to_string(pick(0, 63))); break;
         default: emit("li " + r() + ", " + std::to_string(pick(0, 8))); break;
         }
     }
 
     void floating() {
-        static const char* fff[] = {"fadd", "fsub", "fmul", "fmin", "fmax"};
-        switch (pick(0, 4)) {
+        switch (pick(0, 5)) {
         case 0: emit("lif " + f() + ", " + std::to_string(pick(-40, 40)) + ".25"); break;
-        case 1: emit(std::string(fff[pick(0, 4)]) + " " + f() + ", " + f() + ", " + f()); break;
-        case 2: emit("itof " + f() + ", " + r()); break;
-        case 3: emit("ftoi " + r() + ", " + f()); break;
-        default: emit("flt " + r() + ", " + f() + ", " + f()); break;
+        case 1: emit(any(fff_) + " " + f() + ", " + f() + ", " + f()); break;
+        case 2: emit(any(ff_) + " " + f() + ", " + f()); break;
+        case 3: emit("itof " + f() + ", " + r()); break;
+        case 4: emit("ftoi " + r() + ", " + f()); break;
+        default: emit(any(rff_) + " " + r() + ", " + f() + ", " + f()); break;
         }
     }
 
@@ -121,10 +133,11 @@ private:
         }
     }
 
+    const std::vector<std::string> ggg_ = mnemonics(OpClass::Vector, Format::GGG);
+
     void vector() {
-        static const char* ggg[] = {"vadd", "vsub", "vmul", "vmin", "vmax"};
         switch (pick(0, 6)) {
-        case 0: emit(std::string(ggg[pick(0, 4)]) + " " + iregion() + ", " + iregion() + ", " + iregion()); break;
+        case 0: emit(any(ggg_) + " " + iregion() + ", " + iregion() + ", " + iregion()); break;
         case 1: emit("vcopy " + iregion() + ", " + iregion()); break;
         case 2: emit("vfill " + iregion() + ", " + r()); break;
         case 3: emit("vadd " + fregion() + ", " + fregion() + ", " + fregion()); break;

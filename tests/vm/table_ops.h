@@ -1,0 +1,29 @@
+// The random program generators take their mnemonics from the opcode table:
+// every row of a class and operand format, so a new opcode joins the random
+// programs the day its row is added.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "isa/opcodes.h"
+
+namespace polymer::test {
+
+// Mnemonics of the procedure opcodes of class `cls` and operand format `format`,
+// in table order; those with effect flag `without` (e.g. effect::Trap) left out.
+inline std::vector<std::string> mnemonics(OpClass cls, Format format, std::uint8_t without = 0) {
+    static constexpr Op kRows[] = {
+#define OP(name, ...) Op::name,
+#include "isa/opcodes.def"
+#undef OP
+    };
+    std::vector<std::string> out;
+    for (Op op : kRows) {
+        const OpInfo& info = op_info(op);
+        if (info.cls == cls && info.format == format && (info.effects & without) == 0) out.emplace_back(info.mnemonic);
+    }
+    return out;
+}
+
+}  // namespace polymer::test
