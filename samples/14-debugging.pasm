@@ -36,18 +36,18 @@
 ;   step 2               each cycle's issues and commits: four instructions
 ;                        issue in cycle 1, two commit in cycle 2
 ;   info rob             the entries in flight, oldest first, with their state
-;   break swap           a breakpoint now stops when its instruction commits
+;   break swap           stops before its instruction commits (as in order)
 ;   continue
-;   info rob             the ROB has run ahead past `ret` and back into main's
-;                        loop: those entries are done but not yet committed
-;   step                 one more commit, and the next issues
+;   info rob             the ROB has run ahead to swap's `ret`: those entries
+;                        are done but not yet committed
+;   step                 one more commit, and main's loop issues again
 ;   print r1             the committed r1 (the debugger says so once)
 ;   (docs/debugger.md, "Out-of-order sessions"; with --local-nodes N,
 ;   `info nodes` shows the cluster's nodes and what each has run.)
 ;
 ; Try next
 ;   `set data[5] = 0` before the sort finishes, then `continue`.
-;   `backstep 20` after the program halted: the machine runs backwards.
+;   `backstep 20` after the program halted (also under --exec ooo).
 ;   Break on a source line (`break 62`) or a pc (`break *12`).
 
 .module debugging

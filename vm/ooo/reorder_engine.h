@@ -29,7 +29,7 @@ namespace polymer::ooo {
 
 class ReorderEngine;
 
-// What the debugger sees of the engine (vm/debugger/rob_stepper.h).
+// What the debugger sees of the engine (vm/debugger/debug_session.h).
 struct RobEvent {
     enum class Kind : std::uint8_t { Issue, Commit, Squash } kind;
     std::uint64_t cycle = 0;
