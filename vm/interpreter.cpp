@@ -115,8 +115,8 @@ RunResult run_loop(Machine& m, ExecutionObserver* observer) {
 #undef OP
 
 #if defined(POLYMER_SWITCH_DISPATCH)
-        default: goto invalid_opcode;  // the decoder lets no such byte through
         }
+        goto invalid_opcode;  // a byte with no row: the decoder lets none through
     }
 #else
     }

@@ -450,7 +450,8 @@ bool ReorderEngine::issue_one() {
         case Flow::Return: break;  // run_on_machine set next_pc to the return address
         case Flow::Trap: e.traps = true, e.trap_kind = trap_.kind; fetch_stopped_ = true; break;
         case Flow::Halt: fetch_stopped_ = true, e.ends_run = true; break;
-        case Flow::Next: break;
+        case Flow::Next:
+        case Flow::Yield: break;  // Yield: only long ops, which never run here
         }
         break;
     case Timing::AtCommit: e.state = State::Done; break;
