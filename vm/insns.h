@@ -42,7 +42,7 @@ namespace polymer {
 enum class Flow : std::uint8_t {
     Next,    // the following word
     Taken,   // the instruction's target (jumps, taken branches, calls)
-    Return,  // the return address the context popped (ret)
+    Return,  // the return address the context popped (ret); the context has gone there
     Halt,    // the program ends (halt, ret from the entry procedure)
     Trap,    // the context holds the trap
     Yield,   // not run: a long op the executor hands on (the interpreter to the reorder engine)

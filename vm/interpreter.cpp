@@ -104,7 +104,7 @@ RunResult run_loop(Machine& m, ExecutionObserver* observer) {
         switch (execute<Op::name>(x, *x.ip)) {                                                  \
         case Flow::Next: ++x.ip; break;                                                         \
         case Flow::Taken: x.ip = x.ip->target; break;                                           \
-        case Flow::Return: x.ip = x.return_to; break;                                           \
+        case Flow::Return: break;                                                               \
         case Flow::Halt: goto halt;                                                             \
         case Flow::Trap: goto trap;                                                             \
         case Flow::Yield: goto stopped;                                                         \

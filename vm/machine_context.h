@@ -25,6 +25,73 @@ namespace polymer {
 // never escapes and its members stay in registers.
 #define POLYMER_HOT [[gnu::always_inline]] inline
 
+namespace slow {
+
+// A reduction's result register (the destination operand of FG/RG/FGG/RGG),
+// written through the observer like any other register write.
+template <bool kObserved>
+void write_result(Machine& m, StateObserver* observer, const DecodedInsn& d, const VectorOpResult& result) {
+    const Format f = op_info(d.op).format;
+    if (f == Format::FG || f == Format::FGG) {
+        if constexpr (kObserved) observer->float_written(d.a);
+        m.state().regs.f[d.a] = result.float_value;
+    } else if (f == Format::RG || f == Format::RGG) {
+        if constexpr (kObserved) observer->int_written(d.a);
+        m.state().regs.r[d.a] = result.int_value;
+    }
+}
+
+// Each returns false when the instruction traps (the trap is in
+// m.raised_trap()) or, with kYield, when it yields (m.yielded()). In order a
+// long operation is waited for at once (or, small, run on the spot): every
+// later instruction then sees its writes with no check on the fast path.
+template <bool kObserved, bool kYield>
+[[gnu::noinline]] bool vector_op(Machine& m, StateObserver* observer, const DecodedInsn& d) {
+    m.set_yielded(false);
+    VectorOpArgs args;
+    if (!m.vector_args(d, m.state().regs, args, &m.raised_trap())) return false;
+    if constexpr (kObserved) observer->regions_written(d);
+    Backend& backend = m.backend();
+    VectorOpResult result;
+    if (!backend.run_inline(args, result)) {
+        if constexpr (kYield) return m.set_yielded(true), false;
+        result = backend.wait(backend.submit(args));
+    }
+    write_result<kObserved>(m, observer, d, result);
+    return true;
+}
+
+template <bool kObserved, bool kYield>
+[[gnu::noinline]] bool launch(Machine& m, StateObserver* observer, const DecodedInsn& d) {
+    m.set_yielded(false);
+    KernelLaunch l;
+    if (!m.launch_args(d, m.state().regs, l, &m.raised_trap())) return false;
+    if constexpr (kObserved) observer->regions_written(d);
+    Backend& backend = m.backend();
+    if (l.count > 0 && !backend.run_inline(l)) {
+        if constexpr (kYield) return m.set_yielded(true), false;
+        backend.wait(backend.submit(l));
+    }
+    m.count_launch();
+    return true;
+}
+
+template <bool kObserved>
+[[gnu::noinline]] bool allocate(Machine& m, StateObserver* observer, const DecodedInsn& d) {
+    m.set_yielded(false);
+    if constexpr (kObserved) observer->regions_written(d);
+    return m.allocate(d, &m.raised_trap());
+}
+
+template <bool kObserved>
+[[gnu::noinline]] bool print_region(Machine& m, StateObserver* observer, const DecodedInsn& d) {
+    m.set_yielded(false);
+    if constexpr (kObserved) observer->output_written();
+    return m.print_region(d, &m.raised_trap());
+}
+
+}  // namespace slow
+
 // kYieldLongOps: a vector op or launch that the backend cannot finish on the
 // spot (run_inline) is not run but answered with Flow::Yield, so the caller
 // (the reorder engine's hand-off) can overlap it with later instructions.
@@ -34,7 +101,6 @@ class MachineContext {
     Machine& m_;
     RegisterFile* regs_;
     StateObserver* observer_;
-    const DecodedInsn* code_;
     const DecodedInsn** call_base_;
     const DecodedInsn** call_end_;
     std::uint64_t* value_base_;
@@ -46,20 +112,24 @@ public:
         : m_(m),
           regs_(&m.state().regs),
           observer_(observer),
-          code_(m.code().data()),
           call_base_(m.state().call_stack.data()),
           call_end_(call_base_ + m.state().call_stack.size()),
           value_base_(m.state().value_stack.data()),
           value_end_(value_base_ + m.state().value_stack.size()),
-          ip(code_ + m.state().pc),
+          ip(m.code().data() + m.state().pc),
           csp(call_base_ + m.state().call_depth),
           vsp(value_base_ + m.state().value_depth),
           steps(m.state().steps) {}
 
+    // The pc of the instruction running now, for a trap a slow path raises.
+    // Only the pc: the stack pointers stay in registers through the long
+    // ops' bodies, and the exits (trap, halt, pause) save() the rest.
+    POLYMER_HOT void save_pc() const { m_.state().pc = static_cast<std::uint32_t>(ip - m_.code().data()); }
+
     // Brings the machine's state up to date from the context's members.
     POLYMER_HOT void save() const {
         MachineState& s = m_.state();
-        s.pc = static_cast<std::uint32_t>(ip - code_);
+        s.pc = static_cast<std::uint32_t>(ip - m_.code().data());
         s.steps = steps;
         s.call_depth = static_cast<std::size_t>(csp - call_base_);
         s.value_depth = static_cast<std::size_t>(vsp - value_base_);
@@ -107,10 +177,11 @@ public:
         *csp++ = &d + 1;
         return Flow::Taken;
     }
-    // Returning from the entry procedure ends the program.
+    // Returning from the entry procedure ends the program. Flow::Return:
+    // ip is already the return address.
     POLYMER_HOT Flow ret() {
         if (__builtin_expect(csp == call_base_, 0)) return Flow::Halt;
-        return_to = *--csp;
+        ip = *--csp;
         return Flow::Return;
     }
     Flow halt() const { return Flow::Halt; }
@@ -119,43 +190,24 @@ public:
         return Flow::Trap;
     }
 
-    // In order, a long operation is waited for at once (or, small, run on
-    // the spot): every later instruction then sees its writes with no check
-    // on the fast path.
+    // The rare and heavy operations run out of line (below), so that their
+    // code does not crowd the dispatch loop's registers; only the pc is
+    // brought up to date for them (a trap they raise names it).
     POLYMER_HOT Flow vector_op(const DecodedInsn& d) {
-        save();
-        VectorOpArgs args;
-        if (!m_.vector_args(d, *regs_, args, &m_.raised_trap())) return raised();
-        if constexpr (kObserved) observer_->regions_written(d);
-        Backend& backend = m_.backend();
-        VectorOpResult result;
-        if (!backend.run_inline(args, result)) {
-            if constexpr (kYieldLongOps) return Flow::Yield;
-            result = backend.wait(backend.submit(args));
-        }
-        return write_result(d, result);
+        save_pc();
+        return slow::vector_op<kObserved, kYieldLongOps>(m_, observer_, d) ? Flow::Next : slow_result();
     }
     POLYMER_HOT Flow launch(const DecodedInsn& d) {
-        save();
-        KernelLaunch l;
-        if (!m_.launch_args(d, *regs_, l, &m_.raised_trap())) return raised();
-        if constexpr (kObserved) observer_->regions_written(d);
-        Backend& backend = m_.backend();
-        if (l.count > 0 && !backend.run_inline(l)) {
-            if constexpr (kYieldLongOps) return Flow::Yield;
-            backend.wait(backend.submit(l));
-        }
-        m_.count_launch();
-        return Flow::Next;
+        save_pc();
+        return slow::launch<kObserved, kYieldLongOps>(m_, observer_, d) ? Flow::Next : slow_result();
     }
     POLYMER_HOT Flow wait_all() {
         m_.backend().wait_all();
         return Flow::Next;
     }
     POLYMER_HOT Flow allocate(const DecodedInsn& d) {
-        save();
-        if constexpr (kObserved) observer_->regions_written(d);
-        return m_.allocate(d, &m_.raised_trap()) ? Flow::Next : raised();
+        save_pc();
+        return slow::allocate<kObserved>(m_, observer_, d) ? Flow::Next : slow_result();
     }
     POLYMER_HOT Flow release(const DecodedInsn& d) {
         if constexpr (kObserved) observer_->regions_written(d);
@@ -163,17 +215,8 @@ public:
         return Flow::Next;
     }
     POLYMER_HOT Flow print_region(const DecodedInsn& d) {
-        save();
-        if constexpr (kObserved) observer_->output_written();
-        return m_.print_region(d, &m_.raised_trap()) ? Flow::Next : raised();
-    }
-
-    // A reduction's result register (the destination operand of FG/RG/FGG/RGG).
-    POLYMER_HOT Flow write_result(const DecodedInsn& d, const VectorOpResult& result) {
-        const Format f = op_info(d.op).format;
-        if (f == Format::FG || f == Format::FGG) return set_f(d.a, result.float_value);
-        if (f == Format::RG || f == Format::RGG) return set_r(d.a, result.int_value);
-        return Flow::Next;
+        save_pc();
+        return slow::print_region<kObserved>(m_, observer_, d) ? Flow::Next : slow_result();
     }
 
     // The trap a body returned Flow::Trap for, built on the saved state.
@@ -188,11 +231,12 @@ public:
     const DecodedInsn** csp;
     std::uint64_t* vsp;
     std::uint64_t steps;
-    const DecodedInsn* return_to = nullptr;  // set by ret()
 
 private:
-    // A slow path has put its trap in m_.raised_trap().
-    POLYMER_HOT Flow raised() {
+    // A slow path returned false: it put its trap in m_.raised_trap(), or
+    // (kYieldLongOps) it did not run the long op.
+    POLYMER_HOT Flow slow_result() {
+        if (m_.yielded()) return Flow::Yield;
         trap_kind_.reset();
         return Flow::Trap;
     }

@@ -696,8 +696,8 @@ Flow ReorderEngine::run_on_machine(Entry& e, StateObserver* observer) {
         trap_ = x.take_trap();
         return flow;
     }
+    if (flow == Flow::Return) e.next_pc = static_cast<std::uint32_t>(x.ip - code_), x.ip = e.d;
     x.save();
-    if (flow == Flow::Return) e.next_pc = static_cast<std::uint32_t>(x.return_to - code_);
     return flow;
 }
 
