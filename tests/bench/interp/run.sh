@@ -32,6 +32,8 @@
 #
 # Environment:
 #   PROGRAMS         the programs to run, separated by spaces (default: all six).
+#   REPEATS          runs of each Polymer mode, Lua and LuaJIT; the least CPU
+#                    time counts (default 3; C++ is always the best of 3).
 #   POLYMER_BACKEND  polymer-run's --backend for the four mode columns
 #                    (default: cpu). The four scalar programs run on the CPU
 #                    backend either way; with `auto` a program with vector ops
@@ -42,11 +44,10 @@
 #
 # Builds nothing of Polymer: pass polymer-run's path, or it uses
 # build/bin/polymer-run. Times are CPU time (user + system) of the whole
-# process, start-up and (for polymer-run) assembling included. Each
-# measurement is one run (C++: the best of three, since its times are a few
-# milliseconds and the ratios divide by them). The default run takes 2 to 2.5
-# minutes on the 2-core development VM with the baseline binary (100-140 s,
-# by the load), most of it in the frames mode.
+# process, start-up and (for polymer-run) assembling included, the least of
+# REPEATS runs: one run on a shared 2-core machine swings by 10-15 %, more
+# than the differences between modes that the targets are about. The default
+# run takes about a minute on the 2-core development VM.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -58,6 +59,7 @@ read -r -a programs <<<"${PROGRAMS:-${all_programs[*]}}"
 modes=(in-order frames ooo spec)
 default_mode=ooo
 backend="${POLYMER_BACKEND:-cpu}"
+repeats="${REPEATS:-3}"
 
 die() { echo "run.sh: $*" >&2; exit 1; }
 [[ -x "$runner" ]] || die "polymer-run not found at '$runner' (pass its path as the first argument)"
@@ -94,6 +96,22 @@ measure() {
     read -r WALL_SECONDS SECONDS_TAKEN RSS_KIB _ <"$work/$name.res"
 }
 
+# best N NAME CMD...: `measure` N times; SECONDS_TAKEN is the least CPU time
+# (a shared machine only ever adds time), RSS_KIB that run's peak memory.
+best() {
+    local n="$1" name="$2" least="" rss=""
+    shift 2
+    for ((i = 0; i < n; ++i)); do
+        measure "$name" "$@"
+        if [[ -z "$least" ]] || awk -v a="$SECONDS_TAKEN" -v b="$least" 'BEGIN { exit !(a < b) }'; then
+            least="$SECONDS_TAKEN"
+            rss="$RSS_KIB"
+        fi
+    done
+    SECONDS_TAKEN="$least"
+    RSS_KIB="$rss"
+}
+
 # What polymer-run --stats reports on stderr, e.g.
 #   polymer-run: 1359 instructions in 0.000 s (233.8 M instructions/s, 4.28 ns/instruction)
 instructions_from_stats() {
@@ -111,20 +129,14 @@ time_rows=()
 target_rows=()
 for p in "${programs[@]}"; do
     echo "run.sh: $p: C++" >&2
-    best=""
-    for _ in 1 2 3; do
-        measure "$p.cpp" "$work/$p"
-        if [[ -z "$best" ]] || awk -v a="$SECONDS_TAKEN" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-            best="$SECONDS_TAKEN"
-        fi
-    done
-    t_cpp="$best"
+    best 3 "$p.cpp" "$work/$p"
+    t_cpp="$SECONDS_TAKEN"
     expected="$(cat "$work/$p.cpp.out")"
 
     declare -A t_mode=() instr_mode=()
     for mode in "${modes[@]}"; do
         echo "run.sh: $p: polymer-run --exec $mode" >&2
-        measure "$p.$mode" "$runner" --stats --backend "$backend" --exec "$mode" "$here/$p.pasm"
+        best "$repeats" "$p.$mode" "$runner" --stats --backend "$backend" --exec "$mode" "$here/$p.pasm"
         t_mode[$mode]="$SECONDS_TAKEN"
         instr_mode[$mode]="$(instructions_from_stats "$work/$p.$mode.err" || true)"
         if [[ "$mode" == "$default_mode" ]]; then rss_poly="$RSS_KIB"; fi
@@ -133,13 +145,13 @@ for p in "${programs[@]}"; do
     # backend (auto: on a machine without a GPU, lavapipe starts as soon as
     # the program has a vector op or kernel, even if it routes them to the CPU).
     echo "run.sh: $p: polymer-run (no flags)" >&2
-    measure "$p.defaults" "$runner" "$here/$p.pasm"
+    best "$repeats" "$p.defaults" "$runner" "$here/$p.pasm"
     t_defaults="$SECONDS_TAKEN"
     echo "run.sh: $p: lua5.4, luajit -joff" >&2
-    measure "$p.lua" lua5.4 "$here/$p.lua"
+    best "$repeats" "$p.lua" lua5.4 "$here/$p.lua"
     t_lua="$SECONDS_TAKEN"
     rss_lua="$RSS_KIB"
-    measure "$p.luajit" luajit -joff "$here/$p.lua"
+    best "$repeats" "$p.luajit" luajit -joff "$here/$p.lua"
     t_jit="$SECONDS_TAKEN"
 
     for impl in "${modes[@]}" defaults lua luajit; do
@@ -184,7 +196,7 @@ done
 echo "polymer-run: $runner (--backend $backend)"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end"
 echo
-echo "CPU ms (user + system) of one run each (C++: best of three); (x C++) = time / C++ time."
+echo "CPU ms (user + system), the least of $repeats runs each (C++: of 3); (x C++) = time / C++ time."
 echo "Polymer columns are \`polymer-run --exec MODE\`; ooo is the default mode. Instructions and ns/instruction are the default mode's."
 echo
 echo "| program | result | C++ ms | in-order ms (x C++) | frames ms (x C++) | ooo (default) ms (x C++) | spec ms (x C++) | no flags (ooo, --backend auto) ms (x C++) | Lua 5.4 ms (x C++) | LuaJIT -joff ms (x C++) | Polymer instructions | ns/instruction (ooo, CPU) | Polymer ooo max RSS MiB | Lua max RSS MiB |"
