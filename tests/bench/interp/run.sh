@@ -32,6 +32,9 @@
 #
 # Environment:
 #   PROGRAMS         the programs to run, separated by spaces (default: all six).
+#   BASELINE         another polymer-run (e.g. the last release's) whose
+#                    --exec in-order runs beside, for "in-order no slower than
+#                    before": adds a column to the target table.
 #   REPEATS          runs of each Polymer mode, Lua and LuaJIT; the least CPU
 #                    time counts (default 3; C++ is always the best of 3).
 #   POLYMER_BACKEND  polymer-run's --backend for the four mode columns
@@ -147,6 +150,12 @@ for p in "${programs[@]}"; do
     echo "run.sh: $p: polymer-run (no flags)" >&2
     best "$repeats" "$p.defaults" "$runner" "$here/$p.pasm"
     t_defaults="$SECONDS_TAKEN"
+    t_base=""
+    if [[ -n "${BASELINE:-}" ]]; then
+        echo "run.sh: $p: $BASELINE --exec in-order" >&2
+        best "$repeats" "$p.baseline" "$BASELINE" --backend "$backend" --exec in-order "$here/$p.pasm"
+        t_base="$SECONDS_TAKEN"
+    fi
     echo "run.sh: $p: lua5.4, luajit -joff" >&2
     best "$repeats" "$p.lua" lua5.4 "$here/$p.lua"
     t_lua="$SECONDS_TAKEN"
@@ -154,12 +163,15 @@ for p in "${programs[@]}"; do
     best "$repeats" "$p.luajit" luajit -joff "$here/$p.lua"
     t_jit="$SECONDS_TAKEN"
 
-    for impl in "${modes[@]}" defaults lua luajit; do
+    impls=("${modes[@]}" defaults lua luajit)
+    [[ -z "$t_base" ]] || impls+=(baseline)
+    for impl in "${impls[@]}"; do
         got="$(cat "$work/$p.$impl.out")"
         if [[ "$got" != "$expected" ]]; then
             label="$impl"
             [[ "$impl" == lua || "$impl" == luajit ]] || label="polymer-run --exec $impl"
             [[ "$impl" != defaults ]] || label="polymer-run with no flags"
+            [[ "$impl" != baseline ]] || label="$BASELINE --exec in-order"
             mismatches+=("MISMATCH in $p: C++ printed '$expected' but $label printed '$got'")
             echo "${mismatches[-1]}" >&2
         fi
@@ -189,7 +201,9 @@ for p in "${programs[@]}"; do
     time_rows+=("$row")
 
     t_in="${t_mode[in-order]}"
-    target_rows+=("| $p | $(ratio "$t_poly" "$t_in" 2) | $(ratio "${t_mode[frames]}" "$t_in" 2) | $(ratio "${t_mode[spec]}" "$t_in" 2) | $(ratio "$t_lua" "$t_poly" 2) | $(ratio "$t_jit" "$t_poly" 2) | $(ratio "$t_jit" "$t_in" 2) |")
+    row="| $p | $(ratio "$t_poly" "$t_in" 2) | $(ratio "${t_mode[frames]}" "$t_in" 2) | $(ratio "${t_mode[spec]}" "$t_in" 2) | $(ratio "$t_lua" "$t_poly" 2) | $(ratio "$t_jit" "$t_poly" 2) | $(ratio "$t_jit" "$t_in" 2) |"
+    [[ -z "$t_base" ]] || row+=" $(ms "$t_base") | $(ratio "$t_in" "$t_base" 2) |"
+    target_rows+=("$row")
     unset t_mode instr_mode
 done
 
@@ -206,8 +220,15 @@ echo
 echo "Target ratios (CPU time / CPU time). Mode / in-order: 1.00x = the mode costs nothing over in-order, above 1 it is slower."
 echo "Lua or LuaJIT / ooo: above 1 = Polymer's default mode is faster."
 echo
-echo "| program | ooo (default) / in-order | frames / in-order | spec / in-order | Lua 5.4 / ooo | LuaJIT -joff / ooo | LuaJIT -joff / in-order |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+if [[ -n "${BASELINE:-}" ]]; then
+    echo "Baseline: $BASELINE (--exec in-order)."
+    echo
+    echo "| program | ooo (default) / in-order | frames / in-order | spec / in-order | Lua 5.4 / ooo | LuaJIT -joff / ooo | LuaJIT -joff / in-order | baseline in-order ms | in-order / baseline in-order |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+else
+    echo "| program | ooo (default) / in-order | frames / in-order | spec / in-order | Lua 5.4 / ooo | LuaJIT -joff / ooo | LuaJIT -joff / in-order |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+fi
 printf '%s\n' "${target_rows[@]}"
 echo
 echo "Wall time of this run: $(($(date +%s) - started)) s."
