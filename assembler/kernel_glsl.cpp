@@ -9,6 +9,7 @@
 // buffer holds (int/uint/float).
 #include "assembler/kernel_glsl.h"
 
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -94,12 +95,14 @@ constexpr Lowering kGlsl_Continue{"continue;", kFlat};
 constexpr Lowering kGlsl_End{"}", kClose};
 constexpr Lowering kGlsl_Exit{"return;", kFlat};
 
-constexpr Lowering kLowerings[] = {
-#define KOP(name, ...) kGlsl_##name,
+// Indexed by kernel opcode number.
+constexpr std::array<Lowering, 256> kLowerings = [] {
+    std::array<Lowering, 256> by_number{};
+#define KOP(name, ...) by_number[static_cast<std::size_t>(KOp::name)] = kGlsl_##name;
 #include "isa/kernel_ops.def"
 #undef KOP
-};
-static_assert(std::size(kLowerings) == kKernelOpCount, "one GLSL lowering per kernel op");
+    return by_number;
+}();
 
 constexpr std::string_view kDivHelper =
     "// Integer division as the ISA defines it: by 0 gives 0, INT32_MIN / -1 wraps.\n"

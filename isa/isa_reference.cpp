@@ -200,13 +200,14 @@ std::string isa_reference_markdown() {
         if (cls == OpClass::Vector) md += kVectorNote;
         md += "| op | syntax | semantics | writes | effects | traps | example |\n"
               "| ---: | --- | --- | --- | --- | --- | --- |\n";
-        for (std::size_t i = 0; i < kOpCount; ++i) {
-            const OpInfo& op = kOps[i];
+        for (Op number : kAllOps) {
+            const OpInfo& op = op_info(number);
             if (op.cls != cls) continue;
             std::string traps;
             for (const auto& t : op_traps(op)) traps += (traps.empty() ? "" : ", ") + code(t);
             if (traps.empty()) traps = (op.effects & effect::Trap) ? "see semantics" : "-";
-            md += "| " + std::to_string(i) + " | " + code(op_syntax(op.mnemonic, op.format)) + " | " +
+            md += "| " + std::to_string(static_cast<unsigned>(number)) + " | " +
+                  code(op_syntax(op.mnemonic, op.format)) + " | " +
                   cell(op.semantics) + " | " + cell(writes_text(op.format, op.writes)) + " | " +
                   effects_text(op.effects) + " | " + traps + " | " + cell(code(op.example)) + " |\n";
         }
@@ -214,10 +215,10 @@ std::string isa_reference_markdown() {
     }
 
     md += kKernelIntro;
-    for (std::size_t i = 0; i < kKernelOpCount; ++i) {
-        const KOpInfo& op = kKernelOps[i];
-        md += "| " + std::to_string(i) + " | " + code(op_syntax(op.mnemonic, op.format)) + " | " +
-              cell(op.semantics) + " | " + cell(writes_text(op.format, op.writes)) + " | " +
+    for (KOp kop : kAllKOps) {
+        const KOpInfo& op = kop_info(kop);
+        md += "| " + std::to_string(static_cast<unsigned>(kop)) + " | " + code(op_syntax(op.mnemonic, op.format)) +
+              " | " + cell(op.semantics) + " | " + cell(writes_text(op.format, op.writes)) + " | " +
               cell(code(op.example)) + " |\n";
     }
     return md;

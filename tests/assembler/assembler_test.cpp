@@ -324,9 +324,8 @@ ElemType example_region_type(Op op) {
 }
 
 TEST(AssemblerOpcodes, EveryProcedureOpcodeAssemblesFromItsExample) {
-    for (std::size_t i = 0; i < kOpCount; ++i) {
-        const Op op = static_cast<Op>(i);
-        const OpInfo& info = kOps[i];
+    for (Op op : kAllOps) {
+        const OpInfo& info = op_info(op);
         std::string type(elem_type_name(example_region_type(op)));
         std::string source;
         for (const char* name : {"text", "xs", "ys", "zs", "buf", "mask", "sums", "a", "b", "c"})
@@ -337,7 +336,7 @@ TEST(AssemblerOpcodes, EveryProcedureOpcodeAssemblesFromItsExample) {
         SCOPED_TRACE(info.example);
         Module m = assemble_ok(source);
         ASSERT_FALSE(m.code.empty());
-        EXPECT_EQ(word_op(m.code[0]), i) << info.mnemonic;
+        EXPECT_EQ(word_op(m.code[0]), static_cast<std::uint8_t>(op)) << info.mnemonic;
         EXPECT_EQ(m.lines[0], (SourceLoc{16, 9}));
         // Every operand landed in the field its format names: the
         // disassembler, reading the fields by format, gives the example back.
@@ -353,9 +352,8 @@ TEST(AssemblerOpcodes, EveryProcedureOpcodeAssemblesFromItsExample) {
 }
 
 TEST(AssemblerOpcodes, EveryKernelOpcodeAssemblesFromItsExample) {
-    for (std::size_t i = 0; i < kKernelOpCount; ++i) {
-        const KOp op = static_cast<KOp>(i);
-        const KOpInfo& info = kKernelOps[i];
+    for (KOp op : kAllKOps) {
+        const KOpInfo& info = kop_info(op);
         // Blocks around the example so that the body is balanced.
         std::string before, after;
         switch (op) {
@@ -373,7 +371,7 @@ TEST(AssemblerOpcodes, EveryKernelOpcodeAssemblesFromItsExample) {
         ASSERT_EQ(m.kernels.size(), 1u);
         std::size_t pc = before.empty() ? 0 : 1;
         ASSERT_GT(m.kernels[0].code.size(), pc);
-        EXPECT_EQ(word_op(m.kernels[0].code[pc]), i) << info.mnemonic;
+        EXPECT_EQ(word_op(m.kernels[0].code[pc]), static_cast<std::uint8_t>(op)) << info.mnemonic;
         EXPECT_EQ(squeeze(disassemble_kernel_word(m, 0, static_cast<std::uint32_t>(pc))), info.example);
     }
 }

@@ -249,7 +249,8 @@ private:
             } else if (what < 20) {
                 kernel_line(depth, "exit");
             } else {
-                const KOpInfo& op = kKernelOps[static_cast<std::size_t>(pick(static_cast<int>(kKernelOpCount)))];
+                const KOp code = kAllKOps[static_cast<std::size_t>(pick(static_cast<int>(kKernelOpCount)))];
+                const KOpInfo& op = kop_info(code);
                 std::string_view mn = op.mnemonic;
                 if (mn == "if" || mn == "else" || mn == "loop" || mn == "end" || mn == "break" || mn == "continue") continue;
                 std::string operands;
@@ -325,7 +326,7 @@ private:
     }
 
     std::string instruction(const std::vector<std::string>& labels) {
-        const OpInfo& op = kOps[static_cast<std::size_t>(pick(static_cast<int>(kOpCount)))];
+        const OpInfo& op = op_info(kAllOps[static_cast<std::size_t>(pick(static_cast<int>(kOpCount)))]);
         std::string_view mn = op.mnemonic;
         if (mn == "halt" || mn == "ret") return "";  // only at the end, so every label stays inside
         if (op.format == Format::Launch) return launch();

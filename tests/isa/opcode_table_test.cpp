@@ -2,6 +2,7 @@
 // keeps every field apart for every opcode.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <random>
 #include <set>
 #include <string>
@@ -11,11 +12,11 @@
 namespace polymer {
 namespace {
 
-template <class Info>
-void check_table(const Info* table, std::size_t count, const char* name) {
+template <class Code, std::size_t N, class Info>
+void check_table(const std::array<Code, N>& codes, const std::array<Info, 256>& table, const char* name) {
     std::set<std::string_view> mnemonics;
-    for (std::size_t i = 0; i < count; ++i) {
-        const Info& info = table[i];
+    for (Code code : codes) {
+        const Info& info = table[static_cast<std::size_t>(code)];
         SCOPED_TRACE(std::string(name) + " " + std::string(info.mnemonic));
         EXPECT_FALSE(info.mnemonic.empty());
         EXPECT_TRUE(mnemonics.insert(info.mnemonic).second) << "duplicate mnemonic";
@@ -39,15 +40,29 @@ void check_table(const Info* table, std::size_t count, const char* name) {
 }
 
 TEST(OpcodeTable, MnemonicsAreUniqueAndFormatsValid) {
-    check_table(kOps, kOpCount, "op");
-    check_table(kKernelOps, kKernelOpCount, "kop");
+    check_table(kAllOps, kOps, "op");
+    check_table(kAllKOps, kKernelOps, "kop");
 }
 
 TEST(OpcodeTable, LookUpByMnemonic) {
-    for (std::size_t i = 0; i < kOpCount; ++i) EXPECT_EQ(find_op(kOps[i].mnemonic), static_cast<Op>(i));
-    for (std::size_t i = 0; i < kKernelOpCount; ++i)
-        EXPECT_EQ(find_kop(kKernelOps[i].mnemonic), static_cast<KOp>(i));
+    for (Op op : kAllOps) EXPECT_EQ(find_op(op_info(op).mnemonic), op);
+    for (KOp op : kAllKOps) EXPECT_EQ(find_kop(kop_info(op).mnemonic), op);
     EXPECT_FALSE(find_op("frobnicate"));
+}
+
+// The tables are indexed by number: exactly the numbers that have a row are
+// valid, and each row sits at its own number.
+TEST(OpcodeTable, IndexedByNumber) {
+    std::set<unsigned> numbers, knumbers;
+    for (Op op : kAllOps) numbers.insert(static_cast<unsigned>(op));
+    for (KOp op : kAllKOps) knumbers.insert(static_cast<unsigned>(op));
+    EXPECT_EQ(numbers.size(), kOpCount);
+    EXPECT_EQ(knumbers.size(), kKernelOpCount);
+    for (unsigned n = 0; n < 256; ++n) {
+        const auto byte = static_cast<std::uint8_t>(n);
+        EXPECT_EQ(is_valid_op(byte), numbers.count(n) == 1) << n;
+        EXPECT_EQ(is_valid_kop(byte), knumbers.count(n) == 1) << n;
+    }
 }
 
 // Every opcode survives make_word / word_* with random field values, and each
@@ -77,8 +92,8 @@ TEST(OpcodeTable, EveryOpcodeEncodesAndDecodes) {
             ASSERT_EQ(word_op(x), opcode);
         }
     };
-    for (std::size_t i = 0; i < kOpCount; ++i) check(i, kOps[i].format);
-    for (std::size_t i = 0; i < kKernelOpCount; ++i) check(i, kKernelOps[i].format);
+    for (Op op : kAllOps) check(static_cast<std::size_t>(op), op_info(op).format);
+    for (KOp op : kAllKOps) check(static_cast<std::size_t>(op), kop_info(op).format);
 }
 
 }  // namespace

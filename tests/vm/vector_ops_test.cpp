@@ -686,8 +686,7 @@ TEST(VectorOpsCheck, EveryVectorOpInTheTableIsImplemented) {
     ok(Op::Vdoti, {}, view(r.i32x8), view(r.i32x8));
     ok(Op::Vmatmul, RegionView{ElemType::F32, r.f32x8.data(), 1}, view(r.f32x10), view(r.f32x10), {}, 10);
 
-    for (std::size_t i = 0; i < kOpCount; ++i) {
-        const Op op = static_cast<Op>(i);
+    for (Op op : kAllOps) {
         if (op_info(op).cls == OpClass::Vector) {
             EXPECT_TRUE(covered.count(op)) << op_info(op).mnemonic;
         }
