@@ -315,12 +315,9 @@ std::string squeeze(std::string_view s) {
 // The element type the example's regions need: ld.T/st.T name it, integer
 // vector ops need an integer type, everything else is fine with f32.
 ElemType example_region_type(Op op) {
-    std::string_view mn = op_info(op).mnemonic;
-    if (auto dot = mn.find('.'); dot != std::string_view::npos) return *parse_elem_type(mn.substr(dot + 1));
-    switch (op) {
-    case Op::Vfill: case Op::Vsumi: case Op::Vredmini: case Op::Vredmaxi: case Op::Vdoti: return ElemType::I64;
-    default: return ElemType::F32;
-    }
+    const OpInfo& info = op_info(op);
+    if (info.elem) return *info.elem;
+    return info.vector.kind == VectorKind::Int ? ElemType::I64 : ElemType::F32;
 }
 
 TEST(AssemblerOpcodes, EveryProcedureOpcodeAssemblesFromItsExample) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "isa/opcodes.h"
+#include "isa/vector_rules.h"
 
 namespace polymer {
 namespace {
@@ -63,6 +64,55 @@ TEST(OpcodeTable, IndexedByNumber) {
         EXPECT_EQ(is_valid_op(byte), numbers.count(n) == 1) << n;
         EXPECT_EQ(is_valid_kop(byte), knumbers.count(n) == 1) << n;
     }
+}
+
+// The Regions column agrees with the mnemonics: ld.T and st.T name T.
+TEST(OpcodeTable, ElementTypesMatchTheMnemonics) {
+    int loads = 0, stores = 0;
+    for (Op op : kAllOps) {
+        const OpInfo& info = op_info(op);
+        if (!info.elem) continue;
+        const std::string_view mnemonic = info.mnemonic;
+        EXPECT_EQ(mnemonic.substr(mnemonic.find('.') + 1), elem_type_name(*info.elem)) << mnemonic;
+        EXPECT_EQ(mnemonic.substr(0, 3), has_effect(op, effect::Load) ? "ld." : "st.") << mnemonic;
+        (has_effect(op, effect::Load) ? loads : stores) += 1;
+    }
+    EXPECT_EQ(loads, 6);
+    EXPECT_EQ(stores, 6);
+}
+
+TEST(OpcodeTable, VectorRulesAreReadFromTheColumn) {
+    EXPECT_EQ(vector_rule(Op::Vselect).same_type, slot_bit(0) | slot_bit(2) | slot_bit(3));
+    EXPECT_EQ(vector_rule(Op::Vselect).same_length, 0xF);
+    EXPECT_EQ(vector_rule(Op::Vdoti).kind, VectorKind::Int);
+    EXPECT_EQ(vector_rule(Op::Vfill).same_length, 0);
+    EXPECT_EQ(vector_region_slots(Op::Vsum), slot_bit(1));
+    EXPECT_EQ(vector_result(Op::Vsum), VectorResult::Float);
+    EXPECT_EQ(vector_result(Op::Vdoti), VectorResult::Int);
+    EXPECT_EQ(vector_result(Op::Vadd), VectorResult::Region);
+    EXPECT_EQ(as_vector_op(Op::Vmatmul), VectorOp::Vmatmul);
+    EXPECT_FALSE(as_vector_op(Op::Add));
+    EXPECT_EQ(vector_rule(Op::Add).same_type, 0);
+}
+
+TEST(OpcodeTable, VectorTypeProblems) {
+    using What = VectorTypeProblem::What;
+    constexpr auto I32 = ElemType::I32, F32 = ElemType::F32, F64 = ElemType::F64;
+    const VectorRule& vscale = vector_rule(Op::Vscale);  // V(AB, Float, AB)
+    EXPECT_EQ(find_vector_type_problem(vscale, {F32, F32, std::nullopt, std::nullopt}).what, What::None);
+    VectorTypeProblem p = find_vector_type_problem(vscale, {I32, F32, std::nullopt, std::nullopt});
+    EXPECT_EQ(p.what, What::NotFloat);
+    EXPECT_EQ(p.slot, 0u);
+    p = find_vector_type_problem(vscale, {F64, F32, std::nullopt, std::nullopt});
+    EXPECT_EQ(p.what, What::Differs);
+    EXPECT_EQ(p.slot, 1u);
+    EXPECT_EQ(p.reference, 0u);
+    // An unknown type is skipped: the group starts at the first known one.
+    p = find_vector_type_problem(vector_rule(Op::Vdoti), {std::nullopt, std::nullopt, F32, std::nullopt});
+    EXPECT_EQ(p.what, What::NotInteger);
+    EXPECT_EQ(p.slot, 2u);
+    // Only the group is checked: vcmplt's mask (slot 0) may have any type.
+    EXPECT_EQ(find_vector_type_problem(vector_rule(Op::Vcmplt), {F64, I32, I32, std::nullopt}).what, What::None);
 }
 
 // Every opcode survives make_word / word_* with random field values, and each
