@@ -77,10 +77,25 @@ struct OpInfo {
     std::string_view example;
 };
 
+// The Effect column of isa/kernel_ops.def: what a kernel op does beyond
+// reading and writing its registers. Code that decides by effect switches
+// over this enum, so a new effect is flagged (-Wswitch) wherever it matters.
+enum class KEffect : std::uint8_t {
+    Pure,     // nothing else
+    Uniform,  // reads the uniform P[B]
+    Length,   // reads the length of buffer P[B]
+    Load,     // reads buffer element P[C][R[B]]
+    Store,    // writes buffer element P[C][R[B]]
+    Atomic,   // reads and writes P[C][R[B]] in one atomic step
+    // Structured control flow.
+    If, Else, Loop, End, Break, Continue, Exit,
+};
+
 struct KOpInfo {
     std::string_view mnemonic;  // empty: no kernel opcode has this number
     Format format;
     std::uint8_t writes;
+    KEffect effect;
     std::string_view semantics;
     std::string_view example;
 };
@@ -157,7 +172,7 @@ inline constexpr Row<Op, OpInfo> kOpRows[] = {
 };
 
 inline constexpr Row<KOp, KOpInfo> kKernelOpRows[] = {
-#define KOP(name, number, mn, fmt, writes, sem, ex) {KOp::name, {mn, Format::fmt, writes, sem, ex}},
+#define KOP(name, number, mn, fmt, writes, eff, sem, ex) {KOp::name, {mn, Format::fmt, writes, KEffect::eff, sem, ex}},
 #include "isa/kernel_ops.def"
 #undef KOP
 #undef W_
@@ -236,6 +251,51 @@ constexpr const KOpInfo& kop_info(KOp op) { return kKernelOps[static_cast<std::s
 constexpr bool is_valid_op(std::uint8_t byte) { return !kOps[byte].mnemonic.empty(); }
 constexpr bool is_valid_kop(std::uint8_t byte) { return !kKernelOps[byte].mnemonic.empty(); }
 constexpr bool has_effect(Op op, std::uint16_t flags) { return (op_info(op).effects & flags) != 0; }
+constexpr KEffect kop_effect(KOp op) { return kop_info(op).effect; }
+
+// Facts of a kernel op's effect, each written as a switch that names every
+// effect, so that a new one must be placed in all of them.
+constexpr bool reads_buffer(KEffect e) {
+    switch (e) {
+    case KEffect::Load: case KEffect::Atomic: return true;
+    case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::Store: case KEffect::If:
+    case KEffect::Else: case KEffect::Loop: case KEffect::End: case KEffect::Break: case KEffect::Continue:
+    case KEffect::Exit: return false;
+    }
+    return false;
+}
+
+constexpr bool writes_buffer(KEffect e) {
+    switch (e) {
+    case KEffect::Store: case KEffect::Atomic: return true;
+    case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::Load: case KEffect::If:
+    case KEffect::Else: case KEffect::Loop: case KEffect::End: case KEffect::Break: case KEffect::Continue:
+    case KEffect::Exit: return false;
+    }
+    return false;
+}
+
+// The code after it is one level deeper (if, else, loop) ...
+constexpr bool opens_block(KEffect e) {
+    switch (e) {
+    case KEffect::If: case KEffect::Else: case KEffect::Loop: return true;
+    case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::Load: case KEffect::Store:
+    case KEffect::Atomic: case KEffect::End: case KEffect::Break: case KEffect::Continue: case KEffect::Exit:
+        return false;
+    }
+    return false;
+}
+
+// ... or it ends the innermost block (else, end): else does both.
+constexpr bool closes_block(KEffect e) {
+    switch (e) {
+    case KEffect::Else: case KEffect::End: return true;
+    case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::Load: case KEffect::Store:
+    case KEffect::Atomic: case KEffect::If: case KEffect::Loop: case KEffect::Break: case KEffect::Continue:
+    case KEffect::Exit: return false;
+    }
+    return false;
+}
 
 // ld.T / st.T (the opcodes with a `region[rB]` operand): T, from the Regions
 // column. nullopt for every other opcode.
@@ -280,8 +340,29 @@ constexpr std::size_t first_bad_vector_row() {
     return kOpCount;
 }
 
+// Buffer-element effects exactly on the ops with a `param[rB]` operand, and
+// parameter effects on those with a whole `param` operand.
+constexpr std::size_t first_bad_kernel_effect_row() {
+    for (std::size_t i = 0; i < kKernelOpCount; ++i) {
+        const KOpInfo& op = kKernelOpRows[i].info;
+        const FormatInfo& f = format_info(op.format);
+        bool element = false, parameter = false;
+        for (std::size_t k = 0; k < f.count; ++k) {
+            element = element || f.operands[k].kind == OperandKind::PMem;
+            parameter = parameter || f.operands[k].kind == OperandKind::Param;
+        }
+        const KEffect e = op.effect;
+        if (element != (e == KEffect::Load || e == KEffect::Store || e == KEffect::Atomic)) return i;
+        if (parameter != (e == KEffect::Uniform || e == KEffect::Length)) return i;
+    }
+    return kKernelOpCount;
+}
+
 }  // namespace detail
 
+static_assert(detail::first_bad_kernel_effect_row() == kKernelOpCount,
+              "isa/kernel_ops.def: Load, Store and Atomic go with a `param[rB]` operand, Uniform and Length with a "
+              "`param` operand (the row index is shown)");
 static_assert(detail::first_bad_element_row() == kOpCount,
               "isa/opcodes.def: a row with a `region[rB]` operand needs its type T in Regions, and E_LOAD (T read) "
               "or E_STORE (T written); no other row may have either (the row index is shown)");

@@ -244,19 +244,19 @@ Problem check_buffer_access(KOp op, const FormatInfo& format, std::size_t operan
     if (float_value != (p.type == ElemType::F32))
         return cat(name, " is ", elem_type_name(p.type), " but ", kop_info(op).mnemonic, " needs ",
                    float_value ? "an f32" : "an i32 or u32", " buffer");
-    const bool writes = (kop_info(op).writes >> operand) & 1;
-    const bool reads = !writes || op == KOp::AtAdd;  // an atomic add reads the old value
+    const bool writes = writes_buffer(kop_effect(op));
+    const bool reads = reads_buffer(kop_effect(op));  // an atomic add reads the old value too
     if (writes && p.access == Access::In) return name + " is an `in` buffer and cannot be written";
     if (reads && p.access == Access::Out) return name + " is an `out` buffer and cannot be read";
     return std::nullopt;
 }
 
-// A whole-parameter operand: `blen` takes a buffer, `ldp`/`ldpf` a uniform of
-// the register's type.
+// A whole-parameter operand: `blen` (Length) takes a buffer, `ldp`/`ldpf`
+// (Uniform) a uniform of the register's type.
 Problem check_param_use(KOp op, const FormatInfo& format, std::size_t operand, Word w, const Kernel& k) {
     const KernelParam& p = k.params[word_field(w, format.operands[operand].field)];
     const std::string name = cat("parameter '", p.name, "'");
-    if (op == KOp::Blen) {
+    if (kop_effect(op) == KEffect::Length) {
         if (p.kind != ParamKind::Buffer) return name + " is a uniform, not a buffer";
         return std::nullopt;
     }
@@ -283,23 +283,25 @@ Problem check_kernel_word(const Kernel& k, const Scope& scope, Word w) {
 class BlockTracker {
 public:
     Problem step(KOp op, std::size_t pc) {
-        switch (op) {
-        case KOp::If: open_.push_back({Block::If, pc}); break;
-        case KOp::Loop: open_.push_back({Block::Loop, pc}); ++loops_; break;
-        case KOp::Else:
+        switch (kop_effect(op)) {
+        case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::Load: case KEffect::Store:
+        case KEffect::Atomic: case KEffect::Exit:
+            break;
+        case KEffect::If: open_.push_back({Block::If, pc}); break;
+        case KEffect::Loop: open_.push_back({Block::Loop, pc}); ++loops_; break;
+        case KEffect::Else:
             if (open_.empty() || open_.back().kind != Block::If) return "`else` without an open `if`";
             open_.back().kind = Block::Else;
             break;
-        case KOp::End:
+        case KEffect::End:
             if (open_.empty()) return "`end` without an open `if` or `loop`";
             if (open_.back().kind == Block::Loop) --loops_;
             open_.pop_back();
             break;
-        case KOp::Break:
-        case KOp::Continue:
+        case KEffect::Break:
+        case KEffect::Continue:
             if (loops_ == 0) return cat("`", kop_info(op).mnemonic, "` outside a loop");
             break;
-        default: break;
         }
         return std::nullopt;
     }

@@ -353,12 +353,14 @@ TEST(AssemblerOpcodes, EveryKernelOpcodeAssemblesFromItsExample) {
         const KOpInfo& info = kop_info(op);
         // Blocks around the example so that the body is balanced.
         std::string before, after;
-        switch (op) {
-        case KOp::If: case KOp::Loop: after = "end\n"; break;
-        case KOp::Else: before = "if r1\n"; after = "end\n"; break;
-        case KOp::End: before = "loop\n"; break;
-        case KOp::Break: case KOp::Continue: before = "loop\n"; after = "end\n"; break;
-        default: break;
+        switch (kop_effect(op)) {
+        case KEffect::If: case KEffect::Loop: after = "end\n"; break;
+        case KEffect::Else: before = "if r1\n"; after = "end\n"; break;
+        case KEffect::End: before = "loop\n"; break;
+        case KEffect::Break: case KEffect::Continue: before = "loop\n"; after = "end\n"; break;
+        case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::Load: case KEffect::Store:
+        case KEffect::Atomic: case KEffect::Exit:
+            break;
         }
         std::string source =
             ".kernel k (inout x: f32[i], inout z: f32[i], inout counts: i32[i], inout hist: u32[i], a: f32, n: i32)\n" +
