@@ -175,7 +175,7 @@ void run_matmul(const VectorOpArgs& x) {
     loops::matmul(c, a, b, m, k, n);
 }
 
-// T is the element type of the op's main operands (the ones rule_for groups).
+// T is the element type of the op's main operands (its rule's same-type group).
 template <class T>
 VectorOpResult run_typed(const VectorOpArgs& x) {
     VectorOpResult r;
@@ -185,49 +185,63 @@ VectorOpResult run_typed(const VectorOpArgs& x) {
     const T* c = data_of<T>(x.c);
     const std::uint64_t n = x.dst.length;
     const std::uint64_t na = x.a.length;
-    switch (x.op) {
-    case Op::Vadd: loops::elementwise<loops::Add>(dst, a, b, n); break;
-    case Op::Vsub: loops::elementwise<loops::Sub>(dst, a, b, n); break;
-    case Op::Vmul: loops::elementwise<loops::Mul>(dst, a, b, n); break;
-    case Op::Vdiv: loops::elementwise<loops::Div>(dst, a, b, n); break;
-    case Op::Vmin: loops::elementwise<loops::Min>(dst, a, b, n); break;
-    case Op::Vmax: loops::elementwise<loops::Max>(dst, a, b, n); break;
-    case Op::Vfma: loops::multiply_add(dst, a, b, c, n); break;
-    case Op::Viota: loops::iota(dst, n); break;
-    case Op::Vcopy: loops::copy(dst, a, n); break;
-    case Op::Vscan: loops::inclusive_scan(dst, a, n); break;
-    case Op::Vmatmul: run_matmul<T>(x); break;
-    case Op::Vcmplt:
+    // The check has run: x.op is a vector op, and a float-only (integer-only)
+    // op only ever gets here with a float (integer) T.
+    constexpr bool kFloat = loops::kFloat<T>;
+    switch (*as_vector_op(x.op)) {
+    case VectorOp::Vadd: loops::elementwise<loops::Add>(dst, a, b, n); break;
+    case VectorOp::Vsub: loops::elementwise<loops::Sub>(dst, a, b, n); break;
+    case VectorOp::Vmul: loops::elementwise<loops::Mul>(dst, a, b, n); break;
+    case VectorOp::Vdiv: loops::elementwise<loops::Div>(dst, a, b, n); break;
+    case VectorOp::Vmin: loops::elementwise<loops::Min>(dst, a, b, n); break;
+    case VectorOp::Vmax: loops::elementwise<loops::Max>(dst, a, b, n); break;
+    case VectorOp::Vfma: loops::multiply_add(dst, a, b, c, n); break;
+    case VectorOp::Viota: loops::iota(dst, n); break;
+    case VectorOp::Vcopy: loops::copy(dst, a, n); break;
+    case VectorOp::Vscan: loops::inclusive_scan(dst, a, n); break;
+    case VectorOp::Vmatmul: run_matmul<T>(x); break;
+    case VectorOp::Vcmplt:
         with_elem_type(x.dst.type, [&](auto d) { loops::compare<loops::Less>(data_of<decltype(d)>(x.dst), a, b, n); });
         break;
-    case Op::Vcmpeq:
+    case VectorOp::Vcmpeq:
         with_elem_type(x.dst.type, [&](auto d) { loops::compare<loops::Equal>(data_of<decltype(d)>(x.dst), a, b, n); });
         break;
-    case Op::Vselect:
+    case VectorOp::Vselect:
         with_elem_type(x.a.type, [&](auto m) { loops::select(dst, data_of<const decltype(m)>(x.a), b, c, n); });
         break;
-    default:
-        if constexpr (loops::kFloat<T>) {
-            switch (x.op) {
-            case Op::Vscale: loops::scale(dst, a, x.float_scalar, n); break;
-            case Op::Vfillf: loops::fill(dst, static_cast<T>(x.float_scalar), n); break;
-            case Op::Vsum: r.float_value = loops::float_sum(a, na); break;
-            case Op::Vredmin: r.float_value = loops::float_min(a, na); break;
-            case Op::Vredmax: r.float_value = loops::float_max(a, na); break;
-            case Op::Vdot: r.float_value = loops::float_dot(a, b, na); break;
-            default: break;
-            }
-        } else {
-            switch (x.op) {
-            // The value wraps to the element type (u8: the low byte).
-            case Op::Vfill: loops::fill(dst, static_cast<T>(x.int_scalar), n); break;
-            case Op::Vsumi: r.int_value = loops::int_sum(a, na); break;
-            case Op::Vredmini: r.int_value = loops::int_min(a, na); break;
-            case Op::Vredmaxi: r.int_value = loops::int_max(a, na); break;
-            case Op::Vdoti: r.int_value = loops::int_dot(a, b, na); break;
-            default: break;
-            }
-        }
+    case VectorOp::Vscale:
+        if constexpr (kFloat) loops::scale(dst, a, x.float_scalar, n);
+        break;
+    case VectorOp::Vfillf:
+        if constexpr (kFloat) loops::fill(dst, static_cast<T>(x.float_scalar), n);
+        break;
+    case VectorOp::Vsum:
+        if constexpr (kFloat) r.float_value = loops::float_sum(a, na);
+        break;
+    case VectorOp::Vredmin:
+        if constexpr (kFloat) r.float_value = loops::float_min(a, na);
+        break;
+    case VectorOp::Vredmax:
+        if constexpr (kFloat) r.float_value = loops::float_max(a, na);
+        break;
+    case VectorOp::Vdot:
+        if constexpr (kFloat) r.float_value = loops::float_dot(a, b, na);
+        break;
+    // The value wraps to the element type (u8: the low byte).
+    case VectorOp::Vfill:
+        if constexpr (!kFloat) loops::fill(dst, static_cast<T>(x.int_scalar), n);
+        break;
+    case VectorOp::Vsumi:
+        if constexpr (!kFloat) r.int_value = loops::int_sum(a, na);
+        break;
+    case VectorOp::Vredmini:
+        if constexpr (!kFloat) r.int_value = loops::int_min(a, na);
+        break;
+    case VectorOp::Vredmaxi:
+        if constexpr (!kFloat) r.int_value = loops::int_max(a, na);
+        break;
+    case VectorOp::Vdoti:
+        if constexpr (!kFloat) r.int_value = loops::int_dot(a, b, na);
         break;
     }
     return r;
