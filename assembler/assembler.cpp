@@ -27,9 +27,9 @@ namespace {
 std::vector<std::string_view> mnemonics(bool kernel) {
     std::vector<std::string_view> out;
     if (kernel) {
-        for (const KOpInfo& k : kKernelOps) out.push_back(k.mnemonic);
+        for (KOp k : kAllKOps) out.push_back(kop_info(k).mnemonic);
     } else {
-        for (const OpInfo& o : kOps) out.push_back(o.mnemonic);
+        for (Op o : kAllOps) out.push_back(op_info(o).mnemonic);
     }
     return out;
 }

@@ -227,15 +227,14 @@ private:
         if (k.requirements.prefers_gpu) out_ += std::string(kIndent) + ".prefers gpu\n";
         std::size_t depth = 0;
         for (std::size_t pc = 0; pc < k.code.size(); ++pc) {
-            std::uint8_t op = word_op(k.code[pc]);
-            bool closes = op == static_cast<std::uint8_t>(KOp::End) || op == static_cast<std::uint8_t>(KOp::Else);
-            if (closes && depth > 0) --depth;
+            const std::uint8_t op = word_op(k.code[pc]);
+            // An unknown opcode (it prints as such) neither opens nor closes a block.
+            const KEffect effect = is_valid_kop(op) ? kop_effect(static_cast<KOp>(op)) : KEffect::Pure;
+            if (closes_block(effect) && depth > 0) --depth;
             std::string indent(kIndent.size() + 4 * depth, ' ');
             loc(k.lines, pc, indent);
             out_ += indent + kernel_word_text(m_, k, k.code[pc]) + "\n";
-            if (op == static_cast<std::uint8_t>(KOp::If) || op == static_cast<std::uint8_t>(KOp::Loop) ||
-                op == static_cast<std::uint8_t>(KOp::Else))
-                ++depth;
+            if (opens_block(effect)) ++depth;
         }
         out_ += ".end\n";
     }

@@ -9,10 +9,12 @@
 // buffer holds (int/uint/float).
 #include "assembler/kernel_glsl.h"
 
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 
 #include "isa/opcodes.h"
@@ -21,85 +23,83 @@ namespace polymer {
 
 namespace {
 
-// Indentation effects of structured control flow.
-constexpr int kOpen = 1, kClose = -1, kReopen = 2, kFlat = 0;
-
-struct Lowering {
-    std::string_view code;
-    int nesting;
-};
+// One GLSL statement per kernel op. Indentation follows the op's Effect
+// column (opens_block, closes_block in isa/opcodes.h).
+using Lowering = std::string_view;
 
 // Loads and stores check the index against the length slot with an `if`
 // (never a ?:), so an out-of-range element is never touched.
-constexpr Lowering kGlsl_Nop{"// nop", kFlat};
-constexpr Lowering kGlsl_Gid{"$A = gid;", kFlat};
-constexpr Lowering kGlsl_Count{"$A = int(pc.count);", kFlat};
-constexpr Lowering kGlsl_Li{"$A = $I;", kFlat};
-constexpr Lowering kGlsl_Lif{"$A = $F;", kFlat};
-constexpr Lowering kGlsl_Mov{"$A = $B;", kFlat};
-constexpr Lowering kGlsl_Fmov{"$A = $B;", kFlat};
-constexpr Lowering kGlsl_Add{"$A = $B + $C;", kFlat};
-constexpr Lowering kGlsl_Sub{"$A = $B - $C;", kFlat};
-constexpr Lowering kGlsl_Mul{"$A = $B * $C;", kFlat};
-constexpr Lowering kGlsl_Div{"$A = div_checked($B, $C);", kFlat};
-constexpr Lowering kGlsl_Rem{"$A = rem_checked($B, $C);", kFlat};
-constexpr Lowering kGlsl_And{"$A = $B & $C;", kFlat};
-constexpr Lowering kGlsl_Or{"$A = $B | $C;", kFlat};
-constexpr Lowering kGlsl_Xor{"$A = $B ^ $C;", kFlat};
-constexpr Lowering kGlsl_Shl{"$A = $B << ($C & 31);", kFlat};
-constexpr Lowering kGlsl_Shr{"$A = int(uint($B) >> uint($C & 31));", kFlat};
-constexpr Lowering kGlsl_Sar{"$A = $B >> ($C & 31);", kFlat};
-constexpr Lowering kGlsl_Min{"$A = min($B, $C);", kFlat};
-constexpr Lowering kGlsl_Max{"$A = max($B, $C);", kFlat};
-constexpr Lowering kGlsl_Addi{"$A = $B + $I;", kFlat};
-constexpr Lowering kGlsl_Muli{"$A = $B * $I;", kFlat};
-constexpr Lowering kGlsl_Eq{"$A = int($B == $C);", kFlat};
-constexpr Lowering kGlsl_Ne{"$A = int($B != $C);", kFlat};
-constexpr Lowering kGlsl_Lt{"$A = int($B < $C);", kFlat};
-constexpr Lowering kGlsl_Le{"$A = int($B <= $C);", kFlat};
-constexpr Lowering kGlsl_Fadd{"$A = $B + $C;", kFlat};
-constexpr Lowering kGlsl_Fsub{"$A = $B - $C;", kFlat};
-constexpr Lowering kGlsl_Fmul{"$A = $B * $C;", kFlat};
-constexpr Lowering kGlsl_Fdiv{"$A = $B / $C;", kFlat};
-constexpr Lowering kGlsl_Fmin{"$A = min($B, $C);", kFlat};
-constexpr Lowering kGlsl_Fmax{"$A = max($B, $C);", kFlat};
-constexpr Lowering kGlsl_Fpow{"$A = pow($B, $C);", kFlat};
-constexpr Lowering kGlsl_Ffma{"$A = fma($B, $C, $X);", kFlat};
-constexpr Lowering kGlsl_Fneg{"$A = -$B;", kFlat};
-constexpr Lowering kGlsl_Fabs{"$A = abs($B);", kFlat};
-constexpr Lowering kGlsl_Fsqrt{"$A = sqrt($B);", kFlat};
-constexpr Lowering kGlsl_Ffloor{"$A = floor($B);", kFlat};
-constexpr Lowering kGlsl_Fsin{"$A = sin($B);", kFlat};
-constexpr Lowering kGlsl_Fcos{"$A = cos($B);", kFlat};
-constexpr Lowering kGlsl_Fexp{"$A = exp($B);", kFlat};
-constexpr Lowering kGlsl_Flog{"$A = log($B);", kFlat};
-constexpr Lowering kGlsl_Feq{"$A = int($B == $C);", kFlat};
-constexpr Lowering kGlsl_Flt{"$A = int($B < $C);", kFlat};
-constexpr Lowering kGlsl_Fle{"$A = int($B <= $C);", kFlat};
-constexpr Lowering kGlsl_Itof{"$A = float($B);", kFlat};
-constexpr Lowering kGlsl_Ftoi{"$A = ftoi_saturating($B);", kFlat};
-constexpr Lowering kGlsl_Ld{"if (uint($B) < pc.slot[$P]) $A = int(b$P.data[$B]); else $A = 0;", kFlat};
-constexpr Lowering kGlsl_Ldf{"if (uint($B) < pc.slot[$P]) $A = b$P.data[$B]; else $A = 0.0;", kFlat};
-constexpr Lowering kGlsl_St{"if (uint($B) < pc.slot[$P]) b$P.data[$B] = $T($A);", kFlat};
-constexpr Lowering kGlsl_Stf{"if (uint($B) < pc.slot[$P]) b$P.data[$B] = $A;", kFlat};
-constexpr Lowering kGlsl_AtAdd{"if (uint($B) < pc.slot[$P]) atomicAdd(b$P.data[$B], $T($A));", kFlat};
-constexpr Lowering kGlsl_Ldp{"$A = int(pc.slot[$P]);", kFlat};
-constexpr Lowering kGlsl_Ldpf{"$A = uintBitsToFloat(pc.slot[$P]);", kFlat};
-constexpr Lowering kGlsl_Blen{"$A = int(pc.slot[$P]);", kFlat};
-constexpr Lowering kGlsl_If{"if ($A != 0) {", kOpen};
-constexpr Lowering kGlsl_Else{"} else {", kReopen};
-constexpr Lowering kGlsl_Loop{"while (true) {", kOpen};
-constexpr Lowering kGlsl_Break{"break;", kFlat};
-constexpr Lowering kGlsl_Continue{"continue;", kFlat};
-constexpr Lowering kGlsl_End{"}", kClose};
-constexpr Lowering kGlsl_Exit{"return;", kFlat};
+constexpr Lowering kGlsl_Nop = "// nop";
+constexpr Lowering kGlsl_Gid = "$A = gid;";
+constexpr Lowering kGlsl_Count = "$A = int(pc.count);";
+constexpr Lowering kGlsl_Li = "$A = $I;";
+constexpr Lowering kGlsl_Lif = "$A = $F;";
+constexpr Lowering kGlsl_Mov = "$A = $B;";
+constexpr Lowering kGlsl_Fmov = "$A = $B;";
+constexpr Lowering kGlsl_Add = "$A = $B + $C;";
+constexpr Lowering kGlsl_Sub = "$A = $B - $C;";
+constexpr Lowering kGlsl_Mul = "$A = $B * $C;";
+constexpr Lowering kGlsl_Div = "$A = div_checked($B, $C);";
+constexpr Lowering kGlsl_Rem = "$A = rem_checked($B, $C);";
+constexpr Lowering kGlsl_And = "$A = $B & $C;";
+constexpr Lowering kGlsl_Or = "$A = $B | $C;";
+constexpr Lowering kGlsl_Xor = "$A = $B ^ $C;";
+constexpr Lowering kGlsl_Shl = "$A = $B << ($C & 31);";
+constexpr Lowering kGlsl_Shr = "$A = int(uint($B) >> uint($C & 31));";
+constexpr Lowering kGlsl_Sar = "$A = $B >> ($C & 31);";
+constexpr Lowering kGlsl_Min = "$A = min($B, $C);";
+constexpr Lowering kGlsl_Max = "$A = max($B, $C);";
+constexpr Lowering kGlsl_Addi = "$A = $B + $I;";
+constexpr Lowering kGlsl_Muli = "$A = $B * $I;";
+constexpr Lowering kGlsl_Eq = "$A = int($B == $C);";
+constexpr Lowering kGlsl_Ne = "$A = int($B != $C);";
+constexpr Lowering kGlsl_Lt = "$A = int($B < $C);";
+constexpr Lowering kGlsl_Le = "$A = int($B <= $C);";
+constexpr Lowering kGlsl_Fadd = "$A = $B + $C;";
+constexpr Lowering kGlsl_Fsub = "$A = $B - $C;";
+constexpr Lowering kGlsl_Fmul = "$A = $B * $C;";
+constexpr Lowering kGlsl_Fdiv = "$A = $B / $C;";
+constexpr Lowering kGlsl_Fmin = "$A = min($B, $C);";
+constexpr Lowering kGlsl_Fmax = "$A = max($B, $C);";
+constexpr Lowering kGlsl_Fpow = "$A = pow($B, $C);";
+constexpr Lowering kGlsl_Ffma = "$A = fma($B, $C, $X);";
+constexpr Lowering kGlsl_Fneg = "$A = -$B;";
+constexpr Lowering kGlsl_Fabs = "$A = abs($B);";
+constexpr Lowering kGlsl_Fsqrt = "$A = sqrt($B);";
+constexpr Lowering kGlsl_Ffloor = "$A = floor($B);";
+constexpr Lowering kGlsl_Fsin = "$A = sin($B);";
+constexpr Lowering kGlsl_Fcos = "$A = cos($B);";
+constexpr Lowering kGlsl_Fexp = "$A = exp($B);";
+constexpr Lowering kGlsl_Flog = "$A = log($B);";
+constexpr Lowering kGlsl_Feq = "$A = int($B == $C);";
+constexpr Lowering kGlsl_Flt = "$A = int($B < $C);";
+constexpr Lowering kGlsl_Fle = "$A = int($B <= $C);";
+constexpr Lowering kGlsl_Itof = "$A = float($B);";
+constexpr Lowering kGlsl_Ftoi = "$A = ftoi_saturating($B);";
+constexpr Lowering kGlsl_Ld = "if (uint($B) < pc.slot[$P]) $A = int(b$P.data[$B]); else $A = 0;";
+constexpr Lowering kGlsl_Ldf = "if (uint($B) < pc.slot[$P]) $A = b$P.data[$B]; else $A = 0.0;";
+constexpr Lowering kGlsl_St = "if (uint($B) < pc.slot[$P]) b$P.data[$B] = $T($A);";
+constexpr Lowering kGlsl_Stf = "if (uint($B) < pc.slot[$P]) b$P.data[$B] = $A;";
+constexpr Lowering kGlsl_AtAdd = "if (uint($B) < pc.slot[$P]) atomicAdd(b$P.data[$B], $T($A));";
+constexpr Lowering kGlsl_Ldp = "$A = int(pc.slot[$P]);";
+constexpr Lowering kGlsl_Ldpf = "$A = uintBitsToFloat(pc.slot[$P]);";
+constexpr Lowering kGlsl_Blen = "$A = int(pc.slot[$P]);";
+constexpr Lowering kGlsl_If = "if ($A != 0) {";
+constexpr Lowering kGlsl_Else = "} else {";
+constexpr Lowering kGlsl_Loop = "while (true) {";
+constexpr Lowering kGlsl_Break = "break;";
+constexpr Lowering kGlsl_Continue = "continue;";
+constexpr Lowering kGlsl_End = "}";
+constexpr Lowering kGlsl_Exit = "return;";
 
-constexpr Lowering kLowerings[] = {
-#define KOP(name, ...) kGlsl_##name,
+// Indexed by kernel opcode number.
+constexpr std::array<Lowering, 256> kLowerings = [] {
+    std::array<Lowering, 256> by_number{};
+#define KOP(name, ...) by_number[static_cast<std::size_t>(KOp::name)] = kGlsl_##name;
 #include "isa/kernel_ops.def"
 #undef KOP
-};
-static_assert(std::size(kLowerings) == kKernelOpCount, "one GLSL lowering per kernel op");
+    return by_number;
+}();
 
 constexpr std::string_view kDivHelper =
     "// Integer division as the ISA defines it: by 0 gives 0, INT32_MIN / -1 wraps.\n"
@@ -245,13 +245,14 @@ private:
             if (!is_valid_kop(word_op(w))) continue;  // the verifier rejects these first
             KOp op = static_cast<KOp>(word_op(w));
             const Lowering& l = kLowerings[word_op(w)];
-            if (l.nesting == kClose || l.nesting == kReopen) --depth;
+            const KEffect effect = kop_effect(op);
+            if (closes_block(effect)) --depth;
             if (pc < k_.lines.size() && k_.lines[pc].line != 0 && k_.lines[pc].line != last_line) {
                 last_line = k_.lines[pc].line;
                 out += std::string(4 * depth, ' ') + "// line " + std::to_string(last_line) + "\n";
             }
-            out += std::string(4 * depth, ' ') + expand(op, w, l.code) + "\n";
-            if (l.nesting == kOpen || l.nesting == kReopen) ++depth;
+            out += std::string(4 * depth, ' ') + expand(op, w, l) + "\n";
+            if (opens_block(effect)) ++depth;
         }
         // Malformed nesting is rejected before lowering; close anything left so
         // the text stays balanced all the same.
@@ -262,7 +263,7 @@ private:
     std::string expand(KOp op, Word w, std::string_view code) const {
         const FormatInfo& f = format_info(kop_info(op).format);
         std::string regs[3];
-        std::uint32_t param = 0;
+        std::optional<std::uint32_t> param;  // the parameter operand's number, if it has one
         std::string imm_reg;
         for (std::size_t i = 0; i < f.count; ++i) {
             const OperandSpec& o = f.operands[i];
@@ -286,7 +287,7 @@ private:
             default: break;
             }
         }
-        const KernelParam* p = param < k_.params.size() ? &k_.params[param] : nullptr;
+        const KernelParam* p = param && *param < k_.params.size() ? &k_.params[*param] : nullptr;
         std::string out;
         for (std::size_t i = 0; i < code.size(); ++i) {
             if (code[i] != '$' || i + 1 == code.size()) {
@@ -300,14 +301,12 @@ private:
             case 'X': out += imm_reg; break;
             case 'I': out += int_literal(word_imm(w)); break;
             case 'F': out += float_literal(static_cast<std::uint32_t>(word_imm(w))); break;
-            case 'P': out += std::to_string(param); break;
+            case 'P': out += std::to_string(param.value_or(0)); break;
             case 'T': out += p && p->type == ElemType::U32 ? "uint" : "int"; break;
             default: out += '$'; out += code[i]; break;
             }
         }
-        if (p && (op == KOp::Ld || op == KOp::Ldf || op == KOp::St || op == KOp::Stf || op == KOp::AtAdd ||
-                  op == KOp::Ldp || op == KOp::Ldpf || op == KOp::Blen))
-            out += "  // " + p->name;
+        if (p) out += "  // " + p->name;
         return out;
     }
 

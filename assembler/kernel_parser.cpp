@@ -99,49 +99,57 @@ std::optional<Kernel> parse_kernel_header(TokenCursor& c, Pos& name_pos) {
 }
 
 std::optional<std::string> param_misuse(KOp op, const KernelParam& p) {
-    bool buffer = p.kind == ParamKind::Buffer;
-    bool int_buffer = buffer && (p.type == ElemType::I32 || p.type == ElemType::U32);
-    bool float_buffer = buffer && p.type == ElemType::F32;
-    std::string mnemonic(kop_info(op).mnemonic);
-    switch (op) {
-    case KOp::Ld:
-    case KOp::Ldf:
-        if (!(op == KOp::Ld ? int_buffer : float_buffer))
-            return mnemonic + " needs " + (op == KOp::Ld ? "an i32 or u32" : "an f32") + " buffer, but " +
+    const bool buffer = p.kind == ParamKind::Buffer;
+    const std::string mnemonic(kop_info(op).mnemonic);
+    // The register operand's kind gives the type: f32 for a float register,
+    // i32 (or, for a buffer, u32) for an integer one.
+    bool float_value = false;
+    const FormatInfo& f = format_info(kop_info(op).format);
+    for (std::size_t i = 0; i < f.count; ++i) float_value = float_value || f.operands[i].kind == OperandKind::FloatReg;
+    const KEffect effect = kop_effect(op);
+    switch (effect) {
+    case KEffect::Load:
+    case KEffect::Store:
+    case KEffect::Atomic: {
+        const bool fits = buffer && (float_value ? p.type == ElemType::F32
+                                                 : p.type == ElemType::I32 || p.type == ElemType::U32);
+        if (!fits)
+            return mnemonic + " needs " + (float_value ? "an f32" : "an i32 or u32") + " buffer, but " +
                    param_title(p) + " is not one";
-        if (p.access == Access::Out) return mnemonic + " reads " + param_title(p) + "; declare it 'inout' to read it";
+        const bool reads = reads_buffer(effect), writes = writes_buffer(effect);
+        if (writes && p.access == Access::In)
+            return mnemonic + " writes " + param_title(p) + "; declare it 'out' or 'inout'";
+        if (reads && writes && p.access == Access::Out)  // an atomic add reads the old value too
+            return mnemonic + " reads and writes " + param_title(p) + "; declare it 'inout'";
+        if (reads && p.access == Access::Out)
+            return mnemonic + " reads " + param_title(p) + "; declare it 'inout' to read it";
         return std::nullopt;
-    case KOp::St:
-    case KOp::Stf:
-    case KOp::AtAdd:
-        if (!(op == KOp::Stf ? float_buffer : int_buffer))
-            return mnemonic + " needs " + (op == KOp::Stf ? "an f32" : "an i32 or u32") + " buffer, but " +
-                   param_title(p) + " is not one";
-        if (p.access == Access::In) return mnemonic + " writes " + param_title(p) + "; declare it 'out' or 'inout'";
-        // An atomic add reads the old value too.
-        if (op == KOp::AtAdd && p.access == Access::Out)
-            return "atadd reads and writes " + param_title(p) + "; declare it 'inout'";
-        return std::nullopt;
-    case KOp::Ldp:
-    case KOp::Ldpf: {
-        ElemType want = op == KOp::Ldp ? ElemType::I32 : ElemType::F32;
+    }
+    case KEffect::Uniform: {
+        const ElemType want = float_value ? ElemType::F32 : ElemType::I32;
         if (buffer || p.type != want)
-            return mnemonic + " needs " + (op == KOp::Ldp ? "an i32" : "an f32") + " uniform, but " + param_title(p) +
+            return mnemonic + " needs " + (float_value ? "an f32" : "an i32") + " uniform, but " + param_title(p) +
                    " is not one";
         return std::nullopt;
     }
-    case KOp::Blen:
-        if (!buffer) return "blen needs a buffer, but " + param_title(p) + " is a uniform";
+    case KEffect::Length:
+        if (!buffer) return mnemonic + " needs a buffer, but " + param_title(p) + " is a uniform";
         return std::nullopt;
-    default: return std::nullopt;
+    case KEffect::Pure: case KEffect::If: case KEffect::Else: case KEffect::Loop: case KEffect::End:
+    case KEffect::Break: case KEffect::Continue: case KEffect::Exit:
+        return std::nullopt;  // no parameter operand
     }
+    return std::nullopt;
 }
 
 void KernelBlocks::instruction(KOp op, std::uint32_t line, std::uint32_t col) {
-    switch (op) {
-    case KOp::If: open_.push_back({Block::If, line, col}); break;
-    case KOp::Loop: open_.push_back({Block::Loop, line, col}); break;
-    case KOp::Else:
+    switch (kop_effect(op)) {
+    case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::Load: case KEffect::Store:
+    case KEffect::Atomic: case KEffect::Exit:
+        break;
+    case KEffect::If: open_.push_back({Block::If, line, col}); break;
+    case KEffect::Loop: open_.push_back({Block::Loop, line, col}); break;
+    case KEffect::Else:
         if (open_.empty() || open_.back().block != Block::If) {
             sink_.error(line, col, open_.empty() || open_.back().block == Block::Loop ? "'else' without 'if'"
                                                                                          : "second 'else' for one 'if'");
@@ -149,21 +157,20 @@ void KernelBlocks::instruction(KOp op, std::uint32_t line, std::uint32_t col) {
         }
         open_.back() = {Block::Else, line, col};
         break;
-    case KOp::End:
+    case KEffect::End:
         if (open_.empty()) {
             sink_.error(line, col, "'end' without 'if' or 'loop'");
             return;
         }
         open_.pop_back();
         break;
-    case KOp::Break:
-    case KOp::Continue: {
+    case KEffect::Break:
+    case KEffect::Continue: {
         bool in_loop = false;
         for (const Open& o : open_) in_loop = in_loop || o.block == Block::Loop;
         if (!in_loop) sink_.error(line, col, "'" + std::string(kop_info(op).mnemonic) + "' outside a loop");
         break;
     }
-    default: break;
     }
 }
 

@@ -1,7 +1,7 @@
-// Which element types an instruction's region operands must have: ld.T/st.T
-// name their type, and vector ops follow the rules written in isa/opcodes.def
-// (element-wise ops take one type, float/integer reductions their kind).
-// The verifier applies the same rules to loaded modules.
+// Which element types an instruction's region operands must have, from the
+// Regions column of isa/opcodes.def: ld.T/st.T take a T region, vector ops
+// follow their V(...) rule (isa/vector_rules.h). The verifier applies the same
+// rules to loaded modules; here they are worded for the source.
 #pragma once
 
 #include <optional>

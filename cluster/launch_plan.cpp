@@ -13,13 +13,13 @@ LaunchPlan plan_launch(const Kernel& kernel) {
         if (!is_valid_kop(word_op(w))) continue;
         const std::size_t param = word_c(w);
         if (param >= n) continue;
-        switch (static_cast<KOp>(word_op(w))) {
-        case KOp::St:
-        case KOp::Stf: stored[param] = true; break;
-        case KOp::Ld:
-        case KOp::Ldf: loaded[param] = true; break;
-        case KOp::AtAdd: added[param] = true; break;
-        default: break;
+        switch (kop_effect(static_cast<KOp>(word_op(w)))) {
+        case KEffect::Store: stored[param] = true; break;
+        case KEffect::Load: loaded[param] = true; break;
+        case KEffect::Atomic: added[param] = true; break;
+        case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::If: case KEffect::Else:
+        case KEffect::Loop: case KEffect::End: case KEffect::Break: case KEffect::Continue: case KEffect::Exit:
+            break;
         }
     }
     for (std::size_t p = 0; p < n; ++p) {

@@ -78,7 +78,7 @@ public:
         const std::optional<Op> op = op_of(w);
         for (const ResourceUse& u : resource_uses(m_, w)) use(u);
         if (!op) return;
-        const std::uint8_t eff = op_info(*op).effects;
+        const std::uint16_t eff = op_info(*op).effects;
         const bool io = eff & effect::IO, trap = eff & effect::Trap;
         // Output stays in program order, and a trap-capable instruction stays
         // on its side of every output: the output before a trap happens, the

@@ -1,5 +1,6 @@
 #include "isa/isa_reference.h"
 
+#include <bit>
 #include <string>
 
 namespace polymer {
@@ -31,10 +32,11 @@ std::string cell(std::string_view text) {
 
 std::string code(std::string_view text) { return "`" + std::string(text) + "`"; }
 
-std::string effects_text(std::uint8_t effects) {
-    static constexpr std::pair<std::uint8_t, std::string_view> kNames[] = {
+std::string effects_text(std::uint16_t effects) {
+    static constexpr std::pair<std::uint16_t, std::string_view> kNames[] = {
         {effect::Trap, "trap"}, {effect::IO, "io"},     {effect::Stack, "stack"}, {effect::Ctrl, "ctrl"},
-        {effect::Long, "long"}, {effect::Sync, "sync"}, {effect::Alloc, "alloc"},
+        {effect::Long, "long"}, {effect::Sync, "sync"}, {effect::Alloc, "alloc"}, {effect::Load, "load"},
+        {effect::Store, "store"},
     };
     std::string out;
     for (auto [flag, name] : kNames) {
@@ -55,6 +57,24 @@ std::string writes_text(Format format, std::uint8_t writes) {
         out += tokens.size() == f.count ? code(tokens[i]) : std::string(operand_kind_name(f.operands[i].kind));
     }
     return out.empty() ? "-" : out;
+}
+
+// A vector op's V(types, kind, lengths) rule, e.g. "G[A], G[B]: one float
+// type; G[A], G[B]: one length".
+std::string vector_rule_text(const VectorRule& rule) {
+    auto regions = [](std::uint8_t slots) {
+        static constexpr std::string_view kNames[kVectorSlots] = {"G[A]", "G[B]", "G[C]", "G[imm]"};
+        std::string out;
+        for (std::size_t slot = 0; slot < kVectorSlots; ++slot)
+            if (slots & slot_bit(slot)) out += (out.empty() ? "" : ", ") + std::string(kNames[slot]);
+        return out;
+    };
+    const std::string kind = rule.kind == VectorKind::Float ? "float" : rule.kind == VectorKind::Int ? "integer" : "";
+    std::string out = regions(rule.same_type) + ": ";
+    if (std::popcount(rule.same_type) > 1) out += "one " + (kind.empty() ? "" : kind + " ") + "type";
+    else out += kind.empty() ? "any type" : kind;
+    if (rule.same_length != 0) out += "; " + regions(rule.same_length) + ": one length";
+    return out;
 }
 
 // What an operand's field holds, for the format table.
@@ -127,11 +147,13 @@ target (absolute word index), or a procedure, string or launch-site index.
 constexpr std::string_view kEffectsLegend = R"(Effects: `trap` may stop the program with a trap; `io` user-visible output,
 kept in program order; `stack` uses the value stack; `ctrl` may change the pc;
 `long` a long operation run asynchronously by a backend; `sync` waits for or
-orders long operations; `alloc` replaces a region's storage.
+orders long operations; `alloc` replaces a region's storage; `load` reads one
+element of a region; `store` writes one element of a region.
 
 )";
 
-constexpr std::string_view kVectorNote = R"(Element-wise vector ops need regions of one type and equal length (trap
+constexpr std::string_view kVectorNote = R"(The regions column gives each op's rule for its region operands: which
+share one element type (and of what kind), which share one length (trap
 `length-mismatch`). Integer element-wise ops wrap, and integer division by zero
 gives 0 (a GPU cannot trap). Float reductions accumulate in binary64 on the CPU
 and binary32 on a GPU.
@@ -198,26 +220,31 @@ std::string isa_reference_markdown() {
     for (OpClass cls : kClassOrder) {
         md += "### Class `" + std::string(op_class_name(cls)) + "`\n\n";
         if (cls == OpClass::Vector) md += kVectorNote;
-        md += "| op | syntax | semantics | writes | effects | traps | example |\n"
-              "| ---: | --- | --- | --- | --- | --- | --- |\n";
-        for (std::size_t i = 0; i < kOpCount; ++i) {
-            const OpInfo& op = kOps[i];
+        const bool vector = cls == OpClass::Vector;
+        md += vector ? "| op | syntax | semantics | regions | writes | effects | traps | example |\n"
+                       "| ---: | --- | --- | --- | --- | --- | --- | --- |\n"
+                     : "| op | syntax | semantics | writes | effects | traps | example |\n"
+                       "| ---: | --- | --- | --- | --- | --- | --- |\n";
+        for (Op number : kAllOps) {
+            const OpInfo& op = op_info(number);
             if (op.cls != cls) continue;
             std::string traps;
             for (const auto& t : op_traps(op)) traps += (traps.empty() ? "" : ", ") + code(t);
             if (traps.empty()) traps = (op.effects & effect::Trap) ? "see semantics" : "-";
-            md += "| " + std::to_string(i) + " | " + code(op_syntax(op.mnemonic, op.format)) + " | " +
-                  cell(op.semantics) + " | " + cell(writes_text(op.format, op.writes)) + " | " +
-                  effects_text(op.effects) + " | " + traps + " | " + cell(code(op.example)) + " |\n";
+            md += "| " + std::to_string(static_cast<unsigned>(number)) + " | " +
+                  code(op_syntax(op.mnemonic, op.format)) + " | " + cell(op.semantics) + " | " +
+                  (vector ? cell(vector_rule_text(op.vector)) + " | " : "") +
+                  cell(writes_text(op.format, op.writes)) + " | " + effects_text(op.effects) + " | " + traps + " | " +
+                  cell(code(op.example)) + " |\n";
         }
         md += "\n";
     }
 
     md += kKernelIntro;
-    for (std::size_t i = 0; i < kKernelOpCount; ++i) {
-        const KOpInfo& op = kKernelOps[i];
-        md += "| " + std::to_string(i) + " | " + code(op_syntax(op.mnemonic, op.format)) + " | " +
-              cell(op.semantics) + " | " + cell(writes_text(op.format, op.writes)) + " | " +
+    for (KOp kop : kAllKOps) {
+        const KOpInfo& op = kop_info(kop);
+        md += "| " + std::to_string(static_cast<unsigned>(kop)) + " | " + code(op_syntax(op.mnemonic, op.format)) +
+              " | " + cell(op.semantics) + " | " + cell(writes_text(op.format, op.writes)) + " | " +
               cell(code(op.example)) + " |\n";
     }
     return md;

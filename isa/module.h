@@ -13,9 +13,11 @@
 namespace polymer {
 
 // Module format version (see docs/module-format.md). A reader accepts its own
-// major version and any minor version up to its own.
-inline constexpr std::uint16_t kModuleVersionMajor = 1;
-inline constexpr std::uint16_t kModuleVersionMinor = 1;  // 1.1: the frame table
+// major version and any minor version up to its own. 2.0: opcode numbers are
+// an explicit column of the opcode tables, pinned by a test (the numbers
+// themselves are those of 1.1); 1.1 added the frame table.
+inline constexpr std::uint16_t kModuleVersionMajor = 2;
+inline constexpr std::uint16_t kModuleVersionMinor = 0;
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown
@@ -127,7 +129,8 @@ struct Module {
     std::vector<LaunchSite> launches;
     std::vector<Label> labels;     // code labels, for the disassembler and debugger
     // Basic blocks in code order with their frames; empty = absent (a module
-    // written before format 1.1, or built by hand): compute_frames() gives them.
+    // written without the optional table, or built by hand): compute_frames()
+    // gives them.
     std::vector<BlockFrames> frames;
     friend bool operator==(const Module&, const Module&) = default;
 };

@@ -342,7 +342,7 @@ struct SectionCodec {
 };
 
 // Ids are part of the format: never renumber; new sections take the next id.
-// The frame table (1.1) is optional: a 1.0 reader runs the code without it.
+// The frame table (added in 1.1) is optional: the code runs without it.
 constexpr SectionCodec kSections[] = {
     {1, "module", write_info, read_info},
     {2, "code", write_code, read_code},
@@ -368,6 +368,24 @@ const SectionCodec* find_section(std::uint16_t id) {
 std::string section_label(const SectionCodec* codec, std::uint16_t id, std::uint64_t offset) {
     if (codec) return cat("section '", codec->name, "' at offset ", Hex{offset});
     return cat("section ", id, " at offset ", Hex{offset});
+}
+
+// The versions this reader reads: "2.0", or "2.0 to 2.3".
+std::string readable_versions() {
+    std::string first = cat(kModuleVersionMajor, ".0");
+    if (kModuleVersionMinor == 0) return first;
+    return cat(first, " to ", kModuleVersionMajor, ".", kModuleVersionMinor);
+}
+
+// A reader reads its own major version only (a major version changes what
+// bytes mean), up to its own minor version (a minor version adds things an
+// older reader cannot know).
+std::string version_refusal(std::uint16_t major, std::uint16_t minor) {
+    const std::string what = cat("module format version ", major, ".", minor, " is not supported: this reader reads ",
+                                 readable_versions());
+    if (major < kModuleVersionMajor) return what + " (an older major version: reassemble the module from its source)";
+    if (major > kModuleVersionMajor) return what + " (a newer major version: it needs a newer reader)";
+    return what + " (a newer minor version: it needs a newer reader)";
 }
 
 struct TableEntry {
@@ -417,9 +435,7 @@ Result<Module> read_module(std::span<const std::uint8_t> bytes) {
     std::uint32_t sections = header.u32("section count");
     header.reserved(4, "reserved field");
     if (!header.ok()) return Error{header.error()};
-    if (major != kModuleVersionMajor || minor > kModuleVersionMinor)
-        return Error{cat("module format version ", major, ".", minor, " is not supported (this reader reads ",
-                         kModuleVersionMajor, ".0 to ", kModuleVersionMajor, ".", kModuleVersionMinor, ")")};
+    if (major != kModuleVersionMajor || minor > kModuleVersionMinor) return Error{version_refusal(major, minor)};
     const std::uint64_t table_end = kHeaderBytes + std::uint64_t{sections} * kTableEntryBytes;
     if (table_end > file_size)
         return Error{cat("header: the section table (", sections, " entries of ", kTableEntryBytes,

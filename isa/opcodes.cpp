@@ -5,14 +5,14 @@
 namespace polymer {
 
 std::optional<Op> find_op(std::string_view mnemonic) {
-    for (std::size_t i = 0; i < kOpCount; ++i)
-        if (kOps[i].mnemonic == mnemonic) return static_cast<Op>(i);
+    for (Op op : kAllOps)
+        if (op_info(op).mnemonic == mnemonic) return op;
     return std::nullopt;
 }
 
 std::optional<KOp> find_kop(std::string_view mnemonic) {
-    for (std::size_t i = 0; i < kKernelOpCount; ++i)
-        if (kKernelOps[i].mnemonic == mnemonic) return static_cast<KOp>(i);
+    for (KOp op : kAllKOps)
+        if (kop_info(op).mnemonic == mnemonic) return op;
     return std::nullopt;
 }
 

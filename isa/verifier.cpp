@@ -1,6 +1,7 @@
 // The module verifier. Operand checks are driven by the operand formats
-// (isa/formats.def); only the rules that no table can say (region types of
-// loads, stores and vector ops, kernel parameter kinds) name opcodes.
+// (isa/formats.def), region types by the Regions column of isa/opcodes.def
+// (through isa/vector_rules.h); only the rules no table says (kernel
+// parameter kinds) name opcodes.
 // What is checked, and why, is listed in docs/module-format.md.
 #include "isa/verifier.h"
 
@@ -12,6 +13,7 @@
 #include "isa/byte_io.h"
 #include "isa/frame_analysis.h"
 #include "isa/opcodes.h"
+#include "isa/vector_rules.h"
 
 namespace polymer {
 namespace {
@@ -26,25 +28,6 @@ inline constexpr std::uint64_t kMaxRegionElements = std::uint64_t{1} << 40;
 inline constexpr std::size_t kMaxKernelParams = 256;     // a parameter operand is an 8-bit field
 inline constexpr std::size_t kMaxCodeWords = 0x7FFFFFFF;  // jump targets are non-negative imm32
 inline constexpr std::uint32_t kSpirvMagic = 0x07230203;
-
-// Per opcode: which field holds the region of its `region[rB]` operand (None
-// if it has none) and the element type the mnemonic names. Built at compile
-// time: an opcode with a region element operand but no type suffix does not
-// compile (dereferencing an empty optional in a constant expression).
-struct RegionAccess {
-    Field region = Field::None;
-    ElemType type = ElemType::U8;
-};
-constexpr auto kRegionAccess = [] {
-    std::array<RegionAccess, kOpCount> access{};
-    for (std::size_t i = 0; i < kOpCount; ++i) {
-        const FormatInfo& f = format_info(kOps[i].format);
-        for (std::size_t k = 0; k < f.count; ++k)
-            if (f.operands[k].kind == OperandKind::Mem)
-                access[i] = {f.operands[k].field, *element_access_type(static_cast<Op>(i))};
-    }
-    return access;
-}();
 
 constexpr std::uint8_t field_bit(Field f) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(f)); }
 
@@ -141,53 +124,41 @@ std::string region_text(const Module& m, std::uint32_t index) {
     return cat("region '", g.name, "' (", elem_type_name(g.type), ")");
 }
 
-Problem need_same_type(const Module& m, Word w, std::initializer_list<Field> fields) {
-    std::uint32_t first = word_field(w, *fields.begin());
-    for (Field f : fields) {
-        std::uint32_t other = word_field(w, f);
-        if (m.regions[other].type != m.regions[first].type)
-            return cat(region_text(m, other), " and ", region_text(m, first), " must have the same element type");
+// ld.T / st.T: the region of the `region[rB]` operand holds T.
+Problem check_element_type(ElemType want, const FormatInfo& f, Word w, const Module& m) {
+    for (std::size_t k = 0; k < f.count; ++k) {
+        if (f.operands[k].kind != OperandKind::Mem) continue;
+        const std::uint32_t g = word_field(w, f.operands[k].field);
+        if (m.regions[g].type != want)
+            return cat(region_text(m, g), " does not hold ", elem_type_name(want), " elements");
     }
     return std::nullopt;
 }
 
-Problem need_class(const Module& m, Word w, Field f, bool want_float) {
-    std::uint32_t g = word_field(w, f);
-    if (is_float(m.regions[g].type) == want_float) return std::nullopt;
-    return cat(region_text(m, g), " must be ", want_float ? "a float (f32, f64)" : "an integer (u8, i32, u32, i64)",
-               " region");
+Problem check_vector_types(Op op, Word w, const Module& m) {
+    std::array<std::optional<ElemType>, kVectorSlots> types;
+    const std::uint8_t regions = vector_region_slots(op);
+    for (std::size_t slot = 0; slot < kVectorSlots; ++slot)
+        if (regions & slot_bit(slot)) types[slot] = m.regions[word_field(w, slot_field(slot))].type;
+    const VectorTypeProblem p = find_vector_type_problem(vector_rule(op), types);
+    const std::uint32_t g = word_field(w, slot_field(p.slot));
+    switch (p.what) {
+    case VectorTypeProblem::What::None: return std::nullopt;
+    case VectorTypeProblem::What::NotInteger:
+        return cat(region_text(m, g), " must be an integer (u8, i32, u32, i64) region");
+    case VectorTypeProblem::What::NotFloat: return cat(region_text(m, g), " must be a float (f32, f64) region");
+    case VectorTypeProblem::What::Differs:
+        return cat(region_text(m, g), " and ", region_text(m, word_field(w, slot_field(p.reference))),
+                   " must have the same element type");
+    }
+    return std::nullopt;
 }
 
 Problem check_region_types(Op op, Word w, const Module& m) {
-    using F = Field;
-    if (const RegionAccess& access = kRegionAccess[static_cast<std::size_t>(op)]; access.region != Field::None) {
-        std::uint32_t g = word_field(w, access.region);
-        if (m.regions[g].type == access.type) return std::nullopt;
-        return cat(region_text(m, g), " does not hold ", elem_type_name(access.type), " elements");
-    }
-    switch (op) {
-    case Op::Vadd: case Op::Vsub: case Op::Vmul: case Op::Vdiv: case Op::Vmin: case Op::Vmax:
-    case Op::Vmatmul:
-        return need_same_type(m, w, {F::A, F::B, F::C});
-    case Op::Vfma: return need_same_type(m, w, {F::A, F::B, F::C, F::Imm});
-    case Op::Vcopy: case Op::Vscan: return need_same_type(m, w, {F::A, F::B});
-    case Op::Vcmplt: case Op::Vcmpeq: return need_same_type(m, w, {F::B, F::C});
-    case Op::Vselect: return need_same_type(m, w, {F::A, F::C, F::Imm});
-    case Op::Vscale:
-        if (auto p = need_class(m, w, F::A, true)) return p;
-        return need_same_type(m, w, {F::A, F::B});
-    case Op::Vfill: return need_class(m, w, F::A, false);
-    case Op::Vfillf: return need_class(m, w, F::A, true);
-    case Op::Vsum: case Op::Vredmin: case Op::Vredmax: return need_class(m, w, F::B, true);
-    case Op::Vsumi: case Op::Vredmini: case Op::Vredmaxi: return need_class(m, w, F::B, false);
-    case Op::Vdot:
-        if (auto p = need_class(m, w, F::B, true)) return p;
-        return need_same_type(m, w, {F::B, F::C});
-    case Op::Vdoti:
-        if (auto p = need_class(m, w, F::B, false)) return p;
-        return need_same_type(m, w, {F::B, F::C});
-    default: return std::nullopt;
-    }
+    const OpInfo& info = op_info(op);
+    if (info.elem) return check_element_type(*info.elem, format_info(info.format), w, m);
+    if (as_vector_op(op)) return check_vector_types(op, w, m);
+    return std::nullopt;
 }
 
 Problem check_proc_word(const Module& m, const Scope& scope, Word w) {
@@ -273,19 +244,19 @@ Problem check_buffer_access(KOp op, const FormatInfo& format, std::size_t operan
     if (float_value != (p.type == ElemType::F32))
         return cat(name, " is ", elem_type_name(p.type), " but ", kop_info(op).mnemonic, " needs ",
                    float_value ? "an f32" : "an i32 or u32", " buffer");
-    const bool writes = (kop_info(op).writes >> operand) & 1;
-    const bool reads = !writes || op == KOp::AtAdd;  // an atomic add reads the old value
+    const bool writes = writes_buffer(kop_effect(op));
+    const bool reads = reads_buffer(kop_effect(op));  // an atomic add reads the old value too
     if (writes && p.access == Access::In) return name + " is an `in` buffer and cannot be written";
     if (reads && p.access == Access::Out) return name + " is an `out` buffer and cannot be read";
     return std::nullopt;
 }
 
-// A whole-parameter operand: `blen` takes a buffer, `ldp`/`ldpf` a uniform of
-// the register's type.
+// A whole-parameter operand: `blen` (Length) takes a buffer, `ldp`/`ldpf`
+// (Uniform) a uniform of the register's type.
 Problem check_param_use(KOp op, const FormatInfo& format, std::size_t operand, Word w, const Kernel& k) {
     const KernelParam& p = k.params[word_field(w, format.operands[operand].field)];
     const std::string name = cat("parameter '", p.name, "'");
-    if (op == KOp::Blen) {
+    if (kop_effect(op) == KEffect::Length) {
         if (p.kind != ParamKind::Buffer) return name + " is a uniform, not a buffer";
         return std::nullopt;
     }
@@ -312,23 +283,25 @@ Problem check_kernel_word(const Kernel& k, const Scope& scope, Word w) {
 class BlockTracker {
 public:
     Problem step(KOp op, std::size_t pc) {
-        switch (op) {
-        case KOp::If: open_.push_back({Block::If, pc}); break;
-        case KOp::Loop: open_.push_back({Block::Loop, pc}); ++loops_; break;
-        case KOp::Else:
+        switch (kop_effect(op)) {
+        case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::Load: case KEffect::Store:
+        case KEffect::Atomic: case KEffect::Exit:
+            break;
+        case KEffect::If: open_.push_back({Block::If, pc}); break;
+        case KEffect::Loop: open_.push_back({Block::Loop, pc}); ++loops_; break;
+        case KEffect::Else:
             if (open_.empty() || open_.back().kind != Block::If) return "`else` without an open `if`";
             open_.back().kind = Block::Else;
             break;
-        case KOp::End:
+        case KEffect::End:
             if (open_.empty()) return "`end` without an open `if` or `loop`";
             if (open_.back().kind == Block::Loop) --loops_;
             open_.pop_back();
             break;
-        case KOp::Break:
-        case KOp::Continue:
+        case KEffect::Break:
+        case KEffect::Continue:
             if (loops_ == 0) return cat("`", kop_info(op).mnemonic, "` outside a loop");
             break;
-        default: break;
         }
         return std::nullopt;
     }

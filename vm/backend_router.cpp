@@ -4,6 +4,7 @@
 
 #include "isa/encoding.h"
 #include "isa/opcodes.h"
+#include "isa/vector_rules.h"
 #include "vm/vulkan/vulkan_backend.h"
 
 namespace polymer {
@@ -21,14 +22,20 @@ const char* route_class_name(RouteClass c) {
 }
 
 RouteClass route_class(Op op) {
-    switch (op) {
-    case Op::Vsum: case Op::Vsumi: case Op::Vredmin: case Op::Vredmax: case Op::Vredmini: case Op::Vredmaxi:
-    case Op::Vdot: case Op::Vdoti:
+    const std::optional<VectorOp> v = as_vector_op(op);
+    if (!v) return RouteClass::Elementwise;
+    switch (*v) {
+    case VectorOp::Vadd: case VectorOp::Vsub: case VectorOp::Vmul: case VectorOp::Vdiv: case VectorOp::Vmin:
+    case VectorOp::Vmax: case VectorOp::Vfma: case VectorOp::Vscale: case VectorOp::Vfill: case VectorOp::Vfillf:
+    case VectorOp::Viota: case VectorOp::Vcopy: case VectorOp::Vcmplt: case VectorOp::Vcmpeq: case VectorOp::Vselect:
+        return RouteClass::Elementwise;
+    case VectorOp::Vsum: case VectorOp::Vsumi: case VectorOp::Vredmin: case VectorOp::Vredmax: case VectorOp::Vredmini:
+    case VectorOp::Vredmaxi: case VectorOp::Vdot: case VectorOp::Vdoti:
         return RouteClass::Reduction;
-    case Op::Vscan: return RouteClass::Scan;
-    case Op::Vmatmul: return RouteClass::Matmul;
-    default: return RouteClass::Elementwise;
+    case VectorOp::Vscan: return RouteClass::Scan;
+    case VectorOp::Vmatmul: return RouteClass::Matmul;
     }
+    return RouteClass::Elementwise;
 }
 
 RouteClass route_class(const Kernel& kernel) {

@@ -1,11 +1,14 @@
-// The CPU backend of the vector ops: the operand check (a table of which
-// regions each op uses and which of them must agree in type and length) and
-// the native run, which picks the loop for (op, element type) once per call.
+// The CPU backend of the vector ops: the operand check (the op's rule from
+// isa/vector_rules.h: which regions must agree in type and length) and the
+// native run, which picks the loop for (op, element type) once per call.
+#include <array>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "isa/vector_rules.h"
 #include "vm/vector_kernels.h"
 #include "vm/vector_op.h"
 
@@ -16,42 +19,9 @@ namespace loops = vector_loops;
 
 // --- the check ---------------------------------------------------------------
 
-// Operands of VectorOpArgs as bits.
+// VectorOpArgs' dst, a, b, c are slots 0..3 of the op's rule (isa/vector_rules.h).
 enum : std::uint8_t { kDst = 1, kA = 2, kB = 4, kC = 8 };
-constexpr std::uint8_t kAll3 = kDst | kA | kB;
-constexpr std::uint8_t kAll4 = kDst | kA | kB | kC;
-
-enum class TypeKind : std::uint8_t { Any, Integer, Float };
-
-struct OperandRule {
-    std::uint8_t used = 0;         // regions the op reads or writes
-    std::uint8_t same_type = 0;    // these share one element type...
-    TypeKind kind = TypeKind::Any; // ...of this kind
-    std::uint8_t same_length = 0;  // these share one length (matmul: see its check)
-};
-
-constexpr OperandRule rule_for(Op op) {
-    using K = TypeKind;
-    switch (op) {
-    case Op::Vadd: case Op::Vsub: case Op::Vmul: case Op::Vdiv: case Op::Vmin: case Op::Vmax:
-        return {kAll3, kAll3, K::Any, kAll3};
-    case Op::Vfma: return {kAll4, kAll4, K::Any, kAll4};
-    case Op::Vscale: return {kDst | kA, kDst | kA, K::Float, kDst | kA};
-    case Op::Vfill: return {kDst, kDst, K::Integer, 0};
-    case Op::Vfillf: return {kDst, kDst, K::Float, 0};
-    case Op::Viota: return {kDst, kDst, K::Any, 0};
-    case Op::Vcopy: case Op::Vscan: return {kDst | kA, kDst | kA, K::Any, kDst | kA};
-    // The mask a compare writes may have any type; so may the mask vselect reads.
-    case Op::Vcmplt: case Op::Vcmpeq: return {kAll3, kA | kB, K::Any, kAll3};
-    case Op::Vselect: return {kAll4, kDst | kB | kC, K::Any, kAll4};
-    case Op::Vsum: case Op::Vredmin: case Op::Vredmax: return {kA, kA, K::Float, 0};
-    case Op::Vsumi: case Op::Vredmini: case Op::Vredmaxi: return {kA, kA, K::Integer, 0};
-    case Op::Vdot: return {kA | kB, kA | kB, K::Float, kA | kB};
-    case Op::Vdoti: return {kA | kB, kA | kB, K::Integer, kA | kB};
-    case Op::Vmatmul: return {kAll3, kAll3, K::Any, 0};
-    default: return {};
-    }
-}
+static_assert(kDst == slot_bit(0) && kA == slot_bit(1) && kB == slot_bit(2) && kC == slot_bit(3));
 
 struct Operand {
     std::uint8_t bit;
@@ -71,18 +41,18 @@ public:
           operands_{{kDst, "dst", &args.dst}, {kA, "a", &args.a}, {kB, "b", &args.b}, {kC, "c", &args.c}} {}
 
     VectorOpProblem run() {
-        if (op_info(args_.op).cls != OpClass::Vector)
-            return fail(VectorOpFault::TypeMismatch, " is not a vector op");
-        const OperandRule rule = rule_for(args_.op);
+        if (!as_vector_op(args_.op)) return fail(VectorOpFault::TypeMismatch, " is not a vector op");
+        const VectorRule& rule = vector_rule(args_.op);
+        const std::uint8_t used = vector_region_slots(args_.op);
         for (const Operand& o : operands_) {
-            if (!(rule.used & o.bit)) continue;
+            if (!(used & o.bit)) continue;
             if (!is_valid_elem_type(static_cast<std::uint8_t>(o.view->type)))
                 return fail(VectorOpFault::TypeMismatch, std::string(": ") + o.name + " has an invalid element type " +
                                                              std::to_string(static_cast<unsigned>(o.view->type)));
         }
         if (auto p = check_types(rule); p.fault != VectorOpFault::None) return p;
         for (const Operand& o : operands_) {
-            if ((rule.used & o.bit) && o.view->length != 0 && o.view->data == nullptr)
+            if ((used & o.bit) && o.view->length != 0 && o.view->data == nullptr)
                 return fail(VectorOpFault::LengthMismatch, std::string(": ") + o.name + " has " +
                                                                elements(o.view->length) + " but no storage");
         }
@@ -105,27 +75,31 @@ private:
         return nullptr;
     }
 
-    VectorOpProblem check_types(const OperandRule& rule) {
-        const Operand* ref = first_of(rule.same_type);
-        if (ref == nullptr) return {};
-        const ElemType t = ref->view->type;
-        const std::string type_name(elem_type_name(t));
-        if (rule.kind == TypeKind::Float && !is_float(t))
-            return fail(VectorOpFault::TypeMismatch, std::string(": ") + ref->name + " is " + type_name +
-                                                         ", not a float region");
-        if (rule.kind == TypeKind::Integer && is_float(t))
-            return fail(VectorOpFault::TypeMismatch, std::string(": ") + ref->name + " is " + type_name +
+    VectorOpProblem check_types(const VectorRule& rule) {
+        std::array<std::optional<ElemType>, kVectorSlots> types;
+        for (std::size_t slot = 0; slot < kVectorSlots; ++slot) types[slot] = operands_[slot].view->type;
+        const VectorTypeProblem p = find_vector_type_problem(rule, types);
+        const Operand& o = operands_[p.slot];
+        const std::string type_name(elem_type_name(o.view->type));
+        switch (p.what) {
+        case VectorTypeProblem::What::None: break;
+        case VectorTypeProblem::What::NotInteger:
+            return fail(VectorOpFault::TypeMismatch, std::string(": ") + o.name + " is " + type_name +
                                                          ", not an integer region");
-        for (const Operand& o : operands_) {
-            if (!(rule.same_type & o.bit) || o.view->type == t) continue;
-            return fail(VectorOpFault::TypeMismatch, std::string(": ") + o.name + " is " +
-                                                         std::string(elem_type_name(o.view->type)) + " but " +
-                                                         ref->name + " is " + type_name);
+        case VectorTypeProblem::What::NotFloat:
+            return fail(VectorOpFault::TypeMismatch, std::string(": ") + o.name + " is " + type_name +
+                                                         ", not a float region");
+        case VectorTypeProblem::What::Differs: {
+            const Operand& ref = operands_[p.reference];
+            return fail(VectorOpFault::TypeMismatch, std::string(": ") + o.name + " is " + type_name + " but " +
+                                                         ref.name + " is " +
+                                                         std::string(elem_type_name(ref.view->type)));
+        }
         }
         return {};
     }
 
-    VectorOpProblem check_lengths(const OperandRule& rule) {
+    VectorOpProblem check_lengths(const VectorRule& rule) {
         const Operand* ref = first_of(rule.same_length);
         if (ref == nullptr) return {};
         for (const Operand& o : operands_) {
@@ -201,7 +175,7 @@ void run_matmul(const VectorOpArgs& x) {
     loops::matmul(c, a, b, m, k, n);
 }
 
-// T is the element type of the op's main operands (the ones rule_for groups).
+// T is the element type of the op's main operands (its rule's same-type group).
 template <class T>
 VectorOpResult run_typed(const VectorOpArgs& x) {
     VectorOpResult r;
@@ -211,49 +185,63 @@ VectorOpResult run_typed(const VectorOpArgs& x) {
     const T* c = data_of<T>(x.c);
     const std::uint64_t n = x.dst.length;
     const std::uint64_t na = x.a.length;
-    switch (x.op) {
-    case Op::Vadd: loops::elementwise<loops::Add>(dst, a, b, n); break;
-    case Op::Vsub: loops::elementwise<loops::Sub>(dst, a, b, n); break;
-    case Op::Vmul: loops::elementwise<loops::Mul>(dst, a, b, n); break;
-    case Op::Vdiv: loops::elementwise<loops::Div>(dst, a, b, n); break;
-    case Op::Vmin: loops::elementwise<loops::Min>(dst, a, b, n); break;
-    case Op::Vmax: loops::elementwise<loops::Max>(dst, a, b, n); break;
-    case Op::Vfma: loops::multiply_add(dst, a, b, c, n); break;
-    case Op::Viota: loops::iota(dst, n); break;
-    case Op::Vcopy: loops::copy(dst, a, n); break;
-    case Op::Vscan: loops::inclusive_scan(dst, a, n); break;
-    case Op::Vmatmul: run_matmul<T>(x); break;
-    case Op::Vcmplt:
+    // The check has run: x.op is a vector op, and a float-only (integer-only)
+    // op only ever gets here with a float (integer) T.
+    constexpr bool kFloat = loops::kFloat<T>;
+    switch (*as_vector_op(x.op)) {
+    case VectorOp::Vadd: loops::elementwise<loops::Add>(dst, a, b, n); break;
+    case VectorOp::Vsub: loops::elementwise<loops::Sub>(dst, a, b, n); break;
+    case VectorOp::Vmul: loops::elementwise<loops::Mul>(dst, a, b, n); break;
+    case VectorOp::Vdiv: loops::elementwise<loops::Div>(dst, a, b, n); break;
+    case VectorOp::Vmin: loops::elementwise<loops::Min>(dst, a, b, n); break;
+    case VectorOp::Vmax: loops::elementwise<loops::Max>(dst, a, b, n); break;
+    case VectorOp::Vfma: loops::multiply_add(dst, a, b, c, n); break;
+    case VectorOp::Viota: loops::iota(dst, n); break;
+    case VectorOp::Vcopy: loops::copy(dst, a, n); break;
+    case VectorOp::Vscan: loops::inclusive_scan(dst, a, n); break;
+    case VectorOp::Vmatmul: run_matmul<T>(x); break;
+    case VectorOp::Vcmplt:
         with_elem_type(x.dst.type, [&](auto d) { loops::compare<loops::Less>(data_of<decltype(d)>(x.dst), a, b, n); });
         break;
-    case Op::Vcmpeq:
+    case VectorOp::Vcmpeq:
         with_elem_type(x.dst.type, [&](auto d) { loops::compare<loops::Equal>(data_of<decltype(d)>(x.dst), a, b, n); });
         break;
-    case Op::Vselect:
+    case VectorOp::Vselect:
         with_elem_type(x.a.type, [&](auto m) { loops::select(dst, data_of<const decltype(m)>(x.a), b, c, n); });
         break;
-    default:
-        if constexpr (loops::kFloat<T>) {
-            switch (x.op) {
-            case Op::Vscale: loops::scale(dst, a, x.float_scalar, n); break;
-            case Op::Vfillf: loops::fill(dst, static_cast<T>(x.float_scalar), n); break;
-            case Op::Vsum: r.float_value = loops::float_sum(a, na); break;
-            case Op::Vredmin: r.float_value = loops::float_min(a, na); break;
-            case Op::Vredmax: r.float_value = loops::float_max(a, na); break;
-            case Op::Vdot: r.float_value = loops::float_dot(a, b, na); break;
-            default: break;
-            }
-        } else {
-            switch (x.op) {
-            // The value wraps to the element type (u8: the low byte).
-            case Op::Vfill: loops::fill(dst, static_cast<T>(x.int_scalar), n); break;
-            case Op::Vsumi: r.int_value = loops::int_sum(a, na); break;
-            case Op::Vredmini: r.int_value = loops::int_min(a, na); break;
-            case Op::Vredmaxi: r.int_value = loops::int_max(a, na); break;
-            case Op::Vdoti: r.int_value = loops::int_dot(a, b, na); break;
-            default: break;
-            }
-        }
+    case VectorOp::Vscale:
+        if constexpr (kFloat) loops::scale(dst, a, x.float_scalar, n);
+        break;
+    case VectorOp::Vfillf:
+        if constexpr (kFloat) loops::fill(dst, static_cast<T>(x.float_scalar), n);
+        break;
+    case VectorOp::Vsum:
+        if constexpr (kFloat) r.float_value = loops::float_sum(a, na);
+        break;
+    case VectorOp::Vredmin:
+        if constexpr (kFloat) r.float_value = loops::float_min(a, na);
+        break;
+    case VectorOp::Vredmax:
+        if constexpr (kFloat) r.float_value = loops::float_max(a, na);
+        break;
+    case VectorOp::Vdot:
+        if constexpr (kFloat) r.float_value = loops::float_dot(a, b, na);
+        break;
+    // The value wraps to the element type (u8: the low byte).
+    case VectorOp::Vfill:
+        if constexpr (!kFloat) loops::fill(dst, static_cast<T>(x.int_scalar), n);
+        break;
+    case VectorOp::Vsumi:
+        if constexpr (!kFloat) r.int_value = loops::int_sum(a, na);
+        break;
+    case VectorOp::Vredmini:
+        if constexpr (!kFloat) r.int_value = loops::int_min(a, na);
+        break;
+    case VectorOp::Vredmaxi:
+        if constexpr (!kFloat) r.int_value = loops::int_max(a, na);
+        break;
+    case VectorOp::Vdoti:
+        if constexpr (!kFloat) r.int_value = loops::int_dot(a, b, na);
         break;
     }
     return r;
@@ -261,7 +249,7 @@ VectorOpResult run_typed(const VectorOpArgs& x) {
 
 // Compares and reductions are typed by their source a; the rest by dst.
 ElemType main_type(const VectorOpArgs& x) {
-    return (rule_for(x.op).same_type & kDst) ? x.dst.type : x.a.type;
+    return (vector_rule(x.op).same_type & kDst) ? x.dst.type : x.a.type;
 }
 
 }  // namespace

@@ -2,7 +2,17 @@
 
 #include <optional>
 
+#include "isa/vector_rules.h"
+
 namespace polymer {
+
+// vm/interpreter.cpp builds its computed-goto table by expanding the rows of
+// isa/opcodes.def in row order, and indexes it with the opcode number: right
+// only while each row's number is its position. Before a row goes inside the
+// table (with the next free number), that table must be laid out by number.
+static_assert(op_rows_in_number_order(),
+              "vm/interpreter.cpp's dispatch table is in row order: lay it out by opcode number first");
+
 namespace {
 
 class Decoder {
@@ -42,7 +52,7 @@ private:
             std::string why = check_operand(pc, d, f.operands[i], word_field(w, f.operands[i].field));
             if (!why.empty()) return std::string(info.mnemonic) + ": " + why;
         }
-        std::string why = resolve(d);
+        std::string why = resolve(d, w);
         return why.empty() ? why : std::string(info.mnemonic) + ": " + why;
     }
 
@@ -91,27 +101,27 @@ private:
         return {};
     }
 
-    // Operand facts that depend on the opcode, not the format.
-    std::string resolve(DecodedInsn& d) {
-        if (auto t = element_access_type(d.op)) {
+    // Operand facts the format alone does not give: the region types of
+    // ld.T/st.T, the shift amount of shli/shri/sari, and the Region a
+    // single-region op works on (len, alloc, free, printr; vector ops find
+    // their regions when they run).
+    std::string resolve(DecodedInsn& d, Word w) {
+        const OpInfo& info = op_info(d.op);
+        if (info.elem) {
             Region& r = regions_[d.c];
-            if (r.type != *t)
+            if (r.type != *info.elem)
                 return "region '" + std::string(r.name) + "' holds " + std::string(elem_type_name(r.type)) +
                        " elements";
             d.region = &r;
             return {};
         }
-        switch (d.op) {
-        case Op::Shli:
-        case Op::Shri:
-        case Op::Sari:
+        if (d.op == Op::Shli || d.op == Op::Shri || d.op == Op::Sari)
             return d.imm >= 0 && d.imm < 64 ? "" : "shift amount " + std::to_string(d.imm) + " is not in 0..63";
-        case Op::Len: d.region = &regions_[d.b]; return {};
-        case Op::Alloc:
-        case Op::Free:
-        case Op::Printr: d.region = &regions_[d.a]; return {};
-        default: return {};
-        }
+        if (as_vector_op(d.op)) return {};
+        const FormatInfo& f = format_info(info.format);
+        for (std::size_t i = 0; i < f.count; ++i)
+            if (f.operands[i].kind == OperandKind::Region) d.region = &regions_[word_field(w, f.operands[i].field)];
+        return {};
     }
 
     const Procedure* proc_of(std::uint32_t pc) {

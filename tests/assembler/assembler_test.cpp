@@ -315,18 +315,14 @@ std::string squeeze(std::string_view s) {
 // The element type the example's regions need: ld.T/st.T name it, integer
 // vector ops need an integer type, everything else is fine with f32.
 ElemType example_region_type(Op op) {
-    std::string_view mn = op_info(op).mnemonic;
-    if (auto dot = mn.find('.'); dot != std::string_view::npos) return *parse_elem_type(mn.substr(dot + 1));
-    switch (op) {
-    case Op::Vfill: case Op::Vsumi: case Op::Vredmini: case Op::Vredmaxi: case Op::Vdoti: return ElemType::I64;
-    default: return ElemType::F32;
-    }
+    const OpInfo& info = op_info(op);
+    if (info.elem) return *info.elem;
+    return info.vector.kind == VectorKind::Int ? ElemType::I64 : ElemType::F32;
 }
 
 TEST(AssemblerOpcodes, EveryProcedureOpcodeAssemblesFromItsExample) {
-    for (std::size_t i = 0; i < kOpCount; ++i) {
-        const Op op = static_cast<Op>(i);
-        const OpInfo& info = kOps[i];
+    for (Op op : kAllOps) {
+        const OpInfo& info = op_info(op);
         std::string type(elem_type_name(example_region_type(op)));
         std::string source;
         for (const char* name : {"text", "xs", "ys", "zs", "buf", "mask", "sums", "a", "b", "c"})
@@ -337,7 +333,7 @@ TEST(AssemblerOpcodes, EveryProcedureOpcodeAssemblesFromItsExample) {
         SCOPED_TRACE(info.example);
         Module m = assemble_ok(source);
         ASSERT_FALSE(m.code.empty());
-        EXPECT_EQ(word_op(m.code[0]), i) << info.mnemonic;
+        EXPECT_EQ(word_op(m.code[0]), static_cast<std::uint8_t>(op)) << info.mnemonic;
         EXPECT_EQ(m.lines[0], (SourceLoc{16, 9}));
         // Every operand landed in the field its format names: the
         // disassembler, reading the fields by format, gives the example back.
@@ -353,17 +349,18 @@ TEST(AssemblerOpcodes, EveryProcedureOpcodeAssemblesFromItsExample) {
 }
 
 TEST(AssemblerOpcodes, EveryKernelOpcodeAssemblesFromItsExample) {
-    for (std::size_t i = 0; i < kKernelOpCount; ++i) {
-        const KOp op = static_cast<KOp>(i);
-        const KOpInfo& info = kKernelOps[i];
+    for (KOp op : kAllKOps) {
+        const KOpInfo& info = kop_info(op);
         // Blocks around the example so that the body is balanced.
         std::string before, after;
-        switch (op) {
-        case KOp::If: case KOp::Loop: after = "end\n"; break;
-        case KOp::Else: before = "if r1\n"; after = "end\n"; break;
-        case KOp::End: before = "loop\n"; break;
-        case KOp::Break: case KOp::Continue: before = "loop\n"; after = "end\n"; break;
-        default: break;
+        switch (kop_effect(op)) {
+        case KEffect::If: case KEffect::Loop: after = "end\n"; break;
+        case KEffect::Else: before = "if r1\n"; after = "end\n"; break;
+        case KEffect::End: before = "loop\n"; break;
+        case KEffect::Break: case KEffect::Continue: before = "loop\n"; after = "end\n"; break;
+        case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::Load: case KEffect::Store:
+        case KEffect::Atomic: case KEffect::Exit:
+            break;
         }
         std::string source =
             ".kernel k (inout x: f32[i], inout z: f32[i], inout counts: i32[i], inout hist: u32[i], a: f32, n: i32)\n" +
@@ -373,7 +370,7 @@ TEST(AssemblerOpcodes, EveryKernelOpcodeAssemblesFromItsExample) {
         ASSERT_EQ(m.kernels.size(), 1u);
         std::size_t pc = before.empty() ? 0 : 1;
         ASSERT_GT(m.kernels[0].code.size(), pc);
-        EXPECT_EQ(word_op(m.kernels[0].code[pc]), i) << info.mnemonic;
+        EXPECT_EQ(word_op(m.kernels[0].code[pc]), static_cast<std::uint8_t>(op)) << info.mnemonic;
         EXPECT_EQ(squeeze(disassemble_kernel_word(m, 0, static_cast<std::uint32_t>(pc))), info.example);
     }
 }

@@ -22,12 +22,14 @@ TEST(IsaReference, DocsIsaMdIsUpToDate) {
 }
 
 TEST(IsaReference, EveryOpcodeHasSemanticsAndAnExampleOfItself) {
-    for (const OpInfo& op : kOps) {
+    for (Op code : kAllOps) {
+        const OpInfo& op = op_info(code);
         EXPECT_FALSE(op.semantics.empty()) << op.mnemonic;
         ASSERT_FALSE(op.example.empty()) << op.mnemonic;
         EXPECT_EQ(first_word(op.example), op.mnemonic);
     }
-    for (const KOpInfo& op : kKernelOps) {
+    for (KOp code : kAllKOps) {
+        const KOpInfo& op = kop_info(code);
         EXPECT_FALSE(op.semantics.empty()) << op.mnemonic;
         ASSERT_FALSE(op.example.empty()) << op.mnemonic;
         EXPECT_EQ(first_word(op.example), op.mnemonic);
@@ -36,10 +38,20 @@ TEST(IsaReference, EveryOpcodeHasSemanticsAndAnExampleOfItself) {
 
 TEST(IsaReference, EveryOpcodeAndFormatIsInTheDocument) {
     std::string md = isa_reference_markdown();
-    for (const OpInfo& op : kOps)
-        EXPECT_NE(md.find("`" + op_syntax(op.mnemonic, op.format) + "`"), std::string::npos) << op.mnemonic;
-    for (const KOpInfo& op : kKernelOps)
-        EXPECT_NE(md.find("`" + op_syntax(op.mnemonic, op.format) + "`"), std::string::npos) << op.mnemonic;
+    for (Op code : kAllOps) {
+        const OpInfo& op = op_info(code);
+        EXPECT_NE(md.find("| " + std::to_string(static_cast<unsigned>(code)) + " | `" +
+                          op_syntax(op.mnemonic, op.format) + "`"),
+                  std::string::npos)
+            << op.mnemonic;
+    }
+    for (KOp code : kAllKOps) {
+        const KOpInfo& op = kop_info(code);
+        EXPECT_NE(md.find("| " + std::to_string(static_cast<unsigned>(code)) + " | `" +
+                          op_syntax(op.mnemonic, op.format) + "`"),
+                  std::string::npos)
+            << op.mnemonic;
+    }
     for (const FormatInfo& f : kFormats) EXPECT_NE(md.find("| " + std::string(f.name) + " |"), std::string::npos);
     EXPECT_NE(md.find("|         imm (32 bits, signed)    |    C    |    B    |    A    |   op    |"),
               std::string::npos);
@@ -58,7 +70,8 @@ TEST(IsaReference, TrapsComeFromTheSemantics) {
     EXPECT_EQ(op_traps(op_info(Op::Vadd)), std::vector<std::string>{"length-mismatch"});
     EXPECT_TRUE(op_traps(op_info(Op::Add)).empty());
     EXPECT_TRUE(op_traps(op_info(Op::Fdiv)).empty());  // its semantics say "never a trap"
-    for (const OpInfo& op : kOps) {
+    for (Op code : kAllOps) {
+        const OpInfo& op = op_info(code);
         if ((op.effects & effect::Trap) && op.mnemonic != "launch") {
             EXPECT_FALSE(op_traps(op).empty()) << op.mnemonic;
         }

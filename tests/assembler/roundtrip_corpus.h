@@ -249,7 +249,8 @@ private:
             } else if (what < 20) {
                 kernel_line(depth, "exit");
             } else {
-                const KOpInfo& op = kKernelOps[static_cast<std::size_t>(pick(static_cast<int>(kKernelOpCount)))];
+                const KOp code = kAllKOps[static_cast<std::size_t>(pick(static_cast<int>(kKernelOpCount)))];
+                const KOpInfo& op = kop_info(code);
                 std::string_view mn = op.mnemonic;
                 if (mn == "if" || mn == "else" || mn == "loop" || mn == "end" || mn == "break" || mn == "continue") continue;
                 std::string operands;
@@ -282,19 +283,17 @@ private:
         return true;
     }
 
-    // A region fit for procedure opcode `op`: the type its mnemonic or
-    // semantics name, else any type but u8 (vector ops want numbers).
+    // A region fit for procedure opcode `op`: the type its Regions column
+    // names (ld.T/st.T: T; a vector op: its rule's kind), else any type but
+    // u8 (vector ops want numbers).
     std::string region_for(const OpInfo& op, ElemType* chosen = nullptr) {
         std::vector<const Region*> fit;
-        std::string_view mn = op.mnemonic, sem = op.semantics;
-        std::size_t dot = mn.find('.');
         for (const Region& r : regions_) {
             bool ok;
-            if (dot != std::string_view::npos) ok = elem_type_name(r.type) == mn.substr(dot + 1);
+            if (op.elem) ok = r.type == *op.elem;
             else if (chosen && *chosen != ElemType::U8) ok = r.type == *chosen;
-            else if (sem.find("integer regions") != std::string_view::npos)
-                ok = !is_float(r.type) && r.type != ElemType::U8;
-            else if (sem.find("float regions") != std::string_view::npos) ok = is_float(r.type);
+            else if (op.vector.kind == VectorKind::Int) ok = !is_float(r.type) && r.type != ElemType::U8;
+            else if (op.vector.kind == VectorKind::Float) ok = is_float(r.type);
             else if (op.cls == OpClass::Vector) ok = r.type != ElemType::U8;
             else ok = true;
             if (ok) fit.push_back(&r);
@@ -325,7 +324,7 @@ private:
     }
 
     std::string instruction(const std::vector<std::string>& labels) {
-        const OpInfo& op = kOps[static_cast<std::size_t>(pick(static_cast<int>(kOpCount)))];
+        const OpInfo& op = op_info(kAllOps[static_cast<std::size_t>(pick(static_cast<int>(kOpCount)))]);
         std::string_view mn = op.mnemonic;
         if (mn == "halt" || mn == "ret") return "";  // only at the end, so every label stays inside
         if (op.format == Format::Launch) return launch();

@@ -177,8 +177,8 @@ const std::vector<Op> kReductionsAndScan = {Op::Vsum,     Op::Vsumi, Op::Vredmin
 
 std::vector<Op> vector_ops() {
     std::vector<Op> ops;
-    for (std::size_t i = 0; i < kOpCount; ++i)
-        if (op_info(static_cast<Op>(i)).cls == OpClass::Vector) ops.push_back(static_cast<Op>(i));
+    for (Op op : kAllOps)
+        if (op_info(op).cls == OpClass::Vector) ops.push_back(op);
     return ops;
 }
 

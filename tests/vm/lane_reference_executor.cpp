@@ -27,13 +27,16 @@ std::vector<std::uint32_t> resolve_jumps(const std::vector<Word>& code) {
     const auto n = static_cast<std::uint32_t>(code.size());
     for (std::uint32_t pc = 0; pc < n; ++pc) {
         const auto op = static_cast<KOp>(word_op(code[pc]));
-        switch (op) {
-        case KOp::If: open.push_back({op, pc, n}); break;
-        case KOp::Loop: open.push_back({op, pc, n}); loop_breaks.emplace_back(); break;
-        case KOp::Else:
+        switch (kop_effect(op)) {
+        case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::Load: case KEffect::Store:
+        case KEffect::Atomic: case KEffect::Exit:
+            break;
+        case KEffect::If: open.push_back({op, pc, n}); break;
+        case KEffect::Loop: open.push_back({op, pc, n}); loop_breaks.emplace_back(); break;
+        case KEffect::Else:
             if (!open.empty()) { jump[open.back().pc] = pc + 1; open.back().else_pc = pc; }
             break;
-        case KOp::Break: case KOp::Continue: {
+        case KEffect::Break: case KEffect::Continue: {
             // The innermost loop.
             for (auto it = open.rbegin(); it != open.rend(); ++it)
                 if (it->op == KOp::Loop) {
@@ -43,7 +46,7 @@ std::vector<std::uint32_t> resolve_jumps(const std::vector<Word>& code) {
                 }
             break;
         }
-        case KOp::End:
+        case KEffect::End:
             if (open.empty()) break;
             if (open.back().op == KOp::If) {
                 if (open.back().else_pc < n) jump[open.back().else_pc] = pc + 1;
@@ -55,7 +58,6 @@ std::vector<std::uint32_t> resolve_jumps(const std::vector<Word>& code) {
             }
             open.pop_back();
             break;
-        default: break;
         }
     }
     return jump;

@@ -14,6 +14,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "isa/vector_rules.h"
 #include "vm/vector_op.h"
 
 namespace polymer {
@@ -108,24 +109,31 @@ std::uint64_t u64(T x) {
     else return static_cast<std::uint64_t>(x);
 }
 
+// A switch over VectorOp names every vector op: a new one must say whether
+// it is one of these.
 template <class T>
 T ref_binary(Op op, T a, T b) {
     if constexpr (kFloat<T>) {
-        switch (op) {
-        case Op::Vadd: return a + b;
-        case Op::Vsub: return a - b;
-        case Op::Vmul: return a * b;
-        case Op::Vdiv: return a / b;
-        case Op::Vmin: return std::fmin(a, b);
-        case Op::Vmax: return std::fmax(a, b);
-        default: break;
+        switch (as_vector_op(op).value()) {
+        case VectorOp::Vadd: return a + b;
+        case VectorOp::Vsub: return a - b;
+        case VectorOp::Vmul: return a * b;
+        case VectorOp::Vdiv: return a / b;
+        case VectorOp::Vmin: return std::fmin(a, b);
+        case VectorOp::Vmax: return std::fmax(a, b);
+        case VectorOp::Vcmplt: case VectorOp::Vcmpeq: case VectorOp::Vfma: case VectorOp::Vscale:
+        case VectorOp::Vfill: case VectorOp::Vfillf: case VectorOp::Viota: case VectorOp::Vcopy:
+        case VectorOp::Vselect: case VectorOp::Vsum: case VectorOp::Vsumi: case VectorOp::Vredmin:
+        case VectorOp::Vredmax: case VectorOp::Vredmini: case VectorOp::Vredmaxi: case VectorOp::Vdot:
+        case VectorOp::Vdoti: case VectorOp::Vscan: case VectorOp::Vmatmul:
+            break;
         }
     } else {
-        switch (op) {
-        case Op::Vadd: return static_cast<T>(u64(a) + u64(b));
-        case Op::Vsub: return static_cast<T>(u64(a) - u64(b));
-        case Op::Vmul: return static_cast<T>(u64(a) * u64(b));
-        case Op::Vdiv:
+        switch (as_vector_op(op).value()) {
+        case VectorOp::Vadd: return static_cast<T>(u64(a) + u64(b));
+        case VectorOp::Vsub: return static_cast<T>(u64(a) - u64(b));
+        case VectorOp::Vmul: return static_cast<T>(u64(a) * u64(b));
+        case VectorOp::Vdiv:
             if (b == 0) return 0;
             if constexpr (std::is_signed_v<T>) {
                 if (b == -1) return static_cast<T>(0 - u64(a));
@@ -133,9 +141,14 @@ T ref_binary(Op op, T a, T b) {
             } else {
                 return static_cast<T>(u64(a) / u64(b));
             }
-        case Op::Vmin: return std::min(a, b);
-        case Op::Vmax: return std::max(a, b);
-        default: break;
+        case VectorOp::Vmin: return std::min(a, b);
+        case VectorOp::Vmax: return std::max(a, b);
+        case VectorOp::Vcmplt: case VectorOp::Vcmpeq: case VectorOp::Vfma: case VectorOp::Vscale:
+        case VectorOp::Vfill: case VectorOp::Vfillf: case VectorOp::Viota: case VectorOp::Vcopy:
+        case VectorOp::Vselect: case VectorOp::Vsum: case VectorOp::Vsumi: case VectorOp::Vredmin:
+        case VectorOp::Vredmax: case VectorOp::Vredmini: case VectorOp::Vredmaxi: case VectorOp::Vdot:
+        case VectorOp::Vdoti: case VectorOp::Vscan: case VectorOp::Vmatmul:
+            break;
         }
     }
     ADD_FAILURE() << "no reference for op";
@@ -686,8 +699,7 @@ TEST(VectorOpsCheck, EveryVectorOpInTheTableIsImplemented) {
     ok(Op::Vdoti, {}, view(r.i32x8), view(r.i32x8));
     ok(Op::Vmatmul, RegionView{ElemType::F32, r.f32x8.data(), 1}, view(r.f32x10), view(r.f32x10), {}, 10);
 
-    for (std::size_t i = 0; i < kOpCount; ++i) {
-        const Op op = static_cast<Op>(i);
+    for (Op op : kAllOps) {
         if (op_info(op).cls == OpClass::Vector) {
             EXPECT_TRUE(covered.count(op)) << op_info(op).mnemonic;
         }

@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "isa/vector_rules.h"
 #include "vm/vulkan/vulkan_context.h"
 #include "vm/vulkan/vulkan_vector_ops.h"
 
@@ -81,35 +82,47 @@ std::vector<T> random_values(std::uint64_t n, std::mt19937& rng) {
 
 template <class T> T wrap(std::uint32_t v) { return static_cast<T>(v); }
 
+// The vector ops have their own enum (isa/vector_rules.h) so that these
+// switches name every one: a new vector op must say whether it is binary.
 template <class T>
 T ref_binary(Op op, T x, T y) {
     if constexpr (std::is_floating_point_v<T>) {
-        switch (op) {
-        case Op::Vadd: return x + y;
-        case Op::Vsub: return x - y;
-        case Op::Vmul: return x * y;
-        case Op::Vdiv: return x / y;
-        case Op::Vmin: return std::fmin(x, y);
-        case Op::Vmax: return std::fmax(x, y);
-        case Op::Vcmplt: return x < y ? 1.0f : 0.0f;
-        case Op::Vcmpeq: return x == y ? 1.0f : 0.0f;
-        default: break;
+        switch (as_vector_op(op).value()) {
+        case VectorOp::Vadd: return x + y;
+        case VectorOp::Vsub: return x - y;
+        case VectorOp::Vmul: return x * y;
+        case VectorOp::Vdiv: return x / y;
+        case VectorOp::Vmin: return std::fmin(x, y);
+        case VectorOp::Vmax: return std::fmax(x, y);
+        case VectorOp::Vcmplt: return x < y ? 1.0f : 0.0f;
+        case VectorOp::Vcmpeq: return x == y ? 1.0f : 0.0f;
+        case VectorOp::Vfma: case VectorOp::Vscale: case VectorOp::Vfill: case VectorOp::Vfillf:
+        case VectorOp::Viota: case VectorOp::Vcopy: case VectorOp::Vselect: case VectorOp::Vsum:
+        case VectorOp::Vsumi: case VectorOp::Vredmin: case VectorOp::Vredmax: case VectorOp::Vredmini:
+        case VectorOp::Vredmaxi: case VectorOp::Vdot: case VectorOp::Vdoti: case VectorOp::Vscan:
+        case VectorOp::Vmatmul:
+            break;
         }
     } else {
         auto ux = static_cast<std::uint32_t>(x), uy = static_cast<std::uint32_t>(y);
-        switch (op) {
-        case Op::Vadd: return wrap<T>(ux + uy);
-        case Op::Vsub: return wrap<T>(ux - uy);
-        case Op::Vmul: return wrap<T>(ux * uy);
-        case Op::Vdiv:
+        switch (as_vector_op(op).value()) {
+        case VectorOp::Vadd: return wrap<T>(ux + uy);
+        case VectorOp::Vsub: return wrap<T>(ux - uy);
+        case VectorOp::Vmul: return wrap<T>(ux * uy);
+        case VectorOp::Vdiv:
             if (y == 0) return 0;
             if (std::is_signed_v<T> && y == static_cast<T>(-1)) return wrap<T>(0u - ux);
             return x / y;
-        case Op::Vmin: return std::min(x, y);
-        case Op::Vmax: return std::max(x, y);
-        case Op::Vcmplt: return x < y ? 1 : 0;
-        case Op::Vcmpeq: return x == y ? 1 : 0;
-        default: break;
+        case VectorOp::Vmin: return std::min(x, y);
+        case VectorOp::Vmax: return std::max(x, y);
+        case VectorOp::Vcmplt: return x < y ? 1 : 0;
+        case VectorOp::Vcmpeq: return x == y ? 1 : 0;
+        case VectorOp::Vfma: case VectorOp::Vscale: case VectorOp::Vfill: case VectorOp::Vfillf:
+        case VectorOp::Viota: case VectorOp::Vcopy: case VectorOp::Vselect: case VectorOp::Vsum:
+        case VectorOp::Vsumi: case VectorOp::Vredmin: case VectorOp::Vredmax: case VectorOp::Vredmini:
+        case VectorOp::Vredmaxi: case VectorOp::Vdot: case VectorOp::Vdoti: case VectorOp::Vscan:
+        case VectorOp::Vmatmul:
+            break;
         }
     }
     ADD_FAILURE() << "not a binary op";
@@ -155,19 +168,24 @@ void check_elementwise(VulkanVectorOps& ops, Op op) {
         args.int_scalar = -123456789;
         args.float_scalar = 2.718281828;
         for (std::uint64_t i = 0; i < n; ++i) {
-            switch (op) {
-            case Op::Vfma:
+            if (op == Op::Vfma) {
                 if constexpr (std::is_floating_point_v<T>) want[i] = std::fma(a[i], b[i], c[i]);
                 else want[i] = wrap<T>(static_cast<std::uint32_t>(a[i]) * static_cast<std::uint32_t>(b[i]) +
                                        static_cast<std::uint32_t>(c[i]));
-                break;
-            case Op::Vselect: want[i] = a[i] != 0 ? b[i] : c[i]; break;
-            case Op::Vcopy: want[i] = a[i]; break;
-            case Op::Vscale: want[i] = static_cast<T>(a[i] * static_cast<float>(args.float_scalar)); break;
-            case Op::Vfill: want[i] = wrap<T>(static_cast<std::uint32_t>(args.int_scalar)); break;
-            case Op::Vfillf: want[i] = static_cast<T>(static_cast<float>(args.float_scalar)); break;
-            case Op::Viota: want[i] = static_cast<T>(i); break;
-            default: want[i] = ref_binary(op, a[i], b[i]);
+            } else if (op == Op::Vselect) {
+                want[i] = a[i] != 0 ? b[i] : c[i];
+            } else if (op == Op::Vcopy) {
+                want[i] = a[i];
+            } else if (op == Op::Vscale) {
+                want[i] = static_cast<T>(a[i] * static_cast<float>(args.float_scalar));
+            } else if (op == Op::Vfill) {
+                want[i] = wrap<T>(static_cast<std::uint32_t>(args.int_scalar));
+            } else if (op == Op::Vfillf) {
+                want[i] = static_cast<T>(static_cast<float>(args.float_scalar));
+            } else if (op == Op::Viota) {
+                want[i] = static_cast<T>(i);
+            } else {
+                want[i] = ref_binary(op, a[i], b[i]);  // fails for anything else
             }
         }
         auto r = ops.run(args);

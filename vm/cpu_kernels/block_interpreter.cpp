@@ -261,8 +261,8 @@ struct BlockRun {
         const BlockInsn& in = code[pc];
         // No lane runs here (they broke, continued or exited): only the
         // control flow that can bring lanes back matters.
-        if (active == 0 && in.op != KOp::Else && in.op != KOp::End) {
-            pc = (in.op == KOp::If || in.op == KOp::Loop) ? in.after : pc + 1;
+        if (active == 0 && !closes_block(kop_effect(in.op))) {
+            pc = opens_block(kop_effect(in.op)) ? in.after : pc + 1;  // if, loop: past their end
             continue;
         }
         const unsigned a = in.a, b = in.b, c = in.c;

@@ -65,8 +65,14 @@ struct OpenConstruct {
     std::vector<std::uint32_t> exits;  // a loop's break/continue, patched at its `end`
 };
 
-// The ops whose only effect is writing their result register's lanes.
-bool is_pure_arithmetic(KOp op) {
+// The pure ops (isa/kernel_ops.def) whose body in block_interpreter.cpp
+// computes every lane through set_int/set_float, which can write into the
+// next store's buffer instead of the register (BlockInsn::store_fuses). The
+// rest may skip the write: mov and addi can keep the result as a sequence
+// not yet made, gid too, and li, lif and count fill a register that may
+// already hold the value.
+bool can_fuse_store(KOp op) {
+    if (kop_effect(op) != KEffect::Pure) return false;
     switch (op) {
     case KOp::Add: case KOp::Sub: case KOp::Mul: case KOp::Div: case KOp::Rem: case KOp::And: case KOp::Or:
     case KOp::Xor: case KOp::Shl: case KOp::Shr: case KOp::Sar: case KOp::Min: case KOp::Max: case KOp::Muli:
@@ -75,8 +81,15 @@ bool is_pure_arithmetic(KOp op) {
     case KOp::Fpow: case KOp::Ffma: case KOp::Fneg: case KOp::Fabs: case KOp::Fsqrt: case KOp::Ffloor: case KOp::Fsin:
     case KOp::Fcos: case KOp::Fexp: case KOp::Flog: case KOp::Itof: case KOp::Fmov:
         return true;
-    default: return false;
+    case KOp::Nop: case KOp::Gid: case KOp::Count: case KOp::Li: case KOp::Lif: case KOp::Mov: case KOp::Addi:
+        return false;
+    // Not pure (returned above).
+    case KOp::Ld: case KOp::Ldf: case KOp::St: case KOp::Stf: case KOp::AtAdd: case KOp::Ldp: case KOp::Ldpf:
+    case KOp::Blen: case KOp::If: case KOp::Else: case KOp::Loop: case KOp::Break: case KOp::Continue: case KOp::End:
+    case KOp::Exit:
+        return false;
     }
+    return false;
 }
 
 bool writes_float(KOp op) {
@@ -109,7 +122,7 @@ void mark_fused_stores(DecodedKernel& k) {
     for (std::size_t pc = 0; pc + 1 < k.code.size(); ++pc) {
         BlockInsn& op = k.code[pc];
         const BlockInsn& st = k.code[pc + 1];
-        if (!is_pure_arithmetic(op.op)) continue;
+        if (!can_fuse_store(op.op)) continue;
         const bool is_float = writes_float(op.op);
         if (st.op != (is_float ? KOp::Stf : KOp::St) || st.a != op.a) continue;
         if (!is_float && st.b == op.a) continue;  // the store's index is the result itself
@@ -196,23 +209,26 @@ DecodedKernel decode_kernel(const std::vector<Word>& code) {
             }
             if (o.kind == OperandKind::Imm || o.kind == OperandKind::F32Imm) insn.imm = word_imm(w);
         }
-        if ((op == KOp::St || op == KOp::Stf || op == KOp::AtAdd) &&
+        if (writes_buffer(kop_effect(op)) &&
             std::find(k.stored_params.begin(), k.stored_params.end(), insn.c) == k.stored_params.end())
             k.stored_params.push_back(insn.c);
         // Structured control flow.
         const int loop = innermost_loop();
         const auto loop_frame = loop < 0 ? kNoLoop : static_cast<std::uint16_t>(loop);
-        switch (op) {
-        case KOp::If:
-        case KOp::Loop:
+        switch (kop_effect(op)) {
+        case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::Load: case KEffect::Store:
+        case KEffect::Atomic:
+            break;
+        case KEffect::If:
+        case KEffect::Loop:
             insn.frame = static_cast<std::uint16_t>(open.size());
             insn.loop_frame = loop_frame;
-            open.push_back({op == KOp::Loop, pc, UINT32_MAX, {}});
+            open.push_back({kop_effect(op) == KEffect::Loop, pc, UINT32_MAX, {}});
             k.frames = std::max<unsigned>(k.frames, static_cast<unsigned>(open.size()));
             k.has_control_flow = true;
-            k.has_loop = k.has_loop || op == KOp::Loop;
+            k.has_loop = k.has_loop || open.back().is_loop;
             break;
-        case KOp::Else:
+        case KEffect::Else:
             if (open.empty() || open.back().is_loop || open.back().else_pc != UINT32_MAX) {
                 insn.op = KOp::Nop;
                 break;
@@ -221,18 +237,17 @@ DecodedKernel decode_kernel(const std::vector<Word>& code) {
             k.code[open.back().pc].target = pc;
             insn.frame = k.code[open.back().pc].frame;
             break;
-        case KOp::Break:
-        case KOp::Continue:
+        case KEffect::Break:
+        case KEffect::Continue:
             if (loop < 0) { insn.op = KOp::Nop; break; }
             insn.frame = static_cast<std::uint16_t>(loop);
             open[static_cast<std::size_t>(loop)].exits.push_back(pc);
             break;
-        case KOp::End:
+        case KEffect::End:
             if (open.empty()) { insn.op = KOp::Nop; break; }
             close(pc);
             break;
-        case KOp::Exit: k.has_control_flow = true; break;
-        default: break;
+        case KEffect::Exit: k.has_control_flow = true; break;
         }
     }
     while (!open.empty()) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "isa/vector_rules.h"
 #include "shaders/embedded_shaders.h"
 
 namespace polymer::vk {
@@ -25,32 +26,29 @@ enum class Kind { Binary, Ternary, Copy, Fill, Iota, Scale, Reduce, Scan, Matmul
 struct OpPlan {
     Kind kind;
     const char* reduction = nullptr;  // "sum", "min", "max", "dot" for Kind::Reduce
-    bool float_only = false;          // the op is defined on float regions only
-    bool int_only = false;            // ... on integer regions only
 };
 
+// Which shaders run the op. Whether it takes float or integer regions is its
+// rule's (isa/vector_rules.h).
 std::optional<OpPlan> plan_for(Op op) {
-    switch (op) {
-    case Op::Vadd: case Op::Vsub: case Op::Vmul: case Op::Vdiv: case Op::Vmin: case Op::Vmax:
-    case Op::Vcmplt: case Op::Vcmpeq: return OpPlan{Kind::Binary};
-    case Op::Vfma: case Op::Vselect: return OpPlan{Kind::Ternary};
-    case Op::Vcopy: return OpPlan{Kind::Copy};
-    case Op::Vfill: return OpPlan{Kind::Fill, nullptr, false, true};
-    case Op::Vfillf: return OpPlan{Kind::Fill, nullptr, true, false};
-    case Op::Viota: return OpPlan{Kind::Iota};
-    case Op::Vscale: return OpPlan{Kind::Scale, nullptr, true, false};
-    case Op::Vsum: return OpPlan{Kind::Reduce, "sum", true, false};
-    case Op::Vsumi: return OpPlan{Kind::Reduce, "sum", false, true};
-    case Op::Vredmin: return OpPlan{Kind::Reduce, "min", true, false};
-    case Op::Vredmax: return OpPlan{Kind::Reduce, "max", true, false};
-    case Op::Vredmini: return OpPlan{Kind::Reduce, "min", false, true};
-    case Op::Vredmaxi: return OpPlan{Kind::Reduce, "max", false, true};
-    case Op::Vdot: return OpPlan{Kind::Reduce, "dot", true, false};
-    case Op::Vdoti: return OpPlan{Kind::Reduce, "dot", false, true};
-    case Op::Vscan: return OpPlan{Kind::Scan};
-    case Op::Vmatmul: return OpPlan{Kind::Matmul};
-    default: return std::nullopt;
+    const std::optional<VectorOp> v = as_vector_op(op);
+    if (!v) return std::nullopt;
+    switch (*v) {
+    case VectorOp::Vadd: case VectorOp::Vsub: case VectorOp::Vmul: case VectorOp::Vdiv: case VectorOp::Vmin:
+    case VectorOp::Vmax: case VectorOp::Vcmplt: case VectorOp::Vcmpeq: return OpPlan{Kind::Binary};
+    case VectorOp::Vfma: case VectorOp::Vselect: return OpPlan{Kind::Ternary};
+    case VectorOp::Vcopy: return OpPlan{Kind::Copy};
+    case VectorOp::Vfill: case VectorOp::Vfillf: return OpPlan{Kind::Fill};
+    case VectorOp::Viota: return OpPlan{Kind::Iota};
+    case VectorOp::Vscale: return OpPlan{Kind::Scale};
+    case VectorOp::Vsum: case VectorOp::Vsumi: return OpPlan{Kind::Reduce, "sum"};
+    case VectorOp::Vredmin: case VectorOp::Vredmini: return OpPlan{Kind::Reduce, "min"};
+    case VectorOp::Vredmax: case VectorOp::Vredmaxi: return OpPlan{Kind::Reduce, "max"};
+    case VectorOp::Vdot: case VectorOp::Vdoti: return OpPlan{Kind::Reduce, "dot"};
+    case VectorOp::Vscan: return OpPlan{Kind::Scan};
+    case VectorOp::Vmatmul: return OpPlan{Kind::Matmul};
     }
+    return std::nullopt;
 }
 
 // The shader-name suffix of a region type, or nullptr when no shader exists.
@@ -308,11 +306,16 @@ bool VulkanVectorOps::supports(const VectorOpArgs& args) {
     if (!plan) return false;
     ElemType t = typed_region(args, plan->kind).type;
     if (type_suffix(t) == nullptr) return false;
-    if (plan->float_only && t != ElemType::F32) return false;
-    if (plan->int_only && t == ElemType::F32) return false;
-    // The shaders read and write one element type: a compare's mask (dst) and
-    // vselect's mask (a) may have another, which only the CPU loops handle.
-    if ((args.op == Op::Vcmplt || args.op == Op::Vcmpeq || args.op == Op::Vselect) && args.a.type != t) return false;
+    const VectorKind kind = vector_rule(args.op).kind;
+    if (kind == VectorKind::Float && t != ElemType::F32) return false;
+    if (kind == VectorKind::Int && t == ElemType::F32) return false;
+    // The shaders read and write one element type. The rule lets a region
+    // outside its same-type group (a compare's mask, vselect's mask) have
+    // another, which only the CPU loops handle.
+    const RegionView* views[kVectorSlots] = {&args.dst, &args.a, &args.b, &args.c};
+    const std::uint8_t regions = vector_region_slots(args.op);
+    for (std::size_t slot = 0; slot < kVectorSlots; ++slot)
+        if ((regions & slot_bit(slot)) && views[slot]->type != t) return false;
     return true;
 }
 
