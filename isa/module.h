@@ -13,11 +13,11 @@
 namespace polymer {
 
 // Module format version (see docs/module-format.md). A reader accepts its own
-// major version and any minor version up to its own. 2.0: opcode numbers are
-// an explicit column of the opcode tables, pinned by a test (the numbers
-// themselves are those of 1.1); 1.1 added the frame table.
+// major version and any minor version up to its own. 2.1: popcnt, clz, ctz;
+// 2.0: opcode numbers are an explicit column of the opcode tables, pinned by
+// a test (the numbers themselves are those of 1.1); 1.1 added the frame table.
 inline constexpr std::uint16_t kModuleVersionMajor = 2;
-inline constexpr std::uint16_t kModuleVersionMinor = 0;
+inline constexpr std::uint16_t kModuleVersionMinor = 1;
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown

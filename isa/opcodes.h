@@ -246,14 +246,6 @@ inline constexpr std::array<KOpInfo, 256> kKernelOps = detail::by_number(detail:
 inline constexpr std::array<Op, kOpCount> kAllOps = detail::codes_in_row_order(detail::kOpRows);
 inline constexpr std::array<KOp, kKernelOpCount> kAllKOps = detail::codes_in_row_order(detail::kKernelOpRows);
 
-// Whether every row's number is its position in the table (true as long as
-// each new row is also the last one).
-constexpr bool op_rows_in_number_order() {
-    for (std::size_t i = 0; i < kOpCount; ++i)
-        if (static_cast<std::size_t>(kAllOps[i]) != i) return false;
-    return true;
-}
-
 constexpr const OpInfo& op_info(Op op) { return kOps[static_cast<std::size_t>(op)]; }
 constexpr const KOpInfo& kop_info(KOp op) { return kKernelOps[static_cast<std::size_t>(op)]; }
 constexpr bool is_valid_op(std::uint8_t byte) { return !kOps[byte].mnemonic.empty(); }

@@ -6,13 +6,6 @@
 
 namespace polymer {
 
-// vm/interpreter.cpp builds its computed-goto table by expanding the rows of
-// isa/opcodes.def in row order, and indexes it with the opcode number: right
-// only while each row's number is its position. Before a row goes inside the
-// table (with the next free number), that table must be laid out by number.
-static_assert(op_rows_in_number_order(),
-              "vm/interpreter.cpp's dispatch table is in row order: lay it out by opcode number first");
-
 namespace {
 
 class Decoder {

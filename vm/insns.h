@@ -137,6 +137,9 @@ template <Op O, class X>
     else if constexpr (O == Op::Le) return x.set_r(d.a, x.r(d.b) <= x.r(d.c));
     else if constexpr (O == Op::Ltu) return x.set_r(d.a, u64(x.r(d.b)) < u64(x.r(d.c)));
     else if constexpr (O == Op::Leu) return x.set_r(d.a, u64(x.r(d.b)) <= u64(x.r(d.c)));
+    else if constexpr (O == Op::Popcnt) return x.set_r(d.a, std::popcount(u64(x.r(d.b))));
+    else if constexpr (O == Op::Clz) return x.set_r(d.a, std::countl_zero(u64(x.r(d.b))));
+    else if constexpr (O == Op::Ctz) return x.set_r(d.a, std::countr_zero(u64(x.r(d.b))));
 
     // --- floating point (binary64) ---
     else if constexpr (O == Op::Lif) return x.set_f(d.a, d.float_const);

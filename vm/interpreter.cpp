@@ -34,15 +34,10 @@ struct UntilLongOp {
 // labels in the table's row order. Numbers with no row go to `invalid`.
 template <std::size_t N>
 std::array<const void*, 256> by_number(const void* const (&by_row)[N], const void* invalid) {
-    static constexpr Op kRows[] = {
-#define OP(name, ...) Op::name,
-#include "isa/opcodes.def"
-#undef OP
-    };
-    static_assert(std::size(kRows) == N);
+    static_assert(N == kAllOps.size());
     std::array<const void*, 256> table;
     table.fill(invalid);
-    for (std::size_t i = 0; i < N; ++i) table[static_cast<std::uint8_t>(kRows[i])] = by_row[i];
+    for (std::size_t i = 0; i < N; ++i) table[static_cast<std::uint8_t>(kAllOps[i])] = by_row[i];
     return table;
 }
 

@@ -96,21 +96,21 @@ TEST(ModuleIo, BadMagicAndReservedHeaderField) {
 }
 
 // A reader reads its own major version, up to its own minor version. The
-// messages name the file's version and the reader's (2.0 here: update these
+// messages name the file's version and the reader's (2.1 here: update these
 // lines when the version changes).
 TEST(ModuleIo, OtherMajorVersionsAreRefused) {
     ASSERT_EQ(kModuleVersionMajor, 2);
-    ASSERT_EQ(kModuleVersionMinor, 0);
+    ASSERT_EQ(kModuleVersionMinor, 1);
     const Bytes b = write_module(tiny_module());
     Bytes bad = b;
     put_le(bad, 4, 1, 2);  // a 1.1 module: its opcode numbers were not yet pinned
     put_le(bad, 6, 1, 2);
-    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 2.0 (an older major "
+    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 2.0 to 2.1 (an older major "
                                "version: reassemble the module from its source)");
     put_le(bad, 4, 3, 2);
     put_le(bad, 6, 0, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 3.0 is not supported: this reader reads 2.0 (a newer major version: it needs a "
+              "module format version 3.0 is not supported: this reader reads 2.0 to 2.1 (a newer major version: it needs a "
               "newer reader)");
 }
 
@@ -118,8 +118,16 @@ TEST(ModuleIo, NewerMinorVersionsAreRefused) {
     Bytes bad = write_module(tiny_module());
     put_le(bad, 6, kModuleVersionMinor + 1, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 2.1 is not supported: this reader reads 2.0 (a newer minor version: it needs a "
+              "module format version 2.2 is not supported: this reader reads 2.0 to 2.1 (a newer minor version: it needs a "
               "newer reader)");
+}
+
+// 2.0 modules (before popcnt, clz and ctz) are still read: their opcodes kept their numbers.
+TEST(ModuleIo, OlderMinorVersionsAreRead) {
+    Bytes older = write_module(tiny_module());
+    put_le(older, 6, 0, 2);
+    Result<Module> m = read_module(older);
+    ASSERT_TRUE(m.ok()) << m.error();
 }
 
 TEST(ModuleIo, SectionBoundsAreChecked) {

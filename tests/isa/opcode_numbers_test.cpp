@@ -45,6 +45,7 @@ constexpr Pin kProcedureOpNumbers[] = {
     {"viota", 105}, {"vcopy", 106}, {"vcmplt", 107}, {"vcmpeq", 108}, {"vselect", 109}, {"vsum", 110},
     {"vsumi", 111}, {"vredmin", 112}, {"vredmax", 113}, {"vredmini", 114}, {"vredmaxi", 115}, {"vdot", 116},
     {"vdoti", 117}, {"vscan", 118}, {"vmatmul", 119}, {"launch", 120}, {"wait", 121}, {"fence", 122},
+    {"popcnt", 123}, {"clz", 124}, {"ctz", 125},
 };
 
 constexpr Pin kKernelOpNumbers[] = {

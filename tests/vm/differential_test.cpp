@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <bitset>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -291,11 +292,25 @@ private:
         return 0;
     }
 
+    // Zero bits above the highest 1 (from_top) or below the lowest, by a plain scan.
+    static i64 ref_count_zeros(u64 x, bool from_top) {
+        i64 n = 0;
+        for (int bit = 0; bit < 64; ++bit) {
+            const u64 mask = u64{1} << (from_top ? 63 - bit : bit);
+            if (x & mask) break;
+            ++n;
+        }
+        return n;
+    }
+
     static i64 int_rr(const std::string& op, i64 x) {
         const u64 ux = static_cast<u64>(x);
         if (op == "mov") return x;
         if (op == "neg") return static_cast<i64>(0 - ux);
         if (op == "not") return static_cast<i64>(~ux);
+        if (op == "popcnt") return std::bitset<64>(ux).count();
+        if (op == "clz") return ref_count_zeros(ux, true);
+        if (op == "ctz") return ref_count_zeros(ux, false);
         ADD_FAILURE() << "no reference for " << op;
         return 0;
     }

@@ -22,12 +22,6 @@
 namespace polymer {
 namespace {
 
-constexpr Op kRows[] = {
-#define OP(name, ...) Op::name,
-#include "isa/opcodes.def"
-#undef OP
-};
-
 // Regions of every element type, four per type (the most a vector op names),
 // of 4 elements each, so that vmatmul with K = 2 fits (2x2 * 2x2).
 const char* const kTypes[] = {"f64", "i32", "f32", "i64", "u32", "u8"};
@@ -128,7 +122,7 @@ std::optional<std::pair<Module, std::string>> program_for(Op op, bool edge) {
 
 TEST(EveryOpcode, RunsAliveInEveryModeAsInOrder) {
     std::size_t covered = 0;
-    for (Op op : kRows) {
+    for (Op op : kAllOps) {
         const std::string mnemonic(op_info(op).mnemonic);
         for (bool edge : {false, true}) {
             std::optional<std::pair<Module, std::string>> p = program_for(op, edge);

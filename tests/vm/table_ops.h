@@ -13,13 +13,8 @@ namespace polymer::test {
 // Mnemonics of the procedure opcodes of class `cls` and operand format `format`,
 // in table order; those with effect flag `without` (e.g. effect::Trap) left out.
 inline std::vector<std::string> mnemonics(OpClass cls, Format format, std::uint8_t without = 0) {
-    static constexpr Op kRows[] = {
-#define OP(name, ...) Op::name,
-#include "isa/opcodes.def"
-#undef OP
-    };
     std::vector<std::string> out;
-    for (Op op : kRows) {
+    for (Op op : kAllOps) {
         const OpInfo& info = op_info(op);
         if (info.cls == cls && info.format == format && (info.effects & without) == 0) out.emplace_back(info.mnemonic);
     }
