@@ -91,20 +91,23 @@ RunResult run_loop(Machine& m, ExecutionObserver* observer) {
 #endif
 
     // One case per row of the table: the body, then where to go next. Every
-    // `if constexpr` and the switch over a body's constant Flow fold away.
+    // `if constexpr` and the switch over a body's constant Flow fold away; a
+    // branch keeps one dispatch per outcome (taken, not taken), so each
+    // indirect jump predicts its own successors, as hand-written threaded
+    // code does.
 #define OP(name, ...)                                                                           \
     VM_CASE(name) {                                                                             \
         if constexpr (checks_step_limit(Op::name))                                              \
             if (__builtin_expect(x.steps > step_limit, 0)) goto step_limit_reached;             \
         switch (execute<Op::name>(x, *x.ip)) {                                                  \
-        case Flow::Next: ++x.ip; break;                                                         \
-        case Flow::Taken: x.ip = x.ip->target; break;                                           \
-        case Flow::Return: break;                                                               \
+        case Flow::Next: ++x.ip; VM_DISPATCH();                                                 \
+        case Flow::Taken: x.ip = x.ip->target; VM_DISPATCH();                                   \
+        case Flow::Return: VM_DISPATCH();                                                       \
         case Flow::Halt: goto halt;                                                             \
         case Flow::Trap: goto trap;                                                             \
         case Flow::Yield: goto stopped;                                                         \
         }                                                                                       \
-        VM_DISPATCH();                                                                          \
+        goto invalid_opcode; /* no Flow left: unreachable */                                    \
     }
 #include "isa/opcodes.def"
 #undef OP
