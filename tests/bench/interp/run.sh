@@ -20,7 +20,7 @@
 #   mandel   Mandelbrot escape counts over a 600 x 600 grid: binary64
 #            arithmetic.
 #   vecloop  one small vector op (vadd of two 4-element i64 regions, then
-#            vsumi), then loop's scalar loop for 3,000,000 iterations, the
+#            vsumi), then loop's scalar loop for 30,000,000 iterations, the
 #            vector result read only after it: what scalar code costs in each
 #            mode once the program has a vector op in flight (in Lua and C++
 #            the "vector op" is a 4-element loop).

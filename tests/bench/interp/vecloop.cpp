@@ -2,7 +2,7 @@
 #include <cstdio>
 // Same computation as vecloop.pasm: the "vector op" is a loop over 4 elements.
 int main() {
-    volatile std::int64_t limit = 3000000;  // keep the loop from being folded
+    volatile std::int64_t limit = 30000000;  // keep the loop from being folded
     const std::int64_t a[4] = {1, 2, 3, 4}, b[4] = {10, 20, 30, 40};
     std::int64_t c[4];
     for (int k = 0; k < 4; ++k) c[k] = a[k] + b[k];

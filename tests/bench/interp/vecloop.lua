@@ -6,7 +6,7 @@ for k = 1, 4 do c[k] = a[k] + b[k] end
 local v = 0
 for k = 1, 4 do v = v + c[k] end
 local s = 0
-for i = 0, 3000000 - 1 do
+for i = 0, 30000000 - 1 do
   s = s + (i * i) % 7
 end
 print(string.format("%d", s * 1000 + v))

@@ -1,8 +1,8 @@
 ; Benchmark: one small vector op, then a long scalar loop. The vector part
 ; adds two 4-element i64 regions and sums the result (vadd + vsumi: 110);
 ; the scalar part is loop.pasm's loop, shortened: the sum of (i*i) mod 7 for
-; 0 <= i < 3,000,000 (5999999), five instructions per iteration. It prints
-; sum * 1000 + 110 = 5999999110.
+; 0 <= i < 30,000,000 (59999997), five instructions per iteration. It prints
+; sum * 1000 + 110 = 59999997110.
 ; The vsumi result is only read after the loop, so an out-of-order engine has
 ; a long operation in flight (or just finished) while the loop starts: this
 ; program measures what the scalar loop costs in each --exec mode once a
@@ -19,7 +19,7 @@
         li      r1, 0               ; i
         li      r2, 0               ; sum
         li      r7, 7
-        li      r9, 3000000
+        li      r9, 30000000
 loop:
         mul     r3, r1, r1
         rem     r3, r3, r7
