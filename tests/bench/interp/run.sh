@@ -48,8 +48,9 @@
 # Builds nothing of Polymer: pass polymer-run's path, or it uses
 # build/bin/polymer-run. Times are CPU time (user + system) of the whole
 # process, start-up and (for polymer-run) assembling included, the least of
-# REPEATS runs: one run on a shared 2-core machine swings by 10-15 %, more
-# than the differences between modes that the targets are about. The default
+# REPEATS runs, taken round robin (every implementation once per round): one
+# run on a shared 2-core machine swings by 10-20 %, more than the differences
+# between modes that the targets are about. The default
 # run takes about a minute on the 2-core development VM.
 set -euo pipefail
 
@@ -99,20 +100,18 @@ measure() {
     read -r WALL_SECONDS SECONDS_TAKEN RSS_KIB _ <"$work/$name.res"
 }
 
-# best N NAME CMD...: `measure` N times; SECONDS_TAKEN is the least CPU time
-# (a shared machine only ever adds time), RSS_KIB that run's peak memory.
-best() {
-    local n="$1" name="$2" least="" rss=""
-    shift 2
-    for ((i = 0; i < n; ++i)); do
-        measure "$name" "$@"
-        if [[ -z "$least" ]] || awk -v a="$SECONDS_TAKEN" -v b="$least" 'BEGIN { exit !(a < b) }'; then
-            least="$SECONDS_TAKEN"
-            rss="$RSS_KIB"
-        fi
-    done
-    SECONDS_TAKEN="$least"
-    RSS_KIB="$rss"
+# keep_least NAME CMD...: `measure` once; LEAST[NAME] keeps the least CPU
+# time over calls (a shared machine only ever adds time) and LEAST_RSS[NAME]
+# that run's peak memory.
+declare -A LEAST=() LEAST_RSS=()
+keep_least() {
+    local name="$1"
+    shift
+    measure "$name" "$@"
+    if [[ -z "${LEAST[$name]:-}" ]] || awk -v a="$SECONDS_TAKEN" -v b="${LEAST[$name]}" 'BEGIN { exit !(a < b) }'; then
+        LEAST[$name]="$SECONDS_TAKEN"
+        LEAST_RSS[$name]="$RSS_KIB"
+    fi
 }
 
 # What polymer-run --stats reports on stderr, e.g.
@@ -132,36 +131,39 @@ time_rows=()
 target_rows=()
 for p in "${programs[@]}"; do
     echo "run.sh: $p: C++" >&2
-    best 3 "$p.cpp" "$work/$p"
-    t_cpp="$SECONDS_TAKEN"
+    for _ in 1 2 3; do keep_least "$p.cpp" "$work/$p"; done
+    t_cpp="${LEAST[$p.cpp]}"
     expected="$(cat "$work/$p.cpp.out")"
 
+    # Round robin: each repetition runs every implementation once, so a
+    # disturbance on the shared machine hits them alike rather than one mode.
+    for ((rep = 1; rep <= repeats; ++rep)); do
+        echo "run.sh: $p: round $rep of $repeats" >&2
+        for mode in "${modes[@]}"; do
+            keep_least "$p.$mode" "$runner" --stats --backend "$backend" --exec "$mode" "$here/$p.pasm"
+        done
+        # What a user gets with no flags at all: the default mode on the
+        # default backend (auto: on a machine without a GPU, lavapipe starts
+        # as soon as the program has a vector op or kernel, even if it routes
+        # them to the CPU).
+        keep_least "$p.defaults" "$runner" "$here/$p.pasm"
+        if [[ -n "${BASELINE:-}" ]]; then
+            keep_least "$p.baseline" "$BASELINE" --backend "$backend" --exec in-order "$here/$p.pasm"
+        fi
+        keep_least "$p.lua" lua5.4 "$here/$p.lua"
+        keep_least "$p.luajit" luajit -joff "$here/$p.lua"
+    done
     declare -A t_mode=() instr_mode=()
     for mode in "${modes[@]}"; do
-        echo "run.sh: $p: polymer-run --exec $mode" >&2
-        best "$repeats" "$p.$mode" "$runner" --stats --backend "$backend" --exec "$mode" "$here/$p.pasm"
-        t_mode[$mode]="$SECONDS_TAKEN"
+        t_mode[$mode]="${LEAST[$p.$mode]}"
         instr_mode[$mode]="$(instructions_from_stats "$work/$p.$mode.err" || true)"
-        if [[ "$mode" == "$default_mode" ]]; then rss_poly="$RSS_KIB"; fi
     done
-    # What a user gets with no flags at all: the default mode on the default
-    # backend (auto: on a machine without a GPU, lavapipe starts as soon as
-    # the program has a vector op or kernel, even if it routes them to the CPU).
-    echo "run.sh: $p: polymer-run (no flags)" >&2
-    best "$repeats" "$p.defaults" "$runner" "$here/$p.pasm"
-    t_defaults="$SECONDS_TAKEN"
-    t_base=""
-    if [[ -n "${BASELINE:-}" ]]; then
-        echo "run.sh: $p: $BASELINE --exec in-order" >&2
-        best "$repeats" "$p.baseline" "$BASELINE" --backend "$backend" --exec in-order "$here/$p.pasm"
-        t_base="$SECONDS_TAKEN"
-    fi
-    echo "run.sh: $p: lua5.4, luajit -joff" >&2
-    best "$repeats" "$p.lua" lua5.4 "$here/$p.lua"
-    t_lua="$SECONDS_TAKEN"
-    rss_lua="$RSS_KIB"
-    best "$repeats" "$p.luajit" luajit -joff "$here/$p.lua"
-    t_jit="$SECONDS_TAKEN"
+    rss_poly="${LEAST_RSS[$p.$default_mode]}"
+    t_defaults="${LEAST[$p.defaults]}"
+    t_base="${LEAST[$p.baseline]:-}"
+    t_lua="${LEAST[$p.lua]}"
+    rss_lua="${LEAST_RSS[$p.lua]}"
+    t_jit="${LEAST[$p.luajit]}"
 
     impls=("${modes[@]}" defaults lua luajit)
     [[ -z "$t_base" ]] || impls+=(baseline)
