@@ -391,7 +391,7 @@ bool ReorderEngine::issue_one() {
     if (p.serialize && count_ != 0) return false;
     // With no long op left in the ROB there is nothing to overlap: let it
     // drain, and the interpreter takes the scalar code from there (loop()).
-    if (hand_off_ && long_pending_ == 0 && p.timing != Timing::Long) return false;
+    if (hand_off_ && long_pending_ == 0 && unresolved_.empty() && p.timing != Timing::Long) return false;
 
     Entry& e = rob_[(head_ + count_) % capacity_];
     ++count_;

@@ -141,6 +141,7 @@ Timing time_run(const Module& m, ExecMode mode, int repeats, std::uint32_t rob =
         MachineOptions o;
         o.exec = mode;
         o.rob_size = rob;
+        if (std::getenv("OOO_NO_HANDOFF")) o.interpret_when_idle = false;
         o.backend = &backend;
         auto machine = Machine::create(m, out, o);
         if (!machine) std::exit(1);
