@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <optional>
 #include <memory>
 #include <string_view>
 #include <utility>
@@ -31,6 +33,16 @@ struct BackendStats {
     std::uint64_t bytes_uploaded = 0;    // regions -> device buffers
     std::uint64_t bytes_downloaded = 0;  // device buffers -> regions
 };
+
+// What a backend offers the kernels it runs, for `.requires` (docs/kernels.md).
+struct BackendCapabilities {
+    bool gpu = false;         // kernels run on a GPU-class device (discrete or integrated)
+    std::uint64_t memory = 0;  // bytes of memory on the machine that runs them
+    std::string where;         // for messages: "the CPU backend", "Vulkan device NAME (cpu)"
+};
+
+// The physical memory of this machine, in bytes.
+std::uint64_t host_memory();
 
 class Backend {
 public:
@@ -54,6 +66,10 @@ public:
     // the executors try it first.
     virtual bool run_inline(const VectorOpArgs& /*args*/, VectorOpResult& /*result*/) { return false; }
     virtual bool run_inline(const KernelLaunch& /*launch*/) { return false; }
+    // What a kernel's `.requires` is checked against before a launch runs
+    // (Machine::launch_args); nullopt for a backend that places each launch
+    // by its requirements itself (the cluster's).
+    virtual std::optional<BackendCapabilities> capabilities() const { return std::nullopt; }
     virtual BackendStats stats() const { return {}; }
 };
 
@@ -98,6 +114,9 @@ public:
     void wait_all() override;
     bool run_inline(const VectorOpArgs& args, VectorOpResult& result) override;
     bool run_inline(const KernelLaunch& launch) override;
+    std::optional<BackendCapabilities> capabilities() const override {
+        return BackendCapabilities{false, host_memory(), "the CPU backend"};
+    }
 
     unsigned threads() const;
     // Tickets submitted so far that went to the pool (the rest ran inline).

@@ -80,6 +80,15 @@ RoutingBackend::RoutingBackend(std::unique_ptr<VulkanBackend> vk, RouteMode mode
 
 RoutingBackend::~RoutingBackend() { wait_all(); }
 
+std::optional<BackendCapabilities> RoutingBackend::capabilities() const {
+    if (!vk_ || mode_ == RouteMode::Cpu) return BackendCapabilities{false, host_memory(), "the CPU backend"};
+    const vk::DeviceInfo& d = vk_->device();
+    const bool gpu = d.type == vk::DeviceType::Discrete || d.type == vk::DeviceType::Integrated;
+    const std::string where = "Vulkan device " + d.name + (gpu ? "" : " (a CPU device)") +
+                              (mode_ == RouteMode::BySize ? " and the CPU backend" : "");
+    return BackendCapabilities{gpu && mode_ == RouteMode::Vulkan, host_memory(), where};
+}
+
 std::string_view RoutingBackend::name() const {
     switch (mode_) {
     case RouteMode::Vulkan: return "vulkan";

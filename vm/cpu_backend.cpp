@@ -7,6 +7,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include <unistd.h>
+
 #include "vm/cpu_kernels/block_interpreter.h"
 #include "vm/cpu_kernels/cpu_thread_pool.h"
 #include "vm/cpu_kernels/decoded_kernel.h"
@@ -139,6 +141,10 @@ unsigned CpuBackend::threads() const { return state_->threads; }
 std::uint64_t CpuBackend::pooled_submits() const {
     std::lock_guard lock(state_->mutex);
     return state_->pooled;
+}
+
+std::uint64_t host_memory() {
+    return static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
 Ticket CpuBackend::submit(const VectorOpArgs& args) {

@@ -112,6 +112,14 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
     if (count < 0) return bad("count " + std::to_string(count) + " is negative");
     if (static_cast<std::uint64_t>(count) > kMaxLaunchCount)
         return bad("count " + std::to_string(count) + " is over the limit of " + std::to_string(kMaxLaunchCount));
+    if (const std::optional<BackendCapabilities> caps = backend_->capabilities()) {
+        const KernelRequirements& r = kernel.requirements;
+        if (r.requires_gpu && !caps->gpu)
+            return bad(".requires gpu, but this machine runs kernels on " + caps->where + ", which is not a GPU");
+        if (r.min_memory > caps->memory)
+            return bad(".requires mem >= " + std::to_string(r.min_memory) + " bytes, but this machine has " +
+                       std::to_string(caps->memory) + " bytes");
+    }
     if (site.args.size() != kernel.params.size())
         return bad("the launch passes " + std::to_string(site.args.size()) + " arguments for " +
                    std::to_string(kernel.params.size()) + " parameters");

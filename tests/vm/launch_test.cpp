@@ -93,5 +93,40 @@ TEST(Launch, IntUniformThatDoesNotFitIn32BitsTraps) {
         << message(run);
 }
 
+// `.requires` is checked against the backend that runs the kernel, before the
+// launch runs, in every mode: the CPU backend is no GPU, and no machine has
+// an exabyte.
+const char* kNeeds =
+    ".region ns i32[] = 1, 2, 3\n"
+    ".kernel on_gpu (inout n: i32[i])\n"
+    "        .requires gpu\n"
+    "        gid     r0\n"
+    "        st      n[r0], r0\n"
+    ".end\n"
+    ".kernel huge (inout n: i32[i])\n"
+    "        .requires mem >= 1000000000G\n"
+    "        gid     r0\n"
+    "        st      n[r0], r0\n"
+    ".end\n";
+
+TEST(Launch, RequirementsTheBackendCannotMeetTrapBeforeTheKernelRuns) {
+    for (ExecMode mode : {ExecMode::InOrder, ExecMode::Frames, ExecMode::Ooo, ExecMode::Spec}) {
+        MachineOptions o;
+        o.exec = mode;
+        ProgramRun gpu = run_source(in_main("        li r1, 3\n        launch on_gpu, r1, ns", kNeeds), o);
+        ASSERT_EQ(gpu.trap_kind(), TrapKind::BadLaunch) << exec_mode_name(mode);
+        EXPECT_NE(message(gpu).find("kernel 'on_gpu': .requires gpu, but this machine runs kernels on the CPU backend, "
+                                    "which is not a GPU"),
+                  std::string::npos)
+            << message(gpu);
+        EXPECT_EQ(gpu.machine->regions()[0].as<std::int32_t>()[1], 2) << "the kernel must not have run";
+        ProgramRun mem = run_source(in_main("        li r1, 3\n        launch huge, r1, ns", kNeeds), o);
+        ASSERT_EQ(mem.trap_kind(), TrapKind::BadLaunch) << exec_mode_name(mode);
+        EXPECT_NE(message(mem).find("kernel 'huge': .requires mem >= 1073741824000000000 bytes, but this machine has "),
+                  std::string::npos)
+            << message(mem);
+    }
+}
+
 }  // namespace
 }  // namespace polymer::test
