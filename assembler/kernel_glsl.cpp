@@ -237,7 +237,10 @@ private:
             if (float_used_[i]) floats += (floats.empty() ? "" : ", ") + ("f" + std::to_string(i)) + " = 0.0";
         }
         if (!ints.empty()) out += "    int " + ints + ";\n";
-        if (!floats.empty()) out += "    float " + floats + ";\n";
+        // precise: no contraction or re-association of what the program wrote
+        // (a device may otherwise fold x*y + z into an fma, or reorder a sum),
+        // so float results are the CPU backend's bit for bit; only ffma fuses.
+        if (!floats.empty()) out += "    precise float " + floats + ";\n";
         int depth = 1;
         std::uint32_t last_line = 0;
         for (std::size_t pc = 0; pc < k_.code.size(); ++pc) {
