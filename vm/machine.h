@@ -174,9 +174,6 @@ public:
     // Where the slow paths put the trap they raise (a member, so an
     // executor's hot locals never have their address taken).
     Trap& raised_trap() { return raised_trap_; }
-    // Set by a slow path that did not run its long op (the hand-off's yield).
-    bool yielded() const { return yielded_; }
-    void set_yielded(bool y) { yielded_ = y; }
 
     // The slow paths. Each returns false with *trap filled in when the
     // instruction traps; the trap's pc is state().pc, which the caller has
@@ -206,7 +203,6 @@ private:
     std::uint64_t kernels_launched_ = 0;  // `launch` instructions run (for --stats)
     EngineStats engine_stats_;
     Trap raised_trap_;
-    bool yielded_ = false;
 };
 
 }  // namespace polymer

@@ -41,53 +41,49 @@ void write_result(Machine& m, StateObserver* observer, const DecodedInsn& d, con
     }
 }
 
-// Each returns false when the instruction traps (the trap is in
-// m.raised_trap()) or, with kYield, when it yields (m.yielded()). In order a
+// Each returns Flow::Trap when the instruction traps (the trap is in
+// m.raised_trap()) or, with kYield, Flow::Yield when it did not run. In order a
 // long operation is waited for at once (or, small, run on the spot): every
 // later instruction then sees its writes with no check on the fast path.
 template <bool kObserved, bool kYield>
-[[gnu::noinline]] bool vector_op(Machine& m, StateObserver* observer, const DecodedInsn& d) {
-    m.set_yielded(false);
+[[gnu::noinline]] Flow vector_op(Machine& m, StateObserver* observer, const DecodedInsn& d) {
     VectorOpArgs args;
-    if (!m.vector_args(d, m.state().regs, args, &m.raised_trap())) return false;
+    if (!m.vector_args(d, m.state().regs, args, &m.raised_trap())) return Flow::Trap;
     if constexpr (kObserved) observer->regions_written(d);
     Backend& backend = m.backend();
     VectorOpResult result;
     if (!backend.run_inline(args, result)) {
-        if constexpr (kYield) return m.set_yielded(true), false;
+        if constexpr (kYield) return Flow::Yield;
         result = backend.wait(backend.submit(args));
     }
     write_result<kObserved>(m, observer, d, result);
-    return true;
+    return Flow::Next;
 }
 
 template <bool kObserved, bool kYield>
-[[gnu::noinline]] bool launch(Machine& m, StateObserver* observer, const DecodedInsn& d) {
-    m.set_yielded(false);
+[[gnu::noinline]] Flow launch(Machine& m, StateObserver* observer, const DecodedInsn& d) {
     KernelLaunch l;
-    if (!m.launch_args(d, m.state().regs, l, &m.raised_trap())) return false;
+    if (!m.launch_args(d, m.state().regs, l, &m.raised_trap())) return Flow::Trap;
     if constexpr (kObserved) observer->regions_written(d);
     Backend& backend = m.backend();
     if (l.count > 0 && !backend.run_inline(l)) {
-        if constexpr (kYield) return m.set_yielded(true), false;
+        if constexpr (kYield) return Flow::Yield;
         backend.wait(backend.submit(l));
     }
     m.count_launch();
-    return true;
+    return Flow::Next;
 }
 
 template <bool kObserved>
-[[gnu::noinline]] bool allocate(Machine& m, StateObserver* observer, const DecodedInsn& d) {
-    m.set_yielded(false);
+[[gnu::noinline]] Flow allocate(Machine& m, StateObserver* observer, const DecodedInsn& d) {
     if constexpr (kObserved) observer->regions_written(d);
-    return m.allocate(d, &m.raised_trap());
+    return m.allocate(d, &m.raised_trap()) ? Flow::Next : Flow::Trap;
 }
 
 template <bool kObserved>
-[[gnu::noinline]] bool print_region(Machine& m, StateObserver* observer, const DecodedInsn& d) {
-    m.set_yielded(false);
+[[gnu::noinline]] Flow print_region(Machine& m, StateObserver* observer, const DecodedInsn& d) {
     if constexpr (kObserved) observer->output_written();
-    return m.print_region(d, &m.raised_trap());
+    return m.print_region(d, &m.raised_trap()) ? Flow::Next : Flow::Trap;
 }
 
 }  // namespace slow
@@ -195,11 +191,11 @@ public:
     // brought up to date for them (a trap they raise names it).
     POLYMER_HOT Flow vector_op(const DecodedInsn& d) {
         save_pc();
-        return slow::vector_op<kObserved, kYieldLongOps>(m_, observer_, d) ? Flow::Next : slow_result();
+        return slow_result(slow::vector_op<kObserved, kYieldLongOps>(m_, observer_, d));
     }
     POLYMER_HOT Flow launch(const DecodedInsn& d) {
         save_pc();
-        return slow::launch<kObserved, kYieldLongOps>(m_, observer_, d) ? Flow::Next : slow_result();
+        return slow_result(slow::launch<kObserved, kYieldLongOps>(m_, observer_, d));
     }
     POLYMER_HOT Flow wait_all() {
         m_.backend().wait_all();
@@ -207,7 +203,7 @@ public:
     }
     POLYMER_HOT Flow allocate(const DecodedInsn& d) {
         save_pc();
-        return slow::allocate<kObserved>(m_, observer_, d) ? Flow::Next : slow_result();
+        return slow_result(slow::allocate<kObserved>(m_, observer_, d));
     }
     POLYMER_HOT Flow release(const DecodedInsn& d) {
         if constexpr (kObserved) observer_->regions_written(d);
@@ -216,7 +212,7 @@ public:
     }
     POLYMER_HOT Flow print_region(const DecodedInsn& d) {
         save_pc();
-        return slow::print_region<kObserved>(m_, observer_, d) ? Flow::Next : slow_result();
+        return slow_result(slow::print_region<kObserved>(m_, observer_, d));
     }
 
     // The trap a body returned Flow::Trap for, built on the saved state.
@@ -233,12 +229,10 @@ public:
     std::uint64_t steps;
 
 private:
-    // A slow path returned false: it put its trap in m_.raised_trap(), or
-    // (kYieldLongOps) it did not run the long op.
-    POLYMER_HOT Flow slow_result() {
-        if (m_.yielded()) return Flow::Yield;
-        trap_kind_.reset();
-        return Flow::Trap;
+    // A slow path's trap is in m_.raised_trap(), not a kind for take_trap() to build.
+    POLYMER_HOT Flow slow_result(Flow flow) {
+        if (flow == Flow::Trap) trap_kind_.reset();
+        return flow;
     }
 };
 

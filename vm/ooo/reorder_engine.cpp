@@ -38,7 +38,6 @@ struct PcInfo {
     bool may_trap = false;
     bool sync = false;         // wait / fence
     bool serialize = false;    // alloc / free: the ROB drains around them
-    bool value_at_commit = false;  // pop / popf: the value exists only at commit, which writes it
     std::int8_t int_dst = -1, float_dst = -1;
     std::vector<std::uint8_t> int_srcs, float_srcs;
     std::vector<std::uint32_t> region_reads, region_writes;
@@ -199,7 +198,6 @@ private:
     void analyse_word(std::uint32_t pc, PcInfo& p);
 
     // --- the ROB ---
-    std::size_t count() const { return count_; }
     Entry& at(std::uint64_t seq) { return rob_[(head_ + (seq - head_seq_)) % capacity_]; }
     Entry& head() { return rob_[head_]; }
     bool in_rob(std::uint64_t seq) const { return seq != kNone && seq >= head_seq_ && seq < head_seq_ + count_; }
@@ -300,12 +298,10 @@ void ReorderEngine::analyse_word(std::uint32_t pc, PcInfo& p) {
             case Resource::Kind::IntReg:
                 if (u.read) p.int_srcs.push_back(static_cast<std::uint8_t>(idx));
                 if (u.write) p.int_dst = static_cast<std::int8_t>(idx);
-                if (u.write && p.timing == Timing::AtCommit) p.value_at_commit = true;
                 break;
             case Resource::Kind::FloatReg:
                 if (u.read) p.float_srcs.push_back(static_cast<std::uint8_t>(idx));
                 if (u.write) p.float_dst = static_cast<std::int8_t>(idx);
-                if (u.write && p.timing == Timing::AtCommit) p.value_at_commit = true;
                 break;
             case Resource::Kind::Region:
                 if (u.read) p.region_reads.push_back(idx);
@@ -500,7 +496,8 @@ bool ReorderEngine::operands_ready(Entry& e) {
             fv = m_.state().regs.f[s.reg];
         } else {
             const Entry& p = at(s.producer);
-            if (p.state != State::Done || p.info->value_at_commit) return false;
+            // An at-commit producer (pop, popf) has its value only once it commits.
+            if (p.state != State::Done || p.info->timing == Timing::AtCommit) return false;
             iv = p.ivalue;
             fv = p.fvalue;
         }
@@ -752,14 +749,14 @@ bool ReorderEngine::commit(Entry& e) {
     // The result of an instruction that executed early reaches the machine
     // now, through the same write path (and observer) as in order.
     if (p.int_dst >= 0) {
-        if (!p.value_at_commit) {
+        if (p.timing != Timing::AtCommit) {  // an at-commit body wrote it itself
             if (state_observer_ != nullptr) state_observer_->int_written(static_cast<unsigned>(p.int_dst));
             state.regs.r[p.int_dst] = e.ivalue;
         }
         rename_.retire(RegKind::Int, static_cast<unsigned>(p.int_dst), e.seq);
     }
     if (p.float_dst >= 0) {
-        if (!p.value_at_commit) {
+        if (p.timing != Timing::AtCommit) {
             if (state_observer_ != nullptr) state_observer_->float_written(static_cast<unsigned>(p.float_dst));
             state.regs.f[p.float_dst] = e.fvalue;
         }
