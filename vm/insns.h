@@ -19,13 +19,15 @@
 //   x.allocate(d), x.release(d), x.print_region(d)                  rare slow paths
 //
 // The interpreter's context writes the register file and moves its cached
-// stack pointers; the engine's early context (vm/ooo/early_context.h) reads
-// renamed operand values and keeps the result in the ROB entry until commit,
+// stack pointers; the engine's early context (EarlyContext in
+// vm/ooo/reorder_engine.cpp) reads renamed operand values and keeps the
+// result in the ROB entry until commit,
 // and runs only the opcodes that may execute before commit. Each context
 // decides what a write means, so a body never knows which executor runs it.
 //
-// Adding an opcode: a row in isa/opcodes.def and a branch here. An opcode
-// without a body does not compile (the static_assert at the end).
+// Adding an opcode: a row in isa/opcodes.def and a branch here, then the
+// steps of docs/development.md. An opcode without a body does not compile
+// (the static_assert at the end).
 #pragma once
 
 #include <bit>

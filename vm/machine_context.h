@@ -3,7 +3,8 @@
 // runs every instruction through one; the reorder engine runs the
 // instructions it executes at issue (calls, returns) or at commit (stores,
 // output, the value stack, allocation) through one, and writes the results of
-// the rest through commit_int/commit_float.
+// the rest at commit, showing each write to the same StateObserver first
+// (ReorderEngine::commit).
 //
 // The hot part of the state (pc, stack pointers, steps) lives in the
 // context's members, which the compiler keeps in registers as long as nobody
