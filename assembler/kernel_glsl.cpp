@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "isa/opcodes.h"
+#include "shaders/fma_exact_glsl.h"
 
 namespace polymer {
 
@@ -59,10 +60,13 @@ constexpr Lowering kGlsl_Fadd = "$A = $B + $C;";
 constexpr Lowering kGlsl_Fsub = "$A = $B - $C;";
 constexpr Lowering kGlsl_Fmul = "$A = $B * $C;";
 constexpr Lowering kGlsl_Fdiv = "$A = $B / $C;";
-constexpr Lowering kGlsl_Fmin = "$A = min($B, $C);";
-constexpr Lowering kGlsl_Fmax = "$A = max($B, $C);";
+// fmin/fmax as selects, as the CPU computes them: GLSL min() and max() leave
+// the result undefined for a NaN operand.
+constexpr Lowering kGlsl_Fmin = "$A = $C < $B ? $C : $B;";
+constexpr Lowering kGlsl_Fmax = "$A = $B < $C ? $C : $B;";
 constexpr Lowering kGlsl_Fpow = "$A = pow($B, $C);";
-constexpr Lowering kGlsl_Ffma = "$A = fma($B, $C, $X);";
+// Rounded once, as on the CPU: GLSL fma() may round twice (shaders/fma_exact.glsl).
+constexpr Lowering kGlsl_Ffma = "$A = fma_exact($B, $C, $X);";
 constexpr Lowering kGlsl_Fneg = "$A = -$B;";
 constexpr Lowering kGlsl_Fabs = "$A = abs($B);";
 constexpr Lowering kGlsl_Fsqrt = "$A = sqrt($B);";
@@ -170,6 +174,7 @@ public:
         if (uses_[static_cast<std::size_t>(KOp::Div)]) out += kDivHelper;
         if (uses_[static_cast<std::size_t>(KOp::Rem)]) out += kRemHelper;
         if (uses_[static_cast<std::size_t>(KOp::Ftoi)]) out += kFtoiHelper;
+        if (uses_[static_cast<std::size_t>(KOp::Ffma)]) out += std::string(shaders::kFmaExactGlsl) + "\n";
         out += body;
         return out;
     }

@@ -33,20 +33,23 @@ ELEM elem_from_bits(uint b) {
 }
 
 // min/max with fmin semantics on floats: a NaN operand yields the other.
+// Written as the CPU backend's compare-and-select (vm/vector_kernels.h), so
+// signed zeros agree too: min(-0, +0) is +0 there, as here; GLSL's min() is
+// undefined for NaN and may return either zero.
 ELEM elem_min(ELEM a, ELEM b) {
 #if ELEM_IS_FLOAT
-    if (isnan(a)) return b;
-    if (isnan(b)) return a;
-#endif
+    return (isnan(b) || a < b) ? a : b;
+#else
     return min(a, b);
+#endif
 }
 
 ELEM elem_max(ELEM a, ELEM b) {
 #if ELEM_IS_FLOAT
-    if (isnan(a)) return b;
-    if (isnan(b)) return a;
-#endif
+    return (isnan(b) || a > b) ? a : b;
+#else
     return max(a, b);
+#endif
 }
 
 #endif

@@ -2,6 +2,9 @@
 // dst[i] := OP(a[i], b[i], c[i]) for vfma and vselect.
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
+#if ELEM_IS_FLOAT
+#include "fma_exact.glsl"
+#endif
 
 layout(local_size_x = 256) in;
 layout(std430, binding = 0) writeonly buffer Dst { ELEM dst[]; };
@@ -9,11 +12,11 @@ layout(std430, binding = 1) readonly buffer A { ELEM a[]; };
 layout(std430, binding = 2) readonly buffer B { ELEM b[]; };
 layout(std430, binding = 3) readonly buffer C { ELEM c[]; };
 
-// Floats: fma(), which Vulkan lets a driver round once (fused) or twice
-// (lavapipe rounds twice when it vectorises); integers wrap.
+// Floats: fused, rounded once, as on the CPU (fma() may round twice);
+// integers wrap.
 ELEM op_fma(ELEM x, ELEM y, ELEM z) {
 #if ELEM_IS_FLOAT
-    return fma(x, y, z);
+    return fma_exact(x, y, z);
 #else
     return x * y + z;
 #endif

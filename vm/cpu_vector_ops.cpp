@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "isa/vector_rules.h"
+#include "vm/cpu_variants.h"
 #include "vm/vector_kernels.h"
 #include "vm/vector_op.h"
 
@@ -175,6 +176,24 @@ void run_matmul(const VectorOpArgs& x) {
     loops::matmul(c, a, b, m, k, n);
 }
 
+// vfma on floats, built for FMA hardware too (vm/cpu_variants.h).
+POLYMER_CPU_VARIANTS
+void fused_multiply_add(float* dst, const float* a, const float* b, const float* c, std::uint64_t n) {
+    loops::multiply_add(dst, a, b, c, n);
+}
+POLYMER_CPU_VARIANTS
+void fused_multiply_add(double* dst, const double* a, const double* b, const double* c, std::uint64_t n) {
+    loops::multiply_add(dst, a, b, c, n);
+}
+
+template <class T>
+void multiply_add(T* dst, const T* a, const T* b, const T* c, std::uint64_t n) {
+    if constexpr (loops::kFloat<T>)
+        fused_multiply_add(dst, a, b, c, n);
+    else
+        loops::multiply_add(dst, a, b, c, n);
+}
+
 // T is the element type of the op's main operands (its rule's same-type group).
 template <class T>
 VectorOpResult run_typed(const VectorOpArgs& x) {
@@ -195,7 +214,7 @@ VectorOpResult run_typed(const VectorOpArgs& x) {
     case VectorOp::Vdiv: loops::elementwise<loops::Div>(dst, a, b, n); break;
     case VectorOp::Vmin: loops::elementwise<loops::Min>(dst, a, b, n); break;
     case VectorOp::Vmax: loops::elementwise<loops::Max>(dst, a, b, n); break;
-    case VectorOp::Vfma: loops::multiply_add(dst, a, b, c, n); break;
+    case VectorOp::Vfma: multiply_add(dst, a, b, c, n); break;
     case VectorOp::Viota: loops::iota(dst, n); break;
     case VectorOp::Vcopy: loops::copy(dst, a, n); break;
     case VectorOp::Vscan: loops::inclusive_scan(dst, a, n); break;

@@ -94,11 +94,15 @@ void elementwise(T* dst, const T* a, const T* b, std::uint64_t n) {
     for (std::uint64_t i = 0; i < n; ++i) dst[i] = Fn::apply(a[i], b[i]);
 }
 
-// Not fused: the product is rounded before the add, as in scalar code without
-// -mfma, so every x86-64 build vectorises it and gives the same result.
+// Floats: fused, rounded once (std::fma), as every Vulkan device computes
+// vfma (docs/kernels.md); cpu_vector_ops.cpp builds the float loops for FMA
+// hardware too (vm/cpu_variants.h). Integers wrap.
 template <class T>
 void multiply_add(T* dst, const T* a, const T* b, const T* c, std::uint64_t n) {
-    for (std::uint64_t i = 0; i < n; ++i) dst[i] = Add::apply(Mul::apply(a[i], b[i]), c[i]);
+    if constexpr (kFloat<T>)
+        for (std::uint64_t i = 0; i < n; ++i) dst[i] = std::fma(a[i], b[i], c[i]);
+    else
+        for (std::uint64_t i = 0; i < n; ++i) dst[i] = Add::apply(Mul::apply(a[i], b[i]), c[i]);
 }
 
 // The factor is rounded to the element type first, as a GPU would hold it.

@@ -8,6 +8,8 @@
 #include <limits>
 #include <vector>
 
+#include "vm/cpu_variants.h"
+
 namespace polymer {
 namespace {
 
@@ -507,17 +509,8 @@ struct BlockRun {
     }
 }
 
-// On x86-64 with GCC the interpreter is built twice, for the baseline and for
-// x86-64-v3 (AVX2, FMA), and the loader picks the one the CPU runs: ffma is
-// then one vfmadd per 8 lanes instead of a call to fmaf per lane. Not under
-// ThreadSanitizer, whose runtime is not up yet when the loader calls the
-// resolver that picks one (the process dies before main).
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
-#define POLYMER_CPU_VARIANTS __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define POLYMER_CPU_VARIANTS
-#endif
-
+// Built for the baseline and for x86-64-v3 (vm/cpu_variants.h): ffma is then
+// one vfmadd per 8 lanes.
 POLYMER_CPU_VARIANTS
 void run_blocks(BlockRun& block, std::uint64_t first, std::uint64_t last) {
     const unsigned lanes = block.block_lanes;

@@ -70,7 +70,8 @@ std::uint64_t spirv_hash(std::span<const std::uint32_t> spirv) {
 
 PipelineCache::PipelineCache(const VulkanContext& ctx) : PipelineCache(ctx, {}) {}
 
-PipelineCache::PipelineCache(const VulkanContext& ctx, std::span<const std::byte> initial) : device_(ctx.device()) {
+PipelineCache::PipelineCache(const VulkanContext& ctx, std::span<const std::byte> initial)
+    : device_(ctx.device()), float_controls_(ctx.float_controls()) {
     VkPipelineCacheCreateInfo ci{VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
     ci.initialDataSize = initial.size();
     ci.pInitialData = initial.empty() ? nullptr : initial.data();
@@ -102,7 +103,7 @@ Result<ComputePipeline*> PipelineCache::get(std::span<const std::uint32_t> spirv
         }
     }
     ++misses_;
-    auto made = ComputePipeline::create(device_, vk_cache_.get(), spirv, shape);
+    auto made = ComputePipeline::create(device_, vk_cache_.get(), with_float_controls(spirv, float_controls_), shape);
     if (!made) return Error{made.error()};
     ComputePipeline* p = made.value().get();
     entries_.emplace(key, Entry{std::vector<std::uint32_t>(spirv.begin(), spirv.end()), std::move(made.value())});

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "vm/vulkan/device_handle.h"
+#include "vm/vulkan/float_controls.h"
 #include "vm/vulkan/vulkan_context.h"
 
 namespace polymer::vk {
@@ -57,8 +58,8 @@ public:
     // The driver's cache contents, to be written to a file.
     Result<std::vector<std::byte>> serialize() const;
 
-    // The pipeline for this SPIR-V and shape, created on first use. The
-    // pointer stays valid as long as the cache.
+    // The pipeline for this SPIR-V and shape, created on first use with the
+    // context's float controls. The pointer stays valid as long as the cache.
     Result<ComputePipeline*> get(std::span<const std::uint32_t> spirv, PipelineShape shape);
 
     std::size_t size() const { return entries_.size(); }
@@ -71,6 +72,7 @@ private:
         std::unique_ptr<ComputePipeline> pipeline;  // owned
     };
     VkDevice device_;
+    FloatControls float_controls_;  // added to each module before it is created
     PipelineCacheHandle vk_cache_;  // owned; the driver's cache
     std::unordered_multimap<std::uint64_t, Entry> entries_;
     std::uint64_t hits_ = 0, misses_ = 0;

@@ -107,6 +107,9 @@ bool VulkanBackend::can_run(const KernelLaunch& launch, std::string* reason) con
     if (k.spirv.empty())
         return fail("kernel '" + k.name + "' has no SPIR-V (the module was built before kernels were lowered to GLSL); "
                     "rebuild it with polymer-as or run it on the cpu backend");
+    if (!ctx_->shader_float64() && vk::uses_float64(k.spirv))
+        return fail("kernel '" + k.name + "' uses ffma, whose exactly rounded form needs float64, which device '" +
+                    ctx_->device_info().name + "' lacks; run it on the cpu backend");
     if (launch.args.size() != k.params.size())
         return fail("kernel '" + k.name + "' takes " + std::to_string(k.params.size()) + " arguments, launch has " +
                     std::to_string(launch.args.size()));
@@ -178,8 +181,11 @@ Ticket VulkanBackend::submit(const VectorOpArgs& args) {
     Ticket t = next_++;
     std::vector<Region> regions = regions_of(args);
     wait_for_hazards(regions);
-    if (!vk::VulkanVectorOps::supports(args)) {
-        finished_.emplace(t, run_vector_op_cpu(args));  // types without a shader (f64, i64, ...)
+    // Types without a shader (f64, i64, ...), and vfma on a device without
+    // float64, which its exactly rounded shader needs (shaders/fma_exact.glsl).
+    const bool fma_without_float64 = args.op == Op::Vfma && !ctx_->shader_float64();
+    if (!vk::VulkanVectorOps::supports(args) || fma_without_float64) {
+        finished_.emplace(t, run_vector_op_cpu(args));
         return t;
     }
     if (auto s = submit_vector_op(args, t, std::move(regions)); !s) {

@@ -201,10 +201,20 @@ Result<std::unique_ptr<VulkanContext>> VulkanContext::create(const ContextOption
     const bool shares_host_memory =
         ctx->info_.type == DeviceType::Cpu || ctx->info_.type == DeviceType::Integrated;
     const bool import = shares_host_memory && has_device_extension(ctx->physical_, host_import);
-    if (import) {
-        di.enabledExtensionCount = 1;
-        di.ppEnabledExtensionNames = &host_import;
-    }
+    std::vector<const char*> extensions;
+    if (import) extensions.push_back(host_import);
+    const char* float_controls = VK_KHR_SHADER_FLOAT_CONTROLS_EXTENSION_NAME;
+    ctx->float_controls_ = query_float_controls(ctx->physical_, has_device_extension(ctx->physical_, float_controls));
+    if (ctx->float_controls_.any()) extensions.push_back(float_controls);
+    di.enabledExtensionCount = static_cast<std::uint32_t>(extensions.size());
+    di.ppEnabledExtensionNames = extensions.data();
+    // float64, where the device has it, for the exactly rounded fma of
+    // kernels and vfma (shaders/fma_exact.glsl).
+    VkPhysicalDeviceFeatures supported{}, enabled{};
+    vkGetPhysicalDeviceFeatures(ctx->physical_, &supported);
+    enabled.shaderFloat64 = supported.shaderFloat64;
+    ctx->shader_float64_ = supported.shaderFloat64 == VK_TRUE;
+    di.pEnabledFeatures = &enabled;
     VkResult r = vkCreateDevice(ctx->physical_, &di, nullptr, &ctx->device_);
     if (r != VK_SUCCESS) return call_failed("vkCreateDevice", r);
     if (import) {

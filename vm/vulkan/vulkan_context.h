@@ -15,6 +15,7 @@
 
 #include "isa/result.h"
 #include "vm/vulkan/device_handle.h"
+#include "vm/vulkan/float_controls.h"
 #include "vm/vulkan/vulkan_status.h"
 
 namespace polymer::vk {
@@ -75,6 +76,11 @@ public:
     // The memory types a host pointer can be imported as (0 when it cannot).
     std::uint32_t host_pointer_memory_types(const void* pointer) const;
 
+    // The float controls every pipeline asks for (vm/vulkan/float_controls.h).
+    const FloatControls& float_controls() const { return float_controls_; }
+    // Whether shaders may use float64 (the exact fma needs it).
+    bool shader_float64() const { return shader_float64_; }
+
     // Records commands with `record` into the context's command buffer,
     // submits them to the compute queue and blocks until they have finished.
     Status submit_and_wait(const std::function<void(VkCommandBuffer)>& record);
@@ -104,6 +110,8 @@ private:
     std::uint32_t queue_family_ = 0;
     PFN_vkGetMemoryHostPointerPropertiesEXT host_pointer_properties_ = nullptr;  // null: no host import
     VkDeviceSize host_import_alignment_ = 0;
+    FloatControls float_controls_;
+    bool shader_float64_ = false;
     std::atomic<std::uint32_t> validation_errors_{0};
     std::atomic<std::uint32_t> validation_warnings_{0};
 };

@@ -1,0 +1,31 @@
+# Writes the seed corpus of each fuzz target under SEEDS/<target>:
+#   fuzz_module_reader: the hand-built test modules and every lesson, assembled
+#   fuzz_assembler:     every lesson's source
+#   fuzz_frame_decoder: one well-formed frame of each message type
+foreach(var SEEDS MODULE_SEEDS FRAME_SEEDS ASSEMBLER SAMPLES)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "make_seeds.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+foreach(target fuzz_module_reader fuzz_assembler fuzz_frame_decoder)
+  file(REMOVE_RECURSE ${SEEDS}/${target})
+  file(MAKE_DIRECTORY ${SEEDS}/${target})
+endforeach()
+
+execute_process(COMMAND ${MODULE_SEEDS} ${SEEDS}/fuzz_module_reader RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "make_module_seeds failed (${status})")
+endif()
+execute_process(COMMAND ${FRAME_SEEDS} ${SEEDS}/fuzz_frame_decoder RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "make_frame_seeds failed (${status})")
+endif()
+file(GLOB lessons ${SAMPLES}/[0-9][0-9]-*.pasm)
+foreach(lesson IN LISTS lessons)
+  get_filename_component(name ${lesson} NAME_WE)
+  file(COPY ${lesson} DESTINATION ${SEEDS}/fuzz_assembler)
+  execute_process(COMMAND ${ASSEMBLER} ${lesson} -o ${SEEDS}/fuzz_module_reader/${name}.pbc RESULT_VARIABLE status)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "polymer-as ${lesson} failed (${status})")
+  endif()
+endforeach()
