@@ -31,12 +31,16 @@
 ;
 ; See it
 ;   polymer-run --backend cpu --exec spec --trace t.json samples/15-out-of-order.pasm
-;   Open t.json in https://ui.perfetto.dev. The "backend cpu" track shows
-;   two vmatmul slices side by side in part 1 and, with spec, in the loop
-;   too; with --exec ooo the loop's products sit one after the other, each
-;   followed by its vsum. The "ROB" track shows each instruction from issue
-;   to commit; squashed ones have category "squashed". --pipeview p.log
-;   writes the same life in the Kanata format for the Konata viewer.
+;   Open t.json in https://ui.perfetto.dev. The "backend cpu" tracks show
+;   two vmatmul slices side by side in part 1, one on "backend cpu" and one
+;   on "backend cpu, row 2", and, with spec, in the loop too; with --exec
+;   ooo the loop's products sit one after the other, each followed by its
+;   vsum. The "ROB" tracks show each instruction from issue to commit, as
+;   many rows as instructions were in flight at once; squashed ones have
+;   category "squashed". --pipeview p.log writes the same life in the
+;   Kanata format for the Konata viewer: each instruction waits (Is),
+;   executes (X) and waits to commit (Cm), arrows from the instructions
+;   it waited for; squashed ones are greyed out.
 ;   --stats adds the ROB occupancy, IPC, the predictions and their hit rate.
 ;
 ; Try next

@@ -22,8 +22,9 @@
 ;   Run it with --local-nodes 3 --stats --chunk-lanes 64 and watch how the
 ;   chunks spread; kill one polymer-node (kill -9) during a long run: its
 ;   chunks run elsewhere and the picture is the same.
-;   Add --trace t.json and open it in https://ui.perfetto.dev: one track
-;   per node (and the home), one slice per chunk it ran (docs/cluster.md).
+;   Add --trace t.json and open it in https://ui.perfetto.dev: tracks per
+;   node (and the home), one slice per chunk it ran; chunks in flight to
+;   one node at once lie on its rows 2, 3, ... (docs/cluster.md).
 
 .module cluster_mandelbrot
 

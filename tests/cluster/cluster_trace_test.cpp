@@ -1,10 +1,12 @@
 // --trace with a cluster (docs/cluster.md, "Seeing it"): one track per
 // participant that ran chunks, named like the --stats rows, whose applied
 // chunk slices cover each launch's lanes exactly once and lie inside that
-// launch's slice on the "backend cluster" track (one time base). Real
-// polymer-run processes with --local-nodes in every --exec mode that writes a
-// trace; ClusterBackend with a stalled node for lost and backup runs; and the
-// trace without a cluster keeps its shape.
+// launch's slice on the "backend cluster" track (one time base), and no
+// track with two slices that partly overlap (view_checks.h: a participant's
+// overlapping runs spread over rows "NAME, row 2", ...). Real polymer-run
+// processes with --local-nodes in every --exec mode that writes a trace, and
+// lesson 16 on two nodes; ClusterBackend with a stalled node for lost and
+// backup runs; and the trace without a cluster keeps its shape.
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
@@ -27,6 +29,7 @@
 #include "cluster_test_options.h"
 #include "node_process.h"
 #include "test_kernels.h"
+#include "vm/view_checks.h"
 #include "vm/ooo/chrome_trace.h"
 
 using namespace polymer;
@@ -34,6 +37,7 @@ using namespace polymer::cluster;
 using namespace polymer::cluster::testing;
 using polymer::testing::JsonReader;
 using polymer::testing::JsonValue;
+using polymer::testing::nesting_problem;
 
 namespace {
 
@@ -82,6 +86,9 @@ struct Slice {
     const JsonValue* args = nullptr;
 };
 
+// A track's group: "home, row 2" -> "home" (vm/ooo/chrome_trace.h).
+std::string group_of(const std::string& track) { return track.substr(0, track.find(", row ")); }
+
 // The trace's tracks (tid -> thread name) and complete events.
 struct Trace {
     JsonValue root;
@@ -103,17 +110,21 @@ struct Trace {
         }
         return t;
     }
-    static bool is_place(const std::string& track) { return track == "home" || track.rfind("node ", 0) == 0; }
+    static bool is_place(const std::string& track) {
+        const std::string group = group_of(track);
+        return group == "home" || group.rfind("node ", 0) == 0;
+    }
     std::vector<Slice> on_places() const {
         std::vector<Slice> out;
         for (const Slice& s : slices)
             if (tracks.count(s.tid) != 0 && is_place(tracks.at(s.tid))) out.push_back(s);
         return out;
     }
-    std::vector<Slice> on(const std::string& track) const {
+    // The slices on every row of one group of tracks.
+    std::vector<Slice> on(const std::string& group) const {
         std::vector<Slice> out;
         for (const Slice& s : slices)
-            if (tracks.count(s.tid) != 0 && tracks.at(s.tid) == track) out.push_back(s);
+            if (tracks.count(s.tid) != 0 && group_of(tracks.at(s.tid)) == group) out.push_back(s);
         return out;
     }
     const JsonValue& last_event() const { return root.get("traceEvents")->items.back(); }
@@ -188,7 +199,9 @@ protected:
             std::string("--exec ") + GetParam() + " --chunk-lanes 64 --trace " + json + " " + options + " " + program_, true);
         EXPECT_EQ(o.status, 0) << o.out;
         EXPECT_NE(o.out.find("done"), std::string::npos) << o.out;
-        return Trace::read(slurp(json));
+        Trace t = Trace::read(slurp(json));
+        EXPECT_EQ(nesting_problem(t.root), "");
+        return t;
     }
     std::filesystem::path dir_;
     std::string program_;
@@ -201,11 +214,11 @@ TEST_P(TraceRun, NodesOnlyOneTrackPerNodeThatRanAndTheLanesTileEachLaunch) {
     const std::vector<Slice> home = t.on("home");
     ASSERT_EQ(home.size(), 1u);
     EXPECT_EQ(home[0].name, "mark [0, 1)");
-    std::size_t node_tracks = 0;
+    std::set<std::string> nodes;
     for (const auto& [tid, name] : t.tracks)
-        if (name.rfind("node local-", 0) == 0 && name.find(" (127.0.0.1:") != std::string::npos) ++node_tracks;
-    EXPECT_GE(node_tracks, 1u);
-    EXPECT_LE(node_tracks, 2u);
+        if (name.rfind("node local-", 0) == 0 && name.find(" (127.0.0.1:") != std::string::npos) nodes.insert(group_of(name));
+    EXPECT_GE(nodes.size(), 1u);
+    EXPECT_LE(nodes.size(), 2u);
     // Bytes travel both ways for node runs that were applied.
     for (const Slice& s : t.on_places()) {
         if (s.cat == "applied" && t.tracks.at(s.tid) != "home") {
@@ -247,14 +260,35 @@ TEST(TraceWithoutCluster, KeepsItsShape) {
     const Trace t = Trace::read(slurp(dir / "t.json"));
     std::filesystem::remove_all(dir);
     std::set<std::string> names;
-    for (const auto& [tid, name] : t.tracks) names.insert(name);
-    EXPECT_EQ(names, (std::set<std::string>{"ROB (issue -> commit)", "backend cpu"}));
+    for (const auto& [tid, name] : t.tracks) names.insert(group_of(name));
+    EXPECT_EQ(names, (std::set<std::string>{"ROB", "backend cpu"}));
+    EXPECT_EQ(nesting_problem(t.root), "");
     EXPECT_TRUE(t.on_places().empty());
     EXPECT_EQ(t.on("backend cpu").size(), kLaunches.size());
     const JsonValue* last = t.last_event().get("args");
     ASSERT_NE(last, nullptr);
     EXPECT_NE(last->get("truncated"), nullptr);
     EXPECT_EQ(last->get("places_truncated"), nullptr);
+}
+
+// Lesson 16 on two nodes and the home, speculative: thousands of chunk runs
+// and instructions in flight at once, every one kept, none partly
+// overlapping another on its track.
+TEST(ClusterTrace, LessonSixteenOnTwoNodesNests) {
+    const auto dir = std::filesystem::path(::testing::TempDir()) / ("cluster_trace_16_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string lesson = std::string(POLYMER_SAMPLES_DIR) + "/16-cluster";
+    const RunOutcome o =
+        run_polymer("--exec spec --local-nodes 2 --trace " + (dir / "t.json").string() + " " + lesson + ".pasm", false);
+    ASSERT_EQ(o.status, 0) << o.out;
+    EXPECT_EQ(o.out, slurp(lesson + ".expected"));
+    const Trace t = Trace::read(slurp(dir / "t.json"));
+    std::filesystem::remove_all(dir);
+    EXPECT_EQ(nesting_problem(t.root), "");
+    EXPECT_GT(t.on_places().size(), 2u);
+    std::set<std::string> groups;
+    for (const auto& [tid, name] : t.tracks) groups.insert(group_of(name));
+    EXPECT_LT(groups.size(), t.tracks.size()) << "nothing overlapped: the test shows nothing";
 }
 
 // A node stalled (SIGSTOP) for half a second from before the launch: the

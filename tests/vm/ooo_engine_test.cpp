@@ -2,7 +2,6 @@
 // programs that exercise renaming, rollback, traps and the trace files.
 #include <gtest/gtest.h>
 
-#include <cctype>
 #include <sstream>
 #include <string>
 
@@ -11,6 +10,8 @@
 #include "vm/ooo/kanata_log.h"
 #include "vm/ooo/pipeline_log.h"
 #include "vm/ooo/rename_map.h"
+#include "vm/ooo/track_rows.h"
+#include "view_checks.h"
 #include "vm_test_util.h"
 
 namespace polymer::ooo {
@@ -183,108 +184,85 @@ TEST(ReorderEngine, TrapsAtTheSameInstructionAndStateInEveryMode) {
     }
 }
 
-// A small JSON checker: is `s` one valid JSON value (RFC 8259)?
-class JsonChecker {
-public:
-    explicit JsonChecker(const std::string& s) : s_(s) {}
-    bool valid() { return value() && (ws(), i_ == s_.size()); }
+// --- the trace files (the viewers' rules: view_checks.h) ---
 
-private:
-    void ws() { while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_; }
-    bool lit(const char* w) {
-        const std::string word(w);
-        if (s_.compare(i_, word.size(), word) != 0) return false;
-        i_ += word.size();
-        return true;
-    }
-    bool string() {
-        if (s_[i_] != '"') return false;
-        for (++i_; i_ < s_.size(); ++i_) {
-            if (s_[i_] == '"') return ++i_, true;
-            if (static_cast<unsigned char>(s_[i_]) < 0x20) return false;
-            if (s_[i_] == '\\') ++i_;
-        }
-        return false;
-    }
-    bool number() {
-        const std::size_t start = i_;
-        if (s_[i_] == '-') ++i_;
-        while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E' || s_[i_] == '+' || s_[i_] == '-')) ++i_;
-        return i_ > start && std::isdigit(static_cast<unsigned char>(s_[i_ - 1]));
-    }
-    template <class F>
-    bool sequence(char close, F item) {
-        ++i_;
-        ws();
-        if (i_ < s_.size() && s_[i_] == close) return ++i_, true;
-        for (;;) {
-            if (!item()) return false;
-            ws();
-            if (i_ < s_.size() && s_[i_] == ',') { ++i_; continue; }
-            return i_ < s_.size() && s_[i_++] == close;
-        }
-    }
-    bool value() {
-        ws();
-        if (i_ >= s_.size()) return false;
-        switch (s_[i_]) {
-        case '{': return sequence('}', [&] { ws(); if (!string()) return false; ws(); if (s_[i_++] != ':') return false; return value(); });
-        case '[': return sequence(']', [&] { return value(); });
-        case '"': return string();
-        case 't': return lit("true");
-        case 'f': return lit("false");
-        case 'n': return lit("null");
-        default: return number();
-        }
-    }
-    const std::string& s_;
-    std::size_t i_ = 0;
-};
+using polymer::testing::JsonReader;
+using polymer::testing::KanataLog;
+using polymer::testing::nesting_problem;
+using polymer::testing::read_kanata;
 
-TEST(JsonChecker, RejectsBrokenJson) {
-    EXPECT_TRUE(JsonChecker(R"({"a": [1, 2.5, -3e2, "x\"y", true, null], "b": {}})").valid());
-    EXPECT_FALSE(JsonChecker(R"({"a": [1, 2,]})").valid());
-    EXPECT_FALSE(JsonChecker(R"({"a": 1)").valid());
-    EXPECT_FALSE(JsonChecker(R"({"a" 1})").valid());
-}
-
-TEST(TraceFiles, ChromeTraceIsValidJsonWithARobTrackAndABackendTrack) {
-    PipelineLog log;
-    auto run = run_in(ExecMode::Spec, in_main(kMispredicted, kBigRegions), &log);
-    ASSERT_TRUE(run.halted());
+std::string chrome_trace(const test::ProgramRun& run, const PipelineLog& log) {
     std::ostringstream json;
     write_chrome_trace(json, *run.module, log);
-    EXPECT_TRUE(JsonChecker(json.str()).valid()) << json.str().substr(0, 2000);
-    EXPECT_NE(json.str().find("\"traceEvents\""), std::string::npos);
-    EXPECT_NE(json.str().find("ROB (issue -> commit)"), std::string::npos);
-    EXPECT_NE(json.str().find("\"backend cpu\""), std::string::npos);
-    EXPECT_NE(json.str().find("\"cat\":\"squashed\""), std::string::npos);
-    EXPECT_NE(json.str().find("\"name\":\"vsumi @3\""), std::string::npos);
+    return json.str();
 }
 
-TEST(TraceFiles, KanataLogHasTheHeaderAndEveryInstructionRetiresOrIsFlushed) {
+KanataLog kanata_log(const test::ProgramRun& run, const PipelineLog& log) {
+    std::ostringstream out;
+    write_kanata_log(out, *run.module, log);
+    return read_kanata(out.str());
+}
+
+TEST(TraceFiles, ChromeTraceHasRobAndBackendTracksThatNest) {
     PipelineLog log;
     auto run = run_in(ExecMode::Spec, in_main(kMispredicted, kBigRegions), &log);
     ASSERT_TRUE(run.halted());
-    std::ostringstream out;
-    write_kanata_log(out, *run.module, log);
-    std::istringstream in(out.str());
-    std::string line;
-    std::getline(in, line);
-    EXPECT_EQ(line, "Kanata\t0004");
-    std::size_t issued = 0, committed = 0, flushed = 0, deps = 0;
-    while (std::getline(in, line)) {
-        const char c = line[0];
-        ASSERT_TRUE(c == 'C' || c == 'I' || c == 'L' || c == 'S' || c == 'E' || c == 'R' || c == 'W') << line;
-        if (c == 'I') ++issued;
-        if (c == 'W') ++deps;
-        if (c == 'R') (line.back() == '1' ? flushed : committed)++;
+    const std::string json = chrome_trace(run, log);
+    const auto trace = JsonReader::parse(json);
+    ASSERT_TRUE(trace) << json.substr(0, 2000);
+    EXPECT_EQ(nesting_problem(*trace), "");
+    EXPECT_NE(json.find("\"name\":\"ROB\""), std::string::npos);
+    EXPECT_NE(json.find("\"backend cpu\""), std::string::npos);
+    EXPECT_NE(json.find("\"cat\":\"squashed\""), std::string::npos);
+    EXPECT_NE(json.find("\"name\":\"vsumi @3\""), std::string::npos);
+}
+
+TEST(TraceFiles, KanataLogFollowsKonatasRulesAndHaltRetiresLast) {
+    PipelineLog log;
+    auto run = run_in(ExecMode::Spec, in_main(kMispredicted, kBigRegions), &log);
+    ASSERT_TRUE(run.halted());
+    const KanataLog k = kanata_log(run, log);
+    ASSERT_EQ(k.problem, "");
+    EXPECT_EQ(k.ops, log.records.size());
+    EXPECT_EQ(k.committed, run.result.steps);
+    EXPECT_GT(k.flushed, 0u);
+    EXPECT_GT(k.deps, 0u);
+    EXPECT_EQ(k.arrows, k.deps);
+    EXPECT_NE(k.last_committed.find(": halt"), std::string::npos) << k.last_committed;
+}
+
+// A trap ends the run at the trapping instruction's commit: it is the last
+// to retire, after everything older, in both views. (A store's body runs at
+// commit, long after its issue: here after the long reduction before it.)
+TEST(TraceFiles, ATrappingInstructionRetiresLast) {
+    const std::string source = in_main("li r1, 99\nprint r1\nvsumi r2, big\nli r3, 4\nadd r2, r2, r3\nst.i32 xs[r2], r1\nprint r1", kBigRegions);
+    for (ExecMode mode : {ExecMode::Frames, ExecMode::Ooo, ExecMode::Spec}) {
+        PipelineLog log;
+        auto run = run_in(mode, source, &log);
+        ASSERT_EQ(run.trap_kind(), TrapKind::OutOfBounds) << exec_mode_name(mode);
+        const KanataLog k = kanata_log(run, log);
+        ASSERT_EQ(k.problem, "") << exec_mode_name(mode);
+        EXPECT_EQ(k.last_committed.rfind("5: st.i32", 0), 0u) << k.last_committed;
+        const auto trace = JsonReader::parse(chrome_trace(run, log));
+        ASSERT_TRUE(trace);
+        EXPECT_EQ(nesting_problem(*trace), "") << exec_mode_name(mode);
     }
-    EXPECT_EQ(issued, log.records.size());
-    EXPECT_EQ(committed + flushed, issued);
-    EXPECT_EQ(committed, run.result.steps);
-    EXPECT_GT(flushed, 0u);
-    EXPECT_GT(deps, 0u);
+}
+
+// Each span on the lowest row free at its start: as many rows as spans open
+// at once, none with two that overlap, touching spans sharing a row.
+TEST(TrackRows, NoTwoSpansOfARowOverlap) {
+    const std::vector<Span> spans = {{0, 10}, {2, 4}, {4, 6}, {3, 12}, {10, 11}, {11, 11}, {11, 20}, {5, 5}};
+    const std::vector<std::uint32_t> row = assign_rows(spans);
+    ASSERT_EQ(row.size(), spans.size());
+    EXPECT_EQ(row, (std::vector<std::uint32_t>{0, 1, 1, 2, 0, 0, 0, 3}));  // [5, 5] is open at 5 with three others
+    for (std::size_t a = 0; a < spans.size(); ++a) {
+        for (std::size_t b = a + 1; b < spans.size(); ++b) {
+            if (row[a] != row[b]) continue;
+            EXPECT_TRUE(spans[a].end <= spans[b].begin || spans[b].end <= spans[a].begin) << a << " and " << b;
+        }
+    }
+    EXPECT_TRUE(assign_rows({}).empty());
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 #include "vm/ooo/chrome_trace.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
+
+#include "vm/ooo/track_rows.h"
 
 namespace polymer {
 namespace {
@@ -29,40 +33,80 @@ std::string json_string(std::string_view s) {
     return out + "\"";
 }
 
-void thread_name(std::ostream& out, unsigned tid, std::string_view name) {
-    out << "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":" << tid << ",\"args\":{\"name\":"
-        << json_string(name) << "}},\n";
+// One group of tracks: its slices' spans in the order they are written, and
+// the row (track) of each.
+struct Group {
+    std::string name;
+    std::vector<Span> spans;
+    std::vector<std::uint32_t> row;
+    unsigned rows = 1;  // a group with no slice still has its (empty) track
+    unsigned first_tid = 0;
+    std::size_t written = 0;
+
+    unsigned next_tid() { return first_tid + row[written++]; }
+};
+
+Span rob_span(const InsnRecord& r) {
+    const std::uint64_t end = r.retire_ns >= r.issue_ns ? r.retire_ns : r.exec_end_ns;
+    return {r.issue_ns, std::max(end, r.issue_ns)};
+}
+bool has_backend_slice(const InsnRecord& r) { return r.long_op && r.exec_end_ns > r.exec_start_ns; }
+Span place_span(const PlaceRun& r) { return {r.start_ns, std::max(r.end_ns, r.start_ns)}; }
+
+std::string slice_head(std::string_view name, std::string_view cat, unsigned tid, Span s) {
+    return "{\"name\":" + json_string(name) + ",\"cat\":" + json_string(cat) + ",\"ph\":\"X\",\"pid\":1,\"tid\":" +
+           std::to_string(tid) + ",\"ts\":" + micros(s.begin) + ",\"dur\":" + micros(s.end - s.begin);
 }
 
 }  // namespace
 
 void write_chrome_trace(std::ostream& out, const Module& m, const PipelineLog& log) {
+    std::vector<Group> groups(1 + log.tracks.size() + log.places.size());
+    const std::size_t first_place = 1 + log.tracks.size();
+    groups[0].name = "ROB";
+    for (std::size_t t = 0; t < log.tracks.size(); ++t) groups[1 + t].name = "backend " + log.tracks[t];
+    for (std::size_t p = 0; p < log.places.size(); ++p) groups[first_place + p].name = log.places[p];
+    for (const InsnRecord& r : log.records) {
+        groups[0].spans.push_back(rob_span(r));
+        if (has_backend_slice(r)) groups[1 + r.track].spans.push_back({r.exec_start_ns, r.exec_end_ns});
+    }
+    for (const PlaceRun& r : log.place_runs) groups[first_place + r.place].spans.push_back(place_span(r));
+    unsigned tid = 1;
+    for (Group& g : groups) {
+        g.row = assign_rows(g.spans);
+        if (!g.row.empty()) g.rows = *std::max_element(g.row.begin(), g.row.end()) + 1;
+        g.first_tid = tid;
+        tid += g.rows;
+    }
+
     out << "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
     out << "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"polymer-run\"}},\n";
-    thread_name(out, 1, "ROB (issue -> commit)");
-    for (std::size_t t = 0; t < log.tracks.size(); ++t) thread_name(out, static_cast<unsigned>(t + 2), "backend " + log.tracks[t]);
-    const std::size_t first_place = log.tracks.size() + 2;
-    for (std::size_t p = 0; p < log.places.size(); ++p) thread_name(out, static_cast<unsigned>(first_place + p), log.places[p]);
+    for (const Group& g : groups) {
+        for (unsigned k = 0; k < g.rows; ++k) {
+            const unsigned t = g.first_tid + k;
+            const std::string name = k == 0 ? g.name : g.name + ", row " + std::to_string(k + 1);
+            out << "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":" << t << ",\"args\":{\"name\":"
+                << json_string(name) << "}},\n";
+            out << "{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":1,\"tid\":" << t
+                << ",\"args\":{\"sort_index\":" << t << "}},\n";
+        }
+    }
     for (const InsnRecord& r : log.records) {
         const std::string name = std::string(op_info(r.op).mnemonic) + " @" + std::to_string(r.pc);
         const std::string line = r.pc < m.lines.size() ? std::to_string(m.lines[r.pc].line) : "";
-        const std::uint64_t end = r.retire_ns >= r.issue_ns ? r.retire_ns : r.exec_end_ns;
-        out << "{\"name\":" << json_string(name) << ",\"cat\":\"" << (r.squashed ? "squashed" : "committed")
-            << "\",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":" << micros(r.issue_ns)
-            << ",\"dur\":" << micros(end >= r.issue_ns ? end - r.issue_ns : 0) << ",\"args\":{\"seq\":" << r.seq
-            << ",\"line\":\"" << line << "\",\"speculative\":" << (r.speculative ? "true" : "false") << "}},\n";
-        if (r.long_op && r.exec_end_ns > r.exec_start_ns) {
-            out << "{\"name\":" << json_string(name) << ",\"cat\":\"" << (r.squashed ? "squashed" : "long")
-                << "\",\"ph\":\"X\",\"pid\":1,\"tid\":" << r.track + 2 << ",\"ts\":" << micros(r.exec_start_ns)
-                << ",\"dur\":" << micros(r.exec_end_ns - r.exec_start_ns) << ",\"args\":{\"seq\":" << r.seq << "}},\n";
+        out << slice_head(name, r.squashed ? "squashed" : "committed", groups[0].next_tid(), rob_span(r))
+            << ",\"args\":{\"seq\":" << r.seq << ",\"line\":\"" << line
+            << "\",\"speculative\":" << (r.speculative ? "true" : "false") << "}},\n";
+        if (has_backend_slice(r)) {
+            out << slice_head(name, r.squashed ? "squashed" : "long", groups[1 + r.track].next_tid(),
+                              {r.exec_start_ns, r.exec_end_ns})
+                << ",\"args\":{\"seq\":" << r.seq << "}},\n";
         }
     }
     for (const PlaceRun& r : log.place_runs) {
-        out << "{\"name\":" << json_string(r.name) << ",\"cat\":" << json_string(r.outcome)
-            << ",\"ph\":\"X\",\"pid\":1,\"tid\":" << first_place + r.place << ",\"ts\":" << micros(r.start_ns)
-            << ",\"dur\":" << micros(r.end_ns >= r.start_ns ? r.end_ns - r.start_ns : 0) << ",\"args\":{\"launch\":" << r.launch
-            << ",\"begin\":" << r.begin << ",\"end\":" << r.end << ",\"lanes\":" << r.end - r.begin
-            << ",\"bytes_out\":" << r.bytes_out << ",\"bytes_in\":" << r.bytes_in
+        out << slice_head(r.name, r.outcome, groups[first_place + r.place].next_tid(), place_span(r))
+            << ",\"args\":{\"launch\":" << r.launch << ",\"begin\":" << r.begin << ",\"end\":" << r.end
+            << ",\"lanes\":" << r.end - r.begin << ",\"bytes_out\":" << r.bytes_out << ",\"bytes_in\":" << r.bytes_in
             << ",\"backup\":" << (r.backup ? "true" : "false") << ",\"applied\":" << (r.applied ? "true" : "false")
             << ",\"outcome\":" << json_string(r.outcome) << "}},\n";
     }

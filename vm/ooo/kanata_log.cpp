@@ -1,47 +1,92 @@
 #include "vm/ooo/kanata_log.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "vm/ooo/op_timing.h"
 
 namespace polymer {
 namespace {
 
+// What happens to one instruction at one cycle, in the order the parser
+// needs: I before everything else of its id, each stage started before it
+// ends, R last.
+enum Order { kIssue, kLabel, kDep, kStartIs, kEndIs, kStartX, kEndX, kStartCm, kEndCm, kRetire };
+constexpr char kCommand[] = "ILWSESESER";  // the command of each Order
+
 struct Event {
     std::uint64_t cycle;
-    int order;  // at one cycle: I, L, W before S/E, R last
+    Order order;
     std::string text;
 };
+
+std::uint64_t cycle(std::uint64_t ns) { return ns / 1000; }
+
+struct Execute {
+    std::uint64_t start, end;
+};
+
+// One instruction's life in cycles.
+struct Life {
+    std::uint64_t issue = 0, retire = 0;
+    std::optional<Execute> x;  // when its body ran; nullopt when it never did
+};
+
+Life life_of(const InsnRecord& r) {
+    Life l;
+    l.issue = cycle(r.issue_ns);
+    l.retire = std::max({l.issue, cycle(r.exec_end_ns), cycle(r.retire_ns)});
+    if (r.exec_start_ns != 0 || r.exec_end_ns != 0) {
+        const std::uint64_t start = std::max(l.issue, cycle(r.exec_start_ns));
+        l.x = Execute{start, std::max(start, cycle(r.exec_end_ns))};
+        l.retire = std::max(l.retire, l.x->end);
+    } else if (!r.squashed) {
+        const std::uint64_t at = ooo::timing_of(r.op) == ooo::Timing::AtIssue ? l.issue : l.retire;
+        l.x = Execute{at, at};
+    }
+    return l;
+}
 
 }  // namespace
 
 void write_kanata_log(std::ostream& out, const Module& m, const PipelineLog& log) {
+    std::vector<Life> lives;
+    lives.reserve(log.records.size());
+    for (const InsnRecord& r : log.records) lives.push_back(life_of(r));
     std::vector<Event> events;
-    events.reserve(log.records.size() * 6);
-    auto cycle = [](std::uint64_t ns) { return ns / 1000; };
+    events.reserve(log.records.size() * 9);
+    // Commit is in issue order, so the committed records, in file order, are
+    // in commit order: each takes the next retire id.
+    std::uint64_t next_rid = 0;
     for (std::size_t id = 0; id < log.records.size(); ++id) {
         const InsnRecord& r = log.records[id];
+        const Life& l = lives[id];
         const std::string ids = std::to_string(id);
+        auto add = [&](std::uint64_t at, Order order, const std::string& rest) {
+            events.push_back({at, order, std::string(1, kCommand[order]) + "\t" + ids + "\t" + rest});
+        };
         std::string label = std::to_string(r.pc) + ": " + std::string(op_info(r.op).mnemonic);
         if (r.pc < m.lines.size() && m.lines[r.pc].line != 0) label += " (line " + std::to_string(m.lines[r.pc].line) + ")";
         if (r.speculative) label += " [speculative]";
-        const std::uint64_t issue = cycle(r.issue_ns);
-        const std::uint64_t start = std::max(issue, cycle(r.exec_start_ns));
-        const std::uint64_t end = std::max(start, cycle(r.exec_end_ns));
-        const std::uint64_t retire = std::max(end, cycle(r.retire_ns));
-        events.push_back({issue, 0, "I\t" + ids + "\t" + std::to_string(r.seq) + "\t0"});
-        events.push_back({issue, 1, "L\t" + ids + "\t0\t" + label});
+        add(l.issue, kIssue, std::to_string(r.seq) + "\t0");
+        add(l.issue, kLabel, "0\t" + label);
+        // A wake-up arrow needs both ends executed: one squashed before it
+        // ran was never woken, and Konata would draw nothing.
         for (std::uint64_t dep : r.deps)
-            if (dep < id) events.push_back({issue, 2, "W\t" + ids + "\t" + std::to_string(dep) + "\t0"});
-        events.push_back({issue, 3, "S\t" + ids + "\t0\tIs"});
-        if (r.exec_start_ns != 0 || r.exec_end_ns != 0) {
-            events.push_back({start, 4, "E\t" + ids + "\t0\tIs"});
-            events.push_back({start, 5, "S\t" + ids + "\t0\tEx"});
-            events.push_back({end, 6, "E\t" + ids + "\t0\tEx"});
-        } else {
-            events.push_back({retire, 4, "E\t" + ids + "\t0\tIs"});
+            if (dep < id && l.x && lives[dep].x) add(l.issue, kDep, std::to_string(dep) + "\t0");
+        add(l.issue, kStartIs, "0\tIs");
+        add(l.x ? l.x->start : l.retire, kEndIs, "0\tIs");
+        if (l.x) {
+            add(l.x->start, kStartX, "0\tX");
+            add(l.x->end, kEndX, "0\tX");
+            if (l.x->end < l.retire) {
+                add(l.x->end, kStartCm, "0\tCm");
+                add(l.retire, kEndCm, "0\tCm");
+            }
         }
-        events.push_back({retire, 7, "R\t" + ids + "\t" + ids + "\t" + (r.squashed ? "1" : "0")});
+        add(l.retire, kRetire, r.squashed ? std::to_string(next_rid) + "\t1" : std::to_string(next_rid++) + "\t0");
     }
     std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
         return a.cycle != b.cycle ? a.cycle < b.cycle : a.order < b.order;

@@ -20,7 +20,7 @@ struct InsnRecord {
     std::uint64_t issue_ns = 0;
     std::uint64_t exec_start_ns = 0;
     std::uint64_t exec_end_ns = 0;
-    std::uint64_t retire_ns = 0;   // commit or squash
+    std::uint64_t retire_ns = 0;   // commit or squash (for a trap: when it ends the run)
     bool squashed = false;
     bool speculative = false;      // issued under an unresolved predicted branch
     bool long_op = false;          // ran on a backend

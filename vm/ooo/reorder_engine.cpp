@@ -673,6 +673,7 @@ void ReorderEngine::scan() {
 
 void ReorderEngine::finish_trap(const Entry& e, Trap trap) {
     squash_after(e.seq);
+    if (InsnRecord* r = record(e)) r->retire_ns = now_ns();  // the run stops here, at its commit
     m_.backend().wait_all();
     MachineState& s = m_.state();
     s.call_depth = e.call_depth_at_issue;
@@ -725,6 +726,7 @@ bool ReorderEngine::commit(Entry& e) {
     case Timing::AtIssue:
         if (e.ends_run) {
             squash_after(e.seq);
+            if (InsnRecord* r = record(e)) r->retire_ns = now_ns();  // the last to commit, after the squashed
             emit(RobEvent::Kind::Commit, e.seq, e.pc);
             m_.backend().wait_all();
             state.steps = committed_;
