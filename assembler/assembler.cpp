@@ -12,9 +12,9 @@
 #include "assembler/diagnostics.h"
 #include "assembler/kernel_glsl.h"
 #include "assembler/kernel_parser.h"
+#include "assembler/kernel_spirv.h"
 #include "assembler/parser.h"
 #include "assembler/region_rules.h"
-#include "assembler/spirv_compiler.h"
 #include "isa/frame_analysis.h"
 #include "isa/opcodes.h"
 
@@ -426,8 +426,10 @@ private:
     std::unordered_map<std::string, std::uint32_t> string_pool_;
 };
 
-// Fills Kernel::glsl and Kernel::spirv for every kernel (docs/kernels.md).
-// Errors are reported at the kernel's `.kernel` line.
+// Lowers every kernel to GLSL and SPIR-V (docs/kernels.md), so that a kernel
+// Vulkan could not run is an error now, at its `.kernel` line. The module
+// keeps only the IR; the SPIR-V stays in this process's cache
+// (kernel_spirv.h), where a run of the module just assembled finds it.
 void lower_kernels(Program& p, DiagnosticSink& sink) {
     for (std::size_t i = 0; i < p.module.kernels.size(); ++i) {
         Kernel& k = p.module.kernels[i];
@@ -440,14 +442,8 @@ void lower_kernels(Program& p, DiagnosticSink& sink) {
             continue;
         }
         if (sink.has_errors()) continue;  // only well-formed kernels are lowered
-        k.glsl = kernel_to_glsl(k);
-        auto spirv = compile_glsl_to_spirv(k.glsl);
-        if (!spirv) {
-            sink.error(at.line, at.col, "kernel '" + k.name + "' could not be compiled to SPIR-V: " + spirv.error());
-            k.glsl.clear();
-            continue;
-        }
-        k.spirv = std::move(spirv.value());
+        if (auto spirv = kernel_spirv(k); !spirv)
+            sink.error(at.line, at.col, spirv.error());
     }
 }
 

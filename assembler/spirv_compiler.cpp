@@ -55,13 +55,19 @@ Result<std::vector<std::uint32_t>> compile_glsl_to_spirv(std::string_view glsl) 
     glslang::GlslangToSpv(*program.getIntermediate(EShLangCompute), words, &logger, &options);
     if (words.empty()) return Error{"glslang produced no SPIR-V: " + logger.getAllMessages()};
 
+    if (std::string problem = spirv_problem(words); !problem.empty())
+        return Error{"SPIR-V validation failed: " + problem};
+    return words;
+}
+
+std::string spirv_problem(std::span<const std::uint32_t> words) {
     spvtools::SpirvTools tools(SPV_ENV_VULKAN_1_0);
     std::string problem;
     tools.SetMessageConsumer([&](spv_message_level_t, const char*, const spv_position_t&, const char* message) {
         if (problem.empty()) problem = message;
     });
-    if (!tools.Validate(words)) return Error{"SPIR-V validation failed: " + (problem.empty() ? "no message" : problem)};
-    return words;
+    if (tools.Validate(words.data(), words.size())) return {};
+    return problem.empty() ? "no message" : problem;
 }
 
 }  // namespace polymer

@@ -13,11 +13,13 @@
 namespace polymer {
 
 // Module format version (see docs/module-format.md). A reader accepts its own
-// major version and any minor version up to its own. 2.1: popcnt, clz, ctz;
-// 2.0: opcode numbers are an explicit column of the opcode tables, pinned by
-// a test (the numbers themselves are those of 1.1); 1.1 added the frame table.
-inline constexpr std::uint16_t kModuleVersionMajor = 2;
-inline constexpr std::uint16_t kModuleVersionMinor = 1;
+// major version and any minor version up to its own. 3.0: a CRC-32 of the
+// file in the header; kernels store no GLSL or SPIR-V (Vulkan runs what their
+// IR lowers to); 2.1: popcnt, clz, ctz; 2.0: opcode numbers are an explicit
+// column of the opcode tables, pinned by a test (the numbers themselves are
+// those of 1.1); 1.1 added the frame table.
+inline constexpr std::uint16_t kModuleVersionMajor = 3;
+inline constexpr std::uint16_t kModuleVersionMinor = 0;
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown
@@ -75,14 +77,15 @@ struct KernelRequirements {
     friend bool operator==(const KernelRequirements&, const KernelRequirements&) = default;
 };
 
+// A kernel is its IR and nothing derived from it: the GLSL and SPIR-V that
+// Vulkan runs are lowered from the verified IR where it runs
+// (assembler/kernel_spirv.h), never read from a module.
 struct Kernel {
     std::string name;
     std::vector<KernelParam> params;
     KernelRequirements requirements;
     std::vector<Word> code;          // kernel IR (KOp words)
     std::vector<SourceLoc> lines;    // one per word of code, or empty
-    std::string glsl;                // generated GLSL (empty until lowering exists)
-    std::vector<std::uint32_t> spirv;  // SPIR-V words (empty until lowering exists)
     friend bool operator==(const Kernel&, const Kernel&) = default;
 };
 

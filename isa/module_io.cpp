@@ -2,6 +2,8 @@
 // one writer and one reader, listed together in kSections below.
 #include "isa/module_io.h"
 
+#include <isa-l/crc.h>
+
 #include <array>
 
 #include "isa/byte_io.h"
@@ -17,6 +19,7 @@ using pbc::Hex;
 
 constexpr std::array<std::uint8_t, 4> kMagic = {'P', 'L', 'M', 'R'};
 constexpr std::size_t kHeaderBytes = 16;
+constexpr std::size_t kChecksumAt = 12;  // the header's u32 checksum field
 constexpr std::size_t kTableEntryBytes = 24;
 constexpr std::uint16_t kFlagOptional = 1;  // a reader that does not know the id may skip it
 constexpr std::size_t kSectionAlignment = 8;
@@ -100,9 +103,6 @@ void write_kernels(ByteWriter& w, const Module& m) {
         for (Word word : k.code) w.u64(word);
         w.u32(static_cast<std::uint32_t>(k.lines.size()));
         write_locs(w, k.lines);
-        w.str(k.glsl);
-        w.u32(static_cast<std::uint32_t>(k.spirv.size()));
-        for (std::uint32_t v : k.spirv) w.u32(v);
     }
 }
 
@@ -264,15 +264,10 @@ void read_kernel(ByteReader& r, Kernel& k) {
     for (Word& word : k.code) word = r.u64("IR word");
     r.sub_entry("line table");
     read_locs(r, k.lines, r.count(8, "line count"));
-    r.sub_entry("GLSL");
-    k.glsl = r.str("GLSL text");
-    r.sub_entry("SPIR-V");
-    k.spirv.resize(r.count(4, "SPIR-V word count"));
-    for (std::uint32_t& v : k.spirv) v = r.u32("SPIR-V word");
 }
 
 void read_kernels(ByteReader& r, Module& m) {
-    std::uint32_t n = r.count(36, "kernel count");
+    std::uint32_t n = r.count(28, "kernel count");
     m.kernels.resize(n);
     for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
         r.entry("kernel", i);
@@ -402,7 +397,7 @@ std::vector<std::uint8_t> write_module(const Module& m) {
     w.u16(kModuleVersionMajor);
     w.u16(kModuleVersionMinor);
     w.u32(static_cast<std::uint32_t>(kSectionCount));
-    w.u32(0);
+    w.u32(0);  // the checksum, set last
     std::size_t table = w.size();
     for (const SectionCodec& s : kSections) {
         w.u16(s.id);
@@ -419,10 +414,20 @@ std::vector<std::uint8_t> write_module(const Module& m) {
         w.patch_u64(entry + 8, start);
         w.patch_u64(entry + 16, w.size() - start);
     }
-    return w.take();
+    std::vector<std::uint8_t> file = w.take();
+    const std::uint32_t crc = module_checksum(file);
+    for (int i = 0; i < 4; ++i) file[kChecksumAt + i] = static_cast<std::uint8_t>(crc >> (8 * i));
+    return file;
 }
 
-Result<Module> read_module(std::span<const std::uint8_t> bytes) {
+std::uint32_t module_checksum(std::span<const std::uint8_t> file) {
+    // Chained as zlib's crc32() is: the header before the field, then the rest.
+    std::uint32_t crc = crc32_gzip_refl(0, file.data(), kChecksumAt);
+    const std::size_t after = kChecksumAt + 4;
+    return crc32_gzip_refl(crc, file.data() + after, file.size() - after);
+}
+
+Result<Module> read_module(std::span<const std::uint8_t> bytes, ReadOptions options) {
     const std::size_t file_size = bytes.size();
     if (file_size < kHeaderBytes)
         return Error{cat("file is ", file_size, " bytes, shorter than the ", kHeaderBytes, "-byte header")};
@@ -433,9 +438,15 @@ Result<Module> read_module(std::span<const std::uint8_t> bytes) {
     std::uint16_t major = header.u16("major version");
     std::uint16_t minor = header.u16("minor version");
     std::uint32_t sections = header.u32("section count");
-    header.reserved(4, "reserved field");
+    const std::uint32_t stored = header.u32("checksum");
     if (!header.ok()) return Error{header.error()};
     if (major != kModuleVersionMajor || minor > kModuleVersionMinor) return Error{version_refusal(major, minor)};
+    // Before anything else is read: a corrupt file is refused as corrupt,
+    // whichever byte changed, rather than by whatever check it happens to trip.
+    if (options.check_checksum)
+        if (const std::uint32_t computed = module_checksum(bytes); computed != stored)
+            return Error{cat("checksum mismatch (stored ", Hex{stored}, ", computed ", Hex{computed}, " over the file's ",
+                             file_size, " bytes): the file was changed or cut short after it was written")};
     const std::uint64_t table_end = kHeaderBytes + std::uint64_t{sections} * kTableEntryBytes;
     if (table_end > file_size)
         return Error{cat("header: the section table (", sections, " entries of ", kTableEntryBytes,
@@ -488,8 +499,8 @@ Result<Module> read_module(std::span<const std::uint8_t> bytes) {
     return m;
 }
 
-Result<Module> load_module(std::span<const std::uint8_t> bytes) {
-    Result<Module> m = read_module(bytes);
+Result<Module> load_module(std::span<const std::uint8_t> bytes, ReadOptions options) {
+    Result<Module> m = read_module(bytes, options);
     if (!m) return m;
     Result<Verified> v = verify_module(m.value());
     if (!v) return Error{v.error()};

@@ -19,7 +19,6 @@ namespace polymer {
 namespace {
 
 using pbc::cat;
-using pbc::Hex;
 
 // The first problem found, or nothing.
 using Problem = std::optional<std::string>;
@@ -27,7 +26,6 @@ using Problem = std::optional<std::string>;
 inline constexpr std::uint64_t kMaxRegionElements = std::uint64_t{1} << 40;
 inline constexpr std::size_t kMaxKernelParams = 256;     // a parameter operand is an 8-bit field
 inline constexpr std::size_t kMaxCodeWords = 0x7FFFFFFF;  // jump targets are non-negative imm32
-inline constexpr std::uint32_t kSpirvMagic = 0x07230203;
 
 constexpr std::uint8_t field_bit(Field f) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(f)); }
 
@@ -325,11 +323,6 @@ Problem check_kernel(const Module& m, const Kernel& k) {
     if (auto p = check_params(k)) return p;
     if (!k.lines.empty() && k.lines.size() != k.code.size())
         return cat("the line table has ", k.lines.size(), " entries for ", k.code.size(), " words");
-    if (!k.spirv.empty() && k.spirv[0] != kSpirvMagic)
-        return cat("the SPIR-V does not start with the magic number ", Hex{kSpirvMagic});
-    // A SPIR-V module starts with a 5-word header (magic, version, generator, bound, schema).
-    if (!k.spirv.empty() && k.spirv.size() < 5)
-        return cat("the SPIR-V has ", k.spirv.size(), " words, fewer than its 5-word header");
     Scope scope{m, &k};
     BlockTracker blocks;
     for (std::size_t pc = 0; pc < k.code.size(); ++pc) {

@@ -1,6 +1,7 @@
 #include "vm/backend_router.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "isa/encoding.h"
 #include "isa/opcodes.h"
@@ -78,7 +79,20 @@ RoutingTable lavapipe_routing_table() {
 RoutingBackend::RoutingBackend(std::unique_ptr<VulkanBackend> vk, RouteMode mode, RoutingTable table)
     : vk_(std::move(vk)), cpu_(std::make_unique<CpuBackend>()), mode_(vk_ ? mode : RouteMode::Cpu), table_(table) {}
 
-RoutingBackend::~RoutingBackend() { wait_all(); }
+RoutingBackend::~RoutingBackend() {
+    if (vk_) vk_->wait_all();  // no failure handler here: the run is over
+    cpu_->wait_all();
+}
+
+void RoutingBackend::check_vulkan() {
+    if (!vk_) return;
+    std::string error = vk_->take_error();
+    if (error.empty()) return;
+    const std::string why = "Vulkan device '" + vk_->device().name + "': " + error;
+    if (on_failure_) return on_failure_(why);
+    std::fprintf(stderr, "error: %s\n", why.c_str());
+    std::exit(2);
+}
 
 std::optional<BackendCapabilities> RoutingBackend::capabilities() const {
     if (!vk_ || mode_ == RouteMode::Cpu) return BackendCapabilities{false, host_memory(), "the CPU backend"};
@@ -165,10 +179,13 @@ Ticket RoutingBackend::submit(const VectorOpArgs& args) {
     ++counts_.vector_ops[where];
     if (where == OnVulkan) {
         if (!cpu_in_flight_.empty()) finish_cpu_conflicts(spans_of(args));
-        return vk_->submit(args);
+        const Ticket t = vk_->submit(args);
+        check_vulkan();
+        return t;
     }
     if (!vk_) return cpu_->submit(args) | kCpuBit;
     vk_->finish_conflicting(args);
+    check_vulkan();
     return submit_to_cpu(spans_of(args), cpu_->submit(args));
 }
 
@@ -177,16 +194,20 @@ Ticket RoutingBackend::submit(const KernelLaunch& launch) {
     ++counts_.kernels[where];
     if (where == OnVulkan) {
         if (!cpu_in_flight_.empty()) finish_cpu_conflicts(spans_of(launch));
-        return vk_->submit(launch);
+        const Ticket t = vk_->submit(launch);
+        check_vulkan();
+        return t;
     }
     if (!vk_) return cpu_->submit(launch) | kCpuBit;
     vk_->finish_conflicting(launch);
+    check_vulkan();
     return submit_to_cpu(spans_of(launch), cpu_->submit(launch));
 }
 
 bool RoutingBackend::run_inline(const VectorOpArgs& args, VectorOpResult& result) {
     if (route(args) != OnCpu || !cpu_in_flight_.empty()) return false;
     if (vk_) vk_->finish_conflicting(args);
+    check_vulkan();
     if (!cpu_->run_inline(args, result)) return false;
     ++counts_.vector_ops[OnCpu];
     return true;
@@ -195,13 +216,19 @@ bool RoutingBackend::run_inline(const VectorOpArgs& args, VectorOpResult& result
 bool RoutingBackend::run_inline(const KernelLaunch& launch) {
     if (route(launch) != OnCpu || !cpu_in_flight_.empty()) return false;
     if (vk_) vk_->finish_conflicting(launch);
+    check_vulkan();
     if (!cpu_->run_inline(launch)) return false;
     ++counts_.kernels[OnCpu];
     return true;
 }
 
 VectorOpResult RoutingBackend::wait(Ticket ticket) {
-    if (!(ticket & kCpuBit)) return vk_ ? vk_->wait(ticket) : VectorOpResult{};
+    if (!(ticket & kCpuBit)) {
+        if (!vk_) return {};
+        const VectorOpResult r = vk_->wait(ticket);
+        check_vulkan();
+        return r;
+    }
     const Ticket t = ticket & ~kCpuBit;
     if (auto it = cpu_finished_.find(t); it != cpu_finished_.end()) {
         const VectorOpResult r = it->second;
@@ -217,6 +244,7 @@ void RoutingBackend::wait_all() {
     cpu_->wait_all();
     cpu_in_flight_.clear();
     cpu_finished_.clear();
+    check_vulkan();
 }
 
 BackendStats RoutingBackend::stats() const {

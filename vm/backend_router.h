@@ -24,6 +24,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -64,6 +65,15 @@ public:
     // `vk` may be null only with RouteMode::Cpu.
     RoutingBackend(std::unique_ptr<VulkanBackend> vk, RouteMode mode, RoutingTable table = {});
     ~RoutingBackend() override;
+
+    // Called on the VM's thread, from submit, wait or wait_all, when the
+    // Vulkan device failed an op (a pipeline or buffer it could not make, a
+    // submit or fence it refused, a lost device) with the device's name and
+    // its message: the op's results are garbage, so the run must stop, never
+    // go on with zeros. Should not return (polymer-run prints the message and
+    // exits 2); if it does, the op's results are undefined. Default: print
+    // the message to stderr and exit(2).
+    void on_failure(std::function<void(const std::string&)> handler) { on_failure_ = std::move(handler); }
 
     std::string_view name() const override;
     Ticket submit(const VectorOpArgs& args) override;
@@ -115,6 +125,8 @@ private:
     // Waits for the CPU tickets in flight that conflict with `spans`.
     void finish_cpu_conflicts(const std::vector<Span>& spans);
     Ticket submit_to_cpu(std::vector<Span> spans, Ticket t);
+    // After every call into the Vulkan backend: hands its error, if any, to on_failure_.
+    void check_vulkan();
 
     std::unique_ptr<VulkanBackend> vk_;
     std::unique_ptr<Backend> cpu_;
@@ -123,6 +135,7 @@ private:
     Counts counts_;
     std::vector<CpuTicket> cpu_in_flight_;                     // not yet waited for
     std::unordered_map<Ticket, VectorOpResult> cpu_finished_;  // waited early, for a hazard
+    std::function<void(const std::string&)> on_failure_;
 };
 
 }  // namespace polymer

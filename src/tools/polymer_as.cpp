@@ -15,6 +15,7 @@
 #include "assembler/assembler.h"
 #include "assembler/disassembler.h"
 #include "assembler/frame_listing.h"
+#include "assembler/kernel_glsl.h"
 #include "isa/module_io.h"
 
 #ifndef POLYMER_VERSION
@@ -146,7 +147,8 @@ int main(int argc, char** argv) {
     }
     if (emit_glsl) {
         std::string text;
-        for (const polymer::Kernel& k : result.module->kernels) text += "// kernel " + k.name + "\n" + k.glsl + "\n";
+        for (const polymer::Kernel& k : result.module->kernels)
+            text += "// kernel " + k.name + "\n" + polymer::kernel_to_glsl(k) + "\n";
         if (output.empty() || output == "-") {
             std::cout << text;
             return std::cout ? 0 : 1;

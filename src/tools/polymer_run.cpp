@@ -1,7 +1,8 @@
 // polymer-run: runs a Polymer program (.pasm source or .pbc bytecode) on the
 // local machine. Exit status: 0 the program halted, 1 bad input (unreadable
-// file, assembly or verify errors, unknown entry), 2 the program trapped,
-// 3 the step limit (--max-steps) stopped it. --debug opens the step
+// file, assembly or verify errors, a corrupt module, unknown entry), 2 the
+// program trapped or its backend failed (a device error, no capable node
+// left), 3 the step limit (--max-steps) stopped it. --debug opens the step
 // debugger (src/tools/debugger, docs/debugger.md).
 #include <CLI/CLI.hpp>
 
@@ -18,6 +19,7 @@
 
 #include "assembler/assembler.h"
 #include "assembler/disassembler.h"
+#include "assembler/kernel_spirv.h"
 #include "cluster/cluster_setup.h"
 #include "isa/encoding.h"
 #include "isa/module_io.h"
@@ -153,7 +155,7 @@ int main(int argc, char** argv) {
     polymer::cluster::ClusterFlags cluster_flags;
     polymer::cluster::add_cluster_options(app, cluster_flags);
     app.footer("Exit status: 0 halted (or a debugger session ended with the program not trapped), 1 bad input,\n"
-               "2 the program trapped, 3 the step limit (--max-steps) was reached.");
+               "2 the program trapped or a backend failed, 3 the step limit (--max-steps) was reached.");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -202,6 +204,13 @@ int main(int argc, char** argv) {
 
     polymer::OutputBuffer out(1);
     cluster.value().on_fatal([&out] { out.flush(); });
+    // A device that failed an op stops the run: its results would be garbage.
+    chosen.value().backend->on_failure([&out, &session = cluster.value()](const std::string& why) {
+        out.flush();
+        std::fprintf(stderr, "polymer-run: error: %s\n", why.c_str());
+        if (session.local) session.local->stop();
+        std::_Exit(kExitTrap);
+    });
     polymer::MachineOptions options;
     options.max_steps = max_steps;
     options.backend = chosen.value().backend.get();
@@ -308,6 +317,11 @@ int main(int argc, char** argv) {
         if (routed.mode() == polymer::RouteMode::BySize)
             std::fprintf(stderr, "polymer-run: routing to the Vulkan device by size: %s\n", routed.table_text().c_str());
         std::fprintf(stderr, "polymer-run: bytes moved: %s\n", routed.bytes_text().c_str());
+        if (const polymer::KernelSpirvStats k = polymer::kernel_spirv_stats(); k.compiled + k.disk_hits + k.memory_hits > 0)
+            std::fprintf(stderr, "polymer-run: kernels lowered to SPIR-V: %llu compiled, %llu read from the cache dir, "
+                                 "%llu found in this process\n",
+                         static_cast<unsigned long long>(k.compiled), static_cast<unsigned long long>(k.disk_hits),
+                         static_cast<unsigned long long>(k.memory_hits));
         std::fputs(cluster.value().stats_text().c_str(), stderr);
         if (options.exec != polymer::ExecMode::InOrder) {
             const polymer::EngineStats& es = machine.value()->engine_stats();

@@ -4,12 +4,15 @@
 #include <cstdint>
 #include <vector>
 
+#include "isa/module_io.h"
+
 namespace polymer::testing {
 
 using Bytes = std::vector<std::uint8_t>;
 
 inline constexpr std::size_t kHeaderBytes = 16;
 inline constexpr std::size_t kEntryBytes = 24;
+inline constexpr std::size_t kChecksumAt = 12;
 
 inline std::uint64_t get_le(const Bytes& b, std::size_t at, int n) {
     std::uint64_t v = 0;
@@ -19,6 +22,13 @@ inline std::uint64_t get_le(const Bytes& b, std::size_t at, int n) {
 
 inline void put_le(Bytes& b, std::size_t at, std::uint64_t v, int n) {
     for (int i = 0; i < n; ++i) b.at(at + i) = static_cast<std::uint8_t>(v >> (8 * i));
+}
+
+// The bytes with their header checksum made right again: a test that edits a
+// file to reach one of the reader's later checks seals it after the edit.
+inline Bytes sealed(Bytes b) {
+    if (b.size() >= kHeaderBytes) put_le(b, kChecksumAt, module_checksum(b), 4);
+    return b;
 }
 
 // The section-table entry of the section with this id (write_module writes

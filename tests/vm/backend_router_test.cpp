@@ -248,5 +248,25 @@ TEST(BackendChooser, OnThisMachine) {
     EXPECT_FALSE(choose_backend(BackendKind::Vulkan, 1000));  // no such device
 }
 
+// An op the device fails reaches on_failure once, with the device's name and
+// its message (polymer-run's handler then stops the run: polymer_run_test).
+TEST(BackendRouterFailure, DeviceFailuresReachTheHandler) {
+    VulkanBackendOptions o;
+    o.pipeline_cache_enabled = false;
+    o.fail_submit_from = 1;  // every submit fails, as on a lost device
+    auto vk = VulkanBackend::create(o);
+    if (!vk) GTEST_SKIP() << "no Vulkan device";
+    RoutingBackend router(std::move(vk.value()), RouteMode::Vulkan);
+    std::vector<std::string> failures;
+    router.on_failure([&](const std::string& why) { failures.push_back(why); });
+    std::vector<float> a(4096, 1.0f), b(4096, 2.0f), c(4096, 0.0f);
+    router.wait(router.submit(vadd(f32(c), f32(a), f32(b))));
+    ASSERT_EQ(failures.size(), 1u);
+    EXPECT_EQ(failures[0].rfind("Vulkan device '", 0), 0u) << failures[0];
+    EXPECT_NE(failures[0].find("vkQueueSubmit failed: VK_ERROR_DEVICE_LOST"), std::string::npos) << failures[0];
+    router.wait_all();
+    EXPECT_EQ(failures.size(), 1u);  // said once
+}
+
 }  // namespace
 }  // namespace polymer

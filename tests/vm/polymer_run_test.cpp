@@ -201,6 +201,88 @@ TEST_F(PolymerRun, AutoLeavesVulkanAloneForAScalarProgram) {
     EXPECT_NE(vk.err.find("backend vulkan ("), std::string::npos) << vk.err;
 }
 
+// A device that fails an op stops the run with its message and exit 2, the
+// output so far flushed: never zeros and exit 0. The failure is the one a
+// lost device gives (POLYMER_VK_FAIL_SUBMIT: vm/vulkan/vulkan_backend.h),
+// in the second op sent to the device, in every execution mode.
+TEST_F(PolymerRun, ADeviceFailureStopsTheRun) {
+    std::string prog = write("fail.pasm", R"(.region xs f32[] = 1, 2, 3, 4
+.region ys f32[4]
+.kernel twice (in x: f32[i], out y: f32[i])
+        gid     r0
+        ldf     f0, x[r0]
+        fadd    f0, f0, f0
+        stf     y[r0], f0
+.end
+.proc main
+        li      r1, 4
+        launch  twice, r1, xs, ys
+        vsum    f1, ys
+        printf  f1
+        println
+        launch  twice, r1, ys, xs
+        vsum    f2, xs
+        printf  f2
+        println
+        halt
+.end
+)");
+    Process ok = run("--backend vulkan " + prog);
+    if (ok.status == 1) GTEST_SKIP() << "no Vulkan device: " << ok.err;
+    ASSERT_EQ(ok.status, 0) << ok.err;
+    ASSERT_EQ(ok.out, "20\n40\n");
+    for (const char* exec : {"in-order", "ooo", "spec"}) {
+        ::setenv("POLYMER_VK_FAIL_SUBMIT", "2", 1);
+        Process p = run(std::string("--backend vulkan --exec ") + exec + " " + prog);
+        ::unsetenv("POLYMER_VK_FAIL_SUBMIT");
+        EXPECT_EQ(p.status, 2) << exec << ": " << p.err;
+        EXPECT_EQ(p.out, "") << exec;  // the first print waits for the op that failed
+        EXPECT_EQ(p.err.rfind("polymer-run: error: Vulkan device '", 0), 0u) << exec << ": " << p.err;
+        EXPECT_NE(p.err.find("vkQueueSubmit failed: VK_ERROR_DEVICE_LOST\n"), std::string::npos) << exec << ": " << p.err;
+    }
+}
+
+// A .pbc holds no SPIR-V: its first run on Vulkan lowers its kernels and
+// keeps the result under the cache dir, later runs read it back.
+TEST_F(PolymerRun, KernelSpirvIsCachedAcrossRuns) {
+    std::string src = write("k.pasm", R"(.region xs f32[] = 1, 2, 3, 4
+.region ys f32[4]
+.kernel cached (in x: f32[i], out y: f32[i])
+        gid     r0
+        ldf     f0, x[r0]
+        fmul    f0, f0, f0
+        stf     y[r0], f0
+.end
+.proc main
+        li      r1, 4
+        launch  cached, r1, xs, ys
+        vsum    f1, ys
+        printf  f1
+        halt
+.end
+)");
+    const std::string pbc = (dir_ / "k.pbc").string();
+    ASSERT_EQ(std::system((std::string(POLYMER_AS) + " " + src + " -o " + pbc).c_str()), 0);
+    ::setenv("XDG_CACHE_HOME", (dir_ / "cache").c_str(), 1);
+    Process first = run("--backend vulkan --stats " + pbc);
+    Process second = run("--backend vulkan --stats " + pbc);
+    Process from_source = run("--backend vulkan --stats " + src);
+    ::unsetenv("XDG_CACHE_HOME");
+    if (first.status == 1) GTEST_SKIP() << "no Vulkan device: " << first.err;
+    EXPECT_EQ(first.status, 0) << first.err;
+    EXPECT_EQ(first.out, "30");
+    EXPECT_NE(first.err.find("kernels lowered to SPIR-V: 1 compiled, 0 read from the cache dir"), std::string::npos)
+        << first.err;
+    EXPECT_EQ(second.out, "30");
+    EXPECT_NE(second.err.find("kernels lowered to SPIR-V: 0 compiled, 1 read from the cache dir"), std::string::npos)
+        << second.err;
+    // Assembling lowers the kernel (to report one that does not compile); the backend finds it in the process.
+    EXPECT_EQ(from_source.out, "30");
+    EXPECT_NE(from_source.err.find("1 compiled, 0 read from the cache dir, 1 found in this process"), std::string::npos)
+        << from_source.err;
+    EXPECT_TRUE(std::filesystem::is_directory(dir_ / "cache" / "polymer" / "spirv"));
+}
+
 // --stats: where the ops ran and the bytes each backend moved.
 TEST_F(PolymerRun, StatsShowWhereOpsRanAndBytesMoved) {
     std::string prog = write("v.pasm", ".region xs f32[] = 1, 2, 3, 4\n.region ys f32[4]\n.proc main\n"

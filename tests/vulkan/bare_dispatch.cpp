@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "assembler/kernel_spirv.h"
 #include "vm/vulkan/compute_pipeline.h"
 #include "vm/vulkan/device_handle.h"
 #include "vm/vulkan/vulkan_buffer.h"
@@ -12,9 +13,16 @@
 namespace polymer::test {
 
 double bare_dispatch_us(vk::VulkanContext& ctx, const Kernel& k, std::uint64_t n, int reps) {
+    auto spirv = kernel_spirv(k);
+    if (!spirv) { std::fprintf(stderr, "error: %s\n", spirv.error().c_str()); return -1; }
+    return bare_dispatch_us(ctx, k, *spirv.value(), n, reps);
+}
+
+double bare_dispatch_us(vk::VulkanContext& ctx, const Kernel& k, std::span<const std::uint32_t> spirv,
+                        std::uint64_t n, int reps) {
     const auto params = static_cast<std::uint32_t>(k.params.size());
     vk::PipelineCache cache(ctx);
-    auto pipe = cache.get(k.spirv, vk::PipelineShape{params, (4 + params) * 4});
+    auto pipe = cache.get(spirv, vk::PipelineShape{params, (4 + params) * 4});
     if (!pipe) { std::fprintf(stderr, "error: %s\n", pipe.error().c_str()); return -1; }
     // One buffer per parameter (a uniform's binding gets one too, unused).
     std::vector<vk::VulkanBuffer> buffers;

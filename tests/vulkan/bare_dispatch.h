@@ -6,16 +6,20 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "isa/module.h"
 #include "vm/vulkan/vulkan_context.h"
 
 namespace polymer::test {
 
-// Best of `reps` bare dispatches of `k` over lanes [0, n), in microseconds,
-// or a negative number when a Vulkan call fails. Every buffer parameter gets
-// a device buffer of n elements; every uniform reads as 1.0f (bits
-// 0x3f800000).
+// Best of `reps` bare dispatches of `spirv` with `k`'s parameters over lanes
+// [0, n), in microseconds, or a negative number when a Vulkan call fails.
+// Every buffer parameter gets a device buffer of n elements; every uniform
+// reads as 1.0f (bits 0x3f800000).
+double bare_dispatch_us(vk::VulkanContext& ctx, const Kernel& k, std::span<const std::uint32_t> spirv,
+                        std::uint64_t n, int reps);
+// The same with the SPIR-V `k`'s IR lowers to (what VulkanBackend runs).
 double bare_dispatch_us(vk::VulkanContext& ctx, const Kernel& k, std::uint64_t n, int reps);
 
 }  // namespace polymer::test

@@ -8,16 +8,21 @@
 namespace polymer::test {
 
 Kernel load_kernel(const std::string& name, std::vector<KernelParam> params) {
-    std::string path = std::string(POLYMER_TEST_KERNEL_DIR) + "/" + name + ".spv";
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot open " + path);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!hand_written_spirv(Kernel{.name = name})) throw std::runtime_error("no kernels/" + name + ".spv");
     Kernel k;
     k.name = name;
     k.params = std::move(params);
-    k.spirv.resize(bytes.size() / 4);
-    std::memcpy(k.spirv.data(), bytes.data(), k.spirv.size() * 4);
     return k;
+}
+
+Result<SharedSpirv> hand_written_spirv(const Kernel& k) {
+    std::string path = std::string(POLYMER_TEST_KERNEL_DIR) + "/" + k.name + ".spv";
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error{"kernel '" + k.name + "' has no hand-written SPIR-V (" + path + ")"};
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    SpirvWords words(bytes.size() / 4);
+    std::memcpy(words.data(), bytes.data(), words.size() * 4);
+    return std::make_shared<const SpirvWords>(std::move(words));
 }
 
 KernelParam buffer_param(const char* name, Access access, ElemType type) {

@@ -5,13 +5,19 @@
 #include <string>
 #include <vector>
 
+#include "assembler/kernel_spirv.h"
 #include "isa/module.h"
 #include "vm/kernel_launch.h"
 
 namespace polymer::test {
 
-// The kernel `name` with `params` and the SPIR-V of kernels/<name>.spv.
+// The kernel `name` with `params` and no IR: a backend made with
+// hand_written_spirv runs it as kernels/<name>.spv.
 Kernel load_kernel(const std::string& name, std::vector<KernelParam> params);
+
+// For VulkanBackendOptions::kernel_spirv: the words of kernels/<k.name>.spv,
+// or an error naming the kernel when there is no such file.
+Result<SharedSpirv> hand_written_spirv(const Kernel& k);
 
 KernelParam buffer_param(const char* name, Access access, ElemType type);
 KernelParam uniform_param(const char* name, ElemType type);

@@ -13,6 +13,7 @@
 #include <numeric>
 #include <random>
 
+#include "assembler/assembler.h"
 #include "tests/vulkan/test_kernels.h"
 
 namespace polymer {
@@ -43,9 +44,12 @@ protected:
         }
         std::filesystem::remove_all(dir_);
     }
-    std::unique_ptr<VulkanBackend> make() {
+    // The hand-written shaders of tests/vulkan/kernels by default; with
+    // lowered = true, what a kernel's IR lowers to (as every tool runs).
+    std::unique_ptr<VulkanBackend> make(bool lowered = false) {
         VulkanBackendOptions o;
         o.pipeline_cache_dir = dir_;
+        if (!lowered) o.kernel_spirv = test::hand_written_spirv;
         auto b = VulkanBackend::create(o);
         if (!b) {
             ADD_FAILURE() << b.error();
@@ -149,6 +153,7 @@ TEST_F(VulkanBackendTest, ALaunchSplitIntoManyDispatchesCoversEveryLane) {
     VulkanBackendOptions o;
     o.pipeline_cache_dir = dir_;
     o.max_groups_per_dispatch = 3;  // 192 lanes per dispatch
+    o.kernel_spirv = test::hand_written_spirv;
     auto made = VulkanBackend::create(o);
     ASSERT_TRUE(made) << made.error();
     backend_ = std::move(made.value());
@@ -176,6 +181,7 @@ TEST_F(VulkanBackendTest, DeviceLocalBuffersThroughStaging) {
     VulkanBackendOptions o;
     o.pipeline_cache_dir = dir_;
     o.device_local_buffers = true;
+    o.kernel_spirv = test::hand_written_spirv;
     auto made = VulkanBackend::create(o);
     ASSERT_TRUE(made) << made.error();
     backend_ = std::move(made.value());
@@ -328,15 +334,46 @@ TEST_F(VulkanBackendTest, KernelWithoutSpirvOrTooManyParamsCannotRun) {
     KernelLaunch l = launch_of(k, {buffer_arg(x, ElemType::F32)}, 4);
     std::string why;
     EXPECT_FALSE(backend_->can_run(l, &why));
-    EXPECT_NE(why.find("kernel 'early' has no SPIR-V"), std::string::npos) << why;
+    EXPECT_NE(why.find("kernel 'early' has no hand-written SPIR-V"), std::string::npos) << why;
+    k.name = "saxpy";
     k.params.assign(29, uniform_param("u", ElemType::I32));
-    k.spirv = {0x07230203};
     l.args.assign(29, uniform_arg(0));
     EXPECT_FALSE(backend_->can_run(l, &why));
     EXPECT_NE(why.find("29 parameters"), std::string::npos) << why;
     // Submitting anyway is reported, not a crash.
     backend_->wait(backend_->submit(l));
     EXPECT_NE(backend_->take_error().find("29 parameters"), std::string::npos);
+}
+
+// What every tool runs: the SPIR-V a kernel's IR lowers to, compiled once and
+// kept in this process and under the cache dir (assembler/kernel_spirv.h).
+TEST_F(VulkanBackendTest, KernelsRunAsTheirIrLowers) {
+    check_and_destroy(std::move(backend_));
+    backend_ = make(/*lowered=*/true);
+    ASSERT_TRUE(backend_);
+    AssembleResult r = assemble(".kernel twice (in x: f32[i], out y: f32[i], a: f32)\n gid r0\n ldf f0, x[r0]\n"
+                                " ldpf f1, a\n fmul f0, f0, f1\n stf y[r0], f0\n.end\n",
+                                {.filename = "twice.pasm"});
+    ASSERT_TRUE(r.ok());
+    Kernel k = r.module->kernels.at(0);
+    // Other `// line` comments in its GLSL: a kernel this process has not compiled yet.
+    const auto salt = static_cast<std::uint32_t>(::getpid() % 100000) + 1000;
+    for (SourceLoc& loc : k.lines) loc.line += salt;
+    const KernelSpirvStats before = kernel_spirv_stats();
+    std::vector<float> x(1000), y(1000, -1.0f);
+    std::iota(x.begin(), x.end(), 0.0f);
+    for (int run = 0; run < 3; ++run) {
+        backend_->wait(backend_->submit(launch_of(k, {buffer_arg(x, ElemType::F32), buffer_arg(y, ElemType::F32),
+                                                      uniform_arg(bits(2.0f))}, 1000)));
+        for (int i = 0; i < 1000; ++i) ASSERT_EQ(y[i], 2.0f * i) << i;
+    }
+    const KernelSpirvStats after = kernel_spirv_stats();
+    EXPECT_EQ(after.compiled, before.compiled + 1);  // once, then the backend's own memo
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir_ / "spirv")) files.push_back(e.path());
+    ASSERT_EQ(files.size(), 1u);
+    EXPECT_EQ(files[0].extension(), ".spv");
+    EXPECT_EQ(files[0].stem().string().size(), 64u);  // the SHA-256 of what it was compiled from
 }
 
 TEST_F(VulkanBackendTest, PipelineCacheFileIsWrittenAndReused) {

@@ -34,6 +34,7 @@ using test::bare_dispatch_us;  // tests/vulkan/bare_dispatch.h
 int bench_kernels() {
     VulkanBackendOptions o;
     o.pipeline_cache_enabled = false;
+    o.kernel_spirv = test::hand_written_spirv;
     auto backend = VulkanBackend::create(o);
     if (!backend) { std::fprintf(stderr, "error: %s\n", backend.error().c_str()); return 1; }
     VulkanBackend& vb = *backend.value();
@@ -56,7 +57,7 @@ int bench_kernels() {
             for (std::uint64_t i = 0; i < n; ++i) y[i] = a * x[i] + y[i];
             sink = y[n - 1];
         });
-        double bare = bare_dispatch_us(vb.context(), k, n, 10);
+        double bare = bare_dispatch_us(vb.context(), k, *test::hand_written_spirv(k).value(), n, 10);
         auto gbs = [&](double us) { return 12.0 * n / (us * 1e3); };
         std::printf("saxpy kernel f32 n=%llu: vulkan backend %.0f us (%.2f GB/s), bare dispatch without copies %.0f us "
                     "(%.2f GB/s), cpu loop %.0f us (%.2f GB/s), backend/cpu time %.2fx\n",
@@ -64,7 +65,7 @@ int bench_kernels() {
     }
     std::vector<float> x1(1, 1.0f), y1(1, 0.0f);
     double launch = best_us([&] { run(x1, y1); }, 1000);
-    double bare = bare_dispatch_us(vb.context(), k, 1, 1000);
+    double bare = bare_dispatch_us(vb.context(), k, *test::hand_written_spirv(k).value(), 1, 1000);
     std::printf("saxpy kernel n=1: vulkan backend %.1f us, bare dispatch %.1f us, ratio %.2fx (best of 1000)\n", launch,
                 bare, launch / bare);
     return 0;

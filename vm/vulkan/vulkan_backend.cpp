@@ -1,6 +1,9 @@
 #include "vm/vulkan/vulkan_backend.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -13,6 +16,7 @@ constexpr std::uint32_t kLocalSize = 64;             // local_size_x of every ke
 constexpr std::uint32_t kPushHeaderWords = 4;        // base, end, count, pad
 constexpr std::uint32_t kSetsPerPool = 256;
 constexpr std::uint64_t kMaxIdleBytes = 256ull << 20;
+constexpr std::size_t kMaxLoweredKernels = 1024;
 
 bool overlaps(const std::byte* a0, const std::byte* a1, const std::byte* b0, const std::byte* b1) {
     return a0 < b1 && b0 < a1;
@@ -36,6 +40,11 @@ vk::Status VulkanBackend::init(const VulkanBackendOptions& options) {
     max_groups_ = ctx_->limits().maxComputeWorkGroupCount[0];
     if (options.max_groups_per_dispatch != 0) max_groups_ = std::min(max_groups_, options.max_groups_per_dispatch);
     device_local_ = options.device_local_buffers.value_or(ctx_->device_info().type == vk::DeviceType::Discrete);
+    if (options.fail_submit_from) {
+        fail_submit_from_ = *options.fail_submit_from;
+    } else if (const char* from = std::getenv("POLYMER_VK_FAIL_SUBMIT")) {
+        std::from_chars(from, from + std::strlen(from), fail_submit_from_);
+    }
     auto ops = vk::VulkanVectorOps::create(*ctx_, device_local_);
     if (!ops) return Error{ops.error()};
     vector_ops_ = std::move(ops.value());
@@ -43,6 +52,12 @@ vk::Status VulkanBackend::init(const VulkanBackendOptions& options) {
     if (options.pipeline_cache_enabled) {
         std::filesystem::path dir = options.pipeline_cache_dir.empty() ? vk::default_cache_dir() : options.pipeline_cache_dir;
         if (!dir.empty()) cache_file_ = vk::pipeline_cache_path(*ctx_, dir);
+    }
+    kernel_spirv_ = options.kernel_spirv;
+    if (!kernel_spirv_) {
+        // The lowered SPIR-V is kept beside the driver's cache, when that is kept.
+        std::filesystem::path spirv_dir = cache_file_.empty() ? std::filesystem::path() : cache_file_.parent_path();
+        kernel_spirv_ = [spirv_dir](const Kernel& k) { return kernel_spirv(k, spirv_dir); };
     }
     std::optional<std::vector<std::byte>> initial;
     if (!cache_file_.empty()) initial = vk::load_pipeline_cache(*ctx_, cache_file_);
@@ -104,10 +119,9 @@ bool VulkanBackend::can_run(const KernelLaunch& launch, std::string* reason) con
     if (k.params.size() > kMaxVulkanKernelParams)
         return fail("kernel '" + k.name + "' has " + std::to_string(k.params.size()) +
                     " parameters; the Vulkan backend takes at most " + std::to_string(kMaxVulkanKernelParams));
-    if (k.spirv.empty())
-        return fail("kernel '" + k.name + "' has no SPIR-V (the module was built before kernels were lowered to GLSL); "
-                    "rebuild it with polymer-as or run it on the cpu backend");
-    if (!ctx_->shader_float64() && vk::uses_float64(k.spirv))
+    const Result<SharedSpirv>& spirv = spirv_of(k);
+    if (!spirv) return fail(spirv.error());
+    if (!ctx_->shader_float64() && vk::uses_float64(*spirv.value()))
         return fail("kernel '" + k.name + "' uses ffma, whose exactly rounded form needs float64, which device '" +
                     ctx_->device_info().name + "' lacks; run it on the cpu backend");
     if (launch.args.size() != k.params.size())
@@ -122,6 +136,14 @@ bool VulkanBackend::can_run(const KernelLaunch& launch, std::string* reason) con
                         " elements; the Vulkan backend takes at most 2^32-1");
     }
     return true;
+}
+
+const Result<SharedSpirv>& VulkanBackend::spirv_of(const Kernel& k) const {
+    auto it = lowered_.find(&k);
+    if (it != lowered_.end() && it->second.kernel == k) return it->second.spirv;
+    if (lowered_.size() >= kMaxLoweredKernels) lowered_.clear();  // a node sees modules come and go
+    Result<SharedSpirv> spirv = kernel_spirv_(k);
+    return lowered_.insert_or_assign(&k, Lowered{k, std::move(spirv)}).first->second.spirv;
 }
 
 void VulkanBackend::note_error(std::string message) {
@@ -223,6 +245,7 @@ VkResult VulkanBackend::end_and_submit(InFlight& op) {
     VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.commandBufferCount = 1;
     si.pCommandBuffers = &op.cmd;
+    if (fail_submit_from_ != 0 && ++submits_ >= fail_submit_from_) return VK_ERROR_DEVICE_LOST;  // tests
     r = vkQueueSubmit(queue_, 1, &si, op.fence);
     if (r == VK_SUCCESS) in_flight_.push_back(std::move(op));
     return r;
@@ -341,7 +364,9 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     op.regions = regions_of(launch);
     wait_for_hazards(op.regions);
 
-    auto pipe = pipelines_->get(k.spirv, vk::PipelineShape{n, (kPushHeaderWords + n) * 4});
+    const Result<SharedSpirv>& spirv = spirv_of(k);  // can_run has seen it succeed
+    if (!spirv) return Error{spirv.error()};
+    auto pipe = pipelines_->get(*spirv.value(), vk::PipelineShape{n, (kPushHeaderWords + n) * 4});
     if (!pipe) return Error{"kernel '" + k.name + "': " + pipe.error()};
     const vk::ComputePipeline& pipeline = *pipe.value();
 

@@ -1,6 +1,7 @@
 // VulkanBackend: polymer::Backend on a Vulkan device. Vector ops go through
-// VulkanVectorOps; kernel launches run the kernel's SPIR-V (Kernel::spirv,
-// made by the GLSL lowering) under the kernel ABI of vm/kernel_launch.h.
+// VulkanVectorOps; kernel launches run the SPIR-V the kernel's verified IR
+// lowers to (assembler/kernel_spirv.h: compiled once, cached by hash; never
+// words from a module) under the kernel ABI of vm/kernel_launch.h.
 //
 // Ordering (what a program sees): one queue. A kernel launch copies every
 // buffer argument into device buffers at submit, records one command buffer
@@ -21,18 +22,21 @@
 // staging buffers on discrete ones).
 //
 // Errors: a device failure at submit or wait is kept and reported by
-// take_error(); the VM asks can_run() before submitting a kernel.
+// take_error() (the op's results are then undefined: whoever runs the
+// program must stop it); the VM asks can_run() before submitting a kernel.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "assembler/kernel_spirv.h"
 #include "vm/backend.h"
 #include "vm/vulkan/compute_pipeline.h"
 #include "vm/vulkan/host_buffer.h"
@@ -58,6 +62,16 @@ struct VulkanBackendOptions {
     // host-visible staging buffers. Unset: on for discrete GPUs only (an
     // integrated GPU or lavapipe reads host-visible memory as fast).
     std::optional<bool> device_local_buffers;
+    // Where a kernel's SPIR-V comes from. Unset: lowered from the kernel's IR
+    // (kernel_spirv(), kept under the pipeline cache dir when that is on).
+    // Only tests set it, to run hand-written shaders.
+    std::function<Result<SharedSpirv>(const Kernel&)> kernel_spirv;
+    // Tests: from the Nth submit on (1 = the first), every submit fails with
+    // VK_ERROR_DEVICE_LOST, as a lost device's do, so the error path can be
+    // run without a device that fails. 0: never; unset: the environment
+    // variable POLYMER_VK_FAIL_SUBMIT=N decides (so a test can do it to
+    // polymer-run and polymer-node).
+    std::optional<std::uint64_t> fail_submit_from;
 };
 
 // The most parameters a kernel may have on Vulkan: (128 - 16) / 4.
@@ -73,7 +87,8 @@ public:
     vk::VulkanContext& context() { return *ctx_; }
 
     // Whether this backend can run the launch; when not, `reason` (if given)
-    // says why in one line ("kernel 'saxpy' has no SPIR-V ...").
+    // says why in one line ("kernel 'k' cannot be lowered to SPIR-V: ...").
+    // The first call for a kernel lowers it.
     bool can_run(const KernelLaunch& launch, std::string* reason = nullptr) const;
 
     // Whether the vector op runs on the device (has a shader for its types).
@@ -134,7 +149,15 @@ private:
         std::unique_ptr<vk::PreparedVectorOp> vector_op;  // vector ops only
     };
 
+    // A kernel's SPIR-V, looked up once per kernel object: a launch costs a
+    // comparison with the kernel seen before, not a lowering and a hash.
+    struct Lowered {
+        Kernel kernel;  // what the words were made from (a kernel freed and another made at its address differs)
+        Result<SharedSpirv> spirv;
+    };
+
     VulkanBackend() = default;
+    const Result<SharedSpirv>& spirv_of(const Kernel& k) const;
     static std::vector<Region> regions_of(const VectorOpArgs& args);
     static std::vector<Region> regions_of(const KernelLaunch& launch);
     vk::Status init(const VulkanBackendOptions& options);
@@ -155,6 +178,8 @@ private:
     std::unique_ptr<vk::VulkanContext> ctx_;
     std::unique_ptr<vk::VulkanVectorOps> vector_ops_;
     std::unique_ptr<vk::PipelineCache> pipelines_;  // kernels' pipelines
+    std::function<Result<SharedSpirv>(const Kernel&)> kernel_spirv_;
+    mutable std::unordered_map<const Kernel*, Lowered> lowered_;
     std::unique_ptr<vk::VulkanBuffer> dummy_;       // 4 bytes, for parameters without storage
     VkQueue queue_ = VK_NULL_HANDLE;
     vk::CommandPoolHandle command_pool_;
@@ -170,6 +195,7 @@ private:
     std::filesystem::path cache_file_;
     bool cache_loaded_ = false;
     std::uint32_t max_groups_ = 0;
+    std::uint64_t submits_ = 0, fail_submit_from_ = 0;  // fail_submit_from (tests)
     bool device_local_ = false;  // buffers in device-local memory + staging
     BackendStats stats_;
 };
