@@ -22,6 +22,7 @@
 #include "vm/backend.h"
 #include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_context.h"
+#include "guarded_main.h"
 
 using namespace polymer;
 using namespace polymer::cluster;
@@ -83,18 +84,20 @@ std::vector<DeviceDesc> list_vulkan_devices() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_tool(int argc, char** argv) {
     CLI::App app{"polymer-node: a Polymer worker daemon (protocol: docs/protocol.md)"};
     std::string listen = "127.0.0.1:" + std::to_string(kDefaultPort);
     std::string token_file, max_memory_text = "1G", backend = "auto", name, log_level = "info";
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     unsigned heartbeat_ms = static_cast<unsigned>(kDefaultHeartbeatInterval.count());
     unsigned heartbeat_timeout_ms = static_cast<unsigned>(kDefaultHeartbeatTimeout.count());
-    bool no_vulkan = false, raw_reference = false;
+    bool no_vulkan = false, raw_reference = false, allow_readable_token = false;
     std::string fake_device_type;
     double fake_throughput = 0;
     app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
     app.add_option("--token-file", token_file, "file holding the shared secret (at least 16 bytes)")->required();
+    app.add_flag("--allow-readable-token-file", allow_readable_token,
+                 "accept a token file that group or others can read (a warning instead of an error)");
     app.add_option("--threads", threads, "worker threads for kernel chunks")->capture_default_str();
     app.add_option("--max-memory", max_memory_text, "limit for regions and modules (e.g. 512M, 4G)")->capture_default_str();
     app.add_option("--backend", backend, "cpu | vulkan | auto (auto: cpu)")->capture_default_str();
@@ -142,7 +145,7 @@ int main(int argc, char** argv) {
         log(LogLevel::Error, "--backend '", backend, "' is not one of cpu, vulkan, auto");
         return 2;
     }
-    auto token = read_token_file(token_file);
+    auto token = read_token_file(token_file, allow_readable_token);
     if (!token) {
         log(LogLevel::Error, token.error());
         return 2;
@@ -232,4 +235,8 @@ int main(int argc, char** argv) {
     server.start();
     io.run();
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return polymer::tools::guarded_main("polymer-node", [&] { return run_tool(argc, argv); });
 }
