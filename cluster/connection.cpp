@@ -56,8 +56,8 @@ ReadOutcome ended_inside(const Frame& f, std::size_t length) {
 
 }  // namespace
 
-Connection::Connection(asio::ip::tcp::socket socket)
-    : socket_(std::move(socket)), wake_(socket_.get_executor()), fd_(socket_.native_handle()) {
+Connection::Connection(asio::ip::tcp::socket socket, std::size_t read_buffer)
+    : socket_(std::move(socket)), wake_(socket_.get_executor()), read_buffer_(read_buffer), fd_(socket_.native_handle()) {
     wake_.expires_at(asio::steady_timer::time_point::max());
     std::error_code ec;
     auto ep = socket_.remote_endpoint(ec);

@@ -75,7 +75,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 public:
     using Clock = std::chrono::steady_clock;
 
-    explicit Connection(asio::ip::tcp::socket socket);
+    // Small frames are read through a buffer of `read_buffer` bytes; a node
+    // starts its peers on a small one (an unauthenticated connection costs
+    // only a few KiB) and widens it once they authenticate.
+    static constexpr std::size_t kReadBuffer = 64u << 10;
+    explicit Connection(asio::ip::tcp::socket socket, std::size_t read_buffer = kReadBuffer);
+    // Grows the read buffer to kReadBuffer; between reads only.
+    void widen_read_buffer() {
+        if (read_buffer_.size() < kReadBuffer) read_buffer_.resize(kReadBuffer);
+    }
     ~Connection();
 
     // Starts the writer coroutine; call once.
@@ -175,7 +183,7 @@ private:
     // Copies to `into` what an earlier read brought along; how many bytes.
     std::size_t take_buffered(std::span<std::uint8_t> into);
 
-    std::vector<std::uint8_t> read_buffer_ = std::vector<std::uint8_t>(64u << 10);
+    std::vector<std::uint8_t> read_buffer_;
     std::size_t read_pos_ = 0, read_end_ = 0;  // unread bytes: [read_pos_, read_end_)
     // Held by read_frame_now while it uses the descriptor, and by close()
     // before it closes it (so a reader never touches a reused number).

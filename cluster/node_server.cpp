@@ -12,11 +12,14 @@ namespace polymer::cluster {
 using namespace std::chrono_literals;
 using pbc::cat;
 
+// An unauthenticated peer's read buffer: a hello or response frame fits.
+constexpr std::size_t kHandshakeReadBuffer = 4096;
+
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(NodeServer& server, asio::ip::tcp::socket socket)
         : server_(server),
-          conn_(std::make_shared<Connection>(std::move(socket))),
+          conn_(std::make_shared<Connection>(std::move(socket), kHandshakeReadBuffer)),
           peer_id_(server.next_peer_id_++),
           handshake_timer_(server.io_) {
         // Before the handshake a frame may be no larger than the handshake
@@ -151,6 +154,7 @@ private:
         server_.admission_.settled();  // no longer waiting to authenticate, either way
         if (!welcomed) co_return;
         authenticated_ = true;
+        conn_->widen_read_buffer();
         while (conn_->is_open()) {
             co_await room_to_read();
             auto f = co_await next_frame();

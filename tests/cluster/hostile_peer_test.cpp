@@ -160,6 +160,13 @@ TEST(HostilePeer, OversizedHeadersBeforeAuthenticationAllocateNothing) {
     EXPECT_TRUE(just_over.closed_by_node(5s));
     EXPECT_TRUE(node.wait_for_log("frame-too-large: a hello frame of 67108864 bytes is over the limit of 4096")) << node.log();
     EXPECT_TRUE(legit_saxpy(node.port()));
+    // Idle connections waiting to authenticate cost a few KiB each (a 64 KiB
+    // read buffer each, before).
+    const std::uint64_t rss_before_idle = status_kib(node.pid(), "VmRSS");
+    std::vector<Attacker> idle;
+    for (int i = 0; i < 32; ++i) idle.emplace_back(node.port(), "127.0.0.7");
+    std::this_thread::sleep_for(200ms);
+    EXPECT_LT(status_kib(node.pid(), "VmRSS") - rss_before_idle, 1024u) << "KiB for 32 idle connections";
     // An authenticated home that announces 64 MiB and sends 1 byte holds a
     // piece of it, not 64 MiB.
     RawPeer home(node.port());
