@@ -455,6 +455,16 @@ AssembleResult assemble(std::string_view source, const AssembleOptions& options)
     using namespace asm_detail;
     SourceText text(source);
     DiagnosticSink sink(options.filename, text);
+    if (auto bad = first_binary_byte(source)) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        sink.error(bad->line, bad->col,
+                   std::string("not a text file (byte 0x") + kHex[bad->byte >> 4] + kHex[bad->byte & 15] +
+                       "); a .pasm file is text; a .pbc module is read by polymer-dis or polymer-run");
+        AssembleResult result;
+        result.errors = sink.error_count();
+        result.diagnostics = sink.take_sorted();
+        return result;
+    }
     Program program = parse_program(text, options, sink);
     Encoder(program, sink).run();
     lower_kernels(program, sink);
@@ -463,6 +473,7 @@ AssembleResult assemble(std::string_view source, const AssembleOptions& options)
         result.module = std::move(program.module);
         result.module->frames = compute_frames(*result.module);  // the frame table (docs/frames.md)
     }
+    result.errors = sink.error_count();
     result.diagnostics = sink.take_sorted();
     return result;
 }

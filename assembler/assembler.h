@@ -26,7 +26,8 @@ struct AssembleOptions {
 
 struct AssembleResult {
     std::optional<Module> module;  // set when there was no error
-    std::vector<Diagnostic> diagnostics;
+    std::vector<Diagnostic> diagnostics;  // the first DiagnosticSink::kMaxShown, then a line counting the rest
+    std::size_t errors = 0;               // every error, shown or not
     bool ok() const { return module.has_value(); }
 };
 

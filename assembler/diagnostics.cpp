@@ -1,29 +1,47 @@
 #include "assembler/diagnostics.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace polymer::asm_detail {
 
-void DiagnosticSink::add(Diagnostic::Severity s, std::uint32_t line, std::uint32_t col, std::string message) {
-    if (s == Diagnostic::Severity::Error) ++errors_;
-    Diagnostic d;
-    d.severity = s;
-    d.file = file_;
-    d.line = line;
-    d.col = col;
-    d.message = std::move(message);
-    d.source_line = std::string(source_.line(line));
-    list_.push_back(std::move(d));
-}
-
-std::vector<Diagnostic> DiagnosticSink::take_sorted() {
-    std::stable_sort(list_.begin(), list_.end(), [](const Diagnostic& a, const Diagnostic& b) {
-        return a.line != b.line ? a.line < b.line : a.col < b.col;
-    });
-    return std::move(list_);
-}
-
 namespace {
+
+// The length of the UTF-8 sequence at the start of `s` (a printable character),
+// or 0 when it is not one.
+std::size_t utf8_length(std::string_view s) {
+    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const std::size_t n = b(0) >= 0xf5 ? 0 : b(0) >= 0xf0 ? 4 : b(0) >= 0xe0 ? 3 : b(0) >= 0xc2 ? 2 : 0;
+    if (n == 0 || s.size() < n) return 0;
+    if (n == 2 && b(0) == 0xc2 && b(1) < 0xa0) return 0;  // U+0080..U+009F: C1 controls a terminal may obey
+    for (std::size_t i = 1; i < n; ++i)
+        if ((b(i) & 0xc0) != 0x80) return 0;
+    return n;
+}
+
+// The line as echoed under a diagnostic: control bytes and bytes that are
+// not UTF-8 as '?' (one column each, so the caret still lines up, and binary
+// never reaches the terminal), cut 120 bytes past the caret.
+std::string printable_line(std::string_view line, std::uint32_t col) {
+    constexpr std::size_t kPastCaret = 120;
+    const std::string_view shown = line.substr(0, std::size_t{col} + kPastCaret);
+    std::string out;
+    for (std::size_t i = 0; i < shown.size();) {
+        const auto c = static_cast<unsigned char>(shown[i]);
+        if (c < 0x80) {
+            out += (c < 0x20 && c != '\t') || c == 0x7f ? '?' : static_cast<char>(c);
+            ++i;
+        } else if (const std::size_t n = utf8_length(shown.substr(i))) {
+            out += shown.substr(i, n);
+            i += n;
+        } else {
+            out += '?';
+            ++i;
+        }
+    }
+    if (shown.size() < line.size()) out += " ...";
+    return out;
+}
 
 // Edits (insert, delete, replace, swap two neighbours) that turn a into b:
 // "gdi" is one swap from "gid".
@@ -43,6 +61,49 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+void DiagnosticSink::add(Diagnostic::Severity s, std::uint32_t line, std::uint32_t col, std::string message) {
+    if (s == Diagnostic::Severity::Error) ++errors_;
+    // Up to kMaxShown of each kind here, so warnings never crowd out an
+    // error; take_sorted trims the warnings.
+    std::size_t& kept = s == Diagnostic::Severity::Error ? kept_errors_ : kept_warnings_;
+    if (kept == kMaxShown) {
+        ++not_shown_;
+        not_shown_errors_ += s == Diagnostic::Severity::Error;
+        return;
+    }
+    ++kept;
+    Diagnostic d;
+    d.severity = s;
+    d.file = file_;
+    d.line = line;
+    d.col = col;
+    d.message = std::move(message);
+    d.source_line = printable_line(source_.line(line), col);
+    list_.push_back(std::move(d));
+}
+
+std::vector<Diagnostic> DiagnosticSink::take_sorted() {
+    std::stable_sort(list_.begin(), list_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+        return a.line != b.line ? a.line < b.line : a.col < b.col;
+    });
+    while (list_.size() > kMaxShown) {  // the last warnings go first
+        auto warning = std::find_if(list_.rbegin(), list_.rend(),
+                                    [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::Warning; });
+        if (warning == list_.rend()) break;
+        list_.erase(std::next(warning).base());
+        ++not_shown_;
+    }
+    if (not_shown_ > 0) {
+        Diagnostic d;
+        d.severity = not_shown_errors_ > 0 ? Diagnostic::Severity::Error : Diagnostic::Severity::Warning;
+        d.file = file_;
+        d.message = std::to_string(not_shown_) + " more diagnostics not shown (only the first " +
+                    std::to_string(kMaxShown) + " are)";
+        list_.push_back(std::move(d));
+    }
+    return std::move(list_);
+}
 
 std::string_view closest_name(std::string_view word, std::span<const std::string_view> candidates) {
     // Long words are not typos of a mnemonic; skip the quadratic work on them.
@@ -64,7 +125,8 @@ std::string_view closest_name(std::string_view word, std::span<const std::string
 namespace polymer {
 
 std::string format_diagnostic(const Diagnostic& d) {
-    std::string out = d.file + ":" + std::to_string(d.line) + ":" + std::to_string(d.col) + ": " +
+    const std::string where = d.line == 0 ? d.file : d.file + ":" + std::to_string(d.line) + ":" + std::to_string(d.col);
+    std::string out = where + ": " +
                       (d.severity == Diagnostic::Severity::Error ? "error: " : "warning: ") + d.message + "\n";
     if (d.line == 0) return out;
     out += d.source_line + "\n";

@@ -12,8 +12,14 @@
 
 namespace polymer::asm_detail {
 
+// Keeps the first kMaxShown diagnostics (errors before warnings) and counts
+// the rest, so a file of garbage gets a screenful, not a flood; echoed source lines are cut 120
+// columns past the caret, and control bytes and bytes that are not UTF-8
+// show as '?'.
 class DiagnosticSink {
 public:
+    static constexpr std::size_t kMaxShown = 50;
+
     DiagnosticSink(std::string file, const SourceText& source) : file_(std::move(file)), source_(source) {}
 
     void error(std::uint32_t line, std::uint32_t col, std::string message) {
@@ -36,6 +42,8 @@ private:
     const SourceText& source_;
     std::vector<Diagnostic> list_;
     std::size_t errors_ = 0;
+    std::size_t kept_errors_ = 0, kept_warnings_ = 0;
+    std::size_t not_shown_ = 0, not_shown_errors_ = 0;
 };
 
 // The candidate closest to `word` by edit distance, or empty when none is

@@ -8,6 +8,10 @@
 #include <cstring>
 #include <limits>
 #include <set>
+#include <span>
+#include <algorithm>
+#include <cstdint>
+#include <vector>
 #include <string>
 
 #include "isa/opcodes.h"
@@ -42,11 +46,44 @@ std::string bad(std::string_view what, std::uint32_t index) {
     return "<bad " + std::string(what) + " " + std::to_string(index) + ">";
 }
 
+// The labels by pc, built once per module printed, so printing a word looks
+// its label up instead of scanning every label (a module with 1M labels took
+// polymer-dis over 300 s that way).
+class LabelIndex {
+public:
+    explicit LabelIndex(const Module& m) : m_(m) {
+        by_pc_.reserve(m.labels.size());
+        for (std::size_t i = 0; i < m.labels.size(); ++i) by_pc_.push_back({m.labels[i].pc, i});
+        // Stable: a pc's labels stay in declaration order, the first is its name.
+        std::stable_sort(by_pc_.begin(), by_pc_.end(), [](const Entry& a, const Entry& b) { return a.pc < b.pc; });
+    }
+    struct Entry {
+        std::uint32_t pc;
+        std::size_t label;  // index into Module::labels
+    };
+    // The labels at `pc`, in declaration order.
+    std::span<const Entry> at(std::uint32_t pc) const { return in(pc, pc); }
+    // The labels with lo <= pc <= hi, by pc.
+    std::span<const Entry> in(std::uint64_t lo, std::uint64_t hi) const {
+        auto first = std::lower_bound(by_pc_.begin(), by_pc_.end(), lo, [](const Entry& e, std::uint64_t v) { return e.pc < v; });
+        auto last = std::upper_bound(first, by_pc_.end(), hi, [](std::uint64_t v, const Entry& e) { return v < e.pc; });
+        return {first, last};
+    }
+    std::string name(std::uint32_t pc) const {
+        auto here = at(pc);
+        return here.empty() ? "L" + std::to_string(pc) : m_.labels[here.front().label].name;
+    }
+
+private:
+    const Module& m_;
+    std::vector<Entry> by_pc_;
+};
+
 // Prints the operands of one word. `kernel` is set for kernel words: then a
 // Param/PMem field names a parameter of that kernel.
 class OperandPrinter {
 public:
-    OperandPrinter(const Module& m, const Kernel* kernel) : m_(m), kernel_(kernel) {}
+    OperandPrinter(const Module& m, const Kernel* kernel, const LabelIndex* labels) : m_(m), kernel_(kernel), labels_(labels) {}
 
     std::string operands(Word w, Format format) const {
         const FormatInfo& f = format_info(format);
@@ -70,7 +107,7 @@ private:
         case OperandKind::FloatConst:
             return v < m_.float_consts.size() ? double_text(m_.float_consts[v]) : bad("constant", v);
         case OperandKind::F32Imm: return float_text(std::bit_cast<float>(v));
-        case OperandKind::Label: return label_name(m_, v);
+        case OperandKind::Label: return labels_ ? labels_->name(v) : label_name(m_, v);
         case OperandKind::Proc: return v < m_.procs.size() ? m_.procs[v].name : bad("procedure", v);
         case OperandKind::String: return v < m_.strings.size() ? quoted(m_.strings[v]) : bad("string", v);
         case OperandKind::Region: return region(v);
@@ -107,20 +144,21 @@ private:
 
     const Module& m_;
     const Kernel* kernel_;
+    const LabelIndex* labels_;  // null: look labels up one by one (a single word)
 };
 
-std::string proc_word_text(const Module& m, Word w) {
+std::string proc_word_text(const Module& m, Word w, const LabelIndex* labels = nullptr) {
     std::uint8_t op = word_op(w);
     if (!is_valid_op(op)) return bad("opcode", op);
     const OpInfo& info = op_info(static_cast<Op>(op));
-    return instruction_text(info.mnemonic, OperandPrinter(m, nullptr).operands(w, info.format));
+    return instruction_text(info.mnemonic, OperandPrinter(m, nullptr, labels).operands(w, info.format));
 }
 
 std::string kernel_word_text(const Module& m, const Kernel& k, Word w) {
     std::uint8_t op = word_op(w);
     if (!is_valid_kop(op)) return bad("kernel opcode", op);
     const KOpInfo& info = kop_info(static_cast<KOp>(op));
-    return instruction_text(info.mnemonic, OperandPrinter(m, &k).operands(w, info.format));
+    return instruction_text(info.mnemonic, OperandPrinter(m, &k, nullptr).operands(w, info.format));
 }
 
 std::string int_text(std::int64_t v) { return std::to_string(v); }
@@ -198,7 +236,22 @@ std::string size_text(std::uint64_t bytes) {
 
 class Writer {
 public:
-    Writer(const Module& m, const DisassembleOptions& o) : m_(m), opts_(o) {}
+    Writer(const Module& m, const DisassembleOptions& o) : m_(m), opts_(o), labels_(m), owner_(m.labels.size(), kNoOwner) {
+        // Each label's procedure (see label_owner), one pass over the procedures.
+        std::vector<bool> inside(m.labels.size(), false);
+        for (std::size_t i = 0; i < m.procs.size(); ++i) {
+            const Procedure& p = m.procs[i];
+            const std::uint64_t end = std::uint64_t{p.start} + p.length;
+            for (const LabelIndex::Entry& e : labels_.in(p.start, end)) {
+                if (e.pc < end && !inside[e.label]) {
+                    inside[e.label] = true;
+                    owner_[e.label] = i;
+                } else if (e.pc == end && p.length != 0 && !inside[e.label]) {
+                    owner_[e.label] = i;
+                }
+            }
+        }
+    }
 
     std::string run() {
         out_ += ".module " + m_.name + "\n";
@@ -239,30 +292,16 @@ private:
         out_ += ".end\n";
     }
 
-    bool has_label(std::uint32_t pc) const {
-        for (const Label& l : m_.labels)
-            if (l.pc == pc) return true;
-        return false;
-    }
+    bool has_label(std::uint32_t pc) const { return !labels_.at(pc).empty(); }
 
-    // The procedure a label belongs to: the one whose words contain its pc,
-    // else the one it ends (a label after a procedure's last word). Jumps stay
-    // inside their procedure, so a label on a boundary is the next one's.
-    std::size_t label_owner(const Label& l) const {
-        std::size_t owner = m_.procs.size();
-        for (std::size_t i = 0; i < m_.procs.size(); ++i) {
-            const Procedure& p = m_.procs[i];
-            std::uint64_t end = std::uint64_t{p.start} + p.length;
-            if (l.pc >= p.start && l.pc < end) return i;
-            if (l.pc == end && p.length != 0) owner = i;
-        }
-        return owner;
-    }
-
+    // A label belongs to the procedure whose words contain its pc, else to
+    // the one it ends (a label after a procedure's last word): owner_, set
+    // once. Jumps stay inside their procedure, so a label on a boundary is
+    // the next one's.
     void labels_at(std::uint32_t pc, std::size_t proc) {
-        for (const Label& l : m_.labels)
-            if (l.pc == pc && label_owner(l) == proc) out_ += l.name + ":\n";
-        if (synthetic_.count(pc)) out_ += label_name(m_, pc) + ":\n";
+        for (const LabelIndex::Entry& e : labels_.at(pc))
+            if (owner_[e.label] == proc) out_ += m_.labels[e.label].name + ":\n";
+        if (synthetic_.count(pc)) out_ += labels_.name(pc) + ":\n";
     }
 
     // Jump targets that no label names (a module not made by the assembler)
@@ -290,7 +329,7 @@ private:
             labels_at(static_cast<std::uint32_t>(pc), index);
             frame_mark(static_cast<std::uint32_t>(pc));
             loc(m_.lines, pc, kIndent);
-            out_ += std::string(kIndent) + proc_word_text(m_, m_.code[pc]) + "\n";
+            out_ += std::string(kIndent) + proc_word_text(m_, m_.code[pc], &labels_) + "\n";
         }
         if (p.length != 0 && end <= UINT32_MAX) labels_at(static_cast<std::uint32_t>(end), index);
         out_ += ".end\n";
@@ -307,24 +346,38 @@ private:
             out_ += std::string(kIndent) + "; -- frame " + std::to_string(frame) + " --\n";
     }
 
+    static constexpr std::size_t kNoOwner = SIZE_MAX;
     const Module& m_;
     const DisassembleOptions& opts_;
+    LabelIndex labels_;
+    std::vector<std::size_t> owner_;  // per label: its procedure, or kNoOwner
     std::string out_;
     std::set<std::uint32_t> synthetic_;
     std::size_t block_ = 0;  // the frame block frame_mark looks at; pcs only grow
 };
 
-// The text of 1-based line `n` of `source`, or empty.
-std::string_view source_line(std::string_view source, std::uint32_t n) {
-    if (n == 0) return {};
-    std::size_t start = 0;
-    for (std::uint32_t i = 1; i < n; ++i) {
-        start = source.find('\n', start);
-        if (start == std::string_view::npos) return {};
-        ++start;
+// Where each line of a source starts, found once: a listing looks a line up
+// per word.
+class LineStarts {
+public:
+    explicit LineStarts(std::string_view source) : source_(source) {
+        starts_.push_back(0);
+        for (std::size_t i = 0; i < source.size(); ++i)
+            if (source[i] == '\n') starts_.push_back(i + 1);
     }
-    std::size_t end = source.find('\n', start);
-    std::string_view line = source.substr(start, end == std::string_view::npos ? source.size() - start : end - start);
+    // The text of 1-based line `n`, trimmed, or empty.
+    std::string_view line(std::uint32_t n) const;
+
+private:
+    std::string_view source_;
+    std::vector<std::size_t> starts_;
+};
+
+std::string_view LineStarts::line(std::uint32_t n) const {
+    if (n == 0 || n > starts_.size()) return {};
+    const std::size_t start = starts_[n - 1];
+    const std::size_t end = n < starts_.size() ? starts_[n] - 1 : source_.size();
+    std::string_view line = source_.substr(start, end - start);
     while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
     while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
     return line;
@@ -343,10 +396,10 @@ std::string address(std::size_t pc) {
 }
 
 std::string listing_line(std::size_t pc, Word w, const std::string& text, const std::vector<SourceLoc>& lines,
-                         std::string_view source) {
+                         const LineStarts& source) {
     std::string out = address(pc) + "  " + hex_word(w) + "  " + text;
     if (pc < lines.size() && lines[pc].line != 0) {
-        std::string_view src = source_line(source, lines[pc].line);
+        std::string_view src = source.line(lines[pc].line);
         if (!src.empty()) out = pad(out, 56) + "  ; " + std::to_string(lines[pc].line) + ": " + std::string(src);
     }
     return out + "\n";
@@ -424,15 +477,16 @@ std::string disassemble_kernel_word(const Module& m, std::uint32_t kernel, std::
     return kernel_word_text(m, k, k.code[pc]);
 }
 
-std::string listing(const Module& m, std::string_view source) {
+std::string listing(const Module& m, std::string_view source_text) {
+    const LabelIndex labels(m);
+    const LineStarts source(source_text);
     std::string out;
     for (const Procedure& p : m.procs) {
         out += "; .proc " + p.name + "\n";
         std::uint64_t end = std::uint64_t{p.start} + p.length;
         for (std::uint64_t pc = p.start; pc < end && pc < m.code.size(); ++pc) {
-            for (const Label& l : m.labels)
-                if (l.pc == pc) out += "; " + l.name + ":\n";
-            out += listing_line(pc, m.code[pc], disassemble_word(m, static_cast<std::uint32_t>(pc)), m.lines, source);
+            for (const LabelIndex::Entry& e : labels.at(static_cast<std::uint32_t>(pc))) out += "; " + m.labels[e.label].name + ":\n";
+            out += listing_line(pc, m.code[pc], proc_word_text(m, m.code[pc], &labels), m.lines, source);
         }
     }
     for (std::uint32_t k = 0; k < m.kernels.size(); ++k) {

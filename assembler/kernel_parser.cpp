@@ -147,8 +147,8 @@ void KernelBlocks::instruction(KOp op, std::uint32_t line, std::uint32_t col) {
     case KEffect::Pure: case KEffect::Uniform: case KEffect::Length: case KEffect::Load: case KEffect::Store:
     case KEffect::Atomic: case KEffect::Exit:
         break;
-    case KEffect::If: open_.push_back({Block::If, line, col}); break;
-    case KEffect::Loop: open_.push_back({Block::Loop, line, col}); break;
+    case KEffect::If: open(Block::If, line, col); break;
+    case KEffect::Loop: open(Block::Loop, line, col); break;
     case KEffect::Else:
         if (open_.empty() || open_.back().block != Block::If) {
             sink_.error(line, col, open_.empty() || open_.back().block == Block::Loop ? "'else' without 'if'"
@@ -174,12 +174,23 @@ void KernelBlocks::instruction(KOp op, std::uint32_t line, std::uint32_t col) {
     }
 }
 
+void KernelBlocks::open(Block block, std::uint32_t line, std::uint32_t col) {
+    if (open_.size() == kMaxKernelNesting && !too_deep_) {
+        too_deep_ = true;
+        sink_.error(line, col, "blocks nested more than " + std::to_string(kMaxKernelNesting) +
+                                   " deep in one kernel (this one opens level " + std::to_string(open_.size() + 1) +
+                                   "); split the kernel or flatten its control flow");
+    }
+    open_.push_back({block, line, col});
+}
+
 void KernelBlocks::finish(const std::string& kernel_name) {
     for (const Open& o : open_) {
         std::string_view what = o.block == Block::Loop ? "loop" : o.block == Block::If ? "if" : "else";
         sink_.error(o.line, o.col, "'" + std::string(what) + "' in kernel '" + kernel_name + "' is never closed with 'end'");
     }
     open_.clear();
+    too_deep_ = false;
 }
 
 }  // namespace polymer::asm_detail

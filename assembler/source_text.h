@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -33,5 +34,29 @@ public:
 private:
     std::vector<std::string_view> lines_;
 };
+
+// Where a file stops looking like text: the first NUL or control byte other
+// than tab, newline, carriage return, form feed and vertical tab. A binary
+// file (a .pbc, random bytes) fails within its first few bytes, so the
+// assembler says "not a text file" once instead of echoing it as errors.
+struct BinaryByte {
+    std::uint32_t line = 0, col = 0;  // 1-based
+    unsigned char byte = 0;
+};
+inline std::optional<BinaryByte> first_binary_byte(std::string_view text) {
+    std::uint32_t line = 1, col = 1;
+    for (char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') || c == 0x7f)
+            return BinaryByte{line, col, c};
+        if (c == '\n') {
+            ++line;
+            col = 1;
+        } else {
+            ++col;
+        }
+    }
+    return std::nullopt;
+}
 
 }  // namespace polymer::asm_detail

@@ -4,10 +4,13 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <fstream>
-#include <iterator>
+#include <cerrno>
+#include <cstring>
+
 #include <string_view>
 
 namespace polymer::cluster {
@@ -63,20 +66,48 @@ Mac node_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, co
 
 bool macs_equal(const Mac& a, const Mac& b) { return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }
 
-Result<TokenFile> read_token_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Error{"token file '" + path + "': cannot open it"};
+Result<TokenFile> read_token_file(const std::string& path, bool allow_readable) {
+    auto refuse = [&path](const std::string& why) { return Error{"token file '" + path + "': " + why}; };
+    // Plain POSIX calls, checked one by one: a stream over a directory throws
+    // from the middle of a read (an uncaught std::ios_failure aborted both tools).
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return refuse(std::string("cannot open it: ") + std::strerror(errno));
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st{};
+    if (::fstat(fd, &st) != 0) return refuse(std::string("cannot stat it: ") + std::strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return refuse(std::string("not a regular file (") + (S_ISDIR(st.st_mode) ? "a directory" : "a device, pipe or socket") +
+                      "); give the file that holds the secret");
+    if (st.st_size == 0) return refuse("the file is empty; write a secret into it (`openssl rand -hex 32 > FILE`)");
+    if (st.st_size > kMaxTokenFileBytes)
+        return refuse("the file is " + std::to_string(st.st_size) + " bytes, more than a token file's " +
+                      std::to_string(kMaxTokenFileBytes) + "; is it the right file?");
     TokenFile t;
-    t.secret.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+        if (!allow_readable)
+            return refuse("readable by group or others, who could then join or impersonate the cluster; `chmod 600` it "
+                          "(or accept the risk with --allow-readable-token-file)");
+        t.warning = "token file '" + path + "' is readable by group or others; `chmod 600` it";
+    }
+    t.secret.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < t.secret.size()) {
+        const ssize_t n = ::read(fd, t.secret.data() + got, t.secret.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return refuse(std::string("cannot read it: ") + std::strerror(errno));
+        if (n == 0) break;  // shrank meanwhile: take what is there
+        got += static_cast<std::size_t>(n);
+    }
+    t.secret.resize(got);
     while (!t.secret.empty() && (t.secret.back() == '\n' || t.secret.back() == '\r' || t.secret.back() == ' ' ||
                                  t.secret.back() == '\t'))
         t.secret.pop_back();
-    if (t.secret.size() < 16)
-        return Error{"token file '" + path + "': the secret is " + std::to_string(t.secret.size()) +
-                     " bytes, at least 16 are needed (e.g. `openssl rand -hex 32 > FILE`)"};
-    struct stat st{};
-    if (stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0)
-        t.warning = "token file '" + path + "' is readable by group or others; `chmod 600` it";
+    if (t.secret.size() < kMinSecretBytes)
+        return refuse("the secret is " + std::to_string(t.secret.size()) + " bytes, at least " +
+                      std::to_string(kMinSecretBytes) + " are needed (e.g. `openssl rand -hex 32 > FILE`)");
     return t;
 }
 

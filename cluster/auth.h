@@ -36,12 +36,17 @@ Mac node_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, co
 // Constant-time comparison (CRYPTO_memcmp), so timing does not leak a prefix.
 bool macs_equal(const Mac& a, const Mac& b);
 
-// Reads a token file: the secret is its bytes with trailing whitespace trimmed;
-// it must be at least 16 bytes. `warning` is set when others can read the file.
+// Reads a token file: the secret is its bytes with trailing whitespace
+// trimmed. Refused, with what is wrong: a path that is not a regular file,
+// an empty file, one over kMaxTokenFileBytes, a secret under kMinSecretBytes,
+// and a file readable by group or others (unless `allow_readable`: then
+// `warning` says so).
+inline constexpr std::size_t kMinSecretBytes = 16;
+inline constexpr long kMaxTokenFileBytes = 4096;
 struct TokenFile {
     std::vector<std::uint8_t> secret;
     std::string warning;
 };
-Result<TokenFile> read_token_file(const std::string& path);
+Result<TokenFile> read_token_file(const std::string& path, bool allow_readable = false);
 
 }  // namespace polymer::cluster

@@ -11,7 +11,7 @@ using pbc::cat;
 std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const NodeStore& store, PeerId peer) {
     auto refuse = [](ErrorCode c, std::string m) { return Refusal{c, std::move(m)}; };
     PreparedChunk chunk;
-    chunk.module = store.module(msg.module);
+    chunk.module = store.module(peer, msg.module);
     if (!chunk.module)
         return refuse(ErrorCode::UnknownModule, cat("module ", to_hex(msg.module).substr(0, 16), " is not on this node; upload it first"));
     if (msg.kernel >= chunk.module->kernels.size())

@@ -18,6 +18,8 @@ using pbc::cat;
 void add_cluster_options(CLI::App& app, ClusterFlags& f) {
     app.add_option("--nodes", f.nodes, "run kernels on these polymer-node workers too: host:port,... (docs/cluster.md)");
     app.add_option("--token-file", f.token_file, "the shared secret of the --nodes workers");
+    app.add_flag("--allow-readable-token-file", f.allow_readable_token_file,
+                 "accept a token file that group or others can read (a warning instead of an error)");
     app.add_option("--local-nodes", f.local_nodes,
                    "start N polymer-node workers on 127.0.0.1 with a fresh token, stopped at exit")
         ->check(CLI::Range(0u, 64u));
@@ -51,7 +53,7 @@ Result<std::pair<std::vector<NodeAddress>, std::vector<std::uint8_t>>> node_list
         if (!parsed) return Error{parsed.error()};
         nodes = parsed.value();
         if (f.token_file.empty()) return Error{"--nodes needs --token-file (the workers' shared secret)"};
-        auto token = read_token_file(f.token_file);
+        auto token = read_token_file(f.token_file, f.allow_readable_token_file);
         if (!token) return Error{token.error()};
         if (!token.value().warning.empty()) std::fprintf(stderr, "polymer-run: warning: %s\n", token.value().warning.c_str());
         secret = token.value().secret;

@@ -22,6 +22,7 @@ namespace polymer::cluster {
 struct ClusterFlags {
     std::string nodes;
     std::string token_file;
+    bool allow_readable_token_file = false;
     unsigned local_nodes = 0;
     bool no_local_work = false;
     bool list_nodes = false;

@@ -56,8 +56,8 @@ ReadOutcome ended_inside(const Frame& f, std::size_t length) {
 
 }  // namespace
 
-Connection::Connection(asio::ip::tcp::socket socket)
-    : socket_(std::move(socket)), wake_(socket_.get_executor()), fd_(socket_.native_handle()) {
+Connection::Connection(asio::ip::tcp::socket socket, std::size_t read_buffer)
+    : socket_(std::move(socket)), wake_(socket_.get_executor()), read_buffer_(read_buffer), fd_(socket_.native_handle()) {
     wake_.expires_at(asio::steady_timer::time_point::max());
     std::error_code ec;
     auto ep = socket_.remote_endpoint(ec);
@@ -69,7 +69,7 @@ void Connection::start() {
     asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->writer(); }, asio::detached);
 }
 
-asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing) {
+asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing, const ReadLimits* limits) {
     ReadOutcome out;
     std::array<std::uint8_t, kFrameHeaderSize> header{};
     if (std::error_code ec = co_await read_exact(header)) {
@@ -85,11 +85,27 @@ asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing) {
     f.request_id = check.header.request_id;
     const std::size_t length = check.header.payload_length;
     FrameCrc crc(std::span<const std::uint8_t>(header).first(28));
+    if (limits && length > limits->max_payload) {
+        out.code = ErrorCode::FrameTooLarge;
+        out.message = pbc::cat("a ", msg_type_name(f.type), " frame of ", length, " bytes is over the limit of ",
+                               limits->max_payload, " bytes here (nothing was allocated for it)");
+        co_return out;
+    }
 
     // The head first when the frame may land; the whole payload otherwise.
     const bool lands = may_land(landing, f, length);
-    f.payload.resize(lands ? landing->head : length);
-    if (co_await read_checksummed(f.payload, crc)) co_return ended_inside(f, length);
+    const std::size_t buffer = lands ? landing->head : length;
+    if (limits && limits->reserve) {
+        if (auto refusal = limits->reserve(buffer)) {
+            if (co_await read_dropped(length, crc)) co_return ended_inside(f, length);
+            if (crc.value() != check.header.checksum) co_return corrupt(f);
+            out.dropped = std::move(refusal);
+            out.frame = std::move(f);
+            co_return out;
+        }
+        out.reserved = buffer;
+    }
+    if (co_await read_growing(f.payload, buffer, crc)) co_return ended_inside(f, length);
     if (lands && co_await read_checksummed(place_rest(*landing, f, length), crc)) co_return ended_inside(f, length);
     if (crc.value() != check.header.checksum) co_return corrupt(f);
     out.frame = std::move(f);
@@ -211,6 +227,39 @@ asio::awaitable<std::error_code> Connection::read_checksummed(std::span<std::uin
         done += n;
     }
     co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> Connection::read_growing(std::vector<std::uint8_t>& into, std::size_t n, FrameCrc& crc) {
+    // Reserved, not resized: the pages are touched (zeroed, then written) one
+    // piece at a time as bytes arrive, so a length announced and never sent
+    // costs no memory, and nothing is zero-filled up front.
+    into.reserve(into.size() + n);
+    for (const std::size_t end = into.size() + n; into.size() < end;) {
+        const std::size_t at = into.size(), piece = std::min(kChecksumPiece, end - at);
+        into.resize(at + piece);
+        const std::span<std::uint8_t> part = std::span<std::uint8_t>(into).subspan(at, piece);
+        if (std::error_code ec = co_await read_exact(part)) co_return ec;
+        crc.add(part);
+    }
+    co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> Connection::read_dropped(std::size_t n, FrameCrc& crc) {
+    std::vector<std::uint8_t> scratch(std::min<std::size_t>(n, 16u << 10));
+    for (std::size_t done = 0; done < n;) {
+        const std::span<std::uint8_t> part = std::span<std::uint8_t>(scratch).first(std::min(scratch.size(), n - done));
+        if (std::error_code ec = co_await read_exact(part)) co_return ec;
+        crc.add(part);
+        done += part.size();
+    }
+    co_return std::error_code{};
+}
+
+std::size_t Connection::queued_bytes() const {
+    std::lock_guard lock(out_mutex_);
+    std::size_t n = 0;
+    for (const Outgoing& o : queue_) n += o.size() - o.sent;
+    return n;
 }
 
 // Not asio::buffered_read_stream: that copies every byte through its buffer,

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "cluster/frame.h"
+#include "cluster/memory_budget.h"
 #include "cluster/messages.h"
 
 namespace polymer::cluster {
@@ -36,6 +37,23 @@ struct ReadOutcome {
     bool idle = false;           // read_frame_now only: no whole frame by the end of the wait
     ErrorCode code = ErrorCode::BadFrame;  // otherwise: why the frame was refused
     std::string message;
+    // read_frame with ReadLimits::reserve: the payload bytes reserved for
+    // this frame (the reader releases them once done with it); or, when the
+    // reservation was refused, why: the frame (type and id only) was read
+    // and its payload dropped, and the stream is still in step.
+    std::size_t reserved = 0;
+    std::optional<Refusal> dropped;
+};
+
+// What one read_frame may make this side hold. A header announcing more
+// than `max_payload` is refused before anything is allocated (before a
+// handshake, `max_payload` is the handshake's own bound). `reserve`, when
+// set, is asked for the bytes of each payload buffer before it is made; the
+// buffer then grows piece by piece as the bytes arrive, so an announced
+// length costs nothing until it is sent.
+struct ReadLimits {
+    std::size_t max_payload = kMaxPayload;
+    std::function<std::optional<Refusal>(std::size_t bytes)> reserve;
 };
 
 // Lets a frame's bulk bytes (a region slice) land straight in their final
@@ -57,13 +75,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
 public:
     using Clock = std::chrono::steady_clock;
 
-    explicit Connection(asio::ip::tcp::socket socket);
+    // Small frames are read through a buffer of `read_buffer` bytes; a node
+    // starts its peers on a small one (an unauthenticated connection costs
+    // only a few KiB) and widens it once they authenticate.
+    static constexpr std::size_t kReadBuffer = 64u << 10;
+    explicit Connection(asio::ip::tcp::socket socket, std::size_t read_buffer = kReadBuffer);
+    // Grows the read buffer to kReadBuffer; between reads only.
+    void widen_read_buffer() {
+        if (read_buffer_.size() < kReadBuffer) read_buffer_.resize(kReadBuffer);
+    }
     ~Connection();
 
     // Starts the writer coroutine; call once.
     void start();
-    // Reads the next frame, landing it when `landing` says so.
-    asio::awaitable<ReadOutcome> read_frame(const Landing* landing = nullptr);
+    // Reads the next frame, landing it when `landing` says so, within `limits`.
+    asio::awaitable<ReadOutcome> read_frame(const Landing* landing = nullptr, const ReadLimits* limits = nullptr);
     // The same without the io thread, for a peer whose callers read their own
     // replies (node_client.cpp: a reply read by the thread that waits for it
     // saves waking a second thread on every round trip). Any thread, one at a
@@ -115,6 +141,9 @@ public:
         std::lock_guard lock(out_mutex_);
         return bytes_out_;
     }
+    // Bytes queued for the peer and not yet written: what a peer that does
+    // not read makes this side hold. Any thread.
+    std::size_t queued_bytes() const;
 
 private:
     asio::awaitable<void> writer();
@@ -123,6 +152,10 @@ private:
     asio::steady_timer wake_;  // never expires by itself: cancelled to wake the writer
     // Reads `into` in cache-sized pieces, checksumming each while it is hot.
     asio::awaitable<std::error_code> read_checksummed(std::span<std::uint8_t> into, FrameCrc& crc);
+    // Appends `n` bytes to `into` the same way, growing it a piece at a time.
+    asio::awaitable<std::error_code> read_growing(std::vector<std::uint8_t>& into, std::size_t n, FrameCrc& crc);
+    // Reads and checksums `n` bytes, keeping none.
+    asio::awaitable<std::error_code> read_dropped(std::size_t n, FrameCrc& crc);
     // Fills `into`: from read_buffer_ first, then from the socket.
     asio::awaitable<std::error_code> read_exact(std::span<std::uint8_t> into);
 
@@ -150,7 +183,7 @@ private:
     // Copies to `into` what an earlier read brought along; how many bytes.
     std::size_t take_buffered(std::span<std::uint8_t> into);
 
-    std::vector<std::uint8_t> read_buffer_ = std::vector<std::uint8_t>(64u << 10);
+    std::vector<std::uint8_t> read_buffer_;
     std::size_t read_pos_ = 0, read_end_ = 0;  // unread bytes: [read_pos_, read_end_)
     // Held by read_frame_now while it uses the descriptor, and by close()
     // before it closes it (so a reader never touches a reused number).

@@ -1,5 +1,6 @@
 #include "cluster/node_server.h"
 
+#include <cerrno>
 #include <map>
 
 #include "cluster/chunk_runner.h"
@@ -11,10 +12,22 @@ namespace polymer::cluster {
 using namespace std::chrono_literals;
 using pbc::cat;
 
+// An unauthenticated peer's read buffer: a hello or response frame fits.
+constexpr std::size_t kHandshakeReadBuffer = 4096;
+
 class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(NodeServer& server, asio::ip::tcp::socket socket)
-        : server_(server), conn_(std::make_shared<Connection>(std::move(socket))), peer_id_(server.next_peer_id_++) {
+        : server_(server),
+          conn_(std::make_shared<Connection>(std::move(socket), kHandshakeReadBuffer)),
+          peer_id_(server.next_peer_id_++),
+          handshake_timer_(server.io_) {
+        // Before the handshake a frame may be no larger than the handshake
+        // needs; after it, each payload buffer counts against the budgets.
+        handshake_limits_.max_payload = kMaxHandshakePayload;
+        limits_.reserve = [this](std::size_t bytes) {
+            return server_.store_.budget().reserve(peer_id_, bytes, "a frame's payload");
+        };
         // A region-put's bytes land straight in the region (a slice that fails
         // its checksum closes the connection, and run() drops the peer's regions).
         landing_.type = MsgType::RegionPut;
@@ -33,6 +46,14 @@ public:
         auto self = shared_from_this();
         asio::co_spawn(server_.io_, [self] { return self->run(); }, asio::detached);
         asio::co_spawn(server_.io_, [self] { return self->pulse(); }, asio::detached);
+        asio::co_spawn(server_.io_, [self] { return self->handshake_deadline(); }, asio::detached);
+    }
+
+    bool authenticated() const { return authenticated_; }
+    Connection::Clock::time_point accepted_at() const { return accepted_at_; }
+    void evict(const std::string& why) {
+        log(LogLevel::Info, "peer ", who(), ": ", why);
+        conn_->close(why);
     }
 
     // Shutdown: refuse queued chunks, say goodbye once running ones are done.
@@ -55,9 +76,17 @@ private:
         conn_->close_after_flush();
     }
 
-    // Reads one frame; on a framing fault logs, answers and closes.
+    // Reads one frame; on a framing fault logs, answers and closes. A frame
+    // whose payload the budgets cannot take is answered with out-of-memory
+    // and skipped. The payload bytes reserved for the frame are in held_.
     asio::awaitable<std::optional<Frame>> next_frame() {
-        ReadOutcome r = co_await conn_->read_frame(&landing_);
+        ReadOutcome r = co_await conn_->read_frame(&landing_, authenticated_ ? &limits_ : &handshake_limits_);
+        while (r.frame && r.dropped) {
+            log(LogLevel::Warn, "peer ", who(), ": ", msg_type_name(r.frame->type), " refused: out-of-memory: ", r.dropped->message);
+            conn_->send_error(r.frame->request_id, r.dropped->code, r.dropped->message);
+            r = co_await conn_->read_frame(&landing_, &limits_);
+        }
+        held_ = r.reserved;
         if (r.frame) co_return std::move(r.frame);
         if (r.closed) {
             if (conn_->is_open()) log(LogLevel::Info, "peer ", who(), ": ", r.message);
@@ -120,14 +149,53 @@ private:
 
     asio::awaitable<void> run() {
         auto self = shared_from_this();
-        if (!co_await handshake()) co_return;
+        const bool welcomed = co_await handshake();
+        handshake_timer_.cancel();
+        server_.admission_.settled();  // no longer waiting to authenticate, either way
+        if (!welcomed) co_return;
         authenticated_ = true;
+        conn_->widen_read_buffer();
         while (conn_->is_open()) {
+            co_await room_to_read();
             auto f = co_await next_frame();
             if (!f) break;
             handle(std::move(*f));
+            server_.store_.budget().release(peer_id_, std::exchange(held_, 0));
         }
         server_.store_.drop_peer(peer_id_);  // running chunks keep what they use
+    }
+
+    // The whole handshake has a deadline: a peer that trickles its bytes in
+    // does not extend it (the heartbeat timeout alone would be reset by every
+    // byte).
+    asio::awaitable<void> handshake_deadline() {
+        auto self = shared_from_this();
+        const auto timeout = server_.config_.limits.handshake_timeout;
+        handshake_timer_.expires_after(timeout);
+        std::error_code ec;
+        co_await handshake_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec || authenticated_ || !conn_->is_open()) co_return;
+        server_.deadline_log_.log(LogLevel::Warn, cat("peer ", who(), ": handshake not finished within ", timeout.count(),
+                                                    " ms (--handshake-timeout-ms); closing"));
+        conn_->close("handshake deadline passed");
+    }
+
+    // Back-pressure: while the home leaves too many replies unread or has too
+    // many launches queued, the node reads nothing more from it (its own
+    // sends then wait in its socket), so what it can make the node hold stays
+    // bounded.
+    asio::awaitable<void> room_to_read() {
+        const NodeLimits& limits = server_.config_.limits;
+        auto full = [&] {
+            return conn_->queued_bytes() > limits.max_queued_bytes || launches_.size() >= limits.max_launches_in_flight;
+        };
+        if (!full()) co_return;
+        asio::steady_timer wait(server_.io_);
+        while (conn_->is_open() && full()) {
+            wait.expires_after(1ms);
+            std::error_code ec;
+            co_await wait.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
     }
 
     asio::awaitable<void> pulse() {
@@ -174,12 +242,13 @@ private:
         case MsgType::Heartbeat: return;
         case MsgType::HaveModule: {
             auto m = decode_module_hash(f.payload);
-            if (decoded(m, f)) answer(f, std::nullopt, MsgType::HaveModuleReply, encode(HaveModuleReply{store.has_module(m.value().hash)}));
+            if (decoded(m, f))
+                answer(f, std::nullopt, MsgType::HaveModuleReply, encode(HaveModuleReply{store.has_module(peer_id_, m.value().hash)}));
             return;
         }
         case MsgType::ModuleUpload: {
             auto m = decode_module_upload(f.payload);
-            if (decoded(m, f)) answer(f, store.add_module(m.value()), MsgType::Ack, {});
+            if (decoded(m, f)) answer(f, store.add_module(peer_id_, m.value()), MsgType::Ack, {});
             return;
         }
         case MsgType::RegionPut: {
@@ -275,6 +344,10 @@ private:
     std::shared_ptr<Connection> conn_;
     const PeerId peer_id_;  // owns the regions this peer puts
     Landing landing_;
+    ReadLimits handshake_limits_, limits_;  // before and after authentication
+    std::size_t held_ = 0;                  // payload bytes reserved for the frame being handled
+    asio::steady_timer handshake_timer_;
+    const Connection::Clock::time_point accepted_at_ = Connection::Clock::now();
     std::string client_name_;
     bool authenticated_ = false;
     std::map<std::uint64_t, std::shared_ptr<std::atomic<bool>>> launches_;  // running or queued: cancel flags
@@ -286,7 +359,8 @@ NodeServer::NodeServer(asio::io_context& io, NodeConfig config)
       acceptor_(io),
       signals_(io, SIGINT, SIGTERM),
       pool_(config_.threads == 0 ? 1 : config_.threads),
-      store_(config_.caps.max_memory) {}
+      store_(config_.caps.max_memory, config_.limits.max_peer_memory),
+      admission_(config_.limits) {}
 
 NodeServer::~NodeServer() { pool_.join(); }
 
@@ -311,12 +385,35 @@ void NodeServer::start() {
 }
 
 asio::awaitable<void> NodeServer::accept_loop() {
+    // After a failed accept the loop waits before the next (a failure that
+    // repeats, like a full descriptor table, would otherwise spin).
+    constexpr auto kFirstPause = 1ms, kLongestPause = 500ms;
+    auto pause = std::chrono::milliseconds(kFirstPause);
+    asio::steady_timer backoff(io_);
     while (acceptor_.is_open()) {
         std::error_code ec;
         asio::ip::tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
             if (!acceptor_.is_open()) break;
-            log(LogLevel::Warn, "accept failed: ", ec.message());
+            accept_log_.log(LogLevel::Warn, cat("accept failed: ", ec.message()));
+            // asio's own system category: std::errc does not compare equal to it.
+            const int e = ec.category() == asio::error::get_system_category() ? ec.value() : 0;
+            if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+                out_of_descriptors();
+                backoff.expires_after(pause);
+                pause = std::min(pause * 2, std::chrono::milliseconds(kLongestPause));
+                co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            }
+            continue;
+        }
+        pause = kFirstPause;
+        std::error_code peer_ec;
+        const auto remote = socket.remote_endpoint(peer_ec);
+        if (peer_ec) continue;  // gone already
+        if (auto why = admission_.admit(remote.address().to_string(), Admission::Clock::now())) {
+            (why->crowded ? crowd_log_ : rate_log_)
+                .log(LogLevel::Warn, cat("refused a connection from ", remote.address().to_string(), ": ", why->message));
+            socket.close(peer_ec);
             continue;
         }
         std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) { return s.expired(); });
@@ -324,6 +421,20 @@ asio::awaitable<void> NodeServer::accept_loop() {
         sessions_.push_back(session);
         session->start();
     }
+}
+
+void NodeServer::out_of_descriptors() {
+    std::shared_ptr<Session> oldest;
+    for (auto& weak : sessions_) {
+        auto s = weak.lock();
+        if (s && s->is_open() && !s->authenticated() && (!oldest || s->accepted_at() < oldest->accepted_at())) oldest = s;
+    }
+    if (oldest) {
+        oldest->evict("closed unauthenticated to make room: the node is at its descriptor limit");
+        return;
+    }
+    if (spare_.accept_and_close(acceptor_.native_handle()))
+        full_log_.log(LogLevel::Warn, "refused a connection: the node is at its descriptor limit, all of it in use by authenticated homes");
 }
 
 asio::awaitable<void> NodeServer::shutdown(int signal) {

@@ -14,8 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "cluster/admission.h"
 #include "cluster/chunk_runner.h"
+#include "cluster/descriptors.h"
+#include "cluster/log_throttle.h"
 #include "cluster/messages.h"
+#include "cluster/node_limits.h"
 #include "cluster/node_store.h"
 #include "isa/result.h"
 #include "vm/backend.h"
@@ -34,6 +38,7 @@ struct NodeConfig {
     Capabilities caps;  // name, cores, memory, max_memory, throughput, devices
     std::chrono::milliseconds heartbeat_interval = kDefaultHeartbeatInterval;
     std::chrono::milliseconds heartbeat_timeout = kDefaultHeartbeatTimeout;
+    NodeLimits limits;  // what peers may cost the node (docs/security.md)
     // Runs one prepared chunk on a worker thread (cluster/chunk_runner.h):
     // the outputs, or why this node's backend cannot run it.
     std::function<Result<ChunkResult>(const PreparedChunk&)> execute;
@@ -58,6 +63,9 @@ public:
 private:
     friend class Session;
     asio::awaitable<void> accept_loop();
+    // At the descriptor limit: makes room for a waiting connection by closing
+    // the oldest unauthenticated one, else accepts it and closes it at once.
+    void out_of_descriptors();
     asio::awaitable<void> shutdown(int signal);
 
     asio::io_context& io_;
@@ -66,6 +74,10 @@ private:
     asio::signal_set signals_;
     asio::thread_pool pool_;
     NodeStore store_;
+    Admission admission_;  // after config_, whose limits it reads
+    SpareDescriptor spare_;
+    // One per kind of line an attacker could make the node repeat at will.
+    LogThrottle accept_log_, rate_log_, crowd_log_, deadline_log_, full_log_;
     std::vector<std::weak_ptr<Session>> sessions_;
     PeerId next_peer_id_ = 1;
     std::atomic<int> in_flight_{0};

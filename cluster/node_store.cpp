@@ -13,28 +13,20 @@ namespace polymer::cluster {
 
 using pbc::cat;
 
-std::shared_ptr<const Module> NodeStore::module(const Sha256& hash) const {
-    auto it = modules_.find(hash);
+std::shared_ptr<const Module> NodeStore::module(PeerId peer, const Sha256& hash) const {
+    auto it = modules_.find({peer, hash});
     return it == modules_.end() ? nullptr : it->second.first;
 }
 
-std::optional<Refusal> NodeStore::reserve(std::uint64_t bytes, const std::string& what) {
-    if (bytes > max_memory_ - used_)
-        return Refusal{ErrorCode::OutOfMemory, cat(what, " needs ", bytes, " bytes but the node has ", max_memory_ - used_,
-                                                   " of its ", max_memory_, " bytes (--max-memory) left")};
-    used_ += bytes;
-    return std::nullopt;
-}
-
-std::optional<Refusal> NodeStore::add_module(const ModuleUpload& upload) {
+std::optional<Refusal> NodeStore::add_module(PeerId peer, const ModuleUpload& upload) {
     const std::string name = "module " + to_hex(upload.hash).substr(0, 16);
     if (sha256(upload.pbc) != upload.hash)
         return Refusal{ErrorCode::BadModule, cat(name, ": the bytes do not hash to the announced SHA-256")};
-    if (has_module(upload.hash)) return std::nullopt;
+    if (has_module(peer, upload.hash)) return std::nullopt;
     Result<Module> m = load_module(upload.pbc);
     if (!m) return Refusal{ErrorCode::BadModule, cat(name, " refused: ", m.error())};
-    if (auto r = reserve(upload.pbc.size(), name)) return r;
-    modules_[upload.hash] = {std::make_shared<const Module>(std::move(m).value()), upload.pbc.size()};
+    if (auto r = budget_.reserve(peer, upload.pbc.size(), name)) return r;
+    modules_[{peer, upload.hash}] = {std::make_shared<const Module>(std::move(m).value()), upload.pbc.size()};
     return std::nullopt;
 }
 
@@ -86,17 +78,17 @@ std::optional<Refusal> NodeStore::prepare_put(PeerId peer, const RegionPutHead& 
     } else {
         // A new region, a new size, or storage still in use: fresh zeroed storage.
         const std::uint64_t old = it == regions_.end() ? 0 : it->second->bytes.size();
-        used_ -= old;
-        if (auto r = reserve(p.total_bytes, name())) {
-            used_ += old;
+        budget_.release(peer, old);
+        if (auto r = budget_.reserve(peer, p.total_bytes, name())) {
+            budget_.reserve(peer, old, name());  // gives back what was released: it fitted before
             return r;
         }
         auto fresh = std::make_shared<StoredRegion>();
         fresh->version = p.version;
         fresh->bytes = RegionBytes(static_cast<std::size_t>(p.total_bytes));
         if (fresh->bytes.size() != p.total_bytes) {
-            used_ -= p.total_bytes;
-            used_ += old;
+            budget_.release(peer, p.total_bytes);
+            budget_.reserve(peer, old, name());
             return Refusal{ErrorCode::OutOfMemory, cat(name(), ": cannot allocate ", p.total_bytes, " bytes")};
         }
         it = regions_.insert_or_assign({peer, p.region}, std::move(fresh)).first;
@@ -111,8 +103,12 @@ std::optional<Refusal> NodeStore::prepare_put(PeerId peer, const RegionPutHead& 
 
 void NodeStore::drop_peer(PeerId peer) {
     for (auto it = regions_.lower_bound({peer, 0}); it != regions_.end() && it->first.first == peer;) {
-        used_ -= it->second->bytes.size();
+        budget_.release(peer, it->second->bytes.size());
         it = regions_.erase(it);
+    }
+    for (auto it = modules_.lower_bound({peer, Sha256{}}); it != modules_.end() && it->first.first == peer;) {
+        budget_.release(peer, it->second.second);  // a running chunk keeps its own shared_ptr
+        it = modules_.erase(it);
     }
 }
 

@@ -1,9 +1,10 @@
-// What a node keeps for its peers: modules by SHA-256 of their .pbc bytes
-// (verified once on upload, shared by every peer) and regions by the peer
-// that put them and id, each at one version: two homes never see each
-// other's regions, and a peer's regions go when its connection does. Both
-// count against one memory limit (--max-memory); a request that would pass it
-// gets an error, never an allocation failure. Used from the io thread only;
+// What a node keeps for its peers: modules by the peer that uploaded them and
+// the SHA-256 of their .pbc bytes (verified on upload), and regions by the
+// peer that put them and id, each at one version. Two homes never see each
+// other's modules or regions (not even whether the other uploaded a module),
+// and a peer's modules and regions go when its connection does. Both count
+// against the node's memory limit and the peer's quota (memory_budget.h); a
+// request that would pass one gets an error, never an allocation failure. Used from the io thread only;
 // a running chunk holds shared_ptrs, so replacing a region never frees
 // storage under it.
 #pragma once
@@ -17,6 +18,7 @@
 #include "cluster/auth.h"
 #include "cluster/defined_ranges.h"
 #include "cluster/frame.h"
+#include "cluster/memory_budget.h"
 #include "cluster/messages.h"
 #include "isa/module.h"
 
@@ -60,45 +62,37 @@ struct StoredRegion {
     }
 };
 
-// Which connection a region belongs to (NodeServer numbers them).
-using PeerId = std::uint64_t;
-
-// An error to send back: code and one-line message.
-struct Refusal {
-    ErrorCode code;
-    std::string message;
-};
-
 class NodeStore {
 public:
-    explicit NodeStore(std::uint64_t max_memory) : max_memory_(max_memory) {}
+    // `max_peer_memory` 0: one peer may use all of `max_memory`.
+    explicit NodeStore(std::uint64_t max_memory, std::uint64_t max_peer_memory = 0) : budget_(max_memory, max_peer_memory) {}
 
-    bool has_module(const Sha256& hash) const { return modules_.count(hash) != 0; }
-    std::shared_ptr<const Module> module(const Sha256& hash) const;
-    // Checks the hash, parses and verifies the module, then caches it.
-    std::optional<Refusal> add_module(const ModuleUpload& upload);
+    // Whether `peer` uploaded the module: a home learns nothing of another's.
+    bool has_module(PeerId peer, const Sha256& hash) const { return modules_.count({peer, hash}) != 0; }
+    std::shared_ptr<const Module> module(PeerId peer, const Sha256& hash) const;
+    // Checks the hash, parses and verifies the module, then keeps it for `peer`.
+    std::optional<Refusal> add_module(PeerId peer, const ModuleUpload& upload);
 
     std::optional<Refusal> put(PeerId peer, const RegionPutView& put);
     // Checks a put and makes its region version (a new version: fresh zeroed
     // storage), then points `out` at the `head.length` bytes it will write,
     // for the bytes to be received straight there.
     std::optional<Refusal> prepare_put(PeerId peer, const RegionPutHead& head, std::span<std::uint8_t>& out);
-    // Forgets every region of a peer (its connection closed).
+    // Forgets every module and region of a peer (its connection closed).
     void drop_peer(PeerId peer);
     // Views [offset, offset + length) of region `id` at `version` (valid until
     // the store changes).
     std::optional<Refusal> get(PeerId peer, const RegionGet& get, std::span<const std::uint8_t>& out);
     std::shared_ptr<StoredRegion> region(PeerId peer, std::uint64_t id, std::uint64_t version) const;
 
-    std::uint64_t used() const { return used_; }
-    std::uint64_t max_memory() const { return max_memory_; }
+    std::uint64_t used() const { return budget_.used(); }
+    std::uint64_t max_memory() const { return budget_.node_limit(); }
+    // Also counts what a peer holds outside the store (a frame being received).
+    MemoryBudget& budget() { return budget_; }
 
 private:
-    std::optional<Refusal> reserve(std::uint64_t bytes, const std::string& what);
-
-    std::uint64_t max_memory_;
-    std::uint64_t used_ = 0;
-    std::map<Sha256, std::pair<std::shared_ptr<const Module>, std::uint64_t>> modules_;  // module, bytes counted
+    MemoryBudget budget_;
+    std::map<std::pair<PeerId, Sha256>, std::pair<std::shared_ptr<const Module>, std::uint64_t>> modules_;  // module, bytes counted
     std::map<std::pair<PeerId, std::uint64_t>, std::shared_ptr<StoredRegion>> regions_;
 };
 

@@ -17,6 +17,8 @@
 #include "assembler/frame_listing.h"
 #include "assembler/kernel_glsl.h"
 #include "isa/module_io.h"
+#include "guarded_main.h"
+#include "read_input.h"
 
 #ifndef POLYMER_VERSION
 #define POLYMER_VERSION "unknown"
@@ -25,17 +27,6 @@
 namespace {
 
 namespace fs = std::filesystem;
-
-bool read_file(const std::string& path, std::string& out) {
-    if (path == "-") {
-        out.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-        return !std::cin.bad();
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return false;
-    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    return !in.bad();
-}
 
 // Writes next to the destination and renames, so that a failed or interrupted
 // write never leaves a half-written (or clobbered) output file.
@@ -69,11 +60,13 @@ bool write_file_atomically(const std::string& path, const std::vector<std::uint8
 }
 
 int disassemble_file(const std::string& path) {
-    std::string text;
-    if (!read_file(path, text)) {
-        std::cerr << "polymer-as: error: cannot read '" << path << "'\n";
+    std::string why;
+    std::optional<std::string> read = polymer::tools::read_input(path, why);
+    if (!read) {
+        std::cerr << "polymer-as: error: " << why << "\n";
         return 1;
     }
+    const std::string& text = *read;
     std::vector<std::uint8_t> bytes(text.begin(), text.end());
     polymer::Result<polymer::Module> module = polymer::load_module(bytes);
     if (!module) {
@@ -86,7 +79,7 @@ int disassemble_file(const std::string& path) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_tool(int argc, char** argv) {
     CLI::App app{"Assemble Polymer assembly (.pasm) into a bytecode module (.pbc)"};
     app.set_version_flag("--version", std::string("polymer-as ") + POLYMER_VERSION);
     std::string input;
@@ -128,19 +121,19 @@ int main(int argc, char** argv) {
                   << " and -o - would both write to standard output\n";
         return 1;
     }
-    std::string source;
-    if (!read_file(input, source)) {
-        std::cerr << "polymer-as: error: cannot read '" << input << "'\n";
+    std::string why;
+    std::optional<std::string> read = polymer::tools::read_input(input, why);
+    if (!read) {
+        std::cerr << "polymer-as: error: " << why << "\n";
         return 1;
     }
+    const std::string& source = *read;
     polymer::AssembleOptions options;
     options.filename = input == "-" ? "<stdin>" : input;
     polymer::AssembleResult result = polymer::assemble(source, options);
     for (const polymer::Diagnostic& d : result.diagnostics) std::cerr << polymer::format_diagnostic(d);
     if (!result.ok()) {
-        std::size_t errors = 0;
-        for (const polymer::Diagnostic& d : result.diagnostics)
-            errors += d.severity == polymer::Diagnostic::Severity::Error;
+        const std::size_t errors = result.errors;
         std::cerr << errors << (errors == 1 ? " error" : " errors") << " generated; '" << output
                   << "' was not written\n";
         return 1;
@@ -174,4 +167,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return polymer::tools::guarded_main("polymer-as", [&] { return run_tool(argc, argv); });
 }

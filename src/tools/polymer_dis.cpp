@@ -8,8 +8,10 @@
 
 #include "assembler/disassembler.h"
 #include "isa/module_io.h"
+#include "guarded_main.h"
+#include "read_input.h"
 
-int main(int argc, char** argv) {
+static int run_tool(int argc, char** argv) {
     CLI::App app{"Disassemble a Polymer bytecode module (.pbc) to assembly (.pasm)"};
     app.set_version_flag("--version", std::string("polymer-dis ") + POLYMER_VERSION);
     std::string path;
@@ -20,16 +22,13 @@ int main(int argc, char** argv) {
     app.add_flag("--no-frames", no_frames, "omit the '; -- frame k --' comments that mark the frame table");
     CLI11_PARSE(app, argc, argv);
 
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        std::cerr << "polymer-dis: error: cannot open '" << path << "'\n";
+    std::string why;
+    std::optional<std::string> read = polymer::tools::read_input(path, why);
+    if (!read) {
+        std::cerr << "polymer-dis: error: " << why << "\n";
         return 1;
     }
-    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) {
-        std::cerr << "polymer-dis: error: cannot read '" << path << "'\n";
-        return 1;
-    }
+    const std::vector<std::uint8_t> bytes(read->begin(), read->end());
     polymer::Result<polymer::Module> module = polymer::load_module(bytes);
     if (!module) {
         std::cerr << path << ": error: " << module.error() << "\n";
@@ -40,4 +39,8 @@ int main(int argc, char** argv) {
     options.frames = !no_frames;
     std::cout << polymer::disassemble(module.value(), options);
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return polymer::tools::guarded_main("polymer-dis", [&] { return run_tool(argc, argv); });
 }

@@ -5,11 +5,16 @@
 #include <iostream>
 
 #include "isa/isa_reference.h"
+#include "guarded_main.h"
 
-int main(int argc, char** argv) {
+static int run_tool(int argc, char** argv) {
     CLI::App app{"Print the Polymer ISA reference (markdown) generated from the opcode table"};
     app.set_version_flag("--version", "polymer-isa-doc 0.1.0");
     CLI11_PARSE(app, argc, argv);
     std::cout << polymer::isa_reference_markdown();
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return polymer::tools::guarded_main("polymer-isa-doc", [&] { return run_tool(argc, argv); });
 }

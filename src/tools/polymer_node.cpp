@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cluster/auth.h"
+#include "cluster/descriptors.h"
 #include "cluster/log.h"
 #include "cluster/node_server.h"
 #include "cluster/throughput_probe.h"
@@ -22,6 +23,7 @@
 #include "vm/backend.h"
 #include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_context.h"
+#include "guarded_main.h"
 
 using namespace polymer;
 using namespace polymer::cluster;
@@ -83,18 +85,23 @@ std::vector<DeviceDesc> list_vulkan_devices() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_tool(int argc, char** argv) {
     CLI::App app{"polymer-node: a Polymer worker daemon (protocol: docs/protocol.md)"};
     std::string listen = "127.0.0.1:" + std::to_string(kDefaultPort);
     std::string token_file, max_memory_text = "1G", backend = "auto", name, log_level = "info";
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     unsigned heartbeat_ms = static_cast<unsigned>(kDefaultHeartbeatInterval.count());
     unsigned heartbeat_timeout_ms = static_cast<unsigned>(kDefaultHeartbeatTimeout.count());
-    bool no_vulkan = false, raw_reference = false;
+    bool no_vulkan = false, raw_reference = false, allow_readable_token = false;
     std::string fake_device_type;
     double fake_throughput = 0;
+    NodeLimits limits;
+    unsigned handshake_timeout_ms = static_cast<unsigned>(limits.handshake_timeout.count());
+    std::string max_peer_memory_text = "0";
     app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
     app.add_option("--token-file", token_file, "file holding the shared secret (at least 16 bytes)")->required();
+    app.add_flag("--allow-readable-token-file", allow_readable_token,
+                 "accept a token file that group or others can read (a warning instead of an error)");
     app.add_option("--threads", threads, "worker threads for kernel chunks")->capture_default_str();
     app.add_option("--max-memory", max_memory_text, "limit for regions and modules (e.g. 512M, 4G)")->capture_default_str();
     app.add_option("--backend", backend, "cpu | vulkan | auto (auto: cpu)")->capture_default_str();
@@ -103,6 +110,23 @@ int main(int argc, char** argv) {
     app.add_option("--heartbeat-ms", heartbeat_ms, "heartbeat interval")->capture_default_str();
     app.add_option("--heartbeat-timeout-ms", heartbeat_timeout_ms, "drop a peer silent this long")->capture_default_str();
     app.add_flag("--no-vulkan-probe", no_vulkan, "do not list Vulkan devices at start-up");
+    // The limits on what peers may cost the node (docs/security.md).
+    app.add_option("--max-peer-memory", max_peer_memory_text,
+                   "what one home may hold: regions, modules, a frame being received (0: all of --max-memory)")
+        ->capture_default_str();
+    app.add_option("--handshake-timeout-ms", handshake_timeout_ms, "drop a connection not authenticated this long after accept")
+        ->check(CLI::Range(1u, 3'600'000u))
+        ->capture_default_str();
+    app.add_option("--max-unauthenticated", limits.max_unauthenticated,
+                   "connections waiting to authenticate at once; more are closed at accept")
+        ->check(CLI::Range(1u, 1'000'000u))
+        ->capture_default_str();
+    app.add_option("--max-connection-rate", limits.connection_rate, "new connections per second from one address")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--connection-burst", limits.connection_burst, "new connections one address may open at once")
+        ->check(CLI::Range(1u, 1'000'000u))
+        ->capture_default_str();
     app.add_option("--fake-device-type", fake_device_type,
                    "TEST ONLY: advertise one extra device of this type (e.g. discrete) so home nodes treat this "
                    "node as GPU-class; chunks still run on --backend (docs/cluster.md)");
@@ -138,11 +162,16 @@ int main(int argc, char** argv) {
         log(LogLevel::Error, "--max-memory '", max_memory_text, "' is not a size like 512M or 4G");
         return 2;
     }
+    if (!parse_size(max_peer_memory_text, limits.max_peer_memory)) {
+        log(LogLevel::Error, "--max-peer-memory '", max_peer_memory_text, "' is not a size like 512M or 4G");
+        return 2;
+    }
+    limits.handshake_timeout = std::chrono::milliseconds(handshake_timeout_ms);
     if (backend != "cpu" && backend != "vulkan" && backend != "auto") {
         log(LogLevel::Error, "--backend '", backend, "' is not one of cpu, vulkan, auto");
         return 2;
     }
-    auto token = read_token_file(token_file);
+    auto token = read_token_file(token_file, allow_readable_token);
     if (!token) {
         log(LogLevel::Error, token.error());
         return 2;
@@ -150,6 +179,8 @@ int main(int argc, char** argv) {
     if (!token.value().warning.empty()) log(LogLevel::Warn, token.value().warning);
 
     config.secret = std::move(token.value().secret);
+    config.limits = limits;
+    log(LogLevel::Debug, raise_descriptor_limit());
     config.threads = std::max(1u, threads);
     config.heartbeat_interval = std::chrono::milliseconds(std::max(1u, heartbeat_ms));
     config.heartbeat_timeout = std::chrono::milliseconds(std::max(1u, heartbeat_timeout_ms));
@@ -232,4 +263,8 @@ int main(int argc, char** argv) {
     server.start();
     io.run();
     return 0;
+}
+
+int main(int argc, char** argv) {
+    return polymer::tools::guarded_main("polymer-node", [&] { return run_tool(argc, argv); });
 }

@@ -33,6 +33,8 @@
 #include "vm/ooo/kanata_log.h"
 #include "vm/ooo/pipeline_log.h"
 #include "vm/vulkan/device_listing.h"
+#include "guarded_main.h"
+#include "read_input.h"
 
 namespace {
 
@@ -41,23 +43,16 @@ constexpr int kExitBadInput = 1;
 constexpr int kExitTrap = 2;
 constexpr int kExitStepLimit = 3;  // its own status, so a grading script can tell "too slow" from "crashed"
 
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) return std::nullopt;
-    return bytes;
-}
-
 bool ends_with(const std::string& s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Assembles a .pasm or loads a .pbc; prints the problems and returns nullopt on failure.
 std::optional<polymer::Module> load_program(const std::string& path) {
-    std::optional<std::string> bytes = read_file(path);
+    std::string why;
+    std::optional<std::string> bytes = polymer::tools::read_input(path, why);
     if (!bytes) {
-        std::cerr << "polymer-run: error: cannot read '" << path << "'\n";
+        std::cerr << "polymer-run: error: " << why << "\n";
         return std::nullopt;
     }
     if (ends_with(path, ".pbc")) {
@@ -105,7 +100,7 @@ void dump_regions(const polymer::Machine& machine, const std::vector<std::uint32
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_tool(int argc, char** argv) {
     CLI::App app{"Run a Polymer program (.pasm source or .pbc bytecode)"};
     app.set_version_flag("--version", std::string("polymer-run ") + POLYMER_VERSION);
     std::string path;
@@ -344,4 +339,8 @@ int main(int argc, char** argv) {
     if (!logs_written && !result.trap) return kExitBadInput;
     if (!result.trap) return kExitOk;
     return result.trap->kind == polymer::TrapKind::StepLimit ? kExitStepLimit : kExitTrap;
+}
+
+int main(int argc, char** argv) {
+    return polymer::tools::guarded_main("polymer-run", [&] { return run_tool(argc, argv); });
 }

@@ -65,9 +65,26 @@ TEST(Auth, TokenFileChecks) {
     EXPECT_EQ(r.value().secret, bytes("a-long-enough-secret-value"));  // newline trimmed
     EXPECT_TRUE(r.value().warning.empty());
     chmod(path.c_str(), 0644);
-    r = read_token_file(path);
-    ASSERT_TRUE(r);
+    r = read_token_file(path);  // others could read it: refused unless allowed
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("readable by group or others"), std::string::npos) << r.error();
+    r = read_token_file(path, /*allow_readable=*/true);
+    ASSERT_TRUE(r) << r.error();
     EXPECT_NE(r.value().warning.find("chmod 600"), std::string::npos);
+    {
+        std::ofstream(path, std::ios::trunc);
+    }
+    chmod(path.c_str(), 0600);
+    r = read_token_file(path);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("empty"), std::string::npos) << r.error();
     std::remove(path.c_str());
     EXPECT_FALSE(read_token_file(path));
+    // A directory, a device: refused with what they are, no exception.
+    r = read_token_file(::testing::TempDir());
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("not a regular file (a directory)"), std::string::npos) << r.error();
+    r = read_token_file("/dev/zero");
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("not a regular file"), std::string::npos) << r.error();
 }

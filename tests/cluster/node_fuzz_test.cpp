@@ -65,7 +65,10 @@ void reseal(Bytes& b) {
 
 TEST(NodeFuzz, GarbageStreamsNeverCrashOrHangTheNode) {
     TempTokenFile token(kSecret);
-    NodeProcess node(token.path(), {"--heartbeat-ms", "50", "--heartbeat-timeout-ms", "500"});
+    // 200 connections in a burst from one address: past the node's default
+    // connection rate, which hostile_peer_test.cpp tests on its own.
+    NodeProcess node(token.path(), {"--heartbeat-ms", "50", "--heartbeat-timeout-ms", "500", "--max-connection-rate", "100000",
+                                    "--connection-burst", "100000"});
     ASSERT_NE(node.port(), 0);
     std::mt19937 rng(20261125);
     const auto seeds = seed_frames();

@@ -253,9 +253,9 @@ TEST(NodeProtocol, ModuleUploadThenHaveModuleHits) {
     auto after = client->have_module(hash);
     ASSERT_TRUE(after);
     EXPECT_TRUE(after.value());
-    // A second client sees the same cache.
+    // A second client does not see the first one's uploads (docs/security.md).
     auto other = connect_ok(node);
-    EXPECT_TRUE(other->have_module(hash).value());
+    EXPECT_FALSE(other->have_module(hash).value());
 }
 
 TEST(NodeProtocol, ModuleFailingVerificationIsRejected) {
