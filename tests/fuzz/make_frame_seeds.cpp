@@ -1,5 +1,8 @@
-// Writes one well-formed frame of each message type, and a handshake as one
-// stream: the seed corpus for fuzz_frame_decoder. Usage: make_frame_seeds DIR
+// Writes one well-formed frame of each message type, and all of them as one
+// stream: the seed corpus for fuzz_frame_decoder. With a second directory,
+// the same for fuzz_node_session, each after a first byte that says whether
+// the connection authenticates first (1: every message but the handshake's)
+// or not (0: the handshake's own). Usage: make_frame_seeds DIR [SESSION_DIR]
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -29,8 +32,8 @@ bool write(const std::string& path, const std::vector<std::uint8_t>& bytes) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    if (argc != 2 && argc != 3) {
+        std::fprintf(stderr, "usage: %s DIR [SESSION_DIR]\n", argv[0]);
         return 2;
     }
     Welcome welcome;
@@ -59,13 +62,23 @@ int main(int argc, char** argv) {
         {"cancel", frame(MsgType::Cancel, encode(Cancel{7}))},
         {"error", frame(MsgType::Error, encode(ErrorMsg{ErrorCode::BadPayload, "bad payload"}))},
     };
-    std::vector<std::uint8_t> stream;
+    std::vector<std::uint8_t> stream, session_stream = {1};
     for (const auto& [name, bytes] : seeds) {
-        if (!write(std::string(argv[1]) + "/" + name, bytes)) {
-            std::fprintf(stderr, "cannot write %s/%s\n", argv[1], name);
+        const bool handshake = std::string(name) == "hello" || std::string(name) == "response";
+        bool ok = write(std::string(argv[1]) + "/" + name, bytes);
+        if (argc == 3) {
+            std::vector<std::uint8_t> session = {static_cast<std::uint8_t>(handshake ? 0 : 1)};
+            session.insert(session.end(), bytes.begin(), bytes.end());
+            ok = ok && write(std::string(argv[2]) + "/" + name, session);
+            if (!handshake) session_stream.insert(session_stream.end(), bytes.begin(), bytes.end());
+        }
+        if (!ok) {
+            std::fprintf(stderr, "cannot write the seed %s\n", name);
             return 1;
         }
         stream.insert(stream.end(), bytes.begin(), bytes.end());
     }
-    return write(std::string(argv[1]) + "/stream", stream) ? 0 : 1;
+    bool ok = write(std::string(argv[1]) + "/stream", stream);
+    if (argc == 3) ok = ok && write(std::string(argv[2]) + "/stream", session_stream);
+    return ok ? 0 : 1;
 }

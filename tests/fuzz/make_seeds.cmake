@@ -2,12 +2,13 @@
 #   fuzz_module_reader: the hand-built test modules and every lesson, assembled
 #   fuzz_assembler:     every lesson's source
 #   fuzz_frame_decoder: one well-formed frame of each message type
+#   fuzz_node_session:  the same, after the byte that picks a handshake first
 foreach(var SEEDS MODULE_SEEDS FRAME_SEEDS ASSEMBLER SAMPLES)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "make_seeds.cmake: -D${var}=... is required")
   endif()
 endforeach()
-foreach(target fuzz_module_reader fuzz_assembler fuzz_frame_decoder)
+foreach(target fuzz_module_reader fuzz_assembler fuzz_frame_decoder fuzz_node_session)
   file(REMOVE_RECURSE ${SEEDS}/${target})
   file(MAKE_DIRECTORY ${SEEDS}/${target})
 endforeach()
@@ -16,7 +17,7 @@ execute_process(COMMAND ${MODULE_SEEDS} ${SEEDS}/fuzz_module_reader RESULT_VARIA
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "make_module_seeds failed (${status})")
 endif()
-execute_process(COMMAND ${FRAME_SEEDS} ${SEEDS}/fuzz_frame_decoder RESULT_VARIABLE status)
+execute_process(COMMAND ${FRAME_SEEDS} ${SEEDS}/fuzz_frame_decoder ${SEEDS}/fuzz_node_session RESULT_VARIABLE status)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "make_frame_seeds failed (${status})")
 endif()
