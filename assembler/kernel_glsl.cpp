@@ -6,7 +6,8 @@
 // an f32 literal, $X the register the immediate names, $P the buffer or
 // uniform parameter number (field C for P[C][R[B]], field B for whole-parameter
 // operands), $T the conversion a u32 buffer needs ("int" or "uint"), $D what a
-// buffer holds (int/uint/float).
+// buffer holds (int/uint/float), $K the access's check (or nothing), $Y what
+// a `break` sets first (the innermost loop's done flag: see main_body).
 #include "assembler/kernel_glsl.h"
 
 #include <array>
@@ -17,6 +18,8 @@
 #include <optional>
 #include <string_view>
 
+#include "isa/kernel_access.h"
+#include "isa/kernel_status.h"
 #include "isa/opcodes.h"
 #include "shaders/fma_exact_glsl.h"
 
@@ -28,8 +31,10 @@ namespace {
 // column (opens_block, closes_block in isa/opcodes.h).
 using Lowering = std::string_view;
 
-// Loads and stores check the index against the length slot with an `if`
-// (never a ?:), so an out-of-range element is never touched.
+// Loads, stores and atomics start with $K: nothing where isa/kernel_access.h
+// proved the index is the lane's own element, else a check that records the
+// fault in the status buffer and ends the lane, so an element outside the
+// contract is never touched.
 constexpr Lowering kGlsl_Nop = "// nop";
 constexpr Lowering kGlsl_Gid = "$A = gid;";
 constexpr Lowering kGlsl_Count = "$A = int(pc.count);";
@@ -80,18 +85,18 @@ constexpr Lowering kGlsl_Flt = "$A = int($B < $C);";
 constexpr Lowering kGlsl_Fle = "$A = int($B <= $C);";
 constexpr Lowering kGlsl_Itof = "$A = float($B);";
 constexpr Lowering kGlsl_Ftoi = "$A = ftoi_saturating($B);";
-constexpr Lowering kGlsl_Ld = "if (uint($B) < pc.slot[$P]) $A = int(b$P.data[$B]); else $A = 0;";
-constexpr Lowering kGlsl_Ldf = "if (uint($B) < pc.slot[$P]) $A = b$P.data[$B]; else $A = 0.0;";
-constexpr Lowering kGlsl_St = "if (uint($B) < pc.slot[$P]) b$P.data[$B] = $T($A);";
-constexpr Lowering kGlsl_Stf = "if (uint($B) < pc.slot[$P]) b$P.data[$B] = $A;";
-constexpr Lowering kGlsl_AtAdd = "if (uint($B) < pc.slot[$P]) atomicAdd(b$P.data[$B], $T($A));";
+constexpr Lowering kGlsl_Ld = "$K$A = int(b$P.data[$B]);";
+constexpr Lowering kGlsl_Ldf = "$K$A = b$P.data[$B];";
+constexpr Lowering kGlsl_St = "$Kb$P.data[$B] = $T($A);";
+constexpr Lowering kGlsl_Stf = "$Kb$P.data[$B] = $A;";
+constexpr Lowering kGlsl_AtAdd = "$KatomicAdd(b$P.data[$B], $T($A));";
 constexpr Lowering kGlsl_Ldp = "$A = int(pc.slot[$P]);";
 constexpr Lowering kGlsl_Ldpf = "$A = uintBitsToFloat(pc.slot[$P]);";
 constexpr Lowering kGlsl_Blen = "$A = int(pc.slot[$P]);";
 constexpr Lowering kGlsl_If = "if ($A != 0) {";
 constexpr Lowering kGlsl_Else = "} else {";
 constexpr Lowering kGlsl_Loop = "while (true) {";
-constexpr Lowering kGlsl_Break = "break;";
+constexpr Lowering kGlsl_Break = "$Ybreak;";
 constexpr Lowering kGlsl_Continue = "continue;";
 constexpr Lowering kGlsl_End = "}";
 constexpr Lowering kGlsl_Exit = "return;";
@@ -162,7 +167,7 @@ struct Operands {
 
 class Generator {
 public:
-    explicit Generator(const Kernel& k) : k_(k) {}
+    explicit Generator(const Kernel& k) : k_(k), checks_(kernel_access_checks(k)) {}
 
     std::string run() {
         scan();
@@ -171,6 +176,8 @@ public:
                           "layout(local_size_x = 64) in;\n\n";
         out += push_constants();
         out += buffers();
+        out += status_buffer();
+        if (faults_) out += fault_helper();
         if (uses_[static_cast<std::size_t>(KOp::Div)]) out += kDivHelper;
         if (uses_[static_cast<std::size_t>(KOp::Rem)]) out += kRemHelper;
         if (uses_[static_cast<std::size_t>(KOp::Ftoi)]) out += kFtoiHelper;
@@ -181,10 +188,12 @@ public:
 
 private:
     void scan() {
-        for (Word w : k_.code) {
+        for (std::size_t pc = 0; pc < k_.code.size(); ++pc) {
+            const Word w = k_.code[pc];
             std::uint8_t op = word_op(w);
             if (!is_valid_kop(op)) continue;
             uses_[op] = true;
+            faults_ = faults_ || checks_[pc] || static_cast<KOp>(op) == KOp::Loop;
             const FormatInfo& f = format_info(kop_info(static_cast<KOp>(op)).format);
             for (std::size_t i = 0; i < f.count; ++i) {
                 const OperandSpec& o = f.operands[i];
@@ -202,7 +211,7 @@ private:
             "    uint base;   // gid of this dispatch's first lane\n"
             "    uint end;    // lanes with gid >= end do nothing\n"
             "    uint count;  // the launch's element count\n"
-            "    uint pad;\n";
+            "    uint budget; // loop iterations a lane may start (--kernel-steps)\n";
         if (!k_.params.empty()) {
             out += "    // slot[p]: buffer p's length in elements, or uniform p's 32 bits\n";
             out += "    uint slot[" + std::to_string(k_.params.size()) + "];\n";
@@ -232,9 +241,48 @@ private:
         return out.empty() ? out : out + "\n";
     }
 
+    std::string status_buffer() const {
+        const auto n = std::to_string(k_.params.size());
+        return "// The launch's status (isa/kernel_status.h): the lowest lane that faulted, the\n"
+               "// host's request to stop, and the fault records.\n"
+               "layout(std430, set = 0, binding = " + n + ") coherent volatile buffer Status {\n"
+               "    uint first_lane;\n    uint stop;\n    uint claimed;\n    uint unused;\n"
+               "    uint record[];\n} status;\n\n";
+    }
+
+    static std::string fault_helper() {
+        std::string out = "uint lane;\n\n"
+                          "// This lane faults: a lane that lowers first_lane claims a record of its own.\n"
+                          "void fault(uint kind, uint at, uint param, int index, uint length) {\n"
+                          "    if (atomicMin(status.first_lane, lane) <= lane) return;\n"
+                          "    uint slot = atomicAdd(status.claimed, 1u);\n";
+        out += "    if (slot >= " + std::to_string(kFaultRecords) + "u) return;\n";
+        out += "    uint r = slot * " + std::to_string(kFaultRecordWords) + "u;\n";
+        const char* fields[] = {"lane", "kind", "at", "param", "uint(index)", "length"};
+        for (std::size_t i = 0; i < std::size(fields); ++i)
+            out += "    status.record[r + " + std::to_string(i) + "u] = " + fields[i] + ";\n";
+        return out + "}\n\n";
+    }
+
+    // The counter at the top of every loop body: past the budget the lane
+    // faults; every kStopPollIterations it returns if the host asked to stop
+    // or a lower lane has faulted (it can no longer change the report).
+    static std::string loop_guard(std::size_t pc, int depth) {
+        const std::string pad(4 * static_cast<std::size_t>(depth), ' ');
+        return pad + "if (++steps > pc.budget) { fault(2u, " + std::to_string(pc) + "u, 0u, 0, 0u); return; }\n" + pad +
+               "if ((steps & " + std::to_string(kStopPollIterations - 1) +
+               "u) == 0u && (status.stop != 0u || status.first_lane < lane)) return;\n";
+    }
+
     std::string main_body() {
-        std::string out = "void main() {\n    uint lane = pc.base + gl_GlobalInvocationID.x;\n"
-                          "    if (lane >= pc.end) return;\n";
+        const bool loops = uses_[static_cast<std::size_t>(KOp::Loop)];
+        std::string out = faults_ ? "void main() {\n    lane = pc.base + gl_GlobalInvocationID.x;\n"
+                                  : "void main() {\n    uint lane = pc.base + gl_GlobalInvocationID.x;\n";
+        out += "    if (lane >= pc.end) return;\n";
+        if (loops)
+            out += "    // Nothing to do once the host asked to stop or a lower lane faulted.\n"
+                   "    if (status.stop != 0u || status.first_lane < lane) return;\n"
+                   "    uint steps = 0u;  // loop iterations started\n";
         if (uses_[static_cast<std::size_t>(KOp::Gid)]) out += "    int gid = int(lane);\n";
         std::string ints, floats;
         for (unsigned i = 0; i < 32; ++i) {
@@ -259,8 +307,41 @@ private:
                 last_line = k_.lines[pc].line;
                 out += std::string(4 * depth, ' ') + "// line " + std::to_string(last_line) + "\n";
             }
-            out += std::string(4 * depth, ' ') + expand(op, w, l) + "\n";
+            // A kernel loop is an inner loop of at most kLapIterations inside an
+            // outer one that re-enters it until a `break` sets done. lavapipe
+            // (gallivm) ends every loop of a lane once the lane has run 65535
+            // iterations in all, as if it broke: an outer loop left with done
+            // unset faults (kind 4) rather than run on with wrong values.
+            const std::string pad(4 * static_cast<std::size_t>(depth), ' ');
+            const std::string id = std::to_string(pc);
+            if (effect == KEffect::Loop) {
+                out += pad + "bool done" + id + " = false;\n";
+                out += pad + "while (!done" + id + " && status.stop != 0xFFFFFFFFu) {  // (never set: keeps what follows reachable)\n";
+                out += pad + "    uint laps" + id + " = 0u;\n";
+                ++depth;
+                loops_.push_back(pc);
+                open_.push_back(true);
+            } else if (effect == KEffect::If) {
+                open_.push_back(false);
+            }
+            out += std::string(4 * depth, ' ') + expand(op, w, l, pc) + "\n";
             if (opens_block(effect)) ++depth;
+            if (effect == KEffect::Loop) {
+                out += std::string(4 * depth, ' ') + "if (++laps" + id + " > " + std::to_string(kLapIterations) + "u) break;\n";
+                out += loop_guard(pc, depth);
+            }
+            if (effect == KEffect::End && !open_.empty()) {
+                if (open_.back()) {
+                    --depth;
+                    const std::string loop = std::to_string(loops_.back());
+                    out += std::string(4 * depth, ' ') + "}\n";
+                    // Left with no `break`: the device cut the loop short.
+                    out += std::string(4 * depth, ' ') + "if (!done" + loop + ") { fault(4u, " + loop +
+                           "u, 0u, 0, 0u); return; }\n";
+                    loops_.pop_back();
+                }
+                open_.pop_back();
+            }
         }
         // Malformed nesting is rejected before lowering; close anything left so
         // the text stays balanced all the same.
@@ -268,7 +349,7 @@ private:
         return out + "}\n";
     }
 
-    std::string expand(KOp op, Word w, std::string_view code) const {
+    std::string expand(KOp op, Word w, std::string_view code, std::size_t pc) const {
         const FormatInfo& f = format_info(kop_info(op).format);
         std::string regs[3];
         std::optional<std::uint32_t> param;  // the parameter operand's number, if it has one
@@ -311,6 +392,8 @@ private:
             case 'F': out += float_literal(static_cast<std::uint32_t>(word_imm(w))); break;
             case 'P': out += std::to_string(param.value_or(0)); break;
             case 'T': out += p && p->type == ElemType::U32 ? "uint" : "int"; break;
+            case 'K': out += access_check(regs[1], param.value_or(0), p, pc); break;
+            case 'Y': if (!loops_.empty()) out += "done" + std::to_string(loops_.back()) + " = true; "; break;
             default: out += '$'; out += code[i]; break;
             }
         }
@@ -318,7 +401,22 @@ private:
         return out;
     }
 
+    // What $K expands to: "" for a proven access, else the check.
+    std::string access_check(const std::string& index, std::uint32_t param, const KernelParam* p, std::size_t pc) const {
+        if (pc >= checks_.size() || !checks_[pc]) return "";
+        const std::string n = std::to_string(param);
+        std::string bad = "uint(" + index + ") >= pc.slot[" + n + "]";
+        if (p != nullptr && p->indexing == Indexing::Element) bad = "uint(" + index + ") != lane || " + bad;
+        return "if (" + bad + ") { fault(1u, " + std::to_string(pc) + "u, " + n + "u, " + index + ", pc.slot[" + n +
+               "]); return; } ";
+    }
+
+    static constexpr std::uint32_t kLapIterations = 65000;  // under lavapipe's 65535; 65535 laps of it exceed 2^31
+    std::vector<std::size_t> loops_;  // the open loops' pcs, innermost last
+    std::vector<bool> open_;          // the open if/loop constructs: true for a loop
     const Kernel& k_;
+    std::vector<bool> checks_;  // per word: the access needs a check (isa/kernel_access.h)
+    bool faults_ = false;       // some access is checked or the kernel loops: fault() is needed
     bool uses_[256] = {};
     bool int_used_[32] = {};
     bool float_used_[32] = {};

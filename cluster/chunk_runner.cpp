@@ -32,6 +32,7 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const
     chunk.launch.count = msg.count;
     chunk.launch.begin = msg.begin;
     chunk.launch.end = msg.end;
+    chunk.launch.max_iterations = msg.max_iterations;
     std::uint64_t result_bytes = 16;
     for (std::size_t p = 0; p < k.params.size(); ++p) {
         const KernelParam& param = k.params[p];
@@ -80,8 +81,8 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const
 ChunkResult run_chunk(const PreparedChunk& chunk, Backend& backend) {
     const auto start = std::chrono::steady_clock::now();
     const Ticket t = backend.submit(chunk.launch);
-    backend.wait(t);
     ChunkResult result;
+    result.fault = backend.wait(t).fault;
     result.kernel_ns = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
     for (const OutputSpan& o : chunk.outputs) {

@@ -20,6 +20,7 @@
 #include "cluster/throughput_probe.h"
 #include "isa/byte_io.h"
 #include "isa/module_io.h"
+#include "vm/interrupt.h"
 
 namespace polymer::cluster {
 
@@ -137,7 +138,11 @@ struct ClusterBackend::Impl {
         KernelLaunch launch;
     };
     std::deque<Job> queue;
-    std::map<Ticket, std::string> finished;  // ticket -> fatal error ("" = ok)
+    struct Outcome {
+        std::string error;  // fatal ("" = ok)
+        KernelFault fault;  // a lane that broke the kernel contract
+    };
+    std::map<Ticket, Outcome> finished;
     bool stopping = false;
     bool running = false;  // the dispatcher is inside a launch
     Ticket cleared_upto = 0;
@@ -161,6 +166,9 @@ struct ClusterBackend::Impl {
     std::size_t partial_count = 0;
     bool prefers_gpu = false;
     double mean_lane_ns = 0;  // send to result, per lane: what "much longer than usual" is measured against
+    // The launch's fault by the rule of vm/kernel_fault.h, over every claim
+    // applied; claims above its lane (or all, once interrupted) are not run.
+    KernelFault launch_fault;
     ChunkLog chunk_log;  // --trace only
 
     // --trace: one chunk run of the launch in progress; p null: the home running a launch whole.
@@ -187,7 +195,7 @@ struct ClusterBackend::Impl {
             std::string error = run_launch(job.launch);
             std::lock_guard lock(mutex);
             running = false;
-            finished[job.ticket] = std::move(error);
+            finished[job.ticket] = Outcome{std::move(error), launch_fault};
             changed.notify_all();
         }
     }
@@ -207,20 +215,30 @@ struct ClusterBackend::Impl {
     }
 
     // Runs the whole launch on the home's own CPU backend.
-    static void run_at_home(const KernelLaunch& launch) {
+    static KernelFault run_at_home(const KernelLaunch& launch) {
         CpuBackend cpu;
-        cpu.wait(cpu.submit(launch));
+        return cpu.wait(cpu.submit(launch)).fault;
+    }
+
+    void note_fault(const KernelFault& f) {
+        std::lock_guard lock(chunk_mutex);
+        merge_fault(launch_fault, f);
+    }
+    bool interrupted() {
+        std::lock_guard lock(chunk_mutex);
+        return launch_fault.kind == KernelFault::Kind::Interrupted;
     }
 
     std::string run_launch(const KernelLaunch& launch) {
         const Kernel& k = *launch.kernel;
         ++launch_seq;
+        launch_fault = {};
         if (launch.begin >= launch.end) return {};
         const LaunchPlan plan = plan_launch(k);
         if (!plan.splittable) {
             // Nothing to cut safely (docs/cluster.md): the home runs it whole.
             const auto start = Clock::now();
-            run_at_home(launch);
+            note_fault(run_at_home(launch));
             log_run(nullptr, launch, launch.begin, launch.end, start, false, ChunkOutcome::Applied);
             return {};
         }
@@ -276,12 +294,13 @@ struct ClusterBackend::Impl {
             for (Participant* p : capable)
                 workers.emplace_back([this, p, &launch, &plan] { p->client ? remote_worker(*p, launch, plan) : home_worker(*p, launch, plan); });
             workers.clear();  // joins
-            if (done_count == grid.size()) break;
+            if (done_count == grid.size() || interrupted()) break;
             capable.clear();
             for (auto& p : participants)
                 if (meets(*p, k.requirements)) capable.push_back(p.get());
             if (capable.empty()) return no_capable_node(k);
         }
+        if (interrupted()) return {};  // the fault says so
         if (done_count != grid.size()) return no_capable_node(k);
         combine_partials(launch, plan);
         return {};
@@ -348,6 +367,10 @@ struct ClusterBackend::Impl {
         if (!pending.empty()) {
             got = pending.front();
             pending.pop_front();
+        } else if (next_grain < grid.size() && launch_fault &&
+                   (launch_fault.kind == KernelFault::Kind::Interrupted || grid.grain_begin(next_grain) > launch_fault.lane)) {
+            done_count += grid.size() - next_grain;  // cannot change what is reported: not run
+            next_grain = grid.size();
         } else if (next_grain < grid.size()) {
             const std::uint64_t n = one_grain_claims ? 1
                                                      : claim_grains(share_of(p, now), grid.size() - next_grain,
@@ -441,9 +464,10 @@ struct ClusterBackend::Impl {
                 a.data = partials[j].empty() ? nullptr : partials[j].data();
             }
             const auto start = Clock::now();
-            run_at_home(piece);  // element-wise outputs land in place: this range is ours alone
+            const KernelFault fault = run_at_home(piece);  // element-wise outputs land in place: this range is ours alone
             const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
             const bool won = claim(*i, p, false, ns);
+            if (won || fault.kind == KernelFault::Kind::Interrupted) note_fault(fault);
             if (won) chunks[*i].partials = std::move(partials);
             log_run(&p, launch, piece.begin, piece.end, start, false, won ? ChunkOutcome::Applied : ChunkOutcome::Lost);
         }
@@ -470,6 +494,7 @@ struct ClusterBackend::Impl {
         msg.count = launch.count;
         msg.begin = b;
         msg.end = e;
+        msg.max_iterations = launch.max_iterations;
         for (std::size_t i = 0; i < k.params.size(); ++i) {
             const KernelParam& param = k.params[i];
             const KernelArg& arg = launch.args[i];
@@ -529,6 +554,7 @@ struct ClusterBackend::Impl {
         for (const OutputSlice& s : r.outputs) in += s.data.size();
         p.stats.bytes_in += in;
         if (!claim(i, p, backup, r.kernel_ns)) return false;
+        note_fault(r.fault);
         for (OutputSlice& s : r.outputs) {
             if (s.param >= launch.args.size()) continue;
             const KernelArg& arg = launch.args[s.param];
@@ -594,6 +620,16 @@ struct ClusterBackend::Impl {
             }
             InFlight f = in_flight.front();
             auto polled = p.client->wait_launch_for(f.request, std::chrono::milliseconds(5));
+            if (!polled && interrupt_requested()) {  // Ctrl-C: stop waiting for the node
+                note_fault({KernelFault::Kind::Interrupted, 0, 0, 0, 0, 0});
+                for (const InFlight& g : in_flight) {
+                    log_flight(g, ChunkOutcome::Abandoned);
+                    p.client->abandon_launch(g.request);
+                    std::lock_guard lock(chunk_mutex);
+                    --chunks[g.chunk].runners;
+                }
+                return;
+            }
             if (!polled) {
                 // Still running. When backups have finished every chunk, stop
                 // waiting for this (hung or slow) node: its results are not needed.
@@ -703,11 +739,13 @@ VectorOpResult ClusterBackend::wait(Ticket ticket) {
     }
     if (ticket <= impl_->cleared_upto && impl_->finished.count(ticket) == 0) return {};  // settled by wait_all
     impl_->changed.wait(lock, [&] { return impl_->finished.count(ticket) != 0; });
-    const std::string error = std::move(impl_->finished[ticket]);
+    Impl::Outcome outcome = std::move(impl_->finished[ticket]);
     impl_->finished.erase(ticket);
     lock.unlock();
-    if (!error.empty()) impl_->options.on_fatal(error);
-    return {};
+    if (!outcome.error.empty()) impl_->options.on_fatal(outcome.error);
+    VectorOpResult result;
+    result.fault = outcome.fault;
+    return result;
 }
 
 void ClusterBackend::wait_all() {
@@ -717,7 +755,7 @@ void ClusterBackend::wait_all() {
     impl_->changed.wait(lock, [&] { return impl_->queue.empty() && !impl_->running; });
     std::string error;
     for (auto& [t, e] : impl_->finished)
-        if (!e.empty() && error.empty()) error = e;
+        if (!e.error.empty() && error.empty()) error = e.error;
     impl_->finished.clear();
     impl_->cleared_upto = impl_->next_ticket - 1;
     lock.unlock();

@@ -279,6 +279,7 @@ Bytes encode(const LaunchChunk& m) {
             w.u32(b.uniform);
         }
     }
+    w.u32(m.max_iterations);
     return w.take();
 }
 Result<LaunchChunk> decode_launch(Payload p) {
@@ -305,6 +306,7 @@ Result<LaunchChunk> decode_launch(Payload p) {
             }
             m.args.push_back(b);
         }
+        m.max_iterations = r.u32("max iterations");
     });
 }
 
@@ -318,6 +320,12 @@ Bytes encode(const ChunkResult& m) {
         w.u64(o.offset);
         put_blob(w, o.data);
     }
+    w.u8(static_cast<std::uint8_t>(m.fault.kind));
+    w.u32(m.fault.lane);
+    w.u32(m.fault.pc);
+    w.u32(m.fault.param);
+    w.u32(static_cast<std::uint32_t>(m.fault.index));
+    w.u64(m.fault.length);
     return w.take();
 }
 Result<ChunkResult> decode_chunk_result(Payload p) {
@@ -333,6 +341,15 @@ Result<ChunkResult> decode_chunk_result(Payload p) {
             o.data = get_blob(r, "slice bytes");
             m.outputs.push_back(std::move(o));
         }
+        const std::uint8_t kind = r.u8("fault kind");
+        if (kind > static_cast<std::uint8_t>(KernelFault::Kind::DeviceLoopLimit))
+            r.fail(pbc::cat("fault kind is ", unsigned{kind}, ", not 0 to 4"));
+        m.fault.kind = static_cast<KernelFault::Kind>(kind);
+        m.fault.lane = r.u32("fault lane");
+        m.fault.pc = r.u32("fault pc");
+        m.fault.param = r.u32("fault param");
+        m.fault.index = static_cast<std::int32_t>(r.u32("fault index"));
+        m.fault.length = r.u64("fault length");
     });
 }
 

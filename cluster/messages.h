@@ -10,6 +10,7 @@
 
 #include "cluster/auth.h"
 #include "isa/result.h"
+#include "vm/kernel_fault.h"
 
 namespace polymer::cluster {
 
@@ -135,6 +136,7 @@ struct LaunchChunk {
     std::uint64_t begin = 0;
     std::uint64_t end = 0;
     std::vector<Binding> args;  // one per kernel parameter
+    std::uint32_t max_iterations = kDefaultKernelSteps;  // loop iterations a lane may start (--kernel-steps)
 };
 struct OutputSlice {
     std::uint32_t param = 0;
@@ -145,6 +147,7 @@ struct OutputSlice {
 struct ChunkResult {
     std::uint64_t kernel_ns = 0;
     std::vector<OutputSlice> outputs;
+    KernelFault fault;  // the chunk's lowest faulting lane, if any (vm/kernel_fault.h)
 };
 struct Cancel {
     std::uint64_t request = 0;

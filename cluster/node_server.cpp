@@ -6,6 +6,7 @@
 #include "cluster/chunk_runner.h"
 #include "cluster/connection.h"
 #include "cluster/log.h"
+#include "vm/interrupt.h"
 
 namespace polymer::cluster {
 
@@ -440,12 +441,15 @@ void NodeServer::out_of_descriptors() {
 asio::awaitable<void> NodeServer::shutdown(int signal) {
     log(LogLevel::Info, "shutting down (", signal == SIGINT ? "SIGINT" : "SIGTERM", ")");
     shutting_down_ = true;
+    // A running kernel chunk stops at its next poll (vm/interrupt.h) and
+    // reports `interrupted`, rather than hold the exit up for as long as it runs.
+    request_interrupt();
     std::error_code ec;
     acceptor_.close(ec);
     for (auto& weak : sessions_)
         if (auto s = weak.lock()) s->cancel_queued();
     asio::steady_timer timer(io_);
-    // Running chunks finish and send their results; queued ones report cancelled.
+    // Running chunks end (interrupted) and send their results; queued ones report cancelled.
     while (in_flight_.load() > 0) {
         timer.expires_after(5ms);
         co_await timer.async_wait(asio::use_awaitable);

@@ -164,10 +164,16 @@ constexpr std::string_view kKernelIntro = R"(## Kernel instructions
 
 The body of a `.kernel` uses this subset, with its own opcode numbers. Lane
 registers `r0`..`r31` hold 32-bit integers and `f0`..`f31` binary32 floats.
-Buffer accesses are bounds-checked on every backend: a load out of range gives
-0, a store or atomic out of range is dropped. Integer division or remainder by
-zero gives 0; kernel instructions never trap. Control flow is structured, as in
-WebAssembly: `if`/`else`/`end`, `loop`/`end` with `break` and `continue`.
+Buffer accesses follow the kernel memory contract on every backend: an
+element-wise buffer (`x: f32[i]`) is read and written only at the lane's own
+element (index = `gid`), a whole buffer (`x: f32[]`) only inside its length.
+Any other access traps `out-of-bounds` at the `launch`, naming the kernel, the
+lane, the buffer, the index and the kernel's source line; so does nothing else
+in a kernel but a lane past its loop budget (`step-limit`, `--kernel-steps`,
+default 2^24 iterations per lane and launch). Integer division or remainder by
+zero gives 0. Control flow is structured, as in WebAssembly:
+`if`/`else`/`end`, `loop`/`end` with `break` and `continue`
+([kernels.md](kernels.md#when-a-kernel-traps)).
 
 | op | syntax | semantics | writes | example |
 | ---: | --- | --- | --- | --- |

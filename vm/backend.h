@@ -52,7 +52,8 @@ public:
     // anyone else until the ticket is waited for.
     virtual Ticket submit(const VectorOpArgs& args) = 0;
     // Starts a kernel launch (see vm/kernel_launch.h); same rules for the
-    // buffers. Its wait() result is empty.
+    // buffers. Its wait() result holds the launch's fault, if a lane broke
+    // the kernel contract (vm/kernel_fault.h), and nothing else.
     virtual Ticket submit(const KernelLaunch& launch) = 0;
     // Blocks until the op has finished and returns its result (reductions).
     // Each ticket is waited for at most once.
@@ -65,7 +66,7 @@ public:
     // Saves a ticket's bookkeeping for the many tiny ops of scalar loops;
     // the executors try it first.
     virtual bool run_inline(const VectorOpArgs& /*args*/, VectorOpResult& /*result*/) { return false; }
-    virtual bool run_inline(const KernelLaunch& /*launch*/) { return false; }
+    virtual bool run_inline(const KernelLaunch& /*launch*/, VectorOpResult& /*result*/) { return false; }
     // What a kernel's `.requires` is checked against before a launch runs
     // (Machine::launch_args); nullopt for a backend that places each launch
     // by its requirements itself (the cluster's).
@@ -113,7 +114,7 @@ public:
     // Drops the results of tickets not waited for, as VulkanBackend does.
     void wait_all() override;
     bool run_inline(const VectorOpArgs& args, VectorOpResult& result) override;
-    bool run_inline(const KernelLaunch& launch) override;
+    bool run_inline(const KernelLaunch& launch, VectorOpResult& result) override;
     std::optional<BackendCapabilities> capabilities() const override {
         return BackendCapabilities{false, host_memory(), "the CPU backend"};
     }

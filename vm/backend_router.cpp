@@ -213,11 +213,11 @@ bool RoutingBackend::run_inline(const VectorOpArgs& args, VectorOpResult& result
     return true;
 }
 
-bool RoutingBackend::run_inline(const KernelLaunch& launch) {
+bool RoutingBackend::run_inline(const KernelLaunch& launch, VectorOpResult& result) {
     if (route(launch) != OnCpu || !cpu_in_flight_.empty()) return false;
     if (vk_) vk_->finish_conflicting(launch);
     check_vulkan();
-    if (!cpu_->run_inline(launch)) return false;
+    if (!cpu_->run_inline(launch, result)) return false;
     ++counts_.kernels[OnCpu];
     return true;
 }

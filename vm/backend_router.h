@@ -82,7 +82,7 @@ public:
     void wait_all() override;
     // Ops routed to the CPU with nothing in flight there, as CpuBackend does.
     bool run_inline(const VectorOpArgs& args, VectorOpResult& result) override;
-    bool run_inline(const KernelLaunch& launch) override;
+    bool run_inline(const KernelLaunch& launch, VectorOpResult& result) override;
     // A GPU-class device only when launches go to it (RouteMode::Vulkan on a
     // discrete or integrated GPU); lavapipe is a CPU device.
     std::optional<BackendCapabilities> capabilities() const override;

@@ -69,6 +69,7 @@ struct InFlight {
     std::shared_ptr<CpuJob> job;
     std::shared_ptr<VectorOpResult> result;
     Footprint memory;
+    std::shared_ptr<LaunchFaults> faults;  // a pooled launch's: read into the result once the job is done
 };
 
 // A launch the pool runs, kept alive by the job: the caller's KernelLaunch
@@ -102,7 +103,7 @@ struct CpuBackend::State {
                 decoded.clear();
                 return decode(k);
             }
-            slot = std::make_shared<const DecodedKernel>(decode_kernel(k.code));
+            slot = std::make_shared<const DecodedKernel>(decode_kernel(k));
         }
         return slot;
     }
@@ -173,13 +174,16 @@ bool CpuBackend::run_inline(const VectorOpArgs& args, VectorOpResult& result) {
     return true;
 }
 
-bool CpuBackend::run_inline(const KernelLaunch& launch) {
+bool CpuBackend::run_inline(const KernelLaunch& launch, VectorOpResult& result) {
     State& s = *state_;
     std::lock_guard lock(s.mutex);
     if (!s.tickets.empty()) return false;
+    result = {};
     if (launch.kernel == nullptr || launch.end <= launch.begin) return true;
     if (s.threads > 1 && launch.end - launch.begin >= s.inline_lanes) return false;
-    run_kernel_blocks(*s.decode(*launch.kernel), launch, launch.begin, launch.end);
+    LaunchFaults faults;
+    run_kernel_blocks(*s.decode(*launch.kernel), launch, launch.begin, launch.end, faults);
+    result.fault = faults.fault();
     return true;
 }
 
@@ -192,8 +196,11 @@ Ticket CpuBackend::submit(const KernelLaunch& launch) {
     std::shared_ptr<const DecodedKernel> kernel = s.decode(*launch.kernel);
     const std::uint64_t lanes = launch.end - launch.begin;
     if (s.threads <= 1 || lanes < s.inline_lanes) {
-        run_kernel_blocks(*kernel, launch, launch.begin, launch.end);
-        return s.add({});
+        LaunchFaults faults;
+        run_kernel_blocks(*kernel, launch, launch.begin, launch.end, faults);
+        auto result = std::make_shared<VectorOpResult>();
+        result->fault = faults.fault();
+        return s.add({nullptr, std::move(result), {}, nullptr});
     }
     // Chunks of whole blocks, about 8 per thread so a thread that is slowed
     // down (the machine is shared) does not hold the others up for long.
@@ -203,14 +210,15 @@ Ticket CpuBackend::submit(const KernelLaunch& launch) {
     const std::uint64_t per_chunk = std::max<std::uint64_t>(lanes / (8ull * s.threads), 16ull * kBlockLanes);
     work->chunk_lanes = (per_chunk + kBlockLanes - 1) / kBlockLanes * kBlockLanes;
     const auto chunks = static_cast<std::uint32_t>((lanes + work->chunk_lanes - 1) / work->chunk_lanes);
-    auto job = std::make_shared<CpuJob>(chunks, [work](std::uint32_t i) {
+    auto faults = std::make_shared<LaunchFaults>();
+    auto job = std::make_shared<CpuJob>(chunks, [work, faults](std::uint32_t i) {
         const KernelLaunch& l = work->launch;
         const std::uint64_t first = l.begin + i * work->chunk_lanes;
-        run_kernel_blocks(*work->kernel, l, first, std::min(l.end, first + work->chunk_lanes));
+        run_kernel_blocks(*work->kernel, l, first, std::min(l.end, first + work->chunk_lanes), *faults);
     });
     s.the_pool().submit(job, chunks);
     ++s.pooled;
-    return s.add({std::move(job), nullptr, std::move(memory)});
+    return s.add({std::move(job), std::make_shared<VectorOpResult>(), std::move(memory), std::move(faults)});
 }
 
 // The ticket stays listed until its job is done, so a submit from another
@@ -229,6 +237,7 @@ VectorOpResult CpuBackend::wait(Ticket ticket) {
     auto it = s.tickets.find(ticket);
     if (it == s.tickets.end()) return {};  // another thread's wait or wait_all took it
     std::shared_ptr<VectorOpResult> result = std::move(it->second.result);
+    if (result && it->second.faults) result->fault = it->second.faults->fault();
     s.tickets.erase(it);
     return result ? *result : VectorOpResult{};
 }

@@ -9,10 +9,12 @@
 // `if constexpr`, decided per opcode at compile time.
 #include "vm/interpreter.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
 
+#include "vm/interrupt.h"
 #include "vm/machine_context.h"
 
 namespace polymer {
@@ -71,8 +73,14 @@ std::array<const void*, 256> by_number(const void* const (&by_row)[N], const voi
 template <class Policy>
 RunResult run_loop(Machine& m, ExecutionObserver* observer) {
     MachineContext<Policy::kObserved, Policy::kYieldLongOps> x(m, observer);
-    const std::uint64_t step_limit =
+    const std::uint64_t max_steps =
         m.options().max_steps == 0 ? std::numeric_limits<std::uint64_t>::max() : m.options().max_steps;
+    // The step limit's check doubles as the poll for an interrupt (Ctrl-C,
+    // vm/interrupt.h): the limit is set kInterruptPoll steps ahead, and the
+    // slow path, taken once per kInterruptPoll steps, looks at the flag and
+    // moves it on, so the fast path has no more than the one compare.
+    constexpr std::uint64_t kInterruptPoll = 1 << 20;
+    std::uint64_t step_limit = std::min(max_steps, x.steps + kInterruptPoll);
 
 #if defined(POLYMER_SWITCH_DISPATCH)
     for (;;) {
@@ -98,7 +106,11 @@ RunResult run_loop(Machine& m, ExecutionObserver* observer) {
 #define OP(name, ...)                                                                           \
     VM_CASE(name) {                                                                             \
         if constexpr (checks_step_limit(Op::name))                                              \
-            if (__builtin_expect(x.steps > step_limit, 0)) goto step_limit_reached;             \
+            if (__builtin_expect(x.steps > step_limit, 0)) {                                    \
+                if (x.steps > max_steps) goto step_limit_reached;                               \
+                if (interrupt_requested()) goto interrupted;                                    \
+                step_limit = std::min(max_steps, x.steps + kInterruptPoll);                     \
+            }                                                                                   \
         switch (execute<Op::name>(x, *x.ip)) {                                                  \
         case Flow::Next: ++x.ip; VM_DISPATCH();                                                 \
         case Flow::Taken: x.ip = x.ip->target; VM_DISPATCH();                                   \
@@ -125,6 +137,9 @@ invalid_opcode:
     goto trap;
 step_limit_reached:
     x.trap(TrapKind::StepLimit);
+    goto trap;
+interrupted:
+    x.trap(TrapKind::Interrupted);
 trap: {
     Trap t = x.take_trap();
     m.backend().wait_all();

@@ -6,7 +6,10 @@
 // The kernel ABI every backend follows (docs/kernels.md):
 //   - lane i of a launch over [0, count) sees `gid` = i and `count` = count;
 //   - a buffer argument is the whole region (`length` elements of `type`);
-//     loads outside [0, length) give 0, stores and atomics there are dropped;
+//     an element-wise buffer is touched only at the lane's own element, a
+//     whole one only inside [0, length): any other access faults
+//     (vm/kernel_fault.h) and ends the lane;
+//   - a lane starts at most `max_iterations` loop iterations;
 //   - a uniform argument is its 32-bit pattern (i32 value or f32 bits).
 #pragma once
 
@@ -15,6 +18,7 @@
 
 #include "isa/elem_type.h"
 #include "isa/module.h"
+#include "vm/kernel_fault.h"
 
 namespace polymer {
 
@@ -37,6 +41,7 @@ struct KernelLaunch {
     std::uint64_t count = 0;          // the launch covers lanes [0, count)
     std::uint64_t begin = 0;          // this piece runs lanes [begin, end)
     std::uint64_t end = 0;
+    std::uint32_t max_iterations = kDefaultKernelSteps;  // per lane, all its loops together (--kernel-steps)
 };
 
 }  // namespace polymer

@@ -61,6 +61,7 @@ Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
     case TrapKind::StepLimit:
         t.detail = "the step limit of " + std::to_string(options_.max_steps) + " instructions is reached";
         break;
+    case TrapKind::Interrupted: t.detail = "stopped by the user (Ctrl-C)"; break;
     case TrapKind::DivisionByZero:
     case TrapKind::BadAllocation:
     case TrapKind::LengthMismatch:
@@ -126,6 +127,7 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
     l.kernel = &kernel;
     l.kernel_index = site.kernel;
     l.count = l.end = static_cast<std::uint64_t>(count);
+    l.max_iterations = options_.kernel_steps;
     l.args.resize(site.args.size());
     for (std::size_t i = 0; i < site.args.size(); ++i) {
         const LaunchArg& a = site.args[i];
@@ -134,6 +136,11 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
         switch (a.kind) {
         case LaunchArg::Kind::Region: {
             const auto& r = regions_[a.index];
+            // Lane i owns element i of an [i] buffer: every lane must have one
+            // (so an access at gid needs no check, isa/kernel_access.h).
+            if (p.indexing == Indexing::Element && r.length < l.count)
+                return bad("element-wise buffer '" + p.name + "' gets '" + std::string(r.name) + "' with " +
+                           std::to_string(r.length) + " elements, fewer than the " + std::to_string(l.count) + " lanes");
             k.data = r.length == 0 ? nullptr : r.data;
             k.length = r.length;
             k.type = r.type;

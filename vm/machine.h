@@ -40,6 +40,7 @@ struct PipelineLog;
 
 struct MachineOptions {
     std::uint64_t max_steps = 0;              // trap `step-limit` past this many instructions; 0 = no limit
+    std::uint32_t kernel_steps = kDefaultKernelSteps;  // loop iterations a kernel lane may start per launch (--kernel-steps)
     std::uint32_t call_depth_limit = 10'000;  // nested calls (docs/language.md)
     std::uint32_t value_stack_slots = 65'536;
     std::uint64_t memory_limit = std::uint64_t{4} << 30;  // bytes of region storage in all

@@ -67,11 +67,16 @@ template <bool kObserved, bool kYield>
     if (!m.launch_args(d, m.state().regs, l, &m.raised_trap())) return Flow::Trap;
     if constexpr (kObserved) observer->regions_written(d);
     Backend& backend = m.backend();
-    if (l.count > 0 && !backend.run_inline(l)) {
+    VectorOpResult result;
+    if (l.count > 0 && !backend.run_inline(l, result)) {
         if constexpr (kYield) return Flow::Yield;
-        backend.wait(backend.submit(l));
+        result = backend.wait(backend.submit(l));
     }
     m.count_launch();
+    if (result.fault) {
+        m.raised_trap() = kernel_trap(m.module(), *l.kernel, result.fault, m.state().pc, l.max_iterations);
+        return Flow::Trap;
+    }
     return Flow::Next;
 }
 

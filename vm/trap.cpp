@@ -1,6 +1,7 @@
 #include "vm/trap.h"
 
 #include "isa/opcodes.h"
+#include "vm/kernel_fault.h"
 
 namespace polymer {
 
@@ -17,8 +18,17 @@ std::string_view trap_name(TrapKind kind) {
     case TrapKind::StepLimit: return "step-limit";
     case TrapKind::BadLaunch: return "bad-launch";
     case TrapKind::Unsupported: return "unsupported";
+    case TrapKind::Interrupted: return "interrupted";
     }
     return "unknown-trap";
+}
+
+Trap kernel_trap(const Module& m, const Kernel& k, const KernelFault& f, std::uint32_t pc, std::uint32_t budget) {
+    const TrapKind kind = f.kind == KernelFault::Kind::StepBudget    ? TrapKind::StepLimit
+                          : f.kind == KernelFault::Kind::Interrupted ? TrapKind::Interrupted
+                          : f.kind == KernelFault::Kind::DeviceLoopLimit ? TrapKind::Unsupported
+                                                                     : TrapKind::OutOfBounds;
+    return Trap{kind, pc, describe_kernel_fault(k, m.source_file, f, budget)};
 }
 
 const Procedure* proc_containing(const Module& m, std::uint32_t pc) {

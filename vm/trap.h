@@ -23,6 +23,7 @@ enum class TrapKind : std::uint8_t {
     StepLimit,
     BadLaunch,  // a launch count below 0 or above kMaxLaunchCount, or an i32 uniform out of range
     Unsupported,
+    Interrupted,  // the user stopped the run (Ctrl-C; vm/interrupt.h)
 };
 
 // The name users see: "division-by-zero", "out-of-bounds", ...
@@ -33,6 +34,15 @@ struct Trap {
     std::uint32_t pc = 0;  // word index in Module::code of the faulting instruction
     std::string detail;    // one short clause, e.g. "index 6 is outside 'xs' (length 6)"; may be empty
 };
+
+struct Kernel;
+struct KernelFault;
+
+// A kernel launch's fault (vm/kernel_fault.h) as the trap of its `launch` at
+// `pc`: out-of-bounds for an access outside the contract, step-limit for a
+// lane past its loop budget, interrupted; the detail names the kernel, lane,
+// buffer, index and the kernel's source line.
+Trap kernel_trap(const Module& m, const Kernel& k, const KernelFault& f, std::uint32_t pc, std::uint32_t budget);
 
 // "trap: division-by-zero in proc 'main' at pc 12 (prog.pasm:7:9): div r3, r1, r2"
 // followed by ": <detail>" when there is one. `instruction` is the

@@ -7,6 +7,7 @@
 
 #include "isa/elem_type.h"
 #include "isa/opcodes.h"
+#include "vm/kernel_fault.h"
 
 namespace polymer {
 
@@ -24,9 +25,12 @@ struct VectorOpArgs {
     double float_scalar = 0;       // vfillf value, vscale factor
 };
 
+// What Backend::wait gives back: a reduction's value, or a kernel launch's
+// fault (vm/kernel_fault.h).
 struct VectorOpResult {
     std::int64_t int_value = 0;  // integer reductions
     double float_value = 0;      // float reductions
+    KernelFault fault;           // kernel launches: the lane that broke the contract, if any
 };
 
 // Returns a one-line reason when the operands do not fit the op (different

@@ -2,9 +2,17 @@
 // local machine. Exit status: 0 the program halted, 1 bad input (unreadable
 // file, assembly or verify errors, a corrupt module, unknown entry), 2 the
 // program trapped or its backend failed (a device error, no capable node
-// left), 3 the step limit (--max-steps) stopped it. --debug opens the step
-// debugger (src/tools/debugger, docs/debugger.md).
+// left), 3 the step limit (--max-steps, or a kernel lane past --kernel-steps)
+// stopped it, 130 Ctrl-C stopped it. --debug opens the step debugger
+// (src/tools/debugger, docs/debugger.md).
+//
+// Ctrl-C (SIGINT) only sets a flag (vm/interrupt.h); the interpreter, the
+// reorder engine and every backend poll it, the run stops with an
+// `interrupted` trap, and the views (--trace, --pipeview) are written as
+// after any other stop. A second Ctrl-C kills the process at once.
 #include <CLI/CLI.hpp>
+
+#include <csignal>
 
 #include <algorithm>
 #include <chrono>
@@ -28,6 +36,7 @@
 #include "src/tools/debugger/debug_main.h"
 #include "vm/debugger/region_dump.h"
 #include "vm/backend_chooser.h"
+#include "vm/interrupt.h"
 #include "vm/machine.h"
 #include "vm/ooo/chrome_trace.h"
 #include "vm/ooo/kanata_log.h"
@@ -42,6 +51,18 @@ constexpr int kExitOk = 0;
 constexpr int kExitBadInput = 1;
 constexpr int kExitTrap = 2;
 constexpr int kExitStepLimit = 3;  // its own status, so a grading script can tell "too slow" from "crashed"
+constexpr int kExitInterrupted = 130;  // 128 + SIGINT, what a shell reports for a process Ctrl-C ended
+
+extern "C" void on_interrupt(int) { polymer::request_interrupt(); }
+
+// Ctrl-C asks the run to stop; SA_RESETHAND: a second one kills at once.
+void catch_interrupt() {
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigaction(SIGINT, &sa, nullptr);
+}
 
 bool ends_with(const std::string& s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -121,6 +142,12 @@ static int run_tool(int argc, char** argv) {
     app.add_option("--max-steps", max_steps,
                    "trap `step-limit` once the program has run this many instructions (0: no limit)")
         ->check(CLI::NonNegativeNumber);
+    std::uint32_t kernel_steps = polymer::kDefaultKernelSteps;
+    app.add_option("--kernel-steps", kernel_steps,
+                   "trap `step-limit` when a kernel lane is about to start more than N loop iterations in one launch")
+        ->type_name("N")
+        ->check(CLI::Range(1u, 1u << 31))
+        ->capture_default_str();
     app.add_flag("--stats", stats, "print instructions executed, time and instructions per second to stderr");
     app.add_flag("--dump-registers", registers, "print every register after the program stops");
     std::vector<std::string> dump_region_names;
@@ -150,7 +177,8 @@ static int run_tool(int argc, char** argv) {
     polymer::cluster::ClusterFlags cluster_flags;
     polymer::cluster::add_cluster_options(app, cluster_flags);
     app.footer("Exit status: 0 halted (or a debugger session ended with the program not trapped), 1 bad input,\n"
-               "2 the program trapped or a backend failed, 3 the step limit (--max-steps) was reached.");
+               "2 the program trapped or a backend failed, 3 the step limit (--max-steps or --kernel-steps) was reached,\n"
+               "130 Ctrl-C stopped it (a second Ctrl-C kills at once).");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -208,6 +236,7 @@ static int run_tool(int argc, char** argv) {
     });
     polymer::MachineOptions options;
     options.max_steps = max_steps;
+    options.kernel_steps = kernel_steps;
     options.backend = chosen.value().backend.get();
     if (cluster.value().backend()) options.backend = cluster.value().backend();
     options.exec = *polymer::parse_exec_mode(exec_name);
@@ -276,6 +305,7 @@ static int run_tool(int argc, char** argv) {
         });
     }
 
+    catch_interrupt();
     const auto start = std::chrono::steady_clock::now();
     polymer::RunResult result = machine.value()->run(*proc);
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
@@ -338,6 +368,7 @@ static int run_tool(int argc, char** argv) {
     }
     if (!logs_written && !result.trap) return kExitBadInput;
     if (!result.trap) return kExitOk;
+    if (result.trap->kind == polymer::TrapKind::Interrupted) return kExitInterrupted;
     return result.trap->kind == polymer::TrapKind::StepLimit ? kExitStepLimit : kExitTrap;
 }
 

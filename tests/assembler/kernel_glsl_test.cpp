@@ -151,9 +151,13 @@ TEST(KernelGlsl, SemanticsGuardsAreInTheText) {
     EXPECT_NE(ints.find("int div_checked(int a, int b)"), std::string::npos);
     EXPECT_NE(ints.find("int rem_checked(int a, int b)"), std::string::npos);
     EXPECT_NE(ints.find("r2 = int(0x80000000u);"), std::string::npos);
-    EXPECT_NE(ints.find("if (uint(r13) < pc.slot[1]) r14 = int(b1.data[r13]); else r14 = 0;"), std::string::npos);
-    EXPECT_NE(ints.find("if (uint(r0) < pc.slot[1]) atomicAdd(b1.data[r0], uint(r3));"), std::string::npos);
-    EXPECT_NE(ints.find("if (uint(r14) < pc.slot[3]) atomicAdd(b3.data[r14], int(r3));"), std::string::npos);
+    // Whole buffers: every access checked, the fault recorded, the lane ended.
+    EXPECT_NE(ints.find("if (uint(r13) >= pc.slot[1]) { fault(1u, 26u, 1u, r13, pc.slot[1]); return; } r14 = int(b1.data[r13]);"),
+              std::string::npos);
+    EXPECT_NE(ints.find("if (uint(r0) >= pc.slot[1]) { fault(1u, 29u, 1u, r0, pc.slot[1]); return; } atomicAdd(b1.data[r0], uint(r3));"),
+              std::string::npos);
+    EXPECT_NE(ints.find("if (uint(r14) >= pc.slot[3]) { fault(1u, 28u, 3u, r14, pc.slot[3]); return; } atomicAdd(b3.data[r14], int(r3));"),
+              std::string::npos);
     EXPECT_NE(ints.find("buffer B1 { uint data[]; } b1;"), std::string::npos);
     EXPECT_NE(ints.find("r9 = int(uint(r9) >> uint(r3 & 31));"), std::string::npos);
     EXPECT_EQ(ints.find("ftoi_saturating"), std::string::npos);  // helpers only when used
@@ -176,12 +180,16 @@ TEST(KernelGlsl, SaxpyAbi) {
     for (const char* want : {
              "layout(local_size_x = 64) in;",
              "layout(push_constant, std430) uniform Launch {",
-             "    uint base;", "    uint end;", "    uint count;", "    uint pad;", "    uint slot[4];",
+             "    uint base;", "    uint end;", "    uint count;", "    uint budget;", "    uint slot[4];",
              "// parameter 0: in x: f32[i]\nlayout(std430, set = 0, binding = 0) readonly buffer B0 { float data[]; } b0;",
              "layout(std430, set = 0, binding = 2) writeonly buffer B2 { float data[]; } b2;",
-             "if (lane >= pc.end) return;", "f2 = uintBitsToFloat(pc.slot[3]);  // a", "// line 6"})
+             "if (lane >= pc.end) return;", "f2 = uintBitsToFloat(pc.slot[3]);  // a", "// line 6",
+             // gid-indexed [i] accesses are proven: no check at all
+             "    f0 = b0.data[r0];  // x\n", "    b2.data[r0] = f3;  // z\n",
+             "layout(std430, set = 0, binding = 4) coherent volatile buffer Status {"})
         EXPECT_NE(g.find(want), std::string::npos) << want << "\n" << g;
     EXPECT_EQ(g.find("binding = 3"), std::string::npos);  // a uniform is not a buffer
+    EXPECT_EQ(g.find("fault("), std::string::npos);       // nothing to check
 }
 
 // Code after exit/break/continue, empty blocks and an empty kernel still give valid SPIR-V.
@@ -192,7 +200,8 @@ TEST(KernelGlsl, DeadCodeAndEmptyBlocksCompile) {
         ".kernel empty ()\n.end\n");
     ASSERT_EQ(m.kernels.size(), 2u);
     for (const Kernel& k : m.kernels) EXPECT_EQ(spirv_of(k).at(0), kMagic) << k.name;
-    EXPECT_NE(kernel_to_glsl(m.kernels[1]).find("    uint pad;\n} pc;"), std::string::npos);  // no slot[0] array
+    EXPECT_NE(kernel_to_glsl(m.kernels[1]).find("    uint budget; // loop iterations a lane may start (--kernel-steps)\n} pc;"),
+              std::string::npos);  // no slot[0] array
 }
 
 TEST(KernelGlsl, Deterministic) {

@@ -15,10 +15,10 @@ TEST(FrameCodec, RoundTripsHeaderAndPayload) {
     Frame f{MsgType::RegionPut, 0x1122334455667788ull, {1, 2, 3, 4, 5}};
     auto bytes = encode_frame(f);
     ASSERT_EQ(bytes.size(), kFrameHeaderSize + 5);
-    // Fixed little-endian layout: magic "PLYN", version 1, type 10.
+    // Fixed little-endian layout: magic "PLYN", the version, type 10.
     EXPECT_EQ(bytes[0], 'P');
     EXPECT_EQ(bytes[3], 'N');
-    EXPECT_EQ(bytes[4], 1);
+    EXPECT_EQ(bytes[4], kProtocolVersion);
     EXPECT_EQ(bytes[6], 10);
     EXPECT_EQ(bytes[12], 0x88);
     HeaderCheck c = decode_header(header_of(bytes));
@@ -51,9 +51,10 @@ TEST(FrameCodec, RefusesBadHeaders) {
         return decode_header(header_of(b));
     };
     EXPECT_EQ(with(0, 'X').fault, FrameFault::BadMagic);
-    HeaderCheck v = with(4, 2);
+    HeaderCheck v = with(4, kProtocolVersion + 1);
     EXPECT_EQ(v.fault, FrameFault::BadVersion);
-    EXPECT_NE(v.message.find("version 2 is not supported"), std::string::npos) << v.message;
+    EXPECT_NE(v.message.find("version " + std::to_string(kProtocolVersion + 1) + " is not supported"), std::string::npos)
+        << v.message;
     EXPECT_EQ(with(6, 99).fault, FrameFault::UnknownType);
     EXPECT_EQ(with(6, 0).fault, FrameFault::UnknownType);
     EXPECT_EQ(with(8, 1).fault, FrameFault::BadFlags);
@@ -93,6 +94,19 @@ TEST(Messages, RoundTripLaunchAndResult) {
     ASSERT_TRUE(rb) << rb.error();
     EXPECT_EQ(rb.value().outputs[0].data, (Bytes{1, 2, 3, 4}));
     EXPECT_EQ(rb.value().outputs[0].offset, 400u);
+    EXPECT_FALSE(rb.value().fault);
+    // A chunk's kernel fault and the launch's step budget travel whole.
+    r.fault = {polymer::KernelFault::Kind::BadIndex, 70000, 12, 3, -5, 1ull << 33};
+    rb = decode_chunk_result(encode(r));
+    ASSERT_TRUE(rb) << rb.error();
+    EXPECT_EQ(rb.value().fault, r.fault);
+    l.max_iterations = 12345;
+    EXPECT_EQ(decode_launch(encode(l)).value().max_iterations, 12345u);
+    Bytes bad_kind = encode(r);
+    bad_kind[bad_kind.size() - 25] = 9;
+    auto refused = decode_chunk_result(bad_kind);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().find("fault kind is 9"), std::string::npos) << refused.error();
 }
 
 TEST(Messages, EveryTruncationIsRefusedWithItsField) {
@@ -122,15 +136,15 @@ TEST(Messages, HugeCountsDoNotAllocate) {
     auto r = decode_region_put(b);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().find("run past the end"), std::string::npos) << r.error();
-    // A launch claiming 4 billion bindings.
+    // A launch claiming 4 billion bindings (the binding count, then the u32 step budget).
     LaunchChunk l;
     Bytes lb = encode(l);
-    for (std::size_t i = lb.size() - 4; i < lb.size(); ++i) lb[i] = 0xFF;
+    for (std::size_t i = lb.size() - 8; i < lb.size() - 4; ++i) lb[i] = 0xFF;
     EXPECT_FALSE(decode_launch(lb));
     // An unknown binding kind.
     l.args = {Binding{}};
     lb = encode(l);
-    lb[lb.size() - 17] = 9;
+    lb[lb.size() - 21] = 9;
     auto bad = decode_launch(lb);
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error().find("binding 0"), std::string::npos) << bad.error();

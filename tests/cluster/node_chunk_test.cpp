@@ -226,6 +226,7 @@ TEST(NodeChunk, AOneLaneLoopDoesNotHoldUpTheNode) {
     l.count = 1;
     l.end = 1;
     l.args = {Binding{Binding::Kind::Region, 1, 1, 0}, Binding{Binding::Kind::Uniform, 0, 0, 20'000'000}};
+    l.max_iterations = 30'000'000;  // past the default budget: the chunk carries its own
     const std::uint64_t spin = client.start_launch(l);
     auto have = client.have_module(hash.value());  // answered while the loop runs
     ASSERT_TRUE(have) << have.error();

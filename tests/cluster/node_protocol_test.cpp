@@ -103,11 +103,13 @@ TEST(NodeProtocol, WrongVersionIsRejected) {
     NodeProcess node(token.path());
     {  // In the frame header.
         RawPeer raw(node.port());
-        raw.send(MsgType::Hello, 1, encode(Hello{2, "future"}), 2);
+        constexpr std::uint16_t kFuture = kProtocolVersion + 1;
+        raw.send(MsgType::Hello, 1, encode(Hello{kFuture, "future"}), kFuture);
         auto r = raw.read_reply();
         ASSERT_TRUE(r);
         EXPECT_EQ(error_code_of(*r), ErrorCode::VersionMismatch);
-        EXPECT_NE(decode_error(r->payload).value().message.find("version 2 is not supported"), std::string::npos);
+        EXPECT_NE(decode_error(r->payload).value().message.find("version " + std::to_string(kFuture) + " is not supported"),
+                  std::string::npos);
         EXPECT_TRUE(raw.closed_by_node());
     }
     // In the hello.

@@ -118,7 +118,7 @@ TEST(CpuKernels, DivergentLoopsBreakContinueExitAndAPiece) {
 
 TEST(CpuKernels, IntegerEdgesAndSaturatingFtoi) {
     Module m = assemble_ok(R"(
-.kernel edges (in a: i32[i], in b: i32[i], in x: f32[i], out o: i32[])
+.kernel edges (in a: i32[], in b: i32[i], in x: f32[i], out o: i32[])
         gid     r0
         ld      r1, a[r0]
         ld      r2, b[r0]
@@ -163,7 +163,8 @@ TEST(CpuKernels, IntegerEdgesAndSaturatingFtoi) {
     l.args = {buffer(a.data(), n, ElemType::I32), buffer(b.data(), n, ElemType::I32),
               buffer(x.data(), n, ElemType::F32), buffer(o.data(), o.size(), ElemType::I32)};
     l.count = n; l.begin = 0; l.end = n;
-    run_kernel_launch(l);
+    // The last load is far past a: every lane faults there, lane 0 is reported.
+    EXPECT_EQ(run_kernel_launch(l), (KernelFault{KernelFault::Kind::BadIndex, 0, 27, 0, 1000000, 8}));
     auto u = [](std::int32_t v) { return static_cast<std::uint32_t>(v); };
     for (std::size_t i = 0; i < n; ++i) {
         const std::int64_t A = a[i], B = b[i];
@@ -178,7 +179,7 @@ TEST(CpuKernels, IntegerEdgesAndSaturatingFtoi) {
         EXPECT_EQ(u(o[8 * i + 4]), u(a[i]) >> (B & 31)) << i;
         EXPECT_EQ(u(o[8 * i + 5]), static_cast<std::uint32_t>(static_cast<std::uint64_t>(A) * static_cast<std::uint64_t>(B))) << i;
         EXPECT_EQ(o[8 * i + 6], ftoi) << i;
-        EXPECT_EQ(o[8 * i + 7], 0) << i;  // out-of-range load
+        EXPECT_EQ(o[8 * i + 7], 99) << i;  // the lane stopped at the load: nothing stored
     }
 }
 
@@ -190,8 +191,6 @@ TEST(CpuKernels, HistogramWithAtaddCountsExactly) {
         rem     r2, r0, r1
         li      r3, 1
         atadd   h[r2], r3
-        li      r4, 99
-        atadd   h[r4], r3
 .end
 )");
     ASSERT_EQ(m.kernels.size(), 1u);
@@ -202,7 +201,7 @@ TEST(CpuKernels, HistogramWithAtaddCountsExactly) {
     // Large enough to be split over several threads when the machine has them.
     l.count = 1600000; l.begin = 0; l.end = 1600000;
     CpuBackend backend;
-    backend.wait(backend.submit(l));
+    EXPECT_FALSE(backend.wait(backend.submit(l)).fault);
     for (auto c : h) EXPECT_EQ(c, 100000u);
 }
 
@@ -241,12 +240,12 @@ LaneData lane_data(std::uint64_t n, std::uint32_t seed) {
         d.af[i] = pick_float();
         d.bf[i] = pick_float();
     }
-    // A scatter target per lane: a permutation of [0, n) with every 7th lane
-    // sent out of range (negative or past the end), so stores never collide.
+    // A scatter target per lane: a permutation of [0, n), so stores never
+    // collide (and, by the kernel contract, never leave the buffer).
     std::vector<std::int32_t> p(n);
     for (std::uint64_t i = 0; i < n; ++i) p[i] = static_cast<std::int32_t>(i);
     std::shuffle(p.begin(), p.end(), rng);
-    for (std::uint64_t i = 0; i < n; ++i) d.perm[i] = i % 7 == 3 ? (i % 2 ? -1 - p[i] : static_cast<std::int32_t>(n) + p[i]) : p[i];
+    for (std::uint64_t i = 0; i < n; ++i) d.perm[i] = p[i];
     return d;
 }
 
@@ -255,7 +254,7 @@ LaneData lane_data(std::uint64_t n, std::uint32_t seed) {
 // uniform `base` is the first lane run.
 std::string all_ops_kernel() {
     std::string s =
-        ".kernel allops (in ai: i32[i], in bi: i32[i], in af: f32[i], in bf: f32[i], in perm: i32[i], out oi: i32[], "
+        ".kernel allops (in ai: i32[], in bi: i32[i], in af: f32[], in bf: f32[i], in perm: i32[i], out oi: i32[], "
         "out of: f32[], out scat: i32[], out scatf: f32[], out shifted: i32[], out shifted2: i32[], inout hist: u32[], u: i32, uf: f32, base: i32)\n";
     auto line = [&](const std::string& t) { s += "        " + t + "\n"; };
     auto put_i = [&](const std::string& r) { line("st oi[r2], " + r); line("addi r2, r2, 1"); };
@@ -271,6 +270,14 @@ std::string all_ops_kernel() {
     line("ld r4, bi[r0]");
     line("ldf f0, af[r0]");
     line("ldf f1, bf[r0]");
+    // Data-dependent indices kept inside ai (the kernel contract): r10 from
+    // r4, r13 from r3, each (x >>> 1) rem length.
+    line("li r11, 1");
+    line("blen r12, ai");
+    line("shr r10, r4, r11");
+    line("rem r10, r10, r12");
+    line("shr r13, r3, r11");
+    line("rem r13, r13, r12");
     put_i("r0");
     put_i("r1");
     for (const char* op : {"add", "sub", "mul", "div", "rem", "and", "or", "xor", "shl", "shr", "sar", "min", "max",
@@ -283,19 +290,28 @@ std::string all_ops_kernel() {
     for (const char* t : {"addi r5, r3, 123456", "addi r5, r3, -2147483648", "muli r5, r3, -7", "muli r5, r4, 65537",
                           "li r5, -123456", "mov r5, r4", "ldp r5, u", "blen r5, ai", "blen r5, oi", "ftoi r5, f0",
                           "ftoi r5, f1", "feq r5, f0, f1", "flt r5, f0, f1", "fle r5, f0, f1", "feq r5, f0, f0",
-                          "ld r5, ai[r4]", "ld r5, ai[r3]"}) {
+                          "ld r5, ai[r10]", "ld r5, ai[r13]"}) {
         line(t);
         put_i("r5");
     }
-    // Contiguous indices partly out of range (the block fast path's edges).
+    // Contiguous indices partly out of range (the block fast path's edges),
+    // loaded only where they are inside.
     for (const char* off : {"3", "-2", "65", "-300"}) {
         line(std::string("addi r6, r0, ") + off);
+        line("lt r14, r6, r12");
+        line("li r15, -1");
+        line("lt r16, r15, r6");
+        line("and r14, r14, r16");
+        line("li r5, -9");
+        line("lif f5, -9.0");
+        line("if r14");
         line("ld r5, ai[r6]");
-        put_i("r5");
         line("ldf f5, af[r6]");
+        line("end");
+        put_i("r5");
         put_f("f5");
     }
-    line("ldf f2, af[r4]");
+    line("ldf f2, af[r10]");
     put_f("f2");
     for (const char* op : {"fadd", "fsub", "fmul", "fdiv", "fmin", "fmax", "fpow"}) {
         line(std::string(op) + " f5, f0, f1");
@@ -319,16 +335,21 @@ std::string all_ops_kernel() {
     line("addi r6, r0, 5");
     line("st shifted[r6], r3");
     line("addi r6, r0, -3");
+    line("li r15, 2");
+    line("lt r16, r15, r0");
+    line("if r16");
     line("st shifted2[r6], r4");
+    line("end");
     line("li r8, 15");
     line("and r8, r4, r8");
     line("atadd hist[r8], r3");
-    line("atadd hist[r4], r0");
+    line("atadd hist[r10], r0");
     s += ".end\n";
     return s;
 }
 
 struct AllOpsRun {
+    KernelFault fault;
     std::vector<std::int32_t> oi, scat, shifted, shifted2;
     std::vector<float> of, scatf;
     std::vector<std::uint32_t> hist;
@@ -341,7 +362,7 @@ AllOpsRun run_all_ops(const Kernel& k, LaneData& d, std::uint64_t n, std::uint64
     r.of.assign(64 * (end - begin), -7.0f);  // 35
     r.scat.assign(n, -7);
     r.scatf.assign(n, -7.0f);
-    r.shifted.assign(n, -7);
+    r.shifted.assign(n + 5, -7);
     r.shifted2.assign(n, -7);
     r.hist.assign(n + 16, 0);
     KernelLaunch l = test::whole_launch(
@@ -354,11 +375,13 @@ AllOpsRun run_all_ops(const Kernel& k, LaneData& d, std::uint64_t n, std::uint64
         n);
     l.begin = begin;
     l.end = end;
-    run(l);
+    r.fault = run(l);
     return r;
 }
 
 void expect_same(const AllOpsRun& want, const AllOpsRun& got, const std::string& what) {
+    ASSERT_FALSE(want.fault) << what << ": lane " << want.fault.lane << " pc " << want.fault.pc << " index " << want.fault.index;  // the kernel keeps the contract
+    ASSERT_EQ(want.fault, got.fault) << what;
     ASSERT_EQ(want.oi.size(), got.oi.size());
     for (std::size_t i = 0; i < want.oi.size(); ++i) ASSERT_EQ(want.oi[i], got.oi[i]) << what << " oi[" << i << "]";
     for (std::size_t i = 0; i < want.of.size(); ++i)
@@ -375,9 +398,9 @@ TEST(CpuKernels, EveryOpMatchesTheLaneReferenceAcrossBlockBoundaries) {
     ASSERT_EQ(m.kernels.size(), 1u);
     const Kernel& k = m.kernels[0];
     CpuBackend pool(CpuBackendOptions{3, 64, 0});  // 3 threads even on 2 cores, pooled from 64 lanes
-    auto reference = [](const KernelLaunch& l) { run_kernel_launch_lane_by_lane(l); };
-    auto blocks = [](const KernelLaunch& l) { run_kernel_launch(l); };
-    auto backend = [&](const KernelLaunch& l) { pool.wait(pool.submit(l)); };
+    auto reference = [](const KernelLaunch& l) { return run_kernel_launch_lane_by_lane(l); };
+    auto blocks = [](const KernelLaunch& l) { return run_kernel_launch(l); };
+    auto backend = [&](const KernelLaunch& l) { return pool.wait(pool.submit(l)).fault; };
     for (std::uint64_t n : {0ull, 1ull, 63ull, 64ull, 65ull, 255ull, 256ull, 257ull, 1000003ull}) {
         LaneData d = lane_data(n, static_cast<std::uint32_t>(n));
         const std::string at = "n=" + std::to_string(n);
@@ -403,7 +426,7 @@ public:
     explicit RandomKernel(std::uint32_t seed) : rng_(seed) {}
 
     std::string source() {
-        s_ = ".kernel rnd (in ai: i32[i], in af: f32[i], out o: i32[], out of: f32[])\n";
+        s_ = ".kernel rnd (in ai: i32[], in af: f32[], out o: i32[], out of: f32[])\n";
         line("gid r15");
         for (int r = 0; r < 6; ++r) {
             line("addi r7, r15, " + std::to_string(r));
@@ -520,9 +543,13 @@ TEST(CpuKernels, RandomDivergentKernelsMatchTheLaneReference) {
                 how(l);
                 return out;
             };
-            const auto want = run([](const KernelLaunch& l) { run_kernel_launch_lane_by_lane(l); });
-            const auto got = run([](const KernelLaunch& l) { run_kernel_launch(l); });
-            const auto pooled = run([&](const KernelLaunch& l) { pool.wait(pool.submit(l)); });
+            KernelFault fw, fg, fp;
+            const auto want = run([&](const KernelLaunch& l) { fw = run_kernel_launch_lane_by_lane(l); });
+            const auto got = run([&](const KernelLaunch& l) { fg = run_kernel_launch(l); });
+            const auto pooled = run([&](const KernelLaunch& l) { fp = pool.wait(pool.submit(l)).fault; });
+            ASSERT_EQ(fw, fg) << "seed " << seed << " n=" << n << "\n" << src;
+            ASSERT_EQ(fw, fp) << "seed " << seed << " n=" << n << "\n" << src;
+            if (fw) continue;  // lanes past a fault may or may not have run
             ASSERT_EQ(want.first, got.first) << "seed " << seed << " n=" << n << "\n" << src;
             ASSERT_EQ(want.first, pooled.first) << "seed " << seed << " n=" << n << "\n" << src;
             for (std::size_t i = 0; i < want.second.size(); ++i) {
@@ -548,14 +575,14 @@ TEST(CpuKernels, HistogramOnSeveralThreadsIsExact) {
     std::vector<std::uint32_t> want(37, 0);
     std::mt19937 rng(7);
     for (auto& x : v) {
-        x = static_cast<std::int32_t>(rng() % 41) - 2;  // some out of range on both sides: dropped
-        if (x >= 0 && x < 37) ++want[static_cast<std::size_t>(x)];
+        x = static_cast<std::int32_t>(rng() % 37);
+        ++want[static_cast<std::size_t>(x)];
     }
     for (unsigned threads : {2u, 4u, 8u}) {
         std::vector<std::uint32_t> h(37, 0);
         CpuBackend backend(CpuBackendOptions{threads, 1, 0});
         KernelLaunch l = test::whole_launch(m.kernels[0], {test::buffer_arg(v, ElemType::I32), test::buffer_arg(h, ElemType::U32)}, n);
-        backend.wait(backend.submit(l));
+        EXPECT_FALSE(backend.wait(backend.submit(l)).fault);
         EXPECT_EQ(h, want) << threads << " threads";
         EXPECT_EQ(backend.pooled_submits(), 1u);
     }
@@ -589,10 +616,10 @@ TEST(CpuKernels, ALoadSeesTheValueBeforeALaterStoreToTheSameRegion) {
 
 TEST(CpuKernels, ResultsStoredStraightToBuffersMatchTheLaneReference) {
     // fadd's result is stored and read again (not fused); fmul's and mul's
-    // only stored (fused into the store when the range is whole); w and o
-    // are shorter than the launch, so the last blocks take the checked path.
+    // only stored (fused into the store when the range is whole); o is a
+    // whole buffer stored at gid + 3, so its stores take the checked path.
     Module m = assemble_ok(R"(
-.kernel fuse (in x: f32[i], out z: f32[i], out w: f32[i], out o: i32[i])
+.kernel fuse (in x: f32[i], out z: f32[i], out w: f32[i], out o: i32[])
         gid     r0
         ldf     f0, x[r0]
         fadd    f1, f0, f0
@@ -609,8 +636,8 @@ TEST(CpuKernels, ResultsStoredStraightToBuffersMatchTheLaneReference) {
         std::vector<float> x(n);
         for (std::uint64_t i = 0; i < n; ++i) x[i] = 0.25f * static_cast<float>(i) - 3.0f;
         auto run = [&](auto&& how) {
-            std::vector<float> z(n, -1.0f), w(n > 300 ? n - 300 : n / 2, -1.0f);
-            std::vector<std::int32_t> o(n, -1);
+            std::vector<float> z(n, -1.0f), w(n, -1.0f);
+            std::vector<std::int32_t> o(n + 3, -1);
             how(test::whole_launch(m.kernels[0], {test::buffer_arg(x, ElemType::F32), test::buffer_arg(z, ElemType::F32),
                                                   test::buffer_arg(w, ElemType::F32), test::buffer_arg(o, ElemType::I32)}, n));
             return std::tuple{z, w, o};

@@ -78,24 +78,47 @@ std::int32_t wrap(std::int64_t v) { return static_cast<std::int32_t>(static_cast
 
 namespace {
 
-void run_lanes(const KernelLaunch& launch, const std::vector<std::uint32_t>& jump, std::uint64_t first,
-               std::uint64_t last) {
-    const auto& code = launch.kernel->code;
+// The kernel contract checked on every access, with no proof: an [i]
+// buffer at the lane's own element only, a whole one inside its length.
+// Lanes run in order, so the first fault is the lowest lane's.
+KernelFault run_lanes(const KernelLaunch& launch, const std::vector<std::uint32_t>& jump, std::uint64_t first,
+                      std::uint64_t last) {
+    const Kernel& k = *launch.kernel;
+    const auto& code = k.code;
     const auto n = static_cast<std::uint32_t>(code.size());
     const auto& args = launch.args;
-    auto in_range = [&](std::uint8_t p, std::int32_t i) {
-        return p < args.size() && i >= 0 && static_cast<std::uint64_t>(i) < args[p].length;
-    };
+    KernelFault fault;
     for (std::uint64_t lane = first; lane < last; ++lane) {
         std::int32_t r[kKernelIntRegisters] = {};
         float f[kKernelFloatRegisters] = {};
+        std::uint64_t iterations = 0;
         for (std::uint32_t pc = 0; pc < n;) {
             const Word w = code[pc];
             const std::uint8_t a = word_a(w) & 31, b = word_b(w) & 31, c = word_c(w);
             const std::uint8_t c5 = c & 31;
             const std::int32_t imm = word_imm(w);
             std::uint32_t next = pc + 1;
-            switch (static_cast<KOp>(word_op(w))) {
+            const KOp op = static_cast<KOp>(word_op(w));
+            const KEffect effect = kop_effect(op);
+            if (reads_buffer(effect) || writes_buffer(effect)) {
+                const std::uint64_t length = c < args.size() && args[c].data != nullptr ? args[c].length : 0;
+                const bool element = c < k.params.size() && k.params[c].indexing == Indexing::Element;
+                const bool ok = r[b] >= 0 && static_cast<std::uint64_t>(r[b]) < length &&
+                                (!element || static_cast<std::uint64_t>(r[b]) == lane);
+                if (!ok) {
+                    if (!fault) fault = {KernelFault::Kind::BadIndex, static_cast<std::uint32_t>(lane), pc, c, r[b], length};
+                    break;
+                }
+            }
+            // An iteration starts at `loop`, and where `end` or `continue` goes back.
+            if (op == KOp::Loop || op == KOp::Continue || (op == KOp::End && jump[pc] != 0)) {
+                if (++iterations > launch.max_iterations) {
+                    const std::uint32_t loop_pc = op == KOp::Loop ? pc : jump[pc] - 1;
+                    if (!fault) fault = {KernelFault::Kind::StepBudget, static_cast<std::uint32_t>(lane), loop_pc, 0, 0, 0};
+                    break;
+                }
+            }
+            switch (op) {
             case KOp::Nop: break;
             case KOp::Gid: r[a] = static_cast<std::int32_t>(lane); break;
             case KOp::Count: r[a] = static_cast<std::int32_t>(launch.count); break;
@@ -146,25 +169,15 @@ void run_lanes(const KernelLaunch& launch, const std::vector<std::uint32_t>& jum
             case KOp::Fle: r[a] = f[b] <= f[c5]; break;
             case KOp::Itof: f[a] = static_cast<float>(r[b]); break;
             case KOp::Ftoi: r[a] = ftoi_saturating(f[b]); break;
-            case KOp::Ld:
-                r[a] = in_range(c, r[b]) ? static_cast<const std::int32_t*>(args[c].data)[r[b]] : 0;
+            case KOp::Ld: r[a] = static_cast<const std::int32_t*>(args[c].data)[r[b]]; break;
+            case KOp::Ldf: f[a] = static_cast<const float*>(args[c].data)[r[b]]; break;
+            case KOp::St: static_cast<std::int32_t*>(args[c].data)[r[b]] = r[a]; break;
+            case KOp::Stf: static_cast<float*>(args[c].data)[r[b]] = f[a]; break;
+            case KOp::AtAdd: {
+                auto* p = static_cast<std::uint32_t*>(args[c].data) + r[b];
+                std::atomic_ref<std::uint32_t>(*p).fetch_add(static_cast<std::uint32_t>(r[a]), std::memory_order_relaxed);
                 break;
-            case KOp::Ldf:
-                f[a] = in_range(c, r[b]) ? static_cast<const float*>(args[c].data)[r[b]] : 0.0f;
-                break;
-            case KOp::St:
-                if (in_range(c, r[b])) static_cast<std::int32_t*>(args[c].data)[r[b]] = r[a];
-                break;
-            case KOp::Stf:
-                if (in_range(c, r[b])) static_cast<float*>(args[c].data)[r[b]] = f[a];
-                break;
-            case KOp::AtAdd:
-                if (in_range(c, r[b])) {
-                    auto* p = static_cast<std::uint32_t*>(args[c].data) + r[b];
-                    std::atomic_ref<std::uint32_t>(*p).fetch_add(static_cast<std::uint32_t>(r[a]),
-                                                                 std::memory_order_relaxed);
-                }
-                break;
+            }
             case KOp::Ldp: r[a] = word_b(w) < args.size() ? static_cast<std::int32_t>(args[word_b(w)].uniform) : 0; break;
             case KOp::Ldpf: f[a] = word_b(w) < args.size() ? bits_to_float(args[word_b(w)].uniform) : 0.0f; break;
             case KOp::Blen:
@@ -179,13 +192,14 @@ void run_lanes(const KernelLaunch& launch, const std::vector<std::uint32_t>& jum
             pc = next;
         }
     }
+    return fault;
 }
 
 }  // namespace
 
-void run_kernel_launch_lane_by_lane(const KernelLaunch& launch) {
-    if (launch.kernel == nullptr || launch.end <= launch.begin) return;
-    run_lanes(launch, resolve_jumps(launch.kernel->code), launch.begin, launch.end);
+KernelFault run_kernel_launch_lane_by_lane(const KernelLaunch& launch) {
+    if (launch.kernel == nullptr || launch.end <= launch.begin) return {};
+    return run_lanes(launch, resolve_jumps(launch.kernel->code), launch.begin, launch.end);
 }
 
 }  // namespace polymer

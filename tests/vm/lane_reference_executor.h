@@ -6,7 +6,8 @@
 
 namespace polymer {
 
-// Runs lanes [launch.begin, launch.end) one after the other on this thread.
-void run_kernel_launch_lane_by_lane(const KernelLaunch& launch);
+// Runs lanes [launch.begin, launch.end) one after the other on this thread;
+// returns the launch's fault (the lowest lane's), if any.
+KernelFault run_kernel_launch_lane_by_lane(const KernelLaunch& launch);
 
 }  // namespace polymer

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "vm/cpu_variants.h"
+#include "vm/interrupt.h"
 
 namespace polymer {
 namespace {
@@ -35,6 +36,7 @@ struct Scratch {
     std::vector<float*> fp;
     std::vector<std::int64_t> seq;
     std::vector<std::uint64_t> iuni, funi;
+    std::vector<std::uint32_t> iterations;  // per lane: loop iterations started (kernels with a loop)
 
     void fit(const DecodedKernel& k) {
         auto grow = [](auto& v, std::size_t n) { if (v.size() < n) v.resize(n); };
@@ -46,6 +48,7 @@ struct Scratch {
         grow(seq, k.int_regs);
         grow(iuni, k.int_regs);
         grow(funi, k.float_regs);
+        grow(iterations, B);
         // Another kernel may have used this thread's storage since.
         std::fill_n(iuni.begin(), k.int_regs, kNotUniform);
         std::fill_n(funi.begin(), k.float_regs, kNotUniform);
@@ -111,6 +114,61 @@ struct BlockRun {
     unsigned active = 0;  // lanes set in exec
 
     std::bitset<256> in_place;  // buffer parameters a load may read in place
+
+    // The kernel contract (vm/kernel_fault.h).
+    LaunchFaults* faults = nullptr;
+    KernelFault block_fault;      // the lowest lane's fault in this block
+    std::uint32_t block_iterations = 0;  // the most any lane of the block has started
+    bool exec_dirty = false;      // a lane of a kernel without control flow stopped: refill exec
+    bool stopped = false;         // interrupted, or a lower lane faulted: the block's result cannot matter
+
+    // Lane i faults: it stops here, as if it ran `exit`. The caller recounts
+    // the active lanes.
+    [[gnu::noinline]] void fault_lane(unsigned i, KernelFault f) {
+        f.lane = static_cast<std::uint32_t>(first + i);
+        merge_fault(block_fault, f);
+        exec()[i] = 0;
+        if (k.has_control_flow) exited()[i] = -1;
+        else exec_dirty = true;
+    }
+    // A checked access: lanes whose index breaks the contract fault. False
+    // when no lane is left to run the op.
+    [[gnu::noinline]] bool check_access(const BlockInsn& in, std::uint32_t pc) {
+        const KernelArg* arg = in.c < launch.args.size() ? &launch.args[in.c] : nullptr;
+        const std::uint64_t length = arg != nullptr && arg->data != nullptr ? arg->length : 0;
+        if (in.element ? (s.seq[in.b] == static_cast<std::int64_t>(first) && first + n <= length)
+                       : (length > 0 && contiguous(in.b, *arg) >= 0))
+            return true;  // the lanes' own elements, or a run inside the buffer
+        const std::int32_t* idx = R(in.b);
+        const std::int32_t* m = exec();
+        const std::uint64_t limit = std::min<std::uint64_t>(length, std::uint64_t{1} << 31);
+        bool any = false;
+        for (unsigned i = 0; i < n; ++i) {
+            const auto j = static_cast<std::uint32_t>(idx[i]);
+            if (m[i] == 0 || (j < limit && (!in.element || j == first + i))) continue;
+            fault_lane(i, {KernelFault::Kind::BadIndex, 0, pc, in.c, idx[i], length});
+            any = true;
+        }
+        if (any) set_exec_count();
+        return active != 0;
+    }
+    // The running lanes start another iteration of the loop at `loop_pc`.
+    [[gnu::noinline]] void count_iteration(std::uint32_t loop_pc) {
+        std::uint32_t* it = s.iterations.data();
+        const std::int32_t* m = exec();
+        for (unsigned i = 0; i < n; ++i) it[i] += static_cast<std::uint32_t>(m[i] & 1);
+        if (++block_iterations > launch.max_iterations) {
+            bool any = false;
+            for (unsigned i = 0; i < n; ++i)
+                if (m[i] != 0 && it[i] > launch.max_iterations) {
+                    fault_lane(i, {KernelFault::Kind::StepBudget, 0, loop_pc, 0, 0, 0});
+                    any = true;
+                }
+            if (any) set_exec_count();
+        }
+        if (interrupt_requested()) faults->report({KernelFault::Kind::Interrupted, 0, loop_pc, 0, 0, 0});
+        stopped = faults->stops_from(first);
+    }
 
     // Where register r's lanes are read from. A register that `gid` (or
     // addi on one) set in all lanes is not written at first (ip null): it
@@ -215,6 +273,15 @@ struct BlockRun {
         first = first_lane;
         n = lanes;
         active = n;
+        block_fault = {};
+        if (exec_dirty) {
+            std::fill_n(exec(), B, -1);
+            exec_dirty = false;
+        }
+        if (k.has_loop) {
+            std::fill_n(s.iterations.data(), n, 0u);
+            block_iterations = 0;
+        }
         for (unsigned r = 0; r < k.int_regs; ++r) s.ip[r] = own_R(r);
         for (unsigned r = 0; r < k.float_regs; ++r) s.fp[r] = own_F(r);
         std::fill_n(s.seq.data(), k.int_regs, kNoSeq);
@@ -265,6 +332,10 @@ struct BlockRun {
         // control flow that can bring lanes back matters.
         if (active == 0 && !closes_block(kop_effect(in.op))) {
             pc = opens_block(kop_effect(in.op)) ? in.after : pc + 1;  // if, loop: past their end
+            continue;
+        }
+        if (in.checked && !check_access(in, pc)) {
+            ++pc;
             continue;
         }
         const unsigned a = in.a, b = in.b, c = in.c;
@@ -469,6 +540,8 @@ struct BlockRun {
                 set_exec_count();
                 if (active != 0) {
                     next = in.target + 1;  // another iteration
+                    count_iteration(in.target);
+                    if (stopped) return;
                 } else {
                     for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~gone[i];
                     set_exec_count();
@@ -493,6 +566,8 @@ struct BlockRun {
                 broken[i] = 0;
                 continued[i] = 0;
             }
+            count_iteration(pc);
+            if (stopped) return;
             break;
         }
         case KOp::Break:
@@ -515,19 +590,24 @@ POLYMER_CPU_VARIANTS
 void run_blocks(BlockRun& block, std::uint64_t first, std::uint64_t last) {
     const unsigned lanes = block.block_lanes;
     for (std::uint64_t lane = first; lane < last; lane += lanes) {
+        if (interrupt_requested()) block.faults->report({KernelFault::Kind::Interrupted, 0, 0, 0, 0, 0});
+        if (block.faults->stops_from(lane)) return;
         block.start(lane, static_cast<unsigned>(std::min<std::uint64_t>(lanes, last - lane)));
         block.run();
+        block.faults->report(block.block_fault);
+        if (block.stopped) return;
     }
 }
 
 }  // namespace
 
 void run_kernel_blocks(const DecodedKernel& kernel, const KernelLaunch& launch, std::uint64_t first,
-                       std::uint64_t last) {
+                       std::uint64_t last, LaunchFaults& faults) {
     if (first >= last || kernel.code.empty()) return;
     Scratch& s = t_scratch;
     s.fit(kernel);
     BlockRun block{kernel, launch, s};
+    block.faults = &faults;
     block.block_lanes = kernel.has_loop ? kLoopBlockLanes : kBlockLanes;
     if (!kernel.has_control_flow) std::fill_n(block.exec(), B, -1);  // every lane runs every op
     // A buffer can be read in place unless the kernel writes it, through

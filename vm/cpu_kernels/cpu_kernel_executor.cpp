@@ -5,9 +5,11 @@
 
 namespace polymer {
 
-void run_kernel_launch(const KernelLaunch& launch) {
-    if (launch.kernel == nullptr || launch.end <= launch.begin) return;
-    run_kernel_blocks(decode_kernel(launch.kernel->code), launch, launch.begin, launch.end);
+KernelFault run_kernel_launch(const KernelLaunch& launch) {
+    if (launch.kernel == nullptr || launch.end <= launch.begin) return {};
+    LaunchFaults faults;
+    run_kernel_blocks(decode_kernel(*launch.kernel), launch, launch.begin, launch.end, faults);
+    return faults.fault();
 }
 
 }  // namespace polymer

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "isa/formats.h"
+#include "isa/kernel_access.h"
 
 namespace polymer {
 namespace {
@@ -126,13 +127,16 @@ void mark_fused_stores(DecodedKernel& k) {
         const bool is_float = writes_float(op.op);
         if (st.op != (is_float ? KOp::Stf : KOp::St) || st.a != op.a) continue;
         if (!is_float && st.b == op.a) continue;  // the store's index is the result itself
+        if (st.checked) continue;                  // the check comes before the store
         op.store_fuses = !read_later(k, pc + 2, is_float, op.a);
     }
 }
 
 }  // namespace
 
-DecodedKernel decode_kernel(const std::vector<Word>& code) {
+DecodedKernel decode_kernel(const Kernel& kernel) {
+    const std::vector<Word>& code = kernel.code;
+    const std::vector<bool> checks = kernel_access_checks(kernel);
     DecodedKernel k;
     k.source = code;
     k.code.reserve(code.size() + 4);
@@ -208,6 +212,10 @@ DecodedKernel decode_kernel(const std::vector<Word>& code) {
                 if (o.field == Field::C) insn.c = word_c(w);
             }
             if (o.kind == OperandKind::Imm || o.kind == OperandKind::F32Imm) insn.imm = word_imm(w);
+        }
+        if (reads_buffer(kop_effect(op)) || writes_buffer(kop_effect(op))) {
+            insn.checked = checks[pc];
+            insn.element = insn.c < kernel.params.size() && kernel.params[insn.c].indexing == Indexing::Element;
         }
         if (writes_buffer(kop_effect(op)) &&
             std::find(k.stored_params.begin(), k.stored_params.end(), insn.c) == k.stored_params.end())

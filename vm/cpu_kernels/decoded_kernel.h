@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "isa/encoding.h"
+#include "isa/module.h"
 #include "isa/opcodes.h"
 
 namespace polymer {
@@ -38,6 +39,10 @@ struct BlockInsn {
     // construct stay off when it ends.
     std::uint16_t loop_frame = 0;
     bool is_loop_end = false;
+    // A load, store or atomic whose index isa/kernel_access.h could not
+    // prove: checked lane by lane. `element`: its buffer is element-wise.
+    bool checked = false;
+    bool element = false;
     // An arithmetic op whose result register is only stored by the next
     // instruction (st/stf) and read by nothing after it, in a kernel
     // without loops: when that store is a contiguous copy, the op may write
@@ -62,6 +67,6 @@ struct DecodedKernel {
     std::vector<std::uint8_t> stored_params;
 };
 
-DecodedKernel decode_kernel(const std::vector<Word>& code);
+DecodedKernel decode_kernel(const Kernel& kernel);
 
 }  // namespace polymer

@@ -20,6 +20,7 @@
 
 #include "isa/frame_analysis.h"
 #include "vm/interpreter.h"
+#include "vm/interrupt.h"
 #include "vm/machine_context.h"
 #include "vm/ooo/branch_predictor.h"
 #include "vm/ooo/op_timing.h"
@@ -176,6 +177,7 @@ private:
         const DecodedInsn* call_slot_before = nullptr;  // a call's slot as it was, for squash
         // long ops
         Ticket ticket = 0;
+        KernelFault fault;  // a launch's, raised as its trap at commit
         std::uint64_t start_ns = 0, end_ns = 0;
         std::vector<Backup> backups;
         std::uint32_t track = 0;
@@ -400,6 +402,7 @@ bool ReorderEngine::issue_one() {
     e.predicted = false;
     e.ends_run = false;
     e.traps = false;
+    e.fault = {};
     e.backups.clear();
     e.call_depth_at_issue = m_.state().call_depth;
     e.next_pc = pc + 1;
@@ -564,10 +567,11 @@ bool ReorderEngine::start_long(Entry& e, bool older_unsafe) {
     Backend& backend = m_.backend();
     VectorOpResult result;
     // The teaching views (no hand-off) show every long op in flight.
-    if (hand_off_ && (is_launch ? backend.run_inline(launch) : backend.run_inline(args, result))) {
+    if (hand_off_ && (is_launch ? backend.run_inline(launch, result) : backend.run_inline(args, result))) {
         e.end_ns = now_ns();
         e.ivalue = result.int_value;
         e.fvalue = result.float_value;
+        e.fault = result.fault;
         return false;  // done on the spot
     }
     e.ticket = is_launch ? backend.submit(launch) : backend.submit(args);
@@ -609,6 +613,7 @@ void ReorderEngine::complete(Entry& e) {
     e.end_ns = end;
     if (e.info->int_dst >= 0) e.ivalue = res.int_value;
     if (e.info->float_dst >= 0) e.fvalue = res.float_value;
+    e.fault = res.fault;
     e.state = State::Done;
     --long_pending_;
     e.region_done = true;
@@ -710,6 +715,10 @@ bool ReorderEngine::commit(Entry& e) {
         finish_trap(e, m_.make_trap(TrapKind::StepLimit, d));
         return true;
     }
+    if (checks_step_limit(d.op) && interrupt_requested()) {  // Ctrl-C (vm/interrupt.h)
+        finish_trap(e, m_.make_trap(TrapKind::Interrupted, d));
+        return true;
+    }
     if (e.traps) {
         // Built by the same code as in order, on the same committed state.
         Trap t = m_.make_trap(e.trap_kind, d);
@@ -736,6 +745,12 @@ bool ReorderEngine::commit(Entry& e) {
         break;
     case Timing::Long:
         if (op_info(d.op).cls == OpClass::Kernel) m_.count_launch();
+        if (e.fault) {
+            const Module& mod = m_.module();
+            const Kernel& k = mod.kernels[mod.launches[static_cast<std::uint32_t>(d.imm)].kernel];
+            finish_trap(e, kernel_trap(mod, k, e.fault, e.pc, m_.options().kernel_steps));
+            return true;
+        }
         if (state_observer_ != nullptr)
             for (const Backup& b : e.backups) state_observer_->region_overwritten(*b.region, b.bytes);
         break;

@@ -1,11 +1,16 @@
 #include "vm/vulkan/vulkan_backend.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <utility>
+
+#include "isa/kernel_status.h"
+#include "vm/interrupt.h"
 
 #include "vm/vulkan/pipeline_cache_file.h"
 
@@ -13,7 +18,7 @@ namespace polymer {
 namespace {
 
 constexpr std::uint32_t kLocalSize = 64;             // local_size_x of every kernel (the ABI)
-constexpr std::uint32_t kPushHeaderWords = 4;        // base, end, count, pad
+constexpr std::uint32_t kPushHeaderWords = 4;        // base, end, count, budget
 constexpr std::uint32_t kSetsPerPool = 256;
 constexpr std::uint64_t kMaxIdleBytes = 256ull << 20;
 constexpr std::size_t kMaxLoweredKernels = 1024;
@@ -322,7 +327,7 @@ Result<VkDescriptorSet> VulkanBackend::allocate_set(VkDescriptorSetLayout layout
             return vk::call_failed("vkAllocateDescriptorSets", r);
     }
     // Every pool is full (many launches in flight): add one.
-    VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kMaxVulkanKernelParams};
+    VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * (kMaxVulkanKernelParams + 1)};
     VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     pi.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
     pi.maxSets = kSetsPerPool;
@@ -366,7 +371,8 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
 
     const Result<SharedSpirv>& spirv = spirv_of(k);  // can_run has seen it succeed
     if (!spirv) return Error{spirv.error()};
-    auto pipe = pipelines_->get(*spirv.value(), vk::PipelineShape{n, (kPushHeaderWords + n) * 4});
+    // Bindings: the parameters, then the status buffer.
+    auto pipe = pipelines_->get(*spirv.value(), vk::PipelineShape{n + 1, (kPushHeaderWords + n) * 4});
     if (!pipe) return Error{"kernel '" + k.name + "': " + pipe.error()};
     const vk::ComputePipeline& pipeline = *pipe.value();
 
@@ -423,9 +429,21 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
         infos[p].buffer = dev.value().handle();
         op.buffers.push_back(std::move(dev.value()));
     }
+    auto status = acquire_buffer(kStatusWords * 4, vk::MemoryKind::HostVisible);
+    if (!status) {
+        for (auto& b : op.buffers) release_buffer(std::move(b));
+        return Error{status.error()};
+    }
+    std::vector<std::uint32_t> initial(kStatusWords, 0);
+    initial[0] = 0xFFFF'FFFFu;  // no lane has faulted
+    status.value().upload(initial.data(), initial.size() * 4);
+    const VkDescriptorBufferInfo status_info{status.value().handle(), 0, kStatusWords * 4};
+    op.status = std::move(status.value());
+
     auto set = allocate_set(pipeline.set_layout(), &op.pool);
     if (!set) {
         for (auto& b : op.buffers) release_buffer(std::move(b));
+        release_buffer(std::move(*op.status));
         return Error{set.error()};
     }
     op.set = set.value();
@@ -434,10 +452,12 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
         vkFreeDescriptorSets(ctx_->device(), op.pool, 1, &op.set);
         if (op.cmd != VK_NULL_HANDLE) idle_cmds_.emplace_back(op.cmd, op.fence);
         for (auto& b : op.buffers) release_buffer(std::move(b));
+        release_buffer(std::move(*op.status));
         return e;
     };
-    std::vector<VkWriteDescriptorSet> writes(n);
-    for (std::uint32_t p = 0; p < n; ++p) {
+    infos.push_back(status_info);
+    std::vector<VkWriteDescriptorSet> writes(n + 1);
+    for (std::uint32_t p = 0; p <= n; ++p) {
         writes[p] = VkWriteDescriptorSet{VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
         writes[p].dstSet = op.set;
         writes[p].dstBinding = p;
@@ -445,7 +465,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
         writes[p].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
         writes[p].pBufferInfo = &infos[p];
     }
-    vkUpdateDescriptorSets(ctx_->device(), n, writes.data(), 0, nullptr);
+    vkUpdateDescriptorSets(ctx_->device(), n + 1, writes.data(), 0, nullptr);
 
     // A command buffer and fence of its own (recycled once waited for).
     if (auto s = begin_commands(op); !s) return give_back(Error{s.error()});
@@ -467,6 +487,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     vkCmdBindDescriptorSets(op.cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.layout(), 0, 1, &op.set, 0, nullptr);
     push[1] = static_cast<std::uint32_t>(launch.end);
     push[2] = static_cast<std::uint32_t>(launch.count);
+    push[3] = launch.max_iterations;
     const std::uint64_t max_lanes = std::uint64_t{max_groups_} * kLocalSize;
     for (std::uint64_t base = launch.begin; base < launch.end; base += max_lanes) {
         std::uint64_t lanes = std::min(max_lanes, launch.end - base);
@@ -484,8 +505,9 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
                 VkBufferCopy c{0, 0, st.bytes};
                 vkCmdCopyBuffer(op.cmd, st.device, st.staging, 1, &c);
             }
-        barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
-                VK_ACCESS_HOST_READ_BIT);
+        barrier(VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                VK_ACCESS_HOST_READ_BIT);  // the copies back, and the status buffer
     } else {
         barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT, VK_PIPELINE_STAGE_HOST_BIT,
                 VK_ACCESS_HOST_READ_BIT);
@@ -495,9 +517,39 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     return vk::ok_status();
 }
 
+namespace {
+
+// The launch's fault from its status buffer (isa/kernel_status.h): the
+// record of the lowest lane among those claimed.
+KernelFault read_fault(const std::uint32_t* w) {
+    if (w[1] != 0) return {KernelFault::Kind::Interrupted, 0, 0, 0, 0, 0};
+    if (w[0] == 0xFFFF'FFFFu) return {};
+    KernelFault f;
+    const std::uint32_t claimed = std::min(w[2], kFaultRecords);
+    for (std::uint32_t i = 0; i < claimed; ++i) {
+        const std::uint32_t* r = w + kStatusHeaderWords + i * kFaultRecordWords;
+        if (r[1] != 1 && r[1] != 2 && r[1] != 4) continue;  // 3 (interrupted) comes from the stop word
+        KernelFault g{static_cast<KernelFault::Kind>(r[1]), r[0], r[2], r[3], static_cast<std::int32_t>(r[4]), r[5]};
+        merge_fault(f, g);
+    }
+    return f;
+}
+
+}  // namespace
+
 VectorOpResult VulkanBackend::finish(InFlight& op) {
     VectorOpResult result;
-    VkResult r = vkWaitForFences(ctx_->device(), 1, &op.fence, VK_TRUE, std::numeric_limits<std::uint64_t>::max());
+    // In slices, so that Ctrl-C reaches a long kernel through its status buffer.
+    constexpr std::uint64_t kSliceNs = 20'000'000;
+    VkResult r = VK_TIMEOUT;
+    bool stop_sent = false;
+    while ((r = vkWaitForFences(ctx_->device(), 1, &op.fence, VK_TRUE, kSliceNs)) == VK_TIMEOUT) {
+        if (!stop_sent && op.status && interrupt_requested()) {
+            std::atomic_ref<std::uint32_t>(static_cast<std::uint32_t*>(op.status->mapped())[1])
+                .store(1, std::memory_order_relaxed);
+            stop_sent = true;
+        }
+    }
     if (r != VK_SUCCESS) {
         note_error(vk::call_failed("vkWaitForFences", r).message);
     } else if (op.vector_op) {
@@ -508,7 +560,16 @@ VectorOpResult VulkanBackend::finish(InFlight& op) {
             op.buffers[c.buffer].download(c.dst, c.bytes);
             stats_.bytes_downloaded += c.bytes;
         }
+        if (op.status) {
+            std::vector<std::uint32_t> words(kStatusWords);
+            op.status->download(words.data(), words.size() * 4);
+            result.fault = read_fault(words.data());
+            if (stop_sent) result.fault = {KernelFault::Kind::Interrupted, 0, 0, 0, 0, 0};
+
+        }
     }
+    if (op.status) release_buffer(std::move(*op.status));
+    op.status.reset();
     vkResetFences(ctx_->device(), 1, &op.fence);
     if (op.set != VK_NULL_HANDLE) vkFreeDescriptorSets(ctx_->device(), op.pool, 1, &op.set);
     idle_cmds_.emplace_back(op.cmd, op.fence);

@@ -24,6 +24,13 @@
 // Errors: a device failure at submit or wait is kept and reported by
 // take_error() (the op's results are then undefined: whoever runs the
 // program must stop it); the VM asks can_run() before submitting a kernel.
+//
+// Faults: every launch binds a status buffer after its parameters
+// (isa/kernel_status.h) in host-visible memory; the generated code records
+// the lowest faulting lane there, and wait() reads it into the result's
+// fault. While it waits, wait() polls the interrupt flag (vm/interrupt.h) and
+// on Ctrl-C sets the status buffer's stop word, which every lane in a loop
+// reads every kStopPollIterations iterations, so a long kernel ends promptly.
 #pragma once
 
 #include <cstdint>
@@ -147,6 +154,7 @@ private:
         std::vector<Copyback> copybacks;
         std::vector<Region> regions;
         std::unique_ptr<vk::PreparedVectorOp> vector_op;  // vector ops only
+        std::optional<vk::VulkanBuffer> status;  // kernels: the launch's status buffer (isa/kernel_status.h)
     };
 
     // A kernel's SPIR-V, looked up once per kernel object: a launch costs a
