@@ -474,8 +474,16 @@ std::optional<Result<ChunkResult>> NodeClient::wait_launch_for(std::uint64_t req
 }
 
 void NodeClient::abandon_launch(std::uint64_t request) {
+    {
+        std::lock_guard lock(state_->mutex);
+        if (!state_->launches.erase(request)) return;
+        state_->pending.erase(request);  // a late reply finds no slot and is dropped
+    }
+    // The node stops the chunk (or never starts it): nobody wants its result.
+    // The cancel's own ack is dropped the same way.
+    const std::uint64_t cancel = state_->start(MsgType::Cancel, encode(Cancel{request}));
     std::lock_guard lock(state_->mutex);
-    if (state_->launches.erase(request)) state_->pending.erase(request);  // a late reply finds no slot and is dropped
+    state_->pending.erase(cancel);
 }
 
 Result<Done> NodeClient::cancel(std::uint64_t launch_request) {

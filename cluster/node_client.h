@@ -57,7 +57,8 @@ public:
     // wait_launch for at most `timeout`: nullopt when the result has not come
     // yet (the launch stays waitable).
     std::optional<Result<ChunkResult>> wait_launch_for(std::uint64_t request, std::chrono::milliseconds timeout);
-    // Forgets a started launch whose result is no longer wanted.
+    // Forgets a started launch whose result is no longer wanted, and tells
+    // the node to stop it (Cancel; the ack is not waited for).
     void abandon_launch(std::uint64_t request);
     Result<Done> cancel(std::uint64_t launch_request);
 

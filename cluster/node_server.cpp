@@ -320,6 +320,9 @@ private:
         ++server_.in_flight_;
         asio::post(server_.pool_, [self = shared_from_this(), id, chunk, cancelled] {
             std::optional<Result<ChunkResult>> result;
+            // A Cancel while it runs (its home gave up on it) stops it at the
+            // kernel's next poll, as Ctrl-C would.
+            chunk->launch.cancel = cancelled.get();
             if (!cancelled->load()) result = self->server_.config_.execute(*chunk);
             self->send_result(id, result);
             asio::post(self->server_.io_, [self, id] {

@@ -13,9 +13,11 @@
 //   - a uniform argument is its 32-bit pattern (i32 value or f32 bits).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
+#include "vm/interrupt.h"
 #include "isa/elem_type.h"
 #include "isa/module.h"
 #include "vm/kernel_fault.h"
@@ -42,6 +44,14 @@ struct KernelLaunch {
     std::uint64_t begin = 0;          // this piece runs lanes [begin, end)
     std::uint64_t end = 0;
     std::uint32_t max_iterations = kDefaultKernelSteps;  // per lane, all its loops together (--kernel-steps)
+    // Set when this launch alone should stop (a node's chunk its home gave
+    // up on); polled where the process-wide Ctrl-C flag is (vm/interrupt.h).
+    const std::atomic<bool>* cancel = nullptr;
 };
+
+// Whether a running launch should stop: Ctrl-C, or its own cancel flag.
+inline bool stop_requested(const KernelLaunch& l) {
+    return interrupt_requested() || (l.cancel != nullptr && l.cancel->load(std::memory_order_relaxed));
+}
 
 }  // namespace polymer

@@ -13,11 +13,14 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tests/cluster/json_value.h"
+#include "tests/cluster/node_process.h"
 
 namespace {
 
@@ -296,6 +299,65 @@ TEST_F(KernelContract, CtrlCStopsALongKernelEverywhere) {
         EXPECT_LT(took.count(), 5000) << where;
         expect_complete_views(trace, pipeview);
     }
+}
+
+// CPU seconds (user + system) process `pid` has used, from /proc.
+double cpu_seconds(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));  // after "pid (comm) "
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; fields >> field; ++i) {  // field 3 is the state
+        if (i == 14) utime = std::stoull(field);
+        if (i == 15) {
+            stime = std::stoull(field);
+            break;
+        }
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Ctrl-C at the home also stops the chunks it sent to a node it did not
+// start (--nodes): the home cancels them, and the node's kernel stops at its
+// next poll instead of running on to the end of its budget.
+TEST_F(KernelContract, CtrlCAtTheHomeStopsTheChunksOnARemoteNode) {
+    polymer::cluster::testing::TempTokenFile token(polymer::cluster::testing::kSecret);
+    polymer::cluster::testing::NodeProcess node(token.path());
+    ASSERT_NE(node.port(), 0) << node.log();
+    // 4M lanes of 60,000 iterations each: minutes of work for the node.
+    const std::string prog = write("long.pasm", R"(.region ys i32[4194304]
+.kernel long (out y: i32[i])
+        gid     r0
+        li      r1, 0
+        li      r2, 60000
+        loop
+        addi    r1, r1, 1
+        eq      r3, r1, r2
+        if      r3
+        break
+        end
+        end
+        st      y[r0], r1
+.end
+.proc main
+        li      r1, 4194304
+        launch  long, r1, ys
+        halt
+.end
+)");
+    std::chrono::milliseconds took{};
+    Outcome o = interrupt({"--backend", "cpu", "--nodes", "127.0.0.1:" + std::to_string(node.port()), "--token-file",
+                           token.path(), "--no-local-work", prog},
+                          std::chrono::milliseconds(1500), &took);
+    EXPECT_EQ(o.status, 130) << o.err;
+    EXPECT_LT(took.count(), 5000);
+    // The node goes idle: it had two threads busy; now its CPU time stands still.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const double before = cpu_seconds(node.pid());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const double used = cpu_seconds(node.pid()) - before;
+    EXPECT_LT(used, 0.3) << "the node still computes the cancelled chunks\n" << node.log();
 }
 
 }  // namespace

@@ -166,7 +166,7 @@ struct BlockRun {
                 }
             if (any) set_exec_count();
         }
-        if (interrupt_requested()) faults->report({KernelFault::Kind::Interrupted, 0, loop_pc, 0, 0, 0});
+        if (stop_requested(launch)) faults->report({KernelFault::Kind::Interrupted, 0, loop_pc, 0, 0, 0});
         stopped = faults->stops_from(first);
     }
 
@@ -590,7 +590,7 @@ POLYMER_CPU_VARIANTS
 void run_blocks(BlockRun& block, std::uint64_t first, std::uint64_t last) {
     const unsigned lanes = block.block_lanes;
     for (std::uint64_t lane = first; lane < last; lane += lanes) {
-        if (interrupt_requested()) block.faults->report({KernelFault::Kind::Interrupted, 0, 0, 0, 0, 0});
+        if (stop_requested(block.launch)) block.faults->report({KernelFault::Kind::Interrupted, 0, 0, 0, 0, 0});
         if (block.faults->stops_from(lane)) return;
         block.start(lane, static_cast<unsigned>(std::min<std::uint64_t>(lanes, last - lane)));
         block.run();

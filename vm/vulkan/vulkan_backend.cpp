@@ -367,6 +367,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     InFlight op;
     op.ticket = ticket;
     op.regions = regions_of(launch);
+    op.cancel = launch.cancel;
     wait_for_hazards(op.regions);
 
     const Result<SharedSpirv>& spirv = spirv_of(k);  // can_run has seen it succeed
@@ -544,7 +545,8 @@ VectorOpResult VulkanBackend::finish(InFlight& op) {
     VkResult r = VK_TIMEOUT;
     bool stop_sent = false;
     while ((r = vkWaitForFences(ctx_->device(), 1, &op.fence, VK_TRUE, kSliceNs)) == VK_TIMEOUT) {
-        if (!stop_sent && op.status && interrupt_requested()) {
+        const bool cancelled = op.cancel != nullptr && op.cancel->load(std::memory_order_relaxed);
+        if (!stop_sent && op.status && (interrupt_requested() || cancelled)) {
             std::atomic_ref<std::uint32_t>(static_cast<std::uint32_t*>(op.status->mapped())[1])
                 .store(1, std::memory_order_relaxed);
             stop_sent = true;

@@ -155,6 +155,7 @@ private:
         std::vector<Region> regions;
         std::unique_ptr<vk::PreparedVectorOp> vector_op;  // vector ops only
         std::optional<vk::VulkanBuffer> status;  // kernels: the launch's status buffer (isa/kernel_status.h)
+        const std::atomic<bool>* cancel = nullptr;  // kernels: the launch's own stop request
     };
 
     // A kernel's SPIR-V, looked up once per kernel object: a launch costs a
