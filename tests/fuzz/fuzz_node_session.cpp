@@ -26,6 +26,7 @@
 #include "cluster/auth.h"
 #include "cluster/chunk_runner.h"
 #include "cluster/frame.h"
+#include "cluster/log.h"
 #include "cluster/messages.h"
 #include "cluster/node_server.h"
 #include "vm/backend.h"
@@ -44,6 +45,7 @@ struct Node {
     std::thread thread;
 
     Node() {
+        set_log_level(LogLevel::Error);  // every refused input would log a line
         NodeConfig config;
         config.port = 0;
         config.secret = kSecret;
