@@ -10,13 +10,16 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <asio.hpp>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <span>
@@ -77,17 +80,35 @@ Node& node() {
 
 int connect_to_node() {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) std::abort();
+    if (fd < 0) {
+        std::fprintf(stderr, "fuzz_node_session: socket: %s\n", std::strerror(errno));
+        std::abort();
+    }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(node().port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // A blocking connect: the node accepts when its io thread gets to it; a
+    // refusal means it stopped listening.
+    int error = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ? 0 : errno;
+    if (error == EINTR) {
+        // libFuzzer's SIGALRM (its -timeout check) came in: the connect goes
+        // on; wait for it and take its outcome.
+        pollfd p{fd, POLLOUT, 0};
+        while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+        }
+        socklen_t length = sizeof error;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+    }
+    if (error != 0) {
+        std::fprintf(stderr, "fuzz_node_session: the node stopped listening: %s\n", std::strerror(error));
+        std::abort();
+    }
     timeval timeout{0, 300'000};  // a node that goes quiet ends the input
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
     const int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(node().port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();  // the node stopped listening
     return fd;
 }
 

@@ -3,8 +3,8 @@
 #include <cstdio>
 // Same simulation and operation order as nbody.pasm (see its header). The
 // vector ops are plain loops over the bodies. Built without -march, so no
-// fused multiply-add: a * b + c is rounded twice, like Polymer's vfma on the
-// CPU backend.
+// fused multiply-add: a * b + c is rounded twice, like nbody.pasm's vmul
+// then vadd.
 int main() {
     constexpr int N = 16;
     volatile int steps_v = 30000;  // keep the loop from being folded

@@ -1,6 +1,6 @@
 -- Same simulation and operation order as nbody.pasm (see its header). The
 -- vector ops are plain loops over the bodies; a * b + c is rounded twice,
--- like Polymer's vfma on the CPU backend.
+-- like nbody.pasm's vmul then vadd.
 local N, STEPS = 16, 30000
 local dt, eps = 0.001, 0.01
 local px, py, pz, vx, vy, vz, ax, ay, az, m = {}, {}, {}, {}, {}, {}, {}, {}, {}, {}

@@ -12,17 +12,19 @@
 ;        inv3 = 1 / (d2 * sqrt(d2))
 ;        a[i] += d * (m[j] * inv3); a[j] -= d * (m[i] * inv3)  (per axis)
 ;      a[i] is kept in registers while j runs, a[j] is loaded and stored.
-;   3. vfma v = a * dt + v, then vfma p = v * dt + p, per axis  (6 vector ops)
+;   3. v = a * dt + v, then p = v * dt + p, per axis, each as vmul then
+;      vadd                                                 (12 vector ops)
 ;   4. kinetic energy: k = vx*vx, k = vy*vy + k, k = vz*vz + k, E = vdot(k, m)
-;      (4 vector ops), and a blow-up guard `E > 1e30` (never true) whose
+;      (6 vector ops), and a blow-up guard `E > 1e30` (never true) whose
 ;      branch waits for the reduction.
-; vfma on the CPU backend rounds the product, then the sum (no fused
-; multiply-add), like `a * b + c` in Lua and in C++ built without -march.
+; The product is rounded before the sum, like `a * b + c` in Lua and in C++
+; built without -march: vfma would round once (a fused multiply-add, on
+; every backend) and print another checksum.
 ; The printed checksum is trunc(1e6 * s), s the sum, in body order, of
 ; px, py, pz, vx, vy, vz of every body, read with scalar loads: the order in
 ; which vdot adds its terms (blocked, several lanes) is not part of the
 ; result, so Lua and C++ need not mirror it. It prints 29557440, after
-; 144,060,695 instructions (about 4,800 a step) and 390,000 vector ops.
+; 144,300,695 instructions (about 4,800 a step) and 630,000 vector ops.
 .module nbody
 
 .region px  f64[16]
@@ -35,8 +37,9 @@
 .region ay  f64[16]
 .region az  f64[16]
 .region m   f64[16]
-.region dts f64[16] fill 0.001      ; dt, for vfma
+.region dts f64[16] fill 0.001      ; dt, as a region for vmul
 .region k   f64[16]                 ; scratch: |v|^2 per body
+.region t   f64[16]                 ; scratch: a product
 
 .proc main
         len     r20, px             ; N
@@ -147,16 +150,24 @@ istore:
         addi    r1, r1, 1
         blt     r1, r20, iloop
 
-        vfma    vx, ax, dts, vx
-        vfma    vy, ay, dts, vy
-        vfma    vz, az, dts, vz
-        vfma    px, vx, dts, px
-        vfma    py, vy, dts, py
-        vfma    pz, vz, dts, pz
+        vmul    t, ax, dts
+        vadd    vx, t, vx
+        vmul    t, ay, dts
+        vadd    vy, t, vy
+        vmul    t, az, dts
+        vadd    vz, t, vz
+        vmul    t, vx, dts
+        vadd    px, t, px
+        vmul    t, vy, dts
+        vadd    py, t, py
+        vmul    t, vz, dts
+        vadd    pz, t, pz
 
         vmul    k, vx, vx
-        vfma    k, vy, vy, k
-        vfma    k, vz, vz, k
+        vmul    t, vy, vy
+        vadd    k, t, k
+        vmul    t, vz, vz
+        vadd    k, t, k
         vdot    f27, k, m           ; 2 * kinetic energy
         flt     r5, f26, f27
         bnz     r5, blowup
