@@ -265,12 +265,14 @@ private:
     }
 
     // The counter at the top of every loop body: past the budget the lane
-    // faults; every kStopPollIterations it returns if the host asked to stop
-    // or a lower lane has faulted (it can no longer change the report).
-    static std::string loop_guard(std::size_t pc, int depth) {
+    // leaves the loop, and faults after it (the fault's atomics inside the
+    // loop made lavapipe pay for them on every iteration: Mandelbrot 10x
+    // slower); every kStopPollIterations it returns if the host asked to
+    // stop or a lower lane has faulted (it can no longer change the report).
+    static std::string loop_guard(int depth) {
         const std::string pad(4 * static_cast<std::size_t>(depth), ' ');
-        return pad + "if (++steps > pc.budget) { fault(2u, " + std::to_string(pc) + "u, 0u, 0, 0u); return; }\n" + pad +
-               "if ((steps & " + std::to_string(kStopPollIterations - 1) +
+        return pad + "if (++steps > pc.budget) break;\n" + pad + "if ((steps & " +
+               std::to_string(kStopPollIterations - 1) +
                "u) == 0u && (status.stop != 0u || status.first_lane < lane)) return;\n";
     }
 
@@ -316,7 +318,7 @@ private:
             const std::string id = std::to_string(pc);
             if (effect == KEffect::Loop) {
                 out += pad + "bool done" + id + " = false;\n";
-                out += pad + "while (!done" + id + " && status.stop != 0xFFFFFFFFu) {  // (never set: keeps what follows reachable)\n";
+                out += pad + "while (!done" + id + " && steps <= pc.budget) {\n";
                 out += pad + "    uint laps" + id + " = 0u;\n";
                 ++depth;
                 loops_.push_back(pc);
@@ -328,16 +330,17 @@ private:
             if (opens_block(effect)) ++depth;
             if (effect == KEffect::Loop) {
                 out += std::string(4 * depth, ' ') + "if (++laps" + id + " > " + std::to_string(kLapIterations) + "u) break;\n";
-                out += loop_guard(pc, depth);
+                out += loop_guard(depth);
             }
             if (effect == KEffect::End && !open_.empty()) {
                 if (open_.back()) {
                     --depth;
                     const std::string loop = std::to_string(loops_.back());
                     out += std::string(4 * depth, ' ') + "}\n";
-                    // Left with no `break`: the device cut the loop short.
-                    out += std::string(4 * depth, ' ') + "if (!done" + loop + ") { fault(4u, " + loop +
-                           "u, 0u, 0, 0u); return; }\n";
+                    // Left with no `break`: past the budget, or the device cut the
+                    // loop short.
+                    out += std::string(4 * depth, ' ') + "if (!done" + loop + ") { fault(steps > pc.budget ? 2u : 4u, " +
+                           loop + "u, 0u, 0, 0u); return; }\n";
                     loops_.pop_back();
                 }
                 open_.pop_back();
