@@ -309,18 +309,14 @@ private:
                 last_line = k_.lines[pc].line;
                 out += std::string(4 * depth, ' ') + "// line " + std::to_string(last_line) + "\n";
             }
-            // A kernel loop is an inner loop of at most kLapIterations inside an
-            // outer one that re-enters it until a `break` sets done. lavapipe
-            // (gallivm) ends every loop of a lane once the lane has run 65535
-            // iterations in all, as if it broke: an outer loop left with done
-            // unset faults (kind 4) rather than run on with wrong values.
+            // A kernel `break` sets done. lavapipe (gallivm) ends every loop of
+            // a lane once the lane has run 65535 iterations in all, as if it
+            // broke: a loop left with done unset, within the budget, faults
+            // (kind 4) rather than run on with wrong values.
             const std::string pad(4 * static_cast<std::size_t>(depth), ' ');
             const std::string id = std::to_string(pc);
             if (effect == KEffect::Loop) {
                 out += pad + "bool done" + id + " = false;\n";
-                out += pad + "while (!done" + id + " && steps <= pc.budget) {\n";
-                out += pad + "    uint laps" + id + " = 0u;\n";
-                ++depth;
                 loops_.push_back(pc);
                 open_.push_back(true);
             } else if (effect == KEffect::If) {
@@ -328,15 +324,10 @@ private:
             }
             out += std::string(4 * depth, ' ') + expand(op, w, l, pc) + "\n";
             if (opens_block(effect)) ++depth;
-            if (effect == KEffect::Loop) {
-                out += std::string(4 * depth, ' ') + "if (++laps" + id + " > " + std::to_string(kLapIterations) + "u) break;\n";
-                out += loop_guard(depth);
-            }
+            if (effect == KEffect::Loop) out += loop_guard(depth);
             if (effect == KEffect::End && !open_.empty()) {
                 if (open_.back()) {
-                    --depth;
                     const std::string loop = std::to_string(loops_.back());
-                    out += std::string(4 * depth, ' ') + "}\n";
                     // Left with no `break`: past the budget, or the device cut the
                     // loop short.
                     out += std::string(4 * depth, ' ') + "if (!done" + loop + ") { fault(steps > pc.budget ? 2u : 4u, " +
@@ -414,7 +405,6 @@ private:
                "]); return; } ";
     }
 
-    static constexpr std::uint32_t kLapIterations = 65000;  // under lavapipe's 65535; 65535 laps of it exceed 2^31
     std::vector<std::size_t> loops_;  // the open loops' pcs, innermost last
     std::vector<bool> open_;          // the open if/loop constructs: true for a loop
     const Kernel& k_;
