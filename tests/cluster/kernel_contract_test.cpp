@@ -260,9 +260,8 @@ TEST_F(KernelContract, CtrlCStopsAnEndlessLogicLoopAndWritesTheViews) {
     expect_complete_views(trace, pipeview);
 }
 
-TEST_F(KernelContract, CtrlCStopsALongKernelEverywhere) {
-    // 4M lanes of 60,000 iterations each: minutes of work on any backend.
-    const std::string prog = write("long.pasm", R"(.region ys i32[4194304]
+// 4M lanes of 60,000 iterations each: minutes of work on any backend.
+constexpr const char* kLongKernel = R"(.region ys i32[4194304]
 .kernel long (out y: i32[i])
         gid     r0
         li      r1, 0
@@ -281,7 +280,10 @@ TEST_F(KernelContract, CtrlCStopsALongKernelEverywhere) {
         launch  long, r1, ys
         halt
 .end
-)");
+)";
+
+TEST_F(KernelContract, CtrlCStopsALongKernelEverywhere) {
+    const std::string prog = write("long.pasm", kLongKernel);
     const auto trace = dir_ / "t.json", pipeview = dir_ / "p.log";
     for (const std::string& where : kWhere) {
         std::vector<std::string> args;
@@ -325,27 +327,7 @@ TEST_F(KernelContract, CtrlCAtTheHomeStopsTheChunksOnARemoteNode) {
     polymer::cluster::testing::TempTokenFile token(polymer::cluster::testing::kSecret);
     polymer::cluster::testing::NodeProcess node(token.path());
     ASSERT_NE(node.port(), 0) << node.log();
-    // 4M lanes of 60,000 iterations each: minutes of work for the node.
-    const std::string prog = write("long.pasm", R"(.region ys i32[4194304]
-.kernel long (out y: i32[i])
-        gid     r0
-        li      r1, 0
-        li      r2, 60000
-        loop
-        addi    r1, r1, 1
-        eq      r3, r1, r2
-        if      r3
-        break
-        end
-        end
-        st      y[r0], r1
-.end
-.proc main
-        li      r1, 4194304
-        launch  long, r1, ys
-        halt
-.end
-)");
+    const std::string prog = write("long.pasm", kLongKernel);
     std::chrono::milliseconds took{};
     Outcome o = interrupt({"--backend", "cpu", "--nodes", "127.0.0.1:" + std::to_string(node.port()), "--token-file",
                            token.path(), "--no-local-work", prog},

@@ -22,6 +22,7 @@
 
 #include "assembler/assembler.h"
 #include "sample_kernels.h"
+#include "splitmix.h"
 #include "vm/backend.h"
 #include "vm/vulkan/vulkan_backend.h"
 
@@ -48,16 +49,7 @@ std::unique_ptr<VulkanBackend>& vulkan() {
 
 bool has_shader(ElemType t) { return t == ElemType::F32 || t == ElemType::I32 || t == ElemType::U32; }
 
-// splitmix64: fast enough to fill millions of elements per case.
-struct Random {
-    std::uint64_t state;
-    std::uint64_t next() {
-        std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-};
+using test::Random;
 
 // A region's bytes plus the type to read them as.
 struct Buffer {

@@ -31,6 +31,7 @@
 
 #include "isa/opcodes.h"
 #include "kernel_test_util.h"
+#include "splitmix.h"
 #include "vm/backend.h"
 #include "vm/vulkan/vulkan_backend.h"
 
@@ -54,15 +55,7 @@ std::unique_ptr<VulkanBackend>& vulkan() {
 
 // --- values ------------------------------------------------------------------
 
-struct Random {
-    std::uint64_t state;
-    std::uint64_t next() {
-        std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-};
+using test::Random;
 
 const float kEdges[] = {0.0f, -0.0f, 1.0f, -1.0f, 0.5f, 1.5f, -2.5f, 3.0f,
                         1e-45f, -1e-45f, 1.1754942e-38f, 1.1754944e-38f, -1.1754944e-38f,
