@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "assembler/diagnostics.h"
+#include "assembler/includes.h"
 #include "assembler/kernel_glsl.h"
 #include "assembler/kernel_parser.h"
 #include "assembler/kernel_spirv.h"
@@ -60,6 +61,20 @@ std::optional<unsigned> register_number(const Token& t, char prefix) {
     if (end != digits.data() + digits.size()) return std::nullopt;
     if (ec != std::errc{}) return 1000;  // too many digits: out of range all the same
     return n;
+}
+
+// Instructions other assemblers have and Polymer has not, with what to
+// write instead (checked before the spelling suggestions).
+std::optional<std::string> other_assembler_habit(std::string_view m) {
+    if (m == "syscall" || m == "int" || m == "ecall" || m == "svc")
+        return std::string("Polymer has no system calls: output is print, printf, printc, prints, printr and println");
+    if (m == "ldi" || m == "movi" || m == "lui")
+        return std::string("a constant goes into a register with 'li' (any 64-bit value; 'lif' for floats)");
+    if (m == "lw" || m == "ldr" || m == "load" || m == "lb" || m == "lbu")
+        return std::string("loads name their element type and region: 'ld.i32 r1, xs[r2]'");
+    if (m == "sw" || m == "str" || m == "store" || m == "sb")
+        return std::string("stores name their element type and region: 'st.i32 xs[r2], r1'");
+    return std::nullopt;
 }
 
 class Encoder {
@@ -181,6 +196,10 @@ private:
             return false;
         }
         std::string message = "unknown instruction '" + text + "'";
+        if (auto habit = other_assembler_habit(text)) {
+            c.fail(mnemonic, message + "; " + *habit);
+            return false;
+        }
         std::string lower = text;
         for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         auto candidates = mnemonics(in_kernel);
@@ -193,12 +212,34 @@ private:
         return false;
     }
 
-    std::optional<unsigned> reg(TokenCursor& c, bool is_float) {
+    // For a literal written where a register goes: how this language says
+    // it (habits of other assemblers: `mov r1, 5`, `add r1, r1, 1`).
+    std::string literal_hint(const Current* cur, bool is_float) const {
+        const std::string_view m = cur ? cur->mnemonic : std::string_view{};
+        if (m == "mov" || m == "fmov" || !cur)
+            return is_float ? " (a constant goes into a float register with 'lif', e.g. 'lif f1, 0.5')"
+                            : " (a constant goes into a register with 'li', e.g. 'li r1, 5')";
+        const std::string immediate = std::string(m) + "i";
+        if (cur->op ? find_op(immediate).has_value() : find_kop(immediate).has_value())
+            return " (the form with a constant operand is '" + immediate + "')";
+        return is_float ? " (load the constant into a register first with 'lif')"
+                        : " (load the constant into a register first with 'li')";
+    }
+
+    // "undefined region 'xs'", unless an included file that might have
+    // declared it could not be read (that error is enough).
+    void undefined(TokenCursor& c, const Token& name, std::string_view what) {
+        if (!p_.incomplete) c.fail(name, "undefined " + std::string(what) + " '" + std::string(name.text) + "'");
+    }
+
+    std::optional<unsigned> reg(TokenCursor& c, bool is_float, const Current* cur = nullptr) {
         const Token& t = c.peek();
         char prefix = is_float ? 'f' : 'r';
         auto n = register_number(t, prefix);
         if (!n) {
-            c.fail(t, std::string("expected ") + (is_float ? "a float" : "an integer") + " register, got " + describe(t));
+            const bool literal = t.kind == TokenKind::Int || t.kind == TokenKind::Float;
+            c.fail(t, std::string("expected ") + (is_float ? "a float" : "an integer") + " register, got " + describe(t) +
+                          (literal ? literal_hint(cur, is_float) : std::string()));
             return std::nullopt;
         }
         if (*n >= (is_float ? kFloatRegisters : kIntRegisters)) {
@@ -215,7 +256,7 @@ private:
         if (!name) return std::nullopt;
         auto it = p_.regions.find(std::string(name->text));
         if (it == p_.regions.end()) {
-            c.fail(*name, "undefined region '" + std::string(name->text) + "'");
+            undefined(c, *name, "region");
             return std::nullopt;
         }
         p_.region_used[it->second] = true;
@@ -260,7 +301,7 @@ private:
         switch (o.kind) {
         case OperandKind::IntReg:
         case OperandKind::FloatReg: {
-            auto n = reg(c, o.kind == OperandKind::FloatReg);
+            auto n = reg(c, o.kind == OperandKind::FloatReg, &cur);
             return n && put(*n);
         }
         case OperandKind::Imm: {
@@ -292,7 +333,7 @@ private:
             if (!name) return false;
             auto it = p_.procs.find(std::string(name->text));
             if (it == p_.procs.end()) {
-                c.fail(*name, "undefined procedure '" + std::string(name->text) + "'");
+                undefined(c, *name, "procedure");
                 return false;
             }
             return put(it->second);
@@ -345,7 +386,7 @@ private:
         if (!name) return false;
         auto it = p_.kernels.find(std::string(name->text));
         if (it == p_.kernels.end()) {
-            c.fail(*name, "undefined kernel '" + std::string(name->text) + "'");
+            undefined(c, *name, "kernel");
             return false;
         }
         const Kernel& k = m_.kernels[it->second];
@@ -453,9 +494,11 @@ void lower_kernels(Program& p, DiagnosticSink& sink) {
 
 AssembleResult assemble(std::string_view source, const AssembleOptions& options) {
     using namespace asm_detail;
-    SourceText text(source);
+    SourceText text;
+    text.add_file(options.filename);
     DiagnosticSink sink(options.filename, text);
     if (auto bad = first_binary_byte(source)) {
+        text.append(0, source);
         static constexpr char kHex[] = "0123456789abcdef";
         sink.error(bad->line, bad->col,
                    std::string("not a text file (byte 0x") + kHex[bad->byte >> 4] + kHex[bad->byte & 15] +
@@ -465,7 +508,9 @@ AssembleResult assemble(std::string_view source, const AssembleOptions& options)
         result.diagnostics = sink.take_sorted();
         return result;
     }
+    const bool complete = read_with_includes(text, source, options, sink);
     Program program = parse_program(text, options, sink);
+    program.incomplete = !complete;
     Encoder(program, sink).run();
     lower_kernels(program, sink);
     AssembleResult result;

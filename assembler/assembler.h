@@ -1,12 +1,14 @@
 // Text -> module. Reports every error of a file in one run.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "isa/module.h"
+#include "isa/result.h"
 
 namespace polymer {
 
@@ -22,6 +24,11 @@ struct Diagnostic {
 
 struct AssembleOptions {
     std::string filename = "<input>";  // used in diagnostics and Module::source_file
+    // Where `.include "name"` looks after the including file's own folder (`-I`).
+    std::vector<std::string> include_dirs;
+    // Reads an included file; unset: from disk. (Tests and the fuzzer give
+    // their own.) Called with the path found; may fail with a reason.
+    std::function<Result<std::string>(const std::string& path)> read_include;
 };
 
 struct AssembleResult {

@@ -94,6 +94,13 @@ std::vector<Diagnostic> DiagnosticSink::take_sorted() {
         list_.erase(std::next(warning).base());
         ++not_shown_;
     }
+    // Lines were counted through the included files; name each by its own file.
+    for (Diagnostic& d : list_) {
+        if (d.line == 0) continue;
+        const SourceText::Origin o = source_.origin(d.line);
+        if (o.file < source_.files().size()) d.file = source_.files()[o.file];
+        d.line = o.line;
+    }
     if (not_shown_ > 0) {
         Diagnostic d;
         d.severity = not_shown_errors_ > 0 ? Diagnostic::Severity::Error : Diagnostic::Severity::Warning;

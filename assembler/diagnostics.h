@@ -36,6 +36,8 @@ public:
     std::vector<Diagnostic> take_sorted();
 
 private:
+    // Diagnostics are kept with the line's number in the whole program (so
+    // they sort in reading order) until take_sorted names their file.
     void add(Diagnostic::Severity s, std::uint32_t line, std::uint32_t col, std::string message);
 
     std::string file_;

@@ -255,7 +255,11 @@ public:
 
     std::string run() {
         out_ += ".module " + m_.name + "\n";
-        if (opts_.source_locations) out_ += ".file " + quoted(m_.source_file) + "\n";
+        if (opts_.source_locations) {
+            out_ += ".file " + quoted(m_.source_file) + "\n";
+            for (std::size_t i = 0; i < m_.include_files.size(); ++i)
+                out_ += ".file " + std::to_string(i + 1) + " " + quoted(m_.include_files[i]) + "\n";
+        }
         if (!m_.regions.empty()) out_ += "\n";
         for (const RegionDecl& r : m_.regions) out_ += region_text(r) + "\n";
         for (const Kernel& k : m_.kernels) kernel(k);
@@ -268,8 +272,8 @@ private:
         // An unknown position is written too (`.loc 0 0`), so that a partial
         // line table also survives the round trip.
         if (!opts_.source_locations || pc >= lines.size()) return;
-        out_ += std::string(indent) + ".loc " + std::to_string(lines[pc].line) + " " +
-                std::to_string(lines[pc].col) + "\n";
+        out_ += std::string(indent) + ".loc " + std::to_string(lines[pc].line) + " " + std::to_string(lines[pc].col) +
+                (lines[pc].file != 0 ? " " + std::to_string(lines[pc].file) : std::string()) + "\n";
     }
 
     void kernel(const Kernel& k) {

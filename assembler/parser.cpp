@@ -5,13 +5,36 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <unordered_map>
+
+#include "isa/opcodes.h"
 
 namespace polymer::asm_detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 9> kDirectives = {
-    ".module", ".file", ".loc", ".region", ".proc", ".kernel", ".end", ".requires", ".prefers"};
+constexpr std::array<std::string_view, 11> kDirectives = {
+    ".module", ".file", ".loc", ".region", ".proc", ".kernel", ".end", ".requires", ".prefers", ".equ", ".include"};
+
+// Words a `.equ` constant may not be named: they mean something where a
+// constant could stand (a constant is substituted for its name everywhere).
+bool reserved_word(std::string_view w) {
+    static constexpr std::string_view kWords[] = {"inf", "nan", "u8", "i32", "u32", "i64", "f32", "f64", "zeros",
+                                                  "fill", "range", "in", "out", "inout", "i", "gpu", "mem"};
+    for (std::string_view k : kWords)
+        if (w == k) return true;
+    if (w.size() >= 2 && (w[0] == 'r' || w[0] == 'f') && w.find_first_not_of("0123456789", 1) == std::string_view::npos)
+        return true;  // a register
+    return find_op(w).has_value() || find_kop(w).has_value();
+}
+
+// A `.equ` constant: its value as a literal token, and where it was defined.
+struct Constant {
+    TokenKind kind = TokenKind::Int;
+    IntValue int_value = 0;
+    double float_value = 0;
+    std::uint32_t line = 0;
+};
 
 bool is_ident(const Token& t, std::string_view text) { return t.kind == TokenKind::Ident && t.text == text; }
 
@@ -47,12 +70,17 @@ public:
             p_.lines.push_back(std::move(lexed));
             p_.line_ok.push_back(ok);
         }
+        for (const std::string& f : source_.files())
+            if (&f != &source_.files().front()) p_.module.include_files.push_back(f);
+        find_constants();
         for (std::uint32_t n = 1; n <= source_.line_count(); ++n) {
             if (auto name = module_name_text(source_.line(n))) {
                 module_directive(n, *name);
                 continue;
             }
-            if (p_.line_ok[n - 1]) line(n);
+            if (!p_.line_ok[n - 1]) continue;
+            substitute_constants(n);
+            line(n);
         }
         if (open_) {
             const Body& b = current();
@@ -71,6 +99,137 @@ private:
     }
 
     Body& current() { return p_.bodies.back(); }
+
+    // Where each `.equ` name is first defined, so that a use before its
+    // definition is reported as such (constants are defined before use, as
+    // in most assemblers: a value is known when its line is read).
+    void find_constants() {
+        for (std::uint32_t n = 1; n <= source_.line_count(); ++n) {
+            const std::vector<Token>& t = p_.lines[n - 1].tokens;
+            if (p_.line_ok[n - 1] && t.size() > 2 && is_directive(t[0], ".equ") && t[1].kind == TokenKind::Ident)
+                defined_on_.try_emplace(std::string(t[1].text), n);
+        }
+    }
+
+    static bool is_directive(const Token& t, std::string_view name) {
+        return t.kind == TokenKind::Directive && t.text == name;
+    }
+
+    // Replaces each constant's name on line n by its value (a literal
+    // token; the text stays the name, for messages). Names being declared
+    // (`.equ N`, `.region N`, `.proc N`, `.kernel N`, `N:`) are left alone.
+    void substitute_constants(std::uint32_t n) {
+        std::vector<Token>& t = p_.lines[n - 1].tokens;
+        std::size_t from = 0;
+        if (t.size() > 1 && t[0].kind == TokenKind::Directive &&
+            (t[0].text == ".equ" || t[0].text == ".region" || t[0].text == ".proc" || t[0].text == ".kernel"))
+            from = 2;
+        if (t.size() > 1 && t[0].kind == TokenKind::Ident && t[1].kind == TokenKind::Colon) from = 2;
+        for (std::size_t i = from; i < t.size(); ++i) {
+            if (t[i].kind != TokenKind::Ident) continue;
+            const std::string name(t[i].text);
+            auto it = constants_.find(name);
+            if (it == constants_.end()) {
+                if (auto later = defined_on_.find(name); later != defined_on_.end() && later->second >= n &&
+                                                         !reserved_word(name)) {
+                    sink_.error(n, t[i].col, "constant '" + name + "' is used before its '.equ' (line " +
+                                                 std::to_string(source_.origin(later->second).line) + ")");
+                    t[i].kind = TokenKind::Int;  // stands in, so the line reports nothing more
+                    t[i].int_value = 0;
+                }
+                continue;
+            }
+            const Constant& k = it->second;
+            // `-N` negates the constant when the minus touches the name.
+            const bool negate = i > 0 && t[i - 1].kind == TokenKind::Minus && t[i - 1].col + 1 == t[i].col;
+            Token v = t[i];
+            v.kind = k.kind;
+            v.int_value = negate ? -k.int_value : k.int_value;
+            v.float_value = negate ? -k.float_value : k.float_value;
+            if (negate) {
+                v.col = t[i - 1].col;
+                v.text = std::string_view(t[i - 1].text.data(), t[i - 1].text.size() + t[i].text.size());
+                t.erase(t.begin() + static_cast<std::ptrdiff_t>(i - 1));
+                --i;
+            }
+            t[i] = v;
+        }
+    }
+
+    // `.equ NAME, VALUE`: VALUE is an integer or float literal, `inf`, `nan`,
+    // or an earlier constant, with an optional minus.
+    void equ(TokenCursor& c) {
+        const Token* name = c.expect_ident("a constant name");
+        if (!name) return;
+        const std::string text(name->text);
+        if (reserved_word(text)) {
+            c.fail(*name, "'" + text + "' cannot name a constant: it is a register, a mnemonic or a keyword");
+            return;
+        }
+        if (auto it = constants_.find(text); it != constants_.end()) {
+            c.fail(*name, "constant '" + text + "' is already defined (line " +
+                              std::to_string(source_.origin(it->second.line).line) + ")");
+            return;
+        }
+        if (std::string other = declared_as(text); !other.empty()) {
+            c.fail(*name, "'" + text + "' is already " + other + "; a constant needs a name of its own");
+            return;
+        }
+        // A constant whose value has an error is still defined (as 0), so that
+        // its uses are not reported on top.
+        Constant k;
+        k.line = c.line();
+        if (!equ_value(c, text, k)) k = Constant{.line = c.line()};
+        constants_.emplace(text, k);
+    }
+
+    bool equ_value(TokenCursor& c, const std::string& name, Constant& k) {
+        if (!c.expect(TokenKind::Comma, "',' after the constant's name")) return false;
+        const Token& v = c.peek();
+        const bool minus = v.kind == TokenKind::Minus;
+        const Token& value = c.peek(minus ? 1 : 0);
+        if (value.kind == TokenKind::Int && !minus && !value.size_suffix) {
+            k.int_value = value.int_value;
+            c.next();
+        } else if (value.kind == TokenKind::Float && !minus) {
+            k.kind = TokenKind::Float;
+            k.float_value = value.float_value;
+            c.next();
+        } else if (value.kind == TokenKind::Ident && (value.text == "inf" || value.text == "nan")) {
+            k.kind = TokenKind::Float;
+            auto f = read_float(c);
+            if (!f) return false;
+            k.float_value = *f;
+        } else {
+            c.fail(v, "expected an integer or float value for '" + name + "', got " + describe(v) +
+                          (value.kind == TokenKind::Ident ? " (constants are defined before they are used)" : ""));
+            return false;
+        }
+        return c.expect_end();
+    }
+
+    // What else `name` names ("a region", ...), or "" when nothing.
+    std::string declared_as(const std::string& name) const {
+        if (p_.regions.count(name)) return "a region";
+        if (p_.procs.count(name)) return "a procedure";
+        if (p_.kernels.count(name)) return "a kernel";
+        for (const Kernel& k : p_.module.kernels)
+            for (const KernelParam& param : k.params)
+                if (param.name == name) return "a parameter of kernel '" + k.name + "'";
+        for (const Label& l : p_.module.labels)
+            if (l.name == name) return "a label";
+        return {};
+    }
+
+    // A declaration may not take a constant's name: the name would be
+    // replaced by the constant's value wherever it is used.
+    bool clashes_with_constant(std::uint32_t n, std::uint32_t col, std::string_view name, std::string_view what) {
+        auto it = constants_.find(std::string(name));
+        if (it == constants_.end()) return false;
+        sink_.error(n, col, std::string(what) + " '" + std::string(name) + "' has the name of a constant (.equ on line " +
+                                std::to_string(source_.origin(it->second.line).line) + ")");
+        return true;
+    }
 
     std::string body_title(const Body& b) const {
         return b.is_kernel ? "kernel '" + p_.module.kernels[b.index].name + "'"
@@ -112,7 +271,8 @@ private:
         Statement s;
         s.line = n;
         s.first = static_cast<std::size_t>(&mnemonic - tokens.data());
-        s.loc = pending_loc_.value_or(SourceLoc{n, mnemonic.col});
+        const SourceText::Origin origin = source_.origin(n);
+        s.loc = pending_loc_.value_or(SourceLoc{origin.line, mnemonic.col, origin.file});
         pending_loc_.reset();
         current().statements.push_back(s);
     }
@@ -126,6 +286,7 @@ private:
             return;
         }
         Body& b = current();
+        if (clashes_with_constant(n, name.col, text, "label")) return;
         if (auto it = b.labels.find(text); it != b.labels.end()) {
             const LabelInfo& first = p_.label_info[it->second];
             sink_.error(n, name.col,
@@ -142,19 +303,38 @@ private:
         const Token& d = c.next();
         std::string_view name = d.text;
         if (name == ".file") {
+            // `.file "main.pasm"` names the module's source; `.file 2 "lib.pasm"`
+            // numbers another file for `.loc` (the disassembler writes both).
+            std::optional<IntValue> number;
+            if (c.at(TokenKind::Int)) {
+                const std::uint32_t next = static_cast<std::uint32_t>(p_.module.include_files.size() + 1);
+                number = read_int(c, next, next, "file number (files are numbered 1, 2, ... in order)");
+                if (!number) return;
+                c.accept(TokenKind::Comma);
+            }
             if (!c.at(TokenKind::String)) {
                 c.fail(c.peek(), "expected a file name in quotes, got " + describe(c.peek()));
                 return;
             }
-            p_.module.source_file = c.next().string_value;
-            c.expect_end();
+            std::string file = c.next().string_value;
+            if (!c.expect_end()) return;
+            if (number) p_.module.include_files.push_back(std::move(file));
+            else p_.module.source_file = std::move(file);
         } else if (name == ".loc") {
             auto line = read_int(c, 0, std::numeric_limits<std::uint32_t>::max(), "line number");
             if (!line) return;
             c.accept(TokenKind::Comma);  // `.loc 12 9` or `.loc 12, 9`
             auto col = read_int(c, 0, std::numeric_limits<std::uint32_t>::max(), "column number");
-            if (!col || !c.expect_end()) return;
-            pending_loc_ = SourceLoc{static_cast<std::uint32_t>(*line), static_cast<std::uint32_t>(*col)};
+            if (!col) return;
+            std::uint32_t file = 0;  // `.loc 12 9 2`: line 12 of the file `.file 2` named
+            if (c.accept(TokenKind::Comma) || c.at(TokenKind::Int)) {
+                const auto files = static_cast<IntValue>(p_.module.include_files.size());
+                auto number = read_int(c, 0, files, "file number (declared by '.file N \"name\"')");
+                if (!number) return;
+                file = static_cast<std::uint32_t>(*number);
+            }
+            if (!c.expect_end()) return;
+            pending_loc_ = SourceLoc{static_cast<std::uint32_t>(*line), static_cast<std::uint32_t>(*col), file};
         } else if (name == ".region") {
             region(c, d);
         } else if (name == ".proc") {
@@ -170,9 +350,23 @@ private:
             close_body();
         } else if (name == ".requires" || name == ".prefers") {
             requirement(c, d);
+        } else if (name == ".equ") {
+            equ(c);
+        } else if (name == ".include") {
+            // Read in place when the source was read (assembler/includes.cpp).
         } else {
             std::string message = "unknown directive '" + std::string(name) + "'";
-            if (auto best = closest_name(name, kDirectives); !best.empty())
+            if (name == ".data" || name == ".text" || name == ".section" || name == ".bss" || name == ".rodata")
+                message += "; Polymer has no sections: data is declared with '.region NAME TYPE[LEN]', code with "
+                           "'.proc NAME' ... '.end'";
+            else if (name == ".globl" || name == ".global" || name == ".extern")
+                message += "; every procedure and region of a program is visible in all its files ('.include' them)";
+            else if (name == ".byte" || name == ".word" || name == ".quad" || name == ".ascii" || name == ".asciz" ||
+                     name == ".string" || name == ".float" || name == ".double")
+                message += "; data lives in regions, e.g. '.region bytes u8[] = 1, 2, 3' or '.region msg u8[] \"text\"'";
+            else if (name == ".define" || name == ".set" || name == ".const")
+                message += "; did you mean '.equ NAME, VALUE'?";
+            else if (auto best = closest_name(name, kDirectives); !best.empty())
                 message += "; did you mean '" + std::string(best) + "'?";
             c.fail(d, message);
         }
@@ -191,6 +385,7 @@ private:
             decl->init = RegionInit::Zeros;
             decl->data.clear();
         }
+        if (clashes_with_constant(pos.line, pos.col, decl->name, "region")) return;
         if (auto it = p_.regions.find(decl->name); it != p_.regions.end()) {
             if (!failed)
                 sink_.error(pos.line, pos.col, "duplicate region '" + decl->name + "' (first declared on line " +
@@ -225,6 +420,7 @@ private:
         b.index = static_cast<std::uint32_t>(p_.module.procs.size());
         b.pos = {c.line(), name ? name->col : d.col};
         if (name && p_.procs.count(text)) c.fail(*name, "duplicate procedure '" + text + "'");
+        if (name) clashes_with_constant(c.line(), name->col, text, "procedure");
         if (name) p_.procs.emplace(text, b.index);
         p_.module.procs.push_back({text, next_pc_, 0});
         p_.bodies.push_back(std::move(b));
@@ -237,6 +433,11 @@ private:
         auto k = parse_kernel_header(c, pos);
         bool named = k.has_value();
         if (!k) k = Kernel{.name = "?"};
+        if (named) {
+            if (clashes_with_constant(pos.line, pos.col, k->name, "kernel")) named = false;
+            for (const KernelParam& param : k->params)
+                clashes_with_constant(pos.line, pos.col, param.name, "parameter");
+        }
         if (named && p_.kernels.count(k->name)) {
             sink_.error(pos.line, pos.col, "duplicate kernel '" + k->name + "'");
             named = false;
@@ -327,6 +528,8 @@ private:
     bool open_ = false;
     std::uint32_t next_pc_ = 0;
     std::optional<SourceLoc> pending_loc_;
+    std::unordered_map<std::string, Constant> constants_;         // `.equ` names read so far
+    std::unordered_map<std::string, std::uint32_t> defined_on_;   // every `.equ` name -> its first line
 };
 
 std::string range_text(IntValue min, IntValue max) { return "(" + int_text(min) + ".." + int_text(max) + ")"; }

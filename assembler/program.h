@@ -51,6 +51,9 @@ struct Program {
     std::vector<LabelInfo> label_info;  // parallel to module.labels
     std::vector<Body> bodies;        // in source order
     std::unordered_map<std::string, std::uint32_t> regions, procs, kernels;  // name -> index
+    // An included file could not be read: a name it would have declared is
+    // not reported as undefined on top of that error.
+    bool incomplete = false;
 };
 
 }  // namespace polymer::asm_detail

@@ -3,22 +3,60 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 namespace polymer::asm_detail {
 
+// A program's lines in reading order: the main file's, with each included
+// file's lines in place of its `.include` (after that line). Every stage names
+// a line by its 1-based number in this sequence; origin() maps it back to a
+// file and that file's own line number, for diagnostics and the line table.
 class SourceText {
 public:
-    explicit SourceText(std::string_view text) {
+    struct Origin {
+        std::uint32_t file = 0;  // index into files(): 0 = the main file
+        std::uint32_t line = 0;  // 1-based, in that file
+    };
+
+    SourceText() = default;
+    // A single file (file 0), as read.
+    SourceText(std::string_view text, std::string name = "<input>") {
+        add_file(std::move(name));
+        append(0, text);
+    }
+
+    // Registers a file and keeps its text alive for the whole assembly.
+    std::uint32_t add_file(std::string name) {
+        names_.push_back(std::move(name));
+        return static_cast<std::uint32_t>(names_.size() - 1);
+    }
+    std::string_view keep(std::string text) { return texts_.emplace_back(std::move(text)); }
+
+    // Appends one line of `file` (its line number `n` in that file).
+    void append_line(std::uint32_t file, std::uint32_t n, std::string_view line) {
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        lines_.push_back(line);
+        origins_.push_back({file, n});
+    }
+
+    // Appends every line of `text` as lines of `file`.
+    void append(std::uint32_t file, std::string_view text) {
+        std::uint32_t n = 1;
+        for_each_line(text, [&](std::string_view line) { append_line(file, n++, line); });
+    }
+
+    // Calls f(line) for each line of `text` (without its newline).
+    template <class F>
+    static void for_each_line(std::string_view text, F&& f) {
         std::size_t start = 0;
         while (start <= text.size()) {
             std::size_t end = text.find('\n', start);
             if (end == std::string_view::npos) end = text.size();
-            std::string_view line = text.substr(start, end - start);
-            if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-            lines_.push_back(line);
+            f(text.substr(start, end - start));
             if (end == text.size()) break;
             start = end + 1;
         }
@@ -30,9 +68,15 @@ public:
     std::string_view line(std::uint32_t n) const {
         return n >= 1 && n <= lines_.size() ? lines_[n - 1] : std::string_view{};
     }
+    Origin origin(std::uint32_t n) const { return n >= 1 && n <= origins_.size() ? origins_[n - 1] : Origin{}; }
+
+    const std::vector<std::string>& files() const { return names_; }
 
 private:
     std::vector<std::string_view> lines_;
+    std::vector<Origin> origins_;
+    std::vector<std::string> names_;
+    std::deque<std::string> texts_;  // included files' text; a deque keeps views valid
 };
 
 // Where a file stops looking like text: the first NUL or control byte other

@@ -82,6 +82,8 @@ public:
         index_ = index;
         sub_kind_ = nullptr;
     }
+    // Back to naming no entry (fields of the section itself).
+    void no_entry() { kind_ = nullptr; sub_kind_ = nullptr; }
     // The part of the entry being read: "param 2", or "code" when index is kNoIndex.
     static constexpr std::uint64_t kNoIndex = ~std::uint64_t{0};
     void sub_entry(const char* kind, std::uint64_t index = kNoIndex) {

@@ -13,17 +13,19 @@
 namespace polymer {
 
 // Module format version (see docs/module-format.md). A reader accepts its own
-// major version and any minor version up to its own. 3.0: a CRC-32 of the
+// major version and any minor version up to its own. 3.1: the optional
+// source-files section (programs made of several files, `.include`); 3.0: a CRC-32 of the
 // file in the header; kernels store no GLSL or SPIR-V (Vulkan runs what their
 // IR lowers to); 2.1: popcnt, clz, ctz; 2.0: opcode numbers are an explicit
 // column of the opcode tables, pinned by a test (the numbers themselves are
 // those of 1.1); 1.1 added the frame table.
 inline constexpr std::uint16_t kModuleVersionMajor = 3;
-inline constexpr std::uint16_t kModuleVersionMinor = 0;
+inline constexpr std::uint16_t kModuleVersionMinor = 1;
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown
     std::uint32_t col = 0;   // 1-based; 0 = unknown
+    std::uint32_t file = 0;  // 0 = Module::source_file, k = Module::include_files[k - 1]
     friend bool operator==(const SourceLoc&, const SourceLoc&) = default;
 };
 
@@ -121,6 +123,7 @@ struct BlockFrames {
 struct Module {
     std::string name;              // `.module name`, or the file's stem
     std::string source_file;       // for diagnostics and the line table
+    std::vector<std::string> include_files;  // the other files a SourceLoc may name (`.include`)
     std::vector<Word> code;        // all procedures' words
     std::vector<SourceLoc> lines;  // one per word of code, or empty
     std::vector<Procedure> procs;
@@ -137,5 +140,12 @@ struct Module {
     std::vector<BlockFrames> frames;
     friend bool operator==(const Module&, const Module&) = default;
 };
+
+// The file a source location is in (SourceLoc::file), or "" when unknown.
+inline const std::string& source_file_of(const Module& m, const SourceLoc& loc) {
+    static const std::string kUnknown;
+    if (loc.file == 0) return m.source_file;
+    return loc.file <= m.include_files.size() ? m.include_files[loc.file - 1] : kUnknown;
+}
 
 }  // namespace polymer

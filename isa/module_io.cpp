@@ -146,6 +146,26 @@ void write_frames(ByteWriter& w, const Module& m) {
     }
 }
 
+// Which file each line-table entry is in, for programs of several files
+// (`.include`): the other files' names, then one u32 file index per entry of
+// the procedure line table and of each kernel's, each list either empty (all
+// in the module's own file) or as long as its line table.
+void write_file_indices(ByteWriter& w, const std::vector<SourceLoc>& locs) {
+    bool any = false;
+    for (const SourceLoc& loc : locs) any = any || loc.file != 0;
+    w.u32(any ? static_cast<std::uint32_t>(locs.size()) : 0);
+    if (any)
+        for (const SourceLoc& loc : locs) w.u32(loc.file);
+}
+
+void write_source_files(ByteWriter& w, const Module& m) {
+    w.u32(static_cast<std::uint32_t>(m.include_files.size()));
+    for (const std::string& f : m.include_files) w.str(f);
+    write_file_indices(w, m.lines);
+    w.u32(static_cast<std::uint32_t>(m.kernels.size()));
+    for (const Kernel& k : m.kernels) write_file_indices(w, k.lines);
+}
+
 // --- readers ---------------------------------------------------------------
 // Each reads one whole section; the caller checks r.ok() and the section end.
 
@@ -326,6 +346,43 @@ void read_frames(ByteReader& r, Module& m) {
     }
 }
 
+void read_file_indices(ByteReader& r, std::vector<SourceLoc>& locs, std::size_t file_count, const char* table) {
+    const std::size_t at = r.pos();
+    const std::uint32_t n = r.count(4, "file index count");
+    if (!r.ok()) return;
+    if (n != 0 && n != locs.size())
+        return r.fail_at(at, cat("file index count ", n, " is neither 0 nor the size of the ", table, " (",
+                                 locs.size(), ")"));
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        const std::size_t index_at = r.pos();
+        const std::uint32_t file = r.u32("file index");
+        if (file > file_count)
+            return r.fail_at(index_at, cat("file index ", file, " names no file (there are ", file_count + 1, ")"));
+        locs[i].file = file;
+    }
+}
+
+// Read after the line tables (sections are read in id order).
+void read_source_files(ByteReader& r, Module& m) {
+    const std::uint32_t n = r.count(4, "file count");
+    m.include_files.resize(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("file", i);
+        m.include_files[i] = r.str("file name");
+    }
+    r.no_entry();
+    read_file_indices(r, m.lines, n, "procedure line table");
+    const std::size_t kernels_at = r.pos();
+    const std::uint32_t kernels = r.count(4, "kernel count");
+    if (!r.ok()) return;
+    if (kernels != m.kernels.size())
+        return r.fail_at(kernels_at, cat("kernel count ", kernels, " is not the module's ", m.kernels.size()));
+    for (std::uint32_t i = 0; i < kernels && r.ok(); ++i) {
+        r.entry("kernel", i);
+        read_file_indices(r, m.kernels[i].lines, n, "line table");
+    }
+}
+
 // --- the section list ----------------------------------------------------------
 
 struct SectionCodec {
@@ -334,10 +391,17 @@ struct SectionCodec {
     void (*write)(ByteWriter&, const Module&);
     void (*read)(ByteReader&, Module&);
     std::uint16_t flags = 0;  // kFlagOptional: older readers skip it
+    // Null: always written; else written only when it says so (a section
+    // most modules have no use for stays out of their bytes).
+    bool (*present)(const Module&) = nullptr;
 };
 
+bool has_include_files(const Module& m) { return !m.include_files.empty(); }
+
 // Ids are part of the format: never renumber; new sections take the next id.
-// The frame table (added in 1.1) is optional: the code runs without it.
+// The frame table (added in 1.1) and the source files (3.1) are optional:
+// the code runs without them. The source files are written only for a
+// program of several files.
 constexpr SectionCodec kSections[] = {
     {1, "module", write_info, read_info},
     {2, "code", write_code, read_code},
@@ -351,6 +415,7 @@ constexpr SectionCodec kSections[] = {
     {10, "launches", write_launches, read_launches},
     {11, "labels", write_labels, read_labels},
     {12, "frames", write_frames, read_frames, kFlagOptional},
+    {13, "source-files", write_source_files, read_source_files, kFlagOptional, has_include_files},
 };
 constexpr std::size_t kSectionCount = std::size(kSections);
 
@@ -392,24 +457,27 @@ struct TableEntry {
 }  // namespace
 
 std::vector<std::uint8_t> write_module(const Module& m) {
+    std::vector<const SectionCodec*> written;
+    for (const SectionCodec& s : kSections)
+        if (!s.present || s.present(m)) written.push_back(&s);
     ByteWriter w;
     w.bytes(kMagic);
     w.u16(kModuleVersionMajor);
     w.u16(kModuleVersionMinor);
-    w.u32(static_cast<std::uint32_t>(kSectionCount));
+    w.u32(static_cast<std::uint32_t>(written.size()));
     w.u32(0);  // the checksum, set last
     std::size_t table = w.size();
-    for (const SectionCodec& s : kSections) {
-        w.u16(s.id);
-        w.u16(s.flags);
+    for (const SectionCodec* s : written) {
+        w.u16(s->id);
+        w.u16(s->flags);
         w.u32(0);
         w.u64(0);  // offset and size, patched below
         w.u64(0);
     }
-    for (std::size_t i = 0; i < kSectionCount; ++i) {
+    for (std::size_t i = 0; i < written.size(); ++i) {
         w.pad_to(kSectionAlignment);
         std::size_t start = w.size();
-        kSections[i].write(w, m);
+        written[i]->write(w, m);
         std::size_t entry = table + i * kTableEntryBytes;
         w.patch_u64(entry + 8, start);
         w.patch_u64(entry + 16, w.size() - start);

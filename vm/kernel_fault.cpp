@@ -10,8 +10,7 @@ void merge_fault(KernelFault& into, const KernelFault& f) {
     if (f.kind == KernelFault::Kind::Interrupted || !into || f.lane < into.lane) into = f;
 }
 
-std::string describe_kernel_fault(const Kernel& k, const std::string& source_file, const KernelFault& f,
-                                  std::uint32_t budget) {
+std::string describe_kernel_fault(const Module& m, const Kernel& k, const KernelFault& f, std::uint32_t budget) {
     std::string s = "kernel " + k.name + ": ";
     if (f.kind == KernelFault::Kind::Interrupted) return s + "interrupted";
     s += "lane " + std::to_string(f.lane) + " ";
@@ -31,8 +30,10 @@ std::string describe_kernel_fault(const Kernel& k, const std::string& source_fil
         if (element) s += "not its own element " + name + "[" + std::to_string(f.lane) + "]";
         else s += "outside " + name + " (length " + std::to_string(f.length) + ")";
     }
-    if (f.pc < k.lines.size() && k.lines[f.pc].line != 0)
-        s += " (" + (source_file.empty() ? std::string("line ") : source_file + ":") + std::to_string(k.lines[f.pc].line) + ")";
+    if (f.pc < k.lines.size() && k.lines[f.pc].line != 0) {
+        const std::string& file = source_file_of(m, k.lines[f.pc]);
+        s += " (" + (file.empty() ? std::string("line ") : file + ":") + std::to_string(k.lines[f.pc].line) + ")";
+    }
     return s;
 }
 

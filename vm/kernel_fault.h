@@ -16,6 +16,7 @@
 namespace polymer {
 
 struct Kernel;
+struct Module;
 
 // Loop iterations a lane may start in one launch unless --kernel-steps says
 // otherwise: far above any lesson (lesson 16's lanes start at most 1,000),
@@ -48,7 +49,6 @@ void merge_fault(KernelFault& into, const KernelFault& f);
 // "kernel NAME: lane L loaded x[-1], outside x (length 8) (file:line)",
 // "kernel NAME: lane L ran past N loop iterations (file:line)",
 // "kernel NAME: interrupted". `budget` is the launch's iteration budget.
-std::string describe_kernel_fault(const Kernel& k, const std::string& source_file, const KernelFault& f,
-                                  std::uint32_t budget);
+std::string describe_kernel_fault(const Module& m, const Kernel& k, const KernelFault& f, std::uint32_t budget);
 
 }  // namespace polymer

@@ -28,7 +28,7 @@ Trap kernel_trap(const Module& m, const Kernel& k, const KernelFault& f, std::ui
                           : f.kind == KernelFault::Kind::Interrupted ? TrapKind::Interrupted
                           : f.kind == KernelFault::Kind::DeviceLoopLimit ? TrapKind::Unsupported
                                                                      : TrapKind::OutOfBounds;
-    return Trap{kind, pc, describe_kernel_fault(k, m.source_file, f, budget)};
+    return Trap{kind, pc, describe_kernel_fault(m, k, f, budget)};
 }
 
 const Procedure* proc_containing(const Module& m, std::uint32_t pc) {
@@ -42,7 +42,7 @@ std::string format_trap(const Module& m, const Trap& trap, std::string_view inst
     s += trap_name(trap.kind);
     if (const Procedure* p = proc_containing(m, trap.pc)) s += " in proc '" + p->name + "'";
     s += " at pc " + std::to_string(trap.pc);
-    std::string where = m.source_file;
+    std::string where = trap.pc < m.lines.size() ? source_file_of(m, m.lines[trap.pc]) : m.source_file;
     if (trap.pc < m.lines.size() && m.lines[trap.pc].line != 0) {
         where += ":" + std::to_string(m.lines[trap.pc].line);
         if (m.lines[trap.pc].col != 0) where += ":" + std::to_string(m.lines[trap.pc].col);

@@ -90,6 +90,10 @@ static int run_tool(int argc, char** argv) {
     bool emit_glsl = false;
     app.add_option("FILE", input, "the .pasm file to assemble ('-' reads standard input)");
     app.add_option("-o,--output", output, "the .pbc file to write (default: FILE with the extension .pbc; '-' writes standard output)");
+    std::vector<std::string> include_dirs;
+    app.add_option("-I,--include-dir", include_dirs, "also look for '.include' files in DIR (repeatable)")
+        ->allow_extra_args(false)
+        ->check(CLI::ExistingDirectory);
     app.add_flag("--listing", show_listing, "also print a listing (address, encoding, instruction, source line)");
     app.add_flag("--frames", show_frames, "also print each block's frames and why each instruction waits (docs/frames.md)");
     app.add_flag("--emit-glsl", emit_glsl, "print each kernel's generated GLSL (to -o FILE, or standard output) instead of writing a .pbc");
@@ -130,6 +134,7 @@ static int run_tool(int argc, char** argv) {
     const std::string& source = *read;
     polymer::AssembleOptions options;
     options.filename = input == "-" ? "<stdin>" : input;
+    options.include_dirs = include_dirs;
     polymer::AssembleResult result = polymer::assemble(source, options);
     for (const polymer::Diagnostic& d : result.diagnostics) std::cerr << polymer::format_diagnostic(d);
     if (!result.ok()) {

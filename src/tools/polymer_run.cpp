@@ -69,7 +69,7 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 }
 
 // Assembles a .pasm or loads a .pbc; prints the problems and returns nullopt on failure.
-std::optional<polymer::Module> load_program(const std::string& path) {
+std::optional<polymer::Module> load_program(const std::string& path, const std::vector<std::string>& include_dirs) {
     std::string why;
     std::optional<std::string> bytes = polymer::tools::read_input(path, why);
     if (!bytes) {
@@ -87,6 +87,7 @@ std::optional<polymer::Module> load_program(const std::string& path) {
     }
     polymer::AssembleOptions options;
     options.filename = path;
+    options.include_dirs = include_dirs;
     polymer::AssembleResult result = polymer::assemble(*bytes, options);
     for (const polymer::Diagnostic& d : result.diagnostics) std::cerr << polymer::format_diagnostic(d);
     if (!result.ok()) return std::nullopt;
@@ -138,6 +139,10 @@ static int run_tool(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--device", device_index, "the Vulkan device index (see --list-devices)")->capture_default_str();
     app.add_flag("--list-devices", list_devices, "list the Vulkan devices and the CPU backend, then exit");
+    std::vector<std::string> include_dirs;
+    app.add_option("-I,--include-dir", include_dirs, "also look for '.include' files in DIR (repeatable)")
+        ->allow_extra_args(false)
+        ->check(CLI::ExistingDirectory);
     app.add_option("--entry", entry, "the procedure to start at")->capture_default_str();
     app.add_option("--max-steps", max_steps,
                    "trap `step-limit` once the program has run this many instructions (0: no limit)")
@@ -196,7 +201,7 @@ static int run_tool(int argc, char** argv) {
         std::cerr << "polymer-run: error: PROGRAM is required\n";
         return kExitBadInput;
     }
-    std::optional<polymer::Module> module = load_program(path);
+    std::optional<polymer::Module> module = load_program(path, include_dirs);
     if (!module) return kExitBadInput;
 
     polymer::BackendKind backend_kind = backend_name == "cpu"      ? polymer::BackendKind::Cpu

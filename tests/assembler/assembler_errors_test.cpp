@@ -36,6 +36,25 @@ std::vector<ErrorCase> error_cases() {
          "unknown instruction 'HALT'; did you mean 'halt'? (mnemonics are lower case)"},
         {"UnknownKernelMnemonicSuggests", in_kernel({"gdi r0"}), 2, 9, "unknown instruction 'gdi'; did you mean 'gid'?"},
         {"UnknownMnemonic", in_proc({"frobnicate r1"}), 2, 9, "unknown instruction 'frobnicate'"},
+        // Habits of other assemblers get a hint in this language's terms.
+        {"MovWithAConstant", in_proc({"mov r1, 5"}), 2, 17,
+         "expected an integer register, got '5' (a constant goes into a register with 'li', e.g. 'li r1, 5')"},
+        {"FmovWithAConstant", in_proc({"fmov f1, 0.5"}), 2, 18,
+         "expected a float register, got '0.5' (a constant goes into a float register with 'lif', e.g. 'lif f1, 0.5')"},
+        {"AddWithAConstant", in_proc({"add r1, r1, 1"}), 2, 21,
+         "expected an integer register, got '1' (the form with a constant operand is 'addi')"},
+        {"DivWithAConstant", in_proc({"div r1, r1, 3"}), 2, 21,
+         "expected an integer register, got '3' (load the constant into a register first with 'li')"},
+        {"Syscall", in_proc({"syscall"}), 2, 9,
+         "unknown instruction 'syscall'; Polymer has no system calls: output is print, printf, printc, prints, printr "
+         "and println"},
+        {"DataSection", ".data\n" + in_proc({}), 1, 1,
+         "unknown directive '.data'; Polymer has no sections: data is declared with '.region NAME TYPE[LEN]', code "
+         "with '.proc NAME' ... '.end'"},
+        {"Globl", ".globl main\n" + in_proc({}), 1, 1,
+         "unknown directive '.globl'; every procedure and region of a program is visible in all its files "
+         "('.include' them)"},
+        {"Define", ".define N 5\n" + in_proc({}), 1, 1, "unknown directive '.define'; did you mean '.equ NAME, VALUE'?"},
         {"IntRegisterExpected", in_proc({"add r1, f1, r2"}), 2, 17, "expected an integer register, got 'f1'"},
         {"FloatRegisterExpected", in_proc({"fadd f1, r1, f2"}), 2, 18, "expected a float register, got 'r1'"},
         {"TooFewOperands", in_proc({"add r1, r2"}), 2, 9, "'add' takes 3 operands (add rA, rB, rC), got 2"},

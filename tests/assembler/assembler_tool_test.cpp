@@ -101,3 +101,23 @@ TEST_F(PolymerAs, FramesPrintsEachBlockAndWhyEachInstructionWaits) {
     EXPECT_EQ(run_as("--frames -o - " + (dir_ / "prog.pasm").string(), dir_), 1);
     EXPECT_EQ(slurp(dir_ / "err.txt"), "polymer-as: error: --frames and -o - would both write to standard output\n");
 }
+
+namespace {
+
+// `-I DIR`: a library found in another folder; without it, the error names
+// the file, the line of the `.include` and where it looked.
+TEST_F(PolymerAs, IncludeDirsAreSearchedAfterTheIncludingFilesFolder) {
+    fs::create_directories(dir_ / "lib");
+    spit(dir_ / "lib" / "greet.pasm", ".proc greet\n        prints \"hi\\n\"\n        ret\n.end\n");
+    spit(dir_ / "prog.pasm", ".include \"greet.pasm\"\n.proc main\n        call greet\n        halt\n.end\n");
+    const std::string prog = (dir_ / "prog.pasm").string();
+    EXPECT_EQ(run_as(prog, dir_), 1);
+    EXPECT_EQ(slurp(dir_ / "err.txt"),
+              prog + ":1:10: error: cannot include 'greet.pasm': no such file (looked in " + dir_.string() +
+                  ")\n.include \"greet.pasm\"\n         ^\n1 error generated; '" + (dir_ / "prog.pbc").string() +
+                  "' was not written\n");
+    EXPECT_EQ(run_as("-I " + (dir_ / "lib").string() + " " + prog, dir_), 0) << slurp(dir_ / "err.txt");
+    EXPECT_TRUE(fs::exists(dir_ / "prog.pbc"));
+}
+
+}  // namespace

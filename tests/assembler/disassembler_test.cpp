@@ -481,6 +481,7 @@ std::string round_trip_failure(const Module& m) {
     if (!plain.ok()) return "disassembly without locations does not assemble:\n" + diagnostics_text(plain);
     Module relocated = *plain.module;
     relocated.source_file = m.source_file;
+    relocated.include_files = m.include_files;
     relocated.lines = m.lines;
     for (std::size_t k = 0; k < relocated.kernels.size() && k < m.kernels.size(); ++k)
         relocated.kernels[k].lines = m.kernels[k].lines;

@@ -182,7 +182,7 @@ TEST(FrameAnalysis, EverySampleHasFramesThatVerify) {
         std::ifstream in(e.path());
         std::stringstream text;
         text << in.rdbuf();
-        Module m = assemble_ok(text.str(), e.path().filename().string());
+        Module m = assemble_ok(text.str(), e.path().string());
         ASSERT_FALSE(m.frames.empty()) << e.path();
         // Every word is in exactly one block, blocks in code order.
         std::uint32_t next = 0;

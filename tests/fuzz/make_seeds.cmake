@@ -1,6 +1,6 @@
 # Writes the seed corpus of each fuzz target under SEEDS/<target>:
 #   fuzz_module_reader: the hand-built test modules and every lesson, assembled
-#   fuzz_assembler:     every lesson's source
+#   fuzz_assembler:     every lesson's source, and a program that includes files
 #   fuzz_frame_decoder: one well-formed frame of each message type
 #   fuzz_node_session:  the same, after the byte that picks a handshake first
 foreach(var SEEDS MODULE_SEEDS FRAME_SEEDS ASSEMBLER SAMPLES)
@@ -21,6 +21,9 @@ execute_process(COMMAND ${FRAME_SEEDS} ${SEEDS}/fuzz_frame_decoder ${SEEDS}/fuzz
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "make_frame_seeds failed (${status})")
 endif()
+# The assembler target serves "lib.pasm" to `.include` (fuzz_assembler.cpp).
+file(WRITE ${SEEDS}/fuzz_assembler/include.pasm
+     ".equ N, 3\n.include \"lib.pasm\"\n.include \"self.pasm\"\n.proc main\n        li r2, -N\n        call lib\n        halt\n.end\n")
 file(GLOB lessons ${SAMPLES}/[0-9][0-9]-*.pasm)
 foreach(lesson IN LISTS lessons)
   get_filename_component(name ${lesson} NAME_WE)

@@ -31,7 +31,7 @@ TEST(ModuleIo, SampleModulesAreValid) {
 }
 
 TEST(ModuleIo, RoundTripKeepsEveryField) {
-    for (const Module& m : {tiny_module(), full_module(), Module{}}) {
+    for (const Module& m : {tiny_module(), full_module(), several_files_module(), Module{}}) {
         Bytes bytes = write_module(m);
         Result<Module> back = load_module(bytes);
         ASSERT_TRUE(back.ok()) << back.error();
@@ -129,34 +129,34 @@ TEST(ModuleIo, ChecksumMismatchIsRefusedBeforeAnythingElse) {
 }
 
 // A reader reads its own major version, up to its own minor version. The
-// messages name the file's version and the reader's (3.0 here: update these
-// lines when the version changes).
+// messages name the file's version and the reader's (3.0 to 3.1 here: update
+// these lines when the version changes).
 TEST(ModuleIo, OtherMajorVersionsAreRefused) {
     ASSERT_EQ(kModuleVersionMajor, 3);
-    ASSERT_EQ(kModuleVersionMinor, 0);
+    ASSERT_EQ(kModuleVersionMinor, 1);
     const Bytes b = write_module(tiny_module());
     Bytes bad = b;
     put_le(bad, 4, 2, 2);  // a 2.1 module: no checksum, and stored SPIR-V no one checked
     put_le(bad, 6, 1, 2);
     put_le(bad, kChecksumAt, 0, 4);
-    EXPECT_EQ(read_module(bad).error(), "module format version 2.1 is not supported: this reader reads 3.0 (an older "
-                                        "major version: reassemble the module from its source)");
+    EXPECT_EQ(read_module(bad).error(), "module format version 2.1 is not supported: this reader reads 3.0 to 3.1 (an "
+                                        "older major version: reassemble the module from its source)");
     put_le(bad, 4, 1, 2);  // a 1.1 module: its opcode numbers were not yet pinned
-    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 3.0 (an older major "
-                               "version: reassemble the module from its source)");
+    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 3.0 to 3.1 (an older "
+                               "major version: reassemble the module from its source)");
     put_le(bad, 4, 4, 2);
     put_le(bad, 6, 0, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 4.0 is not supported: this reader reads 3.0 (a newer major version: it needs a "
-              "newer reader)");
+              "module format version 4.0 is not supported: this reader reads 3.0 to 3.1 (a newer major version: it "
+              "needs a newer reader)");
 }
 
 TEST(ModuleIo, NewerMinorVersionsAreRefused) {
     Bytes bad = write_module(tiny_module());
     put_le(bad, 6, kModuleVersionMinor + 1, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 3.1 is not supported: this reader reads 3.0 (a newer minor version: it needs a "
-              "newer reader)");
+              "module format version 3.2 is not supported: this reader reads 3.0 to 3.1 (a newer minor version: it "
+              "needs a newer reader)");
 }
 
 TEST(ModuleIo, SectionBoundsAreChecked) {
@@ -197,14 +197,40 @@ TEST(ModuleIo, SectionBoundsAreChecked) {
 TEST(ModuleIo, UnknownSectionsAreSkippedOnlyWhenOptional) {
     Bytes b = write_module(tiny_module());
     const std::size_t labels = entry_at(b, kLabelsSection);
-    put_le(b, labels, 13, 2);  // pretend the labels section is a future section
+    put_le(b, labels, 99, 2);  // pretend the labels section is a future section
     put_le(b, labels + 2, 1, 2);
     Result<Module> r = load_module(sealed(b));
     ASSERT_TRUE(r.ok()) << r.error();
     EXPECT_TRUE(r.value().labels.empty());
     EXPECT_EQ(r.value().code, tiny_module().code);
     put_le(b, labels + 2, 0, 2);
-    EXPECT_NE(read_error(b).find("unknown section id 13 is not marked optional"), std::string::npos) << read_error(b);
+    EXPECT_NE(read_error(b).find("unknown section id 99 is not marked optional"), std::string::npos) << read_error(b);
+}
+
+// The source-files section: only a program of several files has one, and its
+// file indices must name a file and match the line tables.
+TEST(ModuleIo, SourceFilesNameEachLinesFile) {
+    EXPECT_EQ(get_le(write_module(full_module()), 8, 4), 12u);
+    const Module m = several_files_module();
+    const Bytes b = write_module(m);
+    ASSERT_EQ(get_le(b, 8, 4), 13u);
+    Result<Module> back = load_module(b);
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(source_file_of(back.value(), back.value().lines[0]), "lib/square.pasm");
+    EXPECT_EQ(source_file_of(back.value(), back.value().kernels[0].lines[0]), "lib/kernels.pasm");
+    EXPECT_EQ(source_file_of(back.value(), back.value().lines[2]), m.source_file);
+
+    const std::size_t entry = entry_at(b, 13);
+    const std::size_t offset = get_le(b, entry + 8, 8);
+    // After the two names: the procedure line files' count, then index 0.
+    const std::size_t names = 4 + (4 + 15) + (4 + 16);
+    Bytes bad = b;
+    put_le(bad, offset + names + 4, 3, 4);
+    EXPECT_NE(read_error(bad).find("file index 3 names no file (there are 3)"), std::string::npos) << read_error(bad);
+    bad = b;
+    put_le(bad, offset + names, 1, 4);
+    EXPECT_NE(read_error(bad).find("is neither 0 nor the size of the procedure line table"), std::string::npos)
+        << read_error(bad);
 }
 
 TEST(ModuleIo, CountsCannotCauseHugeAllocations) {

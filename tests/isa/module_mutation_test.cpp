@@ -66,12 +66,13 @@ TEST(ModuleMutation, EveryBitFlipIsHandledUnchecked) {
 }
 
 TEST(ModuleMutation, RandomMutationsAreHandled) {
-    const Bytes seeds[] = {write_module(tiny_module()), write_module(full_module())};
+    const Bytes seeds[] = {write_module(tiny_module()), write_module(full_module()),
+                           write_module(several_files_module())};
     std::mt19937_64 rng(20240601);
     int loaded = 0, changed = 0;
     const int kMutants = 20000;
     for (int i = 0; i < kMutants; ++i) {
-        const Bytes& seed = seeds[i % 2];
+        const Bytes& seed = seeds[i % std::size(seeds)];
         const Bytes mutant = mutate(seed, rng);
         loaded += check_mutant(mutant);
         if (mutant != seed) {  // an edit may write the byte that was there

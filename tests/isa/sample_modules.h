@@ -126,4 +126,16 @@ inline Module full_module() {
     return m;
 }
 
+// full_module() as if its kernel and its first procedure came from an
+// included file (`.include`): the optional source-files section is written.
+inline Module several_files_module() {
+    Module m = full_module();
+    m.include_files = {"lib/square.pasm", "lib/kernels.pasm"};
+    if (m.lines.empty()) m.lines.resize(m.code.size(), SourceLoc{1, 1});
+    m.lines[0].file = 1;
+    m.lines[1].file = 1;
+    for (SourceLoc& loc : m.kernels[0].lines) loc.file = 2;
+    return m;
+}
+
 }  // namespace polymer::testing

@@ -14,13 +14,21 @@
 namespace polymer::repl {
 namespace {
 
-std::vector<std::string> source_lines(const Module& m, const std::string& program_path) {
-    // A .pasm is its own source; a .pbc names its source file, which may still be there.
-    const std::string path = program_path.ends_with(".pbc") ? m.source_file : program_path;
+std::vector<std::string> lines_of(const std::string& path) {
     std::ifstream in(path);
     std::vector<std::string> lines;
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     return lines;
+}
+
+// The text of every file of the program: a .pasm is its own source; a .pbc
+// names its source file, which may still be there; included files are named
+// as the assembler found them.
+std::vector<std::vector<std::string>> source_files(const Module& m, const std::string& program_path) {
+    std::vector<std::vector<std::string>> files;
+    files.push_back(lines_of(program_path.ends_with(".pbc") ? m.source_file : program_path));
+    for (const std::string& f : m.include_files) files.push_back(lines_of(f));
+    return files;
 }
 
 }  // namespace
@@ -45,7 +53,7 @@ int debug_main(const Module& m, OutputBuffer& out, MachineOptions machine, std::
     const bool terminal = options.batch_file.empty() && ::isatty(0) && ::isatty(1);
     ReplOptions ro;
     ro.terminal = terminal;
-    ro.source_lines = source_lines(m, options.program_path);
+    ro.source_files = source_files(m, options.program_path);
     ro.nodes_view = options.nodes_view;
     Repl repl(*session.value(), out, std::move(ro));
     std::unique_ptr<LineReader> reader;

@@ -7,16 +7,21 @@
 
 namespace polymer::repl {
 
-std::string source_name(const Module& m) {
-    return m.source_file.empty() ? std::string() : std::filesystem::path(m.source_file).filename().string();
+std::string source_name(const Module& m, std::uint32_t file) {
+    const std::string& path = source_file_of(m, SourceLoc{.file = file});
+    return path.empty() ? std::string() : std::filesystem::path(path).filename().string();
 }
 
+std::string source_name(const Module& m) { return source_name(m, 0); }
+
 std::uint32_t line_of(const Module& m, std::uint32_t pc) { return pc < m.lines.size() ? m.lines[pc].line : 0; }
+std::uint32_t file_of(const Module& m, std::uint32_t pc) { return pc < m.lines.size() ? m.lines[pc].file : 0; }
 
 std::string where(const Module& m, std::uint32_t pc) {
     std::string s = "pc " + std::to_string(pc);
     if (const Procedure* p = proc_containing(m, pc)) s += " in " + p->name;
-    if (const std::uint32_t line = line_of(m, pc); line != 0) s += " (" + source_name(m) + ":" + std::to_string(line) + ")";
+    if (const std::uint32_t line = line_of(m, pc); line != 0)
+        s += " (" + source_name(m, file_of(m, pc)) + ":" + std::to_string(line) + ")";
     return s;
 }
 
@@ -29,16 +34,23 @@ std::optional<std::uint32_t> number(std::string_view s) {
     return v;
 }
 
-// The first word on `line`, or else on the nearest later line that has code.
-Result<std::uint32_t> pc_of_line(const Module& m, std::uint32_t line) {
+// The first word on `line` of `file`, or else on the nearest later line that has code.
+Result<std::uint32_t> pc_of_line(const Module& m, std::uint32_t file, std::uint32_t line) {
     std::optional<std::uint32_t> best;
     for (std::uint32_t pc = 0; pc < m.lines.size(); ++pc) {
         const std::uint32_t l = m.lines[pc].line;
-        if (l < line || l == 0) continue;
+        if (l < line || l == 0 || m.lines[pc].file != file) continue;
         if (!best || l < m.lines[*best].line) best = pc;
     }
-    if (!best) return Error{"no code at or after line " + std::to_string(line) + " of " + source_name(m)};
+    if (!best) return Error{"no code at or after line " + std::to_string(line) + " of " + source_name(m, file)};
     return *best;
+}
+
+// The file named `name` (as written in the module, or without its directory).
+std::optional<std::uint32_t> file_named(const Module& m, std::string_view name) {
+    for (std::uint32_t f = 0; f <= m.include_files.size(); ++f)
+        if (name == source_file_of(m, SourceLoc{.file = f}) || name == source_name(m, f)) return f;
+    return std::nullopt;
 }
 
 }  // namespace
@@ -52,14 +64,18 @@ Result<std::uint32_t> parse_location(const Module& m, std::string_view text, std
                          std::to_string(m.code.size() - 1) + ")"};
         return *pc;
     }
-    if (auto line = number(text)) return pc_of_line(m, *line);
+    if (auto line = number(text)) return pc_of_line(m, file_of(m, current_pc), *line);
     if (const auto colon = text.rfind(':'); colon != std::string_view::npos) {
         const std::string_view file = text.substr(0, colon);
         auto line = number(text.substr(colon + 1));
         if (!line) return Error{"bad line number in '" + std::string(text) + "'"};
-        if (file != source_name(m) && file != m.source_file)
-            return Error{"no source file named '" + std::string(file) + "' (this program is " + source_name(m) + ")"};
-        return pc_of_line(m, *line);
+        const std::optional<std::uint32_t> f = file_named(m, file);
+        if (!f) {
+            std::string files = source_name(m);
+            for (std::uint32_t i = 1; i <= m.include_files.size(); ++i) files += ", " + source_name(m, i);
+            return Error{"no source file named '" + std::string(file) + "' (this program is " + files + ")"};
+        }
+        return pc_of_line(m, *f, *line);
     }
     const Procedure* here = proc_containing(m, current_pc);
     std::optional<std::uint32_t> any;

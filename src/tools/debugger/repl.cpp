@@ -200,8 +200,9 @@ void Repl::report(const debugger::Stop& stop) {
         const Trap& t = *session_.trap();
         std::string text = "The program trapped; it is stopped at the faulting instruction.\n";
         text += format_trap(m, t, disassemble_word(m, t.pc)) + "\n";
-        if (const std::uint32_t line = line_of(m, t.pc); line != 0 && line <= options_.source_lines.size())
-            text += "  " + std::to_string(line) + "  " + options_.source_lines[line - 1] + "\n";
+        const std::vector<std::string>& lines = source_lines(file_of(m, t.pc));
+        if (const std::uint32_t line = line_of(m, t.pc); line != 0 && line <= lines.size())
+            text += "  " + std::to_string(line) + "  " + lines[line - 1] + "\n";
         text += "Registers (the others are 0):\n" + register_cells(true);
         say(text);
         break;

@@ -23,7 +23,9 @@ namespace polymer::repl {
 
 struct ReplOptions {
     bool terminal = false;  // prompt, line editing, colours
-    std::vector<std::string> source_lines;  // the program's source text, when there is one
+    // The program's source text, per file (SourceLoc::file: 0 the main file,
+    // then the included ones); a file that could not be read has no lines.
+    std::vector<std::vector<std::string>> source_files;
     // `info nodes`: the cluster's nodes and what each has run; empty without
     // --nodes/--local-nodes.
     std::function<std::string()> nodes_view;
@@ -104,6 +106,9 @@ private:
     std::string last_command_;
     bool quit_ = false;
     std::uint32_t list_next_line_ = 0;  // `list` again continues here
+    std::uint32_t list_file_ = 0;       // ... in this file
+    // Lines of file `file` (empty when unknown).
+    const std::vector<std::string>& source_lines(std::uint32_t file) const;
     bool last_was_list_ = false;
     std::int64_t seen_int_[32] = {};    // registers at the previous stop, for highlighting
     double seen_float_[32] = {};

@@ -221,11 +221,14 @@ void Repl::cmd_x(std::string_view args) {
     say(text);
 }
 
+const std::vector<std::string>& Repl::source_lines(std::uint32_t file) const {
+    static const std::vector<std::string> kNone;
+    return file < options_.source_files.size() ? options_.source_files[file] : kNone;
+}
+
 void Repl::cmd_list(std::string_view args) {
     committed_note();
     const Module& m = session_.module();
-    if (options_.source_lines.empty())
-        return error("no source text for this program (a .pbc whose source file cannot be read); disas shows the code");
     std::uint32_t first = 0;
     args = trim(args);
     if (args.empty() && list_next_line_ != 0) {
@@ -240,16 +243,23 @@ void Repl::cmd_list(std::string_view args) {
         const std::uint32_t center = line_of(m, pc);
         if (center == 0) return error("the line table does not say which line pc " + std::to_string(pc) + " is on");
         first = center > 5 ? center - 5 : 1;
+        list_file_ = file_of(m, pc);
     }
-    const auto total = static_cast<std::uint32_t>(options_.source_lines.size());
-    if (first > total) return error("line " + std::to_string(first) + " is past the end of " + source_name(m) + " (" + std::to_string(total) + " lines)");
+    const std::vector<std::string>& lines = source_lines(list_file_);
+    if (lines.empty())
+        return error("no source text for " + (source_name(m, list_file_).empty() ? std::string("this program")
+                                                                                  : source_name(m, list_file_)) +
+                     " (a .pbc whose source file cannot be read); disas shows the code");
+    const auto total = static_cast<std::uint32_t>(lines.size());
+    if (first > total) return error("line " + std::to_string(first) + " is past the end of " + source_name(m, list_file_) + " (" + std::to_string(total) + " lines)");
     const std::uint32_t last = std::min(first + 9, total);
-    const std::uint32_t current = line_of(m, session_.machine().pc());
+    const std::uint32_t pc = session_.machine().pc();
+    const std::uint32_t current = file_of(m, pc) == list_file_ ? line_of(m, pc) : 0;
     std::string text;
     for (std::uint32_t line = first; line <= last; ++line) {
         std::string number = std::to_string(line);
         text += (line == current ? "=> " : "   ") + std::string(number.size() < 4 ? 4 - number.size() : 0, ' ') +
-                number + "  " + options_.source_lines[line - 1] + "\n";
+                number + "  " + lines[line - 1] + "\n";
     }
     list_next_line_ = last + 1;
     last_was_list_ = true;
