@@ -36,3 +36,10 @@ install(DIRECTORY ${POLYMER_ROOT}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/
 # The lessons with what they print (and the debugger's sessions), not their CMake plumbing.
 install(DIRECTORY ${POLYMER_ROOT}/samples/ DESTINATION ${CMAKE_INSTALL_DATADIR}/polymer/samples COMPONENT runtime
         FILES_MATCHING PATTERN "*.pasm" PATTERN "*.expected" PATTERN "*.gdb" PATTERN "*.transcript" PATTERN "*.md")
+
+# Editor and shell support, as generated at build time (src/CMakeLists.txt).
+install(DIRECTORY ${POLYMER_EDITORS_DIR}/vim/ DESTINATION ${CMAKE_INSTALL_DATADIR}/vim/vimfiles COMPONENT runtime)
+install(DIRECTORY ${POLYMER_EDITORS_DIR}/vscode/ DESTINATION ${CMAKE_INSTALL_DATADIR}/polymer/editors/vscode
+        COMPONENT runtime)
+install(DIRECTORY ${POLYMER_EDITORS_DIR}/bash-completion/ DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
+        COMPONENT runtime)

@@ -3,7 +3,8 @@
 #   2. configure and build the installed examples/ with find_package(Polymer);
 #   3. run the example on the CPU and on Vulkan and check what it prints;
 #   4. run a lesson with the installed polymer-run, once with --local-nodes
-#      (the polymer-node beside it must be found in the prefix).
+#      (the polymer-node beside it must be found in the prefix);
+#   5. check that the editor, shell and package files are where docs/embedding.md says.
 # Arguments: BUILD_DIR SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER [CXX_LAUNCHER].
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
@@ -49,4 +50,12 @@ run("installed polymer-run --local-nodes 1" ${prefix}/bin/polymer-run --local-no
 if(NOT out STREQUAL saxpy)
   message(FATAL_ERROR "the installed polymer-run --local-nodes 1 printed\n${out}\ninstead of\n${saxpy}")
 endif()
+foreach(f share/vim/vimfiles/syntax/pasm.vim share/vim/vimfiles/ftdetect/pasm.vim
+          share/polymer/editors/vscode/package.json share/polymer/editors/vscode/syntaxes/pasm.tmLanguage.json
+          share/bash-completion/completions/polymer-run share/doc/polymer/embedding.md include/polymer/polymer.h
+          lib/cmake/Polymer/PolymerConfigVersion.cmake)
+  if(NOT EXISTS ${prefix}/${f})
+    message(FATAL_ERROR "not installed: ${prefix}/${f}")
+  endif()
+endforeach()
 message(STATUS "the installed package builds and runs the example; the installed tools run from ${prefix}")
