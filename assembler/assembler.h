@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,5 +43,16 @@ AssembleResult assemble(std::string_view source, const AssembleOptions& options 
 
 // "file:line:col: error: message\n<source line>\n<spaces>^\n"
 std::string format_diagnostic(const Diagnostic& d);
+
+// Every directive the assembler knows (".module", ".region", ...): the list
+// its parser dispatches on and suggests from, read by the editors' syntax
+// files (src/tools/editors).
+std::span<const std::string_view> directive_names();
+
+// The words with a meaning of their own inside declarations, for the same
+// syntax files: region initialisers, kernel parameter access, requirements,
+// and the float literals spelled as words.
+inline constexpr std::string_view kDeclarationWords[] = {"zeros", "fill", "range", "in",  "out",
+                                                          "inout", "gpu",  "mem",   "inf", "nan"};
 
 }  // namespace polymer

@@ -721,3 +721,9 @@ std::optional<RegionDecl> parse_region(TokenCursor& c, RegionDecl& r) {
 }
 
 }  // namespace polymer::asm_detail
+
+namespace polymer {
+
+std::span<const std::string_view> directive_names() { return asm_detail::kDirectives; }
+
+}  // namespace polymer

@@ -18,6 +18,7 @@ PACKAGES=(
   libedit-dev                           # the debugger REPL's line editing, history and tab completion
   tmux                                  # the debugger's real-terminal test (tests/debugger)
   iproute2                              # `ip netns` for the cluster's network-namespace test (root only)
+  vim                                   # the generated syntax file's test (tests/editors)
 )
 
 missing=()

@@ -5,16 +5,22 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <utility>
 
 namespace polymer {
 
 OutputBuffer::OutputBuffer(int fd) : fd_(fd) {}
 OutputBuffer::OutputBuffer(std::string* sink) : sink_(sink) {}
+OutputBuffer::OutputBuffer(std::function<void(std::string_view)> sink) : pieces_(std::move(sink)) {}
 OutputBuffer::~OutputBuffer() { flush(); }
 
 void OutputBuffer::drain(const char* p, std::size_t n) {
     if (sink_ != nullptr) {
         sink_->append(p, n);
+        return;
+    }
+    if (pieces_) {
+        pieces_({p, n});
         return;
     }
     while (n > 0 && !failed_) {

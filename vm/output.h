@@ -1,11 +1,12 @@
 // The program's output: a buffered writer that the print instructions append
-// to. It writes to a file descriptor (stdout for polymer-run) or collects into
-// a string (tests). The owner flushes it at exit and before any trap message,
+// to. It writes to a file descriptor (stdout for polymer-run), collects into
+// a string (tests) or hands each piece to a function (the embedding API). The owner flushes it at exit and before any trap message,
 // so the user sees every line the program printed before it stopped.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,8 @@ public:
     explicit OutputBuffer(int fd = 1);
     // Collects everything into `*sink` (on flush and when the buffer fills).
     explicit OutputBuffer(std::string* sink);
+    // Hands every piece to `sink` (on flush and when the buffer fills); it must not throw.
+    explicit OutputBuffer(std::function<void(std::string_view)> sink);
     ~OutputBuffer();  // flushes; never throws
     OutputBuffer(const OutputBuffer&) = delete;
     OutputBuffer& operator=(const OutputBuffer&) = delete;
@@ -49,6 +52,7 @@ private:
 
     int fd_ = -1;
     std::string* sink_ = nullptr;
+    std::function<void(std::string_view)> pieces_;
     std::size_t used_ = 0;
     bool failed_ = false;
     char buffer_[kCapacity];
