@@ -19,10 +19,9 @@ constexpr std::array<std::string_view, 11> kDirectives = {
 // Words a `.equ` constant may not be named: they mean something where a
 // constant could stand (a constant is substituted for its name everywhere).
 bool reserved_word(std::string_view w) {
-    static constexpr std::string_view kWords[] = {"inf", "nan", "u8", "i32", "u32", "i64", "f32", "f64", "zeros",
-                                                  "fill", "range", "in", "out", "inout", "i", "gpu", "mem"};
-    for (std::string_view k : kWords)
+    for (std::string_view k : kDeclarationWords)
         if (w == k) return true;
+    if (w == "i" || parse_elem_type(w)) return true;  // `x: f32[i]`
     if (w.size() >= 2 && (w[0] == 'r' || w[0] == 'f') && w.find_first_not_of("0123456789", 1) == std::string_view::npos)
         return true;  // a register
     return find_op(w).has_value() || find_kop(w).has_value();
