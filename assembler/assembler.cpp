@@ -50,6 +50,19 @@ std::size_t count_operands(const TokenCursor& c) {
     return count;
 }
 
+// A kernel immediate is a lane's 32 bits: any literal that fits them, signed
+// or unsigned, is its bit pattern (-1, 4294967295 and 0xFFFFFFFF are one
+// value); a shift amount is 0..31 (isa/kernel_ops.def).
+std::optional<std::uint32_t> kernel_immediate(TokenCursor& c, KOp op) {
+    if (is_kernel_shift_immediate(op)) {
+        auto v = read_int(c, 0, kKernelShiftMax, "shift amount");
+        return v ? std::optional(static_cast<std::uint32_t>(*v)) : std::nullopt;
+    }
+    constexpr IntValue kUint32Max = (IntValue{1} << 32) - 1;
+    auto v = read_int(c, kInt32Min, kUint32Max, "32-bit immediate");
+    return v ? std::optional(static_cast<std::uint32_t>(static_cast<std::uint64_t>(*v))) : std::nullopt;
+}
+
 // A register operand `r7` / `f7`: its number, or nothing when the token is
 // not written as a register of that file.
 std::optional<unsigned> register_number(const Token& t, char prefix) {
@@ -264,7 +277,11 @@ private:
             return n && put(*n);
         }
         case OperandKind::Imm: {
-            bool shift = cur.op && is_shift_immediate(*cur.op);
+            if (cur.kop) {
+                auto v = kernel_immediate(c, *cur.kop);
+                return v && put(*v);
+            }
+            bool shift = is_shift_immediate(*cur.op);
             auto v = shift ? read_int(c, 0, 63, "shift amount") : read_int(c, kInt32Min, kInt32Max, "immediate");
             return v && put(static_cast<std::uint32_t>(static_cast<std::int32_t>(*v)));
         }
