@@ -249,7 +249,9 @@ private:
             }
             return i;
         }
-        c.fail(*name, "kernel '" + k.name + "' has no parameter '" + std::string(name->text) + "'");
+        // A header with an error may have lost the parameter: that error says so.
+        if (p_.kernel_header_ok[cur.body->index])
+            c.fail(*name, "kernel '" + k.name + "' has no parameter '" + std::string(name->text) + "'");
         return std::nullopt;
     }
 
@@ -363,6 +365,14 @@ private:
         auto it = p_.kernels.find(std::string(name->text));
         if (it == p_.kernels.end()) {
             c.fail(*name, "undefined kernel '" + std::string(name->text) + "'");
+            return false;
+        }
+        if (!p_.kernel_header_ok[it->second]) {
+            // Its header's error says what to fix; the regions named here are
+            // still used (no "never used" warning on top).
+            for (std::size_t i = 0; c.peek(i).kind != TokenKind::End; ++i)
+                if (auto r = p_.regions.find(std::string(c.peek(i).text)); r != p_.regions.end())
+                    p_.region_used[r->second] = true;
             return false;
         }
         const Kernel& k = m_.kernels[it->second];

@@ -108,6 +108,15 @@ std::vector<ErrorCase> error_cases() {
         {"KernelShiftNegative", in_kernel({"sari r1, r2, -1"}), 2, 22, "shift amount -1 is out of range (0..31)"},
         {"KernelShiftRegisterForImmediate", in_kernel({"shri r1, r2, r3"}), 2, 22,
          "expected an integer literal, got 'r3'"},
+        // A bad header is the one error: its launches, and the body's uses of
+        // a parameter the header lost, are not reported on top.
+        {"BadKernelHeaderDoesNotCascade",
+         in_proc({"launch k, r1, xs", "launch k, r2", "launch k, r1, xs, xs, xs"}) +
+             ".region xs f32[4]\n.kernel k (in x: f32[i], out y: f33[i])\n        gid r0\n"
+             "        ldf f0, x[r0]\n        stf y[r0], f0\n.end\n",
+         8, 33, "unknown element type 'f33'"},
+        {"KernelHeaderWithoutParenthesesDoesNotCascade", in_proc({"launch k, r1"}) + ".kernel k\n        exit\n.end\n",
+         5, 10, "expected '(' and the kernel's parameters, got end of line"},
         {"RegionF32RoundsToInfinity", ".region a f32[] = 1, 3.41e38\n" + in_proc({"len r1, a"}), 1, 22,
          "value 3.41e38 is out of range for f32"},
         {"ProcOpInKernel", in_kernel({"ld.i32 r1, xs[r0]"}), 2, 9,
@@ -206,6 +215,20 @@ TEST(AssemblerErrors, ABadRegionDeclarationIsReportedOnce) {
     AssembleResult r = assemble(".region xs f32[2] = 1, 2, 3\n" + in_proc({"len r1, xs", "vfillf xs, f1"}));
     ASSERT_EQ(r.diagnostics.size(), 1u) << all_diagnostics(r);
     EXPECT_EQ(r.diagnostics[0].message, "region 'xs' declares 2 elements but the list has 3");
+}
+
+TEST(AssemblerErrors, ABadKernelHeaderIsReportedOnce) {
+    // Not "undefined kernel 'k'" at each launch, nor a wrong argument count
+    // against the parameters read so far, nor "no parameter 'y'" in the body,
+    // nor "region 'xs' is never used".
+    AssembleResult r = assemble(in_proc({"launch k, r1, xs, xs", "launch k, r2"}) +
+                                ".region xs f32[4]\n.kernel k (in x: f32[i], out y: f33[i])\n        gid r0\n"
+                                "        ldf f0, x[r0]\n        stf y[r0], f0\n.end\n");
+    ASSERT_EQ(r.diagnostics.size(), 1u) << all_diagnostics(r);
+    EXPECT_EQ(r.diagnostics[0].message, "unknown element type 'f33'");
+    // The same launches of a kernel that does not exist are each reported.
+    AssembleResult undefined = assemble(in_proc({"launch nothere, r1, xs", "launch nothere, r2"}) + ".region xs f32[4]\n");
+    EXPECT_EQ(undefined.errors, 2u) << all_diagnostics(undefined);
 }
 
 TEST(AssemblerErrors, LexicalErrorsDoNotStopLaterLines) {
