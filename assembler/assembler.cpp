@@ -51,6 +51,19 @@ std::size_t count_operands(const TokenCursor& c) {
     return count;
 }
 
+// A kernel immediate is a lane's 32 bits: any literal that fits them, signed
+// or unsigned, is its bit pattern (-1, 4294967295 and 0xFFFFFFFF are one
+// value); a shift amount is 0..31 (isa/kernel_ops.def).
+std::optional<std::uint32_t> kernel_immediate(TokenCursor& c, KOp op) {
+    if (is_kernel_shift_immediate(op)) {
+        auto v = read_int(c, 0, kKernelShiftMax, "shift amount");
+        return v ? std::optional(static_cast<std::uint32_t>(*v)) : std::nullopt;
+    }
+    constexpr IntValue kUint32Max = (IntValue{1} << 32) - 1;
+    auto v = read_int(c, kInt32Min, kUint32Max, "32-bit immediate");
+    return v ? std::optional(static_cast<std::uint32_t>(static_cast<std::uint64_t>(*v))) : std::nullopt;
+}
+
 // A register operand `r7` / `f7`: its number, or nothing when the token is
 // not written as a register of that file.
 std::optional<unsigned> register_number(const Token& t, char prefix) {
@@ -277,7 +290,9 @@ private:
             }
             return i;
         }
-        c.fail(*name, "kernel '" + k.name + "' has no parameter '" + std::string(name->text) + "'");
+        // A header with an error may have lost the parameter: that error says so.
+        if (p_.kernel_header_ok[cur.body->index])
+            c.fail(*name, "kernel '" + k.name + "' has no parameter '" + std::string(name->text) + "'");
         return std::nullopt;
     }
 
@@ -305,7 +320,11 @@ private:
             return n && put(*n);
         }
         case OperandKind::Imm: {
-            bool shift = cur.op && is_shift_immediate(*cur.op);
+            if (cur.kop) {
+                auto v = kernel_immediate(c, *cur.kop);
+                return v && put(*v);
+            }
+            bool shift = is_shift_immediate(*cur.op);
             auto v = shift ? read_int(c, 0, 63, "shift amount") : read_int(c, kInt32Min, kInt32Max, "immediate");
             return v && put(static_cast<std::uint32_t>(static_cast<std::int32_t>(*v)));
         }
@@ -387,6 +406,14 @@ private:
         auto it = p_.kernels.find(std::string(name->text));
         if (it == p_.kernels.end()) {
             undefined(c, *name, "kernel");
+            return false;
+        }
+        if (!p_.kernel_header_ok[it->second]) {
+            // Its header's error says what to fix; the regions named here are
+            // still used (no "never used" warning on top).
+            for (std::size_t i = 0; c.peek(i).kind != TokenKind::End; ++i)
+                if (auto r = p_.regions.find(std::string(c.peek(i).text)); r != p_.regions.end())
+                    p_.region_used[r->second] = true;
             return false;
         }
         const Kernel& k = m_.kernels[it->second];

@@ -47,6 +47,8 @@ constexpr Lowering kGlsl_Sub = "$A = $B - $C;";
 constexpr Lowering kGlsl_Mul = "$A = $B * $C;";
 constexpr Lowering kGlsl_Div = "$A = div_checked($B, $C);";
 constexpr Lowering kGlsl_Rem = "$A = rem_checked($B, $C);";
+constexpr Lowering kGlsl_Divu = "$A = divu_checked($B, $C);";
+constexpr Lowering kGlsl_Remu = "$A = remu_checked($B, $C);";
 constexpr Lowering kGlsl_And = "$A = $B & $C;";
 constexpr Lowering kGlsl_Or = "$A = $B | $C;";
 constexpr Lowering kGlsl_Xor = "$A = $B ^ $C;";
@@ -55,12 +57,23 @@ constexpr Lowering kGlsl_Shr = "$A = int(uint($B) >> uint($C & 31));";
 constexpr Lowering kGlsl_Sar = "$A = $B >> ($C & 31);";
 constexpr Lowering kGlsl_Min = "$A = min($B, $C);";
 constexpr Lowering kGlsl_Max = "$A = max($B, $C);";
+constexpr Lowering kGlsl_Neg = "$A = -$B;";  // SPIR-V OpSNegate wraps: -INT32_MIN = INT32_MIN
+constexpr Lowering kGlsl_Not = "$A = ~$B;";
 constexpr Lowering kGlsl_Addi = "$A = $B + $I;";
 constexpr Lowering kGlsl_Muli = "$A = $B * $I;";
+constexpr Lowering kGlsl_Andi = "$A = $B & $I;";
+constexpr Lowering kGlsl_Ori = "$A = $B | $I;";
+constexpr Lowering kGlsl_Xori = "$A = $B ^ $I;";
+// The verifier keeps a shift immediate in 0..31 (GLSL leaves larger ones undefined).
+constexpr Lowering kGlsl_Shli = "$A = $B << $I;";
+constexpr Lowering kGlsl_Shri = "$A = int(uint($B) >> $I);";
+constexpr Lowering kGlsl_Sari = "$A = $B >> $I;";
 constexpr Lowering kGlsl_Eq = "$A = int($B == $C);";
 constexpr Lowering kGlsl_Ne = "$A = int($B != $C);";
 constexpr Lowering kGlsl_Lt = "$A = int($B < $C);";
 constexpr Lowering kGlsl_Le = "$A = int($B <= $C);";
+constexpr Lowering kGlsl_Ltu = "$A = int(uint($B) < uint($C));";
+constexpr Lowering kGlsl_Leu = "$A = int(uint($B) <= uint($C));";
 constexpr Lowering kGlsl_Fadd = "$A = $B + $C;";
 constexpr Lowering kGlsl_Fsub = "$A = $B - $C;";
 constexpr Lowering kGlsl_Fmul = "$A = $B * $C;";
@@ -123,6 +136,18 @@ constexpr std::string_view kRemHelper =
     "    if (b == 0 || b == -1) return 0;\n"
     "    return a - (a / b) * b;\n"
     "}\n\n";
+constexpr std::string_view kDivuHelper =
+    "// Unsigned division as the ISA defines it: by 0 gives 0.\n"
+    "int divu_checked(int a, int b) {\n"
+    "    if (b == 0) return 0;\n"
+    "    return int(uint(a) / uint(b));\n"
+    "}\n\n";
+constexpr std::string_view kRemuHelper =
+    "// Unsigned remainder; by 0 gives 0.\n"
+    "int remu_checked(int a, int b) {\n"
+    "    if (b == 0) return 0;\n"
+    "    return int(uint(a) % uint(b));\n"
+    "}\n\n";
 constexpr std::string_view kFtoiHelper =
     "// float -> int truncating toward zero, saturating; NaN gives 0.\n"
     "int ftoi_saturating(float x) {\n"
@@ -131,6 +156,14 @@ constexpr std::string_view kFtoiHelper =
     "    if (x <= -2147483648.0) return int(0x80000000u);\n"
     "    return int(x);\n"
     "}\n\n";
+
+// The functions a template calls, emitted once for a kernel that uses the op.
+struct Helper {
+    KOp op;
+    std::string_view text;
+};
+constexpr Helper kHelpers[] = {{KOp::Div, kDivHelper},   {KOp::Rem, kRemHelper},    {KOp::Divu, kDivuHelper},
+                               {KOp::Remu, kRemuHelper}, {KOp::Ftoi, kFtoiHelper}};
 
 std::string int_literal(std::int32_t v) {
     if (v == INT32_MIN) return "int(0x80000000u)";
@@ -178,9 +211,8 @@ public:
         out += buffers();
         out += status_buffer();
         if (faults_) out += fault_helper();
-        if (uses_[static_cast<std::size_t>(KOp::Div)]) out += kDivHelper;
-        if (uses_[static_cast<std::size_t>(KOp::Rem)]) out += kRemHelper;
-        if (uses_[static_cast<std::size_t>(KOp::Ftoi)]) out += kFtoiHelper;
+        for (const auto& [op, helper] : kHelpers)
+            if (uses_[static_cast<std::size_t>(op)]) out += helper;
         if (uses_[static_cast<std::size_t>(KOp::Ffma)]) out += std::string(shaders::kFmaExactGlsl) + "\n";
         out += body;
         return out;

@@ -68,34 +68,32 @@ std::optional<KernelParam> parse_param(TokenCursor& c) {
 
 }  // namespace
 
-std::optional<Kernel> parse_kernel_header(TokenCursor& c, Pos& name_pos) {
-    Kernel k;
+bool parse_kernel_header(TokenCursor& c, Pos& name_pos, Kernel& k) {
     const Token* name = c.expect_ident("a kernel name");
-    if (!name) return std::nullopt;
+    if (!name) return false;
     name_pos = {c.line(), name->col};
     k.name = std::string(name->text);
-    if (!c.expect(TokenKind::LParen, "'(' and the kernel's parameters")) return std::nullopt;
+    if (!c.expect(TokenKind::LParen, "'(' and the kernel's parameters")) return false;
     if (!c.accept(TokenKind::RParen)) {
         do {
             const Token& at = c.peek();
             auto p = parse_param(c);
-            if (!p) return std::nullopt;
+            if (!p) return false;
             for (const KernelParam& q : k.params) {
                 if (q.name == p->name) {
                     c.fail(at, "duplicate parameter '" + p->name + "'");
-                    return std::nullopt;
+                    return false;
                 }
             }
             if (k.params.size() >= 256) {
                 c.fail(at, "too many kernel parameters (at most 256)");
-                return std::nullopt;
+                return false;
             }
             k.params.push_back(std::move(*p));
         } while (c.accept(TokenKind::Comma));
-        if (!c.expect(TokenKind::RParen, "',' or ')'")) return std::nullopt;
+        if (!c.expect(TokenKind::RParen, "',' or ')'")) return false;
     }
-    if (!c.expect_end()) return std::nullopt;
-    return k;
+    return c.expect_end();
 }
 
 std::optional<std::string> param_misuse(KOp op, const KernelParam& p) {

@@ -429,25 +429,26 @@ private:
     void kernel(TokenCursor& c, const Token& d) {
         check_nested(c, d);
         Pos pos{c.line(), d.col};
-        auto k = parse_kernel_header(c, pos);
-        bool named = k.has_value();
-        if (!k) k = Kernel{.name = "?"};
-        if (named) {
-            if (clashes_with_constant(pos.line, pos.col, k->name, "kernel")) named = false;
-            for (const KernelParam& param : k->params)
-                clashes_with_constant(pos.line, pos.col, param.name, "parameter");
-        }
-        if (named && p_.kernels.count(k->name)) {
-            sink_.error(pos.line, pos.col, "duplicate kernel '" + k->name + "'");
+        Kernel k;
+        // A kernel whose header has an error is still declared by its name,
+        // so that its launches are not reported as undefined on top.
+        const bool ok = parse_kernel_header(c, pos, k);
+        bool named = !k.name.empty();
+        if (!named) k.name = "?";
+        if (named && clashes_with_constant(pos.line, pos.col, k.name, "kernel")) named = false;
+        for (const KernelParam& param : k.params) clashes_with_constant(pos.line, pos.col, param.name, "parameter");
+        if (named && p_.kernels.count(k.name)) {
+            sink_.error(pos.line, pos.col, "duplicate kernel '" + k.name + "'");
             named = false;
         }
         Body b;
         b.is_kernel = true;
         b.index = static_cast<std::uint32_t>(p_.module.kernels.size());
         b.pos = pos;
-        if (named) p_.kernels.emplace(k->name, b.index);
-        p_.module.kernels.push_back(std::move(*k));
+        if (named) p_.kernels.emplace(k.name, b.index);
+        p_.module.kernels.push_back(std::move(k));
         p_.kernel_pos.push_back(pos);
+        p_.kernel_header_ok.push_back(ok);
         p_.bodies.push_back(std::move(b));
         open_ = true;
     }

@@ -73,8 +73,9 @@ std::optional<double> read_float(TokenCursor& c);  // float, integer, inf, -inf,
 // `.region NAME TYPE[LEN] INIT` (the cursor is after `.region`). On an error,
 // `partial` keeps what was read (the name, and the type if it was valid).
 std::optional<RegionDecl> parse_region(TokenCursor& c, RegionDecl& partial);
-// `.kernel NAME (PARAMS)` (the cursor is after `.kernel`); returns the kernel
-// with name and parameters.
-std::optional<Kernel> parse_kernel_header(TokenCursor& c, Pos& name_pos);
+// `.kernel NAME (PARAMS)` (the cursor is after `.kernel`): fills `k` with the
+// name and parameters as far as it reads; false after an error (reported),
+// `k` then holding what came before it (an empty name if there was none).
+bool parse_kernel_header(TokenCursor& c, Pos& name_pos, Kernel& k);
 
 }  // namespace polymer::asm_detail

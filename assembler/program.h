@@ -48,6 +48,10 @@ struct Program {
     std::vector<Pos> region_pos;     // parallel to module.regions
     std::vector<bool> region_used;
     std::vector<Pos> kernel_pos;     // parallel to module.kernels
+    // Parallel to module.kernels: false when the header had an error. Its
+    // parameters are then those read before the error, so launches of it and
+    // uses of parameters it lacks are not checked (one error, reported once).
+    std::vector<bool> kernel_header_ok;
     std::vector<LabelInfo> label_info;  // parallel to module.labels
     std::vector<Body> bodies;        // in source order
     std::unordered_map<std::string, std::uint32_t> regions, procs, kernels;  // name -> index

@@ -171,7 +171,10 @@ Any other access traps `out-of-bounds` at the `launch`, naming the kernel, the
 lane, the buffer, the index and the kernel's source line; so does nothing else
 in a kernel but a lane past its loop budget (`step-limit`, `--kernel-steps`,
 default 2^24 iterations per lane and launch). Integer division or remainder by
-zero gives 0. Control flow is structured, as in WebAssembly:
+zero gives 0. An immediate is 32 bits, like the lane registers: a literal that
+fits 32 bits signed or unsigned is its bit pattern (`li r1, -1` and
+`li r1, 0xFFFFFFFF` are one instruction); a shift amount is 0..31. Control
+flow is structured, as in WebAssembly:
 `if`/`else`/`end`, `loop`/`end` with `break` and `continue`
 ([kernels.md](kernels.md#when-a-kernel-traps)).
 

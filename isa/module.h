@@ -14,7 +14,9 @@ namespace polymer {
 
 // Module format version (see docs/module-format.md). A reader accepts its own
 // major version and any minor version up to its own. 3.1: the optional
-// source-files section (programs made of several files, `.include`); 3.0: a CRC-32 of the
+// source-files section (programs of several files, `.include`), the kernel
+// opcodes neg, not, andi, ori, xori, shli, shri, sari, ltu, leu, divu, remu;
+// 3.0: a CRC-32 of the
 // file in the header; kernels store no GLSL or SPIR-V (Vulkan runs what their
 // IR lowers to); 2.1: popcnt, clz, ctz; 2.0: opcode numbers are an explicit
 // column of the opcode tables, pinned by a test (the numbers themselves are

@@ -252,6 +252,10 @@ constexpr bool is_valid_op(std::uint8_t byte) { return !kOps[byte].mnemonic.empt
 constexpr bool is_valid_kop(std::uint8_t byte) { return !kKernelOps[byte].mnemonic.empty(); }
 constexpr bool has_effect(Op op, std::uint16_t flags) { return (op_info(op).effects & flags) != 0; }
 constexpr KEffect kop_effect(KOp op) { return kop_info(op).effect; }
+// A kernel shift by an immediate: the assembler and the verifier keep imm in
+// 0..31 (a lane is 32 bits), as the rows of isa/kernel_ops.def say.
+constexpr bool is_kernel_shift_immediate(KOp op) { return op == KOp::Shli || op == KOp::Shri || op == KOp::Sari; }
+inline constexpr std::int32_t kKernelShiftMax = 31;
 
 // Facts of a kernel op's effect, each written as a switch that names every
 // effect, so that a new one must be placed in all of them.

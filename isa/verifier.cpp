@@ -270,6 +270,10 @@ Problem check_kernel_word(const Kernel& k, const Scope& scope, Word w) {
     const KOp op = static_cast<KOp>(word_op(w));
     const FormatInfo& format = format_info(kop_info(op).format);
     if (auto p = check_operands(format, w, scope)) return p;
+    if (is_kernel_shift_immediate(op)) {
+        const std::int32_t amount = word_imm(w);
+        if (amount < 0 || amount > kKernelShiftMax) return cat("shift amount ", amount, " is not in 0..", kKernelShiftMax);
+    }
     for (std::size_t i = 0; i < format.count; ++i) {
         if (format.operands[i].kind == OperandKind::PMem) return check_buffer_access(op, format, i, w, k);
         if (format.operands[i].kind == OperandKind::Param) return check_param_use(op, format, i, w, k);

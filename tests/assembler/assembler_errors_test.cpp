@@ -117,6 +117,25 @@ std::vector<ErrorCase> error_cases() {
          "ldp needs an i32 uniform, but uniform 's' (f32) is not one"},
         {"UnknownParameter", in_kernel({"ldf f1, w[r0]"}), 2, 17, "kernel 'k' has no parameter 'w'"},
         {"KernelLifOutOfRange", in_kernel({"lif f1, 1e39"}), 2, 17, "value 1e39 is out of range for f32"},
+        {"KernelImmediatePast32BitsUnsigned", in_kernel({"li r1, 0x100000000"}), 2, 16,
+         "32-bit immediate 0x100000000 is out of range (-2147483648..4294967295)"},
+        {"KernelImmediatePast32BitsSigned", in_kernel({"addi r1, r1, -2147483649"}), 2, 22,
+         "32-bit immediate -2147483649 is out of range (-2147483648..4294967295)"},
+        {"KernelBitwiseImmediatePast32Bits", in_kernel({"xori r1, r1, 4294967296"}), 2, 22,
+         "32-bit immediate 4294967296 is out of range (-2147483648..4294967295)"},
+        {"KernelShiftTooLarge", in_kernel({"shli r1, r2, 32"}), 2, 22, "shift amount 32 is out of range (0..31)"},
+        {"KernelShiftNegative", in_kernel({"sari r1, r2, -1"}), 2, 22, "shift amount -1 is out of range (0..31)"},
+        {"KernelShiftRegisterForImmediate", in_kernel({"shri r1, r2, r3"}), 2, 22,
+         "expected an integer literal, got 'r3'"},
+        // A bad header is the one error: its launches, and the body's uses of
+        // a parameter the header lost, are not reported on top.
+        {"BadKernelHeaderDoesNotCascade",
+         in_proc({"launch k, r1, xs", "launch k, r2", "launch k, r1, xs, xs, xs"}) +
+             ".region xs f32[4]\n.kernel k (in x: f32[i], out y: f33[i])\n        gid r0\n"
+             "        ldf f0, x[r0]\n        stf y[r0], f0\n.end\n",
+         8, 33, "unknown element type 'f33'"},
+        {"KernelHeaderWithoutParenthesesDoesNotCascade", in_proc({"launch k, r1"}) + ".kernel k\n        exit\n.end\n",
+         5, 10, "expected '(' and the kernel's parameters, got end of line"},
         {"RegionF32RoundsToInfinity", ".region a f32[] = 1, 3.41e38\n" + in_proc({"len r1, a"}), 1, 22,
          "value 3.41e38 is out of range for f32"},
         {"ProcOpInKernel", in_kernel({"ld.i32 r1, xs[r0]"}), 2, 9,
@@ -217,6 +236,20 @@ TEST(AssemblerErrors, ABadRegionDeclarationIsReportedOnce) {
     EXPECT_EQ(r.diagnostics[0].message, "region 'xs' declares 2 elements but the list has 3");
 }
 
+TEST(AssemblerErrors, ABadKernelHeaderIsReportedOnce) {
+    // Not "undefined kernel 'k'" at each launch, nor a wrong argument count
+    // against the parameters read so far, nor "no parameter 'y'" in the body,
+    // nor "region 'xs' is never used".
+    AssembleResult r = assemble(in_proc({"launch k, r1, xs, xs", "launch k, r2"}) +
+                                ".region xs f32[4]\n.kernel k (in x: f32[i], out y: f33[i])\n        gid r0\n"
+                                "        ldf f0, x[r0]\n        stf y[r0], f0\n.end\n");
+    ASSERT_EQ(r.diagnostics.size(), 1u) << all_diagnostics(r);
+    EXPECT_EQ(r.diagnostics[0].message, "unknown element type 'f33'");
+    // The same launches of a kernel that does not exist are each reported.
+    AssembleResult undefined = assemble(in_proc({"launch nothere, r1, xs", "launch nothere, r2"}) + ".region xs f32[4]\n");
+    EXPECT_EQ(undefined.errors, 2u) << all_diagnostics(undefined);
+}
+
 TEST(AssemblerErrors, LexicalErrorsDoNotStopLaterLines) {
     AssembleResult r = assemble(in_proc({"prints \"open", "li r1, 0x", "li r1, @", "add r1, r2, r3"}));
     ASSERT_EQ(r.diagnostics.size(), 3u) << all_diagnostics(r);
@@ -256,6 +289,17 @@ TEST(AssemblerDiagnostics, CaretUnderTheColumn) {
     d.col = 6;
     d.message = "m";
     EXPECT_EQ(format_diagnostic(d), "prog.pasm:12:6: warning: m\n\tadd\tr32, r1, r2\n\t   \t^\n");
+}
+
+TEST(AssemblerDiagnostics, KernelImmediateErrorPointsAtTheLiteral) {
+    AssembleOptions options;
+    options.filename = "hash.pasm";
+    AssembleResult r = assemble(".kernel h (out o: u32[i])\n        li r1, 0x1_0000_0000\n.end\n", options);
+    ASSERT_EQ(r.diagnostics.size(), 1u) << all_diagnostics(r);
+    EXPECT_EQ(format_diagnostic(r.diagnostics[0]),
+              "hash.pasm:2:16: error: 32-bit immediate 0x1_0000_0000 is out of range (-2147483648..4294967295)\n"
+              "        li r1, 0x1_0000_0000\n"
+              "               ^\n");
 }
 
 TEST(AssemblerDiagnostics, EndToEndFormatting) {

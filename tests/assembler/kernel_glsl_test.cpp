@@ -73,6 +73,18 @@ const char* kAllOps = R"(
         st      c[r0], r12
         ldp     r15, n
         blen    r16, h
+        divu    r18, r5, r3
+        remu    r18, r18, r3
+        neg     r19, r18
+        not     r19, r19
+        andi    r20, r19, 0xF0F0F0F0
+        ori     r20, r20, 0x80000000
+        xori    r20, r20, 4294967295
+        shli    r21, r20, 31
+        shri    r21, r21, 7
+        sari    r21, r21, 0
+        ltu     r22, r21, r20
+        leu     r22, r22, r21
         if      r11
             exit
         else
@@ -151,6 +163,14 @@ TEST(KernelGlsl, SemanticsGuardsAreInTheText) {
     EXPECT_NE(ints.find("int div_checked(int a, int b)"), std::string::npos);
     EXPECT_NE(ints.find("int rem_checked(int a, int b)"), std::string::npos);
     EXPECT_NE(ints.find("r2 = int(0x80000000u);"), std::string::npos);
+    // The unsigned ops and the immediate forms: 32-bit patterns, shifts by 0..31.
+    EXPECT_NE(ints.find("int divu_checked(int a, int b)"), std::string::npos);
+    EXPECT_NE(ints.find("int remu_checked(int a, int b)"), std::string::npos);
+    EXPECT_NE(ints.find("r20 = r19 & (-252645136);"), std::string::npos);
+    EXPECT_NE(ints.find("r20 = r20 | int(0x80000000u);"), std::string::npos);
+    EXPECT_NE(ints.find("r20 = r20 ^ (-1);"), std::string::npos);
+    EXPECT_NE(ints.find("r21 = int(uint(r21) >> 7);"), std::string::npos);
+    EXPECT_NE(ints.find("r22 = int(uint(r21) < uint(r20));"), std::string::npos);
     // Whole buffers: every access checked, the fault recorded, the lane ended.
     EXPECT_NE(ints.find("if (uint(r13) >= pc.slot[1]) { fault(1u, 26u, 1u, r13, pc.slot[1]); return; } r14 = int(b1.data[r13]);"),
               std::string::npos);

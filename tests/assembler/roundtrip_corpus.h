@@ -267,7 +267,13 @@ private:
             switch (f.operands[i].kind) {
             case OperandKind::IntReg: o = reg(); break;
             case OperandKind::FloatReg: o = freg(); break;
-            case OperandKind::Imm: o = int_text(signed_int(32)); break;
+            case OperandKind::Imm: {
+                // Shift amounts 0..31; other immediates any 32 bits, signed or unsigned.
+                const std::int64_t v = signed_int(32);
+                if (is_kernel_shift_immediate(*find_kop(op.mnemonic))) o = std::to_string(pick(32));
+                else o = chance(50) ? int_text(v) : int_text(static_cast<std::uint32_t>(v));
+                break;
+            }
             case OperandKind::F32Imm: o = float_text(true); break;
             case OperandKind::Param:
             case OperandKind::PMem: {

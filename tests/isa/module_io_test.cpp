@@ -159,6 +159,13 @@ TEST(ModuleIo, NewerMinorVersionsAreRefused) {
               "needs a newer reader)");
 }
 
+// A 3.0 file (written before the 3.1 kernel opcodes) is still read.
+TEST(ModuleIo, OlderMinorVersionsAreRead) {
+    Bytes old = write_module(tiny_module());
+    put_le(old, 6, 0, 2);
+    EXPECT_TRUE(read_module(sealed(old)).ok());
+}
+
 TEST(ModuleIo, SectionBoundsAreChecked) {
     const Bytes b = write_module(tiny_module());
     const std::size_t code = entry_at(b, kCodeSection);

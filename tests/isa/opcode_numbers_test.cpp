@@ -57,6 +57,8 @@ constexpr Pin kKernelOpNumbers[] = {
     {"fcos", 39}, {"fexp", 40}, {"flog", 41}, {"feq", 42}, {"flt", 43}, {"fle", 44}, {"itof", 45}, {"ftoi", 46},
     {"ld", 47}, {"ldf", 48}, {"st", 49}, {"stf", 50}, {"atadd", 51}, {"ldp", 52}, {"ldpf", 53}, {"blen", 54},
     {"if", 55}, {"else", 56}, {"loop", 57}, {"break", 58}, {"continue", 59}, {"end", 60}, {"exit", 61},
+    {"neg", 62}, {"not", 63}, {"andi", 64}, {"ori", 65}, {"xori", 66}, {"shli", 67}, {"shri", 68}, {"sari", 69},
+    {"ltu", 70}, {"leu", 71}, {"divu", 72}, {"remu", 73},
 };
 
 TEST(OpcodeNumbers, EveryProcedureOpcodeKeepsItsNumber) {

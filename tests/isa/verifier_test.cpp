@@ -217,6 +217,20 @@ TEST(Verifier, KernelOperandsAndParameterUse) {
     EXPECT_EQ(problem(m), "kernel 'saxpy' the line table has 16 entries for 17 words");
 }
 
+// A kernel shift immediate is 0..31 (a lane is 32 bits); other immediates
+// are any 32 bits.
+TEST(Verifier, KernelShiftAmountsAreLaneWide) {
+    Module m = full_module();
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Shli, 1, 2, 0, 31);
+    EXPECT_EQ(problem(m), "<valid>");
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Shli, 1, 2, 0, 32);
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (shli): shift amount 32 is not in 0..31");
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Sari, 1, 2, 0, -1);
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (sari): shift amount -1 is not in 0..31");
+    m.kernels[0].code[kSaxpyLdf] = kop(KOp::Xori, 1, 2, 0, static_cast<std::int32_t>(0x9E3779B1u));
+    EXPECT_EQ(problem(m), "<valid>");
+}
+
 TEST(Verifier, KernelControlFlowMustBeBalanced) {
     auto with_body = [](std::vector<Word> body) {
         Module m = full_module();

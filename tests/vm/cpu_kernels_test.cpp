@@ -17,6 +17,7 @@
 #include "vm/backend.h"
 #include "tests/vm/kernel_test_util.h"
 #include "tests/vm/lane_reference_executor.h"
+#include "tests/vm/table_ops.h"
 #include "vm/cpu_kernels/cpu_kernel_executor.h"
 
 namespace polymer {
@@ -183,6 +184,78 @@ TEST(CpuKernels, IntegerEdgesAndSaturatingFtoi) {
     }
 }
 
+// The unsigned ops, neg/not and the immediate forms against plain C++ on
+// uint32_t: lanes are 32-bit bit patterns, divu/remu by 0 give 0.
+TEST(CpuKernels, UnsignedAndImmediateOpsMatchScalarReferences) {
+    Module m = assemble_ok(R"(
+.kernel u (in a: i32[i], in b: i32[i], out o: i32[])
+        gid     r0
+        ld      r1, a[r0]
+        ld      r2, b[r0]
+        muli    r10, r0, 12
+        divu    r3, r1, r2
+        st      o[r10], r3
+        addi    r10, r10, 1
+        remu    r3, r1, r2
+        st      o[r10], r3
+        addi    r10, r10, 1
+        ltu     r3, r1, r2
+        st      o[r10], r3
+        addi    r10, r10, 1
+        leu     r3, r1, r2
+        st      o[r10], r3
+        addi    r10, r10, 1
+        neg     r3, r1
+        st      o[r10], r3
+        addi    r10, r10, 1
+        not     r3, r1
+        st      o[r10], r3
+        addi    r10, r10, 1
+        andi    r3, r1, 0xF0F0F0F0
+        st      o[r10], r3
+        addi    r10, r10, 1
+        ori     r3, r1, 0x80000000
+        st      o[r10], r3
+        addi    r10, r10, 1
+        xori    r3, r1, 0x9E3779B1
+        st      o[r10], r3
+        addi    r10, r10, 1
+        shli    r3, r1, 31
+        st      o[r10], r3
+        addi    r10, r10, 1
+        shri    r3, r1, 31
+        st      o[r10], r3
+        addi    r10, r10, 1
+        sari    r3, r1, 31
+        st      o[r10], r3
+.end
+)");
+    ASSERT_EQ(m.kernels.size(), 1u);
+    const auto i32 = [](std::uint32_t v) { return static_cast<std::int32_t>(v); };
+    std::vector<std::int32_t> a = {INT32_MIN, -1, 7, 0, 5, INT32_MAX, i32(0x9E3779B1u), -7};
+    std::vector<std::int32_t> b = {-1, 0, 2, 3, -2, 1, 0x10000, 7};
+    const std::size_t n = a.size();
+    std::vector<std::int32_t> o(12 * n, 99);
+    KernelLaunch l = test::whole_launch(m.kernels[0],
+                                        {test::buffer_arg(a, ElemType::I32), test::buffer_arg(b, ElemType::I32),
+                                         test::buffer_arg(o, ElemType::I32)},
+                                        n);
+    EXPECT_FALSE(run_kernel_launch(l));
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto A = static_cast<std::uint32_t>(a[i]), B = static_cast<std::uint32_t>(b[i]);
+        const std::int32_t want[12] = {i32(B == 0 ? 0 : A / B), i32(B == 0 ? 0 : A % B), A < B, A <= B, i32(0u - A),
+                                       i32(~A), i32(A & 0xF0F0F0F0u), i32(A | 0x80000000u), i32(A ^ 0x9E3779B1u),
+                                       i32(A << 31), i32(A >> 31), a[i] < 0 ? -1 : 0};
+        for (std::size_t k = 0; k < 12; ++k) EXPECT_EQ(o[12 * i + k], want[k]) << "lane " << i << " result " << k;
+    }
+    // A few by hand, in case the reference above shares a mistake.
+    EXPECT_EQ(o[12 * 1 + 0], 0);                   // divu -1 by 0
+    EXPECT_EQ(o[12 * 2 + 0], 3);                   // 7 / 2
+    EXPECT_EQ(o[12 * 0 + 4], INT32_MIN);           // neg INT32_MIN wraps
+    EXPECT_EQ(o[12 * 7 + 2], 0);                   // 0xFFFFFFF9 < 7: no
+    EXPECT_EQ(o[12 * 0 + 2], 1);                   // 0x80000000 < 0xFFFFFFFF
+}
+
 TEST(CpuKernels, HistogramWithAtaddCountsExactly) {
     Module m = assemble_ok(R"(
 .kernel hist (inout h: u32[])
@@ -249,22 +322,35 @@ LaneData lane_data(std::uint64_t n, std::uint32_t seed) {
     return d;
 }
 
+// Result slots per lane in `oi` and in `of` (all_ops_kernel checks they suffice).
+constexpr int kSlots = 128;
+
+// The immediates every RRI op of the table is run with: any 32 bits, or a
+// shift amount.
+std::vector<std::string> test_immediates(const std::string& mnemonic) {
+    if (is_kernel_shift_immediate(*find_kop(mnemonic))) return {"0", "1", "13", "31"};
+    return {"123456", "-2147483648", "-7", "65537", "0x9E3779B1", "4294967295"};
+}
+
 // One kernel that runs every kernel op and stores each result in its own
-// slot of `oi` / `of`: result k of lane g at (g - base) * 64 + k, where the
-// uniform `base` is the first lane run.
+// slot of `oi` / `of`: result k of lane g at (g - base) * kSlots + k, where
+// the uniform `base` is the first lane run. The integer ops come from the
+// table (every pure op of formats RRR, RR, RRI), so a new row is run here
+// the day it is added.
 std::string all_ops_kernel() {
     std::string s =
         ".kernel allops (in ai: i32[], in bi: i32[i], in af: f32[], in bf: f32[i], in perm: i32[i], out oi: i32[], "
         "out of: f32[], out scat: i32[], out scatf: f32[], out shifted: i32[], out shifted2: i32[], inout hist: u32[], u: i32, uf: f32, base: i32)\n";
     auto line = [&](const std::string& t) { s += "        " + t + "\n"; };
-    auto put_i = [&](const std::string& r) { line("st oi[r2], " + r); line("addi r2, r2, 1"); };
-    auto put_f = [&](const std::string& f) { line("stf of[r20], " + f); line("addi r20, r20, 1"); };
+    int ints = 0, floats = 0;
+    auto put_i = [&](const std::string& r) { line("st oi[r2], " + r); line("addi r2, r2, 1"); ++ints; };
+    auto put_f = [&](const std::string& f) { line("stf of[r20], " + f); line("addi r20, r20, 1"); ++floats; };
     line("nop");
     line("gid r0");
     line("count r1");
     line("ldp r21, base");
     line("sub r2, r0, r21");
-    line("muli r2, r2, 64");
+    line("muli r2, r2, " + std::to_string(kSlots));
     line("mov r20, r2");
     line("ld r3, ai[r0]");
     line("ld r4, bi[r0]");
@@ -280,15 +366,25 @@ std::string all_ops_kernel() {
     line("rem r13, r13, r12");
     put_i("r0");
     put_i("r1");
-    for (const char* op : {"add", "sub", "mul", "div", "rem", "and", "or", "xor", "shl", "shr", "sar", "min", "max",
-                           "eq", "ne", "lt", "le"}) {
-        line(std::string(op) + " r5, r3, r4");
+    for (const std::string& op : test::kernel_mnemonics(Format::RRR)) {
+        line(op + " r5, r3, r4");
         put_i("r5");
-        line(std::string(op) + " r5, r4, r3");
+        line(op + " r5, r4, r3");
         put_i("r5");
     }
-    for (const char* t : {"addi r5, r3, 123456", "addi r5, r3, -2147483648", "muli r5, r3, -7", "muli r5, r4, 65537",
-                          "li r5, -123456", "mov r5, r4", "ldp r5, u", "blen r5, ai", "blen r5, oi", "ftoi r5, f0",
+    for (const std::string& op : test::kernel_mnemonics(Format::RR)) {
+        line(op + " r5, r3");
+        put_i("r5");
+        line(op + " r5, r4");
+        put_i("r5");
+    }
+    for (const std::string& op : test::kernel_mnemonics(Format::RRI)) {
+        for (const std::string& imm : test_immediates(op)) {
+            line(op + " r5, r3, " + imm);
+            put_i("r5");
+        }
+    }
+    for (const char* t : {"li r5, -123456", "li r5, 0x9E3779B1", "ldp r5, u", "blen r5, ai", "blen r5, oi", "ftoi r5, f0",
                           "ftoi r5, f1", "feq r5, f0, f1", "flt r5, f0, f1", "fle r5, f0, f1", "feq r5, f0, f0",
                           "ld r5, ai[r10]", "ld r5, ai[r13]"}) {
         line(t);
@@ -345,6 +441,8 @@ std::string all_ops_kernel() {
     line("atadd hist[r8], r3");
     line("atadd hist[r10], r0");
     s += ".end\n";
+    EXPECT_LE(ints, kSlots) << "raise kSlots";
+    EXPECT_LE(floats, kSlots) << "raise kSlots";
     return s;
 }
 
@@ -358,8 +456,8 @@ struct AllOpsRun {
 template <class Run>
 AllOpsRun run_all_ops(const Kernel& k, LaneData& d, std::uint64_t n, std::uint64_t begin, std::uint64_t end, Run run) {
     AllOpsRun r;
-    r.oi.assign(64 * (end - begin), -7);  // 57 results a lane
-    r.of.assign(64 * (end - begin), -7.0f);  // 35
+    r.oi.assign(kSlots * (end - begin), -7);
+    r.of.assign(kSlots * (end - begin), -7.0f);
     r.scat.assign(n, -7);
     r.scatf.assign(n, -7.0f);
     r.shifted.assign(n + 5, -7);
@@ -460,12 +558,25 @@ private:
             line(std::string(cmp[pick(4)]) + " r6, " + ri() + ", " + ri());
         }
     }
+    // Integer ops from the table (every pure RRR, RRI and RR row), so new
+    // rows join the random kernels the day they are added.
     void op() {
-        static const char* iops[] = {"add", "sub", "mul", "xor", "and", "or", "shl", "sar", "shr", "min", "max", "div", "rem", "lt"};
+        static const std::vector<std::string> rrr = test::kernel_mnemonics(Format::RRR),
+                                              rri = test::kernel_mnemonics(Format::RRI),
+                                              rr = test::kernel_mnemonics(Format::RR);
         static const char* fops[] = {"fadd", "fsub", "fmul", "fmin", "fmax", "fdiv"};
-        switch (pick(7)) {
-        case 0: case 1: line(std::string(iops[pick(std::size(iops))]) + " " + ri() + ", " + ri() + ", " + ri()); break;
-        case 2: line("addi " + ri() + ", " + ri() + ", " + std::to_string(static_cast<int>(pick(200)) - 100)); break;
+        switch (pick(8)) {
+        case 0: case 1: line(rrr[pick(rrr.size())] + " " + ri() + ", " + ri() + ", " + ri()); break;
+        case 2: {
+            const std::string& mn = rri[pick(rri.size())];
+            const bool shift = is_kernel_shift_immediate(*find_kop(mn));
+            const std::string imm = shift ? std::to_string(pick(32))
+                                    : pick(2) ? std::to_string(static_cast<int>(pick(200)) - 100)
+                                              : std::to_string(static_cast<std::uint32_t>(rng_()));
+            line(mn + " " + ri() + ", " + ri() + ", " + imm);
+            break;
+        }
+        case 6: line(rr[pick(rr.size())] + " " + ri() + ", " + ri()); break;
         case 3: line(std::string(fops[pick(std::size(fops))]) + " " + rf() + ", " + rf() + ", " + rf()); break;
         case 4: line("ffma " + rf() + ", " + rf() + ", " + rf() + ", " + rf()); break;
         case 5: line("itof " + rf() + ", " + ri()); break;

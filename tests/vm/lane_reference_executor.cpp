@@ -73,6 +73,7 @@ std::int32_t ftoi_saturating(float f) {
 }
 
 std::int32_t wrap(std::int64_t v) { return static_cast<std::int32_t>(static_cast<std::uint32_t>(v)); }
+std::uint32_t u(std::int32_t v) { return static_cast<std::uint32_t>(v); }
 
 }  // namespace
 
@@ -133,6 +134,8 @@ KernelFault run_lanes(const KernelLaunch& launch, const std::vector<std::uint32_
                 r[a] = r[c5] == 0 ? 0 : (r[c5] == -1 ? wrap(-std::int64_t{r[b]}) : r[b] / r[c5]);
                 break;
             case KOp::Rem: r[a] = (r[c5] == 0 || r[c5] == -1) ? 0 : r[b] % r[c5]; break;
+            case KOp::Divu: r[a] = r[c5] == 0 ? 0 : static_cast<std::int32_t>(u(r[b]) / u(r[c5])); break;
+            case KOp::Remu: r[a] = r[c5] == 0 ? 0 : static_cast<std::int32_t>(u(r[b]) % u(r[c5])); break;
             case KOp::And: r[a] = r[b] & r[c5]; break;
             case KOp::Or: r[a] = r[b] | r[c5]; break;
             case KOp::Xor: r[a] = r[b] ^ r[c5]; break;
@@ -141,12 +144,22 @@ KernelFault run_lanes(const KernelLaunch& launch, const std::vector<std::uint32_
             case KOp::Sar: r[a] = r[b] >> (r[c5] & 31); break;
             case KOp::Min: r[a] = std::min(r[b], r[c5]); break;
             case KOp::Max: r[a] = std::max(r[b], r[c5]); break;
+            case KOp::Neg: r[a] = wrap(-std::int64_t{r[b]}); break;
+            case KOp::Not: r[a] = ~r[b]; break;
             case KOp::Addi: r[a] = wrap(std::int64_t{r[b]} + imm); break;
             case KOp::Muli: r[a] = wrap(std::int64_t{r[b]} * imm); break;
+            case KOp::Andi: r[a] = r[b] & imm; break;
+            case KOp::Ori: r[a] = r[b] | imm; break;
+            case KOp::Xori: r[a] = r[b] ^ imm; break;
+            case KOp::Shli: r[a] = static_cast<std::int32_t>(u(r[b]) << imm); break;
+            case KOp::Shri: r[a] = static_cast<std::int32_t>(u(r[b]) >> imm); break;
+            case KOp::Sari: r[a] = r[b] >> imm; break;
             case KOp::Eq: r[a] = r[b] == r[c5]; break;
             case KOp::Ne: r[a] = r[b] != r[c5]; break;
             case KOp::Lt: r[a] = r[b] < r[c5]; break;
             case KOp::Le: r[a] = r[b] <= r[c5]; break;
+            case KOp::Ltu: r[a] = u(r[b]) < u(r[c5]); break;
+            case KOp::Leu: r[a] = u(r[b]) <= u(r[c5]); break;
             case KOp::Fadd: f[a] = f[b] + f[c5]; break;
             case KOp::Fsub: f[a] = f[b] - f[c5]; break;
             case KOp::Fmul: f[a] = f[b] * f[c5]; break;

@@ -73,6 +73,19 @@ std::int32_t div_checked(std::int32_t x, std::int32_t y) {
     return x / y;
 }
 std::int32_t rem_checked(std::int32_t x, std::int32_t y) { return (y == 0 || y == -1) ? 0 : x % y; }
+std::int32_t divu_checked(std::int32_t x, std::int32_t y) {
+    return y == 0 ? 0 : static_cast<std::int32_t>(static_cast<std::uint32_t>(x) / static_cast<std::uint32_t>(y));
+}
+std::int32_t remu_checked(std::int32_t x, std::int32_t y) {
+    return y == 0 ? 0 : static_cast<std::int32_t>(static_cast<std::uint32_t>(x) % static_cast<std::uint32_t>(y));
+}
+std::int32_t shl32(std::int32_t x, std::int32_t n) {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(x) << (n & 31));
+}
+std::int32_t shr32(std::int32_t x, std::int32_t n) {
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(x) >> (n & 31));
+}
+bool below_unsigned(std::int32_t x, std::int32_t y) { return static_cast<std::uint32_t>(x) < static_cast<std::uint32_t>(y); }
 std::int32_t ftoi_saturating(float f) {
     if (std::isnan(f)) return 0;
     if (f >= 2147483648.0f) return std::numeric_limits<std::int32_t>::max();
@@ -378,26 +391,18 @@ struct BlockRun {
         case KOp::Mul: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return wrap_mul(x[i], y[i]); }); break; }
         case KOp::Div: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return div_checked(x[i], y[i]); }); break; }
         case KOp::Rem: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return rem_checked(x[i], y[i]); }); break; }
+        case KOp::Divu: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return divu_checked(x[i], y[i]); }); break; }
+        case KOp::Remu: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return remu_checked(x[i], y[i]); }); break; }
         case KOp::And: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] & y[i]; }); break; }
         case KOp::Or: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] | y[i]; }); break; }
         case KOp::Xor: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] ^ y[i]; }); break; }
-        case KOp::Shl: {
-            const std::int32_t *x = R(b), *y = R(c);
-            set_int(a, [&](unsigned i) {
-                return static_cast<std::int32_t>(static_cast<std::uint32_t>(x[i]) << (y[i] & 31));
-            });
-            break;
-        }
-        case KOp::Shr: {
-            const std::int32_t *x = R(b), *y = R(c);
-            set_int(a, [&](unsigned i) {
-                return static_cast<std::int32_t>(static_cast<std::uint32_t>(x[i]) >> (y[i] & 31));
-            });
-            break;
-        }
+        case KOp::Shl: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return shl32(x[i], y[i]); }); break; }
+        case KOp::Shr: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return shr32(x[i], y[i]); }); break; }
         case KOp::Sar: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] >> (y[i] & 31); }); break; }
         case KOp::Min: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::min(x[i], y[i]); }); break; }
         case KOp::Max: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::max(x[i], y[i]); }); break; }
+        case KOp::Neg: { const std::int32_t* x = R(b); set_int(a, [&](unsigned i) { return wrap_sub(0, x[i]); }); break; }
+        case KOp::Not: { const std::int32_t* x = R(b); set_int(a, [&](unsigned i) { return ~x[i]; }); break; }
         case KOp::Addi: {
             std::int64_t tag = full() ? s.seq[b] : kNoSeq;
             if (tag != kNoSeq) {
@@ -417,10 +422,19 @@ struct BlockRun {
             break;
         }
         case KOp::Muli: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return wrap_mul(x[i], imm); }); break; }
+        case KOp::Andi: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return x[i] & imm; }); break; }
+        case KOp::Ori: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return x[i] | imm; }); break; }
+        case KOp::Xori: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return x[i] ^ imm; }); break; }
+        // The verifier keeps a shift immediate in 0..31; the & 31 inside is free.
+        case KOp::Shli: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return shl32(x[i], imm); }); break; }
+        case KOp::Shri: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return shr32(x[i], imm); }); break; }
+        case KOp::Sari: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm & 31; set_int(a, [&](unsigned i) { return x[i] >> imm; }); break; }
         case KOp::Eq: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] == y[i]}; }); break; }
         case KOp::Ne: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] != y[i]}; }); break; }
         case KOp::Lt: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] < y[i]}; }); break; }
         case KOp::Le: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] <= y[i]}; }); break; }
+        case KOp::Ltu: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{below_unsigned(x[i], y[i])}; }); break; }
+        case KOp::Leu: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{!below_unsigned(y[i], x[i])}; }); break; }
         case KOp::Fadd: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] + y[i]; }); break; }
         case KOp::Fsub: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] - y[i]; }); break; }
         case KOp::Fmul: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] * y[i]; }); break; }

@@ -80,7 +80,9 @@ bool can_fuse_store(KOp op) {
     case KOp::Eq: case KOp::Ne: case KOp::Lt: case KOp::Le: case KOp::Feq: case KOp::Flt: case KOp::Fle:
     case KOp::Ftoi: case KOp::Fadd: case KOp::Fsub: case KOp::Fmul: case KOp::Fdiv: case KOp::Fmin: case KOp::Fmax:
     case KOp::Fpow: case KOp::Ffma: case KOp::Fneg: case KOp::Fabs: case KOp::Fsqrt: case KOp::Ffloor: case KOp::Fsin:
-    case KOp::Fcos: case KOp::Fexp: case KOp::Flog: case KOp::Itof: case KOp::Fmov:
+    case KOp::Fcos: case KOp::Fexp: case KOp::Flog: case KOp::Itof: case KOp::Fmov: case KOp::Divu: case KOp::Remu:
+    case KOp::Neg: case KOp::Not: case KOp::Andi: case KOp::Ori: case KOp::Xori: case KOp::Shli: case KOp::Shri:
+    case KOp::Sari: case KOp::Ltu: case KOp::Leu:
         return true;
     case KOp::Nop: case KOp::Gid: case KOp::Count: case KOp::Li: case KOp::Lif: case KOp::Mov: case KOp::Addi:
         return false;
