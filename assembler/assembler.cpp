@@ -18,6 +18,7 @@
 #include "assembler/region_rules.h"
 #include "isa/frame_analysis.h"
 #include "isa/opcodes.h"
+#include "isa/verifier.h"
 
 namespace polymer {
 
@@ -264,7 +265,26 @@ private:
         return *n;
     }
 
+    // A region operand: a region's name, or a handle operand `@rN` (the
+    // region whose handle rN holds when it runs; isa/encoding.h).
     std::optional<std::uint32_t> region(TokenCursor& c, Current& cur) {
+        if (c.at(TokenKind::At)) {
+            c.next();
+            if (!register_number(c.peek(), 'r')) {
+                c.fail(c.peek(), "expected an integer register after '@' (a handle operand is written @r0..@r31), got " +
+                                     describe(c.peek()));
+                return std::nullopt;
+            }
+            auto n = reg(c, false);
+            if (!n) return std::nullopt;
+            return handle_operand(*n);
+        }
+        if (register_number(c.peek(), 'r') && !p_.regions.contains(std::string(c.peek().text))) {
+            c.fail(c.peek(), "expected a region, got register '" + std::string(c.peek().text) +
+                                 "'; a region whose handle is in a register is written @" +
+                                 std::string(c.peek().text));
+            return std::nullopt;
+        }
         const Token* name = c.expect_ident("a region name");
         if (!name) return std::nullopt;
         auto it = p_.regions.find(std::string(name->text));
@@ -438,6 +458,10 @@ private:
             if (p.kind == ParamKind::Buffer) {
                 auto r = region(c, cur);
                 if (!r) return false;
+                if (is_handle_operand(*r)) {  // its type is checked when it runs
+                    site.args.push_back({LaunchArg::Kind::Region, static_cast<std::uint8_t>(*r)});
+                    continue;
+                }
                 const RegionDecl& decl = m_.regions[*r];
                 if (decl.type != p.type) {
                     c.fail(at, "buffer '" + p.name + "' of kernel '" + k.name + "' needs " +
@@ -539,6 +563,13 @@ AssembleResult assemble(std::string_view source, const AssembleOptions& options)
     Program program = parse_program(text, options, sink);
     program.incomplete = !complete;
     Encoder(program, sink).run();
+    // What only the finished code shows: a handle operand of the wrong type
+    // where a `rgn` in the same block makes its region known.
+    if (!sink.has_errors())
+        if (std::optional<WordProblem> p = check_proc_words(program.module)) {
+            const SourceLoc at = p->pc < program.module.lines.size() ? program.module.lines[p->pc] : SourceLoc{};
+            sink.error(at.line, at.col, p->message);
+        }
     lower_kernels(program, sink);
     AssembleResult result;
     if (!sink.has_errors()) {

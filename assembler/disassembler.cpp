@@ -120,6 +120,7 @@ private:
     }
 
     std::string region(std::uint32_t v) const {
+        if (is_handle_operand(v)) return "@r" + std::to_string(handle_register(v));
         return v < m_.regions.size() ? m_.regions[v].name : bad("region", v);
     }
 

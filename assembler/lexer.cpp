@@ -68,6 +68,7 @@ private:
         case ')': return make(TokenKind::RParen, start);
         case '=': return make(TokenKind::Equals, start);
         case '-': return make(TokenKind::Minus, start);
+        case '@': return make(TokenKind::At, start);
         case '>':
             if (pos_ < s_.size() && s_[pos_] == '=') {
                 ++pos_;

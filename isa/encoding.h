@@ -6,7 +6,7 @@
 //  |         imm (32 bits, signed)    |    C    |    B    |    A    |   op    |
 //  +----------------------------------+---------+---------+---------+---------+
 //
-// A, B and C name registers (r0..r31, f0..f31) or regions (0..255); imm holds a
+// A, B and C name registers (r0..r31, f0..f31) or region operands (below); imm holds a
 // small constant, a pool index, a jump target (absolute word index), a procedure,
 // string or launch-site index. Which field means what is given per operand
 // *format* (isa/formats.def), never by ad-hoc shifts elsewhere.
@@ -68,6 +68,34 @@ inline constexpr unsigned kIntRegisters = 32;    // r0..r31, 64-bit two's comple
 inline constexpr unsigned kFloatRegisters = 32;  // f0..f31, IEEE-754 binary64
 inline constexpr unsigned kKernelIntRegisters = 32;    // kernel lanes: r0..r31, 32-bit
 inline constexpr unsigned kKernelFloatRegisters = 32;  // kernel lanes: f0..f31, binary32
-inline constexpr unsigned kMaxRegions = 256;     // a region operand is an 8-bit field
+
+// A region operand is an 8-bit value (in A, B, C, imm, or a launch argument):
+//
+//   0 .. 223     region 0..223 of the module, named in the source (`xs`)
+//   224 .. 255   a *handle operand* (`@r0` .. `@r31`): the region whose handle
+//                is in that integer register when the instruction runs
+//
+// so every opcode that takes a region also takes a handle, with no twin.
+inline constexpr unsigned kMaxRegions = 224;
+inline constexpr unsigned kFirstHandleOperand = kMaxRegions;
+static_assert(kFirstHandleOperand + kIntRegisters == 256, "handle operands fill the rest of the 8-bit field");
+constexpr bool is_handle_operand(std::uint32_t v) { return v >= kFirstHandleOperand && v < 256; }
+constexpr std::uint32_t handle_operand(unsigned int_reg) { return kFirstHandleOperand + int_reg; }
+constexpr unsigned handle_register(std::uint32_t operand) { return operand - kFirstHandleOperand; }
+
+// A region handle: the value `rgn rA, xs` puts in a register. The top 56
+// bits are a fixed tag ("RGN" in hex: 0x52474E00000000..), the low 8 the
+// region's index, so a plain integer used as a handle (a length, an index, 0)
+// is caught, not taken for some region.
+inline constexpr std::uint64_t kRegionHandleTag = 0x5247'4E00'0000'0000;
+constexpr std::int64_t region_handle(std::uint32_t region) {
+    return static_cast<std::int64_t>(kRegionHandleTag | (region & 0xFF));
+}
+// The region index `v` names, or -1 when v is not a handle. The caller
+// checks the index against the module's regions.
+constexpr std::int64_t region_of_handle(std::int64_t v) {
+    const auto bits = static_cast<std::uint64_t>(v);
+    return (bits & ~std::uint64_t{0xFF}) == kRegionHandleTag ? static_cast<std::int64_t>(bits & 0xFF) : -1;
+}
 
 }  // namespace polymer

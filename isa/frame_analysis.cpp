@@ -36,6 +36,17 @@ void add_use(std::vector<ResourceUse>& uses, Resource r, bool write) {
     uses.push_back({r, !write, write});
 }
 
+// A region operand: a region of the module, or a handle operand `@rN`,
+// which reads rN and may be any region.
+void add_region_use(const Module& m, std::vector<ResourceUse>& uses, std::uint32_t v, bool write) {
+    if (v < m.regions.size()) {
+        add_use(uses, {Resource::Kind::Region, v}, write);
+    } else if (is_handle_operand(v)) {
+        add_use(uses, {Resource::Kind::IntReg, handle_register(v)}, false);
+        add_use(uses, {Resource::Kind::Handle, handle_register(v)}, write);
+    }
+}
+
 void add_launch_uses(const Module& m, Word w, std::vector<ResourceUse>& uses) {
     // Format Launch: imm = launch-site index, A = the count register.
     add_use(uses, {Resource::Kind::IntReg, word_a(w)}, false);
@@ -51,9 +62,8 @@ void add_launch_uses(const Module& m, Word w, std::vector<ResourceUse>& uses) {
         case LaunchArg::Kind::Region: {
             // Without a matching parameter the access is unknown: assume inout.
             const Access access = (k && i < k->params.size()) ? k->params[i].access : Access::InOut;
-            const Resource r{Resource::Kind::Region, a.index};
-            if (access != Access::Out) add_use(uses, r, false);
-            if (access != Access::In) add_use(uses, r, true);
+            if (access != Access::Out) add_region_use(m, uses, a.index, false);
+            if (access != Access::In) add_region_use(m, uses, a.index, true);
             break;
         }
         }
@@ -66,7 +76,10 @@ struct ResourceState {
     std::vector<std::uint32_t> readers;  // since the last write
 };
 
-std::uint32_t resource_key(const Resource& r) { return (static_cast<std::uint32_t>(r.kind) << 16) | r.index; }
+// Every handle shares one key: the analysis cannot tell their regions apart.
+std::uint32_t resource_key(const Resource& r) {
+    return (static_cast<std::uint32_t>(r.kind) << 16) | (r.kind == Resource::Kind::Handle ? 0 : r.index);
+}
 
 class BlockBuilder {
 public:
@@ -79,7 +92,7 @@ public:
         for (const ResourceUse& u : resource_uses(m_, w)) use(u);
         if (!op) return;
         const std::uint16_t eff = op_info(*op).effects;
-        const bool io = eff & effect::IO, trap = eff & effect::Trap;
+        const bool io = eff & effect::IO, trap = may_trap(m_, w);
         // Output stays in program order, and a trap-capable instruction stays
         // on its side of every output: the output before a trap happens, the
         // output after it does not. Trap-capable instructions between two
@@ -131,17 +144,46 @@ private:
     }
 
     void use(const ResourceUse& u) {
+        const bool region = u.resource.kind == Resource::Kind::Region;
+        if (u.resource.kind == Resource::Kind::Handle) {
+            // Any region: ordered against every region's accesses (and every
+            // other handle's, which share one state).
+            for (auto& [key, s] : state_)
+                if (key >> 16 == static_cast<std::uint32_t>(Resource::Kind::Region)) hazards(u, s, region_of(key));
+        } else if (region) {
+            // ... and every region's accesses against the handles'.
+            hazards(u, state_[kHandleKey], {Resource::Kind::Handle, 0});
+        }
         ResourceState& s = state_[resource_key(u.resource)];
-        if (u.read) depend(s.last_writer, Hazard::Raw, u.resource);
+        hazards(u, s, u.resource);
         if (u.write) {
-            depend(s.last_writer, Hazard::Waw, u.resource);
-            for (std::uint32_t r : s.readers) depend(r, Hazard::War, u.resource);
             s.last_writer = current_;
             s.readers.clear();
         } else {
             s.readers.push_back(current_);
         }
     }
+
+    // The handle resource of word `pc` (for naming a dependency on it).
+    Resource handle_used_by(std::uint32_t pc) const {
+        for (const ResourceUse& u : resource_uses(m_, m_.code[pc]))
+            if (u.resource.kind == Resource::Kind::Handle) return u.resource;
+        return {Resource::Kind::Handle, 0};
+    }
+
+    // The dependencies of use `u` on the earlier accesses in `s`, named `r`
+    // (a handle's by the earlier instruction's own handle operand).
+    void hazards(const ResourceUse& u, const ResourceState& s, const Resource& r) {
+        auto name = [&](std::uint32_t on) { return r.kind == Resource::Kind::Handle ? handle_used_by(on) : r; };
+        if (u.read && s.last_writer) depend(s.last_writer, Hazard::Raw, name(*s.last_writer));
+        if (u.write) {
+            if (s.last_writer) depend(s.last_writer, Hazard::Waw, name(*s.last_writer));
+            for (std::uint32_t reader : s.readers) depend(reader, Hazard::War, name(reader));
+        }
+    }
+
+    static Resource region_of(std::uint32_t key) { return {Resource::Kind::Region, key & 0xFFFF}; }
+    static constexpr std::uint32_t kHandleKey = static_cast<std::uint32_t>(Resource::Kind::Handle) << 16;
 
     const Module& m_;
     BlockAnalysis& b_;
@@ -175,12 +217,10 @@ std::vector<ResourceUse> resource_uses(const Module& m, Word w) {
         case OperandKind::FloatReg:
             if (v < kFloatRegisters) add_use(uses, {Resource::Kind::FloatReg, v}, written);
             break;
-        case OperandKind::Region:
-            if (v < m.regions.size()) add_use(uses, {Resource::Kind::Region, v}, written);
-            break;
+        case OperandKind::Region: add_region_use(m, uses, v, written); break;
         case OperandKind::Mem:  // region[rIndex]: the index register is always read
             add_use(uses, {Resource::Kind::IntReg, word_field(w, s.index_field)}, false);
-            if (v < m.regions.size()) add_use(uses, {Resource::Kind::Region, v}, written);
+            add_region_use(m, uses, v, written);
             break;
         case OperandKind::LaunchSite: add_launch_uses(m, w, uses); break;
         default: break;  // immediates, pool indexes, labels, procedures, strings
@@ -191,6 +231,17 @@ std::vector<ResourceUse> resource_uses(const Module& m, Word w) {
         add_use(uses, {Resource::Kind::Stack, 0}, true);
     }
     return uses;
+}
+
+bool has_handle_operand(const Module& m, Word w) {
+    for (const ResourceUse& u : resource_uses(m, w))
+        if (u.resource.kind == Resource::Kind::Handle) return true;
+    return false;
+}
+
+bool may_trap(const Module& m, Word w) {
+    const std::optional<Op> op = op_of(w);
+    return op && (has_effect(*op, effect::Trap) || has_handle_operand(m, w));
 }
 
 std::vector<BlockAnalysis> analyze_frames(const Module& m) {
@@ -248,6 +299,7 @@ std::string resource_name(const Module& m, const Resource& r) {
     case Resource::Kind::Region:
         if (r.index < m.regions.size()) return cat("region '", m.regions[r.index].name, "'");
         return cat("region ", r.index);
+    case Resource::Kind::Handle: return cat("the region of handle @r", r.index);
     case Resource::Kind::Stack: return "the value stack";
     case Resource::Kind::Output: return "output";
     case Resource::Kind::Trap: return "a possible trap";

@@ -23,6 +23,7 @@ struct Resource {
         IntReg,    // r<index>
         FloatReg,  // f<index>
         Region,    // region <index>
+        Handle,    // the region whose handle r<index> holds: any region, to this analysis
         Stack,     // the value stack (push/pop read and write it)
         Output,    // user-visible output, kept in program order
         Trap,      // an instruction that may trap, ordered against output
@@ -67,7 +68,16 @@ struct ResourceUse {
 // The read/write set of one procedure word, from the opcode table (and, for
 // `launch`, the launch site's arguments and the kernel parameters' access).
 // Invalid operands (a word the verifier would reject) are left out.
+// A handle operand `@rN` reads rN and uses {Handle, N}, which conflicts with
+// every region (the analysis cannot know which one it is).
 std::vector<ResourceUse> resource_uses(const Module& m, Word w);
+
+// Whether word `w` has a handle operand (a region operand or launch argument
+// written `@rN`).
+bool has_handle_operand(const Module& m, Word w);
+
+// Whether `w` may trap: its row's E_TRAP, or a handle operand (`bad-handle`).
+bool may_trap(const Module& m, Word w);
 
 // Basic blocks with dependencies and frames, in code order. Expects a module
 // whose procedures cover the code (check_proc_layout in the verifier).

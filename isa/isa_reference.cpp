@@ -89,10 +89,10 @@ std::string_view operand_text(OperandKind k) {
     case OperandKind::Label: return "label (absolute word index)";
     case OperandKind::Proc: return "procedure (index)";
     case OperandKind::String: return "string literal (string-pool index)";
-    case OperandKind::Region: return "region (index)";
+    case OperandKind::Region: return "region (index; 224 + N: the handle operand @rN)";
     case OperandKind::Param: return "kernel parameter (index)";
     case OperandKind::LaunchSite: return "kernel launch (launch-site index)";
-    case OperandKind::Mem: return "region element: region";
+    case OperandKind::Mem: return "region element: region (index or 224 + N for @rN)";
     case OperandKind::PMem: return "buffer element: parameter";
     }
     return "?";

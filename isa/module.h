@@ -16,6 +16,7 @@ namespace polymer {
 // major version and any minor version up to its own. 3.1: the optional
 // source-files section (programs of several files, `.include`), the kernel
 // opcodes neg, not, andi, ori, xori, shli, shri, sari, ltu, leu, divu, remu;
+// the opcode rgn and handle operands (region operands 224..255 are @r0..@r31);
 // 3.0: a CRC-32 of the
 // file in the header; kernels store no GLSL or SPIR-V (Vulkan runs what their
 // IR lowers to); 2.1: popcnt, clz, ctz; 2.0: opcode numbers are an explicit
@@ -96,7 +97,7 @@ struct Kernel {
 struct LaunchArg {
     enum class Kind : std::uint8_t { Region, IntReg, FloatReg };
     Kind kind = Kind::Region;
-    std::uint8_t index = 0;  // region index or register number
+    std::uint8_t index = 0;  // region operand (an index, or a handle operand: isa/encoding.h) or register number
     friend bool operator==(const LaunchArg&, const LaunchArg&) = default;
 };
 

@@ -305,6 +305,16 @@ constexpr bool closes_block(KEffect e) {
 // column. nullopt for every other opcode.
 constexpr std::optional<ElemType> element_access_type(Op op) { return op_info(op).elem; }
 
+// The field of the first region operand (`region` or `region[rB]`) of `op`'s
+// format: the only one of ld.T, st.T, len, rgn, alloc, free and printr.
+constexpr Field first_region_field(Op op) {
+    const FormatInfo& f = format_info(op_info(op).format);
+    for (std::size_t k = 0; k < f.count; ++k)
+        if (f.operands[k].kind == OperandKind::Region || f.operands[k].kind == OperandKind::Mem)
+            return f.operands[k].field;
+    return Field::None;
+}
+
 namespace detail {
 
 // The Regions column and the load/store flags agree with the formats. Each

@@ -12,6 +12,7 @@
 
 #include "isa/byte_io.h"
 #include "isa/frame_analysis.h"
+#include "isa/known_handles.h"
 #include "isa/opcodes.h"
 #include "isa/vector_rules.h"
 
@@ -48,6 +49,12 @@ Problem check_index(std::uint32_t v, std::size_t count, const char* what, const 
     return cat(what, " index ", v, " is out of range (", count, " ", plural, ")");
 }
 
+// A region of the module, or a handle operand `@r0`..`@r31` (isa/encoding.h).
+Problem check_region_operand(std::uint32_t v, const Module& m) {
+    if (is_handle_operand(v)) return std::nullopt;
+    return check_index(v, m.regions.size(), "region", "regions");
+}
+
 Problem check_operand(const OperandSpec& s, Word w, const Scope& scope) {
     const Module& m = scope.m;
     const bool in_kernel = scope.kernel != nullptr;
@@ -78,14 +85,14 @@ Problem check_operand(const OperandSpec& s, Word w, const Scope& scope) {
         return check_index(v, m.strings.size(), "string", "strings");
     case OperandKind::Region:
         if (in_kernel) break;
-        return check_index(v, m.regions.size(), "region", "regions");
+        return check_region_operand(v, m);
     case OperandKind::LaunchSite:
         if (in_kernel) break;
         if (auto p = check_register(word_a(w), OperandKind::IntReg)) return p;  // the count register
         return check_index(v, m.launches.size(), "launch site", "launch sites");
     case OperandKind::Mem:
         if (in_kernel) break;
-        if (auto p = check_index(v, m.regions.size(), "region", "regions")) return p;
+        if (auto p = check_region_operand(v, m)) return p;
         return check_register(word_field(w, s.index_field), OperandKind::IntReg);
     case OperandKind::Param:
         if (!in_kernel) break;
@@ -122,44 +129,61 @@ std::string region_text(const Module& m, std::uint32_t index) {
     return cat("region '", g.name, "' (", elem_type_name(g.type), ")");
 }
 
+// A region operand as the type checks see it: a region of the module, or a
+// handle operand whose region is known (isa/known_handles.h), which is named
+// with its register. An unknown handle's type is checked when it runs.
+struct TypedOperand {
+    std::uint32_t region = 0;
+    std::string text;
+};
+
+std::optional<TypedOperand> typed_operand(const Module& m, const KnownHandles& known, std::uint32_t v) {
+    const std::optional<std::uint32_t> g = known.region(v);
+    if (!g || *g >= m.regions.size()) return std::nullopt;
+    if (!is_handle_operand(v)) return TypedOperand{*g, region_text(m, *g)};
+    return TypedOperand{*g, cat(region_text(m, *g), ", the handle in r", handle_register(v), " (set by rgn),")};
+}
+
 // ld.T / st.T: the region of the `region[rB]` operand holds T.
-Problem check_element_type(ElemType want, const FormatInfo& f, Word w, const Module& m) {
+Problem check_element_type(ElemType want, const FormatInfo& f, Word w, const Module& m, const KnownHandles& known) {
     for (std::size_t k = 0; k < f.count; ++k) {
         if (f.operands[k].kind != OperandKind::Mem) continue;
-        const std::uint32_t g = word_field(w, f.operands[k].field);
-        if (m.regions[g].type != want)
-            return cat(region_text(m, g), " does not hold ", elem_type_name(want), " elements");
+        const std::optional<TypedOperand> g = typed_operand(m, known, word_field(w, f.operands[k].field));
+        if (g && m.regions[g->region].type != want)
+            return cat(g->text, " does not hold ", elem_type_name(want), " elements");
     }
     return std::nullopt;
 }
 
-Problem check_vector_types(Op op, Word w, const Module& m) {
+Problem check_vector_types(Op op, Word w, const Module& m, const KnownHandles& known) {
     std::array<std::optional<ElemType>, kVectorSlots> types;
+    std::array<std::optional<TypedOperand>, kVectorSlots> operands;
     const std::uint8_t regions = vector_region_slots(op);
-    for (std::size_t slot = 0; slot < kVectorSlots; ++slot)
-        if (regions & slot_bit(slot)) types[slot] = m.regions[word_field(w, slot_field(slot))].type;
+    for (std::size_t slot = 0; slot < kVectorSlots; ++slot) {
+        if (!(regions & slot_bit(slot))) continue;
+        operands[slot] = typed_operand(m, known, word_field(w, slot_field(slot)));
+        if (operands[slot]) types[slot] = m.regions[operands[slot]->region].type;
+    }
     const VectorTypeProblem p = find_vector_type_problem(vector_rule(op), types);
-    const std::uint32_t g = word_field(w, slot_field(p.slot));
     switch (p.what) {
     case VectorTypeProblem::What::None: return std::nullopt;
     case VectorTypeProblem::What::NotInteger:
-        return cat(region_text(m, g), " must be an integer (u8, i32, u32, i64) region");
-    case VectorTypeProblem::What::NotFloat: return cat(region_text(m, g), " must be a float (f32, f64) region");
+        return cat(operands[p.slot]->text, " must be an integer (u8, i32, u32, i64) region");
+    case VectorTypeProblem::What::NotFloat: return cat(operands[p.slot]->text, " must be a float (f32, f64) region");
     case VectorTypeProblem::What::Differs:
-        return cat(region_text(m, g), " and ", region_text(m, word_field(w, slot_field(p.reference))),
-                   " must have the same element type");
+        return cat(operands[p.slot]->text, " and ", operands[p.reference]->text, " must have the same element type");
     }
     return std::nullopt;
 }
 
-Problem check_region_types(Op op, Word w, const Module& m) {
+Problem check_region_types(Op op, Word w, const Module& m, const KnownHandles& known) {
     const OpInfo& info = op_info(op);
-    if (info.elem) return check_element_type(*info.elem, format_info(info.format), w, m);
-    if (as_vector_op(op)) return check_vector_types(op, w, m);
+    if (info.elem) return check_element_type(*info.elem, format_info(info.format), w, m, known);
+    if (as_vector_op(op)) return check_vector_types(op, w, m, known);
     return std::nullopt;
 }
 
-Problem check_proc_word(const Module& m, const Scope& scope, Word w) {
+Problem check_proc_word(const Module& m, const Scope& scope, Word w, const KnownHandles& known) {
     if (!is_valid_op(word_op(w))) return cat("unknown opcode ", unsigned{word_op(w)});
     const Op op = static_cast<Op>(word_op(w));
     if (auto p = check_operands(format_info(op_info(op).format), w, scope)) return p;
@@ -167,7 +191,7 @@ Problem check_proc_word(const Module& m, const Scope& scope, Word w) {
         std::int32_t amount = word_imm(w);
         if (amount < 0 || amount > 63) return cat("shift amount ", amount, " is not in 0..63");
     }
-    return check_region_types(op, w, m);
+    return check_region_types(op, w, m, known);
 }
 
 // --- tables ------------------------------------------------------------------
@@ -356,7 +380,8 @@ Problem check_launch_arg(const Module& m, const KernelParam& p, const LaunchArg&
     using Kind = LaunchArg::Kind;
     if (p.kind == ParamKind::Buffer) {
         if (a.kind != Kind::Region) return cat("buffer '", p.name, "' needs a region");
-        if (auto problem = check_index(a.index, m.regions.size(), "region", "regions")) return problem;
+        if (auto problem = check_region_operand(a.index, m)) return problem;
+        if (is_handle_operand(a.index)) return std::nullopt;  // its type is checked when it runs
         if (m.regions[a.index].type != p.type)
             return cat(region_text(m, a.index), " does not match buffer '", p.name, "' (",
                        elem_type_name(p.type), ")");
@@ -422,22 +447,54 @@ bool ends_procedure(Word w) {
            op == static_cast<std::uint8_t>(Op::Halt);
 }
 
-Problem check_procs(const Module& m) {
+// The words of [begin, end) that a jump lands on: basic blocks start there.
+std::vector<bool> jump_targets(const Module& m, std::uint32_t begin, std::uint32_t end) {
+    std::vector<bool> target(end - begin, false);
+    for (std::uint32_t pc = begin; pc < end; ++pc) {
+        if (!is_valid_op(word_op(m.code[pc]))) continue;
+        const FormatInfo& f = format_info(op_info(static_cast<Op>(word_op(m.code[pc]))).format);
+        for (std::size_t k = 0; k < f.count; ++k) {
+            if (f.operands[k].kind != OperandKind::Label) continue;
+            const std::uint32_t t = word_field(m.code[pc], f.operands[k].field);
+            if (t >= begin && t < end) target[t - begin] = true;
+        }
+    }
+    return target;
+}
+
+}  // namespace
+
+std::optional<WordProblem> check_proc_words(const Module& m) {
     for (const Procedure& proc : m.procs) {
         const Scope scope{m, nullptr, proc.start, proc.start + proc.length};
+        const std::vector<bool> targets = jump_targets(m, scope.proc_begin, scope.proc_end);
+        KnownHandles known;
         for (std::uint32_t pc = scope.proc_begin; pc < scope.proc_end; ++pc) {
             const Word w = m.code[pc];
-            Problem p = check_proc_word(m, scope, w);
+            if (targets[pc - scope.proc_begin]) known.forget();
+            Problem p = check_proc_word(m, scope, w, known);
+            if (!p) known.after(m, w);
             if (!p && pc + 1 == scope.proc_end && !ends_procedure(w))
                 p = "the last word of a procedure must be jmp, ret or halt (execution would run off its end)";
-            if (p) {
-                std::string_view mnemonic = is_valid_op(word_op(w)) ? op_info(static_cast<Op>(word_op(w))).mnemonic
-                                                                    : std::string_view("?");
-                return cat("proc '", proc.name, "' word ", pc, " (", mnemonic, "): ", *p);
-            }
+            if (p) return WordProblem{pc, std::move(*p)};
         }
     }
     return std::nullopt;
+}
+
+namespace {
+
+Problem check_procs(const Module& m) {
+    const std::optional<WordProblem> p = check_proc_words(m);
+    if (!p) return std::nullopt;
+    const Word w = m.code[p->pc];
+    std::string_view mnemonic =
+        is_valid_op(word_op(w)) ? op_info(static_cast<Op>(word_op(w))).mnemonic : std::string_view("?");
+    const Procedure* proc = nullptr;
+    for (const Procedure& q : m.procs)
+        if (p->pc >= q.start && p->pc < q.start + q.length) proc = &q;
+    return cat("proc '", proc != nullptr ? proc->name : std::string("?"), "' word ", p->pc, " (", mnemonic, "): ",
+               p->message);
 }
 
 }  // namespace

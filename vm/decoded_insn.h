@@ -25,12 +25,25 @@ struct DecodedInsn {
         const DecodedInsn* target;   // jumps, branches, calls: &code[imm]
         std::int64_t int_const;      // liw
         double float_const;          // lif
-        Region* region;              // ld/st (G[C]), len (G[B]), alloc/free/printr (G[A])
+        Region* region;              // ld/st (G[C]), len/rgn (G[B]), alloc/free/printr (G[A]);
+                                     // nullptr for a handle operand (resolved when it runs)
         const std::string* string;   // prints
         std::uint64_t raw = 0;
     };
 };
 static_assert(sizeof(DecodedInsn) == 16, "keep the decoded form two words");
+
+// One field of the instruction, as the word held it.
+constexpr std::uint32_t decoded_field(const DecodedInsn& d, Field f) {
+    switch (f) {
+    case Field::A: return d.a;
+    case Field::B: return d.b;
+    case Field::C: return d.c;
+    case Field::Imm: return static_cast<std::uint32_t>(d.imm);
+    case Field::None: return 0;
+    }
+    return 0;
+}
 
 // Decodes every word of m.code, plus one trailing `halt` so that running off
 // the end of the code can never read past the array. Checks what the

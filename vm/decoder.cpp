@@ -13,6 +13,8 @@ public:
     Decoder(const Module& m, RegionStore& regions) : m_(m), regions_(regions) {}
 
     Result<std::vector<DecodedInsn>> run() {
+        if (regions_.size() > kMaxRegions)
+            return Error{std::to_string(regions_.size()) + " regions: a module has at most " + std::to_string(kMaxRegions)};
         std::vector<DecodedInsn> out(m_.code.size() + 1);
         for (const Procedure& p : m_.procs)
             if (std::uint64_t{p.start} + p.length > m_.code.size())
@@ -55,9 +57,9 @@ private:
         case OperandKind::FloatReg:
             return v < kIntRegisters ? "" : "register " + std::to_string(v) + " out of range";
         case OperandKind::Region:
-            return v < regions_.size() ? "" : "region " + std::to_string(v) + " out of range";
+            return is_handle_operand(v) || v < regions_.size() ? "" : "region " + std::to_string(v) + " out of range";
         case OperandKind::Mem:
-            if (v >= regions_.size()) return "region " + std::to_string(v) + " out of range";
+            if (!is_handle_operand(v) && v >= regions_.size()) return "region " + std::to_string(v) + " out of range";
             return word_field(m_.code[pc], s.index_field) < kIntRegisters ? "" : "index register out of range";
         case OperandKind::IntConst:
             if (v >= m_.int_consts.size()) return "integer constant " + std::to_string(v) + " out of range";
@@ -96,11 +98,13 @@ private:
 
     // Operand facts the format alone does not give: the region types of
     // ld.T/st.T, the shift amount of shli/shri/sari, and the Region a
-    // single-region op works on (len, alloc, free, printr; vector ops find
-    // their regions when they run).
+    // single-region op works on (len, rgn, alloc, free, printr; vector ops
+    // find their regions when they run). A handle operand's region is found
+    // when it runs: d.region stays nullptr.
     std::string resolve(DecodedInsn& d, Word w) {
         const OpInfo& info = op_info(d.op);
         if (info.elem) {
+            if (is_handle_operand(d.c)) return {};
             Region& r = regions_[d.c];
             if (r.type != *info.elem)
                 return "region '" + std::string(r.name) + "' holds " + std::string(elem_type_name(r.type)) +
@@ -113,7 +117,8 @@ private:
         if (as_vector_op(d.op)) return {};
         const FormatInfo& f = format_info(info.format);
         for (std::size_t i = 0; i < f.count; ++i)
-            if (f.operands[i].kind == OperandKind::Region) d.region = &regions_[word_field(w, f.operands[i].field)];
+            if (f.operands[i].kind == OperandKind::Region && !is_handle_operand(word_field(w, f.operands[i].field)))
+                d.region = &regions_[word_field(w, f.operands[i].field)];
         return {};
     }
 

@@ -16,7 +16,8 @@
 //   x.jump(), x.call(d), x.ret(), x.halt()
 //   x.trap(kind)              stop with a trap of this kind          -> Flow::Trap
 //   x.vector_op(d), x.launch(d), x.wait_all()   long operations, handed to a backend
-//   x.allocate(d), x.release(d), x.print_region(d)                  rare slow paths
+//   x.allocate(d, g), x.release(d, g), x.print_region(d, g)         rare slow paths
+//   x.regions()               the machine's regions (a handle operand's region is looked up there)
 //
 // The interpreter's context writes the register file and moves its cached
 // stack pointers; the engine's early context (EarlyContext in
@@ -63,26 +64,54 @@ constexpr bool checks_step_limit(Op op) {
 
 namespace insn_detail {
 
-template <class T, class X>
+// The region a single-region opcode works on: the decoded one, or for a
+// handle operand `@rN` the one R[N] holds the handle of now; nullptr when
+// R[N] is no region handle, or (ld.T/st.T) the region does not hold T. The
+// caller traps `bad-handle` then (Machine::make_trap says why).
+template <Op O, class X>
+[[gnu::always_inline]] inline Region* region_operand(X& x, const DecodedInsn& d) {
+    if (__builtin_expect(d.region != nullptr, 1)) return d.region;
+    Region* g = x.regions().by_handle(x.r(handle_register(decoded_field(d, first_region_field(O)))));
+    constexpr std::optional<ElemType> want = element_access_type(O);
+    if constexpr (want.has_value())
+        if (g != nullptr && g->type != *want) return nullptr;
+    return g;
+}
+
+template <Op O, class T, class X>
 [[gnu::always_inline]] inline Flow load_int(X& x, const DecodedInsn& d) {
+    const Region* g = region_operand<O>(x, d);
+    if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
-    if (__builtin_expect(i >= d.region->length, 0)) return x.trap(TrapKind::OutOfBounds);
-    return x.set_r(d.a, static_cast<std::int64_t>(d.region->template as<const T>()[i]));
+    if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
+    return x.set_r(d.a, static_cast<std::int64_t>(g->template as<const T>()[i]));
 }
 
-template <class T, class X>
+template <Op O, class T, class X>
 [[gnu::always_inline]] inline Flow load_float(X& x, const DecodedInsn& d) {
+    const Region* g = region_operand<O>(x, d);
+    if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
-    if (__builtin_expect(i >= d.region->length, 0)) return x.trap(TrapKind::OutOfBounds);
-    return x.set_f(d.a, static_cast<double>(d.region->template as<const T>()[i]));
+    if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
+    return x.set_f(d.a, static_cast<double>(g->template as<const T>()[i]));
 }
 
-template <class T, class X>
+template <Op O, class T, class X>
 [[gnu::always_inline]] inline Flow store(X& x, const DecodedInsn& d, T value) {
+    Region* g = region_operand<O>(x, d);
+    if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
-    if (__builtin_expect(i >= d.region->length, 0)) return x.trap(TrapKind::OutOfBounds);
-    x.template store<T>(*d.region, i, value);
+    if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
+    x.template store<T>(*g, i, value);
     return Flow::Next;
+}
+
+// len, rgn, alloc, free, printr: the body `f` on the operand's region.
+template <Op O, class X, class F>
+[[gnu::always_inline]] inline Flow with_region(X& x, const DecodedInsn& d, F f) {
+    Region* g = region_operand<O>(x, d);
+    if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
+    return f(*g);
 }
 
 template <class X>
@@ -193,22 +222,26 @@ template <Op O, class X>
         return x.pop(bits) ? x.set_f(d.a, std::bit_cast<double>(bits)) : x.trap(TrapKind::StackUnderflow);
     }
 
-    // --- regions: the decoder checked each ld/st region's element type ---
-    else if constexpr (O == Op::LdU8) return load_int<std::uint8_t>(x, d);
-    else if constexpr (O == Op::LdI32) return load_int<std::int32_t>(x, d);
-    else if constexpr (O == Op::LdU32) return load_int<std::uint32_t>(x, d);
-    else if constexpr (O == Op::LdI64) return load_int<std::int64_t>(x, d);
-    else if constexpr (O == Op::LdF32) return load_float<float>(x, d);
-    else if constexpr (O == Op::LdF64) return load_float<double>(x, d);
-    else if constexpr (O == Op::StU8) return store<std::uint8_t>(x, d, static_cast<std::uint8_t>(x.r(d.a)));
-    else if constexpr (O == Op::StI32) return store<std::int32_t>(x, d, static_cast<std::int32_t>(x.r(d.a)));
-    else if constexpr (O == Op::StU32) return store<std::uint32_t>(x, d, static_cast<std::uint32_t>(x.r(d.a)));
-    else if constexpr (O == Op::StI64) return store<std::int64_t>(x, d, x.r(d.a));
-    else if constexpr (O == Op::StF32) return store<float>(x, d, static_cast<float>(x.f(d.a)));
-    else if constexpr (O == Op::StF64) return store<double>(x, d, x.f(d.a));
-    else if constexpr (O == Op::Len) return x.set_r(d.a, static_cast<i64>(d.region->length));
-    else if constexpr (O == Op::Alloc) return x.allocate(d);
-    else if constexpr (O == Op::Free) return x.release(d);
+    // --- regions: the decoder checked each static ld/st region's element
+    // type; region_operand checks a handle's when it runs ---
+    else if constexpr (O == Op::LdU8) return load_int<O, std::uint8_t>(x, d);
+    else if constexpr (O == Op::LdI32) return load_int<O, std::int32_t>(x, d);
+    else if constexpr (O == Op::LdU32) return load_int<O, std::uint32_t>(x, d);
+    else if constexpr (O == Op::LdI64) return load_int<O, std::int64_t>(x, d);
+    else if constexpr (O == Op::LdF32) return load_float<O, float>(x, d);
+    else if constexpr (O == Op::LdF64) return load_float<O, double>(x, d);
+    else if constexpr (O == Op::StU8) return store<O, std::uint8_t>(x, d, static_cast<std::uint8_t>(x.r(d.a)));
+    else if constexpr (O == Op::StI32) return store<O, std::int32_t>(x, d, static_cast<std::int32_t>(x.r(d.a)));
+    else if constexpr (O == Op::StU32) return store<O, std::uint32_t>(x, d, static_cast<std::uint32_t>(x.r(d.a)));
+    else if constexpr (O == Op::StI64) return store<O, std::int64_t>(x, d, x.r(d.a));
+    else if constexpr (O == Op::StF32) return store<O, float>(x, d, static_cast<float>(x.f(d.a)));
+    else if constexpr (O == Op::StF64) return store<O, double>(x, d, x.f(d.a));
+    else if constexpr (O == Op::Len)
+        return with_region<O>(x, d, [&](Region& g) { return x.set_r(d.a, static_cast<i64>(g.length)); });
+    else if constexpr (O == Op::Rgn)
+        return with_region<O>(x, d, [&](Region& g) { return x.set_r(d.a, region_handle(x.regions().index_of(g))); });
+    else if constexpr (O == Op::Alloc) return with_region<O>(x, d, [&](Region& g) { return x.allocate(d, g); });
+    else if constexpr (O == Op::Free) return with_region<O>(x, d, [&](Region& g) { return x.release(d, g); });
 
     // --- output ---
     else if constexpr (O == Op::Print) return x.out().write_int(x.r(d.a)), Flow::Next;
@@ -216,7 +249,7 @@ template <Op O, class X>
     else if constexpr (O == Op::Printf) return x.out().write_double(x.f(d.a)), Flow::Next;
     else if constexpr (O == Op::Printc) return x.out().put(static_cast<char>(x.r(d.a) & 0xff)), Flow::Next;
     else if constexpr (O == Op::Prints) return x.out().write(*d.string), Flow::Next;
-    else if constexpr (O == Op::Printr) return x.print_region(d);
+    else if constexpr (O == Op::Printr) return with_region<O>(x, d, [&](Region& g) { return x.print_region(d, g); });
     else if constexpr (O == Op::Println) return x.out().put('\n'), Flow::Next;
 
     // --- vector ops: each one's element loop is the backend's (vm/cpu_vector_ops.cpp,

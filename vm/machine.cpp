@@ -3,8 +3,11 @@
 // allocation, printing a region, building a trap's message).
 #include "vm/machine.h"
 
+#include "isa/vector_rules.h"
+
 #include <climits>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 
 #include <limits>
@@ -48,8 +51,12 @@ Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
     switch (kind) {
     case TrapKind::OutOfBounds:
         if (element_access_type(d.op))
-            t.detail = "index " + std::to_string(state_.regs.r[d.b]) + " is outside '" + std::string(d.region->name) +
-                       "' (length " + std::to_string(d.region->length) + ")";
+            if (const Region* g = operand_region(decoded_field(d, first_region_field(d.op)), state_.regs))
+                t.detail = "index " + std::to_string(state_.regs.r[d.b]) + " is outside '" + std::string(g->name) +
+                           "' (length " + std::to_string(g->length) + ")";
+        break;
+    case TrapKind::BadHandle:  // a single-region op's; vector ops and launches build theirs
+        t.detail = handle_problem(decoded_field(d, first_region_field(d.op)), state_.regs, element_access_type(d.op));
         break;
     case TrapKind::StackOverflow:
         t.detail = "the value stack is full (" + std::to_string(state_.value_stack.size()) + " slots)";
@@ -72,31 +79,97 @@ Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
     return t;
 }
 
+const Region* Machine::operand_region(std::uint32_t v, const RegisterFile& regs) const {
+    if (!is_handle_operand(v)) return v < regions_.size() ? &regions_[v] : nullptr;
+    return regions_.by_handle(regs.r[handle_register(v)]);
+}
+
+namespace {
+
+// A handle as a message shows it: hex when it carries the tag, else decimal.
+std::string handle_value_text(std::int64_t v) {
+    if (region_of_handle(v) < 0) return std::to_string(v);
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+std::string region_text(const Region& g) {
+    return "'" + std::string(g.name) + "' (" + std::string(elem_type_name(g.type)) + ")";
+}
+
+}  // namespace
+
+std::string Machine::handle_problem(std::uint32_t v, const RegisterFile& regs, std::optional<ElemType> want) const {
+    const unsigned reg = handle_register(v);
+    const std::int64_t value = regs.r[reg];
+    const std::string named = "@r" + std::to_string(reg) + " = " + handle_value_text(value);
+    const Region* g = regions_.by_handle(value);
+    if (g == nullptr)
+        return named + " is not a region handle" +
+               (region_of_handle(value) >= 0 ? " (this module has " + std::to_string(regions_.size()) + " regions)"
+                                             : " (rgn rN, region makes one)");
+    if (want && g->type != *want)
+        return named + " is the handle of " + region_text(*g) + ", but " + std::string(elem_type_name(*want)) +
+               " elements are expected";
+    return named + " is the handle of " + region_text(*g);
+}
+
 bool Machine::vector_args(const DecodedInsn& d, const RegisterFile& regs, VectorOpArgs& x, Trap* trap) const {
     x = VectorOpArgs{};
     x.op = d.op;
-    auto view = [&](std::uint32_t i) { return regions_[i].view(); };
+    // The region operands in slot order (dst, a, b, c), with their handles resolved.
+    static constexpr const char* kSlotNames[kVectorSlots] = {"dst", "a", "b", "c"};
+    std::uint8_t handle_slots = 0;
+    bool bad_handle = false;
+    auto view = [&](std::size_t slot) -> RegionView {
+        const std::uint32_t v = decoded_field(d, slot_field(slot));
+        if (!is_handle_operand(v)) return regions_[v].view();
+        handle_slots |= slot_bit(slot);
+        const Region* g = regions_.by_handle(regs.r[handle_register(v)]);
+        if (g == nullptr) bad_handle = true;
+        return g != nullptr ? g->view() : RegionView{};
+    };
+    // For a trap: "dst: @r1 = 0x... is the handle of 'xs' (f32); a: ...".
+    auto handles = [&] {
+        std::string text;
+        for (std::size_t slot = 0; slot < kVectorSlots; ++slot) {
+            if (!(handle_slots & slot_bit(slot))) continue;
+            if (!text.empty()) text += "; ";
+            text += std::string(kSlotNames[slot]) + ": " +
+                    handle_problem(decoded_field(d, slot_field(slot)), regs, std::nullopt);
+        }
+        return text;
+    };
     const auto imm = static_cast<std::uint32_t>(d.imm);
+    // Slot k is field A, B, C, imm (checked in isa/opcodes.h).
     switch (op_info(d.op).format) {
-    case Format::GGG: x.dst = view(d.a), x.a = view(d.b), x.b = view(d.c); break;
-    case Format::GGGG: x.dst = view(d.a), x.a = view(d.b), x.b = view(d.c), x.c = view(imm); break;
-    case Format::GGF: x.dst = view(d.a), x.a = view(d.b), x.float_scalar = regs.f[d.c]; break;
-    case Format::GR: x.dst = view(d.a), x.int_scalar = regs.r[d.b]; break;
-    case Format::GF: x.dst = view(d.a), x.float_scalar = regs.f[d.b]; break;
-    case Format::G: x.dst = view(d.a); break;
-    case Format::GG: x.dst = view(d.a), x.a = view(d.b); break;
+    case Format::GGG: x.dst = view(0), x.a = view(1), x.b = view(2); break;
+    case Format::GGGG: x.dst = view(0), x.a = view(1), x.b = view(2), x.c = view(3); break;
+    case Format::GGF: x.dst = view(0), x.a = view(1), x.float_scalar = regs.f[d.c]; break;
+    case Format::GR: x.dst = view(0), x.int_scalar = regs.r[d.b]; break;
+    case Format::GF: x.dst = view(0), x.float_scalar = regs.f[d.b]; break;
+    case Format::G: x.dst = view(0); break;
+    case Format::GG: x.dst = view(0), x.a = view(1); break;
     case Format::FG:
-    case Format::RG: x.a = view(d.b); break;
+    case Format::RG: x.a = view(1); break;
     case Format::FGG:
-    case Format::RGG: x.a = view(d.b), x.b = view(d.c); break;
-    case Format::GGGR: x.dst = view(d.a), x.a = view(d.b), x.b = view(d.c), x.int_scalar = regs.r[imm]; break;
+    case Format::RGG: x.a = view(1), x.b = view(2); break;
+    case Format::GGGR: x.dst = view(0), x.a = view(1), x.b = view(2), x.int_scalar = regs.r[imm]; break;
     default: break;  // a format no vector op has
+    }
+    if (bad_handle) {
+        if (trap != nullptr) *trap = Trap{TrapKind::BadHandle, state_.pc, handles()};
+        return false;
     }
     const VectorOpProblem problem = find_vector_op_problem(x);
     if (problem.fault == VectorOpFault::None) return true;
-    if (trap != nullptr)
+    if (trap != nullptr) {
+        std::string detail = problem.reason != nullptr ? problem.reason : "";
+        if (handle_slots != 0) detail += " (" + handles() + ")";
         *trap = Trap{problem.fault == VectorOpFault::TypeMismatch ? TrapKind::TypeMismatch : TrapKind::LengthMismatch,
-                     state_.pc, problem.reason != nullptr ? problem.reason : ""};
+                     state_.pc, std::move(detail)};
+    }
     return false;
 }
 
@@ -135,7 +208,16 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
         KernelArg& k = l.args[i];
         switch (a.kind) {
         case LaunchArg::Kind::Region: {
-            const auto& r = regions_[a.index];
+            const Region* g = operand_region(a.index, regs);
+            if (g == nullptr || g->type != p.type) {  // a handle's (a static region's type is verified)
+                if (trap != nullptr)
+                    *trap = Trap{TrapKind::BadHandle, state_.pc,
+                                 "kernel '" + kernel.name + "': buffer '" + p.name + "' (" +
+                                     std::string(elem_type_name(p.type)) + ") gets " +
+                                     handle_problem(a.index, regs, p.type)};
+                return false;
+            }
+            const Region& r = *g;
             // Lane i owns element i of an [i] buffer: every lane must have one
             // (so an access at gid needs no check, isa/kernel_access.h).
             if (p.indexing == Indexing::Element && r.length < l.count)
@@ -165,10 +247,10 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
     return true;
 }
 
-bool Machine::allocate(const DecodedInsn& d, Trap* trap) {
-    std::string why = regions_.allocate(*d.region, state_.regs.r[d.b]);
+bool Machine::allocate(Region& g, const DecodedInsn& d, Trap* trap) {
+    std::string why = regions_.allocate(g, state_.regs.r[d.b]);
     if (why.empty()) return true;
-    *trap = Trap{TrapKind::BadAllocation, state_.pc, "'" + std::string(d.region->name) + "': " + why};
+    *trap = Trap{TrapKind::BadAllocation, state_.pc, "'" + std::string(g.name) + "': " + why};
     return false;
 }
 
@@ -189,8 +271,7 @@ void print_elements(OutputBuffer& out, const T* p, std::uint64_t n) {
 
 }  // namespace
 
-bool Machine::print_region(const DecodedInsn& d, Trap* trap) {
-    const Region& g = *d.region;
+bool Machine::print_region(const Region& g, const DecodedInsn& d, Trap* trap) {
     const std::int64_t start = state_.regs.r[d.b], count = state_.regs.r[d.c];
     if (start < 0 || count < 0 || static_cast<std::uint64_t>(start) > g.length ||
         static_cast<std::uint64_t>(count) > g.length - static_cast<std::uint64_t>(start)) {

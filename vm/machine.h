@@ -187,8 +187,15 @@ public:
     // Buffers get the region's storage, uniforms the register's 32 bits; an
     // i32 uniform that does not fit traps (bad-launch) rather than wrapping.
     bool launch_args(const DecodedInsn& d, const RegisterFile& regs, KernelLaunch& l, Trap* trap) const;
-    bool allocate(const DecodedInsn& d, Trap* trap);
-    bool print_region(const DecodedInsn& d, Trap* trap);
+    bool allocate(Region& g, const DecodedInsn& d, Trap* trap);
+    bool print_region(const Region& g, const DecodedInsn& d, Trap* trap);
+    // The region that region operand `v` (isa/encoding.h) names with the
+    // registers `regs`: a region of the module, or a handle operand's;
+    // nullptr when the handle register holds no region handle.
+    const Region* operand_region(std::uint32_t v, const RegisterFile& regs) const;
+    // Why handle operand `v` is refused: "@r3 = 42 is not a region handle",
+    // or, when `want` is set, that its region does not hold `want`.
+    std::string handle_problem(std::uint32_t v, const RegisterFile& regs, std::optional<ElemType> want) const;
 
 private:
     Machine(const Module& m, OutputBuffer& out, MachineOptions options, RegionStore regions);

@@ -81,15 +81,15 @@ template <bool kObserved, bool kYield>
 }
 
 template <bool kObserved>
-[[gnu::noinline]] Flow allocate(Machine& m, StateObserver* observer, const DecodedInsn& d) {
+[[gnu::noinline]] Flow allocate(Machine& m, StateObserver* observer, const DecodedInsn& d, Region& g) {
     if constexpr (kObserved) observer->regions_written(d);
-    return m.allocate(d, &m.raised_trap()) ? Flow::Next : Flow::Trap;
+    return m.allocate(g, d, &m.raised_trap()) ? Flow::Next : Flow::Trap;
 }
 
 template <bool kObserved>
-[[gnu::noinline]] Flow print_region(Machine& m, StateObserver* observer, const DecodedInsn& d) {
+[[gnu::noinline]] Flow print_region(Machine& m, StateObserver* observer, const DecodedInsn& d, const Region& g) {
     if constexpr (kObserved) observer->output_written();
-    return m.print_region(d, &m.raised_trap()) ? Flow::Next : Flow::Trap;
+    return m.print_region(g, d, &m.raised_trap()) ? Flow::Next : Flow::Trap;
 }
 
 }  // namespace slow
@@ -207,19 +207,20 @@ public:
         m_.backend().wait_all();
         return Flow::Next;
     }
-    POLYMER_HOT Flow allocate(const DecodedInsn& d) {
+    POLYMER_HOT Flow allocate(const DecodedInsn& d, Region& g) {
         save_pc();
-        return slow_result(slow::allocate<kObserved>(m_, observer_, d));
+        return slow_result(slow::allocate<kObserved>(m_, observer_, d, g));
     }
-    POLYMER_HOT Flow release(const DecodedInsn& d) {
+    POLYMER_HOT Flow release(const DecodedInsn& d, Region& g) {
         if constexpr (kObserved) observer_->regions_written(d);
-        m_.regions().release(*d.region);
+        m_.regions().release(g);
         return Flow::Next;
     }
-    POLYMER_HOT Flow print_region(const DecodedInsn& d) {
+    POLYMER_HOT Flow print_region(const DecodedInsn& d, const Region& g) {
         save_pc();
-        return slow_result(slow::print_region<kObserved>(m_, observer_, d));
+        return slow_result(slow::print_region<kObserved>(m_, observer_, d, g));
     }
+    RegionStore& regions() const { return m_.regions(); }
 
     // The trap a body returned Flow::Trap for, built on the saved state.
     POLYMER_HOT Trap take_trap() {

@@ -39,6 +39,14 @@ public:
     Region& operator[](std::size_t i) { return regions_[i]; }
     const Region& operator[](std::size_t i) const { return regions_[i]; }
     std::uint64_t bytes_in_use() const { return bytes_in_use_; }
+    std::uint32_t index_of(const Region& r) const { return static_cast<std::uint32_t>(&r - regions_.data()); }
+    // The region handle `v` names (isa/encoding.h), or nullptr when v is not
+    // the handle of one of these regions.
+    Region* by_handle(std::int64_t v) {
+        const std::int64_t i = region_of_handle(v);
+        return i >= 0 && static_cast<std::uint64_t>(i) < regions_.size() ? &regions_[static_cast<std::size_t>(i)] : nullptr;
+    }
+    const Region* by_handle(std::int64_t v) const { return const_cast<RegionStore*>(this)->by_handle(v); }
 
     // Gives `r` a fresh zero-filled storage of `count` elements. Returns an
     // empty string on success, else why not (negative count, over the memory

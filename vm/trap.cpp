@@ -19,6 +19,7 @@ std::string_view trap_name(TrapKind kind) {
     case TrapKind::BadLaunch: return "bad-launch";
     case TrapKind::Unsupported: return "unsupported";
     case TrapKind::Interrupted: return "interrupted";
+    case TrapKind::BadHandle: return "bad-handle";
     }
     return "unknown-trap";
 }

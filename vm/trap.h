@@ -24,6 +24,7 @@ enum class TrapKind : std::uint8_t {
     BadLaunch,  // a launch count below 0 or above kMaxLaunchCount, or an i32 uniform out of range
     Unsupported,
     Interrupted,  // the user stopped the run (Ctrl-C; vm/interrupt.h)
+    BadHandle,    // a handle operand `@rN` whose register holds no region handle, or one of the wrong type
 };
 
 // The name users see: "division-by-zero", "out-of-bounds", ...

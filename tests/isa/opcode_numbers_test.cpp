@@ -46,6 +46,7 @@ constexpr Pin kProcedureOpNumbers[] = {
     {"vsumi", 111}, {"vredmin", 112}, {"vredmax", 113}, {"vredmini", 114}, {"vredmaxi", 115}, {"vdot", 116},
     {"vdoti", 117}, {"vscan", 118}, {"vmatmul", 119}, {"launch", 120}, {"wait", 121}, {"fence", 122},
     {"popcnt", 123}, {"clz", 124}, {"ctz", 125},
+    {"rgn", 126},
 };
 
 constexpr Pin kKernelOpNumbers[] = {

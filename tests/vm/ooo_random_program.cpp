@@ -16,7 +16,10 @@ std::vector<std::string> operator-(std::vector<std::string> a, const std::vector
 
 // Register plan: r1..r12 and f1..f8 are general; r13 an index or divisor
 // temporary; r14 a launch count; r15 an i32 uniform; r16/r17 printr bounds;
-// r20..r22 loop counters (never written by the body).
+// r20..r22 loop counters (never written by the body); r24..r26 region
+// handles of i32 regions, r27/r28 of f32 regions (so `@r24` may stand where
+// a region is written; rarely they are made bad, to trap `bad-handle`), r29
+// a handle for one launch argument, r30 a temporary.
 class Generator {
 public:
     explicit Generator(std::uint64_t seed) : rng_(seed) {}
@@ -63,6 +66,11 @@ public:
 private:
     void main(int index) {
         out_ << "\n.proc main" << index << "\n";
+        emit("rgn r24, ia");
+        emit("rgn r25, ib");
+        emit("rgn r26, ic");
+        emit("rgn r27, fa");
+        emit("rgn r28, fb");
         block(pick(8, 30), 0);
         // The end: every general register, then every region.
         for (int i = 1; i <= 12; ++i) out_ << "        print r" << i << "\n        println\n";
@@ -76,8 +84,28 @@ private:
     bool chance(int percent) { return pick(0, 99) < percent; }
     std::string r() { return "r" + std::to_string(pick(1, 12)); }
     std::string f() { return "f" + std::to_string(pick(1, 8)); }
-    std::string iregion() { return std::string(1, 'i') + static_cast<char>('a' + pick(0, 2)); }
-    std::string fregion() { return chance(50) ? "fa" : "fb"; }
+    std::string named_iregion() { return std::string(1, 'i') + static_cast<char>('a' + pick(0, 2)); }
+    std::string named_fregion() { return chance(50) ? "fa" : "fb"; }
+    std::string iregion() { return chance(25) ? "@r" + std::to_string(pick(24, 26)) : named_iregion(); }
+    std::string fregion() { return chance(25) ? "@r" + std::to_string(pick(27, 28)) : named_fregion(); }
+
+    // The handle registers change: another region of their type, a copy, a
+    // trip through the value stack, or (rarely) something that is no handle
+    // of their type.
+    void handles() {
+        const std::string i = "r" + std::to_string(pick(24, 26)), g = "r" + std::to_string(pick(27, 28));
+        switch (pick(0, 5)) {
+        case 0: emit("rgn " + i + ", " + iregion()); break;
+        case 1: emit("rgn " + g + ", " + fregion()); break;
+        case 2: emit("mov " + i + ", r" + std::to_string(pick(24, 26))); break;
+        case 3: emit("push " + i); emit("pop r" + std::to_string(pick(24, 26))); break;
+        case 4: emit("len " + r() + ", " + (chance(50) ? iregion() : fregion())); break;
+        default:
+            if (chance(50)) emit("li " + g + ", " + std::to_string(pick(0, 4)));   // not a handle
+            else emit("rgn r30, " + named_iregion()), emit("mov " + g + ", r30");  // an i32 region for f32 ops,
+            break;  // through a copy: a handle straight from `rgn` is type-checked by the assembler
+        }
+    }
     std::string label() { return "L" + std::to_string(labels_++); }
     void emit(const std::string& s) { out_ << "        " << s << "\n"; }
 
@@ -169,12 +197,14 @@ private:
         else emit("li r14, " + std::to_string(pick(0, 8)));
         if (chance(60)) {
             emit("andi r15, " + r() + ", 15");
-            std::string x = iregion(), y = iregion();
-            while (y == x) y = iregion();
+            std::string x = named_iregion(), y = named_iregion();
+            while (y == x) y = named_iregion();
             emit("launch kmix, r14, " + x + ", " + y + ", r15");
-        } else {
-            const std::string x = fregion(), z = x == "fa" ? "fb" : "fa";
-            emit("launch kscale, r14, " + x + ", " + z + ", " + f());
+        } else {  // the output buffer sometimes through a handle (r29: always the other region)
+            const std::string x = named_fregion(), z = x == "fa" ? "fb" : "fa";
+            std::string out = z;
+            if (chance(40)) emit("rgn r29, " + z), out = "@r29";
+            emit("launch kscale, r14, " + x + ", " + out + ", " + f());
         }
     }
 
@@ -235,8 +265,8 @@ private:
             scalar();
             if (chance(50)) emit("pop " + r());
             else emit("popf " + f());
-        } else if (k < 98) emit(chance(50) ? "wait" : "fence");
-        else scalar();
+        } else if (k < 97) emit(chance(50) ? "wait" : "fence");
+        else handles();
     }
 
     void block(int n, int depth) {

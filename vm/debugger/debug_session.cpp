@@ -194,8 +194,16 @@ void DebugSession::regions_written(const DecodedInsn& d) {
     const auto pc = static_cast<std::size_t>(&d - machine_->code().data());
     if (pc >= module_.code.size()) return;
     for (const ResourceUse& u : resource_uses(module_, module_.code[pc])) {
-        if (!u.write || u.resource.kind != Resource::Kind::Region) continue;
-        if (!history_.snapshot_region(*machine_, u.resource.index)) {
+        if (!u.write) continue;
+        std::uint32_t g = u.resource.index;
+        if (u.resource.kind == Resource::Kind::Handle) {  // the region the handle names now, before the op runs
+            const Region* r = machine_->regions().by_handle(machine_->int_reg(u.resource.index));
+            if (r == nullptr) continue;  // it traps: nothing is written
+            g = machine_->regions().index_of(*r);
+        } else if (u.resource.kind != Resource::Kind::Region) {
+            continue;
+        }
+        if (!history_.snapshot_region(*machine_, g)) {
             current_ = nullptr;  // too big to keep: the history restarts after this step
             return;
         }

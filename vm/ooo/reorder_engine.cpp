@@ -41,7 +41,13 @@ struct PcInfo {
     bool serialize = false;    // alloc / free: the ROB drains around them
     std::int8_t int_dst = -1, float_dst = -1;
     std::vector<std::uint8_t> int_srcs, float_srcs;
-    std::vector<std::uint32_t> region_reads, region_writes;
+    std::vector<std::uint32_t> region_reads, region_writes;  // static regions
+    // Handle operands `@rN`: their regions are found at issue (Entry::handle_reads/writes).
+    struct HandleUse {
+        std::uint8_t reg;
+        bool read, write;
+    };
+    std::vector<HandleUse> handle_uses;
     std::uint16_t frame = 0;        // frames mode
     bool block_start = false;
     std::uint16_t block_frames = 1;  // frames in the block starting here
@@ -53,6 +59,7 @@ struct PcInfo {
 // outcome steers fetch, and a long op is only marked: the engine starts it.
 struct EarlyContext {
     const RegisterFile& operands;
+    RegionStore& store;  // where a handle operand's region is looked up
     std::int64_t ivalue = 0;
     double fvalue = 0;
     bool taken = false;
@@ -65,6 +72,7 @@ struct EarlyContext {
     Flow set_f(unsigned, double v) { return fvalue = v, Flow::Next; }
     Flow branch(bool t) { return taken = t, t ? Flow::Taken : Flow::Next; }
     Flow trap(TrapKind kind) { return trap_kind = kind, Flow::Trap; }
+    RegionStore& regions() const { return store; }
     Flow vector_op(const DecodedInsn&) { return starts_long_op = true, Flow::Next; }
     Flow launch(const DecodedInsn&) { return starts_long_op = true, Flow::Next; }
 };
@@ -163,6 +171,8 @@ private:
         bool region_done = false;  // its region reads/writes are finished
         std::vector<Src> srcs;
         std::vector<std::uint64_t> region_deps;
+        // The regions its handle operands named at issue (none for a bad handle: it traps).
+        std::vector<std::uint32_t> handle_reads, handle_writes;
         std::uint64_t sync_dep = kNone;  // long ops: start after this wait/fence commits
         std::int64_t ivalue = 0;
         double fvalue = 0;
@@ -206,7 +216,15 @@ private:
 
     // --- the stages ---
     bool issue_one();
+    bool resolve_handles(const PcInfo& p, Entry& e);
     void link(Entry& e);
+    template <class F>
+    static void each_region(const Entry& e, F f) {  // f(region, read, write), static regions then handles'
+        for (std::uint32_t g : e.info->region_reads) f(g, true, false);
+        for (std::uint32_t g : e.info->region_writes) f(g, false, true);
+        for (std::uint32_t g : e.handle_reads) f(g, true, false);
+        for (std::uint32_t g : e.handle_writes) f(g, false, true);
+    }
     bool operands_ready(Entry& e);
     bool try_execute(Entry& e, bool older_unsafe, bool older_traps);
     bool start_long(Entry& e, bool older_unsafe);
@@ -289,10 +307,10 @@ void ReorderEngine::analyse_word(std::uint32_t pc, PcInfo& p) {
     {
         const Op op = code_[pc].op;
         p.timing = timing_of(op);
-        p.may_trap = has_effect(op, effect::Trap);
         p.sync = has_effect(op, effect::Sync);
         p.serialize = has_effect(op, effect::Alloc);
         if (pc >= mod.code.size()) return;  // the trailing halt uses nothing
+        p.may_trap = may_trap(mod, mod.code[pc]);
         // The read/write sets come from the frame analysis (the opcode table).
         for (const ResourceUse& u : resource_uses(mod, mod.code[pc])) {
             const auto idx = u.resource.index;
@@ -308,6 +326,9 @@ void ReorderEngine::analyse_word(std::uint32_t pc, PcInfo& p) {
             case Resource::Kind::Region:
                 if (u.read) p.region_reads.push_back(idx);
                 if (u.write) p.region_writes.push_back(idx);
+                break;
+            case Resource::Kind::Handle:
+                p.handle_uses.push_back({static_cast<std::uint8_t>(idx), u.read, u.write});
                 break;
             default: break;  // stack, output, traps, long-op order: kept by in-order commit and sync_dep
             }
@@ -355,25 +376,24 @@ void ReorderEngine::link(Entry& e) {
         for (std::uint8_t r : p.int_srcs) e.srcs.push_back({RegKind::Int, r, rename_.producer(RegKind::Int, r)});
         for (std::uint8_t r : p.float_srcs) e.srcs.push_back({RegKind::Float, r, rename_.producer(RegKind::Float, r)});
     }
-    for (std::uint32_t g : p.region_reads) {
+    each_region(e, [&](std::uint32_t g, bool, bool write) {
         RegionUse& u = scoreboard_[g];
         if (in_rob(u.last_writer)) e.region_deps.push_back(u.last_writer);
-    }
-    for (std::uint32_t g : p.region_writes) {
-        RegionUse& u = scoreboard_[g];
-        if (in_rob(u.last_writer)) e.region_deps.push_back(u.last_writer);
-        for (std::uint64_t r : u.readers)
-            if (in_rob(r) && r != e.seq) e.region_deps.push_back(r);
-    }
-    for (std::uint32_t g : p.region_reads) {
+        if (write)
+            for (std::uint64_t r : u.readers)
+                if (in_rob(r) && r != e.seq) e.region_deps.push_back(r);
+    });
+    each_region(e, [&](std::uint32_t g, bool read, bool) {
+        if (!read) return;
         RegionUse& u = scoreboard_[g];
         std::erase_if(u.readers, [&](std::uint64_t s) { return !in_rob(s); });
         u.readers.push_back(e.seq);
-    }
-    for (std::uint32_t g : p.region_writes) {
+    });
+    each_region(e, [&](std::uint32_t g, bool, bool write) {
+        if (!write) return;
         scoreboard_[g].last_writer = e.seq;
         scoreboard_[g].readers.clear();
-    }
+    });
     if (p.timing == Timing::Long && in_rob(last_sync_)) e.sync_dep = last_sync_;
     if (p.sync) last_sync_ = e.seq;
     if (p.int_dst >= 0) rename_.define(RegKind::Int, static_cast<unsigned>(p.int_dst), e.seq);
@@ -392,6 +412,7 @@ bool ReorderEngine::issue_one() {
     if (hand_off_ && long_pending_ == 0 && unresolved_.empty() && p.timing != Timing::Long) return false;
 
     Entry& e = rob_[(head_ + count_) % capacity_];
+    if (!resolve_handles(p, e)) return false;  // a handle's value is not there yet: issue waits for it
     ++count_;
     e.seq = head_seq_ + count_ - 1;
     e.pc = pc;
@@ -489,6 +510,32 @@ bool ReorderEngine::issue_one() {
     return true;
 }
 
+// The regions of the handle operands of the instruction about to issue, from
+// the handle registers' values now: committed, or their producer's result.
+// False when a producer has no result yet (issue waits; the producer is
+// older, so it gets there). A value that is no region handle gives no
+// region: the instruction traps `bad-handle` when it executes.
+bool ReorderEngine::resolve_handles(const PcInfo& p, Entry& e) {
+    e.handle_reads.clear();
+    e.handle_writes.clear();
+    for (const PcInfo::HandleUse& h : p.handle_uses) {
+        const std::uint64_t producer = rename_.producer(RegKind::Int, h.reg);
+        std::int64_t value = 0;
+        if (producer == RenameMap::kCommitted || !in_rob(producer)) {
+            value = m_.state().regs.r[h.reg];
+        } else {
+            const Entry& q = at(producer);
+            if (q.state != State::Done || q.info->timing == Timing::AtCommit) return false;
+            value = q.ivalue;
+        }
+        const Region* g = m_.regions().by_handle(value);
+        if (g == nullptr) continue;
+        if (h.read) e.handle_reads.push_back(m_.regions().index_of(*g));
+        if (h.write) e.handle_writes.push_back(m_.regions().index_of(*g));
+    }
+    return true;
+}
+
 // Fills scratch_ with the entry's operand values; false when one is not ready.
 bool ReorderEngine::operands_ready(Entry& e) {
     for (const Src& s : e.srcs) {
@@ -518,7 +565,7 @@ bool ReorderEngine::try_execute(Entry& e, bool older_unsafe, bool older_traps) {
     if (p.timing == Timing::Long && older_traps) return false;  // it will be squashed
     if (!operands_ready(e)) return false;
     if (InsnRecord* r = record(e)) r->exec_start_ns = r->exec_end_ns = now_ns();
-    EarlyContext x{scratch_};
+    EarlyContext x{scratch_, m_.regions()};
     const Flow flow = kEarlyBodies[static_cast<std::uint8_t>(e.d->op)](x, *e.d);
     progress_ = true;
     --waiting_;
@@ -557,12 +604,13 @@ bool ReorderEngine::start_long(Entry& e, bool older_unsafe) {
     // Undo for speculation: what this op overwrites, while something older
     // may still be squashed; under the debugger always, for backstep.
     if (older_unsafe || state_observer_ != nullptr)
-        for (std::uint32_t g : e.info->region_writes) {
+        each_region(e, [&](std::uint32_t g, bool, bool write) {
+            if (!write) return;
             Region& region = m_.regions()[g];
             Backup b{&region, std::vector<std::byte>(region.bytes())};
             if (region.bytes() != 0) std::memcpy(b.bytes.data(), region.data, region.bytes());
             e.backups.push_back(std::move(b));
-        }
+        });
     e.start_ns = now_ns();
     Backend& backend = m_.backend();
     VectorOpResult result;
@@ -838,11 +886,14 @@ void ReorderEngine::rebuild() {
     for (std::size_t i = 0; i < count_; ++i) {
         Entry& e = rob_[(head_ + i) % capacity_];
         const PcInfo& p = *e.info;
-        for (std::uint32_t g : p.region_reads) scoreboard_[g].readers.push_back(e.seq);
-        for (std::uint32_t g : p.region_writes) {
+        each_region(e, [&](std::uint32_t g, bool read, bool) {
+            if (read) scoreboard_[g].readers.push_back(e.seq);
+        });
+        each_region(e, [&](std::uint32_t g, bool, bool write) {
+            if (!write) return;
             scoreboard_[g].last_writer = e.seq;
             scoreboard_[g].readers.clear();
-        }
+        });
         if (p.sync) last_sync_ = e.seq;
         if (p.int_dst >= 0) rename_.define(RegKind::Int, static_cast<unsigned>(p.int_dst), e.seq);
         if (p.float_dst >= 0) rename_.define(RegKind::Float, static_cast<unsigned>(p.float_dst), e.seq);

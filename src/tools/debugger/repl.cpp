@@ -227,8 +227,12 @@ std::string Repl::register_cells(bool only_nonzero) {
             column = 0;
         }
     };
-    for (unsigned i = 0; i < kIntRegisters; ++i)
-        cell("r" + std::to_string(i), std::to_string(mc.int_reg(i)), mc.int_reg(i) != seen_int_[i], mc.int_reg(i) == 0);
+    for (unsigned i = 0; i < kIntRegisters; ++i) {
+        // A region handle (isa/encoding.h) is shown by the region it names.
+        const Region* g = mc.regions().by_handle(mc.int_reg(i));
+        const std::string value = g != nullptr ? "handle '" + std::string(g->name) + "'" : std::to_string(mc.int_reg(i));
+        cell("r" + std::to_string(i), value, mc.int_reg(i) != seen_int_[i], mc.int_reg(i) == 0);
+    }
     for (unsigned i = 0; i < kFloatRegisters; ++i) {
         const double v = mc.float_reg(i);
         const bool changed = std::bit_cast<std::uint64_t>(v) != std::bit_cast<std::uint64_t>(seen_float_[i]);

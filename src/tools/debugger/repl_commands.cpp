@@ -374,7 +374,11 @@ void Repl::cmd_registers(std::string_view args) {
         Result<Expression> e = Expression::parse(n, session_.module(), session_.machine().pc());
         if (!e || (e.value().place() != Expression::Place::IntReg && e.value().place() != Expression::Place::FloatReg))
             return error("'" + std::string(n) + "' is not a register (r0..r31, f0..f31)");
-        text += std::string(n) + " = " + debugger::value_text(e.value().evaluate(session_.machine()).value()) + "\n";
+        const debugger::Value v = e.value().evaluate(session_.machine()).value();
+        text += std::string(n) + " = " + debugger::value_text(v);
+        if (const Region* g = v.is_float ? nullptr : session_.machine().regions().by_handle(v.i))
+            text += " (the handle of '" + std::string(g->name) + "', " + std::string(elem_type_name(g->type)) + ")";
+        text += "\n";
     }
     say(text);
 }
