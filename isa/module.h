@@ -13,13 +13,14 @@
 namespace polymer {
 
 // Module format version (see docs/module-format.md). A reader accepts its own
-// major version and any minor version up to its own. 3.0: a CRC-32 of the
+// major version and any minor version up to its own. 3.1: argc, argi, argf,
+// args, readln, readi, readf, printfd, printw; 3.0: a CRC-32 of the
 // file in the header; kernels store no GLSL or SPIR-V (Vulkan runs what their
 // IR lowers to); 2.1: popcnt, clz, ctz; 2.0: opcode numbers are an explicit
 // column of the opcode tables, pinned by a test (the numbers themselves are
 // those of 1.1); 1.1 added the frame table.
 inline constexpr std::uint16_t kModuleVersionMajor = 3;
-inline constexpr std::uint16_t kModuleVersionMinor = 0;
+inline constexpr std::uint16_t kModuleVersionMinor = 1;
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown

@@ -56,6 +56,12 @@ Problem check_operand(const OperandSpec& s, Word w, const Scope& scope) {
     case OperandKind::IntReg:
     case OperandKind::FloatReg: return check_register(v, s.kind);
     case OperandKind::Imm: return std::nullopt;
+    case OperandKind::Digits: {
+        if (in_kernel) break;
+        const std::int32_t n = word_imm(w);
+        if (n >= 0 && n <= kMaxDigits) return std::nullopt;
+        return cat("digit count ", n, " is not in 0..", kMaxDigits);
+    }
     case OperandKind::F32Imm:
         if (in_kernel) return std::nullopt;
         break;
@@ -122,6 +128,16 @@ std::string region_text(const Module& m, std::uint32_t index) {
     return cat("region '", g.name, "' (", elem_type_name(g.type), ")");
 }
 
+// args, readln: every whole-region operand is a u8 region (text).
+Problem check_text_regions(const FormatInfo& f, Word w, const Module& m) {
+    for (std::size_t k = 0; k < f.count; ++k) {
+        if (f.operands[k].kind != OperandKind::Region) continue;
+        const std::uint32_t g = word_field(w, f.operands[k].field);
+        if (m.regions[g].type != ElemType::U8) return cat(region_text(m, g), " must be a u8 region");
+    }
+    return std::nullopt;
+}
+
 // ld.T / st.T: the region of the `region[rB]` operand holds T.
 Problem check_element_type(ElemType want, const FormatInfo& f, Word w, const Module& m) {
     for (std::size_t k = 0; k < f.count; ++k) {
@@ -155,6 +171,7 @@ Problem check_vector_types(Op op, Word w, const Module& m) {
 Problem check_region_types(Op op, Word w, const Module& m) {
     const OpInfo& info = op_info(op);
     if (info.elem) return check_element_type(*info.elem, format_info(info.format), w, m);
+    if (info.text) return check_text_regions(format_info(info.format), w, m);
     if (as_vector_op(op)) return check_vector_types(op, w, m);
     return std::nullopt;
 }

@@ -17,6 +17,8 @@
 //   x.trap(kind)              stop with a trap of this kind          -> Flow::Trap
 //   x.vector_op(d), x.launch(d), x.wait_all()   long operations, handed to a backend
 //   x.allocate(d), x.release(d), x.print_region(d)                  rare slow paths
+//   x.arg_count(), x.arg_int/arg_float/arg_text, x.read_line/read_int/read_float
+//                             program arguments and stdin; false when they trap
 //
 // The interpreter's context writes the register file and moves its cached
 // stack pointers; the engine's early context (EarlyContext in
@@ -218,6 +220,34 @@ template <Op O, class X>
     else if constexpr (O == Op::Prints) return x.out().write(*d.string), Flow::Next;
     else if constexpr (O == Op::Printr) return x.print_region(d);
     else if constexpr (O == Op::Println) return x.out().put('\n'), Flow::Next;
+    else if constexpr (O == Op::Printfd) return x.out().write_fixed(x.f(d.a), d.imm), Flow::Next;
+    else if constexpr (O == Op::Printw) return x.out().write_int_width(x.r(d.a), d.imm), Flow::Next;
+
+    // --- input: arguments and stdin (the context's slow paths; a trap carries its detail) ---
+    else if constexpr (O == Op::Argc) return x.set_r(d.a, x.arg_count());
+    else if constexpr (O == Op::Argi) {
+        i64 v = 0;
+        return x.arg_int(x.r(d.b), v) ? x.set_r(d.a, v) : Flow::Trap;
+    } else if constexpr (O == Op::Argf) {
+        double v = 0;
+        return x.arg_float(x.r(d.b), v) ? x.set_f(d.a, v) : Flow::Trap;
+    } else if constexpr (O == Op::Args) return x.arg_text(d, x.r(d.b)) ? Flow::Next : Flow::Trap;
+    else if constexpr (O == Op::Readln) {
+        i64 length = 0;
+        return x.read_line(d, length) ? x.set_r(d.a, length) : Flow::Trap;
+    } else if constexpr (O == Op::Readi) {
+        i64 v = 0;
+        bool got = false;
+        if (!x.read_int(v, got)) return Flow::Trap;
+        x.set_r(d.a, v);
+        return x.set_r(d.b, got);  // last: when rA = rB it holds the flag
+    } else if constexpr (O == Op::Readf) {
+        double v = 0;
+        bool got = false;
+        if (!x.read_float(v, got)) return Flow::Trap;
+        x.set_f(d.a, v);
+        return x.set_r(d.b, got);
+    }
 
     // --- vector ops: each one's element loop is the backend's (vm/cpu_vector_ops.cpp,
     // shaders/); the context checks the operands, starts it, and writes a

@@ -19,6 +19,8 @@ std::string_view trap_name(TrapKind kind) {
     case TrapKind::BadLaunch: return "bad-launch";
     case TrapKind::Unsupported: return "unsupported";
     case TrapKind::Interrupted: return "interrupted";
+    case TrapKind::BadArgument: return "bad-argument";
+    case TrapKind::BadInput: return "bad-input";
     }
     return "unknown-trap";
 }

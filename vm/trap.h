@@ -24,6 +24,8 @@ enum class TrapKind : std::uint8_t {
     BadLaunch,  // a launch count below 0 or above kMaxLaunchCount, or an i32 uniform out of range
     Unsupported,
     Interrupted,  // the user stopped the run (Ctrl-C; vm/interrupt.h)
+    BadArgument,  // argi/argf/args: the program argument is missing or not a number
+    BadInput,     // readi/readf: the word read from stdin is not a number
 };
 
 // The name users see: "division-by-zero", "out-of-bounds", ...

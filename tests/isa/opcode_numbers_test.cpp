@@ -46,6 +46,8 @@ constexpr Pin kProcedureOpNumbers[] = {
     {"vsumi", 111}, {"vredmin", 112}, {"vredmax", 113}, {"vredmini", 114}, {"vredmaxi", 115}, {"vdot", 116},
     {"vdoti", 117}, {"vscan", 118}, {"vmatmul", 119}, {"launch", 120}, {"wait", 121}, {"fence", 122},
     {"popcnt", 123}, {"clz", 124}, {"ctz", 125},
+    {"argc", 126}, {"argi", 127}, {"argf", 128}, {"args", 129}, {"readln", 130}, {"readi", 131}, {"readf", 132},
+    {"printfd", 133}, {"printw", 134},
 };
 
 constexpr Pin kKernelOpNumbers[] = {
