@@ -31,10 +31,6 @@ std::string number_problem(NumberText parsed, std::string_view text, const Wante
     return {};
 }
 
-}  // namespace
-
-namespace {
-
 // The argument at `index`, or nullptr with *trap filled in.
 const std::string* argument(const MachineOptions& o, std::int64_t index, std::uint32_t pc, Trap* trap) {
     if (index >= 0 && static_cast<std::uint64_t>(index) < o.args.size()) return &o.args[static_cast<std::size_t>(index)];

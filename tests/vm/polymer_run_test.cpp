@@ -391,10 +391,11 @@ TEST_F(PolymerRun, APromptIsWrittenBeforeTheReadWaits) {
     std::string fifo_in = (dir_ / "in").string(), fifo_out = (dir_ / "out").string();
     ASSERT_EQ(::mkfifo(fifo_in.c_str(), 0600), 0);
     ASSERT_EQ(::mkfifo(fifo_out.c_str(), 0600), 0);
-    // The shell waits for "number? " on the program's stdout before it writes 9.
+    // The shell waits for "number? " on the program's stdout before it writes
+    // 9; fd 4 keeps the output pipe open for reading throughout.
     const std::string script = "(" + std::string(POLYMER_RUN_PATH) + " " + prog + " -- 1 2 x <" + fifo_in + " >" +
-                               fifo_out + " &) ; exec 3>" + fifo_in + "; head -c 21 " + fifo_out +
-                               "; echo 9 >&3; exec 3>&-; cat " + fifo_out;
+                               fifo_out + " &) ; exec 3>" + fifo_in + " 4<" + fifo_out +
+                               "; head -c 21 <&4; echo 9 >&3; exec 3>&-; cat <&4";
     const std::string out = (dir_ / "stdout").string();
     ASSERT_EQ(std::system(("timeout 20 sh -c '" + script + "' >" + out).c_str()), 0);
     EXPECT_EQ(slurp(out), "3 1 2.00 [x]\nnumber?    9 1\n");
