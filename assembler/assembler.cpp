@@ -348,6 +348,10 @@ private:
             auto v = shift ? read_int(c, 0, 63, "shift amount") : read_int(c, kInt32Min, kInt32Max, "immediate");
             return v && put(static_cast<std::uint32_t>(static_cast<std::int32_t>(*v)));
         }
+        case OperandKind::Digits: {
+            auto v = read_int(c, 0, kMaxDigits, "digit count");
+            return v && put(static_cast<std::uint32_t>(*v));
+        }
         case OperandKind::IntConst: {
             auto v = read_int(c, kInt64Min, kUint64Max, "integer");
             return v && put(int_constant(wrap_int64(*v)));

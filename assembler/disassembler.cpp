@@ -101,7 +101,8 @@ private:
         switch (o.kind) {
         case OperandKind::IntReg: return "r" + std::to_string(v);
         case OperandKind::FloatReg: return "f" + std::to_string(v);
-        case OperandKind::Imm: return std::to_string(static_cast<std::int32_t>(v));
+        case OperandKind::Imm:
+        case OperandKind::Digits: return std::to_string(static_cast<std::int32_t>(v));
         case OperandKind::IntConst:
             return v < m_.int_consts.size() ? std::to_string(m_.int_consts[v]) : bad("constant", v);
         case OperandKind::FloatConst:

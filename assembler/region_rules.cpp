@@ -25,6 +25,13 @@ std::optional<RegionRuleError> check_region_types(Op op, const std::vector<Regio
         }
         return std::nullopt;
     }
+    if (op_info(op).text) {
+        for (const RegionUse& u : uses)
+            if (u.region->type != ElemType::U8)
+                return RegionRuleError{u.operand, mnemonic + " needs a u8 region (text), but '" + u.region->name +
+                                                      "' is " + type_name(u.region->type)};
+        return std::nullopt;
+    }
     if (!as_vector_op(op)) return std::nullopt;
     // For a vector op an operand's position is its slot (isa/vector_rules.h).
     std::array<const RegionDecl*, kVectorSlots> region{};

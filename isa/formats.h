@@ -10,7 +10,7 @@
 namespace polymer {
 
 enum class OperandKind : std::uint8_t {
-    IntReg, FloatReg, Imm, IntConst, FloatConst, F32Imm, Label, Proc, String,
+    IntReg, FloatReg, Imm, Digits, IntConst, FloatConst, F32Imm, Label, Proc, String,
     Region, Param, LaunchSite,
     Mem,   // region[rIndex]: `field` holds the region, `index_field` the register
     PMem,  // param[rIndex]:  `field` holds the parameter, `index_field` the register
@@ -29,6 +29,9 @@ enum class Format : std::uint8_t {
 };
 
 inline constexpr std::size_t kMaxOperands = 4;
+
+// The largest Digits operand: decimals of printfd, the field width of printw.
+inline constexpr std::int32_t kMaxDigits = 64;
 
 struct FormatInfo {
     std::string_view name;

@@ -83,6 +83,7 @@ std::string_view operand_text(OperandKind k) {
     case OperandKind::IntReg: return "integer register";
     case OperandKind::FloatReg: return "float register";
     case OperandKind::Imm: return "signed 32-bit literal";
+    case OperandKind::Digits: return "digit count 0..64";
     case OperandKind::IntConst: return "64-bit integer literal (constant-pool index)";
     case OperandKind::FloatConst: return "binary64 literal (constant-pool index)";
     case OperandKind::F32Imm: return "binary32 literal (its bits)";
@@ -144,8 +145,8 @@ target (absolute word index), or a procedure, string or launch-site index.
 
 )";
 
-constexpr std::string_view kEffectsLegend = R"(Effects: `trap` may stop the program with a trap; `io` user-visible output,
-kept in program order; `stack` uses the value stack; `ctrl` may change the pc;
+constexpr std::string_view kEffectsLegend = R"(Effects: `trap` may stop the program with a trap; `io` user-visible input or
+output, kept in program order; `stack` uses the value stack; `ctrl` may change the pc;
 `long` a long operation run asynchronously by a backend; `sync` waits for or
 orders long operations; `alloc` replaces a region's storage; `load` reads one
 element of a region; `store` writes one element of a region.

@@ -17,7 +17,7 @@ namespace polymer {
 // source-files section (programs of several files, `.include`), the kernel
 // opcodes neg, not, andi, ori, xori, shli, shri, sari, ltu, leu, divu, remu;
 // the opcode rgn and handle operands (region operands 224..255 are @r0..@r31);
-// 3.0: a CRC-32 of the
+// argc, argi, argf, args, readln, readi, readf, printfd, printw; 3.0: a CRC-32 of the
 // file in the header; kernels store no GLSL or SPIR-V (Vulkan runs what their
 // IR lowers to); 2.1: popcnt, clz, ctz; 2.0: opcode numbers are an explicit
 // column of the opcode tables, pinned by a test (the numbers themselves are

@@ -36,6 +36,7 @@ std::string_view operand_kind_name(OperandKind k) {
     case OperandKind::IntReg: return "integer register";
     case OperandKind::FloatReg: return "float register";
     case OperandKind::Imm: return "integer literal";
+    case OperandKind::Digits: return "digit count";
     case OperandKind::IntConst: return "integer literal";
     case OperandKind::FloatConst: return "float literal";
     case OperandKind::F32Imm: return "float literal";

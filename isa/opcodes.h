@@ -24,7 +24,7 @@ enum class OpClass : std::uint8_t { Scalar, Float, Memory, Control, Stack, IO, V
 namespace effect {
 inline constexpr std::uint16_t None = 0;
 inline constexpr std::uint16_t Trap = 1u << 0;   // may trap
-inline constexpr std::uint16_t IO = 1u << 1;     // user-visible output, kept in program order
+inline constexpr std::uint16_t IO = 1u << 1;     // user-visible input or output, kept in program order
 inline constexpr std::uint16_t Stack = 1u << 2;  // reads and writes the value stack
 inline constexpr std::uint16_t Ctrl = 1u << 3;   // may change the pc
 inline constexpr std::uint16_t Long = 1u << 4;   // a long operation run by a backend
@@ -71,6 +71,7 @@ struct OpInfo {
     OpClass cls;
     std::optional<ElemType> elem;  // ld.T / st.T: T, the type of the `region[rB]` operand
     VectorRule vector;             // vector ops: their operand rule (same_type is 0 for the rest)
+    bool text = false;             // args, readln: the whole-region operand is a u8 region
     std::uint8_t writes;    // bit i set: operand i (syntax order) is written
     std::uint16_t effects;  // effect:: flags
     std::string_view semantics;
@@ -107,6 +108,7 @@ namespace detail {
 struct RegionsCell {
     std::optional<ElemType> elem;
     VectorRule vector;
+    bool text = false;
 };
 
 // "ABC" -> the bits of slots 0, 1, 2; "_" -> none. Any other letter stops
@@ -131,6 +133,7 @@ inline constexpr RegionsCell u32{ElemType::U32, {}};
 inline constexpr RegionsCell i64{ElemType::I64, {}};
 inline constexpr RegionsCell f32{ElemType::F32, {}};
 inline constexpr RegionsCell f64{ElemType::F64, {}};
+inline constexpr RegionsCell text{std::nullopt, {}, true};
 constexpr RegionsCell vector(std::string_view types, VectorKind kind, std::string_view lengths) {
     return {std::nullopt, VectorRule{slot_bits(types), kind, slot_bits(lengths)}};
 }
@@ -139,7 +142,7 @@ constexpr RegionsCell vector(std::string_view types, VectorKind kind, std::strin
 constexpr OpInfo make_op_info(std::string_view mnemonic, Format format, OpClass cls, RegionsCell regions,
                               std::uint8_t writes, std::uint16_t effects, std::string_view semantics,
                               std::string_view example) {
-    return {mnemonic, format, cls, regions.elem, regions.vector, writes, effects, semantics, example};
+    return {mnemonic, format, cls, regions.elem, regions.vector, regions.text, writes, effects, semantics, example};
 }
 
 // One row of a table as written; the tables below lay the rows out by number.
@@ -152,6 +155,7 @@ struct Row {
 inline constexpr Row<Op, OpInfo> kOpRows[] = {
 #define W_ 0
 #define W0 1
+#define W1 2
 #define E_ effect::None
 #define E_TRAP effect::Trap
 #define E_IO effect::IO
@@ -177,6 +181,7 @@ inline constexpr Row<KOp, KOpInfo> kKernelOpRows[] = {
 #undef KOP
 #undef W_
 #undef W0
+#undef W1
 #undef E_
 #undef E_TRAP
 #undef E_IO
@@ -303,7 +308,9 @@ constexpr bool closes_block(KEffect e) {
 
 // ld.T / st.T (the opcodes with a `region[rB]` operand): T, from the Regions
 // column. nullopt for every other opcode.
-constexpr std::optional<ElemType> element_access_type(Op op) { return op_info(op).elem; }
+constexpr std::optional<ElemType> element_access_type(Op op) {
+    return op_info(op).text ? std::optional<ElemType>(ElemType::U8) : op_info(op).elem;
+}
 
 // The field of the first region operand (`region` or `region[rB]`) of `op`'s
 // format: the only one of ld.T, st.T, len, rgn, alloc, free and printr.
@@ -354,6 +361,19 @@ constexpr std::size_t first_bad_vector_row() {
     return kOpCount;
 }
 
+// `text` only on rows with a whole-region operand (whose region must be u8).
+constexpr std::size_t first_bad_text_row() {
+    for (std::size_t i = 0; i < kOpCount; ++i) {
+        const OpInfo& op = kOpRows[i].info;
+        if (!op.text) continue;
+        const FormatInfo& f = format_info(op.format);
+        bool region = false;
+        for (std::size_t k = 0; k < f.count; ++k) region = region || f.operands[k].kind == OperandKind::Region;
+        if (!region || op.cls == OpClass::Vector) return i;
+    }
+    return kOpCount;
+}
+
 // Buffer-element effects exactly on the ops with a `param[rB]` operand, and
 // parameter effects on those with a whole `param` operand.
 constexpr std::size_t first_bad_kernel_effect_row() {
@@ -380,6 +400,9 @@ static_assert(detail::first_bad_kernel_effect_row() == kKernelOpCount,
 static_assert(detail::first_bad_element_row() == kOpCount,
               "isa/opcodes.def: a row with a `region[rB]` operand needs its type T in Regions, and E_LOAD (T read) "
               "or E_STORE (T written); no other row may have either (the row index is shown)");
+static_assert(detail::first_bad_text_row() == kOpCount,
+              "isa/opcodes.def: `text` in Regions needs a whole-region operand on a row that is not a vector op (the "
+              "row index is shown)");
 static_assert(detail::first_bad_vector_row() == kOpCount,
               "isa/opcodes.def: every Vector row, and no other, needs V(types, kind, lengths) naming only its "
               "region operands, in a format whose operands are in field order A, B, C, imm (the row index is shown)");

@@ -63,6 +63,12 @@ Problem check_operand(const OperandSpec& s, Word w, const Scope& scope) {
     case OperandKind::IntReg:
     case OperandKind::FloatReg: return check_register(v, s.kind);
     case OperandKind::Imm: return std::nullopt;
+    case OperandKind::Digits: {
+        if (in_kernel) break;
+        const std::int32_t n = word_imm(w);
+        if (n >= 0 && n <= kMaxDigits) return std::nullopt;
+        return cat("digit count ", n, " is not in 0..", kMaxDigits);
+    }
     case OperandKind::F32Imm:
         if (in_kernel) return std::nullopt;
         break;
@@ -155,6 +161,17 @@ Problem check_element_type(ElemType want, const FormatInfo& f, Word w, const Mod
     return std::nullopt;
 }
 
+// args, readln: the whole-region operand is a u8 region (text); a handle's
+// when its region is known here, else when it runs.
+Problem check_text_regions(const FormatInfo& f, Word w, const Module& m, const KnownHandles& known) {
+    for (std::size_t k = 0; k < f.count; ++k) {
+        if (f.operands[k].kind != OperandKind::Region) continue;
+        const std::optional<TypedOperand> g = typed_operand(m, known, word_field(w, f.operands[k].field));
+        if (g && m.regions[g->region].type != ElemType::U8) return cat(g->text, " must be a u8 region");
+    }
+    return std::nullopt;
+}
+
 Problem check_vector_types(Op op, Word w, const Module& m, const KnownHandles& known) {
     std::array<std::optional<ElemType>, kVectorSlots> types;
     std::array<std::optional<TypedOperand>, kVectorSlots> operands;
@@ -179,6 +196,7 @@ Problem check_vector_types(Op op, Word w, const Module& m, const KnownHandles& k
 Problem check_region_types(Op op, Word w, const Module& m, const KnownHandles& known) {
     const OpInfo& info = op_info(op);
     if (info.elem) return check_element_type(*info.elem, format_info(info.format), w, m, known);
+    if (info.text) return check_text_regions(format_info(info.format), w, m, known);
     if (as_vector_op(op)) return check_vector_types(op, w, m, known);
     return std::nullopt;
 }

@@ -7,7 +7,8 @@
 ;   understand the escapes \n \t \r \0 \\ \" \' \xHH.
 ;   `printf` writes a float in the SHORTEST decimal form that reads back to
 ;   exactly the same binary64 value: 0.1 prints as 0.1, but the f32 nearest
-;   to 0.1, widened to f64, needs 17 digits.
+;   to 0.1, widened to f64, needs 17 digits. For a fixed number of decimals
+;   or aligned columns, see `printfd` and `printw` (lesson 19).
 ;
 ; New instructions
 ;   printc rA              write the byte rA & 0xff

@@ -1,6 +1,7 @@
 # Runs one sample lesson and compares its standard output with the expected
 # file, exactly. Usage:
 #   cmake -DRUNNER=polymer-run [-DBACKEND=cpu|vulkan] -DPROGRAM=NN-name.pasm
+#         [-DPROGRAM_ARGS="5 2.5 Ada"] [-DINPUT=NN-name.stdin]
 #         -DEXPECTED=NN-name.expected -P run_sample.cmake
 foreach(var RUNNER PROGRAM EXPECTED)
   if(NOT DEFINED ${var})
@@ -21,7 +22,18 @@ set(extra_args)
 if(DEFINED RUN_ARGS AND NOT RUN_ARGS STREQUAL "")
   separate_arguments(extra_args UNIX_COMMAND "${RUN_ARGS}")
 endif()
-execute_process(COMMAND "${RUNNER}" ${backend_args} ${extra_args} "${PROGRAM}"
+# -DPROGRAM_ARGS="..." goes to the program after `--`; -DINPUT=FILE is its stdin.
+set(program_args)
+if(DEFINED PROGRAM_ARGS AND NOT PROGRAM_ARGS STREQUAL "")
+  separate_arguments(program_args UNIX_COMMAND "${PROGRAM_ARGS}")
+  list(PREPEND program_args --)
+endif()
+set(input_args)
+if(DEFINED INPUT)
+  set(input_args INPUT_FILE "${INPUT}")
+endif()
+execute_process(COMMAND "${RUNNER}" ${backend_args} ${extra_args} "${PROGRAM}" ${program_args}
+                ${input_args}
                 OUTPUT_VARIABLE actual
                 ERROR_VARIABLE errors
                 RESULT_VARIABLE status)

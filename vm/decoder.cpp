@@ -87,6 +87,8 @@ private:
             if (v >= m_.launches.size() || m_.launches[v].kernel >= m_.kernels.size())
                 return "launch site " + std::to_string(v) + " out of range";
             return {};
+        case OperandKind::Digits:
+            return d.imm >= 0 && d.imm <= kMaxDigits ? "" : "digit count " + std::to_string(d.imm) + " out of range";
         case OperandKind::Imm:
         case OperandKind::F32Imm:
         case OperandKind::Param:
@@ -119,6 +121,9 @@ private:
         for (std::size_t i = 0; i < f.count; ++i)
             if (f.operands[i].kind == OperandKind::Region && !is_handle_operand(word_field(w, f.operands[i].field)))
                 d.region = &regions_[word_field(w, f.operands[i].field)];
+        if (info.text && d.region != nullptr && d.region->type != ElemType::U8)
+            return "region '" + std::string(d.region->name) + "' holds " + std::string(elem_type_name(d.region->type)) +
+                   " elements, not u8";
         return {};
     }
 

@@ -18,6 +18,8 @@
 //   x.vector_op(d), x.launch(d), x.wait_all()   long operations, handed to a backend
 //   x.allocate(d, g), x.release(d, g), x.print_region(d, g)         rare slow paths
 //   x.regions()               the machine's regions (a handle operand's region is looked up there)
+//   x.arg_count(), x.arg_int/arg_float, x.arg_text(d, g), x.read_line(d, g)/read_int/read_float
+//                             program arguments and stdin; false when they trap
 //
 // The interpreter's context writes the register file and moves its cached
 // stack pointers; the engine's early context (EarlyContext in
@@ -251,6 +253,37 @@ template <Op O, class X>
     else if constexpr (O == Op::Prints) return x.out().write(*d.string), Flow::Next;
     else if constexpr (O == Op::Printr) return with_region<O>(x, d, [&](Region& g) { return x.print_region(d, g); });
     else if constexpr (O == Op::Println) return x.out().put('\n'), Flow::Next;
+    else if constexpr (O == Op::Printfd) return x.out().write_fixed(x.f(d.a), d.imm), Flow::Next;
+    else if constexpr (O == Op::Printw) return x.out().write_int_width(x.r(d.a), d.imm), Flow::Next;
+
+    // --- input: arguments and stdin (the context's slow paths; a trap carries its detail) ---
+    else if constexpr (O == Op::Argc) return x.set_r(d.a, x.arg_count());
+    else if constexpr (O == Op::Argi) {
+        i64 v = 0;
+        return x.arg_int(x.r(d.b), v) ? x.set_r(d.a, v) : Flow::Trap;
+    } else if constexpr (O == Op::Argf) {
+        double v = 0;
+        return x.arg_float(x.r(d.b), v) ? x.set_f(d.a, v) : Flow::Trap;
+    } else if constexpr (O == Op::Args) {
+        return with_region<O>(x, d, [&](Region& g) { return x.arg_text(d, g, x.r(d.b)) ? Flow::Next : Flow::Trap; });
+    } else if constexpr (O == Op::Readln) {
+        return with_region<O>(x, d, [&](Region& g) {
+            i64 length = 0;
+            return x.read_line(d, g, length) ? x.set_r(d.a, length) : Flow::Trap;
+        });
+    } else if constexpr (O == Op::Readi) {
+        i64 v = 0;
+        bool got = false;
+        if (!x.read_int(v, got)) return Flow::Trap;
+        x.set_r(d.a, v);
+        return x.set_r(d.b, got);  // last: when rA = rB it holds the flag
+    } else if constexpr (O == Op::Readf) {
+        double v = 0;
+        bool got = false;
+        if (!x.read_float(v, got)) return Flow::Trap;
+        x.set_f(d.a, v);
+        return x.set_r(d.b, got);
+    }
 
     // --- vector ops: each one's element loop is the backend's (vm/cpu_vector_ops.cpp,
     // shaders/); the context checks the operands, starts it, and writes a

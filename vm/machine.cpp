@@ -74,6 +74,8 @@ Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
     case TrapKind::LengthMismatch:
     case TrapKind::TypeMismatch:
     case TrapKind::BadLaunch:
+    case TrapKind::BadArgument:
+    case TrapKind::BadInput:
     case TrapKind::Unsupported: break;  // built with their detail where they happen
     }
     return t;

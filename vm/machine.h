@@ -31,6 +31,7 @@
 #include "vm/engine_stats.h"
 #include "vm/exec_mode.h"
 #include "vm/output.h"
+#include "vm/program_input.h"
 #include "vm/region_store.h"
 #include "vm/trap.h"
 
@@ -55,6 +56,11 @@ struct MachineOptions {
     // through the ROB; --trace and --pipeview do too.
     bool interpret_when_idle = true;
     PipelineLog* pipeline_log = nullptr;  // engine modes: record each instruction's life (--trace, --pipeview)
+    // What the program reads (vm/program_input.h): its arguments (argc, argi,
+    // argf, args) and its standard input (readln, readi, readf; nullptr: an
+    // empty input, every read is at its end). The stream must outlive the machine.
+    std::vector<std::string> args;
+    InputStream* input = nullptr;
     // For the trace: the backend track a long op goes to; empty = backend->name().
     std::function<std::string(const VectorOpArgs*, const KernelLaunch*)> backend_track;
 };
@@ -88,6 +94,7 @@ public:
     virtual void value_slot_written(std::size_t /*slot*/) {}  // push
     virtual void call_slot_written(std::size_t /*slot*/) {}   // call
     virtual void output_written() {}
+    virtual void input_read() {}  // readln, readi, readf consumed input (not undone)
 };
 
 // The debugger's view of an in-order run: asked before every instruction.
@@ -196,6 +203,17 @@ public:
     // Why handle operand `v` is refused: "@r3 = 42 is not a region handle",
     // or, when `want` is set, that its region does not hold `want`.
     std::string handle_problem(std::uint32_t v, const RegisterFile& regs, std::optional<ElemType> want) const;
+    // The input instructions' slow paths (vm/machine_input.cpp): argument
+    // `index` as a number or as the bytes of u8 region `g`; the next line
+    // of input into `g` (length -1 at the end), the next word as a
+    // number (`got` false at the end, value 0). The trap names the argument
+    // or input line and what it holds.
+    bool argument_int(std::int64_t index, std::int64_t& value, Trap* trap) const;
+    bool argument_float(std::int64_t index, double& value, Trap* trap) const;
+    bool argument_text(Region& g, std::int64_t index, Trap* trap);
+    bool read_line(Region& g, std::int64_t& length, Trap* trap);
+    bool read_int(std::int64_t& value, bool& got, Trap* trap);
+    bool read_float(double& value, bool& got, Trap* trap);
 
 private:
     Machine(const Module& m, OutputBuffer& out, MachineOptions options, RegionStore regions);

@@ -86,6 +86,21 @@ template <bool kObserved>
     return m.allocate(g, d, &m.raised_trap()) ? Flow::Next : Flow::Trap;
 }
 
+// args, readln: they replace a region's storage, like alloc.
+template <bool kObserved>
+[[gnu::noinline]] bool argument_text(Machine& m, StateObserver* observer, const DecodedInsn& d, Region& g,
+                                     std::int64_t index) {
+    if constexpr (kObserved) observer->regions_written(d);
+    return m.argument_text(g, index, &m.raised_trap());
+}
+
+template <bool kObserved>
+[[gnu::noinline]] bool read_line(Machine& m, StateObserver* observer, const DecodedInsn& d, Region& g,
+                                 std::int64_t& length) {
+    if constexpr (kObserved) observer->regions_written(d), observer->input_read();
+    return m.read_line(g, length, &m.raised_trap());
+}
+
 template <bool kObserved>
 [[gnu::noinline]] Flow print_region(Machine& m, StateObserver* observer, const DecodedInsn& d, const Region& g) {
     if constexpr (kObserved) observer->output_written();
@@ -222,6 +237,36 @@ public:
     }
     RegionStore& regions() const { return m_.regions(); }
 
+    // The input instructions (vm/machine_input.cpp). Each returns false when
+    // it traps, the trap (with its detail) in m_.raised_trap().
+    std::int64_t arg_count() const { return static_cast<std::int64_t>(m_.options().args.size()); }
+    POLYMER_HOT bool arg_int(std::int64_t index, std::int64_t& v) {
+        save_pc();
+        return slow_ok(m_.argument_int(index, v, &m_.raised_trap()));
+    }
+    POLYMER_HOT bool arg_float(std::int64_t index, double& v) {
+        save_pc();
+        return slow_ok(m_.argument_float(index, v, &m_.raised_trap()));
+    }
+    POLYMER_HOT bool arg_text(const DecodedInsn& d, Region& g, std::int64_t index) {
+        save_pc();
+        return slow_ok(slow::argument_text<kObserved>(m_, observer_, d, g, index));
+    }
+    POLYMER_HOT bool read_line(const DecodedInsn& d, Region& g, std::int64_t& length) {
+        save_pc();
+        return slow_ok(slow::read_line<kObserved>(m_, observer_, d, g, length));
+    }
+    POLYMER_HOT bool read_int(std::int64_t& v, bool& got) {
+        save_pc();
+        if constexpr (kObserved) observer_->input_read();
+        return slow_ok(m_.read_int(v, got, &m_.raised_trap()));
+    }
+    POLYMER_HOT bool read_float(double& v, bool& got) {
+        save_pc();
+        if constexpr (kObserved) observer_->input_read();
+        return slow_ok(m_.read_float(v, got, &m_.raised_trap()));
+    }
+
     // The trap a body returned Flow::Trap for, built on the saved state.
     POLYMER_HOT Trap take_trap() {
         save();
@@ -240,6 +285,10 @@ private:
     POLYMER_HOT Flow slow_result(Flow flow) {
         if (flow == Flow::Trap) trap_kind_.reset();
         return flow;
+    }
+    POLYMER_HOT bool slow_ok(bool ok) {
+        if (!ok) trap_kind_.reset();
+        return ok;
     }
 };
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -69,6 +70,23 @@ void OutputBuffer::write_double(double v) {
     char text[32];
     auto r = std::to_chars(text, text + sizeof text, v);
     write({text, static_cast<std::size_t>(r.ptr - text)});
+}
+
+void OutputBuffer::write_fixed(double v, int decimals) {
+    if (std::isnan(v) || std::isinf(v)) return write_double(v);
+    decimals = std::clamp(decimals, 0, 64);  // the decoder allows 0..kMaxDigits
+    // The longest: "-" + 309 integer digits + "." + decimals (at most kMaxDigits = 64).
+    char text[400];
+    auto r = std::to_chars(text, text + sizeof text, v, std::chars_format::fixed, decimals);
+    write({text, static_cast<std::size_t>(r.ptr - text)});
+}
+
+void OutputBuffer::write_int_width(std::int64_t v, int width) {
+    char text[24];
+    auto r = std::to_chars(text, text + sizeof text, v);
+    const auto n = static_cast<int>(r.ptr - text);
+    for (int i = n; i < width; ++i) put(' ');
+    write({text, static_cast<std::size_t>(n)});
 }
 
 void OutputBuffer::write_float(float v) {

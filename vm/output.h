@@ -41,6 +41,14 @@ public:
     // Shortest text that reads back to exactly `v`; "inf", "-inf", "nan".
     void write_double(double v);
     void write_float(float v);  // the same for binary32
+    // `v` in fixed notation with `decimals` digits after the point (none and
+    // no point for 0), correctly rounded from its binary value, ties to even:
+    // the digits do not depend on the C library or the locale. "inf",
+    // "-inf", "nan" as write_double.
+    void write_fixed(double v, int decimals);
+    // `v` in decimal, right-aligned with spaces in `width` characters (a
+    // longer number is written whole).
+    void write_int_width(std::int64_t v, int width);
 
     void flush();
     bool failed() const { return failed_; }  // a write to the descriptor failed

@@ -20,6 +20,8 @@ std::string_view trap_name(TrapKind kind) {
     case TrapKind::Unsupported: return "unsupported";
     case TrapKind::Interrupted: return "interrupted";
     case TrapKind::BadHandle: return "bad-handle";
+    case TrapKind::BadArgument: return "bad-argument";
+    case TrapKind::BadInput: return "bad-input";
     }
     return "unknown-trap";
 }

@@ -25,6 +25,8 @@ enum class TrapKind : std::uint8_t {
     Unsupported,
     Interrupted,  // the user stopped the run (Ctrl-C; vm/interrupt.h)
     BadHandle,    // a handle operand `@rN` whose register holds no region handle, or one of the wrong type
+    BadArgument,  // argi/argf/args: the program argument is missing or not a number
+    BadInput,     // readi/readf: the word read from stdin is not a number
 };
 
 // The name users see: "division-by-zero", "out-of-bounds", ...

@@ -6,13 +6,24 @@
 // stopped it, 130 Ctrl-C stopped it. --debug opens the step debugger
 // (src/tools/debugger, docs/debugger.md).
 //
+// `polymer-run prog.pasm -- ARGS...` hands ARGS to the program (argc, argi,
+// argf, args); it reads stdin (readln, readi, readf), or --stdin FILE. Under
+// --debug the REPL reads its commands from stdin, so the program reads
+// --stdin FILE, or stdin only when --batch FILE gives the commands
+// (docs/language.md, "Arguments and input").
+//
 // Ctrl-C (SIGINT) only sets a flag (vm/interrupt.h); the interpreter, the
 // reorder engine and every backend poll it, the run stops with an
 // `interrupted` trap, and the views (--trace, --pipeview) are written as
 // after any other stop. A second Ctrl-C kills the process at once.
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 
 #include <algorithm>
 #include <chrono>
@@ -131,6 +142,12 @@ static int run_tool(int argc, char** argv) {
     bool stats = false;
     bool registers = false;
     app.add_option("PROGRAM", path, "the program: a .pasm source file or a .pbc module");
+    std::vector<std::string> program_args;
+    app.add_option("ARGS", program_args, "the program's arguments (argc, argi, argf, args), after --: "
+                                         "polymer-run prog.pasm -- 10 2.5 name");
+    std::string stdin_file;
+    app.add_option("--stdin", stdin_file, "the program reads its input (readln, readi, readf) from FILE, not stdin")
+        ->type_name("FILE");
     std::string backend_name = "auto";
     std::uint32_t device_index = 0;
     bool list_devices = false;
@@ -203,6 +220,20 @@ static int run_tool(int argc, char** argv) {
     }
     std::optional<polymer::Module> module = load_program(path, include_dirs);
     if (!module) return kExitBadInput;
+    // The program's input: --stdin FILE, else stdin, unless the debugger's
+    // REPL reads its commands there (then the input is empty).
+    int input_fd = 0;
+    if (!stdin_file.empty()) {
+        input_fd = ::open(stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
+        if (input_fd < 0) {
+            std::cerr << "polymer-run: error: --stdin: cannot open '" << stdin_file << "': " << std::strerror(errno) << "\n";
+            return kExitBadInput;
+        }
+    } else if (debug && batch_file.empty()) {
+        input_fd = -1;
+    }
+    std::optional<polymer::InputStream> input;
+    if (input_fd >= 0) input.emplace(input_fd);
 
     polymer::BackendKind backend_kind = backend_name == "cpu"      ? polymer::BackendKind::Cpu
                                         : backend_name == "vulkan" ? polymer::BackendKind::Vulkan
@@ -231,6 +262,7 @@ static int run_tool(int argc, char** argv) {
     }
 
     polymer::OutputBuffer out(1);
+    if (input) input->before_read([&out] { out.flush(); });
     cluster.value().on_fatal([&out] { out.flush(); });
     // A device that failed an op stops the run: its results would be garbage.
     chosen.value().backend->on_failure([&out, &session = cluster.value()](const std::string& why) {
@@ -246,6 +278,8 @@ static int run_tool(int argc, char** argv) {
     if (cluster.value().backend()) options.backend = cluster.value().backend();
     options.exec = *polymer::parse_exec_mode(exec_name);
     options.rob_size = rob_size;
+    options.args = program_args;
+    options.input = input ? &*input : nullptr;
     polymer::PipelineLog pipeline_log;
     if (!trace_path.empty() || !pipeview_path.empty()) {
         if (options.exec == polymer::ExecMode::InOrder) {

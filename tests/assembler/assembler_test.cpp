@@ -317,6 +317,7 @@ std::string squeeze(std::string_view s) {
 ElemType example_region_type(Op op) {
     const OpInfo& info = op_info(op);
     if (info.elem) return *info.elem;
+    if (info.text) return ElemType::U8;
     return info.vector.kind == VectorKind::Int ? ElemType::I64 : ElemType::F32;
 }
 

@@ -85,6 +85,8 @@ const std::map<Format, std::string>& expected_operands() {
         {Format::RFF, "r1, f2, f3"},
         {Format::RRI, "r1, r2, 4"},
         {Format::RI, "r1, 4"},
+        {Format::FD, "f1, 4"},
+        {Format::RD, "r1, 4"},
         {Format::RK, "r1, -5000000000"},
         {Format::FK, "f1, 0.1"},
         {Format::FI32, "f1, 6e-45"},  // the bits 4 as a binary32: a subnormal

@@ -297,6 +297,7 @@ private:
         for (const Region& r : regions_) {
             bool ok;
             if (op.elem) ok = r.type == *op.elem;
+            else if (op.text) ok = r.type == ElemType::U8;
             else if (chosen && *chosen != ElemType::U8) ok = r.type == *chosen;
             else if (op.vector.kind == VectorKind::Int) ok = !is_float(r.type) && r.type != ElemType::U8;
             else if (op.vector.kind == VectorKind::Float) ok = is_float(r.type);
@@ -344,6 +345,7 @@ private:
             case OperandKind::IntReg: o = reg(); break;
             case OperandKind::FloatReg: o = freg(); break;
             case OperandKind::Imm: o = shift ? std::to_string(pick(64)) : int_text(signed_int(32)); break;
+            case OperandKind::Digits: o = std::to_string(pick(kMaxDigits + 1)); break;
             case OperandKind::IntConst: o = int_text(signed_int(64)); break;
             case OperandKind::FloatConst: o = float_text(false); break;
             case OperandKind::Label: o = any(labels); break;

@@ -295,6 +295,28 @@ TEST(DebugSessionTest, VectorOpSnapshotsAreCappedByBytes) {
     EXPECT_TRUE(t.session->backstep(1).history_ran_out);
 }
 
+// A lesson's arguments (NN-name.args, one line of words) and its stdin
+// (NN-name.stdin), as samples/CMakeLists.txt passes them; each run reads a
+// fresh copy of the input.
+struct LessonInputs {
+    std::vector<std::string> args;
+    std::string input;
+
+    explicit LessonInputs(const std::filesystem::path& lesson) {
+        std::filesystem::path p = lesson;
+        std::ifstream args_file(p.replace_extension(".args"));
+        for (std::string word; args_file >> word;) args.push_back(word);
+        std::ifstream stdin_file(p.replace_extension(".stdin"));
+        input.assign(std::istreambuf_iterator<char>(stdin_file), std::istreambuf_iterator<char>());
+    }
+    MachineOptions options(MachineOptions o, std::unique_ptr<InputStream>& stream) const {
+        stream = std::make_unique<InputStream>(input);
+        o.args = args;
+        o.input = stream.get();
+        return o;
+    }
+};
+
 // Every sample: stepping one instruction at a time prints exactly what a
 // plain run prints, and backstep returns to the states seen on the way.
 TEST(DebugSessionTest, SteppingEverySampleMatchesAPlainRun) {
@@ -312,11 +334,13 @@ TEST(DebugSessionTest, SteppingEverySampleMatchesAPlainRun) {
         for (std::uint32_t i = 0; i < m.procs.size(); ++i)
             if (m.procs[i].name == "main") main_proc = i;
 
+        const LessonInputs inputs(path);
+        std::unique_ptr<InputStream> plain_input, stepped_input;
         std::string plain_text;
         std::uint64_t plain_steps = 0;
         {
             OutputBuffer out(&plain_text);
-            auto machine = Machine::create(m, out, MachineOptions{});
+            auto machine = Machine::create(m, out, inputs.options(MachineOptions{}, plain_input));
             ASSERT_TRUE(machine.ok());
             const RunResult r = machine.value()->run(main_proc);
             ASSERT_EQ(r.status, RunStatus::Halted);
@@ -327,7 +351,7 @@ TEST(DebugSessionTest, SteppingEverySampleMatchesAPlainRun) {
         const std::uint64_t every = std::max<std::uint64_t>(1, plain_steps / 40);
         std::string stepped_text;
         OutputBuffer out(&stepped_text);
-        auto created = DebugSession::create(m, out, MachineOptions{}, main_proc);
+        auto created = DebugSession::create(m, out, inputs.options(MachineOptions{}, stepped_input), main_proc);
         ASSERT_TRUE(created.ok());
         DebugSession& d = *created.value();
         std::vector<std::pair<std::uint64_t, MachineState>> checkpoints;
@@ -372,11 +396,13 @@ TEST(DebugSessionTest, SteppingEverySampleOutOfOrderMatchesAPlainRun) {
         std::uint32_t main_proc = 0;
         for (std::uint32_t i = 0; i < m.procs.size(); ++i)
             if (m.procs[i].name == "main") main_proc = i;
+        const LessonInputs inputs(path);
+        std::unique_ptr<InputStream> plain_input, stepped_input;
         std::string plain_text;
         std::uint64_t plain_steps = 0;
         {
             OutputBuffer out(&plain_text);
-            auto machine = Machine::create(m, out, MachineOptions{});
+            auto machine = Machine::create(m, out, inputs.options(MachineOptions{}, plain_input));
             ASSERT_TRUE(machine.ok());
             const RunResult r = machine.value()->run(main_proc);
             ASSERT_EQ(r.status, RunStatus::Halted);
@@ -384,7 +410,7 @@ TEST(DebugSessionTest, SteppingEverySampleOutOfOrderMatchesAPlainRun) {
         }
         std::string stepped_text;
         OutputBuffer out(&stepped_text);
-        auto created = DebugSession::create(m, out, ooo, main_proc);
+        auto created = DebugSession::create(m, out, inputs.options(ooo, stepped_input), main_proc);
         ASSERT_TRUE(created.ok());
         DebugSession& d = *created.value();
         ASSERT_TRUE(d.out_of_order());

@@ -47,6 +47,8 @@ constexpr Pin kProcedureOpNumbers[] = {
     {"vdoti", 117}, {"vscan", 118}, {"vmatmul", 119}, {"launch", 120}, {"wait", 121}, {"fence", 122},
     {"popcnt", 123}, {"clz", 124}, {"ctz", 125},
     {"rgn", 126},
+    {"argc", 127}, {"argi", 128}, {"argf", 129}, {"args", 130}, {"readln", 131}, {"readi", 132}, {"readf", 133},
+    {"printfd", 134}, {"printw", 135},
 };
 
 constexpr Pin kKernelOpNumbers[] = {

@@ -87,6 +87,19 @@ TEST(Verifier, ShiftAmounts) {
     EXPECT_EQ(problem(m), "proc 'main' word 9 (sari): shift amount -1 is not in 0..63");
 }
 
+// printfd/printw: 0..64 digits; args/readln: a u8 region (the Regions column's `text`).
+TEST(Verifier, DigitCountsAndTextRegions) {
+    Module m = full_module();
+    m.code[9] = op(Op::Printfd, 1, 0, 0, 65);
+    EXPECT_EQ(problem(m), "proc 'main' word 9 (printfd): digit count 65 is not in 0..64");
+    m.code[9] = op(Op::Printw, 1, 0, 0, -1);
+    EXPECT_EQ(problem(m), "proc 'main' word 9 (printw): digit count -1 is not in 0..64");
+    m.code[9] = op(Op::Args, 0, 3);
+    EXPECT_EQ(problem(m), "proc 'main' word 9 (args): region 'xs' (f32) must be a u8 region");
+    m.code[9] = op(Op::Readln, 1, 5);
+    EXPECT_EQ(problem(m), "proc 'main' word 9 (readln): region 'big' (i64) must be a u8 region");
+}
+
 TEST(Verifier, JumpOutsideItsProcedure) {
     Module m = full_module();
     m.code[kMainBranch] = op(Op::Bne, 3, 2, 0, 1);  // into `square`

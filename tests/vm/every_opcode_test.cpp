@@ -53,7 +53,13 @@ std::string prologue() {
 }
 
 // Operand values: the ordinary set, and the edge set (r2 = -1 is an index
-// out of bounds, r3 = 0 a zero divisor, r1 = 0 an empty launch or allocation).
+// out of bounds or a missing argument, r3 = 0 a zero divisor, r1 = 0 an
+// empty launch or allocation). The input is numbers and a line, or a word
+// that is not a number.
+test::ProgramInputs inputs(bool edge) {
+    return edge ? test::ProgramInputs{{"x"}, "abc"} : test::ProgramInputs{{"12", "-35", "4"}, "7 2.5\nline two\n"};
+}
+
 std::string setup(bool edge) {
     std::string s = edge ? "        li r1, 0\n        li r2, -1\n        li r3, 0\n"
                          : "        li r1, 2\n        li r2, 1\n        li r3, 3\n";
@@ -76,7 +82,8 @@ std::optional<std::string> instruction(Op op, std::string_view type) {
         switch (f.operands[k].kind) {
         case OperandKind::IntReg: text += "r" + std::to_string(++ints); break;
         case OperandKind::FloatReg: text += "f" + std::to_string(++floats); break;
-        case OperandKind::Imm: text += "3"; break;
+        case OperandKind::Imm:
+        case OperandKind::Digits: text += "3"; break;
         case OperandKind::IntConst: text += "5000000000"; break;
         case OperandKind::FloatConst: text += "0.375"; break;
         case OperandKind::Label: text += "after"; break;
@@ -129,11 +136,12 @@ TEST(EveryOpcode, RunsAliveInEveryModeAsInOrder) {
             ASSERT_TRUE(p.has_value()) << "no program could be made for `" << mnemonic
                                        << "`: teach tests/vm/every_opcode_test.cpp its operands";
             const auto& [module, source] = *p;
-            const test::Outcome ref = test::run_mode(module, "main", ExecMode::InOrder, 0, nullptr);
+            const test::ProgramInputs io = inputs(edge);
+            const test::Outcome ref = test::run_mode(module, "main", ExecMode::InOrder, 0, nullptr, false, 20'000, &io);
             for (ExecMode mode : {ExecMode::Frames, ExecMode::Ooo, ExecMode::Spec})
                 for (bool hand_off : {true, false})
                     for (std::uint32_t rob : {64u, 2u}) {
-                        const std::string d = test::difference(ref, test::run_mode(module, "main", mode, rob, nullptr, hand_off));
+                        const std::string d = test::difference(ref, test::run_mode(module, "main", mode, rob, nullptr, hand_off, 20'000, &io));
                         EXPECT_TRUE(d.empty()) << "`" << mnemonic << "` (" << (edge ? "edge" : "ordinary")
                                                << " values), --exec " << exec_mode_name(mode) << ", ROB " << rob
                                                << (hand_off ? ", hand-off on" : ", hand-off off") << ": " << d

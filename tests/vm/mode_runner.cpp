@@ -6,10 +6,13 @@
 namespace polymer::test {
 
 Outcome run_mode(const Module& m, const std::string& proc, ExecMode mode, std::uint32_t rob, Backend* backend,
-                 bool hand_off, std::uint64_t max_steps) {
+                 bool hand_off, std::uint64_t max_steps, const ProgramInputs* inputs) {
     Outcome o;
     OutputBuffer out(&o.output);
+    InputStream input(inputs ? inputs->input : std::string());
     MachineOptions options;
+    if (inputs) options.args = inputs->args;
+    options.input = &input;
     options.exec = mode;
     options.rob_size = rob;
     options.max_steps = max_steps;

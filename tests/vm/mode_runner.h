@@ -23,10 +23,17 @@ struct Outcome {
     EngineStats stats;
 };
 
+// What the program reads: its arguments and its standard input.
+struct ProgramInputs {
+    std::vector<std::string> args;
+    std::string input;
+};
+
 // `hand_off`: MachineOptions::interpret_when_idle (false drives every
 // instruction through the ROB). `backend` null: the machine's own CpuBackend.
+// `inputs` null: no arguments and an empty input.
 Outcome run_mode(const Module& m, const std::string& proc, ExecMode mode, std::uint32_t rob, Backend* backend,
-                 bool hand_off = false, std::uint64_t max_steps = 20'000);
+                 bool hand_off = false, std::uint64_t max_steps = 20'000, const ProgramInputs* inputs = nullptr);
 
 // Empty when `got` matches `ref` in every respect; else what differs.
 std::string difference(const Outcome& ref, const Outcome& got);

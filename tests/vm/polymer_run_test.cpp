@@ -2,6 +2,7 @@
 // output flushed before it, --entry, --max-steps, --stats, --dump-region.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -309,3 +310,109 @@ TEST_F(PolymerRun, ListDevicesNamesTheCpuBackend) {
 }
 
 }  // namespace
+
+// --- program arguments and input (docs/language.md, "Arguments and input") ---
+
+constexpr const char* kEchoProgram = R"(.region word u8[0]
+.proc main
+        argc    r1
+        print   r1
+        li      r2, 0
+        argi    r3, r2
+        prints  " "
+        print   r3
+        li      r2, 1
+        argf    f1, r2
+        prints  " "
+        printfd f1, 2
+        li      r2, 2
+        args    word, r2
+        prints  " ["
+        len     r4, word
+        li      r5, 0
+        printr  word, r5, r4
+        prints  "]\n"
+        prints  "number? "
+        readi   r6, r7
+        printw  r6, 4
+        prints  " "
+        print   r7
+        println
+        halt
+.end
+)";
+
+TEST_F(PolymerRun, ArgumentsAfterDoubleDashReachTheProgram) {
+    std::string prog = write("echo.pasm", kEchoProgram);
+    // Words that look like options or are empty are the program's after `--`.
+    Process p = run(prog + " -- -12 2.675 '--stats x' </dev/null");
+    EXPECT_EQ(p.status, 0) << p.err;
+    EXPECT_EQ(p.out, "3 -12 2.67 [--stats x]\nnumber?    0 0\n");
+    EXPECT_EQ(p.err, "");
+    Process none = run(prog + " </dev/null");
+    EXPECT_EQ(none.status, 2);
+    EXPECT_EQ(none.out, "0");
+    EXPECT_NE(none.err.find("argi r3, r2: argument 0 is missing: the program got 0 arguments"), std::string::npos)
+        << none.err;
+}
+
+TEST_F(PolymerRun, AModuleTakesArgumentsToo) {
+    std::string src = write("echo.pasm", kEchoProgram);
+    std::string pbc = (dir_ / "echo.pbc").string();
+    ASSERT_EQ(std::system((std::string(POLYMER_AS) + " " + src + " -o " + pbc).c_str()), 0);
+    Process p = run(pbc + " --exec spec -- 5 0.125 abc </dev/null");
+    EXPECT_EQ(p.status, 0) << p.err;
+    EXPECT_EQ(p.out, "3 5 0.12 [abc]\nnumber?    0 0\n");
+}
+
+TEST_F(PolymerRun, ReadsStdinOrStdinFile) {
+    std::string prog = write("echo.pasm", kEchoProgram);
+    std::string input = write("in.txt", "  77\n");
+    Process piped = run("--exec in-order " + prog + " -- 1 2 x <" + input);
+    EXPECT_EQ(piped.status, 0) << piped.err;
+    EXPECT_EQ(piped.out, "3 1 2.00 [x]\nnumber?   77 1\n");
+    Process file = run("--exec frames --stdin " + input + " " + prog + " -- 1 2 x </dev/null");
+    EXPECT_EQ(file.out, piped.out) << file.err;
+    Process bad = run(prog + " -- 1 2 x <" + write("bad.txt", "\n\n7up\n"));
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_EQ(bad.out, "3 1 2.00 [x]\nnumber? ");
+    EXPECT_EQ(bad.err, "polymer-run: trap: bad-input in proc 'main' at pc 18 (" + prog +
+                           ":21:9): readi r6, r7: stdin line 3: the word is '7up', not an integer\n");
+    Process missing = run("--stdin " + (dir_ / "nope.txt").string() + " " + prog + " -- 1 2 x");
+    EXPECT_EQ(missing.status, 1);
+    EXPECT_EQ(missing.err, "polymer-run: error: --stdin: cannot open '" + (dir_ / "nope.txt").string() +
+                               "': No such file or directory\n");
+}
+
+// The prompt is flushed before the program waits for input: a reader that
+// answers only after seeing it gets its answer read.
+TEST_F(PolymerRun, APromptIsWrittenBeforeTheReadWaits) {
+    std::string prog = write("echo.pasm", kEchoProgram);
+    std::string fifo_in = (dir_ / "in").string(), fifo_out = (dir_ / "out").string();
+    ASSERT_EQ(::mkfifo(fifo_in.c_str(), 0600), 0);
+    ASSERT_EQ(::mkfifo(fifo_out.c_str(), 0600), 0);
+    // The shell waits for "number? " on the program's stdout before it writes
+    // 9; fd 4 keeps the output pipe open for reading throughout.
+    const std::string script = "(" + std::string(POLYMER_RUN_PATH) + " " + prog + " -- 1 2 x <" + fifo_in + " >" +
+                               fifo_out + " &) ; exec 3>" + fifo_in + " 4<" + fifo_out +
+                               "; head -c 21 <&4; echo 9 >&3; exec 3>&-; cat <&4";
+    const std::string out = (dir_ / "stdout").string();
+    ASSERT_EQ(std::system(("timeout 20 sh -c '" + script + "' >" + out).c_str()), 0);
+    EXPECT_EQ(slurp(out), "3 1 2.00 [x]\nnumber?    9 1\n");
+}
+
+// Under --debug the REPL reads its commands from stdin; the program reads
+// --stdin FILE, or stdin when --batch gives the commands.
+TEST_F(PolymerRun, TheDebuggerPassesArgumentsAndInput) {
+    std::string prog = write("echo.pasm", kEchoProgram);
+    std::string input = write("in.txt", "31\n");
+    std::string cmds = write("cmds.gdb", "continue\n");
+    Process batch = run("--batch " + cmds + " " + prog + " -- 4 0.5 y <" + input);
+    EXPECT_EQ(batch.status, 0) << batch.err;
+    EXPECT_NE(batch.out.find("3 4 0.50 [y]\nnumber?   31 1\n"), std::string::npos) << batch.out;
+    Process piped = run("--debug --stdin " + input + " " + prog + " -- 4 0.5 y <" + cmds);
+    EXPECT_EQ(piped.status, 0) << piped.err;
+    EXPECT_NE(piped.out.find("3 4 0.50 [y]\nnumber?   31 1\n"), std::string::npos) << piped.out;
+    Process no_input = run("--debug " + prog + " -- 4 0.5 y <" + cmds);
+    EXPECT_NE(no_input.out.find("number?    0 0\n"), std::string::npos) << no_input.out;
+}

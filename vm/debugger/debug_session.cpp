@@ -233,6 +233,10 @@ void DebugSession::output_written() {
     if (current_ != nullptr) current_->printed = true;
 }
 
+void DebugSession::input_read() {
+    if (current_ != nullptr) current_->read_input = true;
+}
+
 bool DebugSession::check_watches() {
     bool fired = false;
     for (Breakpoint& b : breakpoints_) {
@@ -264,6 +268,7 @@ BackstepReport DebugSession::backstep(std::uint64_t n) {
         ++rep.undone;
         if (e.is_set) ++rep.sets_undone;
         if (e.printed) rep.printed = true;
+        if (e.read_input) rep.read_input = true;
     }
     if (rep.undone > 0) {
         state_ = State::Running;

@@ -66,6 +66,7 @@ struct BackstepReport {
     std::uint64_t undone = 0;      // steps undone
     std::uint64_t sets_undone = 0;  // of which `set` commands
     bool printed = false;          // an undone instruction had printed output
+    bool read_input = false;       // an undone instruction had read input (readln, readi, readf)
     bool history_ran_out = false;  // fewer than asked: nothing older is kept
 };
 
@@ -134,6 +135,7 @@ public:
     void value_slot_written(std::size_t slot) override;
     void call_slot_written(std::size_t slot) override;
     void output_written() override;
+    void input_read() override;
 
 private:
     DebugSession(const Module& m, OutputBuffer& out, MachineOptions machine, std::uint32_t entry, DebugOptions options)

@@ -15,7 +15,8 @@
 //                           kernel's out/inout buffers): length and bytes
 //   every step              pc, step count, call and value stack depths
 // Output is not undone: what was printed stays printed, and the entry says
-// the step printed so the debugger can tell the user.
+// the step printed so the debugger can tell the user. Nor is input: a line
+// or word read from stdin stays read, and the entry says so.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +37,7 @@ struct RegionSnapshot {
 struct UndoEntry {
     bool is_set = false;   // a `set` command, not an instruction
     bool printed = false;  // the step wrote program output
+    bool read_input = false;  // the step read program input (not given back either)
     std::uint32_t pc = 0;
     std::uint64_t steps = 0;
     std::uint32_t call_depth = 0, value_depth = 0;

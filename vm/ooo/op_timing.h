@@ -33,12 +33,31 @@ constexpr bool reads_int_register(Op op) {
 }
 
 constexpr Timing timing_of(Op op) {
-    const std::uint8_t e = op_info(op).effects;
+    const std::uint16_t e = op_info(op).effects;
     if (e & effect::Long) return Timing::Long;
     if (e & effect::Ctrl) return reads_int_register(op) ? Timing::Branch : Timing::AtIssue;
     if (e & (effect::IO | effect::Stack | effect::Alloc | effect::Sync)) return Timing::AtCommit;
     if (stores_element(op)) return Timing::AtCommit;
     return Timing::Early;
 }
+
+// An entry keeps one result per register file (EarlyContext); an opcode that
+// writes two registers of one file (readi) must run its body at commit,
+// where it writes the machine itself.
+constexpr bool fits_one_result_per_file(Op op) {
+    const FormatInfo& f = format_info(op_info(op).format);
+    unsigned ints = 0, floats = 0;
+    for (std::size_t k = 0; k < f.count; ++k) {
+        if (!((op_info(op).writes >> k) & 1u)) continue;
+        ints += f.operands[k].kind == OperandKind::IntReg;
+        floats += f.operands[k].kind == OperandKind::FloatReg;
+    }
+    return (ints <= 1 && floats <= 1) || timing_of(op) == Timing::AtCommit;
+}
+static_assert([] {
+    for (Op op : kAllOps)
+        if (!fits_one_result_per_file(op)) return false;
+    return true;
+}(), "isa/opcodes.def: a row that writes two registers of one file needs an at-commit effect (E_IO, E_STACK)");
 
 }  // namespace polymer::ooo

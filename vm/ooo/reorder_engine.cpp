@@ -40,6 +40,7 @@ struct PcInfo {
     bool sync = false;         // wait / fence
     bool serialize = false;    // alloc / free: the ROB drains around them
     std::int8_t int_dst = -1, float_dst = -1;
+    std::int8_t int_dst2 = -1;  // a second integer register written (readi): at-commit ops only (op_timing.h)
     std::vector<std::uint8_t> int_srcs, float_srcs;
     std::vector<std::uint32_t> region_reads, region_writes;  // static regions
     // Handle operands `@rN`: their regions are found at issue (Entry::handle_reads/writes).
@@ -317,7 +318,7 @@ void ReorderEngine::analyse_word(std::uint32_t pc, PcInfo& p) {
             switch (u.resource.kind) {
             case Resource::Kind::IntReg:
                 if (u.read) p.int_srcs.push_back(static_cast<std::uint8_t>(idx));
-                if (u.write) p.int_dst = static_cast<std::int8_t>(idx);
+                if (u.write) (p.int_dst < 0 ? p.int_dst : p.int_dst2) = static_cast<std::int8_t>(idx);
                 break;
             case Resource::Kind::FloatReg:
                 if (u.read) p.float_srcs.push_back(static_cast<std::uint8_t>(idx));
@@ -397,6 +398,7 @@ void ReorderEngine::link(Entry& e) {
     if (p.timing == Timing::Long && in_rob(last_sync_)) e.sync_dep = last_sync_;
     if (p.sync) last_sync_ = e.seq;
     if (p.int_dst >= 0) rename_.define(RegKind::Int, static_cast<unsigned>(p.int_dst), e.seq);
+    if (p.int_dst2 >= 0) rename_.define(RegKind::Int, static_cast<unsigned>(p.int_dst2), e.seq);
     if (p.float_dst >= 0) rename_.define(RegKind::Float, static_cast<unsigned>(p.float_dst), e.seq);
 }
 
@@ -820,6 +822,7 @@ bool ReorderEngine::commit(Entry& e) {
         }
         rename_.retire(RegKind::Int, static_cast<unsigned>(p.int_dst), e.seq);
     }
+    if (p.int_dst2 >= 0) rename_.retire(RegKind::Int, static_cast<unsigned>(p.int_dst2), e.seq);  // its body wrote it
     if (p.float_dst >= 0) {
         if (p.timing != Timing::AtCommit) {
             if (state_observer_ != nullptr) state_observer_->float_written(static_cast<unsigned>(p.float_dst));
@@ -896,6 +899,7 @@ void ReorderEngine::rebuild() {
         });
         if (p.sync) last_sync_ = e.seq;
         if (p.int_dst >= 0) rename_.define(RegKind::Int, static_cast<unsigned>(p.int_dst), e.seq);
+        if (p.int_dst2 >= 0) rename_.define(RegKind::Int, static_cast<unsigned>(p.int_dst2), e.seq);
         if (p.float_dst >= 0) rename_.define(RegKind::Float, static_cast<unsigned>(p.float_dst), e.seq);
     }
     wake_ = true;

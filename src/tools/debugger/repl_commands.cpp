@@ -359,6 +359,7 @@ void Repl::cmd_backstep(std::string_view args) {
     if (rep.sets_undone > 0) text += " (" + std::to_string(rep.sets_undone) + " of them set commands)";
     text += ".\n";
     if (rep.printed) text += "Note: the output those instructions printed stays printed.\n";
+    if (rep.read_input) text += "Note: the input those instructions read stays read (the next read goes on from there).\n";
     if (rep.history_ran_out)
         text += h.truncated() ? "Note: the history ends here (it keeps the last " + std::to_string(h.max_steps()) + " steps).\n"
                               : "Note: this is the start of the program.\n";
