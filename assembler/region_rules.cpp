@@ -17,19 +17,12 @@ std::string a_type(ElemType t) { return (t == ElemType::U8 || t == ElemType::U32
 
 std::optional<RegionRuleError> check_region_types(Op op, const std::vector<RegionUse>& uses) {
     std::string mnemonic(op_info(op).mnemonic);
-    if (auto t = element_access_type(op)) {
+    if (auto t = element_access_type(op)) {  // ld.T / st.T, and u8 for args / readln
         for (const RegionUse& u : uses) {
             if (u.region->type != *t)
                 return RegionRuleError{u.operand, mnemonic + " needs " + a_type(*t) + " region, but '" +
                                                       u.region->name + "' is " + type_name(u.region->type)};
         }
-        return std::nullopt;
-    }
-    if (op_info(op).text) {
-        for (const RegionUse& u : uses)
-            if (u.region->type != ElemType::U8)
-                return RegionRuleError{u.operand, mnemonic + " needs a u8 region (text), but '" + u.region->name +
-                                                      "' is " + type_name(u.region->type)};
         return std::nullopt;
     }
     if (!as_vector_op(op)) return std::nullopt;
