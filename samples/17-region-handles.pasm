@@ -23,7 +23,8 @@
 ;   Call `dot` with r2 holding the handle of `counts` (an i64 region) and
 ;   read the `bad-handle` trap; then with `li r2, 3` (not a handle at all).
 ;   Write `ld.f64 f1, @r1[r2]` right after `rgn r1, counts` and see the
-;   assembler refuse it. Run with `--exec ooo --stats` and compare with
+;   assembler refuse it (in this file, not the library's). Run with
+;   `--exec ooo --stats` and compare with
 ;   `--exec in-order`: the same output.
 
 .module region_handles
@@ -32,6 +33,10 @@
 .region ys     f64[] = 0.5, 0.25, 2, 1
 .region counts i64[] = 3, 1, 4, 1, 5
 .region pixels f32[] = 1, 2, 3, 4, 5, 6
+
+; print_region and dot come from the library (samples/lib/regions.pasm):
+; procedures over any region, written once, used by any program.
+.include "lib/regions.pasm"
 
 ; Every lane multiplies its element by s.
 .kernel scale (inout x: f32[i], s: f32)
@@ -79,36 +84,6 @@
         rgn     r1, pixels
         call    print_region
         halt
-.end
-
-; print_region: writes a region's elements as `[a, b, c]` and a newline.
-;   in:       r1 = the handle of any region
-;   clobbers: r8, r9
-.proc print_region
-        li      r8, 0
-        len     r9, @r1
-        printr  @r1, r8, r9
-        println
-        ret
-.end
-
-; dot: f1 := the sum of a[i] * b[i], an ld.f64 loop.
-;   in:       r1 = the handle of an f64 region a, r2 = the handle of an f64
-;             region b at least as long as a
-;   out:      f1
-;   clobbers: r8, r9, f8, f9
-.proc dot
-        lif     f1, 0
-        len     r9, @r1
-        li      r8, 0
-loop:   bge     r8, r9, done
-        ld.f64  f8, @r1[r8]         ; traps bad-handle unless r1 holds an f64 region's handle
-        ld.f64  f9, @r2[r8]
-        fmul    f8, f8, f9
-        fadd    f1, f1, f8
-        addi    r8, r8, 1
-        jmp     loop
-done:   ret
 .end
 
 ; scale_all: multiplies every element of an f32 region by f1, on a backend.
