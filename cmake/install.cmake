@@ -33,9 +33,11 @@ install(FILES ${CMAKE_BINARY_DIR}/cmake/PolymerConfig.cmake ${CMAKE_BINARY_DIR}/
 install(FILES ${POLYMER_ROOT}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
 install(DIRECTORY ${POLYMER_ROOT}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT runtime)
 install(DIRECTORY ${POLYMER_ROOT}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples COMPONENT development)
-# The lessons with what they print (and the debugger's sessions), not their CMake plumbing.
+# The lessons with what they print, their arguments and input, the debugger's
+# sessions and the library they include (lib/), not their CMake plumbing.
 install(DIRECTORY ${POLYMER_ROOT}/samples/ DESTINATION ${CMAKE_INSTALL_DATADIR}/polymer/samples COMPONENT runtime
-        FILES_MATCHING PATTERN "*.pasm" PATTERN "*.expected" PATTERN "*.gdb" PATTERN "*.transcript" PATTERN "*.md")
+        FILES_MATCHING PATTERN "*.pasm" PATTERN "*.expected" PATTERN "*.args" PATTERN "*.stdin" PATTERN "*.gdb"
+        PATTERN "*.transcript" PATTERN "*.md")
 
 # Editor and shell support, as generated at build time (src/CMakeLists.txt).
 install(DIRECTORY ${POLYMER_EDITORS_DIR}/vim/ DESTINATION ${CMAKE_INSTALL_DATADIR}/vim/vimfiles COMPONENT runtime)

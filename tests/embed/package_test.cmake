@@ -2,8 +2,9 @@
 #   1. `cmake --install` this build into WORK_DIR/prefix;
 #   2. configure and build the installed examples/ with find_package(Polymer);
 #   3. run the example on the CPU and on Vulkan and check what it prints;
-#   4. run a lesson with the installed polymer-run, once with --local-nodes
-#      (the polymer-node beside it must be found in the prefix);
+#   4. run lessons with the installed polymer-run, once with --local-nodes
+#      (the polymer-node beside it must be found in the prefix), once one that
+#      includes the installed library;
 #   5. check that the editor, shell and package files are where docs/embedding.md says.
 # Arguments: BUILD_DIR SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER [CXX_LAUNCHER].
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -50,7 +51,15 @@ run("installed polymer-run --local-nodes 1" ${prefix}/bin/polymer-run --local-no
 if(NOT out STREQUAL saxpy)
   message(FATAL_ERROR "the installed polymer-run --local-nodes 1 printed\n${out}\ninstead of\n${saxpy}")
 endif()
-foreach(f share/vim/vimfiles/syntax/pasm.vim share/vim/vimfiles/ftdetect/pasm.vim
+# A lesson that includes the installed library (samples/lib/).
+file(READ ${SOURCE_DIR}/samples/21-constants-and-includes.expected includes)
+run("installed polymer-run, lesson 21" ${prefix}/bin/polymer-run
+    ${prefix}/share/polymer/samples/21-constants-and-includes.pasm)
+if(NOT out STREQUAL includes)
+  message(FATAL_ERROR "the installed lesson 21 printed\n${out}\ninstead of\n${includes}")
+endif()
+foreach(f share/polymer/samples/18-arguments.args share/polymer/samples/18-arguments.stdin
+          share/vim/vimfiles/syntax/pasm.vim share/vim/vimfiles/ftdetect/pasm.vim
           share/polymer/editors/vscode/package.json share/polymer/editors/vscode/syntaxes/pasm.tmLanguage.json
           share/bash-completion/completions/polymer-run share/doc/polymer/embedding.md include/polymer/polymer.h
           lib/cmake/Polymer/PolymerConfigVersion.cmake)
