@@ -31,6 +31,7 @@
 
 #include "isa/opcodes.h"
 #include "kernel_test_util.h"
+#include "shared_vulkan.h"
 #include "splitmix.h"
 #include "vm/backend.h"
 #include "vm/vulkan/vulkan_backend.h"
@@ -43,15 +44,7 @@ using test::uniform_f32;
 using test::uniform_i32;
 using test::whole_launch;
 
-std::unique_ptr<VulkanBackend>& vulkan() {
-    static std::unique_ptr<VulkanBackend> vk = [] {
-        VulkanBackendOptions o;
-        o.pipeline_cache_enabled = false;
-        auto r = VulkanBackend::create(o);
-        return r.ok() ? std::move(r).value() : nullptr;
-    }();
-    return vk;
-}
+std::unique_ptr<VulkanBackend>& vulkan() { return test::shared_vulkan(); }
 
 // --- values ------------------------------------------------------------------
 

@@ -16,6 +16,7 @@
 
 #include "isa/opcodes.h"
 #include "kernel_test_util.h"
+#include "shared_vulkan.h"
 #include "splitmix.h"
 #include "table_ops.h"
 #include "vm/backend.h"
@@ -27,15 +28,7 @@ namespace {
 using test::buffer_arg;
 using test::whole_launch;
 
-std::unique_ptr<VulkanBackend>& vulkan() {
-    static std::unique_ptr<VulkanBackend> vk = [] {
-        VulkanBackendOptions o;
-        o.pipeline_cache_enabled = false;
-        auto r = VulkanBackend::create(o);
-        return r.ok() ? std::move(r).value() : nullptr;
-    }();
-    return vk;
-}
+std::unique_ptr<VulkanBackend>& vulkan() { return test::shared_vulkan(); }
 
 constexpr std::int32_t kEdges[] = {0,  1,  -1, 2,  -2, 7, 31, 32, 33, -32, INT32_MIN, INT32_MAX, INT32_MIN + 1,
                                    static_cast<std::int32_t>(0x9E3779B1u), 65535, 65536};
