@@ -430,4 +430,29 @@ TEST_F(DebuggerRepl, InfoNodesShowsEachNodeAndWhatItRan) {
         << ooo.out;
 }
 
+// A program of two files: locations, `where` and `list` name the included
+// file; a bare line number is in the current pc's file.
+TEST_F(DebuggerRepl, IncludedFilesHaveTheirOwnLines) {
+    std::filesystem::create_directories(dir_ / "lib");
+    write("lib/sq.pasm", "; squares r1\n.proc square\n        mul     r1, r1, r1\n        ret\n.end\n");
+    write("main.pasm", ".include \"lib/sq.pasm\"\n.proc main\n        li      r1, 7\n        call    square\n"
+                       "        print   r1\n        halt\n.end\n");
+    Session s = debug("main.pasm", "b sq.pasm:3\nc\nbt\nlist\nb 4\nb other.pasm:1\nc\n");
+    EXPECT_EQ(s.status, 0) << s.err;
+    EXPECT_EQ(s.out, R"--(Polymer debugger: main.pasm, 6 instructions in 2 procedures; stopped before pc 2 in main (main.pasm:3). Type help for the commands.
+Breakpoint 1 at pc 0 in square (sq.pasm:3): mul     r1, r1, r1
+Breakpoint 1, pc 0 in square (sq.pasm:3): mul     r1, r1, r1
+#0  pc 0 in square (sq.pasm:3)
+#1  pc 3 in main (main.pasm:4)
+      1  ; squares r1
+      2  .proc square
+=>    3          mul     r1, r1, r1
+      4          ret
+      5  .end
+Breakpoint 2 at pc 1 in square (sq.pasm:4): ret
+error: no source file named 'other.pasm' (this program is main.pasm, sq.pasm)
+Breakpoint 2, pc 1 in square (sq.pasm:4): ret
+)--");
+}
+
 }  // namespace
