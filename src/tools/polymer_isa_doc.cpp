@@ -9,7 +9,7 @@
 
 static int run_tool(int argc, char** argv) {
     CLI::App app{"Print the Polymer ISA reference (markdown) generated from the opcode table"};
-    app.set_version_flag("--version", "polymer-isa-doc 0.1.0");
+    app.set_version_flag("--version", std::string("polymer-isa-doc ") + POLYMER_VERSION);
     CLI11_PARSE(app, argc, argv);
     std::cout << polymer::isa_reference_markdown();
     return 0;

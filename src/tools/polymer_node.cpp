@@ -98,6 +98,7 @@ static int run_tool(int argc, char** argv) {
     NodeLimits limits;
     unsigned handshake_timeout_ms = static_cast<unsigned>(limits.handshake_timeout.count());
     std::string max_peer_memory_text = "0";
+    app.set_version_flag("--version", std::string("polymer-node ") + POLYMER_VERSION);
     app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
     app.add_option("--token-file", token_file, "file holding the shared secret (at least 16 bytes)")->required();
     app.add_flag("--allow-readable-token-file", allow_readable_token,
