@@ -19,6 +19,7 @@ PACKAGES=(
   tmux                                  # the debugger's real-terminal test (tests/debugger)
   iproute2                              # `ip netns` for the cluster's network-namespace test (root only)
   vim                                   # the generated syntax file's test (tests/editors)
+  dpkg-dev                              # CPack's Debian package: dpkg-shlibdeps finds its dependencies (tests/package)
 )
 
 missing=()

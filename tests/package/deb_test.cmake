@@ -1,0 +1,74 @@
+# package.deb (tests/package/CMakeLists.txt):
+#   1. cpack -G DEB this build;
+#   2. the package declares the shared libraries the tools load (found by
+#      dpkg-shlibdeps) and recommends a Vulkan driver;
+#   3. polymer holds the tools, the lessons and their library, the docs, the
+#      editor and shell files; polymer-dev the C++ package and depends on
+#      polymer; both under /usr;
+#   4. unpacked, its polymer-run says its version and runs a lesson that
+#      includes the packaged library.
+# Arguments: BUILD_DIR SOURCE_DIR WORK_DIR CPACK.
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR})
+
+function(run what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${rc}):\n${ARGN}\n${out}\n${err}")
+  endif()
+  set(out "${out}" PARENT_SCOPE)
+endfunction()
+
+run("cpack" ${CPACK} -G DEB --config ${BUILD_DIR}/CPackConfig.cmake -B ${WORK_DIR})
+file(GLOB debs ${WORK_DIR}/polymer_*.deb)
+file(GLOB dev_debs ${WORK_DIR}/polymer-dev_*.deb)
+list(LENGTH debs n)
+list(LENGTH dev_debs n_dev)
+if(NOT n EQUAL 1 OR NOT n_dev EQUAL 1)
+  file(GLOB all ${WORK_DIR}/*.deb)
+  message(FATAL_ERROR "cpack wrote ${all}, not one polymer_*.deb and one polymer-dev_*.deb")
+endif()
+
+run("dpkg-deb -f" dpkg-deb -f ${debs} Package Version Depends Recommends)
+foreach(field "Package: polymer" "Depends: .*libc6" "Depends: .*libssl3" "Depends: .*libisal2"
+              "Depends: .*libvulkan1" "Depends: .*libedit2" "Recommends: mesa-vulkan-drivers")
+  if(NOT out MATCHES "${field}")
+    message(FATAL_ERROR "the package's control fields do not match '${field}':\n${out}")
+  endif()
+endforeach()
+
+run("dpkg-deb -f polymer-dev" dpkg-deb -f ${dev_debs} Package Depends)
+if(NOT out MATCHES "Package: polymer-dev" OR NOT out MATCHES "Depends: polymer \\(= ")
+  message(FATAL_ERROR "polymer-dev's control fields:\n${out}")
+endif()
+
+function(expect_paths deb)
+  execute_process(COMMAND dpkg-deb -c ${deb} OUTPUT_VARIABLE listing RESULT_VARIABLE rc)
+  foreach(path ${ARGN})
+    if(NOT listing MATCHES " \\./${path}\n")
+      message(FATAL_ERROR "${deb} holds no /${path}:\n${listing}")
+    endif()
+  endforeach()
+endfunction()
+expect_paths(${debs} usr/bin/polymer-as usr/bin/polymer-dis usr/bin/polymer-run usr/bin/polymer-node
+             usr/bin/polymer-isa-doc usr/share/polymer/samples/01-hello.pasm usr/share/polymer/samples/lib/math.pasm
+             usr/share/polymer/samples/18-arguments.args usr/share/doc/polymer/language.md
+             usr/share/vim/vimfiles/syntax/pasm.vim usr/share/bash-completion/completions/polymer-run
+             usr/share/polymer/editors/vscode/package.json)
+expect_paths(${dev_debs} usr/include/polymer/polymer.h usr/lib/cmake/Polymer/PolymerConfig.cmake)
+
+run("dpkg-deb -x" dpkg-deb -x ${debs} ${WORK_DIR}/root)
+file(STRINGS ${SOURCE_DIR}/CMakeLists.txt project_line REGEX "^project\\(Polymer VERSION")
+string(REGEX MATCH "[0-9]+\\.[0-9]+\\.[0-9]+" version "${project_line}")
+run("the packaged polymer-run --version" ${WORK_DIR}/root/usr/bin/polymer-run --version)
+if(NOT out STREQUAL "polymer-run ${version}\n")
+  message(FATAL_ERROR "the packaged polymer-run --version printed '${out}', not 'polymer-run ${version}'")
+endif()
+file(READ ${SOURCE_DIR}/samples/21-constants-and-includes.expected expected)
+run("the packaged lesson 21" ${WORK_DIR}/root/usr/bin/polymer-run --backend cpu
+    ${WORK_DIR}/root/usr/share/polymer/samples/21-constants-and-includes.pasm)
+if(NOT out STREQUAL expected)
+  message(FATAL_ERROR "the packaged lesson 21 printed\n${out}\ninstead of\n${expected}")
+endif()
+file(REMOVE_RECURSE ${WORK_DIR})
+message(STATUS "the package declares its dependencies, holds every part, and its tools run")
