@@ -15,9 +15,20 @@ namespace polymer::cluster {
 
 using pbc::cat;
 
+void apply_environment(ClusterFlags& f) {
+    auto from_env = [](const char* name) -> std::string {
+        const char* v = std::getenv(name);
+        return v != nullptr ? std::string(v) : std::string();
+    };
+    if (f.nodes.empty() && f.local_nodes == 0) f.nodes = from_env("POLYMER_NODES");
+    if (f.token_file.empty()) f.token_file = from_env("POLYMER_TOKEN_FILE");
+}
+
 void add_cluster_options(CLI::App& app, ClusterFlags& f) {
-    app.add_option("--nodes", f.nodes, "run kernels on these polymer-node workers too: host:port,... (docs/cluster.md)");
-    app.add_option("--token-file", f.token_file, "the shared secret of the --nodes workers");
+    app.add_option("--nodes", f.nodes,
+                   "run kernels on these polymer-node workers too: host:port,... (docs/cluster.md; default: "
+                   "$POLYMER_NODES)");
+    app.add_option("--token-file", f.token_file, "the shared secret of the --nodes workers (default: $POLYMER_TOKEN_FILE)");
     app.add_flag("--allow-readable-token-file", f.allow_readable_token_file,
                  "accept a token file that group or others can read (a warning instead of an error)");
     app.add_option("--local-nodes", f.local_nodes,

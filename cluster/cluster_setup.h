@@ -32,6 +32,11 @@ struct ClusterFlags {
 };
 
 void add_cluster_options(CLI::App& app, ClusterFlags& flags);
+// After parsing: POLYMER_NODES and POLYMER_TOKEN_FILE stand for --nodes and
+// --token-file where the command line gives none, so a home set up once runs
+// every program on its cluster. --local-nodes ignores POLYMER_NODES (its
+// nodes are started with a token of their own).
+void apply_environment(ClusterFlags& flags);
 
 // Empty (backend() == nullptr) when no cluster option was given.
 class ClusterSession {

@@ -100,7 +100,10 @@ static int run_tool(int argc, char** argv) {
     std::string max_peer_memory_text = "0";
     app.set_version_flag("--version", std::string("polymer-node ") + POLYMER_VERSION);
     app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
-    app.add_option("--token-file", token_file, "file holding the shared secret (at least 16 bytes)")->required();
+    app.add_option("--token-file", token_file,
+                   "file holding the shared secret (at least 16 bytes; default: $POLYMER_TOKEN_FILE)")
+        ->envname("POLYMER_TOKEN_FILE")
+        ->required();
     app.add_flag("--allow-readable-token-file", allow_readable_token,
                  "accept a token file that group or others can read (a warning instead of an error)");
     app.add_option("--threads", threads, "worker threads for kernel chunks")->capture_default_str();

@@ -207,6 +207,7 @@ static int run_tool(int argc, char** argv) {
         // --help and --version exit 0; a usage error is bad input like any other.
         return app.exit(e) == 0 ? kExitOk : kExitBadInput;
     }
+    polymer::cluster::apply_environment(cluster_flags);
 
     if (list_devices) {
         std::cout << polymer::describe_vulkan_devices();

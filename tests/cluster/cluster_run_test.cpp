@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cluster_test_options.h"
+#include "node_process.h"
 
 using polymer::cluster::testing::run_polymer;
 using polymer::cluster::testing::RunOutcome;
@@ -77,6 +78,52 @@ TEST(ClusterRunErrors, NoCapableNodeStopsTheProgramWithAClearError) {
     EXPECT_EQ(WEXITSTATUS(status), 2) << out;
     EXPECT_NE(out.find("kernel 'k' (.requires gpu): no capable node left to run it"), std::string::npos) << out;
     EXPECT_EQ(out.find("after"), std::string::npos) << out;
+}
+
+}  // namespace
+
+namespace {
+
+std::string run_shell(const std::string& command, int& status) {
+    FILE* p = popen((command + " 2>&1").c_str(), "r");
+    std::string out;
+    if (!p) return out;
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int raw = pclose(p);
+    status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    return out;
+}
+
+// POLYMER_NODES and POLYMER_TOKEN_FILE stand for --nodes and --token-file:
+// a real node gets every chunk (--no-local-work) of a run that names it only
+// in the environment; polymer-node takes its token file from the environment.
+TEST(ClusterEnvironment, NodesAndTokenFileFromTheEnvironment) {
+    using polymer::cluster::testing::NodeProcess;
+    using polymer::cluster::testing::TempTokenFile;
+    TempTokenFile token(polymer::cluster::testing::kSecret);
+    NodeProcess node(token.path());
+    const std::string env = "POLYMER_NODES=127.0.0.1:" + std::to_string(node.port()) +
+                            " POLYMER_TOKEN_FILE=" + token.path() + " ";
+    int status = -1;
+    const std::string out = run_shell(env + POLYMER_RUN_PATH + " --no-local-work --chunk-lanes 16 " +
+                                          POLYMER_SAMPLES_DIR + "/10-saxpy.pasm",
+                                      status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(out, expected("10-saxpy"));
+    // Without the environment, --no-local-work has no nodes to run on.
+    const std::string alone = run_shell(std::string(POLYMER_RUN_PATH) + " --no-local-work " + POLYMER_SAMPLES_DIR +
+                                            "/10-saxpy.pasm",
+                                        status);
+    EXPECT_NE(status, 0) << alone;
+    // polymer-node: the token file from the environment (here one that does not exist).
+    const std::string node_out =
+        run_shell(std::string("POLYMER_TOKEN_FILE=/nonexistent/polymer-token ") + POLYMER_NODE_PATH +
+                      " --listen 127.0.0.1:0",
+                  status);
+    EXPECT_NE(status, 0);
+    EXPECT_NE(node_out.find("/nonexistent/polymer-token"), std::string::npos) << node_out;
 }
 
 }  // namespace
