@@ -618,28 +618,28 @@ struct ClusterBackend::Impl {
                 std::this_thread::sleep_for(std::chrono::milliseconds(2));
                 continue;
             }
-            InFlight f = in_flight.front();
-            auto polled = p.client->wait_launch_for(f.request, std::chrono::milliseconds(5));
-            if (!polled && interrupt_requested()) {  // Ctrl-C: stop waiting for the node
-                note_fault({KernelFault::Kind::Interrupted, 0, 0, 0, 0, 0});
+            // Stops waiting for every chunk this node still runs: the node is
+            // told (Cancel) and the chunks are no longer counted as running here.
+            auto abandon_all = [&] {
                 for (const InFlight& g : in_flight) {
                     log_flight(g, ChunkOutcome::Abandoned);
                     p.client->abandon_launch(g.request);
                     std::lock_guard lock(chunk_mutex);
                     --chunks[g.chunk].runners;
                 }
+            };
+            InFlight f = in_flight.front();
+            auto polled = p.client->wait_launch_for(f.request, std::chrono::milliseconds(5));
+            if (!polled && interrupt_requested()) {  // Ctrl-C: stop waiting for the node
+                note_fault({KernelFault::Kind::Interrupted, 0, 0, 0, 0, 0});
+                abandon_all();
                 return;
             }
             if (!polled) {
                 // Still running. When backups have finished every chunk, stop
                 // waiting for this (hung or slow) node: its results are not needed.
                 if (all_done()) {
-                    for (const InFlight& g : in_flight) {
-                        log_flight(g, ChunkOutcome::Abandoned);
-                        p.client->abandon_launch(g.request);
-                        std::lock_guard lock(chunk_mutex);
-                        --chunks[g.chunk].runners;
-                    }
+                    abandon_all();
                     return;
                 }
                 // While waiting, take a backup or a requeued chunk if there is room.
