@@ -1,7 +1,6 @@
 #include "cluster/cluster_backend.h"
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -26,44 +25,6 @@ namespace polymer::cluster {
 
 using pbc::cat;
 using Clock = std::chrono::steady_clock;
-
-Result<std::vector<NodeAddress>> parse_node_list(const std::string& text) {
-    std::vector<NodeAddress> out;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const std::size_t comma = std::min(text.find(',', start), text.size());
-        const std::string item = text.substr(start, comma - start);
-        start = comma + 1;
-        NodeAddress a;
-        std::string port_text;
-        if (!item.empty() && item.front() == '[') {
-            const auto close = item.find(']');
-            if (close == std::string::npos) return Error{cat("--nodes: '", item, "' has no closing ']'")};
-            a.host = item.substr(1, close - 1);
-            if (close + 1 < item.size()) {
-                if (item[close + 1] != ':') return Error{cat("--nodes: '", item, "' is not [ADDR]:PORT")};
-                port_text = item.substr(close + 2);
-            }
-        } else if (auto colon = item.rfind(':'); colon != std::string::npos) {
-            a.host = item.substr(0, colon);
-            port_text = item.substr(colon + 1);
-        } else {
-            a.host = item;
-        }
-        if (a.host.empty()) return Error{cat("--nodes: '", item, "' names no host (expected host:port,...)")};
-        a.port = kDefaultPort;
-        if (!port_text.empty()) {
-            unsigned v = 0;
-            auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);
-            if (ec != std::errc() || p != port_text.data() + port_text.size() || v == 0 || v > 65535)
-                return Error{cat("--nodes: '", item, "': port '", port_text, "' is not 1..65535")};
-            a.port = static_cast<std::uint16_t>(v);
-        }
-        out.push_back(a);
-        if (comma == text.size()) break;
-    }
-    return out;
-}
 
 namespace {
 

@@ -22,20 +22,13 @@
 #include <vector>
 
 #include "cluster/chunk_log.h"
+#include "cluster/node_addresses.h"
 #include "cluster/node_client.h"
 #include "isa/module.h"
 #include "isa/result.h"
 #include "vm/backend.h"
 
 namespace polymer::cluster {
-
-struct NodeAddress {
-    std::string host;
-    std::uint16_t port = 0;
-};
-
-// "host:port,host:port" (IPv6 as "[::1]:7447"); a missing port is kDefaultPort.
-Result<std::vector<NodeAddress>> parse_node_list(const std::string& text);
 
 struct ClusterOptions {
     std::vector<NodeAddress> nodes;

@@ -9,39 +9,107 @@
 #include <sstream>
 
 #include "cluster/auth.h"
+#include "cluster/host_port_option.h"
 #include "isa/byte_io.h"
+#include "src/tools/exit_status.h"
+#include "src/tools/read_input.h"
 
 namespace polymer::cluster {
 
 using pbc::cat;
 
-void apply_environment(ClusterFlags& f) {
-    auto from_env = [](const char* name) -> std::string {
-        const char* v = std::getenv(name);
-        return v != nullptr ? std::string(v) : std::string();
-    };
-    if (f.nodes.empty() && f.local_nodes == 0) f.nodes = from_env("POLYMER_NODES");
-    if (f.token_file.empty()) f.token_file = from_env("POLYMER_TOKEN_FILE");
+std::string default_config_path() {
+    const char* xdg = std::getenv("XDG_CONFIG_HOME");
+    if (xdg != nullptr && *xdg != '\0') return std::string(xdg) + "/polymer/cluster.conf";
+    const char* home = std::getenv("HOME");
+    if (home != nullptr && *home != '\0') return std::string(home) + "/.config/polymer/cluster.conf";
+    return {};
 }
 
 void add_cluster_options(CLI::App& app, ClusterFlags& f) {
+    const std::string group = "Cluster";
     app.add_option("--nodes", f.nodes,
-                   "run kernels on these polymer-node workers too: host:port,... (docs/cluster.md; default: "
-                   "$POLYMER_NODES)");
-    app.add_option("--token-file", f.token_file, "the shared secret of the --nodes workers (default: $POLYMER_TOKEN_FILE)");
+                   "run kernels on these polymer-node workers too: HOST:PORT,... (docs/cluster.md; default: "
+                   "$POLYMER_NODES)")
+        ->group(group)
+        ->delimiter(',')
+        ->allow_extra_args(false)  // --nodes a,b prog.pasm: the program is not a node
+        ->type_name("HOST:PORT")
+        ->check(host_port_check());
+    app.add_option("--nodes-file", f.nodes_file,
+                   "also the workers in FILE: one HOST:PORT a line, '#' comments (docs/deploy.md)")
+        ->group(group)
+        ->type_name("FILE");
+    app.add_option("--token-file", f.token_file, "the shared secret of the workers")
+        ->group(group)
+        ->type_name("FILE")
+        ->envname("POLYMER_TOKEN_FILE");
     app.add_flag("--allow-readable-token-file", f.allow_readable_token_file,
-                 "accept a token file that group or others can read (a warning instead of an error)");
+                 "accept a token file that group or others can read (a warning instead of an error)")
+        ->group(group);
     app.add_option("--local-nodes", f.local_nodes,
                    "start N polymer-node workers on 127.0.0.1 with a fresh token, stopped at exit")
+        ->group(group)
         ->check(CLI::Range(0u, 64u));
-    app.add_flag("--no-local-work", f.no_local_work, "kernel chunks run on the nodes only, not on this machine");
-    app.add_flag("--list-nodes", f.list_nodes, "connect to the nodes, print their capabilities, then exit");
+    app.add_flag("--no-local-work", f.no_local_work, "kernel chunks run on the nodes only, not on this machine")
+        ->group(group);
+    app.add_flag("--list-nodes", f.list_nodes, "connect to the nodes, print their capabilities, then exit")
+        ->group(group)
+        ->configurable(false);
     app.add_option("--node-timeout-ms", f.node_timeout_ms, "a node silent this long is dropped (heartbeat timeout)")
+        ->group(group)
         ->check(CLI::Range(100u, 600'000u))
         ->capture_default_str();
     app.add_option("--chunk-lanes", f.chunk_lanes, "smallest kernel chunk sent to a node, in lanes")
+        ->group(group)
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 31))
         ->capture_default_str();
+    f.config = default_config_path();
+    app.add_option("--config", f.config,
+                   "settings for any long option, most often the cluster's, as `key = value` lines (TOML); the "
+                   "command line and the environment win over it (default: $XDG_CONFIG_HOME/polymer/cluster.conf, "
+                   "else ~/.config/polymer/cluster.conf, when present; docs/deploy.md)")
+        ->group(group)
+        ->type_name("FILE")
+        ->configurable(false);
+}
+
+void apply_environment(CLI::App& app, ClusterFlags& f) {
+    f.command_line_nodes = app.count("--nodes") + app.count("--nodes-file") > 0;
+    f.command_line_local = app.count("--local-nodes") > 0;
+    const char* nodes = std::getenv("POLYMER_NODES");
+    if (nodes != nullptr && *nodes != '\0' && !f.command_line_nodes && !f.command_line_local)
+        app.get_option("--nodes")->add_result(nodes);  // checked with the config file's values
+}
+
+std::optional<std::string> resolve_nodes(ClusterFlags& f) {
+    // The command line's choice of --local-nodes or --nodes wins over the other
+    // coming from the environment or the config file.
+    if (f.command_line_local && !f.command_line_nodes) {
+        f.nodes.clear();
+        f.nodes_file.clear();
+    } else if (f.command_line_nodes && !f.command_line_local) {
+        f.local_nodes = 0;
+    }
+    f.addresses.clear();
+    for (const std::string& n : f.nodes) f.addresses.push_back(parse_host_port(n).value());  // CLI11 checked them
+    if (!f.nodes_file.empty()) {
+        std::string why;
+        std::optional<std::string> text = tools::read_input(f.nodes_file, why);
+        if (!text) return "--nodes-file: " + why;
+        auto listed = parse_nodes_file(*text, f.nodes_file);
+        if (!listed) return listed.error();
+        if (listed.value().empty()) return "--nodes-file: '" + f.nodes_file + "' names no node";
+        f.addresses.insert(f.addresses.end(), listed.value().begin(), listed.value().end());
+    }
+    if (f.local_nodes != 0 && !f.addresses.empty())
+        return "--local-nodes and --nodes cannot be combined (they use different tokens)";
+    if (!f.addresses.empty() && f.token_file.empty())
+        return "--nodes needs --token-file (the workers' shared secret; or POLYMER_TOKEN_FILE, or token-file in the "
+               "config file)";
+    if (f.no_local_work && !f.any()) return "--no-local-work needs --nodes or --local-nodes";
+    if (f.list_nodes && !f.any()) return "--list-nodes needs --nodes or --local-nodes";
+    return std::nullopt;
 }
 
 namespace {
@@ -59,18 +127,14 @@ Result<std::pair<std::vector<NodeAddress>, std::vector<std::uint8_t>>> node_list
                                                                                   std::unique_ptr<LocalNodes>& local) {
     std::vector<NodeAddress> nodes;
     std::vector<std::uint8_t> secret;
-    if (!f.nodes.empty()) {
-        auto parsed = parse_node_list(f.nodes);
-        if (!parsed) return Error{parsed.error()};
-        nodes = parsed.value();
-        if (f.token_file.empty()) return Error{"--nodes needs --token-file (the workers' shared secret)"};
+    if (!f.addresses.empty()) {
+        nodes = f.addresses;
         auto token = read_token_file(f.token_file, f.allow_readable_token_file);
         if (!token) return Error{token.error()};
         if (!token.value().warning.empty()) std::fprintf(stderr, "polymer-run: warning: %s\n", token.value().warning.c_str());
         secret = token.value().secret;
     }
     if (f.local_nodes != 0) {
-        if (!nodes.empty()) return Error{"--local-nodes and --nodes cannot be combined (they use different tokens)"};
         auto started = LocalNodes::start(sibling_executable("polymer-node"), f.local_nodes);
         if (!started) return Error{started.error()};
         local = std::move(started).value();
@@ -170,10 +234,7 @@ void ClusterSession::add_to_trace(PipelineLog& log) const {
 
 Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module, Backend& local_backend) {
     ClusterSession session;
-    if (!f.any()) {
-        if (f.no_local_work) return Error{"--no-local-work needs --nodes or --local-nodes"};
-        return session;
-    }
+    if (!f.any()) return session;
     auto list = node_list(f, session.local);
     if (!list) return Error{list.error()};
     ClusterOptions o;
@@ -188,7 +249,7 @@ Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module
         if (*before) (*before)();
         std::fprintf(stderr, "polymer-run: error: %s\n", why.c_str());
         if (nodes) nodes->stop();
-        std::_Exit(2);
+        std::_Exit(tools::kExitTrap);
     };
     auto backend = ClusterBackend::create(module, local_backend, std::move(o));
     if (!backend) return Error{backend.error()};
@@ -199,8 +260,8 @@ Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module
 bool list_nodes(const ClusterFlags& f, std::ostream& out) {
     std::unique_ptr<LocalNodes> local;
     auto list = node_list(f, local);
-    if (!list || list.value().first.empty()) {
-        std::cerr << "polymer-run: error: " << (list ? "--list-nodes needs --nodes or --local-nodes" : list.error()) << "\n";
+    if (!list) {
+        std::cerr << "polymer-run: error: " << list.error() << "\n";
         return false;
     }
     Module empty;

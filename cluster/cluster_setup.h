@@ -1,18 +1,24 @@
-// polymer-run's cluster options (--nodes, --token-file, --local-nodes,
-// --no-local-work, --list-nodes, --node-timeout-ms, --chunk-lanes) and the
-// session they start: local polymer-node processes and the ClusterBackend
-// (docs/cluster.md). Kept here so polymer_run.cpp only wires them in.
+// polymer-run's cluster options (the "Cluster" group of its --help: --nodes,
+// --nodes-file, --token-file, --local-nodes, --no-local-work, --list-nodes,
+// --node-timeout-ms, --chunk-lanes, --config), where they come from (the
+// command line, then POLYMER_NODES and POLYMER_TOKEN_FILE, then the config
+// file), and the session they start: local polymer-node processes and the
+// ClusterBackend (docs/cluster.md, docs/deploy.md). Kept here so
+// polymer_run.cpp only wires them in.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "cluster/cluster_backend.h"
 #include "cluster/local_nodes.h"
+#include "cluster/node_addresses.h"
 #include "isa/module.h"
 #include "isa/result.h"
 #include "vm/ooo/pipeline_log.h"
@@ -20,7 +26,8 @@
 namespace polymer::cluster {
 
 struct ClusterFlags {
-    std::string nodes;
+    std::vector<std::string> nodes;  // HOST:PORT each (checked by CLI11)
+    std::string nodes_file;
     std::string token_file;
     bool allow_readable_token_file = false;
     unsigned local_nodes = 0;
@@ -28,15 +35,32 @@ struct ClusterFlags {
     bool list_nodes = false;
     unsigned node_timeout_ms = 5000;
     std::uint64_t chunk_lanes = 256;
-    bool any() const { return !nodes.empty() || local_nodes != 0; }
+    std::string config;  // the config file; default_config_path() unless --config
+    // Filled by resolve_nodes: --nodes, then the --nodes-file lines.
+    std::vector<NodeAddress> addresses;
+    bool any() const { return !addresses.empty() || local_nodes != 0; }
+
+    // Which of the two ways to name nodes the command line chose (set by
+    // apply_environment): it wins over the environment and the config file.
+    bool command_line_nodes = false;
+    bool command_line_local = false;
 };
 
+// $XDG_CONFIG_HOME/polymer/cluster.conf (else ~/.config/polymer/cluster.conf),
+// read when present; empty when neither variable is set.
+std::string default_config_path();
 void add_cluster_options(CLI::App& app, ClusterFlags& flags);
-// After parsing: POLYMER_NODES and POLYMER_TOKEN_FILE stand for --nodes and
-// --token-file where the command line gives none, so a home set up once runs
-// every program on its cluster. --local-nodes ignores POLYMER_NODES (its
-// nodes are started with a token of their own).
-void apply_environment(ClusterFlags& flags);
+// After the command line, before the config file: POLYMER_NODES stands for
+// --nodes where the command line names no nodes, so a home set up once runs
+// every program on its cluster (POLYMER_TOKEN_FILE is --token-file's CLI11
+// envname). --local-nodes on the command line ignores POLYMER_NODES and the
+// config file's nodes (its nodes are started with a token of their own).
+void apply_environment(CLI::App& app, ClusterFlags& flags);
+// After the config file: reads --nodes-file into `addresses` after --nodes
+// and checks the combinations. An error is a usage error (exit 64): a bad
+// nodes file line (FILE:LINE), --local-nodes with --nodes, --nodes without a
+// token file, --no-local-work or --list-nodes with no nodes.
+std::optional<std::string> resolve_nodes(ClusterFlags& flags);
 
 // Empty (backend() == nullptr) when no cluster option was given.
 class ClusterSession {
@@ -49,7 +73,8 @@ public:
     Backend* backend() const { return backend_.get(); }
     ClusterBackend* cluster() const { return backend_.get(); }
     // Runs `before` (flush the program's output) when a launch cannot finish,
-    // then prints the error, stops the local nodes and exits with status 2.
+    // then prints the error, stops the local nodes and exits with status 2
+    // (kExitTrap).
     void on_fatal(std::function<void()> before);
     // --stats: one line per participant; empty without a cluster.
     std::string stats_text() const;
@@ -67,7 +92,7 @@ public:
 };
 
 Result<ClusterSession> start_cluster(const ClusterFlags& flags, const Module& module, Backend& local);
-// --list-nodes: connects, prints each node's capabilities; false on an error (printed).
+// --list-nodes (after resolve_nodes): connects, prints each node's capabilities; false on an error (printed).
 bool list_nodes(const ClusterFlags& flags, std::ostream& out);
 
 }  // namespace polymer::cluster

@@ -31,8 +31,16 @@ void set_log_name(std::string name) {
     g_name = std::move(name);
 }
 
+constexpr LogLevel kLevels[] = {LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error};
+
+std::vector<std::string> log_level_names() {
+    std::vector<std::string> names;
+    for (LogLevel l : kLevels) names.emplace_back(level_name(l));
+    return names;
+}
+
 bool parse_log_level(std::string_view text, LogLevel& level) {
-    for (LogLevel l : {LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error}) {
+    for (LogLevel l : kLevels) {
         if (text == level_name(l)) {
             level = l;
             return true;

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "isa/byte_io.h"
 
@@ -14,6 +15,8 @@ enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3 };
 void set_log_level(LogLevel level);
 void set_log_name(std::string name);
 bool parse_log_level(std::string_view text, LogLevel& level);
+// "debug", "info", "warn", "error": the names parse_log_level takes (--log-level's choices).
+std::vector<std::string> log_level_names();
 // `always`: written whatever the level (the start-up address line tests read).
 void log_line(LogLevel level, std::string_view message, bool always = false);
 

@@ -19,6 +19,7 @@
 #include "cluster/descriptors.h"
 #include "cluster/log_throttle.h"
 #include "cluster/messages.h"
+#include "cluster/node_addresses.h"
 #include "cluster/node_limits.h"
 #include "cluster/node_store.h"
 #include "isa/result.h"
@@ -26,7 +27,6 @@
 
 namespace polymer::cluster {
 
-inline constexpr std::uint16_t kDefaultPort = 7447;
 inline constexpr std::chrono::milliseconds kDefaultHeartbeatInterval{1000};
 inline constexpr std::chrono::milliseconds kDefaultHeartbeatTimeout{5000};
 

@@ -8,10 +8,9 @@
 #include <exception>
 #include <new>
 
-namespace polymer::tools {
+#include "src/tools/exit_status.h"
 
-// Exit status for an error the tool did not expect (sysexits' EX_SOFTWARE).
-inline constexpr int kInternalError = 70;
+namespace polymer::tools {
 
 template <class Body>
 int guarded_main(const char* tool, Body&& body) noexcept {
@@ -19,13 +18,13 @@ int guarded_main(const char* tool, Body&& body) noexcept {
         return body();
     } catch (const std::bad_alloc&) {
         std::fprintf(stderr, "%s: error: out of memory\n", tool);
-        return 1;
+        return kExitFailure;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s: internal error: %s (please report it)\n", tool, e.what());
-        return kInternalError;
+        return kExitInternal;
     } catch (...) {
         std::fprintf(stderr, "%s: internal error: an unknown exception (please report it)\n", tool);
-        return kInternalError;
+        return kExitInternal;
     }
 }
 

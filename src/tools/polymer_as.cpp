@@ -1,5 +1,6 @@
 // polymer-as: assembles a .pasm file into a .pbc module; also prints
-// listings and disassembles .pbc files. Exit status: 0 ok, 1 on any error.
+// listings and disassembles .pbc files. Exit status: 0 ok, 1 on any error, 64
+// a usage error (src/tools/exit_status.h).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include "assembler/frame_listing.h"
 #include "assembler/kernel_glsl.h"
 #include "isa/module_io.h"
+#include "command_line.h"
 #include "guarded_main.h"
 #include "read_input.h"
 
@@ -99,32 +101,24 @@ static int run_tool(int argc, char** argv) {
     app.add_flag("--emit-glsl", emit_glsl, "print each kernel's generated GLSL (to -o FILE, or standard output) instead of writing a .pbc");
     app.add_option("--disassemble", disassemble_path, "print the .pbc file as assembly instead of assembling")
         ->check(CLI::ExistingFile);
-    CLI11_PARSE(app, argc, argv);
+    app.footer("Exit status:\n  0   written\n  1   an error in the input, or the output cannot be written\n"
+               "  64  a usage error\n  70  an internal error (a bug)");
+    if (auto done = polymer::tools::parse_command_line(app, argc, argv, "polymer-as")) return *done;
+    using polymer::tools::usage_error;
 
     if (!disassemble_path.empty()) {
-        if (!input.empty()) {
-            std::cerr << "polymer-as: error: --disassemble takes no FILE to assemble\n";
-            return 1;
-        }
+        if (!input.empty()) return usage_error("polymer-as", "--disassemble takes no FILE to assemble");
         return disassemble_file(disassemble_path);
     }
-    if (input.empty()) {
-        std::cerr << "polymer-as: error: no input file (try --help)\n";
-        return 1;
-    }
+    if (input.empty()) return usage_error("polymer-as", "no input file");
     if (output.empty() && !emit_glsl) {
-        if (input == "-") {
-            std::cerr << "polymer-as: error: reading standard input needs -o FILE\n";
-            return 1;
-        }
+        if (input == "-") return usage_error("polymer-as", "reading standard input needs -o FILE");
         output = fs::path(input).replace_extension(".pbc").string();
     }
 
-    if (output == "-" && (show_listing || show_frames)) {
-        std::cerr << "polymer-as: error: " << (show_listing ? "--listing" : "--frames")
-                  << " and -o - would both write to standard output\n";
-        return 1;
-    }
+    if (output == "-" && (show_listing || show_frames))
+        return usage_error("polymer-as", std::string(show_listing ? "--listing" : "--frames") +
+                                             " and -o - would both write to standard output");
     std::string why;
     std::optional<std::string> read = polymer::tools::read_input(input, why);
     if (!read) {

@@ -8,6 +8,7 @@
 
 #include "assembler/disassembler.h"
 #include "isa/module_io.h"
+#include "command_line.h"
 #include "guarded_main.h"
 #include "read_input.h"
 
@@ -20,7 +21,9 @@ static int run_tool(int argc, char** argv) {
     app.add_option("FILE", path, "the .pbc module to disassemble")->required();
     app.add_flag("--no-loc", no_loc, "omit .file/.loc directives (easier to read; the line table is not kept)");
     app.add_flag("--no-frames", no_frames, "omit the '; -- frame k --' comments that mark the frame table");
-    CLI11_PARSE(app, argc, argv);
+    app.footer("Exit status:\n  0   printed\n  1   an unreadable or invalid module\n  64  a usage error\n"
+               "  70  an internal error (a bug)");
+    if (auto done = polymer::tools::parse_command_line(app, argc, argv, "polymer-dis")) return *done;
 
     std::string why;
     std::optional<std::string> read = polymer::tools::read_input(path, why);

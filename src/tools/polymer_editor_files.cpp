@@ -16,6 +16,7 @@
 
 #include "src/tools/editors/bash_completion.h"
 #include "src/tools/editors/syntax_files.h"
+#include "command_line.h"
 #include "guarded_main.h"
 
 namespace {
@@ -56,11 +57,7 @@ static int run_tool(int argc, char** argv) {
     app.add_option("--tool", tools, "a tool to write bash completion for, from its --help (repeatable)")
         ->type_name("PATH")
         ->allow_extra_args(false);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : 1;
-    }
+    if (auto done = polymer::tools::parse_command_line(app, argc, argv, "polymer-editor-files")) return *done;
     namespace ed = polymer::editors;
     const std::filesystem::path dir = out;
     bool ok = write_file(dir / "vim/syntax/pasm.vim", ed::vim_syntax()) &&

@@ -1,11 +1,12 @@
 // polymer-node: the worker daemon. Listens for home nodes, authenticates them
 // with the shared token, keeps their modules and regions, and runs kernel
-// chunks on this machine's backend (docs/protocol.md).
+// chunks on this machine's backend (docs/protocol.md). Its options come from
+// the command line, then POLYMER_TOKEN_FILE, then --config FILE
+// (docs/deploy.md); exit statuses in src/tools/exit_status.h.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <mutex>
 #include <chrono>
 #include <cstdio>
@@ -23,53 +24,14 @@
 #include "vm/backend.h"
 #include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_context.h"
+#include "cluster/host_port_option.h"
+#include "command_line.h"
 #include "guarded_main.h"
 
 using namespace polymer;
 using namespace polymer::cluster;
 
 namespace {
-
-// "ADDR:PORT" or "ADDR" (default port). IPv6 as "[::1]:7447".
-bool parse_listen(const std::string& text, std::string& address, std::uint16_t& port) {
-    std::string host = text, port_text;
-    if (!text.empty() && text.front() == '[') {
-        auto close = text.find(']');
-        if (close == std::string::npos) return false;
-        host = text.substr(1, close - 1);
-        if (close + 1 < text.size()) {
-            if (text[close + 1] != ':') return false;
-            port_text = text.substr(close + 2);
-        }
-    } else if (auto colon = text.rfind(':'); colon != std::string::npos) {
-        host = text.substr(0, colon);
-        port_text = text.substr(colon + 1);
-    }
-    if (host.empty()) return false;
-    address = host;
-    if (port_text.empty()) return true;
-    unsigned v = 0;
-    auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);
-    if (ec != std::errc() || p != port_text.data() + port_text.size() || v > 65535) return false;
-    port = static_cast<std::uint16_t>(v);
-    return true;
-}
-
-// "512M", "4G", "1048576": bytes.
-bool parse_size(const std::string& text, std::uint64_t& bytes) {
-    std::uint64_t v = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || p == text.data()) return false;
-    std::string_view suffix(p, text.data() + text.size() - p);
-    std::uint64_t scale = 1;
-    if (suffix == "K" || suffix == "KiB") scale = 1ull << 10;
-    else if (suffix == "M" || suffix == "MiB") scale = 1ull << 20;
-    else if (suffix == "G" || suffix == "GiB") scale = 1ull << 30;
-    else if (!suffix.empty()) return false;
-    if (v > UINT64_MAX / scale) return false;
-    bytes = v * scale;
-    return true;
-}
 
 std::vector<DeviceDesc> list_vulkan_devices() {
     std::vector<DeviceDesc> out;
@@ -86,9 +48,11 @@ std::vector<DeviceDesc> list_vulkan_devices() {
 }  // namespace
 
 static int run_tool(int argc, char** argv) {
+    using polymer::tools::usage_error;
     CLI::App app{"polymer-node: a Polymer worker daemon (protocol: docs/protocol.md)"};
     std::string listen = "127.0.0.1:" + std::to_string(kDefaultPort);
-    std::string token_file, max_memory_text = "1G", backend = "auto", name, log_level = "info";
+    std::string token_file, backend = "auto", name, log_level = "info", config_file;
+    std::uint64_t max_memory = std::uint64_t{1} << 30;
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     unsigned heartbeat_ms = static_cast<unsigned>(kDefaultHeartbeatInterval.count());
     unsigned heartbeat_timeout_ms = static_cast<unsigned>(kDefaultHeartbeatTimeout.count());
@@ -97,57 +61,105 @@ static int run_tool(int argc, char** argv) {
     double fake_throughput = 0;
     NodeLimits limits;
     unsigned handshake_timeout_ms = static_cast<unsigned>(limits.handshake_timeout.count());
-    std::string max_peer_memory_text = "0";
     app.set_version_flag("--version", std::string("polymer-node ") + POLYMER_VERSION);
-    app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
-    app.add_option("--token-file", token_file,
-                   "file holding the shared secret (at least 16 bytes; default: $POLYMER_TOKEN_FILE)")
-        ->envname("POLYMER_TOKEN_FILE")
-        ->required();
-    app.add_flag("--allow-readable-token-file", allow_readable_token,
-                 "accept a token file that group or others can read (a warning instead of an error)");
-    app.add_option("--threads", threads, "worker threads for kernel chunks")->capture_default_str();
-    app.add_option("--max-memory", max_memory_text, "limit for regions and modules (e.g. 512M, 4G)")->capture_default_str();
-    app.add_option("--backend", backend, "cpu | vulkan | auto (auto: cpu)")->capture_default_str();
-    app.add_option("--name", name, "name advertised to home nodes (default: the host name)");
-    app.add_option("--log-level", log_level, "debug | info | warn | error")->capture_default_str();
-    app.add_option("--heartbeat-ms", heartbeat_ms, "heartbeat interval")->capture_default_str();
-    app.add_option("--heartbeat-timeout-ms", heartbeat_timeout_ms, "drop a peer silent this long")->capture_default_str();
-    app.add_flag("--no-vulkan-probe", no_vulkan, "do not list Vulkan devices at start-up");
-    // The limits on what peers may cost the node (docs/security.md).
-    app.add_option("--max-peer-memory", max_peer_memory_text,
-                   "what one home may hold: regions, modules, a frame being received (0: all of --max-memory)")
+    app.add_option("--config", config_file,
+                   "read any option not given on the command line (or in the environment) from FILE: `key = value` "
+                   "lines (TOML), e.g. /etc/polymer/node.conf (docs/deploy.md)")
+        ->type_name("FILE")
+        ->configurable(false);
+
+    const std::string serving = "Serving";
+    app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")
+        ->group(serving)
+        ->type_name("ADDR:PORT")
+        ->check(host_port_check(/*any_port=*/true))
         ->capture_default_str();
+    app.add_option("--name", name, "name advertised to home nodes (default: the host name)")->group(serving);
+    app.add_option("--threads", threads, "worker threads for kernel chunks (default: one per core)")
+        ->group(serving)
+        ->check(CLI::Range(1u, 4096u));
+    app.add_option("--max-memory", max_memory, "limit for regions and modules (e.g. 512M, 4G; K = 1024)")
+        ->group(serving)
+        ->type_name("SIZE")
+        ->transform(polymer::tools::size_value())
+        ->default_str("1G");
+    app.add_option("--backend", backend, "where kernel chunks run (auto: cpu)")
+        ->group(serving)
+        ->check(CLI::IsMember({"auto", "cpu", "vulkan"}))
+        ->capture_default_str();
+    app.add_option("--log-level", log_level, "the least important log lines shown")
+        ->group(serving)
+        ->check(CLI::IsMember(log_level_names()))
+        ->capture_default_str();
+    app.add_option("--heartbeat-ms", heartbeat_ms, "heartbeat interval")
+        ->group(serving)
+        ->check(CLI::Range(1u, 3'600'000u))
+        ->capture_default_str();
+    app.add_option("--heartbeat-timeout-ms", heartbeat_timeout_ms, "drop a peer silent this long")
+        ->group(serving)
+        ->check(CLI::Range(1u, 3'600'000u))
+        ->capture_default_str();
+
+    // The token and the limits on what peers may cost the node (docs/security.md).
+    const std::string security = "Security";
+    app.add_option("--token-file", token_file, "file holding the shared secret (at least 16 bytes; required)")
+        ->group(security)
+        ->type_name("FILE")
+        ->envname("POLYMER_TOKEN_FILE");
+    app.add_flag("--allow-readable-token-file", allow_readable_token,
+                 "accept a token file that group or others can read (a warning instead of an error)")
+        ->group(security);
+    app.add_option("--max-peer-memory", limits.max_peer_memory,
+                   "what one home may hold: regions, modules, a frame being received (0: all of --max-memory)")
+        ->group(security)
+        ->type_name("SIZE")
+        ->transform(polymer::tools::size_value())
+        ->default_str("0");
     app.add_option("--handshake-timeout-ms", handshake_timeout_ms, "drop a connection not authenticated this long after accept")
+        ->group(security)
         ->check(CLI::Range(1u, 3'600'000u))
         ->capture_default_str();
     app.add_option("--max-unauthenticated", limits.max_unauthenticated,
                    "connections waiting to authenticate at once; more are closed at accept")
+        ->group(security)
         ->check(CLI::Range(1u, 1'000'000u))
         ->capture_default_str();
     app.add_option("--max-connection-rate", limits.connection_rate, "new connections per second from one address")
+        ->group(security)
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
     app.add_option("--connection-burst", limits.connection_burst, "new connections one address may open at once")
+        ->group(security)
         ->check(CLI::Range(1u, 1'000'000u))
         ->capture_default_str();
+
+    const std::string testing = "Testing";
+    app.add_flag("--no-vulkan-probe", no_vulkan, "do not list Vulkan devices at start-up")->group(testing);
     app.add_option("--fake-device-type", fake_device_type,
                    "TEST ONLY: advertise one extra device of this type (e.g. discrete) so home nodes treat this "
-                   "node as GPU-class; chunks still run on --backend (docs/cluster.md)");
+                   "node as GPU-class; chunks still run on --backend (docs/cluster.md)")
+        ->group(testing);
     app.add_flag("--raw-reference", raw_reference,
                  "BENCHMARK ONLY: also serve plain unauthenticated TCP (a byte sink and an 8-byte echo) on a free port "
-                 "of the --listen address, cluster_bench's reference (docs/cluster.md)");
+                 "of the --listen address, cluster_bench's reference (docs/cluster.md)")
+        ->group(testing);
     app.add_option("--fake-throughput", fake_throughput,
                    "TEST ONLY: advertise this many elements/s instead of measuring, so home nodes size this node's "
                    "claims by it (docs/cluster.md)")
+        ->group(testing)
         ->check(CLI::PositiveNumber);
-    CLI11_PARSE(app, argc, argv);
+    app.footer("Exit status:\n"
+               "  0   stopped by SIGINT or SIGTERM\n"
+               "  1   cannot serve: an unusable token file, an address it cannot bind, no Vulkan device\n"
+               "  64  a usage error: an option, or a line of the --config file\n"
+               "  70  an internal error (a bug)");
+    if (auto done = polymer::tools::parse_command_line(app, argc, argv, "polymer-node")) return *done;
+    if (auto done = polymer::tools::read_config_file(app, config_file, true, "polymer-node")) return *done;
+    if (token_file.empty())
+        return usage_error("polymer-node", "--token-file is required (or POLYMER_TOKEN_FILE, or token-file in the --config file)");
 
-    LogLevel level;
-    if (!parse_log_level(log_level, level)) {
-        std::fprintf(stderr, "polymer-node: --log-level '%s' is not one of debug, info, warn, error\n", log_level.c_str());
-        return 2;
-    }
+    LogLevel level = LogLevel::Info;
+    parse_log_level(log_level, level);  // one of log_level_names(): CLI11 checked it
     set_log_level(level);
     if (name.empty()) {
         char host[256] = {};
@@ -157,37 +169,23 @@ static int run_tool(int argc, char** argv) {
     set_log_name("polymer-node[" + name + "]");
 
     NodeConfig config;
-    if (!parse_listen(listen, config.address, config.port)) {
-        log(LogLevel::Error, "--listen '", listen, "' is not ADDR:PORT");
-        return 2;
-    }
-    std::uint64_t max_memory = 0;
-    if (!parse_size(max_memory_text, max_memory)) {
-        log(LogLevel::Error, "--max-memory '", max_memory_text, "' is not a size like 512M or 4G");
-        return 2;
-    }
-    if (!parse_size(max_peer_memory_text, limits.max_peer_memory)) {
-        log(LogLevel::Error, "--max-peer-memory '", max_peer_memory_text, "' is not a size like 512M or 4G");
-        return 2;
-    }
+    const NodeAddress where = parse_host_port(listen, /*any_port=*/true).value();  // CLI11 checked it
+    config.address = where.host;
+    config.port = where.port;
     limits.handshake_timeout = std::chrono::milliseconds(handshake_timeout_ms);
-    if (backend != "cpu" && backend != "vulkan" && backend != "auto") {
-        log(LogLevel::Error, "--backend '", backend, "' is not one of cpu, vulkan, auto");
-        return 2;
-    }
     auto token = read_token_file(token_file, allow_readable_token);
     if (!token) {
         log(LogLevel::Error, token.error());
-        return 2;
+        return polymer::tools::kExitFailure;
     }
     if (!token.value().warning.empty()) log(LogLevel::Warn, token.value().warning);
 
     config.secret = std::move(token.value().secret);
     config.limits = limits;
     log(LogLevel::Debug, raise_descriptor_limit());
-    config.threads = std::max(1u, threads);
-    config.heartbeat_interval = std::chrono::milliseconds(std::max(1u, heartbeat_ms));
-    config.heartbeat_timeout = std::chrono::milliseconds(std::max(1u, heartbeat_timeout_ms));
+    config.threads = threads;
+    config.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
+    config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_timeout_ms);
     // CPU: a backend per pool thread, chunks in parallel on the pool. Vulkan: one
     // device for the node; chunks take turns on it (the backend is not
     // thread-safe), each checked with can_run first.
@@ -198,7 +196,7 @@ static int run_tool(int argc, char** argv) {
         auto created = VulkanBackend::create(vo);
         if (!created) {
             log(LogLevel::Error, "--backend vulkan: ", created.error());
-            return 1;
+            return polymer::tools::kExitFailure;
         }
         vulkan = std::move(created).value();
         log(LogLevel::Info, "kernel chunks run on Vulkan device '", vulkan->device().name, "'");
@@ -252,21 +250,21 @@ static int run_tool(int argc, char** argv) {
     auto port = server.listen();
     if (!port) {
         log(LogLevel::Error, port.error());
-        return 1;
+        return polymer::tools::kExitFailure;
     }
-    const std::string host = listen.substr(0, listen.rfind(':'));
+    const std::string host = address.find(':') != std::string::npos ? "[" + address + "]" : address;
     if (raw_reference) {
         auto raw_port = serve_raw_reference(io, address);
         if (!raw_port) {
             log(LogLevel::Error, raw_port.error());
-            return 1;
+            return polymer::tools::kExitFailure;
         }
         log_line(LogLevel::Info, pbc::cat("raw TCP reference on ", host, ":", raw_port.value(), " (benchmark only)"), true);
     }
     log_line(LogLevel::Info, pbc::cat("listening on ", host, ":", port.value()), true);
     server.start();
     io.run();
-    return 0;
+    return polymer::tools::kExitOk;
 }
 
 int main(int argc, char** argv) {

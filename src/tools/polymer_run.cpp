@@ -1,10 +1,10 @@
 // polymer-run: runs a Polymer program (.pasm source or .pbc bytecode) on the
-// local machine. Exit status: 0 the program halted, 1 bad input (unreadable
-// file, assembly or verify errors, a corrupt module, unknown entry), 2 the
-// program trapped or its backend failed (a device error, no capable node
-// left), 3 the step limit (--max-steps, or a kernel lane past --kernel-steps)
-// stopped it, 130 Ctrl-C stopped it. --debug opens the step debugger
-// (src/tools/debugger, docs/debugger.md).
+// local machine. Exit status (src/tools/exit_status.h): 0 the program halted,
+// 1 bad input (unreadable file, assembly or verify errors, a corrupt module,
+// unknown entry), 2 the program trapped or its backend failed (a device
+// error, no capable node left), 3 the step limit (--max-steps, or a kernel
+// lane past --kernel-steps) stopped it, 64 a usage error, 130 Ctrl-C stopped
+// it. --debug opens the step debugger (src/tools/debugger, docs/debugger.md).
 //
 // `polymer-run prog.pasm -- ARGS...` hands ARGS to the program (argc, argi,
 // argf, args); it reads stdin (readln, readi, readf), or --stdin FILE. Under
@@ -53,16 +53,17 @@
 #include "vm/ooo/kanata_log.h"
 #include "vm/ooo/pipeline_log.h"
 #include "vm/vulkan/device_listing.h"
+#include "command_line.h"
 #include "guarded_main.h"
 #include "read_input.h"
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitBadInput = 1;
-constexpr int kExitTrap = 2;
-constexpr int kExitStepLimit = 3;  // its own status, so a grading script can tell "too slow" from "crashed"
-constexpr int kExitInterrupted = 130;  // 128 + SIGINT, what a shell reports for a process Ctrl-C ended
+using polymer::tools::kExitOk;
+using polymer::tools::kExitTrap;
+using polymer::tools::kExitStepLimit;
+using polymer::tools::kExitInterrupted;
+constexpr int kExitBadInput = polymer::tools::kExitFailure;
 
 extern "C" void on_interrupt(int) { polymer::request_interrupt(); }
 
@@ -198,16 +199,19 @@ static int run_tool(int argc, char** argv) {
     app.add_option("--pipeview", pipeview_path, "write the reorder buffer's pipeline in the Kanata log format (Konata)");
     polymer::cluster::ClusterFlags cluster_flags;
     polymer::cluster::add_cluster_options(app, cluster_flags);
-    app.footer("Exit status: 0 halted (or a debugger session ended with the program not trapped), 1 bad input,\n"
-               "2 the program trapped or a backend failed, 3 the step limit (--max-steps or --kernel-steps) was reached,\n"
-               "130 Ctrl-C stopped it (a second Ctrl-C kills at once).");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        // --help and --version exit 0; a usage error is bad input like any other.
-        return app.exit(e) == 0 ? kExitOk : kExitBadInput;
-    }
-    polymer::cluster::apply_environment(cluster_flags);
+    app.footer("Exit status:\n"
+               "  0   halted (or a debugger session ended with the program not trapped)\n"
+               "  1   bad input: an unreadable program, assembly or verify errors, a cluster that cannot start\n"
+               "  2   the program trapped, or a backend failed\n"
+               "  3   the step limit (--max-steps or --kernel-steps) was reached\n"
+               "  64  a usage error: an option, a --config or --nodes-file line\n"
+               "  70  an internal error (a bug)\n"
+               "  130 Ctrl-C stopped it (a second Ctrl-C kills at once)");
+    if (auto done = polymer::tools::parse_command_line(app, argc, argv, "polymer-run")) return *done;
+    polymer::cluster::apply_environment(app, cluster_flags);
+    if (auto done = polymer::tools::read_config_file(app, cluster_flags.config, app.count("--config") > 0, "polymer-run"))
+        return *done;
+    if (auto wrong = polymer::cluster::resolve_nodes(cluster_flags)) return polymer::tools::usage_error("polymer-run", *wrong);
 
     if (list_devices) {
         std::cout << polymer::describe_vulkan_devices();
@@ -215,10 +219,7 @@ static int run_tool(int argc, char** argv) {
         return kExitOk;
     }
     if (cluster_flags.list_nodes) return polymer::cluster::list_nodes(cluster_flags, std::cout) ? kExitOk : kExitBadInput;
-    if (path.empty()) {
-        std::cerr << "polymer-run: error: PROGRAM is required\n";
-        return kExitBadInput;
-    }
+    if (path.empty()) return polymer::tools::usage_error("polymer-run", "PROGRAM is required");
     std::optional<polymer::Module> module = load_program(path, include_dirs);
     if (!module) return kExitBadInput;
     // The program's input: --stdin FILE, else stdin, unless the debugger's
@@ -283,10 +284,8 @@ static int run_tool(int argc, char** argv) {
     options.input = input ? &*input : nullptr;
     polymer::PipelineLog pipeline_log;
     if (!trace_path.empty() || !pipeview_path.empty()) {
-        if (options.exec == polymer::ExecMode::InOrder) {
-            std::cerr << "polymer-run: error: --trace and --pipeview need --exec frames, ooo or spec\n";
-            return kExitBadInput;
-        }
+        if (options.exec == polymer::ExecMode::InOrder)
+            return polymer::tools::usage_error("polymer-run", "--trace and --pipeview need --exec frames, ooo or spec");
         options.pipeline_log = &pipeline_log;
         polymer::RoutingBackend* routed = chosen.value().backend.get();
         // With a cluster, kernels go to it (one track per node: add_to_trace below).

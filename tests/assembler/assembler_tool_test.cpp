@@ -81,7 +81,7 @@ TEST_F(PolymerAs, StdinNeedsAnOutputAndVersionPrints) {
     spit(dir_ / "prog.pasm", kGood);
     EXPECT_EQ(run_as("- -o " + (dir_ / "s.pbc").string() + " < " + (dir_ / "prog.pasm").string(), dir_), 0);
     EXPECT_TRUE(fs::exists(dir_ / "s.pbc"));
-    EXPECT_EQ(run_as("- < " + (dir_ / "prog.pasm").string(), dir_), 1);
+    EXPECT_EQ(run_as("- < " + (dir_ / "prog.pasm").string(), dir_), 64);  // reading stdin needs -o: a usage error
     EXPECT_EQ(run_as("--version", dir_), 0);
     EXPECT_NE(slurp(dir_ / "out.txt").find("polymer-as "), std::string::npos);
     EXPECT_EQ(run_as((dir_ / "missing.pasm").string(), dir_), 1);
@@ -98,8 +98,9 @@ TEST_F(PolymerAs, FramesPrintsEachBlockAndWhyEachInstructionWaits) {
               "  frame 1  #1    print   r1                   ; waits for #0 (writes r1)\n"
               "  frame 2  #2    halt                         ; waits for #1 (block end)\n");
     EXPECT_TRUE(fs::exists(dir_ / "prog.pbc"));
-    EXPECT_EQ(run_as("--frames -o - " + (dir_ / "prog.pasm").string(), dir_), 1);
-    EXPECT_EQ(slurp(dir_ / "err.txt"), "polymer-as: error: --frames and -o - would both write to standard output\n");
+    EXPECT_EQ(run_as("--frames -o - " + (dir_ / "prog.pasm").string(), dir_), 64);
+    EXPECT_EQ(slurp(dir_ / "err.txt"), "polymer-as: error: --frames and -o - would both write to standard output\n"
+                                       "Run 'polymer-as --help' for the options.\n");
 }
 
 namespace {

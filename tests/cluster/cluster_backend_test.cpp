@@ -319,17 +319,32 @@ TEST(ClusterBackend, ConnectionCutMidFrameLosesNoResult) {
     EXPECT_EQ(stats_of(stats, proxy.port()).lanes + stats_of(stats, b.port()).lanes, 1u << 20);
 }
 
-TEST(ClusterBackend, NodeListParsing) {
-    auto l = parse_node_list("10.0.0.2:7000,box,[::1]:9");
-    ASSERT_TRUE(l) << l.error();
-    ASSERT_EQ(l.value().size(), 3u);
-    EXPECT_EQ(l.value()[0].host, "10.0.0.2");
-    EXPECT_EQ(l.value()[0].port, 7000);
-    EXPECT_EQ(l.value()[1].port, 7447);
-    EXPECT_EQ(l.value()[2].host, "::1");
-    EXPECT_EQ(l.value()[2].port, 9);
-    EXPECT_FALSE(parse_node_list("a:0"));
-    EXPECT_FALSE(parse_node_list("a:70000"));
-    EXPECT_FALSE(parse_node_list(",a:1"));
-    EXPECT_NE(parse_node_list("a:x").error().find("'a:x'"), std::string::npos);
+TEST(ClusterBackend, HostPortParsing) {
+    auto a = parse_host_port("10.0.0.2:7000");
+    ASSERT_TRUE(a) << a.error();
+    EXPECT_EQ(a.value().host, "10.0.0.2");
+    EXPECT_EQ(a.value().port, 7000);
+    EXPECT_EQ(parse_host_port("box").value().port, 7447);
+    EXPECT_EQ(parse_host_port("[::1]:9").value().host, "::1");
+    EXPECT_EQ(parse_host_port("[::1]:9").value().port, 9);
+    EXPECT_FALSE(parse_host_port("a:0"));
+    EXPECT_EQ(parse_host_port("a:0", true).value().port, 0);  // a node's --listen: any free port
+    EXPECT_FALSE(parse_host_port("a:70000"));
+    EXPECT_FALSE(parse_host_port("a:"));
+    EXPECT_FALSE(parse_host_port(":1"));
+    EXPECT_FALSE(parse_host_port("[::1"));
+    EXPECT_NE(parse_host_port("a:x").error().find("'a:x'"), std::string::npos);
+}
+
+TEST(ClusterBackend, NodesFile) {
+    auto n = parse_nodes_file("# the lab\n\nbox1:7000\n  box2   # the GPU one\r\n[::1]:9\n", "lab.nodes");
+    ASSERT_TRUE(n) << n.error();
+    ASSERT_EQ(n.value().size(), 3u);
+    EXPECT_EQ(n.value()[0].host, "box1");
+    EXPECT_EQ(n.value()[1].host, "box2");
+    EXPECT_EQ(n.value()[1].port, 7447);
+    EXPECT_EQ(n.value()[2].port, 9);
+    EXPECT_EQ(parse_nodes_file("", "x").value().size(), 0u);
+    EXPECT_EQ(parse_nodes_file("a:1\n# c\nb:99999\n", "lab.nodes").error(), "lab.nodes:3: 'b:99999': port '99999' is not 1..65535");
+    EXPECT_EQ(parse_nodes_file("a:1 b:2\n", "f").error(), "f:1: 'a:1 b:2' is not one HOST:PORT (one node a line)");
 }

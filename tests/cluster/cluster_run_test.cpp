@@ -3,6 +3,7 @@
 // .expected byte for byte, and no polymer-node outlives the run.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -124,6 +125,69 @@ TEST(ClusterEnvironment, NodesAndTokenFileFromTheEnvironment) {
                   status);
     EXPECT_NE(status, 0);
     EXPECT_NE(node_out.find("/nonexistent/polymer-token"), std::string::npos) << node_out;
+}
+
+// Config files (docs/deploy.md): a node started with nothing but --config
+// serves lesson 10 to a home that reads its nodes from a nodes file, then from
+// its own config file (the default path under $XDG_CONFIG_HOME, and --config);
+// the environment wins over that file and the command line over both.
+TEST(ClusterConfig, NodeAndHomeFromConfigAndNodesFiles) {
+    using polymer::cluster::testing::NodeProcess;
+    using polymer::cluster::testing::TempTokenFile;
+    TempTokenFile token(polymer::cluster::testing::kSecret);
+    const std::string dir = std::string(::testing::TempDir()) + "/cluster-config-" + std::to_string(::getpid());
+    std::filesystem::create_directories(dir + "/xdg/polymer");
+    std::ofstream(dir + "/node.conf") << "# polymer-node's settings\nlisten = \"127.0.0.1:0\"\ntoken-file = \""
+                                      << token.path() << "\"\nname = \"from-config\"\nthreads = 2\n"
+                                      << "max-memory = \"256M\"\nno-vulkan-probe = true\n";
+    NodeProcess node(NodeProcess::ExactArguments{}, {"--config", dir + "/node.conf"});
+    ASSERT_NE(node.port(), 0) << node.log();
+    EXPECT_NE(node.log().find("polymer-node[from-config]"), std::string::npos) << node.log();
+    const std::string address = "127.0.0.1:" + std::to_string(node.port());
+    const std::string lesson = std::string(" ") + POLYMER_SAMPLES_DIR + "/10-saxpy.pasm";
+    const std::string run = std::string("XDG_CONFIG_HOME=") + dir + "/xdg " + POLYMER_RUN_PATH;
+    int status = -1;
+
+    // --nodes-file: comments, blank lines, one node a line; every chunk on the node.
+    std::ofstream(dir + "/lab.nodes") << "# the lab\n\n" << address << "   # the only box\n";
+    std::string out = run_shell(run + " --nodes-file " + dir + "/lab.nodes --token-file " + token.path() +
+                                    " --no-local-work --chunk-lanes 16" + lesson,
+                                status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(out, expected("10-saxpy"));
+
+    // The home's config file at the default path: nodes, token and settings.
+    std::ofstream(dir + "/xdg/polymer/cluster.conf") << "nodes = \"" << address << "\"\ntoken-file = \"" << token.path()
+                                                     << "\"\nno-local-work = true\nchunk-lanes = 16\n";
+    out = run_shell(run + lesson, status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(out, expected("10-saxpy"));
+    // POLYMER_NODES wins over the file (a port nothing listens on: the run fails) ...
+    out = run_shell("POLYMER_NODES=127.0.0.1:1 " + run + lesson, status);
+    EXPECT_EQ(status, 1) << out;
+    EXPECT_NE(out.find("127.0.0.1:1"), std::string::npos) << out;
+    // ... and the command line over both.
+    out = run_shell("POLYMER_NODES=127.0.0.1:1 " + run + " --nodes " + address + lesson, status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(out, expected("10-saxpy"));
+
+    // --config FILE, naming the nodes file.
+    std::ofstream(dir + "/home.conf") << "nodes-file = \"" << dir << "/lab.nodes\"\ntoken-file = \"" << token.path()
+                                      << "\"\nno-local-work = true\n";
+    out = run_shell(run + " --config " + dir + "/home.conf" + lesson, status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(out, expected("10-saxpy"));
+
+    // A misspelt key or a bad value is a usage error that names the file.
+    std::ofstream(dir + "/bad.conf") << "node = \"" << address << "\"\n";
+    out = run_shell(run + " --config " + dir + "/bad.conf" + lesson, status);
+    EXPECT_EQ(status, 64) << out;
+    EXPECT_NE(out.find("polymer-run: error: " + dir + "/bad.conf: INI was not able to parse node"), std::string::npos) << out;
+    std::ofstream(dir + "/bad-node.conf") << "token-file = \"" << token.path() << "\"\nmax-memory = \"lots\"\n";
+    out = run_shell(std::string(POLYMER_NODE_PATH) + " --config " + dir + "/bad-node.conf", status);
+    EXPECT_EQ(status, 64) << out;
+    EXPECT_NE(out.find("--max-memory: 'lots' is not a size"), std::string::npos) << out;
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -57,6 +57,24 @@ public:
                               std::string("2"), std::string("--no-vulkan-probe")})
             args.push_back(a);
         args.insert(args.end(), extra.begin(), extra.end());
+        start(std::move(args), host);
+    }
+    // A node given exactly `args` after the executable (e.g. only --config FILE).
+    struct ExactArguments {};
+    NodeProcess(ExactArguments, std::vector<std::string> args, const std::string& host = "127.0.0.1") {
+        args.insert(args.begin(), POLYMER_NODE_PATH);
+        start(std::move(args), host);
+    }
+    ~NodeProcess() {
+        if (pid_ > 0 && !reaped_) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, nullptr, 0);
+        }
+        if (reader_.joinable()) reader_.join();
+    }
+
+private:
+    void start(std::vector<std::string> args, const std::string& host) {
         int fds[2];
         if (pipe(fds) != 0) std::abort();
         pid_ = fork();
@@ -91,14 +109,8 @@ public:
             port_ = static_cast<std::uint16_t>(std::stoi(log_.substr(log_.find(marker) + marker.size())));
         }
     }
-    ~NodeProcess() {
-        if (pid_ > 0 && !reaped_) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-        }
-        if (reader_.joinable()) reader_.join();
-    }
 
+public:
     std::uint16_t port() const { return port_; }
     pid_t pid() const { return pid_; }
     std::string log() {

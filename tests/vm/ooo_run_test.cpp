@@ -53,15 +53,16 @@ TEST_F(OooRun, EveryModePrintsTheSameAndStatsSayWhichMode) {
 }
 
 TEST_F(OooRun, BadModeAndRobSizeAreUsageErrors) {
-    EXPECT_EQ(run("--exec sideways " + program_), 1);
+    EXPECT_EQ(run("--exec sideways " + program_), 64);
     EXPECT_NE(err_.find("--exec"), std::string::npos) << err_;
-    EXPECT_EQ(run("--rob 0 " + program_), 1);
+    EXPECT_EQ(run("--rob 0 " + program_), 64);
     EXPECT_NE(err_.find("--rob"), std::string::npos) << err_;
 }
 
 TEST_F(OooRun, TraceNeedsAnEngineMode) {
-    EXPECT_EQ(run("--exec in-order --trace " + (dir_ / "t.json").string() + " " + program_), 1);
-    EXPECT_EQ(err_, "polymer-run: error: --trace and --pipeview need --exec frames, ooo or spec\n");
+    EXPECT_EQ(run("--exec in-order --trace " + (dir_ / "t.json").string() + " " + program_), 64);
+    EXPECT_EQ(err_, "polymer-run: error: --trace and --pipeview need --exec frames, ooo or spec\n"
+                    "Run 'polymer-run --help' for the options.\n");
 }
 
 TEST_F(OooRun, TraceAndPipeviewFilesAreWritten) {

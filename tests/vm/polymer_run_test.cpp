@@ -94,9 +94,9 @@ TEST_F(PolymerRun, BadInputExitsOne) {
     EXPECT_NE(entry.err.find("no procedure named 'nosuch'"), std::string::npos) << entry.err;
 
     Process usage = run("--no-such-flag " + ok);
-    EXPECT_EQ(usage.status, 1);
+    EXPECT_EQ(usage.status, 64);
     Process no_program = run("");
-    EXPECT_EQ(no_program.status, 1);
+    EXPECT_EQ(no_program.status, 64);
 
     std::string garbage = write("garbage.pbc", "this is not a module");
     Process pbc = run(garbage);
@@ -145,7 +145,9 @@ TEST_F(PolymerRun, HelpAndVersion) {
     Process help = run("--help");
     EXPECT_EQ(help.status, 0);
     EXPECT_NE(help.out.find("--max-steps"), std::string::npos);
-    EXPECT_NE(help.out.find("3 the step limit"), std::string::npos) << "every exit status is in the footer";
+    for (const char* status : {"0   halted", "1   bad input", "2   the program trapped", "3   the step limit", "64  a usage error",
+                               "130 Ctrl-C"})
+        EXPECT_NE(help.out.find(status), std::string::npos) << "every exit status is in the footer: " << status;
     Process version = run("--version");
     EXPECT_EQ(version.status, 0);
     EXPECT_NE(version.out.find("polymer-run"), std::string::npos);
@@ -306,7 +308,7 @@ TEST_F(PolymerRun, ListDevicesNamesTheCpuBackend) {
     EXPECT_EQ(p.status, 0) << p.err;
     EXPECT_NE(p.out.find("cpu: the CPU backend, "), std::string::npos) << p.out;
     Process bad = run("--backend gpu x.pasm");
-    EXPECT_EQ(bad.status, 1);
+    EXPECT_EQ(bad.status, 64);  // a usage error
 }
 
 }  // namespace

@@ -96,8 +96,8 @@ CliHelp parse_cli11_help(std::string_view help) {
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const std::string_view line = lines[i];
         if (line == "Positionals:") section = Section::Positionals;
-        else if (line == "Options:") section = Section::Options;
-        else if (!line.empty() && line[0] != ' ') section = Section::None;
+        // "Options:" and every option group's title ("Cluster:", "Security:").
+        else if (!line.empty() && line[0] != ' ') section = line.back() == ':' ? Section::Options : Section::None;
         if (section == Section::None || !is_entry(line)) continue;
         // The head (names and type) runs to column 30, or to the end of the
         // line when the description starts on the next.
@@ -107,6 +107,8 @@ CliHelp parse_cli11_help(std::string_view help) {
         if (section == Section::Positionals) {
             h.has_positionals = true;
             add_extensions(description, h.positional_extensions);
+        } else if (head[2] != '-') {
+            continue;  // not an option: a footer's list ("Exit status:", "  0 halted")
         } else if (CliOption o = parse_option(head); !o.names.empty()) {
             h.options.push_back(std::move(o));
         }
