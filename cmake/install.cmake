@@ -1,6 +1,6 @@
 # What `cmake --install` puts where, with GNUInstallDirs' folders, in two
 # components a package generator (CPack) can split: `runtime` (the tools,
-# docs, lessons, editor and shell files) and `development` (the embedding
+# docs, man pages, lessons, editor and shell files) and `development` (the embedding
 # header, the static libraries it links, the CMake package). A tool finds
 # what it needs next to itself or inside itself (polymer-run's --local-nodes
 # starts the polymer-node beside it; the shaders are embedded), so the tree
@@ -38,6 +38,11 @@ install(DIRECTORY ${POLYMER_ROOT}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/
 install(DIRECTORY ${POLYMER_ROOT}/samples/ DESTINATION ${CMAKE_INSTALL_DATADIR}/polymer/samples COMPONENT runtime
         FILES_MATCHING PATTERN "*.pasm" PATTERN "*.expected" PATTERN "*.args" PATTERN "*.stdin" PATTERN "*.gdb"
         PATTERN "*.transcript" PATTERN "*.md")
+
+# The man pages, as generated at build time from each tool's --help (cmake/man_pages.cmake).
+if(POLYMER_MAN_PAGES)
+  install(FILES ${POLYMER_MAN_PAGES} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT runtime)
+endif()
 
 # Editor and shell support, as generated at build time (src/CMakeLists.txt).
 install(DIRECTORY ${POLYMER_EDITORS_DIR}/vim/ DESTINATION ${CMAKE_INSTALL_DATADIR}/vim/vimfiles COMPONENT runtime)

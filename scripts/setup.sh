@@ -20,6 +20,7 @@ PACKAGES=(
   iproute2                              # `ip netns` for the cluster's network-namespace test (root only)
   vim                                   # the generated syntax file's test (tests/editors)
   dpkg-dev                              # CPack's Debian package: dpkg-shlibdeps finds its dependencies (tests/package)
+  help2man                              # the tools' man pages, from their --help (cmake/man_pages.cmake)
 )
 
 missing=()

@@ -2,10 +2,11 @@
 #   1. cpack -G DEB this build;
 #   2. the package declares the shared libraries the tools load (found by
 #      dpkg-shlibdeps) and recommends a Vulkan driver;
-#   3. polymer holds the tools, the lessons and their library, the docs, the
-#      editor and shell files; polymer-dev the C++ package and depends on
+#   3. polymer holds the tools, their man pages, the lessons and their
+#      library, the docs, the editor and shell files; polymer-dev the C++ package and depends on
 #      polymer; both under /usr;
-#   4. unpacked, its polymer-run says its version and runs a lesson that
+#   4. unpacked, each man page names its tool and documents one of its
+#      options, and polymer-run says its version and runs a lesson that
 #      includes the packaged library.
 # Arguments: BUILD_DIR SOURCE_DIR WORK_DIR CPACK.
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -49,9 +50,31 @@ expect_paths(${debs} usr/bin/polymer-as usr/bin/polymer-dis usr/bin/polymer-run 
              usr/share/polymer/samples/18-arguments.args usr/share/doc/polymer/language.md
              usr/share/vim/vimfiles/syntax/pasm.vim usr/share/bash-completion/completions/polymer-run
              usr/share/polymer/editors/vscode/package.json)
+# The man pages (cmake/man_pages.cmake; built only where help2man is installed).
+foreach(tool polymer-as polymer-dis polymer-run polymer-node polymer-isa-doc)
+  execute_process(COMMAND dpkg-deb -c ${debs} OUTPUT_VARIABLE listing)
+  if(NOT listing MATCHES " \\./usr/share/man/man1/${tool}\\.1\\.gz\n")
+    message(FATAL_ERROR "${debs} holds no /usr/share/man/man1/${tool}.1.gz: the build made no man pages "
+                        "(is help2man installed? scripts/setup.sh installs it; cmake's output says)")
+  endif()
+endforeach()
 expect_paths(${dev_debs} usr/include/polymer/polymer.h usr/lib/cmake/Polymer/PolymerConfig.cmake)
 
 run("dpkg-deb -x" dpkg-deb -x ${debs} ${WORK_DIR}/root)
+# Each page (roff, read without man or groff): its title names the tool, and
+# an option of that tool is documented, as help2man writes one (\-\-name).
+foreach(page "polymer-as;listing" "polymer-dis;no-loc" "polymer-run;nodes-file" "polymer-node;token-file"
+             "polymer-isa-doc;version")
+  list(GET page 0 tool)
+  list(GET page 1 option)
+  string(TOUPPER ${tool} title)
+  string(REPLACE "-" "\\\\-" roff_option "--${option}")  # --no-loc: \-\-no\-loc
+  run("gzip -dc ${tool}.1.gz" gzip -dc ${WORK_DIR}/root/usr/share/man/man1/${tool}.1.gz)
+  if(NOT out MATCHES "\n\\.TH ${title} \"1\"" OR NOT out MATCHES "${roff_option}")
+    message(FATAL_ERROR "the man page of ${tool} has no title '.TH ${title} \"1\"' or no --${option}:\n${out}")
+  endif()
+endforeach()
+
 file(STRINGS ${SOURCE_DIR}/CMakeLists.txt project_line REGEX "^project\\(Polymer VERSION")
 string(REGEX MATCH "[0-9]+\\.[0-9]+\\.[0-9]+" version "${project_line}")
 run("the packaged polymer-run --version" ${WORK_DIR}/root/usr/bin/polymer-run --version)
