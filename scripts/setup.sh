@@ -20,6 +20,8 @@ PACKAGES=(
   iproute2                              # `ip netns` for the cluster's network-namespace test (root only)
   vim                                   # the generated syntax file's test (tests/editors)
   dpkg-dev                              # CPack's Debian package: dpkg-shlibdeps finds its dependencies (tests/package)
+  libsystemd-dev                        # sd_notify: polymer-node tells systemd it is ready (Type=notify)
+  systemd                               # systemd-analyze verify checks the packaged unit (tests/package)
 )
 
 missing=()

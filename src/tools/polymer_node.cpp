@@ -9,9 +9,11 @@
 #include <mutex>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
+#include "cluster/address_file.h"
 #include "cluster/auth.h"
 #include "cluster/descriptors.h"
 #include "cluster/log.h"
@@ -24,6 +26,7 @@
 #include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_context.h"
 #include "guarded_main.h"
+#include "service_notify.h"
 
 using namespace polymer;
 using namespace polymer::cluster;
@@ -88,7 +91,7 @@ std::vector<DeviceDesc> list_vulkan_devices() {
 static int run_tool(int argc, char** argv) {
     CLI::App app{"polymer-node: a Polymer worker daemon (protocol: docs/protocol.md)"};
     std::string listen = "127.0.0.1:" + std::to_string(kDefaultPort);
-    std::string token_file, max_memory_text = "1G", backend = "auto", name, log_level = "info";
+    std::string token_file, address_file, max_memory_text = "1G", backend = "auto", name, log_level = "info";
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     unsigned heartbeat_ms = static_cast<unsigned>(kDefaultHeartbeatInterval.count());
     unsigned heartbeat_timeout_ms = static_cast<unsigned>(kDefaultHeartbeatTimeout.count());
@@ -101,9 +104,12 @@ static int run_tool(int argc, char** argv) {
     app.set_version_flag("--version", std::string("polymer-node ") + POLYMER_VERSION);
     app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
     app.add_option("--token-file", token_file,
-                   "file holding the shared secret (at least 16 bytes; default: $POLYMER_TOKEN_FILE)")
-        ->envname("POLYMER_TOKEN_FILE")
-        ->required();
+                   "file holding the shared secret (at least 16 bytes; default: $POLYMER_TOKEN_FILE, else the "
+                   "systemd credential $CREDENTIALS_DIRECTORY/token)")
+        ->envname("POLYMER_TOKEN_FILE");
+    app.add_option("--address-file", address_file,
+                   "once listening, write HOST:PORT (the real port) to this file, atomically, for launchers; "
+                   "removed at a clean exit");
     app.add_flag("--allow-readable-token-file", allow_readable_token,
                  "accept a token file that group or others can read (a warning instead of an error)");
     app.add_option("--threads", threads, "worker threads for kernel chunks")->capture_default_str();
@@ -175,6 +181,14 @@ static int run_tool(int argc, char** argv) {
         log(LogLevel::Error, "--backend '", backend, "' is not one of cpu, vulkan, auto");
         return 2;
     }
+    // Under systemd, LoadCredential=token:... puts the token here (dist/systemd/polymer-node.service).
+    if (const char* credentials = std::getenv("CREDENTIALS_DIRECTORY"); token_file.empty() && credentials && *credentials)
+        token_file = std::string(credentials) + "/token";
+    if (token_file.empty()) {
+        log(LogLevel::Error, "no token: give --token-file FILE, set $POLYMER_TOKEN_FILE, or run under systemd with "
+                             "LoadCredential=token:FILE (docs/security.md)");
+        return 2;
+    }
     auto token = read_token_file(token_file, allow_readable_token);
     if (!token) {
         log(LogLevel::Error, token.error());
@@ -228,6 +242,7 @@ static int run_tool(int argc, char** argv) {
             return std::none_of(code.begin(), code.end(), [loop](Word w) { return word_op(w) == loop; });
         };
     }
+    config.on_shutdown = [] { tools::notify_stopping(); };
     config.caps.name = name;
     config.caps.backend = vulkan ? "vulkan" : "cpu";
     config.caps.cores = std::max(1u, std::thread::hardware_concurrency());
@@ -254,18 +269,29 @@ static int run_tool(int argc, char** argv) {
         log(LogLevel::Error, port.error());
         return 1;
     }
-    const std::string host = listen.substr(0, listen.rfind(':'));
     if (raw_reference) {
         auto raw_port = serve_raw_reference(io, address);
         if (!raw_port) {
             log(LogLevel::Error, raw_port.error());
             return 1;
         }
-        log_line(LogLevel::Info, pbc::cat("raw TCP reference on ", host, ":", raw_port.value(), " (benchmark only)"), true);
+        log_line(LogLevel::Info,
+                 pbc::cat("raw TCP reference on ", format_address({address, raw_port.value()}), " (benchmark only)"), true);
     }
-    log_line(LogLevel::Info, pbc::cat("listening on ", host, ":", port.value()), true);
+    // The line first: a launcher that reads the node's stderr until the
+    // address file appears has the line by then (cluster/local_nodes.cpp).
+    const std::string where = format_address({address, port.value()});
+    log_line(LogLevel::Info, "listening on " + where, true);
+    if (!address_file.empty()) {
+        if (std::string why = write_address_file(address_file, {address, port.value()}); !why.empty()) {
+            log(LogLevel::Error, why);
+            return 1;
+        }
+    }
+    tools::notify_ready("listening on " + where);
     server.start();
     io.run();
+    if (!address_file.empty()) std::remove(address_file.c_str());
     return 0;
 }
 
