@@ -1,6 +1,7 @@
 #include "cluster/local_nodes.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -8,11 +9,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "cluster/address_file.h"
 #include "cluster/auth.h"
 #include "isa/byte_io.h"
 
@@ -38,20 +41,69 @@ void forget(pid_t pid) {
     }
 }
 
-// Reads stderr until "listening on 127.0.0.1:PORT"; 0 when the node exits first.
-std::uint16_t read_port(int fd, std::string& log) {
-    const std::string marker = "listening on 127.0.0.1:";
-    char buf[512];
-    for (;;) {
-        const auto pos = log.find(marker);
-        if (pos != std::string::npos && log.find('\n', pos) != std::string::npos)
-            return static_cast<std::uint16_t>(std::atoi(log.c_str() + pos + marker.size()));
-        const ssize_t n = read(fd, buf, sizeof buf);
-        if (n <= 0) return 0;
-        log.append(buf, static_cast<std::size_t>(n));
-    }
+// How long a node may take from fork to listening (it measures its
+// throughput for 50 ms first; a loaded machine is slower).
+constexpr auto kStartTimeout = std::chrono::seconds(20);
+
+// The last lines of a node's stderr, for an error message.
+std::string tail_of(const std::string& log) {
+    constexpr std::size_t kTail = 2000;
+    if (log.empty()) return "no output";
+    if (log.size() <= kTail) return log;
+    const auto cut = log.find('\n', log.size() - kTail);
+    return "..." + log.substr(cut == std::string::npos ? log.size() - kTail : cut);
+}
+
+std::string describe_status(int status) {
+    if (WIFEXITED(status)) return cat("exited with status ", WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) return cat("was killed by signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)), ")");
+    return cat("stopped (wait status ", status, ")");
 }
 }  // namespace
+
+Result<NodeAddress> LocalNodes::wait_until_listening(unsigned index, pid_t pid, int log_fd, const std::string& address_file) {
+    std::string log;
+    bool log_open = true;
+    const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+    for (;;) {
+        auto address = read_address_file(address_file);
+        if (!address) return Error{cat("--local-nodes: polymer-node ", index, ": ", address.error())};
+        if (address.value()) {
+            // Its "listening on" line came before the file: take it out of
+            // the pipe, so that it is not passed on to our stderr.
+            pollfd p{log_fd, POLLIN, 0};
+            char buf[4096];
+            ssize_t n;
+            while (log_open && poll(&p, 1, 0) > 0 && (n = read(log_fd, buf, sizeof buf)) > 0) {}
+            return *address.value();
+        }
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            // Gone: whatever it said last is still in the pipe.
+            char buf[4096];
+            ssize_t n;
+            while (log_open && (n = read(log_fd, buf, sizeof buf)) > 0) log.append(buf, static_cast<std::size_t>(n));
+            forget(pid);
+            std::erase(pids_, pid);
+            return Error{cat("--local-nodes: polymer-node ", index, " ", describe_status(status),
+                             " before it listened: ", tail_of(log))};
+        }
+        if (std::chrono::steady_clock::now() > deadline)
+            return Error{cat("--local-nodes: polymer-node ", index, " wrote no address file in ",
+                             std::chrono::duration_cast<std::chrono::seconds>(kStartTimeout).count(),
+                             " s: ", tail_of(log))};
+        // Wait for output or 10 ms, whichever comes first, then look again.
+        pollfd p{log_fd, POLLIN, 0};
+        if (!log_open || poll(&p, 1, 10) <= 0) {
+            if (!log_open) usleep(10'000);
+            continue;
+        }
+        char buf[4096];
+        const ssize_t n = read(log_fd, buf, sizeof buf);
+        if (n > 0) log.append(buf, static_cast<std::size_t>(n));
+        else log_open = false;  // the node closed stderr: it is exiting
+    }
+}
 
 std::string sibling_executable(const std::string& name) {
     char self[4096] = {};
@@ -75,18 +127,22 @@ Result<std::unique_ptr<LocalNodes>> LocalNodes::start(const std::string& node_pa
     std::string token;
     for (auto* r : {&random.value(), &random2.value()})
         for (std::uint8_t b : *r) token += {hex[b >> 4], hex[b & 15]};
-    char tmpl[] = "/tmp/polymer-local-token-XXXXXX";
-    const int tfd = mkstemp(tmpl);
-    if (tfd < 0) return Error{"--local-nodes: cannot create a token file in /tmp"};
-    fchmod(tfd, 0600);
+    // A private folder (0700) for the token and each node's address file.
+    char folder[] = "/tmp/polymer-local-XXXXXX";
+    if (!mkdtemp(folder)) return Error{cat("--local-nodes: cannot create a folder in /tmp: ", std::strerror(errno))};
+    nodes->folder_ = folder;
+    nodes->token_path_ = nodes->folder_ + "/token";
+    const int tfd = open(nodes->token_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (tfd < 0) return Error{cat("--local-nodes: cannot create '", nodes->token_path_, "': ", std::strerror(errno))};
     const bool written = write(tfd, token.data(), token.size()) == static_cast<ssize_t>(token.size());
     close(tfd);
-    nodes->token_path_ = tmpl;
     if (!written) return Error{"--local-nodes: cannot write the token file"};
     nodes->secret_.assign(token.begin(), token.end());
 
     for (unsigned i = 0; i < count; ++i) {
+        const std::string address_file = cat(nodes->folder_, "/node-", i + 1, ".address");
         std::vector<std::string> args = {node_path, "--listen", "127.0.0.1:0", "--token-file", nodes->token_path_,
+                                         "--address-file", address_file,
                                          "--name", cat("local-", i + 1), "--log-level", "warn", "--no-vulkan-probe"};
         args.insert(args.end(), extra.begin(), extra.end());
         int fds[2];
@@ -107,14 +163,14 @@ Result<std::unique_ptr<LocalNodes>> LocalNodes::start(const std::string& node_pa
         close(fds[1]);
         nodes->pids_.push_back(pid);
         remember(pid);
-        // The node logs "listening on" at info level even under --log-level warn.
-        std::string log;
-        const std::uint16_t port = read_port(fds[0], log);
-        if (port == 0) {
+        // What the node says before it listens (its "listening on" line) is
+        // kept for an error message only; after that its stderr is ours.
+        auto address = nodes->wait_until_listening(i + 1, pid, fds[0], address_file);
+        if (!address) {
             close(fds[0]);
-            return Error{cat("--local-nodes: polymer-node ", i + 1, " did not start: ", log.empty() ? "no output" : log)};
+            return Error{address.error()};
         }
-        nodes->addresses_.push_back(NodeAddress{"127.0.0.1", port});
+        nodes->addresses_.push_back(address.value());
         nodes->drains_.emplace_back([fd = fds[0]] {
             char buf[4096];
             ssize_t n;
@@ -149,7 +205,9 @@ void LocalNodes::stop() {
     for (auto& t : drains_)
         if (t.joinable()) t.join();
     drains_.clear();
-    if (!token_path_.empty()) std::remove(token_path_.c_str());
+    // The token, and the address files of nodes that could not remove their own.
+    if (!folder_.empty()) std::filesystem::remove_all(folder_);
+    folder_.clear();
     token_path_.clear();
 }
 

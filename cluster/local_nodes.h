@@ -1,5 +1,7 @@
 // --local-nodes N: N polymer-node processes on 127.0.0.1 (any free port),
-// sharing a fresh random token in a private temp file. They are stopped
+// sharing a fresh random token in a private temp folder, where each node
+// also writes its address file (--address-file): that is how the home
+// learns the port each one got. They are stopped
 // (SIGTERM, then SIGKILL) when this object goes, when stop_all_now() runs
 // (async-signal-safe, for a SIGINT handler), and by the kernel if the home
 // process dies first (PR_SET_PDEATHSIG).
@@ -34,11 +36,15 @@ public:
 
 private:
     LocalNodes() = default;
+    // Waits for node `index`'s address file; an error naming how the node
+    // ended and the tail of its stderr (`log_fd`) if it exits first.
+    Result<NodeAddress> wait_until_listening(unsigned index, pid_t pid, int log_fd, const std::string& address_file);
     std::vector<pid_t> pids_;
     std::vector<std::thread> drains_;  // read each node's stderr so it never blocks
     std::vector<NodeAddress> addresses_;
     std::vector<std::uint8_t> secret_;
-    std::string token_path_;
+    std::string folder_;      // private (0700): the token and the address files
+    std::string token_path_;  // folder_/token
 };
 
 // The polymer-node next to the running executable (/proc/self/exe's folder).

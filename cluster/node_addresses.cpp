@@ -8,6 +8,11 @@ namespace polymer::cluster {
 
 using pbc::cat;
 
+std::string format_address(const NodeAddress& address) {
+    const bool ipv6 = address.host.find(':') != std::string::npos;
+    return ipv6 ? cat("[", address.host, "]:", address.port) : cat(address.host, ":", address.port);
+}
+
 Result<NodeAddress> parse_host_port(std::string_view text, bool any_port) {
     NodeAddress a;
     std::string_view host = text, port_text;

@@ -25,6 +25,9 @@ struct NodeAddress {
 // text and says what is wrong with it.
 Result<NodeAddress> parse_host_port(std::string_view text, bool any_port = false);
 
+// "127.0.0.1:7447", "[::1]:7447": what parse_host_port reads back.
+std::string format_address(const NodeAddress& address);
+
 // A nodes file: one host:port per line; '#' starts a comment; blank lines are
 // skipped. Errors name `file:line`.
 Result<std::vector<NodeAddress>> parse_nodes_file(std::string_view text, const std::string& file);

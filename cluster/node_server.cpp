@@ -444,6 +444,7 @@ void NodeServer::out_of_descriptors() {
 asio::awaitable<void> NodeServer::shutdown(int signal) {
     log(LogLevel::Info, "shutting down (", signal == SIGINT ? "SIGINT" : "SIGTERM", ")");
     shutting_down_ = true;
+    if (config_.on_shutdown) config_.on_shutdown();
     // A running kernel chunk stops at its next poll (vm/interrupt.h) and
     // reports `interrupted`, rather than hold the exit up for as long as it runs.
     request_interrupt();

@@ -46,6 +46,9 @@ struct NodeConfig {
     // the io thread (no hop to the pool and back: a tiny launch's round trip
     // is mostly those hops). Unset: every chunk goes to the pool.
     std::function<bool(const PreparedChunk&)> runs_inline;
+    // Called once on the io thread when SIGINT/SIGTERM starts the shutdown
+    // (polymer-node tells systemd STOPPING=1). Unset: nothing.
+    std::function<void()> on_shutdown;
 };
 
 class Session;

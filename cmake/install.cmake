@@ -50,3 +50,26 @@ install(DIRECTORY ${POLYMER_EDITORS_DIR}/vscode/ DESTINATION ${CMAKE_INSTALL_DAT
         COMPONENT runtime)
 install(DIRECTORY ${POLYMER_EDITORS_DIR}/bash-completion/ DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
         COMPONENT runtime)
+
+# polymer-node's systemd unit (dist/systemd/). systemd reads units from
+# <prefix>/lib/systemd/system for the prefixes /usr (the package; on Debian
+# 12 /lib is /usr/lib, so this is pkg-config's systemdsystemunitdir,
+# /lib/systemd/system) and /usr/local (`cmake --install` by default), so the
+# folder is relative to the prefix: an absolute one would write outside a
+# scratch prefix. The unit names the installed polymer-node and docs, whose
+# prefix is known only at install time (CPack installs under /usr), hence the
+# configure_file in install(CODE).
+set(POLYMER_SYSTEMD_UNIT_DIR lib/systemd/system CACHE PATH "where polymer-node.service goes, relative to the prefix")
+install(CODE "
+  set(POLYMER_NODE \"${CMAKE_INSTALL_BINDIR}/polymer-node\")
+  set(POLYMER_DOC_DIR \"${CMAKE_INSTALL_DOCDIR}\")
+  foreach(path POLYMER_NODE POLYMER_DOC_DIR)
+    if(NOT IS_ABSOLUTE \"\${\${path}}\")
+      set(\${path} \"\${CMAKE_INSTALL_PREFIX}/\${\${path}}\")
+    endif()
+  endforeach()
+  configure_file(\"${POLYMER_ROOT}/dist/systemd/polymer-node.service.in\"
+                 \"${CMAKE_BINARY_DIR}/dist/systemd/polymer-node.service\" @ONLY)
+" COMPONENT runtime)
+install(FILES ${CMAKE_BINARY_DIR}/dist/systemd/polymer-node.service DESTINATION ${POLYMER_SYSTEMD_UNIT_DIR}
+        COMPONENT runtime)

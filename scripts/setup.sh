@@ -21,6 +21,8 @@ PACKAGES=(
   vim                                   # the generated syntax file's test (tests/editors)
   dpkg-dev                              # CPack's Debian package: dpkg-shlibdeps finds its dependencies (tests/package)
   help2man                              # the tools' man pages, from their --help (cmake/man_pages.cmake)
+  libsystemd-dev                        # sd_notify: polymer-node tells systemd it is ready (Type=notify)
+  systemd                               # systemd-analyze verify checks the packaged unit (tests/package)
 )
 
 missing=()

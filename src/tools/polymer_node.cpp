@@ -10,9 +10,11 @@
 #include <mutex>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
+#include "cluster/address_file.h"
 #include "cluster/auth.h"
 #include "cluster/descriptors.h"
 #include "cluster/log.h"
@@ -27,6 +29,7 @@
 #include "cluster/host_port_option.h"
 #include "command_line.h"
 #include "guarded_main.h"
+#include "service_notify.h"
 
 using namespace polymer;
 using namespace polymer::cluster;
@@ -51,7 +54,7 @@ static int run_tool(int argc, char** argv) {
     using polymer::tools::usage_error;
     CLI::App app{"polymer-node: a Polymer worker daemon (protocol: docs/protocol.md)"};
     std::string listen = "127.0.0.1:" + std::to_string(kDefaultPort);
-    std::string token_file, backend = "auto", name, log_level = "info", config_file;
+    std::string token_file, address_file, backend = "auto", name, log_level = "info", config_file;
     std::uint64_t max_memory = std::uint64_t{1} << 30;
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     unsigned heartbeat_ms = static_cast<unsigned>(kDefaultHeartbeatInterval.count());
@@ -74,6 +77,11 @@ static int run_tool(int argc, char** argv) {
         ->type_name("ADDR:PORT")
         ->check(host_port_check(/*any_port=*/true))
         ->capture_default_str();
+    app.add_option("--address-file", address_file,
+                   "once listening, write HOST:PORT (the real port) to this file, atomically, for launchers; "
+                   "removed at a clean exit")
+        ->group(serving)
+        ->type_name("FILE");
     app.add_option("--name", name, "name advertised to home nodes (default: the host name)")->group(serving);
     app.add_option("--threads", threads, "worker threads for kernel chunks (default: one per core)")
         ->group(serving)
@@ -102,7 +110,9 @@ static int run_tool(int argc, char** argv) {
 
     // The token and the limits on what peers may cost the node (docs/security.md).
     const std::string security = "Security";
-    app.add_option("--token-file", token_file, "file holding the shared secret (at least 16 bytes; required)")
+    app.add_option("--token-file", token_file,
+                   "file holding the shared secret (at least 16 bytes; default: $POLYMER_TOKEN_FILE, else the "
+                   "systemd credential $CREDENTIALS_DIRECTORY/token)")
         ->group(security)
         ->type_name("FILE")
         ->envname("POLYMER_TOKEN_FILE");
@@ -150,13 +160,17 @@ static int run_tool(int argc, char** argv) {
         ->check(CLI::PositiveNumber);
     app.footer("Exit status:\n"
                "  0   stopped by SIGINT or SIGTERM\n"
-               "  1   cannot serve: an unusable token file, an address it cannot bind, no Vulkan device\n"
+               "  1   cannot serve: an unusable token file, an address it cannot bind, an --address-file it cannot write, no Vulkan device\n"
                "  64  a usage error: an option, or a line of the --config file\n"
                "  70  an internal error (a bug)");
     if (auto done = polymer::tools::parse_command_line(app, argc, argv, "polymer-node")) return *done;
     if (auto done = polymer::tools::read_config_file(app, config_file, true, "polymer-node")) return *done;
+    // Under systemd, LoadCredential=token:... puts the token here (dist/systemd/polymer-node.service).
+    if (const char* credentials = std::getenv("CREDENTIALS_DIRECTORY"); token_file.empty() && credentials && *credentials)
+        token_file = std::string(credentials) + "/token";
     if (token_file.empty())
-        return usage_error("polymer-node", "--token-file is required (or POLYMER_TOKEN_FILE, or token-file in the --config file)");
+        return usage_error("polymer-node", "--token-file is required (or POLYMER_TOKEN_FILE, token-file in the --config "
+                                           "file, or the systemd credential $CREDENTIALS_DIRECTORY/token)");
 
     LogLevel level = LogLevel::Info;
     parse_log_level(log_level, level);  // one of log_level_names(): CLI11 checked it
@@ -226,6 +240,7 @@ static int run_tool(int argc, char** argv) {
             return std::none_of(code.begin(), code.end(), [loop](Word w) { return word_op(w) == loop; });
         };
     }
+    config.on_shutdown = [] { tools::notify_stopping(); };
     config.caps.name = name;
     config.caps.backend = vulkan ? "vulkan" : "cpu";
     config.caps.cores = std::max(1u, std::thread::hardware_concurrency());
@@ -252,18 +267,29 @@ static int run_tool(int argc, char** argv) {
         log(LogLevel::Error, port.error());
         return polymer::tools::kExitFailure;
     }
-    const std::string host = address.find(':') != std::string::npos ? "[" + address + "]" : address;
     if (raw_reference) {
         auto raw_port = serve_raw_reference(io, address);
         if (!raw_port) {
             log(LogLevel::Error, raw_port.error());
             return polymer::tools::kExitFailure;
         }
-        log_line(LogLevel::Info, pbc::cat("raw TCP reference on ", host, ":", raw_port.value(), " (benchmark only)"), true);
+        log_line(LogLevel::Info,
+                 pbc::cat("raw TCP reference on ", format_address({address, raw_port.value()}), " (benchmark only)"), true);
     }
-    log_line(LogLevel::Info, pbc::cat("listening on ", host, ":", port.value()), true);
+    // The line first: a launcher that reads the node's stderr until the
+    // address file appears has the line by then (cluster/local_nodes.cpp).
+    const std::string listening = format_address({address, port.value()});
+    log_line(LogLevel::Info, "listening on " + listening, true);
+    if (!address_file.empty()) {
+        if (std::string why = write_address_file(address_file, {address, port.value()}); !why.empty()) {
+            log(LogLevel::Error, why);
+            return polymer::tools::kExitFailure;
+        }
+    }
+    tools::notify_ready("listening on " + listening);
     server.start();
     io.run();
+    if (!address_file.empty()) std::remove(address_file.c_str());
     return polymer::tools::kExitOk;
 }
 

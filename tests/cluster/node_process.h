@@ -47,14 +47,19 @@ inline const std::string kSecret = "correct horse battery staple 0123";
 
 class NodeProcess {
 public:
-    // `prefix`: a command the node runs under (e.g. `ip netns exec NS`);
-    // `host`: the address it listens on (port 0: any free one).
+    // `token_path`: empty for no --token-file; `prefix`: a command the node
+    // runs under (e.g. `ip netns exec NS`, `env VAR=...`); `host`: the
+    // address it listens on (port 0: any free one).
     explicit NodeProcess(const std::string& token_path, std::vector<std::string> extra = {},
                          std::vector<std::string> prefix = {}, const std::string& host = "127.0.0.1") {
         std::vector<std::string> args = prefix;
-        for (std::string a : {std::string(POLYMER_NODE_PATH), std::string("--listen"), host + ":0", std::string("--token-file"),
-                              token_path, std::string("--name"), std::string("test-node"), std::string("--threads"),
-                              std::string("2"), std::string("--no-vulkan-probe")})
+        args.push_back(POLYMER_NODE_PATH);
+        if (!token_path.empty()) {
+            args.push_back("--token-file");
+            args.push_back(token_path);
+        }
+        for (std::string a : {std::string("--listen"), host + ":0", std::string("--name"), std::string("test-node"),
+                              std::string("--threads"), std::string("2"), std::string("--no-vulkan-probe")})
             args.push_back(a);
         args.insert(args.end(), extra.begin(), extra.end());
         start(std::move(args), host);

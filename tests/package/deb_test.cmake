@@ -3,12 +3,14 @@
 #   2. the package declares the shared libraries the tools load (found by
 #      dpkg-shlibdeps) and recommends a Vulkan driver;
 #   3. polymer holds the tools, their man pages, the lessons and their
-#      library, the docs, the editor and shell files; polymer-dev the C++ package and depends on
+#      library, the docs, the editor and shell files, and polymer-node's
+#      systemd unit (which starts the packaged polymer-node); polymer-dev the
+#      C++ package and depends on
 #      polymer; both under /usr;
 #   4. unpacked, each man page names its tool and documents one of its
 #      options, and polymer-run says its version and runs a lesson that
 #      includes the packaged library.
-# Arguments: BUILD_DIR SOURCE_DIR WORK_DIR CPACK.
+# Arguments: BUILD_DIR SOURCE_DIR WORK_DIR CPACK UNIT_DIR (the unit's folder under /usr).
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR})
 
@@ -26,7 +28,7 @@ endif()
 
 run("dpkg-deb -f" dpkg-deb -f ${debs} Package Version Depends Recommends)
 foreach(field "Package: polymer" "Depends: .*libc6" "Depends: .*libssl3" "Depends: .*libisal2"
-              "Depends: .*libvulkan1" "Depends: .*libedit2" "Recommends: mesa-vulkan-drivers")
+              "Depends: .*libvulkan1" "Depends: .*libedit2" "Depends: .*libsystemd0" "Recommends: mesa-vulkan-drivers")
   if(NOT out MATCHES "${field}")
     message(FATAL_ERROR "the package's control fields do not match '${field}':\n${out}")
   endif()
@@ -49,7 +51,7 @@ expect_paths(${debs} usr/bin/polymer-as usr/bin/polymer-dis usr/bin/polymer-run 
              usr/bin/polymer-isa-doc usr/share/polymer/samples/01-hello.pasm usr/share/polymer/samples/lib/math.pasm
              usr/share/polymer/samples/18-arguments.args usr/share/doc/polymer/language.md
              usr/share/vim/vimfiles/syntax/pasm.vim usr/share/bash-completion/completions/polymer-run
-             usr/share/polymer/editors/vscode/package.json)
+             usr/share/polymer/editors/vscode/package.json usr/${UNIT_DIR}/polymer-node.service)
 # The man pages (cmake/man_pages.cmake; built only where help2man is installed).
 foreach(tool polymer-as polymer-dis polymer-run polymer-node polymer-isa-doc)
   execute_process(COMMAND dpkg-deb -c ${debs} OUTPUT_VARIABLE listing)
@@ -61,6 +63,10 @@ endforeach()
 expect_paths(${dev_debs} usr/include/polymer/polymer.h usr/lib/cmake/Polymer/PolymerConfig.cmake)
 
 run("dpkg-deb -x" dpkg-deb -x ${debs} ${WORK_DIR}/root)
+file(STRINGS ${WORK_DIR}/root/usr/${UNIT_DIR}/polymer-node.service exec_start REGEX "^ExecStart=")
+if(NOT exec_start STREQUAL "ExecStart=/usr/bin/polymer-node $POLYMER_NODE_ARGS")
+  message(FATAL_ERROR "the packaged unit says '${exec_start}', not the packaged polymer-node")
+endif()
 # Each page (roff, read without man or groff): its title names the tool, and
 # an option of that tool is documented, as help2man writes one (\-\-name).
 foreach(page "polymer-as;listing" "polymer-dis;no-loc" "polymer-run;nodes-file" "polymer-node;token-file"
