@@ -20,7 +20,7 @@ void apply_environment(ClusterFlags& f) {
         const char* v = std::getenv(name);
         return v != nullptr ? std::string(v) : std::string();
     };
-    if (f.nodes.empty() && f.local_nodes == 0) f.nodes = from_env("POLYMER_NODES");
+    if (f.nodes.empty() && f.local_nodes == 0 && !f.mpi) f.nodes = from_env("POLYMER_NODES");
     if (f.token_file.empty()) f.token_file = from_env("POLYMER_TOKEN_FILE");
 }
 
@@ -42,6 +42,11 @@ void add_cluster_options(CLI::App& app, ClusterFlags& f) {
     app.add_option("--chunk-lanes", f.chunk_lanes, "smallest kernel chunk sent to a node, in lanes")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 31))
         ->capture_default_str();
+    app.add_flag("--mpi", f.mpi,
+                 "started by mpirun or srun: rank 0 runs the program, every other rank is one of its nodes "
+                 "(docs/deploy.md)")
+        ->excludes("--nodes")
+        ->excludes("--local-nodes");
 }
 
 namespace {
@@ -63,6 +68,7 @@ Result<std::pair<std::vector<NodeAddress>, std::vector<std::uint8_t>>> node_list
         auto parsed = parse_node_list(f.nodes);
         if (!parsed) return Error{parsed.error()};
         nodes = parsed.value();
+        if (!f.launched_secret.empty()) return std::make_pair(nodes, f.launched_secret);
         if (f.token_file.empty()) return Error{"--nodes needs --token-file (the workers' shared secret)"};
         auto token = read_token_file(f.token_file, f.allow_readable_token_file);
         if (!token) return Error{token.error()};

@@ -10,6 +10,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "cluster/cluster_backend.h"
 #include "cluster/local_nodes.h"
@@ -28,14 +29,17 @@ struct ClusterFlags {
     bool list_nodes = false;
     unsigned node_timeout_ms = 5000;
     std::uint64_t chunk_lanes = 256;
+    bool mpi = false;  // --mpi: the nodes come from the launcher (cluster/mpi_launch.h)
+    // The secret of nodes a launcher started (--mpi): no token file.
+    std::vector<std::uint8_t> launched_secret;
     bool any() const { return !nodes.empty() || local_nodes != 0; }
 };
 
 void add_cluster_options(CLI::App& app, ClusterFlags& flags);
 // After parsing: POLYMER_NODES and POLYMER_TOKEN_FILE stand for --nodes and
 // --token-file where the command line gives none, so a home set up once runs
-// every program on its cluster. --local-nodes ignores POLYMER_NODES (its
-// nodes are started with a token of their own).
+// every program on its cluster. --local-nodes and --mpi ignore POLYMER_NODES
+// (their nodes are started with a token of their own).
 void apply_environment(ClusterFlags& flags);
 
 // Empty (backend() == nullptr) when no cluster option was given.

@@ -20,6 +20,7 @@ PACKAGES=(
   iproute2                              # `ip netns` for the cluster's network-namespace test (root only)
   vim                                   # the generated syntax file's test (tests/editors)
   dpkg-dev                              # CPack's Debian package: dpkg-shlibdeps finds its dependencies (tests/package)
+  libopenmpi-dev openmpi-bin            # polymer-run --mpi under mpirun/srun (optional in CMake; its test runs mpirun)
 )
 
 missing=()
