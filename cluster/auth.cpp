@@ -45,6 +45,16 @@ Result<Nonce> random_nonce() {
     return n;
 }
 
+Result<std::string> fresh_token() {
+    std::string token;
+    for (int half = 0; half < 2; ++half) {
+        auto random = random_nonce();
+        if (!random) return Error{"no random bytes for a fresh token: " + random.error()};
+        token += to_hex(random.value());
+    }
+    return token;
+}
+
 namespace {
 
 Mac proof(std::span<const std::uint8_t> secret, const Nonce& first, const Nonce& second, std::string_view label) {

@@ -27,6 +27,11 @@ std::string to_hex(std::span<const std::uint8_t> bytes);
 // rather than use a weak one.
 Result<Nonce> random_nonce();
 
+// A fresh shared secret for nodes started by this home (--local-nodes, --mpi):
+// 64 random bytes as 128 hex digits, so it can also be written to a token file.
+inline constexpr std::size_t kFreshTokenChars = 128;
+Result<std::string> fresh_token();
+
 // What the client sends: HMAC(secret, node nonce || client nonce || "polymer-v1").
 Mac client_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, const Nonce& client_nonce);
 // What the node answers: HMAC(secret, client nonce || node nonce || "polymer-v1-node").

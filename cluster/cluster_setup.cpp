@@ -72,20 +72,32 @@ void add_cluster_options(CLI::App& app, ClusterFlags& f) {
         ->group(group)
         ->type_name("FILE")
         ->configurable(false);
+    app.add_flag("--mpi", f.mpi,
+                 "started by mpirun or srun: rank 0 runs the program, every other rank is one of its nodes "
+                 "(docs/deploy.md)")
+        ->group(group)
+        ->excludes("--nodes")
+        ->excludes("--nodes-file")
+        ->excludes("--local-nodes");
 }
 
 void apply_environment(CLI::App& app, ClusterFlags& f) {
     f.command_line_nodes = app.count("--nodes") + app.count("--nodes-file") > 0;
     f.command_line_local = app.count("--local-nodes") > 0;
     const char* nodes = std::getenv("POLYMER_NODES");
-    if (nodes != nullptr && *nodes != '\0' && !f.command_line_nodes && !f.command_line_local)
+    if (nodes != nullptr && *nodes != '\0' && !f.command_line_nodes && !f.command_line_local && !f.mpi)
         app.get_option("--nodes")->add_result(nodes);  // checked with the config file's values
 }
 
 std::optional<std::string> resolve_nodes(ClusterFlags& f) {
     // The command line's choice of --local-nodes or --nodes wins over the other
-    // coming from the environment or the config file.
-    if (f.command_line_local && !f.command_line_nodes) {
+    // coming from the environment or the config file; --mpi's nodes come from
+    // the launcher.
+    if (f.mpi) {
+        f.nodes.clear();
+        f.nodes_file.clear();
+        f.local_nodes = 0;
+    } else if (f.command_line_local && !f.command_line_nodes) {
         f.nodes.clear();
         f.nodes_file.clear();
     } else if (f.command_line_nodes && !f.command_line_local) {
@@ -107,8 +119,8 @@ std::optional<std::string> resolve_nodes(ClusterFlags& f) {
     if (!f.addresses.empty() && f.token_file.empty())
         return "--nodes needs --token-file (the workers' shared secret; or POLYMER_TOKEN_FILE, or token-file in the "
                "config file)";
-    if (f.no_local_work && !f.any()) return "--no-local-work needs --nodes or --local-nodes";
-    if (f.list_nodes && !f.any()) return "--list-nodes needs --nodes or --local-nodes";
+    if (f.no_local_work && !f.any() && !f.mpi) return "--no-local-work needs --nodes or --local-nodes";
+    if (f.list_nodes && !f.any() && !f.mpi) return "--list-nodes needs --nodes or --local-nodes";
     return std::nullopt;
 }
 
@@ -129,6 +141,7 @@ Result<std::pair<std::vector<NodeAddress>, std::vector<std::uint8_t>>> node_list
     std::vector<std::uint8_t> secret;
     if (!f.addresses.empty()) {
         nodes = f.addresses;
+        if (!f.launched_secret.empty()) return std::make_pair(nodes, f.launched_secret);
         auto token = read_token_file(f.token_file, f.allow_readable_token_file);
         if (!token) return Error{token.error()};
         if (!token.value().warning.empty()) std::fprintf(stderr, "polymer-run: warning: %s\n", token.value().warning.c_str());

@@ -38,6 +38,9 @@ struct ClusterFlags {
     std::string config;  // the config file; default_config_path() unless --config
     // Filled by resolve_nodes: --nodes, then the --nodes-file lines.
     std::vector<NodeAddress> addresses;
+    bool mpi = false;  // --mpi: the nodes come from the launcher (cluster/mpi_launch.h)
+    // The secret of nodes a launcher started (--mpi): no token file.
+    std::vector<std::uint8_t> launched_secret;
     bool any() const { return !addresses.empty() || local_nodes != 0; }
 
     // Which of the two ways to name nodes the command line chose (set by
@@ -54,7 +57,8 @@ void add_cluster_options(CLI::App& app, ClusterFlags& flags);
 // --nodes where the command line names no nodes, so a home set up once runs
 // every program on its cluster (POLYMER_TOKEN_FILE is --token-file's CLI11
 // envname). --local-nodes on the command line ignores POLYMER_NODES and the
-// config file's nodes (its nodes are started with a token of their own).
+// config file's nodes, and --mpi ignores them all (their nodes are started
+// with a token of their own).
 void apply_environment(CLI::App& app, ClusterFlags& flags);
 // After the config file: reads --nodes-file into `addresses` after --nodes
 // and checks the combinations. An error is a usage error (exit 64): a bad

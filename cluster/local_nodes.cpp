@@ -119,14 +119,9 @@ Result<std::unique_ptr<LocalNodes>> LocalNodes::start(const std::string& node_pa
     if (count == 0 || count > kMaxLocal) return Error{cat("--local-nodes ", count, " is not 1..", kMaxLocal)};
     if (access(node_path.c_str(), X_OK) != 0) return Error{cat("--local-nodes: cannot run '", node_path, "'")};
     std::unique_ptr<LocalNodes> nodes(new LocalNodes());
-    // A fresh token: 32 random bytes as hex, in a 0600 temp file.
-    auto random = random_nonce();
-    auto random2 = random_nonce();
-    if (!random || !random2) return Error{"--local-nodes: no random bytes for the token"};
-    static const char* hex = "0123456789abcdef";
-    std::string token;
-    for (auto* r : {&random.value(), &random2.value()})
-        for (std::uint8_t b : *r) token += {hex[b >> 4], hex[b & 15]};
+    auto fresh = fresh_token();
+    if (!fresh) return Error{"--local-nodes: " + fresh.error()};
+    const std::string& token = fresh.value();
     // A private folder (0700) for the token and each node's address file.
     char folder[] = "/tmp/polymer-local-XXXXXX";
     if (!mkdtemp(folder)) return Error{cat("--local-nodes: cannot create a folder in /tmp: ", std::strerror(errno))};

@@ -23,6 +23,7 @@ PACKAGES=(
   help2man                              # the tools' man pages, from their --help (cmake/man_pages.cmake)
   libsystemd-dev                        # sd_notify: polymer-node tells systemd it is ready (Type=notify)
   systemd                               # systemd-analyze verify checks the packaged unit (tests/package)
+  libopenmpi-dev openmpi-bin            # polymer-run --mpi under mpirun/srun (optional in CMake; its test runs mpirun)
 )
 
 missing=()

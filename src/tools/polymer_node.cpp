@@ -4,29 +4,21 @@
 // the command line, then POLYMER_TOKEN_FILE, then --config FILE
 // (docs/deploy.md); exit statuses in src/tools/exit_status.h.
 #include <CLI/CLI.hpp>
-#include <unistd.h>
 
 #include <algorithm>
-#include <mutex>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
-#include <vector>
+#include <string>
 
 #include "cluster/address_file.h"
 #include "cluster/auth.h"
 #include "cluster/descriptors.h"
+#include "cluster/host_port_option.h"
 #include "cluster/log.h"
 #include "cluster/node_server.h"
-#include "cluster/throughput_probe.h"
+#include "cluster/node_setup.h"
 #include "cluster/raw_reference.h"
-#include "isa/encoding.h"
-#include "isa/opcodes.h"
-#include "vm/backend.h"
-#include "vm/vulkan/vulkan_backend.h"
-#include "vm/vulkan/vulkan_context.h"
-#include "cluster/host_port_option.h"
 #include "command_line.h"
 #include "guarded_main.h"
 #include "service_notify.h"
@@ -34,29 +26,13 @@
 using namespace polymer;
 using namespace polymer::cluster;
 
-namespace {
-
-std::vector<DeviceDesc> list_vulkan_devices() {
-    std::vector<DeviceDesc> out;
-    auto devices = vk::VulkanContext::list_devices();
-    if (!devices) {
-        log(LogLevel::Info, "no Vulkan devices: ", devices.error());
-        return out;
-    }
-    for (const vk::DeviceInfo& d : devices.value())
-        out.push_back(DeviceDesc{d.name, vk::device_type_name(d.type), d.memory_bytes});
-    return out;
-}
-
-}  // namespace
-
 static int run_tool(int argc, char** argv) {
     using polymer::tools::usage_error;
     CLI::App app{"polymer-node: a Polymer worker daemon (protocol: docs/protocol.md)"};
     std::string listen = "127.0.0.1:" + std::to_string(kDefaultPort);
     std::string token_file, address_file, backend = "auto", name, log_level = "info", config_file;
     std::uint64_t max_memory = std::uint64_t{1} << 30;
-    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    unsigned threads = usable_cores();
     unsigned heartbeat_ms = static_cast<unsigned>(kDefaultHeartbeatInterval.count());
     unsigned heartbeat_timeout_ms = static_cast<unsigned>(kDefaultHeartbeatTimeout.count());
     bool no_vulkan = false, raw_reference = false, allow_readable_token = false;
@@ -175,17 +151,9 @@ static int run_tool(int argc, char** argv) {
     LogLevel level = LogLevel::Info;
     parse_log_level(log_level, level);  // one of log_level_names(): CLI11 checked it
     set_log_level(level);
-    if (name.empty()) {
-        char host[256] = {};
-        gethostname(host, sizeof host - 1);
-        name = host;
-    }
+    if (name.empty()) name = host_name();
     set_log_name("polymer-node[" + name + "]");
 
-    NodeConfig config;
-    const NodeAddress where = parse_host_port(listen, /*any_port=*/true).value();  // CLI11 checked it
-    config.address = where.host;
-    config.port = where.port;
     limits.handshake_timeout = std::chrono::milliseconds(handshake_timeout_ms);
     auto token = read_token_file(token_file, allow_readable_token);
     if (!token) {
@@ -194,70 +162,29 @@ static int run_tool(int argc, char** argv) {
     }
     if (!token.value().warning.empty()) log(LogLevel::Warn, token.value().warning);
 
+    NodeSetup setup;
+    setup.vulkan = backend == "vulkan";
+    setup.threads = threads;
+    setup.max_memory = max_memory;
+    setup.name = name;
+    setup.probe_vulkan = !no_vulkan;
+    setup.fake_device_type = fake_device_type;
+    setup.fake_throughput = fake_throughput;
+    auto made = node_config(setup);
+    if (!made) {
+        log(LogLevel::Error, made.error());
+        return polymer::tools::kExitFailure;
+    }
+    NodeConfig& config = made.value();
+    const NodeAddress where = parse_host_port(listen, /*any_port=*/true).value();  // CLI11 checked it
+    config.address = where.host;
+    config.port = where.port;
     config.secret = std::move(token.value().secret);
     config.limits = limits;
     log(LogLevel::Debug, raise_descriptor_limit());
-    config.threads = threads;
     config.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
     config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_timeout_ms);
-    // CPU: a backend per pool thread, chunks in parallel on the pool. Vulkan: one
-    // device for the node; chunks take turns on it (the backend is not
-    // thread-safe), each checked with can_run first.
-    std::shared_ptr<VulkanBackend> vulkan;
-    if (backend == "vulkan") {
-        VulkanBackendOptions vo;
-        vo.pipeline_cache_enabled = false;
-        auto created = VulkanBackend::create(vo);
-        if (!created) {
-            log(LogLevel::Error, "--backend vulkan: ", created.error());
-            return polymer::tools::kExitFailure;
-        }
-        vulkan = std::move(created).value();
-        log(LogLevel::Info, "kernel chunks run on Vulkan device '", vulkan->device().name, "'");
-        auto turn = std::make_shared<std::mutex>();
-        config.execute = [vulkan, turn](const PreparedChunk& chunk) -> Result<ChunkResult> {
-            std::lock_guard lock(*turn);
-            std::string why;
-            if (!vulkan->can_run(chunk.launch, &why)) return Error{why};
-            ChunkResult r = run_chunk(chunk, *vulkan);
-            if (std::string e = vulkan->take_error(); !e.empty()) return Error{"Vulkan: " + e};
-            return r;
-        };
-    } else {
-        config.execute = [](const PreparedChunk& chunk) -> Result<ChunkResult> {
-            thread_local CpuBackend cpu;  // its worker pool lives as long as the thread: not one per chunk
-            return run_chunk(chunk, cpu);
-        };
-        // Straight-line kernels over few lanes cost microseconds at most: run
-        // them on the io thread. Anything with a loop could run for ever and
-        // must not hold up heartbeats and other peers.
-        config.runs_inline = [](const PreparedChunk& chunk) {
-            constexpr std::uint64_t kInlineWork = 1 << 14;  // lanes x kernel instructions
-            const std::uint64_t lanes = chunk.launch.end - chunk.launch.begin;
-            const auto& code = chunk.launch.kernel->code;
-            if (lanes * code.size() > kInlineWork) return false;
-            const auto loop = static_cast<std::uint8_t>(KOp::Loop);  // one word per instruction
-            return std::none_of(code.begin(), code.end(), [loop](Word w) { return word_op(w) == loop; });
-        };
-    }
     config.on_shutdown = [] { tools::notify_stopping(); };
-    config.caps.name = name;
-    config.caps.backend = vulkan ? "vulkan" : "cpu";
-    config.caps.cores = std::max(1u, std::thread::hardware_concurrency());
-    config.caps.memory_bytes = static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-    config.caps.max_memory = max_memory;
-    // The figure a home node sizes this node's first claims by (docs/cluster.md).
-    if (fake_throughput > 0) {
-        log(LogLevel::Warn, "--fake-throughput: advertising ", fake_throughput, " elements/s (test only)");
-        config.caps.throughput = fake_throughput;
-    } else {
-        config.caps.throughput = measure_saxpy_throughput();
-    }
-    if (!no_vulkan) config.caps.devices = list_vulkan_devices();
-    if (!fake_device_type.empty()) {
-        log(LogLevel::Warn, "--fake-device-type: advertising a fake '", fake_device_type, "' device (test only)");
-        config.caps.devices.push_back(DeviceDesc{"fake " + fake_device_type + " device (test only)", fake_device_type, 0});
-    }
 
     asio::io_context io;
     const std::string address = config.address;

@@ -5,6 +5,8 @@
 // error, no capable node left), 3 the step limit (--max-steps, or a kernel
 // lane past --kernel-steps) stopped it, 64 a usage error, 130 Ctrl-C stopped
 // it. --debug opens the step debugger (src/tools/debugger, docs/debugger.md).
+// Under mpirun, --mpi makes rank 0 the home and every other rank a node
+// (cluster/mpi_launch.h).
 //
 // `polymer-run prog.pasm -- ARGS...` hands ARGS to the program (argc, argi,
 // argf, args); it reads stdin (readln, readi, readf), or --stdin FILE. Under
@@ -31,6 +33,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -40,6 +43,7 @@
 #include "assembler/disassembler.h"
 #include "assembler/kernel_spirv.h"
 #include "cluster/cluster_setup.h"
+#include "cluster/mpi_launch.h"
 #include "isa/encoding.h"
 #include "isa/module_io.h"
 #include "isa/opcodes.h"
@@ -134,7 +138,8 @@ void dump_regions(const polymer::Machine& machine, const std::vector<std::uint32
 
 }  // namespace
 
-static int run_tool(int argc, char** argv) {
+// `mpi`: set under --mpi; main finishes it (stops the node ranks) after the run.
+static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::MpiLaunch>& mpi) {
     CLI::App app{"Run a Polymer program (.pasm source or .pbc bytecode)"};
     app.set_version_flag("--version", std::string("polymer-run ") + POLYMER_VERSION);
     std::string path;
@@ -217,6 +222,29 @@ static int run_tool(int argc, char** argv) {
         std::cout << polymer::describe_vulkan_devices();
         std::cout << "cpu: the CPU backend, " << std::max(1u, std::thread::hardware_concurrency()) << " threads\n";
         return kExitOk;
+    }
+    if (cluster_flags.mpi) {
+        // Under mpirun or srun: this rank is the home (rank 0) or one of its nodes.
+        auto launched = polymer::cluster::MpiLaunch::init(argc, argv);
+        if (!launched) {
+            std::cerr << "polymer-run: error: " << launched.error() << "\n";
+            return kExitBadInput;
+        }
+        mpi = std::move(launched).value();
+        if (!mpi->is_home()) {
+            polymer::cluster::NodeSetup node;
+            node.vulkan = backend_name == "vulkan";
+            return mpi->serve_as_node(node);
+        }
+        auto nodes = mpi->gather_nodes();
+        if (!nodes) {
+            std::cerr << "polymer-run: error: " << nodes.error() << "\n";
+            return kExitBadInput;
+        }
+        if (nodes.value().nodes.empty())
+            std::cerr << "polymer-run: warning: --mpi with one rank: no nodes, the program runs on this machine alone\n";
+        cluster_flags.addresses = nodes.value().nodes;
+        cluster_flags.launched_secret = nodes.value().secret;
     }
     if (cluster_flags.list_nodes) return polymer::cluster::list_nodes(cluster_flags, std::cout) ? kExitOk : kExitBadInput;
     if (path.empty()) return polymer::tools::usage_error("polymer-run", "PROGRAM is required");
@@ -412,5 +440,7 @@ static int run_tool(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
-    return polymer::tools::guarded_main("polymer-run", [&] { return run_tool(argc, argv); });
+    std::unique_ptr<polymer::cluster::MpiLaunch> mpi;
+    const int status = polymer::tools::guarded_main("polymer-run", [&] { return run_tool(argc, argv, mpi); });
+    return mpi ? mpi->finish(status) : status;
 }
