@@ -21,6 +21,7 @@
 #include "isa/encoding.h"
 #include "isa/opcodes.h"
 #include "vm/backend.h"
+#include "vm/cpu_kernels/cpu_thread_pool.h"
 #include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_context.h"
 #include "guarded_main.h"
@@ -212,8 +213,13 @@ static int run_tool(int argc, char** argv) {
             return r;
         };
     } else {
-        config.execute = [](const PreparedChunk& chunk) -> Result<ChunkResult> {
-            thread_local CpuBackend cpu;  // its worker pool lives as long as the thread: not one per chunk
+        // One pool of cores - 1 workers for the whole node: each chunk thread
+        // has its own backend (tickets, decode cache) but they share the
+        // workers, so --threads 4 on 8 cores runs 8 threads at a time, not 32.
+        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+        auto pool = std::make_shared<CpuThreadPool>(cores - 1);
+        config.execute = [pool](const PreparedChunk& chunk) -> Result<ChunkResult> {
+            thread_local CpuBackend cpu(CpuBackendOptions{.shared_pool = pool});  // lives as long as the thread
             return run_chunk(chunk, cpu);
         };
         // Straight-line kernels over few lanes cost microseconds at most: run
