@@ -1,6 +1,7 @@
 #include "cluster/cluster_backend.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -252,9 +253,16 @@ struct ClusterBackend::Impl {
         // may have stopped claiming before the nodes failed), the rest take over.
         for (int round = 0; round < 2; ++round) {
             std::vector<std::jthread> workers;
+            std::atomic<std::size_t> working = capable.size();
             for (Participant* p : capable)
-                workers.emplace_back([this, p, &launch, &plan] { p->client ? remote_worker(*p, launch, plan) : home_worker(*p, launch, plan); });
+                workers.emplace_back([this, p, &launch, &plan, &working] {
+                    p->client ? remote_worker(*p, launch, plan) : home_worker(*p, launch, plan);
+                    --working;
+                });
+            give_up_on_silent_nodes(capable, working);
             workers.clear();  // joins
+            for (Participant* p : capable)
+                if (p->client) p->client->stop_waiting(false);
             if (done_count == grid.size() || interrupted()) break;
             capable.clear();
             for (auto& p : participants)
@@ -265,6 +273,37 @@ struct ClusterBackend::Impl {
         if (done_count != grid.size()) return no_capable_node(k);
         combine_partials(launch, plan);
         return {};
+    }
+
+    // Waits for the launch's workers. Once every claim is done, a worker
+    // still waiting for a node's reply (to a put or an upload for a claim a
+    // backup finished) stops waiting; a node whose socket takes nothing more
+    // (stopped, cut off: the worker cannot even finish sending) and that has
+    // been silent for a third of the heartbeat timeout is given up on now, not
+    // when the timeout drops it.
+    void give_up_on_silent_nodes(const std::vector<Participant*>& launch_participants, const std::atomic<std::size_t>& working) {
+        const auto silent_limit = options.client.heartbeat_timeout / 3;
+        std::vector<const Participant*> given_up;
+        std::optional<Clock::time_point> stopped_waiting;
+        while (working.load() != 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            if (!all_done()) continue;
+            if (!stopped_waiting) {
+                for (Participant* p : launch_participants)
+                    if (p->client) p->client->stop_waiting(true);
+                stopped_waiting = Clock::now();
+            }
+            // Workers that only waited for a reply return within a poll or two.
+            if (Clock::now() - *stopped_waiting < std::chrono::milliseconds(100)) continue;
+            for (Participant* p : launch_participants) {
+                if (!p->client || p->client->silence() <= silent_limit ||
+                    std::find(given_up.begin(), given_up.end(), p) != given_up.end())
+                    continue;
+                given_up.push_back(p);
+                p->client->give_up(cat("silent for ", p->client->silence().count(),
+                                       " ms while the launch finished without it: stopped or cut off"));
+            }
+        }
     }
 
     std::string no_capable_node(const Kernel& k) {
@@ -318,8 +357,8 @@ struct ClusterBackend::Impl {
     }
 
     // The next claim for `p`: one given back by a failed node, else the next
-    // run of grains sized by p's share, else (remote nodes only) a backup
-    // copy of a claim that has run much longer than its lanes usually take.
+    // run of grains sized by p's share, else a backup copy of a straggling
+    // claim (below).
     std::optional<std::size_t> take(Participant& p, bool& backup) {
         std::lock_guard lock(chunk_mutex);
         backup = false;
@@ -353,12 +392,9 @@ struct ClusterBackend::Impl {
             run_started(p, now);
             return got;
         }
-        if (!p.client) return std::nullopt;
         for (std::size_t i = 0; i < claims_made; ++i) {
             ChunkState& c = chunks[i];
-            if (c.status != ChunkState::Status::Running || c.backed_up || c.first == &p) continue;
-            const double usual = 4 * mean_lane_ns * static_cast<double>(c.end - c.begin);
-            if (now - c.started < std::chrono::nanoseconds(static_cast<std::int64_t>(std::max(20e6, usual)))) continue;
+            if (c.status != ChunkState::Status::Running || c.backed_up || c.first == &p || !straggling(c, now)) continue;
             c.backed_up = true;
             ++c.runners;
             backup = true;
@@ -366,6 +402,18 @@ struct ClusterBackend::Impl {
             return i;
         }
         return std::nullopt;
+    }
+
+    // A claim is straggling, worth a backup copy, when its node has gone
+    // silent (no frame, not even a heartbeat, for a third of the heartbeat
+    // timeout: stopped, hung or cut off) or it has run twice as long as its
+    // lanes usually take, send to result (at least 20 ms). Either happens
+    // long before the heartbeat timeout drops the node.
+    bool straggling(const ChunkState& c, Clock::time_point now) const {
+        if (c.first && c.first->client && c.first->client->silence() > options.client.heartbeat_timeout / 3) return true;
+        if (mean_lane_ns == 0) return false;  // nothing finished yet: no "usual" to compare with
+        const double usual = 2 * mean_lane_ns * static_cast<double>(c.end - c.begin);
+        return now - c.started >= std::chrono::nanoseconds(static_cast<std::int64_t>(std::max(20e6, usual)));
     }
 
     bool all_done() {
@@ -412,9 +460,17 @@ struct ClusterBackend::Impl {
         return true;
     }
 
+    // Runs claims on the home's CPU until every claim is done; once the
+    // queue is empty it stays to take backup copies of straggling claims.
     void home_worker(Participant& p, const KernelLaunch& launch, const LaunchPlan& plan) {
-        bool backup = false;
-        while (auto i = take(p, backup)) {
+        for (;;) {
+            bool backup = false;
+            auto i = take(p, backup);
+            if (!i) {
+                if (all_done() || interrupted()) return;
+                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                continue;
+            }
             KernelLaunch piece = launch;
             piece.begin = chunks[*i].begin;
             piece.end = chunks[*i].end;
@@ -427,10 +483,10 @@ struct ClusterBackend::Impl {
             const auto start = Clock::now();
             const KernelFault fault = run_at_home(piece);  // element-wise outputs land in place: this range is ours alone
             const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
-            const bool won = claim(*i, p, false, ns);
+            const bool won = claim(*i, p, backup, ns);
             if (won || fault.kind == KernelFault::Kind::Interrupted) note_fault(fault);
             if (won) chunks[*i].partials = std::move(partials);
-            log_run(&p, launch, piece.begin, piece.end, start, false, won ? ChunkOutcome::Applied : ChunkOutcome::Lost);
+            log_run(&p, launch, piece.begin, piece.end, start, backup, won ? ChunkOutcome::Applied : ChunkOutcome::Lost);
         }
     }
 
@@ -567,6 +623,16 @@ struct ClusterBackend::Impl {
                 const auto sent = Clock::now();
                 const std::uint64_t out_before = p.stats.bytes_out;
                 auto id = send_chunk(p, launch, plan, chunks[*i].begin, chunks[*i].end);
+                if (!id && id.error().ends_with(NodeClient::kStoppedWaiting)) {  // the launch is done: the node stays
+                    log_flight({*i, 0, backup, sent, p.stats.bytes_out - out_before}, ChunkOutcome::Abandoned);
+                    give_back(*i, p);
+                    for (const InFlight& f : in_flight) {
+                        log_flight(f, ChunkOutcome::Abandoned);
+                        p.client->abandon_launch(f.request);
+                        give_back(f.chunk, p);
+                    }
+                    return;
+                }
                 if (!id) {
                     log_flight({*i, 0, backup, sent, p.stats.bytes_out - out_before}, ChunkOutcome::Failed);
                     fail(id.error(), *i);

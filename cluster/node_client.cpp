@@ -1,6 +1,7 @@
 #include "cluster/node_client.h"
 
 #include <asio.hpp>
+#include <atomic>
 
 #include <condition_variable>
 #include <cstring>
@@ -24,6 +25,8 @@ using Clock = std::chrono::steady_clock;
 // caller polls for it awake that long before it sleeps in poll(), since being
 // woken costs about as much again as the whole round trip.
 constexpr auto kSpin = std::chrono::microseconds(50);
+// How often a caller waiting for a reply looks at stop_waiting.
+constexpr auto kStopWaitingPoll = std::chrono::milliseconds(10);
 // Region transfers go in slices this big (well under kMaxSliceBytes), with
 // this much in flight so the stream never waits for an ack.
 constexpr std::size_t kSliceBytes = 1u << 20;
@@ -69,6 +72,7 @@ struct NodeClient::State {
     std::string failure;
     std::uint64_t next_id = 1;
     bool reading = false;  // a thread holds the reader role
+    std::atomic<bool> stop_waiting{false};
 
     void fail_all(const std::string& reason) {
         std::lock_guard lock(mutex);
@@ -101,7 +105,19 @@ struct NodeClient::State {
 
     Result<Frame> request(MsgType type, Bytes payload) { return finish(start(type, std::move(payload))); }
 
-    Result<Frame> finish(std::uint64_t id) { return checked(*wait(id, Clock::time_point::max())); }
+    // Request `id`'s reply. While `stop_waiting` is on, gives up once what
+    // was sent is out of the queue (nothing borrowed is still to be written):
+    // the reply is then dropped when it comes.
+    Result<Frame> finish(std::uint64_t id) {
+        for (;;) {
+            if (auto r = wait(id, Clock::now() + kStopWaitingPoll)) return checked(std::move(*r));
+            if (stop_waiting.load() && conn->queued_bytes() == 0) {
+                std::lock_guard lock(mutex);
+                pending.erase(id);
+                return Error{cat(where, ": ", kStoppedWaiting)};
+            }
+        }
+    }
 
     // An error reply becomes the call's error.
     Result<Frame> checked(Result<Frame> r) {
@@ -315,6 +331,17 @@ Result<std::unique_ptr<NodeClient>> NodeClient::connect(const std::string& host,
 }
 
 const Capabilities& NodeClient::capabilities() const { return state_->caps; }
+
+std::chrono::milliseconds NodeClient::silence() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Connection::Clock::now() - state_->conn->last_received());
+}
+
+void NodeClient::stop_waiting(bool on) { state_->stop_waiting = on; }
+
+void NodeClient::give_up(const std::string& why) {
+    state_->fail_all(cat(state_->where, ": ", why));
+    asio::post(state_->io, [keep = state_->conn] { keep->close(); });
+}
 
 std::string NodeClient::failure() const {
     std::lock_guard lock(state_->mutex);

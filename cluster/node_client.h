@@ -62,6 +62,22 @@ public:
     void abandon_launch(std::uint64_t request);
     Result<Done> cancel(std::uint64_t launch_request);
 
+    // How long nothing has come from the node. A live node sends at least a
+    // heartbeat every interval (busy or not), so a long silence means it is
+    // stopped, hung or cut off, well before the heartbeat timeout says so.
+    std::chrono::milliseconds silence() const;
+
+    // While on, a call waiting for a reply returns an error ending in
+    // kStoppedWaiting as soon as its request is out, instead of waiting (the
+    // home's launch finished without this node's work). The connection stays.
+    void stop_waiting(bool on);
+    static constexpr const char* kStoppedWaiting = "stopped waiting for the reply: the launch finished without it";
+
+    // Stops trusting the node now, as the heartbeat timeout would later:
+    // closes the connection, and every waiting call (and every later one)
+    // fails with `why`.
+    void give_up(const std::string& why);
+
     // Why the connection is gone; empty while it is up.
     std::string failure() const;
 

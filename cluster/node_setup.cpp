@@ -14,6 +14,7 @@
 #include "isa/encoding.h"
 #include "isa/opcodes.h"
 #include "vm/backend.h"
+#include "vm/cpu_kernels/cpu_thread_pool.h"
 #include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_context.h"
 
@@ -72,8 +73,12 @@ Result<NodeConfig> node_config(const NodeSetup& setup) {
             return r;
         };
     } else {
-        config.execute = [](const PreparedChunk& chunk) -> Result<ChunkResult> {
-            thread_local CpuBackend cpu;  // its worker pool lives as long as the thread: not one per chunk
+        // One pool of cores - 1 workers for the whole node: each chunk thread
+        // has its own backend (tickets, decode cache) but they share the
+        // workers, so --threads 4 on 8 cores runs 8 threads at a time, not 32.
+        auto pool = std::make_shared<CpuThreadPool>(usable_cores() - 1);
+        config.execute = [pool](const PreparedChunk& chunk) -> Result<ChunkResult> {
+            thread_local CpuBackend cpu(CpuBackendOptions{.shared_pool = pool});  // lives as long as the thread
             return run_chunk(chunk, cpu);
         };
         // Straight-line kernels over few lanes cost microseconds at most: run

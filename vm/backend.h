@@ -24,6 +24,8 @@
 
 namespace polymer {
 
+class CpuThreadPool;  // vm/cpu_kernels/cpu_thread_pool.h
+
 using Ticket = std::uint64_t;
 
 // Host<->device copies a backend has made so far (for --stats). A backend
@@ -94,6 +96,11 @@ struct CpuBackendOptions {
     // Vector ops over fewer elements (the largest operand) run inline; 0 =
     // kDefaultInlineElements. A vector op runs on one thread either way.
     std::uint64_t inline_elements = 0;
+    // Workers shared with other CpuBackends (polymer-node: one pool for all
+    // its chunk threads, not a pool of `cores` threads each). Null: the
+    // backend makes its own at its first pooled submit. When set, `threads`
+    // is the pool's workers + 1.
+    std::shared_ptr<CpuThreadPool> shared_pool;
 };
 
 class CpuBackend final : public Backend {

@@ -90,7 +90,7 @@ struct CpuBackend::State {
     Ticket next = 1;
     std::unordered_map<Ticket, InFlight> tickets;
     std::unordered_map<const Kernel*, std::shared_ptr<const DecodedKernel>> decoded;
-    std::unique_ptr<CpuThreadPool> pool;  // made at the first pooled submit
+    std::shared_ptr<CpuThreadPool> pool;  // shared, or made at the first pooled submit
     std::uint64_t pooled = 0;
 
     // The decoded form of the launch's kernel, decoded at most once per
@@ -109,7 +109,7 @@ struct CpuBackend::State {
     }
 
     CpuThreadPool& the_pool() {
-        if (!pool) pool = std::make_unique<CpuThreadPool>(threads - 1);
+        if (!pool) pool = std::make_shared<CpuThreadPool>(threads - 1);
         return *pool;
     }
 
@@ -131,6 +131,10 @@ struct CpuBackend::State {
 CpuBackend::CpuBackend(CpuBackendOptions options) : state_(std::make_unique<State>()) {
     const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
     state_->threads = options.threads == 0 ? hw : options.threads;
+    if (options.shared_pool) {
+        state_->pool = std::move(options.shared_pool);
+        state_->threads = state_->pool->workers() + 1;
+    }
     state_->inline_lanes = options.inline_lanes == 0 ? kDefaultInlineLanes : options.inline_lanes;
     state_->inline_elements = options.inline_elements == 0 ? kDefaultInlineElements : options.inline_elements;
 }

@@ -298,6 +298,58 @@ TEST(ClusterBackend, StragglerChunksGetBackupCopiesAndTheFirstResultWins) {
 }
 
 
+// A node stopped for good before the launch, with a heartbeat timeout far
+// longer than the test's own (60 s against ctest's 30 s): the other node and
+// the home take backup copies of its claims once they run twice as long as
+// usual, and the launch ends without waiting for it (its worker stops waiting
+// for the node's acknowledgements), so it is never dropped.
+TEST(ClusterBackend, StoppedNodeDoesNotHoldTheLaunchUpUntilTheHeartbeatTimeout) {
+    TempTokenFile token(kSecret);
+    NodeProcess a(token.path(), kEven), b(token.path(), kEven);
+    AssembleResult busy = assemble(R"(.module m
+.kernel busy (out z: i32[i], n: i32)
+        gid     r0
+        ldp     r2, n
+        li      r5, 0
+        li      r9, 1
+        loop
+            lt      r6, r5, r2
+            if      r6
+            else
+                break
+            end
+            add     r5, r5, r9
+        end
+        add     r5, r5, r0
+        st      z[r0], r5
+.end
+.proc main
+        halt
+.end
+)");
+    ASSERT_TRUE(busy.ok());
+    std::vector<std::int32_t> z(1 << 16, -1);
+    KernelLaunch l;
+    l.kernel = &busy.module->kernels[0];
+    l.count = l.end = z.size();
+    l.args = {KernelArg{z.data(), z.size(), ElemType::I32, 0}, KernelArg{nullptr, 0, ElemType::I32, 2000}};
+    CpuBackend local;
+    ClusterOptions o = test_options({&a, &b}, 1024, std::chrono::milliseconds(60'000));
+    o.local_work = true;
+    auto backend = ClusterBackend::create(*busy.module, local, o);
+    ASSERT_TRUE(backend) << backend.error();
+    a.signal(SIGSTOP);
+    backend.value()->wait(backend.value()->submit(l));
+    for (std::size_t i = 0; i < z.size(); ++i) ASSERT_EQ(z[i], static_cast<std::int32_t>(2000 + i)) << "lane " << i;
+    const auto stats = backend.value()->participant_stats();
+    EXPECT_EQ(stats_of(stats, a.port()).lanes, 0u);
+    EXPECT_TRUE(stats_of(stats, a.port()).lost.empty()) << stats_of(stats, a.port()).lost;
+    std::uint64_t backups = 0;
+    for (const ParticipantStats& p : stats) backups += p.backups_won;
+    EXPECT_GE(backups, 1u);
+    a.signal(SIGCONT);
+}
+
 TEST(ClusterBackend, ConnectionCutMidFrameLosesNoResult) {
     TempTokenFile token(kSecret);
     NodeProcess a(token.path(), kEven), b(token.path(), kEven);

@@ -9,7 +9,8 @@
 //     chunks per second for 5,000 one-lane chunks on two nodes, and saxpy
 //     over 32M floats and a mandelbrot launch on 1, 2 and 3 nodes end to
 //     end, next to the bound set by the bytes moved and the raw TCP rate.
-// Usage: cluster_bench [put|rtt|saxpy|pinned|split]   (put: only region puts,
+// Usage: cluster_bench [put|rtt|saxpy|straggler|pinned|split]   (straggler:
+// only the stopped-node figure, which the full run prints last; put: only region puts,
 // 40 x 256 MiB, to profile them; rtt: only one-lane launches, 100,000 one at
 // a time, bench and node on CPU 0, to profile them; saxpy: only saxpy on one
 // node, 5 times, to profile it (its bound assumes 25 Gbit/s); pinned: bench
@@ -196,6 +197,66 @@ void cluster_figures(double raw_gbit, bool saxpy_only = false) {
     }
 }
 
+// A node stopped (SIGSTOP) while it runs its first claims of a Mandelbrot
+// launch (lesson 16's kernel, 512 x 2000 points, 4000 iterations) over the
+// home and two nodes with polymer-run's defaults, against the same launch
+// with every node well, in the same run. The stopped node is dropped only
+// after the heartbeat timeout (5 s); its claims should get backups long before.
+void straggler_figures() {
+    std::FILE* f = std::fopen(POLYMER_SAMPLES_DIR "/16-cluster.pasm", "rb");
+    std::string src;
+    char buf[4096];
+    for (std::size_t r; f && (r = std::fread(buf, 1, sizeof buf, f)) > 0;) src.append(buf, r);
+    if (f) std::fclose(f);
+    AssembleResult mb = assemble(src);
+    if (!mb.ok()) return void(std::fprintf(stderr, "lesson 16 does not assemble\n"));
+    const std::size_t width = 512, lanes = width * 2000;
+    std::vector<std::int32_t> it(lanes), ch(lanes), well_it;
+    CpuBackend local;
+    auto run = [&](bool stop) {
+        TempTokenFile token(kSecret);
+        std::vector<std::unique_ptr<NodeProcess>> nodes;
+        for (int i = 0; i < 2; ++i)
+            nodes.push_back(std::make_unique<NodeProcess>(token.path(), std::vector<std::string>{"--log-level", "error"}));
+        ClusterOptions o;  // polymer-run's defaults, home included
+        for (auto& n : nodes) o.nodes.push_back({"127.0.0.1", n->port()});
+        o.secret = bytes_of(kSecret);
+        auto b = ClusterBackend::create(*mb.module, local, o);
+        if (!b) return std::fprintf(stderr, "%s\n", b.error().c_str()), -1.0;
+        KernelLaunch l;
+        l.kernel = &mb.module->kernels[0];
+        l.count = l.end = lanes;
+        l.args = {KernelArg{it.data(), lanes, ElemType::I32, 0}, KernelArg{ch.data(), lanes, ElemType::I32, 0},
+                  KernelArg{nullptr, 0, ElemType::I32, static_cast<std::uint32_t>(width)}, KernelArg{nullptr, 0, ElemType::I32, 4000}};
+        std::fill(it.begin(), it.end(), 0);
+        auto t = Clock::now();
+        const Ticket ticket = b.value()->submit(l);
+        if (stop) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));  // it has its claims by now
+            nodes[0]->signal(SIGSTOP);
+        }
+        b.value()->wait(ticket);
+        const double s = seconds_since(t);
+        if (stop) nodes[0]->signal(SIGCONT);
+        return s;
+    };
+    run(false);  // warm-up: page cache, CPU frequency
+    well_it = it;
+    // Rounds alternate the two, so a change in machine load moves both.
+    std::vector<double> well, stopped, ratio;
+    bool same = true;
+    for (int round = 0; round < 3; ++round) {
+        well.push_back(run(false));
+        stopped.push_back(run(true));
+        same = same && it == well_it;
+        ratio.push_back(stopped.back() / well.back());
+    }
+    std::printf("straggler: mandelbrot 512x2000x4000, home + 2 nodes   %6.3f s, one node stopped 50 ms in %6.3f s: "
+                "%.2fx [%.2f..%.2f] (medians of 3 rounds)%s\n",
+                median(well), median(stopped), median(ratio), *std::min_element(ratio.begin(), ratio.end()),
+                *std::max_element(ratio.begin(), ratio.end()), same ? "" : " (DIFFERENT RESULT)");
+}
+
 void pin(pid_t pid, int cpu) {
     cpu_set_t one;
     CPU_ZERO(&one);
@@ -349,12 +410,16 @@ int main(int argc, char** argv) {
     // figures, which need every core.
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "saxpy") return cluster_figures(25, true), 0;
+    if (mode == "straggler") return straggler_figures(), 0;
     const bool puts_only = mode == "put", rtt_only = mode == "rtt", pinned = mode == "pinned" || rtt_only,
                split = mode == "split";
     if (pinned || split) pin(0, 0);
     double raw_median = 0;
     if (int status = one_node_figures(puts_only, rtt_only, pinned, split, raw_median); status != 0 || puts_only || rtt_only)
         return status;
-    if (!pinned && !split) cluster_figures(raw_median);
+    if (!pinned && !split) {
+        cluster_figures(raw_median);
+        straggler_figures();
+    }
     return 0;
 }
