@@ -120,6 +120,16 @@ std::unique_ptr<ClusterBackend> cluster_of(const Module& m, Backend& local, cons
     return std::move(b).value();
 }
 
+// Lesson 16's source (its mandelbrot kernel); empty when it cannot be read.
+std::string lesson_16() {
+    std::FILE* f = std::fopen(POLYMER_SAMPLES_DIR "/16-cluster.pasm", "rb");
+    std::string src;
+    char buf[4096];
+    for (std::size_t r; f && (r = std::fread(buf, 1, sizeof buf, f)) > 0;) src.append(buf, r);
+    if (f) std::fclose(f);
+    return src;
+}
+
 std::uint64_t bytes_moved(const ClusterBackend& b) {
     std::uint64_t n = 0;
     for (const ParticipantStats& p : b.participant_stats()) n += p.bytes_in + p.bytes_out;
@@ -173,12 +183,7 @@ void cluster_figures(double raw_gbit, bool saxpy_only = false) {
     }
 
     // Mandelbrot (lesson 16's kernel), 96 x 2000 points, 200 iterations.
-    std::FILE* f = std::fopen(POLYMER_SAMPLES_DIR "/16-cluster.pasm", "rb");
-    std::string src;
-    char buf[4096];
-    for (std::size_t r; f && (r = std::fread(buf, 1, sizeof buf, f)) > 0;) src.append(buf, r);
-    if (f) std::fclose(f);
-    AssembleResult mb = assemble(src);
+    AssembleResult mb = assemble(lesson_16());
     if (!mb.ok()) return;
     const std::size_t lanes = 96 * 2000;
     std::vector<std::int32_t> it(lanes), ch(lanes);
@@ -203,12 +208,7 @@ void cluster_figures(double raw_gbit, bool saxpy_only = false) {
 // with every node well, in the same run. The stopped node is dropped only
 // after the heartbeat timeout (5 s); its claims should get backups long before.
 void straggler_figures() {
-    std::FILE* f = std::fopen(POLYMER_SAMPLES_DIR "/16-cluster.pasm", "rb");
-    std::string src;
-    char buf[4096];
-    for (std::size_t r; f && (r = std::fread(buf, 1, sizeof buf, f)) > 0;) src.append(buf, r);
-    if (f) std::fclose(f);
-    AssembleResult mb = assemble(src);
+    AssembleResult mb = assemble(lesson_16());
     if (!mb.ok()) return void(std::fprintf(stderr, "lesson 16 does not assemble\n"));
     const std::size_t width = 512, lanes = width * 2000;
     std::vector<std::int32_t> it(lanes), ch(lanes), well_it;

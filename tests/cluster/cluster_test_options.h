@@ -44,9 +44,8 @@ struct RunOutcome {
 
 // `polymer-run --backend cpu ARGS`: its exit status and stdout (and stderr
 // when `with_stderr`).
-inline RunOutcome run_polymer(const std::string& args, bool with_stderr) {
-    const std::string command =
-        std::string(POLYMER_RUN_PATH) + " --backend cpu " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
+// A shell command's exit status (-1: it did not exit) and stdout.
+inline RunOutcome run_command(const std::string& command) {
     RunOutcome o;
     FILE* p = popen(command.c_str(), "r");
     if (!p) return o;
@@ -56,6 +55,10 @@ inline RunOutcome run_polymer(const std::string& args, bool with_stderr) {
     const int status = pclose(p);
     o.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return o;
+}
+
+inline RunOutcome run_polymer(const std::string& args, bool with_stderr) {
+    return run_command(std::string(POLYMER_RUN_PATH) + " --backend cpu " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
 }  // namespace polymer::cluster::testing

@@ -9,6 +9,8 @@
 #include <sstream>
 #include <string>
 
+#include "cluster_test_options.h"
+
 namespace {
 
 struct Outcome {
@@ -30,16 +32,8 @@ Outcome mpirun(const std::string& args) {
     const std::string command = std::string(POLYMER_MPIEXEC) +
                                 " --allow-run-as-root --oversubscribe --mca btl self,tcp -np 3 " + POLYMER_RUN_PATH +
                                 " --mpi " + args + " 2>" + err_path;
-    Outcome o;
-    FILE* p = popen(command.c_str(), "r");
-    if (!p) return o;
-    char buf[4096];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, n);
-    const int raw = pclose(p);
-    o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    o.err = read_file(err_path);
-    return o;
+    const polymer::cluster::testing::RunOutcome run = polymer::cluster::testing::run_command(command);
+    return Outcome{run.status, run.out, read_file(err_path)};
 }
 
 // The cluster lesson: the single-machine output once (only rank 0 prints),
