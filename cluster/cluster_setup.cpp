@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cluster/auth.h"
+#include "cluster/node_server.h"
 #include "isa/byte_io.h"
 
 namespace polymer::cluster {
@@ -39,6 +40,15 @@ void add_cluster_options(CLI::App& app, ClusterFlags& f) {
     app.add_option("--node-timeout-ms", f.node_timeout_ms, "a node silent this long is dropped (heartbeat timeout)")
         ->check(CLI::Range(100u, 600'000u))
         ->capture_default_str();
+    app.add_option("--min-nodes", f.min_nodes,
+                   "start once N nodes are connected; fewer after --wait-nodes is an error (default: 1; all of "
+                   "--local-nodes). Missing nodes are a warning and are redialled while the program runs")
+        ->check(CLI::Range(0, 100'000));
+    app.add_option("--wait-nodes", f.wait_nodes, "seconds to wait at start for --min-nodes nodes (later ones still join)")
+        ->check(CLI::Range(0.0, 86'400.0))
+        ->capture_default_str();
+    app.add_option("--listen-nodes", f.listen_nodes,
+                   "ADDR[:PORT] where polymer-node --join workers dial this home (same --token-file; default port 7448, 0: any free port)");
     app.add_option("--chunk-lanes", f.chunk_lanes, "smallest kernel chunk sent to a node, in lanes")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 31))
         ->capture_default_str();
@@ -59,18 +69,22 @@ Result<std::pair<std::vector<NodeAddress>, std::vector<std::uint8_t>>> node_list
                                                                                   std::unique_ptr<LocalNodes>& local) {
     std::vector<NodeAddress> nodes;
     std::vector<std::uint8_t> secret;
-    if (!f.nodes.empty()) {
-        auto parsed = parse_node_list(f.nodes);
-        if (!parsed) return Error{parsed.error()};
-        nodes = parsed.value();
-        if (f.token_file.empty()) return Error{"--nodes needs --token-file (the workers' shared secret)"};
+    if (!f.nodes.empty() || !f.listen_nodes.empty()) {
+        if (!f.nodes.empty()) {
+            auto parsed = parse_node_list(f.nodes);
+            if (!parsed) return Error{parsed.error()};
+            nodes = parsed.value();
+        }
+        if (f.token_file.empty())
+            return Error{cat(f.nodes.empty() ? "--listen-nodes" : "--nodes", " needs --token-file (the workers' shared secret)")};
         auto token = read_token_file(f.token_file, f.allow_readable_token_file);
         if (!token) return Error{token.error()};
         if (!token.value().warning.empty()) std::fprintf(stderr, "polymer-run: warning: %s\n", token.value().warning.c_str());
         secret = token.value().secret;
     }
     if (f.local_nodes != 0) {
-        if (!nodes.empty()) return Error{"--local-nodes and --nodes cannot be combined (they use different tokens)"};
+        if (!f.nodes.empty() || !f.listen_nodes.empty())
+            return Error{"--local-nodes cannot be combined with --nodes or --listen-nodes (they use different tokens)"};
         auto started = LocalNodes::start(sibling_executable("polymer-node"), f.local_nodes);
         if (!started) return Error{started.error()};
         local = std::move(started).value();
@@ -88,7 +102,23 @@ ClientOptions client_options(const ClusterFlags& f) {
     o.name = "polymer-run";
     o.heartbeat_timeout = std::chrono::milliseconds(f.node_timeout_ms);
     o.heartbeat_interval = std::chrono::milliseconds(std::max(20u, f.node_timeout_ms / 5));
+    o.connect_timeout = std::chrono::milliseconds(f.node_timeout_ms);
     return o;
+}
+
+// --min-nodes, --wait-nodes, --listen-nodes into `o`.
+Result<Done> membership(const ClusterFlags& f, ClusterOptions& o) {
+    if (f.min_nodes >= 0) o.min_nodes = static_cast<std::size_t>(f.min_nodes);
+    else o.min_nodes = f.local_nodes != 0 ? f.local_nodes : 1;
+    o.wait_nodes = std::chrono::milliseconds(static_cast<std::int64_t>(f.wait_nodes * 1000));
+    if (!f.listen_nodes.empty()) {
+        auto at = parse_node_list(f.listen_nodes, "--listen-nodes", kDefaultHomePort);
+        if (!at) return Error{at.error()};
+        if (at.value().size() != 1) return Error{cat("--listen-nodes: '", f.listen_nodes, "' is not one ADDR:PORT")};
+        o.listen_host = at.value()[0].host;
+        o.listen_port = at.value()[0].port;
+    }
+    return Done{};
 }
 
 }  // namespace
@@ -116,6 +146,7 @@ std::string ClusterSession::participants_text() const {
         s += cat(p.name, ": ", p.chunks, " chunks, kernel ",
                  pbc::cat(static_cast<double>(p.kernel_ns) / 1e6), " ms, lanes ", p.lanes, ", bytes out ", p.bytes_out, " in ", p.bytes_in,
                  ", retries ", p.retries, ", backups won ", p.backups_won);
+        if (p.rejoins != 0) s += cat(", ", p.rejoins, " rejoins, ", p.chunks_since_rejoin, " chunks since");
         if (!p.lost.empty()) s += cat(", lost: ", p.lost);
         s += "\n";
     }
@@ -182,6 +213,7 @@ Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module
     o.local_work = !f.no_local_work;
     o.min_chunk_lanes = f.chunk_lanes;
     o.client = client_options(f);
+    if (auto m = membership(f, o); !m) return Error{m.error()};
     auto before = session.before_fatal;
     LocalNodes* nodes = session.local.get();
     o.on_fatal = [before, nodes](const std::string& why) {
@@ -199,7 +231,7 @@ Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module
 bool list_nodes(const ClusterFlags& f, std::ostream& out) {
     std::unique_ptr<LocalNodes> local;
     auto list = node_list(f, local);
-    if (!list || list.value().first.empty()) {
+    if (!list || (list.value().first.empty() && f.listen_nodes.empty())) {
         std::cerr << "polymer-run: error: " << (list ? "--list-nodes needs --nodes or --local-nodes" : list.error()) << "\n";
         return false;
     }
@@ -209,6 +241,10 @@ bool list_nodes(const ClusterFlags& f, std::ostream& out) {
     o.nodes = list.value().first;
     o.secret = list.value().second;
     o.client = client_options(f);
+    if (auto m = membership(f, o); !m) {
+        std::cerr << "polymer-run: error: " << m.error() << "\n";
+        return false;
+    }
     auto backend = ClusterBackend::create(empty, cpu, std::move(o));
     if (!backend) {
         std::cerr << "polymer-run: error: " << backend.error() << "\n";

@@ -1,5 +1,6 @@
 // polymer-run's cluster options (--nodes, --token-file, --local-nodes,
-// --no-local-work, --list-nodes, --node-timeout-ms, --chunk-lanes) and the
+// --no-local-work, --list-nodes, --node-timeout-ms, --chunk-lanes,
+// --min-nodes, --wait-nodes, --listen-nodes) and the
 // session they start: local polymer-node processes and the ClusterBackend
 // (docs/cluster.md). Kept here so polymer_run.cpp only wires them in.
 #pragma once
@@ -28,7 +29,10 @@ struct ClusterFlags {
     bool list_nodes = false;
     unsigned node_timeout_ms = 5000;
     std::uint64_t chunk_lanes = 256;
-    bool any() const { return !nodes.empty() || local_nodes != 0; }
+    int min_nodes = -1;  // -1: 1 with --nodes or --listen-nodes, all of them with --local-nodes
+    double wait_nodes = 10;  // seconds
+    std::string listen_nodes;
+    bool any() const { return !nodes.empty() || local_nodes != 0 || !listen_nodes.empty(); }
 };
 
 void add_cluster_options(CLI::App& app, ClusterFlags& flags);

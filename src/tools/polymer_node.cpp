@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cluster/auth.h"
+#include "cluster/cluster_backend.h"
 #include "cluster/descriptors.h"
 #include "cluster/log.h"
 #include "cluster/node_server.h"
@@ -99,7 +100,13 @@ static int run_tool(int argc, char** argv) {
     unsigned handshake_timeout_ms = static_cast<unsigned>(limits.handshake_timeout.count());
     std::string max_peer_memory_text = "0";
     app.set_version_flag("--version", std::string("polymer-node ") + POLYMER_VERSION);
-    app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
+    std::string join;
+    auto* listen_option =
+        app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port; with --join: only when given)")
+            ->capture_default_str();
+    app.add_option("--join", join,
+                   "HOST[:PORT] of a home to dial (polymer-run --listen-nodes; default port 7448), again whenever it is "
+                   "not up or hangs up");
     app.add_option("--token-file", token_file,
                    "file holding the shared secret (at least 16 bytes; default: $POLYMER_TOKEN_FILE)")
         ->envname("POLYMER_TOKEN_FILE")
@@ -246,10 +253,21 @@ static int run_tool(int argc, char** argv) {
         config.caps.devices.push_back(DeviceDesc{"fake " + fake_device_type + " device (test only)", fake_device_type, 0});
     }
 
+    std::vector<NodeAddress> home;
+    if (!join.empty()) {
+        auto parsed = parse_node_list(join, "--join", kDefaultHomePort);
+        if (!parsed || parsed.value().size() != 1) {
+            log(LogLevel::Error, parsed ? pbc::cat("--join '", join, "' is not one HOST:PORT") : parsed.error());
+            return 2;
+        }
+        home = parsed.value();
+    }
     asio::io_context io;
     const std::string address = config.address;
     NodeServer server(io, std::move(config));
-    auto port = server.listen();
+    const bool listening = join.empty() || listen_option->count() != 0;
+    Result<std::uint16_t> port = std::uint16_t{0};
+    if (listening) port = server.listen();
     if (!port) {
         log(LogLevel::Error, port.error());
         return 1;
@@ -263,8 +281,12 @@ static int run_tool(int argc, char** argv) {
         }
         log_line(LogLevel::Info, pbc::cat("raw TCP reference on ", host, ":", raw_port.value(), " (benchmark only)"), true);
     }
-    log_line(LogLevel::Info, pbc::cat("listening on ", host, ":", port.value()), true);
+    if (listening) log_line(LogLevel::Info, pbc::cat("listening on ", host, ":", port.value()), true);
     server.start();
+    for (const NodeAddress& h : home) {
+        log_line(LogLevel::Info, pbc::cat("joining home ", h.host, ":", h.port), true);
+        server.join(h.host, h.port);
+    }
     io.run();
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -48,14 +49,20 @@ inline const std::string kSecret = "correct horse battery staple 0123";
 class NodeProcess {
 public:
     // `prefix`: a command the node runs under (e.g. `ip netns exec NS`);
-    // `host`: the address it listens on (port 0: any free one).
+    // `host`, `port`: the address it listens on (port 0: any free one).
+    // `marker`: the log text that says it is up ("" for "listening on HOST:").
     explicit NodeProcess(const std::string& token_path, std::vector<std::string> extra = {},
-                         std::vector<std::string> prefix = {}, const std::string& host = "127.0.0.1") {
+                         std::vector<std::string> prefix = {}, const std::string& host = "127.0.0.1",
+                         std::uint16_t port = 0, std::string marker = "") {
         std::vector<std::string> args = prefix;
-        for (std::string a : {std::string(POLYMER_NODE_PATH), std::string("--listen"), host + ":0", std::string("--token-file"),
-                              token_path, std::string("--name"), std::string("test-node"), std::string("--threads"),
-                              std::string("2"), std::string("--no-vulkan-probe")})
+        for (std::string a : {std::string(POLYMER_NODE_PATH), std::string("--listen"), host + ":" + std::to_string(port),
+                              std::string("--token-file"), token_path, std::string("--threads"), std::string("2"),
+                              std::string("--no-vulkan-probe")})
             args.push_back(a);
+        if (std::find(extra.begin(), extra.end(), "--name") == extra.end()) {  // `extra` may name it
+            args.push_back("--name");
+            args.push_back("test-node");
+        }
         args.insert(args.end(), extra.begin(), extra.end());
         int fds[2];
         if (pipe(fds) != 0) std::abort();
@@ -85,7 +92,11 @@ public:
             eof_ = true;
             changed_.notify_all();
         });
-        const std::string marker = "listening on " + host + ":";
+        if (!marker.empty()) {
+            wait_for_log(marker);
+            return;
+        }
+        marker = "listening on " + host + ":";
         if (wait_for_log(marker)) {
             std::lock_guard lock(mutex_);
             port_ = static_cast<std::uint16_t>(std::stoi(log_.substr(log_.find(marker) + marker.size())));
