@@ -48,7 +48,7 @@ void add_cluster_options(CLI::App& app, ClusterFlags& f) {
         ->check(CLI::Range(0.0, 86'400.0))
         ->capture_default_str();
     app.add_option("--listen-nodes", f.listen_nodes,
-                   "ADDR[:PORT] where polymer-node --join workers dial this home (same --token-file; default port 7448, 0: any free port)");
+                   "ADDR[:PORT] where polymer-node workers told to join this home dial it (same --token-file; default port 7448, 0: any free port)");
     app.add_option("--chunk-lanes", f.chunk_lanes, "smallest kernel chunk sent to a node, in lanes")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 31))
         ->capture_default_str();

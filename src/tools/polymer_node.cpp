@@ -105,8 +105,8 @@ static int run_tool(int argc, char** argv) {
         app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port; with --join: only when given)")
             ->capture_default_str();
     app.add_option("--join", join,
-                   "HOST[:PORT] of a home to dial (polymer-run --listen-nodes; default port 7448), again whenever it is "
-                   "not up or hangs up");
+                   "HOST[:PORT] of a home that listens for nodes: dial it (default port 7448), again whenever it is not "
+                   "up or hangs up");
     app.add_option("--token-file", token_file,
                    "file holding the shared secret (at least 16 bytes; default: $POLYMER_TOKEN_FILE)")
         ->envname("POLYMER_TOKEN_FILE")

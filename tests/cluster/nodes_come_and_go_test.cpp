@@ -17,6 +17,7 @@
 
 namespace {
 
+using namespace polymer::cluster;
 using namespace polymer::cluster::testing;
 using Clock = std::chrono::steady_clock;
 
@@ -203,6 +204,30 @@ TEST(NodesComeAndGo, NodesThatDialTheHomeBeforeAndAfterItStartedBothRunChunks) {
     // After the run the node dials again, for the next home.
     EXPECT_TRUE(early.wait_for_log("hung up; dialling it again")) << early.log();
     EXPECT_TRUE(early.alive());
+}
+
+// The proofs name who dialled: a home's proof made on a connection a node
+// dialled (what an attacker gets by dialling a --listen-nodes home) is
+// refused by a node that was dialled, so it cannot be relayed.
+TEST(NodesComeAndGo, AHandshakeMadeForTheOtherDirectionIsRefused) {
+    const Nonce a{1}, b{2};
+    EXPECT_FALSE(macs_equal(client_proof(bytes_of(kSecret), a, b, Dialler::Node), client_proof(bytes_of(kSecret), a, b)));
+    EXPECT_FALSE(macs_equal(node_proof(bytes_of(kSecret), a, b, Dialler::Node), node_proof(bytes_of(kSecret), a, b)));
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path());
+    RawPeer peer(node.port());
+    peer.send(MsgType::Hello, 1, encode(Hello{kProtocolVersion, "relay"}));
+    auto challenge = peer.read_reply();
+    ASSERT_TRUE(challenge && challenge->type == MsgType::Challenge);
+    const Nonce mine{9};
+    peer.send(MsgType::Response, 2,
+              encode(Response{client_proof(bytes_of(kSecret), decode_challenge(challenge->payload).value().node_nonce, mine,
+                                           Dialler::Node),
+                              mine}));
+    auto reply = peer.read_reply();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->type, MsgType::Error);
+    EXPECT_EQ(error_code_of(*reply), ErrorCode::AuthFailed);
 }
 
 }  // namespace
