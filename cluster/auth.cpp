@@ -66,12 +66,12 @@ Mac proof(std::span<const std::uint8_t> secret, const Nonce& first, const Nonce&
 
 }  // namespace
 
-Mac client_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, const Nonce& client_nonce) {
-    return proof(secret, node_nonce, client_nonce, "polymer-v1");
+Mac client_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, const Nonce& client_nonce, Dialler dialler) {
+    return proof(secret, node_nonce, client_nonce, dialler == Dialler::Home ? "polymer-v1" : "polymer-v1-join");
 }
 
-Mac node_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, const Nonce& client_nonce) {
-    return proof(secret, client_nonce, node_nonce, "polymer-v1-node");
+Mac node_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, const Nonce& client_nonce, Dialler dialler) {
+    return proof(secret, client_nonce, node_nonce, dialler == Dialler::Home ? "polymer-v1-node" : "polymer-v1-node-join");
 }
 
 bool macs_equal(const Mac& a, const Mac& b) { return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0; }

@@ -32,11 +32,21 @@ Result<Nonce> random_nonce();
 inline constexpr std::size_t kFreshTokenChars = 128;
 Result<std::string> fresh_token();
 
-// What the client sends: HMAC(secret, node nonce || client nonce || "polymer-v1").
-Mac client_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, const Nonce& client_nonce);
-// What the node answers: HMAC(secret, client nonce || node nonce || "polymer-v1-node").
+// Which side opened the TCP connection. The proofs name it, so a handshake
+// relayed between a home that listens for nodes (--listen-nodes) and a node
+// that listens for homes fails: the home's proof on a connection a node
+// dialled is worthless to a node that was dialled (docs/protocol.md).
+enum class Dialler { Home, Node };
+
+// What the client sends: HMAC(secret, node nonce || client nonce || "polymer-v1"),
+// label "polymer-v1-join" when the node dialled.
+Mac client_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, const Nonce& client_nonce,
+                 Dialler dialler = Dialler::Home);
+// What the node answers: HMAC(secret, client nonce || node nonce || "polymer-v1-node"),
+// label "polymer-v1-node-join" when the node dialled.
 // The different order and label keep a client proof from being reflected back.
-Mac node_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, const Nonce& client_nonce);
+Mac node_proof(std::span<const std::uint8_t> secret, const Nonce& node_nonce, const Nonce& client_nonce,
+               Dialler dialler = Dialler::Home);
 
 // Constant-time comparison (CRYPTO_memcmp), so timing does not leak a prefix.
 bool macs_equal(const Mac& a, const Mac& b);

@@ -43,7 +43,9 @@ std::uint64_t physical_memory() {
 // One place chunks run: a node (a client connection) or the home itself.
 struct Participant {
     ParticipantStats stats;
-    std::unique_ptr<NodeClient> client;  // null: the home
+    std::unique_ptr<NodeClient> client;  // null: the home, or a node not connected (now)
+    std::size_t slot = Arrival::kJoined;  // its --nodes address (the roster redials it), or it dialled the home
+    bool connected_once = false;
     Capabilities caps;
     bool gpu = false;
     bool alive = true;
@@ -88,7 +90,11 @@ struct ClusterBackend::Impl {
     Backend* local = nullptr;
     Bytes module_pbc;
     Sha256 module_hash{};
-    std::vector<std::unique_ptr<Participant>> participants;  // home first when local_work
+    // Home first when local_work, then one per --nodes address (connected or
+    // not), then the nodes that dialled the home. Only the dispatcher (or
+    // create) adds or re-admits, between launches, under `mutex`.
+    std::vector<std::unique_ptr<Participant>> participants;
+    std::unique_ptr<NodeRoster> roster;
 
     // Tickets: vector ops go to the local backend under their own ticket.
     std::mutex mutex;
@@ -165,7 +171,7 @@ struct ClusterBackend::Impl {
     static bool meets(const Participant& p, const KernelRequirements& r) {
         if (!p.alive) return false;
         if (r.requires_gpu && !p.gpu) return false;
-        const std::uint64_t memory = p.client ? p.caps.max_memory : physical_memory();
+        const std::uint64_t memory = p.stats.remote ? p.caps.max_memory : physical_memory();
         return memory >= r.min_memory;
     }
 
@@ -196,6 +202,7 @@ struct ClusterBackend::Impl {
         ++launch_seq;
         launch_fault = {};
         if (launch.begin >= launch.end) return {};
+        admit_arrivals();
         const LaunchPlan plan = plan_launch(k);
         if (!plan.splittable) {
             // Nothing to cut safely (docs/cluster.md): the home runs it whole.
@@ -216,7 +223,7 @@ struct ClusterBackend::Impl {
 
         // The grid depends only on the lanes and the options (never on timing
         // or on who is alive), so partial sums combine the same way every run.
-        const std::uint64_t configured = options.nodes.size() + (options.local_work ? 1 : 0);
+        const std::uint64_t configured = std::max(options.nodes.size(), options.min_nodes) + (options.local_work ? 1 : 0);
         const unsigned per = options.grains_per_participant;
         {
             std::lock_guard lock(chunk_mutex);
@@ -264,10 +271,13 @@ struct ClusterBackend::Impl {
             for (Participant* p : capable)
                 if (p->client) p->client->stop_waiting(false);
             if (done_count == grid.size() || interrupted()) break;
+            admit_arrivals();  // a node back meanwhile takes the rest
             capable.clear();
             for (auto& p : participants)
                 if (meets(*p, k.requirements)) capable.push_back(p.get());
             if (capable.empty()) return no_capable_node(k);
+            std::lock_guard lock(chunk_mutex);
+            sharing = capable;
         }
         if (interrupted()) return {};  // the fault says so
         if (done_count != grid.size()) return no_capable_node(k);
@@ -452,6 +462,7 @@ struct ClusterBackend::Impl {
         c.status = ChunkState::Status::Done;
         done_count += c.grains;
         ++p.stats.chunks;
+        if (p.stats.rejoins != 0) ++p.stats.chunks_since_rejoin;
         p.stats.lanes += c.end - c.begin;
         p.stats.kernel_ns += kernel_ns;
         if (backup) ++p.stats.backups_won;
@@ -591,6 +602,57 @@ struct ClusterBackend::Impl {
         p.alive = false;
         if (p.stats.lost.empty()) p.stats.lost = why;
         std::fprintf(stderr, "polymer-run: warning: %s dropped out: %s; its chunks run elsewhere\n", p.stats.name.c_str(), why.c_str());
+        if (roster) roster->lost(p.slot);  // redialled in the background (a node that dialled us dials again itself)
+    }
+
+    // Makes each node the roster authenticated since the last call a
+    // participant: back in its own place (a --nodes address, or a node that
+    // dialled before under the same name and is gone), else a new one. It
+    // starts afresh: no module, no regions (a restarted node has none).
+    void admit_arrivals() {
+        if (!roster) return;
+        for (Arrival& a : roster->take()) {
+            Participant* p = nullptr;
+            for (auto& q : participants) {
+                const bool same_slot = a.slot != Arrival::kJoined && q->slot == a.slot;
+                const bool same_joined = a.slot == Arrival::kJoined && q->slot == Arrival::kJoined && q->stats.remote &&
+                                         !q->alive && q->caps.name == a.client->capabilities().name;
+                if (same_slot || same_joined) p = q.get();
+            }
+            auto random = random_nonce();
+            if (!random) {
+                std::fprintf(stderr, "polymer-run: warning: node %s not admitted: %s\n", a.address.c_str(), random.error().c_str());
+                continue;
+            }
+            std::lock_guard lock(mutex);
+            if (p == nullptr) {
+                participants.push_back(std::make_unique<Participant>());
+                p = participants.back().get();
+                p->slot = Arrival::kJoined;
+                p->stats.remote = true;
+            }
+            p->client = std::move(a.client);
+            p->caps = p->client->capabilities();
+            p->gpu = gpu_class(p->caps);
+            p->alive = true;
+            p->module_uploaded = false;
+            p->region_ids.clear();
+            p->versions.clear();
+            p->broadcast_bytes.clear();
+            // Region ids unique to this home: a node's store is shared by all its
+            // peers, so two homes (two polymer-run processes) must not collide.
+            std::uint64_t base = 0;
+            std::memcpy(&base, random.value().data(), sizeof base);
+            p->next_region = (base & ~0xFFFF'FFFFull) | 1;
+            p->stats.name = cat(p->caps.name, " (", p->slot == Arrival::kJoined ? "dialled in from " : "", a.address, ")");
+            p->stats.lost.clear();
+            if (p->connected_once) {
+                ++p->stats.rejoins;
+                p->stats.chunks_since_rejoin = 0;
+                std::fprintf(stderr, "polymer-run: note: %s is back; it takes chunks again\n", p->stats.name.c_str());
+            }
+            p->connected_once = true;
+        }
     }
 
     void remote_worker(Participant& p, const KernelLaunch& launch, const LaunchPlan& plan) {
@@ -712,25 +774,42 @@ Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& mod
         home->caps.throughput = options.home_throughput;  // 0: measured when it first shares a launch
         impl->participants.push_back(std::move(home));
     }
-    for (const NodeAddress& a : options.nodes) {
-        auto c = NodeClient::connect(a.host, a.port, options.secret, options.client);
-        if (!c) return Error{c.error()};
+    if (!options.local_work && options.nodes.empty() && options.listen_host.empty())
+        return Error{"no nodes and --no-local-work: nothing can run kernels"};
+    for (std::size_t i = 0; i < options.nodes.size(); ++i) {
+        const NodeAddress& a = options.nodes[i];
         auto p = std::make_unique<Participant>();
-        p->client = std::move(c).value();
-        p->caps = p->client->capabilities();
-        p->gpu = gpu_class(p->caps);
+        p->slot = i;
+        p->alive = false;  // until the roster reaches it
         p->stats.remote = true;
-        // Region ids unique to this home: a node's store is shared by all its
-        // peers, so two homes (two polymer-run processes) must not collide.
-        auto random = random_nonce();
-        if (!random) return Error{random.error()};
-        std::uint64_t base = 0;
-        std::memcpy(&base, random.value().data(), sizeof base);
-        p->next_region = (base & ~0xFFFF'FFFFull) | 1;
-        p->stats.name = cat(p->caps.name, " (", a.host, ":", a.port, ")");
+        p->stats.name = cat(a.host, ":", a.port);
         impl->participants.push_back(std::move(p));
     }
-    if (impl->participants.empty()) return Error{"no nodes and --no-local-work: nothing can run kernels"};
+    if (!options.nodes.empty() || !options.listen_host.empty()) {
+        RosterOptions r;
+        r.nodes = options.nodes;
+        r.secret = options.secret;
+        r.client = options.client;
+        r.listen_host = options.listen_host;
+        r.listen_port = options.listen_port;
+        auto roster = NodeRoster::start(std::move(r));
+        if (!roster) return Error{roster.error()};
+        impl->roster = std::move(roster).value();
+        if (!options.listen_host.empty())
+            std::fprintf(stderr, "polymer-run: listening for nodes on %s:%u\n", options.listen_host.c_str(),
+                         static_cast<unsigned>(impl->roster->listen_port()));
+        const std::size_t arrived = impl->roster->wait_for(options.min_nodes, Clock::now() + options.wait_nodes);
+        impl->admit_arrivals();
+        std::string missing;
+        for (auto& p : impl->participants)
+            if (p->stats.remote && !p->alive) {
+                p->stats.lost = impl->roster->why_missing(p->slot);
+                missing += cat("; ", p->stats.lost);
+            }
+        if (arrived < options.min_nodes)
+            return Error{cat("only ", arrived, " of the ", options.min_nodes, " nodes asked for (--min-nodes) connected within ",
+                             pbc::cat(static_cast<double>(options.wait_nodes.count()) / 1000), " s (--wait-nodes)", missing)};
+    }
     if (!options.on_fatal)
         options.on_fatal = [](const std::string& why) {
             std::fprintf(stderr, "polymer-run: error: %s\n", why.c_str());
@@ -796,15 +875,23 @@ void ClusterBackend::record_chunk_runs(std::size_t limit) { impl_->chunk_log.ena
 const ChunkLog& ClusterBackend::chunk_log() const { return impl_->chunk_log; }
 
 std::vector<ParticipantStats> ClusterBackend::participant_stats() const {
+    std::lock_guard lock(impl_->mutex);
     std::vector<ParticipantStats> out;
     for (auto& p : impl_->participants) out.push_back(p->stats);
     return out;
 }
 
+std::uint16_t ClusterBackend::listen_port() const { return impl_->roster ? impl_->roster->listen_port() : 0; }
+
 std::string ClusterBackend::describe_nodes() const {
+    std::lock_guard lock(impl_->mutex);
     std::string s;
     for (auto& p : impl_->participants) {
-        if (!p->client) continue;
+        if (!p->stats.remote) continue;
+        if (!p->alive) {
+            s += cat(p->stats.name, ": not connected: ", p->stats.lost, "\n");
+            continue;
+        }
         const Capabilities& c = p->caps;
         s += cat(p->stats.name, ": backend ", c.backend, ", ", c.cores, " cores, memory ", c.memory_bytes >> 20,
                  " MiB (max-memory ", c.max_memory >> 20, " MiB), throughput ",

@@ -13,8 +13,12 @@
 // summed home-side in grain order. A node that fails
 // (connection lost, heartbeat timeout) loses its chunks to the others; an idle
 // node takes a backup copy of a straggling chunk and the first result wins.
+// Nodes come and go (cluster/node_roster.h): one missing at start, or lost
+// later, is redialled in the background, and nodes may dial the home
+// (--listen-nodes); each that arrives takes part from the next launch.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,6 +28,7 @@
 #include "cluster/chunk_log.h"
 #include "cluster/node_addresses.h"
 #include "cluster/node_client.h"
+#include "cluster/node_roster.h"
 #include "isa/module.h"
 #include "isa/result.h"
 #include "vm/backend.h"
@@ -34,8 +39,16 @@ struct ClusterOptions {
     std::vector<NodeAddress> nodes;
     std::vector<std::uint8_t> secret;
     bool local_work = true;          // the home runs chunks too
+    // create() returns once every address in `nodes` was tried once and at
+    // least min_nodes nodes are connected (dialled or dialling in), or fails
+    // when fewer are after wait_nodes. Missing ones are redialled meanwhile.
+    std::size_t min_nodes = 0;
+    std::chrono::milliseconds wait_nodes{10'000};
+    std::string listen_host;  // --listen-nodes: nodes may dial the home here (empty: not)
+    std::uint16_t listen_port = 0;
     // The grid (cluster/chunk_sizing.h): grains of max(min_chunk_lanes,
-    // lanes / (grains_per_participant x configured participants)) lanes.
+    // lanes / (grains_per_participant x configured participants)) lanes;
+    // configured: max(nodes, min_nodes), and the home with local work.
     std::uint64_t min_chunk_lanes = 256;
     unsigned grains_per_participant = 16;
     // Claims: runs of grains, ceil(remaining x share / claim_divisor) grains,
@@ -61,12 +74,15 @@ struct ParticipantStats {
     std::uint64_t bytes_in = 0;     // node -> home payload (output slices)
     std::uint64_t retries = 0;      // chunks taken from it and re-run elsewhere
     std::uint64_t backups_won = 0;  // backup copies it ran that finished first
-    std::string lost;               // why it dropped out; empty while it serves
+    std::string lost;               // why it dropped out (or is not there yet); empty while it serves
+    std::uint64_t rejoins = 0;      // times it came back after it was lost
+    std::uint64_t chunks_since_rejoin = 0;  // claims applied since it last came back
 };
 
 class ClusterBackend final : public Backend {
 public:
-    // Connects to every node (handshake) and uploads nothing yet.
+    // Connects to the nodes (handshake; ClusterOptions::min_nodes says how
+    // many must be there) and uploads nothing yet.
     static Result<std::unique_ptr<ClusterBackend>> create(const Module& module, Backend& local, ClusterOptions options);
     ~ClusterBackend() override;
 
@@ -85,6 +101,8 @@ public:
     const ChunkLog& chunk_log() const;
     // One line per node: name, address, backend, cores, memory, throughput, devices.
     std::string describe_nodes() const;
+    // --listen-nodes: the port nodes dial (the real one when 0 was asked for); 0 otherwise.
+    std::uint16_t listen_port() const;
 
     struct Impl;
 

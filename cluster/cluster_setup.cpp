@@ -60,6 +60,21 @@ void add_cluster_options(CLI::App& app, ClusterFlags& f) {
         ->group(group)
         ->check(CLI::Range(100u, 600'000u))
         ->capture_default_str();
+    app.add_option("--min-nodes", f.min_nodes,
+                   "start once N nodes are connected; fewer after --wait-nodes is an error (default: 1; all of "
+                   "--local-nodes). Missing nodes are a warning and are redialled while the program runs")
+        ->group(group)
+        ->check(CLI::Range(0, 100'000));
+    app.add_option("--wait-nodes", f.wait_nodes, "seconds to wait at start for --min-nodes nodes (later ones still join)")
+        ->group(group)
+        ->check(CLI::Range(0.0, 86'400.0))
+        ->capture_default_str();
+    app.add_option("--listen-nodes", f.listen_nodes,
+                   "where polymer-node workers told to --join this home dial it (same --token-file; default port "
+                   "7448, 0: any free port)")
+        ->group(group)
+        ->type_name("ADDR[:PORT]")
+        ->check(host_port_check(/*any_port=*/true, kDefaultHomePort));
     app.add_option("--chunk-lanes", f.chunk_lanes, "smallest kernel chunk sent to a node, in lanes")
         ->group(group)
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 31))
@@ -114,11 +129,12 @@ std::optional<std::string> resolve_nodes(ClusterFlags& f) {
         if (listed.value().empty()) return "--nodes-file: '" + f.nodes_file + "' names no node";
         f.addresses.insert(f.addresses.end(), listed.value().begin(), listed.value().end());
     }
-    if (f.local_nodes != 0 && !f.addresses.empty())
-        return "--local-nodes and --nodes cannot be combined (they use different tokens)";
-    if (!f.addresses.empty() && f.token_file.empty())
-        return "--nodes needs --token-file (the workers' shared secret; or POLYMER_TOKEN_FILE, or token-file in the "
-               "config file)";
+    if (f.local_nodes != 0 && (!f.addresses.empty() || !f.listen_nodes.empty()))
+        return "--local-nodes cannot be combined with --nodes or --listen-nodes (they use different tokens)";
+    if ((!f.addresses.empty() || !f.listen_nodes.empty()) && f.token_file.empty())
+        return std::string(f.addresses.empty() ? "--listen-nodes" : "--nodes") +
+               " needs --token-file (the workers' shared secret; or POLYMER_TOKEN_FILE, or token-file in the config "
+               "file)";
     if (f.no_local_work && !f.any() && !f.mpi) return "--no-local-work needs --nodes or --local-nodes";
     if (f.list_nodes && !f.any() && !f.mpi) return "--list-nodes needs --nodes or --local-nodes";
     return std::nullopt;
@@ -139,7 +155,7 @@ Result<std::pair<std::vector<NodeAddress>, std::vector<std::uint8_t>>> node_list
                                                                                   std::unique_ptr<LocalNodes>& local) {
     std::vector<NodeAddress> nodes;
     std::vector<std::uint8_t> secret;
-    if (!f.addresses.empty()) {
+    if (!f.addresses.empty() || !f.listen_nodes.empty()) {
         nodes = f.addresses;
         if (!f.launched_secret.empty()) return std::make_pair(nodes, f.launched_secret);
         auto token = read_token_file(f.token_file, f.allow_readable_token_file);
@@ -165,7 +181,21 @@ ClientOptions client_options(const ClusterFlags& f) {
     o.name = "polymer-run";
     o.heartbeat_timeout = std::chrono::milliseconds(f.node_timeout_ms);
     o.heartbeat_interval = std::chrono::milliseconds(std::max(20u, f.node_timeout_ms / 5));
+    o.connect_timeout = std::chrono::milliseconds(f.node_timeout_ms);
     return o;
+}
+
+// --min-nodes, --wait-nodes, --listen-nodes into `o`.
+Result<Done> membership(const ClusterFlags& f, ClusterOptions& o) {
+    if (f.min_nodes >= 0) o.min_nodes = static_cast<std::size_t>(f.min_nodes);
+    else o.min_nodes = f.local_nodes != 0 ? f.local_nodes : 1;
+    o.wait_nodes = std::chrono::milliseconds(static_cast<std::int64_t>(f.wait_nodes * 1000));
+    if (!f.listen_nodes.empty()) {
+        const NodeAddress at = parse_host_port(f.listen_nodes, /*any_port=*/true, kDefaultHomePort).value();  // CLI11 checked it
+        o.listen_host = at.host;
+        o.listen_port = at.port;
+    }
+    return Done{};
 }
 
 }  // namespace
@@ -193,6 +223,7 @@ std::string ClusterSession::participants_text() const {
         s += cat(p.name, ": ", p.chunks, " chunks, kernel ",
                  pbc::cat(static_cast<double>(p.kernel_ns) / 1e6), " ms, lanes ", p.lanes, ", bytes out ", p.bytes_out, " in ", p.bytes_in,
                  ", retries ", p.retries, ", backups won ", p.backups_won);
+        if (p.rejoins != 0) s += cat(", ", p.rejoins, " rejoins, ", p.chunks_since_rejoin, " chunks since");
         if (!p.lost.empty()) s += cat(", lost: ", p.lost);
         s += "\n";
     }
@@ -256,6 +287,7 @@ Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module
     o.local_work = !f.no_local_work;
     o.min_chunk_lanes = f.chunk_lanes;
     o.client = client_options(f);
+    if (auto m = membership(f, o); !m) return Error{m.error()};
     auto before = session.before_fatal;
     LocalNodes* nodes = session.local.get();
     o.on_fatal = [before, nodes](const std::string& why) {
@@ -283,6 +315,10 @@ bool list_nodes(const ClusterFlags& f, std::ostream& out) {
     o.nodes = list.value().first;
     o.secret = list.value().second;
     o.client = client_options(f);
+    if (auto m = membership(f, o); !m) {
+        std::cerr << "polymer-run: error: " << m.error() << "\n";
+        return false;
+    }
     auto backend = ClusterBackend::create(empty, cpu, std::move(o));
     if (!backend) {
         std::cerr << "polymer-run: error: " << backend.error() << "\n";

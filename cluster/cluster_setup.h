@@ -1,6 +1,7 @@
 // polymer-run's cluster options (the "Cluster" group of its --help: --nodes,
 // --nodes-file, --token-file, --local-nodes, --no-local-work, --list-nodes,
-// --node-timeout-ms, --chunk-lanes, --config), where they come from (the
+// --node-timeout-ms, --chunk-lanes, --config, --mpi, --min-nodes,
+// --wait-nodes, --listen-nodes), where they come from (the
 // command line, then POLYMER_NODES and POLYMER_TOKEN_FILE, then the config
 // file), and the session they start: local polymer-node processes and the
 // ClusterBackend (docs/cluster.md, docs/deploy.md). Kept here so
@@ -41,7 +42,10 @@ struct ClusterFlags {
     bool mpi = false;  // --mpi: the nodes come from the launcher (cluster/mpi_launch.h)
     // The secret of nodes a launcher started (--mpi): no token file.
     std::vector<std::uint8_t> launched_secret;
-    bool any() const { return !addresses.empty() || local_nodes != 0; }
+    int min_nodes = -1;  // -1: 1 with --nodes or --listen-nodes, all of them with --local-nodes
+    double wait_nodes = 10;  // seconds
+    std::string listen_nodes;  // --listen-nodes ADDR[:PORT]: nodes dial the home (polymer-node --join)
+    bool any() const { return !addresses.empty() || local_nodes != 0 || !listen_nodes.empty(); }
 
     // Which of the two ways to name nodes the command line chose (set by
     // apply_environment): it wins over the environment and the config file.

@@ -9,9 +9,9 @@
 
 namespace polymer::cluster {
 
-inline CLI::Validator host_port_check(bool any_port = false) {
-    CLI::Validator check([any_port](std::string& text) {
-        auto parsed = parse_host_port(text, any_port);
+inline CLI::Validator host_port_check(bool any_port = false, std::uint16_t default_port = kDefaultPort) {
+    CLI::Validator check([any_port, default_port](std::string& text) {
+        auto parsed = parse_host_port(text, any_port, default_port);
         return parsed ? std::string() : parsed.error();
     }, "");
     return check;

@@ -13,7 +13,7 @@ std::string format_address(const NodeAddress& address) {
     return ipv6 ? cat("[", address.host, "]:", address.port) : cat(address.host, ":", address.port);
 }
 
-Result<NodeAddress> parse_host_port(std::string_view text, bool any_port) {
+Result<NodeAddress> parse_host_port(std::string_view text, bool any_port, std::uint16_t default_port) {
     NodeAddress a;
     std::string_view host = text, port_text;
     if (!text.empty() && text.front() == '[') {
@@ -30,7 +30,7 @@ Result<NodeAddress> parse_host_port(std::string_view text, bool any_port) {
     }
     if (host.empty()) return Error{cat("'", text, "' names no host (expected HOST:PORT)")};
     a.host = std::string(host);
-    a.port = kDefaultPort;
+    a.port = default_port;
     if (!port_text.empty() || text.back() == ':') {
         unsigned v = 0;
         const auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <unistd.h>
 
 #include "cluster/connection.h"
 #include "isa/byte_io.h"
@@ -50,6 +51,8 @@ struct NodeClient::State {
     std::string host;
     std::uint16_t port = 0;
     std::string where;  // "node host:port"
+    Dialler dialler = Dialler::Home;
+    int joined_fd = -1;  // accept_joined: the socket to adopt instead of dialling
     Capabilities caps;
     bool authenticated = false;
 
@@ -240,15 +243,28 @@ struct NodeClient::State {
         co_return std::move(*r.frame);
     }
 
-    // Returns why it failed, or an empty string once authenticated.
-    asio::awaitable<std::string> open() {
+    // The connection: dialled, or the one a joining node opened (adopted).
+    asio::awaitable<std::string> connect_socket(asio::ip::tcp::socket& socket) {
         std::error_code ec;
+        if (joined_fd >= 0) {
+            sockaddr_storage addr{};
+            socklen_t len = sizeof addr;
+            getsockname(joined_fd, reinterpret_cast<sockaddr*>(&addr), &len);
+            socket.assign(addr.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), std::exchange(joined_fd, -1), ec);
+            co_return ec ? cat(where, ": cannot adopt the connection: ", ec.message()) : std::string();
+        }
         asio::ip::tcp::resolver resolver(io);
         auto endpoints = co_await resolver.async_resolve(host, std::to_string(port), asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return cat(where, ": cannot resolve: ", ec.message());
-        asio::ip::tcp::socket socket(io);
         co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return cat(where, ": cannot connect: ", ec.message());
+        co_return std::string();
+    }
+
+    // Returns why it failed, or an empty string once authenticated.
+    asio::awaitable<std::string> open() {
+        asio::ip::tcp::socket socket(io);
+        if (std::string why = co_await connect_socket(socket); !why.empty()) co_return why;
         conn = std::make_shared<Connection>(std::move(socket));
         conn->start();
         asio::co_spawn(io, watchdog(), asio::detached);
@@ -262,12 +278,12 @@ struct NodeClient::State {
         auto nonce = random_nonce();
         if (!nonce) co_return nonce.error();
         conn->send(MsgType::Response, 0,
-                   encode(Response{client_proof(secret, challenge.value().node_nonce, nonce.value()), nonce.value()}));
+                   encode(Response{client_proof(secret, challenge.value().node_nonce, nonce.value(), dialler), nonce.value()}));
         auto welcome_frame = co_await handshake_frame(MsgType::Welcome);
         if (!welcome_frame) co_return welcome_frame.error();
         auto welcome = decode_welcome(welcome_frame.value().payload);
         if (!welcome) co_return cat(where, ": ", welcome.error());
-        if (!macs_equal(welcome.value().proof, node_proof(secret, challenge.value().node_nonce, nonce.value())))
+        if (!macs_equal(welcome.value().proof, node_proof(secret, challenge.value().node_nonce, nonce.value(), dialler)))
             co_return cat(where, ": the node could not prove it knows the token; not trusting it");
         caps = welcome.value().caps;
         authenticated = true;
@@ -313,11 +329,26 @@ NodeClient::~NodeClient() {
 Result<std::unique_ptr<NodeClient>> NodeClient::connect(const std::string& host, std::uint16_t port,
                                                         std::span<const std::uint8_t> secret, const ClientOptions& options) {
     auto state = std::make_shared<State>();
-    state->options = options;
-    state->secret.assign(secret.begin(), secret.end());
     state->host = host;
     state->port = port;
     state->where = cat("node ", host, ":", port);
+    return open(std::move(state), secret, options);
+}
+
+Result<std::unique_ptr<NodeClient>> NodeClient::accept_joined(int fd, const std::string& where,
+                                                              std::span<const std::uint8_t> secret, const ClientOptions& options) {
+    auto state = std::make_shared<State>();
+    state->where = where;
+    state->dialler = Dialler::Node;
+    state->joined_fd = fd;
+    return open(std::move(state), secret, options);
+}
+
+Result<std::unique_ptr<NodeClient>> NodeClient::open(std::shared_ptr<State> state, std::span<const std::uint8_t> secret,
+                                                     const ClientOptions& options) {
+    state->options = options;
+    state->secret.assign(secret.begin(), secret.end());
+    const int fd = state->joined_fd;
     std::unique_ptr<NodeClient> client(new NodeClient(state));
     std::promise<std::string> opened;
     auto done = opened.get_future();
@@ -325,8 +356,23 @@ Result<std::unique_ptr<NodeClient>> NodeClient::connect(const std::string& host,
         opened.set_value(e ? std::string("handshake failed: internal error") : std::move(why));
     });
     state->thread = std::thread([s = state.get()] { s->io.run(); });
+    const auto deadline = Clock::now() + options.connect_timeout;
+    bool ready = false, cancelled = false;
+    while (!ready && !cancelled && Clock::now() < deadline) {
+        ready = done.wait_until(std::min(deadline, Clock::now() + std::chrono::milliseconds(20))) == std::future_status::ready;
+        cancelled = options.cancel != nullptr && options.cancel->load();
+    }
+    if (!ready) {
+        client.reset();  // joins the io thread before `opened` goes
+        if (fd >= 0 && state->joined_fd == fd) ::close(fd);  // never adopted
+        if (cancelled) return Error{cat(state->where, ": connect cancelled")};
+        return Error{cat(state->where, ": no answer within ", options.connect_timeout.count(), " ms (connect and handshake)")};
+    }
     const std::string why = done.get();
-    if (!why.empty()) return Error{why};
+    if (!why.empty()) {
+        if (state->joined_fd >= 0) ::close(std::exchange(state->joined_fd, -1));
+        return Error{why};
+    }
     return client;
 }
 

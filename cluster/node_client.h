@@ -8,6 +8,7 @@
 // fails with that reason. Calls may come from several threads at once.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -26,6 +27,12 @@ struct ClientOptions {
     std::chrono::milliseconds heartbeat_interval{1000};
     std::chrono::milliseconds heartbeat_timeout{5000};
     std::uint16_t version = 0;  // protocol version to claim; 0: kProtocolVersion (tests set others)
+    // Connect and handshake together take at most this long (a node whose
+    // address drops packets would otherwise hold the caller for minutes).
+    std::chrono::milliseconds connect_timeout{5000};
+    // When set and it turns true, a connect still under way gives up at once
+    // (a home that exits does not wait out a dial to a powered-off box).
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 struct Done {};
@@ -35,6 +42,13 @@ public:
     static Result<std::unique_ptr<NodeClient>> connect(const std::string& host, std::uint16_t port,
                                                        std::span<const std::uint8_t> secret,
                                                        const ClientOptions& options = {});
+    // The same on a connection a node opened to this home (polymer-node
+    // --join): `fd` is the accepted socket (taken over, closed on failure),
+    // `where` names the peer ("node HOST:PORT"). The home is still the
+    // client; the proofs say the node dialled (cluster/auth.h).
+    static Result<std::unique_ptr<NodeClient>> accept_joined(int fd, const std::string& where,
+                                                             std::span<const std::uint8_t> secret,
+                                                             const ClientOptions& options = {});
     ~NodeClient();
     NodeClient(const NodeClient&) = delete;
     NodeClient& operator=(const NodeClient&) = delete;
@@ -85,6 +99,8 @@ public:
 
 private:
     explicit NodeClient(std::shared_ptr<State> state);
+    static Result<std::unique_ptr<NodeClient>> open(std::shared_ptr<State> state, std::span<const std::uint8_t> secret,
+                                                    const ClientOptions& options);
     std::shared_ptr<State> state_;
 };
 

@@ -18,8 +18,10 @@ constexpr std::size_t kHandshakeReadBuffer = 4096;
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(NodeServer& server, asio::ip::tcp::socket socket)
+    // `dialler`: Node for the connection polymer-node --join opened to a home.
+    Session(NodeServer& server, asio::ip::tcp::socket socket, Dialler dialler = Dialler::Home)
         : server_(server),
+          dialler_(dialler),
           conn_(std::make_shared<Connection>(std::move(socket), kHandshakeReadBuffer)),
           peer_id_(server.next_peer_id_++),
           handshake_timer_(server.io_) {
@@ -135,13 +137,13 @@ private:
             refuse_and_close(resp_frame->request_id, ErrorCode::BadPayload, resp.error());
             co_return false;
         }
-        const Mac expected = client_proof(server_.config_.secret, nonce.value(), resp.value().client_nonce);
+        const Mac expected = client_proof(server_.config_.secret, nonce.value(), resp.value().client_nonce, dialler_);
         if (!macs_equal(expected, resp.value().mac)) {
             refuse_and_close(resp_frame->request_id, ErrorCode::AuthFailed, "handshake failed: wrong token (HMAC mismatch)");
             co_return false;
         }
         Welcome w;
-        w.proof = node_proof(server_.config_.secret, nonce.value(), resp.value().client_nonce);
+        w.proof = node_proof(server_.config_.secret, nonce.value(), resp.value().client_nonce, dialler_);
         w.caps = server_.config_.caps;
         conn_->send(MsgType::Welcome, resp_frame->request_id, encode(w));
         log(LogLevel::Info, "peer ", who(), ": authenticated");
@@ -152,7 +154,7 @@ private:
         auto self = shared_from_this();
         const bool welcomed = co_await handshake();
         handshake_timer_.cancel();
-        server_.admission_.settled();  // no longer waiting to authenticate, either way
+        if (dialler_ == Dialler::Home) server_.admission_.settled();  // no longer waiting to authenticate, either way
         if (!welcomed) co_return;
         authenticated_ = true;
         conn_->widen_read_buffer();
@@ -345,6 +347,7 @@ private:
     }
 
     NodeServer& server_;
+    Dialler dialler_;
     std::shared_ptr<Connection> conn_;
     const PeerId peer_id_;  // owns the regions this peer puts
     Landing landing_;
@@ -424,6 +427,51 @@ asio::awaitable<void> NodeServer::accept_loop() {
         auto session = std::make_shared<Session>(*this, std::move(socket));
         sessions_.push_back(session);
         session->start();
+    }
+}
+
+void NodeServer::join(const std::string& host, std::uint16_t port) {
+    asio::co_spawn(io_, join_loop(host, port), asio::detached);
+}
+
+asio::awaitable<void> NodeServer::join_loop(std::string host, std::uint16_t port) {
+    // The home may not be up yet (both started at boot), or gone between
+    // runs: dial again after 100 ms, twice as long each time, 5 s at most.
+    constexpr auto kFirstPause = 100ms, kLongestPause = 5000ms;
+    const std::string home = cat(host, ":", port);
+    auto pause = std::chrono::milliseconds(kFirstPause);
+    bool said = false;  // "not up" is logged once per outage
+    asio::steady_timer timer(io_);
+    while (!shutting_down_) {
+        std::error_code ec;
+        asio::ip::tcp::resolver resolver(io_);
+        auto endpoints = co_await resolver.async_resolve(host, std::to_string(port), asio::redirect_error(asio::use_awaitable, ec));
+        asio::ip::tcp::socket socket(io_);
+        if (!ec) co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+        if (shutting_down_) break;
+        if (ec) {
+            if (!said) log(LogLevel::Info, "home ", home, " is not up (", ec.message(), "); dialling it again until it is");
+            said = true;
+        } else {
+            log(LogLevel::Info, "dialled home ", home);
+            auto session = std::make_shared<Session>(*this, std::move(socket), Dialler::Node);
+            std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) { return s.expired(); });
+            sessions_.push_back(session);
+            session->start();
+            while (session->is_open() && !shutting_down_) {
+                timer.expires_after(20ms);
+                co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            }
+            if (shutting_down_) break;
+            log(LogLevel::Info, "home ", home, " hung up; dialling it again");
+            // A home that authenticated and went (its run ended) is redialled
+            // soon; one that keeps refusing (another token) ever more slowly.
+            if (session->authenticated()) pause = kFirstPause;
+            said = false;
+        }
+        timer.expires_after(pause);
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        pause = std::min(pause * 2, std::chrono::milliseconds(kLongestPause));
     }
 }
 

@@ -60,12 +60,18 @@ public:
 
     // Binds and listens; returns the port (useful with port 0).
     Result<std::uint16_t> listen();
-    // Starts accepting and handling SIGINT/SIGTERM; the caller runs the io_context.
+    // Starts accepting (when listen() bound) and handling SIGINT/SIGTERM; the caller runs the io_context.
     void start();
+    // polymer-node --join: dials the home at host:port and serves it on that
+    // connection as on an accepted one (the home is still the client; the
+    // proofs say the node dialled, cluster/auth.h). Dials again, with
+    // backoff, while the home is not up and whenever the connection ends.
+    void join(const std::string& host, std::uint16_t port);
 
 private:
     friend class Session;
     asio::awaitable<void> accept_loop();
+    asio::awaitable<void> join_loop(std::string host, std::uint16_t port);
     // At the descriptor limit: makes room for a waiting connection by closing
     // the oldest unauthenticated one, else accepts it and closes it at once.
     void out_of_descriptors();

@@ -48,11 +48,19 @@ static int run_tool(int argc, char** argv) {
         ->configurable(false);
 
     const std::string serving = "Serving";
-    app.add_option("--listen", listen, "ADDR:PORT to listen on (port 0: any free port)")
+    std::string join;
+    auto* listen_option = app.add_option("--listen", listen,
+                                         "ADDR:PORT to listen on (port 0: any free port; with --join: only when given)")
         ->group(serving)
         ->type_name("ADDR:PORT")
         ->check(host_port_check(/*any_port=*/true))
         ->capture_default_str();
+    app.add_option("--join", join,
+                   "a home that listens for nodes (polymer-run --listen-nodes): dial it (default port 7448), again "
+                   "whenever it is not up or hangs up")
+        ->group(serving)
+        ->type_name("HOST[:PORT]")
+        ->check(host_port_check(/*any_port=*/false, kDefaultHomePort));
     app.add_option("--address-file", address_file,
                    "once listening, write HOST:PORT (the real port) to this file, atomically, for launchers; "
                    "removed at a clean exit")
@@ -186,10 +194,14 @@ static int run_tool(int argc, char** argv) {
     config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_timeout_ms);
     config.on_shutdown = [] { tools::notify_stopping(); };
 
+    std::vector<NodeAddress> home;
+    if (!join.empty()) home.push_back(parse_host_port(join, /*any_port=*/false, kDefaultHomePort).value());  // CLI11 checked it
     asio::io_context io;
     const std::string address = config.address;
     NodeServer server(io, std::move(config));
-    auto port = server.listen();
+    const bool listening = join.empty() || listen_option->count() != 0;
+    Result<std::uint16_t> port = std::uint16_t{0};
+    if (listening) port = server.listen();
     if (!port) {
         log(LogLevel::Error, port.error());
         return polymer::tools::kExitFailure;
@@ -205,16 +217,22 @@ static int run_tool(int argc, char** argv) {
     }
     // The line first: a launcher that reads the node's stderr until the
     // address file appears has the line by then (cluster/local_nodes.cpp).
-    const std::string listening = format_address({address, port.value()});
-    log_line(LogLevel::Info, "listening on " + listening, true);
-    if (!address_file.empty()) {
-        if (std::string why = write_address_file(address_file, {address, port.value()}); !why.empty()) {
-            log(LogLevel::Error, why);
-            return polymer::tools::kExitFailure;
+    const std::string where_listening = format_address({address, port.value()});
+    if (listening) {
+        log_line(LogLevel::Info, "listening on " + where_listening, true);
+        if (!address_file.empty()) {
+            if (std::string why = write_address_file(address_file, {address, port.value()}); !why.empty()) {
+                log(LogLevel::Error, why);
+                return polymer::tools::kExitFailure;
+            }
         }
     }
-    tools::notify_ready("listening on " + listening);
+    tools::notify_ready(listening ? "listening on " + where_listening : "joining " + join);
     server.start();
+    for (const NodeAddress& h : home) {
+        log_line(LogLevel::Info, "joining home " + format_address(h), true);
+        server.join(h.host, h.port);
+    }
     io.run();
     if (!address_file.empty()) std::remove(address_file.c_str());
     return polymer::tools::kExitOk;

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -48,21 +49,27 @@ inline const std::string kSecret = "correct horse battery staple 0123";
 class NodeProcess {
 public:
     // `token_path`: empty for no --token-file; `prefix`: a command the node
-    // runs under (e.g. `ip netns exec NS`, `env VAR=...`); `host`: the
-    // address it listens on (port 0: any free one).
+    // runs under (e.g. `ip netns exec NS`, `env VAR=...`); `host`, `port`:
+    // the address it listens on (port 0: any free one); `marker`: the log
+    // text that says it is up ("" for "listening on HOST:").
     explicit NodeProcess(const std::string& token_path, std::vector<std::string> extra = {},
-                         std::vector<std::string> prefix = {}, const std::string& host = "127.0.0.1") {
+                         std::vector<std::string> prefix = {}, const std::string& host = "127.0.0.1",
+                         std::uint16_t port = 0, std::string marker = "") {
         std::vector<std::string> args = prefix;
         args.push_back(POLYMER_NODE_PATH);
         if (!token_path.empty()) {
             args.push_back("--token-file");
             args.push_back(token_path);
         }
-        for (std::string a : {std::string("--listen"), host + ":0", std::string("--name"), std::string("test-node"),
-                              std::string("--threads"), std::string("2"), std::string("--no-vulkan-probe")})
+        for (std::string a : {std::string("--listen"), host + ":" + std::to_string(port), std::string("--threads"),
+                              std::string("2"), std::string("--no-vulkan-probe")})
             args.push_back(a);
+        if (std::find(extra.begin(), extra.end(), "--name") == extra.end()) {  // `extra` may name it
+            args.push_back("--name");
+            args.push_back("test-node");
+        }
         args.insert(args.end(), extra.begin(), extra.end());
-        start(std::move(args), host);
+        start(std::move(args), host, std::move(marker));
     }
     // A node given exactly `args` after the executable (e.g. only --config FILE).
     struct ExactArguments {};
@@ -79,7 +86,7 @@ public:
     }
 
 private:
-    void start(std::vector<std::string> args, const std::string& host) {
+    void start(std::vector<std::string> args, const std::string& host, std::string marker = "") {
         int fds[2];
         if (pipe(fds) != 0) std::abort();
         pid_ = fork();
@@ -108,7 +115,11 @@ private:
             eof_ = true;
             changed_.notify_all();
         });
-        const std::string marker = "listening on " + host + ":";
+        if (!marker.empty()) {
+            wait_for_log(marker);
+            return;
+        }
+        marker = "listening on " + host + ":";
         if (wait_for_log(marker)) {
             std::lock_guard lock(mutex_);
             port_ = static_cast<std::uint16_t>(std::stoi(log_.substr(log_.find(marker) + marker.size())));
