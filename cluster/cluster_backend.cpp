@@ -782,7 +782,7 @@ Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& mod
         p->slot = i;
         p->alive = false;  // until the roster reaches it
         p->stats.remote = true;
-        p->stats.name = cat(a.host, ":", a.port);
+        p->stats.name = format_address(a);
         impl->participants.push_back(std::move(p));
     }
     if (!options.nodes.empty() || !options.listen_host.empty()) {

@@ -77,7 +77,7 @@ void NodeRoster::dial(std::size_t slot) {
         if (c) {
             slots_[slot].wanted = false;
             slots_[slot].why.clear();
-            arrivals_.push_back(Arrival{slot, std::move(c).value(), cat(a.host, ":", a.port)});
+            arrivals_.push_back(Arrival{slot, std::move(c).value(), format_address(a)});
             ++arrived_;
             backoff = options_.first_backoff;
             warned = false;
@@ -117,7 +117,7 @@ void NodeRoster::listen_loop() {
             inet_ntop(AF_INET6, &in->sin6_addr, host, sizeof host);
             port = ntohs(in->sin6_port);
         }
-        const std::string address = from.ss_family == AF_INET6 ? cat("[", host, "]:", port) : cat(host, ":", port);
+        const std::string address = format_address({host, static_cast<std::uint16_t>(port)});
         auto c = NodeClient::accept_joined(fd, "node " + address, options_.secret, options_.client);
         if (stopping_) return;
         if (!c) {

@@ -18,15 +18,11 @@
 #include <thread>
 #include <vector>
 
+#include "cluster/node_addresses.h"
 #include "cluster/node_client.h"
 #include "isa/result.h"
 
 namespace polymer::cluster {
-
-struct NodeAddress {
-    std::string host;
-    std::uint16_t port = 0;
-};
 
 struct Arrival {
     static constexpr std::size_t kJoined = static_cast<std::size_t>(-1);
