@@ -1,4 +1,4 @@
-// polymer-run's cluster options (--nodes, --token-file, --local-nodes,
+// polymer-run's cluster options (--nodes, --token-file, --tls, --local-nodes,
 // --no-local-work, --list-nodes, --node-timeout-ms, --chunk-lanes) and the
 // session they start: local polymer-node processes and the ClusterBackend
 // (docs/cluster.md). Kept here so polymer_run.cpp only wires them in.
@@ -23,6 +23,7 @@ struct ClusterFlags {
     std::string nodes;
     std::string token_file;
     bool allow_readable_token_file = false;
+    bool tls = false;
     unsigned local_nodes = 0;
     bool no_local_work = false;
     bool list_nodes = false;

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cluster/connection.h"
+#include "cluster/tls_tunnel.h"
 #include "isa/byte_io.h"
 
 namespace polymer::cluster {
@@ -224,6 +225,21 @@ struct NodeClient::State {
         co_return std::move(*r.frame);
     }
 
+    // --tls: puts a TLS tunnel on `socket` and replaces it with the tunnel's
+    // plaintext end; why it failed, or an empty string.
+    asio::awaitable<std::string> secure(asio::ip::tcp::socket& socket, std::string& peer) {
+        auto context = make_tls_context(secret, TlsSide::Client);
+        if (!context) co_return context.error();
+        auto tunnel = TlsTunnel::make(std::move(socket), std::move(context).value());
+        if (!tunnel) co_return tunnel.error();
+        std::string why = co_await tunnel.value()->handshake(options.heartbeat_timeout);
+        if (!why.empty()) co_return why;
+        peer = tunnel.value()->peer();
+        socket = tunnel.value()->take_plain();
+        tunnel.value()->start();
+        co_return std::string();
+    }
+
     // Returns why it failed, or an empty string once authenticated.
     asio::awaitable<std::string> open() {
         std::error_code ec;
@@ -233,7 +249,12 @@ struct NodeClient::State {
         asio::ip::tcp::socket socket(io);
         co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return cat(where, ": cannot connect: ", ec.message());
-        conn = std::make_shared<Connection>(std::move(socket));
+        std::string peer;
+        if (options.tls) {  // the TLS handshake first; the frames then go through the tunnel
+            const std::string why = co_await secure(socket, peer);
+            if (!why.empty()) co_return cat(where, ": ", why);
+        }
+        conn = std::make_shared<Connection>(std::move(socket), Connection::kReadBuffer, peer);
         conn->start();
         asio::co_spawn(io, watchdog(), asio::detached);
 

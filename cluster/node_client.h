@@ -26,6 +26,7 @@ struct ClientOptions {
     std::chrono::milliseconds heartbeat_interval{1000};
     std::chrono::milliseconds heartbeat_timeout{5000};
     std::uint16_t version = 0;  // protocol version to claim; 0: kProtocolVersion (tests set others)
+    bool tls = false;           // TLS 1.3 keyed by the token (cluster/tls.h), as the node's --tls
 };
 
 struct Done {};

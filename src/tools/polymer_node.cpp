@@ -92,7 +92,7 @@ static int run_tool(int argc, char** argv) {
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
     unsigned heartbeat_ms = static_cast<unsigned>(kDefaultHeartbeatInterval.count());
     unsigned heartbeat_timeout_ms = static_cast<unsigned>(kDefaultHeartbeatTimeout.count());
-    bool no_vulkan = false, raw_reference = false, allow_readable_token = false;
+    bool no_vulkan = false, raw_reference = false, allow_readable_token = false, tls = false;
     std::string fake_device_type;
     double fake_throughput = 0;
     NodeLimits limits;
@@ -106,6 +106,8 @@ static int run_tool(int argc, char** argv) {
         ->required();
     app.add_flag("--allow-readable-token-file", allow_readable_token,
                  "accept a token file that group or others can read (a warning instead of an error)");
+    app.add_flag("--tls", tls,
+                 "accept only TLS 1.3 connections, keyed by the token (no certificates); homes need --tls too");
     app.add_option("--threads", threads, "worker threads for kernel chunks")->capture_default_str();
     app.add_option("--max-memory", max_memory_text, "limit for regions and modules (e.g. 512M, 4G)")->capture_default_str();
     app.add_option("--backend", backend, "cpu | vulkan | auto (auto: cpu)")->capture_default_str();
@@ -184,6 +186,7 @@ static int run_tool(int argc, char** argv) {
 
     config.secret = std::move(token.value().secret);
     config.limits = limits;
+    config.tls = tls;
     log(LogLevel::Debug, raise_descriptor_limit());
     config.threads = std::max(1u, threads);
     config.heartbeat_interval = std::chrono::milliseconds(std::max(1u, heartbeat_ms));
