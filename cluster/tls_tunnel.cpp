@@ -41,6 +41,7 @@ Result<std::shared_ptr<TlsTunnel>> TlsTunnel::make(asio::ip::tcp::socket tcp, st
     }
     std::shared_ptr<TlsTunnel> t(new TlsTunnel(std::move(tcp), std::move(context), pair[1]));
     t->relay_end_ = std::move(relay_end);
+    if (!t->plain_.is_open()) return Error{"TLS: the relay's plaintext socket could not be set up"};
     return t;
 }
 
