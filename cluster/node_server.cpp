@@ -174,7 +174,9 @@ private:
 
     asio::awaitable<void> run() {
         auto self = shared_from_this();
-        const bool welcomed = (!tunnel_ || co_await secure()) && co_await handshake();
+        bool welcomed = true;  // TLS first (with --tls), then the token handshake inside it
+        if (tunnel_) welcomed = co_await secure();
+        if (welcomed) welcomed = co_await handshake();
         handshake_timer_.cancel();
         server_.admission_.settled();  // no longer waiting to authenticate, either way
         if (!welcomed) co_return;
