@@ -47,6 +47,9 @@ void add_cluster_options(CLI::App& app, ClusterFlags& f) {
     app.add_flag("--allow-readable-token-file", f.allow_readable_token_file,
                  "accept a token file that group or others can read (a warning instead of an error)")
         ->group(group);
+    app.add_flag("--tls", f.tls,
+                 "talk to the nodes over TLS 1.3 keyed by the token (the nodes run with --tls; docs/deploy.md)")
+        ->group(group);
     app.add_option("--local-nodes", f.local_nodes,
                    "start N polymer-node workers on 127.0.0.1 with a fresh token, stopped at exit")
         ->group(group)
@@ -164,7 +167,8 @@ Result<std::pair<std::vector<NodeAddress>, std::vector<std::uint8_t>>> node_list
         secret = token.value().secret;
     }
     if (f.local_nodes != 0) {
-        auto started = LocalNodes::start(sibling_executable("polymer-node"), f.local_nodes);
+        auto started = LocalNodes::start(sibling_executable("polymer-node"), f.local_nodes,
+                                         f.tls ? std::vector<std::string>{"--tls"} : std::vector<std::string>{});
         if (!started) return Error{started.error()};
         local = std::move(started).value();
         g_token_path = local->token_path();
@@ -179,6 +183,7 @@ Result<std::pair<std::vector<NodeAddress>, std::vector<std::uint8_t>>> node_list
 ClientOptions client_options(const ClusterFlags& f) {
     ClientOptions o;
     o.name = "polymer-run";
+    o.tls = f.tls;
     o.heartbeat_timeout = std::chrono::milliseconds(f.node_timeout_ms);
     o.heartbeat_interval = std::chrono::milliseconds(std::max(20u, f.node_timeout_ms / 5));
     o.connect_timeout = std::chrono::milliseconds(f.node_timeout_ms);

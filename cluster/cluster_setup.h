@@ -1,7 +1,7 @@
 // polymer-run's cluster options (the "Cluster" group of its --help: --nodes,
 // --nodes-file, --token-file, --local-nodes, --no-local-work, --list-nodes,
 // --node-timeout-ms, --chunk-lanes, --config, --mpi, --min-nodes,
-// --wait-nodes, --listen-nodes), where they come from (the
+// --wait-nodes, --listen-nodes, --tls), where they come from (the
 // command line, then POLYMER_NODES and POLYMER_TOKEN_FILE, then the config
 // file), and the session they start: local polymer-node processes and the
 // ClusterBackend (docs/cluster.md, docs/deploy.md). Kept here so
@@ -31,6 +31,7 @@ struct ClusterFlags {
     std::string nodes_file;
     std::string token_file;
     bool allow_readable_token_file = false;
+    bool tls = false;
     unsigned local_nodes = 0;
     bool no_local_work = false;
     bool list_nodes = false;

@@ -56,12 +56,15 @@ ReadOutcome ended_inside(const Frame& f, std::size_t length) {
 
 }  // namespace
 
-Connection::Connection(asio::ip::tcp::socket socket, std::size_t read_buffer)
-    : socket_(std::move(socket)), wake_(socket_.get_executor()), read_buffer_(read_buffer), fd_(socket_.native_handle()) {
+Connection::Connection(asio::ip::tcp::socket socket, std::size_t read_buffer, std::string peer)
+    : socket_(std::move(socket)), wake_(socket_.get_executor()), read_buffer_(read_buffer), fd_(socket_.native_handle()),
+      peer_(std::move(peer)) {
     wake_.expires_at(asio::steady_timer::time_point::max());
     std::error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
-    peer_ = ec ? std::string("unknown peer") : pbc::cat(ep.address().to_string(), ":", ep.port());
+    if (peer_.empty()) {
+        auto ep = socket_.remote_endpoint(ec);
+        peer_ = ec ? std::string("unknown peer") : pbc::cat(ep.address().to_string(), ":", ep.port());
+    }
     socket_.set_option(asio::ip::tcp::no_delay(true), ec);
 }
 

@@ -79,7 +79,9 @@ public:
     // starts its peers on a small one (an unauthenticated connection costs
     // only a few KiB) and widens it once they authenticate.
     static constexpr std::size_t kReadBuffer = 64u << 10;
-    explicit Connection(asio::ip::tcp::socket socket, std::size_t read_buffer = kReadBuffer);
+    // `peer` names the other end in messages; empty: the socket's remote
+    // address (a TLS tunnel's socketpair end has none worth naming).
+    explicit Connection(asio::ip::tcp::socket socket, std::size_t read_buffer = kReadBuffer, std::string peer = {});
     // Grows the read buffer to kReadBuffer; between reads only.
     void widen_read_buffer() {
         if (read_buffer_.size() < kReadBuffer) read_buffer_.resize(kReadBuffer);

@@ -107,6 +107,9 @@ HeaderCheck decode_header(std::span<const std::uint8_t, kFrameHeaderSize> bytes)
         c.message = std::move(m);
         return c;
     };
+    // A TLS record (type 0x16 handshake, version 0x03..): a --tls peer meeting a plain one.
+    if (bytes[0] == 0x16 && bytes[1] == 0x03)
+        return refuse(FrameFault::BadMagic, "frame header: this is a TLS handshake, not a polymer frame: the peer uses --tls and this side does not (give both sides --tls, or neither)");
     if (magic != kFrameMagic) return refuse(FrameFault::BadMagic, cat("frame header: magic is ", pbc::Hex{magic}, ", not ", pbc::Hex{kFrameMagic}, " (not a polymer peer?)"));
     if (c.header.version != kProtocolVersion)
         return refuse(FrameFault::BadVersion, cat("frame header: protocol version ", c.header.version, " is not supported (this node speaks version ", kProtocolVersion, ")"));

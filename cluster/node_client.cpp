@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cluster/connection.h"
+#include "cluster/tls_tunnel.h"
 #include "isa/byte_io.h"
 
 namespace polymer::cluster {
@@ -243,6 +244,22 @@ struct NodeClient::State {
         co_return std::move(*r.frame);
     }
 
+    // --tls: puts a TLS tunnel on `socket` and replaces it with the tunnel's
+    // plaintext end; why it failed, or an empty string. The side that dialled
+    // is the TLS client (the node, for a connection it opened with --join).
+    asio::awaitable<std::string> secure(asio::ip::tcp::socket& socket, std::string& peer, TlsSide side) {
+        auto context = make_tls_context(secret, side);
+        if (!context) co_return context.error();
+        auto tunnel = TlsTunnel::make(std::move(socket), std::move(context).value());
+        if (!tunnel) co_return tunnel.error();
+        std::string why = co_await tunnel.value()->handshake(options.heartbeat_timeout);
+        if (!why.empty()) co_return why;
+        peer = tunnel.value()->peer();
+        socket = tunnel.value()->take_plain();
+        tunnel.value()->start();
+        co_return std::string();
+    }
+
     // The connection: dialled, or the one a joining node opened (adopted).
     asio::awaitable<std::string> connect_socket(asio::ip::tcp::socket& socket) {
         std::error_code ec;
@@ -264,8 +281,14 @@ struct NodeClient::State {
     // Returns why it failed, or an empty string once authenticated.
     asio::awaitable<std::string> open() {
         asio::ip::tcp::socket socket(io);
+        const bool joined = joined_fd >= 0;
         if (std::string why = co_await connect_socket(socket); !why.empty()) co_return why;
-        conn = std::make_shared<Connection>(std::move(socket));
+        std::string peer;
+        if (options.tls) {  // the TLS handshake first; the frames then go through the tunnel
+            const std::string why = co_await secure(socket, peer, joined ? TlsSide::Server : TlsSide::Client);
+            if (!why.empty()) co_return cat(where, ": ", why);
+        }
+        conn = std::make_shared<Connection>(std::move(socket), Connection::kReadBuffer, peer);
         conn->start();
         asio::co_spawn(io, watchdog(), asio::detached);
 

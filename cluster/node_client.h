@@ -33,6 +33,7 @@ struct ClientOptions {
     // When set and it turns true, a connect still under way gives up at once
     // (a home that exits does not wait out a dial to a powered-off box).
     const std::atomic<bool>* cancel = nullptr;
+    bool tls = false;           // TLS 1.3 keyed by the token (cluster/tls.h), as the node's --tls
 };
 
 struct Done {};

@@ -6,6 +6,7 @@
 #include "cluster/chunk_runner.h"
 #include "cluster/connection.h"
 #include "cluster/log.h"
+#include "cluster/tls_tunnel.h"
 #include "vm/interrupt.h"
 
 namespace polymer::cluster {
@@ -18,11 +19,14 @@ constexpr std::size_t kHandshakeReadBuffer = 4096;
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
+    // With --tls, `socket` is the plaintext end of `tunnel` (cluster/tls_tunnel.h).
     // `dialler`: Node for the connection polymer-node --join opened to a home.
-    Session(NodeServer& server, asio::ip::tcp::socket socket, Dialler dialler = Dialler::Home)
+    Session(NodeServer& server, asio::ip::tcp::socket socket, std::shared_ptr<TlsTunnel> tunnel, std::string peer,
+            Dialler dialler = Dialler::Home)
         : server_(server),
           dialler_(dialler),
-          conn_(std::make_shared<Connection>(std::move(socket), kHandshakeReadBuffer)),
+          tunnel_(std::move(tunnel)),
+          conn_(std::make_shared<Connection>(std::move(socket), kHandshakeReadBuffer, std::move(peer))),
           peer_id_(server.next_peer_id_++),
           handshake_timer_(server.io_) {
         // Before the handshake a frame may be no larger than the handshake
@@ -56,7 +60,7 @@ public:
     Connection::Clock::time_point accepted_at() const { return accepted_at_; }
     void evict(const std::string& why) {
         log(LogLevel::Info, "peer ", who(), ": ", why);
-        conn_->close(why);
+        close(why);
     }
 
     // Shutdown: refuse queued chunks, say goodbye once running ones are done.
@@ -71,6 +75,27 @@ public:
 
 private:
     std::string who() const { return client_name_.empty() ? conn_->peer() : cat(conn_->peer(), " (", client_name_, ")"); }
+
+    // Closes the connection and, with --tls, the TCP socket under it now
+    // (the tunnel would otherwise wait out the handshake or the linger).
+    void close(const std::string& why) {
+        conn_->close(why);
+        if (tunnel_) tunnel_->close();
+    }
+
+    // --tls: the TLS handshake, within what is left of the handshake deadline.
+    asio::awaitable<bool> secure() {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+            accepted_at_ + server_.config_.limits.handshake_timeout - Connection::Clock::now());
+        const std::string why = co_await tunnel_->handshake(std::max(left, std::chrono::milliseconds(1)));
+        if (why.empty()) {
+            tunnel_->start();
+            co_return true;
+        }
+        server_.tls_log_.log(LogLevel::Warn, cat("peer ", who(), ": ", why));
+        close(why);
+        co_return false;
+    }
 
     // Logs why, tells the peer when the stream can still carry it, and hangs up.
     void refuse_and_close(std::uint64_t request, ErrorCode code, const std::string& why) {
@@ -152,7 +177,9 @@ private:
 
     asio::awaitable<void> run() {
         auto self = shared_from_this();
-        const bool welcomed = co_await handshake();
+        bool welcomed = true;  // TLS first (with --tls), then the token handshake inside it
+        if (tunnel_) welcomed = co_await secure();
+        if (welcomed) welcomed = co_await handshake();
         handshake_timer_.cancel();
         if (dialler_ == Dialler::Home) server_.admission_.settled();  // no longer waiting to authenticate, either way
         if (!welcomed) co_return;
@@ -180,7 +207,7 @@ private:
         if (ec || authenticated_ || !conn_->is_open()) co_return;
         server_.deadline_log_.log(LogLevel::Warn, cat("peer ", who(), ": handshake not finished within ", timeout.count(),
                                                     " ms (--handshake-timeout-ms); closing"));
-        conn_->close("handshake deadline passed");
+        close("handshake deadline passed");
     }
 
     // Back-pressure: while the home leaves too many replies unread or has too
@@ -348,6 +375,7 @@ private:
 
     NodeServer& server_;
     Dialler dialler_;
+    std::shared_ptr<TlsTunnel> tunnel_;  // --tls only
     std::shared_ptr<Connection> conn_;
     const PeerId peer_id_;  // owns the regions this peer puts
     Landing landing_;
@@ -381,6 +409,11 @@ Result<std::uint16_t> NodeServer::listen() {
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Error{cat("cannot listen on ", config_.address, ":", config_.port, ": ", ec.message())};
+    if (config_.tls) {
+        auto context = make_tls_context(config_.secret, TlsSide::Server);
+        if (!context) return Error{context.error()};
+        tls_ = std::move(context).value();
+    }
     return acceptor_.local_endpoint().port();
 }
 
@@ -424,7 +457,20 @@ asio::awaitable<void> NodeServer::accept_loop() {
             continue;
         }
         std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) { return s.expired(); });
-        auto session = std::make_shared<Session>(*this, std::move(socket));
+        const std::string peer = cat(remote.address().to_string(), ":", remote.port());
+        std::shared_ptr<TlsTunnel> tunnel;
+        if (tls_) {
+            auto made = TlsTunnel::make(std::move(socket), tls_);
+            if (!made) {  // no descriptors for the socket pair: as when accept fails for it
+                accept_log_.log(LogLevel::Warn, cat("refused a connection from ", peer, ": ", made.error()));
+                admission_.settled();
+                out_of_descriptors();
+                continue;
+            }
+            tunnel = std::move(made).value();
+            socket = tunnel->take_plain();
+        }
+        auto session = std::make_shared<Session>(*this, std::move(socket), std::move(tunnel), peer);
         sessions_.push_back(session);
         session->start();
     }
@@ -454,7 +500,22 @@ asio::awaitable<void> NodeServer::join_loop(std::string host, std::uint16_t port
             said = true;
         } else {
             log(LogLevel::Info, "dialled home ", home);
-            auto session = std::make_shared<Session>(*this, std::move(socket), Dialler::Node);
+            // --tls: this side dialled, so it is the TLS client (Session::secure shakes hands).
+            std::shared_ptr<TlsTunnel> tunnel;
+            std::string peer;
+            if (config_.tls) {
+                auto context = make_tls_context(config_.secret, TlsSide::Client);
+                auto made = context ? TlsTunnel::make(std::move(socket), std::move(context).value())
+                                    : Result<std::shared_ptr<TlsTunnel>>{Error{context.error()}};
+                if (!made) {
+                    log(LogLevel::Error, "--tls: ", made.error());
+                    break;
+                }
+                tunnel = std::move(made).value();
+                peer = home;
+                socket = tunnel->take_plain();
+            }
+            auto session = std::make_shared<Session>(*this, std::move(socket), std::move(tunnel), peer, Dialler::Node);
             std::erase_if(sessions_, [](const std::weak_ptr<Session>& s) { return s.expired(); });
             sessions_.push_back(session);
             session->start();

@@ -22,6 +22,7 @@
 #include "cluster/node_addresses.h"
 #include "cluster/node_limits.h"
 #include "cluster/node_store.h"
+#include "cluster/tls.h"
 #include "isa/result.h"
 #include "vm/backend.h"
 
@@ -39,6 +40,9 @@ struct NodeConfig {
     std::chrono::milliseconds heartbeat_interval = kDefaultHeartbeatInterval;
     std::chrono::milliseconds heartbeat_timeout = kDefaultHeartbeatTimeout;
     NodeLimits limits;  // what peers may cost the node (docs/security.md)
+    // --tls: every connection is TLS 1.3 keyed by `secret` (cluster/tls.h);
+    // a plain client is refused with an error frame that says so.
+    bool tls = false;
     // Runs one prepared chunk on a worker thread (cluster/chunk_runner.h):
     // the outputs, or why this node's backend cannot run it.
     std::function<Result<ChunkResult>(const PreparedChunk&)> execute;
@@ -58,7 +62,8 @@ public:
     NodeServer(asio::io_context& io, NodeConfig config);
     ~NodeServer();
 
-    // Binds and listens; returns the port (useful with port 0).
+    // Binds and listens (and makes the TLS context with --tls); returns the
+    // port (useful with port 0).
     Result<std::uint16_t> listen();
     // Starts accepting (when listen() bound) and handling SIGINT/SIGTERM; the caller runs the io_context.
     void start();
@@ -80,13 +85,14 @@ private:
     asio::io_context& io_;
     NodeConfig config_;
     asio::ip::tcp::acceptor acceptor_;
+    std::shared_ptr<TlsContext> tls_;  // set by listen() with config_.tls
     asio::signal_set signals_;
     asio::thread_pool pool_;
     NodeStore store_;
     Admission admission_;  // after config_, whose limits it reads
     SpareDescriptor spare_;
     // One per kind of line an attacker could make the node repeat at will.
-    LogThrottle accept_log_, rate_log_, crowd_log_, deadline_log_, full_log_;
+    LogThrottle accept_log_, rate_log_, crowd_log_, deadline_log_, full_log_, tls_log_;
     std::vector<std::weak_ptr<Session>> sessions_;
     PeerId next_peer_id_ = 1;
     std::atomic<int> in_flight_{0};

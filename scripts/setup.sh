@@ -11,7 +11,7 @@ PACKAGES=(
   glslang-dev glslang-tools spirv-tools # GLSL -> SPIR-V, spirv-val
   libcli11-dev                          # command-line parsing
   googletest libgtest-dev               # tests
-  libssl-dev                            # HMAC for node authentication
+  libssl-dev                            # HMAC for node authentication, TLS 1.3 for --tls
   libisal-dev                           # CRC-32 of the cluster's wire frames (ISA-L: tens of GB/s)
   clang libclang-rt-14-dev              # libFuzzer targets (optional build)
   lua5.4 luajit                         # benchmark references

@@ -35,7 +35,7 @@ static int run_tool(int argc, char** argv) {
     unsigned threads = usable_cores();
     unsigned heartbeat_ms = static_cast<unsigned>(kDefaultHeartbeatInterval.count());
     unsigned heartbeat_timeout_ms = static_cast<unsigned>(kDefaultHeartbeatTimeout.count());
-    bool no_vulkan = false, raw_reference = false, allow_readable_token = false;
+    bool no_vulkan = false, raw_reference = false, allow_readable_token = false, tls = false;
     std::string fake_device_type;
     double fake_throughput = 0;
     NodeLimits limits;
@@ -102,6 +102,10 @@ static int run_tool(int argc, char** argv) {
         ->envname("POLYMER_TOKEN_FILE");
     app.add_flag("--allow-readable-token-file", allow_readable_token,
                  "accept a token file that group or others can read (a warning instead of an error)")
+        ->group(security);
+    app.add_flag("--tls", tls,
+                 "accept (and, with --join, make) only TLS 1.3 connections, keyed by the token (no certificates); "
+                 "homes need --tls too")
         ->group(security);
     app.add_option("--max-peer-memory", limits.max_peer_memory,
                    "what one home may hold: regions, modules, a frame being received (0: all of --max-memory)")
@@ -189,6 +193,7 @@ static int run_tool(int argc, char** argv) {
     config.port = where.port;
     config.secret = std::move(token.value().secret);
     config.limits = limits;
+    config.tls = tls;
     log(LogLevel::Debug, raise_descriptor_limit());
     config.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
     config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_timeout_ms);

@@ -399,9 +399,68 @@ int one_node_figures(bool puts_only, bool rtt_only, bool pinned, bool split, dou
     return 0;
 }
 
+// `cluster_bench tls`: the same transfers and round trips to a plain node
+// and to a --tls node (same token, same machine), interleaved round by
+// round; ratios are --tls over plain, per round.
+int tls_figures() {
+    const std::size_t total = 64u << 20;
+    const int rounds = 7, pings = 300;
+    TempTokenFile token(kSecret);
+    NodeProcess plain_node(token.path(), {"--max-memory", "1G"}), tls_node(token.path(), {"--max-memory", "1G", "--tls"});
+    ClientOptions with_tls;
+    with_tls.tls = true;
+    auto plain = NodeClient::connect("127.0.0.1", plain_node.port(), bytes_of(kSecret));
+    auto tls = NodeClient::connect("127.0.0.1", tls_node.port(), bytes_of(kSecret), with_tls);
+    if (!plain || !tls) return std::fprintf(stderr, "%s\n", (!plain ? plain.error() : tls.error()).c_str()), 1;
+    std::vector<std::uint8_t> data(total);
+    for (std::size_t i = 0; i < total; ++i) data[i] = static_cast<std::uint8_t>(i * 131 + (i >> 20));
+    struct Figures {
+        std::vector<double> put_gbit, get_gbit, rtt_us;
+    } figures[2];  // plain, tls
+    std::vector<double> put_ratio, get_ratio, rtt_ratio;
+    for (int round = 0; round < rounds; ++round) {
+        for (int k = 0; k < 2; ++k) {
+            NodeClient& client = k == 0 ? *plain.value() : *tls.value();
+            Figures& f = figures[k];
+            auto t = Clock::now();
+            if (auto put = client.put_region(1, 1 + round, total, 0, data); !put) return std::fprintf(stderr, "%s\n", put.error().c_str()), 1;
+            f.put_gbit.push_back(total * 8 / seconds_since(t) / 1e9);
+            t = Clock::now();
+            auto got = client.get_region(1, 1 + round, 0, total);
+            f.get_gbit.push_back(total * 8 / seconds_since(t) / 1e9);
+            if (!got || got.value() != data) return std::fprintf(stderr, "region-get failed or returned other bytes\n"), 1;
+            std::vector<double> r;
+            for (int i = 0; i < pings; ++i) {
+                t = Clock::now();
+                client.have_module(Sha256{});
+                r.push_back(seconds_since(t) * 1e6);
+            }
+            f.rtt_us.push_back(median(r));
+        }
+        put_ratio.push_back(figures[1].put_gbit.back() / figures[0].put_gbit.back());
+        get_ratio.push_back(figures[1].get_gbit.back() / figures[0].get_gbit.back());
+        rtt_ratio.push_back(figures[1].rtt_us.back() / figures[0].rtt_us.back());
+    }
+    auto range = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        char text[64];
+        std::snprintf(text, sizeof text, "[%.2f..%.2f]", v.front(), v.back());
+        return std::string(text);
+    };
+    std::printf("%d rounds, plain and --tls interleaved; medians, ratios --tls/plain per round [min..max]\n", rounds);
+    std::printf("region-put 64 MiB     plain %7.2f Gbit/s   --tls %7.2f Gbit/s   %.2fx %s\n", median(figures[0].put_gbit),
+                median(figures[1].put_gbit), median(put_ratio), range(put_ratio).c_str());
+    std::printf("region-get 64 MiB     plain %7.2f Gbit/s   --tls %7.2f Gbit/s   %.2fx %s\n", median(figures[0].get_gbit),
+                median(figures[1].get_gbit), median(get_ratio), range(get_ratio).c_str());
+    std::printf("have-module round trip plain %7.1f us       --tls %7.1f us       %.2fx %s\n", median(figures[0].rtt_us),
+                median(figures[1].rtt_us), median(rtt_ratio), range(rtt_ratio).c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    // `cluster_bench tls`: plain against --tls (tls_figures).
     // `cluster_bench put`: only region puts, over and over (to profile them).
     // `cluster_bench pinned`: this process and the node on CPU 0 only (the
     // issue's second reference point for round trips); `split`: this process
@@ -409,6 +468,7 @@ int main(int argc, char** argv) {
     // move with where the scheduler puts the two). Neither runs the cluster
     // figures, which need every core.
     const std::string mode = argc > 1 ? argv[1] : "";
+    if (mode == "tls") return tls_figures();
     if (mode == "saxpy") return cluster_figures(25, true), 0;
     if (mode == "straggler") return straggler_figures(), 0;
     const bool puts_only = mode == "put", rtt_only = mode == "rtt", pinned = mode == "pinned" || rtt_only,
