@@ -231,3 +231,22 @@ TEST(NodesComeAndGo, AHandshakeMadeForTheOtherDirectionIsRefused) {
 }
 
 }  // namespace
+
+// --tls on a connection the node opened: the node is the TLS client, the
+// home's --listen-nodes side the server; the run is the one-machine run.
+TEST(NodesComeAndGo, ANodeThatDialsTheHomeSpeaksTlsWhenBothAreAskedTo) {
+    TempTokenFile token(kSecret);
+    const std::string home_at = "127.0.0.1:" + std::to_string(dead_port());
+    NodeProcess node(token.path(), {"--join", home_at, "--name", "joined", "--tls"});
+    ASSERT_TRUE(node.wait_for_log("is not up"));
+    const HomeRun r = run_home("--tls --listen-nodes " + home_at + " --token-file " + token.path() +
+                               " --min-nodes 1 --wait-nodes 10 --no-local-work --chunk-lanes 16 --stats " + sample("16-cluster"));
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, expected("16-cluster"));
+    EXPECT_GT(number_before(stats_line(r.err, "joined"), "chunks"), 0u) << r.err;
+    // A home without --tls does not admit it: the node's TLS hello is refused.
+    const HomeRun plain = run_home("--listen-nodes " + home_at + " --token-file " + token.path() +
+                                   " --min-nodes 1 --wait-nodes 2 --no-local-work " + sample("16-cluster"));
+    EXPECT_NE(plain.status, 0) << plain.err;
+    EXPECT_NE(plain.err.find("was not admitted"), std::string::npos) << plain.err;
+}
