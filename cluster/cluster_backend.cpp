@@ -798,7 +798,8 @@ Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& mod
         if (!options.listen_host.empty())
             std::fprintf(stderr, "polymer-run: listening for nodes on %s:%u\n", options.listen_host.c_str(),
                          static_cast<unsigned>(impl->roster->listen_port()));
-        const std::size_t arrived = impl->roster->wait_for(options.min_nodes, Clock::now() + options.wait_nodes);
+        const auto deadline = Clock::now() + options.wait_nodes;
+        const std::size_t arrived = impl->roster->wait_for(options.min_nodes, deadline);
         impl->admit_arrivals();
         std::string missing;
         for (auto& p : impl->participants)
@@ -806,9 +807,12 @@ Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& mod
                 p->stats.lost = impl->roster->why_missing(p->slot);
                 missing += cat("; ", p->stats.lost);
             }
-        if (arrived < options.min_nodes)
-            return Error{cat("only ", arrived, " of the ", options.min_nodes, " nodes asked for (--min-nodes) connected within ",
-                             pbc::cat(static_cast<double>(options.wait_nodes.count()) / 1000), " s (--wait-nodes)", missing)};
+        if (arrived < options.min_nodes) {
+            const std::string when = Clock::now() < deadline ? std::string(" (the others refused this home)")
+                                                             : cat(" within ", pbc::cat(static_cast<double>(options.wait_nodes.count()) / 1000),
+                                                                   " s (--wait-nodes)");
+            return Error{cat("only ", arrived, " of the ", options.min_nodes, " nodes asked for (--min-nodes) connected", when, missing)};
+        }
     }
     if (!options.on_fatal)
         options.on_fatal = [](const std::string& why) {

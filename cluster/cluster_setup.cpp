@@ -73,7 +73,7 @@ void add_cluster_options(CLI::App& app, ClusterFlags& f) {
         ->check(CLI::Range(0.0, 86'400.0))
         ->capture_default_str();
     app.add_option("--listen-nodes", f.listen_nodes,
-                   "where polymer-node workers told to --join this home dial it (same --token-file; default port "
+                   "where polymer-node workers that join this home dial it (same --token-file; default port "
                    "7448, 0: any free port)")
         ->group(group)
         ->type_name("ADDR[:PORT]")

@@ -76,6 +76,7 @@ void NodeRoster::dial(std::size_t slot) {
         slots_[slot].tried = true;
         if (c) {
             slots_[slot].wanted = false;
+            slots_[slot].refused = false;
             slots_[slot].why.clear();
             arrivals_.push_back(Arrival{slot, std::move(c).value(), format_address(a)});
             ++arrived_;
@@ -85,6 +86,10 @@ void NodeRoster::dial(std::size_t slot) {
             continue;
         }
         slots_[slot].why = c.error();
+        const std::string& e = c.error();
+        slots_[slot].refused = e.find(": cannot connect: ") == std::string::npos &&
+                               e.find(": cannot resolve: ") == std::string::npos &&
+                               e.find(": no answer within ") == std::string::npos;
         if (!warned) std::fprintf(stderr, "polymer-run: warning: %s; redialling it in the background\n", c.error().c_str());
         warned = true;
         changed_.notify_all();  // wait_for counts the tries
@@ -135,7 +140,13 @@ void NodeRoster::listen_loop() {
 std::size_t NodeRoster::wait_for(std::size_t min, Clock::time_point deadline) {
     std::unique_lock lock(mutex_);
     changed_.wait_until(lock, deadline, [&] {
-        return arrived_ >= min && std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.tried; });
+        if (!std::all_of(slots_.begin(), slots_.end(), [](const Slot& s) { return s.tried; })) return false;
+        if (arrived_ >= min) return true;
+        // Nothing left to wait for: every missing node refused us, and none may dial in.
+        const bool may_come = listen_fd_ >= 0 || std::any_of(slots_.begin(), slots_.end(), [](const Slot& s) {
+                                  return s.wanted && !s.refused;
+                              });
+        return !may_come;
     });
     return arrived_;
 }

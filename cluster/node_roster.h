@@ -53,7 +53,8 @@ public:
 
     std::uint16_t listen_port() const { return bound_port_; }
     // Waits until every --nodes address has been tried once and `min` nodes
-    // have arrived, or until `deadline`; returns the number that arrived.
+    // have arrived, or until `deadline`, or (with no --listen-nodes) until
+    // every address still missing has refused us; returns the number that arrived.
     std::size_t wait_for(std::size_t min, std::chrono::steady_clock::time_point deadline);
     // The connections authenticated since the last call, oldest first.
     std::vector<Arrival> take();
@@ -79,6 +80,9 @@ private:
         bool wanted = true;  // not connected: dial it
         bool tried = false;  // dialled at least once
         std::string why;     // the last dial's error
+        // The last dial reached a node that refused us (another token, --tls
+        // on one side only, another protocol): it will not come by waiting.
+        bool refused = false;
     };
     std::vector<Slot> slots_;
     std::vector<std::thread> threads_;

@@ -56,7 +56,7 @@ static int run_tool(int argc, char** argv) {
         ->check(host_port_check(/*any_port=*/true))
         ->capture_default_str();
     app.add_option("--join", join,
-                   "a home that listens for nodes (polymer-run --listen-nodes): dial it (default port 7448), again "
+                   "a home that listens for nodes (polymer-run's listen-nodes option): dial it (default port 7448), again "
                    "whenever it is not up or hangs up")
         ->group(serving)
         ->type_name("HOST[:PORT]")
