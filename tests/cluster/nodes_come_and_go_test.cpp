@@ -45,14 +45,8 @@ struct HomeRun {
 HomeRun run_home(const std::string& args) {
     const std::string err_path = std::string(::testing::TempDir()) + "/home-stderr-" + std::to_string(getpid()) + "-" +
                                  std::to_string(Clock::now().time_since_epoch().count());
-    HomeRun r;
-    FILE* p = popen((std::string(POLYMER_RUN_PATH) + " --backend cpu " + args + " 2>" + err_path).c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    const int status = pclose(p);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const RunOutcome run = run_command(std::string(POLYMER_RUN_PATH) + " --backend cpu " + args + " 2>" + err_path);
+    HomeRun r{run.status, run.out, {}};
     std::ifstream in(err_path);
     std::stringstream s;
     s << in.rdbuf();
