@@ -80,6 +80,7 @@ struct ChunkState {
     enum class Status { Pending, Running, Done } status = Status::Pending;
     int runners = 0;               // attempts in flight
     bool backed_up = false;
+    bool runners_first = false;    // taken before any claim of `first` finished in this launch (may carry the module)
     Participant* first = nullptr;  // who took it first
     Clock::time_point started{};
     std::vector<Bytes> partials;   // per partial param, the winner's buffer
@@ -398,6 +399,7 @@ struct ClusterBackend::Impl {
             c.status = ChunkState::Status::Running;
             ++c.runners;
             c.first = &p;
+            c.runners_first = p.launch_lanes == 0;  // nothing of p's has finished in this launch yet
             c.started = now;
             run_started(p, now);
             return got;
@@ -417,12 +419,14 @@ struct ClusterBackend::Impl {
     // A claim is straggling, worth a backup copy, when its node has gone
     // silent (no frame, not even a heartbeat, for a third of the heartbeat
     // timeout: stopped, hung or cut off) or it has run twice as long as its
-    // lanes usually take, send to result (at least 20 ms). Either happens
-    // long before the heartbeat timeout drops the node.
+    // lanes usually take, send to result (at least 20 ms; four times for a
+    // participant's first claim of the launch, which may carry the module
+    // and a node that just joined). Either happens long before the heartbeat
+    // timeout drops the node.
     bool straggling(const ChunkState& c, Clock::time_point now) const {
         if (c.first && c.first->client && c.first->client->silence() > options.client.heartbeat_timeout / 3) return true;
         if (mean_lane_ns == 0) return false;  // nothing finished yet: no "usual" to compare with
-        const double usual = 2 * mean_lane_ns * static_cast<double>(c.end - c.begin);
+        const double usual = (c.runners_first ? 4 : 2) * mean_lane_ns * static_cast<double>(c.end - c.begin);
         return now - c.started >= std::chrono::nanoseconds(static_cast<std::int64_t>(std::max(20e6, usual)));
     }
 
