@@ -1,7 +1,6 @@
 #include "cluster/cluster_backend.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -84,6 +83,23 @@ struct ChunkState {
     Participant* first = nullptr;  // who took it first
     Clock::time_point started{};
     std::vector<Bytes> partials;   // per partial param, the winner's buffer
+};
+
+// How many of a launch's workers still run; the last one to finish wakes
+// the dispatcher at once (a launch ends when its workers do, not at a poll).
+struct WorkersLeft {
+    std::size_t count;
+    std::mutex mutex;
+    std::condition_variable changed;
+    void finished() {
+        std::lock_guard lock(mutex);
+        if (--count == 0) changed.notify_all();
+    }
+    // True once none is left; waits at most `d` for that.
+    bool none_within(std::chrono::milliseconds d) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, d, [&] { return count == 0; });
+    }
 };
 
 struct ClusterBackend::Impl {
@@ -261,11 +277,11 @@ struct ClusterBackend::Impl {
         // may have stopped claiming before the nodes failed), the rest take over.
         for (int round = 0; round < 2; ++round) {
             std::vector<std::jthread> workers;
-            std::atomic<std::size_t> working = capable.size();
+            WorkersLeft working{capable.size()};
             for (Participant* p : capable)
                 workers.emplace_back([this, p, &launch, &plan, &working] {
                     p->client ? remote_worker(*p, launch, plan) : home_worker(*p, launch, plan);
-                    --working;
+                    working.finished();
                 });
             give_up_on_silent_nodes(capable, working);
             workers.clear();  // joins
@@ -292,12 +308,11 @@ struct ClusterBackend::Impl {
     // (stopped, cut off: the worker cannot even finish sending) and that has
     // been silent for a third of the heartbeat timeout is given up on now, not
     // when the timeout drops it.
-    void give_up_on_silent_nodes(const std::vector<Participant*>& launch_participants, const std::atomic<std::size_t>& working) {
+    void give_up_on_silent_nodes(const std::vector<Participant*>& launch_participants, WorkersLeft& working) {
         const auto silent_limit = options.client.heartbeat_timeout / 3;
         std::vector<const Participant*> given_up;
         std::optional<Clock::time_point> stopped_waiting;
-        while (working.load() != 0) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        while (!working.none_within(std::chrono::milliseconds(5))) {
             if (!all_done()) continue;
             if (!stopped_waiting) {
                 for (Participant* p : launch_participants)
