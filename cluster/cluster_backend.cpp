@@ -139,6 +139,7 @@ struct ClusterBackend::Impl {
     // slot per grain from the start (a claim is at least one grain), so it
     // never reallocates under a worker reading its own claim without the lock.
     std::mutex chunk_mutex;
+    std::condition_variable claims_changed;  // a claim finished or was given back
     std::vector<ChunkState> chunks;
     std::size_t claims_made = 0;
     GrainGrid grid;
@@ -396,6 +397,7 @@ struct ClusterBackend::Impl {
         } else if (next_grain < grid.size() && launch_fault &&
                    (launch_fault.kind == KernelFault::Kind::Interrupted || grid.grain_begin(next_grain) > launch_fault.lane)) {
             done_count += grid.size() - next_grain;  // cannot change what is reported: not run
+            claims_changed.notify_all();
             next_grain = grid.size();
         } else if (next_grain < grid.size()) {
             const std::uint64_t n = one_grain_claims ? 1
@@ -445,6 +447,13 @@ struct ClusterBackend::Impl {
         return now - c.started >= std::chrono::nanoseconds(static_cast<std::int64_t>(std::max(20e6, usual)));
     }
 
+    // Sleeps until a claim finishes or is given back, or `d` passes (a claim
+    // may have become a straggler meanwhile).
+    void wait_for_claims(std::chrono::milliseconds d) {
+        std::unique_lock lock(chunk_mutex);
+        claims_changed.wait_for(lock, d);
+    }
+
     bool all_done() {
         std::lock_guard lock(chunk_mutex);
         return done_count == grid.size();
@@ -467,6 +476,7 @@ struct ClusterBackend::Impl {
             c.status = ChunkState::Status::Pending;
             c.backed_up = false;
             pending.push_front(i);
+            claims_changed.notify_all();
         }
     }
 
@@ -480,6 +490,7 @@ struct ClusterBackend::Impl {
         if (c.status == ChunkState::Status::Done) return false;
         c.status = ChunkState::Status::Done;
         done_count += c.grains;
+        claims_changed.notify_all();
         ++p.stats.chunks;
         if (p.stats.rejoins != 0) ++p.stats.chunks_since_rejoin;
         p.stats.lanes += c.end - c.begin;
@@ -498,7 +509,7 @@ struct ClusterBackend::Impl {
             auto i = take(p, backup);
             if (!i) {
                 if (all_done() || interrupted()) return;
-                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                wait_for_claims(std::chrono::milliseconds(2));
                 continue;
             }
             KernelLaunch piece = launch;
@@ -723,7 +734,7 @@ struct ClusterBackend::Impl {
             }
             if (in_flight.empty()) {
                 if (all_done()) return;
-                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                wait_for_claims(std::chrono::milliseconds(2));
                 continue;
             }
             // Stops waiting for every chunk this node still runs: the node is
