@@ -399,6 +399,10 @@ private:
         case OperandKind::Mem: return element(c, o, w, [&] { return region(c, cur); });
         case OperandKind::PMem: return element(c, o, w, [&] { return param(c, cur); });
         case OperandKind::LaunchSite: return launch(c, cur, o, w);
+        case OperandKind::LoopSite:
+            c.fail(c.peek(), "'kloop' is written by the assembler in front of a loop it turns into a kernel "
+                             "(docs/loop-kernels.md); write the loop itself");
+            return false;
         }
         return false;
     }

@@ -114,6 +114,7 @@ private:
         case OperandKind::Region: return region(v);
         case OperandKind::Param: return param(v);
         case OperandKind::LaunchSite: return launch(v, word_a(w));
+        case OperandKind::LoopSite: return std::to_string(v);
         case OperandKind::Mem: return region(v) + "[r" + std::to_string(word_field(w, o.index_field)) + "]";
         case OperandKind::PMem: return param(v) + "[r" + std::to_string(word_field(w, o.index_field)) + "]";
         }

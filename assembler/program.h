@@ -39,6 +39,9 @@ struct Body {
     Pos pos;                  // of the name in `.proc NAME`
     std::vector<Statement> statements;
     std::unordered_map<std::string, std::size_t> labels;  // name -> index in Module::labels (procs)
+    // `.reassociate` (procs): its loops' float reductions may be reassociated
+    // when they become kernels (docs/loop-kernels.md).
+    bool reassociate = false;
 };
 
 struct Program {

@@ -93,6 +93,7 @@ std::string_view operand_text(OperandKind k) {
     case OperandKind::Region: return "region (index; 224 + N: the handle operand @rN)";
     case OperandKind::Param: return "kernel parameter (index)";
     case OperandKind::LaunchSite: return "kernel launch (launch-site index)";
+    case OperandKind::LoopSite: return "loop kernel (loop-kernels index)";
     case OperandKind::Mem: return "region element: region (index or 224 + N for @rN)";
     case OperandKind::PMem: return "buffer element: parameter";
     }

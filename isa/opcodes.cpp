@@ -46,6 +46,7 @@ std::string_view operand_kind_name(OperandKind k) {
     case OperandKind::Region: return "region";
     case OperandKind::Param: return "kernel parameter";
     case OperandKind::LaunchSite: return "kernel launch";
+    case OperandKind::LoopSite: return "loop kernel";
     case OperandKind::Mem: return "region element";
     case OperandKind::PMem: return "buffer element";
     }

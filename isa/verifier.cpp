@@ -96,6 +96,9 @@ Problem check_operand(const OperandSpec& s, Word w, const Scope& scope) {
         if (in_kernel) break;
         if (auto p = check_register(word_a(w), OperandKind::IntReg)) return p;  // the count register
         return check_index(v, m.launches.size(), "launch site", "launch sites");
+    case OperandKind::LoopSite:
+        if (in_kernel) break;
+        return check_index(v, m.loop_kernels.size(), "loop kernel", "loop kernels");
     case OperandKind::Mem:
         if (in_kernel) break;
         if (auto p = check_region_operand(v, m)) return p;

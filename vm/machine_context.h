@@ -218,6 +218,9 @@ public:
         save_pc();
         return slow_result(slow::launch<kObserved, kYieldLongOps>(m_, observer_, d));
     }
+    // kloop: not run yet, so the scalar loop after it runs every iteration
+    // (always a correct outcome of kloop).
+    Flow loop_kernel(const DecodedInsn&) { return Flow::Next; }
     POLYMER_HOT Flow wait_all() {
         m_.backend().wait_all();
         return Flow::Next;

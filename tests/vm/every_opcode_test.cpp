@@ -98,6 +98,7 @@ std::optional<std::string> instruction(Op op, std::string_view type) {
         case OperandKind::LaunchSite:
             text += "kern, r1, " + region_name("i32", 0) + ", " + region_name("i32", 1) + ", r3";
             break;
+        case OperandKind::LoopSite:  // made by the assembler from a loop: tests/assembler/loop_kernels_test.cpp
         case OperandKind::F32Imm:
         case OperandKind::Param:
         case OperandKind::PMem: return std::nullopt;
