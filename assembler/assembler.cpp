@@ -14,6 +14,7 @@
 #include "assembler/kernel_glsl.h"
 #include "assembler/kernel_parser.h"
 #include "assembler/kernel_spirv.h"
+#include "assembler/loops/loop_pass.h"
 #include "assembler/parser.h"
 #include "assembler/region_rules.h"
 #include "isa/frame_analysis.h"
@@ -580,6 +581,13 @@ AssembleResult assemble(std::string_view source, const AssembleOptions& options)
         }
     lower_kernels(program, sink);
     AssembleResult result;
+    if (!sink.has_errors() && options.loop_kernels) {
+        std::vector<bool> reassociate(program.module.procs.size(), false);
+        for (const Body& b : program.bodies)
+            if (!b.is_kernel && b.index < reassociate.size()) reassociate[b.index] = b.reassociate;
+        for (const loops::LoopReport& r : loops::make_loop_kernels(program.module, reassociate))
+            result.loop_report.push_back(loops::format_loop_report(program.module, r));
+    }
     if (!sink.has_errors()) {
         result.module = std::move(program.module);
         result.module->frames = compute_frames(*result.module);  // the frame table (docs/frames.md)
