@@ -112,6 +112,8 @@ private:
     RegSet free_;
     WrittenKernel out_;
     std::uint8_t cond_ = 0;  // the register a branch's condition goes into
+    static constexpr int kMaxNesting = 64;  // the writer recurses once per level
+    int depth_ = 0;
     std::array<std::uint32_t, 256> region_param_{};
     std::vector<std::pair<LoopArg, std::uint32_t>> constant_params_;
 
@@ -205,6 +207,12 @@ private:
 
     // The body's words [lo, hi) as structured kernel code.
     void body(std::uint32_t lo, std::uint32_t hi, Scope scope, std::optional<std::uint32_t> loop_started_at = {}) {
+        if (++depth_ > kMaxNesting)
+            throw CannotWrite{"branches nested deeper than " + std::to_string(kMaxNesting)};
+        struct Leave {
+            int& depth;
+            ~Leave() { --depth; }
+        } leave{depth_};
         for (std::uint32_t pc = lo; pc < hi;) {
             if (pc != loop_started_at)
                 if (std::optional<std::uint32_t> latch = inner_latch(pc, hi)) {

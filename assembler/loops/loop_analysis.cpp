@@ -163,12 +163,11 @@ std::vector<LoopCandidate> find_loops(const Module& m, const Procedure& proc) {
 }
 
 std::variant<LoopPlan, std::string> analyze_loop(const Module& m, const Procedure& proc, const LoopCandidate& loop,
-                                                 const std::vector<RegSet>& live, bool reassociate) {
+                                                 const std::vector<WordFacts>& facts, const std::vector<RegSet>& live,
+                                                 bool reassociate) {
     const std::uint32_t h = loop.header, t = loop.latch, exit = t + 1;
     const std::uint32_t proc_end = proc.start + proc.length;
     auto inside = [&](std::uint32_t pc) { return pc >= h && pc <= t; };
-    std::vector<WordFacts> facts;
-    for (std::uint32_t pc = proc.start; pc < proc_end; ++pc) facts.push_back(word_facts(m, pc));
     auto fact = [&](std::uint32_t pc) -> const WordFacts& { return facts[pc - proc.start]; };
 
     // --- one way in, at the header, by falling into it ---

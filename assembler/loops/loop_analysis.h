@@ -46,7 +46,9 @@ struct LoopPlan {
 };
 
 // The plan, or why the loop stays scalar ("r5 carries a value between iterations").
+// `facts` and `live`: word_facts and live_in of every word of `proc`.
 std::variant<LoopPlan, std::string> analyze_loop(const Module& m, const Procedure& proc, const LoopCandidate& loop,
-                                                 const std::vector<RegSet>& live, bool reassociate);
+                                                 const std::vector<WordFacts>& facts, const std::vector<RegSet>& live,
+                                                 bool reassociate);
 
 }  // namespace polymer::loops

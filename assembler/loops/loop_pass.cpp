@@ -90,13 +90,14 @@ std::vector<LoopReport> make_loop_kernels(Module& m, const std::vector<bool>& re
     std::vector<Turned> turned;
     for (std::size_t p = 0; p < m.procs.size(); ++p) {
         const Procedure& proc = m.procs[p];
-        const std::vector<RegSet> live = live_in(m, proc);
+        const std::vector<WordFacts> facts = proc_facts(m, proc);
+        const std::vector<RegSet> live = live_in(proc, facts);
         std::uint32_t inside_turned_until = 0;  // loops inside a turned loop are part of its kernel
         bool any_turned = false;
         for (const LoopCandidate& loop : find_loops(m, proc)) {
             if (any_turned && loop.header <= inside_turned_until) continue;
             const SourceLoc at = loop.header < m.lines.size() ? m.lines[loop.header] : SourceLoc{};
-            auto plan = analyze_loop(m, proc, loop, live, p < reassociate.size() && reassociate[p]);
+            auto plan = analyze_loop(m, proc, loop, facts, live, p < reassociate.size() && reassociate[p]);
             if (auto* why = std::get_if<std::string>(&plan)) {
                 reports.push_back({at, "not turned into a kernel: " + *why});
                 continue;

@@ -41,10 +41,14 @@ WordFacts word_facts(const Module& m, std::uint32_t pc) {
     return f;
 }
 
-std::vector<RegSet> live_in(const Module& m, const Procedure& proc) {
+std::vector<WordFacts> proc_facts(const Module& m, const Procedure& proc) {
     std::vector<WordFacts> facts;
     facts.reserve(proc.length);
     for (std::uint32_t i = 0; i < proc.length; ++i) facts.push_back(word_facts(m, proc.start + i));
+    return facts;
+}
+
+std::vector<RegSet> live_in(const Procedure& proc, const std::vector<WordFacts>& facts) {
     std::vector<RegSet> in(proc.length, 0);
     auto live_at = [&](std::uint32_t pc) -> RegSet {
         return pc >= proc.start && pc < proc.start + proc.length ? in[pc - proc.start] : 0;

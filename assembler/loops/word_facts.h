@@ -32,7 +32,10 @@ WordFacts word_facts(const Module& m, std::uint32_t pc);
 // Registers live before each word of procedure `proc` (index = pc - start).
 // Registers are global across calls, so a call reads every register and
 // a return or halt leaves every register live.
-std::vector<RegSet> live_in(const Module& m, const Procedure& proc);
+std::vector<RegSet> live_in(const Procedure& proc, const std::vector<WordFacts>& facts);
+
+// word_facts of every word of `proc`, in order.
+std::vector<WordFacts> proc_facts(const Module& m, const Procedure& proc);
 
 // "r5" or "f2" for the lowest register of a set.
 std::string reg_name(RegSet one);
