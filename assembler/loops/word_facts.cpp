@@ -33,9 +33,10 @@ WordFacts word_facts(const Module& m, std::uint32_t pc) {
             f.conditional = reads_register;
             f.falls_through = reads_register;
         } else {
-            // ret: the caller may read any register; halt: nothing reads them.
+            // ret: the caller may read any register; halt: --dump-registers,
+            // the debugger and a trap report show them all.
             f.falls_through = false;
-            if (f.op != Op::Halt) f.reads = kAllRegs;
+            f.reads = kAllRegs;
         }
     }
     return f;
