@@ -480,7 +480,7 @@ private:
                 }
                 arg = {LaunchArg::Kind::Region, static_cast<std::uint8_t>(*r)};
             } else {
-                bool is_float = p.type == ElemType::F32;
+                bool is_float = polymer::is_float(p.type);
                 if (!register_number(at, is_float ? 'f' : 'r')) {
                     c.fail(at, "uniform '" + p.name + "' of kernel '" + k.name + "' needs " +
                                    (is_float ? "a float" : "an integer") + " register, got " + describe(at));

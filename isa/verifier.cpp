@@ -412,7 +412,7 @@ Problem check_launch_arg(const Module& m, const KernelParam& p, const LaunchArg&
                        elem_type_name(p.type), ")");
         return std::nullopt;
     }
-    const Kind want = p.type == ElemType::F32 ? Kind::FloatReg : Kind::IntReg;
+    const Kind want = is_float(p.type) ? Kind::FloatReg : Kind::IntReg;
     if (a.kind != want)
         return cat(elem_type_name(p.type), " uniform '", p.name, "' needs ",
                    want == Kind::IntReg ? "an integer" : "a float", " register");
