@@ -56,9 +56,9 @@ std::size_t count_operands(const TokenCursor& c) {
 // A kernel immediate is a lane's 32 bits: any literal that fits them, signed
 // or unsigned, is its bit pattern (-1, 4294967295 and 0xFFFFFFFF are one
 // value); a shift amount is 0..31 (isa/kernel_ops.def).
-std::optional<std::uint32_t> kernel_immediate(TokenCursor& c, KOp op) {
+std::optional<std::uint32_t> kernel_immediate(TokenCursor& c, KOp op, bool wide) {
     if (is_kernel_shift_immediate(op)) {
-        auto v = read_int(c, 0, kKernelShiftMax, "shift amount");
+        auto v = read_int(c, 0, wide ? 63 : kKernelShiftMax, "shift amount");
         return v ? std::optional(static_cast<std::uint32_t>(*v)) : std::nullopt;
     }
     constexpr IntValue kUint32Max = (IntValue{1} << 32) - 1;
@@ -305,7 +305,7 @@ private:
         const Kernel& k = m_.kernels[cur.body->index];
         for (std::uint32_t i = 0; i < k.params.size(); ++i) {
             if (k.params[i].name != name->text) continue;
-            if (auto why = param_misuse(*cur.kop, k.params[i])) {
+            if (auto why = param_misuse(*cur.kop, k.params[i], k.wide)) {
                 c.fail(*name, *why);
                 return std::nullopt;
             }
@@ -342,7 +342,7 @@ private:
         }
         case OperandKind::Imm: {
             if (cur.kop) {
-                auto v = kernel_immediate(c, *cur.kop);
+                auto v = kernel_immediate(c, *cur.kop, m_.kernels[cur.body->index].wide);
                 return v && put(*v);
             }
             bool shift = is_shift_immediate(*cur.op);
@@ -481,7 +481,7 @@ private:
                 }
                 arg = {LaunchArg::Kind::Region, static_cast<std::uint8_t>(*r)};
             } else {
-                bool is_float = p.type == ElemType::F32;
+                bool is_float = polymer::is_float(p.type);
                 if (!register_number(at, is_float ? 'f' : 'r')) {
                     c.fail(at, "uniform '" + p.name + "' of kernel '" + k.name + "' needs " +
                                    (is_float ? "a float" : "an integer") + " register, got " + describe(at));
@@ -535,11 +535,8 @@ void lower_kernels(Program& p, DiagnosticSink& sink) {
     for (std::size_t i = 0; i < p.module.kernels.size(); ++i) {
         Kernel& k = p.module.kernels[i];
         const Pos at = p.kernel_pos[i];
-        if (k.params.size() > kMaxKernelParamsOnVulkan) {
-            sink.error(at.line, at.col, "kernel '" + k.name + "' has " + std::to_string(k.params.size()) +
-                                            " parameters; a kernel has at most " +
-                                            std::to_string(kMaxKernelParamsOnVulkan) +
-                                            " (one 4-byte push-constant slot each)");
+        if (std::string too_many = push_slot_problem(k); !too_many.empty()) {
+            sink.error(at.line, at.col, too_many);
             continue;
         }
         if (sink.has_errors()) continue;  // only well-formed kernels are lowered

@@ -46,7 +46,7 @@ std::optional<KernelParam> parse_param(TokenCursor& c) {
             c.fail(*name, "buffer parameter '" + p.name + "' needs 'in', 'out' or 'inout'");
             return std::nullopt;
         }
-        if (!is_kernel_buffer_type(p.type)) {
+        if (!is_kernel_buffer_type(p.type) && p.type != ElemType::I64 && p.type != ElemType::F64) {
             c.fail(*type, "a kernel buffer is i32, u32 or f32, not " + std::string(type->text));
             return std::nullopt;
         }
@@ -56,7 +56,7 @@ std::optional<KernelParam> parse_param(TokenCursor& c) {
                                "' (a buffer is written TYPE[i] or TYPE[])");
             return std::nullopt;
         }
-        if (p.type != ElemType::I32 && p.type != ElemType::F32) {
+        if (p.type != ElemType::I32 && p.type != ElemType::F32 && p.type != ElemType::I64 && p.type != ElemType::F64) {
             c.fail(*type, "a uniform parameter is i32 or f32, not " + std::string(type->text));
             return std::nullopt;
         }
@@ -96,7 +96,7 @@ bool parse_kernel_header(TokenCursor& c, Pos& name_pos, Kernel& k) {
     return c.expect_end();
 }
 
-std::optional<std::string> param_misuse(KOp op, const KernelParam& p) {
+std::optional<std::string> param_misuse(KOp op, const KernelParam& p, bool wide) {
     const bool buffer = p.kind == ParamKind::Buffer;
     const std::string mnemonic(kop_info(op).mnemonic);
     // The register operand's kind gives the type: f32 for a float register,
@@ -109,8 +109,9 @@ std::optional<std::string> param_misuse(KOp op, const KernelParam& p) {
     case KEffect::Load:
     case KEffect::Store:
     case KEffect::Atomic: {
-        const bool fits = buffer && (float_value ? p.type == ElemType::F32
-                                                 : p.type == ElemType::I32 || p.type == ElemType::U32);
+        const bool fits = buffer && (float_value ? p.type == ElemType::F32 || (wide && p.type == ElemType::F64)
+                                                 : p.type == ElemType::I32 || p.type == ElemType::U32 ||
+                                                       (wide && p.type == ElemType::I64));
         if (!fits)
             return mnemonic + " needs " + (float_value ? "an f32" : "an i32 or u32") + " buffer, but " +
                    param_title(p) + " is not one";
@@ -125,7 +126,8 @@ std::optional<std::string> param_misuse(KOp op, const KernelParam& p) {
     }
     case KEffect::Uniform: {
         const ElemType want = float_value ? ElemType::F32 : ElemType::I32;
-        if (buffer || p.type != want)
+        const ElemType wide_want = float_value ? ElemType::F64 : ElemType::I64;
+        if (buffer || (p.type != want && !(wide && p.type == wide_want)))
             return mnemonic + " needs " + (float_value ? "an f32" : "an i32") + " uniform, but " + param_title(p) +
                    " is not one";
         return std::nullopt;

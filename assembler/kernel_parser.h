@@ -14,7 +14,7 @@ namespace polymer::asm_detail {
 
 // Why `op` may not use parameter `p` (e.g. a store to an `in` buffer), or
 // nothing when the use is fine.
-std::optional<std::string> param_misuse(KOp op, const KernelParam& p);
+std::optional<std::string> param_misuse(KOp op, const KernelParam& p, bool wide);
 
 // Follows if/else/loop/end nesting through a kernel body.
 // Blocks nest at most this deep: far beyond any real kernel, and far below

@@ -260,13 +260,15 @@ Problem check_params(const Kernel& k) {
         if (auto problem = check_name("parameter", j, p.name, names)) return problem;
         const std::string where = cat("parameter '", p.name, "': ");
         if (p.kind == ParamKind::Buffer) {
-            if (!is_kernel_buffer_type(p.type)) return where + "a buffer's type must be i32, u32 or f32";
+            const bool wide_type = k.wide && (p.type == ElemType::I64 || p.type == ElemType::F64);
+            if (!is_kernel_buffer_type(p.type) && !wide_type) return where + "a buffer's type must be i32, u32 or f32";
             if (p.access != Access::In && p.access != Access::Out && p.access != Access::InOut)
                 return where + cat("access ", unsigned(p.access), " is not valid");
             if (p.indexing != Indexing::Element && p.indexing != Indexing::Broadcast)
                 return where + cat("indexing ", unsigned(p.indexing), " is not valid");
         } else if (p.kind == ParamKind::Uniform) {
-            if (p.type != ElemType::I32 && p.type != ElemType::F32)
+            const bool wide_type = k.wide && (p.type == ElemType::I64 || p.type == ElemType::F64);
+            if (p.type != ElemType::I32 && p.type != ElemType::F32 && !wide_type)
                 return where + "a uniform's type must be i32 or f32";
             if (p.access != Access::In || p.indexing != Indexing::Element)
                 return where + "a uniform has no access mode or indexing (they must be `in` and element)";
@@ -284,7 +286,7 @@ Problem check_buffer_access(KOp op, const FormatInfo& format, std::size_t operan
     const std::string name = cat("parameter '", p.name, "'");
     if (p.kind != ParamKind::Buffer) return name + " is a uniform, not a buffer";
     const bool float_value = format.operands[operand == 0 ? 1 : 0].kind == OperandKind::FloatReg;
-    if (float_value != (p.type == ElemType::F32))
+    if (float_value != is_float(p.type))
         return cat(name, " is ", elem_type_name(p.type), " but ", kop_info(op).mnemonic, " needs ",
                    float_value ? "an f32" : "an i32 or u32", " buffer");
     const bool writes = writes_buffer(kop_effect(op));
@@ -305,7 +307,8 @@ Problem check_param_use(KOp op, const FormatInfo& format, std::size_t operand, W
     }
     const bool float_value = format.operands[operand == 0 ? 1 : 0].kind == OperandKind::FloatReg;
     const ElemType want = float_value ? ElemType::F32 : ElemType::I32;
-    if (p.kind != ParamKind::Uniform || p.type != want)
+    const ElemType wide_want = float_value ? ElemType::F64 : ElemType::I64;
+    if (p.kind != ParamKind::Uniform || (p.type != want && !(k.wide && p.type == wide_want)))
         return cat(name, " is not an ", elem_type_name(want), " uniform");
     return std::nullopt;
 }
@@ -317,7 +320,8 @@ Problem check_kernel_word(const Kernel& k, const Scope& scope, Word w) {
     if (auto p = check_operands(format, w, scope)) return p;
     if (is_kernel_shift_immediate(op)) {
         const std::int32_t amount = word_imm(w);
-        if (amount < 0 || amount > kKernelShiftMax) return cat("shift amount ", amount, " is not in 0..", kKernelShiftMax);
+        const std::int32_t max = k.wide ? 63 : kKernelShiftMax;
+        if (amount < 0 || amount > max) return cat("shift amount ", amount, " is not in 0..", max);
     }
     for (std::size_t i = 0; i < format.count; ++i) {
         if (format.operands[i].kind == OperandKind::PMem) return check_buffer_access(op, format, i, w, k);
@@ -408,7 +412,7 @@ Problem check_launch_arg(const Module& m, const KernelParam& p, const LaunchArg&
                        elem_type_name(p.type), ")");
         return std::nullopt;
     }
-    const Kind want = p.type == ElemType::F32 ? Kind::FloatReg : Kind::IntReg;
+    const Kind want = is_float(p.type) ? Kind::FloatReg : Kind::IntReg;
     if (a.kind != want)
         return cat(elem_type_name(p.type), " uniform '", p.name, "' needs ",
                    want == Kind::IntReg ? "an integer" : "a float", " register");

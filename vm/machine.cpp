@@ -5,6 +5,7 @@
 
 #include "isa/vector_rules.h"
 
+#include <bit>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
@@ -232,6 +233,11 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
         }
         case LaunchArg::Kind::IntReg: {
             const std::int64_t v = regs.r[a.index];
+            if (p.type == ElemType::I64) {  // a wide kernel's uniform: the whole register
+                k.uniform = static_cast<std::uint64_t>(v);
+                k.type = ElemType::I64;
+                break;
+            }
             if (v < INT32_MIN || v > INT32_MAX)
                 return bad("uniform '" + p.name + "' gets " + std::to_string(v) + ", which does not fit in i32");
             k.uniform = static_cast<std::uint32_t>(static_cast<std::int32_t>(v));
@@ -239,8 +245,12 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
             break;
         }
         case LaunchArg::Kind::FloatReg: {
-            const float f = static_cast<float>(regs.f[a.index]);
-            std::memcpy(&k.uniform, &f, sizeof f);
+            if (p.type == ElemType::F64) {
+                k.uniform = std::bit_cast<std::uint64_t>(regs.f[a.index]);
+                k.type = ElemType::F64;
+                break;
+            }
+            k.uniform = std::bit_cast<std::uint32_t>(static_cast<float>(regs.f[a.index]));
             k.type = ElemType::F32;
             break;
         }

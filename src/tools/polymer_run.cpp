@@ -408,6 +408,8 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
                      static_cast<unsigned long long>(machine.value()->kernels_launched()), routed.counts_text().c_str());
         if (routed.mode() == polymer::RouteMode::BySize)
             std::fprintf(stderr, "polymer-run: routing to the Vulkan device by size: %s\n", routed.table_text().c_str());
+        for (const auto& [kernel, why] : routed.refusals())
+            std::fprintf(stderr, "polymer-run: kernel '%s' ran on the cpu backend: %s\n", kernel.c_str(), why.c_str());
         std::fprintf(stderr, "polymer-run: bytes moved: %s\n", routed.bytes_text().c_str());
         if (const polymer::KernelSpirvStats k = polymer::kernel_spirv_stats(); k.compiled + k.disk_hits + k.memory_hits > 0)
             std::fprintf(stderr, "polymer-run: kernels lowered to SPIR-V: %llu compiled, %llu read from the cache dir, "
