@@ -147,11 +147,10 @@ private:
 
     // Push constants: a buffer's length takes one 4-byte slot, a 64-bit uniform two.
     void check_slots() const {
-        std::size_t slots = 0;
-        for (const KernelParam& p : out_.kernel.params) slots += p.kind == ParamKind::Buffer ? 1 : 2;
-        if (slots > kMaxKernelParamsOnVulkan)
+        const std::size_t slots = push_slot_count(out_.kernel);
+        if (slots > kMaxKernelPushSlots)
             throw CannotWrite{"the loop needs " + std::to_string(slots) + " push-constant slots for its regions and values, more than a kernel's " +
-                              std::to_string(kMaxKernelParamsOnVulkan)};
+                              std::to_string(kMaxKernelPushSlots)};
     }
 
     std::uint8_t temp() {

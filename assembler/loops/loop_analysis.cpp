@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 
+#include "assembler/kernel_glsl.h"
 #include "isa/encoding.h"
 #include "isa/formats.h"
 
@@ -205,7 +206,8 @@ std::variant<LoopPlan, std::string> analyze_loop(const Module& m, const Procedur
         case OpClass::Scalar:
         case OpClass::Float:
             if (op == Op::Liw || op == Op::Lif || op == Op::Nop) break;
-            if (!find_kop(info.mnemonic)) return what + " has no kernel form";
+            if (auto kop = find_kop(info.mnemonic); !kop || !has_wide_lowering(*kop))
+                return what + " has no exact kernel form";
             break;
         case OpClass::Memory:
             if (info.effects & effect::Alloc) return what + " changes a region's storage";

@@ -247,9 +247,10 @@ TEST(LoopKernels, EachReasonALoopStaysScalar) {
               "not turned into a kernel: the loop may leave early (line 17)");
     EXPECT_EQ(report_of(top_tested("        ld.u8 r4, text[r1]\n")),
               "not turned into a kernel: ld.u8 (line 16): kernels have no u8 buffers");
-    EXPECT_EQ(report_of(top_tested("        popcnt r4, r1\n")), "not turned into a kernel: popcnt (line 16) has no kernel form");
+    EXPECT_EQ(report_of(top_tested("        popcnt r4, r1\n")), "not turned into a kernel: popcnt (line 16) has no exact kernel form");
     EXPECT_EQ(report_of(top_tested("        addi r8, r1, 1\n        div r4, r9, r8\n")),
               "not turned into a kernel: the divisor r8 changes between iterations (line 17)");
+    EXPECT_EQ(report_of(top_tested("        fsin f0, f0\n")), "not turned into a kernel: fsin (line 16) has no exact kernel form");
     // An element written by one iteration and read by the next.
     EXPECT_EQ(report_of(program("loop:   bge r1, r2, done\n"
                                 "        addi r3, r1, 1\n"
