@@ -521,7 +521,7 @@ struct BlockRun {
             break;
         }
         case KOp::Ldp: fill_int(a, b < args.size() ? static_cast<std::int32_t>(args[b].uniform) : 0); break;
-        case KOp::Ldpf: fill_float(a, b < args.size() ? std::bit_cast<float>(args[b].uniform) : 0.0f); break;
+        case KOp::Ldpf: fill_float(a, b < args.size() ? std::bit_cast<float>(static_cast<std::uint32_t>(args[b].uniform)) : 0.0f); break;
         case KOp::Blen: fill_int(a, b < args.size() ? static_cast<std::int32_t>(args[b].length) : 0); break;
         case KOp::If: {
             std::int32_t *entry = frame(in.frame, 0), *cond = frame(in.frame, 1), *m = exec();

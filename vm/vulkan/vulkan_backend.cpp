@@ -393,7 +393,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
         const KernelArg& a = launch.args[p];
         infos[p] = VkDescriptorBufferInfo{dummy_->handle(), 0, VK_WHOLE_SIZE};
         if (k.params[p].kind == ParamKind::Uniform) {
-            push[kPushHeaderWords + p] = a.uniform;
+            push[kPushHeaderWords + p] = static_cast<std::uint32_t>(a.uniform);
             continue;
         }
         push[kPushHeaderWords + p] = static_cast<std::uint32_t>(a.length);
