@@ -132,5 +132,24 @@ TEST_F(LoopKernelRun, TheTraceNamesTheKernel_cpu) {
     EXPECT_NE(json.find("\"cat\":\"long\""), std::string::npos);
 }
 
+// The debugger: `info loops` lists the kloop words; `set loop-kernels off`
+// leaves the loops to their scalar form.
+TEST_F(LoopKernelRun, TheDebuggerListsAndTurnsOffLoopKernels_cpu) {
+    std::ofstream((dir_ / "cmds").string()) << "info loops\nset loop-kernels off\ncontinue\ninfo loops\nset loop-kernels maybe\n";
+    const Process p = run("--backend cpu --batch " + (dir_ / "cmds").string(), "5000 0");
+    EXPECT_EQ(p.status, 0) << p.err;
+    EXPECT_NE(p.out.find("kloop 0 at pc 6 in main (loops.pasm:22): kernel 'body', the loop at lines 22-27\n"),
+              std::string::npos)
+        << p.out;
+    EXPECT_NE(p.out.find("Loop kernels are on; so far 0 loops run as kernels (0 iterations), 0 ran scalar.\n"),
+              std::string::npos)
+        << p.out;
+    EXPECT_NE(p.out.find("Loop kernels are off (set loop-kernels on); so far 0 loops run as kernels (0 iterations), "
+                         "2 ran scalar (2 disabled).\n"),
+              std::string::npos)
+        << p.out;
+    EXPECT_NE(p.out.find("error: set loop-kernels needs on or off"), std::string::npos) << p.out;
+}
+
 }  // namespace
 }  // namespace polymer::test
