@@ -256,6 +256,15 @@ constexpr const KOpInfo& kop_info(KOp op) { return kKernelOps[static_cast<std::s
 constexpr bool is_valid_op(std::uint8_t byte) { return !kOps[byte].mnemonic.empty(); }
 constexpr bool is_valid_kop(std::uint8_t byte) { return !kKernelOps[byte].mnemonic.empty(); }
 constexpr bool has_effect(Op op, std::uint16_t flags) { return (op_info(op).effects & flags) != 0; }
+// Whether one of the opcode's operands is of this kind. An opcode with a
+// LoopSite operand (kloop) is written by the assembler in front of a loop it
+// turns into a kernel, never by hand (docs/loop-kernels.md).
+constexpr bool has_operand_kind(Op op, OperandKind kind) {
+    const FormatInfo& f = format_info(op_info(op).format);
+    for (std::size_t k = 0; k < f.count; ++k)
+        if (f.operands[k].kind == kind) return true;
+    return false;
+}
 constexpr KEffect kop_effect(KOp op) { return kop_info(op).effect; }
 // A kernel shift by an immediate: the assembler and the verifier keep imm in
 // 0..31 (a lane is 32 bits), as the rows of isa/kernel_ops.def say.

@@ -5,6 +5,7 @@
 // What is checked, and why, is listed in docs/module-format.md.
 #include "isa/verifier.h"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "isa/byte_io.h"
 #include "isa/frame_analysis.h"
 #include "isa/known_handles.h"
+#include "isa/loop_trip.h"
 #include "isa/opcodes.h"
 #include "isa/vector_rules.h"
 
@@ -435,6 +437,117 @@ Problem check_launches(const Module& m) {
     return std::nullopt;
 }
 
+// --- loop kernels (docs/loop-kernels.md) ----------------------------------------
+
+// Argument `a` of a loop kernel against its kernel parameter `p`.
+Problem check_loop_arg(const Module& m, const LoopKernel& l, const KernelParam& p, const LoopArg& a) {
+    using Kind = LoopArg::Kind;
+    auto uniform = [&](ElemType want) -> Problem {
+        if (p.kind != ParamKind::Uniform || p.type != want)
+            return cat("parameter '", p.name, "' must be an ", elem_type_name(want), " uniform");
+        return std::nullopt;
+    };
+    switch (a.kind) {
+    case Kind::Region:
+        if (p.kind != ParamKind::Buffer) return cat("parameter '", p.name, "' is a uniform, not a buffer");
+        if (auto problem = check_region_operand(a.index, m)) return problem;
+        if (is_handle_operand(a.index)) return std::nullopt;  // its type is checked when it runs
+        if (m.regions[a.index].type != p.type)
+            return cat(region_text(m, a.index), " does not match buffer '", p.name, "' (", elem_type_name(p.type), ")");
+        return std::nullopt;
+    case Kind::IntReg:
+        if (auto problem = uniform(ElemType::I64)) return problem;
+        return check_register(a.index, OperandKind::IntReg);
+    case Kind::FloatReg:
+        if (auto problem = uniform(ElemType::F64)) return problem;
+        return check_register(a.index, OperandKind::FloatReg);
+    case Kind::IntConst:
+        if (auto problem = uniform(ElemType::I64)) return problem;
+        return check_index(a.index, m.int_consts.size(), "integer constant", "in the pool");
+    case Kind::FloatConst:
+        if (auto problem = uniform(ElemType::F64)) return problem;
+        return check_index(a.index, m.float_consts.size(), "float constant", "in the pool");
+    case Kind::Iterations: return uniform(ElemType::I64);
+    case Kind::Partials: {
+        if (auto problem = check_index(a.index, l.reductions.size(), "reduction", "reductions")) return problem;
+        const ElemType want = l.reductions[a.index].is_float ? ElemType::F64 : ElemType::I64;
+        if (p.kind != ParamKind::Buffer || p.access != Access::Out || p.type != want)
+            return cat("parameter '", p.name, "' must be an `out` ", elem_type_name(want), " buffer (reduction ",
+                       a.index, "'s partials)");
+        return std::nullopt;
+    }
+    }
+    return cat("argument kind ", unsigned(a.kind), " is not valid");
+}
+
+bool is_float_reduction(ReduceOp op) { return op == ReduceOp::Fadd || op == ReduceOp::Fmin || op == ReduceOp::Fmax; }
+
+// One entry, `kloop` its word's pc (the only one naming it).
+Problem check_loop_kernel(const Module& m, const LoopKernel& l, std::uint32_t kloop) {
+    if (l.kernel >= m.kernels.size())
+        return cat("kernel index ", l.kernel, " is out of range (", m.kernels.size(), " kernels)");
+    const Kernel& k = m.kernels[l.kernel];
+    if (!k.wide) return cat("kernel '", k.name, "' is not wide (a loop's kernel needs .wide)");
+    if (l.header != std::uint64_t{kloop} + 1)
+        return cat("header ", l.header, " is not the word after its kloop (word ", kloop, ")");
+    for (const Procedure& p : m.procs) {
+        if (kloop < p.start || kloop >= p.start + p.length) continue;
+        if (l.end <= l.header || l.end > p.start + p.length)
+            return cat("the loop's words [", l.header, ", ", l.end, ") are not inside proc '", p.name, "' [", p.start,
+                       ", ", p.start + p.length, ")");
+    }
+    for (std::uint8_t r : {l.induction, l.bound})
+        if (auto p = check_register(r, OperandKind::IntReg)) return p;
+    if (l.step == 0) return std::string("the step is 0");
+    if (l.chunk == 0) return std::string("the chunk is 0 (a lane runs at least one iteration)");
+    if (l.args.size() != k.params.size())
+        return cat(l.args.size(), " arguments for the ", k.params.size(), " parameters of kernel '", k.name, "'");
+    for (std::size_t j = 0; j < l.args.size(); ++j)
+        if (auto p = check_loop_arg(m, l, k.params[j], l.args[j])) return cat("argument ", j, ": ", *p);
+    for (std::size_t j = 0; j < l.reductions.size(); ++j) {
+        const LoopReduction& r = l.reductions[j];
+        if (auto p = check_register(r.reg, r.is_float ? OperandKind::FloatReg : OperandKind::IntReg))
+            return cat("reduction ", j, ": ", *p);
+        if (is_float_reduction(r.op) != r.is_float)
+            return cat("reduction ", j, ": a ", r.is_float ? "float" : "integer", " register needs ",
+                       r.is_float ? "fadd, fmin or fmax" : "add, min or max");
+        const auto partials = std::count_if(l.args.begin(), l.args.end(), [&](const LoopArg& a) {
+            return a.kind == LoopArg::Kind::Partials && a.index == j;
+        });
+        if (partials != 1) return cat("reduction ", j, " has ", partials, " partials arguments, not 1");
+    }
+    for (std::size_t j = 0; j < l.accesses.size(); ++j) {
+        const LoopAccess& a = l.accesses[j];
+        Problem p = check_region_operand(a.region, m);
+        if (!p && a.has_offset_reg) p = check_register(a.offset_reg, OperandKind::IntReg);
+        if (p) return cat("access ", j, ": ", *p);
+    }
+    for (std::uint8_t r : l.divisors)
+        if (auto p = check_register(r, OperandKind::IntReg)) return cat("divisor: ", *p);
+    return std::nullopt;
+}
+
+// Every entry is named by exactly one kloop word, just before its loop.
+Problem check_loop_kernels(const Module& m) {
+    constexpr std::uint64_t kNoWord = ~std::uint64_t{0};
+    std::vector<std::uint64_t> word(m.loop_kernels.size(), kNoWord);
+    for (std::uint32_t pc = 0; pc < m.code.size(); ++pc) {
+        if (!is_loop_word(m.code[pc])) continue;
+        const std::uint32_t entry = word_field(m.code[pc], Field::Imm);  // in range: check_procs
+        if (word[entry] != kNoWord)
+            return cat("loop kernel ", entry, ": named by two kloop words (", word[entry], " and ", pc, ")");
+        word[entry] = pc;
+    }
+    for (std::size_t i = 0; i < m.loop_kernels.size(); ++i) {
+        const LoopKernel& l = m.loop_kernels[i];
+        const std::string where =
+            cat("loop kernel ", i, l.kernel < m.kernels.size() ? " (kernel '" + m.kernels[l.kernel].name + "')" : "", ": ");
+        if (word[i] == kNoWord) return where + "no kloop word names it";
+        if (auto p = check_loop_kernel(m, l, static_cast<std::uint32_t>(word[i]))) return where + *p;
+    }
+    return std::nullopt;
+}
+
 // Procedures tile the code in order, and none runs off its end.
 Problem check_proc_layout(const Module& m) {
     if (m.code.size() > kMaxCodeWords) return cat("the code has ", m.code.size(), " words, more than 2^31 - 1");
@@ -527,7 +640,8 @@ Problem check_procs(const Module& m) {
 Result<Verified> verify_module(const Module& m) {
     // Tables first: the word checks below look regions, kernels and launch sites up.
     // Frames last: they are checked against dependencies recomputed from the words.
-    for (auto check : {check_regions, check_kernels, check_launches, check_proc_layout, check_procs, check_frames})
+    for (auto check : {check_regions, check_kernels, check_launches, check_proc_layout, check_procs, check_loop_kernels,
+                       check_frames})
         if (Problem p = check(m)) return Error{std::move(*p)};
     return Verified{};
 }

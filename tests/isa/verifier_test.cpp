@@ -302,3 +302,79 @@ TEST(Verifier, LoadModuleVerifies) {
 
 }  // namespace
 }  // namespace polymer
+
+namespace polymer {
+namespace {
+
+using namespace polymer::testing;
+
+std::string loop_problem(void (*edit)(Module&)) {
+    Module m = loop_kernel_module();
+    edit(m);
+    Result<Verified> v = verify_module(m);
+    return v ? std::string("<valid>") : v.error();
+}
+
+// Every rule of a loop kernel entry (docs/module-format.md, "loop-kernels"):
+// the message names the entry, its kernel and what is wrong.
+TEST(Verifier, LoopKernelEntries) {
+    EXPECT_EQ(loop_problem([](Module&) {}), "<valid>");
+    const std::string where = "loop kernel 0 (kernel 'main.loop4'): ";
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].kernel = 3; }),
+              "loop kernel 0: kernel index 3 is out of range (1 kernels)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.kernels[0].wide = false; }),
+              where + "kernel 'main.loop4' is not wide (a loop's kernel needs .wide)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].header = 4; }),
+              where + "header 4 is not the word after its kloop (word 2)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].end = 9; }),
+              where + "the loop's words [3, 9) are not inside proc 'main' [0, 8)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].induction = 32; }),
+              where + "integer register r32 does not exist (registers are 0..31)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].step = 0; }), where + "the step is 0");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].chunk = 0; }),
+              where + "the chunk is 0 (a lane runs at least one iteration)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].args.pop_back(); }),
+              where + "1 arguments for the 2 parameters of kernel 'main.loop4'");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].args[1] = {LoopArg::Kind::IntReg, 3}; }),
+              where + "argument 1: parameter 'y' must be an i64 uniform");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].args[1] = {LoopArg::Kind::Region, 7}; }),
+              where + "argument 1: region index 7 is out of range (2 regions)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.kernels[0].params[1].type = ElemType::U32; }),
+              where + "argument 1: region 'ys' (i32) does not match buffer 'y' (u32)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].args[1] = {LoopArg::Kind::Partials, 0}; }),
+              where + "argument 1: reduction index 0 is out of range (0 reductions)");
+    EXPECT_EQ(loop_problem([](Module& m) {
+                  m.loop_kernels[0].reductions = {{false, 5, ReduceOp::Add}};
+                  m.loop_kernels[0].args[1] = {LoopArg::Kind::Partials, 0};
+              }),
+              where + "argument 1: parameter 'y' must be an `out` i64 buffer (reduction 0's partials)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].reductions = {{true, 5, ReduceOp::Add}}; }),
+              where + "reduction 0: a float register needs fadd, fmin or fmax");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].reductions = {{false, 5, ReduceOp::Max}}; }),
+              where + "reduction 0 has 0 partials arguments, not 1");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].accesses[1].region = 9; }),
+              where + "access 1: region index 9 is out of range (2 regions)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].divisors = {40}; }),
+              where + "divisor: integer register r40 does not exist (registers are 0..31)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.code[2] = op(Op::Nop); }), where + "no kloop word names it");
+    EXPECT_EQ(loop_problem([](Module& m) { m.code[1] = op(Op::Kloop, 0, 0, 0, 0); }),
+              "loop kernel 0: named by two kloop words (1 and 2)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.code[2] = op(Op::Kloop, 0, 0, 0, 1); }),
+              "proc 'main' word 2 (kloop): loop kernel index 1 is out of range (1 loop kernels)");
+}
+
+// A forged entry read from bytes is refused the same way (the reader takes
+// any values; the verifier judges them).
+TEST(Verifier, LoopKernelEntriesReadFromBytes) {
+    Module m = loop_kernel_module();
+    m.loop_kernels[0].step = 0;
+    Result<Module> read = read_module(write_module(m));
+    ASSERT_TRUE(read.ok()) << read.error();
+    EXPECT_EQ(read.value().loop_kernels, m.loop_kernels);
+    Result<Module> loaded = load_module(write_module(m));
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_EQ(loaded.error(), "loop kernel 0 (kernel 'main.loop4'): the step is 0");
+}
+
+}  // namespace
+}  // namespace polymer
