@@ -17,6 +17,7 @@ __extension__ using i128 = __int128;
 constexpr std::string_view kReasonText[kLoopScalarReasonCount] = {
     "disabled",     "too few iterations", "out of range", "divisor zero",
     "aliasing",     "would wrap",         "bad handle",   "too many lanes",
+    "step limit",
 };
 
 // A lane's partial starts here: the identity of its reduction.
@@ -81,6 +82,9 @@ bool plan_loop_launch(Machine& m, const DecodedInsn& d, LoopLaunch& plan) {
     };
     // 1. Turned off: the scalar loop is always a correct outcome.
     if (!m.options().loop_kernels) return scalar(LoopScalarReason::Disabled);
+    // A step limit traps at the same instruction as in order only if every
+    // iteration's instructions are counted.
+    if (m.options().max_steps != 0) return scalar(LoopScalarReason::StepLimit);
     // 2-3. The trip count; the kernel runs all but the last iteration.
     const RegisterFile& regs = m.state().regs;
     const std::int64_t i0 = regs.r[l.induction];

@@ -36,8 +36,9 @@ enum class LoopScalarReason : std::uint8_t {
     WouldWrap,     // the induction register would wrap, or the loop would not end
     BadHandle,     // a handle operand names no region of the parameter's type
     TooManyLanes,  // more lanes than a launch may have
+    StepLimit,     // --max-steps counts every instruction: only the scalar loop keeps the count exact
 };
-inline constexpr std::size_t kLoopScalarReasonCount = 8;
+inline constexpr std::size_t kLoopScalarReasonCount = 9;
 
 struct LoopKernelStats {
     std::uint64_t kernels = 0;     // kloop words that ran their loop as a kernel

@@ -130,7 +130,7 @@ private:
         p.kind = kind;
         p.access = access;
         p.type = type;
-        p.indexing = Indexing::Broadcast;
+        p.indexing = kind == ParamKind::Buffer ? Indexing::Broadcast : Indexing::Element;
         out_.kernel.params.push_back(p);
         out_.entry.args.push_back(arg);
         return static_cast<std::uint32_t>(out_.kernel.params.size() - 1);
