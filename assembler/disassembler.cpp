@@ -281,6 +281,7 @@ private:
 
     void kernel(const Kernel& k) {
         out_ += "\n" + kernel_header(k) + "\n";
+        if (k.wide) out_ += std::string(kIndent) + ".wide\n";
         if (k.requirements.requires_gpu) out_ += std::string(kIndent) + ".requires gpu\n";
         if (k.requirements.min_memory != 0)
             out_ += std::string(kIndent) + ".requires mem >= " + size_text(k.requirements.min_memory) + "\n";

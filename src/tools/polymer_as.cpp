@@ -139,8 +139,13 @@ static int run_tool(int argc, char** argv) {
     }
     if (emit_glsl) {
         std::string text;
-        for (const polymer::Kernel& k : result.module->kernels)
+        for (const polymer::Kernel& k : result.module->kernels) {
+            if (k.wide) {  // until Vulkan lowers wide kernels
+                text += "// kernel " + k.name + ": wide (64-bit lanes), not lowered to GLSL yet; it runs on the CPU backend\n\n";
+                continue;
+            }
             text += "// kernel " + k.name + "\n" + polymer::kernel_to_glsl(k) + "\n";
+        }
         if (output.empty() || output == "-") {
             std::cout << text;
             return std::cout ? 0 : 1;
