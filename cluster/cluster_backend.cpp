@@ -222,7 +222,7 @@ struct ClusterBackend::Impl {
         if (launch.begin >= launch.end) return {};
         admit_arrivals();
         const LaunchPlan plan = plan_launch(k);
-        if (!plan.splittable) {
+        if (!plan.splittable || k.wide) {  // wide: until the protocol carries 64-bit uniforms
             // Nothing to cut safely (docs/cluster.md): the home runs it whole.
             const auto start = Clock::now();
             note_fault(run_at_home(launch));
@@ -557,7 +557,7 @@ struct ClusterBackend::Impl {
             const KernelParam& param = k.params[i];
             const KernelArg& arg = launch.args[i];
             if (param.kind == ParamKind::Uniform) {
-                msg.args.push_back(Binding{Binding::Kind::Uniform, 0, 0, arg.uniform});
+                msg.args.push_back(Binding{Binding::Kind::Uniform, 0, 0, static_cast<std::uint32_t>(arg.uniform)});
                 continue;
             }
             const std::size_t size = elem_size(arg.type);

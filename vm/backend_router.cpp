@@ -119,6 +119,7 @@ RoutingBackend::Target RoutingBackend::route(const VectorOpArgs& args) const {
 }
 
 RoutingBackend::Target RoutingBackend::route(const KernelLaunch& launch) const {
+    if (launch.kernel != nullptr && launch.kernel->wide) return OnCpu;  // until Vulkan lowers wide kernels
     if (mode_ == RouteMode::Cpu || !vk_->can_run(launch)) return OnCpu;
     if (mode_ == RouteMode::Vulkan) return OnVulkan;
     return route_size(launch) >= table_.threshold(route_class(*launch.kernel)) ? OnVulkan : OnCpu;
