@@ -13,7 +13,7 @@
 namespace polymer::asm_detail {
 
 // Why `op` may not use parameter `p` (e.g. a store to an `in` buffer), or
-// nothing when the use is fine.
+// nothing when the use is fine; `wide`: the kernel is `.wide`.
 std::optional<std::string> param_misuse(KOp op, const KernelParam& p, bool wide);
 
 // Follows if/else/loop/end nesting through a kernel body.

@@ -447,7 +447,8 @@ private:
         Kernel k;
         // A kernel whose header has an error is still declared by its name,
         // so that its launches are not reported as undefined on top.
-        const bool ok = parse_kernel_header(c, pos, k);
+        std::vector<Pos> type_pos;
+        const bool ok = parse_kernel_header(c, pos, k, type_pos);
         bool named = !k.name.empty();
         if (!named) k.name = "?";
         if (named && clashes_with_constant(pos.line, pos.col, k.name, "kernel")) named = false;
@@ -464,6 +465,7 @@ private:
         p_.module.kernels.push_back(std::move(k));
         p_.kernel_pos.push_back(pos);
         p_.kernel_header_ok.push_back(ok);
+        p_.kernel_param_type_pos.push_back(std::move(type_pos));
         p_.bodies.push_back(std::move(b));
         open_ = true;
     }

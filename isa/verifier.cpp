@@ -262,16 +262,17 @@ Problem check_params(const Kernel& k) {
         if (auto problem = check_name("parameter", j, p.name, names)) return problem;
         const std::string where = cat("parameter '", p.name, "': ");
         if (p.kind == ParamKind::Buffer) {
-            const bool wide_type = k.wide && (p.type == ElemType::I64 || p.type == ElemType::F64);
-            if (!is_kernel_buffer_type(p.type) && !wide_type) return where + "a buffer's type must be i32, u32 or f32";
+            if (!is_kernel_buffer_type(p.type, k.wide))
+                return where + (k.wide ? "a buffer's type must be i32, u32, i64, f32 or f64"
+                                       : "a buffer's type must be i32, u32 or f32 (i64, f64 only in a wide kernel)");
             if (p.access != Access::In && p.access != Access::Out && p.access != Access::InOut)
                 return where + cat("access ", unsigned(p.access), " is not valid");
             if (p.indexing != Indexing::Element && p.indexing != Indexing::Broadcast)
                 return where + cat("indexing ", unsigned(p.indexing), " is not valid");
         } else if (p.kind == ParamKind::Uniform) {
-            const bool wide_type = k.wide && (p.type == ElemType::I64 || p.type == ElemType::F64);
-            if (p.type != ElemType::I32 && p.type != ElemType::F32 && !wide_type)
-                return where + "a uniform's type must be i32 or f32";
+            if (!is_kernel_uniform_type(p.type, k.wide))
+                return where + (k.wide ? "a uniform's type must be i32, i64, f32 or f64"
+                                       : "a uniform's type must be i32 or f32 (i64, f64 only in a wide kernel)");
             if (p.access != Access::In || p.indexing != Indexing::Element)
                 return where + "a uniform has no access mode or indexing (they must be `in` and element)";
         } else {
@@ -287,10 +288,9 @@ Problem check_buffer_access(KOp op, const FormatInfo& format, std::size_t operan
     const KernelParam& p = k.params[word_field(w, format.operands[operand].field)];
     const std::string name = cat("parameter '", p.name, "'");
     if (p.kind != ParamKind::Buffer) return name + " is a uniform, not a buffer";
-    const bool float_value = format.operands[operand == 0 ? 1 : 0].kind == OperandKind::FloatReg;
-    if (float_value != is_float(p.type))
-        return cat(name, " is ", elem_type_name(p.type), " but ", kop_info(op).mnemonic, " needs ",
-                   float_value ? "an f32" : "an i32 or u32", " buffer");
+    if (!kop_takes_param_type(op, p.type, k.wide))
+        return cat(name, " is ", elem_type_name(p.type), " but ", kop_info(op).mnemonic, " needs an ",
+                   kop_param_types_text(op, k.wide), " buffer", k.wide ? " in a wide kernel" : "");
     const bool writes = writes_buffer(kop_effect(op));
     const bool reads = reads_buffer(kop_effect(op));  // an atomic add reads the old value too
     if (writes && p.access == Access::In) return name + " is an `in` buffer and cannot be written";
@@ -307,11 +307,8 @@ Problem check_param_use(KOp op, const FormatInfo& format, std::size_t operand, W
         if (p.kind != ParamKind::Buffer) return name + " is a uniform, not a buffer";
         return std::nullopt;
     }
-    const bool float_value = format.operands[operand == 0 ? 1 : 0].kind == OperandKind::FloatReg;
-    const ElemType want = float_value ? ElemType::F32 : ElemType::I32;
-    const ElemType wide_want = float_value ? ElemType::F64 : ElemType::I64;
-    if (p.kind != ParamKind::Uniform || (p.type != want && !(k.wide && p.type == wide_want)))
-        return cat(name, " is not an ", elem_type_name(want), " uniform");
+    if (p.kind != ParamKind::Uniform || !kop_takes_param_type(op, p.type, k.wide))
+        return cat(name, " is not an ", kop_param_types_text(op, k.wide), " uniform");
     return std::nullopt;
 }
 
@@ -320,10 +317,11 @@ Problem check_kernel_word(const Kernel& k, const Scope& scope, Word w) {
     const KOp op = static_cast<KOp>(word_op(w));
     const FormatInfo& format = format_info(kop_info(op).format);
     if (auto p = check_operands(format, w, scope)) return p;
+    if (k.wide && !available_in_wide_kernels(op))
+        return cat("not available in a wide kernel (", kop_info(op).wide.note, ")");
     if (is_kernel_shift_immediate(op)) {
-        const std::int32_t amount = word_imm(w);
-        const std::int32_t max = k.wide ? 63 : kKernelShiftMax;
-        if (amount < 0 || amount > max) return cat("shift amount ", amount, " is not in 0..", max);
+        const std::int32_t amount = word_imm(w), most = kernel_shift_max(k.wide);
+        if (amount < 0 || amount > most) return cat("shift amount ", amount, " is not in 0..", most);
     }
     for (std::size_t i = 0; i < format.count; ++i) {
         if (format.operands[i].kind == OperandKind::PMem) return check_buffer_access(op, format, i, w, k);

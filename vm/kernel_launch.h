@@ -25,7 +25,7 @@
 
 namespace polymer {
 
-// The largest launch: `gid` is a 32-bit signed lane register.
+// The largest launch: `gid` is a 32-bit signed lane register (in narrow kernels).
 inline constexpr std::uint64_t kMaxLaunchCount = 0x7FFF'FFFF;
 
 struct KernelArg {

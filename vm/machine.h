@@ -208,8 +208,9 @@ public:
     // committed file, or the engine's renamed values); false with *trap set
     // when they do not fit the op.
     bool vector_args(const DecodedInsn& d, const RegisterFile& regs, VectorOpArgs& args, Trap* trap) const;
-    // Buffers get the region's storage, uniforms the register's 32 bits; an
-    // i32 uniform that does not fit traps (bad-launch) rather than wrapping.
+    // Buffers get the region's storage, uniforms the register's value (i32,
+    // f32: 32 bits; i64, f64: 64); an i32 uniform that does not fit traps
+    // (bad-launch) rather than wrapping.
     bool launch_args(const DecodedInsn& d, const RegisterFile& regs, KernelLaunch& l, Trap* trap) const;
     bool allocate(Region& g, const DecodedInsn& d, Trap* trap);
     bool print_region(const Region& g, const DecodedInsn& d, Trap* trap);

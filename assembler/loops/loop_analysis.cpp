@@ -6,7 +6,6 @@
 #include <map>
 #include <optional>
 
-#include "assembler/kernel_glsl.h"
 #include "isa/encoding.h"
 #include "isa/formats.h"
 
@@ -206,7 +205,7 @@ std::variant<LoopPlan, std::string> analyze_loop(const Module& m, const Procedur
         case OpClass::Scalar:
         case OpClass::Float:
             if (op == Op::Liw || op == Op::Lif || op == Op::Nop) break;
-            if (auto kop = find_kop(info.mnemonic); !kop || !has_wide_lowering(*kop))
+            if (auto kop = find_kop(info.mnemonic); !kop || !available_in_wide_kernels(*kop))
                 return what + " has no exact kernel form";
             break;
         case OpClass::Memory:

@@ -456,6 +456,7 @@ std::string first_difference(const Module& a, const Module& b) {
         const Kernel& y = b.kernels[i];
         if (x.params != y.params) return "kernel " + x.name + " params";
         if (x.requirements != y.requirements) return "kernel " + x.name + " requirements";
+        if (x.wide != y.wide) return "kernel " + x.name + " wide";
         for (std::size_t w = 0; w < std::min(x.code.size(), y.code.size()); ++w)
             if (x.code[w] != y.code[w])
                 return "kernel " + x.name + " code[" + std::to_string(w) + "]: " +
@@ -631,6 +632,40 @@ TEST(RoundTrip, GeneratedCorpusCoversEveryOpcode) {
             << "never generated: " << op_info(op).mnemonic;
     for (KOp op : kAllKOps)
         EXPECT_TRUE(kseen[static_cast<std::size_t>(op)]) << "never generated: kernel " << kop_info(op).mnemonic;
+}
+
+// `.wide` may come anywhere in the body; the disassembler writes it first.
+TEST(RoundTrip, WideKernel) {
+    AssembleResult r = assemble(R"(
+.region xs i64[4]
+.region ys f64[4]
+.kernel w (in x: i64[i], out y: f64[], n: i64, a: f64, b: i32)
+        gid     r0
+        ld      r1, x[r0]
+        shli    r1, r1, 63
+        li      r2, -2147483648
+        itof    f1, r1
+        ldpf    f2, a
+        fmin    f1, f1, f2
+        stf     y[r0], f1
+        .wide
+.end
+.proc main
+        li      r1, 4
+        launch  w, r1, xs, ys, r2, f3, r4
+        halt
+.end
+)",
+                                {.filename = "wide.pasm"});
+    ASSERT_TRUE(r.ok()) << diagnostics_text(r);
+    ASSERT_TRUE(r.module->kernels[0].wide);
+    const std::string text = disassemble(*r.module, {.source_locations = false});
+    EXPECT_NE(text.find(".kernel w (in x: i64[i], out y: f64[], n: i64, a: f64, b: i32)\n        .wide\n"), std::string::npos)
+        << text;
+    EXPECT_EQ(round_trip_failure(*r.module), "");
+    Module narrow = *r.module;  // the same words without `.wide` do not verify
+    narrow.kernels[0].wide = false;
+    EXPECT_FALSE(verify_module(narrow).ok());
 }
 
 TEST(RoundTrip, EveryExampleOfTheIsaTableAssemblesAndPrintsBack) {

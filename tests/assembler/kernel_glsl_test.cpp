@@ -347,5 +347,12 @@ TEST(KernelGlsl, EmitGlslOption) {
     fs::remove_all(dir);
 }
 
+// The Wide column of isa/kernel_ops.def says which ops a wide kernel may use;
+// the lowering must have a binary64 template for exactly those.
+TEST(KernelGlsl, AWideTemplateForExactlyTheOpsWideKernelsMayUse) {
+    for (KOp op : kAllKOps)
+        EXPECT_EQ(has_wide_lowering(op), available_in_wide_kernels(op)) << kop_info(op).mnemonic;
+}
+
 }  // namespace
 }  // namespace polymer

@@ -194,10 +194,12 @@ TEST(Verifier, BadKernelSchema) {
     EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'x': the name is used twice");
     m = full_module();
     m.kernels[0].params[0].type = ElemType::F64;
-    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'x': a buffer's type must be i32, u32 or f32");
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'x': a buffer's type must be i32, u32 or f32 (i64, f64 only in a "
+                          "wide kernel)");
     m = full_module();
     m.kernels[0].params[4].type = ElemType::U32;
-    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'n': a uniform's type must be i32 or f32");
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'n': a uniform's type must be i32 or f32 (i64, f64 only in a wide "
+                          "kernel)");
     m = full_module();
     m.kernels.push_back(m.kernels[0]);
     EXPECT_EQ(problem(m), "kernel 'saxpy': the name is used twice");
@@ -242,6 +244,44 @@ TEST(Verifier, KernelShiftAmountsAreLaneWide) {
     EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (sari): shift amount -1 is not in 0..31");
     m.kernels[0].code[kSaxpyLdf] = kop(KOp::Xori, 1, 2, 0, static_cast<std::int32_t>(0x9E3779B1u));
     EXPECT_EQ(problem(m), "<valid>");
+}
+
+// A wide kernel (docs/kernels.md, "Wide kernels"): i64/f64 parameters, the
+// ops of its Wide column, shifts 0..63; a module file gets the same rules as
+// the assembler applies.
+TEST(Verifier, WideKernels) {
+    Module m = full_module();
+    Kernel& k = m.kernels[0];
+    k.wide = true;
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 4 (ffma): not available in a wide kernel (Vulkan does not promise a "
+                          "fused binary64 fma)");
+    k.code[4] = kop(KOp::Fmul, 3, 2, 0);
+    EXPECT_EQ(problem(m), "<valid>");
+    k.params[0].type = ElemType::F64;  // ldf from an f64 buffer, ldpf of an f64 uniform, ldp of an i64 one
+    m.launches[0].args[0].index = handle_operand(0);  // @r0: its region's type is checked when it runs
+    k.params[3].type = ElemType::F64;
+    k.params[4].type = ElemType::I64;
+    EXPECT_EQ(problem(m), "<valid>");
+    k.params[5].type = ElemType::I64;  // atadd h[r0]: no i64 atomics
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 14 (atadd): parameter 'h' is i64 but atadd needs an i32 or u32 buffer "
+                          "in a wide kernel");
+    k.params[5].type = ElemType::I32;
+    k.code[kSaxpyLdf] = kop(KOp::Shli, 1, 2, 0, 63);
+    EXPECT_EQ(problem(m), "<valid>");
+    k.code[kSaxpyLdf] = kop(KOp::Shli, 1, 2, 0, 64);
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (shli): shift amount 64 is not in 0..63");
+    k.code[kSaxpyLdf] = kop(KOp::Ldf, 0, 0, 5);  // a float load from the i32 buffer
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (ldf): parameter 'h' is i32 but ldf needs an f32 or f64 buffer in a "
+                          "wide kernel");
+    k.code[kSaxpyLdf] = kop(KOp::Fsin, 0, 1);
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (fsin): not available in a wide kernel (GLSL has no binary64 sin)");
+    k.code[kSaxpyLdf] = kop(KOp::Ldf, 0, 0, 0);
+    k.params[5].type = ElemType::U8;
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'h': a buffer's type must be i32, u32, i64, f32 or f64");
+    k.params[5].type = ElemType::I32;
+    k.wide = false;  // the same i64/f64 parameters in a narrow kernel
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'x': a buffer's type must be i32, u32 or f32 (i64, f64 only in a "
+                          "wide kernel)");
 }
 
 TEST(Verifier, KernelControlFlowMustBeBalanced) {
