@@ -60,6 +60,7 @@ inline void add_kloop(Module& m, LoopPatch patch) {
 inline std::unique_ptr<Module> assemble_for_loops(std::string_view source) {
     AssembleOptions ao;
     ao.filename = "loops.pasm";
+    ao.loop_kernels = false;  // these modules get their kloop words and kernels by hand
     AssembleResult assembled = assemble(source, ao);
     std::string diagnostics;
     for (const Diagnostic& d : assembled.diagnostics) diagnostics += format_diagnostic(d);

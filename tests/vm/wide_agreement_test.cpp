@@ -138,9 +138,10 @@ std::vector<std::string> immediates(KOp op) {
         for (int n = 0; n <= 63; ++n) out.push_back(std::to_string(n));
         return out;
     }
-    out = {"0", "1", "-1", "0x7FFFFFFF", "0x80000000", "4294967295", "-2147483648", "255", "-65536", "0x9E3779B1"};
+    // A wide kernel's immediates are signed 32-bit literals (sign-extended).
+    out = {"0", "1", "-1", "0x7FFFFFFF", "-2147483648", "255", "-65536", "-1640531535"};
     test::Random r{static_cast<u64>(op)};
-    for (int i = 0; i < 4; ++i) out.push_back(std::to_string(static_cast<std::uint32_t>(r.next())));
+    for (int i = 0; i < 4; ++i) out.push_back(std::to_string(static_cast<std::int32_t>(r.next())));
     return out;
 }
 
