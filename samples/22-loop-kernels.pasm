@@ -9,13 +9,13 @@
 ;     build/bin/polymer-as --report-loops samples/22-loop-kernels.pasm
 ;   prints one line per loop (on stderr), as a compiler's vectorizer report:
 ;     ...22-loop-kernels.pasm:72: loop turned into kernel main.loop72 (one lane per iteration)
-;     ...22-loop-kernels.pasm:85: loop turned into kernel main.loop85 (one lane per 4096 iterations; reduction r3 add)
+;     ...22-loop-kernels.pasm:85: loop turned into kernel main.loop85 (one lane per iteration; reduction r3 add)
 ;     ...22-loop-kernels.pasm:97: not turned into a kernel: r5 carries a value between iterations
 ;   The first loop, y := a*x + y, is the textbook case: iteration i reads
 ;   xs[i] and ys[i] and writes ys[i], nothing else. The second adds into r3:
-;   a reduction, so each lane sums a chunk of iterations and the partial
-;   sums are added in lane order (integer adds wrap, so the order does not
-;   change the sum). The third is a running sum: r5 after iteration i is
+;   a reduction, so each lane (one iteration) leaves its square in a
+;   buffer and kloop adds them to r3 in iteration order, as the scalar loop
+;   does. The third is a running sum: r5 after iteration i is
 ;   needed by iteration i + 1, so it stays a scalar loop.
 ;
 ;   The module keeps the scalar loop. The assembler puts one word before it,
@@ -31,9 +31,9 @@
 ;
 ;   Results are identical, not just close: the kernel computes with 64-bit
 ;   integers and binary64 floats and stores an f32 with the same rounding,
-;   exactly as the procedure's own instructions do (a float reduction is left
-;   scalar unless the procedure says `.reassociate`: the partial sums would
-;   add in another order). Traps are exact too: before launching, kloop
+;   exactly as the procedure's own instructions do (a float sum that would
+;   have to be added in another order, e.g. fmin or two fadds an iteration,
+;   is left scalar unless the procedure says `.reassociate`). Traps are exact too: before launching, kloop
 ;   checks the indices of the first and the last iteration and the divisors;
 ;   if the loop could trap, the kernel does not run and the scalar loop traps
 ;   at the same iteration, pc and line, with the same registers and regions.

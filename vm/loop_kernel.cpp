@@ -20,19 +20,6 @@ constexpr std::string_view kReasonText[kLoopScalarReasonCount] = {
     "step limit",
 };
 
-// A lane's partial starts here: the identity of its reduction.
-std::uint64_t identity_bits(ReduceOp op) {
-    switch (op) {
-    case ReduceOp::Add: return 0;
-    case ReduceOp::Min: return static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-    case ReduceOp::Max: return static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::min());
-    case ReduceOp::Fadd: return std::bit_cast<std::uint64_t>(-0.0);
-    case ReduceOp::Fmin: return std::bit_cast<std::uint64_t>(std::numeric_limits<double>::infinity());
-    case ReduceOp::Fmax: return std::bit_cast<std::uint64_t>(-std::numeric_limits<double>::infinity());
-    }
-    return 0;
-}
-
 // acc op value, with the procedure opcodes' own semantics.
 std::uint64_t combine(ReduceOp op, std::uint64_t acc, std::uint64_t value) {
     const auto a = static_cast<std::int64_t>(acc), v = static_cast<std::int64_t>(value);
@@ -46,6 +33,24 @@ std::uint64_t combine(ReduceOp op, std::uint64_t acc, std::uint64_t value) {
     case ReduceOp::Fmax: return std::bit_cast<std::uint64_t>(sem::fmax(fa, fv));
     }
     return acc;
+}
+
+// acc op p[0] op p[1] ... in order; the common ops as plain loops (the
+// partials are one per iteration: tens of millions).
+std::uint64_t fold(ReduceOp op, std::uint64_t acc, const std::uint64_t* parts, std::uint64_t n) {
+    switch (op) {
+    case ReduceOp::Add:
+        for (std::uint64_t j = 0; j < n; ++j) acc += parts[j];  // wraps, as sem::add
+        return acc;
+    case ReduceOp::Fadd: {
+        double sum = std::bit_cast<double>(acc);
+        for (std::uint64_t j = 0; j < n; ++j) sum += std::bit_cast<double>(parts[j]);
+        return std::bit_cast<std::uint64_t>(sum);
+    }
+    default:
+        for (std::uint64_t j = 0; j < n; ++j) acc = combine(op, acc, parts[j]);
+        return acc;
+    }
 }
 
 // Whether scale*i + offset (+ R[offset_reg]) is inside g at i.
@@ -104,7 +109,11 @@ bool plan_loop_launch(Machine& m, const DecodedInsn& d, LoopLaunch& plan) {
     }
     const std::uint64_t lanes = plan.iterations / l.chunk + (plan.iterations % l.chunk != 0 ? 1 : 0);
     if (lanes > kMaxLaunchCount) return scalar(LoopScalarReason::TooManyLanes);
+    // A reduction keeps one 8-byte partial per lane: at most 1 GiB of them.
+    constexpr std::uint64_t kMaxPartialLanes = std::uint64_t{1} << 27;
+    if (!l.reductions.empty() && lanes > kMaxPartialLanes) return scalar(LoopScalarReason::TooManyLanes);
 
+    plan.lanes = lanes;
     const Kernel& kernel = mod.kernels[l.kernel];
     KernelLaunch& launch = plan.launch;
     launch.kernel = &kernel;
@@ -134,8 +143,8 @@ bool plan_loop_launch(Machine& m, const DecodedInsn& d, LoopLaunch& plan) {
         case LoopArg::Kind::FloatConst: k.uniform = std::bit_cast<std::uint64_t>(mod.float_consts[a.index]); break;
         case LoopArg::Kind::Iterations: k.uniform = plan.iterations; break;
         case LoopArg::Kind::Partials: {
-            std::vector<std::uint64_t>& part = plan.partials.emplace_back(lanes, identity_bits(l.reductions[a.index].op));
-            k.data = part.data();
+            std::uint64_t* part = plan.partials.emplace_back(new std::uint64_t[lanes]).get();
+            k.data = part;
             k.length = lanes;
             break;
         }
@@ -180,7 +189,7 @@ bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
         const LoopReduction& r = l.reductions[a.index];
         const RegisterFile& regs = m.state().regs;
         std::uint64_t acc = r.is_float ? std::bit_cast<std::uint64_t>(regs.f[r.reg]) : static_cast<std::uint64_t>(regs.r[r.reg]);
-        for (std::uint64_t part : plan.partials[next_partials++]) acc = combine(r.op, acc, part);
+        acc = fold(r.op, acc, plan.partials[next_partials++].get(), plan.lanes);
         plan.writes.push_back({r.is_float, r.reg, acc});
     }
     // 7. The scalar loop runs the last iteration.

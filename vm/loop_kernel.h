@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <memory>
 #include <vector>
 
 #include "vm/decoded_insn.h"
@@ -59,7 +60,10 @@ struct LoopRegisterWrite {
 struct LoopLaunch {
     std::uint32_t entry = 0;  // in Module::loop_kernels
     KernelLaunch launch;
-    std::vector<std::vector<std::uint64_t>> partials;  // per Partials argument: one element per lane
+    // Per Partials argument, one element per lane. Not filled first: every
+    // lane of a loop kernel stores its partial (the kernel's last word).
+    std::vector<std::unique_ptr<std::uint64_t[]>> partials;
+    std::uint64_t lanes = 0;
     std::uint64_t iterations = 0;                       // n - 1: what the kernel runs
     std::int64_t last_i = 0;                            // the induction register's value at the last iteration
     std::vector<LoopRegisterWrite> writes;              // filled by run_loop_launch

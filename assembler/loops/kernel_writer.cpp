@@ -29,7 +29,7 @@ public:
         e.compare = plan_.compare;
         e.tested_first = plan_.tested_first;
         e.step = plan_.step;
-        e.chunk = plan_.reductions.empty() ? 1 : kReductionChunk;
+        e.chunk = 1;  // one lane per iteration; a reduction's partial per lane, combined in order by kloop
         e.reductions = plan_.reductions;
         e.accesses = plan_.accesses;
         e.divisors = plan_.divisors;
@@ -41,10 +41,6 @@ public:
         const std::uint32_t i0 = add_param("i0", ParamKind::Uniform, Access::In, ElemType::I64,
                                            {LoopArg::Kind::IntReg, plan_.induction});
         const SourceLoc at = loc(plan_.header);
-        const bool chunked = e.chunk > 1;
-        std::optional<std::uint32_t> iterations;
-        if (chunked) iterations = add_param("iterations", ParamKind::Uniform, Access::In, ElemType::I64,
-                                            {LoopArg::Kind::Iterations, 0});
         const RegSet inputs = value_reads() & ~plan_.defs;
         for (RegSet rest = inputs; rest; rest &= rest - 1) {
             const unsigned bit = static_cast<unsigned>(std::countr_zero(rest));
@@ -61,40 +57,29 @@ public:
             partials.push_back(add_param("partial_" + std::string(red.is_float ? "f" : "r") + std::to_string(red.reg),
                                          ParamKind::Buffer, Access::Out, red.is_float ? ElemType::F64 : ElemType::I64,
                                          {LoopArg::Kind::Partials, static_cast<std::uint32_t>(j)}));
+            out_.kernel.params.back().indexing = Indexing::Element;  // stored at the lane's own element
         }
         check_slots();
 
         const std::uint8_t lane = temp();
-        cond_ = lane;  // free again once the counters are set up
         emit(KOp::Gid, at, lane);
         const std::uint32_t body_lo = plan_.tested_first ? plan_.header + 1 : plan_.header;
         const std::uint32_t body_hi = plan_.latch;  // the latch (jmp back or the test) is not part of the body
-        if (!chunked) {
-            if (plan_.step != 1) emit(KOp::Muli, at, lane, lane, 0, step_imm());
+        if (plan_.step != 1) {  // i = i0 + gid * step
+            const std::uint8_t start = temp();
+            emit(KOp::Muli, at, plan_.induction, lane, 0, step_imm());
+            emit(KOp::Ldp, at, start, static_cast<std::uint8_t>(i0));
+            emit(KOp::Add, at, plan_.induction, plan_.induction, start);
+            cond_ = start;
+        } else {  // i = i0 + gid
             emit(KOp::Ldp, at, plan_.induction, static_cast<std::uint8_t>(i0));
             emit(KOp::Add, at, plan_.induction, plan_.induction, lane);
-            body(body_lo, body_hi, {});
-            return std::move(out_);
+            cond_ = lane;
         }
-        // A lane runs iterations [k, end) in order: end = min(k + chunk, iterations).
-        const std::uint8_t k = temp(), end = temp(), start = temp(), cond = temp();
-        cond_ = cond;
-        emit(KOp::Muli, at, k, lane, 0, static_cast<std::int32_t>(e.chunk));
-        emit(KOp::Ldp, at, end, static_cast<std::uint8_t>(*iterations));
-        emit(KOp::Addi, at, cond, k, 0, static_cast<std::int32_t>(e.chunk));
-        emit(KOp::Min, at, end, end, cond);
-        emit(KOp::Ldp, at, start, static_cast<std::uint8_t>(i0));
+        // The lane's index stays for the partials' stores.
+        if (!plan_.reductions.empty() && cond_ == lane) cond_ = temp();
         for (const LoopReduction& red : plan_.reductions) identity(red, at);
-        emit(KOp::Loop, at);
-        emit(KOp::Le, at, cond, end, k);
-        emit(KOp::If, at, cond);
-        emit(KOp::Break, at);
-        emit(KOp::End, at);
-        emit(KOp::Muli, at, plan_.induction, k, 0, step_imm());
-        emit(KOp::Add, at, plan_.induction, plan_.induction, start);
         body(body_lo, body_hi, {});
-        emit(KOp::Addi, at, k, k, 0, 1);
-        emit(KOp::End, at);
         for (std::size_t j = 0; j < plan_.reductions.size(); ++j) {
             const LoopReduction& red = plan_.reductions[j];
             emit(red.is_float ? KOp::Stf : KOp::St, at, red.reg, lane, static_cast<std::uint8_t>(partials[j]));
@@ -181,6 +166,14 @@ private:
         case ReduceOp::Fmin: emit(KOp::Lif, at, red.reg, 0, 0, std::bit_cast<std::int32_t>(__builtin_inff())); break;
         case ReduceOp::Fmax: emit(KOp::Lif, at, red.reg, 0, 0, std::bit_cast<std::int32_t>(-__builtin_inff())); break;
         }
+    }
+
+    // Whether a word after the counter's addi reads the counter: if none
+    // does, the lane has no use for the stepped value and the addi is dropped.
+    bool counter_read_after_step() const {
+        for (std::uint32_t pc = plan_.step_pc + 1; pc < plan_.latch; ++pc)
+            if (pc != plan_.test && (word_facts(m_, pc).reads & int_reg(plan_.induction))) return true;
+        return false;
     }
 
     // The registers whose values the body's words read (not a memory
@@ -294,7 +287,7 @@ private:
         if (pc == plan_.test) return pc + 1;
         const std::optional<std::uint32_t> to = target(pc);
         if (!to) {
-            translate(pc);
+            if (pc != plan_.step_pc || counter_read_after_step()) translate(pc);
             return pc + 1;
         }
         if (to == scope.break_to) return when_taken(w, at, [&] { emit(KOp::Break, at); }), pc + 1;

@@ -10,10 +10,6 @@
 
 namespace polymer::loops {
 
-// Iterations per lane when the loop has reductions: a lane sums its own run
-// of iterations in order, kloop combines the lanes' partials in lane order.
-inline constexpr std::uint64_t kReductionChunk = 4096;
-
 struct WrittenKernel {
     Kernel kernel;
     LoopKernel entry;  // kernel, header and end are the caller's to set

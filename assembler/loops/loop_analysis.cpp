@@ -261,6 +261,7 @@ std::variant<LoopPlan, std::string> analyze_loop(const Module& m, const Procedur
     if (!compare) return std::string("the loop runs while its counter equals its bound: once at most");
     plan.compare = *compare;
     const std::uint32_t step_pc = def_pc[plan.induction];
+    plan.step_pc = step_pc;
 
     // --- words under a condition or inside an inner loop run some number of times per iteration ---
     std::vector<Range> guarded;
@@ -270,6 +271,13 @@ std::variant<LoopPlan, std::string> analyze_loop(const Module& m, const Procedur
         if (*f.target > pc) guarded.push_back({pc + 1, *f.target});  // skipped: [pc + 1, target)
         else guarded.push_back({*f.target, pc + 1});                  // repeated: [target, pc]
     }
+    auto in_inner_loop = [&](std::uint32_t pc) {
+        for (std::uint32_t q = h; q <= t; ++q) {
+            const WordFacts& f = fact(q);
+            if (f.target && *f.target <= q && !(q == t && *f.target == h) && pc >= *f.target && pc <= q) return true;
+        }
+        return false;
+    };
     auto is_guarded = [&](std::uint32_t pc) {
         return std::any_of(guarded.begin(), guarded.end(), [&](const Range& r) { return pc >= r.from && pc < r.to; });
     };
@@ -320,6 +328,8 @@ std::variant<LoopPlan, std::string> analyze_loop(const Module& m, const Procedur
         const std::string name = reg_name(RegSet{1} << bit);
         std::optional<Op> kind;
         bool ok = true;
+        int accumulations = 0;  // words accumulating into the register
+        bool repeated = false;  // one of them inside an inner loop
         for (std::uint32_t pc = h; pc <= t && ok; ++pc) {
             const WordFacts& f = fact(pc);
             const bool reads = (f.reads >> bit) & 1, writes = (f.writes >> bit) & 1;
@@ -331,10 +341,22 @@ std::variant<LoopPlan, std::string> analyze_loop(const Module& m, const Procedur
                                            : (op == Op::Add || op == Op::Min || op == Op::Max);
             if (!writes || !accumulates || !reducing || (kind && *kind != op)) ok = false;
             kind = op;
+            ++accumulations;
+            repeated = repeated || in_inner_loop(pc);
         }
-        if (!ok || !kind) return name + " carries a value between iterations";
-        if (is_float && !reassociate)
-            return name + " accumulates floats across iterations (`.reassociate` in the procedure lets it)";
+        if (!ok || !kind) {
+            if (!((exposed[0] >> bit) & 1))
+                return name + " is read after the loop, and an iteration may leave it unwritten (a kernel could not "
+                              "tell which iteration wrote it last)";
+            return name + " carries a value between iterations";
+        }
+        // Each lane's partial is its iteration's one value (or the identity),
+        // and kloop adds them in iteration order: the scalar loop's own sum.
+        // Only fmin/fmax (the identity changes a NaN), or a float value
+        // accumulated more than once in an iteration, need reassociating.
+        const bool exact = !is_float || (*kind == Op::Fadd && accumulations == 1 && !repeated);
+        if (!exact && !reassociate)
+            return name + " accumulates floats across iterations in another order (`.reassociate` in the procedure lets it)";
         LoopReduction red;
         red.is_float = is_float;
         red.reg = r;

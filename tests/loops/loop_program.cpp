@@ -380,7 +380,10 @@ private:
         } else {
             emit("        " + std::string(op_info(op).mnemonic) + "    f" + std::to_string(acc) + ", f" +
                  std::to_string(acc) + ", f" + std::to_string(defined_float()));
-            note(LoopExpect::Scalar, "a float reduction without .reassociate");
+            // One fadd per iteration is exact as a kernel (kloop adds the lanes'
+            // values in iteration order); fmin/fmax need .reassociate.
+            if (op == Op::Fadd) note(LoopExpect::Any, "a float fadd reduction without .reassociate");
+            else note(LoopExpect::Scalar, "a float fmin/fmax reduction without .reassociate");
         }
     }
 

@@ -285,12 +285,15 @@ public:
         const auto k = static_cast<std::int64_t>(l.args[3].uniform);
         auto* part = static_cast<std::int64_t*>(l.args[4].data);
         auto* low = static_cast<std::int64_t*>(l.args[5].data);
-        for (std::uint64_t g = l.begin; g < l.end; ++g)
+        for (std::uint64_t g = l.begin; g < l.end; ++g) {
+            part[g] = 0;  // each lane starts from its reduction's identity
+            low[g] = std::numeric_limits<std::int64_t>::max();
             for (std::uint64_t it = g * chunk; it < std::min(iters, (g + 1) * chunk); ++it) {
                 const std::int64_t v = x[i0 + static_cast<std::int64_t>(it)];
                 part[g] = sem::add(part[g], sem::mul(v, k));
                 low[g] = sem::min(low[g], v);
             }
+        }
         ++launches;
         return 1;
     }
