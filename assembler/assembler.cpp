@@ -14,6 +14,7 @@
 #include "assembler/kernel_glsl.h"
 #include "assembler/kernel_parser.h"
 #include "assembler/kernel_spirv.h"
+#include "assembler/loops/loop_pass.h"
 #include "assembler/parser.h"
 #include "assembler/region_rules.h"
 #include "isa/frame_analysis.h"
@@ -54,14 +55,17 @@ std::size_t count_operands(const TokenCursor& c) {
 
 // A kernel immediate is a lane's 32 bits: any literal that fits them, signed
 // or unsigned, is its bit pattern (-1, 4294967295 and 0xFFFFFFFF are one
-// value); a shift amount is 0..31 (isa/kernel_ops.def).
-std::optional<std::uint32_t> kernel_immediate(TokenCursor& c, KOp op) {
+// value); a shift amount is 0..31 (isa/kernel_ops.def). A wide kernel's lane
+// is 64 bits and its immediates are sign-extended, as a procedure's are: a
+// signed 32-bit literal (4294967295 would silently be -1), shifts 0..63.
+std::optional<std::uint32_t> kernel_immediate(TokenCursor& c, KOp op, bool wide) {
     if (is_kernel_shift_immediate(op)) {
-        auto v = read_int(c, 0, kKernelShiftMax, "shift amount");
+        auto v = read_int(c, 0, kernel_shift_max(wide), "shift amount");
         return v ? std::optional(static_cast<std::uint32_t>(*v)) : std::nullopt;
     }
     constexpr IntValue kUint32Max = (IntValue{1} << 32) - 1;
-    auto v = read_int(c, kInt32Min, kUint32Max, "32-bit immediate");
+    auto v = wide ? read_int(c, kInt32Min, kInt32Max, "32-bit immediate (sign-extended in a wide kernel)")
+                  : read_int(c, kInt32Min, kUint32Max, "32-bit immediate");
     return v ? std::optional(static_cast<std::uint32_t>(static_cast<std::uint64_t>(*v))) : std::nullopt;
 }
 
@@ -122,6 +126,19 @@ public:
 private:
     void kernel_body(Body& b) {
         Kernel& k = m_.kernels[b.index];
+        if (!k.wide) {  // `.wide` may come anywhere in the body, so the header could not tell
+            const std::vector<Pos>& at = p_.kernel_param_type_pos[b.index];
+            for (std::size_t i = 0; i < k.params.size() && i < at.size(); ++i) {
+                const KernelParam& p = k.params[i];
+                const bool ok = p.kind == ParamKind::Buffer ? is_kernel_buffer_type(p.type, false)
+                                                            : is_kernel_uniform_type(p.type, false);
+                if (!ok)
+                    sink_.error(at[i].line, at[i].col,
+                                "parameter '" + p.name + "' is " + std::string(elem_type_name(p.type)) +
+                                    ", which only a wide kernel takes (64-bit lanes: put `.wide` in the body of '" +
+                                    k.name + "')");
+            }
+        }
         KernelBlocks blocks(sink_);
         for (const Statement& s : b.statements) {
             Word w = 0;
@@ -156,6 +173,11 @@ private:
         if (b.is_kernel) {
             cur.kop = find_kop(mnemonic.text);
             if (!cur.kop) return unknown(c, mnemonic, true);
+            if (m_.kernels[b.index].wide && !available_in_wide_kernels(*cur.kop)) {
+                c.fail(mnemonic, "'" + std::string(mnemonic.text) + "' is not available in a wide kernel (" +
+                                     std::string(kop_info(*cur.kop).wide.note) + ")");
+                return false;
+            }
             format = kop_info(*cur.kop).format;
             opcode = static_cast<std::uint8_t>(*cur.kop);
         } else {
@@ -304,7 +326,7 @@ private:
         const Kernel& k = m_.kernels[cur.body->index];
         for (std::uint32_t i = 0; i < k.params.size(); ++i) {
             if (k.params[i].name != name->text) continue;
-            if (auto why = param_misuse(*cur.kop, k.params[i])) {
+            if (auto why = param_misuse(*cur.kop, k.params[i], k.wide)) {
                 c.fail(*name, *why);
                 return std::nullopt;
             }
@@ -341,7 +363,7 @@ private:
         }
         case OperandKind::Imm: {
             if (cur.kop) {
-                auto v = kernel_immediate(c, *cur.kop);
+                auto v = kernel_immediate(c, *cur.kop, m_.kernels[cur.body->index].wide);
                 return v && put(*v);
             }
             bool shift = is_shift_immediate(*cur.op);
@@ -399,6 +421,10 @@ private:
         case OperandKind::Mem: return element(c, o, w, [&] { return region(c, cur); });
         case OperandKind::PMem: return element(c, o, w, [&] { return param(c, cur); });
         case OperandKind::LaunchSite: return launch(c, cur, o, w);
+        case OperandKind::LoopSite:
+            c.fail(c.peek(), "'kloop' is written by the assembler in front of a loop it turns into a kernel "
+                             "(docs/loop-kernels.md); write the loop itself");
+            return false;
         }
         return false;
     }
@@ -476,7 +502,7 @@ private:
                 }
                 arg = {LaunchArg::Kind::Region, static_cast<std::uint8_t>(*r)};
             } else {
-                bool is_float = p.type == ElemType::F32;
+                const bool is_float = polymer::is_float(p.type);
                 if (!register_number(at, is_float ? 'f' : 'r')) {
                     c.fail(at, "uniform '" + p.name + "' of kernel '" + k.name + "' needs " +
                                    (is_float ? "a float" : "an integer") + " register, got " + describe(at));
@@ -530,11 +556,8 @@ void lower_kernels(Program& p, DiagnosticSink& sink) {
     for (std::size_t i = 0; i < p.module.kernels.size(); ++i) {
         Kernel& k = p.module.kernels[i];
         const Pos at = p.kernel_pos[i];
-        if (k.params.size() > kMaxKernelParamsOnVulkan) {
-            sink.error(at.line, at.col, "kernel '" + k.name + "' has " + std::to_string(k.params.size()) +
-                                            " parameters; a kernel has at most " +
-                                            std::to_string(kMaxKernelParamsOnVulkan) +
-                                            " (one 4-byte push-constant slot each)");
+        if (std::string too_many = push_slot_problem(k); !too_many.empty()) {
+            sink.error(at.line, at.col, too_many);
             continue;
         }
         if (sink.has_errors()) continue;  // only well-formed kernels are lowered
@@ -576,6 +599,13 @@ AssembleResult assemble(std::string_view source, const AssembleOptions& options)
         }
     lower_kernels(program, sink);
     AssembleResult result;
+    if (!sink.has_errors() && options.loop_kernels) {
+        std::vector<bool> reassociate(program.module.procs.size(), false);
+        for (const Body& b : program.bodies)
+            if (!b.is_kernel && b.index < reassociate.size()) reassociate[b.index] = b.reassociate;
+        for (const loops::LoopReport& r : loops::make_loop_kernels(program.module, reassociate))
+            result.loop_report.push_back(loops::format_loop_report(program.module, r));
+    }
     if (!sink.has_errors()) {
         result.module = std::move(program.module);
         result.module->frames = compute_frames(*result.module);  // the frame table (docs/frames.md)

@@ -30,12 +30,18 @@ struct AssembleOptions {
     // Reads an included file; unset: from disk. (Tests and the fuzzer give
     // their own.) Called with the path found; may fail with a reason.
     std::function<Result<std::string>(const std::string& path)> read_include;
+    // Turn the loops the analysis proves independent into kernels (kloop
+    // words, docs/loop-kernels.md); `polymer-as --no-loop-kernels` clears it.
+    bool loop_kernels = true;
 };
 
 struct AssembleResult {
     std::optional<Module> module;  // set when there was no error
     std::vector<Diagnostic> diagnostics;  // the first DiagnosticSink::kMaxShown, then a line counting the rest
     std::size_t errors = 0;               // every error, shown or not
+    // One line per loop considered, "file:line: loop turned into kernel NAME
+    // (...)" or "file:line: not turned into a kernel: why" (--report-loops).
+    std::vector<std::string> loop_report;
     bool ok() const { return module.has_value(); }
 };
 

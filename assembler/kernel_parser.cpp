@@ -13,7 +13,9 @@ std::string param_title(const KernelParam& p) {
     return "'" + access + "' buffer '" + p.name + "' (" + std::string(elem_type_name(p.type)) + ")";
 }
 
-std::optional<KernelParam> parse_param(TokenCursor& c) {
+// Reads one parameter; `type_at` gets its type's token (a wide-only type is
+// checked once the body has said whether the kernel is `.wide`).
+std::optional<KernelParam> parse_param(TokenCursor& c, Pos& type_at) {
     KernelParam p;
     const Token* first = c.expect_ident("a parameter");
     if (!first) return std::nullopt;
@@ -26,8 +28,9 @@ std::optional<KernelParam> parse_param(TokenCursor& c) {
     }
     p.name = std::string(name->text);
     if (!c.expect(TokenKind::Colon, "':' after the parameter name")) return std::nullopt;
-    const Token* type = c.expect_ident("a parameter type (i32, u32, f32)");
+    const Token* type = c.expect_ident("a parameter type (i32, u32, f32; i64, f64 in a wide kernel)");
     if (!type) return std::nullopt;
+    type_at = {c.line(), type->col};
     auto t = parse_elem_type(type->text);
     if (!t) {
         c.fail(*type, "unknown element type '" + std::string(type->text) + "'");
@@ -46,8 +49,9 @@ std::optional<KernelParam> parse_param(TokenCursor& c) {
             c.fail(*name, "buffer parameter '" + p.name + "' needs 'in', 'out' or 'inout'");
             return std::nullopt;
         }
-        if (!is_kernel_buffer_type(p.type)) {
-            c.fail(*type, "a kernel buffer is i32, u32 or f32, not " + std::string(type->text));
+        if (!is_kernel_buffer_type(p.type, true)) {
+            c.fail(*type, "a kernel buffer is i32, u32 or f32 (i64, f64 in a wide kernel), not " +
+                              std::string(type->text));
             return std::nullopt;
         }
     } else {
@@ -56,8 +60,9 @@ std::optional<KernelParam> parse_param(TokenCursor& c) {
                                "' (a buffer is written TYPE[i] or TYPE[])");
             return std::nullopt;
         }
-        if (p.type != ElemType::I32 && p.type != ElemType::F32) {
-            c.fail(*type, "a uniform parameter is i32 or f32, not " + std::string(type->text));
+        if (!is_kernel_uniform_type(p.type, true)) {
+            c.fail(*type, "a uniform parameter is i32 or f32 (i64, f64 in a wide kernel), not " +
+                              std::string(type->text));
             return std::nullopt;
         }
         p.kind = ParamKind::Uniform;
@@ -68,7 +73,7 @@ std::optional<KernelParam> parse_param(TokenCursor& c) {
 
 }  // namespace
 
-bool parse_kernel_header(TokenCursor& c, Pos& name_pos, Kernel& k) {
+bool parse_kernel_header(TokenCursor& c, Pos& name_pos, Kernel& k, std::vector<Pos>& type_pos) {
     const Token* name = c.expect_ident("a kernel name");
     if (!name) return false;
     name_pos = {c.line(), name->col};
@@ -77,7 +82,8 @@ bool parse_kernel_header(TokenCursor& c, Pos& name_pos, Kernel& k) {
     if (!c.accept(TokenKind::RParen)) {
         do {
             const Token& at = c.peek();
-            auto p = parse_param(c);
+            Pos type_at;
+            auto p = parse_param(c, type_at);
             if (!p) return false;
             for (const KernelParam& q : k.params) {
                 if (q.name == p->name) {
@@ -90,30 +96,28 @@ bool parse_kernel_header(TokenCursor& c, Pos& name_pos, Kernel& k) {
                 return false;
             }
             k.params.push_back(std::move(*p));
+            type_pos.push_back(type_at);
         } while (c.accept(TokenKind::Comma));
         if (!c.expect(TokenKind::RParen, "',' or ')'")) return false;
     }
     return c.expect_end();
 }
 
-std::optional<std::string> param_misuse(KOp op, const KernelParam& p) {
+std::optional<std::string> param_misuse(KOp op, const KernelParam& p, bool wide) {
     const bool buffer = p.kind == ParamKind::Buffer;
     const std::string mnemonic(kop_info(op).mnemonic);
-    // The register operand's kind gives the type: f32 for a float register,
-    // i32 (or, for a buffer, u32) for an integer one.
-    bool float_value = false;
-    const FormatInfo& f = format_info(kop_info(op).format);
-    for (std::size_t i = 0; i < f.count; ++i) float_value = float_value || f.operands[i].kind == OperandKind::FloatReg;
+    // The register operand's kind and the kernel's width give the types
+    // (isa/opcodes.h, kop_takes_param_type).
+    const std::string types = kop_param_types_text(op, wide);
     const KEffect effect = kop_effect(op);
     switch (effect) {
     case KEffect::Load:
     case KEffect::Store:
     case KEffect::Atomic: {
-        const bool fits = buffer && (float_value ? p.type == ElemType::F32
-                                                 : p.type == ElemType::I32 || p.type == ElemType::U32);
-        if (!fits)
-            return mnemonic + " needs " + (float_value ? "an f32" : "an i32 or u32") + " buffer, but " +
-                   param_title(p) + " is not one";
+        if (!buffer || !kop_takes_param_type(op, p.type, wide))
+            return mnemonic + " needs an " + types + " buffer" + (wide ? " (in a wide kernel)" : "") + ", but " +
+                   param_title(p) + " is not one" +
+                   (wide && effect == KEffect::Atomic ? " (" + std::string(kop_info(op).wide.note) + ")" : "");
         const bool reads = reads_buffer(effect), writes = writes_buffer(effect);
         if (writes && p.access == Access::In)
             return mnemonic + " writes " + param_title(p) + "; declare it 'out' or 'inout'";
@@ -124,10 +128,9 @@ std::optional<std::string> param_misuse(KOp op, const KernelParam& p) {
         return std::nullopt;
     }
     case KEffect::Uniform: {
-        const ElemType want = float_value ? ElemType::F32 : ElemType::I32;
-        if (buffer || p.type != want)
-            return mnemonic + " needs " + (float_value ? "an f32" : "an i32") + " uniform, but " + param_title(p) +
-                   " is not one";
+        if (buffer || !kop_takes_param_type(op, p.type, wide))
+            return mnemonic + " needs an " + types + " uniform" + (wide ? " (in a wide kernel)" : "") + ", but " +
+                   param_title(p) + " is not one";
         return std::nullopt;
     }
     case KEffect::Length:

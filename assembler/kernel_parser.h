@@ -13,8 +13,8 @@
 namespace polymer::asm_detail {
 
 // Why `op` may not use parameter `p` (e.g. a store to an `in` buffer), or
-// nothing when the use is fine.
-std::optional<std::string> param_misuse(KOp op, const KernelParam& p);
+// nothing when the use is fine; `wide`: the kernel is `.wide`.
+std::optional<std::string> param_misuse(KOp op, const KernelParam& p, bool wide);
 
 // Follows if/else/loop/end nesting through a kernel body.
 // Blocks nest at most this deep: far beyond any real kernel, and far below

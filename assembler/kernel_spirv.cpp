@@ -124,9 +124,7 @@ void write_file(const std::filesystem::path& file, const SpirvWords& words) {
 }  // namespace
 
 Result<SharedSpirv> kernel_spirv(const Kernel& k, const std::filesystem::path& cache_dir) {
-    if (k.params.size() > kMaxKernelParamsOnVulkan)
-        return Error{"kernel '" + k.name + "' has " + std::to_string(k.params.size()) +
-                     " parameters; Vulkan takes at most " + std::to_string(kMaxKernelParamsOnVulkan)};
+    if (std::string too_many = push_slot_problem(k); !too_many.empty()) return Error{too_many};
     const std::string glsl = kernel_to_glsl(k);
     const std::string keyed = std::string(kCompilerTag) + '\0' + glsl;
     const Digest key = sha256(keyed.data(), keyed.size());

@@ -13,8 +13,9 @@ namespace polymer::asm_detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 11> kDirectives = {
-    ".module", ".file", ".loc", ".region", ".proc", ".kernel", ".end", ".requires", ".prefers", ".equ", ".include"};
+constexpr std::array<std::string_view, 13> kDirectives = {
+    ".module", ".file", ".loc", ".region", ".proc", ".kernel", ".end", ".requires", ".prefers", ".equ", ".include",
+    ".wide", ".reassociate"};
 
 // Words a `.equ` constant may not be named: they mean something where a
 // constant could stand (a constant is substituted for its name everywhere).
@@ -349,6 +350,20 @@ private:
             close_body();
         } else if (name == ".requires" || name == ".prefers") {
             requirement(c, d);
+        } else if (name == ".wide") {
+            if (!open_ || !current().is_kernel) {
+                c.fail(d, "'.wide' is only allowed inside a .kernel");
+                return;
+            }
+            if (!c.expect_end()) return;
+            p_.module.kernels[current().index].wide = true;
+        } else if (name == ".reassociate") {
+            if (!open_ || current().is_kernel) {
+                c.fail(d, "'.reassociate' is only allowed inside a .proc");
+                return;
+            }
+            if (!c.expect_end()) return;
+            current().reassociate = true;
         } else if (name == ".equ") {
             equ(c);
         } else if (name == ".include") {
@@ -432,7 +447,8 @@ private:
         Kernel k;
         // A kernel whose header has an error is still declared by its name,
         // so that its launches are not reported as undefined on top.
-        const bool ok = parse_kernel_header(c, pos, k);
+        std::vector<Pos> type_pos;
+        const bool ok = parse_kernel_header(c, pos, k, type_pos);
         bool named = !k.name.empty();
         if (!named) k.name = "?";
         if (named && clashes_with_constant(pos.line, pos.col, k.name, "kernel")) named = false;
@@ -449,6 +465,7 @@ private:
         p_.module.kernels.push_back(std::move(k));
         p_.kernel_pos.push_back(pos);
         p_.kernel_header_ok.push_back(ok);
+        p_.kernel_param_type_pos.push_back(std::move(type_pos));
         p_.bodies.push_back(std::move(b));
         open_ = true;
     }

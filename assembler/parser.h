@@ -76,6 +76,7 @@ std::optional<RegionDecl> parse_region(TokenCursor& c, RegionDecl& partial);
 // `.kernel NAME (PARAMS)` (the cursor is after `.kernel`): fills `k` with the
 // name and parameters as far as it reads; false after an error (reported),
 // `k` then holding what came before it (an empty name if there was none).
-bool parse_kernel_header(TokenCursor& c, Pos& name_pos, Kernel& k);
+// `type_pos` gets the position of each parameter's type.
+bool parse_kernel_header(TokenCursor& c, Pos& name_pos, Kernel& k, std::vector<Pos>& type_pos);
 
 }  // namespace polymer::asm_detail

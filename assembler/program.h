@@ -39,6 +39,9 @@ struct Body {
     Pos pos;                  // of the name in `.proc NAME`
     std::vector<Statement> statements;
     std::unordered_map<std::string, std::size_t> labels;  // name -> index in Module::labels (procs)
+    // `.reassociate` (procs): its loops' float reductions may be reassociated
+    // when they become kernels (docs/loop-kernels.md).
+    bool reassociate = false;
 };
 
 struct Program {
@@ -52,6 +55,9 @@ struct Program {
     // parameters are then those read before the error, so launches of it and
     // uses of parameters it lacks are not checked (one error, reported once).
     std::vector<bool> kernel_header_ok;
+    // Parallel to module.kernels: where each parameter's type is written (an
+    // i64/f64 one is an error unless the body says `.wide`, known in pass 2).
+    std::vector<std::vector<Pos>> kernel_param_type_pos;
     std::vector<LabelInfo> label_info;  // parallel to module.labels
     std::vector<Body> bodies;        // in source order
     std::unordered_map<std::string, std::uint32_t> regions, procs, kernels;  // name -> index

@@ -557,7 +557,7 @@ struct ClusterBackend::Impl {
             const KernelParam& param = k.params[i];
             const KernelArg& arg = launch.args[i];
             if (param.kind == ParamKind::Uniform) {
-                msg.args.push_back(Binding{Binding::Kind::Uniform, 0, 0, arg.uniform});
+                msg.args.push_back(Binding{Binding::Kind::Uniform, 0, 0, static_cast<std::uint32_t>(arg.uniform)});
                 continue;
             }
             const std::size_t size = elem_size(arg.type);

@@ -276,7 +276,7 @@ Bytes encode(const LaunchChunk& m) {
             w.u64(b.region);
             w.u64(b.version);
         } else {
-            w.u32(b.uniform);
+            w.u64(b.uniform);
         }
     }
     w.u32(m.max_iterations);
@@ -289,7 +289,7 @@ Result<LaunchChunk> decode_launch(Payload p) {
         m.count = r.u64("count");
         m.begin = r.u64("begin");
         m.end = r.u64("end");
-        const std::uint32_t n = r.count(5, "bindings");
+        const std::uint32_t n = r.count(9, "bindings");  // the smallest: kind u8, uniform u64
         for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
             r.entry("binding", i);
             Binding b;
@@ -300,7 +300,7 @@ Result<LaunchChunk> decode_launch(Payload p) {
                 b.version = r.u64("version");
             } else if (kind == 1) {
                 b.kind = Binding::Kind::Uniform;
-                b.uniform = r.u32("uniform");
+                b.uniform = r.u64("uniform");
             } else {
                 r.fail(pbc::cat("kind is ", unsigned{kind}, ", not 0 (region) or 1 (uniform)"));
             }

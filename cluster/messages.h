@@ -127,7 +127,7 @@ struct Binding {
     Kind kind = Kind::Region;
     std::uint64_t region = 0;
     std::uint64_t version = 0;
-    std::uint32_t uniform = 0;  // i32 value or f32 bits
+    std::uint64_t uniform = 0;  // KernelArg::uniform: an i64 value or f64 bits; i32/f32 in the low half
 };
 struct LaunchChunk {
     Sha256 module{};

@@ -26,9 +26,17 @@ constexpr std::size_t elem_size(ElemType t) {
 constexpr bool is_float(ElemType t) { return t == ElemType::F32 || t == ElemType::F64; }
 constexpr bool is_valid_elem_type(std::uint8_t v) { return v < kElemTypeCount; }
 
-// Kernel buffers are limited to the types every Vulkan device computes on.
-constexpr bool is_kernel_buffer_type(ElemType t) {
+// Kernel buffers are limited to the types every Vulkan device computes on:
+// i32, u32, f32; a wide kernel (Kernel::wide, 64-bit lanes) adds i64 and f64.
+constexpr bool is_kernel_buffer_type(ElemType t, bool wide) {
+    if (t == ElemType::I64 || t == ElemType::F64) return wide;
     return t == ElemType::I32 || t == ElemType::U32 || t == ElemType::F32;
+}
+
+// Kernel uniforms: i32, f32; a wide kernel adds i64 and f64.
+constexpr bool is_kernel_uniform_type(ElemType t, bool wide) {
+    if (t == ElemType::I64 || t == ElemType::F64) return wide;
+    return t == ElemType::I32 || t == ElemType::F32;
 }
 
 constexpr std::string_view elem_type_name(ElemType t) {

@@ -70,6 +70,50 @@ void add_launch_uses(const Module& m, Word w, std::vector<ResourceUse>& uses) {
     }
 }
 
+// kloop: what its loop kernel entry says the loop reads and writes, as one
+// instruction (it runs the loop, or nothing, at once): the uniform
+// arguments' registers, the induction register and the bound, the divisors
+// and offset registers, the reduction registers, and the regions.
+void add_loop_uses(const Module& m, Word w, std::vector<ResourceUse>& uses) {
+    const std::uint32_t entry = word_field(w, Field::Imm);
+    if (entry >= m.loop_kernels.size()) return;
+    const LoopKernel& l = m.loop_kernels[entry];
+    const Kernel* k = l.kernel < m.kernels.size() ? &m.kernels[l.kernel] : nullptr;
+    auto reg = [&](Resource::Kind kind, std::uint32_t r, bool write) {
+        if (r < kIntRegisters) add_use(uses, {kind, r}, write);
+    };
+    for (std::size_t i = 0; i < l.args.size(); ++i) {
+        const LoopArg& a = l.args[i];
+        switch (a.kind) {
+        case LoopArg::Kind::IntReg: reg(Resource::Kind::IntReg, a.index, false); break;
+        case LoopArg::Kind::FloatReg: reg(Resource::Kind::FloatReg, a.index, false); break;
+        case LoopArg::Kind::Region: {
+            const Access access = (k && i < k->params.size()) ? k->params[i].access : Access::InOut;
+            if (access != Access::Out) add_region_use(m, uses, a.index, false);
+            if (access != Access::In) add_region_use(m, uses, a.index, true);
+            break;
+        }
+        case LoopArg::Kind::IntConst:
+        case LoopArg::Kind::FloatConst:
+        case LoopArg::Kind::Iterations:
+        case LoopArg::Kind::Partials: break;  // no register or region of the machine
+        }
+    }
+    reg(Resource::Kind::IntReg, l.induction, false);
+    reg(Resource::Kind::IntReg, l.induction, true);
+    reg(Resource::Kind::IntReg, l.bound, false);
+    for (std::uint8_t d : l.divisors) reg(Resource::Kind::IntReg, d, false);
+    for (const LoopAccess& a : l.accesses) {
+        if (a.has_offset_reg) reg(Resource::Kind::IntReg, a.offset_reg, false);
+        add_region_use(m, uses, a.region, a.writes);
+    }
+    for (const LoopReduction& r : l.reductions) {
+        const Resource::Kind kind = r.is_float ? Resource::Kind::FloatReg : Resource::Kind::IntReg;
+        reg(kind, r.reg, false);
+        reg(kind, r.reg, true);
+    }
+}
+
 // Per-resource hazard state inside one block.
 struct ResourceState {
     std::optional<std::uint32_t> last_writer;
@@ -223,6 +267,7 @@ std::vector<ResourceUse> resource_uses(const Module& m, Word w) {
             add_region_use(m, uses, v, written);
             break;
         case OperandKind::LaunchSite: add_launch_uses(m, w, uses); break;
+        case OperandKind::LoopSite: add_loop_uses(m, w, uses); break;
         default: break;  // immediates, pool indexes, labels, procedures, strings
         }
     }

@@ -5,7 +5,7 @@
 // the dependencies to check a module's stored frame table on load.
 //
 // The analysis reads only the table (isa/opcodes.def, isa/formats.def) and the
-// module's launch sites; no opcode is named here.
+// module's launch sites and loop kernels; no opcode is named here.
 #pragma once
 
 #include <cstdint>
@@ -66,7 +66,9 @@ struct ResourceUse {
 };
 
 // The read/write set of one procedure word, from the opcode table (and, for
-// `launch`, the launch site's arguments and the kernel parameters' access).
+// `launch`, the launch site's arguments and the kernel parameters' access;
+// for `kloop`, its loop kernel entry: every register and region the loop
+// reads or writes, the induction and reduction registers written).
 // Invalid operands (a word the verifier would reject) are left out.
 // A handle operand `@rN` reads rN and uses {Handle, N}, which conflicts with
 // every region (the analysis cannot know which one it is).

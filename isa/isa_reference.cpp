@@ -93,6 +93,7 @@ std::string_view operand_text(OperandKind k) {
     case OperandKind::Region: return "region (index; 224 + N: the handle operand @rN)";
     case OperandKind::Param: return "kernel parameter (index)";
     case OperandKind::LaunchSite: return "kernel launch (launch-site index)";
+    case OperandKind::LoopSite: return "loop kernel (loop-kernels index)";
     case OperandKind::Mem: return "region element: region (index or 224 + N for @rN)";
     case OperandKind::PMem: return "buffer element: parameter";
     }
@@ -121,8 +122,8 @@ semantics. The assembly syntax (directives, literals, regions, kernels, the
 calling convention) is described in the [language guide](language.md).
 
 Notation: `R[x]` an integer register (64-bit in procedures, 32-bit in kernel
-lanes), `F[x]` a float register (binary64 in procedures, binary32 in kernel
-lanes), `G[x]` a region, `K[imm]` the constant pool, `S[imm]` the string pool,
+lanes, 64-bit in wide kernels' lanes), `F[x]` a float register (binary64 in
+procedures, binary32 in kernel lanes, binary64 in wide kernels' lanes), `G[x]` a region, `K[imm]` the constant pool, `S[imm]` the string pool,
 `P[x]` a kernel parameter, `pc` the index of the next word. Integer arithmetic
 wraps (two's complement).
 
@@ -179,9 +180,21 @@ flow is structured, as in WebAssembly:
 `if`/`else`/`end`, `loop`/`end` with `break` and `continue`
 ([kernels.md](kernels.md#when-a-kernel-traps)).
 
-| op | syntax | semantics | writes | example |
-| ---: | --- | --- | --- | --- |
+A *wide* kernel (`.wide` in its body; [kernels.md](kernels.md#wide-kernels))
+has 64-bit integer and binary64 lanes, may take `i64` and `f64` buffers and
+uniforms, and each op means what the procedure opcode of its name means
+(integer division by zero still gives 0); the last column says where that
+differs from the narrow semantics, and which ops a wide kernel cannot use.
+
+| op | syntax | semantics | writes | example | in a wide kernel |
+| ---: | --- | --- | --- | --- | --- |
 )";
+
+// The Wide column of isa/kernel_ops.def as a table cell.
+std::string wide_text(const WideUse& w) {
+    if (!w.available) return "not available: " + std::string(w.note);
+    return w.note.empty() ? "the same, 64-bit" : std::string(w.note);
+}
 
 }  // namespace
 
@@ -255,7 +268,7 @@ std::string isa_reference_markdown() {
         const KOpInfo& op = kop_info(kop);
         md += "| " + std::to_string(static_cast<unsigned>(kop)) + " | " + code(op_syntax(op.mnemonic, op.format)) +
               " | " + cell(op.semantics) + " | " + cell(writes_text(op.format, op.writes)) + " | " +
-              cell(code(op.example)) + " |\n";
+              cell(code(op.example)) + " | " + cell(wide_text(op.wide)) + " |\n";
     }
     return md;
 }

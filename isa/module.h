@@ -13,7 +13,8 @@
 namespace polymer {
 
 // Module format version (see docs/module-format.md). A reader accepts its own
-// major version and any minor version up to its own. 3.1: the optional
+// major version and any minor version up to its own. 3.2: wide kernels
+// (Kernel::wide), the opcode kloop and the loop-kernels section. 3.1: the optional
 // source-files section (programs of several files, `.include`), the kernel
 // opcodes neg, not, andi, ori, xori, shli, shri, sari, ltu, leu, divu, remu;
 // the opcode rgn and handle operands (region operands 224..255 are @r0..@r31);
@@ -23,7 +24,7 @@ namespace polymer {
 // column of the opcode tables, pinned by a test (the numbers themselves are
 // those of 1.1); 1.1 added the frame table.
 inline constexpr std::uint16_t kModuleVersionMajor = 3;
-inline constexpr std::uint16_t kModuleVersionMinor = 1;
+inline constexpr std::uint16_t kModuleVersionMinor = 2;
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown
@@ -89,6 +90,10 @@ struct Kernel {
     std::string name;
     std::vector<KernelParam> params;
     KernelRequirements requirements;
+    // `.wide` (docs/kernels.md, "Wide kernels"): lane registers are 64-bit
+    // integers and binary64 floats, as a procedure's are, and buffers and
+    // uniforms may be i64/f64. The kernels made from loops are wide.
+    bool wide = false;
     std::vector<Word> code;          // kernel IR (KOp words)
     std::vector<SourceLoc> lines;    // one per word of code, or empty
     friend bool operator==(const Kernel&, const Kernel&) = default;
@@ -106,6 +111,82 @@ struct LaunchSite {
     std::uint32_t kernel = 0;
     std::vector<LaunchArg> args;  // one per kernel parameter, in order
     friend bool operator==(const LaunchSite&, const LaunchSite&) = default;
+};
+
+// A loop the assembler turned into a kernel (docs/loop-kernels.md). The
+// `kloop` word just before the loop's first word names its entry; the scalar
+// loop stays in the code. When kloop runs the kernel, the kernel does every
+// iteration but the last, kloop sets the induction register to the last
+// iteration's value and each reduction register to its running value, and
+// the scalar loop runs the last iteration itself, so every register the loop
+// leaves behind is what the scalar loop would leave.
+enum class LoopCompare : std::uint8_t { Lt, Le, Gt, Ge, Ltu, Leu, Gtu, Geu, Ne };
+inline constexpr unsigned kLoopCompareCount = 9;
+
+// What a reduction register accumulates, in program order: R or F := R or F op value.
+enum class ReduceOp : std::uint8_t {
+    Add,   // add (wrapping), integer
+    Min,   // min, signed integer
+    Max,   // max, signed integer
+    Fadd,  // fadd (only when the procedure allows reassociation: `.reassociate`)
+    Fmin,  // fmin (likewise)
+    Fmax,  // fmax (likewise)
+};
+inline constexpr unsigned kReduceOpCount = 6;
+
+// One argument of a loop kernel, one per kernel parameter.
+struct LoopArg {
+    enum class Kind : std::uint8_t {
+        Region,      // a buffer: index = region operand (a region index or a handle operand)
+        IntReg,      // an i64 uniform: R[index] when kloop runs
+        FloatReg,    // an f64 uniform: F[index] when kloop runs
+        IntConst,    // an i64 uniform: Module::int_consts[index]
+        FloatConst,  // an f64 uniform: Module::float_consts[index]
+        Iterations,  // an i64 uniform: how many iterations the kernel runs
+        Partials,    // an out buffer kloop provides: reductions[index]'s partial per lane
+    };
+    Kind kind = Kind::Region;
+    std::uint32_t index = 0;
+    friend bool operator==(const LoopArg&, const LoopArg&) = default;
+};
+inline constexpr unsigned kLoopArgKindCount = 7;
+
+struct LoopReduction {
+    bool is_float = false;     // F[reg] or R[reg]
+    std::uint8_t reg = 0;
+    ReduceOp op = ReduceOp::Add;
+    friend bool operator==(const LoopReduction&, const LoopReduction&) = default;
+};
+
+// A region element the loop touches at an index affine in the induction
+// register: scale * i + offset (+ R[offset_reg] when has_offset_reg), checked
+// against the region's length for the first and last iteration before the
+// kernel runs (an index out of range: the scalar loop runs and traps there).
+struct LoopAccess {
+    std::uint8_t region = 0;  // region operand (index or handle operand)
+    bool writes = false;
+    std::int64_t scale = 0;
+    std::int64_t offset = 0;
+    bool has_offset_reg = false;
+    std::uint8_t offset_reg = 0;
+    friend bool operator==(const LoopAccess&, const LoopAccess&) = default;
+};
+
+struct LoopKernel {
+    std::uint32_t kernel = 0;   // the generated wide kernel, in Module::kernels
+    std::uint32_t header = 0;   // the scalar loop's first word (the word after kloop)
+    std::uint32_t end = 0;      // one past the scalar loop's last word
+    std::uint8_t induction = 0; // r register, stepped once per iteration
+    std::uint8_t bound = 0;     // r register the loop compares it with
+    LoopCompare compare = LoopCompare::Lt;  // the loop goes on while R[induction] compare R[bound]
+    bool tested_first = true;   // the test comes before the body (0 iterations possible), else after the step
+    std::int64_t step = 1;      // added to R[induction] once per iteration, never 0
+    std::uint64_t chunk = 1;    // iterations per lane (1 unless there are reductions)
+    std::vector<LoopArg> args;  // one per kernel parameter
+    std::vector<LoopReduction> reductions;
+    std::vector<LoopAccess> accesses;
+    std::vector<std::uint8_t> divisors;  // r registers the loop divides by: all must be nonzero
+    friend bool operator==(const LoopKernel&, const LoopKernel&) = default;
 };
 
 struct Label {
@@ -136,6 +217,7 @@ struct Module {
     std::vector<RegionDecl> regions;
     std::vector<Kernel> kernels;
     std::vector<LaunchSite> launches;
+    std::vector<LoopKernel> loop_kernels;  // named by kloop words
     std::vector<Label> labels;     // code labels, for the disassembler and debugger
     // Basic blocks in code order with their frames; empty = absent (a module
     // written without the optional table, or built by hand): compute_frames()

@@ -89,7 +89,8 @@ void write_kernels(ByteWriter& w, const Module& m) {
         w.str(k.name);
         w.u8(k.requirements.requires_gpu ? 1 : 0);
         w.u8(k.requirements.prefers_gpu ? 1 : 0);
-        w.u16(0);
+        w.u8(k.wide ? 1 : 0);
+        w.u8(0);
         w.u64(k.requirements.min_memory);
         w.u32(static_cast<std::uint32_t>(k.params.size()));
         for (const KernelParam& p : k.params) {
@@ -115,6 +116,45 @@ void write_launches(ByteWriter& w, const Module& m) {
             w.u8(static_cast<std::uint8_t>(a.kind));
             w.u8(a.index);
         }
+    }
+}
+
+// Per loop kernel: the kernel, the loop's words and test, then its arguments,
+// reductions, checked accesses and divisors (isa/module.h, LoopKernel).
+void write_loop_kernels(ByteWriter& w, const Module& m) {
+    w.u32(static_cast<std::uint32_t>(m.loop_kernels.size()));
+    for (const LoopKernel& l : m.loop_kernels) {
+        w.u32(l.kernel);
+        w.u32(l.header);
+        w.u32(l.end);
+        w.u8(l.induction);
+        w.u8(l.bound);
+        w.u8(static_cast<std::uint8_t>(l.compare));
+        w.u8(l.tested_first ? 1 : 0);
+        w.i64(l.step);
+        w.u64(l.chunk);
+        w.u32(static_cast<std::uint32_t>(l.args.size()));
+        for (const LoopArg& a : l.args) {
+            w.u8(static_cast<std::uint8_t>(a.kind));
+            w.u32(a.index);
+        }
+        w.u32(static_cast<std::uint32_t>(l.reductions.size()));
+        for (const LoopReduction& r : l.reductions) {
+            w.u8(r.is_float ? 1 : 0);
+            w.u8(r.reg);
+            w.u8(static_cast<std::uint8_t>(r.op));
+        }
+        w.u32(static_cast<std::uint32_t>(l.accesses.size()));
+        for (const LoopAccess& a : l.accesses) {
+            w.u8(a.region);
+            w.u8(a.writes ? 1 : 0);
+            w.u8(a.has_offset_reg ? 1 : 0);
+            w.u8(a.offset_reg);
+            w.i64(a.scale);
+            w.i64(a.offset);
+        }
+        w.u32(static_cast<std::uint32_t>(l.divisors.size()));
+        for (std::uint8_t d : l.divisors) w.u8(d);
     }
 }
 
@@ -265,7 +305,8 @@ void read_kernel(ByteReader& r, Kernel& k) {
     k.name = r.str("name");
     k.requirements.requires_gpu = r.flag("requires-gpu flag");
     k.requirements.prefers_gpu = r.flag("prefers-gpu flag");
-    r.reserved(2, "reserved field");
+    k.wide = r.flag("wide flag");
+    r.reserved(1, "reserved field");
     k.requirements.min_memory = r.u64("minimum memory");
     std::uint32_t params = r.count(8, "parameter count");
     k.params.resize(params);
@@ -309,6 +350,50 @@ void read_launches(ByteReader& r, Module& m) {
             s.args[j].kind = enum_byte<LaunchArg::Kind>(r, 3, "argument kind");
             s.args[j].index = r.u8("argument index");
         }
+    }
+}
+
+void read_loop_kernels(ByteReader& r, Module& m) {
+    std::uint32_t n = r.count(48, "loop kernel count");
+    m.loop_kernels.resize(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("loop kernel", i);
+        LoopKernel& l = m.loop_kernels[i];
+        l.kernel = r.u32("kernel index");
+        l.header = r.u32("header");
+        l.end = r.u32("end");
+        l.induction = r.u8("induction register");
+        l.bound = r.u8("bound register");
+        l.compare = enum_byte<LoopCompare>(r, kLoopCompareCount, "comparison");
+        l.tested_first = r.flag("tested-first flag");
+        l.step = r.i64("step");
+        l.chunk = r.u64("chunk");
+        l.args.resize(r.count(5, "argument count"));
+        for (std::size_t j = 0; j < l.args.size() && r.ok(); ++j) {
+            r.sub_entry("argument", static_cast<std::uint32_t>(j));
+            l.args[j].kind = enum_byte<LoopArg::Kind>(r, kLoopArgKindCount, "argument kind");
+            l.args[j].index = r.u32("argument index");
+        }
+        l.reductions.resize(r.count(3, "reduction count"));
+        for (std::size_t j = 0; j < l.reductions.size() && r.ok(); ++j) {
+            r.sub_entry("reduction", static_cast<std::uint32_t>(j));
+            l.reductions[j].is_float = r.flag("float flag");
+            l.reductions[j].reg = r.u8("register");
+            l.reductions[j].op = enum_byte<ReduceOp>(r, kReduceOpCount, "reduction op");
+        }
+        l.accesses.resize(r.count(20, "access count"));
+        for (std::size_t j = 0; j < l.accesses.size() && r.ok(); ++j) {
+            r.sub_entry("access", static_cast<std::uint32_t>(j));
+            LoopAccess& a = l.accesses[j];
+            a.region = r.u8("region operand");
+            a.writes = r.flag("writes flag");
+            a.has_offset_reg = r.flag("offset-register flag");
+            a.offset_reg = r.u8("offset register");
+            a.scale = r.i64("scale");
+            a.offset = r.i64("offset");
+        }
+        l.divisors.resize(r.count(1, "divisor count"));
+        for (std::size_t j = 0; j < l.divisors.size() && r.ok(); ++j) l.divisors[j] = r.u8("divisor register");
     }
 }
 
@@ -397,6 +482,7 @@ struct SectionCodec {
 };
 
 bool has_include_files(const Module& m) { return !m.include_files.empty(); }
+bool has_loop_kernels(const Module& m) { return !m.loop_kernels.empty(); }
 
 // Ids are part of the format: never renumber; new sections take the next id.
 // The frame table (added in 1.1) and the source files (3.1) are optional:
@@ -416,6 +502,7 @@ constexpr SectionCodec kSections[] = {
     {11, "labels", write_labels, read_labels},
     {12, "frames", write_frames, read_frames, kFlagOptional},
     {13, "source-files", write_source_files, read_source_files, kFlagOptional, has_include_files},
+    {14, "loop-kernels", write_loop_kernels, read_loop_kernels, 0, has_loop_kernels},
 };
 constexpr std::size_t kSectionCount = std::size(kSections);
 

@@ -1,6 +1,7 @@
 #include "isa/opcodes.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace polymer {
 
@@ -14,6 +15,16 @@ std::optional<KOp> find_kop(std::string_view mnemonic) {
     for (KOp op : kAllKOps)
         if (kop_info(op).mnemonic == mnemonic) return op;
     return std::nullopt;
+}
+
+std::string kop_param_types_text(KOp op, bool wide) {
+    std::vector<std::string_view> names;
+    for (std::uint8_t t = 0; t < kElemTypeCount; ++t)
+        if (kop_takes_param_type(op, static_cast<ElemType>(t), wide)) names.push_back(elem_type_name(static_cast<ElemType>(t)));
+    std::string out;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        out += std::string(i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + std::string(names[i]);
+    return out;
 }
 
 std::string_view op_class_name(OpClass c) {
@@ -46,6 +57,7 @@ std::string_view operand_kind_name(OperandKind k) {
     case OperandKind::Region: return "region";
     case OperandKind::Param: return "kernel parameter";
     case OperandKind::LaunchSite: return "kernel launch";
+    case OperandKind::LoopSite: return "loop kernel";
     case OperandKind::Mem: return "region element";
     case OperandKind::PMem: return "buffer element";
     }

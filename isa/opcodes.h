@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "isa/elem_type.h"
@@ -92,6 +93,12 @@ enum class KEffect : std::uint8_t {
     If, Else, Loop, End, Break, Continue, Exit,
 };
 
+// The Wide column of isa/kernel_ops.def: the op in a wide kernel.
+struct WideUse {
+    bool available = true;
+    std::string_view note;  // available: how it differs on 64-bit lanes ("" = not at all); else why not
+};
+
 struct KOpInfo {
     std::string_view mnemonic;  // empty: no kernel opcode has this number
     Format format;
@@ -99,6 +106,7 @@ struct KOpInfo {
     KEffect effect;
     std::string_view semantics;
     std::string_view example;
+    WideUse wide;
 };
 
 namespace detail {
@@ -124,6 +132,13 @@ constexpr std::uint8_t slot_bits(std::string_view fields) {
     }
     return bits;
 }
+
+// The cells of the Wide column, spelled as names in this namespace.
+namespace wide_column {
+inline constexpr WideUse Same{true, ""};
+constexpr WideUse As(std::string_view note) { return {true, note}; }
+constexpr WideUse No(std::string_view why) { return {false, why}; }
+}  // namespace wide_column
 
 namespace regions_column {
 inline constexpr RegionsCell _{};
@@ -176,7 +191,8 @@ inline constexpr Row<Op, OpInfo> kOpRows[] = {
 };
 
 inline constexpr Row<KOp, KOpInfo> kKernelOpRows[] = {
-#define KOP(name, number, mn, fmt, writes, eff, sem, ex) {KOp::name, {mn, Format::fmt, writes, KEffect::eff, sem, ex}},
+#define KOP(name, number, mn, fmt, writes, eff, sem, ex, wide) \
+    {KOp::name, {mn, Format::fmt, writes, KEffect::eff, sem, ex, wide_column::wide}},
 #include "isa/kernel_ops.def"
 #undef KOP
 #undef W_
@@ -256,11 +272,49 @@ constexpr const KOpInfo& kop_info(KOp op) { return kKernelOps[static_cast<std::s
 constexpr bool is_valid_op(std::uint8_t byte) { return !kOps[byte].mnemonic.empty(); }
 constexpr bool is_valid_kop(std::uint8_t byte) { return !kKernelOps[byte].mnemonic.empty(); }
 constexpr bool has_effect(Op op, std::uint16_t flags) { return (op_info(op).effects & flags) != 0; }
+// Whether one of the opcode's operands is of this kind. An opcode with a
+// LoopSite operand (kloop) is written by the assembler in front of a loop it
+// turns into a kernel, never by hand (docs/loop-kernels.md).
+constexpr bool has_operand_kind(Op op, OperandKind kind) {
+    const FormatInfo& f = format_info(op_info(op).format);
+    for (std::size_t k = 0; k < f.count; ++k)
+        if (f.operands[k].kind == kind) return true;
+    return false;
+}
 constexpr KEffect kop_effect(KOp op) { return kop_info(op).effect; }
 // A kernel shift by an immediate: the assembler and the verifier keep imm in
-// 0..31 (a lane is 32 bits), as the rows of isa/kernel_ops.def say.
+// 0..31 (a lane is 32 bits; a wide lane 64: 0..63), as the rows of
+// isa/kernel_ops.def say.
 constexpr bool is_kernel_shift_immediate(KOp op) { return op == KOp::Shli || op == KOp::Shri || op == KOp::Sari; }
 inline constexpr std::int32_t kKernelShiftMax = 31;
+inline constexpr std::int32_t kWideKernelShiftMax = 63;
+constexpr std::int32_t kernel_shift_max(bool wide) { return wide ? kWideKernelShiftMax : kKernelShiftMax; }
+
+// Whether a wide kernel may use `op` (the Wide column); when not, the
+// column's note says why.
+constexpr bool available_in_wide_kernels(KOp op) { return kop_info(op).wide.available; }
+
+// Whether the register operand of a load, store, atomic or uniform read is a
+// float register (ldf, stf, ldpf), from the format.
+constexpr bool kop_moves_float(KOp op) {
+    const FormatInfo& f = format_info(kop_info(op).format);
+    for (std::size_t k = 0; k < f.count; ++k)
+        if (f.operands[k].kind == OperandKind::FloatReg) return true;
+    return false;
+}
+
+// The parameter types a load, store, atomic (`param[rB]`) or uniform read
+// (`param`) may name, in a narrow or a wide kernel: an integer register goes
+// with i32/u32 buffers and i32 uniforms, a float one with f32; a wide kernel
+// adds i64 and f64 (docs/kernels.md, "Wide kernels"), except for atadd,
+// which stays on i32/u32 (the Wide column: no 64-bit atomics on every device).
+constexpr bool kop_takes_param_type(KOp op, ElemType t, bool wide) {
+    const bool is_wide_type = t == ElemType::I64 || t == ElemType::F64;
+    if (is_wide_type && (!wide || kop_effect(op) == KEffect::Atomic)) return false;
+    if (kop_moves_float(op)) return t == ElemType::F32 || t == ElemType::F64;
+    if (kop_effect(op) == KEffect::Uniform) return t == ElemType::I32 || t == ElemType::I64;
+    return t == ElemType::I32 || t == ElemType::U32 || t == ElemType::I64;
+}
 
 // Facts of a kernel op's effect, each written as a switch that names every
 // effect, so that a new one must be placed in all of them.
@@ -410,5 +464,7 @@ static_assert(detail::first_bad_vector_row() == kOpCount,
 std::optional<Op> find_op(std::string_view mnemonic);
 std::optional<KOp> find_kop(std::string_view mnemonic);
 std::string_view op_class_name(OpClass c);
+// "i32, u32 or i64": the types kop_takes_param_type allows, for messages.
+std::string kop_param_types_text(KOp op, bool wide);
 
 }  // namespace polymer

@@ -5,6 +5,7 @@
 // What is checked, and why, is listed in docs/module-format.md.
 #include "isa/verifier.h"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "isa/byte_io.h"
 #include "isa/frame_analysis.h"
 #include "isa/known_handles.h"
+#include "isa/loop_trip.h"
 #include "isa/opcodes.h"
 #include "isa/vector_rules.h"
 
@@ -96,6 +98,9 @@ Problem check_operand(const OperandSpec& s, Word w, const Scope& scope) {
         if (in_kernel) break;
         if (auto p = check_register(word_a(w), OperandKind::IntReg)) return p;  // the count register
         return check_index(v, m.launches.size(), "launch site", "launch sites");
+    case OperandKind::LoopSite:
+        if (in_kernel) break;
+        return check_index(v, m.loop_kernels.size(), "loop kernel", "loop kernels");
     case OperandKind::Mem:
         if (in_kernel) break;
         if (auto p = check_region_operand(v, m)) return p;
@@ -257,14 +262,17 @@ Problem check_params(const Kernel& k) {
         if (auto problem = check_name("parameter", j, p.name, names)) return problem;
         const std::string where = cat("parameter '", p.name, "': ");
         if (p.kind == ParamKind::Buffer) {
-            if (!is_kernel_buffer_type(p.type)) return where + "a buffer's type must be i32, u32 or f32";
+            if (!is_kernel_buffer_type(p.type, k.wide))
+                return where + (k.wide ? "a buffer's type must be i32, u32, i64, f32 or f64"
+                                       : "a buffer's type must be i32, u32 or f32 (i64, f64 only in a wide kernel)");
             if (p.access != Access::In && p.access != Access::Out && p.access != Access::InOut)
                 return where + cat("access ", unsigned(p.access), " is not valid");
             if (p.indexing != Indexing::Element && p.indexing != Indexing::Broadcast)
                 return where + cat("indexing ", unsigned(p.indexing), " is not valid");
         } else if (p.kind == ParamKind::Uniform) {
-            if (p.type != ElemType::I32 && p.type != ElemType::F32)
-                return where + "a uniform's type must be i32 or f32";
+            if (!is_kernel_uniform_type(p.type, k.wide))
+                return where + (k.wide ? "a uniform's type must be i32, i64, f32 or f64"
+                                       : "a uniform's type must be i32 or f32 (i64, f64 only in a wide kernel)");
             if (p.access != Access::In || p.indexing != Indexing::Element)
                 return where + "a uniform has no access mode or indexing (they must be `in` and element)";
         } else {
@@ -280,10 +288,9 @@ Problem check_buffer_access(KOp op, const FormatInfo& format, std::size_t operan
     const KernelParam& p = k.params[word_field(w, format.operands[operand].field)];
     const std::string name = cat("parameter '", p.name, "'");
     if (p.kind != ParamKind::Buffer) return name + " is a uniform, not a buffer";
-    const bool float_value = format.operands[operand == 0 ? 1 : 0].kind == OperandKind::FloatReg;
-    if (float_value != (p.type == ElemType::F32))
-        return cat(name, " is ", elem_type_name(p.type), " but ", kop_info(op).mnemonic, " needs ",
-                   float_value ? "an f32" : "an i32 or u32", " buffer");
+    if (!kop_takes_param_type(op, p.type, k.wide))
+        return cat(name, " is ", elem_type_name(p.type), " but ", kop_info(op).mnemonic, " needs an ",
+                   kop_param_types_text(op, k.wide), " buffer", k.wide ? " in a wide kernel" : "");
     const bool writes = writes_buffer(kop_effect(op));
     const bool reads = reads_buffer(kop_effect(op));  // an atomic add reads the old value too
     if (writes && p.access == Access::In) return name + " is an `in` buffer and cannot be written";
@@ -300,10 +307,8 @@ Problem check_param_use(KOp op, const FormatInfo& format, std::size_t operand, W
         if (p.kind != ParamKind::Buffer) return name + " is a uniform, not a buffer";
         return std::nullopt;
     }
-    const bool float_value = format.operands[operand == 0 ? 1 : 0].kind == OperandKind::FloatReg;
-    const ElemType want = float_value ? ElemType::F32 : ElemType::I32;
-    if (p.kind != ParamKind::Uniform || p.type != want)
-        return cat(name, " is not an ", elem_type_name(want), " uniform");
+    if (p.kind != ParamKind::Uniform || !kop_takes_param_type(op, p.type, k.wide))
+        return cat(name, " is not an ", kop_param_types_text(op, k.wide), " uniform");
     return std::nullopt;
 }
 
@@ -312,9 +317,11 @@ Problem check_kernel_word(const Kernel& k, const Scope& scope, Word w) {
     const KOp op = static_cast<KOp>(word_op(w));
     const FormatInfo& format = format_info(kop_info(op).format);
     if (auto p = check_operands(format, w, scope)) return p;
+    if (k.wide && !available_in_wide_kernels(op))
+        return cat("not available in a wide kernel (", kop_info(op).wide.note, ")");
     if (is_kernel_shift_immediate(op)) {
-        const std::int32_t amount = word_imm(w);
-        if (amount < 0 || amount > kKernelShiftMax) return cat("shift amount ", amount, " is not in 0..", kKernelShiftMax);
+        const std::int32_t amount = word_imm(w), most = kernel_shift_max(k.wide);
+        if (amount < 0 || amount > most) return cat("shift amount ", amount, " is not in 0..", most);
     }
     for (std::size_t i = 0; i < format.count; ++i) {
         if (format.operands[i].kind == OperandKind::PMem) return check_buffer_access(op, format, i, w, k);
@@ -405,7 +412,7 @@ Problem check_launch_arg(const Module& m, const KernelParam& p, const LaunchArg&
                        elem_type_name(p.type), ")");
         return std::nullopt;
     }
-    const Kind want = p.type == ElemType::F32 ? Kind::FloatReg : Kind::IntReg;
+    const Kind want = is_float(p.type) ? Kind::FloatReg : Kind::IntReg;
     if (a.kind != want)
         return cat(elem_type_name(p.type), " uniform '", p.name, "' needs ",
                    want == Kind::IntReg ? "an integer" : "a float", " register");
@@ -424,6 +431,117 @@ Problem check_launches(const Module& m) {
             return where + cat(s.args.size(), " arguments for ", k.params.size(), " parameters");
         for (std::size_t j = 0; j < s.args.size(); ++j)
             if (auto p = check_launch_arg(m, k.params[j], s.args[j])) return where + cat("argument ", j, ": ", *p);
+    }
+    return std::nullopt;
+}
+
+// --- loop kernels (docs/loop-kernels.md) ----------------------------------------
+
+// Argument `a` of a loop kernel against its kernel parameter `p`.
+Problem check_loop_arg(const Module& m, const LoopKernel& l, const KernelParam& p, const LoopArg& a) {
+    using Kind = LoopArg::Kind;
+    auto uniform = [&](ElemType want) -> Problem {
+        if (p.kind != ParamKind::Uniform || p.type != want)
+            return cat("parameter '", p.name, "' must be an ", elem_type_name(want), " uniform");
+        return std::nullopt;
+    };
+    switch (a.kind) {
+    case Kind::Region:
+        if (p.kind != ParamKind::Buffer) return cat("parameter '", p.name, "' is a uniform, not a buffer");
+        if (auto problem = check_region_operand(a.index, m)) return problem;
+        if (is_handle_operand(a.index)) return std::nullopt;  // its type is checked when it runs
+        if (m.regions[a.index].type != p.type)
+            return cat(region_text(m, a.index), " does not match buffer '", p.name, "' (", elem_type_name(p.type), ")");
+        return std::nullopt;
+    case Kind::IntReg:
+        if (auto problem = uniform(ElemType::I64)) return problem;
+        return check_register(a.index, OperandKind::IntReg);
+    case Kind::FloatReg:
+        if (auto problem = uniform(ElemType::F64)) return problem;
+        return check_register(a.index, OperandKind::FloatReg);
+    case Kind::IntConst:
+        if (auto problem = uniform(ElemType::I64)) return problem;
+        return check_index(a.index, m.int_consts.size(), "integer constant", "in the pool");
+    case Kind::FloatConst:
+        if (auto problem = uniform(ElemType::F64)) return problem;
+        return check_index(a.index, m.float_consts.size(), "float constant", "in the pool");
+    case Kind::Iterations: return uniform(ElemType::I64);
+    case Kind::Partials: {
+        if (auto problem = check_index(a.index, l.reductions.size(), "reduction", "reductions")) return problem;
+        const ElemType want = l.reductions[a.index].is_float ? ElemType::F64 : ElemType::I64;
+        if (p.kind != ParamKind::Buffer || p.access != Access::Out || p.type != want)
+            return cat("parameter '", p.name, "' must be an `out` ", elem_type_name(want), " buffer (reduction ",
+                       a.index, "'s partials)");
+        return std::nullopt;
+    }
+    }
+    return cat("argument kind ", unsigned(a.kind), " is not valid");
+}
+
+bool is_float_reduction(ReduceOp op) { return op == ReduceOp::Fadd || op == ReduceOp::Fmin || op == ReduceOp::Fmax; }
+
+// One entry, `kloop` its word's pc (the only one naming it).
+Problem check_loop_kernel(const Module& m, const LoopKernel& l, std::uint32_t kloop) {
+    if (l.kernel >= m.kernels.size())
+        return cat("kernel index ", l.kernel, " is out of range (", m.kernels.size(), " kernels)");
+    const Kernel& k = m.kernels[l.kernel];
+    if (!k.wide) return cat("kernel '", k.name, "' is not wide (a loop's kernel needs .wide)");
+    if (l.header != std::uint64_t{kloop} + 1)
+        return cat("header ", l.header, " is not the word after its kloop (word ", kloop, ")");
+    for (const Procedure& p : m.procs) {
+        if (kloop < p.start || kloop >= p.start + p.length) continue;
+        if (l.end <= l.header || l.end > p.start + p.length)
+            return cat("the loop's words [", l.header, ", ", l.end, ") are not inside proc '", p.name, "' [", p.start,
+                       ", ", p.start + p.length, ")");
+    }
+    for (std::uint8_t r : {l.induction, l.bound})
+        if (auto p = check_register(r, OperandKind::IntReg)) return p;
+    if (l.step == 0) return std::string("the step is 0");
+    if (l.chunk == 0) return std::string("the chunk is 0 (a lane runs at least one iteration)");
+    if (l.args.size() != k.params.size())
+        return cat(l.args.size(), " arguments for the ", k.params.size(), " parameters of kernel '", k.name, "'");
+    for (std::size_t j = 0; j < l.args.size(); ++j)
+        if (auto p = check_loop_arg(m, l, k.params[j], l.args[j])) return cat("argument ", j, ": ", *p);
+    for (std::size_t j = 0; j < l.reductions.size(); ++j) {
+        const LoopReduction& r = l.reductions[j];
+        if (auto p = check_register(r.reg, r.is_float ? OperandKind::FloatReg : OperandKind::IntReg))
+            return cat("reduction ", j, ": ", *p);
+        if (is_float_reduction(r.op) != r.is_float)
+            return cat("reduction ", j, ": a ", r.is_float ? "float" : "integer", " register needs ",
+                       r.is_float ? "fadd, fmin or fmax" : "add, min or max");
+        const auto partials = std::count_if(l.args.begin(), l.args.end(), [&](const LoopArg& a) {
+            return a.kind == LoopArg::Kind::Partials && a.index == j;
+        });
+        if (partials != 1) return cat("reduction ", j, " has ", partials, " partials arguments, not 1");
+    }
+    for (std::size_t j = 0; j < l.accesses.size(); ++j) {
+        const LoopAccess& a = l.accesses[j];
+        Problem p = check_region_operand(a.region, m);
+        if (!p && a.has_offset_reg) p = check_register(a.offset_reg, OperandKind::IntReg);
+        if (p) return cat("access ", j, ": ", *p);
+    }
+    for (std::uint8_t r : l.divisors)
+        if (auto p = check_register(r, OperandKind::IntReg)) return cat("divisor: ", *p);
+    return std::nullopt;
+}
+
+// Every entry is named by exactly one kloop word, just before its loop.
+Problem check_loop_kernels(const Module& m) {
+    constexpr std::uint64_t kNoWord = ~std::uint64_t{0};
+    std::vector<std::uint64_t> word(m.loop_kernels.size(), kNoWord);
+    for (std::uint32_t pc = 0; pc < m.code.size(); ++pc) {
+        if (!is_loop_word(m.code[pc])) continue;
+        const std::uint32_t entry = word_field(m.code[pc], Field::Imm);  // in range: check_procs
+        if (word[entry] != kNoWord)
+            return cat("loop kernel ", entry, ": named by two kloop words (", word[entry], " and ", pc, ")");
+        word[entry] = pc;
+    }
+    for (std::size_t i = 0; i < m.loop_kernels.size(); ++i) {
+        const LoopKernel& l = m.loop_kernels[i];
+        const std::string where =
+            cat("loop kernel ", i, l.kernel < m.kernels.size() ? " (kernel '" + m.kernels[l.kernel].name + "')" : "", ": ");
+        if (word[i] == kNoWord) return where + "no kloop word names it";
+        if (auto p = check_loop_kernel(m, l, static_cast<std::uint32_t>(word[i]))) return where + *p;
     }
     return std::nullopt;
 }
@@ -520,7 +638,8 @@ Problem check_procs(const Module& m) {
 Result<Verified> verify_module(const Module& m) {
     // Tables first: the word checks below look regions, kernels and launch sites up.
     // Frames last: they are checked against dependencies recomputed from the words.
-    for (auto check : {check_regions, check_kernels, check_launches, check_proc_layout, check_procs, check_frames})
+    for (auto check : {check_regions, check_kernels, check_launches, check_proc_layout, check_procs, check_loop_kernels,
+                       check_frames})
         if (Problem p = check(m)) return Error{std::move(*p)};
     return Verified{};
 }

@@ -118,8 +118,8 @@ RoutingBackend::Target RoutingBackend::route(const VectorOpArgs& args) const {
     return route_size(args) >= table_.threshold(route_class(args.op)) ? OnVulkan : OnCpu;
 }
 
-RoutingBackend::Target RoutingBackend::route(const KernelLaunch& launch) const {
-    if (mode_ == RouteMode::Cpu || !vk_->can_run(launch)) return OnCpu;
+RoutingBackend::Target RoutingBackend::route(const KernelLaunch& launch, std::string* why) const {
+    if (mode_ == RouteMode::Cpu || !vk_->can_run(launch, why)) return OnCpu;
     if (mode_ == RouteMode::Vulkan) return OnVulkan;
     return route_size(launch) >= table_.threshold(route_class(*launch.kernel)) ? OnVulkan : OnCpu;
 }
@@ -189,9 +189,16 @@ Ticket RoutingBackend::submit(const VectorOpArgs& args) {
     return submit_to_cpu(spans_of(args), cpu_->submit(args));
 }
 
+void RoutingBackend::note_refusal(const KernelLaunch& launch, std::string why) {
+    if (why.empty() || launch.kernel == nullptr || refusals_.size() >= kMaxRefusals) return;
+    refusals_.emplace(launch.kernel->name, std::move(why));
+}
+
 Ticket RoutingBackend::submit(const KernelLaunch& launch) {
-    const Target where = route(launch);
+    std::string why;
+    const Target where = route(launch, &why);
     ++counts_.kernels[where];
+    note_refusal(launch, std::move(why));
     if (where == OnVulkan) {
         if (!cpu_in_flight_.empty()) finish_cpu_conflicts(spans_of(launch));
         const Ticket t = vk_->submit(launch);
@@ -214,11 +221,13 @@ bool RoutingBackend::run_inline(const VectorOpArgs& args, VectorOpResult& result
 }
 
 bool RoutingBackend::run_inline(const KernelLaunch& launch, VectorOpResult& result) {
-    if (route(launch) != OnCpu || !cpu_in_flight_.empty()) return false;
+    std::string why;
+    if (route(launch, &why) != OnCpu || !cpu_in_flight_.empty()) return false;
     if (vk_) vk_->finish_conflicting(launch);
     check_vulkan();
     if (!cpu_->run_inline(launch, result)) return false;
     ++counts_.kernels[OnCpu];
+    note_refusal(launch, std::move(why));
     return true;
 }
 

@@ -25,6 +25,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -96,9 +97,10 @@ public:
     };
     const Counts& counts() const { return counts_; }
     RouteMode mode() const { return mode_; }
-    // Where a vector op or launch would go now (no side effects).
+    // Where a vector op or launch would go now (no side effects). `why`, when
+    // given, gets the Vulkan backend's reason when it cannot run the launch.
     Target route(const VectorOpArgs& args) const;
-    Target route(const KernelLaunch& launch) const;
+    Target route(const KernelLaunch& launch, std::string* why = nullptr) const;
 
     // For --stats: "vector ops: 3 on vulkan, 2 on cpu; kernels: 1 on vulkan, 0 on cpu".
     std::string counts_text() const;
@@ -106,6 +108,10 @@ public:
     std::string bytes_text() const;
     // For --stats under BySize: "lavapipe from: element-wise never, ..., kernel 4096".
     std::string table_text() const;
+    // For --stats: why kernels went to the CPU that the Vulkan device cannot
+    // run, one reason per kernel (the first seen; at most kMaxRefusals kernels).
+    const std::map<std::string, std::string>& refusals() const { return refusals_; }
+    static constexpr std::size_t kMaxRefusals = 16;
 
     VulkanBackend* vulkan() { return vk_.get(); }
 
@@ -127,6 +133,8 @@ private:
     Ticket submit_to_cpu(std::vector<Span> spans, Ticket t);
     // After every call into the Vulkan backend: hands its error, if any, to on_failure_.
     void check_vulkan();
+    // Keeps the reason a launch's kernel cannot run on the Vulkan device.
+    void note_refusal(const KernelLaunch& launch, std::string why);
 
     std::unique_ptr<VulkanBackend> vk_;
     std::unique_ptr<Backend> cpu_;
@@ -136,6 +144,7 @@ private:
     std::vector<CpuTicket> cpu_in_flight_;                     // not yet waited for
     std::unordered_map<Ticket, VectorOpResult> cpu_finished_;  // waited early, for a hazard
     std::function<void(const std::string&)> on_failure_;
+    std::map<std::string, std::string> refusals_;  // kernel name -> why it is not on the Vulkan device
 };
 
 }  // namespace polymer

@@ -54,7 +54,8 @@ Footprint footprint_of(const KernelLaunch& l) {
         // A parameter the kernel does not describe counts as written.
         const bool written = l.kernel == nullptr || i >= l.kernel->params.size() ||
                              l.kernel->params[i].access != Access::In;
-        f.add(l.args[i].data, l.args[i].length * 4, written);
+        const std::size_t size = l.kernel != nullptr && i < l.kernel->params.size() ? elem_size(l.kernel->params[i].type) : 4;
+        f.add(l.args[i].data, l.args[i].length * size, written);
     }
     return f;
 }

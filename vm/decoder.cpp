@@ -87,6 +87,10 @@ private:
             if (v >= m_.launches.size() || m_.launches[v].kernel >= m_.kernels.size())
                 return "launch site " + std::to_string(v) + " out of range";
             return {};
+        case OperandKind::LoopSite:
+            if (v >= m_.loop_kernels.size() || m_.loop_kernels[v].kernel >= m_.kernels.size())
+                return "loop kernel " + std::to_string(v) + " out of range";
+            return {};
         case OperandKind::Digits:
             return d.imm >= 0 && d.imm <= kMaxDigits ? "" : "digit count " + std::to_string(d.imm) + " out of range";
         case OperandKind::Imm:

@@ -16,6 +16,7 @@
 //   x.jump(), x.call(d), x.ret(), x.halt()
 //   x.trap(kind)              stop with a trap of this kind          -> Flow::Trap
 //   x.vector_op(d), x.launch(d), x.wait_all()   long operations, handed to a backend
+//   x.loop_kernel(d)          a loop the assembler made a kernel of (kloop): run it, or do nothing
 //   x.allocate(d, g), x.release(d, g), x.print_region(d, g)         rare slow paths
 //   x.regions()               the machine's regions (a handle operand's region is looked up there)
 //   x.arg_count(), x.arg_int/arg_float, x.arg_text(d, g), x.read_line(d, g)/read_int/read_float
@@ -292,6 +293,7 @@ template <Op O, class X>
 
     // --- kernels and synchronisation ---
     else if constexpr (O == Op::Launch) return x.launch(d);
+    else if constexpr (O == Op::Kloop) return x.loop_kernel(d);
     else if constexpr (O == Op::Wait || O == Op::Fence) return x.wait_all();
 
     else static_assert(kHasNoBody<O>, "every opcode in isa/opcodes.def needs a body here");

@@ -35,7 +35,7 @@ struct KernelFault {
     std::uint32_t lane = 0;     // gid of the lane
     std::uint32_t pc = 0;       // word index in Kernel::code of the faulting op
     std::uint32_t param = 0;    // BadIndex: the buffer parameter
-    std::int32_t index = 0;     // BadIndex: the index used
+    std::int64_t index = 0;     // BadIndex: the index used (a wide kernel's is 64 bits)
     std::uint64_t length = 0;   // BadIndex: the buffer's length in elements
 
     explicit operator bool() const { return kind != Kind::None; }

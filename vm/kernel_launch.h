@@ -10,7 +10,8 @@
 //     whole one only inside [0, length): any other access faults
 //     (vm/kernel_fault.h) and ends the lane;
 //   - a lane starts at most `max_iterations` loop iterations;
-//   - a uniform argument is its 32-bit pattern (i32 value or f32 bits).
+//   - a uniform argument is its bit pattern: an i64 value or f64 bits, or
+//     for an i32/f32 uniform the 32 bits in the low half.
 #pragma once
 
 #include <atomic>
@@ -24,7 +25,7 @@
 
 namespace polymer {
 
-// The largest launch: `gid` is a 32-bit signed lane register.
+// The largest launch: `gid` is a 32-bit signed lane register (in narrow kernels).
 inline constexpr std::uint64_t kMaxLaunchCount = 0x7FFF'FFFF;
 
 struct KernelArg {
@@ -32,8 +33,8 @@ struct KernelArg {
     void* data = nullptr;          // `length` elements; nullptr when length is 0
     std::uint64_t length = 0;      // elements
     ElemType type = ElemType::F32;
-    // Uniforms (ParamKind::Uniform): the value's 32 bits.
-    std::uint32_t uniform = 0;
+    // Uniforms (ParamKind::Uniform): an i64 value or f64 bits; i32/f32 in the low 32 bits.
+    std::uint64_t uniform = 0;
 };
 
 struct KernelLaunch {

@@ -5,6 +5,7 @@
 
 #include "isa/vector_rules.h"
 
+#include <bit>
 #include <climits>
 #include <cstdint>
 #include <cstdio>
@@ -176,7 +177,8 @@ bool Machine::vector_args(const DecodedInsn& d, const RegisterFile& regs, Vector
 }
 
 // Builds the KernelLaunch from the launch site. An f32 uniform is the float
-// register rounded to binary32.
+// register rounded to binary32; an i64 or f64 one (wide kernels) the register
+// as it is.
 bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, KernelLaunch& l, Trap* trap) const {
     const LaunchSite& site = module_.launches[static_cast<std::uint32_t>(d.imm)];
     const Kernel& kernel = module_.kernels[site.kernel];
@@ -232,6 +234,11 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
         }
         case LaunchArg::Kind::IntReg: {
             const std::int64_t v = regs.r[a.index];
+            if (p.type == ElemType::I64) {  // a wide kernel's: the register as is
+                k.uniform = static_cast<std::uint64_t>(v);
+                k.type = ElemType::I64;
+                break;
+            }
             if (v < INT32_MIN || v > INT32_MAX)
                 return bad("uniform '" + p.name + "' gets " + std::to_string(v) + ", which does not fit in i32");
             k.uniform = static_cast<std::uint32_t>(static_cast<std::int32_t>(v));
@@ -239,8 +246,12 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
             break;
         }
         case LaunchArg::Kind::FloatReg: {
-            const float f = static_cast<float>(regs.f[a.index]);
-            std::memcpy(&k.uniform, &f, sizeof f);
+            if (p.type == ElemType::F64) {  // a wide kernel's: the register's binary64 bits
+                k.uniform = std::bit_cast<std::uint64_t>(regs.f[a.index]);
+                k.type = ElemType::F64;
+                break;
+            }
+            k.uniform = std::bit_cast<std::uint32_t>(static_cast<float>(regs.f[a.index]));
             k.type = ElemType::F32;
             break;
         }

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "isa/module.h"
@@ -30,6 +31,7 @@
 #include "vm/decoded_insn.h"
 #include "vm/engine_stats.h"
 #include "vm/exec_mode.h"
+#include "vm/loop_kernel.h"
 #include "vm/output.h"
 #include "vm/program_input.h"
 #include "vm/region_store.h"
@@ -38,6 +40,9 @@
 namespace polymer {
 
 struct PipelineLog;
+
+// The fewest iterations a loop kernel launch is worth (--loop-kernel-min).
+inline constexpr std::uint64_t kDefaultLoopKernelMin = 1024;
 
 struct MachineOptions {
     std::uint64_t max_steps = 0;              // trap `step-limit` past this many instructions; 0 = no limit
@@ -61,6 +66,11 @@ struct MachineOptions {
     // empty input, every read is at its end). The stream must outlive the machine.
     std::vector<std::string> args;
     InputStream* input = nullptr;
+    // kloop (docs/loop-kernels.md): run the loops the assembler turned into
+    // kernels as kernels (--no-loop-kernels: false), when they have at least
+    // `loop_kernel_min` iterations to give the kernel (--loop-kernel-min).
+    bool loop_kernels = true;
+    std::uint64_t loop_kernel_min = kDefaultLoopKernelMin;
     // For the trace: the backend track a long op goes to; empty = backend->name().
     std::function<std::string(const VectorOpArgs*, const KernelLaunch*)> backend_track;
 };
@@ -161,10 +171,13 @@ public:
     const MachineOptions& options() const { return options_; }
     std::uint64_t kernels_launched() const { return kernels_launched_; }
     const EngineStats& engine_stats() const { return engine_stats_; }  // after a run in an engine mode
+    const LoopKernelStats& loop_kernel_stats() const { return loop_kernel_stats_; }
 
     // --- the debugger's edits (`set`, backstep): not instructions, not observed ---
     void set_int_reg(unsigned i, std::int64_t v) { state_.regs.r[i] = v; }
     void set_float_reg(unsigned i, double v) { state_.regs.f[i] = v; }
+    // `set loop-kernels off`: step a transformed loop's scalar form.
+    void set_loop_kernels(bool on) { options_.loop_kernels = on; }
     RegionStore& regions() { return regions_; }
     void restore_call_slot(std::size_t i, std::uint32_t return_pc) { state_.call_stack[i] = code_.data() + return_pc; }
     void restore_value_slot(std::size_t i, std::uint64_t bits) { state_.value_stack[i] = bits; }
@@ -179,6 +192,10 @@ public:
     OutputBuffer& out() { return out_; }
     EngineStats& engine_stats() { return engine_stats_; }
     void count_launch() { ++kernels_launched_; }
+    LoopKernelStats& loop_kernel_stats() { return loop_kernel_stats_; }
+    // The last loop kernel's launch, for the engine's trace (taken once).
+    void record_loop_launch(LoopLaunchSpan span) { loop_span_ = std::move(span); }
+    std::optional<LoopLaunchSpan> take_loop_launch() { return std::exchange(loop_span_, std::nullopt); }
     // Where the slow paths put the trap they raise (a member, so an
     // executor's hot locals never have their address taken).
     Trap& raised_trap() { return raised_trap_; }
@@ -191,8 +208,9 @@ public:
     // committed file, or the engine's renamed values); false with *trap set
     // when they do not fit the op.
     bool vector_args(const DecodedInsn& d, const RegisterFile& regs, VectorOpArgs& args, Trap* trap) const;
-    // Buffers get the region's storage, uniforms the register's 32 bits; an
-    // i32 uniform that does not fit traps (bad-launch) rather than wrapping.
+    // Buffers get the region's storage, uniforms the register's value (i32,
+    // f32: 32 bits; i64, f64: 64); an i32 uniform that does not fit traps
+    // (bad-launch) rather than wrapping.
     bool launch_args(const DecodedInsn& d, const RegisterFile& regs, KernelLaunch& l, Trap* trap) const;
     bool allocate(Region& g, const DecodedInsn& d, Trap* trap);
     bool print_region(const Region& g, const DecodedInsn& d, Trap* trap);
@@ -228,6 +246,8 @@ private:
     MachineState state_;
     std::uint64_t kernels_launched_ = 0;  // `launch` instructions run (for --stats)
     EngineStats engine_stats_;
+    LoopKernelStats loop_kernel_stats_;
+    std::optional<LoopLaunchSpan> loop_span_;
     Trap raised_trap_;
 };
 

@@ -14,6 +14,7 @@
 // observer calls compile to nothing.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <optional>
 
@@ -76,6 +77,27 @@ template <bool kObserved, bool kYield>
     if (result.fault) {
         m.raised_trap() = kernel_trap(m.module(), *l.kernel, result.fault, m.state().pc, l.max_iterations);
         return Flow::Trap;
+    }
+    return Flow::Next;
+}
+
+// kloop: the loop as a kernel, or nothing (the scalar loop runs); the
+// registers it leaves go through the observer like any write.
+template <bool kObserved>
+[[gnu::noinline]] Flow loop_kernel(Machine& m, StateObserver* observer, const DecodedInsn& d) {
+    LoopLaunch plan;
+    if (!plan_loop_launch(m, d, plan)) return Flow::Next;
+    if constexpr (kObserved) observer->regions_written(d);
+    if (!run_loop_launch(m, plan, &m.raised_trap())) return Flow::Trap;
+    RegisterFile& regs = m.state().regs;
+    for (const LoopRegisterWrite& w : plan.writes) {
+        if (w.is_float) {
+            if constexpr (kObserved) observer->float_written(w.reg);
+            regs.f[w.reg] = std::bit_cast<double>(w.bits);
+        } else {
+            if constexpr (kObserved) observer->int_written(w.reg);
+            regs.r[w.reg] = static_cast<std::int64_t>(w.bits);
+        }
     }
     return Flow::Next;
 }
@@ -217,6 +239,12 @@ public:
     POLYMER_HOT Flow launch(const DecodedInsn& d) {
         save_pc();
         return slow_result(slow::launch<kObserved, kYieldLongOps>(m_, observer_, d));
+    }
+    // kloop runs at once, in every build: it is E_SYNC, so nothing is in
+    // flight to overlap it with (the reorder engine runs it at commit).
+    POLYMER_HOT Flow loop_kernel(const DecodedInsn& d) {
+        save_pc();
+        return slow_result(slow::loop_kernel<kObserved>(m_, observer_, d));
     }
     POLYMER_HOT Flow wait_all() {
         m_.backend().wait_all();

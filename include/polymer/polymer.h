@@ -113,6 +113,12 @@ struct InstanceOptions {
     std::uint64_t max_steps = 0;                    // trap `step-limit` past this many instructions; 0: none
     std::uint32_t kernel_steps = 0;                 // loop iterations a kernel lane may start per launch; 0: polymer-run's default
     std::uint64_t memory_limit = std::uint64_t{4} << 30;  // bytes of region storage in all
+    // Loops the assembler turned into kernels (docs/loop-kernels.md) run as
+    // kernels when they have at least loop_kernel_min iterations (0: polymer-run's
+    // default, 1024); loop_kernels = false runs them as their scalar loops
+    // (polymer-run --no-loop-kernels).
+    bool loop_kernels = true;
+    std::uint64_t loop_kernel_min = 0;
     // Receives what the program prints, in pieces, at the latest when run()
     // returns. Empty: standard output. write_to(stream) makes one for a stream.
     std::function<void(std::string_view)> output;

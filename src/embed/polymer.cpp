@@ -57,8 +57,9 @@ BackendKind internal_backend(BackendChoice b) {
     throw ProgramError("unknown backend choice " + std::to_string(static_cast<int>(b)));
 }
 
+// Vector ops, launches, or loops that may run as kernels.
 bool has_long_ops(const Module& m) {
-    return std::any_of(m.code.begin(), m.code.end(), [](Word w) {
+    return !m.loop_kernels.empty() || std::any_of(m.code.begin(), m.code.end(), [](Word w) {
         const std::uint8_t op = word_op(w);
         return is_valid_op(op) && has_effect(static_cast<Op>(op), effect::Long);
     });
@@ -209,6 +210,8 @@ Instance::Instance(Program program, InstanceOptions options) : impl_(std::make_u
     mo.max_steps = options.max_steps;
     mo.kernel_steps = options.kernel_steps == 0 ? kDefaultKernelSteps : options.kernel_steps;
     mo.memory_limit = options.memory_limit;
+    mo.loop_kernels = options.loop_kernels;
+    mo.loop_kernel_min = options.loop_kernel_min == 0 ? kDefaultLoopKernelMin : options.loop_kernel_min;
     mo.backend = s.backend.get();
     mo.exec = internal_mode(options.exec);
     if (options.rob_size == 0) throw ProgramError("rob_size must be at least 1");

@@ -90,6 +90,8 @@ static int run_tool(int argc, char** argv) {
     bool show_listing = false;
     bool show_frames = false;
     bool emit_glsl = false;
+    bool report_loops = false;
+    bool no_loop_kernels = false;
     app.add_option("FILE", input, "the .pasm file to assemble ('-' reads standard input)");
     app.add_option("-o,--output", output, "the .pbc file to write (default: FILE with the extension .pbc; '-' writes standard output)");
     std::vector<std::string> include_dirs;
@@ -99,6 +101,9 @@ static int run_tool(int argc, char** argv) {
     app.add_flag("--listing", show_listing, "also print a listing (address, encoding, instruction, source line)");
     app.add_flag("--frames", show_frames, "also print each block's frames and why each instruction waits (docs/frames.md)");
     app.add_flag("--emit-glsl", emit_glsl, "print each kernel's generated GLSL (to -o FILE, or standard output) instead of writing a .pbc");
+    app.add_flag("--report-loops", report_loops,
+                 "print, for each loop, whether it was turned into a kernel and why not (docs/loop-kernels.md)");
+    app.add_flag("--no-loop-kernels", no_loop_kernels, "leave every loop scalar: no kloop words, no loop kernels");
     app.add_option("--disassemble", disassemble_path, "print the .pbc file as assembly instead of assembling")
         ->check(CLI::ExistingFile);
     app.footer("Exit status:\n  0   written\n  1   an error in the input, or the output cannot be written\n"
@@ -129,8 +134,11 @@ static int run_tool(int argc, char** argv) {
     polymer::AssembleOptions options;
     options.filename = input == "-" ? "<stdin>" : input;
     options.include_dirs = include_dirs;
+    options.loop_kernels = !no_loop_kernels;
     polymer::AssembleResult result = polymer::assemble(source, options);
     for (const polymer::Diagnostic& d : result.diagnostics) std::cerr << polymer::format_diagnostic(d);
+    if (report_loops)
+        for (const std::string& line : result.loop_report) std::cerr << line << "\n";
     if (!result.ok()) {
         const std::size_t errors = result.errors;
         std::cerr << errors << (errors == 1 ? " error" : " errors") << " generated; '" << output

@@ -28,6 +28,7 @@
 #include <cstring>
 
 #include <algorithm>
+#include <limits>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -176,6 +177,15 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
         ->type_name("N")
         ->check(CLI::Range(1u, 1u << 31))
         ->capture_default_str();
+    bool no_loop_kernels = false;
+    app.add_flag("--no-loop-kernels", no_loop_kernels,
+                 "run every loop the assembler turned into a kernel as its scalar loop (docs/loop-kernels.md)");
+    std::uint64_t loop_kernel_min = polymer::kDefaultLoopKernelMin;
+    app.add_option("--loop-kernel-min", loop_kernel_min,
+                   "run such a loop as a kernel only when it gives the kernel at least N iterations")
+        ->type_name("N")
+        ->check(CLI::Range(std::uint64_t{1}, std::numeric_limits<std::uint64_t>::max()))
+        ->capture_default_str();
     app.add_flag("--stats", stats, "print instructions executed, time and instructions per second to stderr");
     app.add_flag("--dump-registers", registers, "print every register after the program stops");
     std::vector<std::string> dump_region_names;
@@ -268,13 +278,15 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
     polymer::BackendKind backend_kind = backend_name == "cpu"      ? polymer::BackendKind::Cpu
                                         : backend_name == "vulkan" ? polymer::BackendKind::Vulkan
                                                                    : polymer::BackendKind::Auto;
-    // Under auto, a program with no vector op or kernel launch never starts
-    // Vulkan: a scalar program pays neither its start-up nor its memory
-    // (about 50 ms and 60 MiB on lavapipe).
-    const bool has_long_ops = std::any_of(module->code.begin(), module->code.end(), [](polymer::Word w) {
-        const std::uint8_t op = polymer::word_op(w);
-        return polymer::is_valid_op(op) && polymer::has_effect(static_cast<polymer::Op>(op), polymer::effect::Long);
-    });
+    // Under auto, a program with no vector op, kernel launch or loop kernel
+    // never starts Vulkan: a scalar program pays neither its start-up nor its
+    // memory (about 50 ms and 60 MiB on lavapipe).
+    const bool has_long_ops = !module->loop_kernels.empty() ||
+                              std::any_of(module->code.begin(), module->code.end(), [](polymer::Word w) {
+                                  const std::uint8_t op = polymer::word_op(w);
+                                  return polymer::is_valid_op(op) &&
+                                         polymer::has_effect(static_cast<polymer::Op>(op), polymer::effect::Long);
+                              });
     if (backend_kind == polymer::BackendKind::Auto && !has_long_ops) backend_kind = polymer::BackendKind::Cpu;
     auto chosen = polymer::choose_backend(backend_kind, device_index);
     if (!chosen) {
@@ -304,6 +316,8 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
     polymer::MachineOptions options;
     options.max_steps = max_steps;
     options.kernel_steps = kernel_steps;
+    options.loop_kernels = !no_loop_kernels;
+    options.loop_kernel_min = loop_kernel_min;
     options.backend = chosen.value().backend.get();
     if (cluster.value().backend()) options.backend = cluster.value().backend();
     options.exec = *polymer::parse_exec_mode(exec_name);
@@ -408,7 +422,12 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
                      static_cast<unsigned long long>(machine.value()->kernels_launched()), routed.counts_text().c_str());
         if (routed.mode() == polymer::RouteMode::BySize)
             std::fprintf(stderr, "polymer-run: routing to the Vulkan device by size: %s\n", routed.table_text().c_str());
+        for (const auto& [kernel, why] : routed.refusals())
+            std::fprintf(stderr, "polymer-run: kernel '%s' ran on the cpu backend: %s\n", kernel.c_str(), why.c_str());
         std::fprintf(stderr, "polymer-run: bytes moved: %s\n", routed.bytes_text().c_str());
+        if (!module->loop_kernels.empty())
+            std::fprintf(stderr, "polymer-run: loop kernels: %s\n",
+                         polymer::loop_kernel_stats_text(machine.value()->loop_kernel_stats()).c_str());
         if (const polymer::KernelSpirvStats k = polymer::kernel_spirv_stats(); k.compiled + k.disk_hits + k.memory_hits > 0)
             std::fprintf(stderr, "polymer-run: kernels lowered to SPIR-V: %llu compiled, %llu read from the cache dir, "
                                  "%llu found in this process\n",

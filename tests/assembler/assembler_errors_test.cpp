@@ -18,6 +18,13 @@ std::string in_kernel(std::initializer_list<std::string_view> lines) {
     return out + ".end\n";
 }
 
+// A wide kernel `w`; body line i is source line i + 2 (`.wide` is line 2).
+std::string in_wide_kernel(std::initializer_list<std::string_view> lines) {
+    std::string out = ".kernel w (in x: f64[i], out y: i64[i], inout h: i64[], n: i64, s: f32)\n        .wide\n";
+    for (std::string_view l : lines) out += "        " + std::string(l) + "\n";
+    return out + ".end\n";
+}
+
 struct ErrorCase {
     std::string name;
     std::string source;
@@ -132,6 +139,26 @@ std::vector<ErrorCase> error_cases() {
          "32-bit immediate 4294967296 is out of range (-2147483648..4294967295)"},
         {"KernelShiftTooLarge", in_kernel({"shli r1, r2, 32"}), 2, 22, "shift amount 32 is out of range (0..31)"},
         {"KernelShiftNegative", in_kernel({"sari r1, r2, -1"}), 2, 22, "shift amount -1 is out of range (0..31)"},
+        // Wide kernels (docs/kernels.md, "Wide kernels").
+        {"WideKernelShiftTooLarge", in_wide_kernel({"shli r1, r2, 64"}), 3, 22, "shift amount 64 is out of range (0..63)"},
+        {"WideKernelImmediateIsSigned", in_wide_kernel({"li r1, 4294967295"}), 3, 16,
+         "32-bit immediate (sign-extended in a wide kernel) 4294967295 is out of range (-2147483648..2147483647)"},
+        {"WideKernelHasNoFfma", in_wide_kernel({"ffma f1, f2, f3, f4"}), 3, 9,
+         "'ffma' is not available in a wide kernel (Vulkan does not promise a fused binary64 fma)"},
+        {"WideKernelHasNoFsin", in_wide_kernel({"fsin f1, f2"}), 3, 9,
+         "'fsin' is not available in a wide kernel (GLSL has no binary64 sin)"},
+        {"WideKernelAtaddOnI64", in_wide_kernel({"atadd h[r0], r1"}), 3, 15,
+         "atadd needs an i32 or u32 buffer (in a wide kernel), but 'inout' buffer 'h' (i64) is not one (i32/u32 "
+         "buffers only, adding the low 32 bits: no i64 atomics)"},
+        {"WideKernelFloatUniformAsInt", in_wide_kernel({"ldp r1, s"}), 3, 17,
+         "ldp needs an i32 or i64 uniform (in a wide kernel), but uniform 's' (f32) is not one"},
+        {"I64BufferInANarrowKernel", ".kernel k (in x: i64[i], n: i32)\n        exit\n.end\n", 1, 18,
+         "parameter 'x' is i64, which only a wide kernel takes (64-bit lanes: put `.wide` in the body of 'k')"},
+        {"F64UniformInANarrowKernel", ".kernel k (in x: f32[i], a: f64)\n        exit\n.end\n", 1, 29,
+         "parameter 'a' is f64, which only a wide kernel takes (64-bit lanes: put `.wide` in the body of 'k')"},
+        {"WideOutsideKernel", in_proc({".wide"}), 2, 9, "'.wide' is only allowed inside a .kernel"},
+        {"LaunchI64UniformFromFloat", in_proc({"launch w, r1, f2"}) + ".kernel w (n: i64)\n .wide\n exit\n.end\n", 2, 23,
+         "uniform 'n' of kernel 'w' needs an integer register, got 'f2'"},
         {"KernelShiftRegisterForImmediate", in_kernel({"shri r1, r2, r3"}), 2, 22,
          "expected an integer literal, got 'r3'"},
         // A bad header is the one error: its launches, and the body's uses of

@@ -323,6 +323,9 @@ ElemType example_region_type(Op op) {
 
 TEST(AssemblerOpcodes, EveryProcedureOpcodeAssemblesFromItsExample) {
     for (Op op : kAllOps) {
+        // Written by the assembler in front of a loop, refused in source
+        // (LoopKernelSource below); run in tests/vm/loop_kernel_test.cpp.
+        if (has_operand_kind(op, OperandKind::LoopSite)) continue;
         const OpInfo& info = op_info(op);
         std::string type(elem_type_name(example_region_type(op)));
         std::string source;
@@ -346,6 +349,21 @@ TEST(AssemblerOpcodes, EveryProcedureOpcodeAssemblesFromItsExample) {
         std::string again = source;
         again.replace(again.find(info.example), info.example.size(), text);
         EXPECT_EQ(assemble_ok(again).code, m.code);  // 10 regions, 3 kernel lines, .proc, label
+    }
+}
+
+// kloop in source: a clear error at the word, not a module with a loop
+// kernel entry nobody made.
+TEST(AssemblerOpcodes, LoopKernelWordsAreRefusedInSource) {
+    for (Op op : kAllOps) {
+        if (!has_operand_kind(op, OperandKind::LoopSite)) continue;
+        const std::string source = ".proc main\n        " + std::string(op_info(op).example) + "\n        halt\n.end\n";
+        AssembleResult r = assemble(source, {.filename = "k.pasm"});
+        ASSERT_FALSE(r.ok()) << op_info(op).mnemonic;
+        ASSERT_FALSE(r.diagnostics.empty());
+        EXPECT_EQ(r.diagnostics[0].line, 2u);
+        EXPECT_NE(r.diagnostics[0].message.find("written by the assembler in front of a loop"), std::string::npos)
+            << r.diagnostics[0].message;
     }
 }
 

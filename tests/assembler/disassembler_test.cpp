@@ -17,6 +17,7 @@
 
 #include "assembler/assembler.h"
 #include "assembler/disassembler.h"
+#include "isa/frame_analysis.h"
 #include "isa/module_io.h"
 #include "isa/opcodes.h"
 #include "isa/verifier.h"
@@ -65,6 +66,9 @@ Module context_module() {
     m.kernels.push_back(k);
     for (int i = 0; i < 5; ++i) m.launches.push_back({0, {}});
     m.launches[4].args = {{LaunchArg::Kind::Region, 2}, {LaunchArg::Kind::IntReg, 7}, {LaunchArg::Kind::FloatReg, 9}};
+    m.loop_kernels.resize(5);
+    m.loop_kernels[4].header = 5;
+    m.loop_kernels[4].end = 8;
     return m;
 }
 
@@ -113,6 +117,7 @@ const std::map<Format, std::string>& expected_operands() {
         {Format::RGG, "r1, g2, g3"},
         {Format::GGGR, "g1, g2, g3, r4"},
         {Format::Launch, "kern, r1, g2, r7, f9"},
+        {Format::Loop, "4 ; kernel 'kern', the loop at words 5-7"},
         {Format::RPM, "r1, q3[r2]"},
         {Format::FPM, "f1, q3[r2]"},
         {Format::PMR, "q3[r2], r1"},
@@ -449,8 +454,10 @@ std::string first_difference(const Module& a, const Module& b) {
     for (std::size_t i = 0; i < std::min(a.kernels.size(), b.kernels.size()); ++i) {
         const Kernel& x = a.kernels[i];
         const Kernel& y = b.kernels[i];
+        if (x.name != y.name) return "kernel " + x.name + " name " + y.name;
         if (x.params != y.params) return "kernel " + x.name + " params";
         if (x.requirements != y.requirements) return "kernel " + x.name + " requirements";
+        if (x.wide != y.wide) return "kernel " + x.name + " wide";
         for (std::size_t w = 0; w < std::min(x.code.size(), y.code.size()); ++w)
             if (x.code[w] != y.code[w])
                 return "kernel " + x.name + " code[" + std::to_string(w) + "]: " +
@@ -460,6 +467,7 @@ std::string first_difference(const Module& a, const Module& b) {
     }
     if (a.kernels.size() != b.kernels.size()) return "kernel count";
     if (a.launches != b.launches) return "launches";
+    if (a.loop_kernels != b.loop_kernels) return "loop kernels";
     if (a.labels != b.labels) return "labels";
     return "";
 }
@@ -478,7 +486,8 @@ std::string round_trip_failure(const Module& m) {
     if (!again.ok()) return "disassembly does not assemble:\n" + diagnostics_text(again) + "\n" + text;
     if (write_module(*again.module) != write_module(m))
         return "bytes differ (" + first_difference(m, *again.module) + ") for:\n" + text;
-    // Without .file/.loc only the line table may change.
+    // Without .file/.loc only the line table may change, and with it the
+    // names of the kernels made from loops (PROC.loopLINE).
     AssembleResult plain = assemble(disassemble(m, {.source_locations = false}), {.filename = "plain.pasm"});
     if (!plain.ok()) return "disassembly without locations does not assemble:\n" + diagnostics_text(plain);
     Module relocated = *plain.module;
@@ -487,6 +496,8 @@ std::string round_trip_failure(const Module& m) {
     relocated.lines = m.lines;
     for (std::size_t k = 0; k < relocated.kernels.size() && k < m.kernels.size(); ++k)
         relocated.kernels[k].lines = m.kernels[k].lines;
+    for (const LoopKernel& l : m.loop_kernels)
+        if (l.kernel < relocated.kernels.size()) relocated.kernels[l.kernel].name = m.kernels[l.kernel].name;
     if (write_module(relocated) != write_module(m))
         return "without locations: " + first_difference(m, relocated);
     return "";
@@ -549,6 +560,62 @@ TEST(RoundTrip, FrameCommentsMarkTheFrameTableAndReassembleToTheSameBytes) {
     EXPECT_EQ(disassemble(*r.module, {.frames = false}).find("; -- frame"), std::string::npos);
 }
 
+// A loop the assembler turned into a kernel (built by hand here: the `nop`
+// becomes `kloop 0`, kernel `gen` its generated kernel). Both print as
+// comments: the assembler makes them again from the loop, so the text read
+// back is the module before its loop pass (docs/loop-kernels.md).
+TEST(RoundTrip, KloopAndGeneratedKernelsPrintAsComments) {
+    const std::string source =
+        ".module k\n.region xs i32[8]\n"
+        ".kernel gen (inout x: i32[])\n        .wide\n        gid     r1\n        st      x[r1], r1\n.end\n"
+        ".proc main\n        li      r1, 0\n        li      r2, 8\n        nop\nloop:\n"
+        "        st.i32  xs[r1], r1\n        addi    r1, r1, 1\n        blt     r1, r2, loop\n        halt\n.end\n";
+    AssembleResult r = assemble(source, {.filename = "k.pasm", .loop_kernels = false});
+    ASSERT_TRUE(r.ok()) << diagnostics_text(r);
+    Module m = *r.module;
+    m.code[2] = make_word(static_cast<std::uint8_t>(Op::Kloop), 0, 0, 0, 0);
+    m.lines[2] = m.lines[3];
+    LoopKernel l;
+    l.header = 3;
+    l.end = 6;
+    l.induction = 1;
+    l.bound = 2;
+    l.tested_first = false;
+    l.args = {{LoopArg::Kind::Region, 0}};
+    m.loop_kernels = {l};
+    m.frames = compute_frames(m);
+    ASSERT_TRUE(verify_module(m).ok()) << verify_module(m).error();
+
+    const std::string text = disassemble(m, {.source_locations = false, .frames = false});
+    EXPECT_NE(text.find("        ; kloop   0  ; kernel 'gen', the loop at lines 13-15\nloop:\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("; generated by the assembler from a loop (docs/loop-kernels.md); it makes it again:\n"
+                        "; .kernel gen (inout x: i32[])\n;         .wide\n;         gid     r1\n"
+                        ";         st      x[r1], r1\n; .end\n"),
+              std::string::npos)
+        << text;
+    AssembleResult again = assemble(text, {.filename = "again.pasm", .loop_kernels = false});
+    ASSERT_TRUE(again.ok()) << diagnostics_text(again) << text;
+    EXPECT_TRUE(again.module->loop_kernels.empty());
+    EXPECT_TRUE(again.module->kernels.empty());
+    EXPECT_EQ(again.module->code.size(), m.code.size() - 1);
+    // A listing shows the kloop word and the kernel, named as made from the loop.
+    const std::string list = squeeze(listing(m, source));
+    EXPECT_NE(list.find("kloop 0 ; kernel 'gen'"), std::string::npos) << list;
+    EXPECT_NE(list.find("; .kernel gen (made by the assembler: kernel 'gen', the loop at lines 13-15)"),
+              std::string::npos)
+        << list;
+}
+
+// A wide kernel written by hand keeps its `.wide` through the round trip.
+TEST(RoundTrip, WideKernelsKeepTheirDirective) {
+    AssembleResult r = assemble(".kernel w (inout x: i32[])\n        .wide\n        gid r1\n.end\n"
+                                ".proc main\n        halt\n.end\n",
+                                {.filename = "w.pasm"});
+    ASSERT_TRUE(r.ok()) << diagnostics_text(r);
+    ASSERT_TRUE(r.module->kernels[0].wide);
+    EXPECT_EQ(round_trip_failure(*r.module), "");
+}
+
 TEST(RoundTrip, GeneratedCorpusCoversEveryOpcode) {
     constexpr int kPrograms = 400;
     std::vector<bool> seen(256), kseen(256);  // by opcode number
@@ -565,10 +632,45 @@ TEST(RoundTrip, GeneratedCorpusCoversEveryOpcode) {
         for (const Kernel& k : r.module->kernels)
             for (Word w : k.code) kseen[word_op(w)] = true;
     }
-    for (Op op : kAllOps)
-        EXPECT_TRUE(seen[static_cast<std::size_t>(op)]) << "never generated: " << op_info(op).mnemonic;
+    for (Op op : kAllOps)  // kloop comes from loops the assembler turns into kernels (tests/vm/loop_kernel_test.cpp)
+        EXPECT_TRUE(seen[static_cast<std::size_t>(op)] || has_operand_kind(op, OperandKind::LoopSite))
+            << "never generated: " << op_info(op).mnemonic;
     for (KOp op : kAllKOps)
         EXPECT_TRUE(kseen[static_cast<std::size_t>(op)]) << "never generated: kernel " << kop_info(op).mnemonic;
+}
+
+// `.wide` may come anywhere in the body; the disassembler writes it first.
+TEST(RoundTrip, WideKernel) {
+    AssembleResult r = assemble(R"(
+.region xs i64[4]
+.region ys f64[4]
+.kernel w (in x: i64[i], out y: f64[], n: i64, a: f64, b: i32)
+        gid     r0
+        ld      r1, x[r0]
+        shli    r1, r1, 63
+        li      r2, -2147483648
+        itof    f1, r1
+        ldpf    f2, a
+        fmin    f1, f1, f2
+        stf     y[r0], f1
+        .wide
+.end
+.proc main
+        li      r1, 4
+        launch  w, r1, xs, ys, r2, f3, r4
+        halt
+.end
+)",
+                                {.filename = "wide.pasm"});
+    ASSERT_TRUE(r.ok()) << diagnostics_text(r);
+    ASSERT_TRUE(r.module->kernels[0].wide);
+    const std::string text = disassemble(*r.module, {.source_locations = false});
+    EXPECT_NE(text.find(".kernel w (in x: i64[i], out y: f64[], n: i64, a: f64, b: i32)\n        .wide\n"), std::string::npos)
+        << text;
+    EXPECT_EQ(round_trip_failure(*r.module), "");
+    Module narrow = *r.module;  // the same words without `.wide` do not verify
+    narrow.kernels[0].wide = false;
+    EXPECT_FALSE(verify_module(narrow).ok());
 }
 
 TEST(RoundTrip, EveryExampleOfTheIsaTableAssemblesAndPrintsBack) {
@@ -595,6 +697,8 @@ TEST(RoundTrip, EveryExampleOfTheIsaTableAssemblesAndPrintsBack) {
         const OpInfo& op = op_info(number);
         if (op.elem || op.vector.kind == VectorKind::Int)
             continue;  // not f32 regions, as in the context: checked by the generated corpus
+        if (has_operand_kind(number, OperandKind::LoopSite))
+            continue;  // never written by hand: its disassembly is a comment (KloopAndGeneratedKernelsPrintAsComments)
         std::string source =
             context + ".proc main\nloop:\n        nop\n        " + std::string(op.example) + "\ndone:\n        halt\n.end\n";
         AssembleResult r = assemble(source, {.filename = "example.pasm"});

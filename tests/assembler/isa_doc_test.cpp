@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "isa/isa_reference.h"
+#include "isa/opcodes.h"
 
 namespace polymer {
 namespace {
@@ -34,6 +35,21 @@ TEST(IsaReference, EveryOpcodeHasSemanticsAndAnExampleOfItself) {
         ASSERT_FALSE(op.example.empty()) << op.mnemonic;
         EXPECT_EQ(first_word(op.example), op.mnemonic);
     }
+}
+
+// The Wide column: an op a wide kernel cannot use says why, and the
+// reference shows it on the op's row.
+TEST(IsaReference, EveryOpNotInWideKernelsSaysWhy) {
+    const std::string md = isa_reference_markdown();
+    int unavailable = 0;
+    for (KOp code : kAllKOps) {
+        const KOpInfo& op = kop_info(code);
+        if (op.wide.available) continue;
+        ++unavailable;
+        EXPECT_FALSE(op.wide.note.empty()) << op.mnemonic;
+        EXPECT_NE(md.find("not available: " + std::string(op.wide.note)), std::string::npos) << op.mnemonic;
+    }
+    EXPECT_GT(unavailable, 0);
 }
 
 TEST(IsaReference, EveryOpcodeAndFormatIsInTheDocument) {

@@ -249,7 +249,43 @@ TEST(KernelGlsl, TwentyEightParametersFitTwentyNineDoNot) {
     EXPECT_EQ(r.diagnostics[0].line, 2u);
     EXPECT_EQ(r.diagnostics[0].col, 9u);
     EXPECT_EQ(r.diagnostics[0].message,
-              "kernel 'big' has 29 parameters; a kernel has at most 28 (one 4-byte push-constant slot each)");
+              "kernel 'big' has 29 parameters taking 29 push-constant slots; a kernel has at most 28 (one 4-byte "
+              "slot per parameter, two per i64/f64 uniform)");
+}
+
+// A wide kernel's i64/f64 uniform takes two slots: 26 parameters with one
+// such uniform fill the 28, 27 with two do not (reported at .kernel).
+TEST(KernelGlsl, SixtyFourBitUniformsTakeTwoSlots) {
+    Module ok = assemble_ok(".kernel k (" + params(26) + ", n: i64)\n.wide\n exit\n.end\n");
+    EXPECT_EQ(push_slot_count(ok.kernels.at(0)), 28u);
+    EXPECT_EQ(push_slot_layout(ok.kernels.at(0)).at(26), 26u);
+    EXPECT_FALSE(spirv_of(ok.kernels.at(0)).empty());
+    AssembleResult r =
+        assemble("\n.kernel big (" + params(25) + ", n: i64, x: f64)\n.wide\n exit\n.end\n", {.filename = "big.pasm"});
+    ASSERT_FALSE(r.ok());
+    ASSERT_EQ(r.diagnostics.size(), 1u);
+    EXPECT_EQ(r.diagnostics[0].line, 2u);
+    EXPECT_EQ(r.diagnostics[0].message,
+              "kernel 'big' has 27 parameters taking 29 push-constant slots; a kernel has at most 28 (one 4-byte "
+              "slot per parameter, two per i64/f64 uniform)");
+}
+
+// The wide lowering reads the 64-bit uniform from its two slots and the
+// next parameter from the slot after them.
+TEST(KernelGlsl, WideKernelsUseInt64AndDouble) {
+    Module m = assemble_ok(".kernel w (n: i64, in x: f64[], m: i32)\n.wide\n ldp r1, n\n blen r2, x\n ldp r3, m\n exit\n.end\n");
+    const std::string glsl = kernel_to_glsl(m.kernels.at(0));
+    EXPECT_NE(glsl.find("#extension GL_ARB_gpu_shader_int64 : require"), std::string::npos) << glsl;
+    EXPECT_NE(glsl.find("r1 = int64_t(packUint2x32(uvec2(pc.slot[0], pc.slot[1])));"), std::string::npos) << glsl;
+    EXPECT_NE(glsl.find("r2 = int64_t(pc.slot[2]);"), std::string::npos) << glsl;
+    EXPECT_NE(glsl.find("r3 = int64_t(int(pc.slot[3]));"), std::string::npos) << glsl;
+    EXPECT_NE(glsl.find("buffer B1 { double data[]; }"), std::string::npos) << glsl;
+    EXPECT_FALSE(spirv_of(m.kernels.at(0)).empty());
+    // A narrow kernel's text is as before: no extension, 32-bit registers.
+    Module n = assemble_ok(".kernel k (n: i32)\n ldp r1, n\n exit\n.end\n");
+    const std::string narrow = kernel_to_glsl(n.kernels.at(0));
+    EXPECT_EQ(narrow.find("int64"), std::string::npos) << narrow;
+    EXPECT_NE(narrow.find("r1 = int(pc.slot[0]);"), std::string::npos) << narrow;
 }
 
 TEST(KernelGlsl, CompileErrorsCarryGlslangsFirstMessage) {
@@ -309,6 +345,13 @@ TEST(KernelGlsl, EmitGlslOption) {
     EXPECT_NE(text.str().find("    uint slot[3];"), std::string::npos);
     EXPECT_FALSE(fs::exists(dir / "s.pbc"));
     fs::remove_all(dir);
+}
+
+// The Wide column of isa/kernel_ops.def says which ops a wide kernel may use;
+// the lowering must have a binary64 template for exactly those.
+TEST(KernelGlsl, AWideTemplateForExactlyTheOpsWideKernelsMayUse) {
+    for (KOp op : kAllKOps)
+        EXPECT_EQ(has_wide_lowering(op), available_in_wide_kernels(op)) << kop_info(op).mnemonic;
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ public:
     std::string generate() {
         out_ = ".module gen" + std::to_string(seed_) + "\n";
         regions();
-        int kernel_count = 1 + pick(3);
+        int kernel_count = 2 + pick(2);  // kernel 1 is wide
         for (int k = 0; k < kernel_count; ++k) kernel(k);
         int proc_count = 1 + pick(4);
         for (int p = 0; p < proc_count; ++p) procs_.push_back(p == 0 ? "main" : "proc" + std::to_string(p));
@@ -46,6 +46,7 @@ private:
     struct KernelDecl {
         std::string name;
         std::vector<Param> params;
+        bool wide = false;  // `.wide`: 64-bit lanes, i64/f64 parameters
     };
 
     int pick(int n) { return static_cast<int>(rng_() % static_cast<std::uint64_t>(n)); }
@@ -174,7 +175,7 @@ private:
     }
 
     void kernel(int index) {
-        KernelDecl k{"kern" + std::to_string(index), {}};
+        KernelDecl k{"kern" + std::to_string(index), {}, index == 1 || (index > 1 && chance(50))};
         if (index == 0) {  // one of everything, so every kernel opcode has operands
             k.params = {{"q0", true, ElemType::I32, "in"},  {"q1", true, ElemType::U32, "inout"},
                         {"q2", true, ElemType::F32, "inout"}, {"q3", true, ElemType::F32, "out"},
@@ -183,10 +184,11 @@ private:
             int n = pick(5);
             for (int i = 0; i < n; ++i) {
                 bool buffer = chance(70);
-                const ElemType buf[] = {ElemType::I32, ElemType::U32, ElemType::F32};
+                const ElemType buf[] = {ElemType::I32, ElemType::U32, ElemType::F32, ElemType::I64, ElemType::F64};
+                const ElemType uni[] = {ElemType::I32, ElemType::F32, ElemType::I64, ElemType::F64};
                 const char* access[] = {"in", "out", "inout"};
                 k.params.push_back({"q" + std::to_string(i), buffer,
-                                    buffer ? buf[pick(3)] : (chance(50) ? ElemType::I32 : ElemType::F32),
+                                    buffer ? buf[pick(k.wide ? 5 : 3)] : uni[pick(k.wide ? 4 : 2)],
                                     buffer ? access[pick(3)] : ""});
             }
         }
@@ -201,8 +203,11 @@ private:
         if (chance(30)) out_ += "        .requires gpu\n";
         if (chance(30)) out_ += "        .requires mem >= " + any(std::vector<std::string>{"4G", "512M", "1K", "4096", "3", "1T"}) + "\n";
         if (chance(30)) out_ += "        .prefers gpu\n";
+        const bool wide_at_end = k.wide && chance(30);  // `.wide` may come anywhere in the body
+        if (k.wide && !wide_at_end) out_ += "        .wide\n";
         kernels_.push_back(k);
         kernel_block(k, 1, false, 2 + pick(index == 0 ? 40 : 12));
+        if (wide_at_end) out_ += "        .wide\n";
         out_ += ".end\n";
     }
 
@@ -213,11 +218,11 @@ private:
     std::string param_for(const KernelDecl& k, std::string_view mn) {
         std::vector<std::string> fit;
         for (const Param& p : k.params) {
-            bool is_int = p.type != ElemType::F32;
+            bool is_int = !is_float(p.type);
             bool readable = p.access != "out", writable = p.access != "in";
             bool ok = (mn == "ld" && p.buffer && is_int && readable) || (mn == "ldf" && p.buffer && !is_int && readable) ||
                       (mn == "st" && p.buffer && is_int && writable) ||
-                      (mn == "atadd" && p.buffer && is_int && p.access == "inout") ||
+                      (mn == "atadd" && p.buffer && is_int && p.type != ElemType::I64 && p.access == "inout") ||
                       (mn == "stf" && p.buffer && !is_int && writable) || (mn == "ldp" && !p.buffer && is_int) ||
                       (mn == "ldpf" && !p.buffer && !is_int) || (mn == "blen" && p.buffer);
             if (ok) fit.push_back(p.name);
@@ -253,6 +258,7 @@ private:
                 const KOpInfo& op = kop_info(code);
                 std::string_view mn = op.mnemonic;
                 if (mn == "if" || mn == "else" || mn == "loop" || mn == "end" || mn == "break" || mn == "continue") continue;
+                if (k.wide && !available_in_wide_kernels(code)) continue;
                 std::string operands;
                 if (!kernel_operands(k, op, operands)) continue;
                 kernel_line(depth, std::string(mn) + (operands.empty() ? "" : " " + operands));
@@ -268,10 +274,11 @@ private:
             case OperandKind::IntReg: o = reg(); break;
             case OperandKind::FloatReg: o = freg(); break;
             case OperandKind::Imm: {
-                // Shift amounts 0..31; other immediates any 32 bits, signed or unsigned.
+                // Shift amounts 0..31 (wide: 0..63); other immediates any 32
+                // bits, signed or unsigned (wide: signed).
                 const std::int64_t v = signed_int(32);
-                if (is_kernel_shift_immediate(*find_kop(op.mnemonic))) o = std::to_string(pick(32));
-                else o = chance(50) ? int_text(v) : int_text(static_cast<std::uint32_t>(v));
+                if (is_kernel_shift_immediate(*find_kop(op.mnemonic))) o = std::to_string(pick(k.wide ? 64 : 32));
+                else o = chance(50) || k.wide ? int_text(v) : int_text(static_cast<std::uint32_t>(v));
                 break;
             }
             case OperandKind::F32Imm: o = float_text(true); break;
@@ -366,7 +373,7 @@ private:
         std::string out = "launch " + k.name + ", " + reg();
         for (const Param& p : k.params) {
             if (!p.buffer) {
-                out += ", " + (p.type == ElemType::I32 ? reg() : freg());
+                out += ", " + (is_float(p.type) ? freg() : reg());
                 continue;
             }
             std::vector<std::string> fit;

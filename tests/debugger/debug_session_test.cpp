@@ -12,7 +12,9 @@
 
 #include "assembler/assembler.h"
 #include "isa/verifier.h"
+#include "isa/loop_trip.h"
 #include "vm/debugger/debug_session.h"
+#include "../vm/loop_kernel_modules.h"
 
 namespace polymer::debugger {
 namespace {
@@ -428,6 +430,52 @@ TEST(DebugSessionTest, SteppingEverySampleOutOfOrderMatchesAPlainRun) {
         EXPECT_EQ(commits, plain_steps);
         out.flush();
         EXPECT_EQ(stepped_text, plain_text);
+    }
+}
+
+}  // namespace
+}  // namespace polymer::debugger
+
+namespace polymer::debugger {
+namespace {
+
+// A kloop word (tests/vm/loop_kernel_modules.h): on, one step runs the loop's
+// kernel and backstep undoes it whole; `set loop-kernels off` makes the step
+// do nothing, so the scalar loop is stepped as written. In order and out of order.
+TEST(DebugSessionTest, KloopIsOneStepOrNothing) {
+    std::unique_ptr<Module> m = test::squares_module();
+    ASSERT_TRUE(m);
+    std::uint32_t kloop = 0;
+    while (!is_loop_word(m->code[kloop])) ++kloop;
+    for (ExecMode mode : {ExecMode::InOrder, ExecMode::Ooo}) {
+        SCOPED_TRACE(exec_mode_name(mode));
+        std::string output;
+        OutputBuffer out(&output);
+        MachineOptions o;
+        o.args = {"5000", "0"};
+        o.exec = mode;
+        auto created = DebugSession::create(*m, out, o, 0);
+        ASSERT_TRUE(created.ok());
+        DebugSession& d = *created.value();
+        while (d.state() == DebugSession::State::Running && d.machine().pc() != kloop) d.step(1);
+        ASSERT_EQ(d.machine().pc(), kloop);
+        auto ys = [&](std::size_t i) { return d.machine().regions()[1].as<const std::int32_t>()[i]; };
+        d.step(1);
+        EXPECT_EQ(d.machine().pc(), kloop + 1);
+        EXPECT_EQ(d.machine().int_reg(1), 4999);  // the last iteration is the scalar loop's
+        EXPECT_EQ(ys(4998), 4998 * 4998 + 7);
+        EXPECT_EQ(ys(4999), 0);
+        EXPECT_EQ(d.backstep(1).undone, 1u);
+        EXPECT_EQ(d.machine().int_reg(1), 0);
+        EXPECT_EQ(ys(4998), 0);
+        d.set_loop_kernels(false);
+        d.step(1);
+        EXPECT_EQ(d.machine().pc(), kloop + 1);
+        EXPECT_EQ(d.machine().int_reg(1), 0);  // nothing ran: the loop is next, as written
+        EXPECT_EQ(ys(0), 0);
+        EXPECT_EQ(d.machine().loop_kernel_stats().kernels, 1u);
+        ASSERT_TRUE(d.restart().ok());
+        EXPECT_FALSE(d.machine().options().loop_kernels);  // kept across restart
     }
 }
 

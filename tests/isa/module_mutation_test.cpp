@@ -67,7 +67,7 @@ TEST(ModuleMutation, EveryBitFlipIsHandledUnchecked) {
 
 TEST(ModuleMutation, RandomMutationsAreHandled) {
     const Bytes seeds[] = {write_module(tiny_module()), write_module(full_module()),
-                           write_module(several_files_module())};
+                           write_module(several_files_module()), write_module(loop_kernel_module())};
     std::mt19937_64 rng(20240601);
     int loaded = 0, changed = 0;
     const int kMutants = 20000;

@@ -49,6 +49,7 @@ constexpr Pin kProcedureOpNumbers[] = {
     {"rgn", 126},
     {"argc", 127}, {"argi", 128}, {"argf", 129}, {"args", 130}, {"readln", 131}, {"readi", 132}, {"readf", 133},
     {"printfd", 134}, {"printw", 135},
+    {"kloop", 136},
 };
 
 constexpr Pin kKernelOpNumbers[] = {

@@ -138,4 +138,48 @@ inline Module several_files_module() {
     return m;
 }
 
+// A loop the assembler turned into a kernel (docs/loop-kernels.md): `kloop 0`
+// before a copy loop, its wide kernel, and the loop-kernels section with an
+// entry of every part (arguments, checked accesses, a divisor).
+inline Module loop_kernel_module() {
+    Module m;
+    m.name = "loops";
+    m.source_file = "loops.pasm";
+    m.regions = {{"xs", ElemType::I32, 8, RegionInit::Range}, {"ys", ElemType::I32, 8}};
+    m.regions[0].int_value1 = 1;
+    Kernel k;
+    k.name = "main.loop4";
+    k.wide = true;
+    k.params = {{"x", ParamKind::Buffer, Access::In, ElemType::I32, Indexing::Broadcast},
+                {"y", ParamKind::Buffer, Access::Out, ElemType::I32, Indexing::Broadcast}};
+    k.code = {kop(KOp::Gid, 1), kop(KOp::Ld, 3, 1, 0), kop(KOp::St, 3, 1, 1)};
+    m.kernels = {k};
+    m.code = {
+        op(Op::Li, 1, 0, 0, 0),     // 0
+        op(Op::Li, 2, 0, 0, 8),     // 1
+        op(Op::Kloop, 0, 0, 0, 0),  // 2 kloop 0
+        op(Op::LdI32, 3, 1, 0),     // 3 loop: r3 = xs[r1]
+        op(Op::StI32, 3, 1, 1),     // 4 ys[r1] = r3
+        op(Op::Addi, 1, 1, 0, 1),   // 5
+        op(Op::Blt, 1, 2, 0, 3),    // 6 -> loop
+        op(Op::Halt),               // 7
+    };
+    m.procs = {{"main", 0, 8}};
+    m.lines = {{1, 9}, {2, 9}, {4, 9}, {4, 9}, {5, 9}, {6, 9}, {7, 9}, {8, 9}};
+    m.labels = {{"loop", 3}};
+    LoopKernel l;
+    l.kernel = 0;
+    l.header = 3;
+    l.end = 7;
+    l.induction = 1;
+    l.bound = 2;
+    l.compare = LoopCompare::Lt;
+    l.tested_first = false;
+    l.args = {{LoopArg::Kind::Region, 0}, {LoopArg::Kind::Region, 1}};
+    l.accesses = {{0, false, 1, 0, true, 0}, {1, true, 1, 0, false, 0}};
+    l.divisors = {2};
+    m.loop_kernels = {l};
+    return m;
+}
+
 }  // namespace polymer::testing

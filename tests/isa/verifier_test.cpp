@@ -194,10 +194,12 @@ TEST(Verifier, BadKernelSchema) {
     EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'x': the name is used twice");
     m = full_module();
     m.kernels[0].params[0].type = ElemType::F64;
-    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'x': a buffer's type must be i32, u32 or f32");
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'x': a buffer's type must be i32, u32 or f32 (i64, f64 only in a "
+                          "wide kernel)");
     m = full_module();
     m.kernels[0].params[4].type = ElemType::U32;
-    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'n': a uniform's type must be i32 or f32");
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'n': a uniform's type must be i32 or f32 (i64, f64 only in a wide "
+                          "kernel)");
     m = full_module();
     m.kernels.push_back(m.kernels[0]);
     EXPECT_EQ(problem(m), "kernel 'saxpy': the name is used twice");
@@ -242,6 +244,44 @@ TEST(Verifier, KernelShiftAmountsAreLaneWide) {
     EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (sari): shift amount -1 is not in 0..31");
     m.kernels[0].code[kSaxpyLdf] = kop(KOp::Xori, 1, 2, 0, static_cast<std::int32_t>(0x9E3779B1u));
     EXPECT_EQ(problem(m), "<valid>");
+}
+
+// A wide kernel (docs/kernels.md, "Wide kernels"): i64/f64 parameters, the
+// ops of its Wide column, shifts 0..63; a module file gets the same rules as
+// the assembler applies.
+TEST(Verifier, WideKernels) {
+    Module m = full_module();
+    Kernel& k = m.kernels[0];
+    k.wide = true;
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 4 (ffma): not available in a wide kernel (Vulkan does not promise a "
+                          "fused binary64 fma)");
+    k.code[4] = kop(KOp::Fmul, 3, 2, 0);
+    EXPECT_EQ(problem(m), "<valid>");
+    k.params[0].type = ElemType::F64;  // ldf from an f64 buffer, ldpf of an f64 uniform, ldp of an i64 one
+    m.launches[0].args[0].index = handle_operand(0);  // @r0: its region's type is checked when it runs
+    k.params[3].type = ElemType::F64;
+    k.params[4].type = ElemType::I64;
+    EXPECT_EQ(problem(m), "<valid>");
+    k.params[5].type = ElemType::I64;  // atadd h[r0]: no i64 atomics
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 14 (atadd): parameter 'h' is i64 but atadd needs an i32 or u32 buffer "
+                          "in a wide kernel");
+    k.params[5].type = ElemType::I32;
+    k.code[kSaxpyLdf] = kop(KOp::Shli, 1, 2, 0, 63);
+    EXPECT_EQ(problem(m), "<valid>");
+    k.code[kSaxpyLdf] = kop(KOp::Shli, 1, 2, 0, 64);
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (shli): shift amount 64 is not in 0..63");
+    k.code[kSaxpyLdf] = kop(KOp::Ldf, 0, 0, 5);  // a float load from the i32 buffer
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (ldf): parameter 'h' is i32 but ldf needs an f32 or f64 buffer in a "
+                          "wide kernel");
+    k.code[kSaxpyLdf] = kop(KOp::Fsin, 0, 1);
+    EXPECT_EQ(problem(m), "kernel 'saxpy' word 1 (fsin): not available in a wide kernel (GLSL has no binary64 sin)");
+    k.code[kSaxpyLdf] = kop(KOp::Ldf, 0, 0, 0);
+    k.params[5].type = ElemType::U8;
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'h': a buffer's type must be i32, u32, i64, f32 or f64");
+    k.params[5].type = ElemType::I32;
+    k.wide = false;  // the same i64/f64 parameters in a narrow kernel
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'x': a buffer's type must be i32, u32 or f32 (i64, f64 only in a "
+                          "wide kernel)");
 }
 
 TEST(Verifier, KernelControlFlowMustBeBalanced) {
@@ -298,6 +338,82 @@ TEST(Verifier, LoadModuleVerifies) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error(), "proc 'main' word 10 (bne): jump target 1 is outside the procedure [2, 25)");
     EXPECT_TRUE(read_module(write_module(m)).ok());
+}
+
+}  // namespace
+}  // namespace polymer
+
+namespace polymer {
+namespace {
+
+using namespace polymer::testing;
+
+std::string loop_problem(void (*edit)(Module&)) {
+    Module m = loop_kernel_module();
+    edit(m);
+    Result<Verified> v = verify_module(m);
+    return v ? std::string("<valid>") : v.error();
+}
+
+// Every rule of a loop kernel entry (docs/module-format.md, "loop-kernels"):
+// the message names the entry, its kernel and what is wrong.
+TEST(Verifier, LoopKernelEntries) {
+    EXPECT_EQ(loop_problem([](Module&) {}), "<valid>");
+    const std::string where = "loop kernel 0 (kernel 'main.loop4'): ";
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].kernel = 3; }),
+              "loop kernel 0: kernel index 3 is out of range (1 kernels)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.kernels[0].wide = false; }),
+              where + "kernel 'main.loop4' is not wide (a loop's kernel needs .wide)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].header = 4; }),
+              where + "header 4 is not the word after its kloop (word 2)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].end = 9; }),
+              where + "the loop's words [3, 9) are not inside proc 'main' [0, 8)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].induction = 32; }),
+              where + "integer register r32 does not exist (registers are 0..31)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].step = 0; }), where + "the step is 0");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].chunk = 0; }),
+              where + "the chunk is 0 (a lane runs at least one iteration)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].args.pop_back(); }),
+              where + "1 arguments for the 2 parameters of kernel 'main.loop4'");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].args[1] = {LoopArg::Kind::IntReg, 3}; }),
+              where + "argument 1: parameter 'y' must be an i64 uniform");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].args[1] = {LoopArg::Kind::Region, 7}; }),
+              where + "argument 1: region index 7 is out of range (2 regions)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.kernels[0].params[1].type = ElemType::U32; }),
+              where + "argument 1: region 'ys' (i32) does not match buffer 'y' (u32)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].args[1] = {LoopArg::Kind::Partials, 0}; }),
+              where + "argument 1: reduction index 0 is out of range (0 reductions)");
+    EXPECT_EQ(loop_problem([](Module& m) {
+                  m.loop_kernels[0].reductions = {{false, 5, ReduceOp::Add}};
+                  m.loop_kernels[0].args[1] = {LoopArg::Kind::Partials, 0};
+              }),
+              where + "argument 1: parameter 'y' must be an `out` i64 buffer (reduction 0's partials)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].reductions = {{true, 5, ReduceOp::Add}}; }),
+              where + "reduction 0: a float register needs fadd, fmin or fmax");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].reductions = {{false, 5, ReduceOp::Max}}; }),
+              where + "reduction 0 has 0 partials arguments, not 1");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].accesses[1].region = 9; }),
+              where + "access 1: region index 9 is out of range (2 regions)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.loop_kernels[0].divisors = {40}; }),
+              where + "divisor: integer register r40 does not exist (registers are 0..31)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.code[2] = op(Op::Nop); }), where + "no kloop word names it");
+    EXPECT_EQ(loop_problem([](Module& m) { m.code[1] = op(Op::Kloop, 0, 0, 0, 0); }),
+              "loop kernel 0: named by two kloop words (1 and 2)");
+    EXPECT_EQ(loop_problem([](Module& m) { m.code[2] = op(Op::Kloop, 0, 0, 0, 1); }),
+              "proc 'main' word 2 (kloop): loop kernel index 1 is out of range (1 loop kernels)");
+}
+
+// A forged entry read from bytes is refused the same way (the reader takes
+// any values; the verifier judges them).
+TEST(Verifier, LoopKernelEntriesReadFromBytes) {
+    Module m = loop_kernel_module();
+    m.loop_kernels[0].step = 0;
+    Result<Module> read = read_module(write_module(m));
+    ASSERT_TRUE(read.ok()) << read.error();
+    EXPECT_EQ(read.value().loop_kernels, m.loop_kernels);
+    Result<Module> loaded = load_module(write_module(m));
+    ASSERT_FALSE(loaded.ok());
+    EXPECT_EQ(loaded.error(), "loop kernel 0 (kernel 'main.loop4'): the step is 0");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <numeric>
 #include <vector>
 
+#include "isa/encoding.h"
 #include "sample_kernels.h"
 #include "vm/backend_chooser.h"
 #include "vm/vulkan/vulkan_backend.h"
@@ -225,6 +226,34 @@ TEST_F(BackendRouter, VulkanModeSendsEverythingItCanRun) {
     EXPECT_EQ(all.counts_text(), "vector ops: 1 on vulkan, 1 on cpu; kernels: 0 on vulkan, 0 on cpu");
     EXPECT_EQ(c[2], 3.0f);
     EXPECT_EQ(dc[2], 3.0);
+}
+
+// A kernel the device cannot run goes to the CPU, and --stats can say why
+// (here: more push-constant slots than Vulkan has; a wide kernel on a device
+// without int64/float64 is refused the same way).
+TEST_F(BackendRouter, TheReasonAKernelRanOnTheCpuIsKept) {
+    RoutingBackend all(make_vulkan(), RouteMode::Vulkan);
+    Kernel k;
+    k.name = "roomy";
+    k.wide = true;
+    KernelParam u;
+    u.kind = ParamKind::Uniform;
+    u.type = ElemType::I64;
+    for (int i = 0; i < 15; ++i) {
+        u.name = "u" + std::to_string(i);
+        k.params.push_back(u);
+    }
+    k.code = {make_word(static_cast<std::uint8_t>(KOp::Exit))};
+    KernelLaunch l;
+    l.kernel = &k;
+    l.args.assign(15, KernelArg{nullptr, 0, ElemType::I64, 1});
+    l.count = l.end = 4;
+    EXPECT_EQ(all.route(l), RoutingBackend::OnCpu);
+    EXPECT_FALSE(all.wait(all.submit(l)).fault);
+    ASSERT_EQ(all.refusals().size(), 1u);
+    EXPECT_NE(all.refusals().at("roomy").find("15 parameters taking 30 push-constant slots"), std::string::npos)
+        << all.refusals().at("roomy");
+    EXPECT_EQ(all.counts().kernels[RoutingBackend::OnCpu], 1u);
 }
 
 TEST(BackendChooser, OnThisMachine) {

@@ -98,6 +98,7 @@ std::optional<std::string> instruction(Op op, std::string_view type) {
         case OperandKind::LaunchSite:
             text += "kern, r1, " + region_name("i32", 0) + ", " + region_name("i32", 1) + ", r3";
             break;
+        case OperandKind::LoopSite:  // made by the assembler from a loop: tests/vm/loop_kernel_test.cpp
         case OperandKind::F32Imm:
         case OperandKind::Param:
         case OperandKind::PMem: return std::nullopt;
@@ -131,6 +132,12 @@ TEST(EveryOpcode, RunsAliveInEveryModeAsInOrder) {
     std::size_t covered = 0;
     for (Op op : kAllOps) {
         const std::string mnemonic(op_info(op).mnemonic);
+        if (has_operand_kind(op, OperandKind::LoopSite)) {
+            // kloop is made by the assembler in front of a loop, never written:
+            // every mode, hand-off and ROB size in tests/vm/loop_kernel_test.cpp.
+            ++covered;
+            continue;
+        }
         for (bool edge : {false, true}) {
             std::optional<std::pair<Module, std::string>> p = program_for(op, edge);
             ASSERT_TRUE(p.has_value()) << "no program could be made for `" << mnemonic

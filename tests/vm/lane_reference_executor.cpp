@@ -192,7 +192,7 @@ KernelFault run_lanes(const KernelLaunch& launch, const std::vector<std::uint32_
                 break;
             }
             case KOp::Ldp: r[a] = word_b(w) < args.size() ? static_cast<std::int32_t>(args[word_b(w)].uniform) : 0; break;
-            case KOp::Ldpf: f[a] = word_b(w) < args.size() ? bits_to_float(args[word_b(w)].uniform) : 0.0f; break;
+            case KOp::Ldpf: f[a] = word_b(w) < args.size() ? bits_to_float(static_cast<std::uint32_t>(args[word_b(w)].uniform)) : 0.0f; break;
             case KOp::Blen:
                 r[a] = word_b(w) < args.size() ? static_cast<std::int32_t>(args[word_b(w)].length) : 0;
                 break;

@@ -8,15 +8,26 @@
 #include <limits>
 #include <vector>
 
+#include "vm/cpu_kernels/lane_types.h"
 #include "vm/cpu_variants.h"
 #include "vm/interrupt.h"
 
 namespace polymer {
 namespace {
 
+using lanes::kNoSeq;
+using lanes::NarrowLanes;
+using lanes::WideLanes;
+
 constexpr unsigned B = kBlockLanes;
-constexpr std::int64_t kNoSeq = std::numeric_limits<std::int64_t>::min();
 constexpr std::uint64_t kNotUniform = std::numeric_limits<std::uint64_t>::max();
+
+// The bits a lane value is remembered by (Scratch::iuni, funi).
+template <class T>
+std::uint64_t value_bits(T v) {
+    if constexpr (sizeof(T) == 4) return std::bit_cast<std::uint32_t>(v);
+    else return std::bit_cast<std::uint64_t>(v);
+}
 
 // Per-thread storage for one block: lane registers [register][lane], the
 // active masks (0 or -1 per lane), and per register:
@@ -25,15 +36,20 @@ constexpr std::uint64_t kNotUniform = std::numeric_limits<std::uint64_t>::max();
 //     itself, so such a load copies nothing;
 //   - seq: "holds first, first+1, ..." (integers), which makes a load or
 //     store through it a contiguous copy;
-//   - uniform: "own storage holds this one 32-bit value in all kBlockLanes
-//     lanes", so the next block's li/lif/ldp/ldpf (or zeroing) of the same
-//     value writes nothing.
+//   - uniform: "own storage holds this one value in all kBlockLanes lanes",
+//     so the next block's li/lif/ldp/ldpf (or zeroing) of the same value
+//     writes nothing, and `add` of it to a sequence stays a sequence.
+//     kNotUniform when unknown (a wide lane whose bits are all ones is never
+//     remembered).
+template <class L>
 struct Scratch {
-    std::vector<std::int32_t> ints;
-    std::vector<float> floats;
+    using Int = typename L::Int;
+    using Flt = typename L::Flt;
+    std::vector<Int> ints;
+    std::vector<Flt> floats;
     std::vector<std::int32_t> masks;  // exec, exited, then 3 per frame
-    std::vector<std::int32_t*> ip;
-    std::vector<float*> fp;
+    std::vector<Int*> ip;
+    std::vector<Flt*> fp;
     std::vector<std::int64_t> seq;
     std::vector<std::uint64_t> iuni, funi;
     std::vector<std::uint32_t> iterations;  // per lane: loop iterations started (kernels with a loop)
@@ -55,43 +71,8 @@ struct Scratch {
     }
 };
 
-thread_local Scratch t_scratch;
-
-std::int32_t wrap_add(std::int32_t x, std::int32_t y) {
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(x) + static_cast<std::uint32_t>(y));
-}
-std::int32_t wrap_sub(std::int32_t x, std::int32_t y) {
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(x) - static_cast<std::uint32_t>(y));
-}
-std::int32_t wrap_mul(std::int32_t x, std::int32_t y) {
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(x) * static_cast<std::uint32_t>(y));
-}
-// 0 for a zero divisor; INT32_MIN / -1 wraps to INT32_MIN (and its rem is 0).
-std::int32_t div_checked(std::int32_t x, std::int32_t y) {
-    if (y == 0) return 0;
-    if (y == -1) return wrap_sub(0, x);
-    return x / y;
-}
-std::int32_t rem_checked(std::int32_t x, std::int32_t y) { return (y == 0 || y == -1) ? 0 : x % y; }
-std::int32_t divu_checked(std::int32_t x, std::int32_t y) {
-    return y == 0 ? 0 : static_cast<std::int32_t>(static_cast<std::uint32_t>(x) / static_cast<std::uint32_t>(y));
-}
-std::int32_t remu_checked(std::int32_t x, std::int32_t y) {
-    return y == 0 ? 0 : static_cast<std::int32_t>(static_cast<std::uint32_t>(x) % static_cast<std::uint32_t>(y));
-}
-std::int32_t shl32(std::int32_t x, std::int32_t n) {
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(x) << (n & 31));
-}
-std::int32_t shr32(std::int32_t x, std::int32_t n) {
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(x) >> (n & 31));
-}
-bool below_unsigned(std::int32_t x, std::int32_t y) { return static_cast<std::uint32_t>(x) < static_cast<std::uint32_t>(y); }
-std::int32_t ftoi_saturating(float f) {
-    if (std::isnan(f)) return 0;
-    if (f >= 2147483648.0f) return std::numeric_limits<std::int32_t>::max();
-    if (f < -2147483648.0f) return std::numeric_limits<std::int32_t>::min();
-    return static_cast<std::int32_t>(f);
-}
+thread_local Scratch<NarrowLanes> t_narrow_scratch;
+thread_local Scratch<WideLanes> t_wide_scratch;
 
 // dst[i] := value(i) for the block's n lanes: unconditionally when every lane
 // runs, else only where exec[i] is set. Sources may be dst itself (same lane
@@ -117,10 +98,15 @@ unsigned count_active(const std::int32_t* m, unsigned n) {
 }
 
 // One block's state while it runs.
+template <class L>
 struct BlockRun {
+    using Int = typename L::Int;
+    using UInt = typename L::UInt;
+    using Flt = typename L::Flt;
+
     const DecodedKernel& k;
     const KernelLaunch& launch;
-    Scratch& s;
+    Scratch<L>& s;
     unsigned block_lanes = B;  // lanes of a whole block for this kernel
     std::uint64_t first = 0;
     unsigned n = 0;
@@ -152,12 +138,12 @@ struct BlockRun {
         if (in.element ? (s.seq[in.b] == static_cast<std::int64_t>(first) && first + n <= length)
                        : (length > 0 && contiguous(in.b, *arg) >= 0))
             return true;  // the lanes' own elements, or a run inside the buffer
-        const std::int32_t* idx = R(in.b);
+        const Int* idx = R(in.b);
         const std::int32_t* m = exec();
-        const std::uint64_t limit = std::min<std::uint64_t>(length, std::uint64_t{1} << 31);
+        const UInt limit = L::index_limit(length);
         bool any = false;
         for (unsigned i = 0; i < n; ++i) {
-            const auto j = static_cast<std::uint32_t>(idx[i]);
+            const auto j = static_cast<UInt>(idx[i]);
             if (m[i] == 0 || (j < limit && (!in.element || j == first + i))) continue;
             fault_lane(i, {KernelFault::Kind::BadIndex, 0, pc, in.c, idx[i], length});
             any = true;
@@ -187,26 +173,33 @@ struct BlockRun {
     // addi on one) set in all lanes is not written at first (ip null): it
     // is first, first+1, ... by its seq tag, which contiguous loads and
     // stores use as is; anything else reading it makes the lanes here.
-    const std::int32_t* R(unsigned r) const {
+    const Int* R(unsigned r) const {
         if (s.ip[r] == nullptr) materialize(r);
         return s.ip[r];
     }
     void materialize(unsigned r) const {
-        std::int32_t* own = own_R(r);
-        const auto base = static_cast<std::int32_t>(s.seq[r]);
-        for (unsigned i = 0; i < n; ++i) own[i] = static_cast<std::int32_t>(base + static_cast<std::int32_t>(i));
+        Int* own = own_R(r);
+        const auto base = static_cast<Int>(s.seq[r]);
+        for (unsigned i = 0; i < n; ++i) own[i] = static_cast<Int>(base + static_cast<Int>(i));
         s.ip[r] = own;
         s.iuni[r] = kNotUniform;
     }
-    const float* F(unsigned r) const { return s.fp[r]; }
-    std::int32_t* own_R(unsigned r) const { return s.ints.data() + std::size_t{r} * B; }
-    float* own_F(unsigned r) const { return s.floats.data() + std::size_t{r} * B; }
+    const Flt* F(unsigned r) const { return s.fp[r]; }
+    Int* own_R(unsigned r) const { return s.ints.data() + std::size_t{r} * B; }
+    Flt* own_F(unsigned r) const { return s.floats.data() + std::size_t{r} * B; }
     std::int32_t* exec() const { return s.masks.data(); }
     std::int32_t* exited() const { return s.masks.data() + B; }
     // Frame f: [0] the lanes that entered, [1] an if's condition lanes or a
     // loop's lanes that broke, [2] a loop's lanes that continued.
     std::int32_t* frame(unsigned f, unsigned which) const { return s.masks.data() + (2 + 3 * std::size_t{f} + which) * B; }
     bool full() const { return active == n; }
+    // Whether every lane of integer register r holds one value (set in all
+    // lanes by li, ldp, count, blen or a zeroing), and which.
+    bool lane_uniform(unsigned r, Int& v) const {
+        if (s.iuni[r] == kNotUniform || s.ip[r] != own_R(r)) return false;
+        v = own_R(r)[0];
+        return true;
+    }
 
     // A buffer argument with at least one element, or nullptr (the op then
     // reads 0 / writes nothing in every lane).
@@ -214,11 +207,6 @@ struct BlockRun {
         if (p >= launch.args.size()) return nullptr;
         const KernelArg& a = launch.args[p];
         return (a.data != nullptr && a.length > 0) ? &a : nullptr;
-    }
-    // Indices are i32, so a length past INT32_MAX is as good as 2^31: a
-    // negative index cast to u32 is then out of range by one compare.
-    static std::uint32_t index_limit(const KernelArg& a) {
-        return static_cast<std::uint32_t>(std::min<std::uint64_t>(a.length, std::uint64_t{1} << 31));
     }
     // When register r holds first, first+1, ... in every lane and that whole
     // range is inside the buffer: the range's start, else -1.
@@ -262,20 +250,20 @@ struct BlockRun {
     // already holds v in all lanes.
     template <class T>
     [[gnu::always_inline]] void fill(T* own, T*& where, std::uint64_t& uniform, T v) {
-        const std::uint64_t bits = std::bit_cast<std::uint32_t>(v);
-        if (full() && uniform == bits) {
+        const std::uint64_t bits = value_bits(v);
+        if (full() && uniform == bits && (!L::kWide || bits != kNotUniform)) {
             where = own;
             return;
         }
         write(own, where, uniform, [v](unsigned) { return v; });
         if (full() && n == block_lanes) uniform = bits;  // no block has more lanes
     }
-    void fill_int(unsigned r, std::int32_t v) {
+    void fill_int(unsigned r, Int v) {
         if (s.ip[r] == nullptr && !full()) materialize(r);
         fill(own_R(r), s.ip[r], s.iuni[r], v);
         s.seq[r] = kNoSeq;
     }
-    void fill_float(unsigned r, float v) { fill(own_F(r), s.fp[r], s.funi[r], v); }
+    void fill_float(unsigned r, Flt v) { fill(own_F(r), s.fp[r], s.funi[r], v); }
     void set_exec_count() { active = count_active(exec(), n); }
     void clear_exec() {
         std::fill_n(exec(), n, 0);
@@ -299,15 +287,17 @@ struct BlockRun {
         for (unsigned r = 0; r < k.float_regs; ++r) s.fp[r] = own_F(r);
         std::fill_n(s.seq.data(), k.int_regs, kNoSeq);
         for (std::uint8_t r : k.zero_int) fill_int(r, 0);
-        for (std::uint8_t r : k.zero_float) fill_float(r, 0.0f);
+        for (std::uint8_t r : k.zero_float) fill_float(r, Flt{0});
         if (k.has_control_flow) {  // else exec stays all set (run_kernel_blocks)
             std::fill_n(exec(), n, -1);
             std::fill_n(exited(), n, 0);
         }
     }
 
-    template <class T>
-    [[gnu::always_inline]] void store(const BlockInsn& in, const T* v) {
+    // A register's lanes into elements of type T (a narrow kernel's buffers
+    // hold its lane type; a wide kernel's st/stf narrow to i32/u32/f32).
+    template <class T, class V>
+    [[gnu::always_inline]] void store(const BlockInsn& in, const V* v) {
         const KernelArg* arg = buffer(in.c);
         if (arg == nullptr) return;
         T* p = static_cast<T*>(arg->data);
@@ -315,27 +305,92 @@ struct BlockRun {
         if (const std::int64_t base = contiguous(in.b, *arg); base >= 0) {
             T* q = p + base;
             if (full()) {
-                for (unsigned i = 0; i < n; ++i) q[i] = v[i];
+                for (unsigned i = 0; i < n; ++i) q[i] = static_cast<T>(v[i]);
             } else {
                 for (unsigned i = 0; i < n; ++i)
-                    if (m[i] != 0) q[i] = v[i];
+                    if (m[i] != 0) q[i] = static_cast<T>(v[i]);
             }
             return;
         }
         // Lane order, so of two lanes storing to one element the later wins.
-        const std::int32_t* idx = R(in.b);
-        const std::uint32_t limit = index_limit(*arg);
+        const Int* idx = R(in.b);
+        const UInt limit = L::index_limit(arg->length);
         for (unsigned i = 0; i < n; ++i) {
-            const auto j = static_cast<std::uint32_t>(idx[i]);
-            if (m[i] != 0 && j < limit) p[j] = v[i];
+            const auto j = static_cast<UInt>(idx[i]);
+            if (m[i] != 0 && j < limit) p[j] = static_cast<T>(v[i]);
         }
+    }
+
+    // Elements of type T into integer register a (a wide kernel widens i32
+    // and u32 as the procedure's ld.i32, ld.u32 do). Read in place when T is
+    // the lane type and nothing writes the buffer.
+    template <class T>
+    [[gnu::always_inline]] void load_int(const BlockInsn& in, const KernelArg& arg) {
+        const unsigned a = in.a, b = in.b;
+        auto* p = static_cast<T*>(arg.data);
+        if (const std::int64_t base = contiguous(b, arg); base >= 0) {
+            T* q = p + base;
+            if constexpr (std::is_same_v<T, Int>) {
+                if (full() && in_place[in.c]) {
+                    s.ip[a] = q;
+                    s.seq[a] = kNoSeq;
+                    return;
+                }
+            }
+            set_int(a, [&](unsigned i) { return static_cast<Int>(q[i]); });
+        } else {
+            const Int* idx = R(b);
+            const UInt limit = L::index_limit(arg.length);
+            set_int(a, [&](unsigned i) {
+                const auto j = static_cast<UInt>(idx[i]);
+                return j < limit ? static_cast<Int>(p[j]) : Int{0};
+            });
+        }
+    }
+    template <class T>
+    [[gnu::always_inline]] void load_float(const BlockInsn& in, const KernelArg& arg) {
+        const unsigned a = in.a, b = in.b;
+        auto* p = static_cast<T*>(arg.data);
+        if (const std::int64_t base = contiguous(b, arg); base >= 0) {
+            T* q = p + base;
+            if constexpr (std::is_same_v<T, Flt>) {
+                if (full() && in_place[in.c]) {
+                    s.fp[a] = q;
+                    return;
+                }
+            }
+            set_float(a, [&](unsigned i) { return static_cast<Flt>(q[i]); });
+        } else {
+            const Int* idx = R(b);
+            const UInt limit = L::index_limit(arg.length);
+            set_float(a, [&](unsigned i) {
+                const auto j = static_cast<UInt>(idx[i]);
+                return j < limit ? static_cast<Flt>(p[j]) : Flt{0};
+            });
+        }
+    }
+
+    // `add` of a sequence and a value every lane holds (i = i0 + gid in the
+    // kernels made from loops) is a sequence too: its tag, or kNoSeq.
+    std::int64_t sum_seq(unsigned b, unsigned c, unsigned& from) const {
+        Int v{};
+        if (s.seq[b] != kNoSeq && lane_uniform(c, v)) {
+            from = b;
+            return lanes::shifted_seq<Int>(s.seq[b], v, n);
+        }
+        if (s.seq[c] != kNoSeq && lane_uniform(b, v)) {
+            from = c;
+            return lanes::shifted_seq<Int>(s.seq[c], v, n);
+        }
+        return kNoSeq;
     }
 
     [[gnu::always_inline]] void run();
 };
 
 // Inlined into each instruction-set variant of run_blocks below.
-[[gnu::always_inline]] inline void BlockRun::run() {
+template <class L>
+[[gnu::always_inline]] inline void BlockRun<L>::run() {
     const std::vector<BlockInsn>& code = k.code;
     const auto& args = launch.args;
     const auto size = static_cast<std::uint32_t>(code.size());
@@ -357,8 +412,12 @@ struct BlockRun {
         if (in.store_fuses && full()) {
             const BlockInsn& st = code[pc + 1];
             if (const KernelArg* arg = buffer(st.c); arg != nullptr) {
-                if (const std::int64_t base = contiguous(st.b, *arg); base >= 0) {
-                    fused_target = static_cast<std::int32_t*>(arg->data) + base;  // 4-byte elements
+                const std::int64_t base = contiguous(st.b, *arg);
+                // A run inside the buffer passes check_access as is (an
+                // element-wise buffer's only at the lanes' own elements).
+                if (base >= 0 && (!st.element || base == static_cast<std::int64_t>(first))) {
+                    // Elements of the lane's size (decode_kernel fuses no other store).
+                    fused_target = static_cast<Int*>(arg->data) + base;
                     next = pc + 2;
                 }
             }
@@ -366,166 +425,177 @@ struct BlockRun {
         switch (in.op) {
         case KOp::Nop: break;
         case KOp::Gid: {
-            const auto base = static_cast<std::int32_t>(first);
+            const auto base = static_cast<Int>(first);
             if (full()) {
                 s.ip[a] = nullptr;  // made only if something reads the lanes
                 s.seq[a] = base;
                 break;
             }
-            set_int(a, [&](unsigned i) { return static_cast<std::int32_t>(base + static_cast<std::int32_t>(i)); });
+            set_int(a, [&](unsigned i) { return static_cast<Int>(base + static_cast<Int>(i)); });
             break;
         }
-        case KOp::Count: fill_int(a, static_cast<std::int32_t>(launch.count)); break;
-        case KOp::Li: fill_int(a, in.imm); break;
-        case KOp::Lif: fill_float(a, std::bit_cast<float>(in.imm)); break;
+        case KOp::Count: fill_int(a, static_cast<Int>(launch.count)); break;
+        case KOp::Li: fill_int(a, static_cast<Int>(in.imm)); break;  // wide: sign-extended
+        case KOp::Lif: fill_float(a, static_cast<Flt>(std::bit_cast<float>(in.imm))); break;  // wide: widened
         case KOp::Mov: {
             const std::int64_t tag = full() ? s.seq[b] : kNoSeq;
-            const std::int32_t* x = R(b);
+            const Int* x = R(b);
             set_int(a, [&](unsigned i) { return x[i]; });
             s.seq[a] = tag;
             break;
         }
-        case KOp::Fmov: { const float* x = F(b); set_float(a, [&](unsigned i) { return x[i]; }); break; }
-        case KOp::Add: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return wrap_add(x[i], y[i]); }); break; }
-        case KOp::Sub: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return wrap_sub(x[i], y[i]); }); break; }
-        case KOp::Mul: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return wrap_mul(x[i], y[i]); }); break; }
-        case KOp::Div: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return div_checked(x[i], y[i]); }); break; }
-        case KOp::Rem: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return rem_checked(x[i], y[i]); }); break; }
-        case KOp::Divu: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return divu_checked(x[i], y[i]); }); break; }
-        case KOp::Remu: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return remu_checked(x[i], y[i]); }); break; }
-        case KOp::And: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] & y[i]; }); break; }
-        case KOp::Or: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] | y[i]; }); break; }
-        case KOp::Xor: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] ^ y[i]; }); break; }
-        case KOp::Shl: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return shl32(x[i], y[i]); }); break; }
-        case KOp::Shr: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return shr32(x[i], y[i]); }); break; }
-        case KOp::Sar: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] >> (y[i] & 31); }); break; }
-        case KOp::Min: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::min(x[i], y[i]); }); break; }
-        case KOp::Max: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::max(x[i], y[i]); }); break; }
-        case KOp::Neg: { const std::int32_t* x = R(b); set_int(a, [&](unsigned i) { return wrap_sub(0, x[i]); }); break; }
-        case KOp::Not: { const std::int32_t* x = R(b); set_int(a, [&](unsigned i) { return ~x[i]; }); break; }
+        case KOp::Fmov: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return x[i]; }); break; }
+        case KOp::Add: {
+            unsigned from = 0;
+            const std::int64_t tag = full() && fused_target == nullptr ? sum_seq(b, c, from) : kNoSeq;
+            if (tag != kNoSeq && s.ip[from] == nullptr) {  // stays a sequence not yet made
+                s.ip[a] = nullptr;
+                s.seq[a] = tag;
+                break;
+            }
+            const Int *x = R(b), *y = R(c);
+            set_int(a, [&](unsigned i) { return L::add(x[i], y[i]); });
+            s.seq[a] = tag;
+            break;
+        }
+        case KOp::Sub: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return L::sub(x[i], y[i]); }); break; }
+        case KOp::Mul: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return L::mul(x[i], y[i]); }); break; }
+        case KOp::Div: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return L::div(x[i], y[i]); }); break; }
+        case KOp::Rem: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return L::rem(x[i], y[i]); }); break; }
+        case KOp::Divu: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return L::divu(x[i], y[i]); }); break; }
+        case KOp::Remu: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return L::remu(x[i], y[i]); }); break; }
+        case KOp::And: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] & y[i]; }); break; }
+        case KOp::Or: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] | y[i]; }); break; }
+        case KOp::Xor: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return x[i] ^ y[i]; }); break; }
+        case KOp::Shl: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return L::shl(x[i], y[i]); }); break; }
+        case KOp::Shr: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return L::shr(x[i], y[i]); }); break; }
+        case KOp::Sar: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return L::sar(x[i], y[i]); }); break; }
+        case KOp::Min: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return L::min(x[i], y[i]); }); break; }
+        case KOp::Max: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return L::max(x[i], y[i]); }); break; }
+        case KOp::Neg: { const Int* x = R(b); set_int(a, [&](unsigned i) { return L::sub(0, x[i]); }); break; }
+        case KOp::Not: { const Int* x = R(b); set_int(a, [&](unsigned i) { return static_cast<Int>(~x[i]); }); break; }
         case KOp::Addi: {
             std::int64_t tag = full() ? s.seq[b] : kNoSeq;
-            if (tag != kNoSeq) {
-                tag += in.imm;
-                if (tag < std::numeric_limits<std::int32_t>::min() || tag + n - 1 > std::numeric_limits<std::int32_t>::max())
-                    tag = kNoSeq;
-            }
+            if (tag != kNoSeq) tag = lanes::shifted_seq<Int>(tag, in.imm, n);
             if (tag != kNoSeq && s.ip[b] == nullptr) {  // stays a sequence not yet made
                 s.ip[a] = nullptr;
                 s.seq[a] = tag;
                 break;
             }
-            const std::int32_t* x = R(b);
-            const std::int32_t imm = in.imm;
-            set_int(a, [&](unsigned i) { return wrap_add(x[i], imm); });
+            const Int* x = R(b);
+            const Int imm = in.imm;  // wide: sign-extended
+            set_int(a, [&](unsigned i) { return L::add(x[i], imm); });
             s.seq[a] = tag;
             break;
         }
-        case KOp::Muli: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return wrap_mul(x[i], imm); }); break; }
-        case KOp::Andi: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return x[i] & imm; }); break; }
-        case KOp::Ori: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return x[i] | imm; }); break; }
-        case KOp::Xori: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return x[i] ^ imm; }); break; }
-        // The verifier keeps a shift immediate in 0..31; the & 31 inside is free.
-        case KOp::Shli: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return shl32(x[i], imm); }); break; }
-        case KOp::Shri: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm; set_int(a, [&](unsigned i) { return shr32(x[i], imm); }); break; }
-        case KOp::Sari: { const std::int32_t* x = R(b); const std::int32_t imm = in.imm & 31; set_int(a, [&](unsigned i) { return x[i] >> imm; }); break; }
-        case KOp::Eq: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] == y[i]}; }); break; }
-        case KOp::Ne: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] != y[i]}; }); break; }
-        case KOp::Lt: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] < y[i]}; }); break; }
-        case KOp::Le: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] <= y[i]}; }); break; }
-        case KOp::Ltu: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{below_unsigned(x[i], y[i])}; }); break; }
-        case KOp::Leu: { const std::int32_t *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return std::int32_t{!below_unsigned(y[i], x[i])}; }); break; }
-        case KOp::Fadd: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] + y[i]; }); break; }
-        case KOp::Fsub: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] - y[i]; }); break; }
-        case KOp::Fmul: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] * y[i]; }); break; }
-        case KOp::Fdiv: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] / y[i]; }); break; }
-        // GLSL min/max: min(x, y) = y < x ? y : x, max(x, y) = x < y ? y : x.
-        case KOp::Fmin: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return y[i] < x[i] ? y[i] : x[i]; }); break; }
-        case KOp::Fmax: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] < y[i] ? y[i] : x[i]; }); break; }
-        case KOp::Fpow: { const float *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return std::pow(x[i], y[i]); }); break; }
+        case KOp::Muli: { const Int* x = R(b); const Int imm = in.imm; set_int(a, [&](unsigned i) { return L::mul(x[i], imm); }); break; }
+        case KOp::Andi: { const Int* x = R(b); const Int imm = in.imm; set_int(a, [&](unsigned i) { return x[i] & imm; }); break; }
+        case KOp::Ori: { const Int* x = R(b); const Int imm = in.imm; set_int(a, [&](unsigned i) { return x[i] | imm; }); break; }
+        case KOp::Xori: { const Int* x = R(b); const Int imm = in.imm; set_int(a, [&](unsigned i) { return x[i] ^ imm; }); break; }
+        // The verifier keeps a shift immediate in 0..31 (wide: 0..63).
+        case KOp::Shli: { const Int* x = R(b); const Int imm = in.imm; set_int(a, [&](unsigned i) { return L::shl(x[i], imm); }); break; }
+        case KOp::Shri: { const Int* x = R(b); const Int imm = in.imm; set_int(a, [&](unsigned i) { return L::shr(x[i], imm); }); break; }
+        case KOp::Sari: { const Int* x = R(b); const Int imm = in.imm; set_int(a, [&](unsigned i) { return L::sar(x[i], imm); }); break; }
+        case KOp::Eq: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return Int{x[i] == y[i]}; }); break; }
+        case KOp::Ne: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return Int{x[i] != y[i]}; }); break; }
+        case KOp::Lt: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return Int{x[i] < y[i]}; }); break; }
+        case KOp::Le: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return Int{x[i] <= y[i]}; }); break; }
+        case KOp::Ltu: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return Int{L::below_unsigned(x[i], y[i])}; }); break; }
+        case KOp::Leu: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return Int{!L::below_unsigned(y[i], x[i])}; }); break; }
+        case KOp::Fadd: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] + y[i]; }); break; }
+        case KOp::Fsub: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] - y[i]; }); break; }
+        case KOp::Fmul: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] * y[i]; }); break; }
+        case KOp::Fdiv: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] / y[i]; }); break; }
+        case KOp::Fmin: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return L::fmin(x[i], y[i]); }); break; }
+        case KOp::Fmax: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return L::fmax(x[i], y[i]); }); break; }
+        // fpow, ffma, fsin, fcos, fexp, flog: narrow kernels only (the
+        // verifier rejects them in a wide one), so the wide build runs none.
+        case KOp::Fpow: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return std::pow(x[i], y[i]); }); break; }
         case KOp::Ffma: {
-            const float *x = F(b), *y = F(c), *z = F(static_cast<unsigned>(in.imm));
+            const Flt *x = F(b), *y = F(c), *z = F(static_cast<unsigned>(in.imm));
             set_float(a, [&](unsigned i) { return std::fma(x[i], y[i], z[i]); });
             break;
         }
-        case KOp::Fneg: { const float* x = F(b); set_float(a, [&](unsigned i) { return -x[i]; }); break; }
-        case KOp::Fabs: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::fabs(x[i]); }); break; }
-        case KOp::Fsqrt: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::sqrt(x[i]); }); break; }
-        case KOp::Ffloor: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::floor(x[i]); }); break; }
-        case KOp::Fsin: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::sin(x[i]); }); break; }
-        case KOp::Fcos: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::cos(x[i]); }); break; }
-        case KOp::Fexp: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::exp(x[i]); }); break; }
-        case KOp::Flog: { const float* x = F(b); set_float(a, [&](unsigned i) { return std::log(x[i]); }); break; }
-        case KOp::Feq: { const float *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] == y[i]}; }); break; }
-        case KOp::Flt: { const float *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] < y[i]}; }); break; }
-        case KOp::Fle: { const float *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return std::int32_t{x[i] <= y[i]}; }); break; }
-        case KOp::Itof: { const std::int32_t* x = R(b); set_float(a, [&](unsigned i) { return static_cast<float>(x[i]); }); break; }
-        case KOp::Ftoi: { const float* x = F(b); set_int(a, [&](unsigned i) { return ftoi_saturating(x[i]); }); break; }
+        case KOp::Fneg: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return -x[i]; }); break; }
+        case KOp::Fabs: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::fabs(x[i]); }); break; }
+        case KOp::Fsqrt: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::sqrt(x[i]); }); break; }
+        case KOp::Ffloor: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::floor(x[i]); }); break; }
+        case KOp::Fsin: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::sin(x[i]); }); break; }
+        case KOp::Fcos: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::cos(x[i]); }); break; }
+        case KOp::Fexp: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::exp(x[i]); }); break; }
+        case KOp::Flog: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::log(x[i]); }); break; }
+        case KOp::Feq: { const Flt *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return Int{x[i] == y[i]}; }); break; }
+        case KOp::Flt: { const Flt *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return Int{x[i] < y[i]}; }); break; }
+        case KOp::Fle: { const Flt *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return Int{x[i] <= y[i]}; }); break; }
+        case KOp::Itof: { const Int* x = R(b); set_float(a, [&](unsigned i) { return static_cast<Flt>(x[i]); }); break; }
+        case KOp::Ftoi: { const Flt* x = F(b); set_int(a, [&](unsigned i) { return L::ftoi(x[i]); }); break; }
         case KOp::Ld: {
             const KernelArg* arg = buffer(c);
             if (arg == nullptr) { fill_int(a, 0); break; }
-            auto* p = static_cast<std::int32_t*>(arg->data);
-            if (const std::int64_t base = contiguous(b, *arg); base >= 0) {
-                std::int32_t* q = p + base;
-                if (full() && in_place[c]) {
-                    s.ip[a] = q;
-                    s.seq[a] = kNoSeq;
-                    break;
-                }
-                set_int(a, [&](unsigned i) { return q[i]; });
+            if constexpr (!L::kWide) {
+                load_int<Int>(in, *arg);  // i32 and u32 alike: the bits
+            } else if (in.elem == ElemType::I32) {
+                load_int<std::int32_t>(in, *arg);
+            } else if (in.elem == ElemType::U32) {
+                load_int<std::uint32_t>(in, *arg);
             } else {
-                const std::int32_t* idx = R(b);
-                const std::uint32_t limit = index_limit(*arg);
-                set_int(a, [&](unsigned i) {
-                    const auto j = static_cast<std::uint32_t>(idx[i]);
-                    return j < limit ? p[j] : 0;
-                });
+                load_int<std::int64_t>(in, *arg);
             }
             break;
         }
         case KOp::Ldf: {
             const KernelArg* arg = buffer(c);
-            if (arg == nullptr) { fill_float(a, 0.0f); break; }
-            auto* p = static_cast<float*>(arg->data);
-            if (const std::int64_t base = contiguous(b, *arg); base >= 0) {
-                float* q = p + base;
-                if (full() && in_place[c]) {
-                    s.fp[a] = q;
-                    break;
-                }
-                set_float(a, [&](unsigned i) { return q[i]; });
-            } else {
-                const std::int32_t* idx = R(b);
-                const std::uint32_t limit = index_limit(*arg);
-                set_float(a, [&](unsigned i) {
-                    const auto j = static_cast<std::uint32_t>(idx[i]);
-                    return j < limit ? p[j] : 0.0f;
-                });
-            }
+            if (arg == nullptr) { fill_float(a, Flt{0}); break; }
+            if (L::kWide && in.elem == ElemType::F32) load_float<float>(in, *arg);
+            else load_float<Flt>(in, *arg);
             break;
         }
-        case KOp::St: store(in, R(a)); break;
-        case KOp::Stf: store(in, F(a)); break;
-        case KOp::AtAdd: {
+        case KOp::St:
+            if (L::kWide && elem_size(in.elem) == 4) store<std::int32_t>(in, R(a));  // the low 32 bits
+            else store<Int>(in, R(a));
+            break;
+        case KOp::Stf:
+            if (L::kWide && in.elem == ElemType::F32) store<float>(in, F(a));  // rounded to nearest even
+            else store<Flt>(in, F(a));
+            break;
+        case KOp::AtAdd: {  // i32/u32 buffers only (a wide lane adds its low 32 bits)
             const KernelArg* arg = buffer(c);
-            if (arg == nullptr) break;
+            if (arg == nullptr || (L::kWide && elem_size(in.elem) != 4)) break;
             auto* p = static_cast<std::uint32_t*>(arg->data);
-            const std::int32_t *idx = R(b), *v = R(a), *m = exec();
-            const std::uint32_t limit = index_limit(*arg);
+            const Int *idx = R(b), *v = R(a);
+            const std::int32_t* m = exec();
+            const UInt limit = L::index_limit(arg->length);
             for (unsigned i = 0; i < n; ++i) {
-                const auto j = static_cast<std::uint32_t>(idx[i]);
+                const auto j = static_cast<UInt>(idx[i]);
                 if (m[i] != 0 && j < limit)
                     std::atomic_ref<std::uint32_t>(p[j]).fetch_add(static_cast<std::uint32_t>(v[i]),
                                                                    std::memory_order_relaxed);
             }
             break;
         }
-        case KOp::Ldp: fill_int(a, b < args.size() ? static_cast<std::int32_t>(args[b].uniform) : 0); break;
-        case KOp::Ldpf: fill_float(a, b < args.size() ? std::bit_cast<float>(args[b].uniform) : 0.0f); break;
-        case KOp::Blen: fill_int(a, b < args.size() ? static_cast<std::int32_t>(args[b].length) : 0); break;
+        case KOp::Ldp: {
+            // A uniform is its i64 value or its i32 value in the low 32 bits.
+            const std::uint64_t u = b < args.size() ? args[b].uniform : 0;
+            fill_int(a, L::kWide && in.elem == ElemType::I64 ? static_cast<Int>(u)
+                                                              : static_cast<Int>(static_cast<std::int32_t>(u)));
+            break;
+        }
+        case KOp::Ldpf: {
+            // A uniform is its f64 bits or its f32 bits in the low 32 bits.
+            const std::uint64_t u = b < args.size() ? args[b].uniform : 0;
+            if constexpr (L::kWide) {
+                if (in.elem == ElemType::F64) {
+                    fill_float(a, std::bit_cast<double>(u));
+                    break;
+                }
+            }
+            fill_float(a, static_cast<Flt>(std::bit_cast<float>(static_cast<std::uint32_t>(u))));
+            break;
+        }
+        case KOp::Blen: fill_int(a, b < args.size() ? static_cast<Int>(args[b].length) : 0); break;
         case KOp::If: {
             std::int32_t *entry = frame(in.frame, 0), *cond = frame(in.frame, 1), *m = exec();
-            const std::int32_t* x = R(a);
+            const Int* x = R(a);
             for (unsigned i = 0; i < n; ++i) {
                 entry[i] = m[i];
                 cond[i] = x[i] != 0 ? m[i] : 0;
@@ -598,10 +668,8 @@ struct BlockRun {
     }
 }
 
-// Built for the baseline and for x86-64-v3 (vm/cpu_variants.h): ffma is then
-// one vfmadd per 8 lanes.
-POLYMER_CPU_VARIANTS
-void run_blocks(BlockRun& block, std::uint64_t first, std::uint64_t last) {
+template <class L>
+[[gnu::always_inline]] inline void run_blocks_of(BlockRun<L>& block, std::uint64_t first, std::uint64_t last) {
     const unsigned lanes = block.block_lanes;
     for (std::uint64_t lane = first; lane < last; lane += lanes) {
         if (stop_requested(block.launch)) block.faults->report({KernelFault::Kind::Interrupted, 0, 0, 0, 0, 0});
@@ -613,14 +681,24 @@ void run_blocks(BlockRun& block, std::uint64_t first, std::uint64_t last) {
     }
 }
 
-}  // namespace
+// Built for the baseline and for x86-64-v3 (vm/cpu_variants.h): ffma is then
+// one vfmadd per 8 lanes. One function per lane width (target_clones and
+// templates do not mix).
+POLYMER_CPU_VARIANTS
+void run_blocks(BlockRun<NarrowLanes>& block, std::uint64_t first, std::uint64_t last) {
+    run_blocks_of(block, first, last);
+}
 
-void run_kernel_blocks(const DecodedKernel& kernel, const KernelLaunch& launch, std::uint64_t first,
-                       std::uint64_t last, LaunchFaults& faults) {
-    if (first >= last || kernel.code.empty()) return;
-    Scratch& s = t_scratch;
+POLYMER_CPU_VARIANTS
+void run_blocks(BlockRun<WideLanes>& block, std::uint64_t first, std::uint64_t last) {
+    run_blocks_of(block, first, last);
+}
+
+template <class L>
+void run_with(Scratch<L>& s, const DecodedKernel& kernel, const KernelLaunch& launch, std::uint64_t first,
+              std::uint64_t last, LaunchFaults& faults) {
     s.fit(kernel);
-    BlockRun block{kernel, launch, s};
+    BlockRun<L> block{kernel, launch, s};
     block.faults = &faults;
     block.block_lanes = kernel.has_loop ? kLoopBlockLanes : kBlockLanes;
     if (!kernel.has_control_flow) std::fill_n(block.exec(), B, -1);  // every lane runs every op
@@ -629,7 +707,8 @@ void run_kernel_blocks(const DecodedKernel& kernel, const KernelLaunch& launch, 
     const auto& args = launch.args;
     auto bytes = [&](std::size_t p) {
         const auto* b = static_cast<const std::byte*>(args[p].data);
-        return std::pair{b, b + args[p].length * 4};
+        const std::size_t size = p < kernel.param_types.size() ? elem_size(kernel.param_types[p]) : 4;
+        return std::pair{b, b + args[p].length * size};
     };
     for (std::size_t p = 0; p < args.size() && p < block.in_place.size(); ++p) {
         if (args[p].data == nullptr) continue;
@@ -643,6 +722,15 @@ void run_kernel_blocks(const DecodedKernel& kernel, const KernelLaunch& launch, 
         block.in_place[p] = ok;
     }
     run_blocks(block, first, last);
+}
+
+}  // namespace
+
+void run_kernel_blocks(const DecodedKernel& kernel, const KernelLaunch& launch, std::uint64_t first,
+                       std::uint64_t last, LaunchFaults& faults) {
+    if (first >= last || kernel.code.empty()) return;
+    if (kernel.wide) run_with(t_wide_scratch, kernel, launch, first, last, faults);
+    else run_with(t_narrow_scratch, kernel, launch, first, last, faults);
 }
 
 }  // namespace polymer

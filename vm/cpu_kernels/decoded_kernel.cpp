@@ -129,7 +129,7 @@ void mark_fused_stores(DecodedKernel& k) {
         const bool is_float = writes_float(op.op);
         if (st.op != (is_float ? KOp::Stf : KOp::St) || st.a != op.a) continue;
         if (!is_float && st.b == op.a) continue;  // the store's index is the result itself
-        if (st.checked) continue;                  // the check comes before the store
+        if (k.wide && elem_size(st.elem) != 8) continue;  // a wide lane narrowed to 32 bits: not a copy
         op.store_fuses = !read_later(k, pc + 2, is_float, op.a);
     }
 }
@@ -141,6 +141,8 @@ DecodedKernel decode_kernel(const Kernel& kernel) {
     const std::vector<bool> checks = kernel_access_checks(kernel);
     DecodedKernel k;
     k.source = code;
+    k.wide = kernel.wide;
+    for (const KernelParam& p : kernel.params) k.param_types.push_back(p.type);
     k.code.reserve(code.size() + 4);
     RegisterRenamer regs;
     std::vector<OpenConstruct> open;
@@ -212,6 +214,8 @@ DecodedKernel decode_kernel(const Kernel& kernel) {
             if (o.kind == OperandKind::Param || o.kind == OperandKind::PMem) {
                 if (o.field == Field::B) insn.b = word_b(w);
                 if (o.field == Field::C) insn.c = word_c(w);
+                const std::uint8_t p = o.field == Field::B ? insn.b : insn.c;
+                if (p < kernel.params.size()) insn.elem = kernel.params[p].type;
             }
             if (o.kind == OperandKind::Imm || o.kind == OperandKind::F32Imm) insn.imm = word_imm(w);
         }

@@ -43,9 +43,13 @@ struct BlockInsn {
     // prove: checked lane by lane. `element`: its buffer is element-wise.
     bool checked = false;
     bool element = false;
+    // The type of the parameter a load, store, atomic, ldp, ldpf or blen
+    // names (a wide kernel's loads widen and its stores narrow by it).
+    ElemType elem = ElemType::I32;
     // An arithmetic op whose result register is only stored by the next
     // instruction (st/stf) and read by nothing after it, in a kernel
-    // without loops: when that store is a contiguous copy, the op may write
+    // without loops: when that store is a contiguous copy (which a checked
+    // store's check passes without a look at the lanes), the op may write
     // its lanes straight into the buffer and the store is skipped.
     bool store_fuses = false;
 };
@@ -55,6 +59,8 @@ inline constexpr std::uint16_t kNoLoop = 0xFFFF;
 struct DecodedKernel {
     std::vector<Word> source;            // the IR it came from (cache key check)
     std::vector<BlockInsn> code;
+    bool wide = false;                      // Kernel::wide: 64-bit lanes (lane_types.h)
+    std::vector<ElemType> param_types;      // one per kernel parameter
     unsigned int_regs = 0, float_regs = 0;  // dense registers used
     unsigned frames = 0;                    // deepest nesting of if/loop
     bool has_control_flow = false;          // any if/loop/exit

@@ -119,6 +119,16 @@ public:
     UndoLog& history() { return history_; }
     const UndoLog& history() const { return history_; }
 
+    // `set loop-kernels off|on` (docs/debugger.md): off, each kloop does
+    // nothing and the loop the assembler turned into a kernel is stepped in
+    // its scalar form; on (the default), kloop runs it as one step. Kept
+    // across restart.
+    void set_loop_kernels(bool on) {
+        machine_options_.loop_kernels = on;
+        if (machine_) machine_->set_loop_kernels(on);
+    }
+    bool loop_kernels() const { return machine_options_.loop_kernels; }
+
     // Async-signal-safe: the running command pauses before its next instruction.
     static void interrupt() { interrupt_requested_ = 1; }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,23 @@ std::string slice_head(std::string_view name, std::string_view cat, unsigned tid
            std::to_string(tid) + ",\"ts\":" + micros(s.begin) + ",\"dur\":" + micros(s.end - s.begin);
 }
 
+// "vadd @13"; a kernel's launch names its kernel: "launch saxpy @21",
+// "kloop main.loop12 @5".
+std::string record_name(const Module& m, const InsnRecord& r) {
+    std::string name(op_info(r.op).mnemonic);
+    if (r.pc < m.code.size()) {
+        const std::uint32_t imm = word_field(m.code[r.pc], Field::Imm);
+        const FormatInfo& f = format_info(op_info(r.op).format);
+        for (std::size_t k = 0; k < f.count; ++k) {
+            std::optional<std::uint32_t> kernel;
+            if (f.operands[k].kind == OperandKind::LaunchSite && imm < m.launches.size()) kernel = m.launches[imm].kernel;
+            if (f.operands[k].kind == OperandKind::LoopSite && imm < m.loop_kernels.size()) kernel = m.loop_kernels[imm].kernel;
+            if (kernel && *kernel < m.kernels.size()) name += " " + m.kernels[*kernel].name;
+        }
+    }
+    return name + " @" + std::to_string(r.pc);
+}
+
 }  // namespace
 
 void write_chrome_trace(std::ostream& out, const Module& m, const PipelineLog& log) {
@@ -92,7 +110,7 @@ void write_chrome_trace(std::ostream& out, const Module& m, const PipelineLog& l
         }
     }
     for (const InsnRecord& r : log.records) {
-        const std::string name = std::string(op_info(r.op).mnemonic) + " @" + std::to_string(r.pc);
+        const std::string name = record_name(m, r);
         const std::string line = r.pc < m.lines.size() ? std::to_string(m.lines[r.pc].line) : "";
         out << slice_head(name, r.squashed ? "squashed" : "committed", groups[0].next_tid(), rob_span(r))
             << ",\"args\":{\"seq\":" << r.seq << ",\"line\":\"" << line

@@ -2,10 +2,11 @@
 // Format" that Perfetto and chrome://tracing open): complete events ("X") on
 // threads of pid 1, grouped by what they show, in this order:
 //   "ROB"          one slice per instruction from issue to commit or squash,
-//                  named by its mnemonic and pc;
+//                  named by its mnemonic and pc (a launch or kloop also
+//                  by its kernel: "launch saxpy @21");
 //   "backend T"    one per backend track (PipelineLog::tracks): each vector
 //                  op / kernel from submit to the moment the engine saw it
-//                  finish;
+//                  finish (a kloop's kernel: from its launch to its end);
 //   PLACE          one per place (PipelineLog::places: the cluster's home and
 //                  nodes): each chunk run there, from sent to result received.
 // The viewers draw one thread as properly nested slices, but these overlap

@@ -40,7 +40,9 @@ struct PcInfo {
     bool sync = false;         // wait / fence
     bool serialize = false;    // alloc / free: the ROB drains around them
     std::int8_t int_dst = -1, float_dst = -1;
-    std::int8_t int_dst2 = -1;  // a second integer register written (readi): at-commit ops only (op_timing.h)
+    // More registers written (readi's second, kloop's induction and
+    // reductions): at-commit ops only, whose bodies write them (op_timing.h).
+    std::vector<std::uint8_t> more_int_dsts, more_float_dsts;
     std::vector<std::uint8_t> int_srcs, float_srcs;
     std::vector<std::uint32_t> region_reads, region_writes;  // static regions
     // Handle operands `@rN`: their regions are found at issue (Entry::handle_reads/writes).
@@ -244,6 +246,13 @@ private:
     // Returns true when the run ends (halt or trap); result_ is then set.
     bool commit(Entry& e);
     void squash_after(std::uint64_t seq) { squash_from(seq + 1); }
+    // The entry becomes the newest producer of every register it writes.
+    void define_dsts(const PcInfo& p, std::uint64_t seq) {
+        if (p.int_dst >= 0) rename_.define(RegKind::Int, static_cast<unsigned>(p.int_dst), seq);
+        if (p.float_dst >= 0) rename_.define(RegKind::Float, static_cast<unsigned>(p.float_dst), seq);
+        for (std::uint8_t r : p.more_int_dsts) rename_.define(RegKind::Int, r, seq);
+        for (std::uint8_t r : p.more_float_dsts) rename_.define(RegKind::Float, r, seq);
+    }
     void squash_from(std::uint64_t first);
     void rebuild();
     void finish_trap(const Entry& e, Trap trap);
@@ -259,6 +268,20 @@ private:
         return log_ != nullptr && e.record != Entry::kNoRecord ? &log_->records[e.record] : nullptr;
     }
     std::uint32_t track_of(const VectorOpArgs* v, const KernelLaunch* l);
+    // kloop ran its loop's kernel at this commit: the trace shows it on its
+    // backend track like a launch.
+    void record_loop_launch(const Entry& e) {
+        std::optional<LoopLaunchSpan> span = m_.take_loop_launch();
+        InsnRecord* r = record(e);
+        if (!span || r == nullptr) return;
+        auto ns = [&](Clock::time_point t) {
+            return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t - start_).count());
+        };
+        r->long_op = true;
+        r->exec_start_ns = ns(span->start);
+        r->exec_end_ns = ns(span->end);
+        r->track = track_of(nullptr, &span->launch);
+    }
 
     Machine& m_;
     ExecMode mode_;
@@ -318,11 +341,13 @@ void ReorderEngine::analyse_word(std::uint32_t pc, PcInfo& p) {
             switch (u.resource.kind) {
             case Resource::Kind::IntReg:
                 if (u.read) p.int_srcs.push_back(static_cast<std::uint8_t>(idx));
-                if (u.write) (p.int_dst < 0 ? p.int_dst : p.int_dst2) = static_cast<std::int8_t>(idx);
+                if (u.write && p.int_dst < 0) p.int_dst = static_cast<std::int8_t>(idx);
+                else if (u.write) p.more_int_dsts.push_back(static_cast<std::uint8_t>(idx));
                 break;
             case Resource::Kind::FloatReg:
                 if (u.read) p.float_srcs.push_back(static_cast<std::uint8_t>(idx));
-                if (u.write) p.float_dst = static_cast<std::int8_t>(idx);
+                if (u.write && p.float_dst < 0) p.float_dst = static_cast<std::int8_t>(idx);
+                else if (u.write) p.more_float_dsts.push_back(static_cast<std::uint8_t>(idx));
                 break;
             case Resource::Kind::Region:
                 if (u.read) p.region_reads.push_back(idx);
@@ -397,9 +422,7 @@ void ReorderEngine::link(Entry& e) {
     });
     if (p.timing == Timing::Long && in_rob(last_sync_)) e.sync_dep = last_sync_;
     if (p.sync) last_sync_ = e.seq;
-    if (p.int_dst >= 0) rename_.define(RegKind::Int, static_cast<unsigned>(p.int_dst), e.seq);
-    if (p.int_dst2 >= 0) rename_.define(RegKind::Int, static_cast<unsigned>(p.int_dst2), e.seq);
-    if (p.float_dst >= 0) rename_.define(RegKind::Float, static_cast<unsigned>(p.float_dst), e.seq);
+    define_dsts(p, e.seq);
 }
 
 bool ReorderEngine::issue_one() {
@@ -804,12 +827,15 @@ bool ReorderEngine::commit(Entry& e) {
         if (state_observer_ != nullptr)
             for (const Backup& b : e.backups) state_observer_->region_overwritten(*b.region, b.bytes);
         break;
-    case Timing::AtCommit:
-        if (run_on_machine(e) == Flow::Trap) {
+    case Timing::AtCommit: {
+        const Flow flow = run_on_machine(e);
+        if (log_ != nullptr) record_loop_launch(e);
+        if (flow == Flow::Trap) {
             finish_trap(e, trap_);
             return true;
         }
         break;
+    }
     case Timing::Early:
     case Timing::Branch: break;
     }
@@ -822,7 +848,8 @@ bool ReorderEngine::commit(Entry& e) {
         }
         rename_.retire(RegKind::Int, static_cast<unsigned>(p.int_dst), e.seq);
     }
-    if (p.int_dst2 >= 0) rename_.retire(RegKind::Int, static_cast<unsigned>(p.int_dst2), e.seq);  // its body wrote it
+    for (std::uint8_t r : p.more_int_dsts) rename_.retire(RegKind::Int, r, e.seq);  // its body wrote them
+    for (std::uint8_t r : p.more_float_dsts) rename_.retire(RegKind::Float, r, e.seq);
     if (p.float_dst >= 0) {
         if (p.timing != Timing::AtCommit) {
             if (state_observer_ != nullptr) state_observer_->float_written(static_cast<unsigned>(p.float_dst));
@@ -898,9 +925,7 @@ void ReorderEngine::rebuild() {
             scoreboard_[g].readers.clear();
         });
         if (p.sync) last_sync_ = e.seq;
-        if (p.int_dst >= 0) rename_.define(RegKind::Int, static_cast<unsigned>(p.int_dst), e.seq);
-        if (p.int_dst2 >= 0) rename_.define(RegKind::Int, static_cast<unsigned>(p.int_dst2), e.seq);
-        if (p.float_dst >= 0) rename_.define(RegKind::Float, static_cast<unsigned>(p.float_dst), e.seq);
+        define_dsts(p, e.seq);
     }
     wake_ = true;
 }

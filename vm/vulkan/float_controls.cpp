@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::size_t kHeaderWords = 5;
 constexpr std::uint32_t kFloat32 = 32;
+constexpr std::uint32_t kFloat64 = 64;
 constexpr char kExtension[] = "SPV_KHR_float_controls";
 
 std::uint32_t instruction(spv::Op op, std::size_t words) { return static_cast<std::uint32_t>(words << 16) | op; }
@@ -18,21 +19,29 @@ struct Mode {
     bool wanted;
     spv::Capability capability;
     spv::ExecutionMode mode;
+    std::uint32_t width;
 };
 
-}  // namespace
-
-std::string FloatControls::describe() const {
+std::string describe_modes(bool rte, bool signed_zero_inf_nan, bool denorm_preserve) {
     std::string s;
     auto add = [&](bool on, const char* what) {
         if (!on) return;
         if (!s.empty()) s += ", ";
         s += what;
     };
-    add(rounding_rte, "round-to-nearest-even");
+    add(rte, "round-to-nearest-even");
     add(signed_zero_inf_nan, "signed zero/inf/nan kept");
     add(denorm_preserve, "denormals kept");
-    return s.empty() ? "none" : s;
+    return s;
+}
+
+}  // namespace
+
+std::string FloatControls::describe() const {
+    std::string s = describe_modes(rounding_rte, signed_zero_inf_nan, denorm_preserve);
+    const std::string wide = describe_modes(rounding_rte64, signed_zero_inf_nan64, denorm_preserve64);
+    if (s.empty()) s = "none";
+    return wide.empty() ? s : s + "; binary64: " + wide;
 }
 
 FloatControls query_float_controls(VkPhysicalDevice device, bool has_extension) {
@@ -41,23 +50,29 @@ FloatControls query_float_controls(VkPhysicalDevice device, bool has_extension) 
     VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
     props.pNext = &fc;
     vkGetPhysicalDeviceProperties2(device, &props);
-    return {fc.shaderRoundingModeRTEFloat32 == VK_TRUE, fc.shaderSignedZeroInfNanPreserveFloat32 == VK_TRUE,
-            fc.shaderDenormPreserveFloat32 == VK_TRUE};
+    return {fc.shaderRoundingModeRTEFloat32 == VK_TRUE,  fc.shaderSignedZeroInfNanPreserveFloat32 == VK_TRUE,
+            fc.shaderDenormPreserveFloat32 == VK_TRUE,   fc.shaderRoundingModeRTEFloat64 == VK_TRUE,
+            fc.shaderSignedZeroInfNanPreserveFloat64 == VK_TRUE, fc.shaderDenormPreserveFloat64 == VK_TRUE};
 }
 
 std::vector<std::uint32_t> with_float_controls(std::span<const std::uint32_t> spirv, const FloatControls& controls) {
     std::vector<std::uint32_t> in(spirv.begin(), spirv.end());
     if (!controls.any() || in.size() < kHeaderWords || in[0] != spv::MagicNumber) return in;
+    const bool f64 = uses_float64(in);
     const Mode modes[] = {
-        {controls.rounding_rte, spv::CapabilityRoundingModeRTE, spv::ExecutionModeRoundingModeRTE},
-        {controls.signed_zero_inf_nan, spv::CapabilitySignedZeroInfNanPreserve, spv::ExecutionModeSignedZeroInfNanPreserve},
-        {controls.denorm_preserve, spv::CapabilityDenormPreserve, spv::ExecutionModeDenormPreserve},
+        {controls.rounding_rte, spv::CapabilityRoundingModeRTE, spv::ExecutionModeRoundingModeRTE, kFloat32},
+        {controls.signed_zero_inf_nan, spv::CapabilitySignedZeroInfNanPreserve, spv::ExecutionModeSignedZeroInfNanPreserve, kFloat32},
+        {controls.denorm_preserve, spv::CapabilityDenormPreserve, spv::ExecutionModeDenormPreserve, kFloat32},
+        {f64 && controls.rounding_rte64, spv::CapabilityRoundingModeRTE, spv::ExecutionModeRoundingModeRTE, kFloat64},
+        {f64 && controls.signed_zero_inf_nan64, spv::CapabilitySignedZeroInfNanPreserve,
+         spv::ExecutionModeSignedZeroInfNanPreserve, kFloat64},
+        {f64 && controls.denorm_preserve64, spv::CapabilityDenormPreserve, spv::ExecutionModeDenormPreserve, kFloat64},
     };
 
     // One pass over the module's logical layout: capabilities, extensions,
     // imports, memory model, entry points, execution modes, the rest.
     std::vector<spv::Capability> capabilities;
-    std::vector<spv::ExecutionMode> declared;
+    std::vector<std::pair<spv::ExecutionMode, std::uint32_t>> declared;  // with the mode's first operand
     bool has_extension = false;
     std::uint32_t entry = 0;
     std::size_t end_of_capabilities = 0, end_of_extensions = 0, end_of_entry_points = 0;
@@ -76,7 +91,7 @@ std::vector<std::uint32_t> with_float_controls(std::span<const std::uint32_t> sp
             entry = in[at + 2];
             end_of_entry_points = at + words;
         } else if (op == spv::OpExecutionMode && words >= 3) {
-            declared.push_back(static_cast<spv::ExecutionMode>(in[at + 2]));
+            declared.emplace_back(static_cast<spv::ExecutionMode>(in[at + 2]), words >= 4 ? in[at + 3] : 0u);
         } else if (op == spv::OpFunction) {
             break;  // past the declarations that matter here
         }
@@ -87,10 +102,12 @@ std::vector<std::uint32_t> with_float_controls(std::span<const std::uint32_t> sp
 
     std::vector<std::uint32_t> new_capabilities, new_modes;
     for (const Mode& m : modes) {
-        if (!m.wanted || std::find(declared.begin(), declared.end(), m.mode) != declared.end()) continue;
-        if (std::find(capabilities.begin(), capabilities.end(), m.capability) == capabilities.end())
+        if (!m.wanted || std::find(declared.begin(), declared.end(), std::pair{m.mode, m.width}) != declared.end()) continue;
+        if (std::find(capabilities.begin(), capabilities.end(), m.capability) == capabilities.end()) {
             new_capabilities.insert(new_capabilities.end(), {instruction(spv::OpCapability, 2), static_cast<std::uint32_t>(m.capability)});
-        new_modes.insert(new_modes.end(), {instruction(spv::OpExecutionMode, 4), entry, static_cast<std::uint32_t>(m.mode), kFloat32});
+            capabilities.push_back(m.capability);  // once, for both widths
+        }
+        new_modes.insert(new_modes.end(), {instruction(spv::OpExecutionMode, 4), entry, static_cast<std::uint32_t>(m.mode), m.width});
     }
     if (new_modes.empty()) return in;
     std::vector<std::uint32_t> extension;

@@ -21,8 +21,18 @@ struct FloatControls {
     bool rounding_rte = false;        // RoundingModeRTE for binary32
     bool signed_zero_inf_nan = false; // SignedZeroInfNanPreserve for binary32
     bool denorm_preserve = false;     // DenormPreserve for binary32
-    bool any() const { return rounding_rte || signed_zero_inf_nan || denorm_preserve; }
-    std::string describe() const;     // "round-to-nearest-even, signed zero/inf/nan, denormals preserved"
+    // The same for binary64, asked for in modules that use it (wide kernels,
+    // the exact fma), where the correctly rounded fdiv and fsqrt of wide
+    // kernels rely on round-to-nearest-even adds and multiplies.
+    bool rounding_rte64 = false;
+    bool signed_zero_inf_nan64 = false;
+    bool denorm_preserve64 = false;
+    bool any() const {
+        return rounding_rte || signed_zero_inf_nan || denorm_preserve || rounding_rte64 || signed_zero_inf_nan64 ||
+               denorm_preserve64;
+    }
+    // "round-to-nearest-even, signed zero/inf/nan kept; binary64: round-to-nearest-even, ..."
+    std::string describe() const;
 };
 
 // What the device supports, when it has VK_KHR_shader_float_controls (or
@@ -31,9 +41,10 @@ struct FloatControls {
 FloatControls query_float_controls(VkPhysicalDevice device, bool has_extension);
 
 // The SPIR-V with an OpExecutionMode per requested mode added to its entry
-// point (and the capabilities and extension they need). Modes the module
-// already declares are not repeated; a module it cannot parse comes back
-// unchanged (vkCreateShaderModule then reports it).
+// point (and the capabilities and extension they need): the binary32 ones
+// always, the binary64 ones when the module declares Float64. Modes the
+// module already declares are not repeated; a module it cannot parse comes
+// back unchanged (vkCreateShaderModule then reports it).
 std::vector<std::uint32_t> with_float_controls(std::span<const std::uint32_t> spirv, const FloatControls& controls);
 
 // Whether the module declares the Float64 capability: kernels with ffma do

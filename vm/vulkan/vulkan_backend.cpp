@@ -9,6 +9,7 @@
 #include <limits>
 #include <utility>
 
+#include "assembler/kernel_glsl.h"
 #include "isa/kernel_status.h"
 #include "vm/interrupt.h"
 
@@ -121,9 +122,12 @@ bool VulkanBackend::can_run(const KernelLaunch& launch, std::string* reason) con
     };
     if (!launch.kernel) return fail("kernel launch without a kernel");
     const Kernel& k = *launch.kernel;
-    if (k.params.size() > kMaxVulkanKernelParams)
-        return fail("kernel '" + k.name + "' has " + std::to_string(k.params.size()) +
-                    " parameters; the Vulkan backend takes at most " + std::to_string(kMaxVulkanKernelParams));
+    if (std::string too_many = push_slot_problem(k); !too_many.empty()) return fail(too_many);
+    // Before lowering: a wide kernel's GLSL needs int64 and float64 to compile to words this device takes.
+    if (k.wide && !(ctx_->shader_int64() && ctx_->shader_float64()))
+        return fail("kernel '" + k.name + "' is wide (64-bit lanes), which needs shaderInt64 and shaderFloat64; device '" +
+                    ctx_->device_info().name + "' lacks " +
+                    (ctx_->shader_int64() ? "shaderFloat64" : ctx_->shader_float64() ? "shaderInt64" : "both"));
     const Result<SharedSpirv>& spirv = spirv_of(k);
     if (!spirv) return fail(spirv.error());
     if (!ctx_->shader_float64() && vk::uses_float64(*spirv.value()))
@@ -364,6 +368,7 @@ Ticket VulkanBackend::submit(const KernelLaunch& launch) {
 vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticket) {
     const Kernel& k = *launch.kernel;
     const auto n = static_cast<std::uint32_t>(k.params.size());
+    const std::vector<std::uint32_t> slots = push_slot_layout(k);  // can_run has seen them fit
     InFlight op;
     op.ticket = ticket;
     op.regions = regions_of(launch);
@@ -373,7 +378,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     const Result<SharedSpirv>& spirv = spirv_of(k);  // can_run has seen it succeed
     if (!spirv) return Error{spirv.error()};
     // Bindings: the parameters, then the status buffer.
-    auto pipe = pipelines_->get(*spirv.value(), vk::PipelineShape{n + 1, (kPushHeaderWords + n) * 4});
+    auto pipe = pipelines_->get(*spirv.value(), vk::PipelineShape{n + 1, (kPushHeaderWords + slots.back()) * 4});
     if (!pipe) return Error{"kernel '" + k.name + "': " + pipe.error()};
     const vk::ComputePipeline& pipeline = *pipe.value();
 
@@ -381,7 +386,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     // in place (vk::HostBuffer); otherwise inputs are copied in now and
     // outputs copied back in wait(). Either way the regions stay untouched by
     // others until the ticket is waited for (vm/backend.h).
-    std::vector<std::uint32_t> push(kPushHeaderWords + n, 0);
+    std::vector<std::uint32_t> push(kPushHeaderWords + slots.back(), 0);
     std::vector<VkDescriptorBufferInfo> infos(n);
     struct Staged {  // with device-local buffers: staging -> device before, device -> staging after
         VkBuffer staging, device;
@@ -392,13 +397,15 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
     for (std::uint32_t p = 0; p < n; ++p) {
         const KernelArg& a = launch.args[p];
         infos[p] = VkDescriptorBufferInfo{dummy_->handle(), 0, VK_WHOLE_SIZE};
+        std::uint32_t* slot = &push[kPushHeaderWords + slots[p]];
         if (k.params[p].kind == ParamKind::Uniform) {
-            push[kPushHeaderWords + p] = a.uniform;
+            slot[0] = static_cast<std::uint32_t>(a.uniform);
+            if (push_slots(k.params[p]) == 2) slot[1] = static_cast<std::uint32_t>(a.uniform >> 32);
             continue;
         }
-        push[kPushHeaderWords + p] = static_cast<std::uint32_t>(a.length);
+        slot[0] = static_cast<std::uint32_t>(a.length);
         if (a.length == 0 || !a.data) {
-            push[kPushHeaderWords + p] = 0;
+            slot[0] = 0;
             continue;
         }
         std::size_t bytes = a.length * elem_size(a.type);

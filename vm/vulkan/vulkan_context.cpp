@@ -209,11 +209,14 @@ Result<std::unique_ptr<VulkanContext>> VulkanContext::create(const ContextOption
     di.enabledExtensionCount = static_cast<std::uint32_t>(extensions.size());
     di.ppEnabledExtensionNames = extensions.data();
     // float64, where the device has it, for the exactly rounded fma of
-    // kernels and vfma (shaders/fma_exact.glsl).
+    // kernels and vfma (shaders/fma_exact.glsl); int64 and float64 for wide
+    // kernels (docs/kernels.md, "Wide kernels on Vulkan").
     VkPhysicalDeviceFeatures supported{}, enabled{};
     vkGetPhysicalDeviceFeatures(ctx->physical_, &supported);
     enabled.shaderFloat64 = supported.shaderFloat64;
+    enabled.shaderInt64 = supported.shaderInt64;
     ctx->shader_float64_ = supported.shaderFloat64 == VK_TRUE;
+    ctx->shader_int64_ = supported.shaderInt64 == VK_TRUE;
     di.pEnabledFeatures = &enabled;
     VkResult r = vkCreateDevice(ctx->physical_, &di, nullptr, &ctx->device_);
     if (r != VK_SUCCESS) return call_failed("vkCreateDevice", r);

@@ -78,8 +78,10 @@ public:
 
     // The float controls every pipeline asks for (vm/vulkan/float_controls.h).
     const FloatControls& float_controls() const { return float_controls_; }
-    // Whether shaders may use float64 (the exact fma needs it).
+    // Whether shaders may use float64 (the exact fma needs it; wide kernels too).
     bool shader_float64() const { return shader_float64_; }
+    // Whether shaders may use int64 (wide kernels need it).
+    bool shader_int64() const { return shader_int64_; }
 
     // Records commands with `record` into the context's command buffer,
     // submits them to the compute queue and blocks until they have finished.
@@ -112,6 +114,7 @@ private:
     VkDeviceSize host_import_alignment_ = 0;
     FloatControls float_controls_;
     bool shader_float64_ = false;
+    bool shader_int64_ = false;
     std::atomic<std::uint32_t> validation_errors_{0};
     std::atomic<std::uint32_t> validation_warnings_{0};
 };

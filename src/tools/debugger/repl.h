@@ -96,6 +96,7 @@ private:
     // Out-of-order sessions (repl_rob.cpp).
     void info_rob();
     void info_nodes();
+    void info_loops();
     std::string rob_event_line(const ooo::RobEvent& e) const;
     bool available(const Command& c, std::string_view args);  // false: said why
     void committed_note();  // once: views show the committed state

@@ -6,6 +6,8 @@
 #include "assembler/disassembler.h"
 #include "src/tools/debugger/location.h"
 #include "src/tools/debugger/repl.h"
+
+#include "isa/loop_trip.h"
 #include "vm/debugger/region_dump.h"
 #include "vm/trap.h"
 
@@ -311,6 +313,14 @@ void Repl::cmd_backtrace(std::string_view) {
 void Repl::cmd_set(std::string_view args) {
     args = trim(args);
     if (args.starts_with("var ")) args = trim(args.substr(4));
+    if (args.starts_with("loop-kernels")) {
+        const std::vector<std::string_view> w = words(args);
+        if (w.size() != 2 || (w[1] != "on" && w[1] != "off"))
+            return error("set loop-kernels needs on or off, e.g. set loop-kernels off");
+        session_.set_loop_kernels(w[1] == "on");
+        return say(w[1] == "on" ? "kloop runs a loop the assembler turned into a kernel as one step.\n"
+                                : "kloop does nothing: loops the assembler turned into kernels are stepped as written.\n");
+    }
     if (args.starts_with("history")) {
         const std::vector<std::string_view> w = words(args);
         std::uint64_t n = 0;
@@ -394,9 +404,25 @@ void Repl::cmd_info(std::string_view args) {
     if (what == "history") return info_history();
     if (what == "rob") return info_rob();
     if (what == "nodes") return info_nodes();
-    error(what.empty() ? std::string("info what? (breakpoints, registers, frames, history, rob, nodes)")
+    if (what == "loops") return info_loops();
+    error(what.empty() ? std::string("info what? (breakpoints, registers, frames, history, rob, nodes, loops)")
                        : "unknown info command '" + std::string(what) +
-                             "' (breakpoints, registers, frames, history, rob, nodes)");
+                             "' (breakpoints, registers, frames, history, rob, nodes, loops)");
+}
+
+// The loops the assembler turned into kernels: where each kloop is, what it
+// runs, and what it did so far.
+void Repl::info_loops() {
+    const Module& m = session_.module();
+    if (m.loop_kernels.empty()) return say("No loops were turned into kernels (polymer-as --report-loops says why).\n");
+    std::string text;
+    for (std::uint32_t pc = 0; pc < m.code.size(); ++pc)
+        if (is_loop_word(m.code[pc]))
+            text += "kloop " + std::to_string(word_field(m.code[pc], Field::Imm)) + " at " + where(m, pc) + ": " +
+                    describe_loop(m, m.loop_kernels[word_field(m.code[pc], Field::Imm)]) + "\n";
+    text += "Loop kernels are " + std::string(session_.loop_kernels() ? "on" : "off (set loop-kernels on)") + "; so far " +
+            loop_kernel_stats_text(session_.machine().loop_kernel_stats()) + ".\n";
+    say(text);
 }
 
 void Repl::info_nodes() {

@@ -140,12 +140,15 @@ for p in "${programs[@]}"; do
     for ((rep = 1; rep <= repeats; ++rep)); do
         echo "run.sh: $p: round $rep of $repeats" >&2
         for mode in "${modes[@]}"; do
-            keep_least "$p.$mode" "$runner" --stats --backend "$backend" --exec "$mode" "$here/$p.pasm"
+            # --no-loop-kernels: the mode columns measure the interpreter and
+            # the reorder engine, so loops the assembler made kernels of
+            # (docs/loop-kernels.md) run as written here.
+            keep_least "$p.$mode" "$runner" --stats --no-loop-kernels --backend "$backend" --exec "$mode" "$here/$p.pasm"
         done
         # What a user gets with no flags at all: the default mode on the
         # default backend (auto: on a machine without a GPU, lavapipe starts
         # as soon as the program has a vector op or kernel, even if it routes
-        # them to the CPU).
+        # them to the CPU), loop kernels included.
         keep_least "$p.defaults" "$runner" "$here/$p.pasm"
         if [[ -n "${BASELINE:-}" ]]; then
             keep_least "$p.baseline" "$BASELINE" --backend "$backend" --exec in-order "$here/$p.pasm"

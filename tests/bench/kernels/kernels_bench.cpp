@@ -6,6 +6,7 @@
 // ratios against the references measured here. Not a test: it asserts
 // nothing (docs/benchmarks.md, "Kernels").
 #include <algorithm>
+#include <bit>
 #include <barrier>
 #include <chrono>
 #include <cstdio>
@@ -127,6 +128,36 @@ constexpr const char* kMandelKernel = R"(
 .end
 )";
 
+// Wide kernels (64-bit lanes): a binary64 axpy indexed as the kernels made
+// from loops index, i = i0 + gid (an i64 uniform plus gid), and the same
+// with i = gid. The block interpreter tracks both as a run of consecutive
+// lanes, so both are contiguous copies (without that tracking the first
+// costs 4-5x the second: docs/benchmarks.md).
+constexpr const char* kWideAxpyKernels = R"(
+.kernel axpy_i0 (in x: f64[], inout y: f64[], i0: i64, a: f64)
+        .wide
+        gid     r1
+        ldp     r2, i0
+        add     r2, r2, r1
+        ldf     f1, x[r2]
+        ldf     f2, y[r2]
+        ldpf    f3, a
+        fmul    f1, f1, f3
+        fadd    f1, f1, f2
+        stf     y[r2], f1
+.end
+.kernel axpy_gid (in x: f64[i], inout y: f64[i], i0: i64, a: f64)
+        .wide
+        gid     r2
+        ldf     f1, x[r2]
+        ldf     f2, y[r2]
+        ldpf    f3, a
+        fmul    f1, f1, f3
+        fadd    f1, f1, f2
+        stf     y[r2], f1
+.end
+)";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -145,7 +176,8 @@ int main(int argc, char** argv) {
     std::optional<Module> saxpy = test::assemble_kernels(test::kSaxpyKernel, &errors);
     std::optional<Module> empty = test::assemble_kernels(kEmptyKernel, &errors);
     std::optional<Module> mandel = test::assemble_kernels(kMandelKernel, &errors);
-    if (!saxpy || !empty || !mandel) { std::fprintf(stderr, "error: %s", errors.c_str()); return 1; }
+    std::optional<Module> wide = test::assemble_kernels(kWideAxpyKernels, &errors);
+    if (!saxpy || !empty || !mandel || !wide) { std::fprintf(stderr, "error: %s", errors.c_str()); return 1; }
 
     CpuBackend cpu;
     std::printf("machine: %s, %u hardware threads; CPU backend: %u threads\n", cpu_model().c_str(),
@@ -238,6 +270,25 @@ int main(int argc, char** argv) {
         }
     }
 
+    // Wide kernels: i = i0 + gid against i = gid, one thread, n/2 f64 (the triad's bytes).
+    double wide_i0 = 0, wide_gid = 0;
+    {
+        std::vector<double> wx(n / 2, 1.5), wy(n / 2, 0.25);
+        auto wide_launch = [&](const Kernel& k) {
+            return test::whole_launch(k, {test::buffer_arg(wx, ElemType::F64), test::buffer_arg(wy, ElemType::F64),
+                                          KernelArg{nullptr, 0, ElemType::I64, 0},
+                                          KernelArg{nullptr, 0, ElemType::F64, std::bit_cast<std::uint64_t>(0.5)}},
+                                      wx.size());
+        };
+        const KernelLaunch li0 = wide_launch(wide->kernels[0]), lgid = wide_launch(wide->kernels[1]);
+        wide_i0 = best_seconds(reps, [&] { cpu1.wait(cpu1.submit(li0)); });
+        wide_gid = best_seconds(reps, [&] { cpu1.wait(cpu1.submit(lgid)); });
+        std::printf("\n| %-52s | %9s | %7s |\n|%s|%s|%s|\n", "wide axpy y = a*x + y, f64, CPU backend 1 thread", "ms", "GB/s",
+                    std::string(54, '-').c_str(), std::string(11, '-').c_str(), std::string(9, '-').c_str());
+        row("i = i0 + gid (ldp, add)", wide_i0, 24.0 * static_cast<double>(n / 2));
+        row("i = gid", wide_gid, 24.0 * static_cast<double>(n / 2));
+    }
+
     // Launch overhead: an empty kernel over one lane, launched and waited for.
     std::vector<float> one(1, 0.0f);
     const KernelLaunch tiny = test::whole_launch(empty->kernels[0], {test::buffer_arg(one, ElemType::F32)}, 1);
@@ -272,6 +323,8 @@ int main(int argc, char** argv) {
     std::printf("  CPU backend saxpy / triad on 2 threads: %.0f%% (target >= 70%%)\n", 100.0 * (bytes / on_cpu) / (24.0 * static_cast<double>(n / 2) / triad2));
     std::printf("  CPU backend saxpy / plain loop: %.2fx the loop's speed\n", plain / on_cpu);
     std::printf("  CPU backend small launch: %.2f us (target <= 10 us)\n", cpu_launch);
+    std::printf("  wide axpy, i = i0 + gid / i = gid: %.2fx (both contiguous copies); / triad on 1 thread: %.2fx\n",
+                wide_i0 / wide_gid, wide_i0 / triad1);
     if (vk) {
         std::printf("  VulkanBackend launch / bare dispatch: %.2fx (target <= 1.5x)\n", vk_launch / vk_bare_launch);
         std::printf("  lavapipe saxpy: VulkanBackend %.2f GB/s, bare %.2f GB/s (%.0f%% of bare)\n", bytes / vk_saxpy / 1e9,

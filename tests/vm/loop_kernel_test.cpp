@@ -1,0 +1,376 @@
+// kloop in the VM (docs/loop-kernels.md, "How kloop runs a loop"): a loop run
+// as its kernel leaves every register, region, output and trap exactly as the
+// scalar loop does, in every execution mode; the checks make it fall back;
+// reductions are combined in lane order; speculation never runs it early.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "isa/verifier.h"
+#include "vm/machine.h"
+#include "vm/ooo/pipeline_log.h"
+#include "vm/scalar_semantics.h"
+#include "loop_kernel_modules.h"
+
+namespace polymer::test {
+namespace {
+
+constexpr ExecMode kModes[] = {ExecMode::InOrder, ExecMode::Frames, ExecMode::Ooo, ExecMode::Spec};
+
+// Everything a run leaves behind.
+struct Outcome {
+    std::string output;
+    std::optional<Trap> trap;
+    RegisterFile regs;
+    std::vector<std::vector<std::byte>> regions;
+    LoopKernelStats stats;
+    EngineStats engine;
+};
+
+Outcome run_module(const Module& m, MachineOptions options) {
+    Outcome o;
+    OutputBuffer out(&o.output);
+    auto machine = Machine::create(m, out, options);
+    EXPECT_TRUE(machine.ok()) << (machine.ok() ? "" : machine.error());
+    if (!machine.ok()) return o;
+    Machine& mc = *machine.value();
+    const RunResult r = mc.run(*mc.find_proc("main"));
+    out.flush();
+    o.trap = r.trap;
+    o.regs = mc.state().regs;
+    for (std::size_t g = 0; g < mc.regions().size(); ++g) {
+        const Region& region = mc.regions()[g];
+        o.regions.emplace_back(region.bytes());
+        if (region.bytes() != 0) std::memcpy(o.regions.back().data(), region.data, region.bytes());
+    }
+    o.stats = mc.loop_kernel_stats();
+    o.engine = mc.engine_stats();
+    return o;
+}
+
+MachineOptions options_for(ExecMode mode, std::vector<std::string> args, bool loop_kernels) {
+    MachineOptions o;
+    o.exec = mode;
+    o.args = std::move(args);
+    o.loop_kernels = loop_kernels;
+    return o;
+}
+
+void expect_same(const Outcome& a, const Outcome& b) {
+    EXPECT_EQ(a.output, b.output);
+    ASSERT_EQ(a.trap.has_value(), b.trap.has_value());
+    if (a.trap) {
+        EXPECT_EQ(a.trap->kind, b.trap->kind);
+        EXPECT_EQ(a.trap->pc, b.trap->pc);
+        EXPECT_EQ(a.trap->detail, b.trap->detail);
+    }
+    for (unsigned i = 0; i < kIntRegisters; ++i) EXPECT_EQ(a.regs.r[i], b.regs.r[i]) << "r" << i;
+    for (unsigned i = 0; i < kFloatRegisters; ++i)
+        EXPECT_EQ(std::bit_cast<std::uint64_t>(a.regs.f[i]), std::bit_cast<std::uint64_t>(b.regs.f[i])) << "f" << i;
+    EXPECT_EQ(a.regions, b.regions);
+}
+
+std::uint64_t scalar(const LoopKernelStats& s, LoopScalarReason r) { return s.scalar[static_cast<std::size_t>(r)]; }
+
+TEST(LoopKernelVm, TheHandMadeModuleVerifies) {
+    std::unique_ptr<Module> m = squares_module();
+    ASSERT_TRUE(m);
+    Result<Verified> v = verify_module(*m);
+    EXPECT_TRUE(v.ok()) << (v ? "" : v.error());
+}
+
+// The loops run as kernels (all but their last iteration) leave exactly what
+// the scalar loops leave, in every mode.
+TEST(LoopKernelVm, EveryModeLeavesWhatTheScalarLoopLeaves) {
+    std::unique_ptr<Module> m = squares_module();
+    ASSERT_TRUE(m);
+    const Outcome reference = run_module(*m, options_for(ExecMode::InOrder, {"5000", "0"}, false));
+    ASSERT_FALSE(reference.trap);
+    EXPECT_EQ(reference.output, "5000 24990008\n5000 24990008\n");
+    EXPECT_EQ(scalar(reference.stats, LoopScalarReason::Disabled), 2u);
+    for (ExecMode mode : kModes)
+        for (bool idle_interpreter : {true, false})
+            for (std::uint32_t rob : {kDefaultRobSize, 2u}) {
+                SCOPED_TRACE(std::string(exec_mode_name(mode)) + (idle_interpreter ? "" : ", every instruction in the ROB") +
+                             ", ROB " + std::to_string(rob));
+                MachineOptions o = options_for(mode, {"5000", "0"}, true);
+                o.interpret_when_idle = idle_interpreter;
+                o.rob_size = rob;
+                const Outcome kernel = run_module(*m, o);
+                expect_same(kernel, reference);
+                EXPECT_EQ(kernel.stats.kernels, 2u);
+                EXPECT_EQ(kernel.stats.iterations, 2u * 4999);
+            }
+}
+
+TEST(LoopKernelVm, ShortLoopsStayScalar) {
+    std::unique_ptr<Module> m = squares_module();
+    ASSERT_TRUE(m);
+    for (ExecMode mode : kModes) {
+        const Outcome kernel = run_module(*m, options_for(mode, {"1024", "0"}, true));
+        expect_same(kernel, run_module(*m, options_for(mode, {"1024", "0"}, false)));
+        EXPECT_EQ(scalar(kernel.stats, LoopScalarReason::TooFew), 2u);  // 1023 iterations for a kernel
+        MachineOptions lower = options_for(mode, {"1024", "0"}, true);
+        lower.loop_kernel_min = 1023;
+        EXPECT_EQ(run_module(*m, lower).stats.kernels, 2u);
+    }
+}
+
+// The last iteration is out of range: kloop leaves the loop to the scalar
+// code, which traps at the same word with the same state.
+TEST(LoopKernelVm, AnAccessOutOfRangeTrapsWhereTheScalarLoopTraps) {
+    std::unique_ptr<Module> m = squares_module();
+    ASSERT_TRUE(m);
+    const Outcome reference = run_module(*m, options_for(ExecMode::InOrder, {"6001", "0"}, false));
+    ASSERT_TRUE(reference.trap);
+    EXPECT_EQ(reference.trap->kind, TrapKind::OutOfBounds);
+    for (ExecMode mode : kModes) {
+        SCOPED_TRACE(exec_mode_name(mode));
+        const Outcome kernel = run_module(*m, options_for(mode, {"6001", "0"}, true));
+        expect_same(kernel, reference);
+        EXPECT_EQ(scalar(kernel.stats, LoopScalarReason::OutOfRange), 1u);
+        EXPECT_EQ(kernel.stats.kernels, 0u);
+    }
+}
+
+// The handle in r10 names xs, the region the kernel reads: kloop does not
+// run the kernel over two views of one region.
+TEST(LoopKernelVm, AHandleThatAliasesFallsBack) {
+    std::unique_ptr<Module> m = squares_module();
+    ASSERT_TRUE(m);
+    const Outcome reference = run_module(*m, options_for(ExecMode::InOrder, {"5000", "1"}, false));
+    for (ExecMode mode : kModes) {
+        SCOPED_TRACE(exec_mode_name(mode));
+        const Outcome kernel = run_module(*m, options_for(mode, {"5000", "1"}, true));
+        expect_same(kernel, reference);
+        EXPECT_EQ(kernel.stats.kernels, 1u);
+        EXPECT_EQ(scalar(kernel.stats, LoopScalarReason::Aliasing), 1u);
+    }
+}
+
+TEST(LoopKernelVm, TheStatsLineCountsByReason) {
+    LoopKernelStats s;
+    EXPECT_EQ(loop_kernel_stats_text(s), "0 loops run as kernels (0 iterations), 0 ran scalar");
+    s.kernels = 2;
+    s.iterations = 4194302;
+    s.scalar[static_cast<std::size_t>(LoopScalarReason::TooFew)] = 1;
+    EXPECT_EQ(loop_kernel_stats_text(s), "2 loops run as kernels (4194302 iterations), 1 ran scalar (1 too few iterations)");
+    s.kernels = 1;
+    s.scalar[static_cast<std::size_t>(LoopScalarReason::Aliasing)] = 2;
+    EXPECT_EQ(loop_kernel_stats_text(s),
+              "1 loop run as a kernel (4194302 iterations), 3 ran scalar (1 too few iterations, 2 aliasing)");
+}
+
+// --trace: the kloop's record carries its kernel's run on a backend track.
+TEST(LoopKernelVm, TheTraceShowsTheKernelsLaunch) {
+    std::unique_ptr<Module> m = squares_module();
+    ASSERT_TRUE(m);
+    PipelineLog log;
+    MachineOptions o = options_for(ExecMode::Ooo, {"5000", "0"}, true);
+    o.pipeline_log = &log;
+    o.interpret_when_idle = false;
+    run_module(*m, o);
+    unsigned launches = 0;
+    for (const InsnRecord& r : log.records) {
+        if (r.op != Op::Kloop) continue;
+        EXPECT_TRUE(r.long_op);
+        EXPECT_GT(r.exec_end_ns, r.exec_start_ns);
+        ASSERT_LT(r.track, log.tracks.size());
+        EXPECT_EQ(log.tracks[r.track], "cpu");
+        ++launches;
+    }
+    EXPECT_EQ(launches, 2u);
+}
+
+// Counts the kernel launches a backend is given, and runs them on the CPU.
+class CountingBackend final : public Backend {
+public:
+    std::string_view name() const override { return "counting"; }
+    Ticket submit(const VectorOpArgs& args) override { return cpu_.submit(args); }
+    Ticket submit(const KernelLaunch& l) override { return ++launches, cpu_.submit(l); }
+    VectorOpResult wait(Ticket t) override { return cpu_.wait(t); }
+    void wait_all() override { cpu_.wait_all(); }
+    bool run_inline(const KernelLaunch& l, VectorOpResult& r) override {
+        if (!cpu_.run_inline(l, r)) return false;
+        return ++launches, true;
+    }
+    unsigned launches = 0;
+
+private:
+    CpuBackend cpu_;
+};
+
+// The loop is skipped by a branch whose condition comes from a vector op
+// still in flight: spec predicts it not taken and issues the kloop, which,
+// run only at commit, is squashed without ever launching.
+TEST(LoopKernelVm, SpeculationNeverRunsItEarly) {
+    std::string source(kSquares);
+    const std::string skip = "        vsumi   r7, ys\n        add     r7, r7, r9\n        li      r5, 0\n"
+                             "        bne     r7, r5, done\n        li      r1, 0\n        nop\nloop:";
+    source.replace(source.find("        li      r1, 0\n        nop\nloop:"),
+                   std::string_view("        li      r1, 0\n        nop\nloop:").size(), skip);
+    std::unique_ptr<Module> m = assemble_for_loops(source);
+    ASSERT_TRUE(m);
+    LoopKernel first;
+    first.kernel = kernel_index(*m, "body");
+    first.induction = 1;
+    first.bound = 2;
+    first.tested_first = false;
+    first.args = {{LoopArg::Kind::Region, 0}, {LoopArg::Kind::Region, 1}};
+    add_kloop(*m, {0, "done", first});
+    CountingBackend backend;
+    MachineOptions o = options_for(ExecMode::Spec, {"5000", "1"}, true);
+    o.backend = &backend;
+    o.interpret_when_idle = false;
+    const Outcome skipped = run_module(*m, o);
+    EXPECT_GE(skipped.engine.mispredictions, 1u);  // the kloop was issued on the wrong path
+    EXPECT_EQ(skipped.stats.kernels, 0u);
+    EXPECT_EQ(skipped.stats.iterations, 0u);
+    EXPECT_EQ(backend.launches, 0u);
+    expect_same(skipped, run_module(*m, options_for(ExecMode::InOrder, {"5000", "1"}, false)));
+}
+
+// --- reductions --------------------------------------------------------------
+
+// sum += xs[i] * k and lo = min(lo, xs[i]) over i in [r1, r2), step 1, tested first.
+constexpr std::string_view kSums = R"(
+.region xs i32[20000] range -7000, 3
+.kernel sums (in x: i32[], i0: i32, iters: i32, k: i32, out part: i32[], out low: i32[])
+        .wide
+        gid     r1
+.end
+
+.proc main
+        li      r5, 0
+        argi    r1, r5
+        li      r5, 1
+        argi    r2, r5
+        li      r4, 9
+        li      r7, 1000000
+        li      r8, 3
+        li      r9, -2
+        nop
+loop:
+        bge     r1, r2, done
+        ld.i32  r3, xs[r1]
+        mul     r6, r3, r8
+        add     r7, r7, r6
+        min     r4, r4, r3
+        addi    r1, r1, 1
+        jmp     loop
+done:
+        print   r7
+        println
+        print   r4
+        println
+        halt
+.end
+)";
+
+// Runs `sums` in C++ (its IR above is a stub): lane g sums x[i] * k over its
+// chunk of iterations, as the generated kernel would. Stands in for the
+// backend until wide kernels run on this branch.
+class SumsBackend final : public Backend {
+public:
+    std::string_view name() const override { return "sums"; }
+    Ticket submit(const VectorOpArgs&) override { return 0; }
+    Ticket submit(const KernelLaunch& l) override {
+        const auto* x = static_cast<const std::int32_t*>(l.args[0].data);
+        const auto i0 = static_cast<std::int64_t>(l.args[1].uniform);
+        const std::uint64_t iters = l.args[2].uniform, chunk = 4096;
+        const auto k = static_cast<std::int64_t>(l.args[3].uniform);
+        auto* part = static_cast<std::int64_t*>(l.args[4].data);
+        auto* low = static_cast<std::int64_t*>(l.args[5].data);
+        for (std::uint64_t g = l.begin; g < l.end; ++g) {
+            part[g] = 0;  // each lane starts from its reduction's identity
+            low[g] = std::numeric_limits<std::int64_t>::max();
+            for (std::uint64_t it = g * chunk; it < std::min(iters, (g + 1) * chunk); ++it) {
+                const std::int64_t v = x[i0 + static_cast<std::int64_t>(it)];
+                part[g] = sem::add(part[g], sem::mul(v, k));
+                low[g] = sem::min(low[g], v);
+            }
+        }
+        ++launches;
+        return 1;
+    }
+    VectorOpResult wait(Ticket) override { return {}; }
+    void wait_all() override {}
+    unsigned launches = 0;
+};
+
+std::unique_ptr<Module> sums_module() {
+    std::unique_ptr<Module> m = assemble_for_loops(kSums);
+    if (!m) return m;
+    Kernel& k = m->kernels[kernel_index(*m, "sums")];
+    // The wide types the generated kernels use (the kernel parser reads
+    // only narrow ones on this branch).
+    for (std::size_t p = 1; p <= 3; ++p) k.params[p].type = ElemType::I64;
+    for (std::size_t p = 4; p <= 5; ++p) k.params[p].type = ElemType::I64;
+    LoopKernel l;
+    l.kernel = kernel_index(*m, "sums");
+    l.induction = 1;
+    l.bound = 2;
+    l.compare = LoopCompare::Lt;
+    l.tested_first = true;
+    l.chunk = 4096;
+    l.args = {{LoopArg::Kind::Region, 0},   {LoopArg::Kind::IntReg, 1},   {LoopArg::Kind::Iterations, 0},
+              {LoopArg::Kind::IntReg, 8},   {LoopArg::Kind::Partials, 0}, {LoopArg::Kind::Partials, 1}};
+    l.reductions = {{false, 7, ReduceOp::Add}, {false, 4, ReduceOp::Min}};
+    l.accesses = {{0, false, 1, 0, false, 0}};
+    add_kloop(*m, {0, "done", l});
+    return m;
+}
+
+TEST(LoopKernelVm, ReductionsAreCombinedInLaneOrderFromTheRegister) {
+    std::unique_ptr<Module> m = sums_module();
+    ASSERT_TRUE(m);
+    for (ExecMode mode : kModes) {
+        SCOPED_TRACE(exec_mode_name(mode));
+        // 12345 iterations from 100: four lanes, the last one short.
+        const std::vector<std::string> args = {"100", "12445"};
+        const Outcome reference = run_module(*m, options_for(mode, args, false));
+        SumsBackend backend;
+        MachineOptions o = options_for(mode, args, true);
+        o.backend = &backend;
+        const Outcome kernel = run_module(*m, o);
+        expect_same(kernel, reference);
+        EXPECT_EQ(backend.launches, 1u);
+        EXPECT_EQ(kernel.stats.iterations, 12344u);
+        EXPECT_EQ(reference.regs.r[4], -7000 + 3 * 100);  // the smallest element read
+    }
+}
+
+// A divisor register that is 0: the scalar loop runs (and traps where it would).
+TEST(LoopKernelVm, AZeroDivisorFallsBack) {
+    std::unique_ptr<Module> m = sums_module();
+    ASSERT_TRUE(m);
+    m->loop_kernels[0].divisors = {5};  // r5 is 1 when the loop starts
+    SumsBackend backend;
+    MachineOptions o = options_for(ExecMode::InOrder, {"100", "12445"}, true);
+    o.backend = &backend;
+    EXPECT_EQ(run_module(*m, o).stats.kernels, 1u);
+    m->loop_kernels[0].divisors = {0};  // r0 is 0
+    const Outcome zero = run_module(*m, o);
+    EXPECT_EQ(zero.stats.kernels, 0u);
+    EXPECT_EQ(scalar(zero.stats, LoopScalarReason::DivisorZero), 1u);
+}
+
+TEST(LoopKernelVm, ALoopThatWouldWrapStaysScalar) {
+    std::unique_ptr<Module> m = sums_module();
+    ASSERT_TRUE(m);
+    m->loop_kernels[0].compare = LoopCompare::Ne;
+    m->loop_kernels[0].step = 2;  // from 100 by 2 never meets 12445 (the scalar loop's own test still ends it)
+    SumsBackend backend;
+    MachineOptions o = options_for(ExecMode::InOrder, {"100", "12445"}, true);
+    o.backend = &backend;
+    const Outcome wraps = run_module(*m, o);
+    EXPECT_EQ(scalar(wraps.stats, LoopScalarReason::WouldWrap), 1u);
+    EXPECT_EQ(backend.launches, 0u);
+}
+
+}  // namespace
+}  // namespace polymer::test
