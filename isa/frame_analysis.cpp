@@ -108,6 +108,7 @@ void add_loop_uses(const Module& m, Word w, std::vector<ResourceUse>& uses) {
         add_region_use(m, uses, a.region, a.writes);
     }
     for (const LoopReduction& r : l.reductions) {
+        if (r.op == ReduceOp::LastMask) continue;  // names no register
         const Resource::Kind kind = r.is_float ? Resource::Kind::FloatReg : Resource::Kind::IntReg;
         reg(kind, r.reg, false);
         reg(kind, r.reg, true);

@@ -131,8 +131,14 @@ enum class ReduceOp : std::uint8_t {
     Fadd,  // fadd (only when the procedure allows reassociation: `.reassociate`)
     Fmin,  // fmin (likewise)
     Fmax,  // fmax (likewise)
+    // Not reductions: a register the loop writes in some iterations only and
+    // that is read after the loop. kloop sets it from the last lane (iteration)
+    // that wrote it, which that lane's LastMask partial says.
+    Last,      // R or F := the value the last iteration that wrote it left
+    LastMask,  // bit j: this lane wrote the loop's j-th Last register (reg unused, 0)
 };
-inline constexpr unsigned kReduceOpCount = 6;
+inline constexpr unsigned kReduceOpCount = 8;
+inline constexpr unsigned kMaxLastValues = 31;  // a LastMask bit each, set by `ori` with a positive immediate
 
 // One argument of a loop kernel, one per kernel parameter.
 struct LoopArg {

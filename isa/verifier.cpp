@@ -506,7 +506,8 @@ Problem check_loop_kernel(const Module& m, const LoopKernel& l, std::uint32_t kl
         const LoopReduction& r = l.reductions[j];
         if (auto p = check_register(r.reg, r.is_float ? OperandKind::FloatReg : OperandKind::IntReg))
             return cat("reduction ", j, ": ", *p);
-        if (is_float_reduction(r.op) != r.is_float)
+        if (r.op == ReduceOp::LastMask && r.is_float) return cat("reduction ", j, ": a last-value mask is an integer");
+        if (r.op != ReduceOp::Last && r.op != ReduceOp::LastMask && is_float_reduction(r.op) != r.is_float)
             return cat("reduction ", j, ": a ", r.is_float ? "float" : "integer", " register needs ",
                        r.is_float ? "fadd, fmin or fmax" : "add, min or max");
         const auto partials = std::count_if(l.args.begin(), l.args.end(), [&](const LoopArg& a) {
@@ -514,6 +515,13 @@ Problem check_loop_kernel(const Module& m, const LoopKernel& l, std::uint32_t kl
         });
         if (partials != 1) return cat("reduction ", j, " has ", partials, " partials arguments, not 1");
     }
+    const auto lasts = std::count_if(l.reductions.begin(), l.reductions.end(),
+                                     [](const LoopReduction& r) { return r.op == ReduceOp::Last; });
+    const auto masks = std::count_if(l.reductions.begin(), l.reductions.end(),
+                                     [](const LoopReduction& r) { return r.op == ReduceOp::LastMask; });
+    if (lasts > kMaxLastValues) return cat(lasts, " last-value registers, more than ", kMaxLastValues);
+    if (masks != (lasts > 0 ? 1 : 0))
+        return cat(masks, " last-value masks for ", lasts, " last-value registers (one mask when there are any)");
     for (std::size_t j = 0; j < l.accesses.size(); ++j) {
         const LoopAccess& a = l.accesses[j];
         Problem p = check_region_operand(a.region, m);

@@ -31,6 +31,8 @@ std::uint64_t combine(ReduceOp op, std::uint64_t acc, std::uint64_t value) {
     case ReduceOp::Fadd: return std::bit_cast<std::uint64_t>(fa + fv);
     case ReduceOp::Fmin: return std::bit_cast<std::uint64_t>(sem::fmin(fa, fv));
     case ReduceOp::Fmax: return std::bit_cast<std::uint64_t>(sem::fmax(fa, fv));
+    case ReduceOp::Last:
+    case ReduceOp::LastMask: return value;  // not folded: run_loop_launch picks the last lane's
     }
     return acc;
 }
@@ -182,11 +184,36 @@ bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
         }
         return false;
     }
-    // 6. Each reduction's lanes in lane order, from the register's value.
+    // 6. Each reduction's lanes in lane order, from the register's value;
+    // a last value from the last lane whose mask says it wrote it.
+    const std::uint64_t* mask = nullptr;
+    {
+        std::size_t k = 0;
+        for (const LoopArg& a : l.args) {
+            if (a.kind != LoopArg::Kind::Partials) continue;
+            if (l.reductions[a.index].op == ReduceOp::LastMask) mask = plan.partials[k].get();
+            ++k;
+        }
+    }
     std::size_t next_partials = 0;
+    unsigned last_bit = 0;
     for (const LoopArg& a : l.args) {
         if (a.kind != LoopArg::Kind::Partials) continue;
         const LoopReduction& r = l.reductions[a.index];
+        if (r.op == ReduceOp::LastMask) {
+            ++next_partials;
+            continue;
+        }
+        if (r.op == ReduceOp::Last) {
+            const std::uint64_t* values = plan.partials[next_partials++].get();
+            const std::uint64_t bit = std::uint64_t{1} << last_bit++;
+            for (std::uint64_t g = plan.lanes; g-- > 0;)
+                if (mask != nullptr && (mask[g] & bit)) {
+                    plan.writes.push_back({r.is_float, r.reg, values[g]});
+                    break;
+                }
+            continue;  // no lane wrote it: it keeps its value from before the loop
+        }
         const RegisterFile& regs = m.state().regs;
         std::uint64_t acc = r.is_float ? std::bit_cast<std::uint64_t>(regs.f[r.reg]) : static_cast<std::uint64_t>(regs.r[r.reg]);
         acc = fold(r.op, acc, plan.partials[next_partials++].get(), plan.lanes);

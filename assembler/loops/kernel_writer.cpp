@@ -54,7 +54,11 @@ public:
         std::vector<std::uint32_t> partials;
         for (std::size_t j = 0; j < plan_.reductions.size(); ++j) {
             const LoopReduction& red = plan_.reductions[j];
-            partials.push_back(add_param("partial_" + std::string(red.is_float ? "f" : "r") + std::to_string(red.reg),
+            const std::string reg = (red.is_float ? "f" : "r") + std::to_string(red.reg);
+            const std::string name = red.op == ReduceOp::LastMask ? "last_mask"
+                                     : red.op == ReduceOp::Last   ? "last_" + reg
+                                                                  : "partial_" + reg;
+            partials.push_back(add_param(name,
                                          ParamKind::Buffer, Access::Out, red.is_float ? ElemType::F64 : ElemType::I64,
                                          {LoopArg::Kind::Partials, static_cast<std::uint32_t>(j)}));
             out_.kernel.params.back().indexing = Indexing::Element;  // stored at the lane's own element
@@ -78,11 +82,16 @@ public:
         }
         // The lane's index stays for the partials' stores.
         if (!plan_.reductions.empty() && cond_ == lane) cond_ = temp();
+        if (plan_.last_values) {
+            mask_ = temp();
+            emit(KOp::Li, at, *mask_);
+        }
         for (const LoopReduction& red : plan_.reductions) identity(red, at);
         body(body_lo, body_hi, {});
         for (std::size_t j = 0; j < plan_.reductions.size(); ++j) {
             const LoopReduction& red = plan_.reductions[j];
-            emit(red.is_float ? KOp::Stf : KOp::St, at, red.reg, lane, static_cast<std::uint8_t>(partials[j]));
+            const std::uint8_t value = red.op == ReduceOp::LastMask ? *mask_ : red.reg;
+            emit(red.is_float ? KOp::Stf : KOp::St, at, value, lane, static_cast<std::uint8_t>(partials[j]));
         }
         return std::move(out_);
     }
@@ -97,6 +106,7 @@ private:
     RegSet free_;
     WrittenKernel out_;
     std::uint8_t cond_ = 0;  // the register a branch's condition goes into
+    std::optional<std::uint8_t> mask_;  // bit j: this lane wrote its j-th last-value register
     static constexpr int kMaxNesting = 64;  // the writer recurses once per level
     int depth_ = 0;
     std::array<std::uint32_t, 256> region_param_{};
@@ -159,6 +169,8 @@ private:
 
     void identity(const LoopReduction& red, SourceLoc at) {
         switch (red.op) {
+        case ReduceOp::Last:
+        case ReduceOp::LastMask: break;  // a last value is whatever the lane wrote; the mask starts at 0
         case ReduceOp::Add: emit(KOp::Li, at, red.reg); break;
         case ReduceOp::Min: emit(KOp::Li, at, red.reg, 0, 0, -1), emit(KOp::Shri, at, red.reg, red.reg, 0, 1); break;
         case ReduceOp::Max: emit(KOp::Li, at, red.reg, 0, 0, 1), emit(KOp::Shli, at, red.reg, red.reg, 0, 63); break;
@@ -166,6 +178,17 @@ private:
         case ReduceOp::Fmin: emit(KOp::Lif, at, red.reg, 0, 0, std::bit_cast<std::int32_t>(__builtin_inff())); break;
         case ReduceOp::Fmax: emit(KOp::Lif, at, red.reg, 0, 0, std::bit_cast<std::int32_t>(-__builtin_inff())); break;
         }
+    }
+
+    // After a word that writes last-value registers: set their mask bits.
+    void mark_last_values(std::uint32_t pc, SourceLoc at) {
+        const RegSet written = word_facts(m_, pc).writes & plan_.last_values;
+        if (!written) return;
+        std::int32_t bits = 0;
+        unsigned j = 0;
+        for (RegSet rest = plan_.last_values; rest; rest &= rest - 1, ++j)
+            if (written & (rest & -rest)) bits |= std::int32_t{1} << j;
+        emit(KOp::Ori, at, *mask_, *mask_, 0, bits);
     }
 
     // Whether a word after the counter's addi reads the counter: if none
@@ -288,6 +311,7 @@ private:
         const std::optional<std::uint32_t> to = target(pc);
         if (!to) {
             if (pc != plan_.step_pc || counter_read_after_step()) translate(pc);
+            mark_last_values(pc, at);
             return pc + 1;
         }
         if (to == scope.break_to) return when_taken(w, at, [&] { emit(KOp::Break, at); }), pc + 1;

@@ -345,10 +345,11 @@ std::variant<LoopPlan, std::string> analyze_loop(const Module& m, const Procedur
             repeated = repeated || in_inner_loop(pc);
         }
         if (!ok || !kind) {
-            if (!((exposed[0] >> bit) & 1))
-                return name + " is read after the loop, and an iteration may leave it unwritten (a kernel could not "
-                              "tell which iteration wrote it last)";
-            return name + " carries a value between iterations";
+            if ((exposed[0] >> bit) & 1) return name + " carries a value between iterations";
+            // Read after the loop, written by some iterations only: kloop
+            // takes it from the last lane that wrote it.
+            plan.last_values |= RegSet{1} << bit;
+            continue;
         }
         // Each lane's partial is its iteration's one value (or the identity),
         // and kloop adds them in iteration order: the scalar loop's own sum.
@@ -370,6 +371,14 @@ std::variant<LoopPlan, std::string> analyze_loop(const Module& m, const Procedur
         }
         plan.reductions.push_back(red);
     }
+
+    if (std::popcount(plan.last_values) > static_cast<int>(kMaxLastValues))
+        return "more than " + std::to_string(kMaxLastValues) + " registers are read after the loop and written by some iterations only";
+    for (RegSet rest = plan.last_values; rest; rest &= rest - 1) {
+        const unsigned bit = static_cast<unsigned>(std::countr_zero(rest));
+        plan.reductions.push_back({bit >= 32, static_cast<std::uint8_t>(bit % 32), ReduceOp::Last});
+    }
+    if (plan.last_values) plan.reductions.push_back({false, 0, ReduceOp::LastMask});
 
     // --- divisors and region accesses ---
     std::vector<Affine> value(kIntRegisters);

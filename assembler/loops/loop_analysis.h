@@ -40,6 +40,7 @@ struct LoopPlan {
     std::uint32_t step_pc = 0;    // the addi that steps the counter
     RegSet defs = 0;              // registers some word of the loop writes
     RegSet used = 0;              // registers the loop mentions at all
+    RegSet last_values = 0;       // read after the loop, written by some iterations only (ReduceOp::Last)
     std::vector<LoopReduction> reductions;
     std::vector<std::uint8_t> divisors;
     std::vector<LoopAccess> accesses;

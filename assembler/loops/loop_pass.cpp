@@ -30,13 +30,15 @@ std::string unique_kernel_name(const Module& m, const std::vector<Turned>& turne
 std::string describe(const WrittenKernel& w) {
     std::string text = "loop turned into kernel " + w.kernel.name + " (";
     text += w.entry.chunk == 1 ? "one lane per iteration" : "one lane per " + std::to_string(w.entry.chunk) + " iterations";
-    for (std::size_t j = 0; j < w.entry.reductions.size(); ++j) {
-        const LoopReduction& r = w.entry.reductions[j];
-        static constexpr const char* kOps[] = {"add", "min", "max", "fadd", "fmin", "fmax"};
-        text += j == 0 ? "; reduction " : ", ";
-        text += (r.is_float ? "f" : "r") + std::to_string(r.reg) + " " + kOps[static_cast<int>(r.op)];
+    static constexpr const char* kOps[] = {"add", "min", "max", "fadd", "fmin", "fmax"};
+    std::string reductions, lasts;
+    for (const LoopReduction& r : w.entry.reductions) {
+        const std::string reg = (r.is_float ? "f" : "r") + std::to_string(r.reg);
+        if (r.op == ReduceOp::Last) lasts += (lasts.empty() ? "; last value " : ", ") + reg;
+        else if (r.op != ReduceOp::LastMask)
+            reductions += (reductions.empty() ? "; reduction " : ", ") + reg + " " + kOps[static_cast<int>(r.op)];
     }
-    return text + ")";
+    return text + reductions + lasts + ")";
 }
 
 // Inserts the kloop words (one before each turned loop's header) and moves

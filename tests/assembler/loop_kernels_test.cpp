@@ -366,6 +366,40 @@ TEST(LoopKernels, AnOuterLoopThatStaysScalarLetsItsInnerLoopsTurn) {
     expect_only_kloops_added(source);
 }
 
+// A register read after the loop that some iterations leave unwritten (an
+// escape loop's temporaries) is a last value: kloop takes it from the last
+// lane whose mask says it wrote it. One that an iteration reads before
+// writing still carries a value.
+TEST(LoopKernels, RegistersSomeIterationsWriteAreLastValues) {
+    const std::string source = program("loop:   bge r1, r2, done\n"
+                                       "        ld.f64 f0, xs[r1]\n"
+                                       "        li r5, 0\n"
+                                       "inner:  bge r5, r9, idone\n"
+                                       "        fadd f3, f0, f0\n"
+                                       "        addi r5, r5, 1\n"
+                                       "        jmp inner\n"
+                                       "idone:  st.f64 ys[r1], f0\n"
+                                       "        addi r1, r1, 1\n"
+                                       "        jmp loop\n"
+                                       "done:\n");
+    EXPECT_EQ(report_of(source), "loop turned into kernel main.loop13 (one lane per iteration; last value f3)");
+    const Module m = *assemble_with(source, true).module;
+    const LoopKernel& l = m.loop_kernels[0];
+    ASSERT_EQ(l.reductions.size(), 2u);
+    EXPECT_EQ(l.reductions[0].op, ReduceOp::Last);
+    EXPECT_TRUE(l.reductions[0].is_float);
+    EXPECT_EQ(l.reductions[1].op, ReduceOp::LastMask);
+    EXPECT_EQ(report_of(program("loop:   bge r1, r2, done\n"
+                                "        ld.f64 f0, xs[r1]\n"
+                                "        feq r4, f0, f3\n"
+                                "        bz r4, skip\n"
+                                "        fadd f3, f0, f0\n"
+                                "skip:   addi r1, r1, 1\n"
+                                "        jmp loop\n"
+                                "done:\n")),
+              "not turned into a kernel: f3 carries a value between iterations");
+}
+
 TEST(LoopKernels, NoLoopKernelsLeavesTheModuleAlone) {
     AssembleResult r = assemble_with(top_tested(""), false);
     EXPECT_TRUE(r.loop_report.empty());

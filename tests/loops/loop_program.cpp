@@ -41,6 +41,8 @@ Op reduction_opcode(ReduceOp r) {
     case ReduceOp::Fadd: return Op::Fadd;
     case ReduceOp::Fmin: return Op::Fmin;
     case ReduceOp::Fmax: return Op::Fmax;
+    case ReduceOp::Last:
+    case ReduceOp::LastMask: break;  // not accumulations: the generator never picks them
     }
     return Op::Add;
 }
