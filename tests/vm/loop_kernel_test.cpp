@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "assembler/assembler.h"
 #include "isa/verifier.h"
 #include "vm/machine.h"
 #include "vm/ooo/pipeline_log.h"
@@ -323,6 +324,75 @@ std::unique_ptr<Module> sums_module() {
     l.accesses = {{0, false, 1, 0, false, 0}};
     add_kloop(*m, {0, "done", l});
     return m;
+}
+
+// Inner loops whose branches take every form: each of the eight branch
+// opcodes as an inner loop's test at its top, as a break and as a continue
+// in its middle (the kernel tests "taken"), and as a bottom test (it tests
+// "not taken"), with registers that only some steps write (last values, their
+// mask bits merged per run). Run as kernels, they leave what the scalar loops
+// leave.
+TEST(LoopKernelVm, InnerLoopBranchesOfEveryFormLeaveWhatTheScalarLoopLeaves) {
+    // Each form's words: {taken when the loop should leave (top test, break,
+    // continue), on r5 (counts up from 0) or r4/r7 (the step's values)}.
+    const std::string top[] = {"bge r5, r6", "blt r6, r5", "bgeu r5, r6", "bltu r6, r5",
+                               "beq r5, r6", "bne r5, r12", "bz r5", "bnz r5"};
+    const std::string mid[] = {"bge r4, r8", "blt r8, r4", "bgeu r4, r8", "bltu r8, r4",
+                               "beq r4, r8", "bne r4, r8", "bz r7", "bnz r7"};
+    // Taken while the bottom-tested loop goes on: r11 counts up from 1, r15 in 1..5.
+    const std::string bottom[] = {"blt r11, r15", "bge r15, r11", "bltu r11, r15", "bgeu r15, r11",
+                                  "bne r11, r15", "beq r11, r15", "bnz r16", "bz r16"};
+    for (int k = 0; k < 8; ++k) {
+        const std::string source =
+            ".region ys i64[3000]\n"
+            ".proc main\n"
+            "        li r1, 0\n"
+            "        li r2, 3000\n"
+            "        li r6, 40\n"
+            "        li r8, 90\n"
+            "        li r9, 97\n"
+            "        li r17, 3\n"
+            "        li r18, 5\n"
+            "loop:   bge r1, r2, done\n"
+            "        muli r3, r1, 7919\n"
+            "        rem r3, r3, r9\n"          // 0..96, by lane
+            "        rem r12, r3, r18\n"
+            "        addi r15, r12, 1\n"
+            "        li r5, 0\n"
+            "inner:  " + top[k] + ", idone\n"
+            "        addi r5, r5, 1\n"
+            "        muli r4, r5, 3\n"
+            "        add r4, r4, r3\n"
+            "        rem r7, r4, r17\n"
+            "        " + mid[(k + 3) % 8] + ", idone\n"
+            "        itof f1, r4\n"
+            "        " + mid[(k + 5) % 8] + ", inner\n"  // continue
+            "        addi r10, r4, 1\n"
+            "        fadd f2, f1, f1\n"
+            "        jmp inner\n"
+            "idone:  li r11, 0\n"
+            "inner2: addi r11, r11, 1\n"
+            "        sub r16, r15, r11\n"
+            "        " + bottom[k] + ", inner2\n"
+            "        add r13, r5, r11\n"
+            "        st.i64 ys[r1], r13\n"
+            "        addi r1, r1, 1\n"
+            "        jmp loop\n"
+            "done:   halt\n"
+            ".end\n";
+        SCOPED_TRACE(source);
+        AssembleOptions ao;
+        ao.filename = "forms.pasm";
+        const AssembleResult a = assemble(source, ao);
+        ASSERT_TRUE(a.ok());
+        ASSERT_EQ(a.loop_report.size(), 1u);  // the inner loops go into the kernel
+        EXPECT_NE(a.loop_report[0].find("turned into kernel main.loop"), std::string::npos) << a.loop_report[0];
+        const Outcome reference = run_module(*a.module, options_for(ExecMode::InOrder, {}, false));
+        ASSERT_FALSE(reference.trap);
+        const Outcome kernel = run_module(*a.module, options_for(ExecMode::InOrder, {}, true));
+        expect_same(kernel, reference);
+        EXPECT_EQ(kernel.stats.kernels, 1u);
+    }
 }
 
 TEST(LoopKernelVm, ReductionsAreCombinedInLaneOrderFromTheRegister) {
