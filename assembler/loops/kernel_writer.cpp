@@ -177,7 +177,8 @@ private:
         case ReduceOp::Add: emit(KOp::Li, at, red.reg); break;
         case ReduceOp::Min: emit(KOp::Li, at, red.reg, 0, 0, -1), emit(KOp::Shri, at, red.reg, red.reg, 0, 1); break;
         case ReduceOp::Max: emit(KOp::Li, at, red.reg, 0, 0, 1), emit(KOp::Shli, at, red.reg, red.reg, 0, 63); break;
-        case ReduceOp::Fadd: emit(KOp::Lif, at, red.reg, 0, 0, std::bit_cast<std::int32_t>(-0.0f)); break;
+        case ReduceOp::Fadd:
+        case ReduceOp::FaddAnyOrder: emit(KOp::Lif, at, red.reg, 0, 0, std::bit_cast<std::int32_t>(-0.0f)); break;
         case ReduceOp::Fmin: emit(KOp::Lif, at, red.reg, 0, 0, std::bit_cast<std::int32_t>(__builtin_inff())); break;
         case ReduceOp::Fmax: emit(KOp::Lif, at, red.reg, 0, 0, std::bit_cast<std::int32_t>(-__builtin_inff())); break;
         }

@@ -267,7 +267,7 @@ TEST(LoopKernels, FloatReductionsAreExactOrNeedReassociate) {
     EXPECT_EQ(report_of(program(two)), "not turned into a kernel: f5 accumulates floats across iterations in another order "
                                        "(`.reassociate` in the procedure lets it)");
     EXPECT_EQ(report_of(program(two, "        .reassociate\n")),
-              "loop turned into kernel main.loop15 (one lane per iteration; reduction f5 fadd)");
+              "loop turned into kernel main.loop15 (one lane per iteration; reduction f5 fadd reassociated)");
     const std::string least = "        lif f5, 0.0\n"
                               "low:    ld.f64 f0, xs[r1]\n"
                               "        fmin f5, f5, f0\n"

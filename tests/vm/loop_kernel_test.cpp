@@ -12,6 +12,7 @@
 
 #include "assembler/assembler.h"
 #include "isa/verifier.h"
+#include "vm/backend.h"
 #include "vm/machine.h"
 #include "vm/ooo/pipeline_log.h"
 #include "vm/scalar_semantics.h"
@@ -440,6 +441,101 @@ TEST(LoopKernelVm, ALoopThatWouldWrapStaysScalar) {
     const Outcome wraps = run_module(*m, o);
     EXPECT_EQ(scalar(wraps.stats, LoopScalarReason::WouldWrap), 1u);
     EXPECT_EQ(backend.launches, 0u);
+}
+
+// A CpuBackend that counts the launches it gets (kloop's segments).
+class SegmentCountingBackend final : public Backend {
+public:
+    std::string_view name() const override { return "cpu"; }
+    Ticket submit(const VectorOpArgs& args) override { return cpu_.submit(args); }
+    Ticket submit(const KernelLaunch& launch) override {
+        ++launches;
+        return cpu_.submit(launch);
+    }
+    VectorOpResult wait(Ticket t) override { return cpu_.wait(t); }
+    void wait_all() override { cpu_.wait_all(); }
+    bool run_inline(const KernelLaunch& launch, VectorOpResult& result) override {
+        if (!cpu_.run_inline(launch, result)) return false;
+        ++launches;
+        return true;
+    }
+    std::optional<BackendCapabilities> capabilities() const override { return cpu_.capabilities(); }
+    bool runs_on_host_cores(const KernelLaunch& launch) const override { return cpu_.runs_on_host_cores(launch); }
+    unsigned launches = 0;
+
+private:
+    CpuBackend cpu_;
+};
+
+// Reductions and last values over more iterations than one segment holds:
+// kloop folds segment after segment (a later segment's last writer wins),
+// and the result is the scalar loop's, the reassociated fadd's too (its
+// values are exact, so any order gives the same sum).
+TEST(LoopKernelVm, ReductionsFoldAcrossSegments) {
+    const std::string source = R"(
+.module segments
+.equ N, 300001
+.region xs i64[N] range -150000, 1
+.region fs f64[N] range 0.5, 1.0
+.proc main
+        li      r2, N
+        li      r3, 7               ; add
+        li      r4, 0               ; min
+        li      r5, 0               ; max
+        lif     f3, 0.25            ; fadd, in order
+        li      r1, 0
+loop:   bge     r1, r2, done
+        ld.i64  r6, xs[r1]
+        mul     r6, r6, r6
+        add     r3, r3, r6
+        ld.i64  r7, xs[r1]
+        min     r4, r4, r7
+        max     r5, r5, r7
+        ld.f64  f1, fs[r1]
+        fadd    f3, f3, f1
+        bnz     r7, skip            ; r8 and f4 written by iteration 150000 only (xs = 0 there)
+        addi    r8, r1, 1000
+        fadd    f4, f1, f1
+skip:   addi    r1, r1, 1
+        jmp     loop
+done:   call    sum
+        halt
+.end
+.proc sum
+        .reassociate
+        lif     f5, 1.0
+        li      r1, 0
+again:  bge     r1, r2, out
+        ld.f64  f1, fs[r1]
+        fadd    f5, f5, f1
+        addi    r1, r1, 1
+        jmp     again
+out:    ret
+.end
+)";
+    AssembleOptions ao;
+    ao.filename = "segments.pasm";
+    const AssembleResult a = assemble(source, ao);
+    ASSERT_TRUE(a.ok());
+    ASSERT_EQ(a.loop_report.size(), 2u);
+    EXPECT_NE(a.loop_report[0].find("reduction r3 add, r4 min, r5 max, f3 fadd; last value r8, f4"), std::string::npos)
+        << a.loop_report[0];
+    EXPECT_NE(a.loop_report[1].find("reduction f5 fadd reassociated"), std::string::npos) << a.loop_report[1];
+    for (ExecMode mode : kModes) {
+        SCOPED_TRACE(exec_mode_name(mode));
+        const Outcome reference = run_module(*a.module, options_for(mode, {}, false));
+        ASSERT_FALSE(reference.trap);
+        EXPECT_EQ(reference.regs.r[8], 151000);
+        SegmentCountingBackend backend;
+        MachineOptions o = options_for(mode, {}, true);
+        o.backend = &backend;
+        const Outcome kernel = run_module(*a.module, o);
+        expect_same(kernel, reference);
+        EXPECT_EQ(kernel.stats.kernels, 2u);
+        // 300000 iterations each: the first loop's 6 partials a lane make
+        // segments of 16384 lanes (19), the second's one of 131072 (3).
+        EXPECT_EQ(backend.launches, 19u + 3u);
+    }
 }
 
 }  // namespace
