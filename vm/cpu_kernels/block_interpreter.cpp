@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "vm/cpu_kernels/lane_masks.h"
 #include "vm/cpu_kernels/lane_types.h"
 #include "vm/cpu_variants.h"
 #include "vm/interrupt.h"
@@ -18,8 +19,10 @@ namespace {
 using lanes::kNoSeq;
 using lanes::NarrowLanes;
 using lanes::WideLanes;
+using lane_masks::Mask;
 
 constexpr unsigned B = kBlockLanes;
+static_assert(B <= lane_masks::kMaxLanes && kLoopBlockLanes <= B);
 constexpr std::uint64_t kNotUniform = std::numeric_limits<std::uint64_t>::max();
 
 // The bits a lane value is remembered by (Scratch::iuni, funi).
@@ -30,7 +33,7 @@ std::uint64_t value_bits(T v) {
 }
 
 // Per-thread storage for one block: lane registers [register][lane], the
-// active masks (0 or -1 per lane), and per register:
+// storage of the masks (lane_masks.h) and the frames' masks, and per register:
 //   - where its lanes are read from: its own storage, or (after a load of
 //     consecutive elements of a buffer the kernel never writes) the buffer
 //     itself, so such a load copies nothing;
@@ -47,7 +50,8 @@ struct Scratch {
     using Flt = typename L::Flt;
     std::vector<Int> ints;
     std::vector<Flt> floats;
-    std::vector<std::int32_t> masks;  // exec, exited, then 3 per frame
+    std::vector<std::int32_t> masks;  // storage: exec, exited, then 3 per frame
+    std::vector<Mask> frame_masks;    // 3 per frame (BlockRun::frame)
     std::vector<Int*> ip;
     std::vector<Flt*> fp;
     std::vector<std::int64_t> seq;
@@ -59,6 +63,7 @@ struct Scratch {
         grow(ints, std::size_t{k.int_regs} * B);
         grow(floats, std::size_t{k.float_regs} * B);
         grow(masks, (2 + 3 * std::size_t{k.frames}) * B);
+        grow(frame_masks, 3 * std::size_t{k.frames});
         grow(ip, k.int_regs);
         grow(fp, k.float_regs);
         grow(seq, k.int_regs);
@@ -91,12 +96,6 @@ template <class T, class F>
     }
 }
 
-unsigned count_active(const std::int32_t* m, unsigned n) {
-    unsigned c = 0;
-    for (unsigned i = 0; i < n; ++i) c += static_cast<unsigned>(m[i] & 1);
-    return c;
-}
-
 // One block's state while it runs.
 template <class L>
 struct BlockRun {
@@ -111,6 +110,9 @@ struct BlockRun {
     std::uint64_t first = 0;
     unsigned n = 0;
     unsigned active = 0;  // lanes set in exec
+    // The running lanes, and those that exited (lane_masks.h).
+    Mask exec_ = lane_masks::all_on();
+    Mask exited_ = lane_masks::all_off();
 
     std::bitset<256> in_place;  // buffer parameters a load may read in place
 
@@ -118,7 +120,7 @@ struct BlockRun {
     LaunchFaults* faults = nullptr;
     KernelFault block_fault;      // the lowest lane's fault in this block
     std::uint32_t block_iterations = 0;  // the most any lane of the block has started
-    bool exec_dirty = false;      // a lane of a kernel without control flow stopped: refill exec
+    std::uint32_t all_iterations = 0;    // iterations every lane started (s.iterations counts the rest)
     bool stopped = false;         // interrupted, or a lower lane faulted: the block's result cannot matter
 
     // Lane i faults: it stops here, as if it ran `exit`. The caller recounts
@@ -126,9 +128,13 @@ struct BlockRun {
     [[gnu::noinline]] void fault_lane(unsigned i, KernelFault f) {
         f.lane = static_cast<std::uint32_t>(first + i);
         merge_fault(block_fault, f);
-        exec()[i] = 0;
-        if (k.has_control_flow) exited()[i] = -1;
-        else exec_dirty = true;
+        std::int32_t *run = exec_own(), *gone = exited_own();
+        if (exec_ != run) std::copy_n(exec_, n, run);
+        if (exited_ != gone) std::copy_n(exited_, n, gone);
+        exec_ = run;
+        exited_ = gone;
+        run[i] = 0;
+        gone[i] = -1;
     }
     // A checked access: lanes whose index breaks the contract fault. False
     // when no lane is left to run the op.
@@ -148,25 +154,33 @@ struct BlockRun {
             fault_lane(i, {KernelFault::Kind::BadIndex, 0, pc, in.c, idx[i], length});
             any = true;
         }
-        if (any) set_exec_count();
+        if (any) recount_exec();
         return active != 0;
     }
     // The running lanes start another iteration of the loop at `loop_pc`.
-    [[gnu::noinline]] void count_iteration(std::uint32_t loop_pc) {
-        std::uint32_t* it = s.iterations.data();
-        const std::int32_t* m = exec();
-        for (unsigned i = 0; i < n; ++i) it[i] += static_cast<std::uint32_t>(m[i] & 1);
-        if (++block_iterations > launch.max_iterations) {
-            bool any = false;
-            for (unsigned i = 0; i < n; ++i)
-                if (m[i] != 0 && it[i] > launch.max_iterations) {
-                    fault_lane(i, {KernelFault::Kind::StepBudget, 0, loop_pc, 0, 0, 0});
-                    any = true;
-                }
-            if (any) set_exec_count();
+    void count_iteration(std::uint32_t loop_pc) {
+        if (exec_ == lane_masks::all_on()) {
+            ++all_iterations;
+        } else {
+            std::uint32_t* __restrict it = s.iterations.data();
+            const std::int32_t* __restrict m = exec_;
+            for (unsigned i = 0; i < n; ++i) it[i] += static_cast<std::uint32_t>(m[i] & 1);
         }
+        if (++block_iterations > launch.max_iterations) over_budget(loop_pc);
         if (stop_requested(launch)) faults->report({KernelFault::Kind::Interrupted, 0, loop_pc, 0, 0, 0});
         stopped = faults->stops_from(first);
+    }
+    // Some lane may have started more iterations than the budget: those fault.
+    [[gnu::noinline]] void over_budget(std::uint32_t loop_pc) {
+        const std::uint32_t* it = s.iterations.data();
+        const std::int32_t* m = exec_;
+        bool any = false;
+        for (unsigned i = 0; i < n; ++i)
+            if (m[i] != 0 && std::uint64_t{it[i]} + all_iterations > launch.max_iterations) {
+                fault_lane(i, {KernelFault::Kind::StepBudget, 0, loop_pc, 0, 0, 0});
+                any = true;
+            }
+        if (any) recount_exec();
     }
 
     // Where register r's lanes are read from. A register that `gid` (or
@@ -187,11 +201,15 @@ struct BlockRun {
     const Flt* F(unsigned r) const { return s.fp[r]; }
     Int* own_R(unsigned r) const { return s.ints.data() + std::size_t{r} * B; }
     Flt* own_F(unsigned r) const { return s.floats.data() + std::size_t{r} * B; }
-    std::int32_t* exec() const { return s.masks.data(); }
-    std::int32_t* exited() const { return s.masks.data() + B; }
+    Mask exec() const { return exec_; }
+    std::int32_t* exec_own() const { return s.masks.data(); }
+    std::int32_t* exited_own() const { return s.masks.data() + B; }
     // Frame f: [0] the lanes that entered, [1] an if's condition lanes or a
     // loop's lanes that broke, [2] a loop's lanes that continued.
-    std::int32_t* frame(unsigned f, unsigned which) const { return s.masks.data() + (2 + 3 * std::size_t{f} + which) * B; }
+    Mask& frame(unsigned f, unsigned which) const { return s.frame_masks[3 * std::size_t{f} + which]; }
+    std::int32_t* frame_own(unsigned f, unsigned which) const {
+        return s.masks.data() + (2 + 3 * std::size_t{f} + which) * B;
+    }
     bool full() const { return active == n; }
     // Whether every lane of integer register r holds one value (set in all
     // lanes by li, ldp, count, blen or a zeroing), and which.
@@ -264,9 +282,15 @@ struct BlockRun {
         s.seq[r] = kNoSeq;
     }
     void fill_float(unsigned r, Flt v) { fill(own_F(r), s.fp[r], s.funi[r], v); }
-    void set_exec_count() { active = count_active(exec(), n); }
+    // After fault_lane: the lanes left running.
+    void recount_exec() {
+        unsigned on = 0;
+        for (unsigned i = 0; i < n; ++i) on += static_cast<unsigned>(exec_own()[i] & 1);
+        exec_ = lane_masks::summarize(exec_own(), n, on);
+        active = on;
+    }
     void clear_exec() {
-        std::fill_n(exec(), n, 0);
+        exec_ = lane_masks::all_off();
         active = 0;
     }
 
@@ -275,23 +299,19 @@ struct BlockRun {
         n = lanes;
         active = n;
         block_fault = {};
-        if (exec_dirty) {
-            std::fill_n(exec(), B, -1);
-            exec_dirty = false;
-        }
+        exec_ = lane_masks::all_on();
+        exited_ = lane_masks::all_off();
+        std::fill_n(s.frame_masks.begin(), 3 * std::size_t{k.frames}, lane_masks::all_off());
         if (k.has_loop) {
             std::fill_n(s.iterations.data(), n, 0u);
             block_iterations = 0;
+            all_iterations = 0;
         }
         for (unsigned r = 0; r < k.int_regs; ++r) s.ip[r] = own_R(r);
         for (unsigned r = 0; r < k.float_regs; ++r) s.fp[r] = own_F(r);
         std::fill_n(s.seq.data(), k.int_regs, kNoSeq);
         for (std::uint8_t r : k.zero_int) fill_int(r, 0);
         for (std::uint8_t r : k.zero_float) fill_float(r, Flt{0});
-        if (k.has_control_flow) {  // else exec stays all set (run_kernel_blocks)
-            std::fill_n(exec(), n, -1);
-            std::fill_n(exited(), n, 0);
-        }
     }
 
     // A register's lanes into elements of type T (a narrow kernel's buffers
@@ -593,76 +613,59 @@ template <class L>
             break;
         }
         case KOp::Blen: fill_int(a, b < args.size() ? static_cast<Int>(args[b].length) : 0); break;
+        // The masks (lane_masks.h): constants while the lanes take one path.
         case KOp::If: {
-            std::int32_t *entry = frame(in.frame, 0), *cond = frame(in.frame, 1), *m = exec();
-            const Int* x = R(a);
-            for (unsigned i = 0; i < n; ++i) {
-                entry[i] = m[i];
-                cond[i] = x[i] != 0 ? m[i] : 0;
-                m[i] = cond[i];
-            }
-            set_exec_count();
+            frame(in.frame, 0) = lane_masks::copy(frame_own(in.frame, 0), n, exec_);
+            const Mask cond = lane_masks::select_nonzero(frame_own(in.frame, 1), n, exec_, R(a), active);
+            frame(in.frame, 1) = cond;
+            exec_ = lane_masks::copy(exec_own(), n, cond);
             if (active == 0) next = in.target;  // straight to the `else` or `end`
             break;
         }
         case KOp::Else: {
-            const std::int32_t *entry = frame(in.frame, 0), *cond = frame(in.frame, 1);
-            std::int32_t* m = exec();
-            for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~cond[i];
-            set_exec_count();
+            const Mask none = lane_masks::all_off();
+            exec_ = lane_masks::and_not(exec_own(), n, frame(in.frame, 0), frame(in.frame, 1), none, none, active);
             if (active == 0) next = in.target;
             break;
         }
-        case KOp::End:
+        case KOp::End: {
+            const Mask none = lane_masks::all_off(), entry = frame(in.frame, 0);
             if (in.is_loop_end) {
-                const std::int32_t *entry = frame(in.frame, 0), *broken = frame(in.frame, 1), *gone = exited();
-                std::int32_t *m = exec(), *continued = frame(in.frame, 2);
-                for (unsigned i = 0; i < n; ++i) {
-                    m[i] = entry[i] & ~broken[i] & ~gone[i];
-                    continued[i] = 0;
-                }
-                set_exec_count();
+                frame(in.frame, 2) = none;  // continued lanes run on like the rest
+                exec_ = lane_masks::and_not(exec_own(), n, entry, frame(in.frame, 1), exited_, none, active);
                 if (active != 0) {
                     next = in.target + 1;  // another iteration
                     count_iteration(in.target);
                     if (stopped) return;
                 } else {
-                    for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~gone[i];
-                    set_exec_count();
+                    exec_ = lane_masks::and_not(exec_own(), n, entry, exited_, none, none, active);
                 }
+            } else if (in.loop_frame == kNoLoop) {
+                exec_ = lane_masks::and_not(exec_own(), n, entry, exited_, none, none, active);
             } else {
-                const std::int32_t *entry = frame(in.frame, 0), *gone = exited();
-                std::int32_t* m = exec();
-                if (in.loop_frame == kNoLoop) {
-                    for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~gone[i];
-                } else {
-                    const std::int32_t *broken = frame(in.loop_frame, 1), *continued = frame(in.loop_frame, 2);
-                    for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~gone[i] & ~broken[i] & ~continued[i];
-                }
-                set_exec_count();
+                exec_ = lane_masks::and_not(exec_own(), n, entry, exited_, frame(in.loop_frame, 1),
+                                            frame(in.loop_frame, 2), active);
             }
             break;
-        case KOp::Loop: {
-            std::int32_t *entry = frame(in.frame, 0), *broken = frame(in.frame, 1), *continued = frame(in.frame, 2);
-            const std::int32_t* m = exec();
-            for (unsigned i = 0; i < n; ++i) {
-                entry[i] = m[i];
-                broken[i] = 0;
-                continued[i] = 0;
-            }
+        }
+        case KOp::Loop:
+            frame(in.frame, 0) = lane_masks::copy(frame_own(in.frame, 0), n, exec_);
+            frame(in.frame, 1) = lane_masks::all_off();
+            frame(in.frame, 2) = lane_masks::all_off();
             count_iteration(pc);
             if (stopped) return;
             break;
-        }
         case KOp::Break:
-        case KOp::Continue:
-        case KOp::Exit: {
-            std::int32_t* to = in.op == KOp::Exit ? exited() : frame(in.frame, in.op == KOp::Break ? 1 : 2);
-            const std::int32_t* m = exec();
-            for (unsigned i = 0; i < n; ++i) to[i] |= m[i];
+        case KOp::Continue: {
+            const unsigned which = in.op == KOp::Break ? 1 : 2;
+            frame(in.frame, which) = lane_masks::or_into(frame_own(in.frame, which), n, frame(in.frame, which), exec_);
             clear_exec();
             break;
         }
+        case KOp::Exit:
+            exited_ = lane_masks::or_into(exited_own(), n, exited_, exec_);
+            clear_exec();
+            break;
         }
         pc = next;
     }
@@ -701,7 +704,6 @@ void run_with(Scratch<L>& s, const DecodedKernel& kernel, const KernelLaunch& la
     BlockRun<L> block{kernel, launch, s};
     block.faults = &faults;
     block.block_lanes = kernel.has_loop ? kLoopBlockLanes : kBlockLanes;
-    if (!kernel.has_control_flow) std::fill_n(block.exec(), B, -1);  // every lane runs every op
     // A buffer can be read in place unless the kernel writes it, through
     // its own parameter or another one bound to overlapping memory.
     const auto& args = launch.args;

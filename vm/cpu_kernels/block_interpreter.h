@@ -7,7 +7,8 @@
 // Control flow is structured (if/else/loop/break/continue/exit): lanes of a
 // block that take different paths are handled with per-lane active masks and
 // a stack of them, one frame per nesting level; a region no active lane
-// enters is skipped. The semantics are those of isa/kernel_ops.def and
+// enters is skipped. While the lanes take one path the masks are constants
+// (lane_masks.h) and the control flow loops over no lanes. The semantics are those of isa/kernel_ops.def and
 // docs/kernels.md, bit for bit: wrapping integers, div/rem by 0 give 0,
 // shifts & 31, ftoi saturates (NaN gives 0), binary32 float arithmetic (never
 // contracted into fma unless the kernel says ffma). atadd is atomic, so
@@ -17,8 +18,9 @@
 // could not prove is checked lane by lane, and a lane that breaks the
 // contract, or is about to start loop iteration max_iterations + 1, faults and
 // stops there (as `exit` would); the block's other lanes run on. Each lane
-// counts its iterations; the block checks them only once the block has run
-// past the budget, so a kernel within it pays one add per lane and iteration.
+// counts its iterations (one count for the block while every lane runs);
+// the block checks them only once it has run past the budget, so a kernel
+// within it pays at most one add per lane and iteration.
 #pragma once
 
 #include <atomic>
