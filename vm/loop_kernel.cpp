@@ -9,6 +9,7 @@
 
 #include "isa/loop_trip.h"
 #include "vm/backend.h"
+#include "vm/loop_kernel_plain.h"
 #include "vm/machine.h"
 #include "vm/scalar_semantics.h"
 
@@ -109,6 +110,10 @@ std::uint64_t segment_lanes(Machine& m, const LoopKernel& l, KernelLaunch segmen
     return m.backend().runs_on_host_cores(segment) ? segment.count : lanes;
 }
 
+// With a plain kernel (vm/loop_kernel_plain.h): the iterations at the end
+// that record their last values first; earlier ones only when needed.
+constexpr std::uint64_t kLastValueTail = 16384;
+
 // Whether scale*i + offset (+ R[offset_reg]) is inside g at i.
 bool in_range(const LoopAccess& a, const RegisterFile& regs, std::int64_t i, const Region& g) {
     i128 index = static_cast<i128>(a.scale) * i + a.offset;
@@ -208,6 +213,10 @@ bool plan_loop_launch(Machine& m, const DecodedInsn& d, LoopLaunch& plan) {
                 (kernel.params[j].access != Access::In || kernel.params[k].access != Access::In))
                 return scalar(LoopScalarReason::Aliasing);
     plan.segment = segment_lanes(m, l, launch);
+    // Last values only: recorded for a tail, on a backend of this machine
+    // (the cluster's nodes know only the module's kernels).
+    if (m.backend().capabilities()) plan.plain = m.plain_loop_kernel(plan.entry);
+    if (plan.plain != nullptr) plan.segment = std::min(plan.segment, kLastValueTail);
     // A reduction keeps one 8-byte partial per lane of a segment: at most 1 GiB of them.
     constexpr std::uint64_t kMaxPartialLanes = std::uint64_t{1} << 27;
     if (!l.reductions.empty() && plan.segment > kMaxPartialLanes) return scalar(LoopScalarReason::TooManyLanes);
@@ -237,7 +246,9 @@ bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
         if (l.reductions[a.index].op == ReduceOp::LastMask) mask_buffer = reduction_of.size();
         reduction_of.push_back(a.index);
     }
-    auto fold_segment = [&](std::uint64_t n) {
+    // `earlier`: these lanes come before every lane folded so far (a last
+    // value found already stays).
+    auto fold_segment = [&](std::uint64_t n, bool earlier) {
         const std::uint64_t* mask = mask_buffer < reduction_of.size() ? plan.partials[mask_buffer].get() : nullptr;
         unsigned last_bit = 0;
         for (std::size_t k = 0; k < reduction_of.size(); ++k) {
@@ -249,6 +260,7 @@ bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
                 continue;
             }
             const std::uint64_t bit = std::uint64_t{1} << last_bit++;
+            if (earlier && last[j]) continue;
             for (std::uint64_t g = n; g-- > 0;)
                 if (mask != nullptr && (mask[g] & bit)) {
                     last[j] = plan.partials[k][g];
@@ -256,39 +268,63 @@ bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
                 }
         }
     };
+    auto every_last_found = [&] {
+        for (std::size_t j = 0; j < l.reductions.size(); ++j)
+            if (l.reductions[j].op == ReduceOp::Last && !last[j]) return false;
+        return true;
+    };
 
     // 5. kloop is E_SYNC: the long operations before it are done first.
     Backend& backend = m.backend();
     backend.wait_all();
     KernelLaunch& launch = plan.launch;
+    const Kernel* recording = launch.kernel;
     LoopLaunchSpan span{launch, std::chrono::steady_clock::now(), {}};
     span.launch.count = span.launch.end = plan.lanes;  // the trace shows the whole loop as one launch
-    for (std::uint64_t first = 0; first < plan.lanes; first += plan.segment) {
-        const std::uint64_t n = std::min(plan.segment, plan.lanes - first);
+    // Lanes [first, first + n) of the loop on `kernel`, rebased so that its
+    // lane 0 is iteration `first` (i0 + first * step, in range as the last
+    // iteration's value is). False with *trap set when a lane faulted.
+    auto run_lanes = [&](const Kernel* kernel, std::uint64_t first, std::uint64_t n) {
+        launch.kernel = kernel;
         launch.count = launch.end = n;
-        // Lane 0 of this segment is iteration `first`: i0 + first * step (in
-        // range, as the last iteration's value is).
-        launch.args[plan.start_arg].uniform =
-            static_cast<std::uint64_t>(plan.i0) + first * static_cast<std::uint64_t>(l.step);
+        launch.args[plan.start_arg].uniform = static_cast<std::uint64_t>(plan.i0) + first * static_cast<std::uint64_t>(l.step);
         VectorOpResult result;
         if (!backend.run_inline(launch, result)) result = backend.wait(backend.submit(launch));
-        if (result.fault) {
-            span.end = std::chrono::steady_clock::now();
-            m.record_loop_launch(std::move(span));
-            const std::uint32_t pc = m.state().pc;
-            const Kernel& kernel = *launch.kernel;
-            KernelFault fault = result.fault;
-            fault.lane += static_cast<std::uint32_t>(first);
-            if (fault.kind == KernelFault::Kind::Interrupted) {
-                *trap = kernel_trap(mod, kernel, fault, pc, launch.max_iterations);
-            } else {
-                *trap = Trap{TrapKind::Unsupported, pc,
-                             "loop " + describe_loop(mod, l) + " faulted, which the assembler should have ruled out (run with "
-                             "--no-loop-kernels): " + describe_kernel_fault(mod, kernel, fault, launch.max_iterations)};
-            }
-            return false;
+        if (!result.fault) return true;
+        span.end = std::chrono::steady_clock::now();
+        m.record_loop_launch(std::move(span));
+        const std::uint32_t pc = m.state().pc;
+        KernelFault fault = result.fault;
+        fault.lane += static_cast<std::uint32_t>(first);
+        if (fault.kind == KernelFault::Kind::Interrupted) {
+            *trap = kernel_trap(mod, *kernel, fault, pc, launch.max_iterations);
+        } else {
+            *trap = Trap{TrapKind::Unsupported, pc,
+                         "loop " + describe_loop(mod, l) + " faulted, which the assembler should have ruled out (run with "
+                         "--no-loop-kernels): " + describe_kernel_fault(mod, *kernel, fault, launch.max_iterations)};
         }
-        fold_segment(n);
+        return false;
+    };
+    if (plan.plain == nullptr) {
+        for (std::uint64_t first = 0; first < plan.lanes; first += plan.segment) {
+            const std::uint64_t n = std::min(plan.segment, plan.lanes - first);
+            if (!run_lanes(recording, first, n)) return false;
+            fold_segment(n, false);
+        }
+    } else {
+        // Every lane but a tail records nothing; the tail records; a last
+        // value none of the tail wrote comes from earlier lanes, run again
+        // (exact: they read nothing the loop writes), last ones first.
+        std::uint64_t first = plan.lanes - std::min(plan.segment, plan.lanes);
+        if (first > 0 && !run_lanes(plan.plain, 0, first)) return false;
+        if (!run_lanes(recording, first, plan.lanes - first)) return false;
+        fold_segment(plan.lanes - first, false);
+        while (first > 0 && !every_last_found()) {
+            const std::uint64_t n = std::min(plan.segment, first);
+            first -= n;
+            if (!run_lanes(recording, first, n)) return false;
+            fold_segment(n, true);
+        }
     }
     span.end = std::chrono::steady_clock::now();
     m.record_loop_launch(std::move(span));
@@ -306,6 +342,23 @@ bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
     ++m.loop_kernel_stats().kernels;
     m.loop_kernel_stats().iterations += plan.iterations;
     return true;
+}
+
+}  // namespace polymer
+
+namespace polymer {
+
+const Kernel* PlainLoopKernels::get(const Module& m, std::uint32_t entry) {
+    if (entry >= m.loop_kernels.size()) return nullptr;
+    if (made_.size() < m.loop_kernels.size()) {
+        made_.resize(m.loop_kernels.size(), false);
+        kernels_.resize(m.loop_kernels.size());
+    }
+    if (!made_[entry]) {
+        made_[entry] = true;
+        if (std::optional<Kernel> k = plain_loop_kernel(m, m.loop_kernels[entry])) kernels_[entry] = std::make_unique<Kernel>(std::move(*k));
+    }
+    return kernels_[entry].get();
 }
 
 }  // namespace polymer

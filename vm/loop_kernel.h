@@ -57,6 +57,18 @@ struct LoopRegisterWrite {
     std::uint64_t bits = 0;
 };
 
+// The plain forms of a module's loop kernels (vm/loop_kernel_plain.h), each
+// made at its kloop's first use and kept (launches point at it).
+class PlainLoopKernels {
+public:
+    // Entry `entry`'s plain kernel, or null when it has none.
+    const Kernel* get(const Module& m, std::uint32_t entry);
+
+private:
+    std::vector<std::unique_ptr<Kernel>> kernels_;
+    std::vector<bool> made_;
+};
+
 struct LoopLaunch {
     std::uint32_t entry = 0;  // in Module::loop_kernels
     KernelLaunch launch;
@@ -72,6 +84,9 @@ struct LoopLaunch {
     std::uint64_t segment = 0;
     std::size_t start_arg = 0;
     std::int64_t i0 = 0;
+    // Set when last values are kept only for a tail of one segment (and
+    // found further back only if needed): the kernel for the other lanes.
+    const Kernel* plain = nullptr;
     std::uint64_t iterations = 0;                       // n - 1: what the kernel runs
     std::int64_t last_i = 0;                            // the induction register's value at the last iteration
     std::vector<LoopRegisterWrite> writes;              // filled by run_loop_launch

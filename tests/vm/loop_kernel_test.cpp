@@ -538,5 +538,71 @@ out:    ret
     }
 }
 
+// Last values are recorded only for a tail of the lanes (vm/loop_kernel_plain.h):
+// the rest run a kernel without them, and earlier lanes run again, recording,
+// only when the tail did not write a register. In every case the registers are
+// the scalar loop's. `first_write` is the one iteration that writes r8 (the
+// others write r7 and f4 only); launches counts what the CPU backend got.
+TEST(LoopKernelVm, LastValuesAreRecordedForATailAndFoundFurtherBackOnlyWhenNeeded) {
+    struct Case {
+        const char* what;
+        const char* first_write;  // the iteration that writes r8: "99990" (in the tail), "5", or "-1" (none)
+        const char* ys_access;    // "out" (st only) or "inout" (the loop also reads ys: no plain kernel)
+        unsigned launches;
+    };
+    // 100001 iterations, 100000 lanes; 2 partials (r8, the mask) a lane: a
+    // tail of 16384 lanes, or without a plain kernel segments of 65536 (so 2
+    // launches, where the plain kernel would take 8 to find r8 at lane 5).
+    const Case cases[] = {
+        {"written in the tail", "99990", "out", 2},
+        {"written early: earlier lanes again, last first", "5", "out", 2 + 6},
+        {"never written: every earlier lane again", "-1", "out", 2 + 6},
+        {"the loop reads what it writes: recorded everywhere", "5", "inout", 2},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.what);
+        const bool inout = std::string(c.ys_access) == "inout";
+        const std::string source = std::string(R"(
+.module tail
+.equ N, 100001
+.region xs i64[N] range 0, 3
+.region ys i64[N]
+.proc main
+        li      r2, N
+        li      r8, -77
+        li      r9, )") + c.first_write + R"(
+        li      r1, 0
+loop:   bge     r1, r2, done
+        ld.i64  r7, xs[r1]
+        itof    f4, r7
+        bne     r1, r9, skip
+        addi    r8, r7, 1
+skip:   )" + (inout ? "ld.i64  r6, ys[r1]\n        add     r7, r7, r6\n        " : "") + R"(st.i64  ys[r1], r7
+        addi    r1, r1, 1
+        jmp     loop
+done:   halt
+.end
+)";
+        AssembleOptions ao;
+        ao.filename = "tail.pasm";
+        const AssembleResult a = assemble(source, ao);
+        ASSERT_TRUE(a.ok());
+        ASSERT_EQ(a.loop_report.size(), 1u);
+        EXPECT_NE(a.loop_report[0].find("last value r8"), std::string::npos) << a.loop_report[0];
+        for (ExecMode mode : kModes) {
+            SCOPED_TRACE(exec_mode_name(mode));
+            const Outcome reference = run_module(*a.module, options_for(mode, {}, false));
+            ASSERT_FALSE(reference.trap);
+            SegmentCountingBackend backend;
+            MachineOptions o = options_for(mode, {}, true);
+            o.backend = &backend;
+            const Outcome kernel = run_module(*a.module, o);
+            expect_same(kernel, reference);
+            EXPECT_EQ(kernel.stats.kernels, 1u);
+            EXPECT_EQ(backend.launches, c.launches);
+        }
+    }
+}
+
 }  // namespace
 }  // namespace polymer::test
