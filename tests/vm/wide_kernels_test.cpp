@@ -178,6 +178,60 @@ TEST(WideKernels, FloatOpsMeanTheProcedureOpcodes) {
     }
 }
 
+// Every float binary op on each kind of operand the interpreter reads its
+// own way (docs/kernels.md, "The CPU backend"): an f32 load (a view), an f64
+// buffer read in place, and a value every lane holds (ldpf), on either side,
+// against the procedure opcodes; the uniform is each of the float edges.
+TEST(WideKernels, FloatOpsOnF32LoadsAndUniformsMeanTheProcedureOpcodes) {
+    const std::size_t n = 1300;
+    const char* kCases[][2] = {{"f2", "f1"}, {"f1", "f2"}, {"f3", "f1"}, {"f1", "f3"}, {"f2", "f3"}, {"f2", "f2"}};
+    for (const char* op : {"fadd", "fsub", "fmul", "fdiv", "fmin", "fmax", "feq", "flt", "fle"}) {
+        const bool compare = op[1] != 'a' && op[1] != 's' && op[1] != 'm' && op[1] != 'd';
+        const std::string t = compare ? "i64" : "f64", st = compare ? "st" : "stf";
+        std::string text = ".region xs f32[N]\n.region ds f64[N]\n.region us f64[1]\n";
+        std::string params, launch, kernel_ops, proc_ops;
+        for (std::size_t c = 0; c < std::size(kCases); ++c) {
+            const std::string z = std::to_string(c), dst = (compare ? "r" : "f") + std::to_string(c + 10);
+            text += ".region k" + z + " " + t + "[N]\n.region p" + z + " " + t + "[N]\n";
+            params += ", out z" + z + ": " + t + "[i]";
+            launch += ", k" + z;
+            const std::string insn = std::string(op) + " " + dst + ", " + kCases[c][0] + ", " + kCases[c][1];
+            kernel_ops += "        " + insn + "\n        " + st + " z" + z + "[r0], " + dst + "\n";
+            proc_ops += "        " + insn + "\n        st." + t + " p" + z + "[r0], " + dst + "\n";
+        }
+        text += ".kernel k (in x: f32[i], in d: f64[i]" + params + ", u: f64)\n        .wide\n        gid     r0\n"
+                "        ldpf    f1, u\n        ldf     f2, x[r0]\n        ldf     f3, d[r0]\n" + kernel_ops + ".end\n";
+        text += ".proc main\n        li r0, 0\n        ld.f64 f1, us[r0]\n        len r9, xs\n        launch k, r9, xs, ds" + launch +
+                ", f1\n        wait\nnext:\n        ld.f32 f2, xs[r0]\n        ld.f64 f3, ds[r0]\n" + proc_ops +
+                "        addi r0, r0, 1\n        blt r0, r9, next\n        halt\n.end\n";
+        for (double u : {2.0, -0.0, kNan, kInf, 1e-310, -1.5}) {
+            Program p(with_length(text, n));
+            ASSERT_TRUE(p.ok()) << op << "\n" << p.diagnostics();
+            std::vector<float> x(n);
+            std::vector<double> d(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                x[i] = static_cast<float>(kFloats[i % kFloats.size()]);
+                d[i] = kFloats[(i / kFloats.size()) % kFloats.size()];
+            }
+            p.fill("xs", x);
+            p.fill("ds", d);
+            p.fill("us", std::vector<double>{u});
+            ASSERT_EQ(p.run().status, RunStatus::Halted) << op;
+            for (std::size_t c = 0; c < std::size(kCases); ++c) {
+                const std::string z = std::to_string(c);
+                if (compare) {
+                    EXPECT_EQ(p.read<i64>("k" + z), p.read<i64>("p" + z)) << op << " " << kCases[c][0] << ", " << kCases[c][1] << " u " << u;
+                    continue;
+                }
+                const std::vector<double> kz = p.read<double>("k" + z), pz = p.read<double>("p" + z);
+                for (std::size_t i = 0; i < n; ++i)
+                    ASSERT_TRUE(same_value(kz[i], pz[i])) << op << " " << kCases[c][0] << ", " << kCases[c][1] << " u " << u
+                                                          << " lane " << i << ": kernel " << kz[i] << ", procedure " << pz[i];
+            }
+        }
+    }
+}
+
 // `OP dst, src` (or `OP dst, src, IMM`) one lane per value.
 std::string unary_program(const std::string& op, char dst, char src, const std::string& imm = "") {
     const std::string d = dst == 'f' ? "f64" : "i64", s = src == 'f' ? "f64" : "i64";

@@ -464,23 +464,39 @@ struct BlockRun {
         return kNoSeq;
     }
 
-    // a := op(b, c) over float registers, into a float or an integer
-    // register by op's result type. In a full block of a wide kernel a view
-    // is read as it is, each element widened as the load would.
+    // A float register whose own storage holds one value in every lane
+    // (lif, ldpf), read as that value: fewer loads, and its lanes need no
+    // room in the cache.
+    struct Splat {
+        Flt v;
+        Flt operator[](unsigned) const { return v; }
+    };
+    bool float_uniform(unsigned r) const {
+        return s.funi[r] != kNotUniform && s.fp[r] == own_F(r) && (s.views >> r & 1) == 0;
+    }
+    // a := op(x[i], y[i]) into a float or an integer register by op's
+    // result type; x and y are register lanes, views (each element widened
+    // as the load would) or Splats.
     template <class X, class Y, class Op>
-    [[gnu::always_inline]] void float_lanes(unsigned a, const X* x, const Y* y, Op op) {
+    [[gnu::always_inline]] void float_lanes(unsigned a, X x, Y y, Op op) {
         auto value = [&](unsigned i) { return op(static_cast<Flt>(x[i]), static_cast<Flt>(y[i])); };
         if constexpr (std::is_floating_point_v<decltype(op(Flt{}, Flt{}))>) set_float(a, value);
         else set_int(a, value);
     }
+    // a := op(b, c) in a wide kernel: views and registers every lane holds
+    // one value in are read as they are when every lane runs.
     template <class Op>
     [[gnu::always_inline]] void float_binary(unsigned a, unsigned b, unsigned c, Op op) {
         if constexpr (L::kWide) {
             if (full()) {
                 const bool vb = (s.views >> b & 1) != 0, vc = (s.views >> c & 1) != 0;
                 if (vb && vc) return float_lanes(a, s.view[b], s.view[c], op);
+                if (vb && float_uniform(c)) return float_lanes(a, s.view[b], Splat{own_F(c)[0]}, op);
                 if (vb) return float_lanes(a, s.view[b], F(c), op);
+                if (vc && float_uniform(b)) return float_lanes(a, Splat{own_F(b)[0]}, s.view[c], op);
                 if (vc) return float_lanes(a, F(b), s.view[c], op);
+                if (float_uniform(c)) return float_lanes(a, F(b), Splat{own_F(c)[0]}, op);
+                if (float_uniform(b)) return float_lanes(a, Splat{own_F(b)[0]}, F(c), op);
             }
         }
         float_lanes(a, F(b), F(c), op);
