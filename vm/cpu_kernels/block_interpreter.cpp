@@ -1,9 +1,11 @@
 #include "vm/cpu_kernels/block_interpreter.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <bitset>
+#include <cstddef>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -21,8 +23,11 @@ using lanes::NarrowLanes;
 using lanes::WideLanes;
 using lane_masks::Mask;
 
+// Lanes per register and mask (Scratch::stride): B, or kWideBlockLanes for a
+// straight-line wide kernel, whose blocks are larger (the other kernels'
+// registers stay as close together as a narrow block's).
 constexpr unsigned B = kBlockLanes;
-static_assert(B <= lane_masks::kMaxLanes && kLoopBlockLanes <= B);
+static_assert(B <= lane_masks::kMaxLanes && kWideBlockLanes <= lane_masks::kMaxLanes && kLoopBlockLanes <= B);
 constexpr std::uint64_t kNotUniform = std::numeric_limits<std::uint64_t>::max();
 
 // The bits a lane value is remembered by (Scratch::iuni, funi).
@@ -43,7 +48,14 @@ std::uint64_t value_bits(T v) {
 //     so the next block's li/lif/ldp/ldpf (or zeroing) of the same value
 //     writes nothing, and `add` of it to a sequence stays a sequence.
 //     kNotUniform when unknown (a wide lane whose bits are all ones is never
-//     remembered).
+//     remembered);
+//   - in a wide kernel, a float register may be a *view*: a run of f32
+//     elements not yet widened (a contiguous `ldf` from an f32 buffer in a
+//     block where every lane runs), bit r of `views`. The float arithmetic
+//     reads a view as it is, converting each element as the load would;
+//     anything else widens it into the register's own storage first.
+//     `writable_views` are those of a buffer the kernel may write: they are
+//     widened before any store that could change the elements.
 template <class L>
 struct Scratch {
     using Int = typename L::Int;
@@ -57,19 +69,23 @@ struct Scratch {
     std::vector<std::int64_t> seq;
     std::vector<std::uint64_t> iuni, funi;
     std::vector<std::uint32_t> iterations;  // per lane: loop iterations started (kernels with a loop)
+    std::array<const float*, 32> view{};     // float registers are dense numbers < 32
+    std::uint32_t views = 0, writable_views = 0;
+    unsigned stride = B;  // lanes per register and mask: a block's lanes, at most
 
-    void fit(const DecodedKernel& k) {
+    void fit(const DecodedKernel& k, unsigned lanes) {
+        stride = lanes;
         auto grow = [](auto& v, std::size_t n) { if (v.size() < n) v.resize(n); };
-        grow(ints, std::size_t{k.int_regs} * B);
-        grow(floats, std::size_t{k.float_regs} * B);
-        grow(masks, (2 + 3 * std::size_t{k.frames}) * B);
+        grow(ints, std::size_t{k.int_regs} * stride);
+        grow(floats, std::size_t{k.float_regs} * stride);
+        grow(masks, (2 + 3 * std::size_t{k.frames}) * stride);
         grow(frame_masks, 3 * std::size_t{k.frames});
         grow(ip, k.int_regs);
         grow(fp, k.float_regs);
         grow(seq, k.int_regs);
         grow(iuni, k.int_regs);
         grow(funi, k.float_regs);
-        grow(iterations, B);
+        grow(iterations, stride);
         // Another kernel may have used this thread's storage since.
         std::fill_n(iuni.begin(), k.int_regs, kNotUniform);
         std::fill_n(funi.begin(), k.float_regs, kNotUniform);
@@ -198,17 +214,54 @@ struct BlockRun {
         s.ip[r] = own;
         s.iuni[r] = kNotUniform;
     }
-    const Flt* F(unsigned r) const { return s.fp[r]; }
-    Int* own_R(unsigned r) const { return s.ints.data() + std::size_t{r} * B; }
-    Flt* own_F(unsigned r) const { return s.floats.data() + std::size_t{r} * B; }
+    const Flt* F(unsigned r) const {
+        if constexpr (L::kWide) {
+            if ((s.views >> r & 1) != 0) widen(r);
+        }
+        return s.fp[r];
+    }
+    void drop_view(unsigned r) const {
+        s.views &= ~(1u << r);
+        s.writable_views &= ~(1u << r);
+    }
+    [[gnu::noinline]] void widen(unsigned r) const {
+        Flt* own = own_F(r);
+        const float* v = s.view[r];
+        for (unsigned i = 0; i < n; ++i) own[i] = v[i];
+        s.fp[r] = own;
+        s.funi[r] = kNotUniform;
+        drop_view(r);
+    }
+    // Before register r is written: a partial write keeps the other lanes,
+    // so a view is widened; a whole one just ends it.
+    void end_view(unsigned r) const {
+        if constexpr (L::kWide) {
+            if ((s.views >> r & 1) == 0) return;
+            if (full()) drop_view(r);
+            else widen(r);
+        }
+    }
+    // Before `in` writes a buffer (a store, an atomic, or an op whose result
+    // goes straight to the next store's buffer): the views that write could
+    // change are widened. An op may still read the view of its own result
+    // register at exactly the elements it writes: lane i reads element i
+    // before it writes it, and the register's old lanes are dead after.
+    [[gnu::noinline]] void widen_before_write(const BlockInsn& in, bool fused_float) const {
+        for (std::uint32_t m = s.writable_views; m != 0; m &= m - 1) {
+            const auto r = static_cast<unsigned>(std::countr_zero(m));
+            if (!(fused_float && r == in.a && s.view[r] == fused_target)) widen(r);
+        }
+    }
+    Int* own_R(unsigned r) const { return s.ints.data() + std::size_t{r} * s.stride; }
+    Flt* own_F(unsigned r) const { return s.floats.data() + std::size_t{r} * s.stride; }
     Mask exec() const { return exec_; }
     std::int32_t* exec_own() const { return s.masks.data(); }
-    std::int32_t* exited_own() const { return s.masks.data() + B; }
+    std::int32_t* exited_own() const { return s.masks.data() + s.stride; }
     // Frame f: [0] the lanes that entered, [1] an if's condition lanes or a
     // loop's lanes that broke, [2] a loop's lanes that continued.
     Mask& frame(unsigned f, unsigned which) const { return s.frame_masks[3 * std::size_t{f} + which]; }
     std::int32_t* frame_own(unsigned f, unsigned which) const {
-        return s.masks.data() + (2 + 3 * std::size_t{f} + which) * B;
+        return s.masks.data() + (2 + 3 * std::size_t{f} + which) * s.stride;
     }
     bool full() const { return active == n; }
     // Whether every lane of integer register r holds one value (set in all
@@ -239,11 +292,22 @@ struct BlockRun {
     // `value` may read r itself: its sources were fetched before the switch.
     // Set by run() for an op whose result goes straight to the next store's
     // buffer (BlockInsn::store_fuses); the op writes there instead.
+    // A wide kernel's 32-bit buffer takes each lane narrowed as st/stf would.
     void* fused_target = nullptr;
+    bool fused_narrows = false;
 
     template <class T, class Fn>
     [[gnu::always_inline]] void write(T* own, T*& where, std::uint64_t& uniform, Fn value) {
         if (fused_target != nullptr) {
+            if constexpr (L::kWide) {
+                if (fused_narrows) {
+                    using N = std::conditional_t<std::is_floating_point_v<T>, float, std::int32_t>;
+                    N* q = static_cast<N*>(fused_target);
+#pragma GCC ivdep
+                    for (unsigned i = 0; i < n; ++i) q[i] = static_cast<N>(value(i));
+                    return;
+                }
+            }
             T* q = static_cast<T*>(fused_target);
 #pragma GCC ivdep
             for (unsigned i = 0; i < n; ++i) q[i] = value(i);
@@ -262,6 +326,7 @@ struct BlockRun {
     }
     template <class Fn>
     [[gnu::always_inline]] void set_float(unsigned r, Fn value) {
+        end_view(r);
         write(own_F(r), s.fp[r], s.funi[r], value);
     }
     // r := v in every running lane; nothing to write when r's own storage
@@ -281,7 +346,10 @@ struct BlockRun {
         fill(own_R(r), s.ip[r], s.iuni[r], v);
         s.seq[r] = kNoSeq;
     }
-    void fill_float(unsigned r, Flt v) { fill(own_F(r), s.fp[r], s.funi[r], v); }
+    void fill_float(unsigned r, Flt v) {
+        end_view(r);
+        fill(own_F(r), s.fp[r], s.funi[r], v);
+    }
     // After fault_lane: the lanes left running.
     void recount_exec() {
         unsigned on = 0;
@@ -309,6 +377,7 @@ struct BlockRun {
         }
         for (unsigned r = 0; r < k.int_regs; ++r) s.ip[r] = own_R(r);
         for (unsigned r = 0; r < k.float_regs; ++r) s.fp[r] = own_F(r);
+        s.views = s.writable_views = 0;
         std::fill_n(s.seq.data(), k.int_regs, kNoSeq);
         for (std::uint8_t r : k.zero_int) fill_int(r, 0);
         for (std::uint8_t r : k.zero_float) fill_float(r, Flt{0});
@@ -375,7 +444,17 @@ struct BlockRun {
             T* q = p + base;
             if constexpr (std::is_same_v<T, Flt>) {
                 if (full() && in_place[in.c]) {
+                    end_view(a);
                     s.fp[a] = q;
+                    return;
+                }
+            } else {
+                if (full()) {  // a view: widened where something needs the lanes
+                    s.fp[a] = own_F(a);
+                    s.view[a] = q;
+                    s.views |= 1u << a;
+                    if (in_place[in.c]) s.writable_views &= ~(1u << a);
+                    else s.writable_views |= 1u << a;
                     return;
                 }
             }
@@ -403,6 +482,44 @@ struct BlockRun {
             return lanes::shifted_seq<Int>(s.seq[c], v, n);
         }
         return kNoSeq;
+    }
+
+    // A float register whose own storage holds one value in every lane
+    // (lif, ldpf), read as that value: fewer loads, and its lanes need no
+    // room in the cache.
+    struct Splat {
+        Flt v;
+        Flt operator[](unsigned) const { return v; }
+    };
+    bool float_uniform(unsigned r) const {
+        return s.funi[r] != kNotUniform && s.fp[r] == own_F(r) && (s.views >> r & 1) == 0;
+    }
+    // a := op(x[i], y[i]) into a float or an integer register by op's
+    // result type; x and y are register lanes, views (each element widened
+    // as the load would) or Splats.
+    template <class X, class Y, class Op>
+    [[gnu::always_inline]] void float_lanes(unsigned a, X x, Y y, Op op) {
+        auto value = [&](unsigned i) { return op(static_cast<Flt>(x[i]), static_cast<Flt>(y[i])); };
+        if constexpr (std::is_floating_point_v<decltype(op(Flt{}, Flt{}))>) set_float(a, value);
+        else set_int(a, value);
+    }
+    // a := op(b, c) in a wide kernel: views and registers every lane holds
+    // one value in are read as they are when every lane runs.
+    template <class Op>
+    [[gnu::always_inline]] void float_binary(unsigned a, unsigned b, unsigned c, Op op) {
+        if constexpr (L::kWide) {
+            if (full()) {
+                const bool vb = (s.views >> b & 1) != 0, vc = (s.views >> c & 1) != 0;
+                if (vb && vc) return float_lanes(a, s.view[b], s.view[c], op);
+                if (vb && float_uniform(c)) return float_lanes(a, s.view[b], Splat{own_F(c)[0]}, op);
+                if (vb) return float_lanes(a, s.view[b], F(c), op);
+                if (vc && float_uniform(b)) return float_lanes(a, Splat{own_F(b)[0]}, s.view[c], op);
+                if (vc) return float_lanes(a, F(b), s.view[c], op);
+                if (float_uniform(c)) return float_lanes(a, F(b), Splat{own_F(c)[0]}, op);
+                if (float_uniform(b)) return float_lanes(a, Splat{own_F(b)[0]}, F(c), op);
+            }
+        }
+        float_lanes(a, F(b), F(c), op);
     }
 
     [[gnu::always_inline]] void run();
@@ -436,11 +553,16 @@ template <class L>
                 // A run inside the buffer passes check_access as is (an
                 // element-wise buffer's only at the lanes' own elements).
                 if (base >= 0 && (!st.element || base == static_cast<std::int64_t>(first))) {
-                    // Elements of the lane's size (decode_kernel fuses no other store).
-                    fused_target = static_cast<Int*>(arg->data) + base;
+                    const std::size_t size = L::kWide ? elem_size(st.elem) : sizeof(Int);
+                    fused_target = static_cast<std::byte*>(arg->data) + static_cast<std::size_t>(base) * size;
+                    fused_narrows = size < sizeof(Int);
                     next = pc + 2;
                 }
             }
+        }
+        if constexpr (L::kWide) {
+            if (s.writable_views != 0 && (fused_target != nullptr || writes_buffer(kop_effect(in.op))))
+                widen_before_write(in, fused_target != nullptr && code[pc + 1].op == KOp::Stf);
         }
         switch (in.op) {
         case KOp::Nop: break;
@@ -522,12 +644,12 @@ template <class L>
         case KOp::Le: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return Int{x[i] <= y[i]}; }); break; }
         case KOp::Ltu: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return Int{L::below_unsigned(x[i], y[i])}; }); break; }
         case KOp::Leu: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return Int{!L::below_unsigned(y[i], x[i])}; }); break; }
-        case KOp::Fadd: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] + y[i]; }); break; }
-        case KOp::Fsub: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] - y[i]; }); break; }
-        case KOp::Fmul: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] * y[i]; }); break; }
-        case KOp::Fdiv: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] / y[i]; }); break; }
-        case KOp::Fmin: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return L::fmin(x[i], y[i]); }); break; }
-        case KOp::Fmax: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return L::fmax(x[i], y[i]); }); break; }
+        case KOp::Fadd: float_binary(a, b, c, [](Flt x, Flt y) { return x + y; }); break;
+        case KOp::Fsub: float_binary(a, b, c, [](Flt x, Flt y) { return x - y; }); break;
+        case KOp::Fmul: float_binary(a, b, c, [](Flt x, Flt y) { return x * y; }); break;
+        case KOp::Fdiv: float_binary(a, b, c, [](Flt x, Flt y) { return x / y; }); break;
+        case KOp::Fmin: float_binary(a, b, c, [](Flt x, Flt y) { return L::fmin(x, y); }); break;
+        case KOp::Fmax: float_binary(a, b, c, [](Flt x, Flt y) { return L::fmax(x, y); }); break;
         // fpow, ffma, fsin, fcos, fexp, flog: narrow kernels only (the
         // verifier rejects them in a wide one), so the wide build runs none.
         case KOp::Fpow: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return std::pow(x[i], y[i]); }); break; }
@@ -544,9 +666,9 @@ template <class L>
         case KOp::Fcos: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::cos(x[i]); }); break; }
         case KOp::Fexp: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::exp(x[i]); }); break; }
         case KOp::Flog: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::log(x[i]); }); break; }
-        case KOp::Feq: { const Flt *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return Int{x[i] == y[i]}; }); break; }
-        case KOp::Flt: { const Flt *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return Int{x[i] < y[i]}; }); break; }
-        case KOp::Fle: { const Flt *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return Int{x[i] <= y[i]}; }); break; }
+        case KOp::Feq: float_binary(a, b, c, [](Flt x, Flt y) { return Int{x == y}; }); break;
+        case KOp::Flt: float_binary(a, b, c, [](Flt x, Flt y) { return Int{x < y}; }); break;
+        case KOp::Fle: float_binary(a, b, c, [](Flt x, Flt y) { return Int{x <= y}; }); break;
         case KOp::Itof: { const Int* x = R(b); set_float(a, [&](unsigned i) { return static_cast<Flt>(x[i]); }); break; }
         case KOp::Ftoi: { const Flt* x = F(b); set_int(a, [&](unsigned i) { return L::ftoi(x[i]); }); break; }
         case KOp::Ld: {
@@ -700,10 +822,10 @@ void run_blocks(BlockRun<WideLanes>& block, std::uint64_t first, std::uint64_t l
 template <class L>
 void run_with(Scratch<L>& s, const DecodedKernel& kernel, const KernelLaunch& launch, std::uint64_t first,
               std::uint64_t last, LaunchFaults& faults) {
-    s.fit(kernel);
+    s.fit(kernel, kernel.wide && !kernel.has_loop ? kWideBlockLanes : B);
     BlockRun<L> block{kernel, launch, s};
     block.faults = &faults;
-    block.block_lanes = kernel.has_loop ? kLoopBlockLanes : kBlockLanes;
+    block.block_lanes = kernel.has_loop ? kLoopBlockLanes : s.stride;
     // A buffer can be read in place unless the kernel writes it, through
     // its own parameter or another one bound to overlapping memory.
     const auto& args = launch.args;

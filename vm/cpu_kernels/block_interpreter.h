@@ -33,12 +33,13 @@
 
 namespace polymer {
 
-// Lanes per block, at most (the lane registers' size). Straight-line
-// kernels run blocks of kBlockLanes; kernels with a loop run blocks of
-// kLoopBlockLanes, since a block runs its loop as many times as its slowest
-// lane. Both measured on the development VM (docs/kernels.md, "The CPU
-// backend").
+// Lanes per block. Straight-line kernels run blocks of kBlockLanes, wide
+// ones kWideBlockLanes (their per-block cost is higher, their lanes
+// cheaper); kernels with a loop run blocks of kLoopBlockLanes, since a block
+// runs its loop as many times as its slowest lane. All measured on the
+// development VM (docs/kernels.md, "The CPU backend").
 inline constexpr unsigned kBlockLanes = 256;
+inline constexpr unsigned kWideBlockLanes = 512;
 inline constexpr unsigned kLoopBlockLanes = 32;
 
 // The faults of one launch, shared by the threads that run its pieces: the

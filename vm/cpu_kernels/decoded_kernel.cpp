@@ -129,7 +129,6 @@ void mark_fused_stores(DecodedKernel& k) {
         const bool is_float = writes_float(op.op);
         if (st.op != (is_float ? KOp::Stf : KOp::St) || st.a != op.a) continue;
         if (!is_float && st.b == op.a) continue;  // the store's index is the result itself
-        if (k.wide && elem_size(st.elem) != 8) continue;  // a wide lane narrowed to 32 bits: not a copy
         op.store_fuses = !read_later(k, pc + 2, is_float, op.a);
     }
 }

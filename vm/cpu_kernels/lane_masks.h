@@ -18,7 +18,7 @@ namespace polymer::lane_masks {
 
 using Mask = const std::int32_t*;
 
-inline constexpr unsigned kMaxLanes = 256;
+inline constexpr unsigned kMaxLanes = 512;  // the largest block (block_interpreter.h)
 
 alignas(64) inline constexpr std::array<std::int32_t, kMaxLanes> kOnLanes = [] {
     std::array<std::int32_t, kMaxLanes> a{};
