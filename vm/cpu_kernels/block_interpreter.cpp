@@ -24,8 +24,9 @@ using lanes::WideLanes;
 using lane_masks::Mask;
 
 // Lanes per register and mask (Scratch::stride): B, or kWideBlockLanes for a
-// straight-line wide kernel, whose blocks are larger (the other kernels'
-// registers stay as close together as a narrow block's).
+// straight-line wide kernel whose buffers all have 32-bit elements, whose
+// blocks are larger (the other kernels' registers stay as close together as
+// a narrow block's).
 constexpr unsigned B = kBlockLanes;
 static_assert(B <= lane_masks::kMaxLanes && kWideBlockLanes <= lane_masks::kMaxLanes && kLoopBlockLanes <= B);
 constexpr std::uint64_t kNotUniform = std::numeric_limits<std::uint64_t>::max();
@@ -822,7 +823,7 @@ void run_blocks(BlockRun<WideLanes>& block, std::uint64_t first, std::uint64_t l
 template <class L>
 void run_with(Scratch<L>& s, const DecodedKernel& kernel, const KernelLaunch& launch, std::uint64_t first,
               std::uint64_t last, LaunchFaults& faults) {
-    s.fit(kernel, kernel.wide && !kernel.has_loop ? kWideBlockLanes : B);
+    s.fit(kernel, kernel.wide && !kernel.has_loop && !kernel.buffer_of_8_bytes ? kWideBlockLanes : B);
     BlockRun<L> block{kernel, launch, s};
     block.faults = &faults;
     block.block_lanes = kernel.has_loop ? kLoopBlockLanes : s.stride;

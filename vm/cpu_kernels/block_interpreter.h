@@ -34,10 +34,11 @@
 namespace polymer {
 
 // Lanes per block. Straight-line kernels run blocks of kBlockLanes, wide
-// ones kWideBlockLanes (their per-block cost is higher, their lanes
-// cheaper); kernels with a loop run blocks of kLoopBlockLanes, since a block
-// runs its loop as many times as its slowest lane. All measured on the
-// development VM (docs/kernels.md, "The CPU backend").
+// ones over 32-bit buffers kWideBlockLanes (more work per lane, the same
+// 2 KiB of each buffer per block); kernels with a loop run blocks of
+// kLoopBlockLanes, since a block runs its loop as many times as its slowest
+// lane. All measured on the development VM (docs/kernels.md, "The CPU
+// backend").
 inline constexpr unsigned kBlockLanes = 256;
 inline constexpr unsigned kWideBlockLanes = 512;
 inline constexpr unsigned kLoopBlockLanes = 32;

@@ -141,7 +141,10 @@ DecodedKernel decode_kernel(const Kernel& kernel) {
     DecodedKernel k;
     k.source = code;
     k.wide = kernel.wide;
-    for (const KernelParam& p : kernel.params) k.param_types.push_back(p.type);
+    for (const KernelParam& p : kernel.params) {
+        k.param_types.push_back(p.type);
+        k.buffer_of_8_bytes = k.buffer_of_8_bytes || (p.kind == ParamKind::Buffer && elem_size(p.type) == 8);
+    }
     k.code.reserve(code.size() + 4);
     RegisterRenamer regs;
     std::vector<OpenConstruct> open;

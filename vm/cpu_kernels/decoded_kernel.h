@@ -63,6 +63,7 @@ struct DecodedKernel {
     std::vector<BlockInsn> code;
     bool wide = false;                      // Kernel::wide: 64-bit lanes (lane_types.h)
     std::vector<ElemType> param_types;      // one per kernel parameter
+    bool buffer_of_8_bytes = false;         // a buffer parameter has i64 or f64 elements
     unsigned int_regs = 0, float_regs = 0;  // dense registers used
     unsigned frames = 0;                    // deepest nesting of if/loop
     bool has_control_flow = false;          // any if/loop/exit
