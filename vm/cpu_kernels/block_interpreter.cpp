@@ -239,13 +239,15 @@ struct BlockRun {
             if (!(fused_float && r == in.a && s.view[r] == fused_target)) widen(r);
         }
     }
-    Int* own_R(unsigned r) const { return s.ints.data() + std::size_t{r} * s.stride; }
-    Flt* own_F(unsigned r) const { return s.floats.data() + std::size_t{r} * s.stride; }
+    // Lanes per register and mask: a narrow kernel's are always B.
+    std::size_t stride() const { return L::kWide ? s.stride : B; }
+    Int* own_R(unsigned r) const { return s.ints.data() + r * stride(); }
+    Flt* own_F(unsigned r) const { return s.floats.data() + r * stride(); }
     std::int32_t* exec() const { return s.masks.data(); }
-    std::int32_t* exited() const { return s.masks.data() + s.stride; }
+    std::int32_t* exited() const { return s.masks.data() + stride(); }
     // Frame f: [0] the lanes that entered, [1] an if's condition lanes or a
     // loop's lanes that broke, [2] a loop's lanes that continued.
-    std::int32_t* frame(unsigned f, unsigned which) const { return s.masks.data() + (2 + 3 * std::size_t{f} + which) * s.stride; }
+    std::int32_t* frame(unsigned f, unsigned which) const { return s.masks.data() + (2 + 3 * std::size_t{f} + which) * stride(); }
     bool full() const { return active == n; }
     // Whether every lane of integer register r holds one value (set in all
     // lanes by li, ldp, count, blen or a zeroing), and which.
@@ -345,7 +347,7 @@ struct BlockRun {
         active = n;
         block_fault = {};
         if (exec_dirty) {
-            std::fill_n(exec(), s.stride, -1);
+            std::fill_n(exec(), stride(), -1);
             exec_dirty = false;
         }
         if (k.has_loop) {
