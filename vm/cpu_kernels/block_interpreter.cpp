@@ -253,16 +253,18 @@ struct BlockRun {
             if (!(fused_float && r == in.a && s.view[r] == fused_target)) widen(r);
         }
     }
-    Int* own_R(unsigned r) const { return s.ints.data() + std::size_t{r} * s.stride; }
-    Flt* own_F(unsigned r) const { return s.floats.data() + std::size_t{r} * s.stride; }
+    // Lanes per register and mask: a narrow kernel's are always B.
+    std::size_t stride() const { return L::kWide ? s.stride : B; }
+    Int* own_R(unsigned r) const { return s.ints.data() + r * stride(); }
+    Flt* own_F(unsigned r) const { return s.floats.data() + r * stride(); }
     Mask exec() const { return exec_; }
     std::int32_t* exec_own() const { return s.masks.data(); }
-    std::int32_t* exited_own() const { return s.masks.data() + s.stride; }
+    std::int32_t* exited_own() const { return s.masks.data() + stride(); }
     // Frame f: [0] the lanes that entered, [1] an if's condition lanes or a
     // loop's lanes that broke, [2] a loop's lanes that continued.
     Mask& frame(unsigned f, unsigned which) const { return s.frame_masks[3 * std::size_t{f} + which]; }
     std::int32_t* frame_own(unsigned f, unsigned which) const {
-        return s.masks.data() + (2 + 3 * std::size_t{f} + which) * s.stride;
+        return s.masks.data() + (2 + 3 * std::size_t{f} + which) * stride();
     }
     bool full() const { return active == n; }
     // Whether every lane of integer register r holds one value (set in all
