@@ -467,6 +467,35 @@ private:
     CpuBackend cpu_;
 };
 
+// `source` assembled as file `name`, with its loop kernels.
+std::unique_ptr<Module> assemble_with_loop_kernels(const std::string& source, const char* name) {
+    AssembleOptions ao;
+    ao.filename = name;
+    AssembleResult a = assemble(source, ao);
+    EXPECT_TRUE(a.ok());
+    if (!a.ok()) return nullptr;
+    for (const std::string& line : a.loop_report) EXPECT_NE(line.find("turned into kernel"), std::string::npos) << line;
+    return std::make_unique<Module>(std::move(*a.module));
+}
+
+// In every mode, with loop kernels on a CPU backend that counts launches:
+// what the scalar run leaves, `kernels` loops run as kernels in `launches`
+// launches.
+void expect_scalar_results_in(const Module& m, std::uint64_t kernels, unsigned launches) {
+    for (ExecMode mode : kModes) {
+        SCOPED_TRACE(exec_mode_name(mode));
+        const Outcome reference = run_module(m, options_for(mode, {}, false));
+        ASSERT_FALSE(reference.trap);
+        SegmentCountingBackend backend;
+        MachineOptions o = options_for(mode, {}, true);
+        o.backend = &backend;
+        const Outcome kernel = run_module(m, o);
+        expect_same(kernel, reference);
+        EXPECT_EQ(kernel.stats.kernels, kernels);
+        EXPECT_EQ(backend.launches, launches);
+    }
+}
+
 // Reductions and last values over more iterations than one segment holds:
 // kloop folds segment after segment (a later segment's last writer wins),
 // and the result is the scalar loop's, the reassociated fadd's too (its
@@ -513,29 +542,18 @@ again:  bge     r1, r2, out
 out:    ret
 .end
 )";
-    AssembleOptions ao;
-    ao.filename = "segments.pasm";
-    const AssembleResult a = assemble(source, ao);
-    ASSERT_TRUE(a.ok());
-    ASSERT_EQ(a.loop_report.size(), 2u);
-    EXPECT_NE(a.loop_report[0].find("reduction r3 add, r4 min, r5 max, f3 fadd; last value r8, f4"), std::string::npos)
-        << a.loop_report[0];
-    EXPECT_NE(a.loop_report[1].find("reduction f5 fadd reassociated"), std::string::npos) << a.loop_report[1];
-    for (ExecMode mode : kModes) {
-        SCOPED_TRACE(exec_mode_name(mode));
-        const Outcome reference = run_module(*a.module, options_for(mode, {}, false));
-        ASSERT_FALSE(reference.trap);
-        EXPECT_EQ(reference.regs.r[8], 151000);
-        SegmentCountingBackend backend;
-        MachineOptions o = options_for(mode, {}, true);
-        o.backend = &backend;
-        const Outcome kernel = run_module(*a.module, o);
-        expect_same(kernel, reference);
-        EXPECT_EQ(kernel.stats.kernels, 2u);
-        // 300000 iterations each: the first loop's 6 partials a lane make
-        // segments of 16384 lanes (19), the second's one of 131072 (3).
-        EXPECT_EQ(backend.launches, 19u + 3u);
-    }
+    const std::unique_ptr<Module> m = assemble_with_loop_kernels(source, "segments.pasm");
+    ASSERT_TRUE(m);
+    ASSERT_EQ(m->loop_kernels.size(), 2u);
+    std::vector<ReduceOp> ops;
+    for (const LoopKernel& l : m->loop_kernels)
+        for (const LoopReduction& r : l.reductions) ops.push_back(r.op);
+    EXPECT_EQ(ops, (std::vector<ReduceOp>{ReduceOp::Add, ReduceOp::Min, ReduceOp::Max, ReduceOp::Fadd, ReduceOp::Last,
+                                          ReduceOp::Last, ReduceOp::LastMask, ReduceOp::FaddAnyOrder}));
+    EXPECT_EQ(run_module(*m, options_for(ExecMode::InOrder, {}, false)).regs.r[8], 151000);
+    // 300000 iterations each: the first loop's 7 partials a lane make
+    // segments of 16384 lanes (19), the second's one of 131072 (3).
+    expect_scalar_results_in(*m, 2, 19 + 3);
 }
 
 // Last values are recorded only for a tail of the lanes (vm/loop_kernel_plain.h):
@@ -583,24 +601,9 @@ skip:   )" + (inout ? "ld.i64  r6, ys[r1]\n        add     r7, r7, r6\n        "
 done:   halt
 .end
 )";
-        AssembleOptions ao;
-        ao.filename = "tail.pasm";
-        const AssembleResult a = assemble(source, ao);
-        ASSERT_TRUE(a.ok());
-        ASSERT_EQ(a.loop_report.size(), 1u);
-        EXPECT_NE(a.loop_report[0].find("last value r8"), std::string::npos) << a.loop_report[0];
-        for (ExecMode mode : kModes) {
-            SCOPED_TRACE(exec_mode_name(mode));
-            const Outcome reference = run_module(*a.module, options_for(mode, {}, false));
-            ASSERT_FALSE(reference.trap);
-            SegmentCountingBackend backend;
-            MachineOptions o = options_for(mode, {}, true);
-            o.backend = &backend;
-            const Outcome kernel = run_module(*a.module, o);
-            expect_same(kernel, reference);
-            EXPECT_EQ(kernel.stats.kernels, 1u);
-            EXPECT_EQ(backend.launches, c.launches);
-        }
+        const std::unique_ptr<Module> m = assemble_with_loop_kernels(source, "tail.pasm");
+        ASSERT_TRUE(m);
+        expect_scalar_results_in(*m, 1, c.launches);
     }
 }
 
