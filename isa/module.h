@@ -24,7 +24,7 @@ namespace polymer {
 // column of the opcode tables, pinned by a test (the numbers themselves are
 // those of 1.1); 1.1 added the frame table.
 inline constexpr std::uint16_t kModuleVersionMajor = 3;
-inline constexpr std::uint16_t kModuleVersionMinor = 2;
+inline constexpr std::uint16_t kModuleVersionMinor = 3;
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown
@@ -128,16 +128,20 @@ enum class ReduceOp : std::uint8_t {
     Add,   // add (wrapping), integer
     Min,   // min, signed integer
     Max,   // max, signed integer
-    Fadd,  // fadd (only when the procedure allows reassociation: `.reassociate`)
-    Fmin,  // fmin (likewise)
+    Fadd,  // fadd once an iteration: folded in iteration order, exact
+    Fmin,  // fmin (only when the procedure allows reassociation: `.reassociate`)
     Fmax,  // fmax (likewise)
     // Not reductions: a register the loop writes in some iterations only and
     // that is read after the loop. kloop sets it from the last lane (iteration)
     // that wrote it, which that lane's LastMask partial says.
     Last,      // R or F := the value the last iteration that wrote it left
     LastMask,  // bit j: this lane wrote the loop's j-th Last register (reg unused, 0)
+    // (format 3.3) fadd in a `.reassociate` procedure: kloop may fold the
+    // lanes in another fixed order (vm/loop_kernel.cpp, Fold), the same on
+    // every backend.
+    FaddAnyOrder,
 };
-inline constexpr unsigned kReduceOpCount = 8;
+inline constexpr unsigned kReduceOpCount = 9;
 inline constexpr unsigned kMaxLastValues = 31;  // a LastMask bit each, set by `ori` with a positive immediate
 
 // One argument of a loop kernel, one per kernel parameter.

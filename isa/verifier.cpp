@@ -478,7 +478,7 @@ Problem check_loop_arg(const Module& m, const LoopKernel& l, const KernelParam& 
     return cat("argument kind ", unsigned(a.kind), " is not valid");
 }
 
-bool is_float_reduction(ReduceOp op) { return op == ReduceOp::Fadd || op == ReduceOp::Fmin || op == ReduceOp::Fmax; }
+bool is_float_reduction(ReduceOp op) { return op == ReduceOp::Fadd || op == ReduceOp::FaddAnyOrder || op == ReduceOp::Fmin || op == ReduceOp::Fmax; }
 
 // One entry, `kloop` its word's pc (the only one naming it).
 Problem check_loop_kernel(const Module& m, const LoopKernel& l, std::uint32_t kloop) {

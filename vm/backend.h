@@ -74,6 +74,11 @@ public:
     // by its requirements itself (the cluster's).
     virtual std::optional<BackendCapabilities> capabilities() const { return std::nullopt; }
     virtual BackendStats stats() const { return {}; }
+    // Whether `launch` would run on this machine's cores through the CPU
+    // backend, where a launch costs microseconds: kloop then runs a loop
+    // with reductions as several launches whose partials stay in the cache
+    // (vm/loop_kernel.cpp).
+    virtual bool runs_on_host_cores(const KernelLaunch& /*launch*/) const { return false; }
 };
 
 // Vector ops and kernels on this machine's cores (vm/cpu_kernels/). Small
@@ -122,6 +127,7 @@ public:
     void wait_all() override;
     bool run_inline(const VectorOpArgs& args, VectorOpResult& result) override;
     bool run_inline(const KernelLaunch& launch, VectorOpResult& result) override;
+    bool runs_on_host_cores(const KernelLaunch&) const override { return true; }
     std::optional<BackendCapabilities> capabilities() const override {
         return BackendCapabilities{false, host_memory(), "the CPU backend"};
     }

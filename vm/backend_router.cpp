@@ -119,9 +119,14 @@ RoutingBackend::Target RoutingBackend::route(const VectorOpArgs& args) const {
 }
 
 RoutingBackend::Target RoutingBackend::route(const KernelLaunch& launch, std::string* why) const {
-    if (mode_ == RouteMode::Cpu || !vk_->can_run(launch, why)) return OnCpu;
-    if (mode_ == RouteMode::Vulkan) return OnVulkan;
-    return route_size(launch) >= table_.threshold(route_class(*launch.kernel)) ? OnVulkan : OnCpu;
+    if (mode_ == RouteMode::Cpu) return OnCpu;
+    // By size first: whether the device can run the kernel means lowering it
+    // to SPIR-V (reading it from the cache dir, or compiling it: ms), which
+    // a launch the table keeps on the CPU never needs.
+    if (mode_ == RouteMode::BySize && launch.kernel != nullptr &&
+        route_size(launch) < table_.threshold(route_class(*launch.kernel)))
+        return OnCpu;
+    return vk_->can_run(launch, why) ? OnVulkan : OnCpu;
 }
 
 std::vector<RoutingBackend::Span> RoutingBackend::spans_of(const VectorOpArgs& args) {

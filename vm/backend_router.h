@@ -87,6 +87,7 @@ public:
     // A GPU-class device only when launches go to it (RouteMode::Vulkan on a
     // discrete or integrated GPU); lavapipe is a CPU device.
     std::optional<BackendCapabilities> capabilities() const override;
+    bool runs_on_host_cores(const KernelLaunch& launch) const override { return route(launch) == OnCpu; }
     // Both backends' copies added up (the CPU's are zero).
     BackendStats stats() const override;
 

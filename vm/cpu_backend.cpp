@@ -212,8 +212,9 @@ Ticket CpuBackend::submit(const KernelLaunch& launch) {
     auto work = std::make_shared<PooledLaunch>();
     work->launch = launch;
     work->kernel = std::move(kernel);
+    constexpr std::uint64_t block = std::max(kBlockLanes, kWideBlockLanes);  // whole blocks of either width
     const std::uint64_t per_chunk = std::max<std::uint64_t>(lanes / (8ull * s.threads), 16ull * kBlockLanes);
-    work->chunk_lanes = (per_chunk + kBlockLanes - 1) / kBlockLanes * kBlockLanes;
+    work->chunk_lanes = (per_chunk + block - 1) / block * block;
     const auto chunks = static_cast<std::uint32_t>((lanes + work->chunk_lanes - 1) / work->chunk_lanes);
     auto faults = std::make_shared<LaunchFaults>();
     auto job = std::make_shared<CpuJob>(chunks, [work, faults](std::uint32_t i) {

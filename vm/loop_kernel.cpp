@@ -2,10 +2,14 @@
 // docs/loop-kernels.md, "How kloop runs a loop".
 #include "vm/loop_kernel.h"
 
+#include <algorithm>
+#include <array>
 #include <bit>
 #include <limits>
 
 #include "isa/loop_trip.h"
+#include "vm/backend.h"
+#include "vm/loop_kernel_plain.h"
 #include "vm/machine.h"
 #include "vm/scalar_semantics.h"
 
@@ -28,7 +32,8 @@ std::uint64_t combine(ReduceOp op, std::uint64_t acc, std::uint64_t value) {
     case ReduceOp::Add: return static_cast<std::uint64_t>(sem::add(a, v));
     case ReduceOp::Min: return static_cast<std::uint64_t>(sem::min(a, v));
     case ReduceOp::Max: return static_cast<std::uint64_t>(sem::max(a, v));
-    case ReduceOp::Fadd: return std::bit_cast<std::uint64_t>(fa + fv);
+    case ReduceOp::Fadd:
+    case ReduceOp::FaddAnyOrder: return std::bit_cast<std::uint64_t>(fa + fv);
     case ReduceOp::Fmin: return std::bit_cast<std::uint64_t>(sem::fmin(fa, fv));
     case ReduceOp::Fmax: return std::bit_cast<std::uint64_t>(sem::fmax(fa, fv));
     case ReduceOp::Last:
@@ -37,23 +42,77 @@ std::uint64_t combine(ReduceOp op, std::uint64_t acc, std::uint64_t value) {
     return acc;
 }
 
-// acc op p[0] op p[1] ... in order; the common ops as plain loops (the
-// partials are one per iteration: tens of millions).
-std::uint64_t fold(ReduceOp op, std::uint64_t acc, const std::uint64_t* parts, std::uint64_t n) {
-    switch (op) {
-    case ReduceOp::Add:
-        for (std::uint64_t j = 0; j < n; ++j) acc += parts[j];  // wraps, as sem::add
-        return acc;
-    case ReduceOp::Fadd: {
-        double sum = std::bit_cast<double>(acc);
-        for (std::uint64_t j = 0; j < n; ++j) sum += std::bit_cast<double>(parts[j]);
+// One reduction's fold across the segments: acc op p[0] op p[1] ... in
+// iteration order, the common ops as plain loops. FaddAnyOrder (a
+// `.reassociate` procedure's fadd) instead keeps kWays sums, iteration j's
+// partial going into sum j % kWays, which kloop adds to the register in
+// order at the end: one fixed order, so every backend and every segment size
+// gives the same bits, at vector speed rather than one dependent add each.
+class Fold {
+public:
+    static constexpr unsigned kWays = 8;  // a segment's first iteration is a multiple of it
+
+    explicit Fold(ReduceOp op, std::uint64_t acc) : op_(op), acc_(acc) { ways_.fill(-0.0); }
+
+    void add(const std::uint64_t* parts, std::uint64_t n) {
+        switch (op_) {
+        case ReduceOp::Add: {  // wraps, as sem::add; exact in any order, so four sums
+            std::uint64_t s[4] = {acc_, 0, 0, 0};
+            std::uint64_t j = 0;
+            for (; j + 4 <= n; j += 4)
+                for (unsigned w = 0; w < 4; ++w) s[w] += parts[j + w];
+            for (; j < n; ++j) s[0] += parts[j];
+            acc_ = s[0] + s[1] + s[2] + s[3];
+            return;
+        }
+        case ReduceOp::Fadd: {
+            double sum = std::bit_cast<double>(acc_);
+            for (std::uint64_t j = 0; j < n; ++j) sum += std::bit_cast<double>(parts[j]);
+            acc_ = std::bit_cast<std::uint64_t>(sum);
+            return;
+        }
+        case ReduceOp::FaddAnyOrder: {
+            std::uint64_t j = 0;
+            for (; j + kWays <= n; j += kWays)
+                for (unsigned w = 0; w < kWays; ++w) ways_[w] += std::bit_cast<double>(parts[j + w]);
+            for (unsigned w = 0; j < n; ++j, ++w) ways_[w] += std::bit_cast<double>(parts[j]);  // the last segment's tail
+            return;
+        }
+        default:
+            for (std::uint64_t j = 0; j < n; ++j) acc_ = combine(op_, acc_, parts[j]);
+            return;
+        }
+    }
+
+    std::uint64_t result() const {
+        if (op_ != ReduceOp::FaddAnyOrder) return acc_;
+        double sum = std::bit_cast<double>(acc_);
+        for (double w : ways_) sum += w;
         return std::bit_cast<std::uint64_t>(sum);
     }
-    default:
-        for (std::uint64_t j = 0; j < n; ++j) acc = combine(op, acc, parts[j]);
-        return acc;
-    }
+
+private:
+    ReduceOp op_;
+    std::uint64_t acc_;
+    std::array<double, kWays> ways_;
+};
+
+// Lanes per launch: a reduction's partials (8 bytes a lane each) in
+// segments of about kSegmentBytes, which stay in the cache between the
+// kernel writing and kloop folding them, where a segment runs on the host's
+// cores; one launch where a launch costs more (a GPU, lavapipe, the cluster).
+std::uint64_t segment_lanes(Machine& m, const LoopKernel& l, KernelLaunch segment) {
+    constexpr std::uint64_t kSegmentBytes = std::uint64_t{1} << 20;  // docs/loop-kernels.md, "How kloop runs a loop"
+    const std::uint64_t lanes = segment.count;
+    if (l.reductions.empty()) return lanes;
+    const std::uint64_t per_lane = 8 * l.reductions.size();
+    segment.count = segment.end = std::min(lanes, std::max<std::uint64_t>(4096, std::bit_floor(kSegmentBytes / per_lane)));
+    return m.backend().runs_on_host_cores(segment) ? segment.count : lanes;
 }
+
+// With a plain kernel (vm/loop_kernel_plain.h): the iterations at the end
+// that record their last values first; earlier ones only when needed.
+constexpr std::uint64_t kLastValueTail = 16384;
 
 // Whether scale*i + offset (+ R[offset_reg]) is inside g at i.
 bool in_range(const LoopAccess& a, const RegisterFile& regs, std::int64_t i, const Region& g) {
@@ -111,11 +170,8 @@ bool plan_loop_launch(Machine& m, const DecodedInsn& d, LoopLaunch& plan) {
     }
     const std::uint64_t lanes = plan.iterations / l.chunk + (plan.iterations % l.chunk != 0 ? 1 : 0);
     if (lanes > kMaxLaunchCount) return scalar(LoopScalarReason::TooManyLanes);
-    // A reduction keeps one 8-byte partial per lane: at most 1 GiB of them.
-    constexpr std::uint64_t kMaxPartialLanes = std::uint64_t{1} << 27;
-    if (!l.reductions.empty() && lanes > kMaxPartialLanes) return scalar(LoopScalarReason::TooManyLanes);
-
     plan.lanes = lanes;
+    plan.i0 = i0;
     const Kernel& kernel = mod.kernels[l.kernel];
     KernelLaunch& launch = plan.launch;
     launch.kernel = &kernel;
@@ -139,17 +195,15 @@ bool plan_loop_launch(Machine& m, const DecodedInsn& d, LoopLaunch& plan) {
             k.length = g->length;
             break;
         }
-        case LoopArg::Kind::IntReg: k.uniform = static_cast<std::uint64_t>(regs.r[a.index]); break;
+        case LoopArg::Kind::IntReg:
+            k.uniform = static_cast<std::uint64_t>(regs.r[a.index]);
+            if (a.index == l.induction) plan.start_arg = j;  // i0: what a segment rebases
+            break;
         case LoopArg::Kind::FloatReg: k.uniform = std::bit_cast<std::uint64_t>(regs.f[a.index]); break;
         case LoopArg::Kind::IntConst: k.uniform = static_cast<std::uint64_t>(mod.int_consts[a.index]); break;
         case LoopArg::Kind::FloatConst: k.uniform = std::bit_cast<std::uint64_t>(mod.float_consts[a.index]); break;
         case LoopArg::Kind::Iterations: k.uniform = plan.iterations; break;
-        case LoopArg::Kind::Partials: {
-            std::uint64_t* part = plan.partials.emplace_back(new std::uint64_t[lanes]).get();
-            k.data = part;
-            k.length = lanes;
-            break;
-        }
+        case LoopArg::Kind::Partials: break;  // below, once the segment's size is known
         }
     }
     // Two region operands that turn out to be one region (a handle), written by the kernel.
@@ -158,72 +212,153 @@ bool plan_loop_launch(Machine& m, const DecodedInsn& d, LoopLaunch& plan) {
             if (regions[j] != nullptr && regions[j] == regions[k] && l.args[j].index != l.args[k].index &&
                 (kernel.params[j].access != Access::In || kernel.params[k].access != Access::In))
                 return scalar(LoopScalarReason::Aliasing);
+    plan.segment = segment_lanes(m, l, launch);
+    // Last values only: recorded for a tail, on a backend of this machine
+    // (the cluster's nodes know only the module's kernels).
+    if (m.backend().capabilities()) plan.plain = m.plain_loop_kernel(plan.entry);
+    if (plan.plain != nullptr) plan.segment = std::min(plan.segment, kLastValueTail);
+    // A reduction keeps one 8-byte partial per lane of a segment: at most 1 GiB of them.
+    constexpr std::uint64_t kMaxPartialLanes = std::uint64_t{1} << 27;
+    if (!l.reductions.empty() && plan.segment > kMaxPartialLanes) return scalar(LoopScalarReason::TooManyLanes);
+    for (std::size_t j = 0; j < l.args.size(); ++j) {
+        if (l.args[j].kind != LoopArg::Kind::Partials) continue;
+        launch.args[j].data = plan.partials.emplace_back(new std::uint64_t[plan.segment]).get();
+        launch.args[j].length = plan.segment;
+    }
     return true;
 }
 
 bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
     const Module& mod = m.module();
     const LoopKernel& l = mod.loop_kernels[plan.entry];
+    const RegisterFile& regs = m.state().regs;
+    // 6. Each reduction folds its lanes in lane order, from the register's
+    // value; a last value comes from the last lane whose mask bit says it
+    // wrote it (a lane of a later segment wins).
+    std::vector<Fold> folds;
+    std::vector<std::optional<std::uint64_t>> last(l.reductions.size());
+    for (const LoopReduction& r : l.reductions)
+        folds.emplace_back(r.op, r.is_float ? std::bit_cast<std::uint64_t>(regs.f[r.reg]) : static_cast<std::uint64_t>(regs.r[r.reg]));
+    std::vector<std::size_t> reduction_of;  // per partials buffer
+    std::size_t mask_buffer = l.args.size();
+    for (const LoopArg& a : l.args) {
+        if (a.kind != LoopArg::Kind::Partials) continue;
+        if (l.reductions[a.index].op == ReduceOp::LastMask) mask_buffer = reduction_of.size();
+        reduction_of.push_back(a.index);
+    }
+    // `earlier`: these lanes come before every lane folded so far (a last
+    // value found already stays).
+    auto fold_segment = [&](std::uint64_t n, bool earlier) {
+        const std::uint64_t* mask = mask_buffer < reduction_of.size() ? plan.partials[mask_buffer].get() : nullptr;
+        unsigned last_bit = 0;
+        for (std::size_t k = 0; k < reduction_of.size(); ++k) {
+            const std::size_t j = reduction_of[k];
+            const ReduceOp op = l.reductions[j].op;
+            if (op == ReduceOp::LastMask) continue;
+            if (op != ReduceOp::Last) {
+                folds[j].add(plan.partials[k].get(), n);
+                continue;
+            }
+            const std::uint64_t bit = std::uint64_t{1} << last_bit++;
+            if (earlier && last[j]) continue;
+            for (std::uint64_t g = n; g-- > 0;)
+                if (mask != nullptr && (mask[g] & bit)) {
+                    last[j] = plan.partials[k][g];
+                    break;
+                }
+        }
+    };
+    auto every_last_found = [&] {
+        for (std::size_t j = 0; j < l.reductions.size(); ++j)
+            if (l.reductions[j].op == ReduceOp::Last && !last[j]) return false;
+        return true;
+    };
+
     // 5. kloop is E_SYNC: the long operations before it are done first.
     Backend& backend = m.backend();
     backend.wait_all();
-    LoopLaunchSpan span{plan.launch, std::chrono::steady_clock::now(), {}};
-    VectorOpResult result;
-    if (!backend.run_inline(plan.launch, result)) result = backend.wait(backend.submit(plan.launch));
-    span.end = std::chrono::steady_clock::now();
-    m.record_loop_launch(std::move(span));
-    if (result.fault) {
+    KernelLaunch& launch = plan.launch;
+    const Kernel* recording = launch.kernel;
+    LoopLaunchSpan span{launch, std::chrono::steady_clock::now(), {}};
+    span.launch.count = span.launch.end = plan.lanes;  // the trace shows the whole loop as one launch
+    // Lanes [first, first + n) of the loop on `kernel`, rebased so that its
+    // lane 0 is iteration `first` (i0 + first * step, in range as the last
+    // iteration's value is). False with *trap set when a lane faulted.
+    auto run_lanes = [&](const Kernel* kernel, std::uint64_t first, std::uint64_t n) {
+        launch.kernel = kernel;
+        launch.count = launch.end = n;
+        launch.args[plan.start_arg].uniform = static_cast<std::uint64_t>(plan.i0) + first * static_cast<std::uint64_t>(l.step);
+        VectorOpResult result;
+        if (!backend.run_inline(launch, result)) result = backend.wait(backend.submit(launch));
+        if (!result.fault) return true;
+        span.end = std::chrono::steady_clock::now();
+        m.record_loop_launch(std::move(span));
         const std::uint32_t pc = m.state().pc;
-        const Kernel& kernel = *plan.launch.kernel;
-        if (result.fault.kind == KernelFault::Kind::Interrupted) {
-            *trap = kernel_trap(mod, kernel, result.fault, pc, plan.launch.max_iterations);
+        KernelFault fault = result.fault;
+        fault.lane += static_cast<std::uint32_t>(first);
+        if (fault.kind == KernelFault::Kind::Interrupted) {
+            *trap = kernel_trap(mod, *kernel, fault, pc, launch.max_iterations);
         } else {
             *trap = Trap{TrapKind::Unsupported, pc,
                          "loop " + describe_loop(mod, l) + " faulted, which the assembler should have ruled out (run with "
-                         "--no-loop-kernels): " + describe_kernel_fault(mod, kernel, result.fault, plan.launch.max_iterations)};
+                         "--no-loop-kernels): " + describe_kernel_fault(mod, *kernel, fault, launch.max_iterations)};
         }
         return false;
-    }
-    // 6. Each reduction's lanes in lane order, from the register's value;
-    // a last value from the last lane whose mask says it wrote it.
-    const std::uint64_t* mask = nullptr;
-    {
-        std::size_t k = 0;
-        for (const LoopArg& a : l.args) {
-            if (a.kind != LoopArg::Kind::Partials) continue;
-            if (l.reductions[a.index].op == ReduceOp::LastMask) mask = plan.partials[k].get();
-            ++k;
+    };
+    if (plan.plain == nullptr) {
+        for (std::uint64_t first = 0; first < plan.lanes; first += plan.segment) {
+            const std::uint64_t n = std::min(plan.segment, plan.lanes - first);
+            if (!run_lanes(recording, first, n)) return false;
+            fold_segment(n, false);
+        }
+    } else {
+        // Every lane but a tail records nothing; the tail records; a last
+        // value none of the tail wrote comes from earlier lanes, run again
+        // (exact: they read nothing the loop writes), last ones first.
+        std::uint64_t first = plan.lanes - std::min(plan.segment, plan.lanes);
+        if (first > 0 && !run_lanes(plan.plain, 0, first)) return false;
+        if (!run_lanes(recording, first, plan.lanes - first)) return false;
+        fold_segment(plan.lanes - first, false);
+        while (first > 0 && !every_last_found()) {
+            const std::uint64_t n = std::min(plan.segment, first);
+            first -= n;
+            if (!run_lanes(recording, first, n)) return false;
+            fold_segment(n, true);
         }
     }
-    std::size_t next_partials = 0;
-    unsigned last_bit = 0;
-    for (const LoopArg& a : l.args) {
-        if (a.kind != LoopArg::Kind::Partials) continue;
-        const LoopReduction& r = l.reductions[a.index];
-        if (r.op == ReduceOp::LastMask) {
-            ++next_partials;
-            continue;
-        }
+    span.end = std::chrono::steady_clock::now();
+    m.record_loop_launch(std::move(span));
+    for (std::size_t j = 0; j < l.reductions.size(); ++j) {
+        const LoopReduction& r = l.reductions[j];
+        if (r.op == ReduceOp::LastMask) continue;
         if (r.op == ReduceOp::Last) {
-            const std::uint64_t* values = plan.partials[next_partials++].get();
-            const std::uint64_t bit = std::uint64_t{1} << last_bit++;
-            for (std::uint64_t g = plan.lanes; g-- > 0;)
-                if (mask != nullptr && (mask[g] & bit)) {
-                    plan.writes.push_back({r.is_float, r.reg, values[g]});
-                    break;
-                }
+            if (last[j]) plan.writes.push_back({r.is_float, r.reg, *last[j]});
             continue;  // no lane wrote it: it keeps its value from before the loop
         }
-        const RegisterFile& regs = m.state().regs;
-        std::uint64_t acc = r.is_float ? std::bit_cast<std::uint64_t>(regs.f[r.reg]) : static_cast<std::uint64_t>(regs.r[r.reg]);
-        acc = fold(r.op, acc, plan.partials[next_partials++].get(), plan.lanes);
-        plan.writes.push_back({r.is_float, r.reg, acc});
+        plan.writes.push_back({r.is_float, r.reg, folds[j].result()});
     }
     // 7. The scalar loop runs the last iteration.
     plan.writes.push_back({false, l.induction, static_cast<std::uint64_t>(plan.last_i)});
     ++m.loop_kernel_stats().kernels;
     m.loop_kernel_stats().iterations += plan.iterations;
     return true;
+}
+
+}  // namespace polymer
+
+namespace polymer {
+
+const Kernel* PlainLoopKernels::get(const Module& m, std::uint32_t entry) {
+    if (entry >= m.loop_kernels.size()) return nullptr;
+    if (made_.size() < m.loop_kernels.size()) {
+        made_.resize(m.loop_kernels.size(), false);
+        kernels_.resize(m.loop_kernels.size());
+    }
+    if (!made_[entry]) {
+        made_[entry] = true;
+        if (std::optional<Kernel> k = plain_loop_kernel(m, m.loop_kernels[entry])) kernels_[entry] = std::make_unique<Kernel>(std::move(*k));
+    }
+    return kernels_[entry].get();
 }
 
 }  // namespace polymer

@@ -57,13 +57,36 @@ struct LoopRegisterWrite {
     std::uint64_t bits = 0;
 };
 
+// The plain forms of a module's loop kernels (vm/loop_kernel_plain.h), each
+// made at its kloop's first use and kept (launches point at it).
+class PlainLoopKernels {
+public:
+    // Entry `entry`'s plain kernel, or null when it has none.
+    const Kernel* get(const Module& m, std::uint32_t entry);
+
+private:
+    std::vector<std::unique_ptr<Kernel>> kernels_;
+    std::vector<bool> made_;
+};
+
 struct LoopLaunch {
     std::uint32_t entry = 0;  // in Module::loop_kernels
     KernelLaunch launch;
-    // Per Partials argument, one element per lane. Not filled first: every
-    // lane of a loop kernel stores its partial (the kernel's last word).
+    // Per Partials argument, one element per lane of a segment. Not filled
+    // first: every lane of a loop kernel stores its partial (the kernel's
+    // last word).
     std::vector<std::unique_ptr<std::uint64_t[]>> partials;
     std::uint64_t lanes = 0;
+    // The kernel runs in launches of at most `segment` lanes (all `lanes` in
+    // one when it has no reduction), each rebased through the argument
+    // `start_arg` (the i0 uniform), so that the partials of one segment stay
+    // in the cache and are folded before the next segment runs.
+    std::uint64_t segment = 0;
+    std::size_t start_arg = 0;
+    std::int64_t i0 = 0;
+    // Set when last values are kept only for a tail of one segment (and
+    // found further back only if needed): the kernel for the other lanes.
+    const Kernel* plain = nullptr;
     std::uint64_t iterations = 0;                       // n - 1: what the kernel runs
     std::int64_t last_i = 0;                            // the induction register's value at the last iteration
     std::vector<LoopRegisterWrite> writes;              // filled by run_loop_launch

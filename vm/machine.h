@@ -196,6 +196,7 @@ public:
     // The last loop kernel's launch, for the engine's trace (taken once).
     void record_loop_launch(LoopLaunchSpan span) { loop_span_ = std::move(span); }
     std::optional<LoopLaunchSpan> take_loop_launch() { return std::exchange(loop_span_, std::nullopt); }
+    const Kernel* plain_loop_kernel(std::uint32_t entry) { return plain_loop_kernels_.get(module_, entry); }
     // Where the slow paths put the trap they raise (a member, so an
     // executor's hot locals never have their address taken).
     Trap& raised_trap() { return raised_trap_; }
@@ -248,6 +249,7 @@ private:
     EngineStats engine_stats_;
     LoopKernelStats loop_kernel_stats_;
     std::optional<LoopLaunchSpan> loop_span_;
+    PlainLoopKernels plain_loop_kernels_;
     Trap raised_trap_;
 };
 

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "assembler/kernel_glsl.h"
+#include "assembler/loops/mask_bits.h"
 #include "isa/encoding.h"
 #include "isa/formats.h"
 #include "isa/opcodes.h"
@@ -87,7 +88,9 @@ public:
             emit(KOp::Li, at, *mask_);
         }
         for (const LoopReduction& red : plan_.reductions) identity(red, at);
+        const std::size_t body_begin = out_.kernel.code.size();
         body(body_lo, body_hi, {});
+        if (mask_) place_mask_bits(out_.kernel, body_begin, out_.kernel.code.size(), *mask_);
         for (std::size_t j = 0; j < plan_.reductions.size(); ++j) {
             const LoopReduction& red = plan_.reductions[j];
             const std::uint8_t value = red.op == ReduceOp::LastMask ? *mask_ : red.reg;
@@ -174,13 +177,15 @@ private:
         case ReduceOp::Add: emit(KOp::Li, at, red.reg); break;
         case ReduceOp::Min: emit(KOp::Li, at, red.reg, 0, 0, -1), emit(KOp::Shri, at, red.reg, red.reg, 0, 1); break;
         case ReduceOp::Max: emit(KOp::Li, at, red.reg, 0, 0, 1), emit(KOp::Shli, at, red.reg, red.reg, 0, 63); break;
-        case ReduceOp::Fadd: emit(KOp::Lif, at, red.reg, 0, 0, std::bit_cast<std::int32_t>(-0.0f)); break;
+        case ReduceOp::Fadd:
+        case ReduceOp::FaddAnyOrder: emit(KOp::Lif, at, red.reg, 0, 0, std::bit_cast<std::int32_t>(-0.0f)); break;
         case ReduceOp::Fmin: emit(KOp::Lif, at, red.reg, 0, 0, std::bit_cast<std::int32_t>(__builtin_inff())); break;
         case ReduceOp::Fmax: emit(KOp::Lif, at, red.reg, 0, 0, std::bit_cast<std::int32_t>(-__builtin_inff())); break;
         }
     }
 
-    // After a word that writes last-value registers: set their mask bits.
+    // After a word that writes last-value registers: set their mask bits
+    // (place_mask_bits then merges these and drops the redundant ones).
     void mark_last_values(std::uint32_t pc, SourceLoc at) {
         const RegSet written = word_facts(m_, pc).writes & plan_.last_values;
         if (!written) return;
@@ -260,13 +265,7 @@ private:
         emit(KOp::Loop, loc(header));
         body(header, latch, {header, latch + 1}, header);
         const Word w = m_.code[latch];
-        if (is_conditional(w)) {  // go round again when the branch is taken: else break
-            const bool inverted = condition(w, at);
-            emit(KOp::If, at, cond_);
-            if (!inverted) emit(KOp::Else, at);
-            emit(KOp::Break, at);
-            emit(KOp::End, at);
-        }
+        if (is_conditional(w)) when(w, false, at, [&] { emit(KOp::Break, at); });  // round again when taken
         emit(KOp::End, at);
     }
 
@@ -275,30 +274,42 @@ private:
         return f.count > 0 && f.operands[0].kind == OperandKind::IntReg;
     }
 
-    // Puts "the branch is taken" into cond_, or its negation: returns true
-    // when cond_ holds the negation (the caller swaps its if and else).
-    bool condition(Word w, SourceLoc at) {
+    // The register an `if` tests for "the branch is taken" (or, with
+    // !taken, "not taken"), and whether it holds the opposite instead (the
+    // caller puts its block under an else). A comparison is written as the
+    // one asked for (bge is taken when b <= a, not taken when a < b); bz and
+    // bnz test their register as it is, with no op at all.
+    struct Condition {
+        std::uint8_t reg;
+        bool opposite;
+    };
+    Condition condition(Word w, bool taken, SourceLoc at) {
         const std::uint8_t a = word_a(w), b = word_b(w);
+        const auto compare = [&](KOp op, std::uint8_t x, std::uint8_t y) {
+            emit(op, at, cond_, x, y);
+            return Condition{cond_, false};
+        };
         switch (static_cast<Op>(word_op(w))) {
-        case Op::Bz: emit(KOp::Mov, at, cond_, a); return true;   // taken when a == 0: cond_ = a is the negation
-        case Op::Bnz: emit(KOp::Mov, at, cond_, a); return false;
-        case Op::Beq: emit(KOp::Eq, at, cond_, a, b); return false;
-        case Op::Bne: emit(KOp::Ne, at, cond_, a, b); return false;
-        case Op::Blt: emit(KOp::Lt, at, cond_, a, b); return false;
-        case Op::Bge: emit(KOp::Lt, at, cond_, a, b); return true;
-        case Op::Bltu: emit(KOp::Ltu, at, cond_, a, b); return false;
-        case Op::Bgeu: emit(KOp::Ltu, at, cond_, a, b); return true;
+        case Op::Bz: return {a, taken};  // a != 0: not taken
+        case Op::Bnz: return {a, !taken};
+        case Op::Beq: return compare(taken ? KOp::Eq : KOp::Ne, a, b);
+        case Op::Bne: return compare(taken ? KOp::Ne : KOp::Eq, a, b);
+        case Op::Blt: return taken ? compare(KOp::Lt, a, b) : compare(KOp::Le, b, a);
+        case Op::Bge: return taken ? compare(KOp::Le, b, a) : compare(KOp::Lt, a, b);
+        case Op::Bltu: return taken ? compare(KOp::Ltu, a, b) : compare(KOp::Leu, b, a);
+        case Op::Bgeu: return taken ? compare(KOp::Leu, b, a) : compare(KOp::Ltu, a, b);
         default: throw CannotWrite{"a branch the kernel writer does not know"};
         }
     }
 
-    // Emits `if taken` (or its negation's else) around `what`.
+    // Emits `what` under an `if` that runs it when the branch is taken (or
+    // not taken, with !taken); unconditionally for a jmp.
     template <class F>
-    void when_taken(Word w, SourceLoc at, F what) {
+    void when(Word w, bool taken, SourceLoc at, F what) {
         if (!is_conditional(w)) return what();
-        const bool inverted = condition(w, at);
-        emit(KOp::If, at, cond_);
-        if (inverted) emit(KOp::Else, at);
+        const Condition c = condition(w, taken, at);
+        emit(KOp::If, at, c.reg);
+        if (c.opposite) emit(KOp::Else, at);
         what();
         emit(KOp::End, at);
     }
@@ -314,8 +325,8 @@ private:
             mark_last_values(pc, at);
             return pc + 1;
         }
-        if (to == scope.break_to) return when_taken(w, at, [&] { emit(KOp::Break, at); }), pc + 1;
-        if (to == scope.continue_to) return when_taken(w, at, [&] { emit(KOp::Continue, at); }), pc + 1;
+        if (to == scope.break_to) return when(w, true, at, [&] { emit(KOp::Break, at); }), pc + 1;
+        if (to == scope.continue_to) return when(w, true, at, [&] { emit(KOp::Continue, at); }), pc + 1;
         if (*to <= pc || *to > hi || !is_conditional(w))
             throw CannotWrite{"control flow the kernel writer cannot follow (line " + std::to_string(at.line) + ")"};
         // if/else: the branch skips [pc + 1, to); a jump at to - 1 over [to, join) makes that the else part.
@@ -328,13 +339,13 @@ private:
                 then_end = j, join = *over;
         }
         // The then part runs when the branch is NOT taken, the else part when it is.
-        const bool inverted = condition(w, at);
+        const Condition c = condition(w, false, at);
         const bool has_else = join != *to;
-        emit(KOp::If, at, cond_);
-        if (inverted) {  // cond_: not taken
+        emit(KOp::If, at, c.reg);
+        if (!c.opposite) {  // c: not taken
             body(pc + 1, then_end, scope);
             if (has_else) emit(KOp::Else, at), body(*to, join, scope);
-        } else {  // cond_: taken
+        } else {  // c: taken
             if (has_else) body(*to, join, scope);
             emit(KOp::Else, at);
             body(pc + 1, then_end, scope);

@@ -365,7 +365,7 @@ std::variant<LoopPlan, std::string> analyze_loop(const Module& m, const Procedur
         case Op::Add: red.op = ReduceOp::Add; break;
         case Op::Min: red.op = ReduceOp::Min; break;
         case Op::Max: red.op = ReduceOp::Max; break;
-        case Op::Fadd: red.op = ReduceOp::Fadd; break;
+        case Op::Fadd: red.op = reassociate ? ReduceOp::FaddAnyOrder : ReduceOp::Fadd; break;
         case Op::Fmin: red.op = ReduceOp::Fmin; break;
         default: red.op = ReduceOp::Fmax; break;
         }

@@ -27,16 +27,30 @@ std::string unique_kernel_name(const Module& m, const std::vector<Turned>& turne
     return name;
 }
 
+const char* reduction_name(ReduceOp op) {
+    switch (op) {
+    case ReduceOp::Add: return "add";
+    case ReduceOp::Min: return "min";
+    case ReduceOp::Max: return "max";
+    case ReduceOp::Fadd: return "fadd";
+    case ReduceOp::FaddAnyOrder: return "fadd reassociated";
+    case ReduceOp::Fmin: return "fmin";
+    case ReduceOp::Fmax: return "fmax";
+    case ReduceOp::Last:
+    case ReduceOp::LastMask: break;
+    }
+    return "?";
+}
+
 std::string describe(const WrittenKernel& w) {
     std::string text = "loop turned into kernel " + w.kernel.name + " (";
     text += w.entry.chunk == 1 ? "one lane per iteration" : "one lane per " + std::to_string(w.entry.chunk) + " iterations";
-    static constexpr const char* kOps[] = {"add", "min", "max", "fadd", "fmin", "fmax"};
     std::string reductions, lasts;
     for (const LoopReduction& r : w.entry.reductions) {
         const std::string reg = (r.is_float ? "f" : "r") + std::to_string(r.reg);
         if (r.op == ReduceOp::Last) lasts += (lasts.empty() ? "; last value " : ", ") + reg;
         else if (r.op != ReduceOp::LastMask)
-            reductions += (reductions.empty() ? "; reduction " : ", ") + reg + " " + kOps[static_cast<int>(r.op)];
+            reductions += (reductions.empty() ? "; reduction " : ", ") + reg + " " + reduction_name(r.op);
     }
     return text + reductions + lasts + ")";
 }

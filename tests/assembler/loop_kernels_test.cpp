@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "assembler/assembler.h"
+#include "assembler/disassembler.h"
+#include "assembler/loops/mask_bits.h"
 #include "isa/encoding.h"
 #include "isa/formats.h"
 #include "isa/opcodes.h"
@@ -31,6 +33,17 @@ std::string report_of(const std::string& source) {
     if (r.loop_report.size() != 1) return "";
     const std::string& line = r.loop_report[0];
     return line.substr(line.find(": ") + 2);
+}
+
+// Words [from, to) of kernel `k`, one per line, single-spaced ("le r8, r9, r5").
+std::string kernel_text(const Module& m, std::uint32_t k, std::size_t from = 0, std::size_t to = SIZE_MAX) {
+    std::string text;
+    for (std::size_t pc = from; pc < std::min(to, m.kernels[k].code.size()); ++pc) {
+        for (char c : disassemble_kernel_word(m, k, static_cast<std::uint32_t>(pc)))
+            if (c != ' ' || (!text.empty() && text.back() != ' ')) text += c;
+        text += "\n";
+    }
+    return text;
 }
 
 // A procedure around `body`, with regions xs, ys (f64) and n (i32) of 1000 elements.
@@ -254,7 +267,7 @@ TEST(LoopKernels, FloatReductionsAreExactOrNeedReassociate) {
     EXPECT_EQ(report_of(program(two)), "not turned into a kernel: f5 accumulates floats across iterations in another order "
                                        "(`.reassociate` in the procedure lets it)");
     EXPECT_EQ(report_of(program(two, "        .reassociate\n")),
-              "loop turned into kernel main.loop15 (one lane per iteration; reduction f5 fadd)");
+              "loop turned into kernel main.loop15 (one lane per iteration; reduction f5 fadd reassociated)");
     const std::string least = "        lif f5, 0.0\n"
                               "low:    ld.f64 f0, xs[r1]\n"
                               "        fmin f5, f5, f0\n"
@@ -346,7 +359,7 @@ TEST(LoopKernels, ConditionsAndInnerLoopsBecomeStructuredKernelCode) {
         if (e == KEffect::If || e == KEffect::Else || e == KEffect::Loop || e == KEffect::End || e == KEffect::Break)
             shape += std::string(kop_info(static_cast<KOp>(word_op(w))).mnemonic) + " ";
     }
-    EXPECT_EQ(shape, "if else end loop if else break end end ");
+    EXPECT_EQ(shape, "if else end loop if break end end ");
     expect_only_kloops_added(source);
 }
 
@@ -398,6 +411,105 @@ TEST(LoopKernels, RegistersSomeIterationsWriteAreLastValues) {
                                 "        jmp loop\n"
                                 "done:\n")),
               "not turned into a kernel: f3 carries a value between iterations");
+}
+
+// The escape loop of a Mandelbrot pixel loop, small: the words of an inner
+// loop's iteration as the kernel runs them. A branch's test is one compare
+// (or none: bnz tests its register), and the mask bits of last values
+// written in one straight run are one `ori`; a bit written after a break
+// cannot join the ones before it.
+TEST(LoopKernels, InnerLoopsRunAsFewWordsAsTheScalarLoop) {
+    const std::string source = program("loop:   bge r1, r2, done\n"
+                                       "        ld.f64 f0, xs[r1]\n"
+                                       "        li r5, 0\n"
+                                       "inner:  bge r5, r9, idone\n"
+                                       "        fadd f3, f0, f0\n"
+                                       "        fmul f4, f3, f3\n"
+                                       "        flt r4, f7, f4\n"
+                                       "        bnz r4, idone\n"
+                                       "        fadd f5, f0, f7\n"
+                                       "        fadd f5, f5, f5\n"
+                                       "        addi r5, r5, 1\n"
+                                       "        jmp inner\n"
+                                       "idone:  st.f64 ys[r1], f0\n"
+                                       "        addi r1, r1, 1\n"
+                                       "        jmp loop\n"
+                                       "done:\n");
+    EXPECT_EQ(report_of(source), "loop turned into kernel main.loop13 (one lane per iteration; last value r4, f3, f4, f5)");
+    const Module m = *assemble_with(source, true).module;
+    const std::uint32_t k = m.loop_kernels[0].kernel;
+    const std::vector<Word>& code = m.kernels[k].code;
+    const auto loop = std::find_if(code.begin(), code.end(), [](Word w) { return static_cast<KOp>(word_op(w)) == KOp::Loop; });
+    ASSERT_NE(loop, code.end());
+    const auto from = static_cast<std::size_t>(loop - code.begin());
+    EXPECT_EQ(kernel_text(m, k, from, from + 18), "loop\n"
+                                                  "le r3, r9, r5\n"  // bge r5, r9: leave when r9 <= r5
+                                                  "if r3\n"
+                                                  "break\n"
+                                                  "end\n"
+                                                  "fadd f3, f0, f0\n"
+                                                  "ori r6, r6, 7\n"  // r4, f3 and f4: this run writes all three
+                                                  "fmul f4, f3, f3\n"
+                                                  "flt r4, f7, f4\n"
+                                                  "if r4\n"  // bnz r4
+                                                  "break\n"
+                                                  "end\n"
+                                                  "fadd f5, f0, f7\n"
+                                                  "ori r6, r6, 8\n"  // f5, once for its two writes
+                                                  "fadd f5, f5, f5\n"
+                                                  "addi r5, r5, 1\n"
+                                                  "end\n"
+                                                  "stf ys[r1], f0\n");
+    expect_only_kloops_added(source);
+}
+
+// place_mask_bits on kernel code written by hand: the mask is r10.
+std::string placed(const std::string& body) {
+    const std::string source = ".kernel k (out m: i64[i])\n"
+                               "        .wide\n"
+                               "        gid r0\n"
+                               "        li r10, 0\n" + body +
+                               "        st m[r0], r10\n"
+                               ".end\n"
+                               ".proc main\n        halt\n.end\n";
+    AssembleResult r = assemble_with(source, false);
+    if (!r.ok()) return "";
+    Module m = *r.module;
+    Kernel& k = m.kernels[0];
+    const std::size_t end = loops::place_mask_bits(k, 2, k.code.size() - 1, 10);
+    EXPECT_EQ(k.lines.size(), k.code.size());
+    return kernel_text(m, 0, 2, end);
+}
+
+TEST(LoopKernels, MaskBitsMergeWhereTheyCannotChangeTheMask) {
+    // One straight run: one ori, at the first.
+    EXPECT_EQ(placed("fadd f1, f2, f2\n ori r10, r10, 1\n fadd f3, f1, f1\n ori r10, r10, 2\n ori r10, r10, 1\n"),
+              "fadd f1, f2, f2\nori r10, r10, 3\nfadd f3, f1, f1\n");
+    // Both parts of an if set bit 1: set before the if, whichever runs; bit 2
+    // only in one part stays there.
+    EXPECT_EQ(placed("if r1\n fadd f1, f2, f2\n ori r10, r10, 1\n else\n fsub f1, f2, f2\n ori r10, r10, 3\n end\n"),
+              "ori r10, r10, 1\nif r1\nfadd f1, f2, f2\nelse\nfsub f1, f2, f2\nori r10, r10, 2\nend\n");
+    // A bit set already on every path here goes.
+    EXPECT_EQ(placed("fadd f1, f2, f2\n ori r10, r10, 1\n if r1\n fadd f1, f1, f1\n ori r10, r10, 3\n end\n"),
+              "fadd f1, f2, f2\nori r10, r10, 1\nif r1\nfadd f1, f1, f1\nori r10, r10, 2\nend\n");
+    // A loop's body sets bit 1 before it can break: the loop sets it, once.
+    EXPECT_EQ(placed("loop\n fadd f1, f2, f2\n ori r10, r10, 1\n lt r2, r3, r4\n if r2\n break\n end\n end\n"),
+              "ori r10, r10, 1\nloop\nfadd f1, f2, f2\nlt r2, r3, r4\nif r2\nbreak\nend\nend\n");
+}
+
+TEST(LoopKernels, MaskBitsStayWhereABranchMaySkipThem) {
+    // An if without an else part, or a break, between two writes: nothing merges.
+    const std::string skipped = "if r1\nfadd f1, f2, f2\nori r10, r10, 1\nend\nfadd f3, f2, f2\nori r10, r10, 2\n";
+    EXPECT_EQ(placed(skipped), skipped);
+    const std::string broken = "loop\nif r1\nbreak\nend\nfadd f1, f2, f2\nori r10, r10, 1\nif r2\nbreak\nend\n"
+                               "fadd f3, f2, f2\nori r10, r10, 2\nend\n";
+    EXPECT_EQ(placed(broken), broken);
+    // A continue ends the run too: bit 2 stays after it (bit 1, set before
+    // the body can leave, moves out of the loop).
+    EXPECT_EQ(placed("loop\nfadd f1, f2, f2\nori r10, r10, 1\nif r1\ncontinue\nend\nfadd f3, f2, f2\nori r10, r10, 2\n"
+                     "if r2\nbreak\nend\nend\n"),
+              "ori r10, r10, 1\nloop\nfadd f1, f2, f2\nif r1\ncontinue\nend\nfadd f3, f2, f2\nori r10, r10, 2\n"
+              "if r2\nbreak\nend\nend\n");
 }
 
 TEST(LoopKernels, NoLoopKernelsLeavesTheModuleAlone) {

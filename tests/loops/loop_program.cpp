@@ -38,7 +38,8 @@ Op reduction_opcode(ReduceOp r) {
     case ReduceOp::Add: return Op::Add;
     case ReduceOp::Min: return Op::Min;
     case ReduceOp::Max: return Op::Max;
-    case ReduceOp::Fadd: return Op::Fadd;
+    case ReduceOp::Fadd:
+    case ReduceOp::FaddAnyOrder: return Op::Fadd;
     case ReduceOp::Fmin: return Op::Fmin;
     case ReduceOp::Fmax: return Op::Fmax;
     case ReduceOp::Last:

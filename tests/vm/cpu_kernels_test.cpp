@@ -760,5 +760,96 @@ TEST(CpuKernels, ResultsStoredStraightToBuffersMatchTheLaneReference) {
     }
 }
 
+// The block interpreter keeps its masks as constants while a block's lanes
+// take one path (lane_masks.h): lanes that all take one side of an `if`, all
+// break at once, all fault at once or all run out of iterations together
+// must end as the lane reference's do, and so must the same kernel when the
+// lanes diverge, or agree within a block but not across blocks. The wide
+// build of the same kernel (small values: the same results) too.
+TEST(CpuKernels, ConvergedAndDivergentLanesMatchTheLaneReference) {
+    const std::string body = R"(
+        gid     r0
+        ld      r1, v[r0]           ; this lane's trip count
+        ldp     r2, cut             ; every lane breaks once k reaches cut
+        li      r3, 0               ; k
+        li      r5, 0
+        loop
+            lt      r6, r3, r1
+            if      r6
+            else
+                break
+            end
+            andi    r7, r3, 1
+            if      r7
+                add     r5, r5, r3
+                st      w[r3], r5   ; checked: past w's end the lane faults
+            else
+                addi    r5, r5, 3
+            end
+            eq      r8, r3, r2
+            if      r8
+                break
+            end
+            addi    r3, r3, 1
+            li      r9, 5
+            lt      r8, r9, r3
+            if      r8
+                continue
+            end
+            addi    r5, r5, 1
+        end
+        st      o[r0], r5
+.end
+)";
+    const std::string head = ".kernel uni (in v: i32[i], out o: i32[i], out w: i32[], cut: i32)\n";
+    Module narrow = assemble_ok((head + body).c_str());
+    Module wide = assemble_ok((head + "        .wide\n" + body).c_str());
+    ASSERT_EQ(narrow.kernels.size(), 1u);
+    ASSERT_EQ(wide.kernels.size(), 1u);
+    const std::uint64_t n = 700;  // whole blocks of every size and a piece of one
+    struct Case {
+        const char* what;
+        std::int32_t (*trips)(std::uint64_t lane);
+        std::int32_t cut;
+        std::uint64_t w_length;
+        std::uint32_t budget;
+        bool faults;
+    };
+    const Case cases[] = {
+        {"all lanes alike", [](std::uint64_t) { return 8; }, 100, 16, kDefaultKernelSteps, false},
+        {"all break at cut together", [](std::uint64_t) { return 50; }, 4, 16, kDefaultKernelSteps, false},
+        {"lanes diverge", [](std::uint64_t g) { return static_cast<std::int32_t>(g % 13); }, 100, 16, kDefaultKernelSteps, false},
+        {"alike within 32 lanes", [](std::uint64_t g) { return static_cast<std::int32_t>(g / 32 % 11); }, 100, 16,
+         kDefaultKernelSteps, false},
+        {"all fault in a branch together", [](std::uint64_t) { return 12; }, 100, 9, kDefaultKernelSteps, true},
+        {"lanes from 300 fault", [](std::uint64_t g) { return g >= 300 ? 12 : 6; }, 100, 9, kDefaultKernelSteps, true},
+        {"all run out of iterations together", [](std::uint64_t) { return 20; }, 100, 32, 7, true},
+        {"some run out of iterations", [](std::uint64_t g) { return g % 3 == 2 ? 20 : 3; }, 100, 32, 10, true},
+        {"run out after diverging", [](std::uint64_t g) { return static_cast<std::int32_t>(g % 13); }, 100, 32, 9, true},
+    };
+    for (const Case& c : cases) {
+        std::vector<std::int32_t> v(n);
+        for (std::uint64_t g = 0; g < n; ++g) v[g] = c.trips(g);
+        auto run = [&](const Kernel& k, auto&& how) {
+            std::pair<std::vector<std::int32_t>, std::vector<std::int32_t>> out{std::vector<std::int32_t>(n, -7),
+                                                                                std::vector<std::int32_t>(c.w_length, -7)};
+            KernelLaunch l = test::whole_launch(k, {test::buffer_arg(v, ElemType::I32), test::buffer_arg(out.first, ElemType::I32),
+                                                    test::buffer_arg(out.second, ElemType::I32), test::uniform_i32(c.cut)},
+                                                n);
+            l.max_iterations = c.budget;
+            const KernelFault f = how(l);
+            return std::pair{f, out};
+        };
+        const auto want = run(narrow.kernels[0], [](const KernelLaunch& l) { return run_kernel_launch_lane_by_lane(l); });
+        EXPECT_EQ(static_cast<bool>(want.first), c.faults) << c.what;
+        for (const Kernel* k : {&narrow.kernels[0], &wide.kernels[0]}) {
+            const auto got = run(*k, [](const KernelLaunch& l) { return run_kernel_launch(l); });
+            ASSERT_EQ(want.first, got.first) << c.what << (k->wide ? " (wide)" : "");
+            if (want.first) continue;  // lanes past a fault may or may not have run
+            EXPECT_EQ(want.second, got.second) << c.what << (k->wide ? " (wide)" : "");
+        }
+    }
+}
+
 }  // namespace
 }  // namespace polymer

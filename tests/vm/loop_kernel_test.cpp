@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "assembler/assembler.h"
 #include "isa/verifier.h"
+#include "vm/backend.h"
 #include "vm/machine.h"
 #include "vm/ooo/pipeline_log.h"
 #include "vm/scalar_semantics.h"
@@ -325,6 +327,75 @@ std::unique_ptr<Module> sums_module() {
     return m;
 }
 
+// Inner loops whose branches take every form: each of the eight branch
+// opcodes as an inner loop's test at its top, as a break and as a continue
+// in its middle (the kernel tests "taken"), and as a bottom test (it tests
+// "not taken"), with registers that only some steps write (last values, their
+// mask bits merged per run). Run as kernels, they leave what the scalar loops
+// leave.
+TEST(LoopKernelVm, InnerLoopBranchesOfEveryFormLeaveWhatTheScalarLoopLeaves) {
+    // Each form's words: {taken when the loop should leave (top test, break,
+    // continue), on r5 (counts up from 0) or r4/r7 (the step's values)}.
+    const std::string top[] = {"bge r5, r6", "blt r6, r5", "bgeu r5, r6", "bltu r6, r5",
+                               "beq r5, r6", "bne r5, r12", "bz r5", "bnz r5"};
+    const std::string mid[] = {"bge r4, r8", "blt r8, r4", "bgeu r4, r8", "bltu r8, r4",
+                               "beq r4, r8", "bne r4, r8", "bz r7", "bnz r7"};
+    // Taken while the bottom-tested loop goes on: r11 counts up from 1, r15 in 1..5.
+    const std::string bottom[] = {"blt r11, r15", "bge r15, r11", "bltu r11, r15", "bgeu r15, r11",
+                                  "bne r11, r15", "beq r11, r15", "bnz r16", "bz r16"};
+    for (int k = 0; k < 8; ++k) {
+        const std::string source =
+            ".region ys i64[3000]\n"
+            ".proc main\n"
+            "        li r1, 0\n"
+            "        li r2, 3000\n"
+            "        li r6, 40\n"
+            "        li r8, 90\n"
+            "        li r9, 97\n"
+            "        li r17, 3\n"
+            "        li r18, 5\n"
+            "loop:   bge r1, r2, done\n"
+            "        muli r3, r1, 7919\n"
+            "        rem r3, r3, r9\n"          // 0..96, by lane
+            "        rem r12, r3, r18\n"
+            "        addi r15, r12, 1\n"
+            "        li r5, 0\n"
+            "inner:  " + top[k] + ", idone\n"
+            "        addi r5, r5, 1\n"
+            "        muli r4, r5, 3\n"
+            "        add r4, r4, r3\n"
+            "        rem r7, r4, r17\n"
+            "        " + mid[(k + 3) % 8] + ", idone\n"
+            "        itof f1, r4\n"
+            "        " + mid[(k + 5) % 8] + ", inner\n"  // continue
+            "        addi r10, r4, 1\n"
+            "        fadd f2, f1, f1\n"
+            "        jmp inner\n"
+            "idone:  li r11, 0\n"
+            "inner2: addi r11, r11, 1\n"
+            "        sub r16, r15, r11\n"
+            "        " + bottom[k] + ", inner2\n"
+            "        add r13, r5, r11\n"
+            "        st.i64 ys[r1], r13\n"
+            "        addi r1, r1, 1\n"
+            "        jmp loop\n"
+            "done:   halt\n"
+            ".end\n";
+        SCOPED_TRACE(source);
+        AssembleOptions ao;
+        ao.filename = "forms.pasm";
+        const AssembleResult a = assemble(source, ao);
+        ASSERT_TRUE(a.ok());
+        ASSERT_EQ(a.loop_report.size(), 1u);  // the inner loops go into the kernel
+        EXPECT_NE(a.loop_report[0].find("turned into kernel main.loop"), std::string::npos) << a.loop_report[0];
+        const Outcome reference = run_module(*a.module, options_for(ExecMode::InOrder, {}, false));
+        ASSERT_FALSE(reference.trap);
+        const Outcome kernel = run_module(*a.module, options_for(ExecMode::InOrder, {}, true));
+        expect_same(kernel, reference);
+        EXPECT_EQ(kernel.stats.kernels, 1u);
+    }
+}
+
 TEST(LoopKernelVm, ReductionsAreCombinedInLaneOrderFromTheRegister) {
     std::unique_ptr<Module> m = sums_module();
     ASSERT_TRUE(m);
@@ -370,6 +441,170 @@ TEST(LoopKernelVm, ALoopThatWouldWrapStaysScalar) {
     const Outcome wraps = run_module(*m, o);
     EXPECT_EQ(scalar(wraps.stats, LoopScalarReason::WouldWrap), 1u);
     EXPECT_EQ(backend.launches, 0u);
+}
+
+// A CpuBackend that counts the launches it gets (kloop's segments).
+class SegmentCountingBackend final : public Backend {
+public:
+    std::string_view name() const override { return "cpu"; }
+    Ticket submit(const VectorOpArgs& args) override { return cpu_.submit(args); }
+    Ticket submit(const KernelLaunch& launch) override {
+        ++launches;
+        return cpu_.submit(launch);
+    }
+    VectorOpResult wait(Ticket t) override { return cpu_.wait(t); }
+    void wait_all() override { cpu_.wait_all(); }
+    bool run_inline(const KernelLaunch& launch, VectorOpResult& result) override {
+        if (!cpu_.run_inline(launch, result)) return false;
+        ++launches;
+        return true;
+    }
+    std::optional<BackendCapabilities> capabilities() const override { return cpu_.capabilities(); }
+    bool runs_on_host_cores(const KernelLaunch& launch) const override { return cpu_.runs_on_host_cores(launch); }
+    unsigned launches = 0;
+
+private:
+    CpuBackend cpu_;
+};
+
+// `source` assembled as file `name`, with its loop kernels.
+std::unique_ptr<Module> assemble_with_loop_kernels(const std::string& source, const char* name) {
+    AssembleOptions ao;
+    ao.filename = name;
+    AssembleResult a = assemble(source, ao);
+    EXPECT_TRUE(a.ok());
+    if (!a.ok()) return nullptr;
+    for (const std::string& line : a.loop_report) EXPECT_NE(line.find("turned into kernel"), std::string::npos) << line;
+    return std::make_unique<Module>(std::move(*a.module));
+}
+
+// In every mode, with loop kernels on a CPU backend that counts launches:
+// what the scalar run leaves, `kernels` loops run as kernels in `launches`
+// launches.
+void expect_scalar_results_in(const Module& m, std::uint64_t kernels, unsigned launches) {
+    for (ExecMode mode : kModes) {
+        SCOPED_TRACE(exec_mode_name(mode));
+        const Outcome reference = run_module(m, options_for(mode, {}, false));
+        ASSERT_FALSE(reference.trap);
+        SegmentCountingBackend backend;
+        MachineOptions o = options_for(mode, {}, true);
+        o.backend = &backend;
+        const Outcome kernel = run_module(m, o);
+        expect_same(kernel, reference);
+        EXPECT_EQ(kernel.stats.kernels, kernels);
+        EXPECT_EQ(backend.launches, launches);
+    }
+}
+
+// Reductions and last values over more iterations than one segment holds:
+// kloop folds segment after segment (a later segment's last writer wins),
+// and the result is the scalar loop's, the reassociated fadd's too (its
+// values are exact, so any order gives the same sum).
+TEST(LoopKernelVm, ReductionsFoldAcrossSegments) {
+    const std::string source = R"(
+.module segments
+.equ N, 300001
+.region xs i64[N] range -150000, 1
+.region fs f64[N] range 0.5, 1.0
+.proc main
+        li      r2, N
+        li      r3, 7               ; add
+        li      r4, 0               ; min
+        li      r5, 0               ; max
+        lif     f3, 0.25            ; fadd, in order
+        li      r1, 0
+loop:   bge     r1, r2, done
+        ld.i64  r6, xs[r1]
+        mul     r6, r6, r6
+        add     r3, r3, r6
+        ld.i64  r7, xs[r1]
+        min     r4, r4, r7
+        max     r5, r5, r7
+        ld.f64  f1, fs[r1]
+        fadd    f3, f3, f1
+        bnz     r7, skip            ; r8 and f4 written by iteration 150000 only (xs = 0 there)
+        addi    r8, r1, 1000
+        fadd    f4, f1, f1
+skip:   addi    r1, r1, 1
+        jmp     loop
+done:   call    sum
+        halt
+.end
+.proc sum
+        .reassociate
+        lif     f5, 1.0
+        li      r1, 0
+again:  bge     r1, r2, out
+        ld.f64  f1, fs[r1]
+        fadd    f5, f5, f1
+        addi    r1, r1, 1
+        jmp     again
+out:    ret
+.end
+)";
+    const std::unique_ptr<Module> m = assemble_with_loop_kernels(source, "segments.pasm");
+    ASSERT_TRUE(m);
+    ASSERT_EQ(m->loop_kernels.size(), 2u);
+    std::vector<ReduceOp> ops;
+    for (const LoopKernel& l : m->loop_kernels)
+        for (const LoopReduction& r : l.reductions) ops.push_back(r.op);
+    EXPECT_EQ(ops, (std::vector<ReduceOp>{ReduceOp::Add, ReduceOp::Min, ReduceOp::Max, ReduceOp::Fadd, ReduceOp::Last,
+                                          ReduceOp::Last, ReduceOp::LastMask, ReduceOp::FaddAnyOrder}));
+    EXPECT_EQ(run_module(*m, options_for(ExecMode::InOrder, {}, false)).regs.r[8], 151000);
+    // 300000 iterations each: the first loop's 7 partials a lane make
+    // segments of 16384 lanes (19), the second's one of 131072 (3).
+    expect_scalar_results_in(*m, 2, 19 + 3);
+}
+
+// Last values are recorded only for a tail of the lanes (vm/loop_kernel_plain.h):
+// the rest run a kernel without them, and earlier lanes run again, recording,
+// only when the tail did not write a register. In every case the registers are
+// the scalar loop's. `first_write` is the one iteration that writes r8 (the
+// others write r7 and f4 only); launches counts what the CPU backend got.
+TEST(LoopKernelVm, LastValuesAreRecordedForATailAndFoundFurtherBackOnlyWhenNeeded) {
+    struct Case {
+        const char* what;
+        const char* first_write;  // the iteration that writes r8: "99990" (in the tail), "5", or "-1" (none)
+        const char* ys_access;    // "out" (st only) or "inout" (the loop also reads ys: no plain kernel)
+        unsigned launches;
+    };
+    // 100001 iterations, 100000 lanes; 2 partials (r8, the mask) a lane: a
+    // tail of 16384 lanes, or without a plain kernel segments of 65536 (so 2
+    // launches, where the plain kernel would take 8 to find r8 at lane 5).
+    const Case cases[] = {
+        {"written in the tail", "99990", "out", 2},
+        {"written early: earlier lanes again, last first", "5", "out", 2 + 6},
+        {"never written: every earlier lane again", "-1", "out", 2 + 6},
+        {"the loop reads what it writes: recorded everywhere", "5", "inout", 2},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.what);
+        const bool inout = std::string(c.ys_access) == "inout";
+        const std::string source = std::string(R"(
+.module tail
+.equ N, 100001
+.region xs i64[N] range 0, 3
+.region ys i64[N]
+.proc main
+        li      r2, N
+        li      r8, -77
+        li      r9, )") + c.first_write + R"(
+        li      r1, 0
+loop:   bge     r1, r2, done
+        ld.i64  r7, xs[r1]
+        itof    f4, r7
+        bne     r1, r9, skip
+        addi    r8, r7, 1
+skip:   )" + (inout ? "ld.i64  r6, ys[r1]\n        add     r7, r7, r6\n        " : "") + R"(st.i64  ys[r1], r7
+        addi    r1, r1, 1
+        jmp     loop
+done:   halt
+.end
+)";
+        const std::unique_ptr<Module> m = assemble_with_loop_kernels(source, "tail.pasm");
+        ASSERT_TRUE(m);
+        expect_scalar_results_in(*m, 1, c.launches);
+    }
 }
 
 }  // namespace

@@ -178,6 +178,60 @@ TEST(WideKernels, FloatOpsMeanTheProcedureOpcodes) {
     }
 }
 
+// Every float binary op on each kind of operand the interpreter reads its
+// own way (docs/kernels.md, "The CPU backend"): an f32 load (a view), an f64
+// buffer read in place, and a value every lane holds (ldpf), on either side,
+// against the procedure opcodes; the uniform is each of the float edges.
+TEST(WideKernels, FloatOpsOnF32LoadsAndUniformsMeanTheProcedureOpcodes) {
+    const std::size_t n = 1300;
+    const char* kCases[][2] = {{"f2", "f1"}, {"f1", "f2"}, {"f3", "f1"}, {"f1", "f3"}, {"f2", "f3"}, {"f2", "f2"}};
+    for (const char* op : {"fadd", "fsub", "fmul", "fdiv", "fmin", "fmax", "feq", "flt", "fle"}) {
+        const bool compare = op[1] != 'a' && op[1] != 's' && op[1] != 'm' && op[1] != 'd';
+        const std::string t = compare ? "i64" : "f64", st = compare ? "st" : "stf";
+        std::string text = ".region xs f32[N]\n.region ds f64[N]\n.region us f64[1]\n";
+        std::string params, launch, kernel_ops, proc_ops;
+        for (std::size_t c = 0; c < std::size(kCases); ++c) {
+            const std::string z = std::to_string(c), dst = (compare ? "r" : "f") + std::to_string(c + 10);
+            text += ".region k" + z + " " + t + "[N]\n.region p" + z + " " + t + "[N]\n";
+            params += ", out z" + z + ": " + t + "[i]";
+            launch += ", k" + z;
+            const std::string insn = std::string(op) + " " + dst + ", " + kCases[c][0] + ", " + kCases[c][1];
+            kernel_ops += "        " + insn + "\n        " + st + " z" + z + "[r0], " + dst + "\n";
+            proc_ops += "        " + insn + "\n        st." + t + " p" + z + "[r0], " + dst + "\n";
+        }
+        text += ".kernel k (in x: f32[i], in d: f64[i]" + params + ", u: f64)\n        .wide\n        gid     r0\n"
+                "        ldpf    f1, u\n        ldf     f2, x[r0]\n        ldf     f3, d[r0]\n" + kernel_ops + ".end\n";
+        text += ".proc main\n        li r0, 0\n        ld.f64 f1, us[r0]\n        len r9, xs\n        launch k, r9, xs, ds" + launch +
+                ", f1\n        wait\nnext:\n        ld.f32 f2, xs[r0]\n        ld.f64 f3, ds[r0]\n" + proc_ops +
+                "        addi r0, r0, 1\n        blt r0, r9, next\n        halt\n.end\n";
+        for (double u : {2.0, -0.0, kNan, kInf, 1e-310, -1.5}) {
+            Program p(with_length(text, n));
+            ASSERT_TRUE(p.ok()) << op << "\n" << p.diagnostics();
+            std::vector<float> x(n);
+            std::vector<double> d(n);
+            for (std::size_t i = 0; i < n; ++i) {
+                x[i] = static_cast<float>(kFloats[i % kFloats.size()]);
+                d[i] = kFloats[(i / kFloats.size()) % kFloats.size()];
+            }
+            p.fill("xs", x);
+            p.fill("ds", d);
+            p.fill("us", std::vector<double>{u});
+            ASSERT_EQ(p.run().status, RunStatus::Halted) << op;
+            for (std::size_t c = 0; c < std::size(kCases); ++c) {
+                const std::string z = std::to_string(c);
+                if (compare) {
+                    EXPECT_EQ(p.read<i64>("k" + z), p.read<i64>("p" + z)) << op << " " << kCases[c][0] << ", " << kCases[c][1] << " u " << u;
+                    continue;
+                }
+                const std::vector<double> kz = p.read<double>("k" + z), pz = p.read<double>("p" + z);
+                for (std::size_t i = 0; i < n; ++i)
+                    ASSERT_TRUE(same_value(kz[i], pz[i])) << op << " " << kCases[c][0] << ", " << kCases[c][1] << " u " << u
+                                                          << " lane " << i << ": kernel " << kz[i] << ", procedure " << pz[i];
+            }
+        }
+    }
+}
+
 // `OP dst, src` (or `OP dst, src, IMM`) one lane per value.
 std::string unary_program(const std::string& op, char dst, char src, const std::string& imm = "") {
     const std::string d = dst == 'f' ? "f64" : "i64", s = src == 'f' ? "f64" : "i64";
@@ -602,6 +656,224 @@ TEST(WideKernels, AtomicAddOnI32Buffers) {
     ASSERT_TRUE(q.ok()) << q.diagnostics();
     ASSERT_EQ(q.run().status, RunStatus::Halted);
     EXPECT_EQ(q.read<std::int32_t>("hist"), (std::vector<std::int32_t>{250, 250, 250, 250}));
+}
+
+// An op whose result only the next store takes writes it into the buffer
+// itself (docs/kernels.md, "The CPU backend"); into a 32-bit buffer it
+// narrows each lane as the store would: the low 32 bits, the f32 rounded to
+// nearest even. 1300 lanes: whole blocks and a partial one.
+TEST(WideKernels, FusedStoresNarrowAsTheStoreWould) {
+    const std::size_t n = 1300;
+    Program p(with_length(R"(
+.region as i64[N]
+.region bs i64[N]
+.region fs f64[N]
+.region gs f64[N]
+.region ys i32[N]
+.region us u32[N]
+.region zs f32[N]
+.kernel k (in a: i64[i], in b: i64[i], in f: f64[i], in g: f64[i], out y: i32[i], out u: u32[i], out z: f32[i])
+        .wide
+        gid     r0
+        ld      r1, a[r0]
+        ld      r2, b[r0]
+        add     r3, r1, r2
+        st      y[r0], r3
+        mul     r4, r1, r2
+        st      u[r0], r4
+        ldf     f1, f[r0]
+        ldf     f2, g[r0]
+        fadd    f3, f1, f2
+        stf     z[r0], f3
+.end
+.proc main
+        len     r9, as
+        launch  k, r9, as, bs, fs, gs, ys, us, zs
+        wait
+        halt
+.end
+)", n));
+    ASSERT_TRUE(p.ok()) << p.diagnostics();
+    std::vector<i64> a(n), b(n);
+    std::vector<double> f(n), g(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        a[i] = kInts[i % kInts.size()];
+        b[i] = kInts[(i / kInts.size()) % kInts.size()];
+        f[i] = kFloats[i % kFloats.size()];
+        g[i] = i % 3 == 0 ? 0x1p-30 : kFloats[(i / kFloats.size()) % kFloats.size()];
+    }
+    p.fill("as", a);
+    p.fill("bs", b);
+    p.fill("fs", f);
+    p.fill("gs", g);
+    ASSERT_EQ(p.run().status, RunStatus::Halted);
+    const std::vector<std::int32_t> y = p.read<std::int32_t>("ys");
+    const std::vector<std::uint32_t> u = p.read<std::uint32_t>("us");
+    const std::vector<float> z = p.read<float>("zs");
+    for (std::size_t i = 0; i < n; ++i) {
+        EXPECT_EQ(y[i], static_cast<std::int32_t>(sem::add(a[i], b[i]))) << i;
+        EXPECT_EQ(u[i], static_cast<std::uint32_t>(sem::mul(a[i], b[i]))) << i;
+        const float want = static_cast<float>(f[i] + g[i]);
+        EXPECT_TRUE((std::isnan(z[i]) && std::isnan(want)) ||
+                    std::bit_cast<std::uint32_t>(z[i]) == std::bit_cast<std::uint32_t>(want))
+            << i << ": " << f[i] << " + " << g[i];
+    }
+}
+
+// An f32 load in a whole block is read from the buffer by the op that uses
+// it (a view, widened as the load would); a store to that buffer, fused into
+// an op or not, must not change what the register holds. Only f32 buffers:
+// 512-lane blocks.
+TEST(WideKernels, F32LoadsKeepTheirValuesWhenTheBufferIsStored) {
+    for (i64 i0 : {i64{0}, i64{3}}) {
+        const std::size_t n = 1300;
+        Program p(with_length(R"(
+.region xs f32[N]
+.region ys f32[N]
+.region ws f32[N]
+.region zs f32[N]
+.kernel k (in x: f32[], inout y: f32[], out w: f32[], out z: f32[], i0: i64)
+        .wide
+        gid     r0
+        ldp     r1, i0
+        add     r1, r1, r0
+        ldf     f1, y[r1]
+        ldf     f2, x[r1]
+        lif     f5, 0.5
+        fmul    f3, f1, f5
+        stf     y[r1], f3       ; fused, while f1 holds the old y
+        fadd    f4, f1, f2
+        stf     w[r1], f4       ; the old y + x
+        ldf     f6, y[r1]
+        fadd    f6, f6, f2      ; reads the elements it writes
+        stf     y[r1], f6
+        ldf     f8, y[r1]
+        fadd    f9, f8, f5
+        stf     y[r1], f9       ; not fused: f9 is read below
+        fsub    f10, f9, f5
+        stf     z[r1], f8       ; y before that store
+        stf     w[r1], f10
+.end
+.proc main
+        li      r9, 1297
+        launch  k, r9, xs, ys, ws, zs, r8
+        wait
+        halt
+.end
+)", n));
+        ASSERT_TRUE(p.ok()) << p.diagnostics();
+        std::vector<float> x(n), y(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            x[i] = static_cast<float>(kFloats[i % kFloats.size()]);
+            y[i] = 0.1f * static_cast<float>(i) - 7.0f;
+        }
+        p.fill("xs", x);
+        p.fill("ys", y);
+        p.machine().set_int_reg(8, i0);
+        ASSERT_EQ(p.run().status, RunStatus::Halted) << i0;
+        const std::vector<float> ky = p.read<float>("ys"), kw = p.read<float>("ws");
+        const std::vector<float> kz = p.read<float>("zs");
+        auto same32 = [](float a, float b) { return (std::isnan(a) && std::isnan(b)) || std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b); };
+        for (std::size_t i = 0; i < n; ++i) {
+            const bool lane = static_cast<i64>(i) >= i0 && static_cast<i64>(i) < i0 + 1297;
+            if (!lane) {
+                EXPECT_EQ(ky[i], y[i]) << i;
+                continue;
+            }
+            const double y0 = y[i], xi = x[i];
+            const float y1 = static_cast<float>(static_cast<float>(y0 * 0.5) + xi);  // after the second store
+            const float y2 = static_cast<float>(static_cast<double>(y1) + 0.5);
+            EXPECT_TRUE(same32(ky[i], y2)) << "i0 " << i0 << " element " << i;
+            EXPECT_TRUE(same32(kz[i], y1)) << "i0 " << i0 << " element " << i;
+            EXPECT_TRUE(same32(kw[i], static_cast<float>((static_cast<double>(y1) + 0.5) - 0.5))) << "i0 " << i0 << " element " << i;
+        }
+    }
+}
+
+// A lane that faults leaves the rest of its block running with some lanes
+// off: f32 loads made while every lane ran are then widened before a
+// partial write, and the other lanes' results are still right.
+TEST(WideKernels, F32LoadsInABlockWhereALaneFaults) {
+    const std::size_t n = 1300;
+    Program p(with_length(R"(
+.region xs f32[N]
+.region ys f32[N]
+.region idx i64[N]
+.region ts f64[7]
+.kernel k (in x: f32[], inout y: f32[], in ix: i64[], in t: f64[])
+        .wide
+        gid     r0
+        ldf     f1, x[r0]
+        ldf     f2, y[r0]
+        ld      r1, ix[r0]
+        ldf     f3, t[r1]       ; lane 700 faults
+        fadd    f4, f1, f3
+        fadd    f2, f2, f4
+        stf     y[r0], f2
+.end
+.proc main
+        len     r9, xs
+        launch  k, r9, xs, ys, idx, ts
+        wait
+        halt
+.end
+)", n));
+    ASSERT_TRUE(p.ok()) << p.diagnostics();
+    std::vector<float> x(n), y(n);
+    std::vector<i64> ix(n);
+    const std::vector<double> t = {0.5, -1.25, 1e10, 3.0, 0x1p-40, -0.0, 7.5};
+    for (std::size_t i = 0; i < n; ++i) {
+        x[i] = 0.3f * static_cast<float>(i);
+        y[i] = 100.0f - static_cast<float>(i);
+        ix[i] = static_cast<i64>(i % t.size());
+    }
+    ix[700] = 99;
+    p.fill("xs", x);
+    p.fill("ys", y);
+    p.fill("idx", ix);
+    p.fill("ts", t);
+    const RunResult r = p.run();
+    ASSERT_TRUE(r.trap.has_value());
+    EXPECT_EQ(r.trap->kind, TrapKind::OutOfBounds);
+    const std::vector<float> ky = p.read<float>("ys");
+    for (std::size_t i = 0; i < 700; ++i)
+        EXPECT_EQ(ky[i], static_cast<float>(static_cast<double>(y[i]) + (static_cast<double>(x[i]) + t[i % t.size()]))) << i;
+    EXPECT_EQ(ky[700], y[700]);
+}
+
+// An f32 load in a whole block, then written in some lanes only: the other
+// lanes keep the loaded values.
+TEST(WideKernels, F32LoadsWrittenInSomeLanes) {
+    const std::size_t n = 1300;
+    Program p(with_length(R"(
+.region xs f32[N]
+.region ys f32[N]
+.kernel k (in x: f32[i], inout y: f32[i])
+        .wide
+        gid     r0
+        ldf     f1, x[r0]
+        ldf     f2, y[r0]
+        andi    r1, r0, 1
+        if      r1
+            fadd    f2, f1, f1
+        end
+        stf     y[r0], f2
+.end
+.proc main
+        len     r9, xs
+        launch  k, r9, xs, ys
+        wait
+        halt
+.end
+)", n));
+    ASSERT_TRUE(p.ok()) << p.diagnostics();
+    std::vector<float> x(n), y(n);
+    for (std::size_t i = 0; i < n; ++i) x[i] = 0.3f * static_cast<float>(i), y[i] = 100.0f - static_cast<float>(i);
+    p.fill("xs", x);
+    p.fill("ys", y);
+    ASSERT_EQ(p.run().status, RunStatus::Halted);
+    const std::vector<float> ky = p.read<float>("ys");
+    for (std::size_t i = 0; i < n; ++i) EXPECT_EQ(ky[i], i % 2 == 1 ? x[i] + x[i] : y[i]) << i;
 }
 
 }  // namespace

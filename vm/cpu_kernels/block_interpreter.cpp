@@ -1,13 +1,16 @@
 #include "vm/cpu_kernels/block_interpreter.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <bitset>
+#include <cstddef>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "vm/cpu_kernels/lane_masks.h"
 #include "vm/cpu_kernels/lane_types.h"
 #include "vm/cpu_variants.h"
 #include "vm/interrupt.h"
@@ -18,8 +21,14 @@ namespace {
 using lanes::kNoSeq;
 using lanes::NarrowLanes;
 using lanes::WideLanes;
+using lane_masks::Mask;
 
+// Lanes per register and mask (Scratch::stride): B, or kWideBlockLanes for a
+// straight-line wide kernel whose buffers all have 32-bit elements, whose
+// blocks are larger (the other kernels' registers stay as close together as
+// a narrow block's).
 constexpr unsigned B = kBlockLanes;
+static_assert(B <= lane_masks::kMaxLanes && kWideBlockLanes <= lane_masks::kMaxLanes && kLoopBlockLanes <= B);
 constexpr std::uint64_t kNotUniform = std::numeric_limits<std::uint64_t>::max();
 
 // The bits a lane value is remembered by (Scratch::iuni, funi).
@@ -30,7 +39,7 @@ std::uint64_t value_bits(T v) {
 }
 
 // Per-thread storage for one block: lane registers [register][lane], the
-// active masks (0 or -1 per lane), and per register:
+// storage of the masks (lane_masks.h) and the frames' masks, and per register:
 //   - where its lanes are read from: its own storage, or (after a load of
 //     consecutive elements of a buffer the kernel never writes) the buffer
 //     itself, so such a load copies nothing;
@@ -40,31 +49,44 @@ std::uint64_t value_bits(T v) {
 //     so the next block's li/lif/ldp/ldpf (or zeroing) of the same value
 //     writes nothing, and `add` of it to a sequence stays a sequence.
 //     kNotUniform when unknown (a wide lane whose bits are all ones is never
-//     remembered).
+//     remembered);
+//   - in a wide kernel, a float register may be a *view*: a run of f32
+//     elements not yet widened (a contiguous `ldf` from an f32 buffer in a
+//     block where every lane runs), bit r of `views`. The float arithmetic
+//     reads a view as it is, converting each element as the load would;
+//     anything else widens it into the register's own storage first.
+//     `writable_views` are those of a buffer the kernel may write: they are
+//     widened before any store that could change the elements.
 template <class L>
 struct Scratch {
     using Int = typename L::Int;
     using Flt = typename L::Flt;
     std::vector<Int> ints;
     std::vector<Flt> floats;
-    std::vector<std::int32_t> masks;  // exec, exited, then 3 per frame
+    std::vector<std::int32_t> masks;  // storage: exec, exited, then 3 per frame
+    std::vector<Mask> frame_masks;    // 3 per frame (BlockRun::frame)
     std::vector<Int*> ip;
     std::vector<Flt*> fp;
     std::vector<std::int64_t> seq;
     std::vector<std::uint64_t> iuni, funi;
     std::vector<std::uint32_t> iterations;  // per lane: loop iterations started (kernels with a loop)
+    std::array<const float*, 32> view{};     // float registers are dense numbers < 32
+    std::uint32_t views = 0, writable_views = 0;
+    unsigned stride = B;  // lanes per register and mask: a block's lanes, at most
 
-    void fit(const DecodedKernel& k) {
+    void fit(const DecodedKernel& k, unsigned lanes) {
+        stride = lanes;
         auto grow = [](auto& v, std::size_t n) { if (v.size() < n) v.resize(n); };
-        grow(ints, std::size_t{k.int_regs} * B);
-        grow(floats, std::size_t{k.float_regs} * B);
-        grow(masks, (2 + 3 * std::size_t{k.frames}) * B);
+        grow(ints, std::size_t{k.int_regs} * stride);
+        grow(floats, std::size_t{k.float_regs} * stride);
+        grow(masks, (2 + 3 * std::size_t{k.frames}) * stride);
+        grow(frame_masks, 3 * std::size_t{k.frames});
         grow(ip, k.int_regs);
         grow(fp, k.float_regs);
         grow(seq, k.int_regs);
         grow(iuni, k.int_regs);
         grow(funi, k.float_regs);
-        grow(iterations, B);
+        grow(iterations, stride);
         // Another kernel may have used this thread's storage since.
         std::fill_n(iuni.begin(), k.int_regs, kNotUniform);
         std::fill_n(funi.begin(), k.float_regs, kNotUniform);
@@ -91,12 +113,6 @@ template <class T, class F>
     }
 }
 
-unsigned count_active(const std::int32_t* m, unsigned n) {
-    unsigned c = 0;
-    for (unsigned i = 0; i < n; ++i) c += static_cast<unsigned>(m[i] & 1);
-    return c;
-}
-
 // One block's state while it runs.
 template <class L>
 struct BlockRun {
@@ -111,6 +127,9 @@ struct BlockRun {
     std::uint64_t first = 0;
     unsigned n = 0;
     unsigned active = 0;  // lanes set in exec
+    // The running lanes, and those that exited (lane_masks.h).
+    Mask exec_ = lane_masks::all_on();
+    Mask exited_ = lane_masks::all_off();
 
     std::bitset<256> in_place;  // buffer parameters a load may read in place
 
@@ -118,7 +137,7 @@ struct BlockRun {
     LaunchFaults* faults = nullptr;
     KernelFault block_fault;      // the lowest lane's fault in this block
     std::uint32_t block_iterations = 0;  // the most any lane of the block has started
-    bool exec_dirty = false;      // a lane of a kernel without control flow stopped: refill exec
+    std::uint32_t all_iterations = 0;    // iterations every lane started (s.iterations counts the rest)
     bool stopped = false;         // interrupted, or a lower lane faulted: the block's result cannot matter
 
     // Lane i faults: it stops here, as if it ran `exit`. The caller recounts
@@ -126,9 +145,13 @@ struct BlockRun {
     [[gnu::noinline]] void fault_lane(unsigned i, KernelFault f) {
         f.lane = static_cast<std::uint32_t>(first + i);
         merge_fault(block_fault, f);
-        exec()[i] = 0;
-        if (k.has_control_flow) exited()[i] = -1;
-        else exec_dirty = true;
+        std::int32_t *run = exec_own(), *gone = exited_own();
+        if (exec_ != run) std::copy_n(exec_, n, run);
+        if (exited_ != gone) std::copy_n(exited_, n, gone);
+        exec_ = run;
+        exited_ = gone;
+        run[i] = 0;
+        gone[i] = -1;
     }
     // A checked access: lanes whose index breaks the contract fault. False
     // when no lane is left to run the op.
@@ -148,25 +171,33 @@ struct BlockRun {
             fault_lane(i, {KernelFault::Kind::BadIndex, 0, pc, in.c, idx[i], length});
             any = true;
         }
-        if (any) set_exec_count();
+        if (any) recount_exec();
         return active != 0;
     }
     // The running lanes start another iteration of the loop at `loop_pc`.
-    [[gnu::noinline]] void count_iteration(std::uint32_t loop_pc) {
-        std::uint32_t* it = s.iterations.data();
-        const std::int32_t* m = exec();
-        for (unsigned i = 0; i < n; ++i) it[i] += static_cast<std::uint32_t>(m[i] & 1);
-        if (++block_iterations > launch.max_iterations) {
-            bool any = false;
-            for (unsigned i = 0; i < n; ++i)
-                if (m[i] != 0 && it[i] > launch.max_iterations) {
-                    fault_lane(i, {KernelFault::Kind::StepBudget, 0, loop_pc, 0, 0, 0});
-                    any = true;
-                }
-            if (any) set_exec_count();
+    void count_iteration(std::uint32_t loop_pc) {
+        if (exec_ == lane_masks::all_on()) {
+            ++all_iterations;
+        } else {
+            std::uint32_t* __restrict it = s.iterations.data();
+            const std::int32_t* __restrict m = exec_;
+            for (unsigned i = 0; i < n; ++i) it[i] += static_cast<std::uint32_t>(m[i] & 1);
         }
+        if (++block_iterations > launch.max_iterations) over_budget(loop_pc);
         if (stop_requested(launch)) faults->report({KernelFault::Kind::Interrupted, 0, loop_pc, 0, 0, 0});
         stopped = faults->stops_from(first);
+    }
+    // Some lane may have started more iterations than the budget: those fault.
+    [[gnu::noinline]] void over_budget(std::uint32_t loop_pc) {
+        const std::uint32_t* it = s.iterations.data();
+        const std::int32_t* m = exec_;
+        bool any = false;
+        for (unsigned i = 0; i < n; ++i)
+            if (m[i] != 0 && std::uint64_t{it[i]} + all_iterations > launch.max_iterations) {
+                fault_lane(i, {KernelFault::Kind::StepBudget, 0, loop_pc, 0, 0, 0});
+                any = true;
+            }
+        if (any) recount_exec();
     }
 
     // Where register r's lanes are read from. A register that `gid` (or
@@ -184,14 +215,57 @@ struct BlockRun {
         s.ip[r] = own;
         s.iuni[r] = kNotUniform;
     }
-    const Flt* F(unsigned r) const { return s.fp[r]; }
-    Int* own_R(unsigned r) const { return s.ints.data() + std::size_t{r} * B; }
-    Flt* own_F(unsigned r) const { return s.floats.data() + std::size_t{r} * B; }
-    std::int32_t* exec() const { return s.masks.data(); }
-    std::int32_t* exited() const { return s.masks.data() + B; }
+    const Flt* F(unsigned r) const {
+        if constexpr (L::kWide) {
+            if ((s.views >> r & 1) != 0) widen(r);
+        }
+        return s.fp[r];
+    }
+    void drop_view(unsigned r) const {
+        s.views &= ~(1u << r);
+        s.writable_views &= ~(1u << r);
+    }
+    [[gnu::noinline]] void widen(unsigned r) const {
+        Flt* own = own_F(r);
+        const float* v = s.view[r];
+        for (unsigned i = 0; i < n; ++i) own[i] = v[i];
+        s.fp[r] = own;
+        s.funi[r] = kNotUniform;
+        drop_view(r);
+    }
+    // Before register r is written: a partial write keeps the other lanes,
+    // so a view is widened; a whole one just ends it.
+    void end_view(unsigned r) const {
+        if constexpr (L::kWide) {
+            if ((s.views >> r & 1) == 0) return;
+            if (full()) drop_view(r);
+            else widen(r);
+        }
+    }
+    // Before `in` writes a buffer (a store, an atomic, or an op whose result
+    // goes straight to the next store's buffer): the views that write could
+    // change are widened. An op may still read the view of its own result
+    // register at exactly the elements it writes: lane i reads element i
+    // before it writes it, and the register's old lanes are dead after.
+    [[gnu::noinline]] void widen_before_write(const BlockInsn& in, bool fused_float) const {
+        for (std::uint32_t m = s.writable_views; m != 0; m &= m - 1) {
+            const auto r = static_cast<unsigned>(std::countr_zero(m));
+            if (!(fused_float && r == in.a && s.view[r] == fused_target)) widen(r);
+        }
+    }
+    // Lanes per register and mask: a narrow kernel's are always B.
+    std::size_t stride() const { return L::kWide ? s.stride : B; }
+    Int* own_R(unsigned r) const { return s.ints.data() + r * stride(); }
+    Flt* own_F(unsigned r) const { return s.floats.data() + r * stride(); }
+    Mask exec() const { return exec_; }
+    std::int32_t* exec_own() const { return s.masks.data(); }
+    std::int32_t* exited_own() const { return s.masks.data() + stride(); }
     // Frame f: [0] the lanes that entered, [1] an if's condition lanes or a
     // loop's lanes that broke, [2] a loop's lanes that continued.
-    std::int32_t* frame(unsigned f, unsigned which) const { return s.masks.data() + (2 + 3 * std::size_t{f} + which) * B; }
+    Mask& frame(unsigned f, unsigned which) const { return s.frame_masks[3 * std::size_t{f} + which]; }
+    std::int32_t* frame_own(unsigned f, unsigned which) const {
+        return s.masks.data() + (2 + 3 * std::size_t{f} + which) * stride();
+    }
     bool full() const { return active == n; }
     // Whether every lane of integer register r holds one value (set in all
     // lanes by li, ldp, count, blen or a zeroing), and which.
@@ -221,11 +295,22 @@ struct BlockRun {
     // `value` may read r itself: its sources were fetched before the switch.
     // Set by run() for an op whose result goes straight to the next store's
     // buffer (BlockInsn::store_fuses); the op writes there instead.
+    // A wide kernel's 32-bit buffer takes each lane narrowed as st/stf would.
     void* fused_target = nullptr;
+    bool fused_narrows = false;
 
     template <class T, class Fn>
     [[gnu::always_inline]] void write(T* own, T*& where, std::uint64_t& uniform, Fn value) {
         if (fused_target != nullptr) {
+            if constexpr (L::kWide) {
+                if (fused_narrows) {
+                    using N = std::conditional_t<std::is_floating_point_v<T>, float, std::int32_t>;
+                    N* q = static_cast<N*>(fused_target);
+#pragma GCC ivdep
+                    for (unsigned i = 0; i < n; ++i) q[i] = static_cast<N>(value(i));
+                    return;
+                }
+            }
             T* q = static_cast<T*>(fused_target);
 #pragma GCC ivdep
             for (unsigned i = 0; i < n; ++i) q[i] = value(i);
@@ -244,6 +329,7 @@ struct BlockRun {
     }
     template <class Fn>
     [[gnu::always_inline]] void set_float(unsigned r, Fn value) {
+        end_view(r);
         write(own_F(r), s.fp[r], s.funi[r], value);
     }
     // r := v in every running lane; nothing to write when r's own storage
@@ -263,10 +349,19 @@ struct BlockRun {
         fill(own_R(r), s.ip[r], s.iuni[r], v);
         s.seq[r] = kNoSeq;
     }
-    void fill_float(unsigned r, Flt v) { fill(own_F(r), s.fp[r], s.funi[r], v); }
-    void set_exec_count() { active = count_active(exec(), n); }
+    void fill_float(unsigned r, Flt v) {
+        end_view(r);
+        fill(own_F(r), s.fp[r], s.funi[r], v);
+    }
+    // After fault_lane: the lanes left running.
+    void recount_exec() {
+        unsigned on = 0;
+        for (unsigned i = 0; i < n; ++i) on += static_cast<unsigned>(exec_own()[i] & 1);
+        exec_ = lane_masks::summarize(exec_own(), n, on);
+        active = on;
+    }
     void clear_exec() {
-        std::fill_n(exec(), n, 0);
+        exec_ = lane_masks::all_off();
         active = 0;
     }
 
@@ -275,23 +370,20 @@ struct BlockRun {
         n = lanes;
         active = n;
         block_fault = {};
-        if (exec_dirty) {
-            std::fill_n(exec(), B, -1);
-            exec_dirty = false;
-        }
+        exec_ = lane_masks::all_on();
+        exited_ = lane_masks::all_off();
+        std::fill_n(s.frame_masks.begin(), 3 * std::size_t{k.frames}, lane_masks::all_off());
         if (k.has_loop) {
             std::fill_n(s.iterations.data(), n, 0u);
             block_iterations = 0;
+            all_iterations = 0;
         }
         for (unsigned r = 0; r < k.int_regs; ++r) s.ip[r] = own_R(r);
         for (unsigned r = 0; r < k.float_regs; ++r) s.fp[r] = own_F(r);
+        s.views = s.writable_views = 0;
         std::fill_n(s.seq.data(), k.int_regs, kNoSeq);
         for (std::uint8_t r : k.zero_int) fill_int(r, 0);
         for (std::uint8_t r : k.zero_float) fill_float(r, Flt{0});
-        if (k.has_control_flow) {  // else exec stays all set (run_kernel_blocks)
-            std::fill_n(exec(), n, -1);
-            std::fill_n(exited(), n, 0);
-        }
     }
 
     // A register's lanes into elements of type T (a narrow kernel's buffers
@@ -355,7 +447,17 @@ struct BlockRun {
             T* q = p + base;
             if constexpr (std::is_same_v<T, Flt>) {
                 if (full() && in_place[in.c]) {
+                    end_view(a);
                     s.fp[a] = q;
+                    return;
+                }
+            } else {
+                if (full()) {  // a view: widened where something needs the lanes
+                    s.fp[a] = own_F(a);
+                    s.view[a] = q;
+                    s.views |= 1u << a;
+                    if (in_place[in.c]) s.writable_views &= ~(1u << a);
+                    else s.writable_views |= 1u << a;
                     return;
                 }
             }
@@ -383,6 +485,44 @@ struct BlockRun {
             return lanes::shifted_seq<Int>(s.seq[c], v, n);
         }
         return kNoSeq;
+    }
+
+    // A float register whose own storage holds one value in every lane
+    // (lif, ldpf), read as that value: fewer loads, and its lanes need no
+    // room in the cache.
+    struct Splat {
+        Flt v;
+        Flt operator[](unsigned) const { return v; }
+    };
+    bool float_uniform(unsigned r) const {
+        return s.funi[r] != kNotUniform && s.fp[r] == own_F(r) && (s.views >> r & 1) == 0;
+    }
+    // a := op(x[i], y[i]) into a float or an integer register by op's
+    // result type; x and y are register lanes, views (each element widened
+    // as the load would) or Splats.
+    template <class X, class Y, class Op>
+    [[gnu::always_inline]] void float_lanes(unsigned a, X x, Y y, Op op) {
+        auto value = [&](unsigned i) { return op(static_cast<Flt>(x[i]), static_cast<Flt>(y[i])); };
+        if constexpr (std::is_floating_point_v<decltype(op(Flt{}, Flt{}))>) set_float(a, value);
+        else set_int(a, value);
+    }
+    // a := op(b, c) in a wide kernel: views and registers every lane holds
+    // one value in are read as they are when every lane runs.
+    template <class Op>
+    [[gnu::always_inline]] void float_binary(unsigned a, unsigned b, unsigned c, Op op) {
+        if constexpr (L::kWide) {
+            if (full()) {
+                const bool vb = (s.views >> b & 1) != 0, vc = (s.views >> c & 1) != 0;
+                if (vb && vc) return float_lanes(a, s.view[b], s.view[c], op);
+                if (vb && float_uniform(c)) return float_lanes(a, s.view[b], Splat{own_F(c)[0]}, op);
+                if (vb) return float_lanes(a, s.view[b], F(c), op);
+                if (vc && float_uniform(b)) return float_lanes(a, Splat{own_F(b)[0]}, s.view[c], op);
+                if (vc) return float_lanes(a, F(b), s.view[c], op);
+                if (float_uniform(c)) return float_lanes(a, F(b), Splat{own_F(c)[0]}, op);
+                if (float_uniform(b)) return float_lanes(a, Splat{own_F(b)[0]}, F(c), op);
+            }
+        }
+        float_lanes(a, F(b), F(c), op);
     }
 
     [[gnu::always_inline]] void run();
@@ -416,11 +556,16 @@ template <class L>
                 // A run inside the buffer passes check_access as is (an
                 // element-wise buffer's only at the lanes' own elements).
                 if (base >= 0 && (!st.element || base == static_cast<std::int64_t>(first))) {
-                    // Elements of the lane's size (decode_kernel fuses no other store).
-                    fused_target = static_cast<Int*>(arg->data) + base;
+                    const std::size_t size = L::kWide ? elem_size(st.elem) : sizeof(Int);
+                    fused_target = static_cast<std::byte*>(arg->data) + static_cast<std::size_t>(base) * size;
+                    fused_narrows = size < sizeof(Int);
                     next = pc + 2;
                 }
             }
+        }
+        if constexpr (L::kWide) {
+            if (s.writable_views != 0 && (fused_target != nullptr || writes_buffer(kop_effect(in.op))))
+                widen_before_write(in, fused_target != nullptr && code[pc + 1].op == KOp::Stf);
         }
         switch (in.op) {
         case KOp::Nop: break;
@@ -502,12 +647,12 @@ template <class L>
         case KOp::Le: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return Int{x[i] <= y[i]}; }); break; }
         case KOp::Ltu: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return Int{L::below_unsigned(x[i], y[i])}; }); break; }
         case KOp::Leu: { const Int *x = R(b), *y = R(c); set_int(a, [&](unsigned i) { return Int{!L::below_unsigned(y[i], x[i])}; }); break; }
-        case KOp::Fadd: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] + y[i]; }); break; }
-        case KOp::Fsub: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] - y[i]; }); break; }
-        case KOp::Fmul: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] * y[i]; }); break; }
-        case KOp::Fdiv: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return x[i] / y[i]; }); break; }
-        case KOp::Fmin: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return L::fmin(x[i], y[i]); }); break; }
-        case KOp::Fmax: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return L::fmax(x[i], y[i]); }); break; }
+        case KOp::Fadd: float_binary(a, b, c, [](Flt x, Flt y) { return x + y; }); break;
+        case KOp::Fsub: float_binary(a, b, c, [](Flt x, Flt y) { return x - y; }); break;
+        case KOp::Fmul: float_binary(a, b, c, [](Flt x, Flt y) { return x * y; }); break;
+        case KOp::Fdiv: float_binary(a, b, c, [](Flt x, Flt y) { return x / y; }); break;
+        case KOp::Fmin: float_binary(a, b, c, [](Flt x, Flt y) { return L::fmin(x, y); }); break;
+        case KOp::Fmax: float_binary(a, b, c, [](Flt x, Flt y) { return L::fmax(x, y); }); break;
         // fpow, ffma, fsin, fcos, fexp, flog: narrow kernels only (the
         // verifier rejects them in a wide one), so the wide build runs none.
         case KOp::Fpow: { const Flt *x = F(b), *y = F(c); set_float(a, [&](unsigned i) { return std::pow(x[i], y[i]); }); break; }
@@ -524,9 +669,9 @@ template <class L>
         case KOp::Fcos: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::cos(x[i]); }); break; }
         case KOp::Fexp: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::exp(x[i]); }); break; }
         case KOp::Flog: { const Flt* x = F(b); set_float(a, [&](unsigned i) { return std::log(x[i]); }); break; }
-        case KOp::Feq: { const Flt *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return Int{x[i] == y[i]}; }); break; }
-        case KOp::Flt: { const Flt *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return Int{x[i] < y[i]}; }); break; }
-        case KOp::Fle: { const Flt *x = F(b), *y = F(c); set_int(a, [&](unsigned i) { return Int{x[i] <= y[i]}; }); break; }
+        case KOp::Feq: float_binary(a, b, c, [](Flt x, Flt y) { return Int{x == y}; }); break;
+        case KOp::Flt: float_binary(a, b, c, [](Flt x, Flt y) { return Int{x < y}; }); break;
+        case KOp::Fle: float_binary(a, b, c, [](Flt x, Flt y) { return Int{x <= y}; }); break;
         case KOp::Itof: { const Int* x = R(b); set_float(a, [&](unsigned i) { return static_cast<Flt>(x[i]); }); break; }
         case KOp::Ftoi: { const Flt* x = F(b); set_int(a, [&](unsigned i) { return L::ftoi(x[i]); }); break; }
         case KOp::Ld: {
@@ -593,76 +738,59 @@ template <class L>
             break;
         }
         case KOp::Blen: fill_int(a, b < args.size() ? static_cast<Int>(args[b].length) : 0); break;
+        // The masks (lane_masks.h): constants while the lanes take one path.
         case KOp::If: {
-            std::int32_t *entry = frame(in.frame, 0), *cond = frame(in.frame, 1), *m = exec();
-            const Int* x = R(a);
-            for (unsigned i = 0; i < n; ++i) {
-                entry[i] = m[i];
-                cond[i] = x[i] != 0 ? m[i] : 0;
-                m[i] = cond[i];
-            }
-            set_exec_count();
+            frame(in.frame, 0) = lane_masks::copy(frame_own(in.frame, 0), n, exec_);
+            const Mask cond = lane_masks::select_nonzero(frame_own(in.frame, 1), n, exec_, R(a), active);
+            frame(in.frame, 1) = cond;
+            exec_ = lane_masks::copy(exec_own(), n, cond);
             if (active == 0) next = in.target;  // straight to the `else` or `end`
             break;
         }
         case KOp::Else: {
-            const std::int32_t *entry = frame(in.frame, 0), *cond = frame(in.frame, 1);
-            std::int32_t* m = exec();
-            for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~cond[i];
-            set_exec_count();
+            const Mask none = lane_masks::all_off();
+            exec_ = lane_masks::and_not(exec_own(), n, frame(in.frame, 0), frame(in.frame, 1), none, none, active);
             if (active == 0) next = in.target;
             break;
         }
-        case KOp::End:
+        case KOp::End: {
+            const Mask none = lane_masks::all_off(), entry = frame(in.frame, 0);
             if (in.is_loop_end) {
-                const std::int32_t *entry = frame(in.frame, 0), *broken = frame(in.frame, 1), *gone = exited();
-                std::int32_t *m = exec(), *continued = frame(in.frame, 2);
-                for (unsigned i = 0; i < n; ++i) {
-                    m[i] = entry[i] & ~broken[i] & ~gone[i];
-                    continued[i] = 0;
-                }
-                set_exec_count();
+                frame(in.frame, 2) = none;  // continued lanes run on like the rest
+                exec_ = lane_masks::and_not(exec_own(), n, entry, frame(in.frame, 1), exited_, none, active);
                 if (active != 0) {
                     next = in.target + 1;  // another iteration
                     count_iteration(in.target);
                     if (stopped) return;
                 } else {
-                    for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~gone[i];
-                    set_exec_count();
+                    exec_ = lane_masks::and_not(exec_own(), n, entry, exited_, none, none, active);
                 }
+            } else if (in.loop_frame == kNoLoop) {
+                exec_ = lane_masks::and_not(exec_own(), n, entry, exited_, none, none, active);
             } else {
-                const std::int32_t *entry = frame(in.frame, 0), *gone = exited();
-                std::int32_t* m = exec();
-                if (in.loop_frame == kNoLoop) {
-                    for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~gone[i];
-                } else {
-                    const std::int32_t *broken = frame(in.loop_frame, 1), *continued = frame(in.loop_frame, 2);
-                    for (unsigned i = 0; i < n; ++i) m[i] = entry[i] & ~gone[i] & ~broken[i] & ~continued[i];
-                }
-                set_exec_count();
+                exec_ = lane_masks::and_not(exec_own(), n, entry, exited_, frame(in.loop_frame, 1),
+                                            frame(in.loop_frame, 2), active);
             }
             break;
-        case KOp::Loop: {
-            std::int32_t *entry = frame(in.frame, 0), *broken = frame(in.frame, 1), *continued = frame(in.frame, 2);
-            const std::int32_t* m = exec();
-            for (unsigned i = 0; i < n; ++i) {
-                entry[i] = m[i];
-                broken[i] = 0;
-                continued[i] = 0;
-            }
+        }
+        case KOp::Loop:
+            frame(in.frame, 0) = lane_masks::copy(frame_own(in.frame, 0), n, exec_);
+            frame(in.frame, 1) = lane_masks::all_off();
+            frame(in.frame, 2) = lane_masks::all_off();
             count_iteration(pc);
             if (stopped) return;
             break;
-        }
         case KOp::Break:
-        case KOp::Continue:
-        case KOp::Exit: {
-            std::int32_t* to = in.op == KOp::Exit ? exited() : frame(in.frame, in.op == KOp::Break ? 1 : 2);
-            const std::int32_t* m = exec();
-            for (unsigned i = 0; i < n; ++i) to[i] |= m[i];
+        case KOp::Continue: {
+            const unsigned which = in.op == KOp::Break ? 1 : 2;
+            frame(in.frame, which) = lane_masks::or_into(frame_own(in.frame, which), n, frame(in.frame, which), exec_);
             clear_exec();
             break;
         }
+        case KOp::Exit:
+            exited_ = lane_masks::or_into(exited_own(), n, exited_, exec_);
+            clear_exec();
+            break;
         }
         pc = next;
     }
@@ -697,11 +825,10 @@ void run_blocks(BlockRun<WideLanes>& block, std::uint64_t first, std::uint64_t l
 template <class L>
 void run_with(Scratch<L>& s, const DecodedKernel& kernel, const KernelLaunch& launch, std::uint64_t first,
               std::uint64_t last, LaunchFaults& faults) {
-    s.fit(kernel);
+    s.fit(kernel, kernel.wide && !kernel.has_loop && !kernel.buffer_of_8_bytes ? kWideBlockLanes : B);
     BlockRun<L> block{kernel, launch, s};
     block.faults = &faults;
-    block.block_lanes = kernel.has_loop ? kLoopBlockLanes : kBlockLanes;
-    if (!kernel.has_control_flow) std::fill_n(block.exec(), B, -1);  // every lane runs every op
+    block.block_lanes = kernel.has_loop ? kLoopBlockLanes : s.stride;
     // A buffer can be read in place unless the kernel writes it, through
     // its own parameter or another one bound to overlapping memory.
     const auto& args = launch.args;

@@ -7,7 +7,8 @@
 // Control flow is structured (if/else/loop/break/continue/exit): lanes of a
 // block that take different paths are handled with per-lane active masks and
 // a stack of them, one frame per nesting level; a region no active lane
-// enters is skipped. The semantics are those of isa/kernel_ops.def and
+// enters is skipped. While the lanes take one path the masks are constants
+// (lane_masks.h) and the control flow loops over no lanes. The semantics are those of isa/kernel_ops.def and
 // docs/kernels.md, bit for bit: wrapping integers, div/rem by 0 give 0,
 // shifts & 31, ftoi saturates (NaN gives 0), binary32 float arithmetic (never
 // contracted into fma unless the kernel says ffma). atadd is atomic, so
@@ -17,8 +18,9 @@
 // could not prove is checked lane by lane, and a lane that breaks the
 // contract, or is about to start loop iteration max_iterations + 1, faults and
 // stops there (as `exit` would); the block's other lanes run on. Each lane
-// counts its iterations; the block checks them only once the block has run
-// past the budget, so a kernel within it pays one add per lane and iteration.
+// counts its iterations (one count for the block while every lane runs);
+// the block checks them only once it has run past the budget, so a kernel
+// within it pays at most one add per lane and iteration.
 #pragma once
 
 #include <atomic>
@@ -31,12 +33,14 @@
 
 namespace polymer {
 
-// Lanes per block, at most (the lane registers' size). Straight-line
-// kernels run blocks of kBlockLanes; kernels with a loop run blocks of
+// Lanes per block. Straight-line kernels run blocks of kBlockLanes, wide
+// ones over 32-bit buffers kWideBlockLanes (more work per lane, the same
+// 2 KiB of each buffer per block); kernels with a loop run blocks of
 // kLoopBlockLanes, since a block runs its loop as many times as its slowest
-// lane. Both measured on the development VM (docs/kernels.md, "The CPU
+// lane. All measured on the development VM (docs/kernels.md, "The CPU
 // backend").
 inline constexpr unsigned kBlockLanes = 256;
+inline constexpr unsigned kWideBlockLanes = 512;
 inline constexpr unsigned kLoopBlockLanes = 32;
 
 // The faults of one launch, shared by the threads that run its pieces: the

@@ -129,7 +129,6 @@ void mark_fused_stores(DecodedKernel& k) {
         const bool is_float = writes_float(op.op);
         if (st.op != (is_float ? KOp::Stf : KOp::St) || st.a != op.a) continue;
         if (!is_float && st.b == op.a) continue;  // the store's index is the result itself
-        if (k.wide && elem_size(st.elem) != 8) continue;  // a wide lane narrowed to 32 bits: not a copy
         op.store_fuses = !read_later(k, pc + 2, is_float, op.a);
     }
 }
@@ -142,7 +141,10 @@ DecodedKernel decode_kernel(const Kernel& kernel) {
     DecodedKernel k;
     k.source = code;
     k.wide = kernel.wide;
-    for (const KernelParam& p : kernel.params) k.param_types.push_back(p.type);
+    for (const KernelParam& p : kernel.params) {
+        k.param_types.push_back(p.type);
+        k.buffer_of_8_bytes = k.buffer_of_8_bytes || (p.kind == ParamKind::Buffer && elem_size(p.type) == 8);
+    }
     k.code.reserve(code.size() + 4);
     RegisterRenamer regs;
     std::vector<OpenConstruct> open;

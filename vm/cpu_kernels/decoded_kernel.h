@@ -50,7 +50,9 @@ struct BlockInsn {
     // instruction (st/stf) and read by nothing after it, in a kernel
     // without loops: when that store is a contiguous copy (which a checked
     // store's check passes without a look at the lanes), the op may write
-    // its lanes straight into the buffer and the store is skipped.
+    // its lanes straight into the buffer and the store is skipped. In a
+    // wide kernel storing to a 32-bit buffer the op narrows each lane as
+    // the store would (the low 32 bits, or an f32 rounded to nearest even).
     bool store_fuses = false;
 };
 
@@ -61,6 +63,7 @@ struct DecodedKernel {
     std::vector<BlockInsn> code;
     bool wide = false;                      // Kernel::wide: 64-bit lanes (lane_types.h)
     std::vector<ElemType> param_types;      // one per kernel parameter
+    bool buffer_of_8_bytes = false;         // a buffer parameter has i64 or f64 elements
     unsigned int_regs = 0, float_regs = 0;  // dense registers used
     unsigned frames = 0;                    // deepest nesting of if/loop
     bool has_control_flow = false;          // any if/loop/exit

@@ -158,6 +158,34 @@ constexpr const char* kWideAxpyKernels = R"(
 .end
 )";
 
+// saxpy in place over f32 as loops_bench runs it (tests/bench/loops/): the
+// wide kernel the assembler makes of the scalar loop (polymer-dis shows it:
+// f32 loads widened, binary64 arithmetic, the store rounded), and the
+// hand-written narrow kernel doing the same work.
+constexpr const char* kLoopSaxpyKernels = R"(
+.kernel loop (in xs: f32[], inout ys: f32[], i0: i64, f1: f64)
+        .wide
+        ldpf    f1, f1
+        gid     r0
+        ldp     r1, i0
+        add     r1, r1, r0
+        ldf     f2, xs[r1]
+        ldf     f3, ys[r1]
+        fmul    f2, f2, f1
+        fadd    f3, f3, f2
+        stf     ys[r1], f3
+.end
+.kernel hand (in x: f32[i], inout y: f32[i], a: f32)
+        gid     r0
+        ldf     f0, x[r0]
+        ldf     f1, y[r0]
+        ldpf    f2, a
+        fmul    f0, f0, f2
+        fadd    f1, f1, f0
+        stf     y[r0], f1
+.end
+)";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -177,7 +205,8 @@ int main(int argc, char** argv) {
     std::optional<Module> empty = test::assemble_kernels(kEmptyKernel, &errors);
     std::optional<Module> mandel = test::assemble_kernels(kMandelKernel, &errors);
     std::optional<Module> wide = test::assemble_kernels(kWideAxpyKernels, &errors);
-    if (!saxpy || !empty || !mandel || !wide) { std::fprintf(stderr, "error: %s", errors.c_str()); return 1; }
+    std::optional<Module> loop_saxpy = test::assemble_kernels(kLoopSaxpyKernels, &errors);
+    if (!saxpy || !empty || !mandel || !wide || !loop_saxpy) { std::fprintf(stderr, "error: %s", errors.c_str()); return 1; }
 
     CpuBackend cpu;
     std::printf("machine: %s, %u hardware threads; CPU backend: %u threads\n", cpu_model().c_str(),
@@ -289,6 +318,35 @@ int main(int argc, char** argv) {
         row("i = gid", wide_gid, 24.0 * static_cast<double>(n / 2));
     }
 
+    // saxpy in place, y = 2*x + y over f32: the loop kernel (wide) against
+    // the hand-written narrow kernel, alternately, on 1 thread and on all.
+    double loop_ratio1 = 0, loop_ratio = 0;
+    {
+        std::vector<float> lx(n, 0.25f), ly(n, 1.0f);
+        const KernelLaunch wide_loop = test::whole_launch(
+            loop_saxpy->kernels[0],
+            {test::buffer_arg(lx, ElemType::F32), test::buffer_arg(ly, ElemType::F32), KernelArg{nullptr, 0, ElemType::I64, 0},
+             KernelArg{nullptr, 0, ElemType::F64, std::bit_cast<std::uint64_t>(2.0)}},
+            n);
+        const KernelLaunch hand = test::whole_launch(
+            loop_saxpy->kernels[1], {test::buffer_arg(lx, ElemType::F32), test::buffer_arg(ly, ElemType::F32), test::uniform_f32(2.0f)},
+            n);
+        std::printf("\n| %-52s | %9s | %7s |\n|%s|%s|%s|\n", "saxpy in place y = 2*x + y, f32 (loops_bench's)", "ms", "GB/s",
+                    std::string(54, '-').c_str(), std::string(11, '-').c_str(), std::string(9, '-').c_str());
+        for (CpuBackend* b : {&cpu1, &cpu}) {
+            double t_loop = 1e300, t_hand = 1e300;
+            for (int r = 0; r < reps; ++r) {
+                t_loop = std::min(t_loop, best_seconds(1, [&] { b->wait(b->submit(wide_loop)); }));
+                t_hand = std::min(t_hand, best_seconds(1, [&] { b->wait(b->submit(hand)); }));
+            }
+            std::snprintf(what, sizeof what, "loop kernel (wide), %u thread(s)", b->threads());
+            row(what, t_loop, bytes);
+            std::snprintf(what, sizeof what, "hand-written kernel (narrow), %u thread(s)", b->threads());
+            row(what, t_hand, bytes);
+            (b == &cpu1 ? loop_ratio1 : loop_ratio) = t_loop / t_hand;
+        }
+    }
+
     // Launch overhead: an empty kernel over one lane, launched and waited for.
     std::vector<float> one(1, 0.0f);
     const KernelLaunch tiny = test::whole_launch(empty->kernels[0], {test::buffer_arg(one, ElemType::F32)}, 1);
@@ -325,6 +383,8 @@ int main(int argc, char** argv) {
     std::printf("  CPU backend small launch: %.2f us (target <= 10 us)\n", cpu_launch);
     std::printf("  wide axpy, i = i0 + gid / i = gid: %.2fx (both contiguous copies); / triad on 1 thread: %.2fx\n",
                 wide_i0 / wide_gid, wide_i0 / triad1);
+    std::printf("  saxpy in place, loop kernel / hand-written: %.2fx on 1 thread, %.2fx on %u (target <= 1.3x)\n", loop_ratio1,
+                loop_ratio, cpu.threads());
     if (vk) {
         std::printf("  VulkanBackend launch / bare dispatch: %.2fx (target <= 1.5x)\n", vk_launch / vk_bare_launch);
         std::printf("  lavapipe saxpy: VulkanBackend %.2f GB/s, bare %.2f GB/s (%.0f%% of bare)\n", bytes / vk_saxpy / 1e9,
