@@ -149,7 +149,10 @@ std::string iterative_program(int rounds, int launches) {
 }
 
 TEST(NodesComeAndGo, ANodeRestartedDuringTheRunIsReadmitted) {
-    const std::string program = iterative_program(200, 150);
+    // Long enough (about a second on the nodes) that the kill, the restart
+    // and the redial all fall inside the run: 150 launches once ran in 0.26 s,
+    // over before the kill.
+    const std::string program = iterative_program(200, 600);
     const HomeRun alone = run_home(program);
     ASSERT_EQ(alone.status, 0) << alone.err;
     TempTokenFile token(kSecret);
@@ -163,7 +166,7 @@ TEST(NodesComeAndGo, ANodeRestartedDuringTheRunIsReadmitted) {
     });
     // Once the phoenix has run chunks, kill it and start it again on its port.
     ASSERT_TRUE(restarted->wait_for_log("authenticated"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
     restarted->signal(SIGKILL);
     restarted->wait_exit();
     restarted = std::make_unique<NodeProcess>(token.path(), std::vector<std::string>{"--fake-throughput", "1e8", "--name", "phoenix"},
