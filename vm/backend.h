@@ -25,6 +25,17 @@
 namespace polymer {
 
 class CpuThreadPool;  // vm/cpu_kernels/cpu_thread_pool.h
+struct Region;        // vm/region_store.h
+
+// What the home is about to do with region elements (Backend::bring_home).
+enum class HomeAccess : std::uint8_t { Read, Write };
+
+// Where the current values of a run of a region's elements are
+// (Backend::residency; `info regions`, --stats).
+struct ResidentSlice {
+    std::uint64_t begin = 0, end = 0;  // elements
+    std::string holders;               // "home", "node box2 (127.0.0.1:7447)", "home, box2 (...)", "lost"
+};
 
 using Ticket = std::uint64_t;
 
@@ -79,6 +90,22 @@ public:
     // with reductions as several launches whose partials stay in the cache
     // (vm/loop_kernel.cpp).
     virtual bool runs_on_host_cores(const KernelLaunch& /*launch*/) const { return false; }
+
+    // Residency: a backend that keeps region values on other machines (the
+    // cluster's; docs/cluster.md, "Data lives on the nodes") fences them in
+    // the Region (region_store.h). The VM calls bring_home before it reads
+    // (or writes) elements [begin, end) of `r` at home inside a fence; the
+    // backend makes them current at home (Write: and the home's only copy)
+    // and narrows the fences. It may bring more (the whole slice holding
+    // them). Called on the VM's thread, never while an op in flight writes
+    // `r` (the ordering contract). Backends that keep nothing elsewhere never
+    // set a fence, so this is never called on them.
+    virtual void bring_home(Region& /*r*/, std::uint64_t /*begin*/, std::uint64_t /*end*/, HomeAccess /*access*/) {}
+    // `r`'s storage is about to be replaced or freed (alloc, free): values
+    // kept elsewhere are dropped, and its fences cleared.
+    virtual void forget_region(Region& /*r*/) {}
+    // Where `r`'s element values are, in runs (empty: all at home).
+    virtual std::vector<ResidentSlice> residency(const Region& /*r*/) const { return {}; }
 };
 
 // Vector ops and kernels on this machine's cores (vm/cpu_kernels/). Small

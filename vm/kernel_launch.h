@@ -28,6 +28,8 @@ namespace polymer {
 // The largest launch: `gid` is a 32-bit signed lane register (in narrow kernels).
 inline constexpr std::uint64_t kMaxLaunchCount = 0x7FFF'FFFF;
 
+struct Region;  // vm/region_store.h
+
 struct KernelArg {
     // Buffers (ParamKind::Buffer): the region's storage.
     void* data = nullptr;          // `length` elements; nullptr when length is 0
@@ -35,6 +37,8 @@ struct KernelArg {
     ElemType type = ElemType::F32;
     // Uniforms (ParamKind::Uniform): an i64 value or f64 bits; i32/f32 in the low 32 bits.
     std::uint64_t uniform = 0;
+    // Buffers at the home: the region it is (its fences: Backend::bring_home); null on a node.
+    Region* region = nullptr;
 };
 
 struct KernelLaunch {

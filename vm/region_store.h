@@ -21,9 +21,20 @@ struct Region {
     std::uint64_t length = 0;  // elements
     void* data = nullptr;      // `length` elements, 8-byte aligned, or nullptr when empty
     std::string_view name;     // the declaration's name (the Module outlives the store)
+    // Residency fences (docs/cluster.md, "Data lives on the nodes"). A backend
+    // that keeps element values elsewhere (the cluster's) sets them: before the
+    // home reads element i with reads_fenced(i), or writes one with
+    // writes_fenced(i), the VM calls Backend::bring_home, which makes it
+    // current at home (and, for a write, the home's own) and narrows the
+    // fences. Each is a hull [begin, end) of elements; (0, 0): nothing fenced.
+    std::uint64_t read_fence_begin = 0, read_fence_end = 0;    // the home's copy may be stale
+    std::uint64_t write_fence_begin = 0, write_fence_end = 0;  // copies elsewhere (stale or not)
 
     template <class T>
     T* as() const { return static_cast<T*>(data); }
+    // One unsigned compare each: inside the hull (an empty hull holds nothing).
+    bool reads_fenced(std::uint64_t i) const { return i - read_fence_begin < read_fence_end - read_fence_begin; }
+    bool writes_fenced(std::uint64_t i) const { return i - write_fence_begin < write_fence_end - write_fence_begin; }
     std::uint64_t bytes() const { return length * elem_size(type); }
     RegionView view() const { return RegionView{type, data, length}; }
 };
