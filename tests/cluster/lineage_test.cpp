@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster/element_ranges.h"
@@ -294,6 +295,32 @@ TEST_F(LineageTest, ProgramWritesFetchesBroadcastsAndPartials) {
     ASSERT_TRUE(r.ok()) << r.error();
     EXPECT_LE(r.value().launches, 24u);
     sim.expect_home_is_reference();
+}
+
+// The cluster's worker threads land chunks concurrently, in any order: each
+// calls before_home_write for its own chunk before writing it.
+TEST_F(LineageTest, ChunksLandFromSeveralThreads) {
+    Lineage lineage;
+    SimCluster sim(lineage);
+    SimBuffer& x = sim.add("x", ElemType::I32, random_ints(kN, 17));
+    SimBuffer& y = sim.add("y", ElemType::I32, random_ints(kN, 18));
+    for (int it = 0; it < 3; ++it) sim.launch(kernel("axpyi"), {{&x}, {&y}, uniform_i32(it + 5)}, kN, 0);
+    // Four threads fetch y home in 100-element chunks, interleaved.
+    std::vector<std::thread> threads;
+    for (int w = 0; w < 4; ++w)
+        threads.emplace_back([&, w] {
+            for (std::uint64_t c = static_cast<std::uint64_t>(3 - w); c < kN / 100; c += 4) {
+                lineage.before_home_write(y.ref(), c * 100, c * 100 + 100, HomeWrite::Replayable);
+                for (std::uint64_t i = c * 100; i < c * 100 + 100; ++i) y.home[i] = y.node[i];
+            }
+        });
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(y.home, y.reference);
+    // Then the home loses them all again (a recovery must start from the bases).
+    std::fill(y.home.begin(), y.home.end(), testing::kGarbage);
+    auto r = lineage.recompute(std::vector<LostElements>{{y.ref(), 0, kN}});
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(y.home, y.reference);
 }
 
 // A buffer freed mid-epoch still feeds the replay of what was computed from it.
