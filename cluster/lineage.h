@@ -96,9 +96,11 @@ public:
     // forget(), breaks the log: record and recompute then fail, naming it.
     void before_home_write(const BufferRef& buffer, std::uint64_t begin, std::uint64_t end, HomeWrite cause);
 
-    // Logs `launch` (its whole [0, count)) before it runs; call it for
-    // splittable launches only (plan_launch). Its broadcast inputs must be
-    // current at home (the cluster ships them whole anyway). The kernel must
+    // Logs `launch` (its whole [0, count)) before it runs, before any of its
+    // results lands at home (its first use of a buffer starts tracking it
+    // from the home's values then); call it for splittable launches only
+    // (plan_launch). Its broadcast inputs must be current at home (the
+    // cluster ships them whole anyway). The kernel must
     // outlive the log (its Module outlives the run). Returns the launch's
     // number in the log (from 0), or why it cannot be logged (the log is then
     // broken until restart(), since the launch's effects could not be redone).
