@@ -15,6 +15,7 @@
 
 #include "cluster/chunk_sizing.h"
 #include "cluster/launch_plan.h"
+#include "cluster/lineage.h"
 #include "cluster/node_server.h"
 #include "cluster/residency.h"
 #include "cluster/throughput_probe.h"
@@ -182,6 +183,11 @@ struct ClusterBackend::Impl {
     };
     mutable std::mutex residency_mutex;
     Directory directory;
+    // How values only a node held are recomputed when it dies (cluster/lineage.h).
+    Lineage lineage;
+    std::mutex recovery_mutex;  // one recovery at a time
+    std::optional<std::size_t> launch_record;  // the launch in progress's number in the log (chunk_mutex)
+    std::uint64_t recoveries = 0, recovered_bytes = 0, replayed_launches = 0;
     std::map<const void*, BufferInfo> buffers;
     std::vector<Participant*> grain_owner;  // the launch in progress: who holds most of each grain's inputs (null: nobody but the home)
     bool in_launch = false;                 // the launch's workers run (chunk_mutex)
@@ -329,9 +335,11 @@ struct ClusterBackend::Impl {
                     q = source_for(key, r.holders);
                     if (q) id = q->resident_ids[key];
                 }
-                if (q == nullptr)
-                    return cat("region '", info.region ? std::string(info.region->name) : std::string("?"), "' elements [", r.begin, ", ",
-                               r.end, ") were only on a node that is gone");
+                if (q == nullptr) {  // its values went with a node: recompute them
+                    if (auto err = recover_lost()) return err;
+                    fetched_all = false;
+                    break;
+                }
                 auto* home = static_cast<std::uint8_t*>(const_cast<void*>(key));
                 std::uint64_t offset = r.begin * info.elem;
                 const std::uint64_t last = r.end * info.elem;
@@ -343,6 +351,7 @@ struct ClusterBackend::Impl {
                         failed = got ? cat("returned ", got.value().size(), " bytes of ", n) : got.error();
                         break;
                     }
+                    lineage.before_home_write(buffer_ref(key, info), offset / info.elem, (offset + n) / info.elem, HomeWrite::Replayable);
                     std::memcpy(home + offset, got.value().data(), n);
                     q->stats.bytes_in += n;
                     q->stats.bytes_fetched += n;
@@ -382,8 +391,10 @@ struct ClusterBackend::Impl {
             if (!whole && param.indexing == Indexing::Element) continue;
             if (auto err = pull_home(a.data, 0, a.length)) return err;
             if (param.access != Access::In || plan.is_partial(i)) {
+                if (whole) lineage.before_home_write(buffer_ref(a), 0, a.length, HomeWrite::Program);
                 std::lock_guard lock(residency_mutex);
                 directory.set(a.data, 0, a.length, kHomeMemory);
+                directory.mark_logged_input(a.data, 0, a.length, false);
                 set_fences(a.data);
             }
         }
@@ -491,20 +502,89 @@ struct ClusterBackend::Impl {
             hi = std::min(r.length, std::max(e, lo + w));
         }
         if (auto err = pull_home(key, lo, hi)) options.on_fatal(*err);
-        std::lock_guard lock(residency_mutex);
-        if (access == HomeAccess::Write) {
-            directory.set(key, lo, hi, kHomeMemory);
-            directory.mark_logged_input(key, lo, hi, false);
+        if (access == HomeAccess::Write) lineage.before_home_write(BufferRef{r.data, r.length, r.type}, lo, hi, HomeWrite::Program);
+        {
+            std::lock_guard lock(residency_mutex);
+            if (access == HomeAccess::Write) {
+                directory.set(key, lo, hi, kHomeMemory);
+                directory.mark_logged_input(key, lo, hi, false);
+            }
+            set_fences(key);
         }
-        set_fences(key);
+        restart_log_if_all_home();
     }
 
     void forget_region(Region& r) {
+        lineage.forget(r.data);
         std::lock_guard lock(residency_mutex);
         directory.forget(r.data);
         buffers.erase(r.data);
         for (auto& p : participants) p->resident_ids.erase(r.data);  // the node's copy stays until the home disconnects
         r.read_fence_begin = r.read_fence_end = r.write_fence_begin = r.write_fence_end = 0;
+    }
+
+    static BufferRef buffer_ref(const KernelArg& a) { return BufferRef{a.data, a.length, a.type}; }
+    static BufferRef buffer_ref(const void* key, const BufferInfo& info) {
+        return BufferRef{const_cast<void*>(key), info.length, info.region ? info.region->type : ElemType::U8};
+    }
+
+    // Logs a launch with resident buffers (cluster/lineage.h) and fences its
+    // element-wise buffers for home writes, which the log must hear of.
+    // Its number in the log; an empty error when nothing needs logging.
+    Result<std::size_t> log_launch(const KernelLaunch& launch) {
+        bool any = false;
+        for (std::size_t i = 0; i < launch.args.size(); ++i) any = any || resident(launch, i);
+        if (!any) return Error{""};
+        auto n = lineage.record(launch);
+        if (!n) return Error{cat("kernel '", launch.kernel->name, "': ", n.error())};
+        std::lock_guard lock(residency_mutex);
+        for (std::size_t i = 0; i < launch.args.size(); ++i)
+            if (resident(launch, i)) directory.mark_logged_input(launch.args[i].data, 0, launch.args[i].length, true);
+        return n;
+    }
+
+    // Nothing lives only elsewhere any more: the log starts afresh.
+    void restart_log_if_all_home() {
+        std::lock_guard lock(residency_mutex);
+        if (lineage.launches() == 0 || !directory.all_at_home()) return;
+        lineage.restart();
+        directory.clear_logged_inputs();
+        for (auto& [key, info] : buffers) set_fences(key);
+    }
+
+    // Recomputes every run no live participant holds (cluster/lineage.h),
+    // as the launch in progress found them (its lost claims run again), and
+    // lands them at home.
+    std::optional<std::string> recover_lost() {
+        std::lock_guard recovery(recovery_mutex);
+        std::optional<std::size_t> as_found_by;
+        {
+            std::lock_guard lock(chunk_mutex);
+            if (in_launch) as_found_by = launch_record;
+        }
+        std::vector<LostElements> lost;
+        {
+            std::lock_guard lock(residency_mutex);
+            directory.each([&](const void* key, const std::vector<DirectoryRun>& runs) {
+                for (const DirectoryRun& r : runs)
+                    if (r.holders == 0) lost.push_back(LostElements{buffer_ref(key, buffers[key]), r.begin, r.end});
+            });
+        }
+        if (lost.empty()) return std::nullopt;  // another thread recovered them
+        auto done = lineage.recompute(lost, as_found_by);
+        if (!done) return cat("recomputing region values lost with a node: ", done.error());
+        std::lock_guard lock(residency_mutex);
+        for (const LostElements& l : lost) {
+            directory.set(l.buffer.data, l.begin, l.end, kHomeMemory);
+            set_fences(l.buffer.data);
+        }
+        ++recoveries;
+        recovered_bytes += done.value().bytes_restored;
+        replayed_launches += done.value().launches;
+        std::fprintf(stderr, "polymer-run: note: recomputed %llu bytes lost with a node (%llu launches replayed over %llu lanes)\n",
+                     static_cast<unsigned long long>(done.value().bytes_restored), static_cast<unsigned long long>(done.value().launches),
+                     static_cast<unsigned long long>(done.value().lanes));
+        return std::nullopt;
     }
 
     // Blocks until no launch is queued or running (the VM's thread).
@@ -582,6 +662,9 @@ struct ClusterBackend::Impl {
         // Broadcast inputs travel whole and partials are summed into the
         // home's copy: both need the current values at home first.
         if (auto e = bring_all_home(launch, plan, false)) return *e;
+        std::optional<std::size_t> record;
+        if (auto r = log_launch(launch)) record = r.value();
+        else if (!r.error().empty()) return r.error();
         // Every capable participant takes part; `.prefers gpu` weighs the
         // GPU-class ones' claims up (chunk_sizing.h) rather than leaving the rest idle.
         std::vector<Participant*> capable;
@@ -633,6 +716,7 @@ struct ClusterBackend::Impl {
             std::lock_guard lock(chunk_mutex);
             in_launch = true;
             current_launch = &launch;
+            launch_record = record;
             residency_error.clear();
         }
         struct LaunchEnds {
@@ -641,6 +725,7 @@ struct ClusterBackend::Impl {
                 std::lock_guard lock(impl.chunk_mutex);
                 impl.in_launch = false;
                 impl.current_launch = nullptr;
+                impl.launch_record.reset();
             }
         } launch_ends{*this};
         // Rounds: when every participant of a round dropped out (the home
@@ -672,8 +757,11 @@ struct ClusterBackend::Impl {
             return {};
         }
         if (done_count != grid.size()) return no_capable_node(k);
+        for (std::uint32_t i : plan.partial_params)
+            lineage.before_home_write(buffer_ref(launch.args[i]), 0, launch.args[i].length, HomeWrite::Replayable);
         combine_partials(launch, plan);
         update_fences(launch);
+        restart_log_if_all_home();
         return {};
     }
 
@@ -943,6 +1031,11 @@ struct ClusterBackend::Impl {
                 partials[j].assign(a.length * elem_size(a.type), 0);
                 a.data = partials[j].empty() ? nullptr : partials[j].data();
             }
+            for (std::size_t j = 0; j < piece.args.size(); ++j)
+                if (resident(launch, j) && launch.kernel->params[j].access != Access::In) {
+                    const auto [lo, hi] = clip(launch.args[j], piece.begin, piece.end);
+                    lineage.before_home_write(buffer_ref(launch.args[j]), lo, hi, HomeWrite::Replayable);
+                }
             const auto start = Clock::now();
             const KernelFault fault = run_at_home(piece);  // element-wise outputs land in place: this range is ours alone
             const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());

@@ -195,7 +195,7 @@ struct Lineage::State {
     }
 
     Result<std::size_t> record(const KernelLaunch& l);
-    Result<ReplayStats> recompute(std::span<const LostElements> lost);
+    Result<ReplayStats> recompute(std::span<const LostElements> lost, std::optional<std::size_t> as_found_by = std::nullopt);
 };
 
 Lineage::Lineage(CpuBackend* replay_on) : state_(std::make_unique<State>()) { state_->backend = replay_on; }
@@ -293,13 +293,13 @@ Result<std::size_t> Lineage::State::record(const KernelLaunch& l) {
     return records.size() - 1;
 }
 
-Result<ReplayStats> Lineage::recompute(std::span<const LostElements> lost) {
+Result<ReplayStats> Lineage::recompute(std::span<const LostElements> lost, std::optional<std::size_t> as_found_by) {
     State& s = *state_;
     std::lock_guard lock(s.mu);
-    return s.recompute(lost);
+    return s.recompute(lost, as_found_by);
 }
 
-Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost) {
+Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost, std::optional<std::size_t> as_found_by) {
     if (!broken.empty()) return Error{broken};
     // The lost ranges of tracked buffers; an untracked buffer never left home.
     std::vector<std::pair<BufferId, const LostElements*>> todo;
@@ -359,6 +359,7 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
             if (to == nullptr) return Error{map_error};
             lanes.for_each_in(0, buffers[snap.buffer].length, [&](std::uint64_t lo, std::uint64_t hi) { snap.values.restore(to, lo, hi); });
         }
+        if (as_found_by && n == *as_found_by) break;  // the values that launch found: its snapshots, not its results
         bool any = false;
         lanes.for_each_in(0, rec.count, [&](std::uint64_t, std::uint64_t) { any = true; });
         if (!any) continue;

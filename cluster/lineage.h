@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -108,9 +109,10 @@ public:
 
     // Recomputes `lost` (tracked, live buffers) and writes exactly those
     // elements into home memory, keeping their bases as a Replayable write
-    // does. Fails, writing nothing, when the log is broken or a replayed
+    // does. With `as_found_by` N: the values launch N (still running) found,
+    // before it: launches before N re-run, N's snapshots applied, N not. Fails, writing nothing, when the log is broken or a replayed
     // launch faults (it should not: the same launch ran without a fault).
-    Result<ReplayStats> recompute(std::span<const LostElements> lost);
+    Result<ReplayStats> recompute(std::span<const LostElements> lost, std::optional<std::size_t> as_found_by = std::nullopt);
 
     // Everything is current at home again: a new epoch, with nothing kept.
     void restart();
