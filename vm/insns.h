@@ -84,11 +84,17 @@ template <Op O, class X>
     return g;
 }
 
-// Element i of region g is about to be read at home: when a backend keeps
-// its current value elsewhere, bring it home first. One compare when not.
+// Element i of region g is about to be read (written) at home: when a
+// backend keeps its value elsewhere (a residency fence), bring it home
+// first. The fast path is one load and one compare: below the fence's end
+// (which an empty fence, 0, never is), then the whole test, out of the way.
 template <class X>
 [[gnu::always_inline]] inline void read_at_home(X& x, Region& g, std::uint64_t i) {
-    if (__builtin_expect(g.reads_fenced(i), 0)) x.bring_home(g, i, i + 1, HomeAccess::Read);
+    if (__builtin_expect(i < g.read_fence_end, 0) && g.reads_fenced(i)) x.bring_home(g, i, i + 1, HomeAccess::Read);
+}
+template <class X>
+[[gnu::always_inline]] inline void write_at_home(X& x, Region& g, std::uint64_t i) {
+    if (__builtin_expect(i < g.write_fence_end, 0) && g.writes_fenced(i)) x.bring_home(g, i, i + 1, HomeAccess::Write);
 }
 
 template <Op O, class T, class X>
@@ -117,8 +123,7 @@ template <Op O, class T, class X>
     if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
     if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
-    // Copies elsewhere: the home's write must make its copy the only one.
-    if (__builtin_expect(g->writes_fenced(i), 0)) x.bring_home(*g, i, i + 1, HomeAccess::Write);
+    write_at_home(x, *g, i);  // copies elsewhere: the home's write must make its copy the only one
     x.template store<T>(*g, i, value);
     return Flow::Next;
 }
