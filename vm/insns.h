@@ -10,6 +10,8 @@
 //   x.r(i), x.f(i)            read int / float register i
 //   x.set_r(i, v), x.set_f    write a register                     -> Flow::Next
 //   x.store<T>(g, i, v)       write element i of region g (bounds checked here)
+//   x.bring_home(g, b, e, a)  elements [b, e) of g are inside a residency fence
+//                             (vm/region_store.h): Backend::bring_home before ld.T/st.T touch them
 //   x.push(bits), x.pop(bits) the value stack; false when full / empty
 //   x.out()                   the program's output
 //   x.branch(cond)            Flow::Taken (pc := the label) or Flow::Next
@@ -38,6 +40,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "vm/backend.h"
 #include "vm/decoded_insn.h"
 #include "vm/scalar_semantics.h"
 #include "vm/trap.h"
@@ -81,21 +84,36 @@ template <Op O, class X>
     return g;
 }
 
+// Element i of region g is about to be read (written) at home: when a
+// backend keeps its value elsewhere (a residency fence), bring it home
+// first. The fast path is one load and one compare: below the fence's end
+// (which an empty fence, 0, never is), then the whole test, out of the way.
+template <class X>
+[[gnu::always_inline]] inline void read_at_home(X& x, Region& g, std::uint64_t i) {
+    if (__builtin_expect(i < g.read_fence_end, 0) && g.reads_fenced(i)) x.bring_home(g, i, i + 1, HomeAccess::Read);
+}
+template <class X>
+[[gnu::always_inline]] inline void write_at_home(X& x, Region& g, std::uint64_t i) {
+    if (__builtin_expect(i < g.write_fence_end, 0) && g.writes_fenced(i)) x.bring_home(g, i, i + 1, HomeAccess::Write);
+}
+
 template <Op O, class T, class X>
 [[gnu::always_inline]] inline Flow load_int(X& x, const DecodedInsn& d) {
-    const Region* g = region_operand<O>(x, d);
+    Region* g = region_operand<O>(x, d);
     if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
     if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
+    read_at_home(x, *g, i);
     return x.set_r(d.a, static_cast<std::int64_t>(g->template as<const T>()[i]));
 }
 
 template <Op O, class T, class X>
 [[gnu::always_inline]] inline Flow load_float(X& x, const DecodedInsn& d) {
-    const Region* g = region_operand<O>(x, d);
+    Region* g = region_operand<O>(x, d);
     if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
     if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
+    read_at_home(x, *g, i);
     return x.set_f(d.a, static_cast<double>(g->template as<const T>()[i]));
 }
 
@@ -105,6 +123,7 @@ template <Op O, class T, class X>
     if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
     if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
+    write_at_home(x, *g, i);  // copies elsewhere: the home's write must make its copy the only one
     x.template store<T>(*g, i, value);
     return Flow::Next;
 }

@@ -16,6 +16,8 @@
 
 namespace polymer {
 
+class Backend;  // vm/backend.h
+
 struct Region {
     ElemType type = ElemType::I32;
     std::uint64_t length = 0;  // elements
@@ -61,9 +63,11 @@ public:
 
     // Gives `r` a fresh zero-filled storage of `count` elements. Returns an
     // empty string on success, else why not (negative count, over the memory
-    // limit, the system refused); `r` is then unchanged.
-    std::string allocate(Region& r, std::int64_t count);
-    void release(Region& r);
+    // limit, the system refused); `r` is then unchanged. `backend` (null
+    // while the store is built) is told (Backend::forget_region) just before
+    // the old storage goes, so values it keeps elsewhere go with it.
+    std::string allocate(Region& r, std::int64_t count, Backend* backend);
+    void release(Region& r, Backend* backend);
 
 private:
     struct FreeStorage {
