@@ -307,14 +307,15 @@ struct ClusterBackend::Impl {
     // resident copy (the home's memory counts); null when none. residency_mutex held.
     Participant* source_for(const void* key, HolderSet holders) {
         for (auto& q : participants)
-            if (q->alive && q->client && (holders & q->bit) && q->resident_ids.count(key)) return q.get();
+            if (q->alive && q->client && q->bit != 0 && (holders & q->bit) && q->resident_ids.count(key)) return q.get();
         return nullptr;
     }
 
     // Makes [b, e) of a buffer current in the home's memory, fetching the
-    // runs the home lacks from a node that holds them. An error when a run
+    // runs the home lacks from a node that holds them, never from `avoid`
+    // (a backup's runner, rewriting them in place). An error when a run
     // has no live holder left (its values went with a node).
-    std::optional<std::string> pull_home(const void* key, std::uint64_t b, std::uint64_t e) {
+    std::optional<std::string> pull_home(const void* key, std::uint64_t b, std::uint64_t e, HolderSet avoid = 0) {
         for (;;) {
             std::vector<DirectoryRun> runs;
             BufferInfo info;
@@ -332,7 +333,7 @@ struct ClusterBackend::Impl {
                 std::uint64_t id = 0;
                 {
                     std::lock_guard lock(residency_mutex);
-                    q = source_for(key, r.holders);
+                    q = source_for(key, r.holders & ~avoid);
                     if (q) id = q->resident_ids[key];
                 }
                 if (q == nullptr) {  // its values went with a node: recompute them
@@ -370,11 +371,11 @@ struct ClusterBackend::Impl {
     }
 
     // The inputs of lanes [b, e) the home runs itself, current in its memory.
-    std::optional<std::string> pull_inputs_home(const KernelLaunch& launch, std::uint64_t b, std::uint64_t e) {
+    std::optional<std::string> pull_inputs_home(const KernelLaunch& launch, std::uint64_t b, std::uint64_t e, HolderSet avoid) {
         for (std::size_t i = 0; i < launch.args.size(); ++i) {
             if (!resident(launch, i) || launch.kernel->params[i].access == Access::Out) continue;
             const auto [lo, hi] = clip(launch.args[i], b, e);
-            if (auto err = pull_home(launch.args[i].data, lo, hi)) return err;
+            if (auto err = pull_home(launch.args[i].data, lo, hi, avoid)) return err;
         }
         return std::nullopt;
     }
@@ -405,7 +406,7 @@ struct ClusterBackend::Impl {
     // lacks (fetching to the home first what only another node holds), and
     // makes sure the copy exists; returns its node region id.
     Result<std::uint64_t> put_resident_inputs(Participant& p, const KernelLaunch& launch, std::size_t i, std::uint64_t b,
-                                              std::uint64_t e) {
+                                              std::uint64_t e, HolderSet avoid) {
         const KernelArg& a = launch.args[i];
         const std::size_t size = elem_size(a.type);
         const std::uint64_t total = a.length * size;
@@ -423,7 +424,7 @@ struct ClusterBackend::Impl {
         for (const DirectoryRun& r : runs) {
             if (r.holders & p.bit) continue;
             if (!(r.holders & kHomeMemory))
-                if (auto err = pull_home(a.data, r.begin, r.end)) return Error{*err};
+                if (auto err = pull_home(a.data, r.begin, r.end, avoid)) return Error{*err};
             const auto* data = static_cast<const std::uint8_t*>(a.data);
             p.stats.bytes_out += (r.end - r.begin) * size;
             auto put = p.client->put_region(id, kResidentVersion, total, r.begin * size, {data + r.begin * size, (r.end - r.begin) * size});
@@ -451,14 +452,23 @@ struct ClusterBackend::Impl {
         }
     }
 
+    // The directory bit of claim i's first runner (a backup avoids its copy).
+    HolderSet runner_bit(std::size_t i) {
+        std::lock_guard lock(chunk_mutex);
+        return chunks[i].first ? chunks[i].first->bit : 0;
+    }
+
     // A backup of claim c needs its inputs from someone other than its
-    // runner when the runner rewrites them in place (in-out buffers).
+    // runner when the runner rewrites them in place (in-out buffers): not
+    // from the runner's copy, and never from the home's memory when the
+    // home is the runner (a put would send values half rewritten).
     bool backup_can_get_inputs(const ChunkState& c) {
         if (!current_launch || c.first == nullptr) return true;
         const KernelLaunch& launch = *current_launch;
         std::lock_guard lock(residency_mutex);
         for (std::size_t i = 0; i < launch.args.size(); ++i) {
             if (!resident(launch, i) || launch.kernel->params[i].access != Access::InOut) continue;
+            if (c.first->bit == kHomeMemory) return false;
             const auto [lo, hi] = clip(launch.args[i], c.begin, c.end);
             for (const DirectoryRun& r : directory.runs(launch.args[i].data, lo, hi))
                 if ((r.holders & ~c.first->bit) == 0) return false;
@@ -1020,7 +1030,7 @@ struct ClusterBackend::Impl {
             KernelLaunch piece = launch;
             piece.begin = chunks[*i].begin;
             piece.end = chunks[*i].end;
-            if (auto e = pull_inputs_home(launch, piece.begin, piece.end)) {
+            if (auto e = pull_inputs_home(launch, piece.begin, piece.end, backup ? runner_bit(*i) : 0)) {
                 fail_launch(*e);
                 give_back(*i, p);
                 return;
@@ -1051,7 +1061,7 @@ struct ClusterBackend::Impl {
 
     // Puts what chunk [b, e) needs on the node and starts it; the request id.
     Result<std::uint64_t> send_chunk(Participant& p, const KernelLaunch& launch, const LaunchPlan& plan, std::uint64_t b,
-                                     std::uint64_t e) {
+                                     std::uint64_t e, HolderSet avoid) {
         NodeClient& c = *p.client;
         if (!p.module_uploaded) {
             auto have = c.have_module(module_hash);
@@ -1082,7 +1092,7 @@ struct ClusterBackend::Impl {
             const std::uint64_t total = arg.length * size;
             const auto* data = static_cast<const std::uint8_t*>(arg.data);
             if (p.bit != 0 && resident(launch, i)) {
-                auto id = put_resident_inputs(p, launch, i, b, e);
+                auto id = put_resident_inputs(p, launch, i, b, e, avoid);
                 if (!id) return Error{id.error()};
                 msg.args.push_back(Binding{Binding::Kind::Region, id.value(), kResidentVersion, 0});
                 continue;
@@ -1261,7 +1271,7 @@ struct ClusterBackend::Impl {
                 if (!i) break;
                 const auto sent = Clock::now();
                 const std::uint64_t out_before = p.stats.bytes_out;
-                auto id = send_chunk(p, launch, plan, chunks[*i].begin, chunks[*i].end);
+                auto id = send_chunk(p, launch, plan, chunks[*i].begin, chunks[*i].end, backup ? runner_bit(*i) : 0);
                 if (!id && id.error().ends_with(NodeClient::kStoppedWaiting)) {  // the launch is done: the node stays
                     log_flight({*i, 0, backup, sent, p.stats.bytes_out - out_before}, ChunkOutcome::Abandoned);
                     give_back(*i, p);
