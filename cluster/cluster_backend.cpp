@@ -342,6 +342,7 @@ struct ClusterBackend::Impl {
                     break;
                 }
                 auto* home = static_cast<std::uint8_t*>(const_cast<void*>(key));
+                const auto fetch_start = Clock::now();
                 std::uint64_t offset = r.begin * info.elem;
                 const std::uint64_t last = r.end * info.elem;
                 std::string failed;
@@ -363,6 +364,13 @@ struct ClusterBackend::Impl {
                     fetched_all = false;  // look again: another holder, or none
                     break;
                 }
+                if (chunk_log.enabled())  // --trace: a slice on the node's track
+                    for (std::size_t n = 0; n < participants.size(); ++n)
+                        if (participants[n].get() == q)
+                            chunk_log.add(ChunkRun{static_cast<std::uint32_t>(n), launch_seq,
+                                                   cat("fetch ", info.region ? std::string(info.region->name) : std::string("region")),
+                                                   r.begin, r.end, fetch_start, Clock::now(), 0, last - r.begin * info.elem, false,
+                                                   ChunkOutcome::Fetched});
                 std::lock_guard lock(residency_mutex);
                 directory.add(key, r.begin, r.end, kHomeMemory);
             }

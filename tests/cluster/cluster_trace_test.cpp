@@ -114,10 +114,12 @@ struct Trace {
         const std::string group = group_of(track);
         return group == "home" || group.rfind("node ", 0) == 0;
     }
-    std::vector<Slice> on_places() const {
+    // Chunk runs on the places (home, nodes); fetches of region values
+    // (cat "fetched") are on the node tracks too, but belong to no launch.
+    std::vector<Slice> on_places(bool fetches = false) const {
         std::vector<Slice> out;
         for (const Slice& s : slices)
-            if (tracks.count(s.tid) != 0 && is_place(tracks.at(s.tid))) out.push_back(s);
+            if (tracks.count(s.tid) != 0 && is_place(tracks.at(s.tid)) && (s.cat == "fetched") == fetches) out.push_back(s);
         return out;
     }
     // The slices on every row of one group of tracks.
@@ -140,12 +142,13 @@ bool flag(const Slice& s, const char* key) {
 // in the order they ran) per kernel of `launches`, and its applied slices
 // tile [0, count) exactly once.
 void expect_places_tile(const Trace& t, const std::map<std::string, std::uint64_t>& launches) {
-    const std::vector<Slice> runs = t.on_places();
+    const std::vector<Slice> runs = t.on_places(), fetches = t.on_places(true);
     std::set<std::string> names;
     for (const auto& [tid, name] : t.tracks) {
         if (!Trace::is_place(name)) continue;
         EXPECT_TRUE(names.insert(name).second) << "two tracks named " << name;
-        EXPECT_TRUE(std::any_of(runs.begin(), runs.end(), [&](const Slice& s) { return s.tid == tid; }))
+        const auto here = [&](const Slice& s) { return s.tid == tid; };
+        EXPECT_TRUE(std::any_of(runs.begin(), runs.end(), here) || std::any_of(fetches.begin(), fetches.end(), here))
             << name << " has a track but ran nothing";
     }
     std::map<std::uint64_t, std::string> kernel_of;  // launch -> kernel
@@ -230,6 +233,15 @@ TEST_P(TraceRun, NodesOnlyOneTrackPerNodeThatRanAndTheLanesTileEachLaunch) {
         }
     }
     EXPECT_GT(out, 0u);
+    // The program reads its results at home: fetches from the nodes, on
+    // their tracks, named after the region, with the bytes they brought.
+    const std::vector<Slice> fetches = t.on_places(true);
+    EXPECT_FALSE(fetches.empty());
+    for (const Slice& s : fetches) {
+        EXPECT_NE(t.tracks.at(s.tid), "home");
+        EXPECT_EQ(s.name.rfind("fetch ", 0), 0u) << s.name;
+        EXPECT_GT(s.args->integer("bytes_in"), 0u) << s.name;
+    }
     EXPECT_FALSE(t.last_event().get("args")->get("places_truncated")->boolean);
 }
 
