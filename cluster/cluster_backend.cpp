@@ -1233,7 +1233,9 @@ struct ClusterBackend::Impl {
             p->region_ids.clear();
             p->versions.clear();
             p->broadcast_bytes.clear();
-            p->resident_ids.clear();  // a node back (restarted or not) holds nothing we count on
+            // A node back (restarted or not) holds nothing we count on: the
+            // directory forgets its copies (lineage recomputes what only it had).
+            forget_holder(*p);
             // Region ids unique to this home: a node's store is shared by all its
             // peers, so two homes (two polymer-run processes) must not collide.
             std::uint64_t base = 0;
