@@ -961,7 +961,9 @@ struct ClusterBackend::Impl {
     // Where p's next claim starts (chunk_mutex held): the first untaken grain
     // it owns (its data is there), else the first nobody owns, else one
     // stolen from the back of the owner with the most untaken grains, when
-    // that owner has at least two left (it is behind, not just finishing).
+    // that owner has a quarter of its grains (and at least two) left: it is
+    // behind, not just finishing. A steal moves the grain's data, and the
+    // next launch's balance may move it back, so small leads are left alone.
     std::optional<std::size_t> next_claim_start(const Participant& p) const {
         const auto untaken_of = [&](const Participant* who) -> std::optional<std::size_t> {
             for (std::size_t g = 0; g < grid.size(); ++g)
@@ -971,13 +973,17 @@ struct ClusterBackend::Impl {
         if (!grain_owner.empty())
             if (auto g = untaken_of(&p)) return g;
         if (auto g = untaken_of(nullptr)) return g;
-        std::map<const Participant*, std::size_t> left;
-        for (std::size_t g = 0; g < grid.size(); ++g)
+        std::map<const Participant*, std::size_t> left, owned;
+        for (std::size_t g = 0; g < grid.size(); ++g) {
+            ++owned[grain_owner[g]];
             if (!grain_taken[g]) ++left[grain_owner[g]];
+        }
         const Participant* victim = nullptr;
-        std::size_t most = 1;
-        for (auto [who, n] : left)
-            if (n > most || (who != nullptr && !who->alive && n > 0)) victim = who, most = std::max(most, n);
+        std::size_t most = 0;
+        for (auto [who, n] : left) {
+            const bool behind = n >= std::max<std::size_t>(2, (owned[who] + 3) / 4);
+            if ((behind && n > most) || (who != nullptr && !who->alive)) victim = who, most = std::max(most, n);
+        }
         if (victim == nullptr) return std::nullopt;
         for (std::size_t g = grid.size(); g-- > 0;)
             if (!grain_taken[g] && grain_owner[g] == victim) return g;

@@ -115,10 +115,13 @@ TEST(ResidentData, AnIterativeProgramMovesItsDataOnceNotEveryLaunch) {
     const HomeRun at_home = run_home("--local-nodes 2 --no-local-work --stats --data-at-home " + p);
     ASSERT_EQ(at_home.status, 0) << at_home.err;
     EXPECT_EQ(at_home.out, alone.out);
-    // The data: 2 MiB. Kept: the module, y out once (x is computed there),
-    // y home once for vsumi, and what stealing moves between the nodes.
+    // The data: 2 MiB. Kept: the module, y home once for vsumi (x and y are
+    // computed there), and what stealing moves between the nodes, which
+    // depends on how the loaded machine shares its cores (resident_bench
+    // measures it: docs/benchmarks.md, "Resident data"); far below a copy
+    // per launch either way.
     const std::uint64_t data = 2ull * 4 * elements;
-    EXPECT_LE(bytes_moved(kept.err), 3 * data) << kept.err;
+    EXPECT_LE(bytes_moved(kept.err), 8 * data) << kept.err;
     // The old way sends x and y and returns y every launch.
     EXPECT_GE(bytes_moved(at_home.err), 40 * data) << at_home.err;
 }
