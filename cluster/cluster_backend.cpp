@@ -265,8 +265,9 @@ struct ClusterBackend::Impl {
         auto it = buffers.find(key);
         if (it == buffers.end() || it->second.region == nullptr) return;
         Region& r = *it->second.region;
-        std::tie(r.read_fence_begin, r.read_fence_end) = directory.read_hull(key);
-        std::tie(r.write_fence_begin, r.write_fence_end) = directory.write_hull(key);
+        const auto [read_begin, read_end] = directory.read_hull(key);
+        const auto [write_begin, write_end] = directory.write_hull(key);
+        r.set_fences(read_begin, read_end, write_begin, write_end);
     }
     void update_fences(const KernelLaunch& launch) {
         std::lock_guard lock(residency_mutex);
@@ -510,7 +511,7 @@ struct ClusterBackend::Impl {
             std::lock_guard lock(residency_mutex);
             auto it = buffers.find(key);
             if (it == buffers.end() || it->second.length != r.length) {
-                r.read_fence_begin = r.read_fence_end = r.write_fence_begin = r.write_fence_end = 0;
+                r.set_fences(0, 0, 0, 0);
                 return;
             }
             // The window around the element: a scalar loop over the region
@@ -538,7 +539,7 @@ struct ClusterBackend::Impl {
         directory.forget(r.data);
         buffers.erase(r.data);
         for (auto& p : participants) p->resident_ids.erase(r.data);  // the node's copy stays until the home disconnects
-        r.read_fence_begin = r.read_fence_end = r.write_fence_begin = r.write_fence_end = 0;
+        r.set_fences(0, 0, 0, 0);
     }
 
     static BufferRef buffer_ref(const KernelArg& a) { return BufferRef{a.data, a.length, a.type}; }

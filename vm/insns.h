@@ -12,6 +12,7 @@
 //   x.store<T>(g, i, v)       write element i of region g (bounds checked here)
 //   x.bring_home(g, b, e, a)  elements [b, e) of g are inside a residency fence
 //                             (vm/region_store.h): Backend::bring_home before ld.T/st.T touch them
+//                             (out of line: the fast path is the limit compare alone)
 //   x.push(bits), x.pop(bits) the value stack; false when full / empty
 //   x.out()                   the program's output
 //   x.branch(cond)            Flow::Taken (pc := the label) or Flow::Next
@@ -84,17 +85,17 @@ template <Op O, class X>
     return g;
 }
 
-// Element i of region g is about to be read (written) at home: when a
-// backend keeps its value elsewhere (a residency fence), bring it home
-// first. The fast path is one load and one compare: below the fence's end
-// (which an empty fence, 0, never is), then the whole test, out of the way.
+// Element i of region g is about to be read (written) at home. The fast
+// path is one load and one compare, `i < limit` (vm/region_store.h: in
+// bounds and outside the fence), as the bounds check alone was. Past the
+// limit, out of the way: out of bounds traps; inside the fence the backend
+// keeps the value elsewhere, so bring it home first (which may move the
+// fence, and the limit with it). Flow::Next: go on with the access.
 template <class X>
-[[gnu::always_inline]] inline void read_at_home(X& x, Region& g, std::uint64_t i) {
-    if (__builtin_expect(i < g.read_fence_end, 0) && g.reads_fenced(i)) x.bring_home(g, i, i + 1, HomeAccess::Read);
-}
-template <class X>
-[[gnu::always_inline]] inline void write_at_home(X& x, Region& g, std::uint64_t i) {
-    if (__builtin_expect(i < g.write_fence_end, 0) && g.writes_fenced(i)) x.bring_home(g, i, i + 1, HomeAccess::Write);
+[[gnu::always_inline]] inline Flow past_limit(X& x, Region& g, std::uint64_t i, HomeAccess access) {
+    if (i >= g.length) return x.trap(TrapKind::OutOfBounds);
+    if (access == HomeAccess::Read ? g.reads_fenced(i) : g.writes_fenced(i)) x.bring_home(g, i, i + 1, access);
+    return Flow::Next;
 }
 
 template <Op O, class T, class X>
@@ -102,8 +103,8 @@ template <Op O, class T, class X>
     Region* g = region_operand<O>(x, d);
     if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
-    if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
-    read_at_home(x, *g, i);
+    if (__builtin_expect(i >= g->read_limit(), 0) && past_limit(x, *g, i, HomeAccess::Read) == Flow::Trap)
+        return Flow::Trap;
     return x.set_r(d.a, static_cast<std::int64_t>(g->template as<const T>()[i]));
 }
 
@@ -112,8 +113,8 @@ template <Op O, class T, class X>
     Region* g = region_operand<O>(x, d);
     if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
-    if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
-    read_at_home(x, *g, i);
+    if (__builtin_expect(i >= g->read_limit(), 0) && past_limit(x, *g, i, HomeAccess::Read) == Flow::Trap)
+        return Flow::Trap;
     return x.set_f(d.a, static_cast<double>(g->template as<const T>()[i]));
 }
 
@@ -122,8 +123,9 @@ template <Op O, class T, class X>
     Region* g = region_operand<O>(x, d);
     if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
-    if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
-    write_at_home(x, *g, i);  // copies elsewhere: the home's write must make its copy the only one
+    // Past the limit inside the write fence: copies elsewhere, and the home's write must make its copy the only one.
+    if (__builtin_expect(i >= g->write_limit(), 0) && past_limit(x, *g, i, HomeAccess::Write) == Flow::Trap)
+        return Flow::Trap;
     x.template store<T>(*g, i, value);
     return Flow::Next;
 }

@@ -271,8 +271,8 @@ bool Machine::allocate(Region& g, const DecodedInsn& d, Trap* trap) {
 
 void Machine::bring_home(const Region& g, std::uint64_t begin, std::uint64_t end, HomeAccess access) const {
     const bool read = access == HomeAccess::Read;
-    const std::uint64_t fence_begin = read ? g.read_fence_begin : g.write_fence_begin;
-    const std::uint64_t fence_end = read ? g.read_fence_end : g.write_fence_end;
+    const std::uint64_t fence_begin = read ? g.read_fence_begin() : g.write_fence_begin();
+    const std::uint64_t fence_end = read ? g.read_fence_end() : g.write_fence_end();
     begin = std::max(begin, fence_begin);
     end = std::min(end, fence_end);
     // The store owns every Region mutably; the reader's const is about values.

@@ -271,7 +271,7 @@ public:
         save_pc();
         return slow_result(slow::print_region<kObserved>(m_, observer_, d, g));
     }
-    // Out of line: the fast path of ld.T/st.T is the fence compare alone.
+    // Out of line: the fast path of ld.T/st.T is the limit compare alone (Region::read_limit).
     POLYMER_HOT void bring_home(Region& g, std::uint64_t begin, std::uint64_t end, HomeAccess access) {
         slow::bring_home(m_, g, begin, end, access);
     }

@@ -86,6 +86,7 @@ std::string RegionStore::allocate(Region& r, std::int64_t count, Backend* backen
     bytes_in_use_ = bytes_in_use_ - old_bytes + n * size;
     r.data = p;
     r.length = n;
+    r.set_fences(0, 0, 0, 0);  // fresh storage: every element at home (and the limits follow the length)
     return {};
 }
 
@@ -96,6 +97,7 @@ void RegionStore::release(Region& r, Backend* backend) {
     storage_[index].reset();
     r.data = nullptr;
     r.length = 0;
+    r.set_fences(0, 0, 0, 0);
 }
 
 }  // namespace polymer

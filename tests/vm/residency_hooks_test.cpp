@@ -9,6 +9,7 @@
 // is lost to a later fetch; a missing call shows in the recorded list.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string>
@@ -20,6 +21,7 @@
 #include "vm/debugger/region_dump.h"
 #include "vm/machine.h"
 #include "vm/program_input.h"
+#include "vm/region_store.h"
 
 namespace polymer::test {
 namespace {
@@ -31,6 +33,7 @@ constexpr std::uint8_t kStaleByte = 0x5A;  // the home's copy of a fenced region
 class FencingBackend final : public Backend {
 public:
     std::vector<std::string> calls;  // "read ys 3..4", "write ys 2..3", "forget ys"
+    std::uint64_t window_begin = 0, window_end = ~std::uint64_t{0};  // what fence() fences: all of it
 
     std::string_view name() const override { return "fencing"; }
     Ticket submit(const VectorOpArgs& args) override { return cpu_.submit(args); }
@@ -68,17 +71,18 @@ public:
                         std::to_string(begin) + ".." + std::to_string(end));
         EXPECT_LT(begin, end);
         EXPECT_TRUE(access == HomeAccess::Read ? g.reads_fenced(begin) : g.writes_fenced(begin)) << calls.back();
-        for (std::uint64_t k = g.read_fence_begin; k < g.read_fence_end; ++k) set(g, k, kFetched + static_cast<std::int64_t>(k));
-        g.read_fence_begin = g.read_fence_end = 0;
-        if (access == HomeAccess::Write) g.write_fence_begin = g.write_fence_end = 0;
+        for (std::uint64_t k = g.read_fence_begin(); k < g.read_fence_end(); ++k)
+            set(g, k, kFetched + static_cast<std::int64_t>(k));
+        if (access == HomeAccess::Write) g.set_fences(0, 0, 0, 0);
+        else g.set_fences(0, 0, g.write_fence_begin(), g.write_fence_end());
     }
     void forget_region(Region& g) override {
         calls.push_back("forget " + std::string(g.name));
-        g.read_fence_begin = g.read_fence_end = g.write_fence_begin = g.write_fence_end = 0;
+        g.set_fences(0, 0, 0, 0);
     }
     std::vector<ResidentSlice> residency(const Region& g) const override {
-        if (g.write_fence_begin == g.write_fence_end) return {};
-        return {{g.write_fence_begin, g.write_fence_end, "node test"}};
+        if (g.write_fence_begin() == g.write_fence_end()) return {};
+        return {{g.write_fence_begin(), g.write_fence_end(), "node test"}};
     }
 
 private:
@@ -92,10 +96,11 @@ private:
         }
         return out;
     }
-    static void fence(Region& g) {
-        if (g.bytes() != 0) std::memset(g.data, kStaleByte, g.bytes());
-        g.read_fence_begin = g.write_fence_begin = 0;
-        g.read_fence_end = g.write_fence_end = g.length;
+    // The elements a launch left on the "node": [window_begin, window_end) of each output, clipped to it.
+    void fence(Region& g) const {
+        const std::uint64_t b = std::min(window_begin, g.length), e = std::min(window_end, g.length);
+        if (b < e) std::memset(g.as<std::uint8_t>() + b * elem_size(g.type), kStaleByte, (e - b) * elem_size(g.type));
+        g.set_fences(b, e, b, e);
     }
     static void set(Region& g, std::uint64_t k, std::int64_t v) {
         switch (g.type) {
@@ -133,9 +138,11 @@ struct Outcome {
 
 // Runs `main` on a fresh machine over a FencingBackend; `after` sees the machine when it stops.
 template <class F>
-Outcome run(const Module& m, ExecMode mode, F after, std::vector<std::string> args = {}, InputStream* input = nullptr) {
+Outcome run(const Module& m, ExecMode mode, F after, std::vector<std::string> args = {}, InputStream* input = nullptr,
+            std::pair<std::uint64_t, std::uint64_t> window = {0, ~std::uint64_t{0}}) {
     Outcome r;
     FencingBackend backend;
+    std::tie(backend.window_begin, backend.window_end) = window;
     OutputBuffer out(&r.output);
     MachineOptions o;
     o.exec = mode;
@@ -353,6 +360,95 @@ TEST(ResidencyHooks, DumpsAndTheDebuggerBringHome) {
     EXPECT_EQ(after_set, "ws: i32[4], elements 0..3\n  [0] 9 1001 1002 1003\n");
     // set reads the element first (its bounds, the undo log), then writes it.
     EXPECT_EQ(r.calls, (std::vector<std::string>{"read ys 1..3", "read zs 3..4", "read ws 0..1", "write ws 0..1"}));
+}
+
+// Region's limits (the ld.T/st.T fast path's one compare): the largest n
+// with every element below it in bounds and outside the fence; they follow
+// every fence change and every change of storage.
+TEST(RegionLimits, FollowTheFencesAndTheStorage) {
+    RegionDecl d;
+    d.name = "ys";
+    d.length = 8;
+    Result<RegionStore> made = RegionStore::create({d}, 1 << 20);
+    ASSERT_TRUE(made.ok()) << made.error();
+    RegionStore& store = made.value();
+    Region& g = store[0];
+    EXPECT_EQ(g.read_limit(), 8u);
+    EXPECT_EQ(g.write_limit(), 8u);
+    g.set_fences(2, 5, 1, 6);
+    EXPECT_EQ(g.read_limit(), 2u);
+    EXPECT_EQ(g.write_limit(), 1u);
+    g.set_fences(4, 5, 4, 6);  // a forward scan fetched [2, 4): the limits move up
+    EXPECT_EQ(g.read_limit(), 4u);
+    EXPECT_EQ(g.write_limit(), 4u);
+    g.set_fences(0, 0, 5, 8);  // nothing stale at home, copies elsewhere at the end
+    EXPECT_EQ(g.read_limit(), 8u);
+    EXPECT_EQ(g.write_limit(), 5u);
+    g.set_fences(0, 8, 0, 8);
+    EXPECT_EQ(g.read_limit(), 0u);
+    // Fresh storage is all at home, however the old was fenced.
+    ASSERT_EQ(store.allocate(g, 3, nullptr), "");
+    EXPECT_FALSE(g.reads_fenced(0) || g.writes_fenced(0));
+    EXPECT_EQ(g.read_limit(), 3u);
+    EXPECT_EQ(g.write_limit(), 3u);
+    g.set_fences(1, 2, 1, 2);
+    ASSERT_EQ(store.allocate(g, 20, nullptr), "");
+    EXPECT_EQ(g.read_limit(), 20u);
+    EXPECT_EQ(g.write_limit(), 20u);
+    g.set_fences(10, 30, 10, 30);  // a hull past the end (never set so, but the limit stays in bounds)
+    EXPECT_EQ(g.read_limit(), 10u);
+    store.release(g, nullptr);
+    EXPECT_EQ(g.read_limit(), 0u);
+    EXPECT_EQ(g.write_limit(), 0u);
+}
+
+// A fence in the middle of a region: loads and stores below it take the
+// fast path, those inside bring home, and those past its end (past the
+// limit, in bounds, outside the fence) work without a call; past the
+// length still traps.
+TEST(RegionLimits, AccessesPastTheLimitOutsideTheFenceWorkInEveryMode) {
+    const Module m = assemble_or_fail(std::string(kTwice) + R"(
+.region xs i32[8] range 0, 1
+.region ys i32[8]
+.proc main
+        li      r1, 8
+        li      r4, 77
+        launch  twice, r1, xs, ys   ; ys[2..5) left on the "node"
+        li      r2, 6
+        ld.i32  r3, ys[r2]          ; past the limit (2), outside the fence: 12, no call
+        print   r3
+        println
+        li      r2, 7
+        st.i32  ys[r2], r4          ; past the write limit, outside: no call
+        ld.i32  r3, ys[r2]
+        print   r3
+        println
+        li      r2, 1
+        ld.i32  r3, ys[r2]          ; below the limit: 2
+        print   r3
+        println
+        li      r2, 3
+        ld.i32  r3, ys[r2]          ; inside: read ys 3..4, 1003
+        print   r3
+        println
+        li      r2, 4
+        st.i32  ys[r2], r4          ; the write fence stays after the read: write ys 4..5
+        ld.i32  r3, ys[r2]
+        print   r3
+        println
+        li      r2, 8
+        ld.i32  r3, ys[r2]          ; past the length
+        halt
+.end
+)");
+    for (ExecMode mode : kModes) {
+        SCOPED_TRACE(std::string(exec_mode_name(mode)));
+        const Outcome r = run(m, mode, [](Machine&) {}, {}, nullptr, {2, 5});
+        EXPECT_EQ(r.output, "12\n77\n2\n1003\n77\n");
+        ASSERT_TRUE(r.trap.has_value());
+        EXPECT_EQ(r.trap->kind, TrapKind::OutOfBounds);
+        EXPECT_EQ(r.calls, (std::vector<std::string>{"read ys 3..4", "write ys 4..5"}));
+    }
 }
 
 }  // namespace
