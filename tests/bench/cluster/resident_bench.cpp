@@ -4,10 +4,11 @@
 // regions, then the home reads y), against the same program on the home
 // alone and against Dask (resident_dask.py), all measured in this run.
 //
-//   resident_bench [--rounds N]
+//   resident_bench [--rounds N] [--polymer-run PATH]
 //
-// Each row is the median of the rounds' wall times, whole processes (node
-// start-up included: what a user waits for). Bytes moved are the sum over
+// Each round runs every row once. A row's time is the median of its rounds'
+// wall times, whole processes (node start-up included: what a user waits
+// for); a ratio is the median of the rounds' ratios, both from one round. Bytes moved are the sum over
 // the nodes of --stats' "bytes out N in M". Every run must print the home
 // alone's output, and Dask its sum and last elements: else MISMATCH, status 1.
 // Dask is Debian's (python3-distributed, python3-dask) under $PYTHON, default
@@ -192,7 +193,7 @@ int main(int argc, char** argv) {
         // One Dask round per Polymer round (its own warm-up inside), so a
         // change in the machine's load moves both alike.
         const Outcome d = run(python + " " + RESIDENT_DASK + " 1");
-        if (d.status == 3) {
+        if (d.status == 3 || d.status == 127) {  // no Dask; no such interpreter
             dask_missing = true;
             std::printf("resident_bench: no Dask rows: %s", d.err.c_str());
             continue;
