@@ -2,7 +2,7 @@
 
 The same work as resident.pasm, as a Dask user writes it: x and y created on
 the workers of a LocalCluster (2 worker processes, 1 thread each) and
-persisted there, 50 x `y = a*x + y`, then the sum of y computed and its last
+persisted there, 50 x `y = a*x + y` (argv[2] to change it), then the sum of y computed and its last
 four elements read. Two ways a Dask user writes the loop, timed in turn on
 the same cluster:
   each: y persisted after every iteration (Dask's advice for iterative
@@ -10,7 +10,7 @@ the same cluster:
         kept on the workers, as Polymer's launches are);
   once: the 50 steps built lazily and y persisted once at the end (Dask
         fuses the 50 element-wise steps into one task per chunk).
-Called by resident_bench; prints one `key value...` line per figure.
+Called by resident_bench (argv[1]: timed rounds, default 1); prints one `key value...` line per figure.
 Exits 3 with a line on stderr when Dask is not installed.
 """
 import sys
@@ -26,17 +26,16 @@ except ImportError as e:
     sys.exit(3)
 
 N = 4194304
-ITERATIONS = 50
 A = 3
 
 
-def run(client, persist_each):
+def run(client, persist_each, iterations):
     """One timed run, end to end on an already started cluster."""
     t = time.perf_counter()
     chunks = N // len(client.scheduler_info()["workers"])
     x = da.arange(N, dtype=np.int32, chunks=chunks).persist()
     y = da.ones(N, dtype=np.int32, chunks=chunks).persist()
-    for _ in range(ITERATIONS):
+    for _ in range(iterations):
         y = A * x + y
         if persist_each:
             y = y.persist()
@@ -48,17 +47,18 @@ def run(client, persist_each):
 
 def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+    iterations = int(sys.argv[2]) if len(sys.argv) > 2 else 50
     t = time.perf_counter()
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
     client.wait_for_workers(2)
     start_s = time.perf_counter() - t
-    run(client, True)  # warm-up, untimed: imports, worker start-up costs
+    run(client, True, iterations)  # warm-up, untimed: imports, worker start-up costs
     times = {"each": [], "once": []}
     results = set()
     for _ in range(rounds):  # alternated, so a change in load moves both
         for way in times:
-            s, total, tail = run(client, way == "each")
+            s, total, tail = run(client, way == "each", iterations)
             times[way].append(s)
             results.add((total, tuple(tail)))
     client.close()
