@@ -313,9 +313,9 @@ struct ClusterBackend::Impl {
     }
 
     // Makes [b, e) of a buffer current in the home's memory, fetching the
-    // runs the home lacks from a node that holds them, never from `avoid`
-    // (a backup's runner, rewriting them in place). An error when a run
-    // has no live holder left (its values went with a node).
+    // runs the home lacks from a node that holds them, from `avoid` (a
+    // backup's runner) only when no one else has them. An error when a run
+    // has no live holder left and lineage cannot recompute it.
     std::optional<std::string> pull_home(const void* key, std::uint64_t b, std::uint64_t e, HolderSet avoid = 0) {
         for (;;) {
             std::vector<DirectoryRun> runs;
@@ -335,6 +335,7 @@ struct ClusterBackend::Impl {
                 {
                     std::lock_guard lock(residency_mutex);
                     q = source_for(key, r.holders & ~avoid);
+                    if (q == nullptr) q = source_for(key, r.holders);  // inputs only the runner holds: it only reads them
                     if (q) id = q->resident_ids[key];
                 }
                 if (q == nullptr) {  // its values went with a node: recompute them
@@ -467,21 +468,19 @@ struct ClusterBackend::Impl {
         return chunks[i].first ? chunks[i].first->bit : 0;
     }
 
-    // A backup of claim c needs its inputs from someone other than its
-    // runner when the runner rewrites them in place (in-out buffers): not
-    // from the runner's copy, and never from the home's memory when the
-    // home is the runner (a put would send values half rewritten).
-    bool backup_can_get_inputs(const ChunkState& c) {
-        if (!current_launch || c.first == nullptr) return true;
+    // No backup copies of a launch with resident outputs. The copy that
+    // loses is cancelled, but a node may already be running it, and it
+    // rewrites that node's copy in place: a later put of those elements to
+    // the node (a steal in the next launch) could land before the cancelled
+    // chunk stops, and the next chunk would start from values one launch
+    // ahead (tests/bench/cluster/pulse_check.sh showed it). A node that
+    // stalls is dropped at the heartbeat timeout instead, and lineage
+    // recomputes what it alone held.
+    bool backups_allowed() {
+        if (!current_launch) return true;
         const KernelLaunch& launch = *current_launch;
-        std::lock_guard lock(residency_mutex);
-        for (std::size_t i = 0; i < launch.args.size(); ++i) {
-            if (!resident(launch, i) || launch.kernel->params[i].access != Access::InOut) continue;
-            if (c.first->bit == kHomeMemory) return false;
-            const auto [lo, hi] = clip(launch.args[i], c.begin, c.end);
-            for (const DirectoryRun& r : directory.runs(launch.args[i].data, lo, hi))
-                if ((r.holders & ~c.first->bit) == 0) return false;
-        }
+        for (std::size_t i = 0; i < launch.args.size(); ++i)
+            if (resident(launch, i) && launch.kernel->params[i].access != Access::In) return false;
         return true;
     }
 
@@ -919,7 +918,7 @@ struct ClusterBackend::Impl {
         for (std::size_t i = 0; i < claims_made; ++i) {
             ChunkState& c = chunks[i];
             if (c.status != ChunkState::Status::Running || c.backed_up || c.first == &p || !straggling(c, now)) continue;
-            if (!backup_can_get_inputs(c)) continue;
+            if (!backups_allowed()) break;
             c.backed_up = true;
             ++c.runners;
             backup = true;
