@@ -42,7 +42,7 @@ using polymer::testing::nesting_problem;
 namespace {
 
 // Two launches of different sizes and one that cannot be cut (it stores to a
-// broadcast output: the home runs it whole). Straight-line code, so nothing
+// broadcast output: the home runs it whole), then a read of ys at home. Straight-line code, so nothing
 // is squashed; the engines may submit `mark` before `twice` (they share no
 // region), so launches are told apart by kernel name.
 const char* kProgram = R"(.module trace_tracks
@@ -73,6 +73,8 @@ const char* kProgram = R"(.module trace_tracks
         li      r3, 1
         launch  mark, r3, one
         wait
+        li      r4, 2999
+        ld.f32  f5, ys[r4]          ; read at home: fetched from the node that holds it
         prints  "done"
         halt
 .end
