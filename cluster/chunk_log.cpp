@@ -8,6 +8,7 @@ const char* outcome_name(ChunkOutcome o) {
     case ChunkOutcome::Lost: return "lost";
     case ChunkOutcome::Failed: return "failed";
     case ChunkOutcome::Abandoned: return "abandoned";
+    case ChunkOutcome::Fetched: return "fetched";
     }
     return "?";
 }

@@ -19,6 +19,7 @@ enum class ChunkOutcome : std::uint8_t {
     Lost,       // its result came back after another copy's: dropped
     Failed,     // its participant dropped out (or refused it): re-run elsewhere
     Abandoned,  // another copy finished first; its result was never waited for
+    Fetched,    // not a chunk: region values the home fetched from the node (kernel: "fetch REGION", begin/end: elements)
 };
 const char* outcome_name(ChunkOutcome o);
 

@@ -67,8 +67,13 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const
             out.offset = first * size;
             out.length = (last - first) * size;
         }
+        // Settled before the chunk runs: the range is then this version's, so
+        // what the chunk writes there stays defined for later launches and
+        // gets (a later settle zeroes only what nothing put or wrote).
         region->settle(out.offset, out.offset + out.length);
         if (param.access == Access::In) continue;
+        chunk.writes.push_back(out);
+        if (msg.keep_outputs && param.indexing == Indexing::Element) continue;  // stays here for region-get
         result_bytes += 28 + out.length;
         chunk.outputs.push_back(out);
     }

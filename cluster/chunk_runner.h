@@ -26,15 +26,17 @@ struct PreparedChunk {
     std::shared_ptr<const Module> module;
     std::vector<std::shared_ptr<StoredRegion>> regions;
     KernelLaunch launch;
-    std::vector<OutputSpan> outputs;
+    std::vector<OutputSpan> writes;   // every range the chunk may write
+    std::vector<OutputSpan> outputs;  // those the result carries (all of them unless keep_outputs)
 };
 
 // Called on the io thread: looks everything up and checks it.
 std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const NodeStore& store, PeerId peer);
 
 // Called on a worker thread: runs the launch and copies out what it wrote.
-// Element-indexed outputs return lanes [begin, end); broadcast outputs
-// (atomic accumulators: partial reductions) return the whole region.
+// Element-indexed outputs return lanes [begin, end), unless the launch keeps
+// them on the node; broadcast outputs (atomic accumulators: partial
+// reductions) always return the whole region.
 ChunkResult run_chunk(const PreparedChunk& chunk, Backend& backend);
 
 }  // namespace polymer::cluster

@@ -15,11 +15,14 @@
 
 #include "cluster/chunk_sizing.h"
 #include "cluster/launch_plan.h"
+#include "cluster/lineage.h"
 #include "cluster/node_server.h"
+#include "cluster/residency.h"
 #include "cluster/throughput_probe.h"
 #include "isa/byte_io.h"
 #include "isa/module_io.h"
 #include "vm/interrupt.h"
+#include "vm/region_store.h"
 
 namespace polymer::cluster {
 
@@ -56,6 +59,12 @@ struct Participant {
     std::map<std::uint64_t, std::uint64_t> versions;
     std::map<std::uint64_t, Bytes> broadcast_bytes;
     std::uint64_t next_region = 1;
+    // Residency (docs/cluster.md, "Data lives on the nodes"): its bit in the
+    // directory (0: it keeps nothing, its outputs come home) and the node
+    // region id of its resident copy of each home buffer (one version,
+    // kResidentVersion, filled by puts and by the chunks it runs).
+    HolderSet bit = 0;
+    std::map<const void*, std::uint64_t> resident_ids;
     std::uint64_t next_partial_version = 1;
     // Its rate in the launch in progress: lanes of the results it returned
     // over the time it had claims out (send to result; overlaps counted once).
@@ -81,6 +90,8 @@ struct ChunkState {
     bool backed_up = false;
     bool runners_first = false;    // taken before any claim of `first` finished in this launch (may carry the module)
     Participant* first = nullptr;  // who took it first
+    Participant* winner = nullptr; // whose result was applied
+    bool kept = false;             // the winner kept its element-wise outputs (they are only there)
     Clock::time_point started{};
     std::vector<Bytes> partials;   // per partial param, the winner's buffer
 };
@@ -143,7 +154,8 @@ struct ClusterBackend::Impl {
     std::vector<ChunkState> chunks;
     std::size_t claims_made = 0;
     GrainGrid grid;
-    std::size_t next_grain = 0;       // grains before it are claimed
+    std::vector<char> grain_taken;    // per grain: claimed (or skipped past a fault)
+    std::size_t grains_left = 0;      // grains not taken
     std::deque<std::size_t> pending;  // claims given back by a node that dropped out: re-run whole
     std::size_t done_count = 0;       // grains done
     std::vector<Participant*> sharing;  // the launch's participants, for the shares
@@ -157,6 +169,36 @@ struct ClusterBackend::Impl {
     KernelFault launch_fault;
     ChunkLog chunk_log;  // --trace only
 
+    // --- Residency (docs/cluster.md, "Data lives on the nodes") ---
+    // Element-wise buffers of Regions (KernelArg::region set: the VM's
+    // fences work for them) stay where the chunks that wrote them ran; the
+    // directory says who holds what. Guarded by residency_mutex; transfers
+    // run outside it (concurrent chunks touch disjoint elements).
+    static constexpr std::uint64_t kResidentVersion = 1ull << 62;  // the one version of a node's resident copy
+    static constexpr std::uint64_t kFetchWindowBytes = 1u << 20;  // bring_home fetches at least this much around an element
+    struct BufferInfo {
+        Region* region = nullptr;
+        std::size_t elem = 4;
+        std::uint64_t length = 0;
+    };
+    mutable std::mutex residency_mutex;
+    Directory directory;
+    // How values only a node held are recomputed when it dies (cluster/lineage.h).
+    Lineage lineage;
+    std::mutex recovery_mutex;  // one recovery at a time
+    std::optional<std::size_t> launch_record;  // the launch in progress's number in the log (chunk_mutex)
+    std::uint64_t recoveries = 0, recovered_bytes = 0, replayed_launches = 0;
+    std::map<const void*, BufferInfo> buffers;
+    std::vector<Participant*> grain_owner;  // the launch in progress: who holds most of each grain's inputs (null: nobody but the home)
+    bool in_launch = false;                 // the launch's workers run (chunk_mutex)
+    std::string residency_error;            // a transfer the launch needed failed for good (chunk_mutex)
+    const KernelLaunch* current_launch = nullptr;
+    struct LostRun {
+        const void* key;
+        std::uint64_t begin, end;
+    };
+    std::vector<LostRun> lost_runs;  // residency_mutex: values that went with a node, to recompute
+
     // --trace: one chunk run of the launch in progress; p null: the home running a launch whole.
     void log_run(const Participant* p, const KernelLaunch& launch, std::uint64_t b, std::uint64_t e, Clock::time_point start,
                  bool backup, ChunkOutcome outcome, std::uint64_t bytes_out = 0, std::uint64_t bytes_in = 0) {
@@ -165,6 +207,408 @@ struct ClusterBackend::Impl {
         for (std::size_t i = 0; i < participants.size(); ++i)
             if (participants[i].get() == p) who = static_cast<std::uint32_t>(i);
         chunk_log.add(ChunkRun{who, launch_seq, launch.kernel->name, b, e, start, Clock::now(), bytes_out, bytes_in, backup, outcome});
+    }
+
+
+    // ---- Residency (docs/cluster.md, "Data lives on the nodes") ----
+
+    // Bits 1..63 go to the first 63 nodes; later ones keep nothing (0).
+    HolderSet next_next_bit = 2;
+    HolderSet next_holder_bit() {
+        const HolderSet b = next_next_bit;
+        next_next_bit <<= 1;
+        return b;
+    }
+
+    // Whether param i's values stay where the chunks that write them run:
+    // an element-wise buffer of a home Region (the VM's fences work for it).
+    bool resident(const KernelLaunch& launch, std::size_t i) const {
+        const KernelParam& param = launch.kernel->params[i];
+        const KernelArg& a = launch.args[i];
+        return options.keep_data && param.kind != ParamKind::Uniform && param.indexing == Indexing::Element &&
+               a.region != nullptr && a.data != nullptr;
+    }
+    // Whether p keeps this launch's element-wise outputs (they do not come
+    // home): only when every one of them is resident, so nothing else is
+    // left on the node (a loop kernel's per-lane partials are not Regions).
+    bool keeps_outputs(const Participant& p, const KernelLaunch& launch) const {
+        if (p.bit == 0 || !p.client) return false;
+        bool any = false;
+        for (std::size_t i = 0; i < launch.args.size(); ++i) {
+            const KernelParam& param = launch.kernel->params[i];
+            if (param.kind == ParamKind::Uniform || param.indexing != Indexing::Element || param.access == Access::In) continue;
+            if (!resident(launch, i)) return false;
+            any = true;
+        }
+        return any;
+    }
+
+    // Elements [b, e) of buffer param i, clipped to its length.
+    static std::pair<std::uint64_t, std::uint64_t> clip(const KernelArg& a, std::uint64_t b, std::uint64_t e) {
+        return {std::min(b, a.length), std::min(e, a.length)};
+    }
+
+    void track_buffers(const KernelLaunch& launch) {
+        if (!options.keep_data) return;
+        std::lock_guard lock(residency_mutex);
+        for (std::size_t i = 0; i < launch.args.size(); ++i) {
+            const KernelArg& a = launch.args[i];
+            if (launch.kernel->params[i].kind == ParamKind::Uniform || a.region == nullptr || a.data == nullptr) continue;
+            directory.track(a.data, a.length);
+            buffers[a.data] = BufferInfo{a.region, elem_size(a.type), a.length};
+        }
+    }
+
+    // Sets each buffer's Region fences from the directory (after a launch,
+    // a fetch, a home write). residency_mutex held.
+    void set_fences(const void* key) {
+        auto it = buffers.find(key);
+        if (it == buffers.end() || it->second.region == nullptr) return;
+        Region& r = *it->second.region;
+        const auto [read_begin, read_end] = directory.read_hull(key);
+        const auto [write_begin, write_end] = directory.write_hull(key);
+        r.set_fences(read_begin, read_end, write_begin, write_end);
+    }
+    void update_fences(const KernelLaunch& launch) {
+        std::lock_guard lock(residency_mutex);
+        for (const KernelArg& a : launch.args)
+            if (a.region != nullptr && a.data != nullptr) set_fences(a.data);
+    }
+
+    // Who holds most of each grain's resident inputs, among the launch's
+    // nodes; empty when nobody but the home holds any (the first launch).
+    std::vector<Participant*> owners(const KernelLaunch& launch, const std::vector<Participant*>& capable) {
+        std::vector<Participant*> nodes;
+        for (Participant* p : capable)
+            if (p->client && p->bit != 0) nodes.push_back(p);
+        if (nodes.empty() || !options.keep_data) return {};
+        std::lock_guard lock(residency_mutex);
+        std::vector<Participant*> out(grid.size(), nullptr);
+        bool any = false;
+        std::vector<std::uint64_t> weight(nodes.size());
+        for (std::size_t g = 0; g < grid.size(); ++g) {
+            std::fill(weight.begin(), weight.end(), 0);
+            for (std::size_t i = 0; i < launch.args.size(); ++i) {
+                if (!resident(launch, i) || launch.kernel->params[i].access == Access::Out) continue;
+                const KernelArg& a = launch.args[i];
+                const auto [b, e] = clip(a, grid.grain_begin(g), grid.grain_end(g));
+                for (const DirectoryRun& r : directory.runs(a.data, b, e))
+                    for (std::size_t n = 0; n < nodes.size(); ++n)
+                        if (r.holders & nodes[n]->bit) weight[n] += (r.end - r.begin) * elem_size(a.type);
+            }
+            const auto best = std::max_element(weight.begin(), weight.end());
+            if (*best == 0) continue;
+            out[g] = nodes[static_cast<std::size_t>(best - weight.begin())];
+            any = true;
+        }
+        return any ? out : std::vector<Participant*>{};
+    }
+
+    // A live participant other than `not_this` holding all of `run` at its
+    // resident copy (the home's memory counts); null when none. residency_mutex held.
+    Participant* source_for(const void* key, HolderSet holders) {
+        for (auto& q : participants)
+            if (q->alive && q->client && q->bit != 0 && (holders & q->bit) && q->resident_ids.count(key)) return q.get();
+        return nullptr;
+    }
+
+    // Makes [b, e) of a buffer current in the home's memory, fetching the
+    // runs the home lacks from a node that holds them, from `avoid` (a
+    // backup's runner) only when no one else has them. An error when a run
+    // has no live holder left and lineage cannot recompute it.
+    std::optional<std::string> pull_home(const void* key, std::uint64_t b, std::uint64_t e, HolderSet avoid = 0) {
+        for (;;) {
+            std::vector<DirectoryRun> runs;
+            BufferInfo info;
+            {
+                std::lock_guard lock(residency_mutex);
+                auto it = buffers.find(key);
+                if (it == buffers.end()) return std::nullopt;
+                info = it->second;
+                runs = directory.runs(key, b, e);
+            }
+            bool fetched_all = true;
+            for (const DirectoryRun& r : runs) {
+                if (r.holders & kHomeMemory) continue;
+                Participant* q = nullptr;
+                std::uint64_t id = 0;
+                {
+                    std::lock_guard lock(residency_mutex);
+                    q = source_for(key, r.holders & ~avoid);
+                    if (q == nullptr) q = source_for(key, r.holders);  // inputs only the runner holds: it only reads them
+                    if (q) id = q->resident_ids[key];
+                }
+                if (q == nullptr) {  // its values went with a node: recompute them
+                    if (auto err = recover_lost()) return err;
+                    fetched_all = false;
+                    break;
+                }
+                auto* home = static_cast<std::uint8_t*>(const_cast<void*>(key));
+                const auto fetch_start = Clock::now();
+                std::uint64_t offset = r.begin * info.elem;
+                const std::uint64_t last = r.end * info.elem;
+                std::string failed;
+                while (offset < last) {
+                    const std::uint64_t n = std::min<std::uint64_t>(last - offset, kMaxSliceBytes);
+                    auto got = q->client->get_region(id, kResidentVersion, offset, n);
+                    if (!got || got.value().size() != n) {
+                        failed = got ? cat("returned ", got.value().size(), " bytes of ", n) : got.error();
+                        break;
+                    }
+                    lineage.before_home_write(buffer_ref(key, info), offset / info.elem, (offset + n) / info.elem, HomeWrite::Replayable);
+                    std::memcpy(home + offset, got.value().data(), n);
+                    q->stats.bytes_in += n;
+                    q->stats.bytes_fetched += n;
+                    offset += n;
+                }
+                if (!failed.empty()) {
+                    lose(*q, cat("fetching region data: ", failed));
+                    fetched_all = false;  // look again: another holder, or none
+                    break;
+                }
+                if (chunk_log.enabled())  // --trace: a slice on the node's track
+                    for (std::size_t n = 0; n < participants.size(); ++n)
+                        if (participants[n].get() == q)
+                            chunk_log.add(ChunkRun{static_cast<std::uint32_t>(n), launch_seq,
+                                                   cat("fetch ", info.region ? std::string(info.region->name) : std::string("region")),
+                                                   r.begin, r.end, fetch_start, Clock::now(), 0, last - r.begin * info.elem, false,
+                                                   ChunkOutcome::Fetched});
+                std::lock_guard lock(residency_mutex);
+                directory.add(key, r.begin, r.end, kHomeMemory);
+            }
+            if (fetched_all) return std::nullopt;
+        }
+    }
+
+    // The inputs of lanes [b, e) the home runs itself, current in its memory.
+    std::optional<std::string> pull_inputs_home(const KernelLaunch& launch, std::uint64_t b, std::uint64_t e, HolderSet avoid) {
+        for (std::size_t i = 0; i < launch.args.size(); ++i) {
+            if (!resident(launch, i) || launch.kernel->params[i].access == Access::Out) continue;
+            const auto [lo, hi] = clip(launch.args[i], b, e);
+            if (auto err = pull_home(launch.args[i].data, lo, hi, avoid)) return err;
+        }
+        return std::nullopt;
+    }
+
+    // Before a launch: what must be current at home. `whole`: the home runs
+    // it on its own memory (every buffer; outputs become the home's alone).
+    // Else broadcast buffers (inputs travel whole; partials are summed into
+    // the home's copy, which is then the only current one).
+    std::optional<std::string> bring_all_home(const KernelLaunch& launch, const LaunchPlan& plan, bool whole) {
+        for (std::size_t i = 0; i < launch.args.size(); ++i) {
+            const KernelParam& param = launch.kernel->params[i];
+            const KernelArg& a = launch.args[i];
+            if (param.kind == ParamKind::Uniform || a.data == nullptr) continue;
+            if (!whole && param.indexing == Indexing::Element) continue;
+            if (auto err = pull_home(a.data, 0, a.length)) return err;
+            if (param.access != Access::In || plan.is_partial(i)) {
+                if (whole) lineage.before_home_write(buffer_ref(a), 0, a.length, HomeWrite::Program);
+                std::lock_guard lock(residency_mutex);
+                directory.set(a.data, 0, a.length, kHomeMemory);
+                directory.mark_logged_input(a.data, 0, a.length, false);
+                set_fences(a.data);
+            }
+        }
+        return std::nullopt;
+    }
+
+    // Puts the input runs of lanes [b, e) of param i that p's resident copy
+    // lacks (fetching to the home first what only another node holds), and
+    // makes sure the copy exists; returns its node region id.
+    Result<std::uint64_t> put_resident_inputs(Participant& p, const KernelLaunch& launch, std::size_t i, std::uint64_t b,
+                                              std::uint64_t e, HolderSet avoid) {
+        const KernelArg& a = launch.args[i];
+        const std::size_t size = elem_size(a.type);
+        const std::uint64_t total = a.length * size;
+        const auto [lo, hi] = clip(a, b, e);
+        std::uint64_t id = 0;
+        std::vector<DirectoryRun> runs;
+        {
+            std::lock_guard lock(residency_mutex);
+            auto [it, fresh] = p.resident_ids.try_emplace(a.data, 0);
+            if (fresh) it->second = p.next_region++;
+            id = it->second;
+            if (launch.kernel->params[i].access != Access::Out) runs = directory.runs(a.data, lo, hi);
+        }
+        std::uint64_t& have = p.versions[id];
+        for (const DirectoryRun& r : runs) {
+            if (r.holders & p.bit) continue;
+            if (!(r.holders & kHomeMemory))
+                if (auto err = pull_home(a.data, r.begin, r.end, avoid)) return Error{*err};
+            const auto* data = static_cast<const std::uint8_t*>(a.data);
+            p.stats.bytes_out += (r.end - r.begin) * size;
+            auto put = p.client->put_region(id, kResidentVersion, total, r.begin * size, {data + r.begin * size, (r.end - r.begin) * size});
+            if (!put) return Error{put.error()};
+            have = kResidentVersion;
+            std::lock_guard lock(residency_mutex);
+            directory.add(a.data, r.begin, r.end, p.bit);
+        }
+        if (have != kResidentVersion) {  // an output-only buffer, or all present: the copy must exist
+            auto put = p.client->put_region(id, kResidentVersion, total, 0, {});
+            if (!put) return Error{put.error()};
+            have = kResidentVersion;
+        }
+        return id;
+    }
+
+    // The resident outputs of lanes [b, e) are held by `holders` now (and
+    // nobody else: the others hold the values from before).
+    void outputs_held_by(const KernelLaunch& launch, std::uint64_t b, std::uint64_t e, HolderSet holders) {
+        std::lock_guard lock(residency_mutex);
+        for (std::size_t i = 0; i < launch.args.size(); ++i) {
+            if (!resident(launch, i) || launch.kernel->params[i].access == Access::In) continue;
+            const auto [lo, hi] = clip(launch.args[i], b, e);
+            directory.set(launch.args[i].data, lo, hi, holders);
+        }
+    }
+
+    // The directory bit of claim i's first runner (a backup avoids its copy).
+    HolderSet runner_bit(std::size_t i) {
+        std::lock_guard lock(chunk_mutex);
+        return chunks[i].first ? chunks[i].first->bit : 0;
+    }
+
+    // No backup copies of a launch with resident outputs. The copy that
+    // loses is cancelled, but a node may already be running it, and it
+    // rewrites that node's copy in place: a later put of those elements to
+    // the node (a steal in the next launch) could land before the cancelled
+    // chunk stops, and the next chunk would start from values one launch
+    // ahead (tests/bench/cluster/pulse_check.sh showed it). A node that
+    // stalls is dropped at the heartbeat timeout instead, and lineage
+    // recomputes what it alone held.
+    bool backups_allowed() {
+        if (!current_launch) return true;
+        const KernelLaunch& launch = *current_launch;
+        for (std::size_t i = 0; i < launch.args.size(); ++i)
+            if (resident(launch, i) && launch.kernel->params[i].access != Access::In) return false;
+        return true;
+    }
+
+    // p is gone: its copies no longer count. Runs it alone held are lost.
+    void forget_holder(Participant& p) {
+        if (p.bit == 0) return;
+        std::lock_guard lock(residency_mutex);
+        directory.drop_holder(p.bit, [&](const void* key, std::uint64_t b, std::uint64_t e) {
+            lost_runs.push_back(LostRun{key, b, e});
+        });
+        p.resident_ids.clear();
+        for (auto& [key, info] : buffers) set_fences(key);
+    }
+
+    void fail_launch(const std::string& why) {
+        std::lock_guard lock(chunk_mutex);
+        if (residency_error.empty()) residency_error = why;
+        done_count = grid.size();  // the workers stop
+        claims_changed.notify_all();
+    }
+
+    // The VM's thread, with no launch running (ClusterBackend::bring_home).
+    void bring_home(Region& r, std::uint64_t b, std::uint64_t e, HomeAccess access) {
+        const void* key = r.data;
+        std::uint64_t lo = b, hi = e;
+        {
+            std::lock_guard lock(residency_mutex);
+            auto it = buffers.find(key);
+            if (it == buffers.end() || it->second.length != r.length) {
+                r.set_fences(0, 0, 0, 0);
+                return;
+            }
+            // The window around the element: a scalar loop over the region
+            // fetches a piece at a time, not an element.
+            const std::uint64_t w = std::max<std::uint64_t>(1, kFetchWindowBytes / it->second.elem);
+            lo = b / w * w;
+            hi = std::min(r.length, std::max(e, lo + w));
+        }
+        if (auto err = pull_home(key, lo, hi)) options.on_fatal(*err);
+        if (access == HomeAccess::Write) lineage.before_home_write(BufferRef{r.data, r.length, r.type}, lo, hi, HomeWrite::Program);
+        {
+            std::lock_guard lock(residency_mutex);
+            if (access == HomeAccess::Write) {
+                directory.set(key, lo, hi, kHomeMemory);
+                directory.mark_logged_input(key, lo, hi, false);
+            }
+            set_fences(key);
+        }
+        restart_log_if_all_home();
+    }
+
+    void forget_region(Region& r) {
+        lineage.forget(r.data);
+        std::lock_guard lock(residency_mutex);
+        directory.forget(r.data);
+        buffers.erase(r.data);
+        for (auto& p : participants) p->resident_ids.erase(r.data);  // the node's copy stays until the home disconnects
+        r.set_fences(0, 0, 0, 0);
+    }
+
+    static BufferRef buffer_ref(const KernelArg& a) { return BufferRef{a.data, a.length, a.type}; }
+    static BufferRef buffer_ref(const void* key, const BufferInfo& info) {
+        return BufferRef{const_cast<void*>(key), info.length, info.region ? info.region->type : ElemType::U8};
+    }
+
+    // Logs a launch with resident buffers (cluster/lineage.h) and fences its
+    // element-wise buffers for home writes, which the log must hear of.
+    // Its number in the log; an empty error when nothing needs logging.
+    Result<std::size_t> log_launch(const KernelLaunch& launch) {
+        bool any = false;
+        for (std::size_t i = 0; i < launch.args.size(); ++i) any = any || resident(launch, i);
+        if (!any) return Error{""};
+        auto n = lineage.record(launch);
+        if (!n) return Error{cat("kernel '", launch.kernel->name, "': ", n.error())};
+        std::lock_guard lock(residency_mutex);
+        for (std::size_t i = 0; i < launch.args.size(); ++i)
+            if (resident(launch, i)) directory.mark_logged_input(launch.args[i].data, 0, launch.args[i].length, true);
+        return n;
+    }
+
+    // Nothing lives only elsewhere any more: the log starts afresh.
+    void restart_log_if_all_home() {
+        std::lock_guard lock(residency_mutex);
+        if (lineage.launches() == 0 || !directory.all_at_home()) return;
+        lineage.restart();
+        directory.clear_logged_inputs();
+        for (auto& [key, info] : buffers) set_fences(key);
+    }
+
+    // Recomputes every run no live participant holds (cluster/lineage.h),
+    // as the launch in progress found them (its lost claims run again), and
+    // lands them at home.
+    std::optional<std::string> recover_lost() {
+        std::lock_guard recovery(recovery_mutex);
+        std::optional<std::size_t> as_found_by;
+        {
+            std::lock_guard lock(chunk_mutex);
+            if (in_launch) as_found_by = launch_record;
+        }
+        std::vector<LostElements> lost;
+        {
+            std::lock_guard lock(residency_mutex);
+            directory.each([&](const void* key, const std::vector<DirectoryRun>& runs) {
+                for (const DirectoryRun& r : runs)
+                    if (r.holders == 0) lost.push_back(LostElements{buffer_ref(key, buffers[key]), r.begin, r.end});
+            });
+        }
+        if (lost.empty()) return std::nullopt;  // another thread recovered them
+        auto done = lineage.recompute(lost, as_found_by);
+        if (!done) return cat("recomputing region values lost with a node: ", done.error());
+        std::lock_guard lock(residency_mutex);
+        for (const LostElements& l : lost) {
+            directory.set(l.buffer.data, l.begin, l.end, kHomeMemory);
+            set_fences(l.buffer.data);
+        }
+        ++recoveries;
+        recovered_bytes += done.value().bytes_restored;
+        replayed_launches += done.value().launches;
+        std::fprintf(stderr, "polymer-run: note: recomputed %llu bytes lost with a node (%llu launches replayed over %llu lanes)\n",
+                     static_cast<unsigned long long>(done.value().bytes_restored), static_cast<unsigned long long>(done.value().launches),
+                     static_cast<unsigned long long>(done.value().lanes));
+        return std::nullopt;
+    }
+
+    // Blocks until no launch is queued or running (the VM's thread).
+    void wait_idle() {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return queue.empty() && !running; });
     }
 
     void run_dispatcher() {
@@ -222,13 +666,23 @@ struct ClusterBackend::Impl {
         if (launch.begin >= launch.end) return {};
         admit_arrivals();
         const LaunchPlan plan = plan_launch(k);
+        track_buffers(launch);
         if (!plan.splittable) {
-            // Nothing to cut safely (docs/cluster.md): the home runs it whole.
+            // Nothing to cut safely (docs/cluster.md): the home runs it whole,
+            // on current values, and its outputs are then the home's alone.
+            if (auto e = bring_all_home(launch, plan, true)) return *e;
             const auto start = Clock::now();
             note_fault(run_at_home(launch));
             log_run(nullptr, launch, launch.begin, launch.end, start, false, ChunkOutcome::Applied);
+            update_fences(launch);
             return {};
         }
+        // Broadcast inputs travel whole and partials are summed into the
+        // home's copy: both need the current values at home first.
+        if (auto e = bring_all_home(launch, plan, false)) return *e;
+        std::optional<std::size_t> record;
+        if (auto r = log_launch(launch)) record = r.value();
+        else if (!r.error().empty()) return r.error();
         // Every capable participant takes part; `.prefers gpu` weighs the
         // GPU-class ones' claims up (chunk_sizing.h) rather than leaving the rest idle.
         std::vector<Participant*> capable;
@@ -261,7 +715,9 @@ struct ClusterBackend::Impl {
             chunks.assign(grid.size(), ChunkState{});
             claims_made = 0;
             mean_lane_ns = 0;
-            next_grain = 0;
+            grain_taken.assign(grid.size(), 0);
+            grains_left = grid.size();
+            grain_owner = owners(launch, capable);
             pending.clear();
             done_count = 0;
             sharing = capable;
@@ -274,6 +730,22 @@ struct ClusterBackend::Impl {
                 p->outstanding = 0;
             }
         }
+        {
+            std::lock_guard lock(chunk_mutex);
+            in_launch = true;
+            current_launch = &launch;
+            launch_record = record;
+            residency_error.clear();
+        }
+        struct LaunchEnds {
+            Impl& impl;
+            ~LaunchEnds() {
+                std::lock_guard lock(impl.chunk_mutex);
+                impl.in_launch = false;
+                impl.current_launch = nullptr;
+                impl.launch_record.reset();
+            }
+        } launch_ends{*this};
         // Rounds: when every participant of a round dropped out (the home
         // may have stopped claiming before the nodes failed), the rest take over.
         for (int round = 0; round < 2; ++round) {
@@ -288,6 +760,7 @@ struct ClusterBackend::Impl {
             workers.clear();  // joins
             for (Participant* p : capable)
                 if (p->client) p->client->stop_waiting(false);
+            if (!residency_error.empty()) return residency_error;
             if (done_count == grid.size() || interrupted()) break;
             admit_arrivals();  // a node back meanwhile takes the rest
             capable.clear();
@@ -297,9 +770,16 @@ struct ClusterBackend::Impl {
             std::lock_guard lock(chunk_mutex);
             sharing = capable;
         }
-        if (interrupted()) return {};  // the fault says so
+        if (interrupted()) {  // the fault says so
+            update_fences(launch);
+            return {};
+        }
         if (done_count != grid.size()) return no_capable_node(k);
+        for (std::uint32_t i : plan.partial_params)
+            lineage.before_home_write(buffer_ref(launch.args[i]), 0, launch.args[i].length, HomeWrite::Replayable);
         combine_partials(launch, plan);
+        update_fences(launch);
+        restart_log_if_all_home();
         return {};
     }
 
@@ -394,22 +874,36 @@ struct ClusterBackend::Impl {
         if (!pending.empty()) {
             got = pending.front();
             pending.pop_front();
-        } else if (next_grain < grid.size() && launch_fault &&
-                   (launch_fault.kind == KernelFault::Kind::Interrupted || grid.grain_begin(next_grain) > launch_fault.lane)) {
-            done_count += grid.size() - next_grain;  // cannot change what is reported: not run
+        } else if (grains_left != 0 && launch_fault) {
+            // Grains past the faulting lane cannot change what is reported: not run.
+            for (std::size_t g = 0; g < grid.size(); ++g)
+                if (!grain_taken[g] && (launch_fault.kind == KernelFault::Kind::Interrupted || grid.grain_begin(g) > launch_fault.lane)) {
+                    grain_taken[g] = 1;
+                    --grains_left;
+                    ++done_count;
+                }
             claims_changed.notify_all();
-            next_grain = grid.size();
-        } else if (next_grain < grid.size()) {
-            const std::uint64_t n = one_grain_claims ? 1
-                                                     : claim_grains(share_of(p, now), grid.size() - next_grain,
-                                                                    options.claim_divisor, claim_cap);
-            got = claims_made++;
-            ChunkState& c = chunks[*got];
-            c.begin = grid.grain_begin(next_grain);
-            next_grain += n;
-            c.end = grid.grain_end(next_grain - 1);
-            c.grains = n;
-            c.partials.resize(partial_count);
+        }
+        if (!got && grains_left != 0) {
+            const std::uint64_t most = one_grain_claims ? 1
+                                                        : claim_grains(share_of(p, now), grains_left, options.claim_divisor, claim_cap);
+            if (auto first = next_claim_start(p)) {
+                // A run of untaken grains with the same owner as the first one.
+                std::size_t g = *first, n = 0;
+                Participant* owner = grain_owner.empty() ? nullptr : grain_owner[g];
+                while (g + n < grid.size() && n < most && !grain_taken[g + n] &&
+                       (grain_owner.empty() || grain_owner[g + n] == owner)) {
+                    grain_taken[g + n] = 1;
+                    ++n;
+                }
+                grains_left -= n;
+                got = claims_made++;
+                ChunkState& c = chunks[*got];
+                c.begin = grid.grain_begin(g);
+                c.end = grid.grain_end(g + n - 1);
+                c.grains = n;
+                c.partials.resize(partial_count);
+            }
         }
         if (got) {
             ChunkState& c = chunks[*got];
@@ -424,6 +918,7 @@ struct ClusterBackend::Impl {
         for (std::size_t i = 0; i < claims_made; ++i) {
             ChunkState& c = chunks[i];
             if (c.status != ChunkState::Status::Running || c.backed_up || c.first == &p || !straggling(c, now)) continue;
+            if (!backups_allowed()) break;
             c.backed_up = true;
             ++c.runners;
             backup = true;
@@ -460,7 +955,39 @@ struct ClusterBackend::Impl {
     }
     bool nothing_pending() {
         std::lock_guard lock(chunk_mutex);
-        return pending.empty() && next_grain == grid.size();
+        return pending.empty() && grains_left == 0;
+    }
+
+    // Where p's next claim starts (chunk_mutex held): the first untaken grain
+    // it owns (its data is there), else the first nobody owns, else one
+    // stolen from the back of the owner with the most untaken grains, when
+    // that owner has a quarter of its grains (and at least two) left: it is
+    // behind, not just finishing. A steal moves the grain's data, and the
+    // next launch's balance may move it back, so small leads are left alone.
+    std::optional<std::size_t> next_claim_start(const Participant& p) const {
+        const auto untaken_of = [&](const Participant* who) -> std::optional<std::size_t> {
+            for (std::size_t g = 0; g < grid.size(); ++g)
+                if (!grain_taken[g] && (grain_owner.empty() ? who == nullptr : grain_owner[g] == who)) return g;
+            return std::nullopt;
+        };
+        if (!grain_owner.empty())
+            if (auto g = untaken_of(&p)) return g;
+        if (auto g = untaken_of(nullptr)) return g;
+        std::map<const Participant*, std::size_t> left, owned;
+        for (std::size_t g = 0; g < grid.size(); ++g) {
+            ++owned[grain_owner[g]];
+            if (!grain_taken[g]) ++left[grain_owner[g]];
+        }
+        const Participant* victim = nullptr;
+        std::size_t most = 0;
+        for (auto [who, n] : left) {
+            const bool behind = n >= std::max<std::size_t>(2, (owned[who] + 3) / 4);
+            if ((behind && n > most) || (who != nullptr && !who->alive)) victim = who, most = std::max(most, n);
+        }
+        if (victim == nullptr) return std::nullopt;
+        for (std::size_t g = grid.size(); g-- > 0;)
+            if (!grain_taken[g] && grain_owner[g] == victim) return g;
+        return std::nullopt;
     }
 
     // A runner gave up on claim i (its node failed): back to the queue unless
@@ -481,7 +1008,7 @@ struct ClusterBackend::Impl {
     }
 
     // Records claim i as done by `p`; false when another copy won already.
-    bool claim(std::size_t i, Participant& p, bool backup, std::uint64_t kernel_ns) {
+    bool claim(std::size_t i, Participant& p, bool backup, std::uint64_t kernel_ns, bool kept) {
         std::lock_guard lock(chunk_mutex);
         ChunkState& c = chunks[i];
         const auto now = Clock::now();
@@ -489,6 +1016,8 @@ struct ClusterBackend::Impl {
         run_ended(p, now, c.end - c.begin);  // a losing copy's lanes still say how fast p is
         if (c.status == ChunkState::Status::Done) return false;
         c.status = ChunkState::Status::Done;
+        c.winner = &p;
+        c.kept = kept;
         done_count += c.grains;
         claims_changed.notify_all();
         ++p.stats.chunks;
@@ -515,25 +1044,38 @@ struct ClusterBackend::Impl {
             KernelLaunch piece = launch;
             piece.begin = chunks[*i].begin;
             piece.end = chunks[*i].end;
+            if (auto e = pull_inputs_home(launch, piece.begin, piece.end, backup ? runner_bit(*i) : 0)) {
+                fail_launch(*e);
+                give_back(*i, p);
+                return;
+            }
             std::vector<Bytes> partials(plan.partial_params.size());
             for (std::size_t j = 0; j < partials.size(); ++j) {
                 KernelArg& a = piece.args[plan.partial_params[j]];
                 partials[j].assign(a.length * elem_size(a.type), 0);
                 a.data = partials[j].empty() ? nullptr : partials[j].data();
             }
+            for (std::size_t j = 0; j < piece.args.size(); ++j)
+                if (resident(launch, j) && launch.kernel->params[j].access != Access::In) {
+                    const auto [lo, hi] = clip(launch.args[j], piece.begin, piece.end);
+                    lineage.before_home_write(buffer_ref(launch.args[j]), lo, hi, HomeWrite::Replayable);
+                }
             const auto start = Clock::now();
             const KernelFault fault = run_at_home(piece);  // element-wise outputs land in place: this range is ours alone
             const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
-            const bool won = claim(*i, p, backup, ns);
+            const bool won = claim(*i, p, backup, ns, false);
             if (won || fault.kind == KernelFault::Kind::Interrupted) note_fault(fault);
-            if (won) chunks[*i].partials = std::move(partials);
+            if (won) {
+                chunks[*i].partials = std::move(partials);
+                outputs_held_by(launch, piece.begin, piece.end, kHomeMemory);
+            }
             log_run(&p, launch, piece.begin, piece.end, start, backup, won ? ChunkOutcome::Applied : ChunkOutcome::Lost);
         }
     }
 
     // Puts what chunk [b, e) needs on the node and starts it; the request id.
     Result<std::uint64_t> send_chunk(Participant& p, const KernelLaunch& launch, const LaunchPlan& plan, std::uint64_t b,
-                                     std::uint64_t e) {
+                                     std::uint64_t e, HolderSet avoid) {
         NodeClient& c = *p.client;
         if (!p.module_uploaded) {
             auto have = c.have_module(module_hash);
@@ -563,6 +1105,12 @@ struct ClusterBackend::Impl {
             const std::size_t size = elem_size(arg.type);
             const std::uint64_t total = arg.length * size;
             const auto* data = static_cast<const std::uint8_t*>(arg.data);
+            if (p.bit != 0 && resident(launch, i)) {
+                auto id = put_resident_inputs(p, launch, i, b, e, avoid);
+                if (!id) return Error{id.error()};
+                msg.args.push_back(Binding{Binding::Kind::Region, id.value(), kResidentVersion, 0});
+                continue;
+            }
             auto [it, fresh] = p.region_ids.try_emplace(arg.data, 0);
             if (fresh) it->second = p.next_region++;
             const std::uint64_t id = it->second;
@@ -602,6 +1150,7 @@ struct ClusterBackend::Impl {
             have = version;
             msg.args.push_back(Binding{Binding::Kind::Region, id, version, 0});
         }
+        msg.keep_outputs = keeps_outputs(p, launch);
         return c.start_launch(msg);
     }
 
@@ -611,8 +1160,11 @@ struct ClusterBackend::Impl {
         std::uint64_t in = 0;
         for (const OutputSlice& s : r.outputs) in += s.data.size();
         p.stats.bytes_in += in;
-        if (!claim(i, p, backup, r.kernel_ns)) return false;
+        const bool kept = keeps_outputs(p, launch);
+        if (!claim(i, p, backup, r.kernel_ns, kept)) return false;
         note_fault(r.fault);
+        // Its resident copies hold the outputs now; the home's too unless they stayed there.
+        outputs_held_by(launch, chunks[i].begin, chunks[i].end, p.bit == 0 ? kHomeMemory : kept ? p.bit : (p.bit | kHomeMemory));
         for (OutputSlice& s : r.outputs) {
             if (s.param >= launch.args.size()) continue;
             const KernelArg& arg = launch.args[s.param];
@@ -628,11 +1180,28 @@ struct ClusterBackend::Impl {
     }
 
     void lose(Participant& p, const std::string& why) {
-        std::lock_guard lock(chunk_mutex);
-        p.alive = false;
-        if (p.stats.lost.empty()) p.stats.lost = why;
-        std::fprintf(stderr, "polymer-run: warning: %s dropped out: %s; its chunks run elsewhere\n", p.stats.name.c_str(), why.c_str());
-        if (roster) roster->lost(p.slot);  // redialled in the background (a node that dialled us dials again itself)
+        {
+            std::lock_guard lock(chunk_mutex);
+            if (!p.alive) return;  // another thread saw it first
+            p.alive = false;
+            if (p.stats.lost.empty()) p.stats.lost = why;
+            std::fprintf(stderr, "polymer-run: warning: %s dropped out: %s; its chunks run elsewhere\n", p.stats.name.c_str(), why.c_str());
+            if (roster) roster->lost(p.slot);  // redialled in the background (a node that dialled us dials again itself)
+            // Claims of this launch whose outputs only p kept run again elsewhere.
+            if (in_launch)
+                for (std::size_t i = 0; i < claims_made; ++i) {
+                    ChunkState& c = chunks[i];
+                    if (c.status != ChunkState::Status::Done || c.winner != &p || !c.kept) continue;
+                    c.status = ChunkState::Status::Pending;
+                    c.backed_up = false;
+                    c.winner = nullptr;
+                    done_count -= c.grains;
+                    ++p.stats.retries;
+                    pending.push_back(i);
+                    claims_changed.notify_all();
+                }
+        }
+        forget_holder(p);
     }
 
     // Makes each node the roster authenticated since the last call a
@@ -659,6 +1228,7 @@ struct ClusterBackend::Impl {
                 participants.push_back(std::make_unique<Participant>());
                 p = participants.back().get();
                 p->slot = Arrival::kJoined;
+                p->bit = next_holder_bit();
                 p->stats.remote = true;
             }
             p->client = std::move(a.client);
@@ -669,6 +1239,9 @@ struct ClusterBackend::Impl {
             p->region_ids.clear();
             p->versions.clear();
             p->broadcast_bytes.clear();
+            // A node back (restarted or not) holds nothing we count on: the
+            // directory forgets its copies (lineage recomputes what only it had).
+            forget_holder(*p);
             // Region ids unique to this home: a node's store is shared by all its
             // peers, so two homes (two polymer-run processes) must not collide.
             std::uint64_t base = 0;
@@ -714,7 +1287,7 @@ struct ClusterBackend::Impl {
                 if (!i) break;
                 const auto sent = Clock::now();
                 const std::uint64_t out_before = p.stats.bytes_out;
-                auto id = send_chunk(p, launch, plan, chunks[*i].begin, chunks[*i].end);
+                auto id = send_chunk(p, launch, plan, chunks[*i].begin, chunks[*i].end, backup ? runner_bit(*i) : 0);
                 if (!id && id.error().ends_with(NodeClient::kStoppedWaiting)) {  // the launch is done: the node stays
                     log_flight({*i, 0, backup, sent, p.stats.bytes_out - out_before}, ChunkOutcome::Abandoned);
                     give_back(*i, p);
@@ -801,6 +1374,7 @@ Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& mod
     if (options.local_work) {
         auto home = std::make_unique<Participant>();
         home->stats.name = "home";
+        home->bit = kHomeMemory;  // its chunks work on the home's memory
         home->caps.throughput = options.home_throughput;  // 0: measured when it first shares a launch
         impl->participants.push_back(std::move(home));
     }
@@ -810,6 +1384,7 @@ Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& mod
         const NodeAddress& a = options.nodes[i];
         auto p = std::make_unique<Participant>();
         p->slot = i;
+        p->bit = impl->next_holder_bit();
         p->alive = false;  // until the roster reaches it
         p->stats.remote = true;
         p->stats.name = format_address(a);
@@ -854,6 +1429,25 @@ Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& mod
 }
 
 Ticket ClusterBackend::submit(const VectorOpArgs& args) {
+    // Vector ops run at home: their operands must be current there first.
+    bool tracked = false;
+    {
+        std::lock_guard lock(impl_->residency_mutex);
+        for (const RegionView* v : {&args.dst, &args.a, &args.b, &args.c})
+            tracked = tracked || (v->data != nullptr && impl_->directory.tracks(v->data));
+    }
+    if (tracked) {
+        impl_->wait_idle();
+        for (const RegionView* v : {&args.a, &args.b, &args.c, &args.dst}) {
+            Region* r = nullptr;
+            {
+                std::lock_guard lock(impl_->residency_mutex);
+                auto it = impl_->buffers.find(v->data);
+                if (v->data != nullptr && it != impl_->buffers.end()) r = it->second.region;
+            }
+            if (r != nullptr) impl_->bring_home(*r, 0, r->length, v == &args.dst ? HomeAccess::Write : HomeAccess::Read);
+        }
+    }
     const Ticket local = impl_->local->submit(args);
     std::lock_guard lock(impl_->mutex);
     const Ticket t = impl_->next_ticket++;
@@ -904,6 +1498,35 @@ void ClusterBackend::wait_all() {
 
 BackendStats ClusterBackend::stats() const { return impl_->local->stats(); }
 
+void ClusterBackend::bring_home(Region& r, std::uint64_t begin, std::uint64_t end, HomeAccess access) {
+    impl_->wait_idle();
+    impl_->bring_home(r, begin, end, access);
+}
+
+void ClusterBackend::forget_region(Region& r) {
+    impl_->wait_idle();
+    impl_->forget_region(r);
+}
+
+std::vector<ResidentSlice> ClusterBackend::residency(const Region& r) const {
+    std::lock_guard lock(impl_->residency_mutex);
+    std::vector<ResidentSlice> out;
+    if (!impl_->directory.tracks(r.data)) return out;
+    bool away = false;
+    for (const DirectoryRun& run : impl_->directory.runs(r.data, 0, r.length)) {
+        std::string who;
+        for (auto& p : impl_->participants) {
+            if (!(run.holders & p->bit) || p->bit == kHomeMemory) continue;
+            who += cat(who.empty() ? "" : ", ", p->stats.name);
+        }
+        if (run.holders & kHomeMemory) who = who.empty() ? "home" : cat("home, ", who);
+        if (run.holders != kHomeMemory) away = true;
+        out.push_back(ResidentSlice{run.begin, run.end, who.empty() ? "lost" : who});
+    }
+    if (!away) out.clear();  // all at home: nothing to say
+    return out;
+}
+
 void ClusterBackend::record_chunk_runs(std::size_t limit) { impl_->chunk_log.enable(limit); }
 
 const ChunkLog& ClusterBackend::chunk_log() const { return impl_->chunk_log; }
@@ -911,7 +1534,17 @@ const ChunkLog& ClusterBackend::chunk_log() const { return impl_->chunk_log; }
 std::vector<ParticipantStats> ClusterBackend::participant_stats() const {
     std::lock_guard lock(impl_->mutex);
     std::vector<ParticipantStats> out;
-    for (auto& p : impl_->participants) out.push_back(p->stats);
+    std::lock_guard residency(impl_->residency_mutex);
+    const auto elem = [&](const void* key) -> std::uint64_t {
+        auto it = impl_->buffers.find(key);
+        return it == impl_->buffers.end() ? 1 : it->second.elem;
+    };
+    for (auto& p : impl_->participants) {
+        out.push_back(p->stats);
+        if (p->bit == 0) continue;
+        const Directory::Held h = impl_->directory.held_by(p->bit, elem, &out.back().bytes_held);
+        out.back().runs_held = h.runs;
+    }
     return out;
 }
 

@@ -39,6 +39,10 @@ struct ClusterOptions {
     std::vector<NodeAddress> nodes;
     std::vector<std::uint8_t> secret;
     bool local_work = true;          // the home runs chunks too
+    // Element-wise region values stay on the nodes that computed them until
+    // the home reads them (docs/cluster.md, "Data lives on the nodes");
+    // false: every launch's outputs come home, and inputs go out each launch.
+    bool keep_data = true;
     // create() returns once every address in `nodes` was tried once and at
     // least min_nodes nodes are connected (dialled or dialling in), or fails
     // when fewer are after wait_nodes. Missing ones are redialled meanwhile.
@@ -77,6 +81,9 @@ struct ParticipantStats {
     std::string lost;               // why it dropped out (or is not there yet); empty while it serves
     std::uint64_t rejoins = 0;      // times it came back after it was lost
     std::uint64_t chunks_since_rejoin = 0;  // claims applied since it last came back
+    std::uint64_t bytes_fetched = 0;  // of bytes_in: region values the home fetched to read them
+    std::uint64_t bytes_held = 0;     // region values it holds the current copy of now
+    std::uint64_t runs_held = 0;      // in this many runs of elements
 };
 
 class ClusterBackend final : public Backend {
@@ -92,6 +99,9 @@ public:
     VectorOpResult wait(Ticket ticket) override;
     void wait_all() override;
     BackendStats stats() const override;
+    void bring_home(Region& r, std::uint64_t begin, std::uint64_t end, HomeAccess access) override;
+    void forget_region(Region& r) override;
+    std::vector<ResidentSlice> residency(const Region& r) const override;
 
     // Per participant, home first; read after wait_all.
     std::vector<ParticipantStats> participant_stats() const;

@@ -56,6 +56,10 @@ void add_cluster_options(CLI::App& app, ClusterFlags& f) {
         ->check(CLI::Range(0u, 64u));
     app.add_flag("--no-local-work", f.no_local_work, "kernel chunks run on the nodes only, not on this machine")
         ->group(group);
+    app.add_flag("--data-at-home", f.data_at_home,
+                 "every launch's outputs come back to this machine and its inputs go out again (default: region values stay on the "
+                 "nodes that computed them until the program reads them here)")
+        ->group(group);
     app.add_flag("--list-nodes", f.list_nodes, "connect to the nodes, print their capabilities, then exit")
         ->group(group)
         ->configurable(false);
@@ -228,6 +232,8 @@ std::string ClusterSession::participants_text() const {
         s += cat(p.name, ": ", p.chunks, " chunks, kernel ",
                  pbc::cat(static_cast<double>(p.kernel_ns) / 1e6), " ms, lanes ", p.lanes, ", bytes out ", p.bytes_out, " in ", p.bytes_in,
                  ", retries ", p.retries, ", backups won ", p.backups_won);
+        if (p.remote && (p.bytes_held != 0 || p.bytes_fetched != 0))
+            s += cat(", holds ", p.bytes_held, " bytes in ", p.runs_held, " runs, fetched ", p.bytes_fetched);
         if (p.rejoins != 0) s += cat(", ", p.rejoins, " rejoins, ", p.chunks_since_rejoin, " chunks since");
         if (!p.lost.empty()) s += cat(", lost: ", p.lost);
         s += "\n";
@@ -290,6 +296,7 @@ Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module
     o.nodes = list.value().first;
     o.secret = list.value().second;
     o.local_work = !f.no_local_work;
+    o.keep_data = !f.data_at_home;
     o.min_chunk_lanes = f.chunk_lanes;
     o.client = client_options(f);
     if (auto m = membership(f, o); !m) return Error{m.error()};

@@ -34,6 +34,7 @@ struct ClusterFlags {
     bool tls = false;
     unsigned local_nodes = 0;
     bool no_local_work = false;
+    bool data_at_home = false;
     bool list_nodes = false;
     unsigned node_timeout_ms = 5000;
     std::uint64_t chunk_lanes = 256;

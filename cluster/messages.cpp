@@ -280,6 +280,7 @@ Bytes encode(const LaunchChunk& m) {
         }
     }
     w.u32(m.max_iterations);
+    w.u8(m.keep_outputs ? 1 : 0);
     return w.take();
 }
 Result<LaunchChunk> decode_launch(Payload p) {
@@ -307,6 +308,7 @@ Result<LaunchChunk> decode_launch(Payload p) {
             m.args.push_back(b);
         }
         m.max_iterations = r.u32("max iterations");
+        m.keep_outputs = r.flag("keep outputs");
     });
 }
 

@@ -137,6 +137,10 @@ struct LaunchChunk {
     std::uint64_t end = 0;
     std::vector<Binding> args;  // one per kernel parameter
     std::uint32_t max_iterations = kDefaultKernelSteps;  // loop iterations a lane may start (--kernel-steps)
+    // The chunk's element-indexed outputs stay in the node's regions (the
+    // home fetches them with region-get when it needs them): the result then
+    // carries only broadcast outputs (partial reductions). Version 5.
+    bool keep_outputs = false;
 };
 struct OutputSlice {
     std::uint32_t param = 0;

@@ -65,7 +65,7 @@ public:
 
     // Shutdown: refuse queued chunks, say goodbye once running ones are done.
     void cancel_queued() {
-        for (auto& [id, flag] : launches_) flag->store(true);
+        for (auto& [id, launch] : launches_) launch.cancelled->store(true);
     }
     void goodbye() {
         conn_->send(MsgType::Goodbye, 0, {});
@@ -217,7 +217,8 @@ private:
     asio::awaitable<void> room_to_read() {
         const NodeLimits& limits = server_.config_.limits;
         auto full = [&] {
-            return conn_->queued_bytes() > limits.max_queued_bytes || launches_.size() >= limits.max_launches_in_flight;
+            return conn_->queued_bytes() > limits.max_queued_bytes || launches_.size() >= limits.max_launches_in_flight ||
+                   parked_gets_.size() >= limits.max_launches_in_flight;
         };
         if (!full()) co_return;
         asio::steady_timer wait(server_.io_);
@@ -293,6 +294,10 @@ private:
         case MsgType::RegionGet: {
             auto m = decode_region_get(f.payload);
             if (!decoded(m, f)) return;
+            if (written_by_running_chunk(m.value())) {  // answered when that chunk is done
+                parked_gets_.push_back(std::move(f));
+                return;
+            }
             std::span<const std::uint8_t> slice;
             auto refusal = store.get(peer_id_, m.value(), slice);
             answer(f, refusal, MsgType::RegionData,
@@ -317,14 +322,17 @@ private:
                 return;
             }
             auto flag = std::make_shared<std::atomic<bool>>(false);
-            launches_[f.request_id] = flag;
+            InFlight& in_flight = launches_[f.request_id];
+            in_flight.cancelled = flag;
+            for (const OutputSpan& w : chunk.writes)
+                in_flight.writes.push_back({chunk.launch.args[w.param].data, w.offset, w.offset + w.length});
             start_chunk(f.request_id, std::make_shared<PreparedChunk>(std::move(std::get<PreparedChunk>(prepared))), flag);
             return;
         }
         case MsgType::Cancel: {
             auto m = decode_cancel(f.payload);
             if (!decoded(m, f)) return;
-            if (auto it = launches_.find(m.value().request); it != launches_.end()) it->second->store(true);
+            if (auto it = launches_.find(m.value().request); it != launches_.end()) it->second.cancelled->store(true);
             conn_->send(MsgType::Ack, f.request_id, {});
             return;
         }
@@ -357,8 +365,31 @@ private:
             asio::post(self->server_.io_, [self, id] {
                 self->launches_.erase(id);
                 --self->server_.in_flight_;  // after the result is on its way: shutdown's goodbye comes later
+                self->answer_parked_gets();
             });
         });
+    }
+
+    // Whether a chunk still running (or queued) may write bytes this get
+    // reads: the same storage, overlapping ranges. Such a get waits for it,
+    // so it never sees half a chunk's writes (a get of other bytes of a
+    // region a chunk is bound to is answered at once: a chunk writes only
+    // its lanes' elements and the broadcast buffers it binds).
+    bool written_by_running_chunk(const RegionGet& g) const {
+        if (launches_.empty() || g.length == 0) return false;
+        auto region = server_.store_.region(peer_id_, g.region, g.version);
+        if (!region || g.offset > region->bytes.size() || g.length > region->bytes.size() - g.offset) return false;  // refused below
+        for (const auto& [id, launch] : launches_)
+            for (const InFlight::Write& w : launch.writes)
+                if (w.base == region->bytes.data() && w.lo < g.offset + g.length && g.offset < w.hi) return true;
+        return false;
+    }
+    // After a chunk finished (io thread): the gets that waited for it.
+    void answer_parked_gets() {
+        if (parked_gets_.empty()) return;
+        std::vector<Frame> parked = std::move(parked_gets_);
+        parked_gets_.clear();
+        for (Frame& g : parked) handle(std::move(g));  // one still overlapping another chunk parks again
     }
 
     // On a pool thread, or the io thread for a chunk run inline.
@@ -385,7 +416,19 @@ private:
     const Connection::Clock::time_point accepted_at_ = Connection::Clock::now();
     std::string client_name_;
     bool authenticated_ = false;
-    std::map<std::uint64_t, std::shared_ptr<std::atomic<bool>>> launches_;  // running or queued: cancel flags
+    struct InFlight {
+        std::shared_ptr<std::atomic<bool>> cancelled;
+        // Where it may write (gets of those bytes wait). Not owning: the
+        // chunk's job holds its regions, and must not hold them longer than
+        // it runs, so the next version can recycle their storage.
+        struct Write {
+            const void* base;
+            std::uint64_t lo, hi;
+        };
+        std::vector<Write> writes;
+    };
+    std::map<std::uint64_t, InFlight> launches_;  // running or queued
+    std::vector<Frame> parked_gets_;              // region-gets waiting for a chunk in launches_; bounded by room_to_read
 };
 
 NodeServer::NodeServer(asio::io_context& io, NodeConfig config)

@@ -261,6 +261,23 @@ void RoutingBackend::wait_all() {
     check_vulkan();
 }
 
+void RoutingBackend::bring_home(Region& r, std::uint64_t begin, std::uint64_t end, HomeAccess access) {
+    if (vk_) vk_->bring_home(r, begin, end, access), check_vulkan();
+    cpu_->bring_home(r, begin, end, access);
+}
+
+void RoutingBackend::forget_region(Region& r) {
+    if (vk_) vk_->forget_region(r);
+    cpu_->forget_region(r);
+}
+
+std::vector<ResidentSlice> RoutingBackend::residency(const Region& r) const {
+    std::vector<ResidentSlice> slices = cpu_->residency(r);
+    if (vk_)
+        for (ResidentSlice& s : vk_->residency(r)) slices.push_back(std::move(s));
+    return slices;
+}
+
 BackendStats RoutingBackend::stats() const {
     BackendStats s = cpu_->stats();
     if (vk_) {

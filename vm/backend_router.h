@@ -90,6 +90,11 @@ public:
     bool runs_on_host_cores(const KernelLaunch& launch) const override { return route(launch) == OnCpu; }
     // Both backends' copies added up (the CPU's are zero).
     BackendStats stats() const override;
+    // Residency: to both backends, each answering for what it keeps (neither
+    // keeps anything elsewhere today, but a wrapper must not hide it).
+    void bring_home(Region& r, std::uint64_t begin, std::uint64_t end, HomeAccess access) override;
+    void forget_region(Region& r) override;
+    std::vector<ResidentSlice> residency(const Region& r) const override;
 
     enum Target : std::uint8_t { OnVulkan = 0, OnCpu = 1 };
     struct Counts {

@@ -10,6 +10,9 @@
 //   x.r(i), x.f(i)            read int / float register i
 //   x.set_r(i, v), x.set_f    write a register                     -> Flow::Next
 //   x.store<T>(g, i, v)       write element i of region g (bounds checked here)
+//   x.bring_home(g, b, e, a)  elements [b, e) of g are inside a residency fence
+//                             (vm/region_store.h): Backend::bring_home before ld.T/st.T touch them
+//                             (out of line: the fast path is the limit compare alone)
 //   x.push(bits), x.pop(bits) the value stack; false when full / empty
 //   x.out()                   the program's output
 //   x.branch(cond)            Flow::Taken (pc := the label) or Flow::Next
@@ -38,6 +41,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "vm/backend.h"
 #include "vm/decoded_insn.h"
 #include "vm/scalar_semantics.h"
 #include "vm/trap.h"
@@ -81,21 +85,36 @@ template <Op O, class X>
     return g;
 }
 
+// Element i of region g is about to be read (written) at home. The fast
+// path is one load and one compare, `i < limit` (vm/region_store.h: in
+// bounds and outside the fence), as the bounds check alone was. Past the
+// limit, out of the way: out of bounds traps; inside the fence the backend
+// keeps the value elsewhere, so bring it home first (which may move the
+// fence, and the limit with it). Flow::Next: go on with the access.
+template <class X>
+[[gnu::always_inline]] inline Flow past_limit(X& x, Region& g, std::uint64_t i, HomeAccess access) {
+    if (i >= g.length) return x.trap(TrapKind::OutOfBounds);
+    if (access == HomeAccess::Read ? g.reads_fenced(i) : g.writes_fenced(i)) x.bring_home(g, i, i + 1, access);
+    return Flow::Next;
+}
+
 template <Op O, class T, class X>
 [[gnu::always_inline]] inline Flow load_int(X& x, const DecodedInsn& d) {
-    const Region* g = region_operand<O>(x, d);
+    Region* g = region_operand<O>(x, d);
     if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
-    if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
+    if (__builtin_expect(i >= g->read_limit(), 0) && past_limit(x, *g, i, HomeAccess::Read) == Flow::Trap)
+        return Flow::Trap;
     return x.set_r(d.a, static_cast<std::int64_t>(g->template as<const T>()[i]));
 }
 
 template <Op O, class T, class X>
 [[gnu::always_inline]] inline Flow load_float(X& x, const DecodedInsn& d) {
-    const Region* g = region_operand<O>(x, d);
+    Region* g = region_operand<O>(x, d);
     if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
-    if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
+    if (__builtin_expect(i >= g->read_limit(), 0) && past_limit(x, *g, i, HomeAccess::Read) == Flow::Trap)
+        return Flow::Trap;
     return x.set_f(d.a, static_cast<double>(g->template as<const T>()[i]));
 }
 
@@ -104,7 +123,9 @@ template <Op O, class T, class X>
     Region* g = region_operand<O>(x, d);
     if (__builtin_expect(g == nullptr, 0)) return x.trap(TrapKind::BadHandle);
     const auto i = static_cast<std::uint64_t>(x.r(d.b));
-    if (__builtin_expect(i >= g->length, 0)) return x.trap(TrapKind::OutOfBounds);
+    // Past the limit inside the write fence: copies elsewhere, and the home's write must make its copy the only one.
+    if (__builtin_expect(i >= g->write_limit(), 0) && past_limit(x, *g, i, HomeAccess::Write) == Flow::Trap)
+        return Flow::Trap;
     x.template store<T>(*g, i, value);
     return Flow::Next;
 }

@@ -193,6 +193,7 @@ bool plan_loop_launch(Machine& m, const DecodedInsn& d, LoopLaunch& plan) {
             regions[j] = g;
             k.data = g->length == 0 ? nullptr : g->data;
             k.length = g->length;
+            k.region = const_cast<Region*>(g);  // the backend may fence it (Backend::bring_home)
             break;
         }
         case LoopArg::Kind::IntReg:

@@ -5,6 +5,7 @@
 
 #include "isa/vector_rules.h"
 
+#include <algorithm>
 #include <bit>
 #include <climits>
 #include <cstdint>
@@ -230,6 +231,7 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
             k.data = r.length == 0 ? nullptr : r.data;
             k.length = r.length;
             k.type = r.type;
+            k.region = const_cast<Region*>(&r);  // the backend may fence it (Backend::bring_home)
             break;
         }
         case LaunchArg::Kind::IntReg: {
@@ -261,10 +263,20 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
 }
 
 bool Machine::allocate(Region& g, const DecodedInsn& d, Trap* trap) {
-    std::string why = regions_.allocate(g, state_.regs.r[d.b]);
+    std::string why = regions_.allocate(g, state_.regs.r[d.b], backend_);
     if (why.empty()) return true;
     *trap = Trap{TrapKind::BadAllocation, state_.pc, "'" + std::string(g.name) + "': " + why};
     return false;
+}
+
+void Machine::bring_home(const Region& g, std::uint64_t begin, std::uint64_t end, HomeAccess access) const {
+    const bool read = access == HomeAccess::Read;
+    const std::uint64_t fence_begin = read ? g.read_fence_begin() : g.write_fence_begin();
+    const std::uint64_t fence_end = read ? g.read_fence_end() : g.write_fence_end();
+    begin = std::max(begin, fence_begin);
+    end = std::min(end, fence_end);
+    // The store owns every Region mutably; the reader's const is about values.
+    if (begin < end) backend_->bring_home(const_cast<Region&>(g), begin, end, access);
 }
 
 namespace {
@@ -294,6 +306,7 @@ bool Machine::print_region(const Region& g, const DecodedInsn& d, Trap* trap) {
         return false;
     }
     const auto s = static_cast<std::uint64_t>(start), n = static_cast<std::uint64_t>(count);
+    bring_home(g, s, s + n, HomeAccess::Read);
     switch (g.type) {
     case ElemType::U8: out_.write({g.as<const char>() + s, static_cast<std::size_t>(n)}); break;
     case ElemType::I32: print_elements(out_, g.as<const std::int32_t>() + s, n); break;

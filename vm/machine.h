@@ -185,10 +185,19 @@ public:
         state_.pc = pc, state_.steps = steps, state_.call_depth = call_depth, state_.value_depth = value_depth;
     }
 
+    // Residency (docs/execution.md, "Residency fences"): before anything but
+    // an ld.T/st.T body (those check the fence themselves) reads (Read) or
+    // writes (Write) elements [begin, end) of `g` at home: printr, dumps, the
+    // debugger, the embedding API. Calls Backend::bring_home for the part
+    // inside g's fence, nothing when none is. Const: the values the program
+    // sees do not change, only where they are.
+    void bring_home(const Region& g, std::uint64_t begin, std::uint64_t end, HomeAccess access) const;
+
     // --- for the executors (the interpreter, the reorder engine) ---
     MachineState& state() { return state_; }
     const std::vector<DecodedInsn>& code() const { return code_; }  // Module::code decoded, plus a trailing halt
     Backend& backend() { return *backend_; }
+    const Backend& backend() const { return *backend_; }
     OutputBuffer& out() { return out_; }
     EngineStats& engine_stats() { return engine_stats_; }
     void count_launch() { ++kernels_launched_; }

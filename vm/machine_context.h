@@ -123,6 +123,14 @@ template <bool kObserved>
     return m.read_line(g, length, &m.raised_trap());
 }
 
+// ld.T/st.T inside a residency fence: the values are elsewhere (the
+// cluster's nodes). Unobserved: the elements' values do not change, only
+// where they are.
+[[gnu::noinline]] inline void bring_home(Machine& m, Region& g, std::uint64_t begin, std::uint64_t end,
+                                         HomeAccess access) {
+    m.backend().bring_home(g, begin, end, access);
+}
+
 template <bool kObserved>
 [[gnu::noinline]] Flow print_region(Machine& m, StateObserver* observer, const DecodedInsn& d, const Region& g) {
     if constexpr (kObserved) observer->output_written();
@@ -256,12 +264,16 @@ public:
     }
     POLYMER_HOT Flow release(const DecodedInsn& d, Region& g) {
         if constexpr (kObserved) observer_->regions_written(d);
-        m_.regions().release(g);
+        m_.regions().release(g, &m_.backend());
         return Flow::Next;
     }
     POLYMER_HOT Flow print_region(const DecodedInsn& d, const Region& g) {
         save_pc();
         return slow_result(slow::print_region<kObserved>(m_, observer_, d, g));
+    }
+    // Out of line: the fast path of ld.T/st.T is the limit compare alone (Region::read_limit).
+    POLYMER_HOT void bring_home(Region& g, std::uint64_t begin, std::uint64_t end, HomeAccess access) {
+        slow::bring_home(m_, g, begin, end, access);
     }
     RegionStore& regions() const { return m_.regions(); }
 

@@ -64,8 +64,9 @@ bool Machine::argument_float(std::int64_t index, double& value, Trap* trap) cons
 namespace {
 
 // Gives u8 region `g` the bytes of `text` (the storage replaced, as alloc does).
-bool fill_text(RegionStore& regions, Region& g, std::string_view text, std::uint32_t pc, Trap* trap) {
-    const std::string why = regions.allocate(g, static_cast<std::int64_t>(text.size()));
+bool fill_text(RegionStore& regions, Backend& backend, Region& g, std::string_view text, std::uint32_t pc,
+               Trap* trap) {
+    const std::string why = regions.allocate(g, static_cast<std::int64_t>(text.size()), &backend);
     if (!why.empty()) {
         *trap = Trap{TrapKind::BadAllocation, pc, "'" + std::string(g.name) + "': " + why};
         return false;
@@ -78,13 +79,13 @@ bool fill_text(RegionStore& regions, Region& g, std::string_view text, std::uint
 
 bool Machine::argument_text(Region& g, std::int64_t index, Trap* trap) {
     const std::string* text = argument(options_, index, state_.pc, trap);
-    return text != nullptr && fill_text(regions_, g, *text, state_.pc, trap);
+    return text != nullptr && fill_text(regions_, *backend_, g, *text, state_.pc, trap);
 }
 
 bool Machine::read_line(Region& g, std::int64_t& length, Trap* trap) {
     const std::optional<std::string> line = options_.input ? options_.input->read_line() : std::nullopt;
     length = line ? static_cast<std::int64_t>(line->size()) : -1;
-    return fill_text(regions_, g, line ? *line : std::string_view(), state_.pc, trap);
+    return fill_text(regions_, *backend_, g, line ? *line : std::string_view(), state_.pc, trap);
 }
 
 namespace {

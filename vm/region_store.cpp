@@ -3,6 +3,8 @@
 #include <cstring>
 #include <limits>
 
+#include "vm/backend.h"
+
 namespace polymer {
 namespace {
 
@@ -46,7 +48,7 @@ Result<RegionStore> RegionStore::create(const std::vector<RegionDecl>& decls, st
         r.name = d.name;
         if (d.length > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
             return Error{"region '" + d.name + "' is too long (" + std::to_string(d.length) + " elements)"};
-        std::string why = store.allocate(r, static_cast<std::int64_t>(d.length));
+        std::string why = store.allocate(r, static_cast<std::int64_t>(d.length), nullptr);
         if (!why.empty()) return Error{"region '" + d.name + "': " + why};
         switch (d.init) {
         case RegionInit::Zeros: break;
@@ -64,7 +66,7 @@ Result<RegionStore> RegionStore::create(const std::vector<RegionDecl>& decls, st
     return store;
 }
 
-std::string RegionStore::allocate(Region& r, std::int64_t count) {
+std::string RegionStore::allocate(Region& r, std::int64_t count, Backend* backend) {
     if (count < 0) return "cannot allocate " + std::to_string(count) + " elements";
     const std::uint64_t n = static_cast<std::uint64_t>(count);
     const std::uint64_t size = elem_size(r.type);
@@ -78,20 +80,24 @@ std::string RegionStore::allocate(Region& r, std::int64_t count) {
         p = std::calloc(n, size);
         if (p == nullptr) return "the system refused " + std::to_string(n * size) + " bytes";
     }
+    if (backend != nullptr) backend->forget_region(r);
     const std::size_t index = static_cast<std::size_t>(&r - regions_.data());
     storage_[index].reset(p);
     bytes_in_use_ = bytes_in_use_ - old_bytes + n * size;
     r.data = p;
     r.length = n;
+    r.set_fences(0, 0, 0, 0);  // fresh storage: every element at home (and the limits follow the length)
     return {};
 }
 
-void RegionStore::release(Region& r) {
+void RegionStore::release(Region& r, Backend* backend) {
+    if (backend != nullptr) backend->forget_region(r);
     const std::size_t index = static_cast<std::size_t>(&r - regions_.data());
     bytes_in_use_ -= r.bytes();
     storage_[index].reset();
     r.data = nullptr;
     r.length = 0;
+    r.set_fences(0, 0, 0, 0);
 }
 
 }  // namespace polymer

@@ -16,27 +16,54 @@
 
 namespace polymer {
 
+class Backend;  // vm/backend.h
+
 struct Region {
     ElemType type = ElemType::I32;
-    std::uint64_t length = 0;  // elements
+    std::uint64_t length = 0;  // elements; RegionStore changes it (and the limits with it)
     void* data = nullptr;      // `length` elements, 8-byte aligned, or nullptr when empty
     std::string_view name;     // the declaration's name (the Module outlives the store)
+
+    template <class T>
+    T* as() const { return static_cast<T*>(data); }
+    std::uint64_t bytes() const { return length * elem_size(type); }
+    RegionView view() const { return RegionView{type, data, length}; }
+
     // Residency fences (docs/cluster.md, "Data lives on the nodes"). A backend
     // that keeps element values elsewhere (the cluster's) sets them: before the
     // home reads element i with reads_fenced(i), or writes one with
     // writes_fenced(i), the VM calls Backend::bring_home, which makes it
     // current at home (and, for a write, the home's own) and narrows the
     // fences. Each is a hull [begin, end) of elements; (0, 0): nothing fenced.
-    std::uint64_t read_fence_begin = 0, read_fence_end = 0;    // the home's copy may be stale
-    std::uint64_t write_fence_begin = 0, write_fence_end = 0;  // copies elsewhere (stale or not)
-
-    template <class T>
-    T* as() const { return static_cast<T*>(data); }
+    // The read fence: the home's copy may be stale; the write fence: copies
+    // elsewhere (stale or not). Set only here, so the limits follow.
+    void set_fences(std::uint64_t read_begin, std::uint64_t read_end, std::uint64_t write_begin,
+                    std::uint64_t write_end) {
+        read_fence_begin_ = read_begin, read_fence_end_ = read_end;
+        write_fence_begin_ = write_begin, write_fence_end_ = write_end;
+        read_limit_ = limit(read_begin, read_end);
+        write_limit_ = limit(write_begin, write_end);
+    }
+    std::uint64_t read_fence_begin() const { return read_fence_begin_; }
+    std::uint64_t read_fence_end() const { return read_fence_end_; }
+    std::uint64_t write_fence_begin() const { return write_fence_begin_; }
+    std::uint64_t write_fence_end() const { return write_fence_end_; }
     // One unsigned compare each: inside the hull (an empty hull holds nothing).
-    bool reads_fenced(std::uint64_t i) const { return i - read_fence_begin < read_fence_end - read_fence_begin; }
-    bool writes_fenced(std::uint64_t i) const { return i - write_fence_begin < write_fence_end - write_fence_begin; }
-    std::uint64_t bytes() const { return length * elem_size(type); }
-    RegionView view() const { return RegionView{type, data, length}; }
+    bool reads_fenced(std::uint64_t i) const { return i - read_fence_begin_ < read_fence_end_ - read_fence_begin_; }
+    bool writes_fenced(std::uint64_t i) const { return i - write_fence_begin_ < write_fence_end_ - write_fence_begin_; }
+    // The fast path of ld.T (st.T): every element below read_limit()
+    // (write_limit()) is in bounds and outside the read (write) fence, so
+    // `i < limit` is the bounds check and the fence check in one compare.
+    // Elements at or past it may still be either; the slow path tells.
+    std::uint64_t read_limit() const { return read_limit_; }
+    std::uint64_t write_limit() const { return write_limit_; }
+
+private:
+    std::uint64_t limit(std::uint64_t begin, std::uint64_t end) const { return begin < end && begin < length ? begin : length; }
+
+    std::uint64_t read_fence_begin_ = 0, read_fence_end_ = 0;
+    std::uint64_t write_fence_begin_ = 0, write_fence_end_ = 0;
+    std::uint64_t read_limit_ = 0, write_limit_ = 0;  // from length and the fences (set_fences)
 };
 
 class RegionStore {
@@ -61,9 +88,11 @@ public:
 
     // Gives `r` a fresh zero-filled storage of `count` elements. Returns an
     // empty string on success, else why not (negative count, over the memory
-    // limit, the system refused); `r` is then unchanged.
-    std::string allocate(Region& r, std::int64_t count);
-    void release(Region& r);
+    // limit, the system refused); `r` is then unchanged. `backend` (null
+    // while the store is built) is told (Backend::forget_region) just before
+    // the old storage goes, so values it keeps elsewhere go with it.
+    std::string allocate(Region& r, std::int64_t count, Backend* backend);
+    void release(Region& r, Backend* backend);
 
 private:
     struct FreeStorage {

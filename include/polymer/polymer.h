@@ -169,13 +169,13 @@ public:
     template <class T>
     std::span<T> region(std::string_view name) {
         std::size_t n = 0;
-        void* p = region_data(name, element_type_of<T>(), n);
+        void* p = region_data(name, element_type_of<T>(), n, true);
         return {static_cast<T*>(p), n};
     }
     template <class T>
     std::span<const T> region(std::string_view name) const {
         std::size_t n = 0;
-        const void* p = region_data(name, element_type_of<T>(), n);
+        const void* p = region_data(name, element_type_of<T>(), n, false);
         return {static_cast<const T*>(p), n};
     }
     template <class T>
@@ -205,7 +205,8 @@ public:
     struct Impl;
 
 private:
-    void* region_data(std::string_view name, ElementType type, std::size_t& length) const;
+    // `for_write`: the caller may write the elements (a mutable span).
+    void* region_data(std::string_view name, ElementType type, std::size_t& length, bool for_write) const;
     void* region_resized(std::string_view name, ElementType type, std::size_t length, std::size_t& got);
     std::unique_ptr<Impl> impl_;
 };

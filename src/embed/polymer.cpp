@@ -262,8 +262,11 @@ std::vector<RegionInfo> Instance::regions() const {
     return out;
 }
 
-void* Instance::region_data(std::string_view name, ElementType type, std::size_t& length) const {
+// The caller touches the elements directly: under a backend that keeps
+// values elsewhere they are brought home first, the whole region.
+void* Instance::region_data(std::string_view name, ElementType type, std::size_t& length, bool for_write) const {
     Region& g = impl_->find(name, type);
+    impl_->machine->bring_home(g, 0, g.length, for_write ? HomeAccess::Write : HomeAccess::Read);
     length = static_cast<std::size_t>(g.length);
     return g.data;
 }
@@ -273,8 +276,12 @@ void* Instance::region_resized(std::string_view name, ElementType type, std::siz
     if (g.length != length) {
         if (length > static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max()))
             throw ProgramError("region '" + std::string(name) + "': " + std::to_string(length) + " elements is too many");
-        std::string why = impl_->machine->regions().allocate(g, static_cast<std::int64_t>(length));
+        std::string why =
+            impl_->machine->regions().allocate(g, static_cast<std::int64_t>(length), &impl_->machine->backend());
         if (!why.empty()) throw ProgramError("region '" + std::string(name) + "': " + why);
+    } else {
+        // Every element is written next: what a backend keeps elsewhere is dropped, not fetched.
+        impl_->machine->backend().forget_region(g);
     }
     got = static_cast<std::size_t>(g.length);
     return g.data;

@@ -133,7 +133,7 @@ void dump_registers(const polymer::Machine& machine, polymer::OutputBuffer& out)
 void dump_regions(const polymer::Machine& machine, const std::vector<std::uint32_t>& regions, polymer::OutputBuffer& out) {
     for (std::uint32_t r : regions) {
         const polymer::Region& g = machine.regions()[r];
-        out.write(polymer::debugger::dump_region(g, 0, g.length));
+        out.write(polymer::debugger::dump_region(machine, g, 0, g.length));
     }
 }
 

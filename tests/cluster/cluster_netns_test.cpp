@@ -112,3 +112,48 @@ TEST(ClusterNetns, LinkCutMidLaunchRecovers) {
     const bool backed_up = std::regex_search(stats, std::regex(R"(node \S+ \(10\.213\.2\.2:\d+\):.*backups won [1-9])"));
     EXPECT_TRUE(dropped || backed_up) << stats;
 }
+
+// Resident data (docs/cluster.md, "Data lives on the nodes"): the link to a
+// node that holds the only current copy of part of y is cut mid-run; the run
+// recomputes those values by lineage and prints the one machine's output.
+TEST(ClusterNetns, LinkCutUnderResidentDataLosesNothing) {
+    if (geteuid() != 0) GTEST_SKIP() << "network namespaces need root; this test runs only as root";
+    if (!sh("ip netns list")) GTEST_SKIP() << "the `ip` tool (iproute2) cannot list network namespaces here";
+    Namespaces ns;
+    if (!ns.ok()) GTEST_SKIP() << "could not create network namespaces and veth pairs (no CAP_NET_ADMIN in this container?)";
+
+    // y := 3y + x + lane, 2000 launches over 64K elements (a few seconds), then every element read.
+    const std::string program = std::string(::testing::TempDir()) + "/netns_resident.pasm";
+    std::ofstream(program) << ".module netns_resident\n.region x i32[65536]\n.region y i32[65536]\n"
+                              ".kernel start (out x: i32[i], out y: i32[i])\n gid r0\n muli r1, r0, 7\n st x[r0], r1\n"
+                              " st y[r0], r0\n.end\n"
+                              ".kernel step (in x: i32[i], inout y: i32[i])\n gid r0\n ld r1, x[r0]\n ld r2, y[r0]\n"
+                              " muli r2, r2, 3\n add r2, r2, r1\n add r2, r2, r0\n st y[r0], r2\n.end\n"
+                              ".proc main\n li r1, 65536\n launch start, r1, x, y\n li r7, 0\n li r8, 2000\n"
+                              "again:\n launch step, r1, x, y\n addi r7, r7, 1\n blt r7, r8, again\n"
+                              " vsumi r6, y\n print r6\n println\n halt\n.end\n";
+    const std::string expected = capture(std::string(POLYMER_RUN_PATH) + " --backend cpu " + program);
+    ASSERT_FALSE(expected.empty());
+
+    TempTokenFile token(kSecret);
+    NodeProcess n1(token.path(), {}, {"ip", "netns", "exec", ns.node(1)}, "10.213.1.2");
+    NodeProcess n2(token.path(), {}, {"ip", "netns", "exec", ns.node(2)}, "10.213.2.2");
+    ASSERT_NE(n1.port(), 0) << n1.log();
+    ASSERT_NE(n2.port(), 0) << n2.log();
+    const std::string err = std::string(::testing::TempDir()) + "/netns_resident.err";
+    const std::string run = "ip netns exec " + ns.home() + " " + POLYMER_RUN_PATH + " --backend cpu --no-local-work --stats" +
+                            " --node-timeout-ms 1000 --token-file " + token.path() + " --nodes 10.213.1.2:" +
+                            std::to_string(n1.port()) + ",10.213.2.2:" + std::to_string(n2.port()) + " " + program + " 2>" + err;
+    std::thread cut([&] {
+        ASSERT_TRUE(n1.wait_for_log("authenticated"));
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        sh("ip -n " + ns.home() + " link set " + ns.home_link(1) + " down");
+    });
+    const std::string out = capture(run);
+    cut.join();
+    std::ifstream e(err);
+    const std::string stats((std::istreambuf_iterator<char>(e)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(out, expected) << stats;
+    EXPECT_NE(stats.find("dropped out"), std::string::npos) << "the run ended before the cut: " << stats;
+    EXPECT_NE(stats.find("recomputed"), std::string::npos) << stats;
+}

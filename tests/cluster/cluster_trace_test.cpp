@@ -42,7 +42,7 @@ using polymer::testing::nesting_problem;
 namespace {
 
 // Two launches of different sizes and one that cannot be cut (it stores to a
-// broadcast output: the home runs it whole). Straight-line code, so nothing
+// broadcast output: the home runs it whole), then a read of ys at home. Straight-line code, so nothing
 // is squashed; the engines may submit `mark` before `twice` (they share no
 // region), so launches are told apart by kernel name.
 const char* kProgram = R"(.module trace_tracks
@@ -73,6 +73,8 @@ const char* kProgram = R"(.module trace_tracks
         li      r3, 1
         launch  mark, r3, one
         wait
+        li      r4, 2999
+        ld.f32  f5, ys[r4]          ; read at home: fetched from the node that holds it
         prints  "done"
         halt
 .end
@@ -114,10 +116,12 @@ struct Trace {
         const std::string group = group_of(track);
         return group == "home" || group.rfind("node ", 0) == 0;
     }
-    std::vector<Slice> on_places() const {
+    // Chunk runs on the places (home, nodes); fetches of region values
+    // (cat "fetched") are on the node tracks too, but belong to no launch.
+    std::vector<Slice> on_places(bool fetches = false) const {
         std::vector<Slice> out;
         for (const Slice& s : slices)
-            if (tracks.count(s.tid) != 0 && is_place(tracks.at(s.tid))) out.push_back(s);
+            if (tracks.count(s.tid) != 0 && is_place(tracks.at(s.tid)) && (s.cat == "fetched") == fetches) out.push_back(s);
         return out;
     }
     // The slices on every row of one group of tracks.
@@ -140,12 +144,13 @@ bool flag(const Slice& s, const char* key) {
 // in the order they ran) per kernel of `launches`, and its applied slices
 // tile [0, count) exactly once.
 void expect_places_tile(const Trace& t, const std::map<std::string, std::uint64_t>& launches) {
-    const std::vector<Slice> runs = t.on_places();
+    const std::vector<Slice> runs = t.on_places(), fetches = t.on_places(true);
     std::set<std::string> names;
     for (const auto& [tid, name] : t.tracks) {
         if (!Trace::is_place(name)) continue;
         EXPECT_TRUE(names.insert(name).second) << "two tracks named " << name;
-        EXPECT_TRUE(std::any_of(runs.begin(), runs.end(), [&](const Slice& s) { return s.tid == tid; }))
+        const auto here = [&](const Slice& s) { return s.tid == tid; };
+        EXPECT_TRUE(std::any_of(runs.begin(), runs.end(), here) || std::any_of(fetches.begin(), fetches.end(), here))
             << name << " has a track but ran nothing";
     }
     std::map<std::uint64_t, std::string> kernel_of;  // launch -> kernel
@@ -219,11 +224,25 @@ TEST_P(TraceRun, NodesOnlyOneTrackPerNodeThatRanAndTheLanesTileEachLaunch) {
         if (name.rfind("node local-", 0) == 0 && name.find(" (127.0.0.1:") != std::string::npos) nodes.insert(group_of(name));
     EXPECT_GE(nodes.size(), 1u);
     EXPECT_LE(nodes.size(), 2u);
-    // Bytes travel both ways for node runs that were applied.
+    // A node keeps what its chunks write (docs/cluster.md, "Data lives on
+    // the nodes"): no applied run brings bytes back, and the first runs
+    // carried the module and the slices out.
+    std::uint64_t out = 0;
     for (const Slice& s : t.on_places()) {
         if (s.cat == "applied" && t.tracks.at(s.tid) != "home") {
-            EXPECT_GT(s.args->integer("bytes_in"), 0u) << s.name;
+            EXPECT_EQ(s.args->integer("bytes_in"), 0u) << s.name;
+            out += s.args->integer("bytes_out");
         }
+    }
+    EXPECT_GT(out, 0u);
+    // The program reads its results at home: fetches from the nodes, on
+    // their tracks, named after the region, with the bytes they brought.
+    const std::vector<Slice> fetches = t.on_places(true);
+    EXPECT_FALSE(fetches.empty());
+    for (const Slice& s : fetches) {
+        EXPECT_NE(t.tracks.at(s.tid), "home");
+        EXPECT_EQ(s.name.rfind("fetch ", 0), 0u) << s.name;
+        EXPECT_GT(s.args->integer("bytes_in"), 0u) << s.name;
     }
     EXPECT_FALSE(t.last_event().get("args")->get("places_truncated")->boolean);
 }

@@ -102,11 +102,36 @@ TEST(Messages, RoundTripLaunchAndResult) {
     EXPECT_EQ(rb.value().fault, r.fault);
     l.max_iterations = 12345;
     EXPECT_EQ(decode_launch(encode(l)).value().max_iterations, 12345u);
+    EXPECT_FALSE(decode_launch(encode(l)).value().keep_outputs);
     Bytes bad_kind = encode(r);
     bad_kind[bad_kind.size() - 25] = 9;
     auto refused = decode_chunk_result(bad_kind);
     ASSERT_FALSE(refused);
     EXPECT_NE(refused.error().find("fault kind is 9"), std::string::npos) << refused.error();
+}
+
+// keep_outputs (version 5) is the launch's last byte: 0 or 1, nothing else.
+TEST(Messages, LaunchKeepOutputsIsAFlagByte) {
+    LaunchChunk l;
+    l.args = {Binding{Binding::Kind::Region, 7, 3, 0}};
+    l.keep_outputs = true;
+    Bytes b = encode(l);
+    auto back = decode_launch(b);
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_TRUE(back.value().keep_outputs);
+    EXPECT_EQ(back.value().args[0].region, 7u);
+    ASSERT_EQ(b.back(), 1);
+    for (std::uint8_t v : {std::uint8_t{2}, std::uint8_t{0x80}, std::uint8_t{0xFF}}) {
+        b.back() = v;
+        auto bad = decode_launch(b);
+        ASSERT_FALSE(bad) << "keep_outputs " << unsigned{v} << " accepted";
+        EXPECT_NE(bad.error().find("keep outputs is " + std::to_string(v) + ", not 0 or 1"), std::string::npos) << bad.error();
+    }
+    // A version 4 launch (no keep_outputs byte) is truncated in version 5.
+    b.pop_back();
+    auto short_one = decode_launch(b);
+    ASSERT_FALSE(short_one);
+    EXPECT_NE(short_one.error().find("keep outputs"), std::string::npos) << short_one.error();
 }
 
 TEST(Messages, EveryTruncationIsRefusedWithItsField) {
@@ -136,15 +161,18 @@ TEST(Messages, HugeCountsDoNotAllocate) {
     auto r = decode_region_put(b);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().find("run past the end"), std::string::npos) << r.error();
-    // A launch claiming 4 billion bindings (the binding count, then the u32 step budget).
+    // A launch claiming 4 billion bindings (the binding count, then the u32
+    // step budget and the u8 keep_outputs).
     LaunchChunk l;
     Bytes lb = encode(l);
-    for (std::size_t i = lb.size() - 8; i < lb.size() - 4; ++i) lb[i] = 0xFF;
-    EXPECT_FALSE(decode_launch(lb));
+    for (std::size_t i = lb.size() - 9; i < lb.size() - 5; ++i) lb[i] = 0xFF;
+    auto huge = decode_launch(lb);
+    ASSERT_FALSE(huge);
+    EXPECT_NE(huge.error().find("bindings"), std::string::npos) << huge.error();
     // An unknown binding kind.
     l.args = {Binding{}};
     lb = encode(l);
-    lb[lb.size() - 21] = 9;
+    lb[lb.size() - 22] = 9;
     auto bad = decode_launch(lb);
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error().find("binding 0"), std::string::npos) << bad.error();

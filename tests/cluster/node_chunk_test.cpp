@@ -42,18 +42,39 @@ struct SaxpyNode {
         EXPECT_TRUE(client->put_region(2, 1, n * 4, 0, floats(y)));
         EXPECT_TRUE(client->put_region(3, 1, n * 4, 0, {}));
     }
-    LaunchChunk chunk(std::uint64_t begin, std::uint64_t end) const {
+    // z = 2 x + y over lanes [begin, end), y region 2; x and z regions at version 1 unless named.
+    LaunchChunk chunk(std::uint64_t begin, std::uint64_t end, Binding x = {Binding::Kind::Region, 1, 1, 0},
+                      Binding z = {Binding::Kind::Region, 3, 1, 0}) const {
         LaunchChunk l;
         l.module = hash;
         l.kernel = 0;
         l.count = n;
         l.begin = begin;
         l.end = end;
-        l.args = {Binding{Binding::Kind::Region, 1, 1, 0}, Binding{Binding::Kind::Region, 2, 1, 0},
-                  Binding{Binding::Kind::Region, 3, 1, 0}, Binding{Binding::Kind::Uniform, 0, 0, bits(2.0f)}};
+        l.args = {x, Binding{Binding::Kind::Region, 2, 1, 0}, z, Binding{Binding::Kind::Uniform, 0, 0, bits(2.0f)}};
         return l;
     }
 };
+
+// z[i] = n after a loop of n iterations: as slow as n says, and never run
+// on the node's io thread.
+const char* const kSpin =
+    ".module spin\n"
+    ".kernel spin (out z: i32[i], n: i32)\n"
+    "        gid     r0\n"
+    "        ldp     r3, n\n"
+    "        li      r1, 0\n"
+    "        loop\n"
+    "            lt      r2, r1, r3\n"
+    "            if      r2\n"
+    "            else\n"
+    "                break\n"
+    "            end\n"
+    "            addi    r1, r1, 1\n"
+    "        end\n"
+    "        st      z[r0], r1\n"
+    ".end\n"
+    ".proc main\n        halt\n.end\n";
 
 void expect_refused(NodeClient& c, const LaunchChunk& l, const std::string& code, const std::string& text) {
     auto r = c.launch(l);
@@ -122,6 +143,70 @@ TEST(NodeChunk, SaxpyChunkOnAVulkanNode) {
     SaxpyNode s({"--backend", "vulkan"});
     EXPECT_EQ(s.client ? s.client->capabilities().backend : "", "vulkan") << s.node.log();
     expect_saxpy_slice(s);
+}
+
+std::vector<float> get_floats(NodeClient& c, std::uint64_t region, std::uint64_t version) {
+    auto got = c.get_region(region, version, 0, SaxpyNode::n * 4);
+    EXPECT_TRUE(got) << got.error();
+    std::vector<float> v(SaxpyNode::n);
+    if (got && got.value().size() == v.size() * 4) std::memcpy(v.data(), got.value().data(), got.value().size());
+    return v;
+}
+
+// keep_outputs: the chunk's element-wise output stays in the node's region.
+// The result carries no slice; a second launch binding that region (same id
+// and version) reads what the first wrote, and a get returns it; lanes no
+// chunk wrote read as the version's zeros.
+void expect_outputs_kept(SaxpyNode& s, std::uint64_t z_version) {
+    ASSERT_TRUE(s.client);
+    const Binding z{Binding::Kind::Region, 3, z_version, 0}, w{Binding::Kind::Region, 4, 1, 0};
+    ASSERT_TRUE(s.client->put_region(4, 1, SaxpyNode::n * 4, 0, {}));
+    LaunchChunk first = s.chunk(100, 200, {Binding::Kind::Region, 1, 1, 0}, z);
+    first.keep_outputs = true;
+    auto r = s.client->launch(first);
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_TRUE(r.value().outputs.empty()) << r.value().outputs.size() << " slices came back";
+    // w = 2 z + y over every lane: reads the first chunk's z where it ran, zeros elsewhere.
+    LaunchChunk second = s.chunk(0, SaxpyNode::n, z, w);
+    second.keep_outputs = true;
+    r = s.client->launch(second);
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_TRUE(r.value().outputs.empty());
+    const std::vector<float> zs = get_floats(*s.client, 3, z_version), ws = get_floats(*s.client, 4, 1);
+    for (std::size_t i = 0; i < SaxpyNode::n; ++i) {
+        const float expect_z = i >= 100 && i < 200 ? 2.0f * static_cast<float>(i) + 0.5f : 0.0f;
+        EXPECT_EQ(zs[i], expect_z) << "z lane " << i;
+        EXPECT_EQ(ws[i], 2.0f * expect_z + 0.5f) << "w lane " << i;
+    }
+    // Without the flag, the same chunk still returns its slice.
+    r = s.client->launch(s.chunk(100, 200, {Binding::Kind::Region, 1, 1, 0}, z));
+    ASSERT_TRUE(r) << r.error();
+    ASSERT_EQ(r.value().outputs.size(), 1u);
+    EXPECT_EQ(r.value().outputs[0].offset, 400u);
+    EXPECT_EQ(r.value().outputs[0].data.size(), 400u);
+}
+
+TEST(NodeChunk, KeptOutputsAreReadByTheNextLaunchAndByGets) {
+    SaxpyNode s;
+    expect_outputs_kept(s, 1);
+}
+
+TEST(NodeChunk, KeptOutputsOnAVulkanNode) {
+    SaxpyNode s({"--backend", "vulkan"});
+    EXPECT_EQ(s.client ? s.client->capabilities().backend : "", "vulkan") << s.node.log();
+    expect_outputs_kept(s, 1);
+}
+
+// The same on recycled storage: version 2 of region 3 takes version 1's
+// storage (still holding 7.0 everywhere), with nothing put. The first chunk's
+// lanes must count as defined, or the second launch's or the get's settle
+// would zero them; the lanes no one wrote must read as zeros, not 7.0.
+TEST(NodeChunk, KeptOutputsOnRecycledStorage) {
+    SaxpyNode s;
+    ASSERT_TRUE(s.client);
+    ASSERT_TRUE(s.client->put_region(3, 1, SaxpyNode::n * 4, 0, floats(std::vector<float>(SaxpyNode::n, 7.0f))));
+    ASSERT_TRUE(s.client->put_region(3, 2, SaxpyNode::n * 4, 0, {}));
+    expect_outputs_kept(s, 2);
 }
 
 // The message path with several chunks in flight on one connection: each
@@ -200,23 +285,7 @@ TEST(NodeChunk, AOneLaneLoopDoesNotHoldUpTheNode) {
     auto c = NodeClient::connect("127.0.0.1", node.port(), bytes_of(kSecret));
     ASSERT_TRUE(c) << c.error();
     NodeClient& client = *c.value();
-    AssembleResult a = assemble(
-        ".module spin\n"
-        ".kernel spin (out z: i32[i], n: i32)\n"
-        "        gid     r0\n"
-        "        ldp     r3, n\n"
-        "        li      r1, 0\n"
-        "        loop\n"
-        "            lt      r2, r1, r3\n"
-        "            if      r2\n"
-        "            else\n"
-        "                break\n"
-        "            end\n"
-        "            addi    r1, r1, 1\n"
-        "        end\n"
-        "        st      z[r0], r1\n"
-        ".end\n"
-        ".proc main\n        halt\n.end\n");
+    AssembleResult a = assemble(kSpin);
     ASSERT_TRUE(a.ok()) << (a.diagnostics.empty() ? "" : format_diagnostic(a.diagnostics[0]));
     auto hash = client.upload_module(write_module(*a.module));
     ASSERT_TRUE(hash) << hash.error();
@@ -264,4 +333,92 @@ TEST(NodeChunk, SigtermAnswersEveryChunkInFlight) {
     const int status = s.node.wait_exit();
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0) << s.node.log();
+}
+
+// A get of a region a running chunk is bound to: bytes the chunk does not
+// write (an earlier launch's kept output) come back at once; bytes it writes
+// wait for the chunk, and are what it wrote, never half of it.
+TEST(NodeChunk, AGetWhileAChunkIsBoundToTheRegion) {
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path());
+    auto c = NodeClient::connect("127.0.0.1", node.port(), bytes_of(kSecret));
+    ASSERT_TRUE(c) << c.error();
+    NodeClient& client = *c.value();
+    AssembleResult a = assemble(kSpin);
+    ASSERT_TRUE(a.ok());
+    auto hash = client.upload_module(write_module(*a.module));
+    ASSERT_TRUE(hash) << hash.error();
+    ASSERT_TRUE(client.put_region(1, 1, 8, 0, {}));
+    auto spin = [&](std::uint64_t lane, std::uint32_t n) {
+        LaunchChunk l;
+        l.module = hash.value();
+        l.count = 2;
+        l.begin = lane;
+        l.end = lane + 1;
+        l.args = {Binding{Binding::Kind::Region, 1, 1, 0}, Binding{Binding::Kind::Uniform, 0, 0, n}};
+        l.max_iterations = 30'000'000;
+        l.keep_outputs = true;
+        return client.start_launch(l);
+    };
+    auto done = client.wait_launch(spin(1, 5));
+    ASSERT_TRUE(done) << done.error();
+    EXPECT_TRUE(done.value().outputs.empty());
+    const std::uint64_t running = spin(0, 20'000'000);
+    auto i32_at = [&](std::uint64_t offset) {
+        auto got = client.get_region(1, 1, offset, 4);
+        EXPECT_TRUE(got) << got.error();
+        std::int32_t v = -1;
+        if (got && got.value().size() == 4) std::memcpy(&v, got.value().data(), 4);
+        return v;
+    };
+    EXPECT_EQ(i32_at(4), 5);
+    EXPECT_FALSE(client.wait_launch_for(running, std::chrono::milliseconds(0)).has_value()) << "the loop finished first";
+    EXPECT_EQ(i32_at(0), 20'000'000);  // waited for the chunk
+    done = client.wait_launch(running);
+    ASSERT_TRUE(done) << done.error();
+    EXPECT_TRUE(done.value().outputs.empty());
+}
+
+// A put into another lane of a region version a chunk on a Vulkan node is
+// writing, while it runs, stays: the chunk writes back only its own lanes.
+// (lavapipe runs on the region in place; a discrete GPU copies it through
+// staging buffers, which the Vulkan backend tests cover. lavapipe ends a
+// lane's loop after 65,535 iterations: many lanes make the chunk slow.)
+TEST(NodeChunk, APutBesideARunningChunkOnAVulkanNodeStays) {
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path(), {"--backend", "vulkan"});
+    auto c = NodeClient::connect("127.0.0.1", node.port(), bytes_of(kSecret));
+    ASSERT_TRUE(c) << c.error();
+    NodeClient& client = *c.value();
+    AssembleResult a = assemble(kSpin);
+    ASSERT_TRUE(a.ok());
+    auto hash = client.upload_module(write_module(*a.module));
+    ASSERT_TRUE(hash) << hash.error();
+    constexpr std::uint32_t lanes = 4096, n = 60'000;
+    ASSERT_TRUE(client.put_region(1, 1, (lanes + 1) * 4, 0, {}));
+    LaunchChunk l;
+    l.module = hash.value();
+    l.count = lanes + 1;
+    l.end = lanes;
+    l.args = {Binding{Binding::Kind::Region, 1, 1, 0}, Binding{Binding::Kind::Uniform, 0, 0, n}};
+    l.keep_outputs = true;
+    const std::uint64_t running = client.start_launch(l);
+    // Time for the chunk to copy the region in (at its start) before the put
+    // lands; the check after the put says the chunk was still running.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const std::int32_t put = 42;
+    Bytes b(4);
+    std::memcpy(b.data(), &put, 4);
+    ASSERT_TRUE(client.put_region(1, 1, (lanes + 1) * 4, lanes * 4, b));
+    EXPECT_FALSE(client.wait_launch_for(running, std::chrono::milliseconds(0)).has_value()) << "the chunk finished first";
+    auto done = client.wait_launch(running);
+    ASSERT_TRUE(done) << done.error();
+    EXPECT_FALSE(done.value().fault) << node.log();
+    auto got = client.get_region(1, 1, 0, (lanes + 1) * 4);
+    ASSERT_TRUE(got) << got.error();
+    std::vector<std::int32_t> z(lanes + 1);
+    std::memcpy(z.data(), got.value().data(), got.value().size());
+    EXPECT_EQ(z[0], static_cast<std::int32_t>(n));
+    EXPECT_EQ(z[lanes - 1], static_cast<std::int32_t>(n));
+    EXPECT_EQ(z[lanes], 42) << "the chunk's copy-back overwrote a lane it does not own";
 }

@@ -25,6 +25,8 @@ std::vector<Bytes> seed_frames() {
     l.end = 10;
     l.args = {Binding{}, Binding{Binding::Kind::Uniform, 0, 0, 1}};
     s.push_back(encode_frame(Frame{MsgType::Launch, 5, encode(l)}));
+    l.keep_outputs = true;  // version 5's flag byte, last in the payload
+    s.push_back(encode_frame(Frame{MsgType::Launch, 8, encode(l)}));
     s.push_back(encode_frame(Frame{MsgType::ModuleUpload, 6, encode(ModuleUpload{{}, Bytes(40, 1)})}));
     s.push_back(encode_frame(Frame{MsgType::Cancel, 7, encode(Cancel{5})}));
     return s;

@@ -249,7 +249,7 @@ Block at words 4..6 in main: 3 instructions in 2 frames
    frame 0  #6    li      r3, 0
 => frame 1  #5    st.i32  xs[r2], r1          ; waits for #4 (writes r2)
 backstep can undo 5 steps (keeps up to 10000 steps and 67108864 bytes of region snapshots; 0 bytes in use).
-error: info what? (breakpoints, registers, frames, history, rob, nodes, loops)
+error: info what? (breakpoints, registers, frames, history, rob, nodes, loops, regions)
 error: info rob needs an out-of-order session (--exec ooo or spec); this one steps the in-order machine
 )--");
 }
@@ -302,7 +302,7 @@ error: continue takes no arguments
 error: no breakpoint or watchpoint number 'x'
 error: enable needs breakpoint numbers
 error: no command named 'nosuch'
-error: info what? (breakpoints, registers, frames, history, rob, nodes, loops)
+error: info what? (breakpoints, registers, frames, history, rob, nodes, loops, regions)
 error: no breakpoint or watchpoint number '42'
 error: division by zero in '1 / 0'
 6 * 7 = 42
@@ -428,6 +428,17 @@ TEST_F(DebuggerRepl, InfoNodesShowsEachNodeAndWhatItRan) {
     EXPECT_NE(ooo.out.find("error: info nodes works on the in-order machine only (start the debugger with --exec in-order)\n"),
               std::string::npos)
         << ooo.out;
+}
+
+// info regions: each region's type and current length; without a cluster
+// nothing holds elements elsewhere, so no residency lines.
+TEST_F(DebuggerRepl, InfoRegions) {
+    write("r.pasm", ".region xs i32[4]\n.region buf u8[0]\n.proc main\n        li      r1, 3\n"
+                    "        alloc   buf, r1\n        halt\n.end\n");
+    Session s = debug("r.pasm", "info regions\nnext 2\ninfo regions\n");
+    EXPECT_NE(s.out.find("xs: i32[4]\nbuf: u8[0]\n"), std::string::npos) << s.out;
+    EXPECT_NE(s.out.find("xs: i32[4]\nbuf: u8[3]\n"), std::string::npos) << s.out;
+    EXPECT_EQ(s.out.find("elements"), std::string::npos) << s.out;
 }
 
 // A program of two files: locations, `where` and `list` name the included

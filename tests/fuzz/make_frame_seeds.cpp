@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
     LaunchChunk launch;
     launch.count = launch.end = 1024;
     launch.args.push_back({});
+    LaunchChunk kept = launch;  // outputs kept on the node (version 5)
+    kept.keep_outputs = true;
     ChunkResult result;
     result.outputs.push_back({0, 1, 0, {1, 2, 3, 4}});
     const std::pair<const char*, std::vector<std::uint8_t>> seeds[] = {
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
         {"region-get", frame(MsgType::RegionGet, encode(RegionGet{1, 1, 0, 8}))},
         {"region-data", frame(MsgType::RegionData, encode(RegionData{1, 1, 0, {1, 2, 3, 4}}))},
         {"launch", frame(MsgType::Launch, encode(launch))},
+        {"launch-keep", frame(MsgType::Launch, encode(kept))},
         {"chunk-result", frame(MsgType::ChunkResult, encode(result))},
         {"cancel", frame(MsgType::Cancel, encode(Cancel{7}))},
         {"error", frame(MsgType::Error, encode(ErrorMsg{ErrorCode::BadPayload, "bad payload"}))},

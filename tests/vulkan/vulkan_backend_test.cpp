@@ -269,6 +269,38 @@ TEST_F(VulkanBackendTest, AtomicHistogram) {
     EXPECT_EQ(h, want);
 }
 
+// A piece whose buffers are copied (storage not aligned for an import, or
+// device-local staging) copies back only its own lanes: elements outside
+// them that the caller writes while it runs keep the caller's values (a
+// cluster node puts other lanes of a region a running chunk is bound to).
+TEST_F(VulkanBackendTest, ACopiedPieceWritesBackOnlyItsLanes) {
+    ASSERT_TRUE(backend_);
+    VulkanBackendOptions o;
+    o.pipeline_cache_dir = dir_;
+    o.device_local_buffers = true;
+    o.kernel_spirv = test::hand_written_spirv;
+    auto staged = VulkanBackend::create(o);
+    ASSERT_TRUE(staged) << staged.error();
+    Kernel k = saxpy_kernel();
+    constexpr std::uint64_t n = 300, begin = 70, end = 201;
+    for (VulkanBackend* b : {backend_.get(), staged.value().get()}) {
+        std::vector<float> x(n, 1.0f), ys(n + 8, 0.5f);
+        float* y = ys.data() + 5;  // 4 bytes off a 16-byte boundary: no import in place
+        KernelLaunch l = launch_of(k, {buffer_arg(x, ElemType::F32), KernelArg{y, n, ElemType::F32, 0}, uniform_arg(bits(2.0f))}, n);
+        l.begin = begin;
+        l.end = end;
+        const BackendStats before = b->stats();
+        const Ticket t = b->submit(l);
+        for (std::uint64_t i = 0; i < n; ++i)
+            if (i < begin || i >= end) y[i] = static_cast<float>(100 + i);
+        b->wait(t);
+        for (std::uint64_t i = 0; i < n; ++i)
+            EXPECT_EQ(y[i], i >= begin && i < end ? 2.5f : static_cast<float>(100 + i)) << "lane " << i << (b == backend_.get() ? "" : ", staged");
+        EXPECT_EQ(b->stats().bytes_downloaded - before.bytes_downloaded, (end - begin) * 4);
+    }
+    check_and_destroy(std::move(staged).value());
+}
+
 TEST_F(VulkanBackendTest, APieceRunsOnlyItsLanes) {
     ASSERT_TRUE(backend_);
     Kernel k = test::load_kernel("uniforms", {buffer_param("o", Access::Out, ElemType::I32),

@@ -300,6 +300,7 @@ Result<bool> DebugSession::assign(const Expression& place, const Value& v) {
     } else {
         const Region& g = m.regions()[l.index];
         const std::size_t size = elem_size(g.type);
+        m.bring_home(g, l.element, l.element + 1, HomeAccess::Read);
         saved.has_element = true;
         saved.element_region = l.index;
         saved.element_offset = l.element * size;

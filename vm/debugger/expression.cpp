@@ -45,11 +45,12 @@ std::optional<std::uint32_t> region_index(const Module& m, std::string_view name
 }
 
 // Region element `i` as a value, bounds-checked.
-Result<Value> read_element(const Region& g, std::int64_t i) {
+Result<Value> read_element(const Machine& machine, const Region& g, std::int64_t i) {
     if (i < 0 || static_cast<std::uint64_t>(i) >= g.length)
         return Error{"index " + std::to_string(i) + " is outside '" + std::string(g.name) + "' (length " +
                      std::to_string(g.length) + ")"};
     const auto k = static_cast<std::size_t>(i);
+    machine.bring_home(g, k, k + 1, HomeAccess::Read);
     switch (g.type) {
     case ElemType::U8: return Value::of_int(g.as<std::uint8_t>()[k]);
     case ElemType::I32: return Value::of_int(g.as<std::int32_t>()[k]);
@@ -308,7 +309,7 @@ Result<Value> Expression::eval(const Machine& machine, int node) const {
         Result<Value> index = eval(machine, n.lhs);
         if (!index) return index;
         if (index.value().is_float) return Error{"a region index must be an integer"};
-        return read_element(machine.regions()[n.index], index.value().i);
+        return read_element(machine, machine.regions()[n.index], index.value().i);
     }
     case Node::Kind::Unary: {
         Result<Value> a = eval(machine, n.lhs);
@@ -381,7 +382,7 @@ Result<Expression::Location> Expression::locate(const Machine& machine) const {
         Result<Value> index = eval(machine, n.lhs);
         if (!index) return Error{index.error()};
         if (index.value().is_float) return Error{"a region index must be an integer"};
-        Result<Value> check = read_element(machine.regions()[n.index], index.value().i);
+        Result<Value> check = read_element(machine, machine.regions()[n.index], index.value().i);
         if (!check) return Error{check.error()};
         at.element = static_cast<std::uint64_t>(index.value().i);
     }
@@ -402,9 +403,10 @@ Result<bool> Expression::assign(Machine& machine, const Value& v) const {
         Result<Value> index = eval(machine, n.lhs);
         if (!index) return Error{index.error()};
         const Region& g = machine.regions()[n.index];
-        Result<Value> check = read_element(g, index.value().is_float ? -1 : index.value().i);
+        Result<Value> check = read_element(machine, g, index.value().is_float ? -1 : index.value().i);
         if (!check) return Error{check.error()};
         const auto k = static_cast<std::size_t>(index.value().i);
+        machine.bring_home(g, k, k + 1, HomeAccess::Write);
         if (!is_float(g.type) && v.is_float)
             return Error{"'" + std::string(g.name) + "' holds " + std::string(elem_type_name(g.type)) + "; " +
                          value_text(v) + " is a float"};

@@ -31,4 +31,9 @@ std::string dump_region(const Region& g, std::uint64_t start, std::uint64_t coun
     return out;
 }
 
+std::string dump_region(const Machine& m, const Region& g, std::uint64_t start, std::uint64_t count) {
+    if (start < g.length) m.bring_home(g, start, count > g.length - start ? g.length : start + count, HomeAccess::Read);
+    return dump_region(g, start, count);
+}
+
 }  // namespace polymer::debugger

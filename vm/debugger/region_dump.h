@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "vm/machine.h"
 #include "vm/region_store.h"
 
 namespace polymer::debugger {
@@ -16,5 +17,10 @@ std::string element_text(const Region& g, std::uint64_t i);
 // with the index of its first element: "  [2]  1 1.5 2 2.5\n". `count` is
 // clipped to the region's end; start past the end is an empty slice.
 std::string dump_region(const Region& g, std::uint64_t start, std::uint64_t count);
+
+// The same slice of one of `m`'s regions, brought home first when a backend
+// keeps its values elsewhere (Machine::bring_home): what `x` and
+// polymer-run --dump-region print.
+std::string dump_region(const Machine& m, const Region& g, std::uint64_t start, std::uint64_t count);
 
 }  // namespace polymer::debugger

@@ -34,6 +34,7 @@ bool UndoLog::snapshot_region(const Machine& m, std::uint32_t r) {
         return false;
     }
     while (snapshot_bytes_ + bytes > max_snapshot_bytes_ && entries_.size() > 1) evict_oldest();
+    m.bring_home(g, 0, g.length, HomeAccess::Read);  // the snapshot holds the current values
     RegionSnapshot s;
     s.region = r;
     s.length = g.length;
@@ -68,16 +69,21 @@ UndoEntry UndoLog::undo_last(Machine& m) {
     // Newest change first: snapshots, then the element, registers, stacks.
     for (auto s = e.snapshots.rbegin(); s != e.snapshots.rend(); ++s) {
         Region& g = m.regions()[s->region];
+        // The home's copy becomes whole again: values kept elsewhere are of a later step.
+        m.backend().forget_region(g);
         if (g.length != s->length) {
-            if (s->length == 0) m.regions().release(g);
-            else m.regions().allocate(g, static_cast<std::int64_t>(s->length));
+            if (s->length == 0) m.regions().release(g, nullptr);
+            else m.regions().allocate(g, static_cast<std::int64_t>(s->length), nullptr);
         }
         if (!s->bytes.empty() && g.data != nullptr) std::memcpy(g.data, s->bytes.data(), s->bytes.size());
     }
     if (e.has_element) {
         Region& g = m.regions()[e.element_region];
-        if (e.element_offset + e.element_size <= g.bytes())
+        if (e.element_offset + e.element_size <= g.bytes()) {
+            const std::uint64_t i = e.element_offset / e.element_size;
+            m.bring_home(g, i, i + 1, HomeAccess::Write);
             std::memcpy(static_cast<std::uint8_t*>(g.data) + e.element_offset, e.element_bytes, e.element_size);
+        }
     }
     for (int k = e.register_writes - 1; k >= 0; --k) {
         const UndoEntry::RegisterWrite& w = e.registers[k];

@@ -63,6 +63,7 @@ struct PcInfo {
 struct EarlyContext {
     const RegisterFile& operands;
     RegionStore& store;  // where a handle operand's region is looked up
+    Backend& backend;    // bring_home for a load inside a residency fence
     std::int64_t ivalue = 0;
     double fvalue = 0;
     bool taken = false;
@@ -76,6 +77,11 @@ struct EarlyContext {
     Flow branch(bool t) { return taken = t, t ? Flow::Taken : Flow::Next; }
     Flow trap(TrapKind kind) { return trap_kind = kind, Flow::Trap; }
     RegionStore& regions() const { return store; }
+    // Only loads run here (stores run at commit, on the machine): a
+    // speculative one may bring values home, which changes no value.
+    void bring_home(Region& g, std::uint64_t begin, std::uint64_t end, HomeAccess access) {
+        backend.bring_home(g, begin, end, access);
+    }
     Flow vector_op(const DecodedInsn&) { return starts_long_op = true, Flow::Next; }
     Flow launch(const DecodedInsn&) { return starts_long_op = true, Flow::Next; }
 };
@@ -590,7 +596,7 @@ bool ReorderEngine::try_execute(Entry& e, bool older_unsafe, bool older_traps) {
     if (p.timing == Timing::Long && older_traps) return false;  // it will be squashed
     if (!operands_ready(e)) return false;
     if (InsnRecord* r = record(e)) r->exec_start_ns = r->exec_end_ns = now_ns();
-    EarlyContext x{scratch_, m_.regions()};
+    EarlyContext x{scratch_, m_.regions(), m_.backend()};
     const Flow flow = kEarlyBodies[static_cast<std::uint8_t>(e.d->op)](x, *e.d);
     progress_ = true;
     --waiting_;
@@ -632,6 +638,7 @@ bool ReorderEngine::start_long(Entry& e, bool older_unsafe) {
         each_region(e, [&](std::uint32_t g, bool, bool write) {
             if (!write) return;
             Region& region = m_.regions()[g];
+            m_.bring_home(region, 0, region.length, HomeAccess::Read);  // the copy must hold current values
             Backup b{&region, std::vector<std::byte>(region.bytes())};
             if (region.bytes() != 0) std::memcpy(b.bytes.data(), region.data, region.bytes());
             e.backups.push_back(std::move(b));
@@ -881,8 +888,11 @@ void ReorderEngine::squash_from(std::uint64_t first) {
         } else if (e.info->timing == Timing::Long && e.state == State::Done && e.start_ns != 0) {
             m_.engine_stats().squashed_long_ns += e.end_ns - e.start_ns;
         }
-        for (auto b = e.backups.rbegin(); b != e.backups.rend(); ++b)
+        for (auto b = e.backups.rbegin(); b != e.backups.rend(); ++b) {
+            // The home's copy is whole again: what the squashed op left elsewhere is stale.
+            m_.backend().forget_region(*b->region);
             if (!b->bytes.empty()) std::memcpy(b->region->data, b->bytes.data(), b->bytes.size());
+        }
         e.backups.clear();
         if (e.state == State::Waiting) --waiting_;
         if (e.info->timing == Timing::AtIssue) {

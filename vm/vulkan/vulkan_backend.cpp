@@ -425,7 +425,19 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
         buf.value().upload(a.data, bytes);
         stats_.bytes_uploaded += bytes;
         infos[p].buffer = buf.value().handle();
-        if (written) op.copybacks.push_back({op.buffers.size(), a.data, bytes});
+        if (written) {
+            // Back only what the launch may write: its lanes' elements of an
+            // [i] buffer (the kernel memory contract), all of a broadcast one.
+            // The rest stays as the caller has it, even written meanwhile (a
+            // cluster node puts other lanes of a region a chunk is bound to).
+            std::size_t lo = 0, hi = bytes;
+            if (k.params[p].indexing == Indexing::Element) {
+                const std::size_t size = elem_size(a.type);
+                lo = static_cast<std::size_t>(std::min<std::uint64_t>(launch.begin, a.length)) * size;
+                hi = static_cast<std::size_t>(std::min<std::uint64_t>(launch.end, a.length)) * size;
+            }
+            op.copybacks.push_back({op.buffers.size(), a.data, lo, hi - lo});
+        }
         op.buffers.push_back(std::move(buf.value()));
         if (!device_local_) continue;
         auto dev = acquire_buffer(bytes, vk::MemoryKind::DeviceLocal);
@@ -566,7 +578,7 @@ VectorOpResult VulkanBackend::finish(InFlight& op) {
         stats_.bytes_downloaded += op.vector_op->bytes_downloaded();
     } else {
         for (const Copyback& c : op.copybacks) {
-            op.buffers[c.buffer].download(c.dst, c.bytes);
+            op.buffers[c.buffer].download(c.dst, c.offset, c.bytes);
             stats_.bytes_downloaded += c.bytes;
         }
         if (op.status) {

@@ -84,6 +84,11 @@ struct VulkanBackendOptions {
 // The most parameters a kernel may have on Vulkan: (128 - 16) / 4.
 inline constexpr std::size_t kMaxVulkanKernelParams = 28;
 
+// A kernel launch copies back (when its buffers are copies, not the regions
+// in place) only what it may write: its lanes' elements of an
+// element-indexed buffer, all of a broadcast one. Other elements of those
+// buffers may be written by others while it runs (a cluster node's puts),
+// as with the CPU backend, which writes its lanes in place.
 class VulkanBackend final : public Backend {
 public:
     static Result<std::unique_ptr<VulkanBackend>> create(const VulkanBackendOptions& options = {});
@@ -138,9 +143,10 @@ private:
         const std::byte* end;
         bool written;
     };
-    struct Copyback {
+    struct Copyback {  // bytes [offset, offset + bytes) of the buffer to the same bytes of dst
         std::size_t buffer;  // index into InFlight::buffers
         void* dst;
+        std::size_t offset;
         std::size_t bytes;
     };
     struct InFlight {

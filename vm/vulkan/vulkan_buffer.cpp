@@ -47,9 +47,11 @@ void VulkanBuffer::upload(const void* src, std::size_t bytes) {
     if (bytes != 0) std::memcpy(mapped_, src, bytes);
 }
 
-void VulkanBuffer::download(void* dst, std::size_t bytes) const {
-    assert(bytes <= size_ && mapped_);
-    if (bytes != 0) std::memcpy(dst, mapped_, bytes);
+void VulkanBuffer::download(void* dst, std::size_t bytes) const { download(dst, 0, bytes); }
+
+void VulkanBuffer::download(void* dst, std::size_t offset, std::size_t bytes) const {
+    assert(offset <= size_ && bytes <= size_ - offset && mapped_);
+    if (bytes != 0) std::memcpy(static_cast<std::byte*>(dst) + offset, static_cast<const std::byte*>(mapped_) + offset, bytes);
 }
 
 }  // namespace polymer::vk

@@ -36,6 +36,8 @@ public:
     // Host copies in and out (HostVisible only); `bytes` must not exceed size().
     void upload(const void* src, std::size_t bytes);
     void download(void* dst, std::size_t bytes) const;
+    // Bytes [offset, offset + bytes) of the buffer to the same bytes of `dst`.
+    void download(void* dst, std::size_t offset, std::size_t bytes) const;
     // The mapping (HostVisible only), for a word the device reads while it runs.
     void* mapped() const { return mapped_; }
 

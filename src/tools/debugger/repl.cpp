@@ -28,7 +28,7 @@ const std::vector<Repl::Command>& Repl::commands() {
         {{"backstep", "reverse-step", "rs", "reverse-stepi", "rsi", "bs"}, "backstep [N]", "undo the last instruction (or N): registers, regions, stacks and pc come back; output stays printed", &Repl::cmd_backstep, true},
         {{"run", "r"}, "run", "start the program again from the beginning and continue", &Repl::cmd_run, false},
         {{"restart"}, "restart", "start the program again and stop before its first instruction", &Repl::cmd_restart, false},
-        {{"info", "i"}, "info WHAT", "WHAT: breakpoints (b), registers (r), frames (the current block's, from the module), history (what backstep can undo), rob (the reorder buffer: --exec ooo/spec sessions), nodes (the cluster: --nodes/--local-nodes), loops (the loops run as kernels)", &Repl::cmd_info, true},
+        {{"info", "i"}, "info WHAT", "WHAT: breakpoints (b), registers (r), frames (the current block's, from the module), history (what backstep can undo), rob (the reorder buffer: --exec ooo/spec sessions), nodes (the cluster: --nodes/--local-nodes), loops (the loops run as kernels), regions (each region's type and length, and which node holds its elements under a cluster)", &Repl::cmd_info, true},
         {{"regs"}, "regs [REG...]", "the registers (same as info registers)", &Repl::cmd_registers, true},
         {{"print", "p"}, "print[/x] EXPR", "evaluate EXPR: registers, constants, region elements xs[i], len(xs), labels, pc; /x prints integers in hex", &Repl::cmd_print, true},
         {{"x"}, "x REGION [START [COUNT]]", "dump a slice of a region with its type (also x REGION[START] [COUNT], x/COUNT REGION[START])", &Repl::cmd_x, true},
@@ -125,7 +125,7 @@ std::vector<std::string> Repl::completions(bool first_word) const {
         return out;
     }
     const Module& m = session_.module();
-    for (std::string_view s : {"breakpoints", "registers", "frames", "history", "rob", "nodes", "pc", "len", "var"}) out.emplace_back(s);
+    for (std::string_view s : {"breakpoints", "registers", "frames", "history", "rob", "nodes", "loops", "regions", "pc", "len", "var"}) out.emplace_back(s);
     for (const Label& l : m.labels) out.push_back(l.name);
     for (const Procedure& p : m.procs) out.push_back(p.name);
     for (const RegionDecl& r : m.regions) out.push_back(r.name);

@@ -97,6 +97,7 @@ private:
     void info_rob();
     void info_nodes();
     void info_loops();
+    void info_regions();
     std::string rob_event_line(const ooo::RobEvent& e) const;
     bool available(const Command& c, std::string_view args);  // false: said why
     void committed_note();  // once: views show the committed state

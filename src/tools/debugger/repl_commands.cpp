@@ -216,7 +216,7 @@ void Repl::cmd_x(std::string_view args) {
     const bool count_given = count.has_value() || operands.size() == 2;
     const std::uint64_t n = count ? *count : operands.size() == 2 ? values[1] : kDefaultCount;
     if (start > g.length) return error("start " + std::to_string(start) + " is past the end of '" + name + "' (length " + std::to_string(g.length) + ")");
-    std::string text = debugger::dump_region(g, start, n);
+    std::string text = debugger::dump_region(session_.machine(), g, start, n);
     if (!count_given && g.length - start > n)
         text += "  ... " + std::to_string(g.length - start - n) + " more (x " + name + " " + std::to_string(start + n) +
                 " shows the next)\n";
@@ -405,9 +405,25 @@ void Repl::cmd_info(std::string_view args) {
     if (what == "rob") return info_rob();
     if (what == "nodes") return info_nodes();
     if (what == "loops") return info_loops();
-    error(what.empty() ? std::string("info what? (breakpoints, registers, frames, history, rob, nodes, loops)")
+    if (what == "regions") return info_regions();
+    error(what.empty() ? std::string("info what? (breakpoints, registers, frames, history, rob, nodes, loops, regions)")
                        : "unknown info command '" + std::string(what) +
-                             "' (breakpoints, registers, frames, history, rob, nodes, loops)");
+                             "' (breakpoints, registers, frames, history, rob, nodes, loops, regions)");
+}
+
+// Each region's type and length; and where its elements are when the
+// backend keeps some of them elsewhere (a cluster's nodes, Backend::residency).
+void Repl::info_regions() {
+    const Machine& mc = session_.machine();
+    if (mc.regions().size() == 0) return say("The module has no regions.\n");
+    std::string text;
+    for (std::size_t i = 0; i < mc.regions().size(); ++i) {
+        const Region& g = mc.regions()[i];
+        text += std::string(g.name) + ": " + std::string(elem_type_name(g.type)) + "[" + std::to_string(g.length) + "]\n";
+        for (const ResidentSlice& s : mc.backend().residency(g))
+            text += "  elements " + std::to_string(s.begin) + ".." + std::to_string(s.end - 1) + ": " + s.holders + "\n";
+    }
+    say(text);
 }
 
 // The loops the assembler turned into kernels: where each kloop is, what it

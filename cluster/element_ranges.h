@@ -1,0 +1,55 @@
+// Sets of element ranges of one buffer, for the lineage log (cluster/lineage.h):
+// which elements were marked, and saved copies of some elements' bytes.
+// Ranges are [lo, hi) in elements; byte offsets are element * elem_size.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <vector>
+
+namespace polymer::cluster {
+
+// A set of elements, kept as disjoint ranges that never touch.
+class ElementRanges {
+public:
+    void add(std::uint64_t lo, std::uint64_t hi);
+    void clear() { ranges_.clear(); }
+    bool empty() const { return ranges_.empty(); }
+    std::size_t pieces() const { return ranges_.size(); }
+    std::uint64_t elements() const;
+    // Calls f(lo, hi) for each part of the set inside [lo, hi), in order.
+    void for_each_in(std::uint64_t lo, std::uint64_t hi, const std::function<void(std::uint64_t, std::uint64_t)>& f) const;
+    void for_each(const std::function<void(std::uint64_t, std::uint64_t)>& f) const;
+
+private:
+    std::map<std::uint64_t, std::uint64_t> ranges_;  // lo -> hi
+};
+
+// Saved bytes of some elements of a buffer whose elements are `elem_size`
+// bytes: the first value saved for an element is kept, later saves of it are
+// ignored (so the bases of an epoch stay its start values).
+class SavedElements {
+public:
+    explicit SavedElements(std::size_t elem_size) : elem_size_(elem_size) {}
+
+    // Saves elements [lo, hi) of `base` (the buffer's first element) that are
+    // not saved yet. Returns the bytes saved now.
+    std::uint64_t save_missing(const std::byte* base, std::uint64_t lo, std::uint64_t hi);
+    // Copies the saved elements inside [lo, hi) into `base`.
+    void restore(std::byte* base, std::uint64_t lo, std::uint64_t hi) const;
+    std::uint64_t bytes() const { return bytes_; }
+    bool empty() const { return pieces_.empty(); }
+
+private:
+    struct Piece {
+        std::uint64_t hi = 0;
+        std::vector<std::byte> bytes;
+    };
+    std::size_t elem_size_;
+    std::map<std::uint64_t, Piece> pieces_;  // lo -> piece: disjoint
+    std::uint64_t bytes_ = 0;
+};
+
+}  // namespace polymer::cluster

@@ -1,0 +1,456 @@
+// Lineage (cluster/lineage.h): values lost with a node are recomputed by
+// replaying the epoch's logged launches over the lost lanes, bit for bit the
+// values a single machine computes. Real kernels on real CpuBackends, split
+// between a home and a node by tests/cluster/lineage_sim.h.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/element_ranges.h"
+#include "cluster/lineage.h"
+#include "tests/cluster/lineage_sim.h"
+#include "tests/vm/kernel_test_util.h"
+
+namespace polymer::cluster {
+namespace {
+
+using testing::SimBuffer;
+using testing::SimCluster;
+using testing::uniform_f32;
+using testing::uniform_i32;
+
+// y := a*x + y (int and float), a broadcast input, a partial reduction with
+// a conditional element-wise output, and a kernel that breaks the contract.
+constexpr const char* kKernels = R"(
+.kernel axpyi (in x: i32[i], inout y: i32[i], a: i32)
+        gid     r0
+        ld      r1, x[r0]
+        ld      r2, y[r0]
+        ldp     r3, a
+        mul     r1, r1, r3
+        add     r2, r2, r1
+        st      y[r0], r2
+.end
+.kernel axpyf (in x: f32[i], inout y: f32[i], a: f32)
+        gid     r0
+        ldf     f0, x[r0]
+        ldf     f1, y[r0]
+        ldpf    f2, a
+        ffma    f3, f2, f0, f1
+        stf     y[r0], f3
+.end
+; y[i] += t[i mod len(t)] * (i + 1)
+.kernel addt (in t: i32[], inout y: i32[i])
+        gid     r0
+        blen    r1, t
+        rem     r2, r0, r1
+        ld      r3, t[r2]
+        addi    r4, r0, 1
+        mul     r3, r3, r4
+        ld      r5, y[r0]
+        add     r5, r5, r3
+        st      y[r0], r5
+.end
+; s[0] += y[i], s[1] += 1 (a partial); z[i] = y ^ (y >> 3) where y is odd
+.kernel sumodd (in y: i32[i], inout s: i32[], out z: i32[i])
+        gid     r0
+        ld      r1, y[r0]
+        li      r2, 0
+        atadd   s[r2], r1
+        li      r3, 1
+        atadd   s[r3], r3
+        and     r4, r1, r3
+        if      r4
+        shri    r5, r1, 3
+        xor     r5, r1, r5
+        st      z[r0], r5
+        end
+.end
+; reads past its own element: faults on every lane
+.kernel peek (in x: i32[i], out y: i32[i])
+        gid     r0
+        addi    r1, r0, 1
+        ld      r2, x[r1]
+        st      y[r0], r2
+.end
+)";
+
+class LineageTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string errors;
+        auto m = test::assemble_kernels(kKernels, &errors);
+        ASSERT_TRUE(m.has_value()) << errors;
+        module_ = std::move(*m);
+    }
+    const Kernel& kernel(const std::string& name) const {
+        for (const Kernel& k : module_.kernels)
+            if (k.name == name) return k;
+        ADD_FAILURE() << "no kernel " << name;
+        return module_.kernels.front();
+    }
+
+    static std::vector<std::uint32_t> random_ints(std::size_t n, std::uint32_t seed, int lo = -1000, int hi = 1000) {
+        std::mt19937 g(seed);
+        std::uniform_int_distribution<int> d(lo, hi);
+        std::vector<std::uint32_t> v(n);
+        for (auto& e : v) e = static_cast<std::uint32_t>(d(g));
+        return v;
+    }
+    static std::vector<std::uint32_t> random_floats(std::size_t n, std::uint32_t seed) {
+        std::mt19937 g(seed);
+        std::uniform_real_distribution<float> d(-2.0f, 2.0f);
+        std::vector<std::uint32_t> v(n);
+        for (auto& e : v) e = std::bit_cast<std::uint32_t>(d(g));
+        return v;
+    }
+
+    Module module_;
+};
+
+constexpr std::uint64_t kN = 10000;
+
+TEST_F(LineageTest, IterativeIntAxpyLosesNothing) {
+    Lineage lineage;
+    SimCluster sim(lineage);
+    SimBuffer& x = sim.add("x", ElemType::I32, random_ints(kN, 1));
+    SimBuffer& y = sim.add("y", ElemType::I32, random_ints(kN, 2));
+    for (int it = 0; it < 20; ++it) sim.launch(kernel("axpyi"), {{&x}, {&y}, uniform_i32(3 + it)}, kN, kN / 2);
+    EXPECT_EQ(lineage.launches(), 20u);
+    EXPECT_NE(y.home, y.reference);  // the node's half is only on the node
+
+    const auto lost = sim.kill_node();
+    ASSERT_EQ(lost.size(), 1u);
+    EXPECT_EQ(lost[0].begin, kN / 2);
+    EXPECT_EQ(lost[0].end, kN);
+    auto r = lineage.recompute(lost);
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.value().lanes, kN / 2);
+    EXPECT_EQ(r.value().launches, 20u);
+    EXPECT_EQ(r.value().bytes_restored, kN / 2 * 4);
+    EXPECT_EQ(y.home, y.reference);
+    sim.expect_home_is_reference();
+}
+
+TEST_F(LineageTest, IterativeFloatAxpyLosesNothing) {
+    CpuBackend replay_on(CpuBackendOptions{.threads = 2});
+    Lineage lineage(&replay_on);
+    SimCluster sim(lineage);
+    SimBuffer& x = sim.add("x", ElemType::F32, random_floats(kN, 3));
+    SimBuffer& y = sim.add("y", ElemType::F32, random_floats(kN, 4));
+    for (int it = 0; it < 20; ++it) sim.launch(kernel("axpyf"), {{&x}, {&y}, uniform_f32(0.75f + 0.01f * it)}, kN, kN / 2);
+    auto r = lineage.recompute(sim.kill_node());
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(y.home, y.reference);  // bits, so a NaN or a -0 would count too
+}
+
+// Only the lost lanes are recomputed and written: a lost range in the
+// middle of what the node held lands, the rest of home memory is untouched.
+TEST_F(LineageTest, WritesExactlyTheLostRanges) {
+    Lineage lineage;
+    SimCluster sim(lineage);
+    SimBuffer& x = sim.add("x", ElemType::I32, random_ints(kN, 5));
+    SimBuffer& y = sim.add("y", ElemType::I32, random_ints(kN, 6));
+    for (int it = 0; it < 5; ++it) sim.launch(kernel("axpyi"), {{&x}, {&y}, uniform_i32(2)}, kN, 0);
+    // The program then stores into y[150], inside a range the caller calls lost
+    // (a whole slice): the stored value is the current one, not a replayed one.
+    sim.store(y, 150, 12345);
+    const std::vector<std::uint32_t> before = y.home;
+    auto r = lineage.recompute(std::vector<LostElements>{{y.ref(), 100, 200}, {y.ref(), 7000, 7001}});
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.value().lanes, 101u);
+    EXPECT_EQ(y.home[150], 12345u);
+    for (std::uint64_t i = 0; i < kN; ++i) {
+        const bool lost = (i >= 100 && i < 200) || i == 7000;
+        ASSERT_EQ(y.home[i], lost ? y.reference[i] : before[i]) << i;
+    }
+}
+
+// 8-byte elements: a wide kernel over f64 and i64 buffers, run whole at
+// home; the home's memory of some lanes is then overwritten (as a recovery
+// landing would be) and recomputed from the bases.
+TEST_F(LineageTest, WideKernelsOverEightByteElements) {
+    std::string errors;
+    auto m = test::assemble_kernels(R"(
+.kernel wide (in x: f64[i], inout y: f64[i], inout n: i64[i], a: f64)
+        .wide
+        gid     r0
+        ldf     f0, x[r0]
+        ldf     f1, y[r0]
+        ldpf    f2, a
+        fmul    f0, f0, f2
+        fadd    f1, f1, f0
+        stf     y[r0], f1
+        ld      r1, n[r0]
+        muli    r1, r1, 3
+        add     r1, r1, r0
+        st      n[r0], r1
+.end
+)",
+                                    &errors);
+    ASSERT_TRUE(m.has_value()) << errors;
+    const std::uint64_t n = 3000;
+    std::vector<double> x(n), y(n);
+    std::vector<std::int64_t> c(n);
+    for (std::uint64_t i = 0; i < n; ++i) {
+        x[i] = 0.25 * static_cast<double>(i) - 100.0;
+        y[i] = 1.0 / static_cast<double>(i + 1);
+        c[i] = static_cast<std::int64_t>(i) << 33;
+    }
+    const BufferRef yr{y.data(), n, ElemType::F64}, cr{c.data(), n, ElemType::I64};
+    Lineage lineage;
+    CpuBackend cpu;
+    for (int it = 0; it < 6; ++it) {
+        KernelLaunch l = test::whole_launch(m->kernels[0],
+                                            {test::buffer_arg(x, ElemType::F64), test::buffer_arg(y, ElemType::F64),
+                                             test::buffer_arg(c, ElemType::I64), KernelArg{nullptr, 0, ElemType::F64, std::bit_cast<std::uint64_t>(1.5 + it)}},
+                                            n);
+        ASSERT_TRUE(lineage.record(l).ok());
+        lineage.before_home_write(yr, 0, n, HomeWrite::Replayable);
+        lineage.before_home_write(cr, 0, n, HomeWrite::Replayable);
+        ASSERT_FALSE(cpu.wait(cpu.submit(l)).fault);
+    }
+    const std::vector<double> want_y = y;
+    const std::vector<std::int64_t> want_c = c;
+    lineage.before_home_write(yr, 1000, 2000, HomeWrite::Replayable);
+    lineage.before_home_write(cr, 2500, 3000, HomeWrite::Replayable);
+    for (std::uint64_t i = 1000; i < 2000; ++i) y[i] = -1.0;
+    for (std::uint64_t i = 2500; i < 3000; ++i) c[i] = -1;
+    auto r = lineage.recompute(std::vector<LostElements>{{yr, 1000, 2000}, {cr, 2500, 3000}});
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.value().bytes_restored, 1500u * 8);
+    EXPECT_EQ(y, want_y);
+    EXPECT_EQ(c, want_c);
+}
+
+// Everything the home does between launches: program stores into an input
+// and into node-held elements, fetches, a broadcast input that changes, a
+// partial reduction that must not be added twice and later feeds launches,
+// a conditional output, different counts and splits, two groups of regions,
+// a recovery in the middle of the epoch and a second one after it, then a
+// new epoch.
+TEST_F(LineageTest, ProgramWritesFetchesBroadcastsAndPartials) {
+    Lineage lineage;
+    SimCluster sim(lineage);
+    SimBuffer& x = sim.add("x", ElemType::I32, random_ints(kN, 7));
+    SimBuffer& y = sim.add("y", ElemType::I32, random_ints(kN, 8));
+    SimBuffer& z = sim.add("z", ElemType::I32, random_ints(kN, 9));
+    SimBuffer& t = sim.add("t", ElemType::I32, random_ints(7, 10));
+    SimBuffer& s = sim.add("s", ElemType::I32, {0, 0});
+    SimBuffer& u = sim.add("u", ElemType::F32, random_floats(kN / 2, 11));
+    SimBuffer& v = sim.add("v", ElemType::F32, random_floats(kN / 2, 12));
+
+    auto iteration = [&](int it) {
+        const std::uint64_t split = 1000 + (it * 3331) % 8000;
+        const std::uint64_t count = kN - (it % 3) * 1500;
+        sim.launch(kernel("axpyi"), {{&x}, {&y}, uniform_i32(it - 2)}, count, split);
+        sim.store(x, (it * 977) % kN, static_cast<std::uint32_t>(it * 1000 + 1));  // an input the node has a copy of
+        sim.store(y, kN - 1 - it * 13, static_cast<std::uint32_t>(-it));          // an element the node holds
+        sim.fetch(y, 2000 + it * 100, 2600 + it * 100);                           // the program reads some of y
+        sim.store(t, it % 7, static_cast<std::uint32_t>(it * 31));                // the broadcast input changes
+        sim.launch(kernel("addt"), {{&t}, {&y}}, count, split + 500);
+        sim.launch(kernel("sumodd"), {{&y}, {&s}, {&z}}, kN, split / 2);
+        sim.launch(kernel("addt"), {{&s}, {&z}}, kN - 10, split);        // the partial's sums, as a broadcast input
+        sim.launch(kernel("axpyi"), {{&x}, {&s}, uniform_i32(it)}, 2, 1);  // the partial, element-wise: s[1] on the node
+        sim.launch(kernel("axpyf"), {{&u}, {&v}, uniform_f32(0.5f)}, kN / 2 - it * 100, split / 3);
+    };
+    for (int it = 0; it < 6; ++it) iteration(it);
+    const std::uint64_t kept_mid = lineage.bytes_kept();
+    EXPECT_GT(kept_mid, 0u);
+
+    auto lost = sim.kill_node();
+    std::size_t in_y = 0, in_v = 0, in_s = 0;
+    for (const LostElements& e : lost) {
+        in_y += e.buffer.data == y.home.data();
+        in_v += e.buffer.data == v.home.data();
+        in_s += e.buffer.data == s.home.data();
+    }
+    EXPECT_GE(in_y, 2u);  // several lost ranges, in two groups of regions
+    EXPECT_GE(in_v, 1u);
+    EXPECT_EQ(in_s, 1u);
+    auto r = lineage.recompute(lost);
+    ASSERT_TRUE(r.ok()) << r.error();
+    sim.expect_home_is_reference();
+
+    // The epoch goes on after a recovery (whose landing kept its bases), and
+    // a second node death is recovered too.
+    for (int it = 6; it < 10; ++it) iteration(it);
+    r = lineage.recompute(sim.kill_node());
+    ASSERT_TRUE(r.ok()) << r.error();
+    sim.expect_home_is_reference();
+    EXPECT_EQ(lineage.launches(), 60u);
+
+    // A new epoch keeps nothing of the old one.
+    sim.checkpoint();
+    EXPECT_EQ(lineage.launches(), 0u);
+    EXPECT_EQ(lineage.bytes_kept(), 0u);
+    for (int it = 10; it < 14; ++it) iteration(it);
+    EXPECT_EQ(lineage.launches(), 24u);
+    r = lineage.recompute(sim.kill_node());
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_LE(r.value().launches, 24u);
+    sim.expect_home_is_reference();
+}
+
+// The cluster's worker threads land chunks concurrently, in any order: each
+// calls before_home_write for its own chunk before writing it.
+TEST_F(LineageTest, ChunksLandFromSeveralThreads) {
+    Lineage lineage;
+    SimCluster sim(lineage);
+    SimBuffer& x = sim.add("x", ElemType::I32, random_ints(kN, 17));
+    SimBuffer& y = sim.add("y", ElemType::I32, random_ints(kN, 18));
+    for (int it = 0; it < 3; ++it) sim.launch(kernel("axpyi"), {{&x}, {&y}, uniform_i32(it + 5)}, kN, 0);
+    // Four threads fetch y home in 100-element chunks, interleaved.
+    std::vector<std::thread> threads;
+    for (int w = 0; w < 4; ++w)
+        threads.emplace_back([&, w] {
+            for (std::uint64_t c = static_cast<std::uint64_t>(3 - w); c < kN / 100; c += 4) {
+                lineage.before_home_write(y.ref(), c * 100, c * 100 + 100, HomeWrite::Replayable);
+                for (std::uint64_t i = c * 100; i < c * 100 + 100; ++i) y.home[i] = y.node[i];
+            }
+        });
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(y.home, y.reference);
+    // Then the home loses them all again (a recovery must start from the bases).
+    std::fill(y.home.begin(), y.home.end(), testing::kGarbage);
+    auto r = lineage.recompute(std::vector<LostElements>{{y.ref(), 0, kN}});
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(y.home, y.reference);
+}
+
+// A buffer freed mid-epoch still feeds the replay of what was computed from it.
+TEST_F(LineageTest, AForgottenInputStillFeedsTheReplay) {
+    Lineage lineage;
+    SimCluster sim(lineage);
+    SimBuffer& x = sim.add("x", ElemType::I32, random_ints(kN, 13));
+    SimBuffer& y = sim.add("y", ElemType::I32, random_ints(kN, 14));
+    sim.store(x, 5, 55);
+    for (int it = 0; it < 4; ++it) {
+        sim.launch(kernel("axpyi"), {{&x}, {&y}, uniform_i32(it + 1)}, kN, kN / 4);
+        sim.store(x, 10 + it, static_cast<std::uint32_t>(it));
+    }
+    const std::uint64_t before = lineage.bytes_kept();
+    lineage.forget(x.home.data());
+    EXPECT_EQ(lineage.bytes_kept(), before + kN * 4 - 4 * 4);  // x's start state, whole, less its 4 bases
+    x.home.assign(kN, testing::kGarbage);                              // freed: the home's storage is reused
+    auto r = lineage.recompute(sim.kill_node());
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(y.home, y.reference);
+}
+
+// Equal broadcast inputs are kept once; a change is kept again.
+TEST_F(LineageTest, BroadcastCopiesAreShared) {
+    Lineage lineage;
+    SimCluster sim(lineage);
+    SimBuffer& t = sim.add("t", ElemType::I32, random_ints(1000, 15));
+    SimBuffer& y = sim.add("y", ElemType::I32, random_ints(kN, 16));
+    sim.launch(kernel("addt"), {{&t}, {&y}}, kN, kN);  // all at home: no bases, no fetches
+    const std::uint64_t one = lineage.bytes_kept();
+    EXPECT_EQ(one, 1000u * 4 + kN * 4);  // t, and y's bases (the home ran every lane)
+    sim.launch(kernel("addt"), {{&t}, {&y}}, kN, kN);
+    EXPECT_EQ(lineage.bytes_kept(), one);  // t is shared, y's bases are kept already
+    sim.store(t, 0, 1);
+    const std::uint64_t before = lineage.bytes_kept();
+    sim.launch(kernel("addt"), {{&t}, {&y}}, kN, kN);
+    EXPECT_EQ(lineage.bytes_kept(), before + 1000u * 4);
+}
+
+TEST_F(LineageTest, AReplayThatFaultsWritesNothingAndSaysWhere) {
+    Lineage lineage;
+    std::vector<std::uint32_t> x(64, 1), y(64, 2);
+    KernelLaunch l = test::whole_launch(kernel("peek"), {test::buffer_arg(x, ElemType::I32), test::buffer_arg(y, ElemType::I32)}, 64);
+    ASSERT_TRUE(lineage.record(l).ok());
+    lineage.before_home_write({y.data(), 64, ElemType::I32}, 0, 64, HomeWrite::Replayable);
+    y.assign(64, 7);
+    auto r = lineage.recompute(std::vector<LostElements>{{{y.data(), 64, ElemType::I32}, 10, 20}});
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().find("replaying launch 0 (kernel 'peek') over lanes [10, 20): lane 10 accessed x[11]"), std::string::npos)
+        << r.error();
+    EXPECT_EQ(y, std::vector<std::uint32_t>(64, 7));
+}
+
+TEST_F(LineageTest, BadCallsBreakTheLogWithAReason) {
+    std::vector<std::uint32_t> x(64, 1), y(64, 2), h(16, 0);
+    {
+        Lineage lineage;
+        lineage.before_home_write({y.data(), 64, ElemType::I32}, 60, 65, HomeWrite::Program);
+        auto r = lineage.recompute(std::vector<LostElements>{{{y.data(), 64, ElemType::I32}, 0, 1}});
+        ASSERT_FALSE(r.ok());
+        EXPECT_NE(r.error().find("home write of elements [60, 65) of buffer at"), std::string::npos) << r.error();
+        lineage.restart();  // a new epoch starts clean
+        EXPECT_TRUE(lineage.recompute({}).ok());
+    }
+    {
+        Lineage lineage;
+        lineage.before_home_write({y.data(), 64, ElemType::I32}, 0, 1, HomeWrite::Program);
+        lineage.before_home_write({y.data(), 32, ElemType::I32}, 0, 1, HomeWrite::Program);
+        auto r = lineage.record(
+            test::whole_launch(kernel("axpyi"), {test::buffer_arg(x, ElemType::I32), test::buffer_arg(y, ElemType::I32), test::uniform_i32(1)}, 64));
+        ASSERT_FALSE(r.ok());
+        EXPECT_NE(r.error().find("was 64 x i32 when last seen: its storage was replaced without forget()"), std::string::npos) << r.error();
+    }
+    {
+        // A histogram's plain `atadd` target is a partial; one with a store is not splittable.
+        std::string errors;
+        auto m = test::assemble_kernels(R"(
+.kernel bump (inout h: i32[])
+        gid     r0
+        li      r1, 0
+        st      h[r1], r0
+.end
+)",
+                                        &errors);
+        ASSERT_TRUE(m.has_value()) << errors;
+        Lineage lineage;
+        auto r = lineage.record(test::whole_launch(m->kernels[0], {test::buffer_arg(h, ElemType::I32)}, 16));
+        ASSERT_FALSE(r.ok());
+        EXPECT_NE(r.error().find("launch of kernel 'bump': not splittable"), std::string::npos) << r.error();
+        EXPECT_EQ(lineage.launches(), 0u);
+    }
+    {
+        Lineage lineage;
+        auto r = lineage.record(test::whole_launch(kernel("axpyi"), {test::buffer_arg(x, ElemType::I32), test::buffer_arg(h, ElemType::I32), test::uniform_i32(1)}, 64));
+        ASSERT_FALSE(r.ok());
+        EXPECT_NE(r.error().find("buffer y has 16 elements, fewer than count 64"), std::string::npos) << r.error();
+    }
+}
+
+TEST(ElementRanges, MergesAndClips) {
+    ElementRanges r;
+    r.add(10, 20);
+    r.add(30, 40);
+    r.add(20, 25);  // touches: merged
+    EXPECT_EQ(r.pieces(), 2u);
+    EXPECT_EQ(r.elements(), 25u);
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> seen;
+    r.for_each_in(22, 35, [&](std::uint64_t lo, std::uint64_t hi) { seen.emplace_back(lo, hi); });
+    EXPECT_EQ(seen, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{22, 25}, {30, 35}}));
+    r.add(0, 100);
+    EXPECT_EQ(r.pieces(), 1u);
+}
+
+TEST(SavedElements, KeepsTheFirstValueSaved) {
+    std::vector<std::uint32_t> v(100);
+    for (std::uint32_t i = 0; i < 100; ++i) v[i] = i;
+    auto* bytes = reinterpret_cast<std::byte*>(v.data());
+    SavedElements saved(4);
+    EXPECT_EQ(saved.save_missing(bytes, 10, 20), 40u);
+    v.assign(100, 1000);
+    EXPECT_EQ(saved.save_missing(bytes, 15, 30), 40u);  // only [20, 30) is new
+    EXPECT_EQ(saved.save_missing(bytes, 5, 8), 12u);
+    EXPECT_EQ(saved.bytes(), 92u);
+    std::vector<std::uint32_t> out(100, 7);
+    saved.restore(reinterpret_cast<std::byte*>(out.data()), 0, 100);
+    for (std::uint32_t i = 0; i < 100; ++i) {
+        const std::uint32_t want = i >= 10 && i < 20 ? i : (i >= 20 && i < 30) || (i >= 5 && i < 8) ? 1000 : 7;
+        ASSERT_EQ(out[i], want) << i;
+    }
+}
+
+}  // namespace
+}  // namespace polymer::cluster
