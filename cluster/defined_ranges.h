@@ -6,22 +6,23 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+
+#include "cluster/element_ranges.h"
 
 namespace polymer::cluster {
 
 class DefinedRanges {
 public:
     // [lo, hi) now holds this version's bytes.
-    void add(std::uint64_t lo, std::uint64_t hi);
+    void add(std::uint64_t lo, std::uint64_t hi) { ranges_.add(lo, hi); }
     // Zeroes the parts of [lo, hi) of `base` not yet defined, and defines them.
     // Returns the bytes zeroed.
     std::uint64_t zero_gaps(std::uint8_t* base, std::uint64_t lo, std::uint64_t hi);
-    bool covers(std::uint64_t lo, std::uint64_t hi) const;
-    std::size_t pieces() const { return ranges_.size(); }
+    bool covers(std::uint64_t lo, std::uint64_t hi) const { return ranges_.covers(lo, hi); }
+    std::size_t pieces() const { return ranges_.pieces(); }
 
 private:
-    std::map<std::uint64_t, std::uint64_t> ranges_;  // lo -> hi: disjoint, never touching
+    ElementRanges ranges_;  // byte offsets
 };
 
 }  // namespace polymer::cluster

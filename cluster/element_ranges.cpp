@@ -36,6 +36,25 @@ void ElementRanges::for_each_in(std::uint64_t lo, std::uint64_t hi,
     }
 }
 
+bool ElementRanges::covers(std::uint64_t lo, std::uint64_t hi) const {
+    if (lo >= hi) return true;
+    auto it = ranges_.upper_bound(lo);
+    if (it == ranges_.begin()) return false;
+    --it;
+    return it->first <= lo && it->second >= hi;
+}
+
+void ElementRanges::for_each_gap_in(std::uint64_t lo, std::uint64_t hi,
+                                    const std::function<void(std::uint64_t, std::uint64_t)>& f) const {
+    if (lo >= hi) return;
+    std::uint64_t at = lo;
+    for_each_in(lo, hi, [&](std::uint64_t a, std::uint64_t b) {
+        if (a > at) f(at, a);
+        at = b;
+    });
+    if (at < hi) f(at, hi);
+}
+
 void ElementRanges::for_each(const std::function<void(std::uint64_t, std::uint64_t)>& f) const {
     for (const auto& [lo, hi] : ranges_) f(lo, hi);
 }

@@ -1,5 +1,7 @@
 // Sets of element ranges of one buffer, for the lineage log (cluster/lineage.h):
-// which elements were marked, and saved copies of some elements' bytes.
+// which elements were marked, and saved copies of some elements' bytes. The
+// set is also a node's record of the bytes a region version defined
+// (cluster/defined_ranges.h, with bytes for elements).
 // Ranges are [lo, hi) in elements; byte offsets are element * elem_size.
 #pragma once
 
@@ -19,8 +21,12 @@ public:
     bool empty() const { return ranges_.empty(); }
     std::size_t pieces() const { return ranges_.size(); }
     std::uint64_t elements() const;
+    // Whether [lo, hi) lies inside one range of the set (an empty one: yes).
+    bool covers(std::uint64_t lo, std::uint64_t hi) const;
     // Calls f(lo, hi) for each part of the set inside [lo, hi), in order.
     void for_each_in(std::uint64_t lo, std::uint64_t hi, const std::function<void(std::uint64_t, std::uint64_t)>& f) const;
+    // Calls f(lo, hi) for each part of [lo, hi) outside the set, in order.
+    void for_each_gap_in(std::uint64_t lo, std::uint64_t hi, const std::function<void(std::uint64_t, std::uint64_t)>& f) const;
     void for_each(const std::function<void(std::uint64_t, std::uint64_t)>& f) const;
 
 private:
