@@ -129,7 +129,7 @@ TEST(ResidentData, AnIterativeProgramMovesItsDataOnceNotEveryLaunch) {
 // A node dies holding the only current copy of part of ys: the run still
 // prints the one machine's output, after recomputing what it held.
 void expect_a_node_lost_mid_run_loses_nothing(int sig) {
-    const std::string p = program(1 << 16, 3000);
+    const std::string p = program(1 << 16, 600);  // about a second on two nodes: the kill falls inside it
     const HomeRun alone = run_home(p);
     ASSERT_EQ(alone.status, 0) << alone.err;
     TempTokenFile token(kSecret);
@@ -140,7 +140,7 @@ void expect_a_node_lost_mid_run_loses_nothing(int sig) {
                         " --token-file " + token.path() + " --no-local-work --node-timeout-ms 1000 --stats " + p);
     });
     ASSERT_TRUE(victim.wait_for_log("authenticated"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
     victim.signal(sig);
     const HomeRun r = home.get();
     if (sig == SIGSTOP) victim.signal(SIGKILL);
