@@ -187,17 +187,11 @@ struct ClusterBackend::Impl {
     Lineage lineage;
     std::mutex recovery_mutex;  // one recovery at a time
     std::optional<std::size_t> launch_record;  // the launch in progress's number in the log (chunk_mutex)
-    std::uint64_t recoveries = 0, recovered_bytes = 0, replayed_launches = 0;
     std::map<const void*, BufferInfo> buffers;
     std::vector<Participant*> grain_owner;  // the launch in progress: who holds most of each grain's inputs (null: nobody but the home)
     bool in_launch = false;                 // the launch's workers run (chunk_mutex)
     std::string residency_error;            // a transfer the launch needed failed for good (chunk_mutex)
     const KernelLaunch* current_launch = nullptr;
-    struct LostRun {
-        const void* key;
-        std::uint64_t begin, end;
-    };
-    std::vector<LostRun> lost_runs;  // residency_mutex: values that went with a node, to recompute
 
     // --trace: one chunk run of the launch in progress; p null: the home running a launch whole.
     void log_run(const Participant* p, const KernelLaunch& launch, std::uint64_t b, std::uint64_t e, Clock::time_point start,
@@ -488,9 +482,8 @@ struct ClusterBackend::Impl {
     void forget_holder(Participant& p) {
         if (p.bit == 0) return;
         std::lock_guard lock(residency_mutex);
-        directory.drop_holder(p.bit, [&](const void* key, std::uint64_t b, std::uint64_t e) {
-            lost_runs.push_back(LostRun{key, b, e});
-        });
+        // Runs left with no holder are recomputed when first needed (recover_lost).
+        directory.drop_holder(p.bit, [](const void*, std::uint64_t, std::uint64_t) {});
         p.resident_ids.clear();
         for (auto& [key, info] : buffers) set_fences(key);
     }
@@ -596,9 +589,6 @@ struct ClusterBackend::Impl {
             directory.set(l.buffer.data, l.begin, l.end, kHomeMemory);
             set_fences(l.buffer.data);
         }
-        ++recoveries;
-        recovered_bytes += done.value().bytes_restored;
-        replayed_launches += done.value().launches;
         std::fprintf(stderr, "polymer-run: note: recomputed %llu bytes lost with a node (%llu launches replayed over %llu lanes)\n",
                      static_cast<unsigned long long>(done.value().bytes_restored), static_cast<unsigned long long>(done.value().launches),
                      static_cast<unsigned long long>(done.value().lanes));
