@@ -27,6 +27,8 @@ const char* msg_type_name(MsgType t) {
     case MsgType::Cancel: return "cancel";
     case MsgType::Error: return "error";
     case MsgType::Goodbye: return "goodbye";
+    case MsgType::PeerTicket: return "peer-ticket";
+    case MsgType::PeerAccess: return "peer-access";
     }
     return "unknown";
 }

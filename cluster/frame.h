@@ -47,6 +47,8 @@ enum class MsgType : std::uint16_t {
     Cancel = 15,         // request id of a launch -> Ack
     Error = 16,          // code, message
     Goodbye = 17,        // node -> client: the node is shutting down
+    PeerTicket = 18,     // home -> node: ticket that lets the home's other nodes read its regions here -> Ack
+    PeerAccess = 19,     // node -> node, after the handshake: a home's ticket -> Ack (the connection may then region-get that home's regions)
 };
 const char* msg_type_name(MsgType t);
 bool is_known_msg_type(std::uint16_t t);

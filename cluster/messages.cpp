@@ -25,6 +25,7 @@ const char* error_code_name(ErrorCode c) {
     case ErrorCode::FrameTooLarge: return "frame-too-large";
     case ErrorCode::BadChecksum: return "bad-checksum";
     case ErrorCode::Unsupported: return "unsupported";
+    case ErrorCode::PeerFetchFailed: return "peer-fetch-failed";
     }
     return "unknown-error";
 }

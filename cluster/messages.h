@@ -33,6 +33,7 @@ enum class ErrorCode : std::uint32_t {
     FrameTooLarge = 14,
     BadChecksum = 15,
     Unsupported = 16,      // the node's backend cannot run this
+    PeerFetchFailed = 17,  // a launch's halo fetch from another node failed (the message names the node and why)
 };
 const char* error_code_name(ErrorCode c);
 
@@ -60,6 +61,11 @@ struct Capabilities {
     std::uint64_t max_memory = 0;      // --max-memory: regions + module cache
     double throughput = 0;             // saxpy elements/second measured at start-up
     std::vector<DeviceDesc> devices;   // Vulkan devices, if any
+    // Where the node accepts its peers (other nodes of a home) for
+    // node-to-node transfers: its listening port, 0 when it listens nowhere
+    // (--join only). The home pairs it with the address it knows the node by.
+    // Version 6.
+    std::uint16_t peer_port = 0;
 };
 struct Welcome {
     Mac proof{};
@@ -141,6 +147,33 @@ struct LaunchChunk {
     // home fetches them with region-get when it needs them): the result then
     // carries only broadcast outputs (partial reductions). Version 5.
     bool keep_outputs = false;
+    // Halos to fetch from other nodes before the chunk runs. Version 6.
+    std::vector<HaloFetch> fetches;
+};
+// Bytes a node fetches from another node of the same home before it runs a
+// launch chunk (a stencil's halo): [offset, offset + length) of the peer's
+// region `from_region` at `from_version`, landed at the same offset of this
+// node's region `to_region` at `to_version` (which the home made exist with
+// a put). The node connects to host:port, authenticates as to any node and
+// presents the home's peer ticket. Version 6.
+struct HaloFetch {
+    std::string host;
+    std::uint16_t port = 0;
+    std::uint64_t from_region = 0;
+    std::uint64_t from_version = 0;
+    std::uint64_t to_region = 0;
+    std::uint64_t to_version = 0;
+    std::uint64_t offset = 0;  // bytes
+    std::uint64_t length = 0;  // bytes; any size (fetched kMaxSliceBytes at a time)
+};
+// A home's ticket for its nodes' transfers to each other: random, sent to
+// each of its nodes over the authenticated connection; a node that presents
+// it (peer-access) may read that home's regions, and nothing else. Version 6.
+struct PeerTicket {
+    Nonce ticket{};
+};
+struct PeerAccess {
+    Nonce ticket{};
 };
 struct OutputSlice {
     std::uint32_t param = 0;
@@ -181,6 +214,8 @@ Bytes encode(const LaunchChunk& m);
 Bytes encode(const ChunkResult& m);
 Bytes encode(const Cancel& m);
 Bytes encode(const ErrorMsg& m);
+Bytes encode(const PeerTicket& m);
+Bytes encode(const PeerAccess& m);
 
 using Payload = std::span<const std::uint8_t>;
 Result<Hello> decode_hello(Payload p);
@@ -200,5 +235,7 @@ Result<LaunchChunk> decode_launch(Payload p);
 Result<ChunkResult> decode_chunk_result(Payload p);
 Result<Cancel> decode_cancel(Payload p);
 Result<ErrorMsg> decode_error(Payload p);
+Result<PeerTicket> decode_peer_ticket(Payload p);
+Result<PeerAccess> decode_peer_access(Payload p);
 
 }  // namespace polymer::cluster

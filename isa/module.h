@@ -65,7 +65,11 @@ struct RegionDecl {
 
 enum class ParamKind : std::uint8_t { Buffer, Uniform };
 enum class Access : std::uint8_t { In, Out, InOut };
-enum class Indexing : std::uint8_t { Element, Broadcast };  // `x: f32[i]` or `x: f32[]`
+// `x: f32[i]` (the lane's own element), `x: f32[]` (anywhere in the buffer),
+// or `x: f32[i-1..i+1]`: a window of elements around the lane's own, from
+// gid + window_lo to gid + window_hi (an `in` buffer only; a stencil's
+// neighbours: a cluster sends each chunk its slice and the halo around it).
+enum class Indexing : std::uint8_t { Element, Broadcast, Window };
 
 struct KernelParam {
     std::string name;
@@ -73,6 +77,7 @@ struct KernelParam {
     Access access = Access::In;          // buffers only; uniforms are In
     ElemType type = ElemType::F32;       // buffers: i32/u32/f32; uniforms: i32/f32
     Indexing indexing = Indexing::Element;  // buffers only
+    std::int64_t window_lo = 0, window_hi = 0;  // Window only: element offsets from gid, window_lo <= window_hi
     friend bool operator==(const KernelParam&, const KernelParam&) = default;
 };
 
