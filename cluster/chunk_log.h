@@ -20,6 +20,8 @@ enum class ChunkOutcome : std::uint8_t {
     Failed,     // its participant dropped out (or refused it): re-run elsewhere
     Abandoned,  // another copy finished first; its result was never waited for
     Fetched,    // not a chunk: region values the home fetched from the node (kernel: "fetch REGION", begin/end: elements)
+    Halo,       // not a chunk: values the node fetched from another node for a chunk (kernel: "halo REGION from NODE",
+                // begin/end: elements; start/finish: that chunk's, as the home saw it)
 };
 const char* outcome_name(ChunkOutcome o);
 

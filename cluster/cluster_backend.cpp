@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cluster/chunk_sizing.h"
+#include "cluster/element_ranges.h"
 #include "cluster/launch_plan.h"
 #include "cluster/lineage.h"
 #include "cluster/node_server.h"
@@ -65,6 +66,16 @@ struct Participant {
     // kResidentVersion, filled by puts and by the chunks it runs).
     HolderSet bit = 0;
     std::map<const void*, std::uint64_t> resident_ids;
+    // Node-to-node transfers (docs/cluster.md, "Halos: node to node"): where
+    // the other nodes reach it (the host the home knows it by and its
+    // advertised peer port; 0: it accepts no peers) and whether it took the
+    // run's peer ticket (it then fetches what it lacks from the nodes that
+    // hold it, and serves them). Off after a fetch of its failed: what it
+    // lacks then comes through the home.
+    std::string host;
+    std::uint16_t peer_port = 0;
+    bool has_ticket = false;
+    bool fetches_from_peers = false;
     std::uint64_t next_partial_version = 1;
     // Its rate in the launch in progress: lanes of the results it returned
     // over the time it had claims out (send to result; overlaps counted once).
@@ -183,6 +194,15 @@ struct ClusterBackend::Impl {
     };
     mutable std::mutex residency_mutex;
     Directory directory;
+    // --stats: bytes each region moved, by direction, a row per region in
+    // the order each first moved (residency_mutex). A freed region's row
+    // stays; its storage address may come back as another region's.
+    std::vector<RegionTraffic> traffic_rows;
+    std::map<const void*, std::size_t> traffic_row;
+    // The run's peer ticket (cluster/messages.h, PeerTicket): sent to each
+    // node as it is admitted; unset when no random bytes could be had (halos
+    // then come through the home).
+    std::optional<Nonce> peer_ticket;
     // How values only a node held are recomputed when it dies (cluster/lineage.h).
     Lineage lineage;
     std::mutex recovery_mutex;  // one recovery at a time
@@ -204,6 +224,21 @@ struct ClusterBackend::Impl {
     }
 
 
+    // --trace: a halo p fetched from another node for a chunk sent at `sent`.
+    void log_halo(const Participant& p, const HaloNote& h, Clock::time_point sent) {
+        if (!chunk_log.enabled()) return;
+        for (std::size_t i = 0; i < participants.size(); ++i)
+            if (participants[i].get() == &p)
+                chunk_log.add(ChunkRun{static_cast<std::uint32_t>(i), launch_seq, h.what, h.begin, h.end, sent, Clock::now(), 0, 0, false,
+                                       ChunkOutcome::Halo});
+    }
+
+    // Whether a failed launch failed on a halo fetch from another node (the
+    // node itself is fine).
+    static bool is_peer_fetch_failure(const std::string& error) {
+        return error.find(cat(error_code_name(ErrorCode::PeerFetchFailed), ": ")) != std::string::npos;
+    }
+
     // ---- Residency (docs/cluster.md, "Data lives on the nodes") ----
 
     // Bits 1..63 go to the first 63 nodes; later ones keep nothing (0).
@@ -219,8 +254,8 @@ struct ClusterBackend::Impl {
     bool resident(const KernelLaunch& launch, std::size_t i) const {
         const KernelParam& param = launch.kernel->params[i];
         const KernelArg& a = launch.args[i];
-        return options.keep_data && param.kind != ParamKind::Uniform && param.indexing == Indexing::Element &&
-               a.region != nullptr && a.data != nullptr;
+        return options.keep_data && param.kind != ParamKind::Uniform &&
+               (param.indexing == Indexing::Element || param.indexing == Indexing::Window) && a.region != nullptr && a.data != nullptr;
     }
     // Whether p keeps this launch's element-wise outputs (they do not come
     // home): only when every one of them is resident, so nothing else is
@@ -240,6 +275,23 @@ struct ClusterBackend::Impl {
     // Elements [b, e) of buffer param i, clipped to its length.
     static std::pair<std::uint64_t, std::uint64_t> clip(const KernelArg& a, std::uint64_t b, std::uint64_t e) {
         return {std::min(b, a.length), std::min(e, a.length)};
+    }
+    // The elements of buffer param i that lanes [b, e) read: their own, and
+    // through a window the halo around them.
+    static std::pair<std::uint64_t, std::uint64_t> reach(const KernelLaunch& launch, std::size_t i, std::uint64_t b, std::uint64_t e) {
+        const KernelParam& param = launch.kernel->params[i];
+        if (param.indexing == Indexing::Window) return window_reach(b, e, param.window_lo, param.window_hi, launch.args[i].length);
+        return clip(launch.args[i], b, e);
+    }
+
+    // --stats: `bytes` of region `key` moved one way (residency_mutex held).
+    enum class Way { ToNodes, ToHome, NodeToNode };
+    void count_traffic(const void* key, const Region* region, Way way, std::uint64_t bytes) {
+        if (region == nullptr || bytes == 0) return;
+        auto [it, fresh] = traffic_row.try_emplace(key, traffic_rows.size());
+        if (fresh) traffic_rows.push_back(RegionTraffic{std::string(region->name)});
+        RegionTraffic& t = traffic_rows[it->second];
+        (way == Way::ToNodes ? t.home_to_nodes : way == Way::ToHome ? t.nodes_to_home : t.node_to_node) += bytes;
     }
 
     void track_buffers(const KernelLaunch& launch) {
@@ -270,8 +322,37 @@ struct ClusterBackend::Impl {
     }
 
     // Who holds most of each grain's resident inputs, among the launch's
-    // nodes; empty when nobody but the home holds any (the first launch).
+    // nodes. When nobody but the home holds any (the first launch), a launch
+    // whose outputs stay where they are computed gets a first placement:
+    // one block of grains per participant, sized by its advertised rate, so
+    // each keeps one contiguous slice (a stencil's halos then cross only
+    // between neighbours). Empty: no owners, claims go first come.
     std::vector<Participant*> owners(const KernelLaunch& launch, const std::vector<Participant*>& capable) {
+        std::vector<Participant*> found = holders_of_inputs(launch, capable);
+        if (!found.empty() || !outputs_stay(launch)) return found;
+        return first_placement(capable);
+    }
+
+    std::vector<Participant*> first_placement(const std::vector<Participant*>& capable) const {
+        std::vector<RateInput> inputs;
+        for (const Participant* p : capable) inputs.push_back(RateInput{p->caps.throughput, prefers_gpu && p->gpu, 0});
+        const std::vector<double> rates = estimated_rates(inputs, options.prefer_weight);
+        double total = 0;
+        for (double r : rates) total += r;
+        if (capable.size() < 2 || !(total > 0)) return {};
+        std::vector<Participant*> out(grid.size(), nullptr);
+        double before = 0;
+        for (std::size_t k = 0; k < capable.size(); ++k) {
+            const auto first = static_cast<std::size_t>(before / total * static_cast<double>(grid.size()) + 0.5);
+            before += rates[k];
+            const auto last = k + 1 == capable.size() ? grid.size()
+                                                      : static_cast<std::size_t>(before / total * static_cast<double>(grid.size()) + 0.5);
+            for (std::size_t g = first; g < last && g < grid.size(); ++g) out[g] = capable[k];
+        }
+        return out;
+    }
+
+    std::vector<Participant*> holders_of_inputs(const KernelLaunch& launch, const std::vector<Participant*>& capable) {
         std::vector<Participant*> nodes;
         for (Participant* p : capable)
             if (p->client && p->bit != 0) nodes.push_back(p);
@@ -353,6 +434,10 @@ struct ClusterBackend::Impl {
                     std::memcpy(home + offset, got.value().data(), n);
                     q->stats.bytes_in += n;
                     q->stats.bytes_fetched += n;
+                    {
+                        std::lock_guard lock(residency_mutex);
+                        count_traffic(key, info.region, Way::ToHome, n);
+                    }
                     offset += n;
                 }
                 if (!failed.empty()) {
@@ -378,7 +463,7 @@ struct ClusterBackend::Impl {
     std::optional<std::string> pull_inputs_home(const KernelLaunch& launch, std::uint64_t b, std::uint64_t e, HolderSet avoid) {
         for (std::size_t i = 0; i < launch.args.size(); ++i) {
             if (!resident(launch, i) || launch.kernel->params[i].access == Access::Out) continue;
-            const auto [lo, hi] = clip(launch.args[i], b, e);
+            const auto [lo, hi] = reach(launch, i, b, e);
             if (auto err = pull_home(launch.args[i].data, lo, hi, avoid)) return err;
         }
         return std::nullopt;
@@ -393,7 +478,8 @@ struct ClusterBackend::Impl {
             const KernelParam& param = launch.kernel->params[i];
             const KernelArg& a = launch.args[i];
             if (param.kind == ParamKind::Uniform || a.data == nullptr) continue;
-            if (!whole && param.indexing == Indexing::Element) continue;
+            // Element-wise and window buffers go a chunk's reach at a time.
+            if (!whole && (param.indexing == Indexing::Element || param.indexing == Indexing::Window)) continue;
             if (auto err = pull_home(a.data, 0, a.length)) return err;
             if (param.access != Access::In || plan.is_partial(i)) {
                 if (whole) lineage.before_home_write(buffer_ref(a), 0, a.length, HomeWrite::Program);
@@ -406,15 +492,37 @@ struct ClusterBackend::Impl {
         return std::nullopt;
     }
 
-    // Puts the input runs of lanes [b, e) of param i that p's resident copy
-    // lacks (fetching to the home first what only another node holds), and
-    // makes sure the copy exists; returns its node region id.
+    // A halo a node fetches from another for the chunk it is sent with (--trace).
+    struct HaloNote {
+        std::string what;  // "halo REGION from NODE"
+        std::uint64_t begin = 0, end = 0;
+    };
+
+    // A live node other than p holding all of `holders`' run of `key` at its
+    // resident copy that p may fetch it from, node to node; null when there
+    // is none (or p cannot fetch). residency_mutex held.
+    Participant* peer_source(const Participant& p, const void* key, HolderSet holders) {
+        if (!p.fetches_from_peers) return nullptr;
+        for (auto& q : participants)
+            if (q.get() != &p && q->alive && q->client && q->bit != 0 && (holders & q->bit) && q->has_ticket && q->peer_port != 0 &&
+                q->resident_ids.count(key))
+                return q.get();
+        return nullptr;
+    }
+
+    // Makes p's resident copy of param i hold what lanes [b, e) read (their
+    // elements, and through a window the halo around them): runs at home are
+    // put; runs only other nodes hold are fetched by p from one of them
+    // (added to `fetches`; halos travel node to node), or, when p cannot
+    // fetch from peers, brought home first and put. Makes sure the copy
+    // exists; returns its node region id.
     Result<std::uint64_t> put_resident_inputs(Participant& p, const KernelLaunch& launch, std::size_t i, std::uint64_t b,
-                                              std::uint64_t e, HolderSet avoid) {
+                                              std::uint64_t e, HolderSet avoid, std::vector<HaloFetch>& fetches,
+                                              std::vector<HaloNote>& notes) {
         const KernelArg& a = launch.args[i];
         const std::size_t size = elem_size(a.type);
         const std::uint64_t total = a.length * size;
-        const auto [lo, hi] = clip(a, b, e);
+        const auto [lo, hi] = reach(launch, i, b, e);
         std::uint64_t id = 0;
         std::vector<DirectoryRun> runs;
         {
@@ -427,17 +535,32 @@ struct ClusterBackend::Impl {
         std::uint64_t& have = p.versions[id];
         for (const DirectoryRun& r : runs) {
             if (r.holders & p.bit) continue;
-            if (!(r.holders & kHomeMemory))
+            const std::uint64_t offset = r.begin * size, bytes = (r.end - r.begin) * size;
+            if (!(r.holders & kHomeMemory)) {
+                {
+                    std::lock_guard lock(residency_mutex);
+                    if (Participant* q = peer_source(p, a.data, r.holders & ~avoid)) {
+                        fetches.push_back(HaloFetch{q->host, q->peer_port, q->resident_ids[a.data], kResidentVersion, id,
+                                                    kResidentVersion, offset, bytes});
+                        p.stats.bytes_from_nodes += bytes;
+                        count_traffic(a.data, a.region, Way::NodeToNode, bytes);
+                        if (chunk_log.enabled())
+                            notes.push_back(HaloNote{cat("halo ", a.region->name, " from ", q->stats.name), r.begin, r.end});
+                        continue;
+                    }
+                }
                 if (auto err = pull_home(a.data, r.begin, r.end, avoid)) return Error{*err};
+            }
             const auto* data = static_cast<const std::uint8_t*>(a.data);
-            p.stats.bytes_out += (r.end - r.begin) * size;
-            auto put = p.client->put_region(id, kResidentVersion, total, r.begin * size, {data + r.begin * size, (r.end - r.begin) * size});
+            p.stats.bytes_out += bytes;
+            auto put = p.client->put_region(id, kResidentVersion, total, offset, {data + offset, bytes});
             if (!put) return Error{put.error()};
             have = kResidentVersion;
             std::lock_guard lock(residency_mutex);
+            count_traffic(a.data, a.region, Way::ToNodes, bytes);
             directory.add(a.data, r.begin, r.end, p.bit);
         }
-        if (have != kResidentVersion) {  // an output-only buffer, or all present: the copy must exist
+        if (have != kResidentVersion) {  // an output-only buffer, or all present or fetched: the copy must exist
             auto put = p.client->put_region(id, kResidentVersion, total, 0, {});
             if (!put) return Error{put.error()};
             have = kResidentVersion;
@@ -470,12 +593,12 @@ struct ClusterBackend::Impl {
     // ahead (tests/bench/cluster/pulse_check.sh showed it). A node that
     // stalls is dropped at the heartbeat timeout instead, and lineage
     // recomputes what it alone held.
-    bool backups_allowed() {
-        if (!current_launch) return true;
-        const KernelLaunch& launch = *current_launch;
+    bool backups_allowed() { return !current_launch || !outputs_stay(*current_launch); }
+    // Whether some of the launch's outputs stay where they are computed.
+    bool outputs_stay(const KernelLaunch& launch) const {
         for (std::size_t i = 0; i < launch.args.size(); ++i)
-            if (resident(launch, i) && launch.kernel->params[i].access != Access::In) return false;
-        return true;
+            if (resident(launch, i) && launch.kernel->params[i].access != Access::In) return true;
+        return false;
     }
 
     // p is gone: its copies no longer count. Runs it alone held are lost.
@@ -530,6 +653,7 @@ struct ClusterBackend::Impl {
         std::lock_guard lock(residency_mutex);
         directory.forget(r.data);
         buffers.erase(r.data);
+        traffic_row.erase(r.data);
         for (auto& p : participants) p->resident_ids.erase(r.data);  // the node's copy stays until the home disconnects
         r.set_fences(0, 0, 0, 0);
     }
@@ -707,13 +831,13 @@ struct ClusterBackend::Impl {
             mean_lane_ns = 0;
             grain_taken.assign(grid.size(), 0);
             grains_left = grid.size();
+            prefers_gpu = k.requirements.prefers_gpu;
             grain_owner = owners(launch, capable);
             pending.clear();
             done_count = 0;
             sharing = capable;
             one_grain_claims = !plan.partial_params.empty();
             partial_count = plan.partial_params.size();
-            prefers_gpu = k.requirements.prefers_gpu;
             for (auto& p : participants) {
                 p->launch_lanes = 0;
                 p->busy = {};
@@ -1063,9 +1187,10 @@ struct ClusterBackend::Impl {
         }
     }
 
-    // Puts what chunk [b, e) needs on the node and starts it; the request id.
+    // Puts what chunk [b, e) needs on the node (or has it fetch halos from
+    // other nodes) and starts it; the request id.
     Result<std::uint64_t> send_chunk(Participant& p, const KernelLaunch& launch, const LaunchPlan& plan, std::uint64_t b,
-                                     std::uint64_t e, HolderSet avoid) {
+                                     std::uint64_t e, HolderSet avoid, std::vector<HaloNote>& notes) {
         NodeClient& c = *p.client;
         if (!p.module_uploaded) {
             auto have = c.have_module(module_hash);
@@ -1096,7 +1221,7 @@ struct ClusterBackend::Impl {
             const std::uint64_t total = arg.length * size;
             const auto* data = static_cast<const std::uint8_t*>(arg.data);
             if (p.bit != 0 && resident(launch, i)) {
-                auto id = put_resident_inputs(p, launch, i, b, e, avoid);
+                auto id = put_resident_inputs(p, launch, i, b, e, avoid, msg.fetches, notes);
                 if (!id) return Error{id.error()};
                 msg.args.push_back(Binding{Binding::Kind::Region, id.value(), kResidentVersion, 0});
                 continue;
@@ -1107,6 +1232,10 @@ struct ClusterBackend::Impl {
             std::uint64_t& have = p.versions[id];
             auto put = [&](std::uint64_t version, std::uint64_t offset, std::span<const std::uint8_t> bytes) -> Result<Done> {
                 p.stats.bytes_out += bytes.size();
+                {
+                    std::lock_guard lock(residency_mutex);
+                    count_traffic(arg.data, arg.region, Way::ToNodes, bytes.size());
+                }
                 return c.put_region(id, version, total, offset, bytes);
             };
             std::uint64_t version = 0;
@@ -1127,8 +1256,9 @@ struct ClusterBackend::Impl {
                     held.assign(data, data + total);
                 }
             } else {
+                // Element-wise and window buffers: the chunk's reach, fresh each launch.
                 version = launch_seq << 8;
-                const std::uint64_t first = std::min(b, arg.length), last = std::min(e, arg.length);
+                const auto [first, last] = reach(launch, i, b, e);
                 std::span<const std::uint8_t> slice;
                 if (param.access != Access::Out && last > first) slice = {data + first * size, (last - first) * size};
                 if (have != version || !slice.empty()) {
@@ -1165,6 +1295,8 @@ struct ClusterBackend::Impl {
             const std::uint64_t total = arg.length * elem_size(arg.type);
             if (s.offset > total || s.data.size() > total - s.offset || s.data.empty()) continue;
             std::memcpy(static_cast<std::uint8_t*>(arg.data) + s.offset, s.data.data(), s.data.size());
+            std::lock_guard lock(residency_mutex);
+            count_traffic(arg.data, arg.region, Way::ToHome, s.data.size());
         }
         return true;
     }
@@ -1213,6 +1345,9 @@ struct ClusterBackend::Impl {
                 std::fprintf(stderr, "polymer-run: warning: node %s not admitted: %s\n", a.address.c_str(), random.error().c_str());
                 continue;
             }
+            // Node to node: the run's ticket lets the other nodes fetch from
+            // it (and it from them); refused or not, the node takes part.
+            const bool ticket_taken = peer_ticket && a.client->send_peer_ticket(*peer_ticket).ok();
             std::lock_guard lock(mutex);
             if (p == nullptr) {
                 participants.push_back(std::make_unique<Participant>());
@@ -1224,6 +1359,11 @@ struct ClusterBackend::Impl {
             p->client = std::move(a.client);
             p->caps = p->client->capabilities();
             p->gpu = gpu_class(p->caps);
+            p->host.clear();
+            if (auto at = parse_host_port(a.address)) p->host = at.value().host;
+            p->peer_port = p->caps.peer_port;
+            p->has_ticket = ticket_taken;
+            p->fetches_from_peers = ticket_taken;
             p->alive = true;
             p->module_uploaded = false;
             p->region_ids.clear();
@@ -1255,6 +1395,7 @@ struct ClusterBackend::Impl {
             bool backup;
             Clock::time_point sent;   // --trace
             std::uint64_t bytes_out;  // --trace
+            std::vector<HaloNote> halos;  // --trace
         };
         std::deque<InFlight> in_flight;
         auto log_flight = [&](const InFlight& f, ChunkOutcome outcome, std::uint64_t bytes_in = 0) {
@@ -1277,7 +1418,8 @@ struct ClusterBackend::Impl {
                 if (!i) break;
                 const auto sent = Clock::now();
                 const std::uint64_t out_before = p.stats.bytes_out;
-                auto id = send_chunk(p, launch, plan, chunks[*i].begin, chunks[*i].end, backup ? runner_bit(*i) : 0);
+                std::vector<HaloNote> halos;
+                auto id = send_chunk(p, launch, plan, chunks[*i].begin, chunks[*i].end, backup ? runner_bit(*i) : 0, halos);
                 if (!id && id.error().ends_with(NodeClient::kStoppedWaiting)) {  // the launch is done: the node stays
                     log_flight({*i, 0, backup, sent, p.stats.bytes_out - out_before}, ChunkOutcome::Abandoned);
                     give_back(*i, p);
@@ -1293,7 +1435,7 @@ struct ClusterBackend::Impl {
                     fail(id.error(), *i);
                     return;
                 }
-                in_flight.push_back({*i, id.value(), backup, sent, p.stats.bytes_out - out_before});
+                in_flight.push_back({*i, id.value(), backup, sent, p.stats.bytes_out - out_before, std::move(halos)});
             }
             if (in_flight.empty()) {
                 if (all_done()) return;
@@ -1329,6 +1471,18 @@ struct ClusterBackend::Impl {
             }
             in_flight.pop_front();
             auto& r = *polled;
+            if (!r && is_peer_fetch_failure(r.error())) {
+                // The node could not reach the node holding a halo (a firewall,
+                // another token, a node just gone): it stays, the chunk runs
+                // again, and from now on what it lacks comes through the home.
+                if (p.fetches_from_peers)
+                    std::fprintf(stderr, "polymer-run: warning: %s: %s; it gets what it lacks through the home from now on\n",
+                                 p.stats.name.c_str(), r.error().c_str());
+                p.fetches_from_peers = false;
+                log_flight(f, ChunkOutcome::Failed);
+                give_back(f.chunk, p);
+                continue;
+            }
             if (!r) {
                 // A refusal from a live node (unsupported, out of memory) or a lost one: either way it stops here.
                 log_flight(f, ChunkOutcome::Failed);
@@ -1339,6 +1493,7 @@ struct ClusterBackend::Impl {
             for (const OutputSlice& s : r.value().outputs) in += s.data.size();
             const bool won = apply(p, f.chunk, launch, plan, r.value(), f.backup);
             log_flight(f, won ? ChunkOutcome::Applied : ChunkOutcome::Lost, in);
+            for (const HaloNote& h : f.halos) log_halo(p, h, f.sent);
         }
     }
 };
@@ -1359,6 +1514,7 @@ ClusterBackend::~ClusterBackend() {
 Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& module, Backend& local, ClusterOptions options) {
     auto impl = std::make_unique<Impl>();
     impl->local = &local;
+    if (auto ticket = random_nonce()) impl->peer_ticket = ticket.value();
     impl->module_pbc = write_module(module);
     impl->module_hash = sha256(impl->module_pbc);
     if (options.local_work) {
@@ -1536,6 +1692,11 @@ std::vector<ParticipantStats> ClusterBackend::participant_stats() const {
         out.back().runs_held = h.runs;
     }
     return out;
+}
+
+std::vector<RegionTraffic> ClusterBackend::region_traffic() const {
+    std::lock_guard lock(impl_->residency_mutex);
+    return impl_->traffic_rows;
 }
 
 std::uint16_t ClusterBackend::listen_port() const { return impl_->roster ? impl_->roster->listen_port() : 0; }

@@ -84,6 +84,16 @@ struct ParticipantStats {
     std::uint64_t bytes_fetched = 0;  // of bytes_in: region values the home fetched to read them
     std::uint64_t bytes_held = 0;     // region values it holds the current copy of now
     std::uint64_t runs_held = 0;      // in this many runs of elements
+    std::uint64_t bytes_from_nodes = 0;  // region values it fetched from other nodes (halos), not through the home
+};
+
+// What crossed the network for one region (--stats), in bytes: home to nodes
+// (puts), nodes to home (results and fetches), node to node (halos).
+struct RegionTraffic {
+    std::string region;
+    std::uint64_t home_to_nodes = 0;
+    std::uint64_t nodes_to_home = 0;
+    std::uint64_t node_to_node = 0;
 };
 
 class ClusterBackend final : public Backend {
@@ -105,6 +115,8 @@ public:
 
     // Per participant, home first; read after wait_all.
     std::vector<ParticipantStats> participant_stats() const;
+    // Per region that crossed the network, in the order each first did; read after wait_all.
+    std::vector<RegionTraffic> region_traffic() const;
     // --trace: from now on, record each chunk run (who, which lanes, when,
     // whether its result was applied); chunk_log() holds them, read after wait_all.
     void record_chunk_runs(std::size_t limit = ChunkLog::kDefaultLimit);

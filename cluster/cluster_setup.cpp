@@ -222,6 +222,10 @@ std::string ClusterSession::stats_text() const {
     std::string s, line;
     std::istringstream lines(participants_text());
     while (std::getline(lines, line)) s += "polymer-run: node " + line + "\n";
+    if (backend_)
+        for (const RegionTraffic& t : backend_->region_traffic())
+            s += cat("polymer-run: region ", t.region, ": home to nodes ", t.home_to_nodes, " bytes, nodes to home ", t.nodes_to_home,
+                     ", node to node ", t.node_to_node, "\n");
     return s;
 }
 
@@ -234,6 +238,7 @@ std::string ClusterSession::participants_text() const {
                  ", retries ", p.retries, ", backups won ", p.backups_won);
         if (p.remote && (p.bytes_held != 0 || p.bytes_fetched != 0))
             s += cat(", holds ", p.bytes_held, " bytes in ", p.runs_held, " runs, fetched ", p.bytes_fetched);
+        if (p.bytes_from_nodes != 0) s += cat(", from other nodes ", p.bytes_from_nodes);
         if (p.rejoins != 0) s += cat(", ", p.rejoins, " rejoins, ", p.chunks_since_rejoin, " chunks since");
         if (!p.lost.empty()) s += cat(", lost: ", p.lost);
         s += "\n";

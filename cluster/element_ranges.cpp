@@ -6,6 +6,23 @@
 
 namespace polymer::cluster {
 
+std::pair<std::uint64_t, std::uint64_t> window_reach(std::uint64_t begin, std::uint64_t end, std::int64_t lo, std::int64_t hi,
+                                                     std::uint64_t length) {
+    if (begin >= end || length == 0) return {0, 0};
+    // first = begin + lo and last = end - 1 + hi, in 128 bits: no wrap for any offsets.
+    const __int128 first = static_cast<__int128>(begin) + lo, last = static_cast<__int128>(end) - 1 + hi;
+    if (last < 0 || first >= static_cast<__int128>(length) || first > last) return {0, 0};
+    const std::uint64_t a = first < 0 ? 0 : static_cast<std::uint64_t>(first);
+    const std::uint64_t b = last >= static_cast<__int128>(length) ? length : static_cast<std::uint64_t>(last) + 1;
+    return {a, b};
+}
+
+void ElementRanges::widen(std::int64_t lo, std::int64_t hi, std::uint64_t length) {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> reach;
+    for (const auto& [a, b] : ranges_) reach.push_back(window_reach(a, b, lo, hi, length));
+    for (const auto& [a, b] : reach) add(a, b);
+}
+
 void ElementRanges::add(std::uint64_t lo, std::uint64_t hi) {
     if (lo >= hi) return;
     // Absorb every range that overlaps or touches [lo, hi).

@@ -9,9 +9,16 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <utility>
 #include <vector>
 
 namespace polymer::cluster {
+
+// The elements lanes [begin, end) read through a window parameter
+// (`x: f32[i+lo..i+hi]`, isa/module.h): [begin + lo, end - 1 + hi], inside
+// [0, length); empty ({0, 0}) when the lanes are or nothing is left.
+std::pair<std::uint64_t, std::uint64_t> window_reach(std::uint64_t begin, std::uint64_t end, std::int64_t lo, std::int64_t hi,
+                                                     std::uint64_t length);
 
 // A set of elements, kept as disjoint ranges that never touch.
 class ElementRanges {
@@ -28,6 +35,9 @@ public:
     // Calls f(lo, hi) for each part of [lo, hi) outside the set, in order.
     void for_each_gap_in(std::uint64_t lo, std::uint64_t hi, const std::function<void(std::uint64_t, std::uint64_t)>& f) const;
     void for_each(const std::function<void(std::uint64_t, std::uint64_t)>& f) const;
+    // Adds what lanes in the set read through a window (window_reach of each
+    // range, inside [0, length)): the set keeps its own elements too.
+    void widen(std::int64_t lo, std::int64_t hi, std::uint64_t length);
 
 private:
     std::map<std::uint64_t, std::uint64_t> ranges_;  // lo -> hi

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -87,7 +88,9 @@ struct Buffer {
     std::vector<std::uint64_t> start;            // forgotten and tracked: its whole start state
 };
 
-enum class Role : std::uint8_t { Element, Whole, Partial, Uniform };
+// Element: an [i] buffer; Window: an `in` buffer read around each lane's
+// element (tracked like an element-wise one, replayed over wider lanes).
+enum class Role : std::uint8_t { Element, Window, Whole, Partial, Uniform };
 
 struct ArgRecord {
     Role role = Role::Uniform;
@@ -111,6 +114,9 @@ struct Record {
     std::uint32_t max_iterations = 0;
     std::vector<ArgRecord> args;
     std::vector<Snapshot> snapshots;
+    // Its window inputs' reach, joined: lanes L read elements L widened by it.
+    bool windowed = false;
+    std::int64_t window_lo = 0, window_hi = 0;
 };
 
 std::string describe(const void* data, std::uint64_t length, ElemType type) {
@@ -257,11 +263,16 @@ Result<std::size_t> Lineage::State::record(const KernelLaunch& l) {
                          std::string(elem_type_name(param.type))};
         if (a.data == nullptr && a.length > 0) return Error{what + ": buffer " + param.name + " has no storage"};
         out.length = a.length;
-        if (param.indexing == Indexing::Element) {
+        if (param.indexing == Indexing::Element || param.indexing == Indexing::Window) {
             if (a.length < l.count)
                 return Error{what + ": buffer " + param.name + " has " + std::to_string(a.length) + " elements, fewer than count " +
                              std::to_string(l.count)};
-            out.role = Role::Element;
+            out.role = param.indexing == Indexing::Element ? Role::Element : Role::Window;
+            if (out.role == Role::Window) {
+                rec.window_lo = rec.windowed ? std::min(rec.window_lo, param.window_lo) : param.window_lo;
+                rec.window_hi = rec.windowed ? std::max(rec.window_hi, param.window_hi) : param.window_hi;
+                rec.windowed = true;
+            }
         } else {
             out.role = plan.is_partial(p) ? Role::Partial : Role::Whole;
         }
@@ -273,7 +284,7 @@ Result<std::size_t> Lineage::State::record(const KernelLaunch& l) {
     // where a replay starts them), or give this launch the values the
     // program wrote since the last launch that used them.
     for (const ArgRecord& a : rec.args) {
-        if (a.role != Role::Element || a.buffer == kNoBuffer) continue;
+        if ((a.role != Role::Element && a.role != Role::Window) || a.buffer == kNoBuffer) continue;
         Buffer& b = buffers[a.buffer];
         if (!b.tracked) {
             b.tracked = true;
@@ -324,7 +335,18 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
     stats.lanes = lanes.elements();
     if (todo.empty()) return stats;
 
-    // Scratch copies of the tracked buffers' start state at lanes L.
+    // The lanes each logged launch re-runs: L for the last, and before a
+    // launch with window inputs, L widened by what its lanes read (they
+    // must be right when it runs), back to the first launch.
+    const std::size_t stop = as_found_by ? std::min(*as_found_by, records.size()) : records.size();
+    std::vector<ElementRanges> run_lanes(stop);
+    ElementRanges reach = lanes;
+    for (std::size_t n = stop; n-- > 0;) {
+        run_lanes[n] = reach;
+        if (records[n].windowed) reach.widen(records[n].window_lo, records[n].window_hi, std::numeric_limits<std::uint64_t>::max());
+    }
+
+    // Scratch copies of the tracked buffers' start state at every lane a replay reads.
     std::unordered_map<BufferId, Scratch> scratch;
     std::string map_error;
     auto scratch_of = [&](BufferId id) -> std::byte* {
@@ -337,7 +359,7 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
             return nullptr;
         }
         const std::byte* from = b.home != nullptr ? b.home_bytes() : reinterpret_cast<const std::byte*>(b.start.data());
-        lanes.for_each_in(0, b.length, [&](std::uint64_t lo, std::uint64_t hi) {
+        reach.for_each_in(0, b.length, [&](std::uint64_t lo, std::uint64_t hi) {
             std::memcpy(m.data() + lo * b.esize, from + lo * b.esize, static_cast<std::size_t>((hi - lo) * b.esize));
             b.bases.restore(m.data(), lo, hi);
         });
@@ -357,11 +379,12 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
         for (const Snapshot& snap : rec.snapshots) {
             std::byte* to = scratch_of(snap.buffer);
             if (to == nullptr) return Error{map_error};
-            lanes.for_each_in(0, buffers[snap.buffer].length, [&](std::uint64_t lo, std::uint64_t hi) { snap.values.restore(to, lo, hi); });
+            reach.for_each_in(0, buffers[snap.buffer].length, [&](std::uint64_t lo, std::uint64_t hi) { snap.values.restore(to, lo, hi); });
         }
         if (as_found_by && n == *as_found_by) break;  // the values that launch found: its snapshots, not its results
+        const ElementRanges& run = run_lanes[n];
         bool any = false;
-        lanes.for_each_in(0, rec.count, [&](std::uint64_t, std::uint64_t) { any = true; });
+        run.for_each_in(0, rec.count, [&](std::uint64_t, std::uint64_t) { any = true; });
         if (!any) continue;
 
         KernelLaunch l;
@@ -382,6 +405,7 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
                 k.length = 0;
                 break;
             case Role::Element:
+            case Role::Window:
                 if (a.buffer == kNoBuffer) break;
                 k.data = scratch_of(a.buffer);
                 if (k.data == nullptr) return Error{map_error};
@@ -399,7 +423,7 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
             }
         }
         std::string fault;
-        lanes.for_each_in(0, rec.count, [&](std::uint64_t lo, std::uint64_t hi) {
+        run.for_each_in(0, rec.count, [&](std::uint64_t lo, std::uint64_t hi) {
             if (!fault.empty()) return;
             l.begin = lo;
             l.end = hi;

@@ -9,10 +9,14 @@
 // and adds into partials (the home summed those already; a replay drops
 // them). So replaying every logged launch over L, in log order, from the
 // right start values of elements L, gives exactly their values after the
-// last logged launch (kernels are deterministic).
+// last logged launch (kernels are deterministic). A launch with window
+// inputs (`x: f32[i-1..i+1]`) reads around its lanes, so the launches before
+// it re-run over L widened by its window (and so on back to the first):
+// a stencil's lost rows cost a few more rows per logged step.
 //
 // What is kept, per buffer (a buffer is its home storage: KernelArg::data):
 //   - it is *tracked* from the first logged launch that uses it element-wise
+//     (or through a window)
 //     (before that the home holds all of it, so its values then are where a
 //     replay starts it);
 //   - bases: before the home overwrites elements of a tracked buffer

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cluster_test_options.h"
+#include "home_run.h"
 #include "node_process.h"
 
 namespace {
@@ -29,31 +30,6 @@ std::string expected(const std::string& sample) {
 }
 
 std::string sample(const std::string& name) { return std::string(POLYMER_SAMPLES_DIR) + "/" + name + ".pasm"; }
-
-// A port nothing listens on (bound, then closed).
-std::uint16_t dead_port() {
-    asio::io_context io;
-    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
-    return a.local_endpoint().port();
-}
-
-// polymer-run's stdout and stderr, split (the program's output must stay clean).
-struct HomeRun {
-    int status = -1;
-    std::string out, err;
-};
-HomeRun run_home(const std::string& args) {
-    const std::string err_path = std::string(::testing::TempDir()) + "/home-stderr-" + std::to_string(getpid()) + "-" +
-                                 std::to_string(Clock::now().time_since_epoch().count());
-    const RunOutcome run = run_command(std::string(POLYMER_RUN_PATH) + " --backend cpu " + args + " 2>" + err_path);
-    HomeRun r{run.status, run.out, {}};
-    std::ifstream in(err_path);
-    std::stringstream s;
-    s << in.rdbuf();
-    r.err = s.str();
-    std::remove(err_path.c_str());
-    return r;
-}
 
 // The --stats line of the node named `name`.
 std::string stats_line(const std::string& err, const std::string& name) {

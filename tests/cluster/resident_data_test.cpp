@@ -14,6 +14,7 @@
 #include <string>
 
 #include "cluster_test_options.h"
+#include "home_run.h"
 #include "node_process.h"
 
 namespace {
@@ -21,37 +22,6 @@ namespace {
 using namespace polymer::cluster;
 using namespace polymer::cluster::testing;
 using Clock = std::chrono::steady_clock;
-
-struct HomeRun {
-    int status = -1;
-    std::string out, err;
-};
-HomeRun run_home(const std::string& args) {
-    const std::string err_path = std::string(::testing::TempDir()) + "/resident-stderr-" + std::to_string(getpid()) + "-" +
-                                 std::to_string(Clock::now().time_since_epoch().count());
-    const RunOutcome run = run_command(std::string(POLYMER_RUN_PATH) + " --backend cpu " + args + " 2>" + err_path);
-    HomeRun r{run.status, run.out, {}};
-    std::ifstream in(err_path);
-    std::stringstream s;
-    s << in.rdbuf();
-    r.err = s.str();
-    std::remove(err_path.c_str());
-    return r;
-}
-
-// Sum over the nodes' --stats lines of "bytes out N in M".
-std::uint64_t bytes_moved(const std::string& err) {
-    std::uint64_t total = 0;
-    std::istringstream lines(err);
-    std::string line;
-    const std::regex moved("bytes out (\\d+) in (\\d+)");
-    while (std::getline(lines, line)) {
-        std::smatch m;
-        if (line.rfind("polymer-run: node ", 0) == 0 && std::regex_search(line, m, moved))
-            total += std::stoull(m[1]) + std::stoull(m[2]);
-    }
-    return total;
-}
 
 // y := y * 3 + x + lane, LAUNCHES times over N elements (two i32 regions),
 // then a read of every element (vsumi) and a few at home (ld).
