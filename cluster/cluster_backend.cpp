@@ -224,6 +224,12 @@ struct ClusterBackend::Impl {
     }
 
 
+    // A halo a node fetches from another for the chunk it is sent with (--trace).
+    struct HaloNote {
+        std::string what;  // "halo REGION from NODE"
+        std::uint64_t begin = 0, end = 0;
+    };
+
     // --trace: a halo p fetched from another node for a chunk sent at `sent`.
     void log_halo(const Participant& p, const HaloNote& h, Clock::time_point sent) {
         if (!chunk_log.enabled()) return;
@@ -231,12 +237,6 @@ struct ClusterBackend::Impl {
             if (participants[i].get() == &p)
                 chunk_log.add(ChunkRun{static_cast<std::uint32_t>(i), launch_seq, h.what, h.begin, h.end, sent, Clock::now(), 0, 0, false,
                                        ChunkOutcome::Halo});
-    }
-
-    // Whether a failed launch failed on a halo fetch from another node (the
-    // node itself is fine).
-    static bool is_peer_fetch_failure(const std::string& error) {
-        return error.find(cat(error_code_name(ErrorCode::PeerFetchFailed), ": ")) != std::string::npos;
     }
 
     // ---- Residency (docs/cluster.md, "Data lives on the nodes") ----
@@ -491,12 +491,6 @@ struct ClusterBackend::Impl {
         }
         return std::nullopt;
     }
-
-    // A halo a node fetches from another for the chunk it is sent with (--trace).
-    struct HaloNote {
-        std::string what;  // "halo REGION from NODE"
-        std::uint64_t begin = 0, end = 0;
-    };
 
     // A live node other than p holding all of `holders`' run of `key` at its
     // resident copy that p may fetch it from, node to node; null when there
@@ -1453,7 +1447,8 @@ struct ClusterBackend::Impl {
                 }
             };
             InFlight f = in_flight.front();
-            auto polled = p.client->wait_launch_for(f.request, std::chrono::milliseconds(5));
+            std::optional<ErrorCode> refused;
+            auto polled = p.client->wait_launch_for(f.request, std::chrono::milliseconds(5), &refused);
             if (!polled && interrupt_requested()) {  // Ctrl-C: stop waiting for the node
                 note_fault({KernelFault::Kind::Interrupted, 0, 0, 0, 0, 0});
                 abandon_all();
@@ -1471,7 +1466,7 @@ struct ClusterBackend::Impl {
             }
             in_flight.pop_front();
             auto& r = *polled;
-            if (!r && is_peer_fetch_failure(r.error())) {
+            if (!r && refused == ErrorCode::PeerFetchFailed) {
                 // The node could not reach the node holding a halo (a firewall,
                 // another token, a node just gone): it stays, the chunk runs
                 // again, and from now on what it lacks comes through the home.

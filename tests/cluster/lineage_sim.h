@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/element_ranges.h"
 #include "cluster/launch_plan.h"
 #include "cluster/lineage.h"
 #include "vm/backend.h"
@@ -111,6 +112,16 @@ public:
             if (plan.is_partial(p)) {
                 home_parts[p].assign(b->home.size(), 0);
                 node_parts[p].assign(b->home.size(), 0);
+                continue;
+            }
+            if (k.params[p].indexing == Indexing::Window) {
+                // Each side reads its lanes' reach: the home fetches what the
+                // node alone holds of its reach, the node gets the rest of its own.
+                const auto [hlo, hhi] = window_reach(0, split, k.params[p].window_lo, k.params[p].window_hi, b->home.size());
+                fetch(*b, hlo, hhi);
+                const auto [nlo, nhi] = window_reach(split, count, k.params[p].window_lo, k.params[p].window_hi, b->home.size());
+                for (std::uint64_t i = nlo; i < nhi; ++i)
+                    if (!b->away[i]) b->node[i] = b->home[i];
                 continue;
             }
             if (k.params[p].indexing != Indexing::Element) continue;
