@@ -206,23 +206,13 @@ std::string region_text(const RegionDecl& r) {
     return out;
 }
 
-std::string_view access_text(Access a) {
-    switch (a) {
-    case Access::In: return "in";
-    case Access::Out: return "out";
-    case Access::InOut: return "inout";
-    }
-    return "?";
-}
-
 std::string kernel_header(const Kernel& k) {
     std::string out = ".kernel " + k.name + " (";
     for (std::size_t i = 0; i < k.params.size(); ++i) {
         const KernelParam& p = k.params[i];
         if (i) out += ", ";
         if (p.kind == ParamKind::Buffer) {
-            out += std::string(access_text(p.access)) + " " + p.name + ": " + std::string(elem_type_name(p.type)) +
-                   (p.indexing == Indexing::Element ? "[i]" : "[]");
+            out += std::string(access_text(p.access)) + " " + p.name + ": " + std::string(elem_type_name(p.type)) + indexing_text(p);
         } else {
             out += p.name + ": " + std::string(elem_type_name(p.type));
         }

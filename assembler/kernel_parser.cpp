@@ -9,8 +9,72 @@ namespace {
 
 std::string param_title(const KernelParam& p) {
     if (p.kind == ParamKind::Uniform) return "uniform '" + p.name + "' (" + std::string(elem_type_name(p.type)) + ")";
-    std::string access = p.access == Access::In ? "in" : p.access == Access::Out ? "out" : "inout";
-    return "'" + access + "' buffer '" + p.name + "' (" + std::string(elem_type_name(p.type)) + ")";
+    return "'" + std::string(access_text(p.access)) + "' buffer '" + p.name + "' (" + std::string(elem_type_name(p.type)) + ")";
+}
+
+// One end of a window, after its `i`: nothing (offset 0), `+N`, `-N`, `+ N`,
+// `- N` (N an integer literal or a `.equ` constant, which the parser has
+// already put in its place).
+std::optional<std::int64_t> parse_window_offset(TokenCursor& c) {
+    IntValue sign = 1;
+    if (c.at(TokenKind::Plus) || c.at(TokenKind::Minus)) {
+        const Token& op = c.next();
+        sign = op.kind == TokenKind::Minus ? -1 : 1;
+        if (!c.at(TokenKind::Int) && !c.at(TokenKind::Float)) {
+            c.fail(c.peek(), "expected a number after '" + std::string(op.text) + "', got " + describe(c.peek()) +
+                                 " (a window is TYPE[i-A..i+B])");
+            return std::nullopt;
+        }
+    } else if (!(c.at(TokenKind::Int) || c.at(TokenKind::Float)) ||
+               !(c.peek().text.starts_with('+') || c.peek().text.starts_with('-'))) {
+        return std::int64_t{0};  // `i` alone
+    }
+    const Token& n = c.next();
+    if (n.kind == TokenKind::Float) {
+        c.fail(n, "a window offset is a whole number of elements, not " + describe(n));
+        return std::nullopt;
+    }
+    if (n.size_suffix) {
+        c.fail(n, "a size suffix is only allowed in '.requires mem'");
+        return std::nullopt;
+    }
+    const IntValue offset = sign * n.int_value;
+    if (offset < -kMaxWindowOffset || offset > kMaxWindowOffset) {
+        c.fail(n, "window offset " + std::string(sign < 0 ? "-" : "") + std::string(n.text) + " is too far: a window reaches at most " +
+                      std::to_string(kMaxWindowOffset) + " elements either way");
+        return std::nullopt;
+    }
+    return static_cast<std::int64_t>(offset);
+}
+
+// After `[`: `]` (the whole buffer), `i]` (the lane's element) or a window
+// `i-A..i+B]`. The parameter's access is known, so a window of a buffer
+// lanes write is refused here.
+bool parse_indexing(TokenCursor& c, const Token& open, KernelParam& p) {
+    p.indexing = Indexing::Broadcast;
+    if (!(c.at(TokenKind::Ident) && c.peek().text == "i")) return c.expect(TokenKind::RBracket, "']' (a buffer is TYPE[i], TYPE[] or TYPE[i-A..i+B])");
+    c.next();
+    p.indexing = Indexing::Element;
+    if (c.accept(TokenKind::RBracket)) return true;
+    auto lo = parse_window_offset(c);
+    if (!lo) return false;
+    if (!c.expect(TokenKind::DotDot, "'..' and the window's end (a window is TYPE[i-A..i+B])")) return false;
+    if (!(c.at(TokenKind::Ident) && c.peek().text == "i")) {
+        c.fail(c.peek(), "expected 'i' after '..', got " + describe(c.peek()) + " (a window is TYPE[i-A..i+B])");
+        return false;
+    }
+    c.next();
+    auto hi = parse_window_offset(c);
+    if (!hi) return false;
+    if (!c.expect(TokenKind::RBracket, "']' after the window")) return false;
+    p.indexing = Indexing::Window;
+    p.window_lo = *lo;
+    p.window_hi = *hi;
+    if (p.window_lo > p.window_hi) {
+        c.fail(open, "window " + indexing_text(p) + " is empty: its start is after its end");
+        return false;
+    }
+    return true;
 }
 
 // Reads one parameter; `type_at` gets its type's token (a wide-only type is
@@ -37,16 +101,17 @@ std::optional<KernelParam> parse_param(TokenCursor& c, Pos& type_at) {
         return std::nullopt;
     }
     p.type = *t;
-    if (c.accept(TokenKind::LBracket)) {
+    if (c.at(TokenKind::LBracket)) {
+        const Token& open = c.next();
         p.kind = ParamKind::Buffer;
-        p.indexing = Indexing::Broadcast;
-        if (c.at(TokenKind::Ident) && c.peek().text == "i") {
-            c.next();
-            p.indexing = Indexing::Element;
-        }
-        if (!c.expect(TokenKind::RBracket, "']' (a buffer is TYPE[i] or TYPE[])")) return std::nullopt;
+        if (!parse_indexing(c, open, p)) return std::nullopt;
         if (!access) {
             c.fail(*name, "buffer parameter '" + p.name + "' needs 'in', 'out' or 'inout'");
+            return std::nullopt;
+        }
+        if (p.indexing == Indexing::Window && p.access != Access::In) {
+            c.fail(*first, "a window buffer is read-only: lanes would write each other's elements (declare '" + p.name +
+                               "' as 'in', or as a whole buffer TYPE[])");
             return std::nullopt;
         }
         if (!is_kernel_buffer_type(p.type, true)) {

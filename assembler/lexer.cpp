@@ -9,6 +9,8 @@ namespace {
 bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '.'; }
+// ".." ends a name or a number: `i..i+1`, `-1..i` (a window's two ends).
+bool at_dot_dot(std::string_view s, std::size_t pos) { return pos + 1 < s.size() && s[pos] == '.' && s[pos + 1] == '.'; }
 
 class LineLexer {
 public:
@@ -46,8 +48,12 @@ private:
         std::size_t start = pos_;
         char c = s_[pos_];
         if (is_ident_start(c)) {
-            while (pos_ < s_.size() && is_ident_char(s_[pos_])) ++pos_;
+            while (pos_ < s_.size() && is_ident_char(s_[pos_]) && !at_dot_dot(s_, pos_)) ++pos_;
             return make(TokenKind::Ident, start);
+        }
+        if (at_dot_dot(s_, pos_)) {
+            pos_ += 2;
+            return make(TokenKind::DotDot, start);
         }
         if (c == '.' && pos_ + 1 < s_.size() && is_ident_start(s_[pos_ + 1])) {
             ++pos_;
@@ -68,6 +74,7 @@ private:
         case ')': return make(TokenKind::RParen, start);
         case '=': return make(TokenKind::Equals, start);
         case '-': return make(TokenKind::Minus, start);
+        case '+': return make(TokenKind::Plus, start);
         case '@': return make(TokenKind::At, start);
         case '>':
             if (pos_ < s_.size() && s_[pos_] == '=') {
@@ -90,7 +97,7 @@ private:
         while (pos_ < s_.size()) {
             char c = s_[pos_];
             bool exponent_sign = !prefixed && (c == '+' || c == '-') && (s_[pos_ - 1] == 'e' || s_[pos_ - 1] == 'E');
-            if (!(is_ident_char(c) || is_digit(c) || exponent_sign)) break;
+            if (!(is_ident_char(c) || is_digit(c) || exponent_sign) || at_dot_dot(s_, pos_)) break;
             ++pos_;
         }
         Token t = make(TokenKind::Int, start);

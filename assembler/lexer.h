@@ -19,6 +19,8 @@ enum class TokenKind : std::uint8_t {
     Float,      // 1.5, -2e3        (value in `float_value`)
     String,     // "text"           (decoded bytes in `string_value`)
     Comma, Colon, LBracket, RBracket, LParen, RParen, Equals, GreaterEqual, Minus,
+    Plus,       // + not followed by a digit (`i+W`; `+1` is an Int)
+    DotDot,     // .. (a window: `x: f32[i-1..i+1]`)
     At,         // @ (a handle operand: @r1)
     End,        // end of line (or a comment); col is one past the last character
 };

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "isa/elem_type.h"
@@ -13,7 +14,9 @@
 namespace polymer {
 
 // Module format version (see docs/module-format.md). A reader accepts its own
-// major version and any minor version up to its own. 3.2: wide kernels
+// major version and any minor version up to its own. 3.4: window buffer
+// parameters (Indexing::Window, `x: f32[i-1..i+1]`). 3.3: the loop-kernel
+// reduction `fadd` of a `.reassociate` procedure. 3.2: wide kernels
 // (Kernel::wide), the opcode kloop and the loop-kernels section. 3.1: the optional
 // source-files section (programs of several files, `.include`), the kernel
 // opcodes neg, not, andi, ori, xori, shli, shri, sari, ltu, leu, divu, remu;
@@ -24,7 +27,7 @@ namespace polymer {
 // column of the opcode tables, pinned by a test (the numbers themselves are
 // those of 1.1); 1.1 added the frame table.
 inline constexpr std::uint16_t kModuleVersionMajor = 3;
-inline constexpr std::uint16_t kModuleVersionMinor = 3;
+inline constexpr std::uint16_t kModuleVersionMinor = 4;
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown
@@ -80,6 +83,42 @@ struct KernelParam {
     std::int64_t window_lo = 0, window_hi = 0;  // Window only: element offsets from gid, window_lo <= window_hi
     friend bool operator==(const KernelParam&, const KernelParam&) = default;
 };
+
+// `in`, `out`, `inout`: how a buffer's access is written.
+inline std::string_view access_text(Access a) {
+    switch (a) {
+    case Access::In: return "in";
+    case Access::Out: return "out";
+    case Access::InOut: return "inout";
+    }
+    return "?";
+}
+
+// The largest |window_lo| and |window_hi|: a window reaches at most 2^31 - 1
+// elements either way, so that gid + offset is exact in 64 bits and a narrow
+// kernel's checks need no wider arithmetic than its 32-bit lanes have.
+inline constexpr std::int64_t kMaxWindowOffset = 0x7FFF'FFFF;
+
+// Whether element j is inside the window of lane `gid` (gid + window_lo <=
+// j <= gid + window_hi); whether j is inside the buffer is another check.
+// Exact for any j: gid < 2^32 and |offsets| <= kMaxWindowOffset.
+inline bool in_window(const KernelParam& p, std::int64_t gid, std::int64_t j) {
+    return j >= gid + p.window_lo && j <= gid + p.window_hi;
+}
+
+// How a buffer parameter's indexing is written after its type: "[i]", "[]",
+// or a window "[i-1..i+1]", "[i..i+4096]" (the assembler's syntax, which the
+// disassembler, the GLSL comments and the trap messages print).
+inline std::string indexing_text(const KernelParam& p) {
+    if (p.indexing == Indexing::Element) return "[i]";
+    if (p.indexing != Indexing::Window) return "[]";
+    auto end = [](std::int64_t offset) {
+        if (offset == 0) return std::string("i");
+        const auto magnitude = offset < 0 ? 0 - static_cast<std::uint64_t>(offset) : static_cast<std::uint64_t>(offset);
+        return (offset < 0 ? "i-" : "i+") + std::to_string(magnitude);
+    };
+    return "[" + end(p.window_lo) + ".." + end(p.window_hi) + "]";
+}
 
 struct KernelRequirements {
     bool requires_gpu = false;

@@ -99,6 +99,10 @@ void write_kernels(ByteWriter& w, const Module& m) {
             w.u8(static_cast<std::uint8_t>(p.access));
             w.u8(static_cast<std::uint8_t>(p.type));
             w.u8(static_cast<std::uint8_t>(p.indexing));
+            if (p.indexing == Indexing::Window) {  // 3.4
+                w.i64(p.window_lo);
+                w.i64(p.window_hi);
+            }
         }
         w.u32(static_cast<std::uint32_t>(k.code.size()));
         for (Word word : k.code) w.u64(word);
@@ -317,7 +321,11 @@ void read_kernel(ByteReader& r, Kernel& k) {
         p.kind = enum_byte<ParamKind>(r, 2, "parameter kind");
         p.access = enum_byte<Access>(r, 3, "access");
         p.type = enum_byte<ElemType>(r, kElemTypeCount, "element type");
-        p.indexing = enum_byte<Indexing>(r, 2, "indexing");
+        p.indexing = enum_byte<Indexing>(r, 3, "indexing");
+        if (p.indexing == Indexing::Window) {
+            p.window_lo = r.i64("window start");
+            p.window_hi = r.i64("window end");
+        }
     }
     r.sub_entry("code");
     std::uint32_t words = r.count(8, "IR word count");

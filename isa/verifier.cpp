@@ -253,6 +253,25 @@ Problem check_regions(const Module& m) {
     return std::nullopt;
 }
 
+// A window buffer (`x: f32[i-1..i+1]`) is read-only, its window is not
+// empty and reaches at most kMaxWindowOffset either way; any other buffer
+// has no window offsets.
+Problem check_window(const KernelParam& p) {
+    if (p.indexing != Indexing::Window) {
+        if (p.window_lo != 0 || p.window_hi != 0)
+            return cat("window offsets ", p.window_lo, "..", p.window_hi, " on a buffer that has no window");
+        return std::nullopt;
+    }
+    if (p.access != Access::In)
+        return std::string("a window buffer must be `in` (read-only: lanes would write each other's elements)");
+    for (std::int64_t offset : {p.window_lo, p.window_hi})
+        if (offset < -kMaxWindowOffset || offset > kMaxWindowOffset)
+            return cat("window offset ", offset, " is outside -", kMaxWindowOffset, "..", kMaxWindowOffset);
+    if (p.window_lo > p.window_hi)
+        return cat("window ", indexing_text(p), " is empty (its start is after its end)");
+    return std::nullopt;
+}
+
 Problem check_params(const Kernel& k) {
     if (k.params.size() > kMaxKernelParams)
         return cat(k.params.size(), " parameters: a kernel has at most ", kMaxKernelParams);
@@ -267,14 +286,15 @@ Problem check_params(const Kernel& k) {
                                        : "a buffer's type must be i32, u32 or f32 (i64, f64 only in a wide kernel)");
             if (p.access != Access::In && p.access != Access::Out && p.access != Access::InOut)
                 return where + cat("access ", unsigned(p.access), " is not valid");
-            if (p.indexing != Indexing::Element && p.indexing != Indexing::Broadcast)
+            if (p.indexing != Indexing::Element && p.indexing != Indexing::Broadcast && p.indexing != Indexing::Window)
                 return where + cat("indexing ", unsigned(p.indexing), " is not valid");
+            if (auto problem = check_window(p)) return where + *problem;
         } else if (p.kind == ParamKind::Uniform) {
             if (!is_kernel_uniform_type(p.type, k.wide))
                 return where + (k.wide ? "a uniform's type must be i32, i64, f32 or f64"
                                        : "a uniform's type must be i32 or f32 (i64, f64 only in a wide kernel)");
-            if (p.access != Access::In || p.indexing != Indexing::Element)
-                return where + "a uniform has no access mode or indexing (they must be `in` and element)";
+            if (p.access != Access::In || p.indexing != Indexing::Element || p.window_lo != 0 || p.window_hi != 0)
+                return where + "a uniform has no access mode or indexing (they must be `in` and element, with no window)";
         } else {
             return where + cat("kind ", unsigned(p.kind), " is not valid");
         }

@@ -616,6 +616,42 @@ TEST(RoundTrip, WideKernelsKeepTheirDirective) {
     EXPECT_EQ(round_trip_failure(*r.module), "");
 }
 
+// Window buffers print in the syntax they were written in (a constant as
+// its value) and reassemble to the same bytes.
+TEST(RoundTrip, WindowKernels) {
+    AssembleResult r = assemble(R"(
+.equ W, 64
+.region xs f32[256]
+.region ys f32[256]
+.region ps i32[256]
+.region qs u32[256]
+.kernel blur (in x: f32[i-1..i+1], in p: i32[i..i+2], in q: u32[i-W..i-3], out y: f32[i])
+        gid     r0
+        addi    r1, r0, -1
+        ldf     f1, x[r1]
+        stf     y[r0], f1
+.end
+.kernel far (in t: f64[i-2147483647..i+2147483647], out u: f64[])
+        .wide
+        gid     r0
+.end
+.proc main
+        li      r1, 256
+        launch  blur, r1, xs, ps, qs, ys
+        halt
+.end
+)",
+                                {.filename = "window.pasm"});
+    ASSERT_TRUE(r.ok()) << diagnostics_text(r);
+    const std::string text = disassemble(*r.module, {.source_locations = false});
+    EXPECT_NE(text.find(".kernel blur (in x: f32[i-1..i+1], in p: i32[i..i+2], in q: u32[i-64..i-3], out y: f32[i])\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find(".kernel far (in t: f64[i-2147483647..i+2147483647], out u: f64[])\n"), std::string::npos)
+        << text;
+    EXPECT_EQ(round_trip_failure(*r.module), "");
+}
+
 TEST(RoundTrip, GeneratedCorpusCoversEveryOpcode) {
     constexpr int kPrograms = 400;
     std::vector<bool> seen(256), kseen(256);  // by opcode number

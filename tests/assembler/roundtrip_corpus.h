@@ -196,7 +196,7 @@ private:
         for (std::size_t i = 0; i < k.params.size(); ++i) {
             const Param& p = k.params[i];
             if (i) out_ += ", ";
-            if (p.buffer) out_ += p.access + " " + p.name + ": " + std::string(elem_type_name(p.type)) + (chance(60) ? "[i]" : "[]");
+            if (p.buffer) out_ += p.access + " " + p.name + ": " + std::string(elem_type_name(p.type)) + indexing(p);
             else out_ += p.name + ": " + std::string(elem_type_name(p.type));
         }
         out_ += ")\n";
@@ -209,6 +209,17 @@ private:
         kernel_block(k, 1, false, 2 + pick(index == 0 ? 40 : 12));
         if (wide_at_end) out_ += "        .wide\n";
         out_ += ".end\n";
+    }
+
+    // `[i]`, `[]`, or for an `in` buffer sometimes a window `[i-A..i+B]`.
+    std::string indexing(const Param& p) {
+        std::string text = chance(60) ? "[i]" : "[]";
+        if (p.access != "in" || !chance(25)) return text;
+        auto end = [](int offset) {
+            return offset == 0 ? std::string("i") : (offset < 0 ? "i" : "i+") + std::to_string(offset);
+        };
+        const int lo = pick(9) - 6, hi = lo + pick(6);
+        return "[" + end(lo) + ".." + end(hi) + "]";
     }
 
     std::string reg() { return "r" + std::to_string(pick(32)); }

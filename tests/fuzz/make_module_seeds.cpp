@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
         {"full.pbc", polymer::testing::full_module()},
         {"empty.pbc", polymer::Module{}},
         {"loops.pbc", polymer::testing::loop_kernel_module()},
+        {"window.pbc", polymer::testing::window_module()},
     };
     for (const auto& [name, module] : seeds) {
         const std::vector<std::uint8_t> bytes = polymer::write_module(module);

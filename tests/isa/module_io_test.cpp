@@ -40,6 +40,37 @@ TEST(ModuleIo, RoundTripKeepsEveryField) {
     }
 }
 
+// A window buffer (format 3.4) stores its two offsets, i64 each, after the
+// indexing byte; no other parameter has them.
+TEST(ModuleIo, RoundTripKeepsWindows) {
+    const Module m = window_module();
+    const Bytes bytes = write_module(m);
+    Result<Module> back = load_module(bytes);
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(back.value(), m);
+    EXPECT_EQ(write_module(back.value()), bytes);
+    EXPECT_EQ(bytes.size(), write_module(full_module()).size() + 16);
+    // Kernel 0's entry: name, 4 flag bytes, u64 memory, u32 parameter count;
+    // then x (name, 4 bytes), then y's name and its kind, access, type, indexing.
+    const std::size_t params = section_offset(bytes, kKernelsSection) + 4 + (4 + 5) + 4 + 8 + 4;
+    const std::size_t y_indexing = params + (4 + 1 + 4) + (4 + 1) + 3;
+    ASSERT_EQ(bytes[y_indexing], static_cast<std::uint8_t>(Indexing::Window));
+    EXPECT_EQ(static_cast<std::int64_t>(get_le(bytes, y_indexing + 1, 8)), -1);
+    EXPECT_EQ(static_cast<std::int64_t>(get_le(bytes, y_indexing + 9, 8)), 4096);
+    Bytes bad = bytes;
+    put_le(bad, y_indexing + 1, 4097, 8);  // the start after the end: the verifier refuses it
+    EXPECT_TRUE(read_module(sealed(bad)).ok());  // the bytes are well formed...
+    Result<Module> refused = load_module(sealed(bad));  // ...the verifier refuses them
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().find("kernel 'saxpy' parameter 'y': window [i+4097..i+4096] is empty (its start is after "
+                                   "its end)"),
+              std::string::npos)
+        << refused.error();
+    bad = bytes;
+    bad[y_indexing] = 3;
+    EXPECT_NE(read_error(bad).find("indexing 3 is not valid (0..2)"), std::string::npos) << read_error(bad);
+}
+
 TEST(ModuleIo, RoundTripKeepsFloatBits) {
     Module m = tiny_module();
     m.float_consts = {-0.0, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
@@ -129,25 +160,25 @@ TEST(ModuleIo, ChecksumMismatchIsRefusedBeforeAnythingElse) {
 }
 
 // A reader reads its own major version, up to its own minor version. The
-// messages name the file's version and the reader's (3.0 to 3.3 here: update
+// messages name the file's version and the reader's (3.0 to 3.4 here: update
 // these lines when the version changes).
 TEST(ModuleIo, OtherMajorVersionsAreRefused) {
     ASSERT_EQ(kModuleVersionMajor, 3);
-    ASSERT_EQ(kModuleVersionMinor, 3);
+    ASSERT_EQ(kModuleVersionMinor, 4);
     const Bytes b = write_module(tiny_module());
     Bytes bad = b;
     put_le(bad, 4, 2, 2);  // a 2.1 module: no checksum, and stored SPIR-V no one checked
     put_le(bad, 6, 1, 2);
     put_le(bad, kChecksumAt, 0, 4);
-    EXPECT_EQ(read_module(bad).error(), "module format version 2.1 is not supported: this reader reads 3.0 to 3.3 (an "
+    EXPECT_EQ(read_module(bad).error(), "module format version 2.1 is not supported: this reader reads 3.0 to 3.4 (an "
                                         "older major version: reassemble the module from its source)");
     put_le(bad, 4, 1, 2);  // a 1.1 module: its opcode numbers were not yet pinned
-    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 3.0 to 3.3 (an older "
+    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 3.0 to 3.4 (an older "
                                "major version: reassemble the module from its source)");
     put_le(bad, 4, 4, 2);
     put_le(bad, 6, 0, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 4.0 is not supported: this reader reads 3.0 to 3.3 (a newer major version: it "
+              "module format version 4.0 is not supported: this reader reads 3.0 to 3.4 (a newer major version: it "
               "needs a newer reader)");
 }
 
@@ -155,7 +186,7 @@ TEST(ModuleIo, NewerMinorVersionsAreRefused) {
     Bytes bad = write_module(tiny_module());
     put_le(bad, 6, kModuleVersionMinor + 1, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 3.4 is not supported: this reader reads 3.0 to 3.3 (a newer minor version: it "
+              "module format version 3.5 is not supported: this reader reads 3.0 to 3.4 (a newer minor version: it "
               "needs a newer reader)");
 }
 

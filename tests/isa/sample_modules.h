@@ -138,6 +138,17 @@ inline Module several_files_module() {
     return m;
 }
 
+// full_module() with its broadcast input y read through a window
+// `y: f32[i-1..i+4096]` (format 3.4): the kernel reads y[gid], inside it.
+inline Module window_module() {
+    Module m = full_module();
+    KernelParam& y = m.kernels[0].params[1];
+    y.indexing = Indexing::Window;
+    y.window_lo = -1;
+    y.window_hi = 4096;
+    return m;
+}
+
 // A loop the assembler turned into a kernel (docs/loop-kernels.md): `kloop 0`
 // before a copy loop, its wide kernel, and the loop-kernels section with an
 // entry of every part (arguments, checked accesses, a divisor).

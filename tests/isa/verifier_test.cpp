@@ -2,6 +2,7 @@
 // message names what and where.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 
 #include "isa/module_io.h"
@@ -203,6 +204,38 @@ TEST(Verifier, BadKernelSchema) {
     m = full_module();
     m.kernels.push_back(m.kernels[0]);
     EXPECT_EQ(problem(m), "kernel 'saxpy': the name is used twice");
+}
+
+// A window buffer is `in`, its window not empty and at most 2^31 - 1
+// elements either way; no other parameter carries window offsets.
+TEST(Verifier, WindowParameters) {
+    EXPECT_EQ(problem(window_module()), "<valid>");
+    Module m = window_module();
+    m.kernels[0].params[1].access = Access::InOut;
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'y': a window buffer must be `in` (read-only: lanes would write "
+                          "each other's elements)");
+    m = window_module();
+    m.kernels[0].params[1].window_lo = 2;
+    m.kernels[0].params[1].window_hi = 1;
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'y': window [i+2..i+1] is empty (its start is after its end)");
+    m = window_module();
+    m.kernels[0].params[1].window_lo = -kMaxWindowOffset;
+    m.kernels[0].params[1].window_hi = kMaxWindowOffset;
+    EXPECT_EQ(problem(m), "<valid>");
+    m.kernels[0].params[1].window_hi = kMaxWindowOffset + 1;
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'y': window offset 2147483648 is outside "
+                          "-2147483647..2147483647");
+    m.kernels[0].params[1].window_hi = 0;
+    m.kernels[0].params[1].window_lo = std::numeric_limits<std::int64_t>::min();
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'y': window offset -9223372036854775808 is outside "
+                          "-2147483647..2147483647");
+    m = full_module();
+    m.kernels[0].params[0].window_hi = 1;  // an element-wise buffer
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'x': window offsets 0..1 on a buffer that has no window");
+    m = full_module();
+    m.kernels[0].params[3].window_lo = -1;  // a uniform
+    EXPECT_EQ(problem(m), "kernel 'saxpy' parameter 'a': a uniform has no access mode or indexing (they must be `in` "
+                          "and element, with no window)");
 }
 
 TEST(Verifier, KernelOperandsAndParameterUse) {
