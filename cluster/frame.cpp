@@ -34,7 +34,7 @@ const char* msg_type_name(MsgType t) {
 }
 
 bool is_known_msg_type(std::uint16_t t) {
-    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::Goodbye);
+    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::PeerAccess);
 }
 
 namespace {

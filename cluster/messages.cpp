@@ -115,6 +115,7 @@ Bytes encode(const Welcome& m) {
         w.str(d.type);
         w.u64(d.memory_bytes);
     }
+    w.u16(m.caps.peer_port);
     return w.take();
 }
 Result<Welcome> decode_welcome(Payload p) {
@@ -135,6 +136,8 @@ Result<Welcome> decode_welcome(Payload p) {
             d.memory_bytes = r.u64("memory");
             m.caps.devices.push_back(std::move(d));
         }
+        r.no_entry();
+        m.caps.peer_port = r.u16("peer port");
     });
 }
 
@@ -282,6 +285,17 @@ Bytes encode(const LaunchChunk& m) {
     }
     w.u32(m.max_iterations);
     w.u8(m.keep_outputs ? 1 : 0);
+    w.u32(static_cast<std::uint32_t>(m.fetches.size()));
+    for (const HaloFetch& f : m.fetches) {
+        w.str(f.host);
+        w.u16(f.port);
+        w.u64(f.from_region);
+        w.u64(f.from_version);
+        w.u64(f.to_region);
+        w.u64(f.to_version);
+        w.u64(f.offset);
+        w.u64(f.length);
+    }
     return w.take();
 }
 Result<LaunchChunk> decode_launch(Payload p) {
@@ -309,7 +323,22 @@ Result<LaunchChunk> decode_launch(Payload p) {
             m.args.push_back(b);
         }
         m.max_iterations = r.u32("max iterations");
+        r.no_entry();
         m.keep_outputs = r.flag("keep outputs");
+        const std::uint32_t nf = r.count(54, "fetches");  // the smallest: empty host (u32), port, six u64
+        for (std::uint32_t i = 0; i < nf && r.ok(); ++i) {
+            r.entry("fetch", i);
+            HaloFetch f;
+            f.host = r.str("host");
+            f.port = r.u16("port");
+            f.from_region = r.u64("from region");
+            f.from_version = r.u64("from version");
+            f.to_region = r.u64("to region");
+            f.to_version = r.u64("to version");
+            f.offset = r.u64("offset");
+            f.length = r.u64("length");
+            m.fetches.push_back(std::move(f));
+        }
     });
 }
 
@@ -376,6 +405,24 @@ Result<ErrorMsg> decode_error(Payload p) {
         m.code = static_cast<ErrorCode>(r.u32("code"));
         m.message = r.str("message");
     });
+}
+
+Bytes encode(const PeerTicket& m) {
+    ByteWriter w;
+    put_array(w, m.ticket);
+    return w.take();
+}
+Result<PeerTicket> decode_peer_ticket(Payload p) {
+    return decode_with<PeerTicket>(p, "peer-ticket", [](ByteReader& r, PeerTicket& m) { get_array(r, m.ticket, "ticket"); });
+}
+
+Bytes encode(const PeerAccess& m) {
+    ByteWriter w;
+    put_array(w, m.ticket);
+    return w.take();
+}
+Result<PeerAccess> decode_peer_access(Payload p) {
+    return decode_with<PeerAccess>(p, "peer-access", [](ByteReader& r, PeerAccess& m) { get_array(r, m.ticket, "ticket"); });
 }
 
 }  // namespace polymer::cluster

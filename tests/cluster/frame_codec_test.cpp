@@ -110,7 +110,8 @@ TEST(Messages, RoundTripLaunchAndResult) {
     EXPECT_NE(refused.error().find("fault kind is 9"), std::string::npos) << refused.error();
 }
 
-// keep_outputs (version 5) is the launch's last byte: 0 or 1, nothing else.
+// keep_outputs (version 5) is the byte before the fetch count (version 6,
+// the launch's last four bytes when there are no fetches): 0 or 1, nothing else.
 TEST(Messages, LaunchKeepOutputsIsAFlagByte) {
     LaunchChunk l;
     l.args = {Binding{Binding::Kind::Region, 7, 3, 0}};
@@ -120,18 +121,20 @@ TEST(Messages, LaunchKeepOutputsIsAFlagByte) {
     ASSERT_TRUE(back) << back.error();
     EXPECT_TRUE(back.value().keep_outputs);
     EXPECT_EQ(back.value().args[0].region, 7u);
-    ASSERT_EQ(b.back(), 1);
+    const std::size_t keep_at = b.size() - 5;
+    ASSERT_EQ(b[keep_at], 1);
     for (std::uint8_t v : {std::uint8_t{2}, std::uint8_t{0x80}, std::uint8_t{0xFF}}) {
-        b.back() = v;
+        b[keep_at] = v;
         auto bad = decode_launch(b);
         ASSERT_FALSE(bad) << "keep_outputs " << unsigned{v} << " accepted";
         EXPECT_NE(bad.error().find("keep outputs is " + std::to_string(v) + ", not 0 or 1"), std::string::npos) << bad.error();
     }
-    // A version 4 launch (no keep_outputs byte) is truncated in version 5.
-    b.pop_back();
+    // A version 5 launch (no fetch count) is truncated in version 6.
+    b[keep_at] = 1;
+    b.resize(b.size() - 4);
     auto short_one = decode_launch(b);
     ASSERT_FALSE(short_one);
-    EXPECT_NE(short_one.error().find("keep outputs"), std::string::npos) << short_one.error();
+    EXPECT_NE(short_one.error().find("fetches"), std::string::npos) << short_one.error();
 }
 
 TEST(Messages, EveryTruncationIsRefusedWithItsField) {
@@ -162,17 +165,17 @@ TEST(Messages, HugeCountsDoNotAllocate) {
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().find("run past the end"), std::string::npos) << r.error();
     // A launch claiming 4 billion bindings (the binding count, then the u32
-    // step budget and the u8 keep_outputs).
+    // step budget, the u8 keep_outputs and the u32 fetch count).
     LaunchChunk l;
     Bytes lb = encode(l);
-    for (std::size_t i = lb.size() - 9; i < lb.size() - 5; ++i) lb[i] = 0xFF;
+    for (std::size_t i = lb.size() - 13; i < lb.size() - 9; ++i) lb[i] = 0xFF;
     auto huge = decode_launch(lb);
     ASSERT_FALSE(huge);
     EXPECT_NE(huge.error().find("bindings"), std::string::npos) << huge.error();
     // An unknown binding kind.
     l.args = {Binding{}};
     lb = encode(l);
-    lb[lb.size() - 22] = 9;
+    lb[lb.size() - 26] = 9;
     auto bad = decode_launch(lb);
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error().find("binding 0"), std::string::npos) << bad.error();

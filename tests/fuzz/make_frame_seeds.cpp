@@ -41,11 +41,17 @@ int main(int argc, char** argv) {
     welcome.caps.backend = "cpu";
     welcome.caps.cores = 4;
     welcome.caps.devices.push_back({"llvmpipe", "cpu", 1 << 30});
+    welcome.caps.peer_port = 7447;  // version 6
     LaunchChunk launch;
     launch.count = launch.end = 1024;
     launch.args.push_back({});
     LaunchChunk kept = launch;  // outputs kept on the node (version 5)
     kept.keep_outputs = true;
+    LaunchChunk fetching = kept;  // halos from two other nodes (version 6)
+    fetching.fetches.push_back({"127.0.0.1", 7447, 1, 1, 1, 1, 0, 64});
+    fetching.fetches.push_back({"node-b", 7448, 2, 3, 2, 1ull << 62, 4096, 1u << 20});
+    Nonce ticket{};
+    ticket[0] = 0x42;
     ChunkResult result;
     result.outputs.push_back({0, 1, 0, {1, 2, 3, 4}});
     const std::pair<const char*, std::vector<std::uint8_t>> seeds[] = {
@@ -61,6 +67,9 @@ int main(int argc, char** argv) {
         {"region-data", frame(MsgType::RegionData, encode(RegionData{1, 1, 0, {1, 2, 3, 4}}))},
         {"launch", frame(MsgType::Launch, encode(launch))},
         {"launch-keep", frame(MsgType::Launch, encode(kept))},
+        {"launch-fetches", frame(MsgType::Launch, encode(fetching))},
+        {"peer-ticket", frame(MsgType::PeerTicket, encode(PeerTicket{ticket}))},
+        {"peer-access", frame(MsgType::PeerAccess, encode(PeerAccess{ticket}))},
         {"chunk-result", frame(MsgType::ChunkResult, encode(result))},
         {"cancel", frame(MsgType::Cancel, encode(Cancel{7}))},
         {"error", frame(MsgType::Error, encode(ErrorMsg{ErrorCode::BadPayload, "bad payload"}))},
