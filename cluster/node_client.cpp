@@ -13,6 +13,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "cluster/client_handshake.h"
 #include "cluster/connection.h"
 #include "cluster/tls_tunnel.h"
 #include "isa/byte_io.h"
@@ -123,11 +124,12 @@ struct NodeClient::State {
         }
     }
 
-    // An error reply becomes the call's error.
-    Result<Frame> checked(Result<Frame> r) {
+    // An error reply becomes the call's error; its code goes to `code` when given.
+    Result<Frame> checked(Result<Frame> r, std::optional<ErrorCode>* code = nullptr) {
         if (r && r.value().type == MsgType::Error) {
             auto e = decode_error(r.value().payload);
             if (!e) return Error{cat(where, ": unreadable error reply: ", e.error())};
+            if (code) *code = e.value().code;
             return Error{cat(where, ": ", error_code_name(e.value().code), ": ", e.value().message)};
         }
         return r;
@@ -230,36 +232,6 @@ struct NodeClient::State {
         return true;
     }
 
-    // Reads the next frame during the handshake; an error frame becomes its message.
-    asio::awaitable<Result<Frame>> handshake_frame(MsgType want) {
-        ReadOutcome r = co_await conn->read_frame();
-        if (!r.frame) co_return Error{cat(where, ": handshake failed: ", failure.empty() ? r.message : failure)};
-        if (r.frame->type == MsgType::Error) {
-            auto e = decode_error(r.frame->payload);
-            co_return Error{cat(where, ": handshake refused: ",
-                                e ? cat(error_code_name(e.value().code), ": ", e.value().message) : e.error())};
-        }
-        if (r.frame->type != want)
-            co_return Error{cat(where, ": handshake failed: got ", msg_type_name(r.frame->type), ", expected ", msg_type_name(want))};
-        co_return std::move(*r.frame);
-    }
-
-    // --tls: puts a TLS tunnel on `socket` and replaces it with the tunnel's
-    // plaintext end; why it failed, or an empty string. The side that dialled
-    // is the TLS client (the node, for a connection it opened with --join).
-    asio::awaitable<std::string> secure(asio::ip::tcp::socket& socket, std::string& peer, TlsSide side) {
-        auto context = make_tls_context(secret, side);
-        if (!context) co_return context.error();
-        auto tunnel = TlsTunnel::make(std::move(socket), std::move(context).value());
-        if (!tunnel) co_return tunnel.error();
-        std::string why = co_await tunnel.value()->handshake(options.heartbeat_timeout);
-        if (!why.empty()) co_return why;
-        peer = tunnel.value()->peer();
-        socket = tunnel.value()->take_plain();
-        tunnel.value()->start();
-        co_return std::string();
-    }
-
     // The connection: dialled, or the one a joining node opened (adopted).
     asio::awaitable<std::string> connect_socket(asio::ip::tcp::socket& socket) {
         std::error_code ec;
@@ -285,7 +257,9 @@ struct NodeClient::State {
         if (std::string why = co_await connect_socket(socket); !why.empty()) co_return why;
         std::string peer;
         if (options.tls) {  // the TLS handshake first; the frames then go through the tunnel
-            const std::string why = co_await secure(socket, peer, joined ? TlsSide::Server : TlsSide::Client);
+            // The side that dialled is the TLS client (the node, for a connection it opened with --join).
+            const std::string why =
+                co_await secure_socket(socket, secret, joined ? TlsSide::Server : TlsSide::Client, options.heartbeat_timeout, peer);
             if (!why.empty()) co_return cat(where, ": ", why);
         }
         conn = std::make_shared<Connection>(std::move(socket), Connection::kReadBuffer, peer);
@@ -293,22 +267,14 @@ struct NodeClient::State {
         asio::co_spawn(io, watchdog(), asio::detached);
 
         const std::uint16_t version = options.version == 0 ? kProtocolVersion : options.version;
-        conn->send(MsgType::Hello, 0, encode(Hello{version, options.name}));
-        auto challenge_frame = co_await handshake_frame(MsgType::Challenge);
-        if (!challenge_frame) co_return challenge_frame.error();
-        auto challenge = decode_challenge(challenge_frame.value().payload);
-        if (!challenge) co_return cat(where, ": ", challenge.error());
-        auto nonce = random_nonce();
-        if (!nonce) co_return nonce.error();
-        conn->send(MsgType::Response, 0,
-                   encode(Response{client_proof(secret, challenge.value().node_nonce, nonce.value(), dialler), nonce.value()}));
-        auto welcome_frame = co_await handshake_frame(MsgType::Welcome);
-        if (!welcome_frame) co_return welcome_frame.error();
-        auto welcome = decode_welcome(welcome_frame.value().payload);
-        if (!welcome) co_return cat(where, ": ", welcome.error());
-        if (!macs_equal(welcome.value().proof, node_proof(secret, challenge.value().node_nonce, nonce.value(), dialler)))
-            co_return cat(where, ": the node could not prove it knows the token; not trusting it");
-        caps = welcome.value().caps;
+        const Hello hello{version, options.name};
+        const std::function<std::string()> why_closed = [this] {
+            std::lock_guard lock(mutex);
+            return failure;  // the watchdog's reason, when it closed the connection
+        };
+        auto welcome = co_await client_handshake(*conn, secret, hello, dialler, where, &why_closed);
+        if (!welcome) co_return welcome.error();
+        caps = std::move(welcome).value();
         authenticated = true;
         conn->leave_io([this] { return drain(); });  // from now on callers write their requests and read their replies (wait)
         co_return std::string();
@@ -546,11 +512,12 @@ std::uint64_t NodeClient::start_launch(const LaunchChunk& chunk) {
     return id;
 }
 
-Result<ChunkResult> NodeClient::wait_launch(std::uint64_t request) {
-    return *wait_launch_for(request, std::chrono::milliseconds::max());
+Result<ChunkResult> NodeClient::wait_launch(std::uint64_t request, std::optional<ErrorCode>* refused) {
+    return *wait_launch_for(request, std::chrono::milliseconds::max(), refused);
 }
 
-std::optional<Result<ChunkResult>> NodeClient::wait_launch_for(std::uint64_t request, std::chrono::milliseconds timeout) {
+std::optional<Result<ChunkResult>> NodeClient::wait_launch_for(std::uint64_t request, std::chrono::milliseconds timeout,
+                                                               std::optional<ErrorCode>* refused) {
     {
         std::lock_guard lock(state_->mutex);
         if (!state_->launches.contains(request))
@@ -566,7 +533,7 @@ std::optional<Result<ChunkResult>> NodeClient::wait_launch_for(std::uint64_t req
         std::lock_guard lock(state_->mutex);
         state_->launches.erase(request);
     }
-    return expect(state_->checked(std::move(*reply)), MsgType::ChunkResult, state_->where, &decode_chunk_result);
+    return expect(state_->checked(std::move(*reply), refused), MsgType::ChunkResult, state_->where, &decode_chunk_result);
 }
 
 void NodeClient::abandon_launch(std::uint64_t request) {
@@ -584,6 +551,10 @@ void NodeClient::abandon_launch(std::uint64_t request) {
 
 Result<Done> NodeClient::cancel(std::uint64_t launch_request) {
     return expect_ack(state_->request(MsgType::Cancel, encode(Cancel{launch_request})), state_->where);
+}
+
+Result<Done> NodeClient::send_peer_ticket(const Nonce& ticket) {
+    return expect_ack(state_->request(MsgType::PeerTicket, encode(PeerTicket{ticket})), state_->where);
 }
 
 }  // namespace polymer::cluster

@@ -68,14 +68,26 @@ public:
     // The same in two steps, so several chunks can be in flight on one node:
     // start_launch returns the request id (for cancel), wait_launch its result.
     std::uint64_t start_launch(const LaunchChunk& chunk);
-    Result<ChunkResult> wait_launch(std::uint64_t request);
+    // `refused`, when given, is set to the error code when the node answered
+    // the launch with an error frame (peer-fetch-failed: a halo fetch failed
+    // and the node is fine), and left unset when the launch failed otherwise
+    // (a lost connection).
+    Result<ChunkResult> wait_launch(std::uint64_t request, std::optional<ErrorCode>* refused = nullptr);
     // wait_launch for at most `timeout`: nullopt when the result has not come
     // yet (the launch stays waitable).
-    std::optional<Result<ChunkResult>> wait_launch_for(std::uint64_t request, std::chrono::milliseconds timeout);
+    std::optional<Result<ChunkResult>> wait_launch_for(std::uint64_t request, std::chrono::milliseconds timeout,
+                                                       std::optional<ErrorCode>* refused = nullptr);
     // Forgets a started launch whose result is no longer wanted, and tells
     // the node to stop it (Cancel; the ack is not waited for).
     void abandon_launch(std::uint64_t request);
     Result<Done> cancel(std::uint64_t launch_request);
+
+    // Gives the node this home's peer ticket (protocol version 6): another
+    // node that presents it (peer-access) may then region-get this home's
+    // regions there, which is how a launch's halo fetches read them. A second
+    // ticket replaces the first; the node forgets it when this connection
+    // closes.
+    Result<Done> send_peer_ticket(const Nonce& ticket);
 
     // How long nothing has come from the node. A live node sends at least a
     // heartbeat every interval (busy or not), so a long silence means it is

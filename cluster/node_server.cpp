@@ -6,6 +6,7 @@
 #include "cluster/chunk_runner.h"
 #include "cluster/connection.h"
 #include "cluster/log.h"
+#include "cluster/peer_link.h"
 #include "cluster/tls_tunnel.h"
 #include "vm/interrupt.h"
 
@@ -72,6 +73,9 @@ public:
         conn_->close_after_flush();
     }
     bool is_open() const { return conn_->is_open(); }
+    // Whether this home gave the node `ticket` (constant time: a peer that
+    // guesses learns nothing from how long a miss takes).
+    bool holds_ticket(const Nonce& ticket) const { return peer_ticket_ && macs_equal(*peer_ticket_, ticket); }
 
 private:
     std::string who() const { return client_name_.empty() ? conn_->peer() : cat(conn_->peer(), " (", client_name_, ")"); }
@@ -192,7 +196,18 @@ private:
             handle(std::move(*f));
             server_.store_.budget().release(peer_id_, std::exchange(held_, 0));
         }
+        end_peer_transfers();
         server_.store_.drop_peer(peer_id_);  // running chunks keep what they use
+    }
+
+    // A home's session ended: its ticket, its peer sessions and this node's
+    // links to its other nodes go with it.
+    void end_peer_transfers() {
+        peer_ticket_.reset();
+        if (links_) links_->close_all("the home's session ended");
+        for (auto& weak : peer_sessions_)
+            if (auto peer = weak.lock()) peer->close("the home whose peer ticket it presented has disconnected");
+        peer_sessions_.clear();
     }
 
     // The whole handshake has a deadline: a peer that trickles its bytes in
@@ -268,9 +283,48 @@ private:
     }
 
     void handle(Frame f) {
+        if (is_peer_) {
+            handle_as_peer(std::move(f));
+            return;
+        }
         NodeStore& store = server_.store_;
+        const bool first_request = !requested_;
+        if (f.type != MsgType::Heartbeat && f.type != MsgType::Error) requested_ = true;
         switch (f.type) {
         case MsgType::Heartbeat: return;
+        case MsgType::PeerTicket: {
+            auto m = decode_peer_ticket(f.payload);
+            if (!decoded(m, f)) return;
+            if (auto other = server_.session_with_ticket(m.value().ticket); other && other.get() != this) {
+                answer(f, Refusal{ErrorCode::BadPayload, "this peer ticket is another home's; make a fresh random one"}, MsgType::Ack, {});
+                return;
+            }
+            peer_ticket_ = m.value().ticket;
+            if (links_) links_->set_ticket(m.value().ticket);
+            conn_->send(MsgType::Ack, f.request_id, {});
+            return;
+        }
+        case MsgType::PeerAccess: {
+            auto m = decode_peer_access(f.payload);
+            if (!decoded(m, f)) return;
+            if (!first_request) {
+                answer(f, Refusal{ErrorCode::BadPayload, "peer-access must be the connection's first request after the handshake"},
+                       MsgType::Ack, {});
+                return;
+            }
+            auto home = server_.session_with_ticket(m.value().ticket);
+            if (!home) {
+                refuse_and_close(f.request_id, ErrorCode::AuthFailed, "unknown peer ticket");
+                return;
+            }
+            is_peer_ = true;
+            home_ = home;
+            std::erase_if(home->peer_sessions_, [](const std::weak_ptr<Session>& p) { return p.expired(); });
+            home->peer_sessions_.push_back(weak_from_this());
+            log(LogLevel::Info, "peer ", who(), ": reads the regions of home ", home->who(), " (peer ticket)");
+            conn_->send(MsgType::Ack, f.request_id, {});
+            return;
+        }
         case MsgType::HaveModule: {
             auto m = decode_module_hash(f.payload);
             if (decoded(m, f))
@@ -316,6 +370,10 @@ private:
                 answer(f, *refusal, MsgType::Ack, {});
                 return;
             }
+            if (!m.value().fetches.empty()) {
+                fetch_then_run(f, std::move(m.value().fetches), std::move(std::get<PreparedChunk>(prepared)));
+                return;
+            }
             const PreparedChunk& chunk = std::get<PreparedChunk>(prepared);
             if (server_.config_.runs_inline && server_.config_.runs_inline(chunk)) {
                 send_result(f.request_id, server_.config_.execute(chunk));
@@ -346,6 +404,123 @@ private:
             conn_->send_error(f.request_id, ErrorCode::BadPayload, cat("a node does not accept ", msg_type_name(f.type), " messages"));
             return;
         }
+    }
+
+    // A peer session (it presented a home's ticket) reads that home's
+    // regions, waiting as the home's own gets do, and does nothing else.
+    void handle_as_peer(Frame f) {
+        switch (f.type) {
+        case MsgType::Heartbeat: return;
+        case MsgType::Error: {
+            auto m = decode_error(f.payload);
+            if (m) log(LogLevel::Warn, "peer ", who(), " reports ", error_code_name(m.value().code), ": ", m.value().message);
+            return;
+        }
+        case MsgType::RegionGet: {
+            auto home = home_.lock();
+            if (!home || !home->is_open()) {
+                refuse_and_close(f.request_id, ErrorCode::UnknownRegion, "the home whose peer ticket this connection presented has disconnected");
+                return;
+            }
+            auto m = decode_region_get(f.payload);
+            if (!decoded(m, f)) return;
+            if (home->written_by_running_chunk(m.value())) {  // answered when that chunk is done (the home tells us)
+                parked_gets_.push_back(std::move(f));
+                return;
+            }
+            std::span<const std::uint8_t> slice;
+            auto refusal = server_.store_.get(home->peer_id_, m.value(), slice);
+            answer(f, refusal, MsgType::RegionData,
+                   refusal ? Bytes{} : encode_region_data(m.value().region, m.value().version, m.value().offset, slice));
+            return;
+        }
+        default:
+            answer(f, Refusal{ErrorCode::NotAuthenticated, cat("a peer session (this connection presented a peer ticket) may only region-get; ",
+                                                             msg_type_name(f.type), " refused")},
+                   MsgType::Ack, {});
+            return;
+        }
+    }
+
+    // A launch with halo fetches (already prepared: its bindings are
+    // checked): checks the fetches, registers what the launch writes (the
+    // fetched ranges too: gets of them wait), fetches, then runs it as any
+    // launch; a failed fetch answers it with peer-fetch-failed.
+    void fetch_then_run(const Frame& f, std::vector<HaloFetch> fetches, PreparedChunk chunk) {
+        const NodeStore& store = server_.store_;
+        auto refuse = [&](ErrorCode code, std::string why) { answer(f, Refusal{code, std::move(why)}, MsgType::Ack, {}); };
+        if (fetches.size() > kMaxFetchesPerLaunch)
+            return refuse(ErrorCode::BadLaunch, cat("the launch has ", fetches.size(), " halo fetches, over the limit of ", kMaxFetchesPerLaunch));
+        if (!peer_ticket_)
+            return refuse(ErrorCode::BadLaunch, "the launch has halo fetches but this home sent no peer-ticket");
+        std::vector<std::shared_ptr<StoredRegion>> targets;
+        for (std::size_t i = 0; i < fetches.size(); ++i) {
+            const HaloFetch& h = fetches[i];
+            if (h.host.empty() || h.host.size() > kMaxFetchHostBytes || h.port == 0)
+                return refuse(ErrorCode::BadLaunch, cat("fetch ", i, ": '", h.host.substr(0, 64), "' port ", h.port, " is not a node's address"));
+            auto target = store.region(peer_id_, h.to_region, h.to_version);
+            if (!target)
+                return refuse(ErrorCode::UnknownRegion, cat("fetch ", i, ": region ", h.to_region, " version ", h.to_version,
+                                                            " is not on this node (put it, with its total size, first)"));
+            if (h.offset > target->bytes.size() || h.length > target->bytes.size() - h.offset)
+                return refuse(ErrorCode::OutOfRange, cat("fetch ", i, ": bytes [", h.offset, ", ", h.offset + h.length, ") run past region ",
+                                                         h.to_region, "'s ", target->bytes.size(), " bytes"));
+            targets.push_back(std::move(target));
+        }
+        auto flag = std::make_shared<std::atomic<bool>>(false);
+        InFlight& in_flight = launches_[f.request_id];
+        in_flight.cancelled = flag;
+        for (const OutputSpan& w : chunk.writes)
+            in_flight.writes.push_back({chunk.launch.args[w.param].data, w.offset, w.offset + w.length});
+        for (std::size_t i = 0; i < fetches.size(); ++i)
+            in_flight.writes.push_back({targets[i]->bytes.data(), fetches[i].offset, fetches[i].offset + fetches[i].length});
+        if (!links_) links_ = std::make_shared<PeerLinks>(server_.io_, link_config());
+        ++server_.in_flight_;  // shutdown waits for it (cancel_queued stops it)
+        auto prepared = std::make_shared<PreparedChunk>(std::move(chunk));
+        fetch_halos(server_.io_, links_, std::move(fetches), std::move(targets), flag,
+                    [self = shared_from_this(), id = f.request_id, prepared, flag](std::string why) {
+                        self->fetched(id, prepared, flag, why);
+                    });
+    }
+
+    // The fetches of launch `id` are over (io thread).
+    void fetched(std::uint64_t id, const std::shared_ptr<PreparedChunk>& chunk, const std::shared_ptr<std::atomic<bool>>& cancelled,
+                 const std::string& why) {
+        --server_.in_flight_;
+        if (why.empty() && !cancelled->load()) {
+            if (server_.config_.runs_inline && server_.config_.runs_inline(*chunk)) {
+                send_result(id, server_.config_.execute(*chunk));
+            } else {
+                start_chunk(id, chunk, cancelled);
+                return;
+            }
+        } else if (!why.empty()) {
+            log(LogLevel::Warn, "peer ", who(), ": launch failed: ", error_code_name(ErrorCode::PeerFetchFailed), ": ", why);
+            conn_->send_error(id, ErrorCode::PeerFetchFailed, why);
+        } else {
+            conn_->send_error(id, ErrorCode::Cancelled, "chunk cancelled before it started");
+        }
+        launches_.erase(id);
+        answer_parked_gets();
+    }
+
+    // How this node dials the home's other nodes: as a home would, on the
+    // node's own token and TLS setting; what their replies hold counts
+    // against this home's budget.
+    PeerLinkConfig link_config() {
+        const NodeConfig& config = server_.config_;
+        PeerLinkConfig c;
+        c.secret = config.secret;
+        c.tls = config.tls;
+        c.name = config.caps.name;
+        c.ticket = *peer_ticket_;
+        c.heartbeat_interval = config.heartbeat_interval;
+        c.heartbeat_timeout = config.heartbeat_timeout;
+        MemoryBudget& budget = server_.store_.budget();
+        const PeerId home = peer_id_;
+        c.reserve = [&budget, home](std::size_t bytes) { return budget.reserve(home, bytes, "a region-data frame from another node"); };
+        c.release = [&budget, home](std::size_t bytes) { budget.release(home, bytes); };
+        return c;
     }
 
     // The chunk runs as a plain job on the pool, which sends its result
@@ -385,11 +560,15 @@ private:
         return false;
     }
     // After a chunk finished (io thread): the gets that waited for it.
+    // A home's chunk also tells its peer sessions, whose gets read its regions.
     void answer_parked_gets() {
-        if (parked_gets_.empty()) return;
-        std::vector<Frame> parked = std::move(parked_gets_);
-        parked_gets_.clear();
-        for (Frame& g : parked) handle(std::move(g));  // one still overlapping another chunk parks again
+        if (!parked_gets_.empty()) {
+            std::vector<Frame> parked = std::move(parked_gets_);
+            parked_gets_.clear();
+            for (Frame& g : parked) handle(std::move(g));  // one still overlapping another chunk parks again
+        }
+        for (auto& weak : peer_sessions_)
+            if (auto peer = weak.lock()) peer->answer_parked_gets();
     }
 
     // On a pool thread, or the io thread for a chunk run inline.
@@ -429,6 +608,16 @@ private:
     };
     std::map<std::uint64_t, InFlight> launches_;  // running or queued
     std::vector<Frame> parked_gets_;              // region-gets waiting for a chunk in launches_; bounded by room_to_read
+    // Node-to-node transfers (docs/protocol.md). As a home's session: the
+    // ticket it gave the node, the peer sessions that presented it (closed
+    // with this one), and this node's links to the nodes its launches fetch
+    // from. As a peer session: the home whose regions it reads.
+    std::optional<Nonce> peer_ticket_;
+    std::vector<std::weak_ptr<Session>> peer_sessions_;
+    std::shared_ptr<PeerLinks> links_;
+    std::weak_ptr<Session> home_;
+    bool is_peer_ = false;
+    bool requested_ = false;  // a request other than a heartbeat came: peer-access may no longer
 };
 
 NodeServer::NodeServer(asio::io_context& io, NodeConfig config)
@@ -452,6 +641,7 @@ Result<std::uint16_t> NodeServer::listen() {
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Error{cat("cannot listen on ", config_.address, ":", config_.port, ": ", ec.message())};
+    config_.caps.peer_port = acceptor_.local_endpoint().port();  // where the home's other nodes reach this one
     if (config_.tls) {
         auto context = make_tls_context(config_.secret, TlsSide::Server);
         if (!context) return Error{context.error()};
@@ -517,6 +707,12 @@ asio::awaitable<void> NodeServer::accept_loop() {
         sessions_.push_back(session);
         session->start();
     }
+}
+
+std::shared_ptr<Session> NodeServer::session_with_ticket(const Nonce& ticket) const {
+    for (const auto& weak : sessions_)
+        if (auto s = weak.lock(); s && s->is_open() && s->holds_ticket(ticket)) return s;
+    return nullptr;
 }
 
 void NodeServer::join(const std::string& host, std::uint16_t port) {

@@ -36,7 +36,7 @@ struct NodeConfig {
     std::uint16_t port = kDefaultPort;  // 0: any free port
     std::vector<std::uint8_t> secret;
     unsigned threads = 1;
-    Capabilities caps;  // name, cores, memory, max_memory, throughput, devices
+    Capabilities caps;  // name, cores, memory, max_memory, throughput, devices (listen() sets peer_port)
     std::chrono::milliseconds heartbeat_interval = kDefaultHeartbeatInterval;
     std::chrono::milliseconds heartbeat_timeout = kDefaultHeartbeatTimeout;
     NodeLimits limits;  // what peers may cost the node (docs/security.md)
@@ -80,6 +80,8 @@ private:
     // At the descriptor limit: makes room for a waiting connection by closing
     // the oldest unauthenticated one, else accepts it and closes it at once.
     void out_of_descriptors();
+    // The open home session that gave the node this peer ticket, if any.
+    std::shared_ptr<Session> session_with_ticket(const Nonce& ticket) const;
     asio::awaitable<void> shutdown(int signal);
 
     asio::io_context& io_;

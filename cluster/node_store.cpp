@@ -93,12 +93,15 @@ std::optional<Refusal> NodeStore::prepare_put(PeerId peer, const RegionPutHead& 
         }
         it = regions_.insert_or_assign({peer, p.region}, std::move(fresh)).first;
     }
-    StoredRegion& r = *it->second;
-    if (r.defined) r.defined->add(p.offset, p.offset + p.length);
-    else map_in_fresh_pages(r.bytes.data() + p.offset, static_cast<std::size_t>(p.length));
-    out = std::span<std::uint8_t>(r.bytes.data(), r.bytes.size())
-              .subspan(static_cast<std::size_t>(p.offset), static_cast<std::size_t>(p.length));
+    out = it->second->receive(p.offset, p.length);
     return std::nullopt;
+}
+
+std::span<std::uint8_t> StoredRegion::receive(std::uint64_t offset, std::uint64_t length) {
+    if (defined) defined->add(offset, offset + length);
+    else map_in_fresh_pages(bytes.data() + offset, static_cast<std::size_t>(length));
+    return std::span<std::uint8_t>(bytes.data(), bytes.size())
+        .subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(length));
 }
 
 void NodeStore::drop_peer(PeerId peer) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "cluster/auth.h"
@@ -60,6 +61,10 @@ struct StoredRegion {
     void settle(std::uint64_t lo, std::uint64_t hi) {
         if (defined) defined->zero_gaps(bytes.data(), lo, hi);
     }
+    // Where `length` bytes written at `offset` go (a put's slice, a halo
+    // fetched from another node): they count as this version's from now on.
+    // The caller checked that they lie inside.
+    std::span<std::uint8_t> receive(std::uint64_t offset, std::uint64_t length);
 };
 
 class NodeStore {

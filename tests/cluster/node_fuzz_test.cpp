@@ -25,10 +25,14 @@ std::vector<Bytes> seed_frames() {
     l.end = 10;
     l.args = {Binding{}, Binding{Binding::Kind::Uniform, 0, 0, 1}};
     s.push_back(encode_frame(Frame{MsgType::Launch, 5, encode(l)}));
-    l.keep_outputs = true;  // version 5's flag byte, last in the payload
+    l.keep_outputs = true;  // version 5's flag byte
     s.push_back(encode_frame(Frame{MsgType::Launch, 8, encode(l)}));
+    l.fetches = {HaloFetch{"127.0.0.1", 1, 1, 1, 1, 1, 0, 8}};  // version 6's halo fetches, last in the payload
+    s.push_back(encode_frame(Frame{MsgType::Launch, 9, encode(l)}));
     s.push_back(encode_frame(Frame{MsgType::ModuleUpload, 6, encode(ModuleUpload{{}, Bytes(40, 1)})}));
     s.push_back(encode_frame(Frame{MsgType::Cancel, 7, encode(Cancel{5})}));
+    // (Not peer-access: an unknown ticket closes the connection, by design.)
+    s.push_back(encode_frame(Frame{MsgType::PeerTicket, 10, encode(PeerTicket{})}));
     return s;
 }
 
