@@ -641,7 +641,8 @@ Result<std::uint16_t> NodeServer::listen() {
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Error{cat("cannot listen on ", config_.address, ":", config_.port, ": ", ec.message())};
-    config_.caps.peer_port = acceptor_.local_endpoint().port();  // where the home's other nodes reach this one
+    // Where the home's other nodes reach this one.
+    config_.caps.peer_port = config_.advertised_peer_port != 0 ? config_.advertised_peer_port : acceptor_.local_endpoint().port();
     if (config_.tls) {
         auto context = make_tls_context(config_.secret, TlsSide::Server);
         if (!context) return Error{context.error()};

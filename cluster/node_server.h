@@ -40,6 +40,10 @@ struct NodeConfig {
     std::chrono::milliseconds heartbeat_interval = kDefaultHeartbeatInterval;
     std::chrono::milliseconds heartbeat_timeout = kDefaultHeartbeatTimeout;
     NodeLimits limits;  // what peers may cost the node (docs/security.md)
+    // --peer-port: the port the home tells this node's peers to dial for
+    // halos, when a NAT or port forward maps another port to the listening
+    // one; 0: the listening port.
+    std::uint16_t advertised_peer_port = 0;
     // --tls: every connection is TLS 1.3 keyed by `secret` (cluster/tls.h);
     // a plain client is refused with an error frame that says so.
     bool tls = false;

@@ -67,6 +67,12 @@ static int run_tool(int argc, char** argv) {
         ->group(serving)
         ->type_name("FILE");
     app.add_option("--name", name, "name advertised to home nodes (default: the host name)")->group(serving);
+    std::uint16_t peer_port = 0;
+    app.add_option("--peer-port", peer_port,
+                   "the port other nodes of a home dial to fetch halos from this one, when a NAT or port forward maps "
+                   "it to the listening port (default: the listening port)")
+        ->group(serving)
+        ->check(CLI::Range(1, 65535));
     app.add_option("--threads", threads, "worker threads for kernel chunks (default: one per core)")
         ->group(serving)
         ->check(CLI::Range(1u, 4096u));
@@ -194,6 +200,7 @@ static int run_tool(int argc, char** argv) {
     config.secret = std::move(token.value().secret);
     config.limits = limits;
     config.tls = tls;
+    config.advertised_peer_port = peer_port;
     log(LogLevel::Debug, raise_descriptor_limit());
     config.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
     config.heartbeat_timeout = std::chrono::milliseconds(heartbeat_timeout_ms);
