@@ -9,6 +9,7 @@ const char* outcome_name(ChunkOutcome o) {
     case ChunkOutcome::Failed: return "failed";
     case ChunkOutcome::Abandoned: return "abandoned";
     case ChunkOutcome::Fetched: return "fetched";
+    case ChunkOutcome::Vector: return "vector";
     }
     return "?";
 }

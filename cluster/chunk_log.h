@@ -20,6 +20,7 @@ enum class ChunkOutcome : std::uint8_t {
     Failed,     // its participant dropped out (or refused it): re-run elsewhere
     Abandoned,  // another copy finished first; its result was never waited for
     Fetched,    // not a chunk: region values the home fetched from the node (kernel: "fetch REGION", begin/end: elements)
+    Vector,     // not a chunk: a piece of a vector op it ran (kernel: the mnemonic, begin/end: elements)
 };
 const char* outcome_name(ChunkOutcome o);
 

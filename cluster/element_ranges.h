@@ -17,6 +17,7 @@ namespace polymer::cluster {
 class ElementRanges {
 public:
     void add(std::uint64_t lo, std::uint64_t hi);
+    void remove(std::uint64_t lo, std::uint64_t hi);
     void clear() { ranges_.clear(); }
     bool empty() const { return ranges_.empty(); }
     std::size_t pieces() const { return ranges_.size(); }

@@ -48,6 +48,16 @@ int main(int argc, char** argv) {
     kept.keep_outputs = true;
     ChunkResult result;
     result.outputs.push_back({0, 1, 0, {1, 2, 3, 4}});
+    VectorChunk vadd;  // version 6: vadd over [0, 512) of three regions
+    vadd.op = 95;
+    vadd.length = 1024;
+    vadd.end = 512;
+    vadd.operands = {{0, 4, 1, 1}, {1, 4, 2, 1}, {2, 4, 3, 1}};
+    VectorChunk vsum;  // vsum's partial over one block
+    vsum.op = 110;
+    vsum.length = 1024;
+    vsum.end = 1024;
+    vsum.operands = {{1, 5, 2, 1}};
     const std::pair<const char*, std::vector<std::uint8_t>> seeds[] = {
         {"hello", frame(MsgType::Hello, encode(Hello{1, "home"}))},
         {"challenge", frame(MsgType::Challenge, encode(Challenge{}))},
@@ -62,6 +72,9 @@ int main(int argc, char** argv) {
         {"launch", frame(MsgType::Launch, encode(launch))},
         {"launch-keep", frame(MsgType::Launch, encode(kept))},
         {"chunk-result", frame(MsgType::ChunkResult, encode(result))},
+        {"vector-chunk", frame(MsgType::VectorChunk, encode(vadd))},
+        {"vector-chunk-sum", frame(MsgType::VectorChunk, encode(vsum))},
+        {"vector-chunk-result", frame(MsgType::VectorChunkResult, encode(VectorChunkResult{1000, 0, {1.5, 2.5}}))},
         {"cancel", frame(MsgType::Cancel, encode(Cancel{7}))},
         {"error", frame(MsgType::Error, encode(ErrorMsg{ErrorCode::BadPayload, "bad payload"}))},
     };
