@@ -10,6 +10,7 @@ const char* outcome_name(ChunkOutcome o) {
     case ChunkOutcome::Abandoned: return "abandoned";
     case ChunkOutcome::Fetched: return "fetched";
     case ChunkOutcome::Halo: return "halo";
+    case ChunkOutcome::Vector: return "vector";
     }
     return "?";
 }

@@ -22,6 +22,7 @@ enum class ChunkOutcome : std::uint8_t {
     Fetched,    // not a chunk: region values the home fetched from the node (kernel: "fetch REGION", begin/end: elements)
     Halo,       // not a chunk: values the node fetched from another node for a chunk (kernel: "halo REGION from NODE",
                 // begin/end: elements; start/finish: that chunk's, as the home saw it)
+    Vector,     // not a chunk: a piece of a vector op it ran (kernel: the mnemonic, begin/end: elements)
 };
 const char* outcome_name(ChunkOutcome o);
 

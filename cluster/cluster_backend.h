@@ -1,7 +1,8 @@
 // The home node's Backend for a cluster (docs/cluster.md): kernel launches are
 // cut into chunks and spread over the polymer-node workers whose capabilities
 // meet the kernel's `.requires` (and the home itself, on its own CpuBackend,
-// unless local work is off); vector ops stay on the local backend.
+// unless local work is off); vector ops run in pieces where their operands
+// are when some are on the nodes, else on the local backend.
 //
 // submit() returns at once: a dispatcher thread runs the launches in order,
 // one worker thread per participant claiming runs of grains from a fixed grid,
@@ -84,6 +85,8 @@ struct ParticipantStats {
     std::uint64_t bytes_fetched = 0;  // of bytes_in: region values the home fetched to read them
     std::uint64_t bytes_held = 0;     // region values it holds the current copy of now
     std::uint64_t runs_held = 0;      // in this many runs of elements
+    std::uint64_t vector_pieces = 0;    // pieces of vector ops it ran where their operands were
+    std::uint64_t vector_elements = 0;  // elements of those pieces
     std::uint64_t bytes_from_nodes = 0;  // region values it fetched from other nodes (halos), not through the home
 };
 

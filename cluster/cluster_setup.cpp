@@ -239,6 +239,7 @@ std::string ClusterSession::participants_text() const {
         if (p.remote && (p.bytes_held != 0 || p.bytes_fetched != 0))
             s += cat(", holds ", p.bytes_held, " bytes in ", p.runs_held, " runs, fetched ", p.bytes_fetched);
         if (p.bytes_from_nodes != 0) s += cat(", from other nodes ", p.bytes_from_nodes);
+        if (p.vector_pieces != 0) s += cat(", vector ops: ", p.vector_pieces, " pieces over ", p.vector_elements, " elements");
         if (p.rejoins != 0) s += cat(", ", p.rejoins, " rejoins, ", p.chunks_since_rejoin, " chunks since");
         if (!p.lost.empty()) s += cat(", lost: ", p.lost);
         s += "\n";

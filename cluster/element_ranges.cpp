@@ -36,6 +36,21 @@ void ElementRanges::add(std::uint64_t lo, std::uint64_t hi) {
     ranges_.emplace(lo, hi);
 }
 
+void ElementRanges::remove(std::uint64_t lo, std::uint64_t hi) {
+    if (lo >= hi) return;
+    auto it = ranges_.upper_bound(lo);
+    if (it != ranges_.begin() && std::prev(it)->second > lo) --it;
+    while (it != ranges_.end() && it->first < hi) {
+        const std::uint64_t a = it->first, b = it->second;
+        it = ranges_.erase(it);
+        if (a < lo) ranges_.emplace(a, lo);
+        if (b > hi) {
+            ranges_.emplace(hi, b);
+            break;
+        }
+    }
+}
+
 std::uint64_t ElementRanges::elements() const {
     std::uint64_t n = 0;
     for (const auto& [lo, hi] : ranges_) n += hi - lo;

@@ -24,6 +24,7 @@ std::pair<std::uint64_t, std::uint64_t> window_reach(std::uint64_t begin, std::u
 class ElementRanges {
 public:
     void add(std::uint64_t lo, std::uint64_t hi);
+    void remove(std::uint64_t lo, std::uint64_t hi);
     void clear() { ranges_.clear(); }
     bool empty() const { return ranges_.empty(); }
     std::size_t pieces() const { return ranges_.size(); }

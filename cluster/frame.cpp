@@ -29,12 +29,14 @@ const char* msg_type_name(MsgType t) {
     case MsgType::Goodbye: return "goodbye";
     case MsgType::PeerTicket: return "peer-ticket";
     case MsgType::PeerAccess: return "peer-access";
+    case MsgType::VectorChunk: return "vector-chunk";
+    case MsgType::VectorChunkResult: return "vector-chunk-result";
     }
     return "unknown";
 }
 
 bool is_known_msg_type(std::uint16_t t) {
-    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::PeerAccess);
+    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::VectorChunkResult);
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -15,6 +16,7 @@
 
 #include "cluster/element_ranges.h"
 #include "cluster/launch_plan.h"
+#include "isa/vector_rules.h"
 #include "vm/backend.h"
 
 namespace polymer::cluster {
@@ -108,7 +110,8 @@ struct Snapshot {
 };
 
 struct Record {
-    const Kernel* kernel = nullptr;
+    const Kernel* kernel = nullptr;  // null: an element-wise vector op
+    VectorOpArgs vector;             // its op and scalars (the views' storage is args[0..3])
     std::uint32_t kernel_index = 0;
     std::uint64_t count = 0;
     std::uint32_t max_iterations = 0;
@@ -201,6 +204,10 @@ struct Lineage::State {
     }
 
     Result<std::size_t> record(const KernelLaunch& l);
+    Result<std::size_t> record(const VectorOpArgs& op);
+    void take_element_snapshots(Record& rec);
+    std::optional<std::string> replay_vector(const Record& rec, std::size_t n, const ElementRanges& lanes,
+                                             const std::function<std::byte*(BufferId)>& scratch_of);
     Result<ReplayStats> recompute(std::span<const LostElements> lost, std::optional<std::size_t> as_found_by = std::nullopt);
 };
 
@@ -280,6 +287,54 @@ Result<std::size_t> Lineage::State::record(const KernelLaunch& l) {
         if (!broken.empty()) return Error{broken};
         if (out.role == Role::Whole && out.buffer != kNoBuffer) out.copy = copy_whole(buffers[out.buffer]);
     }
+    take_element_snapshots(rec);
+    // The home adds the partials' sums after the launch; a replay drops
+    // them, so to the log they are changed elements.
+    for (const ArgRecord& a : rec.args)
+        if (a.role == Role::Partial && a.buffer != kNoBuffer && buffers[a.buffer].tracked) buffers[a.buffer].changed.add(0, a.length);
+    records.push_back(std::move(rec));
+    return records.size() - 1;
+}
+
+Result<std::size_t> Lineage::record(const VectorOpArgs& op) {
+    State& s = *state_;
+    std::lock_guard lock(s.mu);
+    Result<std::size_t> r = s.record(op);
+    if (!r.ok()) s.break_log(r.error());
+    return r;
+}
+
+Result<std::size_t> Lineage::State::record(const VectorOpArgs& op) {
+    if (!broken.empty()) return Error{broken};
+    const std::string what = "lineage: " + std::string(op_info(op.op).mnemonic);
+    if (vector_shape(op.op) != VectorShape::Elementwise) return Error{what + ": not an element-wise vector op"};
+    if (const char* problem = check_vector_op(op)) return Error{what + ": " + problem};
+    Record rec;
+    rec.vector.op = op.op;
+    rec.vector.int_scalar = op.int_scalar;
+    rec.vector.float_scalar = op.float_scalar;
+    rec.count = op.dst.length;
+    rec.args.resize(4);
+    const RegionView* views[] = {&op.dst, &op.a, &op.b, &op.c};
+    RegionView* kept[] = {&rec.vector.dst, &rec.vector.a, &rec.vector.b, &rec.vector.c};
+    const std::uint8_t used = vector_region_slots(op.op);
+    for (std::size_t slot = 0; slot < 4; ++slot) {
+        ArgRecord& out = rec.args[slot];
+        if (!(used & slot_bit(slot))) continue;  // Uniform: not a buffer
+        const RegionView& v = *views[slot];
+        *kept[slot] = RegionView{v.type, nullptr, v.length};  // the storage is the replay's scratch
+        out.role = Role::Element;
+        out.type = v.type;
+        out.length = v.length;
+        out.buffer = id_of(v.data, v.length, v.type);
+        if (!broken.empty()) return Error{broken};
+    }
+    take_element_snapshots(rec);
+    records.push_back(std::move(rec));
+    return records.size() - 1;
+}
+
+void Lineage::State::take_element_snapshots(Record& rec) {
     // Element-wise buffers: tracked from here (their home values now are
     // where a replay starts them), or give this launch the values the
     // program wrote since the last launch that used them.
@@ -296,12 +351,6 @@ Result<std::size_t> Lineage::State::record(const KernelLaunch& l) {
         b.changed.clear();
         rec.snapshots.push_back(std::move(snap));
     }
-    // The home adds the partials' sums after the launch; a replay drops
-    // them, so to the log they are changed elements.
-    for (const ArgRecord& a : rec.args)
-        if (a.role == Role::Partial && a.buffer != kNoBuffer && buffers[a.buffer].tracked) buffers[a.buffer].changed.add(0, a.length);
-    records.push_back(std::move(rec));
-    return records.size() - 1;
 }
 
 Result<ReplayStats> Lineage::recompute(std::span<const LostElements> lost, std::optional<std::size_t> as_found_by) {
@@ -386,6 +435,11 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
         bool any = false;
         run.for_each_in(0, rec.count, [&](std::uint64_t, std::uint64_t) { any = true; });
         if (!any) continue;
+        if (rec.kernel == nullptr) {
+            if (auto err = replay_vector(rec, n, lanes, scratch_of)) return Error{map_error.empty() ? *err : map_error};
+            ++stats.launches;
+            continue;
+        }
 
         KernelLaunch l;
         l.kernel = rec.kernel;
@@ -455,6 +509,23 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
         stats.bytes_restored += n;
     }
     return stats;
+}
+
+// An element-wise vector op over the lost lanes, on the scratch copies.
+std::optional<std::string> Lineage::State::replay_vector(const Record& rec, std::size_t n, const ElementRanges& lanes,
+                                                         const std::function<std::byte*(BufferId)>& scratch_of) {
+    VectorOpArgs op = rec.vector;
+    RegionView* views[] = {&op.dst, &op.a, &op.b, &op.c};
+    for (std::size_t slot = 0; slot < 4; ++slot) {
+        const ArgRecord& a = rec.args[slot];
+        if (a.role != Role::Element || a.buffer == kNoBuffer) continue;
+        views[slot]->data = scratch_of(a.buffer);
+        if (views[slot]->data == nullptr) return "lineage: cannot map scratch for a replay";
+    }
+    if (const char* problem = check_vector_op(op))
+        return "lineage: replaying entry " + std::to_string(n) + " (" + std::string(op_info(op.op).mnemonic) + "): " + problem;
+    lanes.for_each_in(0, rec.count, [&](std::uint64_t lo, std::uint64_t hi) { run_vector_piece_cpu(op, lo, hi); });
+    return std::nullopt;
 }
 
 void Lineage::restart() {

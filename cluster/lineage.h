@@ -28,7 +28,8 @@
 //     (a replay applies them before re-running it: they are what it read);
 //   - per launch: kernel, uniforms, count, max_iterations, which argument is
 //     which buffer, and each broadcast input's bytes (shared with the
-//     previous record when equal).
+//     previous record when equal); per element-wise vector op: the op, its
+//     scalars and which operand is which buffer.
 //
 // Threads: every call may come from any thread; they serialize on one
 // internal mutex, so none runs concurrently with another. recompute holds it
@@ -48,6 +49,7 @@
 #include "isa/elem_type.h"
 #include "isa/result.h"
 #include "vm/kernel_launch.h"
+#include "vm/vector_op.h"
 
 namespace polymer {
 class CpuBackend;  // vm/backend.h
@@ -110,6 +112,12 @@ public:
     // number in the log (from 0), or why it cannot be logged (the log is then
     // broken until restart(), since the launch's effects could not be redone).
     Result<std::size_t> record(const KernelLaunch& launch);
+    // The same for an element-wise vector op (vm/vector_op.h VectorShape::
+    // Elementwise: lane i touches element i of each operand, as a launch's
+    // T[i] buffers) that a cluster runs in pieces where its operands are.
+    // Every region operand is an element-wise buffer over [0, n); a replay
+    // runs the op over the lost lanes with the CPU vector loops.
+    Result<std::size_t> record(const VectorOpArgs& op);
 
     // Recomputes `lost` (tracked, live buffers) and writes exactly those
     // elements into home memory, keeping their bases as a Replayable write

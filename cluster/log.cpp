@@ -26,6 +26,8 @@ const char* level_name(LogLevel l) {
 
 void set_log_level(LogLevel level) { g_level = static_cast<int>(level); }
 
+bool log_enabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+
 void set_log_name(std::string name) {
     std::lock_guard lock(g_mutex);
     g_name = std::move(name);

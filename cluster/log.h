@@ -20,9 +20,13 @@ std::vector<std::string> log_level_names();
 // `always`: written whatever the level (the start-up address line tests read).
 void log_line(LogLevel level, std::string_view message, bool always = false);
 
+// Whether lines of this level are written (--log-level).
+bool log_enabled(LogLevel level);
+
+// Formats the line only when its level is written (debug lines cost nothing otherwise).
 template <class... Parts>
 void log(LogLevel level, const Parts&... parts) {
-    log_line(level, pbc::cat(parts...));
+    if (log_enabled(level)) log_line(level, pbc::cat(parts...));
 }
 
 }  // namespace polymer::cluster

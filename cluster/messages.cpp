@@ -1,6 +1,7 @@
 #include "cluster/messages.h"
 
 #include "isa/byte_io.h"
+#include "isa/elem_type.h"
 
 namespace polymer::cluster {
 
@@ -382,6 +383,69 @@ Result<ChunkResult> decode_chunk_result(Payload p) {
         m.fault.param = r.u32("fault param");
         m.fault.index = static_cast<std::int32_t>(r.u32("fault index"));
         m.fault.length = r.u64("fault length");
+    });
+}
+
+Bytes encode(const VectorChunk& m) {
+    ByteWriter w;
+    w.u8(m.op);
+    w.u64(m.length);
+    w.u64(m.begin);
+    w.u64(m.end);
+    w.u64(static_cast<std::uint64_t>(m.int_scalar));
+    w.f64(m.float_scalar);
+    w.u32(static_cast<std::uint32_t>(m.operands.size()));
+    for (const VectorOperand& o : m.operands) {
+        w.u8(o.slot);
+        w.u8(o.type);
+        w.u64(o.region);
+        w.u64(o.version);
+    }
+    return w.take();
+}
+Result<VectorChunk> decode_vector_chunk(Payload p) {
+    return decode_with<VectorChunk>(p, "vector-chunk", [](ByteReader& r, VectorChunk& m) {
+        m.op = r.u8("op");
+        m.length = r.u64("length");
+        m.begin = r.u64("begin");
+        m.end = r.u64("end");
+        m.int_scalar = r.i64("int scalar");
+        m.float_scalar = r.f64("float scalar");
+        const std::uint32_t n = r.count(18, "operands");
+        if (r.ok() && n > 4) r.fail(pbc::cat("operands is ", n, ", more than the 4 slots"));
+        unsigned seen = 0;
+        for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+            r.entry("operand", i);
+            VectorOperand o;
+            o.slot = r.u8("slot");
+            o.type = r.u8("element type");
+            o.region = r.u64("region");
+            o.version = r.u64("version");
+            if (!r.ok()) break;
+            if (o.slot > 3) r.fail(pbc::cat("slot is ", unsigned{o.slot}, ", not 0 (dst) to 3 (c)"));
+            else if (seen & (1u << o.slot)) r.fail(pbc::cat("slot ", unsigned{o.slot}, " is bound twice"));
+            else if (!is_valid_elem_type(o.type)) r.fail(pbc::cat("element type is ", unsigned{o.type}, ", not one of the ISA's"));
+            seen |= 1u << o.slot;
+            m.operands.push_back(o);
+        }
+    });
+}
+
+Bytes encode(const VectorChunkResult& m) {
+    ByteWriter w;
+    w.u64(m.kernel_ns);
+    w.u64(static_cast<std::uint64_t>(m.int_value));
+    w.u32(static_cast<std::uint32_t>(m.values.size()));
+    for (double v : m.values) w.f64(v);
+    return w.take();
+}
+Result<VectorChunkResult> decode_vector_chunk_result(Payload p) {
+    return decode_with<VectorChunkResult>(p, "vector-chunk-result", [](ByteReader& r, VectorChunkResult& m) {
+        m.kernel_ns = r.u64("kernel time");
+        m.int_value = r.i64("int value");
+        const std::uint32_t n = r.count(8, "values");
+        m.values.reserve(r.ok() ? n : 0);
+        for (std::uint32_t i = 0; i < n && r.ok(); ++i) m.values.push_back(r.f64("value"));
     });
 }
 

@@ -186,6 +186,29 @@ struct ChunkResult {
     std::vector<OutputSlice> outputs;
     KernelFault fault;  // the chunk's lowest faulting lane, if any (vm/kernel_fault.h)
 };
+// A vector op over elements [begin, end) of regions the node holds (the
+// home's copies, put and bound as for a launch). Version 6.
+struct VectorOperand {
+    std::uint8_t slot = 0;  // 0 dst, 1 a, 2 b, 3 c: vm/vector_op.h VectorOpArgs, the op's operands in order
+    std::uint8_t type = 0;  // ElemType (isa/elem_type.h)
+    std::uint64_t region = 0;
+    std::uint64_t version = 0;
+};
+struct VectorChunk {
+    std::uint8_t op = 0;           // opcode number: a row of isa/opcodes.def whose class is Vector
+    std::uint64_t length = 0;      // elements of each operand (the whole op's)
+    std::uint64_t begin = 0, end = 0;
+    std::int64_t int_scalar = 0;   // vfill's value
+    double float_scalar = 0;       // vfillf's value, vscale's factor
+    std::vector<VectorOperand> operands;  // one per region slot of the op, each slot once
+};
+// What a vector chunk gives back: a reduction's partial (vm/vector_op.h
+// VectorPartial); an element-wise op's dst stays in the node's region.
+struct VectorChunkResult {
+    std::uint64_t kernel_ns = 0;
+    std::int64_t int_value = 0;
+    std::vector<double> values;
+};
 struct Cancel {
     std::uint64_t request = 0;
 };
@@ -212,6 +235,8 @@ Bytes encode(const RegionGet& m);
 Bytes encode(const RegionData& m);
 Bytes encode(const LaunchChunk& m);
 Bytes encode(const ChunkResult& m);
+Bytes encode(const VectorChunk& m);
+Bytes encode(const VectorChunkResult& m);
 Bytes encode(const Cancel& m);
 Bytes encode(const ErrorMsg& m);
 Bytes encode(const PeerTicket& m);
@@ -233,6 +258,8 @@ Result<RegionData> decode_region_data(Payload p);
 Result<RegionDataHead> decode_region_data_head(Payload p);  // exactly kRegionDataHeadBytes
 Result<LaunchChunk> decode_launch(Payload p);
 Result<ChunkResult> decode_chunk_result(Payload p);
+Result<VectorChunk> decode_vector_chunk(Payload p);
+Result<VectorChunkResult> decode_vector_chunk_result(Payload p);
 Result<Cancel> decode_cancel(Payload p);
 Result<ErrorMsg> decode_error(Payload p);
 Result<PeerTicket> decode_peer_ticket(Payload p);

@@ -536,6 +536,12 @@ std::optional<Result<ChunkResult>> NodeClient::wait_launch_for(std::uint64_t req
     return expect(state_->checked(std::move(*reply), refused), MsgType::ChunkResult, state_->where, &decode_chunk_result);
 }
 
+std::uint64_t NodeClient::start_vector(const VectorChunk& chunk) { return state_->start(MsgType::VectorChunk, encode(chunk)); }
+
+Result<VectorChunkResult> NodeClient::wait_vector(std::uint64_t request) {
+    return expect(state_->finish(request), MsgType::VectorChunkResult, state_->where, &decode_vector_chunk_result);
+}
+
 void NodeClient::abandon_launch(std::uint64_t request) {
     {
         std::lock_guard lock(state_->mutex);

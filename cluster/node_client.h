@@ -77,6 +77,11 @@ public:
     // yet (the launch stays waitable).
     std::optional<Result<ChunkResult>> wait_launch_for(std::uint64_t request, std::chrono::milliseconds timeout,
                                                        std::optional<ErrorCode>* refused = nullptr);
+    // A vector op over a piece of regions the node holds (vector-chunk):
+    // start_vector returns the request id, wait_vector its result (a
+    // reduction's partial), each waited for once.
+    std::uint64_t start_vector(const VectorChunk& chunk);
+    Result<VectorChunkResult> wait_vector(std::uint64_t request);
     // Forgets a started launch whose result is no longer wanted, and tells
     // the node to stop it (Cancel; the ack is not waited for).
     void abandon_launch(std::uint64_t request);

@@ -8,6 +8,7 @@
 #include "cluster/log.h"
 #include "cluster/peer_link.h"
 #include "cluster/tls_tunnel.h"
+#include "cluster/vector_runner.h"
 #include "vm/interrupt.h"
 
 namespace polymer::cluster {
@@ -387,6 +388,39 @@ private:
             start_chunk(f.request_id, std::make_shared<PreparedChunk>(std::move(std::get<PreparedChunk>(prepared))), flag);
             return;
         }
+        case MsgType::VectorChunk: {
+            auto m = decode_vector_chunk(f.payload);
+            if (!decoded(m, f)) return;
+            if (server_.shutting_down_) {
+                answer(f, Refusal{ErrorCode::ShuttingDown, "the node is shutting down"}, MsgType::Ack, {});
+                return;
+            }
+            auto prepared = prepare_vector_chunk(m.value(), store, peer_id_);
+            if (auto* refusal = std::get_if<Refusal>(&prepared)) {
+                answer(f, *refusal, MsgType::Ack, {});
+                return;
+            }
+            auto& piece = std::get<PreparedVector>(prepared);
+            log(LogLevel::Debug, "peer ", who(), ": vector-chunk ", op_info(piece.args.op).mnemonic, " [", piece.begin, ", ", piece.end, ")");
+            // The same waits as a get: never read or write bytes a chunk
+            // still running (or queued) may write; handled again when it is done.
+            for (const auto* spans : {&piece.reads, &piece.writes})
+                for (const ByteSpan& b : *spans)
+                    if (written_by_running_chunk(b.base, b.lo, b.hi)) {
+                        parked_gets_.push_back(std::move(f));
+                        return;
+                    }
+            if (piece.end - piece.begin <= kInlineVectorElements) {
+                conn_->send(MsgType::VectorChunkResult, f.request_id, encode(run_vector_chunk(piece)));
+                return;
+            }
+            auto flag = std::make_shared<std::atomic<bool>>(false);
+            InFlight& in_flight = launches_[f.request_id];
+            in_flight.cancelled = flag;
+            for (const ByteSpan& w : piece.writes) in_flight.writes.push_back({w.base, w.lo, w.hi});
+            start_vector(f.request_id, std::make_shared<PreparedVector>(std::move(piece)), flag);
+            return;
+        }
         case MsgType::Cancel: {
             auto m = decode_cancel(f.payload);
             if (!decoded(m, f)) return;
@@ -545,6 +579,20 @@ private:
         });
     }
 
+    // A vector piece runs as a plain job on the pool, as a chunk does.
+    void start_vector(std::uint64_t id, std::shared_ptr<PreparedVector> piece, std::shared_ptr<std::atomic<bool>> cancelled) {
+        ++server_.in_flight_;
+        asio::post(server_.pool_, [self = shared_from_this(), id, piece, cancelled] {
+            if (cancelled->load()) self->conn_->send_error(id, ErrorCode::Cancelled, "vector chunk cancelled before it started");
+            else self->conn_->send(MsgType::VectorChunkResult, id, encode(run_vector_chunk(*piece)));
+            asio::post(self->server_.io_, [self, id] {
+                self->launches_.erase(id);
+                --self->server_.in_flight_;
+                self->answer_parked_gets();
+            });
+        });
+    }
+
     // Whether a chunk still running (or queued) may write bytes this get
     // reads: the same storage, overlapping ranges. Such a get waits for it,
     // so it never sees half a chunk's writes (a get of other bytes of a
@@ -554,12 +602,17 @@ private:
         if (launches_.empty() || g.length == 0) return false;
         auto region = server_.store_.region(peer_id_, g.region, g.version);
         if (!region || g.offset > region->bytes.size() || g.length > region->bytes.size() - g.offset) return false;  // refused below
+        return written_by_running_chunk(region->bytes.data(), g.offset, g.offset + g.length);
+    }
+    // The same for bytes [lo, hi) of the storage at `base` (a vector piece's).
+    bool written_by_running_chunk(const void* base, std::uint64_t lo, std::uint64_t hi) const {
+        if (lo >= hi) return false;
         for (const auto& [id, launch] : launches_)
             for (const InFlight::Write& w : launch.writes)
-                if (w.base == region->bytes.data() && w.lo < g.offset + g.length && g.offset < w.hi) return true;
+                if (w.base == base && w.lo < hi && lo < w.hi) return true;
         return false;
     }
-    // After a chunk finished (io thread): the gets that waited for it.
+    // After a chunk finished (io thread): the gets (and vector chunks) that waited for it.
     // A home's chunk also tells its peer sessions, whose gets read its regions.
     void answer_parked_gets() {
         if (!parked_gets_.empty()) {
@@ -607,7 +660,7 @@ private:
         std::vector<Write> writes;
     };
     std::map<std::uint64_t, InFlight> launches_;  // running or queued
-    std::vector<Frame> parked_gets_;              // region-gets waiting for a chunk in launches_; bounded by room_to_read
+    std::vector<Frame> parked_gets_;              // region-gets and vector-chunks waiting for a chunk in launches_; bounded by room_to_read
     // Node-to-node transfers (docs/protocol.md). As a home's session: the
     // ticket it gave the node, the peer sessions that presented it (closed
     // with this one), and this node's links to the nodes its launches fetch

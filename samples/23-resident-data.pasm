@@ -9,7 +9,9 @@
 ;   computes), so nothing crosses the network between iterations. The home
 ;   fetches a slice only when the program reads it here: the `ld` below
 ;   brings home the piece of y around element 1000, and `printr` the last
-;   eight elements; `vsumi` then brings the rest (a vector op runs at home).
+;   eight elements; `vsumi` runs on the nodes, each summing the slices it
+;   holds, and only the partial sums come home (vector ops run where their
+;   regions are).
 ;   --stats shows, per node, the bytes it holds and the bytes fetched from
 ;   it; --data-at-home runs the same program the old way (every launch sends
 ;   x and y and returns y), for comparison. The output is the same on one

@@ -1,6 +1,7 @@
 // The CPU backend of the vector ops: the operand check (the op's rule from
 // isa/vector_rules.h: which regions must agree in type and length) and the
 // native run, which picks the loop for (op, element type) once per call.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -194,10 +195,28 @@ void multiply_add(T* dst, const T* a, const T* b, const T* c, std::uint64_t n) {
         loops::multiply_add(dst, a, b, c, n);
 }
 
+// Float min and max: the running extremes of each lane (vector_kernels.h).
+template <class T, class Better>
+void extreme_partial(const T* a, std::uint64_t n, VectorPartial& out) {
+    T lane[loops::kLanes];
+    for (T& l : lane) l = Better::identity();
+    loops::extreme_lanes(a, n, lane, Better{});
+    out.values.assign(lane, lane + loops::kLanes);
+}
+
+template <class Term>
+void block_sums_partial(std::uint64_t n, Term term, VectorPartial& out) {
+    out.values.reserve((n + loops::kSumBlock - 1) / loops::kSumBlock);
+    loops::block_sums(n, term, [&](double s) { out.values.push_back(s); });
+}
+
 // T is the element type of the op's main operands (its rule's same-type group).
+// `x` may be a piece of the whole op (piece_of): `first` is where its
+// elements start in the whole regions. Element-wise ops write dst;
+// reductions fill `part` (never null for them), combine_vector_partials
+// makes the value.
 template <class T>
-VectorOpResult run_typed(const VectorOpArgs& x) {
-    VectorOpResult r;
+void run_typed(const VectorOpArgs& x, std::uint64_t first, VectorPartial* part) {
     T* dst = data_of<T>(x.dst);
     const T* a = data_of<T>(x.a);
     const T* b = data_of<T>(x.b);
@@ -215,7 +234,7 @@ VectorOpResult run_typed(const VectorOpArgs& x) {
     case VectorOp::Vmin: loops::elementwise<loops::Min>(dst, a, b, n); break;
     case VectorOp::Vmax: loops::elementwise<loops::Max>(dst, a, b, n); break;
     case VectorOp::Vfma: multiply_add(dst, a, b, c, n); break;
-    case VectorOp::Viota: loops::iota(dst, n); break;
+    case VectorOp::Viota: loops::iota(dst, n, first); break;
     case VectorOp::Vcopy: loops::copy(dst, a, n); break;
     case VectorOp::Vscan: loops::inclusive_scan(dst, a, n); break;
     case VectorOp::Vmatmul: run_matmul<T>(x); break;
@@ -235,40 +254,66 @@ VectorOpResult run_typed(const VectorOpArgs& x) {
         if constexpr (kFloat) loops::fill(dst, static_cast<T>(x.float_scalar), n);
         break;
     case VectorOp::Vsum:
-        if constexpr (kFloat) r.float_value = loops::float_sum(a, na);
+        if constexpr (kFloat) block_sums_partial(na, loops::sum_term(a), *part);
         break;
     case VectorOp::Vredmin:
-        if constexpr (kFloat) r.float_value = loops::float_min(a, na);
+        if constexpr (kFloat) extreme_partial<T, loops::Smaller<T>>(a, na, *part);
         break;
     case VectorOp::Vredmax:
-        if constexpr (kFloat) r.float_value = loops::float_max(a, na);
+        if constexpr (kFloat) extreme_partial<T, loops::Larger<T>>(a, na, *part);
         break;
     case VectorOp::Vdot:
-        if constexpr (kFloat) r.float_value = loops::float_dot(a, b, na);
+        if constexpr (kFloat) block_sums_partial(na, loops::dot_term(a, b), *part);
         break;
     // The value wraps to the element type (u8: the low byte).
     case VectorOp::Vfill:
         if constexpr (!kFloat) loops::fill(dst, static_cast<T>(x.int_scalar), n);
         break;
     case VectorOp::Vsumi:
-        if constexpr (!kFloat) r.int_value = loops::int_sum(a, na);
+        if constexpr (!kFloat) part->int_value = loops::int_sum(a, na);
         break;
     case VectorOp::Vredmini:
-        if constexpr (!kFloat) r.int_value = loops::int_min(a, na);
+        if constexpr (!kFloat) part->int_value = loops::int_min(a, na);
         break;
     case VectorOp::Vredmaxi:
-        if constexpr (!kFloat) r.int_value = loops::int_max(a, na);
+        if constexpr (!kFloat) part->int_value = loops::int_max(a, na);
         break;
     case VectorOp::Vdoti:
-        if constexpr (!kFloat) r.int_value = loops::int_dot(a, b, na);
+        if constexpr (!kFloat) part->int_value = loops::int_dot(a, b, na);
         break;
     }
-    return r;
 }
 
 // Compares and reductions are typed by their source a; the rest by dst.
 ElemType main_type(const VectorOpArgs& x) {
     return (vector_rule(x.op).same_type & kDst) ? x.dst.type : x.a.type;
+}
+
+// The elements an op runs over: a reduction's source, else dst.
+std::uint64_t op_length(const VectorOpArgs& x) {
+    return vector_result(x.op) == VectorResult::Region ? x.dst.length : x.a.length;
+}
+
+// The same op over elements [begin, end) of its region operands only.
+VectorOpArgs piece_of(const VectorOpArgs& x, std::uint64_t begin, std::uint64_t end) {
+    VectorOpArgs p = x;
+    const std::uint8_t used = vector_region_slots(x.op);
+    RegionView* views[] = {&p.dst, &p.a, &p.b, &p.c};
+    for (std::size_t slot = 0; slot < 4; ++slot) {
+        if (!(used & slot_bit(slot))) continue;
+        RegionView& v = *views[slot];
+        v.length = end - begin;
+        v.data = v.data == nullptr || v.length == 0 ? nullptr : static_cast<std::uint8_t*>(v.data) + begin * elem_size(v.type);
+    }
+    return p;
+}
+
+// A checked op's piece; a Whole op only as one piece over everything.
+VectorPartial run_piece(const VectorOpArgs& x, std::uint64_t begin, std::uint64_t end) {
+    VectorPartial part;
+    const VectorOpArgs piece = begin == 0 && end == op_length(x) ? x : piece_of(x, begin, end);
+    with_elem_type(main_type(x), [&](auto t) { run_typed<decltype(t)>(piece, begin, &part); });
+    return part;
 }
 
 }  // namespace
@@ -281,13 +326,96 @@ const char* check_vector_op(const VectorOpArgs& args) {
     return find_vector_op_problem(args).reason;
 }
 
+VectorShape vector_shape(Op op) {
+    const auto v = as_vector_op(op);
+    if (!v || *v == VectorOp::Vscan || *v == VectorOp::Vmatmul) return VectorShape::Whole;
+    return vector_result(op) == VectorResult::Region ? VectorShape::Elementwise : VectorShape::Reduction;
+}
+
+std::uint64_t vector_piece_alignment(Op op) {
+    static_assert(loops::kSumBlock % loops::kLanes == 0, "a block boundary must also be a lane boundary");
+    return vector_shape(op) == VectorShape::Reduction ? loops::kSumBlock : 1;
+}
+
 VectorOpResult run_vector_op_cpu(const VectorOpArgs& args) {
     // The VM checks first; checking again (a few compares) keeps a bad call
     // from touching memory it should not.
     if (find_vector_op_problem(args).fault != VectorOpFault::None) return {};
-    VectorOpResult result;
-    with_elem_type(main_type(args), [&](auto t) { result = run_typed<decltype(t)>(args); });
-    return result;
+    if (vector_shape(args.op) == VectorShape::Reduction) {
+        // One piece over everything, combined as a cluster combines many.
+        const VectorPartial whole = run_piece(args, 0, op_length(args));
+        return combine_vector_partials(args.op, {&whole, 1});
+    }
+    run_piece(args, 0, op_length(args));
+    return {};
+}
+
+VectorPartial run_vector_piece_cpu(const VectorOpArgs& args, std::uint64_t begin, std::uint64_t end) {
+    if (find_vector_op_problem(args).fault != VectorOpFault::None) return {};
+    const VectorShape shape = vector_shape(args.op);
+    if (shape == VectorShape::Whole || begin > end || end > op_length(args)) return {};
+    if (begin % vector_piece_alignment(args.op) != 0) return {};
+    return run_piece(args, begin, end);
+}
+
+VectorOpResult combine_vector_partials(Op op, std::span<const VectorPartial> in_order) {
+    VectorOpResult r;
+    if (vector_shape(op) != VectorShape::Reduction) return r;
+    // Integer sums wrap in 64 bits and min/max are exact: any order gives
+    // the same value. Float sums add the blocks in order as one pass does;
+    // min/max merge lane by lane, as one pass over the pieces' lanes.
+    auto extreme = [&](auto better) {
+        using Better = decltype(better);
+        double lane[loops::kLanes];
+        for (double& l : lane) l = Better::identity();
+        for (const VectorPartial& p : in_order)
+            if (p.values.size() == loops::kLanes) loops::extreme_lanes(p.values.data(), loops::kLanes, lane, better);
+        return loops::fold_lanes(lane, Better::identity(), better);
+    };
+    std::uint64_t wrapping = 0;
+    switch (*as_vector_op(op)) {
+    case VectorOp::Vsum:
+    case VectorOp::Vdot: {
+        loops::CompensatedSum total;
+        for (const VectorPartial& p : in_order)
+            for (double s : p.values) total.add(s);
+        r.float_value = total.value();
+        break;
+    }
+    case VectorOp::Vredmin: r.float_value = extreme(loops::Smaller<double>{}); break;
+    case VectorOp::Vredmax: r.float_value = extreme(loops::Larger<double>{}); break;
+    case VectorOp::Vsumi:
+    case VectorOp::Vdoti:
+        for (const VectorPartial& p : in_order) wrapping += static_cast<std::uint64_t>(p.int_value);
+        r.int_value = static_cast<std::int64_t>(wrapping);
+        break;
+    case VectorOp::Vredmini:
+        r.int_value = std::numeric_limits<std::int64_t>::max();
+        for (const VectorPartial& p : in_order) r.int_value = std::min(r.int_value, p.int_value);
+        break;
+    case VectorOp::Vredmaxi:
+        r.int_value = std::numeric_limits<std::int64_t>::min();
+        for (const VectorPartial& p : in_order) r.int_value = std::max(r.int_value, p.int_value);
+        break;
+    case VectorOp::Vadd:
+    case VectorOp::Vsub:
+    case VectorOp::Vmul:
+    case VectorOp::Vdiv:
+    case VectorOp::Vmin:
+    case VectorOp::Vmax:
+    case VectorOp::Vfma:
+    case VectorOp::Vscale:
+    case VectorOp::Vfill:
+    case VectorOp::Vfillf:
+    case VectorOp::Viota:
+    case VectorOp::Vcopy:
+    case VectorOp::Vcmplt:
+    case VectorOp::Vcmpeq:
+    case VectorOp::Vselect:
+    case VectorOp::Vscan:
+    case VectorOp::Vmatmul: break;  // not reductions (returned above)
+    }
+    return r;
 }
 
 }  // namespace polymer

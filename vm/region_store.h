@@ -27,7 +27,7 @@ struct Region {
     template <class T>
     T* as() const { return static_cast<T*>(data); }
     std::uint64_t bytes() const { return length * elem_size(type); }
-    RegionView view() const { return RegionView{type, data, length}; }
+    RegionView view() const { return RegionView{type, data, length, const_cast<Region*>(this)}; }  // the backend may fence it
 
     // Residency fences (docs/cluster.md, "Data lives on the nodes"). A backend
     // that keeps element values elsewhere (the cluster's) sets them: before the

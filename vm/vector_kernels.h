@@ -117,10 +117,11 @@ void fill(T* __restrict dst, T value, std::uint64_t n) {
     for (std::uint64_t i = 0; i < n; ++i) dst[i] = value;
 }
 
-// dst[i] = i, wrapping for integer types narrower than the index (u8: i mod 256).
+// dst[i] = first + i, wrapping for integer types narrower than the index (u8:
+// mod 256). `first`: where dst starts in the whole region (a piece of it).
 template <class T>
-void iota(T* __restrict dst, std::uint64_t n) {
-    for (std::uint64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(i);
+void iota(T* __restrict dst, std::uint64_t n, std::uint64_t first = 0) {
+    for (std::uint64_t i = 0; i < n; ++i) dst[i] = static_cast<T>(first + i);
 }
 
 template <class T>
@@ -186,60 +187,73 @@ inline double add_lanes_pairwise(double (&lane)[kLanes]) {
     return lane[0];
 }
 
-// Sums term(i) for i in [0, n) as described above; term is inlined.
+// One block's sum: term(i) for i in [start, end) (at most kSumBlock terms)
+// into kLanes lane sums, added pairwise; term is inlined.
 template <class Term>
-double blocked_sum(std::uint64_t n, Term term) {
-    CompensatedSum total;
-    for (std::uint64_t start = 0; start < n; start += kSumBlock) {
-        const std::uint64_t end = std::min(n, start + kSumBlock);
-        double lane[kLanes] = {};
-        std::uint64_t i = start;
-        for (; i + kLanes <= end; i += kLanes)
-            for (std::size_t j = 0; j < kLanes; ++j) lane[j] += term(i + j);
-        for (std::size_t j = 0; i < end; ++i, ++j) lane[j] += term(i);
-        total.add(add_lanes_pairwise(lane));
-    }
-    return total.value();
+double block_sum(std::uint64_t start, std::uint64_t end, Term term) {
+    double lane[kLanes] = {};
+    std::uint64_t i = start;
+    for (; i + kLanes <= end; i += kLanes)
+        for (std::size_t j = 0; j < kLanes; ++j) lane[j] += term(i + j);
+    for (std::size_t j = 0; i < end; ++i, ++j) lane[j] += term(i);
+    return add_lanes_pairwise(lane);
+}
+
+// The sums of the kSumBlock blocks of [0, n), in order, each handed to
+// `out`. A sum over a whole region is the CompensatedSum of all of them in
+// order; a piece of a region that starts at a multiple of kSumBlock has the
+// same blocks as the whole, so pieces summed apart and combined in order
+// (combine_vector_partials) give the same bits as one pass.
+template <class Term, class Out>
+void block_sums(std::uint64_t n, Term term, Out out) {
+    for (std::uint64_t start = 0; start < n; start += kSumBlock) out(block_sum(start, std::min(n, start + kSumBlock), term));
 }
 
 template <class T>
-double float_sum(const T* __restrict a, std::uint64_t n) {
-    return blocked_sum(n, [a](std::uint64_t i) { return static_cast<double>(a[i]); });
+auto sum_term(const T* __restrict a) {
+    return [a](std::uint64_t i) { return static_cast<double>(a[i]); };
 }
 
 template <class T>
-double float_dot(const T* __restrict a, const T* __restrict b, std::uint64_t n) {
-    return blocked_sum(n, [a, b](std::uint64_t i) {
-        return static_cast<double>(a[i]) * static_cast<double>(b[i]);
-    });
+auto dot_term(const T* __restrict a, const T* __restrict b) {
+    return [a, b](std::uint64_t i) { return static_cast<double>(a[i]) * static_cast<double>(b[i]); };
 }
 
 // Folds fmin (fmax) over the region starting from +inf (-inf): NaNs are
 // skipped (`x < acc` is false for a NaN x), so an all-NaN or empty region gives
-// the identity. kLanes running minima let the loop vectorise; which zero comes
-// back when both -0 and +0 are the minimum is unspecified.
+// the identity. kLanes running minima (element i goes to lane i mod kLanes)
+// let the loop vectorise, then the lanes fold in order. Each lane keeps the
+// first of equal values, so when -0 and +0 are both the minimum the one that
+// comes back depends only on the positions, never on how a region was cut:
+// a piece starting at a multiple of kLanes gives the lanes of its elements,
+// and feeding the pieces' lanes, in order, through extreme_lanes again (lane
+// j of each piece lands in lane j) gives the lanes of the whole region.
 template <class T, class Better>
-double float_extreme(const T* __restrict a, std::uint64_t n, T identity, Better better) {
-    T lane[kLanes];
-    for (T& l : lane) l = identity;
+void extreme_lanes(const T* __restrict a, std::uint64_t n, T (&lane)[kLanes], Better better) {
     std::uint64_t i = 0;
     for (; i + kLanes <= n; i += kLanes)
         for (std::size_t j = 0; j < kLanes; ++j) lane[j] = better(a[i + j], lane[j]) ? a[i + j] : lane[j];
     for (std::size_t j = 0; i < n; ++i, ++j) lane[j] = better(a[i], lane[j]) ? a[i] : lane[j];
+}
+
+template <class T, class Better>
+T fold_lanes(const T (&lane)[kLanes], T identity, Better better) {
     T acc = identity;
     for (T l : lane) acc = better(l, acc) ? l : acc;
-    return static_cast<double>(acc);
+    return acc;
 }
 
 template <class T>
-double float_min(const T* __restrict a, std::uint64_t n) {
-    return float_extreme(a, n, std::numeric_limits<T>::infinity(), [](T x, T acc) { return x < acc; });
-}
+struct Smaller {
+    static constexpr T identity() { return std::numeric_limits<T>::infinity(); }
+    bool operator()(T x, T acc) const { return x < acc; }
+};
 
 template <class T>
-double float_max(const T* __restrict a, std::uint64_t n) {
-    return float_extreme(a, n, -std::numeric_limits<T>::infinity(), [](T x, T acc) { return x > acc; });
-}
+struct Larger {
+    static constexpr T identity() { return -std::numeric_limits<T>::infinity(); }
+    bool operator()(T x, T acc) const { return x > acc; }
+};
 
 // Integer reductions widen each element to 64 bits (signed types sign-extend,
 // unsigned ones zero-extend) and wrap in 64 bits.

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "isa/elem_type.h"
 #include "isa/opcodes.h"
@@ -11,10 +13,15 @@
 
 namespace polymer {
 
+struct Region;  // vm/region_store.h
+
 struct RegionView {
     ElemType type = ElemType::I32;
     void* data = nullptr;
     std::uint64_t length = 0;  // elements
+    // The program region it is (its fences: Backend::bring_home, for a
+    // backend that keeps its values elsewhere); null when it is none.
+    Region* region = nullptr;
 };
 
 struct VectorOpArgs {
@@ -55,5 +62,45 @@ VectorOpProblem find_vector_op_problem(const VectorOpArgs& args);
 
 // Runs the op on the calling thread with native loops.
 VectorOpResult run_vector_op_cpu(const VectorOpArgs& args);
+
+// --- Pieces: one op over a run of its elements (docs/cluster.md, "Vector ops
+// on the nodes"). A cluster runs each piece where its elements are and
+// combines what the pieces return at home, in order; the result is the same,
+// bit for bit, as run_vector_op_cpu's over the whole regions, because both go
+// through the same code: run_vector_op_cpu is one piece over all of [0, n)
+// and the same combiner.
+
+// How a vector op can be cut into pieces.
+enum class VectorShape : std::uint8_t {
+    Elementwise,  // element i of dst depends only on element i of the operands
+    Reduction,    // a value from all elements (vsum .. vdoti): partials per piece
+    Whole,        // vscan (element i depends on 0..i), vmatmul: never cut
+};
+VectorShape vector_shape(Op op);
+
+// Where a piece may start: a reduction's pieces start at multiples of this
+// (the float sums' block, vm/vector_kernels.h kSumBlock, itself a multiple of
+// the min/max lanes), so each piece's blocks and lanes are the whole's.
+std::uint64_t vector_piece_alignment(Op op);
+
+// What a reduction piece gives back.
+struct VectorPartial {
+    std::int64_t int_value = 0;  // vsumi, vdoti (wrapping sums), vredmini, vredmaxi (widened)
+    // vsum, vdot: the sum of each kSumBlock block of the piece, in order;
+    // vredmin, vredmax: the piece's kLanes running extremes (identity where
+    // a lane saw nothing but NaNs).
+    std::vector<double> values;
+};
+
+// Runs `args` (whole regions, checked as for run_vector_op_cpu) over
+// elements [begin, end) only: an element-wise op writes dst there, a
+// reduction returns its partial. Nothing for Whole ops, a range past the
+// regions or a reduction piece that does not start at vector_piece_alignment.
+VectorPartial run_vector_piece_cpu(const VectorOpArgs& args, std::uint64_t begin, std::uint64_t end);
+
+// A reduction's value from its pieces' partials, in element order (pieces
+// covering [0, n) exactly once; a min/max partial without kLanes values is
+// skipped).
+VectorOpResult combine_vector_partials(Op op, std::span<const VectorPartial> in_order);
 
 }  // namespace polymer

@@ -117,11 +117,13 @@ struct Trace {
         return group == "home" || group.rfind("node ", 0) == 0;
     }
     // Chunk runs on the places (home, nodes); fetches of region values
-    // (cat "fetched") are on the node tracks too, but belong to no launch.
+    // (cat "fetched") and pieces of vector ops (cat "vector") are on those
+    // tracks too, but belong to no launch.
     std::vector<Slice> on_places(bool fetches = false) const {
         std::vector<Slice> out;
         for (const Slice& s : slices)
-            if (tracks.count(s.tid) != 0 && is_place(tracks.at(s.tid)) && (s.cat == "fetched") == fetches) out.push_back(s);
+            if (tracks.count(s.tid) != 0 && is_place(tracks.at(s.tid)) && (s.cat == "fetched" || s.cat == "vector") == fetches)
+                out.push_back(s);
         return out;
     }
     // The slices on every row of one group of tracks.
@@ -240,6 +242,7 @@ TEST_P(TraceRun, NodesOnlyOneTrackPerNodeThatRanAndTheLanesTileEachLaunch) {
     const std::vector<Slice> fetches = t.on_places(true);
     EXPECT_FALSE(fetches.empty());
     for (const Slice& s : fetches) {
+        EXPECT_EQ(s.cat, "fetched") << s.name;  // the program has no vector op
         EXPECT_NE(t.tracks.at(s.tid), "home");
         EXPECT_EQ(s.name.rfind("fetch ", 0), 0u) << s.name;
         EXPECT_GT(s.args->integer("bytes_in"), 0u) << s.name;
@@ -263,6 +266,57 @@ TEST_P(TraceRun, WithTheHomeChunkSlicesLieInsideTheirLaunchSlice) {
         EXPECT_GE(s.ts, l.ts) << s.name;
         EXPECT_LE(s.ts + s.dur, l.ts + l.dur) << s.name;
     }
+}
+
+// A vector op whose operands are on the nodes runs there in pieces
+// (docs/cluster.md, "Vector ops on the nodes"): each piece is a slice of
+// category "vector" named "vadd [b, e)" on its participant's track, and the
+// pieces of one op cover its elements exactly once.
+TEST_P(TraceRun, VectorOpPiecesAreSlicesOnTheirParticipantsTracks) {
+    std::ofstream(program_) << R"(.module trace_vector
+.region xs f32[5000]
+.region ys f32[5000]
+.region zs f32[5000]
+.kernel fill (out x: f32[i], out y: f32[i])
+        gid     r0
+        itof    f0, r0
+        stf     x[r0], f0
+        stf     y[r0], f0
+.end
+.proc main
+        li      r1, 5000
+        launch  fill, r1, xs, ys
+        vadd    zs, xs, ys
+        vsum    f1, zs
+        printf  f1
+        println
+        prints  "done"
+        halt
+.end
+)";
+    const Trace t = run("--local-nodes 2 --no-local-work");
+    std::map<std::string, std::vector<std::pair<std::uint64_t, std::uint64_t>>> pieces;  // op -> [b, e)
+    for (const Slice& s : t.on_places(true)) {
+        if (s.cat != "vector") continue;
+        const std::string op = s.name.substr(0, s.name.find(' '));
+        const std::uint64_t b = s.args->integer("begin"), e = s.args->integer("end");
+        EXPECT_EQ(s.name, op + " [" + std::to_string(b) + ", " + std::to_string(e) + ")");
+        EXPECT_EQ(s.args->str("outcome"), "vector");
+        EXPECT_FALSE(flag(s, "applied"));
+        EXPECT_EQ(t.tracks.at(s.tid).rfind("node ", 0), 0u) << "the data is on the nodes: " << t.tracks.at(s.tid);
+        pieces[op].push_back({b, e});
+    }
+    ASSERT_EQ(pieces.size(), 2u) << "vadd and vsum ran on the nodes";
+    for (auto& [op, runs] : pieces) {
+        std::sort(runs.begin(), runs.end());
+        std::uint64_t next = 0;
+        for (auto [b, e] : runs) {
+            EXPECT_EQ(b, next) << op << ": a gap or an overlap at " << next;
+            next = e;
+        }
+        EXPECT_EQ(next, 5000u) << op;
+    }
+    expect_places_tile(t, {{"fill", 5000}});
 }
 
 INSTANTIATE_TEST_SUITE_P(ExecModes, TraceRun, ::testing::Values("frames", "ooo", "spec"),

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "cluster/frame.h"
 #include "cluster/messages.h"
 
@@ -179,4 +181,81 @@ TEST(Messages, HugeCountsDoNotAllocate) {
     auto bad = decode_launch(lb);
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error().find("binding 0"), std::string::npos) << bad.error();
+}
+
+// vector-chunk and its result (version 6): fields travel whole; every prefix,
+// a trailing byte, a slot past c or bound twice, an unknown element type and
+// a count the payload cannot hold are refused, naming the field.
+TEST(Messages, VectorChunkRoundTripsAndRefusesBadOperands) {
+    VectorChunk v;
+    v.op = 110;  // vsum
+    v.length = 5000;
+    v.begin = 1024;
+    v.end = 4096;
+    v.int_scalar = -7;
+    v.float_scalar = 0.25;
+    v.operands = {VectorOperand{1, 4, 77, 1ull << 62}, VectorOperand{0, 1, 78, 9}};
+    const Bytes full = encode(v);
+    auto back = decode_vector_chunk(full);
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(back.value().op, 110);
+    EXPECT_EQ(back.value().length, 5000u);
+    EXPECT_EQ(back.value().begin, 1024u);
+    EXPECT_EQ(back.value().end, 4096u);
+    EXPECT_EQ(back.value().int_scalar, -7);
+    EXPECT_EQ(back.value().float_scalar, 0.25);
+    ASSERT_EQ(back.value().operands.size(), 2u);
+    EXPECT_EQ(back.value().operands[0].slot, 1);
+    EXPECT_EQ(back.value().operands[0].type, 4);
+    EXPECT_EQ(back.value().operands[0].region, 77u);
+    EXPECT_EQ(back.value().operands[0].version, 1ull << 62);
+    for (std::size_t n = 0; n < full.size(); ++n) {
+        auto r = decode_vector_chunk(std::span<const std::uint8_t>(full.data(), n));
+        ASSERT_FALSE(r) << "prefix of " << n << " bytes accepted";
+        EXPECT_NE(r.error().find("vector-chunk payload"), std::string::npos) << r.error();
+    }
+    Bytes longer = full;
+    longer.push_back(0);
+    EXPECT_FALSE(decode_vector_chunk(longer));
+
+    auto refused_with = [&](VectorChunk m, const std::string& text) {
+        auto r = decode_vector_chunk(encode(m));
+        ASSERT_FALSE(r) << text;
+        EXPECT_NE(r.error().find(text), std::string::npos) << r.error();
+    };
+    VectorChunk bad = v;
+    bad.operands[1].slot = 4;
+    refused_with(bad, "slot is 4");
+    bad = v;
+    bad.operands[1].slot = 1;
+    refused_with(bad, "slot 1 is bound twice");
+    bad = v;
+    bad.operands[0].type = 200;
+    refused_with(bad, "element type is 200");
+    bad = v;
+    bad.operands.assign(5, VectorOperand{});
+    refused_with(bad, "more than the 4 slots");
+    // 4 billion operands in a short payload: refused before anything is allocated.
+    Bytes huge = encode(VectorChunk{});
+    for (std::size_t i = huge.size() - 4; i < huge.size(); ++i) huge[i] = 0xFF;
+    auto h = decode_vector_chunk(huge);
+    ASSERT_FALSE(h);
+    EXPECT_NE(h.error().find("operands"), std::string::npos) << h.error();
+
+    VectorChunkResult res{99, -3, {1.5, -0.0, 1e300}};
+    const Bytes rb = encode(res);
+    auto rback = decode_vector_chunk_result(rb);
+    ASSERT_TRUE(rback) << rback.error();
+    EXPECT_EQ(rback.value().kernel_ns, 99u);
+    EXPECT_EQ(rback.value().int_value, -3);
+    ASSERT_EQ(rback.value().values.size(), 3u);
+    EXPECT_TRUE(std::signbit(rback.value().values[1]));
+    EXPECT_EQ(rback.value().values[2], 1e300);
+    for (std::size_t n = 0; n < rb.size(); ++n)
+        ASSERT_FALSE(decode_vector_chunk_result(std::span<const std::uint8_t>(rb.data(), n))) << "prefix of " << n << " bytes accepted";
+    Bytes many = encode(VectorChunkResult{});
+    for (std::size_t i = many.size() - 4; i < many.size(); ++i) many[i] = 0xFF;
+    auto m = decode_vector_chunk_result(many);
+    ASSERT_FALSE(m);
+    EXPECT_NE(m.error().find("values"), std::string::npos) << m.error();
 }

@@ -19,6 +19,7 @@
 #include "cluster/launch_plan.h"
 #include "cluster/lineage.h"
 #include "vm/backend.h"
+#include "vm/vector_op.h"
 
 namespace polymer::cluster::testing {
 
@@ -145,6 +146,38 @@ public:
                 for (std::uint64_t i = split; i < count; ++i) b->away[i] = true;
             }
         }
+    }
+
+    // A logged element-wise vector op over its operands' n elements (dst, a,
+    // b, c; null where the op has none): [0, split) at home, [split, n) on
+    // the node, as the cluster runs its pieces where the operands are.
+    void vector_op(Op op, const std::vector<SimBuffer*>& operands, std::uint64_t split, double float_scalar = 0,
+                   std::int64_t int_scalar = 0) {
+        const std::uint64_t n = operands[0]->home.size();
+        split = std::min(split, n);
+        auto args_on = [&](auto pick) {
+            VectorOpArgs args;
+            args.op = op;
+            args.float_scalar = float_scalar;
+            args.int_scalar = int_scalar;
+            RegionView* views[] = {&args.dst, &args.a, &args.b, &args.c};
+            for (std::size_t slot = 0; slot < operands.size(); ++slot)
+                if (operands[slot] != nullptr) *views[slot] = RegionView{operands[slot]->type, pick(*operands[slot]).data(), n};
+            return args;
+        };
+        ASSERT_TRUE(lineage_.record(args_on([](SimBuffer& b) -> std::vector<std::uint32_t>& { return b.home; })).ok());
+        for (std::size_t slot = 1; slot < operands.size(); ++slot) {
+            if (operands[slot] == nullptr) continue;
+            SimBuffer& b = *operands[slot];
+            fetch(b, 0, split);
+            for (std::uint64_t i = split; i < n; ++i)
+                if (!b.away[i]) b.node[i] = b.home[i];
+        }
+        lineage_.before_home_write(operands[0]->ref(), 0, split, HomeWrite::Replayable);
+        run_vector_piece_cpu(args_on([](SimBuffer& b) -> std::vector<std::uint32_t>& { return b.home; }), 0, split);
+        run_vector_piece_cpu(args_on([](SimBuffer& b) -> std::vector<std::uint32_t>& { return b.node; }), split, n);
+        run_vector_op_cpu(args_on([](SimBuffer& b) -> std::vector<std::uint32_t>& { return b.reference; }));
+        for (std::uint64_t i = split; i < n; ++i) operands[0]->away[i] = true;
     }
 
     // The node dies (kill -9): what it alone held is lost. A half-landed

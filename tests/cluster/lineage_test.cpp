@@ -193,6 +193,63 @@ TEST_F(LineageTest, IterativeFloatAxpyLosesNothing) {
     EXPECT_EQ(y.home, y.reference);  // bits, so a NaN or a -0 would count too
 }
 
+// Element-wise vector ops logged between launches (the cluster runs their
+// pieces where the operands are, cluster_backend.cpp): in place, into a
+// fresh region, with scalars, over floats and integers; the replay runs
+// them over the lost lanes and gives the reference bits.
+TEST_F(LineageTest, VectorOpsBetweenLaunchesAreReplayed) {
+    Lineage lineage;
+    SimCluster sim(lineage);
+    SimBuffer& x = sim.add("x", ElemType::F32, random_floats(kN, 21));
+    SimBuffer& y = sim.add("y", ElemType::F32, random_floats(kN, 22));
+    SimBuffer& z = sim.add("z", ElemType::F32, std::vector<std::uint32_t>(kN, 0));
+    SimBuffer& i = sim.add("i", ElemType::I32, random_ints(kN, 23));
+    SimBuffer& m = sim.add("m", ElemType::I32, std::vector<std::uint32_t>(kN, 0));
+    for (int it = 0; it < 4; ++it) {
+        sim.launch(kernel("axpyf"), {{&x}, {&y}, uniform_f32(0.5f + it)}, kN, kN / 3);
+        sim.vector_op(Op::Vfma, {&z, &x, &y, &z}, kN / 2 + 100 * it);         // z := x * y + z
+        sim.vector_op(Op::Vmul, {&y, &y, &x}, kN / 4);                         // in place
+        sim.vector_op(Op::Vscale, {&x, &x}, kN - 10, 0.999 - 0.01 * it);       // x on the node, at the tail
+        sim.vector_op(Op::Vcmplt, {&m, &y, &x}, kN / 2);                       // i32 1/0 from floats
+        sim.vector_op(Op::Vadd, {&i, &i, &m}, 3 * kN / 4);
+        sim.vector_op(Op::Viota, {&m}, kN / 2);                                // no inputs
+        sim.launch(kernel("axpyi"), {{&m}, {&i}, uniform_i32(it - 1)}, kN, kN / 2);
+    }
+    EXPECT_EQ(lineage.launches(), 4u * 8);
+    EXPECT_NE(z.home, z.reference);  // the node's part is only there
+    auto r = lineage.recompute(sim.kill_node());
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.value().launches, 4u * 8);
+    EXPECT_EQ(x.home, x.reference);  // bits
+    EXPECT_EQ(y.home, y.reference);
+    EXPECT_EQ(z.home, z.reference);
+    EXPECT_EQ(i.home, i.reference);
+    sim.expect_home_is_reference();
+}
+
+// Reductions and ops that are not element-wise are not logged (they write
+// no region, or lane i reads other lanes); the log says why.
+TEST(Lineage, OnlyElementwiseVectorOpsAreLogged) {
+    std::vector<float> a(100), b(100);
+    VectorOpArgs scan;
+    scan.op = Op::Vscan;
+    scan.dst = {ElemType::F32, a.data(), 100};
+    scan.a = {ElemType::F32, b.data(), 100};
+    Lineage lineage;
+    auto r = lineage.record(scan);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("vscan: not an element-wise vector op"), std::string::npos) << r.error();
+    Lineage other;
+    VectorOpArgs bad;
+    bad.op = Op::Vadd;
+    bad.dst = {ElemType::F32, a.data(), 100};
+    bad.a = {ElemType::F32, b.data(), 99};
+    bad.b = {ElemType::F32, b.data(), 100};
+    auto r2 = other.record(bad);
+    ASSERT_FALSE(r2);
+    EXPECT_NE(r2.error().find("vadd: a has 99 elements"), std::string::npos) << r2.error();
+}
+
 // Only the lost lanes are recomputed and written: a lost range in the
 // middle of what the node held lands, the rest of home memory is untouched.
 TEST_F(LineageTest, WritesExactlyTheLostRanges) {
@@ -476,6 +533,20 @@ TEST(ElementRanges, MergesAndClips) {
     EXPECT_EQ(seen, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{22, 25}, {30, 35}}));
     r.add(0, 100);
     EXPECT_EQ(r.pieces(), 1u);
+}
+
+TEST(ElementRanges, RemoveCutsRangesApart) {
+    ElementRanges r;
+    r.add(0, 100);
+    r.add(200, 300);
+    r.remove(50, 60);    // inside one range
+    r.remove(90, 210);   // across a gap
+    r.remove(280, 400);  // past the end
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> seen;
+    r.for_each([&](std::uint64_t lo, std::uint64_t hi) { seen.emplace_back(lo, hi); });
+    EXPECT_EQ(seen, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{0, 50}, {60, 90}, {210, 280}}));
+    r.remove(0, 1000);
+    EXPECT_TRUE(r.empty());
 }
 
 TEST(SavedElements, KeepsTheFirstValueSaved) {

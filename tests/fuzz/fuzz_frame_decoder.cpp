@@ -53,6 +53,8 @@ void decode_payload(MsgType type, std::span<const std::uint8_t> p) {
     case MsgType::RegionData: round_trip(decode_region_data(p), p); break;
     case MsgType::Launch: exact_round_trip(decode_launch(p), p); break;
     case MsgType::ChunkResult: round_trip(decode_chunk_result(p), p); break;
+    case MsgType::VectorChunk: round_trip(decode_vector_chunk(p), p); break;
+    case MsgType::VectorChunkResult: round_trip(decode_vector_chunk_result(p), p); break;
     case MsgType::Cancel: round_trip(decode_cancel(p), p); break;
     case MsgType::Error: round_trip(decode_error(p), p); break;
     case MsgType::PeerTicket: exact_round_trip(decode_peer_ticket(p), p); break;

@@ -54,6 +54,16 @@ int main(int argc, char** argv) {
     ticket[0] = 0x42;
     ChunkResult result;
     result.outputs.push_back({0, 1, 0, {1, 2, 3, 4}});
+    VectorChunk vadd;  // version 6: vadd over [0, 512) of three regions
+    vadd.op = 95;
+    vadd.length = 1024;
+    vadd.end = 512;
+    vadd.operands = {{0, 4, 1, 1}, {1, 4, 2, 1}, {2, 4, 3, 1}};
+    VectorChunk vsum;  // vsum's partial over one block
+    vsum.op = 110;
+    vsum.length = 1024;
+    vsum.end = 1024;
+    vsum.operands = {{1, 5, 2, 1}};
     const std::pair<const char*, std::vector<std::uint8_t>> seeds[] = {
         {"hello", frame(MsgType::Hello, encode(Hello{1, "home"}))},
         {"challenge", frame(MsgType::Challenge, encode(Challenge{}))},
@@ -71,6 +81,9 @@ int main(int argc, char** argv) {
         {"peer-ticket", frame(MsgType::PeerTicket, encode(PeerTicket{ticket}))},
         {"peer-access", frame(MsgType::PeerAccess, encode(PeerAccess{ticket}))},
         {"chunk-result", frame(MsgType::ChunkResult, encode(result))},
+        {"vector-chunk", frame(MsgType::VectorChunk, encode(vadd))},
+        {"vector-chunk-sum", frame(MsgType::VectorChunk, encode(vsum))},
+        {"vector-chunk-result", frame(MsgType::VectorChunkResult, encode(VectorChunkResult{1000, 0, {1.5, 2.5}}))},
         {"cancel", frame(MsgType::Cancel, encode(Cancel{7}))},
         {"error", frame(MsgType::Error, encode(ErrorMsg{ErrorCode::BadPayload, "bad payload"}))},
     };

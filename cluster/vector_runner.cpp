@@ -1,0 +1,77 @@
+#include "cluster/vector_runner.h"
+
+#include <chrono>
+
+#include "isa/byte_io.h"
+#include "isa/vector_rules.h"
+
+namespace polymer::cluster {
+
+using pbc::cat;
+
+std::variant<PreparedVector, Refusal> prepare_vector_chunk(const VectorChunk& msg, const NodeStore& store, PeerId peer) {
+    auto refuse = [](ErrorCode c, std::string m) { return Refusal{c, std::move(m)}; };
+    if (!is_valid_op(msg.op) || !as_vector_op(static_cast<Op>(msg.op)))
+        return refuse(ErrorCode::BadLaunch, cat("opcode ", unsigned{msg.op}, " is not a vector op"));
+    const Op op = static_cast<Op>(msg.op);
+    const std::string name(op_info(op).mnemonic);
+    const VectorShape shape = vector_shape(op);
+    if (shape == VectorShape::Whole)
+        return refuse(ErrorCode::Unsupported, cat(name, " is not cut into pieces: the home runs it whole"));
+    if (msg.begin > msg.end || msg.end > msg.length)
+        return refuse(ErrorCode::BadLaunch, cat(name, ": piece [", msg.begin, ", ", msg.end, ") is not inside [0, ", msg.length, ")"));
+    const std::uint64_t align = vector_piece_alignment(op);
+    if (msg.begin % align != 0)
+        return refuse(ErrorCode::BadLaunch, cat(name, ": a piece of a reduction starts at a multiple of ", align, ", not ", msg.begin));
+
+    const std::uint8_t used = vector_region_slots(op);
+    std::uint8_t bound = 0;
+    for (const VectorOperand& o : msg.operands) bound |= slot_bit(o.slot);
+    if (bound != used) return refuse(ErrorCode::BadLaunch, cat(name, ": binds region slots ", unsigned{bound}, ", the op's are ", unsigned{used}));
+
+    PreparedVector v;
+    v.args.op = op;
+    v.args.int_scalar = msg.int_scalar;
+    v.args.float_scalar = msg.float_scalar;
+    v.begin = msg.begin;
+    v.end = msg.end;
+    RegionView* views[] = {&v.args.dst, &v.args.a, &v.args.b, &v.args.c};
+    static const char* const kSlotNames[] = {"dst", "a", "b", "c"};
+    for (const VectorOperand& o : msg.operands) {
+        const char* slot = kSlotNames[o.slot];
+        auto region = store.region(peer, o.region, o.version);
+        if (!region)
+            return refuse(ErrorCode::UnknownRegion, cat(name, " ", slot, ": region ", o.region, " version ", o.version, " is not on this node"));
+        const auto type = static_cast<ElemType>(o.type);
+        const std::size_t size = elem_size(type);
+        if (region->bytes.size() % size != 0 || region->bytes.size() / size != msg.length)
+            return refuse(ErrorCode::BadLaunch, cat(name, " ", slot, ": region ", o.region, " has ", region->bytes.size(), " bytes, not ",
+                                                    msg.length, " ", elem_type_name(type), " elements"));
+        *views[o.slot] = RegionView{type, msg.length == 0 ? nullptr : region->bytes.data(), msg.length};
+        // Settled before the piece runs, as for a launch (chunk_runner.cpp):
+        // the range then reads as this version, and what it writes stays.
+        const ByteSpan span{region->bytes.data(), msg.begin * size, msg.end * size};
+        region->settle(span.lo, span.hi);
+        (o.slot == 0 ? v.writes : v.reads).push_back(span);
+        v.regions.push_back(std::move(region));
+    }
+    if (const char* problem = check_vector_op(v.args)) return refuse(ErrorCode::BadLaunch, problem);
+    // A float sum's partial is a double per block of the piece.
+    const std::uint64_t values = shape == VectorShape::Reduction ? (msg.end - msg.begin + align - 1) / align : 0;
+    if (values > (kMaxPayload - 32) / 8)
+        return refuse(ErrorCode::BadLaunch, cat(name, ": the piece's partial would be ", values * 8, " bytes, over the frame limit; send smaller pieces"));
+    return v;
+}
+
+VectorChunkResult run_vector_chunk(const PreparedVector& v) {
+    const auto start = std::chrono::steady_clock::now();
+    VectorPartial part = run_vector_piece_cpu(v.args, v.begin, v.end);
+    VectorChunkResult r;
+    r.kernel_ns = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
+    r.int_value = part.int_value;
+    r.values = std::move(part.values);
+    return r;
+}
+
+}  // namespace polymer::cluster

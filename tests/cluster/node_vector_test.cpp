@@ -1,0 +1,158 @@
+// vector-chunk on a live node (docs/protocol.md): a piece of a vector op over
+// regions the node holds, with the same bits as the CPU loops at home, the
+// refusals, and the wait behind a running chunk that writes what it reads.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "assembler/assembler.h"
+#include "cluster/node_client.h"
+#include "isa/module_io.h"
+#include "node_process.h"
+#include "vm/vector_op.h"
+
+using namespace polymer;
+using namespace polymer::cluster;
+using namespace polymer::cluster::testing;
+
+namespace {
+
+template <class T>
+std::span<const std::uint8_t> bytes_of_vector(const std::vector<T>& v) {
+    return {reinterpret_cast<const std::uint8_t*>(v.data()), v.size() * sizeof(T)};
+}
+
+struct VectorNode {
+    TempTokenFile token{kSecret};
+    NodeProcess node{token.path()};
+    std::unique_ptr<NodeClient> client;
+    VectorNode() {
+        auto c = NodeClient::connect("127.0.0.1", node.port(), bytes_of(kSecret));
+        EXPECT_TRUE(c) << c.error();
+        if (c) client = std::move(c).value();
+    }
+    Result<VectorChunkResult> run(const VectorChunk& v) { return client->wait_vector(client->start_vector(v)); }
+};
+
+VectorChunk chunk(Op op, std::uint64_t length, std::uint64_t begin, std::uint64_t end, std::vector<VectorOperand> operands) {
+    VectorChunk v;
+    v.op = static_cast<std::uint8_t>(op);
+    v.length = length;
+    v.begin = begin;
+    v.end = end;
+    v.operands = std::move(operands);
+    return v;
+}
+
+constexpr std::uint8_t kF32 = static_cast<std::uint8_t>(ElemType::F32), kF64 = static_cast<std::uint8_t>(ElemType::F64),
+                       kI32 = static_cast<std::uint8_t>(ElemType::I32);
+
+TEST(NodeVector, ElementwisePieceWritesItsRangeInPlace) {
+    VectorNode s;
+    ASSERT_TRUE(s.client);
+    const std::size_t n = 1000;
+    std::vector<float> x(n), y(n);
+    for (std::size_t i = 0; i < n; ++i) x[i] = 0.1f * static_cast<float>(i), y[i] = 1.0f / static_cast<float>(i + 1);
+    ASSERT_TRUE(s.client->put_region(1, 1, n * 4, 0, bytes_of_vector(x)));
+    ASSERT_TRUE(s.client->put_region(2, 1, n * 4, 0, bytes_of_vector(y)));
+    ASSERT_TRUE(s.client->put_region(3, 1, n * 4, 0, {}));
+    auto r = s.run(chunk(Op::Vfma, n, 100, 700, {{0, kF32, 3, 1}, {1, kF32, 1, 1}, {2, kF32, 2, 1}, {3, kF32, 2, 1}}));
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_TRUE(r.value().values.empty());
+    auto got = s.client->get_region(3, 1, 0, n * 4);
+    ASSERT_TRUE(got) << got.error();
+    // The same piece with the home's loops.
+    std::vector<float> want(n, 0.0f);
+    VectorOpArgs args;
+    args.op = Op::Vfma;
+    args.dst = {ElemType::F32, want.data(), n};
+    args.a = {ElemType::F32, x.data(), n};
+    args.b = {ElemType::F32, y.data(), n};
+    args.c = {ElemType::F32, y.data(), n};
+    run_vector_piece_cpu(args, 100, 700);
+    EXPECT_EQ(std::memcmp(got.value().data(), want.data(), n * 4), 0) << "only [100, 700) written, with the same bits";
+}
+
+TEST(NodeVector, ReductionPieceReturnsItsPartial) {
+    VectorNode s;
+    ASSERT_TRUE(s.client);
+    const std::size_t n = 3000;
+    std::vector<double> a(n);
+    for (std::size_t i = 0; i < n; ++i) a[i] = (i % 2 ? 1e16 : -1.0) / static_cast<double>(i % 7 + 1);
+    ASSERT_TRUE(s.client->put_region(1, 1, n * 8, 0, bytes_of_vector(a)));
+    auto r = s.run(chunk(Op::Vsum, n, 1024, n, {{1, kF64, 1, 1}}));
+    ASSERT_TRUE(r) << r.error();
+    VectorOpArgs args;
+    args.op = Op::Vsum;
+    args.a = {ElemType::F64, a.data(), n};
+    const VectorPartial want = run_vector_piece_cpu(args, 1024, n);
+    ASSERT_EQ(want.values.size(), 2u);
+    EXPECT_EQ(r.value().values, want.values);
+}
+
+TEST(NodeVector, PiecesThatDoNotFitAreRefused) {
+    VectorNode s;
+    ASSERT_TRUE(s.client);
+    ASSERT_TRUE(s.client->put_region(1, 1, 4096 * 4, 0, {}));
+    ASSERT_TRUE(s.client->put_region(2, 1, 4096 * 4, 0, {}));
+    ASSERT_TRUE(s.client->put_region(3, 1, 10, 0, {}));
+    auto refused = [&](const VectorChunk& v, const std::string& code, const std::string& text) {
+        auto r = s.run(v);
+        ASSERT_FALSE(r) << text;
+        EXPECT_NE(r.error().find(code), std::string::npos) << r.error();
+        EXPECT_NE(r.error().find(text), std::string::npos) << r.error();
+    };
+    refused(chunk(Op::Addi, 4096, 0, 10, {}), "bad-launch", "is not a vector op");
+    refused(chunk(Op::Vscan, 4096, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 2, 1}}), "unsupported", "the home runs it whole");
+    refused(chunk(Op::Vsum, 4096, 100, 200, {{1, kF32, 1, 1}}), "bad-launch", "starts at a multiple of 1024");
+    refused(chunk(Op::Vadd, 4096, 0, 5000, {{0, kF32, 1, 1}, {1, kF32, 2, 1}, {2, kF32, 2, 1}}), "bad-launch", "not inside [0, 4096)");
+    refused(chunk(Op::Vadd, 4096, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 2, 1}}), "bad-launch", "binds region slots");
+    refused(chunk(Op::Vadd, 4096, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 2, 7}, {2, kF32, 2, 1}}), "unknown-region", "version 7");
+    refused(chunk(Op::Vadd, 4096, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 3, 1}, {2, kF32, 2, 1}}), "bad-launch", "not 4096 f32 elements");
+    refused(chunk(Op::Vscale, 4096, 0, 10, {{0, kI32, 1, 1}, {1, kI32, 2, 1}}), "bad-launch", "not a float region");
+    refused(chunk(Op::Vadd, 4096, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 2, 1}, {2, kI32, 2, 1}}), "bad-launch", "vadd: b is i32");
+    // The node still serves.
+    EXPECT_TRUE(s.run(chunk(Op::Vsum, 4096, 0, 4096, {{1, kF32, 1, 1}})));
+}
+
+// A slow chunk writes z; a vsumi piece over z sent meanwhile waits for it
+// (as a region-get does) and sums what it wrote, never zeros or half of it.
+TEST(NodeVector, APieceWaitsForTheChunkThatWritesWhatItReads) {
+    VectorNode s;
+    ASSERT_TRUE(s.client);
+    AssembleResult a = assemble(
+        ".module spin\n"
+        ".kernel spin (out z: i32[i], n: i32)\n"
+        "        gid     r0\n"
+        "        ldp     r3, n\n"
+        "        li      r1, 0\n"
+        "        loop\n"
+        "            lt      r2, r1, r3\n"
+        "            if      r2\n"
+        "            else\n"
+        "                break\n"
+        "            end\n"
+        "            addi    r1, r1, 1\n"
+        "        end\n"
+        "        st      z[r0], r1\n"
+        ".end\n"
+        ".proc main\n        halt\n.end\n");
+    ASSERT_TRUE(a.ok());
+    const Sha256 hash = s.client->upload_module(write_module(*a.module)).value();
+    const std::uint64_t n = 2048, spins = 20000;
+    ASSERT_TRUE(s.client->put_region(5, 1, n * 4, 0, {}));
+    LaunchChunk l;
+    l.module = hash;
+    l.count = l.end = n;
+    l.args = {Binding{Binding::Kind::Region, 5, 1, 0}, Binding{Binding::Kind::Uniform, 0, 0, spins}};
+    l.max_iterations = 1u << 30;
+    l.keep_outputs = true;
+    const std::uint64_t launch = s.client->start_launch(l);
+    auto r = s.run(chunk(Op::Vsumi, n, 0, n, {{1, kI32, 5, 1}}));
+    ASSERT_TRUE(r) << r.error();
+    EXPECT_EQ(r.value().int_value, static_cast<std::int64_t>(n * spins));
+    EXPECT_TRUE(s.client->wait_launch(launch));
+}
+
+}  // namespace
