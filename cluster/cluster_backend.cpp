@@ -1115,7 +1115,7 @@ struct ClusterBackend::Impl {
                 version = p.next_partial_version++ | (1ull << 63);
                 auto r = put(version, 0, {});
                 if (!r) return Error{r.error()};
-            } else if (param.indexing == Indexing::Broadcast) {
+            } else if (param.indexing != Indexing::Element) {  // whole; a window too, until halos travel node to node
                 Bytes& held = p.broadcast_bytes[id];
                 const bool same = have != 0 && held.size() == total && (total == 0 || std::memcmp(held.data(), data, total) == 0);
                 if (same) {

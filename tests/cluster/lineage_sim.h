@@ -98,7 +98,7 @@ public:
         // Broadcast buffers are current at home: inputs are shipped whole,
         // partials' sums land there.
         for (std::size_t p = 0; p < args.size(); ++p)
-            if (args[p].buffer != nullptr && k.params[p].indexing == Indexing::Broadcast) {
+            if (args[p].buffer != nullptr && k.params[p].indexing != Indexing::Element) {  // broadcast or window
                 fetch(*args[p].buffer, 0, args[p].buffer->home.size());
                 if (!plan.is_partial(p)) args[p].buffer->node = args[p].buffer->home;
             }
