@@ -292,8 +292,6 @@ std::string_view data_type(ElemType t) {
     }
 }
 
-std::string_view access_name(Access a) { return a == Access::In ? "in" : a == Access::Out ? "out" : "inout"; }
-
 struct Operands {
     std::string reg[3];  // A, B, C as written in GLSL
     std::uint32_t param = 0;
@@ -382,8 +380,8 @@ private:
             std::string n = std::to_string(p);
             std::string_view qualifier =
                 q.access == Access::In ? "readonly " : q.access == Access::Out ? "writeonly " : "";
-            out += "// parameter " + n + ": " + std::string(access_name(q.access)) + " " + q.name + ": " +
-                   std::string(elem_type_name(q.type)) + (q.indexing == Indexing::Element ? "[i]" : "[]") + "\n";
+            out += "// parameter " + n + ": " + std::string(access_text(q.access)) + " " + q.name + ": " +
+                   std::string(elem_type_name(q.type)) + indexing_text(q) + "\n";
             out += "layout(std430, set = 0, binding = " + n + ") " + std::string(qualifier) + "buffer B" + n +
                    " { " + std::string(data_type(q.type)) + " data[]; } b" + n + ";\n";
         }
@@ -596,8 +594,29 @@ private:
             bad = "uint(" + index + ") >= " + length;
             if (p != nullptr && p->indexing == Indexing::Element) bad = "uint(" + index + ") != lane || " + bad;
         }
+        if (p != nullptr && p->indexing == Indexing::Window) bad += " || " + outside_window(index, *p);
         return "if (" + bad + ") { fault(1u, " + std::to_string(pc) + "u, " + n + "u, " + reported + ", " + length +
                "); return; } ";
+    }
+
+    // The lane's index j breaks its window: j - lane outside [lo, hi]. Tested
+    // after the length check, so j is inside the buffer, whose length is a
+    // 32-bit slot: j < 2^32 as a uint, in a wide kernel too, and lane < 2^31.
+    // Each end is compared on its side of lane in uint arithmetic, so nothing
+    // wraps. (The 64-bit form, `j - int64_t(lane) < lo || ... > hi`, made
+    // every checked lane of a wide kernel fault on lavapipe, Mesa 22.3.6.)
+    std::string outside_window(const std::string& index, const KernelParam& p) const {
+        const std::string j = "uint(" + index + ")";
+        auto u = [](std::int64_t v) { return std::to_string(v < 0 ? -v : v) + "u"; };
+        // Below the start: j < lane + lo.
+        const std::string below = p.window_lo > 0    ? "(" + j + " < lane || " + j + " - lane < " + u(p.window_lo) + ")"
+                                  : p.window_lo == 0 ? "(" + j + " < lane)"
+                                                     : "(" + j + " < lane && lane - " + j + " > " + u(p.window_lo) + ")";
+        // Past the end: j > lane + hi.
+        const std::string above = p.window_hi < 0    ? "(" + j + " > lane || lane - " + j + " < " + u(p.window_hi) + ")"
+                                  : p.window_hi == 0 ? "(" + j + " > lane)"
+                                                     : "(" + j + " > lane && " + j + " - lane > " + u(p.window_hi) + ")";
+        return "(" + below + " || " + above + ")";
     }
 
     std::vector<std::size_t> loops_;  // the open loops' pcs, innermost last

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "cluster/element_ranges.h"
 #include "isa/byte_io.h"
 
 namespace polymer::cluster {
@@ -60,10 +61,14 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const
         arg.data = arg.length == 0 ? nullptr : region->bytes.data();
         chunk.launch.args.push_back(arg);
         chunk.regions.push_back(region);
-        // What this chunk touches: its lanes' elements, or the whole buffer.
+        // What this chunk touches: its lanes' elements (and halo), or the whole buffer.
         OutputSpan out{static_cast<std::uint32_t>(p), b.region, 0, region->bytes.size()};
         if (param.indexing == Indexing::Element) {
             const std::uint64_t first = std::min(msg.begin, arg.length), last = std::min(msg.end, arg.length);
+            out.offset = first * size;
+            out.length = (last - first) * size;
+        } else if (param.indexing == Indexing::Window) {  // its lanes' reach: their elements and the halo
+            const auto [first, last] = window_reach(msg.begin, msg.end, param.window_lo, param.window_hi, arg.length);
             out.offset = first * size;
             out.length = (last - first) * size;
         }

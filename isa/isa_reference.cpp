@@ -168,8 +168,9 @@ The body of a `.kernel` uses this subset, with its own opcode numbers. Lane
 registers `r0`..`r31` hold 32-bit integers and `f0`..`f31` binary32 floats.
 Buffer accesses follow the kernel memory contract on every backend: an
 element-wise buffer (`x: f32[i]`) is read and written only at the lane's own
-element (index = `gid`), a whole buffer (`x: f32[]`) only inside its length.
-Any other access traps `out-of-bounds` at the `launch`, naming the kernel, the
+element (index = `gid`), a window buffer (`in x: f32[i-1..i+1]`) read only
+inside the lane's window (here `gid - 1` to `gid + 1`) and its length, a whole
+buffer (`x: f32[]`) only inside its length. Any other access traps `out-of-bounds` at the `launch`, naming the kernel, the
 lane, the buffer, the index and the kernel's source line; so does nothing else
 in a kernel but a lane past its loop budget (`step-limit`, `--kernel-steps`,
 default 2^24 iterations per lane and launch). Integer division or remainder by

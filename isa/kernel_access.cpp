@@ -17,6 +17,14 @@ int written_int_register(KOp op, Word w) {
     return static_cast<int>(word_field(w, f.operands[0].field) % 32);
 }
 
+// Whether every lane may touch its own element x[gid] of buffer p without a
+// check: an element-wise buffer, or a window that holds offset 0 (a launch
+// gives both at least `count` elements, so gid is inside the buffer too).
+bool own_element_allowed(const KernelParam& p) {
+    return p.indexing == Indexing::Element ||
+           (p.indexing == Indexing::Window && p.window_lo <= 0 && p.window_hi >= 0);
+}
+
 }  // namespace
 
 // A forward pass over the structured code keeping the set of int registers
@@ -63,8 +71,7 @@ std::vector<bool> kernel_access_checks(const Kernel& k) {
                 if (o.kind != OperandKind::PMem) continue;
                 const std::uint32_t p = word_field(w, o.field);
                 const std::uint32_t index = word_field(w, o.index_field) % 32;
-                const bool element = p < k.params.size() && k.params[p].indexing == Indexing::Element;
-                checks[pc] = !(element && gid.test(index));
+                checks[pc] = !(p < k.params.size() && own_element_allowed(k.params[p]) && gid.test(index));
             }
             break;
         }

@@ -1,10 +1,12 @@
 // Which buffer accesses of a kernel need a check at run time. The kernel
 // memory contract (docs/kernels.md): an element-wise buffer (`[i]`) is read
-// and written only at the lane's own element (index = gid), a whole buffer
-// anywhere inside its length; any other access traps. An access whose index
-// register provably holds `gid` on an element-wise buffer is always inside
-// the contract (a launch checks that such a buffer has at least `count`
-// elements), so it needs no check: the GLSL lowering emits none, and the CPU
+// and written only at the lane's own element (index = gid), a window buffer
+// (`[i-A..i+B]`) read only inside the lane's window and the buffer, a whole
+// buffer anywhere inside its length; any other access traps. An access whose
+// index register provably holds `gid` on an element-wise buffer, or on a
+// window buffer whose window holds gid, is always inside the contract (a
+// launch checks that such a buffer has at least `count` elements), so it
+// needs no check: the GLSL lowering emits none, and the CPU
 // backend tests nothing. Every other load, store and atomic is checked.
 #pragma once
 

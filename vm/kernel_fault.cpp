@@ -26,9 +26,13 @@ std::string describe_kernel_fault(const Module& m, const Kernel& k, const Kernel
         const KEffect e = kop_effect(op);
         s += e == KEffect::Load ? "loaded " : e == KEffect::Atomic ? "added to " : "stored ";
         s += name + "[" + std::to_string(f.index) + "], ";
-        const bool element = f.param < k.params.size() && k.params[f.param].indexing == Indexing::Element;
-        if (element) s += "not its own element " + name + "[" + std::to_string(f.lane) + "]";
-        else s += "outside " + name + " (length " + std::to_string(f.length) + ")";
+        const KernelParam* p = f.param < k.params.size() ? &k.params[f.param] : nullptr;
+        if (p != nullptr && p->indexing == Indexing::Element)
+            s += "not its own element " + name + "[" + std::to_string(f.lane) + "]";
+        else if (p != nullptr && p->indexing == Indexing::Window && !in_window(*p, f.lane, f.index))
+            s += "outside its window " + name + indexing_text(*p);
+        else
+            s += "outside " + name + " (length " + std::to_string(f.length) + ")";  // a window's too, past an end
     }
     if (f.pc < k.lines.size() && k.lines[f.pc].line != 0) {
         const std::string& file = source_file_of(m, k.lines[f.pc]);

@@ -26,7 +26,8 @@ inline constexpr std::uint32_t kDefaultKernelSteps = 1u << 24;
 struct KernelFault {
     enum class Kind : std::uint8_t {
         None,
-        BadIndex,     // an access outside the contract: not the lane's own element of an [i] buffer, or past a whole buffer
+        BadIndex,     // an access outside the contract: not the lane's own element of an [i] buffer, outside the
+                      // lane's window of an [i-A..i+B] one, or past the ends of a window or whole buffer
         StepBudget,   // the lane was about to start iteration budget + 1 of its loops
         Interrupted,  // the user asked the run to stop (vm/interrupt.h)
         DeviceLoopLimit,  // the Vulkan device ended the lane's loop early (lavapipe: after 65535 iterations per lane)
@@ -47,6 +48,7 @@ void merge_fault(KernelFault& into, const KernelFault& f);
 
 // "kernel NAME: lane L stored y[6], not its own element y[5] (file:line)",
 // "kernel NAME: lane L loaded x[-1], outside x (length 8) (file:line)",
+// "kernel NAME: lane L loaded t[9], outside its window t[i-1..i+1] (file:line)",
 // "kernel NAME: lane L ran past N loop iterations (file:line)",
 // "kernel NAME: interrupted". `budget` is the launch's iteration budget.
 std::string describe_kernel_fault(const Module& m, const Kernel& k, const KernelFault& f, std::uint32_t budget);

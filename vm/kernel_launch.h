@@ -7,7 +7,8 @@
 //   - lane i of a launch over [0, count) sees `gid` = i and `count` = count;
 //   - a buffer argument is the whole region (`length` elements of `type`);
 //     an element-wise buffer is touched only at the lane's own element, a
-//     whole one only inside [0, length): any other access faults
+//     window buffer read only inside [gid + lo, gid + hi] and [0, length),
+//     a whole one only inside [0, length): any other access faults
 //     (vm/kernel_fault.h) and ends the lane;
 //   - a lane starts at most `max_iterations` loop iterations;
 //   - a uniform argument is its bit pattern: an i64 value or f64 bits, or

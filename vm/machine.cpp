@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include <limits>
+#include <optional>
 
 namespace polymer {
 
@@ -100,6 +101,36 @@ std::string handle_value_text(std::int64_t v) {
 
 std::string region_text(const Region& g) {
     return "'" + std::string(g.name) + "' (" + std::string(elem_type_name(g.type)) + ")";
+}
+
+// A window buffer is read around the lane's own element, so no buffer the
+// kernel writes may share its storage: a lane would read elements another
+// lane writes, in an order no backend promises. The reason, or nullopt.
+std::optional<std::string> window_write_overlap(const Kernel& k, const KernelLaunch& l) {
+    auto bytes = [&](std::size_t i) {
+        const auto begin = reinterpret_cast<std::uintptr_t>(l.args[i].data);
+        return std::pair{begin, begin + l.args[i].length * elem_size(l.args[i].type)};
+    };
+    for (std::size_t w = 0; w < k.params.size(); ++w) {
+        if (k.params[w].indexing != Indexing::Window || l.args[w].data == nullptr) continue;
+        const auto [wb, we] = bytes(w);
+        for (std::size_t o = 0; o < k.params.size(); ++o) {
+            const KernelParam& out = k.params[o];
+            if (out.kind != ParamKind::Buffer || out.access == Access::In || l.args[o].data == nullptr) continue;
+            const auto [ob, oe] = bytes(o);
+            if (ob >= we || wb >= oe) continue;
+            const Region* a = l.args[w].region;
+            const Region* b = l.args[o].region;
+            const std::string regions = a == b && a != nullptr ? "both get '" + std::string(a->name) + "'"
+                                        : a != nullptr && b != nullptr
+                                            ? "get '" + std::string(a->name) + "' and '" + std::string(b->name) +
+                                                  "', which share storage"
+                                            : "share storage";
+            return "window buffer '" + k.params[w].name + "' and '" + std::string(access_text(out.access)) +
+                   "' buffer '" + out.name + "' " + regions + ": lanes would read elements other lanes write";
+        }
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -223,11 +254,13 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
                 return false;
             }
             const Region& r = *g;
-            // Lane i owns element i of an [i] buffer: every lane must have one
-            // (so an access at gid needs no check, isa/kernel_access.h).
-            if (p.indexing == Indexing::Element && r.length < l.count)
-                return bad("element-wise buffer '" + p.name + "' gets '" + std::string(r.name) + "' with " +
-                           std::to_string(r.length) + " elements, fewer than the " + std::to_string(l.count) + " lanes");
+            // Lane i owns element i of an [i] buffer, and reads around it in a
+            // window: every lane must have one (so an access at gid needs no
+            // check, isa/kernel_access.h; and a cluster's chunks cut both alike).
+            if (p.indexing != Indexing::Broadcast && r.length < l.count)
+                return bad(std::string(p.indexing == Indexing::Window ? "window" : "element-wise") + " buffer '" +
+                           p.name + "' gets '" + std::string(r.name) + "' with " + std::to_string(r.length) +
+                           " elements, fewer than the " + std::to_string(l.count) + " lanes");
             k.data = r.length == 0 ? nullptr : r.data;
             k.length = r.length;
             k.type = r.type;
@@ -259,6 +292,7 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
         }
         }
     }
+    if (auto why = window_write_overlap(kernel, l)) return bad(*why);
     return true;
 }
 

@@ -288,6 +288,48 @@ TEST(KernelGlsl, WideKernelsUseInt64AndDouble) {
     EXPECT_NE(narrow.find("r1 = int(pc.slot[0]);"), std::string::npos) << narrow;
 }
 
+// A window buffer's check adds the window's two ends to the length check:
+// each end on its side of lane, in uint arithmetic that cannot wrap (a wide
+// kernel's index is inside the 32-bit length by then). An access at gid
+// inside the window is proven.
+TEST(KernelGlsl, WindowChecks) {
+    const char* body = R"(
+        gid     r0
+        ld      r1, x[r0]
+        addi    r2, r0, 1
+        ld      r3, x[r2]
+        ld      r4, y[r0]
+        ld      r5, z[r2]
+        st      o[r0], r1
+.end
+)";
+    Module m = assemble_ok(std::string(".kernel n (in x: i32[i-2..i+3], in y: i32[i+1..i+4], in z: i32[i-5..i-1], "
+                                       "out o: i32[i])") + body +
+                           ".kernel w (in x: i64[i-2..i+3], in y: i64[i+1..i+4], in z: i64[i-5..i-1], out o: i64[i])\n"
+                           "        .wide" + body);
+    ASSERT_EQ(m.kernels.size(), 2u);
+    const std::string narrow = kernel_to_glsl(m.kernels[0]);
+    EXPECT_EQ(narrow.find("fault(1u, 1u,"), std::string::npos) << narrow;  // x[gid]: proven
+    EXPECT_NE(narrow.find("// parameter 0: in x: i32[i-2..i+3]"), std::string::npos) << narrow;
+    for (const char* want : {
+             "if (uint(r2) >= pc.slot[0] || ((uint(r2) < lane && lane - uint(r2) > 2u) || (uint(r2) > lane && "
+             "uint(r2) - lane > 3u))) { fault(1u, 3u, 0u, r2, pc.slot[0]); return; }",
+             "if (uint(r0) >= pc.slot[1] || ((uint(r0) < lane || uint(r0) - lane < 1u) || (uint(r0) > lane && "
+             "uint(r0) - lane > 4u))) { fault(1u, 4u, 1u, r0, pc.slot[1]); return; }",
+             "if (uint(r2) >= pc.slot[2] || ((uint(r2) < lane && lane - uint(r2) > 5u) || (uint(r2) > lane || "
+             "lane - uint(r2) < 1u))) { fault(1u, 5u, 2u, r2, pc.slot[2]); return; }"})
+        EXPECT_NE(narrow.find(want), std::string::npos) << want << "\n" << narrow;
+    const std::string wide = kernel_to_glsl(m.kernels[1]);
+    EXPECT_EQ(wide.find("fault(1u, 1u,"), std::string::npos) << wide;
+    EXPECT_NE(wide.find("if (uint64_t(r2) >= uint64_t(pc.slot[0]) || ((uint(r2) < lane && lane - uint(r2) > 2u) || "
+                        "(uint(r2) > lane && uint(r2) - lane > 3u))) { fault(1u, 3u, 0u, "
+                        "int(clamp(r2, -2147483648l, 2147483647l)), pc.slot[0]); return; }"),
+              std::string::npos)
+        << wide;
+    EXPECT_FALSE(spirv_of(m.kernels[0]).empty());
+    EXPECT_FALSE(spirv_of(m.kernels[1]).empty());
+}
+
 TEST(KernelGlsl, CompileErrorsCarryGlslangsFirstMessage) {
     auto r = compile_glsl_to_spirv("#version 450\nlayout(local_size_x = 64) in;\nvoid main() { nope = 1; }\n");
     ASSERT_FALSE(r);

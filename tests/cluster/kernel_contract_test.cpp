@@ -230,6 +230,61 @@ TEST_F(KernelContract, ProvenAccessesStillRunEverywhere) {
     }
 }
 
+// A window buffer through nodes (until halos travel node to node, every
+// chunk gets the whole buffer): a 3-point sum gives one output everywhere,
+// and a lane reading past its window traps with one message everywhere.
+constexpr const char* kWindowSum = R"(.region xs i32[1000] range 0, 1
+.region ys i32[1000]
+.kernel sum3 (in x: i32[i-1..i+1], out y: i32[i], d: i32)
+        gid     r0
+        ld      r1, x[r0]
+        li      r5, 0
+        lt      r6, r5, r0
+        li      r5, 999
+        lt      r7, r0, r5
+        and     r6, r6, r7
+        if      r6
+        ldp     r4, d
+        add     r2, r0, r4
+        ld      r3, x[r2]
+        add     r1, r1, r3
+        sub     r2, r0, r4
+        ld      r3, x[r2]
+        add     r1, r1, r3
+        end
+        st      y[r0], r1
+.end
+.proc main
+        li      r3, 0
+        argi    r2, r3
+        li      r1, 1000
+        launch  sum3, r1, xs, ys, r2
+        vsumi   r2, ys
+        print   r2
+        println
+        halt
+.end
+)";
+
+TEST_F(KernelContract, AWindowBufferRunsAndTrapsAlikeEverywhere) {
+    const std::string prog = write("sum3.pasm", kWindowSum);
+    std::string first;
+    for (const std::string& where : kWhere) {
+        const std::string out = (dir_ / "out").string();
+        const int raw = std::system((std::string(POLYMER_RUN_PATH) + " " + where + " " + prog + " -- 1 >" + out + " 2>&1").c_str());
+        EXPECT_EQ(WEXITSTATUS(raw), 0) << where << ": " << slurp(out);
+        EXPECT_EQ(slurp(out), "1496502\n") << where;  // y[0] + y[999] + 3 * (1 + ... + 998)
+        Outcome o = run(where + " " + prog + " -- 2");
+        EXPECT_EQ(o.status, 2) << where << ": " << o.err;
+        const std::string line = trap_line(o.err);
+        EXPECT_NE(line.find("kernel sum3: lane 1 loaded x[3], outside its window x[i-1..i+1] (" + prog + ":14)"),
+                  std::string::npos)
+            << where << ": " << line;
+        if (first.empty()) first = line;
+        EXPECT_EQ(line, first) << where;
+    }
+}
+
 // A complete trace: the JSON parses and has its events.
 void expect_complete_views(const std::filesystem::path& trace, const std::filesystem::path& pipeview) {
     const std::string json = slurp(trace);

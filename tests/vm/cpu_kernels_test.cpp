@@ -521,10 +521,14 @@ TEST(CpuKernels, EveryOpMatchesTheLaneReferenceAcrossBlockBoundaries) {
 // and breaks past a limit, so every kernel terminates.
 class RandomKernel {
 public:
-    explicit RandomKernel(std::uint32_t seed) : rng_(seed) {}
+    // `window`: ai is a window buffer `[i..i+5]` (the six loads below are
+    // inside it), and the body also loads at gid - 1 .. gid + 6, data
+    // dependent: lanes that step outside the window fault.
+    explicit RandomKernel(std::uint32_t seed, bool window = false) : rng_(seed), window_(window) {}
 
     std::string source() {
-        s_ = ".kernel rnd (in ai: i32[], in af: f32[], out o: i32[], out of: f32[])\n";
+        s_ = std::string(".kernel rnd (in ai: i32") + (window_ ? "[i..i+5]" : "[]") +
+             ", in af: f32[], out o: i32[], out of: f32[])\n";
         line("gid r15");
         for (int r = 0; r < 6; ++r) {
             line("addi r7, r15, " + std::to_string(r));
@@ -583,9 +587,18 @@ private:
         default: line("ftoi " + ri() + ", " + rf()); break;
         }
     }
+    // ld from ai at gid + (some register & 7) - 1: one step left of the
+    // window, or past its end, for some lanes.
+    void window_load() {
+        line("andi r7, " + ri() + ", 7");
+        line("addi r7, r7, -1");
+        line("add r7, r15, r7");
+        line("ld " + ri() + ", ai[r7]");
+    }
     void block(int depth, bool in_loop) {
         const unsigned items = 1 + pick(5);
         for (unsigned i = 0; i < items; ++i) {
+            if (window_ && pick(6) == 0) window_load();
             const unsigned what = pick(10);
             if (what < 4) {
                 op();
@@ -630,14 +643,15 @@ private:
     }
 
     std::mt19937 rng_;
+    bool window_ = false;
     std::string s_;
     unsigned slot_ = 0;
 };
 
 TEST(CpuKernels, RandomDivergentKernelsMatchTheLaneReference) {
     CpuBackend pool(CpuBackendOptions{3, 64, 0});
-    for (std::uint32_t seed = 1; seed <= 60; ++seed) {
-        const std::string src = RandomKernel(seed).source();
+    for (std::uint32_t seed = 1; seed <= 80; ++seed) {
+        const std::string src = RandomKernel(seed, seed > 60).source();  // 61..80: a window buffer
         Module m = assemble_ok(src.c_str());
         ASSERT_EQ(m.kernels.size(), 1u) << src;
         for (std::uint64_t n : {1ull, 65ull, 300ull, 1500ull}) {

@@ -104,8 +104,11 @@ KernelFault run_lanes(const KernelLaunch& launch, const std::vector<std::uint32_
             if (reads_buffer(effect) || writes_buffer(effect)) {
                 const std::uint64_t length = c < args.size() && args[c].data != nullptr ? args[c].length : 0;
                 const bool element = c < k.params.size() && k.params[c].indexing == Indexing::Element;
+                const bool window = c < k.params.size() && k.params[c].indexing == Indexing::Window;
+                const std::int64_t offset = std::int64_t{r[b]} - static_cast<std::int64_t>(lane);
                 const bool ok = r[b] >= 0 && static_cast<std::uint64_t>(r[b]) < length &&
-                                (!element || static_cast<std::uint64_t>(r[b]) == lane);
+                                (!element || static_cast<std::uint64_t>(r[b]) == lane) &&
+                                (!window || (offset >= k.params[c].window_lo && offset <= k.params[c].window_hi));
                 if (!ok) {
                     if (!fault) fault = {KernelFault::Kind::BadIndex, static_cast<std::uint32_t>(lane), pc, c, r[b], length};
                     break;

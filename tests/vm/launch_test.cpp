@@ -128,5 +128,75 @@ TEST(Launch, RequirementsTheBackendCannotMeetTrapBeforeTheKernelRuns) {
     }
 }
 
+// A window buffer: read around the lane's own element, never with storage
+// the kernel writes; at least `count` elements, as an element-wise one.
+const char* kStencil =
+    ".region ts f32[] = 1, 2, 4, 8, 16\n"
+    ".region us f32[5]\n"
+    ".region ks i32[] = 1, 2, 3, 4, 5\n"
+    ".kernel blur (in t: f32[i-1..i+1], out u: f32[i])\n"
+    "        gid     r0\n"
+    "        addi    r1, r0, 1\n"
+    "        blen    r2, t\n"
+    "        ldf     f0, t[r0]\n"
+    "        lt      r3, r1, r2\n"
+    "        if      r3\n"
+    "        ldf     f1, t[r1]\n"
+    "        fadd    f0, f0, f1\n"
+    "        end\n"
+    "        stf     u[r0], f0\n"
+    ".end\n"
+    ".kernel scan (in t: f32[i..i+1], inout u: f32[])\n"
+    "        gid     r0\n"
+    "        ldf     f0, t[r0]\n"
+    "        stf     u[r0], f0\n"
+    ".end\n"
+    ".kernel pair (in a: i32[i-1..i], in b: i32[i..i+1], out c: i32[i])\n"
+    "        gid     r0\n"
+    "        ld      r1, a[r0]\n"
+    "        ld      r2, b[r0]\n"
+    "        add     r1, r1, r2\n"
+    "        st      c[r0], r1\n"
+    ".end\n";
+
+TEST(Launch, WindowBufferRunsAndReadsItsNeighbour) {
+    ProgramRun run = run_source(in_main("        li r1, 5\n        launch blur, r1, ts, us\n"
+                                        "        li r2, 0\n        li r3, 5\n        printr us, r2, r3",
+                                        kStencil));
+    ASSERT_TRUE(run.halted()) << (run.result.trap ? message(run) : "");
+    EXPECT_EQ(*run.output, "[3, 6, 12, 24, 16]");
+}
+
+TEST(Launch, WindowBufferShorterThanTheCountTraps) {
+    ProgramRun run = run_source(in_main("        li r1, 6\n        launch blur, r1, ts, us", kStencil));
+    ASSERT_EQ(run.trap_kind(), TrapKind::BadLaunch);
+    EXPECT_NE(message(run).find("kernel 'blur': window buffer 't' gets 'ts' with 5 elements, fewer than the 6 lanes"),
+              std::string::npos)
+        << message(run);
+}
+
+TEST(Launch, WindowBufferSharingStorageWithAnOutputTraps) {
+    ProgramRun out = run_source(in_main("        li r1, 5\n        launch blur, r1, ts, ts", kStencil));
+    ASSERT_EQ(out.trap_kind(), TrapKind::BadLaunch);
+    EXPECT_NE(message(out).find("kernel 'blur': window buffer 't' and 'out' buffer 'u' both get 'ts': lanes would read "
+                                "elements other lanes write"),
+              std::string::npos)
+        << message(out);
+    EXPECT_EQ(out.machine->regions()[0].as<float>()[1], 2.0f) << "the kernel must not have run";
+    // Through a handle, and an inout buffer: the same region is the same storage.
+    ProgramRun inout = run_source(in_main("        rgn r5, ts\n        li r1, 4\n        launch scan, r1, ts, @r5", kStencil));
+    ASSERT_EQ(inout.trap_kind(), TrapKind::BadLaunch);
+    EXPECT_NE(message(inout).find("kernel 'scan': window buffer 't' and 'inout' buffer 'u' both get 'ts': lanes would "
+                                  "read elements other lanes write"),
+              std::string::npos)
+        << message(inout);
+    // Two windows may read one region: nothing writes it.
+    ProgramRun fine = run_source(
+        in_main("        li r1, 4\n        launch pair, r1, ks, ks, cs\n        li r2, 0\n        printr cs, r2, r1",
+                std::string(kStencil) + ".region cs i32[4]\n"));
+    ASSERT_TRUE(fine.halted()) << (fine.result.trap ? message(fine) : "");
+    EXPECT_EQ(*fine.output, "[2, 4, 6, 8]");
+}
+
 }  // namespace
 }  // namespace polymer::test

@@ -155,19 +155,29 @@ struct BlockRun {
     }
     // A checked access: lanes whose index breaks the contract fault. False
     // when no lane is left to run the op.
+    // A window buffer's lanes read inside [gid + lo, gid + hi] as well as
+    // inside the buffer (a run of lanes at gid + d: d inside [lo, hi]).
     [[gnu::noinline]] bool check_access(const BlockInsn& in, std::uint32_t pc) {
         const KernelArg* arg = in.c < launch.args.size() ? &launch.args[in.c] : nullptr;
         const std::uint64_t length = arg != nullptr && arg->data != nullptr ? arg->length : 0;
-        if (in.element ? (s.seq[in.b] == static_cast<std::int64_t>(first) && first + n <= length)
-                       : (length > 0 && contiguous(in.b, *arg) >= 0))
-            return true;  // the lanes' own elements, or a run inside the buffer
+        const KernelParam* window = in.window ? &launch.kernel->params[in.c] : nullptr;
+        const auto base = static_cast<std::int64_t>(first);
+        if (in.element ? (s.seq[in.b] == base && first + n <= length)
+                       : (length > 0 && contiguous(in.b, *arg) >= 0 &&
+                          (window == nullptr || in_window(*window, base, s.seq[in.b]))))
+            return true;  // the lanes' own elements, or a run inside the buffer (and the window)
         const Int* idx = R(in.b);
         const std::int32_t* m = exec();
         const UInt limit = L::index_limit(length);
         bool any = false;
         for (unsigned i = 0; i < n; ++i) {
             const auto j = static_cast<UInt>(idx[i]);
-            if (m[i] == 0 || (j < limit && (!in.element || j == first + i))) continue;
+            // j < limit <= 2^40: exact as an int64 (window checks).
+            if (m[i] == 0 ||
+                (j < limit && (in.element  ? j == first + i
+                               : window    ? in_window(*window, base + i, static_cast<std::int64_t>(j))
+                                           : true)))
+                continue;
             fault_lane(i, {KernelFault::Kind::BadIndex, 0, pc, in.c, idx[i], length});
             any = true;
         }

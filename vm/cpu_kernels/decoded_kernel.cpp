@@ -224,6 +224,7 @@ DecodedKernel decode_kernel(const Kernel& kernel) {
         if (reads_buffer(kop_effect(op)) || writes_buffer(kop_effect(op))) {
             insn.checked = checks[pc];
             insn.element = insn.c < kernel.params.size() && kernel.params[insn.c].indexing == Indexing::Element;
+            insn.window = insn.c < kernel.params.size() && kernel.params[insn.c].indexing == Indexing::Window;
         }
         if (writes_buffer(kop_effect(op)) &&
             std::find(k.stored_params.begin(), k.stored_params.end(), insn.c) == k.stored_params.end())

@@ -40,9 +40,11 @@ struct BlockInsn {
     std::uint16_t loop_frame = 0;
     bool is_loop_end = false;
     // A load, store or atomic whose index isa/kernel_access.h could not
-    // prove: checked lane by lane. `element`: its buffer is element-wise.
+    // prove: checked lane by lane. `element`: its buffer is element-wise;
+    // `window`: a window buffer (its offsets: the launch's kernel's param c).
     bool checked = false;
     bool element = false;
+    bool window = false;
     // The type of the parameter a load, store, atomic, ldp, ldpf or blen
     // names (a wide kernel's loads widen and its stores narrow by it).
     ElemType elem = ElemType::I32;

@@ -427,7 +427,8 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
         infos[p].buffer = buf.value().handle();
         if (written) {
             // Back only what the launch may write: its lanes' elements of an
-            // [i] buffer (the kernel memory contract), all of a broadcast one.
+            // [i] buffer (the kernel memory contract), all of a broadcast one
+            // (a window buffer is `in`: it is read, never copied back).
             // The rest stays as the caller has it, even written meanwhile (a
             // cluster node puts other lanes of a region a chunk is bound to).
             std::size_t lo = 0, hi = bytes;
