@@ -128,6 +128,22 @@ struct RegionDataHead {
     std::uint64_t length = 0;  // bytes that follow
 };
 inline constexpr std::size_t kRegionDataHeadBytes = 32;
+// Bytes a node fetches from another node of the same home before it runs a
+// launch chunk (a stencil's halo): [offset, offset + length) of the peer's
+// region `from_region` at `from_version`, landed at the same offset of this
+// node's region `to_region` at `to_version` (which the home made exist with
+// a put). The node connects to host:port, authenticates as to any node and
+// presents the home's peer ticket. Version 6.
+struct HaloFetch {
+    std::string host;
+    std::uint16_t port = 0;
+    std::uint64_t from_region = 0;
+    std::uint64_t from_version = 0;
+    std::uint64_t to_region = 0;
+    std::uint64_t to_version = 0;
+    std::uint64_t offset = 0;  // bytes
+    std::uint64_t length = 0;  // bytes; any size (fetched kMaxSliceBytes at a time)
+};
 struct Binding {
     enum class Kind : std::uint8_t { Region = 0, Uniform = 1 };
     Kind kind = Kind::Region;
@@ -149,22 +165,6 @@ struct LaunchChunk {
     bool keep_outputs = false;
     // Halos to fetch from other nodes before the chunk runs. Version 6.
     std::vector<HaloFetch> fetches;
-};
-// Bytes a node fetches from another node of the same home before it runs a
-// launch chunk (a stencil's halo): [offset, offset + length) of the peer's
-// region `from_region` at `from_version`, landed at the same offset of this
-// node's region `to_region` at `to_version` (which the home made exist with
-// a put). The node connects to host:port, authenticates as to any node and
-// presents the home's peer ticket. Version 6.
-struct HaloFetch {
-    std::string host;
-    std::uint16_t port = 0;
-    std::uint64_t from_region = 0;
-    std::uint64_t from_version = 0;
-    std::uint64_t to_region = 0;
-    std::uint64_t to_version = 0;
-    std::uint64_t offset = 0;  // bytes
-    std::uint64_t length = 0;  // bytes; any size (fetched kMaxSliceBytes at a time)
 };
 // A home's ticket for its nodes' transfers to each other: random, sent to
 // each of its nodes over the authenticated connection; a node that presents
