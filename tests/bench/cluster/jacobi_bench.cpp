@@ -140,14 +140,19 @@ int main(int argc, char** argv) {
 
     // The programs: jacobi.pasm (or its copy with `iterations` steps), with
     // its window or without, each also with no steps.
-    std::vector<std::string> temps;
+    struct Temps {  // the copies, removed however main returns
+        std::vector<std::string> paths;
+        ~Temps() {
+            for (const std::string& p : paths) std::remove(p.c_str());
+        }
+    } temps;
     auto copy = [&](const std::string& from, const std::string& what, const std::string& to, const std::string& tag) {
         auto path = with_replaced(from, what, to, tag);
         if (!path) {
             std::fprintf(stderr, "jacobi_bench: %s has no `%s` to change\n", from.c_str(), what.c_str());
-            std::exit(1);
+            return std::string();
         }
-        temps.push_back(*path);
+        temps.paths.push_back(*path);
         return *path;
     };
     const bool windowed = read_file(program).find(kWindowed) != std::string::npos;
@@ -155,6 +160,7 @@ int main(int argc, char** argv) {
     if (iterations != 50) program = copy(program, kLoopCount, "li      r11, " + std::to_string(iterations / 2), "steps");
     const std::string whole = windowed ? copy(program, kWindowed, kWhole, "whole") : program;
     const std::string whole0 = windowed ? copy(program0, kWindowed, kWhole, "whole-none") : program0;
+    if (program0.empty() || program.empty() || whole.empty() || whole0.empty()) return 1;
 
     const std::string nodes = "--local-nodes " + std::to_string(kNodes) + " --no-local-work";
     std::vector<Row> rows = {{"home alone (--backend cpu)", "", program, program0}};
@@ -217,7 +223,6 @@ int main(int argc, char** argv) {
         dask_once.push_back(*first("once_s"));
         dask_start.push_back(*first("cluster_start_s"));
     }
-    for (const std::string& t : temps) std::remove(t.c_str());
 
     std::printf("every run printed the same output:\n%s", expected.c_str());
     const bool dask = !dask_each.empty();
