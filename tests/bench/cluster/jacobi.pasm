@@ -45,7 +45,9 @@
 .end
 
 ; One Jacobi step, y := step(x). x is read at the lane's element and its four
-; neighbours (a whole-buffer input until windowed parameters land).
+; neighbours (a whole-buffer input until windowed parameters land). Written
+; with if/else: the same step with the boundary lanes ending in `exit` gave
+; 0 in whole 512-lane blocks on the CPU backend (2026-12-06, reported).
 .kernel step (in x: f32[], out y: f32[i])
         gid     r0
         shri    r1, r0, LOG2W   ; row
