@@ -9,119 +9,32 @@
 // Each round runs every row once. A row's time is the median of its rounds'
 // wall times, whole processes (node start-up included: what a user waits
 // for); a ratio is the median of the rounds' ratios, both from one round. Bytes moved are the sum over
-// the nodes of --stats' "bytes out N in M". Every run must print the home
+// the nodes of --stats' "bytes out N in M" (and node-to-node bytes, where a
+// node reports them: bench_runs.h). Every run must print the home
 // alone's output, and Dask its sum and last elements: else MISMATCH, status 1.
-// Dask is Debian's (python3-distributed, python3-dask) under $PYTHON, default
+// Dask is Debian's (python3-distributed, python3-dask, python3-numpy) under $PYTHON, default
 // /usr/bin/python3 (a python3 earlier on PATH, pyenv's say, lacks it); without
 // it the Dask rows are skipped with a line saying so.
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <charconv>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <map>
 #include <optional>
 #include <regex>
-#include <sstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
+
+#include "bench_runs.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using namespace cluster_bench;
 
 constexpr double kDataBytes = 2.0 * 4 * 4194304;  // x and y: two 16 MiB regions
-
-struct Outcome {
-    int status = -1;
-    std::string out, err;
-    double seconds = 0;
-};
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-// Runs `command` through the shell, stdout captured, stderr to a temp file.
-Outcome run(const std::string& command) {
-    const std::string err_path = "/tmp/resident-bench-" + std::to_string(getpid()) + ".err";
-    Outcome o;
-    const auto t = Clock::now();
-    FILE* p = popen((command + " 2>" + err_path).c_str(), "r");
-    if (p == nullptr) return o;
-    char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) o.out.append(buf, n);
-    const int status = pclose(p);
-    o.seconds = std::chrono::duration<double>(Clock::now() - t).count();
-    o.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    o.err = read_file(err_path);
-    std::remove(err_path.c_str());
-    return o;
-}
-
-// A copy of `program` (in /tmp) whose loop runs `launches` times; none if
-// the loop count's instruction is not there.
-std::optional<std::string> with_launches(const std::string& program, int launches) {
-    std::string text = read_file(program);
-    const std::string count = "li      r11, 50";
-    const std::size_t at = text.find(count);
-    if (at == std::string::npos) return std::nullopt;
-    text.replace(at, count.size(), "li      r11, " + std::to_string(launches));
-    const std::string path = "/tmp/resident-bench-" + std::to_string(getpid()) + "-" + std::to_string(launches) + ".pasm";
-    std::ofstream(path) << text;
-    return path;
-}
-
-std::optional<double> number(const std::string& s) {
-    double v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
-    return v;
-}
-
-// Sum over the nodes' --stats lines of "bytes out N in M".
-double bytes_moved(const std::string& err) {
-    double total = 0;
-    std::istringstream lines(err);
-    const std::regex moved("bytes out (\\d+) in (\\d+)");
-    for (std::string line; std::getline(lines, line);) {
-        std::smatch m;
-        if (line.rfind("polymer-run: node ", 0) == 0 && std::regex_search(line, m, moved))
-            total += number(m[1]).value_or(0) + number(m[2]).value_or(0);
-    }
-    return total;
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 struct Row {
     std::string name, args;
     std::vector<double> seconds, bytes;
 };
-
-// resident_dask.py's lines "key v1 v2 ..." as key -> words.
-std::map<std::string, std::vector<std::string>> fields(const std::string& out) {
-    std::map<std::string, std::vector<std::string>> f;
-    std::istringstream lines(out);
-    for (std::string line; std::getline(lines, line);) {
-        std::istringstream words(line);
-        std::string key, w;
-        words >> key;
-        while (words >> w) f[key].push_back(w);
-    }
-    return f;
-}
 
 // "sum of y = S" and "y[...] = [a, b, c, d]" of resident.pasm, as "S" and
 // "a b c d", to hold Dask's answer against.
@@ -132,30 +45,6 @@ std::pair<std::string, std::string> polymer_answer(const std::string& out) {
     std::string t = tail.size() > 1 ? tail[1].str() : "";
     t = std::regex_replace(t, std::regex(", "), " ");
     return {sum.size() > 1 ? sum[1].str() : "", t};
-}
-
-// "[min..max]", each printed with `format` (a printf conversion for a double).
-std::string range(const std::vector<double>& v, const char* format) {
-    char lo[32], hi[32];
-    std::snprintf(lo, sizeof lo, format, *std::min_element(v.begin(), v.end()));
-    std::snprintf(hi, sizeof hi, format, *std::max_element(v.begin(), v.end()));
-    return std::string("[") + lo + ".." + hi + "]";
-}
-
-// The rounds' ratios a[i] / b[i] (both measured in round i).
-std::vector<double> per_round(const std::vector<double>& a, const std::vector<double>& b) {
-    std::vector<double> r;
-    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) r.push_back(a[i] / b[i]);
-    return r;
-}
-double ratios(const std::vector<double>& a, const std::vector<double>& b) { return median(per_round(a, b)); }
-
-// "1.23x [1.01..1.50]": the median of the rounds' ratios and their range.
-std::string ratio(const std::vector<double>& a, const std::vector<double>& b) {
-    const std::vector<double> r = per_round(a, b);
-    char m[32];
-    std::snprintf(m, sizeof m, "%.2fx ", median(r));
-    return m + range(r, "%.2f");
 }
 
 }  // namespace
@@ -174,7 +63,8 @@ int main(int argc, char** argv) {
     app.add_option("--polymer-run", polymer_run, "the polymer-run to measure")->capture_default_str();
     CLI11_PARSE(app, argc, argv);
     if (launches != 50) {
-        if (auto copy = with_launches(program, launches)) program = *copy;
+        if (auto copy = with_replaced(program, "li      r11, 50", "li      r11, " + std::to_string(launches), "resident"))
+            program = *copy;
         else return std::fprintf(stderr, "resident_bench: %s has no `li r11, 50` (the loop count) to change\n", program.c_str()), 1;
     }
     const char* py_env = std::getenv("PYTHON");
@@ -209,7 +99,7 @@ int main(int argc, char** argv) {
             }
             if (round < 0) continue;
             r.seconds.push_back(o.seconds);
-            r.bytes.push_back(bytes_moved(o.err));
+            r.bytes.push_back(traffic(o.err).total());
         }
         if (dask_missing || round < 0) continue;
         // One Dask round per Polymer round (its own warm-up inside), so a

@@ -21,7 +21,7 @@ try:
     import numpy as np
     from dask.distributed import Client, LocalCluster
 except ImportError as e:
-    print(f"resident_dask: Dask is not installed ({e}); on Debian: apt-get install python3-distributed python3-dask",
+    print(f"resident_dask: Dask is not installed ({e}); on Debian: apt-get install python3-distributed python3-dask python3-numpy",
           file=sys.stderr)
     sys.exit(3)
 
