@@ -73,8 +73,8 @@ inline std::optional<double> number(const std::string& s) {
 
 // The nodes' traffic from --stats, summed over the "polymer-run: node ..."
 // lines: payload bytes between the home and the nodes ("bytes out N in M"),
-// and bytes the nodes fetched from each other ("peer bytes [out N ]in M":
-// the receiving side only, so each byte once; 0 while no node prints it).
+// and bytes the nodes fetched from each other (", from other nodes N": the
+// receiving side only, so each byte once; absent while a node took none).
 struct Traffic {
     double out = 0, in = 0, peer = 0;
     double total() const { return out + in + peer; }
@@ -82,7 +82,7 @@ struct Traffic {
 inline Traffic traffic(const std::string& err) {
     Traffic t;
     std::istringstream lines(err);
-    const std::regex home(", bytes out (\\d+) in (\\d+)"), peer("peer bytes (?:out \\d+ )?in (\\d+)");
+    const std::regex home(", bytes out (\\d+) in (\\d+)"), peer(", from other nodes (\\d+)");
     for (std::string line; std::getline(lines, line);) {
         if (line.rfind("polymer-run: node ", 0) != 0) continue;
         std::smatch m;

@@ -45,10 +45,12 @@
 .end
 
 ; One Jacobi step, y := step(x). x is read at the lane's element and its four
-; neighbours (a whole-buffer input until windowed parameters land). Written
+; neighbours, through a window of a row each way: a cluster sends each chunk
+; its rows and one row of halo on each side (jacobi_bench also runs a copy
+; with a whole-buffer input, `in x: f32[]`, for comparison). Written
 ; with if/else: the same step with the boundary lanes ending in `exit` gave
 ; 0 in whole 512-lane blocks on the CPU backend (2026-12-06, reported).
-.kernel step (in x: f32[], out y: f32[i])
+.kernel step (in x: f32[i-W..i+W], out y: f32[i])
         gid     r0
         shri    r1, r0, LOG2W   ; row
         andi    r2, r0, LAST    ; col

@@ -184,11 +184,11 @@ run_case() {  # name program expected-output node-count options...
         t1=$(date +%s.%N)
         cmp -s "$DIR/out" "$expected" || fail "MISMATCH: $name printed $(cat "$DIR/out") where the home alone printed $(cat "$expected")"
         walls+=("$(awk "BEGIN { print $t1 - $t0 }")")
-        # bytes out N in M per node (home <-> node), peer bytes ... in K (node <- node)
+        # bytes out N in M per node (home <-> node), ", from other nodes K" (node <- node)
         read -r total busy < <(grep '^polymer-run: node ' "$DIR/err" | awk '
             { for (i = 1; i <= NF; ++i) {
-                  if ($i == "bytes" && $(i + 1) == "out" && $(i - 1) != "peer") { o += $(i + 2); n += $(i + 4) + 0 }
-                  if ($i == "peer" && $(i + 1) == "bytes") for (j = i + 2; j <= NF; ++j) if ($j == "in") { p += $(j + 1) + 0; break }
+                  if ($i == "bytes" && $(i + 1) == "out") { o += $(i + 2); n += $(i + 4) + 0 }
+                  if ($i == "other" && $(i + 1) == "nodes") p += $(i + 2) + 0
               } }
             END { printf "%.0f %.0f\n", o + n + p, (o > n ? o : n) }')
         moved+=("$total")
