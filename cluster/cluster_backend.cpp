@@ -20,11 +20,10 @@
 #include "cluster/node_server.h"
 #include "cluster/residency.h"
 #include "cluster/throughput_probe.h"
-#include "cluster/element_ranges.h"
 #include "cluster/vector_plan.h"
-#include "isa/vector_rules.h"
 #include "isa/byte_io.h"
 #include "isa/module_io.h"
+#include "isa/vector_rules.h"
 #include "vm/interrupt.h"
 #include "vm/region_store.h"
 

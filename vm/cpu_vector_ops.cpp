@@ -195,34 +195,150 @@ void multiply_add(T* dst, const T* a, const T* b, const T* c, std::uint64_t n) {
         loops::multiply_add(dst, a, b, c, n);
 }
 
-// Float min and max: the running extremes of each lane (vector_kernels.h).
+// --- reductions -----------------------------------------------------------
+// A reduction hands what it computed over a run of elements to a sink: the
+// sum of each summation block (vsum, vdot), the running extremes of each
+// lane (vredmin, vredmax), or a 64-bit value (the integer ones). The
+// Combiner makes the op's value from them; a PartialSink keeps them for a
+// cluster to send home, where a Combiner takes every piece's in element
+// order (combine_vector_partials). One machine feeds its one pass straight
+// into a Combiner: the same arithmetic in the same order, no copies.
+//
+// Each step has one compiled body (the loops are instantiated once per
+// element type, whatever the sink; the Combiner's steps are never inlined):
+// the compiler may swap the operands of a float add, which changes nothing
+// but which NaN comes out of two NaNs, so two copies of "the same" code
+// could give a NaN of another sign. One body gives the same bits everywhere.
+class ReductionSink {
+public:
+    virtual void block(double sum) = 0;
+    virtual void lanes(const double (&lane)[loops::kLanes]) = 0;  // exact: every element type widens to binary64
+    virtual void integer(std::int64_t v) = 0;
+
+protected:
+    ~ReductionSink() = default;
+};
+
+class Combiner final : public ReductionSink {
+public:
+    explicit Combiner(Op op) : op_(*as_vector_op(op)) {
+        const double identity = op_ == VectorOp::Vredmax ? loops::Larger<double>::identity() : loops::Smaller<double>::identity();
+        for (double& l : lane_) l = identity;
+        if (op_ == VectorOp::Vredmini) int_ = std::numeric_limits<std::int64_t>::max();
+        if (op_ == VectorOp::Vredmaxi) int_ = std::numeric_limits<std::int64_t>::min();
+    }
+    [[gnu::noinline]] void block(double sum) override { sum_.add(sum); }
+    // Lane j of the next run of elements into lane j, as one pass over them would.
+    [[gnu::noinline]] void lanes(const double (&lane)[loops::kLanes]) override {
+        if (op_ == VectorOp::Vredmax) loops::extreme_lanes(lane, loops::kLanes, lane_, loops::Larger<double>{});
+        else loops::extreme_lanes(lane, loops::kLanes, lane_, loops::Smaller<double>{});
+    }
+    // Integer sums wrap in 64 bits and min/max are exact: any order gives the same value.
+    [[gnu::noinline]] void integer(std::int64_t v) override {
+        if (op_ == VectorOp::Vredmini) int_ = std::min(int_, v);
+        else if (op_ == VectorOp::Vredmaxi) int_ = std::max(int_, v);
+        else int_ = static_cast<std::int64_t>(static_cast<std::uint64_t>(int_) + static_cast<std::uint64_t>(v));
+    }
+    [[gnu::noinline]] VectorOpResult result() const {
+        VectorOpResult r;
+        r.int_value = int_;
+        if (op_ == VectorOp::Vsum || op_ == VectorOp::Vdot) r.float_value = sum_.value();
+        if (op_ == VectorOp::Vredmin) r.float_value = loops::fold_lanes(lane_, loops::Smaller<double>::identity(), loops::Smaller<double>{});
+        if (op_ == VectorOp::Vredmax) r.float_value = loops::fold_lanes(lane_, loops::Larger<double>::identity(), loops::Larger<double>{});
+        return r;
+    }
+
+private:
+    VectorOp op_;
+    loops::CompensatedSum sum_;
+    double lane_[loops::kLanes];
+    std::int64_t int_ = 0;
+};
+
+class PartialSink final : public ReductionSink {
+public:
+    explicit PartialSink(VectorPartial& out) : out_(out) {}
+    void block(double sum) override { out_.values.push_back(sum); }
+    void lanes(const double (&lane)[loops::kLanes]) override { out_.values.assign(lane, lane + loops::kLanes); }
+    void integer(std::int64_t v) override { out_.int_value = v; }
+
+private:
+    VectorPartial& out_;
+};
+
 template <class T, class Better>
-void extreme_partial(const T* a, std::uint64_t n, VectorPartial& out) {
+void extremes(const T* a, std::uint64_t n, ReductionSink& sink) {
     T lane[loops::kLanes];
     for (T& l : lane) l = Better::identity();
     loops::extreme_lanes(a, n, lane, Better{});
-    out.values.assign(lane, lane + loops::kLanes);
+    double wide[loops::kLanes];
+    for (std::size_t j = 0; j < loops::kLanes; ++j) wide[j] = static_cast<double>(lane[j]);
+    sink.lanes(wide);
 }
 
-template <class Term>
-void block_sums_partial(std::uint64_t n, Term term, VectorPartial& out) {
-    out.values.reserve((n + loops::kSumBlock - 1) / loops::kSumBlock);
-    loops::block_sums(n, term, [&](double s) { out.values.push_back(s); });
+// A reduction over the n elements of x's source(s) (T: a's type).
+template <class T>
+void reduce_typed(const VectorOpArgs& x, ReductionSink& sink) {
+    const T* a = data_of<T>(x.a);
+    const T* b = data_of<T>(x.b);
+    const std::uint64_t n = x.a.length;
+    constexpr bool kFloat = loops::kFloat<T>;
+    auto block = [&](double s) { sink.block(s); };
+    switch (*as_vector_op(x.op)) {
+    case VectorOp::Vsum:
+        if constexpr (kFloat) loops::sum_blocks(a, n, block);
+        break;
+    case VectorOp::Vdot:
+        if constexpr (kFloat) loops::dot_blocks(a, b, n, block);
+        break;
+    case VectorOp::Vredmin:
+        if constexpr (kFloat) extremes<T, loops::Smaller<T>>(a, n, sink);
+        break;
+    case VectorOp::Vredmax:
+        if constexpr (kFloat) extremes<T, loops::Larger<T>>(a, n, sink);
+        break;
+    case VectorOp::Vsumi:
+        if constexpr (!kFloat) sink.integer(loops::int_sum(a, n));
+        break;
+    case VectorOp::Vdoti:
+        if constexpr (!kFloat) sink.integer(loops::int_dot(a, b, n));
+        break;
+    case VectorOp::Vredmini:
+        if constexpr (!kFloat) sink.integer(loops::int_min(a, n));
+        break;
+    case VectorOp::Vredmaxi:
+        if constexpr (!kFloat) sink.integer(loops::int_max(a, n));
+        break;
+    case VectorOp::Vadd:
+    case VectorOp::Vsub:
+    case VectorOp::Vmul:
+    case VectorOp::Vdiv:
+    case VectorOp::Vmin:
+    case VectorOp::Vmax:
+    case VectorOp::Vfma:
+    case VectorOp::Vscale:
+    case VectorOp::Vfill:
+    case VectorOp::Vfillf:
+    case VectorOp::Viota:
+    case VectorOp::Vcopy:
+    case VectorOp::Vcmplt:
+    case VectorOp::Vcmpeq:
+    case VectorOp::Vselect:
+    case VectorOp::Vscan:
+    case VectorOp::Vmatmul: break;  // not reductions: run_typed
+    }
 }
 
 // T is the element type of the op's main operands (its rule's same-type group).
 // `x` may be a piece of the whole op (piece_of): `first` is where its
-// elements start in the whole regions. Element-wise ops write dst;
-// reductions fill `part` (never null for them), combine_vector_partials
-// makes the value.
+// elements start in the whole regions. Writes dst; reductions go to reduce_typed.
 template <class T>
-void run_typed(const VectorOpArgs& x, std::uint64_t first, VectorPartial* part) {
+void run_typed(const VectorOpArgs& x, std::uint64_t first) {
     T* dst = data_of<T>(x.dst);
     const T* a = data_of<T>(x.a);
     const T* b = data_of<T>(x.b);
     const T* c = data_of<T>(x.c);
     const std::uint64_t n = x.dst.length;
-    const std::uint64_t na = x.a.length;
     // The check has run: x.op is a vector op, and a float-only (integer-only)
     // op only ever gets here with a float (integer) T.
     constexpr bool kFloat = loops::kFloat<T>;
@@ -253,34 +369,18 @@ void run_typed(const VectorOpArgs& x, std::uint64_t first, VectorPartial* part) 
     case VectorOp::Vfillf:
         if constexpr (kFloat) loops::fill(dst, static_cast<T>(x.float_scalar), n);
         break;
-    case VectorOp::Vsum:
-        if constexpr (kFloat) block_sums_partial(na, loops::sum_term(a), *part);
-        break;
-    case VectorOp::Vredmin:
-        if constexpr (kFloat) extreme_partial<T, loops::Smaller<T>>(a, na, *part);
-        break;
-    case VectorOp::Vredmax:
-        if constexpr (kFloat) extreme_partial<T, loops::Larger<T>>(a, na, *part);
-        break;
-    case VectorOp::Vdot:
-        if constexpr (kFloat) block_sums_partial(na, loops::dot_term(a, b), *part);
-        break;
     // The value wraps to the element type (u8: the low byte).
     case VectorOp::Vfill:
         if constexpr (!kFloat) loops::fill(dst, static_cast<T>(x.int_scalar), n);
         break;
+    case VectorOp::Vsum:
     case VectorOp::Vsumi:
-        if constexpr (!kFloat) part->int_value = loops::int_sum(a, na);
-        break;
+    case VectorOp::Vredmin:
+    case VectorOp::Vredmax:
     case VectorOp::Vredmini:
-        if constexpr (!kFloat) part->int_value = loops::int_min(a, na);
-        break;
     case VectorOp::Vredmaxi:
-        if constexpr (!kFloat) part->int_value = loops::int_max(a, na);
-        break;
-    case VectorOp::Vdoti:
-        if constexpr (!kFloat) part->int_value = loops::int_dot(a, b, na);
-        break;
+    case VectorOp::Vdot:
+    case VectorOp::Vdoti: break;  // reductions: reduce_typed
     }
 }
 
@@ -308,12 +408,8 @@ VectorOpArgs piece_of(const VectorOpArgs& x, std::uint64_t begin, std::uint64_t 
     return p;
 }
 
-// A checked op's piece; a Whole op only as one piece over everything.
-VectorPartial run_piece(const VectorOpArgs& x, std::uint64_t begin, std::uint64_t end) {
-    VectorPartial part;
-    const VectorOpArgs piece = begin == 0 && end == op_length(x) ? x : piece_of(x, begin, end);
-    with_elem_type(main_type(x), [&](auto t) { run_typed<decltype(t)>(piece, begin, &part); });
-    return part;
+void reduce(const VectorOpArgs& x, ReductionSink& sink) {
+    with_elem_type(x.a.type, [&](auto t) { reduce_typed<decltype(t)>(x, sink); });
 }
 
 }  // namespace
@@ -342,11 +438,12 @@ VectorOpResult run_vector_op_cpu(const VectorOpArgs& args) {
     // from touching memory it should not.
     if (find_vector_op_problem(args).fault != VectorOpFault::None) return {};
     if (vector_shape(args.op) == VectorShape::Reduction) {
-        // One piece over everything, combined as a cluster combines many.
-        const VectorPartial whole = run_piece(args, 0, op_length(args));
-        return combine_vector_partials(args.op, {&whole, 1});
+        // One pass over everything, combined as a cluster combines its pieces.
+        Combiner whole(args.op);
+        reduce(args, whole);
+        return whole.result();
     }
-    run_piece(args, 0, op_length(args));
+    with_elem_type(main_type(args), [&](auto t) { run_typed<decltype(t)>(args, 0); });
     return {};
 }
 
@@ -355,67 +452,34 @@ VectorPartial run_vector_piece_cpu(const VectorOpArgs& args, std::uint64_t begin
     const VectorShape shape = vector_shape(args.op);
     if (shape == VectorShape::Whole || begin > end || end > op_length(args)) return {};
     if (begin % vector_piece_alignment(args.op) != 0) return {};
-    return run_piece(args, begin, end);
+    const VectorOpArgs piece = piece_of(args, begin, end);
+    VectorPartial part;
+    if (shape == VectorShape::Reduction) {
+        PartialSink sink(part);
+        reduce(piece, sink);
+    } else {
+        with_elem_type(main_type(args), [&](auto t) { run_typed<decltype(t)>(piece, begin); });
+    }
+    return part;
 }
 
 VectorOpResult combine_vector_partials(Op op, std::span<const VectorPartial> in_order) {
-    VectorOpResult r;
-    if (vector_shape(op) != VectorShape::Reduction) return r;
-    // Integer sums wrap in 64 bits and min/max are exact: any order gives
-    // the same value. Float sums add the blocks in order as one pass does;
-    // min/max merge lane by lane, as one pass over the pieces' lanes.
-    auto extreme = [&](auto better) {
-        using Better = decltype(better);
-        double lane[loops::kLanes];
-        for (double& l : lane) l = Better::identity();
-        for (const VectorPartial& p : in_order)
-            if (p.values.size() == loops::kLanes) loops::extreme_lanes(p.values.data(), loops::kLanes, lane, better);
-        return loops::fold_lanes(lane, Better::identity(), better);
-    };
-    std::uint64_t wrapping = 0;
-    switch (*as_vector_op(op)) {
-    case VectorOp::Vsum:
-    case VectorOp::Vdot: {
-        loops::CompensatedSum total;
-        for (const VectorPartial& p : in_order)
-            for (double s : p.values) total.add(s);
-        r.float_value = total.value();
-        break;
+    if (vector_shape(op) != VectorShape::Reduction) return {};
+    Combiner c(op);
+    const VectorOp v = *as_vector_op(op);
+    for (const VectorPartial& p : in_order) {
+        if (v == VectorOp::Vsum || v == VectorOp::Vdot) {
+            for (double s : p.values) c.block(s);
+        } else if (v == VectorOp::Vredmin || v == VectorOp::Vredmax) {
+            if (p.values.size() != loops::kLanes) continue;
+            double lane[loops::kLanes];
+            for (std::size_t j = 0; j < loops::kLanes; ++j) lane[j] = p.values[j];
+            c.lanes(lane);
+        } else {
+            c.integer(p.int_value);
+        }
     }
-    case VectorOp::Vredmin: r.float_value = extreme(loops::Smaller<double>{}); break;
-    case VectorOp::Vredmax: r.float_value = extreme(loops::Larger<double>{}); break;
-    case VectorOp::Vsumi:
-    case VectorOp::Vdoti:
-        for (const VectorPartial& p : in_order) wrapping += static_cast<std::uint64_t>(p.int_value);
-        r.int_value = static_cast<std::int64_t>(wrapping);
-        break;
-    case VectorOp::Vredmini:
-        r.int_value = std::numeric_limits<std::int64_t>::max();
-        for (const VectorPartial& p : in_order) r.int_value = std::min(r.int_value, p.int_value);
-        break;
-    case VectorOp::Vredmaxi:
-        r.int_value = std::numeric_limits<std::int64_t>::min();
-        for (const VectorPartial& p : in_order) r.int_value = std::max(r.int_value, p.int_value);
-        break;
-    case VectorOp::Vadd:
-    case VectorOp::Vsub:
-    case VectorOp::Vmul:
-    case VectorOp::Vdiv:
-    case VectorOp::Vmin:
-    case VectorOp::Vmax:
-    case VectorOp::Vfma:
-    case VectorOp::Vscale:
-    case VectorOp::Vfill:
-    case VectorOp::Vfillf:
-    case VectorOp::Viota:
-    case VectorOp::Vcopy:
-    case VectorOp::Vcmplt:
-    case VectorOp::Vcmpeq:
-    case VectorOp::Vselect:
-    case VectorOp::Vscan:
-    case VectorOp::Vmatmul: break;  // not reductions (returned above)
-    }
-    return r;
+    return c.result();
 }
 
 }  // namespace polymer

@@ -67,8 +67,8 @@ VectorOpResult run_vector_op_cpu(const VectorOpArgs& args);
 // on the nodes"). A cluster runs each piece where its elements are and
 // combines what the pieces return at home, in order; the result is the same,
 // bit for bit, as run_vector_op_cpu's over the whole regions, because both go
-// through the same code: run_vector_op_cpu is one piece over all of [0, n)
-// and the same combiner.
+// through the same code: the same loops per block or lane, and one machine's
+// pass feeds the same combiner the pieces' partials go to.
 
 // How a vector op can be cut into pieces.
 enum class VectorShape : std::uint8_t {
