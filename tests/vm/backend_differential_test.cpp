@@ -8,7 +8,8 @@
 // types that have shaders; vmatmul on shapes around the 16 x 16 tile. The
 // kernels are read from samples/10..13. Also: kernels indexing past their
 // buffers read 0 and drop stores on both backends, and nothing outside the
-// buffer changes (guard words around it).
+// buffer changes (guard words around it). And kernels whose lanes exit early
+// (exit_kernels.h), narrow and wide, against results worked out lane by lane.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "assembler/assembler.h"
+#include "exit_kernels.h"
 #include "sample_kernels.h"
 #include "splitmix.h"
 #include "vm/backend.h"
@@ -491,6 +493,38 @@ TEST_F(SampleKernels, MatmulAroundTheTileSize) {
                 ASSERT_TRUE(close(c_cpu.get(i * n + j), c_vk.get(i * n + j), magnitude, kSumTolerance))
                     << "matmul kernel n=" << n << " at " << i << "," << j;
             }
+    }
+}
+
+// --- lanes that exit early ---------------------------------------------------
+
+// The kernels of exit_kernels.h, narrow and wide: lanes that exit from an
+// `if`, nested ifs or a loop with break/continue, and registers read before
+// they are written (0), store on both backends what the test works out lane
+// by lane (the CPU side alone: exit_lanes_test.cpp).
+TEST_F(BackendDifferential, LanesThatExitEarlyLeaveTheOtherLanesAlone) {
+    using namespace test::exit_lanes;
+    for (Lanes lanes : kAllLanes) {
+        for (auto& [text, c] : all_cases(lanes)) {
+            const std::string source = kernel_source(text, lanes);
+            AssembleResult assembled = assemble(source);
+            ASSERT_TRUE(assembled.ok()) << format_diagnostic(assembled.diagnostics.at(0)) << "\n" << source;
+            const Kernel& k = assembled.module->kernels.at(0);
+            for (bool on_vulkan : {false, true}) {
+                c.reset_outputs();
+                const KernelLaunch l = c.launch(k, 0, c.lanes);
+                KernelFault fault;
+                if (on_vulkan) {
+                    ASSERT_TRUE(vulkan()->can_run(l)) << c.what;
+                    fault = vulkan()->wait(vulkan()->submit(l)).fault;
+                } else {
+                    CpuBackend cpu;
+                    fault = cpu.wait(cpu.submit(l)).fault;
+                }
+                EXPECT_FALSE(fault) << c.what;
+                EXPECT_EQ(c.mismatch(0, c.lanes), "") << (on_vulkan ? "vulkan" : "cpu");
+            }
+        }
     }
 }
 

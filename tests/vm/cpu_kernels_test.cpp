@@ -517,8 +517,11 @@ TEST(CpuKernels, EveryOpMatchesTheLaneReferenceAcrossBlockBoundaries) {
 
 // Random kernels with nested if/else, loops with data-dependent trip counts,
 // break/continue/exit under data-dependent conditions: lanes of one block
-// take different paths. Each loop counts its iterations in its own register
-// and breaks past a limit, so every kernel terminates.
+// take different paths (or, on conditions of gid alone, whole blocks take
+// one). Registers left unloaded are read as 0, and the last results go
+// straight into buffers, so what a block leaves behind shows in the next.
+// Each loop counts its iterations in its own register and breaks past a
+// limit, so every kernel terminates.
 class RandomKernel {
 public:
     // `window`: ai is a window buffer `[i..i+5]` (the six loads below are
@@ -528,15 +531,22 @@ public:
 
     std::string source() {
         s_ = std::string(".kernel rnd (in ai: i32") + (window_ ? "[i..i+5]" : "[]") +
-             ", in af: f32[], out o: i32[], out of: f32[])\n";
+             ", in af: f32[], out o: i32[], out of: f32[], out oc: i32[i], out ofc: f32[i])\n";
         line("gid r15");
+        // Some registers are left unloaded: read before written, they start at 0.
         for (int r = 0; r < 6; ++r) {
             line("addi r7, r15, " + std::to_string(r));
-            line("ld r" + std::to_string(r) + ", ai[r7]");
-            line("ldf f" + std::to_string(r) + ", af[r7]");
+            if (pick(3) != 0) line("ld r" + std::to_string(r) + ", ai[r7]");
+            if (pick(3) != 0) line("ldf f" + std::to_string(r) + ", af[r7]");
         }
         block(0, false);
         for (int r = 0; r < 6; ++r) store("r" + std::to_string(r), "f" + std::to_string(r));
+        // Results only the last stores read, at the lane's own element: in a
+        // kernel without loops the interpreter writes them straight into oc, ofc.
+        const bool float_last = pick(2) != 0;
+        if (float_last) own_element_store("add r8, " + ri() + ", " + ri(), "st oc[r15], r8");
+        own_element_store("fadd f6, " + rf() + ", " + rf(), "stf ofc[r15], f6");
+        if (!float_last) own_element_store("add r8, " + ri() + ", " + ri(), "st oc[r15], r8");
         s_ += ".end\n";
         return s_;
     }
@@ -553,13 +563,27 @@ private:
         line("st o[r7], " + r);
         line("stf of[r7], " + f);
     }
+    void own_element_store(const std::string& op, const std::string& st) {
+        line(op);
+        line(st);
+    }
+    // On the data, or on gid alone: then runs of 32, 256 or 512 lanes
+    // (whole blocks) take the same side.
     void condition() {
         static const char* cmp[] = {"lt", "le", "eq", "ne"};
-        if (pick(3) == 0) {
+        static const int runs[] = {5, 8, 9};
+        switch (pick(4)) {
+        case 0:
             line("li r6, " + std::to_string(pick(4) + 1));
             line("and r6, " + ri() + ", r6");
-        } else {
+            break;
+        case 1:
+            line("shri r6, r15, " + std::to_string(runs[pick(3)]));
+            line("andi r6, r6, 1");
+            break;
+        default:
             line(std::string(cmp[pick(4)]) + " r6, " + ri() + ", " + ri());
+            break;
         }
     }
     // Integer ops from the table (every pure RRR, RRI and RR row), so new
@@ -636,6 +660,7 @@ private:
                 condition();
                 line("if r6");
                 store(ri(), rf());
+                if (pick(2)) own_element_store("mov r8, " + ri(), "st oc[r15], r8");
                 line("exit");
                 line("end");
             }
@@ -650,36 +675,43 @@ private:
 
 TEST(CpuKernels, RandomDivergentKernelsMatchTheLaneReference) {
     CpuBackend pool(CpuBackendOptions{3, 64, 0});
-    for (std::uint32_t seed = 1; seed <= 80; ++seed) {
-        const std::string src = RandomKernel(seed, seed > 60).source();  // 61..80: a window buffer
+    for (std::uint32_t seed = 1; seed <= 120; ++seed) {
+        const std::string src = RandomKernel(seed, seed > 100).source();  // 101..120: a window buffer
         Module m = assemble_ok(src.c_str());
         ASSERT_EQ(m.kernels.size(), 1u) << src;
         for (std::uint64_t n : {1ull, 65ull, 300ull, 1500ull}) {
             LaneData d = lane_data(n + 8, seed);
             for (auto& v : d.ai) v = v % 64;  // small values: short loops, shifts of every size
+            struct Out {
+                std::vector<std::int32_t> o, oc;
+                std::vector<float> of, ofc;
+            };
             auto run = [&](auto&& how) {
-                std::pair<std::vector<std::int32_t>, std::vector<float>> out{std::vector<std::int32_t>(8 * n, -7),
-                                                                             std::vector<float>(8 * n, -7.0f)};
+                Out out{std::vector<std::int32_t>(8 * n, -7), std::vector<std::int32_t>(n, -7), std::vector<float>(8 * n, -7.0f),
+                        std::vector<float>(n, -7.0f)};
                 KernelLaunch l = test::whole_launch(m.kernels[0],
                                                     {test::buffer_arg(d.ai, ElemType::I32), test::buffer_arg(d.af, ElemType::F32),
-                                                     test::buffer_arg(out.first, ElemType::I32),
-                                                     test::buffer_arg(out.second, ElemType::F32)},
+                                                     test::buffer_arg(out.o, ElemType::I32), test::buffer_arg(out.of, ElemType::F32),
+                                                     test::buffer_arg(out.oc, ElemType::I32), test::buffer_arg(out.ofc, ElemType::F32)},
                                                     n);
                 how(l);
                 return out;
             };
             KernelFault fw, fg, fp;
-            const auto want = run([&](const KernelLaunch& l) { fw = run_kernel_launch_lane_by_lane(l); });
-            const auto got = run([&](const KernelLaunch& l) { fg = run_kernel_launch(l); });
-            const auto pooled = run([&](const KernelLaunch& l) { fp = pool.wait(pool.submit(l)).fault; });
+            const Out want = run([&](const KernelLaunch& l) { fw = run_kernel_launch_lane_by_lane(l); });
+            const Out got = run([&](const KernelLaunch& l) { fg = run_kernel_launch(l); });
+            const Out pooled = run([&](const KernelLaunch& l) { fp = pool.wait(pool.submit(l)).fault; });
             ASSERT_EQ(fw, fg) << "seed " << seed << " n=" << n << "\n" << src;
             ASSERT_EQ(fw, fp) << "seed " << seed << " n=" << n << "\n" << src;
             if (fw) continue;  // lanes past a fault may or may not have run
-            ASSERT_EQ(want.first, got.first) << "seed " << seed << " n=" << n << "\n" << src;
-            ASSERT_EQ(want.first, pooled.first) << "seed " << seed << " n=" << n << "\n" << src;
-            for (std::size_t i = 0; i < want.second.size(); ++i) {
-                ASSERT_TRUE(same_float(want.second[i], got.second[i])) << "seed " << seed << " n=" << n << " i=" << i << "\n" << src;
-                ASSERT_TRUE(same_float(want.second[i], pooled.second[i])) << "seed " << seed << " n=" << n << "\n" << src;
+            for (const Out* o : {&got, &pooled}) {
+                const char* how = o == &got ? "one thread" : "pool";
+                ASSERT_EQ(want.o, o->o) << how << " seed " << seed << " n=" << n << "\n" << src;
+                ASSERT_EQ(want.oc, o->oc) << how << " seed " << seed << " n=" << n << "\n" << src;
+                for (std::size_t i = 0; i < want.of.size(); ++i)
+                    ASSERT_TRUE(same_float(want.of[i], o->of[i])) << how << " seed " << seed << " n=" << n << " of[" << i << "]\n" << src;
+                for (std::size_t i = 0; i < want.ofc.size(); ++i)
+                    ASSERT_TRUE(same_float(want.ofc[i], o->ofc[i])) << how << " seed " << seed << " n=" << n << " ofc[" << i << "]\n" << src;
             }
         }
     }

@@ -304,7 +304,9 @@ struct BlockRun {
     // lanes it reads in place there, since the other lanes keep their values.
     // `value` may read r itself: its sources were fetched before the switch.
     // Set by run() for an op whose result goes straight to the next store's
-    // buffer (BlockInsn::store_fuses); the op writes there instead.
+    // buffer (BlockInsn::store_fuses); the op writes there instead. Null
+    // everywhere else: run() clears it before each op, start() before it
+    // zeroes registers (a write while it is set would go to the buffer).
     // A wide kernel's 32-bit buffer takes each lane narrowed as st/stf would.
     void* fused_target = nullptr;
     bool fused_narrows = false;
@@ -392,6 +394,9 @@ struct BlockRun {
         for (unsigned r = 0; r < k.float_regs; ++r) s.fp[r] = own_F(r);
         s.views = s.writable_views = 0;
         std::fill_n(s.seq.data(), k.int_regs, kNoSeq);
+        // The previous block's last op may have stored its result straight
+        // into a buffer: the zeroing below must go to the registers, not there.
+        fused_target = nullptr;
         for (std::uint8_t r : k.zero_int) fill_int(r, 0);
         for (std::uint8_t r : k.zero_float) fill_float(r, Flt{0});
     }
