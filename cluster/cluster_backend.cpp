@@ -541,7 +541,9 @@ struct ClusterBackend::Impl {
                         p.stats.bytes_from_nodes += bytes;
                         count_traffic(a.data, a.region, Way::NodeToNode, bytes);
                         if (chunk_log.enabled())
-                            notes.push_back(HaloNote{cat("halo ", a.region->name, " from ", q->stats.name), r.begin, r.end});
+                            notes.push_back(HaloNote{cat(launch.kernel->params[i].indexing == Indexing::Window ? "halo " : "slice ",
+                                                                     a.region->name, " from ", q->stats.name),
+                                                                 r.begin, r.end});
                         continue;
                     }
                 }
