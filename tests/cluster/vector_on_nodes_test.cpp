@@ -289,10 +289,11 @@ TEST(VectorOnNodes, DataStaysOnTheNodesThroughLaunchVaddVsum) {
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, alone.out);
     const std::uint64_t data = 3ull * 4 * n;
-    // The module, the steals of the launches (what balance moves: at most
-    // a few grains) and the partials: far below the 6 MiB of data (at home,
-    // vadd and vsum alone would bring x and y home: 4 MiB).
-    EXPECT_LT(bytes_moved(r.err), data / 4) << r.err;
+    // The module, the steals of the launches (what balance moves: a few
+    // grains, more on a loaded machine) and the partials: far below the
+    // 6 MiB of data (at home, vadd and vsum alone would bring x and y home:
+    // 4 MiB).
+    EXPECT_LT(bytes_moved(r.err), data / 2) << r.err;
     EXPECT_GE(node_vector_pieces(r.err), 3u) << r.err;
     EXPECT_NE(r.err.find("vector ops: "), std::string::npos) << r.err;
 }
