@@ -845,7 +845,8 @@ struct ClusterBackend::Impl {
             };
             std::vector<Sent> sent;
             std::vector<std::pair<std::uint64_t, std::uint64_t>> at_home;
-            for (auto [piece, p] : plan()) {
+            for (auto [piece, runner] : plan()) {
+                Participant* p = runner;  // a lambda may not capture a structured binding (clang 14)
                 todo.for_each_in(piece.begin, piece.end, [&](std::uint64_t b, std::uint64_t e) {
                     if (p == nullptr || !p->alive) {
                         at_home.push_back({b, e});

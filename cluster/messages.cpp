@@ -425,6 +425,7 @@ Result<VectorChunk> decode_vector_chunk(Payload p) {
             if (o.slot > 3) r.fail(pbc::cat("slot is ", unsigned{o.slot}, ", not 0 (dst) to 3 (c)"));
             else if (seen & (1u << o.slot)) r.fail(pbc::cat("slot ", unsigned{o.slot}, " is bound twice"));
             else if (!is_valid_elem_type(o.type)) r.fail(pbc::cat("element type is ", unsigned{o.type}, ", not one of the ISA's"));
+            if (!r.ok()) break;  // a slot past 3 must not reach the shift
             seen |= 1u << o.slot;
             m.operands.push_back(o);
         }
