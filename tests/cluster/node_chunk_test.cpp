@@ -56,25 +56,6 @@ struct SaxpyNode {
     }
 };
 
-// z[i] = n after a loop of n iterations: as slow as n says, and never run
-// on the node's io thread.
-const char* const kSpin =
-    ".module spin\n"
-    ".kernel spin (out z: i32[i], n: i32)\n"
-    "        gid     r0\n"
-    "        ldp     r3, n\n"
-    "        li      r1, 0\n"
-    "        loop\n"
-    "            lt      r2, r1, r3\n"
-    "            if      r2\n"
-    "            else\n"
-    "                break\n"
-    "            end\n"
-    "            addi    r1, r1, 1\n"
-    "        end\n"
-    "        st      z[r0], r1\n"
-    ".end\n"
-    ".proc main\n        halt\n.end\n";
 
 void expect_refused(NodeClient& c, const LaunchChunk& l, const std::string& code, const std::string& text) {
     auto r = c.launch(l);
@@ -285,7 +266,7 @@ TEST(NodeChunk, AOneLaneLoopDoesNotHoldUpTheNode) {
     auto c = NodeClient::connect("127.0.0.1", node.port(), bytes_of(kSecret));
     ASSERT_TRUE(c) << c.error();
     NodeClient& client = *c.value();
-    AssembleResult a = assemble(kSpin);
+    AssembleResult a = assemble(kSpin.c_str());
     ASSERT_TRUE(a.ok()) << (a.diagnostics.empty() ? "" : format_diagnostic(a.diagnostics[0]));
     auto hash = client.upload_module(write_module(*a.module));
     ASSERT_TRUE(hash) << hash.error();
@@ -344,7 +325,7 @@ TEST(NodeChunk, AGetWhileAChunkIsBoundToTheRegion) {
     auto c = NodeClient::connect("127.0.0.1", node.port(), bytes_of(kSecret));
     ASSERT_TRUE(c) << c.error();
     NodeClient& client = *c.value();
-    AssembleResult a = assemble(kSpin);
+    AssembleResult a = assemble(kSpin.c_str());
     ASSERT_TRUE(a.ok());
     auto hash = client.upload_module(write_module(*a.module));
     ASSERT_TRUE(hash) << hash.error();
@@ -390,7 +371,7 @@ TEST(NodeChunk, APutBesideARunningChunkOnAVulkanNodeStays) {
     auto c = NodeClient::connect("127.0.0.1", node.port(), bytes_of(kSecret));
     ASSERT_TRUE(c) << c.error();
     NodeClient& client = *c.value();
-    AssembleResult a = assemble(kSpin);
+    AssembleResult a = assemble(kSpin.c_str());
     ASSERT_TRUE(a.ok());
     auto hash = client.upload_module(write_module(*a.module));
     ASSERT_TRUE(hash) << hash.error();

@@ -10,6 +10,7 @@
 #include "cluster/node_client.h"
 #include "isa/module_io.h"
 #include "node_process.h"
+#include "test_kernels.h"
 #include "vm/vector_op.h"
 
 using namespace polymer;
@@ -121,23 +122,7 @@ TEST(NodeVector, PiecesThatDoNotFitAreRefused) {
 TEST(NodeVector, APieceWaitsForTheChunkThatWritesWhatItReads) {
     VectorNode s;
     ASSERT_TRUE(s.client);
-    AssembleResult a = assemble(
-        ".module spin\n"
-        ".kernel spin (out z: i32[i], n: i32)\n"
-        "        gid     r0\n"
-        "        ldp     r3, n\n"
-        "        li      r1, 0\n"
-        "        loop\n"
-        "            lt      r2, r1, r3\n"
-        "            if      r2\n"
-        "            else\n"
-        "                break\n"
-        "            end\n"
-        "            addi    r1, r1, 1\n"
-        "        end\n"
-        "        st      z[r0], r1\n"
-        ".end\n"
-        ".proc main\n        halt\n.end\n");
+    AssembleResult a = assemble(kSpin.c_str());
     ASSERT_TRUE(a.ok());
     const Sha256 hash = s.client->upload_module(write_module(*a.module)).value();
     const std::uint64_t n = 2048, spins = 20000;

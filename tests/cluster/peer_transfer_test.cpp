@@ -421,22 +421,8 @@ TEST(PeerTransfer, BadFetchesAreRefused) {
 // the zeros B held before.
 TEST(PeerTransfer, FetchWaitsForTheChunkThatWritesIt) {
     // z[i] = n after n loop iterations on B; y = x (i32) on A.
-    const char* const kSpinAndCopy =
-        ".module spin\n"
-        ".kernel spin (out z: i32[i], n: i32)\n"
-        "        gid     r0\n"
-        "        ldp     r3, n\n"
-        "        li      r1, 0\n"
-        "        loop\n"
-        "            lt      r2, r1, r3\n"
-        "            if      r2\n"
-        "            else\n"
-        "                break\n"
-        "            end\n"
-        "            addi    r1, r1, 1\n"
-        "        end\n"
-        "        st      z[r0], r1\n"
-        ".end\n"
+    const std::string kSpinAndCopy =
+        ".module spin\n" + kSpinKernel +
         ".kernel copy (in x: i32[i], out y: i32[i])\n"
         "        gid     r0\n"
         "        ld      r1, x[r0]\n"
@@ -449,7 +435,7 @@ TEST(PeerTransfer, FetchWaitsForTheChunkThatWritesIt) {
     NodeProcess a(token.path()), b(token.path());
     auto home_a = connect_to(a), home_b = connect_to(b);
     ASSERT_TRUE(home_a && home_b);
-    AssembleResult m = assemble(kSpinAndCopy);
+    AssembleResult m = assemble(kSpinAndCopy.c_str());
     ASSERT_TRUE(m.ok());
     const Bytes pbc = write_module(*m.module);
     const Sha256 hash = home_a->upload_module(pbc).value();

@@ -16,6 +16,25 @@ namespace polymer::cluster::testing {
 inline const std::string kSaxpy =
     std::string(".module saxpy\n") + polymer::test::kSaxpyKernel + ".proc main\n        halt\n.end\n";
 
+// z[i] = n after a loop of n iterations: a chunk as slow as n says (never
+// run on a node's io thread); the kernel alone, and as a whole program.
+inline const std::string kSpinKernel =
+    ".kernel spin (out z: i32[i], n: i32)\n"
+    "        gid     r0\n"
+    "        ldp     r3, n\n"
+    "        li      r1, 0\n"
+    "        loop\n"
+    "            lt      r2, r1, r3\n"
+    "            if      r2\n"
+    "            else\n"
+    "                break\n"
+    "            end\n"
+    "            addi    r1, r1, 1\n"
+    "        end\n"
+    "        st      z[r0], r1\n"
+    ".end\n";
+inline const std::string kSpin = ".module spin\n" + kSpinKernel + ".proc main\n        halt\n.end\n";
+
 inline Bytes floats(const std::vector<float>& v) {
     Bytes b(v.size() * 4);
     if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
