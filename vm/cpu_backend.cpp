@@ -95,11 +95,11 @@ struct CpuBackend::State {
     std::uint64_t pooled = 0;
 
     // The decoded form of the launch's kernel, decoded at most once per
-    // kernel (the IR is compared too, so a new kernel at an old address is
-    // decoded afresh). Called with the mutex held.
+    // kernel (the whole kernel is compared too, so a new kernel at an old
+    // address is decoded afresh). Called with the mutex held.
     std::shared_ptr<const DecodedKernel> decode(const Kernel& k) {
         auto& slot = decoded[&k];
-        if (!slot || slot->source != k.code) {
+        if (!slot || slot->source != k) {
             if (decoded.size() > 1024) {  // a runaway cache: start over
                 decoded.clear();
                 return decode(k);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -119,6 +120,28 @@ TEST(CpuBackend, SmallWorkRunsInlineAndLargeWorkOnThePool) {
     defaults.wait(defaults.submit(twice(m, x1, z1)));
     EXPECT_EQ(z1[0], 9.0f);
     EXPECT_EQ(defaults.pooled_submits(), 0u);
+}
+
+// A kernel replaced at the same address by one with the same IR but other
+// buffer types (a module freed and the next one assembled where it was:
+// exit_lanes_test saw it on the pool) is decoded afresh, not run as the old
+// one: its f64 stores stay f64.
+TEST(CpuBackend, AKernelReplacedAtItsAddressIsDecodedAfresh) {
+    auto wide = [](const char* type) {
+        return std::string(".kernel copy (in x: ") + type + "[i], out y: " + type + "[i])\n        .wide\n" +
+               "        gid     r0\n        ldf     f0, x[r0]\n        stf     y[r0], f0\n.end\n";
+    };
+    const Module m32 = assemble_ok(wide("f32")), m64 = assemble_ok(wide("f64"));
+    ASSERT_EQ(m32.kernels.at(0).code, m64.kernels.at(0).code);  // the IR alone cannot tell them apart
+    CpuBackend backend(CpuBackendOptions{2, 1, 1});
+    Kernel k = m32.kernels.at(0);
+    std::vector<float> x32(5000, 1.5f), y32(5000, 0.0f);
+    backend.wait(backend.submit(test::whole_launch(k, {test::buffer_arg(x32, ElemType::F32), test::buffer_arg(y32, ElemType::F32)}, 5000)));
+    EXPECT_EQ(y32[4999], 1.5f);
+    k = m64.kernels.at(0);  // same address
+    std::vector<double> x64(5000, 2.25), y64(5000, 0.0);
+    backend.wait(backend.submit(test::whole_launch(k, {test::buffer_arg(x64, ElemType::F64), test::buffer_arg(y64, ElemType::F64)}, 5000)));
+    for (std::size_t i = 0; i < y64.size(); ++i) ASSERT_EQ(y64[i], 2.25) << i;
 }
 
 TEST(CpuBackend, OneThreadRunsEverythingInline) {

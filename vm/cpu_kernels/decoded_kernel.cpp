@@ -139,7 +139,7 @@ DecodedKernel decode_kernel(const Kernel& kernel) {
     const std::vector<Word>& code = kernel.code;
     const std::vector<bool> checks = kernel_access_checks(kernel);
     DecodedKernel k;
-    k.source = code;
+    k.source = kernel;
     k.wide = kernel.wide;
     for (const KernelParam& p : kernel.params) {
         k.param_types.push_back(p.type);

@@ -61,7 +61,10 @@ struct BlockInsn {
 inline constexpr std::uint16_t kNoLoop = 0xFFFF;
 
 struct DecodedKernel {
-    std::vector<Word> source;            // the IR it came from (cache key check)
+    // The kernel it came from: a cache keyed by address compares it, since a
+    // kernel freed and another made at its address (same IR, other buffer
+    // types) decodes differently.
+    Kernel source;
     std::vector<BlockInsn> code;
     bool wide = false;                      // Kernel::wide: 64-bit lanes (lane_types.h)
     std::vector<ElemType> param_types;      // one per kernel parameter
