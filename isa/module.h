@@ -63,6 +63,11 @@ struct RegionDecl {
     double float_value0 = 0, float_value1 = 0;
     // List/String: `length` elements, little-endian, elem_size(type) bytes each.
     std::vector<std::uint8_t> data;
+    // `.region NAME T[N] distributed` (docs/language.md): on a cluster the
+    // region starts on the nodes, split between them, and may be larger
+    // than the home's memory (docs/cluster.md, "Placement"). Zeros only.
+    // On one machine it is an ordinary region.
+    bool distributed = false;
     friend bool operator==(const RegionDecl&, const RegionDecl&) = default;
 };
 

@@ -104,6 +104,10 @@ public:
     // `r`'s storage is about to be replaced or freed (alloc, free): values
     // kept elsewhere are dropped, and its fences cleared.
     virtual void forget_region(Region& /*r*/) {}
+    // Whether it keeps the values of distributed regions (Region::distributed)
+    // elsewhere from the start, so the home reserves only their address space
+    // (RegionStore::create): a cluster with nodes does.
+    virtual bool places_regions() const { return false; }
     // Where `r`'s element values are, in runs (empty: all at home).
     virtual std::vector<ResidentSlice> residency(const Region& /*r*/) const { return {}; }
 };

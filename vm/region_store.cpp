@@ -36,7 +36,8 @@ void initialise(Region& r, const RegionDecl& d) {
 
 }  // namespace
 
-Result<RegionStore> RegionStore::create(const std::vector<RegionDecl>& decls, std::uint64_t memory_limit) {
+Result<RegionStore> RegionStore::create(const std::vector<RegionDecl>& decls, std::uint64_t memory_limit,
+                                        bool /*placed_elsewhere*/) {
     RegionStore store;
     store.memory_limit_ = memory_limit;
     store.regions_.resize(decls.size());

@@ -23,6 +23,7 @@ struct Region {
     std::uint64_t length = 0;  // elements; RegionStore changes it (and the limits with it)
     void* data = nullptr;      // `length` elements, 8-byte aligned, or nullptr when empty
     std::string_view name;     // the declaration's name (the Module outlives the store)
+    bool distributed = false;  // its declaration says `distributed` (RegionDecl::distributed)
 
     template <class T>
     T* as() const { return static_cast<T*>(data); }
@@ -70,8 +71,13 @@ class RegionStore {
 public:
     // Builds every region from its declaration. Fails when a declaration is
     // inconsistent (list data of the wrong size) or the total is over
-    // `memory_limit` bytes.
-    static Result<RegionStore> create(const std::vector<RegionDecl>& decls, std::uint64_t memory_limit);
+    // `memory_limit` bytes. With `placed_elsewhere` (Backend::places_regions:
+    // a cluster keeps distributed regions on its nodes) a distributed
+    // region's storage is only reserved address space, mapped as it is
+    // touched, and does not count against `memory_limit`: the backend counts
+    // and limits what the home holds of it.
+    static Result<RegionStore> create(const std::vector<RegionDecl>& decls, std::uint64_t memory_limit,
+                                      bool placed_elsewhere = false);
 
     std::size_t size() const { return regions_.size(); }
     Region& operator[](std::size_t i) { return regions_[i]; }
