@@ -189,6 +189,9 @@ struct ClusterBackend::Impl {
     // run outside it (concurrent chunks touch disjoint elements).
     static constexpr std::uint64_t kResidentVersion = 1ull << 62;  // the one version of a node's resident copy
     static constexpr std::uint64_t kFetchWindowBytes = 1u << 20;  // bring_home fetches at least this much around an element
+    // What a steal assumes moving a grain's data costs: a home-lab LAN's
+    // 1 Gbit/s (next_claim_start, worth_stealing).
+    static constexpr double kStealLinkBytesPerSecond = 125e6;
     struct BufferInfo {
         Region* region = nullptr;
         std::size_t elem = 4;
@@ -211,6 +214,7 @@ struct ClusterBackend::Impl {
     std::optional<std::size_t> launch_record;  // the launch in progress's number in the log (chunk_mutex)
     std::map<const void*, BufferInfo> buffers;
     std::vector<Participant*> grain_owner;  // the launch in progress: who holds most of each grain's inputs (null: nobody but the home)
+    std::uint64_t steal_bytes_per_lane = 0;  // the launch in progress: resident input bytes a lane's steal moves
     bool in_launch = false;                 // the launch's workers run (chunk_mutex)
     std::string residency_error;            // a transfer the launch needed failed for good (chunk_mutex)
     const KernelLaunch* current_launch = nullptr;
@@ -243,12 +247,12 @@ struct ClusterBackend::Impl {
 
     // ---- Residency (docs/cluster.md, "Data lives on the nodes") ----
 
-    // Bits 1..63 go to the first 63 nodes; later ones keep nothing (0).
+    // Bits 1..62 go to the first 62 nodes; later ones keep nothing (0).
     HolderSet next_next_bit = 2;
     HolderSet next_holder_bit() {
         const HolderSet b = next_next_bit;
-        next_next_bit <<= 1;
-        return b;
+        if (b != kZeros && b != 0) next_next_bit <<= 1;
+        return b == kZeros ? 0 : b;
     }
 
     // Whether param i's values stay where the chunks that write them run:
@@ -1098,6 +1102,9 @@ struct ClusterBackend::Impl {
             grains_left = grid.size();
             prefers_gpu = k.requirements.prefers_gpu;
             grain_owner = owners(launch, capable);
+            steal_bytes_per_lane = 0;
+            for (std::size_t i = 0; i < launch.args.size(); ++i)
+                if (resident(launch, i) && k.params[i].access != Access::Out) steal_bytes_per_lane += elem_size(launch.args[i].type);
             pending.clear();
             done_count = 0;
             sharing = capable;
@@ -1227,10 +1234,11 @@ struct ClusterBackend::Impl {
         if (p.outstanding > 0 && --p.outstanding == 0) p.busy += now - p.busy_since;
     }
 
-    // p's share of the estimated rate of the launch's live participants.
-    double share_of(const Participant& p, Clock::time_point now) const {
+    // p's estimated rate (lanes/s of this kernel once anyone has measured,
+    // chunk_sizing.h) and the total over the launch's live participants.
+    std::pair<double, double> rate_and_total(const Participant& p, Clock::time_point now) const {
         std::vector<RateInput> inputs;
-        std::size_t self = 0;
+        std::size_t self = sharing.size();
         for (const Participant* q : sharing) {
             if (!q->alive && q != &p) continue;
             if (q == &p) self = inputs.size();
@@ -1239,7 +1247,29 @@ struct ClusterBackend::Impl {
         const std::vector<double> rates = estimated_rates(inputs, options.prefer_weight);
         double total = 0;
         for (double r : rates) total += r;
-        return total > 0 && self < rates.size() ? rates[self] / total : 1.0;
+        return {self < rates.size() ? rates[self] : 0.0, total};
+    }
+    // p's share of the estimated rate of the launch's live participants.
+    double share_of(const Participant& p, Clock::time_point now) const {
+        const auto [rate, total] = rate_and_total(p, now);
+        return total > 0 && rate > 0 ? rate / total : 1.0;
+    }
+    // Whether `thief` should take a grain of `victim`'s, which has `left`
+    // untaken (chunk_mutex held). A steal moves the grain's resident inputs
+    // to the thief, and its outputs then stay there, so the next launch
+    // splits the victim's slice too: worth it only while the victim would
+    // still need more than twice what the thief takes to fetch the grain (at
+    // kStealLinkBytesPerSecond) and run it. A victim that is gone, or whose
+    // rate is not known, is always worth it.
+    bool worth_stealing(const Participant& thief, const Participant& victim, std::size_t left) const {
+        if (!victim.alive) return true;
+        const auto now = Clock::now();
+        const double victim_rate = rate_and_total(victim, now).first, thief_rate = rate_and_total(thief, now).first;
+        if (!(victim_rate > 0) || !(thief_rate > 0)) return true;
+        const auto lanes = static_cast<double>(grid.grain);
+        const double victim_seconds = static_cast<double>(left) * lanes / victim_rate;
+        const double thief_seconds = lanes / thief_rate + lanes * static_cast<double>(steal_bytes_per_lane) / kStealLinkBytesPerSecond;
+        return victim_seconds > 2 * thief_seconds;
     }
 
     // The next claim for `p`: one given back by a failed node, else the next
@@ -1341,7 +1371,8 @@ struct ClusterBackend::Impl {
     // it owns (its data is there), else the first nobody owns, else one
     // stolen from the back of the owner with the most untaken grains, when
     // that owner has a quarter of its grains (and at least two) left: it is
-    // behind, not just finishing. A steal moves the grain's data, and the
+    // behind, not just finishing, and far enough behind to pay for moving
+    // the grain (worth_stealing). A steal moves the grain's data, and the
     // next launch's balance may move it back, so small leads are left alone.
     std::optional<std::size_t> next_claim_start(const Participant& p) const {
         const auto untaken_of = [&](const Participant* who) -> std::optional<std::size_t> {
@@ -1363,7 +1394,7 @@ struct ClusterBackend::Impl {
             const bool behind = n >= std::max<std::size_t>(2, (owned[who] + 3) / 4);
             if ((behind && n > most) || (who != nullptr && !who->alive)) victim = who, most = std::max(most, n);
         }
-        if (victim == nullptr) return std::nullopt;
+        if (victim == nullptr || !worth_stealing(p, *victim, most)) return std::nullopt;
         for (std::size_t g = grid.size(); g-- > 0;)
             if (!grain_taken[g] && grain_owner[g] == victim) return g;
         return std::nullopt;

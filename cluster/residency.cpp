@@ -5,12 +5,12 @@
 
 namespace polymer::cluster {
 
-void Directory::track(const void* key, std::uint64_t length) {
+void Directory::track(const void* key, std::uint64_t length, bool zeros) {
     auto it = buffers_.find(key);
     if (it != buffers_.end() && it->second.length == length) return;
     Buffer b;
     b.length = length;
-    if (length != 0) b.runs[0] = Entry{length, kHomeMemory, false};
+    if (length != 0) b.runs[0] = Entry{length, zeros ? kEveryone : kHomeMemory, false};
     buffers_[key] = std::move(b);
 }
 
@@ -134,7 +134,7 @@ Directory::Held Directory::held_by(HolderSet who, const std::function<std::uint6
     if (bytes) *bytes = 0;
     for (const auto& [key, b] : buffers_)
         for (const auto& [begin, e] : b.runs) {
-            if (!(e.holders & who)) continue;
+            if (!(e.holders & who) || unwritten(e.holders)) continue;
             ++h.runs;
             h.elements += e.end - begin;
             if (bytes) *bytes += (e.end - begin) * elem_size(key);

@@ -18,6 +18,14 @@ namespace polymer::cluster {
 
 using HolderSet = std::uint64_t;
 inline constexpr HolderSet kHomeMemory = 1;  // the home's copy (and the home's own chunks)
+// A distributed region's elements nobody has written yet (docs/cluster.md,
+// "Placement"): every copy, the home's and each node's, reads them as zeros,
+// so every participant holds them, nodes that join later too (all bits), and
+// no one's memory holds anything for them (this bit says so). Nodes get
+// bits 1..62.
+inline constexpr HolderSet kZeros = HolderSet{1} << 63;
+inline constexpr HolderSet kEveryone = ~HolderSet{0};
+inline constexpr bool unwritten(HolderSet h) { return (h & kZeros) != 0; }
 
 // A run of elements [begin, end) and its state.
 struct DirectoryRun {
@@ -31,10 +39,11 @@ struct DirectoryRun {
 
 class Directory {
 public:
-    // Buffers are keyed by their home storage; one not yet seen is all home.
+    // Buffers are keyed by their home storage; one not yet seen is all home,
+    // or with `zeros` (a distributed region's fresh storage) all kEveryone.
     // `length` is its element count (a key seen again with another length
     // starts afresh: the storage was replaced).
-    void track(const void* key, std::uint64_t length);
+    void track(const void* key, std::uint64_t length, bool zeros = false);
     bool tracks(const void* key) const { return buffers_.count(key) != 0; }
     void forget(const void* key) { buffers_.erase(key); }
 
@@ -56,7 +65,8 @@ public:
     std::pair<std::uint64_t, std::uint64_t> write_hull(const void* key) const;
     // Whether every element of every buffer is current at home.
     bool all_at_home() const;
-    // Elements (and runs) `who` holds, over all buffers; for --stats.
+    // Elements (and runs) `who` holds, over all buffers, not counting
+    // unwritten ones (no memory holds them); for --stats and memory plans.
     struct Held {
         std::uint64_t runs = 0, elements = 0;
     };
