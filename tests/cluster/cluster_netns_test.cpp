@@ -110,7 +110,8 @@ TEST(ClusterNetns, LinkCutMidLaunchRecovers) {
     // stopped waiting for node 1 (its sends had all gone into socket buffers).
     const bool dropped = stats.find("heartbeat timeout") != std::string::npos;
     const bool backed_up = std::regex_search(stats, std::regex(R"(node \S+ \(10\.213\.2\.2:\d+\):.*backups won [1-9])"));
-    EXPECT_TRUE(dropped || backed_up) << stats;
+    EXPECT_TRUE(dropped || backed_up) << stats << "\nnode 1 received " << capture("ip netns exec " + ns.node(1) + " cat /sys/class/net/" + ns.node_link(1) + "/statistics/rx_bytes")
+                                      << " bytes\nnode 1:\n" << n1.log() << "\nnode 2:\n" << n2.log();
 }
 
 // Resident data (docs/cluster.md, "Data lives on the nodes"): the link to a
