@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include "cluster/element_ranges.h"
 #include "cluster/launch_plan.h"
 #include "cluster/lineage.h"
+#include "cluster/placement.h"
 #include "cluster/node_server.h"
 #include "cluster/residency.h"
 #include "cluster/throughput_probe.h"
@@ -215,6 +217,22 @@ struct ClusterBackend::Impl {
     std::map<const void*, BufferInfo> buffers;
     std::vector<Participant*> grain_owner;  // the launch in progress: who holds most of each grain's inputs (null: nobody but the home)
     std::uint64_t steal_bytes_per_lane = 0;  // the launch in progress: resident input bytes a lane's steal moves
+    std::map<const Participant*, std::uint64_t> planned;  // the launch in progress: bytes each participant will hold (chunk_mutex)
+
+    // --- Placement (docs/cluster.md, "Placement") ---
+    // A distributed region's blocks: who holds each part of it until it is
+    // written (place_blocks), and the regions that fit nowhere (their
+    // launches fail with the reason). residency_mutex.
+    struct Block {
+        const Participant* who = nullptr;
+        std::uint64_t begin = 0, end = 0;
+    };
+    std::map<const void*, std::vector<Block>> placed;
+    std::map<const void*, std::string> placement_error;
+    // Elements of distributed regions the home's pages hold (it fetched or
+    // wrote them); they count against home_budget until the region goes.
+    std::map<const void*, ElementRanges> home_touched;
+    std::uint64_t home_budget = 0;  // bytes of distributed regions the home may hold; 0: no limit
     bool in_launch = false;                 // the launch's workers run (chunk_mutex)
     std::string residency_error;            // a transfer the launch needed failed for good (chunk_mutex)
     const KernelLaunch* current_launch = nullptr;
@@ -253,6 +271,175 @@ struct ClusterBackend::Impl {
         const HolderSet b = next_next_bit;
         if (b != kZeros && b != 0) next_next_bit <<= 1;
         return b == kZeros ? 0 : b;
+    }
+
+    // ---- Placement and memory (docs/cluster.md, "Placement") ----
+
+    static std::string mib(std::uint64_t bytes) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+        return text;
+    }
+    std::string region_name(const void* key) const {
+        auto it = buffers.find(key);
+        return it != buffers.end() && it->second.region ? cat("'", it->second.region->name, "'") : std::string("(a buffer)");
+    }
+    static bool is_home(const Participant& p) { return p.bit == kHomeMemory; }
+    bool is_placed(const void* key) const { return placed.count(key) != 0 || placement_error.count(key) != 0; }
+    std::size_t elem_of(const void* key) const {
+        auto it = buffers.find(key);
+        return it == buffers.end() ? 1 : it->second.elem;
+    }
+    // Grains a launch over `lanes` lanes is cut into (run_launch's grid).
+    std::uint64_t target_grains() const {
+        const std::uint64_t configured = std::max(options.nodes.size(), options.min_nodes) + (options.local_work ? 1 : 0);
+        return configured * std::max(1u, options.grains_per_participant);
+    }
+    // The most p may hold (residency_mutex): a node's advertised
+    // --max-memory less room for a frame being received; the home's budget.
+    std::uint64_t limit_of(const Participant& p) const {
+        constexpr std::uint64_t kNoLimit = std::numeric_limits<std::uint64_t>::max();
+        if (is_home(p)) return home_budget == 0 ? kNoLimit : home_budget;
+        const std::uint64_t m = p.caps.max_memory;
+        if (m == 0) return kNoLimit;
+        return m - std::min<std::uint64_t>(m / 4, kMaxSliceBytes + (1u << 20));
+    }
+    // What p's memory holds or is promised (residency_mutex): a node's
+    // written runs and the unwritten parts of the blocks placed on it; the
+    // home's touched elements of distributed regions (its other regions are
+    // allocated whole anyway).
+    std::uint64_t home_usage() const {
+        std::uint64_t bytes = 0;
+        for (const auto& [key, touched] : home_touched) bytes += touched.elements() * elem_of(key);
+        return bytes;
+    }
+    std::uint64_t home_new_bytes(const void* key, std::uint64_t b, std::uint64_t e) const {
+        if (!is_placed(key)) return 0;
+        auto it = home_touched.find(key);
+        if (it == home_touched.end()) return (e - b) * elem_of(key);
+        std::uint64_t bytes = 0;
+        it->second.for_each_gap_in(b, e, [&](std::uint64_t lo, std::uint64_t hi) { bytes += (hi - lo) * elem_of(key); });
+        return bytes;
+    }
+    std::uint64_t usage(const Participant& p) const {
+        if (is_home(p)) return home_usage();
+        std::uint64_t bytes = 0;
+        if (p.bit == 0) return 0;
+        directory.held_by(p.bit, [&](const void* key) -> std::uint64_t { return elem_of(key); }, &bytes);
+        for (const auto& [key, blocks] : placed)
+            for (const Block& b : blocks)
+                if (b.who == &p)
+                    for (const DirectoryRun& r : directory.runs(key, b.begin, b.end))
+                        if (unwritten(r.holders)) bytes += (r.end - r.begin) * elem_of(key);
+        return bytes;
+    }
+    // The bytes p's memory would take on to hold elements [b, e) of `key`
+    // (residency_mutex): those it holds no written copy of, but for
+    // unwritten ones in its own blocks (usage counts them). The home takes
+    // on only elements of distributed regions it has not touched.
+    std::uint64_t new_bytes(const Participant& p, const void* key, std::uint64_t b, std::uint64_t e) const {
+        if (is_home(p)) return home_new_bytes(key, b, e);
+        const std::uint64_t elem = elem_of(key);
+        std::uint64_t bytes = 0;
+        auto own = placed.find(key);
+        for (const DirectoryRun& r : directory.runs(key, b, e)) {
+            if (!unwritten(r.holders)) {
+                if (!(r.holders & p.bit)) bytes += (r.end - r.begin) * elem;
+                continue;
+            }
+            std::uint64_t mine = 0;
+            if (own != placed.end())
+                for (const Block& blk : own->second)
+                    if (blk.who == &p && blk.begin < r.end && r.begin < blk.end)
+                        mine += std::min(blk.end, r.end) - std::max(blk.begin, r.begin);
+            bytes += (r.end - r.begin - mine) * elem;
+        }
+        return bytes;
+    }
+    // What running lanes [b, e) of the launch adds to p's memory, and the
+    // region adding most (residency_mutex).
+    std::uint64_t launch_bytes(const Participant& p, const KernelLaunch& launch, std::uint64_t b, std::uint64_t e,
+                               const void** most = nullptr) const {
+        std::uint64_t total = 0, top = 0;
+        for (std::size_t i = 0; i < launch.args.size(); ++i) {
+            if (!resident(launch, i)) continue;
+            const auto [lo, hi] = reach(launch, i, b, e);
+            const std::uint64_t n = lo < hi ? new_bytes(p, launch.args[i].data, lo, hi) : 0;
+            total += n;
+            if (most && n > top) top = n, *most = launch.args[i].data;
+        }
+        return total;
+    }
+    std::string who_name(const Participant& p) const { return is_home(p) ? std::string("the home") : cat("node ", p.stats.name); }
+    std::string limit_name(const Participant& p) const {
+        return !is_home(p) ? cat("its --max-memory of ", mib(p.caps.max_memory), " (less ", mib(p.caps.max_memory - limit_of(p)),
+                              " for a frame being received)")
+                        : home_limit_name();
+    }
+    std::string home_limit_name() const {
+        return cat("what the home's --max-memory of ", mib(options.home_memory), " leaves for distributed regions is ", mib(home_budget));
+    }
+
+    // Places a distributed region's fresh storage (ClusterBackend::place_region):
+    // all of it unwritten, every participant's copy reads it as zeros, and
+    // its grains cut into one block per participant that keeps data, by rate
+    // and within the memory each has room for. A region that fits nowhere
+    // keeps the reason: its first launch stops with it.
+    void place_region(Region& r) {
+        if (r.data == nullptr || r.length == 0 || !options.keep_data) return;
+        std::lock_guard lock(residency_mutex);
+        const void* key = r.data;
+        directory.forget(key);
+        directory.track(key, r.length, true);
+        buffers[key] = BufferInfo{&r, elem_size(r.type), r.length};
+        placed.erase(key);
+        placement_error.erase(key);
+        home_touched.erase(key);
+        std::vector<const Participant*> who;
+        for (const auto& p : participants)
+            if (p->alive && p->bit != 0 && (p->client || is_home(*p))) who.push_back(p.get());
+        const GrainGrid grid_of_region = make_grid(0, r.length, options.min_chunk_lanes, target_grains());
+        const std::uint64_t grain_bytes = grid_of_region.grain * elem_size(r.type);
+        std::vector<PlacementInput> in;
+        std::string rooms;
+        for (const Participant* p : who) {
+            const std::uint64_t used = usage(*p), limit = limit_of(*p);
+            const std::uint64_t room = limit > used ? limit - used : 0;
+            in.push_back(PlacementInput{p->caps.throughput, room / grain_bytes});
+            if (limit != std::numeric_limits<std::uint64_t>::max())
+                rooms += cat(rooms.empty() ? "" : ", ", who_name(*p), " ", mib(room));
+        }
+        const auto counts = place_blocks(grid_of_region.size(), in);
+        if (!counts) {
+            placement_error[key] = cat("region '", r.name, "' (", mib(r.bytes()), ") does not fit: ",
+                                       who.empty() ? std::string("no node keeps data") : cat("the room left is ", rooms),
+                                       " (docs/cluster.md, \"Placement\")");
+        } else {
+            std::vector<Block>& blocks = placed[key];
+            std::uint64_t g = 0;
+            for (std::size_t k = 0; k < who.size(); ++k) {
+                if ((*counts)[k] == 0) continue;
+                const std::uint64_t end = g + (*counts)[k];
+                blocks.push_back(Block{who[k], grid_of_region.grain_begin(g), grid_of_region.grain_end(end - 1)});
+                g = end;
+            }
+        }
+        set_fences(key);
+    }
+
+    // Before the home's pages take elements [b, e) of a distributed region
+    // (a fetch, a write, a piece it runs): an error when that passes its
+    // budget; else they count from now on (residency_mutex held).
+    std::optional<std::string> home_takes(const void* key, std::uint64_t b, std::uint64_t e) {
+        if (!is_placed(key) || b >= e) return std::nullopt;
+        if (home_budget != 0) {
+            const std::uint64_t more = home_new_bytes(key, b, e), used = home_usage();
+            if (used + more > home_budget)
+                return cat("region ", region_name(key), ": bringing elements [", b, ", ", e, ") home needs ", mib(more),
+                           " more of the home's memory; it holds ", mib(used), " of distributed regions, and ", home_limit_name());
+        }
+        home_touched[key].add(b, e);
+        return std::nullopt;
     }
 
     // Whether param i's values stay where the chunks that write them run:
@@ -336,32 +523,45 @@ struct ClusterBackend::Impl {
     std::vector<Participant*> owners(const KernelLaunch& launch, const std::vector<Participant*>& capable) {
         std::vector<Participant*> found = holders_of_inputs(launch, capable);
         if (!found.empty() || !outputs_stay(launch)) return found;
-        return first_placement(capable);
+        return first_placement(launch, capable);
     }
 
-    std::vector<Participant*> first_placement(const std::vector<Participant*>& capable) const {
+    // One block of grains per participant, by advertised rate, none past
+    // the memory it has room for (place_blocks); empty when they cannot
+    // hold it all (plan_memory and take then say who cannot).
+    std::vector<Participant*> first_placement(const KernelLaunch& launch, const std::vector<Participant*>& capable) const {
         std::vector<RateInput> inputs;
         for (const Participant* p : capable) inputs.push_back(RateInput{p->caps.throughput, prefers_gpu && p->gpu, 0});
         const std::vector<double> rates = estimated_rates(inputs, options.prefer_weight);
-        double total = 0;
-        for (double r : rates) total += r;
-        if (capable.size() < 2 || !(total > 0)) return {};
-        std::vector<Participant*> out(grid.size(), nullptr);
-        double before = 0;
-        for (std::size_t k = 0; k < capable.size(); ++k) {
-            const auto first = static_cast<std::size_t>(before / total * static_cast<double>(grid.size()) + 0.5);
-            before += rates[k];
-            const auto last = k + 1 == capable.size() ? grid.size()
-                                                      : static_cast<std::size_t>(before / total * static_cast<double>(grid.size()) + 0.5);
-            for (std::size_t g = first; g < last && g < grid.size(); ++g) out[g] = capable[k];
+        if (capable.size() < 2 || grid.size() == 0) return {};
+        std::vector<PlacementInput> in;
+        {
+            std::lock_guard lock(residency_mutex);
+            const std::uint64_t grain_bytes = std::max<std::uint64_t>(1, launch_bytes(*capable.front(), launch, grid.grain_begin(0),
+                                                                                      grid.grain_end(0)));
+            for (std::size_t k = 0; k < capable.size(); ++k) {
+                const std::uint64_t used = usage(*capable[k]), limit = limit_of(*capable[k]);
+                const std::uint64_t per = !is_home(*capable[k]) ? grain_bytes : std::max<std::uint64_t>(1, launch_bytes(*capable[k], launch,
+                                                                                   grid.grain_begin(0), grid.grain_end(0)));
+                in.push_back(PlacementInput{rates[k], limit > used ? (limit - used) / per : 0});
+            }
         }
+        const auto counts = place_blocks(grid.size(), in);
+        if (!counts) return {};
+        std::vector<Participant*> out(grid.size(), nullptr);
+        std::size_t g = 0;
+        for (std::size_t k = 0; k < capable.size(); ++k)
+            for (std::uint64_t n = 0; n < (*counts)[k]; ++n) out[g++] = capable[k];
         return out;
     }
 
+    // Who holds most of each grain's resident inputs, by bytes; the
+    // unwritten parts of a distributed region (inputs and outputs) count for
+    // the participant whose block they are in, the home too.
     std::vector<Participant*> holders_of_inputs(const KernelLaunch& launch, const std::vector<Participant*>& capable) {
         std::vector<Participant*> nodes;
         for (Participant* p : capable)
-            if (p->client && p->bit != 0) nodes.push_back(p);
+            if (p->bit != 0 && (p->client || is_home(*p))) nodes.push_back(p);
         if (nodes.empty() || !options.keep_data) return {};
         std::lock_guard lock(residency_mutex);
         std::vector<Participant*> out(grid.size(), nullptr);
@@ -370,12 +570,24 @@ struct ClusterBackend::Impl {
         for (std::size_t g = 0; g < grid.size(); ++g) {
             std::fill(weight.begin(), weight.end(), 0);
             for (std::size_t i = 0; i < launch.args.size(); ++i) {
-                if (!resident(launch, i) || launch.kernel->params[i].access == Access::Out) continue;
+                if (!resident(launch, i)) continue;
                 const KernelArg& a = launch.args[i];
+                const bool output = launch.kernel->params[i].access == Access::Out;
                 const auto [b, e] = clip(a, grid.grain_begin(g), grid.grain_end(g));
-                for (const DirectoryRun& r : directory.runs(a.data, b, e))
+                auto blocks = placed.find(a.data);
+                for (const DirectoryRun& r : directory.runs(a.data, b, e)) {
+                    if (unwritten(r.holders)) {
+                        if (blocks == placed.end()) continue;
+                        for (const Block& blk : blocks->second)
+                            for (std::size_t n = 0; n < nodes.size(); ++n)
+                                if (nodes[n] == blk.who && blk.begin < r.end && r.begin < blk.end)
+                                    weight[n] += (std::min(blk.end, r.end) - std::max(blk.begin, r.begin)) * elem_size(a.type);
+                        continue;
+                    }
+                    if (output) continue;
                     for (std::size_t n = 0; n < nodes.size(); ++n)
-                        if (r.holders & nodes[n]->bit) weight[n] += (r.end - r.begin) * elem_size(a.type);
+                        if (!is_home(*nodes[n]) && (r.holders & nodes[n]->bit)) weight[n] += (r.end - r.begin) * elem_size(a.type);
+                }
             }
             const auto best = std::max_element(weight.begin(), weight.end());
             if (*best == 0) continue;
@@ -383,6 +595,43 @@ struct ClusterBackend::Impl {
             any = true;
         }
         return any ? out : std::vector<Participant*>{};
+    }
+
+    // The memory each participant of the launch will hold once it ran the
+    // grains it owns (`planned`, chunk_mutex held); an error naming the
+    // participant, the region and the sizes when that passes its limit, or
+    // when a distributed region of the launch fits nowhere.
+    std::string plan_memory(const KernelLaunch& launch, const std::vector<Participant*>& capable) {
+        planned.clear();
+        std::lock_guard lock(residency_mutex);
+        for (std::size_t i = 0; i < launch.args.size(); ++i)
+            if (resident(launch, i))
+                if (auto it = placement_error.find(launch.args[i].data); it != placement_error.end()) return it->second;
+        if (grain_owner.empty()) return {};
+        std::map<const Participant*, std::map<const void*, std::uint64_t>> by_region;
+        for (const Participant* p : capable) planned[p] = usage(*p);
+        for (std::size_t g = 0; g < grid.size(); ++g) {
+            const Participant* owner = grain_owner[g];
+            if (owner == nullptr) continue;
+            for (std::size_t i = 0; i < launch.args.size(); ++i) {
+                if (!resident(launch, i)) continue;
+                const auto [lo, hi] = reach(launch, i, grid.grain_begin(g), grid.grain_end(g));
+                const std::uint64_t n = lo < hi ? new_bytes(*owner, launch.args[i].data, lo, hi) : 0;
+                planned[owner] += n;
+                by_region[owner][launch.args[i].data] += n;
+            }
+        }
+        for (const Participant* p : capable) {
+            if (planned[p] <= limit_of(*p)) continue;
+            const void* most = nullptr;
+            std::uint64_t top = 0;
+            for (const auto& [key, n] : by_region[p])
+                if (n > top) top = n, most = key;
+            return cat("launch of kernel '", launch.kernel->name, "': ", who_name(*p), " would hold ", mib(planned[p]),
+                       most ? cat(", ", mib(top), " more of region ", region_name(most)) : std::string(), ", past ", limit_name(*p),
+                       " (docs/cluster.md, \"Placement\")");
+        }
+        return {};
     }
 
     // A live participant other than `not_this` holding all of `run` at its
@@ -423,6 +672,10 @@ struct ClusterBackend::Impl {
                     if (auto err = recover_lost()) return err;
                     fetched_all = false;
                     break;
+                }
+                {
+                    std::lock_guard lock(residency_mutex);
+                    if (auto err = home_takes(key, r.begin, r.end)) return err;
                 }
                 auto* home = static_cast<std::uint8_t*>(const_cast<void*>(key));
                 const auto fetch_start = Clock::now();
@@ -490,6 +743,7 @@ struct ClusterBackend::Impl {
             if (param.access != Access::In || plan.is_partial(i)) {
                 if (whole) lineage.before_home_write(buffer_ref(a), 0, a.length, HomeWrite::Program);
                 std::lock_guard lock(residency_mutex);
+                if (auto err = home_takes(a.data, 0, a.length)) return err;
                 directory.set(a.data, 0, a.length, kHomeMemory);
                 directory.mark_logged_input(a.data, 0, a.length, false);
                 set_fences(a.data);
@@ -578,6 +832,7 @@ struct ClusterBackend::Impl {
             if (!resident(launch, i) || launch.kernel->params[i].access == Access::In) continue;
             const auto [lo, hi] = clip(launch.args[i], b, e);
             directory.set(launch.args[i].data, lo, hi, holders);
+            if ((holders & kHomeMemory) && is_placed(launch.args[i].data)) home_touched[launch.args[i].data].add(lo, hi);
         }
     }
 
@@ -638,7 +893,15 @@ struct ClusterBackend::Impl {
             hi = std::min(r.length, std::max(e, lo + w));
         }
         if (auto err = pull_home(key, lo, hi)) options.on_fatal(*err);
-        if (access == HomeAccess::Write) lineage.before_home_write(BufferRef{r.data, r.length, r.type}, lo, hi, HomeWrite::Program);
+        if (access == HomeAccess::Write) {
+            std::optional<std::string> err;
+            {
+                std::lock_guard lock(residency_mutex);
+                err = home_takes(key, lo, hi);
+            }
+            if (err) options.on_fatal(*err);
+            lineage.before_home_write(BufferRef{r.data, r.length, r.type}, lo, hi, HomeWrite::Program);
+        }
         {
             std::lock_guard lock(residency_mutex);
             if (access == HomeAccess::Write) {
@@ -656,6 +919,9 @@ struct ClusterBackend::Impl {
         directory.forget(r.data);
         buffers.erase(r.data);
         traffic_row.erase(r.data);
+        placed.erase(r.data);
+        placement_error.erase(r.data);
+        home_touched.erase(r.data);
         for (auto& p : participants) p->resident_ids.erase(r.data);  // the node's copy stays until the home disconnects
         r.set_fences(0, 0, 0, 0);
     }
@@ -701,7 +967,8 @@ struct ClusterBackend::Impl {
         std::lock_guard lock(residency_mutex);
         for (const OpOperand& o : vector_operands(args)) {
             if (o.view->region == nullptr || o.view->data == nullptr || o.view->length != n) return false;
-            for (const DirectoryRun& r : directory.runs(o.view->data, 0, n)) away = away || !(r.holders & kHomeMemory);
+            for (const DirectoryRun& r : directory.runs(o.view->data, 0, n))
+                away = away || !(r.holders & kHomeMemory) || (unwritten(r.holders) && placed.count(o.view->data));
         }
         return away;
     }
@@ -821,8 +1088,19 @@ struct ClusterBackend::Impl {
             std::lock_guard lock(residency_mutex);
             for (const OpOperand& o : operands) {
                 if (o.slot == 0 && operands.size() > 1) continue;
-                for (const DirectoryRun& r : directory.runs(o.view->data, 0, n))
-                    runs.push_back(OperandRun{r.begin, r.end, r.holders, elem_size(o.view->type)});
+                for (const DirectoryRun& r : directory.runs(o.view->data, 0, n)) {
+                    auto blocks = placed.find(o.view->data);
+                    if (!unwritten(r.holders) || blocks == placed.end()) {
+                        runs.push_back(OperandRun{r.begin, r.end, r.holders, elem_size(o.view->type)});
+                        continue;
+                    }
+                    // Unwritten: each part goes to its block's participant, so
+                    // a region larger than any one of them stays spread.
+                    for (const Block& blk : blocks->second)
+                        if (blk.begin < r.end && r.begin < blk.end)
+                            runs.push_back(OperandRun{std::max(blk.begin, r.begin), std::min(blk.end, r.end),
+                                                      blk.who->bit, elem_size(o.view->type)});
+                }
             }
             std::vector<std::pair<VectorPiece, Participant*>> out;
             for (const VectorPiece& p : plan_vector_pieces(n, vector_piece_alignment(args.op), runs, bits, bits.size() - 1))
@@ -871,6 +1149,10 @@ struct ClusterBackend::Impl {
                 for (const OpOperand& o : operands)
                     if (o.slot != 0)
                         if (auto err = pull_home(o.view->data, b, e)) return Error{*err};
+                if (shape == VectorShape::Elementwise) {
+                    std::lock_guard lock(residency_mutex);
+                    if (auto err = home_takes(args.dst.data, b, e)) return Error{cat(name, ": ", *err)};
+                }
                 const auto start = Clock::now();
                 if (shape == VectorShape::Elementwise)
                     lineage.before_home_write(BufferRef{args.dst.data, n, args.dst.type}, b, e, HomeWrite::Replayable);
@@ -1102,6 +1384,7 @@ struct ClusterBackend::Impl {
             grains_left = grid.size();
             prefers_gpu = k.requirements.prefers_gpu;
             grain_owner = owners(launch, capable);
+            if (std::string why = plan_memory(launch, capable); !why.empty()) return why;
             steal_bytes_per_lane = 0;
             for (std::size_t i = 0; i < launch.args.size(); ++i)
                 if (resident(launch, i) && k.params[i].access != Access::Out) steal_bytes_per_lane += elem_size(launch.args[i].type);
@@ -1305,6 +1588,14 @@ struct ClusterBackend::Impl {
                     grain_taken[g + n] = 1;
                     ++n;
                 }
+                // Someone else's grains (or nobody's) must fit p's memory:
+                // one grain at least, else p takes nothing here.
+                if (owner != &p && !grain_owner.empty())
+                    while (n > 0 && !fits(p, grid.grain_begin(g), grid.grain_end(g + n - 1))) grain_taken[g + --n] = 0;
+                if (n == 0) {
+                    if (owner == nullptr || !owner->alive) fail_if_nobody_fits(g);
+                    return std::nullopt;
+                }
                 grains_left -= n;
                 got = claims_made++;
                 ChunkState& c = chunks[*got];
@@ -1335,6 +1626,42 @@ struct ClusterBackend::Impl {
             return i;
         }
         return std::nullopt;
+    }
+
+    // Whether lanes [b, e) of the launch in progress fit p's memory on top of
+    // what it is planned to hold; if so they are planned (chunk_mutex held).
+    bool fits(const Participant& p, std::uint64_t b, std::uint64_t e) {
+        if (current_launch == nullptr) return true;
+        std::lock_guard lock(residency_mutex);
+        const std::uint64_t need = launch_bytes(p, *current_launch, b, e);
+        auto [it, fresh] = planned.try_emplace(&p, 0);
+        if (fresh) it->second = usage(p);
+        if (it->second + need > limit_of(p)) return false;
+        it->second += need;
+        return true;
+    }
+    // Grain g's owner is gone (or it had none) and the participant asking
+    // has no room for it: when no live participant of the launch has, the
+    // launch stops with the sizes, rather than wait for a taker forever
+    // (chunk_mutex held).
+    void fail_if_nobody_fits(std::size_t g) {
+        std::string rooms;
+        {
+            std::lock_guard lock(residency_mutex);
+            for (const Participant* q : sharing) {
+                if (!q->alive) continue;
+                const std::uint64_t need = launch_bytes(*q, *current_launch, grid.grain_begin(g), grid.grain_end(g));
+                auto it = planned.find(q);
+                const std::uint64_t have = it == planned.end() ? usage(*q) : it->second;
+                if (have + need <= limit_of(*q)) return;  // q can take it
+                rooms += cat(rooms.empty() ? "" : "; ", who_name(*q), " holds ", mib(have), " and needs ", mib(need), " more");
+            }
+        }
+        if (residency_error.empty())
+            residency_error = cat("launch of kernel '", current_launch->kernel->name, "': lanes [", grid.grain_begin(g), ", ",
+                                  grid.grain_end(g), ") fit no participant's memory (", rooms, ") (docs/cluster.md, \"Placement\")");
+        done_count = grid.size();  // the workers stop
+        claims_changed.notify_all();
     }
 
     // A claim is straggling, worth a backup copy, when its node has gone
@@ -1814,6 +2141,14 @@ Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& mod
     if (auto ticket = random_nonce()) impl->peer_ticket = ticket.value();
     impl->module_pbc = write_module(module);
     impl->module_hash = sha256(impl->module_pbc);
+    // The home's memory left for distributed regions: its --max-memory less
+    // the other regions, which it allocates whole.
+    if (options.home_memory != 0) {
+        std::uint64_t others = 0;
+        for (const RegionDecl& d : module.regions)
+            if (!d.distributed) others += d.length * elem_size(d.type);
+        impl->home_budget = options.home_memory > others ? options.home_memory - others : 1;
+    }
     if (options.local_work) {
         auto home = std::make_unique<Participant>();
         home->stats.name = "home";
@@ -1969,6 +2304,13 @@ void ClusterBackend::forget_region(Region& r) {
     impl_->forget_region(r);
 }
 
+bool ClusterBackend::places_regions() const { return impl_->options.keep_data; }
+
+void ClusterBackend::place_region(Region& r) {
+    impl_->wait_idle();
+    impl_->place_region(r);
+}
+
 std::vector<ResidentSlice> ClusterBackend::residency(const Region& r) const {
     std::lock_guard lock(impl_->residency_mutex);
     std::vector<ResidentSlice> out;
@@ -1981,6 +2323,7 @@ std::vector<ResidentSlice> ClusterBackend::residency(const Region& r) const {
             who += cat(who.empty() ? "" : ", ", p->stats.name);
         }
         if (run.holders & kHomeMemory) who = who.empty() ? "home" : cat("home, ", who);
+        if (unwritten(run.holders)) who = "zeros, not written yet";
         if (run.holders != kHomeMemory) away = true;
         out.push_back(ResidentSlice{run.begin, run.end, who.empty() ? "lost" : who});
     }

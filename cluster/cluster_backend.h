@@ -44,6 +44,10 @@ struct ClusterOptions {
     // the home reads them (docs/cluster.md, "Data lives on the nodes");
     // false: every launch's outputs come home, and inputs go out each launch.
     bool keep_data = true;
+    // The home's --max-memory (polymer-run): bytes of region storage the home
+    // may hold. Distributed regions (docs/cluster.md, "Placement") count only
+    // what the home holds of them, within what the others leave; 0: no limit.
+    std::uint64_t home_memory = 0;
     // create() returns once every address in `nodes` was tried once and at
     // least min_nodes nodes are connected (dialled or dialling in), or fails
     // when fewer are after wait_nodes. Missing ones are redialled meanwhile.
@@ -114,6 +118,8 @@ public:
     BackendStats stats() const override;
     void bring_home(Region& r, std::uint64_t begin, std::uint64_t end, HomeAccess access) override;
     void forget_region(Region& r) override;
+    bool places_regions() const override;
+    void place_region(Region& r) override;
     std::vector<ResidentSlice> residency(const Region& r) const override;
 
     // Per participant, home first; read after wait_all.

@@ -108,6 +108,10 @@ public:
     // elsewhere from the start, so the home reserves only their address space
     // (RegionStore::create): a cluster with nodes does.
     virtual bool places_regions() const { return false; }
+    // A distributed region got fresh storage while places_regions() (the
+    // store was built, or `alloc` replaced it): the backend places its
+    // elements, all zeros, on its nodes and fences the home's copy.
+    virtual void place_region(Region& /*r*/) {}
     // Where `r`'s element values are, in runs (empty: all at home).
     virtual std::vector<ResidentSlice> residency(const Region& /*r*/) const { return {}; }
 };

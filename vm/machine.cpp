@@ -25,6 +25,10 @@ Result<std::unique_ptr<Machine>> Machine::create(const Module& m, OutputBuffer& 
     Result<std::vector<DecodedInsn>> code = decode_module(m, machine->regions_);
     if (!code) return Error{code.error()};
     machine->code_ = std::move(code).value();
+    // Distributed regions start on the cluster's nodes (docs/cluster.md, "Placement").
+    if (machine->backend_->places_regions())
+        for (std::size_t i = 0; i < machine->regions_.size(); ++i)
+            if (machine->regions_[i].distributed) machine->backend_->place_region(machine->regions_[i]);
     return machine;
 }
 
