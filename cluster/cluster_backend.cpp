@@ -1257,6 +1257,12 @@ struct ClusterBackend::Impl {
             });
         }
         if (lost.empty()) return std::nullopt;  // another thread recovered them
+        {
+            // The replay runs at home: a distributed region's lost part must fit there.
+            std::lock_guard lock(residency_mutex);
+            for (const LostElements& l : lost)
+                if (auto err = home_takes(l.buffer.data, l.begin, l.end)) return cat("recomputing region values lost with a node: ", *err);
+        }
         auto done = lineage.recompute(lost, as_found_by);
         if (!done) return cat("recomputing region values lost with a node: ", done.error());
         std::lock_guard lock(residency_mutex);
