@@ -170,6 +170,7 @@ struct ClusterBackend::Impl {
     std::size_t claims_made = 0;
     GrainGrid grid;
     std::vector<char> grain_taken;    // per grain: claimed (or skipped past a fault)
+    std::vector<const Participant*> grain_runner;  // per grain: who claimed it first
     std::size_t grains_left = 0;      // grains not taken
     std::deque<std::size_t> pending;  // claims given back by a node that dropped out: re-run whole
     std::size_t done_count = 0;       // grains done
@@ -216,7 +217,7 @@ struct ClusterBackend::Impl {
     std::optional<std::size_t> launch_record;  // the launch in progress's number in the log (chunk_mutex)
     std::map<const void*, BufferInfo> buffers;
     std::vector<Participant*> grain_owner;  // the launch in progress: who holds most of each grain's inputs (null: nobody but the home)
-    std::uint64_t steal_bytes_per_lane = 0;  // the launch in progress: resident input bytes a lane's steal moves
+    std::uint64_t steal_bytes_per_lane = 0;  // the launch in progress: resident bytes a lane's steal moves, now or next launch
     std::map<const Participant*, std::uint64_t> planned;  // the launch in progress: bytes each participant will hold (chunk_mutex)
 
     // --- Placement (docs/cluster.md, "Placement") ---
@@ -1387,13 +1388,14 @@ struct ClusterBackend::Impl {
             claims_made = 0;
             mean_lane_ns = 0;
             grain_taken.assign(grid.size(), 0);
+            grain_runner.assign(grid.size(), nullptr);
             grains_left = grid.size();
             prefers_gpu = k.requirements.prefers_gpu;
             grain_owner = owners(launch, capable);
             if (std::string why = plan_memory(launch, capable); !why.empty()) return why;
             steal_bytes_per_lane = 0;
             for (std::size_t i = 0; i < launch.args.size(); ++i)
-                if (resident(launch, i) && k.params[i].access != Access::Out) steal_bytes_per_lane += elem_size(launch.args[i].type);
+                if (resident(launch, i)) steal_bytes_per_lane += elem_size(launch.args[i].type);
             pending.clear();
             done_count = 0;
             sharing = capable;
@@ -1546,8 +1548,11 @@ struct ClusterBackend::Impl {
     // Whether `thief` should take a grain of `victim`'s, which has `left`
     // untaken (chunk_mutex held). A steal moves the grain's resident inputs
     // to the thief, and its outputs then stay there, so the next launch
-    // splits the victim's slice too: worth it only while the victim would
-    // still need more than twice what the thief takes to fetch the grain (at
+    // splits the victim's slice too (or moves the outputs back): the move
+    // counts all its resident bytes, outputs too, so even a first launch
+    // (outputs only) keeps its blocks whole unless a node is far behind. A
+    // steal is worth it only while the victim would still need more than
+    // twice what the thief takes to fetch the grain (at
     // kStealLinkBytesPerSecond) and run it. A victim that is gone, or whose
     // rate is not known, is always worth it.
     bool worth_stealing(const Participant& thief, const Participant& victim, std::size_t left) const {
@@ -1592,12 +1597,17 @@ struct ClusterBackend::Impl {
                 while (g + n < grid.size() && n < most && !grain_taken[g + n] &&
                        (grain_owner.empty() || grain_owner[g + n] == owner)) {
                     grain_taken[g + n] = 1;
+                    grain_runner[g + n] = &p;
                     ++n;
                 }
                 // Someone else's grains (or nobody's) must fit p's memory:
                 // one grain at least, else p takes nothing here.
                 if (owner != &p && !grain_owner.empty())
-                    while (n > 0 && !fits(p, grid.grain_begin(g), grid.grain_end(g + n - 1))) grain_taken[g + --n] = 0;
+                    while (n > 0 && !fits(p, grid.grain_begin(g), grid.grain_end(g + n - 1))) {
+                        --n;
+                        grain_taken[g + n] = 0;
+                        grain_runner[g + n] = nullptr;
+                    }
                 if (n == 0) {
                     if (owner == nullptr || !owner->alive) fail_if_nobody_fits(g);
                     return std::nullopt;
@@ -1702,7 +1712,7 @@ struct ClusterBackend::Impl {
 
     // Where p's next claim starts (chunk_mutex held): the first untaken grain
     // it owns (its data is there), else the first nobody owns, else one
-    // stolen from the back of the owner with the most untaken grains, when
+    // stolen from the owner with the most untaken grains, next to p's own, when
     // that owner has a quarter of its grains (and at least two) left: it is
     // behind, not just finishing, and far enough behind to pay for moving
     // the grain (worth_stealing). A steal moves the grain's data, and the
@@ -1728,8 +1738,13 @@ struct ClusterBackend::Impl {
             if ((behind && n > most) || (who != nullptr && !who->alive)) victim = who, most = std::max(most, n);
         }
         if (victim == nullptr || !worth_stealing(p, *victim, most)) return std::nullopt;
+        // The victim's untaken grain next to what p owns or runs, so that
+        // p's slice grows by it and stays one run (the next launch then runs
+        // it on p, and a stencil keeps its two boundaries); from anywhere
+        // only when the victim is gone.
+        const auto mine = [&](std::size_t g) { return g < grid.size() && (grain_owner[g] == &p || grain_runner[g] == &p); };
         for (std::size_t g = grid.size(); g-- > 0;)
-            if (!grain_taken[g] && grain_owner[g] == victim) return g;
+            if (!grain_taken[g] && grain_owner[g] == victim && (mine(g + 1) || (g > 0 && mine(g - 1)) || !victim->alive)) return g;
         return std::nullopt;
     }
 
