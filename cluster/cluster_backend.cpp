@@ -1741,10 +1741,15 @@ struct ClusterBackend::Impl {
         // The victim's untaken grain next to what p owns or runs, so that
         // p's slice grows by it and stays one run (the next launch then runs
         // it on p, and a stencil keeps its two boundaries); from anywhere
-        // only when the victim is gone.
+        // when the victim is gone, or p has no slice yet (a node that just
+        // joined: its first grain starts one).
         const auto mine = [&](std::size_t g) { return g < grid.size() && (grain_owner[g] == &p || grain_runner[g] == &p); };
+        bool has_slice = false;
+        for (std::size_t g = 0; g < grid.size() && !has_slice; ++g) has_slice = mine(g);
         for (std::size_t g = grid.size(); g-- > 0;)
-            if (!grain_taken[g] && grain_owner[g] == victim && (mine(g + 1) || (g > 0 && mine(g - 1)) || !victim->alive)) return g;
+            if (!grain_taken[g] && grain_owner[g] == victim &&
+                (mine(g + 1) || (g > 0 && mine(g - 1)) || !victim->alive || !has_slice))
+                return g;
         return std::nullopt;
     }
 
