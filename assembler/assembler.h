@@ -56,9 +56,9 @@ std::string format_diagnostic(const Diagnostic& d);
 std::span<const std::string_view> directive_names();
 
 // The words with a meaning of their own inside declarations, for the same
-// syntax files: region initialisers, kernel parameter access, requirements,
-// and the float literals spelled as words.
-inline constexpr std::string_view kDeclarationWords[] = {"zeros", "fill", "range", "in",  "out",
-                                                          "inout", "gpu",  "mem",   "inf", "nan"};
+// syntax files: region initialisers and placement, kernel parameter access,
+// requirements, and the float literals spelled as words.
+inline constexpr std::string_view kDeclarationWords[] = {"zeros", "fill", "range", "distributed", "in",  "out",
+                                                          "inout", "gpu",  "mem",   "inf",         "nan"};
 
 }  // namespace polymer

@@ -187,7 +187,8 @@ std::string region_text(const RegionDecl& r) {
     std::string out = ".region " + r.name + " ";
     auto value = [&](std::int64_t i, double f) { return is_float(r.type) ? double_text(f) : int_text(i); };
     switch (r.init) {
-    case RegionInit::Zeros: return out + type + "[" + std::to_string(r.length) + "]";
+    case RegionInit::Zeros:
+        return out + type + "[" + std::to_string(r.length) + "]" + (r.distributed ? " distributed" : "");
     case RegionInit::Fill:
         return out + type + "[" + std::to_string(r.length) + "] fill " + value(r.int_value0, r.float_value0);
     case RegionInit::Range:

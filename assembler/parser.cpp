@@ -668,10 +668,14 @@ std::optional<RegionDecl> parse_region(TokenCursor& c, RegionDecl& r) {
     const Token& init = c.peek();
     auto need_length = [&]() {
         if (length) return true;
-        c.fail(length_token, "region '" + r.name + "' needs a length (only list and string regions may leave it out)");
+        if (is_ident(c.peek(), "distributed"))
+            c.fail(length_token, "region '" + r.name + "' needs a length: a distributed region starts as that many "
+                                                         "zeros on the nodes");
+        else
+            c.fail(length_token, "region '" + r.name + "' needs a length (only list and string regions may leave it out)");
         return false;
     };
-    if (c.at(TokenKind::End)) {
+    if (c.at(TokenKind::End) || is_ident(init, "distributed")) {
         if (!need_length()) return std::nullopt;
         r.init = RegionInit::Zeros;
     } else if (is_ident(init, "zeros")) {
@@ -729,8 +733,19 @@ std::optional<RegionDecl> parse_region(TokenCursor& c, RegionDecl& r) {
         }
         r.length = r.data.size();
     } else {
-        c.fail(init, "expected a region initialiser (fill, range, '= list' or a string), got " + describe(init));
+        c.fail(init, "expected a region initialiser (zeros, fill, range, '= list' or a string) or 'distributed', got " +
+                         describe(init));
         return std::nullopt;
+    }
+    // `distributed` follows the initialiser (docs/language.md, "Regions").
+    if (is_ident(c.peek(), "distributed")) {
+        if (r.init != RegionInit::Zeros) {
+            c.fail(init, "region '" + r.name + "' is distributed: a distributed region starts as zeros on the nodes, "
+                         "so it takes no initial values (set them with a kernel)");
+            return std::nullopt;
+        }
+        c.next();
+        r.distributed = true;
     }
     if (r.init != RegionInit::List && r.init != RegionInit::String) r.length = *length;
     if (!c.expect_end()) return std::nullopt;

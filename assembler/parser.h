@@ -70,7 +70,7 @@ private:
 std::optional<IntValue> read_int(TokenCursor& c, IntValue min, IntValue max, std::string_view what);
 std::optional<double> read_float(TokenCursor& c);  // float, integer, inf, -inf, nan
 
-// `.region NAME TYPE[LEN] INIT` (the cursor is after `.region`). On an error,
+// `.region NAME TYPE[LEN] INIT [distributed]` (the cursor is after `.region`). On an error,
 // `partial` keeps what was read (the name, and the type if it was valid).
 std::optional<RegionDecl> parse_region(TokenCursor& c, RegionDecl& partial);
 // `.kernel NAME (PARAMS)` (the cursor is after `.kernel`): fills `k` with the

@@ -293,7 +293,8 @@ void ClusterSession::add_to_trace(PipelineLog& log) const {
     log.places_truncated = backend_->chunk_log().truncated();
 }
 
-Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module, Backend& local_backend) {
+Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module, Backend& local_backend,
+                                     std::uint64_t home_memory) {
     ClusterSession session;
     if (!f.any()) return session;
     auto list = node_list(f, session.local);
@@ -304,6 +305,7 @@ Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module
     o.local_work = !f.no_local_work;
     o.keep_data = !f.data_at_home;
     o.min_chunk_lanes = f.chunk_lanes;
+    o.home_memory = home_memory;
     o.client = client_options(f);
     if (auto m = membership(f, o); !m) return Error{m.error()};
     auto before = session.before_fatal;

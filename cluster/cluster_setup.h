@@ -101,7 +101,10 @@ public:
     std::shared_ptr<std::function<void()>> before_fatal = std::make_shared<std::function<void()>>();
 };
 
-Result<ClusterSession> start_cluster(const ClusterFlags& flags, const Module& module, Backend& local);
+// `home_memory`: polymer-run's --max-memory, the bytes of region storage the
+// home may hold (ClusterOptions::home_memory).
+Result<ClusterSession> start_cluster(const ClusterFlags& flags, const Module& module, Backend& local,
+                                     std::uint64_t home_memory);
 // --list-nodes (after resolve_nodes): connects, prints each node's capabilities; false on an error (printed).
 bool list_nodes(const ClusterFlags& flags, std::ostream& out);
 

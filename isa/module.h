@@ -14,7 +14,8 @@
 namespace polymer {
 
 // Module format version (see docs/module-format.md). A reader accepts its own
-// major version and any minor version up to its own. 3.4: window buffer
+// major version and any minor version up to its own. 3.5: the region
+// entry's distributed flag (RegionDecl::distributed). 3.4: window buffer
 // parameters (Indexing::Window, `x: f32[i-1..i+1]`). 3.3: the loop-kernel
 // reduction `fadd` of a `.reassociate` procedure. 3.2: wide kernels
 // (Kernel::wide), the opcode kloop and the loop-kernels section. 3.1: the optional
@@ -27,7 +28,7 @@ namespace polymer {
 // column of the opcode tables, pinned by a test (the numbers themselves are
 // those of 1.1); 1.1 added the frame table.
 inline constexpr std::uint16_t kModuleVersionMajor = 3;
-inline constexpr std::uint16_t kModuleVersionMinor = 4;
+inline constexpr std::uint16_t kModuleVersionMinor = 5;
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown

@@ -72,7 +72,8 @@ void write_regions(ByteWriter& w, const Module& m) {
         w.str(r.name);
         w.u8(static_cast<std::uint8_t>(r.type));
         w.u8(static_cast<std::uint8_t>(r.init));
-        w.u16(0);
+        w.u8(r.distributed ? 1 : 0);  // 3.5
+        w.u8(0);
         w.u64(r.length);
         w.i64(r.int_value0);
         w.i64(r.int_value1);
@@ -293,7 +294,8 @@ void read_regions(ByteReader& r, Module& m) {
         g.name = r.str("name");
         g.type = enum_byte<ElemType>(r, kElemTypeCount, "element type");
         g.init = enum_byte<RegionInit>(r, 5, "initializer kind");
-        r.reserved(2, "reserved field");
+        g.distributed = r.flag("distributed flag");  // a reserved 0 before 3.5
+        r.reserved(1, "reserved field");
         g.length = r.u64("length");
         g.int_value0 = r.i64("integer value 0");
         g.int_value1 = r.i64("integer value 1");

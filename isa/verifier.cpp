@@ -226,6 +226,9 @@ Problem check_name(std::string_view what, std::size_t index, const std::string& 
     return std::nullopt;
 }
 
+// RegionInit's members, as the module format and the assembler name them.
+constexpr const char* kInitNames[] = {"zeros", "fill", "range", "list", "string"};
+
 Problem check_regions(const Module& m) {
     if (m.regions.size() > kMaxRegions)
         return cat(m.regions.size(), " regions: a module has at most ", kMaxRegions);
@@ -249,6 +252,11 @@ Problem check_regions(const Module& m) {
         const std::uint64_t want = has_data ? g.length * elem_size(g.type) : 0;
         if (g.data.size() != want)
             return where + cat("initializer data is ", g.data.size(), " bytes, expected ", want);
+        // A cluster starts a distributed region on its nodes, where every
+        // element begins as 0: there are no initial values to send.
+        if (g.distributed && g.init != RegionInit::Zeros)
+            return where + cat("distributed, with a ", kInitNames[static_cast<std::size_t>(g.init)],
+                               " initializer (a distributed region starts as zeros)");
     }
     return std::nullopt;
 }

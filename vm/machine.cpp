@@ -18,7 +18,10 @@
 namespace polymer {
 
 Result<std::unique_ptr<Machine>> Machine::create(const Module& m, OutputBuffer& out, MachineOptions options) {
-    Result<RegionStore> regions = RegionStore::create(m.regions, options.memory_limit);
+    // A backend that places regions (a cluster with nodes) keeps distributed
+    // regions elsewhere: the home reserves their address space only.
+    const bool placed_elsewhere = options.backend != nullptr && options.backend->places_regions();
+    Result<RegionStore> regions = RegionStore::create(m.regions, options.memory_limit, placed_elsewhere);
     if (!regions) return Error{regions.error()};
     std::unique_ptr<Machine> machine(new Machine(m, out, options, std::move(regions).value()));
     // Decoded instructions point at the machine's own regions, so decode after they are in place.

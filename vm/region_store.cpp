@@ -1,5 +1,8 @@
 #include "vm/region_store.h"
 
+#include <sys/mman.h>
+
+#include <cerrno>
 #include <cstring>
 #include <limits>
 
@@ -36,10 +39,16 @@ void initialise(Region& r, const RegionDecl& d) {
 
 }  // namespace
 
+void RegionStore::FreeStorage::operator()(void* p) const {
+    if (mapped_bytes == 0) std::free(p);
+    else ::munmap(p, mapped_bytes);
+}
+
 Result<RegionStore> RegionStore::create(const std::vector<RegionDecl>& decls, std::uint64_t memory_limit,
-                                        bool /*placed_elsewhere*/) {
+                                        bool placed_elsewhere) {
     RegionStore store;
     store.memory_limit_ = memory_limit;
+    store.placed_elsewhere_ = placed_elsewhere;
     store.regions_.resize(decls.size());
     store.storage_.resize(decls.size());
     for (std::size_t i = 0; i < decls.size(); ++i) {
@@ -47,6 +56,7 @@ Result<RegionStore> RegionStore::create(const std::vector<RegionDecl>& decls, st
         Region& r = store.regions_[i];
         r.type = d.type;
         r.name = d.name;
+        r.distributed = d.distributed;
         if (d.length > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
             return Error{"region '" + d.name + "' is too long (" + std::to_string(d.length) + " elements)"};
         std::string why = store.allocate(r, static_cast<std::int64_t>(d.length), nullptr);
@@ -71,21 +81,34 @@ std::string RegionStore::allocate(Region& r, std::int64_t count, Backend* backen
     if (count < 0) return "cannot allocate " + std::to_string(count) + " elements";
     const std::uint64_t n = static_cast<std::uint64_t>(count);
     const std::uint64_t size = elem_size(r.type);
-    const std::uint64_t old_bytes = r.bytes();
-    if (n > (memory_limit_ + old_bytes - bytes_in_use_) / size)
+    const bool counts = counted(r);
+    const std::uint64_t old_bytes = counts ? r.bytes() : 0;
+    if (counts && n > (memory_limit_ + old_bytes - bytes_in_use_) / size)
         return std::to_string(n) + " " + std::string(elem_type_name(r.type)) +
                " elements would pass the memory limit of " + std::to_string(memory_limit_) + " bytes";
-    void* p = nullptr;
-    if (n != 0) {
+    if (n > std::numeric_limits<std::size_t>::max() / size)
+        return std::to_string(n) + " " + std::string(elem_type_name(r.type)) + " elements do not fit in memory";
+    const std::size_t bytes = static_cast<std::size_t>(n * size);
+    std::unique_ptr<void, FreeStorage> p;
+    if (n != 0 && counts) {
         // calloc: large blocks come from the kernel already zeroed, untouched until used.
-        p = std::calloc(n, size);
-        if (p == nullptr) return "the system refused " + std::to_string(n * size) + " bytes";
+        p.reset(std::calloc(n, size));
+        if (p == nullptr) return "the system refused " + std::to_string(bytes) + " bytes";
+    } else if (n != 0) {
+        // Address space only: the kernel maps zero pages as they are touched
+        // and, with MAP_NORESERVE, charges nothing up front, so a region
+        // larger than this machine's memory can be created; page-aligned.
+        void* m = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED)
+            return "the system refused " + std::to_string(bytes) + " bytes of address space (" +
+                   std::strerror(errno) + ")";
+        p = std::unique_ptr<void, FreeStorage>(m, FreeStorage{bytes});
     }
     if (backend != nullptr) backend->forget_region(r);
     const std::size_t index = static_cast<std::size_t>(&r - regions_.data());
-    storage_[index].reset(p);
-    bytes_in_use_ = bytes_in_use_ - old_bytes + n * size;
-    r.data = p;
+    r.data = p.get();
+    storage_[index] = std::move(p);
+    if (counts) bytes_in_use_ = bytes_in_use_ - old_bytes + bytes;
     r.length = n;
     r.set_fences(0, 0, 0, 0);  // fresh storage: every element at home (and the limits follow the length)
     return {};
@@ -94,7 +117,7 @@ std::string RegionStore::allocate(Region& r, std::int64_t count, Backend* backen
 void RegionStore::release(Region& r, Backend* backend) {
     if (backend != nullptr) backend->forget_region(r);
     const std::size_t index = static_cast<std::size_t>(&r - regions_.data());
-    bytes_in_use_ -= r.bytes();
+    if (counted(r)) bytes_in_use_ -= r.bytes();
     storage_[index].reset();
     r.data = nullptr;
     r.length = 0;

@@ -73,9 +73,11 @@ public:
     // inconsistent (list data of the wrong size) or the total is over
     // `memory_limit` bytes. With `placed_elsewhere` (Backend::places_regions:
     // a cluster keeps distributed regions on its nodes) a distributed
-    // region's storage is only reserved address space, mapped as it is
-    // touched, and does not count against `memory_limit`: the backend counts
-    // and limits what the home holds of it.
+    // region's storage is only reserved address space (an anonymous
+    // MAP_NORESERVE mapping: zero pages, backed as they are touched, no
+    // commit charge), and does not count in bytes_in_use nor against
+    // `memory_limit`: the backend counts and limits what the home holds of
+    // it. Without it a distributed region is stored and counted as any other.
     static Result<RegionStore> create(const std::vector<RegionDecl>& decls, std::uint64_t memory_limit,
                                       bool placed_elsewhere = false);
 
@@ -97,17 +99,27 @@ public:
     // limit, the system refused); `r` is then unchanged. `backend` (null
     // while the store is built) is told (Backend::forget_region) just before
     // the old storage goes, so values it keeps elsewhere go with it.
+    // A distributed region of a store created with `placed_elsewhere` keeps
+    // getting reserved, uncounted storage here.
     std::string allocate(Region& r, std::int64_t count, Backend* backend);
     void release(Region& r, Backend* backend);
 
 private:
+    // calloc'ed storage (mapped_bytes 0), or an anonymous mapping of
+    // mapped_bytes (a distributed region placed elsewhere).
     struct FreeStorage {
-        void operator()(void* p) const { std::free(p); }
+        std::size_t mapped_bytes = 0;
+        void operator()(void* p) const;
     };
+    // Whether r's storage counts against the memory limit: all but a
+    // distributed region's when the store was created with placed_elsewhere.
+    bool counted(const Region& r) const { return !(r.distributed && placed_elsewhere_); }
+
     std::vector<Region> regions_;
     std::vector<std::unique_ptr<void, FreeStorage>> storage_;  // parallel to regions_
     std::uint64_t bytes_in_use_ = 0;
     std::uint64_t memory_limit_ = 0;
+    bool placed_elsewhere_ = false;
 };
 
 }  // namespace polymer

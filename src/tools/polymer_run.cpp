@@ -171,6 +171,13 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
     app.add_option("--max-steps", max_steps,
                    "trap `step-limit` once the program has run this many instructions (0: no limit)")
         ->check(CLI::NonNegativeNumber);
+    std::uint64_t max_memory = polymer::MachineOptions{}.memory_limit;
+    app.add_option("--max-memory", max_memory,
+                   "limit for this machine's region storage, all regions together (e.g. 512M, 4G; K = 1024); "
+                   "on a cluster, distributed regions held by the nodes do not count")
+        ->type_name("SIZE")
+        ->transform(polymer::tools::size_value())
+        ->default_str("4G");
     std::uint32_t kernel_steps = polymer::kDefaultKernelSteps;
     app.add_option("--kernel-steps", kernel_steps,
                    "trap `step-limit` when a kernel lane is about to start more than N loop iterations in one launch")
@@ -297,7 +304,7 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
     if (backend_name == "auto" && !has_long_ops)
         chosen.value().description = "cpu (auto: the program has no vector ops or kernels)";
     // --nodes / --local-nodes: kernels spread over polymer-node workers (docs/cluster.md).
-    auto cluster = polymer::cluster::start_cluster(cluster_flags, *module, *chosen.value().backend);
+    auto cluster = polymer::cluster::start_cluster(cluster_flags, *module, *chosen.value().backend, max_memory);
     if (!cluster) {
         std::cerr << "polymer-run: error: " << cluster.error() << "\n";
         return kExitBadInput;
@@ -315,6 +322,7 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
     });
     polymer::MachineOptions options;
     options.max_steps = max_steps;
+    options.memory_limit = max_memory;
     options.kernel_steps = kernel_steps;
     options.loop_kernels = !no_loop_kernels;
     options.loop_kernel_min = loop_kernel_min;
@@ -342,6 +350,8 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
     auto machine = polymer::Machine::create(*module, out, options);
     if (!machine) {
         std::cerr << path << ": error: " << machine.error() << "\n";
+        if (machine.error().find("memory limit") != std::string::npos)
+            std::cerr << "polymer-run: note: --max-memory sets the limit (now " << max_memory << " bytes)\n";
         return kExitBadInput;
     }
     std::optional<std::uint32_t> proc = machine.value()->find_proc(entry);

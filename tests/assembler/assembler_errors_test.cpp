@@ -35,6 +35,12 @@ struct ErrorCase {
 
 void PrintTo(const ErrorCase& c, std::ostream* os) { *os << c.name; }
 
+const std::string kDistributedZeros =
+    "region 'xs' is distributed: a distributed region starts as zeros on the nodes, so it takes no initial values "
+    "(set them with a kernel)";
+const std::string kDistributedLength =
+    "region 'xs' needs a length: a distributed region starts as that many zeros on the nodes";
+
 std::vector<ErrorCase> error_cases() {
     const std::string saxpy1 = ".kernel k (in x: f32[i])\n        exit\n.end\n";
     return {
@@ -192,6 +198,19 @@ std::vector<ErrorCase> error_cases() {
          "unknown element type 'f16' (expected u8, i32, u32, i64, f32 or f64)"},
         {"RegionNeedsLength", ".region xs f32[]\n" + in_proc({}), 1, 16,
          "region 'xs' needs a length (only list and string regions may leave it out)"},
+        // A distributed region starts as zeros on the nodes: the caret is
+        // under the initialiser it may not have, or the length it must.
+        {"DistributedFill", ".region xs f32[8] fill 1.0 distributed\n" + in_proc({}), 1, 19, kDistributedZeros},
+        {"DistributedRange", ".region xs f32[8] range 0, 0.5 distributed\n" + in_proc({}), 1, 19, kDistributedZeros},
+        {"DistributedList", ".region xs f32[] = 1, 2 distributed\n" + in_proc({}), 1, 18, kDistributedZeros},
+        {"DistributedString", ".region xs u8[] \"hi\" distributed\n" + in_proc({}), 1, 17, kDistributedZeros},
+        {"DistributedNeedsLength", ".region xs f32[] distributed\n" + in_proc({}), 1, 16, kDistributedLength},
+        {"DistributedZerosNeedsLength", ".region xs f32[] zeros distributed\n" + in_proc({}), 1, 16,
+         kDistributedLength},
+        {"DistributedBeforeInitialiser", ".region xs f32[8] distributed zeros\n" + in_proc({}), 1, 31,
+         "unexpected 'zeros' at the end of the line"},
+        {"DistributedIsAKeyword", ".equ distributed, 3\n" + in_proc({}), 1, 6,
+         "'distributed' cannot name a constant: it is a register, a mnemonic or a keyword"},
         {"ListValueOutOfRange", ".region b u8[] = 1, 256\n" + in_proc({}), 1, 21, "u8 value 256 is out of range (0..255)"},
         {"UnknownDirective", ".regoin xs f32[4]\n" + in_proc({}), 1, 1,
          "unknown directive '.regoin'; did you mean '.region'?"},
@@ -334,6 +353,15 @@ TEST(AssemblerDiagnostics, KernelImmediateErrorPointsAtTheLiteral) {
               "hash.pasm:2:16: error: 32-bit immediate 0x1_0000_0000 is out of range (-2147483648..4294967295)\n"
               "        li r1, 0x1_0000_0000\n"
               "               ^\n");
+}
+
+TEST(AssemblerDiagnostics, DistributedWithValuesPointsAtTheInitialiser) {
+    AssembleResult r = assemble(".region xs f64[64] range 0, 1 distributed\n" + in_proc({}), {.filename = "d.pasm"});
+    ASSERT_EQ(r.diagnostics.size(), 1u) << all_diagnostics(r);
+    EXPECT_EQ(format_diagnostic(r.diagnostics[0]),
+              "d.pasm:1:20: error: " + kDistributedZeros + "\n"
+              ".region xs f64[64] range 0, 1 distributed\n"
+              "                   ^\n");
 }
 
 TEST(AssemblerDiagnostics, EndToEndFormatting) {

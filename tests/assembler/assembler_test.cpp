@@ -129,6 +129,25 @@ TEST(AssemblerRegions, EveryInitialiser) {
     EXPECT_EQ(word_b(m.code[5]), 5u);
 }
 
+// `distributed` after the initialiser (zeros, written out or not); `.equ`
+// constants work in the length as in any region.
+TEST(AssemblerRegions, Distributed) {
+    Module m = assemble_ok(
+        ".equ N, 1048576\n"
+        ".region big   f32[N] distributed\n"
+        ".region wide  f64[16] zeros distributed\n"
+        ".region plain i32[4]\n" +
+        in_proc({"len r1, big", "len r1, wide", "len r1, plain"}));
+    ASSERT_EQ(m.regions.size(), 3u);
+    EXPECT_TRUE(m.regions[0].distributed);
+    EXPECT_EQ(m.regions[0].length, 1u << 20);
+    EXPECT_EQ(m.regions[0].init, RegionInit::Zeros);
+    EXPECT_TRUE(m.regions[1].distributed);
+    EXPECT_EQ(m.regions[1].length, 16u);
+    EXPECT_EQ(m.regions[1].type, ElemType::F64);
+    EXPECT_FALSE(m.regions[2].distributed);
+}
+
 TEST(AssemblerRegions, FloatListsStoreTheirElementType) {
     Module m = assemble_ok(".region a f32[] = 1.5, -2, inf\n.region b f64[2] = nan, -0.0\n" +
                            in_proc({"len r1, a", "len r1, b"}));

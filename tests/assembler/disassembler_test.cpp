@@ -290,6 +290,7 @@ Module golden_module() {
     region("big", ElemType::U32, 2, RegionInit::List)->data = bytes_of(std::vector<std::uint32_t>{4294967295u, 7});
     region("fl", ElemType::F32, 3, RegionInit::List)->data = bytes_of(std::vector<float>{0.1f, -0.0f, 1e30f});
     region("msg", ElemType::U8, 4, RegionInit::String)->data = {'h', 'i', '\n', 0};
+    region("far", ElemType::F64, 1024, RegionInit::Zeros)->distributed = true;
 
     Kernel k;
     k.name = "saxpy";
@@ -337,6 +338,7 @@ constexpr std::string_view kGolden = R"(.module golden
 .region big u32[2] = 4294967295, 7
 .region fl f32[3] = 0.1, -0.0, 1e30
 .region msg u8[] "hi\n\0"
+.region far f64[1024] distributed
 
 .kernel saxpy (in x: f32[i], inout y: f32[], n: i32, a: f32)
         .requires gpu
@@ -648,6 +650,30 @@ TEST(RoundTrip, WindowKernels) {
               std::string::npos)
         << text;
     EXPECT_NE(text.find(".kernel far (in t: f64[i-2147483647..i+2147483647], out u: f64[])\n"), std::string::npos)
+        << text;
+    EXPECT_EQ(round_trip_failure(*r.module), "");
+}
+
+// `distributed`, with or without `zeros` written out, prints as written
+// without it and reassembles to the same bytes.
+TEST(RoundTrip, DistributedRegions) {
+    AssembleResult r = assemble(R"(
+.equ N, 4096
+.region big f32[N] distributed
+.region ids i64[8] zeros distributed
+.region near f32[N]
+.proc main
+        len     r1, big
+        len     r2, ids
+        len     r3, near
+        halt
+.end
+)",
+                                {.filename = "distributed.pasm"});
+    ASSERT_TRUE(r.ok()) << diagnostics_text(r);
+    const std::string text = disassemble(*r.module, {.source_locations = false});
+    EXPECT_NE(text.find(".region big f32[4096] distributed\n.region ids i64[8] distributed\n.region near f32[4096]\n"),
+              std::string::npos)
         << text;
     EXPECT_EQ(round_trip_failure(*r.module), "");
 }

@@ -69,6 +69,7 @@ TEST(EditorFiles, EveryDeclarationWordMeansSomethingToTheAssembler) {
 .region b f32[4] fill inf
 .region c f32[4] range nan, 1
 .region d f32[4]
+.region e f32[4] zeros distributed
 .kernel k (in x: f32[i], out y: f32[i], inout z: f32[i])
         .requires gpu
         .requires mem >= 1K
@@ -77,6 +78,7 @@ TEST(EditorFiles, EveryDeclarationWordMeansSomethingToTheAssembler) {
 .proc main
         launch  k, r0, a, b, c
         printr  d, r0, r0
+        printr  e, r0, r0
         halt
 .end
 )";

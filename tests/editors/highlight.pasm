@@ -2,6 +2,7 @@
 .module highlight
 .region xs f32[8] range 0, 0.5
 .region msg u8[] "hi\n"
+.region far f64[64] distributed
 
 .kernel double (in x: f32[i], out y: f32[i])
         .prefers gpu

@@ -16,6 +16,7 @@ let s:cases = [
   \ ['^\.region xs', 'range', 'pasmKeyword'],
   \ ['^\.region xs', '0.5', 'pasmNumber'],
   \ ['^\.region msg', '"hi', 'pasmString'],
+  \ ['^\.region far', 'distributed', 'pasmKeyword'],
   \ ['^\.kernel', '.kernel', 'pasmDirective'],
   \ ['^\.kernel', 'out', 'pasmKeyword'],
   \ ['\.prefers', '.prefers', 'pasmDirective'],

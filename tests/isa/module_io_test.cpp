@@ -71,6 +71,35 @@ TEST(ModuleIo, RoundTripKeepsWindows) {
     EXPECT_NE(read_error(bad).find("indexing 3 is not valid (0..2)"), std::string::npos) << read_error(bad);
 }
 
+// The distributed flag (format 3.5) is the byte after the initializer kind,
+// reserved (0) before: a 3.4 file reads with every region not distributed.
+TEST(ModuleIo, RoundTripKeepsTheDistributedFlag) {
+    const Module m = full_module();
+    ASSERT_TRUE(m.regions[6].distributed);
+    const Bytes bytes = write_module(m);
+    Result<Module> back = load_module(bytes);
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_EQ(back.value(), m);
+    EXPECT_TRUE(back.value().regions[6].distributed);
+    EXPECT_FALSE(back.value().regions[2].distributed);
+    // Region 6's entry: after regions 0..5, its name "ds", type and kind.
+    std::size_t at = section_offset(bytes, kRegionsSection) + 4;
+    for (std::size_t i = 0; i < 6; ++i) at += 4 + m.regions[i].name.size() + 4 + 8 * 5 + 8 + m.regions[i].data.size();
+    const std::size_t flag = at + 4 + 2 + 2;
+    ASSERT_EQ(bytes[flag - 2], static_cast<std::uint8_t>(ElemType::F64));
+    EXPECT_EQ(bytes[flag], 1u);
+    EXPECT_EQ(bytes[flag + 1], 0u);
+
+    Module with_regions = full_module();  // written as a 3.4 file: no flag set
+    for (RegionDecl& r : with_regions.regions) r.distributed = false;
+    Bytes old = write_module(with_regions);
+    put_le(old, 6, 4, 2);
+    Result<Module> read = load_module(sealed(old));
+    ASSERT_TRUE(read.ok()) << read.error();
+    EXPECT_EQ(read.value(), with_regions);
+    for (const RegionDecl& r : read.value().regions) EXPECT_FALSE(r.distributed) << r.name;
+}
+
 TEST(ModuleIo, RoundTripKeepsFloatBits) {
     Module m = tiny_module();
     m.float_consts = {-0.0, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity(),
@@ -160,25 +189,25 @@ TEST(ModuleIo, ChecksumMismatchIsRefusedBeforeAnythingElse) {
 }
 
 // A reader reads its own major version, up to its own minor version. The
-// messages name the file's version and the reader's (3.0 to 3.4 here: update
+// messages name the file's version and the reader's (3.0 to 3.5 here: update
 // these lines when the version changes).
 TEST(ModuleIo, OtherMajorVersionsAreRefused) {
     ASSERT_EQ(kModuleVersionMajor, 3);
-    ASSERT_EQ(kModuleVersionMinor, 4);
+    ASSERT_EQ(kModuleVersionMinor, 5);
     const Bytes b = write_module(tiny_module());
     Bytes bad = b;
     put_le(bad, 4, 2, 2);  // a 2.1 module: no checksum, and stored SPIR-V no one checked
     put_le(bad, 6, 1, 2);
     put_le(bad, kChecksumAt, 0, 4);
-    EXPECT_EQ(read_module(bad).error(), "module format version 2.1 is not supported: this reader reads 3.0 to 3.4 (an "
+    EXPECT_EQ(read_module(bad).error(), "module format version 2.1 is not supported: this reader reads 3.0 to 3.5 (an "
                                         "older major version: reassemble the module from its source)");
     put_le(bad, 4, 1, 2);  // a 1.1 module: its opcode numbers were not yet pinned
-    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 3.0 to 3.4 (an older "
+    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 3.0 to 3.5 (an older "
                                "major version: reassemble the module from its source)");
     put_le(bad, 4, 4, 2);
     put_le(bad, 6, 0, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 4.0 is not supported: this reader reads 3.0 to 3.4 (a newer major version: it "
+              "module format version 4.0 is not supported: this reader reads 3.0 to 3.5 (a newer major version: it "
               "needs a newer reader)");
 }
 
@@ -186,7 +215,7 @@ TEST(ModuleIo, NewerMinorVersionsAreRefused) {
     Bytes bad = write_module(tiny_module());
     put_le(bad, 6, kModuleVersionMinor + 1, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 3.5 is not supported: this reader reads 3.0 to 3.4 (a newer minor version: it "
+              "module format version 3.6 is not supported: this reader reads 3.0 to 3.5 (a newer minor version: it "
               "needs a newer reader)");
 }
 
@@ -306,7 +335,11 @@ TEST(ModuleIo, FieldsAreCanonical) {
     bad[region0 + 7] = 5;  // initializer kind
     EXPECT_NE(read_error(bad).find("region 0: initializer kind 5 is not valid"), std::string::npos);
     bad = b;
-    bad[region0 + 8] = 1;  // reserved
+    bad[region0 + 8] = 2;  // the distributed flag
+    EXPECT_NE(read_error(bad).find("region 0: distributed flag is 2, not 0 or 1"), std::string::npos)
+        << read_error(bad);
+    bad = b;
+    bad[region0 + 9] = 1;  // reserved
     EXPECT_NE(read_error(bad).find("region 0: reserved field is 0x1, must be 0"), std::string::npos);
     bad = b;
     const std::size_t kernel0 = section_offset(b, kKernelsSection) + 4;

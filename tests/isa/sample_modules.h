@@ -23,7 +23,8 @@ inline Module tiny_module() {
     return m;
 }
 
-// Uses every section: pools, strings, all region initializers, a kernel with
+// Uses every section: pools, strings, all region initializers and a
+// distributed region, a kernel with
 // every parameter kind, structured control flow, a launch
 // site, labels and line tables.
 inline Module full_module() {
@@ -48,6 +49,7 @@ inline Module full_module() {
     big.int_value0 = -3;
     big.int_value1 = 2;
     RegionDecl ds{"ds", ElemType::F64, 2};
+    ds.distributed = true;  // format 3.5
     m.regions = {xs, ys, zs, primes, msg, big, ds};
 
     Kernel saxpy;

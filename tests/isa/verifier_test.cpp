@@ -184,6 +184,15 @@ TEST(Verifier, RegionDeclarations) {
     m = full_module();
     m.regions[0].data = {1, 2, 3, 4};  // a Range region carries no data
     EXPECT_EQ(problem(m), "region 'xs': initializer data is 4 bytes, expected 0");
+    m = full_module();  // a distributed region starts as zeros: no initial values
+    m.regions[1].distributed = true;
+    EXPECT_EQ(problem(m), "region 'ys': distributed, with a fill initializer (a distributed region starts as zeros)");
+    m.regions[1].distributed = false;
+    m.regions[3].distributed = true;
+    EXPECT_EQ(problem(m), "region 'primes': distributed, with a list initializer (a distributed region starts as zeros)");
+    m.regions[3].distributed = false;
+    m.regions[2].distributed = true;  // zeros
+    EXPECT_EQ(problem(m), "<valid>");
     m = tiny_module();
     m.regions.resize(225, RegionDecl{"r", ElemType::U8, 1});
     EXPECT_EQ(problem(m), "225 regions: a module has at most 224");

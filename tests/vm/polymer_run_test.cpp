@@ -1,5 +1,6 @@
 // polymer-run as a process: exit status 0/1/2/3, the trap message on stderr,
-// output flushed before it, --entry, --max-steps, --stats, --dump-region.
+// output flushed before it, --entry, --max-steps, --max-memory, --stats,
+// --dump-region.
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -122,6 +123,36 @@ loop:   jmp loop
     EXPECT_NE(limited.err.find("trap: step-limit in proc 'main' at pc 0"), std::string::npos) << limited.err;
 }
 
+// --max-memory: the home's limit on region storage, all regions together
+// (default 4G). A distributed region counts as any other on one machine.
+TEST_F(PolymerRun, MaxMemoryLimitsTheRegions) {
+    const std::string body = "        li r1, 0\n        ld.u8 r2, buf[r1]\n        print r2\n        println\n        halt\n.end\n";
+    const std::string prog = write("big.pasm", ".region buf u8[2097152]\n.proc main\n" + body);
+    Process over = run("--max-memory 1M " + prog);
+    EXPECT_EQ(over.status, 1) << over.err;
+    EXPECT_EQ(over.out, "");
+    EXPECT_EQ(over.err, prog + ": error: region 'buf': 2097152 u8 elements would pass the memory limit of 1048576 bytes\n"
+                               "polymer-run: note: --max-memory sets the limit (now 1048576 bytes)\n");
+    Process under = run("--max-memory 3M " + prog);
+    EXPECT_EQ(under.status, 0) << under.err;
+    EXPECT_EQ(under.out, "0\n");
+    EXPECT_EQ(run(prog).status, 0) << "4G by default";
+
+    const std::string distributed = write("distributed.pasm", ".region buf u8[2097152] distributed\n.proc main\n" + body);
+    Process alone = run("--max-memory 1M " + distributed);
+    EXPECT_EQ(alone.status, 1) << alone.err;
+    EXPECT_NE(alone.err.find("would pass the memory limit of 1048576 bytes"), std::string::npos) << alone.err;
+    EXPECT_EQ(run("--max-memory 2M " + distributed).status, 0);
+
+    // alloc past the limit traps.
+    const std::string grows = write("grows.pasm", ".region buf u8[16]\n.proc main\n        li r1, 2097152\n"
+                                                  "        alloc buf, r1\n        halt\n.end\n");
+    Process trapped = run("--max-memory 1M " + grows);
+    EXPECT_EQ(trapped.status, 2) << trapped.err;
+    EXPECT_NE(trapped.err.find("bad-allocation"), std::string::npos) << trapped.err;
+    EXPECT_EQ(run("--max-memory 2M " + grows).status, 0);
+}
+
 TEST_F(PolymerRun, StatsGoToStderr) {
     std::string prog = write("ok.pasm", ".proc main\n        li r1, 1\n        halt\n.end\n");
     Process p = run(prog + " --stats --dump-registers");
@@ -145,6 +176,7 @@ TEST_F(PolymerRun, HelpAndVersion) {
     Process help = run("--help");
     EXPECT_EQ(help.status, 0);
     EXPECT_NE(help.out.find("--max-steps"), std::string::npos);
+    EXPECT_NE(help.out.find("--max-memory SIZE"), std::string::npos) << help.out;
     for (const char* status : {"0   halted", "1   bad input", "2   the program trapped", "3   the step limit", "64  a usage error",
                                "130 Ctrl-C"})
         EXPECT_NE(help.out.find(status), std::string::npos) << "every exit status is in the footer: " << status;

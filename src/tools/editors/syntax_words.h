@@ -16,7 +16,7 @@ struct SyntaxWords {
     std::vector<std::string> kernel_control;       // if, else, loop, end, break, continue, exit
     std::vector<std::string> directives;           // ".module", ...
     std::vector<std::string> types;                // "u8", "i32", ...
-    std::vector<std::string> keywords;             // zeros, fill, range, in, out, inout, gpu, mem, inf, nan
+    std::vector<std::string> keywords;             // zeros, fill, range, distributed, in, out, inout, gpu, mem, inf, nan
     std::vector<std::string> registers;            // r0..r31, f0..f31 (procedures and kernel lanes)
 };
 
