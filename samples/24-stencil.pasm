@@ -21,8 +21,8 @@
 ;   window [i-A..i+B] it needs [a-A, b+B): its own slice plus a *halo* of A
 ;   elements before it and B after it, which belong to the neighbouring
 ;   chunks. So a node holding rows 10..19 of the plate needs only rows 9
-;   and 20 from its neighbours, not the whole plate (for now the cluster
-;   still sends the whole buffer; docs/kernels.md, "The lane model").
+;   and 20, and fetches them from the nodes that hold them, node to node,
+;   never the whole plate (docs/cluster.md, "Halos: node to node").
 ;   `u` is the new plate, written at the lane's own element. A window
 ;   buffer is always `in`: if lanes wrote it, one lane could read a cell
 ;   another lane is writing, and the result would depend on their order.
@@ -32,9 +32,15 @@
 ;   the CPU, on Vulkan and through nodes. The total heat is summed here in
 ;   scalar code, in order (a `vsum` may add in another order per backend).
 ;
+;   Both plates are `distributed`: on a cluster they start on the nodes,
+;   one block of rows each, and stay there between steps; only the top
+;   edge written below and the cells read at the end come to the home. On
+;   one machine the word changes nothing (docs/cluster.md, "Placement").
+;
 ; New instructions
 ;   none: the window is part of the parameter, `in t: f32[i-W..i+W]`
-;   (`.equ` constants may give its ends).
+;   (`.equ` constants may give its ends); `distributed` is part of the
+;   region's declaration.
 ;
 ; Try next
 ;   Change `addi r10, r0, -W` to `addi r10, r0, -65`: the first inner
@@ -49,8 +55,8 @@
 .equ LAST, 63       ; the last row and column
 .equ CELLS, 4096    ; W * W
 
-.region plate f32[CELLS]
-.region next  f32[CELLS]
+.region plate f32[CELLS] distributed
+.region next  f32[CELLS] distributed
 
 .kernel relax (in t: f32[i-W..i+W], out u: f32[i])
         gid     r0

@@ -111,6 +111,8 @@ std::string RegionStore::allocate(Region& r, std::int64_t count, Backend* backen
     if (counts) bytes_in_use_ = bytes_in_use_ - old_bytes + bytes;
     r.length = n;
     r.set_fences(0, 0, 0, 0);  // fresh storage: every element at home (and the limits follow the length)
+    // A distributed region's fresh storage starts on the backend's nodes.
+    if (backend != nullptr && !counts && n != 0) backend->place_region(r);
     return {};
 }
 
