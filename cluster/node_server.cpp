@@ -681,7 +681,11 @@ NodeServer::NodeServer(asio::io_context& io, NodeConfig config)
       signals_(io, SIGINT, SIGTERM),
       pool_(config_.threads == 0 ? 1 : config_.threads),
       store_(config_.caps.max_memory, config_.limits.max_peer_memory),
-      admission_(config_.limits) {}
+      admission_(config_.limits) {
+    // Advertised: what one home may plan within here (--max-peer-memory
+    // when it is below --max-memory).
+    config_.caps.max_memory = store_.budget().peer_limit();
+}
 
 NodeServer::~NodeServer() { pool_.join(); }
 
