@@ -9,7 +9,7 @@ namespace polymer::cluster {
 
 using pbc::cat;
 
-std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const NodeStore& store, PeerId peer) {
+std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, NodeStore& store, PeerId peer) {
     auto refuse = [](ErrorCode c, std::string m) { return Refusal{c, std::move(m)}; };
     PreparedChunk chunk;
     chunk.module = store.module(peer, msg.module);
@@ -35,6 +35,7 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const
     chunk.launch.end = msg.end;
     chunk.launch.max_iterations = msg.max_iterations;
     std::uint64_t result_bytes = 16;
+    std::vector<HoldRange> writes;  // what the chunk and its fetches will write
     for (std::size_t p = 0; p < k.params.size(); ++p) {
         const KernelParam& param = k.params[p];
         const Binding& b = msg.args[p];
@@ -73,11 +74,12 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const
             out.length = (last - first) * size;
         }
         // Settled before the chunk runs: the range is then this version's, so
-        // what the chunk writes there stays defined for later launches and
-        // gets (a later settle zeroes only what nothing put or wrote).
+        // what the chunk writes there stays for later launches and gets (a
+        // later settle zeroes only what an older version left).
         region->settle(out.offset, out.offset + out.length);
         if (param.access == Access::In) continue;
         chunk.writes.push_back(out);
+        writes.push_back({region.get(), out.offset, out.offset + out.length});
         if (msg.keep_outputs && param.indexing == Indexing::Element) continue;  // stays here for region-get
         result_bytes += 28 + out.length;
         chunk.outputs.push_back(out);
@@ -85,6 +87,19 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const
     if (result_bytes > kMaxPayload)
         return refuse(ErrorCode::BadLaunch, cat(where(), ": the chunk's outputs are ", result_bytes,
                                                 " bytes, over the frame limit of ", kMaxPayload, "; launch smaller chunks"));
+    for (std::size_t i = 0; i < msg.fetches.size(); ++i) {
+        const HaloFetch& h = msg.fetches[i];
+        auto target = store.region(peer, h.to_region, h.to_version);
+        if (!target)
+            return refuse(ErrorCode::UnknownRegion, cat("fetch ", i, ": region ", h.to_region, " version ", h.to_version,
+                                                        " is not on this node (put it, with its total size, first)"));
+        if (h.offset > target->bytes.size() || h.length > target->bytes.size() - h.offset)
+            return refuse(ErrorCode::OutOfRange, cat("fetch ", i, ": bytes [", h.offset, ", ", h.offset + h.length, ") run past region ",
+                                                     h.to_region, "'s ", target->bytes.size(), " bytes"));
+        writes.push_back({target.get(), h.offset, h.offset + h.length});
+        chunk.fetch_targets.push_back(std::move(target));
+    }
+    if (auto r = store.hold(peer, writes)) return refuse(r->code, cat(where(), ": ", r->message));
     return chunk;
 }
 

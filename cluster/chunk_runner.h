@@ -1,6 +1,7 @@
 // Turns a launch message into a vm/kernel_launch.h KernelLaunch over the
-// node's stored regions (checking every binding against the kernel), runs it
-// on a Backend, and collects the output slices the chunk wrote.
+// node's stored regions (checking every binding against the kernel and
+// counting what it will write against the memory budgets), runs it on a
+// Backend, and collects the output slices the chunk wrote.
 #pragma once
 
 #include <memory>
@@ -28,10 +29,15 @@ struct PreparedChunk {
     KernelLaunch launch;
     std::vector<OutputSpan> writes;   // every range the chunk may write
     std::vector<OutputSpan> outputs;  // those the result carries (all of them unless keep_outputs)
+    std::vector<std::shared_ptr<StoredRegion>> fetch_targets;  // one per msg.fetches entry
 };
 
-// Called on the io thread: looks everything up and checks it.
-std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, const NodeStore& store, PeerId peer);
+// Called on the io thread: looks everything up (the bindings and the halo
+// fetches' targets) and checks it, then holds the pages the chunk's outputs
+// and the fetched bytes will write (NodeStore::hold), so a launch that would
+// pass the memory budgets is refused with out-of-memory before it runs. The
+// fetches' addresses and the peer ticket are the caller's to check.
+std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, NodeStore& store, PeerId peer);
 
 // Called on a worker thread: runs the launch and copies out what it wrote.
 // Element-indexed outputs return lanes [begin, end), unless the launch keeps

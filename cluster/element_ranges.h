@@ -1,7 +1,7 @@
 // Sets of element ranges of one buffer, for the lineage log (cluster/lineage.h):
 // which elements were marked, and saved copies of some elements' bytes. The
-// set is also a node's record of the bytes a region version defined
-// (cluster/defined_ranges.h, with bytes for elements).
+// set is also a node's record of the bytes a region's storage holds
+// (cluster/held_bytes.h, with bytes for elements).
 // Ranges are [lo, hi) in elements; byte offsets are element * elem_size.
 #pragma once
 

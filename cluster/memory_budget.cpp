@@ -1,19 +1,33 @@
 #include "cluster/memory_budget.h"
 
+#include <cstdio>
+
 #include "isa/byte_io.h"
 
 namespace polymer::cluster {
 
 using pbc::cat;
 
+std::string size_text(std::uint64_t bytes) {
+    static const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if (bytes < 1024) return cat(bytes, bytes == 1 ? " byte" : " bytes");
+    int unit = 0;
+    while (unit < 5 && bytes >= (std::uint64_t{1024} << (10 * (unit + 1)))) ++unit;
+    const std::uint64_t one = std::uint64_t{1} << (10 * (unit + 1));
+    if (bytes % one == 0) return cat(bytes / one, " ", kUnits[unit]);
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f %s", static_cast<double>(bytes) / static_cast<double>(one), kUnits[unit]);
+    return text;
+}
+
 std::optional<Refusal> MemoryBudget::reserve(PeerId peer, std::uint64_t bytes, const std::string& what) {
     const std::uint64_t mine = used_by(peer);
     if (bytes > node_limit_ - used_)
-        return Refusal{ErrorCode::OutOfMemory, cat(what, " needs ", bytes, " bytes but the node has ", node_limit_ - used_,
-                                                   " of its ", node_limit_, " bytes (--max-memory) left")};
+        return Refusal{ErrorCode::OutOfMemory, cat(what, ": ", size_text(bytes), " more would pass this node's memory limit of ",
+                                                   size_text(node_limit_), " (--max-memory; its homes hold ", size_text(used_), ")")};
     if (bytes > peer_limit_ - mine)
-        return Refusal{ErrorCode::OutOfMemory, cat(what, " needs ", bytes, " bytes but this home has ", peer_limit_ - mine,
-                                                   " of its ", peer_limit_, " bytes (--max-peer-memory) left")};
+        return Refusal{ErrorCode::OutOfMemory, cat(what, ": ", size_text(bytes), " more would pass this home's memory limit of ",
+                                                   size_text(peer_limit_), " (--max-peer-memory; it holds ", size_text(mine), ")")};
     used_ += bytes;
     if (bytes != 0) by_peer_[peer] = mine + bytes;
     return std::nullopt;

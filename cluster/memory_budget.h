@@ -13,6 +13,10 @@
 
 namespace polymer::cluster {
 
+// A size as people read it: "64 MiB", "1.5 GiB", "4 KiB", "100 bytes"
+// (units are powers of 1024; one decimal when it is not a whole number).
+std::string size_text(std::uint64_t bytes);
+
 // Which connection something belongs to (NodeServer numbers them).
 using PeerId = std::uint64_t;
 
@@ -28,7 +32,9 @@ public:
     MemoryBudget(std::uint64_t node_limit, std::uint64_t peer_limit)
         : node_limit_(node_limit), peer_limit_(peer_limit == 0 || peer_limit > node_limit ? node_limit : peer_limit) {}
 
-    // Counts `bytes` for `peer`, or says why not (`what` names the request).
+    // Counts `bytes` for `peer`, or says why not: "WHAT: 4 MiB more would
+    // pass this node's memory limit of 64 MiB (--max-memory; its homes hold
+    // 62 MiB)" (`what` names the request).
     std::optional<Refusal> reserve(PeerId peer, std::uint64_t bytes, const std::string& what);
     void release(PeerId peer, std::uint64_t bytes);
 

@@ -58,7 +58,7 @@ struct Capabilities {
     std::string backend;               // "cpu"
     std::uint32_t cores = 0;
     std::uint64_t memory_bytes = 0;    // physical memory of the machine
-    std::uint64_t max_memory = 0;      // --max-memory: regions + module cache
+    std::uint64_t max_memory = 0;      // what one home may hold there: min(--max-memory, --max-peer-memory)
     double throughput = 0;             // saxpy elements/second measured at start-up
     std::vector<DeviceDesc> devices;   // Vulkan devices, if any
     // Where the node accepts its peers (other nodes of a home) for

@@ -366,6 +366,10 @@ private:
                 answer(f, Refusal{ErrorCode::ShuttingDown, "the node is shutting down"}, MsgType::Ack, {});
                 return;
             }
+            if (auto refusal = check_fetches(m.value().fetches)) {
+                answer(f, *refusal, MsgType::Ack, {});
+                return;
+            }
             auto prepared = prepare_chunk(m.value(), store, peer_id_);
             if (auto* refusal = std::get_if<Refusal>(&prepared)) {
                 answer(f, *refusal, MsgType::Ack, {});
@@ -476,31 +480,28 @@ private:
         }
     }
 
-    // A launch with halo fetches (already prepared: its bindings are
-    // checked): checks the fetches, registers what the launch writes (the
-    // fetched ranges too: gets of them wait), fetches, then runs it as any
-    // launch; a failed fetch answers it with peer-fetch-failed.
-    void fetch_then_run(const Frame& f, std::vector<HaloFetch> fetches, PreparedChunk chunk) {
-        const NodeStore& store = server_.store_;
-        auto refuse = [&](ErrorCode code, std::string why) { answer(f, Refusal{code, std::move(why)}, MsgType::Ack, {}); };
+    // What prepare_chunk leaves to the session: a launch's halo fetches name
+    // real addresses, and this home gave the node its peer ticket.
+    std::optional<Refusal> check_fetches(const std::vector<HaloFetch>& fetches) const {
+        if (fetches.empty()) return std::nullopt;
         if (fetches.size() > kMaxFetchesPerLaunch)
-            return refuse(ErrorCode::BadLaunch, cat("the launch has ", fetches.size(), " halo fetches, over the limit of ", kMaxFetchesPerLaunch));
-        if (!peer_ticket_)
-            return refuse(ErrorCode::BadLaunch, "the launch has halo fetches but this home sent no peer-ticket");
-        std::vector<std::shared_ptr<StoredRegion>> targets;
+            return Refusal{ErrorCode::BadLaunch, cat("the launch has ", fetches.size(), " halo fetches, over the limit of ", kMaxFetchesPerLaunch)};
+        if (!peer_ticket_) return Refusal{ErrorCode::BadLaunch, "the launch has halo fetches but this home sent no peer-ticket"};
         for (std::size_t i = 0; i < fetches.size(); ++i) {
             const HaloFetch& h = fetches[i];
             if (h.host.empty() || h.host.size() > kMaxFetchHostBytes || h.port == 0)
-                return refuse(ErrorCode::BadLaunch, cat("fetch ", i, ": '", h.host.substr(0, 64), "' port ", h.port, " is not a node's address"));
-            auto target = store.region(peer_id_, h.to_region, h.to_version);
-            if (!target)
-                return refuse(ErrorCode::UnknownRegion, cat("fetch ", i, ": region ", h.to_region, " version ", h.to_version,
-                                                            " is not on this node (put it, with its total size, first)"));
-            if (h.offset > target->bytes.size() || h.length > target->bytes.size() - h.offset)
-                return refuse(ErrorCode::OutOfRange, cat("fetch ", i, ": bytes [", h.offset, ", ", h.offset + h.length, ") run past region ",
-                                                         h.to_region, "'s ", target->bytes.size(), " bytes"));
-            targets.push_back(std::move(target));
+                return Refusal{ErrorCode::BadLaunch, cat("fetch ", i, ": '", h.host.substr(0, 64), "' port ", h.port, " is not a node's address")};
         }
+        return std::nullopt;
+    }
+
+    // A launch with halo fetches (already checked and prepared: its targets
+    // are found and the bytes they will receive held): registers what the
+    // launch writes (the fetched ranges too: gets of them wait), fetches,
+    // then runs it as any launch; a failed fetch answers it with
+    // peer-fetch-failed.
+    void fetch_then_run(const Frame& f, std::vector<HaloFetch> fetches, PreparedChunk chunk) {
+        std::vector<std::shared_ptr<StoredRegion>> targets = chunk.fetch_targets;
         auto flag = std::make_shared<std::atomic<bool>>(false);
         InFlight& in_flight = launches_[f.request_id];
         in_flight.cancelled = flag;
@@ -680,7 +681,11 @@ NodeServer::NodeServer(asio::io_context& io, NodeConfig config)
       signals_(io, SIGINT, SIGTERM),
       pool_(config_.threads == 0 ? 1 : config_.threads),
       store_(config_.caps.max_memory, config_.limits.max_peer_memory),
-      admission_(config_.limits) {}
+      admission_(config_.limits) {
+    // Advertised: what one home may plan within here (--max-peer-memory
+    // when it is below --max-memory).
+    config_.caps.max_memory = store_.budget().peer_limit();
+}
 
 NodeServer::~NodeServer() { pool_.join(); }
 

@@ -36,7 +36,10 @@ struct NodeConfig {
     std::uint16_t port = kDefaultPort;  // 0: any free port
     std::vector<std::uint8_t> secret;
     unsigned threads = 1;
-    Capabilities caps;  // name, cores, memory, max_memory, throughput, devices (listen() sets peer_port)
+    // name, cores, memory, max_memory, throughput, devices (listen() sets
+    // peer_port). max_memory: the node's --max-memory; the welcome
+    // advertises what one home may use, min(--max-memory, --max-peer-memory).
+    Capabilities caps;
     std::chrono::milliseconds heartbeat_interval = kDefaultHeartbeatInterval;
     std::chrono::milliseconds heartbeat_timeout = kDefaultHeartbeatTimeout;
     NodeLimits limits;  // what peers may cost the node (docs/security.md)

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstdlib>
+#include <iterator>
 
 #include "isa/byte_io.h"
 #include "isa/module_io.h"
@@ -30,17 +30,30 @@ std::optional<Refusal> NodeStore::add_module(PeerId peer, const ModuleUpload& up
     return std::nullopt;
 }
 
-RegionBytes::RegionBytes(std::size_t size) : data_(size == 0 ? nullptr : static_cast<std::uint8_t*>(std::calloc(size, 1))) {
-    if (data_) size_ = size;
+RegionBytes::RegionBytes(std::size_t size) {
+    if (size == 0) return;
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return;
+    data_ = std::unique_ptr<std::uint8_t[], Unmap>(static_cast<std::uint8_t*>(p), Unmap{size});
+    size_ = size;
 }
 
-void RegionBytes::Free::operator()(std::uint8_t* p) const { std::free(p); }
+void RegionBytes::Unmap::operator()(std::uint8_t* p) const { munmap(p, length); }
+
+void RegionBytes::release(std::uint64_t lo, std::uint64_t hi) {
+    if (lo < hi) madvise(data_.get() + lo, static_cast<std::size_t>(hi - lo), MADV_DONTNEED);
+}
+
+std::uint64_t page_bytes() {
+    static const auto page = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+    return page;
+}
 
 void map_in_fresh_pages(std::uint8_t* at, std::size_t length) {
 #ifdef MADV_POPULATE_WRITE
     constexpr std::size_t kMin = 1u << 20;  // small slices: the faults cost little
     if (length < kMin) return;
-    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const std::uint64_t page = page_bytes();
     const auto first = reinterpret_cast<std::uintptr_t>(at) & ~(page - 1);
     const auto last = (reinterpret_cast<std::uintptr_t>(at) + length + page - 1) & ~(page - 1);
     madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
@@ -48,6 +61,17 @@ void map_in_fresh_pages(std::uint8_t* at, std::size_t length) {
     (void)at;
     (void)length;
 #endif
+}
+
+std::string StoredRegion::describe() const {
+    return cat("region ", id, " version ", version, " (holds ", size_text(held.bytes()), " of its ", size_text(bytes.size()), " here)");
+}
+
+std::span<std::uint8_t> StoredRegion::receive(std::uint64_t offset, std::uint64_t length) {
+    held.overwritten(offset, offset + length);
+    map_in_fresh_pages(bytes.data() + offset, static_cast<std::size_t>(length));
+    return std::span<std::uint8_t>(bytes.data(), bytes.size())
+        .subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(length));
 }
 
 std::optional<Refusal> NodeStore::put(PeerId peer, const RegionPutView& p) {
@@ -58,56 +82,108 @@ std::optional<Refusal> NodeStore::put(PeerId peer, const RegionPutView& p) {
 }
 
 std::optional<Refusal> NodeStore::prepare_put(PeerId peer, const RegionPutHead& p, std::span<std::uint8_t>& out) {
-    auto name = [&p] { return cat("region ", p.region, " version ", p.version); };  // only when refusing
     if (p.offset > p.total_bytes || p.length > p.total_bytes - p.offset)
-        return Refusal{ErrorCode::OutOfRange, cat(name(), ": slice [", p.offset, ", ", p.offset + p.length,
-                                                  ") runs past the region's ", p.total_bytes, " bytes")};
-    auto it = regions_.find({peer, p.region});
-    if (it != regions_.end() && it->second->version == p.version) {
-        if (it->second->bytes.size() != p.total_bytes)
-            return Refusal{ErrorCode::BadPayload, cat(name(), " is ", it->second->bytes.size(), " bytes, this put says ",
-                                                      p.total_bytes)};
-    } else if (it != regions_.end() && it->second.use_count() == 1 && it->second->bytes.size() == p.total_bytes) {
-        // The next version of a region no running chunk holds: recycle its
-        // storage (no page faults, no zeroing); gaps are zeroed on first use.
-        auto next = std::make_shared<StoredRegion>();
-        next->version = p.version;
-        next->bytes = std::move(it->second->bytes);
-        next->defined.emplace();
-        it->second = std::move(next);
-    } else {
-        // A new region, a new size, or storage still in use: fresh zeroed storage.
-        const std::uint64_t old = it == regions_.end() ? 0 : it->second->bytes.size();
-        budget_.release(peer, old);
-        if (auto r = budget_.reserve(peer, p.total_bytes, name())) {
-            budget_.reserve(peer, old, name());  // gives back what was released: it fitted before
-            return r;
-        }
-        auto fresh = std::make_shared<StoredRegion>();
-        fresh->version = p.version;
-        fresh->bytes = RegionBytes(static_cast<std::size_t>(p.total_bytes));
-        if (fresh->bytes.size() != p.total_bytes) {
-            budget_.release(peer, p.total_bytes);
-            budget_.reserve(peer, old, name());
-            return Refusal{ErrorCode::OutOfMemory, cat(name(), ": cannot allocate ", p.total_bytes, " bytes")};
-        }
-        it = regions_.insert_or_assign({peer, p.region}, std::move(fresh)).first;
-    }
-    out = it->second->receive(p.offset, p.length);
+        return Refusal{ErrorCode::OutOfRange, cat("region ", p.region, " version ", p.version, ": slice [", p.offset, ", ",
+                                                  p.offset + p.length, ") runs past the region's ", p.total_bytes, " bytes")};
+    auto made = version_for_put(peer, p);
+    if (auto* refusal = std::get_if<Refusal>(&made)) return std::move(*refusal);
+    StoredRegion& region = *std::get<StoredRegion*>(made);
+    const HoldRange slice{&region, p.offset, p.offset + p.length};
+    if (auto r = hold(peer, std::span(&slice, 1))) return r;
+    out = region.receive(p.offset, p.length);
     return std::nullopt;
 }
 
-std::span<std::uint8_t> StoredRegion::receive(std::uint64_t offset, std::uint64_t length) {
-    if (defined) defined->add(offset, offset + length);
-    else map_in_fresh_pages(bytes.data() + offset, static_cast<std::size_t>(length));
-    return std::span<std::uint8_t>(bytes.data(), bytes.size())
-        .subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(length));
+std::variant<StoredRegion*, Refusal> NodeStore::version_for_put(PeerId peer, const RegionPutHead& p) {
+    auto name = [&p] { return cat("region ", p.region, " version ", p.version); };  // only when refusing
+    auto it = regions_.find({peer, p.region});
+    if (it != regions_.end() && it->second->version == p.version) {
+        if (it->second->bytes.size() != p.total_bytes)
+            return Refusal{ErrorCode::BadPayload, cat(name(), " is ", it->second->bytes.size(), " bytes, this put says ", p.total_bytes)};
+        return it->second.get();
+    }
+    auto next = std::make_shared<StoredRegion>();
+    next->id = p.region;
+    next->version = p.version;
+    if (it != regions_.end() && it->second.use_count() == 1 && it->second->bytes.size() == p.total_bytes) {
+        // The next version of a region no running chunk holds: recycle its
+        // storage (no page faults, no zeroing); what it held stays counted,
+        // stale until this version writes it or a settle zeroes it.
+        next->bytes = std::move(it->second->bytes);
+        next->held = std::move(it->second->held);
+        next->held.recycle();
+        it->second = std::move(next);
+        return it->second.get();
+    }
+    // A new region, a new size, or storage still in use: fresh zero pages.
+    if (p.total_bytes > kMaxRegionBytes)
+        return Refusal{ErrorCode::OutOfMemory, cat(name(), ": ", size_text(p.total_bytes), " is over the largest region a node maps (",
+                                                   size_text(kMaxRegionBytes), ")")};
+    if (it == regions_.end()) {
+        const auto mine = std::distance(regions_.lower_bound({peer, 0}), regions_.upper_bound({peer, UINT64_MAX}));
+        if (static_cast<std::size_t>(mine) >= kMaxRegionsPerHome)
+            return Refusal{ErrorCode::OutOfMemory, cat(name(), ": this home has ", mine, " regions here, the most a node keeps for one home")};
+        if (regions_.size() >= kMaxRegionsPerNode)
+            return Refusal{ErrorCode::OutOfMemory, cat(name(), ": this node keeps ", regions_.size(), " regions for its homes, its most")};
+    }
+    next->bytes = RegionBytes(static_cast<std::size_t>(p.total_bytes));
+    if (next->bytes.size() != p.total_bytes)
+        return Refusal{ErrorCode::OutOfMemory, cat(name(), ": cannot map ", size_text(p.total_bytes), " of address space")};
+    if (it != regions_.end()) {
+        budget_.release(peer, it->second->held.bytes());
+        it->second = std::move(next);
+        return it->second.get();
+    }
+    return regions_.emplace(std::make_pair(peer, p.region), std::move(next)).first->second.get();
+}
+
+namespace {
+
+// A byte offset in a refusal: "512 MiB", "100".
+std::string offset_text(std::uint64_t at) { return at < 1024 ? std::to_string(at) : size_text(at); }
+
+}  // namespace
+
+std::optional<Refusal> NodeStore::hold(PeerId peer, std::span<const HoldRange> ranges) {
+    for (int attempt = 0;; ++attempt) {
+        std::vector<std::pair<StoredRegion*, std::pair<std::uint64_t, std::uint64_t>>> added;  // to undo
+        std::optional<Refusal> refusal;
+        for (const HoldRange& r : ranges) {
+            const std::uint64_t more = r.region->held.missing(r.lo, r.hi);
+            if (more == 0) continue;
+            refusal = budget_.reserve(peer, more, cat(r.region->describe(), ", bytes [", offset_text(r.lo), ", ", offset_text(r.hi), ")"));
+            if (refusal) break;
+            std::vector<std::pair<std::uint64_t, std::uint64_t>> pages;
+            r.region->held.hold(r.lo, r.hi, &pages);
+            for (const auto& range : pages) added.emplace_back(r.region, range);
+        }
+        if (!refusal) return std::nullopt;
+        for (const auto& [region, range] : added) budget_.release(peer, region->held.let_go(range.first, range.second));
+        if (attempt != 0 || give_back_stale() == 0) return refusal;
+    }
+}
+
+std::uint64_t NodeStore::give_back_stale() {
+    std::uint64_t freed = 0;
+    for (auto& [key, region] : regions_) {
+        // Only storage nothing else holds: a running chunk's or a fetch's
+        // target may still be written (a fetch's range is stale until its
+        // bytes are in).
+        if (!region->held.has_stale() || region.use_count() != 1) continue;
+        for (const auto& [lo, hi] : region->held.stale_pages()) {
+            region->bytes.release(lo, hi);
+            const std::uint64_t n = region->held.let_go(lo, hi);
+            budget_.release(key.first, n);
+            freed += n;
+        }
+    }
+    return freed;
 }
 
 void NodeStore::drop_peer(PeerId peer) {
     for (auto it = regions_.lower_bound({peer, 0}); it != regions_.end() && it->first.first == peer;) {
-        budget_.release(peer, it->second->bytes.size());
-        it = regions_.erase(it);
+        budget_.release(peer, it->second->held.bytes());
+        it = regions_.erase(it);  // unmapped here, or when the last running chunk that holds it is done
     }
     for (auto it = modules_.lower_bound({peer, Sha256{}}); it != modules_.end() && it->first.first == peer;) {
         budget_.release(peer, it->second.second);  // a running chunk keeps its own shared_ptr

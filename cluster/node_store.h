@@ -2,11 +2,13 @@
 // the SHA-256 of their .pbc bytes (verified on upload), and regions by the
 // peer that put them and id, each at one version. Two homes never see each
 // other's modules or regions (not even whether the other uploaded a module),
-// and a peer's modules and regions go when its connection does. Both count
-// against the node's memory limit and the peer's quota (memory_budget.h); a
-// request that would pass one gets an error, never an allocation failure. Used from the io thread only;
-// a running chunk holds shared_ptrs, so replacing a region never frees
-// storage under it.
+// and a peer's modules and regions go when its connection does. A module
+// counts its bytes against the node's memory limit and the peer's quota
+// (memory_budget.h), a region only the pages it holds (held_bytes.h): a node
+// may hold a slice of a region far larger than its memory. A request that
+// would pass a limit gets an error, never an allocation failure. Used from
+// the io thread only; a running chunk holds shared_ptrs, so replacing a
+// region never frees storage under it.
 #pragma once
 
 #include <cstdint>
@@ -14,11 +16,13 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
+#include <variant>
 #include <vector>
 
 #include "cluster/auth.h"
-#include "cluster/defined_ranges.h"
 #include "cluster/frame.h"
+#include "cluster/held_bytes.h"
 #include "cluster/memory_budget.h"
 #include "cluster/messages.h"
 #include "isa/module.h"
@@ -30,42 +34,65 @@ namespace polymer::cluster {
 // region's receive time here). Only an optimisation: failure changes nothing.
 void map_in_fresh_pages(std::uint8_t* at, std::size_t length);
 
-// A region version's bytes, from calloc: a fresh version reads as zeros
-// without a pass over it (the kernel maps zero pages as they are first
-// touched, and a put's bytes are what touches them).
+// A region version's bytes: an anonymous private mapping with no swap
+// reserved (MAP_NORESERVE), so a fresh version reads as zeros without a pass
+// over it and costs nothing until its pages are written: a node can hold a
+// slice of a region larger than its memory.
 class RegionBytes {
 public:
     RegionBytes() = default;
-    // Empty (nullptr data) when the allocation fails or `size` is 0.
+    // Empty (nullptr data) when the mapping fails or `size` is 0.
     explicit RegionBytes(std::size_t size);
     std::uint8_t* data() const { return data_.get(); }
     std::size_t size() const { return size_; }
+    // Gives the whole pages [lo, hi) back to the kernel: they read as zeros.
+    void release(std::uint64_t lo, std::uint64_t hi);
 
 private:
-    struct Free {
+    struct Unmap {
+        std::size_t length;  // no initializer: GCC 12 then takes it as default-constructible in the class
         void operator()(std::uint8_t* p) const;
     };
-    std::unique_ptr<std::uint8_t[], Free> data_;
+    std::unique_ptr<std::uint8_t[], Unmap> data_{nullptr, Unmap{0}};
     std::size_t size_ = 0;
 };
 
+// The system's page size: what region storage is held in.
+std::uint64_t page_bytes();
+
 struct StoredRegion {
+    std::uint64_t id = 0;
     std::uint64_t version = 0;
     RegionBytes bytes;
-    // Set when the storage was recycled from the previous version: what this
-    // version has defined so far. Unset: fresh storage, zero wherever not put.
-    std::optional<DefinedRanges> defined;
+    // The pages puts, fetches and chunks wrote (counted against the budgets),
+    // and which of them still hold an older version's bytes.
+    HeldBytes held{page_bytes()};
 
-    // Makes [lo, hi) read as this version: zeroes what no put has written.
-    // Called before a chunk or a get uses the range (io thread).
-    void settle(std::uint64_t lo, std::uint64_t hi) {
-        if (defined) defined->zero_gaps(bytes.data(), lo, hi);
-    }
+    // Makes [lo, hi) read as this version: zeroes what an older version left
+    // there. Called before a chunk or a get uses the range (io thread).
+    void settle(std::uint64_t lo, std::uint64_t hi) { held.zero_stale(bytes.data(), lo, hi); }
     // Where `length` bytes written at `offset` go (a put's slice, a halo
     // fetched from another node): they count as this version's from now on.
-    // The caller checked that they lie inside.
+    // The caller checked that they lie inside and holds them (NodeStore::hold).
     std::span<std::uint8_t> receive(std::uint64_t offset, std::uint64_t length);
+    // "region 3 version 1 (holds 32 MiB of its 1 GiB here)"
+    std::string describe() const;
 };
+
+// Bytes [lo, hi) of a stored region that are about to be written.
+struct HoldRange {
+    StoredRegion* region = nullptr;
+    std::uint64_t lo = 0, hi = 0;
+};
+
+// How many regions a node maps, for one home and for all: each is a
+// mapping of the process (the kernel allows some 65,000), and an empty one
+// costs no memory, so the memory budget alone would not bound them.
+inline constexpr std::size_t kMaxRegionsPerHome = 4096;
+inline constexpr std::size_t kMaxRegionsPerNode = 32768;
+// The largest region a node maps (address space, not memory: 128 TiB per
+// process on x86-64).
+inline constexpr std::uint64_t kMaxRegionBytes = std::uint64_t{1} << 40;
 
 class NodeStore {
 public:
@@ -79,10 +106,19 @@ public:
     std::optional<Refusal> add_module(PeerId peer, const ModuleUpload& upload);
 
     std::optional<Refusal> put(PeerId peer, const RegionPutView& put);
-    // Checks a put and makes its region version (a new version: fresh zeroed
-    // storage), then points `out` at the `head.length` bytes it will write,
-    // for the bytes to be received straight there.
+    // Checks a put and makes its region version when new (fresh storage, or
+    // the older version's recycled), counts the pages the slice adds (refused
+    // with out-of-memory past a limit), then points `out` at the
+    // `head.length` bytes it will write, for the bytes to be received
+    // straight there.
     std::optional<Refusal> prepare_put(PeerId peer, const RegionPutHead& head, std::span<std::uint8_t>& out);
+    // Counts the pages of each range that its region does not hold yet
+    // against `peer`'s budgets and holds them, all or none, before anything
+    // writes there (a chunk's outputs, a fetched halo). When they would not
+    // fit, first gives back the pages of recycled storage that only an older
+    // version used, then refuses with out-of-memory, naming the region, what
+    // it holds, the bytes asked and the limit.
+    std::optional<Refusal> hold(PeerId peer, std::span<const HoldRange> ranges);
     // Forgets every module and region of a peer (its connection closed).
     void drop_peer(PeerId peer);
     // Views [offset, offset + length) of region `id` at `version` (valid until
@@ -96,6 +132,13 @@ public:
     MemoryBudget& budget() { return budget_; }
 
 private:
+    // Region `id` at `version` for `peer`: the one held, or a new version on
+    // recycled or fresh storage (the old one's pages no longer counted).
+    std::variant<StoredRegion*, Refusal> version_for_put(PeerId peer, const RegionPutHead& p);
+    // Gives back the pages only older versions used (HeldBytes::stale_pages),
+    // of every peer's regions that nothing in flight holds; returns the bytes.
+    std::uint64_t give_back_stale();
+
     MemoryBudget budget_;
     std::map<std::pair<PeerId, Sha256>, std::pair<std::shared_ptr<const Module>, std::uint64_t>> modules_;  // module, bytes counted
     std::map<std::pair<PeerId, std::uint64_t>, std::shared_ptr<StoredRegion>> regions_;

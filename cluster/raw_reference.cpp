@@ -29,8 +29,8 @@ asio::awaitable<void> serve_one(asio::ip::tcp::socket socket) {
     for (int i = 15; i >= 8; --i) keep = keep << 8 | request[i];
     std::vector<std::uint8_t> sink(1u << 20);  // what a plain receiver would use: one buffer, reused
     if (keep == 1 && kept().size() < left) kept().resize(left);
-    // keep == 2: new storage, as a new region gets it (calloc, its pages
-    // mapped in 1 MiB at a time as they are about to be filled).
+    // keep == 2: new storage, as a new region gets it (a fresh mapping, its
+    // pages mapped in 1 MiB at a time as they are about to be filled).
     RegionBytes fresh(keep == 2 ? static_cast<std::size_t>(left) : 0);
     constexpr std::uint64_t kMapIn = 1u << 20;
     for (std::uint64_t at = 0; at < left;) {

@@ -9,7 +9,7 @@ namespace polymer::cluster {
 
 using pbc::cat;
 
-std::variant<PreparedVector, Refusal> prepare_vector_chunk(const VectorChunk& msg, const NodeStore& store, PeerId peer) {
+std::variant<PreparedVector, Refusal> prepare_vector_chunk(const VectorChunk& msg, NodeStore& store, PeerId peer) {
     auto refuse = [](ErrorCode c, std::string m) { return Refusal{c, std::move(m)}; };
     if (!is_valid_op(msg.op) || !as_vector_op(static_cast<Op>(msg.op)))
         return refuse(ErrorCode::BadLaunch, cat("opcode ", unsigned{msg.op}, " is not a vector op"));
@@ -36,6 +36,7 @@ std::variant<PreparedVector, Refusal> prepare_vector_chunk(const VectorChunk& ms
     v.begin = msg.begin;
     v.end = msg.end;
     RegionView* views[] = {&v.args.dst, &v.args.a, &v.args.b, &v.args.c};
+    HoldRange written;
     static const char* const kSlotNames[] = {"dst", "a", "b", "c"};
     for (const VectorOperand& o : msg.operands) {
         const char* slot = kSlotNames[o.slot];
@@ -53,6 +54,7 @@ std::variant<PreparedVector, Refusal> prepare_vector_chunk(const VectorChunk& ms
         const ByteSpan span{region->bytes.data(), msg.begin * size, msg.end * size};
         region->settle(span.lo, span.hi);
         (o.slot == 0 ? v.writes : v.reads).push_back(span);
+        if (o.slot == 0) written = {region.get(), span.lo, span.hi};
         v.regions.push_back(std::move(region));
     }
     if (const char* problem = check_vector_op(v.args)) return refuse(ErrorCode::BadLaunch, problem);
@@ -60,6 +62,9 @@ std::variant<PreparedVector, Refusal> prepare_vector_chunk(const VectorChunk& ms
     const std::uint64_t values = shape == VectorShape::Reduction ? (msg.end - msg.begin + align - 1) / align : 0;
     if (values > (kMaxPayload - 32) / 8)
         return refuse(ErrorCode::BadLaunch, cat(name, ": the piece's partial would be ", values * 8, " bytes, over the frame limit; send smaller pieces"));
+    // A reduction writes no region (dst unbound: `written` stays empty).
+    if (written.region)
+        if (auto r = store.hold(peer, std::span(&written, 1))) return refuse(r->code, cat(name, " dst: ", r->message));
     return v;
 }
 

@@ -30,8 +30,9 @@ struct PreparedVector {
 };
 
 // Called on the io thread: looks the regions up and checks everything
-// (refused with bad-launch, unknown-region or unsupported, naming why).
-std::variant<PreparedVector, Refusal> prepare_vector_chunk(const VectorChunk& msg, const NodeStore& store, PeerId peer);
+// (refused with bad-launch, unknown-region or unsupported, naming why), then
+// holds the pages of dst the piece writes (out-of-memory past a budget).
+std::variant<PreparedVector, Refusal> prepare_vector_chunk(const VectorChunk& msg, NodeStore& store, PeerId peer);
 
 // Called on a worker thread (or the io thread for a small piece).
 VectorChunkResult run_vector_chunk(const PreparedVector& v);

