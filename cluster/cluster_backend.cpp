@@ -309,29 +309,53 @@ struct ClusterBackend::Impl {
     // written runs and the unwritten parts of the blocks placed on it; the
     // home's touched elements of distributed regions (its other regions are
     // allocated whole anyway).
+    // The unwritten elements of [b, e) of `key` in blocks placed on `who`
+    // (residency_mutex): promised to it, not yet in anyone's memory.
+    std::uint64_t unwritten_in_blocks(const Participant& who, const void* key, std::uint64_t b, std::uint64_t e) const {
+        auto blocks = placed.find(key);
+        if (blocks == placed.end()) return 0;
+        std::uint64_t n = 0;
+        for (const Block& blk : blocks->second) {
+            if (blk.who != &who || blk.end <= b || e <= blk.begin) continue;
+            for (const DirectoryRun& r : directory.runs(key, std::max(b, blk.begin), std::min(e, blk.end)))
+                if (unwritten(r.holders)) n += r.end - r.begin;
+        }
+        return n;
+    }
+    // The home's: the elements of distributed regions its pages hold, and
+    // the unwritten parts of its blocks (its other regions are allocated
+    // whole anyway).
     std::uint64_t home_usage() const {
         std::uint64_t bytes = 0;
         for (const auto& [key, touched] : home_touched) bytes += touched.elements() * elem_of(key);
+        if (const Participant* home = home_participant())
+            for (const auto& [key, blocks] : placed) bytes += unwritten_in_blocks(*home, key, 0, elem_count(key)) * elem_of(key);
         return bytes;
     }
     std::uint64_t home_new_bytes(const void* key, std::uint64_t b, std::uint64_t e) const {
         if (!is_placed(key)) return 0;
+        std::uint64_t n = 0;
         auto it = home_touched.find(key);
-        if (it == home_touched.end()) return (e - b) * elem_of(key);
-        std::uint64_t bytes = 0;
-        it->second.for_each_gap_in(b, e, [&](std::uint64_t lo, std::uint64_t hi) { bytes += (hi - lo) * elem_of(key); });
-        return bytes;
+        if (it == home_touched.end()) n = e - b;
+        else it->second.for_each_gap_in(b, e, [&](std::uint64_t lo, std::uint64_t hi) { n += hi - lo; });
+        if (const Participant* home = home_participant()) n -= std::min(n, unwritten_in_blocks(*home, key, b, e));
+        return n * elem_of(key);
+    }
+    const Participant* home_participant() const {
+        for (const auto& p : participants)
+            if (is_home(*p)) return p.get();
+        return nullptr;
+    }
+    std::uint64_t elem_count(const void* key) const {
+        auto it = buffers.find(key);
+        return it == buffers.end() ? 0 : it->second.length;
     }
     std::uint64_t usage(const Participant& p) const {
         if (is_home(p)) return home_usage();
         std::uint64_t bytes = 0;
         if (p.bit == 0) return 0;
         directory.held_by(p.bit, [&](const void* key) -> std::uint64_t { return elem_of(key); }, &bytes);
-        for (const auto& [key, blocks] : placed)
-            for (const Block& b : blocks)
-                if (b.who == &p)
-                    for (const DirectoryRun& r : directory.runs(key, b.begin, b.end))
-                        if (unwritten(r.holders)) bytes += (r.end - r.begin) * elem_of(key);
+        for (const auto& [key, blocks] : placed) bytes += unwritten_in_blocks(p, key, 0, elem_count(key)) * elem_of(key);
         return bytes;
     }
     // The bytes p's memory would take on to hold elements [b, e) of `key`
@@ -342,20 +366,12 @@ struct ClusterBackend::Impl {
         if (is_home(p)) return home_new_bytes(key, b, e);
         const std::uint64_t elem = elem_of(key);
         std::uint64_t bytes = 0;
-        auto own = placed.find(key);
+        std::uint64_t unwritten_elements = 0;
         for (const DirectoryRun& r : directory.runs(key, b, e)) {
-            if (!unwritten(r.holders)) {
-                if (!(r.holders & p.bit)) bytes += (r.end - r.begin) * elem;
-                continue;
-            }
-            std::uint64_t mine = 0;
-            if (own != placed.end())
-                for (const Block& blk : own->second)
-                    if (blk.who == &p && blk.begin < r.end && r.begin < blk.end)
-                        mine += std::min(blk.end, r.end) - std::max(blk.begin, r.begin);
-            bytes += (r.end - r.begin - mine) * elem;
+            if (unwritten(r.holders)) unwritten_elements += r.end - r.begin;
+            else if (!(r.holders & p.bit)) bytes += (r.end - r.begin) * elem;
         }
-        return bytes;
+        return bytes + (unwritten_elements - unwritten_in_blocks(p, key, b, e)) * elem;
     }
     // What running lanes [b, e) of the launch adds to p's memory, and the
     // region adding most (residency_mutex).
@@ -384,8 +400,11 @@ struct ClusterBackend::Impl {
     // Places a distributed region's fresh storage (ClusterBackend::place_region):
     // all of it unwritten, every participant's copy reads it as zeros, and
     // its grains cut into one block per participant that keeps data, by rate
-    // and within the memory each has room for. A region that fits nowhere
-    // keeps the reason: its first launch stops with it.
+    // and within the memory each has room for. Distributed regions of the
+    // same length that nothing has written yet are placed together, with the
+    // same blocks, so a launch over several of them finds each grain's
+    // elements on one participant. A region that fits nowhere keeps the
+    // reason: its first launch stops with it.
     void place_region(Region& r) {
         if (r.data == nullptr || r.length == 0 || !options.keep_data) return;
         std::lock_guard lock(residency_mutex);
@@ -393,14 +412,26 @@ struct ClusterBackend::Impl {
         directory.forget(key);
         directory.track(key, r.length, true);
         buffers[key] = BufferInfo{&r, elem_size(r.type), r.length};
-        placed.erase(key);
-        placement_error.erase(key);
         home_touched.erase(key);
+        std::vector<const void*> group{key};
+        for (const auto& [other, info] : buffers) {
+            if (other == key || info.length != r.length || !is_placed(other)) continue;
+            const std::vector<DirectoryRun> runs = directory.runs(other, 0, info.length);
+            if (runs.size() == 1 && unwritten(runs[0].holders) && !home_touched.count(other)) group.push_back(other);
+        }
+        std::uint64_t lane_bytes = 0;
+        std::string names;
+        for (const void* k : group) {
+            placed.erase(k);
+            placement_error.erase(k);
+            lane_bytes += elem_of(k);
+            names += cat(names.empty() ? "" : ", ", region_name(k));
+        }
         std::vector<const Participant*> who;
         for (const auto& p : participants)
             if (p->alive && p->bit != 0 && (p->client || is_home(*p))) who.push_back(p.get());
         const GrainGrid grid_of_region = make_grid(0, r.length, options.min_chunk_lanes, target_grains());
-        const std::uint64_t grain_bytes = grid_of_region.grain * elem_size(r.type);
+        const std::uint64_t grain_bytes = grid_of_region.grain * lane_bytes;
         std::vector<PlacementInput> in;
         std::string rooms;
         for (const Participant* p : who) {
@@ -411,17 +442,22 @@ struct ClusterBackend::Impl {
                 rooms += cat(rooms.empty() ? "" : ", ", who_name(*p), " ", mib(room));
         }
         const auto counts = place_blocks(grid_of_region.size(), in);
-        if (!counts) {
-            placement_error[key] = cat("region '", r.name, "' (", mib(r.bytes()), ") does not fit: ",
-                                       who.empty() ? std::string("no node keeps data") : cat("the room left is ", rooms),
-                                       " (docs/cluster.md, \"Placement\")");
-        } else {
-            std::vector<Block>& blocks = placed[key];
+        for (const void* k : group) {
+            if (!counts) {
+                placement_error[k] = cat("region ", region_name(k), " (", mib(elem_count(k) * elem_of(k)), ") does not fit",
+                                         group.size() > 1 ? cat(" beside the regions placed with it (", names, ": ", mib(lane_bytes * r.length),
+                                                                " in all)")
+                                                          : std::string(),
+                                         ": ", who.empty() ? std::string("no node keeps data") : cat("the room left is ", rooms),
+                                         " (docs/cluster.md, \"Placement\")");
+                continue;
+            }
+            std::vector<Block>& blocks = placed[k];
             std::uint64_t g = 0;
-            for (std::size_t k = 0; k < who.size(); ++k) {
-                if ((*counts)[k] == 0) continue;
-                const std::uint64_t end = g + (*counts)[k];
-                blocks.push_back(Block{who[k], grid_of_region.grain_begin(g), grid_of_region.grain_end(end - 1)});
+            for (std::size_t n = 0; n < who.size(); ++n) {
+                if ((*counts)[n] == 0) continue;
+                const std::uint64_t end = g + (*counts)[n];
+                blocks.push_back(Block{who[n], grid_of_region.grain_begin(g), grid_of_region.grain_end(end - 1)});
                 g = end;
             }
         }
@@ -1361,6 +1397,7 @@ struct ClusterBackend::Impl {
         for (auto& p : participants)
             if (meets(*p, k.requirements)) capable.push_back(p.get());
         if (capable.empty()) return no_capable_node(k);
+        if (std::string why = keep_those_with_room(launch, capable); !why.empty()) return why;
         if (capable.size() > 1)
             for (Participant* p : capable)
                 if (!p->client && !(p->caps.throughput > 0)) p->caps.throughput = measure_saxpy_throughput();
@@ -1488,6 +1525,42 @@ struct ClusterBackend::Impl {
                                        " ms while the launch finished without it: stopped or cut off"));
             }
         }
+    }
+
+    // Whole-buffer (broadcast) inputs go to every node that runs a chunk:
+    // nodes without room for them (their --max-memory less what they hold)
+    // sit this launch out. An error with the sizes when that leaves no one.
+    std::string keep_those_with_room(const KernelLaunch& launch, std::vector<Participant*>& capable) {
+        std::uint64_t whole = 0, top = 0;
+        const void* biggest = nullptr;
+        for (std::size_t i = 0; i < launch.args.size(); ++i) {
+            const KernelParam& param = launch.kernel->params[i];
+            const KernelArg& a = launch.args[i];
+            if (param.kind == ParamKind::Uniform || param.indexing != Indexing::Broadcast || a.data == nullptr) continue;
+            const std::uint64_t bytes = a.length * elem_size(a.type);
+            whole += bytes;
+            if (bytes > top) top = bytes, biggest = a.data;
+        }
+        if (whole == 0) return {};
+        std::string rooms;
+        std::vector<Participant*> kept;
+        {
+            std::lock_guard lock(residency_mutex);
+            for (Participant* p : capable) {
+                const std::uint64_t used = is_home(*p) ? 0 : usage(*p), limit = is_home(*p) ? std::numeric_limits<std::uint64_t>::max() : limit_of(*p);
+                if (used + whole <= limit) {
+                    kept.push_back(p);
+                    continue;
+                }
+                rooms += cat(rooms.empty() ? "" : ", ", who_name(*p), " has room for ", mib(limit > used ? limit - used : 0));
+            }
+        }
+        if (kept.empty())
+            return cat("launch of kernel '", launch.kernel->name, "': its whole-buffer inputs (", mib(whole), ", the largest ",
+                       buffers.count(biggest) ? cat("region ", region_name(biggest)) : std::string("a buffer"), " of ", mib(top),
+                       ") fit no node's memory: ", rooms, options.local_work ? "" : "; the home runs no chunks (--no-local-work)");
+        capable = std::move(kept);
+        return {};
     }
 
     std::string no_capable_node(const Kernel& k) {

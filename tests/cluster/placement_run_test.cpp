@@ -153,14 +153,33 @@ TEST(Placement, TheHomeReadingPastItsMemoryIsAClearError) {
     const std::string path = program(kReadAll, 8 << 20);  // 32 MiB on the nodes; the home may hold 8
     TempTokenFile token(kSecret);
     NodeProcess a(token.path(), {"--max-memory", "64M"}), b(token.path(), {"--max-memory", "64M"});
-    const HomeRun run = run_home("--max-memory 8M --no-local-work " + nodes_args(token, a, b) + " " + path);
+    // A scalar loop (--no-loop-kernels): the home fetches a piece at a time.
+    const HomeRun run = run_home("--no-loop-kernels --max-memory 8M --no-local-work " + nodes_args(token, a, b) + " " + path);
     EXPECT_EQ(run.status, 2) << run.err;
     EXPECT_NE(run.err.find("region 'ys': bringing elements"), std::string::npos) << run.err;
     EXPECT_NE(run.err.find("--max-memory of 8.0 MiB"), std::string::npos) << run.err;
     // With room for it, the same program reads it all.
-    const HomeRun roomy = run_home("--max-memory 64M --no-local-work " + nodes_args(token, a, b) + " " + path);
+    const HomeRun roomy = run_home("--no-loop-kernels --max-memory 64M --no-local-work " + nodes_args(token, a, b) + " " + path);
     EXPECT_EQ(roomy.status, 0) << roomy.err;
     EXPECT_EQ(roomy.out, run_home(path).out);
+}
+
+// The same read as a loop kernel (the default): its region is a whole-buffer
+// input, which must be at home and then on every node that runs a chunk; nodes
+// without room for it sit out, and when none has, the launch says so.
+TEST(Placement, AWholeBufferNoNodeHasRoomForIsAClearError) {
+    const std::string path = program(kReadAll, 8 << 20);  // 32 MiB
+    TempTokenFile token(kSecret);
+    NodeProcess a(token.path(), {"--max-memory", "48M"}), b(token.path(), {"--max-memory", "48M"});
+    const HomeRun run = run_home("--max-memory 64M --no-local-work " + nodes_args(token, a, b) + " " + path);
+    EXPECT_EQ(run.status, 2) << run.err;
+    EXPECT_NE(run.err.find("fit no node's memory"), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find("region 'ys' of 32.0 MiB"), std::string::npos) << run.err;
+    EXPECT_EQ(run.err.find("dropped out"), std::string::npos) << run.err;  // planned, not refused
+    // With the home taking part, it runs the launch itself.
+    const HomeRun home = run_home("--max-memory 64M " + nodes_args(token, a, b) + " " + path);
+    EXPECT_EQ(home.status, 0) << home.err;
+    EXPECT_EQ(home.out, run_home(path).out);
 }
 
 }  // namespace
