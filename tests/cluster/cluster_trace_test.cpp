@@ -152,7 +152,7 @@ void expect_places_tile(const Trace& t, const std::map<std::string, std::uint64_
     for (const auto& [tid, name] : t.tracks) {
         if (!Trace::is_place(name)) continue;
         EXPECT_TRUE(names.insert(name).second) << "two tracks named " << name;
-        const auto here = [&](const Slice& s) { return s.tid == tid; };
+        const auto here = [&, tid = tid](const Slice& s) { return s.tid == tid; };  // clang 14: no capture of a binding
         EXPECT_TRUE(std::any_of(runs.begin(), runs.end(), here) || std::any_of(fetches.begin(), fetches.end(), here))
             << name << " has a track but ran nothing";
     }

@@ -25,7 +25,9 @@ using test::exit_lanes::Lanes;
 TEST(ExitLanes, EveryLaneOfEveryBlockStoresWhatItsOwnRegistersHold) {
     CpuBackend pool(CpuBackendOptions{3, 64, 0});  // 3 threads even on 2 cores, pooled from 64 lanes
     for (Lanes lanes : test::exit_lanes::kAllLanes) {
-        for (auto& [text, c] : test::exit_lanes::all_cases(lanes)) {
+        for (auto& entry : test::exit_lanes::all_cases(lanes)) {
+            const auto& text = entry.first;
+            Case& c = entry.second;  // not a structured binding: the lambdas below capture it (clang 14)
             const std::string source = test::exit_lanes::kernel_source(text, lanes);
             AssembleResult assembled = assemble(source);
             ASSERT_TRUE(assembled.ok()) << format_diagnostic(assembled.diagnostics.at(0)) << "\n" << source;
