@@ -3,7 +3,7 @@
 // change hands, each cut moved down to the op's piece alignment (a
 // reduction's pieces start on a summation block: vm/vector_op.h), and each
 // piece given to the participant that holds the most bytes of its inputs.
-// Pure functions of the directory's runs; the home (cluster_backend.cpp)
+// Pure functions of the directory's runs; the home (backend_vectors.cpp)
 // moves what a runner lacks and sends the pieces.
 #pragma once
 

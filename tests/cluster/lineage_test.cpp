@@ -194,7 +194,7 @@ TEST_F(LineageTest, IterativeFloatAxpyLosesNothing) {
 }
 
 // Element-wise vector ops logged between launches (the cluster runs their
-// pieces where the operands are, cluster_backend.cpp): in place, into a
+// pieces where the operands are, backend_vectors.cpp): in place, into a
 // fresh region, with scalars, over floats and integers; the replay runs
 // them over the lost lanes and gives the reference bits.
 TEST_F(LineageTest, VectorOpsBetweenLaunchesAreReplayed) {
