@@ -13,6 +13,7 @@
 
 #include "cluster_test_options.h"
 #include "home_run.h"
+#include "resident_kernels.h"
 #include "node_process.h"
 
 namespace {
@@ -23,26 +24,11 @@ using namespace polymer::cluster::testing;
 // x[i] = 7i, y[i] = i, then y := 3y + x + i four times, over N elements of
 // two distributed i32 regions; then a sum over y on the nodes and one
 // element read at home.
-const char* kProgram = R"(.module placed
+const std::string kProgram = R"(.module placed
 .equ N, ELEMENTS
 .region xs i32[N] distributed
 .region ys i32[N] distributed
-.kernel start (out x: i32[i], out y: i32[i])
-        gid     r0
-        muli    r1, r0, 7
-        st      x[r0], r1
-        st      y[r0], r0
-.end
-.kernel step (in x: i32[i], inout y: i32[i])
-        gid     r0
-        ld      r1, x[r0]
-        ld      r2, y[r0]
-        muli    r2, r2, 3
-        add     r2, r2, r1
-        add     r2, r2, r0
-        st      y[r0], r2
-.end
-.proc main
+)" + std::string(kResidentKernels) + R"(.proc main
         li      r1, N
         launch  start, r1, xs, ys
         li      r7, 0
@@ -87,7 +73,7 @@ again:
 .end
 )";
 
-std::string program(const char* text, long elements) {
+std::string program(const std::string& text, long elements) {
     std::string s = text;
     s.replace(s.find("ELEMENTS"), 8, std::to_string(elements));
     const std::string path = std::string(::testing::TempDir()) + "/placed-" + std::to_string(getpid()) + "-" +

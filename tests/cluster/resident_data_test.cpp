@@ -15,6 +15,7 @@
 
 #include "cluster_test_options.h"
 #include "home_run.h"
+#include "resident_kernels.h"
 #include "node_process.h"
 
 namespace {
@@ -25,25 +26,10 @@ using Clock = std::chrono::steady_clock;
 
 // y := y * 3 + x + lane, LAUNCHES times over N elements (two i32 regions),
 // then a read of every element (vsumi) and a few at home (ld).
-const char* kProgram = R"(.module resident
+const std::string kProgram = R"(.module resident
 .region xs i32[N]
 .region ys i32[N]
-.kernel start (out x: i32[i], out y: i32[i])
-        gid     r0
-        muli    r1, r0, 7
-        st      x[r0], r1
-        st      y[r0], r0
-.end
-.kernel step (in x: i32[i], inout y: i32[i])
-        gid     r0
-        ld      r1, x[r0]
-        ld      r2, y[r0]
-        muli    r2, r2, 3
-        add     r2, r2, r1
-        add     r2, r2, r0
-        st      y[r0], r2
-.end
-.proc main
+)" + std::string(kResidentKernels) + R"(.proc main
         li      r1, N
         launch  start, r1, xs, ys
         li      r7, 0
