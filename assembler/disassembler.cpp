@@ -115,6 +115,8 @@ private:
         case OperandKind::Region: return region(v);
         case OperandKind::Param: return param(v);
         case OperandKind::LaunchSite: return launch(v, word_a(w));
+        case OperandKind::Channel: return v < m_.channels.size() ? m_.channels[v].name : bad("channel", v);
+        case OperandKind::Barrier: return v < m_.barriers.size() ? m_.barriers[v].name : bad("barrier", v);
         case OperandKind::LoopSite:  // the number, and what it runs, in a comment
             return std::to_string(v) + "  ; " +
                    (v < m_.loop_kernels.size() ? describe_loop(m_, m_.loop_kernels[v]) : bad("loop kernel", v));

@@ -11,7 +11,7 @@ namespace polymer {
 
 enum class OperandKind : std::uint8_t {
     IntReg, FloatReg, Imm, Digits, IntConst, FloatConst, F32Imm, Label, Proc, String,
-    Region, Param, LaunchSite, LoopSite,
+    Region, Param, LaunchSite, LoopSite, Channel, Barrier,
     Mem,   // region[rIndex]: `field` holds the region, `index_field` the register
     PMem,  // param[rIndex]:  `field` holds the parameter, `index_field` the register
 };

@@ -276,6 +276,14 @@ std::vector<ResourceUse> resource_uses(const Module& m, Word w) {
         add_use(uses, {Resource::Kind::Stack, 0}, false);
         add_use(uses, {Resource::Kind::Stack, 0}, true);
     }
+    // The memory model (docs/language.md, "Procedures"): what another
+    // procedure wrote before its send is seen after the matching recv, so no
+    // region access may move across a procedure instruction, either way.
+    if (info.effects & effect::Proc)
+        for (std::uint32_t g = 0; g < m.regions.size(); ++g) {
+            add_use(uses, {Resource::Kind::Region, g}, false);
+            add_use(uses, {Resource::Kind::Region, g}, true);
+        }
     return uses;
 }
 

@@ -36,7 +36,7 @@ std::string effects_text(std::uint16_t effects) {
     static constexpr std::pair<std::uint16_t, std::string_view> kNames[] = {
         {effect::Trap, "trap"}, {effect::IO, "io"},     {effect::Stack, "stack"}, {effect::Ctrl, "ctrl"},
         {effect::Long, "long"}, {effect::Sync, "sync"}, {effect::Alloc, "alloc"}, {effect::Load, "load"},
-        {effect::Store, "store"},
+        {effect::Store, "store"}, {effect::Proc, "proc"},
     };
     std::string out;
     for (auto [flag, name] : kNames) {
@@ -94,6 +94,8 @@ std::string_view operand_text(OperandKind k) {
     case OperandKind::Param: return "kernel parameter (index)";
     case OperandKind::LaunchSite: return "kernel launch (launch-site index)";
     case OperandKind::LoopSite: return "loop kernel (loop-kernels index)";
+    case OperandKind::Channel: return "channel (channels index)";
+    case OperandKind::Barrier: return "barrier (barriers index)";
     case OperandKind::Mem: return "region element: region (index or 224 + N for @rN)";
     case OperandKind::PMem: return "buffer element: parameter";
     }
@@ -150,7 +152,8 @@ constexpr std::string_view kEffectsLegend = R"(Effects: `trap` may stop the prog
 output, kept in program order; `stack` uses the value stack; `ctrl` may change the pc;
 `long` a long operation run asynchronously by a backend; `sync` waits for or
 orders long operations; `alloc` replaces a region's storage; `load` reads one
-element of a region; `store` writes one element of a region.
+element of a region; `store` writes one element of a region; `proc` talks to
+other procedures and may wait for them, with every region access kept on its side.
 
 )";
 
@@ -240,7 +243,8 @@ std::string isa_reference_markdown() {
     md += kEffectsLegend;
     static constexpr OpClass kClassOrder[] = {OpClass::Scalar, OpClass::Float,  OpClass::Control,
                                               OpClass::Stack,  OpClass::Memory, OpClass::IO,
-                                              OpClass::Vector, OpClass::Kernel, OpClass::Sync};
+                                              OpClass::Vector, OpClass::Kernel, OpClass::Sync,
+                                              OpClass::Procs};
     for (OpClass cls : kClassOrder) {
         md += "### Class `" + std::string(op_class_name(cls)) + "`\n\n";
         if (cls == OpClass::Vector) md += kVectorNote;

@@ -72,6 +72,26 @@ struct RegionDecl {
     friend bool operator==(const RegionDecl&, const RegionDecl&) = default;
 };
 
+// A channel between procedures (`.channel NAME CAPACITY`, docs/language.md
+// "Procedures"): send waits while it holds `capacity` messages.
+struct ChannelDecl {
+    std::string name;
+    std::uint32_t capacity = 1;  // at least 1
+    friend bool operator==(const ChannelDecl&, const ChannelDecl&) = default;
+};
+
+// A barrier (`.barrier NAME PARTIES`): `barrier NAME` waits until `parties`
+// procedures have reached it.
+struct BarrierDecl {
+    std::string name;
+    std::uint32_t parties = 1;  // at least 1
+    friend bool operator==(const BarrierDecl&, const BarrierDecl&) = default;
+};
+
+// The most channels and barriers a module may declare: an operand holds an 8-bit index.
+inline constexpr unsigned kMaxChannels = 256;
+inline constexpr unsigned kMaxBarriers = 256;
+
 enum class ParamKind : std::uint8_t { Buffer, Uniform };
 enum class Access : std::uint8_t { In, Out, InOut };
 // `x: f32[i]` (the lane's own element), `x: f32[]` (anywhere in the buffer),
@@ -278,6 +298,8 @@ struct Module {
     std::vector<Kernel> kernels;
     std::vector<LaunchSite> launches;
     std::vector<LoopKernel> loop_kernels;  // named by kloop words
+    std::vector<ChannelDecl> channels;     // named by send/recv operands
+    std::vector<BarrierDecl> barriers;     // named by barrier operands
     std::vector<Label> labels;     // code labels, for the disassembler and debugger
     // Basic blocks in code order with their frames; empty = absent (a module
     // written without the optional table, or built by hand): compute_frames()

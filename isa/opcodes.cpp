@@ -38,6 +38,7 @@ std::string_view op_class_name(OpClass c) {
     case OpClass::Vector: return "vector";
     case OpClass::Kernel: return "kernel";
     case OpClass::Sync: return "sync";
+    case OpClass::Procs: return "procs";
     }
     return "?";
 }
@@ -58,6 +59,8 @@ std::string_view operand_kind_name(OperandKind k) {
     case OperandKind::Param: return "kernel parameter";
     case OperandKind::LaunchSite: return "kernel launch";
     case OperandKind::LoopSite: return "loop kernel";
+    case OperandKind::Channel: return "channel";
+    case OperandKind::Barrier: return "barrier";
     case OperandKind::Mem: return "region element";
     case OperandKind::PMem: return "buffer element";
     }

@@ -19,7 +19,7 @@
 
 namespace polymer {
 
-enum class OpClass : std::uint8_t { Scalar, Float, Memory, Control, Stack, IO, Vector, Kernel, Sync };
+enum class OpClass : std::uint8_t { Scalar, Float, Memory, Control, Stack, IO, Vector, Kernel, Sync, Procs };
 
 // Effect flags of an opcode (see the header of isa/opcodes.def).
 namespace effect {
@@ -33,6 +33,7 @@ inline constexpr std::uint16_t Sync = 1u << 5;   // waits for or orders long ope
 inline constexpr std::uint16_t Alloc = 1u << 6;  // replaces a region's storage
 inline constexpr std::uint16_t Load = 1u << 7;   // reads one element of a region (ld.T)
 inline constexpr std::uint16_t Store = 1u << 8;  // writes one element of a region (st.T)
+inline constexpr std::uint16_t Proc = 1u << 9;   // talks to other procedures, may wait for them (spawn, join, send, recv, barrier)
 }  // namespace effect
 
 // A vector op's operands are named by slot: slot i is the operand in field A,
@@ -181,6 +182,7 @@ inline constexpr Row<Op, OpInfo> kOpRows[] = {
 #define E_ALLOC effect::Alloc
 #define E_LOAD effect::Load
 #define E_STORE effect::Store
+#define E_PROC effect::Proc
 #define V(types, kind, lengths) vector(#types, VectorKind::kind, #lengths)
 #define OP(name, number, mn, fmt, cls, regions, writes, eff, sem, ex)                                         \
     {Op::name, make_op_info(mn, Format::fmt, OpClass::cls, regions_column::regions, writes,                \
@@ -208,6 +210,7 @@ inline constexpr Row<KOp, KOpInfo> kKernelOpRows[] = {
 #undef E_ALLOC
 #undef E_LOAD
 #undef E_STORE
+#undef E_PROC
 };
 
 template <class Code, class Info, std::size_t N>

@@ -46,6 +46,7 @@ constexpr VectorResult vector_result(Op op) {
 #define POLYMER_VECTOR_ROW_Vector(name, number) name = number,
 #define POLYMER_VECTOR_ROW_Kernel(name, number)
 #define POLYMER_VECTOR_ROW_Sync(name, number)
+#define POLYMER_VECTOR_ROW_Procs(name, number)
 enum class VectorOp : std::uint8_t {
 #define OP(name, number, mnemonic, format, cls, ...) POLYMER_VECTOR_ROW_##cls(name, number)
 #include "isa/opcodes.def"
@@ -60,6 +61,7 @@ enum class VectorOp : std::uint8_t {
 #undef POLYMER_VECTOR_ROW_Vector
 #undef POLYMER_VECTOR_ROW_Kernel
 #undef POLYMER_VECTOR_ROW_Sync
+#undef POLYMER_VECTOR_ROW_Procs
 
 constexpr std::optional<VectorOp> as_vector_op(Op op) {
     if (op_info(op).cls != OpClass::Vector) return std::nullopt;

@@ -101,6 +101,12 @@ Problem check_operand(const OperandSpec& s, Word w, const Scope& scope) {
     case OperandKind::LoopSite:
         if (in_kernel) break;
         return check_index(v, m.loop_kernels.size(), "loop kernel", "loop kernels");
+    case OperandKind::Channel:
+        if (in_kernel) break;
+        return check_index(v, m.channels.size(), "channel", "channels");
+    case OperandKind::Barrier:
+        if (in_kernel) break;
+        return check_index(v, m.barriers.size(), "barrier", "barriers");
     case OperandKind::Mem:
         if (in_kernel) break;
         if (auto p = check_region_operand(v, m)) return p;

@@ -91,6 +91,10 @@ private:
             if (v >= m_.loop_kernels.size() || m_.loop_kernels[v].kernel >= m_.kernels.size())
                 return "loop kernel " + std::to_string(v) + " out of range";
             return {};
+        case OperandKind::Channel:
+            return v < m_.channels.size() ? "" : "channel " + std::to_string(v) + " out of range";
+        case OperandKind::Barrier:
+            return v < m_.barriers.size() ? "" : "barrier " + std::to_string(v) + " out of range";
         case OperandKind::Digits:
             return d.imm >= 0 && d.imm <= kMaxDigits ? "" : "digit count " + std::to_string(d.imm) + " out of range";
         case OperandKind::Imm:

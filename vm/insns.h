@@ -24,6 +24,10 @@
 //   x.regions()               the machine's regions (a handle operand's region is looked up there)
 //   x.arg_count(), x.arg_int/arg_float, x.arg_text(d, g), x.read_line(d, g)/read_int/read_float
 //                             program arguments and stdin; false when they trap
+//   x.spawn(proc, where, handle), x.join(handle, r, f), x.send(ch, msg), x.recv(ch, msg),
+//   x.barrier(b)              procedures (vm/procs/): Flow::Next when done, Flow::Block
+//                             when it must wait for another procedure (the executor
+//                             runs it again once that one has moved), Flow::Trap
 //
 // The interpreter's context writes the register file and moves its cached
 // stack pointers; the engine's early context (EarlyContext in
@@ -48,6 +52,12 @@
 
 namespace polymer {
 
+// One value on a channel (send/sendf): its bits and which register file it came from.
+struct Message {
+    std::uint64_t bits = 0;
+    bool is_float = false;
+};
+
 // Where the executor goes after a body.
 enum class Flow : std::uint8_t {
     Next,    // the following word
@@ -56,6 +66,7 @@ enum class Flow : std::uint8_t {
     Halt,    // the program ends (halt, ret from the entry procedure)
     Trap,    // the context holds the trap
     Yield,   // not run: a long op the executor hands on (the interpreter to the reorder engine)
+    Block,   // not run: it waits for another procedure (recv, send, join, barrier); run it again later
 };
 
 template <Op>
@@ -316,6 +327,30 @@ template <Op O, class X>
     else if constexpr (O == Op::Launch) return x.launch(d);
     else if constexpr (O == Op::Kloop) return x.loop_kernel(d);
     else if constexpr (O == Op::Wait || O == Op::Fence) return x.wait_all();
+
+    // --- procedures: the context's runtime (vm/procs/) keeps the procedures,
+    // channels and barriers, and says when one must wait ---
+    else if constexpr (O == Op::Spawn) {
+        i64 handle = 0;
+        const Flow flow = x.spawn(static_cast<std::uint32_t>(imm), x.r(d.b), handle);  // imm: the proc's first word
+        return flow == Flow::Next ? x.set_r(d.a, handle) : flow;
+    } else if constexpr (O == Op::Join) {
+        i64 r1 = 0;
+        double f1 = 0;
+        const Flow flow = x.join(x.r(d.c), r1, f1);
+        if (flow != Flow::Next) return flow;
+        x.set_f(d.b, f1);
+        return x.set_r(d.a, r1);
+    } else if constexpr (O == Op::Send) return x.send(d.a, Message{u64(x.r(d.b)), false});
+    else if constexpr (O == Op::Sendf) return x.send(d.a, Message{std::bit_cast<u64>(x.f(d.b)), true});
+    else if constexpr (O == Op::Recv || O == Op::Recvf) {
+        Message msg;
+        const Flow flow = x.recv(d.b, msg);
+        if (flow != Flow::Next) return flow;
+        if (msg.is_float != (O == Op::Recvf)) return x.trap(TrapKind::BadMessage);
+        if constexpr (O == Op::Recvf) return x.set_f(d.a, std::bit_cast<double>(msg.bits));
+        else return x.set_r(d.a, static_cast<i64>(msg.bits));
+    } else if constexpr (O == Op::Barrier) return x.barrier(d.a);
 
     else static_assert(kHasNoBody<O>, "every opcode in isa/opcodes.def needs a body here");
 }

@@ -109,6 +109,7 @@ RunResult run_loop(Machine& m, ExecutionObserver* observer) {
             if (__builtin_expect(x.steps > step_limit, 0)) {                                    \
                 if (x.steps > max_steps) goto step_limit_reached;                               \
                 if (interrupt_requested()) goto interrupted;                                    \
+                if (!Policy::kAskEach && m.time_sliced()) goto stopped;                         \
                 step_limit = std::min(max_steps, x.steps + kInterruptPoll);                     \
             }                                                                                   \
         switch (execute<Op::name>(x, *x.ip)) {                                                  \
@@ -118,6 +119,7 @@ RunResult run_loop(Machine& m, ExecutionObserver* observer) {
         case Flow::Halt: goto halt;                                                             \
         case Flow::Trap: goto trap;                                                             \
         case Flow::Yield: goto stopped;                                                         \
+        case Flow::Block: goto blocked;                                                         \
         }                                                                                       \
         goto invalid_opcode; /* no Flow left: unreachable */                                    \
     }
@@ -149,6 +151,10 @@ halt:
     x.save();
     m.backend().wait_all();
     return RunResult{RunStatus::Halted, std::nullopt, x.steps};
+blocked:
+    --x.steps;  // counted at dispatch, not run: it runs again when the procedure is resumed
+    x.save();
+    return RunResult{RunStatus::Blocked, std::nullopt, x.steps};
 stopped: __attribute__((unused));
     --x.steps;  // counted at dispatch, not run
 paused: __attribute__((unused));

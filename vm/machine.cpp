@@ -2,6 +2,7 @@
 // or too rare for an instruction body (vector-op and launch operands,
 // allocation, printing a region, building a trap's message).
 #include "vm/machine.h"
+#include "vm/procs/procedures.h"
 
 #include "isa/vector_rules.h"
 
@@ -46,7 +47,14 @@ Machine::Machine(const Module& m, OutputBuffer& out, MachineOptions options, Reg
     if (options_.call_depth_limit == 0) options_.call_depth_limit = 1;
     state_.call_stack.resize(options_.call_depth_limit);
     state_.value_stack.resize(options_.value_stack_slots);
+    for (Word w : m.code)
+        if (is_valid_op(word_op(w)) && has_effect(static_cast<Op>(word_op(w)), effect::Proc)) {
+            procedures_ = std::make_unique<Procedures>(*this);
+            break;
+        }
 }
+
+Machine::~Machine() = default;
 
 std::optional<std::uint32_t> Machine::find_proc(std::string_view name) const {
     for (std::size_t i = 0; i < module_.procs.size(); ++i)
@@ -86,6 +94,10 @@ Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
     case TrapKind::BadLaunch:
     case TrapKind::BadArgument:
     case TrapKind::BadInput:
+    case TrapKind::Deadlock:
+    case TrapKind::BadProcedure:
+    case TrapKind::BadMessage:
+    case TrapKind::BadPlacement:
     case TrapKind::Unsupported: break;  // built with their detail where they happen
     }
     return t;

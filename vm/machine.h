@@ -40,6 +40,7 @@
 namespace polymer {
 
 struct PipelineLog;
+class Procedures;  // vm/procs/procedures.h
 
 // The fewest iterations a loop kernel launch is worth (--loop-kernel-min).
 inline constexpr std::uint64_t kDefaultLoopKernelMin = 1024;
@@ -75,9 +76,11 @@ struct MachineOptions {
     std::function<std::string(const VectorOpArgs*, const KernelLaunch*)> backend_track;
 };
 
-// Paused: only under an observer (the debugger) or the engine's hand-off to
-// the interpreter.
-enum class RunStatus : std::uint8_t { Halted, Trapped, Paused };
+// Paused: only under an observer (the debugger), the engine's hand-off to
+// the interpreter, or a procedure's time slice ending (vm/procs/).
+// Blocked: the procedure waits for another one (recv, send, join, barrier);
+// the pc is the waiting instruction, which runs again when resumed.
+enum class RunStatus : std::uint8_t { Halted, Trapped, Paused, Blocked };
 
 struct RunResult {
     RunStatus status = RunStatus::Halted;
@@ -140,6 +143,7 @@ public:
     // module's code or regions cannot be run; a verified module always loads
     // unless its regions are over the memory limit.
     static Result<std::unique_ptr<Machine>> create(const Module& m, OutputBuffer& out, MachineOptions options = {});
+    ~Machine();
 
     std::optional<std::uint32_t> find_proc(std::string_view name) const;
     // Runs procedure `proc` from its first word until halt, a return from it,
@@ -172,6 +176,15 @@ public:
     std::uint64_t kernels_launched() const { return kernels_launched_; }
     const EngineStats& engine_stats() const { return engine_stats_; }  // after a run in an engine mode
     const LoopKernelStats& loop_kernel_stats() const { return loop_kernel_stats_; }
+    // The procedures runtime (vm/procs/procedures.h): set when the module has
+    // a procedure instruction (spawn, join, send, recv, barrier), else null.
+    Procedures* procedures() { return procedures_.get(); }
+    // Whether the interpreter hands the thread back at its periodic poll
+    // (every 2^20 steps) so another procedure gets a turn: set by the
+    // procedures runtime while more than one procedure is live.
+    bool time_sliced() const { return time_sliced_; }
+    void set_time_sliced(bool on) { time_sliced_ = on; }
+    const Procedures* procedures() const { return procedures_.get(); }
 
     // --- the debugger's edits (`set`, backstep): not instructions, not observed ---
     void set_int_reg(unsigned i, std::int64_t v) { state_.regs.r[i] = v; }
@@ -260,6 +273,8 @@ private:
     std::optional<LoopLaunchSpan> loop_span_;
     PlainLoopKernels plain_loop_kernels_;
     Trap raised_trap_;
+    std::unique_ptr<Procedures> procedures_;
+    bool time_sliced_ = false;
 };
 
 }  // namespace polymer

@@ -20,6 +20,7 @@
 
 #include "vm/insns.h"
 #include "vm/machine.h"
+#include "vm/procs/procedures.h"
 
 namespace polymer {
 
@@ -305,6 +306,30 @@ public:
         save_pc();
         if constexpr (kObserved) observer_->input_read();
         return slow_ok(m_.read_float(v, got, &m_.raised_trap()));
+    }
+
+    // Procedures (vm/procs/procedures.h): out of line, with the state saved,
+    // since the runtime reads the running procedure's registers (spawn copies
+    // them) and records where a waiting one stopped.
+    POLYMER_HOT Flow spawn(std::uint32_t proc, std::int64_t where, std::int64_t& handle) {
+        save();
+        return slow_result(m_.procedures()->spawn(proc, where, handle));
+    }
+    POLYMER_HOT Flow join(std::int64_t handle, std::int64_t& r1, double& f1) {
+        save();
+        return slow_result(m_.procedures()->join(handle, r1, f1));
+    }
+    POLYMER_HOT Flow send(std::uint32_t channel, const Message& msg) {
+        save();
+        return slow_result(m_.procedures()->send(channel, msg));
+    }
+    POLYMER_HOT Flow recv(std::uint32_t channel, Message& msg) {
+        save();
+        return slow_result(m_.procedures()->recv(channel, msg));
+    }
+    POLYMER_HOT Flow barrier(std::uint32_t b) {
+        save();
+        return slow_result(m_.procedures()->barrier(b));
     }
 
     // The trap a body returned Flow::Trap for, built on the saved state.

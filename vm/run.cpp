@@ -3,6 +3,7 @@
 #include "vm/interpreter.h"
 #include "vm/machine.h"
 #include "vm/ooo/reorder_engine.h"
+#include "vm/procs/procedures.h"
 
 namespace polymer {
 
@@ -14,6 +15,7 @@ void Machine::start(std::uint32_t proc) {
 }
 
 RunResult Machine::run(std::uint32_t proc) {
+    if (procedures_) return procedures_->run(proc);  // it starts each procedure itself
     start(proc);
     if (options_.exec == ExecMode::InOrder) return interpret(*this);
     return ooo::run_reorder_engine(*this, state_.pc);

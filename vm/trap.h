@@ -27,6 +27,10 @@ enum class TrapKind : std::uint8_t {
     BadHandle,    // a handle operand `@rN` whose register holds no region handle, or one of the wrong type
     BadArgument,  // argi/argf/args: the program argument is missing or not a number
     BadInput,     // readi/readf: the word read from stdin is not a number
+    Deadlock,     // every live procedure waits (recv, send, join, barrier); the detail says where each is
+    BadProcedure,  // join: the register holds no procedure handle, or one joined already
+    BadMessage,   // recv of a message sendf sent, or recvf of one send sent
+    BadPlacement,  // spawn: no participant has the number asked for
 };
 
 // The name users see: "division-by-zero", "out-of-bounds", ...
@@ -36,6 +40,9 @@ struct Trap {
     TrapKind kind = TrapKind::Unsupported;
     std::uint32_t pc = 0;  // word index in Module::code of the faulting instruction
     std::string detail;    // one short clause, e.g. "index 6 is outside 'xs' (length 6)"; may be empty
+    // Which procedure trapped, when the program has spawned any: "procedure #2
+    // (worker, spawned at prog.pasm:12) on the home"; empty otherwise.
+    std::string procedure;
 };
 
 struct Kernel;

@@ -221,6 +221,7 @@ std::variant<LoopPlan, std::string> analyze_loop(const Module& m, const Procedur
         case OpClass::Vector:
         case OpClass::Kernel:
         case OpClass::Sync: return what + " runs long operations";
+        case OpClass::Procs: return what + " talks to other procedures";
         }
     }
 

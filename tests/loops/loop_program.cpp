@@ -95,7 +95,8 @@ struct OpPools {
                 if (info.elem && info.effects & effect::Load) loads[*info.elem] = op;
                 if (info.elem && info.effects & effect::Store) stores[*info.elem] = op;
                 break;
-            case OpClass::Kernel: break;
+            case OpClass::Kernel:
+            case OpClass::Procs: break;  // a loop that talks to procedures stays scalar
             }
         }
     }

@@ -34,6 +34,9 @@ std::string prologue() {
         for (int k = 0; k < 4; ++k)
             s += ".region " + region_name(t, k) + " " + t + "[] = " + std::to_string(k + 1) + ", 2, 0, 3\n";
     s += R"(
+.channel ch 2
+.barrier bar 1
+
 .kernel kern (in x: i32[i], inout y: i32[i], a: i32)
         gid     r0
         ld      r1, x[r0]
@@ -95,6 +98,8 @@ std::optional<std::string> instruction(Op op, std::string_view type) {
             text += region_name(t ? elem_type_name(*t) : type, 0) + "[r2]";
             break;
         }
+        case OperandKind::Channel: text += "ch"; break;
+        case OperandKind::Barrier: text += "bar"; break;
         case OperandKind::LaunchSite:
             text += "kern, r1, " + region_name("i32", 0) + ", " + region_name("i32", 1) + ", r3";
             break;

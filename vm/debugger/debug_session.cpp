@@ -86,6 +86,7 @@ Stop DebugSession::go(Goal goal) {
     current_ = nullptr;
     switch (r.status) {
     case RunStatus::Paused: return stop_;
+    case RunStatus::Blocked: return stop_;  // placeholder until the debugger schedules procedures
     case RunStatus::Halted: state_ = State::Halted; return Stop{StopKind::Halted};
     case RunStatus::Trapped: state_ = State::Trapped; trap_ = r.trap; return Stop{StopKind::Trapped};
     }

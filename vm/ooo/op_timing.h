@@ -13,7 +13,8 @@ enum class Timing : std::uint8_t {
     Long,      // started on a backend when ready, left in flight (vector ops, launch)
     Branch,    // a conditional branch: resolved when ready, or predicted (spec)
     AtIssue,   // jmp, call, ret, halt: they only steer fetch and the call stack
-    AtCommit,  // visible effects: stores, output, the value stack, alloc/free, wait/fence
+    AtCommit,  // visible effects: stores, output, the value stack, alloc/free, wait/fence,
+               // procedures (a recv that must wait stays at the ROB's head)
 };
 
 // Does `op` write one element of a region (st.T)? Its written operand is a `region[rB]`.
@@ -36,7 +37,7 @@ constexpr Timing timing_of(Op op) {
     const std::uint16_t e = op_info(op).effects;
     if (e & effect::Long) return Timing::Long;
     if (e & effect::Ctrl) return reads_int_register(op) ? Timing::Branch : Timing::AtIssue;
-    if (e & (effect::IO | effect::Stack | effect::Alloc | effect::Sync)) return Timing::AtCommit;
+    if (e & (effect::IO | effect::Stack | effect::Alloc | effect::Sync | effect::Proc)) return Timing::AtCommit;
     if (stores_element(op)) return Timing::AtCommit;
     return Timing::Early;
 }

@@ -502,7 +502,8 @@ bool ReorderEngine::issue_one() {
         case Flow::Trap: e.traps = true, e.trap_kind = trap_.kind; fetch_stopped_ = true; break;
         case Flow::Halt: fetch_stopped_ = true, e.ends_run = true; break;
         case Flow::Next:
-        case Flow::Yield: break;  // Yield: only long ops, which never run here
+        case Flow::Yield:
+        case Flow::Block: break;  // only long ops and procedure ops, which never run here
         }
         break;
     case Timing::AtCommit: e.state = State::Done; break;
@@ -836,6 +837,15 @@ bool ReorderEngine::commit(Entry& e) {
         break;
     case Timing::AtCommit: {
         const Flow flow = run_on_machine(e);
+        if (flow == Flow::Block) {
+            // It waits for another procedure (vm/procs/): it stays at the
+            // head, the younger entries keep what they have done, and the run
+            // goes on from here when the procedure is resumed.
+            --committed_;
+            state.steps = committed_;
+            result_ = RunResult{RunStatus::Blocked, std::nullopt, committed_};
+            return true;
+        }
         if (log_ != nullptr) record_loop_launch(e);
         if (flow == Flow::Trap) {
             finish_trap(e, trap_);
@@ -961,6 +971,7 @@ RunResult ReorderEngine::loop() {
             const RunResult r = interpret_until_long_op(m_);
             stats.interpreted += r.steps - committed_;
             committed_ = r.steps;
+            if (r.status == RunStatus::Blocked) fetch_pc_ = state.pc;  // resumed there (vm/procs/)
             if (r.status != RunStatus::Paused) {
                 stats.committed = committed_;
                 return r;
@@ -1104,6 +1115,8 @@ RunResult ReorderSession::run(CycleObserver& observer, StateObserver* changes) {
     engine_->set_state_observer(nullptr);
     return r;
 }
+
+RunResult ReorderSession::run() { return engine_->loop(); }
 
 void ReorderSession::flush() { engine_->flush(); }
 

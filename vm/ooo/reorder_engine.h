@@ -61,7 +61,8 @@ public:
     virtual bool after_cycle(const Machine& m) = 0;
 };
 
-// An engine that lives across calls, for the debugger: run() goes on from
+// An engine that lives across calls, for the debugger and for each procedure
+// of a program that spawns them: run() goes on from
 // where the last call paused. The machine's pc() then is the oldest
 // uncommitted instruction (the architectural pc).
 class ReorderSession {
@@ -70,6 +71,9 @@ public:
     ~ReorderSession();
     // `changes` (may be null) sees every committed change, as in order.
     RunResult run(CycleObserver& observer, StateObserver* changes);
+    // Goes on with no observer: a procedure's slice (vm/procs/). Returns
+    // Blocked with the ROB kept when the head waits for another procedure.
+    RunResult run();
     std::vector<RobEntryView> entries();
     // Squashes every uncommitted entry, as a trap would: the machine is then
     // exactly its committed state, and the next run issues from its pc().

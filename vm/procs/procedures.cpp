@@ -1,0 +1,313 @@
+#include "vm/procs/procedures.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "vm/interpreter.h"
+#include "vm/ooo/reorder_engine.h"
+
+namespace polymer {
+
+namespace {
+
+// Each live procedure holds a value stack and a call stack of the machine's
+// sizes (about 600 KiB with the defaults); this bounds what a runaway spawn
+// loop can take before it traps.
+constexpr std::size_t kMaxLiveProcedures = 1024;
+
+std::string source_line(const Module& m, std::uint32_t pc) {
+    if (pc >= m.lines.size() || m.lines[pc].line == 0) return "pc " + std::to_string(pc);
+    return source_file_of(m, m.lines[pc]) + ":" + std::to_string(m.lines[pc].line);
+}
+
+std::string mnemonic_at(const Module& m, std::uint32_t pc) {
+    if (pc >= m.code.size() || !is_valid_op(word_op(m.code[pc]))) return "?";
+    return std::string(op_info(static_cast<Op>(word_op(m.code[pc]))).mnemonic);
+}
+
+void add_stats(EngineStats& into, const EngineStats& s) {
+    into.cycles += s.cycles;
+    into.committed += s.committed;
+    into.interpreted += s.interpreted;
+    into.occupancy_sum += s.occupancy_sum;
+    into.occupancy_max = std::max(into.occupancy_max, s.occupancy_max);
+    into.frames += s.frames;
+    into.predictions += s.predictions;
+    into.mispredictions += s.mispredictions;
+    into.squashed += s.squashed;
+    into.squashed_long_ns += s.squashed_long_ns;
+    into.stall_waits += s.stall_waits;
+}
+
+}  // namespace
+
+LiveProcedure::LiveProcedure() = default;
+LiveProcedure::~LiveProcedure() = default;
+LiveProcedure::LiveProcedure(LiveProcedure&&) noexcept = default;
+LiveProcedure& LiveProcedure::operator=(LiveProcedure&&) noexcept = default;
+
+Procedures::Procedures(Machine& m) : m_(m) {}
+
+Procedures::~Procedures() = default;
+
+RunResult Procedures::run(std::uint32_t proc) {
+    const Module& mod = m_.module();
+    procs_.clear();
+    channels_.assign(mod.channels.size(), ChannelState{});
+    barriers_.assign(mod.barriers.size(), BarrierState{});
+    m_.start(proc);
+    LiveProcedure main;
+    main.entry = proc;
+    main.spawn_pc = mod.procs.at(proc).start;
+    main.status = ProcStatus::Running;
+    procs_.push_back(std::move(main));
+    current_ = last_run_ = 0;
+    m_.set_time_sliced(false);
+
+    for (;;) {
+        LiveProcedure& p = procs_[current_];
+        RunResult r = run_slice(p);  // may spawn: the deque keeps `p`
+        switch (r.status) {
+        case RunStatus::Halted:
+            end(p);
+            if (p.id == 0) return finish(r);
+            break;
+        case RunStatus::Trapped:
+            if (procs_.size() > 1 && r.trap) r.trap->procedure = describe(p);
+            return finish(r);
+        case RunStatus::Blocked: p.status = ProcStatus::Waiting; break;
+        case RunStatus::Paused: p.status = ProcStatus::Ready; break;  // its time slice is over
+        }
+        const std::optional<std::uint32_t> next = next_ready();
+        if (!next) {
+            // #0 has not ended, so it waits, and so does every other live one.
+            if (current_ != 0) switch_out(), switch_to(0);
+            RunResult dead{RunStatus::Trapped, deadlock_trap(), m_.state().steps};
+            return finish(dead);
+        }
+        if (*next != current_) switch_out(), switch_to(*next);
+        else procs_[current_].status = ProcStatus::Running;
+    }
+}
+
+RunResult Procedures::run_slice(LiveProcedure& p) {
+    ++p.slices;
+    last_run_ = p.id;
+    if (m_.options().exec == ExecMode::InOrder) return interpret(m_);
+    if (!p.engine) p.engine = std::make_unique<ooo::ReorderSession>(m_, m_.state().pc);
+    return p.engine->run();
+}
+
+// The run is over: the steps of every procedure, and their engines' counters
+// summed into the machine's (--stats). The machine's state stays the
+// procedure that ended the run (#0, the trapping one, or #0 in a deadlock).
+RunResult Procedures::finish(RunResult r) {
+    std::uint64_t steps = 0;
+    for (const LiveProcedure& p : procs_) {
+        steps += p.id == current_ ? m_.state().steps : p.state.steps;
+        if (p.id != current_) add_stats(m_.engine_stats(), p.engine_stats);
+    }
+    for (LiveProcedure& p : procs_) p.engine.reset();  // each waits for what it has in flight
+    m_.set_time_sliced(false);
+    r.steps = steps;
+    return r;
+}
+
+void Procedures::switch_out() {
+    LiveProcedure& p = procs_[current_];
+    std::swap(m_.state(), p.state);
+    std::swap(m_.engine_stats(), p.engine_stats);
+}
+
+void Procedures::switch_to(std::uint32_t id) {
+    LiveProcedure& p = procs_[id];
+    std::swap(m_.state(), p.state);
+    std::swap(m_.engine_stats(), p.engine_stats);
+    p.status = ProcStatus::Running;
+    current_ = id;
+}
+
+// Round robin from the one after the last to run, so a procedure that keeps
+// running (time slices) cannot starve the others.
+std::optional<std::uint32_t> Procedures::next_ready() const {
+    const std::size_t n = procs_.size();
+    for (std::size_t k = 1; k <= n; ++k) {
+        const std::uint32_t id = static_cast<std::uint32_t>((last_run_ + k) % n);
+        if (procs_[id].status == ProcStatus::Ready) return id;
+    }
+    return std::nullopt;
+}
+
+void Procedures::end(LiveProcedure& p) {
+    p.status = ProcStatus::Ended;
+    p.waits_for = {};
+    p.result_r1 = m_.state().regs.r[1];
+    p.result_f1 = m_.state().regs.f[1];
+    p.engine.reset();
+    wake(WaitReason::Kind::Procedure, p.id);
+    std::size_t live = 0;
+    for (const LiveProcedure& q : procs_) live += q.status != ProcStatus::Ended && q.status != ProcStatus::Joined;
+    m_.set_time_sliced(live > 1);
+}
+
+void Procedures::wake(WaitReason::Kind kind, std::uint32_t index) {
+    for (LiveProcedure& q : procs_)
+        if (q.status == ProcStatus::Waiting && q.waits_for.kind == kind && q.waits_for.index == index)
+            q.status = ProcStatus::Ready;
+}
+
+Flow Procedures::wait_on(WaitReason::Kind kind, std::uint32_t index) {
+    procs_[current_].waits_for = {kind, index};
+    return Flow::Block;
+}
+
+Flow Procedures::trap(TrapKind kind, std::string detail) {
+    m_.raised_trap() = Trap{kind, m_.state().pc, std::move(detail), {}};
+    return Flow::Trap;
+}
+
+// --- the operations ---
+
+Flow Procedures::spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t& handle) {
+    if (where < -1)
+        return trap(TrapKind::BadPlacement, "the placement is " + std::to_string(where) +
+                                                ": it is -1 (any participant), 0 (the home) or a node's number");
+    if (where > 0)
+        return trap(TrapKind::BadPlacement, "node " + std::to_string(where) +
+                                                ": procedures run on the home only; spawning on a node is not "
+                                                "built yet (docs/language.md, \"Procedures\")");
+    std::size_t live = 0;
+    for (const LiveProcedure& q : procs_) live += q.status != ProcStatus::Ended && q.status != ProcStatus::Joined;
+    if (live >= kMaxLiveProcedures)
+        return trap(TrapKind::BadAllocation,
+                    "more than " + std::to_string(kMaxLiveProcedures) + " live procedures (join some first)");
+    const Module& mod = m_.module();
+    const Procedure* proc = proc_containing(mod, entry_pc);  // the decoder resolved the operand to its first word
+    const MachineState& parent = m_.state();
+    LiveProcedure child;
+    child.id = static_cast<std::uint32_t>(procs_.size());
+    child.entry = static_cast<std::uint32_t>(proc - mod.procs.data());
+    child.parent = current_;
+    child.spawn_pc = parent.pc;
+    child.status = ProcStatus::Ready;
+    child.state.regs = parent.regs;
+    child.state.call_stack.assign(parent.call_stack.size(), nullptr);
+    child.state.value_stack.assign(parent.value_stack.size(), 0);
+    child.state.pc = entry_pc;
+    handle = child.id;
+    procs_.push_back(std::move(child));  // `parent` may dangle from here: not used again
+    m_.set_time_sliced(true);
+    return Flow::Next;
+}
+
+Flow Procedures::join(std::int64_t handle, std::int64_t& r1, double& f1) {
+    if (handle < 0 || static_cast<std::uint64_t>(handle) >= procs_.size())
+        return trap(TrapKind::BadProcedure,
+                    std::to_string(handle) + " is not a procedure handle (this run has #0 to #" +
+                        std::to_string(procs_.size() - 1) + ")");
+    const auto id = static_cast<std::uint32_t>(handle);
+    if (id == current_) return trap(TrapKind::BadProcedure, "procedure #" + std::to_string(id) + " cannot join itself");
+    LiveProcedure& target = procs_[id];
+    if (target.status == ProcStatus::Joined)
+        return trap(TrapKind::BadProcedure, "procedure #" + std::to_string(id) + " was joined already");
+    if (target.status != ProcStatus::Ended) return wait_on(WaitReason::Kind::Procedure, id);
+    target.status = ProcStatus::Joined;
+    r1 = target.result_r1;
+    f1 = target.result_f1;
+    return Flow::Next;
+}
+
+Flow Procedures::send(std::uint32_t channel, const Message& msg) {
+    ChannelState& c = channels_.at(channel);
+    if (c.queue.size() >= m_.module().channels[channel].capacity) return wait_on(WaitReason::Kind::Room, channel);
+    c.queue.push_back(msg);
+    ++c.messages;
+    c.bytes += sizeof msg.bits;
+    c.most_held = std::max<std::uint64_t>(c.most_held, c.queue.size());
+    ++procs_[current_].messages_sent;
+    wake(WaitReason::Kind::Message, channel);
+    return Flow::Next;
+}
+
+Flow Procedures::recv(std::uint32_t channel, Message& msg) {
+    ChannelState& c = channels_.at(channel);
+    if (c.queue.empty()) return wait_on(WaitReason::Kind::Message, channel);
+    msg = c.queue.front();
+    c.queue.pop_front();
+    ++procs_[current_].messages_received;
+    wake(WaitReason::Kind::Room, channel);
+    return Flow::Next;
+}
+
+Flow Procedures::barrier(std::uint32_t b) {
+    LiveProcedure& p = procs_[current_];
+    BarrierState& s = barriers_.at(b);
+    if (p.at_barrier && p.at_barrier->first == b) {
+        if (s.round <= p.at_barrier->second) return wait_on(WaitReason::Kind::Barrier, b);
+        p.at_barrier.reset();  // its round is complete: go on
+        return Flow::Next;
+    }
+    if (++s.arrived >= m_.module().barriers[b].parties) {
+        s.arrived = 0;
+        ++s.round;
+        wake(WaitReason::Kind::Barrier, b);
+        return Flow::Next;  // the last to arrive does not wait
+    }
+    p.at_barrier = std::pair{b, s.round};
+    return wait_on(WaitReason::Kind::Barrier, b);
+}
+
+// --- what they are doing, in words ---
+
+std::string Procedures::describe(const LiveProcedure& p) const {
+    const Module& mod = m_.module();
+    std::string s = "procedure #" + std::to_string(p.id) + " (" + mod.procs.at(p.entry).name;
+    if (p.id != 0) s += ", spawned by #" + std::to_string(p.parent) + " at " + source_line(mod, p.spawn_pc);
+    return s + ") on the home";
+}
+
+std::string Procedures::describe_wait(const LiveProcedure& p) const {
+    const Module& mod = m_.module();
+    const std::uint32_t i = p.waits_for.index;
+    switch (p.waits_for.kind) {
+    case WaitReason::Kind::None: break;
+    case WaitReason::Kind::Message:
+        return "waits for a message on channel '" + mod.channels[i].name + "' (empty)";
+    case WaitReason::Kind::Room:
+        return "waits for room on channel '" + mod.channels[i].name + "' (full: " +
+               std::to_string(channels_[i].queue.size()) + " of " + std::to_string(mod.channels[i].capacity) + ")";
+    case WaitReason::Kind::Procedure: {
+        const LiveProcedure& q = procs_[i];
+        return "waits for procedure #" + std::to_string(i) + " (" + mod.procs.at(q.entry).name + ") to end";
+    }
+    case WaitReason::Kind::Barrier:
+        return "waits at barrier '" + mod.barriers[i].name + "' (" + std::to_string(barriers_[i].arrived) + " of " +
+               std::to_string(mod.barriers[i].parties) + " arrived)";
+    }
+    return "is not waiting";
+}
+
+std::uint32_t Procedures::pc_of(const LiveProcedure& p) const {
+    return p.status == ProcStatus::Running ? m_.state().pc : p.state.pc;
+}
+
+Trap Procedures::deadlock_trap() const {
+    const Module& mod = m_.module();
+    std::string detail = "every live procedure waits, so none can go on:";
+    for (const LiveProcedure& p : procs_) {
+        if (p.status != ProcStatus::Waiting && p.status != ProcStatus::Running) continue;
+        const std::uint32_t pc = pc_of(p);
+        detail += "\n  #" + std::to_string(p.id) + " " + mod.procs.at(p.entry).name + " at " + source_line(mod, pc) +
+                  ": " + mnemonic_at(mod, pc) + " " + describe_wait(p);
+    }
+    return Trap{TrapKind::Deadlock, m_.state().pc, detail, procs_.size() > 1 ? describe(procs_[0]) : std::string{}};
+}
+
+std::vector<std::uint32_t> Procedures::still_running() const {
+    std::vector<std::uint32_t> out;
+    for (const LiveProcedure& p : procs_)
+        if (p.id != 0 && p.status != ProcStatus::Ended && p.status != ProcStatus::Joined) out.push_back(p.id);
+    return out;
+}
+
+}  // namespace polymer

@@ -1,0 +1,139 @@
+// Procedures that run on their own (docs/language.md, "Procedures"): the
+// runtime behind spawn, join, send, recv and barrier, and the scheduler that
+// runs a program's procedures on the home.
+//
+// Every procedure has its own registers, call stack, value stack and pc (a
+// MachineState) and shares the module's regions and the machine's backend
+// and output. They run on the home as cooperative threads of one OS thread:
+// one at a time, each until it waits (a recv on an empty channel, a send to a
+// full one, a join of a running procedure, a barrier not yet full), ends,
+// traps, or has run a time slice. So a run is deterministic for a given
+// --exec mode, a procedure needs no locks, and a deadlock is exact: no
+// procedure can run and some wait.
+//
+// The machine's state is the running procedure's: switching swaps the
+// MachineState (and the engine's counters) in and out, and each procedure in
+// an engine mode keeps its own reorder engine, so a `recv` waiting at the head
+// of the ROB keeps the younger independent work it has already done.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vm/insns.h"
+#include "vm/machine.h"
+
+namespace polymer {
+
+namespace ooo {
+class ReorderSession;
+}
+
+enum class ProcStatus : std::uint8_t {
+    Ready,    // can run
+    Running,  // its state is the machine's now
+    Waiting,  // blocked on `waits_for`
+    Ended,    // returned from its entry procedure or halted; r1/f1 kept for join
+    Joined,   // ended and joined: its handle is spent
+};
+
+// What a waiting procedure waits for.
+struct WaitReason {
+    enum class Kind : std::uint8_t { None, Message, Room, Procedure, Barrier } kind = Kind::None;
+    std::uint32_t index = 0;  // the channel, the procedure, the barrier
+};
+
+struct LiveProcedure {
+    std::uint32_t id = 0;          // the handle spawn returns; the main procedure is #0
+    std::uint32_t entry = 0;       // Module::procs index it started at
+    std::uint32_t parent = 0;      // who spawned it (#0 for #0)
+    std::uint32_t spawn_pc = 0;    // the parent's spawn word (#0: its entry word)
+    ProcStatus status = ProcStatus::Ready;
+    WaitReason waits_for;
+    MachineState state;            // its registers and stacks while it is not running
+    EngineStats engine_stats;      // its engine's counters while it is not running
+    std::unique_ptr<ooo::ReorderSession> engine;  // engine modes, made at its first slice
+    // A barrier it has reached: the barrier and its round then; it goes on
+    // once the barrier's round has moved past.
+    std::optional<std::pair<std::uint32_t, std::uint64_t>> at_barrier;
+    std::int64_t result_r1 = 0;    // r1, f1 as it ended
+    double result_f1 = 0;
+    std::uint64_t slices = 0;      // times it was scheduled
+    std::uint64_t messages_sent = 0, messages_received = 0;
+
+    LiveProcedure();
+    ~LiveProcedure();
+    LiveProcedure(LiveProcedure&&) noexcept;
+    LiveProcedure& operator=(LiveProcedure&&) noexcept;
+};
+
+struct ChannelState {
+    std::deque<Message> queue;
+    std::uint64_t messages = 0;  // sent in all (--stats)
+    std::uint64_t bytes = 0;
+    std::uint64_t most_held = 0;  // the deepest the queue got
+};
+
+struct BarrierState {
+    std::uint32_t arrived = 0;  // in this round
+    std::uint64_t round = 0;    // rounds completed
+};
+
+class Procedures {
+public:
+    explicit Procedures(Machine& m);
+    ~Procedures();
+
+    // Runs `proc` as procedure #0 and every procedure it spawns until #0
+    // ends (halt, or a return from `proc`: the program ends, and procedures
+    // still running are stopped; still_running() names them), a trap in any
+    // of them, or a deadlock. The steps are every procedure's.
+    RunResult run(std::uint32_t proc);
+
+    // --- the running procedure's operations (the bodies' x.spawn ... through MachineContext) ---
+    // Flow::Next when done, Flow::Block when it must wait (the reason is
+    // recorded), Flow::Trap with the trap in machine.raised_trap().
+    Flow spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t& handle);  // entry_pc: a procedure's first word
+    Flow join(std::int64_t handle, std::int64_t& r1, double& f1);
+    Flow send(std::uint32_t channel, const Message& msg);
+    Flow recv(std::uint32_t channel, Message& msg);
+    Flow barrier(std::uint32_t barrier);
+
+    // --- what the debugger, --stats and --trace see ---
+    const std::deque<LiveProcedure>& all() const { return procs_; }
+    std::uint32_t current() const { return current_; }
+    const std::vector<ChannelState>& channels() const { return channels_; }
+    const std::vector<BarrierState>& barriers() const { return barriers_; }
+    // "waits for a message on channel 'pongs' (empty, capacity 1)"
+    std::string describe_wait(const LiveProcedure& p) const;
+    // "procedure #2 (worker, spawned at prog.pasm:12) on the home"
+    std::string describe(const LiveProcedure& p) const;
+    // The procedures that had not ended when #0 did.
+    std::vector<std::uint32_t> still_running() const;
+
+private:
+    void switch_to(std::uint32_t id);  // swaps its state into the machine
+    void switch_out();                 // and back
+    RunResult run_slice(LiveProcedure& p);
+    RunResult finish(RunResult r);
+    std::uint32_t pc_of(const LiveProcedure& p) const;
+    std::optional<std::uint32_t> next_ready() const;
+    void wake(WaitReason::Kind kind, std::uint32_t index);
+    Flow wait_on(WaitReason::Kind kind, std::uint32_t index);
+    Trap deadlock_trap() const;
+    void end(LiveProcedure& p);
+    Flow trap(TrapKind kind, std::string detail);
+
+    Machine& m_;
+    std::deque<LiveProcedure> procs_;  // a deque: a spawn keeps references to the others valid
+    std::uint32_t current_ = 0;
+    std::uint32_t last_run_ = 0;  // round robin starts after it
+    std::vector<ChannelState> channels_;
+    std::vector<BarrierState> barriers_;
+};
+
+}  // namespace polymer
