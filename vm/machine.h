@@ -116,6 +116,9 @@ public:
     // Before the instruction at m.pc(), with the machine's state current
     // (pc, steps, stack depths). Returning true pauses the run before it.
     virtual bool before_instruction(const Machine& m) = 0;
+    // The machine's state is now another procedure's (vm/procs/): the one
+    // that runs from here. History kept for undo does not apply to it.
+    virtual void procedure_switched(const Machine& /*m*/) {}
 };
 
 struct RegisterFile {
@@ -155,6 +158,9 @@ public:
     // halt, a trap, or the observer pauses (status Paused).
     void start(std::uint32_t proc);
     RunResult resume(ExecutionObserver& observer);
+    // Positions the state at `proc`'s first word with empty stacks (start()
+    // without the procedures runtime: it uses this for procedure #0).
+    void enter(std::uint32_t proc);
 
     // --- reading the state ---
     std::int64_t int_reg(unsigned i) const { return state_.regs.r[i]; }

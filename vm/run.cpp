@@ -8,6 +8,11 @@
 namespace polymer {
 
 void Machine::start(std::uint32_t proc) {
+    if (procedures_) return procedures_->start(proc);
+    enter(proc);
+}
+
+void Machine::enter(std::uint32_t proc) {
     state_.call_depth = 0;
     state_.value_depth = 0;
     state_.steps = 0;
@@ -16,11 +21,14 @@ void Machine::start(std::uint32_t proc) {
 
 RunResult Machine::run(std::uint32_t proc) {
     if (procedures_) return procedures_->run(proc);  // it starts each procedure itself
-    start(proc);
+    enter(proc);
     if (options_.exec == ExecMode::InOrder) return interpret(*this);
     return ooo::run_reorder_engine(*this, state_.pc);
 }
 
-RunResult Machine::resume(ExecutionObserver& observer) { return interpret_observed(*this, observer); }
+RunResult Machine::resume(ExecutionObserver& observer) {
+    if (procedures_) return procedures_->resume(&observer);
+    return interpret_observed(*this, observer);
+}
 
 }  // namespace polymer

@@ -48,7 +48,7 @@ std::string format_trap(const Module& m, const Trap& trap, std::string_view inst
     std::string s = "trap: ";
     s += trap_name(trap.kind);
     if (const Procedure* p = proc_containing(m, trap.pc)) s += " in proc '" + p->name + "'";
-    if (!trap.procedure.empty()) s += " of " + trap.procedure;
+    if (!trap.procedure.empty()) s += " (" + trap.procedure + ")";
     s += " at pc " + std::to_string(trap.pc);
     std::string where = trap.pc < m.lines.size() ? source_file_of(m, m.lines[trap.pc]) : m.source_file;
     if (trap.pc < m.lines.size() && m.lines[trap.pc].line != 0) {

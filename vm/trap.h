@@ -40,8 +40,8 @@ struct Trap {
     TrapKind kind = TrapKind::Unsupported;
     std::uint32_t pc = 0;  // word index in Module::code of the faulting instruction
     std::string detail;    // one short clause, e.g. "index 6 is outside 'xs' (length 6)"; may be empty
-    // Which procedure trapped, when the program has spawned any: "procedure #2
-    // (worker, spawned at prog.pasm:12) on the home"; empty otherwise.
+    // Which procedure trapped, when the program has spawned any: "procedure
+    // #2, spawned by #0 at prog.pasm:12, on the home"; empty otherwise.
     std::string procedure;
 };
 

@@ -36,6 +36,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,6 +55,7 @@
 #include "vm/backend_chooser.h"
 #include "vm/interrupt.h"
 #include "vm/machine.h"
+#include "vm/procs/procedures.h"
 #include "vm/ooo/chrome_trace.h"
 #include "vm/ooo/kanata_log.h"
 #include "vm/ooo/pipeline_log.h"
@@ -420,6 +422,10 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
                   << polymer::format_trap(*module, *result.trap, polymer::disassemble_word(*module, result.trap->pc))
                   << "\n";
     }
+    if (const polymer::Procedures* procs = machine.value()->procedures(); procs != nullptr && !result.trap) {
+        std::istringstream lines(procs->still_running_text());
+        for (std::string line; std::getline(lines, line);) std::cerr << "polymer-run: note: " << line << "\n";
+    }
     if (stats) {
         const double seconds = elapsed.count();
         std::fprintf(stderr, "polymer-run: %llu instructions in %.3f s (%.1f M instructions/s, %.2f ns/instruction)\n",
@@ -444,6 +450,7 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
                          static_cast<unsigned long long>(k.compiled), static_cast<unsigned long long>(k.disk_hits),
                          static_cast<unsigned long long>(k.memory_hits));
         std::fputs(cluster.value().stats_text().c_str(), stderr);
+        if (const polymer::Procedures* procs = machine.value()->procedures()) std::fputs(procs->stats_text().c_str(), stderr);
         if (options.exec != polymer::ExecMode::InOrder) {
             const polymer::EngineStats& es = machine.value()->engine_stats();
             std::fprintf(stderr, "polymer-run: exec %s, ROB %u entries: occupancy mean %.1f max %llu; IPC %.2f (%llu committed in %llu cycles, %llu waits on a backend; %llu more run by the interpreter with the ROB idle)\n",

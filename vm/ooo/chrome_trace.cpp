@@ -1,6 +1,7 @@
 #include "vm/ooo/chrome_trace.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -76,18 +77,66 @@ std::string record_name(const Module& m, const InsnRecord& r) {
     return name + " @" + std::to_string(r.pc);
 }
 
+// Each procedure's stretches on its track, and each message as a slice on
+// the sender's track (at the send) and the receiver's (at the recv), joined
+// by a flow arrow. The message slices nest inside the "runs" stretches
+// around them, on the track's first row.
+void write_procedures(std::ostream& out, const Module& m, const PipelineLog& log, std::vector<Group>& groups) {
+    for (const ProcedureSpan& p : log.procedure_spans) {
+        if (p.procedure >= log.procedures.size()) continue;
+        out << slice_head(p.what, p.waiting ? "waiting" : "running", groups[p.procedure].next_tid(),
+                          {p.start_ns, std::max(p.end_ns, p.start_ns)})
+            << ",\"args\":{\"procedure\":" << json_string(log.procedures[p.procedure]) << "}},\n";
+    }
+    std::uint64_t id = 0;
+    for (const MessageRecord& msg : log.messages) {
+        ++id;
+        if (msg.from >= log.procedures.size()) continue;
+        const std::string channel = msg.channel < m.channels.size() ? m.channels[msg.channel].name : "?";
+        const std::string value = msg.is_float ? std::to_string(std::bit_cast<double>(msg.bits))
+                                               : std::to_string(static_cast<std::int64_t>(msg.bits));
+        const unsigned from_tid = groups[msg.from].first_tid;
+        out << slice_head("send " + channel, "message", from_tid, {msg.sent_ns, msg.sent_ns + 1})
+            << ",\"args\":{\"value\":" << json_string(value) << "}},\n";
+        if (msg.received_ns == 0 || msg.to >= log.procedures.size()) continue;  // never taken
+        const unsigned to_tid = groups[msg.to].first_tid;
+        out << slice_head("recv " + channel, "message", to_tid, {msg.received_ns, msg.received_ns + 1})
+            << ",\"args\":{\"value\":" << json_string(value) << "}},\n";
+        out << "{\"name\":\"message\",\"cat\":\"message\",\"ph\":\"s\",\"id\":" << id << ",\"pid\":1,\"tid\":"
+            << from_tid << ",\"ts\":" << micros(msg.sent_ns) << "},\n";
+        out << "{\"name\":\"message\",\"cat\":\"message\",\"ph\":\"f\",\"bp\":\"e\",\"id\":" << id
+            << ",\"pid\":1,\"tid\":" << to_tid << ",\"ts\":" << micros(msg.received_ns) << "},\n";
+    }
+}
+
 }  // namespace
 
 void write_chrome_trace(std::ostream& out, const Module& m, const PipelineLog& log) {
-    std::vector<Group> groups(1 + log.tracks.size() + log.places.size());
-    const std::size_t first_place = 1 + log.tracks.size();
-    groups[0].name = "ROB";
-    for (std::size_t t = 0; t < log.tracks.size(); ++t) groups[1 + t].name = "backend " + log.tracks[t];
-    for (std::size_t p = 0; p < log.places.size(); ++p) groups[first_place + p].name = log.places[p];
-    for (const InsnRecord& r : log.records) {
-        groups[0].spans.push_back(rob_span(r));
-        if (has_backend_slice(r)) groups[1 + r.track].spans.push_back({r.exec_start_ns, r.exec_end_ns});
+    // A program that spawns procedures (vm/procs/) gets, per procedure, a
+    // track of its life (running, waiting for what) and a ROB track of its
+    // own; one that does not, the single ROB track.
+    const std::size_t procs = std::max<std::size_t>(1, log.procedures.size());
+    const bool per_procedure = log.procedures.size() > 1;
+    const std::size_t first_rob = per_procedure ? procs : 0;
+    const std::size_t first_track = first_rob + procs;
+    std::vector<Group> groups(first_track + log.tracks.size() + log.places.size());
+    const std::size_t first_place = first_track + log.tracks.size();
+    for (std::size_t p = 0; p < procs; ++p) {
+        if (per_procedure) groups[p].name = "procedure " + log.procedures[p];
+        groups[first_rob + p].name = per_procedure ? "ROB " + log.procedures[p] : "ROB";
     }
+    for (std::size_t t = 0; t < log.tracks.size(); ++t) groups[first_track + t].name = "backend " + log.tracks[t];
+    for (std::size_t p = 0; p < log.places.size(); ++p) groups[first_place + p].name = log.places[p];
+    auto rob_of = [&](const InsnRecord& r) -> Group& {
+        return groups[first_rob + (per_procedure && r.procedure < procs ? r.procedure : 0)];
+    };
+    for (const InsnRecord& r : log.records) {
+        rob_of(r).spans.push_back(rob_span(r));
+        if (has_backend_slice(r)) groups[first_track + r.track].spans.push_back({r.exec_start_ns, r.exec_end_ns});
+    }
+    if (per_procedure)
+        for (const ProcedureSpan& p : log.procedure_spans)
+            if (p.procedure < procs) groups[p.procedure].spans.push_back({p.start_ns, std::max(p.end_ns, p.start_ns)});
     for (const PlaceRun& r : log.place_runs) groups[first_place + r.place].spans.push_back(place_span(r));
     unsigned tid = 1;
     for (Group& g : groups) {
@@ -112,11 +161,11 @@ void write_chrome_trace(std::ostream& out, const Module& m, const PipelineLog& l
     for (const InsnRecord& r : log.records) {
         const std::string name = record_name(m, r);
         const std::string line = r.pc < m.lines.size() ? std::to_string(m.lines[r.pc].line) : "";
-        out << slice_head(name, r.squashed ? "squashed" : "committed", groups[0].next_tid(), rob_span(r))
+        out << slice_head(name, r.squashed ? "squashed" : "committed", rob_of(r).next_tid(), rob_span(r))
             << ",\"args\":{\"seq\":" << r.seq << ",\"line\":\"" << line
             << "\",\"speculative\":" << (r.speculative ? "true" : "false") << "}},\n";
         if (has_backend_slice(r)) {
-            out << slice_head(name, r.squashed ? "squashed" : "long", groups[1 + r.track].next_tid(),
+            out << slice_head(name, r.squashed ? "squashed" : "long", groups[first_track + r.track].next_tid(),
                               {r.exec_start_ns, r.exec_end_ns})
                 << ",\"args\":{\"seq\":" << r.seq << "}},\n";
         }
@@ -128,6 +177,7 @@ void write_chrome_trace(std::ostream& out, const Module& m, const PipelineLog& l
             << ",\"backup\":" << (r.backup ? "true" : "false") << ",\"applied\":" << (r.applied ? "true" : "false")
             << ",\"outcome\":" << json_string(r.outcome) << "}},\n";
     }
+    if (per_procedure) write_procedures(out, m, log, groups);
     // A last metadata event, so every real event above can end with a comma.
     out << "{\"name\":\"truncated\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"truncated\":"
         << (log.truncated ? "true" : "false") << ",\"limit\":" << log.limit;

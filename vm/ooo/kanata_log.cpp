@@ -68,6 +68,7 @@ void write_kanata_log(std::ostream& out, const Module& m, const PipelineLog& log
             events.push_back({at, order, std::string(1, kCommand[order]) + "\t" + ids + "\t" + rest});
         };
         std::string label = std::to_string(r.pc) + ": " + std::string(op_info(r.op).mnemonic);
+        if (log.procedures.size() > 1 && r.procedure < log.procedures.size()) label = log.procedures[r.procedure] + " " + label;
         if (r.pc < m.lines.size() && m.lines[r.pc].line != 0) label += " (line " + std::to_string(m.lines[r.pc].line) + ")";
         if (r.speculative) label += " [speculative]";
         add(l.issue, kIssue, std::to_string(r.seq) + "\t0");

@@ -25,6 +25,7 @@ struct InsnRecord {
     bool speculative = false;      // issued under an unresolved predicted branch
     bool long_op = false;          // ran on a backend
     std::uint32_t track = 0;       // long ops: index into PipelineLog::tracks
+    std::uint32_t procedure = 0;   // which procedure ran it (vm/procs/): #0 unless the program spawns
     std::vector<std::uint64_t> deps;  // seqs of the producers it waited for
 };
 
@@ -43,6 +44,25 @@ struct PlaceRun {
     std::string outcome;                     // "applied", or why not: "lost", "failed", "abandoned"
 };
 
+// A stretch of a procedure's life (vm/procs/): running on the home, or
+// waiting for another procedure (the reason in words).
+struct ProcedureSpan {
+    std::uint32_t procedure = 0;
+    std::uint64_t start_ns = 0, end_ns = 0;
+    bool waiting = false;
+    std::string what;  // "runs", "recv: waits for a message on channel 'pongs' (empty)"
+};
+
+// One message on a channel: who sent it and when, who took it and when
+// (received_ns 0: never taken). The trace draws it as an arrow.
+struct MessageRecord {
+    std::uint32_t channel = 0;
+    std::uint32_t from = 0, to = 0;
+    std::uint64_t sent_ns = 0, received_ns = 0;
+    bool is_float = false;
+    std::uint64_t bits = 0;
+};
+
 struct PipelineLog {
     // Past this many records the engine stops recording (the counts in
     // --stats still cover the whole run); the writers say so.
@@ -54,6 +74,15 @@ struct PipelineLog {
     std::vector<std::string> places;  // e.g. "home", "node n1 (127.0.0.1:7447)"
     std::vector<PlaceRun> place_runs;
     bool places_truncated = false;    // the backend stopped recording runs at its own limit
+    // Procedures (vm/procs/): one name per procedure ("#1 worker"); empty
+    // when the program spawns none. The engines share `next_seq`, and tag
+    // their records with `procedure`, the one running now.
+    std::vector<std::string> procedures;
+    std::vector<ProcedureSpan> procedure_spans;
+    std::vector<MessageRecord> messages;
+    std::uint32_t procedure = 0;
+    std::uint64_t next_seq = 0;
+    bool origin_set = false;
 };
 
 }  // namespace polymer

@@ -137,7 +137,12 @@ public:
         rob_.resize(capacity_);
         scoreboard_.resize(m.regions().size());
         start_ = Clock::now();
-        if (log_ != nullptr) log_->origin = start_;  // so other recorders (the cluster's chunk runs) share the time base
+        // One time base for every recorder (the cluster's chunk runs, the
+        // other procedures' engines): the first engine of the run sets it.
+        if (log_ != nullptr) {
+            if (!log_->origin_set) log_->origin = start_, log_->origin_set = true;
+            start_ = log_->origin;
+        }
     }
 
     RunResult run(std::uint32_t start_pc) {
@@ -300,7 +305,6 @@ private:
     std::uint32_t capacity_ = 1;
     std::size_t head_ = 0, count_ = 0;
     std::uint64_t head_seq_ = 0;
-    std::uint64_t trace_ids_ = 0;
 
     RenameMap rename_;
     std::vector<RegionUse> scoreboard_;
@@ -470,7 +474,8 @@ bool ReorderEngine::issue_one() {
         if (log_->records.size() < log_->limit) {
             e.record = log_->records.size();
             InsnRecord r;
-            r.seq = trace_ids_;
+            r.seq = log_->next_seq;
+            r.procedure = log_->procedure;
             r.pc = pc;
             r.op = d->op;
             r.issue_ns = now_ns();
@@ -485,7 +490,7 @@ bool ReorderEngine::issue_one() {
             log_->truncated = true;
         }
     }
-    ++trace_ids_;
+    if (log_ != nullptr) ++log_->next_seq;
 
     switch (p.timing) {
     case Timing::AtIssue:

@@ -1,6 +1,7 @@
 #include "vm/procs/procedures.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "vm/interpreter.h"
@@ -25,6 +26,13 @@ std::string mnemonic_at(const Module& m, std::uint32_t pc) {
     return std::string(op_info(static_cast<Op>(word_op(m.code[pc]))).mnemonic);
 }
 
+// "1 turn", "3 turns", "2 switches"
+std::string count(std::uint64_t n, std::string_view noun) {
+    std::string s = std::to_string(n) + " " + std::string(noun);
+    if (n != 1) s += noun.ends_with("ch") ? "es" : "s";
+    return s;
+}
+
 void add_stats(EngineStats& into, const EngineStats& s) {
     into.cycles += s.cycles;
     into.committed += s.committed;
@@ -46,27 +54,46 @@ LiveProcedure::~LiveProcedure() = default;
 LiveProcedure::LiveProcedure(LiveProcedure&&) noexcept = default;
 LiveProcedure& LiveProcedure::operator=(LiveProcedure&&) noexcept = default;
 
-Procedures::Procedures(Machine& m) : m_(m) {}
+Procedures::Procedures(Machine& m) : m_(m), log_(m.options().pipeline_log) {}
 
 Procedures::~Procedures() = default;
 
-RunResult Procedures::run(std::uint32_t proc) {
+void Procedures::start(std::uint32_t proc) {
     const Module& mod = m_.module();
     procs_.clear();
     channels_.assign(mod.channels.size(), ChannelState{});
     barriers_.assign(mod.barriers.size(), BarrierState{});
-    m_.start(proc);
+    m_.enter(proc);
     LiveProcedure main;
     main.entry = proc;
     main.spawn_pc = mod.procs.at(proc).start;
     main.status = ProcStatus::Running;
     procs_.push_back(std::move(main));
     current_ = last_run_ = 0;
+    switches_ = 0;
     m_.set_time_sliced(false);
+    if (log_ != nullptr) {
+        log_->procedures = {"#0 " + mod.procs.at(proc).name};
+        procs_[0].since_ns = now_ns();
+    }
+}
 
+RunResult Procedures::run(std::uint32_t proc) {
+    start(proc);
+    return resume(nullptr);
+}
+
+RunResult Procedures::resume(ExecutionObserver* observer) {
+    const Module& mod = m_.module();
     for (;;) {
         LiveProcedure& p = procs_[current_];
-        RunResult r = run_slice(p);  // may spawn: the deque keeps `p`
+        if (log_ != nullptr) log_->procedure = p.id;
+        RunResult r = run_slice(p, observer);  // may spawn: the deque keeps `p`
+        if (r.status == RunStatus::Paused && observer != nullptr) return r;  // the debugger stops here: p stays current
+        if (log_ != nullptr) {
+            trace_stretch(p, false);
+            if (r.status == RunStatus::Blocked) p.wait_text = mnemonic_at(mod, m_.state().pc) + ": " + describe_wait(p);
+        }
         switch (r.status) {
         case RunStatus::Halted:
             end(p);
@@ -75,7 +102,7 @@ RunResult Procedures::run(std::uint32_t proc) {
         case RunStatus::Trapped:
             if (procs_.size() > 1 && r.trap) r.trap->procedure = describe(p);
             return finish(r);
-        case RunStatus::Blocked: p.status = ProcStatus::Waiting; break;
+        case RunStatus::Blocked: p.status = ProcStatus::Waiting, ++p.waits; break;
         case RunStatus::Paused: p.status = ProcStatus::Ready; break;  // its time slice is over
         }
         const std::optional<std::uint32_t> next = next_ready();
@@ -85,14 +112,36 @@ RunResult Procedures::run(std::uint32_t proc) {
             RunResult dead{RunStatus::Trapped, deadlock_trap(), m_.state().steps};
             return finish(dead);
         }
-        if (*next != current_) switch_out(), switch_to(*next);
-        else procs_[current_].status = ProcStatus::Running;
+        if (*next != current_) {
+            switch_out(), switch_to(*next), ++switches_;
+            if (observer != nullptr) observer->procedure_switched(m_);
+        } else {
+            procs_[current_].status = ProcStatus::Running;
+        }
+        LiveProcedure& q = procs_[current_];
+        if (log_ != nullptr && !q.wait_text.empty()) trace_stretch(q, true);
     }
 }
 
-RunResult Procedures::run_slice(LiveProcedure& p) {
+std::uint64_t Procedures::now_ns() {
+    if (!log_->origin_set) log_->origin = std::chrono::steady_clock::now(), log_->origin_set = true;
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - log_->origin).count());
+}
+
+// Ends p's current stretch on its track (running, or waiting for what
+// wait_text says) and starts the next one now.
+void Procedures::trace_stretch(LiveProcedure& p, bool waiting) {
+    const std::uint64_t now = now_ns();
+    log_->procedure_spans.push_back({p.id, p.since_ns, now, waiting, waiting ? p.wait_text : "runs"});
+    p.since_ns = now;
+    if (waiting) p.wait_text.clear();
+}
+
+RunResult Procedures::run_slice(LiveProcedure& p, ExecutionObserver* observer) {
     ++p.slices;
     last_run_ = p.id;
+    if (observer != nullptr) return interpret_observed(m_, *observer);  // the debugger steps in order
     if (m_.options().exec == ExecMode::InOrder) return interpret(m_);
     if (!p.engine) p.engine = std::make_unique<ooo::ReorderSession>(m_, m_.state().pc);
     return p.engine->run();
@@ -195,6 +244,11 @@ Flow Procedures::spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t&
     child.state.value_stack.assign(parent.value_stack.size(), 0);
     child.state.pc = entry_pc;
     handle = child.id;
+    if (log_ != nullptr) {
+        log_->procedures.push_back("#" + std::to_string(child.id) + " " + proc->name);
+        child.since_ns = now_ns();
+        child.wait_text = "ready: waits for its first turn";
+    }
     procs_.push_back(std::move(child));  // `parent` may dangle from here: not used again
     m_.set_time_sliced(true);
     return Flow::Next;
@@ -220,7 +274,12 @@ Flow Procedures::join(std::int64_t handle, std::int64_t& r1, double& f1) {
 Flow Procedures::send(std::uint32_t channel, const Message& msg) {
     ChannelState& c = channels_.at(channel);
     if (c.queue.size() >= m_.module().channels[channel].capacity) return wait_on(WaitReason::Kind::Room, channel);
-    c.queue.push_back(msg);
+    std::size_t record = 0;
+    if (log_ != nullptr) {
+        record = log_->messages.size();
+        log_->messages.push_back({channel, current_, 0, now_ns(), 0, msg.is_float, msg.bits});
+    }
+    c.queue.push_back({msg, current_, record});
     ++c.messages;
     c.bytes += sizeof msg.bits;
     c.most_held = std::max<std::uint64_t>(c.most_held, c.queue.size());
@@ -232,7 +291,13 @@ Flow Procedures::send(std::uint32_t channel, const Message& msg) {
 Flow Procedures::recv(std::uint32_t channel, Message& msg) {
     ChannelState& c = channels_.at(channel);
     if (c.queue.empty()) return wait_on(WaitReason::Kind::Message, channel);
-    msg = c.queue.front();
+    const ChannelState::Queued& front = c.queue.front();
+    msg = front.msg;
+    if (log_ != nullptr) {
+        MessageRecord& r = log_->messages[front.record];
+        r.to = current_;
+        r.received_ns = now_ns();
+    }
     c.queue.pop_front();
     ++procs_[current_].messages_received;
     wake(WaitReason::Kind::Room, channel);
@@ -260,10 +325,9 @@ Flow Procedures::barrier(std::uint32_t b) {
 // --- what they are doing, in words ---
 
 std::string Procedures::describe(const LiveProcedure& p) const {
-    const Module& mod = m_.module();
-    std::string s = "procedure #" + std::to_string(p.id) + " (" + mod.procs.at(p.entry).name;
-    if (p.id != 0) s += ", spawned by #" + std::to_string(p.parent) + " at " + source_line(mod, p.spawn_pc);
-    return s + ") on the home";
+    std::string s = "procedure #" + std::to_string(p.id);
+    if (p.id != 0) s += ", spawned by #" + std::to_string(p.parent) + " at " + source_line(m_.module(), p.spawn_pc) + ",";
+    return s + " on the home";
 }
 
 std::string Procedures::describe_wait(const LiveProcedure& p) const {
@@ -308,6 +372,44 @@ std::vector<std::uint32_t> Procedures::still_running() const {
     for (const LiveProcedure& p : procs_)
         if (p.id != 0 && p.status != ProcStatus::Ended && p.status != ProcStatus::Joined) out.push_back(p.id);
     return out;
+}
+
+std::string Procedures::stats_text() const {
+    const Module& mod = m_.module();
+    std::string s = "polymer-run: procedures: " + std::to_string(procs_.size()) + " (#0 and " +
+                    std::to_string(procs_.size() - 1) + " spawned), " + count(switches_, "switch") +
+                    " between them\n";
+    for (const LiveProcedure& p : procs_) {
+        const std::uint64_t steps = p.status == ProcStatus::Running ? m_.state().steps : p.state.steps;
+        s += "polymer-run:   #" + std::to_string(p.id) + " " + mod.procs.at(p.entry).name + ": " +
+             count(steps, "instruction") + ", " + count(p.slices, "turn") + ", waited " + count(p.waits, "time") +
+             ", sent " + count(p.messages_sent, "message") + ", received " + count(p.messages_received, "message") +
+             "\n";
+    }
+    for (std::size_t i = 0; i < channels_.size(); ++i) {
+        const ChannelState& c = channels_[i];
+        s += "polymer-run: channel '" + mod.channels[i].name + "': " + count(c.messages, "message") + ", " +
+             count(c.bytes, "byte") + ", at most " + std::to_string(c.most_held) + " of " +
+             std::to_string(mod.channels[i].capacity) + " held at once\n";
+    }
+    for (std::size_t i = 0; i < barriers_.size(); ++i)
+        s += "polymer-run: barrier '" + mod.barriers[i].name + "': " + count(barriers_[i].round, "round") + " of " +
+             std::to_string(mod.barriers[i].parties) + " procedures\n";
+    return s;
+}
+
+std::string Procedures::still_running_text() const {
+    const Module& mod = m_.module();
+    std::string s;
+    for (std::uint32_t id : still_running()) {
+        const LiveProcedure& p = procs_[id];
+        const std::uint32_t pc = pc_of(p);
+        s += "the program ended with procedure #" + std::to_string(id) + " (" + mod.procs.at(p.entry).name +
+             ") still running; it was stopped at " + source_line(mod, pc) + " (" + mnemonic_at(mod, pc) + ")";
+        if (p.status == ProcStatus::Waiting) s += ", where it " + describe_wait(p);
+        s += "\n";
+    }
+    return s;
 }
 
 }  // namespace polymer

@@ -26,6 +26,7 @@
 
 #include "vm/insns.h"
 #include "vm/machine.h"
+#include "vm/ooo/pipeline_log.h"
 
 namespace polymer {
 
@@ -64,6 +65,9 @@ struct LiveProcedure {
     double result_f1 = 0;
     std::uint64_t slices = 0;      // times it was scheduled
     std::uint64_t messages_sent = 0, messages_received = 0;
+    std::uint64_t waits = 0;           // times it had to wait
+    std::uint64_t since_ns = 0;        // --trace: when its current stretch (running, waiting) began
+    std::string wait_text;             // --trace: what it waits for, in words, from when it began
 
     LiveProcedure();
     ~LiveProcedure();
@@ -72,7 +76,12 @@ struct LiveProcedure {
 };
 
 struct ChannelState {
-    std::deque<Message> queue;
+    struct Queued {
+        Message msg;
+        std::uint32_t from = 0;
+        std::size_t record = 0;  // its MessageRecord in the trace, when one is kept
+    };
+    std::deque<Queued> queue;
     std::uint64_t messages = 0;  // sent in all (--stats)
     std::uint64_t bytes = 0;
     std::uint64_t most_held = 0;  // the deepest the queue got
@@ -93,6 +102,13 @@ public:
     // still running are stopped; still_running() names them), a trap in any
     // of them, or a deadlock. The steps are every procedure's.
     RunResult run(std::uint32_t proc);
+    // The same in two halves, for the debugger (Machine::start, Machine::resume):
+    // start() makes `proc` procedure #0 at its first word and runs nothing;
+    // resume() schedules until the run ends or, in order under `observer`,
+    // the observer pauses (status Paused: the procedure it paused in is the
+    // machine's state, and resume() goes on with it).
+    void start(std::uint32_t proc);
+    RunResult resume(ExecutionObserver* observer);
 
     // --- the running procedure's operations (the bodies' x.spawn ... through MachineContext) ---
     // Flow::Next when done, Flow::Block when it must wait (the reason is
@@ -110,15 +126,19 @@ public:
     const std::vector<BarrierState>& barriers() const { return barriers_; }
     // "waits for a message on channel 'pongs' (empty, capacity 1)"
     std::string describe_wait(const LiveProcedure& p) const;
-    // "procedure #2 (worker, spawned at prog.pasm:12) on the home"
+    // "procedure #2, spawned by #0 at prog.pasm:12, on the home"
     std::string describe(const LiveProcedure& p) const;
     // The procedures that had not ended when #0 did.
     std::vector<std::uint32_t> still_running() const;
+    // For --stats: procedures, switches, and each channel's and barrier's traffic.
+    std::string stats_text() const;
+    // "the program ended with procedure #2 (worker) still running, stopped at prog.pasm:14: recv ...", or "".
+    std::string still_running_text() const;
 
 private:
     void switch_to(std::uint32_t id);  // swaps its state into the machine
     void switch_out();                 // and back
-    RunResult run_slice(LiveProcedure& p);
+    RunResult run_slice(LiveProcedure& p, ExecutionObserver* observer);
     RunResult finish(RunResult r);
     std::uint32_t pc_of(const LiveProcedure& p) const;
     std::optional<std::uint32_t> next_ready() const;
@@ -127,6 +147,9 @@ private:
     Trap deadlock_trap() const;
     void end(LiveProcedure& p);
     Flow trap(TrapKind kind, std::string detail);
+    // --trace (MachineOptions::pipeline_log): procedure tracks and message arrows.
+    std::uint64_t now_ns();
+    void trace_stretch(LiveProcedure& p, bool waiting);
 
     Machine& m_;
     std::deque<LiveProcedure> procs_;  // a deque: a spawn keeps references to the others valid
@@ -134,6 +157,8 @@ private:
     std::uint32_t last_run_ = 0;  // round robin starts after it
     std::vector<ChannelState> channels_;
     std::vector<BarrierState> barriers_;
+    PipelineLog* log_ = nullptr;
+    std::uint64_t switches_ = 0;
 };
 
 }  // namespace polymer
