@@ -988,8 +988,12 @@ RunResult ReorderEngine::loop() {
             const RunResult r = interpret_until_long_op(m_);
             stats.interpreted += r.steps - committed_;
             committed_ = r.steps;
-            if (r.status == RunStatus::Blocked) fetch_pc_ = state.pc;  // resumed there (vm/procs/)
-            if (r.status != RunStatus::Paused) {
+            // Blocked, or paused before a word that is no long op: the
+            // procedure waits for another, or its time slice is over
+            // (vm/procs/). Either way it is resumed from there.
+            const bool slice_over = r.status == RunStatus::Paused && info(state.pc).timing != Timing::Long;
+            if (r.status == RunStatus::Blocked || slice_over) fetch_pc_ = state.pc;
+            if (r.status != RunStatus::Paused || slice_over) {
                 stats.committed = committed_;
                 return r;
             }
