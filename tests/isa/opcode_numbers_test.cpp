@@ -51,6 +51,7 @@ constexpr Pin kProcedureOpNumbers[] = {
     {"printfd", 134}, {"printw", 135},
     {"kloop", 136},
     {"spawn", 137}, {"join", 138}, {"send", 139}, {"sendf", 140}, {"recv", 141}, {"recvf", 142}, {"barrier", 143},
+    {"sendr", 144}, {"recvr", 145},
 };
 
 constexpr Pin kKernelOpNumbers[] = {
