@@ -29,7 +29,7 @@ const std::vector<Repl::Command>& Repl::commands() {
         {{"run", "r"}, "run", "start the program again from the beginning and continue", &Repl::cmd_run, false},
         {{"restart"}, "restart", "start the program again and stop before its first instruction", &Repl::cmd_restart, false},
         {{"info", "i"}, "info WHAT", "WHAT: breakpoints (b), registers (r), frames (the current block's, from the module), history (what backstep can undo), procs (the procedures a program has spawned, and what each is doing), rob (the reorder buffer: --exec ooo/spec sessions), nodes (the cluster: --nodes/--local-nodes), loops (the loops run as kernels), regions (each region's type and length, and which node holds its elements under a cluster)", &Repl::cmd_info, true},
-        {{"procedure", "proc"}, "proc [N]", "select procedure #N (info procs lists them): registers, print, x, bt, list and disas then show its state; step and continue still go on where the program is", &Repl::cmd_procedure, false},
+        {{"procedure", "proc"}, "procedure [N]", "select procedure #N (info procs lists them): registers, print, x, bt, list and disas then show its state; step and continue still go on where the program is", &Repl::cmd_procedure, false},
         {{"regs"}, "regs [REG...]", "the registers (same as info registers)", &Repl::cmd_registers, true},
         {{"print", "p", "pr"}, "print[/x] EXPR", "evaluate EXPR: registers, constants, region elements xs[i], len(xs), labels, pc; /x prints integers in hex", &Repl::cmd_print, true},
         {{"x"}, "x REGION [START [COUNT]]", "dump a slice of a region with its type (also x REGION[START] [COUNT], x/COUNT REGION[START])", &Repl::cmd_x, true},
