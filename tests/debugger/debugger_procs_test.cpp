@@ -75,6 +75,8 @@ protected:
         write("w.pasm", kWorkers);
         write("dead.pasm", kDeadlock);
         write("bad.pasm", kTrapInWorker);
+        write("early.pasm", ".proc idle\n        li      r1, 1\n        ret\n.end\n.proc main\n        li      r5, 0\n"
+                            "        spawn   r8, idle, r5\n        halt\n.end\n");
         write("plain.pasm", ".proc main\n        li      r1, 1\n        halt\n.end\n");
     }
 };
@@ -222,6 +224,35 @@ TEST_F(DebuggerProcedures, AProgramWithoutProcedures) {
 This program has no procedure instructions (spawn, join, send, recv, barrier): only #0 runs.
 error: this program has no procedures to select: it has no spawn, join, send, recv or barrier
 error: this program has no procedures to select: it has no spawn, join, send, recv or barrier
+)--");
+}
+
+// After the end: who ended, who was joined, who never got to run (a note as
+// a plain run's), and a procedure picked out by number.
+TEST_F(DebuggerProcedures, TheEndOfTheProgram) {
+    Session s = run("--debug w.pasm", "continue\nproc 2\ninfo procs\n");
+    EXPECT_EQ(s.status, 0);
+    EXPECT_TRUE(s.out.ends_with(R"--(10
+17
+The program halted after 24 instructions (by its 3 procedures).
+[procedure #2 worker, joined]
+pc 5 in worker (w.pasm:9): ret
+  #0  main    ended    pc 17 in main (w.pasm:23): halt
+  #1  worker  joined   pc 5 in worker (w.pasm:9): ret
+* #2  worker  joined   pc 5 in worker (w.pasm:9): ret
+(* the selected procedure; the program ended in #0 main: proc 0 selects it)
+)--")) << s.out;
+    Session e = run("--debug early.pasm", "continue\ninfo procs\nproc 1\nproc 3\nproc x\n");
+    EXPECT_EQ(e.status, 0);
+    EXPECT_EQ(e.out, R"--(Polymer debugger: early.pasm, 5 instructions in 2 procedures; stopped before pc 2 in main (early.pasm:6). Type help for the commands.
+The program halted after 3 instructions (by its 2 procedures).
+Note: the program ended with procedure #1 (idle) still running; it was stopped at early.pasm:2 (li)
+* #0  main  ended    pc 4 in main (early.pasm:8): halt
+  #1  idle  ready    pc 0 in idle (early.pasm:2): li      r1, 1
+[procedure #1 idle, ready]
+pc 0 in idle (early.pasm:2): li      r1, 1
+error: no procedure #3 (this run has #0 to #1; info procs lists them)
+error: proc needs a procedure number, e.g. proc 1 (info procs lists them)
 )--");
 }
 

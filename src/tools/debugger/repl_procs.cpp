@@ -97,13 +97,16 @@ void Repl::info_procs() {
                            pad(m.procs.at(p.entry).name, name_width + 2) + pad(status, 9) + where(m, pc);
         if (pc < m.code.size()) line += ": " + disassemble_word(m, pc);
         if (waits) line += "; " + procs->describe_wait(p);
-        if (p.status == ProcStatus::Ended)
+        if (p.status == ProcStatus::Ended && p.id != 0)  // #0's end is the program's
             line += "; r1 = " + std::to_string(p.result_r1) + ", f1 = " + debugger::value_text(debugger::Value::of_float(p.result_f1)) + " for its join";
         text += line + "\n";
     }
     if (!session_.viewing_running())
-        text += "(* the selected procedure; the program is in " + procedure_name(session_.running()) +
-                ", where step and continue go on: proc " + std::to_string(session_.running()) + " selects it)\n";
+        text += "(* the selected procedure; the program " +
+                (session_.state() == debugger::DebugSession::State::Running
+                     ? "is in " + procedure_name(session_.running()) + ", where step and continue go on"
+                     : "ended in " + procedure_name(session_.running())) +
+                ": proc " + std::to_string(session_.running()) + " selects it)\n";
     say(text);
 }
 
