@@ -25,7 +25,8 @@
 //   x.arg_count(), x.arg_int/arg_float, x.arg_text(d, g), x.read_line(d, g)/read_int/read_float
 //                             program arguments and stdin; false when they trap
 //   x.spawn(proc, where, handle), x.join(handle, r, f), x.send(ch, msg), x.recv(ch, msg),
-//   x.barrier(b)              procedures (vm/procs/): Flow::Next when done, Flow::Block
+//   x.barrier(b), x.send_slice(ch, g, at, n), x.recv_slice(d, ch, g, at, n)
+//                             procedures (vm/procs/): Flow::Next when done, Flow::Block
 //                             when it must wait for another procedure (the executor
 //                             runs it again once that one has moved), Flow::Trap
 //
@@ -44,6 +45,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "vm/backend.h"
 #include "vm/decoded_insn.h"
@@ -52,10 +54,16 @@
 
 namespace polymer {
 
-// One value on a channel (send/sendf): its bits and which register file it came from.
+// One message on a channel: a register's value (send, sendf) or a copy of a
+// region slice (sendr).
+enum class MessageKind : std::uint8_t { Int, Float, Slice };
 struct Message {
-    std::uint64_t bits = 0;
-    bool is_float = false;
+    MessageKind kind = MessageKind::Int;
+    std::uint64_t bits = 0;          // Int, Float: the register's bits
+    ElemType type = ElemType::I32;   // Slice: its elements' type
+    std::vector<std::byte> elements;  // Slice: its elements
+    std::uint64_t length() const { return elements.size() / elem_size(type); }
+    std::uint64_t bytes() const { return kind == MessageKind::Slice ? elements.size() : sizeof bits; }
 };
 
 // Where the executor goes after a body.
@@ -341,15 +349,24 @@ template <Op O, class X>
         if (flow != Flow::Next) return flow;
         x.set_f(d.b, f1);
         return x.set_r(d.a, r1);
-    } else if constexpr (O == Op::Send) return x.send(d.a, Message{u64(x.r(d.b)), false});
-    else if constexpr (O == Op::Sendf) return x.send(d.a, Message{std::bit_cast<u64>(x.f(d.b)), true});
+    } else if constexpr (O == Op::Send) return x.send(d.a, Message{MessageKind::Int, u64(x.r(d.b))});
+    else if constexpr (O == Op::Sendf) return x.send(d.a, Message{MessageKind::Float, std::bit_cast<u64>(x.f(d.b))});
     else if constexpr (O == Op::Recv || O == Op::Recvf) {
         Message msg;
         const Flow flow = x.recv(d.b, msg);
         if (flow != Flow::Next) return flow;
-        if (msg.is_float != (O == Op::Recvf)) return x.trap(TrapKind::BadMessage);
+        if (msg.kind != (O == Op::Recvf ? MessageKind::Float : MessageKind::Int)) return x.trap(TrapKind::BadMessage);
         if constexpr (O == Op::Recvf) return x.set_f(d.a, std::bit_cast<double>(msg.bits));
         else return x.set_r(d.a, static_cast<i64>(msg.bits));
+    } else if constexpr (O == Op::Sendr) {
+        // The slice is checked and copied out of line (it may have to come home first).
+        return with_region<O>(x, d, [&](Region& g) { return x.send_slice(d.a, g, x.r(d.c), x.r(static_cast<unsigned>(imm))); });
+    } else if constexpr (O == Op::Recvr) {
+        return with_region<O>(x, d, [&](Region& g) {
+            i64 length = 0;
+            const Flow flow = x.recv_slice(d, static_cast<std::uint32_t>(imm), g, x.r(d.c), length);
+            return flow == Flow::Next ? x.set_r(d.a, length) : flow;
+        });
     } else if constexpr (O == Op::Barrier) return x.barrier(d.a);
 
     else static_assert(kHasNoBody<O>, "every opcode in isa/opcodes.def needs a body here");

@@ -83,6 +83,13 @@ Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
         t.detail = "the step limit of " + std::to_string(options_.max_steps) + " instructions is reached";
         break;
     case TrapKind::Interrupted: t.detail = "stopped by the user (Ctrl-C)"; break;
+    case TrapKind::BadMessage: {  // recv of a float message, recvf of an integer one
+        const bool wanted_int = d.op == Op::Recv;
+        const std::string channel = d.b < module_.channels.size() ? module_.channels[d.b].name : "?";
+        t.detail = "the message taken from channel '" + channel + "' is " +
+                   (wanted_int ? "a float (sent by sendf): recvf takes it" : "an integer (sent by send): recv takes it");
+        break;
+    }
     case TrapKind::DivisionByZero:
     case TrapKind::BadAllocation:
     case TrapKind::LengthMismatch:
@@ -92,7 +99,6 @@ Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
     case TrapKind::BadInput:
     case TrapKind::Deadlock:
     case TrapKind::BadProcedure:
-    case TrapKind::BadMessage:
     case TrapKind::BadPlacement:
     case TrapKind::Unsupported: break;  // built with their detail where they happen
     }

@@ -16,6 +16,9 @@
 
 #include <bit>
 #include <cstdint>
+#include <cstring>
+#include <string>
+#include <utility>
 #include <optional>
 
 #include "vm/insns.h"
@@ -136,6 +139,66 @@ template <bool kObserved>
 [[gnu::noinline]] Flow print_region(Machine& m, StateObserver* observer, const DecodedInsn& d, const Region& g) {
     if constexpr (kObserved) observer->output_written();
     return m.print_region(g, d, &m.raised_trap()) ? Flow::Next : Flow::Trap;
+}
+
+// sendr: elements [at, at + n) of g, checked, brought home if they are
+// elsewhere, copied into one message.
+[[gnu::noinline]] inline Flow send_slice(Machine& m, std::uint32_t channel, Region& g, std::int64_t at, std::int64_t n) {
+    if (at < 0 || n < 0 || static_cast<std::uint64_t>(at) > g.length ||
+        static_cast<std::uint64_t>(n) > g.length - static_cast<std::uint64_t>(at)) {
+        m.raised_trap() = Trap{TrapKind::OutOfBounds, m.state().pc,
+                               "elements [" + std::to_string(at) + ", " + std::to_string(at) + " + " + std::to_string(n) +
+                                   ") are outside '" + std::string(g.name) + "' (length " + std::to_string(g.length) + ")",
+                               {}};
+        return Flow::Trap;
+    }
+    const auto begin = static_cast<std::uint64_t>(at), end = begin + static_cast<std::uint64_t>(n);
+    if (n > 0) m.bring_home(g, begin, end, HomeAccess::Read);
+    Message msg;
+    msg.kind = MessageKind::Slice;
+    msg.type = g.type;
+    const std::size_t size = elem_size(g.type);
+    msg.elements.resize(static_cast<std::size_t>(n) * size);
+    if (n > 0) std::memcpy(msg.elements.data(), static_cast<const std::byte*>(g.data) + begin * size, msg.elements.size());
+    return m.procedures()->send(channel, std::move(msg));
+}
+
+// recvr: the message at the front of the channel, a slice of g's type that
+// fits from element `at` on, into g. A message that does not fit is taken
+// (the trap ends the run).
+template <bool kObserved>
+[[gnu::noinline]] Flow recv_slice(Machine& m, StateObserver* observer, const DecodedInsn& d, std::uint32_t channel,
+                                  Region& g, std::int64_t at, std::int64_t& length) {
+    Message msg;
+    const Flow flow = m.procedures()->recv(channel, msg);
+    if (flow != Flow::Next) return flow;
+    const std::string from = "the message taken from channel '" + m.module().channels.at(channel).name + "'";
+    if (msg.kind != MessageKind::Slice || msg.type != g.type) {
+        const std::string what = msg.kind == MessageKind::Int     ? "an integer (sent by send)"
+                                 : msg.kind == MessageKind::Float ? "a float (sent by sendf)"
+                                                                  : "a slice of " + std::string(elem_type_name(msg.type)) +
+                                                                        " elements";
+        m.raised_trap() = Trap{TrapKind::BadMessage, m.state().pc,
+                               from + " is " + what + ", not a slice of '" + std::string(g.name) + "' (" +
+                                   std::string(elem_type_name(g.type)) + ")",
+                               {}};
+        return Flow::Trap;
+    }
+    const std::uint64_t n = msg.length();
+    if (at < 0 || static_cast<std::uint64_t>(at) > g.length || n > g.length - static_cast<std::uint64_t>(at)) {
+        m.raised_trap() = Trap{TrapKind::OutOfBounds, m.state().pc,
+                               from + " holds " + std::to_string(n) + " elements: they do not fit in '" +
+                                   std::string(g.name) + "' (length " + std::to_string(g.length) + ") from element " +
+                                   std::to_string(at),
+                               {}};
+        return Flow::Trap;
+    }
+    const auto begin = static_cast<std::uint64_t>(at);
+    if (n > 0) m.bring_home(g, begin, begin + n, HomeAccess::Write);
+    if constexpr (kObserved) observer->regions_written(d);
+    if (n > 0) std::memcpy(static_cast<std::byte*>(g.data) + begin * elem_size(g.type), msg.elements.data(), msg.elements.size());
+    length = static_cast<std::int64_t>(n);
+    return Flow::Next;
 }
 
 }  // namespace slow
@@ -319,9 +382,9 @@ public:
         save();
         return slow_result(m_.procedures()->join(handle, r1, f1));
     }
-    POLYMER_HOT Flow send(std::uint32_t channel, const Message& msg) {
+    POLYMER_HOT Flow send(std::uint32_t channel, Message msg) {
         save();
-        return slow_result(m_.procedures()->send(channel, msg));
+        return slow_result(m_.procedures()->send(channel, std::move(msg)));
     }
     POLYMER_HOT Flow recv(std::uint32_t channel, Message& msg) {
         save();
@@ -330,6 +393,15 @@ public:
     POLYMER_HOT Flow barrier(std::uint32_t b) {
         save();
         return slow_result(m_.procedures()->barrier(b));
+    }
+    POLYMER_HOT Flow send_slice(std::uint32_t channel, Region& g, std::int64_t at, std::int64_t n) {
+        save();
+        return slow_result(slow::send_slice(m_, channel, g, at, n));
+    }
+    POLYMER_HOT Flow recv_slice(const DecodedInsn& d, std::uint32_t channel, Region& g, std::int64_t at,
+                                std::int64_t& length) {
+        save();
+        return slow_result(slow::recv_slice<kObserved>(m_, observer_, d, channel, g, at, length));
     }
 
     // The trap a body returned Flow::Trap for, built on the saved state.

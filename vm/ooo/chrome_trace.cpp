@@ -1,7 +1,6 @@
 #include "vm/ooo/chrome_trace.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -93,8 +92,7 @@ void write_procedures(std::ostream& out, const Module& m, const PipelineLog& log
         ++id;
         if (msg.from >= log.procedures.size()) continue;
         const std::string channel = msg.channel < m.channels.size() ? m.channels[msg.channel].name : "?";
-        const std::string value = msg.is_float ? std::to_string(std::bit_cast<double>(msg.bits))
-                                               : std::to_string(static_cast<std::int64_t>(msg.bits));
+        const std::string& value = msg.value;
         const unsigned from_tid = groups[msg.from].first_tid;
         out << slice_head("send " + channel, "message", from_tid, {msg.sent_ns, msg.sent_ns + 1})
             << ",\"args\":{\"value\":" << json_string(value) << "}},\n";

@@ -59,8 +59,7 @@ struct MessageRecord {
     std::uint32_t channel = 0;
     std::uint32_t from = 0, to = 0;
     std::uint64_t sent_ns = 0, received_ns = 0;
-    bool is_float = false;
-    std::uint64_t bits = 0;
+    std::string value;  // what it carried: "42", "2.5", "f64[8]"
 };
 
 struct PipelineLog {

@@ -32,6 +32,7 @@ namespace {
 
 constexpr std::uint64_t kNone = ~std::uint64_t{0};
 constexpr unsigned kWidth = 4;  // instructions issued and committed per cycle
+constexpr std::uint64_t kTimeSlice = std::uint64_t{1} << 20;  // commits before another procedure's turn, as in order
 
 struct PcInfo {
     bool analysed = false;
@@ -323,6 +324,7 @@ private:
     Clock::time_point start_;
     RegisterFile scratch_;  // an entry's renamed operand values, at their architectural indices
     std::size_t long_pending_ = 0;  // vector ops and launches issued and not yet finished
+    std::uint64_t slice_start_ = 0;  // committed_ when this call of loop() began (time slices)
     bool hand_off_ = false;        // run scalar stretches on the interpreter (MachineOptions::interpret_when_idle)
     RunResult result_;
     CycleObserver* observer_ = nullptr;  // the debugger's; plain runs pay one test per event
@@ -805,6 +807,15 @@ bool ReorderEngine::commit(Entry& e) {
         finish_trap(e, m_.make_trap(TrapKind::Interrupted, d));
         return true;
     }
+    // Another procedure's turn (vm/procs/): its time slice is counted in
+    // commits, checked where the interpreter checks it. The entry stays at
+    // the head and commits when the procedure is resumed.
+    if (checks_step_limit(d.op) && m_.time_sliced() && committed_ - slice_start_ > kTimeSlice) {
+        --committed_;
+        state.steps = committed_;
+        result_ = RunResult{RunStatus::Paused, std::nullopt, committed_};
+        return true;
+    }
     if (e.traps) {
         // Built by the same code as in order, on the same committed state.
         Trap t = m_.make_trap(e.trap_kind, d);
@@ -965,6 +976,7 @@ RunResult ReorderEngine::loop() {
     MachineState& state = m_.state();
     if (paused_) state.call_depth = issue_depth_;
     paused_ = false;
+    slice_start_ = committed_;
     for (;;) {
         // Nothing in flight and no long op next: the interpreter runs the
         // scalar code up to the next long op, with the same bodies at the
@@ -976,8 +988,12 @@ RunResult ReorderEngine::loop() {
             const RunResult r = interpret_until_long_op(m_);
             stats.interpreted += r.steps - committed_;
             committed_ = r.steps;
-            if (r.status == RunStatus::Blocked) fetch_pc_ = state.pc;  // resumed there (vm/procs/)
-            if (r.status != RunStatus::Paused) {
+            // Blocked, or paused before a word that is no long op: the
+            // procedure waits for another, or its time slice is over
+            // (vm/procs/). Either way it is resumed from there.
+            const bool slice_over = r.status == RunStatus::Paused && info(state.pc).timing != Timing::Long;
+            if (r.status == RunStatus::Blocked || slice_over) fetch_pc_ = state.pc;
+            if (r.status != RunStatus::Paused || slice_over) {
                 stats.committed = committed_;
                 return r;
             }

@@ -1,6 +1,8 @@
 #include "vm/procs/procedures.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdio>
 #include <chrono>
 #include <utility>
 
@@ -19,6 +21,20 @@ constexpr std::size_t kMaxLiveProcedures = 1024;
 std::string source_line(const Module& m, std::uint32_t pc) {
     if (pc >= m.lines.size() || m.lines[pc].line == 0) return "pc " + std::to_string(pc);
     return source_file_of(m, m.lines[pc]) + ":" + std::to_string(m.lines[pc].line);
+}
+
+// What a message carried, for the trace: "42", "2.5", "f64[8]".
+std::string message_text(const Message& msg) {
+    switch (msg.kind) {
+    case MessageKind::Int: return std::to_string(static_cast<std::int64_t>(msg.bits));
+    case MessageKind::Float: {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.17g", std::bit_cast<double>(msg.bits));
+        return buf;
+    }
+    case MessageKind::Slice: return std::string(elem_type_name(msg.type)) + "[" + std::to_string(msg.length()) + "]";
+    }
+    return "?";
 }
 
 std::string mnemonic_at(const Module& m, std::uint32_t pc) {
@@ -287,17 +303,17 @@ Flow Procedures::join(std::int64_t handle, std::int64_t& r1, double& f1) {
     return Flow::Next;
 }
 
-Flow Procedures::send(std::uint32_t channel, const Message& msg) {
+Flow Procedures::send(std::uint32_t channel, Message msg) {
     ChannelState& c = channels_.at(channel);
     if (c.queue.size() >= m_.module().channels[channel].capacity) return wait_on(WaitReason::Kind::Room, channel);
     std::size_t record = 0;
     if (log_ != nullptr) {
         record = log_->messages.size();
-        log_->messages.push_back({channel, current_, 0, now_ns(), 0, msg.is_float, msg.bits});
+        log_->messages.push_back({channel, current_, 0, now_ns(), 0, message_text(msg)});
     }
-    c.queue.push_back({msg, current_, record});
+    c.queue.push_back({std::move(msg), current_, record});
     ++c.messages;
-    c.bytes += sizeof msg.bits;
+    c.bytes += msg.bytes();
     c.most_held = std::max<std::uint64_t>(c.most_held, c.queue.size());
     ++procs_[current_].messages_sent;
     wake(WaitReason::Kind::Message, channel);
@@ -308,7 +324,7 @@ Flow Procedures::recv(std::uint32_t channel, Message& msg) {
     ChannelState& c = channels_.at(channel);
     if (c.queue.empty()) return wait_on(WaitReason::Kind::Message, channel);
     const ChannelState::Queued& front = c.queue.front();
-    msg = front.msg;
+    msg = std::move(front.msg);
     if (log_ != nullptr) {
         MessageRecord& r = log_->messages[front.record];
         r.to = current_;

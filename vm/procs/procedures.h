@@ -119,7 +119,7 @@ public:
     // recorded), Flow::Trap with the trap in machine.raised_trap().
     Flow spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t& handle);  // entry_pc: a procedure's first word
     Flow join(std::int64_t handle, std::int64_t& r1, double& f1);
-    Flow send(std::uint32_t channel, const Message& msg);
+    Flow send(std::uint32_t channel, Message msg);
     Flow recv(std::uint32_t channel, Message& msg);
     Flow barrier(std::uint32_t barrier);
 
