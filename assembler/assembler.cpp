@@ -2,6 +2,7 @@
 // against the declarations pass 1 collected, then warns about unused names.
 #include "assembler/assembler.h"
 
+#include <algorithm>
 #include <bit>
 #include <cctype>
 #include <cfloat>
@@ -121,6 +122,14 @@ public:
                 sink_.warning(p_.region_pos[i].line, p_.region_pos[i].col,
                               "region '" + m_.regions[i].name + "' is never used");
         }
+        for (std::size_t i = 0; i < m_.channels.size(); ++i)
+            if (!p_.channels.used[i])
+                sink_.warning(p_.channels.pos[i].line, p_.channels.pos[i].col,
+                              "channel '" + m_.channels[i].name + "' is never used");
+        for (std::size_t i = 0; i < m_.barriers.size(); ++i)
+            if (!p_.barriers.used[i])
+                sink_.warning(p_.barriers.pos[i].line, p_.barriers.pos[i].col,
+                              "barrier '" + m_.barriers[i].name + "' is never used");
     }
 
 private:
@@ -320,6 +329,57 @@ private:
         return it->second;
     }
 
+    // A channel or barrier operand: a name `.channel` or `.barrier` declared.
+    std::optional<std::uint32_t> sync_object(TokenCursor& c, bool channel) {
+        NameTable& table = channel ? p_.channels : p_.barriers;
+        NameTable& other = channel ? p_.barriers : p_.channels;
+        const std::string what = channel ? "channel" : "barrier";
+        const std::string other_what = channel ? "barrier" : "channel";
+        const Token& t = c.peek();
+        const std::string text(t.text);
+        if ((register_number(t, 'r') || register_number(t, 'f')) && !table.index.contains(text)) {
+            c.fail(t, "expected a " + what + ", got register '" + text + "'");
+            return std::nullopt;
+        }
+        if (!c.expect_ident("a " + what + " name")) return std::nullopt;
+        if (auto it = table.index.find(text); it != table.index.end()) {
+            table.used[it->second] = true;
+            return it->second;
+        }
+        if (auto it = other.index.find(text); it != other.index.end()) {
+            other.used[it->second] = true;  // the mistake is here, not in an unused declaration
+            const std::string declared =
+                channel ? "'.barrier " + text + " " + std::to_string(m_.barriers[it->second].parties) + "'"
+                        : "'.channel " + text + " " + std::to_string(m_.channels[it->second].capacity) + "'";
+            c.fail(t, "'" + text + "' is a " + other_what + " (" + declared + "), not a " + what);
+            return std::nullopt;
+        }
+        if (p_.regions.contains(text)) {
+            c.fail(t, "'" + text + "' is a region, not a " + what);
+            return std::nullopt;
+        }
+        if (p_.incomplete) return std::nullopt;  // an included file that could not be read may declare it
+        std::vector<std::string_view> names;
+        for (const auto& [name, index] : table.index) names.push_back(name);
+        std::sort(names.begin(), names.end());
+        std::string message = "undefined " + what + " '" + text + "'";
+        if (auto best = closest_name(text, names); !best.empty()) {
+            message += "; did you mean '" + std::string(best) + "'?";
+        } else if (names.empty()) {
+            message += " (no " + what + " is declared: '." + what + " NAME " +
+                       (channel ? "CAPACITY" : "PARTIES") + "')";
+        } else {
+            constexpr std::size_t kListed = 6;
+            message += " (declared: ";
+            for (std::size_t i = 0; i < names.size() && i < kListed; ++i)
+                message += (i ? ", '" : "'") + std::string(names[i]) + "'";
+            if (names.size() > kListed) message += ", ... " + std::to_string(names.size()) + " in all";
+            message += ")";
+        }
+        c.fail(t, message);
+        return std::nullopt;
+    }
+
     std::optional<std::uint32_t> param(TokenCursor& c, const Current& cur) {
         const Token* name = c.expect_ident("a kernel parameter");
         if (!name) return std::nullopt;
@@ -421,10 +481,14 @@ private:
         case OperandKind::Mem: return element(c, o, w, [&] { return region(c, cur); });
         case OperandKind::PMem: return element(c, o, w, [&] { return param(c, cur); });
         case OperandKind::LaunchSite: return launch(c, cur, o, w);
-        case OperandKind::Channel:
-        case OperandKind::Barrier:
-            c.fail(c.peek(), "channels and barriers are not declared yet");  // placeholder: the language helper's
-            return false;
+        case OperandKind::Channel: {
+            auto v = sync_object(c, true);
+            return v && put(*v);
+        }
+        case OperandKind::Barrier: {
+            auto v = sync_object(c, false);
+            return v && put(*v);
+        }
         case OperandKind::LoopSite:
             c.fail(c.peek(), "'kloop' is written by the assembler in front of a loop it turns into a kernel "
                              "(docs/loop-kernels.md); write the loop itself");

@@ -261,6 +261,9 @@ public:
         }
         if (!m_.regions.empty()) out_ += "\n";
         for (const RegionDecl& r : m_.regions) out_ += region_text(r) + "\n";
+        if (!m_.channels.empty() || !m_.barriers.empty()) out_ += "\n";
+        for (const ChannelDecl& c : m_.channels) out_ += ".channel " + c.name + " " + std::to_string(c.capacity) + "\n";
+        for (const BarrierDecl& b : m_.barriers) out_ += ".barrier " + b.name + " " + std::to_string(b.parties) + "\n";
         for (std::size_t k = 0; k < m_.kernels.size(); ++k) kernel(m_.kernels[k], generated(k));
         for (std::size_t i = 0; i < m_.procs.size(); ++i) procedure(i);
         return out_;

@@ -13,9 +13,22 @@ namespace polymer::asm_detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 13> kDirectives = {
+constexpr std::array<std::string_view, 15> kDirectives = {
     ".module", ".file", ".loc", ".region", ".proc", ".kernel", ".end", ".requires", ".prefers", ".equ", ".include",
-    ".wide", ".reassociate"};
+    ".wide", ".reassociate", ".channel", ".barrier"};
+
+// What `.channel` and `.barrier` declare: the words their messages use, and
+// the range of the count (a channel's capacity in messages, a barrier's
+// parties in procedures; isa/module.h).
+struct SyncKind {
+    std::string_view what;    // "channel"
+    std::string_view count;   // "capacity"
+    std::string_view syntax;  // ".channel NAME CAPACITY"
+    std::uint32_t max_count;
+    unsigned max_objects;
+};
+constexpr SyncKind kChannelKind{"channel", "capacity", ".channel NAME CAPACITY", kMaxChannelCapacity, kMaxChannels};
+constexpr SyncKind kBarrierKind{"barrier", "parties", ".barrier NAME PARTIES", kMaxBarrierParties, kMaxBarriers};
 
 // Words a `.equ` constant may not be named: they mean something where a
 // constant could stand (a constant is substituted for its name everywhere).
@@ -122,7 +135,8 @@ private:
         std::vector<Token>& t = p_.lines[n - 1].tokens;
         std::size_t from = 0;
         if (t.size() > 1 && t[0].kind == TokenKind::Directive &&
-            (t[0].text == ".equ" || t[0].text == ".region" || t[0].text == ".proc" || t[0].text == ".kernel"))
+            (t[0].text == ".equ" || t[0].text == ".region" || t[0].text == ".proc" || t[0].text == ".kernel" ||
+             t[0].text == ".channel" || t[0].text == ".barrier"))
             from = 2;
         if (t.size() > 1 && t[0].kind == TokenKind::Ident && t[1].kind == TokenKind::Colon) from = 2;
         for (std::size_t i = from; i < t.size(); ++i) {
@@ -213,6 +227,8 @@ private:
         if (p_.regions.count(name)) return "a region";
         if (p_.procs.count(name)) return "a procedure";
         if (p_.kernels.count(name)) return "a kernel";
+        if (p_.channels.index.count(name)) return "a channel";
+        if (p_.barriers.index.count(name)) return "a barrier";
         for (const Kernel& k : p_.module.kernels)
             for (const KernelParam& param : k.params)
                 if (param.name == name) return "a parameter of kernel '" + k.name + "'";
@@ -337,6 +353,10 @@ private:
             pending_loc_ = SourceLoc{static_cast<std::uint32_t>(*line), static_cast<std::uint32_t>(*col), file};
         } else if (name == ".region") {
             region(c, d);
+        } else if (name == ".channel") {
+            sync_object(c, kChannelKind, p_.channels, p_.module.channels, p_.barriers, kBarrierKind);
+        } else if (name == ".barrier") {
+            sync_object(c, kBarrierKind, p_.barriers, p_.module.barriers, p_.channels, kChannelKind);
         } else if (name == ".proc") {
             proc(c, d);
         } else if (name == ".kernel") {
@@ -414,6 +434,62 @@ private:
         p_.module.regions.push_back(std::move(*decl));
         p_.region_pos.push_back(pos);
         p_.region_used.push_back(failed);
+    }
+
+    // "line 12", or "lib.pasm:12" when program line n is in another file
+    // than program line `from`.
+    std::string line_text(std::uint32_t n, std::uint32_t from) const {
+        const SourceText::Origin at = source_.origin(n);
+        if (at.file == source_.origin(from).file) return "line " + std::to_string(at.line);
+        return source_.files()[at.file] + ":" + std::to_string(at.line);
+    }
+
+    // `.channel NAME CAPACITY` / `.barrier NAME PARTIES` (the cursor is after
+    // the directive); `Decl` is ChannelDecl or BarrierDecl. Channels and
+    // barriers share one set of names, so that a message can say what a
+    // name used in the wrong place is. A declaration whose count has an
+    // error is still declared (as used), so that its uses are not reported
+    // as undefined on top.
+    template <class Decl>
+    void sync_object(TokenCursor& c, const SyncKind& k, NameTable& table, std::vector<Decl>& decls,
+                     const NameTable& other, const SyncKind& other_kind) {
+        const std::string what(k.what);
+        const Token* name = c.expect_ident("a " + what + " name");
+        if (!name) return;
+        const std::string text(name->text);
+        const Pos pos{c.line(), name->col};
+        const std::string range = "1.." + std::to_string(k.max_count);
+        std::uint32_t count = 1;  // what a declaration with an error stands in with
+        bool failed = true;
+        if (!c.at(TokenKind::Int)) {
+            c.fail(c.peek(), "expected the " + what + "'s " + std::string(k.count) + " (" + range +
+                                 ") after its name, got " + describe(c.peek()) + " ('" + std::string(k.syntax) + "')");
+        } else if (auto n = read_int(c, 1, k.max_count, what + " " + std::string(k.count)); n && c.expect_end()) {
+            count = static_cast<std::uint32_t>(*n);
+            failed = false;
+        }
+        if (clashes_with_constant(pos.line, pos.col, text, what)) return;
+        if (auto it = table.index.find(text); it != table.index.end()) {
+            if (!failed)
+                c.fail(*name, "duplicate " + what + " '" + text + "' (first declared on " +
+                                  line_text(table.pos[it->second].line, pos.line) + ")");
+            return;
+        }
+        if (auto it = other.index.find(text); it != other.index.end()) {
+            if (!failed)
+                c.fail(*name, "'" + text + "' is already a " + std::string(other_kind.what) + " (declared on " +
+                                  line_text(other.pos[it->second].line, pos.line) + "); a " + what +
+                                  " needs a name of its own");
+            return;
+        }
+        if (decls.size() >= k.max_objects) {
+            if (!failed) c.fail(*name, "too many " + what + "s (at most " + std::to_string(k.max_objects) + ")");
+            return;
+        }
+        table.index.emplace(text, static_cast<std::uint32_t>(decls.size()));
+        table.pos.push_back(pos);
+        table.used.push_back(failed);
+        decls.push_back({text, count});
     }
 
     // Opening a block while another is open: report it and close the other.

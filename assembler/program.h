@@ -44,6 +44,14 @@ struct Body {
     bool reassociate = false;
 };
 
+// The names of one kind of module-level object that operands name by
+// itself (channels, barriers), parallel to its table in the Module.
+struct NameTable {
+    std::unordered_map<std::string, std::uint32_t> index;  // name -> index
+    std::vector<Pos> pos;                                   // where each is declared
+    std::vector<bool> used;  // named by an instruction, or declared with an error
+};
+
 struct Program {
     Module module;                   // declarations filled in; code, pools, launches left to pass 2
     std::vector<LexedLine> lines;    // index = line number - 1
@@ -61,6 +69,7 @@ struct Program {
     std::vector<LabelInfo> label_info;  // parallel to module.labels
     std::vector<Body> bodies;        // in source order
     std::unordered_map<std::string, std::uint32_t> regions, procs, kernels;  // name -> index
+    NameTable channels, barriers;    // `.channel`, `.barrier`
     // An included file could not be read: a name it would have declared is
     // not reported as undefined on top of that error.
     bool incomplete = false;

@@ -14,7 +14,9 @@
 namespace polymer {
 
 // Module format version (see docs/module-format.md). A reader accepts its own
-// major version and any minor version up to its own. 3.5: the region
+// major version and any minor version up to its own. 3.6: the opcodes spawn,
+// join, send, sendf, recv, recvf, barrier and the channels and barriers
+// sections (ChannelDecl, BarrierDecl). 3.5: the region
 // entry's distributed flag (RegionDecl::distributed). 3.4: window buffer
 // parameters (Indexing::Window, `x: f32[i-1..i+1]`). 3.3: the loop-kernel
 // reduction `fadd` of a `.reassociate` procedure. 3.2: wide kernels
@@ -28,7 +30,7 @@ namespace polymer {
 // column of the opcode tables, pinned by a test (the numbers themselves are
 // those of 1.1); 1.1 added the frame table.
 inline constexpr std::uint16_t kModuleVersionMajor = 3;
-inline constexpr std::uint16_t kModuleVersionMinor = 5;
+inline constexpr std::uint16_t kModuleVersionMinor = 6;
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown
@@ -91,6 +93,11 @@ struct BarrierDecl {
 // The most channels and barriers a module may declare: an operand holds an 8-bit index.
 inline constexpr unsigned kMaxChannels = 256;
 inline constexpr unsigned kMaxBarriers = 256;
+// The largest capacity and party count a declaration may give (the
+// assembler and the verifier check them): a full channel's messages stay
+// well inside memory, and a barrier waits for at most this many procedures.
+inline constexpr std::uint32_t kMaxChannelCapacity = 1u << 20;
+inline constexpr std::uint32_t kMaxBarrierParties = 1024;
 
 enum class ParamKind : std::uint8_t { Buffer, Uniform };
 enum class Access : std::uint8_t { In, Out, InOut };

@@ -163,6 +163,23 @@ void write_loop_kernels(ByteWriter& w, const Module& m) {
     }
 }
 
+// Per channel: name, u32 capacity; per barrier: name, u32 parties (3.6).
+void write_channels(ByteWriter& w, const Module& m) {
+    w.u32(static_cast<std::uint32_t>(m.channels.size()));
+    for (const ChannelDecl& c : m.channels) {
+        w.str(c.name);
+        w.u32(c.capacity);
+    }
+}
+
+void write_barriers(ByteWriter& w, const Module& m) {
+    w.u32(static_cast<std::uint32_t>(m.barriers.size()));
+    for (const BarrierDecl& b : m.barriers) {
+        w.str(b.name);
+        w.u32(b.parties);
+    }
+}
+
 void write_labels(ByteWriter& w, const Module& m) {
     w.u32(static_cast<std::uint32_t>(m.labels.size()));
     for (const Label& l : m.labels) {
@@ -407,6 +424,27 @@ void read_loop_kernels(ByteReader& r, Module& m) {
     }
 }
 
+// The counts' ranges are the verifier's (isa/verifier.cpp); here only bytes.
+void read_channels(ByteReader& r, Module& m) {
+    std::uint32_t n = r.count(8, "channel count");
+    m.channels.resize(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("channel", i);
+        m.channels[i].name = r.str("name");
+        m.channels[i].capacity = r.u32("capacity");
+    }
+}
+
+void read_barriers(ByteReader& r, Module& m) {
+    std::uint32_t n = r.count(8, "barrier count");
+    m.barriers.resize(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("barrier", i);
+        m.barriers[i].name = r.str("name");
+        m.barriers[i].parties = r.u32("parties");
+    }
+}
+
 void read_labels(ByteReader& r, Module& m) {
     std::uint32_t n = r.count(8, "label count");
     m.labels.resize(n);
@@ -493,11 +531,14 @@ struct SectionCodec {
 
 bool has_include_files(const Module& m) { return !m.include_files.empty(); }
 bool has_loop_kernels(const Module& m) { return !m.loop_kernels.empty(); }
+bool has_channels(const Module& m) { return !m.channels.empty(); }
+bool has_barriers(const Module& m) { return !m.barriers.empty(); }
 
 // Ids are part of the format: never renumber; new sections take the next id.
 // The frame table (added in 1.1) and the source files (3.1) are optional:
 // the code runs without them. The source files are written only for a
-// program of several files.
+// program of several files; loop kernels, channels and barriers only for a
+// module that has them, and not optional (their words need them).
 constexpr SectionCodec kSections[] = {
     {1, "module", write_info, read_info},
     {2, "code", write_code, read_code},
@@ -513,6 +554,8 @@ constexpr SectionCodec kSections[] = {
     {12, "frames", write_frames, read_frames, kFlagOptional},
     {13, "source-files", write_source_files, read_source_files, kFlagOptional, has_include_files},
     {14, "loop-kernels", write_loop_kernels, read_loop_kernels, 0, has_loop_kernels},
+    {15, "channels", write_channels, read_channels, 0, has_channels},
+    {16, "barriers", write_barriers, read_barriers, 0, has_barriers},
 };
 constexpr std::size_t kSectionCount = std::size(kSections);
 

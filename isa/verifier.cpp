@@ -267,6 +267,34 @@ Problem check_regions(const Module& m) {
     return std::nullopt;
 }
 
+// Channels and barriers (`.channel NAME CAPACITY`, `.barrier NAME PARTIES`):
+// at most 256 of each (an operand holds an 8-bit index), counts from 1 to
+// the maximum, names non-empty and unique across both tables (the assembler
+// keeps one set of names for the two, so the disassembly reads back).
+template <class Decl>
+Problem check_sync_table(const std::vector<Decl>& decls, std::uint32_t Decl::*count, const char* what,
+                         const char* count_name, unsigned max_decls, std::uint32_t max_count,
+                         std::unordered_set<std::string_view>& names) {
+    if (decls.size() > max_decls) return cat(decls.size(), " ", what, "s: a module has at most ", max_decls);
+    for (std::size_t i = 0; i < decls.size(); ++i) {
+        const Decl& d = decls[i];
+        if (auto p = check_name(what, i, d.name, names)) return p;
+        const std::uint32_t n = d.*count;
+        if (n < 1 || n > max_count)
+            return cat(what, " '", d.name, "': ", count_name, " ", n, " is out of range (1..", max_count, ")");
+    }
+    return std::nullopt;
+}
+
+Problem check_channels_and_barriers(const Module& m) {
+    std::unordered_set<std::string_view> names;
+    if (auto p = check_sync_table(m.channels, &ChannelDecl::capacity, "channel", "capacity", kMaxChannels,
+                                  kMaxChannelCapacity, names))
+        return p;
+    return check_sync_table(m.barriers, &BarrierDecl::parties, "barrier", "parties", kMaxBarriers, kMaxBarrierParties,
+                            names);
+}
+
 // A window buffer (`x: f32[i-1..i+1]`) is read-only, its window is not
 // empty and reaches at most kMaxWindowOffset either way; any other buffer
 // has no window offsets.
@@ -680,8 +708,8 @@ Problem check_procs(const Module& m) {
 Result<Verified> verify_module(const Module& m) {
     // Tables first: the word checks below look regions, kernels and launch sites up.
     // Frames last: they are checked against dependencies recomputed from the words.
-    for (auto check : {check_regions, check_kernels, check_launches, check_proc_layout, check_procs, check_loop_kernels,
-                       check_frames})
+    for (auto check : {check_regions, check_channels_and_barriers, check_kernels, check_launches, check_proc_layout,
+                       check_procs, check_loop_kernels, check_frames})
         if (Problem p = check(m)) return Error{std::move(*p)};
     return Verified{};
 }

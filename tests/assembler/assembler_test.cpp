@@ -353,6 +353,9 @@ TEST(AssemblerOpcodes, EveryProcedureOpcodeAssemblesFromItsExample) {
         source += ".kernel saxpy (in x: f32[i], in y: f32[i], out z: f32[i], a: f32)\n exit\n.end\n";
         source += ".proc main\nloop:\n        " + std::string(info.example) + "\ndone:\n        halt\n.end\n";
         source += ".proc fib\n        ret\n.end\n";
+        // The procs examples' names, after main so that its line stays 16.
+        source += ".proc worker\n        ret\n.end\n";
+        source += ".channel pings 4\n.channel pongs 4\n.channel results 4\n.barrier step 2\n";
         SCOPED_TRACE(info.example);
         Module m = assemble_ok(source);
         ASSERT_FALSE(m.code.empty());

@@ -43,7 +43,8 @@ std::vector<std::uint8_t> bytes_of(const auto& values) {
 
 // A module whose pools and tables have at least five entries, so that any
 // field value 1..4 names something: region i is "g<i>", proc i is "p<i>", the
-// label at pc 4 is "lab4", parameter i of kernel 0 is "q<i>".
+// label at pc 4 is "lab4", parameter i of kernel 0 is "q<i>", channel i
+// "ch<i>", barrier i "bar<i>".
 Module context_module() {
     Module m;
     m.name = "ctx";
@@ -54,6 +55,8 @@ Module context_module() {
         r.length = 8;
         m.regions.push_back(r);
         m.procs.push_back({"p" + std::to_string(i), static_cast<std::uint32_t>(i * 2), 2});
+        m.channels.push_back({"ch" + std::to_string(i), 4});
+        m.barriers.push_back({"bar" + std::to_string(i), 2});
     }
     m.code.assign(10, make_word(static_cast<std::uint8_t>(Op::Nop)));
     m.int_consts = {0, 1, 2, 3, -5000000000};
@@ -124,6 +127,13 @@ const std::map<Format, std::string>& expected_operands() {
         {Format::PMF, "q3[r2], f1"},
         {Format::RP, "r1, q2"},
         {Format::FP, "f1, q2"},
+        {Format::RPR, "r1, p4, r2"},
+        {Format::RFR, "r1, f2, r3"},
+        {Format::CR, "ch1, r2"},
+        {Format::CF, "ch1, f2"},
+        {Format::RC, "r1, ch2"},
+        {Format::FC, "f1, ch2"},
+        {Format::Barrier, "bar1"},
     };
     return table;
 }
@@ -453,6 +463,8 @@ std::string first_difference(const Module& a, const Module& b) {
     for (std::size_t i = 0; i < std::min(a.regions.size(), b.regions.size()); ++i)
         if (!(a.regions[i] == b.regions[i])) return "region " + a.regions[i].name;
     if (a.regions.size() != b.regions.size()) return "region count";
+    if (a.channels != b.channels) return "channels";
+    if (a.barriers != b.barriers) return "barriers";
     for (std::size_t i = 0; i < std::min(a.kernels.size(), b.kernels.size()); ++i) {
         const Kernel& x = a.kernels[i];
         const Kernel& y = b.kernels[i];
@@ -678,6 +690,62 @@ TEST(RoundTrip, DistributedRegions) {
     EXPECT_EQ(round_trip_failure(*r.module), "");
 }
 
+// `.channel` and `.barrier` print after the regions, in declaration order
+// (an operand is an index), with their counts as numbers.
+TEST(RoundTrip, ChannelsAndBarriers) {
+    AssembleResult r = assemble(R"(
+.equ WORKERS, 3
+.region xs i32[4]
+.channel pongs 1
+.barrier step WORKERS
+.channel pings 0x10
+.proc worker
+        recv    r1, pings
+        send    pongs, r1
+        barrier step
+        ret
+.end
+.proc main
+        li      r2, -1
+        spawn   r9, worker, r2
+        sendf   pings, f1
+        recvf   f2, pongs
+        barrier step
+        join    r1, f1, r9
+        len     r3, xs
+        halt
+.end
+)",
+                                {.filename = "procs.pasm"});
+    ASSERT_TRUE(r.ok()) << diagnostics_text(r);
+    const std::string text = disassemble(*r.module, {.source_locations = false});
+    EXPECT_NE(text.find(".region xs i32[4]\n\n.channel pongs 1\n.channel pings 16\n.barrier step 3\n"), std::string::npos)
+        << text;
+    for (const char* line : {"recv    r1, pings", "send    pongs, r1", "barrier step", "spawn   r9, worker, r2",
+                             "sendf   pings, f1", "recvf   f2, pongs", "join    r1, f1, r9"})
+        EXPECT_NE(text.find(line), std::string::npos) << line << " in\n" << text;
+    EXPECT_EQ(round_trip_failure(*r.module), "");
+    // A module with barriers only, and one with neither (no blank line for them).
+    Module m = *r.module;
+    m.channels.clear();
+    for (Word& w : m.code)
+        if (word_op(w) == static_cast<std::uint8_t>(Op::Send) || word_op(w) == static_cast<std::uint8_t>(Op::Sendf) ||
+            word_op(w) == static_cast<std::uint8_t>(Op::Recv) || word_op(w) == static_cast<std::uint8_t>(Op::Recvf))
+            w = make_word(static_cast<std::uint8_t>(Op::Nop));
+    m.frames = compute_frames(m);
+    ASSERT_TRUE(verify_module(m).ok()) << verify_module(m).error();
+    EXPECT_EQ(disassemble(m, {.source_locations = false}).find(".channel"), std::string::npos);
+    EXPECT_EQ(round_trip_failure(m), "");
+}
+
+TEST(Disassembler, BadChannelAndBarrierIndicesPrintPlaceholders) {
+    Module m = context_module();
+    m.code[0] = make_word(static_cast<std::uint8_t>(Op::Send), 99, 1);
+    EXPECT_EQ(squeeze(disassemble_word(m, 0)), "send <bad channel 99>, r1");
+    m.code[0] = make_word(static_cast<std::uint8_t>(Op::Barrier), 5);
+    EXPECT_EQ(squeeze(disassemble_word(m, 0)), "barrier <bad barrier 5>");
+}
+
 TEST(RoundTrip, GeneratedCorpusCoversEveryOpcode) {
     constexpr int kPrograms = 400;
     std::vector<bool> seen(256), kseen(256);  // by opcode number
@@ -748,6 +816,10 @@ TEST(RoundTrip, EveryExampleOfTheIsaTableAssemblesAndPrintsBack) {
 .region c f32[4]
 .region buf i32[4]
 .region text u8[] "hello"
+.channel pings 4
+.channel pongs 4
+.channel results 8
+.barrier step 3
 .kernel saxpy (in x: f32[i], in y: f32[i], out z: f32[i], a: f32)
         nop
 .end
@@ -755,6 +827,7 @@ TEST(RoundTrip, EveryExampleOfTheIsaTableAssemblesAndPrintsBack) {
         ret
 .end
 )";
+    const std::string worker = ".proc worker\n        ret\n.end\n";  // after main: main stays procs[1]
     for (Op number : kAllOps) {
         const OpInfo& op = op_info(number);
         if (op.elem || op.vector.kind == VectorKind::Int)
@@ -762,7 +835,7 @@ TEST(RoundTrip, EveryExampleOfTheIsaTableAssemblesAndPrintsBack) {
         if (has_operand_kind(number, OperandKind::LoopSite))
             continue;  // never written by hand: its disassembly is a comment (KloopAndGeneratedKernelsPrintAsComments)
         std::string source =
-            context + ".proc main\nloop:\n        nop\n        " + std::string(op.example) + "\ndone:\n        halt\n.end\n";
+            context + ".proc main\nloop:\n        nop\n        " + std::string(op.example) + "\ndone:\n        halt\n.end\n" + worker;
         AssembleResult r = assemble(source, {.filename = "example.pasm"});
         ASSERT_TRUE(r.ok()) << op.mnemonic << ":\n" << diagnostics_text(r);
         const Module& m = *r.module;

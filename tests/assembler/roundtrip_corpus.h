@@ -1,6 +1,7 @@
 // A seeded generator of valid Polymer assembly for round-trip tests: every
 // opcode and operand format, regions of every initializer kind and element
-// type, kernels with parameters, requirements and structured control flow,
+// type, channels and barriers (their counts sometimes `.equ` constants),
+// kernels with parameters, requirements and structured control flow,
 // launches, labels, calls, and literals written in every accepted form.
 #pragma once
 
@@ -24,6 +25,7 @@ public:
     std::string generate() {
         out_ = ".module gen" + std::to_string(seed_) + "\n";
         regions();
+        channels_and_barriers();
         int kernel_count = 2 + pick(2);  // kernel 1 is wide
         for (int k = 0; k < kernel_count; ++k) kernel(k);
         int proc_count = 1 + pick(4);
@@ -172,6 +174,28 @@ private:
         }
         if (kind == 4) out_ += type + "[] " + string_literal();
         out_ += chance(20) ? "   ; a comment\n" : "\n";
+    }
+
+    // Usually one or more of each, so every procs opcode gets operands; a
+    // count is a literal in any spelling, or a constant.
+    void channels_and_barriers() {
+        auto count = [&](std::uint32_t max) -> std::string {
+            std::int64_t n = chance(50) ? 1 + pick(8) : 1 + static_cast<std::int64_t>(rng_() % max);
+            if (chance(20)) n = max;
+            if (!chance(25)) return int_text(n);
+            const std::string name = "K" + std::to_string(constants_++);
+            out_ += ".equ " + name + ", " + int_text(n) + "\n";
+            return name;
+        };
+        const int channels = chance(90) ? 1 + pick(3) : 0, barriers = chance(90) ? 1 + pick(2) : 0;
+        for (int i = 0; i < channels; ++i) {
+            channels_.push_back("ch" + std::to_string(i));
+            out_ += ".channel " + channels_.back() + " " + count(1u << 20) + "\n";
+        }
+        for (int i = 0; i < barriers; ++i) {
+            barriers_.push_back("bar" + std::to_string(i));
+            out_ += ".barrier " + barriers_.back() + " " + count(1024) + "\n";
+        }
     }
 
     void kernel(int index) {
@@ -371,6 +395,14 @@ private:
             case OperandKind::String: o = string_literal(); break;
             case OperandKind::Region: o = region_for(op, &vector_type); break;
             case OperandKind::Mem: o = region_for(op) + "[" + reg() + "]"; break;
+            case OperandKind::Channel:
+                if (channels_.empty()) return "";
+                o = any(channels_);
+                break;
+            case OperandKind::Barrier:
+                if (barriers_.empty()) return "";
+                o = any(barriers_);
+                break;
             default: return "";
             }
             out += (i ? ", " : " ") + o;
@@ -401,6 +433,8 @@ private:
     std::vector<Region> regions_;
     std::vector<KernelDecl> kernels_;
     std::vector<std::string> procs_;
+    std::vector<std::string> channels_, barriers_;
+    int constants_ = 0;
 };
 
 }  // namespace polymer::testing

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
         {"empty.pbc", polymer::Module{}},
         {"loops.pbc", polymer::testing::loop_kernel_module()},
         {"window.pbc", polymer::testing::window_module()},
+        {"procs.pbc", polymer::testing::procs_module()},
     };
     for (const auto& [name, module] : seeds) {
         const std::vector<std::uint8_t> bytes = polymer::write_module(module);

@@ -24,14 +24,15 @@ std::string read_error(const Bytes& b) {
 }
 
 TEST(ModuleIo, SampleModulesAreValid) {
-    for (const Module& m : {tiny_module(), full_module(), loop_kernel_module(), Module{}}) {
+    for (const Module& m : {tiny_module(), full_module(), loop_kernel_module(), procs_module(), Module{}}) {
         Result<Verified> v = verify_module(m);
         EXPECT_TRUE(v.ok()) << m.name << ": " << (v ? "" : v.error());
     }
 }
 
 TEST(ModuleIo, RoundTripKeepsEveryField) {
-    for (const Module& m : {tiny_module(), full_module(), several_files_module(), loop_kernel_module(), Module{}}) {
+    for (const Module& m :
+         {tiny_module(), full_module(), several_files_module(), loop_kernel_module(), procs_module(), Module{}}) {
         Bytes bytes = write_module(m);
         Result<Module> back = load_module(bytes);
         ASSERT_TRUE(back.ok()) << back.error();
@@ -189,25 +190,25 @@ TEST(ModuleIo, ChecksumMismatchIsRefusedBeforeAnythingElse) {
 }
 
 // A reader reads its own major version, up to its own minor version. The
-// messages name the file's version and the reader's (3.0 to 3.5 here: update
+// messages name the file's version and the reader's (3.0 to 3.6 here: update
 // these lines when the version changes).
 TEST(ModuleIo, OtherMajorVersionsAreRefused) {
     ASSERT_EQ(kModuleVersionMajor, 3);
-    ASSERT_EQ(kModuleVersionMinor, 5);
+    ASSERT_EQ(kModuleVersionMinor, 6);
     const Bytes b = write_module(tiny_module());
     Bytes bad = b;
     put_le(bad, 4, 2, 2);  // a 2.1 module: no checksum, and stored SPIR-V no one checked
     put_le(bad, 6, 1, 2);
     put_le(bad, kChecksumAt, 0, 4);
-    EXPECT_EQ(read_module(bad).error(), "module format version 2.1 is not supported: this reader reads 3.0 to 3.5 (an "
+    EXPECT_EQ(read_module(bad).error(), "module format version 2.1 is not supported: this reader reads 3.0 to 3.6 (an "
                                         "older major version: reassemble the module from its source)");
     put_le(bad, 4, 1, 2);  // a 1.1 module: its opcode numbers were not yet pinned
-    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 3.0 to 3.5 (an older "
+    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 3.0 to 3.6 (an older "
                                "major version: reassemble the module from its source)");
     put_le(bad, 4, 4, 2);
     put_le(bad, 6, 0, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 4.0 is not supported: this reader reads 3.0 to 3.5 (a newer major version: it "
+              "module format version 4.0 is not supported: this reader reads 3.0 to 3.6 (a newer major version: it "
               "needs a newer reader)");
 }
 
@@ -215,7 +216,7 @@ TEST(ModuleIo, NewerMinorVersionsAreRefused) {
     Bytes bad = write_module(tiny_module());
     put_le(bad, 6, kModuleVersionMinor + 1, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 3.6 is not supported: this reader reads 3.0 to 3.5 (a newer minor version: it "
+              "module format version 3.7 is not supported: this reader reads 3.0 to 3.6 (a newer minor version: it "
               "needs a newer reader)");
 }
 
@@ -224,6 +225,75 @@ TEST(ModuleIo, OlderMinorVersionsAreRead) {
     Bytes old = write_module(tiny_module());
     put_le(old, 6, 0, 2);
     EXPECT_TRUE(read_module(sealed(old)).ok());
+}
+
+// A 3.5 file (before procedures talked) has no channels or barriers
+// sections and reads as before.
+TEST(ModuleIo, A35ModuleIsRead) {
+    for (const Module& m : {tiny_module(), full_module(), loop_kernel_module()}) {
+        Bytes old = write_module(m);
+        ASSERT_EQ(entry_at(old, kChannelsSection), 0u);  // absent
+        ASSERT_EQ(entry_at(old, kBarriersSection), 0u);
+        put_le(old, 6, 5, 2);
+        Result<Module> back = load_module(sealed(old));
+        ASSERT_TRUE(back.ok()) << back.error();
+        EXPECT_EQ(back.value(), m);
+        EXPECT_TRUE(back.value().channels.empty() && back.value().barriers.empty());
+    }
+}
+
+// Channels (section 15) and barriers (16), format 3.6: a u32 count, then
+// per entry its name and a u32 (capacity, parties); written only when the
+// module declares some.
+TEST(ModuleIo, ChannelsAndBarriersLayout) {
+    const Bytes b = write_module(procs_module());
+    EXPECT_EQ(get_le(b, 6, 2), 6u);
+    const std::size_t ch = section_offset(b, kChannelsSection);
+    EXPECT_EQ(get_le(b, ch, 4), 2u);
+    EXPECT_EQ(get_le(b, ch + 4, 4), 5u);
+    EXPECT_EQ(std::string(b.begin() + static_cast<std::ptrdiff_t>(ch) + 8, b.begin() + static_cast<std::ptrdiff_t>(ch) + 13),
+              "pings");
+    EXPECT_EQ(get_le(b, ch + 13, 4), 4u);
+    EXPECT_EQ(get_le(b, ch + 17 + 4 + 7, 4), kMaxChannelCapacity);  // "results"
+    EXPECT_EQ(section_size(b, kChannelsSection), 4u + (4 + 5 + 4) + (4 + 7 + 4));
+    const std::size_t bar = section_offset(b, kBarriersSection);
+    EXPECT_EQ(get_le(b, bar, 4), 1u);
+    EXPECT_EQ(get_le(b, bar + 4 + 4 + 4, 4), 2u);  // "step": 2 parties
+    EXPECT_EQ(section_size(b, kBarriersSection), 4u + (4 + 4 + 4));
+    // Not optional: a reader that does not know them must refuse the file.
+    EXPECT_EQ(get_le(b, entry_at(b, kChannelsSection) + 2, 2), 0u);
+    EXPECT_EQ(get_le(b, entry_at(b, kBarriersSection) + 2, 2), 0u);
+}
+
+TEST(ModuleIo, ChannelsAndBarriersAreLengthChecked) {
+    const Bytes b = write_module(procs_module());
+    for (std::size_t n = 0; n < b.size(); ++n) {
+        Bytes cut(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
+        ASSERT_FALSE(load_module(cut).ok()) << "truncated to " << n << " bytes";
+    }
+    for (std::uint16_t id : {kChannelsSection, kBarriersSection}) {
+        Bytes bad = b;
+        put_le(bad, section_offset(b, id), 0xFFFFFFFF, 4);
+        EXPECT_NE(read_error(bad).find("4294967295 entries need at least 34359738360 bytes"), std::string::npos)
+            << read_error(bad);
+        bad = b;
+        put_le(bad, section_offset(b, id) + 4, 1000, 4);  // the first name's length
+        EXPECT_NE(read_error(bad).find(id == kChannelsSection ? "channel 0: name: 1000 bytes run past the end"
+                                                              : "barrier 0: name: 1000 bytes run past the end"),
+                  std::string::npos)
+            << read_error(bad);
+        bad = b;  // one entry fewer than the bytes hold
+        put_le(bad, section_offset(b, id), id == kChannelsSection ? 1 : 0, 4);
+        EXPECT_NE(read_error(bad).find("unexpected bytes after the last field of the section"), std::string::npos)
+            << read_error(bad);
+    }
+    // The bytes are fine, the value is not: the verifier says so.
+    Bytes zero = b;
+    put_le(zero, section_offset(b, kChannelsSection) + 13, 0, 4);
+    ASSERT_TRUE(read_module(sealed(zero)).ok());
+    Result<Module> refused = load_module(sealed(zero));
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error(), "channel 'pings': capacity 0 is out of range (1..1048576)");
 }
 
 TEST(ModuleIo, SectionBoundsAreChecked) {

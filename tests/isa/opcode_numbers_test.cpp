@@ -50,6 +50,7 @@ constexpr Pin kProcedureOpNumbers[] = {
     {"argc", 127}, {"argi", 128}, {"argf", 129}, {"args", 130}, {"readln", 131}, {"readi", 132}, {"readf", 133},
     {"printfd", 134}, {"printw", 135},
     {"kloop", 136},
+    {"spawn", 137}, {"join", 138}, {"send", 139}, {"sendf", 140}, {"recv", 141}, {"recvf", 142}, {"barrier", 143},
 };
 
 constexpr Pin kKernelOpNumbers[] = {

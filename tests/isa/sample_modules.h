@@ -195,4 +195,32 @@ inline Module loop_kernel_module() {
     return m;
 }
 
+// Procedures that talk (format 3.6): two channels and a barrier, and every
+// procs opcode. main spawns worker, sends it a number, takes a float back,
+// meets it at the barrier and joins it.
+inline Module procs_module() {
+    Module m;
+    m.name = "procs";
+    m.source_file = "procs.pasm";
+    m.channels = {{"pings", 4}, {"results", kMaxChannelCapacity}};
+    m.barriers = {{"step", 2}};
+    m.code = {
+        op(Op::Recv, 1, 0),           // 0 worker: recv r1, pings
+        op(Op::Itof, 1, 1),           // 1 f1 = r1
+        op(Op::Sendf, 1, 1),          // 2 sendf results, f1
+        op(Op::Barrier, 0),           // 3 barrier step
+        op(Op::Ret),                  // 4
+        op(Op::Li, 2, 0, 0, -1),      // 5 main: r2 = -1 (any participant)
+        op(Op::Spawn, 9, 2, 0, 0),    // 6 spawn r9, worker, r2
+        op(Op::Li, 1, 0, 0, 7),       // 7
+        op(Op::Send, 0, 1),           // 8 send pings, r1
+        op(Op::Recvf, 2, 1),          // 9 recvf f2, results
+        op(Op::Barrier, 0),           // 10 barrier step
+        op(Op::Join, 3, 3, 9),        // 11 join r3, f3, r9
+        op(Op::Halt),                 // 12
+    };
+    m.procs = {{"worker", 0, 5}, {"main", 5, 8}};
+    return m;
+}
+
 }  // namespace polymer::testing

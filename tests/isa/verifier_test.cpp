@@ -198,6 +198,59 @@ TEST(Verifier, RegionDeclarations) {
     EXPECT_EQ(problem(m), "225 regions: a module has at most 224");
 }
 
+// Format 3.6: each declaration's count in range, names non-empty and unique
+// across channels and barriers, at most 256 of each; operands index them.
+TEST(Verifier, ChannelAndBarrierDeclarations) {
+    EXPECT_EQ(problem(procs_module()), "<valid>");
+    Module m = procs_module();
+    m.channels[0].capacity = 0;
+    EXPECT_EQ(problem(m), "channel 'pings': capacity 0 is out of range (1..1048576)");
+    m.channels[0].capacity = kMaxChannelCapacity + 1;
+    EXPECT_EQ(problem(m), "channel 'pings': capacity 1048577 is out of range (1..1048576)");
+    m = procs_module();
+    m.barriers[0].parties = 0;
+    EXPECT_EQ(problem(m), "barrier 'step': parties 0 is out of range (1..1024)");
+    m.barriers[0].parties = 1025;
+    EXPECT_EQ(problem(m), "barrier 'step': parties 1025 is out of range (1..1024)");
+    m.barriers[0].parties = 1024;
+    EXPECT_EQ(problem(m), "<valid>");
+    m = procs_module();
+    m.channels[1].name = "";
+    EXPECT_EQ(problem(m), "channel 1 has an empty name");
+    m = procs_module();
+    m.channels[1].name = "pings";
+    EXPECT_EQ(problem(m), "channel 'pings': the name is used twice");
+    m = procs_module();  // one set of names for both: the disassembly must read back
+    m.barriers[0].name = "results";
+    EXPECT_EQ(problem(m), "barrier 'results': the name is used twice");
+    m = procs_module();
+    for (unsigned i = 2; i < kMaxChannels; ++i) m.channels.push_back({"c" + std::to_string(i), 1});
+    EXPECT_EQ(problem(m), "<valid>");
+    m.channels.push_back({"one_more", 1});
+    EXPECT_EQ(problem(m), "257 channels: a module has at most 256");
+    m = procs_module();
+    for (unsigned i = 1; i <= kMaxBarriers; ++i) m.barriers.push_back({"b" + std::to_string(i), 1});
+    EXPECT_EQ(problem(m), "257 barriers: a module has at most 256");
+}
+
+TEST(Verifier, ChannelAndBarrierOperands) {
+    Module m = procs_module();
+    m.code[8] = op(Op::Send, 2, 1);
+    EXPECT_EQ(problem(m), "proc 'main' word 8 (send): channel index 2 is out of range (2 channels)");
+    m = procs_module();
+    m.code[0] = op(Op::Recv, 1, 9);
+    EXPECT_EQ(problem(m), "proc 'worker' word 0 (recv): channel index 9 is out of range (2 channels)");
+    m = procs_module();
+    m.code[10] = op(Op::Barrier, 1);
+    EXPECT_EQ(problem(m), "proc 'main' word 10 (barrier): barrier index 1 is out of range (1 barriers)");
+    m = procs_module();
+    m.barriers.clear();
+    EXPECT_EQ(problem(m), "proc 'worker' word 3 (barrier): barrier index 0 is out of range (0 barriers)");
+    m = procs_module();
+    m.code[6] = op(Op::Spawn, 9, 2, 0, 2);
+    EXPECT_EQ(problem(m), "proc 'main' word 6 (spawn): procedure index 2 is out of range (2 procedures)");
+}
+
 TEST(Verifier, BadKernelSchema) {
     Module m = full_module();
     m.kernels[0].params[1].name = "x";
