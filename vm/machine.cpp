@@ -83,11 +83,13 @@ Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
         t.detail = "the step limit of " + std::to_string(options_.max_steps) + " instructions is reached";
         break;
     case TrapKind::Interrupted: t.detail = "stopped by the user (Ctrl-C)"; break;
-    case TrapKind::BadMessage: {  // recv of a float message, recvf of an integer one
-        const bool wanted_int = d.op == Op::Recv;
+    case TrapKind::BadMessage: {  // recv or recvf of a message of another kind (recvr builds its own)
         const std::string channel = d.b < module_.channels.size() ? module_.channels[d.b].name : "?";
-        t.detail = "the message taken from channel '" + channel + "' is " +
-                   (wanted_int ? "a float (sent by sendf): recvf takes it" : "an integer (sent by send): recv takes it");
+        const MessageKind kind = procedures_ ? procedures_->last_taken() : MessageKind::Int;
+        const std::string what = kind == MessageKind::Int     ? "an integer (sent by send): recv takes it"
+                                 : kind == MessageKind::Float ? "a float (sent by sendf): recvf takes it"
+                                                              : "a slice (sent by sendr): recvr takes it";
+        t.detail = "the message taken from channel '" + channel + "' is " + what;
         break;
     }
     case TrapKind::DivisionByZero:

@@ -217,6 +217,63 @@ copy:   ld.f64  f1, v[r4]
     EXPECT_DOUBLE_EQ(std::stod(o.output), std::stod(want)) << o.output;
 }
 
+TEST(Procedures, ASliceTravelsAsACopy) {
+    // The sender overwrites its block after sendr: the message keeps what
+    // the slice held at the send.
+    const Outcome o = same_in_every_mode(R"(
+.region made f64[] = 1.5, 2.5, 3.5, 4.5
+.region got f64[6]
+.channel blocks 2
+.proc maker
+        li      r0, 0
+        li      r1, 1
+        li      r2, 3
+        sendr   blocks, made, r1, r2    ; made[1 .. 4)
+        lif     f1, 99.0
+        st.f64  made[r1], f1
+        sendr   blocks, made, r0, r0    ; an empty slice
+        ret
+.end
+.proc main
+        li      r8, -1
+        spawn   r9, maker, r8
+        li      r3, 2
+        recvr   r4, got, r3, blocks
+        li      r5, 0
+        recvr   r6, got, r5, blocks
+        join    r1, f1, r9
+        print   r4
+        prints  " "
+        print   r6
+        prints  " "
+        li      r7, 6
+        printr  got, r5, r7
+        halt
+.end
+)");
+    EXPECT_EQ(o.output, "3 0 [0, 0, 2.5, 3.5, 4.5, 0]");
+}
+
+TEST(Procedures, SlicesAreChecked) {
+    auto trap_of = [](const std::string& body) {
+        const Outcome o = same_in_every_mode(".region xs i32[4]\n.region ys f32[4]\n.channel c 2\n.proc main\n" + body +
+                                             "        halt\n.end\n");
+        return o.trap ? std::string(trap_name(o.trap->kind)) + ": " + o.trap->detail : "(no trap)";
+    };
+    EXPECT_EQ(trap_of("        li r1, 2\n        li r2, 3\n        sendr c, xs, r1, r2\n"),
+              "out-of-bounds: elements [2, 2 + 3) are outside 'xs' (length 4)");
+    EXPECT_EQ(trap_of("        li r1, 0\n        li r2, 3\n        sendr c, xs, r1, r2\n        li r1, 2\n"
+                      "        recvr r3, xs, r1, c\n"),
+              "out-of-bounds: the message taken from channel 'c' holds 3 elements: they do not fit in 'xs' (length 4) "
+              "from element 2");
+    EXPECT_EQ(trap_of("        li r1, 0\n        li r2, 3\n        sendr c, xs, r1, r2\n        recvr r3, ys, r1, c\n"),
+              "bad-message: the message taken from channel 'c' is a slice of i32 elements, not a slice of 'ys' (f32)");
+    EXPECT_EQ(trap_of("        li r1, 0\n        send c, r1\n        recvr r3, ys, r1, c\n"),
+              "bad-message: the message taken from channel 'c' is an integer (sent by send), not a slice of 'ys' (f32)");
+    EXPECT_EQ(trap_of("        li r1, 0\n        li r2, 2\n        sendr c, xs, r1, r2\n        recv r3, c\n"),
+              "bad-message: the message taken from channel 'c' is a slice (sent by sendr): recvr takes it");
+}
+
 // --- deadlocks -----------------------------------------------------------------
 
 TEST(Procedures, ARecvNoOneWillAnswerIsADeadlockNamingWhereEachWaits) {

@@ -325,6 +325,7 @@ Flow Procedures::recv(std::uint32_t channel, Message& msg) {
     if (c.queue.empty()) return wait_on(WaitReason::Kind::Message, channel);
     const ChannelState::Queued& front = c.queue.front();
     msg = std::move(front.msg);
+    last_taken_ = msg.kind;
     if (log_ != nullptr) {
         MessageRecord& r = log_->messages[front.record];
         r.to = current_;

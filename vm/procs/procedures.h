@@ -123,6 +123,9 @@ public:
     Flow recv(std::uint32_t channel, Message& msg);
     Flow barrier(std::uint32_t barrier);
 
+    // The kind of the message the last recv took (a bad-message trap says it).
+    MessageKind last_taken() const { return last_taken_; }
+
     // --- what the debugger, --stats and --trace see ---
     const std::deque<LiveProcedure>& all() const { return procs_; }
     std::uint32_t current() const { return current_; }
@@ -169,6 +172,7 @@ private:
     std::vector<ChannelState> channels_;
     std::vector<BarrierState> barriers_;
     PipelineLog* log_ = nullptr;
+    MessageKind last_taken_ = MessageKind::Int;
     std::uint64_t switches_ = 0;
 };
 
