@@ -566,6 +566,8 @@ TEST(DebugProcedures, BreakpointsHitInEveryProcedureAndTheViewFollows) {
     s.out.flush();
     EXPECT_EQ(s.output, "610");
     EXPECT_EQ(d.steps(), 10u + 13u + 16u) << "main's, #1's and #2's instructions";
+    EXPECT_EQ(d.history_start().kind, HistoryStart::Kind::End);
+    EXPECT_EQ(d.backstep(1).undone, 0u) << "#0's end stopped the others: not undoable";
 }
 
 // Backstep undoes a procedure's own steps exactly, and never across a switch

@@ -230,7 +230,7 @@ error: this program has no procedures to select: it has no spawn, join, send, re
 // After the end: who ended, who was joined, who never got to run (a note as
 // a plain run's), and a procedure picked out by number.
 TEST_F(DebuggerProcedures, TheEndOfTheProgram) {
-    Session s = run("--debug w.pasm", "continue\nproc 2\ninfo procs\n");
+    Session s = run("--debug w.pasm", "continue\nproc 2\ninfo procs\nbackstep\nstep\n");
     EXPECT_EQ(s.status, 0);
     EXPECT_TRUE(s.out.ends_with(R"--(10
 17
@@ -241,6 +241,8 @@ pc 5 in worker (w.pasm:9): ret
   #1  worker  joined   pc 5 in worker (w.pasm:9): ret
 * #2  worker  joined   pc 5 in worker (w.pasm:9): ret
 (* the selected procedure; the program ended in #0 main: proc 0 selects it)
+error: no more history: it starts at the end of the program (backstep does not undo the end of procedure #0, which stops the others)
+error: the program has halted (run starts it again)
 )--")) << s.out;
     Session e = run("--debug early.pasm", "continue\ninfo procs\nproc 1\nproc 3\nproc x\n");
     EXPECT_EQ(e.status, 0);

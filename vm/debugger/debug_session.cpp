@@ -103,7 +103,11 @@ Stop DebugSession::go(Goal goal) {
         state_ = State::Trapped;
         trap_ = Trap{TrapKind::Unsupported, machine_->pc(), "a procedure instruction waited outside the scheduler", {}};
         return Stop{StopKind::Trapped};
-    case RunStatus::Halted: state_ = State::Halted; return Stop{StopKind::Halted};
+    case RunStatus::Halted:
+        state_ = State::Halted;
+        // The runtime ended #0 and stopped the others: not undoable.
+        if (machine_->procedures() != nullptr) restart_history(HistoryStart{HistoryStart::Kind::End, running(), 0});
+        return Stop{StopKind::Halted};
     case RunStatus::Trapped: state_ = State::Trapped; trap_ = r.trap; return Stop{StopKind::Trapped};
     }
     return stop_;

@@ -78,10 +78,11 @@ struct BackstepReport {
 };
 
 // Where backstep's history begins when nothing was dropped from it: the
-// start of the program, where a procedure began running after a switch, or
-// after a procedure instruction (spawn, join, send, recv, barrier).
+// start of the program, where a procedure began running after a switch,
+// after a procedure instruction (spawn, join, send, recv, barrier), or, once
+// a program with procedures has ended, there (#0's end ended the others).
 struct HistoryStart {
-    enum class Kind : std::uint8_t { Program, Switch, ProcedureOp } kind = Kind::Program;
+    enum class Kind : std::uint8_t { Program, Switch, ProcedureOp, End } kind = Kind::Program;
     std::uint32_t procedure = 0;  // Switch: the one switched to; ProcedureOp: the one that ran it
     std::uint32_t pc = 0;         // ProcedureOp: its word
 };

@@ -148,7 +148,9 @@ bool Repl::require_running() {
     switch (session_.state()) {
     case debugger::DebugSession::State::Running: return true;
     case debugger::DebugSession::State::Halted:
-        error(std::string("the program has halted (run starts it again") + (session_.out_of_order() ? ")" : ", backstep goes back)"));
+        // The end of a program with procedures is not undoable (DebugSession, HistoryStart::End).
+        error(std::string("the program has halted (run starts it again") +
+              (session_.out_of_order() || session_.procedures() != nullptr ? ")" : ", backstep goes back)"));
         return false;
     case debugger::DebugSession::State::Trapped:
         error(std::string("the program has trapped (run starts it again") + (session_.out_of_order() ? ")" : ", backstep goes back)"));

@@ -57,6 +57,8 @@ std::string Repl::history_start_text() const {
     case debugger::HistoryStart::Kind::Switch:
         return "where the scheduler switched to procedure " + procedure_name(h.procedure) +
                " (backstep does not undo a switch between procedures)";
+    case debugger::HistoryStart::Kind::End:
+        return "at the end of the program (backstep does not undo the end of procedure #0, which stops the others)";
     case debugger::HistoryStart::Kind::ProcedureOp:
         return "after the " + std::string(op_info(static_cast<Op>(word_op(m.code[h.pc]))).mnemonic) + " at " +
                where(m, h.pc) + " (backstep does not undo spawn, join, send, recv or barrier)";
@@ -92,6 +94,7 @@ void Repl::info_procs() {
         bool waits = p.status == ProcStatus::Waiting;
         if (current && deadlocked) status = "waiting", waits = true;
         else if (current && trapped) status = "trapped";
+        else if (current && session_.state() == debugger::DebugSession::State::Running) status = "running";
         const std::uint32_t pc = procs->state_of(p.id).pc;
         std::string line = std::string(p.id == session_.selected() ? "* " : "  ") + pad("#" + std::to_string(p.id), 4) +
                            pad(m.procs.at(p.entry).name, name_width + 2) + pad(status, 9) + where(m, pc);
