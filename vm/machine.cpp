@@ -47,11 +47,7 @@ Machine::Machine(const Module& m, OutputBuffer& out, MachineOptions options, Reg
     if (options_.call_depth_limit == 0) options_.call_depth_limit = 1;
     state_.call_stack.resize(options_.call_depth_limit);
     state_.value_stack.resize(options_.value_stack_slots);
-    for (Word w : m.code)
-        if (is_valid_op(word_op(w)) && has_effect(static_cast<Op>(word_op(w)), effect::Proc)) {
-            procedures_ = std::make_unique<Procedures>(*this);
-            break;
-        }
+    if (has_procedure_ops(m)) procedures_ = std::make_unique<Procedures>(*this);
 }
 
 Machine::~Machine() = default;

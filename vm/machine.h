@@ -177,6 +177,7 @@ public:
     std::uint64_t value_slot(std::size_t i) const { return state_.value_stack[i]; }
     std::size_t call_stack_capacity() const { return state_.call_stack.size(); }
     std::size_t value_stack_capacity() const { return state_.value_stack.size(); }
+    const MachineState& state() const { return state_; }
     const Module& module() const { return module_; }
     const MachineOptions& options() const { return options_; }
     std::uint64_t kernels_launched() const { return kernels_launched_; }

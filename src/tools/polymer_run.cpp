@@ -379,6 +379,11 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
             std::cerr << "polymer-run: note: --debug steps the in-order machine; --exec frames is not used\n";
             options.exec = polymer::ExecMode::InOrder;
         }
+        if (options.exec != polymer::ExecMode::InOrder && polymer::has_procedure_ops(*module)) {
+            std::cerr << "polymer-run: note: --debug steps a program with procedures in order; --exec "
+                      << polymer::exec_mode_name(options.exec) << " is not used\n";
+            options.exec = polymer::ExecMode::InOrder;
+        }
         if (!trace_path.empty() || !pipeview_path.empty())
             std::cerr << "polymer-run: note: --trace and --pipeview are not written under --debug\n";
         machine.value().reset();  // the session makes its own (and `run` a fresh one): keep one copy of the regions

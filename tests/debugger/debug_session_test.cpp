@@ -357,15 +357,22 @@ TEST(DebugSessionTest, SteppingEverySampleMatchesAPlainRun) {
         ASSERT_TRUE(created.ok());
         DebugSession& d = *created.value();
         std::vector<std::pair<std::uint64_t, MachineState>> checkpoints;
+        HistoryStart segment = d.history_start();
         while (d.state() == DebugSession::State::Running) {
             d.step(1);
+            // With procedures the history starts again at each switch and
+            // procedure instruction: only checkpoints since then can be reached.
+            const HistoryStart now = d.history_start();
+            if (now.kind != segment.kind || now.procedure != segment.procedure || now.pc != segment.pc ||
+                d.history().empty())
+                checkpoints.clear(), segment = now;
             if (d.state() == DebugSession::State::Running && d.machine().steps() % every == 0) {
                 if (checkpoints.size() == 40) checkpoints.erase(checkpoints.begin());
                 checkpoints.emplace_back(d.machine().steps(), capture(d.machine()));
             }
         }
         ASSERT_EQ(d.state(), DebugSession::State::Halted);
-        EXPECT_EQ(d.machine().steps(), plain_steps);
+        EXPECT_EQ(d.steps(), plain_steps) << "every procedure's instructions";
         out.flush();
         EXPECT_EQ(stepped_text, plain_text);
         // Back through the checkpoints still in the history, newest first.
@@ -415,6 +422,15 @@ TEST(DebugSessionTest, SteppingEverySampleOutOfOrderMatchesAPlainRun) {
         auto created = DebugSession::create(m, out, inputs.options(ooo, stepped_input), main_proc);
         ASSERT_TRUE(created.ok());
         DebugSession& d = *created.value();
+        if (has_procedure_ops(m)) {  // stepped in order: the output and the count must still match
+            ASSERT_FALSE(d.out_of_order());
+            while (d.state() == DebugSession::State::Running) d.step(1);
+            ASSERT_EQ(d.state(), DebugSession::State::Halted);
+            EXPECT_EQ(d.steps(), plain_steps);
+            out.flush();
+            EXPECT_EQ(stepped_text, plain_text);
+            continue;
+        }
         ASSERT_TRUE(d.out_of_order());
         std::uint64_t commits = 0;
         d.on_rob_event = [&](const ooo::RobEvent& e) { commits += e.kind == ooo::RobEvent::Kind::Commit; };
@@ -477,6 +493,190 @@ TEST(DebugSessionTest, KloopIsOneStepOrNothing) {
         ASSERT_TRUE(d.restart().ok());
         EXPECT_FALSE(d.machine().options().loop_kernels);  // kept across restart
     }
+}
+
+}  // namespace
+}  // namespace polymer::debugger
+
+namespace polymer::debugger {
+namespace {
+
+// Procedures (vm/procs/): main spawns two workers that each sum 1..r2 and
+// joins them. Worker #1 gets r2 = 3, worker #2 r2 = 4.
+constexpr std::string_view kWorkers = R"(
+.proc worker
+        li      r1, 0
+        li      r3, 0
+wloop:
+        addi    r3, r3, 1
+        add     r1, r1, r3
+        blt     r3, r2, wloop
+        ret
+.end
+.proc main
+        li      r5, 0
+        li      r2, 3
+        spawn   r8, worker, r5
+        li      r2, 4
+        spawn   r9, worker, r5
+        join    r1, f1, r8
+        print   r1
+        join    r1, f1, r9
+        print   r1
+        halt
+.end
+)";
+
+std::uint32_t pc_of(const Module& m, std::string_view mnemonic, int nth = 0) {
+    for (std::uint32_t pc = 0; pc < m.code.size(); ++pc)
+        if (op_info(static_cast<Op>(word_op(m.code[pc]))).mnemonic == mnemonic && nth-- == 0) return pc;
+    ADD_FAILURE() << "no " << mnemonic;
+    return 0;
+}
+
+TEST(DebugProcedures, BreakpointsHitInEveryProcedureAndTheViewFollows) {
+    Session s(kWorkers);
+    DebugSession& d = *s.session;
+    ASSERT_NE(d.procedures(), nullptr);
+    d.add_breakpoint(s.label("wloop"), "wloop");
+    ASSERT_EQ(d.resume().kind, StopKind::Breakpoint);
+    EXPECT_EQ(d.running(), 1u) << "main waits at its first join; worker #1 runs";
+    EXPECT_EQ(d.selected(), 1u);
+    EXPECT_EQ(d.evaluate(s.expr("r2")).value().i, 3);
+    // The views can show main, which waits at its join; running commands go on in #1.
+    ASSERT_TRUE(d.select(0).ok());
+    EXPECT_EQ(d.viewed().pc, pc_of(s.module, "join"));
+    EXPECT_EQ(d.evaluate(s.expr("r9")).value().i, 2) << "main's handle of worker #2";
+    EXPECT_EQ(d.evaluate(s.expr("pc")).value().i, pc_of(s.module, "join"));
+    EXPECT_FALSE(d.assign(s.expr("r1"), Value::of_int(1)).ok()) << "set writes the running procedure only";
+    EXPECT_EQ(d.select(3).error(), "no procedure #3 (this run has #0 to #2; info procs lists them)");
+    for (int pass = 1; pass < 3; ++pass) {
+        ASSERT_EQ(d.resume().kind, StopKind::Breakpoint);
+        EXPECT_EQ(d.running(), 1u);
+        EXPECT_EQ(d.selected(), 1u) << "a stop selects the procedure it happened in";
+        EXPECT_EQ(d.machine().int_reg(3), pass);
+    }
+    ASSERT_EQ(d.resume().kind, StopKind::Breakpoint);
+    EXPECT_EQ(d.running(), 2u) << "#1 ended; #2 has its first pass";
+    EXPECT_EQ(d.machine().int_reg(2), 4);
+    EXPECT_EQ(d.procedures()->all()[1].status, ProcStatus::Ended);
+    EXPECT_EQ(d.procedures()->all()[1].result_r1, 6);
+    d.remove_all();
+    EXPECT_EQ(d.resume().kind, StopKind::Halted);
+    s.out.flush();
+    EXPECT_EQ(s.output, "610");
+    EXPECT_EQ(d.steps(), 10u + 13u + 16u) << "main's, #1's and #2's instructions";
+    EXPECT_EQ(d.history_start().kind, HistoryStart::Kind::End);
+    EXPECT_EQ(d.backstep(1).undone, 0u) << "#0's end stopped the others: not undoable";
+}
+
+// Backstep undoes a procedure's own steps exactly, and never across a switch
+// or a procedure instruction.
+TEST(DebugProcedures, BackstepStopsWhereTheProcedureBeganRunning) {
+    Session s(kWorkers);
+    DebugSession& d = *s.session;
+    d.add_breakpoint(s.module.procs[0].start, "worker");
+    ASSERT_EQ(d.resume().kind, StopKind::Breakpoint);
+    ASSERT_EQ(d.running(), 1u);
+    EXPECT_TRUE(d.history().empty());
+    EXPECT_EQ(d.history_start().kind, HistoryStart::Kind::Switch);
+    EXPECT_EQ(d.history_start().procedure, 1u);
+    std::vector<MachineState> states{capture(d.machine())};
+    for (int k = 0; k < 6; ++k) {
+        d.step(1);
+        states.push_back(capture(d.machine()));
+    }
+    const MachineState main_before = [&] {
+        MachineState m;
+        m.pc = d.procedures()->state_of(0).pc;
+        m.r.assign(std::begin(d.procedures()->state_of(0).regs.r), std::end(d.procedures()->state_of(0).regs.r));
+        return m;
+    }();
+    for (std::size_t k = states.size() - 1; k-- > 0;) {
+        ASSERT_EQ(d.backstep(1).undone, 1u);
+        ASSERT_EQ(capture(d.machine()), states[k]);
+    }
+    const BackstepReport none = d.backstep(5);
+    EXPECT_EQ(none.undone, 0u);
+    EXPECT_TRUE(none.history_ran_out);
+    EXPECT_FALSE(d.history().truncated()) << "nothing dropped: the history starts at the switch";
+    EXPECT_EQ(d.procedures()->state_of(0).pc, main_before.pc) << "main is untouched";
+    EXPECT_TRUE(std::equal(main_before.r.begin(), main_before.r.end(), d.procedures()->state_of(0).regs.r));
+    // In main, after a spawn: the history starts after it.
+    ASSERT_TRUE(d.restart().ok());
+    d.remove_all();
+    d.step(4);  // li, li, spawn, li
+    EXPECT_EQ(d.history_start().kind, HistoryStart::Kind::ProcedureOp);
+    EXPECT_EQ(d.history_start().pc, pc_of(s.module, "spawn"));
+    EXPECT_EQ(d.backstep(5).undone, 1u) << "only the li after the spawn";
+    EXPECT_EQ(d.machine().pc(), pc_of(s.module, "spawn") + 1);
+    EXPECT_EQ(d.procedures()->all().size(), 2u);
+}
+
+// step counts every procedure's instructions; next runs a waiting
+// instruction (and a call) as one step of the procedure it was given in.
+TEST(DebugProcedures, StepFollowsTheSchedulerNextWaitsForTheJoin) {
+    Session s(kWorkers);
+    DebugSession& d = *s.session;
+    const std::uint32_t join = pc_of(s.module, "join");
+    d.add_breakpoint(join, "join");
+    ASSERT_EQ(d.resume().kind, StopKind::Breakpoint);
+    EXPECT_EQ(d.step(1).kind, StopKind::Step);
+    EXPECT_EQ(d.running(), 1u) << "the join waits: the step ends before worker #1's first instruction";
+    EXPECT_EQ(d.machine().pc(), s.module.procs[0].start);
+    ASSERT_TRUE(d.restart().ok());
+    ASSERT_EQ(d.resume().kind, StopKind::Breakpoint);
+    EXPECT_EQ(d.next(1).kind, StopKind::Step);
+    EXPECT_EQ(d.running(), 0u);
+    EXPECT_EQ(d.machine().pc(), join + 1) << "both workers ran; main has done its join";
+    EXPECT_EQ(d.machine().int_reg(1), 6);
+    // The join tried again when main resumed did not stop at its breakpoint a second time.
+    EXPECT_EQ(d.breakpoints()[0].hits, 2u) << "one in the first run, one in this";
+    ASSERT_TRUE(d.restart().ok());
+    ASSERT_EQ(d.resume().kind, StopKind::Breakpoint);
+    ASSERT_EQ(d.resume().kind, StopKind::Halted) << "the second join, after the workers, is not at the breakpoint";
+    EXPECT_EQ(d.breakpoints()[0].hits, 3u) << "one hit per run";
+}
+
+TEST(DebugProcedures, DeadlockAndTrapsInASpawnedProcedureStopTheSession) {
+    Session dead(".proc waiter\n  li r4, 0\n  join r1, f1, r4\n  ret\n.end\n"
+                 ".proc main\n  li r5, 0\n  spawn r8, waiter, r5\n  join r1, f1, r8\n  halt\n.end\n");
+    DebugSession& d = *dead.session;
+    EXPECT_EQ(d.resume().kind, StopKind::Trapped);
+    EXPECT_EQ(d.trap()->kind, TrapKind::Deadlock);
+    EXPECT_EQ(d.running(), 0u);
+    EXPECT_EQ(d.machine().pc(), pc_of(dead.module, "join", 1)) << "main's state, at its join";
+    EXPECT_NE(d.trap()->detail.find("#1 waiter at test.pasm:3: join waits for procedure #0 (main) to end"),
+              std::string::npos)
+        << d.trap()->detail;
+    EXPECT_EQ(d.backstep(1).undone, 0u) << "nothing to undo across the switch back to main";
+
+    Session bad(".proc bad\n  li r2, 0\n  div r3, r1, r2\n  ret\n.end\n"
+                ".proc main\n  li r5, 0\n  li r1, 7\n  spawn r8, bad, r5\n  join r1, f1, r8\n  halt\n.end\n");
+    DebugSession& b = *bad.session;
+    EXPECT_EQ(b.resume().kind, StopKind::Trapped);
+    EXPECT_EQ(b.trap()->kind, TrapKind::DivisionByZero);
+    EXPECT_EQ(b.running(), 1u);
+    EXPECT_EQ(b.selected(), 1u);
+    EXPECT_EQ(b.trap()->procedure, "procedure #1, spawned by #0 at test.pasm:9, on the home");
+    EXPECT_EQ(b.machine().int_reg(1), 7) << "the spawned procedure's registers";
+    EXPECT_EQ(b.backstep(1).undone, 1u) << "its own li r2 is undone";
+    EXPECT_EQ(b.state(), DebugSession::State::Running);
+}
+
+TEST(DebugProcedures, OutOfOrderIsNotUsedForAProgramWithProcedures) {
+    const Module m = assemble_or_fail(kWorkers);
+    std::string text;
+    OutputBuffer out(&text);
+    MachineOptions ooo;
+    ooo.exec = ExecMode::Ooo;
+    auto d = DebugSession::create(m, out, ooo, 1);
+    ASSERT_TRUE(d.ok());
+    EXPECT_FALSE(d.value()->out_of_order());
+    EXPECT_EQ(d.value()->exec_mode(), ExecMode::InOrder);
+    EXPECT_EQ(d.value()->resume().kind, StopKind::Halted);
+    out.flush();
+    EXPECT_EQ(text, "610");
 }
 
 }  // namespace

@@ -249,7 +249,7 @@ Block at words 4..6 in main: 3 instructions in 2 frames
    frame 0  #6    li      r3, 0
 => frame 1  #5    st.i32  xs[r2], r1          ; waits for #4 (writes r2)
 backstep can undo 5 steps (keeps up to 10000 steps and 67108864 bytes of region snapshots; 0 bytes in use).
-error: info what? (breakpoints, registers, frames, history, rob, nodes, loops, regions)
+error: info what? (breakpoints, registers, frames, history, procs, rob, nodes, loops, regions)
 error: info rob needs an out-of-order session (--exec ooo or spec); this one steps the in-order machine
 )--");
 }
@@ -302,7 +302,7 @@ error: continue takes no arguments
 error: no breakpoint or watchpoint number 'x'
 error: enable needs breakpoint numbers
 error: no command named 'nosuch'
-error: info what? (breakpoints, registers, frames, history, rob, nodes, loops, regions)
+error: info what? (breakpoints, registers, frames, history, procs, rob, nodes, loops, regions)
 error: no breakpoint or watchpoint number '42'
 error: division by zero in '1 / 0'
 6 * 7 = 42

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <utility>
 
 #include "isa/encoding.h"
 #include "isa/frame_analysis.h"
@@ -13,6 +14,7 @@ namespace polymer::debugger {
 Result<std::unique_ptr<DebugSession>> DebugSession::create(const Module& m, OutputBuffer& out, MachineOptions machine,
                                                            std::uint32_t entry, DebugOptions options) {
     machine.interpret_when_idle = false;  // out of order, every instruction goes through the ROB, visibly
+    if (has_procedure_ops(m)) machine.exec = ExecMode::InOrder;  // the scheduler steps procedures in order only
     std::unique_ptr<DebugSession> s(new DebugSession(m, out, machine, entry, options));
     s->break_at_.assign(m.code.size() + 1, 0);
     Result<bool> ok = s->restart();
@@ -31,6 +33,11 @@ Result<bool> DebugSession::restart() {
     state_ = State::Running;
     trap_.reset();
     history_.clear();
+    history_start_ = HistoryStart{};
+    current_ = nullptr;
+    selected_ = last_running_ = 0;
+    waiting_.clear();
+    resuming_wait_ = false;
     for (Breakpoint& b : breakpoints_)
         if (b.is_watch) {
             Result<Value> v = b.watch->evaluate(*machine_);
@@ -48,10 +55,12 @@ Stop DebugSession::step(std::uint64_t n) {
 Stop DebugSession::next(std::uint64_t n) {
     Stop s;
     for (std::uint64_t i = 0; i < n && state_ == State::Running; ++i) {
-        const bool is_call = machine_->pc() < module_.code.size() &&
-                             static_cast<Op>(word_op(module_.code[machine_->pc()])) == Op::Call;
+        const std::uint32_t pc = machine_->pc();
+        const bool valid = pc < module_.code.size() && is_valid_op(word_op(module_.code[pc]));
+        const Op op = valid ? static_cast<Op>(word_op(module_.code[pc])) : Op::Halt;
         Goal g;
-        if (is_call) g.depth_at_most = machine_->call_depth();
+        if (valid && op == Op::Call) g.depth_at_most = machine_->call_depth();
+        else if (valid && has_effect(op, effect::Proc)) g.past_steps = machine_->steps() + 1;
         else g.steps = 1;
         s = go(g);
         if (s.kind != StopKind::Step) return s;
@@ -75,6 +84,7 @@ Stop DebugSession::until(const Expression& cond) {
 
 Stop DebugSession::go(Goal goal) {
     goal_ = goal;
+    goal_.owner = running();
     first_ = true;
     holding_ = false;
     checked_at_ = UINT64_MAX;
@@ -84,10 +94,20 @@ Stop DebugSession::go(Goal goal) {
     // A halting or trapping instruction changed nothing: its entry goes.
     if (r.status != RunStatus::Paused && current_ != nullptr) history_.drop_last();
     current_ = nullptr;
+    selected_ = running();
     switch (r.status) {
     case RunStatus::Paused: return stop_;
-    case RunStatus::Blocked: return stop_;  // placeholder until the debugger schedules procedures
-    case RunStatus::Halted: state_ = State::Halted; return Stop{StopKind::Halted};
+    case RunStatus::Blocked:
+        // Only the scheduler (Procedures::resume) can make a procedure wait,
+        // and a program with procedures never gets a reorder session.
+        state_ = State::Trapped;
+        trap_ = Trap{TrapKind::Unsupported, machine_->pc(), "a procedure instruction waited outside the scheduler", {}};
+        return Stop{StopKind::Trapped};
+    case RunStatus::Halted:
+        state_ = State::Halted;
+        // The runtime ended #0 and stopped the others: not undoable.
+        if (machine_->procedures() != nullptr) restart_history(HistoryStart{HistoryStart::Kind::End, running(), 0});
+        return Stop{StopKind::Halted};
     case RunStatus::Trapped: state_ = State::Trapped; trap_ = r.trap; return Stop{StopKind::Trapped};
     }
     return stop_;
@@ -95,9 +115,65 @@ Stop DebugSession::go(Goal goal) {
 
 std::vector<std::uint32_t> DebugSession::call_stack() const {
     if (rob_) return rob_->committed_call_stack();
+    const MachineState& s = viewed();
+    const DecodedInsn* code = machine_->code().data();
     std::vector<std::uint32_t> returns;
-    for (std::size_t k = 0; k < machine_->call_depth(); ++k) returns.push_back(machine_->call_slot(k));
+    for (std::size_t k = 0; k < s.call_depth; ++k)
+        returns.push_back(s.call_stack[k] == nullptr ? 0 : static_cast<std::uint32_t>(s.call_stack[k] - code));
     return returns;
+}
+
+std::uint32_t DebugSession::running() const {
+    const Procedures* procs = machine_->procedures();
+    return procs != nullptr ? procs->current() : 0;
+}
+
+Result<bool> DebugSession::select(std::uint32_t id) {
+    const Procedures* procs = machine_->procedures();
+    if (procs == nullptr) return Error{"this program has no procedure instructions (spawn, join, ...): only #0 runs"};
+    if (id >= procs->all().size())
+        return Error{"no procedure #" + std::to_string(id) + " (this run has #0" +
+                     (procs->all().size() > 1 ? " to #" + std::to_string(procs->all().size() - 1) : std::string()) +
+                     "; info procs lists them)"};
+    selected_ = id;
+    return true;
+}
+
+const MachineState& DebugSession::viewed() const {
+    const Procedures* procs = machine_->procedures();
+    return procs != nullptr ? procs->state_of(selected_) : machine_->state();
+}
+
+Result<Value> DebugSession::evaluate(const Expression& e) const { return e.evaluate(*machine_, viewed()); }
+
+std::uint64_t DebugSession::steps() const {
+    const Procedures* procs = machine_->procedures();
+    return procs != nullptr ? procs->steps() : machine_->steps();
+}
+
+void DebugSession::restart_history(HistoryStart start) {
+    history_.clear();
+    history_start_ = start;
+    current_ = nullptr;
+}
+
+// The scheduler swapped another procedure's state in. The history so far
+// undoes the one switched out, so it is dropped; watches on registers now
+// read the new one's, which is no change to report.
+void DebugSession::procedure_switched(const Machine& m) {
+    const Procedures& procs = *m.procedures();
+    const std::uint32_t out = last_running_, in = procs.current();
+    last_running_ = in;
+    waiting_.resize(procs.all().size(), false);
+    if (out < waiting_.size()) waiting_[out] = procs.all()[out].status == ProcStatus::Waiting;
+    resuming_wait_ = waiting_[in];
+    waiting_[in] = false;
+    restart_history(HistoryStart{HistoryStart::Kind::Switch, in, 0});
+    for (Breakpoint& b : breakpoints_)
+        if (b.is_watch && b.enabled) {
+            Result<Value> v = b.watch->evaluate(m);
+            b.last = v ? std::optional<Value>(v.value()) : std::nullopt;
+        }
 }
 
 void DebugSession::flush_reorder_buffer() {
@@ -119,6 +195,7 @@ bool DebugSession::hold_commits(const Machine& m) {
 }
 
 bool DebugSession::before_instruction(const Machine& m) {
+    const bool retry = std::exchange(resuming_wait_, false);  // a waiting instruction tried again
     if (!first_) {
         if (check_watches()) return true;
         if (goal_.until != nullptr) {
@@ -128,15 +205,19 @@ bool DebugSession::before_instruction(const Machine& m) {
                 return true;
             }
         }
-        if (goal_.depth_below && m.call_depth() < *goal_.depth_below) {
+        if (goal_.depth_below && m.call_depth() < *goal_.depth_below && owner_running()) {
             stop_ = Stop{StopKind::Finish};
             return true;
         }
-        if (goal_.depth_at_most && m.call_depth() <= *goal_.depth_at_most) {
+        if (goal_.depth_at_most && m.call_depth() <= *goal_.depth_at_most && owner_running()) {
             stop_ = Stop{StopKind::Step};
             return true;
         }
-        if (break_at_[m.pc()] != 0) {
+        if (goal_.past_steps && m.steps() >= *goal_.past_steps && owner_running()) {
+            stop_ = Stop{StopKind::Step};
+            return true;
+        }
+        if (break_at_[m.pc()] != 0 && !retry) {
             for (Breakpoint& b : breakpoints_)
                 if (!b.is_watch && b.enabled && b.pc == m.pc()) {
                     ++b.hits;
@@ -155,14 +236,22 @@ bool DebugSession::before_instruction(const Machine& m) {
         return true;
     }
     first_ = false;
-    if (goal_.steps != UINT64_MAX) --goal_.steps;
+    if (goal_.steps != UINT64_MAX && !retry) --goal_.steps;
     record(m);
     return false;
 }
 
 // A new history entry for the instruction about to run (or commit); what it
-// overwrites arrives through the StateObserver calls below.
+// overwrites arrives through the StateObserver calls below. A procedure
+// instruction changes other procedures, channels or barriers, which the log
+// cannot undo: the history starts after it.
 void DebugSession::record(const Machine& m) {
+    const std::uint32_t pc = m.pc();
+    if (pc < module_.code.size() && is_valid_op(word_op(module_.code[pc])) &&
+        has_effect(static_cast<Op>(word_op(module_.code[pc])), effect::Proc)) {
+        restart_history(HistoryStart{HistoryStart::Kind::ProcedureOp, running(), pc});
+        return;
+    }
     current_ = &history_.begin(m);
 }
 
@@ -275,6 +364,7 @@ BackstepReport DebugSession::backstep(std::uint64_t n) {
         state_ = State::Running;
         trap_.reset();
     }
+    selected_ = running();
     flush_reorder_buffer();  // issue goes on from the restored pc
     for (Breakpoint& b : breakpoints_)
         if (b.is_watch) {
@@ -285,6 +375,10 @@ BackstepReport DebugSession::backstep(std::uint64_t n) {
 }
 
 Result<bool> DebugSession::assign(const Expression& place, const Value& v) {
+    if (!viewing_running())
+        return Error{"set changes the running procedure only: #" + std::to_string(selected_) +
+                     " is selected, #" + std::to_string(running()) + " is running (proc " +
+                     std::to_string(running()) + " selects it)"};
     flush_reorder_buffer();  // younger instructions run again, with the new value
     Result<Expression::Location> at = place.locate(*machine_);
     if (!at) return Error{at.error()};

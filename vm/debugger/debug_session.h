@@ -9,6 +9,12 @@
 // committed state. Either way the machine's writes reach the session through
 // the one write path's StateObserver, which fills the undo log: one set of
 // stopping rules and one history serve both.
+//
+// A program with procedures (vm/procs/) is always stepped in order: the
+// scheduler runs them one at a time under this observer, so breakpoints hit
+// in any of them, and the views can show any one (select()). The undo log
+// cannot undo a switch between procedures nor what spawn, join, send, recv
+// and barrier do to the others, so the history starts again after each.
 #pragma once
 
 #include <csignal>
@@ -25,6 +31,7 @@
 #include "vm/debugger/undo_log.h"
 #include "vm/machine.h"
 #include "vm/ooo/reorder_engine.h"
+#include "vm/procs/procedures.h"
 
 namespace polymer::debugger {
 
@@ -70,6 +77,16 @@ struct BackstepReport {
     bool history_ran_out = false;  // fewer than asked: nothing older is kept
 };
 
+// Where backstep's history begins when nothing was dropped from it: the
+// start of the program, where a procedure began running after a switch,
+// after a procedure instruction (spawn, join, send, recv, barrier), or, once
+// a program with procedures has ended, there (#0's end ended the others).
+struct HistoryStart {
+    enum class Kind : std::uint8_t { Program, Switch, ProcedureOp, End } kind = Kind::Program;
+    std::uint32_t procedure = 0;  // Switch: the one switched to; ProcedureOp: the one that ran it
+    std::uint32_t pc = 0;         // ProcedureOp: its word
+};
+
 class DebugSession final : public ExecutionObserver, private ooo::CycleObserver {
 public:
     enum class State : std::uint8_t { Running, Halted, Trapped };  // Running: paused, can go on
@@ -95,9 +112,14 @@ public:
     }
     std::function<void(const ooo::RobEvent&)> on_rob_event;  // out of order: each issue, commit and squash
 
-    // Running commands; each needs state() == Running.
-    Stop step(std::uint64_t n);
-    Stop next(std::uint64_t n);          // a call counts as one step
+    // Running commands; each needs state() == Running. They run the
+    // procedure the scheduler is in (running()), and the others when it
+    // waits or ends; a stop selects the procedure it happened in.
+    Stop step(std::uint64_t n);  // n instructions of whichever procedures run
+    // A call, and an instruction that may wait for other procedures (spawn,
+    // join, send, recv, barrier), counts as one step of this procedure; the
+    // others run meanwhile and stop it only at a breakpoint, watchpoint or trap.
+    Stop next(std::uint64_t n);
     Stop finish();                       // needs call_depth() > 0
     Stop resume();                       // `continue`
     Stop until(const Expression& cond);  // checked after every instruction
@@ -107,7 +129,27 @@ public:
     Result<bool> restart();
 
     // `set`: writes a register or element and records it in the history.
+    // Only in the running procedure: it fails while another one is selected.
     Result<bool> assign(const Expression& place, const Value& v);
+
+    // --- programs with procedures (docs/debugger.md, "Procedures") ---
+    // The runtime, or null when the program has no procedure instruction.
+    const Procedures* procedures() const { return machine_->procedures(); }
+    // The procedure the scheduler is in: the one running commands go on
+    // with (after the end of the run, the one it ended in). 0 without procedures.
+    std::uint32_t running() const;
+    // The procedure the views show (info registers, print, x, bt, list,
+    // disas): the one the last stop happened in, until select() picks another.
+    std::uint32_t selected() const { return selected_; }
+    Result<bool> select(std::uint32_t id);
+    // The selected procedure's registers, stacks and pc.
+    const MachineState& viewed() const;
+    bool viewing_running() const { return selected_ == running(); }
+    // `e` as the selected procedure sees it (watches and `until` read the running one).
+    Result<Value> evaluate(const Expression& e) const;
+    // Instructions run so far, by every procedure.
+    std::uint64_t steps() const;
+    const HistoryStart& history_start() const { return history_start_; }
 
     int add_breakpoint(std::uint32_t pc, std::string where);
     Result<int> add_watch(Expression e);
@@ -132,7 +174,8 @@ public:
     // Async-signal-safe: the running command pauses before its next instruction.
     static void interrupt() { interrupt_requested_ = 1; }
 
-    // The committed call stack: the return pc of each active call, outermost first.
+    // The selected procedure's call stack (out of order: the committed one):
+    // the return pc of each active call, outermost first.
     std::vector<std::uint32_t> call_stack() const;
 
     // ExecutionObserver: pausing, and every change for the undo log.
@@ -146,6 +189,7 @@ public:
     void call_slot_written(std::size_t slot) override;
     void output_written() override;
     void input_read() override;
+    void procedure_switched(const Machine& m) override;
 
 private:
     DebugSession(const Module& m, OutputBuffer& out, MachineOptions machine, std::uint32_t entry, DebugOptions options)
@@ -157,6 +201,8 @@ private:
         std::optional<std::size_t> depth_below;    // finish: stop once call depth < this
         std::optional<std::size_t> depth_at_most;  // next over a call: stop once depth <= this
         const Expression* until = nullptr;
+        std::uint32_t owner = 0;  // the procedure the depth and past_steps goals are about
+        std::optional<std::uint64_t> past_steps;  // next over a waiting instruction: stop once the owner has run this many
     };
     Stop go(Goal goal);
     // Out of order: squashes the uncommitted entries, so the machine is
@@ -171,6 +217,9 @@ private:
     }
     bool check_watches();  // after an instruction: true (and stop_ set) when one changed
     void record(const Machine& m);
+    // Starts the history again: nothing before `start` can be undone.
+    void restart_history(HistoryStart start);
+    bool owner_running() const { return running() == goal_.owner; }
 
     const Module& module_;
     OutputBuffer& out_;
@@ -187,6 +236,14 @@ private:
     int next_id_ = 1;
     UndoLog history_;
     UndoEntry* current_ = nullptr;  // the entry of the instruction running now
+    HistoryStart history_start_;
+    std::uint32_t selected_ = 0;    // the procedure the views show
+    std::uint32_t last_running_ = 0;  // the procedure the last switch went to
+    // Per procedure: switched out while waiting at its instruction, which it
+    // tries again when resumed; that try does not stop at the breakpoint
+    // there again (the first did) nor count as a step.
+    std::vector<bool> waiting_;
+    bool resuming_wait_ = false;
 
     static inline volatile std::sig_atomic_t interrupt_requested_ = 0;
     Goal goal_;

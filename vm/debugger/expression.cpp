@@ -292,27 +292,31 @@ Expression::Place Expression::place() const {
     }
 }
 
-Result<Value> Expression::evaluate(const Machine& machine) const { return eval(machine, root_); }
+Result<Value> Expression::evaluate(const Machine& machine) const { return eval(machine, machine.state(), root_); }
 
-Result<Value> Expression::eval(const Machine& machine, int node) const {
+Result<Value> Expression::evaluate(const Machine& machine, const MachineState& state) const {
+    return eval(machine, state, root_);
+}
+
+Result<Value> Expression::eval(const Machine& machine, const MachineState& state, int node) const {
     const Node& n = nodes_[node];
     switch (n.kind) {
     case Node::Kind::Int: return Value::of_int(n.i);
     case Node::Kind::Float: return Value::of_float(n.f);
-    case Node::Kind::IntReg: return Value::of_int(machine.int_reg(n.index));
-    case Node::Kind::FloatReg: return Value::of_float(machine.float_reg(n.index));
-    case Node::Kind::Pc: return Value::of_int(machine.pc());
-    case Node::Kind::Steps: return Value::of_int(static_cast<std::int64_t>(machine.steps()));
-    case Node::Kind::Depth: return Value::of_int(static_cast<std::int64_t>(machine.call_depth()));
+    case Node::Kind::IntReg: return Value::of_int(state.regs.r[n.index]);
+    case Node::Kind::FloatReg: return Value::of_float(state.regs.f[n.index]);
+    case Node::Kind::Pc: return Value::of_int(state.pc);
+    case Node::Kind::Steps: return Value::of_int(static_cast<std::int64_t>(state.steps));
+    case Node::Kind::Depth: return Value::of_int(static_cast<std::int64_t>(state.call_depth));
     case Node::Kind::Len: return Value::of_int(static_cast<std::int64_t>(machine.regions()[n.index].length));
     case Node::Kind::Element: {
-        Result<Value> index = eval(machine, n.lhs);
+        Result<Value> index = eval(machine, state, n.lhs);
         if (!index) return index;
         if (index.value().is_float) return Error{"a region index must be an integer"};
         return read_element(machine, machine.regions()[n.index], index.value().i);
     }
     case Node::Kind::Unary: {
-        Result<Value> a = eval(machine, n.lhs);
+        Result<Value> a = eval(machine, state, n.lhs);
         if (!a) return a;
         const Value v = a.value();
         if (n.op == "-")
@@ -324,9 +328,9 @@ Result<Value> Expression::eval(const Machine& machine, int node) const {
     }
     case Node::Kind::Binary: break;
     }
-    Result<Value> ra = eval(machine, n.lhs);
+    Result<Value> ra = eval(machine, state, n.lhs);
     if (!ra) return ra;
-    Result<Value> rb = eval(machine, n.rhs);
+    Result<Value> rb = eval(machine, state, n.rhs);
     if (!rb) return rb;
     const Value a = ra.value(), b = rb.value();
     const std::string& op = n.op;
@@ -379,7 +383,7 @@ Result<Expression::Location> Expression::locate(const Machine& machine) const {
     if (at.place == Place::None)
         return Error{"cannot assign to '" + text_ + "' (set takes a register or a region element)"};
     if (at.place == Place::Element) {
-        Result<Value> index = eval(machine, n.lhs);
+        Result<Value> index = eval(machine, machine.state(), n.lhs);
         if (!index) return Error{index.error()};
         if (index.value().is_float) return Error{"a region index must be an integer"};
         Result<Value> check = read_element(machine, machine.regions()[n.index], index.value().i);
@@ -400,7 +404,7 @@ Result<bool> Expression::assign(Machine& machine, const Value& v) const {
         machine.set_float_reg(n.index, v.is_float ? v.f : static_cast<double>(v.i));
         return true;
     case Place::Element: {
-        Result<Value> index = eval(machine, n.lhs);
+        Result<Value> index = eval(machine, machine.state(), n.lhs);
         if (!index) return Error{index.error()};
         const Region& g = machine.regions()[n.index];
         Result<Value> check = read_element(machine, g, index.value().is_float ? -1 : index.value().i);

@@ -45,6 +45,9 @@ public:
     // procedures have a label of that name.
     static Result<Expression> parse(std::string_view text, const Module& m, std::uint32_t current_pc = 0);
     Result<Value> evaluate(const Machine& machine) const;
+    // As procedure `state` sees it (vm/procs/): its registers, pc, steps and
+    // call depth; the machine's regions, which every procedure shares.
+    Result<Value> evaluate(const Machine& machine, const MachineState& state) const;
     const std::string& text() const { return text_; }
 
     // For `set`: an expression that names a register or a region element.
@@ -73,7 +76,7 @@ private:
         std::uint32_t index = 0;  // register or region
         int lhs = -1, rhs = -1;   // child nodes
     };
-    Result<Value> eval(const Machine& machine, int node) const;
+    Result<Value> eval(const Machine& machine, const MachineState& state, int node) const;
 
     std::string text_;
     std::vector<Node> nodes_;

@@ -70,6 +70,12 @@ LiveProcedure::~LiveProcedure() = default;
 LiveProcedure::LiveProcedure(LiveProcedure&&) noexcept = default;
 LiveProcedure& LiveProcedure::operator=(LiveProcedure&&) noexcept = default;
 
+bool has_procedure_ops(const Module& m) {
+    return std::any_of(m.code.begin(), m.code.end(), [](Word w) {
+        return is_valid_op(word_op(w)) && has_effect(static_cast<Op>(word_op(w)), effect::Proc);
+    });
+}
+
 Procedures::Procedures(Machine& m) : m_(m), log_(m.options().pipeline_log) {}
 
 Procedures::~Procedures() = default;
@@ -124,7 +130,10 @@ RunResult Procedures::resume(ExecutionObserver* observer) {
         const std::optional<std::uint32_t> next = next_ready();
         if (!next) {
             // #0 has not ended, so it waits, and so does every other live one.
-            if (current_ != 0) switch_out(), switch_to(0);
+            if (current_ != 0) {
+                switch_out(), switch_to(0);
+                if (observer != nullptr) observer->procedure_switched(m_);
+            }
             RunResult dead{RunStatus::Trapped, deadlock_trap(), m_.state().steps};
             return finish(dead);
         }
@@ -167,15 +176,22 @@ RunResult Procedures::run_slice(LiveProcedure& p, ExecutionObserver* observer) {
 // summed into the machine's (--stats). The machine's state stays the
 // procedure that ended the run (#0, the trapping one, or #0 in a deadlock).
 RunResult Procedures::finish(RunResult r) {
-    std::uint64_t steps = 0;
-    for (const LiveProcedure& p : procs_) {
-        steps += p.id == current_ ? m_.state().steps : p.state.steps;
+    for (const LiveProcedure& p : procs_)
         if (p.id != current_) add_stats(m_.engine_stats(), p.engine_stats);
-    }
     for (LiveProcedure& p : procs_) p.engine.reset();  // each waits for what it has in flight
     m_.set_time_sliced(false);
-    r.steps = steps;
+    r.steps = steps();
     return r;
+}
+
+const MachineState& Procedures::state_of(std::uint32_t id) const {
+    return id == current_ ? m_.state() : procs_.at(id).state;
+}
+
+std::uint64_t Procedures::steps() const {
+    std::uint64_t n = 0;
+    for (const LiveProcedure& p : procs_) n += state_of(p.id).steps;
+    return n;
 }
 
 void Procedures::switch_out() {
@@ -368,9 +384,7 @@ std::string Procedures::describe_wait(const LiveProcedure& p) const {
     return "is not waiting";
 }
 
-std::uint32_t Procedures::pc_of(const LiveProcedure& p) const {
-    return p.status == ProcStatus::Running ? m_.state().pc : p.state.pc;
-}
+std::uint32_t Procedures::pc_of(const LiveProcedure& p) const { return state_of(p.id).pc; }
 
 Trap Procedures::deadlock_trap() const {
     const Module& mod = m_.module();
@@ -397,7 +411,7 @@ std::string Procedures::stats_text() const {
                     std::to_string(procs_.size() - 1) + " spawned), " + count(switches_, "switch") +
                     " between them\n";
     for (const LiveProcedure& p : procs_) {
-        const std::uint64_t steps = p.status == ProcStatus::Running ? m_.state().steps : p.state.steps;
+        const std::uint64_t steps = state_of(p.id).steps;
         s += "polymer-run:   #" + std::to_string(p.id) + " " + mod.procs.at(p.entry).name + ": " +
              count(steps, "instruction") + ", " + count(p.slices, "turn") + ", waited " + count(p.waits, "time") +
              ", sent " + count(p.messages_sent, "message") + ", received " + count(p.messages_received, "message") +

@@ -92,6 +92,10 @@ struct BarrierState {
     std::uint64_t round = 0;    // rounds completed
 };
 
+// Whether `m` has a procedure instruction (spawn, join, send, recv,
+// barrier): then a Machine runs it through Procedures.
+bool has_procedure_ops(const Module& m);
+
 class Procedures {
 public:
     explicit Procedures(Machine& m);
@@ -125,6 +129,13 @@ public:
     // --- what the debugger, --stats and --trace see ---
     const std::deque<LiveProcedure>& all() const { return procs_; }
     std::uint32_t current() const { return current_; }
+    // Procedure `id`'s registers, stacks and pc: the machine's for the
+    // current one (running, or the one the run ended in, whatever its
+    // status), else its own. (The current one's own `state` holds what the
+    // last switch swapped out: no one's.)
+    const MachineState& state_of(std::uint32_t id) const;
+    // The instructions every procedure has run so far.
+    std::uint64_t steps() const;
     const std::vector<ChannelState>& channels() const { return channels_; }
     const std::vector<BarrierState>& barriers() const { return barriers_; }
     // "waits for a message on channel 'pongs' (empty, capacity 1)"

@@ -28,9 +28,10 @@ const std::vector<Repl::Command>& Repl::commands() {
         {{"backstep", "reverse-step", "rs", "reverse-stepi", "rsi", "bs"}, "backstep [N]", "undo the last instruction (or N): registers, regions, stacks and pc come back; output stays printed", &Repl::cmd_backstep, true},
         {{"run", "r"}, "run", "start the program again from the beginning and continue", &Repl::cmd_run, false},
         {{"restart"}, "restart", "start the program again and stop before its first instruction", &Repl::cmd_restart, false},
-        {{"info", "i"}, "info WHAT", "WHAT: breakpoints (b), registers (r), frames (the current block's, from the module), history (what backstep can undo), rob (the reorder buffer: --exec ooo/spec sessions), nodes (the cluster: --nodes/--local-nodes), loops (the loops run as kernels), regions (each region's type and length, and which node holds its elements under a cluster)", &Repl::cmd_info, true},
+        {{"info", "i"}, "info WHAT", "WHAT: breakpoints (b), registers (r), frames (the current block's, from the module), history (what backstep can undo), procs (the procedures a program has spawned, and what each is doing), rob (the reorder buffer: --exec ooo/spec sessions), nodes (the cluster: --nodes/--local-nodes), loops (the loops run as kernels), regions (each region's type and length, and which node holds its elements under a cluster)", &Repl::cmd_info, true},
+        {{"procedure", "proc"}, "procedure [N]", "select procedure #N (info procs lists them): registers, print, x, bt, list and disas then show its state; step and continue still go on where the program is", &Repl::cmd_procedure, false},
         {{"regs"}, "regs [REG...]", "the registers (same as info registers)", &Repl::cmd_registers, true},
-        {{"print", "p"}, "print[/x] EXPR", "evaluate EXPR: registers, constants, region elements xs[i], len(xs), labels, pc; /x prints integers in hex", &Repl::cmd_print, true},
+        {{"print", "p", "pr"}, "print[/x] EXPR", "evaluate EXPR: registers, constants, region elements xs[i], len(xs), labels, pc; /x prints integers in hex", &Repl::cmd_print, true},
         {{"x"}, "x REGION [START [COUNT]]", "dump a slice of a region with its type (also x REGION[START] [COUNT], x/COUNT REGION[START])", &Repl::cmd_x, true},
         {{"list", "l"}, "list [LOCATION]", "source lines around the pc (or LOCATION); again: the next lines", &Repl::cmd_list, true},
         {{"disas", "disassemble"}, "disas [LOCATION]", "the instructions around the pc (or LOCATION)", &Repl::cmd_disas, true},
@@ -125,7 +126,7 @@ std::vector<std::string> Repl::completions(bool first_word) const {
         return out;
     }
     const Module& m = session_.module();
-    for (std::string_view s : {"breakpoints", "registers", "frames", "history", "rob", "nodes", "loops", "regions", "pc", "len", "var"}) out.emplace_back(s);
+    for (std::string_view s : {"breakpoints", "registers", "frames", "history", "procs", "rob", "nodes", "loops", "regions", "pc", "len", "var"}) out.emplace_back(s);
     for (const Label& l : m.labels) out.push_back(l.name);
     for (const Procedure& p : m.procs) out.push_back(p.name);
     for (const RegionDecl& r : m.regions) out.push_back(r.name);
@@ -138,7 +139,7 @@ std::vector<std::string> Repl::completions(bool first_word) const {
 
 std::string Repl::current_line() const {
     const Module& m = session_.module();
-    const std::uint32_t pc = session_.machine().pc();
+    const std::uint32_t pc = viewed_pc();
     if (pc >= m.code.size()) return where(m, pc) + ": (past the end of the code)\n";
     return where(m, pc) + ": " + disassemble_word(m, pc) + "\n";
 }
@@ -147,7 +148,9 @@ bool Repl::require_running() {
     switch (session_.state()) {
     case debugger::DebugSession::State::Running: return true;
     case debugger::DebugSession::State::Halted:
-        error(std::string("the program has halted (run starts it again") + (session_.out_of_order() ? ")" : ", backstep goes back)"));
+        // The end of a program with procedures is not undoable (DebugSession, HistoryStart::End).
+        error(std::string("the program has halted (run starts it again") +
+              (session_.out_of_order() || session_.procedures() != nullptr ? ")" : ", backstep goes back)"));
         return false;
     case debugger::DebugSession::State::Trapped:
         error(std::string("the program has trapped (run starts it again") + (session_.out_of_order() ? ")" : ", backstep goes back)"));
@@ -159,6 +162,7 @@ bool Repl::require_running() {
 void Repl::remember_registers() {
     for (unsigned i = 0; i < kIntRegisters; ++i) seen_int_[i] = session_.machine().int_reg(i);
     for (unsigned i = 0; i < kFloatRegisters; ++i) seen_float_[i] = session_.machine().float_reg(i);
+    seen_procedure_ = session_.selected();
 }
 
 std::optional<std::uint64_t> Repl::count_arg(std::string_view args) {
@@ -174,6 +178,7 @@ std::optional<std::uint64_t> Repl::count_arg(std::string_view args) {
 
 void Repl::report(const debugger::Stop& stop) {
     const Module& m = session_.module();
+    if (std::string banner = procedure_banner(stop); !banner.empty()) say(banner);
     switch (stop.kind) {
     case StopKind::Step:
         if (!show_events_) say(current_line());  // out of order, `step`'s event lines said it
@@ -193,9 +198,14 @@ void Repl::report(const debugger::Stop& stop) {
     case StopKind::Interrupted: say("Interrupted at " + current_line()); break;
     case StopKind::Until: say("Until: the condition is true at " + current_line()); break;
     case StopKind::Finish: say("Returned to " + current_line()); break;
-    case StopKind::Halted:
-        say("The program halted after " + std::to_string(session_.machine().steps()) + " instructions.\n");
+    case StopKind::Halted: {
+        const Procedures* procs = session_.procedures();
+        const bool spawned = procs != nullptr && procs->all().size() > 1;
+        say("The program halted after " + std::to_string(session_.steps()) + " instructions" +
+            (spawned ? " (by its " + std::to_string(procs->all().size()) + " procedures)" : "") + ".\n" +
+            still_running_text());
         break;
+    }
     case StopKind::Trapped: {
         const Trap& t = *session_.trap();
         std::string text = "The program trapped; it is stopped at the faulting instruction.\n";
@@ -212,7 +222,9 @@ void Repl::report(const debugger::Stop& stop) {
 
 std::string Repl::register_cells(bool only_nonzero) {
     const Machine& mc = session_.machine();
-    const bool colour = options_.terminal;
+    const RegisterFile& regs = session_.viewed().regs;
+    // Changes are since the last stop, which was in the running procedure.
+    const bool colour = options_.terminal && session_.viewing_running();
     std::string out;
     int column = 0;
     auto cell = [&](const std::string& name, const std::string& value, bool changed, bool zero) {
@@ -229,12 +241,12 @@ std::string Repl::register_cells(bool only_nonzero) {
     };
     for (unsigned i = 0; i < kIntRegisters; ++i) {
         // A region handle (isa/encoding.h) is shown by the region it names.
-        const Region* g = mc.regions().by_handle(mc.int_reg(i));
-        const std::string value = g != nullptr ? "handle '" + std::string(g->name) + "'" : std::to_string(mc.int_reg(i));
-        cell("r" + std::to_string(i), value, mc.int_reg(i) != seen_int_[i], mc.int_reg(i) == 0);
+        const Region* g = mc.regions().by_handle(regs.r[i]);
+        const std::string value = g != nullptr ? "handle '" + std::string(g->name) + "'" : std::to_string(regs.r[i]);
+        cell("r" + std::to_string(i), value, regs.r[i] != seen_int_[i], regs.r[i] == 0);
     }
     for (unsigned i = 0; i < kFloatRegisters; ++i) {
-        const double v = mc.float_reg(i);
+        const double v = regs.f[i];
         const bool changed = std::bit_cast<std::uint64_t>(v) != std::bit_cast<std::uint64_t>(seen_float_[i]);
         cell("f" + std::to_string(i), double_text(v), changed, std::bit_cast<std::uint64_t>(v) == 0);
     }

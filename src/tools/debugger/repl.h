@@ -60,9 +60,10 @@ private:
     void error(std::string_view text) { say("error: " + std::string(text) + "\n"); }
     bool require_running();
     void report(const debugger::Stop& stop);
-    std::string current_line() const;  // "pc 7 in main (prog.pasm:12): add r1, r2, r3"
+    std::string current_line() const;  // the selected procedure's: "pc 7 in main (prog.pasm:12): add r1, r2, r3"
     std::string register_cells(bool only_nonzero);
-    void remember_registers();
+    void remember_registers();  // and the selected procedure, before a command that moves
+    std::uint32_t viewed_pc() const { return session_.viewed().pc; }
     std::optional<std::uint64_t> count_arg(std::string_view args);
 
     void cmd_break(std::string_view);
@@ -89,10 +90,17 @@ private:
     void cmd_backstep(std::string_view);
     void cmd_help(std::string_view);
     void cmd_quit(std::string_view);
+    void cmd_procedure(std::string_view);
     void info_breakpoints();
     void info_frames();
     void info_history();
     void enable_or_disable(std::string_view args, bool enable);
+    // Programs with procedures (repl_procs.cpp).
+    void info_procs();
+    std::string procedure_name(std::uint32_t id) const;  // "#2 worker"
+    std::string procedure_banner(const debugger::Stop& stop) const;  // "[procedure #2 worker]\n" or ""
+    std::string history_start_text() const;  // "where procedure #1 (worker) began running ...", or ""
+    std::string still_running_text() const;  // halted with spawned procedures still running: a note per each
     // Out-of-order sessions (repl_rob.cpp).
     void info_rob();
     void info_nodes();
@@ -114,6 +122,7 @@ private:
     bool last_was_list_ = false;
     std::int64_t seen_int_[32] = {};    // registers at the previous stop, for highlighting
     double seen_float_[32] = {};
+    std::uint32_t seen_procedure_ = 0;  // the procedure selected at the previous stop
     std::vector<BlockAnalysis> blocks_;  // for info frames, computed on first use
     bool said_committed_ = false;
     bool show_events_ = false;  // out of order: `step` prints each cycle's issues, commits and squashes

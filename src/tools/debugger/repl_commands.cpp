@@ -52,7 +52,7 @@ std::string pad(std::string s, std::size_t width) {
 
 void Repl::cmd_break(std::string_view args) {
     const Module& m = session_.module();
-    const std::uint32_t here = session_.machine().pc();
+    const std::uint32_t here = viewed_pc();
     std::string_view text = trim(args);
     Result<std::uint32_t> pc = text.empty() ? Result<std::uint32_t>(here) : parse_location(m, text, here);
     if (!pc) return error(pc.error());
@@ -88,7 +88,7 @@ void Repl::cmd_disable(std::string_view args) { enable_or_disable(args, false); 
 void Repl::cmd_enable(std::string_view args) { enable_or_disable(args, true); }
 
 void Repl::cmd_watch(std::string_view args) {
-    Result<Expression> e = Expression::parse(args, session_.module(), session_.machine().pc());
+    Result<Expression> e = Expression::parse(args, session_.module(), viewed_pc());
     if (!e) return error(e.error());
     Result<int> id = session_.add_watch(std::move(e).value());
     if (!id) return error(id.error());
@@ -144,7 +144,7 @@ void Repl::cmd_restart(std::string_view args) { restart(args, false); }
 
 void Repl::cmd_until(std::string_view args) {
     if (trim(args).empty()) return error("until needs a condition, e.g. until r1 == 10 or until pc == done");
-    Result<Expression> e = Expression::parse(args, session_.module(), session_.machine().pc());
+    Result<Expression> e = Expression::parse(args, session_.module(), viewed_pc());
     if (!e) return error(e.error());
     if (Result<Value> v = e.value().evaluate(session_.machine()); !v) return error(v.error());
     if (!require_running()) return;
@@ -163,9 +163,9 @@ void Repl::cmd_print(std::string_view args) {
     } else if (args.starts_with("/")) {
         return error("unknown print format '" + std::string(args.substr(0, 2)) + "' (/x hex, /d decimal)");
     }
-    Result<Expression> e = Expression::parse(args, session_.module(), session_.machine().pc());
+    Result<Expression> e = Expression::parse(args, session_.module(), viewed_pc());
     if (!e) return error(e.error());
-    Result<Value> v = e.value().evaluate(session_.machine());
+    Result<Value> v = session_.evaluate(e.value());
     if (!v) return error(v.error());
     say(e.value().text() + " = " + debugger::value_text(v.value(), hex) + "\n");
 }
@@ -202,9 +202,9 @@ void Repl::cmd_x(std::string_view args) {
     if (operands.size() > 2 || (count && operands.size() > 1)) return error("x takes a region, a start and a count");
     std::uint64_t values[2] = {0, 0};
     for (std::size_t k = 0; k < operands.size(); ++k) {
-        Result<Expression> e = Expression::parse(operands[k], m, session_.machine().pc());
+        Result<Expression> e = Expression::parse(operands[k], m, viewed_pc());
         if (!e) return error(e.error());
-        Result<Value> v = e.value().evaluate(session_.machine());
+        Result<Value> v = session_.evaluate(e.value());
         if (!v) return error(v.error());
         if (v.value().is_float || v.value().i < 0)
             return error("'" + operands[k] + "' is not an element index or count (a whole number >= 0)");
@@ -236,7 +236,7 @@ void Repl::cmd_list(std::string_view args) {
     if (args.empty() && list_next_line_ != 0) {
         first = list_next_line_;
     } else {
-        std::uint32_t pc = session_.machine().pc();
+        std::uint32_t pc = viewed_pc();
         if (!args.empty()) {
             Result<std::uint32_t> at = parse_location(m, args, pc);
             if (!at) return error(at.error());
@@ -255,7 +255,7 @@ void Repl::cmd_list(std::string_view args) {
     const auto total = static_cast<std::uint32_t>(lines.size());
     if (first > total) return error("line " + std::to_string(first) + " is past the end of " + source_name(m, list_file_) + " (" + std::to_string(total) + " lines)");
     const std::uint32_t last = std::min(first + 9, total);
-    const std::uint32_t pc = session_.machine().pc();
+    const std::uint32_t pc = viewed_pc();
     const std::uint32_t current = file_of(m, pc) == list_file_ ? line_of(m, pc) : 0;
     std::string text;
     for (std::uint32_t line = first; line <= last; ++line) {
@@ -271,7 +271,7 @@ void Repl::cmd_list(std::string_view args) {
 void Repl::cmd_disas(std::string_view args) {
     committed_note();
     const Module& m = session_.module();
-    const std::uint32_t here = session_.machine().pc();
+    const std::uint32_t here = viewed_pc();
     std::uint32_t center = here;
     if (!trim(args).empty()) {
         Result<std::uint32_t> at = parse_location(m, trim(args), here);
@@ -301,12 +301,17 @@ void Repl::cmd_disas(std::string_view args) {
 void Repl::cmd_backtrace(std::string_view) {
     committed_note();
     const Module& m = session_.module();
-    const Machine& mc = session_.machine();
-    std::string text = "#0  " + where(m, mc.pc()) + "\n";
+    std::string text = "#0  " + where(m, viewed_pc()) + "\n";
     int frame = 1;
     const std::vector<std::uint32_t> returns = session_.call_stack();
     for (std::size_t k = returns.size(); k-- > 0;)
         text += "#" + std::to_string(frame++) + "  " + where(m, returns[k] - 1) + "\n";
+    // A spawned procedure's stack starts at its entry: say where it came from.
+    if (const Procedures* procs = session_.procedures(); procs != nullptr && session_.selected() != 0) {
+        const LiveProcedure& p = procs->all()[session_.selected()];
+        text += "(procedure " + procedure_name(p.id) + " was spawned by " + procedure_name(p.parent) + " at " +
+                where(m, p.spawn_pc) + ")\n";
+    }
     say(text);
 }
 
@@ -340,13 +345,13 @@ void Repl::cmd_set(std::string_view args) {
     }
     if (eq == std::string_view::npos) return error("set needs PLACE = VALUE, e.g. set r1 = 5 or set xs[2] = 1.5");
     const Module& m = session_.module();
-    Result<Expression> place = Expression::parse(args.substr(0, eq), m, session_.machine().pc());
+    Result<Expression> place = Expression::parse(args.substr(0, eq), m, viewed_pc());
     if (!place) return error(place.error());
     if (place.value().place() == Expression::Place::None)
         return error("cannot assign to '" + place.value().text() + "' (set takes a register or a region element)");
-    Result<Expression> value = Expression::parse(args.substr(eq + 1), m, session_.machine().pc());
+    Result<Expression> value = Expression::parse(args.substr(eq + 1), m, viewed_pc());
     if (!value) return error(value.error());
-    Result<Value> v = value.value().evaluate(session_.machine());
+    Result<Value> v = session_.evaluate(value.value());
     if (!v) return error(v.error());
     Result<bool> ok = session_.assign(place.value(), v.value());
     if (!ok) return error(ok.error());
@@ -363,7 +368,8 @@ void Repl::cmd_backstep(std::string_view args) {
     if (rep.undone == 0) {
         return error(h.truncated() ? "no more history: backstep keeps the last " + std::to_string(h.max_steps()) +
                                          " steps (set history N keeps more)"
-                                   : std::string("no more history: this is the start of the program"));
+                     : history_start_text().empty() ? std::string("no more history: this is the start of the program")
+                                                    : "no more history: it starts " + history_start_text());
     }
     std::string text = "Undid " + std::to_string(rep.undone) + (rep.undone == 1 ? " step" : " steps");
     if (rep.sets_undone > 0) text += " (" + std::to_string(rep.sets_undone) + " of them set commands)";
@@ -372,7 +378,8 @@ void Repl::cmd_backstep(std::string_view args) {
     if (rep.read_input) text += "Note: the input those instructions read stays read (the next read goes on from there).\n";
     if (rep.history_ran_out)
         text += h.truncated() ? "Note: the history ends here (it keeps the last " + std::to_string(h.max_steps()) + " steps).\n"
-                              : "Note: this is the start of the program.\n";
+                : history_start_text().empty() ? "Note: this is the start of the program.\n"
+                                               : "Note: the history starts here, " + history_start_text() + ".\n";
     say(text + current_line());
 }
 
@@ -382,10 +389,10 @@ void Repl::cmd_registers(std::string_view args) {
     if (names.empty()) return say(register_cells(false));
     std::string text;
     for (std::string_view n : names) {
-        Result<Expression> e = Expression::parse(n, session_.module(), session_.machine().pc());
+        Result<Expression> e = Expression::parse(n, session_.module(), viewed_pc());
         if (!e || (e.value().place() != Expression::Place::IntReg && e.value().place() != Expression::Place::FloatReg))
             return error("'" + std::string(n) + "' is not a register (r0..r31, f0..f31)");
-        const debugger::Value v = e.value().evaluate(session_.machine()).value();
+        const debugger::Value v = session_.evaluate(e.value()).value();
         text += std::string(n) + " = " + debugger::value_text(v);
         if (const Region* g = v.is_float ? nullptr : session_.machine().regions().by_handle(v.i))
             text += " (the handle of '" + std::string(g->name) + "', " + std::string(elem_type_name(g->type)) + ")";
@@ -402,13 +409,14 @@ void Repl::cmd_info(std::string_view args) {
     if (what == "registers" || what == "r" || what == "reg") return cmd_registers(args.substr(rest_at));
     if (what == "frames") return info_frames();
     if (what == "history") return info_history();
+    if (what == "procs" || what == "procedures") return info_procs();
     if (what == "rob") return info_rob();
     if (what == "nodes") return info_nodes();
     if (what == "loops") return info_loops();
     if (what == "regions") return info_regions();
-    error(what.empty() ? std::string("info what? (breakpoints, registers, frames, history, rob, nodes, loops, regions)")
+    error(what.empty() ? std::string("info what? (breakpoints, registers, frames, history, procs, rob, nodes, loops, regions)")
                        : "unknown info command '" + std::string(what) +
-                             "' (breakpoints, registers, frames, history, rob, nodes, loops, regions)");
+                             "' (breakpoints, registers, frames, history, procs, rob, nodes, loops, regions)");
 }
 
 // Each region's type and length; and where its elements are when the
@@ -462,7 +470,7 @@ void Repl::info_breakpoints() {
 
 void Repl::info_frames() {
     const Module& m = session_.module();
-    const std::uint32_t pc = session_.machine().pc();
+    const std::uint32_t pc = viewed_pc();
     if (blocks_.empty()) blocks_ = analyze_frames(m);
     for (const BlockAnalysis& b : blocks_) {
         if (pc < b.start || pc >= b.start + b.length) continue;
@@ -502,7 +510,10 @@ void Repl::info_history() {
     say("backstep can undo " + std::to_string(h.size()) + (h.size() == 1 ? " step" : " steps") + " (keeps up to " +
         std::to_string(h.max_steps()) + " steps and " + std::to_string(h.max_snapshot_bytes()) +
         " bytes of region snapshots; " + std::to_string(h.snapshot_bytes()) + " bytes in use)" +
-        (h.truncated() ? "; older steps were dropped" : "") + ".\n");
+        (h.truncated()                    ? "; older steps were dropped"
+         : !history_start_text().empty() ? "; it starts " + history_start_text()
+                                         : "") +
+        ".\n");
 }
 
 void Repl::cmd_help(std::string_view args) {
