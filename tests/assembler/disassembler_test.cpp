@@ -134,6 +134,8 @@ const std::map<Format, std::string>& expected_operands() {
         {Format::RC, "r1, ch2"},
         {Format::FC, "f1, ch2"},
         {Format::Barrier, "bar1"},
+        {Format::CGRR, "ch1, g2, r3, r4"},
+        {Format::RGRC, "r1, g2, r3, ch4"},
     };
     return table;
 }

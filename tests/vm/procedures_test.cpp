@@ -502,13 +502,16 @@ wait:   ld.i64  r1, flag[r0]
 TEST(Procedures, TheProgramEndsWithMainAndNamesWhoWasStillRunning) {
     const Module m = assembled(R"(
 .channel c 1
+.channel started 1
 .proc forever
+        send    started, r1
         recv    r1, c
         ret
 .end
 .proc main
         li      r8, -1
         spawn   r9, forever, r8
+        recv    r2, started
         halt
 .end
 )");
@@ -519,7 +522,7 @@ TEST(Procedures, TheProgramEndsWithMainAndNamesWhoWasStillRunning) {
     const RunResult r = machine.value()->run(*machine.value()->find_proc("main"));
     EXPECT_EQ(r.status, RunStatus::Halted);
     EXPECT_EQ(machine.value()->procedures()->still_running_text(),
-              "the program ended with procedure #1 (forever) still running; it was stopped at procs.pasm:4 (recv), "
+              "the program ended with procedure #1 (forever) still running; it was stopped at procs.pasm:6 (recv), "
               "where it waits for a message on channel 'c' (empty)\n");
 }
 

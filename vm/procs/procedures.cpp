@@ -311,9 +311,9 @@ Flow Procedures::send(std::uint32_t channel, Message msg) {
         record = log_->messages.size();
         log_->messages.push_back({channel, current_, 0, now_ns(), 0, message_text(msg)});
     }
-    c.queue.push_back({std::move(msg), current_, record});
     ++c.messages;
     c.bytes += msg.bytes();
+    c.queue.push_back({std::move(msg), current_, record});
     c.most_held = std::max<std::uint64_t>(c.most_held, c.queue.size());
     ++procs_[current_].messages_sent;
     wake(WaitReason::Kind::Message, channel);
