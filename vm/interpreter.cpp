@@ -73,8 +73,7 @@ std::array<const void*, 256> by_number(const void* const (&by_row)[N], const voi
 template <class Policy>
 RunResult run_loop(Machine& m, ExecutionObserver* observer) {
     MachineContext<Policy::kObserved, Policy::kYieldLongOps> x(m, observer);
-    const std::uint64_t max_steps =
-        m.options().max_steps == 0 ? std::numeric_limits<std::uint64_t>::max() : m.options().max_steps;
+    const std::uint64_t max_steps = m.step_limit() == 0 ? std::numeric_limits<std::uint64_t>::max() : m.step_limit();
     // The step limit's check doubles as the poll for an interrupt (Ctrl-C,
     // vm/interrupt.h): the limit is set kInterruptPoll steps ahead, and the
     // slow path, taken once per kInterruptPoll steps, looks at the flag and

@@ -190,6 +190,14 @@ public:
     // (every 2^20 steps) so another procedure gets a turn: set by the
     // procedures runtime while more than one procedure is live.
     bool time_sliced() const { return time_sliced_; }
+    // --max-steps counts every procedure's instructions: the limit on the
+    // running one's own count, given what the others have run (set by the
+    // procedures runtime before each turn). 0: no limit.
+    std::uint64_t step_limit() const {
+        if (options_.max_steps == 0) return 0;
+        return steps_elsewhere_ >= options_.max_steps ? 1 : options_.max_steps - steps_elsewhere_;
+    }
+    void set_steps_elsewhere(std::uint64_t n) { steps_elsewhere_ = n; }
     void set_time_sliced(bool on) { time_sliced_ = on; }
     const Procedures* procedures() const { return procedures_.get(); }
 
@@ -282,6 +290,7 @@ private:
     Trap raised_trap_;
     std::unique_ptr<Procedures> procedures_;
     bool time_sliced_ = false;
+    std::uint64_t steps_elsewhere_ = 0;
 };
 
 }  // namespace polymer

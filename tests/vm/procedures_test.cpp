@@ -499,6 +499,33 @@ wait:   ld.i64  r1, flag[r0]
         }
 }
 
+TEST(Procedures, TheStepLimitCountsEveryProcedure) {
+    // Each worker runs about 1,200 instructions: under a limit of 2,000
+    // neither alone reaches it, both together do.
+    const std::string source = R"(
+.proc worker
+        li      r2, 0
+        li      r3, 400
+loop:   addi    r2, r2, 1
+        blt     r2, r3, loop
+        ret
+.end
+.proc main
+        li      r8, -1
+        spawn   r9, worker, r8
+        spawn   r10, worker, r8
+        join    r1, f1, r9
+        join    r1, f1, r10
+        halt
+.end
+)";
+    const Outcome limited = same_in_every_mode(source, 1'500);
+    EXPECT_EQ(trap_kind(limited), "step-limit");
+    const Outcome enough = same_in_every_mode(source, 2'000);
+    EXPECT_EQ(enough.status, RunStatus::Halted) << trap_kind(enough);
+    EXPECT_GT(enough.steps, 1'500u);
+}
+
 TEST(Procedures, TheProgramEndsWithMainAndNamesWhoWasStillRunning) {
     const Module m = assembled(R"(
 .channel c 1

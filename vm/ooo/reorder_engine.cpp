@@ -799,7 +799,7 @@ bool ReorderEngine::commit(Entry& e) {
     MachineState& state = m_.state();
     state.pc = e.pc;
     // The step budget is checked where the interpreter checks it: at jumps, branches and calls.
-    if (checks_step_limit(d.op) && m_.options().max_steps != 0 && committed_ > m_.options().max_steps) {
+    if (checks_step_limit(d.op) && m_.step_limit() != 0 && committed_ > m_.step_limit()) {
         finish_trap(e, m_.make_trap(TrapKind::StepLimit, d));
         return true;
     }

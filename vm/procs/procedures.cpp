@@ -166,6 +166,7 @@ void Procedures::trace_stretch(LiveProcedure& p, bool waiting) {
 RunResult Procedures::run_slice(LiveProcedure& p, ExecutionObserver* observer) {
     ++p.slices;
     last_run_ = p.id;
+    m_.set_steps_elsewhere(steps() - m_.state().steps);  // --max-steps counts them all
     if (observer != nullptr) return interpret_observed(m_, *observer);  // the debugger steps in order
     if (m_.options().exec == ExecMode::InOrder) return interpret(m_);
     if (!p.engine) p.engine = std::make_unique<ooo::ReorderSession>(m_, m_.state().pc);
@@ -180,6 +181,7 @@ RunResult Procedures::finish(RunResult r) {
         if (p.id != current_) add_stats(m_.engine_stats(), p.engine_stats);
     for (LiveProcedure& p : procs_) p.engine.reset();  // each waits for what it has in flight
     m_.set_time_sliced(false);
+    m_.set_steps_elsewhere(0);
     r.steps = steps();
     return r;
 }
