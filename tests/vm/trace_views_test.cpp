@@ -121,6 +121,50 @@ TEST_P(LessonViews, EveryTrackNestsAndTheKanataLogFollowsKonatasRules) {
     }
 }
 
+// Procedures (lesson 27's three stages): a life track and a ROB of its own
+// per procedure, message slices nested in the stretches around them and
+// joined by flow arrows, and a Kanata log Konata reads.
+class ProcedureViews : public LessonViews {};
+
+TEST_P(ProcedureViews, EachProcedureHasItsTracksAndEachMessageItsArrow) {
+    const std::string mode = std::get<1>(GetParam());
+    const std::string program = std::string(POLYMER_SAMPLES_DIR) + "/27-pipeline";
+    const auto json = dir_ / "t.json", kanata = dir_ / "p.log", out = dir_ / "out";
+    const std::string command = std::string(POLYMER_RUN_PATH) + " --backend cpu --exec " + mode + " --trace " +
+                                json.string() + " --pipeview " + kanata.string() + " " + program + ".pasm >" +
+                                out.string() + " 2>&1";
+    const int raw = std::system(command.c_str());
+    ASSERT_TRUE(WIFEXITED(raw) && WEXITSTATUS(raw) == 0) << slurp(out);
+    EXPECT_EQ(slurp(out), slurp(program + ".expected"));
+
+    const JsonValue trace = parse(slurp(json));
+    ASSERT_NE(trace.get("traceEvents"), nullptr) << "the trace is not valid JSON";
+    EXPECT_EQ(nesting_problem(trace), "");
+    const Tracks t = tracks_of(trace);
+    EXPECT_EQ(t.sort_indices, t.name.size());
+    std::size_t rob_slices = 0;
+    for (const char* who : {"#0 main", "#1 numbers", "#2 roots"}) {
+        EXPECT_EQ(t.rows.count("procedure " + std::string(who)), 1u) << who;
+        ASSERT_EQ(t.slices.count("ROB " + std::string(who)), 1u) << who;
+        rob_slices += t.slices.at("ROB " + std::string(who));
+    }
+    EXPECT_TRUE(t.categories.count("waiting")) << "the stages wait for each other";
+    // 4 blocks and 13 roots: a send and a recv slice each, and an arrow's two ends.
+    std::size_t flows = 0;
+    for (const JsonValue& e : trace.get("traceEvents")->items) flows += e.str("ph") == "s" || e.str("ph") == "f";
+    EXPECT_EQ(flows, 2u * 17u);
+    EXPECT_EQ(t.categories.count("message"), 1u);
+
+    const KanataLog log = read_kanata(slurp(kanata));
+    ASSERT_EQ(log.problem, "");
+    EXPECT_EQ(rob_slices, log.ops) << "both views show every instruction once";
+}
+
+INSTANTIATE_TEST_SUITE_P(Lesson27, ProcedureViews,
+                         ::testing::Combine(::testing::Values(std::string("27-pipeline")),
+                                            ::testing::Values(std::string("frames"), std::string("ooo"), std::string("spec"))),
+                         [](const auto& info) { return std::get<1>(info.param); });
+
 INSTANTIATE_TEST_SUITE_P(Lessons, LessonViews,
                          ::testing::Combine(::testing::Values(std::string("10-saxpy"), std::string("12-histogram"),
                                                               std::string("15-out-of-order")),

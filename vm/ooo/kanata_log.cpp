@@ -57,9 +57,21 @@ void write_kanata_log(std::ostream& out, const Module& m, const PipelineLog& log
     for (const InsnRecord& r : log.records) lives.push_back(life_of(r));
     std::vector<Event> events;
     events.reserve(log.records.size() * 9);
-    // Commit is in issue order, so the committed records, in file order, are
-    // in commit order: each takes the next retire id.
-    std::uint64_t next_rid = 0;
+    // Retire ids count commits in time: the events are written in cycle
+    // order, and Konata wants each commit's id to be the next one. One
+    // engine commits in issue order, but the procedures' engines interleave
+    // (vm/procs/), so the ids come from the commits sorted by cycle (file
+    // order within one). A squashed record takes the id the next commit
+    // after it will have, as a flush does.
+    std::vector<std::size_t> commits;
+    for (std::size_t id = 0; id < log.records.size(); ++id)
+        if (!log.records[id].squashed) commits.push_back(id);
+    std::stable_sort(commits.begin(), commits.end(),
+                     [&](std::size_t a, std::size_t b) { return lives[a].retire < lives[b].retire; });
+    std::vector<std::uint64_t> rid_of(log.records.size(), 0);
+    for (std::size_t k = 0; k < commits.size(); ++k) rid_of[commits[k]] = k;
+    std::vector<std::uint64_t> commit_cycles;
+    for (std::size_t id : commits) commit_cycles.push_back(lives[id].retire);
     for (std::size_t id = 0; id < log.records.size(); ++id) {
         const InsnRecord& r = log.records[id];
         const Life& l = lives[id];
@@ -87,7 +99,12 @@ void write_kanata_log(std::ostream& out, const Module& m, const PipelineLog& log
                 add(l.retire, kEndCm, "0\tCm");
             }
         }
-        add(l.retire, kRetire, r.squashed ? std::to_string(next_rid) + "\t1" : std::to_string(next_rid++) + "\t0");
+        if (r.squashed) {
+            const auto later = std::upper_bound(commit_cycles.begin(), commit_cycles.end(), l.retire);
+            add(l.retire, kRetire, std::to_string(later - commit_cycles.begin()) + "\t1");
+        } else {
+            add(l.retire, kRetire, std::to_string(rid_of[id]) + "\t0");
+        }
     }
     std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
         return a.cycle != b.cycle ? a.cycle < b.cycle : a.order < b.order;
