@@ -77,19 +77,29 @@ protected:
     }
     void TearDown() override { std::filesystem::remove_all(dir_); }
 
+    // Runs the lesson in `mode` on the CPU backend, writing t.json and p.log
+    // in dir_; false (with the failures reported) unless it exits 0 with its
+    // expected output.
+    bool run_lesson(const std::string& lesson, const std::string& mode) {
+        const std::string program = std::string(POLYMER_SAMPLES_DIR) + "/" + lesson;
+        const auto out = dir_ / "out";
+        const std::string command = std::string(POLYMER_RUN_PATH) + " --backend cpu --exec " + mode + " --trace " +
+                                    (dir_ / "t.json").string() + " --pipeview " + (dir_ / "p.log").string() + " " +
+                                    program + ".pasm >" + out.string() + " 2>&1";
+        const int raw = std::system(command.c_str());
+        const bool ran = WIFEXITED(raw) && WEXITSTATUS(raw) == 0;
+        EXPECT_TRUE(ran) << slurp(out);
+        EXPECT_EQ(slurp(out), slurp(program + ".expected"));
+        return ran;
+    }
+
     std::filesystem::path dir_;
 };
 
 TEST_P(LessonViews, EveryTrackNestsAndTheKanataLogFollowsKonatasRules) {
     const auto [lesson, mode] = GetParam();
-    const std::string program = std::string(POLYMER_SAMPLES_DIR) + "/" + lesson;
-    const auto json = dir_ / "t.json", kanata = dir_ / "p.log", out = dir_ / "out";
-    const std::string command = std::string(POLYMER_RUN_PATH) + " --backend cpu --exec " + mode + " --trace " +
-                                json.string() + " --pipeview " + kanata.string() + " " + program + ".pasm >" +
-                                out.string() + " 2>&1";
-    const int raw = std::system(command.c_str());
-    ASSERT_TRUE(WIFEXITED(raw) && WEXITSTATUS(raw) == 0) << slurp(out);
-    EXPECT_EQ(slurp(out), slurp(program + ".expected"));
+    ASSERT_TRUE(run_lesson(lesson, mode));
+    const auto json = dir_ / "t.json", kanata = dir_ / "p.log";
 
     const JsonValue trace = parse(slurp(json));
     ASSERT_NE(trace.get("traceEvents"), nullptr) << "the trace is not valid JSON";
@@ -127,15 +137,8 @@ TEST_P(LessonViews, EveryTrackNestsAndTheKanataLogFollowsKonatasRules) {
 class ProcedureViews : public LessonViews {};
 
 TEST_P(ProcedureViews, EachProcedureHasItsTracksAndEachMessageItsArrow) {
-    const std::string mode = std::get<1>(GetParam());
-    const std::string program = std::string(POLYMER_SAMPLES_DIR) + "/27-pipeline";
-    const auto json = dir_ / "t.json", kanata = dir_ / "p.log", out = dir_ / "out";
-    const std::string command = std::string(POLYMER_RUN_PATH) + " --backend cpu --exec " + mode + " --trace " +
-                                json.string() + " --pipeview " + kanata.string() + " " + program + ".pasm >" +
-                                out.string() + " 2>&1";
-    const int raw = std::system(command.c_str());
-    ASSERT_TRUE(WIFEXITED(raw) && WEXITSTATUS(raw) == 0) << slurp(out);
-    EXPECT_EQ(slurp(out), slurp(program + ".expected"));
+    ASSERT_TRUE(run_lesson(std::get<0>(GetParam()), std::get<1>(GetParam())));
+    const auto json = dir_ / "t.json", kanata = dir_ / "p.log";
 
     const JsonValue trace = parse(slurp(json));
     ASSERT_NE(trace.get("traceEvents"), nullptr) << "the trace is not valid JSON";
