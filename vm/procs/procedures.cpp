@@ -315,7 +315,7 @@ Flow Procedures::send(std::uint32_t channel, Message msg) {
     }
     ++c.messages;
     c.bytes += msg.bytes();
-    c.queue.push_back({std::move(msg), current_, record});
+    c.queue.push_back({std::move(msg), record});
     c.most_held = std::max<std::uint64_t>(c.most_held, c.queue.size());
     ++procs_[current_].messages_sent;
     wake(WaitReason::Kind::Message, channel);

@@ -78,7 +78,6 @@ struct LiveProcedure {
 struct ChannelState {
     struct Queued {
         Message msg;
-        std::uint32_t from = 0;
         std::size_t record = 0;  // its MessageRecord in the trace, when one is kept
     };
     std::deque<Queued> queue;
