@@ -40,7 +40,8 @@
 namespace polymer {
 
 struct PipelineLog;
-class Procedures;  // vm/procs/procedures.h
+class Procedures;      // vm/procs/procedures.h
+class ProcedureNodes;  // vm/procs/away.h
 
 // The fewest iterations a loop kernel launch is worth (--loop-kernel-min).
 inline constexpr std::uint64_t kDefaultLoopKernelMin = 1024;
@@ -62,6 +63,9 @@ struct MachineOptions {
     // through the ROB; --trace and --pipeview do too.
     bool interpret_when_idle = true;
     PipelineLog* pipeline_log = nullptr;  // engine modes: record each instruction's life (--trace, --pipeview)
+    // Where `spawn` may place procedures besides the home (vm/procs/away.h;
+    // cluster/ gives one for --nodes and --local-nodes); null: the home only.
+    ProcedureNodes* procedure_nodes = nullptr;
     // What the program reads (vm/program_input.h): its arguments (argc, argi,
     // argf, args) and its standard input (readln, readi, readf; nullptr: an
     // empty input, every read is at its end). The stream must outlive the machine.
