@@ -1,0 +1,141 @@
+#include "cluster/away_host.h"
+
+#include <atomic>
+#include <thread>
+
+#include "cluster/log.h"
+#include "cluster/proc_frames.h"
+#include "vm/trap.h"
+
+namespace polymer::cluster {
+
+using pbc::cat;
+
+struct AwayHost::Hosted {
+    std::uint64_t request = 0;
+    std::uint32_t id = 0;                   // its handle at the home
+    std::shared_ptr<const Module> module;   // its code and regions' layout, for as long as it runs
+    std::unique_ptr<AwayProcedure> proc;
+    std::thread thread;
+    std::atomic<bool> ended{false};     // run() returned: the thread may be joined at once
+    std::atomic<bool> stopping{false};  // stop_one: its events are no longer wanted, and it waits for no room
+    // Its own thread's (emit's) state:
+    bool finished = false;  // its last event (End or Trap) went out
+    std::string how;        // how it finished, for the log
+};
+
+namespace {
+
+// Sends one event (as several proc-event frames when its region writes need
+// them), on the procedure's own thread. A home that leaves events unread
+// holds the procedure here once `max_queued` bytes wait for it.
+void emit(AwayHost::Hosted& h, Connection& conn, std::size_t max_queued, AwayEvent e) {
+    if (h.finished || h.stopping.load()) return;
+    const AwayEvent::Kind kind = e.kind;
+    const std::uint32_t pc = e.pc;
+    const std::uint64_t steps = e.steps;
+    if (kind == AwayEvent::Kind::End) h.how = cat("ended at pc ", pc, " after ", steps, " instructions");
+    if (kind == AwayEvent::Kind::Trap) h.how = cat("trapped: ", trap_name(e.trap), " at pc ", pc, ": ", e.text);
+    auto payloads = proc_event_payloads(std::move(e));
+    if (!payloads) {
+        // A message too large for a frame: the procedure cannot go on, and
+        // traps here as it would at home on a message it cannot hold.
+        AwayEvent trap;
+        trap.kind = AwayEvent::Kind::Trap;
+        trap.trap = TrapKind::Unsupported;
+        trap.pc = pc;
+        trap.steps = steps;
+        trap.text = payloads.error();
+        h.finished = true;
+        h.how = cat("trapped: ", trap_name(trap.trap), " at pc ", pc, ": ", trap.text);
+        conn.send(MsgType::ProcEvent, h.request, encode(trap));
+        h.proc->stop(trap.text);
+        return;
+    }
+    for (Bytes& p : payloads.value()) {
+        while (conn.queued_bytes() > max_queued && !h.stopping.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        conn.send(MsgType::ProcEvent, h.request, std::move(p));
+    }
+    if (kind == AwayEvent::Kind::End || kind == AwayEvent::Kind::Trap) h.finished = true;
+}
+
+}  // namespace
+
+AwayHost::AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes)
+    : conn_(std::move(conn)), who_(std::move(who)), max_queued_bytes_(max_queued_bytes) {}
+
+AwayHost::~AwayHost() { stop_all("the node let go of the connection"); }
+
+std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<const Module> module, AwayStart start) {
+    reap();
+    if (procs_.count(request) != 0)
+        return Refusal{ErrorCode::BadPayload, cat("request ", request, " already runs a procedure here; a proc-start needs a fresh request id")};
+    if (procs_.size() >= kMaxPerConnection)
+        return Refusal{ErrorCode::OutOfMemory, cat("this connection already runs ", procs_.size(), " procedures on this node, the most it may (",
+                                                   kMaxPerConnection, "); join some first")};
+    auto h = std::make_unique<Hosted>();
+    h->request = request;
+    h->id = start.id;
+    h->module = std::move(module);
+    const std::uint32_t entry = start.entry_pc;
+    auto made = AwayProcedure::create(*h->module, std::move(start), nullptr,
+                                      [h = h.get(), conn = conn_, max = max_queued_bytes_](AwayEvent e) { emit(*h, *conn, max, std::move(e)); });
+    if (!made) return Refusal{ErrorCode::BadLaunch, made.error()};
+    h->proc = std::move(made).value();
+    log(LogLevel::Info, "peer ", who_, ": procedure #", h->id, " started at pc ", entry, " (request ", request, ")");
+    Hosted* raw = h.get();
+    h->thread = std::thread([raw, who = who_] {
+        raw->proc->run();
+        if (raw->finished) log(LogLevel::Info, "peer ", who, ": procedure #", raw->id, " ", raw->how);
+        raw->ended = true;
+    });
+    procs_.emplace(request, std::move(h));
+    return std::nullopt;
+}
+
+bool AwayHost::answer(std::uint64_t request, AwayAnswer a) {
+    auto it = procs_.find(request);
+    if (it == procs_.end() || it->second->ended.load() || it->second->stopping.load()) return false;
+    it->second->proc->answer(std::move(a));
+    return true;
+}
+
+bool AwayHost::stop(std::uint64_t request, const std::string& why) {
+    auto it = procs_.find(request);
+    if (it == procs_.end()) return false;
+    stop_one(it, why);
+    return true;
+}
+
+void AwayHost::stop_all(const std::string& why) {
+    while (!procs_.empty()) stop_one(procs_.begin(), why);
+}
+
+std::size_t AwayHost::running() const {
+    std::size_t n = 0;
+    for (const auto& [request, h] : procs_) n += !h->ended.load();
+    return n;
+}
+
+void AwayHost::reap() {
+    for (auto it = procs_.begin(); it != procs_.end();) {
+        if (!it->second->ended.load()) {
+            ++it;
+            continue;
+        }
+        it->second->thread.join();
+        it = procs_.erase(it);
+    }
+}
+
+void AwayHost::stop_one(std::map<std::uint64_t, std::unique_ptr<Hosted>>::iterator it, const std::string& why) {
+    Hosted& h = *it->second;
+    const bool was_running = !h.ended.load();
+    h.stopping = true;
+    h.proc->stop(why);
+    h.thread.join();
+    if (was_running && !h.finished) log(LogLevel::Info, "peer ", who_, ": procedure #", h.id, " stopped: ", why);
+    procs_.erase(it);
+}
+
+}  // namespace polymer::cluster
