@@ -102,6 +102,7 @@ Trap Machine::make_trap(TrapKind kind, const DecodedInsn& d) const {
     case TrapKind::Deadlock:
     case TrapKind::BadProcedure:
     case TrapKind::BadPlacement:
+    case TrapKind::ProcedureLost:
     case TrapKind::Unsupported: break;  // built with their detail where they happen
     }
     return t;

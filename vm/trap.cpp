@@ -26,6 +26,7 @@ std::string_view trap_name(TrapKind kind) {
     case TrapKind::BadProcedure: return "bad-procedure";
     case TrapKind::BadMessage: return "bad-message";
     case TrapKind::BadPlacement: return "bad-placement";
+    case TrapKind::ProcedureLost: return "procedure-lost";
     }
     return "unknown-trap";
 }

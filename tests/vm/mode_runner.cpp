@@ -6,7 +6,7 @@
 namespace polymer::test {
 
 Outcome run_mode(const Module& m, const std::string& proc, ExecMode mode, std::uint32_t rob, Backend* backend,
-                 bool hand_off, std::uint64_t max_steps, const ProgramInputs* inputs) {
+                 bool hand_off, std::uint64_t max_steps, const ProgramInputs* inputs, ProcedureNodes* nodes) {
     Outcome o;
     OutputBuffer out(&o.output);
     InputStream input(inputs ? inputs->input : std::string());
@@ -18,6 +18,7 @@ Outcome run_mode(const Module& m, const std::string& proc, ExecMode mode, std::u
     options.max_steps = max_steps;
     options.backend = backend;
     options.interpret_when_idle = hand_off;
+    options.procedure_nodes = nodes;
     auto machine = Machine::create(m, out, options);
     if (!machine.ok()) {
         o.output = "(the machine could not be made: " + machine.error() + ")";

@@ -31,9 +31,11 @@ struct ProgramInputs {
 
 // `hand_off`: MachineOptions::interpret_when_idle (false drives every
 // instruction through the ROB). `backend` null: the machine's own CpuBackend.
-// `inputs` null: no arguments and an empty input.
+// `inputs` null: no arguments and an empty input. `nodes`: where spawn may
+// place procedures besides the home (MachineOptions::procedure_nodes).
 Outcome run_mode(const Module& m, const std::string& proc, ExecMode mode, std::uint32_t rob, Backend* backend,
-                 bool hand_off = false, std::uint64_t max_steps = 20'000, const ProgramInputs* inputs = nullptr);
+                 bool hand_off = false, std::uint64_t max_steps = 20'000, const ProgramInputs* inputs = nullptr,
+                 ProcedureNodes* nodes = nullptr);
 
 // Empty when `got` matches `ref` in every respect; else what differs.
 std::string difference(const Outcome& ref, const Outcome& got);

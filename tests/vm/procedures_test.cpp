@@ -373,9 +373,8 @@ TEST(Procedures, MisusesTrapWithWhatWasWrong) {
               "bad-message: the message taken from channel 'c' is a float (sent by sendf): recvf takes it");
     EXPECT_EQ(trap_of("        li r1, 3\n        send c, r1\n        recvf f1, c\n"),
               "bad-message: the message taken from channel 'c' is an integer (sent by send): recv takes it");
-    EXPECT_NE(trap_of("        li r8, 2\n        spawn r9, worker, r8\n").find("bad-placement: node 2: procedures run on "
-                                                                            "the home only"),
-              std::string::npos);
+    EXPECT_EQ(trap_of("        li r8, 2\n        spawn r9, worker, r8\n"),
+              "bad-placement: node 2: this run has no nodes (--nodes, --local-nodes)");
     EXPECT_NE(trap_of("        li r8, -3\n        spawn r9, worker, r8\n").find("bad-placement: the placement is -3"),
               std::string::npos);
 }

@@ -1,19 +1,294 @@
-// The node's side of a procedure spawned away from the home (vm/procs/away.h).
-#include "vm/procs/away.h"
+// The node's side of a procedure spawned away from the home (vm/procs/away.h):
+// a Machine of its own whose procedure operations become events for the home
+// (ProcedureLink), with release consistency for the regions: its writes go
+// to the home at each release (send, spawn, barrier, its end), the home's
+// come in the answers to its acquires (its start, recv, join, barrier).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "vm/machine.h"
+#include "vm/output.h"
+#include "vm/procs/procedures.h"
+#include "vm/procs/region_sync.h"
 
 namespace polymer {
 
-struct AwayProcedure::State {};
+namespace {
 
-Result<std::unique_ptr<AwayProcedure>> AwayProcedure::create(const Module&, AwayStart, Backend*,
-                                                             std::function<void(AwayEvent)>) {
-    return Error{"procedures on nodes are being built (vm/procs/away_procedure.cpp)"};
+// How long a waiting procedure polls for its answer before it sleeps: a
+// round trip on a LAN is tens of microseconds, and a sleep and wake-up
+// costs about as much (docs/protocol.md, "Threads").
+constexpr auto kSpin = std::chrono::microseconds(50);
+
+}  // namespace
+
+struct AwayProcedure::State final : ProcedureLink {
+    State(const Module& m, AwayStart s, std::function<void(AwayEvent)> e)
+        : module(m), start(std::move(s)), emit(std::move(e)) {}
+
+    const Module& module;
+    AwayStart start;
+    std::function<void(AwayEvent)> emit;
+    // What it prints goes to the home as Output events, in order with the rest.
+    OutputBuffer out{[this](std::string_view s) {
+        AwayEvent e;
+        e.kind = AwayEvent::Kind::Output;
+        e.text.assign(s);
+        emit(std::move(e));
+    }};
+    std::unique_ptr<Machine> machine;  // after `out`: it writes there until it goes
+    RegionTwin twin;                   // the region bytes the home has of it
+
+    std::mutex mutex;
+    std::condition_variable arrived;
+    std::deque<AwayAnswer> inbox;
+    std::atomic<std::size_t> queued{0};
+    std::atomic<bool> stop_requested{false};
+    std::string stop_why;  // under `mutex`
+
+    // The operation waiting for its answer: asked once, done when it came.
+    bool asked = false;
+    std::optional<AwayAnswer> done;
+
+    AwayEvent event(AwayEvent::Kind kind) {
+        AwayEvent e;
+        e.kind = kind;
+        e.pc = machine->state().pc;
+        e.steps = machine->state().steps;
+        return e;
+    }
+
+    Flow refuse(TrapKind kind, std::string detail) {
+        machine->raised_trap() = Trap{kind, machine->state().pc, std::move(detail), {}};
+        return Flow::Trap;
+    }
+
+    // A release: what it wrote since the last one goes to the home first.
+    // Its output so far goes before anything else it does.
+    Flow release() {
+        out.flush();
+        if (const std::int64_t r = regions_reshaped(machine->regions(), twin); r >= 0)
+            return refuse(TrapKind::Unsupported,
+                          "region '" + std::string(machine->regions()[static_cast<std::size_t>(r)].name) +
+                              "' was allocated anew in a procedure on a node: regions keep their lengths there "
+                              "(docs/language.md, \"Procedures\")");
+        std::vector<RegionWrite> changes = take_changes(machine->regions(), twin);
+        AwayEvent e = event(AwayEvent::Kind::Writes);
+        std::size_t bytes = 0;
+        for (RegionWrite& w : changes) {
+            if (!e.writes.empty() && bytes + w.bytes.size() > kMaxWriteBytes) {
+                emit(std::move(e));
+                e = event(AwayEvent::Kind::Writes);
+                bytes = 0;
+            }
+            bytes += w.bytes.size();
+            e.writes.push_back(std::move(w));
+        }
+        if (!e.writes.empty()) emit(std::move(e));
+        return Flow::Next;
+    }
+
+    // An operation the home answers: asks once (after a release when it is
+    // one), then blocks until wait() has the answer.
+    Flow ask(AwayEvent e, bool releases) {
+        if (done) return Flow::Next;
+        if (!asked) {
+            if (releases) {
+                if (release() == Flow::Trap) return Flow::Trap;
+            } else {
+                out.flush();
+            }
+            emit(std::move(e));
+            asked = true;
+        }
+        return Flow::Block;
+    }
+    AwayAnswer take_done() {
+        AwayAnswer a = std::move(*done);
+        done.reset();
+        asked = false;
+        return a;
+    }
+
+    // --- ProcedureLink ---
+    Flow spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t& handle) override {
+        AwayEvent e = event(AwayEvent::Kind::Spawn);
+        e.index = entry_pc;
+        e.value = where;
+        const RegisterFile& regs = machine->state().regs;
+        e.int_regs.assign(std::begin(regs.r), std::end(regs.r));
+        e.float_regs.assign(std::begin(regs.f), std::end(regs.f));
+        const Flow f = ask(std::move(e), true);
+        if (f == Flow::Next) handle = take_done().r1;
+        return f;
+    }
+    Flow join(std::int64_t handle, std::int64_t& r1, double& f1) override {
+        AwayEvent e = event(AwayEvent::Kind::Join);
+        e.value = handle;
+        const Flow f = ask(std::move(e), false);
+        if (f == Flow::Next) {
+            const AwayAnswer a = take_done();
+            r1 = a.r1, f1 = a.f1;
+        }
+        return f;
+    }
+    Flow send(std::uint32_t channel, Message msg) override {
+        if (release() == Flow::Trap) return Flow::Trap;
+        AwayEvent e = event(AwayEvent::Kind::Send);
+        e.index = channel;
+        e.message = std::move(msg);
+        emit(std::move(e));
+        return Flow::Next;  // the home holds its later events while the channel is full
+    }
+    Flow recv(std::uint32_t channel, Message& msg) override {
+        AwayEvent e = event(AwayEvent::Kind::Recv);
+        e.index = channel;
+        const Flow f = ask(std::move(e), false);
+        if (f == Flow::Next) msg = take_done().message;
+        return f;
+    }
+    Flow barrier(std::uint32_t b) override {
+        AwayEvent e = event(AwayEvent::Kind::Barrier);
+        e.index = b;
+        const Flow f = ask(std::move(e), true);
+        if (f == Flow::Next) take_done();
+        return f;
+    }
+
+    // Until the answer the blocked operation waits for is in (the home's
+    // writes applied first); false when stopped.
+    bool wait() override {
+        const auto spin_until = std::chrono::steady_clock::now() + kSpin;
+        while (queued.load(std::memory_order_acquire) == 0 && !stop_requested.load() &&
+               std::chrono::steady_clock::now() < spin_until)
+            std::this_thread::yield();
+        std::unique_lock lock(mutex);
+        for (;;) {
+            if (stop_requested.load()) return false;
+            while (!inbox.empty()) {
+                AwayAnswer a = std::move(inbox.front());
+                inbox.pop_front();
+                queued.fetch_sub(1, std::memory_order_relaxed);
+                switch (a.kind) {
+                case AwayAnswer::Kind::Writes:
+                    for (const RegionWrite& w : a.writes)
+                        if (!apply_write(machine->regions(), twin, w)) {
+                            stop_why = "the home sent a write outside the regions";
+                            stop_requested = true;
+                            return false;
+                        }
+                    break;
+                case AwayAnswer::Kind::Done: done = std::move(a); return true;
+                case AwayAnswer::Kind::Stop:
+                    stop_why = a.text;
+                    stop_requested = true;
+                    return false;
+                }
+            }
+            arrived.wait(lock);
+        }
+    }
+    bool stopped() const override { return stop_requested.load(); }
+};
+
+Result<std::unique_ptr<AwayProcedure>> AwayProcedure::create(const Module& module, AwayStart start, Backend* backend,
+                                                             std::function<void(AwayEvent)> emit) {
+    if (start.int_regs.size() != kIntRegisters || start.float_regs.size() != kFloatRegisters)
+        return Error{"the start has " + std::to_string(start.int_regs.size()) + " integer and " +
+                     std::to_string(start.float_regs.size()) + " float registers; the machine has " +
+                     std::to_string(kIntRegisters) + " of each"};
+    const Procedure* proc = proc_containing(module, start.entry_pc);
+    if (proc == nullptr || proc->start != start.entry_pc)
+        return Error{"pc " + std::to_string(start.entry_pc) + " is not the first word of a procedure"};
+    if (start.region_lengths.size() != module.regions.size())
+        return Error{"the start gives " + std::to_string(start.region_lengths.size()) + " region lengths; the module has " +
+                     std::to_string(module.regions.size()) + " regions"};
+    if (start.rob_size < 2) return Error{"a reorder buffer of " + std::to_string(start.rob_size) + " entries"};
+    auto state = std::make_unique<State>(module, std::move(start), std::move(emit));
+    const AwayStart& s = state->start;
+    MachineOptions o;
+    o.max_steps = s.max_steps;
+    o.kernel_steps = s.kernel_steps;
+    o.backend = backend;
+    o.exec = s.exec;
+    o.rob_size = s.rob_size;
+    o.args = s.args;
+    auto machine = Machine::create(module, state->out, o);
+    if (!machine) return Error{machine.error()};
+    state->machine = std::move(machine).value();
+    Machine& m = *state->machine;
+    if (m.procedures() == nullptr) return Error{"the module has no procedure instructions"};
+    // The regions start as zeros at the lengths the home has: the start's
+    // answers bring every byte that is not zero.
+    for (std::size_t i = 0; i < m.regions().size(); ++i) {
+        Region& g = m.regions()[i];
+        const std::uint64_t length = s.region_lengths[i];
+        if (length != g.length) {
+            if (std::string why = m.regions().allocate(g, static_cast<std::int64_t>(length), &m.backend()); !why.empty())
+                return Error{"region '" + std::string(g.name) + "': " + why};
+        } else if (g.bytes() != 0) {
+            std::memset(g.data, 0, g.bytes());
+        }
+    }
+    state->twin = zero_twin(m.regions());
+    return std::unique_ptr<AwayProcedure>(new AwayProcedure(std::move(state)));
 }
 
 AwayProcedure::AwayProcedure(std::unique_ptr<State> state) : state_(std::move(state)) {}
 AwayProcedure::~AwayProcedure() = default;
-void AwayProcedure::run() {}
-void AwayProcedure::answer(AwayAnswer) {}
-void AwayProcedure::stop(const std::string&) {}
+
+void AwayProcedure::run() {
+    State& s = *state_;
+    if (!s.wait()) return;  // the start is an acquire: the home's bytes, then Done
+    s.done.reset();
+    RunResult r = s.machine->procedures()->run_linked(s.start, s);
+    if (s.stopped()) return;
+    if (r.status == RunStatus::Halted) {
+        if (s.release() == Flow::Trap) {
+            r = RunResult{RunStatus::Trapped, s.machine->raised_trap(), r.steps};
+        } else {
+            AwayEvent e = s.event(AwayEvent::Kind::End);
+            const RegisterFile& regs = s.machine->state().regs;
+            e.int_regs.assign(std::begin(regs.r), std::end(regs.r));
+            e.float_regs.assign(std::begin(regs.f), std::end(regs.f));
+            e.steps = r.steps;
+            s.emit(std::move(e));
+            return;
+        }
+    }
+    s.out.flush();
+    AwayEvent e = s.event(AwayEvent::Kind::Trap);
+    const Trap t = r.trap.value_or(Trap{TrapKind::Unsupported, s.machine->state().pc, "it stopped", {}});
+    e.pc = t.pc;
+    e.trap = t.kind;
+    e.text = t.detail;
+    e.steps = r.steps;
+    s.emit(std::move(e));
+}
+
+void AwayProcedure::answer(AwayAnswer a) {
+    State& s = *state_;
+    {
+        std::lock_guard lock(s.mutex);
+        s.inbox.push_back(std::move(a));
+    }
+    s.queued.fetch_add(1, std::memory_order_release);
+    s.arrived.notify_one();
+}
+
+void AwayProcedure::stop(const std::string& why) {
+    State& s = *state_;
+    {
+        std::lock_guard lock(s.mutex);
+        if (s.stop_why.empty()) s.stop_why = why;
+        s.stop_requested = true;
+    }
+    s.arrived.notify_one();
+}
 
 }  // namespace polymer

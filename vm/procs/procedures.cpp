@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "vm/interpreter.h"
+#include "vm/interrupt.h"
 #include "vm/ooo/reorder_engine.h"
 
 namespace polymer {
@@ -17,11 +18,6 @@ namespace {
 // sizes (about 600 KiB with the defaults); this bounds what a runaway spawn
 // loop can take before it traps.
 constexpr std::size_t kMaxLiveProcedures = 1024;
-
-std::string source_line(const Module& m, std::uint32_t pc) {
-    if (pc >= m.lines.size() || m.lines[pc].line == 0) return "pc " + std::to_string(pc);
-    return source_file_of(m, m.lines[pc]) + ":" + std::to_string(m.lines[pc].line);
-}
 
 // What a message carried, for the trace: "42", "2.5", "f64[8]".
 std::string message_text(const Message& msg) {
@@ -65,6 +61,11 @@ void add_stats(EngineStats& into, const EngineStats& s) {
 
 }  // namespace
 
+std::string source_line(const Module& m, std::uint32_t pc) {
+    if (pc >= m.lines.size() || m.lines[pc].line == 0) return "pc " + std::to_string(pc);
+    return source_file_of(m, m.lines[pc]) + ":" + std::to_string(m.lines[pc].line);
+}
+
 LiveProcedure::LiveProcedure() = default;
 LiveProcedure::~LiveProcedure() = default;
 LiveProcedure::LiveProcedure(LiveProcedure&&) noexcept = default;
@@ -76,7 +77,7 @@ bool has_procedure_ops(const Module& m) {
     });
 }
 
-Procedures::Procedures(Machine& m) : m_(m), log_(m.options().pipeline_log) {}
+Procedures::Procedures(Machine& m) : m_(m), log_(m.options().pipeline_log), nodes_(m.options().procedure_nodes) {}
 
 Procedures::~Procedures() = default;
 
@@ -107,11 +108,14 @@ RunResult Procedures::run(std::uint32_t proc) {
 
 RunResult Procedures::resume(ExecutionObserver* observer) {
     const Module& mod = m_.module();
+    observer_ = observer;
     for (;;) {
         LiveProcedure& p = procs_[current_];
         if (log_ != nullptr) log_->procedure = p.id;
-        RunResult r = run_slice(p, observer);  // may spawn: the deque keeps `p`
-        if (r.status == RunStatus::Paused && observer != nullptr) return r;  // the debugger stops here: p stays current
+        // A procedure on a node: the home does what it did there (may spawn too).
+        RunResult r = p.node != 0 ? replay(p) : run_slice(p, observer);  // may spawn: the deque keeps `p`
+        if (r.status == RunStatus::Paused && observer != nullptr && p.node == 0)
+            return r;  // the debugger stops here: p stays current
         if (log_ != nullptr) {
             trace_stretch(p, false);
             if (r.status == RunStatus::Blocked) p.wait_text = mnemonic_at(mod, m_.state().pc) + ": " + describe_wait(p);
@@ -125,9 +129,25 @@ RunResult Procedures::resume(ExecutionObserver* observer) {
             if (procs_.size() > 1 && r.trap) r.trap->procedure = describe(p);
             return finish(r);
         case RunStatus::Blocked: p.status = ProcStatus::Waiting, ++p.waits; break;
-        case RunStatus::Paused: p.status = ProcStatus::Ready; break;  // its time slice is over
+        case RunStatus::Paused:  // its time slice is over; or, on a node, the home has done all it asked
+            p.status = p.node != 0 ? ProcStatus::Away : ProcStatus::Ready;
+            break;
         }
-        const std::optional<std::uint32_t> next = next_ready();
+        std::optional<std::uint32_t> next = next_ready();
+        if (away_live() > 0) {
+            // Procedures on nodes: take what they did meanwhile, and when
+            // nothing here can run, wait for them.
+            if (take_events(std::chrono::steady_clock::now())) next = next_ready();
+            while (!next && std::any_of(procs_.begin(), procs_.end(),
+                                        [](const LiveProcedure& q) { return q.status == ProcStatus::Away; })) {
+                if (interrupt_requested()) {
+                    RunResult stopped{RunStatus::Trapped, Trap{TrapKind::Interrupted, m_.state().pc, {}, {}}, 0};
+                    return finish(stopped);
+                }
+                take_events(std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+                next = next_ready();
+            }
+        }
         if (!next) {
             // #0 has not ended, so it waits, and so does every other live one.
             if (current_ != 0) {
@@ -177,6 +197,8 @@ RunResult Procedures::run_slice(LiveProcedure& p, ExecutionObserver* observer) {
 // summed into the machine's (--stats). The machine's state stays the
 // procedure that ended the run (#0, the trapping one, or #0 in a deadlock).
 RunResult Procedures::finish(RunResult r) {
+    if (link_ == nullptr && away_live() > 0)
+        stop_away(r.status == RunStatus::Halted ? "the program ended" : "the program stopped: " + std::string(trap_name(r.trap ? r.trap->kind : TrapKind::Unsupported)));
     for (const LiveProcedure& p : procs_)
         if (p.id != current_) add_stats(m_.engine_stats(), p.engine_stats);
     for (LiveProcedure& p : procs_) p.engine.reset();  // each waits for what it has in flight
@@ -224,8 +246,9 @@ std::optional<std::uint32_t> Procedures::next_ready() const {
 void Procedures::end(LiveProcedure& p) {
     p.status = ProcStatus::Ended;
     p.waits_for = {};
-    p.result_r1 = m_.state().regs.r[1];
-    p.result_f1 = m_.state().regs.f[1];
+    p.result_r1 = p.lost.empty() ? m_.state().regs.r[1] : 0;
+    p.result_f1 = p.lost.empty() ? m_.state().regs.f[1] : 0;
+    p.events.clear();
     p.engine.reset();
     wake(WaitReason::Kind::Procedure, p.id);
     std::size_t live = 0;
@@ -252,13 +275,20 @@ Flow Procedures::trap(TrapKind kind, std::string detail) {
 // --- the operations ---
 
 Flow Procedures::spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t& handle) {
+    if (link_ != nullptr) return link_->spawn(entry_pc, where, handle);
     if (where < -1)
         return trap(TrapKind::BadPlacement, "the placement is " + std::to_string(where) +
                                                 ": it is -1 (any participant), 0 (the home) or a node's number");
-    if (where > 0)
-        return trap(TrapKind::BadPlacement, "node " + std::to_string(where) +
-                                                ": procedures run on the home only; spawning on a node is not "
-                                                "built yet (docs/language.md, \"Procedures\")");
+    const std::size_t nodes = nodes_ != nullptr ? nodes_->count() : 0;
+    if (where > 0 && static_cast<std::uint64_t>(where) > nodes)
+        return trap(TrapKind::BadPlacement,
+                    "node " + std::to_string(where) + ": " +
+                        (nodes == 0 ? std::string("this run has no nodes (--nodes, --local-nodes)")
+                                    : "this run has " + std::to_string(nodes) + (nodes == 1 ? " node" : " nodes")));
+    // Anywhere: the nodes in turn (the home when there are none, and under
+    // the debugger, which steps procedures on the home).
+    std::uint32_t node = static_cast<std::uint32_t>(std::max<std::int64_t>(where, 0));
+    if (where == -1 && nodes > 0 && observer_ == nullptr) node = 1 + static_cast<std::uint32_t>(next_node_++ % nodes);
     std::size_t live = 0;
     for (const LiveProcedure& q : procs_) live += q.status != ProcStatus::Ended && q.status != ProcStatus::Joined;
     if (live >= kMaxLiveProcedures)
@@ -277,11 +307,17 @@ Flow Procedures::spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t&
     child.state.call_stack.assign(parent.call_stack.size(), nullptr);
     child.state.value_stack.assign(parent.value_stack.size(), 0);
     child.state.pc = entry_pc;
+    if (node != 0) {
+        const Flow started = spawn_away(child, node);
+        if (started == Flow::Trap && where != -1) return started;
+        if (started == Flow::Trap) child.status = ProcStatus::Ready, child.node = 0;  // anywhere: then the home
+    }
     handle = child.id;
     if (log_ != nullptr) {
-        log_->procedures.push_back("#" + std::to_string(child.id) + " " + proc->name);
+        log_->procedures.push_back("#" + std::to_string(child.id) + " " + proc->name +
+                                   (child.node != 0 ? " (node " + std::to_string(child.node) + ")" : ""));
         child.since_ns = now_ns();
-        child.wait_text = "ready: waits for its first turn";
+        child.wait_text = child.node != 0 ? std::string() : "ready: waits for its first turn";
     }
     procs_.push_back(std::move(child));  // `parent` may dangle from here: not used again
     m_.set_time_sliced(true);
@@ -289,6 +325,7 @@ Flow Procedures::spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t&
 }
 
 Flow Procedures::join(std::int64_t handle, std::int64_t& r1, double& f1) {
+    if (link_ != nullptr) return link_->join(handle, r1, f1);
     if (handle < 0 || static_cast<std::uint64_t>(handle) >= procs_.size())
         return trap(TrapKind::BadProcedure,
                     std::to_string(handle) + " is not a procedure handle (this run has #0 to #" +
@@ -300,12 +337,14 @@ Flow Procedures::join(std::int64_t handle, std::int64_t& r1, double& f1) {
         return trap(TrapKind::BadProcedure, "procedure #" + std::to_string(id) + " was joined already");
     if (target.status != ProcStatus::Ended) return wait_on(WaitReason::Kind::Procedure, id);
     target.status = ProcStatus::Joined;
+    if (!target.lost.empty()) return trap(TrapKind::ProcedureLost, target.lost);
     r1 = target.result_r1;
     f1 = target.result_f1;
     return Flow::Next;
 }
 
 Flow Procedures::send(std::uint32_t channel, Message msg) {
+    if (link_ != nullptr) return link_->send(channel, std::move(msg));
     ChannelState& c = channels_.at(channel);
     if (c.queue.size() >= m_.module().channels[channel].capacity) return wait_on(WaitReason::Kind::Room, channel);
     std::size_t record = 0;
@@ -323,6 +362,11 @@ Flow Procedures::send(std::uint32_t channel, Message msg) {
 }
 
 Flow Procedures::recv(std::uint32_t channel, Message& msg) {
+    if (link_ != nullptr) {
+        const Flow f = link_->recv(channel, msg);
+        if (f == Flow::Next) last_taken_ = msg.kind;
+        return f;
+    }
     ChannelState& c = channels_.at(channel);
     if (c.queue.empty()) return wait_on(WaitReason::Kind::Message, channel);
     const ChannelState::Queued& front = c.queue.front();
@@ -340,6 +384,7 @@ Flow Procedures::recv(std::uint32_t channel, Message& msg) {
 }
 
 Flow Procedures::barrier(std::uint32_t b) {
+    if (link_ != nullptr) return link_->barrier(b);
     LiveProcedure& p = procs_[current_];
     BarrierState& s = barriers_.at(b);
     if (p.at_barrier && p.at_barrier->first == b) {
@@ -359,10 +404,14 @@ Flow Procedures::barrier(std::uint32_t b) {
 
 // --- what they are doing, in words ---
 
+std::string Procedures::where(const LiveProcedure& p) const {
+    return p.node == 0 || nodes_ == nullptr ? std::string("the home") : nodes_->name(p.node);
+}
+
 std::string Procedures::describe(const LiveProcedure& p) const {
     std::string s = "procedure #" + std::to_string(p.id);
     if (p.id != 0) s += ", spawned by #" + std::to_string(p.parent) + " at " + source_line(m_.module(), p.spawn_pc) + ",";
-    return s + " on the home";
+    return s + " on " + where(p);
 }
 
 std::string Procedures::describe_wait(const LiveProcedure& p) const {
@@ -414,7 +463,8 @@ std::string Procedures::stats_text() const {
                     " between them\n";
     for (const LiveProcedure& p : procs_) {
         const std::uint64_t steps = state_of(p.id).steps;
-        s += "polymer-run:   #" + std::to_string(p.id) + " " + mod.procs.at(p.entry).name + ": " +
+        s += "polymer-run:   #" + std::to_string(p.id) + " " + mod.procs.at(p.entry).name +
+             (p.node != 0 ? " (on " + where(p) + ")" : std::string()) + ": " +
              count(steps, "instruction") + ", " + count(p.slices, "turn") + ", waited " + count(p.waits, "time") +
              ", sent " + count(p.messages_sent, "message") + ", received " + count(p.messages_received, "message") +
              "\n";
@@ -438,7 +488,8 @@ std::string Procedures::still_running_text() const {
         const LiveProcedure& p = procs_[id];
         const std::uint32_t pc = pc_of(p);
         s += "the program ended with procedure #" + std::to_string(id) + " (" + mod.procs.at(p.entry).name +
-             ") still running; it was stopped at " + source_line(mod, pc) + " (" + mnemonic_at(mod, pc) + ")";
+             ") still running" + (p.node != 0 ? " on " + where(p) : std::string()) + "; it was stopped at " +
+             source_line(mod, pc) + " (" + mnemonic_at(mod, pc) + ")";
         if (p.status == ProcStatus::Waiting) s += ", where it " + describe_wait(p);
         s += "\n";
     }

@@ -27,6 +27,8 @@
 #include "vm/insns.h"
 #include "vm/machine.h"
 #include "vm/ooo/pipeline_log.h"
+#include "vm/procs/away.h"
+#include "vm/procs/region_sync.h"
 
 namespace polymer {
 
@@ -38,6 +40,7 @@ enum class ProcStatus : std::uint8_t {
     Ready,    // can run
     Running,  // its state is the machine's now
     Waiting,  // blocked on `waits_for`
+    Away,     // runs on its node, and the home has done all it asked so far
     Ended,    // returned from its entry procedure or halted; r1/f1 kept for join
     Joined,   // ended and joined: its handle is spent
 };
@@ -68,6 +71,15 @@ struct LiveProcedure {
     std::uint64_t waits = 0;           // times it had to wait
     std::uint64_t since_ns = 0;        // --trace: when its current stretch (running, waiting) began
     std::string wait_text;             // --trace: what it waits for, in words, from when it began
+    // A procedure on a node (vm/procs/away.h): its node (0: the home), the
+    // key ProcedureNodes knows it by, what it did there that the home has not
+    // done yet, the region bytes the home knows its node has, and, when its
+    // node was lost, why (it then ended without a result).
+    std::uint32_t node = 0;
+    std::uint64_t away_key = 0;
+    std::deque<AwayEvent> events;
+    RegionTwin twin;
+    std::string lost;
 
     LiveProcedure();
     ~LiveProcedure();
@@ -95,6 +107,25 @@ struct BarrierState {
 // barrier): then a Machine runs it through Procedures.
 bool has_procedure_ops(const Module& m);
 
+// "prog.pasm:12" for the word at `pc`, or "pc 7" when it has no line.
+std::string source_line(const Module& m, std::uint32_t pc);
+
+// The node's side of a procedure away from the home (vm/procs/away_procedure.cpp):
+// its operations go to the home, which does them, instead of to the scheduler.
+class ProcedureLink {
+public:
+    virtual ~ProcedureLink() = default;
+    virtual Flow spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t& handle) = 0;
+    virtual Flow join(std::int64_t handle, std::int64_t& r1, double& f1) = 0;
+    virtual Flow send(std::uint32_t channel, Message msg) = 0;
+    virtual Flow recv(std::uint32_t channel, Message& msg) = 0;
+    virtual Flow barrier(std::uint32_t b) = 0;
+    // After an operation returned Flow::Block: waits until it can run again.
+    // False when the home stopped the procedure meanwhile.
+    virtual bool wait() = 0;
+    virtual bool stopped() const = 0;
+};
+
 class Procedures {
 public:
     explicit Procedures(Machine& m);
@@ -112,6 +143,10 @@ public:
     // machine's state, and resume() goes on with it).
     void start(std::uint32_t proc);
     RunResult resume(ExecutionObserver* observer);
+    // On a node: runs the one procedure `start` names (its registers, its
+    // entry) with its procedure operations going through `link`, until it
+    // ends or traps (a trap `interrupted` when the link is stopped).
+    RunResult run_linked(const AwayStart& start, ProcedureLink& link);
 
     // --- the running procedure's operations (the bodies' x.spawn ... through MachineContext) ---
     // Flow::Next when done, Flow::Block when it must wait (the reason is
@@ -139,7 +174,7 @@ public:
     const std::vector<BarrierState>& barriers() const { return barriers_; }
     // "waits for a message on channel 'pongs' (empty, capacity 1)"
     std::string describe_wait(const LiveProcedure& p) const;
-    // "procedure #2, spawned by #0 at prog.pasm:12, on the home"
+    // "procedure #2, spawned by #0 at prog.pasm:12, on the home" (or "on node 1 'box2' (10.0.0.2:7447)")
     std::string describe(const LiveProcedure& p) const;
     // The procedures that had not ended when #0 did.
     std::vector<std::uint32_t> still_running() const;
@@ -154,6 +189,14 @@ private:
     RunResult run_slice(LiveProcedure& p, ExecutionObserver* observer);
     RunResult finish(RunResult r);
     std::uint32_t pc_of(const LiveProcedure& p) const;
+    std::string where(const LiveProcedure& p) const;  // "the home", "node 1 'box2' (...)"
+    // Procedures on nodes (vm/procs/away.h), at the home.
+    Flow spawn_away(LiveProcedure& child, std::uint32_t node);
+    RunResult replay(LiveProcedure& p);                  // does what it did there, in order
+    void acquire(LiveProcedure& p);                      // sends it the region bytes it lacks
+    bool take_events(std::chrono::steady_clock::time_point deadline);  // false when none came
+    void stop_away(const std::string& why);              // every one still running
+    std::size_t away_live() const;
     std::optional<std::uint32_t> next_ready() const;
     void wake(WaitReason::Kind kind, std::uint32_t index);
     Flow wait_on(WaitReason::Kind kind, std::uint32_t index);
@@ -173,6 +216,10 @@ private:
     PipelineLog* log_ = nullptr;
     MessageKind last_taken_ = MessageKind::Int;
     std::uint64_t switches_ = 0;
+    ProcedureNodes* nodes_ = nullptr;  // where spawn may place procedures besides the home
+    std::uint32_t next_node_ = 0;      // `anywhere` deals them out in turn
+    ExecutionObserver* observer_ = nullptr;  // the debugger's: everything then runs on the home
+    ProcedureLink* link_ = nullptr;    // on a node: the operations go to the home
 };
 
 }  // namespace polymer

@@ -25,6 +25,7 @@ const char* status_word(ProcStatus s) {
     case ProcStatus::Ready: return "ready";
     case ProcStatus::Running: return "running";
     case ProcStatus::Waiting: return "waiting";
+    case ProcStatus::Away: return "on its node";
     case ProcStatus::Ended: return "ended";
     case ProcStatus::Joined: return "joined";
     }

@@ -1,0 +1,327 @@
+// Procedures on nodes (vm/procs/away.h, docs/language.md "Procedures"): the
+// home's side and the node's side meeting through LoopbackNodes, in every
+// execution mode, against the same program with every procedure on the
+// home: the same output, registers, regions and steps; the memory model
+// across the two copies of the regions; traps, deadlocks, lost nodes and
+// placements.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "assembler/assembler.h"
+#include "loopback_nodes.h"
+#include "mode_runner.h"
+
+namespace polymer::test {
+namespace {
+
+Module assembled(const std::string& source, const std::string& filename = "away.pasm") {
+    AssembleOptions ao;
+    ao.filename = filename;
+    AssembleResult r = assemble(source, ao);
+    EXPECT_TRUE(r.ok()) << source;
+    return r.ok() ? std::move(*r.module) : Module{};
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string trap_text(const Outcome& o) {
+    return o.trap ? std::string(trap_name(o.trap->kind)) + ": " + o.trap->detail + " [" + o.trap->procedure + "]"
+                  : "(no trap)";
+}
+
+constexpr ExecMode kModes[] = {ExecMode::InOrder, ExecMode::Frames, ExecMode::Ooo, ExecMode::Spec};
+
+// `source` with every PLACE replaced by `where`.
+std::string placed(std::string source, const std::string& where) {
+    for (std::size_t at; (at = source.find("PLACE")) != std::string::npos;) source.replace(at, 5, where);
+    return source;
+}
+
+// Runs `source` with every procedure on the home (PLACE = 0, in order), then
+// with PLACE = `where` on `nodes` loopback nodes in every mode, and expects
+// the same outcome.
+Outcome same_on_nodes(const std::string& source, const std::string& where, std::size_t nodes = 2,
+                      std::uint64_t max_steps = 50'000'000) {
+    const Outcome home = run_mode(assembled(placed(source, "0")), "main", ExecMode::InOrder, 64, nullptr, true, max_steps);
+    const Module m = assembled(placed(source, where));
+    for (ExecMode mode : kModes) {
+        LoopbackNodes loop(nodes);
+        const Outcome got = run_mode(m, "main", mode, 64, nullptr, true, max_steps, nullptr, &loop);
+        EXPECT_EQ(difference(home, got), "") << exec_mode_name(mode);
+        EXPECT_GT(loop.started(), 0u) << "no procedure ran on a node";
+    }
+    return home;
+}
+
+const char* const kPingPongOnNode1 = R"(
+.channel pings 1
+.channel pongs 1
+.proc ponger
+        li      r1, 0
+next:   recv    r2, pings
+        bz      r2, done
+        mul     r3, r2, r2
+        send    pongs, r3
+        addi    r1, r1, 1
+        jmp     next
+done:   ret
+.end
+.proc main
+        li      r8, PLACE
+        spawn   r9, ponger, r8
+        li      r8, 0           ; the same registers wherever it went
+        li      r2, 1
+        li      r4, 50
+round:  send    pings, r2
+        recv    r3, pongs
+        print   r3
+        prints  " "
+        addi    r2, r2, 1
+        bge     r4, r2, round
+        li      r0, 0
+        send    pings, r0
+        join    r1, f1, r9
+        print   r1
+        halt
+.end
+)";
+
+TEST(AwayProcedures, PingPongWithANodeIsTheSameAsOnTheHome) {
+    const Outcome o = same_on_nodes(kPingPongOnNode1, "1");
+    EXPECT_TRUE(o.output.ends_with("2500 50")) << o.output;
+}
+
+// The memory model across copies: main's writes before spawn and send are
+// seen by the worker on its node; the worker's writes before its send and
+// its end are seen by main after the recv and the join; a slice travels
+// with sendr/recvr.
+const char* const kRegionsBothWays = R"(
+.region data i64[64]
+.region out i64[64]
+.region buf f64[8]
+.channel go 1
+.channel back 2
+.proc worker
+        li      r10, 0
+        li      r11, 64
+        li      r12, 0
+sum:    ld.i64  r13, data[r10]
+        add     r12, r12, r13
+        addi    r10, r10, 1
+        blt     r10, r11, sum
+        send    back, r12
+        recv    r14, go
+        li      r10, 0
+fill:   mul     r13, r10, r14
+        st.i64  out[r10], r13
+        addi    r10, r10, 1
+        blt     r10, r11, fill
+        li      r15, 0
+        li      r16, 8
+        recvr   r17, buf, r15, go
+        ld.f64  f2, buf[r15]
+        li      r15, 3
+        st.f64  buf[r15], f2
+        send    back, r17
+        mov     r1, r12
+        ret
+.end
+.proc main
+        li      r10, 0
+        li      r11, 64
+init:   st.i64  data[r10], r10
+        addi    r10, r10, 1
+        blt     r10, r11, init
+        li      r8, PLACE
+        spawn   r9, worker, r8
+        li      r8, 0
+        recv    r2, back
+        print   r2
+        println
+        li      r14, 3
+        li      r10, 5
+        st.i64  data[r10], r14
+        send    go, r14
+        li      r15, 0
+        li      r16, 4
+        li      r10, 0
+        lif     f3, 2.5
+        st.f64  buf[r10], f3
+        sendr   go, buf, r15, r16
+        recv    r3, back
+        join    r1, f1, r9
+        print   r1
+        println
+        li      r10, 63
+        ld.i64  r4, out[r10]
+        print   r4
+        println
+        print   r3
+        println
+        halt
+.end
+)";
+
+TEST(AwayProcedures, RegionWritesFollowTheMemoryModelAcrossNodes) {
+    const Outcome o = same_on_nodes(kRegionsBothWays, "2");
+    EXPECT_EQ(o.output, "2016\n2016\n189\n4\n");
+}
+
+TEST(AwayProcedures, TheLessonsGiveTheirExpectedOutputOnTwoNodes) {
+    for (const char* lesson : {"25-ping-pong", "26-parallel-sum", "27-pipeline", "28-barrier-solver"}) {
+        const std::string base = std::string(POLYMER_SAMPLES_DIR) + "/" + lesson;
+        const Module m = assembled(read_text(base + ".pasm"), base + ".pasm");
+        const std::string expected = read_text(base + ".expected");
+        for (ExecMode mode : {ExecMode::InOrder, ExecMode::Spec}) {
+            LoopbackNodes loop(2);
+            const Outcome got = run_mode(m, "main", mode, 64, nullptr, true, 0, nullptr, &loop);
+            EXPECT_EQ(got.output, expected) << lesson << " " << exec_mode_name(mode) << ": " << trap_text(got);
+            EXPECT_EQ(got.status, RunStatus::Halted) << lesson << ": " << trap_text(got);
+            EXPECT_GT(loop.started(), 0u) << lesson;
+        }
+    }
+}
+
+TEST(AwayProcedures, ATrapOnANodeNamesTheNodeProcedureAndLine) {
+    const Module m = assembled(R"(
+.proc worker
+        li      r2, 0
+        div     r3, r1, r2
+        ret
+.end
+.proc main
+        li      r1, 7
+        li      r8, 1
+        spawn   r9, worker, r8
+        join    r1, f1, r9
+        halt
+.end
+)");
+    for (ExecMode mode : kModes) {
+        LoopbackNodes loop(1);
+        const Outcome o = run_mode(m, "main", mode, 64, nullptr, true, 0, nullptr, &loop);
+        ASSERT_TRUE(o.trap) << exec_mode_name(mode);
+        EXPECT_EQ(o.trap->kind, TrapKind::DivisionByZero);
+        EXPECT_EQ(o.trap->pc, 1u);
+        EXPECT_EQ(o.trap->procedure, "procedure #1, spawned by #0 at away.pasm:10, on node 1 'loop1'");
+    }
+}
+
+TEST(AwayProcedures, ADeadlockAcrossNodesListsEveryWaiter) {
+    const Module m = assembled(R"(
+.channel a 1
+.channel b 1
+.proc worker
+        recv    r2, a
+        ret
+.end
+.proc main
+        li      r8, 1
+        spawn   r9, worker, r8
+        recv    r3, b
+        halt
+.end
+)");
+    LoopbackNodes loop(1);
+    const Outcome o = run_mode(m, "main", ExecMode::Ooo, 64, nullptr, true, 0, nullptr, &loop);
+    ASSERT_TRUE(o.trap);
+    EXPECT_EQ(o.trap->kind, TrapKind::Deadlock);
+    EXPECT_NE(o.trap->detail.find("#0 main at away.pasm:11: recv waits for a message on channel 'b'"), std::string::npos) << o.trap->detail;
+    EXPECT_NE(o.trap->detail.find("#1 worker at away.pasm:5: recv waits for a message on channel 'a'"), std::string::npos) << o.trap->detail;
+}
+
+TEST(AwayProcedures, PlacementsPastTheNodesAndRefusalsAreClear) {
+    const char* const source = R"(
+.proc worker
+        li      r1, 5
+        ret
+.end
+.proc main
+        li      r8, PLACE
+        spawn   r9, worker, r8
+        join    r1, f1, r9
+        print   r1
+        halt
+.end
+)";
+    const Module past = assembled(placed(source, "3"));
+    LoopbackNodes two(2);
+    Outcome o = run_mode(past, "main", ExecMode::InOrder, 64, nullptr, true, 0, nullptr, &two);
+    ASSERT_TRUE(o.trap);
+    EXPECT_EQ(o.trap->kind, TrapKind::BadPlacement);
+    EXPECT_EQ(o.trap->detail, "node 3: this run has 2 nodes");
+
+    const Module on_one = assembled(placed(source, "1"));
+    LoopbackNodes refusing(1);
+    refusing.refuse(1);
+    o = run_mode(on_one, "main", ExecMode::InOrder, 64, nullptr, true, 0, nullptr, &refusing);
+    ASSERT_TRUE(o.trap);
+    EXPECT_EQ(o.trap->kind, TrapKind::BadPlacement);
+    EXPECT_EQ(o.trap->detail, "node 1 'loop1' cannot run procedure 'worker': it refuses (test)");
+
+    // Anywhere falls back to the home when the node refuses.
+    const Module anywhere = assembled(placed(source, "-1"));
+    LoopbackNodes refusing_too(1);
+    refusing_too.refuse(1);
+    o = run_mode(anywhere, "main", ExecMode::InOrder, 64, nullptr, true, 0, nullptr, &refusing_too);
+    EXPECT_EQ(o.output, "5");
+    EXPECT_FALSE(o.trap) << trap_text(o);
+}
+
+TEST(AwayProcedures, AJoinOfAProcedureWhoseNodeWasLostTrapsSayingWhichWhereAndWhy) {
+    const Module m = assembled(R"(
+.channel c 4
+.proc worker
+        li      r1, 1
+        send    c, r1
+        ret
+.end
+.proc main
+        li      r8, 1
+        spawn   r9, worker, r8
+        join    r1, f1, r9
+        halt
+.end
+)");
+    for (ExecMode mode : kModes) {
+        LoopbackNodes loop(1);
+        loop.lose_at_send(1);
+        const Outcome o = run_mode(m, "main", mode, 64, nullptr, true, 0, nullptr, &loop);
+        ASSERT_TRUE(o.trap) << exec_mode_name(mode);
+        EXPECT_EQ(o.trap->kind, TrapKind::ProcedureLost);
+        EXPECT_EQ(o.trap->pc, 5u);  // the join
+        EXPECT_EQ(o.trap->detail,
+                  "procedure #1 (worker) was lost with node 1 'loop1' (last heard from at away.pasm:4): connection lost (test)");
+    }
+}
+
+TEST(AwayProcedures, AProcedureStillRunningOnANodeIsStoppedWhenMainEnds) {
+    const Module m = assembled(R"(
+.proc spinner
+again:  addi    r2, r2, 1
+        jmp     again
+.end
+.proc main
+        li      r8, 1
+        spawn   r9, spinner, r8
+        prints  "bye"
+        halt
+.end
+)");
+    LoopbackNodes loop(1);
+    const Outcome o = run_mode(m, "main", ExecMode::InOrder, 64, nullptr, true, 0, nullptr, &loop);
+    EXPECT_EQ(o.output, "bye");
+    EXPECT_EQ(o.status, RunStatus::Halted);
+    // ~LoopbackNodes joins the spinner's thread: it ends only if it was stopped.
+}
+
+}  // namespace
+}  // namespace polymer::test

@@ -1,0 +1,209 @@
+// Procedures on nodes (vm/procs/away.h), at the home and on the node: the
+// home starts them, does what they did there in their order, and answers
+// them; a node runs one with its operations going to the home (run_linked).
+#include <algorithm>
+
+#include "vm/interrupt.h"
+#include "vm/procs/procedures.h"
+
+namespace polymer {
+
+namespace {
+
+// Elements [begin, end) that bytes [offset, offset + n) of `g` touch.
+std::pair<std::uint64_t, std::uint64_t> elements_of(const Region& g, std::uint64_t offset, std::uint64_t n) {
+    const std::uint64_t size = elem_size(g.type);
+    return {offset / size, (offset + n + size - 1) / size};
+}
+
+Trap away_trap(TrapKind kind, std::uint32_t pc, std::string detail) { return Trap{kind, pc, std::move(detail), {}}; }
+
+}  // namespace
+
+std::size_t Procedures::away_live() const {
+    return static_cast<std::size_t>(std::count_if(procs_.begin(), procs_.end(), [](const LiveProcedure& p) {
+        return p.node != 0 && p.status != ProcStatus::Ended && p.status != ProcStatus::Joined;
+    }));
+}
+
+Flow Procedures::spawn_away(LiveProcedure& child, std::uint32_t node) {
+    const Module& mod = m_.module();
+    const MachineOptions& o = m_.options();
+    AwayStart s;
+    s.id = child.id;
+    s.entry_pc = child.state.pc;
+    s.exec = o.exec;
+    s.rob_size = o.rob_size;
+    s.kernel_steps = o.kernel_steps;
+    if (o.max_steps != 0) s.max_steps = std::max<std::uint64_t>(1, o.max_steps - std::min(o.max_steps, steps()));
+    s.int_regs.assign(std::begin(child.state.regs.r), std::end(child.state.regs.r));
+    s.float_regs.assign(std::begin(child.state.regs.f), std::end(child.state.regs.f));
+    for (std::size_t i = 0; i < m_.regions().size(); ++i) s.region_lengths.push_back(m_.regions()[i].length);
+    s.args = o.args;
+    Result<std::uint64_t> key = nodes_->start(node, mod, s);
+    if (!key)
+        return trap(TrapKind::BadPlacement, nodes_->name(node) + " cannot run procedure '" +
+                                                mod.procs.at(child.entry).name + "': " + key.error());
+    child.node = node;
+    child.away_key = key.value();
+    child.status = ProcStatus::Away;
+    child.twin = zero_twin(m_.regions());  // a node's copy starts as zeros: only what is not goes
+    acquire(child);
+    nodes_->answer(child.away_key, AwayAnswer{AwayAnswer::Kind::Done, {}, {}, 0, 0, {}});
+    return Flow::Next;
+}
+
+void Procedures::acquire(LiveProcedure& p) {
+    // Every region as the home's procedures and long ops left it: the
+    // cluster's copies come home, and what is in flight finishes.
+    m_.backend().wait_all();
+    for (std::size_t i = 0; i < m_.regions().size(); ++i) {
+        const Region& g = m_.regions()[i];
+        m_.bring_home(g, 0, g.length, HomeAccess::Read);
+    }
+    std::vector<RegionWrite> writes = take_changes(m_.regions(), p.twin);
+    // A few writes per answer, each answer at most kMaxWriteBytes and a bit.
+    AwayAnswer a{AwayAnswer::Kind::Writes, {}, {}, 0, 0, {}};
+    std::size_t bytes = 0;
+    for (RegionWrite& w : writes) {
+        if (!a.writes.empty() && bytes + w.bytes.size() > kMaxWriteBytes) {
+            nodes_->answer(p.away_key, std::move(a));
+            a = AwayAnswer{AwayAnswer::Kind::Writes, {}, {}, 0, 0, {}};
+            bytes = 0;
+        }
+        bytes += w.bytes.size();
+        a.writes.push_back(std::move(w));
+    }
+    if (!a.writes.empty()) nodes_->answer(p.away_key, std::move(a));
+}
+
+bool Procedures::take_events(std::chrono::steady_clock::time_point deadline) {
+    bool got = false;
+    for (;;) {
+        auto e = nodes_->next_event(got ? std::chrono::steady_clock::now() : deadline);
+        if (!e) return got;
+        got = true;
+        auto it = std::find_if(procs_.begin(), procs_.end(), [&](const LiveProcedure& q) {
+            return q.node != 0 && q.away_key == e->first && q.status != ProcStatus::Ended && q.status != ProcStatus::Joined;
+        });
+        if (it == procs_.end()) continue;  // one that ended here already (a trap decided at home)
+        it->events.push_back(std::move(e->second));
+        if (it->status == ProcStatus::Away) it->status = ProcStatus::Ready;
+    }
+}
+
+void Procedures::stop_away(const std::string& why) {
+    for (LiveProcedure& p : procs_)
+        if (p.node != 0 && p.status != ProcStatus::Ended && p.status != ProcStatus::Joined) nodes_->stop(p.away_key, why);
+}
+
+// Does, in order, what procedure `p` did on its node: its region writes,
+// output and operations, answering those that wait. Blocked when one must
+// wait here (it runs again, from that event, when woken); Paused when all
+// are done and it runs on; Halted at its end; Trapped at its trap.
+RunResult Procedures::replay(LiveProcedure& p) {
+    ++p.slices;
+    last_run_ = p.id;
+    MachineState& st = m_.state();  // p's, switched in
+    const Module& mod = m_.module();
+    while (!p.events.empty()) {
+        AwayEvent& e = p.events.front();
+        st.steps = std::max(st.steps, e.steps);
+        if (e.kind != AwayEvent::Kind::Writes && e.kind != AwayEvent::Kind::Output) st.pc = e.pc;
+        Flow f = Flow::Next;
+        switch (e.kind) {
+        case AwayEvent::Kind::Writes:
+            for (const RegionWrite& w : e.writes) {
+                if (w.region >= m_.regions().size()) continue;  // checked by apply_write below
+                Region& g = m_.regions()[w.region];
+                const auto [b, end] = elements_of(g, w.offset, w.bytes.size());
+                if (end <= g.length) m_.bring_home(g, b, end, HomeAccess::Write);
+                if (!apply_write(m_.regions(), p.twin, w))
+                    return {RunStatus::Trapped,
+                            away_trap(TrapKind::Unsupported, st.pc,
+                                      where(p) + " sent a write outside the regions (region " + std::to_string(w.region) +
+                                          ", bytes at " + std::to_string(w.offset) + ")"),
+                            st.steps};
+            }
+            break;
+        case AwayEvent::Kind::Output: m_.out().write(e.text); break;
+        case AwayEvent::Kind::Send:
+            if (e.index >= channels_.size()) return {RunStatus::Trapped, away_trap(TrapKind::Unsupported, e.pc, "no such channel"), st.steps};
+            f = send(e.index, e.message);  // a copy: when the channel is full the event stays for the next try
+            break;
+        case AwayEvent::Kind::Recv: {
+            if (e.index >= channels_.size()) return {RunStatus::Trapped, away_trap(TrapKind::Unsupported, e.pc, "no such channel"), st.steps};
+            Message msg;
+            f = recv(e.index, msg);
+            if (f == Flow::Next) {
+                acquire(p);
+                nodes_->answer(p.away_key, AwayAnswer{AwayAnswer::Kind::Done, {}, std::move(msg), 0, 0, {}});
+            }
+            break;
+        }
+        case AwayEvent::Kind::Join: {
+            std::int64_t r1 = 0;
+            double f1 = 0;
+            f = join(e.value, r1, f1);
+            if (f == Flow::Next) {
+                acquire(p);
+                nodes_->answer(p.away_key, AwayAnswer{AwayAnswer::Kind::Done, {}, {}, r1, f1, {}});
+            }
+            break;
+        }
+        case AwayEvent::Kind::Spawn: {
+            if (e.int_regs.size() != kIntRegisters || e.float_regs.size() != kFloatRegisters || proc_containing(mod, e.index) == nullptr ||
+                mod.procs.at(static_cast<std::size_t>(proc_containing(mod, e.index) - mod.procs.data())).start != e.index)
+                return {RunStatus::Trapped, away_trap(TrapKind::Unsupported, e.pc, where(p) + " sent a malformed spawn"), st.steps};
+            std::copy(e.int_regs.begin(), e.int_regs.end(), st.regs.r);
+            std::copy(e.float_regs.begin(), e.float_regs.end(), st.regs.f);
+            std::int64_t handle = 0;
+            f = spawn(e.index, e.value, handle);  // may grow procs_: `p` and `e` stay (a deque)
+            if (f == Flow::Next) nodes_->answer(p.away_key, AwayAnswer{AwayAnswer::Kind::Done, {}, {}, handle, 0, {}});
+            break;
+        }
+        case AwayEvent::Kind::Barrier:
+            if (e.index >= barriers_.size()) return {RunStatus::Trapped, away_trap(TrapKind::Unsupported, e.pc, "no such barrier"), st.steps};
+            f = barrier(e.index);
+            if (f == Flow::Next) {
+                acquire(p);
+                nodes_->answer(p.away_key, AwayAnswer{AwayAnswer::Kind::Done, {}, {}, 0, 0, {}});
+            }
+            break;
+        case AwayEvent::Kind::End:
+            if (e.int_regs.size() > 1) st.regs.r[1] = e.int_regs[1];
+            if (e.float_regs.size() > 1) st.regs.f[1] = e.float_regs[1];
+            p.events.pop_front();
+            return {RunStatus::Halted, std::nullopt, st.steps};
+        case AwayEvent::Kind::Trap:
+            return {RunStatus::Trapped, away_trap(e.trap, e.pc, std::move(e.text)), st.steps};
+        case AwayEvent::Kind::Lost:
+            p.lost = "procedure #" + std::to_string(p.id) + " (" + mod.procs.at(p.entry).name + ") was lost with " +
+                     where(p) + " (last heard from at " + source_line(mod, st.pc) + "): " + e.text;
+            p.events.clear();
+            return {RunStatus::Halted, std::nullopt, st.steps};
+        }
+        if (f == Flow::Block) return {RunStatus::Blocked, std::nullopt, st.steps};
+        if (f == Flow::Trap) return {RunStatus::Trapped, m_.raised_trap(), st.steps};
+        p.events.pop_front();
+    }
+    return {RunStatus::Paused, std::nullopt, st.steps};
+}
+
+RunResult Procedures::run_linked(const AwayStart& s, ProcedureLink& link) {
+    const Module& mod = m_.module();
+    const Procedure* proc = proc_containing(mod, s.entry_pc);
+    start(static_cast<std::uint32_t>(proc - mod.procs.data()));
+    link_ = &link;
+    std::copy(s.int_regs.begin(), s.int_regs.end(), m_.state().regs.r);
+    std::copy(s.float_regs.begin(), s.float_regs.end(), m_.state().regs.f);
+    m_.set_time_sliced(true);  // a poll every time slice: the home may stop it
+    for (;;) {
+        RunResult r = run_slice(procs_[0], nullptr);
+        if (r.status == RunStatus::Halted || r.status == RunStatus::Trapped) return finish(r);
+        const bool go_on = r.status == RunStatus::Blocked ? link.wait() : !link.stopped();
+        if (!go_on) return finish({RunStatus::Trapped, away_trap(TrapKind::Interrupted, m_.state().pc, "stopped by the home"), 0});
+    }
+}
+
+}  // namespace polymer
