@@ -19,9 +19,10 @@ struct AwayHost::Hosted {
     std::thread thread;
     std::atomic<bool> ended{false};     // run() returned: the thread may be joined at once
     std::atomic<bool> stopping{false};  // stop_one: its events are no longer wanted, and it waits for no room
-    // Its own thread's (emit's) state:
-    bool finished = false;  // its last event (End or Trap) went out
-    std::string how;        // how it finished, for the log
+    // Its last event (End or Trap) went out: it no longer counts against
+    // the limit (its thread is on its way out; the home may start the next).
+    std::atomic<bool> finished{false};
+    std::string how;  // how it finished, for the log (its own thread's)
 };
 
 namespace {
@@ -30,7 +31,7 @@ namespace {
 // them), on the procedure's own thread. A home that leaves events unread
 // holds the procedure here once `max_queued` bytes wait for it.
 void emit(AwayHost::Hosted& h, Connection& conn, std::size_t max_queued, AwayEvent e) {
-    if (h.finished || h.stopping.load()) return;
+    if (h.finished.load() || h.stopping.load()) return;
     const AwayEvent::Kind kind = e.kind;
     const std::uint32_t pc = e.pc;
     const std::uint64_t steps = e.steps;
@@ -52,11 +53,13 @@ void emit(AwayHost::Hosted& h, Connection& conn, std::size_t max_queued, AwayEve
         h.proc->stop(trap.text);
         return;
     }
+    // Counted as ended before the home can see its last event, so a start
+    // the home sends on seeing it finds room.
+    if (kind == AwayEvent::Kind::End || kind == AwayEvent::Kind::Trap) h.finished = true;
     for (Bytes& p : payloads.value()) {
         while (conn.queued_bytes() > max_queued && !h.stopping.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         conn.send(MsgType::ProcEvent, h.request, std::move(p));
     }
-    if (kind == AwayEvent::Kind::End || kind == AwayEvent::Kind::Trap) h.finished = true;
 }
 
 }  // namespace
@@ -70,8 +73,8 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
     reap();
     if (procs_.count(request) != 0)
         return Refusal{ErrorCode::BadPayload, cat("request ", request, " already runs a procedure here; a proc-start needs a fresh request id")};
-    if (procs_.size() >= kMaxPerConnection)
-        return Refusal{ErrorCode::OutOfMemory, cat("this connection already runs ", procs_.size(), " procedures on this node, the most it may (",
+    if (const std::size_t n = running(); n >= kMaxPerConnection)
+        return Refusal{ErrorCode::OutOfMemory, cat("this connection already runs ", n, " procedures on this node, the most it may (",
                                                    kMaxPerConnection, "); join some first")};
     auto h = std::make_unique<Hosted>();
     h->request = request;
@@ -113,7 +116,7 @@ void AwayHost::stop_all(const std::string& why) {
 
 std::size_t AwayHost::running() const {
     std::size_t n = 0;
-    for (const auto& [request, h] : procs_) n += !h->ended.load();
+    for (const auto& [request, h] : procs_) n += !h->ended.load() && !h->finished.load();
     return n;
 }
 

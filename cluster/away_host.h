@@ -51,7 +51,7 @@ public:
     bool stop(std::uint64_t request, const std::string& why);
     // Stops them all (the connection closed, the node shuts down).
     void stop_all(const std::string& why);
-    // Procedures that have not ended yet.
+    // Procedures that have not ended yet (sent their End or Trap).
     std::size_t running() const;
 
     struct Hosted;

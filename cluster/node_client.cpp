@@ -100,9 +100,11 @@ struct NodeClient::State {
     }
 
     // Stream frames: the next one kept, or (`wait`) the next to come by
-    // `deadline`, reading the socket for it as wait() does.
+    // `deadline`, reading the socket for it as wait() does. Without `wait`,
+    // or with the deadline passed, what has arrived is taken in first.
     std::optional<std::pair<std::uint64_t, Result<Frame>>> next_streamed(Clock::time_point deadline, bool wait) {
         const auto spin_until = Clock::now() + kSpin;
+        bool drained = false;
         std::unique_lock lock(mutex);
         for (;;) {
             if (!streamed.empty()) {
@@ -110,18 +112,17 @@ struct NodeClient::State {
                 streamed.pop_front();
                 return next;
             }
-            if (!wait) {
-                if (reading || !failure.empty()) return std::nullopt;
+            if (!wait || Clock::now() >= deadline) {
+                if (drained || reading || !failure.empty()) return std::nullopt;
+                drained = true;
                 reading = true;
                 lock.unlock();
                 read_for(0, Clock::time_point::max(), Clock::time_point{}, /*wake_streams=*/false);
                 lock.lock();
                 reading = false;
                 changed.notify_all();
-                if (streamed.empty()) return std::nullopt;
                 continue;
             }
-            if (Clock::now() >= deadline) return std::nullopt;
             if (reading || !failure.empty()) {  // another thread reads for us (or the streams have ended)
                 changed.wait_until(lock, deadline);
                 continue;
