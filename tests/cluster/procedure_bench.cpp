@@ -12,7 +12,11 @@
 //     through the home, which holds the channels).
 // A round trip's time is (run of N_BIG - run of N_SMALL) / (N_BIG - N_SMALL),
 // so spawning, joining and the machine's set-up cancel out.
-// Usage: procedure_bench [ROUNDS]
+// Usage: procedure_bench [pinned] [ROUNDS]   (pinned: this process and both
+// nodes on CPU 0, where a wake-up costs no idle core's exit: the raw
+// ping-pong's other setting, as in cluster_bench)
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -127,7 +131,17 @@ double raw_us(std::vector<RawReference*> to) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const int rounds = argc > 1 ? std::max(1, std::atoi(argv[1])) : 7;
+    const bool pinned = argc > 1 && std::string(argv[1]) == "pinned";
+    const int rounds_at = pinned ? 2 : 1;
+    const int rounds = argc > rounds_at ? std::max(1, std::atoi(argv[rounds_at])) : 7;
+    std::vector<std::string> prefix;
+    if (pinned) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(0, &one);
+        if (sched_setaffinity(0, sizeof one, &one) != 0) return std::perror("sched_setaffinity"), 1;
+        prefix = {"taskset", "-c", "0"};
+    }
     AssembleResult a = assemble(kPingPong);
     if (!a.ok()) {
         std::fprintf(stderr, "%s\n", format_diagnostic(a.diagnostics[0]).c_str());
@@ -135,7 +149,7 @@ int main(int argc, char** argv) {
     }
     const Module& m = *a.module;
     TempTokenFile token(kSecret);
-    NodeProcess one(token.path(), {"--raw-reference", "--name", "n1"}), two(token.path(), {"--raw-reference", "--name", "n2"});
+    NodeProcess one(token.path(), {"--raw-reference", "--name", "n1"}, prefix), two(token.path(), {"--raw-reference", "--name", "n2"}, prefix);
     RawReference raw1(raw_port(one)), raw2(raw_port(two));
     AwayNodes nodes({{"127.0.0.1", one.port()}, {"127.0.0.1", two.port()}}, bytes_of(kSecret), ClientOptions{});
     run_seconds(m, nodes, 100, 1, 2);  // connects and uploads the program
@@ -149,7 +163,8 @@ int main(int argc, char** argv) {
         node_ratio.push_back(node_node.back() / raw.back());
         node_both_ratio.push_back(node_node.back() / raw_both.back());
     }
-    std::printf("%d rounds, interleaved; medians of the round means (%d - %d round trips per figure)\n", rounds, kBig, kSmall);
+    std::printf("%d rounds, interleaved%s; medians of the round means (%d - %d round trips per figure)\n", rounds,
+                pinned ? ", all on CPU 0" : "", kBig, kSmall);
     std::printf("raw 8-byte ping-pong, home <-> node 1             %7.1f us\n", median(raw));
     std::printf("raw ping-pong to node 1, then to node 2           %7.1f us\n", median(raw_both));
     std::printf("message round trip, procedure here <-> node 1     %7.1f us: %.2fx raw\n", median(home_node), median(home_ratio));
