@@ -1,6 +1,8 @@
 #include "cluster/away_host.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <thread>
 
 #include "cluster/log.h"
@@ -15,6 +17,7 @@ struct AwayHost::Hosted {
     std::uint64_t request = 0;
     std::uint32_t id = 0;                   // its handle at the home
     std::shared_ptr<const Module> module;   // its code and regions' layout, for as long as it runs
+    std::uint64_t bytes = 0;                // its regions, counted against the home's budget
     std::unique_ptr<AwayProcedure> proc;
     std::thread thread;
     std::atomic<bool> ended{false};     // run() returned: the thread may be joined at once
@@ -64,8 +67,25 @@ void emit(AwayHost::Hosted& h, Connection& conn, std::size_t max_queued, AwayEve
 
 }  // namespace
 
-AwayHost::AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes)
-    : conn_(std::move(conn)), who_(std::move(who)), max_queued_bytes_(max_queued_bytes) {}
+AwayHost::AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget)
+    : conn_(std::move(conn)), who_(std::move(who)), max_queued_bytes_(max_queued_bytes), budget_(std::move(budget)) {}
+
+namespace {
+// The bytes of a procedure's Machine's regions: each at the larger of its
+// declared length and the start's (the Machine makes the declared one first).
+// Saturates: a length from the wire may be anything.
+std::uint64_t region_bytes(const Module& module, const AwayStart& start) {
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < module.regions.size(); ++i) {
+        const RegionDecl& r = module.regions[i];
+        const std::uint64_t length = std::max(r.length, i < start.region_lengths.size() ? start.region_lengths[i] : 0);
+        const std::uint64_t size = elem_size(r.type);
+        if (length > (UINT64_MAX - total) / size) return UINT64_MAX;
+        total += length * size;
+    }
+    return total;
+}
+}  // namespace
 
 AwayHost::~AwayHost() { stop_all("the node let go of the connection"); }
 
@@ -80,10 +100,15 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
     h->request = request;
     h->id = start.id;
     h->module = std::move(module);
+    h->bytes = region_bytes(*h->module, start);
+    if (auto refusal = budget_.reserve(h->bytes)) return refusal;
     const std::uint32_t entry = start.entry_pc;
     auto made = AwayProcedure::create(*h->module, std::move(start), nullptr,
                                       [h = h.get(), conn = conn_, max = max_queued_bytes_](AwayEvent e) { emit(*h, *conn, max, std::move(e)); });
-    if (!made) return Refusal{ErrorCode::BadLaunch, made.error()};
+    if (!made) {
+        budget_.release(h->bytes);
+        return Refusal{ErrorCode::BadLaunch, made.error()};
+    }
     h->proc = std::move(made).value();
     log(LogLevel::Info, "peer ", who_, ": procedure #", h->id, " started at pc ", entry, " (request ", request, ")");
     Hosted* raw = h.get();
@@ -127,6 +152,7 @@ void AwayHost::reap() {
             continue;
         }
         it->second->thread.join();
+        budget_.release(it->second->bytes);
         it = procs_.erase(it);
     }
 }
@@ -138,6 +164,7 @@ void AwayHost::stop_one(std::map<std::uint64_t, std::unique_ptr<Hosted>>::iterat
     h.proc->stop(why);
     h.thread.join();
     if (was_running && !h.finished) log(LogLevel::Info, "peer ", who_, ": procedure #", h.id, " stopped: ", why);
+    budget_.release(h.bytes);
     procs_.erase(it);
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,17 +33,25 @@ public:
     // and a copy of the module's regions.
     static constexpr std::size_t kMaxPerConnection = 64;
 
+    // What a procedure's copy of the regions costs the home's memory budget
+    // (--max-memory, --max-peer-memory): `reserve` before it is made (a
+    // refusal refuses the start), `release` once it is gone. Io thread.
+    struct Budget {
+        std::function<std::optional<Refusal>(std::uint64_t bytes)> reserve;
+        std::function<void(std::uint64_t bytes)> release;
+    };
     // `conn`: the home's connection, where events go; `who` names the home
     // in log lines; past `max_queued_bytes` unsent on `conn` (a home that
     // does not read), a procedure waits before it sends its next event.
-    AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes);
+    AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget);
     ~AwayHost();  // stops and joins every procedure
     AwayHost(const AwayHost&) = delete;
     AwayHost& operator=(const AwayHost&) = delete;
 
     // Starts the procedure proc-start `request` asks for, over `module`:
     // bad-launch when AwayProcedure::create refuses it, out-of-memory past
-    // kMaxPerConnection, bad-payload for a request id already running.
+    // kMaxPerConnection or when the budget cannot take its regions,
+    // bad-payload for a request id already running.
     std::optional<Refusal> start(std::uint64_t request, std::shared_ptr<const Module> module, AwayStart start);
     // Passes a proc-answer on; false when no procedure has that request id
     // (it may have just ended).
@@ -64,6 +73,7 @@ private:
     std::shared_ptr<Connection> conn_;
     std::string who_;
     std::size_t max_queued_bytes_;
+    Budget budget_;
     std::map<std::uint64_t, std::unique_ptr<Hosted>> procs_;  // by proc-start request id
 };
 

@@ -362,3 +362,38 @@ TEST(NodeProcedures, ALostNodeGivesTheHomeALostEventPerProcedure) {
         if (sig == SIGSTOP) node.signal(SIGKILL);
     }
 }
+
+// A procedure's copy of the regions counts against the home's memory
+// budget while it runs (--max-memory, --max-peer-memory), like the regions
+// it puts: past the limit the start is refused before anything is made.
+TEST(NodeProcedures, ItsRegionsCountAgainstTheHomesMemoryLimit) {
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path(), {"--max-memory", "1M"});
+    Home home(node);
+    home.upload();
+    auto big_start = [&] {
+        AwayStart s = home.start_of("receiver");
+        s.region_lengths[0] = 80'000;  // cells: 640,000 bytes of i64
+        const std::uint64_t id = home.client->open_stream(MsgType::ProcStart, encode(ProcStart{home.hash, s}));
+        home.answer(id, AwayAnswer{});
+        return id;
+    };
+    const std::uint64_t first = big_start();
+    EXPECT_EQ(home.event(first).kind, AwayEvent::Kind::Recv);
+    const std::string r = home.refusal(big_start());
+    EXPECT_TRUE(r.starts_with("out-of-memory: a procedure's copy of the regions: 625 KiB more would pass")) << r;
+    AwayAnswer done;
+    done.message.bits = 1;
+    home.answer(first, done);
+    EXPECT_EQ(home.event(first).kind, AwayEvent::Kind::Writes);
+    EXPECT_EQ(home.event(first).kind, AwayEvent::Kind::End);
+    for (auto until = Clock::now() + 5s; Clock::now() < until;) {  // its thread is on its way out: then the bytes are free
+        const std::uint64_t again = big_start();
+        auto n = home.next();
+        ASSERT_TRUE(n && n->second);
+        if (n->second.value().type == MsgType::ProcEvent) return;  // started: the first one's bytes were given back
+        home.client->close_stream(again);
+        std::this_thread::sleep_for(10ms);
+    }
+    FAIL() << "the ended procedure's regions were never given back";
+}
