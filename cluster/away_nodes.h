@@ -82,7 +82,9 @@ private:
     std::deque<std::pair<std::uint64_t, AwayEvent>> made_here_;  // Lost events of answers that could not be carried
     std::size_t next_first_ = 0;  // wait_many: which live node it looks at first (each in turn)
     int wake_fd_ = -1;            // an eventfd the clients ring (NodeClient::on_streamed)
-    // The module's bytes and hash, made once per module.
+    // The module's bytes and hash, made at the first start with that Module
+    // object (so one AwayNodes serves one program, whose module stays put
+    // and unchanged while it runs: polymer-run's does).
     const Module* module_ = nullptr;
     Bytes pbc_;
     Sha256 hash_{};

@@ -42,13 +42,21 @@ private:
 
 // Two named nodes and the --nodes/--token-file arguments that reach them.
 struct TwoNodes {
-    TempTokenFile token{kSecret};
-    NodeProcess one{token.path(), {"--name", "n1"}};
-    NodeProcess two{token.path(), {"--name", "n2"}};
+    explicit TwoNodes(bool tls = false)
+        : tls_(tls), one(token.path(), with_tls({"--name", "n1"})), two(token.path(), with_tls({"--name", "n2"})) {}
     std::string args() const {
         return "--nodes 127.0.0.1:" + std::to_string(one.port()) + ",127.0.0.1:" + std::to_string(two.port()) + " --token-file " +
-               token.path() + " ";
+               token.path() + (tls_ ? " --tls " : " ");
     }
+    std::vector<std::string> with_tls(std::vector<std::string> a) const {
+        if (tls_) a.push_back("--tls");
+        return a;
+    }
+
+    bool tls_;
+    TempTokenFile token{kSecret};
+    NodeProcess one;
+    NodeProcess two;
 };
 
 std::size_t count(const std::string& text, const std::string& what) {
@@ -73,6 +81,15 @@ TEST(ProceduresRun, TheLessonsRunOnTwoNodesWithTheirExpectedOutput) {
     EXPECT_GE(count(nodes.one.log(), " started at pc "), 4u) << nodes.one.log();
     EXPECT_GE(count(nodes.two.log(), " started at pc "), 3u) << nodes.two.log();
     EXPECT_EQ(nodes.one.log().find(" stopped: "), std::string::npos) << "every procedure ended by itself\n" << nodes.one.log();
+}
+
+TEST(ProceduresRun, ProceduresTravelInsideTls) {
+    TwoNodes nodes(/*tls=*/true);
+    const std::string base = std::string(POLYMER_SAMPLES_DIR) + "/25-ping-pong";
+    const HomeRun r = run_home(nodes.args() + base + ".pasm");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, read_text(base + ".expected")) << r.err;
+    EXPECT_TRUE(nodes.one.wait_for_log("procedure #1 ended")) << nodes.one.log();
 }
 
 TEST(ProceduresRun, ATrapOnANodeNamesTheNodeAndTheLine) {
