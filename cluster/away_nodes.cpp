@@ -56,8 +56,14 @@ Result<NodeClient*> AwayNodes::client_for(std::size_t node) {
     if (n.client && !n.client->failure().empty()) {
         // Its procedures' Lost events first (the next next_event gives
         // them), then a fresh connection.
+        const std::string why = n.client->failure();
         while (auto s = n.client->poll_streamed())
             if (auto e = event_of(node, std::move(*s))) made_here_.push_back(std::move(*e));
+        while (!n.keys.empty()) {  // every open stream got its error; this only makes sure
+            const std::uint64_t key = n.keys.begin()->second;
+            forget(key, /*abandon=*/false);
+            made_here_.emplace_back(key, lost(why));
+        }
         n.client.reset();
         n.modules.clear();
     }
@@ -110,8 +116,8 @@ void AwayNodes::answer(std::uint64_t key, AwayAnswer answer) {
         made_here_.emplace_back(key, lost(cat(name(w.node), ": ", payloads.error())));
         return;
     }
-    NodeClient& client = *nodes_[w.node - 1].client;
-    for (Bytes& p : payloads.value()) client.send_one_way(MsgType::ProcAnswer, w.request, std::move(p));
+    NodeClient* client = nodes_[w.node - 1].client.get();  // a live procedure's node has its client
+    for (Bytes& p : payloads.value()) client->send_one_way(MsgType::ProcAnswer, w.request, std::move(p));
 }
 
 void AwayNodes::stop(std::uint64_t key, const std::string&) {

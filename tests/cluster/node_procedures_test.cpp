@@ -334,6 +334,7 @@ TEST(NodeProcedures, ALostNodeGivesTheHomeALostEventPerProcedure) {
     ClientOptions o;
     o.heartbeat_interval = 100ms;
     o.heartbeat_timeout = 600ms;
+    o.connect_timeout = 500ms;
     for (const int sig : {SIGKILL, SIGSTOP}) {
         NodeProcess node(token.path(), {"--heartbeat-ms", "100"});
         AwayNodes nodes({NodeAddress{"127.0.0.1", node.port()}}, bytes_of(kSecret), o);
@@ -359,6 +360,10 @@ TEST(NodeProcedures, ALostNodeGivesTheHomeALostEventPerProcedure) {
         EXPECT_EQ(lost, (std::set<std::uint64_t>{first.value(), second.value()}));
         EXPECT_LT(Clock::now() - since, o.heartbeat_timeout + 1000ms) << "signal " << sig;
         EXPECT_FALSE(nodes.next_event(Clock::now())) << "nothing after the last Lost";
+        // A later spawn there dials again, and says why it cannot.
+        auto again = nodes.start(1, module, s);
+        ASSERT_FALSE(again);
+        EXPECT_NE(again.error().find("127.0.0.1:" + std::to_string(node.port())), std::string::npos) << again.error();
         if (sig == SIGSTOP) node.signal(SIGKILL);
     }
 }
