@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
+#include <new>
 #include <cstdint>
 #include <thread>
 
@@ -96,6 +98,8 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
     if (const std::size_t n = running(); n >= kMaxPerConnection)
         return Refusal{ErrorCode::OutOfMemory, cat("this connection already runs ", n, " procedures on this node, the most it may (",
                                                    kMaxPerConnection, "); join some first")};
+    if (start.rob_size > kMaxRobSize)
+        return Refusal{ErrorCode::BadLaunch, cat("a reorder buffer of ", start.rob_size, " entries: at most ", kMaxRobSize, " (polymer-run --rob)")};
     auto h = std::make_unique<Hosted>();
     h->request = request;
     h->id = start.id;
@@ -103,8 +107,16 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
     h->bytes = region_bytes(*h->module, start);
     if (auto refusal = budget_.reserve(h->bytes)) return refusal;
     const std::uint32_t entry = start.entry_pc;
-    auto made = AwayProcedure::create(*h->module, std::move(start), nullptr,
-                                      [h = h.get(), conn = conn_, max = max_queued_bytes_](AwayEvent e) { emit(*h, *conn, max, std::move(e)); });
+    // The last line of defence for the node: an allocation that fails for a
+    // start the checks let through refuses it instead of ending the process.
+    Result<std::unique_ptr<AwayProcedure>> made = Error{"the node ran out of memory making the procedure's machine"};
+    try {
+        made = AwayProcedure::create(*h->module, std::move(start), nullptr,
+                                     [h = h.get(), conn = conn_, max = max_queued_bytes_](AwayEvent e) { emit(*h, *conn, max, std::move(e)); });
+    } catch (const std::bad_alloc&) {
+        budget_.release(h->bytes);
+        return Refusal{ErrorCode::OutOfMemory, made.error()};
+    }
     if (!made) {
         budget_.release(h->bytes);
         return Refusal{ErrorCode::BadLaunch, made.error()};
@@ -112,8 +124,17 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
     h->proc = std::move(made).value();
     log(LogLevel::Info, "peer ", who_, ": procedure #", h->id, " started at pc ", entry, " (request ", request, ")");
     Hosted* raw = h.get();
-    h->thread = std::thread([raw, who = who_] {
-        raw->proc->run();
+    h->thread = std::thread([raw, who = who_, conn = conn_] {
+        try {
+            raw->proc->run();
+        } catch (const std::exception& e) {  // as above: the procedure ends, trapped, and the node goes on
+            AwayEvent trap;
+            trap.kind = AwayEvent::Kind::Trap;
+            trap.trap = TrapKind::Unsupported;
+            trap.text = cat("the node could not go on running it: ", e.what());
+            if (!raw->finished.exchange(true) && !raw->stopping.load()) conn->send(MsgType::ProcEvent, raw->request, encode(trap));
+            raw->how = cat("trapped: ", trap.text);
+        }
         if (raw->finished) log(LogLevel::Info, "peer ", who, ": procedure #", raw->id, " ", raw->how);
         raw->ended = true;
     });

@@ -32,6 +32,9 @@ public:
     // Procedures one connection may have running at once: each is a thread
     // and a copy of the module's regions.
     static constexpr std::size_t kMaxPerConnection = 64;
+    // The largest reorder buffer a start may ask for (polymer-run --rob's
+    // range): the Machine allocates it whole.
+    static constexpr std::uint32_t kMaxRobSize = 1u << 20;
 
     // What a procedure's copy of the regions costs the home's memory budget
     // (--max-memory, --max-peer-memory): `reserve` before it is made (a

@@ -168,6 +168,13 @@ TEST(NodeProcedures, AStartTheMachineRefusesIsBadLaunch) {
     s.entry_pc += 1;
     const std::string mid = home.refusal(home.client->open_stream(MsgType::ProcStart, encode(ProcStart{home.hash, s})));
     EXPECT_TRUE(mid.ends_with("is not the first word of a procedure")) << mid;
+    // A reorder buffer the machine would allocate whole: refused, and the node lives.
+    s = home.start_of("two_sends");
+    s.exec = ExecMode::Ooo;
+    s.rob_size = 0xFFFFFFFF;
+    const std::string rob = home.refusal(home.client->open_stream(MsgType::ProcStart, encode(ProcStart{home.hash, s})));
+    EXPECT_EQ(rob, "bad-launch: a reorder buffer of 4294967295 entries: at most 1048576 (polymer-run --rob)");
+    EXPECT_TRUE(node.alive());
 }
 
 TEST(NodeProcedures, CancelAndAnswersForUnknownRequestsAreIgnored) {
@@ -402,3 +409,4 @@ TEST(NodeProcedures, ItsRegionsCountAgainstTheHomesMemoryLimit) {
     }
     FAIL() << "the ended procedure's regions were never given back";
 }
+
