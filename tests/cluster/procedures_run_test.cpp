@@ -117,14 +117,15 @@ TEST(ProceduresRun, ATrapOnANodeNamesTheNodeAndTheLine) {
 
 TEST(ProceduresRun, AKilledNodesProcedureTrapsItsJoinAsLost) {
     TwoNodes nodes;
-    TempProgram p(R"(.channel never 1
-.proc waiter
-        recv    r2, never
-        ret
+    // (It spins: a procedure waiting on a recv nobody can answer would be a
+    // deadlock, which the home reports as soon as it hears of the recv.)
+    TempProgram p(R"(.proc spinner
+again:  addi    r2, r2, 1
+        jmp     again
 .end
 .proc main
         li      r8, 1
-        spawn   r9, waiter, r8
+        spawn   r9, spinner, r8
         join    r1, f1, r9
         halt
 .end
