@@ -210,7 +210,8 @@ Result<Done> membership(const ClusterFlags& f, ClusterOptions& o) {
 }  // namespace
 
 ClusterSession::~ClusterSession() {
-    backend_.reset();  // hang up first, so the nodes stop at once
+    away_.reset();     // hang up first, so the nodes stop at once
+    backend_.reset();
     if (!local) return;  // a moved-from session: the signal handler still needs the path
     local.reset();
     g_token_path.clear();
@@ -302,6 +303,11 @@ Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module
     ClusterOptions o;
     o.nodes = list.value().first;
     o.secret = list.value().second;
+    if (!o.nodes.empty()) {  // procedures spawned onto nodes go over connections of their own
+        ClientOptions procedures = client_options(f);
+        procedures.name = "polymer-run procedures";
+        session.away_ = std::make_unique<AwayNodes>(o.nodes, o.secret, procedures);
+    }
     o.local_work = !f.no_local_work;
     o.keep_data = !f.data_at_home;
     o.min_chunk_lanes = f.chunk_lanes;

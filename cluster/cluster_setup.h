@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/away_nodes.h"
 #include "cluster/cluster_backend.h"
 #include "cluster/local_nodes.h"
 #include "cluster/node_addresses.h"
@@ -81,6 +82,11 @@ public:
     ~ClusterSession();
 
     Backend* backend() const { return backend_.get(); }
+    // Where `spawn` places procedures on nodes (MachineOptions::procedure_nodes):
+    // the nodes of --nodes (then --nodes-file), --local-nodes or --mpi,
+    // numbered from 1 in that order; null without them. Nodes that dialled
+    // the home (--listen-nodes) get no number: they come and go.
+    ProcedureNodes* procedure_nodes() const { return away_.get(); }
     ClusterBackend* cluster() const { return backend_.get(); }
     // Runs `before` (flush the program's output) when a launch cannot finish,
     // then prints the error, stops the local nodes and exits with status 2
@@ -98,6 +104,7 @@ public:
 
     std::unique_ptr<LocalNodes> local;
     std::unique_ptr<ClusterBackend> backend_;
+    std::unique_ptr<AwayNodes> away_;
     std::shared_ptr<std::function<void()>> before_fatal = std::make_shared<std::function<void()>>();
 };
 

@@ -138,6 +138,10 @@ public:
 
     Clock::time_point last_received() const { return Clock::time_point(Clock::duration(last_received_.load())); }
     const std::string& peer() const { return peer_; }
+    // The socket's descriptor, for a caller that waits on several
+    // connections in one poll() (cluster/away_nodes.cpp) and then reads with
+    // read_frame_now: never read, written or closed through it.
+    int native_fd() const { return fd_; }
     std::uint64_t bytes_in() const { return bytes_in_; }
     std::uint64_t bytes_out() const {
         std::lock_guard lock(out_mutex_);

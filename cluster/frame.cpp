@@ -31,12 +31,15 @@ const char* msg_type_name(MsgType t) {
     case MsgType::PeerAccess: return "peer-access";
     case MsgType::VectorChunk: return "vector-chunk";
     case MsgType::VectorChunkResult: return "vector-chunk-result";
+    case MsgType::ProcStart: return "proc-start";
+    case MsgType::ProcEvent: return "proc-event";
+    case MsgType::ProcAnswer: return "proc-answer";
     }
     return "unknown";
 }
 
 bool is_known_msg_type(std::uint16_t t) {
-    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::VectorChunkResult);
+    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::ProcAnswer);
 }
 
 namespace {

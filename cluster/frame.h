@@ -22,7 +22,7 @@
 namespace polymer::cluster {
 
 inline constexpr std::uint32_t kFrameMagic = 0x4E594C50;  // "PLYN" on the wire
-inline constexpr std::uint16_t kProtocolVersion = 6;  // 2: kernel faults and the step budget in launch / chunk-result; 3: nodes that dial the home (handshake labels); 4: 64-bit uniforms in launch (wide kernels); 5: keep_outputs in launch (outputs stay on the node); 6: node-to-node transfers (peer_port in welcome, halo fetches in launch, peer-ticket and peer-access; vector-chunk: vector ops on the nodes)
+inline constexpr std::uint16_t kProtocolVersion = 7;  // 2: kernel faults and the step budget in launch / chunk-result; 3: nodes that dial the home (handshake labels); 4: 64-bit uniforms in launch (wide kernels); 5: keep_outputs in launch (outputs stay on the node); 6: node-to-node transfers (peer_port in welcome, halo fetches in launch, peer-ticket and peer-access; vector-chunk: vector ops on the nodes); 7: procedures on the nodes (proc-start, proc-event, proc-answer)
 inline constexpr std::size_t kFrameHeaderSize = 32;
 // The largest payload a peer accepts; bigger region transfers are split.
 inline constexpr std::uint32_t kMaxPayload = 64u << 20;
@@ -51,6 +51,9 @@ enum class MsgType : std::uint16_t {
     PeerAccess = 19,     // node -> node, after the handshake: a home's ticket -> Ack (the connection may then region-get that home's regions)
     VectorChunk = 20,    // op, range, operand regions, scalars -> VectorChunkResult (vector ops where their regions are)
     VectorChunkResult = 21,  // a reduction's partials (nothing for an element-wise op: dst stays on the node)
+    ProcStart = 22,      // home -> node: module hash, AwayStart -> a stream of ProcEvent with its request id (vm/procs/away.h)
+    ProcEvent = 23,      // node -> home: one AwayEvent of the procedure that request started
+    ProcAnswer = 24,     // home -> node, with the proc-start's request id: one AwayAnswer; no reply
 };
 const char* msg_type_name(MsgType t);
 bool is_known_msg_type(std::uint16_t t);

@@ -1,7 +1,10 @@
 #include "cluster/messages.h"
 
+#include <cstring>
+
 #include "isa/byte_io.h"
 #include "isa/elem_type.h"
+#include "vm/trap.h"
 
 namespace polymer::cluster {
 
@@ -447,6 +450,211 @@ Result<VectorChunkResult> decode_vector_chunk_result(Payload p) {
         const std::uint32_t n = r.count(8, "values");
         m.values.reserve(r.ok() ? n : 0);
         for (std::uint32_t i = 0; i < n && r.ok(); ++i) m.values.push_back(r.f64("value"));
+    });
+}
+
+// --- procedures on the nodes (version 7) ---
+
+namespace {
+
+void put_bytes(ByteWriter& w, const std::vector<std::byte>& b) {
+    w.u64(b.size());
+    w.bytes(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(b.data()), b.size()));
+}
+std::vector<std::byte> get_bytes(ByteReader& r, const char* what) {
+    const std::uint64_t n = r.u64(what);
+    auto b = r.bytes(n, what);
+    std::vector<std::byte> out(b.size());
+    if (!b.empty()) std::memcpy(out.data(), b.data(), b.size());
+    return out;
+}
+
+void put_int_regs(ByteWriter& w, const std::vector<std::int64_t>& regs) {
+    w.u32(static_cast<std::uint32_t>(regs.size()));
+    for (std::int64_t v : regs) w.i64(v);
+}
+std::vector<std::int64_t> get_int_regs(ByteReader& r) {
+    const std::uint32_t n = r.count(8, "int registers");
+    std::vector<std::int64_t> regs;
+    regs.reserve(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) regs.push_back(r.i64("int register"));
+    return regs;
+}
+void put_float_regs(ByteWriter& w, const std::vector<double>& regs) {
+    w.u32(static_cast<std::uint32_t>(regs.size()));
+    for (double v : regs) w.f64(v);
+}
+std::vector<double> get_float_regs(ByteReader& r) {
+    const std::uint32_t n = r.count(8, "float registers");
+    std::vector<double> regs;
+    regs.reserve(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) regs.push_back(r.f64("float register"));
+    return regs;
+}
+
+// A message: kind u8, bits u64, element type u8, elements blob. Only a
+// slice carries elements, a whole number of them.
+void put_message(ByteWriter& w, const Message& m) {
+    w.u8(static_cast<std::uint8_t>(m.kind));
+    w.u64(m.bits);
+    w.u8(static_cast<std::uint8_t>(m.type));
+    put_bytes(w, m.elements);
+}
+Message get_message(ByteReader& r) {
+    Message m;
+    const std::size_t at = r.pos();
+    const std::uint8_t kind = r.u8("message kind");
+    if (r.ok() && kind > static_cast<std::uint8_t>(MessageKind::Slice))
+        r.fail_at(at, pbc::cat("message kind is ", unsigned{kind}, ", not 0 (int), 1 (float) or 2 (slice)"));
+    m.kind = static_cast<MessageKind>(kind);
+    m.bits = r.u64("message bits");
+    const std::size_t type_at = r.pos();
+    const std::uint8_t type = r.u8("message element type");
+    if (r.ok() && !is_valid_elem_type(type))
+        r.fail_at(type_at, pbc::cat("message element type is ", unsigned{type}, ", not one of the ISA's"));
+    m.type = static_cast<ElemType>(type);
+    m.elements = get_bytes(r, "message elements");
+    if (!r.ok()) return m;
+    if (m.kind != MessageKind::Slice && !m.elements.empty())
+        r.fail(pbc::cat("message elements: ", m.elements.size(), " bytes, but only a slice message carries elements"));
+    else if (m.elements.size() % elem_size(m.type) != 0)
+        r.fail(pbc::cat("message elements: ", m.elements.size(), " bytes are not a whole number of ", elem_size(m.type),
+                        "-byte elements"));
+    return m;
+}
+
+// Region writes: n u32, then n × (region u32, offset u64, bytes blob).
+void put_writes(ByteWriter& w, const std::vector<RegionWrite>& writes) {
+    w.u32(static_cast<std::uint32_t>(writes.size()));
+    for (const RegionWrite& rw : writes) {
+        w.u32(rw.region);
+        w.u64(rw.offset);
+        put_bytes(w, rw.bytes);
+    }
+}
+std::vector<RegionWrite> get_writes(ByteReader& r) {
+    const std::uint32_t n = r.count(20, "writes");  // the smallest: region, offset, an empty blob
+    std::vector<RegionWrite> writes;
+    writes.reserve(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("write", i);
+        RegionWrite rw;
+        rw.region = r.u32("region");
+        rw.offset = r.u64("offset");
+        rw.bytes = get_bytes(r, "bytes");
+        writes.push_back(std::move(rw));
+    }
+    r.no_entry();
+    return writes;
+}
+
+}  // namespace
+
+Bytes encode(const ProcStart& m) {
+    ByteWriter w;
+    put_array(w, m.module);
+    const AwayStart& s = m.start;
+    w.u32(s.id);
+    w.u32(s.entry_pc);
+    w.u8(static_cast<std::uint8_t>(s.exec));
+    w.u32(s.rob_size);
+    w.u32(s.kernel_steps);
+    w.u64(s.max_steps);
+    put_int_regs(w, s.int_regs);
+    put_float_regs(w, s.float_regs);
+    w.u32(static_cast<std::uint32_t>(s.region_lengths.size()));
+    for (std::uint64_t n : s.region_lengths) w.u64(n);
+    w.u32(static_cast<std::uint32_t>(s.args.size()));
+    for (const std::string& a : s.args) w.str(a);
+    return w.take();
+}
+Result<ProcStart> decode_proc_start(Payload p) {
+    return decode_with<ProcStart>(p, "proc-start", [](ByteReader& r, ProcStart& m) {
+        get_array(r, m.module, "module hash");
+        AwayStart& s = m.start;
+        s.id = r.u32("procedure id");
+        s.entry_pc = r.u32("entry pc");
+        const std::size_t at = r.pos();
+        const std::uint8_t exec = r.u8("exec mode");
+        if (r.ok() && exec > static_cast<std::uint8_t>(ExecMode::Spec))
+            r.fail_at(at, pbc::cat("exec mode is ", unsigned{exec}, ", not 0 (in-order) to 3 (spec)"));
+        s.exec = static_cast<ExecMode>(exec);
+        s.rob_size = r.u32("rob size");
+        s.kernel_steps = r.u32("kernel steps");
+        s.max_steps = r.u64("max steps");
+        s.int_regs = get_int_regs(r);
+        s.float_regs = get_float_regs(r);
+        const std::uint32_t regions = r.count(8, "region lengths");
+        s.region_lengths.reserve(regions);
+        for (std::uint32_t i = 0; i < regions && r.ok(); ++i) s.region_lengths.push_back(r.u64("region length"));
+        const std::uint32_t args = r.count(4, "args");
+        for (std::uint32_t i = 0; i < args && r.ok(); ++i) {
+            r.entry("arg", i);
+            s.args.push_back(r.str("text"));
+        }
+        r.no_entry();
+    });
+}
+
+Bytes encode(const AwayEvent& m) {
+    ByteWriter w;
+    w.u8(static_cast<std::uint8_t>(m.kind));
+    w.u32(m.pc);
+    w.u64(m.steps);
+    w.u32(m.index);
+    w.i64(m.value);
+    put_message(w, m.message);
+    put_writes(w, m.writes);
+    w.str(m.text);
+    w.u8(static_cast<std::uint8_t>(m.trap));
+    put_int_regs(w, m.int_regs);
+    put_float_regs(w, m.float_regs);
+    return w.take();
+}
+Result<AwayEvent> decode_proc_event(Payload p) {
+    return decode_with<AwayEvent>(p, "proc-event", [](ByteReader& r, AwayEvent& m) {
+        const std::uint8_t kind = r.u8("kind");
+        if (r.ok() && kind >= static_cast<std::uint8_t>(AwayEvent::Kind::Lost))
+            r.fail_at(0, pbc::cat("kind is ", unsigned{kind}, ", not 0 (writes) to 8 (trap)"));
+        m.kind = static_cast<AwayEvent::Kind>(kind);
+        m.pc = r.u32("pc");
+        m.steps = r.u64("steps");
+        m.index = r.u32("index");
+        m.value = r.i64("value");
+        m.message = get_message(r);
+        m.writes = get_writes(r);
+        m.text = r.str("text");
+        const std::size_t at = r.pos();
+        const std::uint8_t trap = r.u8("trap");
+        if (r.ok() && trap_name(static_cast<TrapKind>(trap)) == "unknown-trap")
+            r.fail_at(at, pbc::cat("trap is ", unsigned{trap}, ", not a trap kind (vm/trap.h)"));
+        m.trap = static_cast<TrapKind>(trap);
+        m.int_regs = get_int_regs(r);
+        m.float_regs = get_float_regs(r);
+    });
+}
+
+Bytes encode(const AwayAnswer& m) {
+    ByteWriter w;
+    w.u8(static_cast<std::uint8_t>(m.kind));
+    put_writes(w, m.writes);
+    put_message(w, m.message);
+    w.i64(m.r1);
+    w.f64(m.f1);
+    w.str(m.text);
+    return w.take();
+}
+Result<AwayAnswer> decode_proc_answer(Payload p) {
+    return decode_with<AwayAnswer>(p, "proc-answer", [](ByteReader& r, AwayAnswer& m) {
+        const std::uint8_t kind = r.u8("kind");
+        if (r.ok() && kind > static_cast<std::uint8_t>(AwayAnswer::Kind::Stop))
+            r.fail_at(0, pbc::cat("kind is ", unsigned{kind}, ", not 0 (writes), 1 (done) or 2 (stop)"));
+        m.kind = static_cast<AwayAnswer::Kind>(kind);
+        m.writes = get_writes(r);
+        m.message = get_message(r);
+        m.r1 = r.i64("r1");
+        m.f1 = r.f64("f1");
+        m.text = r.str("text");
     });
 }
 

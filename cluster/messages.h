@@ -11,6 +11,7 @@
 #include "cluster/auth.h"
 #include "isa/result.h"
 #include "vm/kernel_fault.h"
+#include "vm/procs/away.h"
 
 namespace polymer::cluster {
 
@@ -209,8 +210,17 @@ struct VectorChunkResult {
     std::int64_t int_value = 0;
     std::vector<double> values;
 };
+// Procedures on the nodes (version 7; vm/procs/away.h is the contract):
+// proc-start names the module (uploaded on this connection, as for a launch)
+// and carries the AwayStart; the node answers with a stream of proc-event
+// frames (one AwayEvent each) under the proc-start's request id, and the
+// home sends proc-answer frames (one AwayAnswer each) under that id too.
+struct ProcStart {
+    Sha256 module{};
+    AwayStart start;
+};
 struct Cancel {
-    std::uint64_t request = 0;
+    std::uint64_t request = 0;  // a launch's, a vector chunk's or a proc-start's
 };
 struct ErrorMsg {
     ErrorCode code = ErrorCode::BadPayload;
@@ -237,6 +247,9 @@ Bytes encode(const LaunchChunk& m);
 Bytes encode(const ChunkResult& m);
 Bytes encode(const VectorChunk& m);
 Bytes encode(const VectorChunkResult& m);
+Bytes encode(const ProcStart& m);
+Bytes encode(const AwayEvent& m);   // proc-event
+Bytes encode(const AwayAnswer& m);  // proc-answer
 Bytes encode(const Cancel& m);
 Bytes encode(const ErrorMsg& m);
 Bytes encode(const PeerTicket& m);
@@ -260,6 +273,10 @@ Result<LaunchChunk> decode_launch(Payload p);
 Result<ChunkResult> decode_chunk_result(Payload p);
 Result<VectorChunk> decode_vector_chunk(Payload p);
 Result<VectorChunkResult> decode_vector_chunk_result(Payload p);
+Result<ProcStart> decode_proc_start(Payload p);
+// Refuses a Lost event: only the home's carrier makes those.
+Result<AwayEvent> decode_proc_event(Payload p);
+Result<AwayAnswer> decode_proc_answer(Payload p);
 Result<Cancel> decode_cancel(Payload p);
 Result<ErrorMsg> decode_error(Payload p);
 Result<PeerTicket> decode_peer_ticket(Payload p);

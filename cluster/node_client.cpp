@@ -74,6 +74,14 @@ struct NodeClient::State {
                         return it->second.land;
                     }};
     std::set<std::uint64_t> launches;  // started by start_launch, not yet waited for or abandoned
+    // Streamed replies (open_stream): the open streams, and the frames that
+    // came for them, in arrival order, until next_streamed takes them.
+    std::set<std::uint64_t> streams;
+    std::deque<std::pair<std::uint64_t, Result<Frame>>> streamed;
+    std::function<void()> on_streamed;  // set before the first stream opens
+    // read_for's `id` meaning "until a streamed frame is kept" (request ids
+    // count up from 1 and never reach it).
+    static constexpr std::uint64_t kAnyStream = ~std::uint64_t{0};
     std::string failure;
     std::uint64_t next_id = 1;
     bool reading = false;  // a thread holds the reader role
@@ -84,7 +92,48 @@ struct NodeClient::State {
         if (failure.empty()) failure = reason;
         for (auto& [id, w] : pending)
             if (!w.reply) w.reply = Result<Frame>{Error{failure}};
+        const bool streams_end = !streams.empty();
+        for (std::uint64_t id : streams) streamed.emplace_back(id, Result<Frame>{Error{failure}});
+        streams.clear();
         changed.notify_all();
+        if (streams_end && on_streamed) on_streamed();
+    }
+
+    // Stream frames: the next one kept, or (`wait`) the next to come by
+    // `deadline`, reading the socket for it as wait() does. Without `wait`,
+    // or with the deadline passed, what has arrived is taken in first.
+    std::optional<std::pair<std::uint64_t, Result<Frame>>> next_streamed(Clock::time_point deadline, bool wait) {
+        const auto spin_until = Clock::now() + kSpin;
+        bool drained = false;
+        std::unique_lock lock(mutex);
+        for (;;) {
+            if (!streamed.empty()) {
+                auto next = std::move(streamed.front());
+                streamed.pop_front();
+                return next;
+            }
+            if (!wait || Clock::now() >= deadline) {
+                if (drained || reading || !failure.empty()) return std::nullopt;
+                drained = true;
+                reading = true;
+                lock.unlock();
+                read_for(0, Clock::time_point::max(), Clock::time_point{}, /*wake_streams=*/false);
+                lock.lock();
+                reading = false;
+                changed.notify_all();
+                continue;
+            }
+            if (reading || !failure.empty()) {  // another thread reads for us (or the streams have ended)
+                changed.wait_until(lock, deadline);
+                continue;
+            }
+            reading = true;
+            lock.unlock();
+            read_for(kAnyStream, deadline, spin_until);
+            lock.lock();
+            reading = false;
+            changed.notify_all();
+        }
     }
 
     // Sends a request; wait() collects its reply (or the connection's
@@ -163,8 +212,11 @@ struct NodeClient::State {
     }
 
     // Holding the reader role: reads until request `id`'s reply is in (0:
-    // until nothing more has arrived), the connection fails or `deadline`.
-    void read_for(std::uint64_t id, Clock::time_point deadline, Clock::time_point spin_until) {
+    // until nothing more has arrived; kAnyStream: until a stream's frame is
+    // kept), the connection fails or `deadline`. A stream's frame kept for
+    // another thread calls on_streamed, unless `wake_streams` is off (the
+    // caller is the one that takes them).
+    void read_for(std::uint64_t id, Clock::time_point deadline, Clock::time_point spin_until, bool wake_streams = true) {
         for (;;) {
             const auto now = Clock::now();
             const bool spinning = id != 0 && now < spin_until && now < deadline;
@@ -192,6 +244,20 @@ struct NodeClient::State {
                 return;
             }
             const bool mine = f.request_id == id;
+            bool kept = false;
+            {
+                std::lock_guard lock(mutex);
+                if (streams.contains(f.request_id)) {
+                    streamed.emplace_back(f.request_id, Result<Frame>{std::move(f)});
+                    if (id == kAnyStream) return;
+                    changed.notify_all();
+                    kept = true;
+                }
+            }
+            if (kept) {
+                if (wake_streams && on_streamed) on_streamed();
+                continue;
+            }
             {
                 std::lock_guard lock(mutex);
                 auto it = pending.find(f.request_id);
@@ -557,6 +623,63 @@ void NodeClient::abandon_launch(std::uint64_t request) {
 
 Result<Done> NodeClient::cancel(std::uint64_t launch_request) {
     return expect_ack(state_->request(MsgType::Cancel, encode(Cancel{launch_request})), state_->where);
+}
+
+std::uint64_t NodeClient::open_stream(MsgType type, Bytes payload) {
+    std::uint64_t id = 0;
+    {
+        std::lock_guard lock(state_->mutex);
+        id = state_->next_id++;
+        if (!state_->failure.empty()) {
+            state_->streamed.emplace_back(id, Result<Frame>{Error{state_->failure}});
+            return id;
+        }
+        state_->streams.insert(id);
+    }
+    state_->conn->send(type, id, std::move(payload));
+    return id;
+}
+
+std::optional<std::pair<std::uint64_t, Result<Frame>>> NodeClient::next_streamed(Clock::time_point deadline) {
+    return state_->next_streamed(deadline, /*wait=*/true);
+}
+
+std::optional<std::pair<std::uint64_t, Result<Frame>>> NodeClient::poll_streamed() {
+    return state_->next_streamed(Clock::time_point{}, /*wait=*/false);
+}
+
+void NodeClient::close_stream(std::uint64_t request) {
+    std::lock_guard lock(state_->mutex);
+    state_->streams.erase(request);
+    std::erase_if(state_->streamed, [request](const auto& s) { return s.first == request; });
+}
+
+void NodeClient::abandon_stream(std::uint64_t request) {
+    {
+        std::lock_guard lock(state_->mutex);
+        const bool open = state_->streams.contains(request);
+        state_->streams.erase(request);
+        std::erase_if(state_->streamed, [request](const auto& s) { return s.first == request; });
+        if (!open || !state_->failure.empty()) return;  // it ended, or the connection did
+    }
+    const std::uint64_t cancel = state_->start(MsgType::Cancel, encode(Cancel{request}));
+    std::lock_guard lock(state_->mutex);
+    state_->pending.erase(cancel);  // its ack is dropped when it comes
+}
+
+void NodeClient::on_streamed(std::function<void()> wake) {
+    std::lock_guard lock(state_->mutex);
+    state_->on_streamed = std::move(wake);
+}
+
+int NodeClient::socket_fd() const { return state_->conn->native_fd(); }
+
+void NodeClient::send_one_way(MsgType type, std::uint64_t request_id, Bytes payload) {
+    {
+        std::lock_guard lock(state_->mutex);
+        if (!state_->failure.empty()) return;
+    }
+    state_->conn->send(type, request_id, std::move(payload));
 }
 
 Result<Done> NodeClient::send_peer_ticket(const Nonce& ticket) {

@@ -11,12 +11,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "cluster/frame.h"
 #include "cluster/messages.h"
 #include "isa/result.h"
 
@@ -93,6 +96,35 @@ public:
     // ticket replaces the first; the node forgets it when this connection
     // closes.
     Result<Done> send_peer_ticket(const Nonce& ticket);
+
+    // Streamed replies (protocol version 7's proc-start: one request, then
+    // a frame after frame under its request id until the caller has seen the
+    // last). open_stream sends the request; each frame that comes for it is
+    // kept, in order of arrival with those of the other open streams, for
+    // next_streamed. When the connection fails, every open stream gets one
+    // error (the reason) after the frames that came before, and is closed.
+    std::uint64_t open_stream(MsgType type, Bytes payload);
+    // The next frame of any open stream, with its request id; nullopt when
+    // none came by `deadline`. Reads the socket itself, as wait_launch does.
+    std::optional<std::pair<std::uint64_t, Result<Frame>>> next_streamed(std::chrono::steady_clock::time_point deadline);
+    // The same without waiting: takes in what has arrived (unless another
+    // thread is reading, which will keep it).
+    std::optional<std::pair<std::uint64_t, Result<Frame>>> poll_streamed();
+    // No more frames of stream `request` are wanted: those kept and those
+    // still to come are dropped.
+    void close_stream(std::uint64_t request);
+    // close_stream, and tells the node to stop what the stream reports
+    // (cancel; its ack is not waited for).
+    void abandon_stream(std::uint64_t request);
+    // Called (from any thread) when a frame for a stream is kept by a thread
+    // other than one in next_streamed, or a failure closes the streams: for a
+    // caller that waits on several nodes in one poll() (socket_fd).
+    void on_streamed(std::function<void()> wake);
+    // The connection's socket, to poll() for arrivals: see on_streamed.
+    int socket_fd() const;
+    // Sends a frame under a request id already in use (proc-answer, under
+    // its proc-start's), expecting no reply. Dropped once the connection has failed.
+    void send_one_way(MsgType type, std::uint64_t request_id, Bytes payload);
 
     // How long nothing has come from the node. A live node sends at least a
     // heartbeat every interval (busy or not), so a long silence means it is

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <map>
 
+#include "cluster/away_host.h"
 #include "cluster/chunk_runner.h"
 #include "cluster/connection.h"
 #include "cluster/log.h"
@@ -68,6 +69,10 @@ public:
     // Shutdown: refuse queued chunks, say goodbye once running ones are done.
     void cancel_queued() {
         for (auto& [id, launch] : launches_) launch.cancelled->store(true);
+    }
+    // Stops (and joins) the procedures this home started here.
+    void stop_procedures(const std::string& why) {
+        if (away_) away_->stop_all(why);
     }
     void goodbye() {
         conn_->send(MsgType::Goodbye, 0, {});
@@ -198,6 +203,7 @@ private:
             server_.store_.budget().release(peer_id_, std::exchange(held_, 0));
         }
         end_peer_transfers();
+        stop_procedures("the home's connection closed");
         server_.store_.drop_peer(peer_id_);  // running chunks keep what they use
     }
 
@@ -428,8 +434,45 @@ private:
         case MsgType::Cancel: {
             auto m = decode_cancel(f.payload);
             if (!decoded(m, f)) return;
-            if (auto it = launches_.find(m.value().request); it != launches_.end()) it->second.cancelled->store(true);
+            const std::uint64_t request = m.value().request;
+            if (auto it = launches_.find(request); it != launches_.end()) it->second.cancelled->store(true);
+            else if (!away_ || !away_->stop(request, "cancelled by the home"))
+                log(LogLevel::Debug, "peer ", who(), ": cancel of request ", request, ", which runs nothing here (it may have just ended); ignored");
             conn_->send(MsgType::Ack, f.request_id, {});
+            return;
+        }
+        case MsgType::ProcStart: {
+            auto m = decode_proc_start(f.payload);
+            if (!decoded(m, f)) return;
+            if (server_.shutting_down_) {
+                answer(f, Refusal{ErrorCode::ShuttingDown, "the node is shutting down"}, MsgType::Ack, {});
+                return;
+            }
+            auto module = store.module(peer_id_, m.value().module);
+            if (!module) {
+                answer(f, Refusal{ErrorCode::UnknownModule, cat("module ", to_hex(m.value().module).substr(0, 16), " is not on this node; upload it first")},
+                       MsgType::Ack, {});
+                return;
+            }
+            if (!away_) {
+                AwayHost::Budget budget{
+                    [this](std::uint64_t bytes) { return server_.store_.budget().reserve(peer_id_, bytes, "a procedure's copy of the regions"); },
+                    [this](std::uint64_t bytes) { server_.store_.budget().release(peer_id_, bytes); }};
+                away_ = std::make_unique<AwayHost>(conn_, who(), server_.config_.limits.max_queued_bytes, std::move(budget));
+            }
+            if (auto refusal = away_->start(f.request_id, std::move(module), std::move(m.value().start))) answer(f, refusal, MsgType::Ack, {});
+            return;
+        }
+        case MsgType::ProcAnswer: {
+            auto m = decode_proc_answer(f.payload);
+            if (!decoded(m, f)) {
+                // The procedure would wait for this answer for ever.
+                if (away_) away_->stop(f.request_id, "its home sent a malformed proc-answer");
+                return;
+            }
+            if (!away_ || !away_->answer(f.request_id, std::move(m.value())))
+                log(LogLevel::Debug, "peer ", who(), ": proc-answer for request ", f.request_id,
+                    ", which runs no procedure here (it may have just ended); ignored");
             return;
         }
         case MsgType::Error: {
@@ -670,6 +713,8 @@ private:
     std::vector<std::weak_ptr<Session>> peer_sessions_;
     std::shared_ptr<PeerLinks> links_;
     std::weak_ptr<Session> home_;
+    // The procedures this home spawned onto the node (proc-start), made at the first.
+    std::unique_ptr<AwayHost> away_;
     bool is_peer_ = false;
     bool requested_ = false;  // a request other than a heartbeat came: peer-access may no longer
 };
@@ -858,7 +903,10 @@ asio::awaitable<void> NodeServer::shutdown(int signal) {
     std::error_code ec;
     acceptor_.close(ec);
     for (auto& weak : sessions_)
-        if (auto s = weak.lock()) s->cancel_queued();
+        if (auto s = weak.lock()) {
+            s->cancel_queued();
+            s->stop_procedures("the node is shutting down");
+        }
     asio::steady_timer timer(io_);
     // Running chunks end (interrupted) and send their results; queued ones report cancelled.
     while (in_flight_.load() > 0) {

@@ -330,6 +330,7 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
     options.loop_kernel_min = loop_kernel_min;
     options.backend = chosen.value().backend.get();
     if (cluster.value().backend()) options.backend = cluster.value().backend();
+    options.procedure_nodes = cluster.value().procedure_nodes();  // spawn onto a node (null: the home only)
     options.exec = *polymer::parse_exec_mode(exec_name);
     options.rob_size = rob_size;
     options.args = program_args;

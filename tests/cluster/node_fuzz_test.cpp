@@ -33,6 +33,15 @@ std::vector<Bytes> seed_frames() {
     s.push_back(encode_frame(Frame{MsgType::Cancel, 7, encode(Cancel{5})}));
     // (Not peer-access: an unknown ticket closes the connection, by design.)
     s.push_back(encode_frame(Frame{MsgType::PeerTicket, 10, encode(PeerTicket{})}));
+    // Version 7: a procedure's start (no module: unknown-module) and an answer to it.
+    ProcStart start;
+    start.start.int_regs.assign(32, 1);
+    start.start.float_regs.assign(32, 0.5);
+    start.start.region_lengths = {4};
+    s.push_back(encode_frame(Frame{MsgType::ProcStart, 11, encode(start)}));
+    polymer::AwayAnswer answer;
+    answer.writes.push_back({0, 0, std::vector<std::byte>(8, std::byte{1})});
+    s.push_back(encode_frame(Frame{MsgType::ProcAnswer, 11, encode(answer)}));
     return s;
 }
 

@@ -59,6 +59,9 @@ void decode_payload(MsgType type, std::span<const std::uint8_t> p) {
     case MsgType::Error: round_trip(decode_error(p), p); break;
     case MsgType::PeerTicket: exact_round_trip(decode_peer_ticket(p), p); break;
     case MsgType::PeerAccess: exact_round_trip(decode_peer_access(p), p); break;
+    case MsgType::ProcStart: exact_round_trip(decode_proc_start(p), p); break;
+    case MsgType::ProcEvent: exact_round_trip(decode_proc_event(p), p); break;
+    case MsgType::ProcAnswer: exact_round_trip(decode_proc_answer(p), p); break;
     default: break;
     }
 }

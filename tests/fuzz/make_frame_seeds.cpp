@@ -64,6 +64,28 @@ int main(int argc, char** argv) {
     vsum.length = 1024;
     vsum.end = 1024;
     vsum.operands = {{1, 5, 2, 1}};
+    // Procedures on the nodes (version 7): a start, a send of a slice with
+    // writes before it, a trap, and a recv's answer.
+    ProcStart start;
+    start.start.id = 2;
+    start.start.entry_pc = 10;
+    start.start.int_regs.assign(32, 1);
+    start.start.float_regs.assign(32, 0.5);
+    start.start.region_lengths = {16, 4};
+    start.start.args = {"x"};
+    polymer::AwayEvent send;
+    send.kind = polymer::AwayEvent::Kind::Send;
+    send.message.kind = polymer::MessageKind::Slice;
+    send.message.type = polymer::ElemType::I32;
+    send.message.elements.assign(8, std::byte{7});
+    send.writes.push_back({0, 4, std::vector<std::byte>(4, std::byte{1})});
+    polymer::AwayEvent trap;
+    trap.kind = polymer::AwayEvent::Kind::Trap;
+    trap.trap = polymer::TrapKind::DivisionByZero;
+    trap.text = "r2 is 0";
+    polymer::AwayAnswer done;
+    done.message.bits = 42;
+    done.writes.push_back({1, 0, std::vector<std::byte>(16, std::byte{2})});
     const std::pair<const char*, std::vector<std::uint8_t>> seeds[] = {
         {"hello", frame(MsgType::Hello, encode(Hello{1, "home"}))},
         {"challenge", frame(MsgType::Challenge, encode(Challenge{}))},
@@ -85,6 +107,10 @@ int main(int argc, char** argv) {
         {"vector-chunk-sum", frame(MsgType::VectorChunk, encode(vsum))},
         {"vector-chunk-result", frame(MsgType::VectorChunkResult, encode(VectorChunkResult{1000, 0, {1.5, 2.5}}))},
         {"cancel", frame(MsgType::Cancel, encode(Cancel{7}))},
+        {"proc-start", frame(MsgType::ProcStart, encode(start))},
+        {"proc-event-send", frame(MsgType::ProcEvent, encode(send))},
+        {"proc-event-trap", frame(MsgType::ProcEvent, encode(trap))},
+        {"proc-answer", frame(MsgType::ProcAnswer, encode(done))},
         {"error", frame(MsgType::Error, encode(ErrorMsg{ErrorCode::BadPayload, "bad payload"}))},
     };
     std::vector<std::uint8_t> stream, session_stream = {1};

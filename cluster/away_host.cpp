@@ -1,0 +1,192 @@
+#include "cluster/away_host.h"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <new>
+#include <cstdint>
+#include <thread>
+
+#include "cluster/log.h"
+#include "cluster/proc_frames.h"
+#include "vm/trap.h"
+
+namespace polymer::cluster {
+
+using pbc::cat;
+
+struct AwayHost::Hosted {
+    std::uint64_t request = 0;
+    std::uint32_t id = 0;                   // its handle at the home
+    std::shared_ptr<const Module> module;   // its code and regions' layout, for as long as it runs
+    std::uint64_t bytes = 0;                // its regions, counted against the home's budget
+    std::unique_ptr<AwayProcedure> proc;
+    std::thread thread;
+    std::atomic<bool> ended{false};     // run() returned: the thread may be joined at once
+    std::atomic<bool> stopping{false};  // stop_one: its events are no longer wanted, and it waits for no room
+    // Its last event (End or Trap) went out: it no longer counts against
+    // the limit (its thread is on its way out; the home may start the next).
+    std::atomic<bool> finished{false};
+    std::string how;  // how it finished, for the log (its own thread's)
+};
+
+namespace {
+
+// Sends one event (as several proc-event frames when its region writes need
+// them), on the procedure's own thread. A home that leaves events unread
+// holds the procedure here once `max_queued` bytes wait for it.
+void emit(AwayHost::Hosted& h, Connection& conn, std::size_t max_queued, AwayEvent e) {
+    if (h.finished.load() || h.stopping.load()) return;
+    const AwayEvent::Kind kind = e.kind;
+    const std::uint32_t pc = e.pc;
+    const std::uint64_t steps = e.steps;
+    if (kind == AwayEvent::Kind::End) h.how = cat("ended at pc ", pc, " after ", steps, " instructions");
+    if (kind == AwayEvent::Kind::Trap) h.how = cat("trapped: ", trap_name(e.trap), " at pc ", pc, ": ", e.text);
+    auto payloads = proc_event_payloads(std::move(e));
+    if (!payloads) {
+        // A message too large for a frame: the procedure cannot go on, and
+        // traps here as it would at home on a message it cannot hold.
+        AwayEvent trap;
+        trap.kind = AwayEvent::Kind::Trap;
+        trap.trap = TrapKind::Unsupported;
+        trap.pc = pc;
+        trap.steps = steps;
+        trap.text = payloads.error();
+        h.finished = true;
+        h.how = cat("trapped: ", trap_name(trap.trap), " at pc ", pc, ": ", trap.text);
+        conn.send(MsgType::ProcEvent, h.request, encode(trap));
+        h.proc->stop(trap.text);
+        return;
+    }
+    // Counted as ended before the home can see its last event, so a start
+    // the home sends on seeing it finds room.
+    if (kind == AwayEvent::Kind::End || kind == AwayEvent::Kind::Trap) h.finished = true;
+    for (Bytes& p : payloads.value()) {
+        while (conn.queued_bytes() > max_queued && !h.stopping.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        conn.send(MsgType::ProcEvent, h.request, std::move(p));
+    }
+}
+
+}  // namespace
+
+AwayHost::AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget)
+    : conn_(std::move(conn)), who_(std::move(who)), max_queued_bytes_(max_queued_bytes), budget_(std::move(budget)) {}
+
+namespace {
+// The bytes of a procedure's Machine's regions: each at the larger of its
+// declared length and the start's (the Machine makes the declared one first).
+// Saturates: a length from the wire may be anything.
+std::uint64_t region_bytes(const Module& module, const AwayStart& start) {
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < module.regions.size(); ++i) {
+        const RegionDecl& r = module.regions[i];
+        const std::uint64_t length = std::max(r.length, i < start.region_lengths.size() ? start.region_lengths[i] : 0);
+        const std::uint64_t size = elem_size(r.type);
+        if (length > (UINT64_MAX - total) / size) return UINT64_MAX;
+        total += length * size;
+    }
+    return total;
+}
+}  // namespace
+
+AwayHost::~AwayHost() { stop_all("the node let go of the connection"); }
+
+std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<const Module> module, AwayStart start) {
+    reap();
+    if (procs_.count(request) != 0)
+        return Refusal{ErrorCode::BadPayload, cat("request ", request, " already runs a procedure here; a proc-start needs a fresh request id")};
+    if (const std::size_t n = running(); n >= kMaxPerConnection)
+        return Refusal{ErrorCode::OutOfMemory, cat("this connection already runs ", n, " procedures on this node, the most it may (",
+                                                   kMaxPerConnection, "); join some first")};
+    if (start.rob_size > kMaxRobSize)
+        return Refusal{ErrorCode::BadLaunch, cat("a reorder buffer of ", start.rob_size, " entries: at most ", kMaxRobSize, " (polymer-run --rob)")};
+    auto h = std::make_unique<Hosted>();
+    h->request = request;
+    h->id = start.id;
+    h->module = std::move(module);
+    h->bytes = region_bytes(*h->module, start);
+    if (auto refusal = budget_.reserve(h->bytes)) return refusal;
+    const std::uint32_t entry = start.entry_pc;
+    // The last line of defence for the node: an allocation that fails for a
+    // start the checks let through refuses it instead of ending the process.
+    Result<std::unique_ptr<AwayProcedure>> made = Error{"the node ran out of memory making the procedure's machine"};
+    try {
+        made = AwayProcedure::create(*h->module, std::move(start), nullptr,
+                                     [h = h.get(), conn = conn_, max = max_queued_bytes_](AwayEvent e) { emit(*h, *conn, max, std::move(e)); });
+    } catch (const std::bad_alloc&) {
+        budget_.release(h->bytes);
+        return Refusal{ErrorCode::OutOfMemory, made.error()};
+    }
+    if (!made) {
+        budget_.release(h->bytes);
+        return Refusal{ErrorCode::BadLaunch, made.error()};
+    }
+    h->proc = std::move(made).value();
+    log(LogLevel::Info, "peer ", who_, ": procedure #", h->id, " started at pc ", entry, " (request ", request, ")");
+    Hosted* raw = h.get();
+    h->thread = std::thread([raw, who = who_, conn = conn_] {
+        try {
+            raw->proc->run();
+        } catch (const std::exception& e) {  // as above: the procedure ends, trapped, and the node goes on
+            AwayEvent trap;
+            trap.kind = AwayEvent::Kind::Trap;
+            trap.trap = TrapKind::Unsupported;
+            trap.text = cat("the node could not go on running it: ", e.what());
+            if (!raw->finished.exchange(true) && !raw->stopping.load()) conn->send(MsgType::ProcEvent, raw->request, encode(trap));
+            raw->how = cat("trapped: ", trap.text);
+        }
+        if (raw->finished) log(LogLevel::Info, "peer ", who, ": procedure #", raw->id, " ", raw->how);
+        raw->ended = true;
+    });
+    procs_.emplace(request, std::move(h));
+    return std::nullopt;
+}
+
+bool AwayHost::answer(std::uint64_t request, AwayAnswer a) {
+    auto it = procs_.find(request);
+    if (it == procs_.end() || it->second->ended.load() || it->second->stopping.load()) return false;
+    it->second->proc->answer(std::move(a));
+    return true;
+}
+
+bool AwayHost::stop(std::uint64_t request, const std::string& why) {
+    auto it = procs_.find(request);
+    if (it == procs_.end()) return false;
+    stop_one(it, why);
+    return true;
+}
+
+void AwayHost::stop_all(const std::string& why) {
+    while (!procs_.empty()) stop_one(procs_.begin(), why);
+}
+
+std::size_t AwayHost::running() const {
+    std::size_t n = 0;
+    for (const auto& [request, h] : procs_) n += !h->ended.load() && !h->finished.load();
+    return n;
+}
+
+void AwayHost::reap() {
+    for (auto it = procs_.begin(); it != procs_.end();) {
+        if (!it->second->ended.load()) {
+            ++it;
+            continue;
+        }
+        it->second->thread.join();
+        budget_.release(it->second->bytes);
+        it = procs_.erase(it);
+    }
+}
+
+void AwayHost::stop_one(std::map<std::uint64_t, std::unique_ptr<Hosted>>::iterator it, const std::string& why) {
+    Hosted& h = *it->second;
+    const bool was_running = !h.ended.load();
+    h.stopping = true;
+    h.proc->stop(why);
+    h.thread.join();
+    if (was_running && !h.finished) log(LogLevel::Info, "peer ", who_, ": procedure #", h.id, " stopped: ", why);
+    budget_.release(h.bytes);
+    procs_.erase(it);
+}
+
+}  // namespace polymer::cluster

@@ -1,0 +1,83 @@
+// A node's side of procedures spawned onto it (protocol version 7,
+// docs/protocol.md "Procedures on the nodes"): one AwayHost per home
+// connection hosts the AwayProcedures (vm/procs/away.h) its proc-starts ask
+// for, each on a std::thread of its own (not the chunk pool: a procedure may
+// run for ever). A procedure's events go to the home as proc-event frames
+// straight from its thread (Connection::send works from any thread), under
+// the request id of the proc-start that started it; the home's proc-answer
+// frames reach it through answer().
+//
+// Everything but the procedures' own threads runs on the node's io thread.
+// Stopping a procedure (cancel, the connection closing, the node shutting
+// down) joins its thread, which AwayProcedure::stop promises is soon.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cluster/connection.h"
+#include "cluster/memory_budget.h"
+#include "isa/module.h"
+#include "vm/procs/away.h"
+
+namespace polymer::cluster {
+
+class AwayHost {
+public:
+    // Procedures one connection may have running at once: each is a thread
+    // and a copy of the module's regions.
+    static constexpr std::size_t kMaxPerConnection = 64;
+    // The largest reorder buffer a start may ask for (polymer-run --rob's
+    // range): the Machine allocates it whole.
+    static constexpr std::uint32_t kMaxRobSize = 1u << 20;
+
+    // What a procedure's copy of the regions costs the home's memory budget
+    // (--max-memory, --max-peer-memory): `reserve` before it is made (a
+    // refusal refuses the start), `release` once it is gone. Io thread.
+    struct Budget {
+        std::function<std::optional<Refusal>(std::uint64_t bytes)> reserve;
+        std::function<void(std::uint64_t bytes)> release;
+    };
+    // `conn`: the home's connection, where events go; `who` names the home
+    // in log lines; past `max_queued_bytes` unsent on `conn` (a home that
+    // does not read), a procedure waits before it sends its next event.
+    AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget);
+    ~AwayHost();  // stops and joins every procedure
+    AwayHost(const AwayHost&) = delete;
+    AwayHost& operator=(const AwayHost&) = delete;
+
+    // Starts the procedure proc-start `request` asks for, over `module`:
+    // bad-launch when AwayProcedure::create refuses it, out-of-memory past
+    // kMaxPerConnection or when the budget cannot take its regions,
+    // bad-payload for a request id already running.
+    std::optional<Refusal> start(std::uint64_t request, std::shared_ptr<const Module> module, AwayStart start);
+    // Passes a proc-answer on; false when no procedure has that request id
+    // (it may have just ended).
+    bool answer(std::uint64_t request, AwayAnswer a);
+    // Stops one procedure and joins its thread; false when there is none.
+    bool stop(std::uint64_t request, const std::string& why);
+    // Stops them all (the connection closed, the node shuts down).
+    void stop_all(const std::string& why);
+    // Procedures that have not ended yet (sent their End or Trap).
+    std::size_t running() const;
+
+    struct Hosted;
+
+private:
+    // Joins the threads of procedures that have ended.
+    void reap();
+    void stop_one(std::map<std::uint64_t, std::unique_ptr<Hosted>>::iterator it, const std::string& why);
+
+    std::shared_ptr<Connection> conn_;
+    std::string who_;
+    std::size_t max_queued_bytes_;
+    Budget budget_;
+    std::map<std::uint64_t, std::unique_ptr<Hosted>> procs_;  // by proc-start request id
+};
+
+}  // namespace polymer::cluster

@@ -1,0 +1,331 @@
+// Protocol version 7's payloads (proc-start, proc-event, proc-answer): every
+// field travels whole, every prefix and a trailing byte are refused naming
+// the message, enum values out of range are refused naming the field, and a
+// procedure's region writes too large for one frame are spread over several.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "cluster/frame.h"
+#include "cluster/messages.h"
+#include "cluster/proc_frames.h"
+
+using namespace polymer;
+using namespace polymer::cluster;
+
+namespace {
+
+std::vector<std::byte> bytes_of(std::initializer_list<int> v) {
+    std::vector<std::byte> out;
+    for (int b : v) out.push_back(static_cast<std::byte>(b));
+    return out;
+}
+
+AwayStart a_start() {
+    AwayStart s;
+    s.id = 3;
+    s.entry_pc = 41;
+    s.exec = ExecMode::Spec;
+    s.rob_size = 16;
+    s.kernel_steps = 999;
+    s.max_steps = 1ull << 40;
+    s.int_regs.assign(32, 0);
+    s.int_regs[1] = -5;
+    s.int_regs[31] = std::int64_t{1} << 62;
+    s.float_regs.assign(32, 0.0);
+    s.float_regs[2] = -0.0;
+    s.float_regs[3] = 1.5;
+    s.region_lengths = {4096, 0, 7};
+    s.args = {"one", "", "three"};
+    return s;
+}
+
+AwayEvent a_send() {
+    AwayEvent e;
+    e.kind = AwayEvent::Kind::Send;
+    e.pc = 12;
+    e.steps = 1234567;
+    e.index = 2;
+    e.message.kind = MessageKind::Slice;
+    e.message.type = ElemType::F32;
+    e.message.elements = bytes_of({1, 2, 3, 4, 5, 6, 7, 8});
+    e.writes = {RegionWrite{1, 64, bytes_of({9, 8, 7})}, RegionWrite{0, 0, {}}};
+    return e;
+}
+
+AwayAnswer an_answer() {
+    AwayAnswer a;
+    a.kind = AwayAnswer::Kind::Done;
+    a.writes = {RegionWrite{5, 1ull << 33, bytes_of({1, 1, 2, 3, 5})}};
+    a.message.kind = MessageKind::Float;
+    a.message.bits = 0x400921fb54442d18ull;
+    a.r1 = -77;
+    a.f1 = 2.25;
+    a.text = "";
+    return a;
+}
+
+template <class T>
+void expect_every_prefix_refused(const Bytes& full, Result<T> (*decode)(Payload), const std::string& message) {
+    ASSERT_TRUE(decode(full));
+    for (std::size_t n = 0; n < full.size(); ++n) {
+        auto r = decode(std::span<const std::uint8_t>(full.data(), n));
+        ASSERT_FALSE(r) << "prefix of " << n << " bytes accepted";
+        EXPECT_NE(r.error().find(message + " payload"), std::string::npos) << r.error();
+    }
+    Bytes longer = full;
+    longer.push_back(0);
+    auto r = decode(longer);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("unexpected bytes"), std::string::npos) << r.error();
+}
+
+void expect_refused(const Result<AwayEvent>& r, const std::string& text) {
+    ASSERT_FALSE(r) << text;
+    EXPECT_NE(r.error().find(text), std::string::npos) << r.error();
+}
+
+}  // namespace
+
+TEST(ProcMessages, ProcStartRoundTripsEveryField) {
+    Sha256 hash{};
+    hash[0] = 0xab;
+    hash[31] = 0xcd;
+    const Bytes full = encode(ProcStart{hash, a_start()});
+    auto back = decode_proc_start(full);
+    ASSERT_TRUE(back) << back.error();
+    const AwayStart& s = back.value().start;
+    const AwayStart want = a_start();
+    EXPECT_EQ(back.value().module, hash);
+    EXPECT_EQ(s.id, want.id);
+    EXPECT_EQ(s.entry_pc, want.entry_pc);
+    EXPECT_EQ(s.exec, ExecMode::Spec);
+    EXPECT_EQ(s.rob_size, want.rob_size);
+    EXPECT_EQ(s.kernel_steps, want.kernel_steps);
+    EXPECT_EQ(s.max_steps, want.max_steps);
+    EXPECT_EQ(s.int_regs, want.int_regs);
+    ASSERT_EQ(s.float_regs.size(), 32u);
+    EXPECT_TRUE(std::signbit(s.float_regs[2]));
+    EXPECT_EQ(s.float_regs[3], 1.5);
+    EXPECT_EQ(s.region_lengths, want.region_lengths);
+    EXPECT_EQ(s.args, want.args);
+    EXPECT_EQ(encode(back.value()), full);
+    expect_every_prefix_refused(full, &decode_proc_start, "proc-start");
+
+    Bytes bad = full;
+    bad[32 + 8] = 4;  // the exec mode, after the hash, the id and the entry pc
+    auto r = decode_proc_start(bad);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("exec mode is 4"), std::string::npos) << r.error();
+}
+
+TEST(ProcMessages, ProcEventRoundTripsEachKind) {
+    std::vector<AwayEvent> events;
+    events.push_back(a_send());
+    AwayEvent end;
+    end.kind = AwayEvent::Kind::End;
+    end.pc = 99;
+    end.int_regs.assign(32, 7);
+    end.float_regs.assign(32, 0.5);
+    events.push_back(end);
+    AwayEvent trap;
+    trap.kind = AwayEvent::Kind::Trap;
+    trap.trap = TrapKind::DivisionByZero;
+    trap.pc = 5;
+    trap.text = "r3 is 0";
+    events.push_back(trap);
+    AwayEvent spawn;
+    spawn.kind = AwayEvent::Kind::Spawn;
+    spawn.index = 17;
+    spawn.value = -1;
+    spawn.int_regs = {1, 2};
+    events.push_back(spawn);
+    AwayEvent output;
+    output.kind = AwayEvent::Kind::Output;
+    output.text = "hello\n";
+    events.push_back(output);
+    for (const AwayEvent& e : events) {
+        const Bytes full = encode(e);
+        auto back = decode_proc_event(full);
+        ASSERT_TRUE(back) << back.error();
+        EXPECT_EQ(back.value().kind, e.kind);
+        EXPECT_EQ(back.value().pc, e.pc);
+        EXPECT_EQ(back.value().steps, e.steps);
+        EXPECT_EQ(back.value().index, e.index);
+        EXPECT_EQ(back.value().value, e.value);
+        EXPECT_EQ(back.value().text, e.text);
+        EXPECT_EQ(back.value().trap, e.trap);
+        EXPECT_EQ(back.value().int_regs, e.int_regs);
+        EXPECT_EQ(back.value().float_regs, e.float_regs);
+        EXPECT_EQ(back.value().message.kind, e.message.kind);
+        EXPECT_EQ(back.value().message.type, e.message.type);
+        EXPECT_EQ(back.value().message.elements, e.message.elements);
+        ASSERT_EQ(back.value().writes.size(), e.writes.size());
+        for (std::size_t i = 0; i < e.writes.size(); ++i) {
+            EXPECT_EQ(back.value().writes[i].region, e.writes[i].region);
+            EXPECT_EQ(back.value().writes[i].offset, e.writes[i].offset);
+            EXPECT_EQ(back.value().writes[i].bytes, e.writes[i].bytes);
+        }
+        EXPECT_EQ(encode(back.value()), full);
+        expect_every_prefix_refused(full, &decode_proc_event, "proc-event");
+    }
+}
+
+TEST(ProcMessages, ProcEventRefusesValuesOutOfRange) {
+    const Bytes full = encode(a_send());
+    Bytes b = full;
+    b[0] = static_cast<std::uint8_t>(AwayEvent::Kind::Lost);  // the home's own
+    expect_refused(decode_proc_event(b), "kind is 9");
+    b[0] = 200;
+    expect_refused(decode_proc_event(b), "kind is 200");
+
+    AwayEvent e = a_send();
+    Bytes m = encode(e);
+    constexpr std::size_t kMessageAt = 1 + 4 + 8 + 4 + 8;  // kind, pc, steps, index, value
+    m[kMessageAt] = 3;
+    expect_refused(decode_proc_event(m), "message kind is 3");
+    m = encode(e);
+    m[kMessageAt + 9] = 6;  // the element type, after the kind and the bits
+    expect_refused(decode_proc_event(m), "message element type is 6");
+
+    e.message.elements.pop_back();  // 7 bytes of f32
+    expect_refused(decode_proc_event(encode(e)), "not a whole number of 4-byte elements");
+    e = a_send();
+    e.message.kind = MessageKind::Int;
+    expect_refused(decode_proc_event(encode(e)), "only a slice message carries elements");
+
+    AwayEvent t;
+    t.kind = AwayEvent::Kind::Trap;
+    Bytes tb = encode(t);
+    constexpr std::size_t kTrapFromEnd = 1 + 4 + 4;  // trap, then two empty register counts
+    tb[tb.size() - kTrapFromEnd] = 250;
+    expect_refused(decode_proc_event(tb), "trap is 250");
+}
+
+TEST(ProcMessages, HugeCountsDoNotAllocate) {
+    AwayEvent e;
+    Bytes b = encode(e);
+    constexpr std::size_t kWritesAt = 1 + 4 + 8 + 4 + 8 + 1 + 8 + 1 + 8;  // ... and the message
+    for (std::size_t i = kWritesAt; i < kWritesAt + 4; ++i) b[i] = 0xFF;
+    expect_refused(decode_proc_event(b), "writes: 4294967295 entries");
+
+    AwayAnswer a;
+    Bytes ab = encode(a);
+    ab[1 + 4 + 1 + 8 + 1 + 7] = 0x7F;  // the message's elements: a length near 2^63 (after kind, writes, message kind, bits, type)
+    auto r = decode_proc_answer(ab);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("run past the end"), std::string::npos) << r.error();
+}
+
+TEST(ProcMessages, ProcAnswerRoundTripsAndRefusesBadKinds) {
+    const Bytes full = encode(an_answer());
+    auto back = decode_proc_answer(full);
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(back.value().kind, AwayAnswer::Kind::Done);
+    ASSERT_EQ(back.value().writes.size(), 1u);
+    EXPECT_EQ(back.value().writes[0].region, 5u);
+    EXPECT_EQ(back.value().writes[0].offset, 1ull << 33);
+    EXPECT_EQ(back.value().writes[0].bytes, bytes_of({1, 1, 2, 3, 5}));
+    EXPECT_EQ(back.value().message.kind, MessageKind::Float);
+    EXPECT_EQ(back.value().message.bits, 0x400921fb54442d18ull);
+    EXPECT_EQ(back.value().r1, -77);
+    EXPECT_EQ(back.value().f1, 2.25);
+    EXPECT_EQ(encode(back.value()), full);
+    expect_every_prefix_refused(full, &decode_proc_answer, "proc-answer");
+    AwayAnswer stop;
+    stop.kind = AwayAnswer::Kind::Stop;
+    stop.text = "the program ended";
+    auto s = decode_proc_answer(encode(stop));
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s.value().text, "the program ended");
+    Bytes bad = full;
+    bad[0] = 3;
+    auto r = decode_proc_answer(bad);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("kind is 3"), std::string::npos) << r.error();
+}
+
+// Writes too large for one frame go first, as Writes events in pieces under
+// the limit, then the event itself; together they carry every byte, at its
+// offset, in order.
+TEST(ProcMessages, LargeWritesAreSpreadOverFrames) {
+    constexpr std::size_t kLimit = 300;
+    AwayEvent e = a_send();
+    e.writes.clear();
+    for (std::uint32_t region = 0; region < 3; ++region) {
+        RegionWrite w{region, 1000 * region, {}};
+        for (int i = 0; i < 250 + 100 * static_cast<int>(region); ++i) w.bytes.push_back(static_cast<std::byte>(i * 7 + region));
+        e.writes.push_back(std::move(w));
+    }
+    auto payloads = proc_event_payloads(e, kLimit);
+    ASSERT_TRUE(payloads) << payloads.error();
+    ASSERT_GT(payloads.value().size(), 3u);
+    std::vector<RegionWrite> got;
+    for (std::size_t i = 0; i < payloads.value().size(); ++i) {
+        const Bytes& p = payloads.value()[i];
+        EXPECT_LE(p.size(), kLimit);
+        auto d = decode_proc_event(p);
+        ASSERT_TRUE(d) << d.error();
+        const bool last = i + 1 == payloads.value().size();
+        EXPECT_EQ(d.value().kind, last ? AwayEvent::Kind::Send : AwayEvent::Kind::Writes);
+        if (last) {
+            EXPECT_TRUE(d.value().writes.empty());
+            EXPECT_EQ(d.value().message.elements, e.message.elements);
+        }
+        EXPECT_EQ(d.value().pc, e.pc);
+        for (RegionWrite& w : d.value().writes) got.push_back(std::move(w));
+    }
+    // Put back together, region by region.
+    for (const RegionWrite& want : e.writes) {
+        std::vector<std::byte> joined;
+        std::uint64_t next = want.offset;
+        for (const RegionWrite& w : got) {
+            if (w.region != want.region) continue;
+            EXPECT_EQ(w.offset, next);
+            next += w.bytes.size();
+            joined.insert(joined.end(), w.bytes.begin(), w.bytes.end());
+        }
+        EXPECT_EQ(joined, want.bytes) << "region " << want.region;
+    }
+
+    // A Writes event needs no event after its pieces; a small one stays whole.
+    AwayEvent only = e;
+    only.kind = AwayEvent::Kind::Writes;
+    auto pieces = proc_event_payloads(only, kLimit);
+    ASSERT_TRUE(pieces);
+    EXPECT_EQ(decode_proc_event(pieces.value().back()).value().kind, AwayEvent::Kind::Writes);
+    EXPECT_EQ(proc_event_payloads(a_send(), kLimit).value().size(), 1u);
+
+    // Answers the same way.
+    AwayAnswer a = an_answer();
+    a.writes[0].bytes.assign(1000, std::byte{3});
+    auto answers = proc_answer_payloads(a, kLimit);
+    ASSERT_TRUE(answers);
+    EXPECT_GT(answers.value().size(), 3u);
+    EXPECT_EQ(decode_proc_answer(answers.value().back()).value().kind, AwayAnswer::Kind::Done);
+    EXPECT_EQ(decode_proc_answer(answers.value().front()).value().kind, AwayAnswer::Kind::Writes);
+}
+
+TEST(ProcMessages, AMessageOverTheLimitIsAnError) {
+    AwayEvent e = a_send();
+    e.message.elements.assign(400, std::byte{1});
+    auto r = proc_event_payloads(e, 300);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("over the 300 bytes a frame carries"), std::string::npos) << r.error();
+    AwayAnswer a = an_answer();
+    a.message.kind = MessageKind::Slice;
+    a.message.type = ElemType::U8;
+    a.message.elements.assign(400, std::byte{1});
+    EXPECT_FALSE(proc_answer_payloads(a, 300));
+}
+
+TEST(ProcMessages, FrameTypesOfVersion7) {
+    EXPECT_EQ(kProtocolVersion, 7);
+    EXPECT_STREQ(msg_type_name(MsgType::ProcStart), "proc-start");
+    EXPECT_STREQ(msg_type_name(MsgType::ProcEvent), "proc-event");
+    EXPECT_STREQ(msg_type_name(MsgType::ProcAnswer), "proc-answer");
+    EXPECT_TRUE(is_known_msg_type(22));
+    EXPECT_TRUE(is_known_msg_type(24));
+    EXPECT_FALSE(is_known_msg_type(25));
+}

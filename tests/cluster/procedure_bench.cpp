@@ -1,0 +1,174 @@
+// Not a test: message round trips between procedures on nodes, for
+// docs/benchmarks.md ("Procedures on nodes"). Starts two polymer-node
+// processes with --raw-reference; this process is the home (a Machine with
+// AwayNodes, as polymer-run --local-nodes 2 has). In interleaved rounds it
+// measures, each as the mean over many round trips:
+//   - raw: an 8-byte TCP ping-pong between this process and node 1 (the
+//     same two processes as the next figure), and one to node 1 followed by
+//     one to node 2 (the floor for a message that goes through the home);
+//   - a message round trip (send, then recv of the answer) between a
+//     procedure here and one on node 1;
+//   - the same between procedures on node 1 and node 2 (each message goes
+//     through the home, which holds the channels).
+// A round trip's time is (run of N_BIG - run of N_SMALL) / (N_BIG - N_SMALL),
+// so spawning, joining and the machine's set-up cancel out.
+// Usage: procedure_bench [pinned] [ROUNDS]   (pinned: this process and both
+// nodes on CPU 0, where a wake-up costs no idle core's exit: the raw
+// ping-pong's other setting, as in cluster_bench)
+#include <sched.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "assembler/assembler.h"
+#include "cluster/away_nodes.h"
+#include "node_process.h"
+#include "raw_reference_client.h"
+#include "vm/machine.h"
+#include "vm/output.h"
+
+using namespace polymer;
+using namespace polymer::cluster;
+using namespace polymer::cluster::testing;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kBig = 4000, kSmall = 400;
+
+// main: argument 0 the round trips, 1 where the pinger runs (0: in main
+// itself), 2 where the ponger runs.
+const char* const kPingPong = R"(
+.channel pings 1
+.channel pongs 1
+.proc ponger
+next:   recv    r2, pings
+        bz      r2, done
+        send    pongs, r2
+        jmp     next
+done:   ret
+.end
+.proc pinger
+        li      r2, 1
+round:  send    pings, r2
+        recv    r3, pongs
+        addi    r2, r2, 1
+        bge     r4, r2, round
+        li      r0, 0
+        send    pings, r0
+        ret
+.end
+.proc main
+        li      r0, 0
+        argi    r4, r0
+        li      r0, 1
+        argi    r5, r0
+        li      r0, 2
+        argi    r6, r0
+        spawn   r9, ponger, r6
+        bz      r5, here
+        spawn   r10, pinger, r5
+        join    r1, f1, r10
+        jmp     over
+here:   call    pinger
+over:   join    r1, f1, r9
+        halt
+.end
+)";
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+std::uint16_t raw_port(NodeProcess& node) {
+    const std::string marker = "raw TCP reference on 127.0.0.1:";
+    if (!node.wait_for_log(marker)) {
+        std::fprintf(stderr, "no raw reference port\n%s", node.log().c_str());
+        std::exit(1);
+    }
+    const std::string log = node.log();
+    return static_cast<std::uint16_t>(std::stoi(log.substr(log.find(marker) + marker.size())));
+}
+
+// Seconds one run of the program takes with `rounds` round trips.
+double run_seconds(const Module& m, AwayNodes& nodes, int rounds, int pinger_at, int ponger_at) {
+    std::string out;
+    OutputBuffer buffer(&out);
+    MachineOptions o;
+    o.procedure_nodes = &nodes;
+    o.args = {std::to_string(rounds), std::to_string(pinger_at), std::to_string(ponger_at)};
+    auto machine = Machine::create(m, buffer, o);
+    if (!machine) {
+        std::fprintf(stderr, "%s\n", machine.error().c_str());
+        std::exit(1);
+    }
+    const auto t = Clock::now();
+    const RunResult r = machine.value()->run(*machine.value()->find_proc("main"));
+    const double s = std::chrono::duration<double>(Clock::now() - t).count();
+    if (r.status != RunStatus::Halted) {
+        std::fprintf(stderr, "the ping-pong did not halt: %s\n", r.trap ? r.trap->detail.c_str() : "?");
+        std::exit(1);
+    }
+    return s;
+}
+
+double round_trip_us(const Module& m, AwayNodes& nodes, int pinger_at, int ponger_at) {
+    const double small = run_seconds(m, nodes, kSmall, pinger_at, ponger_at);
+    const double big = run_seconds(m, nodes, kBig, pinger_at, ponger_at);
+    return (big - small) / (kBig - kSmall) * 1e6;
+}
+
+double raw_us(std::vector<RawReference*> to) {
+    const auto t = Clock::now();
+    for (int i = 0; i < kBig; ++i)
+        for (RawReference* r : to) r->ping_us();
+    return std::chrono::duration<double>(Clock::now() - t).count() / kBig * 1e6;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const bool pinned = argc > 1 && std::string(argv[1]) == "pinned";
+    const int rounds_at = pinned ? 2 : 1;
+    const int rounds = argc > rounds_at ? std::max(1, std::atoi(argv[rounds_at])) : 7;
+    std::vector<std::string> prefix;
+    if (pinned) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(0, &one);
+        if (sched_setaffinity(0, sizeof one, &one) != 0) return std::perror("sched_setaffinity"), 1;
+        prefix = {"taskset", "-c", "0"};
+    }
+    AssembleResult a = assemble(kPingPong);
+    if (!a.ok()) {
+        std::fprintf(stderr, "%s\n", format_diagnostic(a.diagnostics[0]).c_str());
+        return 1;
+    }
+    const Module& m = *a.module;
+    TempTokenFile token(kSecret);
+    NodeProcess one(token.path(), {"--raw-reference", "--name", "n1"}, prefix), two(token.path(), {"--raw-reference", "--name", "n2"}, prefix);
+    RawReference raw1(raw_port(one)), raw2(raw_port(two));
+    AwayNodes nodes({{"127.0.0.1", one.port()}, {"127.0.0.1", two.port()}}, bytes_of(kSecret), ClientOptions{});
+    run_seconds(m, nodes, 100, 1, 2);  // connects and uploads the program
+    std::vector<double> raw, raw_both, home_node, node_node, home_ratio, node_ratio, node_both_ratio;
+    for (int r = 0; r < rounds; ++r) {
+        raw.push_back(raw_us({&raw1}));
+        raw_both.push_back(raw_us({&raw1, &raw2}));
+        home_node.push_back(round_trip_us(m, nodes, 0, 1));
+        node_node.push_back(round_trip_us(m, nodes, 1, 2));
+        home_ratio.push_back(home_node.back() / raw.back());
+        node_ratio.push_back(node_node.back() / raw.back());
+        node_both_ratio.push_back(node_node.back() / raw_both.back());
+    }
+    std::printf("%d rounds, interleaved%s; medians of the round means (%d - %d round trips per figure)\n", rounds,
+                pinned ? ", all on CPU 0" : "", kBig, kSmall);
+    std::printf("raw 8-byte ping-pong, home <-> node 1             %7.1f us\n", median(raw));
+    std::printf("raw ping-pong to node 1, then to node 2           %7.1f us\n", median(raw_both));
+    std::printf("message round trip, procedure here <-> node 1     %7.1f us: %.2fx raw\n", median(home_node), median(home_ratio));
+    std::printf("message round trip, node 1 <-> node 2 (via home)  %7.1f us: %.2fx raw, %.2fx the two raw in a row\n",
+                median(node_node), median(node_ratio), median(node_both_ratio));
+    return 0;
+}

@@ -1,0 +1,163 @@
+// polymer-run with procedures spawned onto real polymer-node processes
+// (docs/cluster.md, "Procedures on the nodes"): the lessons' output as on one
+// machine, a trap on a node naming it, a killed node's procedure trapping
+// its join as procedure-lost, and a procedure still running when main ends
+// stopped on its node.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "cluster_test_options.h"
+#include "home_run.h"
+#include "node_process.h"
+
+using namespace polymer::cluster::testing;
+
+namespace {
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+// A program in a temp file, removed with it.
+class TempProgram {
+public:
+    explicit TempProgram(const std::string& source)
+        : path_(std::string(::testing::TempDir()) + "/procs-" + std::to_string(getpid()) + "-" + std::to_string(counter_++) + ".pasm") {
+        std::ofstream(path_) << source;
+    }
+    ~TempProgram() { std::remove(path_.c_str()); }
+    const std::string& path() const { return path_; }
+
+private:
+    static inline int counter_ = 0;
+    std::string path_;
+};
+
+// Two named nodes and the --nodes/--token-file arguments that reach them.
+struct TwoNodes {
+    explicit TwoNodes(bool tls = false)
+        : tls_(tls), one(token.path(), with_tls({"--name", "n1"})), two(token.path(), with_tls({"--name", "n2"})) {}
+    std::string args() const {
+        return "--nodes 127.0.0.1:" + std::to_string(one.port()) + ",127.0.0.1:" + std::to_string(two.port()) + " --token-file " +
+               token.path() + (tls_ ? " --tls " : " ");
+    }
+    std::vector<std::string> with_tls(std::vector<std::string> a) const {
+        if (tls_) a.push_back("--tls");
+        return a;
+    }
+
+    bool tls_;
+    TempTokenFile token{kSecret};
+    NodeProcess one;
+    NodeProcess two;
+};
+
+std::size_t count(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = text.find(what, at)) != std::string::npos; at += what.size()) ++n;
+    return n;
+}
+
+}  // namespace
+
+// The lessons place their procedures anywhere (-1): with two nodes they go
+// to the nodes in turn, and print what they print on one machine.
+TEST(ProceduresRun, TheLessonsRunOnTwoNodesWithTheirExpectedOutput) {
+    TwoNodes nodes;
+    for (const char* lesson : {"25-ping-pong", "26-parallel-sum", "27-pipeline", "28-barrier-solver"}) {
+        const std::string base = std::string(POLYMER_SAMPLES_DIR) + "/" + lesson;
+        const HomeRun r = run_home(nodes.args() + base + ".pasm");
+        EXPECT_EQ(r.status, 0) << lesson << "\n" << r.err;
+        EXPECT_EQ(r.out, read_text(base + ".expected")) << lesson << "\n" << r.err;
+    }
+    // Every lesson started a procedure on each node (the spawns alternate).
+    EXPECT_GE(count(nodes.one.log(), " started at pc "), 4u) << nodes.one.log();
+    EXPECT_GE(count(nodes.two.log(), " started at pc "), 3u) << nodes.two.log();
+    EXPECT_EQ(nodes.one.log().find(" stopped: "), std::string::npos) << "every procedure ended by itself\n" << nodes.one.log();
+}
+
+TEST(ProceduresRun, ProceduresTravelInsideTls) {
+    TwoNodes nodes(/*tls=*/true);
+    const std::string base = std::string(POLYMER_SAMPLES_DIR) + "/25-ping-pong";
+    const HomeRun r = run_home(nodes.args() + base + ".pasm");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, read_text(base + ".expected")) << r.err;
+    EXPECT_TRUE(nodes.one.wait_for_log("procedure #1 ended")) << nodes.one.log();
+}
+
+TEST(ProceduresRun, ATrapOnANodeNamesTheNodeAndTheLine) {
+    TwoNodes nodes;
+    TempProgram p(R"(.proc worker
+        li      r2, 0
+        div     r3, r1, r2
+        ret
+.end
+.proc main
+        li      r1, 7
+        li      r8, 2
+        spawn   r9, worker, r8
+        join    r1, f1, r9
+        halt
+.end
+)");
+    const HomeRun r = run_home(nodes.args() + p.path());
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("division-by-zero"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("on node 2 'n2'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(":3:"), std::string::npos) << "the div's line\n" << r.err;
+    EXPECT_TRUE(nodes.two.wait_for_log("procedure #1 trapped: division-by-zero")) << nodes.two.log();
+}
+
+TEST(ProceduresRun, AKilledNodesProcedureTrapsItsJoinAsLost) {
+    TwoNodes nodes;
+    // (It spins: a procedure waiting on a recv nobody can answer would be a
+    // deadlock, which the home reports as soon as it hears of the recv.)
+    TempProgram p(R"(.proc spinner
+again:  addi    r2, r2, 1
+        jmp     again
+.end
+.proc main
+        li      r8, 1
+        spawn   r9, spinner, r8
+        join    r1, f1, r9
+        halt
+.end
+)");
+    HomeRun r;
+    std::thread home([&] { r = run_home(nodes.args() + "--node-timeout-ms 1000 " + p.path()); });
+    ASSERT_TRUE(nodes.one.wait_for_log("procedure #1 started")) << nodes.one.log();
+    const auto killed = std::chrono::steady_clock::now();
+    nodes.one.signal(SIGKILL);
+    home.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - killed, std::chrono::milliseconds(3000));
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("procedure-lost"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("was lost with node 1 'n1'"), std::string::npos) << r.err;
+}
+
+TEST(ProceduresRun, AProcedureStillRunningWhenMainEndsIsStoppedOnItsNode) {
+    TwoNodes nodes;
+    TempProgram p(R"(.proc spinner
+again:  addi    r2, r2, 1
+        jmp     again
+.end
+.proc main
+        li      r8, 1
+        spawn   r9, spinner, r8
+        prints  "bye"
+        halt
+.end
+)");
+    const HomeRun r = run_home(nodes.args() + p.path());
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "bye");
+    EXPECT_TRUE(nodes.one.wait_for_log("procedure #1 stopped: ")) << nodes.one.log();
+    EXPECT_TRUE(nodes.one.alive());
+}
