@@ -59,6 +59,6 @@ std::span<const std::string_view> directive_names();
 // syntax files: region initialisers and placement, kernel parameter access,
 // requirements, and the float literals spelled as words.
 inline constexpr std::string_view kDeclarationWords[] = {"zeros", "fill", "range", "distributed", "in",  "out",
-                                                          "inout", "gpu",  "mem",   "inf",         "nan"};
+                                                          "inout", "gpu",  "mem",   "node",        "inf", "nan"};
 
 }  // namespace polymer

@@ -16,6 +16,7 @@
 
 #include "isa/loop_trip.h"
 #include "isa/opcodes.h"
+#include "isa/requirements_text.h"
 
 namespace polymer {
 
@@ -223,16 +224,6 @@ std::string kernel_header(const Kernel& k) {
     return out + ")";
 }
 
-// `.requires mem >= 4G`: the largest suffix that divides the size exactly.
-std::string size_text(std::uint64_t bytes) {
-    static constexpr std::pair<char, int> kSuffixes[] = {{'T', 40}, {'G', 30}, {'M', 20}, {'K', 10}};
-    for (auto [suffix, shift] : kSuffixes) {
-        std::uint64_t unit = std::uint64_t{1} << shift;
-        if (bytes != 0 && bytes % unit == 0) return std::to_string(bytes / unit) + suffix;
-    }
-    return std::to_string(bytes);
-}
-
 class Writer {
 public:
     Writer(const Module& m, const DisassembleOptions& o) : m_(m), opts_(o), labels_(m), owner_(m.labels.size(), kNoOwner) {
@@ -293,7 +284,7 @@ private:
         if (k.wide) out_ += std::string(kIndent) + ".wide\n";
         if (k.requirements.requires_gpu) out_ += std::string(kIndent) + ".requires gpu\n";
         if (k.requirements.min_memory != 0)
-            out_ += std::string(kIndent) + ".requires mem >= " + size_text(k.requirements.min_memory) + "\n";
+            out_ += std::string(kIndent) + ".requires mem >= " + size_literal(k.requirements.min_memory) + "\n";
         if (k.requirements.prefers_gpu) out_ += std::string(kIndent) + ".prefers gpu\n";
         std::size_t depth = 0;
         for (std::size_t pc = 0; pc < k.code.size(); ++pc) {
@@ -352,6 +343,10 @@ private:
     void procedure(std::size_t index) {
         const Procedure& p = m_.procs[index];
         out_ += "\n.proc " + p.name + "\n";
+        if (p.requirements.gpu) out_ += std::string(kIndent) + ".requires gpu\n";
+        if (p.requirements.min_memory != 0)
+            out_ += std::string(kIndent) + ".requires mem >= " + size_literal(p.requirements.min_memory) + "\n";
+        if (!p.requirements.node.empty()) out_ += std::string(kIndent) + ".requires node " + quoted(p.requirements.node) + "\n";
         std::uint64_t end = std::uint64_t{p.start} + p.length;
         find_unnamed_targets(p.start, end);
         for (std::uint64_t pc = p.start; pc < end && pc < m_.code.size(); ++pc) {

@@ -547,8 +547,13 @@ private:
     }
 
     void requirement(TokenCursor& c, const Token& d) {
-        if (!open_ || !current().is_kernel) {
-            c.fail(d, "'" + std::string(d.text) + "' is only allowed inside a .kernel");
+        if (open_ && !current().is_kernel) {
+            proc_requirement(c, d);
+            return;
+        }
+        if (!open_) {
+            c.fail(d, d.text == ".requires" ? "'.requires' is only allowed inside a .kernel or a .proc"
+                                            : "'.prefers' is only allowed inside a .kernel");
             return;
         }
         KernelRequirements& r = p_.module.kernels[current().index].requirements;
@@ -558,31 +563,106 @@ private:
             if (!c.expect_end()) return;
             (d.text == ".requires" ? r.requires_gpu : r.prefers_gpu) = true;
         } else if (what->text == "mem" && d.text == ".requires") {
-            if (!c.expect(TokenKind::GreaterEqual, "'>='")) return;
-            if (!c.at(TokenKind::Int) || c.peek().int_value < 0) {
-                c.fail(c.peek(), "expected a size such as 512M or 4G, got " + describe(c.peek()));
-                return;
-            }
-            const Token& size = c.next();
-            int shift = 0;
-            switch (size.size_suffix) {
-            case 'K': shift = 10; break;
-            case 'M': shift = 20; break;
-            case 'G': shift = 30; break;
-            case 'T': shift = 40; break;
-            default: break;
-            }
-            IntValue bytes = size.int_value << shift;
-            if (bytes > static_cast<IntValue>(std::numeric_limits<std::uint64_t>::max())) {
-                c.fail(size, "memory size " + std::string(size.text) + " does not fit 64 bits");
-                return;
-            }
-            if (!c.expect_end()) return;
-            r.min_memory = static_cast<std::uint64_t>(bytes);
+            if (auto bytes = memory_size(c); bytes && c.expect_end()) r.min_memory = *bytes;
         } else {
             c.fail(*what, d.text == ".requires" ? "expected 'gpu' or 'mem >= SIZE' after '.requires'"
                                                 : "expected 'gpu' after '.prefers'");
         }
+    }
+
+    // `>= SIZE` of `.requires mem >= SIZE`, in bytes.
+    static std::optional<std::uint64_t> memory_size(TokenCursor& c) {
+        if (!c.expect(TokenKind::GreaterEqual, "'>='")) return std::nullopt;
+        if (!c.at(TokenKind::Int) || c.peek().int_value < 0) {
+            c.fail(c.peek(), "expected a size such as 512M or 4G, got " + describe(c.peek()));
+            return std::nullopt;
+        }
+        const Token& size = c.next();
+        int shift = 0;
+        switch (size.size_suffix) {
+        case 'K': shift = 10; break;
+        case 'M': shift = 20; break;
+        case 'G': shift = 30; break;
+        case 'T': shift = 40; break;
+        default: break;
+        }
+        IntValue bytes = size.int_value << shift;
+        if (bytes > static_cast<IntValue>(std::numeric_limits<std::uint64_t>::max())) {
+            c.fail(size, "memory size " + std::string(size.text) + " does not fit 64 bits");
+            return std::nullopt;
+        }
+        return static_cast<std::uint64_t>(bytes);
+    }
+
+    // `.requires gpu`, `.requires mem >= SIZE`, `.requires node NAME` at the
+    // top of a `.proc`: where spawn may place it (docs/language.md, "On the
+    // nodes"). Each kind once, so that two lines never silently disagree.
+    void proc_requirement(TokenCursor& c, const Token& d) {
+        Body& b = current();
+        const std::string proc_name = p_.module.procs[b.index].name;
+        if (d.text == ".prefers") {
+            c.fail(d, "'.prefers' is not supported in a .proc: spawn places a procedure on one participant, so there "
+                      "is nothing to prefer ('.requires gpu' sends it only to a GPU node)");
+            return;
+        }
+        if (!b.statements.empty()) {
+            c.fail(d, "'.requires' must come before the first instruction of procedure '" + proc_name + "'");
+            return;
+        }
+        const Token* what = c.expect_ident("a requirement ('gpu', 'mem >= SIZE' or 'node NAME')");
+        if (!what) return;
+        ProcRequirements& r = p_.module.procs[b.index].requirements;
+        Pos* first = nullptr;
+        if (what->text == "gpu") first = &b.requires_gpu_at;
+        else if (what->text == "mem") first = &b.requires_mem_at;
+        else if (what->text == "node") first = &b.requires_node_at;
+        if (first == nullptr) {
+            c.fail(*what, "unknown requirement '" + std::string(what->text) +
+                              "': a procedure may require 'gpu', 'mem >= SIZE' or 'node NAME'");
+            return;
+        }
+        if (first->line != 0) {
+            c.fail(*what, "'.requires " + std::string(what->text) + "' is given twice for procedure '" + proc_name +
+                              "' (first on " + line_text(first->line, c.line()) + ")");
+            return;
+        }
+        const Pos at{c.line(), what->col};
+        if (what->text == "gpu") {
+            if (!c.expect_end()) return;
+            r.gpu = true;
+        } else if (what->text == "mem") {
+            auto bytes = memory_size(c);
+            if (!bytes || !c.expect_end()) return;
+            r.min_memory = *bytes;
+        } else {
+            auto name = node_name(c);
+            if (!name || !c.expect_end()) return;
+            r.node = std::move(*name);
+        }
+        *first = at;
+    }
+
+    // NAME of `.requires node NAME`: an identifier, or a string for a name
+    // that is none ("box-3", "10.0.0.2").
+    static std::optional<std::string> node_name(TokenCursor& c) {
+        const Token& t = c.peek();
+        if (t.kind != TokenKind::Ident && t.kind != TokenKind::String) {
+            c.fail(t, "expected a node name (as polymer-node --name gives it; in quotes unless it is an identifier), "
+                      "got " + describe(t));
+            return std::nullopt;
+        }
+        std::string name = t.kind == TokenKind::String ? t.string_value : std::string(t.text);
+        if (name.empty()) {
+            c.fail(t, "the node name is empty");
+            return std::nullopt;
+        }
+        if (name.size() > kMaxNodeNameBytes) {
+            c.fail(t, "the node name has " + std::to_string(name.size()) + " bytes, more than " +
+                          std::to_string(kMaxNodeNameBytes));
+            return std::nullopt;
+        }
+        c.next();
+        return name;
     }
 
     void close_body() {

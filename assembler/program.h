@@ -42,6 +42,9 @@ struct Body {
     // `.reassociate` (procs): its loops' float reductions may be reassociated
     // when they become kernels (docs/loop-kernels.md).
     bool reassociate = false;
+    // Where the procedure's `.requires gpu`, `mem` and `node` lines are
+    // (line 0: not given), so that a second one is reported.
+    Pos requires_gpu_at, requires_mem_at, requires_node_at;
 };
 
 // The names of one kind of module-level object that operands name by

@@ -3,6 +3,7 @@
 // it, the verifier checks it, the VM runs it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,7 +15,9 @@
 namespace polymer {
 
 // Module format version (see docs/module-format.md). A reader accepts its own
-// major version and any minor version up to its own. 3.6: the opcodes spawn,
+// major version and any minor version up to its own. 3.7: the
+// proc-requirements section (Procedure::requirements, `.requires` inside a
+// `.proc`). 3.6: the opcodes spawn,
 // join, send, sendf, recv, recvf, barrier and the channels and barriers
 // sections (ChannelDecl, BarrierDecl). 3.5: the region
 // entry's distributed flag (RegionDecl::distributed). 3.4: window buffer
@@ -30,7 +33,7 @@ namespace polymer {
 // column of the opcode tables, pinned by a test (the numbers themselves are
 // those of 1.1); 1.1 added the frame table.
 inline constexpr std::uint16_t kModuleVersionMajor = 3;
-inline constexpr std::uint16_t kModuleVersionMinor = 6;
+inline constexpr std::uint16_t kModuleVersionMinor = 7;
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown
@@ -39,11 +42,27 @@ struct SourceLoc {
     friend bool operator==(const SourceLoc&, const SourceLoc&) = default;
 };
 
+// Where `spawn` may place a procedure (`.requires` inside a `.proc`,
+// docs/language.md "On the nodes"): only on a node that meets all of them,
+// never on the home. None given: anywhere.
+struct ProcRequirements {
+    bool gpu = false;              // `.requires gpu`: a GPU-class node (docs/cluster.md)
+    std::uint64_t min_memory = 0;  // `.requires mem >= SIZE`: bytes the node lets one home hold; 0 = none
+    std::string node;              // `.requires node NAME`: the node's advertised name; "" = any
+    bool any() const { return gpu || min_memory != 0 || !node.empty(); }
+    friend bool operator==(const ProcRequirements&, const ProcRequirements&) = default;
+};
+
+// The longest name `.requires node` may give (a host name has at most 253
+// bytes), so that a module cannot make every placement message huge.
+inline constexpr std::size_t kMaxNodeNameBytes = 255;
+
 // A procedure is a contiguous run of words in Module::code.
 struct Procedure {
     std::string name;
     std::uint32_t start = 0;   // index of the first word
     std::uint32_t length = 0;  // number of words (at least 1)
+    ProcRequirements requirements;  // (3.7)
     friend bool operator==(const Procedure&, const Procedure&) = default;
 };
 

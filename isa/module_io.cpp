@@ -4,6 +4,7 @@
 
 #include <isa-l/crc.h>
 
+#include <algorithm>
 #include <array>
 
 #include "isa/byte_io.h"
@@ -177,6 +178,23 @@ void write_barriers(ByteWriter& w, const Module& m) {
     for (const BarrierDecl& b : m.barriers) {
         w.str(b.name);
         w.u32(b.parties);
+    }
+}
+
+// Only the procedures that have requirements, in procedure order.
+void write_proc_requirements(ByteWriter& w, const Module& m) {
+    std::uint32_t n = 0;
+    for (const Procedure& p : m.procs) n += p.requirements.any() ? 1 : 0;
+    w.u32(n);
+    for (std::size_t i = 0; i < m.procs.size(); ++i) {
+        const ProcRequirements& q = m.procs[i].requirements;
+        if (!q.any()) continue;
+        w.u32(static_cast<std::uint32_t>(i));
+        w.u8(q.gpu ? 1 : 0);
+        w.u8(0);
+        w.u16(0);
+        w.u64(q.min_memory);
+        w.str(q.node);
     }
 }
 
@@ -445,6 +463,35 @@ void read_barriers(ByteReader& r, Module& m) {
     }
 }
 
+// Read after the procedures (sections are read in id order; in a file that
+// lists them otherwise there are no procedures yet, and every entry is
+// refused). Each entry names a later procedure than the one before and
+// holds at least one requirement, so a module has one encoding.
+void read_proc_requirements(ByteReader& r, Module& m) {
+    const std::uint32_t n = r.count(20, "entry count");
+    std::uint64_t next = 0;  // the least procedure index the next entry may name
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("entry", i);
+        const std::size_t at = r.pos();
+        const std::uint32_t proc = r.u32("procedure index");
+        if (r.ok() && proc >= m.procs.size())
+            return r.fail_at(at, cat("procedure index ", proc, " names no procedure (there are ", m.procs.size(), ")"));
+        if (r.ok() && proc < next)
+            return r.fail_at(at, cat("procedure index ", proc, " does not follow the previous entry's (",
+                                     next - 1, "): entries are in procedure order, one per procedure"));
+        next = std::uint64_t{proc} + 1;
+        ProcRequirements q;
+        q.gpu = r.flag("requires-gpu flag");
+        r.reserved(1, "reserved field");
+        r.reserved(2, "reserved field");
+        q.min_memory = r.u64("minimum memory");
+        q.node = r.str("node name");
+        if (r.ok() && !q.any())
+            return r.fail_at(at, cat("procedure ", proc, " has an entry but no requirement (leave it out)"));
+        if (r.ok()) m.procs[proc].requirements = std::move(q);
+    }
+}
+
 void read_labels(ByteReader& r, Module& m) {
     std::uint32_t n = r.count(8, "label count");
     m.labels.resize(n);
@@ -533,12 +580,17 @@ bool has_include_files(const Module& m) { return !m.include_files.empty(); }
 bool has_loop_kernels(const Module& m) { return !m.loop_kernels.empty(); }
 bool has_channels(const Module& m) { return !m.channels.empty(); }
 bool has_barriers(const Module& m) { return !m.barriers.empty(); }
+bool has_proc_requirements(const Module& m) {
+    return std::any_of(m.procs.begin(), m.procs.end(), [](const Procedure& p) { return p.requirements.any(); });
+}
 
 // Ids are part of the format: never renumber; new sections take the next id.
 // The frame table (added in 1.1) and the source files (3.1) are optional:
 // the code runs without them. The source files are written only for a
 // program of several files; loop kernels, channels and barriers only for a
-// module that has them, and not optional (their words need them).
+// module that has them, and not optional (their words need them); the
+// procedures' requirements (3.7) only for a module with some, and not
+// optional (an old reader would place the procedures anywhere).
 constexpr SectionCodec kSections[] = {
     {1, "module", write_info, read_info},
     {2, "code", write_code, read_code},
@@ -556,6 +608,7 @@ constexpr SectionCodec kSections[] = {
     {14, "loop-kernels", write_loop_kernels, read_loop_kernels, 0, has_loop_kernels},
     {15, "channels", write_channels, read_channels, 0, has_channels},
     {16, "barriers", write_barriers, read_barriers, 0, has_barriers},
+    {17, "proc-requirements", write_proc_requirements, read_proc_requirements, 0, has_proc_requirements},
 };
 constexpr std::size_t kSectionCount = std::size(kSections);
 

@@ -616,7 +616,8 @@ Problem check_loop_kernels(const Module& m) {
     return std::nullopt;
 }
 
-// Procedures tile the code in order, and none runs off its end.
+// Procedures tile the code in order, and none runs off its end; a
+// `.requires node` name is at most kMaxNodeNameBytes.
 Problem check_proc_layout(const Module& m) {
     if (m.code.size() > kMaxCodeWords) return cat("the code has ", m.code.size(), " words, more than 2^31 - 1");
     std::unordered_set<std::string_view> names;
@@ -626,6 +627,9 @@ Problem check_proc_layout(const Module& m) {
         if (auto problem = check_name("proc", i, p.name, names)) return problem;
         const std::string where = cat("proc '", p.name, "': ");
         if (p.length == 0) return where + "has no words";
+        if (p.requirements.node.size() > kMaxNodeNameBytes)
+            return where + cat(".requires node: the name has ", p.requirements.node.size(), " bytes, more than ",
+                               kMaxNodeNameBytes);
         if (p.start != next)
             return where + cat("starts at word ", p.start, ", expected ", next,
                                " (procedures cover the code in order, without gaps)");

@@ -30,7 +30,7 @@ enum class TrapKind : std::uint8_t {
     Deadlock,     // every live procedure waits (recv, send, join, barrier); the detail says where each is
     BadProcedure,  // join: the register holds no procedure handle, or one joined already
     BadMessage,   // recv of a message sendf sent, or recvf of one send sent
-    BadPlacement,  // spawn: no participant has the number asked for, or it cannot run the procedure
+    BadPlacement,  // spawn: no participant has the number asked for, it cannot run the procedure, or none meets its .requires
     ProcedureLost,  // join: the node the procedure ran on was lost (vm/procs/away.h)
 };
 

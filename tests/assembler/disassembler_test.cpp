@@ -740,6 +740,46 @@ TEST(RoundTrip, ChannelsAndBarriers) {
     EXPECT_EQ(round_trip_failure(m), "");
 }
 
+// A procedure's `.requires` print right after `.proc`, gpu, mem, node in
+// that order whatever the source's, the size with the largest exact suffix
+// and the name always quoted.
+TEST(RoundTrip, ProcRequirements) {
+    AssembleResult r = assemble(R"(
+.proc render
+        .requires node box3
+        .requires mem >= 1536M
+        .requires gpu
+        li      r1, 1
+        ret
+.end
+.proc odd
+        .requires node "10.0.0.2 \"left\""
+        .requires mem >= 1000
+        ret
+.end
+.proc main
+        li      r2, -1
+        spawn   r9, render, r2
+        call    odd
+        halt
+.end
+)",
+                                {.filename = "preq.pasm"});
+    ASSERT_TRUE(r.ok()) << diagnostics_text(r);
+    EXPECT_EQ(r.module->procs[0].requirements, (ProcRequirements{true, 1536ull << 20, "box3"}));
+    EXPECT_EQ(r.module->procs[1].requirements, (ProcRequirements{false, 1000, "10.0.0.2 \"left\""}));
+    EXPECT_FALSE(r.module->procs[2].requirements.any());
+    const std::string text = disassemble(*r.module, {.source_locations = false, .frames = false});
+    EXPECT_NE(text.find(".proc render\n        .requires gpu\n        .requires mem >= 1536M\n        .requires node \"box3\"\n        li"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find(".proc odd\n        .requires mem >= 1000\n        .requires node \"10.0.0.2 \\\"left\\\"\"\n        ret"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find(".proc main\n        li"), std::string::npos) << text;
+    EXPECT_EQ(round_trip_failure(*r.module), "");
+}
+
 TEST(Disassembler, BadChannelAndBarrierIndicesPrintPlaceholders) {
     Module m = context_module();
     m.code[0] = make_word(static_cast<std::uint8_t>(Op::Send), 99, 1);

@@ -2,6 +2,7 @@
 // opcode and operand format, regions of every initializer kind and element
 // type, channels and barriers (their counts sometimes `.equ` constants),
 // kernels with parameters, requirements and structured control flow,
+// procedures with requirements,
 // launches, labels, calls, and literals written in every accepted form.
 #pragma once
 
@@ -352,8 +353,21 @@ private:
         return r->name;
     }
 
+    // `.requires` lines at the top of a procedure, each kind at most once, in
+    // any order; a node name as an identifier or in quotes.
+    void proc_requirements() {
+        std::vector<std::string> lines;
+        if (chance(15)) lines.push_back(".requires gpu");
+        if (chance(15))
+            lines.push_back(".requires mem >= " + any(std::vector<std::string>{"4G", "512M", "1K", "4096", "3", "1T", "0"}));
+        if (chance(15)) lines.push_back(".requires node " + any(std::vector<std::string>{"box3", "\"local-1\"", "\"10.0.0.2\"", "\"a\\tb\""}));
+        for (std::size_t i = lines.size(); i > 1; --i) std::swap(lines[i - 1], lines[static_cast<std::size_t>(pick(static_cast<int>(i)))]);
+        for (const std::string& l : lines) out_ += "        " + l + "\n";
+    }
+
     void procedure(int index) {
         out_ += "\n.proc " + procs_[static_cast<std::size_t>(index)] + "\n";
+        proc_requirements();
         int n = 4 + pick(index == 0 ? 120 : 30);
         int label_count = 1 + pick(4);
         std::vector<std::string> labels;

@@ -75,6 +75,10 @@ TEST(EditorFiles, EveryDeclarationWordMeansSomethingToTheAssembler) {
         .requires mem >= 1K
         gid     r0
 .end
+.proc render
+        .requires node box3
+        ret
+.end
 .proc main
         launch  k, r0, a, b, c
         printr  d, r0, r0

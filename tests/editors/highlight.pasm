@@ -22,3 +22,8 @@ top:    li      r1, -8
         prints  "done"
         halt
 .end
+
+.proc render
+        .requires node box3
+        ret
+.end

@@ -21,6 +21,8 @@ let s:cases = [
   \ ['^\.kernel', 'out', 'pasmKeyword'],
   \ ['\.prefers', '.prefers', 'pasmDirective'],
   \ ['\.prefers', 'gpu', 'pasmKeyword'],
+  \ ['\.requires node', '.requires', 'pasmDirective'],
+  \ ['\.requires node', 'node', 'pasmKeyword'],
   \ ['gid', 'gid', 'pasmKernelInstruction'],
   \ ['gid', 'r0', 'pasmRegister'],
   \ ['fadd', 'fadd', 'pasmKernelInstruction'],

@@ -24,7 +24,8 @@ std::string read_error(const Bytes& b) {
 }
 
 TEST(ModuleIo, SampleModulesAreValid) {
-    for (const Module& m : {tiny_module(), full_module(), loop_kernel_module(), procs_module(), Module{}}) {
+    for (const Module& m :
+         {tiny_module(), full_module(), loop_kernel_module(), procs_module(), placed_procs_module(), Module{}}) {
         Result<Verified> v = verify_module(m);
         EXPECT_TRUE(v.ok()) << m.name << ": " << (v ? "" : v.error());
     }
@@ -32,7 +33,8 @@ TEST(ModuleIo, SampleModulesAreValid) {
 
 TEST(ModuleIo, RoundTripKeepsEveryField) {
     for (const Module& m :
-         {tiny_module(), full_module(), several_files_module(), loop_kernel_module(), procs_module(), Module{}}) {
+         {tiny_module(), full_module(), several_files_module(), loop_kernel_module(), procs_module(),
+          placed_procs_module(), Module{}}) {
         Bytes bytes = write_module(m);
         Result<Module> back = load_module(bytes);
         ASSERT_TRUE(back.ok()) << back.error();
@@ -190,25 +192,25 @@ TEST(ModuleIo, ChecksumMismatchIsRefusedBeforeAnythingElse) {
 }
 
 // A reader reads its own major version, up to its own minor version. The
-// messages name the file's version and the reader's (3.0 to 3.6 here: update
+// messages name the file's version and the reader's (3.0 to 3.7 here: update
 // these lines when the version changes).
 TEST(ModuleIo, OtherMajorVersionsAreRefused) {
     ASSERT_EQ(kModuleVersionMajor, 3);
-    ASSERT_EQ(kModuleVersionMinor, 6);
+    ASSERT_EQ(kModuleVersionMinor, 7);
     const Bytes b = write_module(tiny_module());
     Bytes bad = b;
     put_le(bad, 4, 2, 2);  // a 2.1 module: no checksum, and stored SPIR-V no one checked
     put_le(bad, 6, 1, 2);
     put_le(bad, kChecksumAt, 0, 4);
-    EXPECT_EQ(read_module(bad).error(), "module format version 2.1 is not supported: this reader reads 3.0 to 3.6 (an "
+    EXPECT_EQ(read_module(bad).error(), "module format version 2.1 is not supported: this reader reads 3.0 to 3.7 (an "
                                         "older major version: reassemble the module from its source)");
     put_le(bad, 4, 1, 2);  // a 1.1 module: its opcode numbers were not yet pinned
-    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 3.0 to 3.6 (an older "
+    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 3.0 to 3.7 (an older "
                                "major version: reassemble the module from its source)");
     put_le(bad, 4, 4, 2);
     put_le(bad, 6, 0, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 4.0 is not supported: this reader reads 3.0 to 3.6 (a newer major version: it "
+              "module format version 4.0 is not supported: this reader reads 3.0 to 3.7 (a newer major version: it "
               "needs a newer reader)");
 }
 
@@ -216,7 +218,7 @@ TEST(ModuleIo, NewerMinorVersionsAreRefused) {
     Bytes bad = write_module(tiny_module());
     put_le(bad, 6, kModuleVersionMinor + 1, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 3.7 is not supported: this reader reads 3.0 to 3.6 (a newer minor version: it "
+              "module format version 3.8 is not supported: this reader reads 3.0 to 3.7 (a newer minor version: it "
               "needs a newer reader)");
 }
 
@@ -247,7 +249,7 @@ TEST(ModuleIo, A35ModuleIsRead) {
 // module declares some.
 TEST(ModuleIo, ChannelsAndBarriersLayout) {
     const Bytes b = write_module(procs_module());
-    EXPECT_EQ(get_le(b, 6, 2), 6u);
+    EXPECT_EQ(get_le(b, 6, 2), kModuleVersionMinor);
     const std::size_t ch = section_offset(b, kChannelsSection);
     EXPECT_EQ(get_le(b, ch, 4), 2u);
     EXPECT_EQ(get_le(b, ch + 4, 4), 5u);
@@ -294,6 +296,85 @@ TEST(ModuleIo, ChannelsAndBarriersAreLengthChecked) {
     Result<Module> refused = load_module(sealed(zero));
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.error(), "channel 'pings': capacity 0 is out of range (1..1048576)");
+}
+
+// A 3.6 file (before procedures said where they may run) has no
+// proc-requirements section and reads with none.
+TEST(ModuleIo, A36ModuleIsRead) {
+    for (const Module& m : {tiny_module(), full_module(), procs_module()}) {
+        Bytes old = write_module(m);
+        ASSERT_EQ(entry_at(old, kProcRequirementsSection), 0u);  // absent
+        put_le(old, 6, 6, 2);
+        Result<Module> back = load_module(sealed(old));
+        ASSERT_TRUE(back.ok()) << back.error();
+        EXPECT_EQ(back.value(), m);
+    }
+}
+
+// Procedure requirements (section 17), format 3.7: a u32 count, then per
+// procedure that has some, in procedure order: u32 index, u8 gpu, three
+// reserved bytes, u64 memory, the node's name; written only when a
+// procedure has some, and not optional.
+TEST(ModuleIo, ProcRequirementsLayout) {
+    const Bytes b = write_module(placed_procs_module());
+    EXPECT_EQ(get_le(b, 6, 2), 7u);
+    ASSERT_NE(entry_at(b, kProcRequirementsSection), 0u);
+    EXPECT_EQ(get_le(b, entry_at(b, kProcRequirementsSection) + 2, 2), 0u);  // not optional
+    const std::size_t at = section_offset(b, kProcRequirementsSection);
+    EXPECT_EQ(get_le(b, at, 4), 1u);       // one entry
+    EXPECT_EQ(get_le(b, at + 4, 4), 0u);   // procedure 0, worker
+    EXPECT_EQ(get_le(b, at + 8, 1), 1u);   // gpu
+    EXPECT_EQ(get_le(b, at + 9, 3), 0u);   // reserved
+    EXPECT_EQ(get_le(b, at + 12, 8), std::uint64_t{4} << 30);
+    EXPECT_EQ(get_le(b, at + 20, 4), 4u);  // "box3"
+    EXPECT_EQ(std::string(b.begin() + static_cast<std::ptrdiff_t>(at) + 24, b.begin() + static_cast<std::ptrdiff_t>(at) + 28),
+              "box3");
+    EXPECT_EQ(section_size(b, kProcRequirementsSection), 4u + 20 + 4);
+    // The same module without them has no such section: its other bytes are as in 3.6.
+    EXPECT_EQ(entry_at(write_module(procs_module()), kProcRequirementsSection), 0u);
+}
+
+TEST(ModuleIo, ProcRequirementsAreChecked) {
+    Module two = placed_procs_module();
+    two.procs[1].requirements.min_memory = 1;  // main too: a second entry, for the order checks
+    const Bytes b = write_module(two);
+    ASSERT_TRUE(load_module(b).ok()) << load_module(b).error();
+    for (std::size_t n = 0; n < b.size(); ++n) {
+        Bytes cut(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n));
+        ASSERT_FALSE(load_module(cut).ok()) << "truncated to " << n << " bytes";
+    }
+    const std::size_t at = section_offset(b, kProcRequirementsSection);
+    const std::size_t second = at + 4 + 20 + 4;  // entry 1
+    auto error_after = [&](std::size_t offset, std::uint64_t value, int bytes) {
+        Bytes bad = b;
+        put_le(bad, offset, value, bytes);
+        return read_error(bad);
+    };
+    EXPECT_NE(error_after(at, 0xFFFFFFFF, 4).find("4294967295 entries need at least 85899345900 bytes"),
+              std::string::npos);
+    EXPECT_NE(error_after(at + 4, 2, 4).find("entry 0: procedure index 2 names no procedure (there are 2)"),
+              std::string::npos)
+        << error_after(at + 4, 2, 4);
+    EXPECT_NE(error_after(second, 0, 4).find("entry 1: procedure index 0 does not follow the previous entry's (0): "
+                                             "entries are in procedure order, one per procedure"),
+              std::string::npos)
+        << error_after(second, 0, 4);
+    EXPECT_NE(error_after(at + 8, 2, 1).find("entry 0: requires-gpu flag is 2, not 0 or 1"), std::string::npos);
+    EXPECT_NE(error_after(at + 9, 1, 1).find("entry 0: reserved field is 0x1, must be 0"), std::string::npos);
+    EXPECT_NE(error_after(at + 10, 1, 2).find("entry 0: reserved field is 0x1, must be 0"), std::string::npos);
+    EXPECT_NE(error_after(at + 20, 1000, 4).find("entry 0: node name: 1000 bytes run past the end"), std::string::npos);
+    EXPECT_NE(error_after(second + 8, 0, 8).find("entry 1: procedure 1 has an entry but no requirement (leave it out)"),
+              std::string::npos)
+        << error_after(second + 8, 0, 8);
+    EXPECT_NE(error_after(at, 1, 4).find("unexpected bytes after the last field of the section"), std::string::npos);
+    // The bytes are fine, the value is not: the verifier says so.
+    Module long_name = placed_procs_module();
+    long_name.procs[0].requirements.node = std::string(kMaxNodeNameBytes + 1, 'n');
+    const Bytes named = write_module(long_name);
+    ASSERT_TRUE(read_module(named).ok());
+    Result<Module> refused = load_module(named);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error(), "proc 'worker': .requires node: the name has 256 bytes, more than 255");
 }
 
 TEST(ModuleIo, SectionBoundsAreChecked) {

@@ -65,6 +65,17 @@ TEST(ModuleMutation, EveryBitFlipIsHandledUnchecked) {
         }
 }
 
+TEST(ModuleMutation, EveryBitFlipOfAModuleWithProcRequirementsIsHandledUnchecked) {
+    const Bytes base = write_module(placed_procs_module());
+    for (std::size_t i = 0; i < base.size(); ++i)
+        for (int bit = 0; bit < 8; ++bit) {
+            Bytes b = base;
+            b[i] ^= static_cast<std::uint8_t>(1u << bit);
+            check_mutant(b);
+            if (::testing::Test::HasFailure()) FAIL() << "byte " << i << " bit " << bit;
+        }
+}
+
 TEST(ModuleMutation, RandomMutationsAreHandled) {
     const Bytes seeds[] = {write_module(tiny_module()), write_module(full_module()),
                            write_module(several_files_module()), write_module(loop_kernel_module())};

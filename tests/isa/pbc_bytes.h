@@ -48,7 +48,7 @@ inline std::uint64_t section_size(const Bytes& b, std::uint16_t id) { return get
 enum SectionId : std::uint16_t {
     kModuleSection = 1, kCodeSection, kLinesSection, kProcsSection, kIntConstsSection, kFloatConstsSection,
     kStringsSection, kRegionsSection, kKernelsSection, kLaunchesSection, kLabelsSection, kFramesSection,
-    kSourceFilesSection, kLoopKernelsSection, kChannelsSection, kBarriersSection,
+    kSourceFilesSection, kLoopKernelsSection, kChannelsSection, kBarriersSection, kProcRequirementsSection,
 };
 
 }  // namespace polymer::testing

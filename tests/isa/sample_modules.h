@@ -223,4 +223,13 @@ inline Module procs_module() {
     return m;
 }
 
+// procs_module() with requirements on where worker may go (format 3.7):
+// a GPU node with 4 GiB for one home, named box3.
+inline Module placed_procs_module() {
+    Module m = procs_module();
+    m.name = "placed";
+    m.procs[0].requirements = {true, std::uint64_t{4} << 30, "box3"};
+    return m;
+}
+
 }  // namespace polymer::testing

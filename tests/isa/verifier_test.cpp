@@ -233,6 +233,18 @@ TEST(Verifier, ChannelAndBarrierDeclarations) {
     EXPECT_EQ(problem(m), "257 barriers: a module has at most 256");
 }
 
+// Format 3.7: a `.requires node` name is at most 255 bytes; the other
+// requirements take any value.
+TEST(Verifier, ProcRequirements) {
+    EXPECT_EQ(problem(placed_procs_module()), "<valid>");
+    Module m = placed_procs_module();
+    m.procs[1].requirements.min_memory = ~std::uint64_t{0};
+    m.procs[1].requirements.node = std::string(kMaxNodeNameBytes, 'n');
+    EXPECT_EQ(problem(m), "<valid>");
+    m.procs[1].requirements.node += "n";
+    EXPECT_EQ(problem(m), "proc 'main': .requires node: the name has 256 bytes, more than 255");
+}
+
 TEST(Verifier, ChannelAndBarrierOperands) {
     Module m = procs_module();
     m.code[8] = op(Op::Send, 2, 1);

@@ -3,6 +3,8 @@
 // so the home's side and the node's side meet exactly as over the protocol,
 // minus the bytes on the wire. lose() makes a node disappear as a killed one
 // does: its procedures stop and the home gets a Lost event for each.
+// describe() gives a node the name, GPU and memory it advertises, which
+// unmet() checks `.requires` against as the cluster's nodes do.
 #pragma once
 
 #include <chrono>
@@ -14,6 +16,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "vm/procs/away.h"
 
@@ -27,10 +30,29 @@ public:
         for (auto& [key, r] : running_) r.thread.join();
     }
 
+    // What a node advertises (polymer-node --name, its Vulkan devices, --max-memory).
+    struct Advertised {
+        std::string name;
+        bool gpu = false;
+        std::uint64_t max_memory = std::uint64_t{1} << 30;  // polymer-node's default --max-memory
+    };
+
     std::size_t count() const override { return nodes_; }
-    std::string name(std::size_t node) const override { return "node " + std::to_string(node) + " 'loop" + std::to_string(node) + "'"; }
+    std::string name(std::size_t node) const override {
+        return "node " + std::to_string(node) + " '" + advertised(node).name + "'";
+    }
+    std::string unmet(std::size_t node, const ProcRequirements& r) const override {
+        const Advertised a = advertised(node);
+        std::string why;
+        auto add = [&why](const std::string& reason) { why += (why.empty() ? "" : ", ") + reason; };
+        if (r.gpu && !a.gpu) add("it has no GPU");
+        if (r.min_memory > a.max_memory) add("it offers " + std::to_string(a.max_memory >> 20) + " MiB (--max-memory)");
+        if (!r.node.empty() && r.node != a.name) add("it is named '" + a.name + "'");
+        return why;
+    }
     Result<std::uint64_t> start(std::size_t node, const Module& module, const AwayStart& s) override {
-        if (node == refuse_) return Error{"it refuses (test)"};
+        if (refused_.contains(node)) return Error{"it refuses (test)"};
+        started_on_.push_back(node);
         const std::uint64_t key = next_key_++;
         auto proc = AwayProcedure::create(module, s, nullptr, [this, key](AwayEvent e) { push(key, std::move(e)); });
         if (!proc) return Error{proc.error()};
@@ -82,7 +104,15 @@ public:
                 arrived_.notify_one();
             }
     }
-    void refuse(std::size_t node) { refuse_ = node; }
+    void refuse(std::size_t node) { refused_.insert(node); }
+    // Node `node` (from 1) advertises `a`; the others: 'loopN', no GPU, 1 GiB.
+    void describe(std::size_t node, Advertised a) { described_[node] = std::move(a); }
+    Advertised advertised(std::size_t node) const {
+        auto it = described_.find(node);
+        return it != described_.end() ? it->second : Advertised{"loop" + std::to_string(node)};
+    }
+    // The node each start went to, in order (the refused ones not).
+    const std::vector<std::size_t>& started_on() const { return started_on_; }
     // Node `node` is lost when the home is about to take a send from it.
     void lose_at_send(std::size_t node) { lose_at_send_ = node; }
     std::size_t started() const { return started_; }
@@ -104,7 +134,9 @@ private:
     }
 
     std::size_t nodes_;
-    std::size_t refuse_ = 0;
+    std::set<std::size_t> refused_;
+    std::map<std::size_t, Advertised> described_;
+    std::vector<std::size_t> started_on_;
     std::size_t lose_at_send_ = 0;
     std::size_t started_ = 0;
     std::uint64_t next_key_ = 1;

@@ -117,6 +117,23 @@ public:
     virtual std::size_t count() const = 0;
     // "node 1 'box2' (10.0.0.2:7447)"
     virtual std::string name(std::size_t node) const = 0;
+    // Whether node `node` meets a procedure's requirements (`.requires`
+    // inside a .proc, docs/language.md "On the nodes"): "" when it meets all
+    // of them, else why not, the unmet ones joined by ", ", in words that
+    // follow the node's name() in a message: "it has no GPU", "it offers
+    // 512 MiB (--max-memory)", "it is named 'box3'". spawn places a procedure
+    // with requirements only on a node for which this is "".
+    //
+    // The cluster's nodes (cluster/away_nodes.*) answer from what each
+    // advertised in its welcome (docs/protocol.md, capabilities), by the
+    // rules the cluster uses for kernels (docs/cluster.md, "Who takes
+    // part"): `gpu` needs a GPU-class node (a Vulkan device of type
+    // `discrete` or `integrated`); `min_memory` needs the node's advertised
+    // max_memory (what it lets one home hold: --max-memory, or
+    // --max-peer-memory when smaller) to be at least that; `node` needs the
+    // advertised name (polymer-node --name) to be exactly that. A node that
+    // is lost may say so instead. The default: every node meets everything.
+    virtual std::string unmet(std::size_t /*node*/, const ProcRequirements& /*r*/) const { return {}; }
     // Starts `start` on node `node`: a key for its events and answers, or why
     // it cannot start there (the node is unreachable, refused it).
     virtual Result<std::uint64_t> start(std::size_t node, const Module& module, const AwayStart& start) = 0;

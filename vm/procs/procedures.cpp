@@ -9,6 +9,7 @@
 #include "vm/interpreter.h"
 #include "vm/interrupt.h"
 #include "vm/ooo/reorder_engine.h"
+#include "isa/requirements_text.h"
 
 namespace polymer {
 
@@ -285,17 +286,27 @@ Flow Procedures::spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t&
                     "node " + std::to_string(where) + ": " +
                         (nodes == 0 ? std::string("this run has no nodes (--nodes, --local-nodes)")
                                     : "this run has " + std::to_string(nodes) + (nodes == 1 ? " node" : " nodes")));
-    // Anywhere: the nodes in turn (the home when there are none, and under
-    // the debugger, which steps procedures on the home).
-    std::uint32_t node = static_cast<std::uint32_t>(std::max<std::int64_t>(where, 0));
-    if (where == -1 && nodes > 0 && observer_ == nullptr) node = 1 + static_cast<std::uint32_t>(next_node_++ % nodes);
+    const Module& mod = m_.module();
+    const Procedure* proc = proc_containing(mod, entry_pc);  // the decoder resolved the operand to its first word
+    // Where it may go: a procedure with requirements only to the nodes that
+    // meet them (in turn when anywhere); else anywhere is the nodes in turn
+    // (the home when there are none, and under the debugger, which steps
+    // procedures on the home).
+    std::vector<std::uint32_t> candidates;
+    if (proc->requirements.any()) {
+        Result<std::vector<std::uint32_t>> meeting = placements_meeting(*proc, where);
+        if (!meeting) return trap(TrapKind::BadPlacement, meeting.error());
+        candidates = std::move(meeting).value();
+    } else if (where == -1 && nodes > 0 && observer_ == nullptr) {
+        candidates.push_back(1 + static_cast<std::uint32_t>(next_node_ % nodes));
+    } else if (where > 0) {
+        candidates.push_back(static_cast<std::uint32_t>(where));
+    }
     std::size_t live = 0;
     for (const LiveProcedure& q : procs_) live += q.status != ProcStatus::Ended && q.status != ProcStatus::Joined;
     if (live >= kMaxLiveProcedures)
         return trap(TrapKind::BadAllocation,
                     "more than " + std::to_string(kMaxLiveProcedures) + " live procedures (join some first)");
-    const Module& mod = m_.module();
-    const Procedure* proc = proc_containing(mod, entry_pc);  // the decoder resolved the operand to its first word
     const MachineState& parent = m_.state();
     LiveProcedure child;
     child.id = static_cast<std::uint32_t>(procs_.size());
@@ -307,11 +318,21 @@ Flow Procedures::spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t&
     child.state.call_stack.assign(parent.call_stack.size(), nullptr);
     child.state.value_stack.assign(parent.value_stack.size(), 0);
     child.state.pc = entry_pc;
-    if (node != 0) {
-        const Flow started = spawn_away(child, node);
-        if (started == Flow::Trap && where != -1) return started;
-        if (started == Flow::Trap) child.status = ProcStatus::Ready, child.node = 0;  // anywhere: then the home
+    // The first candidate that starts it: a node may still refuse (it is
+    // unreachable, or the module is too big for it).
+    std::string refusals;
+    for (std::uint32_t node : candidates) {
+        const std::string refused = spawn_away(child, node);
+        if (where == -1) next_node_ = node;  // anywhere goes on after it next time
+        if (refused.empty()) break;
+        if (where > 0)
+            return trap(TrapKind::BadPlacement, nodes_->name(node) + " cannot run procedure '" + proc->name + "': " + refused);
+        refusals += (refusals.empty() ? "" : "; ") + nodes_->name(node) + ": it refused it: " + refused;
     }
+    if (!refusals.empty() && child.node == 0 && proc->requirements.any())
+        return trap(TrapKind::BadPlacement, "procedure '" + proc->name + "' " + requirements_text(proc->requirements) +
+                                                ": no node that meets it could start it: " + refusals);
+    // Anywhere without requirements: the home when the node refused.
     handle = child.id;
     if (log_ != nullptr) {
         log_->procedures.push_back("#" + std::to_string(child.id) + " " + proc->name +
@@ -322,6 +343,35 @@ Flow Procedures::spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t&
     procs_.push_back(std::move(child));  // `parent` may dangle from here: not used again
     m_.set_time_sliced(true);
     return Flow::Next;
+}
+
+// The nodes a procedure with requirements may start on for placement
+// `where`, in the order to try them (anywhere: in turn, from the one after
+// the last placed), or the bad-placement detail when there is none.
+Result<std::vector<std::uint32_t>> Procedures::placements_meeting(const Procedure& proc, std::int64_t where) const {
+    const std::string what = "procedure '" + proc.name + "' " + requirements_text(proc.requirements);
+    if (where == 0) return Error{what + ": it .requires a node, and placement 0 is the home"};
+    if (where > 0) {
+        const auto node = static_cast<std::uint32_t>(where);
+        if (std::string why = nodes_->unmet(node, proc.requirements); !why.empty())
+            return Error{what + ": " + nodes_->name(node) + " does not meet it: " + why};
+        return std::vector<std::uint32_t>{node};
+    }
+    const std::size_t nodes = nodes_ != nullptr ? nodes_->count() : 0;
+    if (nodes == 0) return Error{what + ": no node meets it: this run has no nodes (--nodes, --local-nodes)"};
+    std::vector<std::string> why(nodes + 1);  // why[n]: why node n does not meet them ("" when it does)
+    for (std::uint32_t node = 1; node <= nodes; ++node) why[node] = nodes_->unmet(node, proc.requirements);
+    std::vector<std::uint32_t> meeting;
+    for (std::size_t k = 0; k < nodes; ++k)
+        if (const auto node = static_cast<std::uint32_t>(1 + (next_node_ + k) % nodes); why[node].empty())
+            meeting.push_back(node);
+    if (meeting.empty()) {
+        std::string reasons;
+        for (std::uint32_t node = 1; node <= nodes; ++node)
+            reasons += (node == 1 ? "" : "; ") + nodes_->name(node) + ": " + why[node];
+        return Error{what + ": no node meets it: " + reasons};
+    }
+    return meeting;
 }
 
 Flow Procedures::join(std::int64_t handle, std::int64_t& r1, double& f1) {

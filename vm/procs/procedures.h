@@ -191,7 +191,10 @@ private:
     std::uint32_t pc_of(const LiveProcedure& p) const;
     std::string where(const LiveProcedure& p) const;  // "the home", "node 1 'box2' (...)"
     // Procedures on nodes (vm/procs/away.h), at the home.
-    Flow spawn_away(LiveProcedure& child, std::uint32_t node);
+    // Starts `child` on `node`: "" when it started (child.node is then
+    // `node`), else why the node refused it.
+    std::string spawn_away(LiveProcedure& child, std::uint32_t node);
+    Result<std::vector<std::uint32_t>> placements_meeting(const Procedure& proc, std::int64_t where) const;
     RunResult replay(LiveProcedure& p);                  // does what it did there, in order
     void acquire(LiveProcedure& p);                      // sends it the region bytes it lacks
     bool take_events(std::chrono::steady_clock::time_point deadline);  // false when none came

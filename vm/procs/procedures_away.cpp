@@ -26,7 +26,7 @@ std::size_t Procedures::away_live() const {
     }));
 }
 
-Flow Procedures::spawn_away(LiveProcedure& child, std::uint32_t node) {
+std::string Procedures::spawn_away(LiveProcedure& child, std::uint32_t node) {
     const Module& mod = m_.module();
     const MachineOptions& o = m_.options();
     AwayStart s;
@@ -41,16 +41,14 @@ Flow Procedures::spawn_away(LiveProcedure& child, std::uint32_t node) {
     for (std::size_t i = 0; i < m_.regions().size(); ++i) s.region_lengths.push_back(m_.regions()[i].length);
     s.args = o.args;
     Result<std::uint64_t> key = nodes_->start(node, mod, s);
-    if (!key)
-        return trap(TrapKind::BadPlacement, nodes_->name(node) + " cannot run procedure '" +
-                                                mod.procs.at(child.entry).name + "': " + key.error());
+    if (!key) return key.error();
     child.node = node;
     child.away_key = key.value();
     child.status = ProcStatus::Away;
     child.twin = zero_twin(m_.regions());  // a node's copy starts as zeros: only what is not goes
     acquire(child);
     nodes_->answer(child.away_key, AwayAnswer{AwayAnswer::Kind::Done, {}, {}, 0, 0, {}});
-    return Flow::Next;
+    return {};
 }
 
 void Procedures::acquire(LiveProcedure& p) {
