@@ -9,6 +9,7 @@
 
 #include "cluster/proc_frames.h"
 #include "isa/byte_io.h"
+#include "isa/requirements_text.h"
 #include "isa/module_io.h"
 
 namespace polymer::cluster {
@@ -49,6 +50,16 @@ std::string AwayNodes::name(std::size_t node) const {
     const std::string at = format_address(n.address);
     if (n.client) return cat("node ", node, " '", n.client->capabilities().name, "' (", at, ")");
     return cat("node ", node, " (", at, ")");
+}
+
+std::string AwayNodes::unmet(std::size_t node, const ProcRequirements& r) const {
+    if (node == 0 || node > nodes_.size()) return "there is no such node";
+    // Asking dials it when no procedure went there yet: the connection is
+    // the one the start then uses, so nothing the caller sees changes.
+    auto client = const_cast<AwayNodes*>(this)->client_for(node);
+    if (!client) return "it cannot be reached: " + client.error();
+    const Capabilities& caps = client.value()->capabilities();
+    return unmet_requirements(r, gpu_class(caps), caps.max_memory, caps.name);
 }
 
 Result<NodeClient*> AwayNodes::client_for(std::size_t node) {

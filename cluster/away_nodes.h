@@ -45,6 +45,8 @@ public:
 
     std::size_t count() const override { return nodes_.size(); }
     std::string name(std::size_t node) const override;
+    // From what the node advertised (it is dialled to ask, when it was not yet).
+    std::string unmet(std::size_t node, const ProcRequirements& r) const override;
     Result<std::uint64_t> start(std::size_t node, const Module& module, const AwayStart& start) override;
     void answer(std::uint64_t key, AwayAnswer answer) override;
     std::optional<std::pair<std::uint64_t, AwayEvent>> next_event(std::chrono::steady_clock::time_point deadline) override;

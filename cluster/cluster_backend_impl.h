@@ -44,11 +44,6 @@ namespace polymer::cluster {
 using pbc::cat;
 using Clock = std::chrono::steady_clock;
 
-inline bool gpu_class(const Capabilities& caps) {
-    return std::any_of(caps.devices.begin(), caps.devices.end(),
-                       [](const DeviceDesc& d) { return d.type == "discrete" || d.type == "integrated"; });
-}
-
 inline std::uint64_t physical_memory() {
     return static_cast<std::uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }

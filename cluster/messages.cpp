@@ -1,5 +1,7 @@
 #include "cluster/messages.h"
 
+#include <algorithm>
+
 #include <cstring>
 
 #include "isa/byte_io.h"
@@ -10,6 +12,11 @@ namespace polymer::cluster {
 
 using pbc::ByteReader;
 using pbc::ByteWriter;
+
+bool gpu_class(const Capabilities& caps) {
+    return std::any_of(caps.devices.begin(), caps.devices.end(),
+                       [](const DeviceDesc& d) { return d.type == "discrete" || d.type == "integrated"; });
+}
 
 const char* error_code_name(ErrorCode c) {
     switch (c) {

@@ -68,6 +68,10 @@ struct Capabilities {
     // Version 6.
     std::uint16_t peer_port = 0;
 };
+// A GPU-class node: one with a discrete or integrated Vulkan device (what
+// `.requires gpu` asks of a node, for kernels and procedures: docs/cluster.md).
+bool gpu_class(const Capabilities& caps);
+
 struct Welcome {
     Mac proof{};
     Capabilities caps;

@@ -22,4 +22,13 @@ std::string requirements_text(const ProcRequirements& r) {
     return s;
 }
 
+std::string unmet_requirements(const ProcRequirements& r, bool gpu, std::uint64_t max_memory, const std::string& name) {
+    std::string why;
+    auto add = [&why](const std::string& reason) { why += (why.empty() ? "" : ", ") + reason; };
+    if (r.gpu && !gpu) add("it has no GPU");
+    if (r.min_memory > max_memory) add("it offers " + std::to_string(max_memory >> 20) + " MiB (--max-memory)");
+    if (!r.node.empty() && r.node != name) add("it is named '" + name + "'");
+    return why;
+}
+
 }  // namespace polymer

@@ -161,3 +161,44 @@ again:  addi    r2, r2, 1
     EXPECT_TRUE(nodes.one.wait_for_log("procedure #1 stopped: ")) << nodes.one.log();
     EXPECT_TRUE(nodes.one.alive());
 }
+
+// `.requires` in a procedure against what the nodes advertise: a name picks
+// its node, and a GPU that neither node has traps at the spawn with each
+// node's reason (the test nodes list no Vulkan devices).
+TEST(ProceduresRun, RequirementsPlaceByWhatTheNodesAdvertise) {
+    TwoNodes nodes;
+    TempProgram named(R"(.proc worker
+        .requires node n2
+        li      r1, 42
+        ret
+.end
+.proc main
+        li      r8, -1
+        spawn   r9, worker, r8
+        join    r1, f1, r9
+        print   r1
+        halt
+.end
+)");
+    HomeRun r = run_home(nodes.args() + named.path());
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "42");
+    EXPECT_TRUE(nodes.two.wait_for_log("procedure #1 ended")) << nodes.two.log();
+    EXPECT_EQ(nodes.one.log().find(" started at pc "), std::string::npos) << nodes.one.log();
+
+    TempProgram gpu(R"(.proc render
+        .requires gpu
+        ret
+.end
+.proc main
+        li      r8, -1
+        spawn   r9, render, r8
+        halt
+.end
+)");
+    r = run_home(nodes.args() + gpu.path());
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("bad-placement"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("node 1 'n1' (127.0.0.1:" + std::to_string(nodes.one.port()) + "): it has no GPU"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("node 2 'n2' (127.0.0.1:" + std::to_string(nodes.two.port()) + "): it has no GPU"), std::string::npos) << r.err;
+}

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "isa/requirements_text.h"
 #include "vm/procs/away.h"
 
 namespace polymer::test {
@@ -43,12 +44,7 @@ public:
     }
     std::string unmet(std::size_t node, const ProcRequirements& r) const override {
         const Advertised a = advertised(node);
-        std::string why;
-        auto add = [&why](const std::string& reason) { why += (why.empty() ? "" : ", ") + reason; };
-        if (r.gpu && !a.gpu) add("it has no GPU");
-        if (r.min_memory > a.max_memory) add("it offers " + std::to_string(a.max_memory >> 20) + " MiB (--max-memory)");
-        if (!r.node.empty() && r.node != a.name) add("it is named '" + a.name + "'");
-        return why;
+        return unmet_requirements(r, a.gpu, a.max_memory, a.name);
     }
     Result<std::uint64_t> start(std::size_t node, const Module& module, const AwayStart& s) override {
         if (refused_.contains(node)) return Error{"it refuses (test)"};
