@@ -9,7 +9,10 @@
 //   - a message round trip (send, then recv of the answer) between a
 //     procedure here and one on node 1;
 //   - the same between procedures on node 1 and node 2 (each message goes
-//     through the home, which holds the channels).
+//     through the home, which holds the channels);
+//   - a barrier of four procedures: one here and one on each of three nodes;
+//   - Open MPI over TCP doing the ping-pong (-np 2) and a barrier (-np 4),
+//     when the build has MPI (mpi_reference.cpp, under mpirun).
 // A round trip's time is (run of N_BIG - run of N_SMALL) / (N_BIG - N_SMALL),
 // so spawning, joining and the machine's set-up cancel out.
 // Usage: procedure_bench [pinned] [ROUNDS]   (pinned: this process and both
@@ -20,6 +23,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 #include <string>
 
 #include "assembler/assembler.h"
@@ -78,6 +83,37 @@ over:   join    r1, f1, r9
 .end
 )";
 
+// Four procedures meet at one barrier ROUNDS times: main here and three
+// parties at the placements its arguments give (argument 0 the rounds).
+const char* const kBarrier = R"(
+.barrier step 4
+.proc party
+        li      r2, 0
+again:  barrier step
+        addi    r2, r2, 1
+        blt     r2, r4, again
+        ret
+.end
+.proc main
+        li      r0, 0
+        argi    r4, r0
+        li      r0, 1
+        argi    r5, r0
+        spawn   r10, party, r5
+        li      r0, 2
+        argi    r5, r0
+        spawn   r11, party, r5
+        li      r0, 3
+        argi    r5, r0
+        spawn   r12, party, r5
+        call    party
+        join    r1, f1, r10
+        join    r1, f1, r11
+        join    r1, f1, r12
+        halt
+.end
+)";
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
@@ -93,13 +129,15 @@ std::uint16_t raw_port(NodeProcess& node) {
     return static_cast<std::uint16_t>(std::stoi(log.substr(log.find(marker) + marker.size())));
 }
 
-// Seconds one run of the program takes with `rounds` round trips.
-double run_seconds(const Module& m, AwayNodes& nodes, int rounds, int pinger_at, int ponger_at) {
+// Seconds one run of the program takes with `rounds` round trips (or
+// barriers), its procedures at `places`.
+double run_seconds(const Module& m, AwayNodes& nodes, int rounds, std::vector<int> places) {
     std::string out;
     OutputBuffer buffer(&out);
     MachineOptions o;
     o.procedure_nodes = &nodes;
-    o.args = {std::to_string(rounds), std::to_string(pinger_at), std::to_string(ponger_at)};
+    o.args = {std::to_string(rounds)};
+    for (int p : places) o.args.push_back(std::to_string(p));
     auto machine = Machine::create(m, buffer, o);
     if (!machine) {
         std::fprintf(stderr, "%s\n", machine.error().c_str());
@@ -115,10 +153,31 @@ double run_seconds(const Module& m, AwayNodes& nodes, int rounds, int pinger_at,
     return s;
 }
 
-double round_trip_us(const Module& m, AwayNodes& nodes, int pinger_at, int ponger_at) {
-    const double small = run_seconds(m, nodes, kSmall, pinger_at, ponger_at);
-    const double big = run_seconds(m, nodes, kBig, pinger_at, ponger_at);
+double round_trip_us(const Module& m, AwayNodes& nodes, std::vector<int> places) {
+    const double small = run_seconds(m, nodes, kSmall, places);
+    const double big = run_seconds(m, nodes, kBig, places);
     return (big - small) / (kBig - kSmall) * 1e6;
+}
+
+// Open MPI over TCP doing the same (mpi_reference.cpp): microseconds per
+// round trip (or barrier), or nothing in a build without MPI.
+std::optional<double> mpi_us(const char* what, int ranks) {
+#if defined(POLYMER_MPI_REFERENCE)
+    const std::string command = std::string(POLYMER_MPIEXEC) +
+                                " --allow-run-as-root --oversubscribe --mca btl tcp,self -np " + std::to_string(ranks) + " " +
+                                POLYMER_MPI_REFERENCE + " " + what + " 20000 2>/dev/null";
+    FILE* p = popen(command.c_str(), "r");
+    if (p == nullptr) return std::nullopt;
+    char line[256] = {};
+    const bool got = std::fgets(line, sizeof line, p) != nullptr;
+    pclose(p);
+    const char* space = got ? std::strchr(line, ' ') : nullptr;
+    if (space == nullptr) return std::nullopt;
+    return std::atof(space + 1);
+#else
+    (void)what, (void)ranks;
+    return std::nullopt;
+#endif
 }
 
 double raw_us(std::vector<RawReference*> to) {
@@ -142,26 +201,38 @@ int main(int argc, char** argv) {
         if (sched_setaffinity(0, sizeof one, &one) != 0) return std::perror("sched_setaffinity"), 1;
         prefix = {"taskset", "-c", "0"};
     }
-    AssembleResult a = assemble(kPingPong);
-    if (!a.ok()) {
-        std::fprintf(stderr, "%s\n", format_diagnostic(a.diagnostics[0]).c_str());
+    AssembleResult a = assemble(kPingPong), b = assemble(kBarrier);
+    if (!a.ok() || !b.ok()) {
+        std::fprintf(stderr, "%s\n", format_diagnostic((a.ok() ? b : a).diagnostics[0]).c_str());
         return 1;
     }
     const Module& m = *a.module;
+    const Module& barrier = *b.module;
     TempTokenFile token(kSecret);
-    NodeProcess one(token.path(), {"--raw-reference", "--name", "n1"}, prefix), two(token.path(), {"--raw-reference", "--name", "n2"}, prefix);
+    NodeProcess one(token.path(), {"--raw-reference", "--name", "n1"}, prefix), two(token.path(), {"--raw-reference", "--name", "n2"}, prefix),
+        three(token.path(), {"--name", "n3"}, prefix);
     RawReference raw1(raw_port(one)), raw2(raw_port(two));
-    AwayNodes nodes({{"127.0.0.1", one.port()}, {"127.0.0.1", two.port()}}, bytes_of(kSecret), ClientOptions{});
-    run_seconds(m, nodes, 100, 1, 2);  // connects and uploads the program
-    std::vector<double> raw, raw_both, home_node, node_node, home_ratio, node_ratio, node_both_ratio;
+    AwayNodes nodes({{"127.0.0.1", one.port()}, {"127.0.0.1", two.port()}, {"127.0.0.1", three.port()}}, bytes_of(kSecret),
+                    ClientOptions{});
+    run_seconds(m, nodes, 100, {1, 2});  // connects and uploads the programs
+    run_seconds(barrier, nodes, 100, {1, 2, 3});
+    std::vector<double> raw, raw_both, home_node, node_node, home_ratio, node_ratio, node_both_ratio, barriers, mpi_pp, mpi_barrier,
+        home_mpi_ratio, barrier_mpi_ratio;
     for (int r = 0; r < rounds; ++r) {
         raw.push_back(raw_us({&raw1}));
         raw_both.push_back(raw_us({&raw1, &raw2}));
-        home_node.push_back(round_trip_us(m, nodes, 0, 1));
-        node_node.push_back(round_trip_us(m, nodes, 1, 2));
+        home_node.push_back(round_trip_us(m, nodes, {0, 1}));
+        node_node.push_back(round_trip_us(m, nodes, {1, 2}));
+        barriers.push_back(round_trip_us(barrier, nodes, {1, 2, 3}));
         home_ratio.push_back(home_node.back() / raw.back());
         node_ratio.push_back(node_node.back() / raw.back());
         node_both_ratio.push_back(node_node.back() / raw_both.back());
+        if (auto pp = mpi_us("pingpong", 2), bar = mpi_us("barrier", 4); pp && bar) {
+            mpi_pp.push_back(*pp);
+            mpi_barrier.push_back(*bar);
+            home_mpi_ratio.push_back(home_node.back() / *pp);
+            barrier_mpi_ratio.push_back(barriers.back() / *bar);
+        }
     }
     std::printf("%d rounds, interleaved%s; medians of the round means (%d - %d round trips per figure)\n", rounds,
                 pinned ? ", all on CPU 0" : "", kBig, kSmall);
@@ -170,5 +241,14 @@ int main(int argc, char** argv) {
     std::printf("message round trip, procedure here <-> node 1     %7.1f us: %.2fx raw\n", median(home_node), median(home_ratio));
     std::printf("message round trip, node 1 <-> node 2 (via home)  %7.1f us: %.2fx raw, %.2fx the two raw in a row\n",
                 median(node_node), median(node_ratio), median(node_both_ratio));
+    std::printf("barrier of 4 procedures (here, nodes 1, 2, 3)     %7.1f us\n", median(barriers));
+    if (mpi_pp.empty()) {
+        std::printf("Open MPI reference: not built (no MPI) or mpirun failed\n");
+    } else {
+        std::printf("Open MPI over TCP, 8-byte ping-pong (-np 2)       %7.1f us: the home <-> node 1 round trip is %.2fx it\n",
+                    median(mpi_pp), median(home_mpi_ratio));
+        std::printf("Open MPI over TCP, MPI_Barrier (-np 4)            %7.1f us: the 4-procedure barrier is %.2fx it\n",
+                    median(mpi_barrier), median(barrier_mpi_ratio));
+    }
     return 0;
 }
