@@ -13,6 +13,8 @@
 #include "assembler/assembler.h"
 #include "loopback_nodes.h"
 #include "mode_runner.h"
+#include "vm/output.h"
+#include "vm/procs/procedures.h"
 
 namespace polymer::test {
 namespace {
@@ -173,6 +175,52 @@ init:   st.i64  data[r10], r10
 TEST(AwayProcedures, RegionWritesFollowTheMemoryModelAcrossNodes) {
     const Outcome o = same_on_nodes(kRegionsBothWays, "2");
     EXPECT_EQ(o.output, "2016\n2016\n189\n4\n");
+}
+
+// Only the bytes that differ travel, in runs: main's two fives (bytes 0 and
+// 8, one run of 9 bytes) go to the worker at its start, and the worker's
+// seven (byte 16: 1 byte) comes back at its end; --stats counts them.
+TEST(AwayProcedures, OnlyTheChangedBytesTravelAndStatsCountThem) {
+    const Module m = assembled(R"(
+.region xs i64[512]
+.proc worker
+        li      r2, 7
+        li      r3, 2
+        st.i64  xs[r3], r2
+        ret
+.end
+.proc main
+        li      r2, 5
+        li      r3, 0
+        st.i64  xs[r3], r2
+        li      r3, 1
+        st.i64  xs[r3], r2
+        li      r8, 1
+        spawn   r9, worker, r8
+        join    r1, f1, r9
+        li      r3, 2
+        ld.i64  r4, xs[r3]
+        print   r4
+        halt
+.end
+)");
+    LoopbackNodes loop(1);
+    std::string out;
+    OutputBuffer buffer(&out);
+    MachineOptions o;
+    o.procedure_nodes = &loop;
+    auto machine = Machine::create(m, buffer, o);
+    ASSERT_TRUE(machine.ok());
+    const RunResult r = machine.value()->run(*machine.value()->find_proc("main"));
+    buffer.flush();
+    EXPECT_EQ(r.status, RunStatus::Halted);
+    EXPECT_EQ(out, "7");
+    const LiveProcedure& worker = machine.value()->procedures()->all().at(1);
+    EXPECT_EQ(worker.bytes_from_home, 9u);
+    EXPECT_EQ(worker.bytes_to_home, 1u);
+    EXPECT_NE(machine.value()->procedures()->stats_text().find("#1 worker (on node 1 'loop1'): 4 instructions"), std::string::npos)
+        << machine.value()->procedures()->stats_text();
+    EXPECT_NE(machine.value()->procedures()->stats_text().find("region bytes 1 to the home, 9 from it"), std::string::npos);
 }
 
 TEST(AwayProcedures, TheLessonsGiveTheirExpectedOutputOnTwoNodes) {

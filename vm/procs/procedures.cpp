@@ -517,6 +517,9 @@ std::string Procedures::stats_text() const {
              (p.node != 0 ? " (on " + where(p) + ")" : std::string()) + ": " +
              count(steps, "instruction") + ", " + count(p.slices, "turn") + ", waited " + count(p.waits, "time") +
              ", sent " + count(p.messages_sent, "message") + ", received " + count(p.messages_received, "message") +
+             (p.node != 0 ? "; region bytes " + std::to_string(p.bytes_to_home) + " to the home, " +
+                                std::to_string(p.bytes_from_home) + " from it"
+                          : std::string()) +
              "\n";
     }
     for (std::size_t i = 0; i < channels_.size(); ++i) {

@@ -80,6 +80,7 @@ struct LiveProcedure {
     std::deque<AwayEvent> events;
     RegionTwin twin;
     std::string lost;
+    std::uint64_t bytes_to_home = 0, bytes_from_home = 0;  // region bytes its releases sent, its acquires got (--stats)
 
     LiveProcedure();
     ~LiveProcedure();

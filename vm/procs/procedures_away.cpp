@@ -70,6 +70,7 @@ void Procedures::acquire(LiveProcedure& p) {
             bytes = 0;
         }
         bytes += w.bytes.size();
+        p.bytes_from_home += w.bytes.size();
         a.writes.push_back(std::move(w));
     }
     if (!a.writes.empty()) nodes_->answer(p.away_key, std::move(a));
@@ -116,6 +117,7 @@ RunResult Procedures::replay(LiveProcedure& p) {
                 Region& g = m_.regions()[w.region];
                 const auto [b, end] = elements_of(g, w.offset, w.bytes.size());
                 if (end <= g.length) m_.bring_home(g, b, end, HomeAccess::Write);
+                p.bytes_to_home += w.bytes.size();
                 if (!apply_write(m_.regions(), p.twin, w))
                     return {RunStatus::Trapped,
                             away_trap(TrapKind::Unsupported, st.pc,
