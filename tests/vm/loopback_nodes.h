@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "isa/requirements_text.h"
@@ -64,6 +65,7 @@ public:
         if (it != running_.end() && !it->second.lost) it->second.proc->answer(std::move(a));
     }
     std::optional<std::pair<std::uint64_t, AwayEvent>> next_event(std::chrono::steady_clock::time_point deadline) override {
+        if (lose_now_ != 0) lose(std::exchange(lose_now_, 0));
         std::unique_lock lock(mutex_);
         if (!arrived_.wait_until(lock, deadline, [&] { return !events_.empty(); })) return std::nullopt;
         auto e = std::move(events_.front());
@@ -74,6 +76,9 @@ public:
             lose(lose_at_send_);  // the send never arrives: its Lost event does
             return next_event(deadline);
         }
+        if (it != running_.end() && it->second.node == lose_after_recv_ && e.second.kind == AwayEvent::Kind::Recv)
+            lose_now_ = lose_after_recv_;  // the recv arrives, then the node is gone
+
         return e;
     }
     void stop(std::uint64_t key, const std::string& why) override {
@@ -111,6 +116,8 @@ public:
     const std::vector<std::size_t>& started_on() const { return started_on_; }
     // Node `node` is lost when the home is about to take a send from it.
     void lose_at_send(std::size_t node) { lose_at_send_ = node; }
+    // Node `node` is lost once the home has taken a recv from it.
+    void lose_after_recv(std::size_t node) { lose_after_recv_ = node; }
     std::size_t started() const { return started_; }
 
 private:
@@ -134,6 +141,8 @@ private:
     std::map<std::size_t, Advertised> described_;
     std::vector<std::size_t> started_on_;
     std::size_t lose_at_send_ = 0;
+    std::size_t lose_after_recv_ = 0;
+    std::size_t lose_now_ = 0;
     std::size_t started_ = 0;
     std::uint64_t next_key_ = 1;
     std::map<std::uint64_t, Running> running_;  // touched by the home's thread only (start, answer, stop, lose)

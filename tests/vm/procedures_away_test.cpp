@@ -351,6 +351,33 @@ TEST(AwayProcedures, AJoinOfAProcedureWhoseNodeWasLostTrapsSayingWhichWhereAndWh
     }
 }
 
+// Lost while it waits at the home (for a message nobody sends yet): the
+// loss goes first, so the join traps procedure-lost rather than the run
+// deadlocking on a procedure that no longer exists.
+TEST(AwayProcedures, AProcedureLostWhileItWaitsAtTheHomeIsLostNotDeadlocked) {
+    const Module m = assembled(R"(
+.channel c 1
+.proc worker
+        recv    r2, c
+        ret
+.end
+.proc main
+        li      r8, 1
+        spawn   r9, worker, r8
+        join    r1, f1, r9
+        halt
+.end
+)");
+    LoopbackNodes loop(1);
+    loop.lose_after_recv(1);
+    const Outcome o = run_mode(m, "main", ExecMode::InOrder, 64, nullptr, true, 0, nullptr, &loop);
+    ASSERT_TRUE(o.trap);
+    EXPECT_EQ(o.trap->kind, TrapKind::ProcedureLost) << o.trap->detail;
+    EXPECT_NE(o.trap->detail.find("procedure #1 (worker) was lost with node 1 'loop1' (last heard from at away.pasm:4)"),
+              std::string::npos)
+        << o.trap->detail;
+}
+
 TEST(AwayProcedures, AProcedureStillRunningOnANodeIsStoppedWhenMainEnds) {
     const Module m = assembled(R"(
 .proc spinner

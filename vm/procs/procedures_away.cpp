@@ -86,8 +86,17 @@ bool Procedures::take_events(std::chrono::steady_clock::time_point deadline) {
             return q.node != 0 && q.away_key == e->first && q.status != ProcStatus::Ended && q.status != ProcStatus::Joined;
         });
         if (it == procs_.end()) continue;  // one that ended here already (a trap decided at home)
+        if (e->second.kind == AwayEvent::Kind::Lost) {
+            // Its node is gone: what it asked for and waits for here will
+            // never be answered, so the loss goes first, whatever it waited for.
+            it->events.clear();
+            it->at_barrier.reset();
+            it->waits_for = {};
+            it->status = ProcStatus::Ready;
+        } else if (it->status == ProcStatus::Away) {
+            it->status = ProcStatus::Ready;
+        }
         it->events.push_back(std::move(e->second));
-        if (it->status == ProcStatus::Away) it->status = ProcStatus::Ready;
     }
 }
 
@@ -113,10 +122,11 @@ RunResult Procedures::replay(LiveProcedure& p) {
         switch (e.kind) {
         case AwayEvent::Kind::Writes:
             for (const RegionWrite& w : e.writes) {
-                if (w.region >= m_.regions().size()) continue;  // checked by apply_write below
-                Region& g = m_.regions()[w.region];
-                const auto [b, end] = elements_of(g, w.offset, w.bytes.size());
-                if (end <= g.length) m_.bring_home(g, b, end, HomeAccess::Write);
+                if (w.region < m_.regions().size()) {  // else apply_write refuses it
+                    Region& g = m_.regions()[w.region];
+                    const auto [b, end] = elements_of(g, w.offset, w.bytes.size());
+                    if (end <= g.length) m_.bring_home(g, b, end, HomeAccess::Write);
+                }
                 p.bytes_to_home += w.bytes.size();
                 if (!apply_write(m_.regions(), p.twin, w))
                     return {RunStatus::Trapped,
