@@ -61,50 +61,18 @@ void ClusterBackend::Impl::log_vector_piece(const Participant* p, const VectorOp
                            false, ChunkOutcome::Vector});
 }
 
-Result<VectorOpResult> ClusterBackend::Impl::run_vector_op(const VectorOpArgs& args) {
-    const VectorShape shape = vector_shape(args.op);
+auto ClusterBackend::Impl::plan_pieces(const VectorOpArgs& args, const std::vector<OpOperand>& operands)
+    -> std::vector<std::pair<VectorPiece, Participant*>> {
     const std::uint64_t n = vector_length(args);
-    const std::string name(op_info(args.op).mnemonic);
-    const std::vector<OpOperand> operands = vector_operands(args);
-    {
-        std::lock_guard lock(residency_mutex);
-        for (const OpOperand& o : operands) {
-            directory.track(o.view->data, n);
-            buffers[o.view->data] = BufferInfo{o.view->region, elem_size(o.view->type), n};
-        }
-    }
-    // An element-wise op is logged before it runs, as a launch is: a
-    // node holding the only copy of a dst piece may be lost later.
-    std::optional<std::size_t> record;
-    if (shape == VectorShape::Elementwise) {
-        auto r = lineage.record(args);
-        if (!r) return Error{cat(name, ": ", r.error())};
-        record = r.value();
-        std::lock_guard lock(residency_mutex);
-        for (const OpOperand& o : operands) directory.mark_logged_input(o.view->data, 0, n, true);
-    }
-    {
-        std::lock_guard lock(chunk_mutex);
-        vector_record = record;
-    }
-    struct OpEnds {
-        Impl& impl;
-        ~OpEnds() {
-            std::lock_guard lock(impl.chunk_mutex);
-            impl.vector_record.reset();
-        }
-    } op_ends{*this};
-
+    std::vector<HolderSet> bits;
+    std::vector<Participant*> who;
+    for (auto& p : participants)
+        if (p->alive && p->client && p->bit != 0) bits.push_back(p->bit), who.push_back(p.get());
+    bits.push_back(kHomeMemory);
+    who.push_back(nullptr);
     // Each piece's runner decides by the inputs' runs (dst's for an op without inputs).
     std::vector<OperandRun> runs;
-    auto plan = [&] {
-        std::vector<HolderSet> bits;
-        std::vector<Participant*> who;
-        for (auto& p : participants)
-            if (p->alive && p->client && p->bit != 0) bits.push_back(p->bit), who.push_back(p.get());
-        bits.push_back(kHomeMemory);
-        who.push_back(nullptr);
-        runs.clear();
+    {
         std::lock_guard lock(residency_mutex);
         for (const OpOperand& o : operands) {
             if (o.slot == 0 && operands.size() > 1) continue;
@@ -118,15 +86,44 @@ Result<VectorOpResult> ClusterBackend::Impl::run_vector_op(const VectorOpArgs& a
                 // a region larger than any one of them stays spread.
                 for (const Block& blk : blocks->second)
                     if (blk.begin < r.end && r.begin < blk.end)
-                        runs.push_back(OperandRun{std::max(blk.begin, r.begin), std::min(blk.end, r.end),
-                                                  blk.who->bit, elem_size(o.view->type)});
+                        runs.push_back(OperandRun{std::max(blk.begin, r.begin), std::min(blk.end, r.end), blk.who->bit,
+                                                  elem_size(o.view->type)});
             }
         }
-        std::vector<std::pair<VectorPiece, Participant*>> out;
-        for (const VectorPiece& p : plan_vector_pieces(n, vector_piece_alignment(args.op), runs, bits, bits.size() - 1))
-            out.push_back({p, who[p.runner]});
-        return out;
-    };
+    }
+    std::vector<std::pair<VectorPiece, Participant*>> out;
+    for (const VectorPiece& p : plan_vector_pieces(n, vector_piece_alignment(args.op), runs, bits, bits.size() - 1))
+        out.push_back({p, who[p.runner]});
+    return out;
+}
+
+void ClusterBackend::Impl::track_vector_operands(const VectorOpArgs& args, const std::vector<OpOperand>& operands) {
+    const std::uint64_t n = vector_length(args);
+    std::lock_guard lock(residency_mutex);
+    for (const OpOperand& o : operands) {
+        directory.track(o.view->data, n);
+        buffers[o.view->data] = BufferInfo{o.view->region, elem_size(o.view->type), n};
+    }
+}
+
+Result<VectorOpResult> ClusterBackend::Impl::run_vector_op(const VectorOpArgs& args) {
+    if (vector_shape(args.op) == VectorShape::Scan) return run_scan(args);
+    const VectorShape shape = vector_shape(args.op);
+    const std::uint64_t n = vector_length(args);
+    const std::string name(op_info(args.op).mnemonic);
+    const std::vector<OpOperand> operands = vector_operands(args);
+    track_vector_operands(args, operands);
+    // An element-wise op is logged before it runs, as a launch is: a
+    // node holding the only copy of a dst piece may be lost later.
+    std::optional<std::size_t> record;
+    if (shape == VectorShape::Elementwise) {
+        auto r = lineage.record(args);
+        if (!r) return Error{cat(name, ": ", r.error())};
+        record = r.value();
+        std::lock_guard lock(residency_mutex);
+        for (const OpOperand& o : operands) directory.mark_logged_input(o.view->data, 0, n, true);
+    }
+    const VectorRecordScope in_progress(*this, record);
 
     struct Done {
         std::uint64_t begin, end;
@@ -147,7 +144,7 @@ Result<VectorOpResult> ClusterBackend::Impl::run_vector_op(const VectorOpArgs& a
         };
         std::vector<Sent> sent;
         std::vector<std::pair<std::uint64_t, std::uint64_t>> at_home;
-        for (auto [piece, runner] : plan()) {
+        for (auto [piece, runner] : plan_pieces(args, operands)) {
             Participant* p = runner;  // a lambda may not capture a structured binding (clang 14)
             todo.for_each_in(piece.begin, piece.end, [&](std::uint64_t b, std::uint64_t e) {
                 if (p == nullptr || !p->alive) {

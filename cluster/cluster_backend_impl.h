@@ -443,10 +443,24 @@ struct ClusterBackend::Impl {
     // is one machine's, bit for bit. It runs on the VM's thread, after every
     // launch submitted before it (ClusterBackend::submit waits first).
 
-    // The element-wise vector op in progress: its number in the lineage log
-    // (chunk_mutex), so that a recovery meanwhile gives the values it found
-    // (its own pieces lost with a node run again).
+    // The element-wise vector op or scan in progress: its number in the
+    // lineage log (chunk_mutex), so that a recovery meanwhile gives the
+    // values it found (its own pieces lost with a node run again).
     std::optional<std::size_t> vector_record;
+    // Sets vector_record for the lifetime of the op's run.
+    struct VectorRecordScope {
+        Impl& impl;
+        VectorRecordScope(Impl& i, std::optional<std::size_t> record) : impl(i) {
+            std::lock_guard lock(impl.chunk_mutex);
+            impl.vector_record = record;
+        }
+        ~VectorRecordScope() {
+            std::lock_guard lock(impl.chunk_mutex);
+            impl.vector_record.reset();
+        }
+        VectorRecordScope(const VectorRecordScope&) = delete;
+        VectorRecordScope& operator=(const VectorRecordScope&) = delete;
+    };
     std::map<Ticket, VectorOpResult> vector_results;  // (mutex) ops that ran here, until waited for
 
     struct OpOperand {
@@ -459,8 +473,13 @@ struct ClusterBackend::Impl {
     // Whether `args` runs where its operands are: an op that can be cut,
     // over program regions of one length, one of which has a run the home
     // does not hold. Otherwise it runs at home as before (its operands come
-    // home first): all at home already, vscan, vmatmul.
+    // home first): all at home already, vmatmul.
     bool vector_runs_on_nodes(const VectorOpArgs& args) const;
+    // The directory tracks each operand (over the op's length).
+    void track_vector_operands(const VectorOpArgs& args, const std::vector<OpOperand>& operands);
+    // [0, n) in pieces, each with its runner (null: the home) by where the
+    // op's inputs are now (cluster/vector_plan.h).
+    std::vector<std::pair<VectorPiece, Participant*>> plan_pieces(const VectorOpArgs& args, const std::vector<OpOperand>& operands);
 
     // p's resident copy of an operand (made when missing), with the runs of
     // [b, e) it lacks put there first when it is an input (fetched to the
@@ -479,6 +498,17 @@ struct ClusterBackend::Impl {
     // an element-wise op's pieces a lost node had finished too, since their
     // dst went with it. An error only when values are lost for good.
     Result<VectorOpResult> run_vector_op(const VectorOpArgs& args);
+
+    // vscan (backend_scan.cpp): its pieces one after another in element
+    // order, each where its input is, from the running value the one before
+    // ended on, so the result is one pass's bit for bit. dst stays with
+    // whoever computed each piece. A piece whose node fails runs again from
+    // the same carry; those a lost node had finished run again at home.
+    Result<VectorOpResult> run_scan(const VectorOpArgs& args);
+    // One piece at home (its input brought home first); advances `carry`.
+    std::optional<std::string> run_scan_piece_at_home(const VectorOpArgs& args, std::uint64_t b, std::uint64_t e, ScanCarry& carry);
+    // One piece on node p: the carry out, or why p failed it.
+    Result<ScanCarry> run_scan_piece_on(Participant& p, const VectorOpArgs& args, std::uint64_t b, std::uint64_t e, ScanCarry carry);
 
     static BufferRef buffer_ref(const KernelArg& a) { return BufferRef{a.data, a.length, a.type}; }
     static BufferRef buffer_ref(const void* key, const BufferInfo& info);

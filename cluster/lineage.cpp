@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 #include <functional>
+#include <iterator>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -103,6 +105,12 @@ struct ArgRecord {
     std::shared_ptr<const WholeCopy> copy;  // Whole
 };
 
+// A piece of a scan entry: it ran [begin, end) from `carry`.
+struct ScanPiece {
+    std::uint64_t end = 0;
+    ScanCarry carry;
+};
+
 // Values the program gave elements of a buffer before the launch read them.
 struct Snapshot {
     BufferId buffer;
@@ -120,6 +128,21 @@ struct Record {
     // Its window inputs' reach, joined: lanes L read elements L widened by it.
     bool windowed = false;
     std::int64_t window_lo = 0, window_hi = 0;
+    // A vscan: its pieces by their first element (note_scan_piece).
+    bool scan = false;
+    std::map<std::uint64_t, ScanPiece> scan_pieces;
+
+    // Lanes L of a scan read a from the start of each lane's piece: L with
+    // each range's start moved down to it (a lane no piece covers stays).
+    ElementRanges scan_reach(const ElementRanges& lanes) const {
+        ElementRanges out;
+        lanes.for_each([&](std::uint64_t lo, std::uint64_t hi) {
+            auto it = scan_pieces.upper_bound(lo);
+            if (it != scan_pieces.begin() && std::prev(it)->second.end > lo) lo = std::prev(it)->first;
+            out.add(lo, hi);
+        });
+        return out;
+    }
 };
 
 std::string describe(const void* data, std::uint64_t length, ElemType type) {
@@ -208,6 +231,7 @@ struct Lineage::State {
     void take_element_snapshots(Record& rec);
     std::optional<std::string> replay_vector(const Record& rec, std::size_t n, const ElementRanges& lanes,
                                              const std::function<std::byte*(BufferId)>& scratch_of);
+    void note_scan_piece(std::size_t entry, std::uint64_t begin, std::uint64_t end, ScanCarry carry);
     Result<ReplayStats> recompute(std::span<const LostElements> lost, std::optional<std::size_t> as_found_by = std::nullopt);
 };
 
@@ -307,9 +331,11 @@ Result<std::size_t> Lineage::record(const VectorOpArgs& op) {
 Result<std::size_t> Lineage::State::record(const VectorOpArgs& op) {
     if (!broken.empty()) return Error{broken};
     const std::string what = "lineage: " + std::string(op_info(op.op).mnemonic);
-    if (vector_shape(op.op) != VectorShape::Elementwise) return Error{what + ": not an element-wise vector op"};
+    const VectorShape shape = vector_shape(op.op);
+    if (shape != VectorShape::Elementwise && shape != VectorShape::Scan) return Error{what + ": not an element-wise vector op or a scan"};
     if (const char* problem = check_vector_op(op)) return Error{what + ": " + problem};
     Record rec;
+    rec.scan = shape == VectorShape::Scan;
     rec.vector.op = op.op;
     rec.vector.int_scalar = op.int_scalar;
     rec.vector.float_scalar = op.float_scalar;
@@ -332,6 +358,28 @@ Result<std::size_t> Lineage::State::record(const VectorOpArgs& op) {
     take_element_snapshots(rec);
     records.push_back(std::move(rec));
     return records.size() - 1;
+}
+
+void Lineage::note_scan_piece(std::size_t entry, std::uint64_t begin, std::uint64_t end, ScanCarry carry) {
+    State& s = *state_;
+    std::lock_guard lock(s.mu);
+    s.note_scan_piece(entry, begin, end, carry);
+}
+
+void Lineage::State::note_scan_piece(std::size_t entry, std::uint64_t begin, std::uint64_t end, ScanCarry carry) {
+    if (!broken.empty() || begin >= end) return;
+    if (entry >= records.size() || !records[entry].scan || end > records[entry].count) {
+        break_log("lineage: a scan piece " + range_text(begin, end) + " for entry " + std::to_string(entry) + ", which is no scan of that length");
+        return;
+    }
+    auto& pieces = records[entry].scan_pieces;
+    // A piece that starts before `begin` still holds up to it, from its own
+    // carry; one that starts inside [begin, end) is replaced (its tail past
+    // `end` has no carry any more, and a later note covers it).
+    auto it = pieces.lower_bound(begin);
+    if (it != pieces.begin() && std::prev(it)->second.end > begin) std::prev(it)->second.end = begin;
+    while (it != pieces.end() && it->first < end) it = pieces.erase(it);
+    pieces.emplace(begin, ScanPiece{end, carry});
 }
 
 void Lineage::State::take_element_snapshots(Record& rec) {
@@ -391,6 +439,7 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
     std::vector<ElementRanges> run_lanes(stop);
     ElementRanges reach = lanes;
     for (std::size_t n = stop; n-- > 0;) {
+        if (records[n].scan) reach = records[n].scan_reach(reach);
         run_lanes[n] = reach;
         if (records[n].windowed) reach.widen(records[n].window_lo, records[n].window_hi, std::numeric_limits<std::uint64_t>::max());
     }
@@ -436,7 +485,7 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
         run.for_each_in(0, rec.count, [&](std::uint64_t, std::uint64_t) { any = true; });
         if (!any) continue;
         if (rec.kernel == nullptr) {
-            if (auto err = replay_vector(rec, n, lanes, scratch_of)) return Error{map_error.empty() ? *err : map_error};
+            if (auto err = replay_vector(rec, n, run, scratch_of)) return Error{map_error.empty() ? *err : map_error};
             ++stats.launches;
             continue;
         }
@@ -511,7 +560,8 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
     return stats;
 }
 
-// An element-wise vector op over the lost lanes, on the scratch copies.
+// An element-wise vector op or a scan over `lanes` (a scan's run from the
+// start of a piece: scan_reach), on the scratch copies.
 std::optional<std::string> Lineage::State::replay_vector(const Record& rec, std::size_t n, const ElementRanges& lanes,
                                                          const std::function<std::byte*(BufferId)>& scratch_of) {
     VectorOpArgs op = rec.vector;
@@ -524,7 +574,14 @@ std::optional<std::string> Lineage::State::replay_vector(const Record& rec, std:
     }
     if (const char* problem = check_vector_op(op))
         return "lineage: replaying entry " + std::to_string(n) + " (" + std::string(op_info(op.op).mnemonic) + "): " + problem;
-    lanes.for_each_in(0, rec.count, [&](std::uint64_t lo, std::uint64_t hi) { run_vector_piece_cpu(op, lo, hi); });
+    if (!rec.scan) {
+        lanes.for_each_in(0, rec.count, [&](std::uint64_t lo, std::uint64_t hi) { run_vector_piece_cpu(op, lo, hi); });
+        return std::nullopt;
+    }
+    lanes.for_each_in(0, rec.count, [&](std::uint64_t lo, std::uint64_t hi) {
+        for (auto it = rec.scan_pieces.lower_bound(lo); it != rec.scan_pieces.end() && it->first < hi; ++it)
+            run_scan_piece_cpu(op, it->first, std::min(it->second.end, hi), it->second.carry);
+    });
     return std::nullopt;
 }
 

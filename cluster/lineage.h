@@ -29,7 +29,8 @@
 //   - per launch: kernel, uniforms, count, max_iterations, which argument is
 //     which buffer, and each broadcast input's bytes (shared with the
 //     previous record when equal); per element-wise vector op: the op, its
-//     scalars and which operand is which buffer.
+//     scalars and which operand is which buffer; per vscan that too, and
+//     each piece's range and carry.
 //
 // Threads: every call may come from any thread; they serialize on one
 // internal mutex, so none runs concurrently with another. recompute holds it
@@ -117,7 +118,16 @@ public:
     // T[i] buffers) that a cluster runs in pieces where its operands are.
     // Every region operand is an element-wise buffer over [0, n); a replay
     // runs the op over the lost lanes with the CPU vector loops.
+    // Also a vscan (VectorShape::Scan), whose pieces run in order, each
+    // from the carry of the one before: note_scan_piece() logs each piece
+    // as it starts. A lane of a scan reads every element of a from its
+    // piece's start, so a replay runs the scan from the start of the piece
+    // each lost lane is in, and the entries before it over those lanes too.
     Result<std::size_t> record(const VectorOpArgs& op);
+    // Scan entry `entry` runs elements [begin, end) from `carry` (replacing
+    // what an earlier note said about them: a piece run again after its
+    // node was lost). Lanes of a scan no note covers are not replayed.
+    void note_scan_piece(std::size_t entry, std::uint64_t begin, std::uint64_t end, ScanCarry carry);
 
     // Recomputes `lost` (tracked, live buffers) and writes exactly those
     // elements into home memory, keeping their bases as a Replayable write

@@ -203,12 +203,14 @@ struct VectorChunk {
     std::uint8_t op = 0;           // opcode number: a row of isa/opcodes.def whose class is Vector
     std::uint64_t length = 0;      // elements of each operand (the whole op's)
     std::uint64_t begin = 0, end = 0;
-    std::int64_t int_scalar = 0;   // vfill's value
-    double float_scalar = 0;       // vfillf's value, vscale's factor
+    std::int64_t int_scalar = 0;   // vfill's value; vscan's carry in, on an integer region (vm/vector_op.h ScanCarry)
+    double float_scalar = 0;       // vfillf's value, vscale's factor; vscan's carry in, on a float region
     std::vector<VectorOperand> operands;  // one per region slot of the op, each slot once
 };
 // What a vector chunk gives back: a reduction's partial (vm/vector_op.h
-// VectorPartial); an element-wise op's dst stays in the node's region.
+// VectorPartial); a vscan piece's carry out (int_value, and values[0] for a
+// float region: version 8); an element-wise op's or a scan's dst stays in
+// the node's region.
 struct VectorChunkResult {
     std::uint64_t kernel_ns = 0;
     std::int64_t int_value = 0;

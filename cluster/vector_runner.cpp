@@ -70,12 +70,19 @@ std::variant<PreparedVector, Refusal> prepare_vector_chunk(const VectorChunk& ms
 
 VectorChunkResult run_vector_chunk(const PreparedVector& v) {
     const auto start = std::chrono::steady_clock::now();
-    VectorPartial part = run_vector_piece_cpu(v.args, v.begin, v.end);
     VectorChunkResult r;
+    if (vector_shape(v.args.op) == VectorShape::Scan) {
+        // The scalars carry the running value in, the result carries it out.
+        const ScanCarry out = run_scan_piece_cpu(v.args, v.begin, v.end, ScanCarry{v.args.int_scalar, v.args.float_scalar});
+        r.int_value = out.int_value;
+        r.values = {out.float_value};
+    } else {
+        VectorPartial part = run_vector_piece_cpu(v.args, v.begin, v.end);
+        r.int_value = part.int_value;
+        r.values = std::move(part.values);
+    }
     r.kernel_ns = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
-    r.int_value = part.int_value;
-    r.values = std::move(part.values);
     return r;
 }
 

@@ -424,7 +424,8 @@ const char* check_vector_op(const VectorOpArgs& args) {
 
 VectorShape vector_shape(Op op) {
     const auto v = as_vector_op(op);
-    if (!v || *v == VectorOp::Vscan || *v == VectorOp::Vmatmul) return VectorShape::Whole;
+    if (!v || *v == VectorOp::Vmatmul) return VectorShape::Whole;
+    if (*v == VectorOp::Vscan) return VectorShape::Scan;
     return vector_result(op) == VectorResult::Region ? VectorShape::Elementwise : VectorShape::Reduction;
 }
 
@@ -450,7 +451,7 @@ VectorOpResult run_vector_op_cpu(const VectorOpArgs& args) {
 VectorPartial run_vector_piece_cpu(const VectorOpArgs& args, std::uint64_t begin, std::uint64_t end) {
     if (find_vector_op_problem(args).fault != VectorOpFault::None) return {};
     const VectorShape shape = vector_shape(args.op);
-    if (shape == VectorShape::Whole || begin > end || end > op_length(args)) return {};
+    if (shape == VectorShape::Whole || shape == VectorShape::Scan || begin > end || end > op_length(args)) return {};
     if (begin % vector_piece_alignment(args.op) != 0) return {};
     const VectorOpArgs piece = piece_of(args, begin, end);
     VectorPartial part;
@@ -461,6 +462,23 @@ VectorPartial run_vector_piece_cpu(const VectorOpArgs& args, std::uint64_t begin
         with_elem_type(main_type(args), [&](auto t) { run_typed<decltype(t)>(piece, begin); });
     }
     return part;
+}
+
+ScanCarry run_scan_piece_cpu(const VectorOpArgs& args, std::uint64_t begin, std::uint64_t end, ScanCarry carry) {
+    if (find_vector_op_problem(args).fault != VectorOpFault::None) return carry;
+    if (vector_shape(args.op) != VectorShape::Scan || begin > end || end > args.dst.length) return carry;
+    const VectorOpArgs piece = piece_of(args, begin, end);
+    with_elem_type(args.dst.type, [&](auto t) {
+        using T = decltype(t);
+        if constexpr (loops::kFloat<T>) {
+            carry.float_value = loops::inclusive_scan(data_of<T>(piece.dst), data_of<T>(piece.a), piece.dst.length,
+                                                      static_cast<T>(carry.float_value));
+        } else {
+            carry.int_value = static_cast<std::int64_t>(loops::inclusive_scan(data_of<T>(piece.dst), data_of<T>(piece.a),
+                                                                               piece.dst.length, static_cast<T>(carry.int_value)));
+        }
+    });
+    return carry;
 }
 
 VectorOpResult combine_vector_partials(Op op, std::span<const VectorPartial> in_order) {

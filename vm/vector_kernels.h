@@ -146,15 +146,17 @@ void select(T* dst, const M* mask, const T* a, const T* b, std::uint64_t n) {
     }
 }
 
-// Inclusive prefix sum in the element type; in place is fine (a[i] is read
-// before dst[i] is written).
+// Inclusive prefix sum in the element type, from `running` (0 for a whole
+// region; a piece of one starts from where the piece before it ended);
+// returns where it ends. In place is fine (a[i] is read before dst[i] is
+// written).
 template <class T>
-void inclusive_scan(T* dst, const T* a, std::uint64_t n) {
-    T running{0};
+T inclusive_scan(T* dst, const T* a, std::uint64_t n, T running = T{0}) {
     for (std::uint64_t i = 0; i < n; ++i) {
         running = Add::apply(running, a[i]);
         dst[i] = running;
     }
+    return running;
 }
 
 // --- reductions ------------------------------------------------------------

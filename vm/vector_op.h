@@ -74,7 +74,8 @@ VectorOpResult run_vector_op_cpu(const VectorOpArgs& args);
 enum class VectorShape : std::uint8_t {
     Elementwise,  // element i of dst depends only on element i of the operands
     Reduction,    // a value from all elements (vsum .. vdoti): partials per piece
-    Whole,        // vscan (element i depends on 0..i), vmatmul: never cut
+    Scan,         // vscan: element i depends on 0..i; pieces run in order, each from the carry of the one before
+    Whole,        // vmatmul: never cut
 };
 VectorShape vector_shape(Op op);
 
@@ -97,6 +98,24 @@ struct VectorPartial {
 // reduction returns its partial. Nothing for Whole ops, a range past the
 // regions or a reduction piece that does not start at vector_piece_alignment.
 VectorPartial run_vector_piece_cpu(const VectorOpArgs& args, std::uint64_t begin, std::uint64_t end);
+
+// A scan piece's running value (vscan): in the element type, widened to
+// int_value for an integer region (the low bits are the element's) and to
+// float_value for a float one (a binary32 value is exact in binary64).
+struct ScanCarry {
+    std::int64_t int_value = 0;
+    double float_value = 0;
+    friend bool operator==(const ScanCarry&, const ScanCarry&) = default;
+};
+
+// Runs a scan (VectorShape::Scan, checked as for run_vector_op_cpu) over
+// elements [begin, end) only, starting from `carry`: the running value the
+// piece before it ended on (ScanCarry{} for the first). Returns the running
+// value at `end - 1`, the next piece's carry. Pieces run in order from 0
+// this way write what one pass writes, bit for bit: the same adds in the
+// same order. Returns `carry` and writes nothing for another op or a range
+// past the regions.
+ScanCarry run_scan_piece_cpu(const VectorOpArgs& args, std::uint64_t begin, std::uint64_t end, ScanCarry carry);
 
 // A reduction's value from its pieces' partials, in element order (pieces
 // covering [0, n) exactly once; a min/max partial without kLanes values is

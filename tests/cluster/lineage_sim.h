@@ -180,6 +180,37 @@ public:
         for (std::uint64_t i = split; i < n; ++i) operands[0]->away[i] = true;
     }
 
+    // A logged vscan dst := scan(a): the piece [0, split) at home, then
+    // [split, n) on the node from the home's carry, as the cluster runs a
+    // scan's pieces in order (backend_scan.cpp).
+    void scan_op(SimBuffer& dst, SimBuffer& a, std::uint64_t split, std::size_t entry) {
+        const std::uint64_t n = dst.home.size();
+        split = std::min(split, n);
+        auto args_on = [&](auto pick) {
+            VectorOpArgs args;
+            args.op = Op::Vscan;
+            args.dst = RegionView{dst.type, pick(dst).data(), n};
+            args.a = RegionView{a.type, pick(a).data(), n};
+            return args;
+        };
+        auto home = [](SimBuffer& b) -> std::vector<std::uint32_t>& { return b.home; };
+        auto node = [](SimBuffer& b) -> std::vector<std::uint32_t>& { return b.node; };
+        auto reference = [](SimBuffer& b) -> std::vector<std::uint32_t>& { return b.reference; };
+        auto rec = lineage_.record(args_on(home));
+        ASSERT_TRUE(rec.ok()) << rec.error();
+        ASSERT_EQ(rec.value(), entry);
+        fetch(a, 0, split);
+        for (std::uint64_t i = split; i < n; ++i)
+            if (!a.away[i]) a.node[i] = a.home[i];
+        lineage_.note_scan_piece(entry, 0, split, ScanCarry{});
+        lineage_.before_home_write(dst.ref(), 0, split, HomeWrite::Replayable);
+        const ScanCarry carry = run_scan_piece_cpu(args_on(home), 0, split, ScanCarry{});
+        lineage_.note_scan_piece(entry, split, n, carry);
+        run_scan_piece_cpu(args_on(node), split, n, carry);
+        run_vector_op_cpu(args_on(reference));
+        for (std::uint64_t i = split; i < n; ++i) dst.away[i] = true;
+    }
+
     // The node dies (kill -9): what it alone held is lost. A half-landed
     // transfer may have left anything in home memory there.
     std::vector<LostElements> kill_node() {

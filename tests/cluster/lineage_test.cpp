@@ -227,18 +227,92 @@ TEST_F(LineageTest, VectorOpsBetweenLaunchesAreReplayed) {
     sim.expect_home_is_reference();
 }
 
+// An element-wise vector op before a stencil: the stencil's lost lanes read
+// the op's results a lane beyond them, so the op is replayed over the
+// widened lanes too, not only the lost ones.
+TEST_F(LineageTest, AVectorOpBeforeAStencilReplaysOverItsWindow) {
+    Lineage lineage;
+    SimCluster sim(lineage);
+    SimBuffer& x = sim.add("x", ElemType::I32, random_ints(kN, 31));
+    SimBuffer& y = sim.add("y", ElemType::I32, random_ints(kN, 32));
+    SimBuffer& z = sim.add("z", ElemType::I32, std::vector<std::uint32_t>(kN, 0));
+    sim.launch(kernel("axpyi"), {{&x}, {&y}, uniform_i32(3)}, kN, kN / 2);
+    sim.vector_op(Op::Vadd, {&y, &y, &x}, kN / 2);  // y[kN/2 - 1] stays at home, with the vadd's value
+    sim.launch(kernel("smooth"), {{&y}, {&z}}, kN, kN / 2);
+    auto r = lineage.recompute(sim.kill_node());
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(z.home, z.reference);
+    sim.expect_home_is_reference();
+}
+
+// A scan's lane reads every element of its input from the start of its
+// piece: lost lanes in the middle of a node's piece are replayed from the
+// piece's start, from its carry, and the launches before the scan over
+// those lanes too. In place and into another region, integers and floats.
+TEST_F(LineageTest, ScansReplayFromTheStartOfTheirPieces) {
+    Lineage lineage;
+    SimCluster sim(lineage);
+    SimBuffer& x = sim.add("x", ElemType::F32, random_floats(kN, 41));
+    SimBuffer& y = sim.add("y", ElemType::F32, random_floats(kN, 42));
+    SimBuffer& s = sim.add("s", ElemType::F32, std::vector<std::uint32_t>(kN, 0));
+    SimBuffer& i = sim.add("i", ElemType::I32, random_ints(kN, 43));
+    SimBuffer& j = sim.add("j", ElemType::I32, random_ints(kN, 44));
+    sim.launch(kernel("axpyf"), {{&x}, {&y}, uniform_f32(0.75f)}, kN, kN / 2);
+    sim.scan_op(s, y, kN / 4, 1);  // the node's piece is [kN/4, kN)
+    sim.launch(kernel("axpyi"), {{&j}, {&i}, uniform_i32(5)}, kN, kN / 3);
+    sim.scan_op(i, i, kN / 3, 3);  // in place
+    // The home reads the first part of the node's pieces: only their tails stay lost.
+    sim.fetch(s, kN / 4, 3 * kN / 4);
+    sim.fetch(i, kN / 3, kN / 2);
+    sim.fetch(y, 0, kN);
+    const auto lost = sim.kill_node();
+    ASSERT_EQ(lost.size(), 2u);
+    EXPECT_EQ(lost[0].begin, 3 * kN / 4);  // s
+    EXPECT_EQ(lost[1].begin, kN / 2);      // i
+    auto r = lineage.recompute(lost);
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.value().launches, 4u);
+    EXPECT_EQ(s.home, s.reference);  // bits
+    EXPECT_EQ(i.home, i.reference);
+    sim.expect_home_is_reference();
+}
+
+// A scan piece noted again (its node was lost while running it, and the
+// piece ran again from the same start, ending elsewhere) replaces the
+// first note; a note for an entry that is no scan breaks the log.
+TEST(Lineage, ScanNotesReplaceTheirRange) {
+    std::vector<std::int32_t> a(100, 1), d(100, 0);
+    VectorOpArgs scan{Op::Vscan, {ElemType::I32, d.data(), 100}, {ElemType::I32, a.data(), 100}};
+    Lineage lineage;
+    auto r = lineage.record(scan);
+    ASSERT_TRUE(r.ok()) << r.error();
+    lineage.note_scan_piece(0, 0, 60, ScanCarry{});
+    lineage.note_scan_piece(0, 60, 100, ScanCarry{60, 0});
+    lineage.note_scan_piece(0, 60, 80, ScanCarry{60, 0});  // run again, to 80 only
+    lineage.note_scan_piece(0, 80, 100, ScanCarry{80, 0});
+    // Every element was computed away: lose them all, replay from the notes.
+    std::fill(d.begin(), d.end(), -1);
+    auto done = lineage.recompute(std::vector<LostElements>{{BufferRef{d.data(), 100, ElemType::I32}, 0, 100}});
+    ASSERT_TRUE(done.ok()) << done.error();
+    for (int k = 0; k < 100; ++k) ASSERT_EQ(d[k], k + 1) << k;
+    lineage.note_scan_piece(5, 0, 10, ScanCarry{});
+    EXPECT_FALSE(lineage.recompute(std::vector<LostElements>{{BufferRef{d.data(), 100, ElemType::I32}, 0, 100}}).ok());
+}
+
 // Reductions and ops that are not element-wise are not logged (they write
 // no region, or lane i reads other lanes); the log says why.
 TEST(Lineage, OnlyElementwiseVectorOpsAreLogged) {
-    std::vector<float> a(100), b(100);
-    VectorOpArgs scan;
-    scan.op = Op::Vscan;
-    scan.dst = {ElemType::F32, a.data(), 100};
-    scan.a = {ElemType::F32, b.data(), 100};
+    std::vector<float> a(100), b(100), c(100);
+    VectorOpArgs matmul;
+    matmul.op = Op::Vmatmul;
+    matmul.dst = {ElemType::F32, a.data(), 100};
+    matmul.a = {ElemType::F32, b.data(), 100};
+    matmul.b = {ElemType::F32, c.data(), 100};
+    matmul.int_scalar = 10;
     Lineage lineage;
-    auto r = lineage.record(scan);
+    auto r = lineage.record(matmul);
     ASSERT_FALSE(r);
-    EXPECT_NE(r.error().find("vscan: not an element-wise vector op"), std::string::npos) << r.error();
+    EXPECT_NE(r.error().find("vmatmul: not an element-wise vector op or a scan"), std::string::npos) << r.error();
     Lineage other;
     VectorOpArgs bad;
     bad.op = Op::Vadd;

@@ -3,6 +3,7 @@
 // refusals, and the wait behind a running chunk that writes what it reads.
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cstring>
 #include <vector>
 
@@ -92,6 +93,39 @@ TEST(NodeVector, ReductionPieceReturnsItsPartial) {
     EXPECT_EQ(r.value().values, want.values);
 }
 
+// A vscan piece starts from the carry in the scalars and returns where it
+// ended (values[0] for a float region, int_value for an integer one),
+// writing its range in place with the home's bits.
+TEST(NodeVector, ScanPieceRunsFromItsCarryAndReturnsTheNext) {
+    VectorNode s;
+    ASSERT_TRUE(s.client);
+    const std::size_t n = 2000;
+    std::vector<float> a(n);
+    for (std::size_t i = 0; i < n; ++i) a[i] = (i % 3 ? 1e7f : -0.3f) / static_cast<float>(i % 11 + 1);
+    ASSERT_TRUE(s.client->put_region(1, 1, n * 4, 0, bytes_of_vector(a)));
+    ASSERT_TRUE(s.client->put_region(2, 1, n * 4, 0, {}));
+    VectorChunk piece = chunk(Op::Vscan, n, 500, 1500, {{0, kF32, 2, 1}, {1, kF32, 1, 1}});
+    piece.float_scalar = 12345.5;
+    auto r = s.run(piece);
+    ASSERT_TRUE(r) << r.error();
+    std::vector<float> want(n, 0.0f);
+    VectorOpArgs args{Op::Vscan, {ElemType::F32, want.data(), n}, {ElemType::F32, a.data(), n}};
+    const ScanCarry next = run_scan_piece_cpu(args, 500, 1500, ScanCarry{0, 12345.5});
+    ASSERT_EQ(r.value().values.size(), 1u);
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(r.value().values[0]), std::bit_cast<std::uint64_t>(next.float_value));
+    auto got = s.client->get_region(2, 1, 0, n * 4);
+    ASSERT_TRUE(got) << got.error();
+    EXPECT_EQ(std::memcmp(got.value().data(), want.data(), n * 4), 0) << "only [500, 1500) written, with the same bits";
+
+    std::vector<std::int32_t> ints(n, -7);
+    ASSERT_TRUE(s.client->put_region(3, 1, n * 4, 0, bytes_of_vector(ints)));
+    VectorChunk in_place = chunk(Op::Vscan, n, 0, n, {{0, kI32, 3, 1}, {1, kI32, 3, 1}});
+    in_place.int_scalar = 2147483000;  // wraps
+    auto ri = s.run(in_place);
+    ASSERT_TRUE(ri) << ri.error();
+    EXPECT_EQ(ri.value().int_value, static_cast<std::int32_t>(static_cast<std::uint32_t>(2147483000) - 7u * n));
+}
+
 TEST(NodeVector, PiecesThatDoNotFitAreRefused) {
     VectorNode s;
     ASSERT_TRUE(s.client);
@@ -105,7 +139,7 @@ TEST(NodeVector, PiecesThatDoNotFitAreRefused) {
         EXPECT_NE(r.error().find(text), std::string::npos) << r.error();
     };
     refused(chunk(Op::Addi, 4096, 0, 10, {}), "bad-launch", "is not a vector op");
-    refused(chunk(Op::Vscan, 4096, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 2, 1}}), "unsupported", "the home runs it whole");
+    refused(chunk(Op::Vmatmul, 4096, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 2, 1}, {2, kF32, 2, 1}}), "unsupported", "the home runs it whole");
     refused(chunk(Op::Vsum, 4096, 100, 200, {{1, kF32, 1, 1}}), "bad-launch", "starts at a multiple of 1024");
     refused(chunk(Op::Vadd, 4096, 0, 5000, {{0, kF32, 1, 1}, {1, kF32, 2, 1}, {2, kF32, 2, 1}}), "bad-launch", "not inside [0, 4096)");
     refused(chunk(Op::Vadd, 4096, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 2, 1}}), "bad-launch", "binds region slots");

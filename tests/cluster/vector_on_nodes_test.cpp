@@ -107,7 +107,8 @@ EveryOp every_op_program(int n) {
         ops += "        vselect " + result("sel") + ", " + w + ", " + x + ", " + y + "\n";
         ops += "        vcopy   " + result("inpl") + ", " + x + "\n";  // in place: dst is an operand
         ops += "        vadd    inpl" + s + ", inpl" + s + ", " + y + "\n";
-        ops += "        vscan   " + result("scan") + ", " + w + "\n";  // at home: never cut
+        ops += "        vscan   " + result("scan") + ", " + w + "\n";  // pieces in order, from their carries
+        ops += "        vcopy   " + result("scin") + ", " + y + "\n        vscan   scin" + s + ", scin" + s + "\n";  // in place
         if (ty.is_float) {
             ops += "        lif     f1, 0.3\n        vscale  " + result("scl") + ", " + w + ", f1\n";
             ops += "        vcopy   " + result("fil") + ", " + w + "\n        lif     f1, -2.5\n        vfillf  fil" + s + ", f1\n";
@@ -224,12 +225,11 @@ TEST(VectorOnNodes, EveryOpGivesTheOneMachineBits) {
         const HomeRun r = run_home(std::string(cluster) + " --chunk-lanes 256 --stats" + dumps + " " + p);
         ASSERT_EQ(r.status, 0) << r.err;
         EXPECT_EQ(r.out, alone.out);
-        // Without the home, every op but vscan ran where its operands were
-        // (at least a piece on a node each: 20 per float type, 18 per
-        // integer type). With it, the home may have claimed most of the one
+        // Without the home, every op ran where its operands were (at least
+        // a piece on a node each: 22 per float type, 20 per integer type). With it, the home may have claimed most of the one
         // launch (or all of it: then every op runs at home).
         if (std::string(cluster).find("--no-local-work") != std::string::npos) {
-            EXPECT_GE(node_vector_pieces(r.err), 2u * 20 + 2u * 18) << r.err;
+            EXPECT_GE(node_vector_pieces(r.err), 2u * 22 + 2u * 20) << r.err;
         }
     }
 }
@@ -298,17 +298,39 @@ TEST(VectorOnNodes, DataStaysOnTheNodesThroughLaunchVaddVsum) {
     EXPECT_NE(r.err.find("vector ops: "), std::string::npos) << r.err;
 }
 
+// The same with a scan: zs := the running sums of ys, then the sums. The
+// scan's pieces run on the nodes one after another, each from the carry of
+// the one before: one value crosses per piece, and the bits are one pass's.
+TEST(VectorOnNodes, AScanRunsWhereItsInputIs) {
+    const int n = 1 << 19;
+    std::string text = kStaysProgram;
+    for (std::size_t at; (at = text.find("N]")) != std::string::npos;) text.replace(at, 1, std::to_string(n));
+    text.replace(text.find("li      r1, N"), 13, "li      r1, " + std::to_string(n));
+    text.replace(text.find("vadd    zs, xs, ys"), 18, "vscan   zs, ys");
+    const std::string p = write_program("vecops-scan", text);
+    const HomeRun alone = run_home(p);
+    ASSERT_EQ(alone.status, 0) << alone.err;
+    const HomeRun r = run_home("--local-nodes 2 --no-local-work --stats " + p);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, alone.out);
+    // At home, the scan alone would bring ys home (2 MiB) and send zs back.
+    EXPECT_LT(bytes_moved(r.err), 3ull * 4 * n / 2) << r.err;
+    EXPECT_GE(node_vector_pieces(r.err), 4u) << r.err;  // vscan, vsum, vdot: a piece or more on each node
+}
+
 // vadd writes zs on the nodes (their only copy), then a node is killed: the
 // sums read zs afterwards, so the home recomputes the lost piece by
 // replaying the logged vadd (and the launches before it), and prints the
 // one machine's values.
-TEST(VectorOnNodes, ANodeKilledAfterAVectorOpLosesNothing) {
+// `op` replaces the vadd; the victim's log shows `piece_log` when it got its piece.
+void expect_a_kill_after_loses_nothing(const std::string& op, const std::string& piece_log) {
     const int n = 1 << 16;
     std::string text = kStaysProgram;
     for (std::size_t at; (at = text.find("N]")) != std::string::npos;) text.replace(at, 1, std::to_string(n));
     text.replace(text.find("li      r1, N"), 13, "li      r1, " + std::to_string(n));
     // Wait at home after vadd until the test has killed the victim: read a
     // line of stdin.
+    text.replace(text.find("vadd    zs, xs, ys"), 18, op);
     text.replace(text.find("        vsum    f1, zs"), 0, "        readi   r9, r10\n");
     const std::string p = write_program("vecops-kill", text);
     const HomeRun alone = run_home("--exec in-order " + p + " </dev/null");
@@ -327,7 +349,7 @@ TEST(VectorOnNodes, ANodeKilledAfterAVectorOpLosesNothing) {
         ASSERT_TRUE(victim.wait_for_log("authenticated"));
         // The victim got its piece of vadd (a debug line), which keeps zs
         // there; in order, the home then waits for stdin.
-        ASSERT_TRUE(victim.wait_for_log("vector-chunk vadd")) << victim.log();
+        ASSERT_TRUE(victim.wait_for_log(piece_log)) << victim.log();
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         victim.signal(SIGKILL);
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -338,8 +360,15 @@ TEST(VectorOnNodes, ANodeKilledAfterAVectorOpLosesNothing) {
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, alone.out) << r.err;
     EXPECT_NE(r.err.find("victim"), std::string::npos) << r.err;
-    // The replay re-ran start, step, step and the logged vadd over the lost lanes.
+    // The replay re-ran start, step, step and the logged op over the lost lanes.
     EXPECT_NE(r.err.find("(4 launches replayed"), std::string::npos) << r.err;
 }
+
+TEST(VectorOnNodes, ANodeKilledAfterAVectorOpLosesNothing) { expect_a_kill_after_loses_nothing("vadd    zs, xs, ys", "vector-chunk vadd"); }
+
+// The victim held the tail of the scan's result: the replay runs the scan
+// from the start of that piece, from its carry (and the launches before it
+// over those lanes).
+TEST(VectorOnNodes, ANodeKilledAfterAScanLosesNothing) { expect_a_kill_after_loses_nothing("vscan   zs, ys", "vector-chunk vscan"); }
 
 }  // namespace

@@ -144,7 +144,11 @@ TEST(VectorPieces, EveryOpCutIntoPiecesGivesTheBitsOfOnePass) {
                     const VectorOpResult want = run_vector_op_cpu(whole.args);
                     const auto cuts = random_cuts(n, vector_piece_alignment(op), rng);
                     std::vector<VectorPartial> parts;
-                    for (std::size_t k = 0; k + 1 < cuts.size(); ++k) parts.push_back(run_vector_piece_cpu(cut.args, cuts[k], cuts[k + 1]));
+                    ScanCarry carry;  // a scan's pieces run in order, each from the one before's
+                    for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
+                        if (shape == VectorShape::Scan) carry = run_scan_piece_cpu(cut.args, cuts[k], cuts[k + 1], carry);
+                        else parts.push_back(run_vector_piece_cpu(cut.args, cuts[k], cuts[k + 1]));
+                    }
                     const std::string w = what(op, t, n) + " in " + std::to_string(cuts.size() - 1) + " pieces";
                     if (shape == VectorShape::Reduction) {
                         const VectorOpResult got = combine_vector_partials(op, parts);
@@ -215,10 +219,46 @@ TEST(VectorPieces, PiecesThatCannotBeCutDoNothing) {
     scan.op = Op::Vscan;
     scan.dst = dst.view();
     scan.a = a.view();
-    EXPECT_EQ(vector_shape(Op::Vscan), VectorShape::Whole);
+    EXPECT_EQ(vector_shape(Op::Vscan), VectorShape::Scan);
     EXPECT_EQ(vector_shape(Op::Vmatmul), VectorShape::Whole);
     run_vector_piece_cpu(scan, 0, 4096);
-    EXPECT_EQ(dst.bytes(), std::vector<std::uint8_t>(4096 * 8, 0)) << "vscan is never cut: a piece writes nothing";
+    EXPECT_EQ(dst.bytes(), std::vector<std::uint8_t>(4096 * 8, 0)) << "a scan's pieces run from a carry: run_scan_piece_cpu";
+    EXPECT_EQ(run_scan_piece_cpu(sum, 0, 10, ScanCarry{5, 1.5}), (ScanCarry{5, 1.5})) << "not a scan: the carry back, nothing run";
+    EXPECT_EQ(run_scan_piece_cpu(scan, 10, 5000, ScanCarry{5, 1.5}), (ScanCarry{5, 1.5})) << "past the end";
+    EXPECT_EQ(dst.bytes(), std::vector<std::uint8_t>(4096 * 8, 0));
+}
+
+// In place (vscan a, a), pieces from their carries still write one pass's
+// bits, and the last carry is the last element.
+TEST(VectorPieces, ScanPiecesInPlaceEndOnTheLastElement) {
+    std::mt19937_64 rng(41);
+    for (ElemType t : kTypes) {
+        for (bool in_place : {false, true}) {
+            SCOPED_TRACE(std::string(elem_type_name(t)) + (in_place ? " in place" : " into another region"));
+            const std::uint64_t n = 5000;
+            Storage a(t, n), whole(t, n), pieces(t, n);
+            t == ElemType::F32 || t == ElemType::F64 ? fill_finite(a, 7) : fill_random(a, 7);
+            VectorOpArgs one{Op::Vscan, whole.view(), a.view()};
+            run_vector_op_cpu(one);
+            Storage src = a;
+            if (in_place) pieces.words = a.words;  // in place: the pieces scan their own input
+            VectorOpArgs cut{Op::Vscan, pieces.view(), in_place ? pieces.view() : src.view()};
+            ScanCarry carry;
+            for (std::uint64_t at = 0; at < n;) {
+                const std::uint64_t end = std::min<std::uint64_t>(n, at + 1 + rng() % 1500);
+                carry = run_scan_piece_cpu(cut, at, end, carry);
+                at = end;
+            }
+            EXPECT_EQ(pieces.bytes(), whole.bytes());
+            // The last carry is the last element.
+            if (t == ElemType::F64) {
+                EXPECT_EQ(std::bit_cast<std::uint64_t>(carry.float_value),
+                          std::bit_cast<std::uint64_t>(reinterpret_cast<const double*>(whole.words.data())[n - 1]));
+            } else if (t == ElemType::I64) {
+                EXPECT_EQ(carry.int_value, reinterpret_cast<const std::int64_t*>(whole.words.data())[n - 1]);
+            }
+        }
+    }
 }
 
 TEST(VectorPieces, IotaPiecesCountFromWhereTheyStart) {
