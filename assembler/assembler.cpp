@@ -620,7 +620,7 @@ private:
 // Vulkan could not run is an error now, at its `.kernel` line. The module
 // keeps only the IR; the SPIR-V stays in this process's cache
 // (kernel_spirv.h), where a run of the module just assembled finds it.
-void lower_kernels(Program& p, DiagnosticSink& sink) {
+void lower_kernels(Program& p, DiagnosticSink& sink, const std::filesystem::path& cache_dir) {
     for (std::size_t i = 0; i < p.module.kernels.size(); ++i) {
         Kernel& k = p.module.kernels[i];
         const Pos at = p.kernel_pos[i];
@@ -629,7 +629,7 @@ void lower_kernels(Program& p, DiagnosticSink& sink) {
             continue;
         }
         if (sink.has_errors()) continue;  // only well-formed kernels are lowered
-        if (auto spirv = kernel_spirv(k); !spirv)
+        if (auto spirv = kernel_spirv(k, cache_dir); !spirv)
             sink.error(at.line, at.col, spirv.error());
     }
 }
@@ -665,7 +665,7 @@ AssembleResult assemble(std::string_view source, const AssembleOptions& options)
             const SourceLoc at = p->pc < program.module.lines.size() ? program.module.lines[p->pc] : SourceLoc{};
             sink.error(at.line, at.col, p->message);
         }
-    lower_kernels(program, sink);
+    lower_kernels(program, sink, options.spirv_cache_dir);
     AssembleResult result;
     if (!sink.has_errors() && options.loop_kernels) {
         std::vector<bool> reassociate(program.module.procs.size(), false);

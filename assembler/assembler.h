@@ -1,6 +1,7 @@
 // Text -> module. Reports every error of a file in one run.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <span>
@@ -33,6 +34,12 @@ struct AssembleOptions {
     // Turn the loops the analysis proves independent into kernels (kloop
     // words, docs/loop-kernels.md); `polymer-as --no-loop-kernels` clears it.
     bool loop_kernels = true;
+    // Where the kernels' SPIR-V (which assembling compiles, to report a
+    // kernel Vulkan could not run at its `.kernel` line) is kept across
+    // runs (assembler/kernel_spirv.h); empty: in this process only. The
+    // tools give default_cache_dir(), so a .pasm's kernels compile once
+    // per machine, not once per run.
+    std::filesystem::path spirv_cache_dir;
 };
 
 struct AssembleResult {

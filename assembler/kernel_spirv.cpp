@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -152,6 +153,12 @@ Result<SharedSpirv> kernel_spirv(const Kernel& k, const std::filesystem::path& c
     ++(from_disk ? cache.stats.disk_hits : cache.stats.compiled);
     cache.add(key, shared);
     return SharedSpirv(shared);
+}
+
+std::filesystem::path default_cache_dir() {
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "polymer";
+    if (const char* home = std::getenv("HOME"); home && *home) return std::filesystem::path(home) / ".cache" / "polymer";
+    return {};
 }
 
 KernelSpirvStats kernel_spirv_stats() {

@@ -37,4 +37,10 @@ struct KernelSpirvStats {
 };
 KernelSpirvStats kernel_spirv_stats();
 
+// Polymer's cache directory: $XDG_CACHE_HOME/polymer, else
+// $HOME/.cache/polymer; empty when neither is set. The SPIR-V files go
+// under it (spirv/), and the Vulkan driver's pipeline cache
+// (vm/vulkan/pipeline_cache_file.h).
+std::filesystem::path default_cache_dir();
+
 }  // namespace polymer

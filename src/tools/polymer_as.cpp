@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "assembler/assembler.h"
+#include "assembler/kernel_spirv.h"
 #include "assembler/disassembler.h"
 #include "assembler/frame_listing.h"
 #include "assembler/kernel_glsl.h"
@@ -135,6 +136,7 @@ static int run_tool(int argc, char** argv) {
     options.filename = input == "-" ? "<stdin>" : input;
     options.include_dirs = include_dirs;
     options.loop_kernels = !no_loop_kernels;
+    options.spirv_cache_dir = polymer::default_cache_dir();  // kernels compile once per machine
     polymer::AssembleResult result = polymer::assemble(source, options);
     for (const polymer::Diagnostic& d : result.diagnostics) std::cerr << polymer::format_diagnostic(d);
     if (report_loops)

@@ -107,6 +107,7 @@ std::optional<polymer::Module> load_program(const std::string& path, const std::
     polymer::AssembleOptions options;
     options.filename = path;
     options.include_dirs = include_dirs;
+    options.spirv_cache_dir = polymer::default_cache_dir();  // kernels compile once per machine
     polymer::AssembleResult result = polymer::assemble(*bytes, options);
     for (const polymer::Diagnostic& d : result.diagnostics) std::cerr << polymer::format_diagnostic(d);
     if (!result.ok()) return std::nullopt;

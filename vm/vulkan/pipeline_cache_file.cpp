@@ -11,12 +11,6 @@
 
 namespace polymer::vk {
 
-std::filesystem::path default_cache_dir() {
-    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "polymer";
-    if (const char* home = std::getenv("HOME"); home && *home) return std::filesystem::path(home) / ".cache" / "polymer";
-    return {};
-}
-
 std::filesystem::path pipeline_cache_path(const VulkanContext& ctx, const std::filesystem::path& dir) {
     VkPhysicalDeviceProperties props{};
     vkGetPhysicalDeviceProperties(ctx.physical_device(), &props);

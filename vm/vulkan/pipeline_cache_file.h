@@ -14,9 +14,6 @@
 
 namespace polymer::vk {
 
-// $XDG_CACHE_HOME/polymer, else $HOME/.cache/polymer; empty when neither is set.
-std::filesystem::path default_cache_dir();
-
 // <dir>/pipeline-cache-<vendorID hex>-<deviceID hex>.bin for this device.
 std::filesystem::path pipeline_cache_path(const VulkanContext& ctx, const std::filesystem::path& dir);
 

@@ -56,7 +56,7 @@ vk::Status VulkanBackend::init(const VulkanBackendOptions& options) {
     vector_ops_ = std::move(ops.value());
 
     if (options.pipeline_cache_enabled) {
-        std::filesystem::path dir = options.pipeline_cache_dir.empty() ? vk::default_cache_dir() : options.pipeline_cache_dir;
+        std::filesystem::path dir = options.pipeline_cache_dir.empty() ? default_cache_dir() : options.pipeline_cache_dir;
         if (!dir.empty()) cache_file_ = vk::pipeline_cache_path(*ctx_, dir);
     }
     kernel_spirv_ = options.kernel_spirv;
