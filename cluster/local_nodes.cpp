@@ -92,10 +92,11 @@ Result<NodeAddress> LocalNodes::wait_until_listening(unsigned index, pid_t pid, 
             return Error{cat("--local-nodes: polymer-node ", index, " wrote no address file in ",
                              std::chrono::duration_cast<std::chrono::seconds>(kStartTimeout).count(),
                              " s: ", tail_of(log))};
-        // Wait for output or 10 ms, whichever comes first, then look again.
+        // Wait for output or 2 ms, whichever comes first, then look again
+        // (a node starts in tens of milliseconds: each poll is a wait added).
         pollfd p{log_fd, POLLIN, 0};
-        if (!log_open || poll(&p, 1, 10) <= 0) {
-            if (!log_open) usleep(10'000);
+        if (!log_open || poll(&p, 1, 2) <= 0) {
+            if (!log_open) usleep(2'000);
             continue;
         }
         char buf[4096];
@@ -134,6 +135,14 @@ Result<std::unique_ptr<LocalNodes>> LocalNodes::start(const std::string& node_pa
     if (!written) return Error{"--local-nodes: cannot write the token file"};
     nodes->secret_.assign(token.begin(), token.end());
 
+    // Every node starts first, then the home waits for them all: they start
+    // up (and measure their throughput) side by side, not one after another.
+    struct Starting {
+        pid_t pid;
+        int log_fd;
+        std::string address_file;
+    };
+    std::vector<Starting> starting;
     for (unsigned i = 0; i < count; ++i) {
         const std::string address_file = cat(nodes->folder_, "/node-", i + 1, ".address");
         std::vector<std::string> args = {node_path, "--listen", "127.0.0.1:0", "--token-file", nodes->token_path_,
@@ -158,15 +167,19 @@ Result<std::unique_ptr<LocalNodes>> LocalNodes::start(const std::string& node_pa
         close(fds[1]);
         nodes->pids_.push_back(pid);
         remember(pid);
+        starting.push_back({pid, fds[0], address_file});
+    }
+    for (std::size_t i = 0; i < starting.size(); ++i) {
         // What the node says before it listens (its "listening on" line) is
         // kept for an error message only; after that its stderr is ours.
-        auto address = nodes->wait_until_listening(i + 1, pid, fds[0], address_file);
+        auto address = nodes->wait_until_listening(static_cast<unsigned>(i + 1), starting[i].pid, starting[i].log_fd,
+                                                   starting[i].address_file);
         if (!address) {
-            close(fds[0]);
+            for (std::size_t j = i; j < starting.size(); ++j) close(starting[j].log_fd);
             return Error{address.error()};
         }
         nodes->addresses_.push_back(address.value());
-        nodes->drains_.emplace_back([fd = fds[0]] {
+        nodes->drains_.emplace_back([fd = starting[i].log_fd] {
             char buf[4096];
             ssize_t n;
             while ((n = read(fd, buf, sizeof buf)) > 0) (void)!write(2, buf, static_cast<std::size_t>(n));
@@ -189,7 +202,7 @@ void LocalNodes::stop() {
     for (pid_t p : pids_) {
         // A node finishes its chunks and says goodbye; give it 3 s, then kill it.
         int status = 0;
-        for (int i = 0; i < 300 && waitpid(p, &status, WNOHANG) == 0; ++i) usleep(10'000);
+        for (int i = 0; i < 3000 && waitpid(p, &status, WNOHANG) == 0; ++i) usleep(1'000);
         if (waitpid(p, &status, WNOHANG) == 0) {
             kill(p, SIGKILL);
             waitpid(p, &status, 0);

@@ -13,7 +13,10 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <csignal>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -138,5 +141,54 @@ inline std::string ratio(const std::vector<double>& a, const std::vector<double>
     std::snprintf(m, sizeof m, "%.2fx ", median(r));
     return m + range(r, "%.2f");
 }
+
+// polymer-node daemons started once and kept for the whole bench, as a home
+// lab runs them under systemd (docs/deploy.md): a row run against them
+// (`args()`) pays no node start-up, as Dask's rows pay no cluster start-up.
+class RunningNodes {
+public:
+    RunningNodes(const std::string& polymer_node, int count) {
+        char dir[] = "/tmp/polymer-bench-nodes-XXXXXX";
+        if (mkdtemp(dir) == nullptr) return;
+        dir_ = dir;
+        token_ = dir_ + "/token";
+        std::ofstream(token_) << "resident-bench-token-0123456789abcdef\n";
+        chmod(token_.c_str(), 0600);
+        std::string nodes;
+        for (int i = 0; i < count; ++i) {
+            const std::string address = dir_ + "/node-" + std::to_string(i) + ".address";
+            const pid_t pid = fork();
+            if (pid == 0) {
+                execl(polymer_node.c_str(), polymer_node.c_str(), "--listen", "127.0.0.1:0", "--token-file", token_.c_str(),
+                      "--address-file", address.c_str(), "--log-level", "warn", "--no-vulkan-probe", "--backend", "cpu",
+                      static_cast<char*>(nullptr));
+                _exit(127);
+            }
+            pids_.push_back(pid);
+            std::string at;
+            for (int wait = 0; wait < 500 && (at = read_file(address)).empty(); ++wait)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (at.empty()) return;
+            at.erase(at.find_last_not_of(" \n") + 1);
+            nodes += (nodes.empty() ? "" : ",") + at;
+        }
+        args_ = "--nodes " + nodes + " --token-file " + token_;
+    }
+    ~RunningNodes() {
+        for (pid_t pid : pids_) kill(pid, SIGTERM);
+        for (pid_t pid : pids_) waitpid(pid, nullptr, 0);
+        if (!token_.empty()) std::remove(token_.c_str());
+        for (std::size_t i = 0; i < pids_.size(); ++i) std::remove((dir_ + "/node-" + std::to_string(i) + ".address").c_str());
+        if (!dir_.empty()) rmdir(dir_.c_str());
+    }
+    RunningNodes(const RunningNodes&) = delete;
+    RunningNodes& operator=(const RunningNodes&) = delete;
+    // polymer-run's options to use them; empty when they did not come up.
+    const std::string& args() const { return args_; }
+
+private:
+    std::string dir_, token_, args_;
+    std::vector<pid_t> pids_;
+};
 
 }  // namespace cluster_bench
