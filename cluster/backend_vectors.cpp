@@ -18,6 +18,7 @@ std::uint64_t ClusterBackend::Impl::vector_length(const VectorOpArgs& args) {
 
 bool ClusterBackend::Impl::vector_runs_on_nodes(const VectorOpArgs& args) const {
     if (!options.keep_data || vector_shape(args.op) == VectorShape::Whole) return false;
+    if (vector_shape(args.op) == VectorShape::Rows) return matmul_runs_on_nodes(args);
     const std::uint64_t n = vector_length(args);
     if (n == 0) return false;
     bool away = false;
@@ -61,35 +62,44 @@ void ClusterBackend::Impl::log_vector_piece(const Participant* p, const VectorOp
                            false, ChunkOutcome::Vector});
 }
 
+std::vector<OperandRun> ClusterBackend::Impl::operand_runs(const RegionView& v) {
+    std::vector<OperandRun> runs;
+    std::lock_guard lock(residency_mutex);
+    for (const DirectoryRun& r : directory.runs(v.data, 0, v.length)) {
+        auto blocks = placed.find(v.data);
+        if (!unwritten(r.holders) || blocks == placed.end()) {
+            runs.push_back(OperandRun{r.begin, r.end, r.holders, elem_size(v.type)});
+            continue;
+        }
+        // Unwritten: each part goes to its block's participant, so a region
+        // larger than any one of them stays spread.
+        for (const Block& blk : blocks->second)
+            if (blk.begin < r.end && r.begin < blk.end)
+                runs.push_back(OperandRun{std::max(blk.begin, r.begin), std::min(blk.end, r.end), blk.who->bit, elem_size(v.type)});
+    }
+    return runs;
+}
+
+std::vector<std::pair<HolderSet, Participant*>> ClusterBackend::Impl::piece_candidates() const {
+    std::vector<std::pair<HolderSet, Participant*>> out;
+    for (auto& p : participants)
+        if (p->alive && p->client && p->bit != 0) out.push_back({p->bit, p.get()});
+    out.push_back({kHomeMemory, nullptr});  // last: the fallback
+    return out;
+}
+
 auto ClusterBackend::Impl::plan_pieces(const VectorOpArgs& args, const std::vector<OpOperand>& operands)
     -> std::vector<std::pair<VectorPiece, Participant*>> {
     const std::uint64_t n = vector_length(args);
     std::vector<HolderSet> bits;
     std::vector<Participant*> who;
-    for (auto& p : participants)
-        if (p->alive && p->client && p->bit != 0) bits.push_back(p->bit), who.push_back(p.get());
-    bits.push_back(kHomeMemory);
-    who.push_back(nullptr);
+    for (auto [bit, p] : piece_candidates()) bits.push_back(bit), who.push_back(p);
     // Each piece's runner decides by the inputs' runs (dst's for an op without inputs).
     std::vector<OperandRun> runs;
-    {
-        std::lock_guard lock(residency_mutex);
-        for (const OpOperand& o : operands) {
-            if (o.slot == 0 && operands.size() > 1) continue;
-            for (const DirectoryRun& r : directory.runs(o.view->data, 0, n)) {
-                auto blocks = placed.find(o.view->data);
-                if (!unwritten(r.holders) || blocks == placed.end()) {
-                    runs.push_back(OperandRun{r.begin, r.end, r.holders, elem_size(o.view->type)});
-                    continue;
-                }
-                // Unwritten: each part goes to its block's participant, so
-                // a region larger than any one of them stays spread.
-                for (const Block& blk : blocks->second)
-                    if (blk.begin < r.end && r.begin < blk.end)
-                        runs.push_back(OperandRun{std::max(blk.begin, r.begin), std::min(blk.end, r.end), blk.who->bit,
-                                                  elem_size(o.view->type)});
-            }
-        }
+    for (const OpOperand& o : operands) {
+        if (o.slot == 0 && operands.size() > 1) continue;
+        std::vector<OperandRun> more = operand_runs(*o.view);
+        runs.insert(runs.end(), more.begin(), more.end());
     }
     std::vector<std::pair<VectorPiece, Participant*>> out;
     for (const VectorPiece& p : plan_vector_pieces(n, vector_piece_alignment(args.op), runs, bits, bits.size() - 1))
@@ -108,6 +118,7 @@ void ClusterBackend::Impl::track_vector_operands(const VectorOpArgs& args, const
 
 Result<VectorOpResult> ClusterBackend::Impl::run_vector_op(const VectorOpArgs& args) {
     if (vector_shape(args.op) == VectorShape::Scan) return run_scan(args);
+    if (vector_shape(args.op) == VectorShape::Rows) return run_matmul(args);
     const VectorShape shape = vector_shape(args.op);
     const std::uint64_t n = vector_length(args);
     const std::string name(op_info(args.op).mnemonic);

@@ -477,6 +477,11 @@ struct ClusterBackend::Impl {
     bool vector_runs_on_nodes(const VectorOpArgs& args) const;
     // The directory tracks each operand (over the op's length).
     void track_vector_operands(const VectorOpArgs& args, const std::vector<OpOperand>& operands);
+    // The directory's runs of an operand (an unwritten distributed region's
+    // by the blocks it was placed in), for planning pieces.
+    std::vector<OperandRun> operand_runs(const RegionView& v);
+    // Who may run a piece: each live node's bit, then the home's (null).
+    std::vector<std::pair<HolderSet, Participant*>> piece_candidates() const;
     // [0, n) in pieces, each with its runner (null: the home) by where the
     // op's inputs are now (cluster/vector_plan.h).
     std::vector<std::pair<VectorPiece, Participant*>> plan_pieces(const VectorOpArgs& args, const std::vector<OpOperand>& operands);
@@ -509,6 +514,15 @@ struct ClusterBackend::Impl {
     std::optional<std::string> run_scan_piece_at_home(const VectorOpArgs& args, std::uint64_t b, std::uint64_t e, ScanCarry& carry);
     // One piece on node p: the carry out, or why p failed it.
     Result<ScanCarry> run_scan_piece_on(Participant& p, const VectorOpArgs& args, std::uint64_t b, std::uint64_t e, ScanCarry carry);
+
+    // vmatmul (backend_matmul.cpp): pieces of C's rows, each where most of
+    // A's same rows are, B put whole where it is missing; C's rows stay
+    // with whoever computed them, as an element-wise op's dst. When its
+    // program regions have a run away from the home and C is not B.
+    bool matmul_runs_on_nodes(const VectorOpArgs& args) const;
+    Result<VectorOpResult> run_matmul(const VectorOpArgs& args);
+    // Puts what rows [r0, r1) need on node p and starts them; the request id.
+    Result<std::uint64_t> send_matmul_rows(Participant& p, const VectorOpArgs& args, std::uint64_t r0, std::uint64_t r1);
 
     static BufferRef buffer_ref(const KernelArg& a) { return BufferRef{a.data, a.length, a.type}; }
     static BufferRef buffer_ref(const void* key, const BufferInfo& info);

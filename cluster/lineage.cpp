@@ -131,6 +131,17 @@ struct Record {
     // A vscan: its pieces by their first element (note_scan_piece).
     bool scan = false;
     std::map<std::uint64_t, ScanPiece> scan_pieces;
+    // A vmatmul: its lanes are C's elements, row r of C (N of them) reads
+    // row r of A (K elements) and B whole (its copy).
+    bool matmul = false;
+    std::uint64_t k = 0, n = 0;
+
+    // The rows of C that lanes L touch, as ranges of rows.
+    ElementRanges matmul_rows(const ElementRanges& lanes) const {
+        ElementRanges rows;
+        lanes.for_each_in(0, count, [&](std::uint64_t lo, std::uint64_t hi) { rows.add(lo / n, (hi + n - 1) / n); });
+        return rows;
+    }
 
     // Lanes L of a scan read a from the start of each lane's piece: L with
     // each range's start moved down to it (a lane no piece covers stays).
@@ -332,10 +343,17 @@ Result<std::size_t> Lineage::State::record(const VectorOpArgs& op) {
     if (!broken.empty()) return Error{broken};
     const std::string what = "lineage: " + std::string(op_info(op.op).mnemonic);
     const VectorShape shape = vector_shape(op.op);
-    if (shape != VectorShape::Elementwise && shape != VectorShape::Scan) return Error{what + ": not an element-wise vector op or a scan"};
+    if (shape != VectorShape::Elementwise && shape != VectorShape::Scan && shape != VectorShape::Rows)
+        return Error{what + ": not an element-wise vector op, a scan or a matmul"};
     if (const char* problem = check_vector_op(op)) return Error{what + ": " + problem};
     Record rec;
     rec.scan = shape == VectorShape::Scan;
+    rec.matmul = shape == VectorShape::Rows;
+    if (rec.matmul) {
+        rec.k = static_cast<std::uint64_t>(op.int_scalar);  // positive: checked
+        rec.n = op.b.length / rec.k;
+        if (op.dst.data != nullptr && op.dst.data == op.b.data) return Error{what + ": dst is b, which every row reads whole"};
+    }
     rec.vector.op = op.op;
     rec.vector.int_scalar = op.int_scalar;
     rec.vector.float_scalar = op.float_scalar;
@@ -349,11 +367,12 @@ Result<std::size_t> Lineage::State::record(const VectorOpArgs& op) {
         if (!(used & slot_bit(slot))) continue;  // Uniform: not a buffer
         const RegionView& v = *views[slot];
         *kept[slot] = RegionView{v.type, nullptr, v.length};  // the storage is the replay's scratch
-        out.role = Role::Element;
+        out.role = rec.matmul && slot == 2 ? Role::Whole : Role::Element;
         out.type = v.type;
         out.length = v.length;
         out.buffer = id_of(v.data, v.length, v.type);
         if (!broken.empty()) return Error{broken};
+        if (out.role == Role::Whole && out.buffer != kNoBuffer) out.copy = copy_whole(buffers[out.buffer]);
     }
     take_element_snapshots(rec);
     records.push_back(std::move(rec));
@@ -440,6 +459,19 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
     ElementRanges reach = lanes;
     for (std::size_t n = stop; n-- > 0;) {
         if (records[n].scan) reach = records[n].scan_reach(reach);
+        if (records[n].matmul) {
+            // Whole rows of C, from the same rows of A.
+            const Record& r = records[n];
+            const ElementRanges rows = r.matmul_rows(reach);
+            ElementRanges c_lanes;
+            rows.for_each([&](std::uint64_t lo, std::uint64_t hi) {
+                c_lanes.add(lo * r.n, hi * r.n);
+                reach.add(lo * r.n, hi * r.n);
+                reach.add(lo * r.k, hi * r.k);
+            });
+            run_lanes[n] = std::move(c_lanes);
+            continue;
+        }
         run_lanes[n] = reach;
         if (records[n].windowed) reach.widen(records[n].window_lo, records[n].window_hi, std::numeric_limits<std::uint64_t>::max());
     }
@@ -568,12 +600,17 @@ std::optional<std::string> Lineage::State::replay_vector(const Record& rec, std:
     RegionView* views[] = {&op.dst, &op.a, &op.b, &op.c};
     for (std::size_t slot = 0; slot < 4; ++slot) {
         const ArgRecord& a = rec.args[slot];
+        if (a.role == Role::Whole && a.copy) views[slot]->data = const_cast<std::uint64_t*>(a.copy->words.data());  // only read
         if (a.role != Role::Element || a.buffer == kNoBuffer) continue;
         views[slot]->data = scratch_of(a.buffer);
         if (views[slot]->data == nullptr) return "lineage: cannot map scratch for a replay";
     }
     if (const char* problem = check_vector_op(op))
         return "lineage: replaying entry " + std::to_string(n) + " (" + std::string(op_info(op.op).mnemonic) + "): " + problem;
+    if (rec.matmul) {
+        rec.matmul_rows(lanes).for_each([&](std::uint64_t lo, std::uint64_t hi) { run_matmul_rows_cpu(op, lo, hi); });
+        return std::nullopt;
+    }
     if (!rec.scan) {
         lanes.for_each_in(0, rec.count, [&](std::uint64_t lo, std::uint64_t hi) { run_vector_piece_cpu(op, lo, hi); });
         return std::nullopt;

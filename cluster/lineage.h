@@ -30,7 +30,7 @@
 //     which buffer, and each broadcast input's bytes (shared with the
 //     previous record when equal); per element-wise vector op: the op, its
 //     scalars and which operand is which buffer; per vscan that too, and
-//     each piece's range and carry.
+//     each piece's range and carry; per vmatmul that too, and B's bytes.
 //
 // Threads: every call may come from any thread; they serialize on one
 // internal mutex, so none runs concurrently with another. recompute holds it
@@ -123,6 +123,9 @@ public:
     // as it starts. A lane of a scan reads every element of a from its
     // piece's start, so a replay runs the scan from the start of the piece
     // each lost lane is in, and the entries before it over those lanes too.
+    // And a vmatmul (VectorShape::Rows), whose lanes are C's elements: it
+    // keeps a copy of B (current at home when it is logged), and a replay
+    // recomputes whole rows of C from the same rows of A.
     Result<std::size_t> record(const VectorOpArgs& op);
     // Scan entry `entry` runs elements [begin, end) from `carry` (replacing
     // what an earlier note said about them: a piece run again after its

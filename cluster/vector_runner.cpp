@@ -1,5 +1,6 @@
 #include "cluster/vector_runner.h"
 
+#include <array>
 #include <chrono>
 
 #include "isa/byte_io.h"
@@ -16,8 +17,6 @@ std::variant<PreparedVector, Refusal> prepare_vector_chunk(const VectorChunk& ms
     const Op op = static_cast<Op>(msg.op);
     const std::string name(op_info(op).mnemonic);
     const VectorShape shape = vector_shape(op);
-    if (shape == VectorShape::Whole)
-        return refuse(ErrorCode::Unsupported, cat(name, " is not cut into pieces: the home runs it whole"));
     if (msg.begin > msg.end || msg.end > msg.length)
         return refuse(ErrorCode::BadLaunch, cat(name, ": piece [", msg.begin, ", ", msg.end, ") is not inside [0, ", msg.length, ")"));
     const std::uint64_t align = vector_piece_alignment(op);
@@ -36,26 +35,57 @@ std::variant<PreparedVector, Refusal> prepare_vector_chunk(const VectorChunk& ms
     v.begin = msg.begin;
     v.end = msg.end;
     RegionView* views[] = {&v.args.dst, &v.args.a, &v.args.b, &v.args.c};
-    HoldRange written;
     static const char* const kSlotNames[] = {"dst", "a", "b", "c"};
+    std::array<std::shared_ptr<StoredRegion>, 4> regions;
+    std::array<ElemType, 4> types{};
     for (const VectorOperand& o : msg.operands) {
-        const char* slot = kSlotNames[o.slot];
         auto region = store.region(peer, o.region, o.version);
         if (!region)
-            return refuse(ErrorCode::UnknownRegion, cat(name, " ", slot, ": region ", o.region, " version ", o.version, " is not on this node"));
-        const auto type = static_cast<ElemType>(o.type);
+            return refuse(ErrorCode::UnknownRegion,
+                          cat(name, " ", kSlotNames[o.slot], ": region ", o.region, " version ", o.version, " is not on this node"));
+        regions[o.slot] = std::move(region);
+        types[o.slot] = static_cast<ElemType>(o.type);
+    }
+    // Each operand's elements and the run of them the piece touches: [begin,
+    // end) of `length` for every op but vmatmul, whose `length`, `begin` and
+    // `end` count rows: dst's and a's rows [begin, end) (N and K elements
+    // each, K = int_scalar) and all of b (K x N).
+    struct Extent {
+        std::uint64_t elements, lo, hi;
+    };
+    std::array<Extent, 4> extent{};
+    for (std::uint8_t slot = 0; slot < 4; ++slot) extent[slot] = {msg.length, msg.begin, msg.end};
+    if (shape == VectorShape::Rows) {
+        const std::int64_t k = msg.int_scalar;
+        const std::uint64_t b_bytes = regions[2] ? regions[2]->bytes.size() : 0, b_size = elem_size(types[2]);
+        if (k <= 0 || b_bytes % b_size != 0 || (b_bytes / b_size) % static_cast<std::uint64_t>(k) != 0)
+            return refuse(ErrorCode::BadLaunch, cat(name, ": b's ", b_bytes, " bytes are not K x N elements for K = ", k));
+        const auto uk = static_cast<std::uint64_t>(k), n = b_bytes / b_size / uk;
+        std::uint64_t a_elements = 0, c_elements = 0;
+        if (__builtin_mul_overflow(msg.length, uk, &a_elements) || __builtin_mul_overflow(msg.length, n, &c_elements))
+            return refuse(ErrorCode::BadLaunch, cat(name, ": ", msg.length, " rows are too many"));
+        extent[0] = {c_elements, msg.begin * n, msg.end * n};
+        extent[1] = {a_elements, msg.begin * uk, msg.end * uk};
+        extent[2] = {uk * n, 0, uk * n};
+    }
+    HoldRange written;
+    for (const VectorOperand& o : msg.operands) {
+        const char* slot = kSlotNames[o.slot];
+        auto& region = regions[o.slot];
+        const ElemType type = types[o.slot];
         const std::size_t size = elem_size(type);
-        if (region->bytes.size() % size != 0 || region->bytes.size() / size != msg.length)
+        const Extent& x = extent[o.slot];
+        if (region->bytes.size() % size != 0 || region->bytes.size() / size != x.elements)
             return refuse(ErrorCode::BadLaunch, cat(name, " ", slot, ": region ", o.region, " has ", region->bytes.size(), " bytes, not ",
-                                                    msg.length, " ", elem_type_name(type), " elements"));
-        *views[o.slot] = RegionView{type, msg.length == 0 ? nullptr : region->bytes.data(), msg.length};
+                                                    x.elements, " ", elem_type_name(type), " elements"));
+        *views[o.slot] = RegionView{type, x.elements == 0 ? nullptr : region->bytes.data(), x.elements};
         // Settled before the piece runs, as for a launch (chunk_runner.cpp):
         // the range then reads as this version, and what it writes stays.
-        const ByteSpan span{region->bytes.data(), msg.begin * size, msg.end * size};
+        const ByteSpan span{region->bytes.data(), x.lo * size, x.hi * size};
         region->settle(span.lo, span.hi);
         (o.slot == 0 ? v.writes : v.reads).push_back(span);
         if (o.slot == 0) written = {region.get(), span.lo, span.hi};
-        v.regions.push_back(std::move(region));
+        v.regions.push_back(region);
     }
     if (const char* problem = check_vector_op(v.args)) return refuse(ErrorCode::BadLaunch, problem);
     // A float sum's partial is a double per block of the piece.
@@ -71,7 +101,9 @@ std::variant<PreparedVector, Refusal> prepare_vector_chunk(const VectorChunk& ms
 VectorChunkResult run_vector_chunk(const PreparedVector& v) {
     const auto start = std::chrono::steady_clock::now();
     VectorChunkResult r;
-    if (vector_shape(v.args.op) == VectorShape::Scan) {
+    if (vector_shape(v.args.op) == VectorShape::Rows) {
+        run_matmul_rows_cpu(v.args, v.begin, v.end);  // dst's rows stay in the node's region
+    } else if (vector_shape(v.args.op) == VectorShape::Scan) {
         // The scalars carry the running value in, the result carries it out.
         const ScanCarry out = run_scan_piece_cpu(v.args, v.begin, v.end, ScanCarry{v.args.int_scalar, v.args.float_scalar});
         r.int_value = out.int_value;

@@ -424,7 +424,8 @@ const char* check_vector_op(const VectorOpArgs& args) {
 
 VectorShape vector_shape(Op op) {
     const auto v = as_vector_op(op);
-    if (!v || *v == VectorOp::Vmatmul) return VectorShape::Whole;
+    if (!v) return VectorShape::Whole;
+    if (*v == VectorOp::Vmatmul) return VectorShape::Rows;
     if (*v == VectorOp::Vscan) return VectorShape::Scan;
     return vector_result(op) == VectorResult::Region ? VectorShape::Elementwise : VectorShape::Reduction;
 }
@@ -451,7 +452,8 @@ VectorOpResult run_vector_op_cpu(const VectorOpArgs& args) {
 VectorPartial run_vector_piece_cpu(const VectorOpArgs& args, std::uint64_t begin, std::uint64_t end) {
     if (find_vector_op_problem(args).fault != VectorOpFault::None) return {};
     const VectorShape shape = vector_shape(args.op);
-    if (shape == VectorShape::Whole || shape == VectorShape::Scan || begin > end || end > op_length(args)) return {};
+    if (shape != VectorShape::Elementwise && shape != VectorShape::Reduction) return {};
+    if (begin > end || end > op_length(args)) return {};
     if (begin % vector_piece_alignment(args.op) != 0) return {};
     const VectorOpArgs piece = piece_of(args, begin, end);
     VectorPartial part;
@@ -479,6 +481,22 @@ ScanCarry run_scan_piece_cpu(const VectorOpArgs& args, std::uint64_t begin, std:
         }
     });
     return carry;
+}
+
+void run_matmul_rows_cpu(const VectorOpArgs& args, std::uint64_t row_begin, std::uint64_t row_end) {
+    if (find_vector_op_problem(args).fault != VectorOpFault::None || vector_shape(args.op) != VectorShape::Rows) return;
+    const auto k = static_cast<std::uint64_t>(args.int_scalar);  // positive: checked
+    const std::uint64_t m = args.a.length / k, n = args.b.length / k;
+    if (row_begin >= row_end || row_end > m) return;
+    auto rows_of = [&](RegionView v, std::uint64_t width) {
+        v.length = (row_end - row_begin) * width;
+        v.data = v.length == 0 ? nullptr : static_cast<std::uint8_t*>(v.data) + row_begin * width * elem_size(v.type);
+        return v;
+    };
+    VectorOpArgs piece = args;
+    piece.a = rows_of(args.a, k);
+    piece.dst = rows_of(args.dst, n);
+    with_elem_type(main_type(args), [&](auto t) { run_matmul<decltype(t)>(piece); });
 }
 
 VectorOpResult combine_vector_partials(Op op, std::span<const VectorPartial> in_order) {

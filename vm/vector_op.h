@@ -75,7 +75,8 @@ enum class VectorShape : std::uint8_t {
     Elementwise,  // element i of dst depends only on element i of the operands
     Reduction,    // a value from all elements (vsum .. vdoti): partials per piece
     Scan,         // vscan: element i depends on 0..i; pieces run in order, each from the carry of the one before
-    Whole,        // vmatmul: never cut
+    Rows,         // vmatmul: row i of dst depends on row i of a and all of b
+    Whole,        // not a vector op: never cut
 };
 VectorShape vector_shape(Op op);
 
@@ -116,6 +117,15 @@ struct ScanCarry {
 // same order. Returns `carry` and writes nothing for another op or a range
 // past the regions.
 ScanCarry run_scan_piece_cpu(const VectorOpArgs& args, std::uint64_t begin, std::uint64_t end, ScanCarry carry);
+
+// Runs vmatmul (VectorShape::Rows, checked as for run_vector_op_cpu) for
+// rows [row_begin, row_end) of dst (M x N) only: they read the same rows
+// of a (M x K) and all of b (K x N). Each element sums its K products in
+// the same order whatever the rows around it, so rows computed in pieces
+// have one pass's bits. Writes nothing for another op or rows past M. dst
+// may be a (in place: a piece reads its rows before it writes them), never
+// b (a piece would change what the others read).
+void run_matmul_rows_cpu(const VectorOpArgs& args, std::uint64_t row_begin, std::uint64_t row_end);
 
 // A reduction's value from its pieces' partials, in element order (pieces
 // covering [0, n) exactly once; a min/max partial without kLanes values is

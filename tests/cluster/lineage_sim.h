@@ -211,6 +211,36 @@ public:
         for (std::uint64_t i = split; i < n; ++i) dst.away[i] = true;
     }
 
+    // A logged vmatmul c := a (M x K) * b (K x N): rows [0, split) at home,
+    // [split, M) on the node, b read whole (current at home first).
+    void matmul_op(SimBuffer& c, SimBuffer& a, SimBuffer& b, std::uint64_t k, std::uint64_t split) {
+        const std::uint64_t m = a.home.size() / k, n = b.home.size() / k;
+        split = std::min(split, m);
+        auto args_on = [&](auto pick) {
+            VectorOpArgs args;
+            args.op = Op::Vmatmul;
+            args.int_scalar = static_cast<std::int64_t>(k);
+            args.dst = RegionView{c.type, pick(c).data(), c.home.size()};
+            args.a = RegionView{a.type, pick(a).data(), a.home.size()};
+            args.b = RegionView{b.type, pick(b).data(), b.home.size()};
+            return args;
+        };
+        auto home = [](SimBuffer& x) -> std::vector<std::uint32_t>& { return x.home; };
+        auto node = [](SimBuffer& x) -> std::vector<std::uint32_t>& { return x.node; };
+        auto reference = [](SimBuffer& x) -> std::vector<std::uint32_t>& { return x.reference; };
+        fetch(b, 0, b.home.size());
+        b.node = b.home;
+        ASSERT_TRUE(lineage_.record(args_on(home)).ok());
+        fetch(a, 0, split * k);
+        for (std::uint64_t i = split * k; i < m * k; ++i)
+            if (!a.away[i]) a.node[i] = a.home[i];
+        lineage_.before_home_write(c.ref(), 0, split * n, HomeWrite::Replayable);
+        run_matmul_rows_cpu(args_on(home), 0, split);
+        run_matmul_rows_cpu(args_on(node), split, m);
+        run_vector_op_cpu(args_on(reference));
+        for (std::uint64_t i = split * n; i < m * n; ++i) c.away[i] = true;
+    }
+
     // The node dies (kill -9): what it alone held is lost. A half-landed
     // transfer may have left anything in home memory there.
     std::vector<LostElements> kill_node() {

@@ -277,6 +277,29 @@ TEST_F(LineageTest, ScansReplayFromTheStartOfTheirPieces) {
     sim.expect_home_is_reference();
 }
 
+// A matmul's lost elements of C are recomputed by whole rows, from the
+// same rows of A (which the launch before it replays over) and its copy of
+// B, taken when it ran: B changed after it does not change the replay.
+TEST_F(LineageTest, AMatmulReplaysWholeRowsFromItsCopyOfB) {
+    Lineage lineage;
+    SimCluster sim(lineage);
+    constexpr std::uint64_t m = 60, k = 40, n = 25;
+    SimBuffer& x = sim.add("x", ElemType::F32, random_floats(m * k, 51));
+    SimBuffer& a = sim.add("a", ElemType::F32, random_floats(m * k, 52));
+    SimBuffer& b = sim.add("b", ElemType::F32, random_floats(k * n, 53));
+    SimBuffer& c = sim.add("c", ElemType::F32, std::vector<std::uint32_t>(m * n, 0));
+    sim.launch(kernel("axpyf"), {{&x}, {&a}, uniform_f32(0.5f)}, m * k, m * k / 3);  // a's last rows only on the node
+    sim.matmul_op(c, a, b, k, m / 4);
+    sim.store(b, 7, std::bit_cast<std::uint32_t>(123.5f));  // after the matmul: its copy keeps the old B
+    sim.fetch(c, (m / 4) * n, (m / 2) * n + 3);               // the home holds some of the node's rows, one in part
+    sim.fetch(a, 0, m * k);  // only C is lost: the replay must still redo a's rows as the matmul found them
+    auto r = lineage.recompute(sim.kill_node());
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.value().launches, 2u);
+    EXPECT_EQ(c.home, c.reference);  // bits
+    sim.expect_home_is_reference();
+}
+
 // A scan piece noted again (its node was lost while running it, and the
 // piece ran again from the same start, ending elsewhere) replaces the
 // first note; a note for an entry that is no scan breaks the log.
@@ -299,20 +322,27 @@ TEST(Lineage, ScanNotesReplaceTheirRange) {
     EXPECT_FALSE(lineage.recompute(std::vector<LostElements>{{BufferRef{d.data(), 100, ElemType::I32}, 0, 100}}).ok());
 }
 
-// Reductions and ops that are not element-wise are not logged (they write
-// no region, or lane i reads other lanes); the log says why.
+// Reductions are not logged (they write no region), nor a matmul whose
+// dst is its b (every row reads b whole); the log says why.
 TEST(Lineage, OnlyElementwiseVectorOpsAreLogged) {
     std::vector<float> a(100), b(100), c(100);
+    VectorOpArgs sum;
+    sum.op = Op::Vsum;
+    sum.a = {ElemType::F32, b.data(), 100};
+    Lineage lineage;
+    auto r = lineage.record(sum);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("vsum: not an element-wise vector op, a scan or a matmul"), std::string::npos) << r.error();
     VectorOpArgs matmul;
     matmul.op = Op::Vmatmul;
     matmul.dst = {ElemType::F32, a.data(), 100};
     matmul.a = {ElemType::F32, b.data(), 100};
-    matmul.b = {ElemType::F32, c.data(), 100};
+    matmul.b = {ElemType::F32, a.data(), 100};
     matmul.int_scalar = 10;
-    Lineage lineage;
-    auto r = lineage.record(matmul);
-    ASSERT_FALSE(r);
-    EXPECT_NE(r.error().find("vmatmul: not an element-wise vector op or a scan"), std::string::npos) << r.error();
+    Lineage third;
+    auto rm = third.record(matmul);
+    ASSERT_FALSE(rm);
+    EXPECT_NE(rm.error().find("vmatmul: dst is b"), std::string::npos) << rm.error();
     Lineage other;
     VectorOpArgs bad;
     bad.op = Op::Vadd;

@@ -126,6 +126,32 @@ TEST(NodeVector, ScanPieceRunsFromItsCarryAndReturnsTheNext) {
     EXPECT_EQ(ri.value().int_value, static_cast<std::int32_t>(static_cast<std::uint32_t>(2147483000) - 7u * n));
 }
 
+// A vmatmul piece counts rows: rows [r0, r1) of C from the same rows of A
+// and all of B, in place on the node, with the home's bits.
+TEST(NodeVector, MatmulPieceWritesItsRows) {
+    VectorNode s;
+    ASSERT_TRUE(s.client);
+    const std::size_t m = 50, k = 30, n = 20;
+    std::vector<double> a(m * k), b(k * n);
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = (i % 3 ? 1e9 : -0.7) / static_cast<double>(i % 13 + 1);
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = 0.01 * static_cast<double>(i % 17) - 0.05;
+    ASSERT_TRUE(s.client->put_region(1, 1, m * n * 8, 0, {}));
+    ASSERT_TRUE(s.client->put_region(2, 1, m * k * 8, 0, bytes_of_vector(a)));
+    ASSERT_TRUE(s.client->put_region(3, 1, k * n * 8, 0, bytes_of_vector(b)));
+    VectorChunk piece = chunk(Op::Vmatmul, m, 10, 35, {{0, kF64, 1, 1}, {1, kF64, 2, 1}, {2, kF64, 3, 1}});
+    piece.int_scalar = static_cast<std::int64_t>(k);
+    auto r = s.run(piece);
+    ASSERT_TRUE(r) << r.error();
+    std::vector<double> want(m * n, 0.0);
+    VectorOpArgs args{Op::Vmatmul, {ElemType::F64, want.data(), m * n}, {ElemType::F64, a.data(), m * k},
+                      {ElemType::F64, b.data(), k * n}};
+    args.int_scalar = static_cast<std::int64_t>(k);
+    run_matmul_rows_cpu(args, 10, 35);
+    auto got = s.client->get_region(1, 1, 0, m * n * 8);
+    ASSERT_TRUE(got) << got.error();
+    EXPECT_EQ(std::memcmp(got.value().data(), want.data(), m * n * 8), 0) << "only rows [10, 35) written, with the same bits";
+}
+
 TEST(NodeVector, PiecesThatDoNotFitAreRefused) {
     VectorNode s;
     ASSERT_TRUE(s.client);
@@ -139,7 +165,15 @@ TEST(NodeVector, PiecesThatDoNotFitAreRefused) {
         EXPECT_NE(r.error().find(text), std::string::npos) << r.error();
     };
     refused(chunk(Op::Addi, 4096, 0, 10, {}), "bad-launch", "is not a vector op");
-    refused(chunk(Op::Vmatmul, 4096, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 2, 1}, {2, kF32, 2, 1}}), "unsupported", "the home runs it whole");
+    VectorChunk bad_k = chunk(Op::Vmatmul, 1024, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 2, 1}, {2, kF32, 2, 1}});
+    bad_k.int_scalar = 3;  // 4096 elements of b are not 3 x N
+    refused(bad_k, "bad-launch", "not K x N elements for K = 3");
+    VectorChunk rows = chunk(Op::Vmatmul, 1024, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 2, 1}, {2, kF32, 3, 1}});
+    rows.int_scalar = 4;  // a: 1024 x 4 would be 4096 elements, c 1024 x (10 / 4)
+    refused(rows, "bad-launch", "not K x N elements for K = 4");
+    VectorChunk short_a = chunk(Op::Vmatmul, 1024, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 2, 1}, {2, kF32, 2, 1}});
+    short_a.int_scalar = 1024;  // b: 1024 x 4, c: 1024 x 4 fits, a must be 1024 x 1024
+    refused(short_a, "bad-launch", "a: region 2 has 16384 bytes, not 1048576 f32 elements");
     refused(chunk(Op::Vsum, 4096, 100, 200, {{1, kF32, 1, 1}}), "bad-launch", "starts at a multiple of 1024");
     refused(chunk(Op::Vadd, 4096, 0, 5000, {{0, kF32, 1, 1}, {1, kF32, 2, 1}, {2, kF32, 2, 1}}), "bad-launch", "not inside [0, 4096)");
     refused(chunk(Op::Vadd, 4096, 0, 10, {{0, kF32, 1, 1}, {1, kF32, 2, 1}}), "bad-launch", "binds region slots");

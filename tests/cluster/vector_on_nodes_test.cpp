@@ -107,6 +107,11 @@ EveryOp every_op_program(int n) {
         ops += "        vselect " + result("sel") + ", " + w + ", " + x + ", " + y + "\n";
         ops += "        vcopy   " + result("inpl") + ", " + x + "\n";  // in place: dst is an operand
         ops += "        vadd    inpl" + s + ", inpl" + s + ", " + y + "\n";
+        // Rows of x (N / 100 x 100, on the nodes) times a 100 x 4 made at home.
+        regions += ".region mb" + s + " " + t + "[400]\n";
+        regions += ".region mm" + s + " " + t + "[" + std::to_string(n / 100 * 4) + "]\n";
+        dumps += " --dump-region mm" + s;
+        ops += "        viota   mb" + s + "\n        li      r7, 100\n        vmatmul mm" + s + ", " + x + ", mb" + s + ", r7\n";
         ops += "        vscan   " + result("scan") + ", " + w + "\n";  // pieces in order, from their carries
         ops += "        vcopy   " + result("scin") + ", " + y + "\n        vscan   scin" + s + ", scin" + s + "\n";  // in place
         if (ty.is_float) {
@@ -226,10 +231,11 @@ TEST(VectorOnNodes, EveryOpGivesTheOneMachineBits) {
         ASSERT_EQ(r.status, 0) << r.err;
         EXPECT_EQ(r.out, alone.out);
         // Without the home, every op ran where its operands were (at least
-        // a piece on a node each: 22 per float type, 20 per integer type). With it, the home may have claimed most of the one
+        // a piece on a node each: 23 per float type, 21 per integer type;
+        // the viota of a region made at home ran there). With it, the home may have claimed most of the one
         // launch (or all of it: then every op runs at home).
         if (std::string(cluster).find("--no-local-work") != std::string::npos) {
-            EXPECT_GE(node_vector_pieces(r.err), 2u * 22 + 2u * 20) << r.err;
+            EXPECT_GE(node_vector_pieces(r.err), 2u * 23 + 2u * 21) << r.err;
         }
     }
 }
@@ -330,7 +336,7 @@ void expect_a_kill_after_loses_nothing(const std::string& op, const std::string&
     text.replace(text.find("li      r1, N"), 13, "li      r1, " + std::to_string(n));
     // Wait at home after vadd until the test has killed the victim: read a
     // line of stdin.
-    text.replace(text.find("vadd    zs, xs, ys"), 18, op);
+    text.replace(text.find("vadd    zs, xs, ys"), 18, op);  // the program's n: 256 x 256 for a matmul
     text.replace(text.find("        vsum    f1, zs"), 0, "        readi   r9, r10\n");
     const std::string p = write_program("vecops-kill", text);
     const HomeRun alone = run_home("--exec in-order " + p + " </dev/null");
@@ -370,5 +376,13 @@ TEST(VectorOnNodes, ANodeKilledAfterAVectorOpLosesNothing) { expect_a_kill_after
 // from the start of that piece, from its carry (and the launches before it
 // over those lanes).
 TEST(VectorOnNodes, ANodeKilledAfterAScanLosesNothing) { expect_a_kill_after_loses_nothing("vscan   zs, ys", "vector-chunk vscan"); }
+
+// And a matmul: zs := xs * ys as 256 x 256 matrices. Its rows run where
+// xs's are, ys put whole on each node; the replay recomputes the victim's
+// rows of zs from the same rows of xs (the launches replayed over them) and
+// the log's copy of ys.
+TEST(VectorOnNodes, ANodeKilledAfterAMatmulLosesNothing) {
+    expect_a_kill_after_loses_nothing("li      r8, 256\n        vmatmul zs, xs, ys, r8", "vector-chunk vmatmul");
+}
 
 }  // namespace

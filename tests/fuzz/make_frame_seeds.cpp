@@ -10,6 +10,7 @@
 
 #include "cluster/frame.h"
 #include "cluster/messages.h"
+#include "isa/opcodes.h"
 
 using namespace polymer::cluster;
 
@@ -64,6 +65,20 @@ int main(int argc, char** argv) {
     vsum.length = 1024;
     vsum.end = 1024;
     vsum.operands = {{1, 5, 2, 1}};
+    VectorChunk vscan;  // version 8: a vscan piece from a carry
+    vscan.op = static_cast<std::uint8_t>(polymer::Op::Vscan);
+    vscan.length = 1024;
+    vscan.begin = 100;
+    vscan.end = 600;
+    vscan.float_scalar = 2.5;
+    vscan.operands = {{0, 4, 1, 1}, {1, 4, 2, 1}};
+    VectorChunk vmatmul;  // version 8: rows [2, 5) of an 8 x 16 C from an 8 x 32 A and a 32 x 16 B
+    vmatmul.op = static_cast<std::uint8_t>(polymer::Op::Vmatmul);
+    vmatmul.length = 8;
+    vmatmul.begin = 2;
+    vmatmul.end = 5;
+    vmatmul.int_scalar = 32;
+    vmatmul.operands = {{0, 5, 1, 1}, {1, 5, 2, 1}, {2, 5, 3, 1}};
     // Procedures on the nodes (version 7): a start, a send of a slice with
     // writes before it, a trap, and a recv's answer.
     ProcStart start;
@@ -105,6 +120,8 @@ int main(int argc, char** argv) {
         {"chunk-result", frame(MsgType::ChunkResult, encode(result))},
         {"vector-chunk", frame(MsgType::VectorChunk, encode(vadd))},
         {"vector-chunk-sum", frame(MsgType::VectorChunk, encode(vsum))},
+        {"vector-chunk-scan", frame(MsgType::VectorChunk, encode(vscan))},
+        {"vector-chunk-matmul", frame(MsgType::VectorChunk, encode(vmatmul))},
         {"vector-chunk-result", frame(MsgType::VectorChunkResult, encode(VectorChunkResult{1000, 0, {1.5, 2.5}}))},
         {"cancel", frame(MsgType::Cancel, encode(Cancel{7}))},
         {"proc-start", frame(MsgType::ProcStart, encode(start))},

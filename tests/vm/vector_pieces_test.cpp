@@ -133,7 +133,7 @@ TEST(VectorPieces, EveryOpCutIntoPiecesGivesTheBitsOfOnePass) {
     int ran = 0;
     for (Op op : vector_ops()) {
         const VectorShape shape = vector_shape(op);
-        if (shape == VectorShape::Whole) continue;
+        if (shape == VectorShape::Whole || shape == VectorShape::Rows) continue;  // Rows: its own test, by rows
         int types_run = 0;
         for (ElemType t : kTypes) {
             for (std::uint64_t n : {1ull, 1023ull, 1024ull, 5000ull, 3 * 1024ull + 9}) {
@@ -220,7 +220,7 @@ TEST(VectorPieces, PiecesThatCannotBeCutDoNothing) {
     scan.dst = dst.view();
     scan.a = a.view();
     EXPECT_EQ(vector_shape(Op::Vscan), VectorShape::Scan);
-    EXPECT_EQ(vector_shape(Op::Vmatmul), VectorShape::Whole);
+    EXPECT_EQ(vector_shape(Op::Addi), VectorShape::Whole);
     run_vector_piece_cpu(scan, 0, 4096);
     EXPECT_EQ(dst.bytes(), std::vector<std::uint8_t>(4096 * 8, 0)) << "a scan's pieces run from a carry: run_scan_piece_cpu";
     EXPECT_EQ(run_scan_piece_cpu(sum, 0, 10, ScanCarry{5, 1.5}), (ScanCarry{5, 1.5})) << "not a scan: the carry back, nothing run";
@@ -259,6 +259,41 @@ TEST(VectorPieces, ScanPiecesInPlaceEndOnTheLastElement) {
             }
         }
     }
+}
+
+// vmatmul by rows: C's rows cut at random, each piece from the same rows of
+// A and all of B, give one pass's bits on every type, in place too (C is A
+// when N = K).
+TEST(VectorPieces, MatmulRowsGiveOnePassBits) {
+    std::mt19937_64 rng(43);
+    for (ElemType t : kTypes) {
+        for (bool in_place : {false, true}) {
+            SCOPED_TRACE(std::string(elem_type_name(t)) + (in_place ? " in place" : ""));
+            const std::uint64_t m = 37, k = 21, n = in_place ? k : 13;
+            Storage a(t, m * k), b(t, k * n), whole(t, m * n), rows(t, m * n);
+            t == ElemType::F32 || t == ElemType::F64 ? fill_finite(a, 5) : fill_random(a, 5);
+            t == ElemType::F32 || t == ElemType::F64 ? fill_finite(b, 6) : fill_random(b, 6);
+            Storage a_copy = a;
+            VectorOpArgs one{Op::Vmatmul, whole.view(), a.view(), b.view()};
+            one.int_scalar = static_cast<std::int64_t>(k);
+            run_vector_op_cpu(one);
+            Storage& c = in_place ? a_copy : rows;
+            VectorOpArgs cut{Op::Vmatmul, c.view(), a_copy.view(), b.view()};
+            cut.int_scalar = static_cast<std::int64_t>(k);
+            for (std::uint64_t at = 0; at < m;) {
+                const std::uint64_t end = std::min<std::uint64_t>(m, at + 1 + rng() % 9);
+                run_matmul_rows_cpu(cut, at, end);
+                at = end;
+            }
+            EXPECT_EQ(c.bytes(), whole.bytes());
+        }
+    }
+    Storage a(ElemType::I32, 6), b(ElemType::I32, 6), c(ElemType::I32, 4);
+    VectorOpArgs bad{Op::Vmatmul, c.view(), a.view(), b.view()};
+    bad.int_scalar = 3;
+    run_matmul_rows_cpu(bad, 1, 3);  // rows past M = 2: nothing
+    EXPECT_EQ(c.bytes(), std::vector<std::uint8_t>(16, 0));
+    EXPECT_EQ(vector_shape(Op::Vmatmul), VectorShape::Rows);
 }
 
 TEST(VectorPieces, IotaPiecesCountFromWhereTheyStart) {
