@@ -81,86 +81,28 @@ Result<VectorOpResult> ClusterBackend::Impl::run_matmul(const VectorOpArgs& args
         for (const VectorPiece& p : plan_vector_pieces(m, 1, rows, bits, bits.size() - 1)) out.push_back({p, who[p.runner]});
         return out;
     };
-    struct Done {
-        std::uint64_t begin, end;  // rows
-        Participant* runner;       // null: the home
+    PieceRunner runner;
+    runner.name = "vmatmul";
+    runner.elements_per_unit = n;  // a unit is a row of C
+    runner.plan = plan;
+    runner.send = [&](Participant& p, std::uint64_t r0, std::uint64_t r1) { return send_matmul_rows(p, args, r0, r1); };
+    runner.run_at_home = [&](std::uint64_t r0, std::uint64_t r1) -> std::optional<std::string> {
+        if (auto err = pull_home(args.a.data, r0 * k, r1 * k)) return err;
+        {
+            std::lock_guard lock(residency_mutex);
+            if (auto err = home_takes(args.dst.data, r0 * n, r1 * n)) return cat("vmatmul: ", *err);
+        }
+        lineage.before_home_write(BufferRef{args.dst.data, args.dst.length, args.dst.type}, r0 * n, r1 * n, HomeWrite::Replayable);
+        run_matmul_rows_cpu(args, r0, r1);
+        std::lock_guard lock(residency_mutex);
+        directory.set(args.dst.data, r0 * n, r1 * n, kHomeMemory);
+        return std::nullopt;
     };
-    std::vector<Done> done;
-    ElementRanges todo;  // rows
-    todo.add(0, m);
-    for (std::size_t round = 0; !todo.empty(); ++round) {
-        if (round > participants.size() + 1) return Error{cat("vmatmul: pieces still failing after ", round, " rounds")};
-        struct Sent {
-            std::uint64_t begin, end;
-            Participant* p;
-            std::uint64_t request;
-            Clock::time_point start;
-            std::uint64_t bytes_out;
-        };
-        std::vector<Sent> sent;
-        std::vector<std::pair<std::uint64_t, std::uint64_t>> at_home;
-        for (auto [piece, runner] : plan()) {
-            Participant* p = runner;  // a lambda may not capture a structured binding (clang 14)
-            todo.for_each_in(piece.begin, piece.end, [&](std::uint64_t b, std::uint64_t e) {
-                if (p == nullptr || !p->alive) {
-                    at_home.push_back({b, e});
-                    return;
-                }
-                const auto start = Clock::now();
-                const std::uint64_t out_before = p->stats.bytes_out;
-                auto id = send_matmul_rows(*p, args, b, e);
-                if (!id) {
-                    lose(*p, cat("vector op vmatmul: ", id.error()));
-                    return;  // still to do: the next round
-                }
-                sent.push_back({b, e, p, id.value(), start, p->stats.bytes_out - out_before});
-            });
-        }
-        // The home's rows while the nodes run theirs.
-        for (auto [b, e] : at_home) {
-            if (auto err = pull_home(args.a.data, b * k, e * k)) return Error{*err};
-            {
-                std::lock_guard lock(residency_mutex);
-                if (auto err = home_takes(args.dst.data, b * n, e * n)) return Error{cat("vmatmul: ", *err)};
-            }
-            const auto start = Clock::now();
-            lineage.before_home_write(BufferRef{args.dst.data, args.dst.length, args.dst.type}, b * n, e * n, HomeWrite::Replayable);
-            run_matmul_rows_cpu(args, b, e);
-            {
-                std::lock_guard lock(residency_mutex);
-                directory.set(args.dst.data, b * n, e * n, kHomeMemory);
-            }
-            log_vector_piece(nullptr, args, b, e, start, 0, 0);
-            for (auto& q : participants)
-                if (q->bit == kHomeMemory) ++q->stats.vector_pieces, q->stats.vector_elements += (e - b) * n;
-            done.push_back({b, e, nullptr});
-            todo.remove(b, e);
-        }
-        for (Sent& s : sent) {
-            auto r = s.p->client->wait_vector(s.request);
-            if (!r) {
-                lose(*s.p, cat("vector op vmatmul: ", r.error()));
-                continue;
-            }
-            const std::uint64_t in = 20 + 8 * r.value().values.size();  // the result's payload
-            s.p->stats.bytes_in += in;
-            ++s.p->stats.vector_pieces;
-            s.p->stats.vector_elements += (s.end - s.begin) * n;
-            {
-                std::lock_guard lock(residency_mutex);
-                directory.set(args.dst.data, s.begin * n, s.end * n, s.p->bit);
-            }
-            log_vector_piece(s.p, args, s.begin, s.end, s.start, s.bytes_out, in);
-            done.push_back({s.begin, s.end, s.p});
-            todo.remove(s.begin, s.end);
-        }
-        // Rows a lost node had finished went with it: they run again.
-        std::erase_if(done, [&](const Done& d) {
-            if (d.runner == nullptr || d.runner->alive) return false;
-            todo.add(d.begin, d.end);
-            return true;
-        });
-    }
+    runner.landed = [&](Participant& p, std::uint64_t r0, std::uint64_t r1, VectorChunkResult&) {
+        std::lock_guard lock(residency_mutex);
+        directory.set(args.dst.data, r0 * n, r1 * n, p.bit);
+    };
+    if (auto err = run_in_rounds(m, args, runner)) return Error{*err};
     {
         std::lock_guard lock(residency_mutex);
         for (const RegionView* v : {&args.dst, &args.a, &args.b}) set_fences(v->data);

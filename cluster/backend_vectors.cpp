@@ -116,36 +116,16 @@ void ClusterBackend::Impl::track_vector_operands(const VectorOpArgs& args, const
     }
 }
 
-Result<VectorOpResult> ClusterBackend::Impl::run_vector_op(const VectorOpArgs& args) {
-    if (vector_shape(args.op) == VectorShape::Scan) return run_scan(args);
-    if (vector_shape(args.op) == VectorShape::Rows) return run_matmul(args);
-    const VectorShape shape = vector_shape(args.op);
-    const std::uint64_t n = vector_length(args);
-    const std::string name(op_info(args.op).mnemonic);
-    const std::vector<OpOperand> operands = vector_operands(args);
-    track_vector_operands(args, operands);
-    // An element-wise op is logged before it runs, as a launch is: a
-    // node holding the only copy of a dst piece may be lost later.
-    std::optional<std::size_t> record;
-    if (shape == VectorShape::Elementwise) {
-        auto r = lineage.record(args);
-        if (!r) return Error{cat(name, ": ", r.error())};
-        record = r.value();
-        std::lock_guard lock(residency_mutex);
-        for (const OpOperand& o : operands) directory.mark_logged_input(o.view->data, 0, n, true);
-    }
-    const VectorRecordScope in_progress(*this, record);
-
+std::optional<std::string> ClusterBackend::Impl::run_in_rounds(std::uint64_t total, const VectorOpArgs& args, const PieceRunner& r) {
     struct Done {
         std::uint64_t begin, end;
         Participant* runner;  // null: the home
-        VectorPartial partial;
     };
     std::vector<Done> done;
     ElementRanges todo;
-    todo.add(0, n);
+    todo.add(0, total);
     for (std::size_t round = 0; !todo.empty(); ++round) {
-        if (round > participants.size() + 1) return Error{cat(name, ": pieces still failing after ", round, " rounds")};
+        if (round > participants.size() + 1) return cat(r.name, ": pieces still failing after ", round, " rounds");
         struct Sent {
             std::uint64_t begin, end;
             Participant* p;
@@ -155,7 +135,7 @@ Result<VectorOpResult> ClusterBackend::Impl::run_vector_op(const VectorOpArgs& a
         };
         std::vector<Sent> sent;
         std::vector<std::pair<std::uint64_t, std::uint64_t>> at_home;
-        for (auto [piece, runner] : plan_pieces(args, operands)) {
+        for (auto [piece, runner] : r.plan()) {
             Participant* p = runner;  // a lambda may not capture a structured binding (clang 14)
             todo.for_each_in(piece.begin, piece.end, [&](std::uint64_t b, std::uint64_t e) {
                 if (p == nullptr || !p->alive) {
@@ -164,9 +144,9 @@ Result<VectorOpResult> ClusterBackend::Impl::run_vector_op(const VectorOpArgs& a
                 }
                 const auto start = Clock::now();
                 const std::uint64_t out_before = p->stats.bytes_out;
-                auto id = send_vector_piece(*p, args, b, e);
+                auto id = r.send(*p, b, e);
                 if (!id) {
-                    lose(*p, cat("vector op ", name, ": ", id.error()));
+                    lose(*p, cat("vector op ", r.name, ": ", id.error()));
                     return;  // still to do: the next round
                 }
                 sent.push_back({b, e, p, id.value(), start, p->stats.bytes_out - out_before});
@@ -174,62 +154,99 @@ Result<VectorOpResult> ClusterBackend::Impl::run_vector_op(const VectorOpArgs& a
         }
         // The home's pieces while the nodes run theirs.
         for (auto [b, e] : at_home) {
-            for (const OpOperand& o : operands)
-                if (o.slot != 0)
-                    if (auto err = pull_home(o.view->data, b, e)) return Error{*err};
-            if (shape == VectorShape::Elementwise) {
-                std::lock_guard lock(residency_mutex);
-                if (auto err = home_takes(args.dst.data, b, e)) return Error{cat(name, ": ", *err)};
-            }
             const auto start = Clock::now();
-            if (shape == VectorShape::Elementwise)
-                lineage.before_home_write(BufferRef{args.dst.data, n, args.dst.type}, b, e, HomeWrite::Replayable);
-            VectorPartial part = run_vector_piece_cpu(args, b, e);
-            if (shape == VectorShape::Elementwise) {
-                std::lock_guard lock(residency_mutex);
-                directory.set(args.dst.data, b, e, kHomeMemory);
-            }
+            if (auto err = r.run_at_home(b, e)) return err;
             log_vector_piece(nullptr, args, b, e, start, 0, 0);
             for (auto& q : participants)
-                if (q->bit == kHomeMemory) ++q->stats.vector_pieces, q->stats.vector_elements += e - b;
-            done.push_back({b, e, nullptr, std::move(part)});
+                if (q->bit == kHomeMemory) ++q->stats.vector_pieces, q->stats.vector_elements += (e - b) * r.elements_per_unit;
+            done.push_back({b, e, nullptr});
             todo.remove(b, e);
         }
         for (Sent& s : sent) {
-            auto r = s.p->client->wait_vector(s.request);
-            if (!r) {
-                lose(*s.p, cat("vector op ", name, ": ", r.error()));
+            auto got = s.p->client->wait_vector(s.request);
+            if (!got) {
+                lose(*s.p, cat("vector op ", r.name, ": ", got.error()));
                 continue;
             }
-            const std::uint64_t in = 20 + 8 * r.value().values.size();  // the result's payload
+            const std::uint64_t in = 20 + 8 * got.value().values.size();  // the result's payload
             s.p->stats.bytes_in += in;
             ++s.p->stats.vector_pieces;
-            s.p->stats.vector_elements += s.end - s.begin;
-            if (shape == VectorShape::Elementwise) {
-                std::lock_guard lock(residency_mutex);
-                directory.set(args.dst.data, s.begin, s.end, s.p->bit);
-            }
+            s.p->stats.vector_elements += (s.end - s.begin) * r.elements_per_unit;
+            r.landed(*s.p, s.begin, s.end, got.value());
             log_vector_piece(s.p, args, s.begin, s.end, s.start, s.bytes_out, in);
-            done.push_back({s.begin, s.end, s.p, VectorPartial{r.value().int_value, std::move(r.value().values)}});
+            done.push_back({s.begin, s.end, s.p});
             todo.remove(s.begin, s.end);
         }
-        // dst pieces a node finished and then took with it run again.
-        if (shape == VectorShape::Elementwise)
+        // Results a node finished and then took with it: run again.
+        if (r.results_stay)
             std::erase_if(done, [&](const Done& d) {
                 if (d.runner == nullptr || d.runner->alive) return false;
                 todo.add(d.begin, d.end);
                 return true;
             });
     }
+    return std::nullopt;
+}
+
+Result<VectorOpResult> ClusterBackend::Impl::run_vector_op(const VectorOpArgs& args) {
+    if (vector_shape(args.op) == VectorShape::Scan) return run_scan(args);
+    if (vector_shape(args.op) == VectorShape::Rows) return run_matmul(args);
+    const bool elementwise = vector_shape(args.op) == VectorShape::Elementwise;
+    const std::uint64_t n = vector_length(args);
+    const std::string name(op_info(args.op).mnemonic);
+    const std::vector<OpOperand> operands = vector_operands(args);
+    track_vector_operands(args, operands);
+    // An element-wise op is logged before it runs, as a launch is: a
+    // node holding the only copy of a dst piece may be lost later.
+    std::optional<std::size_t> record;
+    if (elementwise) {
+        auto r = lineage.record(args);
+        if (!r) return Error{cat(name, ": ", r.error())};
+        record = r.value();
+        std::lock_guard lock(residency_mutex);
+        for (const OpOperand& o : operands) directory.mark_logged_input(o.view->data, 0, n, true);
+    }
+    const VectorRecordScope in_progress(*this, record);
+
+    std::map<std::uint64_t, VectorPartial> partials;  // a reduction's, by where their piece starts
+    PieceRunner runner;
+    runner.name = name;
+    runner.results_stay = elementwise;  // a reduction's partials came back already
+    runner.plan = [&] { return plan_pieces(args, operands); };
+    runner.send = [&](Participant& p, std::uint64_t b, std::uint64_t e) { return send_vector_piece(p, args, b, e); };
+    runner.run_at_home = [&](std::uint64_t b, std::uint64_t e) -> std::optional<std::string> {
+        for (const OpOperand& o : operands)
+            if (o.slot != 0)
+                if (auto err = pull_home(o.view->data, b, e)) return err;
+        if (elementwise) {
+            std::lock_guard lock(residency_mutex);
+            if (auto err = home_takes(args.dst.data, b, e)) return cat(name, ": ", *err);
+        }
+        if (elementwise) lineage.before_home_write(BufferRef{args.dst.data, n, args.dst.type}, b, e, HomeWrite::Replayable);
+        VectorPartial part = run_vector_piece_cpu(args, b, e);
+        if (elementwise) {
+            std::lock_guard lock(residency_mutex);
+            directory.set(args.dst.data, b, e, kHomeMemory);
+        }
+        partials[b] = std::move(part);
+        return std::nullopt;
+    };
+    runner.landed = [&](Participant& p, std::uint64_t b, std::uint64_t e, VectorChunkResult& got) {
+        if (elementwise) {
+            std::lock_guard lock(residency_mutex);
+            directory.set(args.dst.data, b, e, p.bit);
+        }
+        partials[b] = VectorPartial{got.int_value, std::move(got.values)};
+    };
+    if (auto err = run_in_rounds(n, args, runner)) return Error{*err};
     {
         std::lock_guard lock(residency_mutex);
         for (const OpOperand& o : operands) set_fences(o.view->data);
     }
     VectorOpResult result;
-    if (shape == VectorShape::Reduction) {
-        std::sort(done.begin(), done.end(), [](const Done& x, const Done& y) { return x.begin < y.begin; });
+    if (!elementwise) {
         std::vector<VectorPartial> in_order;
-        for (Done& d : done) in_order.push_back(std::move(d.partial));
+        for (auto& [at, part] : partials) in_order.push_back(std::move(part));
         result = combine_vector_partials(args.op, in_order);
     }
     restart_log_if_all_home();

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <limits>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -497,6 +498,24 @@ struct ClusterBackend::Impl {
     // --trace: a piece on p's track (p null: the home's).
     void log_vector_piece(const Participant* p, const VectorOpArgs& args, std::uint64_t b, std::uint64_t e, Clock::time_point start,
                           std::uint64_t bytes_out, std::uint64_t bytes_in);
+
+    // How run_in_rounds runs one op's pieces: units [0, total) (elements,
+    // or a matmul's rows of C) cut by `plan`, each started on its node by
+    // `send` or run by `run_at_home`; `landed` takes a node's result.
+    struct PieceRunner {
+        std::string name;  // the op, for messages
+        std::function<std::vector<std::pair<VectorPiece, Participant*>>()> plan;
+        std::function<Result<std::uint64_t>(Participant&, std::uint64_t, std::uint64_t)> send;
+        std::function<std::optional<std::string>(std::uint64_t, std::uint64_t)> run_at_home;
+        std::function<void(Participant&, std::uint64_t, std::uint64_t, VectorChunkResult&)> landed;
+        std::uint64_t elements_per_unit = 1;  // for --stats
+        bool results_stay = true;  // a node's pieces leave results there: lost with it, they run again
+    };
+    // Each round plans what is left, sends the nodes their pieces, runs the
+    // home's meanwhile, then collects (counted in --stats, drawn in
+    // --trace); a piece whose node fails is left for the next round. An
+    // error only when values are lost for good or pieces keep failing.
+    std::optional<std::string> run_in_rounds(std::uint64_t total, const VectorOpArgs& args, const PieceRunner& r);
 
     // Runs `args` in pieces where its operands are (vector_runs_on_nodes).
     // Pieces whose node fails run again (on what a recovery restored);
