@@ -386,6 +386,7 @@ private:
                 return;
             }
             const PreparedChunk& chunk = std::get<PreparedChunk>(prepared);
+            log_launch(chunk);
             if (server_.config_.runs_inline && server_.config_.runs_inline(chunk)) {
                 send_result(f.request_id, server_.config_.execute(chunk));
                 return;
@@ -561,11 +562,16 @@ private:
                     });
     }
 
+    void log_launch(const PreparedChunk& chunk) {
+        log(LogLevel::Debug, "peer ", who(), ": launch ", chunk.launch.kernel->name, " [", chunk.launch.begin, ", ", chunk.launch.end, ")");
+    }
+
     // The fetches of launch `id` are over (io thread).
     void fetched(std::uint64_t id, const std::shared_ptr<PreparedChunk>& chunk, const std::shared_ptr<std::atomic<bool>>& cancelled,
                  const std::string& why) {
         --server_.in_flight_;
         if (why.empty() && !cancelled->load()) {
+            log_launch(*chunk);
             if (server_.config_.runs_inline && server_.config_.runs_inline(*chunk)) {
                 send_result(id, server_.config_.execute(*chunk));
             } else {

@@ -90,13 +90,16 @@ void expect_a_node_lost_mid_run_loses_nothing(int sig) {
     ASSERT_EQ(alone.status, 0) << alone.err;
     TempTokenFile token(kSecret);
     NodeProcess steady(token.path(), {"--fake-throughput", "1e8"});
-    NodeProcess victim(token.path(), {"--fake-throughput", "1e8", "--name", "victim"});
+    NodeProcess victim(token.path(), {"--fake-throughput", "1e8", "--name", "victim", "--log-level", "debug"});
     auto home = std::async(std::launch::async, [&] {
         return run_home("--nodes 127.0.0.1:" + std::to_string(steady.port()) + ",127.0.0.1:" + std::to_string(victim.port()) +
                         " --token-file " + token.path() + " --no-local-work --node-timeout-ms 1000 --stats " + p);
     });
     ASSERT_TRUE(victim.wait_for_log("authenticated"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    // Once it has run a step (so it holds the only copy of some of ys),
+    // however loaded the machine is: the loss must cost values.
+    ASSERT_TRUE(victim.wait_for_log(": launch step [")) << victim.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
     victim.signal(sig);
     const HomeRun r = home.get();
     if (sig == SIGSTOP) victim.signal(SIGKILL);
