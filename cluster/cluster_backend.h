@@ -65,7 +65,7 @@ struct ClusterOptions {
     unsigned claim_divisor = 2;
     std::uint64_t max_claim_grains = 0;
     double prefer_weight = 4;  // `.prefers` participants' advertised figure counts this many times
-    double home_throughput = 0;  // the home's figure (elements/s); 0: measured when it first shares a launch
+    double home_throughput = 0;  // the home's figure (elements/s; polymer-run measures it while nodes start); 0: measured when it first shares a launch
     unsigned in_flight_per_node = 2;  // chunks sent ahead, so transfers overlap compute
     ClientOptions client;             // heartbeat interval and timeout
     // Called on the VM's thread (from wait/wait_all) when a launch cannot

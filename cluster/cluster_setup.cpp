@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
 #include <iostream>
 #include <sstream>
 
 #include "cluster/auth.h"
 #include "cluster/host_port_option.h"
+#include "cluster/throughput_probe.h"
 #include "isa/byte_io.h"
 #include "src/tools/exit_status.h"
 #include "src/tools/read_input.h"
@@ -298,9 +300,15 @@ Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module
                                      std::uint64_t home_memory) {
     ClusterSession session;
     if (!f.any()) return session;
+    // When the home works too, its throughput figure (cluster/chunk_sizing.h)
+    // is measured while the nodes start, side by side with theirs, not at
+    // its first launch.
+    std::future<double> home_probe;
+    if (!f.no_local_work) home_probe = std::async(std::launch::async, [] { return measure_saxpy_throughput(); });
     auto list = node_list(f, session.local);
     if (!list) return Error{list.error()};
     ClusterOptions o;
+    if (home_probe.valid()) o.home_throughput = home_probe.get();
     o.nodes = list.value().first;
     o.secret = list.value().second;
     if (!o.nodes.empty()) {  // procedures spawned onto nodes go over connections of their own
