@@ -360,8 +360,10 @@ std::string ClusterBackend::describe_nodes() const {
         }
         const Capabilities& c = p->caps;
         s += cat(p->stats.name, ": backend ", c.backend, ", ", c.cores, " cores, memory ", c.memory_bytes >> 20,
-                 " MiB (max-memory ", c.max_memory >> 20, " MiB), throughput ",
-                 static_cast<std::uint64_t>(c.throughput / 1e6), " M elements/s", p->gpu ? ", GPU-class" : "");
+                 " MiB (max-memory ", c.max_memory >> 20, " MiB), ",
+                 c.throughput > 0 ? cat("throughput ", static_cast<std::uint64_t>(c.throughput / 1e6), " M elements/s")
+                                  : std::string("throughput not measured (taken as the others' mean)"),
+                 p->gpu ? ", GPU-class" : "");
         if (c.devices.empty()) s += ", no Vulkan devices";
         for (const DeviceDesc& d : c.devices) s += cat(", device '", d.name, "' (", d.type, ", ", d.memory_bytes >> 20, " MiB)");
         s += "\n";

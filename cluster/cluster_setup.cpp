@@ -301,14 +301,18 @@ Result<ClusterSession> start_cluster(const ClusterFlags& f, const Module& module
     ClusterSession session;
     if (!f.any()) return session;
     // When the home works too, its throughput figure (cluster/chunk_sizing.h)
-    // is measured while the nodes start, side by side with theirs, not at
-    // its first launch.
+    // is measured while the nodes start, not at its first launch. Local
+    // nodes alone share the home's machine and advertise no figure
+    // (--no-throughput-probe): everyone is alike, so the home gives itself
+    // any figure, which they then take as theirs (the others' mean).
+    const bool one_machine = f.local_nodes != 0 && f.addresses.empty() && f.listen_nodes.empty() && !f.mpi;
     std::future<double> home_probe;
-    if (!f.no_local_work) home_probe = std::async(std::launch::async, [] { return measure_saxpy_throughput(); });
+    if (!f.no_local_work && !one_machine) home_probe = std::async(std::launch::async, [] { return measure_saxpy_throughput(); });
     auto list = node_list(f, session.local);
     if (!list) return Error{list.error()};
     ClusterOptions o;
     if (home_probe.valid()) o.home_throughput = home_probe.get();
+    if (one_machine) o.home_throughput = 1;
     o.nodes = list.value().first;
     o.secret = list.value().second;
     if (!o.nodes.empty()) {  // procedures spawned onto nodes go over connections of their own

@@ -103,7 +103,7 @@ Result<NodeConfig> node_config(const NodeSetup& setup) {
     if (setup.fake_throughput > 0) {
         log(LogLevel::Warn, "--fake-throughput: advertising ", setup.fake_throughput, " elements/s (test only)");
         config.caps.throughput = setup.fake_throughput;
-    } else {
+    } else if (setup.probe_throughput) {
         config.caps.throughput = measure_saxpy_throughput();
     }
     if (setup.probe_vulkan) config.caps.devices = list_vulkan_devices();

@@ -18,6 +18,10 @@ struct NodeSetup {
     std::uint64_t max_memory = std::uint64_t{1} << 30;
     std::string name;              // advertised; empty: the host name
     bool probe_vulkan = true;      // list the Vulkan devices in the capabilities
+    // Measure the throughput figure at start-up; off: advertise none (0), and
+    // homes take the mean of the others' (chunk_sizing.h): for nodes that
+    // share one machine, as --local-nodes starts them.
+    bool probe_throughput = true;
     // Test only (docs/cluster.md): an extra fake device, a fixed throughput figure.
     std::string fake_device_type;
     double fake_throughput = 0;

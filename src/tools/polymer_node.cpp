@@ -35,7 +35,7 @@ static int run_tool(int argc, char** argv) {
     unsigned threads = usable_cores();
     unsigned heartbeat_ms = static_cast<unsigned>(kDefaultHeartbeatInterval.count());
     unsigned heartbeat_timeout_ms = static_cast<unsigned>(kDefaultHeartbeatTimeout.count());
-    bool no_vulkan = false, raw_reference = false, allow_readable_token = false, tls = false;
+    bool no_vulkan = false, no_throughput_probe = false, raw_reference = false, allow_readable_token = false, tls = false;
     std::string fake_device_type;
     double fake_throughput = 0;
     NodeLimits limits;
@@ -139,6 +139,10 @@ static int run_tool(int argc, char** argv) {
 
     const std::string testing = "Testing";
     app.add_flag("--no-vulkan-probe", no_vulkan, "do not list Vulkan devices at start-up")->group(testing);
+    app.add_flag("--no-throughput-probe", no_throughput_probe,
+                 "advertise no throughput figure instead of measuring one for 50 ms at start-up (homes then take the mean "
+                 "of the others'): for nodes that share one machine, as polymer-run starts its local nodes")
+        ->group(testing);
     app.add_option("--fake-device-type", fake_device_type,
                    "TEST ONLY: advertise one extra device of this type (e.g. discrete) so home nodes treat this "
                    "node as GPU-class; chunks still run on --backend (docs/cluster.md)")
@@ -186,6 +190,7 @@ static int run_tool(int argc, char** argv) {
     setup.max_memory = max_memory;
     setup.name = name;
     setup.probe_vulkan = !no_vulkan;
+    setup.probe_throughput = !no_throughput_probe;
     setup.fake_device_type = fake_device_type;
     setup.fake_throughput = fake_throughput;
     auto made = node_config(setup);

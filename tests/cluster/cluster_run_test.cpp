@@ -97,6 +97,18 @@ std::string run_shell(const std::string& command, int& status) {
     return out;
 }
 
+// Local nodes share the home's machine: they skip the 50 ms throughput
+// probe (--no-throughput-probe) and --list-nodes says their figure is the
+// others' mean.
+TEST(ClusterRunLocal, LocalNodesAdvertiseNoThroughputFigure) {
+    int status = -1;
+    const std::string out = run_shell(std::string(POLYMER_RUN_PATH) + " --local-nodes 2 --list-nodes", status);
+    EXPECT_EQ(status, 0) << out;
+    std::size_t found = 0;
+    for (std::size_t at = 0; (at = out.find("throughput not measured (taken as the others' mean)", at)) != std::string::npos; ++at) ++found;
+    EXPECT_EQ(found, 2u) << out;
+}
+
 // POLYMER_NODES and POLYMER_TOKEN_FILE stand for --nodes and --token-file:
 // a real node gets every chunk (--no-local-work) of a run that names it only
 // in the environment; polymer-node takes its token file from the environment.
