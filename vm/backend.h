@@ -90,6 +90,10 @@ public:
     // with reductions as several launches whose partials stay in the cache
     // (vm/loop_kernel.cpp).
     virtual bool runs_on_host_cores(const KernelLaunch& /*launch*/) const { return false; }
+    // Whether the backend that would run `launch` honours its group_folds
+    // (vm/kernel_launch.h): then kloop folds a few values a group of lanes
+    // rather than a partial a lane.
+    virtual bool folds_groups(const KernelLaunch& /*launch*/) const { return false; }
 
     // Residency: a backend that keeps region values on other machines (the
     // cluster's; docs/cluster.md, "Data lives on the nodes") fences them in
@@ -163,6 +167,11 @@ public:
     bool run_inline(const VectorOpArgs& args, VectorOpResult& result) override;
     bool run_inline(const KernelLaunch& launch, VectorOpResult& result) override;
     bool runs_on_host_cores(const KernelLaunch&) const override { return true; }
+    // Wide kernels (the only kind kloop makes) fold in the interpreter, over
+    // enough lanes for a group's kFoldWays ways to fit a lane's room each.
+    bool folds_groups(const KernelLaunch& launch) const override {
+        return launch.kernel != nullptr && launch.kernel->wide && launch.count >= kFoldWays;
+    }
     std::optional<BackendCapabilities> capabilities() const override {
         return BackendCapabilities{false, host_memory(), "the CPU backend"};
     }

@@ -225,6 +225,10 @@ bool RoutingBackend::run_inline(const VectorOpArgs& args, VectorOpResult& result
     return true;
 }
 
+bool RoutingBackend::folds_groups(const KernelLaunch& launch) const {
+    return route(launch) == OnCpu && cpu_->folds_groups(launch);
+}
+
 bool RoutingBackend::run_inline(const KernelLaunch& launch, VectorOpResult& result) {
     std::string why;
     if (route(launch, &why) != OnCpu || !cpu_in_flight_.empty()) return false;

@@ -88,6 +88,7 @@ public:
     // discrete or integrated GPU); lavapipe is a CPU device.
     std::optional<BackendCapabilities> capabilities() const override;
     bool runs_on_host_cores(const KernelLaunch& launch) const override { return route(launch) == OnCpu; }
+    bool folds_groups(const KernelLaunch& launch) const override;
     // Both backends' copies added up (the CPU's are zero).
     BackendStats stats() const override;
     // Residency: to both backends, each answering for what it keeps (neither

@@ -42,6 +42,30 @@ struct KernelArg {
     Region* region = nullptr;
 };
 
+// A loop kernel's reduction that the backend folds itself (kloop sets it
+// only where Backend::folds_groups says the backend does; vm/loop_kernel.h).
+// The parameter is the element-wise i64 or f64 buffer where each lane stores
+// its partial as the kernel's last word. Instead of those stores the backend
+// writes, for each group g of kFoldGroupLanes lanes of [0, count) (lanes
+// [g*G, (g+1)*G)):
+//   - Add, Min, Max: one element at g, the group's lanes folded (exact in
+//     any order: wrapping add, signed min and max);
+//   - FaddAnyOrder: kFoldWays elements at [g*W, g*W + W), element w the sum
+//     from -0.0, in lane order, of the partials of the group's lanes j with
+//     j % W == w (the order kloop folds lanes' partials in, so that a backend
+//     that stores them gives the same bits).
+// A lane that stores nothing (it faulted) adds nothing. The buffer still has
+// one element per lane: the rest is left as it was.
+struct GroupFold {
+    std::uint32_t param = 0;
+    ReduceOp op = ReduceOp::Add;
+};
+inline constexpr std::uint64_t kFoldGroupLanes = 512;
+inline constexpr unsigned kFoldWays = 8;
+inline bool folds_in_groups(ReduceOp op) {
+    return op == ReduceOp::Add || op == ReduceOp::Min || op == ReduceOp::Max || op == ReduceOp::FaddAnyOrder;
+}
+
 struct KernelLaunch {
     const Kernel* kernel = nullptr;   // owned by the Module, which outlives the launch
     std::uint32_t kernel_index = 0;   // in Module::kernels
@@ -53,6 +77,9 @@ struct KernelLaunch {
     // Set when this launch alone should stop (a node's chunk its home gave
     // up on); polled where the process-wide Ctrl-C flag is (vm/interrupt.h).
     const std::atomic<bool>* cancel = nullptr;
+    // Reductions the backend folds in groups (above); empty for every launch
+    // but a loop kernel's on a backend that folds.
+    std::vector<GroupFold> group_folds;
 };
 
 // Whether a running launch should stop: Ctrl-C, or its own cancel flag.

@@ -6,6 +6,7 @@
 #include <array>
 #include <bit>
 #include <limits>
+#include <optional>
 
 #include "isa/loop_trip.h"
 #include "vm/backend.h"
@@ -44,13 +45,16 @@ std::uint64_t combine(ReduceOp op, std::uint64_t acc, std::uint64_t value) {
 
 // One reduction's fold across the segments: acc op p[0] op p[1] ... in
 // iteration order, the common ops as plain loops. FaddAnyOrder (a
-// `.reassociate` procedure's fadd) instead keeps kWays sums, iteration j's
-// partial going into sum j % kWays, which kloop adds to the register in
-// order at the end: one fixed order, so every backend and every segment size
-// gives the same bits, at vector speed rather than one dependent add each.
+// `.reassociate` procedure's fadd) instead keeps kFoldWays sums: each group
+// of kFoldGroupLanes iterations is summed in kFoldWays interleaved ways
+// (iteration j's partial into way j % kFoldWays), each group's ways are
+// added to ours in group order, and kloop adds ours to the register in
+// order at the end: one fixed order, so every backend, every segment size
+// and a backend that folds groups itself give the same bits, at vector
+// speed rather than one dependent add each.
 class Fold {
 public:
-    static constexpr unsigned kWays = 8;  // a segment's first iteration is a multiple of it
+    static_assert(kFoldGroupLanes % kFoldWays == 0);  // a segment's first iteration is a multiple of both
 
     explicit Fold(ReduceOp op, std::uint64_t acc) : op_(op), acc_(acc) { ways_.fill(-0.0); }
 
@@ -71,17 +75,31 @@ public:
             acc_ = std::bit_cast<std::uint64_t>(sum);
             return;
         }
-        case ReduceOp::FaddAnyOrder: {
-            std::uint64_t j = 0;
-            for (; j + kWays <= n; j += kWays)
-                for (unsigned w = 0; w < kWays; ++w) ways_[w] += std::bit_cast<double>(parts[j + w]);
-            for (unsigned w = 0; j < n; ++j, ++w) ways_[w] += std::bit_cast<double>(parts[j]);  // the last segment's tail
+        case ReduceOp::FaddAnyOrder:  // a group's ways, as a folding backend makes them, then into ours
+            for (std::uint64_t g = 0; g < n; g += kFoldGroupLanes) {
+                const std::uint64_t end = std::min(n, g + kFoldGroupLanes);
+                std::array<double, kFoldWays> group;
+                group.fill(-0.0);
+                std::uint64_t j = g;
+                for (; j + kFoldWays <= end; j += kFoldWays)
+                    for (unsigned w = 0; w < kFoldWays; ++w) group[w] += std::bit_cast<double>(parts[j + w]);
+                for (unsigned w = 0; j < end; ++j, ++w) group[w] += std::bit_cast<double>(parts[j]);  // the last segment's tail
+                for (unsigned w = 0; w < kFoldWays; ++w) ways_[w] += group[w];
+            }
             return;
-        }
         default:
             for (std::uint64_t j = 0; j < n; ++j) acc_ = combine(op_, acc_, parts[j]);
             return;
         }
+    }
+
+    // The slots a backend that folds in groups wrote for `lanes` lanes
+    // (KernelLaunch::group_folds): the same bits as add() of their partials.
+    void add_groups(const std::uint64_t* slots, std::uint64_t lanes) {
+        const std::uint64_t groups = (lanes + kFoldGroupLanes - 1) / kFoldGroupLanes;
+        if (op_ != ReduceOp::FaddAnyOrder) return add(slots, groups);  // exact in any order
+        for (std::uint64_t g = 0; g < groups; ++g)
+            for (unsigned w = 0; w < kFoldWays; ++w) ways_[w] += std::bit_cast<double>(slots[g * kFoldWays + w]);
     }
 
     std::uint64_t result() const {
@@ -94,7 +112,7 @@ public:
 private:
     ReduceOp op_;
     std::uint64_t acc_;
-    std::array<double, kWays> ways_;
+    std::array<double, kFoldWays> ways_;
 };
 
 // Lanes per launch: a reduction's partials (8 bytes a lane each) in
@@ -220,12 +238,28 @@ bool plan_loop_launch(Machine& m, const DecodedInsn& d, LoopLaunch& plan) {
     if (plan.plain != nullptr) plan.segment = std::min(plan.segment, kLastValueTail);
     // A reduction keeps one 8-byte partial per lane of a segment: at most 1 GiB of them.
     constexpr std::uint64_t kMaxPartialLanes = std::uint64_t{1} << 27;
-    if (!l.reductions.empty() && plan.segment > kMaxPartialLanes) return scalar(LoopScalarReason::TooManyLanes);
-    for (std::size_t j = 0; j < l.args.size(); ++j) {
-        if (l.args[j].kind != LoopArg::Kind::Partials) continue;
-        launch.args[j].data = plan.partials.emplace_back(new std::uint64_t[plan.segment]).get();
-        launch.args[j].length = plan.segment;
+    // Reductions a backend can fold in groups of lanes, where it does: one
+    // launch, or few, with a few values a group to fold. The buffers keep a
+    // lane's room each (untouched, so never in memory): a segment the
+    // backend turns out not to fold stores its partials there.
+    const bool groupable = plan.plain == nullptr && !l.reductions.empty() &&
+                           std::all_of(l.reductions.begin(), l.reductions.end(),
+                                       [](const LoopReduction& r) { return folds_in_groups(r.op); });
+    if (groupable) {
+        for (std::size_t j = 0; j < l.args.size(); ++j)
+            if (l.args[j].kind == LoopArg::Kind::Partials)
+                launch.group_folds.push_back({static_cast<std::uint32_t>(j), l.reductions[l.args[j].index].op});
+        if (m.backend().folds_groups(launch)) plan.segment = std::min(lanes, kMaxPartialLanes);
+        else launch.group_folds.clear();
     }
+    if (!l.reductions.empty() && plan.segment > kMaxPartialLanes) return scalar(LoopScalarReason::TooManyLanes);
+    plan.partial_sets = plan.plain == nullptr && plan.segment < plan.lanes ? 2 : 1;
+    for (std::size_t set = 0; set < plan.partial_sets; ++set)
+        for (std::size_t j = 0; j < l.args.size(); ++j) {
+            if (l.args[j].kind != LoopArg::Kind::Partials) continue;
+            launch.args[j].data = plan.partials.emplace_back(new std::uint64_t[plan.segment]).get();
+            launch.args[j].length = plan.segment;
+        }
     return true;
 }
 
@@ -240,31 +274,37 @@ bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
     std::vector<std::optional<std::uint64_t>> last(l.reductions.size());
     for (const LoopReduction& r : l.reductions)
         folds.emplace_back(r.op, r.is_float ? std::bit_cast<std::uint64_t>(regs.f[r.reg]) : static_cast<std::uint64_t>(regs.r[r.reg]));
-    std::vector<std::size_t> reduction_of;  // per partials buffer
+    std::vector<std::size_t> reduction_of, partial_args;  // per partials buffer: its reduction, its argument
     std::size_t mask_buffer = l.args.size();
-    for (const LoopArg& a : l.args) {
+    for (std::size_t j = 0; j < l.args.size(); ++j) {
+        const LoopArg& a = l.args[j];
         if (a.kind != LoopArg::Kind::Partials) continue;
         if (l.reductions[a.index].op == ReduceOp::LastMask) mask_buffer = reduction_of.size();
         reduction_of.push_back(a.index);
+        partial_args.push_back(j);
     }
     // `earlier`: these lanes come before every lane folded so far (a last
     // value found already stays).
-    auto fold_segment = [&](std::uint64_t n, bool earlier) {
-        const std::uint64_t* mask = mask_buffer < reduction_of.size() ? plan.partials[mask_buffer].get() : nullptr;
+    // `set`: the partials' set the segment wrote; `grouped`: the backend
+    // folded them in groups (KernelLaunch::group_folds).
+    auto fold_segment = [&](std::uint64_t n, bool earlier, std::size_t set, bool grouped = false) {
+        const auto* partials = &plan.partials[set * reduction_of.size()];
+        const std::uint64_t* mask = mask_buffer < reduction_of.size() ? partials[mask_buffer].get() : nullptr;
         unsigned last_bit = 0;
         for (std::size_t k = 0; k < reduction_of.size(); ++k) {
             const std::size_t j = reduction_of[k];
             const ReduceOp op = l.reductions[j].op;
             if (op == ReduceOp::LastMask) continue;
             if (op != ReduceOp::Last) {
-                folds[j].add(plan.partials[k].get(), n);
+                if (grouped) folds[j].add_groups(partials[k].get(), n);
+                else folds[j].add(partials[k].get(), n);
                 continue;
             }
             const std::uint64_t bit = std::uint64_t{1} << last_bit++;
             if (earlier && last[j]) continue;
             for (std::uint64_t g = n; g-- > 0;)
                 if (mask != nullptr && (mask[g] & bit)) {
-                    last[j] = plan.partials[k][g];
+                    last[j] = partials[k][g];
                     break;
                 }
         }
@@ -285,12 +325,13 @@ bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
     // Lanes [first, first + n) of the loop on `kernel`, rebased so that its
     // lane 0 is iteration `first` (i0 + first * step, in range as the last
     // iteration's value is). False with *trap set when a lane faulted.
-    auto run_lanes = [&](const Kernel* kernel, std::uint64_t first, std::uint64_t n) {
+    auto aim = [&](const Kernel* kernel, std::uint64_t first, std::uint64_t n) {
         launch.kernel = kernel;
         launch.count = launch.end = n;
         launch.args[plan.start_arg].uniform = static_cast<std::uint64_t>(plan.i0) + first * static_cast<std::uint64_t>(l.step);
-        VectorOpResult result;
-        if (!backend.run_inline(launch, result)) result = backend.wait(backend.submit(launch));
+    };
+    // After a segment ran: true, or false with *trap set when a lane faulted.
+    auto ran = [&](const Kernel* kernel, std::uint64_t first, const VectorOpResult& result) {
         if (!result.fault) return true;
         span.end = std::chrono::steady_clock::now();
         m.record_loop_launch(std::move(span));
@@ -306,12 +347,56 @@ bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
         }
         return false;
     };
+    auto run_lanes = [&](const Kernel* kernel, std::uint64_t first, std::uint64_t n) {
+        aim(kernel, first, n);
+        VectorOpResult result;
+        if (!backend.run_inline(launch, result)) result = backend.wait(backend.submit(launch));
+        return ran(kernel, first, result);
+    };
     if (plan.plain == nullptr) {
-        for (std::uint64_t first = 0; first < plan.lanes; first += plan.segment) {
+        // Segment k writes partials set k % 2. One submitted segment may be
+        // in flight while kloop folds the one before it, so the backend's
+        // threads never wait for the fold; folds stay in segment order.
+        struct InFlight {
+            Ticket ticket;
+            std::uint64_t first, n;
+            std::size_t set;
+            bool grouped;
+        };
+        std::optional<InFlight> in_flight;
+        auto finish_in_flight = [&] {
+            const InFlight f = *in_flight;
+            in_flight.reset();
+            if (!ran(recording, f.first, backend.wait(f.ticket))) return false;
+            fold_segment(f.n, false, f.set, f.grouped);
+            return true;
+        };
+        std::size_t set = 0;
+        for (std::uint64_t first = 0; first < plan.lanes; first += plan.segment, set = (set + 1) % plan.partial_sets) {
             const std::uint64_t n = std::min(plan.segment, plan.lanes - first);
-            if (!run_lanes(recording, first, n)) return false;
-            fold_segment(n, false);
+            aim(recording, first, n);
+            for (std::size_t k = 0; k < reduction_of.size(); ++k)
+                launch.args[partial_args[k]].data = plan.partials[set * reduction_of.size() + k].get();
+            // Asked again for each launch (its size may route it elsewhere);
+            // a no stays no, and folding its lanes' partials gives the same bits.
+            if (!launch.group_folds.empty() && !backend.folds_groups(launch)) launch.group_folds.clear();
+            const bool grouped = !launch.group_folds.empty();
+            VectorOpResult result;
+            if (backend.run_inline(launch, result)) {
+                if (in_flight && !finish_in_flight()) return false;
+                if (!ran(recording, first, result)) return false;
+                fold_segment(n, false, set, grouped);
+                continue;
+            }
+            const Ticket ticket = backend.submit(launch);
+            if (in_flight && !finish_in_flight()) {
+                backend.wait(ticket);  // its lanes come after the fault: not reported
+                return false;
+            }
+            in_flight = InFlight{ticket, first, n, set, grouped};
+            if (plan.partial_sets == 1 && !finish_in_flight()) return false;  // one set: folded before the next segment writes it
         }
+        if (in_flight && !finish_in_flight()) return false;
     } else {
         // Every lane but a tail records nothing; the tail records; a last
         // value none of the tail wrote comes from earlier lanes, run again
@@ -319,12 +404,12 @@ bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
         std::uint64_t first = plan.lanes - std::min(plan.segment, plan.lanes);
         if (first > 0 && !run_lanes(plan.plain, 0, first)) return false;
         if (!run_lanes(recording, first, plan.lanes - first)) return false;
-        fold_segment(plan.lanes - first, false);
+        fold_segment(plan.lanes - first, false, 0);
         while (first > 0 && !every_last_found()) {
             const std::uint64_t n = std::min(plan.segment, first);
             first -= n;
             if (!run_lanes(recording, first, n)) return false;
-            fold_segment(n, true);
+            fold_segment(n, true, 0);
         }
     }
     span.end = std::chrono::steady_clock::now();

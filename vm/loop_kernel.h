@@ -72,10 +72,12 @@ private:
 struct LoopLaunch {
     std::uint32_t entry = 0;  // in Module::loop_kernels
     KernelLaunch launch;
-    // Per Partials argument, one element per lane of a segment. Not filled
-    // first: every lane of a loop kernel stores its partial (the kernel's
-    // last word).
-    std::vector<std::unique_ptr<std::uint64_t[]>> partials;
+    // Per Partials argument, one element per lane of a segment; two sets of
+    // them when segments run one after another, so that the next segment
+    // runs while kloop folds this one. Not filled first: every lane of a
+    // loop kernel stores its partial (the kernel's last word).
+    std::vector<std::unique_ptr<std::uint64_t[]>> partials;  // set 0's buffers, then set 1's
+    std::size_t partial_sets = 1;
     std::uint64_t lanes = 0;
     // The kernel runs in launches of at most `segment` lanes (all `lanes` in
     // one when it has no reduction), each rebased through the argument

@@ -4,10 +4,13 @@
 // control flow, random structured kernels, atomics on several threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <climits>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <tuple>
@@ -745,6 +748,79 @@ TEST(CpuKernels, HistogramOnSeveralThreadsIsExact) {
     }
 }
 
+// kloop's group folds (KernelLaunch::group_folds, vm/kernel_launch.h): per
+// group of kFoldGroupLanes lanes, the integer folds of the lanes' partials
+// and a `.reassociate` fadd's kFoldWays ways summed in lane order, exactly as
+// the contract spells them; lanes that exit before their store add nothing,
+// and nothing past the slots is written. On one thread and on several, over
+// counts that end inside a group, a block and a piece; fewer than
+// kFoldWays lanes are not folded.
+TEST(CpuKernels, GroupFoldsFoldEachGroupsPartialsAsTheContractSays) {
+    Module m = assemble_ok(R"(
+.kernel parts (in xs: i64[i], in fs: f64[i], out pi: i64[i], out pf: f64[i])
+        .wide
+        gid     r0
+        ld      r1, xs[r0]
+        li      r2, -400000
+        lt      r3, r1, r2
+        if      r3
+            exit
+        end
+        st      pi[r0], r1
+        ldf     f1, fs[r0]
+        stf     pf[r0], f1
+.end
+)");
+    ASSERT_EQ(m.kernels.size(), 1u);
+    constexpr std::int64_t kSentinel = 0x5EED;
+    for (ReduceOp op : {ReduceOp::Add, ReduceOp::Min, ReduceOp::Max}) {
+        for (std::uint64_t n : {7ull, 8ull, 511ull, 512ull, 513ull, 5000ull, 100003ull}) {
+            for (unsigned threads : {1u, 2u}) {
+                SCOPED_TRACE("op " + std::to_string(static_cast<int>(op)) + ", " + std::to_string(n) + " lanes, " +
+                             std::to_string(threads) + " threads");
+                std::vector<std::int64_t> xs(n), pi(n, kSentinel);
+                std::vector<double> fs(n), pf(n, std::bit_cast<double>(kSentinel));
+                for (std::uint64_t i = 0; i < n; ++i) {
+                    xs[i] = static_cast<std::int64_t>((i * 2654435761ull) % 1000003) - 500000;
+                    fs[i] = 0.1 * static_cast<double>(i) + 1.0 / 3.0;  // inexact: the order of the adds shows
+                }
+                KernelLaunch l = test::whole_launch(m.kernels[0],
+                                                    {test::buffer_arg(xs, ElemType::I64), test::buffer_arg(fs, ElemType::F64),
+                                                     test::buffer_arg(pi, ElemType::I64), test::buffer_arg(pf, ElemType::F64)},
+                                                    n);
+                l.group_folds = {{2, op}, {3, ReduceOp::FaddAnyOrder}};
+                CpuBackend backend(CpuBackendOptions{threads, 1, 0});
+                if (n < kFoldWays) {  // a buffer of a lane's room each has no room for the ways
+                    EXPECT_FALSE(backend.folds_groups(l));
+                    continue;
+                }
+                ASSERT_TRUE(backend.folds_groups(l));
+                ASSERT_FALSE(backend.wait(backend.submit(l)).fault);
+                const std::uint64_t groups = (n + kFoldGroupLanes - 1) / kFoldGroupLanes;
+                for (std::uint64_t g = 0; g < groups; ++g) {
+                    std::int64_t acc = op == ReduceOp::Add ? 0
+                                       : op == ReduceOp::Min ? std::numeric_limits<std::int64_t>::max()
+                                                             : std::numeric_limits<std::int64_t>::min();
+                    double ways[kFoldWays];
+                    std::fill_n(ways, kFoldWays, -0.0);
+                    for (std::uint64_t j = g * kFoldGroupLanes; j < std::min(n, (g + 1) * kFoldGroupLanes); ++j) {
+                        if (xs[j] < -400000) continue;  // it exits: no partial
+                        acc = op == ReduceOp::Add ? static_cast<std::int64_t>(static_cast<std::uint64_t>(acc) + static_cast<std::uint64_t>(xs[j]))
+                              : op == ReduceOp::Min ? std::min(acc, xs[j])
+                                                    : std::max(acc, xs[j]);
+                        ways[j % kFoldWays] += fs[j];
+                    }
+                    ASSERT_EQ(pi[g], acc) << "group " << g;
+                    for (unsigned w = 0; w < kFoldWays && g * kFoldWays + w < n; ++w)
+                        ASSERT_EQ(std::bit_cast<std::uint64_t>(pf[g * kFoldWays + w]), std::bit_cast<std::uint64_t>(ways[w]))
+                            << "group " << g << " way " << w;
+                }
+                for (std::uint64_t j = groups; j < n; ++j) ASSERT_EQ(pi[j], kSentinel) << j;
+                for (std::uint64_t j = groups * kFoldWays; j < n; ++j) ASSERT_EQ(std::bit_cast<std::int64_t>(pf[j]), kSentinel) << j;
+            }
+        }
+    }
+}
 
 TEST(CpuKernels, ALoadSeesTheValueBeforeALaterStoreToTheSameRegion) {
     // x and z are one region: the interpreter must not read x in place.

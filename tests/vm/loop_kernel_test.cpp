@@ -443,9 +443,12 @@ TEST(LoopKernelVm, ALoopThatWouldWrapStaysScalar) {
     EXPECT_EQ(backend.launches, 0u);
 }
 
-// A CpuBackend that counts the launches it gets (kloop's segments).
+// A CpuBackend that counts the launches it gets (kloop's segments). It
+// folds reductions in groups of lanes (Backend::folds_groups) only when
+// told to: by default kloop folds each lane's partial itself.
 class SegmentCountingBackend final : public Backend {
 public:
+    explicit SegmentCountingBackend(bool folds = false) : folds_(folds) {}
     std::string_view name() const override { return "cpu"; }
     Ticket submit(const VectorOpArgs& args) override { return cpu_.submit(args); }
     Ticket submit(const KernelLaunch& launch) override {
@@ -461,9 +464,11 @@ public:
     }
     std::optional<BackendCapabilities> capabilities() const override { return cpu_.capabilities(); }
     bool runs_on_host_cores(const KernelLaunch& launch) const override { return cpu_.runs_on_host_cores(launch); }
+    bool folds_groups(const KernelLaunch& launch) const override { return folds_ && cpu_.folds_groups(launch); }
     unsigned launches = 0;
 
 private:
+    bool folds_;
     CpuBackend cpu_;
 };
 
@@ -554,6 +559,71 @@ out:    ret
     // 300000 iterations each: the first loop's 7 partials a lane make
     // segments of 16384 lanes (19), the second's one of 131072 (3).
     expect_scalar_results_in(*m, 2, 19 + 3);
+}
+
+// A backend that folds reductions in groups of lanes (the CPU backend, in
+// one launch) and one that stores a partial a lane (kloop folds them, in
+// segments) give the same bits in every mode: a `.reassociate` fadd over
+// inexact values, whose sum shows any change in the order of its adds, and
+// integer folds, which are also the scalar loop's.
+TEST(LoopKernelVm, AFoldingBackendGivesTheBitsOfPartialsFoldedByKloop) {
+    const std::string source = R"(
+.module folds
+.equ N, 300001
+.region xs i64[N] range -150000, 7
+.region fs f64[N] range 0.1, 0.37
+.proc main
+        li      r2, N
+        li      r3, 7               ; add
+        li      r4, 0               ; min
+        li      r5, 0               ; max
+        li      r1, 0
+loop:   bge     r1, r2, done
+        ld.i64  r6, xs[r1]
+        mul     r7, r6, r6
+        add     r3, r3, r7
+        min     r4, r4, r6
+        max     r5, r5, r6
+        addi    r1, r1, 1
+        jmp     loop
+done:   call    sum
+        halt
+.end
+.proc sum
+        .reassociate
+        lif     f5, 1.0
+        lif     f6, 55500.0         ; cubes about the middle cancel: the sum shows its order
+        li      r1, 0
+again:  bge     r1, r2, out
+        ld.f64  f1, fs[r1]
+        fsub    f1, f1, f6
+        fmul    f2, f1, f1
+        fmul    f2, f2, f1
+        fadd    f5, f5, f2
+        addi    r1, r1, 1
+        jmp     again
+out:    ret
+.end
+)";
+    const std::unique_ptr<Module> m = assemble_with_loop_kernels(source, "folds.pasm");
+    ASSERT_TRUE(m);
+    ASSERT_EQ(m->loop_kernels.size(), 2u);
+    for (ExecMode mode : kModes) {
+        SCOPED_TRACE(exec_mode_name(mode));
+        const Outcome scalar_run = run_module(*m, options_for(mode, {}, false));
+        SegmentCountingBackend folding(true), storing(false);
+        MachineOptions o = options_for(mode, {}, true);
+        o.backend = &folding;
+        const Outcome folded = run_module(*m, o);
+        o.backend = &storing;
+        const Outcome stored = run_module(*m, o);
+        expect_same(folded, stored);
+        EXPECT_EQ(folded.stats.kernels, 2u);
+        EXPECT_EQ(folding.launches, 2u);                 // one launch a loop
+        EXPECT_EQ(storing.launches, 10u + 3u);           // segments of 32768 lanes (3 partials a lane), of 131072 (1)
+        for (unsigned r : {3u, 4u, 5u}) EXPECT_EQ(folded.regs.r[r], scalar_run.regs.r[r]) << "r" << r;
+        EXPECT_NE(folded.regs.f[5], scalar_run.regs.f[5]);  // or the order of the adds could not show
+    }
 }
 
 // Last values are recorded only for a tail of the lanes (vm/loop_kernel_plain.h):
