@@ -129,8 +129,13 @@ std::uint64_t segment_lanes(Machine& m, const LoopKernel& l, KernelLaunch segmen
 }
 
 // With a plain kernel (vm/loop_kernel_plain.h): the iterations at the end
-// that record their last values first; earlier ones only when needed.
-constexpr std::uint64_t kLastValueTail = 16384;
+// that record their last values first, and earlier ones, kLastValueSearch at
+// a time, only when needed. The tail is small so that its launch costs
+// little anywhere: on the CPU backend a few blocks, and on lavapipe it is
+// routed to the CPU (below the crossover for kernels with a loop), which
+// saves making a second pipeline (about 2 ms there; docs/loop-kernels.md).
+constexpr std::uint64_t kLastValueTail = 2048;
+constexpr std::uint64_t kLastValueSearch = 16384;
 
 // Whether scale*i + offset (+ R[offset_reg]) is inside g at i.
 bool in_range(const LoopAccess& a, const RegisterFile& regs, std::int64_t i, const Region& g) {
@@ -235,7 +240,7 @@ bool plan_loop_launch(Machine& m, const DecodedInsn& d, LoopLaunch& plan) {
     // Last values only: recorded for a tail, on a backend of this machine
     // (the cluster's nodes know only the module's kernels).
     if (m.backend().capabilities()) plan.plain = m.plain_loop_kernel(plan.entry);
-    if (plan.plain != nullptr) plan.segment = std::min(plan.segment, kLastValueTail);
+    if (plan.plain != nullptr) plan.segment = std::min(plan.segment, kLastValueSearch);
     // A reduction keeps one 8-byte partial per lane of a segment: at most 1 GiB of them.
     constexpr std::uint64_t kMaxPartialLanes = std::uint64_t{1} << 27;
     // Reductions a backend can fold in groups of lanes, where it does: one
@@ -401,9 +406,30 @@ bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
         // Every lane but a tail records nothing; the tail records; a last
         // value none of the tail wrote comes from earlier lanes, run again
         // (exact: they read nothing the loop writes), last ones first.
-        std::uint64_t first = plan.lanes - std::min(plan.segment, plan.lanes);
-        if (first > 0 && !run_lanes(plan.plain, 0, first)) return false;
-        if (!run_lanes(recording, first, plan.lanes - first)) return false;
+        // The plain lanes and the tail go to the backend together: a device
+        // makes the tail's pipeline while it runs the plain lanes (the
+        // launches touch different elements; the tail's result comes second).
+        std::uint64_t first = plan.lanes - std::min(kLastValueTail, plan.lanes);
+        std::optional<Ticket> plain_ticket;
+        if (first > 0) {
+            aim(plan.plain, 0, first);
+            VectorOpResult result;
+            if (backend.run_inline(launch, result)) {
+                if (!ran(plan.plain, 0, result)) return false;
+            } else {
+                plain_ticket = backend.submit(launch);
+            }
+        }
+        aim(recording, first, plan.lanes - first);
+        VectorOpResult tail;
+        const bool tail_ran = backend.run_inline(launch, tail);
+        const std::optional<Ticket> tail_ticket = tail_ran ? std::nullopt : std::optional<Ticket>(backend.submit(launch));
+        if (plain_ticket && !ran(plan.plain, 0, backend.wait(*plain_ticket))) {
+            if (tail_ticket) backend.wait(*tail_ticket);  // its lanes come after the fault: not reported
+            return false;
+        }
+        if (tail_ticket) tail = backend.wait(*tail_ticket);
+        if (!ran(recording, first, tail)) return false;
         fold_segment(plan.lanes - first, false, 0);
         while (first > 0 && !every_last_found()) {
             const std::uint64_t n = std::min(plan.segment, first);

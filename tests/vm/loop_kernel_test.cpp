@@ -639,7 +639,8 @@ TEST(LoopKernelVm, LastValuesAreRecordedForATailAndFoundFurtherBackOnlyWhenNeede
         unsigned launches;
     };
     // 100001 iterations, 100000 lanes; 2 partials (r8, the mask) a lane: a
-    // tail of 16384 lanes, or without a plain kernel segments of 65536 (so 2
+    // tail of 2048 lanes, then earlier lanes 16384 at a time (6 launches for
+    // the other 97952), or without a plain kernel segments of 65536 (so 2
     // launches, where the plain kernel would take 8 to find r8 at lane 5).
     const Case cases[] = {
         {"written in the tail", "99990", "out", 2},
