@@ -15,7 +15,9 @@
 ;   xs[i] and ys[i] and writes ys[i], nothing else. The second adds into r3:
 ;   a reduction, so each lane (one iteration) leaves its square in a
 ;   buffer and kloop adds them to r3 in iteration order, as the scalar loop
-;   does. The third is a running sum: r5 after iteration i is
+;   does (on the CPU backend, which adds up each group of 512 lanes itself,
+;   kloop adds the groups' sums: integer adds give the same result in any
+;   order). The third is a running sum: r5 after iteration i is
 ;   needed by iteration i + 1, so it stays a scalar loop.
 ;
 ;   The module keeps the scalar loop. The assembler puts one word before it,
