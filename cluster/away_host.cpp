@@ -9,6 +9,7 @@
 
 #include "cluster/log.h"
 #include "cluster/proc_frames.h"
+#include "vm/deferred_backend.h"
 #include "vm/trap.h"
 
 namespace polymer::cluster {
@@ -20,7 +21,8 @@ struct AwayHost::Hosted {
     std::uint32_t id = 0;                   // its handle at the home
     std::shared_ptr<const Module> module;   // its code and regions' layout, for as long as it runs
     std::uint64_t bytes = 0;                // its regions, counted against the home's budget
-    std::unique_ptr<AwayProcedure> proc;
+    std::unique_ptr<Backend> backend;       // null: the procedure's Machine has a CpuBackend of its own
+    std::unique_ptr<AwayProcedure> proc;    // after `backend`: its Machine goes first
     std::thread thread;
     std::atomic<bool> ended{false};     // run() returned: the thread may be joined at once
     std::atomic<bool> stopping{false};  // stop_one: its events are no longer wanted, and it waits for no room
@@ -69,8 +71,13 @@ void emit(AwayHost::Hosted& h, Connection& conn, std::size_t max_queued, AwayEve
 
 }  // namespace
 
-AwayHost::AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget)
-    : conn_(std::move(conn)), who_(std::move(who)), max_queued_bytes_(max_queued_bytes), budget_(std::move(budget)) {}
+AwayHost::AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget,
+                   std::function<std::unique_ptr<Backend>()> make_backend)
+    : conn_(std::move(conn)),
+      who_(std::move(who)),
+      max_queued_bytes_(max_queued_bytes),
+      budget_(std::move(budget)),
+      make_backend_(std::move(make_backend)) {}
 
 namespace {
 // The bytes of a procedure's Machine's regions: each at the larger of its
@@ -111,7 +118,8 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
     // start the checks let through refuses it instead of ending the process.
     Result<std::unique_ptr<AwayProcedure>> made = Error{"the node ran out of memory making the procedure's machine"};
     try {
-        made = AwayProcedure::create(*h->module, std::move(start), nullptr,
+        if (make_backend_) h->backend = std::make_unique<DeferredBackend>(make_backend_);
+        made = AwayProcedure::create(*h->module, std::move(start), h->backend.get(),
                                      [h = h.get(), conn = conn_, max = max_queued_bytes_](AwayEvent e) { emit(*h, *conn, max, std::move(e)); });
     } catch (const std::bad_alloc&) {
         budget_.release(h->bytes);

@@ -46,7 +46,10 @@ public:
     // `conn`: the home's connection, where events go; `who` names the home
     // in log lines; past `max_queued_bytes` unsent on `conn` (a home that
     // does not read), a procedure waits before it sends its next event.
-    AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget);
+    // `make_backend` (NodeConfig::procedure_backend) makes each procedure's
+    // backend on its own thread; empty: a CpuBackend of its own.
+    AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget,
+             std::function<std::unique_ptr<Backend>()> make_backend = {});
     ~AwayHost();  // stops and joins every procedure
     AwayHost(const AwayHost&) = delete;
     AwayHost& operator=(const AwayHost&) = delete;
@@ -77,6 +80,7 @@ private:
     std::string who_;
     std::size_t max_queued_bytes_;
     Budget budget_;
+    std::function<std::unique_ptr<Backend>()> make_backend_;
     std::map<std::uint64_t, std::unique_ptr<Hosted>> procs_;  // by proc-start request id
 };
 

@@ -57,6 +57,11 @@ struct NodeConfig {
     // the io thread (no hop to the pool and back: a tiny launch's round trip
     // is mostly those hops). Unset: every chunk goes to the pool.
     std::function<bool(const PreparedChunk&)> runs_inline;
+    // Makes the backend a procedure spawned onto this node runs its vector
+    // ops and kernels on, on the procedure's thread when it first needs one
+    // (vm/deferred_backend.h): the node's Vulkan device under --backend
+    // vulkan. Unset: each procedure has a CpuBackend of its own.
+    std::function<std::unique_ptr<Backend>()> procedure_backend;
     // Called once on the io thread when SIGINT/SIGTERM starts the shutdown
     // (polymer-node tells systemd STOPPING=1). Unset: nothing.
     std::function<void()> on_shutdown;

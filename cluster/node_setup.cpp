@@ -14,6 +14,7 @@
 #include "isa/encoding.h"
 #include "isa/opcodes.h"
 #include "vm/backend.h"
+#include "vm/backend_chooser.h"
 #include "vm/cpu_kernels/cpu_thread_pool.h"
 #include "vm/vulkan/vulkan_backend.h"
 #include "vm/vulkan/vulkan_context.h"
@@ -71,6 +72,18 @@ Result<NodeConfig> node_config(const NodeSetup& setup) {
             ChunkResult r = run_chunk(chunk, *vulkan);
             if (std::string e = vulkan->take_error(); !e.empty()) return Error{"Vulkan: " + e};
             return r;
+        };
+        // A procedure spawned here runs on a device of its own on the same
+        // GPU (a backend is one thread's), as polymer-run --backend vulkan
+        // would: ops the device cannot run go to the CPU.
+        config.procedure_backend = []() -> std::unique_ptr<Backend> {
+            Result<ChosenBackend> chosen = choose_backend(BackendKind::Vulkan, 0, /*pipeline_cache=*/false);
+            if (!chosen) {
+                log(LogLevel::Warn, "a procedure's vector ops and kernels run on the CPU: ", chosen.error());
+                return std::make_unique<CpuBackend>();
+            }
+            log(LogLevel::Info, "a procedure's vector ops and kernels run on ", chosen.value().description);
+            return std::move(chosen.value().backend);
         };
     } else {
         // One pool of cores - 1 workers for the whole node: each chunk thread

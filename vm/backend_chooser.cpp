@@ -6,7 +6,7 @@
 
 namespace polymer {
 
-Result<ChosenBackend> choose_backend(BackendKind kind, std::uint32_t device_index) {
+Result<ChosenBackend> choose_backend(BackendKind kind, std::uint32_t device_index, bool pipeline_cache) {
     ChosenBackend c;
     if (kind == BackendKind::Cpu) {
         c.backend = std::make_unique<RoutingBackend>(nullptr, RouteMode::Cpu);
@@ -15,6 +15,7 @@ Result<ChosenBackend> choose_backend(BackendKind kind, std::uint32_t device_inde
     }
     VulkanBackendOptions o;
     o.device_index = device_index;
+    o.pipeline_cache_enabled = pipeline_cache;
     auto vk = VulkanBackend::create(o);
     if (!vk.ok()) {
         if (kind == BackendKind::Vulkan) return Error{"cannot use the Vulkan backend: " + vk.error()};

@@ -32,6 +32,8 @@ struct ChosenBackend {
     std::string notice;
 };
 
-Result<ChosenBackend> choose_backend(BackendKind kind, std::uint32_t device_index);
+// `pipeline_cache`: keep the driver's pipeline cache on disk
+// (VulkanBackendOptions::pipeline_cache_enabled; a node's daemon does not).
+Result<ChosenBackend> choose_backend(BackendKind kind, std::uint32_t device_index, bool pipeline_cache = true);
 
 }  // namespace polymer

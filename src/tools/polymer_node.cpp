@@ -81,7 +81,7 @@ static int run_tool(int argc, char** argv) {
         ->type_name("SIZE")
         ->transform(polymer::tools::size_value())
         ->default_str("1G");
-    app.add_option("--backend", backend, "where kernel chunks run (auto: cpu)")
+    app.add_option("--backend", backend, "where kernel chunks and spawned procedures' ops run (auto: cpu)")
         ->group(serving)
         ->check(CLI::IsMember({"auto", "cpu", "vulkan"}))
         ->capture_default_str();

@@ -92,6 +92,43 @@ TEST(ProceduresRun, ProceduresTravelInsideTls) {
     EXPECT_TRUE(nodes.one.wait_for_log("procedure #1 ended")) << nodes.one.log();
 }
 
+// A procedure spawned onto a node started with --backend vulkan (lavapipe
+// here) runs its kernels and vector ops on a Vulkan device of its own there,
+// made on its first op, not on a CpuBackend: the node says so, and the
+// answer is right.
+TEST(ProceduresRun, AProcedureOnAVulkanNodeRunsItsKernelsOnTheDevice) {
+    TempTokenFile token{kSecret};
+    NodeProcess node(token.path(), {"--backend", "vulkan", "--name", "v1"});
+    TempProgram p(R"(.region xs f32[4096] range 0, 1
+.region ys f32[4096]
+.kernel twice (in x: f32[i], out y: f32[i])
+        gid     r0
+        ldf     f0, x[r0]
+        fadd    f0, f0, f0
+        stf     y[r0], f0
+.end
+.proc worker
+        li      r2, 4096
+        launch  twice, r2, xs, ys
+        vsum    f1, ys
+        ret
+.end
+.proc main
+        li      r8, 1
+        spawn   r9, worker, r8
+        join    r1, f1, r9
+        printf  f1
+        halt
+.end
+)");
+    const std::string nodes = "--nodes 127.0.0.1:" + std::to_string(node.port()) + " --token-file " + token.path() + " ";
+    const HomeRun r = run_home(nodes + p.path());
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "16773120");  // 2 * (0 + 1 + ... + 4095), exact in f32
+    EXPECT_TRUE(node.wait_for_log("procedure #1 ended")) << node.log();
+    EXPECT_NE(node.log().find("a procedure's vector ops and kernels run on vulkan ("), std::string::npos) << node.log();
+}
+
 TEST(ProceduresRun, ATrapOnANodeNamesTheNodeAndTheLine) {
     TwoNodes nodes;
     TempProgram p(R"(.proc worker
