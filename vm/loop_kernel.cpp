@@ -293,7 +293,7 @@ bool run_loop_launch(Machine& m, LoopLaunch& plan, Trap* trap) {
     // `set`: the partials' set the segment wrote; `grouped`: the backend
     // folded them in groups (KernelLaunch::group_folds).
     auto fold_segment = [&](std::uint64_t n, bool earlier, std::size_t set, bool grouped = false) {
-        const auto* partials = &plan.partials[set * reduction_of.size()];
+        const auto* partials = plan.partials.data() + set * reduction_of.size();  // none without reductions
         const std::uint64_t* mask = mask_buffer < reduction_of.size() ? partials[mask_buffer].get() : nullptr;
         unsigned last_bit = 0;
         for (std::size_t k = 0; k < reduction_of.size(); ++k) {
