@@ -79,22 +79,6 @@ AwayHost::AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_
       budget_(std::move(budget)),
       make_backend_(std::move(make_backend)) {}
 
-namespace {
-// The bytes of a procedure's Machine's regions: each at the larger of its
-// declared length and the start's (the Machine makes the declared one first).
-// Saturates: a length from the wire may be anything.
-std::uint64_t region_bytes(const Module& module, const AwayStart& start) {
-    std::uint64_t total = 0;
-    for (std::size_t i = 0; i < module.regions.size(); ++i) {
-        const RegionDecl& r = module.regions[i];
-        const std::uint64_t length = std::max(r.length, i < start.region_lengths.size() ? start.region_lengths[i] : 0);
-        const std::uint64_t size = elem_size(r.type);
-        if (length > (UINT64_MAX - total) / size) return UINT64_MAX;
-        total += length * size;
-    }
-    return total;
-}
-}  // namespace
 
 AwayHost::~AwayHost() { stop_all("the node let go of the connection"); }
 
@@ -111,7 +95,7 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
     h->request = request;
     h->id = start.id;
     h->module = std::move(module);
-    h->bytes = region_bytes(*h->module, start);
+    h->bytes = start_region_bytes(*h->module, start);
     if (auto refusal = budget_.reserve(h->bytes)) return refusal;
     const std::uint32_t entry = start.entry_pc;
     // The last line of defence for the node: an allocation that fails for a

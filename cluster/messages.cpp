@@ -555,6 +555,29 @@ std::vector<RegionWrite> get_writes(ByteReader& r) {
     return writes;
 }
 
+// Regions allocated anew: n u32, then n × (region u32, length u64).
+void put_lengths(ByteWriter& w, const std::vector<RegionLength>& lengths) {
+    w.u32(static_cast<std::uint32_t>(lengths.size()));
+    for (const RegionLength& l : lengths) {
+        w.u32(l.region);
+        w.u64(l.length);
+    }
+}
+std::vector<RegionLength> get_lengths(ByteReader& r) {
+    const std::uint32_t n = r.count(12, "lengths");
+    std::vector<RegionLength> lengths;
+    lengths.reserve(n);
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        r.entry("length", i);
+        RegionLength l;
+        l.region = r.u32("region");
+        l.length = r.u64("elements");
+        lengths.push_back(l);
+    }
+    r.no_entry();
+    return lengths;
+}
+
 }  // namespace
 
 Bytes encode(const ProcStart& m) {
@@ -611,6 +634,7 @@ Bytes encode(const AwayEvent& m) {
     w.u32(m.index);
     w.i64(m.value);
     put_message(w, m.message);
+    put_lengths(w, m.lengths);
     put_writes(w, m.writes);
     w.str(m.text);
     w.u8(static_cast<std::uint8_t>(m.trap));
@@ -629,6 +653,7 @@ Result<AwayEvent> decode_proc_event(Payload p) {
         m.index = r.u32("index");
         m.value = r.i64("value");
         m.message = get_message(r);
+        m.lengths = get_lengths(r);
         m.writes = get_writes(r);
         m.text = r.str("text");
         const std::size_t at = r.pos();
@@ -644,6 +669,7 @@ Result<AwayEvent> decode_proc_event(Payload p) {
 Bytes encode(const AwayAnswer& m) {
     ByteWriter w;
     w.u8(static_cast<std::uint8_t>(m.kind));
+    put_lengths(w, m.lengths);
     put_writes(w, m.writes);
     put_message(w, m.message);
     w.i64(m.r1);
@@ -657,6 +683,7 @@ Result<AwayAnswer> decode_proc_answer(Payload p) {
         if (r.ok() && kind > static_cast<std::uint8_t>(AwayAnswer::Kind::Stop))
             r.fail_at(0, pbc::cat("kind is ", unsigned{kind}, ", not 0 (writes), 1 (done) or 2 (stop)"));
         m.kind = static_cast<AwayAnswer::Kind>(kind);
+        m.lengths = get_lengths(r);
         m.writes = get_writes(r);
         m.message = get_message(r);
         m.r1 = r.i64("r1");

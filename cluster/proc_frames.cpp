@@ -21,7 +21,9 @@ Result<std::vector<Bytes>> payloads(T m, std::size_t limit, T writes_only, bool 
     Bytes whole = encode(m);
     if (whole.size() <= limit) return std::vector<Bytes>{std::move(whole)};
     std::vector<RegionWrite> writes = std::move(m.writes);
+    std::vector<RegionLength> lengths = std::move(m.lengths);  // in the first piece: before any write
     m.writes.clear();
+    m.lengths.clear();
     Bytes rest = encode(m);
     if (!only_writes && rest.size() > limit)
         return Error{cat("a ", what, " of ", rest.size(), " bytes (its region writes apart) is over the ", limit,
@@ -31,11 +33,14 @@ Result<std::vector<Bytes>> payloads(T m, std::size_t limit, T writes_only, bool 
 
     std::vector<Bytes> out;
     T piece = writes_only;
-    std::size_t size = empty;
+    piece.lengths = std::move(lengths);
+    std::size_t size = encode(piece).size();
+    if (size + kWriteHead >= limit) return Error{cat("a ", what, "'s ", piece.lengths.size(), " region lengths are over the ", limit, " bytes a frame carries")};
     auto flush = [&] {
-        if (piece.writes.empty()) return;
+        if (piece.writes.empty() && piece.lengths.empty()) return;
         out.push_back(encode(piece));
         piece.writes.clear();
+        piece.lengths.clear();
         size = empty;
     };
     for (RegionWrite& w : writes) {

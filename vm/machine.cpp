@@ -323,6 +323,7 @@ bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, Kernel
 bool Machine::allocate(Region& g, const DecodedInsn& d, Trap* trap) {
     std::string why = regions_.allocate(g, state_.regs.r[d.b], backend_);
     if (why.empty()) return true;
+    if (!options_.memory_limit_note.empty() && why.find("memory limit") != std::string::npos) why += " (" + options_.memory_limit_note + ")";
     *trap = Trap{TrapKind::BadAllocation, state_.pc, "'" + std::string(g.name) + "': " + why};
     return false;
 }

@@ -52,6 +52,9 @@ struct MachineOptions {
     std::uint32_t call_depth_limit = 10'000;  // nested calls (docs/language.md)
     std::uint32_t value_stack_slots = 65'536;
     std::uint64_t memory_limit = std::uint64_t{4} << 30;  // bytes of region storage in all
+    // Said after an alloc's bad-allocation past the limit, where the limit is
+    // not the user's own (a procedure on a node); empty: nothing.
+    std::string memory_limit_note;
     Backend* backend = nullptr;               // long operations; nullptr = a CpuBackend of its own
     // How run() executes (docs/execution.md): the in-order interpreter or the
     // reorder-buffer engine (vm/ooo/) with `rob_size` entries.

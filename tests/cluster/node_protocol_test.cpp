@@ -114,7 +114,7 @@ TEST(NodeProtocol, WrongVersionIsRejected) {
     }
     // In the hello.
     ClientOptions o;
-    o.version = 9;
+    o.version = kProtocolVersion + 1;
     auto c = NodeClient::connect("127.0.0.1", node.port(), bytes_of(kSecret), o);
     ASSERT_FALSE(c);
     EXPECT_NE(c.error().find("version-mismatch"), std::string::npos) << c.error();

@@ -51,6 +51,7 @@ AwayEvent a_send() {
     e.message.type = ElemType::F32;
     e.message.elements = bytes_of({1, 2, 3, 4, 5, 6, 7, 8});
     e.writes = {RegionWrite{1, 64, bytes_of({9, 8, 7})}, RegionWrite{0, 0, {}}};
+    e.lengths = {RegionLength{1, 100}, RegionLength{3, 0}};
     return e;
 }
 
@@ -58,6 +59,7 @@ AwayAnswer an_answer() {
     AwayAnswer a;
     a.kind = AwayAnswer::Kind::Done;
     a.writes = {RegionWrite{5, 1ull << 33, bytes_of({1, 1, 2, 3, 5})}};
+    a.lengths = {RegionLength{5, 1ull << 40}};
     a.message.kind = MessageKind::Float;
     a.message.bits = 0x400921fb54442d18ull;
     a.r1 = -77;
@@ -167,6 +169,11 @@ TEST(ProcMessages, ProcEventRoundTripsEachKind) {
             EXPECT_EQ(back.value().writes[i].offset, e.writes[i].offset);
             EXPECT_EQ(back.value().writes[i].bytes, e.writes[i].bytes);
         }
+        ASSERT_EQ(back.value().lengths.size(), e.lengths.size());
+        for (std::size_t i = 0; i < e.lengths.size(); ++i) {
+            EXPECT_EQ(back.value().lengths[i].region, e.lengths[i].region);
+            EXPECT_EQ(back.value().lengths[i].length, e.lengths[i].length);
+        }
         EXPECT_EQ(encode(back.value()), full);
         expect_every_prefix_refused(full, &decode_proc_event, "proc-event");
     }
@@ -206,13 +213,17 @@ TEST(ProcMessages, ProcEventRefusesValuesOutOfRange) {
 TEST(ProcMessages, HugeCountsDoNotAllocate) {
     AwayEvent e;
     Bytes b = encode(e);
-    constexpr std::size_t kWritesAt = 1 + 4 + 8 + 4 + 8 + 1 + 8 + 1 + 8;  // ... and the message
+    constexpr std::size_t kLengthsAt = 1 + 4 + 8 + 4 + 8 + 1 + 8 + 1 + 8;  // ... and the message
+    constexpr std::size_t kWritesAt = kLengthsAt + 4;
+    Bytes lb = b;
+    for (std::size_t i = kLengthsAt; i < kLengthsAt + 4; ++i) lb[i] = 0xFF;
+    expect_refused(decode_proc_event(lb), "lengths: 4294967295 entries");
     for (std::size_t i = kWritesAt; i < kWritesAt + 4; ++i) b[i] = 0xFF;
     expect_refused(decode_proc_event(b), "writes: 4294967295 entries");
 
     AwayAnswer a;
     Bytes ab = encode(a);
-    ab[1 + 4 + 1 + 8 + 1 + 7] = 0x7F;  // the message's elements: a length near 2^63 (after kind, writes, message kind, bits, type)
+    ab[1 + 4 + 4 + 1 + 8 + 1 + 7] = 0x7F;  // the message's elements: a length near 2^63 (after kind, lengths, writes, message kind, bits, type)
     auto r = decode_proc_answer(ab);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().find("run past the end"), std::string::npos) << r.error();
@@ -227,6 +238,9 @@ TEST(ProcMessages, ProcAnswerRoundTripsAndRefusesBadKinds) {
     EXPECT_EQ(back.value().writes[0].region, 5u);
     EXPECT_EQ(back.value().writes[0].offset, 1ull << 33);
     EXPECT_EQ(back.value().writes[0].bytes, bytes_of({1, 1, 2, 3, 5}));
+    ASSERT_EQ(back.value().lengths.size(), 1u);
+    EXPECT_EQ(back.value().lengths[0].region, 5u);
+    EXPECT_EQ(back.value().lengths[0].length, 1ull << 40);
     EXPECT_EQ(back.value().message.kind, MessageKind::Float);
     EXPECT_EQ(back.value().message.bits, 0x400921fb54442d18ull);
     EXPECT_EQ(back.value().r1, -77);
@@ -274,6 +288,8 @@ TEST(ProcMessages, LargeWritesAreSpreadOverFrames) {
             EXPECT_EQ(d.value().message.elements, e.message.elements);
         }
         EXPECT_EQ(d.value().pc, e.pc);
+        // The lengths travel in the first piece, before any write.
+        EXPECT_EQ(d.value().lengths.size(), i == 0 ? e.lengths.size() : 0u) << "piece " << i;
         for (RegionWrite& w : d.value().writes) got.push_back(std::move(w));
     }
     // Put back together, region by region.

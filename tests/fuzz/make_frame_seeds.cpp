@@ -101,6 +101,13 @@ int main(int argc, char** argv) {
     polymer::AwayAnswer done;
     done.message.bits = 42;
     done.writes.push_back({1, 0, std::vector<std::byte>(16, std::byte{2})});
+    polymer::AwayEvent reshaped;  // version 9: a region allocated anew, then its bytes
+    reshaped.kind = polymer::AwayEvent::Kind::Writes;
+    reshaped.lengths.push_back({1, 100});
+    reshaped.writes.push_back({1, 792, std::vector<std::byte>(8, std::byte{7})});
+    polymer::AwayAnswer reshapes;
+    reshapes.kind = polymer::AwayAnswer::Kind::Writes;
+    reshapes.lengths.push_back({0, 16});
     const std::pair<const char*, std::vector<std::uint8_t>> seeds[] = {
         {"hello", frame(MsgType::Hello, encode(Hello{1, "home"}))},
         {"challenge", frame(MsgType::Challenge, encode(Challenge{}))},
@@ -128,6 +135,8 @@ int main(int argc, char** argv) {
         {"proc-event-send", frame(MsgType::ProcEvent, encode(send))},
         {"proc-event-trap", frame(MsgType::ProcEvent, encode(trap))},
         {"proc-answer", frame(MsgType::ProcAnswer, encode(done))},
+        {"proc-event-lengths", frame(MsgType::ProcEvent, encode(reshaped))},
+        {"proc-answer-lengths", frame(MsgType::ProcAnswer, encode(reshapes))},
         {"error", frame(MsgType::Error, encode(ErrorMsg{ErrorCode::BadPayload, "bad payload"}))},
     };
     std::vector<std::uint8_t> stream, session_stream = {1};

@@ -177,6 +177,97 @@ TEST(AwayProcedures, RegionWritesFollowTheMemoryModelAcrossNodes) {
     EXPECT_EQ(o.output, "2016\n2016\n189\n4\n");
 }
 
+// Regions allocated anew travel both ways with their lengths: the worker
+// frees `scratch` (making room: a procedure on a node holds at most the
+// bytes its regions had at its spawn) and allocs xs at 100 elements, and
+// main sees the new length and element after the send; main allocs ys
+// anew at 16, and the worker sees that after its recv. The same as with
+// every procedure on the home, in every mode.
+const char* const kAllocOnBothSides = R"(
+.region xs i64[4]
+.region ys i64[8]
+.region scratch i64[1024]
+.channel back 1
+.channel go 1
+.proc worker
+        free    scratch
+        li      r2, 100
+        alloc   xs, r2
+        li      r3, 99
+        li      r4, 7
+        st.i64  xs[r3], r4
+        send    back, r4            ; a release: xs's length and its 7
+        recv    r5, go              ; an acquire: ys at 16, and its 42
+        len     r6, ys
+        li      r3, 15
+        ld.i64  r7, ys[r3]
+        add     r1, r6, r7
+        len     r6, scratch
+        add     r1, r1, r6
+        ret
+.end
+.proc main
+        li      r8, PLACE
+        spawn   r9, worker, r8
+        li      r8, 0               ; the same registers wherever it went
+        recv    r5, back
+        len     r6, xs
+        print   r6
+        prints  " "
+        li      r3, 99
+        ld.i64  r4, xs[r3]
+        print   r4
+        println
+        li      r2, 16
+        alloc   ys, r2
+        li      r3, 15
+        li      r4, 42
+        st.i64  ys[r3], r4
+        send    go, r4
+        join    r1, f1, r9
+        print   r1
+        println
+        len     r6, scratch
+        print   r6
+        halt
+.end
+)";
+
+TEST(AwayProcedures, RegionsAllocatedAnewTravelBothWaysWithTheirLengths) {
+    const Outcome o = same_on_nodes(kAllocOnBothSides, "1");
+    EXPECT_EQ(o.output, "100 7\n58\n0");
+}
+
+// A procedure on a node may reshape its regions only within the bytes they
+// had at its spawn (what the node set aside for it): past that, its alloc
+// traps bad-allocation there, naming the procedure and the line.
+TEST(AwayProcedures, AnAllocPastTheBytesAtItsSpawnTrapsOnTheNode) {
+    const Module m = assembled(R"(
+.region xs i64[4]
+.proc worker
+        li      r2, 100
+        alloc   xs, r2
+        ret
+.end
+.proc main
+        li      r8, 1
+        spawn   r9, worker, r8
+        join    r1, f1, r9
+        halt
+.end
+)");
+    LoopbackNodes loop(1);
+    const Outcome o = run_mode(m, "main", ExecMode::InOrder, 64, nullptr, true, 1'000'000, nullptr, &loop);
+    ASSERT_TRUE(o.trap) << o.output;
+    EXPECT_EQ(o.trap->kind, TrapKind::BadAllocation) << trap_text(o);
+    EXPECT_NE(o.trap->detail.find("'xs': 100 i64 elements would pass the memory limit of 32 bytes (a procedure on a node holds "
+                                  "at most the bytes its regions had at its spawn"),
+              std::string::npos)
+        << trap_text(o);
+    EXPECT_NE(o.trap->procedure.find("procedure #1, spawned by #0 at away.pasm:10, on node 1 'loop1'"), std::string::npos)
+        << trap_text(o);
+}
+
 // Only the bytes that differ travel, in runs: main's two fives (bytes 0 and
 // 8, one run of 9 bytes) go to the worker at its start, and the worker's
 // seven (byte 16: 1 byte) comes back at its end; --stats counts them.

@@ -46,6 +46,14 @@ struct RegionWrite {
     std::vector<std::byte> bytes;
 };
 
+// A region allocated anew (`alloc`, `free`) since the last release or
+// acquire: it now holds `length` elements, all zero. Applied before the
+// writes that come with it, which bring its bytes that are not zero.
+struct RegionLength {
+    std::uint32_t region = 0;
+    std::uint64_t length = 0;
+};
+
 // What the home tells a node to run: procedure #`id` from `entry_pc` (a
 // procedure's first word) with the registers its spawner had.
 struct AwayStart {
@@ -89,6 +97,7 @@ struct AwayEvent {
     TrapKind trap = TrapKind::Unsupported;  // Trap
     std::vector<std::int64_t> int_regs;     // Spawn (all), End (all: r1 is its result)
     std::vector<double> float_regs;         // Spawn (all), End (all: f1 is its result)
+    std::vector<RegionLength> lengths;      // Writes: regions it allocated anew, applied before `writes`
 };
 
 // The home's answer to an away procedure's Recv, Join, Spawn or Barrier, or
@@ -105,6 +114,7 @@ struct AwayAnswer {
     std::int64_t r1 = 0;              // Done after a Join (its r1), a Spawn (the handle)
     double f1 = 0;                    // Done after a Join
     std::string text;                 // Stop
+    std::vector<RegionLength> lengths;  // Writes: regions the home allocated anew, applied before `writes`
 };
 
 // The home's way to run procedures on nodes (MachineOptions::procedure_nodes;
@@ -146,6 +156,13 @@ public:
     // Stops procedure `key` on its node (no more of its events are delivered).
     virtual void stop(std::uint64_t key, const std::string& why) = 0;
 };
+
+// The bytes of a procedure's regions on a node: each at the larger of its
+// declared length and the start's (its Machine makes the declared one
+// first). What the node sets aside for it, and the most its regions may
+// hold when it allocates them anew. Saturates: a length from the wire may
+// be anything.
+std::uint64_t start_region_bytes(const Module& module, const AwayStart& start);
 
 // The node's side: runs one procedure spawned onto this participant, with a
 // Machine of its own over a copy of the module's regions, sending its events

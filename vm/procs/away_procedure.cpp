@@ -3,6 +3,7 @@
 // (ProcedureLink), with release consistency for the regions: its writes go
 // to the home at each release (send, spawn, barrier, its end), the home's
 // come in the answers to its acquires (its start, recv, join, barrier).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -27,6 +28,18 @@ constexpr auto kSpin = std::chrono::microseconds(50);
 
 }  // namespace
 
+std::uint64_t start_region_bytes(const Module& module, const AwayStart& start) {
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < module.regions.size(); ++i) {
+        const RegionDecl& r = module.regions[i];
+        const std::uint64_t length = std::max(r.length, i < start.region_lengths.size() ? start.region_lengths[i] : 0);
+        const std::uint64_t size = elem_size(r.type);
+        if (length > (UINT64_MAX - total) / size) return UINT64_MAX;
+        total += length * size;
+    }
+    return total;
+}
+
 struct AwayProcedure::State final : ProcedureLink {
     State(const Module& m, AwayStart s, std::function<void(AwayEvent)> e)
         : module(m), start(std::move(s)), emit(std::move(e)) {}
@@ -50,6 +63,9 @@ struct AwayProcedure::State final : ProcedureLink {
     std::atomic<std::size_t> queued{0};
     std::atomic<bool> stop_requested{false};
     std::string stop_why;  // under `mutex`
+    // Set when it cannot go on with what the home sent (it stops, and run()
+    // sends this as its trap, so the home never waits for it).
+    std::optional<Trap> failed;
 
     // The operation waiting for its answer: asked once, done when it came.
     bool asked = false;
@@ -70,15 +86,13 @@ struct AwayProcedure::State final : ProcedureLink {
 
     // A release: what it wrote since the last one goes to the home first.
     // Its output so far goes before anything else it does.
+    // Regions it allocated anew (alloc, free) go first, with their lengths.
     Flow release() {
         out.flush();
-        if (const std::int64_t r = regions_reshaped(machine->regions(), twin); r >= 0)
-            return refuse(TrapKind::Unsupported,
-                          "region '" + std::string(machine->regions()[static_cast<std::size_t>(r)].name) +
-                              "' was allocated anew in a procedure on a node: regions keep their lengths there "
-                              "(docs/language.md, \"Procedures\")");
+        std::vector<RegionLength> lengths = take_lengths(machine->regions(), twin);
         std::vector<RegionWrite> changes = take_changes(machine->regions(), twin);
         AwayEvent e = event(AwayEvent::Kind::Writes);
+        e.lengths = std::move(lengths);
         std::size_t bytes = 0;
         for (RegionWrite& w : changes) {
             if (!e.writes.empty() && bytes + w.bytes.size() > kMaxWriteBytes) {
@@ -89,7 +103,7 @@ struct AwayProcedure::State final : ProcedureLink {
             bytes += w.bytes.size();
             e.writes.push_back(std::move(w));
         }
-        if (!e.writes.empty()) emit(std::move(e));
+        if (!e.writes.empty() || !e.lengths.empty()) emit(std::move(e));
         return Flow::Next;
     }
 
@@ -176,9 +190,17 @@ struct AwayProcedure::State final : ProcedureLink {
                 queued.fetch_sub(1, std::memory_order_relaxed);
                 switch (a.kind) {
                 case AwayAnswer::Kind::Writes:
+                    // Regions the home allocated anew first, then its bytes.
+                    for (const RegionLength& l : a.lengths)
+                        if (std::string why = apply_length(machine->regions(), twin, l, &machine->backend()); !why.empty()) {
+                            failed = Trap{TrapKind::BadAllocation, machine->state().pc,
+                                          "the home allocated a region anew, and this node cannot hold it: " + why, {}};
+                            stop_requested = true;
+                            return false;
+                        }
                     for (const RegionWrite& w : a.writes)
                         if (!apply_write(machine->regions(), twin, w)) {
-                            stop_why = "the home sent a write outside the regions";
+                            failed = Trap{TrapKind::Unsupported, machine->state().pc, "the home sent a write outside the regions", {}};
                             stop_requested = true;
                             return false;
                         }
@@ -212,6 +234,11 @@ Result<std::unique_ptr<AwayProcedure>> AwayProcedure::create(const Module& modul
     auto state = std::make_unique<State>(module, std::move(start), std::move(emit));
     const AwayStart& s = state->start;
     MachineOptions o;
+    // Its regions may be allocated anew (alloc, free), within the bytes the
+    // node set aside for them at the start (cluster/away_host.cpp).
+    o.memory_limit = start_region_bytes(module, s);
+    o.memory_limit_note = "a procedure on a node holds at most the bytes its regions had at its spawn; allocate at the home "
+                          "before the spawn";
     o.max_steps = s.max_steps;
     o.kernel_steps = s.kernel_steps;
     o.backend = backend;
@@ -244,10 +271,16 @@ AwayProcedure::~AwayProcedure() = default;
 
 void AwayProcedure::run() {
     State& s = *state_;
-    if (!s.wait()) return;  // the start is an acquire: the home's bytes, then Done
-    s.done.reset();
-    RunResult r = s.machine->procedures()->run_linked(s.start, s);
-    if (s.stopped()) return;
+    RunResult r;
+    if (!s.wait()) {  // the start is an acquire: the home's bytes, then Done
+        if (!s.failed) return;
+        r = RunResult{RunStatus::Trapped, s.failed, 0};
+    } else {
+        s.done.reset();
+        r = s.machine->procedures()->run_linked(s.start, s);
+        if (s.failed) r = RunResult{RunStatus::Trapped, s.failed, r.steps};
+        else if (s.stopped()) return;
+    }
     if (r.status == RunStatus::Halted) {
         if (s.release() == Flow::Trap) {
             r = RunResult{RunStatus::Trapped, s.machine->raised_trap(), r.steps};

@@ -59,9 +59,12 @@ void Procedures::acquire(LiveProcedure& p) {
         const Region& g = m_.regions()[i];
         m_.bring_home(g, 0, g.length, HomeAccess::Read);
     }
+    // Regions allocated anew since it last heard go first, with their lengths.
+    std::vector<RegionLength> lengths = take_lengths(m_.regions(), p.twin);
     std::vector<RegionWrite> writes = take_changes(m_.regions(), p.twin);
     // A few writes per answer, each answer at most kMaxWriteBytes and a bit.
     AwayAnswer a{AwayAnswer::Kind::Writes, {}, {}, 0, 0, {}};
+    a.lengths = std::move(lengths);
     std::size_t bytes = 0;
     for (RegionWrite& w : writes) {
         if (!a.writes.empty() && bytes + w.bytes.size() > kMaxWriteBytes) {
@@ -73,7 +76,7 @@ void Procedures::acquire(LiveProcedure& p) {
         p.bytes_from_home += w.bytes.size();
         a.writes.push_back(std::move(w));
     }
-    if (!a.writes.empty()) nodes_->answer(p.away_key, std::move(a));
+    if (!a.writes.empty() || !a.lengths.empty()) nodes_->answer(p.away_key, std::move(a));
 }
 
 bool Procedures::take_events(std::chrono::steady_clock::time_point deadline) {
@@ -121,7 +124,21 @@ RunResult Procedures::replay(LiveProcedure& p) {
         Flow f = Flow::Next;
         switch (e.kind) {
         case AwayEvent::Kind::Writes:
+            // Regions it allocated anew, then its bytes.
+            for (const RegionLength& l : e.lengths) {
+                if (l.region < m_.regions().size()) m_.backend().wait_all();  // nothing in flight may use the old storage
+                if (std::string why = apply_length(m_.regions(), p.twin, l, &m_.backend()); !why.empty())
+                    return {RunStatus::Trapped,
+                            away_trap(TrapKind::BadAllocation, st.pc, where(p) + " allocated a region anew that the home cannot hold: " + why),
+                            st.steps};
+            }
             for (const RegionWrite& w : e.writes) {
+                // A region the home allocated anew since the node last heard:
+                // the write raced with that alloc, and the alloc wins (as if
+                // the write came first).
+                if (w.region < m_.regions().size() && w.region < p.twin.size() &&
+                    m_.regions()[w.region].bytes() != p.twin[w.region].size())
+                    continue;
                 if (w.region < m_.regions().size()) {  // else apply_write refuses it
                     Region& g = m_.regions()[w.region];
                     const auto [b, end] = elements_of(g, w.offset, w.bytes.size());

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <string>
 
 namespace polymer {
 
@@ -47,10 +49,26 @@ RegionTwin zero_twin(const RegionStore& regions) {
     return t;
 }
 
-std::int64_t regions_reshaped(const RegionStore& regions, const RegionTwin& twin) {
-    for (std::size_t i = 0; i < regions.size() && i < twin.size(); ++i)
-        if (regions[i].bytes() != twin[i].size()) return static_cast<std::int64_t>(i);
-    return regions.size() == twin.size() ? -1 : 0;
+std::vector<RegionLength> take_lengths(const RegionStore& regions, RegionTwin& twin) {
+    std::vector<RegionLength> out;
+    for (std::size_t i = 0; i < regions.size() && i < twin.size(); ++i) {
+        if (regions[i].bytes() == twin[i].size()) continue;
+        out.push_back({static_cast<std::uint32_t>(i), regions[i].length});
+        twin[i].assign(regions[i].bytes(), std::byte{0});
+    }
+    return out;
+}
+
+std::string apply_length(RegionStore& regions, RegionTwin& twin, const RegionLength& l, Backend* backend) {
+    if (l.region >= regions.size() || l.region >= twin.size())
+        return "region " + std::to_string(l.region) + " does not exist (the module has " + std::to_string(regions.size()) + ")";
+    Region& r = regions[l.region];
+    if (l.length > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+        return "region '" + std::string(r.name) + "': " + std::to_string(l.length) + " elements";
+    if (std::string why = regions.allocate(r, static_cast<std::int64_t>(l.length), backend); !why.empty())
+        return "region '" + std::string(r.name) + "': " + why;
+    twin[l.region].assign(r.bytes(), std::byte{0});
+    return {};
 }
 
 std::vector<RegionWrite> take_changes(const RegionStore& regions, RegionTwin& twin) {

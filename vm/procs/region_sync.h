@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "vm/procs/away.h"
@@ -25,11 +26,19 @@ RegionTwin zero_twin(const RegionStore& regions);
 // The bytes where `regions` differ from `twin`, as runs (two differing bytes
 // closer than a few words make one run), each at most kMaxWriteBytes; the
 // twin then holds them too. Regions whose length differs from their twin's
-// are skipped: the caller refuses those first (regions_reshaped).
+// are skipped: the caller takes those first (take_lengths).
 std::vector<RegionWrite> take_changes(const RegionStore& regions, RegionTwin& twin);
 
-// The first region whose length is no longer its twin's, or -1.
-std::int64_t regions_reshaped(const RegionStore& regions, const RegionTwin& twin);
+// The regions whose length is no longer their twin's (allocated anew,
+// `alloc` or `free`), with their lengths now; each twin then holds zeros
+// at that length, so that take_changes next sends the bytes that are not
+// zero. The other side applies them (apply_length) before those writes.
+std::vector<RegionLength> take_lengths(const RegionStore& regions, RegionTwin& twin);
+
+// Allocates region `l.region` anew in `regions` at `l.length` elements (all
+// zero; `backend` forgets the old storage) and zeros its twin at that
+// length: "" when done, else why not (no such region, the memory limit).
+std::string apply_length(RegionStore& regions, RegionTwin& twin, const RegionLength& l, Backend* backend);
 
 // Writes `w` into `regions` and `twin` both. False (nothing written) when it
 // does not fit inside the region.
