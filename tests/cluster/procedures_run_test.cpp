@@ -13,6 +13,7 @@
 #include "cluster_test_options.h"
 #include "home_run.h"
 #include "node_process.h"
+#include "tests/vm/alloc_both_sides.h"
 
 using namespace polymer::cluster::testing;
 
@@ -129,63 +130,17 @@ TEST(ProceduresRun, AProcedureOnAVulkanNodeRunsItsKernelsOnTheDevice) {
     EXPECT_NE(node.log().find("a procedure's vector ops and kernels run on vulkan ("), std::string::npos) << node.log();
 }
 
-// alloc and free on both sides of a real node: the worker frees scratch
-// and allocs xs anew (its length and its 7 reach the home at its send), main
-// allocs ys anew (its length and its 42 reach the worker at its recv); the
-// output is the home's alone (tests/vm/procedures_away_test.cpp runs the
-// same program with every procedure on the home).
+// alloc and free on both sides of a real node (tests/vm/alloc_both_sides.h,
+// which tests/vm/procedures_away_test.cpp also runs with every procedure on
+// the home): the output is the home's.
 TEST(ProceduresRun, RegionsAllocatedAnewTravelBetweenTheHomeAndANode) {
     TwoNodes nodes;
-    TempProgram p(R"(.region xs i64[4]
-.region ys i64[8]
-.region scratch i64[1024]
-.channel back 1
-.channel go 1
-.proc worker
-        free    scratch
-        li      r2, 100
-        alloc   xs, r2
-        li      r3, 99
-        li      r4, 7
-        st.i64  xs[r3], r4
-        send    back, r4
-        recv    r5, go
-        len     r6, ys
-        li      r3, 15
-        ld.i64  r7, ys[r3]
-        add     r1, r6, r7
-        len     r6, scratch
-        add     r1, r1, r6
-        ret
-.end
-.proc main
-        li      r8, 1
-        spawn   r9, worker, r8
-        recv    r5, back
-        len     r6, xs
-        print   r6
-        prints  " "
-        li      r3, 99
-        ld.i64  r4, xs[r3]
-        print   r4
-        println
-        li      r2, 16
-        alloc   ys, r2
-        li      r3, 15
-        li      r4, 42
-        st.i64  ys[r3], r4
-        send    go, r4
-        join    r1, f1, r9
-        print   r1
-        println
-        len     r6, scratch
-        print   r6
-        halt
-.end
-)");
+    std::string source = polymer::test::kAllocOnBothSides;
+    source.replace(source.find("PLACE"), 5, "1");
+    TempProgram p(source);
     const HomeRun r = run_home(nodes.args() + p.path());
     EXPECT_EQ(r.status, 0) << r.err;
-    EXPECT_EQ(r.out, "100 7\n58\n0");
+    EXPECT_EQ(r.out, polymer::test::kAllocOnBothSidesOutput);
     EXPECT_TRUE(nodes.one.wait_for_log("procedure #1 ended")) << nodes.one.log();
 }
 
