@@ -15,7 +15,9 @@
 //     for an i32/f32 uniform the 32 bits in the low half.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <limits>
 #include <cstdint>
 #include <vector>
 
@@ -64,6 +66,22 @@ inline constexpr std::uint64_t kFoldGroupLanes = 512;
 inline constexpr unsigned kFoldWays = 8;
 inline bool folds_in_groups(ReduceOp op) {
     return op == ReduceOp::Add || op == ReduceOp::Min || op == ReduceOp::Max || op == ReduceOp::FaddAnyOrder;
+}
+// A group's integer slot before its first lane: the fold's identity.
+inline std::int64_t group_fold_identity(ReduceOp op) {
+    return op == ReduceOp::Min   ? std::numeric_limits<std::int64_t>::max()
+           : op == ReduceOp::Max ? std::numeric_limits<std::int64_t>::min()
+                                 : 0;
+}
+// FaddAnyOrder's order, the one definition of it: value(i) for i in [0, n)
+// into `ways` in lane order, lane i into way i % kFoldWays (-0.0, which
+// changes no sum, for a lane that adds nothing).
+template <class Value>
+inline void add_in_ways(std::array<double, kFoldWays>& ways, std::uint64_t n, Value value) {
+    std::uint64_t i = 0;
+    for (; i + kFoldWays <= n; i += kFoldWays)
+        for (unsigned w = 0; w < kFoldWays; ++w) ways[w] += value(i + w);
+    for (unsigned w = 0; i < n; ++i, ++w) ways[w] += value(i);
 }
 
 struct KernelLaunch {

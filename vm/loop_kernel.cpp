@@ -77,13 +77,9 @@ public:
         }
         case ReduceOp::FaddAnyOrder:  // a group's ways, as a folding backend makes them, then into ours
             for (std::uint64_t g = 0; g < n; g += kFoldGroupLanes) {
-                const std::uint64_t end = std::min(n, g + kFoldGroupLanes);
                 std::array<double, kFoldWays> group;
                 group.fill(-0.0);
-                std::uint64_t j = g;
-                for (; j + kFoldWays <= end; j += kFoldWays)
-                    for (unsigned w = 0; w < kFoldWays; ++w) group[w] += std::bit_cast<double>(parts[j + w]);
-                for (unsigned w = 0; j < end; ++j, ++w) group[w] += std::bit_cast<double>(parts[j]);  // the last segment's tail
+                add_in_ways(group, std::min(kFoldGroupLanes, n - g), [&](std::uint64_t i) { return std::bit_cast<double>(parts[g + i]); });
                 for (unsigned w = 0; w < kFoldWays; ++w) ways_[w] += group[w];
             }
             return;

@@ -117,8 +117,8 @@ template <class T, class F>
 // piece's blocks run one after another over consecutive lanes, so a stream
 // of loads reads ahead of itself. 4 KiB ahead into L2 (prefetcht1, not into
 // L1, whose few line-fill buffers then stall the loads themselves): on the
-// development VM that took the i32 dot product's loop kernel from 35 to
-// 20 ms and left saxpy's and the f64 dot product's times as they were
+// development VM that took the i32 dot product's loop kernel from 31-35 to
+// 19-23 ms and left saxpy's and the f64 dot product's times as they were
 // (docs/loop-kernels.md, "Speed"). A prefetch never faults, past the
 // buffer's end too.
 template <class T>
@@ -429,13 +429,8 @@ struct BlockRun {
         if (arg == nullptr) return;
         const std::uint64_t g = first / kFoldGroupLanes;
         auto* slot = static_cast<std::int64_t*>(arg->data);
-        switch (f.op) {
-        case ReduceOp::Add: slot[g] = 0; break;
-        case ReduceOp::Min: slot[g] = std::numeric_limits<std::int64_t>::max(); break;
-        case ReduceOp::Max: slot[g] = std::numeric_limits<std::int64_t>::min(); break;
-        case ReduceOp::FaddAnyOrder: std::fill_n(static_cast<double*>(arg->data) + g * kFoldWays, kFoldWays, -0.0); break;
-        default: break;
-        }
+        if (f.op == ReduceOp::FaddAnyOrder) std::fill_n(static_cast<double*>(arg->data) + g * kFoldWays, kFoldWays, -0.0);
+        else slot[g] = group_fold_identity(f.op);
     }
     ReduceOp fold_op(unsigned p) const {
         for (const GroupFold& f : launch.group_folds)
@@ -451,7 +446,8 @@ struct BlockRun {
         const std::int32_t* m = exec();
         const bool all = full();
         std::int64_t& slot = static_cast<std::int64_t*>(arg->data)[first / kFoldGroupLanes];
-        auto fold = [&](auto identity, auto combine) {
+        const std::int64_t identity = group_fold_identity(op);
+        auto fold = [&](auto combine) {
             std::int64_t acc = identity;
 #pragma GCC ivdep
             for (unsigned i = 0; i < n; ++i) acc = combine(acc, all || m[i] != 0 ? static_cast<std::int64_t>(v[i]) : identity);
@@ -459,17 +455,21 @@ struct BlockRun {
         };
         switch (op) {
         case ReduceOp::Add:  // wraps
-            fold(std::int64_t{0}, [](std::int64_t x, std::int64_t y) {
+            fold([](std::int64_t x, std::int64_t y) {
                 return static_cast<std::int64_t>(static_cast<std::uint64_t>(x) + static_cast<std::uint64_t>(y));
             });
             break;
-        case ReduceOp::Min: fold(std::numeric_limits<std::int64_t>::max(), [](std::int64_t x, std::int64_t y) { return std::min(x, y); }); break;
-        case ReduceOp::Max: fold(std::numeric_limits<std::int64_t>::min(), [](std::int64_t x, std::int64_t y) { return std::max(x, y); }); break;
+        case ReduceOp::Min: fold([](std::int64_t x, std::int64_t y) { return std::min(x, y); }); break;
+        case ReduceOp::Max: fold([](std::int64_t x, std::int64_t y) { return std::max(x, y); }); break;
         default: break;
         }
     }
-    // FaddAnyOrder: lane i of the block goes to way i % kFoldWays (blocks
-    // start at multiples of it in their group), each way in lane order.
+    // FaddAnyOrder, in add_in_ways' order: lane i of the block goes to way
+    // i % kFoldWays (blocks start at multiples of it in their group), each
+    // way in lane order. Written out rather than through add_in_ways: with
+    // a masked value (-0.0 for an off lane) it gave +0.0 for way 4 of an
+    // 8-lane block with lane 0 off, here and not in a standalone build of
+    // the same code; not understood yet. CpuKernels.GroupFolds* checks it.
     void fold_floats(const BlockInsn& in, const Flt* v) {
         const KernelArg* arg = buffer(in.c);
         if (arg == nullptr) return;

@@ -60,11 +60,10 @@ void Procedures::acquire(LiveProcedure& p) {
         m_.bring_home(g, 0, g.length, HomeAccess::Read);
     }
     // Regions allocated anew since it last heard go first, with their lengths.
-    std::vector<RegionLength> lengths = take_lengths(m_.regions(), p.twin);
+    AwayAnswer a{AwayAnswer::Kind::Writes, {}, {}, 0, 0, {}};
+    a.lengths = take_lengths(m_.regions(), p.twin);
     std::vector<RegionWrite> writes = take_changes(m_.regions(), p.twin);
     // A few writes per answer, each answer at most kMaxWriteBytes and a bit.
-    AwayAnswer a{AwayAnswer::Kind::Writes, {}, {}, 0, 0, {}};
-    a.lengths = std::move(lengths);
     std::size_t bytes = 0;
     for (RegionWrite& w : writes) {
         if (!a.writes.empty() && bytes + w.bytes.size() > kMaxWriteBytes) {
@@ -125,8 +124,8 @@ RunResult Procedures::replay(LiveProcedure& p) {
         switch (e.kind) {
         case AwayEvent::Kind::Writes:
             // Regions it allocated anew, then its bytes.
+            if (!e.lengths.empty()) m_.backend().wait_all();  // nothing in flight may use the old storage
             for (const RegionLength& l : e.lengths) {
-                if (l.region < m_.regions().size()) m_.backend().wait_all();  // nothing in flight may use the old storage
                 if (std::string why = apply_length(m_.regions(), p.twin, l, &m_.backend()); !why.empty())
                     return {RunStatus::Trapped,
                             away_trap(TrapKind::BadAllocation, st.pc, where(p) + " allocated a region anew that the home cannot hold: " + why),
