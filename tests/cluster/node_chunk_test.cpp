@@ -375,7 +375,7 @@ TEST(NodeChunk, APutBesideARunningChunkOnAVulkanNodeStays) {
     ASSERT_TRUE(a.ok());
     auto hash = client.upload_module(write_module(*a.module));
     ASSERT_TRUE(hash) << hash.error();
-    constexpr std::uint32_t lanes = 4096, n = 60'000;
+    constexpr std::uint32_t lanes = 16384, n = 60'000;
     ASSERT_TRUE(client.put_region(1, 1, (lanes + 1) * 4, 0, {}));
     LaunchChunk l;
     l.module = hash.value();
