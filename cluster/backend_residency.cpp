@@ -329,7 +329,22 @@ void ClusterBackend::Impl::forget_region(Region& r) {
     placed.erase(r.data);
     placement_error.erase(r.data);
     home_touched.erase(r.data);
-    for (auto& p : participants) p->resident_ids.erase(r.data);  // the node's copy stays until the home disconnects
+    // No launch runs now (the caller waited): the nodes may free their
+    // copies at once. Ids are never reused, so a late frame cannot name one.
+    for (auto& p : participants) {
+        std::vector<std::uint64_t> ids;
+        if (auto it = p->resident_ids.find(r.data); it != p->resident_ids.end()) {
+            ids.push_back(it->second);
+            p->resident_ids.erase(it);
+        }
+        if (auto it = p->region_ids.find(r.data); it != p->region_ids.end()) {
+            ids.push_back(it->second);
+            p->versions.erase(it->second);
+            p->broadcast_bytes.erase(it->second);
+            p->region_ids.erase(it);
+        }
+        if (p->client && p->alive) p->client->drop_regions(std::move(ids));
+    }
     r.set_fences(0, 0, 0, 0);
 }
 

@@ -34,12 +34,13 @@ const char* msg_type_name(MsgType t) {
     case MsgType::ProcStart: return "proc-start";
     case MsgType::ProcEvent: return "proc-event";
     case MsgType::ProcAnswer: return "proc-answer";
+    case MsgType::RegionDrop: return "region-drop";
     }
     return "unknown";
 }
 
 bool is_known_msg_type(std::uint16_t t) {
-    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::ProcAnswer);
+    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::RegionDrop);
 }
 
 namespace {

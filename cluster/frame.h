@@ -22,7 +22,7 @@
 namespace polymer::cluster {
 
 inline constexpr std::uint32_t kFrameMagic = 0x4E594C50;  // "PLYN" on the wire
-inline constexpr std::uint16_t kProtocolVersion = 9;  // 2: kernel faults and the step budget in launch / chunk-result; 3: nodes that dial the home (handshake labels); 4: 64-bit uniforms in launch (wide kernels); 5: keep_outputs in launch (outputs stay on the node); 6: node-to-node transfers (peer_port in welcome, halo fetches in launch, peer-ticket and peer-access; vector-chunk: vector ops on the nodes); 7: procedures on the nodes (proc-start, proc-event, proc-answer); 8: vscan pieces in vector-chunk (a carry in and out) and vmatmul pieces of rows; 9: region lengths in proc-event and proc-answer (alloc and free in procedures on the nodes)
+inline constexpr std::uint16_t kProtocolVersion = 10;  // 2: kernel faults and the step budget in launch / chunk-result; 3: nodes that dial the home (handshake labels); 4: 64-bit uniforms in launch (wide kernels); 5: keep_outputs in launch (outputs stay on the node); 6: node-to-node transfers (peer_port in welcome, halo fetches in launch, peer-ticket and peer-access; vector-chunk: vector ops on the nodes); 7: procedures on the nodes (proc-start, proc-event, proc-answer); 8: vscan pieces in vector-chunk (a carry in and out) and vmatmul pieces of rows; 9: region lengths in proc-event and proc-answer (alloc and free in procedures on the nodes); 10: region-drop (a node frees what its home forgot)
 inline constexpr std::size_t kFrameHeaderSize = 32;
 // The largest payload a peer accepts; bigger region transfers are split.
 inline constexpr std::uint32_t kMaxPayload = 64u << 20;
@@ -54,6 +54,7 @@ enum class MsgType : std::uint16_t {
     ProcStart = 22,      // home -> node: module hash, AwayStart -> a stream of ProcEvent with its request id (vm/procs/away.h)
     ProcEvent = 23,      // node -> home: one AwayEvent of the procedure that request started
     ProcAnswer = 24,     // home -> node, with the proc-start's request id: one AwayAnswer; no reply
+    RegionDrop = 25,     // home -> node: region ids the home will not use again (freed, reallocated); no reply
 };
 const char* msg_type_name(MsgType t);
 bool is_known_msg_type(std::uint16_t t);

@@ -732,4 +732,18 @@ Result<PeerAccess> decode_peer_access(Payload p) {
     return decode_with<PeerAccess>(p, "peer-access", [](ByteReader& r, PeerAccess& m) { get_array(r, m.ticket, "ticket"); });
 }
 
+Bytes encode(const RegionDrop& m) {
+    ByteWriter w;
+    w.u32(static_cast<std::uint32_t>(m.regions.size()));
+    for (std::uint64_t id : m.regions) w.u64(id);
+    return w.take();
+}
+Result<RegionDrop> decode_region_drop(Payload p) {
+    return decode_with<RegionDrop>(p, "region-drop", [](ByteReader& r, RegionDrop& m) {
+        const std::uint32_t n = r.count(8, "regions");
+        m.regions.reserve(n);
+        for (std::uint32_t i = 0; i < n; ++i) m.regions.push_back(r.u64("region"));
+    });
+}
+
 }  // namespace polymer::cluster

@@ -180,6 +180,12 @@ struct PeerTicket {
 struct PeerAccess {
     Nonce ticket{};
 };
+// Regions of this home the node may free: the home freed or reallocated them
+// (alloc, free) or found its copies stale (a squash), and never names these
+// ids again. Unknown ids are skipped. Version 10.
+struct RegionDrop {
+    std::vector<std::uint64_t> regions;
+};
 struct OutputSlice {
     std::uint32_t param = 0;
     std::uint64_t region = 0;
@@ -260,6 +266,7 @@ Bytes encode(const Cancel& m);
 Bytes encode(const ErrorMsg& m);
 Bytes encode(const PeerTicket& m);
 Bytes encode(const PeerAccess& m);
+Bytes encode(const RegionDrop& m);
 
 using Payload = std::span<const std::uint8_t>;
 Result<Hello> decode_hello(Payload p);
@@ -287,5 +294,6 @@ Result<Cancel> decode_cancel(Payload p);
 Result<ErrorMsg> decode_error(Payload p);
 Result<PeerTicket> decode_peer_ticket(Payload p);
 Result<PeerAccess> decode_peer_access(Payload p);
+Result<RegionDrop> decode_region_drop(Payload p);
 
 }  // namespace polymer::cluster

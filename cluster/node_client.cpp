@@ -682,6 +682,10 @@ void NodeClient::send_one_way(MsgType type, std::uint64_t request_id, Bytes payl
     state_->conn->send(type, request_id, std::move(payload));
 }
 
+void NodeClient::drop_regions(std::vector<std::uint64_t> ids) {
+    if (!ids.empty()) send_one_way(MsgType::RegionDrop, 0, encode(RegionDrop{std::move(ids)}));
+}
+
 Result<Done> NodeClient::send_peer_ticket(const Nonce& ticket) {
     return expect_ack(state_->request(MsgType::PeerTicket, encode(PeerTicket{ticket})), state_->where);
 }

@@ -96,6 +96,9 @@ public:
     // ticket replaces the first; the node forgets it when this connection
     // closes.
     Result<Done> send_peer_ticket(const Nonce& ticket);
+    // Tells the node it may free these regions of ours (region-drop): we
+    // never name them again. No reply; dropped once the connection has failed.
+    void drop_regions(std::vector<std::uint64_t> ids);
 
     // Streamed replies (protocol version 7's proc-start: one request, then
     // a frame after frame under its request id until the caller has seen the

@@ -477,6 +477,13 @@ private:
                     ", which runs no procedure here (it may have just ended); ignored");
             return;
         }
+        case MsgType::RegionDrop: {
+            auto m = decode_region_drop(f.payload);
+            if (!decoded(m, f)) return;
+            const std::size_t dropped = store.drop_regions(peer_id_, m.value().regions);
+            log(LogLevel::Debug, "peer ", who(), ": dropped ", dropped, " of ", m.value().regions.size(), " regions it freed");
+            return;
+        }
         case MsgType::Error: {
             auto m = decode_error(f.payload);
             if (m) log(LogLevel::Warn, "peer ", who(), " reports ", error_code_name(m.value().code), ": ", m.value().message);

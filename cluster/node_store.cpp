@@ -180,6 +180,18 @@ std::uint64_t NodeStore::give_back_stale() {
     return freed;
 }
 
+std::size_t NodeStore::drop_regions(PeerId peer, std::span<const std::uint64_t> ids) {
+    std::size_t dropped = 0;
+    for (std::uint64_t id : ids) {
+        auto it = regions_.find({peer, id});
+        if (it == regions_.end()) continue;
+        budget_.release(peer, it->second->held.bytes());
+        regions_.erase(it);  // unmapped here, or when the last running chunk that holds it is done
+        ++dropped;
+    }
+    return dropped;
+}
+
 void NodeStore::drop_peer(PeerId peer) {
     for (auto it = regions_.lower_bound({peer, 0}); it != regions_.end() && it->first.first == peer;) {
         budget_.release(peer, it->second->held.bytes());

@@ -119,6 +119,11 @@ public:
     // version used, then refuses with out-of-memory, naming the region, what
     // it holds, the bytes asked and the limit.
     std::optional<Refusal> hold(PeerId peer, std::span<const HoldRange> ranges);
+    // Forgets the peer's regions with these ids (its home will not name them
+    // again): their pages stop counting at once; a running chunk that holds
+    // one keeps its storage until it is done. Unknown ids are skipped.
+    // Returns how many it forgot.
+    std::size_t drop_regions(PeerId peer, std::span<const std::uint64_t> ids);
     // Forgets every module and region of a peer (its connection closed).
     void drop_peer(PeerId peer);
     // Views [offset, offset + length) of region `id` at `version` (valid until

@@ -135,6 +135,27 @@ TEST(NodeMemory, DroppingTheConnectionReleasesEverything) {
     EXPECT_EQ(back.value(), Bytes(4, 2));
 }
 
+// A region the home dropped (region-drop: it freed or reallocated it) gives
+// its pages back at once, with the connection still open.
+TEST(NodeMemory, ADroppedRegionReleasesItsPages) {
+    TempTokenFile token(kSecret);
+    NodeProcess node(token.path(), {"--max-memory", "64M"});
+    auto home = connect_to(node);
+    ASSERT_TRUE(home);
+    ASSERT_TRUE(home->put_region(1, 1, kGiB, 0, filled(40 * kMiB, 1)));
+    expect_refused(home->put_region(2, 1, kGiB, 0, filled(40 * kMiB, 2)), {"--max-memory"});
+    home->drop_regions({1});
+    // Frames are handled in order: the drop lands before the put.
+    auto put = home->put_region(2, 1, kGiB, 0, filled(40 * kMiB, 2));
+    ASSERT_TRUE(put) << put.error();
+    auto gone = home->get_region(1, 1, 0, 4);
+    ASSERT_FALSE(gone);
+    EXPECT_NE(gone.error().find("region 1 is not on this node"), std::string::npos) << gone.error();
+    auto back = home->get_region(2, 1, 40 * kMiB - 4, 4);
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(back.value(), Bytes(4, 2));
+}
+
 // The bytes a chunk writes into a stored region count, kept or returned;
 // a launch whose outputs would pass the limit is refused before it runs.
 TEST(NodeMemory, ChunkOutputsCountAndALaunchPastTheLimitIsRefusedBeforeItRuns) {

@@ -170,6 +170,27 @@ TEST(NodeStore, PeersHaveTheirOwnRegionsAndLoseThemWhenTheyGo) {
     EXPECT_FALSE(store.put(2, RegionPutView{8, 1, a.size(), 0, a}));  // the memory is back
 }
 
+// A home's freed regions (region-drop) give their pages back at once; a
+// running chunk's hold keeps the storage readable until it lets go.
+TEST(NodeStore, DroppedRegionsGiveTheirPagesBack) {
+    NodeStore store(4 * P);
+    std::vector<std::uint8_t> two(2 * P, 3), one(P, 4);
+    ASSERT_FALSE(store.put(1, RegionPutView{7, 1, 2 * P, 0, two}));
+    ASSERT_FALSE(store.put(1, RegionPutView{8, 1, P, 0, one}));
+    ASSERT_FALSE(store.put(2, RegionPutView{7, 1, P, 0, one}));  // another home's region 7
+    EXPECT_EQ(store.used(), 4 * P);
+    auto running = store.region(1, 7, 1);  // as a running chunk holds it
+    const std::uint64_t ids[] = {7, 99};   // 99: never put (skipped)
+    EXPECT_EQ(store.drop_regions(1, ids), 1u);
+    EXPECT_FALSE(store.region(1, 7, 1));
+    EXPECT_TRUE(store.region(1, 8, 1));
+    EXPECT_TRUE(store.region(2, 7, 1));
+    EXPECT_EQ(store.used(), 2 * P);
+    EXPECT_EQ(running->bytes.data()[2 * P - 1], 3);  // still there under the chunk
+    EXPECT_FALSE(store.put(1, RegionPutView{9, 1, 2 * P, 0, two}));  // the memory is back
+    EXPECT_EQ(store.drop_regions(1, ids), 0u);  // twice: nothing
+}
+
 // A region counts the pages its puts wrote, never its size.
 TEST(NodeStore, ARegionCountsThePagesItHolds) {
     NodeStore store(8 * P);

@@ -125,7 +125,7 @@ TEST(PeerMessages, FrameTypesAreKnownInVersion6) {
     EXPECT_GE(kProtocolVersion, 6);
     EXPECT_TRUE(is_known_msg_type(static_cast<std::uint16_t>(MsgType::PeerTicket)));
     EXPECT_TRUE(is_known_msg_type(static_cast<std::uint16_t>(MsgType::PeerAccess)));
-    EXPECT_FALSE(is_known_msg_type(static_cast<std::uint16_t>(MsgType::ProcAnswer) + 1));  // the last type (version 7)
+    EXPECT_FALSE(is_known_msg_type(static_cast<std::uint16_t>(MsgType::RegionDrop) + 1));  // the last type (version 10)
     EXPECT_STREQ(msg_type_name(MsgType::PeerTicket), "peer-ticket");
     EXPECT_STREQ(msg_type_name(MsgType::PeerAccess), "peer-access");
     EXPECT_STREQ(error_code_name(ErrorCode::PeerFetchFailed), "peer-fetch-failed");
@@ -133,6 +133,25 @@ TEST(PeerMessages, FrameTypesAreKnownInVersion6) {
     HeaderCheck c = decode_header(std::span<const std::uint8_t, kFrameHeaderSize>(f.data(), kFrameHeaderSize));
     EXPECT_EQ(c.fault, FrameFault::None) << c.message;
     EXPECT_EQ(c.header.type, MsgType::PeerAccess);
+}
+
+TEST(PeerMessages, RegionDropRoundTripsAndRefusesTruncation) {
+    EXPECT_GE(kProtocolVersion, 10);
+    EXPECT_STREQ(msg_type_name(MsgType::RegionDrop), "region-drop");
+    const RegionDrop m{{1, 0xFFFF'FFFF'0000'0002ull, 3}};
+    const Bytes b = encode(m);
+    EXPECT_EQ(b.size(), 4u + 3 * 8);
+    auto back = decode_region_drop(b);
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(back.value().regions, m.regions);
+    auto none = decode_region_drop(encode(RegionDrop{}));
+    ASSERT_TRUE(none) << none.error();
+    EXPECT_TRUE(none.value().regions.empty());
+    expect_every_truncation_refused(b, &decode_region_drop, "region-drop");
+    // A count the payload cannot hold is refused before anything is reserved.
+    Bytes lying = b;
+    lying[3] = 0x7F;
+    EXPECT_FALSE(decode_region_drop(lying));
 }
 
 }  // namespace

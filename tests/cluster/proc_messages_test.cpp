@@ -343,5 +343,6 @@ TEST(ProcMessages, FrameTypesOfVersion7) {
     EXPECT_STREQ(msg_type_name(MsgType::ProcAnswer), "proc-answer");
     EXPECT_TRUE(is_known_msg_type(22));
     EXPECT_TRUE(is_known_msg_type(24));
-    EXPECT_FALSE(is_known_msg_type(25));
+    EXPECT_TRUE(is_known_msg_type(25));  // region-drop, version 10
+    EXPECT_FALSE(is_known_msg_type(26));
 }

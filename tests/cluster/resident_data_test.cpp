@@ -82,6 +82,47 @@ TEST(ResidentData, AnIterativeProgramMovesItsDataOnceNotEveryLaunch) {
     EXPECT_GE(bytes_moved(at_home.err), 40 * data) << at_home.err;
 }
 
+// A program that allocates its regions anew each step: the home tells the
+// node to free the old ones, so a node that holds two steps' worth at most
+// runs all of them (it used to keep every freed region until the home
+// disconnected, and refused the third step).
+TEST(ResidentData, ANodeFreesTheRegionsItsHomeAllocatesAnew) {
+    const std::string text = R"(.module realloc
+.region xs i32[16]
+.region ys i32[16]
+)" + std::string(kResidentKernels) + R"(.proc main
+        li      r1, 4194304
+        li      r7, 0
+        li      r8, 6
+        li      r9, 0
+again:
+        alloc   xs, r1
+        alloc   ys, r1
+        launch  start, r1, xs, ys
+        launch  step, r1, xs, ys
+        vsumi   r6, ys
+        add     r9, r9, r6
+        addi    r7, r7, 1
+        blt     r7, r8, again
+        print   r9
+        println
+        halt
+.end
+)";
+    const std::string p = std::string(::testing::TempDir()) + "/realloc-" + std::to_string(getpid()) + ".pasm";
+    std::ofstream(p) << text;
+    const HomeRun alone = run_home(p);
+    ASSERT_EQ(alone.status, 0) << alone.err;
+    TempTokenFile token(kSecret);
+    // Each step's xs and ys: 32 MiB on the node, which holds 48 MiB.
+    NodeProcess node(token.path(), {"--max-memory", "48M", "--log-level", "debug"});
+    const HomeRun r = run_home("--nodes 127.0.0.1:" + std::to_string(node.port()) + " --token-file " + token.path() +
+                               " --no-local-work --stats " + p);
+    ASSERT_EQ(r.status, 0) << r.err << node.log();
+    EXPECT_EQ(r.out, alone.out);
+    EXPECT_NE(node.log().find("dropped 1 of 1 regions it freed"), std::string::npos) << node.log();
+}
+
 // A node dies holding the only current copy of part of ys: the run still
 // prints the one machine's output, after recomputing what it held.
 void expect_a_node_lost_mid_run_loses_nothing(int sig) {

@@ -62,6 +62,7 @@ void decode_payload(MsgType type, std::span<const std::uint8_t> p) {
     case MsgType::ProcStart: exact_round_trip(decode_proc_start(p), p); break;
     case MsgType::ProcEvent: exact_round_trip(decode_proc_event(p), p); break;
     case MsgType::ProcAnswer: exact_round_trip(decode_proc_answer(p), p); break;
+    case MsgType::RegionDrop: exact_round_trip(decode_region_drop(p), p); break;
     default: break;
     }
 }

@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
         {"vector-chunk-matmul", frame(MsgType::VectorChunk, encode(vmatmul))},
         {"vector-chunk-result", frame(MsgType::VectorChunkResult, encode(VectorChunkResult{1000, 0, {1.5, 2.5}}))},
         {"cancel", frame(MsgType::Cancel, encode(Cancel{7}))},
+        {"region-drop", frame(MsgType::RegionDrop, encode(RegionDrop{{1, 2, 0xFFFF'0000'0000'0003}}))},
         {"proc-start", frame(MsgType::ProcStart, encode(start))},
         {"proc-event-send", frame(MsgType::ProcEvent, encode(send))},
         {"proc-event-trap", frame(MsgType::ProcEvent, encode(trap))},
