@@ -64,8 +64,8 @@ std::span<const std::string_view> directive_names();
 
 // The words with a meaning of their own inside declarations, for the same
 // syntax files: region initialisers and placement, kernel parameter access,
-// requirements, and the float literals spelled as words.
-inline constexpr std::string_view kDeclarationWords[] = {"zeros", "fill", "range", "distributed", "in",  "out",
-                                                          "inout", "gpu",  "mem",   "node",        "inf", "nan"};
+// requirements, where a procedure launches, and the float literals spelled as words.
+inline constexpr std::string_view kDeclarationWords[] = {"zeros", "fill", "range", "distributed", "in",  "out",    "inout",
+                                                          "gpu",   "mem",  "node",  "cluster",     "inf", "nan"};
 
 }  // namespace polymer

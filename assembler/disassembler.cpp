@@ -347,6 +347,7 @@ private:
         if (p.requirements.min_memory != 0)
             out_ += std::string(kIndent) + ".requires mem >= " + size_literal(p.requirements.min_memory) + "\n";
         if (!p.requirements.node.empty()) out_ += std::string(kIndent) + ".requires node " + quoted(p.requirements.node) + "\n";
+        if (p.launches_cluster) out_ += std::string(kIndent) + ".launches cluster\n";
         std::uint64_t end = std::uint64_t{p.start} + p.length;
         find_unnamed_targets(p.start, end);
         for (std::uint64_t pc = p.start; pc < end && pc < m_.code.size(); ++pc) {

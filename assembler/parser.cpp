@@ -13,9 +13,9 @@ namespace polymer::asm_detail {
 
 namespace {
 
-constexpr std::array<std::string_view, 15> kDirectives = {
+constexpr std::array<std::string_view, 16> kDirectives = {
     ".module", ".file", ".loc", ".region", ".proc", ".kernel", ".end", ".requires", ".prefers", ".equ", ".include",
-    ".wide", ".reassociate", ".channel", ".barrier"};
+    ".wide", ".reassociate", ".channel", ".barrier", ".launches"};
 
 // What `.channel` and `.barrier` declare: the words their messages use, and
 // the range of the count (a channel's capacity in messages, a barrier's
@@ -370,6 +370,8 @@ private:
             close_body();
         } else if (name == ".requires" || name == ".prefers") {
             requirement(c, d);
+        } else if (name == ".launches") {
+            launches(c, d);
         } else if (name == ".wide") {
             if (!open_ || !current().is_kernel) {
                 c.fail(d, "'.wide' is only allowed inside a .kernel");
@@ -640,6 +642,36 @@ private:
             r.node = std::move(*name);
         }
         *first = at;
+    }
+
+    // `.launches cluster` at the top of a `.proc`: on a node too, its vector
+    // ops and kernels go over the cluster (docs/language.md, "On the nodes").
+    void launches(TokenCursor& c, const Token& d) {
+        if (!open_ || current().is_kernel) {
+            c.fail(d, "'.launches' is only allowed inside a .proc");
+            return;
+        }
+        Body& b = current();
+        const std::string proc_name = p_.module.procs[b.index].name;
+        if (!b.statements.empty()) {
+            c.fail(d, "'.launches' must come before the first instruction of procedure '" + proc_name + "'");
+            return;
+        }
+        const Token* what = c.expect_ident("where its launches go ('cluster')");
+        if (!what) return;
+        if (what->text != "cluster") {
+            c.fail(*what, "expected 'cluster' after '.launches', got '" + std::string(what->text) +
+                              "' (without '.launches', a procedure on a node launches on that node)");
+            return;
+        }
+        if (!c.expect_end()) return;
+        if (b.launches_at.line != 0) {
+            c.fail(d, "'.launches cluster' is given twice for procedure '" + proc_name + "' (first on " +
+                          line_text(b.launches_at.line, c.line()) + ")");
+            return;
+        }
+        b.launches_at = Pos{c.line(), d.col};
+        p_.module.procs[b.index].launches_cluster = true;
     }
 
     // NAME of `.requires node NAME`: an identifier, or a string for a name

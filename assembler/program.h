@@ -45,6 +45,7 @@ struct Body {
     // Where the procedure's `.requires gpu`, `mem` and `node` lines are
     // (line 0: not given), so that a second one is reported.
     Pos requires_gpu_at, requires_mem_at, requires_node_at;
+    Pos launches_at;  // `.launches cluster` (procs)
 };
 
 // The names of one kind of module-level object that operands name by

@@ -72,17 +72,18 @@ void emit(AwayHost::Hosted& h, Connection& conn, std::size_t max_queued, AwayEve
 }  // namespace
 
 AwayHost::AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget,
-                   std::function<std::unique_ptr<Backend>()> make_backend)
+                   ProcedureBackends backends)
     : conn_(std::move(conn)),
       who_(std::move(who)),
       max_queued_bytes_(max_queued_bytes),
       budget_(std::move(budget)),
-      make_backend_(std::move(make_backend)) {}
+      backends_(std::move(backends)) {}
 
 
 AwayHost::~AwayHost() { stop_all("the node let go of the connection"); }
 
-std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<const Module> module, AwayStart start) {
+std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<const Module> module, AwayStart start,
+                                       std::vector<NodeAddress> cluster) {
     reap();
     if (procs_.count(request) != 0)
         return Refusal{ErrorCode::BadPayload, cat("request ", request, " already runs a procedure here; a proc-start needs a fresh request id")};
@@ -102,7 +103,9 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
     // start the checks let through refuses it instead of ending the process.
     Result<std::unique_ptr<AwayProcedure>> made = Error{"the node ran out of memory making the procedure's machine"};
     try {
-        if (make_backend_) h->backend = std::make_unique<DeferredBackend>(make_backend_);
+        if (backends_.local || !cluster.empty())
+            h->backend = std::make_unique<DeferredBackend>(
+                [backends = backends_, module = h->module, cluster = std::move(cluster)] { return backends.make(*module, cluster); });
         made = AwayProcedure::create(*h->module, std::move(start), h->backend.get(),
                                      [h = h.get(), conn = conn_, max = max_queued_bytes_](AwayEvent e) { emit(*h, *conn, max, std::move(e)); });
     } catch (const std::bad_alloc&) {

@@ -22,6 +22,7 @@
 
 #include "cluster/connection.h"
 #include "cluster/memory_budget.h"
+#include "cluster/procedure_cluster.h"
 #include "isa/module.h"
 #include "vm/procs/away.h"
 
@@ -46,10 +47,11 @@ public:
     // `conn`: the home's connection, where events go; `who` names the home
     // in log lines; past `max_queued_bytes` unsent on `conn` (a home that
     // does not read), a procedure waits before it sends its next event.
-    // `make_backend` (NodeConfig::procedure_backend) makes each procedure's
-    // backend on its own thread; empty: a CpuBackend of its own.
+    // `backends` makes each procedure's backend on its own thread (the
+    // node's own, or a cluster's for `.launches cluster`); with neither a
+    // local maker nor a cluster, a procedure has a CpuBackend of its own.
     AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget,
-             std::function<std::unique_ptr<Backend>()> make_backend = {});
+             ProcedureBackends backends = {});
     ~AwayHost();  // stops and joins every procedure
     AwayHost(const AwayHost&) = delete;
     AwayHost& operator=(const AwayHost&) = delete;
@@ -57,8 +59,10 @@ public:
     // Starts the procedure proc-start `request` asks for, over `module`:
     // bad-launch when AwayProcedure::create refuses it, out-of-memory past
     // kMaxPerConnection or when the budget cannot take its regions,
-    // bad-payload for a request id already running.
-    std::optional<Refusal> start(std::uint64_t request, std::shared_ptr<const Module> module, AwayStart start);
+    // bad-payload for a request id already running. `cluster`: the home's
+    // other nodes, for a procedure whose launches go over the cluster.
+    std::optional<Refusal> start(std::uint64_t request, std::shared_ptr<const Module> module, AwayStart start,
+                                 std::vector<NodeAddress> cluster = {});
     // Passes a proc-answer on; false when no procedure has that request id
     // (it may have just ended).
     bool answer(std::uint64_t request, AwayAnswer a);
@@ -80,7 +84,7 @@ private:
     std::string who_;
     std::size_t max_queued_bytes_;
     Budget budget_;
-    std::function<std::unique_ptr<Backend>()> make_backend_;
+    ProcedureBackends backends_;
     std::map<std::uint64_t, std::unique_ptr<Hosted>> procs_;  // by proc-start request id
 };
 

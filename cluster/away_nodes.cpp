@@ -106,7 +106,15 @@ Result<std::uint64_t> AwayNodes::start(std::size_t node, const Module& module, c
         if (!up) return Error{cat("cannot upload the program to ", name(node), ": ", up.error())};
         n.modules.insert(hash_);
     }
-    Bytes payload = encode(ProcStart{hash_, start});
+    ProcStart message{hash_, start, {}};
+    // A procedure whose launches go over the cluster (`.launches cluster`)
+    // dials the home's other nodes from its own: it gets their addresses.
+    const auto proc = std::find_if(module.procs.begin(), module.procs.end(),
+                                   [&](const Procedure& p) { return p.start == start.entry_pc; });
+    if (proc != module.procs.end() && proc->launches_cluster)
+        for (std::size_t other = 1; other <= nodes_.size(); ++other)
+            if (other != node) message.cluster.push_back(nodes_[other - 1].address);
+    Bytes payload = encode(message);
     if (payload.size() > kMaxPayload)
         return Error{cat("the procedure's start (", payload.size(), " bytes: registers, region lengths, arguments) is over the ",
                          kMaxPayload, " bytes a frame carries")};

@@ -125,6 +125,8 @@ ClusterBackend::~ClusterBackend() {
     if (impl_->dispatcher.joinable()) impl_->dispatcher.join();
 }
 
+void ClusterBackend::keep_local(std::unique_ptr<Backend> local) { impl_->owned_local = std::move(local); }
+
 Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& module, Backend& local, ClusterOptions options) {
     auto impl = std::make_unique<Impl>();
     impl->local = &local;

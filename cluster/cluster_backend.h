@@ -109,6 +109,9 @@ public:
     // many must be there) and uploads nothing yet.
     static Result<std::unique_ptr<ClusterBackend>> create(const Module& module, Backend& local, ClusterOptions options);
     ~ClusterBackend() override;
+    // Makes this backend own `local` (the one create() was given), which
+    // then lives as long as it does.
+    void keep_local(std::unique_ptr<Backend> local);
 
     std::string_view name() const override { return "cluster"; }
     Ticket submit(const VectorOpArgs& args) override;

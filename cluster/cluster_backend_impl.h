@@ -131,6 +131,7 @@ struct WorkersLeft {
 };
 
 struct ClusterBackend::Impl {
+    std::unique_ptr<Backend> owned_local;  // first: it outlives everything that uses `local`
     ClusterOptions options;
     Backend* local = nullptr;
     Bytes module_pbc;

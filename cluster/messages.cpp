@@ -596,6 +596,11 @@ Bytes encode(const ProcStart& m) {
     for (std::uint64_t n : s.region_lengths) w.u64(n);
     w.u32(static_cast<std::uint32_t>(s.args.size()));
     for (const std::string& a : s.args) w.str(a);
+    w.u32(static_cast<std::uint32_t>(m.cluster.size()));
+    for (const NodeAddress& a : m.cluster) {
+        w.str(a.host);
+        w.u16(a.port);
+    }
     return w.take();
 }
 Result<ProcStart> decode_proc_start(Payload p) {
@@ -621,6 +626,18 @@ Result<ProcStart> decode_proc_start(Payload p) {
         for (std::uint32_t i = 0; i < args && r.ok(); ++i) {
             r.entry("arg", i);
             s.args.push_back(r.str("text"));
+        }
+        r.no_entry();
+        const std::size_t at_nodes = r.pos();
+        const std::uint32_t nodes = r.count(6, "cluster nodes");  // the smallest: an empty host (u32), a port
+        if (r.ok() && nodes > kMaxProcClusterNodes)
+            r.fail_at(at_nodes, pbc::cat("names ", nodes, " cluster nodes, more than ", kMaxProcClusterNodes));
+        for (std::uint32_t i = 0; i < nodes && r.ok(); ++i) {
+            r.entry("cluster node", i);
+            NodeAddress a;
+            a.host = r.str("host");
+            a.port = r.u16("port");
+            m.cluster.push_back(std::move(a));
         }
         r.no_entry();
     });

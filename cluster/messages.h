@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cluster/auth.h"
+#include "cluster/node_addresses.h"
 #include "isa/result.h"
 #include "vm/kernel_fault.h"
 #include "vm/procs/away.h"
@@ -230,7 +231,12 @@ struct VectorChunkResult {
 struct ProcStart {
     Sha256 module{};
     AwayStart start;
+    // Version 10: the home's other nodes, for a procedure whose launches go
+    // over the cluster (`.launches cluster`); empty: it launches on this node.
+    std::vector<NodeAddress> cluster;
 };
+// The most nodes a proc-start may name (the node dials each).
+inline constexpr std::uint32_t kMaxProcClusterNodes = 1024;
 struct Cancel {
     std::uint64_t request = 0;  // a launch's, a vector chunk's or a proc-start's
 };

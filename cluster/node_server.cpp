@@ -459,10 +459,13 @@ private:
                 AwayHost::Budget budget{
                     [this](std::uint64_t bytes) { return server_.store_.budget().reserve(peer_id_, bytes, "a procedure's copy of the regions"); },
                     [this](std::uint64_t bytes) { server_.store_.budget().release(peer_id_, bytes); }};
-                away_ = std::make_unique<AwayHost>(conn_, who(), server_.config_.limits.max_queued_bytes, std::move(budget),
-                                                   server_.config_.procedure_backend);
+                const NodeConfig& config = server_.config_;
+                away_ = std::make_unique<AwayHost>(
+                    conn_, who(), config.limits.max_queued_bytes, std::move(budget),
+                    ProcedureBackends{config.procedure_backend, config.secret, config.tls, cat("procedure on ", config.caps.name)});
             }
-            if (auto refusal = away_->start(f.request_id, std::move(module), std::move(m.value().start))) answer(f, refusal, MsgType::Ack, {});
+            if (auto refusal = away_->start(f.request_id, std::move(module), std::move(m.value().start), std::move(m.value().cluster)))
+                answer(f, refusal, MsgType::Ack, {});
             return;
         }
         case MsgType::ProcAnswer: {

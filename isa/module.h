@@ -33,7 +33,7 @@ namespace polymer {
 // column of the opcode tables, pinned by a test (the numbers themselves are
 // those of 1.1); 1.1 added the frame table.
 inline constexpr std::uint16_t kModuleVersionMajor = 3;
-inline constexpr std::uint16_t kModuleVersionMinor = 7;
+inline constexpr std::uint16_t kModuleVersionMinor = 8;
 
 struct SourceLoc {
     std::uint32_t line = 0;  // 1-based; 0 = unknown
@@ -63,6 +63,9 @@ struct Procedure {
     std::uint32_t start = 0;   // index of the first word
     std::uint32_t length = 0;  // number of words (at least 1)
     ProcRequirements requirements;  // (3.7)
+    // `.launches cluster` (3.8): on a node too, its vector ops and kernels
+    // go over the cluster, not only that node (docs/language.md, "On the nodes").
+    bool launches_cluster = false;
     friend bool operator==(const Procedure&, const Procedure&) = default;
 };
 

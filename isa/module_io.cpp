@@ -181,17 +181,20 @@ void write_barriers(ByteWriter& w, const Module& m) {
     }
 }
 
-// Only the procedures that have requirements, in procedure order.
+bool has_proc_entry(const Procedure& p) { return p.requirements.any() || p.launches_cluster; }
+
+// Only the procedures that have requirements or `.launches cluster`, in
+// procedure order.
 void write_proc_requirements(ByteWriter& w, const Module& m) {
     std::uint32_t n = 0;
-    for (const Procedure& p : m.procs) n += p.requirements.any() ? 1 : 0;
+    for (const Procedure& p : m.procs) n += has_proc_entry(p) ? 1 : 0;
     w.u32(n);
     for (std::size_t i = 0; i < m.procs.size(); ++i) {
+        if (!has_proc_entry(m.procs[i])) continue;
         const ProcRequirements& q = m.procs[i].requirements;
-        if (!q.any()) continue;
         w.u32(static_cast<std::uint32_t>(i));
         w.u8(q.gpu ? 1 : 0);
-        w.u8(0);
+        w.u8(m.procs[i].launches_cluster ? 1 : 0);
         w.u16(0);
         w.u64(q.min_memory);
         w.str(q.node);
@@ -482,13 +485,16 @@ void read_proc_requirements(ByteReader& r, Module& m) {
         next = std::uint64_t{proc} + 1;
         ProcRequirements q;
         q.gpu = r.flag("requires-gpu flag");
-        r.reserved(1, "reserved field");
+        const bool launches_cluster = r.flag("launches-cluster flag");  // a reserved 0 before 3.8
         r.reserved(2, "reserved field");
         q.min_memory = r.u64("minimum memory");
         q.node = r.str("node name");
-        if (r.ok() && !q.any())
-            return r.fail_at(at, cat("procedure ", proc, " has an entry but no requirement (leave it out)"));
-        if (r.ok()) m.procs[proc].requirements = std::move(q);
+        if (r.ok() && !q.any() && !launches_cluster)
+            return r.fail_at(at, cat("procedure ", proc, " has an entry with no requirement and no .launches (leave it out)"));
+        if (r.ok()) {
+            m.procs[proc].requirements = std::move(q);
+            m.procs[proc].launches_cluster = launches_cluster;
+        }
     }
 }
 
@@ -581,7 +587,7 @@ bool has_loop_kernels(const Module& m) { return !m.loop_kernels.empty(); }
 bool has_channels(const Module& m) { return !m.channels.empty(); }
 bool has_barriers(const Module& m) { return !m.barriers.empty(); }
 bool has_proc_requirements(const Module& m) {
-    return std::any_of(m.procs.begin(), m.procs.end(), [](const Procedure& p) { return p.requirements.any(); });
+    return std::any_of(m.procs.begin(), m.procs.end(), [](const Procedure& p) { return has_proc_entry(p); });
 }
 
 // Ids are part of the format: never renumber; new sections take the next id.

@@ -780,6 +780,35 @@ TEST(RoundTrip, ProcRequirements) {
     EXPECT_EQ(round_trip_failure(*r.module), "");
 }
 
+// `.launches cluster` prints after the requirements and survives the round trip.
+TEST(RoundTrip, LaunchesCluster) {
+    AssembleResult r = assemble(R"(
+.proc worker
+        .launches cluster
+        .requires gpu
+        ret
+.end
+.proc solo
+        .launches cluster
+        ret
+.end
+.proc main
+        call    solo
+        halt
+.end
+)",
+                                {.filename = "lc.pasm"});
+    ASSERT_TRUE(r.ok()) << diagnostics_text(r);
+    EXPECT_TRUE(r.module->procs[0].launches_cluster);
+    EXPECT_TRUE(r.module->procs[1].launches_cluster);
+    EXPECT_FALSE(r.module->procs[1].requirements.any());
+    EXPECT_FALSE(r.module->procs[2].launches_cluster);
+    const std::string text = disassemble(*r.module, {.source_locations = false, .frames = false});
+    EXPECT_NE(text.find(".proc worker\n        .requires gpu\n        .launches cluster\n        ret"), std::string::npos) << text;
+    EXPECT_NE(text.find(".proc solo\n        .launches cluster\n        ret"), std::string::npos) << text;
+    EXPECT_EQ(round_trip_failure(*r.module), "");
+}
+
 TEST(Disassembler, BadChannelAndBarrierIndicesPrintPlaceholders) {
     Module m = context_module();
     m.code[0] = make_word(static_cast<std::uint8_t>(Op::Send), 99, 1);

@@ -94,7 +94,7 @@ TEST(ProcMessages, ProcStartRoundTripsEveryField) {
     Sha256 hash{};
     hash[0] = 0xab;
     hash[31] = 0xcd;
-    const Bytes full = encode(ProcStart{hash, a_start()});
+    const Bytes full = encode(ProcStart{hash, a_start(), {NodeAddress{"10.0.0.7", 7447}, NodeAddress{"::1", 1}}});
     auto back = decode_proc_start(full);
     ASSERT_TRUE(back) << back.error();
     const AwayStart& s = back.value().start;
@@ -112,8 +112,22 @@ TEST(ProcMessages, ProcStartRoundTripsEveryField) {
     EXPECT_EQ(s.float_regs[3], 1.5);
     EXPECT_EQ(s.region_lengths, want.region_lengths);
     EXPECT_EQ(s.args, want.args);
+    ASSERT_EQ(back.value().cluster.size(), 2u);
+    EXPECT_EQ(back.value().cluster[0].host, "10.0.0.7");
+    EXPECT_EQ(back.value().cluster[0].port, 7447);
+    EXPECT_EQ(back.value().cluster[1].host, "::1");
     EXPECT_EQ(encode(back.value()), full);
     expect_every_prefix_refused(full, &decode_proc_start, "proc-start");
+    // No cluster: the count alone.
+    EXPECT_EQ(encode(ProcStart{hash, a_start(), {}}).size(), full.size() - (4 + 8 + 2) - (4 + 3 + 2));  // two (host, port) entries
+
+    // More nodes than a node dials for one procedure.
+    ProcStart many{hash, a_start(), std::vector<NodeAddress>(kMaxProcClusterNodes + 1, NodeAddress{"h", 1})};
+    auto refused = decode_proc_start(encode(many));
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().find("names 1025 cluster nodes, more than 1024"), std::string::npos) << refused.error();
+    many.cluster.pop_back();
+    EXPECT_TRUE(decode_proc_start(encode(many)));
 
     Bytes bad = full;
     bad[32 + 8] = 4;  // the exec mode, after the hash, the id and the entry pc

@@ -130,6 +130,62 @@ TEST(ProceduresRun, AProcedureOnAVulkanNodeRunsItsKernelsOnTheDevice) {
     EXPECT_NE(node.log().find("a procedure's vector ops and kernels run on vulkan ("), std::string::npos) << node.log();
 }
 
+// A procedure that says `.launches cluster` and runs on node 1 spreads its
+// launches over node 1 and node 2, which node 1 dials itself; one without it
+// launches on node 1 only. The answers are one machine's either way.
+TEST(ProceduresRun, AProcedureThatLaunchesOverTheClusterReachesTheOtherNodes) {
+    TempTokenFile token{kSecret};
+    NodeProcess one(token.path(), {"--name", "n1", "--log-level", "debug"});
+    // Far faster than n1 by its figure: the cluster gives it most of each launch.
+    NodeProcess two(token.path(), {"--name", "n2", "--log-level", "debug", "--fake-throughput", "1e12"});
+    const std::string nodes = "--nodes 127.0.0.1:" + std::to_string(one.port()) + ",127.0.0.1:" + std::to_string(two.port()) +
+                              " --token-file " + token.path() + " ";
+    const std::string kernel_and_main = R"(.region xs i32[1048576] range 0, 1
+.region ys i32[1048576]
+.kernel mix (in x: i32[i], out y: i32[i])
+        gid     r0
+        ld      r1, x[r0]
+        muli    r1, r1, 3
+        add     r1, r1, r0
+        st      y[r0], r1
+.end
+.proc main
+        li      r8, 1
+        spawn   r9, worker, r8
+        join    r1, f1, r9
+        print   r1
+        println
+        halt
+.end
+)";
+    const std::string worker = R"(.proc worker
+        li      r2, 1048576
+        launch  mix, r2, xs, ys
+        vsumi   r1, ys
+        ret
+.end
+)";
+    TempProgram spread(kernel_and_main + std::string(worker).insert(13, "        .launches cluster\n"));
+    TempProgram local(kernel_and_main + worker);
+    const std::string expected = "2199021158400\n";  // the sum of 4i over i < 2^20
+    HomeRun r = run_home(nodes + spread.path());
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, expected) << r.err;
+    EXPECT_TRUE(one.wait_for_log("procedure #1 ended")) << one.log();
+    EXPECT_NE(one.log().find("a procedure's vector ops and kernels go over this node and 1 other node"), std::string::npos)
+        << one.log();
+    EXPECT_NE(two.log().find("(procedure on n1): authenticated"), std::string::npos) << two.log();
+    const std::size_t chunks = count(two.log(), ": launch mix [");
+    EXPECT_GE(chunks, 1u) << two.log();
+    EXPECT_EQ(two.log().find("started at pc"), std::string::npos) << "the home placed the procedure on n1 only\n" << two.log();
+
+    r = run_home(nodes + local.path());
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, expected) << r.err;
+    EXPECT_TRUE(one.wait_for_log("procedure #1 ended")) << one.log();
+    EXPECT_EQ(count(two.log(), ": launch mix ["), chunks) << "a procedure without .launches cluster reached n2\n" << two.log();
+}
+
 // alloc and free on both sides of a real node (tests/vm/alloc_both_sides.h,
 // which tests/vm/procedures_away_test.cpp also runs with every procedure on
 // the home): the output is the home's.

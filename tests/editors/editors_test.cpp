@@ -77,6 +77,7 @@ TEST(EditorFiles, EveryDeclarationWordMeansSomethingToTheAssembler) {
 .end
 .proc render
         .requires node box3
+        .launches cluster
         ret
 .end
 .proc main

@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
     start.start.float_regs.assign(32, 0.5);
     start.start.region_lengths = {16, 4};
     start.start.args = {"x"};
+    ProcStart clustered = start;
+    clustered.cluster = {NodeAddress{"10.0.0.2", 7447}, NodeAddress{"box3", 7448}};
     polymer::AwayEvent send;
     send.kind = polymer::AwayEvent::Kind::Send;
     send.message.kind = polymer::MessageKind::Slice;
@@ -133,6 +135,7 @@ int main(int argc, char** argv) {
         {"cancel", frame(MsgType::Cancel, encode(Cancel{7}))},
         {"region-drop", frame(MsgType::RegionDrop, encode(RegionDrop{{1, 2, 0xFFFF'0000'0000'0003}}))},
         {"proc-start", frame(MsgType::ProcStart, encode(start))},
+        {"proc-start-cluster", frame(MsgType::ProcStart, encode(clustered))},
         {"proc-event-send", frame(MsgType::ProcEvent, encode(send))},
         {"proc-event-trap", frame(MsgType::ProcEvent, encode(trap))},
         {"proc-answer", frame(MsgType::ProcAnswer, encode(done))},

@@ -192,25 +192,25 @@ TEST(ModuleIo, ChecksumMismatchIsRefusedBeforeAnythingElse) {
 }
 
 // A reader reads its own major version, up to its own minor version. The
-// messages name the file's version and the reader's (3.0 to 3.7 here: update
+// messages name the file's version and the reader's (3.0 to 3.8 here: update
 // these lines when the version changes).
 TEST(ModuleIo, OtherMajorVersionsAreRefused) {
     ASSERT_EQ(kModuleVersionMajor, 3);
-    ASSERT_EQ(kModuleVersionMinor, 7);
+    ASSERT_EQ(kModuleVersionMinor, 8);
     const Bytes b = write_module(tiny_module());
     Bytes bad = b;
     put_le(bad, 4, 2, 2);  // a 2.1 module: no checksum, and stored SPIR-V no one checked
     put_le(bad, 6, 1, 2);
     put_le(bad, kChecksumAt, 0, 4);
-    EXPECT_EQ(read_module(bad).error(), "module format version 2.1 is not supported: this reader reads 3.0 to 3.7 (an "
+    EXPECT_EQ(read_module(bad).error(), "module format version 2.1 is not supported: this reader reads 3.0 to 3.8 (an "
                                         "older major version: reassemble the module from its source)");
     put_le(bad, 4, 1, 2);  // a 1.1 module: its opcode numbers were not yet pinned
-    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 3.0 to 3.7 (an older "
+    EXPECT_EQ(read_error(bad), "module format version 1.1 is not supported: this reader reads 3.0 to 3.8 (an older "
                                "major version: reassemble the module from its source)");
     put_le(bad, 4, 4, 2);
     put_le(bad, 6, 0, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 4.0 is not supported: this reader reads 3.0 to 3.7 (a newer major version: it "
+              "module format version 4.0 is not supported: this reader reads 3.0 to 3.8 (a newer major version: it "
               "needs a newer reader)");
 }
 
@@ -218,7 +218,7 @@ TEST(ModuleIo, NewerMinorVersionsAreRefused) {
     Bytes bad = write_module(tiny_module());
     put_le(bad, 6, kModuleVersionMinor + 1, 2);
     EXPECT_EQ(read_error(bad),
-              "module format version 3.8 is not supported: this reader reads 3.0 to 3.7 (a newer minor version: it "
+              "module format version 3.9 is not supported: this reader reads 3.0 to 3.8 (a newer minor version: it "
               "needs a newer reader)");
 }
 
@@ -312,12 +312,13 @@ TEST(ModuleIo, A36ModuleIsRead) {
 }
 
 // Procedure requirements (section 17), format 3.7: a u32 count, then per
-// procedure that has some, in procedure order: u32 index, u8 gpu, three
-// reserved bytes, u64 memory, the node's name; written only when a
+// procedure that has some (or, 3.8, `.launches cluster`), in procedure
+// order: u32 index, u8 gpu, u8 launches-cluster (3.8; reserved before),
+// two reserved bytes, u64 memory, the node's name; written only when a
 // procedure has some, and not optional.
 TEST(ModuleIo, ProcRequirementsLayout) {
     const Bytes b = write_module(placed_procs_module());
-    EXPECT_EQ(get_le(b, 6, 2), 7u);
+    EXPECT_EQ(get_le(b, 6, 2), 8u);
     ASSERT_NE(entry_at(b, kProcRequirementsSection), 0u);
     EXPECT_EQ(get_le(b, entry_at(b, kProcRequirementsSection) + 2, 2), 0u);  // not optional
     const std::size_t at = section_offset(b, kProcRequirementsSection);
@@ -332,6 +333,32 @@ TEST(ModuleIo, ProcRequirementsLayout) {
     EXPECT_EQ(section_size(b, kProcRequirementsSection), 4u + 20 + 4);
     // The same module without them has no such section: its other bytes are as in 3.6.
     EXPECT_EQ(entry_at(write_module(procs_module()), kProcRequirementsSection), 0u);
+}
+
+// `.launches cluster` alone is an entry too (3.8): its flag byte set, no requirement.
+TEST(ModuleIo, LaunchesClusterIsAnEntryOfItsOwn) {
+    Module m = procs_module();
+    m.procs[0].launches_cluster = true;
+    const Bytes b = write_module(m);
+    const std::size_t at = section_offset(b, kProcRequirementsSection);
+    ASSERT_NE(entry_at(b, kProcRequirementsSection), 0u);
+    EXPECT_EQ(get_le(b, at, 4), 1u);
+    EXPECT_EQ(get_le(b, at + 4, 4), 0u);
+    EXPECT_EQ(get_le(b, at + 8, 1), 0u);  // no gpu
+    EXPECT_EQ(get_le(b, at + 9, 1), 1u);  // launches over the cluster
+    EXPECT_EQ(get_le(b, at + 10, 2), 0u);
+    auto back = load_module(b);
+    ASSERT_TRUE(back.ok()) << back.error();
+    EXPECT_TRUE(back.value().procs[0].launches_cluster);
+    EXPECT_FALSE(back.value().procs[0].requirements.any());
+    EXPECT_FALSE(back.value().procs[1].launches_cluster);
+    EXPECT_EQ(back.value(), m);
+    Bytes bad = b;
+    put_le(bad, at + 9, 2, 1);
+    EXPECT_NE(read_error(bad).find("entry 0: launches-cluster flag is 2, not 0 or 1"), std::string::npos) << read_error(bad);
+    put_le(bad, at + 9, 0, 1);  // then nothing is left in the entry
+    EXPECT_NE(read_error(bad).find("entry 0: procedure 0 has an entry with no requirement and no .launches (leave it out)"), std::string::npos)
+        << read_error(bad);
 }
 
 TEST(ModuleIo, ProcRequirementsAreChecked) {
@@ -360,10 +387,10 @@ TEST(ModuleIo, ProcRequirementsAreChecked) {
               std::string::npos)
         << error_after(second, 0, 4);
     EXPECT_NE(error_after(at + 8, 2, 1).find("entry 0: requires-gpu flag is 2, not 0 or 1"), std::string::npos);
-    EXPECT_NE(error_after(at + 9, 1, 1).find("entry 0: reserved field is 0x1, must be 0"), std::string::npos);
+    EXPECT_NE(error_after(at + 9, 2, 1).find("entry 0: launches-cluster flag is 2, not 0 or 1"), std::string::npos);
     EXPECT_NE(error_after(at + 10, 1, 2).find("entry 0: reserved field is 0x1, must be 0"), std::string::npos);
     EXPECT_NE(error_after(at + 20, 1000, 4).find("entry 0: node name: 1000 bytes run past the end"), std::string::npos);
-    EXPECT_NE(error_after(second + 8, 0, 8).find("entry 1: procedure 1 has an entry but no requirement (leave it out)"),
+    EXPECT_NE(error_after(second + 8, 0, 8).find("entry 1: procedure 1 has an entry with no requirement and no .launches (leave it out)"),
               std::string::npos)
         << error_after(second + 8, 0, 8);
     EXPECT_NE(error_after(at, 1, 4).find("unexpected bytes after the last field of the section"), std::string::npos);
