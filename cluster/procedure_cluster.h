@@ -32,8 +32,9 @@ struct ProcedureBackends {
 
     // Made on the procedure's own thread at its first vector op or kernel.
     // A cluster that cannot be set up leaves the procedure on this node's
-    // backend (logged). A launch the cluster cannot finish throws, which
-    // ends the procedure with a trap (cluster/away_host.cpp).
+    // backend (logged). A launch the cluster cannot finish throws from the
+    // backend's wait, which traps the procedure bad-launch where it waited
+    // (AwayProcedure::run).
     std::unique_ptr<Backend> make(const Module& module, const std::vector<NodeAddress>& cluster) const;
 };
 

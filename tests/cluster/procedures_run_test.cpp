@@ -186,6 +186,39 @@ TEST(ProceduresRun, AProcedureThatLaunchesOverTheClusterReachesTheOtherNodes) {
     EXPECT_EQ(count(two.log(), ": launch mix ["), chunks) << "a procedure without .launches cluster reached n2\n" << two.log();
 }
 
+// A launch over the cluster that no participant can run (a GPU kernel on
+// CPU nodes) traps its procedure bad-launch on its node, naming the kernel
+// and where the procedure waited for it; the node goes on.
+TEST(ProceduresRun, ALaunchOverTheClusterThatNoNodeCanRunTrapsItsProcedure) {
+    TwoNodes nodes;
+    TempProgram p(R"(.region ys i32[4096]
+.kernel k (out y: i32[i])
+        .requires gpu
+        gid     r0
+        st      y[r0], r0
+.end
+.proc worker
+        .launches cluster
+        li      r2, 4096
+        launch  k, r2, ys
+        ret
+.end
+.proc main
+        li      r8, 1
+        spawn   r9, worker, r8
+        join    r1, f1, r9
+        halt
+.end
+)");
+    const HomeRun r = run_home(nodes.args() + "--exec in-order " + p.path());
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("trap: bad-launch in proc 'worker'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("on node 1 'n1'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(":10:9): launch k, r2, ys: kernel 'k' (.requires gpu): no capable node left to run it"), std::string::npos)
+        << r.err;
+    EXPECT_TRUE(nodes.one.wait_for_log("procedure #1 trapped: bad-launch")) << nodes.one.log();
+}
+
 // alloc and free on both sides of a real node (tests/vm/alloc_both_sides.h,
 // which tests/vm/procedures_away_test.cpp also runs with every procedure on
 // the home): the output is the home's.

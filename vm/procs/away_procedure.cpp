@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <thread>
 
@@ -277,7 +278,14 @@ void AwayProcedure::run() {
         r = RunResult{RunStatus::Trapped, s.failed, 0};
     } else {
         s.done.reset();
-        r = s.machine->procedures()->run_linked(s.start, s);
+        try {
+            r = s.machine->procedures()->run_linked(s.start, s);
+        } catch (const std::exception& e) {
+            // A backend that cannot go on throws (a cluster the procedure
+            // launches over with no node left that can run a kernel): the
+            // launch's procedure traps where it waited for it.
+            r = RunResult{RunStatus::Trapped, Trap{TrapKind::BadLaunch, s.machine->state().pc, e.what(), {}}, s.machine->steps()};
+        }
         if (s.failed) r = RunResult{RunStatus::Trapped, s.failed, r.steps};
         else if (s.stopped()) return;
     }
