@@ -466,10 +466,12 @@ struct BlockRun {
     }
     // FaddAnyOrder, in add_in_ways' order: lane i of the block goes to way
     // i % kFoldWays (blocks start at multiples of it in their group), each
-    // way in lane order. Written out rather than through add_in_ways: with
-    // a masked value (-0.0 for an off lane) it gave +0.0 for way 4 of an
-    // 8-lane block with lane 0 off, here and not in a standalone build of
-    // the same code; not understood yet. CpuKernels.GroupFolds* checks it.
+    // way in lane order. Written out rather than through add_in_ways with a
+    // masked value (`m[i] ? v[i] : -0.0`): GCC 12.2's -O3 loop vectorizer
+    // gets that form wrong here (way 4 of an 8-lane block with lane 0 off
+    // came out +0.0, not 0.733), while -O0, -O1, -O2 and -O3
+    // -fno-tree-loop-vectorize get it right and valgrind sees nothing.
+    // CpuKernels.GroupFolds* checks this loop lane by lane.
     void fold_floats(const BlockInsn& in, const Flt* v) {
         const KernelArg* arg = buffer(in.c);
         if (arg == nullptr) return;
