@@ -22,7 +22,7 @@
 namespace polymer::cluster {
 
 inline constexpr std::uint32_t kFrameMagic = 0x4E594C50;  // "PLYN" on the wire
-inline constexpr std::uint16_t kProtocolVersion = 10;  // 2: kernel faults and the step budget in launch / chunk-result; 3: nodes that dial the home (handshake labels); 4: 64-bit uniforms in launch (wide kernels); 5: keep_outputs in launch (outputs stay on the node); 6: node-to-node transfers (peer_port in welcome, halo fetches in launch, peer-ticket and peer-access; vector-chunk: vector ops on the nodes); 7: procedures on the nodes (proc-start, proc-event, proc-answer); 8: vscan pieces in vector-chunk (a carry in and out) and vmatmul pieces of rows; 9: region lengths in proc-event and proc-answer (alloc and free in procedures on the nodes); 10: region-drop (a node frees what its home forgot)
+inline constexpr std::uint16_t kProtocolVersion = 10;  // 2: kernel faults and the step budget in launch / chunk-result; 3: nodes that dial the home (handshake labels); 4: 64-bit uniforms in launch (wide kernels); 5: keep_outputs in launch (outputs stay on the node); 6: node-to-node transfers (peer_port in welcome, halo fetches in launch, peer-ticket and peer-access; vector-chunk: vector ops on the nodes); 7: procedures on the nodes (proc-start, proc-event, proc-answer); 8: vscan pieces in vector-chunk (a carry in and out) and vmatmul pieces of rows; 9: region lengths in proc-event and proc-answer (alloc and free in procedures on the nodes); 10: region-drop (a node frees what its home forgot) and the other nodes in proc-start (.launches cluster)
 inline constexpr std::size_t kFrameHeaderSize = 32;
 // The largest payload a peer accepts; bigger region transfers are split.
 inline constexpr std::uint32_t kMaxPayload = 64u << 20;

@@ -759,7 +759,7 @@ Result<RegionDrop> decode_region_drop(Payload p) {
     return decode_with<RegionDrop>(p, "region-drop", [](ByteReader& r, RegionDrop& m) {
         const std::uint32_t n = r.count(8, "regions");
         m.regions.reserve(n);
-        for (std::uint32_t i = 0; i < n; ++i) m.regions.push_back(r.u64("region"));
+        for (std::uint32_t i = 0; i < n && r.ok(); ++i) m.regions.push_back(r.u64("region"));
     });
 }
 
