@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <thread>
 
+#include "cluster/cluster_backend.h"
 #include "cluster/log.h"
 #include "cluster/proc_frames.h"
 #include "vm/deferred_backend.h"
@@ -22,6 +23,7 @@ struct AwayHost::Hosted {
     std::shared_ptr<const Module> module;   // its code and regions' layout, for as long as it runs
     std::uint64_t bytes = 0;                // its regions, counted against the home's budget
     std::unique_ptr<Backend> backend;       // null: the procedure's Machine has a CpuBackend of its own
+    ClusterBackend* cluster = nullptr;      // the backend, made by now, when its launches go over the cluster (its own thread's)
     std::unique_ptr<AwayProcedure> proc;    // after `backend`: its Machine goes first
     std::thread thread;
     std::atomic<bool> ended{false};     // run() returned: the thread may be joined at once
@@ -34,6 +36,19 @@ struct AwayHost::Hosted {
 
 namespace {
 
+// Where a procedure's launches over the cluster ran, for its End event (the
+// home's --stats): "this node 5 chunks (983040 lanes), n2 (10.0.0.2:7447) 2 chunks (65536 lanes)".
+std::string launched_on(ClusterBackend& cluster) {
+    cluster.wait_all();
+    std::string s;
+    for (const ParticipantStats& p : cluster.participant_stats()) {
+        if (!s.empty()) s += ", ";
+        s += cat(p.remote ? p.name : std::string("this node"), " ", p.chunks, p.chunks == 1 ? " chunk (" : " chunks (", p.lanes,
+                 p.lanes == 1 ? " lane)" : " lanes)");
+    }
+    return s;
+}
+
 // Sends one event (as several proc-event frames when its region writes need
 // them), on the procedure's own thread. A home that leaves events unread
 // holds the procedure here once `max_queued` bytes wait for it.
@@ -42,7 +57,10 @@ void emit(AwayHost::Hosted& h, Connection& conn, std::size_t max_queued, AwayEve
     const AwayEvent::Kind kind = e.kind;
     const std::uint32_t pc = e.pc;
     const std::uint64_t steps = e.steps;
-    if (kind == AwayEvent::Kind::End) h.how = cat("ended at pc ", pc, " after ", steps, " instructions");
+    if (kind == AwayEvent::Kind::End) {
+        h.how = cat("ended at pc ", pc, " after ", steps, " instructions");
+        if (h.cluster != nullptr) e.text = launched_on(*h.cluster);
+    }
     if (kind == AwayEvent::Kind::Trap) h.how = cat("trapped: ", trap_name(e.trap), " at pc ", pc, ": ", e.text);
     auto payloads = proc_event_payloads(std::move(e));
     if (!payloads) {
@@ -105,7 +123,11 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
     try {
         if (backends_.local || !cluster.empty())
             h->backend = std::make_unique<DeferredBackend>(
-                [backends = backends_, module = h->module, cluster = std::move(cluster)] { return backends.make(*module, cluster); });
+                [backends = backends_, module = h->module, cluster = std::move(cluster), hosted = h.get()] {
+                    std::unique_ptr<Backend> made = backends.make(*module, cluster);
+                    hosted->cluster = dynamic_cast<ClusterBackend*>(made.get());
+                    return made;
+                });
         made = AwayProcedure::create(*h->module, std::move(start), h->backend.get(),
                                      [h = h.get(), conn = conn_, max = max_queued_bytes_](AwayEvent e) { emit(*h, *conn, max, std::move(e)); });
     } catch (const std::bad_alloc&) {

@@ -21,6 +21,10 @@
 ;                          kernels and vector ops go over the cluster
 ;
 ; Try next
+;   Run it with `--local-nodes 2 --stats`: each renderer's line says where
+;   its launches ran ("its launches ran on this node N chunks (... lanes),
+;   local-2 (...) M chunks ..."); how the chunks split depends on how fast
+;   each node is.
 ;   Start two nodes yourself, with logs: `polymer-node --listen
 ;   127.0.0.1:7447 --token-file T --log-level debug` and the same on 7448,
 ;   then `polymer-run --nodes 127.0.0.1:7447,127.0.0.1:7448 --token-file T`

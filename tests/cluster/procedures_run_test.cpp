@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -168,10 +169,17 @@ TEST(ProceduresRun, AProcedureThatLaunchesOverTheClusterReachesTheOtherNodes) {
     TempProgram spread(kernel_and_main + std::string(worker).insert(13, "        .launches cluster\n"));
     TempProgram local(kernel_and_main + worker);
     const std::string expected = "2199021158400\n";  // the sum of 4i over i < 2^20
-    HomeRun r = run_home(nodes + spread.path());
+    HomeRun r = run_home(nodes + "--stats " + spread.path());
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, expected) << r.err;
     EXPECT_TRUE(one.wait_for_log("procedure #1 ended")) << one.log();
+    // --stats says where its launches ran, as n1 counted them.
+    const std::regex ran_on("#1 worker \\(on node 1 'n1'[^\n]*; its launches ran on this node ([0-9]+) chunks? \\([0-9]+ lanes?\\), "
+                            "n2 \\(127\\.0\\.0\\.1:[0-9]+\\) ([0-9]+) chunks? \\(([0-9]+) lanes?\\)\n");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.err, m, ran_on)) << r.err;
+    EXPECT_GE(std::stoull(m[2]), 1u) << r.err;
+    EXPECT_GE(std::stoull(m[3]), 1u) << r.err;
     EXPECT_NE(one.log().find("a procedure's vector ops and kernels go over this node and 1 other node"), std::string::npos)
         << one.log();
     EXPECT_NE(two.log().find("(procedure on n1): authenticated"), std::string::npos) << two.log();
@@ -179,9 +187,10 @@ TEST(ProceduresRun, AProcedureThatLaunchesOverTheClusterReachesTheOtherNodes) {
     EXPECT_GE(chunks, 1u) << two.log();
     EXPECT_EQ(two.log().find("started at pc"), std::string::npos) << "the home placed the procedure on n1 only\n" << two.log();
 
-    r = run_home(nodes + local.path());
+    r = run_home(nodes + "--stats " + local.path());
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, expected) << r.err;
+    EXPECT_EQ(r.err.find("its launches ran on"), std::string::npos) << r.err;
     EXPECT_TRUE(one.wait_for_log("procedure #1 ended")) << one.log();
     EXPECT_EQ(count(two.log(), ": launch mix ["), chunks) << "a procedure without .launches cluster reached n2\n" << two.log();
 }

@@ -93,7 +93,7 @@ struct AwayEvent {
     std::int64_t value = 0;    // Join: the handle; Spawn: the placement (-1, 0 or a node)
     Message message;           // Send
     std::vector<RegionWrite> writes;  // Writes
-    std::string text;          // Output: what it printed; Trap: the detail; Lost: why
+    std::string text;          // Output: what it printed; Trap: the detail; Lost: why; End: where its launches over the cluster ran (--stats), or empty
     TrapKind trap = TrapKind::Unsupported;  // Trap
     std::vector<std::int64_t> int_regs;     // Spawn (all), End (all: r1 is its result)
     std::vector<double> float_regs;         // Spawn (all), End (all: f1 is its result)

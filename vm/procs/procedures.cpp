@@ -520,7 +520,7 @@ std::string Procedures::stats_text() const {
              (p.node != 0 ? "; region bytes " + std::to_string(p.bytes_to_home) + " to the home, " +
                                 std::to_string(p.bytes_from_home) + " from it"
                           : std::string()) +
-             "\n";
+             (p.launched_on.empty() ? std::string() : "; its launches ran on " + p.launched_on) + "\n";
     }
     for (std::size_t i = 0; i < channels_.size(); ++i) {
         const ChannelState& c = channels_[i];

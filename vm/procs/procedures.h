@@ -81,6 +81,7 @@ struct LiveProcedure {
     RegionTwin twin;
     std::string lost;
     std::uint64_t bytes_to_home = 0, bytes_from_home = 0;  // region bytes its releases sent, its acquires got (--stats)
+    std::string launched_on;  // on a node with `.launches cluster`: where its launches ran, as its node said (--stats)
 
     LiveProcedure();
     ~LiveProcedure();

@@ -197,6 +197,7 @@ RunResult Procedures::replay(LiveProcedure& p) {
             }
             break;
         case AwayEvent::Kind::End:
+            p.launched_on = std::move(e.text);
             if (e.int_regs.size() > 1) st.regs.r[1] = e.int_regs[1];
             if (e.float_regs.size() > 1) st.regs.f[1] = e.float_regs[1];
             p.events.pop_front();
