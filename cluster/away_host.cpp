@@ -10,6 +10,7 @@
 #include "cluster/cluster_backend.h"
 #include "cluster/log.h"
 #include "cluster/proc_frames.h"
+#include "isa/counted.h"
 #include "vm/deferred_backend.h"
 #include "vm/trap.h"
 
@@ -43,8 +44,7 @@ std::string launched_on(ClusterBackend& cluster) {
     std::string s;
     for (const ParticipantStats& p : cluster.participant_stats()) {
         if (!s.empty()) s += ", ";
-        s += cat(p.remote ? p.name : std::string("this node"), " ", p.chunks, p.chunks == 1 ? " chunk (" : " chunks (", p.lanes,
-                 p.lanes == 1 ? " lane)" : " lanes)");
+        s += cat(p.remote ? p.name : std::string("this node"), " ", counted(p.chunks, "chunk"), " (", counted(p.lanes, "lane"), ")");
     }
     return s;
 }

@@ -4,6 +4,7 @@
 
 #include "cluster/cluster_backend.h"
 #include "cluster/log.h"
+#include "isa/counted.h"
 
 namespace polymer::cluster {
 
@@ -23,8 +24,7 @@ std::unique_ptr<Backend> ProcedureBackends::make(const Module& module, const std
         log(LogLevel::Warn, "a procedure's launches stay on this node: its cluster cannot be set up: ", made.error());
         return own;
     }
-    log(LogLevel::Info, "a procedure's vector ops and kernels go over this node and ", cluster.size(), " other node",
-        cluster.size() == 1 ? "" : "s");
+    log(LogLevel::Info, "a procedure's vector ops and kernels go over this node and ", counted(cluster.size(), "other node"));
     made.value()->keep_local(std::move(own));
     return std::move(made).value();
 }

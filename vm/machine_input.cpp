@@ -3,15 +3,12 @@
 // which argument or input line, what it holds and what was expected.
 #include <cstring>
 
+#include "isa/counted.h"
 #include "vm/machine.h"
 
 namespace polymer {
 
 namespace {
-
-std::string plural(std::size_t n, std::string_view word) {
-    return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
-}
 
 // "an integer" / "a number", and the range a too large one is outside.
 struct Wanted {
@@ -35,7 +32,7 @@ std::string number_problem(NumberText parsed, std::string_view text, const Wante
 const std::string* argument(const MachineOptions& o, std::int64_t index, std::uint32_t pc, Trap* trap) {
     if (index >= 0 && static_cast<std::uint64_t>(index) < o.args.size()) return &o.args[static_cast<std::size_t>(index)];
     *trap = Trap{TrapKind::BadArgument, pc,
-                 "argument " + std::to_string(index) + " is missing: the program got " + plural(o.args.size(), "argument") +
+                 "argument " + std::to_string(index) + " is missing: the program got " + counted(o.args.size(), "argument") +
                      " (polymer-run PROGRAM -- ARGS...; arguments count from 0)"};
     return nullptr;
 }

@@ -9,6 +9,7 @@
 #include "vm/interpreter.h"
 #include "vm/interrupt.h"
 #include "vm/ooo/reorder_engine.h"
+#include "isa/counted.h"
 #include "isa/requirements_text.h"
 
 namespace polymer {
@@ -39,12 +40,6 @@ std::string mnemonic_at(const Module& m, std::uint32_t pc) {
     return std::string(op_info(static_cast<Op>(word_op(m.code[pc]))).mnemonic);
 }
 
-// "1 turn", "3 turns", "2 switches"
-std::string count(std::uint64_t n, std::string_view noun) {
-    std::string s = std::to_string(n) + " " + std::string(noun);
-    if (n != 1) s += noun.ends_with("ch") ? "es" : "s";
-    return s;
-}
 
 void add_stats(EngineStats& into, const EngineStats& s) {
     into.cycles += s.cycles;
@@ -509,14 +504,14 @@ std::vector<std::uint32_t> Procedures::still_running() const {
 std::string Procedures::stats_text() const {
     const Module& mod = m_.module();
     std::string s = "polymer-run: procedures: " + std::to_string(procs_.size()) + " (#0 and " +
-                    std::to_string(procs_.size() - 1) + " spawned), " + count(switches_, "switch") +
+                    std::to_string(procs_.size() - 1) + " spawned), " + counted(switches_, "switch") +
                     " between them\n";
     for (const LiveProcedure& p : procs_) {
         const std::uint64_t steps = state_of(p.id).steps;
         s += "polymer-run:   #" + std::to_string(p.id) + " " + mod.procs.at(p.entry).name +
              (p.node != 0 ? " (on " + where(p) + ")" : std::string()) + ": " +
-             count(steps, "instruction") + ", " + count(p.slices, "turn") + ", waited " + count(p.waits, "time") +
-             ", sent " + count(p.messages_sent, "message") + ", received " + count(p.messages_received, "message") +
+             counted(steps, "instruction") + ", " + counted(p.slices, "turn") + ", waited " + counted(p.waits, "time") +
+             ", sent " + counted(p.messages_sent, "message") + ", received " + counted(p.messages_received, "message") +
              (p.node != 0 ? "; region bytes " + std::to_string(p.bytes_to_home) + " to the home, " +
                                 std::to_string(p.bytes_from_home) + " from it"
                           : std::string()) +
@@ -524,12 +519,12 @@ std::string Procedures::stats_text() const {
     }
     for (std::size_t i = 0; i < channels_.size(); ++i) {
         const ChannelState& c = channels_[i];
-        s += "polymer-run: channel '" + mod.channels[i].name + "': " + count(c.messages, "message") + ", " +
-             count(c.bytes, "byte") + ", at most " + std::to_string(c.most_held) + " of " +
+        s += "polymer-run: channel '" + mod.channels[i].name + "': " + counted(c.messages, "message") + ", " +
+             counted(c.bytes, "byte") + ", at most " + std::to_string(c.most_held) + " of " +
              std::to_string(mod.channels[i].capacity) + " held at once\n";
     }
     for (std::size_t i = 0; i < barriers_.size(); ++i)
-        s += "polymer-run: barrier '" + mod.barriers[i].name + "': " + count(barriers_[i].round, "round") + " of " +
+        s += "polymer-run: barrier '" + mod.barriers[i].name + "': " + counted(barriers_[i].round, "round") + " of " +
              std::to_string(mod.barriers[i].parties) + " procedures\n";
     return s;
 }
