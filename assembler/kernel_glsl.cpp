@@ -17,7 +17,9 @@
 // $T the conversion a narrow kernel's integer buffer needs ("int" or "uint"),
 // $D what the buffer holds (int/uint/float/int64_t/double), $K the access's
 // check (or nothing), $Y what a `break` sets first (the innermost loop's done
-// flag: see main_body).
+// flag: see main_body), $E the element of the buffer's binding that index $B
+// names: an element-wise or window buffer is bound from element pc.first
+// (the launch's reach, not the whole region), a broadcast one from element 0.
 #include "assembler/kernel_glsl.h"
 
 #include <array>
@@ -125,11 +127,11 @@ constexpr Lowering kGlsl_Itof = same("$A = $G($B);");
 constexpr Lowering kGlsl_Ftoi = same("$A = ftoi_saturating($B);");
 // Wide: i32 sign-extends, u32 zero-extends, f32 widens exactly; a store
 // keeps the low 32 bits, or rounds to f32 (to nearest even, RoundingModeRTE).
-constexpr Lowering kGlsl_Ld = {"$K$A = int(b$P.data[$B]);", "$K$A = int64_t(b$P.data[uint($B)]);"};
-constexpr Lowering kGlsl_Ldf = {"$K$A = b$P.data[$B];", "$K$A = double(b$P.data[uint($B)]);"};
-constexpr Lowering kGlsl_St = {"$Kb$P.data[$B] = $T($A);", "$Kb$P.data[uint($B)] = $D($A);"};
-constexpr Lowering kGlsl_Stf = {"$Kb$P.data[$B] = $A;", "$Kb$P.data[uint($B)] = $D($A);"};
-constexpr Lowering kGlsl_AtAdd = {"$KatomicAdd(b$P.data[$B], $T($A));", "$KatomicAdd(b$P.data[uint($B)], $D($A));"};
+constexpr Lowering kGlsl_Ld = {"$K$A = int(b$P.data[$E]);", "$K$A = int64_t(b$P.data[$E]);"};
+constexpr Lowering kGlsl_Ldf = {"$K$A = b$P.data[$E];", "$K$A = double(b$P.data[$E]);"};
+constexpr Lowering kGlsl_St = {"$Kb$P.data[$E] = $T($A);", "$Kb$P.data[$E] = $D($A);"};
+constexpr Lowering kGlsl_Stf = {"$Kb$P.data[$E] = $A;", "$Kb$P.data[$E] = $D($A);"};
+constexpr Lowering kGlsl_AtAdd = {"$KatomicAdd(b$P.data[$E], $T($A));", "$KatomicAdd(b$P.data[$E], $D($A));"};
 constexpr Lowering kGlsl_Ldp = same("$A = $V;");
 constexpr Lowering kGlsl_Ldpf = same("$A = $V;");
 constexpr Lowering kGlsl_Blen = same("$A = $N(pc.slot[$Q]);");
@@ -355,7 +357,8 @@ private:
             "    uint base;   // gid of this dispatch's first lane\n"
             "    uint end;    // lanes with gid >= end do nothing\n"
             "    uint count;  // the launch's element count\n"
-            "    uint budget; // loop iterations a lane may start (--kernel-steps)\n";
+            "    uint budget; // loop iterations a lane may start (--kernel-steps)\n"
+            "    uint first;  // the element an element-wise or window buffer's binding starts at\n";
         if (!k_.params.empty()) {
             out += wide_ ? "    // a buffer's length in elements, a uniform's 32 bits, or an i64/f64 uniform's\n"
                            "    // 64 bits in two slots (low word first)\n"
@@ -552,12 +555,21 @@ private:
             case 'D': out += p ? data_type(p->type) : "int"; break;
             case 'T': out += p && p->type == ElemType::U32 ? "uint" : "int"; break;
             case 'K': out += access_check(regs[1], param.value_or(0), p, pc); break;
+            case 'E': out += binding_index(regs[1], p); break;
             case 'Y': if (!loops_.empty()) out += "done" + std::to_string(loops_.back()) + " = true; "; break;
             default: out += '$'; out += code[i]; break;
             }
         }
         if (p) out += "  // " + p->name;
         return out;
+    }
+
+    // What $E expands to. A wide kernel's index has passed its check (or is
+    // gid), so it fits in a uint.
+    std::string binding_index(const std::string& index, const KernelParam* p) const {
+        const bool from_first = p != nullptr && p->indexing != Indexing::Broadcast;
+        if (wide_) return "uint(" + index + ")" + (from_first ? " - pc.first" : "");
+        return from_first ? index + " - int(pc.first)" : index;
     }
 
     std::uint32_t first_slot(std::optional<std::uint32_t> param) const {

@@ -13,9 +13,9 @@
 
 namespace polymer {
 
-// The push-constant block holds 16 bytes of launch data and the parameters'
-// 4-byte slots in the 128 bytes Vulkan guarantees: (128 - 16) / 4.
-inline constexpr std::size_t kMaxKernelPushSlots = 28;
+// The push-constant block holds 20 bytes of launch data and the parameters'
+// 4-byte slots in the 128 bytes Vulkan guarantees: (128 - 20) / 4.
+inline constexpr std::size_t kMaxKernelPushSlots = 27;
 
 // The slots parameter p takes: a buffer's length in elements or an i32/f32
 // uniform's bits take one, an i64/f64 uniform (wide kernels) two, low word

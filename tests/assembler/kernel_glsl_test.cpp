@@ -200,12 +200,13 @@ TEST(KernelGlsl, SaxpyAbi) {
     for (const char* want : {
              "layout(local_size_x = 64) in;",
              "layout(push_constant, std430) uniform Launch {",
-             "    uint base;", "    uint end;", "    uint count;", "    uint budget;", "    uint slot[4];",
+             "    uint base;", "    uint end;", "    uint count;", "    uint budget;", "    uint first;", "    uint slot[4];",
              "// parameter 0: in x: f32[i]\nlayout(std430, set = 0, binding = 0) readonly buffer B0 { float data[]; } b0;",
              "layout(std430, set = 0, binding = 2) writeonly buffer B2 { float data[]; } b2;",
              "if (lane >= pc.end) return;", "f2 = uintBitsToFloat(pc.slot[3]);  // a", "// line 6",
-             // gid-indexed [i] accesses are proven: no check at all
-             "    f0 = b0.data[r0];  // x\n", "    b2.data[r0] = f3;  // z\n",
+             // gid-indexed [i] accesses are proven: no check at all; an [i]
+             // buffer is bound from element pc.first (the launch's reach)
+             "    f0 = b0.data[r0 - int(pc.first)];  // x\n", "    b2.data[r0 - int(pc.first)] = f3;  // z\n",
              "layout(std430, set = 0, binding = 4) coherent volatile buffer Status {"})
         EXPECT_NE(g.find(want), std::string::npos) << want << "\n" << g;
     EXPECT_EQ(g.find("binding = 3"), std::string::npos);  // a uniform is not a buffer
@@ -220,7 +221,7 @@ TEST(KernelGlsl, DeadCodeAndEmptyBlocksCompile) {
         ".kernel empty ()\n.end\n");
     ASSERT_EQ(m.kernels.size(), 2u);
     for (const Kernel& k : m.kernels) EXPECT_EQ(spirv_of(k).at(0), kMagic) << k.name;
-    EXPECT_NE(kernel_to_glsl(m.kernels[1]).find("    uint budget; // loop iterations a lane may start (--kernel-steps)\n} pc;"),
+    EXPECT_NE(kernel_to_glsl(m.kernels[1]).find("    uint first;  // the element an element-wise or window buffer's binding starts at\n} pc;"),
               std::string::npos);  // no slot[0] array
 }
 
@@ -240,33 +241,33 @@ std::string params(int n) {
     return s;
 }
 
-TEST(KernelGlsl, TwentyEightParametersFitTwentyNineDoNot) {
-    Module ok = assemble_ok(".kernel k (" + params(28) + ")\n exit\n.end\n");
+TEST(KernelGlsl, TwentySevenParametersFitTwentyEightDoNot) {
+    Module ok = assemble_ok(".kernel k (" + params(27) + ")\n exit\n.end\n");
     EXPECT_FALSE(spirv_of(ok.kernels.at(0)).empty());
-    AssembleResult r = assemble("\n.kernel big (" + params(29) + ")\n exit\n.end\n", {.filename = "big.pasm"});
+    AssembleResult r = assemble("\n.kernel big (" + params(28) + ")\n exit\n.end\n", {.filename = "big.pasm"});
     ASSERT_FALSE(r.ok());
     ASSERT_EQ(r.diagnostics.size(), 1u);
     EXPECT_EQ(r.diagnostics[0].line, 2u);
     EXPECT_EQ(r.diagnostics[0].col, 9u);
     EXPECT_EQ(r.diagnostics[0].message,
-              "kernel 'big' has 29 parameters taking 29 push-constant slots; a kernel has at most 28 (one 4-byte "
+              "kernel 'big' has 28 parameters taking 28 push-constant slots; a kernel has at most 27 (one 4-byte "
               "slot per parameter, two per i64/f64 uniform)");
 }
 
-// A wide kernel's i64/f64 uniform takes two slots: 26 parameters with one
-// such uniform fill the 28, 27 with two do not (reported at .kernel).
+// A wide kernel's i64/f64 uniform takes two slots: 25 parameters with one
+// such uniform fill the 27, 26 with two do not (reported at .kernel).
 TEST(KernelGlsl, SixtyFourBitUniformsTakeTwoSlots) {
-    Module ok = assemble_ok(".kernel k (" + params(26) + ", n: i64)\n.wide\n exit\n.end\n");
-    EXPECT_EQ(push_slot_count(ok.kernels.at(0)), 28u);
-    EXPECT_EQ(push_slot_layout(ok.kernels.at(0)).at(26), 26u);
+    Module ok = assemble_ok(".kernel k (" + params(25) + ", n: i64)\n.wide\n exit\n.end\n");
+    EXPECT_EQ(push_slot_count(ok.kernels.at(0)), 27u);
+    EXPECT_EQ(push_slot_layout(ok.kernels.at(0)).at(25), 25u);
     EXPECT_FALSE(spirv_of(ok.kernels.at(0)).empty());
     AssembleResult r =
-        assemble("\n.kernel big (" + params(25) + ", n: i64, x: f64)\n.wide\n exit\n.end\n", {.filename = "big.pasm"});
+        assemble("\n.kernel big (" + params(24) + ", n: i64, x: f64)\n.wide\n exit\n.end\n", {.filename = "big.pasm"});
     ASSERT_FALSE(r.ok());
     ASSERT_EQ(r.diagnostics.size(), 1u);
     EXPECT_EQ(r.diagnostics[0].line, 2u);
     EXPECT_EQ(r.diagnostics[0].message,
-              "kernel 'big' has 27 parameters taking 29 push-constant slots; a kernel has at most 28 (one 4-byte "
+              "kernel 'big' has 26 parameters taking 28 push-constant slots; a kernel has at most 27 (one 4-byte "
               "slot per parameter, two per i64/f64 uniform)");
 }
 

@@ -22,7 +22,7 @@ double bare_dispatch_us(vk::VulkanContext& ctx, const Kernel& k, std::span<const
                         std::uint64_t n, int reps) {
     const auto params = static_cast<std::uint32_t>(k.params.size());
     vk::PipelineCache cache(ctx);
-    auto pipe = cache.get(spirv, vk::PipelineShape{params, (4 + params) * 4});
+    auto pipe = cache.get(spirv, vk::PipelineShape{params, (5 + params) * 4});
     if (!pipe) { std::fprintf(stderr, "error: %s\n", pipe.error().c_str()); return -1; }
     // One buffer per parameter (a uniform's binding gets one too, unused).
     std::vector<vk::VulkanBuffer> buffers;

@@ -25,12 +25,13 @@ Result<SharedSpirv> hand_written_spirv(const Kernel& k) {
     return std::make_shared<const SpirvWords>(std::move(words));
 }
 
-KernelParam buffer_param(const char* name, Access access, ElemType type) {
+KernelParam buffer_param(const char* name, Access access, ElemType type, Indexing indexing) {
     KernelParam p;
     p.name = name;
     p.kind = ParamKind::Buffer;
     p.access = access;
     p.type = type;
+    p.indexing = indexing;
     return p;
 }
 

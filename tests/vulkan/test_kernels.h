@@ -19,7 +19,7 @@ Kernel load_kernel(const std::string& name, std::vector<KernelParam> params);
 // or an error naming the kernel when there is no such file.
 Result<SharedSpirv> hand_written_spirv(const Kernel& k);
 
-KernelParam buffer_param(const char* name, Access access, ElemType type);
+KernelParam buffer_param(const char* name, Access access, ElemType type, Indexing indexing = Indexing::Element);
 KernelParam uniform_param(const char* name, ElemType type);
 
 template <class T>

@@ -198,8 +198,8 @@ TEST_F(VulkanBackendTest, DeviceLocalBuffersThroughStaging) {
         EXPECT_EQ(z, std::vector<float>(n, 7.5f)) << n;
         EXPECT_EQ(x, std::vector<float>(n, 2.0f)) << n;
     }
-    Kernel shifted = test::load_kernel("shifted", {buffer_param("x", Access::In, ElemType::I32),
-                                                   buffer_param("y", Access::Out, ElemType::I32)});
+    Kernel shifted = test::load_kernel("shifted", {buffer_param("x", Access::In, ElemType::I32, Indexing::Broadcast),
+                                                   buffer_param("y", Access::Out, ElemType::I32, Indexing::Broadcast)});
     std::vector<std::int32_t> mem(4 + 10 + 4, 0x5a5a5a5a);
     std::vector<std::int32_t> x(10, 1);
     for (int i = 4; i < 14; ++i) mem[i] = -1;
@@ -228,8 +228,8 @@ TEST_F(VulkanBackendTest, UniformIntAndFloatAndCount) {
 
 TEST_F(VulkanBackendTest, OutOfRangeStoresDroppedAndLoadsGiveZero) {
     ASSERT_TRUE(backend_);
-    Kernel k = test::load_kernel("shifted", {buffer_param("x", Access::In, ElemType::I32),
-                                             buffer_param("y", Access::Out, ElemType::I32)});
+    Kernel k = test::load_kernel("shifted", {buffer_param("x", Access::In, ElemType::I32, Indexing::Broadcast),
+                                             buffer_param("y", Access::Out, ElemType::I32, Indexing::Broadcast)});
     // One host allocation: guard | x (10) | guard | y (10) | guard. The kernel
     // sees x and y only; the guards must come back untouched.
     std::vector<std::int32_t> mem(8 + 10 + 8 + 10 + 8, 0x5a5a5a5a);
@@ -248,8 +248,8 @@ TEST_F(VulkanBackendTest, OutOfRangeStoresDroppedAndLoadsGiveZero) {
 
 TEST_F(VulkanBackendTest, ZeroLengthRegionBindsADummyAndReadsZero) {
     ASSERT_TRUE(backend_);
-    Kernel k = test::load_kernel("shifted", {buffer_param("x", Access::In, ElemType::I32),
-                                             buffer_param("y", Access::Out, ElemType::I32)});
+    Kernel k = test::load_kernel("shifted", {buffer_param("x", Access::In, ElemType::I32, Indexing::Broadcast),
+                                             buffer_param("y", Access::Out, ElemType::I32, Indexing::Broadcast)});
     std::vector<std::int32_t> x, y(6, 7);
     backend_->wait(backend_->submit(launch_of(k, {buffer_arg(x, ElemType::I32), buffer_arg(y, ElemType::I32)}, 6)));
     EXPECT_EQ(y, (std::vector<std::int32_t>{7, 7, 7, 1000, 1000, 1000}));
@@ -406,6 +406,55 @@ TEST_F(VulkanBackendTest, KernelsRunAsTheirIrLowers) {
     ASSERT_EQ(files.size(), 1u);
     EXPECT_EQ(files[0].extension(), ".spv");
     EXPECT_EQ(files[0].stem().string().size(), 64u);  // the SHA-256 of what it was compiled from
+}
+
+// A launch over a slice of large regions (a cluster node's chunk) binds the
+// lanes' reach of its [i] and window buffers, from element `first` (a
+// multiple of 256 at or below the lowest element a lane reaches), never the
+// whole region: on a device with its own memory the upload is the slice, and
+// the results are a whole launch's, in place or through staging.
+TEST_F(VulkanBackendTest, AnElementWiseLaunchBindsOnlyItsLanesReach) {
+    AssembleResult r = assemble(
+        ".kernel smooth (in x: i32[i-2..i+1], in w: i32[i], inout y: i32[i], in t: i32[])\n"
+        " gid r0\n li r9, 2\n sub r1, r0, r9\n ld r2, x[r1]\n ld r3, x[r0]\n"  // x[i-2], x[i]
+        " addi r5, r0, 1\n ld r6, x[r5]\n ld r7, w[r0]\n ld r8, y[r0]\n li r10, 0\n ld r11, t[r10]\n"
+        " add r2, r2, r3\n add r2, r2, r6\n mul r2, r2, r7\n add r2, r2, r8\n add r2, r2, r11\n st y[r0], r2\n.end\n",
+        {.filename = "smooth.pasm"});
+    ASSERT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : r.diagnostics[0].message);
+    const Kernel k = r.module->kernels.at(0);
+    const std::uint64_t n = 1 << 20, begin = 300'001, end = 301'000;
+    for (bool device_local : {false, true}) {
+        check_and_destroy(std::move(backend_));
+        VulkanBackendOptions o;
+        o.pipeline_cache_dir = dir_;
+        o.device_local_buffers = device_local;
+        auto made = VulkanBackend::create(o);
+        ASSERT_TRUE(made) << made.error();
+        backend_ = std::move(made).value();
+        std::vector<std::int32_t> x(n + 1), w(n, 3), y(n, 7), t{5};
+        std::iota(x.begin(), x.end(), 0);
+        KernelLaunch l;
+        l.kernel = &k;
+        l.args = {buffer_arg(x, ElemType::I32), buffer_arg(w, ElemType::I32), buffer_arg(y, ElemType::I32), buffer_arg(t, ElemType::I32)};
+        l.count = n;
+        l.begin = begin;
+        l.end = end;
+        std::string why;
+        ASSERT_TRUE(backend_->can_run(l, &why)) << why;
+        const VectorOpResult res = backend_->wait(backend_->submit(l));
+        EXPECT_FALSE(res.fault) << device_local;
+        for (std::uint64_t i = begin - 5; i < end + 5; ++i) {
+            const std::int64_t want = i >= begin && i < end ? ((i - 2) + i + (i + 1)) * 3 + 7 + 5 : 7;
+            ASSERT_EQ(y[i], want) << i << (device_local ? " through staging" : " in place");
+        }
+        EXPECT_EQ(std::count(y.begin(), y.end(), 7), static_cast<std::ptrdiff_t>(n - (end - begin)));
+        if (device_local) {
+            // From element 299,776 (300,001 - 2 down to a multiple of 256):
+            // x to 301,001, w and y to 301,000, and t (one element) whole.
+            const std::uint64_t first = 299'776;
+            EXPECT_EQ(backend_->stats().bytes_uploaded, ((301'001 - first) + 2 * (301'000 - first) + 1) * 4);
+        }
+    }
 }
 
 TEST_F(VulkanBackendTest, PipelineCacheFileIsWrittenAndReused) {

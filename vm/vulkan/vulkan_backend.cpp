@@ -19,7 +19,7 @@ namespace polymer {
 namespace {
 
 constexpr std::uint32_t kLocalSize = 64;             // local_size_x of every kernel (the ABI)
-constexpr std::uint32_t kPushHeaderWords = 4;        // base, end, count, budget
+constexpr std::uint32_t kPushHeaderWords = 5;        // base, end, count, budget, first
 constexpr std::uint32_t kSetsPerPool = 256;
 constexpr std::uint64_t kMaxIdleBytes = 256ull << 20;
 constexpr std::size_t kMaxLoweredKernels = 1024;
@@ -349,6 +349,38 @@ Result<VkDescriptorSet> VulkanBackend::allocate_set(VkDescriptorSetLayout layout
     return set;
 }
 
+namespace {
+
+// The element every element-wise and window buffer of `launch` is bound
+// from: the lowest any lane can reach, down to a multiple of 256 elements,
+// so a binding of any element size starts on a 256-byte boundary, the most
+// minStorageBufferOffsetAlignment may ask (Vulkan's limits).
+std::uint64_t first_bound_element(const KernelLaunch& launch) {
+    std::int64_t reach = static_cast<std::int64_t>(launch.begin);
+    for (const KernelParam& q : launch.kernel->params)
+        if (q.kind == ParamKind::Buffer && q.indexing == Indexing::Window)
+            reach = std::min(reach, static_cast<std::int64_t>(launch.begin) + q.window_lo);
+    return reach <= 0 ? 0 : static_cast<std::uint64_t>(reach) & ~std::uint64_t{255};
+}
+
+struct BoundElements {
+    std::uint64_t begin = 0, end = 0;
+};
+
+// The elements of buffer `a` the launch binds: [first, the lanes' reach) of
+// an element-wise or window buffer (a launch checks those are at least
+// `count` long), all of a broadcast one.
+BoundElements bound_elements(const KernelParam& q, const KernelArg& a, const KernelLaunch& launch, std::uint64_t first) {
+    if (q.indexing == Indexing::Broadcast) return {0, a.length};
+    std::int64_t end = static_cast<std::int64_t>(launch.end);
+    if (q.indexing == Indexing::Window) end += q.window_hi;
+    const std::uint64_t hi = std::min<std::uint64_t>(a.length, end <= 0 ? 0 : static_cast<std::uint64_t>(end));
+    const std::uint64_t lo = std::min(first, hi);
+    return {lo, hi};
+}
+
+}  // namespace
+
 Ticket VulkanBackend::submit(const KernelLaunch& launch) {
     Ticket t = next_++;
     std::string why;
@@ -394,6 +426,8 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
         bool copy_back;
     };
     std::vector<Staged> staged;
+    const std::uint64_t first = first_bound_element(launch);
+    push[4] = static_cast<std::uint32_t>(first);
     for (std::uint32_t p = 0; p < n; ++p) {
         const KernelArg& a = launch.args[p];
         infos[p] = VkDescriptorBufferInfo{dummy_->handle(), 0, VK_WHOLE_SIZE};
@@ -408,10 +442,18 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
             slot[0] = 0;
             continue;
         }
-        std::size_t bytes = a.length * elem_size(a.type);
+        // The elements the lanes can reach: all of a broadcast buffer, the
+        // lanes' own (and their windows') of the others, from `first` on.
+        // So a chunk over a slice of a large region (a cluster node's) binds
+        // that slice, not the region.
+        const BoundElements bound = bound_elements(k.params[p], a, launch, first);
+        if (bound.begin == bound.end) continue;  // nothing it can reach: no lane touches it
+        const std::size_t size = elem_size(a.type);
+        auto* from = static_cast<std::uint8_t*>(a.data) + bound.begin * size;
+        const std::size_t bytes = static_cast<std::size_t>(bound.end - bound.begin) * size;
         const bool written = k.params[p].access != Access::In;
         if (!device_local_) {
-            if (auto in_place = vk::HostBuffer::import(*ctx_, a.data, bytes)) {
+            if (auto in_place = vk::HostBuffer::import(*ctx_, from, bytes)) {
                 infos[p] = VkDescriptorBufferInfo{in_place.value().handle(), in_place.value().offset(), bytes};
                 op.in_place.push_back(std::move(in_place).value());
                 continue;
@@ -422,7 +464,7 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
             for (auto& b : op.buffers) release_buffer(std::move(b));
             return Error{buf.error()};
         }
-        buf.value().upload(a.data, bytes);
+        buf.value().upload(from, bytes);
         stats_.bytes_uploaded += bytes;
         infos[p].buffer = buf.value().handle();
         if (written) {
@@ -433,11 +475,10 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
             // cluster node puts other lanes of a region a chunk is bound to).
             std::size_t lo = 0, hi = bytes;
             if (k.params[p].indexing == Indexing::Element) {
-                const std::size_t size = elem_size(a.type);
-                lo = static_cast<std::size_t>(std::min<std::uint64_t>(launch.begin, a.length)) * size;
-                hi = static_cast<std::size_t>(std::min<std::uint64_t>(launch.end, a.length)) * size;
+                lo = static_cast<std::size_t>(launch.begin - bound.begin) * size;
+                hi = static_cast<std::size_t>(launch.end - bound.begin) * size;
             }
-            op.copybacks.push_back({op.buffers.size(), a.data, lo, hi - lo});
+            op.copybacks.push_back({op.buffers.size(), from, lo, hi - lo});
         }
         op.buffers.push_back(std::move(buf.value()));
         if (!device_local_) continue;

@@ -81,8 +81,8 @@ struct VulkanBackendOptions {
     std::optional<std::uint64_t> fail_submit_from;
 };
 
-// The most parameters a kernel may have on Vulkan: (128 - 16) / 4.
-inline constexpr std::size_t kMaxVulkanKernelParams = 28;
+// The most parameters a kernel may have on Vulkan: (128 - 20) / 4.
+inline constexpr std::size_t kMaxVulkanKernelParams = 27;
 
 // A kernel launch copies back (when its buffers are copies, not the regions
 // in place) only what it may write: its lanes' elements of an

@@ -1,9 +1,10 @@
-// shifted(in x: i32[i], out y: i32[i]): y[i + 3] = x[i - 2], loads and stores past either end included.
+// shifted(in x: i32[], out y: i32[]): y[i + 3] = x[i - 2], loads and stores past either end included
+// (whole buffers: an element-wise one is bound from pc.first, and only a lane's own element is its to touch).
 #version 450
 layout(local_size_x = 64) in;
 layout(std430, set = 0, binding = 0) buffer B0 { int data[]; } b0;
 layout(std430, set = 0, binding = 1) buffer B1 { int data[]; } b1;
-layout(push_constant, std430) uniform P { uint base; uint end; uint count; uint pad; uint slot[2]; } pc;
+layout(push_constant, std430) uniform P { uint base; uint end; uint count; uint budget; uint first; uint slot[2]; } pc;
 void main() {
     int gid = int(pc.base + gl_GlobalInvocationID.x);
     if (uint(gid) >= pc.end) return;
