@@ -4,6 +4,8 @@
 // that run claims on the home and send them to the nodes.
 #include "cluster/cluster_backend_impl.h"
 
+#include <charconv>
+
 namespace polymer::cluster {
 
 bool ClusterBackend::Impl::meets(const Participant& p, const KernelRequirements& r) {
@@ -502,7 +504,11 @@ Result<std::uint64_t> ClusterBackend::Impl::send_chunk(Participant& p, const Ker
             continue;
         }
         auto [it, fresh] = p.region_ids.try_emplace(arg.data, 0);
-        if (fresh) it->second = p.next_region++;
+        if (fresh) {
+            it->second = p.next_region++;
+            std::lock_guard lock(residency_mutex);
+            name_region(p, it->second, arg.region);
+        }
         const std::uint64_t id = it->second;
         std::uint64_t& have = p.versions[id];
         auto put = [&](std::uint64_t version, std::uint64_t offset, std::span<const std::uint8_t> bytes) -> Result<Done> {
@@ -575,7 +581,44 @@ bool ClusterBackend::Impl::apply(Participant& p, std::size_t i, const KernelLaun
     return true;
 }
 
-void ClusterBackend::Impl::lose(Participant& p, const std::string& why) {
+void ClusterBackend::Impl::name_region(Participant& p, std::uint64_t id, const Region* region) {
+    if (region != nullptr && !region->name.empty()) p.region_names.try_emplace(id, region->name);
+}
+
+std::string ClusterBackend::Impl::with_region_names(const Participant& p, std::string_view text) const {
+    std::lock_guard lock(residency_mutex);
+    std::string out;
+    constexpr std::string_view kRegion = "region ", kVersion = " version ";
+    auto digits = [&](std::size_t at) {
+        std::size_t end = at;
+        while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+        return end;
+    };
+    std::size_t at = 0;
+    for (std::size_t hit; (hit = text.find(kRegion, at)) != std::string_view::npos;) {
+        const std::size_t id_begin = hit + kRegion.size(), id_end = digits(id_begin);
+        std::uint64_t id = 0;
+        auto named = p.region_names.end();
+        if (id_end != id_begin && std::from_chars(text.data() + id_begin, text.data() + id_end, id).ec == std::errc{})
+            named = p.region_names.find(id);
+        if (named == p.region_names.end()) {
+            out += text.substr(at, id_end - at);
+            at = id_end;
+            continue;
+        }
+        std::size_t end = id_end;
+        if (text.substr(end, kVersion.size()) == kVersion && digits(end + kVersion.size()) != end + kVersion.size())
+            end = digits(end + kVersion.size());  // the version is the home's bookkeeping, not the program's
+        out += text.substr(at, hit - at);
+        out += cat("region '", named->second, "'");
+        at = end;
+    }
+    out += text.substr(at);
+    return out;
+}
+
+void ClusterBackend::Impl::lose(Participant& p, const std::string& node_why) {
+    const std::string why = with_region_names(p, node_why);
     {
         std::lock_guard lock(chunk_mutex);
         if (!p.alive) return;  // another thread saw it first

@@ -206,7 +206,10 @@ Result<std::uint64_t> ClusterBackend::Impl::resident_copy_on(Participant& p, con
     {
         std::lock_guard lock(residency_mutex);
         auto [it, fresh] = p.resident_ids.try_emplace(key, 0);
-        if (fresh) it->second = p.next_region++;
+        if (fresh) {
+            it->second = p.next_region++;
+            name_region(p, it->second, region);
+        }
         id = it->second;
         if (input) runs = directory.runs(key, lo, hi);
     }
@@ -343,6 +346,7 @@ void ClusterBackend::Impl::forget_region(Region& r) {
             p->broadcast_bytes.erase(it->second);
             p->region_ids.erase(it);
         }
+        for (std::uint64_t id : ids) p->region_names.erase(id);
         if (p->client && p->alive) p->client->drop_regions(std::move(ids));
     }
     r.set_fences(0, 0, 0, 0);

@@ -66,6 +66,10 @@ struct Participant {
     std::map<std::uint64_t, std::uint64_t> versions;
     std::map<std::uint64_t, Bytes> broadcast_bytes;
     std::uint64_t next_region = 1;
+    // The program's name for each region id it has here (residency_mutex):
+    // a node's messages say "region 411245515183751169 version 2^62", the
+    // user reads "region 'y'" (ClusterBackend::Impl::with_region_names).
+    std::map<std::uint64_t, std::string> region_names;
     // Residency (docs/cluster.md, "Data lives on the nodes"): its bit in the
     // directory (0: it keeps nothing, its outputs come home) and the node
     // region id of its resident copy of each home buffer (one version,
@@ -676,6 +680,11 @@ struct ClusterBackend::Impl {
     bool apply(Participant& p, std::size_t i, const KernelLaunch& launch, const LaunchPlan& plan, ChunkResult& r, bool backup);
 
     void lose(Participant& p, const std::string& why);
+    // A node's message with each "region ID version V" of a region this
+    // home gave it named as the program names it ("region 'y'").
+    std::string with_region_names(const Participant& p, std::string_view text) const;
+    // Remembers the program's name for node region `id` (residency_mutex held).
+    static void name_region(Participant& p, std::uint64_t id, const Region* region);
 
     // Makes each node the roster authenticated since the last call a
     // participant: back in its own place (a --nodes address, or a node that

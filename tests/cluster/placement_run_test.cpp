@@ -136,6 +136,33 @@ TEST(Placement, ARegionThatFitsNowhereStopsWithTheSizes) {
     EXPECT_EQ(run.out, "");
 }
 
+// A node that refuses a chunk for its memory names the region as the
+// program does, not by the id and version the home gave it there.
+TEST(Placement, ANodesRefusalNamesTheRegion) {
+    const std::string path = program(R"(.module refused
+.equ N, ELEMENTS
+.region xs i32[N]
+.region ys i32[N]
+.kernel fill (out x: i32[i], out y: i32[i])
+        gid     r0
+        st      x[r0], r0
+        st      y[r0], r0
+.end
+.proc main
+        li      r1, N
+        launch  fill, r1, xs, ys
+        halt
+.end
+)", 4 << 20);  // two 16 MiB regions, on a node that may hold 20 MiB
+    TempTokenFile token(kSecret);
+    NodeProcess a(token.path(), {"--max-memory", "20M"});
+    const HomeRun run = run_home("--no-local-work --token-file " + token.path() + " --nodes 127.0.0.1:" + std::to_string(a.port()) + " " + path);
+    EXPECT_EQ(run.status, 2) << run.err;
+    EXPECT_TRUE(std::regex_search(run.err, std::regex("out-of-memory: kernel 'fill': region '(xs|ys)' \\(holds [0-9.]+ MiB of its 16 MiB here\\)")))
+        << run.err;
+    EXPECT_EQ(run.err.find(" version "), std::string::npos) << run.err;
+}
+
 TEST(Placement, TheHomeReadingPastItsMemoryIsAClearError) {
     const std::string path = program(kReadAll, 8 << 20);  // 32 MiB on the nodes; the home may hold 8
     TempTokenFile token(kSecret);
