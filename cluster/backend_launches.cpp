@@ -624,7 +624,7 @@ void ClusterBackend::Impl::lose(Participant& p, const std::string& node_why) {
         if (!p.alive) return;  // another thread saw it first
         p.alive = false;
         if (p.stats.lost.empty()) p.stats.lost = why;
-        std::fprintf(stderr, "polymer-run: warning: %s dropped out: %s; its chunks run elsewhere\n", p.stats.name.c_str(), why.c_str());
+        options.say(LogLevel::Warn, cat(p.stats.name, " dropped out: ", why, "; its chunks run elsewhere"));
         if (roster) roster->lost(p.slot);  // redialled in the background (a node that dialled us dials again itself)
         // Claims of this launch whose outputs only p kept run again elsewhere.
         if (in_launch)
@@ -655,7 +655,7 @@ void ClusterBackend::Impl::admit_arrivals() {
         }
         auto random = random_nonce();
         if (!random) {
-            std::fprintf(stderr, "polymer-run: warning: node %s not admitted: %s\n", a.address.c_str(), random.error().c_str());
+            options.say(LogLevel::Warn, cat("node ", a.address, " not admitted: ", random.error()));
             continue;
         }
         // Node to node: the run's ticket lets the other nodes fetch from
@@ -695,7 +695,7 @@ void ClusterBackend::Impl::admit_arrivals() {
         if (p->connected_once) {
             ++p->stats.rejoins;
             p->stats.chunks_since_rejoin = 0;
-            std::fprintf(stderr, "polymer-run: note: %s is back; it takes chunks again\n", p->stats.name.c_str());
+            options.say(LogLevel::Info, cat(p->stats.name, " is back; it takes chunks again"));
         }
         p->connected_once = true;
     }
@@ -790,8 +790,7 @@ void ClusterBackend::Impl::remote_worker(Participant& p, const KernelLaunch& lau
             // another token, a node just gone): it stays, the chunk runs
             // again, and from now on what it lacks comes through the home.
             if (p.fetches_from_peers)
-                std::fprintf(stderr, "polymer-run: warning: %s: %s; it gets what it lacks through the home from now on\n",
-                             p.stats.name.c_str(), r.error().c_str());
+                options.say(LogLevel::Warn, cat(p.stats.name, ": ", r.error(), "; it gets what it lacks through the home from now on"));
             p.fetches_from_peers = false;
             log_flight(f, ChunkOutcome::Failed);
             give_back(f.chunk, p);

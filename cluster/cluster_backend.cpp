@@ -81,9 +81,8 @@ std::optional<std::string> ClusterBackend::Impl::recover_lost() {
         directory.set(l.buffer.data, l.begin, l.end, kHomeMemory);
         set_fences(l.buffer.data);
     }
-    std::fprintf(stderr, "polymer-run: note: recomputed %llu bytes lost with a node (%llu launches replayed over %llu lanes)\n",
-                 static_cast<unsigned long long>(done.value().bytes_restored), static_cast<unsigned long long>(done.value().launches),
-                 static_cast<unsigned long long>(done.value().lanes));
+    options.say(LogLevel::Info, cat("recomputed ", done.value().bytes_restored, " bytes lost with a node (", done.value().launches,
+                                    " launches replayed over ", done.value().lanes, " lanes)"));
     return std::nullopt;
 }
 
@@ -167,6 +166,7 @@ Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& mod
         r.client = options.client;
         r.listen_host = options.listen_host;
         r.listen_port = options.listen_port;
+        r.say = options.say;
         auto roster = NodeRoster::start(std::move(r));
         if (!roster) return Error{roster.error()};
         impl->roster = std::move(roster).value();
@@ -191,7 +191,7 @@ Result<std::unique_ptr<ClusterBackend>> ClusterBackend::create(const Module& mod
     }
     if (!options.on_fatal)
         options.on_fatal = [](const std::string& why) {
-            std::fprintf(stderr, "polymer-run: error: %s\n", why.c_str());
+            say_on_stderr(LogLevel::Error, why);
             std::exit(2);
         };
     impl->options = std::move(options);

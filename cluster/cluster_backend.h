@@ -71,6 +71,7 @@ struct ClusterOptions {
     // Called on the VM's thread (from wait/wait_all) when a launch cannot
     // finish: no capable node left. Must not return; default: print, exit(2).
     std::function<void(const std::string&)> on_fatal;
+    Say say = say_on_stderr;  // its notes and warnings (a node dropped out, back, a replay)
 };
 
 struct ParticipantStats {

@@ -51,6 +51,11 @@ bool parse_log_level(std::string_view text, LogLevel& level) {
     return false;
 }
 
+void say_on_stderr(LogLevel level, const std::string& text) {
+    const char* kind = level == LogLevel::Error ? "error" : level == LogLevel::Warn ? "warning" : "note";
+    std::fprintf(stderr, "polymer-run: %s: %s\n", kind, text.c_str());
+}
+
 void log_line(LogLevel level, std::string_view message, bool always) {
     if (!always && static_cast<int>(level) < g_level.load()) return;
     using namespace std::chrono;

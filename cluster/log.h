@@ -2,6 +2,7 @@
 //   2026-11-25T07:40:01.123Z polymer-node[n1] warn: peer 127.0.0.1:5123: wrong token
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,5 +29,14 @@ template <class... Parts>
 void log(LogLevel level, const Parts&... parts) {
     if (log_enabled(level)) log_line(level, pbc::cat(parts...));
 }
+
+// Where the home's side of the cluster (ClusterBackend, NodeRoster) tells
+// the user something: polymer-run's stderr by default ("polymer-run:
+// warning: TEXT"), a node's log when a procedure there launches over the
+// cluster (cluster/procedure_cluster.h).
+using Say = std::function<void(LogLevel, const std::string&)>;
+// "polymer-run: note: TEXT" (Debug, Info), "polymer-run: warning: TEXT",
+// "polymer-run: error: TEXT", on stderr.
+void say_on_stderr(LogLevel level, const std::string& text);
 
 }  // namespace polymer::cluster

@@ -90,7 +90,7 @@ void NodeRoster::dial(std::size_t slot) {
         slots_[slot].refused = e.find(": cannot connect: ") == std::string::npos &&
                                e.find(": cannot resolve: ") == std::string::npos &&
                                e.find(": no answer within ") == std::string::npos;
-        if (!warned) std::fprintf(stderr, "polymer-run: warning: %s; redialling it in the background\n", c.error().c_str());
+        if (!warned) options_.say(LogLevel::Warn, c.error() + "; redialling it in the background");
         warned = true;
         changed_.notify_all();  // wait_for counts the tries
         const auto pause = backoff;
@@ -126,8 +126,7 @@ void NodeRoster::listen_loop() {
         auto c = NodeClient::accept_joined(fd, "node " + address, options_.secret, options_.client);
         if (stopping_) return;
         if (!c) {
-            std::fprintf(stderr, "polymer-run: warning: a node that dialled from %s was not admitted: %s\n", address.c_str(),
-                         c.error().c_str());
+            options_.say(LogLevel::Warn, "a node that dialled from " + address + " was not admitted: " + c.error());
             continue;
         }
         std::lock_guard lock(mutex_);

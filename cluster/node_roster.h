@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cluster/node_addresses.h"
+#include "cluster/log.h"
 #include "cluster/node_client.h"
 #include "isa/result.h"
 
@@ -41,6 +42,7 @@ struct RosterOptions {
     // as long each time up to the longest.
     std::chrono::milliseconds first_backoff{100};
     std::chrono::milliseconds longest_backoff{5000};
+    Say say = say_on_stderr;  // its warnings (a node not there, one not admitted)
 };
 
 class NodeRoster {

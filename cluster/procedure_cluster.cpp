@@ -19,6 +19,8 @@ std::unique_ptr<Backend> ProcedureBackends::make(const Module& module, const std
     options.keep_data = false;
     options.min_nodes = 0;  // whoever answers now; the others are redialled meanwhile
     options.on_fatal = [](const std::string& why) -> void { throw std::runtime_error(why); };
+    // Into this node's log, not as polymer-run would print them.
+    options.say = [](LogLevel level, const std::string& text) { log(level, "a procedure's cluster: ", text); };
     auto made = ClusterBackend::create(module, *own, std::move(options));
     if (!made) {
         log(LogLevel::Warn, "a procedure's launches stay on this node: its cluster cannot be set up: ", made.error());
