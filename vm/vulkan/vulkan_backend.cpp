@@ -475,8 +475,8 @@ vk::Status VulkanBackend::submit_kernel(const KernelLaunch& launch, Ticket ticke
             // cluster node puts other lanes of a region a chunk is bound to).
             std::size_t lo = 0, hi = bytes;
             if (k.params[p].indexing == Indexing::Element) {
-                lo = static_cast<std::size_t>(launch.begin - bound.begin) * size;
-                hi = static_cast<std::size_t>(launch.end - bound.begin) * size;
+                lo = static_cast<std::size_t>(std::min(launch.begin, bound.end) - bound.begin) * size;
+                hi = static_cast<std::size_t>(std::min(launch.end, bound.end) - bound.begin) * size;
             }
             op.copybacks.push_back({op.buffers.size(), from, lo, hi - lo});
         }
