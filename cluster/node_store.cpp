@@ -3,7 +3,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <fstream>
+#include <string>
 #include <iterator>
 
 #include "isa/byte_io.h"
@@ -30,18 +33,62 @@ std::optional<Refusal> NodeStore::add_module(PeerId peer, const ModuleUpload& up
     return std::nullopt;
 }
 
+namespace {
+
+// The transparent huge page size when the kernel gives huge pages to a
+// mapping that asks (THP "always" or "madvise"), else 0.
+std::uint64_t huge_page_bytes() {
+    static const std::uint64_t huge = [] {
+        std::ifstream enabled("/sys/kernel/mm/transparent_hugepage/enabled");
+        const std::string modes((std::istreambuf_iterator<char>(enabled)), std::istreambuf_iterator<char>());
+        if (modes.empty() || modes.find("[never]") != std::string::npos) return std::uint64_t{0};
+        std::ifstream size("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size");
+        std::uint64_t bytes = 0;
+        size >> bytes;
+        return bytes > page_bytes() && (bytes & (bytes - 1)) == 0 ? bytes : std::uint64_t{0};
+    }();
+    return huge;
+}
+
+}  // namespace
+
 RegionBytes::RegionBytes(std::size_t size) {
     if (size == 0) return;
-    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    const std::uint64_t huge = huge_page_bytes();
+    // A region of a huge page or more is mapped on a huge page boundary, so
+    // its offsets' huge pages are the kernel's (prefer_huge_pages).
+    const std::size_t slack = huge != 0 && size >= huge ? static_cast<std::size_t>(huge) : 0;
+    void* p = mmap(nullptr, size + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) return;
-    data_ = std::unique_ptr<std::uint8_t[], Unmap>(static_cast<std::uint8_t*>(p), Unmap{size});
+    auto* at = static_cast<std::uint8_t*>(p);
+    if (slack != 0) {
+        const auto address = reinterpret_cast<std::uintptr_t>(at);
+        const auto head = static_cast<std::size_t>(((address + slack - 1) & ~(std::uintptr_t{slack} - 1)) - address);
+        if (head != 0) munmap(at, head);
+        if (slack != head) munmap(at + head + size, slack - head);
+        at += head;
+        huge_ = slack;
+    }
+    data_ = std::unique_ptr<std::uint8_t[], Unmap>(at, Unmap{size});
     size_ = size;
 }
 
 void RegionBytes::Unmap::operator()(std::uint8_t* p) const { munmap(p, length); }
 
 void RegionBytes::release(std::uint64_t lo, std::uint64_t hi) {
-    if (lo < hi) madvise(data_.get() + lo, static_cast<std::size_t>(hi - lo), MADV_DONTNEED);
+    if (lo >= hi) return;
+    madvise(data_.get() + lo, static_cast<std::size_t>(hi - lo), MADV_DONTNEED);
+    // Its huge pages are no longer held whole: pages again (prefer_huge_pages).
+    if (huge_ != 0) advise(lo & ~(huge_ - 1), (hi + huge_ - 1) & ~(huge_ - 1), MADV_NOHUGEPAGE);
+}
+
+void RegionBytes::prefer_huge_pages(std::uint64_t lo, std::uint64_t hi) {
+    if (huge_ != 0) advise((lo + huge_ - 1) & ~(huge_ - 1), hi & ~(huge_ - 1), MADV_HUGEPAGE);
+}
+
+void RegionBytes::advise(std::uint64_t lo, std::uint64_t hi, int advice) {
+    hi = std::min<std::uint64_t>(hi, size_ & ~(huge_ - 1));  // the last, partial one is never huge
+    if (lo < hi) madvise(data_.get() + lo, static_cast<std::size_t>(hi - lo), advice);
 }
 
 std::uint64_t page_bytes() {
@@ -65,6 +112,13 @@ void map_in_fresh_pages(std::uint8_t* at, std::size_t length) {
 
 std::string StoredRegion::describe() const {
     return cat("region ", id, " version ", version, " (holds ", size_text(held.bytes()), " of its ", size_text(bytes.size()), " here)");
+}
+
+void StoredRegion::prefer_huge_pages(std::uint64_t lo, std::uint64_t hi) {
+    const std::uint64_t huge = bytes.huge_page();
+    if (huge == 0) return;
+    for (std::uint64_t g = lo & ~(huge - 1); g < hi; g += huge)
+        if (held.missing(g, g + huge) == 0) bytes.prefer_huge_pages(g, g + huge);
 }
 
 std::span<std::uint8_t> StoredRegion::receive(std::uint64_t offset, std::uint64_t length) {
@@ -157,7 +211,10 @@ std::optional<Refusal> NodeStore::hold(PeerId peer, std::span<const HoldRange> r
             r.region->held.hold(r.lo, r.hi, &pages);
             for (const auto& range : pages) added.emplace_back(r.region, range);
         }
-        if (!refusal) return std::nullopt;
+        if (!refusal) {
+            for (const auto& [region, range] : added) region->prefer_huge_pages(range.first, range.second);
+            return std::nullopt;
+        }
         for (const auto& [region, range] : added) budget_.release(peer, region->held.let_go(range.first, range.second));
         if (attempt != 0 || give_back_stale() == 0) return refusal;
     }

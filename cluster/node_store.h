@@ -47,14 +47,21 @@ public:
     std::size_t size() const { return size_; }
     // Gives the whole pages [lo, hi) back to the kernel: they read as zeros.
     void release(std::uint64_t lo, std::uint64_t hi);
+    // Its huge page size when it is mapped on their boundary, else 0.
+    std::uint64_t huge_page() const { return huge_; }
+    // The kernel may map the whole huge pages in [lo, hi) as such.
+    void prefer_huge_pages(std::uint64_t lo, std::uint64_t hi);
 
 private:
     struct Unmap {
         std::size_t length;  // no initializer: GCC 12 then takes it as default-constructible in the class
         void operator()(std::uint8_t* p) const;
     };
+    void advise(std::uint64_t lo, std::uint64_t hi, int advice);  // on the whole huge pages in [lo, hi)
+
     std::unique_ptr<std::uint8_t[], Unmap> data_{nullptr, Unmap{0}};
     std::size_t size_ = 0;
+    std::uint64_t huge_ = 0;  // the huge page size when mapped on its boundary, else 0
 };
 
 // The system's page size: what region storage is held in.
@@ -75,6 +82,13 @@ struct StoredRegion {
     // fetched from another node): they count as this version's from now on.
     // The caller checked that they lie inside and holds them (NodeStore::hold).
     std::span<std::uint8_t> receive(std::uint64_t offset, std::uint64_t length);
+    // Pages [lo, hi) were just held: lets the kernel map each huge page
+    // around them that is now held whole as one (a stream over it then
+    // takes few TLB misses: on the development VM a node's y := 3x + y
+    // chunks ran some 25 % faster). Only those, so the node's memory stays
+    // what its held pages count: a huge page is mapped whole at its first
+    // write, and RegionBytes::release makes pages of it again.
+    void prefer_huge_pages(std::uint64_t lo, std::uint64_t hi);
     // "region 3 version 1 (holds 32 MiB of its 1 GiB here)"
     std::string describe() const;
 };

@@ -3,7 +3,10 @@
 // peer's regions go with it.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
 
 #include "cluster/held_bytes.h"
 #include "cluster/node_store.h"
@@ -214,6 +217,52 @@ TEST(NodeStore, ARegionCountsThePagesItHolds) {
     EXPECT_EQ(get_all(store, 1, 2, 1, 4)[0], 0);  // nothing landed
     store.drop_peer(1);
     EXPECT_EQ(store.used(), 0u);
+}
+
+// The VmFlags of the mapping of this process that holds `at` (proc(5)).
+std::string vm_flags_at(const void* at) {
+    std::ifstream smaps("/proc/self/smaps");
+    const auto address = reinterpret_cast<std::uintptr_t>(at);
+    bool inside = false;
+    for (std::string line; std::getline(smaps, line);) {
+        std::uintptr_t lo = 0, hi = 0;
+        char dash = 0;
+        std::istringstream head(line);
+        if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+            inside = lo <= address && address < hi;
+        } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+            return line + " ";
+        }
+    }
+    return "";
+}
+
+// A large region's storage asks the kernel for huge pages only where it is
+// held whole, so what the node holds is still what its pages count.
+TEST(NodeStore, HugePagesOnlyWhereTheRegionIsHeldWhole) {
+    NodeStore store(1 << 30);
+    const std::uint64_t size = 8 << 20;
+    std::vector<std::uint8_t> half(4 << 20, 1), two(2, 2);
+    ASSERT_FALSE(store.put(1, RegionPutView{1, 1, size, 0, half}));
+    ASSERT_FALSE(store.put(1, RegionPutView{1, 1, size, 6 << 20, two}));
+    auto region = store.region(1, 1, 1);
+    const std::uint64_t huge = region->bytes.huge_page();
+    std::ifstream enabled("/sys/kernel/mm/transparent_hugepage/enabled");
+    const std::string modes((std::istreambuf_iterator<char>(enabled)), std::istreambuf_iterator<char>());
+    if (modes.empty() || modes.find("[never]") != std::string::npos) {
+        EXPECT_EQ(huge, 0u) << "this kernel has no transparent huge pages";
+        return;
+    }
+    ASSERT_GT(huge, P);
+    ASSERT_LE(huge, std::uint64_t{2} << 20) << "the test's sizes assume 2 MiB huge pages";
+    std::uint8_t* base = region->bytes.data();
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(base) % huge, 0u);  // its offsets' huge pages are the kernel's
+    EXPECT_NE(vm_flags_at(base).find(" hg "), std::string::npos) << vm_flags_at(base);              // held whole
+    EXPECT_EQ(vm_flags_at(base + (6 << 20)).find(" hg "), std::string::npos) << vm_flags_at(base + (6 << 20));  // 1 page held
+    EXPECT_EQ(store.used(), (4 << 20) + P);
+    region->bytes.release(0, P);  // a page given back: the huge page is pages again
+    EXPECT_NE(vm_flags_at(base).find(" nh "), std::string::npos) << vm_flags_at(base);
+    EXPECT_NE(vm_flags_at(base + huge).find(" hg "), std::string::npos) << vm_flags_at(base + huge);
 }
 
 TEST(NodeStore, AHoldIsAllOrNothing) {
