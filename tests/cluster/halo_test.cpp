@@ -145,6 +145,25 @@ TEST(Halo, AStencilOnThreeNodesMovesItsHalosNodeToNode) {
     EXPECT_NE(kept.err.find("from other nodes"), std::string::npos) << kept.err;
 }
 
+// Nodes that run their chunks on Vulkan bind each chunk's reach of its
+// window and element-wise buffers (from pc.first: docs/kernels.md, "The
+// ABI"), not the whole regions: the stencil's answer is the same.
+TEST(Halo, AStencilOnVulkanNodesMatchesOneMachine) {
+    const int width = 256, rows = 512, sweeps = 4;
+    const std::string p = program(width, rows, sweeps);
+    const HomeRun alone = run_home(p);
+    ASSERT_EQ(alone.status, 0) << alone.err;
+    TempTokenFile token(kSecret);
+    NodeProcess a(token.path(), {"--backend", "vulkan", "--name", "a"});
+    NodeProcess b(token.path(), {"--backend", "vulkan", "--name", "b"});
+    NodeProcess c(token.path(), {"--backend", "vulkan", "--name", "c"});
+    const HomeRun r = run_home("--nodes " + node_list(a, b, c) + " --token-file " + token.path() + " --no-local-work --chunk-lanes 4096 --stats " + p);
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, alone.out) << r.err;
+    EXPECT_NE(a.log().find("kernel chunks run on Vulkan device"), std::string::npos) << a.log();
+    EXPECT_NE(r.err.find("from other nodes"), std::string::npos) << r.err;  // halos crossed node to node
+}
+
 TEST(Halo, WithDataAtHomeEachChunkGetsItsReachFromTheHome) {
     const std::string p = program(128, 96, 4);
     const HomeRun alone = run_home(p);
