@@ -84,8 +84,8 @@ struct StoredRegion {
     std::span<std::uint8_t> receive(std::uint64_t offset, std::uint64_t length);
     // Pages [lo, hi) were just held: lets the kernel map each huge page
     // around them that is now held whole as one (a stream over it then
-    // takes few TLB misses: on the development VM a node's y := 3x + y
-    // chunks ran some 25 % faster). Only those, so the node's memory stays
+    // takes few TLB misses; what that gains and costs: docs/benchmarks.md,
+    // "Huge pages on the nodes"). Only those, so the node's memory stays
     // what its held pages count: a huge page is mapped whole at its first
     // write, and RegionBytes::release makes pages of it again.
     void prefer_huge_pages(std::uint64_t lo, std::uint64_t hi);
