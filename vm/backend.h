@@ -16,6 +16,7 @@
 #include <optional>
 #include <memory>
 #include <string_view>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -57,6 +58,22 @@ struct BackendCapabilities {
 // The physical memory of this machine, in bytes.
 std::uint64_t host_memory();
 
+// What Backend::run_rounds did: every round (rounds_done == the rounds
+// asked), or the rounds before one whose launch `launch` broke the kernel
+// contract or was stopped by Ctrl-C (`fault`: that launch's, as its wait()
+// would have said). A round's launches after the faulting one did not run.
+struct RoundsResult {
+    std::uint64_t rounds_done = 0;
+    std::uint32_t launch = 0;  // in the body; meaningful only with a fault
+    KernelFault fault;
+};
+
+class Backend;
+
+// Backend::run_rounds's default: each launch of each round submitted and
+// waited for in turn (or run inline), Ctrl-C looked at before each.
+RoundsResult run_rounds_one_by_one(Backend& backend, std::span<const KernelLaunch> body, std::uint64_t rounds);
+
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -80,6 +97,20 @@ public:
     // the executors try it first.
     virtual bool run_inline(const VectorOpArgs& /*args*/, VectorOpResult& /*result*/) { return false; }
     virtual bool run_inline(const KernelLaunch& /*launch*/, VectorOpResult& /*result*/) { return false; }
+    // Runs `rounds` rounds of `body`, in order: every launch of a round after
+    // the round's earlier launches and the earlier rounds, as if each were
+    // submitted and waited for in turn, and returns when all are done or one
+    // faults. The in-order VM hands it a loop of launches (vm/launch_rounds.h)
+    // whose launches are the same every round, with nothing in flight. A
+    // backend may run the rounds its own way (CpuBackend: an element-wise
+    // body's rounds a cache-sized piece of lanes at a time; the cluster: the
+    // rounds on the nodes that hold the data) as long as what a round reads
+    // is what the rounds before it wrote. With a fault, the regions the
+    // rounds write are left as they happened to be (a faulting launch's are
+    // anyway: other lanes ran); the VM reports the fault and stops.
+    virtual RoundsResult run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) {
+        return run_rounds_one_by_one(*this, body, rounds);
+    }
     // What a kernel's `.requires` is checked against before a launch runs
     // (Machine::launch_args); nullopt for a backend that places each launch
     // by its requirements itself (the cluster's).
@@ -166,6 +197,11 @@ public:
     void wait_all() override;
     bool run_inline(const VectorOpArgs& args, VectorOpResult& result) override;
     bool run_inline(const KernelLaunch& launch, VectorOpResult& result) override;
+    // Bytes of element-wise buffers a piece of lanes keeps in the cache
+    // through every round (run_rounds): half a core's L2 on the machines we
+    // measured (docs/benchmarks.md, "Loops of launches").
+    static constexpr std::uint64_t kRoundsPieceBytes = 256 * 1024;
+    RoundsResult run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) override;
     bool runs_on_host_cores(const KernelLaunch&) const override { return true; }
     // Wide kernels (the only kind kloop makes) fold in the interpreter, over
     // enough lanes for a group's kFoldWays ways to fit a lane's room each.

@@ -29,6 +29,7 @@ Result<std::unique_ptr<Machine>> Machine::create(const Module& m, OutputBuffer& 
     Result<std::vector<DecodedInsn>> code = decode_module(m, machine->regions_);
     if (!code) return Error{code.error()};
     machine->code_ = std::move(code).value();
+    machine->launch_loops_ = find_launch_loops(m, machine->code_);
     // Distributed regions start on the cluster's nodes (docs/cluster.md, "Placement").
     if (machine->backend_->places_regions())
         for (std::size_t i = 0; i < machine->regions_.size(); ++i)
@@ -235,6 +236,13 @@ bool Machine::vector_args(const DecodedInsn& d, const RegisterFile& regs, Vector
 // Builds the KernelLaunch from the launch site. An f32 uniform is the float
 // register rounded to binary32; an i64 or f64 one (wide kernels) the register
 // as it is.
+const LaunchLoop* Machine::launch_loop_at(std::uint32_t pc) const {
+    if (!options_.launch_rounds) return nullptr;
+    auto it = std::lower_bound(launch_loops_.begin(), launch_loops_.end(), pc,
+                               [](const LaunchLoop& l, std::uint32_t at) { return l.head < at; });
+    return it != launch_loops_.end() && it->head == pc ? &*it : nullptr;
+}
+
 bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, KernelLaunch& l, Trap* trap) const {
     const LaunchSite& site = module_.launches[static_cast<std::uint32_t>(d.imm)];
     const Kernel& kernel = module_.kernels[site.kernel];

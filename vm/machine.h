@@ -31,6 +31,7 @@
 #include "vm/decoded_insn.h"
 #include "vm/engine_stats.h"
 #include "vm/exec_mode.h"
+#include "vm/launch_rounds.h"
 #include "vm/loop_kernel.h"
 #include "vm/output.h"
 #include "vm/program_input.h"
@@ -79,6 +80,9 @@ struct MachineOptions {
     // `loop_kernel_min` iterations to give the kernel (--loop-kernel-min).
     bool loop_kernels = true;
     std::uint64_t loop_kernel_min = kDefaultLoopKernelMin;
+    // In order, a loop of launches runs as rounds of one Backend::run_rounds
+    // (vm/launch_rounds.h; --no-launch-rounds: false, word by word).
+    bool launch_rounds = true;
     // For the trace: the backend track a long op goes to; empty = backend->name().
     std::function<std::string(const VectorOpArgs*, const KernelLaunch*)> backend_track;
 };
@@ -235,7 +239,10 @@ public:
     const Backend& backend() const { return *backend_; }
     OutputBuffer& out() { return out_; }
     EngineStats& engine_stats() { return engine_stats_; }
-    void count_launch() { ++kernels_launched_; }
+    void count_launch(std::uint64_t n = 1) { kernels_launched_ += n; }
+    // The loop of launches whose first word is `pc` (vm/launch_rounds.h), or
+    // null: none, or MachineOptions::launch_rounds is off.
+    const LaunchLoop* launch_loop_at(std::uint32_t pc) const;
     LoopKernelStats& loop_kernel_stats() { return loop_kernel_stats_; }
     // The last loop kernel's launch, for the engine's trace (taken once).
     void record_loop_launch(LoopLaunchSpan span) { loop_span_ = std::move(span); }
@@ -288,6 +295,7 @@ private:
     Backend* backend_ = nullptr;
     RegionStore regions_;
     std::vector<DecodedInsn> code_;
+    std::vector<LaunchLoop> launch_loops_;  // by head, ascending
     MachineState state_;
     std::uint64_t kernels_launched_ = 0;  // `launch` instructions run (for --stats)
     EngineStats engine_stats_;

@@ -310,6 +310,23 @@ public:
     }
     POLYMER_HOT Flow launch(const DecodedInsn& d) {
         save_pc();
+        // A loop of launches runs as rounds (vm/launch_rounds.h) on the
+        // interpreter: in order, and for the engine once its ROB has drained
+        // (it stops issuing at the loop's first word). The debugger sees
+        // every word.
+        if constexpr (!kObserved)
+            if (m_.step_limit() == 0)
+                if (const LaunchLoop* loop = m_.launch_loop_at(m_.state().pc)) {
+                    bool trapped = false;
+                    std::uint64_t at = steps;  // a copy: the member's address must not escape
+                    if (run_launch_rounds(m_, *loop, at, trapped)) {
+                        steps = at;
+                        ip = m_.code().data() + m_.state().pc;
+                        if (!trapped) return Flow::Return;  // the context is already past the loop
+                        trap_kind_.reset();
+                        return Flow::Trap;
+                    }
+                }
         return slow_result(slow::launch<kObserved, kYieldLongOps>(m_, observer_, d));
     }
     // kloop runs at once, in every build: it is E_SYNC, so nothing is in

@@ -190,6 +190,9 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
     bool no_loop_kernels = false;
     app.add_flag("--no-loop-kernels", no_loop_kernels,
                  "run every loop the assembler turned into a kernel as its scalar loop (docs/loop-kernels.md)");
+    bool no_launch_rounds = false;
+    app.add_flag("--no-launch-rounds", no_launch_rounds,
+                 "run a loop of launches word by word, not as rounds on the backend (docs/execution.md, \"Loops of launches\")");
     std::uint64_t loop_kernel_min = polymer::kDefaultLoopKernelMin;
     app.add_option("--loop-kernel-min", loop_kernel_min,
                    "run such a loop as a kernel only when it gives the kernel at least N iterations")
@@ -328,6 +331,7 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
     options.memory_limit = max_memory;
     options.kernel_steps = kernel_steps;
     options.loop_kernels = !no_loop_kernels;
+    options.launch_rounds = !no_launch_rounds;
     options.loop_kernel_min = loop_kernel_min;
     options.backend = chosen.value().backend.get();
     if (cluster.value().backend()) options.backend = cluster.value().backend();

@@ -326,6 +326,8 @@ private:
     std::size_t long_pending_ = 0;  // vector ops and launches issued and not yet finished
     std::uint64_t slice_start_ = 0;  // committed_ when this call of loop() began (time slices)
     bool hand_off_ = false;        // run scalar stretches on the interpreter (MachineOptions::interpret_when_idle)
+    static constexpr std::uint32_t kNoPc = ~0u;
+    std::uint32_t handed_back_ = kNoPc;  // the long op the interpreter stopped at: issued even at a loop of launches
     RunResult result_;
     CycleObserver* observer_ = nullptr;  // the debugger's; plain runs pay one test per event
     StateObserver* state_observer_ = nullptr;
@@ -447,6 +449,12 @@ bool ReorderEngine::issue_one() {
     // With no long op left in the ROB there is nothing to overlap: let it
     // drain, and the interpreter takes the scalar code from there (loop()).
     if (hand_off_ && long_pending_ == 0 && unresolved_.empty() && p.timing != Timing::Long) return false;
+    // A loop of launches runs as rounds on the interpreter (vm/launch_rounds.h),
+    // all of it at once: it waits here for the ROB to drain, as a sync op
+    // would, and loop() hands it over; the engine issues it only when the
+    // interpreter gave it back (fewer than two rounds to run).
+    if (hand_off_ && d->op == Op::Launch && pc != handed_back_ && m_.launch_loop_at(pc) != nullptr) return false;
+    handed_back_ = kNoPc;
 
     Entry& e = rob_[(head_ + count_) % capacity_];
     if (!resolve_handles(p, e)) return false;  // a handle's value is not there yet: issue waits for it
@@ -998,6 +1006,7 @@ RunResult ReorderEngine::loop() {
                 return r;
             }
             fetch_pc_ = state.pc;
+            handed_back_ = state.pc;
         }
         progress_ = false;
         ++stats.cycles;
