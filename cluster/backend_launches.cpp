@@ -22,14 +22,22 @@ std::string ClusterBackend::Impl::requirement_text(const KernelRequirements& r) 
     return s.empty() ? "no requirement" : s;
 }
 
-KernelFault ClusterBackend::Impl::run_at_home(const KernelLaunch& launch) {
+std::pair<KernelFault, std::uint64_t> ClusterBackend::Impl::run_at_home(const KernelLaunch& launch, std::uint64_t rounds) {
     CpuBackend cpu;
-    return cpu.wait(cpu.submit(launch)).fault;
+    if (rounds == 1) return {cpu.wait(cpu.submit(launch)).fault, 0};
+    const RoundsResult r = cpu.run_rounds({&launch, 1}, rounds);
+    return {r.fault, r.rounds_done};
 }
 
-void ClusterBackend::Impl::note_fault(const KernelFault& f) {
+void ClusterBackend::Impl::note_fault(const KernelFault& f, std::uint64_t round) {
+    if (!f) return;
     std::lock_guard lock(chunk_mutex);
-    merge_fault(launch_fault, f);
+    if (!launch_fault || round < fault_round) {
+        launch_fault = f;
+        fault_round = round;
+    } else if (round == fault_round) {
+        merge_fault(launch_fault, f);
+    }
 }
 
 bool ClusterBackend::Impl::interrupted() {
@@ -37,10 +45,12 @@ bool ClusterBackend::Impl::interrupted() {
     return launch_fault.kind == KernelFault::Kind::Interrupted;
 }
 
-std::string ClusterBackend::Impl::run_launch(const KernelLaunch& launch) {
+std::string ClusterBackend::Impl::run_launch(const KernelLaunch& launch, std::uint64_t launch_rounds) {
     const Kernel& k = *launch.kernel;
     ++launch_seq;
     launch_fault = {};
+    fault_round = 0;
+    rounds = launch_rounds;
     if (launch.begin >= launch.end) return {};
     admit_arrivals();
     const LaunchPlan plan = plan_launch(k);
@@ -50,7 +60,8 @@ std::string ClusterBackend::Impl::run_launch(const KernelLaunch& launch) {
         // on current values, and its outputs are then the home's alone.
         if (auto e = bring_all_home(launch, plan, true)) return *e;
         const auto start = Clock::now();
-        note_fault(run_at_home(launch));
+        const auto [fault, round] = run_at_home(launch, rounds);
+        note_fault(fault, round);
         log_run(nullptr, launch, launch.begin, launch.end, start, false, ChunkOutcome::Applied);
         update_fences(launch);
         return {};
@@ -250,8 +261,9 @@ bool ClusterBackend::Impl::worth_stealing(const Participant& thief, const Partic
     const double victim_rate = rate_and_total(victim, now).first, thief_rate = rate_and_total(thief, now).first;
     if (!(victim_rate > 0) || !(thief_rate > 0)) return true;
     const auto lanes = static_cast<double>(grid.grain);
-    const double victim_seconds = static_cast<double>(left) * lanes / victim_rate;
-    const double thief_seconds = lanes / thief_rate + lanes * static_cast<double>(steal_bytes_per_lane) / kStealLinkBytesPerSecond;
+    const double work = lanes * static_cast<double>(rounds);  // every round of the grain's lanes
+    const double victim_seconds = static_cast<double>(left) * work / victim_rate;
+    const double thief_seconds = work / thief_rate + lanes * static_cast<double>(steal_bytes_per_lane) / kStealLinkBytesPerSecond;
     return victim_seconds > 2 * thief_seconds;
 }
 
@@ -264,9 +276,12 @@ std::optional<std::size_t> ClusterBackend::Impl::take(Participant& p, bool& back
         got = pending.front();
         pending.pop_front();
     } else if (grains_left != 0 && launch_fault) {
-        // Grains past the faulting lane cannot change what is reported: not run.
+        // Grains past the faulting lane cannot change what is reported: not
+        // run. (With rounds, only past a fault in the first round: a later
+        // round's fault loses to any grain's fault in an earlier one.)
         for (std::size_t g = 0; g < grid.size(); ++g)
-            if (!grain_taken[g] && (launch_fault.kind == KernelFault::Kind::Interrupted || grid.grain_begin(g) > launch_fault.lane)) {
+            if (!grain_taken[g] && (launch_fault.kind == KernelFault::Kind::Interrupted ||
+                                    (fault_round == 0 && grid.grain_begin(g) > launch_fault.lane))) {
                 grain_taken[g] = 1;
                 --grains_left;
                 ++done_count;
@@ -408,7 +423,7 @@ bool ClusterBackend::Impl::claim(std::size_t i, Participant& p, bool backup, std
     ChunkState& c = chunks[i];
     const auto now = Clock::now();
     --c.runners;
-    run_ended(p, now, c.end - c.begin);  // a losing copy's lanes still say how fast p is
+    run_ended(p, now, (c.end - c.begin) * rounds);  // a losing copy's lanes still say how fast p is; a lane of each round counts
     if (c.status == ChunkState::Status::Done) return false;
     c.status = ChunkState::Status::Done;
     c.winner = &p;
@@ -454,10 +469,10 @@ void ClusterBackend::Impl::home_worker(Participant& p, const KernelLaunch& launc
                 lineage.before_home_write(buffer_ref(launch.args[j]), lo, hi, HomeWrite::Replayable);
             }
         const auto start = Clock::now();
-        const KernelFault fault = run_at_home(piece);  // element-wise outputs land in place: this range is ours alone
+        const auto [fault, round] = run_at_home(piece, rounds);  // element-wise outputs land in place: this range is ours alone
         const auto ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count());
         const bool won = claim(*i, p, backup, ns, false);
-        if (won || fault.kind == KernelFault::Kind::Interrupted) note_fault(fault);
+        if (won || fault.kind == KernelFault::Kind::Interrupted) note_fault(fault, round);
         if (won) {
             chunks[*i].partials = std::move(partials);
             outputs_held_by(launch, piece.begin, piece.end, kHomeMemory);
@@ -552,6 +567,7 @@ Result<std::uint64_t> ClusterBackend::Impl::send_chunk(Participant& p, const Ker
         msg.args.push_back(Binding{Binding::Kind::Region, id, version, 0});
     }
     msg.keep_outputs = keeps_outputs(p, launch);
+    msg.rounds = rounds;
     return c.start_launch(msg);
 }
 
@@ -562,7 +578,7 @@ bool ClusterBackend::Impl::apply(Participant& p, std::size_t i, const KernelLaun
     p.stats.bytes_in += in;
     const bool kept = keeps_outputs(p, launch);
     if (!claim(i, p, backup, r.kernel_ns, kept)) return false;
-    note_fault(r.fault);
+    note_fault(r.fault, r.fault_round);
     // Its resident copies hold the outputs now; the home's too unless they stayed there.
     outputs_held_by(launch, chunks[i].begin, chunks[i].end, p.bit == 0 ? kHomeMemory : kept ? p.bit : (p.bit | kHomeMemory));
     for (OutputSlice& s : r.outputs) {
@@ -769,7 +785,7 @@ void ClusterBackend::Impl::remote_worker(Participant& p, const KernelLaunch& lau
         std::optional<ErrorCode> refused;
         auto polled = p.client->wait_launch_for(f.request, std::chrono::milliseconds(5), &refused);
         if (!polled && interrupt_requested()) {  // Ctrl-C: stop waiting for the node
-            note_fault({KernelFault::Kind::Interrupted, 0, 0, 0, 0, 0});
+            note_fault({KernelFault::Kind::Interrupted, 0, 0, 0, 0, 0}, 0);
             abandon_all();
             return;
         }
@@ -800,6 +816,11 @@ void ClusterBackend::Impl::remote_worker(Participant& p, const KernelLaunch& lau
             // A refusal from a live node (unsupported, out of memory) or a lost one: either way it stops here.
             log_flight(f, ChunkOutcome::Failed);
             fail(r.error(), f.chunk);
+            return;
+        }
+        if (r.value().fault && r.value().fault_round >= rounds) {
+            log_flight(f, ChunkOutcome::Failed);
+            fail(cat("it reported a fault in round ", r.value().fault_round, " of a launch of ", rounds, " rounds"), f.chunk);
             return;
         }
         std::uint64_t in = 0;

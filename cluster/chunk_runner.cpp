@@ -34,6 +34,7 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, NodeS
     chunk.launch.begin = msg.begin;
     chunk.launch.end = msg.end;
     chunk.launch.max_iterations = msg.max_iterations;
+    chunk.rounds = msg.rounds;
     std::uint64_t result_bytes = 16;
     std::vector<HoldRange> writes;  // what the chunk and its fetches will write
     for (std::size_t p = 0; p < k.params.size(); ++p) {
@@ -105,9 +106,14 @@ std::variant<PreparedChunk, Refusal> prepare_chunk(const LaunchChunk& msg, NodeS
 
 ChunkResult run_chunk(const PreparedChunk& chunk, Backend& backend) {
     const auto start = std::chrono::steady_clock::now();
-    const Ticket t = backend.submit(chunk.launch);
     ChunkResult result;
-    result.fault = backend.wait(t).fault;
+    if (chunk.rounds > 1) {
+        const RoundsResult r = backend.run_rounds({&chunk.launch, 1}, chunk.rounds);
+        result.fault = r.fault;
+        result.fault_round = r.rounds_done;
+    } else {
+        result.fault = backend.wait(backend.submit(chunk.launch)).fault;
+    }
     result.kernel_ns = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count());
     for (const OutputSpan& o : chunk.outputs) {

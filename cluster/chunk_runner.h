@@ -30,6 +30,7 @@ struct PreparedChunk {
     std::vector<OutputSpan> writes;   // every range the chunk may write
     std::vector<OutputSpan> outputs;  // those the result carries (all of them unless keep_outputs)
     std::vector<std::shared_ptr<StoredRegion>> fetch_targets;  // one per msg.fetches entry
+    std::uint64_t rounds = 1;  // LaunchChunk::rounds
 };
 
 // Called on the io thread: looks everything up (the bindings and the halo

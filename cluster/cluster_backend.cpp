@@ -1,6 +1,7 @@
 // The ClusterBackend's public methods, its dispatcher thread and the lineage
 // glue; the rest of it is in backend_*.cpp (cluster_backend_impl.h).
 #include "cluster/cluster_backend_impl.h"
+#include "vm/launch_rounds.h"
 
 namespace polymer::cluster {
 
@@ -35,7 +36,7 @@ Result<std::size_t> ClusterBackend::Impl::log_launch(const KernelLaunch& launch)
     bool any = false;
     for (std::size_t i = 0; i < launch.args.size(); ++i) any = any || resident(launch, i);
     if (!any) return Error{""};
-    auto n = lineage.record(launch);
+    auto n = lineage.record(launch, rounds);
     if (!n) return Error{cat("kernel '", launch.kernel->name, "': ", n.error())};
     std::lock_guard lock(residency_mutex);
     for (std::size_t i = 0; i < launch.args.size(); ++i)
@@ -102,10 +103,10 @@ void ClusterBackend::Impl::run_dispatcher() {
             queue.pop_front();
             running = true;
         }
-        std::string error = run_launch(job.launch);
+        std::string error = run_launch(job.launch, job.rounds);
         std::lock_guard lock(mutex);
         running = false;
-        finished[job.ticket] = Outcome{std::move(error), launch_fault};
+        finished[job.ticket] = Outcome{std::move(error), launch_fault, fault_round};
         changed.notify_all();
     }
 }
@@ -241,9 +242,26 @@ Ticket ClusterBackend::submit(const VectorOpArgs& args) {
 Ticket ClusterBackend::submit(const KernelLaunch& launch) {
     std::lock_guard lock(impl_->mutex);
     const Ticket t = impl_->next_ticket++;
-    impl_->queue.push_back(Impl::Job{t, launch});
+    impl_->queue.push_back(Impl::Job{t, launch, 1});
     impl_->changed.notify_all();
     return t;
+}
+
+// One launch whose rounds may run by pieces: each claim runs every round
+// where its slices are (one message, one pass through the node's cache a
+// piece at a time). Anything else runs round by round through submit().
+RoundsResult ClusterBackend::run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) {
+    if (body.size() != 1 || !rounds_run_by_pieces(body)) return run_rounds_one_by_one(*this, body, rounds);
+    std::unique_lock lock(impl_->mutex);
+    const Ticket t = impl_->next_ticket++;
+    impl_->queue.push_back(Impl::Job{t, body[0], rounds});
+    impl_->changed.notify_all();
+    impl_->changed.wait(lock, [&] { return impl_->finished.count(t) != 0; });
+    Impl::Outcome outcome = std::move(impl_->finished[t]);
+    impl_->finished.erase(t);
+    lock.unlock();
+    if (!outcome.error.empty()) impl_->options.on_fatal(outcome.error);
+    return outcome.fault ? RoundsResult{outcome.fault_round, 0, outcome.fault} : RoundsResult{rounds, 0, {}};
 }
 
 VectorOpResult ClusterBackend::wait(Ticket ticket) {

@@ -154,11 +154,13 @@ struct ClusterBackend::Impl {
     struct Job {
         Ticket ticket = 0;
         KernelLaunch launch;
+        std::uint64_t rounds = 1;  // ClusterBackend::run_rounds: the launch this many times
     };
     std::deque<Job> queue;
     struct Outcome {
         std::string error;  // fatal ("" = ok)
         KernelFault fault;  // a lane that broke the kernel contract
+        std::uint64_t fault_round = 0;  // in that round
     };
     std::map<Ticket, Outcome> finished;
     bool stopping = false;
@@ -190,6 +192,8 @@ struct ClusterBackend::Impl {
     // The launch's fault by the rule of vm/kernel_fault.h, over every claim
     // applied; claims above its lane (or all, once interrupted) are not run.
     KernelFault launch_fault;
+    std::uint64_t fault_round = 0;  // the round launch_fault is in (the earliest round with a fault wins)
+    std::uint64_t rounds = 1;       // the launch in progress runs this many times (Backend::run_rounds)
     ChunkLog chunk_log;  // --trace only
 
     // --- Residency (docs/cluster.md, "Data lives on the nodes") ---
@@ -573,13 +577,17 @@ struct ClusterBackend::Impl {
 
     static std::string requirement_text(const KernelRequirements& r);
 
-    // Runs the whole launch on the home's own CPU backend.
-    static KernelFault run_at_home(const KernelLaunch& launch);
+    // Runs the whole launch `rounds` times on the home's own CPU backend: its
+    // fault, if any, and the round it was in.
+    static std::pair<KernelFault, std::uint64_t> run_at_home(const KernelLaunch& launch, std::uint64_t rounds);
 
-    void note_fault(const KernelFault& f);
+    // Keeps the fault of the earliest round, and in one round the rule of vm/kernel_fault.h.
+    void note_fault(const KernelFault& f, std::uint64_t round);
     bool interrupted();
 
-    std::string run_launch(const KernelLaunch& launch);
+    // `launch`, `rounds` times over each claim (a loop of launches whose
+    // rounds may run by pieces, vm/launch_rounds.h; 1: a plain launch).
+    std::string run_launch(const KernelLaunch& launch, std::uint64_t rounds);
 
     // Waits for the launch's workers. Once every claim is done, a worker
     // still waiting for a node's reply (to a put or an upload for a claim a

@@ -123,6 +123,7 @@ struct Record {
     std::uint32_t kernel_index = 0;
     std::uint64_t count = 0;
     std::uint32_t max_iterations = 0;
+    std::uint64_t rounds = 1;  // the launch ran this many times, each round on the last one's results (Backend::run_rounds)
     std::vector<ArgRecord> args;
     std::vector<Snapshot> snapshots;
     // Its window inputs' reach, joined: lanes L read elements L widened by it.
@@ -237,7 +238,7 @@ struct Lineage::State {
         return c;
     }
 
-    Result<std::size_t> record(const KernelLaunch& l);
+    Result<std::size_t> record(const KernelLaunch& l, std::uint64_t rounds);
     Result<std::size_t> record(const VectorOpArgs& op);
     void take_element_snapshots(Record& rec);
     std::optional<std::string> replay_vector(const Record& rec, std::size_t n, const ElementRanges& lanes,
@@ -264,15 +265,15 @@ void Lineage::before_home_write(const BufferRef& buffer, std::uint64_t begin, st
     s.home_write(s.buffers[id], begin, end, cause);
 }
 
-Result<std::size_t> Lineage::record(const KernelLaunch& launch) {
+Result<std::size_t> Lineage::record(const KernelLaunch& launch, std::uint64_t rounds) {
     State& s = *state_;
     std::lock_guard lock(s.mu);
-    Result<std::size_t> r = s.record(launch);
+    Result<std::size_t> r = s.record(launch, rounds);
     if (!r.ok()) s.break_log(r.error());
     return r;
 }
 
-Result<std::size_t> Lineage::State::record(const KernelLaunch& l) {
+Result<std::size_t> Lineage::State::record(const KernelLaunch& l, std::uint64_t rounds) {
     if (!broken.empty()) return Error{broken};
     if (l.kernel == nullptr) return Error{"lineage: a launch without a kernel"};
     const Kernel& k = *l.kernel;
@@ -285,6 +286,7 @@ Result<std::size_t> Lineage::State::record(const KernelLaunch& l) {
     if (!plan.splittable) return Error{what + ": not splittable, so the home runs it whole: it is a Program write, not a logged launch"};
 
     Record rec;
+    rec.rounds = std::max<std::uint64_t>(1, rounds);
     rec.kernel = l.kernel;
     rec.kernel_index = l.kernel_index;
     rec.count = l.count;
@@ -562,7 +564,8 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
             if (!fault.empty()) return;
             l.begin = lo;
             l.end = hi;
-            const VectorOpResult r = backend->wait(backend->submit(l));
+            const VectorOpResult r = rec.rounds == 1 ? backend->wait(backend->submit(l))
+                                                     : VectorOpResult{0, 0, backend->run_rounds({&l, 1}, rec.rounds).fault};
             if (r.fault)
                 fault = "lineage: replaying launch " + std::to_string(n) + " (kernel '" + rec.kernel->name + "') over lanes " +
                         range_text(lo, hi) + ": " + fault_text(*rec.kernel, r.fault, rec.max_iterations);

@@ -112,7 +112,9 @@ public:
     // outlive the log (its Module outlives the run). Returns the launch's
     // number in the log (from 0), or why it cannot be logged (the log is then
     // broken until restart(), since the launch's effects could not be redone).
-    Result<std::size_t> record(const KernelLaunch& launch);
+    // `rounds`: the launch runs that many times over each lane, each round on
+    // what the one before wrote (Backend::run_rounds); a replay does the same.
+    Result<std::size_t> record(const KernelLaunch& launch, std::uint64_t rounds = 1);
     // The same for an element-wise vector op (vm/vector_op.h VectorShape::
     // Elementwise: lane i touches element i of each operand, as a launch's
     // T[i] buffers) that a cluster runs in pieces where its operands are.

@@ -307,6 +307,7 @@ Bytes encode(const LaunchChunk& m) {
         w.u64(f.offset);
         w.u64(f.length);
     }
+    w.u64(m.rounds);
     return w.take();
 }
 Result<LaunchChunk> decode_launch(Payload p) {
@@ -350,6 +351,9 @@ Result<LaunchChunk> decode_launch(Payload p) {
             f.length = r.u64("length");
             m.fetches.push_back(std::move(f));
         }
+        r.no_entry();
+        m.rounds = r.u64("rounds");
+        if (r.ok() && m.rounds == 0) r.fail("rounds is 0: a launch runs at least once");
     });
 }
 
@@ -369,6 +373,7 @@ Bytes encode(const ChunkResult& m) {
     w.u32(m.fault.param);
     w.u32(static_cast<std::uint32_t>(m.fault.index));
     w.u64(m.fault.length);
+    w.u64(m.fault_round);
     return w.take();
 }
 Result<ChunkResult> decode_chunk_result(Payload p) {
@@ -393,6 +398,7 @@ Result<ChunkResult> decode_chunk_result(Payload p) {
         m.fault.param = r.u32("fault param");
         m.fault.index = static_cast<std::int32_t>(r.u32("fault index"));
         m.fault.length = r.u64("fault length");
+        m.fault_round = r.u64("fault round");
     });
 }
 

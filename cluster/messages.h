@@ -171,6 +171,10 @@ struct LaunchChunk {
     bool keep_outputs = false;
     // Halos to fetch from other nodes before the chunk runs. Version 6.
     std::vector<HaloFetch> fetches;
+    // The launch runs this many times over the chunk's lanes, each round on
+    // what the one before wrote (Backend::run_rounds: a loop of launches,
+    // vm/launch_rounds.h); at least 1. Version 11.
+    std::uint64_t rounds = 1;
 };
 // A home's ticket for its nodes' transfers to each other: random, sent to
 // each of its nodes over the authenticated connection; a node that presents
@@ -197,6 +201,7 @@ struct ChunkResult {
     std::uint64_t kernel_ns = 0;
     std::vector<OutputSlice> outputs;
     KernelFault fault;  // the chunk's lowest faulting lane, if any (vm/kernel_fault.h)
+    std::uint64_t fault_round = 0;  // the round the fault was in (from 0; the rounds after it did not run). Version 11.
 };
 // A vector op over elements [begin, end) of regions the node holds (the
 // home's copies, put and bound as for a launch). Version 6.

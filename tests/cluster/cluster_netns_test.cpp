@@ -123,7 +123,8 @@ TEST(ClusterNetns, LinkCutUnderResidentDataLosesNothing) {
     Namespaces ns;
     if (!ns.ok()) GTEST_SKIP() << "could not create network namespaces and veth pairs (no CAP_NET_ADMIN in this container?)";
 
-    // y := 3y + x + lane, 2000 launches over 64K elements (a few seconds), then every element read.
+    // y := 3y + x + lane, 2000 launches over 64K elements (a few seconds), then every element read;
+    // launch by launch (--no-launch-rounds), so the cut falls between launches as well as inside one.
     const std::string program = std::string(::testing::TempDir()) + "/netns_resident.pasm";
     std::ofstream(program) << ".module netns_resident\n.region x i32[65536]\n.region y i32[65536]\n"
                               ".kernel start (out x: i32[i], out y: i32[i])\n gid r0\n muli r1, r0, 7\n st x[r0], r1\n"
@@ -142,7 +143,7 @@ TEST(ClusterNetns, LinkCutUnderResidentDataLosesNothing) {
     ASSERT_NE(n1.port(), 0) << n1.log();
     ASSERT_NE(n2.port(), 0) << n2.log();
     const std::string err = std::string(::testing::TempDir()) + "/netns_resident.err";
-    const std::string run = "ip netns exec " + ns.home() + " " + POLYMER_RUN_PATH + " --backend cpu --no-local-work --stats" +
+    const std::string run = "ip netns exec " + ns.home() + " " + POLYMER_RUN_PATH + " --backend cpu --no-local-work --stats --no-launch-rounds" +
                             " --node-timeout-ms 1000 --token-file " + token.path() + " --nodes 10.213.1.2:" +
                             std::to_string(n1.port()) + ",10.213.2.2:" + std::to_string(n2.port()) + " " + program + " 2>" + err;
     std::thread cut([&] {

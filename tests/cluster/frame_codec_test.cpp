@@ -106,14 +106,15 @@ TEST(Messages, RoundTripLaunchAndResult) {
     EXPECT_EQ(decode_launch(encode(l)).value().max_iterations, 12345u);
     EXPECT_FALSE(decode_launch(encode(l)).value().keep_outputs);
     Bytes bad_kind = encode(r);
-    bad_kind[bad_kind.size() - 25] = 9;
+    bad_kind[bad_kind.size() - 33] = 9;  // the fault's kind, before lane, pc, param, index, length and round
     auto refused = decode_chunk_result(bad_kind);
     ASSERT_FALSE(refused);
     EXPECT_NE(refused.error().find("fault kind is 9"), std::string::npos) << refused.error();
 }
 
 // keep_outputs (version 5) is the byte before the fetch count (version 6,
-// the launch's last four bytes when there are no fetches): 0 or 1, nothing else.
+// four bytes) and the rounds (version 11, the last eight when there are no
+// fetches): 0 or 1, nothing else.
 TEST(Messages, LaunchKeepOutputsIsAFlagByte) {
     LaunchChunk l;
     l.args = {Binding{Binding::Kind::Region, 7, 3, 0}};
@@ -123,7 +124,7 @@ TEST(Messages, LaunchKeepOutputsIsAFlagByte) {
     ASSERT_TRUE(back) << back.error();
     EXPECT_TRUE(back.value().keep_outputs);
     EXPECT_EQ(back.value().args[0].region, 7u);
-    const std::size_t keep_at = b.size() - 5;
+    const std::size_t keep_at = b.size() - 13;
     ASSERT_EQ(b[keep_at], 1);
     for (std::uint8_t v : {std::uint8_t{2}, std::uint8_t{0x80}, std::uint8_t{0xFF}}) {
         b[keep_at] = v;
@@ -133,10 +134,39 @@ TEST(Messages, LaunchKeepOutputsIsAFlagByte) {
     }
     // A version 5 launch (no fetch count) is truncated in version 6.
     b[keep_at] = 1;
-    b.resize(b.size() - 4);
+    b.resize(b.size() - 12);
     auto short_one = decode_launch(b);
     ASSERT_FALSE(short_one);
     EXPECT_NE(short_one.error().find("fetches"), std::string::npos) << short_one.error();
+}
+
+// rounds (version 11): the launch's last eight bytes, at least 1; the
+// chunk-result's fault round its last eight.
+TEST(Messages, LaunchRoundsAndTheFaultsRoundTravel) {
+    LaunchChunk l;
+    l.args = {Binding{Binding::Kind::Region, 7, 3, 0}};
+    EXPECT_EQ(decode_launch(encode(l)).value().rounds, 1u);
+    l.rounds = 50;
+    Bytes b = encode(l);
+    auto back = decode_launch(b);
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(back.value().rounds, 50u);
+    for (std::size_t i = b.size() - 8; i < b.size(); ++i) b[i] = 0;
+    auto zero = decode_launch(b);
+    ASSERT_FALSE(zero);
+    EXPECT_NE(zero.error().find("rounds is 0"), std::string::npos) << zero.error();
+    b.resize(b.size() - 8);  // a version 10 launch
+    auto old = decode_launch(b);
+    ASSERT_FALSE(old);
+    EXPECT_NE(old.error().find("rounds"), std::string::npos) << old.error();
+
+    ChunkResult r;
+    r.fault = polymer::KernelFault{polymer::KernelFault::Kind::BadIndex, 5, 2, 0, 9, 4};
+    r.fault_round = 41;
+    auto rb = decode_chunk_result(encode(r));
+    ASSERT_TRUE(rb) << rb.error();
+    EXPECT_EQ(rb.value().fault, r.fault);
+    EXPECT_EQ(rb.value().fault_round, 41u);
 }
 
 TEST(Messages, EveryTruncationIsRefusedWithItsField) {
@@ -167,17 +197,17 @@ TEST(Messages, HugeCountsDoNotAllocate) {
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().find("run past the end"), std::string::npos) << r.error();
     // A launch claiming 4 billion bindings (the binding count, then the u32
-    // step budget, the u8 keep_outputs and the u32 fetch count).
+    // step budget, the u8 keep_outputs, the u32 fetch count and the u64 rounds).
     LaunchChunk l;
     Bytes lb = encode(l);
-    for (std::size_t i = lb.size() - 13; i < lb.size() - 9; ++i) lb[i] = 0xFF;
+    for (std::size_t i = lb.size() - 21; i < lb.size() - 17; ++i) lb[i] = 0xFF;
     auto huge = decode_launch(lb);
     ASSERT_FALSE(huge);
     EXPECT_NE(huge.error().find("bindings"), std::string::npos) << huge.error();
     // An unknown binding kind.
     l.args = {Binding{}};
     lb = encode(l);
-    lb[lb.size() - 26] = 9;
+    lb[lb.size() - 34] = 9;
     auto bad = decode_launch(lb);
     ASSERT_FALSE(bad);
     EXPECT_NE(bad.error().find("binding 0"), std::string::npos) << bad.error();

@@ -91,8 +91,10 @@ public:
         b.reference[i] = bits;
     }
 
-    // A logged launch: lanes [0, split) at home, [split, count) on the node.
-    void launch(const Kernel& k, const std::vector<SimArg>& args, std::uint64_t count, std::uint64_t split) {
+    // A logged launch: lanes [0, split) at home, [split, count) on the node;
+    // `rounds` times over each (Backend::run_rounds, logged as one entry).
+    void launch(const Kernel& k, const std::vector<SimArg>& args, std::uint64_t count, std::uint64_t split,
+                std::uint64_t rounds = 1) {
         const LaunchPlan plan = plan_launch(k);
         ASSERT_TRUE(plan.splittable) << k.name;
         ASSERT_EQ(args.size(), k.params.size());
@@ -104,7 +106,7 @@ public:
                 fetch(*args[p].buffer, 0, args[p].buffer->home.size());
                 if (!plan.is_partial(p)) args[p].buffer->node = args[p].buffer->home;
             }
-        ASSERT_TRUE(lineage_.record(launch_on(k, args, count, Side::Home, nullptr)).ok());
+        ASSERT_TRUE(lineage_.record(launch_on(k, args, count, Side::Home, nullptr), rounds).ok());
 
         std::vector<std::vector<std::uint32_t>> home_parts(args.size()), node_parts(args.size());
         for (std::size_t p = 0; p < args.size(); ++p) {
@@ -131,9 +133,9 @@ public:
             for (std::uint64_t i = split; i < count; ++i)  // shipped to the node unless it holds them
                 if (!b->away[i]) b->node[i] = b->home[i];
         }
-        run(launch_on(k, args, count, Side::Home, &home_parts), 0, split);
-        run(launch_on(k, args, count, Side::Node, &node_parts), split, count);
-        run(launch_on(k, args, count, Side::Reference, nullptr), 0, count);
+        run(launch_on(k, args, count, Side::Home, &home_parts), 0, split, rounds);
+        run(launch_on(k, args, count, Side::Node, &node_parts), split, count, rounds);
+        for (std::uint64_t i = 0; i < rounds; ++i) run(launch_on(k, args, count, Side::Reference, nullptr), 0, count);
         for (std::size_t p = 0; p < args.size(); ++p) {
             SimBuffer* b = args[p].buffer;
             if (b == nullptr) continue;
@@ -312,12 +314,12 @@ private:
         return l;
     }
 
-    void run(KernelLaunch l, std::uint64_t lo, std::uint64_t hi) {
+    void run(KernelLaunch l, std::uint64_t lo, std::uint64_t hi, std::uint64_t rounds = 1) {
         if (lo >= hi) return;
         l.begin = lo;
         l.end = hi;
-        const VectorOpResult r = cpu_.wait(cpu_.submit(l));
-        ASSERT_FALSE(r.fault) << l.kernel->name << " faulted";
+        const KernelFault fault = rounds == 1 ? cpu_.wait(cpu_.submit(l)).fault : cpu_.run_rounds({&l, 1}, rounds).fault;
+        ASSERT_FALSE(fault) << l.kernel->name << " faulted";
     }
 
     Lineage& lineage_;

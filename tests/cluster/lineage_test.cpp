@@ -159,6 +159,26 @@ TEST_F(LineageTest, IterativeIntAxpyLosesNothing) {
     sim.expect_home_is_reference();
 }
 
+// A loop of launches run as rounds (vm/launch_rounds.h) is one log entry
+// with its rounds; the replay runs the rounds again over the lost lanes.
+TEST_F(LineageTest, RoundsAreOneEntryAndReplayAsRounds) {
+    Lineage lineage;
+    SimCluster sim(lineage);
+    SimBuffer& x = sim.add("x", ElemType::I32, random_ints(kN, 11));
+    SimBuffer& y = sim.add("y", ElemType::I32, random_ints(kN, 12));
+    sim.launch(kernel("axpyi"), {{&x}, {&y}, uniform_i32(5)}, kN, kN / 3, 17);
+    sim.launch(kernel("axpyi"), {{&x}, {&y}, uniform_i32(-2)}, kN, kN / 2);
+    EXPECT_EQ(lineage.launches(), 2u);
+    EXPECT_NE(y.home, y.reference);
+    const auto lost = sim.kill_node();
+    ASSERT_EQ(lost.size(), 1u);
+    auto r = lineage.recompute(lost);
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r.value().launches, 2u);
+    EXPECT_EQ(y.home, y.reference);
+    sim.expect_home_is_reference();
+}
+
 // A stencil's lost lanes need their neighbours as they were a step
 // before, and those theirs a step before that: the replay widens the lanes
 // by the window for each earlier sweep, and the result is still exact.

@@ -138,7 +138,7 @@ TEST(NodesComeAndGo, ANodeRestartedDuringTheRunIsReadmitted) {
     auto home = std::async(std::launch::async, [&] {
         return run_home("--nodes 127.0.0.1:" + std::to_string(steady.port()) + ",127.0.0.1:" + std::to_string(port) +
                         " --token-file " + token.path() + " --no-local-work --chunk-lanes 64 --node-timeout-ms 1000 --stats " +
-                        program);
+                        "--no-launch-rounds " + program);  // launch by launch: the phoenix comes back for a later one
     });
     // Once the phoenix has run chunks, kill it and start it again on its port.
     ASSERT_TRUE(restarted->wait_for_log("authenticated"));

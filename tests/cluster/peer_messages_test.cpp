@@ -85,14 +85,14 @@ TEST(PeerMessages, LaunchFetchesRoundTrip) {
 TEST(PeerMessages, HugeFetchCountDoesNotAllocate) {
     LaunchChunk l;
     Bytes b = encode(l);
-    for (std::size_t i = b.size() - 4; i < b.size(); ++i) b[i] = 0xFF;
+    for (std::size_t i = b.size() - 12; i < b.size() - 8; ++i) b[i] = 0xFF;  // the fetch count, before the rounds
     auto r = decode_launch(b);
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().find("fetches"), std::string::npos) << r.error();
     // A fetch whose host claims 4 GiB of bytes.
     l.fetches = {HaloFetch{"h", 1, 1, 1, 1, 1, 0, 8}};
     b = encode(l);
-    const std::size_t host_length_at = b.size() - 55;  // u32 length, "h", port, six u64
+    const std::size_t host_length_at = b.size() - 63;  // u32 length, "h", port, six u64, then the rounds
     ASSERT_EQ(b[host_length_at], 1);
     for (std::size_t i = host_length_at; i < host_length_at + 4; ++i) b[i] = 0xFF;
     r = decode_launch(b);

@@ -68,7 +68,8 @@ TEST(ResidentData, AnIterativeProgramMovesItsDataOnceNotEveryLaunch) {
     const HomeRun kept = run_home("--local-nodes 2 --no-local-work --stats " + p);
     ASSERT_EQ(kept.status, 0) << kept.err;
     EXPECT_EQ(kept.out, alone.out);
-    const HomeRun at_home = run_home("--local-nodes 2 --no-local-work --stats --data-at-home " + p);
+    // Launch by launch, as the program reads (a loop of launches run as rounds moves its data once either way).
+    const HomeRun at_home = run_home("--local-nodes 2 --no-local-work --stats --data-at-home --no-launch-rounds " + p);
     ASSERT_EQ(at_home.status, 0) << at_home.err;
     EXPECT_EQ(at_home.out, alone.out);
     // The data: 2 MiB. Kept: the module, y home once for vsumi (x and y are
@@ -80,6 +81,92 @@ TEST(ResidentData, AnIterativeProgramMovesItsDataOnceNotEveryLaunch) {
     EXPECT_LE(bytes_moved(kept.err), 8 * data) << kept.err;
     // The old way sends x and y and returns y every launch.
     EXPECT_GE(bytes_moved(at_home.err), 40 * data) << at_home.err;
+}
+
+// The nodes' --stats lines' "N chunks": the claims they ran.
+std::uint64_t chunks_run(const std::string& err) {
+    std::uint64_t total = 0;
+    std::istringstream lines(err);
+    std::string line;
+    const std::regex chunks(": (\\d+) chunks,");
+    while (std::getline(lines, line)) {
+        std::smatch m;
+        if (line.rfind("polymer-run: node ", 0) == 0 && std::regex_search(line, m, chunks)) total += std::stoull(m[1]);
+    }
+    return total;
+}
+
+// The loop of launches runs as rounds (docs/execution.md, "Loops of
+// launches"): each claim runs every round on its node and comes back once,
+// so the nodes run a few claims, not a few per launch, and the output is the
+// one machine's and the loop run word by word's.
+TEST(ResidentData, ALoopOfLaunchesRunsItsRoundsOnTheNodes) {
+    const std::string p = program(1 << 18, 40);
+    const HomeRun alone = run_home("--no-launch-rounds " + p);
+    ASSERT_EQ(alone.status, 0) << alone.err;
+    const HomeRun rounds = run_home("--local-nodes 2 --no-local-work --stats " + p);
+    ASSERT_EQ(rounds.status, 0) << rounds.err;
+    EXPECT_EQ(rounds.out, alone.out);
+    const HomeRun words = run_home("--local-nodes 2 --no-local-work --stats --no-launch-rounds " + p);
+    ASSERT_EQ(words.status, 0) << words.err;
+    EXPECT_EQ(words.out, alone.out);
+    // `start`, then the rounds: each a grid of claims. Word by word, 41 grids.
+    const std::uint64_t with_rounds = chunks_run(rounds.err), one_by_one = chunks_run(words.err);
+    EXPECT_GE(with_rounds, 2u) << rounds.err;
+    EXPECT_GE(one_by_one, 41u) << words.err;
+    EXPECT_LT(with_rounds * 8, one_by_one) << rounds.err << words.err;
+}
+
+// A lane that breaks the kernel contract in round 7 of 40 on a node: the
+// trap is the one the loop run word by word on one machine reports, at the
+// launch, with the counter as it was then (--dump-registers).
+TEST(ResidentData, AFaultInARoundOnANodeTrapsAsOnOneMachine) {
+    std::string text = R"(.module fault_round
+.region xs i32[70000]
+.region ys i32[70000]
+.kernel start (out x: i32[i], out y: i32[i])
+        gid     r0
+        st      x[r0], r0
+        li      r1, 0
+        st      y[r0], r1
+.end
+; lane 60000 reads its neighbour once its y passes 7
+.kernel bump (in x: i32[i], inout y: i32[i])
+        gid     r0
+        ld      r1, y[r0]
+        addi    r1, r1, 1
+        st      y[r0], r1
+        li      r2, 60000
+        eq      r3, r0, r2
+        li      r2, 7
+        lt      r4, r2, r1
+        and     r3, r3, r4
+        add     r5, r0, r3
+        ld      r6, x[r5]
+.end
+.proc main
+        li      r1, 70000
+        launch  start, r1, xs, ys
+        li      r7, 0
+        li      r8, 40
+again:
+        launch  bump, r1, xs, ys
+        addi    r7, r7, 1
+        blt     r7, r8, again
+        halt
+.end
+)";
+    const std::string p = std::string(::testing::TempDir()) + "/fault-round-" + std::to_string(getpid()) + ".pasm";
+    std::ofstream(p) << text;
+    const HomeRun alone = run_home("--no-launch-rounds --dump-registers " + p);
+    ASSERT_NE(alone.status, 0);
+    ASSERT_NE(alone.err.find("lane 60000"), std::string::npos) << alone.err;
+    const HomeRun nodes = run_home("--local-nodes 2 --no-local-work --dump-registers " + p);
+    EXPECT_EQ(nodes.status, alone.status);
+    EXPECT_EQ(nodes.out, alone.out);
+    // The trap and the registers (r7 = 7) as word by word; the nodes' notes aside.
+    auto from_trap = [](const std::string& err) { return err.substr(err.find("trap:")); };
+    EXPECT_EQ(from_trap(nodes.err), from_trap(alone.err)) << nodes.err;
 }
 
 // A program that allocates its regions anew each step: the home tells the
@@ -124,9 +211,14 @@ again:
 }
 
 // A node dies holding the only current copy of part of ys: the run still
-// prints the one machine's output, after recomputing what it held.
-void expect_a_node_lost_mid_run_loses_nothing(int sig) {
-    const std::string p = program(1 << 16, 600);  // about a second on two nodes: the kill falls inside it
+// prints the one machine's output, after recomputing what it held. Launch
+// by launch (`rounds` false: --no-launch-rounds), the loss falls between
+// launches or inside one; as rounds, inside the one launch of 30,000 rounds,
+// whose claims the victim held run again elsewhere from the values lineage
+// recomputes for them.
+void expect_a_node_lost_mid_run_loses_nothing(int sig, bool rounds = false) {
+    // About a second on two nodes either way: the kill falls inside it.
+    const std::string p = rounds ? program(1 << 16, 30000) : program(1 << 16, 600);
     const HomeRun alone = run_home(p);
     ASSERT_EQ(alone.status, 0) << alone.err;
     TempTokenFile token(kSecret);
@@ -134,7 +226,8 @@ void expect_a_node_lost_mid_run_loses_nothing(int sig) {
     NodeProcess victim(token.path(), {"--fake-throughput", "1e8", "--name", "victim", "--log-level", "debug"});
     auto home = std::async(std::launch::async, [&] {
         return run_home("--nodes 127.0.0.1:" + std::to_string(steady.port()) + ",127.0.0.1:" + std::to_string(victim.port()) +
-                        " --token-file " + token.path() + " --no-local-work --node-timeout-ms 1000 --stats " + p);
+                        " --token-file " + token.path() + " --no-local-work --node-timeout-ms 1000 --stats " +
+                        (rounds ? "" : "--no-launch-rounds ") + p);
     });
     ASSERT_TRUE(victim.wait_for_log("authenticated"));
     // Once it has run a step (so it holds the only copy of some of ys),
@@ -159,5 +252,7 @@ TEST(ResidentData, ANodeKilledMidRunLosesNothingEveryTime) {
 }
 
 TEST(ResidentData, ANodeStoppedMidRunLosesNothing) { expect_a_node_lost_mid_run_loses_nothing(SIGSTOP); }
+
+TEST(ResidentData, ANodeKilledInTheMiddleOfRoundsLosesNothing) { expect_a_node_lost_mid_run_loses_nothing(SIGKILL, true); }
 
 }  // namespace
