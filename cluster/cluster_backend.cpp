@@ -248,10 +248,10 @@ Ticket ClusterBackend::submit(const KernelLaunch& launch) {
 }
 
 // One launch whose rounds may run by pieces: each claim runs every round
-// where its slices are (one message, one pass through the node's cache a
-// piece at a time). Anything else runs round by round through submit().
-RoundsResult ClusterBackend::run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) {
-    if (body.size() != 1 || !rounds_run_by_pieces(body)) return run_rounds_one_by_one(*this, body, rounds);
+// where its slices are, one message for all of them. Anything else the VM
+// runs word by word.
+std::optional<RoundsResult> ClusterBackend::run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) {
+    if (body.size() != 1 || !rounds_run_by_pieces(body)) return std::nullopt;
     std::unique_lock lock(impl_->mutex);
     const Ticket t = impl_->next_ticket++;
     impl_->queue.push_back(Impl::Job{t, body[0], rounds});

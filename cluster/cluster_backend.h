@@ -119,7 +119,7 @@ public:
     Ticket submit(const KernelLaunch& launch) override;
     VectorOpResult wait(Ticket ticket) override;
     void wait_all() override;
-    RoundsResult run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) override;
+    std::optional<RoundsResult> run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) override;
     BackendStats stats() const override;
     void bring_home(Region& r, std::uint64_t begin, std::uint64_t end, HomeAccess access) override;
     void forget_region(Region& r) override;

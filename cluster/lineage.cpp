@@ -565,7 +565,7 @@ Result<ReplayStats> Lineage::State::recompute(std::span<const LostElements> lost
             l.begin = lo;
             l.end = hi;
             const VectorOpResult r = rec.rounds == 1 ? backend->wait(backend->submit(l))
-                                                     : VectorOpResult{0, 0, backend->run_rounds({&l, 1}, rec.rounds).fault};
+                                                     : VectorOpResult{0, 0, run_rounds_one_by_one(*backend, {&l, 1}, rec.rounds).fault};
             if (r.fault)
                 fault = "lineage: replaying launch " + std::to_string(n) + " (kernel '" + rec.kernel->name + "') over lanes " +
                         range_text(lo, hi) + ": " + fault_text(*rec.kernel, r.fault, rec.max_iterations);

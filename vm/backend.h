@@ -70,8 +70,9 @@ struct RoundsResult {
 
 class Backend;
 
-// Backend::run_rounds's default: each launch of each round submitted and
-// waited for in turn (or run inline), Ctrl-C looked at before each.
+// Rounds run the plain way, on any backend: each launch of each round
+// submitted and waited for in turn (or run inline), Ctrl-C looked at before
+// each. What a node does with the rounds its home sends (cluster/chunk_runner.cpp).
 RoundsResult run_rounds_one_by_one(Backend& backend, std::span<const KernelLaunch> body, std::uint64_t rounds);
 
 class Backend {
@@ -97,19 +98,20 @@ public:
     // the executors try it first.
     virtual bool run_inline(const VectorOpArgs& /*args*/, VectorOpResult& /*result*/) { return false; }
     virtual bool run_inline(const KernelLaunch& /*launch*/, VectorOpResult& /*result*/) { return false; }
-    // Runs `rounds` rounds of `body`, in order: every launch of a round after
-    // the round's earlier launches and the earlier rounds, as if each were
-    // submitted and waited for in turn, and returns when all are done or one
-    // faults. The in-order VM hands it a loop of launches (vm/launch_rounds.h)
-    // whose launches are the same every round, with nothing in flight. A
-    // backend may run the rounds its own way (CpuBackend: an element-wise
-    // body's rounds a cache-sized piece of lanes at a time; the cluster: the
-    // rounds on the nodes that hold the data) as long as what a round reads
-    // is what the rounds before it wrote. With a fault, the regions the
-    // rounds write are left as they happened to be (a faulting launch's are
-    // anyway: other lanes ran); the VM reports the fault and stops.
-    virtual RoundsResult run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) {
-        return run_rounds_one_by_one(*this, body, rounds);
+    // A loop of launches (vm/launch_rounds.h): runs `rounds` rounds of
+    // `body`, in order (every launch of a round after the round's earlier
+    // launches and the earlier rounds, as if each were submitted and waited
+    // for in turn), and returns when all are done or one faults; or, before
+    // doing anything, nullopt: this backend gains nothing from the rounds
+    // over the loop run word by word, which the VM then does (the default).
+    // The VM calls it with nothing in flight and the same launches every
+    // round. The cluster takes one element-wise launch: each node runs every
+    // round of its claims where their slices are, with one round trip, not
+    // one per launch. With a fault, the regions the rounds write are left as
+    // they happened to be (a faulting launch's are anyway: other lanes ran);
+    // the VM reports the fault and stops.
+    virtual std::optional<RoundsResult> run_rounds(std::span<const KernelLaunch> /*body*/, std::uint64_t /*rounds*/) {
+        return std::nullopt;
     }
     // What a kernel's `.requires` is checked against before a launch runs
     // (Machine::launch_args); nullopt for a backend that places each launch
@@ -197,11 +199,6 @@ public:
     void wait_all() override;
     bool run_inline(const VectorOpArgs& args, VectorOpResult& result) override;
     bool run_inline(const KernelLaunch& launch, VectorOpResult& result) override;
-    // Bytes of element-wise buffers a piece of lanes keeps in the cache
-    // through every round (run_rounds): half a core's L2 on the machines we
-    // measured (docs/benchmarks.md, "Loops of launches").
-    static constexpr std::uint64_t kRoundsPieceBytes = 256 * 1024;
-    RoundsResult run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) override;
     bool runs_on_host_cores(const KernelLaunch&) const override { return true; }
     // Wide kernels (the only kind kloop makes) fold in the interpreter, over
     // enough lanes for a group's kFoldWays ways to fit a lane's room each.

@@ -31,6 +31,9 @@ public:
     }
     bool run_inline(const VectorOpArgs& args, VectorOpResult& result) override { return get().run_inline(args, result); }
     bool run_inline(const KernelLaunch& launch, VectorOpResult& result) override { return get().run_inline(launch, result); }
+    std::optional<RoundsResult> run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) override {
+        return get().run_rounds(body, rounds);
+    }
     std::optional<BackendCapabilities> capabilities() const override { return get().capabilities(); }
     BackendStats stats() const override { return made() ? get().stats() : BackendStats{}; }
     bool runs_on_host_cores(const KernelLaunch& launch) const override { return get().runs_on_host_cores(launch); }

@@ -59,7 +59,7 @@ std::vector<LaunchLoop> find_launch_loops(const Module& m, const std::vector<Dec
     return loops;  // ascending: each loop's head is below its step, and the steps ascend
 }
 
-bool run_launch_rounds(Machine& m, const LaunchLoop& loop, std::uint64_t& steps, bool& trapped) {
+bool run_launch_rounds(Machine& m, LaunchLoop& loop, std::uint64_t& steps, bool& trapped) {
     MachineState& st = m.state();
     const std::int64_t counter = st.regs.r[loop.counter];
     const std::optional<std::uint64_t> rounds =
@@ -69,7 +69,12 @@ bool run_launch_rounds(Machine& m, const LaunchLoop& loop, std::uint64_t& steps,
     for (std::uint32_t j = 0; j < loop.launches; ++j)
         if (!m.launch_args(m.code()[loop.head + j], st.regs, body[j], nullptr)) return false;
 
-    const RoundsResult r = m.backend().run_rounds(body, *rounds);
+    const std::optional<RoundsResult> taken = m.backend().run_rounds(body, *rounds);
+    if (!taken) {
+        loop.declined = true;
+        return false;
+    }
+    const RoundsResult& r = *taken;
     const std::uint64_t words = loop.launches + 2;  // a round's: the launches, the step, the branch
     if (r.fault) {
         // As the loop run word by word stands at launch `r.launch` of round `rounds_done`.
@@ -118,17 +123,6 @@ bool rounds_run_by_pieces(std::span<const KernelLaunch> body) {
             by_pieces = false;
     });
     return by_pieces;
-}
-
-std::uint64_t element_bytes_per_lane(std::span<const KernelLaunch> body) {
-    std::vector<const void*> seen;
-    std::uint64_t bytes = 0;
-    for_each_buffer(body, [&](const KernelArg& a, const KernelParam& p) {
-        if (p.indexing != Indexing::Element || std::find(seen.begin(), seen.end(), a.data) != seen.end()) return;
-        seen.push_back(a.data);
-        bytes += elem_size(p.type);
-    });
-    return bytes;
 }
 
 RoundsResult run_rounds_one_by_one(Backend& backend, std::span<const KernelLaunch> body, std::uint64_t rounds) {

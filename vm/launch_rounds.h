@@ -6,14 +6,14 @@
 //             addi    r10, r10, 1
 //             blt     r10, r11, again
 //
-// runs as rounds of one Backend::run_rounds call: every launch is the same in
-// every round (only the counter changes, and no launch reads it), so the VM
-// builds them once, and the backend may run the rounds its own way (the CPU a
-// cache-sized piece of lanes through every round; the cluster each node's
-// slices through every round, one message for all of them). What the program
-// sees is what the loop run word by word leaves: the counter's last value,
-// the steps, the launches counted, and, when launch j of round k faults, the
-// trap at that launch with the counter as it was then.
+// runs as rounds of one Backend::run_rounds call when the backend takes them:
+// every launch is the same in every round (only the counter changes, and no
+// launch reads it), so the VM builds them once, and the backend runs the
+// rounds its own way (the cluster each node's slices through every round,
+// one message for all of them). What the program sees is what the loop run
+// word by word leaves: the counter's last value, the steps, the launches
+// counted, and, when launch j of round k faults, the trap at that launch with
+// the counter as it was then.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +36,7 @@ struct LaunchLoop {
     std::uint8_t bound = 0;      // the branch compares the counter with R[bound]
     std::int64_t step = 0;
     LoopCompare compare = LoopCompare::Lt;  // the branch is taken while compare(counter, bound)
+    bool declined = false;  // the backend would not take its rounds: it runs word by word from then on
 };
 
 // Every loop of launches in `code` (the decoded module), by head, ascending.
@@ -47,23 +48,20 @@ std::vector<LaunchLoop> find_launch_loops(const Module& m, const std::vector<Dec
 // rounds on the backend; `steps` counts the head's launch already. Returns
 // false (nothing done) when the loop runs fewer than two rounds from here, or
 // its counter would wrap, or a launch's operands are refused (the word by
-// word run then reports it where it happens). Else true with the machine's
-// registers, steps (via `steps`), launch count and pc as the loop leaves
-// them, or, on a fault, as they were at the faulting launch, whose trap is
-// in m.raised_trap() and `trapped` set.
-bool run_launch_rounds(Machine& m, const LaunchLoop& loop, std::uint64_t& steps, bool& trapped);
+// word run then reports it where it happens), or the backend declines (the
+// loop is then marked `declined`). Else true with the machine's registers,
+// steps (via `steps`), launch count and pc as the loop leaves them, or, on a
+// fault, as they were at the faulting launch, whose trap is in
+// m.raised_trap() and `trapped` set.
+bool run_launch_rounds(Machine& m, LaunchLoop& loop, std::uint64_t& steps, bool& trapped);
 
 // Whether the rounds of `body` may run a piece of lanes at a time (every
-// round of a piece, then the next piece) and still read what the rounds
-// before wrote: every launch covers the same lanes and folds no groups, and
-// a buffer that any launch writes is passed only element-wise ([i]: lane i
-// touches element i alone), so a lane's elements are its own in every round.
-// A window or broadcast read of a buffer written in the body, a lane range
-// that differs: no (the rounds then run one after another).
+// round of a piece, then the next piece: a cluster's claims) and still read
+// what the rounds before wrote: every launch covers the same lanes and folds
+// no groups, and a buffer that any launch writes is passed only element-wise
+// ([i]: lane i touches element i alone), so a lane's elements are its own in
+// every round. A window or broadcast read of a buffer written in the body,
+// a lane range that differs: no.
 bool rounds_run_by_pieces(std::span<const KernelLaunch> body);
-
-// Bytes of element-wise buffers a lane of `body` touches, each buffer once:
-// what a piece of N lanes keeps in the cache, N times this.
-std::uint64_t element_bytes_per_lane(std::span<const KernelLaunch> body);
 
 }  // namespace polymer

@@ -236,11 +236,11 @@ bool Machine::vector_args(const DecodedInsn& d, const RegisterFile& regs, Vector
 // Builds the KernelLaunch from the launch site. An f32 uniform is the float
 // register rounded to binary32; an i64 or f64 one (wide kernels) the register
 // as it is.
-const LaunchLoop* Machine::launch_loop_at(std::uint32_t pc) const {
+LaunchLoop* Machine::launch_loop_at(std::uint32_t pc) {
     if (!options_.launch_rounds) return nullptr;
     auto it = std::lower_bound(launch_loops_.begin(), launch_loops_.end(), pc,
                                [](const LaunchLoop& l, std::uint32_t at) { return l.head < at; });
-    return it != launch_loops_.end() && it->head == pc ? &*it : nullptr;
+    return it != launch_loops_.end() && it->head == pc && !it->declined ? &*it : nullptr;
 }
 
 bool Machine::launch_args(const DecodedInsn& d, const RegisterFile& regs, KernelLaunch& l, Trap* trap) const {

@@ -241,8 +241,9 @@ public:
     EngineStats& engine_stats() { return engine_stats_; }
     void count_launch(std::uint64_t n = 1) { kernels_launched_ += n; }
     // The loop of launches whose first word is `pc` (vm/launch_rounds.h), or
-    // null: none, or MachineOptions::launch_rounds is off.
-    const LaunchLoop* launch_loop_at(std::uint32_t pc) const;
+    // null: none, MachineOptions::launch_rounds is off, or the backend
+    // declined its rounds once (it then runs word by word).
+    LaunchLoop* launch_loop_at(std::uint32_t pc);
     LoopKernelStats& loop_kernel_stats() { return loop_kernel_stats_; }
     // The last loop kernel's launch, for the engine's trace (taken once).
     void record_loop_launch(LoopLaunchSpan span) { loop_span_ = std::move(span); }

@@ -316,7 +316,7 @@ public:
         // every word.
         if constexpr (!kObserved)
             if (m_.step_limit() == 0)
-                if (const LaunchLoop* loop = m_.launch_loop_at(m_.state().pc)) {
+                if (LaunchLoop* loop = m_.launch_loop_at(m_.state().pc)) {
                     bool trapped = false;
                     std::uint64_t at = steps;  // a copy: the member's address must not escape
                     if (run_launch_rounds(m_, *loop, at, trapped)) {

@@ -318,7 +318,7 @@ private:
         if (lo >= hi) return;
         l.begin = lo;
         l.end = hi;
-        const KernelFault fault = rounds == 1 ? cpu_.wait(cpu_.submit(l)).fault : cpu_.run_rounds({&l, 1}, rounds).fault;
+        const KernelFault fault = rounds == 1 ? cpu_.wait(cpu_.submit(l)).fault : run_rounds_one_by_one(cpu_, {&l, 1}, rounds).fault;
         ASSERT_FALSE(fault) << l.kernel->name << " faulted";
     }
 

@@ -1,7 +1,7 @@
-// Loops of launches (vm/launch_rounds.h): which loops are found, and that a
-// loop run as rounds leaves what the loop run word by word leaves (regions,
-// registers, steps, launches counted, the trap and where), whether the CPU
-// backend runs its rounds by pieces or one after another.
+// Loops of launches (vm/launch_rounds.h): which loops are found, that a loop
+// run as rounds leaves what the loop run word by word leaves (regions,
+// registers, steps, launches counted, the trap and where), and that a loop
+// whose rounds the backend declines runs word by word.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -97,6 +97,25 @@ again:  launch  bump, r9, y, lim
 .end
 )";
 
+// A CPU backend that takes every loop's rounds and runs them one by one,
+// counting the calls: the VM's side of rounds, apart from any backend's way.
+class TakesRounds final : public Backend {
+public:
+    std::string_view name() const override { return "takes-rounds"; }
+    Ticket submit(const VectorOpArgs& a) override { return cpu_.submit(a); }
+    Ticket submit(const KernelLaunch& l) override { return cpu_.submit(l); }
+    VectorOpResult wait(Ticket t) override { return cpu_.wait(t); }
+    void wait_all() override { cpu_.wait_all(); }
+    std::optional<RoundsResult> run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) override {
+        calls.push_back(rounds);
+        return run_rounds_one_by_one(cpu_, body, rounds);
+    }
+    std::vector<std::uint64_t> calls;  // the rounds of each call
+
+private:
+    CpuBackend cpu_{CpuBackendOptions{2}};
+};
+
 MachineOptions rounds(bool on, Backend* backend = nullptr) {
     MachineOptions o;
     o.launch_rounds = on;
@@ -164,18 +183,18 @@ TEST(LaunchRounds, LeavesOutALoopWhoseLaunchReadsTheCounterOrThatDoesMore) {
 }
 
 TEST(LaunchRounds, RoundsLeaveWhatTheLoopWordByWordLeaves) {
-    for (unsigned threads : {1u, 2u}) {
-        CpuBackend by_rounds(CpuBackendOptions{threads}), by_words(CpuBackendOptions{threads});
-        const ProgramRun a = run_source(kAxpyLoop, rounds(true, &by_rounds));
-        const ProgramRun b = run_source(kAxpyLoop, rounds(false, &by_words));
+    for (ExecMode mode : {ExecMode::InOrder, ExecMode::Ooo, ExecMode::Spec}) {
+        SCOPED_TRACE(std::string(exec_mode_name(mode)));
+        TakesRounds taker;
+        MachineOptions on = rounds(true, &taker), off = rounds(false);
+        on.exec = off.exec = mode;
+        const ProgramRun a = run_source(kAxpyLoop, on);
+        const ProgramRun b = run_source(kAxpyLoop, off);
         ASSERT_TRUE(a.halted() && b.halted());
         expect_same_run(a, b, {"x", "y"});
+        EXPECT_EQ(taker.calls, std::vector<std::uint64_t>{40});  // the whole loop, in one call
         EXPECT_EQ(a.r(10), 40);
         EXPECT_EQ(a.machine->kernels_launched(), 81u);
-        if (threads == 2) {  // the rounds went to the pool as one job (and `start` as another), not 80
-            EXPECT_LE(by_rounds.pooled_submits(), 2u);
-            EXPECT_GE(by_words.pooled_submits(), 81u);
-        }
         // y = 2 * (3 x + y) each round from y = 1: spot-check lane 12345 against the formula.
         std::int64_t y = 1;
         for (int k = 0; k < 40; ++k) y = static_cast<std::int32_t>(2 * (3 * 12345 + y));
@@ -186,74 +205,104 @@ TEST(LaunchRounds, RoundsLeaveWhatTheLoopWordByWordLeaves) {
 }
 
 TEST(LaunchRounds, AFaultInARoundTrapsAtItsLaunchWithTheCounterAsThen) {
-    for (unsigned threads : {1u, 2u}) {
-        CpuBackend by_rounds(CpuBackendOptions{threads}), by_words(CpuBackendOptions{threads});
-        const ProgramRun a = run_source(kFaultsInRoundSix, rounds(true, &by_rounds));
-        const ProgramRun b = run_source(kFaultsInRoundSix, rounds(false, &by_words));
+    for (ExecMode mode : {ExecMode::InOrder, ExecMode::Ooo}) {
+        SCOPED_TRACE(std::string(exec_mode_name(mode)));
+        TakesRounds taker;
+        MachineOptions on = rounds(true, &taker), off = rounds(false);
+        on.exec = off.exec = mode;
+        const ProgramRun a = run_source(kFaultsInRoundSix, on);
+        const ProgramRun b = run_source(kFaultsInRoundSix, off);
         ASSERT_EQ(a.trap_kind(), TrapKind::OutOfBounds) << trap_text(a);
-        // Regions other than the rounds' are not compared: the rounds leave those they write as they happened to be.
-        expect_same_run(a, b, {});
-        EXPECT_EQ(a.r(10), 100 - 6);  // the counter as the seventh round began
+        EXPECT_EQ(taker.calls, std::vector<std::uint64_t>{100});
+        expect_same_run(a, b, {});  // the faulting launch leaves y as its lanes happened to run
+        EXPECT_EQ(a.r(10), 100 - 6);   // the counter as the seventh round began
         EXPECT_NE(trap_text(a).find("lane 50000"), std::string::npos) << trap_text(a);
     }
 }
 
-// A window read of a buffer the body writes: the rounds run one after
-// another (a piece of lanes would read a neighbour's element of the wrong
-// round), and still leave what the words leave.
-TEST(LaunchRounds, AWindowOverAWrittenBufferRunsRoundByRound) {
+// The CPU backend gains nothing from rounds and declines them: the loop runs
+// word by word, and from then on the VM does not ask again (the engine
+// overlaps its launches in the ROB as before).
+TEST(LaunchRounds, ALoopTheBackendDeclinesRunsWordByWord) {
+    for (ExecMode mode : {ExecMode::InOrder, ExecMode::Ooo}) {
+        SCOPED_TRACE(std::string(exec_mode_name(mode)));
+        MachineOptions on = rounds(true), off = rounds(false);
+        on.exec = off.exec = mode;
+        const ProgramRun a = run_source(kAxpyLoop, on);
+        const ProgramRun b = run_source(kAxpyLoop, off);
+        ASSERT_TRUE(a.halted() && b.halted());
+        expect_same_run(a, b, {"x", "y"});
+        const std::vector<LaunchLoop> loops = find_launch_loops(*a.module, a.machine->code());
+        ASSERT_EQ(loops.size(), 1u);
+        EXPECT_EQ(a.machine->launch_loop_at(loops[0].head), nullptr);
+        if (mode == ExecMode::Ooo) {
+            EXPECT_GT(a.machine->engine_stats().committed, 80u);  // the launches went through the ROB
+        }
+    }
+}
+
+// Only a body whose written buffers are element-wise, over the same lanes,
+// may run a piece of lanes through every round (a cluster's claims).
+TEST(LaunchRounds, WhichBodiesRunByPieces) {
     const char* source = R"(
 .region a f32[5000]
 .region b f32[5000]
-.kernel seed (out a: f32[i])
+.kernel scale (inout y: f32[i])
         gid     r0
-        itof    f0, r0
-        stf     a[r0], f0
+        ldf     f0, y[r0]
+        fadd    f0, f0, f0
+        stf     y[r0], f0
 .end
 .kernel blur (in x: f32[i-1..i+1], out y: f32[i])
         gid     r0
-        count   r5
-        addi    r5, r5, -1
-        min     r6, r0, r5
-        addi    r7, r0, -1
-        li      r8, 0
-        max     r7, r7, r8
-        addi    r8, r0, 1
-        min     r8, r8, r5
-        ldf     f0, x[r7]
-        ldf     f1, x[r0]
-        ldf     f2, x[r8]
-        fadd    f0, f0, f1
-        fadd    f0, f0, f2
-        stf     y[r6], f0
+        ldf     f0, x[r0]
+        stf     y[r0], f0
+.end
+.kernel total (in x: f32[], out y: f32[i])
+        gid     r0
+        li      r1, 0
+        ldf     f0, x[r1]
+        stf     y[r0], f0
 .end
 .proc main
-        li      r9, 5000
-        launch  seed, r9, a
-        li      r10, 0
-        li      r11, 30
-again:  launch  blur, r9, a, b
-        launch  blur, r9, b, a
-        addi    r10, r10, 1
-        blt     r10, r11, again
         halt
 .end
 )";
-    CpuBackend by_rounds(CpuBackendOptions{2}), by_words(CpuBackendOptions{2});
-    const ProgramRun a = run_source(source, rounds(true, &by_rounds));
-    const ProgramRun b = run_source(source, rounds(false, &by_words));
-    ASSERT_TRUE(a.halted()) << trap_text(a);
-    expect_same_run(a, b, {"a", "b"});
+    AssembleResult assembled = assemble(source);
+    ASSERT_TRUE(assembled.ok());
+    const Module& m = *assembled.module;
+    std::vector<float> a(5000), b(5000);
+    auto launch = [&](const char* kernel, std::vector<KernelArg> args, std::uint64_t lanes) {
+        KernelLaunch l;
+        for (const Kernel& k : m.kernels)
+            if (k.name == kernel) l.kernel = &k;
+        l.args = std::move(args);
+        l.count = l.end = lanes;
+        return l;
+    };
+    const KernelArg in_a{a.data(), a.size(), ElemType::F32, 0, nullptr}, in_b{b.data(), b.size(), ElemType::F32, 0, nullptr};
+    const KernelLaunch scale_a = launch("scale", {in_a}, 5000), scale_b = launch("scale", {in_b}, 5000);
+    EXPECT_TRUE(rounds_run_by_pieces(std::vector<KernelLaunch>{scale_a, scale_b}));
+    // b read through a window where the body writes it.
+    EXPECT_FALSE(rounds_run_by_pieces(std::vector<KernelLaunch>{launch("blur", {in_a, in_b}, 5000), launch("blur", {in_b, in_a}, 5000)}));
+    // a window over a buffer the body never writes is fine.
+    EXPECT_TRUE(rounds_run_by_pieces(std::vector<KernelLaunch>{launch("blur", {in_a, in_b}, 5000)}));
+    // a whole-buffer read of what the body writes.
+    EXPECT_FALSE(rounds_run_by_pieces(std::vector<KernelLaunch>{launch("total", {in_b, in_a}, 5000), scale_b}));
+    // lanes that differ.
+    EXPECT_FALSE(rounds_run_by_pieces(std::vector<KernelLaunch>{scale_a, launch("scale", {in_b}, 4000)}));
 }
 
 TEST(LaunchRounds, AStepLimitRunsTheLoopWordByWord) {
-    MachineOptions on = rounds(true), off = rounds(false);
+    TakesRounds taker;
+    MachineOptions on = rounds(true, &taker), off = rounds(false);
     on.max_steps = off.max_steps = 50;
     const ProgramRun a = run_source(kAxpyLoop, on);
     const ProgramRun b = run_source(kAxpyLoop, off);
     EXPECT_EQ(a.trap_kind(), TrapKind::StepLimit);
     expect_same_run(a, b, {"x", "y"});
     EXPECT_EQ(a.machine->kernels_launched(), 1u + 2 * 12);  // the limit falls in the loop's 13th round
+    EXPECT_TRUE(taker.calls.empty());
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 // item 8a and 8c): what a user gets from real polymer-run and polymer-node
 // processes on resident.pasm (50 launches of y := a*x + y over two 16 MiB
 // regions, then the home reads y), against the same program on the home
-// alone and against Dask (resident_dask.py), all measured in this run.
+// alone and against Dask (resident_dask.py), all measured in this run; and
+// the nodes' row again with --no-launch-rounds (the loop launch by launch,
+// as before loops of launches ran as rounds: docs/execution.md).
 //
 //   resident_bench [--rounds N] [--launches N] [--polymer-run PATH]
 //
@@ -81,6 +83,7 @@ int main(int argc, char** argv) {
         {"home alone (--backend cpu)", ""},
         {"2 nodes, --no-local-work (resident)", "--local-nodes 2 --no-local-work"},
         {"2 running nodes, --no-local-work (resident)", daemons.args() + " --no-local-work"},
+        {"2 nodes, --no-local-work --no-launch-rounds", "--local-nodes 2 --no-local-work --no-launch-rounds"},
         {"2 nodes, --no-local-work --data-at-home", "--local-nodes 2 --no-local-work --data-at-home"},
         {"home + 2 nodes (resident)", "--local-nodes 2"},
     };
