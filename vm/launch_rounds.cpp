@@ -70,10 +70,14 @@ bool run_launch_rounds(Machine& m, LaunchLoop& loop, std::uint64_t& steps, bool&
         if (!m.launch_args(m.code()[loop.head + j], st.regs, body[j], nullptr)) return false;
 
     const std::optional<RoundsResult> taken = m.backend().run_rounds(body, *rounds);
+    LaunchRoundStats& stats = m.launch_round_stats();
     if (!taken) {
         loop.declined = true;
+        ++stats.declined;
         return false;
     }
+    ++stats.loops;
+    stats.rounds += taken->fault ? taken->rounds_done + 1 : *rounds;
     const RoundsResult& r = *taken;
     const std::uint64_t words = loop.launches + 2;  // a round's: the launches, the step, the branch
     if (r.fault) {
@@ -82,6 +86,7 @@ bool run_launch_rounds(Machine& m, LaunchLoop& loop, std::uint64_t& steps, bool&
         steps += r.rounds_done * words + r.launch;
         st.pc = loop.head + r.launch;
         m.count_launch(r.rounds_done * loop.launches + r.launch + 1);
+        stats.launches += r.rounds_done * loop.launches + r.launch + 1;
         const KernelLaunch& l = body[r.launch];
         m.raised_trap() = kernel_trap(m.module(), *l.kernel, r.fault, st.pc, l.max_iterations);
         trapped = true;
@@ -91,6 +96,7 @@ bool run_launch_rounds(Machine& m, LaunchLoop& loop, std::uint64_t& steps, bool&
     steps += *rounds * words - 1;  // the head's launch was counted at its dispatch
     st.pc = loop.head + loop.launches + 2;
     m.count_launch(*rounds * loop.launches);
+    stats.launches += *rounds * loop.launches;
     trapped = false;
     return true;
 }
@@ -123,6 +129,12 @@ bool rounds_run_by_pieces(std::span<const KernelLaunch> body) {
             by_pieces = false;
     });
     return by_pieces;
+}
+
+std::string launch_round_stats_text(const LaunchRoundStats& s) {
+    return std::to_string(s.loops) + (s.loops == 1 ? " loop" : " loops") + " ran as rounds on the backend (" +
+           std::to_string(s.rounds) + " rounds, " + std::to_string(s.launches) + " launches); " + std::to_string(s.declined) +
+           " declined by it, run word by word";
 }
 
 RoundsResult run_rounds_one_by_one(Backend& backend, std::span<const KernelLaunch> body, std::uint64_t rounds) {

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "isa/module.h"
@@ -38,6 +39,15 @@ struct LaunchLoop {
     LoopCompare compare = LoopCompare::Lt;  // the branch is taken while compare(counter, bound)
     bool declined = false;  // the backend would not take its rounds: it runs word by word from then on
 };
+
+// What --stats says of them: loops run as rounds (each time one ran), the
+// rounds and launches those ran, and loops a backend declined.
+struct LaunchRoundStats {
+    std::uint64_t loops = 0, rounds = 0, launches = 0;
+    std::uint64_t declined = 0;
+};
+// "1 loop ran as rounds on the backend (50 rounds, 50 launches); 0 declined"
+std::string launch_round_stats_text(const LaunchRoundStats& s);
 
 // Every loop of launches in `code` (the decoded module), by head, ascending.
 // A launch that reads the counter or the bound (its lane count, a uniform, a

@@ -194,6 +194,8 @@ public:
     std::uint64_t kernels_launched() const { return kernels_launched_; }
     const EngineStats& engine_stats() const { return engine_stats_; }  // after a run in an engine mode
     const LoopKernelStats& loop_kernel_stats() const { return loop_kernel_stats_; }
+    const LaunchRoundStats& launch_round_stats() const { return launch_round_stats_; }
+    bool has_launch_loops() const { return !launch_loops_.empty(); }
     // The procedures runtime (vm/procs/procedures.h): set when the module has
     // a procedure instruction (spawn, join, send, recv, barrier), else null.
     Procedures* procedures() { return procedures_.get(); }
@@ -245,6 +247,7 @@ public:
     // declined its rounds once (it then runs word by word).
     LaunchLoop* launch_loop_at(std::uint32_t pc);
     LoopKernelStats& loop_kernel_stats() { return loop_kernel_stats_; }
+    LaunchRoundStats& launch_round_stats() { return launch_round_stats_; }
     // The last loop kernel's launch, for the engine's trace (taken once).
     void record_loop_launch(LoopLaunchSpan span) { loop_span_ = std::move(span); }
     std::optional<LoopLaunchSpan> take_loop_launch() { return std::exchange(loop_span_, std::nullopt); }
@@ -301,6 +304,7 @@ private:
     std::uint64_t kernels_launched_ = 0;  // `launch` instructions run (for --stats)
     EngineStats engine_stats_;
     LoopKernelStats loop_kernel_stats_;
+    LaunchRoundStats launch_round_stats_;
     std::optional<LoopLaunchSpan> loop_span_;
     PlainLoopKernels plain_loop_kernels_;
     Trap raised_trap_;

@@ -452,6 +452,9 @@ static int run_tool(int argc, char** argv, std::unique_ptr<polymer::cluster::Mpi
         for (const auto& [kernel, why] : routed.refusals())
             std::fprintf(stderr, "polymer-run: kernel '%s' ran on the cpu backend: %s\n", kernel.c_str(), why.c_str());
         std::fprintf(stderr, "polymer-run: bytes moved: %s\n", routed.bytes_text().c_str());
+        if (machine.value()->has_launch_loops() && options.launch_rounds)
+            std::fprintf(stderr, "polymer-run: loops of launches: %s\n",
+                         polymer::launch_round_stats_text(machine.value()->launch_round_stats()).c_str());
         if (!module->loop_kernels.empty())
             std::fprintf(stderr, "polymer-run: loop kernels: %s\n",
                          polymer::loop_kernel_stats_text(machine.value()->loop_kernel_stats()).c_str());

@@ -115,6 +115,15 @@ TEST(ResidentData, ALoopOfLaunchesRunsItsRoundsOnTheNodes) {
     EXPECT_GE(with_rounds, 2u) << rounds.err;
     EXPECT_GE(one_by_one, 41u) << words.err;
     EXPECT_LT(with_rounds * 8, one_by_one) << rounds.err << words.err;
+    EXPECT_NE(rounds.err.find("loops of launches: 1 loop ran as rounds on the backend (40 rounds, 40 launches); 0 declined"),
+              std::string::npos)
+        << rounds.err;
+    // The home alone's CPU backend declines them: the loop runs word by word.
+    const HomeRun cpu = run_home("--stats " + p);
+    EXPECT_EQ(cpu.out, alone.out);
+    EXPECT_NE(cpu.err.find("loops of launches: 0 loops ran as rounds on the backend (0 rounds, 0 launches); 1 declined"),
+              std::string::npos)
+        << cpu.err;
 }
 
 // A lane that breaks the kernel contract in round 7 of 40 on a node: the
