@@ -108,7 +108,8 @@ ChunkResult run_chunk(const PreparedChunk& chunk, Backend& backend) {
     const auto start = std::chrono::steady_clock::now();
     ChunkResult result;
     if (chunk.rounds > 1) {
-        const RoundsResult r = run_rounds_one_by_one(backend, {&chunk.launch, 1}, chunk.rounds);
+        const std::optional<RoundsResult> taken = backend.run_rounds({&chunk.launch, 1}, chunk.rounds);
+        const RoundsResult r = taken ? *taken : run_rounds_one_by_one(backend, {&chunk.launch, 1}, chunk.rounds);
         result.fault = r.fault;
         result.fault_round = r.rounds_done;
     } else {

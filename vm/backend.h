@@ -107,7 +107,8 @@ public:
     // The VM calls it with nothing in flight and the same launches every
     // round. The cluster takes one element-wise launch: each node runs every
     // round of its claims where their slices are, with one round trip, not
-    // one per launch. With a fault, the regions the rounds write are left as
+    // one per launch; the CPU backend an element-wise body, a cache-sized
+    // piece of lanes through every round at a time. With a fault, the regions the rounds write are left as
     // they happened to be (a faulting launch's are anyway: other lanes ran);
     // the VM reports the fault and stops.
     virtual std::optional<RoundsResult> run_rounds(std::span<const KernelLaunch> /*body*/, std::uint64_t /*rounds*/) {
@@ -199,6 +200,12 @@ public:
     void wait_all() override;
     bool run_inline(const VectorOpArgs& args, VectorOpResult& result) override;
     bool run_inline(const KernelLaunch& launch, VectorOpResult& result) override;
+    // Rounds of an element-wise body run a piece of lanes at a time, this many
+    // bytes of their element-wise buffers: on the nodes of the resident
+    // benchmark 256 KiB was the fastest of 64 KiB to 4 MiB (docs/benchmarks.md,
+    // "Resident data"); other bodies are declined.
+    static constexpr std::uint64_t kRoundsPieceBytes = 256 * 1024;
+    std::optional<RoundsResult> run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) override;
     bool runs_on_host_cores(const KernelLaunch&) const override { return true; }
     // Wide kernels (the only kind kloop makes) fold in the interpreter, over
     // enough lanes for a group's kFoldWays ways to fit a lane's room each.

@@ -240,6 +240,19 @@ bool RoutingBackend::run_inline(const KernelLaunch& launch, VectorOpResult& resu
     return true;
 }
 
+std::optional<RoundsResult> RoutingBackend::run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) {
+    for (const KernelLaunch& l : body)
+        if (route(l) != OnCpu) return std::nullopt;
+    for (const KernelLaunch& l : body) {
+        if (vk_) vk_->finish_conflicting(l);
+        check_vulkan();
+        if (!cpu_in_flight_.empty()) finish_cpu_conflicts(spans_of(l));
+    }
+    const std::optional<RoundsResult> r = cpu_->run_rounds(body, rounds);
+    if (r) counts_.kernels[OnCpu] += r->fault ? r->rounds_done * body.size() + r->launch + 1 : rounds * body.size();
+    return r;
+}
+
 VectorOpResult RoutingBackend::wait(Ticket ticket) {
     if (!(ticket & kCpuBit)) {
         if (!vk_) return {};

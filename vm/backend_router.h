@@ -84,6 +84,9 @@ public:
     // Ops routed to the CPU with nothing in flight there, as CpuBackend does.
     bool run_inline(const VectorOpArgs& args, VectorOpResult& result) override;
     bool run_inline(const KernelLaunch& launch, VectorOpResult& result) override;
+    // A loop of launches that all route to the CPU: the CPU backend's rounds
+    // (vm/launch_rounds.h); else declined.
+    std::optional<RoundsResult> run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) override;
     // A GPU-class device only when launches go to it (RouteMode::Vulkan on a
     // discrete or integrated GPU); lavapipe is a CPU device.
     std::optional<BackendCapabilities> capabilities() const override;

@@ -3,6 +3,8 @@
 #include "vm/backend.h"
 
 #include <algorithm>
+#include <atomic>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -12,6 +14,7 @@
 #include "vm/cpu_kernels/block_interpreter.h"
 #include "vm/cpu_kernels/cpu_thread_pool.h"
 #include "vm/cpu_kernels/decoded_kernel.h"
+#include "vm/launch_rounds.h"
 
 namespace polymer {
 namespace {
@@ -226,6 +229,73 @@ Ticket CpuBackend::submit(const KernelLaunch& launch) {
     ++s.pooled;
     return s.add({std::move(job), std::make_shared<VectorOpResult>(), std::move(memory), std::move(faults)});
 }
+
+// A body whose rounds may run by pieces (vm/launch_rounds.h) runs each piece
+// of lanes through every round while its elements are still in the core's
+// cache: one pass over memory instead of one a launch. Pieces run on the
+// pool, as a launch's chunks do. Any other body is declined (word by word
+// loses nothing here: a launch costs the CPU microseconds).
+std::optional<RoundsResult> CpuBackend::run_rounds(std::span<const KernelLaunch> body, std::uint64_t rounds) {
+    if (!rounds_run_by_pieces(body) || body[0].end <= body[0].begin) return std::nullopt;
+    wait_all();  // the rounds' regions are theirs alone from here
+    State& s = *state_;
+    std::vector<std::shared_ptr<const DecodedKernel>> kernels;
+    {
+        std::lock_guard lock(s.mutex);
+        for (const KernelLaunch& l : body) kernels.push_back(s.decode(*l.kernel));
+    }
+    const std::uint64_t first = body[0].begin, lanes = body[0].end - body[0].begin;
+    constexpr std::uint64_t block = std::max(kBlockLanes, kWideBlockLanes);
+    const std::uint64_t per_lane = std::max<std::uint64_t>(1, element_bytes_per_lane(body));
+    const std::uint64_t piece = std::max<std::uint64_t>(block, kRoundsPieceBytes / per_lane / block * block);
+    const auto pieces = static_cast<std::uint32_t>((lanes + piece - 1) / piece);
+
+    // Each piece stops at its first fault; no piece starts a round after the
+    // earliest round one faulted in, and every piece runs that round, so the
+    // fault reported is the one the rounds run in turn would have met.
+    struct Outcome {
+        std::uint64_t round = 0;
+        std::uint32_t launch = 0;
+        KernelFault fault;
+    };
+    std::vector<Outcome> outcomes(pieces);
+    std::atomic<std::uint64_t> earliest{std::numeric_limits<std::uint64_t>::max()};
+    auto run_piece = [&](std::uint32_t i) {
+        const std::uint64_t b = first + i * piece, e = std::min(first + lanes, b + piece);
+        for (std::uint64_t k = 0; k < rounds && k <= earliest.load(std::memory_order_relaxed); ++k)
+            for (std::uint32_t j = 0; j < body.size(); ++j) {
+                LaunchFaults faults;
+                run_kernel_blocks(*kernels[j], body[j], b, e, faults);
+                if (const KernelFault f = faults.fault()) {
+                    outcomes[i] = {k, j, f};
+                    std::uint64_t seen = earliest.load(std::memory_order_relaxed);
+                    while (k < seen && !earliest.compare_exchange_weak(seen, k, std::memory_order_relaxed)) {}
+                    return;
+                }
+            }
+    };
+    if (s.threads <= 1 || pieces == 1) {
+        for (std::uint32_t i = 0; i < pieces; ++i) run_piece(i);
+    } else {
+        auto job = std::make_shared<CpuJob>(pieces, run_piece);
+        {
+            std::lock_guard lock(s.mutex);
+            s.the_pool().submit(job, pieces);
+            ++s.pooled;
+        }
+        job->wait();
+    }
+    RoundsResult r{rounds, 0, {}};
+    for (const Outcome& o : outcomes) {
+        if (!o.fault) continue;
+        if (o.round < r.rounds_done || (o.round == r.rounds_done && o.launch < r.launch))
+            r = {o.round, o.launch, o.fault};
+        else if (o.round == r.rounds_done && o.launch == r.launch)
+            merge_fault(r.fault, o.fault);
+    }
+    return r;
+}
+
 
 // The ticket stays listed until its job is done, so a submit from another
 // thread meanwhile still sees its memory.

@@ -131,6 +131,17 @@ bool rounds_run_by_pieces(std::span<const KernelLaunch> body) {
     return by_pieces;
 }
 
+std::uint64_t element_bytes_per_lane(std::span<const KernelLaunch> body) {
+    std::vector<const void*> seen;
+    std::uint64_t bytes = 0;
+    for_each_buffer(body, [&](const KernelArg& a, const KernelParam& p) {
+        if (p.indexing != Indexing::Element || std::find(seen.begin(), seen.end(), a.data) != seen.end()) return;
+        seen.push_back(a.data);
+        bytes += elem_size(p.type);
+    });
+    return bytes;
+}
+
 std::string launch_round_stats_text(const LaunchRoundStats& s) {
     return std::to_string(s.loops) + (s.loops == 1 ? " loop" : " loops") + " ran as rounds on the backend (" +
            std::to_string(s.rounds) + " rounds, " + std::to_string(s.launches) + " launches); " + std::to_string(s.declined) +

@@ -74,4 +74,7 @@ bool run_launch_rounds(Machine& m, LaunchLoop& loop, std::uint64_t& steps, bool&
 // a lane range that differs: no.
 bool rounds_run_by_pieces(std::span<const KernelLaunch> body);
 
+// Bytes of element-wise buffers a lane of `body` touches, each buffer once.
+std::uint64_t element_bytes_per_lane(std::span<const KernelLaunch> body);
+
 }  // namespace polymer
