@@ -14,7 +14,12 @@
 ;   regions are).
 ;   --stats shows, per node, the bytes it holds and the bytes fetched from
 ;   it; --data-at-home runs the same program the old way (every launch sends
-;   x and y and returns y), for comparison. The output is the same on one
+;   x and y and returns y), for comparison.
+;   The loop is nothing but a launch and its counter, so the VM runs it as
+;   rounds (docs/execution.md, "Loops of launches"): each node gets its chunk
+;   once, with the 50 rounds to run on it, and answers once; --stats says
+;   "loops of launches: 1 loop ran as rounds". --no-launch-rounds runs it
+;   launch by launch: the same output, a round trip to the nodes per launch. The output is the same on one
 ;   machine and on any number of nodes, and if a node dies (kill -9) mid-run
 ;   the values only it held are recomputed from the launches that made them
 ;   (docs/cluster.md, "Data lives on the nodes").
@@ -25,6 +30,7 @@
 ; Try next
 ;   polymer-run --local-nodes 3 --stats samples/23-resident-data.pasm, then
 ;   the same with --data-at-home, and compare the bytes out/in per node.
+;   Then with --no-launch-rounds, and compare the nodes' chunks and the time.
 ;   In the debugger (polymer-run --debug --local-nodes 2 ...), stop after the
 ;   loop and type `info regions`: the runs of y and the node holding each.
 
