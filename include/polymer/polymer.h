@@ -119,6 +119,10 @@ struct InstanceOptions {
     // (polymer-run --no-loop-kernels).
     bool loop_kernels = true;
     std::uint64_t loop_kernel_min = 0;
+    // A loop whose body is only launches and its counter runs as rounds on
+    // the backend (docs/execution.md, "Loops of launches"); false runs it
+    // launch by launch (polymer-run --no-launch-rounds).
+    bool launch_rounds = true;
     // Receives what the program prints, in pieces, at the latest when run()
     // returns. Empty: standard output. write_to(stream) makes one for a stream.
     std::function<void(std::string_view)> output;

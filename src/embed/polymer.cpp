@@ -211,6 +211,7 @@ Instance::Instance(Program program, InstanceOptions options) : impl_(std::make_u
     mo.kernel_steps = options.kernel_steps == 0 ? kDefaultKernelSteps : options.kernel_steps;
     mo.memory_limit = options.memory_limit;
     mo.loop_kernels = options.loop_kernels;
+    mo.launch_rounds = options.launch_rounds;
     mo.loop_kernel_min = options.loop_kernel_min == 0 ? kDefaultLoopKernelMin : options.loop_kernel_min;
     mo.backend = s.backend.get();
     mo.exec = internal_mode(options.exec);

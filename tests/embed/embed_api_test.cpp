@@ -95,6 +95,48 @@ TEST(EmbedApi, WritesRegionsOfAnyLengthBeforeARunInEveryMode) {
     }
 }
 
+// A loop of launches runs as rounds or launch by launch: the same regions
+// and registers either way, in every mode.
+TEST(EmbedApi, ALoopOfLaunchesGivesTheSameResultAsRoundsOrOneByOne) {
+    constexpr const char* kLoop = R"(
+.region ys i32[100000]
+.kernel bump (inout y: i32[i], k: i32)
+        gid     r0
+        ld      r1, y[r0]
+        ldp     r2, k
+        add     r1, r1, r2
+        add     r1, r1, r0
+        st      y[r0], r1
+.end
+.proc main
+        li      r9, 100000
+        li      r3, 5
+        li      r10, 0
+        li      r11, 30
+again:  launch  bump, r9, ys, r3
+        addi    r10, r10, 1
+        blt     r10, r11, again
+        halt
+.end
+)";
+    for (ExecutionMode mode : {ExecutionMode::in_order, ExecutionMode::ooo}) {
+        std::vector<std::vector<std::int32_t>> ys;
+        for (bool rounds : {true, false}) {
+            std::ostringstream out;
+            InstanceOptions o = cpu_options(out);
+            o.exec = mode;
+            o.launch_rounds = rounds;
+            Instance vm(Program::assemble(kLoop), o);
+            RunOutcome done = vm.run();
+            ASSERT_TRUE(done.ok()) << done.message;
+            EXPECT_EQ(vm.int_register(10), 30);
+            ys.push_back(vm.read<std::int32_t>("ys"));
+        }
+        EXPECT_EQ(ys[0], ys[1]);
+        EXPECT_EQ(ys[0][99999], 30 * (5 + 99999));
+    }
+}
+
 TEST(EmbedApi, NamesWhatIsWrongWithARegionAccess) {
     std::ostringstream out;
     Instance vm(Program::assemble(kDouble), cpu_options(out));
