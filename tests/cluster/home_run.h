@@ -44,20 +44,25 @@ inline HomeRun run_home(const std::string& args) {
     return r;
 }
 
-// Sum over the nodes' --stats lines of "bytes out N in M": what crossed
-// between the home and the nodes.
-inline std::uint64_t bytes_moved(const std::string& err) {
+// Sum over the nodes' --stats lines ("polymer-run: node ...") of the numbers
+// `pattern`'s groups match.
+inline std::uint64_t sum_over_nodes(const std::string& err, const std::regex& pattern) {
     std::uint64_t total = 0;
     std::istringstream lines(err);
     std::string line;
-    const std::regex moved("bytes out (\\d+) in (\\d+)");
     while (std::getline(lines, line)) {
         std::smatch m;
-        if (line.rfind("polymer-run: node ", 0) == 0 && std::regex_search(line, m, moved))
-            total += std::stoull(m[1]) + std::stoull(m[2]);
+        if (line.rfind("polymer-run: node ", 0) == 0 && std::regex_search(line, m, pattern))
+            for (std::size_t g = 1; g < m.size(); ++g) total += std::stoull(m[g]);
     }
     return total;
 }
+
+// "bytes out N in M": what crossed between the home and the nodes.
+inline std::uint64_t bytes_moved(const std::string& err) { return sum_over_nodes(err, std::regex("bytes out (\\d+) in (\\d+)")); }
+
+// "N chunks": the claims the nodes ran.
+inline std::uint64_t chunks_run(const std::string& err) { return sum_over_nodes(err, std::regex(": (\\d+) chunks,")); }
 
 // A region's --stats line ("polymer-run: region NAME: home to nodes A bytes,
 // nodes to home B, node to node C"): {A, B, C}; all 0 when there is none.

@@ -83,19 +83,6 @@ TEST(ResidentData, AnIterativeProgramMovesItsDataOnceNotEveryLaunch) {
     EXPECT_GE(bytes_moved(at_home.err), 40 * data) << at_home.err;
 }
 
-// The nodes' --stats lines' "N chunks": the claims they ran.
-std::uint64_t chunks_run(const std::string& err) {
-    std::uint64_t total = 0;
-    std::istringstream lines(err);
-    std::string line;
-    const std::regex chunks(": (\\d+) chunks,");
-    while (std::getline(lines, line)) {
-        std::smatch m;
-        if (line.rfind("polymer-run: node ", 0) == 0 && std::regex_search(line, m, chunks)) total += std::stoull(m[1]);
-    }
-    return total;
-}
-
 // The loop of launches runs as rounds (docs/execution.md, "Loops of
 // launches"): each claim runs every round on its node and comes back once,
 // so the nodes run a few claims, not a few per launch, and the output is the
