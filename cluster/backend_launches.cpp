@@ -25,7 +25,8 @@ std::string ClusterBackend::Impl::requirement_text(const KernelRequirements& r) 
 std::pair<KernelFault, std::uint64_t> ClusterBackend::Impl::run_at_home(const KernelLaunch& launch, std::uint64_t rounds) {
     CpuBackend cpu;
     if (rounds == 1) return {cpu.wait(cpu.submit(launch)).fault, 0};
-    const RoundsResult r = run_rounds_one_by_one(cpu, {&launch, 1}, rounds);
+    const std::optional<RoundsResult> taken = cpu.run_rounds({&launch, 1}, rounds);
+    const RoundsResult r = taken ? *taken : run_rounds_one_by_one(cpu, {&launch, 1}, rounds);
     return {r.fault, r.rounds_done};
 }
 
