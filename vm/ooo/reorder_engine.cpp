@@ -454,10 +454,10 @@ bool ReorderEngine::issue_one() {
     // would, and loop() hands it over; the engine issues it only when the
     // interpreter gave it back (fewer than two rounds to run).
     if (hand_off_ && d->op == Op::Launch && pc != handed_back_ && m_.launch_loop_at(pc) != nullptr) return false;
-    handed_back_ = kNoPc;
 
     Entry& e = rob_[(head_ + count_) % capacity_];
     if (!resolve_handles(p, e)) return false;  // a handle's value is not there yet: issue waits for it
+    handed_back_ = kNoPc;
     ++count_;
     e.seq = head_seq_ + count_ - 1;
     e.pc = pc;
