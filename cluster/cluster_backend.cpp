@@ -239,6 +239,15 @@ Ticket ClusterBackend::submit(const VectorOpArgs& args) {
     return t;
 }
 
+ClusterBackend::Impl::Outcome ClusterBackend::Impl::await_outcome(std::unique_lock<std::mutex>& lock, Ticket ticket) {
+    changed.wait(lock, [&] { return finished.count(ticket) != 0; });
+    Outcome outcome = std::move(finished[ticket]);
+    finished.erase(ticket);
+    lock.unlock();
+    if (!outcome.error.empty()) options.on_fatal(outcome.error);
+    return outcome;
+}
+
 Ticket ClusterBackend::submit(const KernelLaunch& launch) {
     std::lock_guard lock(impl_->mutex);
     const Ticket t = impl_->next_ticket++;
@@ -256,11 +265,7 @@ std::optional<RoundsResult> ClusterBackend::run_rounds(std::span<const KernelLau
     const Ticket t = impl_->next_ticket++;
     impl_->queue.push_back(Impl::Job{t, body[0], rounds});
     impl_->changed.notify_all();
-    impl_->changed.wait(lock, [&] { return impl_->finished.count(t) != 0; });
-    Impl::Outcome outcome = std::move(impl_->finished[t]);
-    impl_->finished.erase(t);
-    lock.unlock();
-    if (!outcome.error.empty()) impl_->options.on_fatal(outcome.error);
+    const Impl::Outcome outcome = impl_->await_outcome(lock, t);
     return outcome.fault ? RoundsResult{outcome.fault_round, 0, outcome.fault} : RoundsResult{rounds, 0, {}};
 }
 
@@ -278,13 +283,8 @@ VectorOpResult ClusterBackend::wait(Ticket ticket) {
         return impl_->local->wait(local);
     }
     if (ticket <= impl_->cleared_upto && impl_->finished.count(ticket) == 0) return {};  // settled by wait_all
-    impl_->changed.wait(lock, [&] { return impl_->finished.count(ticket) != 0; });
-    Impl::Outcome outcome = std::move(impl_->finished[ticket]);
-    impl_->finished.erase(ticket);
-    lock.unlock();
-    if (!outcome.error.empty()) impl_->options.on_fatal(outcome.error);
     VectorOpResult result;
-    result.fault = outcome.fault;
+    result.fault = impl_->await_outcome(lock, ticket).fault;
     return result;
 }
 

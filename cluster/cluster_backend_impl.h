@@ -163,6 +163,9 @@ struct ClusterBackend::Impl {
         std::uint64_t fault_round = 0;  // in that round
     };
     std::map<Ticket, Outcome> finished;
+    // Waits (under `lock`, on `mutex`) for the dispatcher to finish `ticket`,
+    // takes its outcome and unlocks; a fatal one goes to options.on_fatal.
+    Outcome await_outcome(std::unique_lock<std::mutex>& lock, Ticket ticket);
     bool stopping = false;
     bool running = false;  // the dispatcher is inside a launch
     Ticket cleared_upto = 0;

@@ -66,6 +66,11 @@ struct RoundsResult {
     std::uint64_t rounds_done = 0;
     std::uint32_t launch = 0;  // in the body; meaningful only with a fault
     KernelFault fault;
+    // The launches that ran (the faulting one included), of a body of
+    // `body` launches asked to run `rounds` rounds.
+    std::uint64_t launches_run(std::uint64_t body, std::uint64_t rounds) const {
+        return fault ? rounds_done * body + launch + 1 : rounds * body;
+    }
 };
 
 class Backend;

@@ -249,7 +249,7 @@ std::optional<RoundsResult> RoutingBackend::run_rounds(std::span<const KernelLau
         if (!cpu_in_flight_.empty()) finish_cpu_conflicts(spans_of(l));
     }
     const std::optional<RoundsResult> r = cpu_->run_rounds(body, rounds);
-    if (r) counts_.kernels[OnCpu] += r->fault ? r->rounds_done * body.size() + r->launch + 1 : rounds * body.size();
+    if (r) counts_.kernels[OnCpu] += r->launches_run(body.size(), rounds);
     return r;
 }
 

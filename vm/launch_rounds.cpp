@@ -35,6 +35,15 @@ bool reads_int_register(const Module& m, const DecodedInsn& launch, unsigned reg
     return false;
 }
 
+
+// The buffer arguments of `body`, each call with the parameter it fills.
+template <class Each>
+void for_each_buffer(std::span<const KernelLaunch> body, Each each) {
+    for (const KernelLaunch& l : body)
+        for (std::size_t i = 0; i < l.args.size() && i < l.kernel->params.size(); ++i)
+            if (l.kernel->params[i].kind == ParamKind::Buffer && l.args[i].data != nullptr) each(l.args[i], l.kernel->params[i]);
+}
+
 }  // namespace
 
 std::vector<LaunchLoop> find_launch_loops(const Module& m, const std::vector<DecodedInsn>& code) {
@@ -76,17 +85,18 @@ bool run_launch_rounds(Machine& m, LaunchLoop& loop, std::uint64_t& steps, bool&
         ++stats.declined;
         return false;
     }
-    ++stats.loops;
-    stats.rounds += taken->fault ? taken->rounds_done + 1 : *rounds;
     const RoundsResult& r = *taken;
+    const std::uint64_t launched = r.launches_run(loop.launches, *rounds);
+    ++stats.loops;
+    stats.rounds += r.fault ? r.rounds_done + 1 : *rounds;
+    stats.launches += launched;
+    m.count_launch(launched);
     const std::uint64_t words = loop.launches + 2;  // a round's: the launches, the step, the branch
     if (r.fault) {
         // As the loop run word by word stands at launch `r.launch` of round `rounds_done`.
         st.regs.r[loop.counter] = counter + static_cast<std::int64_t>(r.rounds_done) * loop.step;
         steps += r.rounds_done * words + r.launch;
         st.pc = loop.head + r.launch;
-        m.count_launch(r.rounds_done * loop.launches + r.launch + 1);
-        stats.launches += r.rounds_done * loop.launches + r.launch + 1;
         const KernelLaunch& l = body[r.launch];
         m.raised_trap() = kernel_trap(m.module(), *l.kernel, r.fault, st.pc, l.max_iterations);
         trapped = true;
@@ -95,23 +105,9 @@ bool run_launch_rounds(Machine& m, LaunchLoop& loop, std::uint64_t& steps, bool&
     st.regs.r[loop.counter] = counter + static_cast<std::int64_t>(*rounds) * loop.step;
     steps += *rounds * words - 1;  // the head's launch was counted at its dispatch
     st.pc = loop.head + loop.launches + 2;
-    m.count_launch(*rounds * loop.launches);
-    stats.launches += *rounds * loop.launches;
     trapped = false;
     return true;
 }
-
-namespace {
-
-// The buffer arguments of `body`, each call with the parameter it fills.
-template <class Each>
-void for_each_buffer(std::span<const KernelLaunch> body, Each each) {
-    for (const KernelLaunch& l : body)
-        for (std::size_t i = 0; i < l.args.size() && i < l.kernel->params.size(); ++i)
-            if (l.kernel->params[i].kind == ParamKind::Buffer && l.args[i].data != nullptr) each(l.args[i], l.kernel->params[i]);
-}
-
-}  // namespace
 
 bool rounds_run_by_pieces(std::span<const KernelLaunch> body) {
     if (body.empty()) return false;
