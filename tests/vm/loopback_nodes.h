@@ -26,7 +26,16 @@ namespace polymer::test {
 
 class LoopbackNodes final : public ProcedureNodes {
 public:
-    explicit LoopbackNodes(std::size_t nodes) : nodes_(nodes) {}
+    // `direct`: whether the nodes keep channels (ProcedureNodes::direct_channels);
+    // their frames go from node to node by a call, as if the network took no time.
+    explicit LoopbackNodes(std::size_t nodes, bool direct = true) : nodes_(nodes), direct_(direct) {
+        for (std::size_t n = 1; n <= nodes; ++n) {
+            const auto self = static_cast<std::uint32_t>(n);
+            channels_.push_back(std::make_unique<NodeChannels>(self, [this, self](std::uint32_t to, ChannelFrame f) {
+                return carry(self, to, std::move(f));
+            }));
+        }
+    }
     ~LoopbackNodes() override {
         for (auto& [key, r] : running_) r.proc->stop("the test ended");
         for (auto& [key, r] : running_) r.thread.join();
@@ -51,7 +60,8 @@ public:
         if (refused_.contains(node)) return Error{"it refuses (test)"};
         started_on_.push_back(node);
         const std::uint64_t key = next_key_++;
-        auto proc = AwayProcedure::create(module, s, nullptr, [this, key](AwayEvent e) { push(key, std::move(e)); });
+        auto proc = AwayProcedure::create(module, s, nullptr, [this, key](AwayEvent e) { push(key, std::move(e)); },
+                                          channels_.at(node - 1).get());
         if (!proc) return Error{proc.error()};
         Running& r = running_[key];
         r.node = node;
@@ -67,7 +77,8 @@ public:
     std::optional<std::pair<std::uint64_t, AwayEvent>> next_event(std::chrono::steady_clock::time_point deadline) override {
         if (lose_now_ != 0) lose(std::exchange(lose_now_, 0));
         std::unique_lock lock(mutex_);
-        if (!arrived_.wait_until(lock, deadline, [&] { return !events_.empty(); })) return std::nullopt;
+        if (!arrived_.wait_until(lock, deadline, [&] { return !events_.empty() || !to_home_.empty(); }) || events_.empty())
+            return std::nullopt;
         auto e = std::move(events_.front());
         events_.pop_front();
         lock.unlock();
@@ -86,9 +97,42 @@ public:
         if (it != running_.end()) it->second.proc->stop(why);
     }
 
+    bool direct_channels() const override { return direct_; }
+    void keep(std::size_t node, std::uint32_t channel, std::uint64_t capacity,
+              const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects) override {
+        channels_.at(node - 1)->keep(channel, capacity, expects);
+        for (auto& c : channels_) c->keeper_is(channel, static_cast<std::uint32_t>(node));
+        ++handed_over_;
+        if (node == lose_after_keep_) lose_now_ = node;  // at the home's next look for events
+    }
+    void to_keeper(std::size_t node, ChannelFrame f) override {
+        if (is_gone(node)) return;  // the Lost events tell the home
+        channels_.at(node - 1)->receive(0, std::move(f));
+    }
+    std::optional<std::pair<std::uint32_t, ChannelFrame>> next_channel_frame() override {
+        std::lock_guard lock(mutex_);
+        if (to_home_.empty()) return std::nullopt;
+        auto f = std::move(to_home_.front());
+        to_home_.pop_front();
+        return f;
+    }
+    std::optional<std::vector<ChannelSnapshot>> snapshot() override {
+        std::vector<ChannelSnapshot> out;
+        for (auto& c : channels_) out.push_back(c->snapshot());
+        return out;
+    }
+    // Channels the home handed to a node.
+    std::size_t handed_over() const { return handed_over_; }
+
     // Node `node` is gone: its procedures stop, and each sends Lost (as the
-    // carrier does for a lost connection).
+    // carrier does for a lost connection); the others' links to it fail.
     void lose(std::size_t node) {
+        {
+            std::lock_guard lock(mutex_);
+            gone_.insert(node);
+        }
+        for (std::size_t n = 1; n <= nodes_; ++n)
+            if (n != node) channels_[n - 1]->lost(static_cast<std::uint32_t>(node), "connection lost (test)");
         for (auto& [key, r] : running_)
             if (r.node == node && !r.lost) {
                 r.lost = true;
@@ -119,6 +163,8 @@ public:
     // Node `node` is lost once the home has taken a recv from it.
     void lose_after_recv(std::size_t node) { lose_after_recv_ = node; }
     std::size_t started() const { return started_; }
+    // Node `node` is lost once the home has handed it a channel.
+    void lose_after_keep(std::size_t node) { lose_after_keep_ = node; }
 
 private:
     struct Running {
@@ -127,6 +173,21 @@ private:
         std::thread thread;
         bool lost = false;
     };
+    bool is_gone(std::size_t node) {
+        std::lock_guard lock(mutex_);
+        return gone_.contains(node);
+    }
+    // A channel frame from node `from` to participant `to` (0: the home).
+    std::string carry(std::uint32_t from, std::uint32_t to, ChannelFrame f) {
+        if (is_gone(from) || is_gone(to)) return "connection lost (test)";
+        if (to != 0) return channels_.at(to - 1)->receive(from, std::move(f));
+        {
+            std::lock_guard lock(mutex_);
+            to_home_.emplace_back(from, std::move(f));
+        }
+        arrived_.notify_one();
+        return {};
+    }
     void push(std::uint64_t key, AwayEvent e) {  // on the procedure's thread
         {
             std::lock_guard lock(mutex_);
@@ -137,12 +198,17 @@ private:
     }
 
     std::size_t nodes_;
+    bool direct_;
+    std::vector<std::unique_ptr<NodeChannels>> channels_;  // node n's is [n - 1]
+    std::set<std::size_t> gone_;  // lost nodes, under mutex_
+    std::size_t handed_over_ = 0;
     std::set<std::size_t> refused_;
     std::map<std::size_t, Advertised> described_;
     std::vector<std::size_t> started_on_;
     std::size_t lose_at_send_ = 0;
     std::size_t lose_after_recv_ = 0;
     std::size_t lose_now_ = 0;
+    std::size_t lose_after_keep_ = 0;
     std::size_t started_ = 0;
     std::uint64_t next_key_ = 1;
     std::map<std::uint64_t, Running> running_;  // touched by the home's thread only (start, answer, stop, lose)
@@ -150,6 +216,7 @@ private:
     std::set<std::uint64_t> lost_;
     std::condition_variable arrived_;
     std::deque<std::pair<std::uint64_t, AwayEvent>> events_;
+    std::deque<std::pair<std::uint32_t, ChannelFrame>> to_home_;  // keepers' answers to the home
 };
 
 }  // namespace polymer::test

@@ -437,5 +437,253 @@ again:  addi    r2, r2, 1
     // ~LoopbackNodes joins the spinner's thread: it ends only if it was stopped.
 }
 
+// --- Channels kept on nodes (docs/architecture.md, "vm/procs/") ---
+
+namespace kept {
+
+// A pinger on node 1 and a ponger on node 2: each channel is handed to the
+// node whose procedure receives from it, so every message goes from node to
+// node, and main only spawns and joins.
+const char* const kNodeToNodePingPong = R"(
+.channel pings 1
+.channel pongs 1
+.proc ponger
+        li      r1, 0
+next:   recv    r2, pings
+        bz      r2, done
+        mul     r3, r2, r2
+        send    pongs, r3
+        add     r1, r1, r3
+        jmp     next
+done:   ret
+.end
+.proc pinger
+        li      r2, 1
+        li      r4, 50
+round:  send    pings, r2
+        recv    r3, pongs
+        addi    r2, r2, 1
+        bge     r4, r2, round
+        li      r0, 0
+        send    pings, r0
+        mov     r1, r3
+        ret
+.end
+.proc main
+        li      r8, PONGER
+        spawn   r9, ponger, r8
+        li      r8, PINGER
+        spawn   r10, pinger, r8
+        li      r8, 0
+        join    r1, f1, r10
+        print   r1
+        prints  " "
+        join    r1, f1, r9
+        print   r1
+        halt
+.end
+)";
+
+std::string node_to_node(const std::string& ponger, const std::string& pinger) {
+    std::string s = kNodeToNodePingPong;
+    s.replace(s.find("PONGER"), 6, ponger);
+    s.replace(s.find("PINGER"), 6, pinger);
+    return s;
+}
+
+}  // namespace kept
+
+TEST(KeptChannels, APingPongBetweenTwoNodesGoesThroughKeepersOnTheNodes) {
+    const Outcome home = run_mode(assembled(kept::node_to_node("0", "0")), "main", ExecMode::InOrder, 64, nullptr, true, 0);
+    EXPECT_EQ(home.output, "2500 42925");
+    const Module m = assembled(kept::node_to_node("2", "1"));
+    for (ExecMode mode : kModes) {
+        LoopbackNodes loop(2);
+        const Outcome got = run_mode(m, "main", mode, 64, nullptr, true, 0, nullptr, &loop);
+        EXPECT_EQ(difference(home, got), "") << exec_mode_name(mode);
+        EXPECT_EQ(loop.handed_over(), 2u) << exec_mode_name(mode) << ": pings to node 2, pongs to node 1";
+    }
+}
+
+TEST(KeptChannels, TheHomeKeepsEveryChannelWhenItsCarrierCannotCarryThem) {
+    const Outcome home = run_mode(assembled(kept::node_to_node("0", "0")), "main", ExecMode::InOrder, 64, nullptr, true, 0);
+    LoopbackNodes loop(2, /*direct=*/false);
+    const Outcome got = run_mode(assembled(kept::node_to_node("2", "1")), "main", ExecMode::Ooo, 64, nullptr, true, 0, nullptr, &loop);
+    EXPECT_EQ(difference(home, got), "");
+    EXPECT_EQ(loop.handed_over(), 0u);
+}
+
+// The memory model through kept channels: main writes ys and sends `go`
+// (kept on node 1, where the writer waits); the writer sums ys, writes xs
+// and sends `data` (kept on node 2, where the reader waits); the reader
+// must see both writes, main's through the writer (the orders chain), so
+// its node acquires them from the home before its recv finishes.
+TEST(KeptChannels, AMessageFromANodeCarriesWhatItsSenderHadSeen) {
+    const char* const source = R"(
+.region xs i64[16]
+.region ys i64[16]
+.channel go 1
+.channel data 1
+.channel ready 1
+.proc writer
+        recv    r2, go
+        li      r10, 0
+        li      r11, 16
+        li      r12, 0
+sum:    ld.i64  r13, ys[r10]
+        add     r12, r12, r13
+        mul     r14, r10, r2
+        st.i64  xs[r10], r14
+        addi    r10, r10, 1
+        blt     r10, r11, sum
+        send    data, r12
+        ret
+.end
+.proc reader
+        send    ready, r0       ; its recv follows this at the home, before main goes on
+        recv    r2, data
+        li      r10, 0
+        li      r11, 16
+        li      r12, 0
+sum:    ld.i64  r13, xs[r10]
+        add     r12, r12, r13
+        ld.i64  r13, ys[r10]
+        add     r12, r12, r13
+        addi    r10, r10, 1
+        blt     r10, r11, sum
+        add     r1, r12, r2
+        ret
+.end
+.proc main
+        li      r8, WRITER
+        spawn   r9, writer, r8
+        li      r8, READER
+        spawn   r10, reader, r8
+        li      r8, 0
+        li      r11, 0
+        li      r12, 16
+fill:   st.i64  ys[r11], r11
+        addi    r11, r11, 1
+        blt     r11, r12, fill
+        recv    r2, ready
+        li      r2, 3
+        send    go, r2
+        join    r1, f1, r9
+        join    r1, f1, r10
+        print   r1
+        halt
+.end
+)";
+    auto placed_at = [&](const std::string& writer, const std::string& reader) {
+        std::string s = source;
+        s.replace(s.find("WRITER"), 6, writer);
+        s.replace(s.find("READER"), 6, reader);
+        return assembled(s);
+    };
+    const Outcome home = run_mode(placed_at("0", "0"), "main", ExecMode::InOrder, 64, nullptr, true, 0);
+    EXPECT_EQ(home.output, "600");  // xs: 3 * 120, ys: 120 twice (the reader's sum and the writer's message)
+    const Module m = placed_at("1", "2");
+    for (ExecMode mode : kModes) {
+        for (int run = 0; run < 5; ++run) {  // the spawns race with main's fill: the clocks must order it every time
+            LoopbackNodes loop(2);
+            const Outcome got = run_mode(m, "main", mode, 64, nullptr, true, 0, nullptr, &loop);
+            EXPECT_EQ(got.output, "600") << exec_mode_name(mode) << ": " << trap_text(got);  // 240 without the writer's xs
+            // `data` at least (the reader waits there before main sends `go`);
+            // `go` too when the writer's recv reaches the home before main's send.
+            EXPECT_GE(loop.handed_over(), 1u) << exec_mode_name(mode);
+        }
+    }
+}
+
+TEST(KeptChannels, StatsCountTheMessagesTheKeepersCarried) {
+    const Module m = assembled(kept::node_to_node("2", "1"));
+    LoopbackNodes loop(2);
+    std::string out;
+    OutputBuffer buffer(&out);
+    MachineOptions o;
+    o.procedure_nodes = &loop;
+    auto machine = Machine::create(m, buffer, o);
+    ASSERT_TRUE(machine.ok());
+    const RunResult r = machine.value()->run(*machine.value()->find_proc("main"));
+    buffer.flush();
+    ASSERT_EQ(r.status, RunStatus::Halted);
+    const std::string stats = machine.value()->procedures()->stats_text();
+    EXPECT_NE(stats.find("channel 'pings': 51 messages, 408 bytes, at most 1 of 1 held at once"), std::string::npos) << stats;
+    EXPECT_NE(stats.find("channel 'pongs': 50 messages, 400 bytes, at most 1 of 1 held at once"), std::string::npos) << stats;
+}
+
+TEST(KeptChannels, ADeadlockAtKeepersOnTwoNodesListsBoth) {
+    const Module m = assembled(R"(
+.channel a 1
+.channel b 1
+.proc left
+        recv    r2, a
+        send    b, r2
+        ret
+.end
+.proc right
+        recv    r2, b
+        send    a, r2
+        ret
+.end
+.proc main
+        li      r8, 1
+        spawn   r9, left, r8
+        li      r8, 2
+        spawn   r10, right, r8
+        join    r1, f1, r9
+        halt
+.end
+)");
+    for (ExecMode mode : {ExecMode::InOrder, ExecMode::Spec}) {
+        LoopbackNodes loop(2);
+        const Outcome o = run_mode(m, "main", mode, 64, nullptr, true, 0, nullptr, &loop);
+        ASSERT_TRUE(o.trap) << exec_mode_name(mode);
+        EXPECT_EQ(o.trap->kind, TrapKind::Deadlock) << trap_text(o);
+        EXPECT_NE(o.trap->detail.find("#1 left at away.pasm:5: recv waits for a message on channel 'a' (empty; kept on node 1 'loop1')"),
+                  std::string::npos)
+            << o.trap->detail;
+        EXPECT_NE(o.trap->detail.find("#2 right at away.pasm:10: recv waits for a message on channel 'b' (empty; kept on node 2 'loop2')"),
+                  std::string::npos)
+            << o.trap->detail;
+        EXPECT_NE(o.trap->detail.find("#0 main at away.pasm:19: join waits for procedure #1 (left) to end"), std::string::npos)
+            << o.trap->detail;
+        EXPECT_EQ(loop.handed_over(), 2u);
+    }
+}
+
+
+// The node that keeps a channel is lost: the home's procedure waiting to
+// send there traps procedure-lost, naming the node; so does its join of the
+// receiver, when the keeper took the message first. Never a hang.
+TEST(KeptChannels, AKeepersNodeLostMakesItsChannelsUsersTrap) {
+    const Module m = assembled(R"(
+.channel c 1
+.channel ready 1
+.proc worker
+        send    ready, r0
+        recv    r3, c
+        ret
+.end
+.proc main
+        li      r8, 2
+        spawn   r9, worker, r8
+        recv    r2, ready
+        send    c, r2
+        join    r1, f1, r9
+        halt
+.end
+)");
+    for (ExecMode mode : {ExecMode::InOrder, ExecMode::Ooo}) {
+        LoopbackNodes loop(2);
+        loop.lose_after_keep(2);
+        const Outcome o = run_mode(m, "main", mode, 64, nullptr, true, 0, nullptr, &loop);
+        ASSERT_TRUE(o.trap) << exec_mode_name(mode) << ": " << o.output;
+        EXPECT_EQ(o.trap->kind, TrapKind::ProcedureLost) << trap_text(o);
+        EXPECT_NE(o.trap->detail.find("node 2 'loop2'"), std::string::npos) << trap_text(o);
+        EXPECT_EQ(loop.handed_over(), 1u);
+    }
+}
+
 }  // namespace
 }  // namespace polymer::test

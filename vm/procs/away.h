@@ -31,6 +31,7 @@
 #include "vm/exec_mode.h"
 #include "vm/insns.h"
 #include "vm/kernel_fault.h"
+#include "vm/procs/node_channels.h"
 #include "vm/trap.h"
 
 namespace polymer {
@@ -70,6 +71,9 @@ struct AwayStart {
     // first Done, as at any acquire.
     std::vector<std::uint64_t> region_lengths;
     std::vector<std::string> args;  // the program's arguments (argc, argi, argf, args)
+    // Channels kept on nodes when it starts: (channel, node). Its sends and
+    // recvs on them go to their keeper, not to the home.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> keepers;
 };
 
 // Something an away procedure did, in program order.
@@ -85,6 +89,8 @@ struct AwayEvent {
         End,      // it returned from its entry procedure or halted; r1, f1 in `regs`. The last event.
         Trap,     // it trapped: `trap` at `pc` with `text` as the detail. The last event.
         Lost,     // (from the carrier, not the node) the node or the connection is gone: `text` says why. The last event.
+        Acquire,  // it took a message from a kept channel whose sender's writes its regions lack: Done once the
+                  // home has every write `clock` names, after Writes
     };
     Kind kind = Kind::Writes;
     std::uint32_t pc = 0;      // the instruction it did this at (the trap's), or where it ended
@@ -98,6 +104,7 @@ struct AwayEvent {
     std::vector<std::int64_t> int_regs;     // Spawn (all), End (all: r1 is its result)
     std::vector<double> float_regs;         // Spawn (all), End (all: f1 is its result)
     std::vector<RegionLength> lengths;      // Writes: regions it allocated anew, applied before `writes`
+    ViewClock clock;                        // Acquire
 };
 
 // The home's answer to an away procedure's Recv, Join, Spawn or Barrier, or
@@ -107,6 +114,7 @@ struct AwayAnswer {
         Writes,  // the home's current bytes it lacks (an acquire's part); more may follow
         Done,    // the op (or the start) is done: it goes on
         Stop,    // stop now (the program ended, or failed elsewhere): `text` says why
+        Moved,   // after a Recv: the channel is kept by node `r1` now; ask there
     };
     Kind kind = Kind::Done;
     std::vector<RegionWrite> writes;  // Writes
@@ -115,6 +123,7 @@ struct AwayAnswer {
     double f1 = 0;                    // Done after a Join
     std::string text;                 // Stop
     std::vector<RegionLength> lengths;  // Writes: regions the home allocated anew, applied before `writes`
+    ViewClock clock;                    // Done after an acquire: the writes the home's regions include
 };
 
 // The home's way to run procedures on nodes (MachineOptions::procedure_nodes;
@@ -155,6 +164,25 @@ public:
     virtual std::optional<std::pair<std::uint64_t, AwayEvent>> next_event(std::chrono::steady_clock::time_point deadline) = 0;
     // Stops procedure `key` on its node (no more of its events are delivered).
     virtual void stop(std::uint64_t key, const std::string& why) = 0;
+
+    // --- channels kept on nodes (docs/architecture.md, "vm/procs/") ---
+    // Whether this carrier carries them; when not, the home keeps every channel.
+    virtual bool direct_channels() const { return false; }
+    // Node `node` keeps `channel` from now on (NodeChannels::keep there), and
+    // every node learns where it is (NodeChannels::keeper_is), as will the
+    // procedures started later (AwayStart::keepers).
+    virtual void keep(std::size_t /*node*/, std::uint32_t /*channel*/, std::uint64_t /*capacity*/,
+                      const std::vector<std::pair<std::uint32_t, std::uint64_t>>& /*expects*/) {}
+    // A channel frame from the home (its procedures' sends and recvs, and
+    // sends it forwards) to the keeper on node `node`; never waits.
+    virtual void to_keeper(std::size_t /*node*/, ChannelFrame /*f*/) {}
+    // The next answer a keeper sent the home (Accepted, Deliver, or Failed
+    // when the keeper's node is lost) and the node it came from; nullopt
+    // when none is in. An answer coming in ends next_event's wait.
+    virtual std::optional<std::pair<std::uint32_t, ChannelFrame>> next_channel_frame() { return std::nullopt; }
+    // Every node's side, for the home's deadlock check and --stats; waits
+    // for the answers (nullopt: a node did not answer).
+    virtual std::optional<std::vector<ChannelSnapshot>> snapshot() { return std::nullopt; }
 };
 
 // The bytes of a procedure's regions on a node: each at the larger of its
@@ -173,8 +201,11 @@ public:
     // Fails when the module or the start cannot be run (wrong register
     // counts, a region length over the memory limit). `backend`: where its
     // vector ops and kernels run (null: a CpuBackend of its own).
+    // `channels`: this node's side of the channels kept on nodes (null: the
+    // home keeps them all), shared by the procedures of one home here.
     static Result<std::unique_ptr<AwayProcedure>> create(const Module& module, AwayStart start, Backend* backend,
-                                                         std::function<void(AwayEvent)> emit);
+                                                         std::function<void(AwayEvent)> emit,
+                                                         NodeChannels* channels = nullptr);
     ~AwayProcedure();
     AwayProcedure(const AwayProcedure&) = delete;
     AwayProcedure& operator=(const AwayProcedure&) = delete;

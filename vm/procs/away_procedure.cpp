@@ -42,12 +42,20 @@ std::uint64_t start_region_bytes(const Module& module, const AwayStart& start) {
 }
 
 struct AwayProcedure::State final : ProcedureLink {
-    State(const Module& m, AwayStart s, std::function<void(AwayEvent)> e)
-        : module(m), start(std::move(s)), emit(std::move(e)) {}
+    State(const Module& m, AwayStart s, std::function<void(AwayEvent)> e, NodeChannels* c)
+        : module(m), start(std::move(s)), emit(std::move(e)), channels(c), sent_on(m.channels.size(), 0) {}
 
     const Module& module;
     AwayStart start;
     std::function<void(AwayEvent)> emit;
+    // Channels kept on nodes (null: the home keeps them all); what its
+    // regions have seen of everyone's writes (the memory model's clock); the
+    // Writes events it sent the home (its own entry in that clock); its
+    // sends on each channel (a kept channel's keeper orders them by these).
+    NodeChannels* channels;
+    ViewClock view;
+    std::uint64_t writes_sent = 0;
+    std::vector<std::uint64_t> sent_on;
     // What it prints goes to the home as Output events, in order with the rest.
     OutputBuffer out{[this](std::string_view s) {
         AwayEvent e;
@@ -61,6 +69,7 @@ struct AwayProcedure::State final : ProcedureLink {
     std::mutex mutex;
     std::condition_variable arrived;
     std::deque<AwayAnswer> inbox;
+    std::deque<ChannelFrame> from_keepers;  // the answers of kept channels' keepers
     std::atomic<std::size_t> queued{0};
     std::atomic<bool> stop_requested{false};
     std::string stop_why;  // under `mutex`
@@ -68,9 +77,13 @@ struct AwayProcedure::State final : ProcedureLink {
     // sends this as its trap, so the home never waits for it).
     std::optional<Trap> failed;
 
-    // The operation waiting for its answer: asked once, done when it came.
+    // The operation waiting for its answer: asked once (of the home, or of a
+    // kept channel's keeper), done when it came. A message from a keeper
+    // whose sender's writes the regions lack waits while they are acquired.
     bool asked = false;
     std::optional<AwayAnswer> done;
+    std::optional<ChannelFrame> keeper_answer;
+    std::optional<Message> acquiring;
 
     AwayEvent event(AwayEvent::Kind kind) {
         AwayEvent e;
@@ -97,15 +110,41 @@ struct AwayProcedure::State final : ProcedureLink {
         std::size_t bytes = 0;
         for (RegionWrite& w : changes) {
             if (!e.writes.empty() && bytes + w.bytes.size() > kMaxWriteBytes) {
-                emit(std::move(e));
+                emit_writes(std::move(e));
                 e = event(AwayEvent::Kind::Writes);
                 bytes = 0;
             }
             bytes += w.bytes.size();
             e.writes.push_back(std::move(w));
         }
-        if (!e.writes.empty() || !e.lengths.empty()) emit(std::move(e));
+        if (!e.writes.empty() || !e.lengths.empty()) emit_writes(std::move(e));
         return Flow::Next;
+    }
+    // Each Writes event counts in its clock: a message it sends after it
+    // names it, so that a receiver lacking it acquires it from the home.
+    void emit_writes(AwayEvent e) {
+        emit(std::move(e));
+        view.raise(start.id, ++writes_sent);
+    }
+    AwayAnswer take_done() {
+        AwayAnswer a = std::move(*done);
+        done.reset();
+        asked = false;
+        view.merge(a.clock);  // an acquire's answer: the writes the home's regions include
+        return a;
+    }
+    ChannelFrame take_keeper_answer() {
+        ChannelFrame f = std::move(*keeper_answer);
+        keeper_answer.reset();
+        asked = false;
+        return f;
+    }
+    std::optional<std::uint32_t> keeper_of(std::uint32_t channel) const {
+        return channels != nullptr ? channels->keeper(channel) : std::nullopt;
+    }
+    Flow keeper_failed(const char* op, std::uint32_t channel, const ChannelFrame& f) {
+        return refuse(TrapKind::ProcedureLost, std::string(op) + " on channel '" + module.channels.at(channel).name +
+                                                   "', kept on a node: " + f.text);
     }
 
     // An operation the home answers: asks once (after a release when it is
@@ -123,13 +162,6 @@ struct AwayProcedure::State final : ProcedureLink {
         }
         return Flow::Block;
     }
-    AwayAnswer take_done() {
-        AwayAnswer a = std::move(*done);
-        done.reset();
-        asked = false;
-        return a;
-    }
-
     // --- ProcedureLink ---
     Flow spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t& handle) override {
         AwayEvent e = event(AwayEvent::Kind::Spawn);
@@ -153,7 +185,19 @@ struct AwayProcedure::State final : ProcedureLink {
         return f;
     }
     Flow send(std::uint32_t channel, Message msg) override {
+        if (keeper_answer) {  // its keeper took it, or cannot be reached
+            const ChannelFrame f = take_keeper_answer();
+            return f.kind == ChannelFrame::Kind::Failed ? keeper_failed("send", channel, f) : Flow::Next;
+        }
+        if (asked) return Flow::Block;
         if (release() == Flow::Trap) return Flow::Trap;
+        const std::uint64_t seq = sent_on.at(channel)++;
+        if (keeper_of(channel)) {
+            // To the keeper, which answers once the message is in: it goes on then.
+            channels->send(channel, start.id, machine->state().pc, seq, std::move(msg), view);
+            asked = true;
+            return Flow::Block;
+        }
         AwayEvent e = event(AwayEvent::Kind::Send);
         e.index = channel;
         e.message = std::move(msg);
@@ -161,11 +205,44 @@ struct AwayProcedure::State final : ProcedureLink {
         return Flow::Next;  // the home holds its later events while the channel is full
     }
     Flow recv(std::uint32_t channel, Message& msg) override {
+        if (acquiring) {  // the home's writes the message's sender had made are in now
+            if (!done) return Flow::Block;
+            take_done();
+            msg = std::move(*acquiring);
+            acquiring.reset();
+            return Flow::Next;
+        }
+        if (keeper_answer) {
+            ChannelFrame f = take_keeper_answer();
+            if (f.kind == ChannelFrame::Kind::Failed) return keeper_failed("recv", channel, f);
+            if (view.covers(f.clock)) {
+                msg = std::move(f.message);
+                return Flow::Next;
+            }
+            AwayEvent e = event(AwayEvent::Kind::Acquire);
+            e.clock = std::move(f.clock);
+            out.flush();
+            emit(std::move(e));
+            acquiring = std::move(f.message);
+            return Flow::Block;
+        }
+        if (done && done->kind == AwayAnswer::Kind::Moved) {
+            // The home handed the channel to a node while this recv was on its way.
+            channels->keeper_is(channel, static_cast<std::uint32_t>(take_done().r1));
+        } else if (asked) {
+            if (!done) return Flow::Block;
+            msg = take_done().message;
+            return Flow::Next;
+        }
+        if (keeper_of(channel)) {
+            out.flush();
+            channels->want(channel, start.id, machine->state().pc);
+            asked = true;
+            return Flow::Block;
+        }
         AwayEvent e = event(AwayEvent::Kind::Recv);
         e.index = channel;
-        const Flow f = ask(std::move(e), false);
-        if (f == Flow::Next) msg = take_done().message;
-        return f;
+        return ask(std::move(e), false);
     }
     Flow barrier(std::uint32_t b) override {
         AwayEvent e = event(AwayEvent::Kind::Barrier);
@@ -206,12 +283,19 @@ struct AwayProcedure::State final : ProcedureLink {
                             return false;
                         }
                     break;
-                case AwayAnswer::Kind::Done: done = std::move(a); return true;
+                case AwayAnswer::Kind::Done:
+                case AwayAnswer::Kind::Moved: done = std::move(a); return true;
                 case AwayAnswer::Kind::Stop:
                     stop_why = a.text;
                     stop_requested = true;
                     return false;
                 }
+            }
+            if (!from_keepers.empty()) {
+                keeper_answer = std::move(from_keepers.front());
+                from_keepers.pop_front();
+                queued.fetch_sub(1, std::memory_order_relaxed);
+                return true;
             }
             arrived.wait(lock);
         }
@@ -220,7 +304,7 @@ struct AwayProcedure::State final : ProcedureLink {
 };
 
 Result<std::unique_ptr<AwayProcedure>> AwayProcedure::create(const Module& module, AwayStart start, Backend* backend,
-                                                             std::function<void(AwayEvent)> emit) {
+                                                             std::function<void(AwayEvent)> emit, NodeChannels* channels) {
     if (start.int_regs.size() != kIntRegisters || start.float_regs.size() != kFloatRegisters)
         return Error{"the start has " + std::to_string(start.int_regs.size()) + " integer and " +
                      std::to_string(start.float_regs.size()) + " float registers; the machine has " +
@@ -232,7 +316,11 @@ Result<std::unique_ptr<AwayProcedure>> AwayProcedure::create(const Module& modul
         return Error{"the start gives " + std::to_string(start.region_lengths.size()) + " region lengths; the module has " +
                      std::to_string(module.regions.size()) + " regions"};
     if (start.rob_size < 2) return Error{"a reorder buffer of " + std::to_string(start.rob_size) + " entries"};
-    auto state = std::make_unique<State>(module, std::move(start), std::move(emit));
+    for (const auto& [channel, node] : start.keepers)
+        if (channel >= module.channels.size() || node == 0)
+            return Error{"the start names channel " + std::to_string(channel) + " kept on node " + std::to_string(node) +
+                         "; the module has " + std::to_string(module.channels.size()) + " channels"};
+    auto state = std::make_unique<State>(module, std::move(start), std::move(emit), channels);
     const AwayStart& s = state->start;
     MachineOptions o;
     // Its regions may be allocated anew (alloc, free), within the bytes the
@@ -264,11 +352,25 @@ Result<std::unique_ptr<AwayProcedure>> AwayProcedure::create(const Module& modul
         }
     }
     state->twin = zero_twin(m.regions());
+    if (channels != nullptr) {
+        for (const auto& [channel, node] : s.keepers) channels->keeper_is(channel, node);
+        State* st = state.get();
+        channels->attach(s.id, [st](ChannelFrame f) {
+            {
+                std::lock_guard lock(st->mutex);
+                st->from_keepers.push_back(std::move(f));
+            }
+            st->queued.fetch_add(1, std::memory_order_release);
+            st->arrived.notify_one();
+        });
+    }
     return std::unique_ptr<AwayProcedure>(new AwayProcedure(std::move(state)));
 }
 
 AwayProcedure::AwayProcedure(std::unique_ptr<State> state) : state_(std::move(state)) {}
-AwayProcedure::~AwayProcedure() = default;
+AwayProcedure::~AwayProcedure() {
+    if (state_->channels != nullptr) state_->channels->detach(state_->start.id);
+}
 
 void AwayProcedure::run() {
     State& s = *state_;
@@ -277,7 +379,7 @@ void AwayProcedure::run() {
         if (!s.failed) return;
         r = RunResult{RunStatus::Trapped, s.failed, 0};
     } else {
-        s.done.reset();
+        s.take_done();  // the start is an acquire: its clock
         try {
             r = s.machine->procedures()->run_linked(s.start, s);
         } catch (const std::exception& e) {

@@ -1,8 +1,8 @@
 // A channel kept on a node, beside the procedures that receive from it
-// (docs/language.md, "Channels kept on a node"): the queue, its capacity,
-// who waits to take and who waits for room, with no thread and no wire of
-// its own. Its keeper (cluster/away_host.cpp) feeds it offers (sends) and
-// wants (recvs) from wherever they come, this node's procedures, another
+// (docs/architecture.md, "vm/procs/"): the queue, its capacity, who waits to
+// take and who waits for room, with no thread and no wire of its own. Its
+// keeper (NodeChannels, vm/procs/node_channels.h) feeds it offers (sends)
+// and wants (recvs) from wherever they come, this node's procedures, another
 // node's or the home's, and carries out the effects it returns: a message
 // delivered to a receiver, a send accepted (its sender goes on).
 //

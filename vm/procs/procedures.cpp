@@ -87,7 +87,12 @@ void Procedures::start(std::uint32_t proc) {
     main.entry = proc;
     main.spawn_pc = mod.procs.at(proc).start;
     main.status = ProcStatus::Running;
+    main.sends_on.assign(mod.channels.size(), 0);
     procs_.push_back(std::move(main));
+    applied_ = {};
+    home_releases_ = 0;
+    frames_sent_.clear(), frames_received_.clear();
+    kept_on_nodes_ = keeper_counts_added_ = false;
     current_ = last_run_ = 0;
     switches_ = 0;
     m_.set_time_sliced(false);
@@ -130,18 +135,20 @@ RunResult Procedures::resume(ExecutionObserver* observer) {
             break;
         }
         std::optional<std::uint32_t> next = next_ready();
-        if (away_live() > 0) {
+        if (away_live() > 0 || waits_for_nodes()) {
             // Procedures on nodes: take what they did meanwhile, and when
-            // nothing here can run, wait for them.
+            // nothing here can run, wait for them (and for keepers' answers).
             if (take_events(std::chrono::steady_clock::now())) next = next_ready();
-            while (!next && std::any_of(procs_.begin(), procs_.end(),
-                                        [](const LiveProcedure& q) { return q.status == ProcStatus::Away; })) {
+            while (!next && (waits_for_nodes() || std::any_of(procs_.begin(), procs_.end(), [](const LiveProcedure& q) {
+                                 return q.status == ProcStatus::Away;
+                             }))) {
                 if (interrupt_requested()) {
                     RunResult stopped{RunStatus::Trapped, Trap{TrapKind::Interrupted, m_.state().pc, {}, {}}, 0};
                     return finish(stopped);
                 }
-                take_events(std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+                const bool got = take_events(std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
                 next = next_ready();
+                if (!got && !next && deadlocked_at_keepers()) break;  // all wait, some at keepers on nodes
             }
         }
         if (!next) {
@@ -193,6 +200,7 @@ RunResult Procedures::run_slice(LiveProcedure& p, ExecutionObserver* observer) {
 // summed into the machine's (--stats). The machine's state stays the
 // procedure that ended the run (#0, the trapping one, or #0 in a deadlock).
 RunResult Procedures::finish(RunResult r) {
+    if (link_ == nullptr) add_keeper_counts();  // while the nodes that keep channels are there
     if (link_ == nullptr && away_live() > 0)
         stop_away(r.status == RunStatus::Halted ? "the program ended" : "the program stopped: " + std::string(trap_name(r.trap ? r.trap->kind : TrapKind::Unsupported)));
     for (const LiveProcedure& p : procs_)
@@ -240,6 +248,7 @@ std::optional<std::uint32_t> Procedures::next_ready() const {
 }
 
 void Procedures::end(LiveProcedure& p) {
+    release_here(p);
     p.status = ProcStatus::Ended;
     p.waits_for = {};
     p.result_r1 = p.lost.empty() ? m_.state().regs.r[1] : 0;
@@ -313,6 +322,8 @@ Flow Procedures::spawn(std::uint32_t entry_pc, std::int64_t where, std::int64_t&
     child.state.call_stack.assign(parent.call_stack.size(), nullptr);
     child.state.value_stack.assign(parent.value_stack.size(), 0);
     child.state.pc = entry_pc;
+    child.sends_on.assign(mod.channels.size(), 0);
+    release_here(procs_[current_]);  // what the spawner wrote, the child sees
     // The first candidate that starts it: a node may still refuse (it is
     // unreachable, or the module is too big for it).
     std::string refusals;
@@ -391,7 +402,11 @@ Flow Procedures::join(std::int64_t handle, std::int64_t& r1, double& f1) {
 Flow Procedures::send(std::uint32_t channel, Message msg) {
     if (link_ != nullptr) return link_->send(channel, std::move(msg));
     ChannelState& c = channels_.at(channel);
+    LiveProcedure& p = procs_[current_];
+    if (c.keeper != 0) return send_to_keeper(p, channel, std::move(msg));
     if (c.queue.size() >= m_.module().channels[channel].capacity) return wait_on(WaitReason::Kind::Room, channel);
+    release_here(p);
+    ++p.sends_on.at(channel);
     std::size_t record = 0;
     if (log_ != nullptr) {
         record = log_->messages.size();
@@ -413,6 +428,7 @@ Flow Procedures::recv(std::uint32_t channel, Message& msg) {
         return f;
     }
     ChannelState& c = channels_.at(channel);
+    if (c.keeper != 0) return recv_from_keeper(procs_[current_], channel, msg);
     if (c.queue.empty()) return wait_on(WaitReason::Kind::Message, channel);
     const ChannelState::Queued& front = c.queue.front();
     msg = std::move(front.msg);
@@ -437,6 +453,7 @@ Flow Procedures::barrier(std::uint32_t b) {
         p.at_barrier.reset();  // its round is complete: go on
         return Flow::Next;
     }
+    release_here(p);
     if (++s.arrived >= m_.module().barriers[b].parties) {
         s.arrived = 0;
         ++s.round;
@@ -465,10 +482,18 @@ std::string Procedures::describe_wait(const LiveProcedure& p) const {
     switch (p.waits_for.kind) {
     case WaitReason::Kind::None: break;
     case WaitReason::Kind::Message:
+        if (channels_[i].keeper != 0)
+            return "waits for a message on channel '" + mod.channels[i].name + "' (empty; kept on " + nodes_->name(channels_[i].keeper) + ")";
         return "waits for a message on channel '" + mod.channels[i].name + "' (empty)";
     case WaitReason::Kind::Room:
+        if (channels_[i].keeper != 0)
+            return "waits for room on channel '" + mod.channels[i].name + "' (full, capacity " +
+                   std::to_string(mod.channels[i].capacity) + "; kept on " + nodes_->name(channels_[i].keeper) + ")";
         return "waits for room on channel '" + mod.channels[i].name + "' (full: " +
                std::to_string(channels_[i].queue.size()) + " of " + std::to_string(mod.channels[i].capacity) + ")";
+    case WaitReason::Kind::Keeper:
+        return "waits for channel '" + mod.channels[i].name + "', kept on " + nodes_->name(channels_[i].keeper);
+    case WaitReason::Kind::Writes: return "waits for writes of other procedures on their way to the home";
     case WaitReason::Kind::Procedure: {
         const LiveProcedure& q = procs_[i];
         return "waits for procedure #" + std::to_string(i) + " (" + mod.procs.at(q.entry).name + ") to end";

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,7 +48,10 @@ enum class ProcStatus : std::uint8_t {
 
 // What a waiting procedure waits for.
 struct WaitReason {
-    enum class Kind : std::uint8_t { None, Message, Room, Procedure, Barrier } kind = Kind::None;
+    // Keeper: the answer of the node that keeps channel `index` (a send to
+    // be accepted, a message to be delivered); Writes: writes of others the
+    // home has not had yet (an Acquire, a message from a kept channel).
+    enum class Kind : std::uint8_t { None, Message, Room, Procedure, Barrier, Keeper, Writes } kind = Kind::None;
     std::uint32_t index = 0;  // the channel, the procedure, the barrier
 };
 
@@ -82,6 +86,14 @@ struct LiveProcedure {
     std::string lost;
     std::uint64_t bytes_to_home = 0, bytes_from_home = 0;  // region bytes its releases sent, its acquires got (--stats)
     std::string launched_on;  // on a node with `.launches cluster`: where its launches ran, as its node said (--stats)
+    // Channels kept on nodes: its sends on each channel (the keeper orders
+    // them by these), the Writes events of its the home applied (its entry
+    // in the home's clock), and the keeper's answer to the send or recv the
+    // home made for it.
+    std::vector<std::uint64_t> sends_on;
+    std::uint64_t writes_applied = 0;
+    bool keeper_asked = false;
+    std::optional<ChannelFrame> keeper_answer;
 
     LiveProcedure();
     ~LiveProcedure();
@@ -98,6 +110,10 @@ struct ChannelState {
     std::uint64_t messages = 0;  // sent in all (--stats)
     std::uint64_t bytes = 0;
     std::uint64_t most_held = 0;  // the deepest the queue got
+    // Kept on node `keeper` (0: here) from the time the home handed it over;
+    // why that node was lost, once it was.
+    std::uint32_t keeper = 0;
+    std::string keeper_lost;
 };
 
 struct BarrierState {
@@ -199,6 +215,8 @@ private:
     Result<std::vector<std::uint32_t>> placements_meeting(const Procedure& proc, std::int64_t where) const;
     RunResult replay(LiveProcedure& p);                  // does what it did there, in order
     void acquire(LiveProcedure& p);                      // sends it the region bytes it lacks
+    AwayAnswer acquired(Message msg = {}, std::int64_t r1 = 0, double f1 = 0) const;  // Done after an acquire, with applied_
+    void keeper_lost(std::uint32_t node, const std::string& why);
     bool take_events(std::chrono::steady_clock::time_point deadline);  // false when none came
     void stop_away(const std::string& why);              // every one still running
     std::size_t away_live() const;
@@ -206,6 +224,17 @@ private:
     void wake(WaitReason::Kind kind, std::uint32_t index);
     Flow wait_on(WaitReason::Kind kind, std::uint32_t index);
     Trap deadlock_trap() const;
+    // Channels kept on nodes (docs/architecture.md, "vm/procs/").
+    void release_here(const LiveProcedure& p);  // a release of a procedure on the home: its writes count in applied_
+    void maybe_hand_over(const LiveProcedure& p, std::uint32_t channel);
+    Flow send_to_keeper(LiveProcedure& p, std::uint32_t channel, Message msg);
+    Flow recv_from_keeper(LiveProcedure& p, std::uint32_t channel, Message& msg);
+    bool take_keeper_answers();  // false when none came
+    bool waits_for_nodes() const;  // a procedure here waits for a node: a keeper's answer, writes on their way
+    // Every live procedure waits, those on nodes at kept channels, and no
+    // frame is on its way: true after marking what each waits for.
+    bool deadlocked_at_keepers();
+    void add_keeper_counts();  // --stats: what the channels kept on nodes carried
     void end(LiveProcedure& p);
     Flow trap(TrapKind kind, std::string detail);
     // --trace (MachineOptions::pipeline_log): procedure tracks and message arrows.
@@ -225,6 +254,14 @@ private:
     std::uint32_t next_node_ = 0;      // `anywhere` deals them out in turn
     ExecutionObserver* observer_ = nullptr;  // the debugger's: everything then runs on the home
     ProcedureLink* link_ = nullptr;    // on a node: the operations go to the home
+    // The writes the home's regions include (each procedure's Writes events,
+    // and the home's own procedures' releases as kHomeWrites), the frames it
+    // exchanged with each keeper's node, and whether any channel is kept on one.
+    ViewClock applied_;
+    std::uint64_t home_releases_ = 0;
+    std::map<std::uint32_t, std::uint64_t> frames_sent_, frames_received_;
+    bool kept_on_nodes_ = false;
+    bool keeper_counts_added_ = false;
 };
 
 }  // namespace polymer

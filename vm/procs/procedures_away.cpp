@@ -40,6 +40,8 @@ std::string Procedures::spawn_away(LiveProcedure& child, std::uint32_t node) {
     s.float_regs.assign(std::begin(child.state.regs.f), std::end(child.state.regs.f));
     for (std::size_t i = 0; i < m_.regions().size(); ++i) s.region_lengths.push_back(m_.regions()[i].length);
     s.args = o.args;
+    for (std::uint32_t c = 0; c < channels_.size(); ++c)
+        if (channels_[c].keeper != 0) s.keepers.emplace_back(c, channels_[c].keeper);
     Result<std::uint64_t> key = nodes_->start(node, mod, s);
     if (!key) return key.error();
     child.node = node;
@@ -47,7 +49,7 @@ std::string Procedures::spawn_away(LiveProcedure& child, std::uint32_t node) {
     child.status = ProcStatus::Away;
     child.twin = zero_twin(m_.regions());  // a node's copy starts as zeros: only what is not goes
     acquire(child);
-    nodes_->answer(child.away_key, AwayAnswer{AwayAnswer::Kind::Done, {}, {}, 0, 0, {}});
+    nodes_->answer(child.away_key, acquired());
     return {};
 }
 
@@ -78,12 +80,19 @@ void Procedures::acquire(LiveProcedure& p) {
     if (!a.writes.empty() || !a.lengths.empty()) nodes_->answer(p.away_key, std::move(a));
 }
 
+AwayAnswer Procedures::acquired(Message msg, std::int64_t r1, double f1) const {
+    AwayAnswer a{AwayAnswer::Kind::Done, {}, std::move(msg), r1, f1, {}};
+    a.clock = applied_;
+    return a;
+}
+
 bool Procedures::take_events(std::chrono::steady_clock::time_point deadline) {
-    bool got = false;
+    bool got = take_keeper_answers();
     for (;;) {
         auto e = nodes_->next_event(got ? std::chrono::steady_clock::now() : deadline);
-        if (!e) return got;
+        if (!e) return take_keeper_answers() || got;
         got = true;
+        take_keeper_answers();
         auto it = std::find_if(procs_.begin(), procs_.end(), [&](const LiveProcedure& q) {
             return q.node != 0 && q.away_key == e->first && q.status != ProcStatus::Ended && q.status != ProcStatus::Joined;
         });
@@ -91,6 +100,7 @@ bool Procedures::take_events(std::chrono::steady_clock::time_point deadline) {
         if (e->second.kind == AwayEvent::Kind::Lost) {
             // Its node is gone: what it asked for and waits for here will
             // never be answered, so the loss goes first, whatever it waited for.
+            keeper_lost(it->node, e->second.text);
             it->events.clear();
             it->at_barrier.reset();
             it->waits_for = {};
@@ -99,6 +109,26 @@ bool Procedures::take_events(std::chrono::steady_clock::time_point deadline) {
             it->status = ProcStatus::Ready;
         }
         it->events.push_back(std::move(e->second));
+    }
+}
+
+// Node `node` is gone, and with it the channels it kept: whoever waits on
+// one here learns it now, and whoever uses one later traps.
+void Procedures::keeper_lost(std::uint32_t node, const std::string& why) {
+    for (std::uint32_t c = 0; c < channels_.size(); ++c) {
+        ChannelState& ch = channels_[c];
+        if (ch.keeper != node || !ch.keeper_lost.empty()) continue;
+        ch.keeper_lost = "it was kept on " + nodes_->name(node) + ", which was lost: " + why;
+        for (LiveProcedure& q : procs_)
+            if (q.status == ProcStatus::Waiting && q.waits_for.kind == WaitReason::Kind::Keeper && q.waits_for.index == c &&
+                !q.keeper_answer) {
+                ChannelFrame failed;
+                failed.kind = ChannelFrame::Kind::Failed;
+                failed.channel = c;
+                failed.text = ch.keeper_lost;
+                q.keeper_answer = std::move(failed);
+                q.status = ProcStatus::Ready;
+            }
     }
 }
 
@@ -151,6 +181,8 @@ RunResult Procedures::replay(LiveProcedure& p) {
                                           ", bytes at " + std::to_string(w.offset) + ")"),
                             st.steps};
             }
+            applied_.raise(p.id, ++p.writes_applied);
+            wake(WaitReason::Kind::Writes, 0);  // a message from a kept channel may have waited for these
             break;
         case AwayEvent::Kind::Output: m_.out().write(e.text); break;
         case AwayEvent::Kind::Send:
@@ -160,20 +192,36 @@ RunResult Procedures::replay(LiveProcedure& p) {
         case AwayEvent::Kind::Recv: {
             if (e.index >= channels_.size()) return {RunStatus::Trapped, away_trap(TrapKind::Unsupported, e.pc, "no such channel"), st.steps};
             Message msg;
-            f = recv(e.index, msg);
-            if (f == Flow::Next) {
+            if (channels_[e.index].keeper == 0) f = recv(e.index, msg);
+            if (f == Flow::Block) maybe_hand_over(p, e.index);  // only its node waits on it: hand it over
+            if (const std::uint32_t keeper = channels_[e.index].keeper; keeper != 0) {
+                // Kept on a node (now, or since before its node knew): it asks there.
+                p.waits_for = {};
+                nodes_->answer(p.away_key, AwayAnswer{AwayAnswer::Kind::Moved, {}, {}, keeper, 0, {}});
+                f = Flow::Next;
+            } else if (f == Flow::Next) {
                 acquire(p);
-                nodes_->answer(p.away_key, AwayAnswer{AwayAnswer::Kind::Done, {}, std::move(msg), 0, 0, {}});
+                nodes_->answer(p.away_key, acquired(std::move(msg)));
             }
             break;
         }
+        case AwayEvent::Kind::Acquire:
+            // A message it took from a kept channel names writes it lacks:
+            // once the home has them all, they go to it.
+            if (!applied_.covers(e.clock)) {
+                f = wait_on(WaitReason::Kind::Writes, 0);
+                break;
+            }
+            acquire(p);
+            nodes_->answer(p.away_key, acquired());
+            break;
         case AwayEvent::Kind::Join: {
             std::int64_t r1 = 0;
             double f1 = 0;
             f = join(e.value, r1, f1);
             if (f == Flow::Next) {
                 acquire(p);
-                nodes_->answer(p.away_key, AwayAnswer{AwayAnswer::Kind::Done, {}, {}, r1, f1, {}});
+                nodes_->answer(p.away_key, acquired({}, r1, f1));
             }
             break;
         }
@@ -193,7 +241,7 @@ RunResult Procedures::replay(LiveProcedure& p) {
             f = barrier(e.index);
             if (f == Flow::Next) {
                 acquire(p);
-                nodes_->answer(p.away_key, AwayAnswer{AwayAnswer::Kind::Done, {}, {}, 0, 0, {}});
+                nodes_->answer(p.away_key, acquired());
             }
             break;
         case AwayEvent::Kind::End:

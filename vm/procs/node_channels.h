@@ -1,0 +1,124 @@
+// A node's side of channels kept on nodes (docs/architecture.md,
+// "vm/procs/"): the channels the home handed to this node (KeptChannel),
+// where the others are kept, and the traffic between this node's procedures
+// and the keepers, here or anywhere else. One per home on a node, shared by
+// the procedures that home runs here; any thread (a mutex inside, and the
+// procedures' waiters are called outside it).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vm/procs/kept_channel.h"
+
+namespace polymer {
+
+// What travels between a keeper and the procedures that use its channel
+// (over the wire: docs/protocol.md).
+struct ChannelFrame {
+    enum class Kind : std::uint8_t {
+        Send,      // to the keeper: send `seq` of `party` on `channel`: `message`, `clock`
+        Accepted,  // to the sender's participant: send `seq` of `party` went in
+        Want,      // to the keeper: `party` waits to take a message from `channel`
+        Deliver,   // to the receiver's participant: `party` takes `message` (sent by `from`, `clock`)
+        Failed,    // made where it arrives, never sent: the keeper of `channel` is gone (`text` says why)
+    };
+    Kind kind = Kind::Send;
+    std::uint32_t channel = 0;
+    ChannelParty party;
+    std::uint64_t seq = 0;
+    ChannelParty from;
+    Message message;
+    ViewClock clock;
+    std::string text;
+};
+
+// How a participant's channel frames reach another participant: node n, or 0
+// for the home. "" when it went (or will go: it may queue), else why it cannot.
+using ChannelWire = std::function<std::string(std::uint32_t to, ChannelFrame f)>;
+
+// What a node says of its side when the home looks for a deadlock
+// (ProcedureNodes::snapshot): the procedures of the home blocked here on a
+// kept channel, the frames it exchanged with each participant, and its kept
+// channels' counts (--stats).
+struct ChannelSnapshot {
+    struct Blocked {
+        std::uint32_t proc = 0;
+        std::uint32_t channel = 0;
+        std::uint32_t pc = 0;  // its send or recv
+        bool sending = false;  // waits for room (its send to be accepted), else for a message
+    };
+    struct Kept {
+        std::uint32_t channel = 0;
+        std::uint64_t messages = 0, bytes = 0, most_held = 0, held = 0;
+    };
+    std::vector<Blocked> blocked;
+    std::map<std::uint32_t, std::uint64_t> sent, received;  // channel frames, by participant (0: the home)
+    std::vector<Kept> kept;
+};
+
+class NodeChannels {
+public:
+    NodeChannels(std::uint32_t self, ChannelWire wire) : self_(self), wire_(std::move(wire)) {}
+
+    std::uint32_t self() const { return self_; }
+    // The home hands channel `channel` to this node: `expects` are the sends
+    // of each procedure the home took before (KeptChannel::expect).
+    void keep(std::uint32_t channel, std::uint64_t capacity, const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects);
+    // Channel `channel` is kept by node `node` (this one or another).
+    void keeper_is(std::uint32_t channel, std::uint32_t node);
+    // Where `channel` is kept; nullopt while the home keeps it.
+    std::optional<std::uint32_t> keeper(std::uint32_t channel) const;
+
+    // A procedure here waits for its channel operations through `waiter`,
+    // called with Accepted, Deliver or Failed frames for it (on whatever
+    // thread the answer came on, outside the lock).
+    using Waiter = std::function<void(ChannelFrame)>;
+    void attach(std::uint32_t proc, Waiter waiter);
+    void detach(std::uint32_t proc);
+
+    // Procedure `proc`'s send number `seq` on `channel`, or its recv: to the
+    // keeper, here or over the wire. The answer comes to its waiter.
+    // `pc`: the send or recv, for a deadlock's report.
+    void send(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc, std::uint64_t seq, Message message, ViewClock clock);
+    void want(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc);
+
+    // A frame that came from participant `from` (0: the home). "" when
+    // taken, else why it is refused (a channel not kept here, a send seen
+    // twice): a fault of the peer that sent it.
+    std::string receive(std::uint32_t from, ChannelFrame f);
+    // Participant `node` is gone (0: the home). The procedures here waiting
+    // on a channel it kept get Failed; its parties leave the channels kept
+    // here.
+    void lost(std::uint32_t node, const std::string& why);
+
+    ChannelSnapshot snapshot() const;
+
+private:
+    struct Outgoing {
+        std::uint32_t to = 0;  // a participant, or self_ for a waiter here
+        ChannelFrame frame;
+    };
+    // Runs the keeper's effects: answers to waiters here, frames to the others.
+    void effects(std::uint32_t channel, KeptChannel::Effects fx, std::vector<Outgoing>& out);
+    void flush(std::vector<Outgoing> out);
+    // Takes a keeper frame for a channel kept here (under the lock).
+    std::string keep_frame(ChannelFrame f, std::vector<Outgoing>& out);
+
+    const std::uint32_t self_;
+    ChannelWire wire_;
+    mutable std::mutex mutex_;
+    std::map<std::uint32_t, KeptChannel> kept_;
+    std::map<std::uint32_t, std::uint32_t> keepers_;  // channel -> node, for the channels kept on nodes
+    std::map<std::uint32_t, Waiter> waiters_;
+    std::map<std::uint32_t, ChannelSnapshot::Blocked> blocked_;  // procedures here waiting for a keeper, by handle
+    std::map<std::uint32_t, std::string> gone_;      // participants lost, and why
+    std::map<std::uint32_t, std::uint64_t> sent_, received_;
+};
+
+}  // namespace polymer
