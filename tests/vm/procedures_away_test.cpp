@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -62,6 +63,28 @@ Outcome same_on_nodes(const std::string& source, const std::string& where, std::
         EXPECT_GT(loop.started(), 0u) << "no procedure ran on a node";
     }
     return home;
+}
+
+// Runs `m`'s main in order with `loop`'s nodes, keeping the machine for
+// its procedures and --stats.
+struct MachineRun {
+    std::string out;
+    std::unique_ptr<OutputBuffer> buffer;
+    std::unique_ptr<Machine> machine;  // after the buffer it writes to
+    RunResult result;
+};
+std::unique_ptr<MachineRun> run_with_nodes(const Module& m, LoopbackNodes& loop) {
+    auto run = std::make_unique<MachineRun>();
+    run->buffer = std::make_unique<OutputBuffer>(&run->out);
+    MachineOptions o;
+    o.procedure_nodes = &loop;
+    auto machine = Machine::create(m, *run->buffer, o);
+    EXPECT_TRUE(machine.ok());
+    if (!machine.ok()) return run;
+    run->machine = std::move(machine).value();
+    run->result = run->machine->run(*run->machine->find_proc("main"));
+    run->buffer->flush();
+    return run;
 }
 
 const char* const kPingPongOnNode1 = R"(
@@ -244,22 +267,16 @@ TEST(AwayProcedures, OnlyTheChangedBytesTravelAndStatsCountThem) {
 .end
 )");
     LoopbackNodes loop(1);
-    std::string out;
-    OutputBuffer buffer(&out);
-    MachineOptions o;
-    o.procedure_nodes = &loop;
-    auto machine = Machine::create(m, buffer, o);
-    ASSERT_TRUE(machine.ok());
-    const RunResult r = machine.value()->run(*machine.value()->find_proc("main"));
-    buffer.flush();
-    EXPECT_EQ(r.status, RunStatus::Halted);
-    EXPECT_EQ(out, "7");
-    const LiveProcedure& worker = machine.value()->procedures()->all().at(1);
+    const auto run = run_with_nodes(m, loop);
+    ASSERT_TRUE(run->machine);
+    EXPECT_EQ(run->result.status, RunStatus::Halted);
+    EXPECT_EQ(run->out, "7");
+    const Procedures& procs = *run->machine->procedures();
+    const LiveProcedure& worker = procs.all().at(1);
     EXPECT_EQ(worker.bytes_from_home, 9u);
     EXPECT_EQ(worker.bytes_to_home, 1u);
-    EXPECT_NE(machine.value()->procedures()->stats_text().find("#1 worker (on node 1 'loop1'): 4 instructions"), std::string::npos)
-        << machine.value()->procedures()->stats_text();
-    EXPECT_NE(machine.value()->procedures()->stats_text().find("region bytes 1 to the home, 9 from it"), std::string::npos);
+    EXPECT_NE(procs.stats_text().find("#1 worker (on node 1 'loop1'): 4 instructions"), std::string::npos) << procs.stats_text();
+    EXPECT_NE(procs.stats_text().find("region bytes 1 to the home, 9 from it"), std::string::npos);
 }
 
 TEST(AwayProcedures, TheLessonsGiveTheirExpectedOutputOnTwoNodes) {
@@ -598,16 +615,10 @@ fill:   st.i64  ys[r11], r11
 TEST(KeptChannels, StatsCountTheMessagesTheKeepersCarried) {
     const Module m = assembled(kept::node_to_node("2", "1"));
     LoopbackNodes loop(2);
-    std::string out;
-    OutputBuffer buffer(&out);
-    MachineOptions o;
-    o.procedure_nodes = &loop;
-    auto machine = Machine::create(m, buffer, o);
-    ASSERT_TRUE(machine.ok());
-    const RunResult r = machine.value()->run(*machine.value()->find_proc("main"));
-    buffer.flush();
-    ASSERT_EQ(r.status, RunStatus::Halted);
-    const std::string stats = machine.value()->procedures()->stats_text();
+    const auto run = run_with_nodes(m, loop);
+    ASSERT_TRUE(run->machine);
+    ASSERT_EQ(run->result.status, RunStatus::Halted);
+    const std::string stats = run->machine->procedures()->stats_text();
     EXPECT_NE(stats.find("channel 'pings': 51 messages, 408 bytes, at most 1 of 1 held at once"), std::string::npos) << stats;
     EXPECT_NE(stats.find("channel 'pongs': 50 messages, 400 bytes, at most 1 of 1 held at once"), std::string::npos) << stats;
 }
