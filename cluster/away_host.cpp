@@ -25,7 +25,8 @@ struct AwayHost::Hosted {
     std::uint64_t bytes = 0;                // its regions, counted against the home's budget
     std::unique_ptr<Backend> backend;       // null: the procedure's Machine has a CpuBackend of its own
     ClusterBackend* cluster = nullptr;      // the backend, made by now, when its launches go over the cluster (its own thread's)
-    std::unique_ptr<AwayProcedure> proc;    // after `backend`: its Machine goes first
+    std::shared_ptr<NodeChannels> channels; // its run's channels kept on nodes (null: none)
+    std::unique_ptr<AwayProcedure> proc;    // after `backend` and `channels`: its Machine goes first
     std::thread thread;
     std::atomic<bool> ended{false};     // run() returned: the thread may be joined at once
     std::atomic<bool> stopping{false};  // stop_one: its events are no longer wanted, and it waits for no room
@@ -90,19 +91,45 @@ void emit(AwayHost::Hosted& h, Connection& conn, std::size_t max_queued, AwayEve
 }  // namespace
 
 AwayHost::AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget,
-                   ProcedureBackends backends)
+                   ProcedureBackends backends, asio::io_context* io, std::function<std::shared_ptr<PeerLinks>()> peer_links)
     : conn_(std::move(conn)),
       who_(std::move(who)),
       max_queued_bytes_(max_queued_bytes),
       budget_(std::move(budget)),
-      backends_(std::move(backends)) {}
+      backends_(std::move(backends)),
+      io_(io),
+      peer_links_(std::move(peer_links)) {}
 
 
 AwayHost::~AwayHost() { stop_all("the node let go of the connection"); }
 
 std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<const Module> module, AwayStart start,
-                                       std::vector<NodeAddress> cluster) {
+                                       std::vector<NodeAddress> cluster, std::uint32_t self, std::vector<NodeAddress> nodes,
+                                       std::uint64_t run) {
     reap();
+    if (self != 0 && (!channels_ || run != run_)) {  // a new run's channels (the last run's procedures keep theirs)
+        if (self > nodes.size())
+            return Refusal{ErrorCode::BadPayload, cat("the proc-start makes this node number ", self, " of ", nodes.size())};
+        if (io_ == nullptr || !peer_links_) return Refusal{ErrorCode::BadLaunch, "this node carries no channels kept on nodes"};
+        self_ = self;
+        run_ = run;
+        channel_stream_ = 0;
+        channels_ = std::make_shared<NodeChannels>(self, [this, run](std::uint32_t to, ChannelFrame f) -> std::string {
+            Bytes payload = encode(ChanFrameMsg{self_, run, std::move(f)});
+            if (to != 0) return channel_links_->send(to, std::move(payload));
+            const std::uint64_t stream = channel_stream_.load();
+            if (stream == 0) return "the home opened no channel stream to this node";
+            conn_->send(MsgType::ChanFrame, stream, std::move(payload));
+            return {};
+        });
+        // The links fail the procedures waiting on a peer that cannot be
+        // reached; they hold the channels only weakly, as they may outlive them.
+        channel_links_ = std::make_shared<ChannelLinks>(
+            *io_, peer_links_(), self, std::move(nodes),
+            [weak = std::weak_ptr<NodeChannels>(channels_)](std::uint32_t node, const std::string& why) {
+                if (auto c = weak.lock()) c->lost(node, why);
+            });
+    }
     if (procs_.count(request) != 0)
         return Refusal{ErrorCode::BadPayload, cat("request ", request, " already runs a procedure here; a proc-start needs a fresh request id")};
     if (const std::size_t n = running(); n >= kMaxPerConnection)
@@ -129,7 +156,8 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
                     return made;
                 });
         made = AwayProcedure::create(*h->module, std::move(start), h->backend.get(),
-                                     [h = h.get(), conn = conn_, max = max_queued_bytes_](AwayEvent e) { emit(*h, *conn, max, std::move(e)); });
+                                     [h = h.get(), conn = conn_, max = max_queued_bytes_](AwayEvent e) { emit(*h, *conn, max, std::move(e)); },
+                                     (h->channels = channels_).get());
     } catch (const std::bad_alloc&) {
         budget_.release(h->bytes);
         return Refusal{ErrorCode::OutOfMemory, made.error()};
@@ -205,5 +233,30 @@ void AwayHost::stop_one(std::map<std::uint64_t, std::unique_ptr<Hosted>>::iterat
     budget_.release(h.bytes);
     procs_.erase(it);
 }
+
+std::optional<Refusal> AwayHost::keep(std::uint64_t request, const ChanKeep& k) {
+    if (!channels_) return Refusal{ErrorCode::BadPayload, "chan-keep before any proc-start named this node's number"};
+    std::uint64_t none = 0;
+    channel_stream_.compare_exchange_strong(none, request);
+    channels_->keep(k.channel, k.capacity, k.expects, k.queued);
+    log(LogLevel::Debug, "peer ", who_, ": keeps channel ", k.channel, " (capacity ", k.capacity, ")");
+    return std::nullopt;
+}
+
+std::optional<Refusal> AwayHost::keeper_is(const ChanKeeper& k) {
+    if (!channels_) return Refusal{ErrorCode::BadPayload, "chan-keeper before any proc-start named this node's number"};
+    channels_->keeper_is(k.channel, k.node);
+    return std::nullopt;
+}
+
+std::optional<Refusal> AwayHost::channel_frame(ChanFrameMsg m) {
+    if (!channels_) return Refusal{ErrorCode::BadPayload, "chan-frame before any proc-start named this node's number"};
+    if (m.run != run_) return std::nullopt;  // a run that is over (or, from a peer, one this node has not seen start yet)
+    if (std::string why = channels_->receive(m.sender, std::move(m.frame)); !why.empty())
+        return Refusal{ErrorCode::BadPayload, why};
+    return std::nullopt;
+}
+
+ChannelSnapshot AwayHost::channel_snapshot() const { return channels_ ? channels_->snapshot() : ChannelSnapshot{}; }
 
 }  // namespace polymer::cluster

@@ -12,6 +12,7 @@
 // down) joins its thread, which AwayProcedure::stop promises is soon.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <string>
 
+#include "cluster/channel_links.h"
 #include "cluster/connection.h"
 #include "cluster/memory_budget.h"
 #include "cluster/procedure_cluster.h"
@@ -50,8 +52,13 @@ public:
     // `backends` makes each procedure's backend on its own thread (the
     // node's own, or a cluster's for `.launches cluster`); with neither a
     // local maker nor a cluster, a procedure has a CpuBackend of its own.
+    //
+    // Channels kept on nodes (protocol version 12) reach the home's other
+    // nodes over `peer_links()`'s links (made at the first start that needs
+    // them), on `io`.
     AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget,
-             ProcedureBackends backends = {});
+             ProcedureBackends backends = {}, asio::io_context* io = nullptr,
+             std::function<std::shared_ptr<PeerLinks>()> peer_links = {});
     ~AwayHost();  // stops and joins every procedure
     AwayHost(const AwayHost&) = delete;
     AwayHost& operator=(const AwayHost&) = delete;
@@ -61,8 +68,21 @@ public:
     // kMaxPerConnection or when the budget cannot take its regions,
     // bad-payload for a request id already running. `cluster`: the home's
     // other nodes, for a procedure whose launches go over the cluster.
+    // `self`, `nodes`: this node's number among the home's procedure nodes
+    // and all of them (version 12; 0 and empty: the home keeps every channel).
+    // `run`: the home's program run; a new one gets channels of its own.
     std::optional<Refusal> start(std::uint64_t request, std::shared_ptr<const Module> module, AwayStart start,
-                                 std::vector<NodeAddress> cluster = {});
+                                 std::vector<NodeAddress> cluster = {}, std::uint32_t self = 0,
+                                 std::vector<NodeAddress> nodes = {}, std::uint64_t run = 0);
+
+    // --- channels kept on nodes (vm/procs/node_channels.h) ---
+    // chan-keep under `request` (the first one's id is the channel stream:
+    // the chan-frames to the home go under it).
+    std::optional<Refusal> keep(std::uint64_t request, const ChanKeep& k);
+    std::optional<Refusal> keeper_is(const ChanKeeper& k);
+    // A chan-frame from the home (sender 0) or a peer node's link.
+    std::optional<Refusal> channel_frame(ChanFrameMsg m);
+    ChannelSnapshot channel_snapshot() const;
     // Passes a proc-answer on; false when no procedure has that request id
     // (it may have just ended).
     bool answer(std::uint64_t request, AwayAnswer a);
@@ -85,6 +105,15 @@ private:
     std::size_t max_queued_bytes_;
     Budget budget_;
     ProcedureBackends backends_;
+    // Channels kept on nodes: made at the first start that names this
+    // node's number; before procs_, which use them until they are joined.
+    std::shared_ptr<NodeChannels> channels_;
+    std::shared_ptr<ChannelLinks> channel_links_;
+    std::uint32_t self_ = 0;
+    std::uint64_t run_ = 0;
+    std::atomic<std::uint64_t> channel_stream_{0};
+    asio::io_context* io_ = nullptr;
+    std::function<std::shared_ptr<PeerLinks>()> peer_links_;
     std::map<std::uint64_t, std::unique_ptr<Hosted>> procs_;  // by proc-start request id
 };
 

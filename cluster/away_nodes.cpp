@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "cluster/auth.h"
 #include "cluster/proc_frames.h"
 #include "isa/byte_io.h"
 #include "isa/requirements_text.h"
@@ -37,6 +38,7 @@ AwayNodes::AwayNodes(std::vector<NodeAddress> nodes, std::vector<std::uint8_t> s
     : secret_(std::move(secret)), options_(std::move(options)) {
     for (NodeAddress& a : nodes) nodes_.push_back(Node{std::move(a), nullptr, {}, {}});
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (auto t = random_nonce()) ticket_ = t.value();
 }
 
 AwayNodes::~AwayNodes() {
@@ -75,8 +77,13 @@ Result<NodeClient*> AwayNodes::client_for(std::size_t node) {
             forget(key, /*abandon=*/false);
             made_here_.emplace_back(key, lost(why));
         }
+        if (n.channel_stream != 0) {  // the channels it kept went with it
+            channel_frames_.emplace_back(static_cast<std::uint32_t>(node), keeper_failed(why));
+            n.channel_stream = 0;
+        }
         n.client.reset();
         n.modules.clear();
+        n.started = false;
     }
     if (!n.client) {
         auto c = NodeClient::connect(n.address.host, n.address.port, secret_, options_);
@@ -86,6 +93,8 @@ Result<NodeClient*> AwayNodes::client_for(std::size_t node) {
             const std::uint64_t one = 1;
             [[maybe_unused]] const ssize_t w = ::write(fd, &one, sizeof one);  // a full counter still wakes the poll
         });
+        // The other nodes' links for channels kept here present it (peer-access).
+        if (auto t = n.client->send_peer_ticket(ticket_); !t) return Error{cat("cannot give ", name(node), " the peer ticket: ", t.error())};
     }
     return n.client.get();
 }
@@ -107,6 +116,9 @@ Result<std::uint64_t> AwayNodes::start(std::size_t node, const Module& module, c
         n.modules.insert(hash_);
     }
     ProcStart message{hash_, start, {}};
+    message.self = static_cast<std::uint32_t>(node);
+    message.run = run_;
+    for (const Node& other : nodes_) message.nodes.push_back(other.address);
     // A procedure whose launches go over the cluster (`.launches cluster`)
     // dials the home's other nodes from its own: it gets their addresses.
     const auto proc = std::find_if(module.procs.begin(), module.procs.end(),
@@ -119,6 +131,7 @@ Result<std::uint64_t> AwayNodes::start(std::size_t node, const Module& module, c
         return Error{cat("the procedure's start (", payload.size(), " bytes: registers, region lengths, arguments) is over the ",
                          kMaxPayload, " bytes a frame carries")};
     const std::uint64_t request = client.value()->open_stream(MsgType::ProcStart, std::move(payload));
+    n.started = true;
     const std::uint64_t key = next_key_++;
     procs_[key] = Where{node, request};
     n.keys[request] = key;
@@ -158,6 +171,19 @@ void AwayNodes::forget(std::uint64_t key, bool abandon) {
 
 std::optional<std::pair<std::uint64_t, AwayEvent>> AwayNodes::event_of(std::size_t node, Streamed s) {
     Node& n = nodes_[node - 1];
+    if (s.first != 0 && s.first == n.channel_stream) {
+        channel_frame_of(node, std::move(s.second));
+        return std::nullopt;
+    }
+    if (s.first != 0 && s.first == n.snapshot_request) {
+        n.snapshot_request = 0;
+        if (s.second && s.second.value().type == MsgType::ChanSnapshotReply) {
+            auto reply = decode_chan_snapshot_reply(s.second.value().payload);
+            if (reply) n.snapshot = std::move(reply).value();
+        }
+        if (n.client) n.client->close_stream(s.first);
+        return std::nullopt;
+    }
     auto found = n.keys.find(s.first);
     if (found == n.keys.end()) return std::nullopt;  // stopped meanwhile
     const std::uint64_t key = found->second;
@@ -192,9 +218,10 @@ std::optional<std::pair<std::uint64_t, AwayEvent>> AwayNodes::next_event(Clock::
             made_here_.pop_front();
             return e;
         }
+        if (!channel_frames_.empty()) return std::nullopt;  // the home takes those first (next_channel_frame)
         std::vector<std::size_t> live;
         for (std::size_t i = 0; i < nodes_.size(); ++i)
-            if (!nodes_[i].keys.empty() && nodes_[i].client) live.push_back(i + 1);
+            if ((!nodes_[i].keys.empty() || nodes_[i].channel_stream != 0) && nodes_[i].client) live.push_back(i + 1);
         if (live.empty()) return std::nullopt;  // nothing can come
         if (live.size() > 1) return wait_many(live, deadline);
         // One node in play: this thread reads its socket, through its client.
@@ -202,6 +229,110 @@ std::optional<std::pair<std::uint64_t, AwayEvent>> AwayNodes::next_event(Clock::
         if (!s) return std::nullopt;
         if (auto e = event_of(live[0], std::move(*s))) return e;
     }
+}
+
+ChannelFrame AwayNodes::keeper_failed(const std::string& why) {
+    ChannelFrame f;
+    f.kind = ChannelFrame::Kind::Failed;
+    f.party.proc = ChannelFrame::kNoProcedure;
+    f.text = why;
+    return f;
+}
+
+void AwayNodes::channel_frame_of(std::size_t node, Result<Frame> frame) {
+    Node& n = nodes_[node - 1];
+    const auto from = static_cast<std::uint32_t>(node);
+    if (!frame) {  // the connection failed: the stream's last word
+        channel_frames_.emplace_back(from, keeper_failed(frame.error()));
+        n.channel_stream = 0;
+        return;
+    }
+    if (frame.value().type == MsgType::Error) {  // it refused a frame of ours: it can no longer be trusted to keep them
+        auto e = decode_error(frame.value().payload);
+        const std::string why = cat(name(node), " refused a channel frame: ",
+                                    e ? cat(error_code_name(e.value().code), ": ", e.value().message) : e.error());
+        n.client->give_up(why);
+        channel_frames_.emplace_back(from, keeper_failed(why));
+        n.channel_stream = 0;
+        return;
+    }
+    auto m = frame.value().type == MsgType::ChanFrame ? decode_chan_frame(frame.value().payload)
+                                                       : Result<ChanFrameMsg>(Error{cat("a ", msg_type_name(frame.value().type),
+                                                                                        " frame in its channel stream")});
+    if (m && m.value().run != run_) return;  // a frame of a run before this one
+    if (!m || m.value().sender != from) {
+        const std::string why = cat(name(node), ": ", m ? std::string("a channel frame that says it comes from another node") : m.error());
+        n.client->give_up(why);
+        channel_frames_.emplace_back(from, keeper_failed(why));
+        n.channel_stream = 0;
+        return;
+    }
+    channel_frames_.emplace_back(from, std::move(m.value().frame));
+}
+
+void AwayNodes::begin_run() {
+    ++run_;
+    for (Node& n : nodes_) {
+        if (n.client && n.channel_stream != 0) n.client->close_stream(n.channel_stream);
+        n.channel_stream = 0;
+    }
+    channel_frames_.clear();
+}
+
+void AwayNodes::keep(std::size_t node, std::uint32_t channel, std::uint64_t capacity,
+                     const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects, std::vector<KeptMessage> queued) {
+    Node& n = nodes_[node - 1];
+    if (!n.client) return;  // lost meanwhile: its Lost events say so
+    Bytes payload = encode(ChanKeep{channel, capacity, expects, std::move(queued)});
+    if (n.channel_stream == 0) n.channel_stream = n.client->open_stream(MsgType::ChanKeep, std::move(payload));
+    else n.client->send_one_way(MsgType::ChanKeep, n.channel_stream, std::move(payload));
+    for (std::size_t other = 1; other <= nodes_.size(); ++other)
+        if (other != node && nodes_[other - 1].client && nodes_[other - 1].started)
+            nodes_[other - 1].client->send_one_way(MsgType::ChanKeeper, 0, encode(ChanKeeper{channel, static_cast<std::uint32_t>(node)}));
+}
+
+void AwayNodes::to_keeper(std::size_t node, ChannelFrame f) {
+    Node& n = nodes_[node - 1];
+    if (!n.client || n.channel_stream == 0) {
+        channel_frames_.emplace_back(static_cast<std::uint32_t>(node), keeper_failed(cat(name(node), " is no longer connected")));
+        return;
+    }
+    n.client->send_one_way(MsgType::ChanFrame, n.channel_stream, encode(ChanFrameMsg{0, run_, std::move(f)}));
+}
+
+std::optional<std::pair<std::uint32_t, ChannelFrame>> AwayNodes::next_channel_frame() {
+    if (channel_frames_.empty()) {  // take in what has arrived
+        for (std::size_t node = 1; node <= nodes_.size(); ++node) {
+            Node& n = nodes_[node - 1];
+            if (n.channel_stream == 0 || !n.client) continue;
+            while (auto s = n.client->poll_streamed())
+                if (auto e = event_of(node, std::move(*s))) made_here_.push_back(std::move(*e));
+        }
+    }
+    if (channel_frames_.empty()) return std::nullopt;
+    auto f = std::move(channel_frames_.front());
+    channel_frames_.pop_front();
+    return f;
+}
+
+std::optional<std::vector<ChannelSnapshot>> AwayNodes::snapshot() {
+    constexpr auto kAnswerWithin = std::chrono::seconds(2);
+    std::vector<ChannelSnapshot> out(nodes_.size());
+    for (std::size_t node = 1; node <= nodes_.size(); ++node) {
+        Node& n = nodes_[node - 1];
+        if (!n.client || !n.started || !n.client->failure().empty()) continue;  // nothing of ours there
+        n.snapshot.reset();
+        n.snapshot_request = n.client->open_stream(MsgType::ChanSnapshot, {});
+        const auto deadline = Clock::now() + kAnswerWithin;
+        while (!n.snapshot && n.snapshot_request != 0) {
+            auto s = n.client->next_streamed(deadline);
+            if (!s) return std::nullopt;  // it did not answer in time
+            if (auto e = event_of(node, std::move(*s))) made_here_.push_back(std::move(*e));
+        }
+        if (!n.snapshot) return std::nullopt;
+        out[node - 1] = std::move(*n.snapshot);
+    }
+    return out;
 }
 
 std::optional<std::pair<std::uint64_t, AwayEvent>> AwayNodes::wait_many(const std::vector<std::size_t>& live,
@@ -221,6 +352,7 @@ std::optional<std::pair<std::uint64_t, AwayEvent>> AwayNodes::wait_many(const st
                 }
             }
         }
+        if (!channel_frames_.empty()) return std::nullopt;  // a keeper answered the home
         const auto now = Clock::now();
         if (now >= deadline) return std::nullopt;
         if (now < spin_until) {

@@ -52,6 +52,17 @@ public:
     std::optional<std::pair<std::uint64_t, AwayEvent>> next_event(std::chrono::steady_clock::time_point deadline) override;
     void stop(std::uint64_t key, const std::string& why) override;
 
+    // Channels kept on nodes (protocol version 12): the first chan-keep to a
+    // node opens its channel stream, which carries the keeper's answers to
+    // the home; the home's own frames go one way under that stream's id.
+    bool direct_channels() const override { return true; }
+    void begin_run() override;
+    void keep(std::size_t node, std::uint32_t channel, std::uint64_t capacity,
+              const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects, std::vector<KeptMessage> queued) override;
+    void to_keeper(std::size_t node, ChannelFrame f) override;
+    std::optional<std::pair<std::uint32_t, ChannelFrame>> next_channel_frame() override;
+    std::optional<std::vector<ChannelSnapshot>> snapshot() override;
+
 private:
     using Clock = std::chrono::steady_clock;
     using Streamed = std::pair<std::uint64_t, Result<Frame>>;
@@ -60,6 +71,10 @@ private:
         std::unique_ptr<NodeClient> client;      // opened by the first start here
         std::set<Sha256> modules;                // uploaded on `client`
         std::map<std::uint64_t, std::uint64_t> keys;  // proc-start request id -> key, of its live procedures
+        bool started = false;                     // a proc-start went to it on `client`: it knows its number
+        std::uint64_t channel_stream = 0;         // its first chan-keep's request id, once it keeps a channel
+        std::uint64_t snapshot_request = 0;       // a chan-snapshot in flight
+        std::optional<ChannelSnapshot> snapshot;  // its reply
     };
     struct Where {
         std::size_t node = 0;  // from 1
@@ -73,6 +88,9 @@ private:
     std::optional<std::pair<std::uint64_t, AwayEvent>> event_of(std::size_t node, Streamed s);
     // The procedure is over: forget it (`abandon`: and stop it on its node).
     void forget(std::uint64_t key, bool abandon);
+    // A keeper's frame (or the end of its channel stream) to channel_frames_.
+    void channel_frame_of(std::size_t node, Result<Frame> frame);
+    static ChannelFrame keeper_failed(const std::string& why);  // the node that kept channels is gone: `why`
     // Waits across several nodes' sockets.
     std::optional<std::pair<std::uint64_t, AwayEvent>> wait_many(const std::vector<std::size_t>& live, Clock::time_point deadline);
 
@@ -82,6 +100,9 @@ private:
     std::map<std::uint64_t, Where> procs_;  // live procedures by key
     std::uint64_t next_key_ = 1;
     std::deque<std::pair<std::uint64_t, AwayEvent>> made_here_;  // Lost events of answers that could not be carried
+    std::deque<std::pair<std::uint32_t, ChannelFrame>> channel_frames_;  // keepers' answers to the home, by node
+    std::uint64_t run_ = 0;  // the program run going on (ProcStart::run)
+    Nonce ticket_{};  // the peer ticket every node of this home gets: their links to each other present it
     std::size_t next_first_ = 0;  // wait_many: which live node it looks at first (each in turn)
     int wake_fd_ = -1;            // an eventfd the clients ring (NodeClient::on_streamed)
     // The module's bytes and hash, made at the first start with that Module

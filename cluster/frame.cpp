@@ -35,12 +35,17 @@ const char* msg_type_name(MsgType t) {
     case MsgType::ProcEvent: return "proc-event";
     case MsgType::ProcAnswer: return "proc-answer";
     case MsgType::RegionDrop: return "region-drop";
+    case MsgType::ChanKeep: return "chan-keep";
+    case MsgType::ChanKeeper: return "chan-keeper";
+    case MsgType::ChanFrame: return "chan-frame";
+    case MsgType::ChanSnapshot: return "chan-snapshot";
+    case MsgType::ChanSnapshotReply: return "chan-snapshot-reply";
     }
     return "unknown";
 }
 
 bool is_known_msg_type(std::uint16_t t) {
-    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::RegionDrop);
+    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::ChanSnapshotReply);
 }
 
 namespace {

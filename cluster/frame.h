@@ -22,7 +22,7 @@
 namespace polymer::cluster {
 
 inline constexpr std::uint32_t kFrameMagic = 0x4E594C50;  // "PLYN" on the wire
-inline constexpr std::uint16_t kProtocolVersion = 11;  // 2: kernel faults and the step budget in launch / chunk-result; 3: nodes that dial the home (handshake labels); 4: 64-bit uniforms in launch (wide kernels); 5: keep_outputs in launch (outputs stay on the node); 6: node-to-node transfers (peer_port in welcome, halo fetches in launch, peer-ticket and peer-access; vector-chunk: vector ops on the nodes); 7: procedures on the nodes (proc-start, proc-event, proc-answer); 8: vscan pieces in vector-chunk (a carry in and out) and vmatmul pieces of rows; 9: region lengths in proc-event and proc-answer (alloc and free in procedures on the nodes); 10: region-drop (a node frees what its home forgot) and the other nodes in proc-start (.launches cluster); 11: rounds in launch and the fault's round in chunk-result (a loop of launches run as rounds)
+inline constexpr std::uint16_t kProtocolVersion = 12;  // 2: kernel faults and the step budget in launch / chunk-result; 3: nodes that dial the home (handshake labels); 4: 64-bit uniforms in launch (wide kernels); 5: keep_outputs in launch (outputs stay on the node); 6: node-to-node transfers (peer_port in welcome, halo fetches in launch, peer-ticket and peer-access; vector-chunk: vector ops on the nodes); 7: procedures on the nodes (proc-start, proc-event, proc-answer); 8: vscan pieces in vector-chunk (a carry in and out) and vmatmul pieces of rows; 9: region lengths in proc-event and proc-answer (alloc and free in procedures on the nodes); 10: region-drop (a node frees what its home forgot) and the other nodes in proc-start (.launches cluster); 11: rounds in launch and the fault's round in chunk-result (a loop of launches run as rounds); 12: channels kept on nodes (chan-keep, chan-keeper, chan-frame, chan-snapshot; the node's number, the nodes and the keepers in proc-start; clocks in proc-event and proc-answer)
 inline constexpr std::size_t kFrameHeaderSize = 32;
 // The largest payload a peer accepts; bigger region transfers are split.
 inline constexpr std::uint32_t kMaxPayload = 64u << 20;
@@ -55,6 +55,11 @@ enum class MsgType : std::uint16_t {
     ProcEvent = 23,      // node -> home: one AwayEvent of the procedure that request started
     ProcAnswer = 24,     // home -> node, with the proc-start's request id: one AwayAnswer; no reply
     RegionDrop = 25,     // home -> node: region ids the home will not use again (freed, reallocated); no reply
+    ChanKeep = 26,       // home -> node: keep this channel from now on; opens the node's channel stream (chan-frames to the home)
+    ChanKeeper = 27,     // home -> node: a channel is kept by that node; no reply
+    ChanFrame = 28,      // a channel's send, want, accepted or deliver, between a keeper and its users (node to node, home and node)
+    ChanSnapshot = 29,   // home -> node -> ChanSnapshotReply: who waits at keepers here, channel frames sent and taken
+    ChanSnapshotReply = 30,
 };
 const char* msg_type_name(MsgType t);
 bool is_known_msg_type(std::uint16_t t);

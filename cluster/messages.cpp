@@ -584,6 +584,51 @@ std::vector<RegionLength> get_lengths(ByteReader& r) {
     return lengths;
 }
 
+// A clock: n u32, then n × (procedure u32, releases u64), sorted, each once.
+void put_clock(ByteWriter& w, const ViewClock& c) {
+    w.u32(static_cast<std::uint32_t>(c.entries().size()));
+    for (const auto& [proc, n] : c.entries()) {
+        w.u32(proc);
+        w.u64(n);
+    }
+}
+ViewClock get_clock(ByteReader& r) {
+    const std::size_t at = r.pos();
+    const std::uint32_t n = r.count(12, "clock entries");
+    if (r.ok() && n > kMaxChannelEntries) r.fail_at(at, pbc::cat("a clock of ", n, " entries, more than ", kMaxChannelEntries));
+    std::vector<ViewClock::Entry> entries;
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        const std::uint32_t proc = r.u32("clock procedure");
+        entries.emplace_back(proc, r.u64("clock releases"));
+    }
+    ViewClock c;
+    if (r.ok() && !c.assign(std::move(entries))) r.fail_at(at, "a clock's entries are not sorted by procedure, each once and not zero");
+    return c;
+}
+
+void put_addresses(ByteWriter& w, const std::vector<NodeAddress>& nodes) {
+    w.u32(static_cast<std::uint32_t>(nodes.size()));
+    for (const NodeAddress& a : nodes) {
+        w.str(a.host);
+        w.u16(a.port);
+    }
+}
+std::vector<NodeAddress> get_addresses(ByteReader& r, const char* what) {
+    const std::size_t at = r.pos();
+    const std::uint32_t nodes = r.count(6, what);  // the smallest: an empty host (u32), a port
+    if (r.ok() && nodes > kMaxProcClusterNodes) r.fail_at(at, pbc::cat("names ", nodes, " ", what, ", more than ", kMaxProcClusterNodes));
+    std::vector<NodeAddress> out;
+    for (std::uint32_t i = 0; i < nodes && r.ok(); ++i) {
+        r.entry(what, i);
+        NodeAddress a;
+        a.host = r.str("host");
+        a.port = r.u16("port");
+        out.push_back(std::move(a));
+    }
+    r.no_entry();
+    return out;
+}
+
 }  // namespace
 
 Bytes encode(const ProcStart& m) {
@@ -602,10 +647,14 @@ Bytes encode(const ProcStart& m) {
     for (std::uint64_t n : s.region_lengths) w.u64(n);
     w.u32(static_cast<std::uint32_t>(s.args.size()));
     for (const std::string& a : s.args) w.str(a);
-    w.u32(static_cast<std::uint32_t>(m.cluster.size()));
-    for (const NodeAddress& a : m.cluster) {
-        w.str(a.host);
-        w.u16(a.port);
+    put_addresses(w, m.cluster);
+    w.u32(m.self);
+    put_addresses(w, m.nodes);
+    w.u64(m.run);
+    w.u32(static_cast<std::uint32_t>(s.keepers.size()));
+    for (const auto& [channel, node] : s.keepers) {
+        w.u32(channel);
+        w.u32(node);
     }
     return w.take();
 }
@@ -634,18 +683,18 @@ Result<ProcStart> decode_proc_start(Payload p) {
             s.args.push_back(r.str("text"));
         }
         r.no_entry();
-        const std::size_t at_nodes = r.pos();
-        const std::uint32_t nodes = r.count(6, "cluster nodes");  // the smallest: an empty host (u32), a port
-        if (r.ok() && nodes > kMaxProcClusterNodes)
-            r.fail_at(at_nodes, pbc::cat("names ", nodes, " cluster nodes, more than ", kMaxProcClusterNodes));
-        for (std::uint32_t i = 0; i < nodes && r.ok(); ++i) {
-            r.entry("cluster node", i);
-            NodeAddress a;
-            a.host = r.str("host");
-            a.port = r.u16("port");
-            m.cluster.push_back(std::move(a));
+        m.cluster = get_addresses(r, "cluster nodes");
+        m.self = r.u32("node number");
+        m.nodes = get_addresses(r, "procedure nodes");
+        m.run = r.u64("run");
+        const std::size_t at_keepers = r.pos();
+        const std::uint32_t keepers = r.count(8, "keepers");
+        if (r.ok() && keepers > kMaxChannelEntries)
+            r.fail_at(at_keepers, pbc::cat("names ", keepers, " kept channels, more than ", kMaxChannelEntries));
+        for (std::uint32_t i = 0; i < keepers && r.ok(); ++i) {
+            const std::uint32_t channel = r.u32("kept channel");
+            s.keepers.emplace_back(channel, r.u32("its keeper"));
         }
-        r.no_entry();
     });
 }
 
@@ -663,13 +712,14 @@ Bytes encode(const AwayEvent& m) {
     w.u8(static_cast<std::uint8_t>(m.trap));
     put_int_regs(w, m.int_regs);
     put_float_regs(w, m.float_regs);
+    put_clock(w, m.clock);
     return w.take();
 }
 Result<AwayEvent> decode_proc_event(Payload p) {
     return decode_with<AwayEvent>(p, "proc-event", [](ByteReader& r, AwayEvent& m) {
         const std::uint8_t kind = r.u8("kind");
-        if (r.ok() && kind >= static_cast<std::uint8_t>(AwayEvent::Kind::Lost))
-            r.fail_at(0, pbc::cat("kind is ", unsigned{kind}, ", not 0 (writes) to 8 (trap)"));
+        if (r.ok() && (kind == static_cast<std::uint8_t>(AwayEvent::Kind::Lost) || kind > static_cast<std::uint8_t>(AwayEvent::Kind::Acquire)))
+            r.fail_at(0, pbc::cat("kind is ", unsigned{kind}, ", not 0 (writes) to 8 (trap) or 10 (acquire)"));
         m.kind = static_cast<AwayEvent::Kind>(kind);
         m.pc = r.u32("pc");
         m.steps = r.u64("steps");
@@ -686,6 +736,7 @@ Result<AwayEvent> decode_proc_event(Payload p) {
         m.trap = static_cast<TrapKind>(trap);
         m.int_regs = get_int_regs(r);
         m.float_regs = get_float_regs(r);
+        m.clock = get_clock(r);
     });
 }
 
@@ -698,13 +749,14 @@ Bytes encode(const AwayAnswer& m) {
     w.i64(m.r1);
     w.f64(m.f1);
     w.str(m.text);
+    put_clock(w, m.clock);
     return w.take();
 }
 Result<AwayAnswer> decode_proc_answer(Payload p) {
     return decode_with<AwayAnswer>(p, "proc-answer", [](ByteReader& r, AwayAnswer& m) {
         const std::uint8_t kind = r.u8("kind");
-        if (r.ok() && kind > static_cast<std::uint8_t>(AwayAnswer::Kind::Stop))
-            r.fail_at(0, pbc::cat("kind is ", unsigned{kind}, ", not 0 (writes), 1 (done) or 2 (stop)"));
+        if (r.ok() && kind > static_cast<std::uint8_t>(AwayAnswer::Kind::Moved))
+            r.fail_at(0, pbc::cat("kind is ", unsigned{kind}, ", not 0 (writes), 1 (done), 2 (stop) or 3 (moved)"));
         m.kind = static_cast<AwayAnswer::Kind>(kind);
         m.lengths = get_lengths(r);
         m.writes = get_writes(r);
@@ -712,6 +764,7 @@ Result<AwayAnswer> decode_proc_answer(Payload p) {
         m.r1 = r.i64("r1");
         m.f1 = r.f64("f1");
         m.text = r.str("text");
+        m.clock = get_clock(r);
     });
 }
 
@@ -766,6 +819,169 @@ Result<RegionDrop> decode_region_drop(Payload p) {
         const std::uint32_t n = r.count(8, "regions");
         m.regions.reserve(n);
         for (std::uint32_t i = 0; i < n && r.ok(); ++i) m.regions.push_back(r.u64("region"));
+    });
+}
+
+Bytes encode(const ChanKeep& m) {
+    ByteWriter w;
+    w.u32(m.channel);
+    w.u64(m.capacity);
+    w.u32(static_cast<std::uint32_t>(m.expects.size()));
+    for (const auto& [proc, next] : m.expects) {
+        w.u32(proc);
+        w.u64(next);
+    }
+    w.u32(static_cast<std::uint32_t>(m.queued.size()));
+    for (const KeptMessage& q : m.queued) {
+        w.u32(q.from.node);
+        w.u32(q.from.proc);
+        put_message(w, q.message);
+        put_clock(w, q.clock);
+    }
+    return w.take();
+}
+Result<ChanKeep> decode_chan_keep(Payload p) {
+    return decode_with<ChanKeep>(p, "chan-keep", [](ByteReader& r, ChanKeep& m) {
+        m.channel = r.u32("channel");
+        m.capacity = r.u64("capacity");
+        const std::size_t at = r.pos();
+        const std::uint32_t n = r.count(12, "expects");
+        if (r.ok() && n > kMaxChannelEntries) r.fail_at(at, pbc::cat(n, " expects, more than ", kMaxChannelEntries));
+        for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+            const std::uint32_t proc = r.u32("procedure");
+            m.expects.emplace_back(proc, r.u64("its next send"));
+        }
+        const std::size_t at_queued = r.pos();
+        const std::uint32_t queued = r.count(30, "queued messages");
+        if (r.ok() && queued > m.capacity) r.fail_at(at_queued, pbc::cat(queued, " queued messages in a channel of capacity ", m.capacity));
+        for (std::uint32_t i = 0; i < queued && r.ok(); ++i) {
+            KeptMessage q;
+            q.from.node = r.u32("from node");
+            q.from.proc = r.u32("from procedure");
+            q.message = get_message(r);
+            q.clock = get_clock(r);
+            m.queued.push_back(std::move(q));
+        }
+        if (r.ok() && m.capacity == 0) r.fail("a channel's capacity is at least 1");
+    });
+}
+
+Bytes encode(const ChanKeeper& m) {
+    ByteWriter w;
+    w.u32(m.channel);
+    w.u32(m.node);
+    return w.take();
+}
+Result<ChanKeeper> decode_chan_keeper(Payload p) {
+    return decode_with<ChanKeeper>(p, "chan-keeper", [](ByteReader& r, ChanKeeper& m) {
+        m.channel = r.u32("channel");
+        m.node = r.u32("node");
+        if (r.ok() && m.node == 0) r.fail("a kept channel's keeper is a node (from 1), not the home");
+    });
+}
+
+// sender u32, run u64, kind u8, channel u32, party (node u32, proc u32),
+// seq u64, from (node u32, proc u32), message, clock.
+Bytes encode(const ChanFrameMsg& m) {
+    ByteWriter w;
+    const ChannelFrame& f = m.frame;
+    w.u32(m.sender);
+    w.u64(m.run);
+    w.u8(static_cast<std::uint8_t>(f.kind));
+    w.u32(f.channel);
+    w.u32(f.party.node);
+    w.u32(f.party.proc);
+    w.u64(f.seq);
+    w.u32(f.from.node);
+    w.u32(f.from.proc);
+    put_message(w, f.message);
+    put_clock(w, f.clock);
+    return w.take();
+}
+Result<ChanFrameMsg> decode_chan_frame(Payload p) {
+    return decode_with<ChanFrameMsg>(p, "chan-frame", [](ByteReader& r, ChanFrameMsg& m) {
+        ChannelFrame& f = m.frame;
+        m.sender = r.u32("sender");
+        m.run = r.u64("run");
+        const std::size_t at = r.pos();
+        const std::uint8_t kind = r.u8("kind");
+        if (r.ok() && kind >= static_cast<std::uint8_t>(ChannelFrame::Kind::Failed))
+            r.fail_at(at, pbc::cat("kind is ", unsigned{kind}, ", not 0 (send), 1 (accepted), 2 (want) or 3 (deliver)"));
+        f.kind = static_cast<ChannelFrame::Kind>(kind);
+        f.channel = r.u32("channel");
+        f.party.node = r.u32("party node");
+        f.party.proc = r.u32("party procedure");
+        f.seq = r.u64("seq");
+        f.from.node = r.u32("from node");
+        f.from.proc = r.u32("from procedure");
+        f.message = get_message(r);
+        f.clock = get_clock(r);
+    });
+}
+
+Bytes encode(const ChannelSnapshot& m) {
+    ByteWriter w;
+    w.u32(static_cast<std::uint32_t>(m.blocked.size()));
+    for (const ChannelSnapshot::Blocked& b : m.blocked) {
+        w.u32(b.proc);
+        w.u32(b.channel);
+        w.u32(b.pc);
+        w.u8(b.sending ? 1 : 0);
+    }
+    for (const auto* counts : {&m.sent, &m.received}) {
+        w.u32(static_cast<std::uint32_t>(counts->size()));
+        for (const auto& [who, n] : *counts) {
+            w.u32(who);
+            w.u64(n);
+        }
+    }
+    w.u32(static_cast<std::uint32_t>(m.kept.size()));
+    for (const ChannelSnapshot::Kept& k : m.kept) {
+        w.u32(k.channel);
+        w.u64(k.messages);
+        w.u64(k.bytes);
+        w.u64(k.most_held);
+        w.u64(k.held);
+    }
+    return w.take();
+}
+Result<ChannelSnapshot> decode_chan_snapshot_reply(Payload p) {
+    return decode_with<ChannelSnapshot>(p, "chan-snapshot-reply", [](ByteReader& r, ChannelSnapshot& m) {
+        auto limited = [&](std::uint32_t n, std::size_t at, const char* what) {
+            if (r.ok() && n > kMaxChannelEntries) r.fail_at(at, pbc::cat(n, " ", what, ", more than ", kMaxChannelEntries));
+        };
+        std::size_t at = r.pos();
+        const std::uint32_t blocked = r.count(13, "blocked procedures");
+        limited(blocked, at, "blocked procedures");
+        for (std::uint32_t i = 0; i < blocked && r.ok(); ++i) {
+            ChannelSnapshot::Blocked b;
+            b.proc = r.u32("procedure");
+            b.channel = r.u32("channel");
+            b.pc = r.u32("pc");
+            b.sending = r.u8("sending") != 0;
+            m.blocked.push_back(b);
+        }
+        for (auto* counts : {&m.sent, &m.received}) {
+            at = r.pos();
+            const std::uint32_t n = r.count(12, "frame counts");
+            limited(n, at, "frame counts");
+            for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+                const std::uint32_t who = r.u32("participant");
+                (*counts)[who] = r.u64("frames");
+            }
+        }
+        at = r.pos();
+        const std::uint32_t kept = r.count(36, "kept channels");
+        limited(kept, at, "kept channels");
+        for (std::uint32_t i = 0; i < kept && r.ok(); ++i) {
+            ChannelSnapshot::Kept k;
+            k.channel = r.u32("channel");
+            k.messages = r.u64("messages");
+            k.bytes = r.u64("bytes");
+            k.most_held = r.u64("most held");
+            k.held = r.u64("held");
+            m.kept.push_back(k);
+        }
     });
 }
 

@@ -239,7 +239,35 @@ struct ProcStart {
     // Version 10: the home's other nodes, for a procedure whose launches go
     // over the cluster (`.launches cluster`); empty: it launches on this node.
     std::vector<NodeAddress> cluster;
+    // Version 12: this node's number among the home's procedure nodes, and
+    // every one of them (node n is nodes[n - 1]), for channels kept on nodes.
+    std::uint32_t self = 0;
+    std::vector<NodeAddress> nodes;
+    std::uint64_t run = 0;  // which of the home's program runs: a new one forgets the channels of the one before
 };
+// Channels kept on nodes (version 12; vm/procs/node_channels.h). chan-keep
+// hands a channel to the node (the first opens its channel stream: the
+// chan-frames the node sends the home go under that request id);
+// chan-keeper tells a node where one is kept; chan-frame carries one
+// ChannelFrame and the participant that sent it (0: the home); chan-snapshot
+// asks for the node's ChannelSnapshot.
+struct ChanKeep {
+    std::uint32_t channel = 0;
+    std::uint64_t capacity = 0;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> expects;
+    std::vector<KeptMessage> queued;  // the messages in it at the home, oldest first
+};
+struct ChanKeeper {
+    std::uint32_t channel = 0;
+    std::uint32_t node = 0;
+};
+struct ChanFrameMsg {
+    std::uint32_t sender = 0;
+    std::uint64_t run = 0;  // the program run it belongs to (ProcStart::run); one of another run is dropped
+    ChannelFrame frame;
+};
+// The most entries a clock, an expects list or a snapshot list may have.
+inline constexpr std::uint32_t kMaxChannelEntries = 1u << 16;
 // The most nodes a proc-start may name (the node dials each).
 inline constexpr std::uint32_t kMaxProcClusterNodes = 1024;
 struct Cancel {
@@ -278,6 +306,10 @@ Bytes encode(const ErrorMsg& m);
 Bytes encode(const PeerTicket& m);
 Bytes encode(const PeerAccess& m);
 Bytes encode(const RegionDrop& m);
+Bytes encode(const ChanKeep& m);
+Bytes encode(const ChanKeeper& m);
+Bytes encode(const ChanFrameMsg& m);
+Bytes encode(const ChannelSnapshot& m);  // chan-snapshot-reply
 
 using Payload = std::span<const std::uint8_t>;
 Result<Hello> decode_hello(Payload p);
@@ -306,5 +338,10 @@ Result<ErrorMsg> decode_error(Payload p);
 Result<PeerTicket> decode_peer_ticket(Payload p);
 Result<PeerAccess> decode_peer_access(Payload p);
 Result<RegionDrop> decode_region_drop(Payload p);
+Result<ChanKeep> decode_chan_keep(Payload p);
+Result<ChanKeeper> decode_chan_keeper(Payload p);
+// Refuses a Failed frame: only the participant where it arrives makes those.
+Result<ChanFrameMsg> decode_chan_frame(Payload p);
+Result<ChannelSnapshot> decode_chan_snapshot_reply(Payload p);
 
 }  // namespace polymer::cluster

@@ -462,9 +462,11 @@ private:
                 const NodeConfig& config = server_.config_;
                 away_ = std::make_unique<AwayHost>(
                     conn_, who(), config.limits.max_queued_bytes, std::move(budget),
-                    ProcedureBackends{config.procedure_backend, config.secret, config.tls, cat("procedure on ", config.caps.name)});
+                    ProcedureBackends{config.procedure_backend, config.secret, config.tls, cat("procedure on ", config.caps.name)},
+                    &server_.io_, [this] { return peer_links(); });
             }
-            if (auto refusal = away_->start(f.request_id, std::move(module), std::move(m.value().start), std::move(m.value().cluster)))
+            if (auto refusal = away_->start(f.request_id, std::move(module), std::move(m.value().start), std::move(m.value().cluster),
+                                            m.value().self, std::move(m.value().nodes), m.value().run))
                 answer(f, refusal, MsgType::Ack, {});
             return;
         }
@@ -480,6 +482,34 @@ private:
                     ", which runs no procedure here (it may have just ended); ignored");
             return;
         }
+        case MsgType::ChanKeep: {
+            auto m = decode_chan_keep(f.payload);
+            if (!decoded(m, f)) return;
+            if (auto refusal = away_ ? away_->keep(f.request_id, m.value()) : Refusal{ErrorCode::BadPayload, "chan-keep before any proc-start"})
+                answer(f, refusal, MsgType::Ack, {});
+            return;
+        }
+        case MsgType::ChanKeeper: {
+            auto m = decode_chan_keeper(f.payload);
+            if (!decoded(m, f)) return;
+            if (auto refusal = away_ ? away_->keeper_is(m.value()) : Refusal{ErrorCode::BadPayload, "chan-keeper before any proc-start"})
+                answer(f, refusal, MsgType::Ack, {});
+            return;
+        }
+        case MsgType::ChanFrame: {
+            auto m = decode_chan_frame(f.payload);
+            if (!decoded(m, f)) return;
+            if (m.value().sender != 0) {
+                answer(f, Refusal{ErrorCode::BadPayload, "a chan-frame from the home says it comes from a node"}, MsgType::Ack, {});
+                return;
+            }
+            if (auto refusal = away_ ? away_->channel_frame(std::move(m).value()) : Refusal{ErrorCode::BadPayload, "chan-frame before any proc-start"})
+                answer(f, refusal, MsgType::Ack, {});
+            return;
+        }
+        case MsgType::ChanSnapshot:
+            conn_->send(MsgType::ChanSnapshotReply, f.request_id, encode(away_ ? away_->channel_snapshot() : ChannelSnapshot{}));
+            return;
         case MsgType::RegionDrop: {
             auto m = decode_region_drop(f.payload);
             if (!decoded(m, f)) return;
@@ -504,6 +534,21 @@ private:
     void handle_as_peer(Frame f) {
         switch (f.type) {
         case MsgType::Heartbeat: return;
+        case MsgType::ChanFrame: {  // from a procedure on the peer node, or the keeper there
+            auto home = home_.lock();
+            auto m = decode_chan_frame(f.payload);
+            if (!decoded(m, f)) return;
+            if (!home || !home->away_) {
+                refuse_and_close(f.request_id, ErrorCode::BadPayload, "the home whose peer ticket this connection presented runs no procedures here");
+                return;
+            }
+            if (m.value().sender == 0) {
+                answer(f, Refusal{ErrorCode::BadPayload, "a chan-frame from a peer node says it comes from the home"}, MsgType::Ack, {});
+                return;
+            }
+            if (auto refusal = home->away_->channel_frame(std::move(m).value())) answer(f, refusal, MsgType::Ack, {});
+            return;
+        }
         case MsgType::Error: {
             auto m = decode_error(f.payload);
             if (m) log(LogLevel::Warn, "peer ", who(), " reports ", error_code_name(m.value().code), ": ", m.value().message);
@@ -564,7 +609,7 @@ private:
             in_flight.writes.push_back({chunk.launch.args[w.param].data, w.offset, w.offset + w.length});
         for (std::size_t i = 0; i < fetches.size(); ++i)
             in_flight.writes.push_back({targets[i]->bytes.data(), fetches[i].offset, fetches[i].offset + fetches[i].length});
-        if (!links_) links_ = std::make_shared<PeerLinks>(server_.io_, link_config());
+        peer_links();
         ++server_.in_flight_;  // shutdown waits for it (cancel_queued stops it)
         auto prepared = std::make_shared<PreparedChunk>(std::move(chunk));
         fetch_halos(server_.io_, links_, std::move(fetches), std::move(targets), flag,
@@ -602,6 +647,10 @@ private:
     // How this node dials the home's other nodes: as a home would, on the
     // node's own token and TLS setting; what their replies hold counts
     // against this home's budget.
+    std::shared_ptr<PeerLinks> peer_links() {
+        if (!links_) links_ = std::make_shared<PeerLinks>(server_.io_, link_config());
+        return links_;
+    }
     PeerLinkConfig link_config() {
         const NodeConfig& config = server_.config_;
         PeerLinkConfig c;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <utility>
 
 #include "cluster/client_handshake.h"
 #include "cluster/node_limits.h"
@@ -100,6 +101,11 @@ asio::awaitable<std::string> PeerLink::fetch(std::uint64_t region, std::uint64_t
 }
 
 void PeerLink::close(const std::string& why) { fail(why); }
+
+asio::awaitable<std::string> PeerLink::connect() {
+    auto self = shared_from_this();
+    co_return co_await ready([] { return false; });
+}
 
 asio::awaitable<std::string> PeerLink::ready(const std::function<bool()>& stopped) {
     if (state_ == State::Idle) {
@@ -288,6 +294,7 @@ void PeerLink::fail(const std::string& why) {
     if (conn_) conn_->close(why);
     if (tunnel_) tunnel_->close();
     wake_all();
+    for (auto& f : std::exchange(on_failure_, {})) f(why);
 }
 
 void PeerLink::wake_all() {

@@ -60,6 +60,13 @@ public:
     asio::awaitable<std::string> fetch(std::uint64_t region, std::uint64_t version, std::uint64_t offset, std::uint64_t length,
                                        const std::function<void(std::uint64_t, std::span<const std::uint8_t>)>& land,
                                        const std::function<bool()>& stopped);
+    // Dials the link when it is not up yet; why it cannot be opened, or
+    // empty once it is open (then connection() is its connection).
+    asio::awaitable<std::string> connect();
+    std::shared_ptr<Connection> connection() const { return state_ == State::Open ? conn_ : nullptr; }
+    // Called once, on the io thread, when the link fails (not when it is
+    // never opened: connect() says why).
+    void on_failure(std::function<void(const std::string&)> f) { on_failure_.push_back(std::move(f)); }
     // Fails every fetch on the link with `why` and hangs up.
     void close(const std::string& why);
     bool failed() const { return state_ == State::Failed; }
@@ -109,6 +116,7 @@ private:
     std::uint64_t next_id_ = 1;
     std::map<std::uint64_t, Reply> pending_;
     std::vector<asio::steady_timer*> opening_waiters_;
+    std::vector<std::function<void(const std::string&)>> on_failure_;
 };
 
 // The links of one home's session on this node: one per peer HOST:PORT,

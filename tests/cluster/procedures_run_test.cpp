@@ -355,3 +355,123 @@ TEST(ProceduresRun, RequirementsPlaceByWhatTheNodesAdvertise) {
     EXPECT_NE(r.err.find("node 1 'n1' (127.0.0.1:" + std::to_string(nodes.one.port()) + "): it has no GPU"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("node 2 'n2' (127.0.0.1:" + std::to_string(nodes.two.port()) + "): it has no GPU"), std::string::npos) << r.err;
 }
+
+// Channels kept on nodes (docs/language.md, "On the nodes"): a pinger on
+// node 1 and a ponger on node 2 talk over channels the home hands to the
+// node of each one's receiver, so their messages go from node to node; the
+// output and the counts are the one machine's.
+namespace {
+const char* const kNodeToNodePingPong = R"(.channel pings 1
+.channel pongs 1
+.proc ponger
+        li      r1, 0
+next:   recv    r2, pings
+        bz      r2, done
+        mul     r3, r2, r2
+        send    pongs, r3
+        add     r1, r1, r3
+        jmp     next
+done:   ret
+.end
+.proc pinger
+        li      r2, 1
+round:  send    pings, r2
+        recv    r3, pongs
+        addi    r2, r2, 1
+        bge     r4, r2, round
+        li      r0, 0
+        send    pings, r0
+        mov     r1, r3
+        ret
+.end
+.proc main
+        li      r4, ROUNDS
+        li      r8, 2
+        spawn   r9, ponger, r8
+        li      r8, 1
+        spawn   r10, pinger, r8
+        join    r1, f1, r10
+        print   r1
+        prints  " "
+        join    r1, f1, r9
+        print   r1
+        halt
+.end
+)";
+std::string ping_pong(int rounds) {
+    std::string s = kNodeToNodePingPong;
+    s.replace(s.find("ROUNDS"), 6, std::to_string(rounds));
+    return s;
+}
+}  // namespace
+
+TEST(ProceduresRun, ChannelsBetweenTwoNodesAreKeptOnTheNodes) {
+    for (const bool tls : {false, true}) {
+        TwoNodes nodes(tls);
+        TempProgram p(ping_pong(50));
+        const HomeRun r = run_home(nodes.args() + "--stats " + p.path());
+        EXPECT_EQ(r.status, 0) << r.err;
+        EXPECT_EQ(r.out, "2500 42925") << r.err;
+        EXPECT_NE(r.err.find("channel 'pings': 51 messages, 408 bytes, at most 1 of 1 held at once; handed to node 2 'n2'"),
+                  std::string::npos)
+            << r.err;
+        EXPECT_NE(r.err.find("channel 'pongs': 50 messages, 400 bytes, at most 1 of 1 held at once; handed to node 1 'n1'"),
+                  std::string::npos)
+            << r.err;
+        EXPECT_NE(r.err.find("sent 50 messages, received 51 messages"), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("sent 51 messages, received 50 messages"), std::string::npos) << r.err;
+    }
+}
+
+// The node that keeps `pings` is killed in the middle of a long ping-pong:
+// the pinger's send there fails (or main's join of the ponger does), with
+// procedure-lost naming node 2, within the heartbeat timeout; never a hang.
+TEST(ProceduresRun, AKilledKeepersNodeTrapsTheProceduresUsingItsChannels) {
+    TwoNodes nodes;
+    TempProgram p(ping_pong(100'000'000));
+    HomeRun r;
+    std::thread home([&] { r = run_home(nodes.args() + "--node-timeout-ms 1000 " + p.path()); });
+    ASSERT_TRUE(nodes.two.wait_for_log("procedure #1 started")) << nodes.two.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the channels are on the nodes by now
+    const auto killed = std::chrono::steady_clock::now();
+    nodes.two.signal(SIGKILL);
+    home.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - killed, std::chrono::milliseconds(5000));
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("procedure-lost"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("node 2"), std::string::npos) << r.err;
+}
+
+// Every live procedure waits and one waits at a keeper on its node: the
+// home asks the nodes, finds no frame on its way, and reports the deadlock
+// with each waiter; never a hang.
+TEST(ProceduresRun, ADeadlockAtAKeeperOnANodeIsReported) {
+    TwoNodes nodes;
+    TempProgram p(R"(.channel a 1
+.channel b 1
+.proc left
+        li      r2, 1
+        send    b, r2
+        recv    r2, a
+        ret
+.end
+.proc right
+        recv    r2, b
+        recv    r2, b
+        ret
+.end
+.proc main
+        li      r8, 1
+        spawn   r9, left, r8
+        li      r8, 2
+        spawn   r10, right, r8
+        join    r1, f1, r9
+        halt
+.end
+)");
+    const HomeRun r = run_home(nodes.args() + p.path());
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("deadlock"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(":6: recv waits for a message on channel 'a' (empty)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(":11: recv waits for a message on channel 'b' (empty; kept on node 2 'n2'"), std::string::npos) << r.err;
+}

@@ -99,8 +99,8 @@ public:
 
     bool direct_channels() const override { return direct_; }
     void keep(std::size_t node, std::uint32_t channel, std::uint64_t capacity,
-              const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects) override {
-        channels_.at(node - 1)->keep(channel, capacity, expects);
+              const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects, std::vector<KeptMessage> queued) override {
+        channels_.at(node - 1)->keep(channel, capacity, expects, std::move(queued));
         for (auto& c : channels_) c->keeper_is(channel, static_cast<std::uint32_t>(node));
         ++handed_over_;
         if (node == lose_after_keep_) lose_now_ = node;  // at the home's next look for events

@@ -96,7 +96,8 @@ struct AwayEvent {
     std::uint32_t pc = 0;      // the instruction it did this at (the trap's), or where it ended
     std::uint64_t steps = 0;   // instructions it has run so far
     std::uint32_t index = 0;   // the channel, barrier or entry pc
-    std::int64_t value = 0;    // Join: the handle; Spawn: the placement (-1, 0 or a node)
+    std::int64_t value = 0;    // Join: the handle; Spawn: the placement (-1, 0 or a node); End: the messages it sent
+                               // (End's `index`: those it received), kept channels' included
     Message message;           // Send
     std::vector<RegionWrite> writes;  // Writes
     std::string text;          // Output: what it printed; Trap: the detail; Lost: why; End: where its launches over the cluster ran (--stats), or empty
@@ -166,13 +167,18 @@ public:
     virtual void stop(std::uint64_t key, const std::string& why) = 0;
 
     // --- channels kept on nodes (docs/architecture.md, "vm/procs/") ---
+    // A program's run begins (Procedures::start): the channels of the runs
+    // before are forgotten everywhere.
+    virtual void begin_run() {}
     // Whether this carrier carries them; when not, the home keeps every channel.
     virtual bool direct_channels() const { return false; }
     // Node `node` keeps `channel` from now on (NodeChannels::keep there), and
     // every node learns where it is (NodeChannels::keeper_is), as will the
     // procedures started later (AwayStart::keepers).
+    // `queued`: the messages in it at the home, oldest first.
     virtual void keep(std::size_t /*node*/, std::uint32_t /*channel*/, std::uint64_t /*capacity*/,
-                      const std::vector<std::pair<std::uint32_t, std::uint64_t>>& /*expects*/) {}
+                      const std::vector<std::pair<std::uint32_t, std::uint64_t>>& /*expects*/,
+                      std::vector<KeptMessage> /*queued*/) {}
     // A channel frame from the home (its procedures' sends and recvs, and
     // sends it forwards) to the keeper on node `node`; never waits.
     virtual void to_keeper(std::size_t /*node*/, ChannelFrame /*f*/) {}

@@ -56,6 +56,7 @@ struct AwayProcedure::State final : ProcedureLink {
     ViewClock view;
     std::uint64_t writes_sent = 0;
     std::vector<std::uint64_t> sent_on;
+    std::uint64_t received = 0;  // messages it took, wherever they were kept
     // What it prints goes to the home as Output events, in order with the rest.
     OutputBuffer out{[this](std::string_view s) {
         AwayEvent e;
@@ -210,6 +211,7 @@ struct AwayProcedure::State final : ProcedureLink {
             take_done();
             msg = std::move(*acquiring);
             acquiring.reset();
+            ++received;
             return Flow::Next;
         }
         if (keeper_answer) {
@@ -217,6 +219,7 @@ struct AwayProcedure::State final : ProcedureLink {
             if (f.kind == ChannelFrame::Kind::Failed) return keeper_failed("recv", channel, f);
             if (view.covers(f.clock)) {
                 msg = std::move(f.message);
+                ++received;
                 return Flow::Next;
             }
             AwayEvent e = event(AwayEvent::Kind::Acquire);
@@ -232,6 +235,7 @@ struct AwayProcedure::State final : ProcedureLink {
         } else if (asked) {
             if (!done) return Flow::Block;
             msg = take_done().message;
+            ++received;
             return Flow::Next;
         }
         if (keeper_of(channel)) {
@@ -396,6 +400,11 @@ void AwayProcedure::run() {
             r = RunResult{RunStatus::Trapped, s.machine->raised_trap(), r.steps};
         } else {
             AwayEvent e = s.event(AwayEvent::Kind::End);
+            // Its messages, those that went through keepers on nodes included (--stats).
+            std::uint64_t sent = 0;
+            for (std::uint64_t n : s.sent_on) sent += n;
+            e.value = static_cast<std::int64_t>(sent);
+            e.index = static_cast<std::uint32_t>(std::min<std::uint64_t>(s.received, UINT32_MAX));
             const RegisterFile& regs = s.machine->state().regs;
             e.int_regs.assign(std::begin(regs.r), std::end(regs.r));
             e.float_regs.assign(std::begin(regs.f), std::end(regs.f));

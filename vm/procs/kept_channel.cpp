@@ -33,6 +33,11 @@ bool ViewClock::assign(std::vector<Entry> entries) {
 
 void KeptChannel::expect(std::uint32_t proc, std::uint64_t next_seq) { senders_[proc].next = next_seq; }
 
+void KeptChannel::preload(KeptMessage m) {
+    queue_.push_back(std::move(m));
+    most_held_ = std::max<std::uint64_t>(most_held_, queue_.size());
+}
+
 std::string KeptChannel::offer(ChannelParty from, std::uint64_t seq, Message message, ViewClock clock, Effects& out) {
     Sender& s = senders_[from.proc];
     if (seq < s.next || s.early.count(seq) != 0)

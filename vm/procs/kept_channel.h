@@ -87,6 +87,9 @@ public:
     // before it was kept here (the home took them): its next offer has this
     // number. A procedure not named starts at 0.
     void expect(std::uint32_t proc, std::uint64_t next_seq);
+    // A message that was in the channel when the home handed it over: in the
+    // queue at once, behind the ones before it (its send was accepted there).
+    void preload(KeptMessage m);
     // Send number `seq` of `from` (counted from 0 over its sends on this
     // channel). Accepted once it is in the queue, in `from`'s order. Why it
     // cannot be taken (a number already seen), or "".

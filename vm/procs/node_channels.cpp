@@ -3,11 +3,13 @@
 namespace polymer {
 
 void NodeChannels::keep(std::uint32_t channel, std::uint64_t capacity,
-                        const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects) {
+                        const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects, std::vector<KeptMessage> queued) {
     std::lock_guard lock(mutex_);
     auto [it, fresh] = kept_.try_emplace(channel, channel, capacity);
-    if (fresh)
+    if (fresh) {
         for (const auto& [proc, next] : expects) it->second.expect(proc, next);
+        for (KeptMessage& m : queued) it->second.preload(std::move(m));
+    }
     keepers_[channel] = self_;
 }
 

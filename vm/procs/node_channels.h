@@ -28,6 +28,9 @@ struct ChannelFrame {
         Deliver,   // to the receiver's participant: `party` takes `message` (sent by `from`, `clock`)
         Failed,    // made where it arrives, never sent: the keeper of `channel` is gone (`text` says why)
     };
+    // A Failed frame for no procedure in particular: the participant it came
+    // from, which kept channels, is gone.
+    static constexpr std::uint32_t kNoProcedure = 0xFFFFFFFFu;
     Kind kind = Kind::Send;
     std::uint32_t channel = 0;
     ChannelParty party;
@@ -69,7 +72,9 @@ public:
     std::uint32_t self() const { return self_; }
     // The home hands channel `channel` to this node: `expects` are the sends
     // of each procedure the home took before (KeptChannel::expect).
-    void keep(std::uint32_t channel, std::uint64_t capacity, const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects);
+    // `queued`: the messages in it then, oldest first.
+    void keep(std::uint32_t channel, std::uint64_t capacity, const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects,
+              std::vector<KeptMessage> queued = {});
     // Channel `channel` is kept by node `node` (this one or another).
     void keeper_is(std::uint32_t channel, std::uint32_t node);
     // Where `channel` is kept; nullopt while the home keeps it.

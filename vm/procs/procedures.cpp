@@ -93,6 +93,7 @@ void Procedures::start(std::uint32_t proc) {
     home_releases_ = 0;
     frames_sent_.clear(), frames_received_.clear();
     kept_on_nodes_ = keeper_counts_added_ = false;
+    if (nodes_ != nullptr && link_ == nullptr) nodes_->begin_run();
     current_ = last_run_ = 0;
     switches_ = 0;
     m_.set_time_sliced(false);
@@ -414,7 +415,7 @@ Flow Procedures::send(std::uint32_t channel, Message msg) {
     }
     ++c.messages;
     c.bytes += msg.bytes();
-    c.queue.push_back({std::move(msg), record});
+    c.queue.push_back({std::move(msg), record, p.node});
     c.most_held = std::max<std::uint64_t>(c.most_held, c.queue.size());
     ++procs_[current_].messages_sent;
     wake(WaitReason::Kind::Message, channel);
@@ -432,6 +433,7 @@ Flow Procedures::recv(std::uint32_t channel, Message& msg) {
     if (c.queue.empty()) return wait_on(WaitReason::Kind::Message, channel);
     const ChannelState::Queued& front = c.queue.front();
     msg = std::move(front.msg);
+    c.last_from_node = front.from_node;
     last_taken_ = msg.kind;
     if (log_ != nullptr) {
         MessageRecord& r = log_->messages[front.record];
@@ -546,7 +548,8 @@ std::string Procedures::stats_text() const {
         const ChannelState& c = channels_[i];
         s += "polymer-run: channel '" + mod.channels[i].name + "': " + counted(c.messages, "message") + ", " +
              counted(c.bytes, "byte") + ", at most " + std::to_string(c.most_held) + " of " +
-             std::to_string(mod.channels[i].capacity) + " held at once\n";
+             std::to_string(mod.channels[i].capacity) + " held at once" +
+             (c.keeper != 0 ? "; handed to " + nodes_->name(c.keeper) + ", where its receivers run" : std::string()) + "\n";
     }
     for (std::size_t i = 0; i < barriers_.size(); ++i)
         s += "polymer-run: barrier '" + mod.barriers[i].name + "': " + counted(barriers_[i].round, "round") + " of " +

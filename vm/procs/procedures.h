@@ -105,6 +105,7 @@ struct ChannelState {
     struct Queued {
         Message msg;
         std::size_t record = 0;  // its MessageRecord in the trace, when one is kept
+        std::uint32_t from_node = 0;  // where its sender ran (0: the home)
     };
     std::deque<Queued> queue;
     std::uint64_t messages = 0;  // sent in all (--stats)
@@ -114,6 +115,9 @@ struct ChannelState {
     // why that node was lost, once it was.
     std::uint32_t keeper = 0;
     std::string keeper_lost;
+    // Where the sender of the last message taken from it ran (0: the home):
+    // a channel goes to a node only for messages that come from nodes.
+    std::uint32_t last_from_node = 0;
 };
 
 struct BarrierState {

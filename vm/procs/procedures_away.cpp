@@ -192,16 +192,21 @@ RunResult Procedures::replay(LiveProcedure& p) {
         case AwayEvent::Kind::Recv: {
             if (e.index >= channels_.size()) return {RunStatus::Trapped, away_trap(TrapKind::Unsupported, e.pc, "no such channel"), st.steps};
             Message msg;
-            if (channels_[e.index].keeper == 0) f = recv(e.index, msg);
-            if (f == Flow::Block) maybe_hand_over(p, e.index);  // only its node waits on it: hand it over
+            if (channels_[e.index].keeper == 0) {
+                f = recv(e.index, msg);
+                if (f == Flow::Next) {
+                    acquire(p);
+                    nodes_->answer(p.away_key, acquired(std::move(msg)));
+                    maybe_hand_over(p, e.index);  // its next recv goes to the keeper
+                    break;
+                }
+                if (f == Flow::Block) maybe_hand_over(p, e.index);
+            }
             if (const std::uint32_t keeper = channels_[e.index].keeper; keeper != 0) {
                 // Kept on a node (now, or since before its node knew): it asks there.
                 p.waits_for = {};
                 nodes_->answer(p.away_key, AwayAnswer{AwayAnswer::Kind::Moved, {}, {}, keeper, 0, {}});
                 f = Flow::Next;
-            } else if (f == Flow::Next) {
-                acquire(p);
-                nodes_->answer(p.away_key, acquired(std::move(msg)));
             }
             break;
         }
@@ -246,6 +251,9 @@ RunResult Procedures::replay(LiveProcedure& p) {
             break;
         case AwayEvent::Kind::End:
             p.launched_on = std::move(e.text);
+            // Its own count: sends and recvs that went to keepers on nodes never passed here.
+            p.messages_sent = std::max<std::uint64_t>(p.messages_sent, static_cast<std::uint64_t>(std::max<std::int64_t>(e.value, 0)));
+            p.messages_received = std::max<std::uint64_t>(p.messages_received, e.index);
             if (e.int_regs.size() > 1) st.regs.r[1] = e.int_regs[1];
             if (e.float_regs.size() > 1) st.regs.f[1] = e.float_regs[1];
             p.events.pop_front();

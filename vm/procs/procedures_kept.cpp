@@ -1,10 +1,11 @@
 // Channels kept on nodes, at the home (docs/architecture.md, "vm/procs/"):
-// when a channel is empty and only procedures on one node wait to take from
-// it, the home hands it to that node, whose keeper (NodeChannels,
-// KeptChannel) holds it from then on, so a message between two nodes'
-// procedures crosses the network once. The home's own procedures, and the
-// sends and recvs of nodes' procedures that reached the home before their
-// node learned where the channel went, become frames to the keeper.
+// when a channel is empty, only procedures on one node wait to take from it
+// and its last message came from a node, the home hands it to that node,
+// whose keeper (NodeChannels, KeptChannel) holds it from then on, so a
+// message between two nodes' procedures crosses the network once. The
+// home's own procedures, and the sends and recvs of nodes' procedures that
+// reached the home before their node learned where the channel went, become
+// frames to the keeper.
 //
 // The memory model's orders hold through clocks (ViewClock): the home
 // counts the writes its regions include (applied_), a message carries what
@@ -23,10 +24,16 @@ void Procedures::release_here(const LiveProcedure& p) {
         applied_.raise(ViewClock::kHomeWrites, ++home_releases_);
 }
 
+// After p on a node took a message from `channel` at the home, or found it
+// empty: hand it to p's node when its messages come from nodes and no other
+// participant waits to take from it.
 void Procedures::maybe_hand_over(const LiveProcedure& p, std::uint32_t channel) {
     ChannelState& c = channels_.at(channel);
+    // A message from the home's own procedures goes no faster through a
+    // keeper on the node (it waits there to be accepted): hand a channel over
+    // only once its messages come from nodes.
     if (p.node == 0 || nodes_ == nullptr || !nodes_->direct_channels() || log_ != nullptr || observer_ != nullptr ||
-        c.keeper != 0 || !c.queue.empty())
+        c.keeper != 0 || c.last_from_node == 0)
         return;
     for (const LiveProcedure& q : procs_)
         if (q.status == ProcStatus::Waiting && q.waits_for.kind == WaitReason::Kind::Message && q.waits_for.index == channel &&
@@ -35,9 +42,15 @@ void Procedures::maybe_hand_over(const LiveProcedure& p, std::uint32_t channel) 
     std::vector<std::pair<std::uint32_t, std::uint64_t>> expects;
     for (const LiveProcedure& q : procs_)
         if (channel < q.sends_on.size() && q.sends_on[channel] > 0) expects.emplace_back(q.id, q.sends_on[channel]);
+    // What is in it goes along, each with the home's clock (it covers its
+    // sender's writes: the home applied them before the send).
+    std::vector<KeptMessage> queued;
+    for (ChannelState::Queued& q : c.queue) queued.push_back(KeptMessage{{q.from_node, 0}, std::move(q.msg), applied_});
+    c.queue.clear();
     c.keeper = p.node;
     kept_on_nodes_ = true;
-    nodes_->keep(p.node, channel, m_.module().channels[channel].capacity, expects);
+    nodes_->keep(p.node, channel, m_.module().channels[channel].capacity, expects, std::move(queued));
+    wake(WaitReason::Kind::Room, channel);  // senders waiting here for room send to the keeper now
     // The others waiting on it ask its keeper again (their Recv is done here).
     for (LiveProcedure& q : procs_) {
         if (q.id == p.id || q.status != ProcStatus::Waiting || q.waits_for.kind != WaitReason::Kind::Message ||
@@ -118,6 +131,10 @@ bool Procedures::take_keeper_answers() {
         got = true;
         ++frames_received_[in->first];
         ChannelFrame& f = in->second;
+        if (f.kind == ChannelFrame::Kind::Failed && f.party.proc == ChannelFrame::kNoProcedure) {
+            keeper_lost(in->first, f.text);  // a node that kept channels is gone
+            continue;
+        }
         if (f.party.proc >= procs_.size()) continue;
         LiveProcedure& p = procs_[f.party.proc];
         if (p.status == ProcStatus::Ended || p.status == ProcStatus::Joined) continue;
