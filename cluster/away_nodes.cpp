@@ -320,7 +320,11 @@ std::optional<std::vector<ChannelSnapshot>> AwayNodes::snapshot() {
     std::vector<ChannelSnapshot> out(nodes_.size());
     for (std::size_t node = 1; node <= nodes_.size(); ++node) {
         Node& n = nodes_[node - 1];
-        if (!n.client || !n.started || !n.client->failure().empty()) continue;  // nothing of ours there
+        if (!n.client || !n.client->failure().empty()) {  // lost: what it sent or was sent no longer counts
+            out[node - 1].gone = true;
+            continue;
+        }
+        if (!n.started) continue;  // nothing of ours there
         n.snapshot.reset();
         n.snapshot_request = n.client->open_stream(MsgType::ChanSnapshot, {});
         const auto deadline = Clock::now() + kAnswerWithin;
@@ -329,7 +333,13 @@ std::optional<std::vector<ChannelSnapshot>> AwayNodes::snapshot() {
             if (!s) return std::nullopt;  // it did not answer in time
             if (auto e = event_of(node, std::move(*s))) made_here_.push_back(std::move(*e));
         }
-        if (!n.snapshot) return std::nullopt;
+        if (!n.snapshot) {
+            if (!n.client->failure().empty()) {  // it failed meanwhile
+                out[node - 1].gone = true;
+                continue;
+            }
+            return std::nullopt;
+        }
         out[node - 1] = std::move(*n.snapshot);
     }
     return out;

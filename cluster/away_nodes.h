@@ -55,7 +55,10 @@ public:
     // Channels kept on nodes (protocol version 12): the first chan-keep to a
     // node opens its channel stream, which carries the keeper's answers to
     // the home; the home's own frames go one way under that stream's id.
-    bool direct_channels() const override { return true; }
+    bool direct_channels() const override { return direct_channels_; }
+    // Off: the home keeps every channel, as before version 12 (benchmarks
+    // compare the two in one run).
+    void set_direct_channels(bool on) { direct_channels_ = on; }
     void begin_run() override;
     void keep(std::size_t node, std::uint32_t channel, std::uint64_t capacity,
               const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects, std::vector<KeptMessage> queued) override;
@@ -102,6 +105,7 @@ private:
     std::deque<std::pair<std::uint64_t, AwayEvent>> made_here_;  // Lost events of answers that could not be carried
     std::deque<std::pair<std::uint32_t, ChannelFrame>> channel_frames_;  // keepers' answers to the home, by node
     std::uint64_t run_ = 0;  // the program run going on (ProcStart::run)
+    bool direct_channels_ = true;
     Nonce ticket_{};  // the peer ticket every node of this home gets: their links to each other present it
     std::size_t next_first_ = 0;  // wait_many: which live node it looks at first (each in turn)
     int wake_fd_ = -1;            // an eventfd the clients ring (NodeClient::on_streamed)

@@ -118,7 +118,10 @@ public:
     }
     std::optional<std::vector<ChannelSnapshot>> snapshot() override {
         std::vector<ChannelSnapshot> out;
-        for (auto& c : channels_) out.push_back(c->snapshot());
+        for (auto& c : channels_) {
+            out.push_back(c->snapshot());
+            out.back().gone = is_gone(c->self());
+        }
         return out;
     }
     // Channels the home handed to a node.

@@ -63,6 +63,9 @@ struct ChannelSnapshot {
     std::vector<Blocked> blocked;
     std::map<std::uint32_t, std::uint64_t> sent, received;  // channel frames, by participant (0: the home)
     std::vector<Kept> kept;
+    // Set by the carrier, never sent: the node is gone (lost), and what it
+    // sent or was sent no longer counts.
+    bool gone = false;
 };
 
 class NodeChannels {

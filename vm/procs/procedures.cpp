@@ -518,6 +518,8 @@ Trap Procedures::deadlock_trap() const {
         detail += "\n  #" + std::to_string(p.id) + " " + mod.procs.at(p.entry).name + " at " + source_line(mod, pc) +
                   ": " + mnemonic_at(mod, pc) + " " + describe_wait(p);
     }
+    for (const LiveProcedure& p : procs_)  // one of them may have waited for a procedure that is gone
+        if (!p.lost.empty() && p.status == ProcStatus::Ended) detail += "\n  and " + p.lost;
     return Trap{TrapKind::Deadlock, m_.state().pc, detail, procs_.size() > 1 ? describe(procs_[0]) : std::string{}};
 }
 

@@ -167,9 +167,10 @@ bool Procedures::deadlocked_at_keepers() {
         return it == m.end() ? 0 : it->second;
     };
     const std::uint32_t n = static_cast<std::uint32_t>(snaps->size());
+    auto gone = [&](std::uint32_t who) { return who != 0 && (*snaps)[who - 1].gone; };
     for (std::uint32_t a = 0; a <= n; ++a)
         for (std::uint32_t b = 0; b <= n; ++b)
-            if (a != b && sent_by(a, b) != taken_by(b, a)) return false;
+            if (a != b && !gone(a) && !gone(b) && sent_by(a, b) != taken_by(b, a)) return false;
     std::map<std::uint32_t, ChannelSnapshot::Blocked> at_keepers;
     for (const ChannelSnapshot& s : *snaps)
         for (const ChannelSnapshot::Blocked& b : s.blocked) at_keepers[b.proc] = b;
