@@ -15,6 +15,7 @@
 #include "home_run.h"
 #include "node_process.h"
 #include "tests/vm/alloc_both_sides.h"
+#include "tests/vm/node_to_node_ping_pong.h"
 
 using namespace polymer::cluster::testing;
 
@@ -357,58 +358,14 @@ TEST(ProceduresRun, RequirementsPlaceByWhatTheNodesAdvertise) {
 }
 
 // Channels kept on nodes (docs/language.md, "On the nodes"): a pinger on
-// node 1 and a ponger on node 2 talk over channels the home hands to the
-// node of each one's receiver, so their messages go from node to node; the
-// output and the counts are the one machine's.
-namespace {
-const char* const kNodeToNodePingPong = R"(.channel pings 1
-.channel pongs 1
-.proc ponger
-        li      r1, 0
-next:   recv    r2, pings
-        bz      r2, done
-        mul     r3, r2, r2
-        send    pongs, r3
-        add     r1, r1, r3
-        jmp     next
-done:   ret
-.end
-.proc pinger
-        li      r2, 1
-round:  send    pings, r2
-        recv    r3, pongs
-        addi    r2, r2, 1
-        bge     r4, r2, round
-        li      r0, 0
-        send    pings, r0
-        mov     r1, r3
-        ret
-.end
-.proc main
-        li      r4, ROUNDS
-        li      r8, 2
-        spawn   r9, ponger, r8
-        li      r8, 1
-        spawn   r10, pinger, r8
-        join    r1, f1, r10
-        print   r1
-        prints  " "
-        join    r1, f1, r9
-        print   r1
-        halt
-.end
-)";
-std::string ping_pong(int rounds) {
-    std::string s = kNodeToNodePingPong;
-    s.replace(s.find("ROUNDS"), 6, std::to_string(rounds));
-    return s;
-}
-}  // namespace
-
+// node 1 and a ponger on node 2 (tests/vm/node_to_node_ping_pong.h) talk
+// over channels the home hands to the node of each one's receiver, so their
+// messages go from node to node; the output and the counts are the one
+// machine's, over plain TCP and inside TLS.
 TEST(ProceduresRun, ChannelsBetweenTwoNodesAreKeptOnTheNodes) {
     for (const bool tls : {false, true}) {
         TwoNodes nodes(tls);
-        TempProgram p(ping_pong(50));
+        TempProgram p(polymer::test::node_to_node_ping_pong(2, 1, 50));
         const HomeRun r = run_home(nodes.args() + "--stats " + p.path());
         EXPECT_EQ(r.status, 0) << r.err;
         EXPECT_EQ(r.out, "2500 42925") << r.err;
@@ -430,7 +387,7 @@ TEST(ProceduresRun, ChannelsBetweenTwoNodesAreKeptOnTheNodes) {
 // heartbeat timeout; never a hang.
 TEST(ProceduresRun, AKilledKeepersNodeTrapsTheProceduresUsingItsChannels) {
     TwoNodes nodes;
-    TempProgram p(ping_pong(100'000'000));
+    TempProgram p(polymer::test::node_to_node_ping_pong(2, 1, 100'000'000));
     HomeRun r;
     std::thread home([&] { r = run_home(nodes.args() + "--node-timeout-ms 1000 " + p.path()); });
     ASSERT_TRUE(nodes.two.wait_for_log("procedure #1 started")) << nodes.two.log();

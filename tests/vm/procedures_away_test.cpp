@@ -14,6 +14,7 @@
 #include "assembler/assembler.h"
 #include "loopback_nodes.h"
 #include "tests/vm/alloc_both_sides.h"
+#include "tests/vm/node_to_node_ping_pong.h"
 #include "mode_runner.h"
 #include "vm/output.h"
 #include "vm/procs/procedures.h"
@@ -456,64 +457,11 @@ again:  addi    r2, r2, 1
 
 // --- Channels kept on nodes (docs/architecture.md, "vm/procs/") ---
 
-namespace kept {
-
-// A pinger on node 1 and a ponger on node 2: each channel is handed to the
-// node whose procedure receives from it, so every message goes from node to
-// node, and main only spawns and joins.
-const char* const kNodeToNodePingPong = R"(
-.channel pings 1
-.channel pongs 1
-.proc ponger
-        li      r1, 0
-next:   recv    r2, pings
-        bz      r2, done
-        mul     r3, r2, r2
-        send    pongs, r3
-        add     r1, r1, r3
-        jmp     next
-done:   ret
-.end
-.proc pinger
-        li      r2, 1
-        li      r4, 50
-round:  send    pings, r2
-        recv    r3, pongs
-        addi    r2, r2, 1
-        bge     r4, r2, round
-        li      r0, 0
-        send    pings, r0
-        mov     r1, r3
-        ret
-.end
-.proc main
-        li      r8, PONGER
-        spawn   r9, ponger, r8
-        li      r8, PINGER
-        spawn   r10, pinger, r8
-        li      r8, 0
-        join    r1, f1, r10
-        print   r1
-        prints  " "
-        join    r1, f1, r9
-        print   r1
-        halt
-.end
-)";
-
-std::string node_to_node(const std::string& ponger, const std::string& pinger) {
-    std::string s = kNodeToNodePingPong;
-    s.replace(s.find("PONGER"), 6, ponger);
-    s.replace(s.find("PINGER"), 6, pinger);
-    return s;
-}
-
-}  // namespace kept
 
 TEST(KeptChannels, APingPongBetweenTwoNodesGoesThroughKeepersOnTheNodes) {
-    const Outcome home = run_mode(assembled(kept::node_to_node("0", "0")), "main", ExecMode::InOrder, 64, nullptr, true, 0);
+    const Outcome home = run_mode(assembled(node_to_node_ping_pong(0, 0, 50)), "main", ExecMode::InOrder, 64, nullptr, true, 0);
     EXPECT_EQ(home.output, "2500 42925");
-    const Module m = assembled(kept::node_to_node("2", "1"));
+    const Module m = assembled(node_to_node_ping_pong(2, 1, 50));
     for (ExecMode mode : kModes) {
         LoopbackNodes loop(2);
         const Outcome got = run_mode(m, "main", mode, 64, nullptr, true, 0, nullptr, &loop);
@@ -523,9 +471,9 @@ TEST(KeptChannels, APingPongBetweenTwoNodesGoesThroughKeepersOnTheNodes) {
 }
 
 TEST(KeptChannels, TheHomeKeepsEveryChannelWhenItsCarrierCannotCarryThem) {
-    const Outcome home = run_mode(assembled(kept::node_to_node("0", "0")), "main", ExecMode::InOrder, 64, nullptr, true, 0);
+    const Outcome home = run_mode(assembled(node_to_node_ping_pong(0, 0, 50)), "main", ExecMode::InOrder, 64, nullptr, true, 0);
     LoopbackNodes loop(2, /*direct=*/false);
-    const Outcome got = run_mode(assembled(kept::node_to_node("2", "1")), "main", ExecMode::Ooo, 64, nullptr, true, 0, nullptr, &loop);
+    const Outcome got = run_mode(assembled(node_to_node_ping_pong(2, 1, 50)), "main", ExecMode::Ooo, 64, nullptr, true, 0, nullptr, &loop);
     EXPECT_EQ(difference(home, got), "");
     EXPECT_EQ(loop.handed_over(), 0u);
 }
@@ -615,7 +563,7 @@ fill:   st.i64  ys[r11], r11
 }
 
 TEST(KeptChannels, StatsCountTheMessagesTheKeepersCarried) {
-    const Module m = assembled(kept::node_to_node("2", "1"));
+    const Module m = assembled(node_to_node_ping_pong(2, 1, 50));
     LoopbackNodes loop(2);
     const auto run = run_with_nodes(m, loop);
     ASSERT_TRUE(run->machine);
