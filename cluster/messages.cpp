@@ -906,7 +906,8 @@ Result<ChanFrameMsg> decode_chan_frame(Payload p) {
         const std::size_t at = r.pos();
         const std::uint8_t kind = r.u8("kind");
         if (r.ok() && kind >= static_cast<std::uint8_t>(ChannelFrame::Kind::Failed))
-            r.fail_at(at, pbc::cat("kind is ", unsigned{kind}, ", not 0 (send), 1 (accepted), 2 (want) or 3 (deliver)"));
+            r.fail_at(at, pbc::cat("kind is ", unsigned{kind}, ", not 0 (send), 1 (accepted), 2 (want), 3 (deliver), "
+                                             "4 (send on credit), 5 (credit), 6 (revoke), 7 (return) or 8 (accepted on credit)"));
         f.kind = static_cast<ChannelFrame::Kind>(kind);
         f.channel = r.u32("channel");
         f.party.node = r.u32("party node");

@@ -131,17 +131,146 @@ TEST(KeptChannel, ForgettingAPartyDropsItsWaitsButKeepsWhatItSent) {
     KeptChannel::Effects fx;
     ch.offer(kSender, 0, int_message(1), {}, fx);
     ch.offer(kOtherSender, 0, int_message(2), {}, fx);  // waits for room
-    ch.forget(kOtherSender);
+    ch.forget(kOtherSender, fx);
     EXPECT_TRUE(ch.senders().empty());
-    ch.forget_node(kSender.node);  // what it sent is in, and stays
+    ch.forget_node(kSender.node, fx);  // what it sent is in, and stays
     EXPECT_EQ(ch.held(), 1u);
     fx = {};
     ch.want(kReceiver, fx);
     ASSERT_EQ(fx.delivered.size(), 1u);
     EXPECT_EQ(fx.delivered[0].message.message.bits, 1u);
     ch.want(kOtherReceiver, fx);
-    ch.forget_node(kOtherReceiver.node);
+    ch.forget_node(kOtherReceiver.node, fx);
     EXPECT_TRUE(ch.receivers().empty());
+}
+
+// Credits (kept_channel.h): kept on node 2, sent to from node 1.
+constexpr std::uint32_t kKeeperNode = 2;
+
+TEST(KeptChannelCredits, TheOneSendingNodeIsLentTheRoomAndSendsOnItUnanswered) {
+    KeptChannel ch(0, 2, kKeeperNode);
+    KeptChannel::Effects fx;
+    EXPECT_EQ(ch.offer(kSender, 0, int_message(1), {}, fx), "");
+    ASSERT_EQ(fx.accepted.size(), 1u);
+    ASSERT_EQ(fx.granted.size(), 1u);  // the room left: one message
+    EXPECT_EQ(fx.granted[0].node, kSender.node);
+    EXPECT_EQ(fx.granted[0].credits, 1u);
+    EXPECT_EQ(ch.credits_out(), 1u);
+    fx = {};
+    EXPECT_EQ(ch.offer(kSender, 1, int_message(2), {}, fx, /*on_credit=*/true), "");
+    EXPECT_TRUE(fx.accepted.empty());  // nobody waits for an answer
+    EXPECT_TRUE(fx.granted.empty());   // full: nothing to lend
+    EXPECT_EQ(ch.held(), 2u);
+    EXPECT_EQ(ch.credits_out(), 0u);
+    // A third send on credit would pass the capacity: refused.
+    EXPECT_NE(ch.offer(kSender, 2, int_message(3), {}, fx, true), "");
+    ch.want(kReceiver, fx);  // a message taken: its room is lent again
+    ASSERT_EQ(fx.delivered.size(), 1u);
+    EXPECT_EQ(fx.delivered[0].message.message.bits, 1u);
+    ASSERT_EQ(fx.granted.size(), 1u);
+    EXPECT_EQ(fx.granted[0].credits, 1u);
+    EXPECT_EQ(ch.messages(), 2u);
+}
+
+TEST(KeptChannelCredits, ASendFromElsewhereRevokesTheCreditsAndWaitsForTheirRoom) {
+    KeptChannel ch(0, 1, kKeeperNode);
+    KeptChannel::Effects fx;
+    ch.want(kReceiver, fx);
+    ch.offer(kSender, 0, int_message(1), {}, fx);  // taken at once: the room is lent to node 1
+    ASSERT_EQ(fx.granted.size(), 1u);
+    fx = {};
+    ch.offer(kOtherSender, 0, int_message(2), {}, fx);  // from the home: the lending ends
+    ASSERT_EQ(fx.revoked.size(), 1u);
+    EXPECT_EQ(fx.revoked[0], kSender.node);
+    EXPECT_TRUE(fx.accepted.empty());  // its room is node 1's until it comes back
+    fx = {};
+    EXPECT_NE(ch.take_back(kSender.node, 2, fx), "");  // more than it was lent
+    EXPECT_EQ(ch.take_back(kSender.node, 1, fx), "");
+    ASSERT_EQ(fx.accepted.size(), 1u);
+    EXPECT_EQ(fx.accepted[0].to, kOtherSender);
+    EXPECT_TRUE(fx.granted.empty());  // never again
+    fx = {};
+    ch.want(kReceiver, fx);
+    EXPECT_TRUE(fx.granted.empty());
+    EXPECT_NE(ch.offer(kSender, 1, int_message(3), {}, fx, true), "");  // no credit any more
+}
+
+TEST(KeptChannelCredits, ASendOnCreditThatCrossedTheRevokeStillGoesIn) {
+    KeptChannel ch(0, 1, kKeeperNode);
+    KeptChannel::Effects fx;
+    ch.offer(kSender, 0, int_message(1), {}, fx);
+    ch.want(kReceiver, fx);  // taken: one credit out
+    ASSERT_EQ(ch.credits_out(), 1u);
+    fx = {};
+    ch.offer(kOtherSender, 0, int_message(2), {}, fx);
+    ASSERT_EQ(fx.revoked.size(), 1u);
+    EXPECT_EQ(ch.offer(kSender, 1, int_message(3), {}, fx, true), "");  // used before the revoke came
+    EXPECT_EQ(ch.take_back(kSender.node, 0, fx), "");                  // nothing left to return
+    EXPECT_TRUE(fx.accepted.empty());  // the credited one holds the room
+    fx = {};
+    ch.want(kReceiver, fx);
+    ASSERT_EQ(fx.delivered.size(), 1u);
+    EXPECT_EQ(fx.delivered[0].message.message.bits, 3u);
+    ASSERT_EQ(fx.accepted.size(), 1u);  // then the home's send goes in
+    EXPECT_EQ(fx.accepted[0].to, kOtherSender);
+}
+
+TEST(KeptChannelCredits, ASendThatLeftBeforeItsNodesCreditArrivedTakesTheCredit) {
+    KeptChannel ch(0, 1, kKeeperNode);
+    KeptChannel::Effects fx;
+    ch.offer(kSender, 0, int_message(1), {}, fx);
+    ch.want(kReceiver, fx);  // taken: a credit on its way to node 1
+    ASSERT_EQ(ch.credits_out(), 1u);
+    fx = {};
+    // Node 1's next send left without it: it must not wait for the room lent to its own node.
+    EXPECT_EQ(ch.offer(kSender, 1, int_message(2), {}, fx), "");
+    ASSERT_EQ(fx.accepted.size(), 1u);
+    EXPECT_TRUE(fx.accepted[0].on_credit);  // its node counts one credit less
+    EXPECT_EQ(ch.credits_out(), 0u);
+    EXPECT_EQ(ch.held(), 1u);
+}
+
+TEST(KeptChannelCredits, ALostNodesCreditsGoToTheSendsWaiting) {
+    KeptChannel ch(0, 1, kKeeperNode);
+    KeptChannel::Effects fx;
+    ch.offer(kSender, 0, int_message(1), {}, fx);
+    ch.want(kReceiver, fx);
+    fx = {};
+    ch.offer(kOtherSender, 0, int_message(2), {}, fx);
+    EXPECT_TRUE(fx.accepted.empty());
+    ch.forget_node(kSender.node, fx);
+    ASSERT_EQ(fx.accepted.size(), 1u);
+    EXPECT_EQ(ch.credits_out(), 0u);
+}
+
+TEST(KeptChannelCredits, TheKeepersOwnNodeAndAKeeperWithoutCreditsLendNothing) {
+    KeptChannel local(0, 4, kKeeperNode);
+    KeptChannel::Effects fx;
+    local.offer(ChannelParty{kKeeperNode, 3}, 0, int_message(1), {}, fx);
+    EXPECT_TRUE(fx.granted.empty());
+    KeptChannel plain(0, 4);
+    plain.offer(kSender, 0, int_message(1), {}, fx);
+    EXPECT_TRUE(fx.granted.empty());
+}
+
+TEST(KeptChannelCredits, AForgottenSenderOnCreditGivesItsRoomBack) {
+    KeptChannel ch(0, 1, kKeeperNode);
+    KeptChannel::Effects fx;
+    ch.offer(kSender, 0, int_message(1), {}, fx);
+    ch.want(kReceiver, fx);  // one credit out
+    fx = {};
+    // Send 2 on credit comes before send 1 (the home forwards that one): it waits.
+    EXPECT_EQ(ch.offer(kSender, 2, int_message(3), {}, fx, true), "");
+    EXPECT_EQ(ch.held(), 0u);
+    ch.forget(kSender, fx);  // stopped: its early send goes, and its room is lent to its node again
+    ASSERT_EQ(fx.granted.size(), 1u);
+    EXPECT_EQ(ch.credits_out(), 1u);
+    fx = {};
+    ch.offer(kOtherSender, 0, int_message(9), {}, fx);
+    EXPECT_TRUE(fx.accepted.empty());
+    EXPECT_EQ(ch.take_back(kSender.node, 1, fx), "");
+    ASSERT_EQ(fx.accepted.size(), 1u);
+    EXPECT_EQ(fx.accepted[0].to, kOtherSender);
 }
 
 }  // namespace

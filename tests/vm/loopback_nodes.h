@@ -15,6 +15,8 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <array>
+#include <atomic>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -168,6 +170,8 @@ public:
     std::size_t started() const { return started_; }
     // Node `node` is lost once the home has handed it a channel.
     void lose_after_keep(std::size_t node) { lose_after_keep_ = node; }
+    // Channel frames of one kind carried between participants.
+    std::uint64_t carried(ChannelFrame::Kind kind) const { return carried_[static_cast<std::size_t>(kind)].load(); }
 
 private:
     struct Running {
@@ -183,6 +187,7 @@ private:
     // A channel frame from node `from` to participant `to` (0: the home).
     std::string carry(std::uint32_t from, std::uint32_t to, ChannelFrame f) {
         if (is_gone(from) || is_gone(to)) return "connection lost (test)";
+        ++carried_[static_cast<std::size_t>(f.kind)];
         if (to != 0) return channels_.at(to - 1)->receive(from, std::move(f));
         {
             std::lock_guard lock(mutex_);
@@ -202,6 +207,7 @@ private:
 
     std::size_t nodes_;
     bool direct_;
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(ChannelFrame::Kind::Failed)> carried_{};
     std::vector<std::unique_ptr<NodeChannels>> channels_;  // node n's is [n - 1]
     std::set<std::size_t> gone_;  // lost nodes, under mutex_
     std::size_t handed_over_ = 0;

@@ -194,8 +194,9 @@ struct AwayProcedure::State final : ProcedureLink {
         if (release() == Flow::Trap) return Flow::Trap;
         const std::uint64_t seq = sent_on.at(channel)++;
         if (keeper_of(channel)) {
-            // To the keeper, which answers once the message is in: it goes on then.
-            channels->send(channel, start.id, machine->state().pc, seq, std::move(msg), view);
+            // To the keeper, which answers once the message is in: it goes on
+            // then, or at once on a credit its node holds.
+            if (channels->send(channel, start.id, machine->state().pc, seq, std::move(msg), view)) return Flow::Next;
             asked = true;
             return Flow::Block;
         }

@@ -38,21 +38,44 @@ void KeptChannel::preload(KeptMessage m) {
     most_held_ = std::max<std::uint64_t>(most_held_, queue_.size());
 }
 
-std::string KeptChannel::offer(ChannelParty from, std::uint64_t seq, Message message, ViewClock clock, Effects& out) {
+std::string KeptChannel::offer(ChannelParty from, std::uint64_t seq, Message message, ViewClock clock, Effects& out,
+                               bool on_credit) {
     Sender& s = senders_[from.proc];
     if (seq < s.next || s.early.count(seq) != 0)
         return "send " + std::to_string(seq) + " of procedure #" + std::to_string(from.proc) + " came twice";
-    KeptMessage m{from, std::move(message), std::move(clock)};
+    bool answered = !on_credit;
+    if (on_credit) {
+        if (from.node != credit_node_ || credits_out_ == 0)
+            return "a send on credit from node " + std::to_string(from.node) + ", which holds no credit for this channel";
+    } else if (from.node == credit_node_ && credits_out_ > 0 && !revoking_) {
+        // Its node sent before the credits lent to it arrived: it takes one,
+        // and the answer says so (its node counts one credit less).
+        on_credit = true;
+    }
+    if (on_credit) --credits_out_;
+    Pending p{seq, KeptMessage{from, std::move(message), std::move(clock)}, on_credit, answered && on_credit};
     if (seq > s.next) {  // an earlier one is still on its way
-        s.early.emplace(seq, std::move(m));
+        early_on_credit_ += on_credit;
+        s.early.emplace(seq, std::move(p));
         return {};
     }
-    line_up(Pending{seq, std::move(m)});
+    line_up(std::move(p), out);
     ++s.next;
     for (auto it = s.early.begin(); it != s.early.end() && it->first == s.next; it = s.early.erase(it)) {
-        line_up(Pending{it->first, std::move(it->second)});
+        early_on_credit_ -= it->second.on_credit;
+        line_up(std::move(it->second), out);
         ++s.next;
     }
+    if (answered) note_sender(from.node);
+    settle(out);
+    return {};
+}
+
+std::string KeptChannel::take_back(std::uint32_t node, std::uint64_t credits, Effects& out) {
+    if (node != credit_node_ || credits > credits_out_)
+        return "node " + std::to_string(node) + " returns " + std::to_string(credits) + " credits it was not lent";
+    credits_out_ -= credits;
+    revoking_ = false;
     settle(out);
     return {};
 }
@@ -62,21 +85,37 @@ void KeptChannel::want(ChannelParty to, Effects& out) {
     settle(out);
 }
 
-void KeptChannel::line_up(Pending p) { waiting_room_.push_back(std::move(p)); }
+void KeptChannel::take_in(KeptMessage m) {
+    ++messages_;
+    bytes_ += m.message.bytes();
+    queue_.push_back(std::move(m));
+    most_held_ = std::max<std::uint64_t>(most_held_, queue_.size());
+}
+
+void KeptChannel::line_up(Pending p, Effects& out) {
+    if (!p.on_credit) {
+        waiting_room_.push_back(std::move(p));
+        return;
+    }
+    if (p.answered) out.accepted.push_back(Acceptance{p.message.from, p.seq, true});
+    take_in(std::move(p.message));
+}
+
+void KeptChannel::note_sender(std::uint32_t node) {
+    if (keeper_ != kNoCredits && credit_node_ == 0 && node != 0 && node != keeper_) credit_node_ = node;
+}
 
 // Sends go in while there is room, and messages go out to receivers while
-// both are there; each delivery makes room for the next send in line.
+// both are there; each delivery makes room for the next send in line. Then
+// the room nobody waits for is lent to the one node that sends.
 void KeptChannel::settle(Effects& out) {
     for (;;) {
         bool moved = false;
-        while (!waiting_room_.empty() && queue_.size() < capacity_) {
+        while (!waiting_room_.empty() && queue_.size() + reserved() < capacity_) {
             Pending& p = waiting_room_.front();
-            ++messages_;
-            bytes_ += p.message.message.bytes();
             out.accepted.push_back(Acceptance{p.message.from, p.seq});
-            queue_.push_back(std::move(p.message));
+            take_in(std::move(p.message));
             waiting_room_.pop_front();
-            most_held_ = std::max<std::uint64_t>(most_held_, queue_.size());
             moved = true;
         }
         while (!queue_.empty() && !receivers_.empty()) {
@@ -85,20 +124,46 @@ void KeptChannel::settle(Effects& out) {
             queue_.pop_front();
             moved = true;
         }
-        if (!moved) return;
+        if (!moved) break;
+    }
+    // A send waits for room lent to the credit node (its own would have taken
+    // a credit): the lending ends, and the node returns what it holds.
+    if (!waiting_room_.empty() && credits_out_ > 0 && !revoking_) {
+        lending_over_ = revoking_ = true;
+        out.revoked.push_back(credit_node_);
+    }
+    if (credit_node_ != 0 && !lending_over_ && waiting_room_.empty() && queue_.size() + reserved() < capacity_) {
+        const std::uint64_t room = capacity_ - queue_.size() - reserved();
+        credits_out_ += room;
+        out.granted.push_back(Grant{credit_node_, room});
     }
 }
 
-void KeptChannel::forget(const ChannelParty& who) {
+void KeptChannel::forget(const ChannelParty& who, Effects& out) {
     std::erase(receivers_, who);
     std::erase_if(waiting_room_, [&](const Pending& p) { return p.message.from == who; });
-    if (auto it = senders_.find(who.proc); it != senders_.end()) it->second.early.clear();
+    if (auto it = senders_.find(who.proc); it != senders_.end()) {
+        for (const auto& [seq, p] : it->second.early) early_on_credit_ -= p.on_credit;
+        it->second.early.clear();
+    }
+    settle(out);
 }
 
-void KeptChannel::forget_node(std::uint32_t node) {
+void KeptChannel::forget_node(std::uint32_t node, Effects& out) {
     std::erase_if(receivers_, [&](const ChannelParty& p) { return p.node == node; });
     std::erase_if(waiting_room_, [&](const Pending& p) { return p.message.from.node == node; });
-    for (auto& [proc, s] : senders_) std::erase_if(s.early, [&](const auto& e) { return e.second.from.node == node; });
+    for (auto& [proc, s] : senders_)
+        std::erase_if(s.early, [&](const auto& e) {
+            if (e.second.message.from.node != node) return false;
+            early_on_credit_ -= e.second.on_credit;
+            return true;
+        });
+    if (node == credit_node_) {
+        credits_out_ = 0;
+        revoking_ = false;
+        lending_over_ = true;
+    }
+    settle(out);
 }
 
 std::vector<ChannelParty> KeptChannel::senders() const {

@@ -1,11 +1,13 @@
 #include "vm/procs/node_channels.h"
 
+#include <utility>
+
 namespace polymer {
 
 void NodeChannels::keep(std::uint32_t channel, std::uint64_t capacity,
                         const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects, std::vector<KeptMessage> queued) {
     std::lock_guard lock(mutex_);
-    auto [it, fresh] = kept_.try_emplace(channel, channel, capacity);
+    auto [it, fresh] = kept_.try_emplace(channel, channel, capacity, self_);
     if (fresh) {
         for (const auto& [proc, next] : expects) it->second.expect(proc, next);
         for (KeptMessage& m : queued) it->second.preload(std::move(m));
@@ -31,12 +33,24 @@ void NodeChannels::attach(std::uint32_t proc, Waiter waiter) {
 }
 
 void NodeChannels::detach(std::uint32_t proc) {
-    std::lock_guard lock(mutex_);
-    waiters_.erase(proc);
-    blocked_.erase(proc);
+    std::vector<Outgoing> out;
+    {
+        std::lock_guard lock(mutex_);
+        waiters_.erase(proc);
+        blocked_.erase(proc);
+        // A procedure stopped in a recv or send leaves the channels kept
+        // here: a message must not go to it, nor its send go in.
+        for (auto& [index, ch] : kept_) {
+            KeptChannel::Effects fx;
+            ch.forget({self_, proc}, fx);
+            effects(index, std::move(fx), out);
+        }
+        queue_remote(out);
+    }
+    flush(std::move(out));
 }
 
-void NodeChannels::send(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc, std::uint64_t seq, Message message,
+bool NodeChannels::send(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc, std::uint64_t seq, Message message,
                         ViewClock clock) {
     ChannelFrame f;
     f.kind = ChannelFrame::Kind::Send;
@@ -46,11 +60,12 @@ void NodeChannels::send(std::uint32_t channel, std::uint32_t proc, std::uint32_t
     f.message = std::move(message);
     f.clock = std::move(clock);
     std::vector<Outgoing> out;
+    bool on_credit = false;
     {
         std::lock_guard lock(mutex_);
-        blocked_[proc] = {proc, channel, pc, true};
         const std::uint32_t keeper = keepers_.at(channel);
         if (keeper == self_) {
+            blocked_[proc] = {proc, channel, pc, true};
             if (std::string why = keep_frame(std::move(f), out); !why.empty()) {
                 ChannelFrame failed;
                 failed.kind = ChannelFrame::Kind::Failed;
@@ -60,11 +75,19 @@ void NodeChannels::send(std::uint32_t channel, std::uint32_t proc, std::uint32_t
                 blocked_.erase(proc);
                 out.push_back({self_, std::move(failed)});
             }
+        } else if (auto c = credits_.find(channel); c != credits_.end() && c->second > 0) {
+            --c->second;
+            f.kind = ChannelFrame::Kind::SendOnCredit;
+            on_credit = true;
+            out.push_back({keeper, std::move(f)});
         } else {
+            blocked_[proc] = {proc, channel, pc, true};
             out.push_back({keeper, std::move(f)});
         }
+        queue_remote(out);
     }
     flush(std::move(out));
+    return on_credit;
 }
 
 void NodeChannels::want(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc) {
@@ -79,6 +102,7 @@ void NodeChannels::want(std::uint32_t channel, std::uint32_t proc, std::uint32_t
         const std::uint32_t keeper = keepers_.at(channel);
         if (keeper == self_) keep_frame(std::move(f), out);  // a want is always taken
         else out.push_back({keeper, std::move(f)});
+        queue_remote(out);
     }
     flush(std::move(out));
 }
@@ -92,11 +116,38 @@ std::string NodeChannels::receive(std::uint32_t from, ChannelFrame f) {
         switch (f.kind) {
         case ChannelFrame::Kind::Send:
         case ChannelFrame::Kind::Want:
+        case ChannelFrame::Kind::SendOnCredit:
+        case ChannelFrame::Kind::Return:
             if (f.party.node != from && from != 0)  // the home forwards its own and its procedures' frames
                 return "a channel frame for procedure #" + std::to_string(f.party.proc) + " on node " +
                        std::to_string(f.party.node) + " came from participant " + std::to_string(from);
             why = keep_frame(std::move(f), out);
             break;
+        case ChannelFrame::Kind::Credit:
+        case ChannelFrame::Kind::Revoke: {
+            auto k = keepers_.find(f.channel);
+            if (k == keepers_.end() || k->second != from || from == self_)
+                return "credits for channel " + std::to_string(f.channel) + " from participant " + std::to_string(from) +
+                       ", which does not keep it";
+            std::uint64_t& credits = credits_[f.channel];
+            if (f.kind == ChannelFrame::Kind::Credit) {
+                credits += f.seq;
+                break;
+            }
+            ChannelFrame back;  // what this node's procedures did not use goes back
+            back.kind = ChannelFrame::Kind::Return;
+            back.channel = f.channel;
+            back.party = {self_, ChannelFrame::kNoProcedure};
+            back.seq = std::exchange(credits, 0);
+            out.push_back({from, std::move(back)});
+            break;
+        }
+        case ChannelFrame::Kind::AcceptedOnCredit:  // its send took a credit that was on its way here
+            if (auto c = credits_.find(f.channel); c == credits_.end() || c->second == 0)
+                return "a send of channel " + std::to_string(f.channel) + " accepted on a credit this node does not hold";
+            else
+                --c->second;
+            [[fallthrough]];
         case ChannelFrame::Kind::Accepted:
         case ChannelFrame::Kind::Deliver:
             if (f.party.node != self_) return "a channel answer for another node's procedure";
@@ -105,6 +156,7 @@ std::string NodeChannels::receive(std::uint32_t from, ChannelFrame f) {
             break;
         case ChannelFrame::Kind::Failed: return "a failure is not sent";
         }
+        queue_remote(out);
     }
     flush(std::move(out));
     return why;
@@ -114,9 +166,13 @@ std::string NodeChannels::keep_frame(ChannelFrame f, std::vector<Outgoing>& out)
     auto it = kept_.find(f.channel);
     if (it == kept_.end()) return "channel " + std::to_string(f.channel) + " is not kept on node " + std::to_string(self_);
     KeptChannel::Effects fx;
-    if (f.kind == ChannelFrame::Kind::Send) {
-        if (std::string why = it->second.offer(f.party, f.seq, std::move(f.message), std::move(f.clock), fx); !why.empty())
+    if (f.kind == ChannelFrame::Kind::Send || f.kind == ChannelFrame::Kind::SendOnCredit) {
+        const bool on_credit = f.kind == ChannelFrame::Kind::SendOnCredit;
+        if (std::string why = it->second.offer(f.party, f.seq, std::move(f.message), std::move(f.clock), fx, on_credit);
+            !why.empty())
             return why;
+    } else if (f.kind == ChannelFrame::Kind::Return) {
+        if (std::string why = it->second.take_back(f.party.node, f.seq, fx); !why.empty()) return why;
     } else {
         it->second.want(f.party, fx);
     }
@@ -127,7 +183,7 @@ std::string NodeChannels::keep_frame(ChannelFrame f, std::vector<Outgoing>& out)
 void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects fx, std::vector<Outgoing>& out) {
     for (const KeptChannel::Acceptance& a : fx.accepted) {
         ChannelFrame f;
-        f.kind = ChannelFrame::Kind::Accepted;
+        f.kind = a.on_credit ? ChannelFrame::Kind::AcceptedOnCredit : ChannelFrame::Kind::Accepted;
         f.channel = channel;
         f.party = a.to;
         f.seq = a.seq;
@@ -145,35 +201,67 @@ void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects fx, std::
         if (d.to.node == self_) blocked_.erase(d.to.proc);
         out.push_back({d.to.node, std::move(f)});
     }
+    for (const KeptChannel::Grant& g : fx.granted) {
+        ChannelFrame f;
+        f.kind = ChannelFrame::Kind::Credit;
+        f.channel = channel;
+        f.party = {g.node, ChannelFrame::kNoProcedure};
+        f.seq = g.credits;
+        out.push_back({g.node, std::move(f)});
+    }
+    for (std::uint32_t node : fx.revoked) {
+        ChannelFrame f;
+        f.kind = ChannelFrame::Kind::Revoke;
+        f.channel = channel;
+        f.party = {node, ChannelFrame::kNoProcedure};
+        out.push_back({node, std::move(f)});
+    }
+}
+
+void NodeChannels::queue_remote(std::vector<Outgoing>& out) {
+    for (Outgoing& o : out)
+        if (o.to != self_) outbox_.push_back(std::move(o));
+    std::erase_if(out, [&](const Outgoing& o) { return o.to != self_; });
 }
 
 // Outside the lock: a waiter may run the procedure's next operation, and the
-// wire may write to a socket.
+// wire may write to a socket (or, in tests, call another node's receive at
+// once). The frames for other participants go out in the order they were
+// made (under the lock, into outbox_): one thread at a time sends them, and
+// another's frames made meanwhile go with its round. A credit must reach
+// its node before the revoke that follows it.
 void NodeChannels::flush(std::vector<Outgoing> out) {
-    for (Outgoing& o : out) {
-        if (o.to != self_) {
-            std::string why;
-            {
-                std::lock_guard lock(mutex_);
+    {
+        std::unique_lock lock(mutex_);
+        if (!draining_) {
+            draining_ = true;
+            while (!outbox_.empty()) {
+                Outgoing o = std::move(outbox_.front());
+                outbox_.pop_front();
+                std::string why;
                 if (auto g = gone_.find(o.to); g != gone_.end()) why = g->second;
+                lock.unlock();
+                if (why.empty()) why = wire_(o.to, o.frame);
+                lock.lock();
+                if (why.empty()) {
+                    ++sent_[o.to];
+                    continue;
+                }
+                // It cannot reach the keeper: the procedure that asked and waits fails.
+                const bool ours = o.frame.kind == ChannelFrame::Kind::Send || o.frame.kind == ChannelFrame::Kind::Want;
+                if (!ours || o.frame.party.node != self_) continue;  // an answer to a participant that is gone, or a send on credit
+                ChannelFrame failed;
+                failed.kind = ChannelFrame::Kind::Failed;
+                failed.channel = o.frame.channel;
+                failed.party = o.frame.party;
+                failed.text = "its keeper, " + (o.to == 0 ? std::string("the home") : "node " + std::to_string(o.to)) +
+                              ", cannot be reached: " + why;
+                out.push_back({self_, std::move(failed)});
             }
-            if (why.empty()) why = wire_(o.to, o.frame);
-            if (why.empty()) {
-                std::lock_guard lock(mutex_);
-                ++sent_[o.to];
-                continue;
-            }
-            // It cannot reach the keeper: the procedure that asked fails.
-            const bool ours = o.frame.kind == ChannelFrame::Kind::Send || o.frame.kind == ChannelFrame::Kind::Want;
-            if (!ours || o.frame.party.node != self_) continue;  // an answer to a participant that is gone
-            ChannelFrame failed;
-            failed.kind = ChannelFrame::Kind::Failed;
-            failed.channel = o.frame.channel;
-            failed.party = o.frame.party;
-            failed.text = "its keeper, " + (o.to == 0 ? std::string("the home") : "node " + std::to_string(o.to)) +
-                          ", cannot be reached: " + why;
-            o.frame = std::move(failed);
+            draining_ = false;
         }
+    }
+    for (Outgoing& o : out) {
         Waiter w;
         {
             std::lock_guard lock(mutex_);
@@ -189,7 +277,11 @@ void NodeChannels::lost(std::uint32_t node, const std::string& why) {
     {
         std::lock_guard lock(mutex_);
         gone_[node] = why;
-        for (auto& [index, ch] : kept_) ch.forget_node(node);
+        for (auto& [index, ch] : kept_) {
+            KeptChannel::Effects fx;  // its credits' room goes to the sends waiting for it
+            ch.forget_node(node, fx);
+            effects(index, std::move(fx), out);
+        }
         for (auto it = blocked_.begin(); it != blocked_.end();) {
             auto k = keepers_.find(it->second.channel);
             if (k == keepers_.end() || k->second != node) {
@@ -205,6 +297,7 @@ void NodeChannels::lost(std::uint32_t node, const std::string& why) {
             out.push_back({self_, std::move(failed)});
             it = blocked_.erase(it);
         }
+        queue_remote(out);
     }
     flush(std::move(out));
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -26,6 +27,11 @@ struct ChannelFrame {
         Accepted,  // to the sender's participant: send `seq` of `party` went in
         Want,      // to the keeper: `party` waits to take a message from `channel`
         Deliver,   // to the receiver's participant: `party` takes `message` (sent by `from`, `clock`)
+        SendOnCredit,  // a Send on a credit its node holds: goes in unanswered (KeptChannel, "Credits")
+        Credit,    // to a sender's node: `seq` more sends on `channel` may go on credit
+        Revoke,    // to that node: return the credits of `channel` you hold
+        Return,    // to the keeper: `seq` credits of `channel` not used
+        AcceptedOnCredit,  // an Accepted that took one of the credits lent to its node
         Failed,    // made where it arrives, never sent: the keeper of `channel` is gone (`text` says why)
     };
     // A Failed frame for no procedure in particular: the participant it came
@@ -91,9 +97,10 @@ public:
     void detach(std::uint32_t proc);
 
     // Procedure `proc`'s send number `seq` on `channel`, or its recv: to the
-    // keeper, here or over the wire. The answer comes to its waiter.
-    // `pc`: the send or recv, for a deadlock's report.
-    void send(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc, std::uint64_t seq, Message message, ViewClock clock);
+    // keeper, here or over the wire. The answer comes to its waiter, except
+    // for a send that went on a credit this node held: then send() returns
+    // true and nothing answers it. `pc`: the send or recv, for a deadlock's report.
+    bool send(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc, std::uint64_t seq, Message message, ViewClock clock);
     void want(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc);
 
     // A frame that came from participant `from` (0: the home). "" when
@@ -114,6 +121,9 @@ private:
     };
     // Runs the keeper's effects: answers to waiters here, frames to the others.
     void effects(std::uint32_t channel, KeptChannel::Effects fx, std::vector<Outgoing>& out);
+    // Under the lock: the frames in `out` for other participants join outbox_.
+    void queue_remote(std::vector<Outgoing>& out);
+    // Sends outbox_ in order, then answers the waiters here in `out`.
     void flush(std::vector<Outgoing> out);
     // Takes a keeper frame for a channel kept here (under the lock).
     std::string keep_frame(ChannelFrame f, std::vector<Outgoing>& out);
@@ -123,10 +133,13 @@ private:
     mutable std::mutex mutex_;
     std::map<std::uint32_t, KeptChannel> kept_;
     std::map<std::uint32_t, std::uint32_t> keepers_;  // channel -> node, for the channels kept on nodes
+    std::map<std::uint32_t, std::uint64_t> credits_;  // channel -> sends this node may make on credit
     std::map<std::uint32_t, Waiter> waiters_;
     std::map<std::uint32_t, ChannelSnapshot::Blocked> blocked_;  // procedures here waiting for a keeper, by handle
     std::map<std::uint32_t, std::string> gone_;      // participants lost, and why
     std::map<std::uint32_t, std::uint64_t> sent_, received_;
+    std::deque<Outgoing> outbox_;  // frames for other participants, in the order they were made
+    bool draining_ = false;        // a thread is sending outbox_ (flush)
 };
 
 }  // namespace polymer
