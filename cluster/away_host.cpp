@@ -111,24 +111,28 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
         if (self > nodes.size())
             return Refusal{ErrorCode::BadPayload, cat("the proc-start makes this node number ", self, " of ", nodes.size())};
         if (io_ == nullptr || !peer_links_) return Refusal{ErrorCode::BadLaunch, "this node carries no channels kept on nodes"};
-        self_ = self;
         run_ = run;
-        channel_stream_ = 0;
-        channels_ = std::make_shared<NodeChannels>(self, [this, run](std::uint32_t to, ChannelFrame f) -> std::string {
-            Bytes payload = encode(ChanFrameMsg{self_, run, std::move(f)});
-            if (to != 0) return channel_links_->send(to, std::move(payload));
-            const std::uint64_t stream = channel_stream_.load();
-            if (stream == 0) return "the home opened no channel stream to this node";
-            conn_->send(MsgType::ChanFrame, stream, std::move(payload));
-            return {};
-        });
-        // The links fail the procedures waiting on a peer that cannot be
+        // The run's wire holds its own links and stream (procedure threads
+        // send through it while a later start replaces the members). The
+        // links fail the procedures waiting on a peer that cannot be
         // reached; they hold the channels only weakly, as they may outlive them.
-        channel_links_ = std::make_shared<ChannelLinks>(
-            *io_, peer_links_(), self, std::move(nodes),
-            [weak = std::weak_ptr<NodeChannels>(channels_)](std::uint32_t node, const std::string& why) {
-                if (auto c = weak.lock()) c->lost(node, why);
+        auto stream = std::make_shared<std::atomic<std::uint64_t>>(0);
+        auto channels_of_links = std::make_shared<std::weak_ptr<NodeChannels>>();
+        auto links = std::make_shared<ChannelLinks>(*io_, peer_links_(), self, std::move(nodes),
+                                                    [channels_of_links](std::uint32_t node, const std::string& why) {
+                                                        if (auto c = channels_of_links->lock()) c->lost(node, why);
+                                                    });
+        channels_ = std::make_shared<NodeChannels>(
+            self, [links, stream, conn = conn_, self, run](std::uint32_t to, ChannelFrame f) -> std::string {
+                Bytes payload = encode(ChanFrameMsg{self, run, std::move(f)});
+                if (to != 0) return links->send(to, std::move(payload));
+                const std::uint64_t id = stream->load();
+                if (id == 0) return "the home opened no channel stream to this node";
+                conn->send(MsgType::ChanFrame, id, std::move(payload));
+                return {};
             });
+        *channels_of_links = channels_;  // io thread, as the links' failures
+        channel_stream_ = std::move(stream);
     }
     if (procs_.count(request) != 0)
         return Refusal{ErrorCode::BadPayload, cat("request ", request, " already runs a procedure here; a proc-start needs a fresh request id")};
@@ -237,8 +241,8 @@ void AwayHost::stop_one(std::map<std::uint64_t, std::unique_ptr<Hosted>>::iterat
 std::optional<Refusal> AwayHost::keep(std::uint64_t request, const ChanKeep& k) {
     if (!channels_) return Refusal{ErrorCode::BadPayload, "chan-keep before any proc-start named this node's number"};
     std::uint64_t none = 0;
-    channel_stream_.compare_exchange_strong(none, request);
-    channels_->keep(k.channel, k.capacity, k.expects, k.queued);
+    channel_stream_->compare_exchange_strong(none, request);
+    channels_->keep(k.channel, k.capacity, k.expects, k.queued, k.lend);
     log(LogLevel::Debug, "peer ", who_, ": keeps channel ", k.channel, " (capacity ", k.capacity, ")");
     return std::nullopt;
 }

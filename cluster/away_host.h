@@ -108,10 +108,9 @@ private:
     // Channels kept on nodes: made at the first start that names this
     // node's number; before procs_, which use them until they are joined.
     std::shared_ptr<NodeChannels> channels_;
-    std::shared_ptr<ChannelLinks> channel_links_;
-    std::uint32_t self_ = 0;
     std::uint64_t run_ = 0;
-    std::atomic<std::uint64_t> channel_stream_{0};
+    // The run's channel stream: the first chan-keep's request id (0: none yet).
+    std::shared_ptr<std::atomic<std::uint64_t>> channel_stream_;
     asio::io_context* io_ = nullptr;
     std::function<std::shared_ptr<PeerLinks>()> peer_links_;
     std::map<std::uint64_t, std::unique_ptr<Hosted>> procs_;  // by proc-start request id

@@ -283,7 +283,7 @@ void AwayNodes::keep(std::size_t node, std::uint32_t channel, std::uint64_t capa
                      const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects, std::vector<KeptMessage> queued) {
     Node& n = nodes_[node - 1];
     if (!n.client) return;  // lost meanwhile: its Lost events say so
-    Bytes payload = encode(ChanKeep{channel, capacity, expects, std::move(queued)});
+    Bytes payload = encode(ChanKeep{channel, capacity, expects, std::move(queued), channel_credits_});
     if (n.channel_stream == 0) n.channel_stream = n.client->open_stream(MsgType::ChanKeep, std::move(payload));
     else n.client->send_one_way(MsgType::ChanKeep, n.channel_stream, std::move(payload));
     for (std::size_t other = 1; other <= nodes_.size(); ++other)

@@ -59,6 +59,9 @@ public:
     // Off: the home keeps every channel, as before version 12 (benchmarks
     // compare the two in one run).
     void set_direct_channels(bool on) { direct_channels_ = on; }
+    // Off: the nodes' keepers lend no credits, and every send to a keeper on
+    // another node waits for its acceptance, as before version 13 (the same).
+    void set_channel_credits(bool on) { channel_credits_ = on; }
     void begin_run() override;
     void keep(std::size_t node, std::uint32_t channel, std::uint64_t capacity,
               const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects, std::vector<KeptMessage> queued) override;
@@ -106,6 +109,7 @@ private:
     std::deque<std::pair<std::uint32_t, ChannelFrame>> channel_frames_;  // keepers' answers to the home, by node
     std::uint64_t run_ = 0;  // the program run going on (ProcStart::run)
     bool direct_channels_ = true;
+    bool channel_credits_ = true;
     Nonce ticket_{};  // the peer ticket every node of this home gets: their links to each other present it
     std::size_t next_first_ = 0;  // wait_many: which live node it looks at first (each in turn)
     int wake_fd_ = -1;            // an eventfd the clients ring (NodeClient::on_streamed)

@@ -838,6 +838,7 @@ Bytes encode(const ChanKeep& m) {
         put_message(w, q.message);
         put_clock(w, q.clock);
     }
+    w.u8(m.lend ? 1 : 0);
     return w.take();
 }
 Result<ChanKeep> decode_chan_keep(Payload p) {
@@ -862,6 +863,10 @@ Result<ChanKeep> decode_chan_keep(Payload p) {
             q.clock = get_clock(r);
             m.queued.push_back(std::move(q));
         }
+        const std::size_t at_lend = r.pos();
+        const std::uint8_t lend = r.u8("lend");
+        if (r.ok() && lend > 1) r.fail_at(at_lend, pbc::cat("lend is ", unsigned{lend}, ", not 0 or 1"));
+        m.lend = lend == 1;
         if (r.ok() && m.capacity == 0) r.fail("a channel's capacity is at least 1");
     });
 }
@@ -942,7 +947,7 @@ Bytes encode(const ChannelSnapshot& m) {
         w.u64(k.messages);
         w.u64(k.bytes);
         w.u64(k.most_held);
-        w.u64(k.held);
+        w.u64(k.on_credit);
     }
     return w.take();
 }
@@ -980,7 +985,7 @@ Result<ChannelSnapshot> decode_chan_snapshot_reply(Payload p) {
             k.messages = r.u64("messages");
             k.bytes = r.u64("bytes");
             k.most_held = r.u64("most held");
-            k.held = r.u64("held");
+            k.on_credit = r.u64("on credit");
             m.kept.push_back(k);
         }
     });

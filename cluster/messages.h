@@ -256,6 +256,7 @@ struct ChanKeep {
     std::uint64_t capacity = 0;
     std::vector<std::pair<std::uint32_t, std::uint64_t>> expects;
     std::vector<KeptMessage> queued;  // the messages in it at the home, oldest first
+    bool lend = true;  // version 13: the keeper lends credits (KeptChannel, "Credits")
 };
 struct ChanKeeper {
     std::uint32_t channel = 0;

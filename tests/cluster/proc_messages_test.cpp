@@ -447,8 +447,18 @@ TEST(ProcMessages, ChanKeepKeeperAndSnapshotRoundTrip) {
     EXPECT_EQ(back.value().expects, k.expects);
     ASSERT_EQ(back.value().queued.size(), 1u);
     EXPECT_EQ(back.value().queued[0].clock, a_clock());
+    EXPECT_TRUE(back.value().lend);
     EXPECT_EQ(encode(back.value()), full);
     expect_every_prefix_refused(full, &decode_chan_keep, "chan-keep");
+    k.lend = false;  // version 13: a keeper that lends no credits
+    auto no_credits = decode_chan_keep(encode(k));
+    ASSERT_TRUE(no_credits) << no_credits.error();
+    EXPECT_FALSE(no_credits.value().lend);
+    Bytes bad_lend = full;
+    bad_lend.back() = 2;
+    auto bl = decode_chan_keep(bad_lend);
+    ASSERT_FALSE(bl);
+    EXPECT_NE(bl.error().find("lend is 2"), std::string::npos) << bl.error();
     k.capacity = 0;
     k.queued.clear();
     auto r = decode_chan_keep(encode(k));

@@ -10,8 +10,9 @@
 //   - a message round trip (send, then recv of the answer) between a
 //     procedure here and one on node 1;
 //   - the same between procedures on node 1 and node 2, whose channels the
-//     home hands to the nodes (the default), and again with every channel
-//     kept at the home (AwayNodes::set_direct_channels(false));
+//     home hands to the nodes (the default), again with the keepers lending
+//     no credits (AwayNodes::set_channel_credits(false)), and again with
+//     every channel kept at the home (AwayNodes::set_direct_channels(false));
 //   - a barrier of four procedures: one here and one on each of three nodes;
 //   - Open MPI over TCP doing the ping-pong (-np 2) and a barrier (-np 4),
 //     when the build has MPI (mpi_reference.cpp, under mpirun).
@@ -218,7 +219,7 @@ int main(int argc, char** argv) {
                     ClientOptions{});
     run_seconds(m, nodes, 100, {1, 2});  // connects and uploads the programs
     run_seconds(barrier, nodes, 100, {1, 2, 3});
-    std::vector<double> raw, raw2s, raw_both, home_node, node_node, node_node_home, kept_gain, home_ratio, node_ratio, node_both_ratio, barriers, mpi_pp, mpi_barrier,
+    std::vector<double> raw, raw2s, raw_both, home_node, node_node, node_node_no_credits, credit_gain, node_node_home, kept_gain, home_ratio, node_ratio, node_both_ratio, barriers, mpi_pp, mpi_barrier,
         home_mpi_ratio, barrier_mpi_ratio;
     for (int r = 0; r < rounds; ++r) {
         raw.push_back(raw_us({&raw1}));
@@ -226,6 +227,10 @@ int main(int argc, char** argv) {
         raw_both.push_back(raw_us({&raw1, &raw2}));
         home_node.push_back(round_trip_us(m, nodes, {0, 1}));
         node_node.push_back(round_trip_us(m, nodes, {1, 2}));
+        nodes.set_channel_credits(false);  // the same, every send waiting for its acceptance
+        node_node_no_credits.push_back(round_trip_us(m, nodes, {1, 2}));
+        nodes.set_channel_credits(true);
+        credit_gain.push_back(node_node.back() / node_node_no_credits.back());
         nodes.set_direct_channels(false);  // the same, every channel kept at the home
         node_node_home.push_back(round_trip_us(m, nodes, {1, 2}));
         nodes.set_direct_channels(true);
@@ -251,6 +256,8 @@ int main(int argc, char** argv) {
     std::printf("message round trip, procedure here <-> node 1     %7.1f us: %.2fx raw\n", median(home_node), median(home_ratio));
     std::printf("message round trip, node 1 <-> node 2             %7.1f us: %.2fx raw, %.2fx the two raw added\n",
                 median(node_node), median(node_ratio), median(node_both_ratio));
+    std::printf("  the same, keepers lending no credits            %7.1f us: with credits takes %.2fx its time\n",
+                median(node_node_no_credits), median(credit_gain));
     std::printf("  the same, channels kept at the home             %7.1f us: kept on the nodes takes %.2fx its time\n",
                 median(node_node_home), median(kept_gain));
     std::printf("barrier of 4 procedures (here, nodes 1, 2, 3)     %7.1f us\n", median(barriers));

@@ -21,6 +21,15 @@ using namespace polymer::cluster::testing;
 
 namespace {
 
+// --stats' count of sends on credit, per channel kept on a node that had any.
+std::vector<std::uint64_t> sends_on_credit(const std::string& err) {
+    static const std::regex on_credit("; ([0-9]+) sends? went on credit");
+    std::vector<std::uint64_t> out;
+    for (auto it = std::sregex_iterator(err.begin(), err.end(), on_credit); it != std::sregex_iterator(); ++it)
+        out.push_back(std::stoull((*it)[1]));
+    return out;
+}
+
 std::string read_text(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream s;
@@ -377,6 +386,9 @@ TEST(ProceduresRun, ChannelsBetweenTwoNodesAreKeptOnTheNodes) {
             << r.err;
         EXPECT_NE(r.err.find("sent 50 messages, received 51 messages"), std::string::npos) << r.err;
         EXPECT_NE(r.err.find("sent 51 messages, received 50 messages"), std::string::npos) << r.err;
+        // One sending node per channel: its sends after the first straight one go on credit.
+        EXPECT_EQ(sends_on_credit(r.err).size(), 2u) << r.err;
+        for (std::uint64_t n : sends_on_credit(r.err)) EXPECT_GE(n, 40u) << r.err;
     }
 }
 

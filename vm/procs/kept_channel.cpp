@@ -98,6 +98,7 @@ void KeptChannel::line_up(Pending p, Effects& out) {
         return;
     }
     if (p.answered) out.accepted.push_back(Acceptance{p.message.from, p.seq, true});
+    else ++on_credit_;  // it went on without waiting
     take_in(std::move(p.message));
 }
 

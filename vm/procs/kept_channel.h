@@ -141,6 +141,7 @@ public:
     std::uint64_t messages() const { return messages_; }
     std::uint64_t bytes() const { return bytes_; }
     std::uint64_t most_held() const { return most_held_; }
+    std::uint64_t on_credit() const { return on_credit_; }  // of messages(), those sent on credit
     // Credits lent and neither used nor returned.
     std::uint64_t credits_out() const { return credits_out_; }
 
@@ -176,7 +177,7 @@ private:
     bool lending_over_ = false;      // another's send waited for lent room: no more credits
     bool revoking_ = false;          // asked credit_node_ to return what it holds
     std::uint64_t credits_out_ = 0, early_on_credit_ = 0;
-    std::uint64_t messages_ = 0, bytes_ = 0, most_held_ = 0;
+    std::uint64_t messages_ = 0, bytes_ = 0, most_held_ = 0, on_credit_ = 0;
 };
 
 }  // namespace polymer

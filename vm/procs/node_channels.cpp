@@ -5,9 +5,10 @@
 namespace polymer {
 
 void NodeChannels::keep(std::uint32_t channel, std::uint64_t capacity,
-                        const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects, std::vector<KeptMessage> queued) {
+                        const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects, std::vector<KeptMessage> queued,
+                        bool lend) {
     std::lock_guard lock(mutex_);
-    auto [it, fresh] = kept_.try_emplace(channel, channel, capacity, self_);
+    auto [it, fresh] = kept_.try_emplace(channel, channel, capacity, lend ? self_ : KeptChannel::kNoCredits);
     if (fresh) {
         for (const auto& [proc, next] : expects) it->second.expect(proc, next);
         for (KeptMessage& m : queued) it->second.preload(std::move(m));
@@ -308,7 +309,7 @@ ChannelSnapshot NodeChannels::snapshot() const {
     for (const auto& [proc, b] : blocked_) s.blocked.push_back(b);
     s.sent = sent_;
     s.received = received_;
-    for (const auto& [index, ch] : kept_) s.kept.push_back({index, ch.messages(), ch.bytes(), ch.most_held(), ch.held()});
+    for (const auto& [index, ch] : kept_) s.kept.push_back({index, ch.messages(), ch.bytes(), ch.most_held(), ch.on_credit()});
     return s;
 }
 

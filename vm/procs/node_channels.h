@@ -64,7 +64,8 @@ struct ChannelSnapshot {
     };
     struct Kept {
         std::uint32_t channel = 0;
-        std::uint64_t messages = 0, bytes = 0, most_held = 0, held = 0;
+        std::uint64_t messages = 0, bytes = 0, most_held = 0;
+        std::uint64_t on_credit = 0;  // of the messages, those sent on credit (version 13)
     };
     std::vector<Blocked> blocked;
     std::map<std::uint32_t, std::uint64_t> sent, received;  // channel frames, by participant (0: the home)
@@ -81,9 +82,10 @@ public:
     std::uint32_t self() const { return self_; }
     // The home hands channel `channel` to this node: `expects` are the sends
     // of each procedure the home took before (KeptChannel::expect).
-    // `queued`: the messages in it then, oldest first.
+    // `queued`: the messages in it then, oldest first. `lend`: whether its
+    // keeper lends credits (KeptChannel, "Credits").
     void keep(std::uint32_t channel, std::uint64_t capacity, const std::vector<std::pair<std::uint32_t, std::uint64_t>>& expects,
-              std::vector<KeptMessage> queued = {});
+              std::vector<KeptMessage> queued = {}, bool lend = true);
     // Channel `channel` is kept by node `node` (this one or another).
     void keeper_is(std::uint32_t channel, std::uint32_t node);
     // Where `channel` is kept; nullopt while the home keeps it.

@@ -551,7 +551,8 @@ std::string Procedures::stats_text() const {
         s += "polymer-run: channel '" + mod.channels[i].name + "': " + counted(c.messages, "message") + ", " +
              counted(c.bytes, "byte") + ", at most " + std::to_string(c.most_held) + " of " +
              std::to_string(mod.channels[i].capacity) + " held at once" +
-             (c.keeper != 0 ? "; handed to " + nodes_->name(c.keeper) + ", where its receivers run" : std::string()) + "\n";
+             (c.keeper != 0 ? "; handed to " + nodes_->name(c.keeper) + ", where its receivers run" : std::string()) +
+             (c.on_credit != 0 ? "; " + counted(c.on_credit, "send") + " went on credit, without waiting" : std::string()) + "\n";
     }
     for (std::size_t i = 0; i < barriers_.size(); ++i)
         s += "polymer-run: barrier '" + mod.barriers[i].name + "': " + counted(barriers_[i].round, "round") + " of " +

@@ -111,6 +111,7 @@ struct ChannelState {
     std::uint64_t messages = 0;  // sent in all (--stats)
     std::uint64_t bytes = 0;
     std::uint64_t most_held = 0;  // the deepest the queue got
+    std::uint64_t on_credit = 0;  // of the messages, those a node sent on credit (kept on a node)
     // Kept on node `keeper` (0: here) from the time the home handed it over;
     // why that node was lost, once it was.
     std::uint32_t keeper = 0;

@@ -202,6 +202,7 @@ void Procedures::add_keeper_counts() {
             c.messages += k.messages;
             c.bytes += k.bytes;
             c.most_held = std::max(c.most_held, k.most_held);
+            c.on_credit += k.on_credit;
         }
 }
 
