@@ -219,9 +219,14 @@ void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects fx, std::
     }
 }
 
+// Counted as sent here, not once on the wire: a deadlock check that comes
+// while a frame waits in outbox_ must see it on its way.
 void NodeChannels::queue_remote(std::vector<Outgoing>& out) {
     for (Outgoing& o : out)
-        if (o.to != self_) outbox_.push_back(std::move(o));
+        if (o.to != self_) {
+            ++sent_[o.to];
+            outbox_.push_back(std::move(o));
+        }
     std::erase_if(out, [&](const Outgoing& o) { return o.to != self_; });
 }
 
@@ -244,10 +249,8 @@ void NodeChannels::flush(std::vector<Outgoing> out) {
                 lock.unlock();
                 if (why.empty()) why = wire_(o.to, o.frame);
                 lock.lock();
-                if (why.empty()) {
-                    ++sent_[o.to];
-                    continue;
-                }
+                if (why.empty()) continue;
+                --sent_[o.to];  // it never left
                 // It cannot reach the keeper: the procedure that asked and waits fails.
                 const bool ours = o.frame.kind == ChannelFrame::Kind::Send || o.frame.kind == ChannelFrame::Kind::Want;
                 if (!ours || o.frame.party.node != self_) continue;  // an answer to a participant that is gone, or a send on credit
