@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "vm/procs/kept_channel.h"
+#include "vm/procs/node_channels.h"
 
 namespace polymer {
 namespace {
@@ -271,6 +272,74 @@ TEST(KeptChannelCredits, AForgottenSenderOnCreditGivesItsRoomBack) {
     EXPECT_EQ(ch.take_back(kSender.node, 1, fx), "");
     ASSERT_EQ(fx.accepted.size(), 1u);
     EXPECT_EQ(fx.accepted[0].to, kOtherSender);
+}
+
+// NodeChannels (vm/procs/node_channels.h) on node 2, keeping `in`: what it
+// puts on the wire, recorded.
+struct RecordedNode {
+    std::vector<std::pair<std::uint32_t, ChannelFrame>> wire;
+    std::vector<ChannelFrame> answers;  // to procedure #7 here
+    NodeChannels node{kKeeperNode, [this](std::uint32_t to, ChannelFrame f) {
+                          wire.emplace_back(to, std::move(f));
+                          return std::string();
+                      }};
+    RecordedNode() {
+        node.keep(0, 1, {});
+        node.attach(7, [this](ChannelFrame f) { answers.push_back(std::move(f)); });
+    }
+    std::vector<ChannelFrame::Kind> kinds_to(std::uint32_t to) const {
+        std::vector<ChannelFrame::Kind> out;
+        for (const auto& [where, f] : wire)
+            if (where == to) out.push_back(f.kind);
+        return out;
+    }
+};
+
+ChannelFrame send_from_node_1(std::uint64_t seq, ChannelFrame::Kind kind = ChannelFrame::Kind::Send) {
+    ChannelFrame f;
+    f.kind = kind;
+    f.channel = 0;
+    f.party = kSender;
+    f.seq = seq;
+    f.message = int_message(seq);
+    return f;
+}
+
+TEST(NodeChannelsCredits, ACreditGoesWithTheNextFrameToItsNodeOrWhenAProcedureHereWaits) {
+    using K = ChannelFrame::Kind;
+    RecordedNode n;
+    n.node.want(0, 7, 0);  // procedure #7 here waits on `in`
+    EXPECT_EQ(n.node.receive(1, send_from_node_1(0)), "");
+    ASSERT_EQ(n.answers.size(), 1u);  // delivered here
+    // The take lent its room to node 1: the credit goes just before the acceptance.
+    EXPECT_EQ(n.kinds_to(1), (std::vector<K>{K::Credit, K::Accepted}));
+    n.node.want(0, 7, 0);
+    EXPECT_EQ(n.node.receive(1, send_from_node_1(1, K::SendOnCredit)), "");  // unanswered
+    ASSERT_EQ(n.answers.size(), 2u);
+    EXPECT_EQ(n.kinds_to(1).size(), 2u);  // the room it made is lent, and the credit waits for company
+    n.node.keeper_is(1, 1);  // channel 1 is kept on node 1: #7 sends there
+    n.node.send(1, 7, 0, 0, int_message(5), {});
+    EXPECT_EQ(n.kinds_to(1), (std::vector<K>{K::Credit, K::Accepted, K::Credit, K::Send}));  // the credit first
+    n.node.want(0, 7, 0);
+    EXPECT_EQ(n.node.receive(1, send_from_node_1(2, K::SendOnCredit)), "");
+    n.node.credits_out();  // #7 waits now: the credit goes alone
+    EXPECT_EQ(n.kinds_to(1), (std::vector<K>{K::Credit, K::Accepted, K::Credit, K::Send, K::Credit}));
+    EXPECT_EQ(n.node.receive(1, send_from_node_1(3, K::SendOnCredit)), "");  // nobody takes it: the channel is full
+    // A send on credit node 1 does not hold is refused.
+    EXPECT_NE(n.node.receive(1, send_from_node_1(4, K::SendOnCredit)), "");
+}
+
+TEST(NodeChannelsCredits, ASendTakingACreditStillOnItsWayIsAnsweredAfterIt) {
+    using K = ChannelFrame::Kind;
+    RecordedNode n;
+    n.node.want(0, 7, 0);
+    EXPECT_EQ(n.node.receive(1, send_from_node_1(0)), "");  // taken: one credit lent, sent with the acceptance
+    n.node.want(0, 7, 0);
+    n.node.want(0, 8, 0);  // procedure #8 (not attached) waits too
+    EXPECT_EQ(n.node.receive(1, send_from_node_1(1, K::SendOnCredit)), "");  // to #7: lent again, not sent yet
+    EXPECT_EQ(n.node.receive(1, send_from_node_1(2)), "");  // node 1 sent without it: to #8
+    // The credit reaches node 1 before the answer that takes it back.
+    EXPECT_EQ(n.kinds_to(1), (std::vector<K>{K::Credit, K::Accepted, K::Credit, K::AcceptedOnCredit}));
 }
 
 }  // namespace

@@ -260,6 +260,7 @@ struct AwayProcedure::State final : ProcedureLink {
     // Until the answer the blocked operation waits for is in (the home's
     // writes applied first); false when stopped.
     bool wait() override {
+        if (channels != nullptr) channels->credits_out();  // nothing of ours will carry them for a while
         const auto spin_until = std::chrono::steady_clock::now() + kSpin;
         while (queued.load(std::memory_order_acquire) == 0 && !stop_requested.load() &&
                std::chrono::steady_clock::now() < spin_until)

@@ -47,6 +47,7 @@ void NodeChannels::detach(std::uint32_t proc) {
             effects(index, std::move(fx), out);
         }
         queue_remote(out);
+        while (!lent_unsent_.empty()) queue_credits(lent_unsent_.begin()->first);
     }
     flush(std::move(out));
 }
@@ -202,14 +203,10 @@ void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects fx, std::
         if (d.to.node == self_) blocked_.erase(d.to.proc);
         out.push_back({d.to.node, std::move(f)});
     }
-    for (const KeptChannel::Grant& g : fx.granted) {
-        ChannelFrame f;
-        f.kind = ChannelFrame::Kind::Credit;
-        f.channel = channel;
-        f.party = {g.node, ChannelFrame::kNoProcedure};
-        f.seq = g.credits;
-        out.push_back({g.node, std::move(f)});
-    }
+    // Credits wait to go with the next frame to their node, or until a
+    // procedure here waits (credits_out): a message delivered here lends its
+    // room, and its receiver's answer usually goes to that very node.
+    for (const KeptChannel::Grant& g : fx.granted) lent_unsent_[g.node][channel] += g.credits;
     for (std::uint32_t node : fx.revoked) {
         ChannelFrame f;
         f.kind = ChannelFrame::Kind::Revoke;
@@ -224,10 +221,35 @@ void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects fx, std::
 void NodeChannels::queue_remote(std::vector<Outgoing>& out) {
     for (Outgoing& o : out)
         if (o.to != self_) {
+            queue_credits(o.to);  // first: the frame may take one (accepted-on-credit) or revoke them
             ++sent_[o.to];
             outbox_.push_back(std::move(o));
         }
     std::erase_if(out, [&](const Outgoing& o) { return o.to != self_; });
+}
+
+void NodeChannels::queue_credits(std::uint32_t node) {
+    auto it = lent_unsent_.find(node);
+    if (it == lent_unsent_.end()) return;
+    for (const auto& [channel, credits] : it->second) {
+        ChannelFrame f;
+        f.kind = ChannelFrame::Kind::Credit;
+        f.channel = channel;
+        f.party = {node, ChannelFrame::kNoProcedure};
+        f.seq = credits;
+        ++sent_[node];
+        outbox_.push_back({node, std::move(f)});
+    }
+    lent_unsent_.erase(it);
+}
+
+void NodeChannels::credits_out() {
+    {
+        std::lock_guard lock(mutex_);
+        if (lent_unsent_.empty()) return;
+        while (!lent_unsent_.empty()) queue_credits(lent_unsent_.begin()->first);
+    }
+    flush({});
 }
 
 // Outside the lock: a waiter may run the procedure's next operation, and the
@@ -281,6 +303,7 @@ void NodeChannels::lost(std::uint32_t node, const std::string& why) {
     {
         std::lock_guard lock(mutex_);
         gone_[node] = why;
+        lent_unsent_.erase(node);
         for (auto& [index, ch] : kept_) {
             KeptChannel::Effects fx;  // its credits' room goes to the sends waiting for it
             ch.forget_node(node, fx);

@@ -115,6 +115,9 @@ public:
     void lost(std::uint32_t node, const std::string& why);
 
     ChannelSnapshot snapshot() const;
+    // Sends the credits lent and not yet sent (a procedure here is about to
+    // wait: it will send nothing that could take them along for a while).
+    void credits_out();
 
 private:
     struct Outgoing {
@@ -123,8 +126,10 @@ private:
     };
     // Runs the keeper's effects: answers to waiters here, frames to the others.
     void effects(std::uint32_t channel, KeptChannel::Effects fx, std::vector<Outgoing>& out);
-    // Under the lock: the frames in `out` for other participants join outbox_.
+    // Under the lock: the frames in `out` for other participants join
+    // outbox_, each after the credits lent to its node and not yet sent.
     void queue_remote(std::vector<Outgoing>& out);
+    void queue_credits(std::uint32_t node);  // under the lock
     // Sends outbox_ in order, then answers the waiters here in `out`.
     void flush(std::vector<Outgoing> out);
     // Takes a keeper frame for a channel kept here (under the lock).
@@ -141,6 +146,7 @@ private:
     std::map<std::uint32_t, std::string> gone_;      // participants lost, and why
     std::map<std::uint32_t, std::uint64_t> sent_, received_;
     std::deque<Outgoing> outbox_;  // frames for other participants, in the order they were made
+    std::map<std::uint32_t, std::map<std::uint32_t, std::uint64_t>> lent_unsent_;  // node -> channel -> credits
     bool draining_ = false;        // a thread is sending outbox_ (flush)
 };
 
