@@ -886,7 +886,8 @@ Result<ChanKeeper> decode_chan_keeper(Payload p) {
 }
 
 // sender u32, run u64, kind u8, channel u32, party (node u32, proc u32),
-// seq u64, from (node u32, proc u32), message, clock.
+// seq u64, from (node u32, proc u32), message, clock, then (version 13)
+// credits: n u32, n x (channel u32, credits u64), channels ascending.
 Bytes encode(const ChanFrameMsg& m) {
     ByteWriter w;
     const ChannelFrame& f = m.frame;
@@ -901,6 +902,11 @@ Bytes encode(const ChanFrameMsg& m) {
     w.u32(f.from.proc);
     put_message(w, f.message);
     put_clock(w, f.clock);
+    w.u32(static_cast<std::uint32_t>(f.credits.size()));
+    for (const auto& [channel, credits] : f.credits) {
+        w.u32(channel);
+        w.u64(credits);
+    }
     return w.take();
 }
 Result<ChanFrameMsg> decode_chan_frame(Payload p) {
@@ -922,6 +928,17 @@ Result<ChanFrameMsg> decode_chan_frame(Payload p) {
         f.from.proc = r.u32("from procedure");
         f.message = get_message(r);
         f.clock = get_clock(r);
+        const std::size_t at_credits = r.pos();
+        const std::uint32_t n = r.count(12, "credits");
+        if (r.ok() && n > kMaxChannelEntries) r.fail_at(at_credits, pbc::cat(n, " credits, more than ", kMaxChannelEntries));
+        for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+            const std::size_t at_one = r.pos();
+            const std::uint32_t channel = r.u32("credit channel");
+            const std::uint64_t credits = r.u64("credits");
+            if (r.ok() && (credits == 0 || (!f.credits.empty() && f.credits.back().first >= channel)))
+                r.fail_at(at_one, "credits must name each channel once, ascending, with at least one credit");
+            f.credits.emplace_back(channel, credits);
+        }
     });
 }
 

@@ -423,13 +423,24 @@ TEST(ProcMessages, ChannelFramesRoundTripAndRefuseWhatIsNotOneOfTheirs) {
                                  ChannelFrame::Kind::Return, ChannelFrame::Kind::AcceptedOnCredit}) {
         ChanFrameMsg c = m;
         c.frame.kind = k;
-        auto got = decode_chan_frame(encode(c));
+        c.frame.credits = {{0, 1}, {4, 3}};  // lent to the node it goes to, carried along
+        const Bytes wire = encode(c);
+        auto got = decode_chan_frame(wire);
         ASSERT_TRUE(got) << got.error();
         EXPECT_EQ(got.value().frame.kind, k);
+        EXPECT_EQ(got.value().frame.credits, c.frame.credits);
+        expect_every_prefix_refused(wire, &decode_chan_frame, "chan-frame");
     }
+    ChanFrameMsg twice = m;
+    twice.frame.credits = {{4, 1}, {4, 2}};
+    r = decode_chan_frame(encode(twice));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().find("each channel once, ascending"), std::string::npos) << r.error();
+    twice.frame.credits = {{4, 0}};
+    EXPECT_FALSE(decode_chan_frame(encode(twice)));
     // A clock out of order (the wire's entries: procedure u32, releases u64).
     Bytes unsorted = full;
-    const std::size_t clock_at = full.size() - 2 * 12;
+    const std::size_t clock_at = full.size() - 4 - 2 * 12;  // before the credits count (none)
     std::swap_ranges(unsorted.begin() + clock_at, unsorted.begin() + clock_at + 12, unsorted.begin() + clock_at + 12);
     r = decode_chan_frame(unsorted);
     ASSERT_FALSE(r);

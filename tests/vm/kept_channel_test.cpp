@@ -287,10 +287,15 @@ struct RecordedNode {
         node.keep(0, 1, {});
         node.attach(7, [this](ChannelFrame f) { answers.push_back(std::move(f)); });
     }
-    std::vector<ChannelFrame::Kind> kinds_to(std::uint32_t to) const {
-        std::vector<ChannelFrame::Kind> out;
-        for (const auto& [where, f] : wire)
-            if (where == to) out.push_back(f.kind);
+    // The frames to participant `to`: their kinds, and the credits each carried.
+    std::vector<std::pair<ChannelFrame::Kind, std::uint64_t>> to(std::uint32_t where) const {
+        std::vector<std::pair<ChannelFrame::Kind, std::uint64_t>> out;
+        for (const auto& [t, f] : wire)
+            if (t == where) {
+                std::uint64_t credits = 0;
+                for (const auto& [channel, n] : f.credits) credits += n;
+                out.emplace_back(f.kind, credits);
+            }
         return out;
     }
 };
@@ -305,32 +310,33 @@ ChannelFrame send_from_node_1(std::uint64_t seq, ChannelFrame::Kind kind = Chann
     return f;
 }
 
+using K = ChannelFrame::Kind;
+using Sent = std::vector<std::pair<K, std::uint64_t>>;
+
 TEST(NodeChannelsCredits, ACreditGoesWithTheNextFrameToItsNodeOrWhenAProcedureHereWaits) {
-    using K = ChannelFrame::Kind;
     RecordedNode n;
     n.node.want(0, 7, 0);  // procedure #7 here waits on `in`
     EXPECT_EQ(n.node.receive(1, send_from_node_1(0)), "");
     ASSERT_EQ(n.answers.size(), 1u);  // delivered here
-    // The take lent its room to node 1: the credit goes just before the acceptance.
-    EXPECT_EQ(n.kinds_to(1), (std::vector<K>{K::Credit, K::Accepted}));
+    // The take lent its room to node 1: the acceptance carries the credit.
+    EXPECT_EQ(n.to(1), (Sent{{K::Accepted, 1}}));
     n.node.want(0, 7, 0);
     EXPECT_EQ(n.node.receive(1, send_from_node_1(1, K::SendOnCredit)), "");  // unanswered
     ASSERT_EQ(n.answers.size(), 2u);
-    EXPECT_EQ(n.kinds_to(1).size(), 2u);  // the room it made is lent, and the credit waits for company
+    EXPECT_EQ(n.to(1).size(), 1u);  // the room it made is lent, and the credit waits for company
     n.node.keeper_is(1, 1);  // channel 1 is kept on node 1: #7 sends there
     n.node.send(1, 7, 0, 0, int_message(5), {});
-    EXPECT_EQ(n.kinds_to(1), (std::vector<K>{K::Credit, K::Accepted, K::Credit, K::Send}));  // the credit first
+    EXPECT_EQ(n.to(1), (Sent{{K::Accepted, 1}, {K::Send, 1}}));  // #7's send carries it
     n.node.want(0, 7, 0);
     EXPECT_EQ(n.node.receive(1, send_from_node_1(2, K::SendOnCredit)), "");
     n.node.credits_out();  // #7 waits now: the credit goes alone
-    EXPECT_EQ(n.kinds_to(1), (std::vector<K>{K::Credit, K::Accepted, K::Credit, K::Send, K::Credit}));
+    EXPECT_EQ(n.to(1), (Sent{{K::Accepted, 1}, {K::Send, 1}, {K::Credit, 1}}));
     EXPECT_EQ(n.node.receive(1, send_from_node_1(3, K::SendOnCredit)), "");  // nobody takes it: the channel is full
     // A send on credit node 1 does not hold is refused.
     EXPECT_NE(n.node.receive(1, send_from_node_1(4, K::SendOnCredit)), "");
 }
 
-TEST(NodeChannelsCredits, ASendTakingACreditStillOnItsWayIsAnsweredAfterIt) {
-    using K = ChannelFrame::Kind;
+TEST(NodeChannelsCredits, ASendTakingACreditStillOnItsWayIsAnsweredWithIt) {
     RecordedNode n;
     n.node.want(0, 7, 0);
     EXPECT_EQ(n.node.receive(1, send_from_node_1(0)), "");  // taken: one credit lent, sent with the acceptance
@@ -338,8 +344,20 @@ TEST(NodeChannelsCredits, ASendTakingACreditStillOnItsWayIsAnsweredAfterIt) {
     n.node.want(0, 8, 0);  // procedure #8 (not attached) waits too
     EXPECT_EQ(n.node.receive(1, send_from_node_1(1, K::SendOnCredit)), "");  // to #7: lent again, not sent yet
     EXPECT_EQ(n.node.receive(1, send_from_node_1(2)), "");  // node 1 sent without it: to #8
-    // The credit reaches node 1 before the answer that takes it back.
-    EXPECT_EQ(n.kinds_to(1), (std::vector<K>{K::Credit, K::Accepted, K::Credit, K::AcceptedOnCredit}));
+    // The answer that takes a credit back carries it, and the one #8's take
+    // lent: node 1 adds two, then takes one, and holds what the keeper lent.
+    EXPECT_EQ(n.to(1), (Sent{{K::Accepted, 1}, {K::AcceptedOnCredit, 2}}));
+}
+
+TEST(NodeChannelsCredits, CreditsFromANodeThatDoesNotKeepTheChannelAreRefused) {
+    RecordedNode n;
+    n.node.keeper_is(1, 1);
+    ChannelFrame f;
+    f.kind = K::Credit;
+    f.party = {kKeeperNode, ChannelFrame::kNoProcedure};
+    f.credits = {{1, 4}};
+    EXPECT_NE(n.node.receive(3, f), "");  // channel 1 is node 1's
+    EXPECT_EQ(n.node.receive(1, f), "");
 }
 
 }  // namespace

@@ -172,6 +172,8 @@ public:
     void lose_after_keep(std::size_t node) { lose_after_keep_ = node; }
     // Channel frames of one kind carried between participants.
     std::uint64_t carried(ChannelFrame::Kind kind) const { return carried_[static_cast<std::size_t>(kind)].load(); }
+    // Credits lent, whatever frames carried them.
+    std::uint64_t credits_carried() const { return credits_carried_.load(); }
 
 private:
     struct Running {
@@ -188,6 +190,7 @@ private:
     std::string carry(std::uint32_t from, std::uint32_t to, ChannelFrame f) {
         if (is_gone(from) || is_gone(to)) return "connection lost (test)";
         ++carried_[static_cast<std::size_t>(f.kind)];
+        for (const auto& [channel, credits] : f.credits) credits_carried_ += credits;
         if (to != 0) return channels_.at(to - 1)->receive(from, std::move(f));
         {
             std::lock_guard lock(mutex_);
@@ -208,6 +211,7 @@ private:
     std::size_t nodes_;
     bool direct_;
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(ChannelFrame::Kind::Failed)> carried_{};
+    std::atomic<std::uint64_t> credits_carried_{0};
     std::vector<std::unique_ptr<NodeChannels>> channels_;  // node n's is [n - 1]
     std::set<std::size_t> gone_;  // lost nodes, under mutex_
     std::size_t handed_over_ = 0;

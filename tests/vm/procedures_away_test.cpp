@@ -589,7 +589,7 @@ next:   recv    r2, in
         const Outcome got = run_mode(m, "main", mode, 64, nullptr, true, 0, nullptr, &loop);
         EXPECT_EQ(got.output, "45156") << exec_mode_name(mode);  // 1 + 2 + 3 + (1 + ... + 300)
         EXPECT_EQ(got.status, RunStatus::Halted) << exec_mode_name(mode) << ": " << (got.trap ? got.trap->detail : "");
-        EXPECT_GE(loop.carried(ChannelFrame::Kind::Credit), 1u) << exec_mode_name(mode);
+        EXPECT_GE(loop.credits_carried(), 1u) << exec_mode_name(mode);
         EXPECT_EQ(loop.carried(ChannelFrame::Kind::Revoke), 1u) << exec_mode_name(mode);
         EXPECT_EQ(loop.carried(ChannelFrame::Kind::Return), 1u) << exec_mode_name(mode);
         EXPECT_EQ(loop.carried(ChannelFrame::Kind::SendOnCredit), 0u) << exec_mode_name(mode) << ": A never used its credits";

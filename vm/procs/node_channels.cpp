@@ -115,6 +115,13 @@ std::string NodeChannels::receive(std::uint32_t from, ChannelFrame f) {
     {
         std::lock_guard lock(mutex_);
         ++received_[from];
+        for (const auto& [channel, credits] : f.credits) {
+            auto k = keepers_.find(channel);
+            if (k == keepers_.end() || k->second != from || from == self_)
+                return "credits for channel " + std::to_string(channel) + " from participant " + std::to_string(from) +
+                       ", which does not keep it";
+            credits_[channel] += credits;
+        }
         switch (f.kind) {
         case ChannelFrame::Kind::Send:
         case ChannelFrame::Kind::Want:
@@ -125,17 +132,13 @@ std::string NodeChannels::receive(std::uint32_t from, ChannelFrame f) {
                        std::to_string(f.party.node) + " came from participant " + std::to_string(from);
             why = keep_frame(std::move(f), out);
             break;
-        case ChannelFrame::Kind::Credit:
+        case ChannelFrame::Kind::Credit: break;  // its credits are in
         case ChannelFrame::Kind::Revoke: {
             auto k = keepers_.find(f.channel);
             if (k == keepers_.end() || k->second != from || from == self_)
-                return "credits for channel " + std::to_string(f.channel) + " from participant " + std::to_string(from) +
+                return "a revoke for channel " + std::to_string(f.channel) + " from participant " + std::to_string(from) +
                        ", which does not keep it";
             std::uint64_t& credits = credits_[f.channel];
-            if (f.kind == ChannelFrame::Kind::Credit) {
-                credits += f.seq;
-                break;
-            }
             ChannelFrame back;  // what this node's procedures did not use goes back
             back.kind = ChannelFrame::Kind::Return;
             back.channel = f.channel;
@@ -221,7 +224,12 @@ void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects fx, std::
 void NodeChannels::queue_remote(std::vector<Outgoing>& out) {
     for (Outgoing& o : out)
         if (o.to != self_) {
-            queue_credits(o.to);  // first: the frame may take one (accepted-on-credit) or revoke them
+            // They travel with it, taken first: it may take one back
+            // (accepted-on-credit) or revoke them.
+            if (auto it = lent_unsent_.find(o.to); it != lent_unsent_.end()) {
+                o.frame.credits.assign(it->second.begin(), it->second.end());
+                lent_unsent_.erase(it);
+            }
             ++sent_[o.to];
             outbox_.push_back(std::move(o));
         }
@@ -231,15 +239,12 @@ void NodeChannels::queue_remote(std::vector<Outgoing>& out) {
 void NodeChannels::queue_credits(std::uint32_t node) {
     auto it = lent_unsent_.find(node);
     if (it == lent_unsent_.end()) return;
-    for (const auto& [channel, credits] : it->second) {
-        ChannelFrame f;
-        f.kind = ChannelFrame::Kind::Credit;
-        f.channel = channel;
-        f.party = {node, ChannelFrame::kNoProcedure};
-        f.seq = credits;
-        ++sent_[node];
-        outbox_.push_back({node, std::move(f)});
-    }
+    ChannelFrame f;
+    f.kind = ChannelFrame::Kind::Credit;
+    f.party = {node, ChannelFrame::kNoProcedure};
+    f.credits.assign(it->second.begin(), it->second.end());
+    ++sent_[node];
+    outbox_.push_back({node, std::move(f)});
     lent_unsent_.erase(it);
 }
 

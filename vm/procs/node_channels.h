@@ -28,7 +28,7 @@ struct ChannelFrame {
         Want,      // to the keeper: `party` waits to take a message from `channel`
         Deliver,   // to the receiver's participant: `party` takes `message` (sent by `from`, `clock`)
         SendOnCredit,  // a Send on a credit its node holds: goes in unanswered (KeptChannel, "Credits")
-        Credit,    // to a sender's node: `seq` more sends on `channel` may go on credit
+        Credit,    // to a sender's node: nothing but `credits` (when no other frame goes there to carry them)
         Revoke,    // to that node: return the credits of `channel` you hold
         Return,    // to the keeper: `seq` credits of `channel` not used
         AcceptedOnCredit,  // an Accepted that took one of the credits lent to its node
@@ -45,6 +45,10 @@ struct ChannelFrame {
     Message message;
     ViewClock clock;
     std::string text;
+    // Credits lent to the node it goes to, carried along: (channel, more
+    // sends that may go on credit), each channel once. Taken before the
+    // frame itself (an accepted-on-credit takes one back).
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> credits;
 };
 
 // How a participant's channel frames reach another participant: node n, or 0
