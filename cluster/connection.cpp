@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "isa/byte_io.h"
 
@@ -115,7 +116,7 @@ asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing, cons
     co_return out;
 }
 
-ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Landing* landing) {
+ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Landing* landing, const ReadLimits* limits) {
     std::lock_guard lock(read_mutex_);
     const auto until = wait.count() < 0 ? Clock::time_point::max() : Clock::now() + wait;
     ReadOutcome out;
@@ -132,15 +133,35 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
     };
     if (fd_closed_) return lost(asio::error::eof);
     PartialFrame& p = partial_;
+    // A read that fails inside a frame hands back what was reserved for it.
+    auto give_back = [&](ReadOutcome failed) {
+        failed.reserved = std::exchange(p.reserved, 0);
+        return failed;
+    };
     if (!p.crc) {  // the header first
         const std::error_code ec = take_now(p.header, p.header_got, until);
         if (ec == std::errc::timed_out) return idle();
         if (ec) return lost(ec);
         const HeaderCheck check = decode_header(p.header);
         if (check.fault != FrameFault::None) return refused(check);
+        const std::size_t length = check.header.payload_length;
+        if (limits && length > limits->max_payload) {
+            out.code = ErrorCode::FrameTooLarge;
+            out.message = pbc::cat("a ", msg_type_name(check.header.type), " frame of ", length, " bytes is over the limit of ",
+                                   limits->max_payload, " bytes here (nothing was allocated for it)");
+            return out;
+        }
+        if (limits && limits->reserve) {
+            if (auto refusal = limits->reserve(length)) {
+                out.code = refusal->code;
+                out.message = refusal->message;
+                return out;
+            }
+            p.reserved = length;
+        }
         p.frame.type = check.header.type;
         p.frame.request_id = check.header.request_id;
-        p.length = check.header.payload_length;
+        p.length = length;
         p.checksum = check.header.checksum;
         p.crc.emplace(std::span<const std::uint8_t>(p.header).first(28));
         // The head first when the frame may land; the whole payload otherwise.
@@ -149,7 +170,7 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
     }
     if (const std::error_code ec = take_checksummed(p.frame.payload, p.payload_got, *p.crc, until)) {
         if (ec == std::errc::timed_out) return idle();
-        return ended_inside(p.frame, p.length);
+        return give_back(ended_inside(p.frame, p.length));
     }
     if (p.may_land) {
         if (!p.placed) {
@@ -158,13 +179,18 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
         }
         if (const std::error_code ec = take_checksummed(p.rest, p.rest_got, *p.crc, until)) {
             if (ec == std::errc::timed_out) return idle();
-            return ended_inside(p.frame, p.length);
+            return give_back(ended_inside(p.frame, p.length));
         }
     }
     PartialFrame done = std::exchange(p, PartialFrame{});
-    if (done.crc->value() != done.checksum) return corrupt(done.frame);
+    if (done.crc->value() != done.checksum) {
+        ReadOutcome bad = corrupt(done.frame);
+        bad.reserved = done.reserved;
+        return bad;
+    }
     bytes_in_ += done.header.size() + done.length;
     out.frame = std::move(done.frame);
+    out.reserved = done.reserved;
     return out;
 }
 

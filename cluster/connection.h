@@ -99,7 +99,12 @@ public:
     // bytes (zero: takes only what has arrived; negative: no limit); `idle`
     // when the frame is not complete by then. A frame read in part is kept
     // and the next call goes on with it. close() wakes a waiting reader.
-    ReadOutcome read_frame_now(std::chrono::milliseconds wait, const Landing* landing = nullptr);
+    // `limits`: a header announcing more than `max_payload` is refused, and
+    // `reserve` is asked for the payload's bytes once the header is in (a
+    // refusal fails the read with its code: unlike read_frame, the stream is
+    // then out of step and the caller hangs up); `reserved` says what it took.
+    ReadOutcome read_frame_now(std::chrono::milliseconds wait, const Landing* landing = nullptr,
+                               const ReadLimits* limits = nullptr);
     // Sends or queues a frame; returns at once (after leave_io(): once the
     // frame is out, unless another sender is writing and takes it along).
     // Any thread.
@@ -183,6 +188,7 @@ private:
         bool placed = false;          // landing: `rest` is chosen
         std::span<std::uint8_t> rest;
         std::size_t rest_got = 0;
+        std::size_t reserved = 0;     // of the payload, by the limits' reserve
     };
     PartialFrame partial_;  // under read_mutex_
     void mark_received();  // after every successful read: the heartbeat watchdogs look

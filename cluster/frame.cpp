@@ -40,12 +40,13 @@ const char* msg_type_name(MsgType t) {
     case MsgType::ChanFrame: return "chan-frame";
     case MsgType::ChanSnapshot: return "chan-snapshot";
     case MsgType::ChanSnapshotReply: return "chan-snapshot-reply";
+    case MsgType::ChanInbox: return "chan-inbox";
     }
     return "unknown";
 }
 
 bool is_known_msg_type(std::uint16_t t) {
-    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::ChanSnapshotReply);
+    return t >= static_cast<std::uint16_t>(MsgType::Hello) && t <= static_cast<std::uint16_t>(MsgType::ChanInbox);
 }
 
 namespace {

@@ -22,7 +22,7 @@
 namespace polymer::cluster {
 
 inline constexpr std::uint32_t kFrameMagic = 0x4E594C50;  // "PLYN" on the wire
-inline constexpr std::uint16_t kProtocolVersion = 13;  // 2: kernel faults and the step budget in launch / chunk-result; 3: nodes that dial the home (handshake labels); 4: 64-bit uniforms in launch (wide kernels); 5: keep_outputs in launch (outputs stay on the node); 6: node-to-node transfers (peer_port in welcome, halo fetches in launch, peer-ticket and peer-access; vector-chunk: vector ops on the nodes); 7: procedures on the nodes (proc-start, proc-event, proc-answer); 8: vscan pieces in vector-chunk (a carry in and out) and vmatmul pieces of rows; 9: region lengths in proc-event and proc-answer (alloc and free in procedures on the nodes); 10: region-drop (a node frees what its home forgot) and the other nodes in proc-start (.launches cluster); 11: rounds in launch and the fault's round in chunk-result (a loop of launches run as rounds); 12: channels kept on nodes (chan-keep, chan-keeper, chan-frame, chan-snapshot; the node's number, the nodes and the keepers in proc-start; clocks in proc-event and proc-answer); 13: credits for channels kept on nodes (chan-frame kinds send-on-credit, credit, revoke, return, accepted-on-credit)
+inline constexpr std::uint16_t kProtocolVersion = 14;  // 2: kernel faults and the step budget in launch / chunk-result; 3: nodes that dial the home (handshake labels); 4: 64-bit uniforms in launch (wide kernels); 5: keep_outputs in launch (outputs stay on the node); 6: node-to-node transfers (peer_port in welcome, halo fetches in launch, peer-ticket and peer-access; vector-chunk: vector ops on the nodes); 7: procedures on the nodes (proc-start, proc-event, proc-answer); 8: vscan pieces in vector-chunk (a carry in and out) and vmatmul pieces of rows; 9: region lengths in proc-event and proc-answer (alloc and free in procedures on the nodes); 10: region-drop (a node frees what its home forgot) and the other nodes in proc-start (.launches cluster); 11: rounds in launch and the fault's round in chunk-result (a loop of launches run as rounds); 12: channels kept on nodes (chan-keep, chan-keeper, chan-frame, chan-snapshot; the node's number, the nodes and the keepers in proc-start; clocks in proc-event and proc-answer); 13: credits for channels kept on nodes (chan-frame kinds send-on-credit, credit, revoke, return, accepted-on-credit); 14: chan-inbox (a node's chan-frames to another on a connection of their own)
 inline constexpr std::size_t kFrameHeaderSize = 32;
 // The largest payload a peer accepts; bigger region transfers are split.
 inline constexpr std::uint32_t kMaxPayload = 64u << 20;
@@ -60,6 +60,7 @@ enum class MsgType : std::uint16_t {
     ChanFrame = 28,      // a channel's send, want, accepted or deliver, between a keeper and its users (node to node, home and node)
     ChanSnapshot = 29,   // home -> node -> ChanSnapshotReply: who waits at keepers here, channel frames sent and taken
     ChanSnapshotReply = 30,
+    ChanInbox = 31,      // node -> node, after peer-access: from now on this connection carries only chan-frames (and heartbeats), read by the procedures' own threads
 };
 const char* msg_type_name(MsgType t);
 bool is_known_msg_type(std::uint16_t t);

@@ -125,7 +125,7 @@ TEST(PeerMessages, FrameTypesAreKnownInVersion6) {
     EXPECT_GE(kProtocolVersion, 6);
     EXPECT_TRUE(is_known_msg_type(static_cast<std::uint16_t>(MsgType::PeerTicket)));
     EXPECT_TRUE(is_known_msg_type(static_cast<std::uint16_t>(MsgType::PeerAccess)));
-    EXPECT_FALSE(is_known_msg_type(static_cast<std::uint16_t>(MsgType::ChanSnapshotReply) + 1));  // the last type (version 12)
+    EXPECT_FALSE(is_known_msg_type(static_cast<std::uint16_t>(MsgType::ChanInbox) + 1));  // the last type (version 14)
     EXPECT_STREQ(msg_type_name(MsgType::PeerTicket), "peer-ticket");
     EXPECT_STREQ(msg_type_name(MsgType::PeerAccess), "peer-access");
     EXPECT_STREQ(error_code_name(ErrorCode::PeerFetchFailed), "peer-fetch-failed");

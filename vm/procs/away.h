@@ -32,6 +32,7 @@
 #include "vm/insns.h"
 #include "vm/kernel_fault.h"
 #include "vm/procs/node_channels.h"
+#include "vm/procs/procedure_waits.h"
 #include "vm/trap.h"
 
 namespace polymer {
@@ -209,9 +210,11 @@ public:
     // vector ops and kernels run (null: a CpuBackend of its own).
     // `channels`: this node's side of the channels kept on nodes (null: the
     // home keeps them all), shared by the procedures of one home here.
+    // `waits`: how it waits for answers, shared by those procedures too
+    // (null: a PlainWaits of its own). Both outlive it.
     static Result<std::unique_ptr<AwayProcedure>> create(const Module& module, AwayStart start, Backend* backend,
                                                          std::function<void(AwayEvent)> emit,
-                                                         NodeChannels* channels = nullptr);
+                                                         NodeChannels* channels = nullptr, ProcedureWaits* waits = nullptr);
     ~AwayProcedure();
     AwayProcedure(const AwayProcedure&) = delete;
     AwayProcedure& operator=(const AwayProcedure&) = delete;

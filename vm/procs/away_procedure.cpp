@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <exception>
@@ -19,15 +18,6 @@
 #include "vm/procs/region_sync.h"
 
 namespace polymer {
-
-namespace {
-
-// How long a waiting procedure polls for its answer before it sleeps: a
-// round trip on a LAN is tens of microseconds, and a sleep and wake-up
-// costs about as much (docs/protocol.md, "Threads").
-constexpr auto kSpin = std::chrono::microseconds(50);
-
-}  // namespace
 
 std::uint64_t start_region_bytes(const Module& module, const AwayStart& start) {
     std::uint64_t total = 0;
@@ -42,8 +32,11 @@ std::uint64_t start_region_bytes(const Module& module, const AwayStart& start) {
 }
 
 struct AwayProcedure::State final : ProcedureLink {
-    State(const Module& m, AwayStart s, std::function<void(AwayEvent)> e, NodeChannels* c)
-        : module(m), start(std::move(s)), emit(std::move(e)), channels(c), sent_on(m.channels.size(), 0) {}
+    State(const Module& m, AwayStart s, std::function<void(AwayEvent)> e, NodeChannels* c, ProcedureWaits* w)
+        : module(m), start(std::move(s)), emit(std::move(e)), channels(c), sent_on(m.channels.size(), 0) {
+        if (w == nullptr) own_waits = std::make_unique<PlainWaits>();
+        waits = w != nullptr ? w : own_waits.get();
+    }
 
     const Module& module;
     AwayStart start;
@@ -67,8 +60,10 @@ struct AwayProcedure::State final : ProcedureLink {
     std::unique_ptr<Machine> machine;  // after `out`: it writes there until it goes
     RegionTwin twin;                   // the region bytes the home has of it
 
+    // How it waits (shared by the procedures of its home on this node, or its own).
+    std::unique_ptr<PlainWaits> own_waits;
+    ProcedureWaits* waits = nullptr;
     std::mutex mutex;
-    std::condition_variable arrived;
     std::deque<AwayAnswer> inbox;
     std::deque<ChannelFrame> from_keepers;  // the answers of kept channels' keepers
     std::atomic<std::size_t> queued{0};
@@ -261,12 +256,10 @@ struct AwayProcedure::State final : ProcedureLink {
     // writes applied first); false when stopped.
     bool wait() override {
         if (channels != nullptr) channels->credits_out();  // nothing of ours will carry them for a while
-        const auto spin_until = std::chrono::steady_clock::now() + kSpin;
-        while (queued.load(std::memory_order_acquire) == 0 && !stop_requested.load() &&
-               std::chrono::steady_clock::now() < spin_until)
-            std::this_thread::yield();
-        std::unique_lock lock(mutex);
+        const std::function<bool()> ready = [this] { return queued.load(std::memory_order_acquire) != 0 || stop_requested.load(); };
         for (;;) {
+            waits->wait(ready);
+            std::unique_lock lock(mutex);
             if (stop_requested.load()) return false;
             while (!inbox.empty()) {
                 AwayAnswer a = std::move(inbox.front());
@@ -303,14 +296,14 @@ struct AwayProcedure::State final : ProcedureLink {
                 queued.fetch_sub(1, std::memory_order_relaxed);
                 return true;
             }
-            arrived.wait(lock);
         }
     }
     bool stopped() const override { return stop_requested.load(); }
 };
 
 Result<std::unique_ptr<AwayProcedure>> AwayProcedure::create(const Module& module, AwayStart start, Backend* backend,
-                                                             std::function<void(AwayEvent)> emit, NodeChannels* channels) {
+                                                             std::function<void(AwayEvent)> emit, NodeChannels* channels,
+                                                             ProcedureWaits* waits) {
     if (start.int_regs.size() != kIntRegisters || start.float_regs.size() != kFloatRegisters)
         return Error{"the start has " + std::to_string(start.int_regs.size()) + " integer and " +
                      std::to_string(start.float_regs.size()) + " float registers; the machine has " +
@@ -326,7 +319,7 @@ Result<std::unique_ptr<AwayProcedure>> AwayProcedure::create(const Module& modul
         if (channel >= module.channels.size() || node == 0)
             return Error{"the start names channel " + std::to_string(channel) + " kept on node " + std::to_string(node) +
                          "; the module has " + std::to_string(module.channels.size()) + " channels"};
-    auto state = std::make_unique<State>(module, std::move(start), std::move(emit), channels);
+    auto state = std::make_unique<State>(module, std::move(start), std::move(emit), channels, waits);
     const AwayStart& s = state->start;
     MachineOptions o;
     // Its regions may be allocated anew (alloc, free), within the bytes the
@@ -367,7 +360,7 @@ Result<std::unique_ptr<AwayProcedure>> AwayProcedure::create(const Module& modul
                 st->from_keepers.push_back(std::move(f));
             }
             st->queued.fetch_add(1, std::memory_order_release);
-            st->arrived.notify_one();
+            st->waits->wake();
         });
     }
     return std::unique_ptr<AwayProcedure>(new AwayProcedure(std::move(state)));
@@ -432,7 +425,7 @@ void AwayProcedure::answer(AwayAnswer a) {
         s.inbox.push_back(std::move(a));
     }
     s.queued.fetch_add(1, std::memory_order_release);
-    s.arrived.notify_one();
+    s.waits->wake();
 }
 
 void AwayProcedure::stop(const std::string& why) {
@@ -442,7 +435,7 @@ void AwayProcedure::stop(const std::string& why) {
         if (s.stop_why.empty()) s.stop_why = why;
         s.stop_requested = true;
     }
-    s.arrived.notify_one();
+    s.waits->wake();
 }
 
 }  // namespace polymer
