@@ -98,7 +98,25 @@ AwayHost::AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_
       budget_(std::move(budget)),
       backends_(std::move(backends)),
       io_(io),
-      peer_links_(std::move(peer_links)) {}
+      peer_links_(std::move(peer_links)) {
+    if (io_ != nullptr) {
+        // A chan-frame holds at most what one frame may carry, counted
+        // against the home's budget while it is taken in.
+        ReadLimits limits;
+        limits.reserve = [budget = budget_](std::size_t bytes) { return budget.reserve(bytes, "a chan-frame from another node"); };
+        inbox_ = std::make_shared<ChannelInbox>(
+            *io_, [this](const Frame& f) { return inbox_frame(f); }, std::move(limits),
+            [budget = budget_](std::size_t bytes) { budget.release(bytes); },
+            [this](const std::shared_ptr<Connection>& conn, const std::string& why) {
+                std::shared_ptr<ChannelLinks> links;
+                {
+                    std::lock_guard lock(channels_mutex_);
+                    links = links_;
+                }
+                if (links) links->connection_lost(conn, why);
+            });
+    }
+}
 
 
 AwayHost::~AwayHost() { stop_all("the node let go of the connection"); }
@@ -111,18 +129,22 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
         if (self > nodes.size())
             return Refusal{ErrorCode::BadPayload, cat("the proc-start makes this node number ", self, " of ", nodes.size())};
         if (io_ == nullptr || !peer_links_) return Refusal{ErrorCode::BadLaunch, "this node carries no channels kept on nodes"};
-        run_ = run;
         // The run's wire holds its own links and stream (procedure threads
         // send through it while a later start replaces the members). The
         // links fail the procedures waiting on a peer that cannot be
         // reached; they hold the channels only weakly, as they may outlive them.
         auto stream = std::make_shared<std::atomic<std::uint64_t>>(0);
         auto channels_of_links = std::make_shared<std::weak_ptr<NodeChannels>>();
-        auto links = std::make_shared<ChannelLinks>(*io_, peer_links_(), self, std::move(nodes),
-                                                    [channels_of_links](std::uint32_t node, const std::string& why) {
-                                                        if (auto c = channels_of_links->lock()) c->lost(node, why);
-                                                    });
-        channels_ = std::make_shared<NodeChannels>(
+        auto links = std::make_shared<ChannelLinks>(
+            *io_, peer_links_(), self, run, std::move(nodes),
+            [channels_of_links](std::uint32_t node, const std::string& why) {
+                if (auto c = channels_of_links->lock()) c->lost(node, why);
+            },
+            [inbox = std::weak_ptr<ChannelInbox>(inbox_)](std::shared_ptr<Connection> conn) {
+                if (auto i = inbox.lock()) i->adopt(std::move(conn));
+                else conn->close("this node's procedures are gone");  // io thread (ChannelLinks::open)
+            });
+        auto channels = std::make_shared<NodeChannels>(
             self, [links, stream, conn = conn_, self, run](std::uint32_t to, ChannelFrame f) -> std::string {
                 Bytes payload = encode(ChanFrameMsg{self, run, std::move(f)});
                 if (to != 0) return links->send(to, std::move(payload));
@@ -131,7 +153,11 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
                 conn->send(MsgType::ChanFrame, id, std::move(payload));
                 return {};
             });
-        *channels_of_links = channels_;  // io thread, as the links' failures
+        *channels_of_links = channels;  // io thread, as the links' failures
+        std::lock_guard lock(channels_mutex_);
+        run_ = run;
+        channels_ = std::move(channels);
+        links_ = std::move(links);
         channel_stream_ = std::move(stream);
     }
     if (procs_.count(request) != 0)
@@ -146,7 +172,7 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
     h->id = start.id;
     h->module = std::move(module);
     h->bytes = start_region_bytes(*h->module, start);
-    if (auto refusal = budget_.reserve(h->bytes)) return refusal;
+    if (auto refusal = budget_.reserve(h->bytes, "a procedure's copy of the regions")) return refusal;
     const std::uint32_t entry = start.entry_pc;
     // The last line of defence for the node: an allocation that fails for a
     // start the checks let through refuses it instead of ending the process.
@@ -161,7 +187,7 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
                 });
         made = AwayProcedure::create(*h->module, std::move(start), h->backend.get(),
                                      [h = h.get(), conn = conn_, max = max_queued_bytes_](AwayEvent e) { emit(*h, *conn, max, std::move(e)); },
-                                     (h->channels = channels_).get());
+                                     (h->channels = channels_).get(), inbox_.get());
     } catch (const std::bad_alloc&) {
         budget_.release(h->bytes);
         return Refusal{ErrorCode::OutOfMemory, made.error()};
@@ -254,11 +280,29 @@ std::optional<Refusal> AwayHost::keeper_is(const ChanKeeper& k) {
 }
 
 std::optional<Refusal> AwayHost::channel_frame(ChanFrameMsg m) {
-    if (!channels_) return Refusal{ErrorCode::BadPayload, "chan-frame before any proc-start named this node's number"};
-    if (m.run != run_) return std::nullopt;  // a run that is over (or, from a peer, one this node has not seen start yet)
-    if (std::string why = channels_->receive(m.sender, std::move(m.frame)); !why.empty())
-        return Refusal{ErrorCode::BadPayload, why};
+    std::shared_ptr<NodeChannels> channels;
+    {
+        std::lock_guard lock(channels_mutex_);
+        if (!channels_) return Refusal{ErrorCode::BadPayload, "chan-frame before any proc-start named this node's number"};
+        if (m.run != run_) return std::nullopt;  // a run that is over (or, from a peer, one this node has not seen start yet)
+        channels = channels_;
+    }
+    if (std::string why = channels->receive(m.sender, std::move(m.frame)); !why.empty()) return Refusal{ErrorCode::BadPayload, why};
     return std::nullopt;
+}
+
+std::optional<Refusal> AwayHost::inbox_frame(const Frame& f) {
+    auto m = decode_chan_frame(f.payload);
+    if (!m) return Refusal{ErrorCode::BadPayload, m.error()};
+    if (m.value().sender == 0) return Refusal{ErrorCode::BadPayload, "a chan-frame from a peer node says it comes from the home"};
+    return channel_frame(std::move(m).value());
+}
+
+bool AwayHost::adopt_inbox(std::shared_ptr<Connection> conn, std::uint32_t sender, std::uint64_t run) {
+    if (!inbox_) return false;
+    if (links_ && run == run_) links_->offer(sender, conn);  // this node's frames for it go there too
+    inbox_->adopt(std::move(conn));
+    return true;
 }
 
 ChannelSnapshot AwayHost::channel_snapshot() const { return channels_ ? channels_->snapshot() : ChannelSnapshot{}; }

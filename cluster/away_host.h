@@ -18,9 +18,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
+#include "cluster/channel_inbox.h"
 #include "cluster/channel_links.h"
 #include "cluster/connection.h"
 #include "cluster/memory_budget.h"
@@ -42,8 +44,10 @@ public:
     // What a procedure's copy of the regions costs the home's memory budget
     // (--max-memory, --max-peer-memory): `reserve` before it is made (a
     // refusal refuses the start), `release` once it is gone. Io thread.
+    // `what` names what the bytes are for, in a refusal. Any thread (a
+    // chan-inbox frame is counted on the thread that reads it).
     struct Budget {
-        std::function<std::optional<Refusal>(std::uint64_t bytes)> reserve;
+        std::function<std::optional<Refusal>(std::uint64_t bytes, const std::string& what)> reserve;
         std::function<void(std::uint64_t bytes)> release;
     };
     // `conn`: the home's connection, where events go; `who` names the home
@@ -55,7 +59,9 @@ public:
     //
     // Channels kept on nodes (protocol version 12) reach the home's other
     // nodes over `peer_links()`'s links (made at the first start that needs
-    // them), on `io`.
+    // them), on `io`; their frames to this node come on chan-inbox
+    // connections (version 14), read by the procedures' own threads
+    // (cluster/channel_inbox.h).
     AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_t max_queued_bytes, Budget budget,
              ProcedureBackends backends = {}, asio::io_context* io = nullptr,
              std::function<std::shared_ptr<PeerLinks>()> peer_links = {});
@@ -80,8 +86,14 @@ public:
     // the chan-frames to the home go under it).
     std::optional<Refusal> keep(std::uint64_t request, const ChanKeep& k);
     std::optional<Refusal> keeper_is(const ChanKeeper& k);
-    // A chan-frame from the home (sender 0) or a peer node's link.
+    // A chan-frame from the home (sender 0) or a peer node's link. Any thread.
     std::optional<Refusal> channel_frame(ChanFrameMsg m);
+    // A peer node's connection that from now on carries only chan-frames,
+    // both ways (node `sender` sent chan-inbox for `run`;
+    // Connection::leave_io ran): the procedures here read it while they
+    // wait, and this node's frames for that node go on it. False when this
+    // host carries no channels kept on nodes. Io thread.
+    bool adopt_inbox(std::shared_ptr<Connection> conn, std::uint32_t sender, std::uint64_t run);
     ChannelSnapshot channel_snapshot() const;
     // Passes a proc-answer on; false when no procedure has that request id
     // (it may have just ended).
@@ -96,6 +108,8 @@ public:
     struct Hosted;
 
 private:
+    // A frame read from a chan-inbox connection (the reading thread's).
+    std::optional<Refusal> inbox_frame(const Frame& f);
     // Joins the threads of procedures that have ended.
     void reap();
     void stop_one(std::map<std::uint64_t, std::unique_ptr<Hosted>>::iterator it, const std::string& why);
@@ -107,12 +121,19 @@ private:
     ProcedureBackends backends_;
     // Channels kept on nodes: made at the first start that names this
     // node's number; before procs_, which use them until they are joined.
+    // Replaced on the io thread under channels_mutex_, which the threads
+    // reading the inbox take to find them.
+    mutable std::mutex channels_mutex_;
     std::shared_ptr<NodeChannels> channels_;
+    std::shared_ptr<ChannelLinks> links_;  // the run's connections to the other nodes
     std::uint64_t run_ = 0;
     // The run's channel stream: the first chan-keep's request id (0: none yet).
     std::shared_ptr<std::atomic<std::uint64_t>> channel_stream_;
     asio::io_context* io_ = nullptr;
     std::function<std::shared_ptr<PeerLinks>()> peer_links_;
+    // How the procedures here wait: reading the chan-inbox connections (with
+    // `io`), else each on a PlainWaits of its own. Before procs_.
+    std::shared_ptr<ChannelInbox> inbox_;  // shared: a run's links hold it weakly
     std::map<std::uint64_t, std::unique_ptr<Hosted>> procs_;  // by proc-start request id
 };
 

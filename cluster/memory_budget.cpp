@@ -21,7 +21,8 @@ std::string size_text(std::uint64_t bytes) {
 }
 
 std::optional<Refusal> MemoryBudget::reserve(PeerId peer, std::uint64_t bytes, const std::string& what) {
-    const std::uint64_t mine = used_by(peer);
+    std::lock_guard lock(mutex_);
+    const std::uint64_t mine = used_by_locked(peer);
     if (bytes > node_limit_ - used_)
         return Refusal{ErrorCode::OutOfMemory, cat(what, ": ", size_text(bytes), " more would pass this node's memory limit of ",
                                                    size_text(node_limit_), " (--max-memory; its homes hold ", size_text(used_), ")")};
@@ -34,6 +35,7 @@ std::optional<Refusal> MemoryBudget::reserve(PeerId peer, std::uint64_t bytes, c
 }
 
 void MemoryBudget::release(PeerId peer, std::uint64_t bytes) {
+    std::lock_guard lock(mutex_);
     auto it = by_peer_.find(peer);
     if (it == by_peer_.end() || bytes == 0) return;
     const std::uint64_t n = std::min(bytes, it->second);

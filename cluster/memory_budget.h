@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,8 @@ struct Refusal {
     std::string message;
 };
 
+// Any thread: the io thread counts what sessions hold, and the threads that
+// read a chan-inbox (cluster/channel_inbox.h) count the frames they read.
 class MemoryBudget {
 public:
     // `peer_limit` 0: a peer may use the whole node.
@@ -38,15 +41,24 @@ public:
     std::optional<Refusal> reserve(PeerId peer, std::uint64_t bytes, const std::string& what);
     void release(PeerId peer, std::uint64_t bytes);
 
-    std::uint64_t used() const { return used_; }
+    std::uint64_t used() const {
+        std::lock_guard lock(mutex_);
+        return used_;
+    }
     std::uint64_t used_by(PeerId peer) const {
-        auto it = by_peer_.find(peer);
-        return it == by_peer_.end() ? 0 : it->second;
+        std::lock_guard lock(mutex_);
+        return used_by_locked(peer);
     }
     std::uint64_t node_limit() const { return node_limit_; }
     std::uint64_t peer_limit() const { return peer_limit_; }
 
 private:
+    std::uint64_t used_by_locked(PeerId peer) const {
+        auto it = by_peer_.find(peer);
+        return it == by_peer_.end() ? 0 : it->second;
+    }
+
+    mutable std::mutex mutex_;
     std::uint64_t node_limit_, peer_limit_;
     std::uint64_t used_ = 0;
     std::map<PeerId, std::uint64_t> by_peer_;  // peers holding something

@@ -885,6 +885,20 @@ Result<ChanKeeper> decode_chan_keeper(Payload p) {
     });
 }
 
+Bytes encode(const ChanInbox& m) {
+    ByteWriter w;
+    w.u32(m.sender);
+    w.u64(m.run);
+    return w.take();
+}
+Result<ChanInbox> decode_chan_inbox(Payload p) {
+    return decode_with<ChanInbox>(p, "chan-inbox", [](ByteReader& r, ChanInbox& m) {
+        m.sender = r.u32("sender");
+        m.run = r.u64("run");
+        if (r.ok() && m.sender == 0) r.fail("a chan-inbox comes from a node (from 1), not the home");
+    });
+}
+
 // sender u32, run u64, kind u8, channel u32, party (node u32, proc u32),
 // seq u64, from (node u32, proc u32), message, clock, then (version 13)
 // credits: n u32, n x (channel u32, credits u64), channels ascending.

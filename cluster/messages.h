@@ -262,6 +262,13 @@ struct ChanKeeper {
     std::uint32_t channel = 0;
     std::uint32_t node = 0;
 };
+// Version 14: the first frame on a node's connection for chan-frames to
+// another: from now on it carries only chan-frames and heartbeats, both
+// ways, read by the procedures' own threads (cluster/channel_inbox.h).
+struct ChanInbox {
+    std::uint32_t sender = 0;  // the dialling node's number
+    std::uint64_t run = 0;     // the program run its frames belong to (ProcStart::run)
+};
 struct ChanFrameMsg {
     std::uint32_t sender = 0;
     std::uint64_t run = 0;  // the program run it belongs to (ProcStart::run); one of another run is dropped
@@ -309,6 +316,7 @@ Bytes encode(const PeerAccess& m);
 Bytes encode(const RegionDrop& m);
 Bytes encode(const ChanKeep& m);
 Bytes encode(const ChanKeeper& m);
+Bytes encode(const ChanInbox& m);
 Bytes encode(const ChanFrameMsg& m);
 Bytes encode(const ChannelSnapshot& m);  // chan-snapshot-reply
 
@@ -342,6 +350,7 @@ Result<RegionDrop> decode_region_drop(Payload p);
 Result<ChanKeep> decode_chan_keep(Payload p);
 Result<ChanKeeper> decode_chan_keeper(Payload p);
 // Refuses a Failed frame: only the participant where it arrives makes those.
+Result<ChanInbox> decode_chan_inbox(Payload p);
 Result<ChanFrameMsg> decode_chan_frame(Payload p);
 Result<ChannelSnapshot> decode_chan_snapshot_reply(Payload p);
 

@@ -201,6 +201,15 @@ private:
             if (!f) break;
             handle(std::move(*f));
             server_.store_.budget().release(peer_id_, std::exchange(held_, 0));
+            if (auto home = std::exchange(inbox_for_, nullptr)) {
+                // No read is pending: the socket leaves asio, and the pulse
+                // goes on sending heartbeats and watching the silence.
+                conn_->leave_io();
+                if (!home->away_ || !home->away_->adopt_inbox(conn_, inbox_from_.sender, inbox_from_.run))
+                    conn_->close("the home runs no procedures here any more");
+                else log(LogLevel::Debug, "peer ", who(), ": its chan-frames are read by the procedures of home ", home->who());
+                co_return;
+            }
         }
         end_peer_transfers();
         stop_procedures("the home's connection closed");
@@ -457,7 +466,7 @@ private:
             }
             if (!away_) {
                 AwayHost::Budget budget{
-                    [this](std::uint64_t bytes) { return server_.store_.budget().reserve(peer_id_, bytes, "a procedure's copy of the regions"); },
+                    [this](std::uint64_t bytes, const std::string& what) { return server_.store_.budget().reserve(peer_id_, bytes, what); },
                     [this](std::uint64_t bytes) { server_.store_.budget().release(peer_id_, bytes); }};
                 const NodeConfig& config = server_.config_;
                 away_ = std::make_unique<AwayHost>(
@@ -547,6 +556,18 @@ private:
                 return;
             }
             if (auto refusal = home->away_->channel_frame(std::move(m).value())) answer(f, refusal, MsgType::Ack, {});
+            return;
+        }
+        case MsgType::ChanInbox: {  // from now on chan-frames only, both ways, read by the procedures here (cluster/channel_inbox.h)
+            auto m = decode_chan_inbox(f.payload);
+            if (!decoded(m, f)) return;
+            auto home = home_.lock();
+            if (!home || !home->away_) {
+                refuse_and_close(f.request_id, ErrorCode::BadPayload, "the home whose peer ticket this connection presented runs no procedures here");
+                return;
+            }
+            inbox_for_ = home;
+            inbox_from_ = m.value();
             return;
         }
         case MsgType::Error: {
@@ -779,6 +800,10 @@ private:
     std::vector<std::weak_ptr<Session>> peer_sessions_;
     std::shared_ptr<PeerLinks> links_;
     std::weak_ptr<Session> home_;
+    // Set by chan-inbox: the loop hands the connection to that home's
+    // procedures once the frame is handled.
+    std::shared_ptr<Session> inbox_for_;
+    ChanInbox inbox_from_;
     // The procedures this home spawned onto the node (proc-start), made at the first.
     std::unique_ptr<AwayHost> away_;
     bool is_peer_ = false;

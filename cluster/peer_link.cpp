@@ -137,7 +137,7 @@ asio::awaitable<void> PeerLink::open() {
         co_return;
     }
     state_ = State::Open;
-    asio::co_spawn(io_, [self] { return self->reader(); }, asio::detached);
+    if (!read_by_caller_) asio::co_spawn(io_, [self] { return self->reader(); }, asio::detached);
     asio::co_spawn(io_, [self] { return self->pulse(); }, asio::detached);
     wake_all();
 }
@@ -325,10 +325,24 @@ std::shared_ptr<PeerLink> PeerLinks::link(const std::string& host, std::uint16_t
     return link;
 }
 
+std::shared_ptr<PeerLink> PeerLinks::own_link(const std::string& host, std::uint16_t port, std::string& why) {
+    if (closed_) {
+        why = "the home's session ended";
+        return nullptr;
+    }
+    std::erase_if(own_, [](const std::weak_ptr<PeerLink>& l) { return l.expired(); });
+    auto link = std::make_shared<PeerLink>(io_, host, port, config_);
+    own_.push_back(link);
+    return link;
+}
+
 void PeerLinks::close_all(const std::string& why) {
     closed_ = true;
     for (auto& [key, link] : links_) link->close(why);
     links_.clear();
+    for (auto& weak : own_)
+        if (auto link = weak.lock()) link->close(why);
+    own_.clear();
 }
 
 namespace {

@@ -64,6 +64,10 @@ public:
     // empty once it is open (then connection() is its connection).
     asio::awaitable<std::string> connect();
     std::shared_ptr<Connection> connection() const { return state_ == State::Open ? conn_ : nullptr; }
+    // Before connect(): once open, the link reads nothing itself (no
+    // fetches then): its owner reads the connection (ChannelLinks hands it
+    // to the chan-inbox). Heartbeats and the silence watch go on.
+    void read_by_caller() { read_by_caller_ = true; }
     // Called once, on the io thread, when the link fails (not when it is
     // never opened: connect() says why).
     void on_failure(std::function<void(const std::string&)> f) { on_failure_.push_back(std::move(f)); }
@@ -108,6 +112,7 @@ private:
     State state_ = State::Idle;
     std::string failure_;
     int users_ = 0;
+    bool read_by_caller_ = false;
     asio::steady_timer deadline_;  // while opening
     asio::ip::tcp::resolver resolver_;
     asio::ip::tcp::socket socket_;  // while dialling; then the tunnel's or the connection's
@@ -134,6 +139,10 @@ public:
     // replaced. Null, with `why`, after close_all, or when the session
     // already holds kMaxLinks links, all of them busy.
     std::shared_ptr<PeerLink> link(const std::string& host, std::uint16_t port, std::string& why);
+    // A link to host:port of the caller's own, dialled when first used and
+    // shared with nobody (a run's chan-frames to that node: ChannelLinks);
+    // the caller closes it, or close_all does. Null, with `why`, after close_all.
+    std::shared_ptr<PeerLink> own_link(const std::string& host, std::uint16_t port, std::string& why);
     // Closes every link; link() dials no more.
     void close_all(const std::string& why);
 
@@ -145,6 +154,7 @@ private:
     asio::io_context& io_;
     PeerLinkConfig config_;
     std::map<std::pair<std::string, std::uint16_t>, std::shared_ptr<PeerLink>> links_;
+    std::vector<std::weak_ptr<PeerLink>> own_;  // own_link's
     bool closed_ = false;
 };
 

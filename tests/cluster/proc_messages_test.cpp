@@ -376,7 +376,22 @@ TEST(ProcMessages, FrameTypesOfVersion12) {
     EXPECT_STREQ(msg_type_name(MsgType::ChanSnapshotReply), "chan-snapshot-reply");
     EXPECT_TRUE(is_known_msg_type(26));
     EXPECT_TRUE(is_known_msg_type(30));
-    EXPECT_FALSE(is_known_msg_type(31));
+}
+
+TEST(ProcMessages, ChanInboxOfVersion14) {
+    EXPECT_GE(kProtocolVersion, 14);
+    EXPECT_STREQ(msg_type_name(MsgType::ChanInbox), "chan-inbox");
+    EXPECT_TRUE(is_known_msg_type(31));
+    EXPECT_FALSE(is_known_msg_type(32));
+    auto back = decode_chan_inbox(encode(ChanInbox{3, 77}));
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(back.value().sender, 3u);
+    EXPECT_EQ(back.value().run, 77u);
+    // The home (0) never dials a node's chan-inbox; a short payload is refused.
+    EXPECT_FALSE(decode_chan_inbox(encode(ChanInbox{0, 77})));
+    Bytes short_one = encode(ChanInbox{3, 77});
+    short_one.pop_back();
+    EXPECT_FALSE(decode_chan_inbox(short_one));
 }
 
 namespace {

@@ -1,0 +1,221 @@
+#include "cluster/channel_inbox.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "cluster/log.h"
+#include "isa/byte_io.h"
+
+namespace polymer::cluster {
+
+using pbc::cat;
+
+namespace {
+// The inbox whose lead this thread holds (wake() from the leader's own
+// take_in needs no eventfd: the leader looks at its answer next).
+thread_local const ChannelInbox* leading = nullptr;
+}  // namespace
+
+ChannelInbox::ChannelInbox(asio::io_context& io, Take take, ReadLimits limits, std::function<void(std::size_t)> release,
+                           Dropped dropped)
+    : io_(io), take_(std::move(take)), limits_(std::move(limits)), release_(std::move(release)), dropped_(std::move(dropped)) {
+    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    reader_ = std::thread([this] { reader(); });
+}
+
+ChannelInbox::~ChannelInbox() {
+    {
+        std::lock_guard lock(mutex_);
+        closing_ = true;
+        reader_changed_.notify_all();
+    }
+    ring();
+    reader_.join();
+    for (auto& conn : conns_) asio::post(io_, [conn] { conn->close("the home's procedures on this node are done"); });
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void ChannelInbox::adopt(std::shared_ptr<Connection> conn) {
+    std::lock_guard lock(mutex_);
+    conns_.push_back(std::move(conn));
+    ++conns_version_;
+    reader_changed_.notify_all();
+    if (leader_ != Leader::None) ring();  // the leader polls the new one too
+}
+
+std::size_t ChannelInbox::connections() const {
+    std::lock_guard lock(mutex_);
+    return conns_.size();
+}
+
+void ChannelInbox::ring() {
+    if (wake_fd_ < 0) return;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void ChannelInbox::wake() {
+    std::lock_guard lock(mutex_);
+    if (followers_ > 0) changed_.notify_all();
+    if (leader_ != Leader::None && leading != this) ring();
+}
+
+void ChannelInbox::wait(const std::function<bool()>& ready) {
+    const auto spin_until = Clock::now() + kSpin;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        if (ready()) return;
+        if (leader_ == Leader::None) {
+            leader_ = Leader::Procedure;
+            ++leads_;
+            lock.unlock();
+            lead(ready, spin_until);
+            lock.lock();
+            leader_ = Leader::None;
+            if (followers_ > 0) changed_.notify_all();  // one of them takes the lead
+            continue;
+        }
+        // Under the lock, after ready() said no: wake() cannot slip between.
+        const bool ask = leader_ == Leader::Reader;
+        if (ask) {
+            ++want_lead_;
+            ring();
+        }
+        ++followers_;
+        changed_.wait(lock);
+        --followers_;
+        if (ask) --want_lead_;
+    }
+}
+
+void ChannelInbox::lead(const std::function<bool()>& done, Clock::time_point spin_until) {
+    leading = this;
+    std::vector<std::shared_ptr<Connection>> conns;
+    std::uint64_t version = ~std::uint64_t{0};
+    std::vector<pollfd> fds;
+    for (;;) {
+        if (const std::uint64_t v = conns_version_.load(); v != version) {
+            std::lock_guard lock(mutex_);
+            conns = conns_;
+            version = conns_version_.load();
+        }
+        const bool took = read_all(conns);
+        if (done()) break;
+        if (took) continue;
+        if (Clock::now() < spin_until) {
+            std::this_thread::yield();
+            continue;
+        }
+        fds.clear();
+        for (const auto& c : conns) fds.push_back(pollfd{c->native_fd(), POLLIN, 0});
+        fds.push_back(pollfd{wake_fd_, POLLIN, 0});
+        if (::poll(fds.data(), fds.size(), static_cast<int>(kLongestPoll.count())) > 0 && (fds.back().revents & POLLIN) != 0) {
+            std::uint64_t rung = 0;
+            [[maybe_unused]] const ssize_t r = ::read(wake_fd_, &rung, sizeof rung);
+        }
+    }
+    leading = nullptr;
+}
+
+bool ChannelInbox::read_all(std::vector<std::shared_ptr<Connection>>& conns) {
+    bool took = false;
+    for (std::size_t i = 0; i < conns.size();) {
+        bool keep = true;
+        for (;;) {
+            ReadOutcome r = conns[i]->read_frame_now(std::chrono::milliseconds(0), nullptr, &limits_);
+            if (r.idle) break;
+            took = true;
+            if (!take_in(*conns[i], std::move(r))) {
+                keep = false;
+                break;
+            }
+        }
+        if (keep) {
+            ++i;
+            continue;
+        }
+        conns.erase(conns.begin() + static_cast<std::ptrdiff_t>(i));  // drop() told the others
+    }
+    return took;
+}
+
+bool ChannelInbox::take_in(Connection& conn, ReadOutcome r) {
+    struct Release {  // what the frame held, given back once it is taken in
+        ChannelInbox& inbox;
+        std::size_t bytes;
+        ~Release() {
+            if (bytes != 0 && inbox.release_) inbox.release_(bytes);
+        }
+    } release{*this, r.reserved};
+    auto self = conn.shared_from_this();
+    if (!r.frame) {
+        if (r.closed) {
+            drop(self, cat("chan-inbox from ", conn.peer(), ": ", r.message));
+        } else {
+            conn.send_error(0, r.code, r.message);
+            drop(self, cat("chan-inbox from ", conn.peer(), ": ", error_code_name(r.code), ": ", r.message));
+        }
+        return false;
+    }
+    const Frame& f = *r.frame;
+    switch (f.type) {
+    case MsgType::Heartbeat: return true;
+    case MsgType::Goodbye: drop(self, cat("chan-inbox from ", conn.peer(), ": the peer node is shutting down")); return false;
+    case MsgType::Error: {  // the peer refused one of this node's chan-frames
+        auto e = decode_error(f.payload);
+        if (e) log(LogLevel::Warn, "peer ", conn.peer(), " refused a chan-frame: ", error_code_name(e.value().code), ": ", e.value().message);
+        return true;
+    }
+    case MsgType::ChanFrame:
+        if (auto refusal = take_(f)) {
+            log(LogLevel::Warn, "peer ", conn.peer(), ": chan-frame refused: ", error_code_name(refusal->code), ": ", refusal->message);
+            conn.send_error(f.request_id, refusal->code, refusal->message);
+        }
+        return true;
+    default: {
+        const std::string why = cat("a chan-inbox connection carries only chan-frames and heartbeats; ", msg_type_name(f.type), " refused");
+        conn.send_error(f.request_id, ErrorCode::BadPayload, why);
+        drop(self, cat("peer ", conn.peer(), ": ", why));
+        return false;
+    }
+    }
+}
+
+void ChannelInbox::drop(const std::shared_ptr<Connection>& conn, const std::string& why) {
+    log(LogLevel::Debug, why, "; closing it");
+    {
+        std::lock_guard lock(mutex_);
+        std::erase(conns_, conn);
+        ++conns_version_;
+    }
+    asio::post(io_, [conn, why] { conn->close(why); });
+    if (dropped_) dropped_(conn, why);
+}
+
+void ChannelInbox::reader() {
+    std::unique_lock lock(mutex_);
+    std::uint64_t seen = leads_;
+    while (!closing_) {
+        if (conns_.empty()) {
+            reader_changed_.wait(lock);
+            continue;
+        }
+        // Leads only after a whole grace period in which no procedure did.
+        if (leader_ != Leader::None || leads_ != seen) {
+            seen = leads_;
+            reader_changed_.wait_for(lock, kGrace);
+            continue;
+        }
+        leader_ = Leader::Reader;
+        lock.unlock();
+        lead([this] { return closing_.load() || want_lead_.load() > 0; }, Clock::time_point{});
+        lock.lock();
+        leader_ = Leader::None;
+        seen = leads_;
+        if (followers_ > 0) changed_.notify_all();
+        if (want_lead_.load() > 0) reader_changed_.wait_for(lock, kGrace);  // let them take it
+    }
+}
+
+}  // namespace polymer::cluster

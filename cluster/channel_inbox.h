@@ -1,0 +1,106 @@
+// A node's chan-frames from the home's other nodes, read by the threads that
+// wait for them (docs/protocol.md, "Channels kept on nodes"; docs/cluster.md,
+// "Threads"). Each peer node sends this node its chan-frames on a connection
+// of their own (chan-inbox); the session that accepted it hands it here once
+// it has left asio (Connection::leave_io), so no io thread wakes when a frame
+// comes (the node that dialled reads its end the same way). From then on it
+// is read by whoever of the home's procedures here
+// waits (ProcedureWaits), leader/follower style:
+//
+// - One waiting thread at a time, the leader, reads every inbox connection
+//   and takes each frame in through `take` (which answers the procedures it
+//   concerns: their ready() turns true, and wake() wakes them). It spins a
+//   moment, then sleeps in poll() on the connections and an eventfd that
+//   wake() rings, until its own answer is in; then it lets go.
+// - The others sleep on a condition variable until their answer is in or
+//   the lead is free. In a ping-pong the one procedure here always leads:
+//   a frame wakes only the thread that waits for it.
+// - When no procedure waits for a grace period (they all compute), a reader
+//   thread of the inbox's own takes the lead, so frames never wait long for
+//   a busy node; a procedure that then waits asks it to step aside.
+#pragma once
+
+#include <asio.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "cluster/connection.h"
+#include "cluster/messages.h"
+#include "vm/procs/procedure_waits.h"
+
+namespace polymer::cluster {
+
+class ChannelInbox final : public ProcedureWaits {
+public:
+    // `take`: a chan-frame from a peer node, on the reading thread; why it
+    // is refused (sent back to that peer as an error), or nothing.
+    // `limits`: what one frame may make this node hold, reserved until
+    // `take` returns and then handed to `release`.
+    // `dropped`: a connection found closed or faulty, and why (it is closed
+    // on the io thread), on the reading thread.
+    using Take = std::function<std::optional<Refusal>(const Frame&)>;
+    using Dropped = std::function<void(const std::shared_ptr<Connection>&, const std::string&)>;
+    ChannelInbox(asio::io_context& io, Take take, ReadLimits limits, std::function<void(std::size_t)> release, Dropped dropped = {});
+    ~ChannelInbox();  // every waiter is gone by then; closes the connections (on the io thread)
+    ChannelInbox(const ChannelInbox&) = delete;
+    ChannelInbox& operator=(const ChannelInbox&) = delete;
+
+    // A connection that from now on carries only chan-frames (and
+    // heartbeats), out of asio already. Any thread.
+    void adopt(std::shared_ptr<Connection> conn);
+    std::size_t connections() const;
+
+    // --- ProcedureWaits ---
+    void wait(const std::function<bool()>& ready) override;
+    void wake() override;
+
+    // How long no procedure may lead before the inbox's own reader does.
+    static constexpr auto kGrace = std::chrono::milliseconds(1);
+    // The longest one poll() sleeps before it looks again (it is woken at
+    // once by what it waits for; this only bounds a wake-up it missed).
+    static constexpr auto kLongestPoll = std::chrono::milliseconds(50);
+
+private:
+    enum class Leader { None, Procedure, Reader };
+    using Clock = std::chrono::steady_clock;
+    // Reads and takes in, on the leader's thread, until `done()`; spins
+    // until `spin_until` before it sleeps in poll().
+    void lead(const std::function<bool()>& done, Clock::time_point spin_until);
+    // Takes in every whole frame that has come on the connections; whether any did.
+    bool read_all(std::vector<std::shared_ptr<Connection>>& conns);
+    // One frame from `conn`: false when the connection is done with.
+    bool take_in(Connection& conn, ReadOutcome r);
+    void drop(const std::shared_ptr<Connection>& conn, const std::string& why);
+    void ring();
+    void reader();  // the inbox's own reader thread
+
+    asio::io_context& io_;
+    Take take_;
+    ReadLimits limits_;
+    std::function<void(std::size_t)> release_;
+    Dropped dropped_;
+    int wake_fd_ = -1;
+
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;         // followers: the lead is free, or an answer came
+    std::condition_variable reader_changed_;  // the reader thread: connections came, or it must go
+    std::vector<std::shared_ptr<Connection>> conns_;
+    std::atomic<std::uint64_t> conns_version_{0};  // bumped when conns_ changes: the leader copies it again
+    Leader leader_ = Leader::None;
+    std::uint64_t leads_ = 0;  // times a procedure took the lead (the reader waits for a quiet grace period)
+    int followers_ = 0;
+    std::atomic<int> want_lead_{0};  // procedures asking the reader thread to step aside
+    std::atomic<bool> closing_{false};
+    std::thread reader_;
+};
+
+}  // namespace polymer::cluster
