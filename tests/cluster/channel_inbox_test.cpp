@@ -38,6 +38,7 @@ struct Rig {
     std::vector<std::string> dropped;
     std::atomic<std::size_t> reserved{0}, released{0};
     std::unique_ptr<ChannelInbox> inbox;
+    ChannelInbox* inbox_itself = nullptr;  // for take(), which runs until inbox.reset() joins its reader
 
     std::vector<std::unique_ptr<asio::ip::tcp::socket>> far;  // the peers' ends
     std::vector<std::shared_ptr<Connection>> near;
@@ -57,7 +58,7 @@ struct Rig {
                     taken.emplace_back(f.request_id, std::this_thread::get_id());
                 }
                 ++frames;
-                inbox->wake();  // as NodeChannels' waiters do for the procedure the frame answers
+                inbox_itself->wake();  // as NodeChannels' waiters do for the procedure the frame answers
                 if (f.request_id == refuse_id) return Refusal{ErrorCode::BadPayload, "not this one"};
                 return std::nullopt;
             },
@@ -66,6 +67,7 @@ struct Rig {
                 std::lock_guard lock(mutex);
                 dropped.push_back(why);
             });
+        inbox_itself = inbox.get();
     }
     ~Rig() {
         inbox.reset();
