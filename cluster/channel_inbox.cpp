@@ -41,7 +41,7 @@ void ChannelInbox::adopt(std::shared_ptr<Connection> conn) {
     conns_.push_back(std::move(conn));
     ++conns_version_;
     reader_changed_.notify_all();
-    if (leader_ != Leader::None) ring();  // the leader polls the new one too
+    if (leader_asleep_) ring();  // the leader polls the new one too
 }
 
 std::size_t ChannelInbox::connections() const {
@@ -58,7 +58,7 @@ void ChannelInbox::ring() {
 void ChannelInbox::wake() {
     std::lock_guard lock(mutex_);
     if (followers_ > 0) changed_.notify_all();
-    if (leader_ != Leader::None && leading != this) ring();
+    if (leader_asleep_ && leading != this) ring();  // a leader still awake looks at ready() anyway
 }
 
 void ChannelInbox::wait(const std::function<bool()>& ready) {
@@ -80,7 +80,7 @@ void ChannelInbox::wait(const std::function<bool()>& ready) {
         const bool ask = leader_ == Leader::Reader;
         if (ask) {
             ++want_lead_;
-            ring();
+            if (leader_asleep_) ring();
         }
         ++followers_;
         changed_.wait(lock);
@@ -107,13 +107,24 @@ void ChannelInbox::lead(const std::function<bool()>& done, Clock::time_point spi
             std::this_thread::yield();
             continue;
         }
-        fds.clear();
-        for (const auto& c : conns) fds.push_back(pollfd{c->native_fd(), POLLIN, 0});
-        fds.push_back(pollfd{wake_fd_, POLLIN, 0});
-        if (::poll(fds.data(), fds.size(), static_cast<int>(kLongestPoll.count())) > 0 && (fds.back().revents & POLLIN) != 0) {
-            std::uint64_t rung = 0;
-            [[maybe_unused]] const ssize_t r = ::read(wake_fd_, &rung, sizeof rung);
+        // Asleep from here on for wake(): it rings only a sleeping leader.
+        // Marked under the lock, then done() once more: whoever made it
+        // true either finds the mark and rings, or did so before we looked.
+        {
+            std::lock_guard lock(mutex_);
+            leader_asleep_ = true;
         }
+        if (!done() && conns_version_.load() == version) {
+            fds.clear();
+            for (const auto& c : conns) fds.push_back(pollfd{c->native_fd(), POLLIN, 0});
+            fds.push_back(pollfd{wake_fd_, POLLIN, 0});
+            if (::poll(fds.data(), fds.size(), static_cast<int>(kLongestPoll.count())) > 0 && (fds.back().revents & POLLIN) != 0) {
+                std::uint64_t rung = 0;
+                [[maybe_unused]] const ssize_t r = ::read(wake_fd_, &rung, sizeof rung);
+            }
+        }
+        std::lock_guard lock(mutex_);
+        leader_asleep_ = false;
     }
     leading = nullptr;
 }

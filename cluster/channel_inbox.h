@@ -96,6 +96,7 @@ private:
     std::vector<std::shared_ptr<Connection>> conns_;
     std::atomic<std::uint64_t> conns_version_{0};  // bumped when conns_ changes: the leader copies it again
     Leader leader_ = Leader::None;
+    bool leader_asleep_ = false;  // the leader is in (or about to enter) poll(): wake() rings the eventfd
     std::uint64_t leads_ = 0;  // times a procedure took the lead (the reader waits for a quiet grace period)
     int followers_ = 0;
     std::atomic<int> want_lead_{0};  // procedures asking the reader thread to step aside
