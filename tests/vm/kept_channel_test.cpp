@@ -329,7 +329,7 @@ TEST(NodeChannelsCredits, ACreditGoesWithTheNextFrameToItsNodeOrWhenAProcedureHe
     EXPECT_EQ(n.to(1), (Sent{{K::Accepted, 1}, {K::Send, 1}}));  // #7's send carries it
     n.node.want(0, 7, 0);
     EXPECT_EQ(n.node.receive(1, send_from_node_1(2, K::SendOnCredit)), "");
-    n.node.credits_out();  // #7 waits now: the credit goes alone
+    n.node.send_lent_credits();  // #7 waits now: the credit goes alone
     EXPECT_EQ(n.to(1), (Sent{{K::Accepted, 1}, {K::Send, 1}, {K::Credit, 1}}));
     EXPECT_EQ(n.node.receive(1, send_from_node_1(3, K::SendOnCredit)), "");  // nobody takes it: the channel is full
     // A send on credit node 1 does not hold is refused.

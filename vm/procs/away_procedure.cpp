@@ -255,7 +255,7 @@ struct AwayProcedure::State final : ProcedureLink {
     // Until the answer the blocked operation waits for is in (the home's
     // writes applied first); false when stopped.
     bool wait() override {
-        if (channels != nullptr) channels->credits_out();  // nothing of ours will carry them for a while
+        if (channels != nullptr) channels->send_lent_credits();  // nothing of ours will carry them for a while
         const std::function<bool()> ready = [this] { return queued.load(std::memory_order_acquire) != 0 || stop_requested.load(); };
         for (;;) {
             waits->wait(ready);

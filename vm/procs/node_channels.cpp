@@ -48,6 +48,7 @@ void NodeChannels::detach(std::uint32_t proc) {
         }
         queue_remote(out);
         while (!lent_unsent_.empty()) queue_credits(lent_unsent_.begin()->first);
+        unsent_changed();
     }
     flush(std::move(out));
 }
@@ -207,9 +208,10 @@ void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects fx, std::
         out.push_back({d.to.node, std::move(f)});
     }
     // Credits wait to go with the next frame to their node, or until a
-    // procedure here waits (credits_out): a message delivered here lends its
+    // procedure here waits (send_lent_credits): a message delivered here lends its
     // room, and its receiver's answer usually goes to that very node.
     for (const KeptChannel::Grant& g : fx.granted) lent_unsent_[g.node][channel] += g.credits;
+    unsent_changed();
     for (std::uint32_t node : fx.revoked) {
         ChannelFrame f;
         f.kind = ChannelFrame::Kind::Revoke;
@@ -234,6 +236,7 @@ void NodeChannels::queue_remote(std::vector<Outgoing>& out) {
             outbox_.push_back(std::move(o));
         }
     std::erase_if(out, [&](const Outgoing& o) { return o.to != self_; });
+    unsent_changed();
 }
 
 void NodeChannels::queue_credits(std::uint32_t node) {
@@ -246,9 +249,15 @@ void NodeChannels::queue_credits(std::uint32_t node) {
     ++sent_[node];
     outbox_.push_back({node, std::move(f)});
     lent_unsent_.erase(it);
+    unsent_changed();
 }
 
-void NodeChannels::credits_out() {
+void NodeChannels::unsent_changed() { credits_unsent_.store(!lent_unsent_.empty(), std::memory_order_release); }
+
+void NodeChannels::send_lent_credits() {
+    // Most waits find none: no lock then. Set under the lock whenever
+    // credits are lent, so a wait never misses those lent before it.
+    if (!credits_unsent_.load(std::memory_order_acquire)) return;
     {
         std::lock_guard lock(mutex_);
         if (lent_unsent_.empty()) return;
@@ -309,6 +318,7 @@ void NodeChannels::lost(std::uint32_t node, const std::string& why) {
         std::lock_guard lock(mutex_);
         gone_[node] = why;
         lent_unsent_.erase(node);
+        unsent_changed();
         for (auto& [index, ch] : kept_) {
             KeptChannel::Effects fx;  // its credits' room goes to the sends waiting for it
             ch.forget_node(node, fx);

@@ -6,6 +6,7 @@
 // procedures' waiters are called outside it).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -121,7 +122,8 @@ public:
     ChannelSnapshot snapshot() const;
     // Sends the credits lent and not yet sent (a procedure here is about to
     // wait: it will send nothing that could take them along for a while).
-    void credits_out();
+    // Takes no lock when there are none.
+    void send_lent_credits();
 
 private:
     struct Outgoing {
@@ -151,6 +153,8 @@ private:
     std::map<std::uint32_t, std::uint64_t> sent_, received_;
     std::deque<Outgoing> outbox_;  // frames for other participants, in the order they were made
     std::map<std::uint32_t, std::map<std::uint32_t, std::uint64_t>> lent_unsent_;  // node -> channel -> credits
+    std::atomic<bool> credits_unsent_{false};  // !lent_unsent_.empty(), for a look without the lock
+    void unsent_changed();                     // under the lock, after lent_unsent_ changed
     bool draining_ = false;        // a thread is sending outbox_ (flush)
 };
 
