@@ -207,7 +207,7 @@ private:
                 conn_->leave_io();
                 if (!home->away_ || !home->away_->adopt_inbox(conn_, inbox_from_.sender, inbox_from_.run))
                     conn_->close("the home runs no procedures here any more");
-                else log(LogLevel::Debug, "peer ", who(), ": its chan-frames are read by the procedures of home ", home->who());
+                else log(LogLevel::Info, "peer ", who(), ": carries chan-frames both ways, read by the procedures of home ", home->who());
                 co_return;
             }
         }

@@ -389,6 +389,11 @@ TEST(ProceduresRun, ChannelsBetweenTwoNodesAreKeptOnTheNodes) {
         // One sending node per channel: its sends after the first straight one go on credit.
         EXPECT_EQ(sends_on_credit(r.err).size(), 2u) << r.err;
         for (std::uint64_t n : sends_on_credit(r.err)) EXPECT_GE(n, 40u) << r.err;
+        // The pinger's node dialled the ponger's (chan-inbox), and both
+        // sent their frames on that one connection.
+        const std::string inbox = "carries chan-frames both ways, read by the procedures of home";
+        EXPECT_TRUE(nodes.two.wait_for_log(inbox)) << nodes.two.log();
+        EXPECT_EQ(count(nodes.one.log(), inbox), 0u) << nodes.one.log();
     }
 }
 
