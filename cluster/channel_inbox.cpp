@@ -1,6 +1,7 @@
 #include "cluster/channel_inbox.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -15,6 +16,30 @@ namespace {
 // The inbox whose lead this thread holds (wake() from the leader's own
 // take_in needs no eventfd: the leader looks at its answer next).
 thread_local const ChannelInbox* leading = nullptr;
+
+// Whether waiting awake can pay: with one CPU to run on, the thread that
+// sends the answer needs this very one, so a waiter sleeps at once.
+bool awake_waits_pay() {
+    static const bool pays = [] {
+        cpu_set_t cpus;
+        return sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 1;
+    }();
+    return pays;
+}
+
+// One turn of waiting awake. Not sched_yield(): on a busy machine a yield
+// hands the rest of a time slice (milliseconds) to whatever else runs on
+// this CPU, at every turn; a busy wait costs at most the spin, and the
+// sleep after it is woken ahead of the busy work.
+void pause_a_moment() {
+    for (int i = 0; i < 32; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+        asm volatile("yield");
+#endif
+    }
+}
 }  // namespace
 
 ChannelInbox::ChannelInbox(asio::io_context& io, Take take, ReadLimits limits, std::function<void(std::size_t)> release,
@@ -62,7 +87,7 @@ void ChannelInbox::wake() {
 }
 
 void ChannelInbox::wait(const std::function<bool()>& ready) {
-    const auto spin_until = Clock::now() + kSpin;
+    const auto spin_until = awake_waits_pay() ? Clock::now() + kSpin : Clock::time_point{};
     std::unique_lock lock(mutex_);
     for (;;) {
         if (ready()) return;
@@ -74,6 +99,15 @@ void ChannelInbox::wait(const std::function<bool()>& ready) {
             lock.lock();
             leader_ = Leader::None;
             if (followers_ > 0) changed_.notify_all();  // one of them takes the lead
+            continue;
+        }
+        // A follower stays awake for the spin too (looking again at the lead
+        // as well as its answer): an answer from another procedure here
+        // comes within a round trip, and a sleep costs as much again.
+        if (leader_ == Leader::Procedure && Clock::now() < spin_until) {
+            lock.unlock();
+            pause_a_moment();
+            lock.lock();
             continue;
         }
         // Under the lock, after ready() said no: wake() cannot slip between.
@@ -104,7 +138,7 @@ void ChannelInbox::lead(const std::function<bool()>& done, Clock::time_point spi
         if (done()) break;
         if (took) continue;
         if (Clock::now() < spin_until) {
-            std::this_thread::yield();
+            pause_a_moment();
             continue;
         }
         // Asleep from here on for wake(): it rings only a sleeping leader.
