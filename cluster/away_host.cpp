@@ -140,8 +140,8 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
             [channels_of_links](std::uint32_t node, const std::string& why) {
                 if (auto c = channels_of_links->lock()) c->lost(node, why);
             },
-            [inbox = std::weak_ptr<ChannelInbox>(inbox_)](std::shared_ptr<Connection> conn) {
-                if (auto i = inbox.lock()) i->adopt(std::move(conn));
+            [inbox = std::weak_ptr<ChannelInbox>(inbox_), run](std::shared_ptr<Connection> conn) {
+                if (auto i = inbox.lock()) i->adopt(std::move(conn), run);
                 else conn->close("this node's procedures are gone");  // io thread (ChannelLinks::open)
             });
         auto channels = std::make_shared<NodeChannels>(
@@ -154,6 +154,7 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
                 return {};
             });
         *channels_of_links = channels;  // io thread, as the links' failures
+        inbox_->drop_other_runs(run);
         std::lock_guard lock(channels_mutex_);
         run_ = run;
         channels_ = std::move(channels);
@@ -301,7 +302,7 @@ std::optional<Refusal> AwayHost::inbox_frame(const Frame& f) {
 bool AwayHost::adopt_inbox(std::shared_ptr<Connection> conn, std::uint32_t sender, std::uint64_t run) {
     if (!inbox_) return false;
     if (links_ && run == run_) links_->offer(sender, conn);  // this node's frames for it go there too
-    inbox_->adopt(std::move(conn));
+    inbox_->adopt(std::move(conn), run);
     return true;
 }
 

@@ -31,6 +31,8 @@ bool awake_waits_pay() {
 // hands the rest of a time slice (milliseconds) to whatever else runs on
 // this CPU, at every turn; a busy wait costs at most the spin, and the
 // sleep after it is woken ahead of the busy work.
+constexpr unsigned kLooksPerYield = 4;
+
 void pause_a_moment() {
     for (int i = 0; i < 32; ++i) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -61,12 +63,30 @@ ChannelInbox::~ChannelInbox() {
     if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
-void ChannelInbox::adopt(std::shared_ptr<Connection> conn) {
+void ChannelInbox::adopt(std::shared_ptr<Connection> conn, std::uint64_t run) {
     std::lock_guard lock(mutex_);
     conns_.push_back(std::move(conn));
+    runs_.push_back(run);
     ++conns_version_;
     reader_changed_.notify_all();
     if (leader_asleep_) ring();  // the leader polls the new one too
+}
+
+void ChannelInbox::drop_other_runs(std::uint64_t run) {
+    std::vector<std::shared_ptr<Connection>> done;
+    {
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = conns_.size(); i-- > 0;)
+            if (runs_[i] != run) {
+                done.push_back(conns_[i]);
+                conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(i));
+                runs_.erase(runs_.begin() + static_cast<std::ptrdiff_t>(i));
+            }
+        if (done.empty()) return;
+        ++conns_version_;
+        if (leader_asleep_) ring();
+    }
+    for (auto& conn : done) asio::post(io_, [conn] { conn->close("its run is over"); });
 }
 
 std::size_t ChannelInbox::connections() const {
@@ -128,6 +148,7 @@ void ChannelInbox::lead(const std::function<bool()>& done, Clock::time_point spi
     std::vector<std::shared_ptr<Connection>> conns;
     std::uint64_t version = ~std::uint64_t{0};
     std::vector<pollfd> fds;
+    unsigned looks = 0;
     for (;;) {
         if (const std::uint64_t v = conns_version_.load(); v != version) {
             std::lock_guard lock(mutex_);
@@ -138,7 +159,12 @@ void ChannelInbox::lead(const std::function<bool()>& done, Clock::time_point spi
         if (done()) break;
         if (took) continue;
         if (Clock::now() < spin_until) {
-            pause_a_moment();
+            // Reading the connections itself, it pauses between looks; but
+            // an answer may come from the io thread here too (the home's),
+            // which may need this CPU: every few looks, and at each when
+            // there is nothing to read, it yields.
+            if (conns.empty() || ++looks % kLooksPerYield == 0) std::this_thread::yield();
+            else pause_a_moment();
             continue;
         }
         // Asleep from here on for wake(): it rings only a sleeping leader.
@@ -231,7 +257,12 @@ void ChannelInbox::drop(const std::shared_ptr<Connection>& conn, const std::stri
     log(LogLevel::Debug, why, "; closing it");
     {
         std::lock_guard lock(mutex_);
-        std::erase(conns_, conn);
+        for (std::size_t i = 0; i < conns_.size(); ++i)
+            if (conns_[i] == conn) {
+                conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(i));
+                runs_.erase(runs_.begin() + static_cast<std::ptrdiff_t>(i));
+                break;
+            }
         ++conns_version_;
     }
     asio::post(io_, [conn, why] { conn->close(why); });

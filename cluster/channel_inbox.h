@@ -55,8 +55,13 @@ public:
     ChannelInbox& operator=(const ChannelInbox&) = delete;
 
     // A connection that from now on carries only chan-frames (and
-    // heartbeats), out of asio already. Any thread.
-    void adopt(std::shared_ptr<Connection> conn);
+    // heartbeats) of program run `run`, out of asio already. Any thread.
+    void adopt(std::shared_ptr<Connection> conn, std::uint64_t run);
+    // A new run starts here: the connections of the others are done with
+    // (each run dials its own), and are closed now rather than whenever
+    // their other end lets go: a waiter would poll them meanwhile, and the
+    // inbox's reader keep looking in.
+    void drop_other_runs(std::uint64_t run);
     std::size_t connections() const;
 
     // --- ProcedureWaits ---
@@ -94,6 +99,7 @@ private:
     std::condition_variable changed_;         // followers: the lead is free, or an answer came
     std::condition_variable reader_changed_;  // the reader thread: connections came, or it must go
     std::vector<std::shared_ptr<Connection>> conns_;
+    std::vector<std::uint64_t> runs_;  // conns_[i]'s run
     std::atomic<std::uint64_t> conns_version_{0};  // bumped when conns_ changes: the leader copies it again
     Leader leader_ = Leader::None;
     bool leader_asleep_ = false;  // the leader is in (or about to enter) poll(): wake() rings the eventfd

@@ -81,7 +81,7 @@ struct Rig {
         raw->connect(acceptor.local_endpoint());
         auto conn = std::make_shared<Connection>(acceptor.accept());
         conn->leave_io();
-        inbox->adopt(conn);
+        inbox->adopt(conn, 1);
         near.push_back(conn);
         far.push_back(std::move(raw));
         return far.size() - 1;
