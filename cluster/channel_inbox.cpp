@@ -27,10 +27,12 @@ bool awake_waits_pay() {
     return pays;
 }
 
-// One turn of waiting awake. Not sched_yield(): on a busy machine a yield
-// hands the rest of a time slice (milliseconds) to whatever else runs on
-// this CPU, at every turn; a busy wait costs at most the spin, and the
-// sleep after it is woken ahead of the busy work.
+// A leader reading connections yields only every few looks and pauses
+// between: on a busy machine a yield hands the rest of a time slice
+// (milliseconds) to whatever else runs on this CPU, while a busy wait costs
+// at most the spin, and the sleep after it is woken ahead of the busy work.
+// But it yields now and then: the home's answers come through the io thread
+// here, which may need this CPU.
 constexpr unsigned kLooksPerYield = 4;
 
 void pause_a_moment() {
@@ -123,10 +125,11 @@ void ChannelInbox::wait(const std::function<bool()>& ready) {
         }
         // A follower stays awake for the spin too (looking again at the lead
         // as well as its answer): an answer from another procedure here
-        // comes within a round trip, and a sleep costs as much again.
+        // comes within a round trip, and a sleep costs as much again. It
+        // yields: its answer comes from another thread, which may need the CPU.
         if (leader_ == Leader::Procedure && Clock::now() < spin_until) {
             lock.unlock();
-            pause_a_moment();
+            std::this_thread::yield();
             lock.lock();
             continue;
         }
