@@ -61,14 +61,13 @@ ChannelInbox::~ChannelInbox() {
     }
     ring();
     reader_.join();
-    for (auto& conn : conns_) asio::post(io_, [conn] { conn->close("the home's procedures on this node are done"); });
+    for (auto& a : conns_) asio::post(io_, [conn = a.conn] { conn->close("the home's procedures on this node are done"); });
     if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 void ChannelInbox::adopt(std::shared_ptr<Connection> conn, std::uint64_t run) {
     std::lock_guard lock(mutex_);
-    conns_.push_back(std::move(conn));
-    runs_.push_back(run);
+    conns_.push_back({std::move(conn), run});
     ++conns_version_;
     reader_changed_.notify_all();
     if (leader_asleep_) ring();  // the leader polls the new one too
@@ -78,12 +77,10 @@ void ChannelInbox::drop_other_runs(std::uint64_t run) {
     std::vector<std::shared_ptr<Connection>> done;
     {
         std::lock_guard lock(mutex_);
-        for (std::size_t i = conns_.size(); i-- > 0;)
-            if (runs_[i] != run) {
-                done.push_back(conns_[i]);
-                conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(i));
-                runs_.erase(runs_.begin() + static_cast<std::ptrdiff_t>(i));
-            }
+        std::erase_if(conns_, [&](const Adopted& a) {
+            if (a.run != run) done.push_back(a.conn);
+            return a.run != run;
+        });
         if (done.empty()) return;
         ++conns_version_;
         if (leader_asleep_) ring();
@@ -155,7 +152,8 @@ void ChannelInbox::lead(const std::function<bool()>& done, Clock::time_point spi
     for (;;) {
         if (const std::uint64_t v = conns_version_.load(); v != version) {
             std::lock_guard lock(mutex_);
-            conns = conns_;
+            conns.clear();
+            for (const Adopted& a : conns_) conns.push_back(a.conn);
             version = conns_version_.load();
         }
         const bool took = read_all(conns);
@@ -260,12 +258,7 @@ void ChannelInbox::drop(const std::shared_ptr<Connection>& conn, const std::stri
     log(LogLevel::Debug, why, "; closing it");
     {
         std::lock_guard lock(mutex_);
-        for (std::size_t i = 0; i < conns_.size(); ++i)
-            if (conns_[i] == conn) {
-                conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(i));
-                runs_.erase(runs_.begin() + static_cast<std::ptrdiff_t>(i));
-                break;
-            }
+        std::erase_if(conns_, [&](const Adopted& a) { return a.conn == conn; });
         ++conns_version_;
     }
     asio::post(io_, [conn, why] { conn->close(why); });

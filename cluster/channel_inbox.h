@@ -98,8 +98,11 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable changed_;         // followers: the lead is free, or an answer came
     std::condition_variable reader_changed_;  // the reader thread: connections came, or it must go
-    std::vector<std::shared_ptr<Connection>> conns_;
-    std::vector<std::uint64_t> runs_;  // conns_[i]'s run
+    struct Adopted {
+        std::shared_ptr<Connection> conn;
+        std::uint64_t run = 0;  // the program run it carries
+    };
+    std::vector<Adopted> conns_;
     std::atomic<std::uint64_t> conns_version_{0};  // bumped when conns_ changes: the leader copies it again
     Leader leader_ = Leader::None;
     bool leader_asleep_ = false;  // the leader is in (or about to enter) poll(): wake() rings the eventfd

@@ -48,6 +48,15 @@ std::span<std::uint8_t> place_rest(const Landing& landing, Frame& f, std::size_t
     return std::span<std::uint8_t>(f.payload).subspan(landing.head);
 }
 
+// A header announcing more than ReadLimits::max_payload, refused before anything is allocated.
+ReadOutcome over_limit(MsgType type, std::size_t length, std::size_t max) {
+    ReadOutcome out;
+    out.code = ErrorCode::FrameTooLarge;
+    out.message = pbc::cat("a ", msg_type_name(type), " frame of ", length, " bytes is over the limit of ", max,
+                           " bytes here (nothing was allocated for it)");
+    return out;
+}
+
 ReadOutcome ended_inside(const Frame& f, std::size_t length) {
     ReadOutcome out;
     out.closed = true;
@@ -89,12 +98,7 @@ asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing, cons
     f.request_id = check.header.request_id;
     const std::size_t length = check.header.payload_length;
     FrameCrc crc(std::span<const std::uint8_t>(header).first(28));
-    if (limits && length > limits->max_payload) {
-        out.code = ErrorCode::FrameTooLarge;
-        out.message = pbc::cat("a ", msg_type_name(f.type), " frame of ", length, " bytes is over the limit of ",
-                               limits->max_payload, " bytes here (nothing was allocated for it)");
-        co_return out;
-    }
+    if (limits && length > limits->max_payload) co_return over_limit(f.type, length, limits->max_payload);
 
     // The head first when the frame may land; the whole payload otherwise.
     const bool lands = may_land(landing, f, length);
@@ -145,12 +149,7 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
         const HeaderCheck check = decode_header(p.header);
         if (check.fault != FrameFault::None) return refused(check);
         const std::size_t length = check.header.payload_length;
-        if (limits && length > limits->max_payload) {
-            out.code = ErrorCode::FrameTooLarge;
-            out.message = pbc::cat("a ", msg_type_name(check.header.type), " frame of ", length, " bytes is over the limit of ",
-                                   limits->max_payload, " bytes here (nothing was allocated for it)");
-            return out;
-        }
+        if (limits && length > limits->max_payload) return over_limit(check.header.type, length, limits->max_payload);
         if (limits && limits->reserve) {
             if (auto refusal = limits->reserve(length)) {
                 out.code = refusal->code;
