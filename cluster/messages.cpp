@@ -66,7 +66,7 @@ Bytes get_blob(ByteReader& r, const char* what) {
 // Runs `read` over the whole payload and requires it to end exactly there.
 template <class T, class Fn>
 Result<T> decode_with(Payload p, const char* message, Fn read) {
-    ByteReader r(p, 0, p.size(), std::string(message) + " payload");
+    ByteReader r(p, 0, p.size(), message, " payload");
     T m{};
     read(r, m);
     r.expect_end();
