@@ -47,7 +47,7 @@ public:
     // `what` names what the bytes are for, in a refusal. Any thread (a
     // chan-inbox frame is counted on the thread that reads it).
     struct Budget {
-        std::function<std::optional<Refusal>(std::uint64_t bytes, const std::string& what)> reserve;
+        std::function<std::optional<Refusal>(std::uint64_t bytes, std::string_view what)> reserve;
         std::function<void(std::uint64_t bytes)> release;
     };
     // `conn`: the home's connection, where events go; `who` names the home

@@ -145,8 +145,8 @@ void ChannelInbox::wait(const std::function<bool()>& ready) {
 
 void ChannelInbox::lead(const std::function<bool()>& done, Clock::time_point spin_until) {
     leading = this;
-    std::vector<std::shared_ptr<Connection>> conns;
-    std::uint64_t version = ~std::uint64_t{0};
+    std::vector<std::shared_ptr<Connection>>& conns = lead_conns_;
+    std::uint64_t& version = lead_version_;
     std::vector<pollfd> fds;
     unsigned looks = 0;
     for (;;) {
@@ -156,7 +156,7 @@ void ChannelInbox::lead(const std::function<bool()>& done, Clock::time_point spi
             for (const Adopted& a : conns_) conns.push_back(a.conn);
             version = conns_version_.load();
         }
-        const bool took = read_all(conns);
+        const bool took = read_all(conns, done);
         if (done()) break;
         if (took) continue;
         if (Clock::now() < spin_until) {
@@ -190,7 +190,7 @@ void ChannelInbox::lead(const std::function<bool()>& done, Clock::time_point spi
     leading = nullptr;
 }
 
-bool ChannelInbox::read_all(std::vector<std::shared_ptr<Connection>>& conns) {
+bool ChannelInbox::read_all(std::vector<std::shared_ptr<Connection>>& conns, const std::function<bool()>& done) {
     bool took = false;
     for (std::size_t i = 0; i < conns.size();) {
         bool keep = true;
@@ -202,6 +202,7 @@ bool ChannelInbox::read_all(std::vector<std::shared_ptr<Connection>>& conns) {
                 keep = false;
                 break;
             }
+            if (done() && !conns[i]->has_buffered()) break;
         }
         if (keep) {
             ++i;

@@ -80,8 +80,10 @@ private:
     // Reads and takes in, on the leader's thread, until `done()`; spins
     // until `spin_until` before it sleeps in poll().
     void lead(const std::function<bool()>& done, Clock::time_point spin_until);
-    // Takes in every whole frame that has come on the connections; whether any did.
-    bool read_all(std::vector<std::shared_ptr<Connection>>& conns);
+    // Takes in the whole frames that have come on the connections; whether
+    // any did. Once `done()`, it reads no more of a connection whose bytes
+    // it has used up (its answer is in: another look costs a system call).
+    bool read_all(std::vector<std::shared_ptr<Connection>>& conns, const std::function<bool()>& done);
     // One frame from `conn`: false when the connection is done with.
     bool take_in(Connection& conn, ReadOutcome r);
     void drop(const std::shared_ptr<Connection>& conn, const std::string& why);
@@ -104,6 +106,10 @@ private:
     };
     std::vector<Adopted> conns_;
     std::atomic<std::uint64_t> conns_version_{0};  // bumped when conns_ changes: the leader copies it again
+    // The leader's copy of the connections (whoever leads uses it, one at a
+    // time), kept from lead to lead while conns_version_ stays.
+    std::vector<std::shared_ptr<Connection>> lead_conns_;
+    std::uint64_t lead_version_ = ~std::uint64_t{0};
     Leader leader_ = Leader::None;
     bool leader_asleep_ = false;  // the leader is in (or about to enter) poll(): wake() rings the eventfd
     std::uint64_t leads_ = 0;  // times a procedure took the lead (the reader waits for a quiet grace period)

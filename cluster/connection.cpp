@@ -122,7 +122,9 @@ asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing, cons
 
 ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Landing* landing, const ReadLimits* limits) {
     std::lock_guard lock(read_mutex_);
-    const auto until = wait.count() < 0 ? Clock::time_point::max() : Clock::now() + wait;
+    // No wait: min() stands for "now" without asking the clock (take_now
+    // gives up at the first empty read); most looks find nothing.
+    const auto until = wait.count() < 0 ? Clock::time_point::max() : wait.count() == 0 ? Clock::time_point::min() : Clock::now() + wait;
     ReadOutcome out;
     auto lost = [&](std::error_code ec) {
         out.closed = true;
@@ -193,6 +195,11 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
     return out;
 }
 
+bool Connection::has_buffered() const {
+    std::lock_guard lock(read_mutex_);
+    return read_pos_ < read_end_;
+}
+
 std::error_code Connection::take_checksummed(std::span<std::uint8_t> into, std::size_t& got, FrameCrc& crc,
                                              Clock::time_point until) {
     while (got < into.size()) {
@@ -236,6 +243,7 @@ std::error_code Connection::take_now(std::span<std::uint8_t> into, std::size_t& 
         if (n == 0) return asio::error::eof;
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return {errno, std::system_category()};
+        if (until == Clock::time_point::min()) return std::make_error_code(std::errc::timed_out);
         const auto now = Clock::now();
         if (now >= until) return std::make_error_code(std::errc::timed_out);
         const auto left = until == Clock::time_point::max()

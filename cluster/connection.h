@@ -105,6 +105,10 @@ public:
     // then out of step and the caller hangs up); `reserved` says what it took.
     ReadOutcome read_frame_now(std::chrono::milliseconds wait, const Landing* landing = nullptr,
                                const ReadLimits* limits = nullptr);
+    // Whether read_frame_now holds bytes it read and has not handed out yet
+    // (the next frame, or part of it): the next call finds them without a
+    // system call.
+    bool has_buffered() const;
     // Sends or queues a frame; returns at once (after leave_io(): once the
     // frame is out, unless another sender is writing and takes it along).
     // Any thread.
@@ -199,7 +203,7 @@ private:
     std::size_t read_pos_ = 0, read_end_ = 0;  // unread bytes: [read_pos_, read_end_)
     // Held by read_frame_now while it uses the descriptor, and by close()
     // before it closes it (so a reader never touches a reused number).
-    std::mutex read_mutex_;
+    mutable std::mutex read_mutex_;
     bool fd_closed_ = false;  // under read_mutex_
     const int fd_;
 

@@ -20,7 +20,7 @@ std::string size_text(std::uint64_t bytes) {
     return text;
 }
 
-std::optional<Refusal> MemoryBudget::reserve(PeerId peer, std::uint64_t bytes, const std::string& what) {
+std::optional<Refusal> MemoryBudget::reserve(PeerId peer, std::uint64_t bytes, std::string_view what) {
     std::lock_guard lock(mutex_);
     const std::uint64_t mine = used_by_locked(peer);
     if (bytes > node_limit_ - used_)

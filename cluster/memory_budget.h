@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "cluster/messages.h"
 
@@ -38,7 +39,7 @@ public:
     // Counts `bytes` for `peer`, or says why not: "WHAT: 4 MiB more would
     // pass this node's memory limit of 64 MiB (--max-memory; its homes hold
     // 62 MiB)" (`what` names the request).
-    std::optional<Refusal> reserve(PeerId peer, std::uint64_t bytes, const std::string& what);
+    std::optional<Refusal> reserve(PeerId peer, std::uint64_t bytes, std::string_view what);
     void release(PeerId peer, std::uint64_t bytes);
 
     std::uint64_t used() const {

@@ -466,7 +466,7 @@ private:
             }
             if (!away_) {
                 AwayHost::Budget budget{
-                    [this](std::uint64_t bytes, const std::string& what) { return server_.store_.budget().reserve(peer_id_, bytes, what); },
+                    [this](std::uint64_t bytes, std::string_view what) { return server_.store_.budget().reserve(peer_id_, bytes, what); },
                     [this](std::uint64_t bytes) { server_.store_.budget().release(peer_id_, bytes); }};
                 const NodeConfig& config = server_.config_;
                 away_ = std::make_unique<AwayHost>(
