@@ -35,6 +35,17 @@ bool awake_waits_pay() {
 // here, which may need this CPU.
 constexpr unsigned kLooksPerYield = 4;
 
+// Yields, and says whether another thread wanted this CPU: a yield that
+// comes back this late let one run for a while (a busy one has the CPU
+// until its time slice ends). Then looking awake only takes its CPU away,
+// and a waiter sleeps instead.
+bool yield_finds_cpu_busy() {
+    constexpr auto kBusy = std::chrono::microseconds(50);
+    const auto before = std::chrono::steady_clock::now();
+    std::this_thread::yield();
+    return std::chrono::steady_clock::now() - before > kBusy;
+}
+
 void pause_a_moment() {
     for (int i = 0; i < 32; ++i) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -106,7 +117,7 @@ void ChannelInbox::wake() {
 }
 
 void ChannelInbox::wait(const std::function<bool()>& ready) {
-    const auto spin_until = awake_waits_pay() ? Clock::now() + kSpin : Clock::time_point{};
+    auto spin_until = awake_waits_pay() ? Clock::now() + kLongestSpin : Clock::time_point{};
     std::unique_lock lock(mutex_);
     for (;;) {
         if (ready()) return;
@@ -114,7 +125,7 @@ void ChannelInbox::wait(const std::function<bool()>& ready) {
             leader_ = Leader::Procedure;
             ++leads_;
             lock.unlock();
-            lead(ready, spin_until);
+            lead(ready, spin_until);  // moves spin_until to now when it finds the CPU busy
             lock.lock();
             leader_ = Leader::None;
             if (followers_ > 0) changed_.notify_all();  // one of them takes the lead
@@ -126,7 +137,7 @@ void ChannelInbox::wait(const std::function<bool()>& ready) {
         // yields: its answer comes from another thread, which may need the CPU.
         if (leader_ == Leader::Procedure && Clock::now() < spin_until) {
             lock.unlock();
-            std::this_thread::yield();
+            if (yield_finds_cpu_busy()) spin_until = Clock::time_point{};
             lock.lock();
             continue;
         }
@@ -143,7 +154,7 @@ void ChannelInbox::wait(const std::function<bool()>& ready) {
     }
 }
 
-void ChannelInbox::lead(const std::function<bool()>& done, Clock::time_point spin_until) {
+void ChannelInbox::lead(const std::function<bool()>& done, Clock::time_point& spin_until) {
     leading = this;
     std::vector<std::shared_ptr<Connection>>& conns = lead_conns_;
     std::uint64_t& version = lead_version_;
@@ -164,8 +175,11 @@ void ChannelInbox::lead(const std::function<bool()>& done, Clock::time_point spi
             // an answer may come from the io thread here too (the home's),
             // which may need this CPU: every few looks, and at each when
             // there is nothing to read, it yields.
-            if (conns.empty() || ++looks % kLooksPerYield == 0) std::this_thread::yield();
-            else pause_a_moment();
+            if (conns.empty() || ++looks % kLooksPerYield == 0) {
+                if (yield_finds_cpu_busy()) spin_until = Clock::time_point{};
+            } else {
+                pause_a_moment();
+            }
             continue;
         }
         // Asleep from here on for wake(): it rings only a sleeping leader.
@@ -282,7 +296,8 @@ void ChannelInbox::reader() {
         }
         leader_ = Leader::Reader;
         lock.unlock();
-        lead([this] { return closing_.load() || want_lead_.load() > 0; }, Clock::time_point{});
+        Clock::time_point no_spin{};
+        lead([this] { return closing_.load() || want_lead_.load() > 0; }, no_spin);
         lock.lock();
         leader_ = Leader::None;
         seen = leads_;

@@ -70,6 +70,12 @@ public:
 
     // How long no procedure may lead before the inbox's own reader does.
     static constexpr auto kGrace = std::chrono::milliseconds(1);
+    // How long a waiter looks awake at most (ProcedureWaits::kSpin is for a
+    // LAN's round trip): between nodes on one machine a sleep costs a wake-up
+    // of tens of microseconds, and threads that sleep get put on one CPU
+    // together, so a slow answer cost the next ones too. Cut short when a
+    // yield finds another thread wanting the CPU (docs/protocol.md, "Threads").
+    static constexpr auto kLongestSpin = std::chrono::milliseconds(1);
     // The longest one poll() sleeps before it looks again (it is woken at
     // once by what it waits for; this only bounds a wake-up it missed).
     static constexpr auto kLongestPoll = std::chrono::milliseconds(50);
@@ -77,9 +83,10 @@ public:
 private:
     enum class Leader { None, Procedure, Reader };
     using Clock = std::chrono::steady_clock;
-    // Reads and takes in, on the leader's thread, until `done()`; spins
-    // until `spin_until` before it sleeps in poll().
-    void lead(const std::function<bool()>& done, Clock::time_point spin_until);
+    // Reads and takes in, on the leader's thread, until `done()`; looks
+    // awake until `spin_until` before it sleeps in poll(), and moves it to
+    // now when a yield finds another thread wanting the CPU.
+    void lead(const std::function<bool()>& done, Clock::time_point& spin_until);
     // Takes in the whole frames that have come on the connections; whether
     // any did. Once `done()`, it reads no more of a connection whose bytes
     // it has used up (its answer is in: another look costs a system call).
