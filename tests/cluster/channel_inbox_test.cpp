@@ -142,6 +142,27 @@ TEST(ChannelInbox, AWaiterTakesItsOwnFrameIn) {
     EXPECT_EQ(rig.released.load(), 40u);
 }
 
+TEST(ChannelInbox, ALeaderTakesInWhatCameWithItsAnswerBeforeItGoes) {
+    Rig rig;
+    const std::size_t c = rig.connect();
+    std::atomic<std::thread::id> waiter{};
+    auto done = std::async(std::launch::async, [&] {
+        waiter = std::this_thread::get_id();
+        rig.inbox->wait([&] { return rig.taker(51).has_value(); });
+    });
+    std::this_thread::sleep_for(5ms);  // past its spin: asleep in poll()
+    auto both = encode_frame(Frame{MsgType::ChanFrame, 51, Bytes(40, 7)});
+    const auto next = encode_frame(Frame{MsgType::ChanFrame, 52, Bytes(40, 7)});
+    both.insert(both.end(), next.begin(), next.end());
+    asio::write(*rig.far[c], asio::buffer(both));  // its answer and the frame after it, read in one go
+    ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
+    // Once its answer was in it stopped reading, but not before the frame
+    // it had read along with it: nothing is left in the connection's buffer,
+    // where no poll() would see it.
+    ASSERT_TRUE(rig.taker(52));
+    EXPECT_EQ(*rig.taker(52), waiter.load());
+}
+
 TEST(ChannelInbox, WithNobodyWaitingItsOwnReaderTakesFramesIn) {
     Rig rig;
     const std::size_t c = rig.connect();

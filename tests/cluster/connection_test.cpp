@@ -1,5 +1,6 @@
 // Connection's reading and writing without the io thread (read_frame_now,
-// leave_io), which the home's NodeClient uses: frames that arrive in pieces,
+// leave_io), which the home's NodeClient uses: frames that arrive in pieces
+// or together,
 // landing, a corrupt landed frame, close() waking a reader, and a send bigger
 // than the socket buffer written from the sender's own thread.
 #include <gtest/gtest.h>
@@ -58,6 +59,24 @@ TEST(ConnectionNow, AFrameArrivingInPiecesIsReadAcrossCalls) {
     EXPECT_EQ(r.frame->type, MsgType::ChunkResult);
     EXPECT_EQ(r.frame->request_id, 77u);
     EXPECT_TRUE(r.frame->payload == payload);
+    EXPECT_TRUE(p.conn->read_frame_now(0ms).idle);
+}
+
+TEST(ConnectionNow, FramesThatCameTogetherAreHandedOutFromTheBuffer) {
+    Pair p;
+    auto both = encode_frame(Frame{MsgType::ChanFrame, 1, Bytes(40, 1)});
+    const auto second = encode_frame(Frame{MsgType::ChanFrame, 2, Bytes(40, 2)});
+    both.insert(both.end(), second.begin(), second.end());
+    p.write(both);  // one write: one read takes in both
+    EXPECT_FALSE(p.conn->has_buffered());
+    ReadOutcome first = p.conn->read_frame_now(1000ms);
+    ASSERT_TRUE(first.frame) << first.message;
+    EXPECT_EQ(first.frame->request_id, 1u);
+    EXPECT_TRUE(p.conn->has_buffered());  // the second is in already: the next call needs no system call
+    ReadOutcome next = p.conn->read_frame_now(0ms);
+    ASSERT_TRUE(next.frame) << next.message;
+    EXPECT_EQ(next.frame->request_id, 2u);
+    EXPECT_FALSE(p.conn->has_buffered());
     EXPECT_TRUE(p.conn->read_frame_now(0ms).idle);
 }
 
