@@ -57,6 +57,12 @@ ReadOutcome over_limit(MsgType type, std::size_t length, std::size_t max) {
     return out;
 }
 
+// A byte count only the reading thread adds to (the stats read it): no
+// locked read-modify-write at every frame.
+void count_in(std::atomic<std::uint64_t>& counter, std::size_t bytes) {
+    counter.store(counter.load(std::memory_order_relaxed) + bytes, std::memory_order_relaxed);
+}
+
 ReadOutcome ended_inside(const Frame& f, std::size_t length) {
     ReadOutcome out;
     out.closed = true;
@@ -189,7 +195,7 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
         bad.reserved = done.reserved;
         return bad;
     }
-    bytes_in_ += done.header.size() + done.length;
+    count_in(bytes_in_, done.header.size() + done.length);
     out.frame = std::move(done.frame);
     out.reserved = done.reserved;
     return out;
@@ -218,7 +224,9 @@ std::size_t Connection::take_buffered(std::span<std::uint8_t> into) {
     return n;
 }
 
-void Connection::mark_received() { last_received_ = Clock::now().time_since_epoch().count(); }
+// Relaxed: only the reading thread writes it, and the watchdog only looks (a
+// full barrier at every read held the reader up while its stores drained).
+void Connection::mark_received() { last_received_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed); }
 
 std::error_code Connection::take_now(std::span<std::uint8_t> into, std::size_t& got, Clock::time_point until) {
     while (got < into.size()) {
@@ -324,7 +332,7 @@ asio::awaitable<std::error_code> Connection::read_exact(std::span<std::uint8_t> 
         if (ec) co_return ec;
         mark_received();
     }
-    bytes_in_ += into.size();
+    count_in(bytes_in_, into.size());
     co_return ec;
 }
 
