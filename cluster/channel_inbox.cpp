@@ -104,6 +104,11 @@ std::size_t ChannelInbox::connections() const {
     return conns_.size();
 }
 
+bool ChannelInbox::procedure_leads() const {
+    std::lock_guard lock(mutex_);
+    return leader_ == Leader::Procedure;
+}
+
 void ChannelInbox::ring() {
     if (wake_fd_ < 0) return;
     const std::uint64_t one = 1;

@@ -63,6 +63,8 @@ public:
     // inbox's reader keep looking in.
     void drop_other_runs(std::uint64_t run);
     std::size_t connections() const;
+    // Whether a waiting procedure leads now (not the inbox's own reader).
+    bool procedure_leads() const;
 
     // --- ProcedureWaits ---
     void wait(const std::function<bool()>& ready) override;

@@ -133,7 +133,10 @@ TEST(ChannelInbox, AWaiterTakesItsOwnFrameIn) {
         waiter = std::this_thread::get_id();
         rig.inbox->wait([&] { return rig.frames.load() >= 1; });
     });
-    std::this_thread::sleep_for(5ms);  // past its spin: asleep in poll()
+    // It leads (the inbox's reader, which led the connection meanwhile, has
+    // stepped aside), and is past its spin: asleep in poll().
+    ASSERT_TRUE(rig.eventually([&] { return rig.inbox->procedure_leads(); }));
+    std::this_thread::sleep_for(5ms);
     rig.write(c, MsgType::ChanFrame, 11);
     ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
     ASSERT_TRUE(rig.taker(11));
@@ -150,6 +153,7 @@ TEST(ChannelInbox, ALeaderTakesInWhatCameWithItsAnswerBeforeItGoes) {
         waiter = std::this_thread::get_id();
         rig.inbox->wait([&] { return rig.taker(51).has_value(); });
     });
+    ASSERT_TRUE(rig.eventually([&] { return rig.inbox->procedure_leads(); }));
     std::this_thread::sleep_for(5ms);  // past its spin: asleep in poll()
     auto both = encode_frame(Frame{MsgType::ChanFrame, 51, Bytes(40, 7)});
     const auto next = encode_frame(Frame{MsgType::ChanFrame, 52, Bytes(40, 7)});
@@ -160,6 +164,7 @@ TEST(ChannelInbox, ALeaderTakesInWhatCameWithItsAnswerBeforeItGoes) {
     // it had read along with it: nothing is left in the connection's buffer,
     // where no poll() would see it.
     ASSERT_TRUE(rig.taker(52));
+    EXPECT_EQ(*rig.taker(51), waiter.load());
     EXPECT_EQ(*rig.taker(52), waiter.load());
 }
 
@@ -179,7 +184,7 @@ TEST(ChannelInbox, WithNobodyWaitingItsOwnReaderTakesFramesIn) {
         waiter = std::this_thread::get_id();
         rig.inbox->wait([&] { return rig.frames.load() >= 3; });
     });
-    std::this_thread::sleep_for(20ms);
+    ASSERT_TRUE(rig.eventually([&] { return rig.inbox->procedure_leads(); }));
     rig.write(c, MsgType::ChanFrame, 23);
     ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
     EXPECT_EQ(*rig.taker(23), waiter.load());
