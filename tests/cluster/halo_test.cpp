@@ -17,6 +17,7 @@
 #include "cluster_test_options.h"
 #include "home_run.h"
 #include "node_process.h"
+#include "temp_program.h"
 
 namespace {
 
@@ -106,10 +107,8 @@ std::string program(int width, int rows, int sweeps) {
     replace_all(text, "ROWS", std::to_string(rows));
     replace_all(text, "CELLS", std::to_string(width * rows));
     replace_all(text, "SWEEPS", std::to_string(sweeps));
-    const std::string path = std::string(::testing::TempDir()) + "/halo-" + std::to_string(getpid()) + "-" + std::to_string(width) +
-                             "x" + std::to_string(rows) + "-" + std::to_string(sweeps) + ".pasm";
-    std::ofstream(path) << text;
-    return path;
+    return polymer::testing::temp_program(
+        "halo-" + std::to_string(width) + "x" + std::to_string(rows) + "-" + std::to_string(sweeps), text);
 }
 
 std::string node_list(const NodeProcess& a, const NodeProcess& b, const NodeProcess& c) {

@@ -15,6 +15,7 @@
 #include "cluster_test_options.h"
 #include "home_run.h"
 #include "node_process.h"
+#include "temp_program.h"
 
 namespace {
 
@@ -119,9 +120,7 @@ std::string iterative_program(int rounds, int launches) {
     std::string text = kIterative;
     text.replace(text.find("ROUNDS"), 6, std::to_string(rounds));
     text.replace(text.find("LAUNCHES"), 8, std::to_string(launches));
-    const std::string path = std::string(::testing::TempDir()) + "/iterate-" + std::to_string(getpid()) + ".pasm";
-    std::ofstream(path) << text;
-    return path;
+    return polymer::testing::temp_program("iterate", text);
 }
 
 TEST(NodesComeAndGo, ANodeRestartedDuringTheRunIsReadmitted) {

@@ -6,6 +6,7 @@
 // than its --max-memory, stop with a clear error.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -15,6 +16,7 @@
 #include "home_run.h"
 #include "resident_kernels.h"
 #include "node_process.h"
+#include "temp_program.h"
 
 namespace {
 
@@ -76,10 +78,7 @@ again:
 std::string program(const std::string& text, long elements) {
     std::string s = text;
     s.replace(s.find("ELEMENTS"), 8, std::to_string(elements));
-    const std::string path = std::string(::testing::TempDir()) + "/placed-" + std::to_string(getpid()) + "-" +
-                             std::to_string(elements) + "-" + std::to_string(s.size()) + ".pasm";
-    std::ofstream(path) << s;
-    return path;
+    return polymer::testing::temp_program("placed-" + std::to_string(elements) + "-" + std::to_string(s.size()), s);
 }
 
 std::string nodes_args(const TempTokenFile& token, NodeProcess& a, NodeProcess& b) {
@@ -199,12 +198,13 @@ TEST(Placement, AWholeBufferNoNodeHasRoomForIsAClearError) {
 // The debugger's `info regions` shows a distributed region unwritten, then
 // the slices a launch over half of it left on each node, each in its block.
 TEST(Placement, InfoRegionsShowsUnwrittenElementsAndTheBlocksFilled) {
-    const std::string dir = ::testing::TempDir();
-    const std::string path = dir + "/placed-info-" + std::to_string(getpid()) + ".pasm", batch = path + ".gdb";
-    std::ofstream(path) << ".module d\n.region ys i32[1000000] distributed\n.kernel fill (out y: i32[i])\n gid r0\n st y[r0], r0\n.end\n"
-                           ".proc main\n li r1, 500000\n launch fill, r1, ys\n halt\n.end\n";
+    const std::string path = polymer::testing::temp_program(
+        "placed-info", ".module d\n.region ys i32[1000000] distributed\n.kernel fill (out y: i32[i])\n gid r0\n st y[r0], r0\n.end\n"
+                       ".proc main\n li r1, 500000\n launch fill, r1, ys\n halt\n.end\n");
+    const std::string batch = path + ".gdb";
     std::ofstream(batch) << "info regions\nnext 2\ninfo regions\n";
     const HomeRun run = run_home("--local-nodes 2 --no-local-work --batch " + batch + " " + path);
+    std::remove(batch.c_str());
     ASSERT_EQ(run.status, 0) << run.out << run.err;
     const std::size_t before = run.out.find("elements 0..999999: zeros, not written yet");
     EXPECT_NE(before, std::string::npos) << run.out;

@@ -17,6 +17,7 @@
 #include "home_run.h"
 #include "resident_kernels.h"
 #include "node_process.h"
+#include "temp_program.h"
 
 namespace {
 
@@ -54,10 +55,7 @@ std::string program(int elements, int launches) {
     for (std::size_t at; (at = text.find("N]")) != std::string::npos;) text.replace(at, 1, std::to_string(elements));
     text.replace(text.find("li      r1, N"), 13, "li      r1, " + std::to_string(elements));
     text.replace(text.find("LAUNCHES"), 8, std::to_string(launches));
-    const std::string path = std::string(::testing::TempDir()) + "/resident-" + std::to_string(getpid()) + "-" +
-                             std::to_string(elements) + "-" + std::to_string(launches) + ".pasm";
-    std::ofstream(path) << text;
-    return path;
+    return polymer::testing::temp_program("resident-" + std::to_string(elements) + "-" + std::to_string(launches), text);
 }
 
 TEST(ResidentData, AnIterativeProgramMovesItsDataOnceNotEveryLaunch) {
@@ -152,8 +150,7 @@ again:
         halt
 .end
 )";
-    const std::string p = std::string(::testing::TempDir()) + "/fault-round-" + std::to_string(getpid()) + ".pasm";
-    std::ofstream(p) << text;
+    const std::string p = polymer::testing::temp_program("fault-round", text);
     const HomeRun alone = run_home("--no-launch-rounds --dump-registers " + p);
     ASSERT_NE(alone.status, 0);
     ASSERT_NE(alone.err.find("lane 60000"), std::string::npos) << alone.err;
@@ -192,8 +189,7 @@ again:
         halt
 .end
 )";
-    const std::string p = std::string(::testing::TempDir()) + "/realloc-" + std::to_string(getpid()) + ".pasm";
-    std::ofstream(p) << text;
+    const std::string p = polymer::testing::temp_program("realloc", text);
     const HomeRun alone = run_home(p);
     ASSERT_EQ(alone.status, 0) << alone.err;
     TempTokenFile token(kSecret);

@@ -19,6 +19,7 @@
 
 #include "cluster_test_options.h"
 #include "node_process.h"
+#include "temp_program.h"
 
 namespace {
 
@@ -44,9 +45,7 @@ HomeRun run_home(const std::string& args) {
 }
 
 std::string write_program(const std::string& name, const std::string& text) {
-    const std::string path = std::string(::testing::TempDir()) + "/" + name + "-" + std::to_string(getpid()) + ".pasm";
-    std::ofstream(path) << text;
-    return path;
+    return polymer::testing::temp_program(name, text);
 }
 
 // Sum over the nodes' --stats lines of "bytes out N in M", and of "vector ops: P pieces".
