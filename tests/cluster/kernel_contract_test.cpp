@@ -310,7 +310,11 @@ TEST_F(KernelContract, CtrlCStopsAnEndlessLogicLoopAndWritesTheViews) {
         Outcome o = interrupt(args, std::chrono::milliseconds(std::string(exec) == "ooo" ? 150 : 700), &took);
         EXPECT_EQ(o.status, 130) << exec << ": " << o.err;
         EXPECT_NE(o.err.find("trap: interrupted in proc 'main'"), std::string::npos) << o.err;
-        EXPECT_LT(took.count(), 5000) << exec;  // a shared, loaded machine: "promptly" with margin
+        // "Promptly", with margin for a shared, loaded machine. With the views
+        // the exit writes them whole: at their record limit ~140 MB, 2.5 s
+        // alone on the 2-core VM and 5.5 s once beside the suite's other
+        // tests. A hang is still caught: interrupt() kills it at 20 s.
+        EXPECT_LT(took.count(), std::string(exec) == "ooo" ? 15000 : 5000) << exec;
     }
     expect_complete_views(trace, pipeview);
 }
