@@ -143,7 +143,10 @@ TEST(ProceduresRun, AProcedureOnAVulkanNodeRunsItsKernelsOnTheDevice) {
 
 // A procedure that says `.launches cluster` and runs on node 1 spreads its
 // launches over node 1 and node 2, which node 1 dials itself; one without it
-// launches on node 1 only. The answers are one machine's either way.
+// launches on node 1 only. The answers are one machine's either way. The
+// kernel's busy loop makes the launch last long enough for n2 to take part:
+// without it n1 ran the whole launch (3 ms) before the thread that feeds n2
+// first ran, on a loaded machine (CI saw n2 at 0 chunks).
 TEST(ProceduresRun, AProcedureThatLaunchesOverTheClusterReachesTheOtherNodes) {
     TempTokenFile token{kSecret};
     NodeProcess one(token.path(), {"--name", "n1", "--log-level", "debug"});
@@ -158,6 +161,19 @@ TEST(ProceduresRun, AProcedureThatLaunchesOverTheClusterReachesTheOtherNodes) {
         ld      r1, x[r0]
         muli    r1, r1, 3
         add     r1, r1, r0
+        li      r2, 0
+        li      r3, 1
+        li      r4, 256
+        loop                        ; 256 turns of busy work per lane
+            lt      r5, r2, r4
+            if      r5
+            else
+                break
+            end
+            add     r2, r2, r3
+        end
+        add     r1, r1, r2
+        sub     r1, r1, r4
         st      y[r0], r1
 .end
 .proc main
@@ -197,7 +213,7 @@ TEST(ProceduresRun, AProcedureThatLaunchesOverTheClusterReachesTheOtherNodes) {
         << one.log();
     EXPECT_NE(two.log().find("(procedure on n1): authenticated"), std::string::npos) << two.log();
     const std::size_t chunks = count(two.log(), ": launch mix [");
-    EXPECT_GE(chunks, 1u) << two.log();
+    EXPECT_GE(chunks, 1u) << two.log() << r.err << one.log();
     EXPECT_EQ(two.log().find("started at pc"), std::string::npos) << "the home placed the procedure on n1 only\n" << two.log();
 
     r = run_home(nodes + "--stats " + local.path());
