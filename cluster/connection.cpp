@@ -145,6 +145,21 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
     };
     if (fd_closed_) return lost(asio::error::eof);
     PartialFrame& p = partial_;
+    if (!p.crc && p.header_got == 0) {
+        // A look (no wait) at an empty buffer: one read, and most often
+        // nothing; the general path below reports an end or a failure.
+        if (read_pos_ == read_end_ && until == Clock::time_point::min()) {
+            const ssize_t n = ::recv(fd_, read_buffer_.data(), read_buffer_.size(), MSG_DONTWAIT);
+            if (n > 0) {
+                mark_received();
+                read_pos_ = 0;
+                read_end_ = static_cast<std::size_t>(n);
+            } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                return idle();
+            }
+        }
+        if (auto whole = whole_buffered_frame(landing, limits)) return std::move(*whole);
+    }
     // A read that fails inside a frame hands back what was reserved for it.
     auto give_back = [&](ReadOutcome failed) {
         failed.reserved = std::exchange(p.reserved, 0);
@@ -198,6 +213,36 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
     count_in(bytes_in_, done.header.size() + done.length);
     out.frame = std::move(done.frame);
     out.reserved = done.reserved;
+    return out;
+}
+
+std::optional<ReadOutcome> Connection::whole_buffered_frame(const Landing* landing, const ReadLimits* limits) {
+    const std::size_t have = read_end_ - read_pos_;
+    if (have < kFrameHeaderSize) return std::nullopt;
+    const std::uint8_t* at = read_buffer_.data() + read_pos_;
+    const std::span<const std::uint8_t, kFrameHeaderSize> header(at, kFrameHeaderSize);
+    const HeaderCheck check = decode_header(header);
+    const std::size_t length = check.header.payload_length;
+    if (check.fault != FrameFault::None || have - kFrameHeaderSize < length || (limits && length > limits->max_payload))
+        return std::nullopt;
+    ReadOutcome out;
+    out.frame.emplace();
+    Frame& f = *out.frame;
+    f.type = check.header.type;
+    f.request_id = check.header.request_id;
+    if (may_land(landing, f, length)) return std::nullopt;
+    const std::span<const std::uint8_t> payload(at + kFrameHeaderSize, length);
+    FrameCrc crc(header.first(28));
+    crc.add(payload);
+    if (crc.value() != check.header.checksum) return std::nullopt;
+    // Reserved last: every way out above reserved nothing.
+    if (limits && limits->reserve) {
+        if (limits->reserve(length)) return std::nullopt;
+        out.reserved = length;
+    }
+    f.payload.assign(payload.begin(), payload.end());
+    read_pos_ += kFrameHeaderSize + length;
+    count_in(bytes_in_, kFrameHeaderSize + length);
     return out;
 }
 

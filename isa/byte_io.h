@@ -3,6 +3,8 @@
 // it was given: every length is checked against what is left first.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -32,42 +34,64 @@ class ByteWriter {
 public:
     // Room for a typical message up front: a chan-frame is ~90 bytes, and
     // growing from nothing took eight allocations, most of its encoding's time.
-    ByteWriter() { out_.reserve(kFirstCapacity); }
+    ByteWriter() { out_.resize(kFirstCapacity); }
     static constexpr std::size_t kFirstCapacity = 128;
 
-    void u8(std::uint8_t v) { out_.push_back(v); }
-    void u16(std::uint16_t v) { put(v, 2); }
-    void u32(std::uint32_t v) { put(v, 4); }
-    void u64(std::uint64_t v) { put(v, 8); }
-    void i64(std::int64_t v) { put(static_cast<std::uint64_t>(v), 8); }
+    void u8(std::uint8_t v) { *room(1) = v; }
+    void u16(std::uint16_t v) { put<2>(v); }
+    void u32(std::uint32_t v) { put<4>(v); }
+    void u64(std::uint64_t v) { put<8>(v); }
+    void i64(std::int64_t v) { put<8>(static_cast<std::uint64_t>(v)); }
     void f64(double v) {
         std::uint64_t bits;
         std::memcpy(&bits, &v, 8);
-        put(bits, 8);
+        put<8>(bits);
     }
     // A string is its byte length (u32) followed by the bytes.
     void str(std::string_view s) {
         u32(static_cast<std::uint32_t>(s.size()));
-        out_.insert(out_.end(), s.begin(), s.end());
+        if (!s.empty()) std::memcpy(room(s.size()), s.data(), s.size());
     }
-    void bytes(std::span<const std::uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
+    void bytes(std::span<const std::uint8_t> b) {
+        if (!b.empty()) std::memcpy(room(b.size()), b.data(), b.size());
+    }
     void pad_to(std::size_t alignment) {
-        while (out_.size() % alignment != 0) out_.push_back(0);
+        while (size_ % alignment != 0) u8(0);
     }
     // Overwrites 8 bytes written earlier (section table entries).
     void patch_u64(std::size_t at, std::uint64_t v) {
         for (int i = 0; i < 8; ++i) out_[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
     }
-    std::size_t size() const { return out_.size(); }
-    std::vector<std::uint8_t> take() { return std::move(out_); }
+    std::size_t size() const { return size_; }
+    std::vector<std::uint8_t> take() {
+        out_.resize(size_);
+        size_ = 0;
+        return std::move(out_);
+    }
 
 private:
-    // Byte by byte: with the room reserved up front, push_back's inlined
-    // fast path beats insert's general one (60 ns against 110 for a chan-frame).
-    void put(std::uint64_t v, int n) {
-        for (int i = 0; i < n; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    // Fields go into room made ahead (the vector's size runs ahead of
+    // size_), a compare and a copy each: this encodes every message between
+    // procedures, where byte-by-byte push_back was a third of the time.
+    [[gnu::always_inline]] std::uint8_t* room(std::size_t n) {
+        if (out_.size() - size_ < n) [[unlikely]]
+            grow(n);
+        std::uint8_t* at = out_.data() + size_;
+        size_ += n;
+        return at;
     }
-    std::vector<std::uint8_t> out_;
+    [[gnu::noinline]] void grow(std::size_t n) { out_.resize(std::max(out_.size() * 2, size_ + n)); }
+    template <int N>
+    [[gnu::always_inline]] void put(std::uint64_t v) {
+        std::uint8_t* at = room(N);
+        if constexpr (std::endian::native == std::endian::little) {
+            std::memcpy(at, &v, N);
+        } else {
+            for (int i = 0; i < N; ++i) at[i] = static_cast<std::uint8_t>(v >> (8 * i));
+        }
+    }
+    std::vector<std::uint8_t> out_;  // [0, size_) written, the rest room
+    std::size_t size_ = 0;
 };
 
 // Reads fields from [begin, end) of a file. The first failure is kept and every
@@ -103,13 +127,13 @@ public:
         sub_index_ = index;
     }
 
-    std::uint8_t u8(const char* what) { return static_cast<std::uint8_t>(get(1, what)); }
-    std::uint16_t u16(const char* what) { return static_cast<std::uint16_t>(get(2, what)); }
-    std::uint32_t u32(const char* what) { return static_cast<std::uint32_t>(get(4, what)); }
-    std::uint64_t u64(const char* what) { return get(8, what); }
-    std::int64_t i64(const char* what) { return static_cast<std::int64_t>(get(8, what)); }
+    std::uint8_t u8(const char* what) { return static_cast<std::uint8_t>(get<1>(what)); }
+    std::uint16_t u16(const char* what) { return static_cast<std::uint16_t>(get<2>(what)); }
+    std::uint32_t u32(const char* what) { return static_cast<std::uint32_t>(get<4>(what)); }
+    std::uint64_t u64(const char* what) { return get<8>(what); }
+    std::int64_t i64(const char* what) { return static_cast<std::int64_t>(get<8>(what)); }
     double f64(const char* what) {
-        std::uint64_t bits = get(8, what);
+        std::uint64_t bits = get<8>(what);
         double v;
         std::memcpy(&v, &bits, 8);
         return v;
@@ -126,7 +150,13 @@ public:
     // A field that must be zero (reserved for later versions; keeps encodings canonical).
     void reserved(int bytes, const char* what) {
         std::size_t at = pos_;
-        std::uint64_t v = get(bytes, what);
+        std::uint64_t v = 0;
+        switch (bytes) {
+        case 1: v = get<1>(what); break;
+        case 2: v = get<2>(what); break;
+        case 4: v = get<4>(what); break;
+        default: v = get<8>(what); break;
+        }
         if (v != 0) fail_at(at, cat(what, " is ", Hex{v}, ", must be 0"));
     }
 
@@ -184,16 +214,24 @@ public:
     }
 
 private:
-    std::uint64_t get(int n, const char* what) {
-        if (!ok()) return 0;
-        if (remaining() < static_cast<std::size_t>(n)) {
-            fail(cat(what, ": needs ", n, " bytes but the section ends after ", remaining()));
-            return 0;
-        }
+    // A failed reader has pos_ == end_, so the one compare also sends every
+    // read after a failure to the slow path.
+    template <int N>
+    [[gnu::always_inline]] std::uint64_t get(const char* what) {
+        if (end_ - pos_ < static_cast<std::size_t>(N)) [[unlikely]]
+            return short_read(N, what);
         std::uint64_t v = 0;
-        for (int i = 0; i < n; ++i) v |= std::uint64_t{file_[pos_ + i]} << (8 * i);
-        pos_ += static_cast<std::size_t>(n);
+        if constexpr (std::endian::native == std::endian::little) {
+            std::memcpy(&v, file_.data() + pos_, N);
+        } else {
+            for (int i = 0; i < N; ++i) v |= std::uint64_t{file_[pos_ + i]} << (8 * i);
+        }
+        pos_ += N;
         return v;
+    }
+    [[gnu::noinline]] std::uint64_t short_read(int n, const char* what) {
+        if (ok()) fail(cat(what, ": needs ", n, " bytes but the section ends after ", remaining()));
+        return 0;
     }
 
     std::span<const std::uint8_t> file_;

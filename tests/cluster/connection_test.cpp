@@ -80,6 +80,44 @@ TEST(ConnectionNow, FramesThatCameTogetherAreHandedOutFromTheBuffer) {
     EXPECT_TRUE(p.conn->read_frame_now(0ms).idle);
 }
 
+// A look (no wait) at a small frame that came whole takes it straight from
+// its one read (no frame in progress): still checked like any other frame,
+// counted against the limits, and handed out with what it reserved.
+TEST(ConnectionNow, ASmallFrameThatCameWholeIsTakenAtOneLookAndCheckedAsAnyOther) {
+    Pair p;
+    std::size_t asked = 0;
+    bool refuse = false;
+    ReadLimits limits;
+    limits.reserve = [&](std::size_t bytes) -> std::optional<Refusal> {
+        asked += bytes;
+        if (refuse) return Refusal{ErrorCode::OutOfMemory, "the test's budget is spent"};
+        return std::nullopt;
+    };
+    p.write(encode_frame(Frame{MsgType::ChanFrame, 3, Bytes(60, 3)}));
+    ReadOutcome r = p.conn->read_frame_now(0ms, nullptr, &limits);
+    ASSERT_TRUE(r.frame) << r.message;
+    EXPECT_EQ(r.frame->request_id, 3u);
+    EXPECT_EQ(r.frame->payload, Bytes(60, 3));
+    EXPECT_EQ(r.reserved, 60u);
+    EXPECT_EQ(asked, 60u);
+    EXPECT_EQ(p.conn->bytes_in(), kFrameHeaderSize + 60);
+
+    auto bad = encode_frame(Frame{MsgType::ChanFrame, 4, Bytes(60, 4)});
+    bad.back() ^= 0x01;
+    p.write(bad);
+    r = p.conn->read_frame_now(0ms, nullptr, &limits);
+    EXPECT_FALSE(r.frame);
+    EXPECT_EQ(r.code, ErrorCode::BadChecksum) << r.message;
+    EXPECT_EQ(r.reserved, 60u) << "what it reserved comes back, to be released";
+
+    refuse = true;
+    p.write(encode_frame(Frame{MsgType::ChanFrame, 5, Bytes(60, 5)}));
+    r = p.conn->read_frame_now(0ms, nullptr, &limits);
+    EXPECT_FALSE(r.frame);
+    EXPECT_EQ(r.code, ErrorCode::OutOfMemory);
+    EXPECT_EQ(r.message, "the test's budget is spent");
+}
+
 TEST(ConnectionNow, ALandingFrameGoesStraightWherePlaceSays) {
     Pair p;
     const Bytes data = slice_bytes(300000);
