@@ -31,8 +31,8 @@ ReadOutcome corrupt(const Frame& f) {
 }
 
 // Whether a frame of `length` payload bytes may land (read its head first).
-bool may_land(const Landing* landing, const Frame& f, std::size_t length) {
-    return landing && landing->type == f.type && length >= landing->head;
+bool may_land(const Landing* landing, MsgType type, std::size_t length) {
+    return landing && landing->type == type && length >= landing->head;
 }
 
 // Once a landing frame's head is in: where the rest of its payload goes, and
@@ -107,7 +107,7 @@ asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing, cons
     if (limits && length > limits->max_payload) co_return over_limit(f.type, length, limits->max_payload);
 
     // The head first when the frame may land; the whole payload otherwise.
-    const bool lands = may_land(landing, f, length);
+    const bool lands = may_land(landing, f.type, length);
     const std::size_t buffer = lands ? landing->head : length;
     if (limits && limits->reserve) {
         if (auto refusal = limits->reserve(buffer)) {
@@ -158,7 +158,7 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
                 return idle();
             }
         }
-        if (auto whole = whole_buffered_frame(landing, limits)) return std::move(*whole);
+        if (whole_buffered_frame(out, landing, limits)) return out;
     }
     // A read that fails inside a frame hands back what was reserved for it.
     auto give_back = [&](ReadOutcome failed) {
@@ -187,7 +187,7 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
         p.checksum = check.header.checksum;
         p.crc.emplace(std::span<const std::uint8_t>(p.header).first(28));
         // The head first when the frame may land; the whole payload otherwise.
-        p.may_land = may_land(landing, p.frame, p.length);
+        p.may_land = may_land(landing, p.frame.type, p.length);
         p.frame.payload.resize(p.may_land ? landing->head : p.length);
     }
     if (const std::error_code ec = take_checksummed(p.frame.payload, p.payload_got, *p.crc, until)) {
@@ -216,34 +216,32 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
     return out;
 }
 
-std::optional<ReadOutcome> Connection::whole_buffered_frame(const Landing* landing, const ReadLimits* limits) {
+bool Connection::whole_buffered_frame(ReadOutcome& out, const Landing* landing, const ReadLimits* limits) {
     const std::size_t have = read_end_ - read_pos_;
-    if (have < kFrameHeaderSize) return std::nullopt;
+    if (have < kFrameHeaderSize) return false;
     const std::uint8_t* at = read_buffer_.data() + read_pos_;
     const std::span<const std::uint8_t, kFrameHeaderSize> header(at, kFrameHeaderSize);
     const HeaderCheck check = decode_header(header);
     const std::size_t length = check.header.payload_length;
     if (check.fault != FrameFault::None || have - kFrameHeaderSize < length || (limits && length > limits->max_payload))
-        return std::nullopt;
-    ReadOutcome out;
-    out.frame.emplace();
-    Frame& f = *out.frame;
-    f.type = check.header.type;
-    f.request_id = check.header.request_id;
-    if (may_land(landing, f, length)) return std::nullopt;
+        return false;
+    if (may_land(landing, check.header.type, length)) return false;
     const std::span<const std::uint8_t> payload(at + kFrameHeaderSize, length);
     FrameCrc crc(header.first(28));
     crc.add(payload);
-    if (crc.value() != check.header.checksum) return std::nullopt;
+    if (crc.value() != check.header.checksum) return false;
     // Reserved last: every way out above reserved nothing.
     if (limits && limits->reserve) {
-        if (limits->reserve(length)) return std::nullopt;
+        if (limits->reserve(length)) return false;
         out.reserved = length;
     }
+    Frame& f = out.frame.emplace();
+    f.type = check.header.type;
+    f.request_id = check.header.request_id;
     f.payload.assign(payload.begin(), payload.end());
     read_pos_ += kFrameHeaderSize + length;
     count_in(bytes_in_, kFrameHeaderSize + length);
-    return out;
+    return true;
 }
 
 bool Connection::has_buffered() const {

@@ -199,10 +199,11 @@ private:
     // Copies to `into` what an earlier read brought along; how many bytes.
     std::size_t take_buffered(std::span<std::uint8_t> into);
     // The common case of read_frame_now, a small frame that came whole in one
-    // read: taken straight from the buffer (no PartialFrame, one copy). Empty
-    // when the buffer holds no whole, sound, acceptable frame that does not
-    // land: the general path then reads, refuses or reports it.
-    std::optional<ReadOutcome> whole_buffered_frame(const Landing* landing, const ReadLimits* limits);
+    // read: taken straight from the buffer into `out` (no PartialFrame, one
+    // copy). False, `out` untouched, when the buffer holds no whole, sound,
+    // acceptable frame that does not land: the general path then reads,
+    // refuses or reports it.
+    bool whole_buffered_frame(ReadOutcome& out, const Landing* landing, const ReadLimits* limits);
 
     std::vector<std::uint8_t> read_buffer_;
     std::size_t read_pos_ = 0, read_end_ = 0;  // unread bytes: [read_pos_, read_end_)

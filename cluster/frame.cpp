@@ -75,9 +75,38 @@ std::uint32_t crc_of(std::span<const std::uint8_t> header28, std::span<const std
 
 FrameCrc::FrameCrc(std::span<const std::uint8_t> header28) { add(header28); }
 
+// ISA-L's 128-bit PCLMUL version, which its dispatcher (crc32_gzip_refl)
+// passes over on CPUs with AVX-512 for its 512-bit one. Not in its header:
+// declared weak, so a library without it leaves it null (the dispatcher then).
+extern "C" [[gnu::weak]] unsigned int crc32_gzip_refl_by8(unsigned int crc, const unsigned char* bytes, std::uint64_t length);
+
+namespace {
+// Small pieces (a chan-frame, a header) go to the 128-bit version: on a CPU
+// with AVX-512 the dispatcher's 512-bit version stalls the core ~0.2 us
+// around its first 512-bit instruction after a pause (the code right after
+// it measured 0.23 us instead of 0.02), more than such a piece's whole
+// checksum costs; a message between procedures met it twice a hop (a
+// node-to-node round trip 15.8 -> 13.7 us; docs/benchmarks.md, "Procedures
+// on nodes"). Bulk data keeps the widest version.
+constexpr std::size_t kSmallPiece = 1024;
+using CrcFunction = unsigned int (*)(unsigned int, const unsigned char*, std::uint64_t);
+CrcFunction small_piece_crc() {
+    static const CrcFunction chosen = [] {
+#if defined(__x86_64__)
+        __builtin_cpu_init();
+        if (crc32_gzip_refl_by8 != nullptr && __builtin_cpu_supports("pclmul")) return CrcFunction{crc32_gzip_refl_by8};
+#endif
+        return CrcFunction{crc32_gzip_refl};
+    }();
+    return chosen;
+}
+}  // namespace
+
 void FrameCrc::add(std::span<const std::uint8_t> bytes) {
     // Same polynomial, reflection and chaining as zlib's crc32().
-    if (!bytes.empty()) crc_ = crc32_gzip_refl(crc_, bytes.data(), bytes.size());
+    if (bytes.empty()) return;
+    crc_ = bytes.size() < kSmallPiece ? small_piece_crc()(crc_, bytes.data(), bytes.size())
+                                      : crc32_gzip_refl(crc_, bytes.data(), bytes.size());
 }
 
 std::array<std::uint8_t, kFrameHeaderSize> encode_header(MsgType type, std::uint64_t request_id,

@@ -32,6 +32,23 @@ TEST(FrameCodec, RoundTripsHeaderAndPayload) {
     EXPECT_TRUE(checksum_matches(header_of(bytes), payload, c.header.checksum));
 }
 
+// Small pieces and bulk ones take different versions of ISA-L's CRC-32
+// (frame.cpp): both must give zlib's crc32, whatever the pieces.
+TEST(FrameCodec, TheChecksumIsTheSameHoweverTheBytesArriveInPieces) {
+    const std::string check = "123456789";  // CRC-32's check value: 0xCBF43926
+    EXPECT_EQ(FrameCrc(std::span(reinterpret_cast<const std::uint8_t*>(check.data()), check.size())).value(), 0xCBF43926u);
+    std::vector<std::uint8_t> bytes(70000);
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(i * 131 + (i >> 9));
+    const std::uint32_t whole = FrameCrc(bytes).value();
+    for (std::size_t piece : {1u, 28u, 100u, 1023u, 1024u, 4096u, 65536u}) {
+        const std::span<const std::uint8_t> all(bytes);
+        FrameCrc crc(all.first(std::min(piece, all.size())));
+        for (std::size_t at = std::min(piece, all.size()); at < all.size(); at += piece)
+            crc.add(all.subspan(at, std::min(piece, all.size() - at)));
+        EXPECT_EQ(crc.value(), whole) << "pieces of " << piece;
+    }
+}
+
 TEST(FrameCodec, EveryFlippedBitIsCaught) {
     auto bytes = encode_frame(Frame{MsgType::Heartbeat, 9, {10, 20, 30}});
     for (std::size_t bit = 0; bit < bytes.size() * 8; ++bit) {

@@ -101,6 +101,7 @@ struct AwayProcedure::State final : ProcedureLink {
         out.flush();
         std::vector<RegionLength> lengths = take_lengths(machine->regions(), twin);
         std::vector<RegionWrite> changes = take_changes(machine->regions(), twin);
+        if (lengths.empty() && changes.empty()) return Flow::Next;  // most sends: no event to build
         AwayEvent e = event(AwayEvent::Kind::Writes);
         e.lengths = std::move(lengths);
         std::size_t bytes = 0;
