@@ -288,17 +288,22 @@ void ChannelInbox::drop(const std::shared_ptr<Connection>& conn, const std::stri
 void ChannelInbox::reader() {
     std::unique_lock lock(mutex_);
     std::uint64_t seen = leads_;
+    auto grace = kGrace;
     while (!closing_) {
         if (conns_.empty()) {
             reader_changed_.wait(lock);
             continue;
         }
         // Leads only after a whole grace period in which no procedure did.
+        // While they keep leading it looks less and less often: each look
+        // takes a CPU from a procedure that waits awake.
         if (leader_ != Leader::None || leads_ != seen) {
             seen = leads_;
-            reader_changed_.wait_for(lock, kGrace);
+            reader_changed_.wait_for(lock, grace);
+            grace = std::min(grace * 2, kLongestGrace);
             continue;
         }
+        grace = kGrace;
         leader_ = Leader::Reader;
         lock.unlock();
         Clock::time_point no_spin{};
