@@ -1,5 +1,6 @@
 #include "vm/procs/node_channels.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace polymer {
@@ -38,7 +39,7 @@ void NodeChannels::detach(std::uint32_t proc) {
     {
         std::lock_guard lock(mutex_);
         waiters_.erase(proc);
-        blocked_.erase(proc);
+        unblock(proc);
         // A procedure stopped in a recv or send leaves the channels kept
         // here: a message must not go to it, nor its send go in.
         for (auto& [index, ch] : kept_) {
@@ -47,7 +48,7 @@ void NodeChannels::detach(std::uint32_t proc) {
             effects(index, std::move(fx), out);
         }
         queue_remote(out);
-        while (!lent_unsent_.empty()) queue_credits(lent_unsent_.begin()->first);
+        while (auto node = lent_unsent_.some_node()) queue_credits(*node);
         unsent_changed();
     }
     flush(std::move(out));
@@ -68,14 +69,14 @@ bool NodeChannels::send(std::uint32_t channel, std::uint32_t proc, std::uint32_t
         std::lock_guard lock(mutex_);
         const std::uint32_t keeper = keepers_.at(channel);
         if (keeper == self_) {
-            blocked_[proc] = {proc, channel, pc, true};
+            block({proc, channel, pc, true});
             if (std::string why = keep_frame(std::move(f), out); !why.empty()) {
                 ChannelFrame failed;
                 failed.kind = ChannelFrame::Kind::Failed;
                 failed.channel = channel;
                 failed.party = {self_, proc};
                 failed.text = why;
-                blocked_.erase(proc);
+                unblock(proc);
                 out.push_back({self_, std::move(failed)});
             }
         } else if (auto c = credits_.find(channel); c != credits_.end() && c->second > 0) {
@@ -84,7 +85,7 @@ bool NodeChannels::send(std::uint32_t channel, std::uint32_t proc, std::uint32_t
             on_credit = true;
             out.push_back({keeper, std::move(f)});
         } else {
-            blocked_[proc] = {proc, channel, pc, true};
+            block({proc, channel, pc, true});
             out.push_back({keeper, std::move(f)});
         }
         queue_remote(out);
@@ -101,7 +102,7 @@ void NodeChannels::want(std::uint32_t channel, std::uint32_t proc, std::uint32_t
     std::vector<Outgoing> out;
     {
         std::lock_guard lock(mutex_);
-        blocked_[proc] = {proc, channel, pc, false};
+        block({proc, channel, pc, false});
         const std::uint32_t keeper = keepers_.at(channel);
         if (keeper == self_) keep_frame(std::move(f), out);  // a want is always taken
         else out.push_back({keeper, std::move(f)});
@@ -157,7 +158,7 @@ std::string NodeChannels::receive(std::uint32_t from, ChannelFrame f) {
         case ChannelFrame::Kind::Accepted:
         case ChannelFrame::Kind::Deliver:
             if (f.party.node != self_) return "a channel answer for another node's procedure";
-            blocked_.erase(f.party.proc);
+            unblock(f.party.proc);
             out.push_back({self_, std::move(f)});
             break;
         case ChannelFrame::Kind::Failed: return "a failure is not sent";
@@ -193,7 +194,7 @@ void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects fx, std::
         f.channel = channel;
         f.party = a.to;
         f.seq = a.seq;
-        if (a.to.node == self_) blocked_.erase(a.to.proc);
+        if (a.to.node == self_) unblock(a.to.proc);
         out.push_back({a.to.node, std::move(f)});
     }
     for (KeptChannel::Delivery& d : fx.delivered) {
@@ -204,13 +205,13 @@ void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects fx, std::
         f.from = d.message.from;
         f.message = std::move(d.message.message);
         f.clock = std::move(d.message.clock);
-        if (d.to.node == self_) blocked_.erase(d.to.proc);
+        if (d.to.node == self_) unblock(d.to.proc);
         out.push_back({d.to.node, std::move(f)});
     }
     // Credits wait to go with the next frame to their node, or until a
     // procedure here waits (send_lent_credits): a message delivered here lends its
     // room, and its receiver's answer usually goes to that very node.
-    for (const KeptChannel::Grant& g : fx.granted) lent_unsent_[g.node][channel] += g.credits;
+    for (const KeptChannel::Grant& g : fx.granted) lent_unsent_.add(g.node, channel, g.credits);
     unsent_changed();
     for (std::uint32_t node : fx.revoked) {
         ChannelFrame f;
@@ -228,10 +229,7 @@ void NodeChannels::queue_remote(std::vector<Outgoing>& out) {
         if (o.to != self_) {
             // They travel with it, taken first: it may take one back
             // (accepted-on-credit) or revoke them.
-            if (auto it = lent_unsent_.find(o.to); it != lent_unsent_.end()) {
-                o.frame.credits.assign(it->second.begin(), it->second.end());
-                lent_unsent_.erase(it);
-            }
+            lent_unsent_.take(o.to, o.frame.credits);
             ++sent_[o.to];
             outbox_.push_back(std::move(o));
         }
@@ -240,15 +238,12 @@ void NodeChannels::queue_remote(std::vector<Outgoing>& out) {
 }
 
 void NodeChannels::queue_credits(std::uint32_t node) {
-    auto it = lent_unsent_.find(node);
-    if (it == lent_unsent_.end()) return;
     ChannelFrame f;
+    if (!lent_unsent_.take(node, f.credits)) return;
     f.kind = ChannelFrame::Kind::Credit;
     f.party = {node, ChannelFrame::kNoProcedure};
-    f.credits.assign(it->second.begin(), it->second.end());
     ++sent_[node];
     outbox_.push_back({node, std::move(f)});
-    lent_unsent_.erase(it);
     unsent_changed();
 }
 
@@ -261,7 +256,7 @@ void NodeChannels::send_lent_credits() {
     {
         std::lock_guard lock(mutex_);
         if (lent_unsent_.empty()) return;
-        while (!lent_unsent_.empty()) queue_credits(lent_unsent_.begin()->first);
+        while (auto node = lent_unsent_.some_node()) queue_credits(*node);
     }
     flush({});
 }
@@ -283,7 +278,7 @@ void NodeChannels::flush(std::vector<Outgoing> out) {
                 std::string why;
                 if (auto g = gone_.find(o.to); g != gone_.end()) why = g->second;
                 lock.unlock();
-                if (why.empty()) why = wire_(o.to, o.frame);
+                if (why.empty()) why = wire_(o.to, std::move(o.frame));  // its kind, channel and party stay, for below
                 lock.lock();
                 if (why.empty()) continue;
                 --sent_[o.to];  // it never left
@@ -305,11 +300,55 @@ void NodeChannels::flush(std::vector<Outgoing> out) {
         Waiter w;
         {
             std::lock_guard lock(mutex_);
-            blocked_.erase(o.frame.party.proc);
+            unblock(o.frame.party.proc);
             if (auto it = waiters_.find(o.frame.party.proc); it != waiters_.end()) w = it->second;
         }
         if (w) w(std::move(o.frame));
     }
+}
+
+void NodeChannels::UnsentCredits::add(std::uint32_t node, std::uint32_t channel, std::uint64_t credits) {
+    if (credits == 0) return;
+    auto at = std::lower_bound(nodes_.begin(), nodes_.end(), node, [](const Lent& l, std::uint32_t n) { return l.node < n; });
+    if (at == nodes_.end() || at->node != node) at = nodes_.insert(at, Lent{node, {}});
+    if (at->credits.empty()) ++waiting_;
+    auto c = std::lower_bound(at->credits.begin(), at->credits.end(), channel,
+                              [](const std::pair<std::uint32_t, std::uint64_t>& e, std::uint32_t ch) { return e.first < ch; });
+    if (c != at->credits.end() && c->first == channel) c->second += credits;
+    else at->credits.insert(c, {channel, credits});
+}
+
+bool NodeChannels::UnsentCredits::take(std::uint32_t node, List& into) {
+    auto at = std::lower_bound(nodes_.begin(), nodes_.end(), node, [](const Lent& l, std::uint32_t n) { return l.node < n; });
+    if (at == nodes_.end() || at->node != node || at->credits.empty()) return false;
+    into.clear();
+    into.swap(at->credits);  // the entry keeps `into`'s room
+    --waiting_;
+    return true;
+}
+
+void NodeChannels::UnsentCredits::drop(std::uint32_t node) {
+    List gone;
+    take(node, gone);
+}
+
+std::optional<std::uint32_t> NodeChannels::UnsentCredits::some_node() const {
+    for (const Lent& l : nodes_)
+        if (!l.credits.empty()) return l.node;
+    return std::nullopt;
+}
+
+void NodeChannels::block(const ChannelSnapshot::Blocked& b) {
+    auto it = std::lower_bound(blocked_.begin(), blocked_.end(), b.proc,
+                               [](const ChannelSnapshot::Blocked& x, std::uint32_t proc) { return x.proc < proc; });
+    if (it != blocked_.end() && it->proc == b.proc) *it = b;
+    else blocked_.insert(it, b);
+}
+
+void NodeChannels::unblock(std::uint32_t proc) {
+    auto it = std::lower_bound(blocked_.begin(), blocked_.end(), proc,
+                               [](const ChannelSnapshot::Blocked& x, std::uint32_t p) { return x.proc < p; });
+    if (it != blocked_.end() && it->proc == proc) blocked_.erase(it);
 }
 
 void NodeChannels::lost(std::uint32_t node, const std::string& why) {
@@ -317,28 +356,25 @@ void NodeChannels::lost(std::uint32_t node, const std::string& why) {
     {
         std::lock_guard lock(mutex_);
         gone_[node] = why;
-        lent_unsent_.erase(node);
+        lent_unsent_.drop(node);
         unsent_changed();
         for (auto& [index, ch] : kept_) {
             KeptChannel::Effects fx;  // its credits' room goes to the sends waiting for it
             ch.forget_node(node, fx);
             effects(index, std::move(fx), out);
         }
-        for (auto it = blocked_.begin(); it != blocked_.end();) {
-            auto k = keepers_.find(it->second.channel);
-            if (k == keepers_.end() || k->second != node) {
-                ++it;
-                continue;
-            }
+        std::erase_if(blocked_, [&](const ChannelSnapshot::Blocked& b) {
+            auto k = keepers_.find(b.channel);
+            if (k == keepers_.end() || k->second != node) return false;
             ChannelFrame failed;
             failed.kind = ChannelFrame::Kind::Failed;
-            failed.channel = it->second.channel;
-            failed.party = {self_, it->first};
+            failed.channel = b.channel;
+            failed.party = {self_, b.proc};
             failed.text = "its keeper, " + (node == 0 ? std::string("the home") : "node " + std::to_string(node)) +
                           ", was lost: " + why;
             out.push_back({self_, std::move(failed)});
-            it = blocked_.erase(it);
-        }
+            return true;
+        });
         queue_remote(out);
     }
     flush(std::move(out));
@@ -347,7 +383,7 @@ void NodeChannels::lost(std::uint32_t node, const std::string& why) {
 ChannelSnapshot NodeChannels::snapshot() const {
     std::lock_guard lock(mutex_);
     ChannelSnapshot s;
-    for (const auto& [proc, b] : blocked_) s.blocked.push_back(b);
+    s.blocked = blocked_;
     s.sent = sent_;
     s.received = received_;
     for (const auto& [index, ch] : kept_) s.kept.push_back({index, ch.messages(), ch.bytes(), ch.most_held(), ch.on_credit()});

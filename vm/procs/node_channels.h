@@ -148,11 +148,37 @@ private:
     std::map<std::uint32_t, std::uint32_t> keepers_;  // channel -> node, for the channels kept on nodes
     std::map<std::uint32_t, std::uint64_t> credits_;  // channel -> sends this node may make on credit
     std::map<std::uint32_t, Waiter> waiters_;
-    std::map<std::uint32_t, ChannelSnapshot::Blocked> blocked_;  // procedures here waiting for a keeper, by handle
+    // The procedures here waiting for a keeper, sorted by handle: a vector,
+    // so that blocking and unblocking at every message allocates nothing.
+    std::vector<ChannelSnapshot::Blocked> blocked_;
+    void block(const ChannelSnapshot::Blocked& b);  // under the lock
+    void unblock(std::uint32_t proc);               // under the lock
     std::map<std::uint32_t, std::string> gone_;      // participants lost, and why
     std::map<std::uint32_t, std::uint64_t> sent_, received_;
     std::deque<Outgoing> outbox_;  // frames for other participants, in the order they were made
-    std::map<std::uint32_t, std::map<std::uint32_t, std::uint64_t>> lent_unsent_;  // node -> channel -> credits
+    // Credits lent and not yet sent, by node, each node's ascending by
+    // channel (as a frame carries them). Its entries stay from message to
+    // message: a map's nodes were allocated and freed at every one.
+    class UnsentCredits {
+    public:
+        using List = std::vector<std::pair<std::uint32_t, std::uint64_t>>;
+        void add(std::uint32_t node, std::uint32_t channel, std::uint64_t credits);
+        // Hands node `node`'s credits over to `into` (replacing what it held);
+        // false, `into` untouched, when it has none.
+        bool take(std::uint32_t node, List& into);
+        void drop(std::uint32_t node);
+        std::optional<std::uint32_t> some_node() const;  // one that has credits
+        bool empty() const { return waiting_ == 0; }
+
+    private:
+        struct Lent {
+            std::uint32_t node = 0;
+            List credits;
+        };
+        std::vector<Lent> nodes_;  // sorted by node
+        std::size_t waiting_ = 0;  // entries with credits
+    };
+    UnsentCredits lent_unsent_;
     std::atomic<bool> credits_unsent_{false};  // !lent_unsent_.empty(), for a look without the lock
     void unsent_changed();                     // under the lock, after lent_unsent_ changed
     bool draining_ = false;        // a thread is sending outbox_ (flush)
