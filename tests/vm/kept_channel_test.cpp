@@ -349,6 +349,38 @@ TEST(NodeChannelsCredits, ASendTakingACreditStillOnItsWayIsAnsweredWithIt) {
     EXPECT_EQ(n.to(1), (Sent{{K::Accepted, 1}, {K::AcceptedOnCredit, 2}}));
 }
 
+// Credits lent to one node on several channels wait together and go in one
+// frame, ascending by channel (as the wire requires); once the node is lost,
+// nothing more goes to it.
+TEST(NodeChannelsCredits, CreditsOfSeveralChannelsGoTogetherAndNoneToALostNode) {
+    RecordedNode n;
+    n.node.keep(2, 1, {});
+    auto send_on = [](std::uint32_t channel, std::uint64_t seq, K kind) {
+        ChannelFrame f = send_from_node_1(seq, kind);
+        f.channel = channel;
+        return f;
+    };
+    for (std::uint32_t channel : {2u, 0u}) {  // each take lends its room; the acceptance carries it
+        n.node.want(channel, 7, 0);
+        EXPECT_EQ(n.node.receive(1, send_on(channel, 0, K::Send)), "");
+    }
+    for (std::uint32_t channel : {2u, 0u}) {  // taken on credit: the room lent again waits
+        n.node.want(channel, 7, 0);
+        EXPECT_EQ(n.node.receive(1, send_on(channel, 1, K::SendOnCredit)), "");
+    }
+    EXPECT_EQ(n.to(1), (Sent{{K::Accepted, 1}, {K::Accepted, 1}}));
+    n.node.send_lent_credits();
+    ASSERT_EQ(n.to(1).size(), 3u);
+    EXPECT_EQ(n.wire.back().second.kind, K::Credit);
+    EXPECT_EQ(n.wire.back().second.credits, (std::vector<std::pair<std::uint32_t, std::uint64_t>>{{0, 1}, {2, 1}}));
+
+    n.node.want(0, 7, 0);
+    EXPECT_EQ(n.node.receive(1, send_on(0, 2, K::SendOnCredit)), "");  // lent again, not sent
+    n.node.lost(1, "the test lost it");
+    n.node.send_lent_credits();
+    EXPECT_EQ(n.to(1).size(), 3u) << "credits went to a lost node";
+}
+
 TEST(NodeChannelsCredits, CreditsFromANodeThatDoesNotKeepTheChannelAreRefused) {
     RecordedNode n;
     n.node.keeper_is(1, 1);
