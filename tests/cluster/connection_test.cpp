@@ -4,6 +4,7 @@
 // landing, a corrupt landed frame, close() waking a reader, and a send bigger
 // than the socket buffer written from the sender's own thread.
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <asio.hpp>
 
@@ -33,6 +34,12 @@ struct Pair {
         conn->leave_io();
     }
     void write(std::span<const std::uint8_t> bytes) { asio::write(raw, asio::buffer(bytes.data(), bytes.size())); }
+    // Until what was written can be read: a look (no wait) then finds it
+    // even when the kernel delivers loopback bytes a moment later.
+    void until_readable() {
+        pollfd ready{conn->native_fd(), POLLIN, 0};
+        ASSERT_EQ(::poll(&ready, 1, 5000), 1);
+    }
 };
 
 Bytes slice_bytes(std::size_t n) {
@@ -94,6 +101,7 @@ TEST(ConnectionNow, ASmallFrameThatCameWholeIsTakenAtOneLookAndCheckedAsAnyOther
         return std::nullopt;
     };
     p.write(encode_frame(Frame{MsgType::ChanFrame, 3, Bytes(60, 3)}));
+    p.until_readable();
     ReadOutcome r = p.conn->read_frame_now(0ms, nullptr, &limits);
     ASSERT_TRUE(r.frame) << r.message;
     EXPECT_EQ(r.frame->request_id, 3u);
@@ -105,6 +113,7 @@ TEST(ConnectionNow, ASmallFrameThatCameWholeIsTakenAtOneLookAndCheckedAsAnyOther
     auto bad = encode_frame(Frame{MsgType::ChanFrame, 4, Bytes(60, 4)});
     bad.back() ^= 0x01;
     p.write(bad);
+    p.until_readable();
     r = p.conn->read_frame_now(0ms, nullptr, &limits);
     EXPECT_FALSE(r.frame);
     EXPECT_EQ(r.code, ErrorCode::BadChecksum) << r.message;
@@ -112,6 +121,7 @@ TEST(ConnectionNow, ASmallFrameThatCameWholeIsTakenAtOneLookAndCheckedAsAnyOther
 
     refuse = true;
     p.write(encode_frame(Frame{MsgType::ChanFrame, 5, Bytes(60, 5)}));
+    p.until_readable();
     r = p.conn->read_frame_now(0ms, nullptr, &limits);
     EXPECT_FALSE(r.frame);
     EXPECT_EQ(r.code, ErrorCode::OutOfMemory);
