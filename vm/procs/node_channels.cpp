@@ -309,17 +309,16 @@ void NodeChannels::flush(std::vector<Outgoing> out) {
 
 void NodeChannels::UnsentCredits::add(std::uint32_t node, std::uint32_t channel, std::uint64_t credits) {
     if (credits == 0) return;
-    auto at = std::lower_bound(nodes_.begin(), nodes_.end(), node, [](const Lent& l, std::uint32_t n) { return l.node < n; });
+    auto at = std::ranges::lower_bound(nodes_, node, {}, &Lent::node);
     if (at == nodes_.end() || at->node != node) at = nodes_.insert(at, Lent{node, {}});
     if (at->credits.empty()) ++waiting_;
-    auto c = std::lower_bound(at->credits.begin(), at->credits.end(), channel,
-                              [](const std::pair<std::uint32_t, std::uint64_t>& e, std::uint32_t ch) { return e.first < ch; });
+    auto c = std::ranges::lower_bound(at->credits, channel, {}, &List::value_type::first);
     if (c != at->credits.end() && c->first == channel) c->second += credits;
     else at->credits.insert(c, {channel, credits});
 }
 
 bool NodeChannels::UnsentCredits::take(std::uint32_t node, List& into) {
-    auto at = std::lower_bound(nodes_.begin(), nodes_.end(), node, [](const Lent& l, std::uint32_t n) { return l.node < n; });
+    auto at = std::ranges::lower_bound(nodes_, node, {}, &Lent::node);
     if (at == nodes_.end() || at->node != node || at->credits.empty()) return false;
     into.clear();
     into.swap(at->credits);  // the entry keeps `into`'s room
@@ -339,15 +338,13 @@ std::optional<std::uint32_t> NodeChannels::UnsentCredits::some_node() const {
 }
 
 void NodeChannels::block(const ChannelSnapshot::Blocked& b) {
-    auto it = std::lower_bound(blocked_.begin(), blocked_.end(), b.proc,
-                               [](const ChannelSnapshot::Blocked& x, std::uint32_t proc) { return x.proc < proc; });
+    auto it = std::ranges::lower_bound(blocked_, b.proc, {}, &ChannelSnapshot::Blocked::proc);
     if (it != blocked_.end() && it->proc == b.proc) *it = b;
     else blocked_.insert(it, b);
 }
 
 void NodeChannels::unblock(std::uint32_t proc) {
-    auto it = std::lower_bound(blocked_.begin(), blocked_.end(), proc,
-                               [](const ChannelSnapshot::Blocked& x, std::uint32_t p) { return x.proc < p; });
+    auto it = std::ranges::lower_bound(blocked_, proc, {}, &ChannelSnapshot::Blocked::proc);
     if (it != blocked_.end() && it->proc == proc) blocked_.erase(it);
 }
 
