@@ -11,13 +11,18 @@
 #   CASES="a a-home b b-home b-whole"  which runs (all by default; below)
 #   BIN=build/bin           where polymer-run and polymer-node are
 #
-# The LAN: a namespace per machine (the home, nodes n1..n3), each with one
-# veth link to a bridge in a namespace of its own (the switch), 10.214.0.0/24.
-# Each direction of every link is limited to RATE: tc netem (rate RATE delay
-# DELAY on the machine's side) where the kernel has sch_netem, else tbf (rate
-# RATE, burst 128 KB), which limits the rate only: the delay is then not
-# emulated, and the script says so. A bulk TCP transfer between two
-# namespaces checks first that the limit applies.
+# The LAN: a namespace per machine (the home, nodes n1..n3), 10.214.0.0/24,
+# each direction of every link limited to RATE, one way between two machines
+# delayed by DELAY. Where the kernel has sch_netem: one veth link per machine
+# to a bridge in a namespace of its own (the switch), tc netem (rate RATE
+# delay DELAY on the machine's side, rate RATE on the switch's). Else, where
+# lan_switch is built (LAN_SWITCH, default $BIN/lan_switch): a TAP interface
+# per machine, and lan_switch, a user-space switch that does the same (its
+# delays come late by this machine's wake-up time: the check below measures
+# the round trip). Else tbf (rate RATE, burst 128 KB) on veths and a bridge,
+# which limits the rate only: the delay is then not emulated, and the script
+# says so. A bulk TCP transfer and 100 small round trips between two
+# namespaces check first that the limits apply.
 #
 # The nodes are started once, in their namespaces, and serve every run (as a
 # LAN's nodes would be already running): the times do not include starting
@@ -53,15 +58,17 @@ for tool in polymer-run polymer-node; do
 done
 BIN=$(cd "$BIN" && pwd)
 
+LAN_SWITCH=${LAN_SWITCH:-$BIN/lan_switch}
 TAG=$$
 LAN=plan-$TAG-switch
 HOSTS=(home n1 n2 n3)
 ns() { echo "plan-$TAG-$1"; }
 DIR=$(mktemp -d)
 NODE_PIDS=()
+SWITCH_PID=""
 cleanup() {
-    for pid in "${NODE_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-    for pid in "${NODE_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    for pid in "${NODE_PIDS[@]}" $SWITCH_PID; do kill "$pid" 2>/dev/null; done
+    for pid in "${NODE_PIDS[@]}" $SWITCH_PID; do wait "$pid" 2>/dev/null; done
     for h in "${HOSTS[@]}"; do ip netns del "$(ns "$h")" 2>/dev/null; done
     ip netns del "$LAN" 2>/dev/null
     rm -rf "$DIR"
@@ -69,66 +76,103 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "lan_bench: $*" >&2; exit 1; }
 
-# The switch, and one link per machine: "lan0" on the machine's side,
-# "pI" on the switch's.
-ip netns add "$LAN" && ip -n "$LAN" link add br0 type bridge && ip -n "$LAN" link set br0 up ||
-    fail "cannot create the switch namespace"
-i=0
-for h in "${HOSTS[@]}"; do
-    i=$((i + 1))
-    ip netns add "$(ns "$h")" &&
-        ip link add lan0 netns "$(ns "$h")" type veth peer name "p$i" netns "$LAN" &&
-        ip -n "$LAN" link set "p$i" master br0 up &&
-        ip -n "$(ns "$h")" addr add "10.214.0.$i/24" dev lan0 &&
-        ip -n "$(ns "$h")" link set lan0 up &&
-        ip -n "$(ns "$h")" link set lo up || fail "cannot create the namespace and link of $h"
-done
 addr() { case $1 in home) echo 10.214.0.1 ;; n1) echo 10.214.0.2 ;; n2) echo 10.214.0.3 ;; n3) echo 10.214.0.4 ;; esac; }
-
-# The limits: netem where the kernel has it, else tbf.
-if ip netns exec "$(ns home)" tc qdisc add dev lan0 root netem rate "$RATE" delay "$DELAY" 2>"$DIR/tc.err"; then
-    ip netns exec "$(ns home)" tc qdisc del dev lan0 root
-    MACHINE_SIDE="netem rate $RATE delay $DELAY" SWITCH_SIDE="netem rate $RATE"
-    LIMIT="netem rate $RATE delay $DELAY on each machine's side (one way between two machines: $DELAY), netem rate $RATE on the switch's side"
-else
-    MACHINE_SIDE="tbf rate $RATE burst 128kb latency 50ms" SWITCH_SIDE="tbf rate $RATE burst 128kb latency 50ms"
-    LIMIT="tbf rate $RATE burst 128kb latency 50ms on both sides of each link; the kernel has no sch_netem ($(head -1 "$DIR/tc.err")), so the $DELAY delay is NOT emulated"
-fi
-i=0
 for h in "${HOSTS[@]}"; do
-    i=$((i + 1))
-    # shellcheck disable=SC2086 # the qdisc's words
-    ip netns exec "$(ns "$h")" tc qdisc add dev lan0 root $MACHINE_SIDE &&
-        ip netns exec "$LAN" tc qdisc add dev "p$i" root $SWITCH_SIDE || fail "cannot limit the link of $h"
+    ip netns add "$(ns "$h")" && ip -n "$(ns "$h")" link set lo up || fail "cannot create the namespace of $h"
 done
+
+# Which LAN: netem where the kernel has it, else lan_switch, else tbf.
+ip netns add "$LAN" || fail "cannot create the switch namespace"
+if ip netns exec "$LAN" tc qdisc add dev lo root netem rate "$RATE" delay "$DELAY" 2>"$DIR/tc.err"; then
+    KIND=netem
+elif [ -x "$LAN_SWITCH" ]; then
+    KIND=tap
+else
+    KIND=tbf
+fi
+ip netns exec "$LAN" tc qdisc del dev lo root 2>/dev/null
+
+if [ "$KIND" = tap ]; then
+    # One TAP interface "lan0" per machine; lan_switch holds them all.
+    for h in "${HOSTS[@]}"; do
+        ip -n "$(ns "$h")" tuntap add dev lan0 mode tap &&
+            ip -n "$(ns "$h")" addr add "$(addr "$h")/24" dev lan0 &&
+            ip -n "$(ns "$h")" link set lan0 up || fail "cannot create the TAP link of $h"
+    done
+    namespaces=()
+    for h in "${HOSTS[@]}"; do namespaces+=("$(ns "$h")"); done
+    "$LAN_SWITCH" --rate "$RATE" --delay "$DELAY" "${namespaces[@]}" > "$DIR/switch.out" 2> "$DIR/switch.err" &
+    SWITCH_PID=$!
+    for _ in $(seq 100); do [ -s "$DIR/switch.out" ] && break; sleep 0.05; done
+    [ -s "$DIR/switch.out" ] || fail "lan_switch did not start: $(cat "$DIR/switch.err")"
+    LIMIT="lan_switch (user space, TAP interfaces; the kernel has no sch_netem: $(head -1 "$DIR/tc.err")): $(cat "$DIR/switch.out")"
+else
+    # The switch, and one link per machine: "lan0" on the machine's side,
+    # "pI" on the switch's.
+    ip -n "$LAN" link add br0 type bridge && ip -n "$LAN" link set br0 up || fail "cannot create the bridge"
+    i=0
+    for h in "${HOSTS[@]}"; do
+        i=$((i + 1))
+        ip link add lan0 netns "$(ns "$h")" type veth peer name "p$i" netns "$LAN" &&
+            ip -n "$LAN" link set "p$i" master br0 up &&
+            ip -n "$(ns "$h")" addr add "$(addr "$h")/24" dev lan0 &&
+            ip -n "$(ns "$h")" link set lan0 up || fail "cannot create the link of $h"
+    done
+    if [ "$KIND" = netem ]; then
+        MACHINE_SIDE="netem rate $RATE delay $DELAY" SWITCH_SIDE="netem rate $RATE"
+        LIMIT="netem rate $RATE delay $DELAY on each machine's side (one way between two machines: $DELAY), netem rate $RATE on the switch's side"
+    else
+        MACHINE_SIDE="tbf rate $RATE burst 128kb latency 50ms" SWITCH_SIDE="tbf rate $RATE burst 128kb latency 50ms"
+        LIMIT="tbf rate $RATE burst 128kb latency 50ms on both sides of each link; the kernel has no sch_netem ($(head -1 "$DIR/tc.err")) and no lan_switch was built ($LAN_SWITCH), so the $DELAY delay is NOT emulated"
+    fi
+    i=0
+    for h in "${HOSTS[@]}"; do
+        i=$((i + 1))
+        # shellcheck disable=SC2086 # the qdisc's words
+        ip netns exec "$(ns "$h")" tc qdisc add dev lan0 root $MACHINE_SIDE &&
+            ip netns exec "$LAN" tc qdisc add dev "p$i" root $SWITCH_SIDE || fail "cannot limit the link of $h"
+    done
+fi
 RATE_BPS=$(python3 -c "
 import re, sys
 m = re.fullmatch(r'([0-9.]+)([kmg]?)bit', '$RATE')
 if not m: sys.exit('lan_bench: RATE must be like 1gbit, 500mbit')
 print(int(float(m[1]) * {'': 1, 'k': 1e3, 'm': 1e6, 'g': 1e9}[m[2]]))") || exit 2
-echo "lan_bench: home 10.214.0.1, nodes n1..n3 10.214.0.2-4, one bridge; limits: $LIMIT"
+echo "lan_bench: home 10.214.0.1, nodes n1..n3 10.214.0.2-4, one switch; limits: $LIMIT"
 
-# The check: 200 MB over one TCP connection from the home to n1 must take at
-# least the time the rate allows.
+# The check: 100 round trips of 8 bytes between the home and n1 must take at
+# least twice the delay (where it is emulated), and 200 MB over one TCP
+# connection from the home to n1 at least the time the rate allows.
 ip netns exec "$(ns n1)" python3 -c "
 import socket
 s = socket.create_server(('10.214.0.2', 9911)); c, _ = s.accept()
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for _ in range(100): c.sendall(c.recv(8, socket.MSG_WAITALL))
 while c.recv(1 << 20): pass" &
 sink=$!
 sleep 0.5
 check=$(ip netns exec "$(ns home)" python3 -c "
-import socket, time
-c = socket.create_connection(('10.214.0.2', 9911)); block = bytes(1 << 20); t = time.perf_counter()
+import socket, statistics, time
+c = socket.create_connection(('10.214.0.2', 9911)); c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+trips = []
+for _ in range(100):
+    t = time.perf_counter(); c.sendall(bytes(8)); c.recv(8, socket.MSG_WAITALL); trips.append(time.perf_counter() - t)
+block = bytes(1 << 20); t = time.perf_counter()
 for _ in range(200): c.sendall(block)
-c.shutdown(socket.SHUT_WR); c.recv(1); print(f'{time.perf_counter() - t:.3f}')")
+c.shutdown(socket.SHUT_WR); c.recv(1); print(f'{time.perf_counter() - t:.3f} {statistics.median(trips) * 1e3:.3f}')")
 wait $sink
-python3 - "$check" "$RATE_BPS" <<'PY' || exit 1
-import sys
-s, rate = float(sys.argv[1]), float(sys.argv[2])
+python3 - $check "$RATE_BPS" "$DELAY" "$KIND" <<'PY' || exit 1
+import re, sys
+s, rtt, rate, delay, kind = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+m = re.fullmatch(r'([0-9.]+)(s|ms|us)', delay)
+delay_ms = float(m[1]) * {'s': 1e3, 'ms': 1, 'us': 1e-3}[m[2]] if m else 0.0
 got = 200 * 2**20 * 8 / s
-print(f"lan_bench: link check: 200 MiB home -> n1 in {s:.2f} s = {got / 1e6:.0f} Mbit/s ({got / rate:.2f}x the rate)")
+print(f"lan_bench: link check: 200 MiB home -> n1 in {s:.2f} s = {got / 1e6:.0f} Mbit/s ({got / rate:.2f}x the rate); "
+      f"8-byte round trip home <-> n1 {rtt:.3f} ms (median of 100; twice the delay: {2 * delay_ms:.3f} ms)")
 if got > 1.1 * rate:
     sys.exit("lan_bench: the limit does not apply (more than 1.1x the rate): stopping")
+if kind != "tbf" and rtt < 2 * delay_ms:
+    sys.exit("lan_bench: the delay does not apply (a round trip under twice the delay): stopping")
 PY
 
 # The nodes and their token.
