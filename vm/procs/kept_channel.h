@@ -96,6 +96,13 @@ public:
         std::vector<Acceptance> accepted;
         std::vector<Grant> granted;
         std::vector<std::uint32_t> revoked;  // nodes asked to return the credits they hold
+        // Empty again, keeping the vectors' room (a keeper reuses one).
+        void clear() {
+            delivered.clear();
+            accepted.clear();
+            granted.clear();
+            revoked.clear();
+        }
     };
     // A keeper that lends no credits (its node's number unknown).
     static constexpr std::uint32_t kNoCredits = 0;

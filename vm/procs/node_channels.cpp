@@ -35,23 +35,21 @@ void NodeChannels::attach(std::uint32_t proc, Waiter waiter) {
 }
 
 void NodeChannels::detach(std::uint32_t proc) {
-    std::vector<Outgoing> out;
-    {
-        std::lock_guard lock(mutex_);
-        waiters_.erase(proc);
-        unblock(proc);
-        // A procedure stopped in a recv or send leaves the channels kept
-        // here: a message must not go to it, nor its send go in.
-        for (auto& [index, ch] : kept_) {
-            KeptChannel::Effects fx;
-            ch.forget({self_, proc}, fx);
-            effects(index, std::move(fx), out);
-        }
-        queue_remote(out);
-        while (auto node = lent_unsent_.some_node()) queue_credits(*node);
-        unsent_changed();
+    Outs out;
+    std::unique_lock lock(mutex_);
+    waiters_.erase(proc);
+    unblock(proc);
+    // A procedure stopped in a recv or send leaves the channels kept
+    // here: a message must not go to it, nor its send go in.
+    for (auto& [index, ch] : kept_) {
+        KeptChannel::Effects fx;
+        ch.forget({self_, proc}, fx);
+        effects(index, fx, out);
     }
-    flush(std::move(out));
+    queue_remote(out);
+    while (auto node = lent_unsent_.some_node()) queue_credits(*node);
+    unsent_changed();
+    finish(lock, out);
 }
 
 bool NodeChannels::send(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc, std::uint64_t seq, Message message,
@@ -63,34 +61,32 @@ bool NodeChannels::send(std::uint32_t channel, std::uint32_t proc, std::uint32_t
     f.seq = seq;
     f.message = std::move(message);
     f.clock = std::move(clock);
-    std::vector<Outgoing> out;
+    Outs out;
     bool on_credit = false;
-    {
-        std::lock_guard lock(mutex_);
-        const std::uint32_t keeper = keepers_.at(channel);
-        if (keeper == self_) {
-            block({proc, channel, pc, true});
-            if (std::string why = keep_frame(std::move(f), out); !why.empty()) {
-                ChannelFrame failed;
-                failed.kind = ChannelFrame::Kind::Failed;
-                failed.channel = channel;
-                failed.party = {self_, proc};
-                failed.text = why;
-                unblock(proc);
-                out.push_back({self_, std::move(failed)});
-            }
-        } else if (auto c = credits_.find(channel); c != credits_.end() && c->second > 0) {
-            --c->second;
-            f.kind = ChannelFrame::Kind::SendOnCredit;
-            on_credit = true;
-            out.push_back({keeper, std::move(f)});
-        } else {
-            block({proc, channel, pc, true});
-            out.push_back({keeper, std::move(f)});
+    std::unique_lock lock(mutex_);
+    const std::uint32_t keeper = keepers_.at(channel);
+    if (keeper == self_) {
+        block({proc, channel, pc, true});
+        if (std::string why = keep_frame(std::move(f), out); !why.empty()) {
+            ChannelFrame failed;
+            failed.kind = ChannelFrame::Kind::Failed;
+            failed.channel = channel;
+            failed.party = {self_, proc};
+            failed.text = why;
+            unblock(proc);
+            out.push_back({self_, std::move(failed)});
         }
-        queue_remote(out);
+    } else if (auto c = credits_.find(channel); c != credits_.end() && c->second > 0) {
+        --c->second;
+        f.kind = ChannelFrame::Kind::SendOnCredit;
+        on_credit = true;
+        out.push_back({keeper, std::move(f)});
+    } else {
+        block({proc, channel, pc, true});
+        out.push_back({keeper, std::move(f)});
     }
-    flush(std::move(out));
+    queue_remote(out);
+    finish(lock, out);
     return on_credit;
 }
 
@@ -99,23 +95,21 @@ void NodeChannels::want(std::uint32_t channel, std::uint32_t proc, std::uint32_t
     f.kind = ChannelFrame::Kind::Want;
     f.channel = channel;
     f.party = {self_, proc};
-    std::vector<Outgoing> out;
-    {
-        std::lock_guard lock(mutex_);
-        block({proc, channel, pc, false});
-        const std::uint32_t keeper = keepers_.at(channel);
-        if (keeper == self_) keep_frame(std::move(f), out);  // a want is always taken
-        else out.push_back({keeper, std::move(f)});
-        queue_remote(out);
-    }
-    flush(std::move(out));
+    Outs out;
+    std::unique_lock lock(mutex_);
+    block({proc, channel, pc, false});
+    const std::uint32_t keeper = keepers_.at(channel);
+    if (keeper == self_) keep_frame(std::move(f), out);  // a want is always taken
+    else out.push_back({keeper, std::move(f)});
+    queue_remote(out);
+    finish(lock, out);
 }
 
 std::string NodeChannels::receive(std::uint32_t from, ChannelFrame f) {
-    std::vector<Outgoing> out;
+    Outs out;
     std::string why;
+    std::unique_lock lock(mutex_);
     {
-        std::lock_guard lock(mutex_);
         ++received_[from];
         for (const auto& [channel, credits] : f.credits) {
             auto k = keepers_.find(channel);
@@ -165,14 +159,15 @@ std::string NodeChannels::receive(std::uint32_t from, ChannelFrame f) {
         }
         queue_remote(out);
     }
-    flush(std::move(out));
+    finish(lock, out);
     return why;
 }
 
-std::string NodeChannels::keep_frame(ChannelFrame f, std::vector<Outgoing>& out) {
+std::string NodeChannels::keep_frame(ChannelFrame f, Outs& out) {
     auto it = kept_.find(f.channel);
     if (it == kept_.end()) return "channel " + std::to_string(f.channel) + " is not kept on node " + std::to_string(self_);
-    KeptChannel::Effects fx;
+    KeptChannel::Effects& fx = effects_;
+    fx.clear();
     if (f.kind == ChannelFrame::Kind::Send || f.kind == ChannelFrame::Kind::SendOnCredit) {
         const bool on_credit = f.kind == ChannelFrame::Kind::SendOnCredit;
         if (std::string why = it->second.offer(f.party, f.seq, std::move(f.message), std::move(f.clock), fx, on_credit);
@@ -183,11 +178,11 @@ std::string NodeChannels::keep_frame(ChannelFrame f, std::vector<Outgoing>& out)
     } else {
         it->second.want(f.party, fx);
     }
-    effects(f.channel, std::move(fx), out);
+    effects(f.channel, fx, out);
     return {};
 }
 
-void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects fx, std::vector<Outgoing>& out) {
+void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects& fx, Outs& out) {
     for (const KeptChannel::Acceptance& a : fx.accepted) {
         ChannelFrame f;
         f.kind = a.on_credit ? ChannelFrame::Kind::AcceptedOnCredit : ChannelFrame::Kind::Accepted;
@@ -224,7 +219,7 @@ void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects fx, std::
 
 // Counted as sent here, not once on the wire: a deadlock check that comes
 // while a frame waits in outbox_ must see it on its way.
-void NodeChannels::queue_remote(std::vector<Outgoing>& out) {
+void NodeChannels::queue_remote(Outs& out) {
     for (Outgoing& o : out)
         if (o.to != self_) {
             // They travel with it, taken first: it may take one back
@@ -253,12 +248,11 @@ void NodeChannels::send_lent_credits() {
     // Most waits find none: no lock then. Set under the lock whenever
     // credits are lent, so a wait never misses those lent before it.
     if (!credits_unsent_.load(std::memory_order_acquire)) return;
-    {
-        std::lock_guard lock(mutex_);
-        if (lent_unsent_.empty()) return;
-        while (auto node = lent_unsent_.some_node()) queue_credits(*node);
-    }
-    flush({});
+    Outs out;
+    std::unique_lock lock(mutex_);
+    if (lent_unsent_.empty()) return;
+    while (auto node = lent_unsent_.some_node()) queue_credits(*node);
+    finish(lock, out);
 }
 
 // Outside the lock: a waiter may run the procedure's next operation, and the
@@ -267,44 +261,44 @@ void NodeChannels::send_lent_credits() {
 // made (under the lock, into outbox_): one thread at a time sends them, and
 // another's frames made meanwhile go with its round. A credit must reach
 // its node before the revoke that follows it.
-void NodeChannels::flush(std::vector<Outgoing> out) {
-    {
-        std::unique_lock lock(mutex_);
-        if (!draining_) {
-            draining_ = true;
-            while (!outbox_.empty()) {
-                Outgoing o = std::move(outbox_.front());
-                outbox_.pop_front();
-                std::string why;
-                if (auto g = gone_.find(o.to); g != gone_.end()) why = g->second;
-                lock.unlock();
-                if (why.empty()) why = wire_(o.to, std::move(o.frame));  // its kind, channel and party stay, for below
-                lock.lock();
-                if (why.empty()) continue;
-                --sent_[o.to];  // it never left
-                // It cannot reach the keeper: the procedure that asked and waits fails.
-                const bool ours = o.frame.kind == ChannelFrame::Kind::Send || o.frame.kind == ChannelFrame::Kind::Want;
-                if (!ours || o.frame.party.node != self_) continue;  // an answer to a participant that is gone, or a send on credit
-                ChannelFrame failed;
-                failed.kind = ChannelFrame::Kind::Failed;
-                failed.channel = o.frame.channel;
-                failed.party = o.frame.party;
-                failed.text = "its keeper, " + (o.to == 0 ? std::string("the home") : "node " + std::to_string(o.to)) +
-                              ", cannot be reached: " + why;
-                out.push_back({self_, std::move(failed)});
-            }
-            draining_ = false;
+void NodeChannels::finish(std::unique_lock<std::mutex>& lock, Outs& out) {
+    if (!draining_) {
+        draining_ = true;
+        while (outbox_head_ < outbox_.size()) {
+            Outgoing o = std::move(outbox_[outbox_head_++]);
+            std::string why;
+            if (auto g = gone_.find(o.to); g != gone_.end()) why = g->second;
+            lock.unlock();
+            if (why.empty()) why = wire_(o.to, std::move(o.frame));  // its kind, channel and party stay, for below
+            lock.lock();
+            if (why.empty()) continue;
+            --sent_[o.to];  // it never left
+            // It cannot reach the keeper: the procedure that asked and waits fails.
+            const bool ours = o.frame.kind == ChannelFrame::Kind::Send || o.frame.kind == ChannelFrame::Kind::Want;
+            if (!ours || o.frame.party.node != self_) continue;  // an answer to a participant that is gone, or a send on credit
+            ChannelFrame failed;
+            failed.kind = ChannelFrame::Kind::Failed;
+            failed.channel = o.frame.channel;
+            failed.party = o.frame.party;
+            failed.text = "its keeper, " + (o.to == 0 ? std::string("the home") : "node " + std::to_string(o.to)) +
+                          ", cannot be reached: " + why;
+            out.push_back({self_, std::move(failed)});
         }
+        outbox_.clear();  // keeps its room
+        outbox_head_ = 0;
+        draining_ = false;
     }
+    // Each answer's waiter is looked up under the lock and called outside
+    // it; the first under the lock the operation already holds.
     for (Outgoing& o : out) {
+        if (!lock.owns_lock()) lock.lock();
         Waiter w;
-        {
-            std::lock_guard lock(mutex_);
-            unblock(o.frame.party.proc);
-            if (auto it = waiters_.find(o.frame.party.proc); it != waiters_.end()) w = it->second;
-        }
+        unblock(o.frame.party.proc);
+        if (auto it = waiters_.find(o.frame.party.proc); it != waiters_.end()) w = it->second;
+        lock.unlock();
         if (w) w(std::move(o.frame));
     }
+    if (lock.owns_lock()) lock.unlock();
 }
 
 void NodeChannels::UnsentCredits::add(std::uint32_t node, std::uint32_t channel, std::uint64_t credits) {
@@ -349,16 +343,16 @@ void NodeChannels::unblock(std::uint32_t proc) {
 }
 
 void NodeChannels::lost(std::uint32_t node, const std::string& why) {
-    std::vector<Outgoing> out;
+    Outs out;
+    std::unique_lock lock(mutex_);
     {
-        std::lock_guard lock(mutex_);
         gone_[node] = why;
         lent_unsent_.drop(node);
         unsent_changed();
         for (auto& [index, ch] : kept_) {
             KeptChannel::Effects fx;  // its credits' room goes to the sends waiting for it
             ch.forget_node(node, fx);
-            effects(index, std::move(fx), out);
+            effects(index, fx, out);
         }
         std::erase_if(blocked_, [&](const ChannelSnapshot::Blocked& b) {
             auto k = keepers_.find(b.channel);
@@ -374,7 +368,7 @@ void NodeChannels::lost(std::uint32_t node, const std::string& why) {
         });
         queue_remote(out);
     }
-    flush(std::move(out));
+    finish(lock, out);
 }
 
 ChannelSnapshot NodeChannels::snapshot() const {

@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -130,16 +129,19 @@ private:
         std::uint32_t to = 0;  // a participant, or self_ for a waiter here
         ChannelFrame frame;
     };
+    using Outs = std::vector<Outgoing>;  // an operation's frames for others and answers for its waiters here
     // Runs the keeper's effects: answers to waiters here, frames to the others.
-    void effects(std::uint32_t channel, KeptChannel::Effects fx, std::vector<Outgoing>& out);
+    void effects(std::uint32_t channel, KeptChannel::Effects& fx, Outs& out);
     // Under the lock: the frames in `out` for other participants join
     // outbox_, each after the credits lent to its node and not yet sent.
-    void queue_remote(std::vector<Outgoing>& out);
+    void queue_remote(Outs& out);
     void queue_credits(std::uint32_t node);  // under the lock
-    // Sends outbox_ in order, then answers the waiters here in `out`.
-    void flush(std::vector<Outgoing> out);
+    // Ends an operation that holds `lock`: sends outbox_ in order, then
+    // answers the waiters here in `out`, both outside the lock (which it
+    // lets go).
+    void finish(std::unique_lock<std::mutex>& lock, Outs& out);
     // Takes a keeper frame for a channel kept here (under the lock).
-    std::string keep_frame(ChannelFrame f, std::vector<Outgoing>& out);
+    std::string keep_frame(ChannelFrame f, Outs& out);
 
     const std::uint32_t self_;
     ChannelWire wire_;
@@ -155,7 +157,12 @@ private:
     void unblock(std::uint32_t proc);               // under the lock
     std::map<std::uint32_t, std::string> gone_;      // participants lost, and why
     std::map<std::uint32_t, std::uint64_t> sent_, received_;
-    std::deque<Outgoing> outbox_;  // frames for other participants, in the order they were made
+    // Frames for other participants, in the order they were made: those
+    // from outbox_head_ on wait (a vector, emptied once all went, keeps its
+    // room; a deque allocated a block every few frames).
+    std::vector<Outgoing> outbox_;
+    std::size_t outbox_head_ = 0;
+    KeptChannel::Effects effects_;  // keep_frame's, reused (under the lock)
     // Credits lent and not yet sent, by node, each node's ascending by
     // channel (as a frame carries them). Its entries stay from message to
     // message: a map's nodes were allocated and freed at every one.
@@ -181,7 +188,7 @@ private:
     UnsentCredits lent_unsent_;
     std::atomic<bool> credits_unsent_{false};  // !lent_unsent_.empty(), for a look without the lock
     void unsent_changed();                     // under the lock, after lent_unsent_ changed
-    bool draining_ = false;        // a thread is sending outbox_ (flush)
+    bool draining_ = false;        // a thread is sending outbox_ (finish)
 };
 
 }  // namespace polymer
