@@ -166,9 +166,11 @@ private:
         return Nanos(static_cast<std::int64_t>((bytes + 24) * 8 / rate_ * 1e9));
     }
 
-    // Every frame waiting on port `i`'s TAP.
+    // The frames waiting on port `i`'s TAP, at most a batch of them (a busy
+    // port must not keep the others and the deliveries waiting).
     void take_in(std::size_t i, std::vector<std::uint8_t>& buffer) {
-        for (;;) {
+        constexpr int kBatch = 64;
+        for (int taken = 0; taken < kBatch; ++taken) {
             const ssize_t got = ::read(ports_[i].fd, buffer.data(), buffer.size());
             if (got < 14) return;  // EAGAIN: all taken (or a runt, dropped)
             const auto now = Clock::now();
