@@ -392,5 +392,64 @@ TEST(NodeChannelsCredits, CreditsFromANodeThatDoesNotKeepTheChannelAreRefused) {
     EXPECT_EQ(n.node.receive(1, f), "");
 }
 
+// NodeChannels sending: frames go out in the order they were made, those
+// made while one thread sends included, and a frame that cannot go fails the
+// procedure that waits for its answer.
+TEST(NodeChannelsWire, AFrameMadeWhileFramesGoOutGoesAfterThemInOrder) {
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> sent;  // (channel, seq) in wire order
+    NodeChannels* self = nullptr;
+    NodeChannels node{kKeeperNode, [&](std::uint32_t, ChannelFrame f) {
+                          sent.emplace_back(f.channel, f.seq);
+                          // The first frame out makes more while it goes (as another
+                          // thread's operation would): they wait for this round.
+                          if (sent.size() == 1)
+                              for (std::uint64_t seq = 0; seq < 40; ++seq) self->send(2, 8, 0, seq, int_message(seq), {});
+                          return std::string();
+                      }};
+    self = &node;
+    node.keeper_is(1, 1);
+    node.keeper_is(2, 3);
+    node.attach(7, [](ChannelFrame) {});
+    node.attach(8, [](ChannelFrame) {});
+    node.send(1, 7, 0, 0, int_message(1), {});
+    ASSERT_EQ(sent.size(), 41u);
+    EXPECT_EQ(sent[0], (std::pair<std::uint32_t, std::uint64_t>{1, 0}));
+    for (std::uint64_t seq = 0; seq < 40; ++seq) EXPECT_EQ(sent[1 + seq], (std::pair<std::uint32_t, std::uint64_t>{2, seq}));
+    // And the next operation's frame goes out alone, after them.
+    node.send(1, 7, 0, 1, int_message(2), {});
+    ASSERT_EQ(sent.size(), 42u);
+    EXPECT_EQ(sent.back(), (std::pair<std::uint32_t, std::uint64_t>{1, 1}));
+}
+
+TEST(NodeChannelsWire, AFrameThatCannotGoFailsTheProcedureThatWaitsForItsAnswer) {
+    std::string refusal = "connection reset";
+    int wired = 0;
+    NodeChannels node{kKeeperNode, [&](std::uint32_t, ChannelFrame) {
+                          ++wired;
+                          return refusal;
+                      }};
+    std::vector<ChannelFrame> answers;
+    node.keeper_is(1, 1);
+    node.attach(7, [&](ChannelFrame f) { answers.push_back(std::move(f)); });
+    EXPECT_FALSE(node.send(1, 7, 0, 0, int_message(1), {}));
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_EQ(answers[0].kind, ChannelFrame::Kind::Failed);
+    EXPECT_EQ(answers[0].party, (ChannelParty{kKeeperNode, 7}));
+    EXPECT_EQ(answers[0].text, "its keeper, node 1, cannot be reached: connection reset");
+    // Its recv's want fails the same way; nothing is counted as sent.
+    node.want(1, 7, 0);
+    ASSERT_EQ(answers.size(), 2u);
+    EXPECT_EQ(answers[1].kind, ChannelFrame::Kind::Failed);
+    for (const auto& [to, frames] : node.snapshot().sent) EXPECT_EQ(frames, 0u) << "to " << to;
+    EXPECT_TRUE(node.snapshot().blocked.empty());
+    // A lost keeper: the frame is not even put on the wire.
+    node.lost(1, "it stopped answering");
+    const int before = wired;
+    node.send(1, 7, 0, 1, int_message(2), {});
+    EXPECT_EQ(wired, before);
+    ASSERT_EQ(answers.size(), 3u);
+    EXPECT_EQ(answers[2].text, "its keeper, node 1, cannot be reached: it stopped answering");
+}
+
 }  // namespace
 }  // namespace polymer
