@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <functional>
@@ -364,13 +365,21 @@ TEST(ClusterBackend, ConnectionCutMidFrameLosesNoResult) {
     o.nodes.insert(o.nodes.begin(), NodeAddress{"127.0.0.1", proxy.port()});
     auto backend = ClusterBackend::create(run.module, local, o);
     ASSERT_TRUE(backend) << backend.error();
-    backend.value()->wait(backend.value()->submit(run.launch()));
+    // On a loaded machine b may take every claim (backups of a's included)
+    // before a's first result is through the proxy: the launch then ends
+    // right, with no cut. Another launch gives a its turn.
+    std::uint64_t launches = 0;
+    for (; launches < 5 && !proxy.cut(); ++launches) {
+        std::fill(run.z.begin(), run.z.end(), -1.0f);
+        backend.value()->wait(backend.value()->submit(run.launch()));
+        ASSERT_EQ(run.wrong_lanes(), 0u) << "launch " << launches;
+    }
     const auto stats = backend.value()->participant_stats();
-    EXPECT_TRUE(proxy.cut()) << "lanes: " << stats_of(stats, proxy.port()).lanes << ", lost: " << stats_of(stats, proxy.port()).lost;
-    EXPECT_EQ(run.wrong_lanes(), 0u);
+    EXPECT_TRUE(proxy.cut()) << launches << " launches; lanes: " << stats_of(stats, proxy.port()).lanes
+                             << ", lost: " << stats_of(stats, proxy.port()).lost;
     EXPECT_NE(stats_of(stats, proxy.port()).lost.find("stream ended inside"), std::string::npos)
         << stats_of(stats, proxy.port()).lost;
-    EXPECT_EQ(stats_of(stats, proxy.port()).lanes + stats_of(stats, b.port()).lanes, 1u << 20);
+    EXPECT_EQ(stats_of(stats, proxy.port()).lanes + stats_of(stats, b.port()).lanes, launches << 20);
 }
 
 TEST(ClusterBackend, HostPortParsing) {
