@@ -109,56 +109,54 @@ std::string NodeChannels::receive(std::uint32_t from, ChannelFrame f) {
     Outs out;
     std::string why;
     std::unique_lock lock(mutex_);
-    {
-        ++received_[from];
-        for (const auto& [channel, credits] : f.credits) {
-            auto k = keepers_.find(channel);
-            if (k == keepers_.end() || k->second != from || from == self_)
-                return "credits for channel " + std::to_string(channel) + " from participant " + std::to_string(from) +
-                       ", which does not keep it";
-            credits_[channel] += credits;
-        }
-        switch (f.kind) {
-        case ChannelFrame::Kind::Send:
-        case ChannelFrame::Kind::Want:
-        case ChannelFrame::Kind::SendOnCredit:
-        case ChannelFrame::Kind::Return:
-            if (f.party.node != from && from != 0)  // the home forwards its own and its procedures' frames
-                return "a channel frame for procedure #" + std::to_string(f.party.proc) + " on node " +
-                       std::to_string(f.party.node) + " came from participant " + std::to_string(from);
-            why = keep_frame(std::move(f), out);
-            break;
-        case ChannelFrame::Kind::Credit: break;  // its credits are in
-        case ChannelFrame::Kind::Revoke: {
-            auto k = keepers_.find(f.channel);
-            if (k == keepers_.end() || k->second != from || from == self_)
-                return "a revoke for channel " + std::to_string(f.channel) + " from participant " + std::to_string(from) +
-                       ", which does not keep it";
-            std::uint64_t& credits = credits_[f.channel];
-            ChannelFrame back;  // what this node's procedures did not use goes back
-            back.kind = ChannelFrame::Kind::Return;
-            back.channel = f.channel;
-            back.party = {self_, ChannelFrame::kNoProcedure};
-            back.seq = std::exchange(credits, 0);
-            out.push_back({from, std::move(back)});
-            break;
-        }
-        case ChannelFrame::Kind::AcceptedOnCredit:  // its send took a credit that was on its way here
-            if (auto c = credits_.find(f.channel); c == credits_.end() || c->second == 0)
-                return "a send of channel " + std::to_string(f.channel) + " accepted on a credit this node does not hold";
-            else
-                --c->second;
-            [[fallthrough]];
-        case ChannelFrame::Kind::Accepted:
-        case ChannelFrame::Kind::Deliver:
-            if (f.party.node != self_) return "a channel answer for another node's procedure";
-            unblock(f.party.proc);
-            out.push_back({self_, std::move(f)});
-            break;
-        case ChannelFrame::Kind::Failed: return "a failure is not sent";
-        }
-        queue_remote(out);
+    ++received_[from];
+    for (const auto& [channel, credits] : f.credits) {
+        auto k = keepers_.find(channel);
+        if (k == keepers_.end() || k->second != from || from == self_)
+            return "credits for channel " + std::to_string(channel) + " from participant " + std::to_string(from) +
+                   ", which does not keep it";
+        credits_[channel] += credits;
     }
+    switch (f.kind) {
+    case ChannelFrame::Kind::Send:
+    case ChannelFrame::Kind::Want:
+    case ChannelFrame::Kind::SendOnCredit:
+    case ChannelFrame::Kind::Return:
+        if (f.party.node != from && from != 0)  // the home forwards its own and its procedures' frames
+            return "a channel frame for procedure #" + std::to_string(f.party.proc) + " on node " +
+                   std::to_string(f.party.node) + " came from participant " + std::to_string(from);
+        why = keep_frame(std::move(f), out);
+        break;
+    case ChannelFrame::Kind::Credit: break;  // its credits are in
+    case ChannelFrame::Kind::Revoke: {
+        auto k = keepers_.find(f.channel);
+        if (k == keepers_.end() || k->second != from || from == self_)
+            return "a revoke for channel " + std::to_string(f.channel) + " from participant " + std::to_string(from) +
+                   ", which does not keep it";
+        std::uint64_t& credits = credits_[f.channel];
+        ChannelFrame back;  // what this node's procedures did not use goes back
+        back.kind = ChannelFrame::Kind::Return;
+        back.channel = f.channel;
+        back.party = {self_, ChannelFrame::kNoProcedure};
+        back.seq = std::exchange(credits, 0);
+        out.push_back({from, std::move(back)});
+        break;
+    }
+    case ChannelFrame::Kind::AcceptedOnCredit:  // its send took a credit that was on its way here
+        if (auto c = credits_.find(f.channel); c == credits_.end() || c->second == 0)
+            return "a send of channel " + std::to_string(f.channel) + " accepted on a credit this node does not hold";
+        else
+            --c->second;
+        [[fallthrough]];
+    case ChannelFrame::Kind::Accepted:
+    case ChannelFrame::Kind::Deliver:
+        if (f.party.node != self_) return "a channel answer for another node's procedure";
+        unblock(f.party.proc);
+        out.push_back({self_, std::move(f)});
+        break;
+    case ChannelFrame::Kind::Failed: return "a failure is not sent";
+    }
+    queue_remote(out);
     finish(lock, out);
     return why;
 }
@@ -345,29 +343,27 @@ void NodeChannels::unblock(std::uint32_t proc) {
 void NodeChannels::lost(std::uint32_t node, const std::string& why) {
     Outs out;
     std::unique_lock lock(mutex_);
-    {
-        gone_[node] = why;
-        lent_unsent_.drop(node);
-        unsent_changed();
-        for (auto& [index, ch] : kept_) {
-            KeptChannel::Effects fx;  // its credits' room goes to the sends waiting for it
-            ch.forget_node(node, fx);
-            effects(index, fx, out);
-        }
-        std::erase_if(blocked_, [&](const ChannelSnapshot::Blocked& b) {
-            auto k = keepers_.find(b.channel);
-            if (k == keepers_.end() || k->second != node) return false;
-            ChannelFrame failed;
-            failed.kind = ChannelFrame::Kind::Failed;
-            failed.channel = b.channel;
-            failed.party = {self_, b.proc};
-            failed.text = "its keeper, " + (node == 0 ? std::string("the home") : "node " + std::to_string(node)) +
-                          ", was lost: " + why;
-            out.push_back({self_, std::move(failed)});
-            return true;
-        });
-        queue_remote(out);
+    gone_[node] = why;
+    lent_unsent_.drop(node);
+    unsent_changed();
+    for (auto& [index, ch] : kept_) {
+        KeptChannel::Effects fx;  // its credits' room goes to the sends waiting for it
+        ch.forget_node(node, fx);
+        effects(index, fx, out);
     }
+    std::erase_if(blocked_, [&](const ChannelSnapshot::Blocked& b) {
+        auto k = keepers_.find(b.channel);
+        if (k == keepers_.end() || k->second != node) return false;
+        ChannelFrame failed;
+        failed.kind = ChannelFrame::Kind::Failed;
+        failed.channel = b.channel;
+        failed.party = {self_, b.proc};
+        failed.text = "its keeper, " + (node == 0 ? std::string("the home") : "node " + std::to_string(node)) +
+                      ", was lost: " + why;
+        out.push_back({self_, std::move(failed)});
+        return true;
+    });
+    queue_remote(out);
     finish(lock, out);
 }
 
