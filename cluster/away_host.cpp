@@ -145,8 +145,8 @@ std::optional<Refusal> AwayHost::start(std::uint64_t request, std::shared_ptr<co
                 else conn->close("this node's procedures are gone");  // io thread (ChannelLinks::open)
             });
         auto channels = std::make_shared<NodeChannels>(
-            self, [links, stream, conn = conn_, self, run](std::uint32_t to, ChannelFrame f) -> std::string {
-                Bytes payload = encode(ChanFrameMsg{self, run, std::move(f)});
+            self, [links, stream, conn = conn_, self, run](std::uint32_t to, const ChannelFrame& f) -> std::string {
+                Bytes payload = encode_chan_frame(self, run, f);
                 if (to != 0) return links->send(to, std::move(payload));
                 const std::uint64_t id = stream->load();
                 if (id == 0) return "the home opened no channel stream to this node";
@@ -280,7 +280,7 @@ std::optional<Refusal> AwayHost::keeper_is(const ChanKeeper& k) {
     return std::nullopt;
 }
 
-std::optional<Refusal> AwayHost::channel_frame(ChanFrameMsg m) {
+std::optional<Refusal> AwayHost::channel_frame(ChanFrameMsg&& m) {
     std::shared_ptr<NodeChannels> channels;
     {
         std::lock_guard lock(channels_mutex_);
@@ -293,10 +293,10 @@ std::optional<Refusal> AwayHost::channel_frame(ChanFrameMsg m) {
 }
 
 std::optional<Refusal> AwayHost::inbox_frame(const Frame& f) {
-    auto m = decode_chan_frame(f.payload);
-    if (!m) return Refusal{ErrorCode::BadPayload, m.error()};
-    if (m.value().sender == 0) return Refusal{ErrorCode::BadPayload, "a chan-frame from a peer node says it comes from the home"};
-    return channel_frame(std::move(m).value());
+    ChanFrameMsg& m = inbox_decoded_;
+    if (std::string why = decode_chan_frame_into(f.payload, m); !why.empty()) return Refusal{ErrorCode::BadPayload, std::move(why)};
+    if (m.sender == 0) return Refusal{ErrorCode::BadPayload, "a chan-frame from a peer node says it comes from the home"};
+    return channel_frame(std::move(m));
 }
 
 bool AwayHost::adopt_inbox(std::shared_ptr<Connection> conn, std::uint32_t sender, std::uint64_t run) {

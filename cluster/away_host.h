@@ -87,7 +87,7 @@ public:
     std::optional<Refusal> keep(std::uint64_t request, const ChanKeep& k);
     std::optional<Refusal> keeper_is(const ChanKeeper& k);
     // A chan-frame from the home (sender 0) or a peer node's link. Any thread.
-    std::optional<Refusal> channel_frame(ChanFrameMsg m);
+    std::optional<Refusal> channel_frame(ChanFrameMsg&& m);
     // A peer node's connection that from now on carries only chan-frames,
     // both ways (node `sender` sent chan-inbox for `run`;
     // Connection::leave_io ran): the procedures here read it while they
@@ -110,6 +110,9 @@ public:
 private:
     // A frame read from a chan-inbox connection (the reading thread's).
     std::optional<Refusal> inbox_frame(const Frame& f);
+    // What inbox_frame decodes into, reused (its credits' room stays): the
+    // inbox has one reading thread at a time, its leader.
+    ChanFrameMsg inbox_decoded_;
     // Joins the threads of procedures that have ended.
     void reap();
     void stop_one(std::map<std::uint64_t, std::unique_ptr<Hosted>>::iterator it, const std::string& why);

@@ -902,11 +902,11 @@ Result<ChanInbox> decode_chan_inbox(Payload p) {
 // sender u32, run u64, kind u8, channel u32, party (node u32, proc u32),
 // seq u64, from (node u32, proc u32), message, clock, then (version 13)
 // credits: n u32, n x (channel u32, credits u64), channels ascending.
-Bytes encode(const ChanFrameMsg& m) {
+Bytes encode(const ChanFrameMsg& m) { return encode_chan_frame(m.sender, m.run, m.frame); }
+Bytes encode_chan_frame(std::uint32_t sender, std::uint64_t run, const ChannelFrame& f) {
     ByteWriter w;
-    const ChannelFrame& f = m.frame;
-    w.u32(m.sender);
-    w.u64(m.run);
+    w.u32(sender);
+    w.u64(run);
     w.u8(static_cast<std::uint8_t>(f.kind));
     w.u32(f.channel);
     w.u32(f.party.node);
@@ -924,36 +924,44 @@ Bytes encode(const ChanFrameMsg& m) {
     return w.take();
 }
 Result<ChanFrameMsg> decode_chan_frame(Payload p) {
-    return decode_with<ChanFrameMsg>(p, "chan-frame", [](ByteReader& r, ChanFrameMsg& m) {
-        ChannelFrame& f = m.frame;
-        m.sender = r.u32("sender");
-        m.run = r.u64("run");
-        const std::size_t at = r.pos();
-        const std::uint8_t kind = r.u8("kind");
-        if (r.ok() && kind >= static_cast<std::uint8_t>(ChannelFrame::Kind::Failed))
-            r.fail_at(at, pbc::cat("kind is ", unsigned{kind}, ", not 0 (send), 1 (accepted), 2 (want), 3 (deliver), "
-                                             "4 (send on credit), 5 (credit), 6 (revoke), 7 (return) or 8 (accepted on credit)"));
-        f.kind = static_cast<ChannelFrame::Kind>(kind);
-        f.channel = r.u32("channel");
-        f.party.node = r.u32("party node");
-        f.party.proc = r.u32("party procedure");
-        f.seq = r.u64("seq");
-        f.from.node = r.u32("from node");
-        f.from.proc = r.u32("from procedure");
-        f.message = get_message(r);
-        f.clock = get_clock(r);
-        const std::size_t at_credits = r.pos();
-        const std::uint32_t n = r.count(12, "credits");
-        if (r.ok() && n > kMaxChannelEntries) r.fail_at(at_credits, pbc::cat(n, " credits, more than ", kMaxChannelEntries));
-        for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
-            const std::size_t at_one = r.pos();
-            const std::uint32_t channel = r.u32("credit channel");
-            const std::uint64_t credits = r.u64("credits");
-            if (r.ok() && (credits == 0 || (!f.credits.empty() && f.credits.back().first >= channel)))
-                r.fail_at(at_one, "credits must name each channel once, ascending, with at least one credit");
-            f.credits.emplace_back(channel, credits);
-        }
-    });
+    ChanFrameMsg m;
+    if (std::string why = decode_chan_frame_into(p, m); !why.empty()) return Error{std::move(why)};
+    return m;
+}
+std::string decode_chan_frame_into(Payload p, ChanFrameMsg& m) {
+    ByteReader r(p, 0, p.size(), "chan-frame", " payload");
+    ChannelFrame& f = m.frame;
+    m.sender = r.u32("sender");
+    m.run = r.u64("run");
+    const std::size_t at = r.pos();
+    const std::uint8_t kind = r.u8("kind");
+    if (r.ok() && kind >= static_cast<std::uint8_t>(ChannelFrame::Kind::Failed))
+        r.fail_at(at, pbc::cat("kind is ", unsigned{kind}, ", not 0 (send), 1 (accepted), 2 (want), 3 (deliver), "
+                                         "4 (send on credit), 5 (credit), 6 (revoke), 7 (return) or 8 (accepted on credit)"));
+    f.kind = static_cast<ChannelFrame::Kind>(kind);
+    f.channel = r.u32("channel");
+    f.party.node = r.u32("party node");
+    f.party.proc = r.u32("party procedure");
+    f.seq = r.u64("seq");
+    f.from.node = r.u32("from node");
+    f.from.proc = r.u32("from procedure");
+    f.message = get_message(r);
+    f.clock = get_clock(r);
+    f.text.clear();
+    f.credits.clear();  // keeps its room
+    const std::size_t at_credits = r.pos();
+    const std::uint32_t n = r.count(12, "credits");
+    if (r.ok() && n > kMaxChannelEntries) r.fail_at(at_credits, pbc::cat(n, " credits, more than ", kMaxChannelEntries));
+    for (std::uint32_t i = 0; i < n && r.ok(); ++i) {
+        const std::size_t at_one = r.pos();
+        const std::uint32_t channel = r.u32("credit channel");
+        const std::uint64_t credits = r.u64("credits");
+        if (r.ok() && (credits == 0 || (!f.credits.empty() && f.credits.back().first >= channel)))
+            r.fail_at(at_one, "credits must name each channel once, ascending, with at least one credit");
+        f.credits.emplace_back(channel, credits);
+    }
+    r.expect_end();
+    return r.error();
 }
 
 Bytes encode(const ChannelSnapshot& m) {

@@ -318,6 +318,8 @@ Bytes encode(const ChanKeep& m);
 Bytes encode(const ChanKeeper& m);
 Bytes encode(const ChanInbox& m);
 Bytes encode(const ChanFrameMsg& m);
+// The same, for a frame the caller keeps (a node's wire: no copy of the frame).
+Bytes encode_chan_frame(std::uint32_t sender, std::uint64_t run, const ChannelFrame& f);
 Bytes encode(const ChannelSnapshot& m);  // chan-snapshot-reply
 
 using Payload = std::span<const std::uint8_t>;
@@ -352,6 +354,9 @@ Result<ChanKeeper> decode_chan_keeper(Payload p);
 // Refuses a Failed frame: only the participant where it arrives makes those.
 Result<ChanInbox> decode_chan_inbox(Payload p);
 Result<ChanFrameMsg> decode_chan_frame(Payload p);
+// The same into `m`, whose room (its credits) is reused: a node's chan-inbox
+// decodes one frame after another into one. Why it is refused, or "".
+std::string decode_chan_frame_into(Payload p, ChanFrameMsg& m);
 Result<ChannelSnapshot> decode_chan_snapshot_reply(Payload p);
 
 }  // namespace polymer::cluster

@@ -388,8 +388,8 @@ TEST(NodeChannelsCredits, CreditsFromANodeThatDoesNotKeepTheChannelAreRefused) {
     f.kind = K::Credit;
     f.party = {kKeeperNode, ChannelFrame::kNoProcedure};
     f.credits = {{1, 4}};
-    EXPECT_NE(n.node.receive(3, f), "");  // channel 1 is node 1's
-    EXPECT_EQ(n.node.receive(1, f), "");
+    EXPECT_NE(n.node.receive(3, ChannelFrame(f)), "");  // channel 1 is node 1's
+    EXPECT_EQ(n.node.receive(1, std::move(f)), "");
 }
 
 // NodeChannels sending: frames go out in the order they were made, those
@@ -431,7 +431,7 @@ TEST(NodeChannelsWire, AFrameThatCannotGoFailsTheProcedureThatWaitsForItsAnswer)
     std::vector<ChannelFrame> answers;
     node.keeper_is(1, 1);
     node.attach(7, [&](ChannelFrame f) { answers.push_back(std::move(f)); });
-    EXPECT_FALSE(node.send(1, 7, 0, 0, int_message(1), {}));
+    EXPECT_EQ(node.send(1, 7, 0, 0, int_message(1), {}), NodeChannels::Sent::Waits);
     ASSERT_EQ(answers.size(), 1u);
     EXPECT_EQ(answers[0].kind, ChannelFrame::Kind::Failed);
     EXPECT_EQ(answers[0].party, (ChannelParty{kKeeperNode, 7}));

@@ -136,9 +136,6 @@ struct AwayProcedure::State final : ProcedureLink {
         asked = false;
         return f;
     }
-    std::optional<std::uint32_t> keeper_of(std::uint32_t channel) const {
-        return channels != nullptr ? channels->keeper(channel) : std::nullopt;
-    }
     Flow keeper_failed(const char* op, std::uint32_t channel, const ChannelFrame& f) {
         return refuse(TrapKind::ProcedureLost, std::string(op) + " on channel '" + module.channels.at(channel).name +
                                                    "', kept on a node: " + f.text);
@@ -189,12 +186,14 @@ struct AwayProcedure::State final : ProcedureLink {
         if (asked) return Flow::Block;
         if (release() == Flow::Trap) return Flow::Trap;
         const std::uint64_t seq = sent_on.at(channel)++;
-        if (keeper_of(channel)) {
-            // To the keeper, which answers once the message is in: it goes on
-            // then, or at once on a credit its node holds.
-            if (channels->send(channel, start.id, machine->state().pc, seq, std::move(msg), view)) return Flow::Next;
-            asked = true;
-            return Flow::Block;
+        if (channels != nullptr) {
+            // To its keeper on a node, which answers once the message is in:
+            // it goes on then, or at once on a credit its node holds.
+            switch (channels->send(channel, start.id, machine->state().pc, seq, std::move(msg), view)) {  // msg stays when NotKept
+            case NodeChannels::Sent::OnCredit: return Flow::Next;
+            case NodeChannels::Sent::Waits: asked = true; return Flow::Block;
+            case NodeChannels::Sent::NotKept: break;  // the home keeps it
+            }
         }
         AwayEvent e = event(AwayEvent::Kind::Send);
         e.index = channel;
@@ -235,9 +234,8 @@ struct AwayProcedure::State final : ProcedureLink {
             ++received;
             return Flow::Next;
         }
-        if (keeper_of(channel)) {
-            out.flush();
-            channels->want(channel, start.id, machine->state().pc);
+        out.flush();
+        if (channels != nullptr && channels->want(channel, start.id, machine->state().pc)) {  // kept on a node
             asked = true;
             return Flow::Block;
         }
@@ -355,7 +353,7 @@ Result<std::unique_ptr<AwayProcedure>> AwayProcedure::create(const Module& modul
     if (channels != nullptr) {
         for (const auto& [channel, node] : s.keepers) channels->keeper_is(channel, node);
         State* st = state.get();
-        channels->attach(s.id, [st](ChannelFrame f) {
+        channels->attach(s.id, [st](ChannelFrame&& f) {
             {
                 std::lock_guard lock(st->mutex);
                 st->from_keepers.push_back(std::move(f));

@@ -35,8 +35,8 @@ void NodeChannels::attach(std::uint32_t proc, Waiter waiter) {
 }
 
 void NodeChannels::detach(std::uint32_t proc) {
-    Outs out;
     std::unique_lock lock(mutex_);
+    const std::size_t first = outbox_.size();
     waiters_.erase(proc);
     unblock(proc);
     // A procedure stopped in a recv or send leaves the channels kept
@@ -44,71 +44,68 @@ void NodeChannels::detach(std::uint32_t proc) {
     for (auto& [index, ch] : kept_) {
         KeptChannel::Effects fx;
         ch.forget({self_, proc}, fx);
-        effects(index, fx, out);
+        effects(index, fx);
     }
-    queue_remote(out);
+    lend_with(first);
     while (auto node = lent_unsent_.some_node()) queue_credits(*node);
     unsent_changed();
-    finish(lock, out);
+    finish(lock);
 }
 
-bool NodeChannels::send(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc, std::uint64_t seq, Message message,
-                        ViewClock clock) {
+NodeChannels::Sent NodeChannels::send(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc, std::uint64_t seq,
+                                      Message&& message, const ViewClock& clock) {
+    std::unique_lock lock(mutex_);
+    const auto k = keepers_.find(channel);
+    if (k == keepers_.end()) return Sent::NotKept;
+    const std::uint32_t keeper = k->second;
+    const std::size_t first = outbox_.size();
     ChannelFrame f;
     f.kind = ChannelFrame::Kind::Send;
     f.channel = channel;
     f.party = {self_, proc};
     f.seq = seq;
     f.message = std::move(message);
-    f.clock = std::move(clock);
-    Outs out;
-    bool on_credit = false;
-    std::unique_lock lock(mutex_);
-    const std::uint32_t keeper = keepers_.at(channel);
+    f.clock = clock;
+    Sent sent = Sent::Waits;
     if (keeper == self_) {
         block({proc, channel, pc, true});
-        if (std::string why = keep_frame(std::move(f), out); !why.empty()) {
-            ChannelFrame failed;
-            failed.kind = ChannelFrame::Kind::Failed;
-            failed.channel = channel;
-            failed.party = {self_, proc};
-            failed.text = why;
-            unblock(proc);
-            out.push_back({self_, std::move(failed)});
-        }
+        if (std::string why = keep_frame(f); !why.empty()) fail_here(channel, proc, std::move(why));
     } else if (auto c = credits_.find(channel); c != credits_.end() && c->second > 0) {
         --c->second;
         f.kind = ChannelFrame::Kind::SendOnCredit;
-        on_credit = true;
-        out.push_back({keeper, std::move(f)});
+        sent = Sent::OnCredit;
+        route(keeper, std::move(f));
     } else {
         block({proc, channel, pc, true});
-        out.push_back({keeper, std::move(f)});
+        route(keeper, std::move(f));
     }
-    queue_remote(out);
-    finish(lock, out);
-    return on_credit;
+    lend_with(first);
+    finish(lock);
+    return sent;
 }
 
-void NodeChannels::want(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc) {
+bool NodeChannels::want(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc) {
+    std::unique_lock lock(mutex_);
+    const auto k = keepers_.find(channel);
+    if (k == keepers_.end()) return false;
+    const std::uint32_t keeper = k->second;
+    const std::size_t first = outbox_.size();
     ChannelFrame f;
     f.kind = ChannelFrame::Kind::Want;
     f.channel = channel;
     f.party = {self_, proc};
-    Outs out;
-    std::unique_lock lock(mutex_);
     block({proc, channel, pc, false});
-    const std::uint32_t keeper = keepers_.at(channel);
-    if (keeper == self_) keep_frame(std::move(f), out);  // a want is always taken
-    else out.push_back({keeper, std::move(f)});
-    queue_remote(out);
-    finish(lock, out);
+    if (keeper == self_) keep_frame(f);  // a want is always taken
+    else route(keeper, std::move(f));
+    lend_with(first);
+    finish(lock);
+    return true;
 }
 
-std::string NodeChannels::receive(std::uint32_t from, ChannelFrame f) {
-    Outs out;
+std::string NodeChannels::receive(std::uint32_t from, ChannelFrame&& f) {
     std::string why;
     std::unique_lock lock(mutex_);
+    const std::size_t first = outbox_.size();
     ++received_[from];
     for (const auto& [channel, credits] : f.credits) {
         auto k = keepers_.find(channel);
@@ -125,7 +122,7 @@ std::string NodeChannels::receive(std::uint32_t from, ChannelFrame f) {
         if (f.party.node != from && from != 0)  // the home forwards its own and its procedures' frames
             return "a channel frame for procedure #" + std::to_string(f.party.proc) + " on node " +
                    std::to_string(f.party.node) + " came from participant " + std::to_string(from);
-        why = keep_frame(std::move(f), out);
+        why = keep_frame(f);
         break;
     case ChannelFrame::Kind::Credit: break;  // its credits are in
     case ChannelFrame::Kind::Revoke: {
@@ -139,7 +136,7 @@ std::string NodeChannels::receive(std::uint32_t from, ChannelFrame f) {
         back.channel = f.channel;
         back.party = {self_, ChannelFrame::kNoProcedure};
         back.seq = std::exchange(credits, 0);
-        out.push_back({from, std::move(back)});
+        route(from, std::move(back));
         break;
     }
     case ChannelFrame::Kind::AcceptedOnCredit:  // its send took a credit that was on its way here
@@ -151,17 +148,16 @@ std::string NodeChannels::receive(std::uint32_t from, ChannelFrame f) {
     case ChannelFrame::Kind::Accepted:
     case ChannelFrame::Kind::Deliver:
         if (f.party.node != self_) return "a channel answer for another node's procedure";
-        unblock(f.party.proc);
-        out.push_back({self_, std::move(f)});
+        route(self_, std::move(f));
         break;
     case ChannelFrame::Kind::Failed: return "a failure is not sent";
     }
-    queue_remote(out);
-    finish(lock, out);
+    lend_with(first);
+    finish(lock);
     return why;
 }
 
-std::string NodeChannels::keep_frame(ChannelFrame f, Outs& out) {
+std::string NodeChannels::keep_frame(ChannelFrame& f) {
     auto it = kept_.find(f.channel);
     if (it == kept_.end()) return "channel " + std::to_string(f.channel) + " is not kept on node " + std::to_string(self_);
     KeptChannel::Effects& fx = effects_;
@@ -176,19 +172,39 @@ std::string NodeChannels::keep_frame(ChannelFrame f, Outs& out) {
     } else {
         it->second.want(f.party, fx);
     }
-    effects(f.channel, fx, out);
+    effects(f.channel, fx);
     return {};
 }
 
-void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects& fx, Outs& out) {
+void NodeChannels::fail_here(std::uint32_t channel, std::uint32_t proc, std::string why) {
+    ChannelFrame failed;
+    failed.kind = ChannelFrame::Kind::Failed;
+    failed.channel = channel;
+    failed.party = {self_, proc};
+    failed.text = std::move(why);
+    route(self_, std::move(failed));
+}
+
+// Counted as sent here, not once on the wire: a deadlock check that comes
+// while a frame waits in outbox_ must see it on its way.
+void NodeChannels::route(std::uint32_t to, ChannelFrame&& f) {
+    if (to == self_) {
+        unblock(f.party.proc);
+        answers_.emplace_back(to, std::move(f));
+        return;
+    }
+    ++sent_[to];
+    outbox_.emplace_back(to, std::move(f));
+}
+
+void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects& fx) {
     for (const KeptChannel::Acceptance& a : fx.accepted) {
         ChannelFrame f;
         f.kind = a.on_credit ? ChannelFrame::Kind::AcceptedOnCredit : ChannelFrame::Kind::Accepted;
         f.channel = channel;
         f.party = a.to;
         f.seq = a.seq;
-        if (a.to.node == self_) unblock(a.to.proc);
-        out.push_back({a.to.node, std::move(f)});
+        route(a.to.node, std::move(f));
     }
     for (KeptChannel::Delivery& d : fx.delivered) {
         ChannelFrame f;
@@ -198,8 +214,7 @@ void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects& fx, Outs
         f.from = d.message.from;
         f.message = std::move(d.message.message);
         f.clock = std::move(d.message.clock);
-        if (d.to.node == self_) unblock(d.to.proc);
-        out.push_back({d.to.node, std::move(f)});
+        route(d.to.node, std::move(f));
     }
     // Credits wait to go with the next frame to their node, or until a
     // procedure here waits (send_lent_credits): a message delivered here lends its
@@ -211,22 +226,12 @@ void NodeChannels::effects(std::uint32_t channel, KeptChannel::Effects& fx, Outs
         f.kind = ChannelFrame::Kind::Revoke;
         f.channel = channel;
         f.party = {node, ChannelFrame::kNoProcedure};
-        out.push_back({node, std::move(f)});
+        route(node, std::move(f));
     }
 }
 
-// Counted as sent here, not once on the wire: a deadlock check that comes
-// while a frame waits in outbox_ must see it on its way.
-void NodeChannels::queue_remote(Outs& out) {
-    for (Outgoing& o : out)
-        if (o.to != self_) {
-            // They travel with it, taken first: it may take one back
-            // (accepted-on-credit) or revoke them.
-            lent_unsent_.take(o.to, o.frame.credits);
-            ++sent_[o.to];
-            outbox_.push_back(std::move(o));
-        }
-    std::erase_if(out, [&](const Outgoing& o) { return o.to != self_; });
+void NodeChannels::lend_with(std::size_t first) {
+    for (std::size_t i = first; i < outbox_.size(); ++i) lent_unsent_.take(outbox_[i].to, outbox_[i].frame.credits);
     unsent_changed();
 }
 
@@ -235,8 +240,7 @@ void NodeChannels::queue_credits(std::uint32_t node) {
     if (!lent_unsent_.take(node, f.credits)) return;
     f.kind = ChannelFrame::Kind::Credit;
     f.party = {node, ChannelFrame::kNoProcedure};
-    ++sent_[node];
-    outbox_.push_back({node, std::move(f)});
+    route(node, std::move(f));
     unsent_changed();
 }
 
@@ -246,57 +250,61 @@ void NodeChannels::send_lent_credits() {
     // Most waits find none: no lock then. Set under the lock whenever
     // credits are lent, so a wait never misses those lent before it.
     if (!credits_unsent_.load(std::memory_order_acquire)) return;
-    Outs out;
     std::unique_lock lock(mutex_);
     if (lent_unsent_.empty()) return;
     while (auto node = lent_unsent_.some_node()) queue_credits(*node);
-    finish(lock, out);
+    finish(lock);
 }
 
 // Outside the lock: a waiter may run the procedure's next operation, and the
 // wire may write to a socket (or, in tests, call another node's receive at
 // once). The frames for other participants go out in the order they were
-// made (under the lock, into outbox_): one thread at a time sends them, and
-// another's frames made meanwhile go with its round. A credit must reach
+// made: one thread at a time sends them, and the frames and answers that
+// others' operations make meanwhile go with its round. A credit must reach
 // its node before the revoke that follows it.
-void NodeChannels::finish(std::unique_lock<std::mutex>& lock, Outs& out) {
-    if (!draining_) {
-        draining_ = true;
-        while (outbox_head_ < outbox_.size()) {
-            Outgoing o = std::move(outbox_[outbox_head_++]);
+void NodeChannels::finish(std::unique_lock<std::mutex>& lock) {
+    if (draining_) {
+        lock.unlock();
+        return;
+    }
+    draining_ = true;
+    for (;;) {
+        if (outbox_head_ < outbox_.size()) {
+            // Moved out: others' operations may add to outbox_ while it goes.
+            const Outgoing sent = std::move(outbox_[outbox_head_++]);
             std::string why;
-            if (auto g = gone_.find(o.to); g != gone_.end()) why = g->second;
+            if (auto g = gone_.find(sent.to); g != gone_.end()) why = g->second;
             lock.unlock();
-            if (why.empty()) why = wire_(o.to, std::move(o.frame));  // its kind, channel and party stay, for below
+            if (why.empty()) why = wire_(sent.to, sent.frame);
             lock.lock();
             if (why.empty()) continue;
-            --sent_[o.to];  // it never left
+            --sent_[sent.to];  // it never left
             // It cannot reach the keeper: the procedure that asked and waits fails.
-            const bool ours = o.frame.kind == ChannelFrame::Kind::Send || o.frame.kind == ChannelFrame::Kind::Want;
-            if (!ours || o.frame.party.node != self_) continue;  // an answer to a participant that is gone, or a send on credit
-            ChannelFrame failed;
-            failed.kind = ChannelFrame::Kind::Failed;
-            failed.channel = o.frame.channel;
-            failed.party = o.frame.party;
-            failed.text = "its keeper, " + (o.to == 0 ? std::string("the home") : "node " + std::to_string(o.to)) +
-                          ", cannot be reached: " + why;
-            out.push_back({self_, std::move(failed)});
+            const bool ours = sent.frame.kind == ChannelFrame::Kind::Send || sent.frame.kind == ChannelFrame::Kind::Want;
+            if (!ours || sent.frame.party.node != self_) continue;  // an answer to a participant that is gone, or a send on credit
+            fail_here(sent.frame.channel, sent.frame.party.proc,
+                      "its keeper, " + (sent.to == 0 ? std::string("the home") : "node " + std::to_string(sent.to)) +
+                          ", cannot be reached: " + why);
+            continue;
         }
-        outbox_.clear();  // keeps its room
-        outbox_head_ = 0;
-        draining_ = false;
+        if (answers_head_ < answers_.size()) {
+            // Each answer's waiter is looked up under the lock and called outside it.
+            ChannelFrame f = std::move(answers_[answers_head_++].frame);
+            Waiter w;
+            if (auto it = waiters_.find(f.party.proc); it != waiters_.end()) w = it->second;
+            lock.unlock();
+            if (w) w(std::move(f));
+            lock.lock();
+            continue;
+        }
+        break;
     }
-    // Each answer's waiter is looked up under the lock and called outside
-    // it; the first under the lock the operation already holds.
-    for (Outgoing& o : out) {
-        if (!lock.owns_lock()) lock.lock();
-        Waiter w;
-        unblock(o.frame.party.proc);
-        if (auto it = waiters_.find(o.frame.party.proc); it != waiters_.end()) w = it->second;
-        lock.unlock();
-        if (w) w(std::move(o.frame));
-    }
-    if (lock.owns_lock()) lock.unlock();
+    outbox_.clear();  // both keep their room
+    outbox_head_ = 0;
+    answers_.clear();
+    answers_head_ = 0;
+    draining_ = false;
+    lock.unlock();
 }
 
 void NodeChannels::UnsentCredits::add(std::uint32_t node, std::uint32_t channel, std::uint64_t credits) {
@@ -341,30 +349,28 @@ void NodeChannels::unblock(std::uint32_t proc) {
 }
 
 void NodeChannels::lost(std::uint32_t node, const std::string& why) {
-    Outs out;
     std::unique_lock lock(mutex_);
+    const std::size_t first = outbox_.size();
     gone_[node] = why;
     lent_unsent_.drop(node);
     unsent_changed();
     for (auto& [index, ch] : kept_) {
         KeptChannel::Effects fx;  // its credits' room goes to the sends waiting for it
         ch.forget_node(node, fx);
-        effects(index, fx, out);
+        effects(index, fx);
     }
+    std::vector<ChannelSnapshot::Blocked> failing;
     std::erase_if(blocked_, [&](const ChannelSnapshot::Blocked& b) {
         auto k = keepers_.find(b.channel);
         if (k == keepers_.end() || k->second != node) return false;
-        ChannelFrame failed;
-        failed.kind = ChannelFrame::Kind::Failed;
-        failed.channel = b.channel;
-        failed.party = {self_, b.proc};
-        failed.text = "its keeper, " + (node == 0 ? std::string("the home") : "node " + std::to_string(node)) +
-                      ", was lost: " + why;
-        out.push_back({self_, std::move(failed)});
+        failing.push_back(b);
         return true;
     });
-    queue_remote(out);
-    finish(lock, out);
+    for (const ChannelSnapshot::Blocked& b : failing)
+        fail_here(b.channel, b.proc,
+                  "its keeper, " + (node == 0 ? std::string("the home") : "node " + std::to_string(node)) + ", was lost: " + why);
+    lend_with(first);
+    finish(lock);
 }
 
 ChannelSnapshot NodeChannels::snapshot() const {

@@ -53,7 +53,7 @@ struct ChannelFrame {
 
 // How a participant's channel frames reach another participant: node n, or 0
 // for the home. "" when it went (or will go: it may queue), else why it cannot.
-using ChannelWire = std::function<std::string(std::uint32_t to, ChannelFrame f)>;
+using ChannelWire = std::function<std::string(std::uint32_t to, const ChannelFrame& f)>;
 
 // What a node says of its side when the home looks for a deadlock
 // (ProcedureNodes::snapshot): the procedures of the home blocked here on a
@@ -98,21 +98,26 @@ public:
     // A procedure here waits for its channel operations through `waiter`,
     // called with Accepted, Deliver or Failed frames for it (on whatever
     // thread the answer came on, outside the lock).
-    using Waiter = std::function<void(ChannelFrame)>;
+    using Waiter = std::function<void(ChannelFrame&&)>;
     void attach(std::uint32_t proc, Waiter waiter);
     void detach(std::uint32_t proc);
 
     // Procedure `proc`'s send number `seq` on `channel`, or its recv: to the
     // keeper, here or over the wire. The answer comes to its waiter, except
-    // for a send that went on a credit this node held: then send() returns
-    // true and nothing answers it. `pc`: the send or recv, for a deadlock's report.
-    bool send(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc, std::uint64_t seq, Message message, ViewClock clock);
-    void want(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc);
+    // for a send that went on a credit this node held: nothing answers it.
+    // A channel the home keeps is not touched (NotKept: the home's way; the
+    // message is left to the caller). `pc`: the send or recv, for a
+    // deadlock's report.
+    enum class Sent { Waits, OnCredit, NotKept };
+    Sent send(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc, std::uint64_t seq, Message&& message,
+              const ViewClock& clock);
+    // False when the home keeps `channel` (nothing sent).
+    bool want(std::uint32_t channel, std::uint32_t proc, std::uint32_t pc);
 
     // A frame that came from participant `from` (0: the home). "" when
     // taken, else why it is refused (a channel not kept here, a send seen
     // twice): a fault of the peer that sent it.
-    std::string receive(std::uint32_t from, ChannelFrame f);
+    std::string receive(std::uint32_t from, ChannelFrame&& f);
     // Participant `node` is gone (0: the home). The procedures here waiting
     // on a channel it kept get Failed; its parties leave the channels kept
     // here.
@@ -129,19 +134,26 @@ private:
         std::uint32_t to = 0;  // a participant, or self_ for a waiter here
         ChannelFrame frame;
     };
-    using Outs = std::vector<Outgoing>;  // an operation's frames for others and answers for its waiters here
+    // Under the lock, an operation's frames: `to` another participant joins
+    // outbox_, else answers_ (and its procedure no longer blocks).
+    void route(std::uint32_t to, ChannelFrame&& f);
     // Runs the keeper's effects: answers to waiters here, frames to the others.
-    void effects(std::uint32_t channel, KeptChannel::Effects& fx, Outs& out);
-    // Under the lock: the frames in `out` for other participants join
-    // outbox_, each after the credits lent to its node and not yet sent.
-    void queue_remote(Outs& out);
+    void effects(std::uint32_t channel, KeptChannel::Effects& fx);
+    // Under the lock, at an operation's end: the frames it put in outbox_
+    // from `first` on each take the credits lent to their node and not yet
+    // sent (taken first: a frame may take one back, accepted-on-credit, or
+    // revoke them).
+    void lend_with(std::size_t first);
     void queue_credits(std::uint32_t node);  // under the lock
     // Ends an operation that holds `lock`: sends outbox_ in order, then
-    // answers the waiters here in `out`, both outside the lock (which it
-    // lets go).
-    void finish(std::unique_lock<std::mutex>& lock, Outs& out);
+    // answers the waiters here (answers_), both outside the lock, which it
+    // lets go. One thread at a time does it; what others' operations queue
+    // meanwhile goes in its round.
+    void finish(std::unique_lock<std::mutex>& lock);
     // Takes a keeper frame for a channel kept here (under the lock).
-    std::string keep_frame(ChannelFrame f, Outs& out);
+    std::string keep_frame(ChannelFrame& f);
+    // A Failed answer for procedure `proc` here (under the lock).
+    void fail_here(std::uint32_t channel, std::uint32_t proc, std::string why);
 
     const std::uint32_t self_;
     ChannelWire wire_;
@@ -157,11 +169,11 @@ private:
     void unblock(std::uint32_t proc);               // under the lock
     std::map<std::uint32_t, std::string> gone_;      // participants lost, and why
     std::map<std::uint32_t, std::uint64_t> sent_, received_;
-    // Frames for other participants, in the order they were made: those
-    // from outbox_head_ on wait (a vector, emptied once all went, keeps its
-    // room; a deque allocated a block every few frames).
-    std::vector<Outgoing> outbox_;
-    std::size_t outbox_head_ = 0;
+    // Frames for other participants, in the order they were made, and
+    // answers for the waiters here: those from the heads on wait (vectors,
+    // emptied once all went, keep their room: no operation allocates).
+    std::vector<Outgoing> outbox_, answers_;
+    std::size_t outbox_head_ = 0, answers_head_ = 0;
     KeptChannel::Effects effects_;  // keep_frame's, reused (under the lock)
     // Credits lent and not yet sent, by node, each node's ascending by
     // channel (as a frame carries them). Its entries stay from message to
@@ -188,7 +200,7 @@ private:
     UnsentCredits lent_unsent_;
     std::atomic<bool> credits_unsent_{false};  // !lent_unsent_.empty(), for a look without the lock
     void unsent_changed();                     // under the lock, after lent_unsent_ changed
-    bool draining_ = false;        // a thread is sending outbox_ (finish)
+    bool draining_ = false;        // a thread is sending outbox_ and answers_ (finish)
 };
 
 }  // namespace polymer
