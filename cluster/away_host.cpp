@@ -101,9 +101,12 @@ AwayHost::AwayHost(std::shared_ptr<Connection> conn, std::string who, std::size_
       peer_links_(std::move(peer_links)) {
     if (io_ != nullptr) {
         // A chan-frame holds at most what one frame may carry, counted
-        // against the home's budget while it is taken in.
+        // against the home's budget while it is taken in; one that came whole
+        // in the read buffer (64 KiB) is not: the inbox takes one frame in
+        // at a time.
         ReadLimits limits;
         limits.reserve = [budget = budget_](std::size_t bytes) { return budget.reserve(bytes, "a chan-frame from another node"); };
+        limits.reserve_buffered = false;
         inbox_ = std::make_shared<ChannelInbox>(
             *io_, [this](const Frame& f) { return inbox_frame(f); }, std::move(limits),
             [budget = budget_](std::size_t bytes) { budget.release(bytes); },

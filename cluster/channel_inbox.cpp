@@ -116,6 +116,15 @@ void ChannelInbox::ring() {
 }
 
 void ChannelInbox::wake() {
+    if (leading == this) {
+        // The leader's own take_in: it looks at its answer next, so only
+        // followers may need waking, and most often there are none. A
+        // follower counts itself before its last look at ready(), and this
+        // looks at the count after the answer was marked ready: one of the
+        // two sees the other.
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (followers_.load(std::memory_order_relaxed) == 0) return;
+    }
     std::lock_guard lock(mutex_);
     if (followers_ > 0) changed_.notify_all();
     if (leader_asleep_ && leading != this) ring();  // a leader still awake looks at ready() anyway
@@ -153,7 +162,8 @@ void ChannelInbox::wait(const std::function<bool()>& ready) {
             if (leader_asleep_) ring();
         }
         ++followers_;
-        changed_.wait(lock);
+        std::atomic_thread_fence(std::memory_order_seq_cst);  // counted before the look below (wake())
+        if (!ready()) changed_.wait(lock);
         --followers_;
         if (ask) --want_lead_;
     }

@@ -127,7 +127,8 @@ private:
     Leader leader_ = Leader::None;
     bool leader_asleep_ = false;  // the leader is in (or about to enter) poll(): wake() rings the eventfd
     std::uint64_t leads_ = 0;  // times a procedure took the lead (the reader waits for a quiet grace period)
-    int followers_ = 0;
+    // Under mutex_; wake() from the leader's own thread reads it without.
+    std::atomic<int> followers_{0};
     std::atomic<int> want_lead_{0};  // procedures asking the reader thread to step aside
     std::atomic<bool> closing_{false};
     std::thread reader_;

@@ -231,7 +231,7 @@ bool Connection::whole_buffered_frame(ReadOutcome& out, const Landing* landing, 
     crc.add(payload);
     if (crc.value() != check.header.checksum) return false;
     // Reserved last: every way out above reserved nothing.
-    if (limits && limits->reserve) {
+    if (limits && limits->reserve && limits->reserve_buffered) {
         if (limits->reserve(length)) return false;
         out.reserved = length;
     }

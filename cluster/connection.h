@@ -54,6 +54,11 @@ struct ReadOutcome {
 struct ReadLimits {
     std::size_t max_payload = kMaxPayload;
     std::function<std::optional<Refusal>(std::size_t bytes)> reserve;
+    // Whether a frame read whole out of the read buffer is reserved too.
+    // Its bytes are held already: a reader that takes one frame at a time in
+    // holds at most the buffer's size again (a chan-inbox's leader, at every
+    // message: two locks and four calls less).
+    bool reserve_buffered = true;
 };
 
 // Lets a frame's bulk bytes (a region slice) land straight in their final

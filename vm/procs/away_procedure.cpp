@@ -65,7 +65,11 @@ struct AwayProcedure::State final : ProcedureLink {
     ProcedureWaits* waits = nullptr;
     std::mutex mutex;
     std::deque<AwayAnswer> inbox;
-    std::deque<ChannelFrame> from_keepers;  // the answers of kept channels' keepers
+    // The answers of kept channels' keepers, from from_keepers_head on (a
+    // vector emptied once all were taken keeps its room: a deque allocated
+    // a block every few messages).
+    std::vector<ChannelFrame> from_keepers;
+    std::size_t from_keepers_head = 0;
     std::atomic<std::size_t> queued{0};
     std::atomic<bool> stop_requested{false};
     std::string stop_why;  // under `mutex`
@@ -289,9 +293,12 @@ struct AwayProcedure::State final : ProcedureLink {
                     return false;
                 }
             }
-            if (!from_keepers.empty()) {
-                keeper_answer = std::move(from_keepers.front());
-                from_keepers.pop_front();
+            if (from_keepers_head < from_keepers.size()) {
+                keeper_answer = std::move(from_keepers[from_keepers_head++]);
+                if (from_keepers_head == from_keepers.size()) {
+                    from_keepers.clear();
+                    from_keepers_head = 0;
+                }
                 queued.fetch_sub(1, std::memory_order_relaxed);
                 return true;
             }
