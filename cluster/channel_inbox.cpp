@@ -224,14 +224,15 @@ bool ChannelInbox::read_all(std::vector<std::shared_ptr<Connection>>& conns, con
     for (std::size_t i = 0; i < conns.size();) {
         bool keep = true;
         for (;;) {
-            ReadOutcome r = conns[i]->read_frame_now(std::chrono::milliseconds(0), nullptr, &limits_);
+            ReadOutcome r = conns[i]->read_frame_now(std::chrono::milliseconds(0), nullptr, &limits_, &lead_payload_room_);
             if (r.idle) break;
             took = true;
+            const bool more = r.more_buffered;
             if (!take_in(*conns[i], std::move(r))) {
                 keep = false;
                 break;
             }
-            if (done() && !conns[i]->has_buffered()) break;
+            if (done() && !more) break;
         }
         if (keep) {
             ++i;
@@ -261,6 +262,13 @@ bool ChannelInbox::take_in(Connection& conn, ReadOutcome r) {
         return false;
     }
     const Frame& f = *r.frame;
+    struct GiveBack {  // its payload's room, for the next frame read whole
+        ChannelInbox& inbox;
+        ReadOutcome& r;
+        ~GiveBack() {
+            if (r.frame->payload.capacity() <= Connection::kReadBuffer) inbox.lead_payload_room_ = std::move(r.frame->payload);
+        }
+    } give_back{*this, r};
     switch (f.type) {
     case MsgType::Heartbeat: return true;
     case MsgType::Goodbye: drop(self, cat("chan-inbox from ", conn.peer(), ": the peer node is shutting down")); return false;

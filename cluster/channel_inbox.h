@@ -124,6 +124,7 @@ private:
     // time), kept from lead to lead while conns_version_ stays.
     std::vector<std::shared_ptr<Connection>> lead_conns_;
     std::uint64_t lead_version_ = ~std::uint64_t{0};
+    std::vector<std::uint8_t> lead_payload_room_;  // the last frame's payload storage, for the next (the leader's)
     Leader leader_ = Leader::None;
     bool leader_asleep_ = false;  // the leader is in (or about to enter) poll(): wake() rings the eventfd
     std::uint64_t leads_ = 0;  // times a procedure took the lead (the reader waits for a quiet grace period)

@@ -126,8 +126,16 @@ asio::awaitable<ReadOutcome> Connection::read_frame(const Landing* landing, cons
     co_return out;
 }
 
-ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Landing* landing, const ReadLimits* limits) {
+ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Landing* landing, const ReadLimits* limits,
+                                       std::vector<std::uint8_t>* payload_room) {
     std::lock_guard lock(read_mutex_);
+    ReadOutcome out = read_frame_locked(wait, landing, limits, payload_room);
+    out.more_buffered = read_pos_ < read_end_;
+    return out;
+}
+
+ReadOutcome Connection::read_frame_locked(std::chrono::milliseconds wait, const Landing* landing, const ReadLimits* limits,
+                                          std::vector<std::uint8_t>* payload_room) {
     // No wait: min() stands for "now" without asking the clock (take_now
     // gives up at the first empty read); most looks find nothing.
     const auto until = wait.count() < 0 ? Clock::time_point::max() : wait.count() == 0 ? Clock::time_point::min() : Clock::now() + wait;
@@ -158,7 +166,7 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
                 return idle();
             }
         }
-        if (whole_buffered_frame(out, landing, limits)) return out;
+        if (whole_buffered_frame(out, landing, limits, payload_room)) return out;
     }
     // A read that fails inside a frame hands back what was reserved for it.
     auto give_back = [&](ReadOutcome failed) {
@@ -216,7 +224,8 @@ ReadOutcome Connection::read_frame_now(std::chrono::milliseconds wait, const Lan
     return out;
 }
 
-bool Connection::whole_buffered_frame(ReadOutcome& out, const Landing* landing, const ReadLimits* limits) {
+bool Connection::whole_buffered_frame(ReadOutcome& out, const Landing* landing, const ReadLimits* limits,
+                                      std::vector<std::uint8_t>* payload_room) {
     const std::size_t have = read_end_ - read_pos_;
     if (have < kFrameHeaderSize) return false;
     const std::uint8_t* at = read_buffer_.data() + read_pos_;
@@ -238,6 +247,7 @@ bool Connection::whole_buffered_frame(ReadOutcome& out, const Landing* landing, 
     Frame& f = out.frame.emplace();
     f.type = check.header.type;
     f.request_id = check.header.request_id;
+    if (payload_room != nullptr) f.payload = std::move(*payload_room);
     f.payload.assign(payload.begin(), payload.end());
     read_pos_ += kFrameHeaderSize + length;
     count_in(bytes_in_, kFrameHeaderSize + length);

@@ -43,6 +43,8 @@ struct ReadOutcome {
     // and its payload dropped, and the stream is still in step.
     std::size_t reserved = 0;
     std::optional<Refusal> dropped;
+    // read_frame_now: bytes of the next frame are in already (has_buffered()).
+    bool more_buffered = false;
 };
 
 // What one read_frame may make this side hold. A header announcing more
@@ -108,8 +110,11 @@ public:
     // `reserve` is asked for the payload's bytes once the header is in (a
     // refusal fails the read with its code: unlike read_frame, the stream is
     // then out of step and the caller hangs up); `reserved` says what it took.
+    // `payload_room`: storage a frame read whole from the buffer takes for
+    // its payload (a reader that hands each payload back there allocates
+    // nothing for the next).
     ReadOutcome read_frame_now(std::chrono::milliseconds wait, const Landing* landing = nullptr,
-                               const ReadLimits* limits = nullptr);
+                               const ReadLimits* limits = nullptr, std::vector<std::uint8_t>* payload_room = nullptr);
     // Whether read_frame_now holds bytes it read and has not handed out yet
     // (the next frame, or part of it): the next call finds them without a
     // system call.
@@ -208,7 +213,10 @@ private:
     // copy). False, `out` untouched, when the buffer holds no whole, sound,
     // acceptable frame that does not land: the general path then reads,
     // refuses or reports it.
-    bool whole_buffered_frame(ReadOutcome& out, const Landing* landing, const ReadLimits* limits);
+    bool whole_buffered_frame(ReadOutcome& out, const Landing* landing, const ReadLimits* limits,
+                              std::vector<std::uint8_t>* payload_room);
+    ReadOutcome read_frame_locked(std::chrono::milliseconds wait, const Landing* landing, const ReadLimits* limits,
+                                  std::vector<std::uint8_t>* payload_room);  // under read_mutex_
 
     std::vector<std::uint8_t> read_buffer_;
     std::size_t read_pos_ = 0, read_end_ = 0;  // unread bytes: [read_pos_, read_end_)
