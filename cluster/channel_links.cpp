@@ -35,6 +35,10 @@ std::string ChannelLinks::send(std::uint32_t node, Bytes payload) {
     if (node == 0 || node > peers_.size() || node == self_)
         return cat("there is no node ", node, " to send a channel frame to (the home named ", nodes_.size(), ")");
     Peer& p = *peers_[node - 1];
+    if (Connection* ready = p.ready.load(std::memory_order_acquire)) {
+        ready->send(MsgType::ChanFrame, 0, std::move(payload));
+        return {};
+    }
     std::shared_ptr<Connection> conn;
     {
         std::lock_guard lock(p.mutex);
@@ -59,6 +63,7 @@ void ChannelLinks::offer(std::uint32_t node, std::shared_ptr<Connection> conn) {
     std::lock_guard lock(p.mutex);
     if (p.open || p.opening || !p.failed.empty()) return;  // it sends on its own link (both dialled at once)
     p.open = std::move(conn);
+    p.ready.store(p.open.get(), std::memory_order_release);
 }
 
 void ChannelLinks::connection_lost(const std::shared_ptr<Connection>& conn, const std::string& why) {
@@ -106,7 +111,10 @@ void ChannelLinks::open(std::uint32_t node) {
             std::lock_guard lock(p.mutex);  // senders wait while what queued goes out first: the order holds
             for (Bytes& b : p.waiting) conn->send(MsgType::ChanFrame, 0, std::move(b));
             p.waiting.clear();
-            if (p.failed.empty()) p.open = std::move(conn);
+            if (p.failed.empty()) {
+                p.open = std::move(conn);
+                p.ready.store(p.open.get(), std::memory_order_release);
+            }
         },
         asio::detached);
 }
@@ -118,7 +126,7 @@ void ChannelLinks::fail(std::uint32_t node, const std::string& why) {
         if (!p.failed.empty()) return;
         p.failed = why;
         p.waiting.clear();
-        p.open.reset();
+        p.ready.store(nullptr, std::memory_order_release);  // `open` stays: a send that found it may still use it
     }
     lost_(node, why);
 }

@@ -20,6 +20,7 @@
 
 #include <asio.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -60,6 +61,9 @@ private:
         std::mutex mutex;
         std::shared_ptr<PeerLink> link;    // once dialled (io thread)
         std::shared_ptr<Connection> open;  // set once the connection is up and what waited went out
+        // `open` while it has not failed, for a send without the lock (every
+        // message): `open` is kept as long as the links, so it stays valid.
+        std::atomic<Connection*> ready{nullptr};
         std::deque<Bytes> waiting;
         bool opening = false;
         std::string failed;

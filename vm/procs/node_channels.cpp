@@ -292,19 +292,29 @@ void NodeChannels::finish(std::unique_lock<std::mutex>& lock) {
             ChannelFrame f = std::move(answers_[answers_head_++].frame);
             Waiter w;
             if (auto it = waiters_.find(f.party.proc); it != waiters_.end()) w = it->second;
+            // The last: the round ends before its call (a procedure waits
+            // for one answer at a time, so it overtakes no other answer of
+            // its procedure; what others queue meanwhile, they send).
+            const bool last = answers_head_ == answers_.size();
+            if (last) end_round();
             lock.unlock();
             if (w) w(std::move(f));
+            if (last) return;
             lock.lock();
             continue;
         }
         break;
     }
+    end_round();
+    lock.unlock();
+}
+
+void NodeChannels::end_round() {
     outbox_.clear();  // both keep their room
     outbox_head_ = 0;
     answers_.clear();
     answers_head_ = 0;
     draining_ = false;
-    lock.unlock();
 }
 
 void NodeChannels::UnsentCredits::add(std::uint32_t node, std::uint32_t channel, std::uint64_t credits) {

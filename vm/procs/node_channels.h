@@ -150,6 +150,7 @@ private:
     // lets go. One thread at a time does it; what others' operations queue
     // meanwhile goes in its round.
     void finish(std::unique_lock<std::mutex>& lock);
+    void end_round();  // under the lock: outbox_ and answers_ are all sent
     // Takes a keeper frame for a channel kept here (under the lock).
     std::string keep_frame(ChannelFrame& f);
     // A Failed answer for procedure `proc` here (under the lock).
