@@ -116,15 +116,13 @@ void ChannelInbox::ring() {
 }
 
 void ChannelInbox::wake() {
-    if (leading == this) {
-        // The leader's own take_in: it looks at its answer next, so only
-        // followers may need waking, and most often there are none. A
-        // follower counts itself before its last look at ready(), and this
-        // looks at the count after the answer was marked ready: one of the
-        // two sees the other.
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (followers_.load(std::memory_order_relaxed) == 0) return;
-    }
+    // The leader's own take_in: it looks at its answer next, so only
+    // followers may need waking, and most often there are none. A follower
+    // counts itself before its last look at ready(), and this reads the
+    // count after the answer was marked ready, both read-modify-writes of
+    // the count: whichever comes second sees the other (the follower then
+    // sees the answer, or this sees the follower).
+    if (leading == this && followers_.fetch_add(0, std::memory_order_acq_rel) == 0) return;
     std::lock_guard lock(mutex_);
     if (followers_ > 0) changed_.notify_all();
     if (leader_asleep_ && leading != this) ring();  // a leader still awake looks at ready() anyway
@@ -161,8 +159,7 @@ void ChannelInbox::wait(const std::function<bool()>& ready) {
             ++want_lead_;
             if (leader_asleep_) ring();
         }
-        ++followers_;
-        std::atomic_thread_fence(std::memory_order_seq_cst);  // counted before the look below (wake())
+        followers_.fetch_add(1, std::memory_order_acq_rel);  // counted before the look below (wake())
         if (!ready()) changed_.wait(lock);
         --followers_;
         if (ask) --want_lead_;
