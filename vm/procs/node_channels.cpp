@@ -22,13 +22,6 @@ void NodeChannels::keeper_is(std::uint32_t channel, std::uint32_t node) {
     keepers_[channel] = node;
 }
 
-std::optional<std::uint32_t> NodeChannels::keeper(std::uint32_t channel) const {
-    std::lock_guard lock(mutex_);
-    auto it = keepers_.find(channel);
-    if (it == keepers_.end()) return std::nullopt;
-    return it->second;
-}
-
 void NodeChannels::attach(std::uint32_t proc, Waiter waiter) {
     std::lock_guard lock(mutex_);
     waiters_[proc] = std::move(waiter);

@@ -92,12 +92,12 @@ public:
               std::vector<KeptMessage> queued = {}, bool lend = true);
     // Channel `channel` is kept by node `node` (this one or another).
     void keeper_is(std::uint32_t channel, std::uint32_t node);
-    // Where `channel` is kept; nullopt while the home keeps it.
-    std::optional<std::uint32_t> keeper(std::uint32_t channel) const;
 
     // A procedure here waits for its channel operations through `waiter`,
-    // called with Accepted, Deliver or Failed frames for it (on whatever
-    // thread the answer came on, outside the lock).
+    // called with Accepted, Deliver or Failed frames for it, outside the
+    // lock, on the thread whose operation is sending this node's frames and
+    // answers then (the one that made the answer, or one still sending
+    // those made before it).
     using Waiter = std::function<void(ChannelFrame&&)>;
     void attach(std::uint32_t proc, Waiter waiter);
     void detach(std::uint32_t proc);
