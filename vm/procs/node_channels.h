@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vm/procs/kept_channel.h"
@@ -131,6 +132,8 @@ public:
 
 private:
     struct Outgoing {
+        // Built in place (Clang 14 has no aggregate initialization by parentheses).
+        Outgoing(std::uint32_t to_whom, ChannelFrame&& f) : to(to_whom), frame(std::move(f)) {}
         std::uint32_t to = 0;  // a participant, or self_ for a waiter here
         ChannelFrame frame;
     };
