@@ -80,9 +80,16 @@ TEST(ConnectionNow, FramesThatCameTogetherAreHandedOutFromTheBuffer) {
     ASSERT_TRUE(first.frame) << first.message;
     EXPECT_EQ(first.frame->request_id, 1u);
     EXPECT_TRUE(p.conn->has_buffered());  // the second is in already: the next call needs no system call
-    ReadOutcome next = p.conn->read_frame_now(0ms);
+    EXPECT_TRUE(first.more_buffered);     // and the read says so itself
+    // The second takes the storage handed back from the first's payload.
+    std::vector<std::uint8_t> room = std::move(first.frame->payload);
+    const std::uint8_t* storage = room.data();
+    ReadOutcome next = p.conn->read_frame_now(0ms, nullptr, nullptr, &room);
     ASSERT_TRUE(next.frame) << next.message;
     EXPECT_EQ(next.frame->request_id, 2u);
+    EXPECT_EQ(next.frame->payload, Bytes(40, 2));
+    EXPECT_EQ(next.frame->payload.data(), storage);
+    EXPECT_FALSE(next.more_buffered);
     EXPECT_FALSE(p.conn->has_buffered());
     EXPECT_TRUE(p.conn->read_frame_now(0ms).idle);
 }
